@@ -1,0 +1,298 @@
+//! Configuration, read once at boot from command-line flags and the environment.
+//!
+//! Every setting has a flag and an environment variable (clap reads both; the flag wins).
+//! Values arrive as strings and are validated here, so that a bad value stops the boot
+//! with exactly one line that names the setting and says what is allowed.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use url::Url;
+
+/// The default marking shown in the banner at the top and bottom of every page.
+pub const DEFAULT_MARKING: &str = "CONTROLLED UNCLASSIFIED INFORMATION";
+
+/// Raw settings as clap reads them from flags and environment variables.
+#[derive(Debug, Clone, Args)]
+pub struct RawConfig {
+    /// PostgreSQL server to use instead of the built-in database.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Folder for the built-in database and other local state.
+    #[arg(long, env = "ICTS_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: String,
+
+    /// Folder holding the PostgreSQL server binaries (initdb, pg_ctl, postgres).
+    #[arg(long, env = "ICTS_PG_BIN_DIR", global = true)]
+    pub pg_bin_dir: Option<String>,
+
+    /// Address and port the HTTP server listens on.
+    #[arg(long, env = "ICTS_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    pub listen: String,
+
+    /// The URL users reach the service at; `https://` turns on HSTS and secure cookies.
+    #[arg(long, env = "ICTS_PUBLIC_URL", default_value = "http://localhost:8080", global = true)]
+    pub public_url: String,
+
+    /// Folder with the vendored front-end assets.
+    #[arg(long, env = "ICTS_STATIC_DIR", default_value = "./static", global = true)]
+    pub static_dir: String,
+
+    /// Marking banner shown at the top and bottom of every page.
+    #[arg(long, env = "ICTS_MARKING", default_value = DEFAULT_MARKING, global = true)]
+    pub marking: String,
+
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "ICTS_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `icts_review=debug,info`.
+    #[arg(long, env = "ICTS_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Maximum number of database connections in the pool.
+    #[arg(long, env = "ICTS_DB_POOL_SIZE", default_value = "10", global = true)]
+    pub db_pool_size: String,
+
+    /// Seconds to wait for a database connection before answering 503.
+    #[arg(long, env = "ICTS_DB_ACQUIRE_TIMEOUT", default_value = "5", global = true)]
+    pub db_acquire_timeout: String,
+
+    /// Seconds allowed to drain in-flight requests after SIGTERM or SIGINT.
+    #[arg(long, env = "ICTS_SHUTDOWN_GRACE", default_value = "30", global = true)]
+    pub shutdown_grace: String,
+}
+
+/// Output format of the structured logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// External database; `None` runs the built-in one.
+    pub database_url: Option<Url>,
+    /// Folder for local state.
+    pub data_dir: PathBuf,
+    /// Explicit folder of the PostgreSQL server binaries.
+    pub pg_bin_dir: Option<PathBuf>,
+    /// Listening address.
+    pub listen: SocketAddr,
+    /// Public URL of the service.
+    pub public_url: Url,
+    /// Folder with the front-end assets.
+    pub static_dir: PathBuf,
+    /// Marking banner text.
+    pub marking: String,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter.
+    pub log: String,
+    /// Pool size.
+    pub db_pool_size: u32,
+    /// Pool acquire timeout.
+    pub db_acquire_timeout: Duration,
+    /// Drain time at shutdown.
+    pub shutdown_grace: Duration,
+}
+
+/// A configuration value that cannot be used: names the setting and what is allowed.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {setting}: {message}")]
+pub struct ConfigError {
+    /// Flag and environment variable, e.g. `--listen / ICTS_LISTEN`.
+    pub setting: &'static str,
+    /// What was wrong and what is allowed.
+    pub message: String,
+}
+
+fn bad(setting: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { setting, message: message.into() }
+}
+
+fn parse_int(setting: &'static str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(bad(setting, format!("{value:?} is not allowed; use a whole number from {min} to {max}"))),
+    }
+}
+
+impl Config {
+    /// Validates the raw settings.
+    pub fn from_raw(raw: &RawConfig) -> Result<Self, ConfigError> {
+        let database_url = match raw.database_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => {
+                let url = Url::parse(s).map_err(|_| {
+                    bad(
+                        "--database-url / DATABASE_URL",
+                        "is not a URL; use postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+                    )
+                })?;
+                if !matches!(url.scheme(), "postgres" | "postgresql") {
+                    return Err(bad(
+                        "--database-url / DATABASE_URL",
+                        format!("scheme {:?} is not allowed; use postgres:// or postgresql://", url.scheme()),
+                    ));
+                }
+                Some(url)
+            }
+        };
+        if raw.data_dir.trim().is_empty() {
+            return Err(bad("--data-dir / ICTS_DATA_DIR", "must not be empty; give a folder path"));
+        }
+        let listen: SocketAddr = raw.listen.trim().parse().map_err(|_| {
+            bad(
+                "--listen / ICTS_LISTEN",
+                format!("{:?} is not an address; use IP:PORT such as 127.0.0.1:8080", raw.listen),
+            )
+        })?;
+        let public_url = Url::parse(raw.public_url.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                bad(
+                    "--public-url / ICTS_PUBLIC_URL",
+                    format!(
+                        "{:?} is not allowed; use an http:// or https:// URL such as https://icts.example.gov",
+                        raw.public_url
+                    ),
+                )
+            })?;
+        let marking = raw.marking.trim().to_string();
+        if marking.is_empty() || marking.chars().count() > 120 || marking.chars().any(char::is_control) {
+            return Err(bad("--marking / ICTS_MARKING", "must be 1 to 120 printable characters"));
+        }
+        let log_format = match raw.log_format.trim() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(bad(
+                    "--log-format / ICTS_LOG_FORMAT",
+                    format!("{other:?} is not allowed; use text or json"),
+                ));
+            }
+        };
+        if tracing_subscriber::EnvFilter::try_new(raw.log.trim()).is_err() {
+            return Err(bad(
+                "--log / ICTS_LOG",
+                format!("{:?} is not a log filter; use e.g. info or icts_review=debug,info", raw.log),
+            ));
+        }
+        let db_pool_size = parse_int("--db-pool-size / ICTS_DB_POOL_SIZE", &raw.db_pool_size, 1, 500)? as u32;
+        let db_acquire_timeout = Duration::from_secs(parse_int(
+            "--db-acquire-timeout / ICTS_DB_ACQUIRE_TIMEOUT",
+            &raw.db_acquire_timeout,
+            1,
+            120,
+        )?);
+        let shutdown_grace =
+            Duration::from_secs(parse_int("--shutdown-grace / ICTS_SHUTDOWN_GRACE", &raw.shutdown_grace, 0, 600)?);
+        Ok(Config {
+            database_url,
+            data_dir: PathBuf::from(raw.data_dir.trim()),
+            pg_bin_dir: raw.pg_bin_dir.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from),
+            listen,
+            public_url,
+            static_dir: PathBuf::from(raw.static_dir.trim()),
+            marking,
+            log_format,
+            log: raw.log.trim().to_string(),
+            db_pool_size,
+            db_acquire_timeout,
+            shutdown_grace,
+        })
+    }
+
+    /// Whether the service is reached over TLS (HSTS, `Secure` and `__Host-` cookies).
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+/// Renders a database URL with its password replaced, for logs and error messages.
+pub fn redact_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url.as_ref().map(redact_url))
+            .field("data_dir", &self.data_dir)
+            .field("pg_bin_dir", &self.pg_bin_dir)
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url.as_str())
+            .field("static_dir", &self.static_dir)
+            .field("marking", &self.marking)
+            .field("log_format", &self.log_format)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("db_acquire_timeout", &self.db_acquire_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        raw: RawConfig,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+        let mut all = vec!["t"];
+        all.extend_from_slice(args);
+        Config::from_raw(&T::parse_from(all).raw)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.marking, DEFAULT_MARKING);
+        assert!(!c.is_https());
+        assert_eq!(c.db_acquire_timeout, Duration::from_secs(5));
+        assert_eq!(c.shutdown_grace, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        let e = parse(&["--listen", "nowhere"]).unwrap_err().to_string();
+        assert!(e.contains("--listen / ICTS_LISTEN"), "{e}");
+        let e = parse(&["--log-format", "xml"]).unwrap_err().to_string();
+        assert!(e.contains("ICTS_LOG_FORMAT") && e.contains("text or json"), "{e}");
+        let e = parse(&["--db-pool-size", "0"]).unwrap_err().to_string();
+        assert!(e.contains("ICTS_DB_POOL_SIZE"), "{e}");
+        let e = parse(&["--database-url", "mysql://x/y"]).unwrap_err().to_string();
+        assert!(e.contains("DATABASE_URL"), "{e}");
+        let e = parse(&["--public-url", "ftp://x"]).unwrap_err().to_string();
+        assert!(e.contains("ICTS_PUBLIC_URL"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn passwords_never_appear_in_debug_output() {
+        let c = parse(&["--database-url", "postgres://app:s3cret-pw@db:5432/icts"]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("***"));
+    }
+}

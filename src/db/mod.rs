@@ -1,0 +1,131 @@
+//! The database: connection pool, migrations, and the built-in local PostgreSQL.
+
+pub mod local;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+use crate::config::{Config, redact_url};
+use local::{Durability, LocalCluster, LocalDbError, PgBinaries};
+
+/// Name of the application database inside the built-in cluster.
+pub const LOCAL_DATABASE: &str = "icts_review";
+
+/// The embedded migrations (folder `migrations/`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The built-in database could not be set up.
+    #[error(transparent)]
+    Local(#[from] LocalDbError),
+    /// Connecting or querying failed.
+    #[error("database {target}: {source}")]
+    Sql {
+        /// The database, with any password removed.
+        target: String,
+        /// The underlying error.
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("migrating the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// An open database: the pool, and the built-in cluster when we run one.
+pub struct Database {
+    /// The connection pool shared by the whole service.
+    pub pool: PgPool,
+    /// The built-in cluster, stopped at shutdown.
+    pub local: Option<LocalCluster>,
+}
+
+/// Builds the pool with the configured size and acquire timeout. Connections are tested
+/// before use, so the pool recovers by itself after the database comes back.
+pub fn pool_options(config: &Config) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(config.db_pool_size)
+        .min_connections(0)
+        .acquire_timeout(config.db_acquire_timeout)
+        .idle_timeout(Duration::from_secs(300))
+        .test_before_acquire(true)
+}
+
+impl Database {
+    /// Opens the configured database (starting the built-in one when no URL is set) and
+    /// runs the migrations.
+    pub async fn open(config: &Config) -> Result<Self, DbError> {
+        let (options, local, target) = match &config.database_url {
+            Some(url) => {
+                let target = redact_url(url);
+                let opts = PgConnectOptions::from_str(url.as_str())
+                    .map_err(|source| DbError::Sql { target: target.clone(), source })?;
+                (opts, None, target)
+            }
+            None => {
+                let pg_bin_dir = config.pg_bin_dir.clone();
+                let data_dir = config.data_dir.clone();
+                let cluster = tokio::task::spawn_blocking(move || -> Result<LocalCluster, LocalDbError> {
+                    let bins = PgBinaries::discover(pg_bin_dir.as_deref())?;
+                    let cluster = LocalCluster::prepare(bins, &data_dir, Durability::Full)?;
+                    cluster.start()?;
+                    Ok(cluster)
+                })
+                .await
+                .expect("the database set-up task does not panic")?;
+                let target = format!("built-in database in {}", cluster.pgdata().display());
+                tracing::info!(socket = %cluster.socket_dir().display(), "built-in database is running");
+                ensure_database(&cluster, LOCAL_DATABASE)
+                    .await
+                    .map_err(|source| DbError::Sql { target: target.clone(), source })?;
+                (cluster.connect_options(LOCAL_DATABASE), Some(cluster), target)
+            }
+        };
+        let options = options.log_statements(tracing::log::LevelFilter::Debug);
+        let pool = pool_options(config)
+            .connect_with(options)
+            .await
+            .map_err(|source| DbError::Sql { target: target.clone(), source })?;
+        MIGRATOR.run(&pool).await?;
+        tracing::info!(database = %target, "database ready, migrations applied");
+        Ok(Database { pool, local })
+    }
+
+    /// Closes the pool and stops the built-in database, if we run one.
+    pub async fn shutdown(self) {
+        self.pool.close().await;
+        if let Some(cluster) = self.local {
+            match tokio::task::spawn_blocking(move || cluster.stop()).await {
+                Ok(Ok(())) => tracing::info!("built-in database stopped"),
+                Ok(Err(e)) => tracing::error!(error = %e, "stopping the built-in database failed"),
+                Err(e) => tracing::error!(error = %e, "stopping the built-in database failed"),
+            }
+        }
+    }
+}
+
+/// Creates `database` in the cluster when it does not exist yet.
+pub async fn ensure_database(cluster: &LocalCluster, database: &str) -> Result<(), sqlx::Error> {
+    let mut conn = cluster.connect_options("postgres").connect().await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(database)
+        .fetch_one(&mut conn)
+        .await?;
+    if !exists {
+        // The name is ours (a constant or a generated test name), never user input.
+        sqlx::query(&format!("CREATE DATABASE \"{database}\" TEMPLATE template0 ENCODING 'UTF8'"))
+            .execute(&mut conn)
+            .await?;
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Whether the database answers a trivial query within `within`.
+pub async fn ping(pool: &PgPool, within: Duration) -> bool {
+    matches!(tokio::time::timeout(within, sqlx::query("SELECT 1").execute(pool)).await, Ok(Ok(_)))
+}

@@ -1,0 +1,21 @@
+//! icts-review: case management for reviews of ICTS transactions under 15 CFR Part 791.
+//!
+//! The binary (`src/main.rs`) only parses the command line and calls [`cli::run`]. The
+//! library is organised by domain (see `docs/ARCHITECTURE.md`).
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cases;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod determinations;
+pub mod error;
+pub mod ids;
+pub mod mitigation;
+pub mod parties;
+pub mod risk;
+pub mod server;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,1 @@
+//! Mitigation: agreed measures and the compliance checks that monitor them.

@@ -1,0 +1,2 @@
+//! The party registry shared across cases: ownership chains, adversary-nexus evidence and
+//! screening against restricted-party lists.

@@ -1,0 +1,73 @@
+//! Running the service: open the database, bind, serve until SIGTERM or SIGINT, drain the
+//! in-flight requests for up to the grace period, then stop the built-in database.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, router};
+use crate::config::Config;
+use crate::db::Database;
+use crate::web::WebState;
+
+/// Runs the service with `config` until a shutdown signal.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let css = config.static_dir.join("vendor/uswds/css/uswds.min.css");
+    anyhow::ensure!(
+        css.is_file(),
+        "the front-end assets are missing ({} not found); run from the repository root or set --static-dir / ICTS_STATIC_DIR",
+        css.display()
+    );
+    let db = Database::open(&config).await?;
+    let state =
+        AppState { db: db.pool.clone(), web: WebState::from_config(&config), static_dir: config.static_dir.clone() };
+    if !config.is_https() {
+        tracing::warn!(public_url = %config.public_url, "serving over plain HTTP (development mode): no HSTS");
+    }
+    let listener =
+        TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, "icts-review is listening on http://{local}");
+
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested; draining in-flight requests");
+        let _ = stop_tx.send(true);
+    };
+    let mut server = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(signal)
+        .into_future();
+    let grace = config.shutdown_grace;
+    let drained = async move {
+        tokio::select! {
+            r = &mut server => return r.map(|_| true),
+            _ = stop_rx.wait_for(|stopping| *stopping) => {}
+        }
+        match tokio::time::timeout(grace, server).await {
+            Ok(r) => r.map(|_| true),
+            Err(_) => Ok(false),
+        }
+    };
+    match drained.await {
+        Ok(true) => tracing::info!("all requests drained"),
+        Ok(false) => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; cutting remaining requests"),
+        Err(e) => tracing::error!(error = %e, "server error"),
+    }
+    db.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves at the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

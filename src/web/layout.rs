@@ -1,0 +1,82 @@
+//! The page layout every HTML page extends (`templates/base.html`), and rendering helpers.
+
+use askama::Template;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::WebState;
+use crate::error::{AppError, Problem};
+
+/// What `base.html` shows around every page: the marking banners and the header.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Marking banner text.
+    pub marking: String,
+    /// CSS class choosing the banner colour for the marking.
+    pub marking_class: &'static str,
+    /// Path of the current page, to highlight the navigation item.
+    pub path: String,
+}
+
+impl Layout {
+    /// The layout for a page at `path`.
+    pub fn new(web: &WebState, path: &str) -> Self {
+        Layout { marking: web.marking.to_string(), marking_class: marking_class(&web.marking), path: path.to_string() }
+    }
+}
+
+/// Banner colours follow the usual marking conventions: green for UNCLASSIFIED, purple
+/// for CUI, and so on; anything unknown gets the CUI colour.
+pub fn marking_class(marking: &str) -> &'static str {
+    let m = marking.to_ascii_uppercase();
+    if m.starts_with("TOP SECRET") {
+        "icts-marking--ts"
+    } else if m.starts_with("SECRET") {
+        "icts-marking--secret"
+    } else if m.starts_with("CONFIDENTIAL") {
+        "icts-marking--confidential"
+    } else if m.starts_with("UNCLASSIFIED") && !m.contains("CUI") && !m.contains("CONTROLLED") {
+        "icts-marking--unclassified"
+    } else {
+        "icts-marking--cui"
+    }
+}
+
+/// Renders a template into an HTML response; a render failure becomes our 500.
+pub fn render<T: Template>(template: &T) -> Result<Response, AppError> {
+    let body = template.render().map_err(|e| AppError::Internal(anyhow::anyhow!("template rendering failed: {e}")))?;
+    Ok(Html(body).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    problem: &'a Problem,
+}
+
+/// The HTML page for an error. If even that fails to render, a bare page says so.
+pub fn render_error_page(web: &WebState, problem: &Problem) -> Response {
+    let page = ErrorPage { layout: Layout::new(web, ""), problem };
+    let body = page.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "rendering the error page failed");
+        "<!doctype html><html lang=\"en\"><title>Error</title><h1>Something went wrong</h1></html>".to_string()
+    });
+    let mut response = (problem.status_code(), body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marking_colours() {
+        assert_eq!(marking_class("CONTROLLED UNCLASSIFIED INFORMATION"), "icts-marking--cui");
+        assert_eq!(marking_class("UNCLASSIFIED"), "icts-marking--unclassified");
+        assert_eq!(marking_class("UNCLASSIFIED//FOUO"), "icts-marking--unclassified");
+        assert_eq!(marking_class("SECRET//NOFORN"), "icts-marking--secret");
+        assert_eq!(marking_class("something else"), "icts-marking--cui");
+    }
+}

@@ -1,0 +1,27 @@
+//! The web layer shared by every domain: page layout, extractors that turn rejections into
+//! our error, and the middleware every response passes through.
+
+pub mod extract;
+pub mod home;
+pub mod layout;
+pub mod middleware;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+
+/// What the page layout and the response middleware need to know about the deployment.
+#[derive(Clone, Debug)]
+pub struct WebState {
+    /// Marking banner text shown at the top and bottom of every page.
+    pub marking: Arc<str>,
+    /// Whether the service is reached over TLS: adds `Strict-Transport-Security`.
+    pub https: bool,
+}
+
+impl WebState {
+    /// Derives the web settings from the configuration.
+    pub fn from_config(config: &Config) -> Self {
+        WebState { marking: Arc::from(config.marking.as_str()), https: config.is_https() }
+    }
+}

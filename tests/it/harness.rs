@@ -1,0 +1,450 @@
+//! The test harness: one PostgreSQL server for the whole test binary (a throwaway cluster
+//! in a temp folder, or the server of `DATABASE_URL`), one freshly migrated database per
+//! test cloned from a template, the very same router driven in-process, the real binary
+//! on a free port, and a headless Chromium.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use icts_review::app::{AppState, router};
+use icts_review::config::{Config, RawConfig};
+use icts_review::db::local::{Durability, LocalCluster, PgBinaries};
+use icts_review::web::WebState;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, Executor, PgPool};
+use tower::ServiceExt;
+
+/// The crate's root folder.
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The database server all tests of this process share.
+pub struct TestServerDb {
+    /// Connection options to the maintenance database (where we CREATE DATABASE).
+    admin: PgConnectOptions,
+    /// Builds a URL for a database of this server.
+    url_base: UrlBase,
+    /// The migrated template every test database is cloned from.
+    template: String,
+    /// The throwaway cluster, when we run one.
+    pub cluster: Option<LocalCluster>,
+}
+
+enum UrlBase {
+    Local(LocalCluster),
+    External(url::Url),
+}
+
+impl UrlBase {
+    fn url(&self, db: &str) -> String {
+        match self {
+            UrlBase::Local(c) => c.url(db),
+            UrlBase::External(u) => {
+                let mut u = u.clone();
+                u.set_path(&format!("/{db}"));
+                u.to_string()
+            }
+        }
+    }
+}
+
+static SERVER: OnceLock<TestServerDb> = OnceLock::new();
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// The shared server, started (and the template migrated) on first use.
+pub fn server_db() -> &'static TestServerDb {
+    SERVER.get_or_init(|| {
+        // Set-up is async (sqlx); run it on a thread of its own so that it does not depend
+        // on the runtime of whichever test happens to come first.
+        std::thread::spawn(init_server).join().expect("test database set-up panicked")
+    })
+}
+
+fn init_server() -> TestServerDb {
+    let pid = std::process::id();
+    let template = format!("icts_tpl_{pid}");
+    let (admin, url_base, cluster) = match std::env::var("DATABASE_URL").ok().filter(|s| !s.trim().is_empty()) {
+        Some(url) => {
+            let parsed = url::Url::parse(&url).expect("DATABASE_URL is a URL");
+            let admin = PgConnectOptions::from_str(&url).expect("DATABASE_URL is a PostgreSQL URL");
+            (admin, UrlBase::External(parsed), None)
+        }
+        None => {
+            let dir = tempfile::Builder::new().prefix("icts-test-pg-").tempdir().expect("temp folder").keep();
+            // The postgres system user (when we are root) must be able to enter the folder.
+            std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+            let bins = PgBinaries::discover(std::env::var_os("ICTS_PG_BIN_DIR").map(PathBuf::from).as_deref())
+                .expect("PostgreSQL server binaries are installed");
+            let cluster = LocalCluster::prepare(bins, &dir, Durability::Throwaway).expect("test cluster prepared");
+            cluster.start().expect("test cluster started");
+            spawn_reaper(&cluster);
+            (cluster.connect_options("postgres"), UrlBase::Local(cluster.clone()), Some(cluster))
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut conn = admin.connect().await.expect("connect to the test database server");
+        if matches!(url_base, UrlBase::External(_)) {
+            drop_stale_databases(&mut conn).await;
+        }
+        conn.execute(format!("DROP DATABASE IF EXISTS {template}").as_str()).await.unwrap();
+        conn.execute(format!("CREATE DATABASE {template} TEMPLATE template0 ENCODING 'UTF8'").as_str()).await.unwrap();
+        conn.close().await.unwrap();
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&url_base.url(&template))
+            .await
+            .expect("connect to the template database");
+        icts_review::db::MIGRATOR.run(&pool).await.expect("migrations apply to a fresh database");
+        pool.close().await;
+    });
+    TestServerDb { admin, url_base, template, cluster }
+}
+
+/// Test databases of earlier runs whose process is gone are dropped (external server only;
+/// the throwaway cluster disappears with its process).
+async fn drop_stale_databases(conn: &mut sqlx::PgConnection) {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'icts\\_t\\_%' OR datname LIKE 'icts\\_tpl\\_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let pid = name.trim_start_matches("icts_tpl_").trim_start_matches("icts_t_").split('_').next().unwrap_or("");
+        let alive = pid.parse::<u32>().map(|p| Path::new(&format!("/proc/{p}")).exists()).unwrap_or(false);
+        if !alive {
+            let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+        }
+    }
+}
+
+/// A helper process that waits for this test process to end (its stdin pipe closes when
+/// we exit, even on a panic or a kill) and then stops the throwaway cluster and removes
+/// its folder.
+fn spawn_reaper(cluster: &LocalCluster) {
+    let root = cluster.root().display().to_string();
+    let pidfile = cluster.pgdata().join("postmaster.pid").display().to_string();
+    let script = r#"cat >/dev/null
+pid=$(head -1 "$1" 2>/dev/null)
+if [ -n "$pid" ]; then kill -QUIT "$pid" 2>/dev/null; for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done; fi
+rm -rf "$2""#;
+    #[allow(clippy::zombie_processes)] // it outlives us by design: it cleans up after we exit
+    let child = std::os::unix::process::CommandExt::process_group(
+        Command::new("sh")
+            .args(["-c", script, "reaper", &pidfile, &root])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        0,
+    )
+    .spawn()
+    .expect("reaper starts");
+    // Keep the write end open for the life of the process.
+    std::mem::forget(child.stdin);
+}
+
+impl TestServerDb {
+    /// Creates a fresh, migrated database for one test and returns its name and URL.
+    pub async fn create_database(&self) -> (String, String) {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("icts_t_{}_{}", std::process::id(), n);
+        let mut conn = self.admin.connect().await.expect("connect to the test database server");
+        conn.execute(format!("CREATE DATABASE {name} TEMPLATE {}", self.template).as_str())
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+        let url = self.url_base.url(&name);
+        (name, url)
+    }
+}
+
+/// Configuration as the binary would read it with no flags, pointed at `database_url`.
+pub fn test_config(database_url: &str) -> Config {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Args {
+        #[command(flatten)]
+        raw: RawConfig,
+    }
+    let static_dir = manifest_dir().join("static");
+    let args =
+        Args::parse_from(["icts-review", "--database-url", database_url, "--static-dir", static_dir.to_str().unwrap()]);
+    Config::from_raw(&args.raw).expect("test configuration is valid")
+}
+
+/// One test's application: its own database and the production router over it.
+pub struct TestApp {
+    /// Pool on the test's database.
+    pub pool: PgPool,
+    /// The router under test.
+    pub router: Router,
+    /// URL of the test's database.
+    pub db_url: String,
+    /// The configuration the router was built from.
+    pub config: Config,
+}
+
+/// A response, read completely.
+#[derive(Debug)]
+pub struct TestResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("body is UTF-8")
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+    }
+}
+
+impl TestApp {
+    /// A fresh app over a fresh database.
+    pub async fn new() -> TestApp {
+        let (_, db_url) = server_db().create_database().await;
+        let config = test_config(&db_url);
+        Self::with_config(config).await
+    }
+
+    /// A fresh app with a configuration adjusted by `adjust`.
+    pub async fn with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let (_, db_url) = server_db().create_database().await;
+        let mut config = test_config(&db_url);
+        adjust(&mut config);
+        Self::with_config(config).await
+    }
+
+    async fn with_config(config: Config) -> TestApp {
+        let db_url = config.database_url.as_ref().unwrap().to_string();
+        let pool = icts_review::db::pool_options(&config)
+            .max_connections(4)
+            .connect(&db_url)
+            .await
+            .expect("connect to the test database");
+        let state =
+            AppState { db: pool.clone(), web: WebState::from_config(&config), static_dir: config.static_dir.clone() };
+        TestApp { pool, router: router(state), db_url, config }
+    }
+
+    /// Sends a request through the router.
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.expect("the router never fails");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.expect("body reads").to_bytes().to_vec();
+        TestResponse { status, headers, body }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The real `icts-review` binary, serving on a free port.
+pub struct RunningServer {
+    /// The child process.
+    pub child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub base: String,
+    /// File receiving the server's stderr.
+    pub log: PathBuf,
+}
+
+impl RunningServer {
+    /// Starts the binary with `args` (plus `--listen` on a free port) and waits until
+    /// `/healthz` answers.
+    pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> RunningServer {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let log = std::env::temp_dir().join(format!("icts-server-{}-{port}.log", std::process::id()));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_icts-review"));
+        cmd.args(args)
+            .args(["--listen", &listen])
+            .current_dir(manifest_dir())
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("the icts-review binary starts");
+        let server = RunningServer { child, base: format!("http://{listen}"), log };
+        server.wait_healthy(Duration::from_secs(90)).await;
+        server
+    }
+
+    async fn wait_healthy(&self, within: Duration) {
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let response = client.get(format!("{}/healthz", self.base)).send().await;
+            if response.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server did not become healthy; log:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        self.child.wait().expect("server exits")
+    }
+
+    /// The server's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.terminate();
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// A headless Chromium driven through chromedriver.
+pub struct Browser {
+    /// The WebDriver client.
+    pub client: fantoccini::Client,
+    driver: Child,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium session that records console messages.
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
+        let profile = tempfile::Builder::new().prefix("icts-chromium-").tempdir().unwrap().keep();
+        let caps = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-quic", "--no-first-run", "--window-size=1280,1000",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            },
+            "goog:loggingPrefs": {"browser": "ALL"}
+        });
+        let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(caps).unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match fantoccini::ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
+                Ok(c) => break c,
+                Err(e) => {
+                    assert!(std::time::Instant::now() < deadline, "cannot start a Chromium session: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
+        Browser { client, driver }
+    }
+
+    /// Console messages logged by the page since the last call (level and text).
+    pub async fn console(&self) -> Vec<(String, String)> {
+        let logs = self.client.issue_cmd(GetLog).await.expect("browser log reads");
+        logs.as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .map(|e| {
+                        (
+                            e["level"].as_str().unwrap_or_default().to_string(),
+                            e["message"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Saves a screenshot of the current page as `target/screenshots/NAME.png`.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = manifest_dir().join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    /// Ends the session and chromedriver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+/// chromedriver's log endpoint (not part of W3C WebDriver, but supported by chromedriver).
+#[derive(Debug)]
+struct GetLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for GetLog {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (axum::http::Method, Option<String>) {
+        (axum::http::Method::POST, Some(r#"{"type":"browser"}"#.to_string()))
+    }
+}

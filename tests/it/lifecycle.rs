@@ -1,0 +1,160 @@
+//! The real binary: the built-in database's life cycle, an external database, shutdown,
+//! configuration errors and logs.
+
+use std::process::Command;
+use std::time::Duration;
+
+use sqlx::Connection;
+
+use crate::harness::{RunningServer, server_db};
+
+fn private_temp_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("icts-life-").tempdir().unwrap();
+    // When the tests run as root, the postgres system user must be able to enter it.
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    dir
+}
+
+async fn ready_status(client: &reqwest::Client, base: &str) -> u16 {
+    client.get(format!("{base}/readyz")).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn built_in_database_is_created_kept_stopped_and_recovered() {
+    let data = private_temp_dir();
+    let data_dir = data.path().join("data");
+    let data_arg = data_dir.to_str().unwrap();
+    let client = reqwest::Client::new();
+
+    let mut server = RunningServer::start(&["--data-dir", data_arg], &[]).await;
+    let home = client.get(format!("{}/", server.base)).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+    for h in [
+        "content-security-policy",
+        "x-content-type-options",
+        "referrer-policy",
+        "x-frame-options",
+        "cross-origin-opener-policy",
+        "x-request-id",
+    ] {
+        assert!(home.headers().contains_key(h), "missing {h}");
+    }
+    assert_eq!(ready_status(&client, &server.base).await, 200);
+
+    // The cluster lives in the data folder, durable, on a private unix socket only.
+    let pgdata = data_dir.join("postgres");
+    assert!(pgdata.join("PG_VERSION").is_file());
+    let conf = std::fs::read_to_string(pgdata.join("icts-review.conf")).unwrap();
+    assert!(conf.contains("listen_addresses = ''") && conf.contains("fsync = on"), "{conf}");
+    let socket_dir = std::fs::canonicalize(data_dir.join("run")).unwrap();
+    let url = format!("postgres://postgres@localhost/icts_review?host={}", socket_dir.display());
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let fsync: String = sqlx::query_scalar("SHOW fsync").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(fsync, "on");
+    sqlx::query("CREATE TABLE lifecycle_marker (note text)").execute(&mut conn).await.unwrap();
+    sqlx::query("INSERT INTO lifecycle_marker VALUES ('kept between runs')").execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM exits 0, got {status}; log:\n{}", server.log_text());
+    assert!(!pgdata.join("postmaster.pid").exists(), "the built-in database was stopped with the service");
+    let log = server.log_text();
+    assert!(log.contains("built-in database stopped"), "{log}");
+
+    // Second run: same data.
+    let mut server = RunningServer::start(&["--data-dir", data_arg], &[]).await;
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let note: String = sqlx::query_scalar("SELECT note FROM lifecycle_marker").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(note, "kept between runs");
+    conn.close().await.unwrap();
+
+    // The database goes away: 503, quickly. It comes back: 200 without a restart.
+    let bins = icts_review::db::local::PgBinaries::discover(None).unwrap();
+    let cluster =
+        icts_review::db::local::LocalCluster::prepare(bins, &data_dir, icts_review::db::local::Durability::Full)
+            .unwrap();
+    cluster.stop().unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(ready_status(&client, &server.base).await, 503);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let home = client.get(format!("{}/", server.base)).send().await.unwrap();
+    assert_eq!(home.status(), 200, "pages that need no database keep working");
+    cluster.start().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if ready_status(&client, &server.base).await == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "service did not recover within 10 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(server.terminate().success());
+}
+
+#[tokio::test]
+async fn external_database_url_with_json_logs_and_no_secrets_in_them() {
+    let (_, url) = server_db().create_database().await;
+    // Put a password into the URL (the test server does not check it) to see it is never logged.
+    let mut with_password = url::Url::parse(&url).unwrap();
+    with_password.set_password(Some("hunter2-secret")).unwrap();
+    let data = private_temp_dir();
+    let mut server = RunningServer::start(
+        &["--data-dir", data.path().to_str().unwrap(), "--log-format", "json", "--log", "debug"],
+        &[("DATABASE_URL", with_password.as_str())],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let r =
+        client.get(format!("{}/readyz", server.base)).header("x-request-id", "trace-me-123456").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-request-id"], "trace-me-123456");
+    assert!(server.terminate().success());
+    let log = server.log_text();
+    assert!(!log.contains("hunter2-secret"), "the database password was logged:\n{log}");
+    assert!(!data.path().join("postgres").exists(), "no built-in database when DATABASE_URL is set");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}")))
+        .collect();
+    let tagged: Vec<_> = lines.iter().filter(|l| l["span"]["request_id"] == "trace-me-123456").collect();
+    assert!(!tagged.is_empty(), "request log lines carry the request id:\n{log}");
+    assert!(tagged.iter().any(|l| l["status"] == 200));
+}
+
+#[test]
+fn a_bad_setting_stops_the_boot_with_one_line_naming_it() {
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 4] = [
+        (&["--listen", "nowhere"], &[], "--listen / ICTS_LISTEN"),
+        (&[], &[("ICTS_LOG_FORMAT", "xml")], "--log-format / ICTS_LOG_FORMAT"),
+        (&[], &[("ICTS_DB_POOL_SIZE", "lots")], "--db-pool-size / ICTS_DB_POOL_SIZE"),
+        (&["--database-url", "mysql://db/x"], &[], "--database-url / DATABASE_URL"),
+    ];
+    for (args, envs, setting) in cases {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_icts-review"));
+        cmd.args(args).env_remove("DATABASE_URL");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{setting}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(err.contains(setting), "{err}");
+    }
+}
+
+#[test]
+fn missing_server_binaries_are_explained_in_one_message() {
+    let data = private_temp_dir();
+    let out = Command::new(env!("CARGO_BIN_EXE_icts-review"))
+        .args(["--data-dir", data.path().to_str().unwrap(), "--pg-bin-dir", "/nonexistent/bin", "migrate"])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("ICTS_PG_BIN_DIR") && err.contains("/nonexistent/bin"), "{err}");
+    let text = icts_review::db::local::LocalDbError::BinariesNotFound.to_string();
+    assert!(text.contains("DATABASE_URL") && text.contains("apt-get install postgresql") && !text.contains('\n'));
+}
