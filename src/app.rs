@@ -4,13 +4,15 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::get;
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use sqlx::PgPool;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::clock::SharedClock;
 use crate::error::{AppError, render_errors};
 use crate::web::{self, WebState};
 
@@ -26,6 +28,25 @@ pub struct AppState {
     pub web: WebState,
     /// Folder of the vendored front-end assets.
     pub static_dir: std::path::PathBuf,
+    /// The clock (a manual one in tests).
+    pub clock: SharedClock,
+}
+
+impl AppState {
+    /// State over `db` with the system clock.
+    pub fn new(db: PgPool, config: &crate::config::Config) -> Self {
+        AppState {
+            db,
+            web: WebState::from_config(config),
+            static_dir: config.static_dir.clone(),
+            clock: std::sync::Arc::new(crate::clock::SystemClock),
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
 }
 
 impl FromRef<AppState> for PgPool {
@@ -44,14 +65,53 @@ async fn not_found() -> AppError {
     AppError::NotFound
 }
 
+/// Every route of the service: method, path and handler. The router is built from this
+/// table, and the route x role test walks it, so a route cannot escape the access matrix
+/// (`tests/route_matrix.txt`).
+pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    use crate::{audit, auth};
+    vec![
+        (Method::GET, "/", get(web::home::home)),
+        (Method::GET, "/healthz", get(web::home::healthz)),
+        (Method::GET, "/readyz", get(web::home::readyz)),
+        // Sign-in and one's own account.
+        (Method::GET, "/sign-in", get(auth::web::sign_in_page)),
+        (Method::POST, "/sign-in", post(auth::web::sign_in_submit)),
+        (Method::POST, "/sign-out", post(auth::web::sign_out)),
+        (Method::GET, "/account/password", get(auth::web::password_page)),
+        (Method::POST, "/account/password", post(auth::web::password_submit)),
+        (Method::GET, "/account/reauth", get(auth::web::reauth_page)),
+        (Method::POST, "/account/reauth", post(auth::web::reauth_submit)),
+        (Method::GET, "/account/sessions", get(auth::web::sessions_page)),
+        (Method::POST, "/account/sessions/{id}/end", post(auth::web::end_session)),
+        // Account administration.
+        (Method::GET, "/admin/users", get(auth::web::users_page)),
+        (Method::POST, "/admin/users", post(auth::web::create_user)),
+        (Method::GET, "/admin/users/{id}", get(auth::web::user_page)),
+        (Method::POST, "/admin/users/{id}", post(auth::web::user_action)),
+        // Audit log.
+        (Method::GET, "/audit", get(audit::web::events_page)),
+        // API.
+        (Method::GET, "/api/v1/openapi.json", get(web::openapi::openapi_json)),
+        (Method::POST, "/api/v1/auth/token", post(auth::api::create_token)),
+        (Method::DELETE, "/api/v1/auth/token", delete(auth::api::delete_token)),
+        (Method::GET, "/api/v1/me", get(auth::api::me)),
+        (Method::GET, "/api/v1/users", get(auth::api::list_users)),
+        (Method::POST, "/api/v1/users", post(auth::api::create_user)),
+        (Method::PATCH, "/api/v1/users/{id}", patch(auth::api::patch_user)),
+        (Method::GET, "/api/v1/audit/events", get(audit::api::list_events)),
+    ]
+}
+
 /// Builds the whole router over `state`: the very same router serves in production and in
 /// the tests.
 pub fn router(state: AppState) -> Router {
     let static_files = ServeDir::new(&state.static_dir).append_index_html_on_directories(false);
-    Router::new()
-        .route("/", get(web::home::home))
-        .route("/healthz", get(web::home::healthz))
-        .route("/readyz", get(web::home::readyz))
+    let mut router = Router::new();
+    for (_, path, handler) in route_table() {
+        router = router.route(path, handler);
+    }
+    router
         .nest_service("/static", static_files)
         .fallback(not_found)
         .layer(
@@ -61,7 +121,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::middleware::from_fn_with_state(state.web.clone(), render_errors))
                 .layer(CatchPanicLayer::new())
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
-                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::extract::authenticate)),
         )
         .with_state(state)
 }

@@ -26,6 +26,44 @@ pub enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `icts-review user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is asked for on the terminal unless
+    /// --password-stdin or --generate-password is given; it is never logged.
+    Add {
+        /// Email address (the sign-in name).
+        #[arg(long)]
+        email: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        /// analyst, supervisor, auditor or admin.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "generate_password")]
+        password_stdin: bool,
+        /// Generate a password and print it once; the user must change it at first sign-in.
+        #[arg(long)]
+        generate_password: bool,
+    },
+}
+
+/// `icts-review audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain. Prints `OK <count> <head hash>` and exits 0, or names
+    /// the first bad event and exits 1.
+    Verify,
 }
 
 /// Entry point of the binary.
@@ -38,7 +76,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::telemetry::init(config.log_format, &config.log);
+    // Commands other than `serve` print their result; keep routine log lines out of it
+    // unless a log filter was asked for.
+    let quiet_default = !matches!(cli.command, None | Some(Command::Serve)) && cli.config.log == "info";
+    let filter = if quiet_default { "warn" } else { config.log.as_str() };
+    crate::telemetry::init(config.log_format, &format!("{filter},sqlx::postgres::notice=warn"));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -50,10 +92,15 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => crate::server::serve(config).await,
             Command::Migrate => migrate(config).await,
+            Command::User(UserCommand::Add { email, name, role, password_stdin, generate_password }) => {
+                user_add(config, email, name, role, password_stdin, generate_password).await
+            }
+            Command::Audit(AuditCommand::Verify) => audit_verify(config).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Quiet>().is_some() => ExitCode::FAILURE,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("error: {e:#}");
@@ -67,4 +114,78 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     println!("migrations applied");
     db.shutdown().await;
     Ok(())
+}
+
+/// An error already reported to the user; exit non-zero without another message.
+#[derive(Debug, thiserror::Error)]
+#[error("reported")]
+struct Quiet;
+
+async fn user_add(
+    config: Config,
+    email: String,
+    name: String,
+    role: String,
+    password_stdin: bool,
+    generate: bool,
+) -> anyhow::Result<()> {
+    use crate::auth::{password, service};
+    let (secret, must_change) = if generate {
+        (password::generate(), true)
+    } else if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        (line.trim_end_matches(['\r', '\n']).to_string(), false)
+    } else {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password again: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ; nothing was created");
+        (first, false)
+    };
+    let input = match service::NewUser::parse(&email, &name, &role, &secret) {
+        Ok(i) => i,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{}: {}", e.field, e.message);
+            }
+            return Err(Quiet.into());
+        }
+    };
+    let db = crate::db::Database::open(&config).await?;
+    let ctx = crate::audit::AuditContext {
+        actor_role: Some("system".into()),
+        request_id: Some("cli:user-add".into()),
+        ..Default::default()
+    };
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    let result = service::create_user(&db.pool, now, &ctx, input, must_change).await;
+    db.shutdown().await;
+    match result {
+        Ok(user) => {
+            println!("created {} ({}, {}) id {}", user.email, user.name, user.role, user.id);
+            if generate {
+                println!("temporary password (shown once; must be changed at first sign-in): {secret}");
+            }
+            Ok(())
+        }
+        Err(crate::error::AppError::Invalid(errors)) => {
+            for e in errors {
+                eprintln!("{}: {}", e.field, e.message);
+            }
+            Err(Quiet.into())
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
+async fn audit_verify(config: Config) -> anyhow::Result<()> {
+    let db = crate::db::Database::open(&config).await?;
+    let verdict = crate::audit::verify(&db.pool).await;
+    db.shutdown().await;
+    let verdict = verdict?;
+    println!("{verdict}");
+    match verdict {
+        crate::audit::Verdict::Ok { .. } => Ok(()),
+        crate::audit::Verdict::Broken { .. } => Err(Quiet.into()),
+    }
 }

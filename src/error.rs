@@ -50,6 +50,15 @@ pub enum AppError {
     /// The user may not do this.
     #[error("forbidden")]
     Forbidden,
+    /// The user must re-enter the password first (step-up, valid 5 minutes).
+    #[error("re-authentication required")]
+    ReauthRequired,
+    /// The user must change the password before doing anything else.
+    #[error("password change required")]
+    PasswordChangeRequired,
+    /// Too many attempts from this client.
+    #[error("too many requests")]
+    TooManyRequests,
     /// The object changed since the client read it, or the action does not fit its state.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -104,6 +113,11 @@ impl Problem {
             StatusCode::REQUEST_TIMEOUT => ("timeout", "Request timed out", "The request took too long."),
             StatusCode::UNAUTHORIZED => ("unauthenticated", "Sign-in required", "Sign in to continue."),
             StatusCode::FORBIDDEN => ("forbidden", "Forbidden", "You may not do this."),
+            StatusCode::TOO_MANY_REQUESTS => (
+                "too-many-requests",
+                "Too many attempts",
+                "Too many attempts from your address. Wait a few minutes and try again.",
+            ),
             StatusCode::SERVICE_UNAVAILABLE => {
                 ("unavailable", "Service unavailable", "The service cannot reach its database. Try again in a moment.")
             }
@@ -147,7 +161,8 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::ReauthRequired | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -174,6 +189,18 @@ impl AppError {
                 p.title = "Unsupported media type".into();
                 p
             }
+            AppError::ReauthRequired => Problem {
+                kind: "urn:icts-review:problem:reauth-required".into(),
+                title: "Re-authentication required".into(),
+                detail: Some("Re-enter your password (POST /account/reauth or the re-authentication page) and try again within 5 minutes.".into()),
+                ..base
+            },
+            AppError::PasswordChangeRequired => Problem {
+                kind: "urn:icts-review:problem:password-change-required".into(),
+                title: "Password change required".into(),
+                detail: Some("Change your password before continuing.".into()),
+                ..base
+            },
             AppError::Invalid(errors) => Problem {
                 kind: "urn:icts-review:problem:invalid-input".into(),
                 title: "Invalid input".into(),
@@ -210,6 +237,8 @@ impl IntoResponse for AppError {
 /// Renders every error response: problem+json under `/api/`, an HTML page elsewhere.
 pub async fn render_errors(State(state): State<WebState>, request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
+    let is_get = request.method() == axum::http::Method::GET;
+    let here = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
     let mut response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -225,6 +254,20 @@ pub async fn render_errors(State(state): State<WebState>, request: Request, next
         }
         None => Problem::from_status(status),
     };
+    // People are sent where they can fix the problem.
+    if !is_api {
+        let back = if is_get { here } else { "/".to_string() };
+        let next_param: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+        let target = match (problem.status, problem.kind.rsplit(':').next()) {
+            (401, _) => Some(format!("/sign-in?next={next_param}")),
+            (403, Some("password-change-required")) => Some("/account/password".to_string()),
+            (403, Some("reauth-required")) => Some(format!("/account/reauth?next={next_param}")),
+            _ => None,
+        };
+        if let Some(target) = target {
+            return axum::response::Redirect::to(&target).into_response();
+        }
+    }
     let mut rendered = if is_api {
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut r = (status, body).into_response();

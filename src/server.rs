@@ -10,7 +10,6 @@ use tokio::net::TcpListener;
 use crate::app::{AppState, router};
 use crate::config::Config;
 use crate::db::Database;
-use crate::web::WebState;
 
 /// Runs the service with `config` until a shutdown signal.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
@@ -20,9 +19,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "the front-end assets are missing ({} not found); run from the repository root or set --static-dir / ICTS_STATIC_DIR",
         css.display()
     );
-    let db = Database::open(&config).await?;
-    let state =
-        AppState { db: db.pool.clone(), web: WebState::from_config(&config), static_dir: config.static_dir.clone() };
+    let mut db = Database::open(&config).await?;
+    db.own_local();
+    let state = AppState::new(db.pool.clone(), &config);
+    if !crate::auth::service::any_user(&db.pool).await? {
+        let how = "No accounts exist yet. Create the first administrator with:\n    icts-review user add --email you@agency.gov --name \"Your Name\" --role admin\n(with the same --data-dir or DATABASE_URL as the service; add --generate-password to get a one-time password)";
+        tracing::warn!("{how}");
+    }
     if !config.is_https() {
         tracing::warn!(public_url = %config.public_url, "serving over plain HTTP (development mode): no HSTS");
     }

@@ -319,10 +319,11 @@ impl LocalCluster {
 
     /// Starts the server and waits until it accepts connections. A server already running
     /// on this cluster (say, after this process was killed) is kept.
-    pub fn start(&self) -> Result<(), LocalDbError> {
+    /// Returns whether this call started it.
+    pub fn start(&self) -> Result<bool, LocalDbError> {
         if self.is_running() {
             tracing::info!(pgdata = %self.pgdata.display(), "the built-in database is already running; using it");
-            return Ok(());
+            return Ok(false);
         }
         let mut cmd = self.command("pg_ctl");
         cmd.arg("start").arg("--pgdata").arg(&self.pgdata).arg("--log").arg(self.log_file()).args([
@@ -339,7 +340,7 @@ impl LocalCluster {
             },
             other => other,
         })?;
-        Ok(())
+        Ok(true)
     }
 
     /// Stops the server cleanly (fast shutdown: sessions end, everything is flushed).

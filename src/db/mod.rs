@@ -40,12 +40,20 @@ pub enum DbError {
 pub struct Database {
     /// The connection pool shared by the whole service.
     pub pool: PgPool,
-    /// The built-in cluster, stopped at shutdown.
+    /// The built-in cluster.
     pub local: Option<LocalCluster>,
+    /// Whether [`Database::shutdown`] stops the built-in cluster: true when this process
+    /// started it, or claimed it with [`Database::own_local`] (the service does). A
+    /// command such as `user add` run beside a running service leaves it running.
+    pub stop_local: bool,
 }
 
 /// Builds the pool with the configured size and acquire timeout. Connections are tested
 /// before use, so the pool recovers by itself after the database comes back.
+///
+/// Every connection switches to the `icts_app` role (created by the first migration), so
+/// the service's queries run with only that role's privileges: in particular it can only
+/// INSERT and SELECT audit events.
 pub fn pool_options(config: &Config) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(config.db_pool_size)
@@ -53,6 +61,20 @@ pub fn pool_options(config: &Config) -> PgPoolOptions {
         .acquire_timeout(config.db_acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
         .test_before_acquire(true)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                sqlx::Executor::execute(&mut *conn, "SET ROLE icts_app").await?;
+                Ok(())
+            })
+        })
+}
+
+/// Applies the migrations over one connection as the connecting (owner) role.
+pub async fn migrate(options: &PgConnectOptions) -> Result<(), DbError> {
+    let mut conn = options.connect().await.map_err(|source| DbError::Sql { target: "migrations".into(), source })?;
+    MIGRATOR.run(&mut conn).await?;
+    conn.close().await.ok();
+    Ok(())
 }
 
 impl Database {
@@ -69,36 +91,47 @@ impl Database {
             None => {
                 let pg_bin_dir = config.pg_bin_dir.clone();
                 let data_dir = config.data_dir.clone();
-                let cluster = tokio::task::spawn_blocking(move || -> Result<LocalCluster, LocalDbError> {
-                    let bins = PgBinaries::discover(pg_bin_dir.as_deref())?;
-                    let cluster = LocalCluster::prepare(bins, &data_dir, Durability::Full)?;
-                    cluster.start()?;
-                    Ok(cluster)
-                })
-                .await
-                .expect("the database set-up task does not panic")?;
+                let (cluster, started) =
+                    tokio::task::spawn_blocking(move || -> Result<(LocalCluster, bool), LocalDbError> {
+                        let bins = PgBinaries::discover(pg_bin_dir.as_deref())?;
+                        let cluster = LocalCluster::prepare(bins, &data_dir, Durability::Full)?;
+                        let started = cluster.start()?;
+                        Ok((cluster, started))
+                    })
+                    .await
+                    .expect("the database set-up task does not panic")?;
                 let target = format!("built-in database in {}", cluster.pgdata().display());
                 tracing::info!(socket = %cluster.socket_dir().display(), "built-in database is running");
                 ensure_database(&cluster, LOCAL_DATABASE)
                     .await
                     .map_err(|source| DbError::Sql { target: target.clone(), source })?;
-                (cluster.connect_options(LOCAL_DATABASE), Some(cluster), target)
+                (cluster.connect_options(LOCAL_DATABASE), Some((cluster, started)), target)
             }
         };
         let options = options.log_statements(tracing::log::LevelFilter::Debug);
+        migrate(&options).await?;
         let pool = pool_options(config)
             .connect_with(options)
             .await
             .map_err(|source| DbError::Sql { target: target.clone(), source })?;
-        MIGRATOR.run(&pool).await?;
         tracing::info!(database = %target, "database ready, migrations applied");
-        Ok(Database { pool, local })
+        let (local, stop_local) = match local {
+            Some((c, started)) => (Some(c), started),
+            None => (None, false),
+        };
+        Ok(Database { pool, local, stop_local })
+    }
+
+    /// Makes this process responsible for stopping the built-in database at shutdown,
+    /// even if it found the server already running (say, after a crash).
+    pub fn own_local(&mut self) {
+        self.stop_local = self.local.is_some();
     }
 
     /// Closes the pool and stops the built-in database, if we run one.
     pub async fn shutdown(self) {
         self.pool.close().await;
-        if let Some(cluster) = self.local {
+        if let Some(cluster) = self.local.filter(|_| self.stop_local) {
             match tokio::task::spawn_blocking(move || cluster.stop()).await {
                 Ok(Ok(())) => tracing::info!("built-in database stopped"),
                 Ok(Err(e)) => tracing::error!(error = %e, "stopping the built-in database failed"),

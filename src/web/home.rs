@@ -11,6 +11,7 @@ use sqlx::PgPool;
 
 use super::WebState;
 use super::layout::{Layout, render};
+use crate::auth::extract::MaybeUser;
 use crate::error::AppError;
 
 #[derive(Template)]
@@ -19,9 +20,12 @@ struct HomePage {
     layout: Layout,
 }
 
-/// `GET /`: what the system is, and the way in.
-pub async fn home(State(web): State<WebState>) -> Result<Response, AppError> {
-    render(&HomePage { layout: Layout::new(&web, "/") })
+/// `GET /`: what the system is, and the way in (or on, for a signed-in user).
+pub async fn home(State(web): State<WebState>, MaybeUser(user): MaybeUser) -> Result<Response, AppError> {
+    if user.as_ref().is_some_and(|u| u.must_change_password) {
+        return Err(AppError::PasswordChangeRequired);
+    }
+    render(&HomePage { layout: Layout::for_user(&web, "/", user.as_ref()) })
 }
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response {

@@ -7,6 +7,21 @@ use axum::response::{Html, IntoResponse, Response};
 use super::WebState;
 use crate::error::{AppError, Problem};
 
+/// The signed-in user as the header shows them.
+#[derive(Debug, Clone)]
+pub struct UserBadge {
+    /// Display name.
+    pub name: String,
+    /// Role label.
+    pub role: &'static str,
+    /// CSRF token for the sign-out form.
+    pub csrf_token: String,
+    /// Whether the user sees the account administration.
+    pub can_manage_users: bool,
+    /// Whether the user sees the audit log.
+    pub can_read_audit: bool,
+}
+
 /// What `base.html` shows around every page: the marking banners and the header.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -16,12 +31,54 @@ pub struct Layout {
     pub marking_class: &'static str,
     /// Path of the current page, to highlight the navigation item.
     pub path: String,
+    /// The signed-in user, if any.
+    pub user: Option<UserBadge>,
 }
 
 impl Layout {
-    /// The layout for a page at `path`.
+    /// The layout for a page at `path` seen by nobody signed in.
     pub fn new(web: &WebState, path: &str) -> Self {
-        Layout { marking: web.marking.to_string(), marking_class: marking_class(&web.marking), path: path.to_string() }
+        Layout {
+            marking: web.marking.to_string(),
+            marking_class: marking_class(&web.marking),
+            path: path.to_string(),
+            user: None,
+        }
+    }
+
+    /// The layout for a page at `path` seen by `user`.
+    pub fn for_user(web: &WebState, path: &str, user: Option<&crate::auth::extract::SignedIn>) -> Self {
+        use crate::auth::policy::{Action, allows};
+        let mut layout = Self::new(web, path);
+        layout.user = user.map(|u| UserBadge {
+            name: u.name.clone(),
+            role: u.role.label(),
+            csrf_token: u.csrf_token.clone(),
+            can_manage_users: allows(u.role, Action::ManageUsers),
+            can_read_audit: allows(u.role, Action::ReadAuditLog),
+        });
+        layout
+    }
+
+    /// Whether the navigation item for `prefix` is the current one.
+    pub fn is_current(&self, prefix: &str) -> bool {
+        if prefix == "/" { self.path == "/" } else { self.path.starts_with(prefix) }
+    }
+}
+
+/// Field errors of a form, looked up by field name from templates.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors(pub Vec<crate::error::FieldError>);
+
+impl FormErrors {
+    /// The message for `field`, or an empty string.
+    pub fn get(&self, field: &str) -> &str {
+        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str()).unwrap_or("")
+    }
+
+    /// Whether there are no errors.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 

@@ -5,6 +5,7 @@ pub mod extract;
 pub mod home;
 pub mod layout;
 pub mod middleware;
+pub mod openapi;
 
 use std::sync::Arc;
 
@@ -15,13 +16,21 @@ use crate::config::Config;
 pub struct WebState {
     /// Marking banner text shown at the top and bottom of every page.
     pub marking: Arc<str>,
-    /// Whether the service is reached over TLS: adds `Strict-Transport-Security`.
+    /// Whether the service is reached over TLS: adds `Strict-Transport-Security`, and
+    /// session cookies become `__Host-` prefixed and `Secure`.
     pub https: bool,
+    /// Origin of the public URL (`https://host[:port]`), for cross-site request checks.
+    pub origin: Arc<str>,
 }
 
 impl WebState {
     /// Derives the web settings from the configuration.
     pub fn from_config(config: &Config) -> Self {
-        WebState { marking: Arc::from(config.marking.as_str()), https: config.is_https() }
+        let origin = config.public_url.origin().ascii_serialization();
+        WebState {
+            marking: Arc::from(config.marking.as_str()),
+            https: config.is_https(),
+            origin: Arc::from(origin.as_str()),
+        }
     }
 }

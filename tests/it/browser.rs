@@ -45,3 +45,166 @@ async fn home_page_renders_with_uswds_and_no_csp_errors() {
     assert!(console.iter().any(|(level, text)| level == "SEVERE" && text.contains("icts-probe")), "{console:?}");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_user_signs_in_sees_their_name_and_signs_out() {
+    let (_, url) = server_db().create_database().await;
+    let config = crate::harness::test_config(&url);
+    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
+    let input = icts_review::auth::service::NewUser::parse(
+        "dana.analyst@agency.gov",
+        "Dana Analyst",
+        "analyst",
+        "dana's long passphrase",
+    )
+    .unwrap();
+    let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
+    icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+
+    let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&format!("{}/", server.base)).await.unwrap();
+    c.find(fantoccini::Locator::Css("a.usa-button[href='/sign-in']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Id("email")).await.unwrap();
+    assert_eq!(c.title().await.unwrap(), "Sign in · ICTS Review");
+
+    // A wrong password first: the generic message.
+    c.find(fantoccini::Locator::Id("email")).await.unwrap().send_keys("dana.analyst@agency.gov").await.unwrap();
+    c.find(fantoccini::Locator::Id("password")).await.unwrap().send_keys("not the passphrase").await.unwrap();
+    c.find(fantoccini::Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let err = c
+        .wait()
+        .for_element(fantoccini::Locator::Css("[data-testid=sign-in-error]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(err.contains("not correct"), "{err}");
+
+    let password = c.find(fantoccini::Locator::Id("password")).await.unwrap();
+    password.send_keys("dana's long passphrase").await.unwrap();
+    c.find(fantoccini::Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let name =
+        c.wait().for_element(fantoccini::Locator::Css("[data-testid=user-name]")).await.unwrap().text().await.unwrap();
+    assert_eq!(name, "Dana Analyst");
+    assert_eq!(c.title().await.unwrap(), "Home · ICTS Review");
+    browser.screenshot("signed-in-home").await;
+    // The session cookie is HttpOnly: page scripts cannot read it.
+    let cookies = c.execute("return document.cookie;", vec![]).await.unwrap();
+    assert_eq!(cookies.as_str().unwrap(), "");
+
+    c.find(fantoccini::Locator::Css(".icts-user button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Css("form[action='/sign-in']")).await.unwrap();
+    assert_eq!(c.title().await.unwrap(), "Sign in · ICTS Review");
+    assert!(c.find(fantoccini::Locator::Css("[data-testid=user-name]")).await.is_err(), "signed out");
+    c.goto(&format!("{}/account/sessions", server.base)).await.unwrap();
+    assert_eq!(c.title().await.unwrap(), "Sign in · ICTS Review", "pages need a session again");
+
+    // The failed attempt's page is answered 401 on purpose; anything else is an error.
+    let console = browser.console().await;
+    let errors: Vec<_> = console
+        .iter()
+        .filter(|(level, text)| {
+            level == "SEVERE"
+                && !text.contains("/sign-in - Failed to load resource: the server responded with a status of 401")
+        })
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_admin_adds_an_account_and_an_auditor_reads_the_log() {
+    let (_, url) = server_db().create_database().await;
+    let config = crate::harness::test_config(&url);
+    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
+    let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
+    for (email, name, role) in
+        [("avery.admin@agency.gov", "Avery Admin", "admin"), ("ari.auditor@agency.gov", "Ari Auditor", "auditor")]
+    {
+        let input = icts_review::auth::service::NewUser::parse(email, name, role, "a shared long passphrase").unwrap();
+        icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+    }
+    let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    let base = server.base.clone();
+    let sign_in = |email: &'static str| {
+        let base = base.clone();
+        async move {
+            c.goto(&format!("{base}/sign-in")).await.unwrap();
+            c.find(fantoccini::Locator::Id("email")).await.unwrap().send_keys(email).await.unwrap();
+            c.find(fantoccini::Locator::Id("password"))
+                .await
+                .unwrap()
+                .send_keys("a shared long passphrase")
+                .await
+                .unwrap();
+            c.find(fantoccini::Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+            c.wait().for_element(fantoccini::Locator::Css("[data-testid=user-name]")).await.unwrap();
+        }
+    };
+
+    sign_in("avery.admin@agency.gov").await;
+    c.find(fantoccini::Locator::LinkText("Users")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Id("name")).await.unwrap();
+    // A bad email comes back beside its field, with the other input kept.
+    c.find(fantoccini::Locator::Id("email")).await.unwrap().send_keys("sam@agency").await.unwrap();
+    c.find(fantoccini::Locator::Id("name")).await.unwrap().send_keys("Sam Supervisor").await.unwrap();
+    c.find(fantoccini::Locator::Css("select#role option[value=supervisor]")).await.unwrap().click().await.unwrap();
+    c.find(fantoccini::Locator::Css("form[action='/admin/users'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let err = c.wait().for_element(fantoccini::Locator::Id("email-error")).await.unwrap().text().await.unwrap();
+    assert!(err.contains("email address"), "{err}");
+    assert_eq!(
+        c.find(fantoccini::Locator::Id("name")).await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some("Sam Supervisor")
+    );
+    browser.screenshot("admin-users-error").await;
+    let email = c.find(fantoccini::Locator::Id("email")).await.unwrap();
+    email.clear().await.unwrap();
+    email.send_keys("sam.supervisor@agency.gov").await.unwrap();
+    c.find(fantoccini::Locator::Css("form[action='/admin/users'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let temp = c
+        .wait()
+        .for_element(fantoccini::Locator::Css("[data-testid=temporary-password]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(temp.len(), 20);
+    browser.screenshot("admin-users").await;
+    c.find(fantoccini::Locator::Css(".icts-user button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Css("form[action='/sign-in']")).await.unwrap();
+
+    sign_in("ari.auditor@agency.gov").await;
+    c.find(fantoccini::Locator::LinkText("Audit log")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Css("table.usa-table")).await.unwrap();
+    let text = c.find(fantoccini::Locator::Css("table.usa-table")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("user.created") && text.contains("auth.sign_in") && text.contains("auth.sign_out"), "{text}");
+    browser.screenshot("audit-log").await;
+    // Auditors do not manage accounts: no Users link, and the page itself is refused.
+    assert!(c.find(fantoccini::Locator::LinkText("Users")).await.is_err());
+    c.goto(&format!("{}/admin/users", server.base)).await.unwrap();
+    assert_eq!(c.title().await.unwrap(), "Forbidden · ICTS Review");
+
+    let console = browser.console().await;
+    let errors: Vec<_> = console
+        .iter()
+        .filter(|(level, text)| level == "SEVERE" && !text.contains("status of 422") && !text.contains("status of 403"))
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+}

@@ -77,11 +77,7 @@ async fn readiness_is_503_quickly_when_the_database_is_unreachable() {
     let config = test_config(&format!("postgres://postgres@localhost/none?host={}", missing.path().display()));
     let pool =
         icts_review::db::pool_options(&config).connect_lazy(config.database_url.as_ref().unwrap().as_str()).unwrap();
-    let state = icts_review::app::AppState {
-        db: pool,
-        web: WebState::from_config(&config),
-        static_dir: app.config.static_dir.clone(),
-    };
+    let state = icts_review::app::AppState::new(pool, &app.config);
     let router = icts_review::app::router(state);
     let started = std::time::Instant::now();
     let r = tower::ServiceExt::oneshot(router, Request::get("/readyz").body(Body::empty()).unwrap()).await.unwrap();

@@ -18,9 +18,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use icts_review::app::{AppState, router};
+use icts_review::clock::ManualClock;
 use icts_review::config::{Config, RawConfig};
 use icts_review::db::local::{Durability, LocalCluster, PgBinaries};
-use icts_review::web::WebState;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, Executor, PgPool};
 use tower::ServiceExt;
@@ -195,10 +195,13 @@ pub struct TestApp {
     pub db_url: String,
     /// The configuration the router was built from.
     pub config: Config,
+    /// The clock the app reads; tests move it.
+    pub clock: ManualClock,
+    /// The application state (same as the router's).
+    pub state: AppState,
 }
 
 /// A response, read completely.
-#[derive(Debug)]
 pub struct TestResponse {
     /// Status.
     pub status: StatusCode,
@@ -206,6 +209,12 @@ pub struct TestResponse {
     pub headers: HeaderMap,
     /// Body bytes.
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for TestResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?}\n{}", self.status, self.headers, String::from_utf8_lossy(&self.body))
+    }
 }
 
 impl TestResponse {
@@ -248,9 +257,86 @@ impl TestApp {
             .connect(&db_url)
             .await
             .expect("connect to the test database");
-        let state =
-            AppState { db: pool.clone(), web: WebState::from_config(&config), static_dir: config.static_dir.clone() };
-        TestApp { pool, router: router(state), db_url, config }
+        let clock = ManualClock::new();
+        let mut state = AppState::new(pool.clone(), &config);
+        state.clock = std::sync::Arc::new(clock.clone());
+        TestApp { pool, router: router(state.clone()), db_url, config, clock, state }
+    }
+
+    /// A pool on this test's database as the database superuser (no `SET ROLE`): for
+    /// tampering tests only.
+    pub async fn superuser_pool(&self) -> PgPool {
+        PgPoolOptions::new().max_connections(2).connect(&self.db_url).await.unwrap()
+    }
+
+    /// Creates an account directly (no forced password change) and returns it.
+    pub async fn user(&self, role: &str) -> TestUser {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let email = format!("{role}{n}@agency.gov");
+        let password = format!("a long {role} passphrase {n}");
+        let input =
+            icts_review::auth::service::NewUser::parse(&email, &format!("Test {role} {n}"), role, &password).unwrap();
+        let ctx = icts_review::audit::AuditContext::default();
+        let u =
+            icts_review::auth::service::create_user(&self.pool, self.state.now(), &ctx, input, false).await.unwrap();
+        TestUser { id: u.id, email, password }
+    }
+
+    /// Signs in through the page and returns the browser session (cookie and CSRF token).
+    pub async fn sign_in(&self, user: &TestUser) -> BrowserSession {
+        self.try_sign_in(&user.email, &user.password, None).await.expect("sign-in succeeds")
+    }
+
+    /// Signs in through the page, presenting `previous` cookie if given.
+    pub async fn try_sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        previous: Option<&BrowserSession>,
+    ) -> Result<BrowserSession, TestResponse> {
+        let body = form(&[("email", email), ("password", password)]);
+        let mut req = Request::post("/sign-in").header("content-type", "application/x-www-form-urlencoded");
+        if let Some(p) = previous {
+            req = req.header("cookie", p.cookie_header());
+        }
+        let r = self.send(req.body(Body::from(body)).unwrap()).await;
+        if r.status != StatusCode::SEE_OTHER {
+            return Err(r);
+        }
+        let set = r.header("set-cookie").expect("sign-in sets the session cookie");
+        let cookie = set.split(';').next().unwrap().to_string();
+        let mut session = BrowserSession { cookie, csrf: String::new(), set_cookie: set };
+        let page = self.send(session.get("/account/password")).await;
+        session.csrf = extract_csrf(&page.text()).expect("pages carry the CSRF token");
+        Ok(session)
+    }
+
+    /// Gets an API token.
+    pub async fn token(&self, user: &TestUser) -> String {
+        let body = serde_json::json!({"email": user.email, "password": user.password}).to_string();
+        let req = Request::post("/api/v1/auth/token").header("content-type", "application/json").body(Body::from(body));
+        let r = self.send(req.unwrap()).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()["token"].as_str().unwrap().to_string()
+    }
+
+    /// Number of rows of a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&self.pool).await.unwrap()
+    }
+
+    /// Events of `event_type` in the audit log, oldest first.
+    pub async fn events(&self, event_type: &str) -> Vec<serde_json::Value> {
+        let rows: Vec<(serde_json::Value,)> = sqlx::query_as(
+            "SELECT jsonb_build_object('actor_id', actor_id, 'actor_role', actor_role, 'object_id', object_id, \
+             'outcome', outcome, 'changes', changes, 'request_id', request_id) FROM audit_events \
+             WHERE event_type = $1 ORDER BY seq",
+        )
+        .bind(event_type)
+        .fetch_all(&self.pool)
+        .await
+        .unwrap();
+        rows.into_iter().map(|r| r.0).collect()
     }
 
     /// Sends a request through the router.
@@ -302,15 +388,18 @@ impl RunningServer {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("the icts-review binary starts");
-        let server = RunningServer { child, base: format!("http://{listen}"), log };
+        let mut server = RunningServer { child, base: format!("http://{listen}"), log };
         server.wait_healthy(Duration::from_secs(90)).await;
         server
     }
 
-    async fn wait_healthy(&self, within: Duration) {
+    async fn wait_healthy(&mut self, within: Duration) {
         let client = reqwest::Client::new();
         let deadline = std::time::Instant::now() + within;
         loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("server exited with {status} before becoming healthy; log:\n{}", self.log_text());
+            }
             let response = client.get(format!("{}/healthz", self.base)).send().await;
             if response.is_ok_and(|r| r.status().is_success()) {
                 return;
@@ -447,4 +536,79 @@ impl fantoccini::wd::WebDriverCompatibleCommand for GetLog {
     fn method_and_body(&self, _request_url: &url::Url) -> (axum::http::Method, Option<String>) {
         (axum::http::Method::POST, Some(r#"{"type":"browser"}"#.to_string()))
     }
+}
+
+/// An account made by a test.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A signed-in browser: its cookie and CSRF token.
+#[derive(Debug, Clone)]
+pub struct BrowserSession {
+    /// `name=value`.
+    pub cookie: String,
+    /// The CSRF token of the session.
+    pub csrf: String,
+    /// The whole `Set-Cookie` header the session came with.
+    pub set_cookie: String,
+}
+
+impl BrowserSession {
+    /// The `Cookie` header value.
+    pub fn cookie_header(&self) -> String {
+        self.cookie.clone()
+    }
+
+    /// A GET with the cookie.
+    pub fn get(&self, path: &str) -> Request<Body> {
+        Request::get(path).header("cookie", self.cookie_header()).body(Body::empty()).unwrap()
+    }
+
+    /// A form POST with the cookie and the CSRF token added.
+    pub fn post(&self, path: &str, fields: &[(&str, &str)]) -> Request<Body> {
+        let mut all = fields.to_vec();
+        all.push(("csrf_token", &self.csrf));
+        Request::post(path)
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form(&all)))
+            .unwrap()
+    }
+}
+
+/// URL-encodes form fields.
+pub fn form(fields: &[(&str, &str)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// The CSRF token in a page's hidden field.
+pub fn extract_csrf(html: &str) -> Option<String> {
+    let marker = r#"name="csrf_token" value=""#;
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string()).filter(|t| !t.is_empty())
+}
+
+/// A JSON request with a bearer token.
+pub fn api(method: &str, path: &str, token: &str, body: Option<serde_json::Value>) -> Request<Body> {
+    let mut req = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
+    let body = match body {
+        Some(b) => {
+            req = req.header("content-type", "application/json");
+            Body::from(b.to_string())
+        }
+        None => Body::empty(),
+    };
+    req.body(body).unwrap()
 }

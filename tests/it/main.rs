@@ -2,6 +2,9 @@
 
 mod harness;
 
+mod access;
+mod audit;
 mod browser;
 mod foundation;
+mod identity;
 mod lifecycle;

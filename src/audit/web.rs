@@ -1,0 +1,165 @@
+//! The audit-log page for auditors and administrators: filters and keyset paging.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{EventFilter, StoredEvent, list};
+use crate::app::AppState;
+use crate::auth::extract::{Authorized, perm};
+use crate::error::{AppError, FieldError};
+use crate::web::extract::AppQuery;
+use crate::web::layout::{FormErrors, Layout, render};
+
+/// Filter parameters of the page and of `GET /api/v1/audit/events`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventQuery {
+    /// Only events by this user id.
+    pub actor: Option<String>,
+    /// Event type; a value ending in `.` matches every type with that prefix.
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    /// Only events on this object id.
+    pub object: Option<String>,
+    /// Events at or after this time (RFC 3339 or YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Events before this time (RFC 3339 or YYYY-MM-DD).
+    pub to: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn parse_time(field: &str, value: &str) -> Result<OffsetDateTime, FieldError> {
+    let v = value.trim();
+    if let Ok(t) = OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339) {
+        return Ok(t);
+    }
+    let f = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(v, &f)
+        .map(|d| d.midnight().assume_utc())
+        .map_err(|_| FieldError::new(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time"))
+}
+
+impl EventQuery {
+    /// Validates the filters, naming every bad one.
+    pub fn to_filter(&self) -> Result<EventFilter, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let some = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let actor = match some(&self.actor) {
+            Some(a) => Uuid::parse_str(&a).map(Some).unwrap_or_else(|_| {
+                errors.push(FieldError::new("actor", "must be a user id (UUID)"));
+                None
+            }),
+            None => None,
+        };
+        let event_type = some(&self.event_type);
+        if event_type
+            .as_ref()
+            .is_some_and(|t| t.len() > 100 || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+        {
+            errors
+                .push(FieldError::new("type", "must be an event type such as user.created or a prefix such as auth."));
+        }
+        let object = some(&self.object);
+        if object.as_ref().is_some_and(|o| o.len() > 100) {
+            errors.push(FieldError::new("object", "must be at most 100 characters"));
+        }
+        let from = some(&self.from).and_then(|v| parse_time("from", &v).map_err(|e| errors.push(e)).ok());
+        let to = some(&self.to).and_then(|v| parse_time("to", &v).map_err(|e| errors.push(e)).ok());
+        let limit = match some(&self.limit) {
+            Some(l) => match l.parse::<i64>() {
+                Ok(n) if (1..=500).contains(&n) => n,
+                _ => {
+                    errors.push(FieldError::new("limit", "must be a whole number from 1 to 500"));
+                    50
+                }
+            },
+            None => 50,
+        };
+        let before_seq = match some(&self.cursor) {
+            Some(c) => match c.parse::<i64>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    errors.push(FieldError::new("cursor", "must be a next_cursor value from a previous page"));
+                    None
+                }
+            },
+            None => None,
+        };
+        if errors.is_empty() {
+            Ok(EventFilter { actor, event_type, object, from, to, before_seq, limit })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A row of the page.
+pub struct Row {
+    e: StoredEvent,
+    at: String,
+    changes: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit/events.html")]
+struct EventsPage {
+    layout: Layout,
+    q: EventQuery,
+    rows: Vec<Row>,
+    next_link: Option<String>,
+    errors: FormErrors,
+}
+
+impl EventsPage {
+    fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+}
+
+/// `GET /audit`.
+pub async fn events_page(
+    State(state): State<AppState>,
+    user: Authorized<perm::ReadAuditLog>,
+    AppQuery(q): AppQuery<EventQuery>,
+) -> Result<Response, AppError> {
+    let (rows, next, errors) = match q.to_filter() {
+        Ok(f) => {
+            let (events, next) = list(&state.db, &f).await?;
+            (events, next, FormErrors::default())
+        }
+        Err(errors) => (Vec::new(), None, FormErrors(errors)),
+    };
+    let next_link = next.map(|n| {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("actor", &q.actor),
+            ("type", &q.event_type),
+            ("object", &q.object),
+            ("from", &q.from),
+            ("to", &q.to),
+            ("limit", &q.limit),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                s.append_pair(k, v);
+            }
+        }
+        s.append_pair("cursor", &n.to_string());
+        format!("/audit?{}", s.finish())
+    });
+    let rows = rows
+        .into_iter()
+        .map(|e| Row {
+            at: crate::auth::web::show_time(e.at),
+            changes: if e.changes == serde_json::json!({}) { String::new() } else { e.changes.to_string() },
+            e,
+        })
+        .collect();
+    render(&EventsPage { layout: Layout::for_user(&state.web, "/audit", Some(&user)), q, rows, next_link, errors })
+}

@@ -1,0 +1,194 @@
+//! The identity API: tokens, `me`, and account administration.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::extract::{Authorized, RequestMeta, SignedIn, perm};
+use super::policy::Role;
+use super::service::{self, AdminChange, NewUser, SignInError, UserRecord};
+use super::session::Kind;
+use crate::app::AppState;
+use crate::error::{AppError, FieldError};
+use crate::web::extract::{ApiJson, AppPath};
+
+/// Credentials for a token.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// Account email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// The user as the API shows them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiUser {
+    /// Id.
+    pub id: Uuid,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// A new token. Send it as `Authorization: Bearer <token>`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    /// The bearer token (shown once).
+    pub token: String,
+    /// Absolute expiry; the token also lapses after 15 idle minutes (10 for admins).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The user.
+    pub user: ApiUser,
+}
+
+/// Issues a bearer token. Every failure is the same 401.
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
+    responses((status = 201, body = TokenResponse), (status = 401, description = "Sign-in failed (any cause)"), (status = 429)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> Result<Response, AppError> {
+    match service::sign_in(&state, &meta, &req.email, &req.password, Kind::Api, None).await {
+        Ok(s) => {
+            let body = TokenResponse {
+                token: s.session.secret,
+                expires_at: s.session.expires_at,
+                user: ApiUser { id: s.user.id, email: s.user.email, name: s.user.name, role: s.user.role },
+            };
+            Ok((StatusCode::CREATED, ApiJson(body)).into_response())
+        }
+        Err(SignInError::Rejected) => Err(AppError::Unauthenticated),
+        Err(SignInError::Throttled) => Err(AppError::TooManyRequests),
+        Err(SignInError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// Revokes the token in use.
+#[utoipa::path(delete, path = "/api/v1/auth/token", tag = "auth", responses((status = 204), (status = 401)), security(("bearer" = [])))]
+pub async fn delete_token(State(state): State<AppState>, user: SignedIn) -> Result<StatusCode, AppError> {
+    service::sign_out(&state, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    /// Id.
+    pub id: Uuid,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Whether the password must be changed before anything else.
+    pub must_change_password: bool,
+}
+
+/// Who am I.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me), (status = 401)), security(("bearer" = [])))]
+pub async fn me(user: SignedIn) -> ApiJson<Me> {
+    ApiJson(Me {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        role: user.role,
+        must_change_password: user.must_change_password,
+    })
+}
+
+/// Lists accounts (administrators).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, body = [UserRecord]), (status = 401), (status = 403)), security(("bearer" = [])))]
+pub async fn list_users(
+    _user: Authorized<perm::ManageUsers>,
+    State(state): State<AppState>,
+) -> Result<ApiJson<Vec<UserRecord>>, AppError> {
+    Ok(ApiJson(service::list_users(&state.db).await?))
+}
+
+/// A new account.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// `analyst`, `supervisor`, `auditor` or `admin`.
+    pub role: String,
+    /// Initial password; the user must change it at the first sign-in.
+    pub password: String,
+}
+
+/// Creates an account (administrators).
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
+    responses((status = 201, body = UserRecord), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    user: Authorized<perm::ManageUsers>,
+    ApiJson(req): ApiJson<CreateUser>,
+) -> Result<Response, AppError> {
+    let input = NewUser::parse(&req.email, &req.name, &req.role, &req.password).map_err(AppError::Invalid)?;
+    let created = service::create_user(&state.db, state.now(), &user.audit(), input, true).await?;
+    let mut r = (StatusCode::CREATED, ApiJson(&created)).into_response();
+    r.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&format!("/api/v1/users/{}", created.id)).expect("header-safe"),
+    );
+    Ok(r)
+}
+
+/// Changes to an account.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchUser {
+    /// New role.
+    pub role: Option<String>,
+    /// Activate (true) or deactivate (false).
+    pub active: Option<bool>,
+    /// The version the change was made from; a stale one gets 409.
+    pub version: Option<i32>,
+}
+
+/// Changes an account's role and/or active flag (administrators). Both end the user's
+/// sessions.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = PatchUser, params(("id" = Uuid, Path, description = "User id")),
+    responses((status = 200, body = UserRecord), (status = 404), (status = 409), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
+pub async fn patch_user(
+    State(state): State<AppState>,
+    user: Authorized<perm::ManageUsers>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(req): ApiJson<PatchUser>,
+) -> Result<ApiJson<UserRecord>, AppError> {
+    let role = match req.role.as_deref() {
+        Some(r) => Some(
+            Role::parse(r)
+                .ok_or_else(|| AppError::invalid("role", "must be one of analyst, supervisor, auditor, admin"))?,
+        ),
+        None => None,
+    };
+    if role.is_none() && req.active.is_none() {
+        return Err(AppError::Invalid(vec![FieldError::new("body", "give role and/or active")]));
+    }
+    let mut version = req.version;
+    let mut result = None;
+    if let Some(role) = role {
+        let after = service::admin_change(&state, &user, id, AdminChange::Role(role), version).await?;
+        version = version.map(|_| after.version);
+        result = Some(after);
+    }
+    if let Some(active) = req.active {
+        result = Some(service::admin_change(&state, &user, id, AdminChange::Active(active), version).await?);
+    }
+    Ok(ApiJson(result.expect("one change was made")))
+}

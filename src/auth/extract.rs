@@ -1,0 +1,378 @@
+//! Who is asking: the `authenticate` middleware resolves the session (cookie or bearer
+//! token) once per request and enforces CSRF; extractors hand the result to handlers.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::policy::{self, Action, Role};
+use super::session::{self, Kind, Live};
+use crate::app::AppState;
+use crate::audit::{self, AuditContext, NewEvent, Outcome};
+use crate::error::AppError;
+use crate::web::middleware::RequestId;
+
+/// Where a request comes from, for audit events and throttling.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// Client address (the TCP peer).
+    pub client_addr: Option<String>,
+    /// Request id.
+    pub request_id: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+}
+
+impl RequestMeta {
+    fn from_parts(parts: &Parts) -> Self {
+        RequestMeta {
+            client_addr: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+            request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(300).collect()),
+        }
+    }
+
+    /// An audit context for an anonymous actor (or a named one, for failed sign-ins).
+    pub fn audit(&self, actor: Option<(Uuid, Role)>) -> AuditContext {
+        AuditContext {
+            actor_id: actor.map(|a| a.0),
+            actor_role: actor.map(|a| a.1.as_str().to_string()),
+            client_addr: self.client_addr.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestMeta::from_parts(parts))
+    }
+}
+
+/// The credential a request carried.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// Session cookie (browser).
+    Cookie(String),
+    /// `Authorization: Bearer` (API).
+    Bearer(String),
+}
+
+impl Credential {
+    /// The secret.
+    pub fn secret(&self) -> &str {
+        match self {
+            Credential::Cookie(s) | Credential::Bearer(s) => s,
+        }
+    }
+}
+
+/// The resolved session of a request, put into its extensions by [`authenticate`].
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The live session and its user.
+    pub live: Live,
+    /// How it was presented.
+    pub credential: Credential,
+}
+
+/// Reads the session cookie's value from the `Cookie` headers.
+pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k == name && !v.is_empty()).then(|| v.to_string())
+    })
+}
+
+fn credential(parts: &Parts, cookie_name: &str) -> Option<Credential> {
+    if let Some(auth) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer "))?;
+        return Some(Credential::Bearer(token.trim().to_string()));
+    }
+    cookie_value(&parts.headers, cookie_name).map(Credential::Cookie)
+}
+
+/// The session cookie's name for this deployment.
+pub fn cookie_name(state: &AppState) -> &'static str {
+    if state.web.https { session::COOKIE_SECURE } else { session::COOKIE_DEV }
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Resolves the request's session, refuses cross-site state changes, and checks the CSRF
+/// token of every state-changing request that carries the session cookie.
+pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/static/") {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let cred = credential(&parts, cookie_name(&state));
+    let unsafe_method = !is_safe(&parts.method);
+    let meta = RequestMeta::from_parts(&parts);
+
+    // Browsers say where a request comes from; refuse state changes from other sites
+    // (bearer-token API calls carry no ambient credentials and are exempt).
+    if unsafe_method && !matches!(cred, Some(Credential::Bearer(_))) && is_cross_site(&parts, &state) {
+        return refuse(&state, &meta, None, "cross-site request").await;
+    }
+
+    let mut authenticated = None;
+    if let Some(cred) = cred {
+        let now = state.now();
+        let resolved = async {
+            let mut conn = state.db.acquire().await?;
+            session::resolve(&mut conn, cred.secret(), now).await
+        }
+        .await;
+        match resolved {
+            Ok(Some(live)) => {
+                let kind_matches = matches!(
+                    (&cred, live.kind.as_str()),
+                    (Credential::Cookie(_), "browser") | (Credential::Bearer(_), "api")
+                );
+                if kind_matches {
+                    authenticated = Some(Authenticated { live, credential: cred });
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return AppError::Database(e).into_response(),
+        }
+    }
+
+    let mut body = body;
+    // Signing in replaces whatever session the browser had, so it needs no token of the
+    // old one; it stays covered by the cross-site check above.
+    let exempt = parts.uri.path() == "/sign-in";
+    if unsafe_method
+        && !exempt
+        && let Some(auth) = &authenticated
+        && matches!(auth.credential, Credential::Cookie(_))
+    {
+        let (token, rebuilt) = match csrf_token_of(&parts, body).await {
+            Ok(x) => x,
+            Err(e) => return e.into_response(),
+        };
+        body = rebuilt;
+        let ok = token.is_some_and(|t| super::csrf::tokens_match(&t, &auth.live.csrf_token));
+        if !ok {
+            let actor = Some((auth.live.user_id, auth.live.role));
+            return refuse(&state, &meta, actor, "missing or wrong CSRF token").await;
+        }
+    }
+    parts.extensions.insert(authenticated);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// Modern browsers send `Sec-Fetch-Site`, which decides alone. Otherwise a real `Origin`
+/// must be ours. (`Origin: null` is what browsers send under `Referrer-Policy:
+/// no-referrer`, so it proves nothing either way; the CSRF token still applies.)
+fn is_cross_site(parts: &Parts, state: &AppState) -> bool {
+    if let Some(site) = parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    if let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|o| *o != "null") {
+        let host_origin = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(|h| {
+            let scheme = if state.web.https { "https" } else { "http" };
+            format!("{scheme}://{h}")
+        });
+        if origin != &*state.web.origin && Some(origin) != host_origin.as_deref() {
+            return true;
+        }
+    }
+    false
+}
+
+async fn csrf_token_of(parts: &Parts, body: axum::body::Body) -> Result<(Option<String>, axum::body::Body), AppError> {
+    if let Some(t) = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) {
+        return Ok((Some(t.to_string()), body));
+    }
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok((None, body));
+    }
+    let bytes = axum::body::to_bytes(body, crate::app::MAX_BODY_BYTES).await.map_err(|_| AppError::PayloadTooLarge)?;
+    let token = url::form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf_token").map(|(_, v)| v.into_owned());
+    Ok((token, axum::body::Body::from(bytes)))
+}
+
+async fn refuse(state: &AppState, meta: &RequestMeta, actor: Option<(Uuid, Role)>, why: &str) -> Response {
+    let event = NewEvent::new("access.refused").outcome(Outcome::Denied).changes(serde_json::json!({"reason": why}));
+    if let Err(e) = audit::record_alone(&state.db, state.now(), &meta.audit(actor), event).await {
+        return AppError::Database(e).into_response();
+    }
+    AppError::Forbidden.into_response()
+}
+
+/// A signed-in user (even one who must change the password before doing anything else).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// User id.
+    pub id: Uuid,
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// The session's handle.
+    pub session_id: Uuid,
+    /// Browser or API.
+    pub kind: Kind,
+    /// CSRF token for forms.
+    pub csrf_token: String,
+    /// Last re-authentication.
+    pub reauth_at: Option<OffsetDateTime>,
+    /// Whether the password must be changed first.
+    pub must_change_password: bool,
+    /// The session secret as presented (to end this very session).
+    pub secret: String,
+    /// Request facts.
+    pub meta: RequestMeta,
+}
+
+impl SignedIn {
+    /// The audit context of this actor.
+    pub fn audit(&self) -> AuditContext {
+        self.meta.audit(Some((self.id, self.role)))
+    }
+
+    /// Asks the policy; a refusal is recorded as an audit event and answered 403.
+    pub async fn authorize(&self, state: &AppState, action: Action) -> Result<(), AppError> {
+        if policy::allows(self.role, action) {
+            return Ok(());
+        }
+        let event = NewEvent::new("access.refused")
+            .outcome(Outcome::Denied)
+            .changes(serde_json::json!({"action": format!("{action:?}")}));
+        audit::record_alone(&state.db, state.now(), &self.audit(), event).await?;
+        Err(AppError::Forbidden)
+    }
+
+    /// Step-up: succeeds only if the password was re-entered within the last 5 minutes.
+    pub fn require_recent_reauth(&self, now: OffsetDateTime) -> Result<(), AppError> {
+        match self.reauth_at {
+            Some(at) if now - at <= session::REAUTH_VALID => Ok(()),
+            _ => Err(AppError::ReauthRequired),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
+        let Some(Some(auth)) = parts.extensions.get::<Option<Authenticated>>().cloned() else {
+            return Err(AppError::Unauthenticated);
+        };
+        let live = auth.live;
+        Ok(SignedIn {
+            id: live.user_id,
+            email: live.email,
+            name: live.name,
+            role: live.role,
+            session_id: live.session_id,
+            kind: if live.kind == "api" { Kind::Api } else { Kind::Browser },
+            csrf_token: live.csrf_token,
+            reauth_at: live.reauth_at,
+            must_change_password: live.must_change_password,
+            secret: auth.credential.secret().to_string(),
+            meta: RequestMeta::from_parts(parts),
+        })
+    }
+}
+
+/// A signed-in user who may use the system (no pending forced password change).
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub SignedIn);
+
+impl std::ops::Deref for CurrentUser {
+    type Target = SignedIn;
+    fn deref(&self) -> &SignedIn {
+        &self.0
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let user = SignedIn::from_request_parts(parts, state).await?;
+        if user.must_change_password {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        Ok(CurrentUser(user))
+    }
+}
+
+/// The signed-in user, if any (for pages that anyone may see).
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<SignedIn>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(MaybeUser(SignedIn::from_request_parts(parts, state).await.ok()))
+    }
+}
+
+/// A permission a route requires, named by a marker type (see [`perm`]).
+pub trait Permission: Send + Sync + 'static {
+    /// The policy action it stands for.
+    const ACTION: Action;
+}
+
+/// Marker types for [`Authorized`].
+pub mod perm {
+    use super::{Action, Permission};
+
+    /// May manage accounts.
+    #[derive(Debug)]
+    pub struct ManageUsers;
+    impl Permission for ManageUsers {
+        const ACTION: Action = Action::ManageUsers;
+    }
+
+    /// May read the audit log.
+    #[derive(Debug)]
+    pub struct ReadAuditLog;
+    impl Permission for ReadAuditLog {
+        const ACTION: Action = Action::ReadAuditLog;
+    }
+}
+
+/// A current user the policy allows `P`. As an extractor it runs before any body is
+/// read, so a refused request learns nothing about what its body should have been; the
+/// refusal is audited.
+#[derive(Debug, Clone)]
+pub struct Authorized<P: Permission>(pub CurrentUser, std::marker::PhantomData<P>);
+
+impl<P: Permission> std::ops::Deref for Authorized<P> {
+    type Target = SignedIn;
+    fn deref(&self) -> &SignedIn {
+        &self.0
+    }
+}
+
+impl<P: Permission> FromRequestParts<AppState> for Authorized<P> {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        user.authorize(state, P::ACTION).await?;
+        Ok(Authorized(user, std::marker::PhantomData))
+    }
+}

@@ -1,0 +1,215 @@
+//! Server-side sessions in PostgreSQL, for browsers (cookie) and API clients (bearer
+//! token). The secret has 256 random bits and only its sha256 is stored. Timeouts: idle 15
+//! minutes (10 for admins), absolute 8 hours, both checked against the injectable clock.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::Role;
+
+/// Absolute lifetime of a session.
+pub const ABSOLUTE: Duration = Duration::hours(8);
+/// How long a re-authentication (step-up) counts.
+pub const REAUTH_VALID: Duration = Duration::minutes(5);
+/// `last_seen_at` is written at most this often, to keep reads cheap.
+const TOUCH_EVERY: Duration = Duration::seconds(30);
+
+/// Cookie name over HTTPS (`__Host-` binds it to this host, path `/`, secure).
+pub const COOKIE_SECURE: &str = "__Host-icts_session";
+/// Cookie name in plain-HTTP development mode.
+pub const COOKIE_DEV: &str = "icts_session";
+
+/// Kind of session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A browser session (cookie, CSRF token).
+    Browser,
+    /// An API token.
+    Api,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Browser => "browser",
+            Kind::Api => "api",
+        }
+    }
+}
+
+/// A new random secret (base64url, 43 characters).
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the system random source works");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The stored form of a secret.
+pub fn secret_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// A created session: the secret goes to the client once and is never stored.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// Public handle.
+    pub id: Uuid,
+    /// The secret (cookie value or bearer token).
+    pub secret: String,
+    /// The CSRF token of a browser session.
+    pub csrf_token: String,
+    /// Absolute expiry.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Creates a session for `user_id`.
+pub async fn create(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    kind: Kind,
+    now: OffsetDateTime,
+    client_addr: Option<&str>,
+    user_agent: Option<&str>,
+) -> Result<Created, sqlx::Error> {
+    let secret = new_secret();
+    let csrf_token = new_secret();
+    let id = Uuid::now_v7();
+    let expires_at = now + ABSOLUTE;
+    let user_agent = user_agent.map(|u| u.chars().take(300).collect::<String>());
+    sqlx::query(
+        "INSERT INTO sessions (id, secret_hash, user_id, kind, csrf_token, created_at, last_seen_at, expires_at, client_addr, user_agent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)",
+    )
+    .bind(id)
+    .bind(secret_hash(&secret))
+    .bind(user_id)
+    .bind(kind.as_str())
+    .bind(&csrf_token)
+    .bind(now)
+    .bind(expires_at)
+    .bind(client_addr)
+    .bind(user_agent)
+    .execute(conn)
+    .await?;
+    Ok(Created { id, secret, csrf_token, expires_at })
+}
+
+/// A live session with its user.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Live {
+    /// Session handle.
+    pub session_id: Uuid,
+    /// `browser` or `api`.
+    pub kind: String,
+    /// CSRF token.
+    pub csrf_token: String,
+    /// Last activity.
+    pub last_seen_at: OffsetDateTime,
+    /// Absolute expiry.
+    pub expires_at: OffsetDateTime,
+    /// Last re-authentication.
+    pub reauth_at: Option<OffsetDateTime>,
+    /// The user.
+    pub user_id: Uuid,
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Whether the user must change the password first.
+    pub must_change_password: bool,
+    /// Whether the account is active.
+    pub active: bool,
+}
+
+/// Looks up the session of `secret`, ends it if it has timed out, and records activity.
+pub async fn resolve(conn: &mut PgConnection, secret: &str, now: OffsetDateTime) -> Result<Option<Live>, sqlx::Error> {
+    let live: Option<Live> = sqlx::query_as(
+        "SELECT s.id AS session_id, s.kind, s.csrf_token, s.last_seen_at, s.expires_at, s.reauth_at, \
+         u.id AS user_id, u.email, u.name, u.role, u.must_change_password, u.active \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = $1",
+    )
+    .bind(secret_hash(secret))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(live) = live else { return Ok(None) };
+    let idle = Duration::minutes(live.role.idle_minutes());
+    if !live.active || now >= live.expires_at || now - live.last_seen_at > idle {
+        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(live.session_id).execute(&mut *conn).await?;
+        return Ok(None);
+    }
+    if now - live.last_seen_at >= TOUCH_EVERY {
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
+            .bind(live.session_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(Some(live))
+}
+
+/// Ends one session by its secret.
+pub async fn delete_by_secret(conn: &mut PgConnection, secret: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE secret_hash = $1")
+        .bind(secret_hash(secret))
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// Ends every session of a user, except `keep` if given. Returns how many ended.
+pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid, keep: Option<Uuid>) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2)")
+        .bind(user_id)
+        .bind(keep)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// A session as listed to its owner.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Listed {
+    /// Handle.
+    pub id: Uuid,
+    /// Kind.
+    pub kind: String,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last activity.
+    pub last_seen_at: OffsetDateTime,
+    /// Absolute expiry.
+    pub expires_at: OffsetDateTime,
+    /// Client address at sign-in.
+    pub client_addr: Option<String>,
+    /// Browser at sign-in.
+    pub user_agent: Option<String>,
+}
+
+/// The user's sessions, newest first.
+pub async fn list_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Listed>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, kind, created_at, last_seen_at, expires_at, client_addr, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at DESC",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_long_random_and_hashed() {
+        let a = new_secret();
+        assert_eq!(a.len(), 43, "256 bits in base64url");
+        assert_ne!(a, new_secret());
+        assert_eq!(secret_hash(&a).len(), 32);
+        assert_ne!(secret_hash(&a), a.as_bytes());
+    }
+}

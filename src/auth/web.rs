@@ -1,0 +1,510 @@
+//! Pages: sign-in, sign-out, change password, re-authenticate, my sessions, and the
+//! administrators' account pages.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::extract::{Authorized, CurrentUser, MaybeUser, RequestMeta, SignedIn, cookie_name, cookie_value, perm};
+use super::password;
+use super::policy::Role;
+use super::service::{self, AdminChange, NewUser, SignInError, UserRecord};
+use super::session::{self, Created, Kind};
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::web::extract::{AppForm, AppPath, AppQuery};
+use crate::web::layout::{FormErrors, Layout, render};
+
+/// Only local paths are followed after sign-in (no open redirects).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains("://") => {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+/// The `Set-Cookie` value carrying a new session.
+pub fn session_cookie(state: &AppState, created: &Created) -> HeaderValue {
+    let secure = if state.web.https { "; Secure" } else { "" };
+    let max_age = session::ABSOLUTE.whole_seconds();
+    HeaderValue::from_str(&format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+        cookie_name(state),
+        created.secret
+    ))
+    .expect("session cookies are header-safe")
+}
+
+fn clear_cookie(state: &AppState) -> HeaderValue {
+    let secure = if state.web.https { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", cookie_name(state)))
+        .expect("header-safe")
+}
+
+fn redirect_with_cookie(to: &str, cookie: HeaderValue) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    r.headers_mut().append(header::SET_COOKIE, cookie);
+    r
+}
+
+/// `?next=` on pages that send the user back.
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "auth/sign_in.html")]
+struct SignInPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    message: String,
+}
+
+/// The one wording for every failed sign-in.
+pub const SIGN_IN_FAILED: &str = "The email or password is not correct, or the account cannot sign in now. If this keeps happening, ask an administrator.";
+
+/// `GET /sign-in`.
+pub async fn sign_in_page(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    AppQuery(q): AppQuery<NextQuery>,
+) -> Result<Response, AppError> {
+    let next = safe_next(q.next.as_deref());
+    if user.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    render(&SignInPage {
+        layout: Layout::new(&state.web, "/sign-in"),
+        email: String::new(),
+        next,
+        message: String::new(),
+    })
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+/// `POST /sign-in`.
+pub async fn sign_in_submit(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    AppForm(form): AppForm<SignInForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(form.next.as_deref());
+    let previous = cookie_value(&headers, cookie_name(&state));
+    match service::sign_in(&state, &meta, &form.email, &form.password, Kind::Browser, previous.as_deref()).await {
+        Ok(signed) => {
+            let to = if signed.user.must_change_password { "/account/password".to_string() } else { next };
+            Ok(redirect_with_cookie(&to, session_cookie(&state, &signed.session)))
+        }
+        Err(SignInError::Db(e)) => Err(e.into()),
+        Err(e) => {
+            let (status, message) = match e {
+                SignInError::Throttled => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many sign-in attempts from your address. Wait 15 minutes and try again.",
+                ),
+                _ => (StatusCode::UNAUTHORIZED, SIGN_IN_FAILED),
+            };
+            let page = SignInPage {
+                layout: Layout::new(&state.web, "/sign-in"),
+                email: form.email.trim().to_string(),
+                next,
+                message: message.to_string(),
+            };
+            let mut r = render(&page)?;
+            *r.status_mut() = status;
+            Ok(r)
+        }
+    }
+}
+
+/// `POST /sign-out`.
+pub async fn sign_out(State(state): State<AppState>, user: SignedIn) -> Result<Response, AppError> {
+    service::sign_out(&state, &user).await?;
+    Ok(redirect_with_cookie("/sign-in?signed_out=1", clear_cookie(&state)))
+}
+
+#[derive(Template)]
+#[template(path = "auth/password.html")]
+struct PasswordPage {
+    layout: Layout,
+    forced: bool,
+    errors: FormErrors,
+    done: bool,
+}
+
+/// `GET /account/password`.
+pub async fn password_page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    AppQuery(q): AppQuery<DoneQuery>,
+) -> Result<Response, AppError> {
+    render(&PasswordPage {
+        layout: Layout::for_user(&state.web, "/account/password", Some(&user)),
+        forced: user.must_change_password,
+        errors: FormErrors::default(),
+        done: q.done.is_some(),
+    })
+}
+
+/// `?done=1` after a successful change.
+#[derive(Debug, Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+/// The change-password form.
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+/// `POST /account/password`.
+pub async fn password_submit(
+    State(state): State<AppState>,
+    user: SignedIn,
+    AppForm(form): AppForm<PasswordForm>,
+) -> Result<Response, AppError> {
+    match service::change_own_password(
+        &state,
+        &user,
+        &form.current_password,
+        &form.new_password,
+        &form.confirm_password,
+    )
+    .await
+    {
+        Ok(created) => Ok(redirect_with_cookie("/account/password?done=1", session_cookie(&state, &created))),
+        Err(AppError::Invalid(errors)) => {
+            // The account may just have been locked by this failure; its sessions are gone.
+            let page = PasswordPage {
+                layout: Layout::for_user(&state.web, "/account/password", Some(&user)),
+                forced: user.must_change_password,
+                errors: FormErrors(errors),
+                done: false,
+            };
+            let mut r = render(&page)?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "auth/reauth.html")]
+struct ReauthPage {
+    layout: Layout,
+    next: String,
+    errors: FormErrors,
+}
+
+/// `GET /account/reauth`.
+pub async fn reauth_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppQuery(q): AppQuery<NextQuery>,
+) -> Result<Response, AppError> {
+    render(&ReauthPage {
+        layout: Layout::for_user(&state.web, "/account/reauth", Some(&user)),
+        next: safe_next(q.next.as_deref()),
+        errors: FormErrors::default(),
+    })
+}
+
+/// The re-authentication form.
+#[derive(Debug, Deserialize)]
+pub struct ReauthForm {
+    password: String,
+    next: Option<String>,
+}
+
+/// `POST /account/reauth`.
+pub async fn reauth_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppForm(form): AppForm<ReauthForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(form.next.as_deref());
+    match service::reauthenticate(&state, &user, &form.password).await {
+        Ok(()) => Ok(Redirect::to(&next).into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let mut r = render(&ReauthPage {
+                layout: Layout::for_user(&state.web, "/account/reauth", Some(&user)),
+                next,
+                errors: FormErrors(errors),
+            })?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A session row on the sessions page.
+pub struct SessionRow {
+    id: Uuid,
+    kind: String,
+    created: String,
+    last_seen: String,
+    expires: String,
+    client: String,
+    agent: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "auth/sessions.html")]
+struct SessionsPage {
+    layout: Layout,
+    name: String,
+    email: String,
+    role: &'static str,
+    sessions: Vec<SessionRow>,
+    csrf_token: String,
+}
+
+/// Formats a time for pages: `2026-11-28 17:40 UTC`.
+pub fn show_time(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.format(&f).unwrap_or_default()
+}
+
+/// `GET /account/sessions`.
+pub async fn sessions_page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let rows = session::list_for_user(&mut conn, user.id).await?;
+    let sessions = rows
+        .into_iter()
+        .map(|s| SessionRow {
+            id: s.id,
+            kind: s.kind,
+            created: show_time(s.created_at),
+            last_seen: show_time(s.last_seen_at),
+            expires: show_time(s.expires_at),
+            client: s.client_addr.unwrap_or_default(),
+            agent: s.user_agent.unwrap_or_default(),
+            current: s.id == user.session_id,
+        })
+        .collect();
+    render(&SessionsPage {
+        layout: Layout::for_user(&state.web, "/account/sessions", Some(&user)),
+        name: user.name.clone(),
+        email: user.email.clone(),
+        role: user.role.label(),
+        sessions,
+        csrf_token: user.csrf_token.clone(),
+    })
+}
+
+/// `POST /account/sessions/{id}/end`.
+pub async fn end_session(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Response, AppError> {
+    service::end_own_session(&state, &user, id).await?;
+    if id == user.session_id {
+        return Ok(redirect_with_cookie("/sign-in", clear_cookie(&state)));
+    }
+    Ok(Redirect::to("/account/sessions").into_response())
+}
+
+// ----- administrators -----
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<UserRecord>,
+    now: OffsetDateTime,
+    errors: FormErrors,
+    form_email: String,
+    form_name: String,
+    form_role: String,
+    created: Option<(String, String)>,
+    csrf_token: String,
+    roles: [Role; 4],
+}
+
+async fn users_page_with(
+    state: &AppState,
+    user: &SignedIn,
+    errors: FormErrors,
+    form: Option<&CreateUserForm>,
+    created: Option<(String, String)>,
+) -> Result<Response, AppError> {
+    let users = service::list_users(&state.db).await?;
+    render(&UsersPage {
+        layout: Layout::for_user(&state.web, "/admin/users", Some(user)),
+        users,
+        now: state.now(),
+        errors,
+        form_email: form.map(|f| f.email.clone()).unwrap_or_default(),
+        form_name: form.map(|f| f.name.clone()).unwrap_or_default(),
+        form_role: form.map(|f| f.role.clone()).unwrap_or_else(|| "analyst".into()),
+        created,
+        csrf_token: user.csrf_token.clone(),
+        roles: Role::ALL,
+    })
+}
+
+/// `GET /admin/users`.
+pub async fn users_page(
+    State(state): State<AppState>,
+    user: Authorized<perm::ManageUsers>,
+) -> Result<Response, AppError> {
+    users_page_with(&state, &user, FormErrors::default(), None, None).await
+}
+
+/// The create-account form. The initial password is generated and shown once; the user
+/// must change it at the first sign-in.
+#[derive(Debug, Deserialize)]
+pub struct CreateUserForm {
+    email: String,
+    name: String,
+    role: String,
+}
+
+/// `POST /admin/users`.
+pub async fn create_user(
+    State(state): State<AppState>,
+    user: Authorized<perm::ManageUsers>,
+    AppForm(form): AppForm<CreateUserForm>,
+) -> Result<Response, AppError> {
+    let initial = password::generate();
+    let result = match NewUser::parse(&form.email, &form.name, &form.role, &initial) {
+        Ok(input) => service::create_user(&state.db, state.now(), &user.audit(), input, true).await,
+        Err(errors) => Err(AppError::Invalid(errors)),
+    };
+    match result {
+        Ok(created) => {
+            users_page_with(&state, &user, FormErrors::default(), None, Some((created.email, initial))).await
+        }
+        Err(AppError::Invalid(errors)) => {
+            let mut r = users_page_with(&state, &user, FormErrors(errors), Some(&form), None).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct UserPage {
+    layout: Layout,
+    target: UserRecord,
+    locked: bool,
+    is_self: bool,
+    csrf_token: String,
+    roles: [Role; 4],
+    message: String,
+    temporary_password: String,
+}
+
+async fn user_page_with(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    message: String,
+    temporary_password: String,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let target = service::get_user(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    render(&UserPage {
+        layout: Layout::for_user(&state.web, "/admin/users", Some(user)),
+        locked: target.locked_at(state.now()),
+        is_self: target.id == user.id,
+        target,
+        csrf_token: user.csrf_token.clone(),
+        roles: Role::ALL,
+        message,
+        temporary_password,
+    })
+}
+
+/// `GET /admin/users/{id}`.
+pub async fn user_page(
+    State(state): State<AppState>,
+    user: Authorized<perm::ManageUsers>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Response, AppError> {
+    user_page_with(&state, &user, id, String::new(), String::new()).await
+}
+
+/// An administrator's action form: which change, and the version it was made from.
+#[derive(Debug, Deserialize)]
+pub struct AdminActionForm {
+    action: String,
+    version: i32,
+    role: Option<String>,
+}
+
+/// `POST /admin/users/{id}`.
+pub async fn user_action(
+    State(state): State<AppState>,
+    user: Authorized<perm::ManageUsers>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(form): AppForm<AdminActionForm>,
+) -> Result<Response, AppError> {
+    let mut temporary = String::new();
+    let change = match form.action.as_str() {
+        "role" => AdminChange::Role(
+            form.role
+                .as_deref()
+                .and_then(Role::parse)
+                .ok_or_else(|| AppError::invalid("role", "must be one of analyst, supervisor, auditor, admin"))?,
+        ),
+        "deactivate" => AdminChange::Active(false),
+        "reactivate" => AdminChange::Active(true),
+        "reset_password" => {
+            temporary = password::generate();
+            AdminChange::ResetPassword(temporary.clone())
+        }
+        "unlock" => AdminChange::Unlock,
+        "end_sessions" => AdminChange::EndSessions,
+        _ => {
+            return Err(AppError::invalid(
+                "action",
+                "must be one of role, deactivate, reactivate, reset_password, unlock, end_sessions",
+            ));
+        }
+    };
+    match service::admin_change(&state, &user, id, change, Some(form.version)).await {
+        Ok(after) => {
+            let message = match form.action.as_str() {
+                "role" => format!("Role changed to {}. The user's sessions were ended.", after.role.label()),
+                "deactivate" => "Account deactivated. The user's sessions were ended.".into(),
+                "reactivate" => "Account reactivated.".into(),
+                "reset_password" => "Password reset. Give the user the temporary password below; they must change it at the next sign-in.".into(),
+                "unlock" => "Account unlocked.".into(),
+                _ => "All of the user's sessions were ended.".into(),
+            };
+            user_page_with(&state, &user, id, message, temporary).await
+        }
+        Err(AppError::Conflict(message)) => {
+            let mut r = user_page_with(&state, &user, id, message, String::new()).await?;
+            *r.status_mut() = StatusCode::CONFLICT;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}

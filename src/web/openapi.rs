@@ -1,0 +1,40 @@
+//! The OpenAPI document, generated from the handlers' annotations and served at
+//! `GET /api/v1/openapi.json`.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::web::extract::ApiJson;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "icts-review API", description = "Case management for ICTS transaction reviews (15 CFR Part 791). Errors are application/problem+json (RFC 9457)."),
+    paths(
+        crate::auth::api::create_token,
+        crate::auth::api::delete_token,
+        crate::auth::api::me,
+        crate::auth::api::list_users,
+        crate::auth::api::create_user,
+        crate::auth::api::patch_user,
+        crate::audit::api::list_events,
+        openapi_json,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "The OpenAPI document")))]
+pub async fn openapi_json() -> ApiJson<utoipa::openapi::OpenApi> {
+    ApiJson(ApiDoc::openapi())
+}
