@@ -27,7 +27,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("{how}");
     }
     if !config.is_https() {
-        tracing::warn!(public_url = %config.public_url, "serving over plain HTTP (development mode): no HSTS");
+        tracing::warn!(
+            public_url = %config.public_url,
+            "serving over plain HTTP (development mode): no HSTS, and the session cookie is `icts_session` without Secure \
+             and without the __Host- prefix; set ICTS_PUBLIC_URL to an https:// URL in production"
+        );
     }
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;

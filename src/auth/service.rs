@@ -201,20 +201,38 @@ struct Credentials {
 }
 
 /// Counts an attempt from `addr`; true when the address is over its allowance.
-async fn throttled(pool: &PgPool, addr: &str, now: OffsetDateTime) -> Result<bool, sqlx::Error> {
-    let attempts: i32 = sqlx::query_scalar(
+/// Whether `addr` has used up its failed attempts for the current window. Only failures
+/// count, so an office behind one address is not throttled by its own sign-ins.
+async fn address_blocked(pool: &PgPool, addr: &str, now: OffsetDateTime) -> Result<bool, sqlx::Error> {
+    let failures: Option<i32> =
+        sqlx::query_scalar("SELECT attempts FROM login_throttle WHERE client_addr = $1 AND window_start > $2")
+            .bind(addr)
+            .bind(now - FAILURE_WINDOW)
+            .fetch_optional(pool)
+            .await?;
+    Ok(failures.unwrap_or(0) >= ADDRESS_ATTEMPTS)
+}
+
+/// Counts a failed attempt from `addr`.
+async fn count_address_failure(
+    conn: &mut PgConnection,
+    addr: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    let Some(addr) = addr else { return Ok(()) };
+    sqlx::query(
         "INSERT INTO login_throttle (client_addr, window_start, attempts) VALUES ($1, $2, 1) \
          ON CONFLICT (client_addr) DO UPDATE SET \
            attempts = CASE WHEN login_throttle.window_start <= $2 - $3::interval THEN 1 ELSE login_throttle.attempts + 1 END, \
            window_start = CASE WHEN login_throttle.window_start <= $2 - $3::interval THEN $2 ELSE login_throttle.window_start END \
-         RETURNING attempts",
+",
     )
     .bind(addr)
     .bind(now)
     .bind(format!("{} minutes", FAILURE_WINDOW.whole_minutes()))
-    .fetch_one(pool)
+    .execute(conn)
     .await?;
-    Ok(attempts > ADDRESS_ATTEMPTS)
+    Ok(())
 }
 
 /// Signs a user in: checks the password (always spending the same time, known account or
@@ -232,7 +250,7 @@ pub async fn sign_in(
     let email = email.trim().to_lowercase();
     let pool = &state.db;
     if let Some(addr) = &meta.client_addr
-        && throttled(pool, addr, now).await?
+        && address_blocked(pool, addr, now).await?
     {
         let event = NewEvent::new("auth.sign_in")
             .outcome(Outcome::Failure)
@@ -255,6 +273,7 @@ pub async fn sign_in(
             .outcome(Outcome::Failure)
             .changes(json!({"email": email, "reason": "unknown_account"}));
         audit::record(&mut tx, now, &meta.audit(None), event).await?;
+        count_address_failure(&mut tx, meta.client_addr.as_deref(), now).await?;
         tx.commit().await?;
         return Err(SignInError::Rejected);
     };
@@ -304,6 +323,7 @@ pub async fn sign_in(
             .outcome(Outcome::Failure)
             .changes(json!({"email": email, "reason": reason}));
         audit::record(&mut tx, now, &ctx, event).await?;
+        count_address_failure(&mut tx, meta.client_addr.as_deref(), now).await?;
         tx.commit().await?;
         return Err(SignInError::Rejected);
     }

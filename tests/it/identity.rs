@@ -618,3 +618,37 @@ async fn openapi_document_lists_every_api_route() {
         assert!(op.is_object(), "{method} {path} is missing from the OpenAPI document");
     }
 }
+
+#[tokio::test]
+async fn failed_attempts_from_one_address_are_throttled_but_not_its_successes() {
+    use axum::extract::ConnectInfo;
+    let app = TestApp::new().await;
+    let u = app.user("analyst").await;
+    let from = |addr: &str, email: &str, pw: &str| {
+        let mut req = Request::post("/sign-in")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form(&[("email", email), ("password", pw)])))
+            .unwrap();
+        req.extensions_mut().insert(ConnectInfo(addr.parse::<std::net::SocketAddr>().unwrap()));
+        req
+    };
+    // Successful sign-ins from a shared address never count.
+    for _ in 0..5 {
+        assert_eq!(app.send(from("10.0.0.1:5000", &u.email, &u.password)).await.status, StatusCode::SEE_OTHER);
+    }
+    // 30 failures (spread over unknown accounts, so no account locks) use up the address.
+    for i in 0..30 {
+        let r = app.send(from("10.0.0.1:5000", &format!("ghost{i}@agency.gov"), "wrong passphrase")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = app.send(from("10.0.0.1:5000", &u.email, &u.password)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.text().contains("Too many sign-in attempts"));
+    // Another address is unaffected, and the window passes.
+    assert_eq!(app.send(from("10.0.0.2:5000", &u.email, &u.password)).await.status, StatusCode::SEE_OTHER);
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(app.send(from("10.0.0.1:5000", &u.email, &u.password)).await.status, StatusCode::SEE_OTHER);
+    let throttled =
+        app.events("auth.sign_in").await.iter().filter(|e| e["changes"]["reason"] == "address_throttled").count();
+    assert_eq!(throttled, 1);
+}
