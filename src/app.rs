@@ -69,7 +69,7 @@ async fn not_found() -> AppError {
 /// table, and the route x role test walks it, so a route cannot escape the access matrix
 /// (`tests/route_matrix.txt`).
 pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
-    use crate::{audit, auth};
+    use crate::{audit, auth, cases};
     vec![
         (Method::GET, "/", get(web::home::home)),
         (Method::GET, "/healthz", get(web::home::healthz)),
@@ -100,6 +100,15 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/api/v1/users", post(auth::api::create_user)),
         (Method::PATCH, "/api/v1/users/{id}", patch(auth::api::patch_user)),
         (Method::GET, "/api/v1/audit/events", get(audit::api::list_events)),
+        (Method::GET, "/api/v1/reference", get(cases::api::reference)),
+        (Method::GET, "/api/v1/cases", get(cases::api::list)),
+        (Method::POST, "/api/v1/cases", post(cases::api::create)),
+        (Method::POST, "/api/v1/cases/assign", post(cases::api::assign)),
+        (Method::GET, "/api/v1/cases/{id}", get(cases::api::get)),
+        (Method::PATCH, "/api/v1/cases/{id}", patch(cases::api::patch)),
+        (Method::POST, "/api/v1/cases/{id}/transitions", post(cases::api::transition)),
+        (Method::POST, "/api/v1/cases/{id}/notes", post(cases::api::add_note)),
+        (Method::GET, "/api/v1/cases/{id}/events", get(cases::api::events)),
     ]
 }
 

@@ -353,6 +353,27 @@ pub mod perm {
     impl Permission for ReadAuditLog {
         const ACTION: Action = Action::ReadAuditLog;
     }
+
+    /// May see cases.
+    #[derive(Debug)]
+    pub struct ViewCases;
+    impl Permission for ViewCases {
+        const ACTION: Action = Action::ViewCases;
+    }
+
+    /// May work cases.
+    #[derive(Debug)]
+    pub struct WorkCases;
+    impl Permission for WorkCases {
+        const ACTION: Action = Action::WorkCases;
+    }
+
+    /// May assign cases.
+    #[derive(Debug)]
+    pub struct AssignCases;
+    impl Permission for AssignCases {
+        const ACTION: Action = Action::AssignCases;
+    }
 }
 
 /// A current user the policy allows `P`. As an extractor it runs before any body is

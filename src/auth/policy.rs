@@ -69,6 +69,12 @@ pub enum Action {
     ManageUsers,
     /// Read the audit log.
     ReadAuditLog,
+    /// See cases (subject to need-to-know) and reference data in context.
+    ViewCases,
+    /// File cases, edit them, add notes, take workflow actions (the workflow narrows it).
+    WorkCases,
+    /// Assign and reassign cases.
+    AssignCases,
 }
 
 /// Whether `role` may take `action`.
@@ -79,6 +85,9 @@ pub fn allows(role: Role, action: Action) -> bool {
         ManageOwnAccount => true,
         ManageUsers => role == Admin,
         ReadAuditLog => matches!(role, Auditor | Admin),
+        ViewCases => matches!(role, Analyst | Supervisor | Auditor),
+        WorkCases => matches!(role, Analyst | Supervisor),
+        AssignCases => role == Supervisor,
     }
 }
 
@@ -92,6 +101,9 @@ mod tests {
             (Action::ManageOwnAccount, [true, true, true, true]),
             (Action::ManageUsers, [false, false, false, true]),
             (Action::ReadAuditLog, [false, false, true, true]),
+            (Action::ViewCases, [true, true, true, false]),
+            (Action::WorkCases, [true, true, false, false]),
+            (Action::AssignCases, [false, true, false, false]),
         ];
         for (action, expected) in table {
             for (role, want) in Role::ALL.into_iter().zip(expected) {

@@ -1,2 +1,10 @@
 //! Cases: intake, the regulation's workflow as a pure state machine, its clocks, queues and
 //! search, with their database access and web/API adapters.
+
+pub mod api;
+pub mod clocks;
+pub mod db;
+pub mod model;
+pub mod reference;
+pub mod service;
+pub mod workflow;

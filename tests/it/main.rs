@@ -5,6 +5,7 @@ mod harness;
 mod access;
 mod audit;
 mod browser;
+mod cases;
 mod foundation;
 mod identity;
 mod lifecycle;

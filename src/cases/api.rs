@@ -1,0 +1,429 @@
+//! The cases API: intake (idempotent), list and search, detail, edit, workflow actions,
+//! notes, the case's audit timeline, assignment and reference data.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use time::Date;
+use uuid::Uuid;
+
+use super::db::{AssigneeFilter, CaseFilter, Sort};
+use super::model::{CaseEdit, CaseInput, CaseRow, CaseView, Origin, parse_date};
+use super::reference::Reference;
+use super::service;
+use super::workflow::{Action, Decision, Input, Stage};
+use crate::app::AppState;
+use crate::audit::StoredEvent;
+use crate::auth::extract::{Authorized, perm};
+use crate::error::{AppError, FieldError};
+use crate::web::extract::{ApiJson, AppPath, AppQuery};
+
+/// All reference data.
+#[utoipa::path(get, path = "/api/v1/reference", tag = "reference", responses((status = 200, body = Reference), (status = 401)), security(("bearer" = [])))]
+pub async fn reference(
+    State(state): State<AppState>,
+    _user: crate::auth::CurrentUser,
+) -> Result<ApiJson<Reference>, AppError> {
+    Ok(ApiJson(Reference::load(&state.db).await?))
+}
+
+/// A case in a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CaseSummary {
+    /// Id.
+    pub id: Uuid,
+    /// Docket number.
+    pub docket_number: String,
+    /// Title.
+    pub title: String,
+    /// Stage.
+    pub stage: Stage,
+    /// Category code.
+    pub category: String,
+    /// Adversary codes.
+    pub adversaries: Vec<String>,
+    /// Origin.
+    pub origin: Origin,
+    /// Governing rule.
+    pub rule_version: Option<String>,
+    /// Need-to-know.
+    pub restricted: bool,
+    /// Assignee.
+    pub assignee: Option<super::model::UserRef>,
+    /// Version.
+    pub version: i32,
+}
+
+impl From<CaseRow> for CaseSummary {
+    fn from(c: CaseRow) -> Self {
+        CaseSummary {
+            id: c.id,
+            docket_number: c.docket_number,
+            title: c.title,
+            stage: c.stage,
+            category: c.category,
+            adversaries: c.adversaries,
+            origin: c.origin,
+            rule_version: c.rule_version,
+            restricted: c.restricted,
+            assignee: c.assignee.map(|id| super::model::UserRef { id, name: c.assignee_name.unwrap_or_default() }),
+            version: c.version,
+        }
+    }
+}
+
+/// A page of cases.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CasePage {
+    /// The cases.
+    pub items: Vec<CaseSummary>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Query parameters of the case list (page and API).
+#[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CaseQuery {
+    /// Stage name.
+    pub stage: Option<String>,
+    /// Category code.
+    pub category: Option<String>,
+    /// Adversary code.
+    pub adversary: Option<String>,
+    /// `me`, `unassigned` or a user id.
+    pub assignee: Option<String>,
+    /// `true` for overdue cases only.
+    pub overdue: Option<String>,
+    /// Cases due within this many days.
+    pub due_within: Option<String>,
+    /// Full-text search (docket number, title, summary, notes).
+    pub q: Option<String>,
+    /// `newest` (default), `oldest`, `docket` or `due`.
+    pub sort: Option<String>,
+    /// Page size 1 to 200 (default 50).
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl CaseQuery {
+    /// Validates the filters for `user`, naming every bad one.
+    pub fn to_filter(&self, user: Uuid) -> Result<CaseFilter, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let some = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let mut f = CaseFilter::default();
+        if let Some(s) = some(&self.stage) {
+            f.stage = Stage::parse(&s);
+            if f.stage.is_none() {
+                errors.push(FieldError::new("stage", "is not a stage name"));
+            }
+        }
+        f.category = some(&self.category).filter(|c| c.len() <= 40);
+        f.adversary = some(&self.adversary).map(|a| a.to_uppercase()).filter(|a| a.len() == 2);
+        if some(&self.adversary).is_some() && f.adversary.is_none() {
+            errors.push(FieldError::new("adversary", "must be a two-letter code"));
+        }
+        f.assignee = match some(&self.assignee).as_deref() {
+            None => None,
+            Some("me") => Some(AssigneeFilter::User(user)),
+            Some("unassigned") => Some(AssigneeFilter::Unassigned),
+            Some(id) => match Uuid::parse_str(id) {
+                Ok(u) => Some(AssigneeFilter::User(u)),
+                Err(_) => {
+                    errors.push(FieldError::new("assignee", "must be me, unassigned or a user id"));
+                    None
+                }
+            },
+        };
+        f.overdue = match some(&self.overdue).as_deref() {
+            None | Some("false") => false,
+            Some("true") | Some("on") | Some("1") => true,
+            Some(_) => {
+                errors.push(FieldError::new("overdue", "must be true or false"));
+                false
+            }
+        };
+        if let Some(d) = some(&self.due_within) {
+            match d.parse::<i64>() {
+                Ok(n) if (0..=3650).contains(&n) => f.due_within = Some(n),
+                _ => errors.push(FieldError::new("due_within", "must be a number of days from 0 to 3650")),
+            }
+        }
+        f.q = some(&self.q);
+        if f.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            errors.push(FieldError::new("q", "must be at most 200 characters"));
+        }
+        if let Some(s) = some(&self.sort) {
+            match Sort::parse(&s) {
+                Some(s) => f.sort = s,
+                None => errors.push(FieldError::new("sort", "must be newest, oldest, docket or due")),
+            }
+        }
+        if let Some(l) = some(&self.limit) {
+            match l.parse::<i64>() {
+                Ok(n) if (1..=200).contains(&n) => f.limit = n,
+                _ => errors.push(FieldError::new("limit", "must be a whole number from 1 to 200")),
+            }
+        }
+        if let Some(c) = some(&self.cursor) {
+            match c.rsplit_once('~').and_then(|(k, id)| Uuid::parse_str(id).ok().map(|u| (k.to_string(), u))) {
+                Some(after) if after.0.len() <= 40 => f.after = Some(after),
+                _ => errors.push(FieldError::new("cursor", "must be a next_cursor value from a previous page")),
+            }
+        }
+        if errors.is_empty() { Ok(f) } else { Err(errors) }
+    }
+}
+
+/// Lists the cases the user may see.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseQuery), responses((status = 200, body = CasePage), (status = 400), (status = 401), (status = 403)), security(("bearer" = [])))]
+pub async fn list(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<CaseQuery>,
+) -> Result<ApiJson<CasePage>, AppError> {
+    let filter = q.to_filter(user.id).map_err(AppError::Invalid)?;
+    let (rows, next) = service::list(&state, &user, &filter).await?;
+    Ok(ApiJson(CasePage { items: rows.into_iter().map(CaseSummary::from).collect(), next_cursor: next }))
+}
+
+async fn view_of(state: &AppState, user: &crate::auth::extract::SignedIn, row: CaseRow) -> Result<CaseView, AppError> {
+    let mut conn = state.db.acquire().await?;
+    service::view(&mut conn, row, user, state.now()).await
+}
+
+/// Files a case. With an `Idempotency-Key` header a replay returns the first answer; the
+/// same key with a different body is refused (422).
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = CaseInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the create safe to retry")),
+    responses((status = 201, body = CaseView), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
+pub async fn create(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<CaseInput>,
+) -> Result<Response, AppError> {
+    let key = match headers.get("idempotency-key") {
+        Some(v) => {
+            let k = v
+                .to_str()
+                .map_err(|_| AppError::invalid("Idempotency-Key", "must be visible ASCII"))?
+                .trim()
+                .to_string();
+            if k.is_empty() || k.len() > 200 {
+                return Err(AppError::invalid("Idempotency-Key", "must be 1 to 200 characters"));
+            }
+            Some(k)
+        }
+        None => None,
+    };
+    let now = state.now();
+    let reference = Reference::load(&state.db).await?;
+    let new = input.parse(&reference, service::today(now)).map_err(AppError::Invalid)?;
+    let body_hash = Sha256::digest(serde_json::to_vec(&input).expect("input serialises")).to_vec();
+    let mut tx = state.db.begin().await?;
+    if let Some(k) = &key {
+        // Serialise requests with the same key, then look for a first answer.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))")
+            .bind(user.id.to_string())
+            .bind(k)
+            .execute(&mut *tx)
+            .await?;
+        let prior: Option<(Vec<u8>, i32, Option<String>, serde_json::Value)> = sqlx::query_as(
+            "SELECT request_hash, status, location, body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+        )
+        .bind(user.id)
+        .bind(k)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((hash, status, location, body)) = prior {
+            if hash != body_hash {
+                return Err(AppError::invalid("Idempotency-Key", "was already used with a different request body"));
+            }
+            let mut r =
+                (StatusCode::from_u16(status as u16).unwrap_or(StatusCode::CREATED), ApiJson(body)).into_response();
+            if let Some(l) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                r.headers_mut().insert(header::LOCATION, l);
+            }
+            r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return Ok(r);
+        }
+    }
+    let row = service::create_in(&mut tx, now, &user, new).await?;
+    let view = service::view(&mut tx, row, &user, now).await?;
+    let location = format!("/api/v1/cases/{}", view.id);
+    let body = serde_json::to_value(&view).expect("views serialise");
+    if let Some(k) = &key {
+        sqlx::query("INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, created_at) VALUES ($1,$2,$3,201,$4,$5,$6)")
+            .bind(user.id)
+            .bind(k)
+            .bind(&body_hash)
+            .bind(&location)
+            .bind(&body)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let mut r = (StatusCode::CREATED, ApiJson(body)).into_response();
+    r.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&location).expect("header-safe"));
+    Ok(r)
+}
+
+/// One case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = Uuid, Path)), responses((status = 200, body = CaseView), (status = 404)), security(("bearer" = [])))]
+pub async fn get(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<ApiJson<CaseView>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let row = service::visible(&mut conn, &user, id, false).await?;
+    Ok(ApiJson(service::view(&mut conn, row, &user, state.now()).await?))
+}
+
+/// Edits a case; the body carries the `version` it started from (409 when stale).
+#[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = Uuid, Path)), request_body = CaseEdit,
+    responses((status = 200, body = CaseView), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn patch(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(edit): ApiJson<CaseEdit>,
+) -> Result<ApiJson<CaseView>, AppError> {
+    let reference = Reference::load(&state.db).await?;
+    let valid = edit.parse(&reference, service::today(state.now())).map_err(AppError::Invalid)?;
+    let row = service::edit(&state, &user, id, edit.version, valid).await?;
+    Ok(ApiJson(view_of(&state, &user, row).await?))
+}
+
+/// A workflow action.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// Action name (see `allowed_actions`).
+    pub action: String,
+    /// Reason, question or justification (required for some actions).
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Date of the event, YYYY-MM-DD (service of the initial determination).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// Decision (signing the final determination).
+    #[serde(default)]
+    pub decision: Option<String>,
+    /// The version the action was chosen from (optional; 409 when stale).
+    #[serde(default)]
+    pub version: Option<i32>,
+}
+
+/// Parses a transition request.
+pub fn parse_transition(t: &TransitionRequest) -> Result<(Action, Input), AppError> {
+    let mut errors = Vec::new();
+    let action = Action::parse(t.action.trim());
+    if action.is_none() {
+        errors.push(FieldError::new("action", "is not a workflow action"));
+    }
+    let date: Option<Date> = match t.date.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(d) => parse_date(d).or_else(|| {
+            errors.push(FieldError::new("date", "must be a date YYYY-MM-DD"));
+            None
+        }),
+        None => None,
+    };
+    let decision = match t.decision.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(d) => Decision::parse(d).or_else(|| {
+            errors.push(FieldError::new("decision", "must be prohibited, not_prohibited or permitted_with_mitigation"));
+            None
+        }),
+        None => None,
+    };
+    if t.comment.as_ref().is_some_and(|c| c.chars().count() > 20000) {
+        errors.push(FieldError::new("comment", "must be at most 20,000 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    Ok((action.expect("checked"), Input { comment: t.comment.clone(), date, decision }))
+}
+
+/// Takes a workflow action: 409 when not possible now, 403 when never for this role.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/transitions", tag = "cases", params(("id" = Uuid, Path)), request_body = TransitionRequest,
+    responses((status = 200, body = CaseView), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn transition(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(t): ApiJson<TransitionRequest>,
+) -> Result<ApiJson<CaseView>, AppError> {
+    let (action, input) = parse_transition(&t)?;
+    let row = service::transition(&state, &user, id, action, input, t.version).await?;
+    Ok(ApiJson(view_of(&state, &user, row).await?))
+}
+
+/// A note.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    /// Text.
+    pub body: String,
+}
+
+/// Adds a note.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/notes", tag = "cases", params(("id" = Uuid, Path)), request_body = NoteRequest,
+    responses((status = 201, description = "{\"id\": ...}"), (status = 404), (status = 422)), security(("bearer" = [])))]
+pub async fn add_note(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(n): ApiJson<NoteRequest>,
+) -> Result<Response, AppError> {
+    let note = service::add_note(&state, &user, id, &n.body).await?;
+    Ok((StatusCode::CREATED, ApiJson(json!({"id": note}))).into_response())
+}
+
+/// The case's audit timeline, oldest first.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/events", tag = "cases", params(("id" = Uuid, Path)), responses((status = 200, body = [StoredEvent]), (status = 404)), security(("bearer" = [])))]
+pub async fn events(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<ApiJson<Vec<StoredEvent>>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    service::visible(&mut conn, &user, id, false).await?;
+    let rows: Vec<StoredEvent> =
+        sqlx::query_as("SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq")
+            .bind(id.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(ApiJson(rows))
+}
+
+/// Assignment of one or more cases.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// Case ids.
+    pub cases: Vec<Uuid>,
+    /// The new assignee, or null to unassign.
+    pub assignee: Option<Uuid>,
+}
+
+/// Assigns cases (supervisors); all or nothing.
+#[utoipa::path(post, path = "/api/v1/cases/assign", tag = "cases", request_body = AssignRequest,
+    responses((status = 200, description = "{\"assigned\": n}"), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])))]
+pub async fn assign(
+    user: Authorized<perm::AssignCases>,
+    State(state): State<AppState>,
+    ApiJson(a): ApiJson<AssignRequest>,
+) -> Result<ApiJson<serde_json::Value>, AppError> {
+    if a.cases.len() > 500 {
+        return Err(AppError::invalid("cases", "at most 500 cases at once"));
+    }
+    let n = service::assign(&state, &user, &a.cases, a.assignee).await?;
+    Ok(ApiJson(json!({"assigned": n})))
+}

@@ -1,0 +1,320 @@
+//! The SQL of cases. Functions take a connection (usually a transaction), never the state.
+
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::clocks::{ClockInputs, ClockName, Extension, Toll};
+use super::model::{CaseRow, NewCase, docket_number};
+use super::workflow::Stage;
+use crate::auth::Role;
+
+/// The columns of [`CaseRow`], with the assignee's name.
+pub const CASE_SELECT: &str = "SELECT c.id, c.docket_number, c.title, c.summary, c.origin, c.referring_agency, c.referral_date, \
+    c.category, c.adversaries, c.rule_version, c.restricted, c.assignee, u.name AS assignee_name, c.stage, c.covered, \
+    c.covered_note, c.nexus, c.nexus_note, c.undue_risk, c.undue_risk_note, c.accepted_on, c.agencies_notified_on, \
+    c.initial_signed_by, c.served_on, c.response_received_on, c.circulated_on, c.all_concurred, c.final_decision, \
+    c.final_signed_by, c.decided_on, c.created_by, c.created_at, c.updated_at, c.version \
+    FROM cases c LEFT JOIN users u ON u.id = c.assignee";
+
+/// Takes the next docket number of `year`. Gap-free: the counter row stays locked until
+/// the calling transaction ends, and a rollback gives the number back.
+pub async fn next_docket(conn: &mut PgConnection, year: i32) -> Result<String, sqlx::Error> {
+    let n: i32 = sqlx::query_scalar(
+        "INSERT INTO docket_counters (year, last) VALUES ($1, 1) \
+         ON CONFLICT (year) DO UPDATE SET last = docket_counters.last + 1 RETURNING last",
+    )
+    .bind(year)
+    .fetch_one(conn)
+    .await?;
+    Ok(docket_number(year, n))
+}
+
+/// Inserts a new case at intake.
+pub async fn insert(
+    conn: &mut PgConnection,
+    id: Uuid,
+    docket: &str,
+    c: &NewCase,
+    assignee: Option<Uuid>,
+    created_by: Uuid,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO cases (id, docket_number, title, summary, origin, referring_agency, referral_date, category, adversaries, \
+         restricted, assignee, created_by, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13)",
+    )
+    .bind(id)
+    .bind(docket)
+    .bind(&c.title)
+    .bind(&c.summary)
+    .bind(c.origin)
+    .bind(&c.referring_agency)
+    .bind(c.referral_date)
+    .bind(&c.category)
+    .bind(&c.adversaries)
+    .bind(c.restricted)
+    .bind(assignee)
+    .bind(created_by)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One case, optionally locked for update.
+pub async fn get(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<CaseRow>, sqlx::Error> {
+    let sql = if lock {
+        format!("{CASE_SELECT} WHERE c.id = $1 FOR UPDATE OF c")
+    } else {
+        format!("{CASE_SELECT} WHERE c.id = $1")
+    };
+    sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
+}
+
+/// The SQL condition for "visible to this user" (need-to-know), over alias `c`.
+fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, user: Uuid, role: Role) {
+    match role {
+        Role::Supervisor | Role::Auditor => qb.push(" AND true"),
+        Role::Admin => qb.push(" AND false"),
+        Role::Analyst => qb.push(" AND (NOT c.restricted OR c.assignee = ").push_bind(user).push(")"),
+    };
+}
+
+/// Which assignee a list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// Cases assigned to this user.
+    User(Uuid),
+    /// Cases with no assignee.
+    Unassigned,
+}
+
+/// List orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest filed first.
+    Newest,
+    /// Oldest filed first.
+    Oldest,
+    /// Docket number.
+    Docket,
+    /// Earliest final-determination due date first (cases without one last).
+    Due,
+}
+
+impl Sort {
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Sort> {
+        match s {
+            "newest" => Some(Sort::Newest),
+            "oldest" => Some(Sort::Oldest),
+            "docket" => Some(Sort::Docket),
+            "due" => Some(Sort::Due),
+            _ => None,
+        }
+    }
+
+    /// Name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Newest => "newest",
+            Sort::Oldest => "oldest",
+            Sort::Docket => "docket",
+            Sort::Due => "due",
+        }
+    }
+
+    /// The sort key as SQL text (so that one keyset comparison fits every order).
+    fn key(self) -> &'static str {
+        match self {
+            Sort::Newest | Sort::Oldest => "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')",
+            Sort::Docket => {
+                "(split_part(c.docket_number, '-', 2) || lpad(split_part(c.docket_number, '-', 3), 9, '0'))"
+            }
+            Sort::Due => "coalesce(to_char(c.final_due, 'YYYY-MM-DD'), '9999-12-31')",
+        }
+    }
+
+    fn descending(self) -> bool {
+        self == Sort::Newest
+    }
+}
+
+/// Filters of the case list.
+#[derive(Debug, Clone)]
+pub struct CaseFilter {
+    /// Stage.
+    pub stage: Option<Stage>,
+    /// Category code.
+    pub category: Option<String>,
+    /// Adversary code.
+    pub adversary: Option<String>,
+    /// Assignee.
+    pub assignee: Option<AssigneeFilter>,
+    /// Only overdue cases.
+    pub overdue: bool,
+    /// Only cases with a due date within this many days (and not overdue).
+    pub due_within: Option<i64>,
+    /// Full-text query.
+    pub q: Option<String>,
+    /// Order.
+    pub sort: Sort,
+    /// Keyset cursor: the sort key and id of the last row of the previous page.
+    pub after: Option<(String, Uuid)>,
+    /// Page size.
+    pub limit: i64,
+}
+
+impl Default for CaseFilter {
+    fn default() -> Self {
+        CaseFilter {
+            stage: None,
+            category: None,
+            adversary: None,
+            assignee: None,
+            overdue: false,
+            due_within: None,
+            q: None,
+            sort: Sort::Newest,
+            after: None,
+            limit: 50,
+        }
+    }
+}
+
+fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, f: &'a CaseFilter, user: Uuid, role: Role, today: Date) {
+    push_visibility(qb, user, role);
+    if let Some(s) = f.stage {
+        qb.push(" AND c.stage = ").push_bind(s);
+    }
+    if let Some(c) = &f.category {
+        qb.push(" AND c.category = ").push_bind(c);
+    }
+    if let Some(a) = &f.adversary {
+        qb.push(" AND c.adversaries @> ARRAY[").push_bind(a).push("]::text[]");
+    }
+    match &f.assignee {
+        Some(AssigneeFilter::User(u)) => {
+            qb.push(" AND c.assignee = ").push_bind(*u);
+        }
+        Some(AssigneeFilter::Unassigned) => {
+            qb.push(" AND c.assignee IS NULL");
+        }
+        None => {}
+    }
+    const OPEN: &str =
+        " AND c.stage NOT IN ('rejected','closed_no_action','decided','monitoring','closed') AND NOT c.clocks_paused";
+    if f.overdue {
+        qb.push(OPEN)
+            .push(" AND (c.final_due < ")
+            .push_bind(today)
+            .push(" OR (c.stage = 'response_period' AND c.response_due < ")
+            .push_bind(today)
+            .push("))");
+    }
+    if let Some(days) = f.due_within {
+        let until = today + time::Duration::days(days);
+        qb.push(OPEN)
+            .push(" AND ((c.final_due >= ")
+            .push_bind(today)
+            .push(" AND c.final_due <= ")
+            .push_bind(until)
+            .push(") OR (c.stage = 'response_period' AND c.response_due >= ")
+            .push_bind(today)
+            .push(" AND c.response_due <= ")
+            .push_bind(until)
+            .push("))");
+    }
+    if let Some(q) = &f.q {
+        qb.push(" AND (c.search_doc @@ websearch_to_tsquery('english', ")
+            .push_bind(q)
+            .push(") OR c.docket_number ILIKE ")
+            .push_bind(format!("%{}%", q.replace('%', "").replace('_', "\\_")))
+            .push(")");
+    }
+}
+
+/// One page of visible cases, and the cursor of the next page.
+pub async fn list(
+    conn: &mut PgConnection,
+    f: &CaseFilter,
+    user: Uuid,
+    role: Role,
+    today: Date,
+) -> Result<(Vec<CaseRow>, Option<String>), sqlx::Error> {
+    let key = f.sort.key();
+    let mut qb = QueryBuilder::new(format!("{CASE_SELECT} WHERE true"));
+    push_filters(&mut qb, f, user, role, today);
+    if let Some((k, id)) = &f.after {
+        let op = if f.sort.descending() { "<" } else { ">" };
+        qb.push(format!(" AND ({key}, c.id) {op} (")).push_bind(k).push(", ").push_bind(*id).push(")");
+    }
+    let dir = if f.sort.descending() { "DESC" } else { "ASC" };
+    qb.push(format!(" ORDER BY {key} {dir}, c.id {dir} LIMIT ")).push_bind(f.limit + 1);
+    let mut rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    let next = if rows.len() as i64 > f.limit {
+        rows.truncate(f.limit as usize);
+        let last = rows.last().expect("a full page");
+        let k: String = sqlx::query_scalar(&format!("SELECT {key} FROM cases c WHERE c.id = $1"))
+            .bind(last.id)
+            .fetch_one(&mut *conn)
+            .await?;
+        Some(format!("{k}~{}", last.id))
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// Counts of visible cases per stage (for the dashboard chart).
+pub async fn count_by_stage(conn: &mut PgConnection, user: Uuid, role: Role) -> Result<Vec<(Stage, i64)>, sqlx::Error> {
+    let mut qb = QueryBuilder::new("SELECT c.stage, count(*) FROM cases c WHERE true");
+    push_visibility(&mut qb, user, role);
+    qb.push(" GROUP BY c.stage");
+    qb.build_query_as().fetch_all(conn).await
+}
+
+/// The facts the clocks need, loaded for one case.
+pub async fn clock_inputs(conn: &mut PgConnection, c: &CaseRow, today: Date) -> Result<ClockInputs, sqlx::Error> {
+    let extensions: Vec<(ClockName, i32)> =
+        sqlx::query_as("SELECT clock, days FROM case_extensions WHERE case_id = $1")
+            .bind(c.id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let tolls: Vec<(Vec<ClockName>, Date, Option<Date>)> = sqlx::query_as(
+        "SELECT tolls, asked_on, answered_on FROM case_rfis WHERE case_id = $1 AND cardinality(tolls) > 0",
+    )
+    .bind(c.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ClockInputs {
+        rule: c.rule(),
+        stage: c.stage,
+        accepted_on: c.accepted_on,
+        agencies_notified_on: c.agencies_notified_on,
+        served_on: c.served_on,
+        circulated_on: c.circulated_on,
+        extensions: extensions.into_iter().map(|(clock, days)| Extension { clock, days: days.into() }).collect(),
+        tolls: tolls.into_iter().map(|(clocks, from, until)| Toll { clocks, from, until }).collect(),
+        today,
+    })
+}
+
+/// Stores the due dates the list filters use.
+pub async fn store_dues(
+    conn: &mut PgConnection,
+    id: Uuid,
+    final_due: Option<Date>,
+    response_due: Option<Date>,
+    paused: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cases SET final_due = $2, response_due = $3, clocks_paused = $4 WHERE id = $1")
+        .bind(id)
+        .bind(final_due)
+        .bind(response_due)
+        .bind(paused)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

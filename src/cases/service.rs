@@ -1,0 +1,641 @@
+//! Case use cases: each checks permission and need-to-know, applies the pure rules, writes
+//! with a version guard, and appends its audit event, all in one transaction.
+
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::clocks::{self, ClockName, ClockState};
+use super::db::{self, CaseFilter};
+use super::model::{CaseRow, CaseView, NewCase, Questions, UserRef, ValidEdit};
+use super::workflow::{self, Action, Decision, Facts, Input, Refusal, RuleVersion, Stage};
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::auth::Role;
+use crate::auth::extract::SignedIn;
+use crate::error::{AppError, FieldError};
+
+/// Today's date for the clocks (UTC).
+pub fn today(now: OffsetDateTime) -> Date {
+    now.date()
+}
+
+/// Loads a case the user may see, or 404 (the same answer as for a case that does not
+/// exist, so restricted cases stay invisible).
+pub async fn visible(conn: &mut PgConnection, user: &SignedIn, id: Uuid, lock: bool) -> Result<CaseRow, AppError> {
+    let row = db::get(conn, id, lock).await?.ok_or(AppError::NotFound)?;
+    if !row.visible_to(user.id, user.role) {
+        return Err(AppError::NotFound);
+    }
+    Ok(row)
+}
+
+/// The workflow facts of a case for `user`.
+pub fn facts(c: &CaseRow, user: &SignedIn, today: Date) -> Facts {
+    let response_due = c.served_on.map(|s| s + time::Duration::days(clocks::RESPONSE_DAYS));
+    Facts {
+        actor_is_assignee: c.assignee == Some(user.id),
+        covered: c.covered,
+        nexus: c.nexus,
+        undue_risk: c.undue_risk,
+        rule: c.rule(),
+        agencies_notified_on: c.agencies_notified_on,
+        initial_signed: c.initial_signed_by.is_some(),
+        final_decision: c.final_decision,
+        response_due,
+        response_received: c.response_received_on.is_some(),
+        circulated_on: c.circulated_on,
+        all_concurred: c.all_concurred,
+        today: Some(today),
+        nexus_finding_recorded: None,
+        assessment_recorded: None,
+    }
+}
+
+/// The case as the API shows it to `user`, with clocks and allowed actions.
+pub async fn view(
+    conn: &mut PgConnection,
+    c: CaseRow,
+    user: &SignedIn,
+    now: OffsetDateTime,
+) -> Result<CaseView, AppError> {
+    let today = today(now);
+    let inputs = db::clock_inputs(conn, &c, today).await?;
+    let clocks = clocks::clocks(&inputs);
+    let mut allowed_actions = workflow::allowed(c.stage, user.role, &facts(&c, user, today));
+    // Four-eyes seam: a supervisor never signs what they filed themselves.
+    if c.created_by == Some(user.id) {
+        allowed_actions.retain(|a| !matches!(a, Action::SignInitialDetermination | Action::SignFinalDetermination));
+    }
+    Ok(CaseView {
+        id: c.id,
+        docket_number: c.docket_number,
+        title: c.title,
+        summary: c.summary,
+        origin: c.origin,
+        referring_agency: c.referring_agency,
+        referral_date: c.referral_date,
+        category: c.category,
+        adversaries: c.adversaries,
+        rule_version: c.rule_version,
+        restricted: c.restricted,
+        assignee: c.assignee.map(|id| UserRef { id, name: c.assignee_name.unwrap_or_default() }),
+        stage: c.stage,
+        questions: Questions {
+            covered: c.covered,
+            covered_note: c.covered_note,
+            nexus: c.nexus,
+            nexus_note: c.nexus_note,
+            undue_risk: c.undue_risk,
+            undue_risk_note: c.undue_risk_note,
+        },
+        decision: c.final_decision,
+        clocks,
+        allowed_actions,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        version: c.version,
+    })
+}
+
+fn require(user: &SignedIn, roles: &[Role]) -> Result<(), AppError> {
+    if roles.contains(&user.role) { Ok(()) } else { Err(AppError::Forbidden) }
+}
+
+async fn refresh_dues(conn: &mut PgConnection, id: Uuid, now: OffsetDateTime) -> Result<Vec<ClockState>, AppError> {
+    let c = db::get(conn, id, false).await?.ok_or(AppError::NotFound)?;
+    let states = clocks::clocks(&db::clock_inputs(conn, &c, today(now)).await?);
+    let due = |n: ClockName| states.iter().find(|s| s.name == n).map(|s| s.due);
+    let paused = states.iter().any(|s| s.paused);
+    db::store_dues(conn, id, due(ClockName::FinalDetermination), due(ClockName::ResponseWindow), paused).await?;
+    Ok(states)
+}
+
+/// Files a case at intake. The docket number is taken in the same transaction.
+pub async fn create(state: &AppState, user: &SignedIn, input: NewCase) -> Result<CaseRow, AppError> {
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let row = create_in(&mut tx, now, user, input).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// [`create`] inside the caller's transaction (for idempotent API creates).
+pub async fn create_in(
+    tx: &mut PgConnection,
+    now: OffsetDateTime,
+    user: &SignedIn,
+    input: NewCase,
+) -> Result<CaseRow, AppError> {
+    require(user, &[Role::Analyst, Role::Supervisor])?;
+    let docket = db::next_docket(&mut *tx, now.year()).await?;
+    let id = Uuid::now_v7();
+    // An analyst who files a case works it until a supervisor assigns it elsewhere.
+    let assignee = (user.role == Role::Analyst).then_some(user.id);
+    db::insert(&mut *tx, id, &docket, &input, assignee, user.id, now).await?;
+    let event = NewEvent::new("case.created").object("case", id).changes(json!({
+        "docket_number": {"after": docket}, "title": {"after": input.title}, "origin": {"after": input.origin},
+        "referring_agency": {"after": input.referring_agency}, "category": {"after": input.category},
+        "adversaries": {"after": input.adversaries}, "restricted": {"after": input.restricted}, "assignee": {"after": assignee},
+    }));
+    audit::record(&mut *tx, now, &user.audit(), event).await?;
+    let row = db::get(&mut *tx, id, false).await?.expect("just inserted");
+    Ok(row)
+}
+
+fn changed<T: PartialEq + serde::Serialize>(
+    changes: &mut serde_json::Map<String, Value>,
+    field: &str,
+    before: &T,
+    after: &T,
+) -> bool {
+    if before != after {
+        changes.insert(field.to_string(), json!({"before": before, "after": after}));
+        true
+    } else {
+        false
+    }
+}
+
+/// Edits a case's descriptive fields and answers. A stale `version` is a conflict and
+/// changes nothing.
+pub async fn edit(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    version: i32,
+    e: ValidEdit,
+) -> Result<CaseRow, AppError> {
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let c = visible(&mut tx, user, id, true).await?;
+    let may_edit = user.role == Role::Supervisor || (user.role == Role::Analyst && c.assignee == Some(user.id));
+    if !may_edit {
+        return Err(AppError::Forbidden);
+    }
+    if e.restricted.is_some_and(|r| r != c.restricted) && user.role != Role::Supervisor {
+        return Err(AppError::invalid("restricted", "only a supervisor may change the need-to-know flag"));
+    }
+    if c.version != version {
+        return Err(AppError::Conflict(format!(
+            "{} was changed by someone else since you opened it (version {} now, yours {version}); nothing was saved. Reload to see the current values.",
+            c.docket_number, c.version
+        )));
+    }
+    let mut ch = serde_json::Map::new();
+    let title = e.title.unwrap_or(c.title.clone());
+    changed(&mut ch, "title", &c.title, &title);
+    let summary = e.summary.unwrap_or(c.summary.clone());
+    changed(&mut ch, "summary", &c.summary, &summary);
+    let category = e.category.unwrap_or(c.category.clone());
+    changed(&mut ch, "category", &c.category, &category);
+    let adversaries = e.adversaries.unwrap_or(c.adversaries.clone());
+    changed(&mut ch, "adversaries", &c.adversaries, &adversaries);
+    let restricted = e.restricted.unwrap_or(c.restricted);
+    changed(&mut ch, "restricted", &c.restricted, &restricted);
+    let covered = e.covered.unwrap_or(c.covered);
+    changed(&mut ch, "covered", &c.covered, &covered);
+    let covered_note = e.covered_note.unwrap_or(c.covered_note.clone());
+    changed(&mut ch, "covered_note", &c.covered_note, &covered_note);
+    let nexus = e.nexus.unwrap_or(c.nexus);
+    changed(&mut ch, "nexus", &c.nexus, &nexus);
+    let nexus_note = e.nexus_note.unwrap_or(c.nexus_note.clone());
+    changed(&mut ch, "nexus_note", &c.nexus_note, &nexus_note);
+    let undue_risk = e.undue_risk.unwrap_or(c.undue_risk);
+    changed(&mut ch, "undue_risk", &c.undue_risk, &undue_risk);
+    let undue_risk_note = e.undue_risk_note.unwrap_or(c.undue_risk_note.clone());
+    changed(&mut ch, "undue_risk_note", &c.undue_risk_note, &undue_risk_note);
+    if ch.is_empty() {
+        tx.rollback().await?;
+        return Ok(c);
+    }
+    let n = sqlx::query(
+        "UPDATE cases SET title=$3, summary=$4, category=$5, adversaries=$6, restricted=$7, covered=$8, covered_note=$9, nexus=$10, \
+         nexus_note=$11, undue_risk=$12, undue_risk_note=$13, updated_at=$14, version = version + 1 WHERE id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(&title)
+    .bind(&summary)
+    .bind(&category)
+    .bind(&adversaries)
+    .bind(restricted)
+    .bind(covered)
+    .bind(&covered_note)
+    .bind(nexus)
+    .bind(&nexus_note)
+    .bind(undue_risk)
+    .bind(&undue_risk_note)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::Conflict("the case changed while saving; nothing was saved".into()));
+    }
+    audit::record(
+        &mut tx,
+        now,
+        &user.audit(),
+        NewEvent::new("case.updated").object("case", id).changes(Value::Object(ch)),
+    )
+    .await?;
+    let row = db::get(&mut tx, id, false).await?.expect("exists");
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Takes a workflow action. An action not possible now is a conflict (409); one the role
+/// may never take is 403; missing inputs are 422.
+pub async fn transition(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    action: Action,
+    input: Input,
+    version: Option<i32>,
+) -> Result<CaseRow, AppError> {
+    let now = state.now();
+    let today = today(now);
+    let mut tx = state.db.begin().await?;
+    let c = visible(&mut tx, user, id, true).await?;
+    if let Some(v) = version
+        && v != c.version
+    {
+        return Err(AppError::Conflict(format!(
+            "{} was changed by someone else since you opened it (version {} now, yours {v}); nothing was done",
+            c.docket_number, c.version
+        )));
+    }
+    let facts = facts(&c, user, today);
+    let to = match workflow::check(c.stage, action, user.role, &facts, &input) {
+        Ok(to) => to,
+        Err(Refusal::Role) => return Err(AppError::Forbidden),
+        Err(Refusal::NotNow(why)) => return Err(AppError::Conflict(why)),
+        Err(Refusal::Input(field, why)) => return Err(AppError::invalid(field, why)),
+    };
+    // Four-eyes: a determination is not signed by the person who filed the case.
+    if matches!(action, Action::SignInitialDetermination | Action::SignFinalDetermination)
+        && c.created_by == Some(user.id)
+    {
+        return Err(AppError::Conflict(
+            "a supervisor does not sign a determination on a case they filed themselves".into(),
+        ));
+    }
+    let comment = input.comment.as_deref().map(str::trim).unwrap_or("").to_string();
+    let mut extra = serde_json::Map::new();
+    match action {
+        Action::Accept => {
+            let rule = RuleVersion::in_force_on(today);
+            sqlx::query("UPDATE cases SET accepted_on = $2, rule_version = $3 WHERE id = $1")
+                .bind(id)
+                .bind(today)
+                .bind(rule.code())
+                .execute(&mut *tx)
+                .await?;
+            extra.insert("rule_version".into(), json!(rule.code()));
+            extra.insert("accepted_on".into(), json!(today));
+        }
+        Action::RequestInformation => {
+            let asked_of = c.referring_agency.clone().unwrap_or_else(|| "the referring party".into());
+            sqlx::query("INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+                .bind(Uuid::now_v7())
+                .bind(id)
+                .bind(&asked_of)
+                .bind(&comment)
+                .bind(today)
+                .bind(user.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Action::InformationReceived => {
+            sqlx::query("UPDATE case_rfis SET answered_on = $2, answer = coalesce(answer, $3) WHERE case_id = $1 AND answered_on IS NULL AND cardinality(tolls) = 0")
+                .bind(id)
+                .bind(today)
+                .bind(&comment)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Action::NotifyAgencies => {
+            sqlx::query("UPDATE cases SET agencies_notified_on = $2 WHERE id = $1")
+                .bind(id)
+                .bind(today)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Action::SignInitialDetermination => {
+            sqlx::query("UPDATE cases SET initial_signed_by = $2, initial_signed_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(user.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Action::ServeInitialDetermination => {
+            let served = input.date.expect("checked by the workflow");
+            sqlx::query("UPDATE cases SET served_on = $2 WHERE id = $1")
+                .bind(id)
+                .bind(served)
+                .execute(&mut *tx)
+                .await?;
+            extra.insert("served_on".into(), json!(served));
+        }
+        Action::CirculateFinalDetermination => {
+            sqlx::query("UPDATE cases SET circulated_on = $2 WHERE id = $1")
+                .bind(id)
+                .bind(today)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Action::SignFinalDetermination => {
+            let d = input.decision.expect("checked by the workflow");
+            sqlx::query(
+                "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(d)
+            .bind(user.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            extra.insert("decision".into(), json!(d));
+        }
+        Action::IssueFinalDetermination => {
+            sqlx::query("UPDATE cases SET decided_on = $2 WHERE id = $1")
+                .bind(id)
+                .bind(today)
+                .execute(&mut *tx)
+                .await?;
+            determination_event(&mut tx, id, "issued", c.final_decision, &comment, user.id, now).await?;
+        }
+        Action::Amend => {
+            determination_event(&mut tx, id, "amended", input.decision.or(c.final_decision), &comment, user.id, now)
+                .await?
+        }
+        Action::Revoke => determination_event(&mut tx, id, "revoked", None, &comment, user.id, now).await?,
+        _ => {}
+    }
+    let n = sqlx::query(
+        "UPDATE cases SET stage = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND version = $4",
+    )
+    .bind(id)
+    .bind(to)
+    .bind(now)
+    .bind(c.version)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::Conflict("the case changed while saving; nothing was done".into()));
+    }
+    refresh_dues(&mut tx, id, now).await?;
+    let mut changes = json!({"action": action.as_str(), "stage": {"before": c.stage, "after": to}});
+    if !comment.is_empty() {
+        changes["comment"] = json!(comment);
+    }
+    for (k, v) in extra {
+        changes[k] = v;
+    }
+    audit::record(&mut tx, now, &user.audit(), NewEvent::new("case.transition").object("case", id).changes(changes))
+        .await?;
+    let row = db::get(&mut tx, id, false).await?.expect("exists");
+    tx.commit().await?;
+    Ok(row)
+}
+
+async fn determination_event(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    kind: &str,
+    decision: Option<Decision>,
+    comment: &str,
+    actor: Uuid,
+    at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO case_determination_events (id, case_id, kind, decision, comment, actor, at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+        .bind(Uuid::now_v7())
+        .bind(case_id)
+        .bind(kind)
+        .bind(decision)
+        .bind(comment)
+        .bind(actor)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Adds a note to a case the user can see (auditors change nothing, administrators see
+/// no cases).
+pub async fn add_note(state: &AppState, user: &SignedIn, id: Uuid, body: &str) -> Result<Uuid, AppError> {
+    require(user, &[Role::Analyst, Role::Supervisor])?;
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 20000 {
+        return Err(AppError::invalid("body", "a note must be 1 to 20,000 characters"));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let c = visible(&mut tx, user, id, false).await?;
+    let note = Uuid::now_v7();
+    sqlx::query("INSERT INTO case_notes (id, case_id, author, body, created_at) VALUES ($1,$2,$3,$4,$5)")
+        .bind(note)
+        .bind(c.id)
+        .bind(user.id)
+        .bind(body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let event = NewEvent::new("case.note_added")
+        .object("case", c.id)
+        .changes(json!({"note": note, "length": body.chars().count()}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(note)
+}
+
+/// Assigns (or unassigns) cases; supervisors only. Every case gets its own audit event;
+/// all or nothing.
+pub async fn assign(
+    state: &AppState,
+    user: &SignedIn,
+    ids: &[Uuid],
+    assignee: Option<Uuid>,
+) -> Result<usize, AppError> {
+    require(user, &[Role::Supervisor])?;
+    if ids.is_empty() {
+        return Err(AppError::invalid("cases", "choose at least one case"));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    if let Some(a) = assignee {
+        let role: Option<Role> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND active")
+            .bind(a)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if !matches!(role, Some(Role::Analyst | Role::Supervisor)) {
+            return Err(AppError::invalid("assignee", "must be an active analyst or supervisor"));
+        }
+    }
+    for id in ids {
+        let c = visible(&mut tx, user, *id, true).await?;
+        if c.assignee == assignee {
+            continue;
+        }
+        sqlx::query("UPDATE cases SET assignee = $2, updated_at = $3, version = version + 1 WHERE id = $1")
+            .bind(id)
+            .bind(assignee)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let event = NewEvent::new("case.assigned")
+            .object("case", id)
+            .changes(json!({"assignee": {"before": c.assignee, "after": assignee}}));
+        audit::record(&mut tx, now, &user.audit(), event).await?;
+    }
+    tx.commit().await?;
+    Ok(ids.len())
+}
+
+/// Records a request for information; if it names clocks, they stop until it is answered.
+pub async fn add_rfi(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    asked_of: &str,
+    question: &str,
+    tolls: Vec<ClockName>,
+) -> Result<Uuid, AppError> {
+    require(user, &[Role::Analyst, Role::Supervisor])?;
+    let mut errors = Vec::new();
+    if asked_of.trim().is_empty() || asked_of.chars().count() > 300 {
+        errors.push(FieldError::new("asked_of", "name who was asked (1 to 300 characters)"));
+    }
+    if question.trim().is_empty() || question.chars().count() > 20000 {
+        errors.push(FieldError::new("question", "write what was asked"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let c = visible(&mut tx, user, id, true).await?;
+    if user.role == Role::Analyst && c.assignee != Some(user.id) {
+        return Err(AppError::Forbidden);
+    }
+    let rfi = Uuid::now_v7();
+    sqlx::query("INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, tolls, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
+        .bind(rfi)
+        .bind(id)
+        .bind(asked_of.trim())
+        .bind(question.trim())
+        .bind(today(now))
+        .bind(&tolls)
+        .bind(user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    refresh_dues(&mut tx, id, now).await?;
+    let event = NewEvent::new("case.rfi_sent")
+        .object("case", id)
+        .changes(json!({"rfi": rfi, "asked_of": asked_of.trim(), "tolls": tolls}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(rfi)
+}
+
+/// Records the answer to a request for information (its clocks run again).
+pub async fn answer_rfi(state: &AppState, user: &SignedIn, id: Uuid, rfi: Uuid, answer: &str) -> Result<(), AppError> {
+    require(user, &[Role::Analyst, Role::Supervisor])?;
+    if answer.trim().is_empty() {
+        return Err(AppError::invalid("answer", "summarise the answer received"));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    visible(&mut tx, user, id, true).await?;
+    let n = sqlx::query(
+        "UPDATE case_rfis SET answered_on = $3, answer = $4 WHERE id = $1 AND case_id = $2 AND answered_on IS NULL",
+    )
+    .bind(rfi)
+    .bind(id)
+    .bind(today(now))
+    .bind(answer.trim())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::Conflict("that request is unknown or already answered".into()));
+    }
+    refresh_dues(&mut tx, id, now).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &user.audit(),
+        NewEvent::new("case.rfi_answered").object("case", id).changes(json!({"rfi": rfi})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A supervisor extends a clock with a written justification.
+pub async fn extend(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    clock: ClockName,
+    days: i64,
+    justification: &str,
+) -> Result<(), AppError> {
+    require(user, &[Role::Supervisor])?;
+    let mut errors = Vec::new();
+    if !(1..=365).contains(&days) {
+        errors.push(FieldError::new("days", "must be 1 to 365"));
+    }
+    if justification.trim().is_empty() {
+        errors.push(FieldError::new("justification", "an extension needs a written justification"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let c = visible(&mut tx, user, id, true).await?;
+    let running = clocks::clocks(&db::clock_inputs(&mut tx, &c, today(now)).await?);
+    if !running.iter().any(|s| s.name == clock && s.running) {
+        return Err(AppError::Conflict(format!("the {} clock is not running on this case", clock.as_str())));
+    }
+    sqlx::query("INSERT INTO case_extensions (id, case_id, clock, days, justification, granted_by, granted_at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+        .bind(Uuid::now_v7())
+        .bind(id)
+        .bind(clock)
+        .bind(days as i32)
+        .bind(justification.trim())
+        .bind(user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    refresh_dues(&mut tx, id, now).await?;
+    let event = NewEvent::new("case.clock_extended")
+        .object("case", id)
+        .changes(json!({"clock": clock, "days": days, "justification": justification.trim()}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Lists cases the user may see.
+pub async fn list(
+    state: &AppState,
+    user: &SignedIn,
+    filter: &CaseFilter,
+) -> Result<(Vec<CaseRow>, Option<String>), AppError> {
+    let mut conn = state.db.acquire().await?;
+    Ok(db::list(&mut conn, filter, user.id, user.role, today(state.now())).await?)
+}
+
+/// The stage labels in workflow order.
+pub fn stage_order() -> [Stage; 13] {
+    Stage::ALL
+}

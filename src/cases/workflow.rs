@@ -1,0 +1,834 @@
+//! The review workflow of 15 CFR 791 Subpart B as a pure state machine: stages, the
+//! actions that move a case between them, who may take each, and what must be true first.
+//! No I/O: the caller gathers the facts ([`Facts`]) and applies the result.
+//!
+//! Later features add their preconditions through [`Facts`] (a nexus finding and a current
+//! risk assessment before the initial determination; signed determination documents in
+//! place of the sign-off actions here).
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::auth::Role;
+
+/// Where a case is in the review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "case_stage", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Filed, awaiting a supervisor's disposition.
+    Intake,
+    /// The supervisor asked the referrer for more information before deciding.
+    AwaitingInformation,
+    /// Not accepted for review (resting).
+    Rejected,
+    /// Accepted: covered? nexus? undue risk?
+    InitialReview,
+    /// Closed without action; can be reopened.
+    ClosedNoAction,
+    /// Appropriate agencies notified; their comments recorded.
+    FirstInteragency,
+    /// Initial determination drafted and signed.
+    InitialDetermination,
+    /// Served; the parties have 30 days to respond and propose mitigation.
+    ResponsePeriod,
+    /// Proposed final determination circulated for concurrence.
+    SecondInteragency,
+    /// Final determination drafted and signed.
+    FinalDetermination,
+    /// Final determination issued: prohibited or not prohibited.
+    Decided,
+    /// Permitted with mitigation: compliance is monitored.
+    Monitoring,
+    /// Done.
+    Closed,
+}
+
+impl Stage {
+    /// Every stage, in workflow order.
+    pub const ALL: [Stage; 13] = [
+        Stage::Intake,
+        Stage::AwaitingInformation,
+        Stage::Rejected,
+        Stage::InitialReview,
+        Stage::ClosedNoAction,
+        Stage::FirstInteragency,
+        Stage::InitialDetermination,
+        Stage::ResponsePeriod,
+        Stage::SecondInteragency,
+        Stage::FinalDetermination,
+        Stage::Decided,
+        Stage::Monitoring,
+        Stage::Closed,
+    ];
+
+    /// Stored / API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Intake => "intake",
+            Stage::AwaitingInformation => "awaiting_information",
+            Stage::Rejected => "rejected",
+            Stage::InitialReview => "initial_review",
+            Stage::ClosedNoAction => "closed_no_action",
+            Stage::FirstInteragency => "first_interagency",
+            Stage::InitialDetermination => "initial_determination",
+            Stage::ResponsePeriod => "response_period",
+            Stage::SecondInteragency => "second_interagency",
+            Stage::FinalDetermination => "final_determination",
+            Stage::Decided => "decided",
+            Stage::Monitoring => "monitoring",
+            Stage::Closed => "closed",
+        }
+    }
+
+    /// Parses a stored / API name.
+    pub fn parse(s: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Intake => "Intake",
+            Stage::AwaitingInformation => "Awaiting information",
+            Stage::Rejected => "Rejected",
+            Stage::InitialReview => "Initial review",
+            Stage::ClosedNoAction => "Closed without action",
+            Stage::FirstInteragency => "First interagency step",
+            Stage::InitialDetermination => "Initial determination",
+            Stage::ResponsePeriod => "Response period",
+            Stage::SecondInteragency => "Second interagency step",
+            Stage::FinalDetermination => "Final determination",
+            Stage::Decided => "Decided",
+            Stage::Monitoring => "Monitoring mitigation",
+            Stage::Closed => "Closed",
+        }
+    }
+
+    /// Whether the review is still running (its clocks matter).
+    pub fn is_open(self) -> bool {
+        !matches!(self, Stage::Rejected | Stage::ClosedNoAction | Stage::Decided | Stage::Monitoring | Stage::Closed)
+    }
+}
+
+/// The three outcomes of a final determination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "case_decision", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The transaction is prohibited.
+    Prohibited,
+    /// The transaction is not prohibited.
+    NotProhibited,
+    /// Permitted with negotiated mitigation.
+    PermittedWithMitigation,
+}
+
+impl Decision {
+    /// Stored / API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Prohibited => "prohibited",
+            Decision::NotProhibited => "not_prohibited",
+            Decision::PermittedWithMitigation => "permitted_with_mitigation",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Decision> {
+        [Decision::Prohibited, Decision::NotProhibited, Decision::PermittedWithMitigation]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+
+    /// Label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Decision::Prohibited => "Prohibited",
+            Decision::NotProhibited => "Not prohibited",
+            Decision::PermittedWithMitigation => "Permitted with mitigation",
+        }
+    }
+}
+
+/// What can be done to a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Supervisor accepts the referral for review (starts the `ifr-2021` clock).
+    Accept,
+    /// Supervisor asks for more information before deciding.
+    RequestInformation,
+    /// The requested information arrived; back to disposition.
+    InformationReceived,
+    /// Supervisor rejects the referral (reason required).
+    Reject,
+    /// Supervisor closes the review without action (reason required).
+    CloseWithoutAction,
+    /// Supervisor reopens a review closed without action (reason required).
+    Reopen,
+    /// The appropriate agencies were notified (first interagency step).
+    NotifyAgencies,
+    /// Start drafting the initial determination (needs the three questions answered).
+    BeginInitialDetermination,
+    /// Supervisor signs the initial determination (never the drafter).
+    SignInitialDetermination,
+    /// The signed initial determination was served on the parties (starts the 30-day
+    /// response window, and the final clock under `final-2025`).
+    ServeInitialDetermination,
+    /// Circulate the proposed final determination (second interagency step).
+    CirculateFinalDetermination,
+    /// No response by the deadline: go straight to the final determination.
+    ProceedWithoutResponse,
+    /// Start the final determination (after concurrence or its presumption).
+    BeginFinalDetermination,
+    /// Supervisor signs the final determination with its decision.
+    SignFinalDetermination,
+    /// Issue the signed final determination.
+    IssueFinalDetermination,
+    /// Supervisor amends a decided case (a new event, never an edit).
+    Amend,
+    /// Supervisor revokes a determination (a new event).
+    Revoke,
+    /// Supervisor closes a decided or monitored case.
+    Close,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 18] = [
+        Action::Accept,
+        Action::RequestInformation,
+        Action::InformationReceived,
+        Action::Reject,
+        Action::CloseWithoutAction,
+        Action::Reopen,
+        Action::NotifyAgencies,
+        Action::BeginInitialDetermination,
+        Action::SignInitialDetermination,
+        Action::ServeInitialDetermination,
+        Action::CirculateFinalDetermination,
+        Action::ProceedWithoutResponse,
+        Action::BeginFinalDetermination,
+        Action::SignFinalDetermination,
+        Action::IssueFinalDetermination,
+        Action::Amend,
+        Action::Revoke,
+        Action::Close,
+    ];
+
+    /// API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Accept => "accept",
+            Action::RequestInformation => "request_information",
+            Action::InformationReceived => "information_received",
+            Action::Reject => "reject",
+            Action::CloseWithoutAction => "close_without_action",
+            Action::Reopen => "reopen",
+            Action::NotifyAgencies => "notify_agencies",
+            Action::BeginInitialDetermination => "begin_initial_determination",
+            Action::SignInitialDetermination => "sign_initial_determination",
+            Action::ServeInitialDetermination => "serve_initial_determination",
+            Action::CirculateFinalDetermination => "circulate_final_determination",
+            Action::ProceedWithoutResponse => "proceed_without_response",
+            Action::BeginFinalDetermination => "begin_final_determination",
+            Action::SignFinalDetermination => "sign_final_determination",
+            Action::IssueFinalDetermination => "issue_final_determination",
+            Action::Amend => "amend",
+            Action::Revoke => "revoke",
+            Action::Close => "close",
+        }
+    }
+
+    /// Parses an API name.
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// Label for buttons.
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Accept => "Accept for review",
+            Action::RequestInformation => "Request more information",
+            Action::InformationReceived => "Information received",
+            Action::Reject => "Reject",
+            Action::CloseWithoutAction => "Close without action",
+            Action::Reopen => "Reopen",
+            Action::NotifyAgencies => "Agencies notified",
+            Action::BeginInitialDetermination => "Begin initial determination",
+            Action::SignInitialDetermination => "Sign initial determination",
+            Action::ServeInitialDetermination => "Record service of initial determination",
+            Action::CirculateFinalDetermination => "Circulate proposed final determination",
+            Action::ProceedWithoutResponse => "Proceed without response",
+            Action::BeginFinalDetermination => "Begin final determination",
+            Action::SignFinalDetermination => "Sign final determination",
+            Action::IssueFinalDetermination => "Issue final determination",
+            Action::Amend => "Amend determination",
+            Action::Revoke => "Revoke determination",
+            Action::Close => "Close case",
+        }
+    }
+
+    /// Whether a written comment (reason, question, justification) is required.
+    pub fn needs_comment(self) -> bool {
+        matches!(
+            self,
+            Action::RequestInformation
+                | Action::Reject
+                | Action::CloseWithoutAction
+                | Action::Reopen
+                | Action::Amend
+                | Action::Revoke
+        )
+    }
+
+    /// Whether the action needs a date (service date).
+    pub fn needs_date(self) -> bool {
+        matches!(self, Action::ServeInitialDetermination)
+    }
+
+    /// Whether the action needs a decision.
+    pub fn needs_decision(self) -> bool {
+        matches!(self, Action::SignFinalDetermination)
+    }
+
+    /// The roles that may take the action (the assignee rule is in [`check`]).
+    pub fn roles(self) -> &'static [Role] {
+        use Action::*;
+        match self {
+            Accept
+            | RequestInformation
+            | Reject
+            | CloseWithoutAction
+            | Reopen
+            | SignInitialDetermination
+            | SignFinalDetermination
+            | Amend
+            | Revoke
+            | Close => &[Role::Supervisor],
+            InformationReceived
+            | NotifyAgencies
+            | BeginInitialDetermination
+            | ServeInitialDetermination
+            | CirculateFinalDetermination
+            | ProceedWithoutResponse
+            | BeginFinalDetermination
+            | IssueFinalDetermination => &[Role::Analyst, Role::Supervisor],
+        }
+    }
+
+    /// The stages it may be taken from and the stage it leads to.
+    pub fn edge(self) -> (&'static [Stage], Option<Stage>) {
+        use Action::*;
+        use Stage::*;
+        match self {
+            Accept => (&[Intake], Some(InitialReview)),
+            RequestInformation => (&[Intake], Some(AwaitingInformation)),
+            InformationReceived => (&[AwaitingInformation], Some(Intake)),
+            Reject => (&[Intake, AwaitingInformation], Some(Rejected)),
+            CloseWithoutAction => (&[InitialReview, FirstInteragency], Some(ClosedNoAction)),
+            Reopen => (&[ClosedNoAction], Some(InitialReview)),
+            NotifyAgencies => (&[InitialReview], Some(FirstInteragency)),
+            BeginInitialDetermination => (&[FirstInteragency], Some(InitialDetermination)),
+            SignInitialDetermination => (&[InitialDetermination], None),
+            ServeInitialDetermination => (&[InitialDetermination], Some(ResponsePeriod)),
+            CirculateFinalDetermination => (&[ResponsePeriod], Some(SecondInteragency)),
+            ProceedWithoutResponse => (&[ResponsePeriod], Some(FinalDetermination)),
+            BeginFinalDetermination => (&[SecondInteragency], Some(FinalDetermination)),
+            SignFinalDetermination => (&[FinalDetermination], None),
+            // The decision picks the stage (Decided or Monitoring): see `check`.
+            IssueFinalDetermination => (&[FinalDetermination], None),
+            Amend | Revoke => (&[Decided, Monitoring, Closed], None),
+            Close => (&[Decided, Monitoring], Some(Closed)),
+        }
+    }
+}
+
+/// An answer to one of the three questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "question_answer", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// Yes.
+    Yes,
+    /// No.
+    No,
+}
+
+/// Which rule's clocks govern a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum RuleVersion {
+    /// Interim final rule, 2021: 180 days from acceptance.
+    #[serde(rename = "ifr-2021")]
+    Ifr2021,
+    /// Final rule, effective 4 Feb 2025: 21-day agency notice, 14-day presumed
+    /// concurrence, 180 days from service of the initial determination.
+    #[serde(rename = "final-2025")]
+    Final2025,
+}
+
+impl RuleVersion {
+    /// Stored / API code.
+    pub fn code(self) -> &'static str {
+        match self {
+            RuleVersion::Ifr2021 => "ifr-2021",
+            RuleVersion::Final2025 => "final-2025",
+        }
+    }
+
+    /// Parses a code.
+    pub fn parse(s: &str) -> Option<RuleVersion> {
+        match s {
+            "ifr-2021" => Some(RuleVersion::Ifr2021),
+            "final-2025" => Some(RuleVersion::Final2025),
+            _ => None,
+        }
+    }
+
+    /// The rule in force on `date` (the final rule took effect on 4 February 2025).
+    pub fn in_force_on(date: Date) -> RuleVersion {
+        if date >= time::macros::date!(2025 - 02 - 04) { RuleVersion::Final2025 } else { RuleVersion::Ifr2021 }
+    }
+}
+
+/// What the machine needs to know about a case beyond its stage.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Is the actor the case's assignee?
+    pub actor_is_assignee: bool,
+    /// The three questions: covered, nexus, undue risk.
+    pub covered: Option<Answer>,
+    /// Foreign-adversary nexus.
+    pub nexus: Option<Answer>,
+    /// Undue or unacceptable risk.
+    pub undue_risk: Option<Answer>,
+    /// Governing rule (set at acceptance).
+    pub rule: Option<RuleVersion>,
+    /// When the appropriate agencies were notified.
+    pub agencies_notified_on: Option<Date>,
+    /// Initial determination signed (and by whom: never its drafter).
+    pub initial_signed: bool,
+    /// Final determination signed, with its decision.
+    pub final_decision: Option<Decision>,
+    /// End of the parties' response window.
+    pub response_due: Option<Date>,
+    /// A written response was received.
+    pub response_received: bool,
+    /// When the proposed final determination was circulated.
+    pub circulated_on: Option<Date>,
+    /// Every notified agency concurred (or the dispute was resolved).
+    pub all_concurred: bool,
+    /// Today.
+    pub today: Option<Date>,
+    /// Seam for the risk issue: a nexus finding with its evidence is recorded.
+    pub nexus_finding_recorded: Option<bool>,
+    /// Seam for the risk issue: a current risk assessment exists.
+    pub assessment_recorded: Option<bool>,
+}
+
+/// Inputs an action may carry.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    /// Reason, question or justification.
+    pub comment: Option<String>,
+    /// Date of the event (service date).
+    pub date: Option<Date>,
+    /// Decision (final sign-off).
+    pub decision: Option<Decision>,
+}
+
+/// Why an action is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The actor's role may never take it (403).
+    Role,
+    /// Not possible in the case's current stage or state (409), with the reason.
+    NotNow(String),
+    /// An input is missing or invalid (422): field and message.
+    Input(&'static str, String),
+}
+
+/// Checks whether `role` may take `action` on a case in `stage` with `facts` and `input`,
+/// and returns the stage it leads to.
+pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &Input) -> Result<Stage, Refusal> {
+    if !action.roles().contains(&role) {
+        return Err(Refusal::Role);
+    }
+    let (from, to) = action.edge();
+    if !from.contains(&stage) {
+        return Err(Refusal::NotNow(format!(
+            "{} is not possible while the case is at {}",
+            action.label(),
+            stage.label()
+        )));
+    }
+    // Analysts act on the cases assigned to them; supervisors on any.
+    if role == Role::Analyst && !facts.actor_is_assignee {
+        return Err(Refusal::NotNow("only the assigned analyst or a supervisor may do this".into()));
+    }
+    if action.needs_comment() && input.comment.as_deref().map(str::trim).is_none_or(str::is_empty) {
+        return Err(Refusal::Input("comment", "a written reason is required".into()));
+    }
+    let today = facts.today;
+    match action {
+        Action::BeginInitialDetermination => {
+            let answered = [facts.covered, facts.nexus, facts.undue_risk];
+            if answered.iter().any(Option::is_none) {
+                return Err(Refusal::NotNow(
+                    "record an answer to all three questions (covered, nexus, undue risk) first".into(),
+                ));
+            }
+            if answered.contains(&Some(Answer::No)) {
+                return Err(Refusal::NotNow(
+                    "a question was answered no: the criteria are not met, so close the review without action instead"
+                        .into(),
+                ));
+            }
+            if facts.nexus_finding_recorded == Some(false) {
+                return Err(Refusal::NotNow("record the foreign-adversary nexus finding first".into()));
+            }
+            if facts.assessment_recorded == Some(false) {
+                return Err(Refusal::NotNow("record a risk assessment first".into()));
+            }
+        }
+        Action::ServeInitialDetermination => {
+            if !facts.initial_signed {
+                return Err(Refusal::NotNow(
+                    "the initial determination must be signed by a supervisor before it is served".into(),
+                ));
+            }
+            let Some(served) = input.date else {
+                return Err(Refusal::Input("date", "give the date of service".into()));
+            };
+            if today.is_some_and(|t| served > t) {
+                return Err(Refusal::Input("date", "the date of service cannot be in the future".into()));
+            }
+            if facts.rule == Some(RuleVersion::Final2025) {
+                let earliest = facts
+                    .agencies_notified_on
+                    .map(|d| d + time::Duration::days(crate::cases::clocks::AGENCY_NOTICE_DAYS));
+                match earliest {
+                    Some(e) if served >= e => {}
+                    Some(e) => {
+                        return Err(Refusal::NotNow(format!(
+                            "under the 2025 rule the agencies get {} days' notice before service: serve on or after {e}",
+                            crate::cases::clocks::AGENCY_NOTICE_DAYS
+                        )));
+                    }
+                    None => return Err(Refusal::NotNow("record when the agencies were notified first".into())),
+                }
+            }
+        }
+        Action::ProceedWithoutResponse => {
+            if facts.response_received {
+                return Err(Refusal::NotNow(
+                    "the parties responded: circulate the proposed final determination instead".into(),
+                ));
+            }
+            match (facts.response_due, today) {
+                (Some(due), Some(t)) if t > due => {}
+                _ => return Err(Refusal::NotNow("the parties' 30-day response window has not ended".into())),
+            }
+        }
+        Action::BeginFinalDetermination if facts.rule == Some(RuleVersion::Final2025) && !facts.all_concurred => {
+            let presumed =
+                facts.circulated_on.map(|d| d + time::Duration::days(crate::cases::clocks::PRESUMED_CONCURRENCE_DAYS));
+            if !matches!((presumed, today), (Some(p), Some(t)) if t >= p) {
+                return Err(Refusal::NotNow(
+                    "agencies have not all concurred and the 14 days after which silence counts as concurrence have not passed".into(),
+                ));
+            }
+        }
+        Action::SignFinalDetermination if input.decision.is_none() => {
+            return Err(Refusal::Input(
+                "decision",
+                "choose prohibited, not_prohibited or permitted_with_mitigation".into(),
+            ));
+        }
+        Action::IssueFinalDetermination => {
+            return match facts.final_decision {
+                Some(Decision::PermittedWithMitigation) => Ok(Stage::Monitoring),
+                Some(_) => Ok(Stage::Decided),
+                None => Err(Refusal::NotNow(
+                    "the final determination must be signed by a supervisor before it is issued".into(),
+                )),
+            };
+        }
+        _ => {}
+    }
+    Ok(to.unwrap_or(stage))
+}
+
+/// The actions `role` could take now (for showing only the buttons that will work).
+pub fn allowed(stage: Stage, role: Role, facts: &Facts) -> Vec<Action> {
+    Action::ALL
+        .into_iter()
+        .filter(|a| {
+            // Inputs are asked for by the form; judge only role, stage and facts.
+            let input = Input { comment: Some("x".into()), date: facts.today, decision: Some(Decision::Prohibited) };
+            check(stage, *a, role, facts, &input).is_ok()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    /// Facts under which every precondition holds.
+    fn all_met(rule: RuleVersion) -> Facts {
+        Facts {
+            actor_is_assignee: true,
+            covered: Some(Answer::Yes),
+            nexus: Some(Answer::Yes),
+            undue_risk: Some(Answer::Yes),
+            rule: Some(rule),
+            agencies_notified_on: Some(date!(2025 - 03 - 01)),
+            initial_signed: true,
+            final_decision: Some(Decision::Prohibited),
+            response_due: Some(date!(2025 - 04 - 30)),
+            response_received: false,
+            circulated_on: Some(date!(2025 - 05 - 10)),
+            all_concurred: false,
+            today: Some(date!(2025 - 06 - 01)),
+            nexus_finding_recorded: None,
+            assessment_recorded: None,
+        }
+    }
+
+    fn full_input() -> Input {
+        Input {
+            comment: Some("because".into()),
+            date: Some(date!(2025 - 04 - 01)),
+            decision: Some(Decision::Prohibited),
+        }
+    }
+
+    /// The expected table: for every stage x action x role, either the stage it leads to,
+    /// or the kind of refusal.
+    #[test]
+    fn every_stage_action_and_role() {
+        let facts = all_met(RuleVersion::Final2025);
+        let input = full_input();
+        let mut allowed_count = 0;
+        for stage in Stage::ALL {
+            for action in Action::ALL {
+                for role in Role::ALL {
+                    let got = check(stage, action, role, &facts, &input);
+                    let (from, to) = action.edge();
+                    let role_ok = action.roles().contains(&role);
+                    let expected = if !role_ok {
+                        Err(Refusal::Role)
+                    } else if !from.contains(&stage) {
+                        Err(Refusal::NotNow(String::new()))
+                    } else if action == Action::IssueFinalDetermination {
+                        Ok(Stage::Decided)
+                    } else {
+                        Ok(to.unwrap_or(stage))
+                    };
+                    match (&got, &expected) {
+                        (Ok(a), Ok(b)) => {
+                            assert_eq!(a, b, "{stage:?} {action:?} {role:?}");
+                            allowed_count += 1;
+                        }
+                        (Err(Refusal::Role), Err(Refusal::Role))
+                        | (Err(Refusal::NotNow(_)), Err(Refusal::NotNow(_))) => {}
+                        _ => panic!("{stage:?} {action:?} {role:?}: got {got:?}, expected {expected:?}"),
+                    }
+                    // Auditors and administrators never move a case.
+                    if matches!(role, Role::Auditor | Role::Admin) {
+                        assert_eq!(got, Err(Refusal::Role));
+                    }
+                }
+            }
+        }
+        // 17 supervisor-only (stage, action) pairs plus 8 open to analysts and supervisors.
+        assert_eq!(allowed_count, 33);
+    }
+
+    #[test]
+    fn disposition_is_for_supervisors() {
+        let f = all_met(RuleVersion::Ifr2021);
+        let i = full_input();
+        assert_eq!(check(Stage::Intake, Action::Accept, Role::Supervisor, &f, &i), Ok(Stage::InitialReview));
+        assert_eq!(check(Stage::Intake, Action::Accept, Role::Analyst, &f, &i), Err(Refusal::Role));
+        assert_eq!(check(Stage::Intake, Action::Reject, Role::Analyst, &f, &i), Err(Refusal::Role));
+        assert_eq!(check(Stage::AwaitingInformation, Action::Reject, Role::Supervisor, &f, &i), Ok(Stage::Rejected));
+    }
+
+    #[test]
+    fn reasons_are_required_where_the_rule_asks_for_writing() {
+        let f = all_met(RuleVersion::Ifr2021);
+        let none = Input::default();
+        for (stage, action) in [
+            (Stage::Intake, Action::Reject),
+            (Stage::Intake, Action::RequestInformation),
+            (Stage::InitialReview, Action::CloseWithoutAction),
+            (Stage::ClosedNoAction, Action::Reopen),
+            (Stage::Decided, Action::Amend),
+            (Stage::Monitoring, Action::Revoke),
+        ] {
+            assert!(
+                matches!(check(stage, action, Role::Supervisor, &f, &none), Err(Refusal::Input("comment", _))),
+                "{action:?}"
+            );
+            let blank = Input { comment: Some("   ".into()), ..Input::default() };
+            assert!(
+                matches!(check(stage, action, Role::Supervisor, &f, &blank), Err(Refusal::Input("comment", _))),
+                "{action:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_three_questions_gate_the_initial_determination() {
+        let i = full_input();
+        let mut f = all_met(RuleVersion::Ifr2021);
+        f.undue_risk = None;
+        assert!(
+            matches!(check(Stage::FirstInteragency, Action::BeginInitialDetermination, Role::Analyst, &f, &i), Err(Refusal::NotNow(m)) if m.contains("three questions"))
+        );
+        f.undue_risk = Some(Answer::No);
+        assert!(
+            matches!(check(Stage::FirstInteragency, Action::BeginInitialDetermination, Role::Analyst, &f, &i), Err(Refusal::NotNow(m)) if m.contains("close"))
+        );
+        f.undue_risk = Some(Answer::Yes);
+        assert_eq!(
+            check(Stage::FirstInteragency, Action::BeginInitialDetermination, Role::Analyst, &f, &i),
+            Ok(Stage::InitialDetermination)
+        );
+        // The risk issue's seams.
+        f.nexus_finding_recorded = Some(false);
+        assert!(check(Stage::FirstInteragency, Action::BeginInitialDetermination, Role::Analyst, &f, &i).is_err());
+    }
+
+    #[test]
+    fn analysts_act_only_on_their_own_cases() {
+        let mut f = all_met(RuleVersion::Ifr2021);
+        f.actor_is_assignee = false;
+        let i = full_input();
+        assert!(matches!(
+            check(Stage::InitialReview, Action::NotifyAgencies, Role::Analyst, &f, &i),
+            Err(Refusal::NotNow(_))
+        ));
+        assert_eq!(
+            check(Stage::InitialReview, Action::NotifyAgencies, Role::Supervisor, &f, &i),
+            Ok(Stage::FirstInteragency)
+        );
+    }
+
+    #[test]
+    fn service_needs_a_signature_and_under_the_final_rule_21_days_notice() {
+        let mut f = all_met(RuleVersion::Final2025);
+        let mut i = full_input();
+        f.initial_signed = false;
+        assert!(check(Stage::InitialDetermination, Action::ServeInitialDetermination, Role::Analyst, &f, &i).is_err());
+        f.initial_signed = true;
+        i.date = Some(date!(2025 - 03 - 21)); // notified 1 March: 20 days
+        assert!(
+            matches!(check(Stage::InitialDetermination, Action::ServeInitialDetermination, Role::Analyst, &f, &i), Err(Refusal::NotNow(m)) if m.contains("21 days"))
+        );
+        i.date = Some(date!(2025 - 03 - 22));
+        assert_eq!(
+            check(Stage::InitialDetermination, Action::ServeInitialDetermination, Role::Analyst, &f, &i),
+            Ok(Stage::ResponsePeriod)
+        );
+        // The interim rule has no such wait.
+        f.rule = Some(RuleVersion::Ifr2021);
+        i.date = Some(date!(2025 - 03 - 02));
+        assert!(check(Stage::InitialDetermination, Action::ServeInitialDetermination, Role::Analyst, &f, &i).is_ok());
+        i.date = None;
+        assert!(matches!(
+            check(Stage::InitialDetermination, Action::ServeInitialDetermination, Role::Analyst, &f, &i),
+            Err(Refusal::Input("date", _))
+        ));
+        i.date = Some(date!(2025 - 06 - 02));
+        assert!(
+            matches!(
+                check(Stage::InitialDetermination, Action::ServeInitialDetermination, Role::Analyst, &f, &i),
+                Err(Refusal::Input("date", _))
+            ),
+            "future service"
+        );
+    }
+
+    #[test]
+    fn no_response_by_the_deadline_goes_straight_to_the_final_determination() {
+        let mut f = all_met(RuleVersion::Ifr2021);
+        let i = full_input();
+        f.today = Some(date!(2025 - 04 - 30));
+        assert!(
+            check(Stage::ResponsePeriod, Action::ProceedWithoutResponse, Role::Analyst, &f, &i).is_err(),
+            "window still open"
+        );
+        f.today = Some(date!(2025 - 05 - 01));
+        assert_eq!(
+            check(Stage::ResponsePeriod, Action::ProceedWithoutResponse, Role::Analyst, &f, &i),
+            Ok(Stage::FinalDetermination)
+        );
+        f.response_received = true;
+        assert!(check(Stage::ResponsePeriod, Action::ProceedWithoutResponse, Role::Analyst, &f, &i).is_err());
+        assert_eq!(
+            check(Stage::ResponsePeriod, Action::CirculateFinalDetermination, Role::Analyst, &f, &i),
+            Ok(Stage::SecondInteragency)
+        );
+    }
+
+    #[test]
+    fn fourteen_days_of_silence_count_as_concurrence_under_the_final_rule() {
+        let mut f = all_met(RuleVersion::Final2025);
+        let i = full_input();
+        f.circulated_on = Some(date!(2025 - 05 - 20));
+        f.today = Some(date!(2025 - 06 - 02));
+        assert!(check(Stage::SecondInteragency, Action::BeginFinalDetermination, Role::Analyst, &f, &i).is_err());
+        f.today = Some(date!(2025 - 06 - 03));
+        assert!(check(Stage::SecondInteragency, Action::BeginFinalDetermination, Role::Analyst, &f, &i).is_ok());
+        f.today = Some(date!(2025 - 05 - 21));
+        f.all_concurred = true;
+        assert!(check(Stage::SecondInteragency, Action::BeginFinalDetermination, Role::Analyst, &f, &i).is_ok());
+        f.all_concurred = false;
+        f.rule = Some(RuleVersion::Ifr2021);
+        assert!(check(Stage::SecondInteragency, Action::BeginFinalDetermination, Role::Analyst, &f, &i).is_ok());
+    }
+
+    #[test]
+    fn the_decision_picks_decided_or_monitoring() {
+        let mut f = all_met(RuleVersion::Ifr2021);
+        let i = full_input();
+        f.final_decision = None;
+        assert!(check(Stage::FinalDetermination, Action::IssueFinalDetermination, Role::Analyst, &f, &i).is_err());
+        f.final_decision = Some(Decision::PermittedWithMitigation);
+        assert_eq!(
+            check(Stage::FinalDetermination, Action::IssueFinalDetermination, Role::Analyst, &f, &i),
+            Ok(Stage::Monitoring)
+        );
+        f.final_decision = Some(Decision::NotProhibited);
+        assert_eq!(
+            check(Stage::FinalDetermination, Action::IssueFinalDetermination, Role::Analyst, &f, &i),
+            Ok(Stage::Decided)
+        );
+        let no_decision = Input { decision: None, ..full_input() };
+        assert!(matches!(
+            check(Stage::FinalDetermination, Action::SignFinalDetermination, Role::Supervisor, &f, &no_decision),
+            Err(Refusal::Input("decision", _))
+        ));
+    }
+
+    #[test]
+    fn rule_in_force_on_a_date() {
+        assert_eq!(RuleVersion::in_force_on(date!(2025 - 02 - 03)), RuleVersion::Ifr2021);
+        assert_eq!(RuleVersion::in_force_on(date!(2025 - 02 - 04)), RuleVersion::Final2025);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in Stage::ALL {
+            assert_eq!(Stage::parse(s.as_str()), Some(s));
+        }
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.as_str()), Some(a));
+        }
+    }
+}
