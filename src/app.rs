@@ -89,6 +89,21 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/admin/users", post(auth::web::create_user)),
         (Method::GET, "/admin/users/{id}", get(auth::web::user_page)),
         (Method::POST, "/admin/users/{id}", post(auth::web::user_action)),
+        // Cases.
+        (Method::GET, "/dashboard", get(cases::web::dashboard)),
+        (Method::GET, "/cases", get(cases::web::list)),
+        (Method::POST, "/cases", post(cases::web::create)),
+        (Method::GET, "/cases/new", get(cases::web::new_form)),
+        (Method::POST, "/cases/assign", post(cases::web::assign)),
+        (Method::GET, "/cases/{id}", get(cases::web::show)),
+        (Method::GET, "/cases/{id}/edit", get(cases::web::edit_form)),
+        (Method::POST, "/cases/{id}/edit", post(cases::web::edit_submit)),
+        (Method::POST, "/cases/{id}/questions", post(cases::web::questions)),
+        (Method::POST, "/cases/{id}/transitions", post(cases::web::transition)),
+        (Method::POST, "/cases/{id}/notes", post(cases::web::add_note)),
+        (Method::POST, "/cases/{id}/rfis", post(cases::web::add_rfi)),
+        (Method::POST, "/cases/{id}/rfis/{rfi}/answer", post(cases::web::answer_rfi)),
+        (Method::POST, "/cases/{id}/extensions", post(cases::web::extend)),
         // Audit log.
         (Method::GET, "/audit", get(audit::web::events_page)),
         // API.

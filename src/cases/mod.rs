@@ -7,4 +7,5 @@ pub mod db;
 pub mod model;
 pub mod reference;
 pub mod service;
+pub mod web;
 pub mod workflow;

@@ -20,6 +20,8 @@ pub struct UserBadge {
     pub can_manage_users: bool,
     /// Whether the user sees the audit log.
     pub can_read_audit: bool,
+    /// Whether the user sees cases.
+    pub can_view_cases: bool,
 }
 
 /// What `base.html` shows around every page: the marking banners and the header.
@@ -56,6 +58,7 @@ impl Layout {
             csrf_token: u.csrf_token.clone(),
             can_manage_users: allows(u.role, Action::ManageUsers),
             can_read_audit: allows(u.role, Action::ReadAuditLog),
+            can_view_cases: allows(u.role, Action::ViewCases),
         });
         layout
     }

@@ -208,3 +208,115 @@ async fn an_admin_adds_an_account_and_an_auditor_reads_the_log() {
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_analyst_files_a_case_finds_it_and_a_supervisor_accepts_it() {
+    let (_, url) = server_db().create_database().await;
+    let config = crate::harness::test_config(&url);
+    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
+    let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
+    for (email, name, role) in [
+        ("ana.analyst@agency.gov", "Ana Analyst", "analyst"),
+        ("sid.supervisor@agency.gov", "Sid Supervisor", "supervisor"),
+    ] {
+        let input = icts_review::auth::service::NewUser::parse(email, name, role, "a shared long passphrase").unwrap();
+        icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+    }
+    let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    let base = server.base.clone();
+    let sign_in = |email: &'static str| {
+        let base = base.clone();
+        async move {
+            c.goto(&format!("{base}/sign-in")).await.unwrap();
+            c.find(fantoccini::Locator::Id("email")).await.unwrap().send_keys(email).await.unwrap();
+            c.find(fantoccini::Locator::Id("password"))
+                .await
+                .unwrap()
+                .send_keys("a shared long passphrase")
+                .await
+                .unwrap();
+            c.find(fantoccini::Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+            c.wait().for_element(fantoccini::Locator::Css("[data-testid=user-name]")).await.unwrap();
+        }
+    };
+    let submit = |css: &'static str| async move {
+        c.find(fantoccini::Locator::Css(css)).await.unwrap().click().await.unwrap();
+    };
+
+    sign_in("ana.analyst@agency.gov").await;
+    c.goto(&format!("{base}/dashboard")).await.unwrap();
+    c.find(fantoccini::Locator::Css("a.usa-button[href='/cases/new']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Id("title")).await.unwrap();
+    // First without a category or adversary: errors beside the fields, input kept.
+    c.find(fantoccini::Locator::Id("title")).await.unwrap().send_keys("Kaspersky anti-virus software").await.unwrap();
+    c.find(fantoccini::Locator::Id("summary"))
+        .await
+        .unwrap()
+        .send_keys("Kernel-level access; updates from Moscow.")
+        .await
+        .unwrap();
+    c.find(fantoccini::Locator::Css("#referring_agency option[value=DOJ]")).await.unwrap().click().await.unwrap();
+    submit("form[action='/cases'] button[type=submit]").await;
+    let err = c.wait().for_element(fantoccini::Locator::Id("category-error")).await.unwrap().text().await.unwrap();
+    assert!(err.contains("category"), "{err}");
+    assert!(c.find(fantoccini::Locator::Id("adversaries-error")).await.is_ok());
+    assert_eq!(
+        c.find(fantoccini::Locator::Id("title")).await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some("Kaspersky anti-virus software")
+    );
+    browser.screenshot("case-intake-errors").await;
+    c.find(fantoccini::Locator::Css("#category option[value=connected_software]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(fantoccini::Locator::Css("label[for=adv-RU]")).await.unwrap().click().await.unwrap();
+    submit("form[action='/cases'] button[type=submit]").await;
+    let docket =
+        c.wait().for_element(fantoccini::Locator::Css("[data-testid=docket]")).await.unwrap().text().await.unwrap();
+    assert!(docket.starts_with("ICTS-") && docket.ends_with("-001"), "{docket}");
+    assert_eq!(
+        c.find(fantoccini::Locator::Css("[data-testid=stage]")).await.unwrap().text().await.unwrap().to_lowercase(),
+        "intake"
+    );
+
+    // Find it by a word of its summary.
+    c.goto(&format!("{base}/cases")).await.unwrap();
+    c.find(fantoccini::Locator::Id("q")).await.unwrap().send_keys("Moscow").await.unwrap();
+    submit("form[role=search] button[type=submit]").await;
+    let link = c.wait().for_element(fantoccini::Locator::LinkText(&docket)).await.unwrap();
+    browser.screenshot("case-search").await;
+    link.click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Css("[data-testid=docket]")).await.unwrap();
+    assert!(
+        c.find(fantoccini::Locator::Css("input[name=action][value=accept]")).await.is_err(),
+        "analysts cannot accept"
+    );
+    c.find(fantoccini::Locator::Css(".icts-user button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Css("form[action='/sign-in']")).await.unwrap();
+
+    // The supervisor sees it awaiting action on the dashboard and accepts it.
+    sign_in("sid.supervisor@agency.gov").await;
+    c.goto(&format!("{base}/dashboard")).await.unwrap();
+    c.wait().for_element(fantoccini::Locator::LinkText(&docket)).await.unwrap();
+    browser.screenshot("dashboard").await;
+    c.find(fantoccini::Locator::LinkText(&docket)).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Css("input[name=action][value=accept]")).await.unwrap();
+    submit("form.icts-action:has(input[value=accept]) button[type=submit]").await;
+    let stage = c.wait().for_element(fantoccini::Locator::Css("[data-testid=message]")).await.unwrap();
+    assert_eq!(stage.text().await.unwrap(), "Done.");
+    assert_eq!(
+        c.find(fantoccini::Locator::Css("[data-testid=stage]")).await.unwrap().text().await.unwrap().to_lowercase(),
+        "initial review"
+    );
+    browser.screenshot("case-page").await;
+
+    let console = browser.console().await;
+    let errors: Vec<_> =
+        console.iter().filter(|(level, text)| level == "SEVERE" && !text.contains("status of 422")).collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+}

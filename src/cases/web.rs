@@ -1,0 +1,876 @@
+//! Case pages: dashboard, list with filters and search, intake and edit forms, the case
+//! page with its actions, notes, requests for information, clocks and timeline.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::api::CaseQuery;
+use super::clocks::{ClockName, ClockState};
+use super::db::{self, AssigneeFilter, CaseFilter};
+use super::model::{CaseEdit, CaseInput, CaseRow, CaseView, Origin};
+use super::reference::Reference;
+use super::service;
+use super::workflow::{Action, Decision, Stage};
+use crate::app::AppState;
+use crate::audit::StoredEvent;
+use crate::auth::Role;
+use crate::auth::extract::{Authorized, SignedIn, perm};
+use crate::auth::web::show_time;
+use crate::error::{AppError, FieldError};
+use crate::web::extract::{AppForm, AppPath, AppQuery};
+use crate::web::layout::{FormErrors, Layout, render};
+
+/// A row of a case table.
+pub struct Row {
+    /// The case.
+    pub c: CaseRow,
+    /// Category name.
+    pub category: String,
+}
+
+fn rows(reference: &Reference, cases: Vec<CaseRow>) -> Vec<Row> {
+    cases.into_iter().map(|c| Row { category: reference.category_name(&c.category), c }).collect()
+}
+
+/// One bar of the stage chart.
+pub struct Bar {
+    /// Stage label.
+    pub label: &'static str,
+    /// Stage name (for the link).
+    pub stage: &'static str,
+    /// Count.
+    pub count: i64,
+    /// Bar width in the SVG.
+    pub width: i64,
+    /// Vertical position.
+    pub y: i64,
+}
+
+#[derive(Template)]
+#[template(path = "cases/dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    mine: Vec<Row>,
+    unassigned: Vec<Row>,
+    awaiting: Vec<Row>,
+    due_soon: Vec<Row>,
+    overdue: Vec<Row>,
+    bars: Vec<Bar>,
+    chart_height: i64,
+    is_supervisor: bool,
+    can_file: bool,
+}
+
+async fn query(state: &AppState, user: &SignedIn, f: CaseFilter) -> Result<Vec<CaseRow>, AppError> {
+    Ok(service::list(state, user, &f).await?.0)
+}
+
+/// `GET /dashboard`.
+pub async fn dashboard(user: Authorized<perm::ViewCases>, State(state): State<AppState>) -> Result<Response, AppError> {
+    let reference = Reference::load(&state.db).await?;
+    let today = service::today(state.now());
+    let mine = query(
+        &state,
+        &user,
+        CaseFilter { assignee: Some(AssigneeFilter::User(user.id)), limit: 20, ..Default::default() },
+    )
+    .await?;
+    let unassigned = if user.role == Role::Supervisor {
+        query(&state, &user, CaseFilter { assignee: Some(AssigneeFilter::Unassigned), limit: 20, ..Default::default() })
+            .await?
+    } else {
+        Vec::new()
+    };
+    // Awaiting my action: open cases where the workflow offers this user an action now.
+    let candidates = if user.role == Role::Supervisor {
+        query(&state, &user, CaseFilter { limit: 200, ..Default::default() }).await?
+    } else {
+        query(
+            &state,
+            &user,
+            CaseFilter { assignee: Some(AssigneeFilter::User(user.id)), limit: 200, ..Default::default() },
+        )
+        .await?
+    };
+    let awaiting: Vec<CaseRow> = candidates
+        .into_iter()
+        .filter(|c| {
+            let mut actions = super::workflow::allowed(c.stage, user.role, &service::facts(c, &user, today));
+            actions.retain(|a| !matches!(a, Action::Amend | Action::Revoke | Action::Close));
+            !actions.is_empty()
+        })
+        .take(20)
+        .collect();
+    let due_soon =
+        query(&state, &user, CaseFilter { due_within: Some(14), sort: db::Sort::Due, limit: 20, ..Default::default() })
+            .await?;
+    let overdue =
+        query(&state, &user, CaseFilter { overdue: true, sort: db::Sort::Due, limit: 20, ..Default::default() })
+            .await?;
+    let mut conn = state.db.acquire().await?;
+    let counts = db::count_by_stage(&mut conn, user.id, user.role).await?;
+    let max = counts.iter().map(|c| c.1).max().unwrap_or(0).max(1);
+    let bars: Vec<Bar> = Stage::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let count = counts.iter().find(|c| c.0 == *s).map(|c| c.1).unwrap_or(0);
+            Bar { label: s.label(), stage: s.as_str(), count, width: count * 400 / max, y: i as i64 * 28 }
+        })
+        .collect();
+    render(&DashboardPage {
+        layout: Layout::for_user(&state.web, "/dashboard", Some(&user)),
+        mine: rows(&reference, mine),
+        unassigned: rows(&reference, unassigned),
+        awaiting: rows(&reference, awaiting),
+        due_soon: rows(&reference, due_soon),
+        overdue: rows(&reference, overdue),
+        chart_height: bars.len() as i64 * 28,
+        bars,
+        is_supervisor: user.role == Role::Supervisor,
+        can_file: matches!(user.role, Role::Analyst | Role::Supervisor),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "cases/list.html")]
+struct ListPage {
+    layout: Layout,
+    q: CaseQuery,
+    rows: Vec<Row>,
+    next_link: Option<String>,
+    errors: FormErrors,
+    reference: Reference,
+    stages: [Stage; 13],
+    assignees: Vec<(Uuid, String)>,
+    is_supervisor: bool,
+    csrf_token: String,
+    message: String,
+}
+
+impl ListPage {
+    fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+}
+
+async fn assignable(state: &AppState) -> Result<Vec<(Uuid, String)>, AppError> {
+    Ok(sqlx::query_as("SELECT id, name FROM users WHERE active AND role IN ('analyst', 'supervisor') ORDER BY name")
+        .fetch_all(&state.db)
+        .await?)
+}
+
+async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: String) -> Result<Response, AppError> {
+    let reference = Reference::load(&state.db).await?;
+    let (found, next, errors) = match q.to_filter(user.id) {
+        Ok(f) => {
+            let (rows, next) = service::list(state, user, &f).await?;
+            (rows, next, FormErrors::default())
+        }
+        Err(e) => (Vec::new(), None, FormErrors(e)),
+    };
+    let next_link = next.map(|cursor| {
+        let mut next_q = q.clone();
+        next_q.cursor = Some(cursor);
+        format!("/cases?{}", serde_urlencoded_like(&next_q))
+    });
+    let is_supervisor = user.role == Role::Supervisor;
+    render(&ListPage {
+        layout: Layout::for_user(&state.web, "/cases", Some(user)),
+        rows: rows(&reference, found),
+        q,
+        next_link,
+        errors,
+        reference,
+        stages: Stage::ALL,
+        assignees: if is_supervisor { assignable(state).await? } else { Vec::new() },
+        is_supervisor,
+        csrf_token: user.csrf_token.clone(),
+        message,
+    })
+}
+
+fn serde_urlencoded_like(q: &CaseQuery) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("q", &q.q),
+        ("stage", &q.stage),
+        ("category", &q.category),
+        ("adversary", &q.adversary),
+        ("assignee", &q.assignee),
+        ("overdue", &q.overdue),
+        ("due_within", &q.due_within),
+        ("sort", &q.sort),
+        ("limit", &q.limit),
+        ("cursor", &q.cursor),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            s.append_pair(k, v);
+        }
+    }
+    s.finish()
+}
+
+/// `GET /cases`.
+pub async fn list(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<CaseQuery>,
+) -> Result<Response, AppError> {
+    list_page(&state, &user, q, String::new()).await
+}
+
+#[derive(Template)]
+#[template(path = "cases/form.html")]
+struct CaseFormPage {
+    layout: Layout,
+    heading: String,
+    action: String,
+    input: CaseInput,
+    errors: FormErrors,
+    reference: Reference,
+    origins: [Origin; 3],
+    version: Option<i32>,
+    message: String,
+    is_supervisor: bool,
+    csrf_token: String,
+}
+
+impl CaseFormPage {
+    fn has_adversary(&self, code: &str) -> bool {
+        self.input.adversaries.iter().any(|a| a == code)
+    }
+}
+
+/// `GET /cases/new`.
+pub async fn new_form(user: Authorized<perm::WorkCases>, State(state): State<AppState>) -> Result<Response, AppError> {
+    let reference = Reference::load(&state.db).await?;
+    render(&CaseFormPage {
+        layout: Layout::for_user(&state.web, "/cases/new", Some(&user)),
+        heading: "File a case".into(),
+        action: "/cases".into(),
+        input: CaseInput { origin: "agency_referral".into(), ..CaseInput::default() },
+        errors: FormErrors::default(),
+        reference,
+        origins: Origin::ALL,
+        version: None,
+        message: String::new(),
+        is_supervisor: user.role == Role::Supervisor,
+        csrf_token: user.csrf_token.clone(),
+    })
+}
+
+/// The intake / edit form as the browser sends it (adversaries repeat).
+#[derive(Debug, Deserialize)]
+pub struct CaseForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    origin: String,
+    #[serde(default)]
+    referring_agency: String,
+    #[serde(default)]
+    referral_date: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    restricted: Option<String>,
+    #[serde(default)]
+    version: Option<i32>,
+}
+
+fn adversaries_of(raw: &str) -> Vec<String> {
+    url::form_urlencoded::parse(raw.as_bytes())
+        .filter(|(k, _)| k == "adversaries")
+        .map(|(_, v)| v.into_owned())
+        .collect()
+}
+
+/// `POST /cases`: the body is read raw because `adversaries` repeats.
+pub async fn create(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    body: String,
+) -> Result<Response, AppError> {
+    let form: CaseForm = serde_urlencoded_parse(&body)?;
+    let input = CaseInput {
+        title: form.title,
+        summary: form.summary,
+        origin: form.origin,
+        referring_agency: Some(form.referring_agency),
+        referral_date: Some(form.referral_date),
+        category: form.category,
+        adversaries: adversaries_of(&body),
+        restricted: form.restricted.is_some(),
+    };
+    let reference = Reference::load(&state.db).await?;
+    match input.parse(&reference, service::today(state.now())) {
+        Ok(new) => {
+            let row = service::create(&state, &user, new).await?;
+            Ok(Redirect::to(&format!("/cases/{}", row.id)).into_response())
+        }
+        Err(errors) => {
+            let mut r = render(&CaseFormPage {
+                layout: Layout::for_user(&state.web, "/cases/new", Some(&user)),
+                heading: "File a case".into(),
+                action: "/cases".into(),
+                input,
+                errors: FormErrors(errors),
+                reference,
+                origins: Origin::ALL,
+                version: None,
+                message: String::new(),
+                is_supervisor: user.role == Role::Supervisor,
+                csrf_token: user.csrf_token.clone(),
+            })?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+    }
+}
+
+fn serde_urlencoded_parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, AppError> {
+    // Repeated keys (adversaries) are collected separately; keep the last value of others.
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+        .filter(|(k, _)| k != "adversaries")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let map: serde_json::Map<String, serde_json::Value> = pairs
+        .into_iter()
+        .map(|(k, v)| {
+            let value = if k == "version" {
+                v.parse::<i64>().map(serde_json::Value::from).unwrap_or(serde_json::Value::String(v))
+            } else {
+                serde_json::Value::String(v)
+            };
+            (k, value)
+        })
+        .collect();
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| AppError::invalid("form", e.to_string()))
+}
+
+/// A timeline entry.
+pub struct TimelineEntry {
+    at: String,
+    what: String,
+    who: String,
+    detail: String,
+}
+
+/// A note as shown.
+pub struct NoteView {
+    at: String,
+    author: String,
+    body: String,
+}
+
+/// A request for information as stored.
+#[derive(sqlx::FromRow)]
+struct RfiRow {
+    id: Uuid,
+    asked_of: String,
+    question: String,
+    asked_on: time::Date,
+    tolls: Vec<ClockName>,
+    answered_on: Option<time::Date>,
+    answer: Option<String>,
+}
+
+/// A request for information as shown.
+pub struct RfiView {
+    id: Uuid,
+    asked_of: String,
+    question: String,
+    asked_on: String,
+    tolls: String,
+    answered_on: String,
+    answer: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases/show.html")]
+struct CasePage {
+    layout: Layout,
+    c: CaseView,
+    category: String,
+    agency: String,
+    origin: &'static str,
+    clocks: Vec<ClockState>,
+    actions: Vec<Action>,
+    notes: Vec<NoteView>,
+    rfis: Vec<RfiView>,
+    timeline: Vec<TimelineEntry>,
+    can_work: bool,
+    can_edit: bool,
+    is_supervisor: bool,
+    assignees: Vec<(Uuid, String)>,
+    csrf_token: String,
+    message: String,
+    message_is_error: bool,
+    today: String,
+    decisions: [Decision; 3],
+    clock_names: [ClockName; 4],
+}
+
+impl CasePage {
+    fn stage_label(&self) -> &'static str {
+        self.c.stage.label()
+    }
+
+    /// The three questions as (field, label, answer, reasoning).
+    fn question_rows(&self) -> Vec<(&'static str, &'static str, Option<super::workflow::Answer>, &str)> {
+        let q = &self.c.questions;
+        vec![
+            ("covered", "1. Is it a covered ICTS transaction?", q.covered, q.covered_note.as_str()),
+            ("nexus", "2. Does it involve a foreign-adversary nexus?", q.nexus, q.nexus_note.as_str()),
+            ("undue_risk", "3. Does it pose undue or unacceptable risk?", q.undue_risk, q.undue_risk_note.as_str()),
+        ]
+    }
+
+    /// Whether the radio button `value` ("", "yes", "no") matches `answer`.
+    fn answer_is(&self, answer: &Option<super::workflow::Answer>, value: &str) -> bool {
+        use super::workflow::Answer;
+        matches!((answer, value), (None, "") | (Some(Answer::Yes), "yes") | (Some(Answer::No), "no"))
+    }
+}
+
+async fn case_page(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    message: String,
+    is_error: bool,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let reference = Reference::load(&state.db).await?;
+    let mut conn = state.db.acquire().await?;
+    let row = service::visible(&mut conn, user, id, false).await?;
+    let category = reference.category_name(&row.category);
+    let agency = row.referring_agency.as_deref().map(|a| reference.agency_name(a)).unwrap_or_default();
+    let origin = row.origin.label();
+    let view = service::view(&mut conn, row.clone(), user, state.now()).await?;
+    let notes: Vec<(time::OffsetDateTime, String, String)> = sqlx::query_as(
+        "SELECT n.created_at, u.name, n.body FROM case_notes n JOIN users u ON u.id = n.author WHERE n.case_id = $1 ORDER BY n.created_at, n.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let rfis: Vec<RfiRow> = sqlx::query_as(
+        "SELECT id, asked_of, question, asked_on, tolls, answered_on, answer FROM case_rfis WHERE case_id = $1 ORDER BY asked_on, id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let events: Vec<(StoredEvent, Option<String>)> = sqlx::query_as::<_, StoredEvent>(
+        "SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|e| (e, None))
+    .collect();
+    let names: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, name FROM users").fetch_all(&mut *conn).await?;
+    let name_of = |id: Option<Uuid>| {
+        id.and_then(|i| names.iter().find(|n| n.0 == i).map(|n| n.1.clone())).unwrap_or_else(|| "system".into())
+    };
+    let timeline = events
+        .into_iter()
+        .map(|(e, _)| {
+            let what = match e.changes.get("action").and_then(|a| a.as_str()).and_then(Action::parse) {
+                Some(a) => a.label().to_string(),
+                None => e.event_type.replace("case.", "").replace('_', " "),
+            };
+            let detail =
+                e.changes.get("comment").and_then(|c| c.as_str()).map(str::to_string).unwrap_or_else(|| {
+                    match e.changes.get("stage") {
+                        Some(s) => format!(
+                            "{} → {}",
+                            s["before"].as_str().and_then(Stage::parse).map(|x| x.label()).unwrap_or(""),
+                            s["after"].as_str().and_then(Stage::parse).map(|x| x.label()).unwrap_or("")
+                        ),
+                        None => String::new(),
+                    }
+                });
+            TimelineEntry { at: show_time(e.at), what, who: name_of(e.actor_id), detail }
+        })
+        .collect();
+    let can_work = matches!(user.role, Role::Analyst | Role::Supervisor);
+    let can_edit = user.role == Role::Supervisor || (user.role == Role::Analyst && row.assignee == Some(user.id));
+    let is_supervisor = user.role == Role::Supervisor;
+    let mut r = render(&CasePage {
+        layout: Layout::for_user(&state.web, "/cases", Some(user)),
+        category,
+        agency,
+        origin,
+        clocks: view.clocks.clone(),
+        actions: view.allowed_actions.clone(),
+        c: view,
+        notes: notes.into_iter().map(|(at, author, body)| NoteView { at: show_time(at), author, body }).collect(),
+        rfis: rfis
+            .into_iter()
+            .map(|r| RfiView {
+                id: r.id,
+                asked_of: r.asked_of,
+                question: r.question,
+                asked_on: r.asked_on.to_string(),
+                tolls: r.tolls.iter().map(|t| t.label()).collect::<Vec<_>>().join(", "),
+                answered_on: r.answered_on.map(|d| d.to_string()).unwrap_or_default(),
+                answer: r.answer.unwrap_or_default(),
+            })
+            .collect(),
+        timeline,
+        can_work,
+        can_edit,
+        is_supervisor,
+        assignees: if is_supervisor { assignable(state).await? } else { Vec::new() },
+        csrf_token: user.csrf_token.clone(),
+        message,
+        message_is_error: is_error,
+        today: service::today(state.now()).to_string(),
+        decisions: [Decision::Prohibited, Decision::NotProhibited, Decision::PermittedWithMitigation],
+        clock_names: ClockName::ALL,
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// `GET /cases/{id}`.
+pub async fn show(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Response, AppError> {
+    case_page(&state, &user, id, String::new(), false, StatusCode::OK).await
+}
+
+/// Renders an error of a case-page form back on the case page.
+async fn back_with(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    result: Result<(), AppError>,
+    ok: &str,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(()) => case_page(state, user, id, ok.to_string(), false, StatusCode::OK).await,
+        Err(AppError::Conflict(m)) => case_page(state, user, id, m, true, StatusCode::CONFLICT).await,
+        Err(AppError::Invalid(errors)) => {
+            let m = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+            case_page(state, user, id, m, true, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A workflow action from the case page.
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    action: String,
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    decision: Option<String>,
+    version: i32,
+}
+
+/// `POST /cases/{id}/transitions`.
+pub async fn transition(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<ActionForm>,
+) -> Result<Response, AppError> {
+    let req = super::api::TransitionRequest {
+        action: f.action,
+        comment: f.comment,
+        date: f.date,
+        decision: f.decision,
+        version: Some(f.version),
+    };
+    let result = match super::api::parse_transition(&req) {
+        Ok((action, input)) => service::transition(&state, &user, id, action, input, req.version).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    back_with(&state, &user, id, result, "Done.").await
+}
+
+/// A note from the case page.
+#[derive(Debug, Deserialize)]
+pub struct NoteForm {
+    body: String,
+}
+
+/// `POST /cases/{id}/notes`.
+pub async fn add_note(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<NoteForm>,
+) -> Result<Response, AppError> {
+    let result = service::add_note(&state, &user, id, &f.body).await.map(|_| ());
+    back_with(&state, &user, id, result, "Note added.").await
+}
+
+/// `POST /cases/{id}/rfis`: the body is read raw because `tolls` repeats.
+pub async fn add_rfi(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    body: String,
+) -> Result<Response, AppError> {
+    let mut asked_of = String::new();
+    let mut question = String::new();
+    let mut tolls = Vec::new();
+    let mut bad = None;
+    for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
+        match k.as_ref() {
+            "asked_of" => asked_of = v.into_owned(),
+            "question" => question = v.into_owned(),
+            "tolls" => match ClockName::parse(&v) {
+                Some(c) => tolls.push(c),
+                None => bad = Some(FieldError::new("tolls", "is not a clock name")),
+            },
+            _ => {}
+        }
+    }
+    let result = match bad {
+        Some(e) => Err(AppError::Invalid(vec![e])),
+        None => service::add_rfi(&state, &user, id, &asked_of, &question, tolls).await.map(|_| ()),
+    };
+    back_with(&state, &user, id, result, "Request for information recorded.").await
+}
+
+/// The answer to a request for information.
+#[derive(Debug, Deserialize)]
+pub struct AnswerForm {
+    answer: String,
+}
+
+/// `POST /cases/{id}/rfis/{rfi}/answer`.
+pub async fn answer_rfi(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath((id, rfi)): AppPath<(Uuid, Uuid)>,
+    AppForm(f): AppForm<AnswerForm>,
+) -> Result<Response, AppError> {
+    let result = service::answer_rfi(&state, &user, id, rfi, &f.answer).await;
+    back_with(&state, &user, id, result, "Answer recorded; its clocks run again.").await
+}
+
+/// A clock extension.
+#[derive(Debug, Deserialize)]
+pub struct ExtensionForm {
+    clock: String,
+    days: String,
+    justification: String,
+}
+
+/// `POST /cases/{id}/extensions` (supervisors).
+pub async fn extend(
+    user: Authorized<perm::AssignCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<ExtensionForm>,
+) -> Result<Response, AppError> {
+    let result = match (ClockName::parse(&f.clock), f.days.trim().parse::<i64>()) {
+        (Some(clock), Ok(days)) => service::extend(&state, &user, id, clock, days, &f.justification).await,
+        (None, _) => Err(AppError::invalid("clock", "choose a clock")),
+        (_, Err(_)) => Err(AppError::invalid("days", "must be a whole number of days")),
+    };
+    back_with(&state, &user, id, result, "Clock extended.").await
+}
+
+/// `POST /cases/assign` (supervisors): one or many cases from the list or the case page.
+pub async fn assign(
+    user: Authorized<perm::AssignCases>,
+    State(state): State<AppState>,
+    body: String,
+) -> Result<Response, AppError> {
+    let mut ids = Vec::new();
+    let mut assignee: Option<Option<Uuid>> = None;
+    let mut back: Option<String> = None;
+    for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
+        match k.as_ref() {
+            "cases" => ids.push(Uuid::parse_str(&v).map_err(|_| AppError::invalid("cases", "is not a case id"))?),
+            "assignee" if v.is_empty() => assignee = Some(None),
+            "assignee" => {
+                assignee =
+                    Some(Some(Uuid::parse_str(&v).map_err(|_| AppError::invalid("assignee", "is not a user id"))?))
+            }
+            "back" => back = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let assignee = assignee.ok_or_else(|| AppError::invalid("assignee", "choose an assignee"))?;
+    let result = service::assign(&state, &user, &ids, assignee).await;
+    match (result, back.as_deref()) {
+        (Ok(_), Some("case")) if ids.len() == 1 => {
+            case_page(&state, &user, ids[0], "Assignment saved.".into(), false, StatusCode::OK).await
+        }
+        (Ok(n), _) => list_page(&state, &user, CaseQuery::default(), format!("{n} case(s) assigned.")).await,
+        (Err(AppError::Invalid(e)), _) => {
+            let mut r = list_page(
+                &state,
+                &user,
+                CaseQuery::default(),
+                e.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
+            )
+            .await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        (Err(e), _) => Err(e),
+    }
+}
+
+async fn edit_page(
+    state: &AppState,
+    user: &SignedIn,
+    row: &CaseRow,
+    input: CaseInput,
+    errors: Vec<FieldError>,
+    message: String,
+) -> Result<Response, AppError> {
+    let reference = Reference::load(&state.db).await?;
+    render(&CaseFormPage {
+        layout: Layout::for_user(&state.web, "/cases", Some(user)),
+        heading: format!("Edit {}", row.docket_number),
+        action: format!("/cases/{}/edit", row.id),
+        input,
+        errors: FormErrors(errors),
+        reference,
+        origins: Origin::ALL,
+        version: Some(row.version),
+        message,
+        is_supervisor: user.role == Role::Supervisor,
+        csrf_token: user.csrf_token.clone(),
+    })
+}
+
+fn input_of(row: &CaseRow) -> CaseInput {
+    CaseInput {
+        title: row.title.clone(),
+        summary: row.summary.clone(),
+        origin: row.origin.as_str().into(),
+        referring_agency: row.referring_agency.clone(),
+        referral_date: row.referral_date.map(|d| d.to_string()),
+        category: row.category.clone(),
+        adversaries: row.adversaries.clone(),
+        restricted: row.restricted,
+    }
+}
+
+/// `GET /cases/{id}/edit`.
+pub async fn edit_form(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let row = service::visible(&mut conn, &user, id, false).await?;
+    drop(conn);
+    edit_page(&state, &user, &row, input_of(&row), Vec::new(), String::new()).await
+}
+
+/// `POST /cases/{id}/edit`. A stale version shows the current values and says what happened.
+pub async fn edit_submit(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    body: String,
+) -> Result<Response, AppError> {
+    let form: CaseForm = serde_urlencoded_parse(&body)?;
+    let adversaries = adversaries_of(&body);
+    let version = form.version.ok_or_else(|| AppError::invalid("version", "is missing; reload the form"))?;
+    let edit = CaseEdit {
+        version,
+        title: Some(form.title.clone()),
+        summary: Some(form.summary.clone()),
+        category: Some(form.category.clone()),
+        adversaries: Some(adversaries.clone()),
+        restricted: if user.role == Role::Supervisor { Some(form.restricted.is_some()) } else { None },
+        ..CaseEdit::default()
+    };
+    let reference = Reference::load(&state.db).await?;
+    let typed = CaseInput {
+        title: form.title,
+        summary: form.summary,
+        origin: form.origin,
+        referring_agency: Some(form.referring_agency),
+        referral_date: Some(form.referral_date),
+        category: form.category,
+        adversaries,
+        restricted: form.restricted.is_some(),
+    };
+    let mut conn = state.db.acquire().await?;
+    let current = service::visible(&mut conn, &user, id, false).await?;
+    drop(conn);
+    let result = match edit.parse(&reference, service::today(state.now())) {
+        Ok(valid) => service::edit(&state, &user, id, version, valid).await,
+        Err(errors) => Err(AppError::Invalid(errors)),
+    };
+    match result {
+        Ok(row) => Ok(Redirect::to(&format!("/cases/{}", row.id)).into_response()),
+        Err(AppError::Invalid(errors)) => {
+            // Keep what the user typed, with the version they started from.
+            let mut stale = current.clone();
+            stale.version = version;
+            let mut r = edit_page(&state, &user, &stale, typed, errors, String::new()).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(AppError::Conflict(m)) => {
+            // Show the current values (and the current version) so the user can redo the edit.
+            let mut r = edit_page(&state, &user, &current, input_of(&current), Vec::new(), m).await?;
+            *r.status_mut() = StatusCode::CONFLICT;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The three questions from the case page.
+#[derive(Debug, Deserialize)]
+pub struct QuestionsForm {
+    version: i32,
+    covered: String,
+    covered_note: String,
+    nexus: String,
+    nexus_note: String,
+    undue_risk: String,
+    undue_risk_note: String,
+}
+
+/// `POST /cases/{id}/questions`.
+pub async fn questions(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<QuestionsForm>,
+) -> Result<Response, AppError> {
+    let edit = CaseEdit {
+        version: f.version,
+        covered: Some(f.covered),
+        covered_note: Some(f.covered_note),
+        nexus: Some(f.nexus),
+        nexus_note: Some(f.nexus_note),
+        undue_risk: Some(f.undue_risk),
+        undue_risk_note: Some(f.undue_risk_note),
+        ..CaseEdit::default()
+    };
+    let reference = Reference::load(&state.db).await?;
+    let result = match edit.parse(&reference, service::today(state.now())) {
+        Ok(valid) => service::edit(&state, &user, id, f.version, valid).await.map(|_| ()),
+        Err(errors) => Err(AppError::Invalid(errors)),
+    };
+    back_with(&state, &user, id, result, "Answers saved.").await
+}
