@@ -69,7 +69,7 @@ async fn not_found() -> AppError {
 /// table, and the route x role test walks it, so a route cannot escape the access matrix
 /// (`tests/route_matrix.txt`).
 pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
-    use crate::{audit, auth, cases};
+    use crate::{audit, auth, cases, parties};
     vec![
         (Method::GET, "/", get(web::home::home)),
         (Method::GET, "/healthz", get(web::home::healthz)),
@@ -104,6 +104,15 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/cases/{id}/rfis", post(cases::web::add_rfi)),
         (Method::POST, "/cases/{id}/rfis/{rfi}/answer", post(cases::web::answer_rfi)),
         (Method::POST, "/cases/{id}/extensions", post(cases::web::extend)),
+        (Method::POST, "/cases/{id}/parties", post(parties::web::link)),
+        (Method::POST, "/cases/{id}/transactions", post(parties::web::add_transaction)),
+        (Method::POST, "/cases/{id}/consolidate", post(parties::web::consolidate)),
+        // Parties.
+        (Method::GET, "/parties", get(parties::web::list)),
+        (Method::POST, "/parties", post(parties::web::create)),
+        (Method::GET, "/parties/{id}", get(parties::web::show)),
+        (Method::POST, "/parties/{id}", post(parties::web::update)),
+        (Method::POST, "/parties/{id}/evidence", post(parties::web::add_evidence)),
         // Audit log.
         (Method::GET, "/audit", get(audit::web::events_page)),
         // API.
@@ -124,6 +133,15 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/api/v1/cases/{id}/transitions", post(cases::api::transition)),
         (Method::POST, "/api/v1/cases/{id}/notes", post(cases::api::add_note)),
         (Method::GET, "/api/v1/cases/{id}/events", get(cases::api::events)),
+        (Method::POST, "/api/v1/cases/{id}/parties", post(parties::api::link)),
+        (Method::GET, "/api/v1/cases/{id}/transactions", get(parties::api::list_transactions)),
+        (Method::POST, "/api/v1/cases/{id}/transactions", post(parties::api::add_transaction)),
+        (Method::POST, "/api/v1/cases/{id}/consolidate", post(parties::api::consolidate)),
+        (Method::GET, "/api/v1/parties", get(parties::api::list)),
+        (Method::POST, "/api/v1/parties", post(parties::api::create)),
+        (Method::GET, "/api/v1/parties/{id}", get(parties::api::get)),
+        (Method::PATCH, "/api/v1/parties/{id}", patch(parties::api::patch)),
+        (Method::POST, "/api/v1/parties/{id}/evidence", post(parties::api::add_evidence)),
     ]
 }
 

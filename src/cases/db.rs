@@ -227,7 +227,11 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, f: &'a CaseFilter, user
             .push("))");
     }
     if let Some(q) = &f.q {
+        // Titles, summaries and notes are stemmed (english); docket numbers and party names
+        // are not (simple): match either.
         qb.push(" AND (c.search_doc @@ websearch_to_tsquery('english', ")
+            .push_bind(q)
+            .push(") OR c.search_doc @@ websearch_to_tsquery('simple', ")
             .push_bind(q)
             .push(") OR c.docket_number ILIKE ")
             .push_bind(format!("%{}%", q.replace('%', "").replace('_', "\\_")))

@@ -7,5 +7,6 @@ pub mod db;
 pub mod model;
 pub mod reference;
 pub mod service;
+pub mod transactions;
 pub mod web;
 pub mod workflow;

@@ -416,6 +416,14 @@ struct CasePage {
     today: String,
     decisions: [Decision; 3],
     clock_names: [ClockName; 4],
+    parties: Vec<crate::parties::CaseParty>,
+    transactions: Vec<super::transactions::Transaction>,
+    all_parties: Vec<crate::parties::Party>,
+    party_roles: [crate::parties::PartyRole; 4],
+    data_categories: Vec<super::reference::DataCategory>,
+    kinds: [&'static str; 6],
+    statuses: [&'static str; 3],
+    consolidated_into: Option<(Uuid, String)>,
 }
 
 impl CasePage {
@@ -501,6 +509,15 @@ async fn case_page(
             TimelineEntry { at: show_time(e.at), what, who: name_of(e.actor_id), detail }
         })
         .collect();
+    let parties = crate::parties::parties_of_case(&mut conn, id).await?;
+    let transactions = super::transactions::of_case(&mut conn, id).await?;
+    let all_parties = crate::parties::list(&mut conn, None, 500).await?;
+    let consolidated_into: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT t.id, t.docket_number FROM cases s JOIN cases t ON t.id = s.consolidated_into WHERE s.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let can_work = matches!(user.role, Role::Analyst | Role::Supervisor);
     let can_edit = user.role == Role::Supervisor || (user.role == Role::Analyst && row.assignee == Some(user.id));
     let is_supervisor = user.role == Role::Supervisor;
@@ -536,6 +553,14 @@ async fn case_page(
         today: service::today(state.now()).to_string(),
         decisions: [Decision::Prohibited, Decision::NotProhibited, Decision::PermittedWithMitigation],
         clock_names: ClockName::ALL,
+        parties,
+        transactions,
+        all_parties,
+        party_roles: crate::parties::PartyRole::ALL,
+        data_categories: reference.data_categories.clone(),
+        kinds: super::transactions::KINDS,
+        statuses: super::transactions::STATUSES,
+        consolidated_into,
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -551,7 +576,7 @@ pub async fn show(
 }
 
 /// Renders an error of a case-page form back on the case page.
-async fn back_with(
+pub async fn back_to_case(
     state: &AppState,
     user: &SignedIn,
     id: Uuid,
@@ -600,7 +625,7 @@ pub async fn transition(
         Ok((action, input)) => service::transition(&state, &user, id, action, input, req.version).await.map(|_| ()),
         Err(e) => Err(e),
     };
-    back_with(&state, &user, id, result, "Done.").await
+    back_to_case(&state, &user, id, result, "Done.").await
 }
 
 /// A note from the case page.
@@ -617,7 +642,7 @@ pub async fn add_note(
     AppForm(f): AppForm<NoteForm>,
 ) -> Result<Response, AppError> {
     let result = service::add_note(&state, &user, id, &f.body).await.map(|_| ());
-    back_with(&state, &user, id, result, "Note added.").await
+    back_to_case(&state, &user, id, result, "Note added.").await
 }
 
 /// `POST /cases/{id}/rfis`: the body is read raw because `tolls` repeats.
@@ -646,7 +671,7 @@ pub async fn add_rfi(
         Some(e) => Err(AppError::Invalid(vec![e])),
         None => service::add_rfi(&state, &user, id, &asked_of, &question, tolls).await.map(|_| ()),
     };
-    back_with(&state, &user, id, result, "Request for information recorded.").await
+    back_to_case(&state, &user, id, result, "Request for information recorded.").await
 }
 
 /// The answer to a request for information.
@@ -663,7 +688,7 @@ pub async fn answer_rfi(
     AppForm(f): AppForm<AnswerForm>,
 ) -> Result<Response, AppError> {
     let result = service::answer_rfi(&state, &user, id, rfi, &f.answer).await;
-    back_with(&state, &user, id, result, "Answer recorded; its clocks run again.").await
+    back_to_case(&state, &user, id, result, "Answer recorded; its clocks run again.").await
 }
 
 /// A clock extension.
@@ -686,7 +711,7 @@ pub async fn extend(
         (None, _) => Err(AppError::invalid("clock", "choose a clock")),
         (_, Err(_)) => Err(AppError::invalid("days", "must be a whole number of days")),
     };
-    back_with(&state, &user, id, result, "Clock extended.").await
+    back_to_case(&state, &user, id, result, "Clock extended.").await
 }
 
 /// `POST /cases/assign` (supervisors): one or many cases from the list or the case page.
@@ -872,5 +897,5 @@ pub async fn questions(
         Ok(valid) => service::edit(&state, &user, id, f.version, valid).await.map(|_| ()),
         Err(errors) => Err(AppError::Invalid(errors)),
     };
-    back_with(&state, &user, id, result, "Answers saved.").await
+    back_to_case(&state, &user, id, result, "Answers saved.").await
 }

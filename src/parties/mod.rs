@@ -1,2 +1,646 @@
-//! The party registry shared across cases: ownership chains, adversary-nexus evidence and
-//! screening against restricted-party lists.
+//! The party registry shared across cases: legal names and aliases, ownership chains to a
+//! foreign adversary, adversary-nexus evidence per criterion, and links to cases.
+
+pub mod api;
+pub mod web;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::auth::Role;
+use crate::auth::extract::SignedIn;
+use crate::error::{AppError, FieldError};
+
+/// What kind of person a party is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "party_kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum PartyKind {
+    /// A company or other organisation.
+    Company,
+    /// A natural person.
+    Person,
+    /// A government body.
+    GovernmentBody,
+}
+
+impl PartyKind {
+    /// Every kind.
+    pub const ALL: [PartyKind; 3] = [PartyKind::Company, PartyKind::Person, PartyKind::GovernmentBody];
+    /// API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartyKind::Company => "company",
+            PartyKind::Person => "person",
+            PartyKind::GovernmentBody => "government_body",
+        }
+    }
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+    /// Label.
+    pub fn label(self) -> &'static str {
+        match self {
+            PartyKind::Company => "Company",
+            PartyKind::Person => "Person",
+            PartyKind::GovernmentBody => "Government body",
+        }
+    }
+}
+
+/// The part a party plays in a case or transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "party_role", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum PartyRole {
+    /// Designs, develops, makes or supplies the ICTS.
+    Supplier,
+    /// The US person acquiring or using it.
+    UsCounterparty,
+    /// Owner or parent of another party.
+    Owner,
+    /// Intermediary (reseller, integrator).
+    Intermediary,
+}
+
+impl PartyRole {
+    /// Every role.
+    pub const ALL: [PartyRole; 4] =
+        [PartyRole::Supplier, PartyRole::UsCounterparty, PartyRole::Owner, PartyRole::Intermediary];
+    /// API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartyRole::Supplier => "supplier",
+            PartyRole::UsCounterparty => "us_counterparty",
+            PartyRole::Owner => "owner",
+            PartyRole::Intermediary => "intermediary",
+        }
+    }
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+    /// Label.
+    pub fn label(self) -> &'static str {
+        match self {
+            PartyRole::Supplier => "Supplier / provider",
+            PartyRole::UsCounterparty => "US counterparty",
+            PartyRole::Owner => "Owner / parent",
+            PartyRole::Intermediary => "Intermediary",
+        }
+    }
+}
+
+/// The nexus criteria of 791.103(b).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "nexus_criterion", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum NexusCriterion {
+    /// Owned or controlled by a foreign adversary or a person in one.
+    Ownership,
+    /// Headquarters, R&D, manufacturing, testing or service facilities in an adversary country.
+    Facilities,
+    /// Ties of officers, staff or contractors to an adversary.
+    PersonnelTies,
+    /// Subject to the adversary's laws where the person operates.
+    AdversaryLaw,
+    /// Who operates, maintains, updates or services the ICTS.
+    OperationControl,
+}
+
+impl NexusCriterion {
+    /// Every criterion.
+    pub const ALL: [NexusCriterion; 5] = [
+        NexusCriterion::Ownership,
+        NexusCriterion::Facilities,
+        NexusCriterion::PersonnelTies,
+        NexusCriterion::AdversaryLaw,
+        NexusCriterion::OperationControl,
+    ];
+    /// API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NexusCriterion::Ownership => "ownership",
+            NexusCriterion::Facilities => "facilities",
+            NexusCriterion::PersonnelTies => "personnel_ties",
+            NexusCriterion::AdversaryLaw => "adversary_law",
+            NexusCriterion::OperationControl => "operation_control",
+        }
+    }
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+    /// Label.
+    pub fn label(self) -> &'static str {
+        match self {
+            NexusCriterion::Ownership => "Ownership or control",
+            NexusCriterion::Facilities => "Facilities in an adversary country",
+            NexusCriterion::PersonnelTies => "Ties of officers, staff or contractors",
+            NexusCriterion::AdversaryLaw => "Subject to the adversary's laws",
+            NexusCriterion::OperationControl => "Who operates, updates or services the ICTS",
+        }
+    }
+}
+
+/// A party.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Party {
+    /// Id.
+    pub id: Uuid,
+    /// Legal name.
+    pub legal_name: String,
+    /// Other names.
+    pub aliases: Vec<String>,
+    /// Kind.
+    pub kind: PartyKind,
+    /// Country (ISO 3166 alpha-2).
+    pub country: String,
+    /// Parent party.
+    pub parent_id: Option<Uuid>,
+    /// Share the parent owns, percent.
+    #[schema(value_type = Option<f64>)]
+    pub ownership_pct: Option<f64>,
+    /// Notes.
+    pub notes: String,
+    /// Version for optimistic concurrency.
+    pub version: i32,
+}
+
+const PARTY_COLUMNS: &str =
+    "id, legal_name, aliases, kind, country, parent_id, ownership_pct::float8 AS ownership_pct, notes, version";
+
+/// Party input (create, or the full state for an edit).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartyInput {
+    /// Legal name.
+    pub legal_name: String,
+    /// Other names.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// `company`, `person` or `government_body`.
+    pub kind: String,
+    /// Country code (two letters).
+    pub country: String,
+    /// Parent party id.
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
+    /// Share the parent owns, percent (required with a parent).
+    #[serde(default)]
+    pub ownership_pct: Option<f64>,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+    /// Version (edits only).
+    #[serde(default)]
+    pub version: Option<i32>,
+}
+
+/// Validated party input.
+#[derive(Debug, Clone)]
+pub struct ValidParty {
+    legal_name: String,
+    aliases: Vec<String>,
+    kind: PartyKind,
+    country: String,
+    parent_id: Option<Uuid>,
+    ownership_pct: Option<f64>,
+    notes: String,
+}
+
+impl PartyInput {
+    /// Validates, naming every bad field.
+    pub fn parse(&self) -> Result<ValidParty, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let legal_name = self.legal_name.trim().to_string();
+        if legal_name.is_empty() || legal_name.chars().count() > 300 {
+            errors.push(FieldError::new("legal_name", "must be 1 to 300 characters"));
+        }
+        let mut aliases: Vec<String> =
+            self.aliases.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+        aliases.dedup();
+        if aliases.len() > 50 || aliases.iter().any(|a| a.chars().count() > 300) {
+            errors.push(FieldError::new("aliases", "at most 50 aliases of up to 300 characters"));
+        }
+        let kind = PartyKind::parse(self.kind.trim());
+        if kind.is_none() {
+            errors.push(FieldError::new("kind", "must be company, person or government_body"));
+        }
+        let country = self.country.trim().to_uppercase();
+        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+            errors.push(FieldError::new("country", "must be a two-letter country code such as US, CN or RU"));
+        }
+        match (self.parent_id, self.ownership_pct) {
+            (Some(_), Some(p)) if !(p > 0.0 && p <= 100.0) => {
+                errors.push(FieldError::new("ownership_pct", "must be more than 0 and at most 100"))
+            }
+            (Some(_), None) => errors.push(FieldError::new("ownership_pct", "give the share the parent owns")),
+            (None, Some(_)) => errors.push(FieldError::new("parent_id", "name the parent that owns this share")),
+            _ => {}
+        }
+        if self.notes.chars().count() > 20000 {
+            errors.push(FieldError::new("notes", "must be at most 20,000 characters"));
+        }
+        if errors.is_empty() {
+            Ok(ValidParty {
+                legal_name,
+                aliases,
+                kind: kind.expect("checked"),
+                country,
+                parent_id: self.parent_id,
+                ownership_pct: self.ownership_pct,
+                notes: self.notes.trim().to_string(),
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn require_work(user: &SignedIn) -> Result<(), AppError> {
+    if matches!(user.role, Role::Analyst | Role::Supervisor) { Ok(()) } else { Err(AppError::Forbidden) }
+}
+
+/// Loads a party.
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Party>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {PARTY_COLUMNS} FROM parties WHERE id = $1")).bind(id).fetch_optional(conn).await
+}
+
+/// Lists parties, optionally matching a name.
+pub async fn list(conn: &mut PgConnection, q: Option<&str>, limit: i64) -> Result<Vec<Party>, sqlx::Error> {
+    match q {
+        Some(q) => sqlx::query_as(&format!(
+            "SELECT {PARTY_COLUMNS} FROM parties WHERE legal_name ILIKE $1 OR array_to_string(aliases, ' ') ILIKE $1 ORDER BY legal_name LIMIT $2"
+        ))
+        .bind(format!("%{}%", q.replace('%', "").replace('_', "\\_")))
+        .bind(limit)
+        .fetch_all(conn)
+        .await,
+        None => sqlx::query_as(&format!("SELECT {PARTY_COLUMNS} FROM parties ORDER BY legal_name LIMIT $1")).bind(limit).fetch_all(conn).await,
+    }
+}
+
+/// Refuses a parent that would make the ownership chain a loop.
+async fn check_parent(conn: &mut PgConnection, id: Option<Uuid>, parent: Option<Uuid>) -> Result<(), AppError> {
+    let Some(parent) = parent else { return Ok(()) };
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM parties WHERE id = $1)")
+        .bind(parent)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !exists {
+        return Err(AppError::invalid("parent_id", "no such party"));
+    }
+    if let Some(id) = id {
+        let chain = ownership_chain(conn, parent).await?;
+        if chain.iter().any(|l| l.party.id == id) {
+            return Err(AppError::invalid("parent_id", "would make the ownership chain a loop"));
+        }
+    }
+    Ok(())
+}
+
+/// Creates a party.
+pub async fn create(state: &AppState, user: &SignedIn, p: ValidParty) -> Result<Party, AppError> {
+    require_work(user)?;
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    check_parent(&mut tx, None, p.parent_id).await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO parties (id, legal_name, aliases, kind, country, parent_id, ownership_pct, notes, created_by, created_at, updated_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7::float8,$8,$9,$10,$10)",
+    )
+    .bind(id)
+    .bind(&p.legal_name)
+    .bind(&p.aliases)
+    .bind(p.kind)
+    .bind(&p.country)
+    .bind(p.parent_id)
+    .bind(p.ownership_pct)
+    .bind(&p.notes)
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent::new("party.created").object("party", id).changes(json!({
+        "legal_name": {"after": p.legal_name}, "kind": {"after": p.kind}, "country": {"after": p.country},
+        "parent_id": {"after": p.parent_id}, "ownership_pct": {"after": p.ownership_pct},
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let party = get(&mut tx, id).await?.expect("just inserted");
+    tx.commit().await?;
+    Ok(party)
+}
+
+/// Edits a party (the whole record, with the version it started from).
+pub async fn update(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    version: i32,
+    p: ValidParty,
+) -> Result<Party, AppError> {
+    require_work(user)?;
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let before = sqlx::query_as::<_, Party>(&format!("SELECT {PARTY_COLUMNS} FROM parties WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if before.version != version {
+        return Err(AppError::Conflict(format!(
+            "{} was changed by someone else (version {} now, yours {version}); nothing was saved",
+            before.legal_name, before.version
+        )));
+    }
+    check_parent(&mut tx, Some(id), p.parent_id).await?;
+    sqlx::query(
+        "UPDATE parties SET legal_name=$2, aliases=$3, kind=$4, country=$5, parent_id=$6, ownership_pct=$7::float8, notes=$8, \
+         updated_at=$9, version = version + 1 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&p.legal_name)
+    .bind(&p.aliases)
+    .bind(p.kind)
+    .bind(&p.country)
+    .bind(p.parent_id)
+    .bind(p.ownership_pct)
+    .bind(&p.notes)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let mut changes = serde_json::Map::new();
+    let mut diff = |f: &str, b: serde_json::Value, a: serde_json::Value| {
+        if b != a {
+            changes.insert(f.into(), json!({"before": b, "after": a}));
+        }
+    };
+    diff("legal_name", json!(before.legal_name), json!(p.legal_name));
+    diff("aliases", json!(before.aliases), json!(p.aliases));
+    diff("kind", json!(before.kind), json!(p.kind));
+    diff("country", json!(before.country), json!(p.country));
+    diff("parent_id", json!(before.parent_id), json!(p.parent_id));
+    diff("ownership_pct", json!(before.ownership_pct), json!(p.ownership_pct));
+    diff("notes", json!(before.notes), json!(p.notes));
+    audit::record(
+        &mut tx,
+        now,
+        &user.audit(),
+        NewEvent::new("party.updated").object("party", id).changes(serde_json::Value::Object(changes)),
+    )
+    .await?;
+    let party = get(&mut tx, id).await?.expect("exists");
+    tx.commit().await?;
+    Ok(party)
+}
+
+/// A link of an ownership chain.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChainLink {
+    /// The party.
+    pub party: Party,
+    /// Depth: 0 for the party itself, 1 for its parent, ...
+    pub depth: i32,
+    /// Whether the party sits in a foreign-adversary country.
+    pub in_adversary_country: bool,
+}
+
+/// The ownership chain from `id` up to its ultimate parent (at most 20 levels).
+pub async fn ownership_chain(conn: &mut PgConnection, id: Uuid) -> Result<Vec<ChainLink>, sqlx::Error> {
+    let rows: Vec<(Uuid, i32)> = sqlx::query_as(
+        "WITH RECURSIVE chain(id, parent_id, depth) AS ( \
+           SELECT id, parent_id, 0 FROM parties WHERE id = $1 \
+           UNION ALL SELECT p.id, p.parent_id, c.depth + 1 FROM parties p JOIN chain c ON p.id = c.parent_id WHERE c.depth < 20) \
+         SELECT id, depth FROM chain ORDER BY depth",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let adversaries: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM ref_adversaries WHERE effective_to IS NULL OR effective_to > now()")
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut out = Vec::new();
+    for (pid, depth) in rows {
+        if let Some(party) = get(conn, pid).await? {
+            // Hong Kong counts with China (791.4).
+            let country = if party.country == "HK" { "CN".to_string() } else { party.country.clone() };
+            out.push(ChainLink { in_adversary_country: adversaries.contains(&country), party, depth });
+        }
+    }
+    Ok(out)
+}
+
+/// A piece of nexus evidence.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Evidence {
+    /// Id.
+    pub id: Uuid,
+    /// Criterion.
+    pub criterion: NexusCriterion,
+    /// Adversary code.
+    pub adversary: String,
+    /// What was found.
+    pub finding: String,
+    /// Where it comes from.
+    pub source: String,
+    /// Recorded.
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+}
+
+/// The evidence recorded for a party.
+pub async fn evidence(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Evidence>, sqlx::Error> {
+    sqlx::query_as("SELECT id, criterion, adversary, finding, source, recorded_at FROM party_nexus_evidence WHERE party_id = $1 ORDER BY recorded_at, id")
+        .bind(id)
+        .fetch_all(conn)
+        .await
+}
+
+/// New nexus evidence.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceInput {
+    /// Criterion name.
+    pub criterion: String,
+    /// Adversary code.
+    pub adversary: String,
+    /// What was found.
+    pub finding: String,
+    /// Where it comes from (document, open source).
+    #[serde(default)]
+    pub source: String,
+}
+
+/// Records nexus evidence for a party.
+pub async fn add_evidence(state: &AppState, user: &SignedIn, party: Uuid, e: &EvidenceInput) -> Result<Uuid, AppError> {
+    require_work(user)?;
+    let mut errors = Vec::new();
+    let criterion = NexusCriterion::parse(e.criterion.trim());
+    if criterion.is_none() {
+        errors.push(FieldError::new(
+            "criterion",
+            "must be ownership, facilities, personnel_ties, adversary_law or operation_control",
+        ));
+    }
+    let adversary = e.adversary.trim().to_uppercase();
+    if e.finding.trim().is_empty() || e.finding.chars().count() > 20000 {
+        errors.push(FieldError::new("finding", "describe what was found (1 to 20,000 characters)"));
+    }
+    if e.source.chars().count() > 2000 {
+        errors.push(FieldError::new("source", "must be at most 2,000 characters"));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ref_adversaries WHERE code = $1)")
+        .bind(&adversary)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !known {
+        errors.push(FieldError::new("adversary", "must be a foreign adversary code"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    get(&mut tx, party).await?.ok_or(AppError::NotFound)?;
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO party_nexus_evidence (id, party_id, criterion, adversary, finding, source, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
+        .bind(id)
+        .bind(party)
+        .bind(criterion)
+        .bind(&adversary)
+        .bind(e.finding.trim())
+        .bind(e.source.trim())
+        .bind(user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let event = NewEvent::new("party.evidence_added")
+        .object("party", party)
+        .changes(json!({"evidence": id, "criterion": criterion, "adversary": adversary}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A party's link to a case.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CaseLink {
+    /// Case id.
+    pub case_id: Uuid,
+    /// Docket number.
+    pub docket_number: String,
+    /// Case title.
+    pub title: String,
+    /// Role in the case.
+    pub role: PartyRole,
+}
+
+/// The cases of a party that `user` may see.
+pub async fn cases_of(conn: &mut PgConnection, party: Uuid, user: &SignedIn) -> Result<Vec<CaseLink>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.id AS case_id, c.docket_number, c.title, cp.role FROM case_parties cp JOIN cases c ON c.id = cp.case_id \
+         WHERE cp.party_id = $1 AND ($2 IN ('supervisor', 'auditor') OR ($2 = 'analyst' AND (NOT c.restricted OR c.assignee = $3))) \
+         ORDER BY c.docket_number",
+    )
+    .bind(party)
+    .bind(user.role.as_str())
+    .bind(user.id)
+    .fetch_all(conn)
+    .await
+}
+
+/// A party on a case.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CaseParty {
+    /// Party id.
+    pub party_id: Uuid,
+    /// Legal name.
+    pub legal_name: String,
+    /// Country.
+    pub country: String,
+    /// Role.
+    pub role: PartyRole,
+}
+
+/// The parties of a case.
+pub async fn parties_of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<CaseParty>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.id AS party_id, p.legal_name, p.country, cp.role FROM case_parties cp JOIN parties p ON p.id = cp.party_id \
+         WHERE cp.case_id = $1 ORDER BY cp.role, p.legal_name",
+    )
+    .bind(case_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Links a party to a case the user can see and work.
+pub async fn link(
+    state: &AppState,
+    user: &SignedIn,
+    case_id: Uuid,
+    party: Uuid,
+    role: PartyRole,
+) -> Result<(), AppError> {
+    require_work(user)?;
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let c = crate::cases::service::visible(&mut tx, user, case_id, true).await?;
+    if user.role == Role::Analyst && c.assignee != Some(user.id) {
+        return Err(AppError::Forbidden);
+    }
+    get(&mut tx, party).await?.ok_or_else(|| AppError::invalid("party_id", "no such party"))?;
+    let n = sqlx::query("INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING")
+        .bind(case_id)
+        .bind(party)
+        .bind(role)
+        .bind(user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(AppError::Conflict("the party already has that role in this case".into()));
+    }
+    let event =
+        NewEvent::new("case.party_linked").object("case", case_id).changes(json!({"party": party, "role": role}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn party_input_names_every_bad_field() {
+        let p = PartyInput {
+            legal_name: "".into(),
+            kind: "robot".into(),
+            country: "Russia".into(),
+            parent_id: Some(Uuid::nil()),
+            ownership_pct: Some(150.0),
+            ..PartyInput::default()
+        };
+        let fields: Vec<String> = p.parse().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["legal_name", "kind", "country", "ownership_pct"]);
+        let ok = PartyInput {
+            legal_name: " AO Kaspersky Lab ".into(),
+            kind: "company".into(),
+            country: "ru".into(),
+            ..PartyInput::default()
+        };
+        let v = ok.parse().unwrap();
+        assert_eq!(v.country, "RU");
+        assert_eq!(v.legal_name, "AO Kaspersky Lab");
+    }
+}

@@ -9,3 +9,4 @@ mod cases;
 mod foundation;
 mod identity;
 mod lifecycle;
+mod parties;

@@ -1,0 +1,371 @@
+//! The ICTS transactions a case reviews (one or more; a class of transactions, or similar
+//! reviews consolidated into one case).
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgConnection;
+use time::Date;
+use uuid::Uuid;
+
+use super::model::parse_date;
+use super::service;
+use super::workflow::Stage;
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::auth::Role;
+use crate::auth::extract::SignedIn;
+use crate::error::{AppError, FieldError};
+use crate::parties::PartyRole;
+
+/// Kinds of ICTS transaction in the rule's definition.
+pub const KINDS: [&str; 6] = ["acquisition", "importation", "transfer", "installation", "dealing", "use"];
+/// Transaction states.
+pub const STATUSES: [&str; 3] = ["pending", "completed", "ongoing"];
+
+/// A transaction.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Transaction {
+    /// Id.
+    pub id: Uuid,
+    /// The case reviewing it.
+    pub case_id: Uuid,
+    /// The ICTS item or service.
+    pub item: String,
+    /// Acquisition, importation, transfer, installation, dealing or use.
+    pub kind: String,
+    /// Pending, completed or ongoing.
+    pub status: String,
+    /// Initiated.
+    pub initiated_on: Option<Date>,
+    /// Completed.
+    pub completed_on: Option<Date>,
+    /// Ongoing activity (updates, managed services, hosting).
+    pub ongoing_activity: String,
+    /// Value in US dollars.
+    #[schema(value_type = Option<f64>)]
+    pub value_usd: Option<f64>,
+    /// US persons affected.
+    pub us_persons_affected: Option<i64>,
+    /// Sensitive-personal-data categories involved.
+    pub data_categories: Vec<String>,
+}
+
+/// A party of a transaction in the input.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionPartyInput {
+    /// Party id.
+    pub party_id: Uuid,
+    /// Role.
+    pub role: String,
+}
+
+/// New transaction.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionInput {
+    /// The ICTS item or service.
+    pub item: String,
+    /// Kind.
+    pub kind: String,
+    /// Status.
+    pub status: String,
+    /// YYYY-MM-DD.
+    #[serde(default)]
+    pub initiated_on: Option<String>,
+    /// YYYY-MM-DD.
+    #[serde(default)]
+    pub completed_on: Option<String>,
+    /// Ongoing activity.
+    #[serde(default)]
+    pub ongoing_activity: String,
+    /// Value in US dollars.
+    #[serde(default)]
+    pub value_usd: Option<f64>,
+    /// US persons affected.
+    #[serde(default)]
+    pub us_persons_affected: Option<i64>,
+    /// Sensitive-data category codes.
+    #[serde(default)]
+    pub data_categories: Vec<String>,
+    /// Parties and their roles.
+    #[serde(default)]
+    pub parties: Vec<TransactionPartyInput>,
+}
+
+/// Validated transaction input.
+#[derive(Debug, Clone)]
+pub struct ValidTransaction {
+    /// Item.
+    pub item: String,
+    /// Kind.
+    pub kind: String,
+    /// Status.
+    pub status: String,
+    /// Initiated.
+    pub initiated_on: Option<Date>,
+    /// Completed.
+    pub completed_on: Option<Date>,
+    /// Ongoing activity.
+    pub ongoing_activity: String,
+    /// Value.
+    pub value_usd: Option<f64>,
+    /// US persons.
+    pub us_persons_affected: Option<i64>,
+    /// Data categories.
+    pub data_categories: Vec<String>,
+    /// Parties.
+    pub parties: Vec<(Uuid, PartyRole)>,
+}
+
+impl TransactionInput {
+    /// Validates (data categories against `known_data`), naming every bad field.
+    pub fn parse(&self, known_data: &[String]) -> Result<ValidTransaction, Vec<FieldError>> {
+        let mut e = Vec::new();
+        let item = self.item.trim().to_string();
+        if item.is_empty() || item.chars().count() > 500 {
+            e.push(FieldError::new("item", "name the ICTS item or service (1 to 500 characters)"));
+        }
+        let kind = self.kind.trim().to_string();
+        if !KINDS.contains(&kind.as_str()) {
+            e.push(FieldError::new("kind", "must be acquisition, importation, transfer, installation, dealing or use"));
+        }
+        let status = self.status.trim().to_string();
+        if !STATUSES.contains(&status.as_str()) {
+            e.push(FieldError::new("status", "must be pending, completed or ongoing"));
+        }
+        let mut date =
+            |field: &'static str, v: &Option<String>| match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                Some(s) => parse_date(s).or_else(|| {
+                    e.push(FieldError::new(field, "must be a date YYYY-MM-DD"));
+                    None
+                }),
+                None => None,
+            };
+        let initiated_on = date("initiated_on", &self.initiated_on);
+        let completed_on = date("completed_on", &self.completed_on);
+        if let (Some(i), Some(c)) = (initiated_on, completed_on)
+            && c < i
+        {
+            e.push(FieldError::new("completed_on", "cannot be before the initiation date"));
+        }
+        if self.value_usd.is_some_and(|v| !(0.0..=1e15).contains(&v) || !v.is_finite()) {
+            e.push(FieldError::new("value_usd", "must be a non-negative amount"));
+        }
+        if self.us_persons_affected.is_some_and(|v| v < 0) {
+            e.push(FieldError::new("us_persons_affected", "must not be negative"));
+        }
+        if let Some(bad) = self.data_categories.iter().find(|d| !known_data.contains(d)) {
+            e.push(FieldError::new("data_categories", format!("{bad} is not a sensitive-data category code")));
+        }
+        let mut parties = Vec::new();
+        for p in &self.parties {
+            match PartyRole::parse(p.role.trim()) {
+                Some(r) => parties.push((p.party_id, r)),
+                None => e.push(FieldError::new(
+                    "parties",
+                    format!("role {:?} must be supplier, us_counterparty, owner or intermediary", p.role),
+                )),
+            }
+        }
+        if e.is_empty() {
+            Ok(ValidTransaction {
+                item,
+                kind,
+                status,
+                initiated_on,
+                completed_on,
+                ongoing_activity: self.ongoing_activity.trim().chars().take(2000).collect(),
+                value_usd: self.value_usd,
+                us_persons_affected: self.us_persons_affected,
+                data_categories: self.data_categories.clone(),
+                parties,
+            })
+        } else {
+            Err(e)
+        }
+    }
+}
+
+const COLUMNS: &str = "id, case_id, item, kind, status, initiated_on, completed_on, ongoing_activity, value_usd::float8 AS value_usd, us_persons_affected, data_categories";
+
+/// The transactions of a case.
+pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Transaction>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM transactions WHERE case_id = $1 ORDER BY created_at, id"))
+        .bind(case_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// Inserts a transaction and its parties (the caller checks access and audits).
+pub async fn insert(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    t: &ValidTransaction,
+    user: Uuid,
+    now: time::OffsetDateTime,
+) -> Result<Uuid, AppError> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO transactions (id, case_id, item, kind, status, initiated_on, completed_on, ongoing_activity, value_usd, \
+         us_persons_affected, data_categories, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::float8,$10,$11,$12,$13)",
+    )
+    .bind(id)
+    .bind(case_id)
+    .bind(&t.item)
+    .bind(&t.kind)
+    .bind(&t.status)
+    .bind(t.initiated_on)
+    .bind(t.completed_on)
+    .bind(&t.ongoing_activity)
+    .bind(t.value_usd)
+    .bind(t.us_persons_affected)
+    .bind(&t.data_categories)
+    .bind(user)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    for (party, role) in &t.parties {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM parties WHERE id = $1)")
+            .bind(party)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !exists {
+            return Err(AppError::invalid("parties", format!("party {party} does not exist")));
+        }
+        sqlx::query(
+            "INSERT INTO transaction_parties (transaction_id, party_id, role) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(party)
+        .bind(role)
+        .execute(&mut *conn)
+        .await?;
+        // The case lists every party of its transactions.
+        sqlx::query("INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING")
+            .bind(case_id)
+            .bind(party)
+            .bind(role)
+            .bind(user)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// Records a transaction on a case.
+pub async fn create(state: &AppState, user: &SignedIn, case_id: Uuid, t: ValidTransaction) -> Result<Uuid, AppError> {
+    if !matches!(user.role, Role::Analyst | Role::Supervisor) {
+        return Err(AppError::Forbidden);
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let c = service::visible(&mut tx, user, case_id, true).await?;
+    if user.role == Role::Analyst && c.assignee != Some(user.id) {
+        return Err(AppError::Forbidden);
+    }
+    let id = insert(&mut tx, case_id, &t, user.id, now).await?;
+    let event = NewEvent::new("case.transaction_added").object("case", case_id).changes(json!({
+        "transaction": id, "item": t.item, "kind": t.kind, "status": t.status,
+        "parties": t.parties.iter().map(|(p, r)| json!({"party": p, "role": r})).collect::<Vec<_>>(),
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Consolidates `source` into `target` (supervisors): the source's transactions move to
+/// the target, its parties are linked to the target too, and the source is closed with a
+/// pointer to the target. Both cases get an audit event; nothing is deleted.
+pub async fn consolidate(state: &AppState, user: &SignedIn, target: Uuid, source: Uuid) -> Result<usize, AppError> {
+    if user.role != Role::Supervisor {
+        return Err(AppError::Forbidden);
+    }
+    if target == source {
+        return Err(AppError::invalid("from", "a case cannot be consolidated into itself"));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    // Lock both in a fixed order so two opposite consolidations cannot deadlock.
+    let (first, second) = if target < source { (target, source) } else { (source, target) };
+    let a = service::visible(&mut tx, user, first, true).await?;
+    let b = service::visible(&mut tx, user, second, true).await?;
+    let (t, s) = if a.id == target { (a, b) } else { (b, a) };
+    if !t.stage.is_open() {
+        return Err(AppError::Conflict(format!("{} is no longer open for review", t.docket_number)));
+    }
+    if !s.stage.is_open() {
+        return Err(AppError::Conflict(format!("{} is already closed or decided", s.docket_number)));
+    }
+    let moved = sqlx::query("UPDATE transactions SET case_id = $1 WHERE case_id = $2")
+        .bind(target)
+        .bind(source)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query(
+        "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) SELECT $1, party_id, role, $3, $4 FROM case_parties WHERE case_id = $2 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(target)
+    .bind(source)
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE cases SET stage = 'closed_no_action', consolidated_into = $2, updated_at = $3, version = version + 1 WHERE id = $1")
+        .bind(source)
+        .bind(target)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE cases SET updated_at = $2, version = version + 1 WHERE id = $1")
+        .bind(target)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let ctx = user.audit();
+    audit::record(
+        &mut tx,
+        now,
+        &ctx,
+        NewEvent::new("case.consolidated_into").object("case", source).changes(json!({
+            "into": target, "into_docket": t.docket_number, "transactions_moved": moved,
+            "stage": {"before": s.stage, "after": Stage::ClosedNoAction},
+        })),
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        now,
+        &ctx,
+        NewEvent::new("case.consolidated_from")
+            .object("case", target)
+            .changes(json!({"from": source, "from_docket": s.docket_number, "transactions_moved": moved})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(moved as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_input_names_every_bad_field() {
+        let t = TransactionInput {
+            item: "".into(),
+            kind: "theft".into(),
+            status: "maybe".into(),
+            initiated_on: Some("2024-05-01".into()),
+            completed_on: Some("2024-04-01".into()),
+            value_usd: Some(-1.0),
+            data_categories: vec!["horoscope".into()],
+            ..TransactionInput::default()
+        };
+        let fields: Vec<String> = t.parse(&["health".into()]).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["item", "kind", "status", "completed_on", "value_usd", "data_categories"]);
+    }
+}

@@ -1,0 +1,182 @@
+//! The parties API, and the case endpoints that link parties and record transactions.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{CaseLink, ChainLink, Evidence, EvidenceInput, Party, PartyInput, PartyRole};
+use crate::app::AppState;
+use crate::auth::extract::{Authorized, perm};
+use crate::cases::transactions::{self, Transaction, TransactionInput};
+use crate::error::AppError;
+use crate::web::extract::{ApiJson, AppPath, AppQuery};
+
+/// Search parameters.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PartyQuery {
+    /// Part of a legal name or alias.
+    pub q: Option<String>,
+}
+
+/// Lists parties (up to 200), optionally by name.
+#[utoipa::path(get, path = "/api/v1/parties", tag = "parties", params(PartyQuery), responses((status = 200, body = [Party])), security(("bearer" = [])))]
+pub async fn list(
+    _user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<PartyQuery>,
+) -> Result<ApiJson<Vec<Party>>, AppError> {
+    let q = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect::<String>());
+    let mut conn = state.db.acquire().await?;
+    Ok(ApiJson(super::list(&mut conn, q.as_deref(), 200).await?))
+}
+
+/// Registers a party.
+#[utoipa::path(post, path = "/api/v1/parties", tag = "parties", request_body = PartyInput, responses((status = 201, body = Party), (status = 422)), security(("bearer" = [])))]
+pub async fn create(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<PartyInput>,
+) -> Result<Response, AppError> {
+    let valid = input.parse().map_err(AppError::Invalid)?;
+    let party = super::create(&state, &user, valid).await?;
+    let mut r = (StatusCode::CREATED, ApiJson(&party)).into_response();
+    r.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&format!("/api/v1/parties/{}", party.id)).expect("header-safe"),
+    );
+    Ok(r)
+}
+
+/// A party with its ownership chain, nexus evidence and visible cases.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PartyDetail {
+    /// The party.
+    pub party: Party,
+    /// From the party up to its ultimate parent.
+    pub ownership_chain: Vec<ChainLink>,
+    /// Adversary-nexus evidence.
+    pub evidence: Vec<Evidence>,
+    /// Cases (only those the requester may see).
+    pub cases: Vec<CaseLink>,
+}
+
+/// One party.
+#[utoipa::path(get, path = "/api/v1/parties/{id}", tag = "parties", params(("id" = Uuid, Path)), responses((status = 200, body = PartyDetail), (status = 404)), security(("bearer" = [])))]
+pub async fn get(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<ApiJson<PartyDetail>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let party = super::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    Ok(ApiJson(PartyDetail {
+        party,
+        ownership_chain: super::ownership_chain(&mut conn, id).await?,
+        evidence: super::evidence(&mut conn, id).await?,
+        cases: super::cases_of(&mut conn, id, &user).await?,
+    }))
+}
+
+/// Edits a party: the full record with the `version` it started from.
+#[utoipa::path(patch, path = "/api/v1/parties/{id}", tag = "parties", params(("id" = Uuid, Path)), request_body = PartyInput,
+    responses((status = 200, body = Party), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn patch(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(input): ApiJson<PartyInput>,
+) -> Result<ApiJson<Party>, AppError> {
+    let version = input.version.ok_or_else(|| AppError::invalid("version", "send the version you started from"))?;
+    let valid = input.parse().map_err(AppError::Invalid)?;
+    Ok(ApiJson(super::update(&state, &user, id, version, valid).await?))
+}
+
+/// Records adversary-nexus evidence for a party.
+#[utoipa::path(post, path = "/api/v1/parties/{id}/evidence", tag = "parties", params(("id" = Uuid, Path)), request_body = EvidenceInput,
+    responses((status = 201, description = "{\"id\": ...}"), (status = 404), (status = 422)), security(("bearer" = [])))]
+pub async fn add_evidence(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(e): ApiJson<EvidenceInput>,
+) -> Result<Response, AppError> {
+    let eid = super::add_evidence(&state, &user, id, &e).await?;
+    Ok((StatusCode::CREATED, ApiJson(json!({"id": eid}))).into_response())
+}
+
+/// Links a party to a case.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// Party id.
+    pub party_id: Uuid,
+    /// `supplier`, `us_counterparty`, `owner` or `intermediary`.
+    pub role: String,
+}
+
+/// Links a party to a case with a role.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/parties", tag = "cases", params(("id" = Uuid, Path)), request_body = LinkRequest,
+    responses((status = 201), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn link(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(l): ApiJson<LinkRequest>,
+) -> Result<StatusCode, AppError> {
+    let role = PartyRole::parse(l.role.trim())
+        .ok_or_else(|| AppError::invalid("role", "must be supplier, us_counterparty, owner or intermediary"))?;
+    super::link(&state, &user, id, l.party_id, role).await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// The transactions a case reviews.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/transactions", tag = "cases", params(("id" = Uuid, Path)), responses((status = 200, body = [Transaction]), (status = 404)), security(("bearer" = [])))]
+pub async fn list_transactions(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<ApiJson<Vec<Transaction>>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    crate::cases::service::visible(&mut conn, &user, id, false).await?;
+    Ok(ApiJson(transactions::of_case(&mut conn, id).await?))
+}
+
+/// Records a transaction on a case.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/transactions", tag = "cases", params(("id" = Uuid, Path)), request_body = TransactionInput,
+    responses((status = 201, description = "{\"id\": ...}"), (status = 404), (status = 422)), security(("bearer" = [])))]
+pub async fn add_transaction(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(t): ApiJson<TransactionInput>,
+) -> Result<Response, AppError> {
+    let known: Vec<String> = sqlx::query_scalar("SELECT code FROM ref_data_categories").fetch_all(&state.db).await?;
+    let valid = t.parse(&known).map_err(AppError::Invalid)?;
+    let tid = transactions::create(&state, &user, id, valid).await?;
+    Ok((StatusCode::CREATED, ApiJson(json!({"id": tid}))).into_response())
+}
+
+/// Consolidation request.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsolidateRequest {
+    /// The case whose transactions move into this one (it is then closed).
+    pub from: Uuid,
+}
+
+/// Consolidates another case into this one (supervisors).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/consolidate", tag = "cases", params(("id" = Uuid, Path)), request_body = ConsolidateRequest,
+    responses((status = 200, description = "{\"transactions_moved\": n}"), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn consolidate(
+    user: Authorized<perm::AssignCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(c): ApiJson<ConsolidateRequest>,
+) -> Result<ApiJson<serde_json::Value>, AppError> {
+    let moved = transactions::consolidate(&state, &user, id, c.from).await?;
+    Ok(ApiJson(json!({"transactions_moved": moved})))
+}

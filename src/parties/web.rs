@@ -1,0 +1,441 @@
+//! Party pages: the registry with search and a form to register a party; a party's page
+//! with its ownership chain, nexus evidence and cases; and the case-page forms that link
+//! parties, record transactions and consolidate cases.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{CaseLink, ChainLink, Evidence, NexusCriterion, Party, PartyInput, PartyKind, PartyRole};
+use crate::app::AppState;
+use crate::auth::Role;
+use crate::auth::extract::{Authorized, SignedIn, perm};
+use crate::auth::web::show_time;
+use crate::cases::reference::Reference;
+use crate::error::{AppError, FieldError};
+use crate::web::extract::{AppForm, AppPath, AppQuery};
+use crate::web::layout::{FormErrors, Layout, render};
+
+#[derive(Template)]
+#[template(path = "parties/list.html")]
+struct ListPage {
+    layout: Layout,
+    q: String,
+    parties: Vec<Party>,
+    form: PartyInput,
+    errors: FormErrors,
+    kinds: [PartyKind; 3],
+    can_work: bool,
+    csrf_token: String,
+}
+
+/// `?q=`.
+#[derive(Debug, Deserialize)]
+pub struct Q {
+    q: Option<String>,
+}
+
+async fn list_page(
+    state: &AppState,
+    user: &SignedIn,
+    q: String,
+    form: PartyInput,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let query = q.trim().chars().take(200).collect::<String>();
+    let parties = super::list(&mut conn, Some(query.as_str()).filter(|s| !s.is_empty()), 200).await?;
+    render(&ListPage {
+        layout: Layout::for_user(&state.web, "/parties", Some(user)),
+        q,
+        parties,
+        form,
+        errors: FormErrors(errors),
+        kinds: PartyKind::ALL,
+        can_work: matches!(user.role, Role::Analyst | Role::Supervisor),
+        csrf_token: user.csrf_token.clone(),
+    })
+}
+
+/// `GET /parties`.
+pub async fn list(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<Q>,
+) -> Result<Response, AppError> {
+    list_page(
+        &state,
+        &user,
+        q.q.unwrap_or_default(),
+        PartyInput { kind: "company".into(), ..PartyInput::default() },
+        Vec::new(),
+    )
+    .await
+}
+
+/// The party form.
+#[derive(Debug, Deserialize)]
+pub struct PartyForm {
+    legal_name: String,
+    #[serde(default)]
+    aliases: String,
+    kind: String,
+    country: String,
+    #[serde(default)]
+    parent_id: String,
+    #[serde(default)]
+    ownership_pct: String,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    version: Option<i32>,
+}
+
+impl PartyForm {
+    fn to_input(&self) -> Result<PartyInput, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let parent_id = match self.parent_id.trim() {
+            "" => None,
+            s => Uuid::parse_str(s).map(Some).unwrap_or_else(|_| {
+                errors.push(FieldError::new("parent_id", "choose a parent from the list"));
+                None
+            }),
+        };
+        let ownership_pct = match self.ownership_pct.trim() {
+            "" => None,
+            s => s.trim_end_matches('%').parse::<f64>().map(Some).unwrap_or_else(|_| {
+                errors.push(FieldError::new("ownership_pct", "must be a number of percent"));
+                None
+            }),
+        };
+        let input = PartyInput {
+            legal_name: self.legal_name.clone(),
+            aliases: self
+                .aliases
+                .split([';', '\n'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            kind: self.kind.clone(),
+            country: self.country.clone(),
+            parent_id,
+            ownership_pct,
+            notes: self.notes.clone(),
+            version: self.version,
+        };
+        if errors.is_empty() { Ok(input) } else { Err(errors) }
+    }
+
+    fn echo(&self) -> PartyInput {
+        PartyInput {
+            legal_name: self.legal_name.clone(),
+            aliases: vec![self.aliases.clone()],
+            kind: self.kind.clone(),
+            country: self.country.clone(),
+            notes: self.notes.clone(),
+            ..PartyInput::default()
+        }
+    }
+}
+
+/// `POST /parties`.
+pub async fn create(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppForm(f): AppForm<PartyForm>,
+) -> Result<Response, AppError> {
+    let result = match f.to_input() {
+        Ok(input) => match input.parse() {
+            Ok(valid) => super::create(&state, &user, valid).await,
+            Err(e) => Err(AppError::Invalid(e)),
+        },
+        Err(e) => Err(AppError::Invalid(e)),
+    };
+    match result {
+        Ok(p) => Ok(Redirect::to(&format!("/parties/{}", p.id)).into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let mut r = list_page(&state, &user, String::new(), f.echo(), errors).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "parties/show.html")]
+struct ShowPage {
+    layout: Layout,
+    party: Party,
+    chain: Vec<ChainLink>,
+    evidence: Vec<(Evidence, String)>,
+    cases: Vec<CaseLink>,
+    reference: Reference,
+    criteria: [NexusCriterion; 5],
+    kinds: [PartyKind; 3],
+    others: Vec<Party>,
+    can_work: bool,
+    csrf_token: String,
+    message: String,
+    message_is_error: bool,
+}
+
+async fn show_page(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    message: String,
+    is_error: bool,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let party = super::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let chain = super::ownership_chain(&mut conn, id).await?;
+    let evidence = super::evidence(&mut conn, id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let at = show_time(e.recorded_at);
+            (e, at)
+        })
+        .collect();
+    let cases = super::cases_of(&mut conn, id, user).await?;
+    let others = super::list(&mut conn, None, 500).await?.into_iter().filter(|p| p.id != id).collect();
+    drop(conn);
+    let reference = Reference::load(&state.db).await?;
+    let mut r = render(&ShowPage {
+        layout: Layout::for_user(&state.web, "/parties", Some(user)),
+        party,
+        chain,
+        evidence,
+        cases,
+        reference,
+        criteria: NexusCriterion::ALL,
+        kinds: PartyKind::ALL,
+        others,
+        can_work: matches!(user.role, Role::Analyst | Role::Supervisor),
+        csrf_token: user.csrf_token.clone(),
+        message,
+        message_is_error: is_error,
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// `GET /parties/{id}`.
+pub async fn show(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Response, AppError> {
+    show_page(&state, &user, id, String::new(), false, StatusCode::OK).await
+}
+
+async fn back(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    result: Result<(), AppError>,
+    ok: &str,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(()) => show_page(state, user, id, ok.into(), false, StatusCode::OK).await,
+        Err(AppError::Conflict(m)) => show_page(state, user, id, m, true, StatusCode::CONFLICT).await,
+        Err(AppError::Invalid(e)) => {
+            let m = e.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+            show_page(state, user, id, m, true, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /parties/{id}`: edit.
+pub async fn update(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<PartyForm>,
+) -> Result<Response, AppError> {
+    let result = match (f.to_input(), f.version) {
+        (Ok(input), Some(v)) => match input.parse() {
+            Ok(valid) => super::update(&state, &user, id, v, valid).await.map(|_| ()),
+            Err(e) => Err(AppError::Invalid(e)),
+        },
+        (Err(e), _) => Err(AppError::Invalid(e)),
+        (_, None) => Err(AppError::invalid("version", "is missing; reload the page")),
+    };
+    back(&state, &user, id, result, "Party saved.").await
+}
+
+/// The evidence form.
+#[derive(Debug, Deserialize)]
+pub struct EvidenceForm {
+    criterion: String,
+    adversary: String,
+    finding: String,
+    #[serde(default)]
+    source: String,
+}
+
+/// `POST /parties/{id}/evidence`.
+pub async fn add_evidence(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<EvidenceForm>,
+) -> Result<Response, AppError> {
+    let input =
+        super::EvidenceInput { criterion: f.criterion, adversary: f.adversary, finding: f.finding, source: f.source };
+    let result = super::add_evidence(&state, &user, id, &input).await.map(|_| ());
+    back(&state, &user, id, result, "Evidence recorded.").await
+}
+
+/// Linking a party from the case page.
+#[derive(Debug, Deserialize)]
+pub struct LinkForm {
+    party_id: String,
+    role: String,
+}
+
+/// `POST /cases/{id}/parties`.
+pub async fn link(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<LinkForm>,
+) -> Result<Response, AppError> {
+    let result = match (Uuid::parse_str(f.party_id.trim()), PartyRole::parse(f.role.trim())) {
+        (Ok(p), Some(r)) => super::link(&state, &user, id, p, r).await,
+        (Err(_), _) => Err(AppError::invalid("party_id", "choose a party")),
+        (_, None) => Err(AppError::invalid("role", "choose a role")),
+    };
+    crate::cases::web::back_to_case(&state, &user, id, result, "Party linked.").await
+}
+
+/// Recording a transaction from the case page.
+#[derive(Debug, Deserialize)]
+pub struct TransactionForm {
+    item: String,
+    kind: String,
+    status: String,
+    #[serde(default)]
+    initiated_on: String,
+    #[serde(default)]
+    completed_on: String,
+    #[serde(default)]
+    ongoing_activity: String,
+    #[serde(default)]
+    value_usd: String,
+    #[serde(default)]
+    us_persons_affected: String,
+    #[serde(default)]
+    supplier: String,
+    #[serde(default)]
+    counterparty: String,
+}
+
+/// `POST /cases/{id}/transactions`.
+pub async fn add_transaction(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    body: String,
+) -> Result<Response, AppError> {
+    let f: TransactionForm = serde_json::from_value(serde_json::Value::Object(
+        url::form_urlencoded::parse(body.as_bytes())
+            .filter(|(k, _)| k != "data_categories")
+            .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+            .collect(),
+    ))
+    .map_err(|e| AppError::invalid("form", e.to_string()))?;
+    let data_categories: Vec<String> = url::form_urlencoded::parse(body.as_bytes())
+        .filter(|(k, _)| k == "data_categories")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let mut errors = Vec::new();
+    let num = |field: &'static str, v: &str, errors: &mut Vec<FieldError>| -> Option<f64> {
+        let v = v.trim().replace(',', "");
+        if v.is_empty() {
+            return None;
+        }
+        v.parse::<f64>().ok().or_else(|| {
+            errors.push(FieldError::new(field, "must be a number"));
+            None
+        })
+    };
+    let value_usd = num("value_usd", &f.value_usd, &mut errors);
+    let us_persons = num("us_persons_affected", &f.us_persons_affected, &mut errors).map(|v| v as i64);
+    let mut parties = Vec::new();
+    for (field, v, role) in
+        [("supplier", &f.supplier, "supplier"), ("counterparty", &f.counterparty, "us_counterparty")]
+    {
+        if !v.trim().is_empty() {
+            match Uuid::parse_str(v.trim()) {
+                Ok(p) => {
+                    parties.push(crate::cases::transactions::TransactionPartyInput { party_id: p, role: role.into() })
+                }
+                Err(_) => errors.push(FieldError::new(field, "choose a party")),
+            }
+        }
+    }
+    let input = crate::cases::transactions::TransactionInput {
+        item: f.item,
+        kind: f.kind,
+        status: f.status,
+        initiated_on: Some(f.initiated_on),
+        completed_on: Some(f.completed_on),
+        ongoing_activity: f.ongoing_activity,
+        value_usd,
+        us_persons_affected: us_persons,
+        data_categories,
+        parties,
+    };
+    let known: Vec<String> = sqlx::query_scalar("SELECT code FROM ref_data_categories").fetch_all(&state.db).await?;
+    let result = if !errors.is_empty() {
+        Err(AppError::Invalid(errors))
+    } else {
+        match input.parse(&known) {
+            Ok(valid) => crate::cases::transactions::create(&state, &user, id, valid).await.map(|_| ()),
+            Err(e) => Err(AppError::Invalid(e)),
+        }
+    };
+    crate::cases::web::back_to_case(&state, &user, id, result, "Transaction recorded.").await
+}
+
+/// Consolidating from the case page.
+#[derive(Debug, Deserialize)]
+pub struct ConsolidateForm {
+    from: String,
+}
+
+/// `POST /cases/{id}/consolidate` (supervisors): `from` is a docket number or case id.
+pub async fn consolidate(
+    user: Authorized<perm::AssignCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<ConsolidateForm>,
+) -> Result<Response, AppError> {
+    let from = f.from.trim();
+    let source: Option<Uuid> = match Uuid::parse_str(from) {
+        Ok(u) => Some(u),
+        Err(_) => {
+            sqlx::query_scalar("SELECT id FROM cases WHERE docket_number = $1")
+                .bind(from.to_uppercase())
+                .fetch_optional(&state.db)
+                .await?
+        }
+    };
+    let result = match source {
+        Some(s) => crate::cases::transactions::consolidate(&state, &user, id, s).await.map(|_| ()),
+        None => Err(AppError::invalid("from", "no case with that docket number")),
+    };
+    let result = match result {
+        Err(AppError::NotFound) => Err(AppError::invalid("from", "no case with that docket number")),
+        other => other,
+    };
+    crate::cases::web::back_to_case(&state, &user, id, result, "Case consolidated into this one.").await
+}

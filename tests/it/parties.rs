@@ -1,0 +1,178 @@
+//! The party registry, transactions and consolidation through the API.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, api};
+
+async fn party(app: &TestApp, t: &str, body: Value) -> Value {
+    let r = app.send(api("POST", "/api/v1/parties", t, Some(body))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()
+}
+
+async fn case(app: &TestApp, t: &str, title: &str, restricted: bool) -> String {
+    let body = json!({"title": title, "summary": "s", "origin": "own_initiative", "category": "connected_software", "adversaries": ["RU"], "restricted": restricted});
+    let r = app.send(api("POST", "/api/v1/cases", t, Some(body))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn ownership_chains_lead_to_the_adversary_and_never_loop() {
+    let app = TestApp::new().await;
+    let u = app.user("analyst").await;
+    let t = app.token(&u).await;
+    let ru = party(&app, &t, json!({"legal_name": "AO Kaspersky Lab", "kind": "company", "country": "RU"})).await;
+    let uk = party(&app, &t, json!({"legal_name": "Kaspersky Labs Limited", "kind": "company", "country": "GB", "parent_id": ru["id"], "ownership_pct": 100.0})).await;
+    let us = party(&app, &t, json!({"legal_name": "Kaspersky Lab, Inc.", "aliases": ["Kaspersky US"], "kind": "company", "country": "us", "parent_id": uk["id"], "ownership_pct": 100.0})).await;
+    assert_eq!(us["country"], "US");
+    let detail =
+        app.send(api("GET", &format!("/api/v1/parties/{}", us["id"].as_str().unwrap()), &t, None)).await.json();
+    let chain: Vec<(String, bool)> = detail["ownership_chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["party"]["legal_name"].as_str().unwrap().to_string(), l["in_adversary_country"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            ("Kaspersky Lab, Inc.".to_string(), false),
+            ("Kaspersky Labs Limited".to_string(), false),
+            ("AO Kaspersky Lab".to_string(), true)
+        ]
+    );
+    // Making the Russian parent owned by its own grandchild would be a loop.
+    let r = app.send(api("PATCH", &format!("/api/v1/parties/{}", ru["id"].as_str().unwrap()), &t, Some(json!({
+        "legal_name": "AO Kaspersky Lab", "kind": "company", "country": "RU", "parent_id": us["id"], "ownership_pct": 10.0, "version": ru["version"]
+    })))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("loop"));
+    let r = app
+        .send(api("POST", "/api/v1/parties", &t, Some(json!({"legal_name": "", "kind": "robot", "country": "Russia"}))))
+        .await;
+    let fields: Vec<String> =
+        r.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
+    assert_eq!(fields, ["legal_name", "kind", "country"]);
+    // Evidence per criterion.
+    let r = app.send(api("POST", &format!("/api/v1/parties/{}/evidence", ru["id"].as_str().unwrap()), &t, Some(json!({
+        "criterion": "facilities", "adversary": "RU", "finding": "Headquarters and R&D in Moscow", "source": "Company filings"
+    })))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = app
+        .send(api(
+            "POST",
+            &format!("/api/v1/parties/{}/evidence", ru["id"].as_str().unwrap()),
+            &t,
+            Some(json!({"criterion": "astrology", "adversary": "XX", "finding": ""})),
+        ))
+        .await;
+    let fields: Vec<String> =
+        r.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
+    assert_eq!(fields, ["criterion", "finding", "adversary"]);
+    let detail =
+        app.send(api("GET", &format!("/api/v1/parties/{}", ru["id"].as_str().unwrap()), &t, None)).await.json();
+    assert_eq!(detail["evidence"][0]["criterion"], "facilities");
+    assert_eq!(app.events("party.evidence_added").await.len(), 1);
+}
+
+#[tokio::test]
+async fn parties_link_to_cases_make_them_searchable_and_respect_need_to_know() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let other = app.user("analyst").await;
+    let ts = app.token(&sup).await;
+    let to = app.token(&other).await;
+    let p = party(&app, &ts, json!({"legal_name": "Zhongxing Telecom Equipment", "kind": "company", "country": "CN"}))
+        .await;
+    let pid = p["id"].as_str().unwrap();
+    let open = case(&app, &ts, "Open review", false).await;
+    let secret = case(&app, &ts, "Restricted review", true).await;
+    for c in [&open, &secret] {
+        let r = app
+            .send(api(
+                "POST",
+                &format!("/api/v1/cases/{c}/parties"),
+                &ts,
+                Some(json!({"party_id": pid, "role": "supplier"})),
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let r = app
+        .send(api(
+            "POST",
+            &format!("/api/v1/cases/{open}/parties"),
+            &ts,
+            Some(json!({"party_id": pid, "role": "supplier"})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "the same link twice");
+    let found = app.send(api("GET", "/api/v1/cases?q=Zhongxing", &ts, None)).await.json();
+    assert_eq!(found["items"].as_array().unwrap().len(), 2, "party names are searched");
+    let found = app.send(api("GET", "/api/v1/cases?q=Zhongxing", &to, None)).await.json();
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "but not into restricted cases");
+    let d = app.send(api("GET", &format!("/api/v1/parties/{pid}"), &to, None)).await.json();
+    assert_eq!(d["cases"].as_array().unwrap().len(), 1, "the party page lists only visible cases");
+    let d = app.send(api("GET", &format!("/api/v1/parties/{pid}"), &ts, None)).await.json();
+    assert_eq!(d["cases"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn transactions_are_recorded_and_consolidation_moves_them_losing_nothing() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let ts = app.token(&sup).await;
+    let supplier =
+        party(&app, &ts, json!({"legal_name": "Router Maker Ltd", "kind": "company", "country": "CN"})).await;
+    let buyer = party(&app, &ts, json!({"legal_name": "Regional Telco LLC", "kind": "company", "country": "US"})).await;
+    let a = case(&app, &ts, "Routers, carrier A", false).await;
+    let b = case(&app, &ts, "Routers, carrier B", false).await;
+    let tx = json!({
+        "item": "Customer-premises routers, model X", "kind": "acquisition", "status": "ongoing", "initiated_on": "2024-03-01",
+        "ongoing_activity": "Firmware updates pushed monthly", "value_usd": 1250000.0, "us_persons_affected": 2000000,
+        "data_categories": ["geolocation"], "parties": [{"party_id": supplier["id"], "role": "supplier"}, {"party_id": buyer["id"], "role": "us_counterparty"}]
+    });
+    for c in [&a, &b] {
+        let r = app.send(api("POST", &format!("/api/v1/cases/{c}/transactions"), &ts, Some(tx.clone()))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let bad = app
+        .send(api(
+            "POST",
+            &format!("/api/v1/cases/{a}/transactions"),
+            &ts,
+            Some(json!({"item": "x", "kind": "theft", "status": "ongoing", "data_categories": ["horoscope"]})),
+        ))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let list = app.send(api("GET", &format!("/api/v1/cases/{a}/transactions"), &ts, None)).await.json();
+    assert_eq!(list[0]["item"], "Customer-premises routers, model X");
+    assert_eq!(list[0]["value_usd"], 1250000.0);
+    assert_eq!(list[0]["initiated_on"], "2024-03-01");
+    // The transaction's parties are on the case.
+    let found = app.send(api("GET", "/api/v1/cases?q=Regional%20Telco", &ts, None)).await.json();
+    assert_eq!(found["items"].as_array().unwrap().len(), 2);
+
+    let r = app.send(api("POST", &format!("/api/v1/cases/{a}/consolidate"), &ts, Some(json!({"from": b})))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["transactions_moved"], 1);
+    let list = app.send(api("GET", &format!("/api/v1/cases/{a}/transactions"), &ts, None)).await.json();
+    assert_eq!(list.as_array().unwrap().len(), 2, "both transactions are now on A");
+    let source = app.send(api("GET", &format!("/api/v1/cases/{b}"), &ts, None)).await.json();
+    assert_eq!(source["stage"], "closed_no_action");
+    assert_eq!(app.count("transactions").await, 2, "nothing lost");
+    let into = app.send(api("GET", &format!("/api/v1/cases/{b}/events"), &ts, None)).await.json();
+    assert!(into.as_array().unwrap().iter().any(|e| e["event_type"] == "case.consolidated_into"));
+    let from = app.send(api("GET", &format!("/api/v1/cases/{a}/events"), &ts, None)).await.json();
+    assert!(from.as_array().unwrap().iter().any(|e| e["event_type"] == "case.consolidated_from"));
+    let again = app.send(api("POST", &format!("/api/v1/cases/{a}/consolidate"), &ts, Some(json!({"from": b})))).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let analyst = app.user("analyst").await;
+    let ta = app.token(&analyst).await;
+    assert_eq!(
+        app.send(api("POST", &format!("/api/v1/cases/{a}/consolidate"), &ta, Some(json!({"from": b})))).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
