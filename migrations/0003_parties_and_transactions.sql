@@ -41,7 +41,7 @@ CREATE TABLE case_parties (
     case_id  uuid NOT NULL REFERENCES cases (id),
     party_id uuid NOT NULL REFERENCES parties (id),
     role     party_role NOT NULL,
-    added_by uuid NOT NULL REFERENCES users (id),
+    added_by uuid REFERENCES users (id),
     added_at timestamptz NOT NULL,
     PRIMARY KEY (case_id, party_id, role)
 );
@@ -59,7 +59,8 @@ CREATE TABLE transactions (
     value_usd           numeric(18, 2) CHECK (value_usd IS NULL OR value_usd >= 0),
     us_persons_affected bigint CHECK (us_persons_affected IS NULL OR us_persons_affected >= 0),
     data_categories     text[] NOT NULL DEFAULT '{}',
-    created_by          uuid NOT NULL REFERENCES users (id),
+    -- NULL when loaded by the command-line import (its audit event names the run).
+    created_by          uuid REFERENCES users (id),
     created_at          timestamptz NOT NULL,
     CHECK (completed_on IS NULL OR initiated_on IS NULL OR completed_on >= initiated_on)
 );
@@ -87,18 +88,32 @@ LANGUAGE sql STABLE AS $$
         || setweight(to_tsvector('english', coalesce((SELECT string_agg(body, ' ') FROM case_notes n WHERE n.case_id = $1), '')), 'C')
 $$;
 
-CREATE FUNCTION case_parties_refresh_search() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Statement-level, so that many links refresh each case once. A bulk import (which sets
+-- icts.bulk_load for its transaction) computes the documents itself and skips this.
+CREATE FUNCTION case_parties_refresh_search_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
-        UPDATE cases SET search_doc = NULL WHERE id = OLD.case_id;
-    ELSE
-        UPDATE cases SET search_doc = NULL WHERE id = NEW.case_id;
+    IF coalesce(current_setting('icts.bulk_load', true), '') = 'on' THEN
+        RETURN NULL;
     END IF;
+    UPDATE cases SET search_doc = NULL WHERE id IN (SELECT DISTINCT case_id FROM changed_rows);
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER case_parties_search AFTER INSERT OR DELETE ON case_parties
-    FOR EACH ROW EXECUTE FUNCTION case_parties_refresh_search();
+
+-- A bulk import supplies each new case's search document with the row.
+CREATE OR REPLACE FUNCTION cases_set_search_doc() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' AND NEW.search_doc IS NOT NULL AND coalesce(current_setting('icts.bulk_load', true), '') = 'on' THEN
+        RETURN NEW;
+    END IF;
+    NEW.search_doc := case_search_doc(NEW.id, NEW.docket_number, NEW.title, NEW.summary);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER case_parties_search_insert AFTER INSERT ON case_parties
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION case_parties_refresh_search_inserted();
+CREATE TRIGGER case_parties_search_delete AFTER DELETE ON case_parties
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION case_parties_refresh_search_inserted();
 
 CREATE FUNCTION parties_refresh_case_search() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

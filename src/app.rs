@@ -94,6 +94,8 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/cases", get(cases::web::list)),
         (Method::POST, "/cases", post(cases::web::create)),
         (Method::GET, "/cases/new", get(cases::web::new_form)),
+        (Method::GET, "/cases/import", get(cases::web::import_form)),
+        (Method::POST, "/cases/import", post(cases::web::import_upload)),
         (Method::POST, "/cases/assign", post(cases::web::assign)),
         (Method::GET, "/cases/{id}", get(cases::web::show)),
         (Method::GET, "/cases/{id}/edit", get(cases::web::edit_form)),

@@ -32,6 +32,24 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Load data in bulk.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+/// `icts-review import ...`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Load transactions from a CSV file (columns documented in docs/IMPORT.md): every
+    /// row is checked first and all problems are listed by row and column; only a
+    /// clean file loads, all or nothing.
+    Transactions {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Email of the user on whose behalf the rows are filed (recorded as creator).
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
 }
 
 /// `icts-review user ...`
@@ -96,6 +114,9 @@ pub fn main() -> ExitCode {
                 user_add(config, email, name, role, password_stdin, generate_password).await
             }
             Command::Audit(AuditCommand::Verify) => audit_verify(config).await,
+            Command::Import(ImportCommand::Transactions { file, as_user }) => {
+                import_transactions(config, file, as_user).await
+            }
         }
     });
     match result {
@@ -188,4 +209,83 @@ async fn audit_verify(config: Config) -> anyhow::Result<()> {
         crate::audit::Verdict::Ok { .. } => Ok(()),
         crate::audit::Verdict::Broken { .. } => Err(Quiet.into()),
     }
+}
+
+async fn import_transactions(config: Config, file: std::path::PathBuf, as_user: Option<String>) -> anyhow::Result<()> {
+    use crate::cases::{import, reference::Reference};
+    let started = std::time::Instant::now();
+    let reader = std::fs::File::open(&file).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
+    let db = crate::db::Database::open(&config).await?;
+    let result = async {
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+        let reference = Reference::load(&db.pool).await?;
+        let user: Option<(uuid::Uuid, crate::auth::Role)> = match &as_user {
+            Some(email) => Some(
+                sqlx::query_as("SELECT id, role FROM users WHERE email = $1 AND active")
+                    .bind(email.trim().to_lowercase())
+                    .fetch_optional(&db.pool)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("--as: no active account {email}"))?,
+            ),
+            None => None,
+        };
+        let spinner = indicatif::ProgressBar::new_spinner().with_message(format!("checking {}", file.display()));
+        let rows = match import::parse(std::io::BufReader::new(reader), &reference, now.date()) {
+            Ok(rows) => rows,
+            Err(errors) => {
+                spinner.finish_and_clear();
+                for e in errors.iter().take(1000) {
+                    eprintln!("{e}");
+                }
+                if errors.len() > 1000 {
+                    eprintln!("... and {} more", errors.len() - 1000);
+                }
+                eprintln!("{} problem(s); nothing was loaded", errors.len());
+                return Err(Quiet.into());
+            }
+        };
+        spinner.finish_and_clear();
+        let bar = indicatif::ProgressBar::new(rows.len() as u64).with_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed_precise}")
+                .expect("valid progress template"),
+        );
+        let ctx = crate::audit::AuditContext {
+            actor_id: user.map(|u| u.0),
+            actor_role: Some(user.map(|u| u.1.as_str()).unwrap_or("system").to_string()),
+            request_id: Some(format!("cli:import:{}", file.display())),
+            ..Default::default()
+        };
+        let mut tx = db.pool.begin().await?;
+        let progress = {
+            let bar = bar.clone();
+            move |n: usize| bar.set_position(n as u64)
+        };
+        match import::load(&mut tx, now, &ctx, user.map(|u| u.0), rows, &progress).await {
+            Ok(report) => {
+                tx.commit().await?;
+                bar.finish_and_clear();
+                println!(
+                    "loaded {} rows: {} cases opened, {} cases joined, {} parties registered ({:.1} s)",
+                    report.rows,
+                    report.cases_opened,
+                    report.cases_joined,
+                    report.parties_created,
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(())
+            }
+            Err(import::ImportError::Rows(errors)) => {
+                bar.finish_and_clear();
+                for e in &errors {
+                    eprintln!("{e}");
+                }
+                eprintln!("{} problem(s); nothing was loaded", errors.len());
+                Err(Quiet.into())
+            }
+            Err(import::ImportError::Db(e)) => Err(e.into()),
+        }
+    }
+    .await;
+    db.shutdown().await;
+    result
 }

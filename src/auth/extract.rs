@@ -199,6 +199,12 @@ async fn csrf_token_of(parts: &Parts, body: axum::body::Body) -> Result<(Option<
     if let Some(t) = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) {
         return Ok((Some(t.to_string()), body));
     }
+    // File uploads (multipart) carry the token in the form's action URL.
+    if let Some(t) =
+        parts.uri.query().and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "csrf_token"))
+    {
+        return Ok((Some(t.1.into_owned()), body));
+    }
     let is_form = parts
         .headers
         .get(header::CONTENT_TYPE)

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod clocks;
 pub mod db;
+pub mod import;
 pub mod model;
 pub mod reference;
 pub mod service;

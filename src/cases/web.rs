@@ -899,3 +899,97 @@ pub async fn questions(
     };
     back_to_case(&state, &user, id, result, "Answers saved.").await
 }
+
+#[derive(Template)]
+#[template(path = "cases/import.html")]
+struct ImportPage {
+    layout: Layout,
+    csrf_token: String,
+    errors: Vec<super::import::RowError>,
+    report: Option<super::import::ImportReport>,
+    columns: [&'static str; 22],
+}
+
+/// `GET /cases/import` (supervisors).
+pub async fn import_form(
+    user: Authorized<perm::AssignCases>,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    render(&ImportPage {
+        layout: Layout::for_user(&state.web, "/cases/import", Some(&user)),
+        csrf_token: user.csrf_token.clone(),
+        errors: Vec::new(),
+        report: None,
+        columns: super::import::COLUMNS,
+    })
+}
+
+/// `POST /cases/import` (supervisors): a multipart upload of one CSV file.
+pub async fn import_upload(
+    user: Authorized<perm::AssignCases>,
+    State(state): State<AppState>,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, AppError> {
+    let mut data: Option<Vec<u8>> = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("the upload is not a valid form: {e}")))?
+    {
+        if field.name() == Some("file") {
+            let bytes = field.bytes().await.map_err(|_| AppError::PayloadTooLarge)?;
+            data = Some(bytes.to_vec());
+        }
+    }
+    let now = state.now();
+    let page = |errors: Vec<super::import::RowError>, report: Option<super::import::ImportReport>| ImportPage {
+        layout: Layout::for_user(&state.web, "/cases/import", Some(&user)),
+        csrf_token: user.csrf_token.clone(),
+        errors,
+        report,
+        columns: super::import::COLUMNS,
+    };
+    let Some(data) = data.filter(|d| !d.is_empty()) else {
+        let mut r = render(&page(
+            vec![super::import::RowError { row: 0, column: "file".into(), message: "choose a CSV file".into() }],
+            None,
+        ))?;
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(r);
+    };
+    // Content, not name: it must be UTF-8 text that parses as CSV.
+    if std::str::from_utf8(&data).is_err() {
+        let mut r = render(&page(
+            vec![super::import::RowError {
+                row: 0,
+                column: "file".into(),
+                message: "is not a UTF-8 text (CSV) file".into(),
+            }],
+            None,
+        ))?;
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(r);
+    }
+    let reference = Reference::load(&state.db).await?;
+    let rows = match super::import::parse(data.as_slice(), &reference, service::today(now)) {
+        Ok(rows) => rows,
+        Err(errors) => {
+            let mut r = render(&page(errors, None))?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(r);
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    match super::import::load(&mut tx, now, &user.audit(), Some(user.id), rows, &|_| {}).await {
+        Ok(report) => {
+            tx.commit().await?;
+            render(&page(Vec::new(), Some(report)))
+        }
+        Err(super::import::ImportError::Rows(errors)) => {
+            let mut r = render(&page(errors, None))?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(super::import::ImportError::Db(e)) => Err(e.into()),
+    }
+}

@@ -8,5 +8,6 @@ mod browser;
 mod cases;
 mod foundation;
 mod identity;
+mod import;
 mod lifecycle;
 mod parties;

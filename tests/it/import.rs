@@ -1,0 +1,150 @@
+//! Bulk intake from CSV: the upload page and the command line.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+
+use crate::harness::TestApp;
+
+const HEADER: &str = "docket_number,title,summary,origin,referring_agency,category,adversaries,item,kind,status,initiated_on,value_usd,data_categories,supplier_name,supplier_country,counterparty_name,counterparty_country\n";
+
+fn multipart(csrf: &str, cookie: &str, csv: &str) -> Request<Body> {
+    let boundary = "XyZboundary123";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+    );
+    Request::post(format!("/cases/import?csrf_token={csrf}"))
+        .header("cookie", cookie)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_file_with_bad_rows_loads_nothing_and_names_every_problem() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let s = app.sign_in(&sup).await;
+    let csv = format!(
+        "{HEADER},Routers,s,own_initiative,,data_hosting,CN,Router X,acquisition,pending,2024-01-02,100,geolocation,Maker,CN,Telco,US\n\
+         ,,s,agency_referral,,gardening,FR,,theft,pending,yesterday,lots,horoscope,Maker,,Telco,US\n\
+         ICTS-1999-001,,,,,,,Router Y,use,ongoing,,,,,,,\n"
+    );
+    let before = (
+        app.count("cases").await,
+        app.count("transactions").await,
+        app.count("parties").await,
+        app.count("audit_events").await,
+    );
+    let r = app.send(multipart(&s.csrf, &s.cookie, &csv)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    for needle in [
+        "<td>3</td><td>title</td>",
+        "<td>3</td><td>referring_agency</td>",
+        "<td>3</td><td>category</td>",
+        "<td>3</td><td>adversaries</td>",
+        "<td>3</td><td>item</td>",
+        "<td>3</td><td>kind</td>",
+        "<td>3</td><td>initiated_on</td>",
+        "<td>3</td><td>value_usd</td>",
+        "<td>3</td><td>data_categories</td>",
+        "<td>3</td><td>supplier_country</td>",
+    ] {
+        assert!(html.contains(needle), "missing {needle}");
+    }
+    assert!(html.contains("nothing was loaded"));
+    let after = (
+        app.count("cases").await,
+        app.count("transactions").await,
+        app.count("parties").await,
+        app.count("audit_events").await,
+    );
+    assert_eq!(before.0, after.0);
+    assert_eq!(before.1, after.1);
+    assert_eq!(before.2, after.2);
+    // Rows that are fine alone but name a case that does not exist: still nothing loads.
+    let csv = format!(
+        "{HEADER},Routers,s,own_initiative,,data_hosting,CN,Router X,acquisition,pending,,,,Maker,CN,Telco,US\nICTS-1999-001,,,,,,,Router Y,use,ongoing,,,,,,,\n"
+    );
+    let r = app.send(multipart(&s.csrf, &s.cookie, &csv)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("no case ICTS-1999-001"));
+    assert_eq!(app.count("cases").await, before.0, "all or nothing");
+    // Not a text file.
+    let r = app.send(multipart(&s.csrf, &s.cookie, "\u{0}\u{1}")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Without the CSRF token the upload is refused.
+    let r = app.send(multipart("wrong", &s.cookie, &csv)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_clean_file_opens_cases_joins_existing_ones_and_audits_each() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let s = app.sign_in(&sup).await;
+    let token = app.token(&sup).await;
+    let existing = app
+        .send(crate::harness::api("POST", "/api/v1/cases", &token, Some(serde_json::json!({
+            "title": "Existing", "summary": "s", "origin": "own_initiative", "category": "data_hosting", "adversaries": ["CN"], "restricted": false
+        }))))
+        .await
+        .json();
+    let docket = existing["docket_number"].as_str().unwrap();
+    let csv = format!(
+        "{HEADER},Routers for carrier A,Remote updates,agency_referral,DHS,network_infrastructure,CN,Router X,acquisition,ongoing,2024-01-02,1000,geolocation;biometric,Shenzhen Router Works,CN,Carrier A,US\n\
+         ,Routers for carrier B,Remote updates,own_initiative,,network_infrastructure,CN,Router X,acquisition,ongoing,,,,Shenzhen Router Works,CN,Carrier B,US\n\
+         {docket},,,,,,,Cloud hosting,use,ongoing,,,,Hosting Co,HK,Carrier A,US\n"
+    );
+    let r = app.send(multipart(&s.csrf, &s.cookie, &csv)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("2 cases opened, 1 cases joined, 4 parties registered"), "{}", r.text());
+    assert_eq!(app.count("transactions").await, 3);
+    assert_eq!(app.events("case.created").await.len(), 3);
+    assert_eq!(app.events("case.transactions_imported").await.len(), 1);
+    assert_eq!(app.events("import.completed").await.len(), 1);
+    assert!(
+        matches!(icts_review::audit::verify(&app.pool).await.unwrap(), icts_review::audit::Verdict::Ok { .. }),
+        "bulk events keep the chain"
+    );
+    // Imported cases are searchable by party name, the joined one too.
+    let found = app.send(crate::harness::api("GET", "/api/v1/cases?q=Shenzhen", &token, None)).await.json();
+    assert_eq!(found["items"].as_array().unwrap().len(), 2);
+    let found = app.send(crate::harness::api("GET", "/api/v1/cases?q=Hosting", &token, None)).await.json();
+    assert_eq!(found["items"][0]["docket_number"], docket);
+    // Docket numbers continue without gaps.
+    let year = app.state.now().year();
+    let dockets: Vec<String> = sqlx::query_scalar("SELECT docket_number FROM cases ORDER BY docket_number")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(dockets, (1..=3).map(|n| format!("ICTS-{year}-{n:03}")).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn the_command_line_import_reports_rows_and_columns() {
+    let app = TestApp::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, format!("{HEADER},T,s,own_initiative,,data_hosting,CN,X,theft,pending,,,,,,,\n")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_icts-review"))
+        .args(["import", "transactions", bad.to_str().unwrap()])
+        .env("DATABASE_URL", &app.db_url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("row 2, column kind"), "{err}");
+    assert!(err.contains("nothing was loaded"));
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, format!("{HEADER},T,s,own_initiative,,data_hosting,CN,X,use,pending,,,,Maker,CN,,\n"))
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_icts-review"))
+        .args(["import", "transactions", good.to_str().unwrap()])
+        .env("DATABASE_URL", &app.db_url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("loaded 1 rows: 1 cases opened"));
+    assert_eq!(app.count("cases").await, 1);
+}
