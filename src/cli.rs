@@ -35,6 +35,13 @@ pub enum Command {
     /// Load data in bulk.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Fill an empty database with a demonstration office.
+    Seed {
+        /// One account per role (one-time passwords printed once) and about fifty cases in
+        /// every stage and category, including the Kaspersky review ICTS-2021-002.
+        #[arg(long, required = true)]
+        demo: bool,
+    },
 }
 
 /// `icts-review import ...`
@@ -117,6 +124,7 @@ pub fn main() -> ExitCode {
             Command::Import(ImportCommand::Transactions { file, as_user }) => {
                 import_transactions(config, file, as_user).await
             }
+            Command::Seed { .. } => seed_demo(config).await,
         }
     });
     match result {
@@ -288,4 +296,16 @@ async fn import_transactions(config: Config, file: std::path::PathBuf, as_user: 
     .await;
     db.shutdown().await;
     result
+}
+
+async fn seed_demo(config: Config) -> anyhow::Result<()> {
+    let db = crate::db::Database::open(&config).await?;
+    let result = crate::seed::demo(db.pool.clone(), &config).await;
+    db.shutdown().await;
+    let accounts = result?;
+    println!("Demo office ready. One-time passwords (each must be changed at first sign-in):");
+    for a in accounts {
+        println!("  {:<10} {:<36} {}", a.role.as_str(), a.email, a.password);
+    }
+    Ok(())
 }

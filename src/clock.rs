@@ -37,10 +37,20 @@ impl ManualClock {
         ManualClock(Arc::new(Mutex::new(SystemClock.now())))
     }
 
+    /// A manual clock starting at `t`.
+    pub fn at(t: OffsetDateTime) -> Self {
+        ManualClock(Arc::new(Mutex::new(t)))
+    }
+
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
         let mut t = self.0.lock().expect("clock lock");
         *t += by;
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, to: OffsetDateTime) {
+        *self.0.lock().expect("clock lock") = to;
     }
 }
 

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod mitigation;
 pub mod parties;
 pub mod risk;
+pub mod seed;
 pub mod server;
 pub mod telemetry;
 pub mod web;

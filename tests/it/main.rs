@@ -11,3 +11,4 @@ mod identity;
 mod import;
 mod lifecycle;
 mod parties;
+mod seed;

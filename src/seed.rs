@@ -1,0 +1,619 @@
+//! `icts-review seed --demo`: a working office for a new user to look at. One account per
+//! role (one-time passwords printed once), and about fifty cases in every stage and
+//! category, among them the public Kaspersky review (ICTS-2021-002) carried through to its
+//! final determination.
+//!
+//! The cases are driven through the very same use cases as the pages, with a clock moved
+//! through the years, so their clocks, timelines and audit events are real.
+
+use std::sync::Arc;
+
+use time::Duration;
+use time::macros::datetime;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::Role;
+use crate::auth::extract::SignedIn;
+use crate::auth::password;
+use crate::auth::service::{NewUser, create_user};
+use crate::cases::model::{CaseEdit, CaseInput, CaseRow};
+use crate::cases::reference::Reference;
+use crate::cases::workflow::{Action, Decision, Input, Stage};
+use crate::cases::{service, transactions};
+use crate::clock::ManualClock;
+use crate::error::AppError;
+use crate::parties::{self, EvidenceInput, PartyInput, PartyRole};
+
+/// The accounts created, with their one-time passwords.
+pub struct DemoAccount {
+    /// Email.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// One-time password (must be changed at first sign-in).
+    pub password: String,
+}
+
+fn actor(id: Uuid, name: &str, role: Role) -> SignedIn {
+    SignedIn {
+        id,
+        email: String::new(),
+        name: name.into(),
+        role,
+        session_id: Uuid::nil(),
+        kind: crate::auth::session::Kind::Browser,
+        csrf_token: String::new(),
+        reauth_at: None,
+        must_change_password: false,
+        secret: String::new(),
+        meta: crate::auth::extract::RequestMeta { request_id: Some("seed:demo".into()), ..Default::default() },
+    }
+}
+
+struct Office {
+    state: AppState,
+    clock: ManualClock,
+    analysts: Vec<SignedIn>,
+    supervisors: Vec<SignedIn>,
+    reference: Reference,
+}
+
+impl Office {
+    async fn file(&self, who: &SignedIn, input: CaseInput) -> Result<CaseRow, AppError> {
+        let new = input.parse(&self.reference, self.clock_today()).map_err(AppError::Invalid)?;
+        service::create(&self.state, who, new).await
+    }
+
+    fn clock_today(&self) -> time::Date {
+        crate::clock::Clock::now(&self.clock).date()
+    }
+
+    async fn act(&self, who: &SignedIn, id: Uuid, action: Action, input: Input) -> Result<CaseRow, AppError> {
+        service::transition(&self.state, who, id, action, input, None).await
+    }
+
+    async fn answer_questions(&self, who: &SignedIn, id: Uuid, notes: [&str; 3]) -> Result<(), AppError> {
+        let mut conn = self.state.db.acquire().await?;
+        let c = service::visible(&mut conn, who, id, false).await?;
+        drop(conn);
+        let edit = CaseEdit {
+            version: c.version,
+            covered: Some("yes".into()),
+            covered_note: Some(notes[0].into()),
+            nexus: Some("yes".into()),
+            nexus_note: Some(notes[1].into()),
+            undue_risk: Some("yes".into()),
+            undue_risk_note: Some(notes[2].into()),
+            ..CaseEdit::default()
+        };
+        let valid = edit.parse(&self.reference, self.clock_today()).map_err(AppError::Invalid)?;
+        service::edit(&self.state, who, id, c.version, valid).await?;
+        Ok(())
+    }
+
+    fn later(&self, days: i64) {
+        self.clock.advance(Duration::days(days));
+    }
+
+    /// Drives a case along the main path until it reaches `target`.
+    async fn drive(
+        &self,
+        id: Uuid,
+        analyst: &SignedIn,
+        supervisor: &SignedIn,
+        signer: &SignedIn,
+        target: Stage,
+        decision: Decision,
+    ) -> Result<(), AppError> {
+        let steps: &[(Stage, Action)] = &[
+            (Stage::InitialReview, Action::Accept),
+            (Stage::FirstInteragency, Action::NotifyAgencies),
+            (Stage::InitialDetermination, Action::BeginInitialDetermination),
+            (Stage::ResponsePeriod, Action::ServeInitialDetermination),
+            (Stage::SecondInteragency, Action::CirculateFinalDetermination),
+            (Stage::FinalDetermination, Action::BeginFinalDetermination),
+            (Stage::Decided, Action::IssueFinalDetermination),
+        ];
+        for (reached, action) in steps {
+            if *reached == Stage::Decided && target == Stage::FinalDetermination {
+                break;
+            }
+            match action {
+                Action::Accept => {
+                    self.act(supervisor, id, Action::Accept, Input::default()).await?;
+                    self.later(20);
+                }
+                Action::BeginInitialDetermination => {
+                    self.answer_questions(
+                        analyst,
+                        id,
+                        [
+                            "ICTS used by US persons in a covered category, after 19 January 2021.",
+                            "Supplier headquartered and developing the product in a foreign-adversary country.",
+                            "Privileged remote access to US systems; persistent threat; mitigation unlikely to suffice.",
+                        ],
+                    )
+                    .await?;
+                    self.later(25);
+                    self.act(analyst, id, Action::BeginInitialDetermination, Input::default()).await?;
+                    self.later(10);
+                    self.act(signer, id, Action::SignInitialDetermination, Input::default()).await?;
+                    self.later(5);
+                }
+                Action::ServeInitialDetermination => {
+                    let input = Input { date: Some(self.clock_today()), ..Input::default() };
+                    self.act(analyst, id, Action::ServeInitialDetermination, input).await?;
+                    self.later(35);
+                }
+                Action::CirculateFinalDetermination => {
+                    self.act(analyst, id, Action::CirculateFinalDetermination, Input::default()).await?;
+                    self.later(20);
+                }
+                Action::IssueFinalDetermination => {
+                    let input = Input { decision: Some(decision), ..Input::default() };
+                    self.act(signer, id, Action::SignFinalDetermination, input).await?;
+                    self.later(3);
+                    self.act(analyst, id, Action::IssueFinalDetermination, Input::default()).await?;
+                }
+                other => {
+                    self.act(analyst, id, *other, Input::default()).await?;
+                    self.later(15);
+                }
+            }
+            if *reached == target || (target == Stage::Monitoring && *reached == Stage::Decided) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Seeds the demo office. Refuses a database that already holds cases or the demo accounts.
+pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow::Result<Vec<DemoAccount>> {
+    let cases: i64 = sqlx::query_scalar("SELECT count(*) FROM cases").fetch_one(&pool).await?;
+    anyhow::ensure!(cases == 0, "the database already holds {cases} case(s); seed --demo fills only an empty office");
+    let clock = ManualClock::at(datetime!(2021-06-01 14:00 UTC));
+    let mut state = AppState::new(pool.clone(), config);
+    state.clock = Arc::new(clock.clone());
+    let ctx = crate::audit::AuditContext {
+        actor_role: Some("system".into()),
+        request_id: Some("seed:demo".into()),
+        ..Default::default()
+    };
+    let people = [
+        ("ana.analyst@demo.icts.example", "Ana Analyst", Role::Analyst),
+        ("raj.analyst@demo.icts.example", "Raj Analyst", Role::Analyst),
+        ("sam.supervisor@demo.icts.example", "Sam Supervisor", Role::Supervisor),
+        ("pat.supervisor@demo.icts.example", "Pat Supervisor", Role::Supervisor),
+        ("alex.auditor@demo.icts.example", "Alex Auditor", Role::Auditor),
+        ("ada.admin@demo.icts.example", "Ada Admin", Role::Admin),
+    ];
+    let mut accounts = Vec::new();
+    let mut analysts = Vec::new();
+    let mut supervisors = Vec::new();
+    for (email, name, role) in people {
+        let pw = password::generate();
+        let input = NewUser::parse(email, name, role.as_str(), &pw).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let u = create_user(&pool, crate::clock::Clock::now(&clock), &ctx, input, true)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        match role {
+            Role::Analyst => analysts.push(actor(u.id, name, role)),
+            Role::Supervisor => supervisors.push(actor(u.id, name, role)),
+            _ => {}
+        }
+        accounts.push(DemoAccount { email: email.into(), role, password: pw });
+    }
+    let reference = Reference::load(&pool).await?;
+    let office = Office { state: state.clone(), clock: clock.clone(), analysts, supervisors, reference };
+    let e = |e: AppError| anyhow::anyhow!("seeding failed: {e}");
+    let (ana, raj) = (&office.analysts[0], &office.analysts[1]);
+    let (sam, pat) = (&office.supervisors[0], &office.supervisors[1]);
+
+    // ICTS-2021-001: an earlier 2021 review, so that Kaspersky gets its real docket number.
+    let first = office
+        .file(ana, CaseInput {
+            title: "Cloud services of a carrier affiliated with China Mobile".into(),
+            summary: "Review of cloud and data-centre services offered to US customers by a US subsidiary of a PRC state-owned carrier; access to stored customer data by PRC authorities.".into(),
+            origin: "own_initiative".into(),
+            referral_date: Some("2021-06-01".into()),
+            category: "data_hosting".into(),
+            adversaries: vec!["CN".into()],
+            ..CaseInput::default()
+        })
+        .await
+        .map_err(e)?;
+    office.later(70);
+
+    // ICTS-2021-002: Kaspersky Lab, Inc.
+    clock.set(datetime!(2021-08-10 15:00 UTC));
+    let k = office
+        .file(ana, CaseInput {
+            title: "Kaspersky Lab, Inc. — anti-virus software and related services".into(),
+            summary: "Referred by the Department of Justice. Kaspersky anti-virus and cybersecurity products run with administrative privileges on US systems and receive updates and instructions from servers under Russian jurisdiction; Russian law can compel the company's cooperation with intelligence services.".into(),
+            origin: "agency_referral".into(),
+            referring_agency: Some("DOJ".into()),
+            referral_date: Some("2021-08-10".into()),
+            category: "connected_software".into(),
+            adversaries: vec!["RU".into()],
+            ..CaseInput::default()
+        })
+        .await
+        .map_err(e)?;
+    anyhow::ensure!(k.docket_number == "ICTS-2021-002", "expected ICTS-2021-002, got {}", k.docket_number);
+    let p = |legal_name: &str, country: &str, parent: Option<Uuid>, pct: Option<f64>| PartyInput {
+        legal_name: legal_name.into(),
+        kind: "company".into(),
+        country: country.into(),
+        parent_id: parent,
+        ownership_pct: pct,
+        ..PartyInput::default()
+    };
+    let ao = parties::create(
+        &state,
+        ana,
+        p("AO Kaspersky Lab", "RU", None, None).parse().map_err(|e| anyhow::anyhow!("{e:?}"))?,
+    )
+    .await
+    .map_err(e)?;
+    let uk = parties::create(
+        &state,
+        ana,
+        p("Kaspersky Labs Limited", "GB", Some(ao.id), Some(100.0)).parse().map_err(|e| anyhow::anyhow!("{e:?}"))?,
+    )
+    .await
+    .map_err(e)?;
+    let us = parties::create(
+        &state,
+        ana,
+        p("Kaspersky Lab, Inc.", "US", Some(uk.id), Some(100.0)).parse().map_err(|e| anyhow::anyhow!("{e:?}"))?,
+    )
+    .await
+    .map_err(e)?;
+    for (criterion, finding) in [
+        ("facilities", "Headquarters and principal research and development in Moscow."),
+        (
+            "adversary_law",
+            "Subject to Russian laws that can compel assistance to the FSB and other intelligence services.",
+        ),
+        (
+            "operation_control",
+            "Software updates, threat-intelligence data and instructions are delivered from infrastructure operated from Russia.",
+        ),
+    ] {
+        let ev = EvidenceInput {
+            criterion: criterion.into(),
+            adversary: "RU".into(),
+            finding: finding.into(),
+            source: "Public reporting; company disclosures".into(),
+        };
+        parties::add_evidence(&state, ana, ao.id, &ev).await.map_err(e)?;
+    }
+    parties::link(&state, ana, k.id, us.id, PartyRole::Supplier).await.map_err(e)?;
+    parties::link(&state, ana, k.id, ao.id, PartyRole::Owner).await.map_err(e)?;
+    let known: Vec<String> = office.reference.data_categories.iter().map(|d| d.code.clone()).collect();
+    let t = transactions::TransactionInput {
+        item: "Kaspersky anti-virus and cybersecurity software, with update and threat-intelligence services".into(),
+        kind: "dealing".into(),
+        status: "ongoing".into(),
+        initiated_on: Some("2021-01-19".into()),
+        ongoing_activity: "Signature and software updates; cloud-based threat analysis".into(),
+        data_categories: vec!["private_communications".into()],
+        ..transactions::TransactionInput::default()
+    };
+    transactions::create(&state, ana, k.id, t.parse(&known).map_err(|e| anyhow::anyhow!("{e:?}"))?).await.map_err(e)?;
+    clock.set(datetime!(2021-09-01 16:00 UTC));
+    office.act(sam, k.id, Action::Accept, Input::default()).await.map_err(e)?;
+    clock.set(datetime!(2022-01-10 16:00 UTC));
+    service::add_note(&state, ana, k.id, "Initial review under way: covered (software used by US persons), nexus (Russian parent, development and update infrastructure in Russia).").await.map_err(e)?;
+    service::extend(
+        &state,
+        sam,
+        k.id,
+        crate::cases::clocks::ClockName::FinalDetermination,
+        365,
+        "Complex technical assessment with the interagency; the company's engagement requested more time.",
+    )
+    .await
+    .map_err(e)?;
+    clock.set(datetime!(2022-04-15 16:00 UTC));
+    office.act(ana, k.id, Action::NotifyAgencies, Input::default()).await.map_err(e)?;
+    clock.set(datetime!(2023-02-01 16:00 UTC));
+    office.answer_questions(ana, k.id, [
+        "Anti-virus software and related services used by US persons: ICTS in a covered category, ongoing after 19 January 2021.",
+        "Kaspersky Lab, Inc. is owned through Kaspersky Labs Limited (UK) by AO Kaspersky Lab (Russia), subject to Russian jurisdiction and direction.",
+        "Administrative-level access to US systems, capability to install software and exfiltrate data; persistent and hard to mitigate.",
+    ]).await.map_err(e)?;
+    service::extend(
+        &state,
+        sam,
+        k.id,
+        crate::cases::clocks::ClockName::FinalDetermination,
+        365,
+        "Mitigation proposals under evaluation.",
+    )
+    .await
+    .map_err(e)?;
+    office.act(ana, k.id, Action::BeginInitialDetermination, Input::default()).await.map_err(e)?;
+    clock.set(datetime!(2023-09-15 16:00 UTC));
+    office.act(sam, k.id, Action::SignInitialDetermination, Input::default()).await.map_err(e)?;
+    clock.set(datetime!(2023-10-02 16:00 UTC));
+    office
+        .act(
+            ana,
+            k.id,
+            Action::ServeInitialDetermination,
+            Input { date: Some(office.clock_today()), ..Input::default() },
+        )
+        .await
+        .map_err(e)?;
+    clock.set(datetime!(2023-11-01 16:00 UTC));
+    service::add_note(&state, ana, k.id, "Kaspersky responded in writing and proposed mitigation (third-party review of source code and updates, data localisation). Assessed as not sufficient to address the risk.").await.map_err(e)?;
+    service::extend(
+        &state,
+        sam,
+        k.id,
+        crate::cases::clocks::ClockName::FinalDetermination,
+        365,
+        "Evaluation of the parties' mitigation proposal and second interagency consultation.",
+    )
+    .await
+    .map_err(e)?;
+    clock.set(datetime!(2024-04-01 16:00 UTC));
+    office.act(ana, k.id, Action::CirculateFinalDetermination, Input::default()).await.map_err(e)?;
+    clock.set(datetime!(2024-05-15 16:00 UTC));
+    office.act(ana, k.id, Action::BeginFinalDetermination, Input::default()).await.map_err(e)?;
+    clock.set(datetime!(2024-06-20 16:00 UTC));
+    office
+        .act(
+            pat,
+            k.id,
+            Action::SignFinalDetermination,
+            Input { decision: Some(Decision::Prohibited), ..Input::default() },
+        )
+        .await
+        .map_err(e)?;
+    office
+        .act(
+            ana,
+            k.id,
+            Action::IssueFinalDetermination,
+            Input { comment: Some("Final determination signed 20 June 2024.".into()), ..Input::default() },
+        )
+        .await
+        .map_err(e)?;
+    clock.set(datetime!(2024-06-24 16:00 UTC));
+    service::add_note(&state, ana, k.id, "Published at 89 FR 52434 (24 June 2024). Prohibited: no new agreements from 20 July 2024; updates, resale and licensing end 29 September 2024. Users are not penalised.").await.map_err(e)?;
+
+    // The rest of the office: every category, every stage, both rules.
+    let topics: [(&str, &str, &str, &str, &str); 12] = [
+        (
+            "Customer-premises routers with remote management",
+            "connected_devices",
+            "CN",
+            "Shenzhen Lianhe Network Technology Co.",
+            "Firmware updates and remote management from servers in the PRC.",
+        ),
+        (
+            "Cellular IoT modules in utility meters",
+            "critical_infrastructure",
+            "CN",
+            "Quectel-class Module Maker Ltd.",
+            "Modules with over-the-air update capability in electric-grid metering.",
+        ),
+        (
+            "RAN equipment for a rural wireless carrier",
+            "network_infrastructure",
+            "CN",
+            "Northern Telecom Equipment Co.",
+            "Radio access network gear; maintenance by vendor engineers.",
+        ),
+        (
+            "Drone fleet for pipeline inspection",
+            "emerging_technology",
+            "CN",
+            "Skyward Aerial Systems Co.",
+            "Flight logs and imagery uploaded to vendor cloud.",
+        ),
+        (
+            "Messaging app with end-to-end encryption claims",
+            "connected_software",
+            "RU",
+            "Moskva Soft LLC",
+            "App used by millions of US persons; keys managed by vendor.",
+        ),
+        (
+            "Genomic sequencing cloud service",
+            "data_hosting",
+            "CN",
+            "Helix BioCloud Ltd.",
+            "Stores genetic test results of US patients.",
+        ),
+        (
+            "Satellite ground-station services",
+            "network_infrastructure",
+            "RU",
+            "Orbital Link JSC",
+            "Teleport operations and payload control.",
+        ),
+        (
+            "Smart-home cameras sold through US retailers",
+            "connected_devices",
+            "CN",
+            "BrightEye Vision Co.",
+            "Video streams relayed through vendor servers.",
+        ),
+        (
+            "Fiber-optic transceivers for long-haul networks",
+            "network_infrastructure",
+            "CN",
+            "Wuhan Photon Devices Co.",
+            "Firmware-upgradable optics in carrier backbones.",
+        ),
+        (
+            "Payroll software with mobile app",
+            "connected_software",
+            "IR",
+            "Tehran Systems Group",
+            "Handles financial data of US employees.",
+        ),
+        (
+            "AI model hosting for US hospitals",
+            "emerging_technology",
+            "CN",
+            "Pearl River AI Co.",
+            "Health data processed for model training.",
+        ),
+        (
+            "Ports' cargo-handling automation software",
+            "critical_infrastructure",
+            "CN",
+            "Harbor Automation Systems Co.",
+            "Crane and terminal operating systems with remote vendor access.",
+        ),
+    ];
+    let targets = [
+        Stage::Intake,
+        Stage::AwaitingInformation,
+        Stage::Rejected,
+        Stage::InitialReview,
+        Stage::ClosedNoAction,
+        Stage::FirstInteragency,
+        Stage::InitialDetermination,
+        Stage::ResponsePeriod,
+        Stage::SecondInteragency,
+        Stage::FinalDetermination,
+        Stage::Decided,
+        Stage::Monitoring,
+    ];
+    let mut made = 2;
+    let mut start = datetime!(2021-10-01 14:00 UTC);
+    for i in 0..48usize {
+        let (title, category, adv, supplier, concern) = topics[i % topics.len()];
+        let target = targets[i % targets.len()];
+        let analyst = if i % 2 == 0 { ana } else { raj };
+        // Later cases fall under the 2025 rule.
+        start += Duration::days(if i < 24 { 40 } else { 25 });
+        clock.set(start);
+        let origin = ["agency_referral", "own_initiative", "submitted_information"][i % 3];
+        let c = office
+            .file(
+                analyst,
+                CaseInput {
+                    title: format!(
+                        "{title} ({})",
+                        ["Northeast", "Midwest", "Gulf Coast", "Pacific", "Mountain West", "Mid-Atlantic"][i % 6]
+                    ),
+                    summary: format!("{concern} Supplier: {supplier}."),
+                    origin: origin.into(),
+                    referring_agency: (origin == "agency_referral")
+                        .then(|| ["DHS", "DOD", "FCC", "TREAS"][i % 4].to_string()),
+                    referral_date: Some(office.clock_today().to_string()),
+                    category: category.into(),
+                    adversaries: vec![adv.into()],
+                    restricted: i % 7 == 3,
+                },
+            )
+            .await
+            .map_err(e)?;
+        made += 1;
+        let sp = parties::create(
+            &state,
+            analyst,
+            PartyInput {
+                legal_name: format!("{supplier} #{}", i / topics.len() + 1),
+                kind: "company".into(),
+                country: adv.into(),
+                ..PartyInput::default()
+            }
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+        )
+        .await
+        .map_err(e)?;
+        parties::link(&state, analyst, c.id, sp.id, PartyRole::Supplier).await.map_err(e)?;
+        if i % 4 == 0 {
+            service::add_note(
+                &state,
+                analyst,
+                c.id,
+                &format!("Spoke with the US counterparty's counsel about the {} deployment.", title.to_lowercase()),
+            )
+            .await
+            .map_err(e)?;
+        }
+        match target {
+            Stage::Intake => {}
+            Stage::AwaitingInformation => {
+                office
+                    .act(
+                        sam,
+                        c.id,
+                        Action::RequestInformation,
+                        Input {
+                            comment: Some(
+                                "Please provide the number of units deployed and the update architecture.".into(),
+                            ),
+                            ..Input::default()
+                        },
+                    )
+                    .await
+                    .map_err(e)?;
+            }
+            Stage::Rejected => {
+                office
+                    .act(
+                        sam,
+                        c.id,
+                        Action::Reject,
+                        Input {
+                            comment: Some(
+                                "The transaction predates 19 January 2021 and has no ongoing activity.".into(),
+                            ),
+                            ..Input::default()
+                        },
+                    )
+                    .await
+                    .map_err(e)?;
+            }
+            Stage::ClosedNoAction => {
+                office.act(sam, c.id, Action::Accept, Input::default()).await.map_err(e)?;
+                office.later(30);
+                office
+                    .act(
+                        sam,
+                        c.id,
+                        Action::CloseWithoutAction,
+                        Input {
+                            comment: Some(
+                                "No foreign-adversary nexus: the supplier was divested to a US owner.".into(),
+                            ),
+                            ..Input::default()
+                        },
+                    )
+                    .await
+                    .map_err(e)?;
+            }
+            Stage::Decided | Stage::Monitoring => {
+                let d = if target == Stage::Monitoring {
+                    Decision::PermittedWithMitigation
+                } else if i % 2 == 0 {
+                    Decision::Prohibited
+                } else {
+                    Decision::NotProhibited
+                };
+                office.drive(c.id, analyst, sam, pat, target, d).await.map_err(e)?;
+            }
+            _ => {
+                office.drive(c.id, analyst, sam, pat, target, Decision::Prohibited).await.map_err(e)?;
+            }
+        }
+        // Unassign a few intake cases so supervisors see a queue.
+        if target == Stage::Intake && i % 2 == 0 {
+            service::assign(&state, sam, &[c.id], None).await.map_err(e)?;
+        }
+    }
+    tracing::info!(cases = made, first = %first.docket_number, "demo office seeded");
+    Ok(accounts)
+}

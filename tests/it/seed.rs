@@ -1,0 +1,59 @@
+//! The demonstration office.
+
+use crate::harness::TestApp;
+
+#[tokio::test]
+async fn the_demo_office_has_every_stage_category_and_the_kaspersky_review() {
+    let app = TestApp::new().await;
+    let accounts = icts_review::seed::demo(app.pool.clone(), &app.config).await.unwrap();
+    let roles: Vec<&str> = accounts.iter().map(|a| a.role.as_str()).collect();
+    for r in ["analyst", "supervisor", "auditor", "admin"] {
+        assert!(roles.contains(&r), "an account for {r}");
+    }
+    assert!(accounts.iter().all(|a| a.password.len() == 20));
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM cases").fetch_one(&app.pool).await.unwrap();
+    assert!((45..=60).contains(&n), "about fifty cases, got {n}");
+    let stages: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT stage::text FROM cases").fetch_all(&app.pool).await.unwrap();
+    for s in icts_review::cases::workflow::Stage::ALL {
+        if s == icts_review::cases::workflow::Stage::Closed {
+            continue;
+        }
+        assert!(stages.contains(&s.as_str().to_string()), "a case at {}", s.as_str());
+    }
+    let categories: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT category) FROM cases").fetch_one(&app.pool).await.unwrap();
+    assert!(categories >= 6);
+    let rules: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT rule_version FROM cases WHERE rule_version IS NOT NULL ORDER BY 1")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(rules, ["final-2025", "ifr-2021"], "cases under both rules");
+    let (stage, decision, rule, agency): (String, Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT stage::text, final_decision::text, rule_version, referring_agency FROM cases WHERE docket_number = 'ICTS-2021-002'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (stage.as_str(), decision.as_deref(), rule.as_deref(), agency.as_deref()),
+        ("decided", Some("prohibited"), Some("ifr-2021"), Some("DOJ"))
+    );
+    let decided_on: time::Date =
+        sqlx::query_scalar("SELECT decided_on FROM cases WHERE docket_number = 'ICTS-2021-002'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(decided_on, time::macros::date!(2024 - 06 - 20));
+    // Its ownership chain leads to Russia.
+    let chain: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM parties WHERE parent_id IS NOT NULL AND legal_name LIKE 'Kaspersky%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(chain, 2);
+    assert!(matches!(icts_review::audit::verify(&app.pool).await.unwrap(), icts_review::audit::Verdict::Ok { .. }));
+    // A second run refuses to fill a non-empty office.
+    assert!(icts_review::seed::demo(app.pool.clone(), &app.config).await.is_err());
+}
