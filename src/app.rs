@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::Method;
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use sqlx::PgPool;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -89,6 +89,8 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/admin/users", post(auth::web::create_user)),
         (Method::GET, "/admin/users/{id}", get(auth::web::user_page)),
         (Method::POST, "/admin/users/{id}", post(auth::web::user_action)),
+        (Method::GET, "/admin/reference", get(cases::web::reference_admin)),
+        (Method::POST, "/admin/reference", post(cases::web::reference_save)),
         // Cases.
         (Method::GET, "/dashboard", get(cases::web::dashboard)),
         (Method::GET, "/cases", get(cases::web::list)),
@@ -127,6 +129,7 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::PATCH, "/api/v1/users/{id}", patch(auth::api::patch_user)),
         (Method::GET, "/api/v1/audit/events", get(audit::api::list_events)),
         (Method::GET, "/api/v1/reference", get(cases::api::reference)),
+        (Method::PUT, "/api/v1/reference/{kind}/{code}", put(cases::api::put_reference)),
         (Method::GET, "/api/v1/cases", get(cases::api::list)),
         (Method::POST, "/api/v1/cases", post(cases::api::create)),
         (Method::POST, "/api/v1/cases/assign", post(cases::api::assign)),

@@ -374,6 +374,13 @@ pub mod perm {
         const ACTION: Action = Action::WorkCases;
     }
 
+    /// May edit reference data.
+    #[derive(Debug)]
+    pub struct ManageReference;
+    impl Permission for ManageReference {
+        const ACTION: Action = Action::ManageReference;
+    }
+
     /// May assign cases.
     #[derive(Debug)]
     pub struct AssignCases;

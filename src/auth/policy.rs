@@ -75,6 +75,8 @@ pub enum Action {
     WorkCases,
     /// Assign and reassign cases.
     AssignCases,
+    /// Edit reference data (adversaries, categories, agencies, data categories).
+    ManageReference,
 }
 
 /// Whether `role` may take `action`.
@@ -88,6 +90,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         ViewCases => matches!(role, Analyst | Supervisor | Auditor),
         WorkCases => matches!(role, Analyst | Supervisor),
         AssignCases => role == Supervisor,
+        ManageReference => role == Admin,
     }
 }
 
@@ -104,6 +107,7 @@ mod tests {
             (Action::ViewCases, [true, true, true, false]),
             (Action::WorkCases, [true, true, false, false]),
             (Action::AssignCases, [false, true, false, false]),
+            (Action::ManageReference, [false, false, false, true]),
         ];
         for (action, expected) in table {
             for (role, want) in Role::ALL.into_iter().zip(expected) {

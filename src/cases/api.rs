@@ -427,3 +427,18 @@ pub async fn assign(
     let n = service::assign(&state, &user, &a.cases, a.assignee).await?;
     Ok(ApiJson(json!({"assigned": n})))
 }
+
+/// Adds or changes a reference entry (administrators). `kind` is `adversaries`,
+/// `categories`, `agencies` or `data_categories`.
+#[utoipa::path(put, path = "/api/v1/reference/{kind}/{code}", tag = "reference",
+    params(("kind" = String, Path), ("code" = String, Path)), request_body = super::reference::ReferenceEntry,
+    responses((status = 204), (status = 404), (status = 422), (status = 403)), security(("bearer" = [])))]
+pub async fn put_reference(
+    user: Authorized<perm::ManageReference>,
+    State(state): State<AppState>,
+    AppPath((kind, code)): AppPath<(String, String)>,
+    ApiJson(e): ApiJson<super::reference::ReferenceEntry>,
+) -> Result<StatusCode, AppError> {
+    super::reference::upsert(&state, &user, &kind, &code, &e).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

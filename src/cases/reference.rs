@@ -168,3 +168,148 @@ impl Reference {
         }
     }
 }
+
+/// An administrator's change to reference data: add an entry or change one (an end date
+/// removes an adversary or category from use from that day; nothing is deleted, so old
+/// cases keep their meaning).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceEntry {
+    /// Name.
+    pub name: String,
+    /// Adversaries: qualification (e.g. "including Hong Kong").
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Categories: what the category covers.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Categories: whether the connected-software criteria apply.
+    #[serde(default)]
+    pub connected_software: Option<bool>,
+    /// Adversaries and categories: in force from (YYYY-MM-DD).
+    #[serde(default)]
+    pub effective_from: Option<String>,
+    /// Adversaries and categories: in force until (YYYY-MM-DD), if ended.
+    #[serde(default)]
+    pub effective_to: Option<String>,
+}
+
+/// The kinds of reference data administrators edit.
+pub const KINDS: [&str; 4] = ["adversaries", "categories", "agencies", "data_categories"];
+
+/// Adds or changes one reference entry, with its audit event.
+pub async fn upsert(
+    state: &crate::app::AppState,
+    user: &crate::auth::extract::SignedIn,
+    kind: &str,
+    code: &str,
+    e: &ReferenceEntry,
+) -> Result<(), crate::error::AppError> {
+    use crate::error::{AppError, FieldError};
+    let mut errors = Vec::new();
+    let code = code.trim();
+    let code_ok = match kind {
+        "adversaries" => code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase()),
+        "agencies" => (2..=10).contains(&code.len()) && code.chars().all(|c| c.is_ascii_uppercase()),
+        "categories" | "data_categories" => {
+            (2..=40).contains(&code.len()) && code.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        }
+        _ => return Err(AppError::NotFound),
+    };
+    if !code_ok {
+        errors.push(FieldError::new(
+            "code",
+            match kind {
+                "adversaries" => "must be two capital letters",
+                "agencies" => "must be 2 to 10 capital letters",
+                _ => "must be 2 to 40 lower-case letters or underscores",
+            },
+        ));
+    }
+    let name = e.name.trim();
+    if name.is_empty() || name.chars().count() > 300 {
+        errors.push(FieldError::new("name", "must be 1 to 300 characters"));
+    }
+    let date = |field: &'static str, v: &Option<String>, errors: &mut Vec<FieldError>| match v
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => super::model::parse_date(s).or_else(|| {
+            errors.push(FieldError::new(field, "must be a date YYYY-MM-DD"));
+            None
+        }),
+        None => None,
+    };
+    let from = date("effective_from", &e.effective_from, &mut errors);
+    let to = date("effective_to", &e.effective_to, &mut errors);
+    if let (Some(f), Some(t)) = (from, to)
+        && t <= f
+    {
+        errors.push(FieldError::new("effective_to", "must be after effective_from"));
+    }
+    if matches!(kind, "adversaries" | "categories") && from.is_none() {
+        errors.push(FieldError::new("effective_from", "is required"));
+    }
+    if kind == "categories" && e.description.as_deref().map(str::trim).unwrap_or("").is_empty() {
+        errors.push(FieldError::new("description", "is required"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let before: Option<serde_json::Value> =
+        sqlx::query_scalar(&format!("SELECT to_jsonb(r) FROM ref_{kind} r WHERE code = $1"))
+            .bind(code)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match kind {
+        "adversaries" => {
+            sqlx::query(
+                "INSERT INTO ref_adversaries (code, name, note, effective_from, effective_to) VALUES ($1,$2,$3,$4,$5) \
+                 ON CONFLICT (code) DO UPDATE SET name = $2, note = $3, effective_from = $4, effective_to = $5",
+            )
+            .bind(code)
+            .bind(name)
+            .bind(e.note.as_deref().unwrap_or("").trim())
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+        }
+        "categories" => {
+            sqlx::query(
+                "INSERT INTO ref_categories (code, name, description, connected_software, effective_from, effective_to) VALUES ($1,$2,$3,$4,$5,$6) \
+                 ON CONFLICT (code) DO UPDATE SET name = $2, description = $3, connected_software = $4, effective_from = $5, effective_to = $6",
+            )
+            .bind(code)
+            .bind(name)
+            .bind(e.description.as_deref().unwrap_or("").trim())
+            .bind(e.connected_software.unwrap_or(false))
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+        }
+        _ => {
+            sqlx::query(&format!(
+                "INSERT INTO ref_{kind} (code, name) VALUES ($1,$2) ON CONFLICT (code) DO UPDATE SET name = $2"
+            ))
+            .bind(code)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    let after: serde_json::Value = sqlx::query_scalar(&format!("SELECT to_jsonb(r) FROM ref_{kind} r WHERE code = $1"))
+        .bind(code)
+        .fetch_one(&mut *tx)
+        .await?;
+    let event = crate::audit::NewEvent::new(if before.is_some() { "reference.updated" } else { "reference.added" })
+        .object(&format!("reference:{kind}"), code)
+        .changes(serde_json::json!({"before": before, "after": after}));
+    crate::audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(())
+}

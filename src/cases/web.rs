@@ -993,3 +993,98 @@ pub async fn import_upload(
         Err(super::import::ImportError::Db(e)) => Err(e.into()),
     }
 }
+
+#[derive(Template)]
+#[template(path = "admin/reference.html")]
+struct ReferencePage {
+    layout: Layout,
+    reference: Reference,
+    csrf_token: String,
+    message: String,
+    message_is_error: bool,
+    kinds: [&'static str; 4],
+}
+
+async fn reference_page(
+    state: &AppState,
+    user: &SignedIn,
+    message: String,
+    is_error: bool,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let mut r = render(&ReferencePage {
+        layout: Layout::for_user(&state.web, "/admin/reference", Some(user)),
+        reference: Reference::load(&state.db).await?,
+        csrf_token: user.csrf_token.clone(),
+        message,
+        message_is_error: is_error,
+        kinds: super::reference::KINDS,
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// `GET /admin/reference` (administrators).
+pub async fn reference_admin(
+    user: Authorized<perm::ManageReference>,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    reference_page(&state, &user, String::new(), false, StatusCode::OK).await
+}
+
+/// The reference-entry form.
+#[derive(Debug, Deserialize)]
+pub struct ReferenceForm {
+    kind: String,
+    code: String,
+    name: String,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    connected_software: Option<String>,
+    #[serde(default)]
+    effective_from: Option<String>,
+    #[serde(default)]
+    effective_to: Option<String>,
+}
+
+/// `POST /admin/reference` (administrators): add or change one entry.
+pub async fn reference_save(
+    user: Authorized<perm::ManageReference>,
+    State(state): State<AppState>,
+    AppForm(f): AppForm<ReferenceForm>,
+) -> Result<Response, AppError> {
+    let entry = super::reference::ReferenceEntry {
+        name: f.name,
+        note: f.note,
+        description: f.description,
+        connected_software: Some(f.connected_software.is_some()),
+        effective_from: f.effective_from,
+        effective_to: f.effective_to,
+    };
+    let code = if f.kind == "adversaries" || f.kind == "agencies" {
+        f.code.trim().to_uppercase()
+    } else {
+        f.code.trim().to_lowercase()
+    };
+    match super::reference::upsert(&state, &user, &f.kind, &code, &entry).await {
+        Ok(()) => reference_page(&state, &user, format!("Saved {code}."), false, StatusCode::OK).await,
+        Err(AppError::Invalid(e)) => {
+            let m = e.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+            reference_page(&state, &user, m, true, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(AppError::NotFound) => {
+            reference_page(
+                &state,
+                &user,
+                "kind: choose a kind of reference data".into(),
+                true,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}

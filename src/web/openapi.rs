@@ -28,6 +28,7 @@ impl Modify for BearerAuth {
         crate::auth::api::patch_user,
         crate::audit::api::list_events,
         crate::cases::api::reference,
+        crate::cases::api::put_reference,
         crate::cases::api::list,
         crate::cases::api::create,
         crate::cases::api::assign,

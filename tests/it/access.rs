@@ -47,6 +47,9 @@ fn every_route_is_in_the_matrix_and_every_matrix_row_is_a_route() {
 
 fn concrete(path: &str) -> String {
     path.replace("{id}", &uuid::Uuid::now_v7().to_string())
+        .replace("{rfi}", &uuid::Uuid::now_v7().to_string())
+        .replace("{kind}", "adversaries")
+        .replace("{code}", "ZZ")
 }
 
 #[tokio::test]

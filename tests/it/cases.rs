@@ -477,3 +477,51 @@ async fn search_filters_and_keyset_pages() {
         bad.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
     assert_eq!(fields, ["stage", "sort", "limit"]);
 }
+
+#[tokio::test]
+async fn administrators_edit_dated_reference_data() {
+    let app = TestApp::new().await;
+    let admin = app.user("admin").await;
+    let analyst = app.user("analyst").await;
+    let (tadm, ta) = (app.token(&admin).await, app.token(&analyst).await);
+    let today = app.state.now().date();
+    // A notice removes Venezuela from the list as of today.
+    let r = app
+        .send(api("PUT", "/api/v1/reference/adversaries/VE", &tadm, Some(json!({
+            "name": "Venezuelan politician Nicolás Maduro (Maduro regime)", "effective_from": "2021-01-19", "effective_to": today.to_string()
+        }))))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    let mut body = intake("Oil-field telemetry", false);
+    body["adversaries"] = json!(["VE"]);
+    let r = app.send(api("POST", "/api/v1/cases", &ta, Some(body))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "no longer a listed adversary today");
+    let ev = app.events("reference.updated").await;
+    assert_eq!(ev.len(), 1);
+    assert!(ev[0]["changes"]["before"]["effective_to"].is_null());
+    assert_eq!(ev[0]["changes"]["after"]["effective_to"], today.to_string());
+    // A new agency.
+    let r = app
+        .send(api(
+            "PUT",
+            "/api/v1/reference/agencies/NASA",
+            &tadm,
+            Some(json!({"name": "National Aeronautics and Space Administration"})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.events("reference.added").await.len(), 1);
+    // Bad input names the fields; other roles may not.
+    let r = app.send(api("PUT", "/api/v1/reference/adversaries/venezuela", &tadm, Some(json!({"name": ""})))).await;
+    let fields: Vec<String> =
+        r.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
+    assert_eq!(fields, ["code", "name", "effective_from"]);
+    assert_eq!(
+        app.send(api("PUT", "/api/v1/reference/astrology/XX", &tadm, Some(json!({"name": "x"})))).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.send(api("PUT", "/api/v1/reference/agencies/NASA", &ta, Some(json!({"name": "x"})))).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
