@@ -143,6 +143,8 @@ CREATE TABLE cases (
     updated_at           timestamptz NOT NULL,
     version              integer NOT NULL DEFAULT 1,
     search_doc           tsvector,
+    docket_year          integer GENERATED ALWAYS AS (split_part(docket_number, '-', 2)::integer) STORED,
+    docket_seq           integer GENERATED ALWAYS AS (split_part(docket_number, '-', 3)::integer) STORED,
     CHECK ((origin = 'agency_referral') = (referring_agency IS NOT NULL)),
     CHECK (cardinality(adversaries) >= 1)
 );
@@ -153,6 +155,9 @@ CREATE INDEX cases_created_idx ON cases (created_at DESC, id DESC);
 CREATE INDEX cases_adversaries_idx ON cases USING gin (adversaries);
 CREATE INDEX cases_search_idx ON cases USING gin (search_doc);
 CREATE INDEX cases_final_due_idx ON cases (final_due) WHERE final_due IS NOT NULL;
+-- Keyset pages in each list order.
+CREATE INDEX cases_docket_order_idx ON cases (docket_year, docket_seq, id);
+CREATE INDEX cases_due_order_idx ON cases ((coalesce(final_due, DATE '9999-12-31')), id);
 
 CREATE TABLE case_notes (
     id         uuid PRIMARY KEY,

@@ -171,7 +171,7 @@ impl CaseQuery {
         }
         if let Some(c) = some(&self.cursor) {
             match c.rsplit_once('~').and_then(|(k, id)| Uuid::parse_str(id).ok().map(|u| (k.to_string(), u))) {
-                Some(after) if after.0.len() <= 40 => f.after = Some(after),
+                Some(after) if after.0.len() <= 40 && f.sort.valid_key(&after.0) => f.after = Some(after),
                 _ => errors.push(FieldError::new("cursor", "must be a next_cursor value from a previous page")),
             }
         }

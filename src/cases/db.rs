@@ -14,7 +14,7 @@ pub const CASE_SELECT: &str = "SELECT c.id, c.docket_number, c.title, c.summary,
     c.category, c.adversaries, c.rule_version, c.restricted, c.assignee, u.name AS assignee_name, c.stage, c.covered, \
     c.covered_note, c.nexus, c.nexus_note, c.undue_risk, c.undue_risk_note, c.accepted_on, c.agencies_notified_on, \
     c.initial_signed_by, c.served_on, c.response_received_on, c.circulated_on, c.all_concurred, c.final_decision, \
-    c.final_signed_by, c.decided_on, c.created_by, c.created_at, c.updated_at, c.version \
+    c.final_signed_by, c.decided_on, c.final_due, c.created_by, c.created_at, c.updated_at, c.version \
     FROM cases c LEFT JOIN users u ON u.id = c.assignee";
 
 /// Takes the next docket number of `year`. Gap-free: the counter row stays locked until
@@ -125,14 +125,41 @@ impl Sort {
         }
     }
 
-    /// The sort key as SQL text (so that one keyset comparison fits every order).
-    fn key(self) -> &'static str {
+    /// The ORDER BY of this order (each matches an index).
+    fn order_by(self) -> &'static str {
         match self {
-            Sort::Newest | Sort::Oldest => "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')",
-            Sort::Docket => {
-                "(split_part(c.docket_number, '-', 2) || lpad(split_part(c.docket_number, '-', 3), 9, '0'))"
+            Sort::Newest => "c.created_at DESC, c.id DESC",
+            Sort::Oldest => "c.created_at ASC, c.id ASC",
+            Sort::Docket => "c.docket_year, c.docket_seq, c.id",
+            Sort::Due => "coalesce(c.final_due, DATE '9999-12-31'), c.id",
+        }
+    }
+
+    /// The cursor key of a row in this order.
+    pub fn cursor_key(self, row: &CaseRow) -> String {
+        match self {
+            Sort::Newest | Sort::Oldest => {
+                row.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
             }
-            Sort::Due => "coalesce(to_char(c.final_due, 'YYYY-MM-DD'), '9999-12-31')",
+            Sort::Docket => row.docket_number.clone(),
+            Sort::Due => row.final_due.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".into()),
+        }
+    }
+
+    /// Whether `key` can be a cursor key of this order.
+    pub fn valid_key(self, key: &str) -> bool {
+        match self {
+            Sort::Newest | Sort::Oldest => {
+                OffsetDateTime::parse(key, &time::format_description::well_known::Rfc3339).is_ok()
+            }
+            Sort::Docket => {
+                let parts: Vec<&str> = key.split('-').collect();
+                parts.len() == 3
+                    && parts[0] == "ICTS"
+                    && parts[1].parse::<u16>().is_ok()
+                    && parts[2].parse::<u32>().is_ok()
+            }
+            Sort::Due => super::model::parse_date(key).is_some(),
         }
     }
 
@@ -247,24 +274,42 @@ pub async fn list(
     role: Role,
     today: Date,
 ) -> Result<(Vec<CaseRow>, Option<String>), sqlx::Error> {
-    let key = f.sort.key();
     let mut qb = QueryBuilder::new(format!("{CASE_SELECT} WHERE true"));
     push_filters(&mut qb, f, user, role, today);
     if let Some((k, id)) = &f.after {
-        let op = if f.sort.descending() { "<" } else { ">" };
-        qb.push(format!(" AND ({key}, c.id) {op} (")).push_bind(k).push(", ").push_bind(*id).push(")");
+        match f.sort {
+            Sort::Newest | Sort::Oldest => {
+                let op = if f.sort.descending() { "<" } else { ">" };
+                qb.push(format!(" AND (c.created_at, c.id) {op} (CAST("))
+                    .push_bind(k)
+                    .push(" AS timestamptz), ")
+                    .push_bind(*id)
+                    .push(")");
+            }
+            Sort::Docket => {
+                qb.push(" AND (c.docket_year, c.docket_seq, c.id) > (split_part(")
+                    .push_bind(k)
+                    .push(", '-', 2)::integer, split_part(")
+                    .push_bind(k)
+                    .push(", '-', 3)::integer, ")
+                    .push_bind(*id)
+                    .push(")");
+            }
+            Sort::Due => {
+                qb.push(" AND (coalesce(c.final_due, DATE '9999-12-31'), c.id) > (CAST(")
+                    .push_bind(k)
+                    .push(" AS date), ")
+                    .push_bind(*id)
+                    .push(")");
+            }
+        }
     }
-    let dir = if f.sort.descending() { "DESC" } else { "ASC" };
-    qb.push(format!(" ORDER BY {key} {dir}, c.id {dir} LIMIT ")).push_bind(f.limit + 1);
+    qb.push(format!(" ORDER BY {} LIMIT ", f.sort.order_by())).push_bind(f.limit + 1);
     let mut rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
     let next = if rows.len() as i64 > f.limit {
         rows.truncate(f.limit as usize);
         let last = rows.last().expect("a full page");
-        let k: String = sqlx::query_scalar(&format!("SELECT {key} FROM cases c WHERE c.id = $1"))
-            .bind(last.id)
-            .fetch_one(&mut *conn)
-            .await?;
-        Some(format!("{k}~{}", last.id))
+        Some(format!("{}~{}", f.sort.cursor_key(last), last.id))
     } else {
         None
     };

@@ -115,6 +115,8 @@ pub struct CaseRow {
     pub final_signed_by: Option<Uuid>,
     /// Decided.
     pub decided_on: Option<Date>,
+    /// Final determination due (denormalised from the clocks).
+    pub final_due: Option<Date>,
     /// Filed by.
     pub created_by: Option<Uuid>,
     /// Filed at.
@@ -561,6 +563,7 @@ mod tests {
             final_decision: None,
             final_signed_by: None,
             decided_on: None,
+            final_due: None,
             created_by: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,

@@ -471,6 +471,31 @@ async fn search_filters_and_keyset_pages() {
     sorted.sort();
     assert_eq!(seen.len(), 7);
     assert_eq!(seen, sorted);
+    // The other orders page the same way.
+    for sort in ["newest", "oldest", "due"] {
+        let mut n = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/cases?limit=2&sort={sort}&cursor={}", urlencode(c)),
+                None => format!("/api/v1/cases?limit=2&sort={sort}"),
+            };
+            let page = app.send(api("GET", &path, &ts, None)).await.json();
+            n += page["items"].as_array().unwrap().len();
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(n, 7, "{sort}");
+    }
+    let forged =
+        format!("/api/v1/cases?sort=newest&cursor={}", urlencode(&format!("not-a-time~{}", uuid::Uuid::nil())));
+    assert_eq!(
+        app.send(api("GET", &forged, &ts, None)).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a forged cursor is a 4xx"
+    );
     let bad = app.send(api("GET", "/api/v1/cases?stage=limbo&limit=0&sort=random", &ts, None)).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let fields: Vec<String> =
@@ -523,5 +548,67 @@ async fn administrators_edit_dated_reference_data() {
     assert_eq!(
         app.send(api("PUT", "/api/v1/reference/agencies/NASA", &ta, Some(json!({"name": "x"})))).await.status,
         StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn a_stale_edit_on_the_page_shows_the_conflict_and_the_current_values() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let ts = app.token(&sup).await;
+    let c = create(&app, &ts, "Before", false).await;
+    let id = c["id"].as_str().unwrap();
+    let s = app.sign_in(&sup).await;
+    let form = app.send(s.get(&format!("/cases/{id}/edit"))).await.text();
+    assert!(form.contains("name=\"version\" value=\"1\""));
+    // Someone else saves first.
+    app.send(api("PATCH", &format!("/api/v1/cases/{id}"), &ts, Some(json!({"version": 1, "title": "Their title"}))))
+        .await;
+    let r = app
+        .send(s.post(
+            &format!("/cases/{id}/edit"),
+            &[
+                ("version", "1"),
+                ("title", "My title"),
+                ("summary", "x"),
+                ("origin", "agency_referral"),
+                ("category", "connected_software"),
+                ("adversaries", "RU"),
+            ],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let html = r.text();
+    assert!(html.contains("changed by someone else"), "a clear message");
+    assert!(html.contains("value=\"Their title\""), "the current values are shown");
+    assert!(html.contains("name=\"version\" value=\"2\""), "with the current version to retry from");
+    let now = app.send(api("GET", &format!("/api/v1/cases/{id}"), &ts, None)).await.json();
+    assert_eq!(now["title"], "Their title");
+    // Retrying from the current version works and comes back to the case page.
+    let r = app
+        .send(s.post(
+            &format!("/cases/{id}/edit"),
+            &[
+                ("version", "2"),
+                ("title", "My title"),
+                ("summary", "x"),
+                ("origin", "agency_referral"),
+                ("category", "connected_software"),
+                ("adversaries", "RU"),
+            ],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // Invalid input comes back beside its field with what was typed.
+    let r = app
+        .send(s.post(
+            &format!("/cases/{id}/edit"),
+            &[("version", "3"), ("title", ""), ("summary", "kept summary"), ("category", "gardening")],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    assert!(
+        html.contains("id=\"title-error\"") && html.contains("id=\"category-error\"") && html.contains("kept summary")
     );
 }
