@@ -174,6 +174,13 @@ pub async fn edit(
     if !may_edit {
         return Err(AppError::Forbidden);
     }
+    if !c.stage.is_open() {
+        return Err(AppError::Conflict(format!(
+            "{} is {}: its record is no longer edited; reopen it, or amend the determination",
+            c.docket_number,
+            c.stage.label().to_lowercase()
+        )));
+    }
     if e.restricted.is_some_and(|r| r != c.restricted) && user.role != Role::Supervisor {
         return Err(AppError::invalid("restricted", "only a supervisor may change the need-to-know flag"));
     }

@@ -519,7 +519,8 @@ async fn case_page(
     .fetch_optional(&mut *conn)
     .await?;
     let can_work = matches!(user.role, Role::Analyst | Role::Supervisor);
-    let can_edit = user.role == Role::Supervisor || (user.role == Role::Analyst && row.assignee == Some(user.id));
+    let can_edit = row.stage.is_open()
+        && (user.role == Role::Supervisor || (user.role == Role::Analyst && row.assignee == Some(user.id)));
     let is_supervisor = user.role == Role::Supervisor;
     let mut r = render(&CasePage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),

@@ -320,3 +320,60 @@ async fn an_analyst_files_a_case_finds_it_and_a_supervisor_accepts_it() {
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_new_supervisor_changes_the_one_time_password_and_opens_the_kaspersky_review() {
+    let (_, url) = server_db().create_database().await;
+    let config = crate::harness::test_config(&url);
+    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
+    let accounts = icts_review::seed::demo(pool, &config).await.unwrap();
+    let sup = accounts.iter().find(|a| a.role == icts_review::auth::Role::Supervisor).unwrap();
+    let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    let base = server.base.clone();
+    c.goto(&format!("{base}/sign-in")).await.unwrap();
+    c.find(fantoccini::Locator::Id("email")).await.unwrap().send_keys(&sup.email).await.unwrap();
+    c.find(fantoccini::Locator::Id("password")).await.unwrap().send_keys(&sup.password).await.unwrap();
+    c.find(fantoccini::Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    // The one-time password must be changed first.
+    c.wait().for_element(fantoccini::Locator::Id("current_password")).await.unwrap();
+    c.find(fantoccini::Locator::Id("current_password")).await.unwrap().send_keys(&sup.password).await.unwrap();
+    c.find(fantoccini::Locator::Id("new_password"))
+        .await
+        .unwrap()
+        .send_keys("my own supervisor passphrase")
+        .await
+        .unwrap();
+    c.find(fantoccini::Locator::Id("confirm_password"))
+        .await
+        .unwrap()
+        .send_keys("my own supervisor passphrase")
+        .await
+        .unwrap();
+    c.find(fantoccini::Locator::Css("form[action='/account/password'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(fantoccini::Locator::Css(".usa-alert--success")).await.unwrap();
+    c.goto(&format!("{base}/dashboard")).await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Css("svg[role=img]")).await.unwrap();
+    browser.screenshot("demo-dashboard").await;
+    c.goto(&format!("{base}/cases?q=Kaspersky")).await.unwrap();
+    c.wait().for_element(fantoccini::Locator::LinkText("ICTS-2021-002")).await.unwrap().click().await.unwrap();
+    let stage =
+        c.wait().for_element(fantoccini::Locator::Css("[data-testid=stage]")).await.unwrap().text().await.unwrap();
+    assert_eq!(stage.to_lowercase(), "decided");
+    let page = c.source().await.unwrap();
+    assert!(page.contains("Prohibited") && page.contains("89 FR 52434") && page.contains("AO Kaspersky Lab"));
+    browser.screenshot("demo-kaspersky").await;
+    c.find(fantoccini::Locator::LinkText("AO Kaspersky Lab")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Css("[data-testid=ownership-chain]")).await.unwrap();
+    browser.screenshot("demo-party").await;
+    let console = browser.console().await;
+    let errors: Vec<_> = console.iter().filter(|(level, _)| level == "SEVERE").collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+}

@@ -612,3 +612,24 @@ async fn a_stale_edit_on_the_page_shows_the_conflict_and_the_current_values() {
         html.contains("id=\"title-error\"") && html.contains("id=\"category-error\"") && html.contains("kept summary")
     );
 }
+
+#[tokio::test]
+async fn a_decided_case_is_not_edited_only_amended() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let ts = app.token(&sup).await;
+    let c = create(&app, &ts, "To reject", false).await;
+    let id = c["id"].as_str().unwrap();
+    act(&app, &ts, id, json!({"action": "reject", "comment": "Out of scope"})).await;
+    let now = app.send(api("GET", &format!("/api/v1/cases/{id}"), &ts, None)).await.json();
+    let r = app
+        .send(api(
+            "PATCH",
+            &format!("/api/v1/cases/{id}"),
+            &ts,
+            Some(json!({"version": now["version"], "title": "Rewritten"})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.json()["detail"].as_str().unwrap().contains("no longer edited"));
+}
