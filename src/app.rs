@@ -69,7 +69,7 @@ async fn not_found() -> AppError {
 /// table, and the route x role test walks it, so a route cannot escape the access matrix
 /// (`tests/route_matrix.txt`).
 pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
-    use crate::{audit, auth, cases, parties};
+    use crate::{audit, auth, cases, parties, risk};
     vec![
         (Method::GET, "/", get(web::home::home)),
         (Method::GET, "/healthz", get(web::home::healthz)),
@@ -109,6 +109,12 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/cases/{id}/rfis/{rfi}/answer", post(cases::web::answer_rfi)),
         (Method::POST, "/cases/{id}/extensions", post(cases::web::extend)),
         (Method::POST, "/cases/{id}/parties", post(parties::web::link)),
+        (Method::GET, "/cases/{id}/assess", get(risk::web::assess_form)),
+        (Method::POST, "/cases/{id}/assess", post(risk::web::assess_submit)),
+        (Method::GET, "/cases/{id}/nexus", get(risk::web::nexus_form)),
+        (Method::POST, "/cases/{id}/nexus", post(risk::web::nexus_submit)),
+        (Method::POST, "/assessments/{id}/override", post(risk::web::propose)),
+        (Method::POST, "/overrides/{id}/decision", post(risk::web::decide)),
         (Method::POST, "/cases/{id}/transactions", post(parties::web::add_transaction)),
         (Method::POST, "/cases/{id}/consolidate", post(parties::web::consolidate)),
         // Parties.
@@ -142,6 +148,15 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/api/v1/cases/{id}/transactions", get(parties::api::list_transactions)),
         (Method::POST, "/api/v1/cases/{id}/transactions", post(parties::api::add_transaction)),
         (Method::POST, "/api/v1/cases/{id}/consolidate", post(parties::api::consolidate)),
+        (Method::GET, "/api/v1/rubrics/current", get(risk::api::current)),
+        (Method::GET, "/api/v1/rubrics/{version}", get(risk::api::get)),
+        (Method::POST, "/api/v1/rubrics", post(risk::api::create)),
+        (Method::GET, "/api/v1/cases/{id}/assessments", get(risk::api::list)),
+        (Method::POST, "/api/v1/cases/{id}/assessments", post(risk::api::assess)),
+        (Method::POST, "/api/v1/assessments/{id}/override", post(risk::api::propose)),
+        (Method::POST, "/api/v1/overrides/{id}/decision", post(risk::api::decide)),
+        (Method::GET, "/api/v1/cases/{id}/nexus", get(risk::api::get_nexus)),
+        (Method::POST, "/api/v1/cases/{id}/nexus", post(risk::api::record_nexus)),
         (Method::GET, "/api/v1/parties", get(parties::api::list)),
         (Method::POST, "/api/v1/parties", post(parties::api::create)),
         (Method::GET, "/api/v1/parties/{id}", get(parties::api::get)),

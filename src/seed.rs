@@ -73,6 +73,56 @@ impl Office {
         service::transition(&self.state, who, id, action, input, None).await
     }
 
+    /// Records a nexus finding and a risk assessment (every applicable criterion at `level`,
+    /// with `overrides` of single criteria), as the workflow requires before the initial
+    /// determination.
+    async fn research(&self, who: &SignedIn, id: Uuid, level: u8, overrides: &[(&str, u8)]) -> Result<(), AppError> {
+        use crate::parties::NexusCriterion;
+        use crate::risk::service::{CriterionScore, NexusItem, assess, current_rubric, record_nexus};
+        let mut criteria = std::collections::BTreeMap::new();
+        for c in NexusCriterion::ALL {
+            let finding = match c {
+                NexusCriterion::Ownership => {
+                    "Ultimate parent incorporated in a foreign-adversary country (see the ownership chain)."
+                }
+                NexusCriterion::Facilities => "Headquarters and development facilities in the adversary country.",
+                NexusCriterion::PersonnelTies => {
+                    "Senior officers with ties to state entities reported in open sources."
+                }
+                NexusCriterion::AdversaryLaw => "Subject to national-security laws that can compel cooperation.",
+                NexusCriterion::OperationControl => "Updates and remote servicing operated from the adversary country.",
+            };
+            criteria.insert(
+                c.as_str().to_string(),
+                NexusItem { finding: finding.into(), evidence: "Party record and public filings".into() },
+            );
+        }
+        record_nexus(
+            &self.state,
+            who,
+            id,
+            criteria,
+            crate::cases::workflow::Answer::Yes,
+            "The supplier is owned by, and subject to the jurisdiction of, a foreign adversary.",
+        )
+        .await?;
+        let mut conn = self.state.db.acquire().await?;
+        let rubric = current_rubric(&mut conn).await?;
+        let c = crate::cases::service::visible(&mut conn, who, id, false).await?;
+        drop(conn);
+        let cs = self.reference.categories.iter().any(|x| x.code == c.category && x.connected_software);
+        let scores = rubric
+            .definition
+            .applicable(cs)
+            .map(|cr| {
+                let s = overrides.iter().find(|o| o.0 == cr.code).map(|o| o.1).unwrap_or(level);
+                (cr.code.clone(), CriterionScore { score: s, rationale: cr.levels[s as usize].clone(), evidence: None })
+            })
+            .collect();
+        assess(&self.state, who, id, scores, "Assessment recorded during initial review.").await?;
+        Ok(())
+    }
+
     async fn answer_questions(&self, who: &SignedIn, id: Uuid, notes: [&str; 3]) -> Result<(), AppError> {
         let mut conn = self.state.db.acquire().await?;
         let c = service::visible(&mut conn, who, id, false).await?;
@@ -135,6 +185,7 @@ impl Office {
                         ],
                     )
                     .await?;
+                    self.research(analyst, id, 3, &[]).await?;
                     self.later(25);
                     self.act(analyst, id, Action::BeginInitialDetermination, Input::default()).await?;
                     self.later(10);
@@ -325,6 +376,15 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         "Kaspersky Lab, Inc. is owned through Kaspersky Labs Limited (UK) by AO Kaspersky Lab (Russia), subject to Russian jurisdiction and direction.",
         "Administrative-level access to US systems, capability to install software and exfiltrate data; persistent and hard to mitigate.",
     ]).await.map_err(e)?;
+    office
+        .research(
+            ana,
+            k.id,
+            3,
+            &[("c02_adversary_control", 4), ("c08_mitigation", 4), ("c09_severity", 4), ("s05_third_party_audit", 1)],
+        )
+        .await
+        .map_err(e)?;
     service::extend(
         &state,
         sam,

@@ -14,7 +14,9 @@ pub const CASE_SELECT: &str = "SELECT c.id, c.docket_number, c.title, c.summary,
     c.category, c.adversaries, c.rule_version, c.restricted, c.assignee, u.name AS assignee_name, c.stage, c.covered, \
     c.covered_note, c.nexus, c.nexus_note, c.undue_risk, c.undue_risk_note, c.accepted_on, c.agencies_notified_on, \
     c.initial_signed_by, c.served_on, c.response_received_on, c.circulated_on, c.all_concurred, c.final_decision, \
-    c.final_signed_by, c.decided_on, c.final_due, c.created_by, c.created_at, c.updated_at, c.version \
+    c.final_signed_by, c.decided_on, c.final_due, c.created_by, c.created_at, c.updated_at, c.version, \
+    EXISTS (SELECT 1 FROM nexus_findings n WHERE n.case_id = c.id) AS has_nexus_finding, \
+    EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id) AS has_assessment \
     FROM cases c LEFT JOIN users u ON u.id = c.assignee";
 
 /// Takes the next docket number of `year`. Gap-free: the counter row stays locked until

@@ -125,6 +125,10 @@ pub struct CaseRow {
     pub updated_at: OffsetDateTime,
     /// Optimistic-concurrency version.
     pub version: i32,
+    /// A nexus finding is recorded.
+    pub has_nexus_finding: bool,
+    /// A risk assessment is recorded.
+    pub has_assessment: bool,
 }
 
 impl CaseRow {
@@ -568,6 +572,8 @@ mod tests {
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
             version: 1,
+            has_nexus_finding: false,
+            has_assessment: false,
         };
         assert!(!row.visible_to(me, Role::Analyst));
         assert!(row.visible_to(me, Role::Supervisor));

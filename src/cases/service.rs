@@ -48,8 +48,8 @@ pub fn facts(c: &CaseRow, user: &SignedIn, today: Date) -> Facts {
         circulated_on: c.circulated_on,
         all_concurred: c.all_concurred,
         today: Some(today),
-        nexus_finding_recorded: None,
-        assessment_recorded: None,
+        nexus_finding_recorded: Some(c.has_nexus_finding),
+        assessment_recorded: Some(c.has_assessment),
     }
 }
 

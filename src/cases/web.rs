@@ -424,6 +424,24 @@ struct CasePage {
     kinds: [&'static str; 6],
     statuses: [&'static str; 3],
     consolidated_into: Option<(Uuid, String)>,
+    assessments: Vec<crate::risk::service::Assessment>,
+    risk_bars: Vec<RiskBar>,
+    risk_changes: Vec<(String, u8, u8)>,
+    nexus: Option<crate::risk::service::NexusFinding>,
+    bands: [crate::risk::model::Band; 4],
+    user_id: Uuid,
+}
+
+/// One bar of the risk explanation chart.
+pub struct RiskBar {
+    code: String,
+    name: String,
+    score: u8,
+    points: f64,
+    max_points: f64,
+    width: i64,
+    max_width: i64,
+    y: i64,
 }
 
 impl CasePage {
@@ -518,6 +536,45 @@ async fn case_page(
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
+    let assessments = crate::risk::service::assessments(&mut conn, id).await?;
+    let nexus = crate::risk::service::current_nexus(&mut conn, id).await?;
+    let mut risk_bars = Vec::new();
+    let mut risk_changes = Vec::new();
+    if let Some(current) = assessments.first() {
+        let rubric = crate::risk::service::rubric(&mut conn, current.rubric_version).await?;
+        let name_of = |code: &str| {
+            rubric
+                .as_ref()
+                .and_then(|r| r.definition.criteria.iter().find(|c| c.code == code))
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| code.to_string())
+        };
+        // The widest possible bar gets 360 pixels.
+        let widest = current.contributions.iter().map(|c| c.max_points).fold(0.0_f64, f64::max).max(1.0);
+        let scale = 360.0 / widest;
+        for (i, c) in current.contributions.iter().enumerate() {
+            risk_bars.push(RiskBar {
+                code: c.code.clone(),
+                name: name_of(&c.code),
+                score: c.score,
+                points: c.points,
+                max_points: c.max_points,
+                width: (c.points * scale).round() as i64,
+                max_width: (c.max_points * scale).round() as i64,
+                y: i as i64 * 26,
+            });
+        }
+        if let Some(previous) = assessments.get(1) {
+            for (code, s) in &current.scores {
+                let before = previous.scores.get(code).map(|p| p.score);
+                if let Some(b) = before
+                    && b != s.score
+                {
+                    risk_changes.push((code.clone(), b, s.score));
+                }
+            }
+        }
+    }
     let can_work = matches!(user.role, Role::Analyst | Role::Supervisor);
     let can_edit = row.stage.is_open()
         && (user.role == Role::Supervisor || (user.role == Role::Analyst && row.assignee == Some(user.id)));
@@ -562,6 +619,12 @@ async fn case_page(
         kinds: super::transactions::KINDS,
         statuses: super::transactions::STATUSES,
         consolidated_into,
+        assessments,
+        risk_bars,
+        risk_changes,
+        nexus,
+        bands: crate::risk::model::Band::ALL,
+        user_id: user.id,
     })?;
     *r.status_mut() = status;
     Ok(r)

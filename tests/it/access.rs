@@ -50,6 +50,7 @@ fn concrete(path: &str) -> String {
         .replace("{rfi}", &uuid::Uuid::now_v7().to_string())
         .replace("{kind}", "adversaries")
         .replace("{code}", "ZZ")
+        .replace("{version}", "1")
 }
 
 #[tokio::test]

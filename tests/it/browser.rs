@@ -287,6 +287,14 @@ async fn an_analyst_files_a_case_finds_it_and_a_supervisor_accepts_it() {
     c.goto(&format!("{base}/cases")).await.unwrap();
     c.find(fantoccini::Locator::Id("q")).await.unwrap().send_keys("Moscow").await.unwrap();
     submit("form[role=search] button[type=submit]").await;
+    // The unfiltered list shows the case too: wait for the search results page itself.
+    for _ in 0..100 {
+        if c.current_url().await.unwrap().as_str().contains("q=Moscow") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(c.current_url().await.unwrap().as_str().contains("q=Moscow"));
     let link = c.wait().for_element(fantoccini::Locator::LinkText(&docket)).await.unwrap();
     browser.screenshot("case-search").await;
     link.click().await.unwrap();
@@ -372,6 +380,107 @@ async fn a_new_supervisor_changes_the_one_time_password_and_opens_the_kaspersky_
     c.find(fantoccini::Locator::LinkText("AO Kaspersky Lab")).await.unwrap().click().await.unwrap();
     c.wait().for_element(fantoccini::Locator::Css("[data-testid=ownership-chain]")).await.unwrap();
     browser.screenshot("demo-party").await;
+    let console = browser.console().await;
+    let errors: Vec<_> = console.iter().filter(|(level, _)| level == "SEVERE").collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_analyst_scores_a_case_and_sees_the_explanation() {
+    let (_, url) = server_db().create_database().await;
+    let config = crate::harness::test_config(&url);
+    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
+    let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
+    let input = icts_review::auth::service::NewUser::parse(
+        "rita.analyst@agency.gov",
+        "Rita Analyst",
+        "analyst",
+        "a shared long passphrase",
+    )
+    .unwrap();
+    let rita = icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+    let state = icts_review::app::AppState::new(pool.clone(), &config);
+    let actor = icts_review::auth::extract::SignedIn {
+        id: rita.id,
+        email: rita.email.clone(),
+        name: rita.name.clone(),
+        role: icts_review::auth::Role::Analyst,
+        session_id: uuid::Uuid::nil(),
+        kind: icts_review::auth::session::Kind::Browser,
+        csrf_token: String::new(),
+        reauth_at: None,
+        must_change_password: false,
+        secret: String::new(),
+        meta: Default::default(),
+    };
+    let reference = icts_review::cases::reference::Reference::load(&pool).await.unwrap();
+    let new = icts_review::cases::model::CaseInput {
+        title: "Genomic cloud".into(),
+        summary: "Genetic data of US patients".into(),
+        origin: "own_initiative".into(),
+        category: "data_hosting".into(),
+        adversaries: vec!["CN".into()],
+        ..Default::default()
+    }
+    .parse(&reference, now.date())
+    .unwrap();
+    let case = icts_review::cases::service::create(&state, &actor, new).await.unwrap();
+
+    let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&format!("{}/sign-in", server.base)).await.unwrap();
+    c.find(fantoccini::Locator::Id("email")).await.unwrap().send_keys("rita.analyst@agency.gov").await.unwrap();
+    c.find(fantoccini::Locator::Id("password")).await.unwrap().send_keys("a shared long passphrase").await.unwrap();
+    c.find(fantoccini::Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Css("[data-testid=user-name]")).await.unwrap();
+    c.goto(&format!("{}/cases/{}", server.base, case.id)).await.unwrap();
+    c.wait().for_element(fantoccini::Locator::LinkText("Record an assessment")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Id("narrative")).await.unwrap();
+    let criteria = icts_review::risk::model::version_one();
+    for (i, cr) in criteria.applicable(false).enumerate() {
+        let level = if i % 2 == 0 { 3 } else { 1 };
+        c.find(fantoccini::Locator::Css(&format!("label[for='s-{}-{level}']", cr.code)))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(fantoccini::Locator::Id(&format!("r-{}", cr.code)))
+            .await
+            .unwrap()
+            .send_keys("Observed in the supplier's filings")
+            .await
+            .unwrap();
+    }
+    c.find(fantoccini::Locator::Id("narrative"))
+        .await
+        .unwrap()
+        .send_keys("Cloud storage of genetic data within reach of PRC authorities.")
+        .await
+        .unwrap();
+    c.find(fantoccini::Locator::Css("form[action$='/assess'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let chart = c.wait().for_element(fantoccini::Locator::Css("[data-testid=risk-chart]")).await.unwrap();
+    let bars = chart.find_all(fantoccini::Locator::Css("rect.icts-chart__bar")).await.unwrap();
+    assert_eq!(bars.len(), 10);
+    let composite = c.find(fantoccini::Locator::Css("[data-testid=composite]")).await.unwrap().text().await.unwrap();
+    let expected = {
+        let scores: std::collections::BTreeMap<String, u8> = criteria
+            .applicable(false)
+            .enumerate()
+            .map(|(i, cr)| (cr.code.clone(), if i % 2 == 0 { 3 } else { 1 }))
+            .collect();
+        icts_review::risk::model::score(&criteria, false, &scores).unwrap().composite
+    };
+    assert_eq!(composite, expected.to_string());
+    c.execute("document.getElementById('risk').scrollIntoView();", vec![]).await.unwrap();
+    browser.screenshot("risk-assessment").await;
     let console = browser.console().await;
     let errors: Vec<_> = console.iter().filter(|(level, _)| level == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");

@@ -276,6 +276,11 @@ async fn the_workflow_runs_from_referral_to_decision_with_its_clocks() {
         ))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The risk feature's preconditions: a nexus finding and an assessment.
+    let r = act(&app, &ta, &id, json!({"action": "begin_initial_determination"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.json()["detail"].as_str().unwrap().contains("nexus finding"));
+    crate::risk::research(&app, &ta, &id, 3).await;
     assert_eq!(act(&app, &ta, &id, json!({"action": "begin_initial_determination"})).await.status, StatusCode::OK);
     // Four-eyes seam: not the filer... the filer here is the analyst, so a supervisor signs.
     assert_eq!(

@@ -11,4 +11,5 @@ mod identity;
 mod import;
 mod lifecycle;
 mod parties;
+mod risk;
 mod seed;

@@ -1,0 +1,490 @@
+//! Risk use cases: rubric versions, assessments, band overrides (four-eyes) and nexus
+//! findings. Each is one transaction with its audit event.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::model::{Band, Contribution, Rubric, RubricDefinition, score};
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::auth::Role;
+use crate::auth::extract::SignedIn;
+use crate::cases::service::visible;
+use crate::cases::workflow::Answer;
+use crate::error::{AppError, FieldError};
+use crate::parties::NexusCriterion;
+
+/// Loads a rubric version.
+pub async fn rubric(conn: &mut PgConnection, version: i32) -> Result<Option<Rubric>, AppError> {
+    let row: Option<(i32, String, serde_json::Value)> =
+        sqlx::query_as("SELECT version, name, definition FROM rubric_versions WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match row {
+        Some((version, name, def)) => {
+            let definition: RubricDefinition = serde_json::from_value(def)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("rubric {version} does not parse: {e}")))?;
+            Ok(Some(Rubric { version, name, definition }))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The newest rubric version.
+pub async fn current_rubric(conn: &mut PgConnection) -> Result<Rubric, AppError> {
+    let v: i32 = sqlx::query_scalar("SELECT max(version) FROM rubric_versions").fetch_one(&mut *conn).await?;
+    rubric(conn, v).await?.ok_or(AppError::NotFound)
+}
+
+/// Creates the next rubric version (administrators). Existing versions never change.
+pub async fn create_rubric(
+    state: &AppState,
+    user: &SignedIn,
+    name: &str,
+    definition: RubricDefinition,
+) -> Result<i32, AppError> {
+    if user.role != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("name", "must be 1 to 200 characters"));
+    }
+    definition.validate().map_err(|m| AppError::invalid("definition", m))?;
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('rubric_versions'))").execute(&mut *tx).await?;
+    let version: i32 =
+        sqlx::query_scalar("SELECT coalesce(max(version), 0) + 1 FROM rubric_versions").fetch_one(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO rubric_versions (version, name, definition, created_by, created_at) VALUES ($1,$2,$3,$4,$5)",
+    )
+    .bind(version)
+    .bind(name.trim())
+    .bind(serde_json::to_value(&definition).expect("definitions serialise"))
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        now,
+        &user.audit(),
+        NewEvent::new("rubric.created")
+            .object("rubric", version)
+            .changes(json!({"name": name.trim(), "criteria": definition.criteria.len()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+/// One criterion's score as submitted.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CriterionScore {
+    /// 0 to 4.
+    pub score: u8,
+    /// Why (required).
+    pub rationale: String,
+    /// Evidence: party facts, documents, screening hits (optional).
+    #[serde(default)]
+    pub evidence: Option<String>,
+}
+
+/// A stored assessment.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Assessment {
+    /// Id.
+    pub id: Uuid,
+    /// Case.
+    pub case_id: Uuid,
+    /// Rubric version used.
+    pub rubric_version: i32,
+    /// Whether the connected-software criteria applied.
+    pub connected_software: bool,
+    /// Scores with rationale.
+    pub scores: BTreeMap<String, CriterionScore>,
+    /// Each criterion's contribution.
+    pub contributions: Vec<Contribution>,
+    /// Composite 0–100.
+    pub composite: f64,
+    /// Computed band.
+    pub band: Band,
+    /// Band in effect: an approved override, else the computed band.
+    pub effective_band: Band,
+    /// Override awaiting a second person, if any.
+    pub pending_override: Option<Override>,
+    /// Narrative.
+    pub narrative: String,
+    /// Author.
+    pub author: Uuid,
+    /// Author's name.
+    pub author_name: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A band override.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Override {
+    /// Id.
+    pub id: Uuid,
+    /// Assessment.
+    pub assessment_id: Uuid,
+    /// Proposed band.
+    pub proposed_band: Band,
+    /// Justification.
+    pub justification: String,
+    /// Who proposed it.
+    pub proposed_by: Uuid,
+    /// Who decided.
+    pub decided_by: Option<Uuid>,
+    /// Approved?
+    pub approved: Option<bool>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AssessmentRow {
+    id: Uuid,
+    case_id: Uuid,
+    rubric_version: i32,
+    connected_software: bool,
+    scores: serde_json::Value,
+    contributions: serde_json::Value,
+    composite: f64,
+    band: Band,
+    narrative: String,
+    author: Uuid,
+    author_name: String,
+    created_at: OffsetDateTime,
+}
+
+/// The assessments of a case, newest first.
+pub async fn assessments(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Assessment>, AppError> {
+    let rows: Vec<AssessmentRow> = sqlx::query_as(
+        "SELECT a.id, a.case_id, a.rubric_version, a.connected_software, a.scores, a.contributions, a.composite::float8 AS composite, a.band, \
+         a.narrative, a.author, u.name AS author_name, a.created_at FROM assessments a JOIN users u ON u.id = a.author \
+         WHERE a.case_id = $1 ORDER BY a.created_at DESC, a.id DESC",
+    )
+    .bind(case_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let overrides: Vec<Override> = sqlx::query_as(
+        "SELECT o.id, o.assessment_id, o.proposed_band, o.justification, o.proposed_by, o.decided_by, o.approved FROM band_overrides o \
+         JOIN assessments a ON a.id = o.assessment_id WHERE a.case_id = $1 ORDER BY o.proposed_at",
+    )
+    .bind(case_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mine: Vec<&Override> = overrides.iter().filter(|o| o.assessment_id == r.id).collect();
+            let effective_band =
+                mine.iter().rev().find(|o| o.approved == Some(true)).map(|o| o.proposed_band).unwrap_or(r.band);
+            Assessment {
+                id: r.id,
+                case_id: r.case_id,
+                rubric_version: r.rubric_version,
+                connected_software: r.connected_software,
+                scores: serde_json::from_value(r.scores).unwrap_or_default(),
+                contributions: serde_json::from_value(r.contributions).unwrap_or_default(),
+                composite: r.composite,
+                band: r.band,
+                effective_band,
+                pending_override: mine.iter().find(|o| o.decided_by.is_none()).map(|o| (*o).clone()),
+                narrative: r.narrative,
+                author: r.author,
+                author_name: r.author_name,
+                created_at: r.created_at,
+            }
+        })
+        .collect())
+}
+
+async fn connected_software(conn: &mut PgConnection, category: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query_scalar("SELECT connected_software FROM ref_categories WHERE code = $1")
+        .bind(category)
+        .fetch_optional(conn)
+        .await?
+        .unwrap_or(false))
+}
+
+fn may_work(user: &SignedIn, assignee: Option<Uuid>) -> Result<(), AppError> {
+    match user.role {
+        Role::Supervisor => Ok(()),
+        Role::Analyst if assignee == Some(user.id) => Ok(()),
+        Role::Analyst => Err(AppError::Conflict("only the assigned analyst or a supervisor may do this".into())),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Records an assessment under the current rubric version. Every applicable criterion
+/// needs a score and a rationale; the composite and band are computed, never supplied.
+pub async fn assess(
+    state: &AppState,
+    user: &SignedIn,
+    case_id: Uuid,
+    scores: BTreeMap<String, CriterionScore>,
+    narrative: &str,
+) -> Result<Assessment, AppError> {
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let c = visible(&mut tx, user, case_id, true).await?;
+    may_work(user, c.assignee)?;
+    if !c.stage.is_open() {
+        return Err(AppError::Conflict(format!("{} is no longer under review", c.docket_number)));
+    }
+    let rubric = current_rubric(&mut tx).await?;
+    let cs = connected_software(&mut tx, &c.category).await?;
+    let mut errors: Vec<FieldError> = Vec::new();
+    for (code, s) in &scores {
+        if s.rationale.trim().is_empty() {
+            errors.push(FieldError::new(format!("scores.{code}.rationale"), "a rationale is required for every score"));
+        } else if s.rationale.chars().count() > 5000 || s.evidence.as_ref().is_some_and(|e| e.chars().count() > 5000) {
+            errors.push(FieldError::new(
+                format!("scores.{code}"),
+                "rationale and evidence must be at most 5,000 characters",
+            ));
+        }
+    }
+    if narrative.chars().count() > 20000 {
+        errors.push(FieldError::new("narrative", "must be at most 20,000 characters"));
+    }
+    let plain: BTreeMap<String, u8> = scores.iter().map(|(k, v)| (k.clone(), v.score)).collect();
+    let result = match score(&rubric.definition, cs, &plain) {
+        Ok(s) => Some(s),
+        Err(es) => {
+            errors.extend(es.into_iter().map(|e| FieldError::new(format!("scores.{}", e.criterion), e.message)));
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let result = result.expect("no errors");
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO assessments (id, case_id, rubric_version, connected_software, scores, contributions, composite, band, narrative, author, created_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+    )
+    .bind(id)
+    .bind(case_id)
+    .bind(rubric.version)
+    .bind(cs)
+    .bind(serde_json::to_value(&scores).expect("serialise"))
+    .bind(serde_json::to_value(&result.contributions).expect("serialise"))
+    .bind(result.composite)
+    .bind(result.band)
+    .bind(narrative.trim())
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent::new("case.assessed").object("case", case_id).changes(json!({
+        "assessment": id, "rubric_version": rubric.version, "composite": result.composite, "band": result.band, "scores": plain,
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let out = assessments(&mut tx, case_id).await?.into_iter().find(|a| a.id == id).expect("just inserted");
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Proposes a band other than the computed one, with a justification.
+pub async fn propose_override(
+    state: &AppState,
+    user: &SignedIn,
+    assessment_id: Uuid,
+    band: Band,
+    justification: &str,
+) -> Result<Uuid, AppError> {
+    if justification.trim().is_empty() {
+        return Err(AppError::invalid("justification", "explain why the computed band is wrong"));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let case_id: Uuid = sqlx::query_scalar("SELECT case_id FROM assessments WHERE id = $1")
+        .bind(assessment_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let c = visible(&mut tx, user, case_id, true).await?;
+    may_work(user, c.assignee)?;
+    let id = Uuid::now_v7();
+    let inserted = sqlx::query("INSERT INTO band_overrides (id, assessment_id, proposed_band, justification, proposed_by, proposed_at) VALUES ($1,$2,$3,$4,$5,$6)")
+        .bind(id)
+        .bind(assessment_id)
+        .bind(band)
+        .bind(justification.trim())
+        .bind(user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+    match inserted {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(AppError::Conflict("an override of this assessment is already awaiting approval".into()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let event = NewEvent::new("case.band_override_proposed").object("case", case_id).changes(
+        json!({"assessment": assessment_id, "override": id, "band": band, "justification": justification.trim()}),
+    );
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A supervisor who did not propose it approves or refuses an override.
+pub async fn decide_override(
+    state: &AppState,
+    user: &SignedIn,
+    override_id: Uuid,
+    approve: bool,
+    comment: &str,
+) -> Result<(), AppError> {
+    if user.role != Role::Supervisor {
+        return Err(AppError::Forbidden);
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let row: Option<(Uuid, Uuid, Option<Uuid>, Band)> = sqlx::query_as(
+        "SELECT a.case_id, o.proposed_by, o.decided_by, o.proposed_band FROM band_overrides o JOIN assessments a ON a.id = o.assessment_id WHERE o.id = $1 FOR UPDATE OF o",
+    )
+    .bind(override_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (case_id, proposer, decided, band) = row.ok_or(AppError::NotFound)?;
+    visible(&mut tx, user, case_id, false).await?;
+    if decided.is_some() {
+        return Err(AppError::Conflict("this override was already decided".into()));
+    }
+    if proposer == user.id {
+        return Err(AppError::Conflict(
+            "an override takes effect only when a supervisor other than its proposer approves it".into(),
+        ));
+    }
+    sqlx::query("UPDATE band_overrides SET decided_by = $2, decided_at = $3, approved = $4, decision_comment = $5 WHERE id = $1")
+        .bind(override_id)
+        .bind(user.id)
+        .bind(now)
+        .bind(approve)
+        .bind(comment.trim())
+        .execute(&mut *tx)
+        .await?;
+    let event = NewEvent::new(if approve { "case.band_override_approved" } else { "case.band_override_refused" })
+        .object("case", case_id)
+        .changes(json!({"override": override_id, "band": band, "comment": comment.trim()}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One criterion of a nexus finding.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NexusItem {
+    /// What was found for this criterion (may be "none").
+    pub finding: String,
+    /// Evidence relied on (party facts, documents).
+    #[serde(default)]
+    pub evidence: String,
+}
+
+/// A recorded nexus finding.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NexusFinding {
+    /// Id.
+    pub id: Uuid,
+    /// Per criterion.
+    pub criteria: BTreeMap<String, NexusItem>,
+    /// Conclusion: is there a foreign-adversary nexus?
+    pub conclusion: Answer,
+    /// Summary.
+    pub summary: String,
+    /// Author.
+    pub author: Uuid,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// The latest nexus finding of a case.
+pub async fn current_nexus(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<NexusFinding>, AppError> {
+    let row: Option<(Uuid, serde_json::Value, Answer, String, Uuid, OffsetDateTime)> = sqlx::query_as(
+        "SELECT id, criteria, conclusion, summary, author, created_at FROM nexus_findings WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(case_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id, criteria, conclusion, summary, author, created_at)| NexusFinding {
+        id,
+        criteria: serde_json::from_value(criteria).unwrap_or_default(),
+        conclusion,
+        summary,
+        author,
+        created_at,
+    }))
+}
+
+/// Records the nexus finding: every criterion of 791.103(b) answered, and a conclusion.
+pub async fn record_nexus(
+    state: &AppState,
+    user: &SignedIn,
+    case_id: Uuid,
+    criteria: BTreeMap<String, NexusItem>,
+    conclusion: Answer,
+    summary: &str,
+) -> Result<NexusFinding, AppError> {
+    let mut errors = Vec::new();
+    for c in NexusCriterion::ALL {
+        match criteria.get(c.as_str()) {
+            Some(item) if !item.finding.trim().is_empty() => {}
+            _ => errors
+                .push(FieldError::new(format!("criteria.{}", c.as_str()), "record what was found (or \"none found\")")),
+        }
+    }
+    if let Some(bad) = criteria.keys().find(|k| NexusCriterion::parse(k).is_none()) {
+        errors.push(FieldError::new(format!("criteria.{bad}"), "is not a nexus criterion"));
+    }
+    if summary.trim().is_empty() {
+        errors.push(FieldError::new("summary", "state the conclusion in words"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let c = visible(&mut tx, user, case_id, true).await?;
+    may_work(user, c.assignee)?;
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO nexus_findings (id, case_id, criteria, conclusion, summary, author, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+        .bind(id)
+        .bind(case_id)
+        .bind(serde_json::to_value(&criteria).expect("serialise"))
+        .bind(conclusion)
+        .bind(summary.trim())
+        .bind(user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        now,
+        &user.audit(),
+        NewEvent::new("case.nexus_recorded")
+            .object("case", case_id)
+            .changes(json!({"finding": id, "conclusion": conclusion})),
+    )
+    .await?;
+    let out = current_nexus(&mut tx, case_id).await?.expect("just inserted");
+    tx.commit().await?;
+    Ok(out)
+}

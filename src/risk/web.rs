@@ -1,0 +1,286 @@
+//! Risk pages: the assessment form (every applicable criterion with its anchored levels),
+//! the nexus-finding form, and the override forms on the case page.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::model::{Band, Criterion};
+use super::service::{self, CriterionScore, NexusItem};
+use crate::app::AppState;
+use crate::auth::extract::{Authorized, SignedIn, perm};
+use crate::cases::workflow::Answer;
+use crate::error::{AppError, FieldError};
+use crate::parties::NexusCriterion;
+use crate::web::extract::{AppForm, AppPath};
+use crate::web::layout::{FormErrors, Layout, render};
+
+#[derive(Template)]
+#[template(path = "risk/assess.html")]
+struct AssessPage {
+    layout: Layout,
+    case_id: Uuid,
+    docket: String,
+    rubric_version: i32,
+    criteria: Vec<Criterion>,
+    values: BTreeMap<String, (String, String)>,
+    narrative: String,
+    errors: FormErrors,
+    csrf_token: String,
+}
+
+impl AssessPage {
+    fn score_of(&self, code: &str) -> &str {
+        self.values.get(code).map(|v| v.0.as_str()).unwrap_or("")
+    }
+    fn rationale_of(&self, code: &str) -> &str {
+        self.values.get(code).map(|v| v.1.as_str()).unwrap_or("")
+    }
+    fn error_of(&self, code: &str) -> String {
+        let a = self.errors.get(&format!("scores.{code}"));
+        let b = self.errors.get(&format!("scores.{code}.rationale"));
+        [a, b].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join("; ")
+    }
+}
+
+async fn assess_page(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    values: BTreeMap<String, (String, String)>,
+    narrative: String,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let c = crate::cases::service::visible(&mut conn, user, id, false).await?;
+    let rubric = service::current_rubric(&mut conn).await?;
+    let cs: bool = sqlx::query_scalar("SELECT connected_software FROM ref_categories WHERE code = $1")
+        .bind(&c.category)
+        .fetch_one(&mut *conn)
+        .await?;
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let mut r = render(&AssessPage {
+        layout: Layout::for_user(&state.web, "/cases", Some(user)),
+        case_id: id,
+        docket: c.docket_number,
+        rubric_version: rubric.version,
+        criteria: rubric.definition.applicable(cs).cloned().collect(),
+        values,
+        narrative,
+        errors: FormErrors(errors),
+        csrf_token: user.csrf_token.clone(),
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// `GET /cases/{id}/assess`.
+pub async fn assess_form(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Response, AppError> {
+    assess_page(&state, &user, id, BTreeMap::new(), String::new(), Vec::new()).await
+}
+
+/// `POST /cases/{id}/assess`: fields `score.<code>`, `rationale.<code>`, `narrative`.
+pub async fn assess_submit(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    body: String,
+) -> Result<Response, AppError> {
+    let mut values: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut narrative = String::new();
+    for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
+        if let Some(code) = k.strip_prefix("score.") {
+            values.entry(code.to_string()).or_default().0 = v.into_owned();
+        } else if let Some(code) = k.strip_prefix("rationale.") {
+            values.entry(code.to_string()).or_default().1 = v.into_owned();
+        } else if k == "narrative" {
+            narrative = v.into_owned();
+        }
+    }
+    let mut errors = Vec::new();
+    let mut scores = BTreeMap::new();
+    for (code, (s, rationale)) in &values {
+        match s.parse::<u8>() {
+            Ok(n) => {
+                scores.insert(code.clone(), CriterionScore { score: n, rationale: rationale.clone(), evidence: None });
+            }
+            Err(_) => errors.push(FieldError::new(format!("scores.{code}"), "choose a level")),
+        }
+    }
+    let result = if errors.is_empty() {
+        service::assess(&state, &user, id, scores, &narrative).await.map(|_| ())
+    } else {
+        Err(AppError::Invalid(errors))
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/cases/{id}#risk")).into_response()),
+        Err(AppError::Invalid(errors)) => assess_page(&state, &user, id, values, narrative, errors).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "risk/nexus.html")]
+struct NexusPage {
+    layout: Layout,
+    case_id: Uuid,
+    docket: String,
+    criteria: [NexusCriterion; 5],
+    values: BTreeMap<String, (String, String)>,
+    conclusion: String,
+    summary: String,
+    errors: FormErrors,
+    csrf_token: String,
+    evidence: Vec<(String, String, String)>,
+}
+
+impl NexusPage {
+    fn finding_of(&self, code: &str) -> &str {
+        self.values.get(code).map(|v| v.0.as_str()).unwrap_or("")
+    }
+    fn evidence_of(&self, code: &str) -> &str {
+        self.values.get(code).map(|v| v.1.as_str()).unwrap_or("")
+    }
+}
+
+async fn nexus_page(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    values: BTreeMap<String, (String, String)>,
+    conclusion: String,
+    summary: String,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let c = crate::cases::service::visible(&mut conn, user, id, false).await?;
+    // The parties' recorded nexus facts, to draw on.
+    let evidence: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT p.legal_name, e.criterion::text, e.finding FROM case_parties cp JOIN parties p ON p.id = cp.party_id \
+         JOIN party_nexus_evidence e ON e.party_id = p.id WHERE cp.case_id = $1 ORDER BY p.legal_name, e.recorded_at",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let mut r = render(&NexusPage {
+        layout: Layout::for_user(&state.web, "/cases", Some(user)),
+        case_id: id,
+        docket: c.docket_number,
+        criteria: NexusCriterion::ALL,
+        values,
+        conclusion,
+        summary,
+        errors: FormErrors(errors),
+        csrf_token: user.csrf_token.clone(),
+        evidence,
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// `GET /cases/{id}/nexus`.
+pub async fn nexus_form(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Response, AppError> {
+    nexus_page(&state, &user, id, BTreeMap::new(), "yes".into(), String::new(), Vec::new()).await
+}
+
+/// `POST /cases/{id}/nexus`: fields `finding.<criterion>`, `evidence.<criterion>`,
+/// `conclusion`, `summary`.
+pub async fn nexus_submit(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    body: String,
+) -> Result<Response, AppError> {
+    let mut values: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let (mut conclusion, mut summary) = (String::new(), String::new());
+    for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
+        if let Some(code) = k.strip_prefix("finding.") {
+            values.entry(code.to_string()).or_default().0 = v.into_owned();
+        } else if let Some(code) = k.strip_prefix("evidence.") {
+            values.entry(code.to_string()).or_default().1 = v.into_owned();
+        } else if k == "conclusion" {
+            conclusion = v.into_owned();
+        } else if k == "summary" {
+            summary = v.into_owned();
+        }
+    }
+    let answer = match conclusion.as_str() {
+        "yes" => Some(Answer::Yes),
+        "no" => Some(Answer::No),
+        _ => None,
+    };
+    let criteria: BTreeMap<String, NexusItem> =
+        values.iter().map(|(k, (f, e))| (k.clone(), NexusItem { finding: f.clone(), evidence: e.clone() })).collect();
+    let result = match answer {
+        Some(a) => service::record_nexus(&state, &user, id, criteria, a, &summary).await.map(|_| ()),
+        None => Err(AppError::invalid("conclusion", "answer yes or no")),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/cases/{id}#risk")).into_response()),
+        Err(AppError::Invalid(errors)) => nexus_page(&state, &user, id, values, conclusion, summary, errors).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// A proposed override from the case page.
+#[derive(Debug, Deserialize)]
+pub struct ProposeForm {
+    case_id: Uuid,
+    band: String,
+    justification: String,
+}
+
+/// `POST /assessments/{id}/override`.
+pub async fn propose(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<ProposeForm>,
+) -> Result<Response, AppError> {
+    let result = match Band::parse(f.band.trim()) {
+        Some(b) => service::propose_override(&state, &user, id, b, &f.justification).await.map(|_| ()),
+        None => Err(AppError::invalid("band", "choose a band")),
+    };
+    crate::cases::web::back_to_case(
+        &state,
+        &user,
+        f.case_id,
+        result,
+        "Override proposed; it takes effect when another supervisor approves it.",
+    )
+    .await
+}
+
+/// A decision from the case page.
+#[derive(Debug, Deserialize)]
+pub struct DecideForm {
+    case_id: Uuid,
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /overrides/{id}/decision`.
+pub async fn decide(
+    user: Authorized<perm::AssignCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<DecideForm>,
+) -> Result<Response, AppError> {
+    let result = service::decide_override(&state, &user, id, f.decision == "approve", &f.comment).await;
+    crate::cases::web::back_to_case(&state, &user, f.case_id, result, "Override decided.").await
+}
