@@ -30,6 +30,10 @@ pub struct AppState {
     pub static_dir: std::path::PathBuf,
     /// The clock (a manual one in tests).
     pub clock: SharedClock,
+    /// Similarity from which a screening match is a hit (0–1).
+    pub screening_threshold: f64,
+    /// The current screening list's index, built once per list version.
+    pub screening: crate::parties::screening_service::IndexCache,
 }
 
 impl AppState {
@@ -40,6 +44,8 @@ impl AppState {
             web: WebState::from_config(config),
             static_dir: config.static_dir.clone(),
             clock: std::sync::Arc::new(crate::clock::SystemClock),
+            screening_threshold: config.screening_threshold,
+            screening: Default::default(),
         }
     }
 
@@ -90,6 +96,9 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/admin/users/{id}", get(auth::web::user_page)),
         (Method::POST, "/admin/users/{id}", post(auth::web::user_action)),
         (Method::GET, "/admin/reference", get(cases::web::reference_admin)),
+        (Method::GET, "/admin/screening", get(parties::screening_web::lists_admin)),
+        (Method::POST, "/admin/screening", post(parties::screening_web::upload)),
+        (Method::POST, "/screening/hits/{id}", post(parties::screening_web::decide_page)),
         (Method::POST, "/admin/reference", post(cases::web::reference_save)),
         // Cases.
         (Method::GET, "/dashboard", get(cases::web::dashboard)),
@@ -157,6 +166,9 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/api/v1/overrides/{id}/decision", post(risk::api::decide)),
         (Method::GET, "/api/v1/cases/{id}/nexus", get(risk::api::get_nexus)),
         (Method::POST, "/api/v1/cases/{id}/nexus", post(risk::api::record_nexus)),
+        (Method::GET, "/api/v1/screening/lists", get(parties::screening_web::lists_api)),
+        (Method::GET, "/api/v1/parties/{id}/screening", get(parties::screening_web::party_hits)),
+        (Method::POST, "/api/v1/screening/hits/{id}", post(parties::screening_web::decide_api)),
         (Method::GET, "/api/v1/parties", get(parties::api::list)),
         (Method::POST, "/api/v1/parties", post(parties::api::create)),
         (Method::GET, "/api/v1/parties/{id}", get(parties::api::get)),

@@ -35,12 +35,26 @@ pub enum Command {
     /// Load data in bulk.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Screening lists.
+    #[command(subcommand)]
+    Screening(ScreeningCommand),
     /// Fill an empty database with a demonstration office.
     Seed {
         /// One account per role (one-time passwords printed once) and about fifty cases in
         /// every stage and category, including the Kaspersky review ICTS-2021-002.
         #[arg(long, required = true)]
         demo: bool,
+    },
+}
+
+/// `icts-review screening ...`
+#[derive(Debug, Subcommand)]
+pub enum ScreeningCommand {
+    /// Load a Consolidated Screening List file (CSV) as a new dated version and re-screen
+    /// every party; a malformed file is refused whole, with its line and reason.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
     },
 }
 
@@ -125,6 +139,7 @@ pub fn main() -> ExitCode {
                 import_transactions(config, file, as_user).await
             }
             Command::Seed { .. } => seed_demo(config).await,
+            Command::Screening(ScreeningCommand::Import { file }) => screening_import(config, file).await,
         }
     });
     match result {
@@ -308,4 +323,32 @@ async fn seed_demo(config: Config) -> anyhow::Result<()> {
         println!("  {:<10} {:<36} {}", a.role.as_str(), a.email, a.password);
     }
     Ok(())
+}
+
+async fn screening_import(config: Config, file: std::path::PathBuf) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let db = crate::db::Database::open(&config).await?;
+    let state = crate::app::AppState::new(db.pool.clone(), &config);
+    let ctx = crate::audit::AuditContext {
+        actor_role: Some("system".into()),
+        request_id: Some(format!("cli:screening-import:{}", file.display())),
+        ..Default::default()
+    };
+    let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let result = crate::parties::screening_service::import_list(&state, &ctx, None, &name, &bytes).await;
+    db.shutdown().await;
+    match result {
+        Ok((version, parties, cases)) => {
+            println!("list version {version} imported: {parties} parties with new hits, {cases} open cases flagged");
+            Ok(())
+        }
+        Err(crate::error::AppError::Invalid(errors)) => {
+            for e in errors {
+                eprintln!("{}: {}", e.field, e.message);
+            }
+            eprintln!("nothing was imported");
+            Err(Quiet.into())
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
 }

@@ -65,6 +65,10 @@ pub struct RawConfig {
     /// Seconds allowed to drain in-flight requests after SIGTERM or SIGINT.
     #[arg(long, env = "ICTS_SHUTDOWN_GRACE", default_value = "30", global = true)]
     pub shutdown_grace: String,
+
+    /// Similarity (0.5–1) from which a screening-list match is shown as a hit.
+    #[arg(long, env = "ICTS_SCREENING_THRESHOLD", default_value = "0.90", global = true)]
+    pub screening_threshold: String,
 }
 
 /// Output format of the structured logs.
@@ -103,6 +107,8 @@ pub struct Config {
     pub db_acquire_timeout: Duration,
     /// Drain time at shutdown.
     pub shutdown_grace: Duration,
+    /// Screening hit threshold.
+    pub screening_threshold: f64,
 }
 
 /// A configuration value that cannot be used: names the setting and what is allowed.
@@ -197,7 +203,17 @@ impl Config {
         )?);
         let shutdown_grace =
             Duration::from_secs(parse_int("--shutdown-grace / ICTS_SHUTDOWN_GRACE", &raw.shutdown_grace, 0, 600)?);
+        let screening_threshold = match raw.screening_threshold.trim().parse::<f64>() {
+            Ok(t) if (0.5..=1.0).contains(&t) => t,
+            _ => {
+                return Err(bad(
+                    "--screening-threshold / ICTS_SCREENING_THRESHOLD",
+                    format!("{:?} is not allowed; use a number from 0.5 to 1", raw.screening_threshold),
+                ));
+            }
+        };
         Ok(Config {
+            screening_threshold,
             database_url,
             data_dir: PathBuf::from(raw.data_dir.trim()),
             pg_bin_dir: raw.pg_bin_dir.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from),

@@ -257,6 +257,16 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         accounts.push(DemoAccount { email: email.into(), role, password: pw });
     }
     let reference = Reference::load(&pool).await?;
+    // The sample screening list, so that parties show hits.
+    crate::parties::screening_service::import_list(
+        &state,
+        &ctx,
+        None,
+        "csl-sample.csv",
+        crate::parties::screening_web::SAMPLE_LIST.as_bytes(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let office = Office { state: state.clone(), clock: clock.clone(), analysts, supervisors, reference };
     let e = |e: AppError| anyhow::anyhow!("seeding failed: {e}");
     let (ana, raj) = (&office.analysts[0], &office.analysts[1]);

@@ -2,6 +2,9 @@
 //! foreign adversary, adversary-nexus evidence per criterion, and links to cases.
 
 pub mod api;
+pub mod screening;
+pub mod screening_service;
+pub mod screening_web;
 pub mod web;
 
 use serde::{Deserialize, Serialize};
@@ -334,6 +337,7 @@ pub async fn create(state: &AppState, user: &SignedIn, p: ValidParty) -> Result<
         "parent_id": {"after": p.parent_id}, "ownership_pct": {"after": p.ownership_pct},
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
+    screening_service::screen_one(&mut tx, &state.screening, state.screening_threshold, id, now).await?;
     let party = get(&mut tx, id).await?.expect("just inserted");
     tx.commit().await?;
     Ok(party)
@@ -397,6 +401,7 @@ pub async fn update(
         NewEvent::new("party.updated").object("party", id).changes(serde_json::Value::Object(changes)),
     )
     .await?;
+    screening_service::screen_one(&mut tx, &state.screening, state.screening_threshold, id, now).await?;
     let party = get(&mut tx, id).await?.expect("exists");
     tx.commit().await?;
     Ok(party)

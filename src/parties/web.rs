@@ -182,6 +182,7 @@ struct ShowPage {
     csrf_token: String,
     message: String,
     message_is_error: bool,
+    hits: Vec<super::screening_service::Hit>,
 }
 
 async fn show_page(
@@ -205,6 +206,7 @@ async fn show_page(
         .collect();
     let cases = super::cases_of(&mut conn, id, user).await?;
     let others = super::list(&mut conn, None, 500).await?.into_iter().filter(|p| p.id != id).collect();
+    let hits = super::screening_service::hits_of_party(&mut conn, id).await?;
     drop(conn);
     let reference = Reference::load(&state.db).await?;
     let mut r = render(&ShowPage {
@@ -221,6 +223,7 @@ async fn show_page(
         csrf_token: user.csrf_token.clone(),
         message,
         message_is_error: is_error,
+        hits,
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -235,7 +238,8 @@ pub async fn show(
     show_page(&state, &user, id, String::new(), false, StatusCode::OK).await
 }
 
-async fn back(
+/// Shows the party page again with a message (after a form on it).
+pub async fn back_to_party(
     state: &AppState,
     user: &SignedIn,
     id: Uuid,
@@ -268,7 +272,7 @@ pub async fn update(
         (Err(e), _) => Err(AppError::Invalid(e)),
         (_, None) => Err(AppError::invalid("version", "is missing; reload the page")),
     };
-    back(&state, &user, id, result, "Party saved.").await
+    back_to_party(&state, &user, id, result, "Party saved.").await
 }
 
 /// The evidence form.
@@ -291,7 +295,7 @@ pub async fn add_evidence(
     let input =
         super::EvidenceInput { criterion: f.criterion, adversary: f.adversary, finding: f.finding, source: f.source };
     let result = super::add_evidence(&state, &user, id, &input).await.map(|_| ());
-    back(&state, &user, id, result, "Evidence recorded.").await
+    back_to_party(&state, &user, id, result, "Evidence recorded.").await
 }
 
 /// Linking a party from the case page.

@@ -271,9 +271,12 @@ pub async fn assess(
     }
     let result = result.expect("no errors");
     let id = Uuid::now_v7();
+    // Which screening-list version the assessment saw.
+    let list_version: Option<i32> =
+        sqlx::query_scalar("SELECT max(version) FROM screening_lists").fetch_one(&mut *tx).await?;
     sqlx::query(
-        "INSERT INTO assessments (id, case_id, rubric_version, connected_software, scores, contributions, composite, band, narrative, author, created_at) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        "INSERT INTO assessments (id, case_id, rubric_version, connected_software, scores, contributions, composite, band, narrative, author, created_at, \
+         screening_list_version) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
     )
     .bind(id)
     .bind(case_id)
@@ -286,6 +289,7 @@ pub async fn assess(
     .bind(narrative.trim())
     .bind(user.id)
     .bind(now)
+    .bind(list_version)
     .execute(&mut *tx)
     .await?;
     let event = NewEvent::new("case.assessed").object("case", case_id).changes(json!({

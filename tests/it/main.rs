@@ -12,4 +12,5 @@ mod import;
 mod lifecycle;
 mod parties;
 mod risk;
+mod screening;
 mod seed;

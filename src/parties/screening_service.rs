@@ -1,0 +1,443 @@
+//! Screening lists in the database: importing a Consolidated Screening List file as a new
+//! dated version (re-screening every party), screening a party when it is registered or
+//! renamed, and the analyst's confirm / dismiss of each hit.
+
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::screening::ScreeningIndex;
+use crate::app::AppState;
+use crate::audit::{self, AuditContext, NewEvent};
+use crate::auth::Role;
+use crate::auth::extract::SignedIn;
+use crate::error::AppError;
+
+/// Columns every list file must have (the Consolidated Screening List's names).
+pub const REQUIRED: [&str; 12] = [
+    "source",
+    "entity_number",
+    "type",
+    "programs",
+    "name",
+    "title",
+    "addresses",
+    "federal_register_notice",
+    "start_date",
+    "end_date",
+    "alt_names",
+    "source_list_url",
+];
+
+/// One entry of a list file.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct ListEntry {
+    /// The list it comes from (Entity List, SDN, ...).
+    pub source: String,
+    /// Entity number.
+    pub entity_number: String,
+    /// Entity or individual.
+    pub r#type: String,
+    /// Programs.
+    pub programs: String,
+    /// Name.
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// Addresses.
+    pub addresses: String,
+    /// Federal Register notice.
+    pub federal_register_notice: String,
+    /// Start date.
+    pub start_date: String,
+    /// End date.
+    pub end_date: String,
+    /// Other names, separated by `;`.
+    pub alt_names: String,
+    /// Where the source list is published.
+    pub source_list_url: String,
+}
+
+impl ListEntry {
+    /// The entry's names: primary first, then aliases.
+    pub fn names(&self) -> Vec<String> {
+        let mut v = vec![self.name.clone()];
+        v.extend(self.alt_names.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
+        v
+    }
+}
+
+/// Why a list file was refused (as a whole).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct ListError {
+    /// Line of the file.
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Parses a list file; any malformed line refuses the whole file.
+pub fn parse_list(input: impl std::io::Read) -> Result<Vec<ListEntry>, ListError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let headers =
+        reader.headers().map_err(|e| ListError { line: 1, reason: format!("cannot read the header: {e}") })?.clone();
+    let idx = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let mut pos = Vec::new();
+    for r in REQUIRED {
+        match idx(r) {
+            Some(i) => pos.push(i),
+            None => return Err(ListError { line: 1, reason: format!("column {r} is missing") }),
+        }
+    }
+    let mut out = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let line = n + 2;
+        let record = record.map_err(|e| ListError { line, reason: format!("not a valid CSV row: {e}") })?;
+        let get = |k: usize| record.get(pos[k]).unwrap_or("").trim().to_string();
+        let entry = ListEntry {
+            source: get(0),
+            entity_number: get(1),
+            r#type: get(2),
+            programs: get(3),
+            name: get(4),
+            title: get(5),
+            addresses: get(6),
+            federal_register_notice: get(7),
+            start_date: get(8),
+            end_date: get(9),
+            alt_names: get(10),
+            source_list_url: get(11),
+        };
+        if entry.name.is_empty() {
+            return Err(ListError { line, reason: "the name is empty".into() });
+        }
+        if entry.source.is_empty() {
+            return Err(ListError { line, reason: "the source list is empty".into() });
+        }
+        out.push(entry);
+    }
+    if out.is_empty() {
+        return Err(ListError { line: 2, reason: "the file has no entries".into() });
+    }
+    Ok(out)
+}
+
+/// The index of the current list version, cached per version (versions never change).
+#[derive(Debug, Clone, Default)]
+pub struct IndexCache(Arc<Mutex<CachedIndex>>);
+
+/// A list version and its index.
+type CachedIndex = Option<(i32, Arc<ScreeningIndex>)>;
+
+/// New hits as columns for one bulk insert: id, party, entry, party name, matched name, score.
+type HitColumns = (Vec<Uuid>, Vec<Uuid>, Vec<i32>, Vec<String>, Vec<String>, Vec<f32>);
+
+/// The current list version and its index, if a list was imported.
+pub async fn current_index(
+    conn: &mut PgConnection,
+    cache: &IndexCache,
+) -> Result<Option<(i32, Arc<ScreeningIndex>)>, sqlx::Error> {
+    let version: Option<i32> =
+        sqlx::query_scalar("SELECT max(version) FROM screening_lists").fetch_one(&mut *conn).await?;
+    let Some(version) = version else { return Ok(None) };
+    if let Some((v, idx)) = cache.0.lock().expect("cache lock").clone()
+        && v == version
+    {
+        return Ok(Some((v, idx)));
+    }
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, alt_names FROM screening_entries WHERE list_version = $1 ORDER BY entry_no")
+            .bind(version)
+            .fetch_all(&mut *conn)
+            .await?;
+    let entries: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(name, alt)| ListEntry { name, alt_names: alt, ..ListEntry::default() }.names())
+        .collect();
+    let idx = Arc::new(ScreeningIndex::build(&entries));
+    *cache.0.lock().expect("cache lock") = Some((version, idx.clone()));
+    Ok(Some((version, idx)))
+}
+
+/// Screens parties against a list version; records new hits. Returns the parties with new
+/// hits.
+async fn screen_parties(
+    conn: &mut PgConnection,
+    version: i32,
+    index: &ScreeningIndex,
+    threshold: f64,
+    only: Option<Uuid>,
+    now: OffsetDateTime,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let parties: Vec<(Uuid, String, Vec<String>)> = match only {
+        Some(id) => {
+            sqlx::query_as("SELECT id, legal_name, aliases FROM parties WHERE id = $1")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        None => sqlx::query_as("SELECT id, legal_name, aliases FROM parties").fetch_all(&mut *conn).await?,
+    };
+    let mut hit_party = Vec::new();
+    let mut rows: HitColumns = Default::default();
+    for (id, legal, aliases) in parties {
+        let mut seen = std::collections::HashSet::new();
+        for name in std::iter::once(legal).chain(aliases) {
+            for m in index.screen(&name, threshold) {
+                if seen.insert(m.entry) {
+                    rows.0.push(Uuid::now_v7());
+                    rows.1.push(id);
+                    rows.2.push(m.entry as i32);
+                    rows.3.push(name.clone());
+                    rows.4.push(m.matched_name);
+                    rows.5.push(m.score as f32);
+                }
+            }
+        }
+    }
+    if !rows.0.is_empty() {
+        let inserted: Vec<Uuid> = sqlx::query_scalar(
+            "INSERT INTO screening_hits (id, party_id, list_version, entry_no, party_name, matched_name, score, created_at) \
+             SELECT id, party, $3, entry, pname, mname, score, $8 FROM UNNEST($1::uuid[], $2::uuid[], $4::int[], $5::text[], $6::text[], $7::real[]) \
+             AS t(id, party, entry, pname, mname, score) ON CONFLICT (party_id, list_version, entry_no) DO NOTHING RETURNING party_id",
+        )
+        .bind(&rows.0)
+        .bind(&rows.1)
+        .bind(version)
+        .bind(&rows.2)
+        .bind(&rows.3)
+        .bind(&rows.4)
+        .bind(&rows.5)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+        hit_party = inserted;
+        hit_party.sort();
+        hit_party.dedup();
+    }
+    Ok(hit_party)
+}
+
+/// Screens one party (after it is registered or renamed) against the current list, in the
+/// caller's transaction.
+pub async fn screen_one(
+    conn: &mut PgConnection,
+    cache: &IndexCache,
+    threshold: f64,
+    party: Uuid,
+    now: OffsetDateTime,
+) -> Result<usize, sqlx::Error> {
+    match current_index(conn, cache).await? {
+        Some((v, idx)) => Ok(screen_parties(conn, v, &idx, threshold, Some(party), now).await?.len()),
+        None => Ok(0),
+    }
+}
+
+/// Imports a list file as the next version, re-screens every party, and flags (with an
+/// audit event) each open case whose parties got new hits.
+pub async fn import_list(
+    state: &AppState,
+    ctx: &AuditContext,
+    user: Option<Uuid>,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<(i32, usize, usize), AppError> {
+    let entries = parse_list(bytes).map_err(|e| AppError::invalid("file", e.to_string()))?;
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('screening_lists'))").execute(&mut *tx).await?;
+    let version: i32 =
+        sqlx::query_scalar("SELECT coalesce(max(version), 0) + 1 FROM screening_lists").fetch_one(&mut *tx).await?;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(bytes).to_vec();
+    sqlx::query("INSERT INTO screening_lists (version, source_file, sha256, entries, imported_by, imported_at) VALUES ($1,$2,$3,$4,$5,$6)")
+        .bind(version)
+        .bind(file_name)
+        .bind(&digest)
+        .bind(entries.len() as i32)
+        .bind(user)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    for (chunk_no, chunk) in entries.chunks(5000).enumerate() {
+        let base = (chunk_no * 5000) as i32;
+        let col = |f: &dyn Fn(&ListEntry) -> String| chunk.iter().map(f).collect::<Vec<String>>();
+        sqlx::query(
+            "INSERT INTO screening_entries (list_version, entry_no, source, entity_number, type, programs, name, title, addresses, \
+             federal_register_notice, start_date, end_date, alt_names, source_list_url) \
+             SELECT $1, $2 + ord::int - 1, a, b, c, d, e, f, g, h, i, j, k, l FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY AS t(a, b, c, d, e, f, g, h, i, j, k, l, ord)",
+        )
+        .bind(version)
+        .bind(base)
+        .bind(col(&|e| e.source.clone()))
+        .bind(col(&|e| e.entity_number.clone()))
+        .bind(col(&|e| e.r#type.clone()))
+        .bind(col(&|e| e.programs.clone()))
+        .bind(col(&|e| e.name.clone()))
+        .bind(col(&|e| e.title.clone()))
+        .bind(col(&|e| e.addresses.clone()))
+        .bind(col(&|e| e.federal_register_notice.clone()))
+        .bind(col(&|e| e.start_date.clone()))
+        .bind(col(&|e| e.end_date.clone()))
+        .bind(col(&|e| e.alt_names.clone()))
+        .bind(col(&|e| e.source_list_url.clone()))
+        .execute(&mut *tx)
+        .await?;
+    }
+    let index = ScreeningIndex::build(&entries.iter().map(ListEntry::names).collect::<Vec<_>>());
+    let parties = screen_parties(&mut tx, version, &index, state.screening_threshold, None, now).await?;
+    let cases: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT DISTINCT c.id, c.docket_number FROM case_parties cp JOIN cases c ON c.id = cp.case_id WHERE cp.party_id = ANY($1) \
+         AND c.stage NOT IN ('rejected', 'closed_no_action', 'decided', 'monitoring', 'closed')",
+    )
+    .bind(&parties)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut events = vec![NewEvent::new("screening.list_imported").object("screening_list", version).changes(json!({
+        "file": file_name, "sha256": hex::encode(&digest), "entries": entries.len(), "parties_with_new_hits": parties.len(), "open_cases_flagged": cases.len(),
+    }))];
+    for (id, docket) in &cases {
+        events.push(
+            NewEvent::new("case.screening_hits")
+                .object("case", id)
+                .changes(json!({"list_version": version, "docket_number": docket})),
+        );
+    }
+    audit::record_many(&mut tx, now, ctx, events).await?;
+    tx.commit().await?;
+    Ok((version, parties.len(), cases.len()))
+}
+
+/// A hit as shown.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Hit {
+    /// Id.
+    pub id: Uuid,
+    /// Party.
+    pub party_id: Uuid,
+    /// List version.
+    pub list_version: i32,
+    /// The party's name that matched.
+    pub party_name: String,
+    /// The listed name that matched.
+    pub matched_name: String,
+    /// Similarity 0–1.
+    pub score: f32,
+    /// `open`, `confirmed` or `dismissed`.
+    pub status: String,
+    /// The reason of the decision.
+    pub reason: Option<String>,
+    /// Source list.
+    pub source: String,
+    /// Listed entry's primary name.
+    pub entry_name: String,
+    /// Programs.
+    pub programs: String,
+    /// Federal Register notice.
+    pub federal_register_notice: String,
+}
+
+/// The hits of a party (latest list versions first).
+pub async fn hits_of_party(conn: &mut PgConnection, party: Uuid) -> Result<Vec<Hit>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT h.id, h.party_id, h.list_version, h.party_name, h.matched_name, h.score, h.status, h.reason, e.source, e.name AS entry_name, \
+         e.programs, e.federal_register_notice FROM screening_hits h JOIN screening_entries e ON e.list_version = h.list_version AND e.entry_no = h.entry_no \
+         WHERE h.party_id = $1 ORDER BY h.list_version DESC, h.score DESC",
+    )
+    .bind(party)
+    .fetch_all(conn)
+    .await
+}
+
+/// An analyst confirms or dismisses a hit, with a reason.
+pub async fn decide_hit(
+    state: &AppState,
+    user: &SignedIn,
+    hit: Uuid,
+    confirm: bool,
+    reason: &str,
+) -> Result<Uuid, AppError> {
+    if !matches!(user.role, Role::Analyst | Role::Supervisor) {
+        return Err(AppError::Forbidden);
+    }
+    if reason.trim().is_empty() {
+        return Err(AppError::invalid("reason", "say why"));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let row: Option<(Uuid, String)> =
+        sqlx::query_as("SELECT party_id, status FROM screening_hits WHERE id = $1 FOR UPDATE")
+            .bind(hit)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (party, status) = row.ok_or(AppError::NotFound)?;
+    if status != "open" {
+        return Err(AppError::Conflict(format!("this hit was already {status}")));
+    }
+    let new_status = if confirm { "confirmed" } else { "dismissed" };
+    sqlx::query("UPDATE screening_hits SET status = $2, reason = $3, decided_by = $4, decided_at = $5 WHERE id = $1")
+        .bind(hit)
+        .bind(new_status)
+        .bind(reason.trim())
+        .bind(user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let event = NewEvent::new(if confirm { "party.screening_hit_confirmed" } else { "party.screening_hit_dismissed" })
+        .object("party", party)
+        .changes(json!({"hit": hit, "status": {"before": "open", "after": new_status}, "reason": reason.trim()}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(party)
+}
+
+/// A list version.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ListVersion {
+    /// Version.
+    pub version: i32,
+    /// File it came from.
+    pub source_file: String,
+    /// Entries.
+    pub entries: i32,
+    /// Imported.
+    #[serde(with = "time::serde::rfc3339")]
+    pub imported_at: OffsetDateTime,
+}
+
+/// The imported list versions, newest first.
+pub async fn lists(conn: &mut PgConnection) -> Result<Vec<ListVersion>, sqlx::Error> {
+    sqlx::query_as("SELECT version, source_file, entries, imported_at FROM screening_lists ORDER BY version DESC")
+        .fetch_all(conn)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "source,entity_number,type,programs,name,title,addresses,federal_register_notice,start_date,end_date,alt_names,source_list_url,remarks\n";
+
+    #[test]
+    fn a_good_file_parses_with_aliases() {
+        let csv = format!(
+            "{HEADER}Entity List (EL),1,Entity,,Huawei Technologies Co. Ltd.,,Shenzhen,84 FR 22961,2019-05-16,,Huawei; HTC,https://example.gov,x\n"
+        );
+        let e = parse_list(csv.as_bytes()).unwrap();
+        assert_eq!(e[0].names(), ["Huawei Technologies Co. Ltd.", "Huawei", "HTC"]);
+    }
+
+    #[test]
+    fn a_malformed_file_is_refused_whole_with_its_line() {
+        let csv = format!("{HEADER}EL,1,Entity,,Good Name,,,,,,,,\nEL,2,Entity,,,,,,,,,,\n");
+        assert_eq!(parse_list(csv.as_bytes()).unwrap_err(), ListError { line: 3, reason: "the name is empty".into() });
+        let csv = format!("{HEADER}EL,1,Entity,,Good Name,,,,,,,,\nEL,2,too,few\n");
+        assert_eq!(parse_list(csv.as_bytes()).unwrap_err().line, 3);
+        assert_eq!(parse_list("name,source\nx,y\n".as_bytes()).unwrap_err().reason, "column entity_number is missing");
+    }
+}
