@@ -430,6 +430,7 @@ struct CasePage {
     nexus: Option<crate::risk::service::NexusFinding>,
     bands: [crate::risk::model::Band; 4],
     user_id: Uuid,
+    hits: Vec<crate::parties::screening_service::Hit>,
 }
 
 /// One bar of the risk explanation chart.
@@ -538,6 +539,7 @@ async fn case_page(
     .await?;
     let assessments = crate::risk::service::assessments(&mut conn, id).await?;
     let nexus = crate::risk::service::current_nexus(&mut conn, id).await?;
+    let hits = crate::parties::screening_service::hits_of_case(&mut conn, id).await?;
     let mut risk_bars = Vec::new();
     let mut risk_changes = Vec::new();
     if let Some(current) = assessments.first() {
@@ -625,6 +627,7 @@ async fn case_page(
         nexus,
         bands: crate::risk::model::Band::ALL,
         user_id: user.id,
+        hits,
     })?;
     *r.status_mut() = status;
     Ok(r)

@@ -354,6 +354,20 @@ pub async fn hits_of_party(conn: &mut PgConnection, party: Uuid) -> Result<Vec<H
     .await
 }
 
+/// The hits on a case's parties (latest list version only), for the case page and the
+/// assessment form.
+pub async fn hits_of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Hit>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT h.id, h.party_id, h.list_version, h.party_name, h.matched_name, h.score, h.status, h.reason, e.source, e.name AS entry_name, \
+         e.programs, e.federal_register_notice FROM screening_hits h JOIN screening_entries e ON e.list_version = h.list_version AND e.entry_no = h.entry_no \
+         WHERE h.party_id IN (SELECT party_id FROM case_parties WHERE case_id = $1) \
+         AND h.list_version = (SELECT max(version) FROM screening_lists) ORDER BY h.score DESC",
+    )
+    .bind(case_id)
+    .fetch_all(conn)
+    .await
+}
+
 /// An analyst confirms or dismisses a hit, with a reason.
 pub async fn decide_hit(
     state: &AppState,

@@ -29,12 +29,25 @@ struct AssessPage {
     rubric_version: i32,
     criteria: Vec<Criterion>,
     values: BTreeMap<String, (String, String)>,
+    evidence: BTreeMap<String, String>,
     narrative: String,
     errors: FormErrors,
     csrf_token: String,
+    confirmed_hits: Vec<String>,
 }
 
+/// The criterion that confirmed screening hits inform.
+const CONTROL_CRITERION: &str = "c02_adversary_control";
+
 impl AssessPage {
+    fn evidence_of(&self, code: &str) -> String {
+        match self.evidence.get(code) {
+            Some(e) => e.clone(),
+            None if code == CONTROL_CRITERION && !self.confirmed_hits.is_empty() => self.confirmed_hits.join("; "),
+            None => String::new(),
+        }
+    }
+
     fn score_of(&self, code: &str) -> &str {
         self.values.get(code).map(|v| v.0.as_str()).unwrap_or("")
     }
@@ -53,6 +66,7 @@ async fn assess_page(
     user: &SignedIn,
     id: Uuid,
     values: BTreeMap<String, (String, String)>,
+    evidence: BTreeMap<String, String>,
     narrative: String,
     errors: Vec<FieldError>,
 ) -> Result<Response, AppError> {
@@ -63,8 +77,24 @@ async fn assess_page(
         .bind(&c.category)
         .fetch_one(&mut *conn)
         .await?;
+    // Confirmed screening hits are evidence for the ownership/control criterion.
+    let confirmed_hits: Vec<String> = crate::parties::screening_service::hits_of_case(&mut conn, id)
+        .await?
+        .into_iter()
+        .filter(|h| h.status == "confirmed")
+        .map(|h| {
+            let notice = if h.federal_register_notice.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", h.federal_register_notice)
+            };
+            format!("{} is listed: {} ({}{notice})", h.party_name, h.entry_name, h.source)
+        })
+        .collect();
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut r = render(&AssessPage {
+        evidence,
+        confirmed_hits,
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
         case_id: id,
         docket: c.docket_number,
@@ -85,7 +115,7 @@ pub async fn assess_form(
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
 ) -> Result<Response, AppError> {
-    assess_page(&state, &user, id, BTreeMap::new(), String::new(), Vec::new()).await
+    assess_page(&state, &user, id, BTreeMap::new(), BTreeMap::new(), String::new(), Vec::new()).await
 }
 
 /// `POST /cases/{id}/assess`: fields `score.<code>`, `rationale.<code>`, `narrative`.
@@ -96,9 +126,12 @@ pub async fn assess_submit(
     body: String,
 ) -> Result<Response, AppError> {
     let mut values: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut evidence: BTreeMap<String, String> = BTreeMap::new();
     let mut narrative = String::new();
     for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
-        if let Some(code) = k.strip_prefix("score.") {
+        if let Some(code) = k.strip_prefix("evidence.") {
+            evidence.insert(code.to_string(), v.into_owned());
+        } else if let Some(code) = k.strip_prefix("score.") {
             values.entry(code.to_string()).or_default().0 = v.into_owned();
         } else if let Some(code) = k.strip_prefix("rationale.") {
             values.entry(code.to_string()).or_default().1 = v.into_owned();
@@ -111,7 +144,8 @@ pub async fn assess_submit(
     for (code, (s, rationale)) in &values {
         match s.parse::<u8>() {
             Ok(n) => {
-                scores.insert(code.clone(), CriterionScore { score: n, rationale: rationale.clone(), evidence: None });
+                let ev = evidence.get(code).map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
+                scores.insert(code.clone(), CriterionScore { score: n, rationale: rationale.clone(), evidence: ev });
             }
             Err(_) => errors.push(FieldError::new(format!("scores.{code}"), "choose a level")),
         }
@@ -123,7 +157,7 @@ pub async fn assess_submit(
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/cases/{id}#risk")).into_response()),
-        Err(AppError::Invalid(errors)) => assess_page(&state, &user, id, values, narrative, errors).await,
+        Err(AppError::Invalid(errors)) => assess_page(&state, &user, id, values, evidence, narrative, errors).await,
         Err(e) => Err(e),
     }
 }

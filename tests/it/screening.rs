@@ -110,6 +110,16 @@ async fn parties_are_screened_exactly_by_alias_reordered_and_misspelt() {
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(app.events("party.screening_hit_confirmed").await.len(), 1);
+    // The case page lists the hit; the confirmed hit is offered as evidence for the
+    // ownership/control criterion.
+    let session = app.sign_in(&a).await;
+    let page = app.send(session.get(&format!("/cases/{cid}"))).await.text();
+    assert!(page.contains("data-testid=\"case-hits\"") && page.contains("ZTE Corporation"));
+    let form = app.send(session.get(&format!("/cases/{cid}/assess"))).await.text();
+    assert!(
+        form.contains("ZTE Corporation is listed: ZTE Corporation (Entity List"),
+        "confirmed hits feed the control criterion"
+    );
     // A re-import (new version) screens everyone again; decided hits stay decided.
     let r = app.send(upload(&s.csrf, &s.cookie, "csl-2.csv", icts_review::parties::screening_web::SAMPLE_LIST)).await;
     assert!(r.text().contains("List version 2 imported"));
