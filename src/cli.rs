@@ -283,7 +283,7 @@ async fn import_transactions(config: Config, file: std::path::PathBuf, as_user: 
             let bar = bar.clone();
             move |n: usize| bar.set_position(n as u64)
         };
-        match import::load(&mut tx, now, &ctx, user.map(|u| u.0), rows, &progress).await {
+        match import::load(&mut tx, now, &ctx, user.map(|u| u.0), rows, config.screening_threshold, &progress).await {
             Ok(report) => {
                 tx.commit().await?;
                 bar.finish_and_clear();

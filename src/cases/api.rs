@@ -53,6 +53,8 @@ pub struct CaseSummary {
     pub restricted: bool,
     /// Assignee.
     pub assignee: Option<super::model::UserRef>,
+    /// Preliminary triage score 0–100 of a bulk-intake case: a queue ordering, not an assessment.
+    pub preliminary_score: Option<i32>,
     /// Version.
     pub version: i32,
 }
@@ -70,6 +72,7 @@ impl From<CaseRow> for CaseSummary {
             rule_version: c.rule_version,
             restricted: c.restricted,
             assignee: c.assignee.map(|id| super::model::UserRef { id, name: c.assignee_name.unwrap_or_default() }),
+            preliminary_score: c.preliminary_score,
             version: c.version,
         }
     }
@@ -102,7 +105,7 @@ pub struct CaseQuery {
     pub due_within: Option<String>,
     /// Full-text search (docket number, title, summary, notes).
     pub q: Option<String>,
-    /// `newest` (default), `oldest`, `docket` or `due`.
+    /// `newest` (default), `oldest`, `docket`, `due` or `triage` (preliminary score).
     pub sort: Option<String>,
     /// Page size 1 to 200 (default 50).
     pub limit: Option<String>,
@@ -160,7 +163,7 @@ impl CaseQuery {
         if let Some(s) = some(&self.sort) {
             match Sort::parse(&s) {
                 Some(s) => f.sort = s,
-                None => errors.push(FieldError::new("sort", "must be newest, oldest, docket or due")),
+                None => errors.push(FieldError::new("sort", "must be newest, oldest, docket, due or triage")),
             }
         }
         if let Some(l) = some(&self.limit) {

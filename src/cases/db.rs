@@ -14,7 +14,7 @@ pub const CASE_SELECT: &str = "SELECT c.id, c.docket_number, c.title, c.summary,
     c.category, c.adversaries, c.rule_version, c.restricted, c.assignee, u.name AS assignee_name, c.stage, c.covered, \
     c.covered_note, c.nexus, c.nexus_note, c.undue_risk, c.undue_risk_note, c.accepted_on, c.agencies_notified_on, \
     c.initial_signed_by, c.served_on, c.response_received_on, c.circulated_on, c.all_concurred, c.final_decision, \
-    c.final_signed_by, c.decided_on, c.final_due, c.created_by, c.created_at, c.updated_at, c.version, \
+    c.final_signed_by, c.decided_on, c.final_due, c.preliminary_score, c.created_by, c.created_at, c.updated_at, c.version, \
     EXISTS (SELECT 1 FROM nexus_findings n WHERE n.case_id = c.id) AS has_nexus_finding, \
     EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id) AS has_assessment \
     FROM cases c LEFT JOIN users u ON u.id = c.assignee";
@@ -103,6 +103,8 @@ pub enum Sort {
     Docket,
     /// Earliest final-determination due date first (cases without one last).
     Due,
+    /// Highest preliminary triage score first (cases without one last).
+    Triage,
 }
 
 impl Sort {
@@ -113,6 +115,7 @@ impl Sort {
             "oldest" => Some(Sort::Oldest),
             "docket" => Some(Sort::Docket),
             "due" => Some(Sort::Due),
+            "triage" => Some(Sort::Triage),
             _ => None,
         }
     }
@@ -124,6 +127,7 @@ impl Sort {
             Sort::Oldest => "oldest",
             Sort::Docket => "docket",
             Sort::Due => "due",
+            Sort::Triage => "triage",
         }
     }
 
@@ -134,6 +138,7 @@ impl Sort {
             Sort::Oldest => "c.created_at ASC, c.id ASC",
             Sort::Docket => "c.docket_year, c.docket_seq, c.id",
             Sort::Due => "coalesce(c.final_due, DATE '9999-12-31'), c.id",
+            Sort::Triage => "coalesce(c.preliminary_score, -1) DESC, c.id DESC",
         }
     }
 
@@ -145,6 +150,7 @@ impl Sort {
             }
             Sort::Docket => row.docket_number.clone(),
             Sort::Due => row.final_due.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".into()),
+            Sort::Triage => row.preliminary_score.unwrap_or(-1).to_string(),
         }
     }
 
@@ -162,6 +168,7 @@ impl Sort {
                     && parts[2].parse::<u32>().is_ok()
             }
             Sort::Due => super::model::parse_date(key).is_some(),
+            Sort::Triage => key.parse::<i32>().is_ok_and(|n| (-1..=100).contains(&n)),
         }
     }
 
@@ -294,6 +301,13 @@ pub async fn list(
                     .push(", '-', 2)::integer, split_part(")
                     .push_bind(k)
                     .push(", '-', 3)::integer, ")
+                    .push_bind(*id)
+                    .push(")");
+            }
+            Sort::Triage => {
+                qb.push(" AND (coalesce(c.preliminary_score, -1), c.id) < (CAST(")
+                    .push_bind(k)
+                    .push(" AS integer), ")
                     .push_bind(*id)
                     .push(")");
             }

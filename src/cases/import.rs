@@ -286,6 +286,7 @@ pub async fn load(
     ctx: &AuditContext,
     user: Option<Uuid>,
     rows: Vec<ImportRow>,
+    screening_threshold: f64,
     progress: &(dyn Fn(usize) + Send + Sync),
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport { rows: rows.len(), ..ImportReport::default() };
@@ -477,6 +478,40 @@ pub async fn load(
         .await?;
         progress(rows.len().min(base + chunk.len()));
     }
+    // Screen the parties of the file, then give each new case its preliminary triage score.
+    let mut involved: Vec<Uuid> = party_ids.values().copied().collect();
+    involved.sort();
+    involved.dedup();
+    crate::parties::screening_service::screen_many(&mut *conn, screening_threshold, &involved, now).await?;
+    let with_hits: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT DISTINCT party_id FROM screening_hits WHERE party_id = ANY($1) AND status <> 'dismissed' \
+         AND list_version = (SELECT max(version) FROM screening_lists)",
+    )
+    .bind(&involved)
+    .fetch_all(&mut *conn)
+    .await?;
+    let with_hits: std::collections::HashSet<Uuid> = with_hits.into_iter().collect();
+    let mut triage: HashMap<Uuid, i32> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        if let Some(c) = &r.new_case {
+            let facts = crate::risk::triage::TriageFacts {
+                category: &c.category,
+                adversaries: c.adversaries.len(),
+                screening_hits: r.parties.iter().filter(|p| with_hits.contains(&party_ids[&p.0])).count(),
+                us_persons: r.transaction.us_persons_affected,
+                data_categories: r.transaction.data_categories.len(),
+            };
+            triage.insert(case_of_row[i], crate::risk::triage::score(&facts));
+        }
+    }
+    let (ids, scores): (Vec<Uuid>, Vec<i32>) = triage.into_iter().unzip();
+    sqlx::query(
+        "UPDATE cases c SET preliminary_score = t.s FROM UNNEST($1::uuid[], $2::int[]) AS t(id, s) WHERE c.id = t.id",
+    )
+    .bind(&ids)
+    .bind(&scores)
+    .execute(&mut *conn)
+    .await?;
     // Joined cases: one event per case, naming the transactions added.
     let mut joined: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {

@@ -117,6 +117,8 @@ pub struct CaseRow {
     pub decided_on: Option<Date>,
     /// Final determination due (denormalised from the clocks).
     pub final_due: Option<Date>,
+    /// Preliminary triage score of a bulk-intake case (not an assessment).
+    pub preliminary_score: Option<i32>,
     /// Filed by.
     pub created_by: Option<Uuid>,
     /// Filed at.
@@ -568,6 +570,7 @@ mod tests {
             final_signed_by: None,
             decided_on: None,
             final_due: None,
+            preliminary_score: None,
             created_by: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,

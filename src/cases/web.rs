@@ -80,8 +80,17 @@ pub async fn dashboard(user: Authorized<perm::ViewCases>, State(state): State<Ap
     )
     .await?;
     let unassigned = if user.role == Role::Supervisor {
-        query(&state, &user, CaseFilter { assignee: Some(AssigneeFilter::Unassigned), limit: 20, ..Default::default() })
-            .await?
+        query(
+            &state,
+            &user,
+            CaseFilter {
+                assignee: Some(AssigneeFilter::Unassigned),
+                sort: db::Sort::Triage,
+                limit: 20,
+                ..Default::default()
+            },
+        )
+        .await?
     } else {
         Vec::new()
     };
@@ -431,6 +440,7 @@ struct CasePage {
     bands: [crate::risk::model::Band; 4],
     user_id: Uuid,
     hits: Vec<crate::parties::screening_service::Hit>,
+    preliminary_score: Option<i32>,
 }
 
 /// One bar of the risk explanation chart.
@@ -628,6 +638,7 @@ async fn case_page(
         bands: crate::risk::model::Band::ALL,
         user_id: user.id,
         hits,
+        preliminary_score: row.preliminary_score,
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -1047,7 +1058,9 @@ pub async fn import_upload(
         }
     };
     let mut tx = state.db.begin().await?;
-    match super::import::load(&mut tx, now, &user.audit(), Some(user.id), rows, &|_| {}).await {
+    match super::import::load(&mut tx, now, &user.audit(), Some(user.id), rows, state.screening_threshold, &|_| {})
+        .await
+    {
         Ok(report) => {
             tx.commit().await?;
             render(&page(Vec::new(), Some(report)))

@@ -183,6 +183,17 @@ async fn screen_parties(
         }
         None => sqlx::query_as("SELECT id, legal_name, aliases FROM parties").fetch_all(&mut *conn).await?,
     };
+    screen_rows(conn, version, index, threshold, parties, now).await
+}
+
+async fn screen_rows(
+    conn: &mut PgConnection,
+    version: i32,
+    index: &ScreeningIndex,
+    threshold: f64,
+    parties: Vec<(Uuid, String, Vec<String>)>,
+    now: OffsetDateTime,
+) -> Result<Vec<Uuid>, sqlx::Error> {
     let mut hit_party = Vec::new();
     let mut rows: HitColumns = Default::default();
     for (id, legal, aliases) in parties {
@@ -221,6 +232,28 @@ async fn screen_parties(
         hit_party.dedup();
     }
     Ok(hit_party)
+}
+
+/// Screens the given parties against the current list (bulk intake), in the caller's
+/// transaction.
+pub async fn screen_many(
+    conn: &mut PgConnection,
+    threshold: f64,
+    parties: &[Uuid],
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    let cache = IndexCache::default();
+    if let Some((v, idx)) = current_index(conn, &cache).await? {
+        for chunk in parties.chunks(10_000) {
+            let rows: Vec<(Uuid, String, Vec<String>)> =
+                sqlx::query_as("SELECT id, legal_name, aliases FROM parties WHERE id = ANY($1)")
+                    .bind(chunk)
+                    .fetch_all(&mut *conn)
+                    .await?;
+            screen_rows(conn, v, &idx, threshold, rows, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Screens one party (after it is registered or renamed) against the current list, in the

@@ -148,3 +148,42 @@ async fn the_command_line_import_reports_rows_and_columns() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("loaded 1 rows: 1 cases opened"));
     assert_eq!(app.count("cases").await, 1);
 }
+
+#[tokio::test]
+async fn imported_cases_get_a_preliminary_triage_score_that_orders_the_queue() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let token = app.token(&sup).await;
+    let s = app.sign_in(&sup).await;
+    let ctx = icts_review::audit::AuditContext::default();
+    icts_review::parties::screening_service::import_list(
+        &app.state,
+        &ctx,
+        None,
+        "csl.csv",
+        icts_review::parties::screening_web::SAMPLE_LIST.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let header = "title,summary,origin,category,adversaries,item,kind,status,us_persons_affected,data_categories,supplier_name,supplier_country\n";
+    let csv = format!(
+        "{header}Quiet drones,s,own_initiative,emerging_technology,CN,Drone X,acquisition,pending,,,Small Drone Maker,CN\n\
+         Carrier core network,s,own_initiative,network_infrastructure,CN;RU,Core router,installation,ongoing,2000000,geolocation;biometric,Huawei Technologies Co Ltd,CN\n"
+    );
+    let r = app.send(multipart(&s.csrf, &s.cookie, &csv)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let scores: Vec<(String, Option<i32>)> =
+        sqlx::query_as("SELECT title, preliminary_score FROM cases ORDER BY title").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(scores, [("Carrier core network".to_string(), Some(100)), ("Quiet drones".to_string(), Some(25))]);
+    // The Huawei party was screened on the way in.
+    let hits: i64 = sqlx::query_scalar("SELECT count(*) FROM screening_hits").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(hits, 1);
+    let queue = app
+        .send(crate::harness::api("GET", "/api/v1/cases?assignee=unassigned&sort=triage", &token, None))
+        .await
+        .json();
+    assert_eq!(queue["items"][0]["title"], "Carrier core network");
+    assert_eq!(queue["items"][0]["preliminary_score"], 100);
+    let dashboard = app.send(s.get("/dashboard")).await.text();
+    assert!(dashboard.contains("Preliminary triage score 100 (not an assessment)"));
+}
