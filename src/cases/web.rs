@@ -441,6 +441,16 @@ struct CasePage {
     user_id: Uuid,
     hits: Vec<crate::parties::screening_service::Hit>,
     preliminary_score: Option<i32>,
+    compared: Option<(Uuid, Uuid)>,
+}
+
+impl CasePage {
+    fn is_compared_from(&self, id: &Uuid) -> bool {
+        self.compared.is_some_and(|c| c.0 == *id)
+    }
+    fn is_compared_to(&self, id: &Uuid) -> bool {
+        self.compared.is_some_and(|c| c.1 == *id)
+    }
 }
 
 /// One bar of the risk explanation chart.
@@ -484,6 +494,18 @@ async fn case_page(
     message: String,
     is_error: bool,
     status: StatusCode,
+) -> Result<Response, AppError> {
+    case_page_with(state, user, id, message, is_error, status, None).await
+}
+
+async fn case_page_with(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    message: String,
+    is_error: bool,
+    status: StatusCode,
+    compare: Option<(Uuid, Uuid)>,
 ) -> Result<Response, AppError> {
     let reference = Reference::load(&state.db).await?;
     let mut conn = state.db.acquire().await?;
@@ -552,6 +574,7 @@ async fn case_page(
     let hits = crate::parties::screening_service::hits_of_case(&mut conn, id).await?;
     let mut risk_bars = Vec::new();
     let mut risk_changes = Vec::new();
+    let mut compared: Option<(Uuid, Uuid)> = None;
     if let Some(current) = assessments.first() {
         let rubric = crate::risk::service::rubric(&mut conn, current.rubric_version).await?;
         let name_of = |code: &str| {
@@ -576,9 +599,16 @@ async fn case_page(
                 y: i as i64 * 26,
             });
         }
-        if let Some(previous) = assessments.get(1) {
-            for (code, s) in &current.scores {
-                let before = previous.scores.get(code).map(|p| p.score);
+        // What changed between two assessments: the two chosen, or the latest two.
+        let find = |aid: Uuid| assessments.iter().find(|a| a.id == aid);
+        let pair = match compare {
+            Some((from, to)) => find(from).zip(find(to)),
+            None => assessments.get(1).zip(assessments.first()),
+        };
+        if let Some((older, newer)) = pair {
+            compared = Some((older.id, newer.id));
+            for (code, s) in &newer.scores {
+                let before = older.scores.get(code).map(|p| p.score);
                 if let Some(b) = before
                     && b != s.score
                 {
@@ -639,6 +669,7 @@ async fn case_page(
         user_id: user.id,
         hits,
         preliminary_score: row.preliminary_score,
+        compared,
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -649,8 +680,23 @@ pub async fn show(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<CompareQuery>,
 ) -> Result<Response, AppError> {
-    case_page(&state, &user, id, String::new(), false, StatusCode::OK).await
+    let compare = match (q.from.as_deref().filter(|s| !s.is_empty()), q.to.as_deref().filter(|s| !s.is_empty())) {
+        (Some(f), Some(t)) => Some((
+            Uuid::parse_str(f).map_err(|_| AppError::invalid("from", "choose an assessment"))?,
+            Uuid::parse_str(t).map_err(|_| AppError::invalid("to", "choose an assessment"))?,
+        )),
+        _ => None,
+    };
+    case_page_with(&state, &user, id, String::new(), false, StatusCode::OK, compare).await
+}
+
+/// `?from=&to=`: the two assessments to compare on the case page.
+#[derive(Debug, Deserialize)]
+pub struct CompareQuery {
+    from: Option<String>,
+    to: Option<String>,
 }
 
 /// Renders an error of a case-page form back on the case page.

@@ -175,6 +175,7 @@ struct NexusPage {
     errors: FormErrors,
     csrf_token: String,
     evidence: Vec<(String, String, String)>,
+    chains: Vec<String>,
 }
 
 impl NexusPage {
@@ -205,8 +206,24 @@ async fn nexus_page(
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
+    // Each party's ownership chain, up to its ultimate parent.
+    let mut chains = Vec::new();
+    for p in crate::parties::parties_of_case(&mut conn, id).await? {
+        let chain = crate::parties::ownership_chain(&mut conn, p.party_id).await?;
+        let text = chain
+            .iter()
+            .map(|l| {
+                let pct = l.party.ownership_pct.map(|x| format!(", {x}% owned by")).unwrap_or_default();
+                let flag = if l.in_adversary_country { " [foreign-adversary country]" } else { "" };
+                format!("{} ({}){flag}{pct}", l.party.legal_name, l.party.country)
+            })
+            .collect::<Vec<_>>()
+            .join(" → ");
+        chains.push(text);
+    }
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut r = render(&NexusPage {
+        chains,
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
         case_id: id,
         docket: c.docket_number,

@@ -119,6 +119,14 @@ async fn an_assessment_is_computed_explained_and_appended() {
         html.contains("c02_adversary_control") && html.contains("4 → 2"),
         "the change between the last two assessments"
     );
+    // Any two can be compared, in either direction.
+    let (newest, oldest) = (list[0]["id"].as_str().unwrap(), list[1]["id"].as_str().unwrap());
+    let html = app.send(s.get(&format!("/cases/{id}?from={newest}&to={oldest}"))).await.text();
+    assert!(html.contains("c02_adversary_control: 2 → 4"), "reverse comparison");
+    assert_eq!(
+        app.send(s.get(&format!("/cases/{id}?from=garbage&to={oldest}"))).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     // Assessments are append-only, even for the owner.
     let su = app.superuser_pool().await;
     let err = sqlx::query("UPDATE assessments SET composite = 1").execute(&su).await.unwrap_err();
@@ -220,6 +228,33 @@ async fn nexus_findings_answer_every_criterion_and_rubrics_are_immutable() {
             "criteria.operation_control",
             "summary"
         ]
+    );
+    // The form draws on the parties' ownership chains.
+    let parent = app
+        .send(api(
+            "POST",
+            "/api/v1/parties",
+            &t,
+            Some(json!({"legal_name": "Parent Holding", "kind": "company", "country": "CN"})),
+        ))
+        .await
+        .json();
+    let child = app
+        .send(api("POST", "/api/v1/parties", &t, Some(json!({"legal_name": "US Hosting Sub", "kind": "company", "country": "US", "parent_id": parent["id"], "ownership_pct": 60.0}))))
+        .await
+        .json();
+    app.send(api(
+        "POST",
+        &format!("/api/v1/cases/{id}/parties"),
+        &t,
+        Some(json!({"party_id": child["id"], "role": "supplier"})),
+    ))
+    .await;
+    let s = app.sign_in(&a).await;
+    let form = app.send(s.get(&format!("/cases/{id}/nexus"))).await.text();
+    assert!(
+        form.contains("US Hosting Sub (US), 60% owned by → Parent Holding (CN) [foreign-adversary country]"),
+        "{form}"
     );
     research(&app, &t, &id, 2).await;
     let n = app.send(api("GET", &format!("/api/v1/cases/{id}/nexus"), &t, None)).await.json();
