@@ -6,6 +6,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
 COPY templates ./templates
+# Declared in Cargo.toml, so the manifest needs it even for the binary alone.
+COPY benches ./benches
 RUN cargo build --release --locked --bin icts-review
 
 FROM debian:bookworm-slim
