@@ -230,6 +230,22 @@ async fn screen_rows(
         hit_party = inserted;
         hit_party.sort();
         hit_party.dedup();
+        // A decision on the same party and the same listed entry (same source and name) in
+        // an earlier list version carries over, so a new list does not reopen every hit.
+        sqlx::query(
+            "UPDATE screening_hits h SET status = prev.status, decided_by = prev.decided_by, decided_at = $2, \
+               reason = 'carried over from list version ' || prev.list_version || ': ' || prev.reason \
+             FROM (SELECT DISTINCT ON (p.party_id, pe.source, pe.name) p.party_id, pe.source, pe.name, p.status, p.reason, p.decided_by, p.list_version \
+                   FROM screening_hits p JOIN screening_entries pe ON pe.list_version = p.list_version AND pe.entry_no = p.entry_no \
+                   WHERE p.status <> 'open' AND p.list_version < $1 ORDER BY p.party_id, pe.source, pe.name, p.list_version DESC) prev, \
+                  screening_entries he \
+             WHERE h.list_version = $1 AND h.status = 'open' AND he.list_version = h.list_version AND he.entry_no = h.entry_no \
+               AND prev.party_id = h.party_id AND prev.source = he.source AND prev.name = he.name",
+        )
+        .bind(version)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(hit_party)
 }

@@ -126,6 +126,8 @@ async fn parties_are_screened_exactly_by_alias_reordered_and_misspelt() {
     let h = hits(&app, &t, &early).await;
     assert_eq!(h.len(), 2, "one hit per list version");
     assert_eq!(h[1]["status"], "confirmed");
+    assert_eq!(h[0]["status"], "confirmed", "the decision carries over to the same entry in the new version");
+    assert!(h[0]["reason"].as_str().unwrap().starts_with("carried over from list version 1"));
     let lists = app.send(api("GET", "/api/v1/screening/lists", &t, None)).await.json();
     assert_eq!(lists.as_array().unwrap().len(), 2);
     // Assessments record the list version they saw.
