@@ -30,6 +30,11 @@ impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self { field: field.into(), message: message.into() }
     }
+
+    /// Several errors as one line: `field: message; field: message`.
+    pub fn join(errors: &[FieldError]) -> String {
+        errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+    }
 }
 
 /// Everything that can go wrong in a request.
@@ -205,9 +210,7 @@ impl AppError {
                 kind: "urn:icts-review:problem:invalid-input".into(),
                 title: "Invalid input".into(),
                 status: StatusCode::UNPROCESSABLE_ENTITY.as_u16(),
-                detail: Some(
-                    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
-                ),
+                detail: Some(FieldError::join(errors)),
                 errors: errors.clone(),
             },
             _ => base,

@@ -22,7 +22,7 @@ use crate::auth::extract::{Authorized, SignedIn, perm};
 use crate::auth::web::show_time;
 use crate::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
-use crate::web::layout::{FormErrors, Layout, render};
+use crate::web::layout::{FormErrors, Layout, form_outcome, render};
 
 /// A row of a case table.
 pub struct Row {
@@ -526,22 +526,20 @@ async fn case_page_with(
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let events: Vec<(StoredEvent, Option<String>)> = sqlx::query_as::<_, StoredEvent>(
-        "SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq",
-    )
-    .bind(id.to_string())
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|e| (e, None))
-    .collect();
-    let names: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, name FROM users").fetch_all(&mut *conn).await?;
+    let events: Vec<StoredEvent> =
+        sqlx::query_as("SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq")
+            .bind(id.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+    let actors: Vec<Uuid> = events.iter().filter_map(|e| e.actor_id).collect();
+    let names: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1)").bind(&actors).fetch_all(&mut *conn).await?;
     let name_of = |id: Option<Uuid>| {
         id.and_then(|i| names.iter().find(|n| n.0 == i).map(|n| n.1.clone())).unwrap_or_else(|| "system".into())
     };
     let timeline = events
         .into_iter()
-        .map(|(e, _)| {
+        .map(|e| {
             let what = match e.changes.get("action").and_then(|a| a.as_str()).and_then(Action::parse) {
                 Some(a) => a.label().to_string(),
                 None => e.event_type.replace("case.", "").replace('_', " "),
@@ -707,15 +705,8 @@ pub async fn back_to_case(
     result: Result<(), AppError>,
     ok: &str,
 ) -> Result<Response, AppError> {
-    match result {
-        Ok(()) => case_page(state, user, id, ok.to_string(), false, StatusCode::OK).await,
-        Err(AppError::Conflict(m)) => case_page(state, user, id, m, true, StatusCode::CONFLICT).await,
-        Err(AppError::Invalid(errors)) => {
-            let m = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-            case_page(state, user, id, m, true, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e),
-    }
+    let (message, is_error, status) = form_outcome(result, ok)?;
+    case_page(state, user, id, message, is_error, status).await
 }
 
 /// A workflow action from the case page.
@@ -867,13 +858,7 @@ pub async fn assign(
         }
         (Ok(n), _) => list_page(&state, &user, CaseQuery::default(), format!("{n} case(s) assigned.")).await,
         (Err(AppError::Invalid(e)), _) => {
-            let mut r = list_page(
-                &state,
-                &user,
-                CaseQuery::default(),
-                e.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
-            )
-            .await?;
+            let mut r = list_page(&state, &user, CaseQuery::default(), FieldError::join(&e)).await?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)
         }
@@ -1195,22 +1180,10 @@ pub async fn reference_save(
     } else {
         f.code.trim().to_lowercase()
     };
-    match super::reference::upsert(&state, &user, &f.kind, &code, &entry).await {
-        Ok(()) => reference_page(&state, &user, format!("Saved {code}."), false, StatusCode::OK).await,
-        Err(AppError::Invalid(e)) => {
-            let m = e.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-            reference_page(&state, &user, m, true, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(AppError::NotFound) => {
-            reference_page(
-                &state,
-                &user,
-                "kind: choose a kind of reference data".into(),
-                true,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
+    let result = match super::reference::upsert(&state, &user, &f.kind, &code, &entry).await {
+        Err(AppError::NotFound) => Err(AppError::invalid("kind", "choose a kind of reference data")),
+        other => other,
+    };
+    let (message, is_error, status) = form_outcome(result, &format!("Saved {code}."))?;
+    reference_page(&state, &user, message, is_error, status).await
 }

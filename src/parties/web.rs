@@ -17,7 +17,7 @@ use crate::auth::web::show_time;
 use crate::cases::reference::Reference;
 use crate::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
-use crate::web::layout::{FormErrors, Layout, render};
+use crate::web::layout::{FormErrors, Layout, form_outcome, render};
 
 #[derive(Template)]
 #[template(path = "parties/list.html")]
@@ -246,15 +246,8 @@ pub async fn back_to_party(
     result: Result<(), AppError>,
     ok: &str,
 ) -> Result<Response, AppError> {
-    match result {
-        Ok(()) => show_page(state, user, id, ok.into(), false, StatusCode::OK).await,
-        Err(AppError::Conflict(m)) => show_page(state, user, id, m, true, StatusCode::CONFLICT).await,
-        Err(AppError::Invalid(e)) => {
-            let m = e.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-            show_page(state, user, id, m, true, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e),
-    }
+    let (message, is_error, status) = form_outcome(result, ok)?;
+    show_page(state, user, id, message, is_error, status).await
 }
 
 /// `POST /parties/{id}`: edit.

@@ -69,6 +69,24 @@ impl Layout {
     }
 }
 
+/// How a form posted from a page is reported back on that page: the message, whether it
+/// is an error, and the status. Conflicts and invalid input become messages; any other
+/// error passes through.
+pub fn form_outcome(
+    result: Result<(), AppError>,
+    ok: &str,
+) -> Result<(String, bool, axum::http::StatusCode), AppError> {
+    use axum::http::StatusCode;
+    match result {
+        Ok(()) => Ok((ok.to_string(), false, StatusCode::OK)),
+        Err(AppError::Conflict(m)) => Ok((m, true, StatusCode::CONFLICT)),
+        Err(AppError::Invalid(errors)) => {
+            Ok((crate::error::FieldError::join(&errors), true, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Field errors of a form, looked up by field name from templates.
 #[derive(Debug, Clone, Default)]
 pub struct FormErrors(pub Vec<crate::error::FieldError>);

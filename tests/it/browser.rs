@@ -131,21 +131,7 @@ async fn an_admin_adds_an_account_and_an_auditor_reads_the_log() {
     let browser = Browser::start().await;
     let c = &browser.client;
     let base = server.base.clone();
-    let sign_in = |email: &'static str| {
-        let base = base.clone();
-        async move {
-            c.goto(&format!("{base}/sign-in")).await.unwrap();
-            c.find(fantoccini::Locator::Id("email")).await.unwrap().send_keys(email).await.unwrap();
-            c.find(fantoccini::Locator::Id("password"))
-                .await
-                .unwrap()
-                .send_keys("a shared long passphrase")
-                .await
-                .unwrap();
-            c.find(fantoccini::Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
-            c.wait().for_element(fantoccini::Locator::Css("[data-testid=user-name]")).await.unwrap();
-        }
-    };
+    let sign_in = |email: &'static str| browser.sign_in(&base, email, "a shared long passphrase");
 
     sign_in("avery.admin@agency.gov").await;
     c.find(fantoccini::Locator::LinkText("Users")).await.unwrap().click().await.unwrap();
@@ -226,21 +212,7 @@ async fn an_analyst_files_a_case_finds_it_and_a_supervisor_accepts_it() {
     let browser = Browser::start().await;
     let c = &browser.client;
     let base = server.base.clone();
-    let sign_in = |email: &'static str| {
-        let base = base.clone();
-        async move {
-            c.goto(&format!("{base}/sign-in")).await.unwrap();
-            c.find(fantoccini::Locator::Id("email")).await.unwrap().send_keys(email).await.unwrap();
-            c.find(fantoccini::Locator::Id("password"))
-                .await
-                .unwrap()
-                .send_keys("a shared long passphrase")
-                .await
-                .unwrap();
-            c.find(fantoccini::Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
-            c.wait().for_element(fantoccini::Locator::Css("[data-testid=user-name]")).await.unwrap();
-        }
-    };
+    let sign_in = |email: &'static str| browser.sign_in(&base, email, "a shared long passphrase");
     let submit = |css: &'static str| async move {
         c.find(fantoccini::Locator::Css(css)).await.unwrap().click().await.unwrap();
     };
@@ -430,11 +402,7 @@ async fn an_analyst_scores_a_case_and_sees_the_explanation() {
     let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.goto(&format!("{}/sign-in", server.base)).await.unwrap();
-    c.find(fantoccini::Locator::Id("email")).await.unwrap().send_keys("rita.analyst@agency.gov").await.unwrap();
-    c.find(fantoccini::Locator::Id("password")).await.unwrap().send_keys("a shared long passphrase").await.unwrap();
-    c.find(fantoccini::Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
-    c.wait().for_element(fantoccini::Locator::Css("[data-testid=user-name]")).await.unwrap();
+    browser.sign_in(&server.base, "rita.analyst@agency.gov", "a shared long passphrase").await;
     c.goto(&format!("{}/cases/{}", server.base, case.id)).await.unwrap();
     c.wait().for_element(fantoccini::Locator::LinkText("Record an assessment")).await.unwrap().click().await.unwrap();
     c.wait().for_element(fantoccini::Locator::Id("narrative")).await.unwrap();

@@ -482,6 +482,16 @@ impl Browser {
         Browser { client, driver }
     }
 
+    /// Signs in through the sign-in page at `base` and waits for the signed-in header.
+    pub async fn sign_in(&self, base: &str, email: &str, password: &str) {
+        let c = &self.client;
+        c.goto(&format!("{base}/sign-in")).await.unwrap();
+        c.find(fantoccini::Locator::Id("email")).await.unwrap().send_keys(email).await.unwrap();
+        c.find(fantoccini::Locator::Id("password")).await.unwrap().send_keys(password).await.unwrap();
+        c.find(fantoccini::Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+        c.wait().for_element(fantoccini::Locator::Css("[data-testid=user-name]")).await.unwrap();
+    }
+
     /// Console messages logged by the page since the last call (level and text).
     pub async fn console(&self) -> Vec<(String, String)> {
         let logs = self.client.issue_cmd(GetLog).await.expect("browser log reads");
