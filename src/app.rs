@@ -34,6 +34,9 @@ pub struct AppState {
     pub screening_threshold: f64,
     /// The current screening list's index, built once per list version.
     pub screening: crate::parties::screening_service::IndexCache,
+    /// Whether notifications are also mailed (an SMTP relay is configured): then each
+    /// notification queues a message in the outbox.
+    pub mail: bool,
 }
 
 impl AppState {
@@ -46,6 +49,7 @@ impl AppState {
             clock: std::sync::Arc::new(crate::clock::SystemClock),
             screening_threshold: config.screening_threshold,
             screening: Default::default(),
+            mail: config.smtp_url.is_some(),
         }
     }
 
@@ -75,7 +79,7 @@ async fn not_found() -> AppError {
 /// table, and the route x role test walks it, so a route cannot escape the access matrix
 /// (`tests/route_matrix.txt`).
 pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
-    use crate::{audit, auth, cases, parties, risk};
+    use crate::{audit, auth, cases, determinations, documents, notifications, parties, risk};
     vec![
         (Method::GET, "/", get(web::home::home)),
         (Method::GET, "/healthz", get(web::home::healthz)),
@@ -126,6 +130,29 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/overrides/{id}/decision", post(risk::web::decide)),
         (Method::POST, "/cases/{id}/transactions", post(parties::web::add_transaction)),
         (Method::POST, "/cases/{id}/consolidate", post(parties::web::consolidate)),
+        // Proceedings: determinations, interagency notices, submissions, mitigation, documents.
+        (Method::GET, "/cases/{id}/proceedings", get(determinations::web::proceedings)),
+        (Method::POST, "/cases/{id}/determinations", post(determinations::web::create)),
+        (Method::POST, "/cases/{id}/agency-notices", post(determinations::web::add_notice)),
+        (Method::POST, "/agency-notices/{id}/response", post(determinations::web::respond)),
+        (Method::POST, "/cases/{id}/submissions", post(determinations::web::add_submission)),
+        (Method::POST, "/submissions/{id}/meeting", post(determinations::web::meeting)),
+        (Method::POST, "/cases/{id}/measures", post(determinations::web::add_measure)),
+        (Method::POST, "/measures/{id}/status", post(determinations::web::measure_status)),
+        (Method::POST, "/measures/{id}/checks", post(determinations::web::add_check)),
+        (Method::POST, "/cases/{id}/documents", post(determinations::web::upload)),
+        (Method::GET, "/documents/{id}", get(documents::download)),
+        (Method::GET, "/determinations", get(determinations::web::queue)),
+        (Method::GET, "/determinations/{id}", get(determinations::web::show)),
+        (Method::POST, "/determinations/{id}", post(determinations::web::save)),
+        (Method::POST, "/determinations/{id}/submit", post(determinations::web::submit)),
+        (Method::POST, "/determinations/{id}/sign", post(determinations::web::sign)),
+        (Method::POST, "/determinations/{id}/return", post(determinations::web::return_draft)),
+        (Method::GET, "/determinations/{id}/document", get(determinations::document::page)),
+        // Notifications.
+        (Method::GET, "/notifications", get(notifications::web::page)),
+        (Method::POST, "/notifications/read-all", post(notifications::web::read_all)),
+        (Method::POST, "/notifications/{id}/read", post(notifications::web::read)),
         // Parties.
         (Method::GET, "/parties", get(parties::web::list)),
         (Method::POST, "/parties", post(parties::web::create)),
@@ -174,6 +201,31 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/api/v1/parties/{id}", get(parties::api::get)),
         (Method::PATCH, "/api/v1/parties/{id}", patch(parties::api::patch)),
         (Method::POST, "/api/v1/parties/{id}/evidence", post(parties::api::add_evidence)),
+        (Method::POST, "/api/v1/auth/reauth", post(auth::api::reauth)),
+        (Method::GET, "/api/v1/cases/{id}/determinations", get(determinations::api::list)),
+        (Method::POST, "/api/v1/cases/{id}/determinations", post(determinations::api::create)),
+        (Method::GET, "/api/v1/determinations/{id}", get(determinations::api::get)),
+        (Method::PATCH, "/api/v1/determinations/{id}", patch(determinations::api::revise)),
+        (Method::POST, "/api/v1/determinations/{id}/submit", post(determinations::api::submit)),
+        (Method::POST, "/api/v1/determinations/{id}/sign", post(determinations::api::sign)),
+        (Method::POST, "/api/v1/determinations/{id}/return", post(determinations::api::return_draft)),
+        (Method::GET, "/api/v1/cases/{id}/agency-notices", get(cases::proceedings_api::notices)),
+        (Method::POST, "/api/v1/cases/{id}/agency-notices", post(cases::proceedings_api::add_notice)),
+        (Method::POST, "/api/v1/agency-notices/{id}/response", post(cases::proceedings_api::respond)),
+        (Method::GET, "/api/v1/cases/{id}/submissions", get(cases::proceedings_api::submissions)),
+        (Method::POST, "/api/v1/cases/{id}/submissions", post(cases::proceedings_api::add_submission)),
+        (Method::POST, "/api/v1/submissions/{id}/meeting", post(cases::proceedings_api::meeting)),
+        (Method::GET, "/api/v1/mitigation/kinds", get(cases::proceedings_api::kinds)),
+        (Method::GET, "/api/v1/cases/{id}/measures", get(cases::proceedings_api::measures)),
+        (Method::POST, "/api/v1/cases/{id}/measures", post(cases::proceedings_api::add_measure)),
+        (Method::POST, "/api/v1/measures/{id}/status", post(cases::proceedings_api::measure_status)),
+        (Method::GET, "/api/v1/cases/{id}/compliance-checks", get(cases::proceedings_api::checks)),
+        (Method::POST, "/api/v1/measures/{id}/checks", post(cases::proceedings_api::add_check)),
+        (Method::GET, "/api/v1/cases/{id}/documents", get(documents::list_api)),
+        (Method::POST, "/api/v1/cases/{id}/documents", post(documents::upload_api)),
+        (Method::GET, "/api/v1/documents/{id}/content", get(documents::download)),
+        (Method::GET, "/api/v1/notifications", get(notifications::web::list_api)),
+        (Method::POST, "/api/v1/notifications/{id}/read", post(notifications::web::read_api)),
     ]
 }
 

@@ -69,6 +69,16 @@ pub struct RawConfig {
     /// Similarity (0.5–1) from which a screening-list match is shown as a hit.
     #[arg(long, env = "ICTS_SCREENING_THRESHOLD", default_value = "0.90", global = true)]
     pub screening_threshold: String,
+
+    /// SMTP relay for notification mail: `smtp://host:port` (plain, for a relay on the
+    /// host), `smtp://host:587?tls=required` (STARTTLS) or `smtps://host:465`, with
+    /// optional `user:password@`. Unset: notifications stay in the application only.
+    #[arg(long, env = "ICTS_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address of notification mail.
+    #[arg(long, env = "ICTS_MAIL_FROM", default_value = "icts-review@localhost", global = true)]
+    pub mail_from: String,
 }
 
 /// Output format of the structured logs.
@@ -109,6 +119,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Screening hit threshold.
     pub screening_threshold: f64,
+    /// SMTP relay URL for notification mail (validated).
+    pub smtp_url: Option<String>,
+    /// Sender of notification mail.
+    pub mail_from: String,
 }
 
 /// A configuration value that cannot be used: names the setting and what is allowed.
@@ -212,7 +226,18 @@ impl Config {
                 ));
             }
         };
+        let smtp_url = raw.smtp_url.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        if let Some(u) = &smtp_url
+            && let Err(e) = crate::notifications::outbox::Mailer::new(u, raw.mail_from.trim())
+        {
+            return Err(bad("--smtp-url / ICTS_SMTP_URL", e));
+        }
+        if raw.mail_from.trim().parse::<lettre::message::Mailbox>().is_err() {
+            return Err(bad("--mail-from / ICTS_MAIL_FROM", format!("{:?} is not a mail address", raw.mail_from)));
+        }
         Ok(Config {
+            smtp_url,
+            mail_from: raw.mail_from.trim().to_string(),
             screening_threshold,
             database_url,
             data_dir: PathBuf::from(raw.data_dir.trim()),

@@ -55,6 +55,9 @@ pub enum AppError {
     /// The user may not do this.
     #[error("forbidden")]
     Forbidden,
+    /// The user may not do this to this object, for the reason given (e.g. four-eyes).
+    #[error("forbidden: {0}")]
+    ForbiddenBecause(String),
     /// The user must re-enter the password first (step-up, valid 5 minutes).
     #[error("re-authentication required")]
     ReauthRequired,
@@ -166,7 +169,10 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::ReauthRequired | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            AppError::Forbidden
+            | AppError::ForbiddenBecause(_)
+            | AppError::ReauthRequired
+            | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -181,7 +187,7 @@ impl AppError {
     pub fn problem(&self) -> Problem {
         let base = Problem::from_status(self.status());
         match self {
-            AppError::BadRequest(d) => base.with_detail(d.clone()),
+            AppError::BadRequest(d) | AppError::ForbiddenBecause(d) => base.with_detail(d.clone()),
             AppError::Conflict(d) => {
                 let mut p = base.with_detail(d.clone());
                 p.kind = "urn:icts-review:problem:conflict".into();

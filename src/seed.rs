@@ -46,6 +46,7 @@ fn actor(id: Uuid, name: &str, role: Role) -> SignedIn {
         csrf_token: String::new(),
         reauth_at: None,
         must_change_password: false,
+        unread_notifications: 0,
         secret: String::new(),
         meta: crate::auth::extract::RequestMeta { request_id: Some("seed:demo".into()), ..Default::default() },
     }
@@ -146,6 +147,207 @@ impl Office {
         self.clock.advance(Duration::days(days));
     }
 
+    /// Records notices to `agencies` for an interagency step, sent today; with
+    /// `concur`, every agency concurs the same day.
+    async fn notices(
+        &self,
+        who: &SignedIn,
+        id: Uuid,
+        step: &str,
+        agencies: &[&str],
+        concur: bool,
+    ) -> Result<(), AppError> {
+        use crate::cases::proceedings::{NewNotice, NoticeResponse, add_notice, respond};
+        for a in agencies {
+            let n = add_notice(
+                &self.state,
+                who,
+                id,
+                NewNotice {
+                    step: step.into(),
+                    agency: (*a).into(),
+                    sent_on: self.clock_today().to_string(),
+                    due_on: None,
+                },
+            )
+            .await?;
+            if concur {
+                let r = NoticeResponse {
+                    response: "concur".into(),
+                    responded_on: self.clock_today().to_string(),
+                    comment: "No objection.".into(),
+                    objector_level: None,
+                    referred_to_president: None,
+                    dispute_resolved_on: None,
+                    dispute_resolution: None,
+                    version: n.version,
+                };
+                respond(&self.state, who, n.id, r).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a party submission received today.
+    async fn submission(&self, who: &SignedIn, id: Uuid, kind: &str, summary: &str) -> Result<(), AppError> {
+        let s = crate::cases::proceedings::NewSubmission {
+            kind: kind.into(),
+            received_on: self.clock_today().to_string(),
+            summary: summary.into(),
+            party_id: None,
+        };
+        crate::cases::proceedings::add_submission(&self.state, who, id, s).await?;
+        Ok(())
+    }
+
+    /// Proposes a third-party monitor and a data-localisation measure.
+    async fn measure(&self, who: &SignedIn, id: Uuid) -> Result<(), AppError> {
+        for (kind, description) in [
+            (
+                "third_party_monitor",
+                "An independent third-party monitor approved by the office reviews access to US systems quarterly.",
+            ),
+            ("data_localisation", "US persons' data is stored and processed only in the United States."),
+        ] {
+            let m = crate::mitigation::NewMeasure {
+                kind: kind.into(),
+                description: description.into(),
+                owner: "The US counterparty".into(),
+                due_on: Some((self.clock_today() + Duration::days(180)).to_string()),
+                submission_id: None,
+            };
+            crate::mitigation::add(&self.state, who, id, m).await?;
+        }
+        Ok(())
+    }
+
+    /// Agrees every proposed measure of a case.
+    async fn agree_measures(&self, who: &SignedIn, id: Uuid) -> Result<(), AppError> {
+        let mut conn = self.state.db.acquire().await?;
+        let measures = crate::mitigation::measures(&mut conn, id).await?;
+        drop(conn);
+        for m in measures.into_iter().filter(|m| m.status == "proposed") {
+            let s = crate::mitigation::StatusChange {
+                status: "agreed".into(),
+                comment: "Agreed in the mitigation agreement.".into(),
+                version: m.version,
+            };
+            crate::mitigation::set_status(&self.state, who, m.id, s).await?;
+        }
+        Ok(())
+    }
+
+    /// Drafts a determination as `drafter`, submits it and has `signer` sign it after a
+    /// step-up re-authentication.
+    #[allow(clippy::too_many_arguments)]
+    async fn determination(
+        &self,
+        drafter: &SignedIn,
+        signer: &SignedIn,
+        id: Uuid,
+        kind: crate::determinations::Kind,
+        outcome: &str,
+        content: crate::determinations::Content,
+    ) -> Result<(), AppError> {
+        use crate::determinations::service;
+        let d = service::create(
+            &self.state,
+            drafter,
+            id,
+            service::Draft {
+                kind,
+                outcome: outcome.into(),
+                content,
+                cited_documents: Vec::new(),
+                unclassified_confirmed: true,
+            },
+        )
+        .await?;
+        service::submit(&self.state, drafter, d.id).await?;
+        let mut fresh = signer.clone();
+        fresh.reauth_at = Some(crate::clock::Clock::now(&self.clock));
+        service::sign(&self.state, &fresh, d.id).await?;
+        Ok(())
+    }
+
+    /// The content of a determination on case `id` drawn from its record.
+    async fn content(
+        &self,
+        who: &SignedIn,
+        id: Uuid,
+        kind: crate::determinations::Kind,
+        outcome: &str,
+    ) -> Result<crate::determinations::Content, AppError> {
+        use crate::determinations::{Content, Kind, PENALTIES, Prohibition, SubmissionAnswer};
+        let mut conn = self.state.db.acquire().await?;
+        let c = service::visible(&mut conn, who, id, false).await?;
+        let party: Option<String> = sqlx::query_scalar(
+            "SELECT p.legal_name FROM case_parties cp JOIN parties p ON p.id = cp.party_id WHERE cp.case_id = $1 ORDER BY cp.role LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let submissions = crate::cases::proceedings::submissions(&mut conn, id).await?;
+        let measures = crate::mitigation::measures(&mut conn, id).await?;
+        let party = party.unwrap_or_else(|| c.title.clone());
+        let prohibits = crate::determinations::outcome_prohibits(outcome);
+        let effective = self.clock_today() + Duration::days(30);
+        Ok(Content {
+            title: format!(
+                "{}: Case No. {}, {party}",
+                if kind == Kind::Initial { "Initial Determination" } else { "Final Determination" },
+                c.docket_number
+            ),
+            party,
+            covered_finding: if c.covered_note.is_empty() {
+                "A covered ICTS transaction.".into()
+            } else {
+                c.covered_note.clone()
+            },
+            nexus_finding: if c.nexus_note.is_empty() {
+                "Involves a person subject to a foreign adversary's jurisdiction.".into()
+            } else {
+                c.nexus_note.clone()
+            },
+            risk_analysis: if c.undue_risk_note.is_empty() {
+                "Poses undue or unacceptable risk.".into()
+            } else {
+                c.undue_risk_note.clone()
+            },
+            background: String::new(),
+            submission_answers: submissions
+                .iter()
+                .filter(|s| s.kind != "meeting_request")
+                .map(|s| SubmissionAnswer {
+                    submission_id: s.id,
+                    answer: "Considered in full; it does not address the risk identified.".into(),
+                })
+                .collect(),
+            cessation: if prohibits { format!("The transactions cease from {effective}.") } else { String::new() },
+            prohibitions: if outcome == "prohibited" {
+                vec![Prohibition {
+                    description: "New agreements and continued provision of the ICTS".into(),
+                    effective_on: effective,
+                }]
+            } else {
+                Vec::new()
+            },
+            penalties: if prohibits { PENALTIES.into() } else { String::new() },
+            measures: if crate::determinations::outcome_needs_measures(outcome) {
+                measures
+                    .iter()
+                    .filter(|m| {
+                        kind == Kind::Initial || matches!(m.status.as_str(), "agreed" | "implemented" | "verified")
+                    })
+                    .map(|m| m.id)
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            cbi_sections: Vec::new(),
+        })
+    }
+
     /// Drives a case along the main path until it reaches `target`.
     async fn drive(
         &self,
@@ -174,6 +376,11 @@ impl Office {
                     self.act(supervisor, id, Action::Accept, Input::default()).await?;
                     self.later(20);
                 }
+                Action::NotifyAgencies => {
+                    self.notices(analyst, id, "first", &["DOJ", "DHS", "DOD"], false).await?;
+                    self.act(analyst, id, Action::NotifyAgencies, Input::default()).await?;
+                    self.later(15);
+                }
                 Action::BeginInitialDetermination => {
                     self.answer_questions(
                         analyst,
@@ -189,21 +396,42 @@ impl Office {
                     self.later(25);
                     self.act(analyst, id, Action::BeginInitialDetermination, Input::default()).await?;
                     self.later(10);
-                    self.act(signer, id, Action::SignInitialDetermination, Input::default()).await?;
+                    let proposal =
+                        if decision == Decision::PermittedWithMitigation { "mitigation" } else { "prohibition" };
+                    if proposal == "mitigation" {
+                        self.measure(analyst, id).await?;
+                    }
+                    let kind = crate::determinations::Kind::Initial;
+                    let content = self.content(analyst, id, kind, proposal).await?;
+                    self.determination(analyst, signer, id, kind, proposal, content).await?;
                     self.later(5);
                 }
                 Action::ServeInitialDetermination => {
-                    let input = Input { date: Some(self.clock_today()), ..Input::default() };
+                    let input =
+                        Input { date: Some(self.clock_today()), method: Some("email".into()), ..Input::default() };
                     self.act(analyst, id, Action::ServeInitialDetermination, input).await?;
-                    self.later(35);
+                    self.later(20);
+                    self.submission(
+                        analyst,
+                        id,
+                        "written_response",
+                        "The parties answered in writing and disputed the risk findings.",
+                    )
+                    .await?;
+                    self.later(15);
                 }
                 Action::CirculateFinalDetermination => {
+                    self.notices(analyst, id, "second", &["DOJ", "DHS", "DOD"], true).await?;
                     self.act(analyst, id, Action::CirculateFinalDetermination, Input::default()).await?;
                     self.later(20);
                 }
                 Action::IssueFinalDetermination => {
-                    let input = Input { decision: Some(decision), ..Input::default() };
-                    self.act(signer, id, Action::SignFinalDetermination, input).await?;
+                    if decision == Decision::PermittedWithMitigation {
+                        self.agree_measures(supervisor, id).await?;
+                    }
+                    let kind = crate::determinations::Kind::Final;
+                    let content = self.content(analyst, id, kind, decision.as_str()).await?;
+                    self.determination(analyst, signer, id, kind, decision.as_str(), content).await?;
                     self.later(3);
                     self.act(analyst, id, Action::IssueFinalDetermination, Input::default()).await?;
                 }
@@ -379,6 +607,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
     .await
     .map_err(e)?;
     clock.set(datetime!(2022-04-15 16:00 UTC));
+    office.notices(ana, k.id, "first", &["DOJ", "DHS", "DOD", "ODNI", "STATE", "TREAS"], false).await.map_err(e)?;
     office.act(ana, k.id, Action::NotifyAgencies, Input::default()).await.map_err(e)?;
     clock.set(datetime!(2023-02-01 16:00 UTC));
     office.answer_questions(ana, k.id, [
@@ -407,18 +636,35 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
     .map_err(e)?;
     office.act(ana, k.id, Action::BeginInitialDetermination, Input::default()).await.map_err(e)?;
     clock.set(datetime!(2023-09-15 16:00 UTC));
-    office.act(sam, k.id, Action::SignInitialDetermination, Input::default()).await.map_err(e)?;
+    {
+        use crate::determinations::Kind;
+        let mut content = office.content(ana, k.id, Kind::Initial, "prohibition").await.map_err(e)?;
+        content.title = "Initial Determination: Case No. ICTS-2021-002, Kaspersky Lab, Inc.".into();
+        content.party = "Kaspersky Lab, Inc.".into();
+        content.cessation = "Proposed: no new agreements 30 days after the final determination; updates and resale to end 100 days after it.".into();
+        office.determination(ana, sam, k.id, Kind::Initial, "prohibition", content).await.map_err(e)?;
+    }
     clock.set(datetime!(2023-10-02 16:00 UTC));
     office
         .act(
             ana,
             k.id,
             Action::ServeInitialDetermination,
-            Input { date: Some(office.clock_today()), ..Input::default() },
+            Input { date: Some(office.clock_today()), method: Some("courier".into()), ..Input::default() },
         )
         .await
         .map_err(e)?;
     clock.set(datetime!(2023-11-01 16:00 UTC));
+    office
+        .submission(
+            ana,
+            k.id,
+            "written_response",
+            "Kaspersky's written response disputing the initial determination's findings.",
+        )
+        .await
+        .map_err(e)?;
+    office.submission(ana, k.id, "mitigation_proposal", "Proposed mitigation: third-party review of source code and updates, data localisation in the United States.").await.map_err(e)?;
     service::add_note(&state, ana, k.id, "Kaspersky responded in writing and proposed mitigation (third-party review of source code and updates, data localisation). Assessed as not sufficient to address the risk.").await.map_err(e)?;
     service::extend(
         &state,
@@ -431,19 +677,25 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
     .await
     .map_err(e)?;
     clock.set(datetime!(2024-04-01 16:00 UTC));
+    office.notices(ana, k.id, "second", &["DOJ", "DHS", "DOD", "ODNI", "STATE", "TREAS"], true).await.map_err(e)?;
     office.act(ana, k.id, Action::CirculateFinalDetermination, Input::default()).await.map_err(e)?;
     clock.set(datetime!(2024-05-15 16:00 UTC));
     office.act(ana, k.id, Action::BeginFinalDetermination, Input::default()).await.map_err(e)?;
     clock.set(datetime!(2024-06-20 16:00 UTC));
-    office
-        .act(
-            pat,
-            k.id,
-            Action::SignFinalDetermination,
-            Input { decision: Some(Decision::Prohibited), ..Input::default() },
-        )
-        .await
-        .map_err(e)?;
+    {
+        use crate::determinations::{Kind, Prohibition};
+        use time::macros::date;
+        let mut content = office.content(ana, k.id, Kind::Final, "prohibited").await.map_err(e)?;
+        content.title = "Final Determination: Case No. ICTS-2021-002, Kaspersky Lab, Inc.".into();
+        content.party = "Kaspersky Lab, Inc.".into();
+        content.cessation = "Kaspersky Lab, Inc. and its affiliates may not enter into new agreements with US persons from 20 July 2024, and must cease software and signature updates, resale and licensing in the United States by 29 September 2024. Users of the products are not subject to penalties.".into();
+        content.prohibitions = vec![
+            Prohibition { description: "New agreements to provide Kaspersky anti-virus software and cybersecurity products or services to US persons".into(), effective_on: date!(2024 - 07 - 20) },
+            Prohibition { description: "Software and signature updates, resale and licensing of Kaspersky products in the United States".into(), effective_on: date!(2024 - 09 - 29) },
+        ];
+        content.background = "Referred by the Department of Justice in August 2021. The company answered the initial determination in writing and proposed mitigation, which the office assessed as not sufficient to address the risk.".into();
+        office.determination(ana, pat, k.id, Kind::Final, "prohibited", content).await.map_err(e)?;
+    }
     office
         .act(
             ana,
@@ -674,6 +926,29 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
                     Decision::NotProhibited
                 };
                 office.drive(c.id, analyst, sam, pat, target, d).await.map_err(e)?;
+                if target == Stage::Monitoring {
+                    // Monitoring: compliance checks; one of them finds a breach, which
+                    // reopens that case for review.
+                    office.later(90);
+                    let mut conn = state.db.acquire().await?;
+                    let measures = crate::mitigation::measures(&mut conn, c.id).await?;
+                    drop(conn);
+                    let breach = i / targets.len() == 1;
+                    for (n, m) in measures.iter().enumerate() {
+                        let (result, finding) = if breach && n == 1 {
+                            ("breach", "US persons' data found replicated to servers outside the United States.")
+                        } else {
+                            ("compliant", "The monitor's quarterly report confirms the measure is in place.")
+                        };
+                        let check = crate::mitigation::NewCheck {
+                            checked_on: office.clock_today().to_string(),
+                            result: result.into(),
+                            finding: finding.into(),
+                            document_id: None,
+                        };
+                        crate::mitigation::add_check(&state, analyst, m.id, check).await.map_err(e)?;
+                    }
+                }
             }
             _ => {
                 office.drive(c.id, analyst, sam, pat, target, Decision::Prohibited).await.map_err(e)?;

@@ -22,6 +22,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let mut db = Database::open(&config).await?;
     db.own_local();
     let state = AppState::new(db.pool.clone(), &config);
+    let mailer = match &config.smtp_url {
+        Some(url) => {
+            Some(crate::notifications::outbox::Mailer::new(url, &config.mail_from).map_err(anyhow::Error::msg)?)
+        }
+        None => {
+            tracing::info!(
+                "no SMTP relay configured (--smtp-url / ICTS_SMTP_URL): notifications stay in the application"
+            );
+            None
+        }
+    };
+    let worker = crate::notifications::outbox::spawn(state.clone(), mailer);
     if !crate::auth::service::any_user(&db.pool).await? {
         let how = "No accounts exist yet. Create the first administrator with:\n    icts-review user add --email you@agency.gov --name \"Your Name\" --role admin\n(with the same --data-dir or DATABASE_URL as the service; add --generate-password to get a one-time password)";
         tracing::warn!("{how}");
@@ -63,6 +75,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Ok(false) => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; cutting remaining requests"),
         Err(e) => tracing::error!(error = %e, "server error"),
     }
+    worker.abort();
     db.shutdown().await;
     tracing::info!("stopped");
     Ok(())

@@ -192,3 +192,27 @@ pub async fn patch_user(
     }
     Ok(ApiJson(result.expect("one change was made")))
 }
+
+/// A step-up re-authentication.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReauthRequest {
+    /// The account's password.
+    pub password: String,
+}
+
+/// Step-up: re-enter the password; for the next 5 minutes this token may sign
+/// determinations and export case histories.
+#[utoipa::path(post, path = "/api/v1/auth/reauth", tag = "auth", request_body = ReauthRequest,
+    responses((status = 200), (status = 422), (status = 401)), security(("bearer" = [])))]
+pub async fn reauth(
+    user: SignedIn,
+    State(state): State<AppState>,
+    ApiJson(r): ApiJson<ReauthRequest>,
+) -> Result<ApiJson<serde_json::Value>, AppError> {
+    service::reauthenticate(&state, &user, &r.password).await?;
+    let until = state.now() + super::session::REAUTH_VALID;
+    Ok(ApiJson(
+        serde_json::json!({"reauthenticated": true, "valid_until": until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()}),
+    ))
+}

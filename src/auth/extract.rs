@@ -247,6 +247,8 @@ pub struct SignedIn {
     pub reauth_at: Option<OffsetDateTime>,
     /// Whether the password must be changed first.
     pub must_change_password: bool,
+    /// Unread notifications when the request arrived.
+    pub unread_notifications: i64,
     /// The session secret as presented (to end this very session).
     pub secret: String,
     /// Request facts.
@@ -297,6 +299,7 @@ impl FromRequestParts<AppState> for SignedIn {
             csrf_token: live.csrf_token,
             reauth_at: live.reauth_at,
             must_change_password: live.must_change_password,
+            unread_notifications: live.unread_notifications,
             secret: auth.credential.secret().to_string(),
             meta: RequestMeta::from_parts(parts),
         })
@@ -379,6 +382,13 @@ pub mod perm {
     pub struct ManageReference;
     impl Permission for ManageReference {
         const ACTION: Action = Action::ManageReference;
+    }
+
+    /// May sign or return determinations.
+    #[derive(Debug)]
+    pub struct SignDeterminations;
+    impl Permission for SignDeterminations {
+        const ACTION: Action = Action::SignDeterminations;
     }
 
     /// May assign cases.

@@ -77,6 +77,9 @@ pub enum Action {
     AssignCases,
     /// Edit reference data (adversaries, categories, agencies, data categories).
     ManageReference,
+    /// Sign or return determinations (never one's own draft: checked by the service and
+    /// the database).
+    SignDeterminations,
 }
 
 /// Whether `role` may take `action`.
@@ -91,6 +94,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         WorkCases => matches!(role, Analyst | Supervisor),
         AssignCases => role == Supervisor,
         ManageReference => role == Admin,
+        SignDeterminations => role == Supervisor,
     }
 }
 
@@ -108,6 +112,7 @@ mod tests {
             (Action::WorkCases, [true, true, false, false]),
             (Action::AssignCases, [false, true, false, false]),
             (Action::ManageReference, [false, false, false, true]),
+            (Action::SignDeterminations, [false, true, false, false]),
         ];
         for (action, expected) in table {
             for (role, want) in Role::ALL.into_iter().zip(expected) {

@@ -124,13 +124,16 @@ pub struct Live {
     pub must_change_password: bool,
     /// Whether the account is active.
     pub active: bool,
+    /// Unread notifications (for the header).
+    pub unread_notifications: i64,
 }
 
 /// Looks up the session of `secret`, ends it if it has timed out, and records activity.
 pub async fn resolve(conn: &mut PgConnection, secret: &str, now: OffsetDateTime) -> Result<Option<Live>, sqlx::Error> {
     let live: Option<Live> = sqlx::query_as(
         "SELECT s.id AS session_id, s.kind, s.csrf_token, s.last_seen_at, s.expires_at, s.reauth_at, \
-         u.id AS user_id, u.email, u.name, u.role, u.must_change_password, u.active \
+         u.id AS user_id, u.email, u.name, u.role, u.must_change_password, u.active, \
+         (SELECT count(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread_notifications \
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = $1",
     )
     .bind(secret_hash(secret))

@@ -14,7 +14,7 @@ use super::db::{AssigneeFilter, CaseFilter, Sort};
 use super::model::{CaseEdit, CaseInput, CaseRow, CaseView, Origin, parse_date};
 use super::reference::Reference;
 use super::service;
-use super::workflow::{Action, Decision, Input, Stage};
+use super::workflow::{Action, Input, Stage};
 use crate::app::AppState;
 use crate::audit::StoredEvent;
 use crate::auth::extract::{Authorized, perm};
@@ -316,9 +316,10 @@ pub struct TransitionRequest {
     /// Date of the event, YYYY-MM-DD (service of the initial determination).
     #[serde(default)]
     pub date: Option<String>,
-    /// Decision (signing the final determination).
+    /// How the initial determination was served (`mail`, `email`, `courier`,
+    /// `federal_register`).
     #[serde(default)]
-    pub decision: Option<String>,
+    pub method: Option<String>,
     /// The version the action was chosen from (optional; 409 when stale).
     #[serde(default)]
     pub version: Option<i32>,
@@ -338,20 +339,14 @@ pub fn parse_transition(t: &TransitionRequest) -> Result<(Action, Input), AppErr
         }),
         None => None,
     };
-    let decision = match t.decision.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(d) => Decision::parse(d).or_else(|| {
-            errors.push(FieldError::new("decision", "must be prohibited, not_prohibited or permitted_with_mitigation"));
-            None
-        }),
-        None => None,
-    };
+    let method = t.method.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     if t.comment.as_ref().is_some_and(|c| c.chars().count() > 20000) {
         errors.push(FieldError::new("comment", "must be at most 20,000 characters"));
     }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    Ok((action.expect("checked"), Input { comment: t.comment.clone(), date, decision }))
+    Ok((action.expect("checked"), Input { comment: t.comment.clone(), date, method }))
 }
 
 /// Takes a workflow action: 409 when not possible now, 403 when never for this role.

@@ -13,10 +13,18 @@ use crate::auth::Role;
 pub const CASE_SELECT: &str = "SELECT c.id, c.docket_number, c.title, c.summary, c.origin, c.referring_agency, c.referral_date, \
     c.category, c.adversaries, c.rule_version, c.restricted, c.assignee, u.name AS assignee_name, c.stage, c.covered, \
     c.covered_note, c.nexus, c.nexus_note, c.undue_risk, c.undue_risk_note, c.accepted_on, c.agencies_notified_on, \
-    c.initial_signed_by, c.served_on, c.response_received_on, c.circulated_on, c.all_concurred, c.final_decision, \
+    c.initial_signed_by, c.served_on, c.response_received_on, c.circulated_on, c.final_decision, \
     c.final_signed_by, c.decided_on, c.final_due, c.preliminary_score, c.created_by, c.created_at, c.updated_at, c.version, \
     EXISTS (SELECT 1 FROM nexus_findings n WHERE n.case_id = c.id) AS has_nexus_finding, \
-    EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id) AS has_assessment \
+    EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id) AS has_assessment, \
+    (SELECT count(*) FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'first') AS first_step_notices, \
+    (SELECT count(*) FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'second') AS second_step_notices, \
+    EXISTS (SELECT 1 FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'second' AND an.response = 'object' \
+        AND an.dispute_resolved_on IS NULL) AS unresolved_objection, \
+    (EXISTS (SELECT 1 FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'second') \
+        AND NOT EXISTS (SELECT 1 FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'second' \
+        AND (an.response IS DISTINCT FROM 'concur') AND NOT (an.response = 'object' AND an.dispute_resolved_on IS NOT NULL))) \
+        AS all_concurred \
     FROM cases c LEFT JOIN users u ON u.id = c.assignee";
 
 /// Takes the next docket number of `year`. Gap-free: the counter row stays locked until

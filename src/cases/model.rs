@@ -131,6 +131,12 @@ pub struct CaseRow {
     pub has_nexus_finding: bool,
     /// A risk assessment is recorded.
     pub has_assessment: bool,
+    /// Agency notices of the first interagency step.
+    pub first_step_notices: i64,
+    /// Agency notices of the second interagency step.
+    pub second_step_notices: i64,
+    /// A second-step objection without a recorded resolution.
+    pub unresolved_objection: bool,
 }
 
 impl CaseRow {
@@ -577,6 +583,9 @@ mod tests {
             version: 1,
             has_nexus_finding: false,
             has_assessment: false,
+            first_step_notices: 0,
+            second_step_notices: 0,
+            unresolved_objection: false,
         };
         assert!(!row.visible_to(me, Role::Analyst));
         assert!(row.visible_to(me, Role::Supervisor));

@@ -41,6 +41,9 @@ pub fn facts(c: &CaseRow, user: &SignedIn, today: Date) -> Facts {
         undue_risk: c.undue_risk,
         rule: c.rule(),
         agencies_notified_on: c.agencies_notified_on,
+        first_step_notices: c.first_step_notices as usize,
+        second_step_notices: c.second_step_notices as usize,
+        unresolved_objection: c.unresolved_objection,
         initial_signed: c.initial_signed_by.is_some(),
         final_decision: c.final_decision,
         response_due,
@@ -63,11 +66,7 @@ pub async fn view(
     let today = today(now);
     let inputs = db::clock_inputs(conn, &c, today).await?;
     let clocks = clocks::clocks(&inputs);
-    let mut allowed_actions = workflow::allowed(c.stage, user.role, &facts(&c, user, today));
-    // Four-eyes seam: a supervisor never signs what they filed themselves.
-    if c.created_by == Some(user.id) {
-        allowed_actions.retain(|a| !matches!(a, Action::SignInitialDetermination | Action::SignFinalDetermination));
-    }
+    let allowed_actions = workflow::allowed(c.stage, user.role, &facts(&c, user, today));
     Ok(CaseView {
         id: c.id,
         docket_number: c.docket_number,
@@ -282,14 +281,6 @@ pub async fn transition(
         Err(Refusal::NotNow(why)) => return Err(AppError::Conflict(why)),
         Err(Refusal::Input(field, why)) => return Err(AppError::invalid(field, why)),
     };
-    // Four-eyes: a determination is not signed by the person who filed the case.
-    if matches!(action, Action::SignInitialDetermination | Action::SignFinalDetermination)
-        && c.created_by == Some(user.id)
-    {
-        return Err(AppError::Conflict(
-            "a supervisor does not sign a determination on a case they filed themselves".into(),
-        ));
-    }
     let comment = input.comment.as_deref().map(str::trim).unwrap_or("").to_string();
     let mut extra = serde_json::Map::new();
     match action {
@@ -326,48 +317,45 @@ pub async fn transition(
                 .await?;
         }
         Action::NotifyAgencies => {
-            sqlx::query("UPDATE cases SET agencies_notified_on = $2 WHERE id = $1")
-                .bind(id)
-                .bind(today)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Action::SignInitialDetermination => {
-            sqlx::query("UPDATE cases SET initial_signed_by = $2, initial_signed_at = $3 WHERE id = $1")
-                .bind(id)
-                .bind(user.id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            // The agencies were notified when the first notice went out.
+            let on: Date = sqlx::query_scalar(
+                "UPDATE cases SET agencies_notified_on = (SELECT min(sent_on) FROM agency_notices \
+                 WHERE case_id = $1 AND step = 'first') WHERE id = $1 RETURNING agencies_notified_on",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            extra.insert("agencies_notified_on".into(), json!(on));
         }
         Action::ServeInitialDetermination => {
             let served = input.date.expect("checked by the workflow");
+            let method = input.method.clone().expect("checked by the workflow");
             sqlx::query("UPDATE cases SET served_on = $2 WHERE id = $1")
                 .bind(id)
                 .bind(served)
                 .execute(&mut *tx)
                 .await?;
-            extra.insert("served_on".into(), json!(served));
-        }
-        Action::CirculateFinalDetermination => {
-            sqlx::query("UPDATE cases SET circulated_on = $2 WHERE id = $1")
+            sqlx::query("INSERT INTO case_services (id, case_id, method, served_on, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6)")
+                .bind(Uuid::now_v7())
                 .bind(id)
-                .bind(today)
+                .bind(&method)
+                .bind(served)
+                .bind(user.id)
+                .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            extra.insert("served_on".into(), json!(served));
+            extra.insert("method".into(), json!(method));
         }
-        Action::SignFinalDetermination => {
-            let d = input.decision.expect("checked by the workflow");
-            sqlx::query(
-                "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
+        Action::CirculateFinalDetermination => {
+            let on: Date = sqlx::query_scalar(
+                "UPDATE cases SET circulated_on = (SELECT min(sent_on) FROM agency_notices \
+                 WHERE case_id = $1 AND step = 'second') WHERE id = $1 RETURNING circulated_on",
             )
             .bind(id)
-            .bind(d)
-            .bind(user.id)
-            .bind(now)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
-            extra.insert("decision".into(), json!(d));
+            extra.insert("circulated_on".into(), json!(on));
         }
         Action::IssueFinalDetermination => {
             sqlx::query("UPDATE cases SET decided_on = $2 WHERE id = $1")
@@ -377,11 +365,6 @@ pub async fn transition(
                 .await?;
             determination_event(&mut tx, id, "issued", c.final_decision, &comment, user.id, now).await?;
         }
-        Action::Amend => {
-            determination_event(&mut tx, id, "amended", input.decision.or(c.final_decision), &comment, user.id, now)
-                .await?
-        }
-        Action::Revoke => determination_event(&mut tx, id, "revoked", None, &comment, user.id, now).await?,
         _ => {}
     }
     let n = sqlx::query(
@@ -412,7 +395,8 @@ pub async fn transition(
     Ok(row)
 }
 
-async fn determination_event(
+/// Records that a determination was issued, amended or revoked (history, never edited).
+pub async fn determination_event(
     conn: &mut PgConnection,
     case_id: Uuid,
     kind: &str,
@@ -500,6 +484,18 @@ pub async fn assign(
             .object("case", id)
             .changes(json!({"assignee": {"before": c.assignee, "after": assignee}}));
         audit::record(&mut tx, now, &user.audit(), event).await?;
+        if let Some(a) = assignee.filter(|a| *a != user.id) {
+            let message = format!("{}: {} assigned this case to you", c.docket_number, user.name);
+            let link = format!("/cases/{id}");
+            let note = crate::notifications::Note {
+                kind: crate::notifications::Kind::Assigned,
+                case_id: Some(*id),
+                message: &message,
+                link: &link,
+                dedupe_key: None,
+            };
+            crate::notifications::notify(&mut tx, now, state.mail, a, &note).await?;
+        }
     }
     tx.commit().await?;
     Ok(ids.len())
@@ -643,6 +639,6 @@ pub async fn list(
 }
 
 /// The stage labels in workflow order.
-pub fn stage_order() -> [Stage; 13] {
+pub fn stage_order() -> [Stage; 14] {
     Stage::ALL
 }

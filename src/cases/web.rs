@@ -14,7 +14,7 @@ use super::db::{self, AssigneeFilter, CaseFilter};
 use super::model::{CaseEdit, CaseInput, CaseRow, CaseView, Origin};
 use super::reference::Reference;
 use super::service;
-use super::workflow::{Action, Decision, Stage};
+use super::workflow::{Action, Stage};
 use crate::app::AppState;
 use crate::audit::StoredEvent;
 use crate::auth::Role;
@@ -109,7 +109,7 @@ pub async fn dashboard(user: Authorized<perm::ViewCases>, State(state): State<Ap
         .into_iter()
         .filter(|c| {
             let mut actions = super::workflow::allowed(c.stage, user.role, &service::facts(c, &user, today));
-            actions.retain(|a| !matches!(a, Action::Amend | Action::Revoke | Action::Close));
+            actions.retain(|a| !matches!(a, Action::Close));
             !actions.is_empty()
         })
         .take(20)
@@ -154,7 +154,7 @@ struct ListPage {
     next_link: Option<String>,
     errors: FormErrors,
     reference: Reference,
-    stages: [Stage; 13],
+    stages: [Stage; 14],
     assignees: Vec<(Uuid, String)>,
     is_supervisor: bool,
     csrf_token: String,
@@ -423,7 +423,7 @@ struct CasePage {
     message: String,
     message_is_error: bool,
     today: String,
-    decisions: [Decision; 3],
+    service_methods: [(&'static str, &'static str); 4],
     clock_names: [ClockName; 4],
     parties: Vec<crate::parties::CaseParty>,
     transactions: Vec<super::transactions::Transaction>,
@@ -649,7 +649,7 @@ async fn case_page_with(
         message,
         message_is_error: is_error,
         today: service::today(state.now()).to_string(),
-        decisions: [Decision::Prohibited, Decision::NotProhibited, Decision::PermittedWithMitigation],
+        service_methods: super::workflow::SERVICE_METHODS,
         clock_names: ClockName::ALL,
         parties,
         transactions,
@@ -718,7 +718,7 @@ pub struct ActionForm {
     #[serde(default)]
     date: Option<String>,
     #[serde(default)]
-    decision: Option<String>,
+    method: Option<String>,
     version: i32,
 }
 
@@ -733,7 +733,7 @@ pub async fn transition(
         action: f.action,
         comment: f.comment,
         date: f.date,
-        decision: f.decision,
+        method: f.method,
         version: Some(f.version),
     };
     let result = match super::api::parse_transition(&req) {

@@ -2,9 +2,11 @@
 //! actions that move a case between them, who may take each, and what must be true first.
 //! No I/O: the caller gathers the facts ([`Facts`]) and applies the result.
 //!
-//! Later features add their preconditions through [`Facts`] (a nexus finding and a current
-//! risk assessment before the initial determination; signed determination documents in
-//! place of the sign-off actions here).
+//! Other features add their preconditions through [`Facts`]: a nexus finding and a current
+//! risk assessment before the initial determination, agency notices for the interagency
+//! steps, and signed determination documents (`crate::determinations`) before service and
+//! issue. Signing, amending and revoking are not actions here: they are determinations a
+//! supervisor signs.
 
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -40,13 +42,15 @@ pub enum Stage {
     Decided,
     /// Permitted with mitigation: compliance is monitored.
     Monitoring,
+    /// A mitigation measure was breached: the determination is under review again.
+    ComplianceReview,
     /// Done.
     Closed,
 }
 
 impl Stage {
     /// Every stage, in workflow order.
-    pub const ALL: [Stage; 13] = [
+    pub const ALL: [Stage; 14] = [
         Stage::Intake,
         Stage::AwaitingInformation,
         Stage::Rejected,
@@ -59,6 +63,7 @@ impl Stage {
         Stage::FinalDetermination,
         Stage::Decided,
         Stage::Monitoring,
+        Stage::ComplianceReview,
         Stage::Closed,
     ];
 
@@ -77,6 +82,7 @@ impl Stage {
             Stage::FinalDetermination => "final_determination",
             Stage::Decided => "decided",
             Stage::Monitoring => "monitoring",
+            Stage::ComplianceReview => "compliance_review",
             Stage::Closed => "closed",
         }
     }
@@ -101,13 +107,27 @@ impl Stage {
             Stage::FinalDetermination => "Final determination",
             Stage::Decided => "Decided",
             Stage::Monitoring => "Monitoring mitigation",
+            Stage::ComplianceReview => "Compliance review (breach)",
             Stage::Closed => "Closed",
         }
     }
 
     /// Whether the review is still running (its clocks matter).
     pub fn is_open(self) -> bool {
-        !matches!(self, Stage::Rejected | Stage::ClosedNoAction | Stage::Decided | Stage::Monitoring | Stage::Closed)
+        !matches!(
+            self,
+            Stage::Rejected
+                | Stage::ClosedNoAction
+                | Stage::Decided
+                | Stage::Monitoring
+                | Stage::ComplianceReview
+                | Stage::Closed
+        )
+    }
+
+    /// Whether a final determination was issued (amendments and revocations apply).
+    pub fn is_decided(self) -> bool {
+        matches!(self, Stage::Decided | Stage::Monitoring | Stage::ComplianceReview | Stage::Closed)
     }
 }
 
@@ -171,8 +191,6 @@ pub enum Action {
     NotifyAgencies,
     /// Start drafting the initial determination (needs the three questions answered).
     BeginInitialDetermination,
-    /// Supervisor signs the initial determination (never the drafter).
-    SignInitialDetermination,
     /// The signed initial determination was served on the parties (starts the 30-day
     /// response window, and the final clock under `final-2025`).
     ServeInitialDetermination,
@@ -182,21 +200,18 @@ pub enum Action {
     ProceedWithoutResponse,
     /// Start the final determination (after concurrence or its presumption).
     BeginFinalDetermination,
-    /// Supervisor signs the final determination with its decision.
-    SignFinalDetermination,
     /// Issue the signed final determination.
     IssueFinalDetermination,
-    /// Supervisor amends a decided case (a new event, never an edit).
-    Amend,
-    /// Supervisor revokes a determination (a new event).
-    Revoke,
+    /// Supervisor ends a compliance review without changing the determination (the
+    /// breach was cured): monitoring resumes.
+    ResumeMonitoring,
     /// Supervisor closes a decided or monitored case.
     Close,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 15] = [
         Action::Accept,
         Action::RequestInformation,
         Action::InformationReceived,
@@ -205,15 +220,12 @@ impl Action {
         Action::Reopen,
         Action::NotifyAgencies,
         Action::BeginInitialDetermination,
-        Action::SignInitialDetermination,
         Action::ServeInitialDetermination,
         Action::CirculateFinalDetermination,
         Action::ProceedWithoutResponse,
         Action::BeginFinalDetermination,
-        Action::SignFinalDetermination,
         Action::IssueFinalDetermination,
-        Action::Amend,
-        Action::Revoke,
+        Action::ResumeMonitoring,
         Action::Close,
     ];
 
@@ -228,15 +240,12 @@ impl Action {
             Action::Reopen => "reopen",
             Action::NotifyAgencies => "notify_agencies",
             Action::BeginInitialDetermination => "begin_initial_determination",
-            Action::SignInitialDetermination => "sign_initial_determination",
             Action::ServeInitialDetermination => "serve_initial_determination",
             Action::CirculateFinalDetermination => "circulate_final_determination",
             Action::ProceedWithoutResponse => "proceed_without_response",
             Action::BeginFinalDetermination => "begin_final_determination",
-            Action::SignFinalDetermination => "sign_final_determination",
             Action::IssueFinalDetermination => "issue_final_determination",
-            Action::Amend => "amend",
-            Action::Revoke => "revoke",
+            Action::ResumeMonitoring => "resume_monitoring",
             Action::Close => "close",
         }
     }
@@ -257,15 +266,12 @@ impl Action {
             Action::Reopen => "Reopen",
             Action::NotifyAgencies => "Agencies notified",
             Action::BeginInitialDetermination => "Begin initial determination",
-            Action::SignInitialDetermination => "Sign initial determination",
             Action::ServeInitialDetermination => "Record service of initial determination",
             Action::CirculateFinalDetermination => "Circulate proposed final determination",
             Action::ProceedWithoutResponse => "Proceed without response",
             Action::BeginFinalDetermination => "Begin final determination",
-            Action::SignFinalDetermination => "Sign final determination",
             Action::IssueFinalDetermination => "Issue final determination",
-            Action::Amend => "Amend determination",
-            Action::Revoke => "Revoke determination",
+            Action::ResumeMonitoring => "Resume monitoring (breach cured)",
             Action::Close => "Close case",
         }
     }
@@ -278,8 +284,7 @@ impl Action {
                 | Action::Reject
                 | Action::CloseWithoutAction
                 | Action::Reopen
-                | Action::Amend
-                | Action::Revoke
+                | Action::ResumeMonitoring
         )
     }
 
@@ -288,25 +293,13 @@ impl Action {
         matches!(self, Action::ServeInitialDetermination)
     }
 
-    /// Whether the action needs a decision.
-    pub fn needs_decision(self) -> bool {
-        matches!(self, Action::SignFinalDetermination)
-    }
-
     /// The roles that may take the action (the assignee rule is in [`check`]).
     pub fn roles(self) -> &'static [Role] {
         use Action::*;
         match self {
-            Accept
-            | RequestInformation
-            | Reject
-            | CloseWithoutAction
-            | Reopen
-            | SignInitialDetermination
-            | SignFinalDetermination
-            | Amend
-            | Revoke
-            | Close => &[Role::Supervisor],
+            Accept | RequestInformation | Reject | CloseWithoutAction | Reopen | ResumeMonitoring | Close => {
+                &[Role::Supervisor]
+            }
             InformationReceived
             | NotifyAgencies
             | BeginInitialDetermination
@@ -331,16 +324,14 @@ impl Action {
             Reopen => (&[ClosedNoAction], Some(InitialReview)),
             NotifyAgencies => (&[InitialReview], Some(FirstInteragency)),
             BeginInitialDetermination => (&[FirstInteragency], Some(InitialDetermination)),
-            SignInitialDetermination => (&[InitialDetermination], None),
             ServeInitialDetermination => (&[InitialDetermination], Some(ResponsePeriod)),
             CirculateFinalDetermination => (&[ResponsePeriod], Some(SecondInteragency)),
             ProceedWithoutResponse => (&[ResponsePeriod], Some(FinalDetermination)),
             BeginFinalDetermination => (&[SecondInteragency], Some(FinalDetermination)),
-            SignFinalDetermination => (&[FinalDetermination], None),
             // The decision picks the stage (Decided or Monitoring): see `check`.
             IssueFinalDetermination => (&[FinalDetermination], None),
-            Amend | Revoke => (&[Decided, Monitoring, Closed], None),
-            Close => (&[Decided, Monitoring], Some(Closed)),
+            ResumeMonitoring => (&[ComplianceReview], Some(Monitoring)),
+            Close => (&[Decided, Monitoring, ComplianceReview], Some(Closed)),
         }
     }
 }
@@ -407,9 +398,15 @@ pub struct Facts {
     pub rule: Option<RuleVersion>,
     /// When the appropriate agencies were notified.
     pub agencies_notified_on: Option<Date>,
-    /// Initial determination signed (and by whom: never its drafter).
+    /// Agency notices recorded for the first interagency step.
+    pub first_step_notices: usize,
+    /// Agency notices recorded for the second interagency step.
+    pub second_step_notices: usize,
+    /// An agency objected and the dispute is not yet resolved.
+    pub unresolved_objection: bool,
+    /// A signed initial determination exists.
     pub initial_signed: bool,
-    /// Final determination signed, with its decision.
+    /// A signed final determination exists, with its decision.
     pub final_decision: Option<Decision>,
     /// End of the parties' response window.
     pub response_due: Option<Date>,
@@ -434,9 +431,14 @@ pub struct Input {
     pub comment: Option<String>,
     /// Date of the event (service date).
     pub date: Option<Date>,
-    /// Decision (final sign-off).
-    pub decision: Option<Decision>,
+    /// How the initial determination was served: `mail`, `email`, `courier` or
+    /// `federal_register`.
+    pub method: Option<String>,
 }
+
+/// The ways an initial determination is served on the parties.
+pub const SERVICE_METHODS: [(&str, &str); 4] =
+    [("mail", "Mail"), ("email", "Email"), ("courier", "Courier"), ("federal_register", "Federal Register")];
 
 /// Why an action is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -472,6 +474,14 @@ pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &In
     }
     let today = facts.today;
     match action {
+        Action::NotifyAgencies if facts.first_step_notices == 0 => {
+            return Err(Refusal::NotNow("record the notice sent to each appropriate agency first".into()));
+        }
+        Action::CirculateFinalDetermination if facts.second_step_notices == 0 => {
+            return Err(Refusal::NotNow(
+                "record the agencies the proposed final determination was circulated to first".into(),
+            ));
+        }
         Action::BeginInitialDetermination => {
             let answered = [facts.covered, facts.nexus, facts.undue_risk];
             if answered.iter().any(Option::is_none) {
@@ -501,6 +511,9 @@ pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &In
             let Some(served) = input.date else {
                 return Err(Refusal::Input("date", "give the date of service".into()));
             };
+            if !input.method.as_deref().is_some_and(|m| SERVICE_METHODS.iter().any(|(code, _)| *code == m)) {
+                return Err(Refusal::Input("method", "choose mail, email, courier or federal_register".into()));
+            }
             if today.is_some_and(|t| served > t) {
                 return Err(Refusal::Input("date", "the date of service cannot be in the future".into()));
             }
@@ -531,6 +544,11 @@ pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &In
                 _ => return Err(Refusal::NotNow("the parties' 30-day response window has not ended".into())),
             }
         }
+        Action::BeginFinalDetermination if facts.unresolved_objection => {
+            return Err(Refusal::NotNow(
+                "an agency objected: record the resolution of the dispute (or the President's decision) first".into(),
+            ));
+        }
         Action::BeginFinalDetermination if facts.rule == Some(RuleVersion::Final2025) && !facts.all_concurred => {
             let presumed =
                 facts.circulated_on.map(|d| d + time::Duration::days(crate::cases::clocks::PRESUMED_CONCURRENCE_DAYS));
@@ -539,12 +557,6 @@ pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &In
                     "agencies have not all concurred and the 14 days after which silence counts as concurrence have not passed".into(),
                 ));
             }
-        }
-        Action::SignFinalDetermination if input.decision.is_none() => {
-            return Err(Refusal::Input(
-                "decision",
-                "choose prohibited, not_prohibited or permitted_with_mitigation".into(),
-            ));
         }
         Action::IssueFinalDetermination => {
             return match facts.final_decision {
@@ -566,7 +578,7 @@ pub fn allowed(stage: Stage, role: Role, facts: &Facts) -> Vec<Action> {
         .into_iter()
         .filter(|a| {
             // Inputs are asked for by the form; judge only role, stage and facts.
-            let input = Input { comment: Some("x".into()), date: facts.today, decision: Some(Decision::Prohibited) };
+            let input = Input { comment: Some("x".into()), date: facts.today, method: Some("mail".into()) };
             check(stage, *a, role, facts, &input).is_ok()
         })
         .collect()
@@ -586,6 +598,9 @@ mod tests {
             undue_risk: Some(Answer::Yes),
             rule: Some(rule),
             agencies_notified_on: Some(date!(2025 - 03 - 01)),
+            first_step_notices: 2,
+            second_step_notices: 2,
+            unresolved_objection: false,
             initial_signed: true,
             final_decision: Some(Decision::Prohibited),
             response_due: Some(date!(2025 - 04 - 30)),
@@ -599,11 +614,7 @@ mod tests {
     }
 
     fn full_input() -> Input {
-        Input {
-            comment: Some("because".into()),
-            date: Some(date!(2025 - 04 - 01)),
-            decision: Some(Decision::Prohibited),
-        }
+        Input { comment: Some("because".into()), date: Some(date!(2025 - 04 - 01)), method: Some("courier".into()) }
     }
 
     /// The expected table: for every stage x action x role, either the stage it leads to,
@@ -644,8 +655,9 @@ mod tests {
                 }
             }
         }
-        // 17 supervisor-only (stage, action) pairs plus 8 open to analysts and supervisors.
-        assert_eq!(allowed_count, 33);
+        // 11 supervisor-only (stage, action) pairs plus 8 open to analysts and supervisors
+        // (counted once for each role).
+        assert_eq!(allowed_count, 27);
     }
 
     #[test]
@@ -667,8 +679,7 @@ mod tests {
             (Stage::Intake, Action::RequestInformation),
             (Stage::InitialReview, Action::CloseWithoutAction),
             (Stage::ClosedNoAction, Action::Reopen),
-            (Stage::Decided, Action::Amend),
-            (Stage::Monitoring, Action::Revoke),
+            (Stage::ComplianceReview, Action::ResumeMonitoring),
         ] {
             assert!(
                 matches!(check(stage, action, Role::Supervisor, &f, &none), Err(Refusal::Input("comment", _))),
@@ -809,10 +820,27 @@ mod tests {
             check(Stage::FinalDetermination, Action::IssueFinalDetermination, Role::Analyst, &f, &i),
             Ok(Stage::Decided)
         );
-        let no_decision = Input { decision: None, ..full_input() };
+    }
+
+    #[test]
+    fn interagency_steps_need_recorded_notices_and_objections_block() {
+        let mut f = all_met(RuleVersion::Final2025);
+        let i = full_input();
+        f.first_step_notices = 0;
+        assert!(
+            matches!(check(Stage::InitialReview, Action::NotifyAgencies, Role::Analyst, &f, &i), Err(Refusal::NotNow(m)) if m.contains("notice"))
+        );
+        f.second_step_notices = 0;
+        assert!(check(Stage::ResponsePeriod, Action::CirculateFinalDetermination, Role::Analyst, &f, &i).is_err());
+        f.unresolved_objection = true;
+        assert!(
+            matches!(check(Stage::SecondInteragency, Action::BeginFinalDetermination, Role::Analyst, &f, &i), Err(Refusal::NotNow(m)) if m.contains("objected"))
+        );
+        let no_method = Input { method: None, ..full_input() };
+        f.unresolved_objection = false;
         assert!(matches!(
-            check(Stage::FinalDetermination, Action::SignFinalDetermination, Role::Supervisor, &f, &no_decision),
-            Err(Refusal::Input("decision", _))
+            check(Stage::InitialDetermination, Action::ServeInitialDetermination, Role::Analyst, &f, &no_method),
+            Err(Refusal::Input("method", _))
         ));
     }
 

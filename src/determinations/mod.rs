@@ -1,1 +1,459 @@
-//! Determinations: initial and final drafts, four-eyes sign-off, and the signed documents.
+//! Determinations: initial and final drafts, amendments and revocations, four-eyes
+//! sign-off, and the signed document.
+//!
+//! A draft belongs to its drafter, who revises it (each save is a numbered revision) until
+//! it is submitted. A supervisor who is not the drafter signs it, with a re-authentication
+//! from the last 5 minutes, or returns it with a comment. Signing freezes it: the sha256 of
+//! the canonical content ([`content_hash`]), the signer, the time and the time of the
+//! re-authentication are stored, and the row never changes again. The database enforces
+//! the same rules (migration 0008: CHECKs and the `determinations_guard` trigger).
+
+pub mod api;
+pub mod document;
+pub mod service;
+pub mod web;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::error::FieldError;
+
+/// What a determination is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Initial determination (proposes prohibition or mitigation).
+    Initial,
+    /// Final determination.
+    Final,
+    /// Amends a signed final determination (a new decision).
+    Amendment,
+    /// Revokes a signed final determination.
+    Revocation,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 4] = [Kind::Initial, Kind::Final, Kind::Amendment, Kind::Revocation];
+
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Initial => "initial",
+            Kind::Final => "final",
+            Kind::Amendment => "amendment",
+            Kind::Revocation => "revocation",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s.trim())
+    }
+
+    /// Title for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Initial => "Initial determination",
+            Kind::Final => "Final determination",
+            Kind::Amendment => "Amended final determination",
+            Kind::Revocation => "Revocation of final determination",
+        }
+    }
+
+    /// The outcomes this kind may state.
+    pub fn outcomes(self) -> &'static [&'static str] {
+        match self {
+            Kind::Initial => &["prohibition", "mitigation"],
+            Kind::Final | Kind::Amendment => &["prohibited", "not_prohibited", "permitted_with_mitigation"],
+            Kind::Revocation => &["revoked"],
+        }
+    }
+}
+
+/// Label of an outcome.
+pub fn outcome_label(outcome: &str) -> &'static str {
+    match outcome {
+        "prohibition" => "Proposes prohibition",
+        "mitigation" => "Proposes mitigation",
+        "prohibited" => "Prohibited",
+        "not_prohibited" => "Not prohibited",
+        "permitted_with_mitigation" => "Permitted with mitigation",
+        "revoked" => "Revoked",
+        _ => "Unknown",
+    }
+}
+
+/// Whether an outcome rests on mitigation measures.
+pub fn outcome_needs_measures(outcome: &str) -> bool {
+    matches!(outcome, "mitigation" | "permitted_with_mitigation")
+}
+
+/// Whether an outcome prohibits the transaction.
+pub fn outcome_prohibits(outcome: &str) -> bool {
+    matches!(outcome, "prohibition" | "prohibited")
+}
+
+/// Sections a drafter may mark as containing confidential business information; the
+/// Federal Register form of the document leaves them out.
+pub const CBI_SECTIONS: [(&str, &str); 5] = [
+    ("background", "Background"),
+    ("risk_analysis", "Risk analysis"),
+    ("submission_answers", "Answers to the parties' submissions"),
+    ("cessation", "Timing and manner of cessation"),
+    ("measures", "Mitigation measures"),
+];
+
+/// The penalties statement a draft starts with (IEEPA, 50 U.S.C. 1705).
+pub const PENALTIES: &str = "Any person who violates, attempts to violate, conspires to violate, or causes a violation of this determination may be subject to civil penalties of up to the greater of the amount set by 50 U.S.C. 1705(b) as adjusted for inflation (currently about $300,000) or twice the value of the transaction per violation, and, for wilful violations, criminal fines of up to $1,000,000 and imprisonment of up to 20 years (50 U.S.C. 1705(c)).";
+
+/// The answer to one party submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionAnswer {
+    /// The submission answered.
+    pub submission_id: Uuid,
+    /// The office's answer.
+    pub answer: String,
+}
+
+/// A prohibited transaction and the date from which it is prohibited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Prohibition {
+    /// What is prohibited.
+    pub description: String,
+    /// From when.
+    pub effective_on: Date,
+}
+
+/// The content of a determination: what is signed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Content {
+    /// Title (e.g. "Final Determination: Case No. ICTS-2021-002, Kaspersky Lab, Inc.").
+    pub title: String,
+    /// The party the determination names.
+    pub party: String,
+    /// Finding on question 1: a covered ICTS transaction.
+    pub covered_finding: String,
+    /// Finding on question 2: the foreign-adversary nexus.
+    pub nexus_finding: String,
+    /// Risk analysis (question 3), resting on the linked assessment.
+    pub risk_analysis: String,
+    /// Background beyond the procedural history drawn from the case.
+    #[serde(default)]
+    pub background: String,
+    /// Answers to each party submission.
+    #[serde(default)]
+    pub submission_answers: Vec<SubmissionAnswer>,
+    /// Timing and manner of cessation.
+    #[serde(default)]
+    pub cessation: String,
+    /// Prohibited transactions with their dates.
+    #[serde(default)]
+    pub prohibitions: Vec<Prohibition>,
+    /// Penalties statement.
+    #[serde(default)]
+    pub penalties: String,
+    /// Mitigation measures of the case this determination rests on.
+    #[serde(default)]
+    pub measures: Vec<Uuid>,
+    /// Sections containing confidential business information (see [`CBI_SECTIONS`]).
+    #[serde(default)]
+    pub cbi_sections: Vec<String>,
+}
+
+fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, required: bool, max: usize) {
+    let n = value.trim().chars().count();
+    if required && n == 0 {
+        errors.push(FieldError::new(field, "is required"));
+    } else if n > max {
+        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+    }
+}
+
+/// Checks a draft's own fields. `complete` adds what a submitted draft must have.
+pub fn validate(
+    kind: Kind,
+    outcome: &str,
+    c: &Content,
+    unclassified_confirmed: bool,
+    complete: bool,
+) -> Vec<FieldError> {
+    let mut e = Vec::new();
+    if !kind.outcomes().contains(&outcome) {
+        e.push(FieldError::new("outcome", format!("must be one of {}", kind.outcomes().join(", "))));
+    }
+    if !unclassified_confirmed {
+        e.push(FieldError::new(
+            "unclassified_confirmed",
+            "confirm that the determination is unclassified: classified information must never appear in it",
+        ));
+    }
+    text(&mut e, "title", &c.title, true, 300);
+    text(&mut e, "party", &c.party, true, 300);
+    let findings = kind != Kind::Revocation;
+    text(&mut e, "covered_finding", &c.covered_finding, findings && complete, 20000);
+    text(&mut e, "nexus_finding", &c.nexus_finding, findings && complete, 20000);
+    text(&mut e, "risk_analysis", &c.risk_analysis, findings && complete, 50000);
+    text(&mut e, "background", &c.background, kind == Kind::Revocation && complete, 50000);
+    text(&mut e, "cessation", &c.cessation, complete && outcome_prohibits(outcome), 20000);
+    text(&mut e, "penalties", &c.penalties, complete && outcome_prohibits(outcome), 5000);
+    for (i, a) in c.submission_answers.iter().enumerate() {
+        text(&mut e, &format!("submission_answers[{i}].answer"), &a.answer, true, 20000);
+    }
+    if c.prohibitions.len() > 20 {
+        e.push(FieldError::new("prohibitions", "at most 20"));
+    }
+    for (i, p) in c.prohibitions.iter().enumerate() {
+        text(&mut e, &format!("prohibitions[{i}].description"), &p.description, true, 2000);
+    }
+    if complete && outcome == "prohibited" && c.prohibitions.is_empty() {
+        e.push(FieldError::new(
+            "prohibitions",
+            "name the prohibited transactions and the dates from which they are prohibited",
+        ));
+    }
+    if complete && outcome_needs_measures(outcome) && c.measures.is_empty() {
+        e.push(FieldError::new("measures", "choose the mitigation measures this determination rests on"));
+    }
+    for s in &c.cbi_sections {
+        if !CBI_SECTIONS.iter().any(|(k, _)| k == s) {
+            e.push(FieldError::new("cbi_sections", format!("{s:?} is not a section that can be marked")));
+        }
+    }
+    e
+}
+
+/// The fields a signature covers.
+#[derive(Clone, Copy)]
+pub struct Signed<'a> {
+    /// Determination id.
+    pub id: Uuid,
+    /// Case id.
+    pub case_id: Uuid,
+    /// Kind.
+    pub kind: &'a str,
+    /// Outcome.
+    pub outcome: &'a str,
+    /// Revision signed.
+    pub revision: i32,
+    /// Content.
+    pub content: &'a serde_json::Value,
+    /// Cited documents.
+    pub cited_documents: &'a [Uuid],
+    /// Linked assessment.
+    pub assessment_id: Option<Uuid>,
+    /// Superseded determination.
+    pub supersedes: Option<Uuid>,
+    /// Drafter.
+    pub drafted_by: Uuid,
+}
+
+/// sha256 of the canonical JSON of what is signed (keys sorted, no whitespace): an
+/// exported determination can be checked against the stored hash without the database.
+pub fn content_hash(s: &Signed<'_>) -> [u8; 32] {
+    let v = json!({
+        "v": 1,
+        "id": s.id,
+        "case_id": s.case_id,
+        "kind": s.kind,
+        "outcome": s.outcome,
+        "revision": s.revision,
+        "content": s.content,
+        "cited_documents": s.cited_documents,
+        "assessment_id": s.assessment_id,
+        "supersedes": s.supersedes,
+        "drafted_by": s.drafted_by,
+    });
+    Sha256::digest(canonical_json(&v).as_bytes()).into()
+}
+
+/// JSON with object keys sorted at every level, whatever the map implementation.
+pub fn canonical_json(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", serde_json::to_string(k).expect("strings serialise"), canonical_json(&m[k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
+        other => serde_json::to_string(other).expect("scalars serialise"),
+    }
+}
+
+/// A determination as stored.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Determination {
+    /// Id.
+    pub id: Uuid,
+    /// Case.
+    pub case_id: Uuid,
+    /// `initial`, `final`, `amendment` or `revocation`.
+    pub kind: String,
+    /// The determination amended or revoked.
+    pub supersedes: Option<Uuid>,
+    /// `prohibition` / `mitigation` (initial); `prohibited` / `not_prohibited` /
+    /// `permitted_with_mitigation` (final, amendment); `revoked`.
+    pub outcome: String,
+    /// `draft`, `submitted`, `returned` or `signed`.
+    pub status: String,
+    /// Revision number (send it back when revising).
+    pub revision: i32,
+    /// Content.
+    #[schema(value_type = Content)]
+    pub content: serde_json::Value,
+    /// The assessment the risk analysis rests on (current when last saved).
+    pub assessment_id: Option<Uuid>,
+    /// Documents cited.
+    pub cited_documents: Vec<Uuid>,
+    /// The drafter confirmed the determination is unclassified.
+    pub unclassified_confirmed: bool,
+    /// Drafter.
+    pub drafted_by: Uuid,
+    /// Drafter's name.
+    pub drafted_by_name: String,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last saved.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Submitted for signature.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub submitted_at: Option<OffsetDateTime>,
+    /// Signer.
+    pub signed_by: Option<Uuid>,
+    /// Signer's name.
+    pub signed_by_name: Option<String>,
+    /// Signed.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub signed_at: Option<OffsetDateTime>,
+    /// The signer's re-authentication before signing.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub reauth_at: Option<OffsetDateTime>,
+    /// sha256 of the signed content (hex in JSON).
+    #[serde(serialize_with = "hex_opt")]
+    #[schema(value_type = Option<String>)]
+    pub content_sha256: Option<Vec<u8>>,
+}
+
+fn hex_opt<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(b) => s.serialize_some(&hex::encode(b)),
+        None => s.serialize_none(),
+    }
+}
+
+impl Determination {
+    /// The content, typed.
+    pub fn typed(&self) -> Content {
+        serde_json::from_value(self.content.clone()).unwrap_or_default()
+    }
+
+    /// Kind, typed.
+    pub fn kind(&self) -> Kind {
+        Kind::parse(&self.kind).unwrap_or(Kind::Final)
+    }
+
+    /// The hash of the content as stored (to compare with `content_sha256`).
+    pub fn computed_hash(&self) -> [u8; 32] {
+        content_hash(&Signed {
+            id: self.id,
+            case_id: self.case_id,
+            kind: &self.kind,
+            outcome: &self.outcome,
+            revision: self.revision,
+            content: &self.content,
+            cited_documents: &self.cited_documents,
+            assessment_id: self.assessment_id,
+            supersedes: self.supersedes,
+            drafted_by: self.drafted_by,
+        })
+    }
+
+    /// Whether a CBI section is marked.
+    pub fn is_cbi(&self, section: &str) -> bool {
+        self.typed().cbi_sections.iter().any(|s| s == section)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content() -> Content {
+        Content {
+            title: "Final Determination: Case No. ICTS-2021-002".into(),
+            party: "Kaspersky Lab, Inc.".into(),
+            covered_finding: "Covered.".into(),
+            nexus_finding: "Nexus.".into(),
+            risk_analysis: "Undue risk.".into(),
+            cessation: "Cease by 29 September 2024.".into(),
+            penalties: PENALTIES.into(),
+            prohibitions: vec![Prohibition {
+                description: "New agreements".into(),
+                effective_on: time::macros::date!(2024 - 07 - 20),
+            }],
+            ..Content::default()
+        }
+    }
+
+    #[test]
+    fn a_complete_final_prohibition_validates_and_gaps_are_named() {
+        assert!(validate(Kind::Final, "prohibited", &content(), true, true).is_empty());
+        let e = validate(Kind::Final, "prohibited", &content(), false, true);
+        assert_eq!(e[0].field, "unclassified_confirmed");
+        let mut c = content();
+        c.prohibitions.clear();
+        c.cessation.clear();
+        let fields: Vec<String> =
+            validate(Kind::Final, "prohibited", &c, true, true).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["cessation", "prohibitions"]);
+        assert!(validate(Kind::Final, "prohibited", &c, true, false).is_empty(), "a draft may be incomplete");
+        let e = validate(Kind::Initial, "prohibited", &content(), true, false);
+        assert_eq!(e[0].field, "outcome");
+        let e = validate(Kind::Final, "permitted_with_mitigation", &content(), true, true);
+        assert_eq!(e[0].field, "measures");
+    }
+
+    #[test]
+    fn the_hash_is_canonical_and_covers_every_signed_field() {
+        let c = serde_json::to_value(content()).unwrap();
+        let (id, case) = (Uuid::now_v7(), Uuid::now_v7());
+        let base = Signed {
+            id,
+            case_id: case,
+            kind: "final",
+            outcome: "prohibited",
+            revision: 3,
+            content: &c,
+            cited_documents: &[],
+            assessment_id: None,
+            supersedes: None,
+            drafted_by: id,
+        };
+        let h = content_hash(&base);
+        assert_eq!(h, content_hash(&Signed { ..base }), "deterministic");
+        let c2 = serde_json::to_value(Content { party: "Kaspersky Lab, Inc ".into(), ..content() }).unwrap();
+        let base = Signed { content: &c, ..base };
+        assert_ne!(h, content_hash(&Signed { content: &c2, ..base }));
+        let base = Signed { content: &c, ..base };
+        assert_ne!(h, content_hash(&Signed { outcome: "not_prohibited", ..base }));
+        let base = Signed { outcome: "prohibited", ..base };
+        assert_ne!(h, content_hash(&Signed { revision: 4, ..base }));
+        assert_eq!(
+            canonical_json(&json!({"b": [1, {"d": 1, "c": 2}], "a": "x"})),
+            r#"{"a":"x","b":[1,{"c":2,"d":1}]}"#
+        );
+    }
+}

@@ -1,1 +1,500 @@
-//! Mitigation: agreed measures and the compliance checks that monitor them.
+//! Mitigation: a catalogue of measure kinds, the measures of a case (owner, due date,
+//! status proposed → agreed → implemented → verified, or rejected, or breached) and the
+//! compliance checks that monitor them. A breach (a status change or a check that finds
+//! one) reopens a monitored case for review and notifies the assignee and the supervisors.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::auth::extract::SignedIn;
+use crate::cases::proceedings::may_work;
+use crate::cases::service::visible;
+use crate::cases::workflow::Stage;
+use crate::error::{AppError, FieldError};
+use crate::notifications::{self, Note};
+
+/// A kind of measure from the catalogue.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct MeasureKind {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+}
+
+/// The catalogue of measure kinds.
+pub async fn kinds(conn: &mut PgConnection) -> Result<Vec<MeasureKind>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT code, name FROM ref_mitigation_kinds ORDER BY CASE code WHEN 'other' THEN 1 ELSE 0 END, name",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Statuses of a measure.
+pub const STATUSES: [&str; 6] = ["proposed", "agreed", "implemented", "verified", "rejected", "breached"];
+
+/// Whether a measure may go from `from` to `to`.
+pub fn may_move(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        ("proposed", "agreed")
+            | ("proposed", "rejected")
+            | ("agreed", "implemented")
+            | ("implemented", "verified")
+            | ("agreed" | "implemented" | "verified", "breached")
+            // A cured breach is implemented again and must be verified anew.
+            | ("breached", "implemented")
+    )
+}
+
+/// A measure.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Measure {
+    /// Id.
+    pub id: Uuid,
+    /// Case.
+    pub case_id: Uuid,
+    /// Kind code.
+    pub kind: String,
+    /// What the measure requires.
+    pub description: String,
+    /// Who is responsible (a party or person).
+    pub owner: String,
+    /// Due.
+    pub due_on: Option<Date>,
+    /// Status.
+    pub status: String,
+    /// The submission that proposed it.
+    pub submission_id: Option<Uuid>,
+    /// Version (send it back when changing the status).
+    pub version: i32,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+const MEASURE_SELECT: &str = "SELECT id, case_id, kind, description, owner, due_on, status::text AS status, submission_id, version, updated_at FROM mitigation_measures";
+
+/// The measures of a case.
+pub async fn measures(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Measure>, sqlx::Error> {
+    sqlx::query_as(&format!("{MEASURE_SELECT} WHERE case_id = $1 ORDER BY created_at, id"))
+        .bind(case_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// A new measure.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMeasure {
+    /// Kind code (see `GET /api/v1/mitigation/kinds`).
+    pub kind: String,
+    /// What it requires.
+    pub description: String,
+    /// Who is responsible.
+    pub owner: String,
+    /// Due, YYYY-MM-DD.
+    #[serde(default)]
+    pub due_on: Option<String>,
+    /// The submission that proposed it.
+    #[serde(default)]
+    pub submission_id: Option<Uuid>,
+}
+
+fn opt_date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>) -> Option<Date> {
+    v.map(str::trim).filter(|s| !s.is_empty()).and_then(|s| {
+        crate::cases::model::parse_date(s).or_else(|| {
+            errors.push(FieldError::new(field, "must be a date YYYY-MM-DD"));
+            None
+        })
+    })
+}
+
+/// Records a proposed measure.
+pub async fn add(state: &AppState, user: &SignedIn, case_id: Uuid, m: NewMeasure) -> Result<Measure, AppError> {
+    let now = state.now();
+    let mut errors = Vec::new();
+    let d = m.description.trim().chars().count();
+    if d == 0 || d > 20000 {
+        errors.push(FieldError::new("description", "must be 1 to 20,000 characters"));
+    }
+    let o = m.owner.trim().chars().count();
+    if o == 0 || o > 300 {
+        errors.push(FieldError::new("owner", "must be 1 to 300 characters"));
+    }
+    let due = opt_date(&mut errors, "due_on", m.due_on.as_deref());
+    let mut tx = state.db.begin().await?;
+    if !kinds(&mut tx).await?.iter().any(|k| k.code == m.kind.trim()) {
+        errors.push(FieldError::new("kind", "is not a measure kind of the catalogue"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let c = visible(&mut tx, user, case_id, true).await?;
+    may_work(user, &c)?;
+    if !matches!(
+        c.stage,
+        Stage::InitialDetermination
+            | Stage::ResponsePeriod
+            | Stage::SecondInteragency
+            | Stage::FinalDetermination
+            | Stage::Monitoring
+            | Stage::ComplianceReview
+    ) {
+        return Err(AppError::Conflict(format!(
+            "measures are negotiated from the initial determination on (the case is at {})",
+            c.stage.label()
+        )));
+    }
+    if let Some(s) = m.submission_id {
+        let ok: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM case_submissions WHERE id = $1 AND case_id = $2)")
+                .bind(s)
+                .bind(case_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if !ok {
+            return Err(AppError::invalid("submission_id", "is not a submission of this case"));
+        }
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO mitigation_measures (id, case_id, kind, description, owner, due_on, submission_id, created_by, created_at, updated_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)",
+    )
+    .bind(id)
+    .bind(case_id)
+    .bind(m.kind.trim())
+    .bind(m.description.trim())
+    .bind(m.owner.trim())
+    .bind(due)
+    .bind(m.submission_id)
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) VALUES ($1,$2,NULL,'proposed','',$3,$4)")
+        .bind(Uuid::now_v7())
+        .bind(id)
+        .bind(user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let event = NewEvent::new("measure.proposed").object("case", case_id).changes(json!({
+        "measure": id, "kind": m.kind.trim(), "owner": m.owner.trim(), "due_on": due, "status": {"after": "proposed"},
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let row = get(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Measure, AppError> {
+    sqlx::query_as(&format!("{MEASURE_SELECT} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// A status change.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// New status.
+    pub status: String,
+    /// Why (required for rejected and breached).
+    #[serde(default)]
+    pub comment: String,
+    /// The measure's version.
+    pub version: i32,
+}
+
+/// Reopens a monitored case for review after a breach, inside the caller's transaction,
+/// and notifies the assignee and the supervisors.
+async fn breach(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &SignedIn,
+    now: OffsetDateTime,
+    case_id: Uuid,
+    what: &str,
+) -> Result<(), AppError> {
+    let c = crate::cases::db::get(conn, case_id, true).await?.ok_or(AppError::NotFound)?;
+    if c.stage == Stage::Monitoring {
+        sqlx::query(
+            "UPDATE cases SET stage = 'compliance_review', updated_at = $2, version = version + 1 WHERE id = $1",
+        )
+        .bind(case_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        let event = NewEvent::new("case.transition").object("case", case_id).changes(json!({
+            "action": "breach_recorded", "stage": {"before": c.stage, "after": Stage::ComplianceReview},
+            "comment": format!("Reopened for review: {what}"),
+        }));
+        audit::record(conn, now, &user.audit(), event).await?;
+    }
+    let message = format!("{}: mitigation breach — {what}", c.docket_number);
+    let link = format!("/cases/{case_id}/proceedings");
+    let note = Note {
+        kind: notifications::Kind::Breach,
+        case_id: Some(case_id),
+        message: &message,
+        link: &link,
+        dedupe_key: None,
+    };
+    if let Some(a) = c.assignee {
+        notifications::notify(conn, now, state.mail, a, &note).await?;
+    }
+    notifications::notify_supervisors(conn, now, state.mail, c.assignee, &note).await?;
+    Ok(())
+}
+
+/// Moves a measure to a new status. Agreeing and verifying are for supervisors or the
+/// assigned analyst; a breach reopens the case.
+pub async fn set_status(state: &AppState, user: &SignedIn, id: Uuid, s: StatusChange) -> Result<Measure, AppError> {
+    let now = state.now();
+    let to = s.status.trim();
+    if !STATUSES.contains(&to) {
+        return Err(AppError::invalid("status", format!("must be one of {}", STATUSES.join(", "))));
+    }
+    if matches!(to, "rejected" | "breached") && s.comment.trim().is_empty() {
+        return Err(AppError::invalid("comment", "say why"));
+    }
+    if s.comment.chars().count() > 20000 {
+        return Err(AppError::invalid("comment", "must be at most 20,000 characters"));
+    }
+    let mut tx = state.db.begin().await?;
+    let m: Measure = sqlx::query_as(&format!("{MEASURE_SELECT} WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let c = visible(&mut tx, user, m.case_id, false).await?;
+    may_work(user, &c)?;
+    if m.version != s.version {
+        return Err(AppError::Conflict("the measure changed since you opened it; nothing was saved".into()));
+    }
+    if !may_move(&m.status, to) {
+        return Err(AppError::Conflict(format!("a measure does not go from {} to {to}", m.status)));
+    }
+    sqlx::query("UPDATE mitigation_measures SET status = $2::measure_status, updated_at = $3, version = version + 1 WHERE id = $1")
+        .bind(id)
+        .bind(to)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) \
+         VALUES ($1,$2,$3::measure_status,$4::measure_status,$5,$6,$7)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(id)
+    .bind(&m.status)
+    .bind(to)
+    .bind(s.comment.trim())
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent::new("measure.status").object("case", m.case_id).changes(json!({
+        "measure": id, "status": {"before": m.status, "after": to}, "comment": s.comment.trim(),
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    if to == "breached" {
+        breach(
+            &mut tx,
+            state,
+            user,
+            now,
+            m.case_id,
+            &format!("{} ({})", m.description.chars().take(120).collect::<String>(), s.comment.trim()),
+        )
+        .await?;
+    }
+    let row = get(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// A compliance check.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Check {
+    /// Id.
+    pub id: Uuid,
+    /// Measure.
+    pub measure_id: Uuid,
+    /// Checked on.
+    pub checked_on: Date,
+    /// `compliant`, `deficient` or `breach`.
+    pub result: String,
+    /// Finding.
+    pub finding: String,
+    /// Evidence.
+    pub document_id: Option<Uuid>,
+    /// Recorded.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A new compliance check.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCheck {
+    /// YYYY-MM-DD.
+    pub checked_on: String,
+    /// `compliant`, `deficient` or `breach`.
+    pub result: String,
+    /// What was found.
+    pub finding: String,
+    /// A document of the case as evidence.
+    #[serde(default)]
+    pub document_id: Option<Uuid>,
+}
+
+/// The checks of a case's measures.
+pub async fn checks(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Check>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT k.id, k.measure_id, k.checked_on, k.result, k.finding, k.document_id, k.created_at FROM compliance_checks k \
+         JOIN mitigation_measures m ON m.id = k.measure_id WHERE m.case_id = $1 ORDER BY k.checked_on, k.created_at",
+    )
+    .bind(case_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Records a compliance check; a `breach` result marks the measure breached and reopens
+/// the case.
+pub async fn add_check(state: &AppState, user: &SignedIn, measure_id: Uuid, k: NewCheck) -> Result<Check, AppError> {
+    let now = state.now();
+    let mut errors = Vec::new();
+    let result = k.result.trim();
+    if !matches!(result, "compliant" | "deficient" | "breach") {
+        errors.push(FieldError::new("result", "must be compliant, deficient or breach"));
+    }
+    let on = opt_date(&mut errors, "checked_on", Some(&k.checked_on));
+    if on.is_none() && !errors.iter().any(|e| e.field == "checked_on") {
+        errors.push(FieldError::new("checked_on", "is required"));
+    }
+    if on.is_some_and(|d| d > now.date()) {
+        errors.push(FieldError::new("checked_on", "cannot be in the future"));
+    }
+    let n = k.finding.trim().chars().count();
+    if n == 0 || n > 20000 {
+        errors.push(FieldError::new("finding", "must be 1 to 20,000 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let mut tx = state.db.begin().await?;
+    let m: Measure = sqlx::query_as(&format!("{MEASURE_SELECT} WHERE id = $1 FOR UPDATE"))
+        .bind(measure_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let c = visible(&mut tx, user, m.case_id, false).await?;
+    may_work(user, &c)?;
+    if !matches!(m.status.as_str(), "agreed" | "implemented" | "verified" | "breached") {
+        return Err(AppError::Conflict("compliance is checked on agreed measures".into()));
+    }
+    if let Some(doc) = k.document_id {
+        let ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND case_id = $2)")
+            .bind(doc)
+            .bind(m.case_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !ok {
+            return Err(AppError::invalid("document_id", "is not a document of this case"));
+        }
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO compliance_checks (id, measure_id, checked_on, result, finding, document_id, checked_by, created_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+    )
+    .bind(id)
+    .bind(measure_id)
+    .bind(on)
+    .bind(result)
+    .bind(k.finding.trim())
+    .bind(k.document_id)
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent::new("measure.checked").object("case", m.case_id).changes(json!({
+        "measure": measure_id, "check": id, "result": result, "checked_on": on, "document": k.document_id,
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    if result == "breach" && m.status != "breached" {
+        sqlx::query(
+            "UPDATE mitigation_measures SET status = 'breached', updated_at = $2, version = version + 1 WHERE id = $1",
+        )
+        .bind(measure_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) \
+             VALUES ($1,$2,$3::measure_status,'breached',$4,$5,$6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(measure_id)
+        .bind(&m.status)
+        .bind(k.finding.trim())
+        .bind(user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let event = NewEvent::new("measure.status").object("case", m.case_id).changes(json!({
+            "measure": measure_id, "status": {"before": m.status, "after": "breached"}, "check": id,
+        }));
+        audit::record(&mut tx, now, &user.audit(), event).await?;
+        breach(
+            &mut tx,
+            state,
+            user,
+            now,
+            m.case_id,
+            &format!(
+                "compliance check on {}: {}",
+                on.map(|d| d.to_string()).unwrap_or_default(),
+                k.finding.trim().chars().take(160).collect::<String>()
+            ),
+        )
+        .await?;
+    }
+    let row: Check = sqlx::query_as(
+        "SELECT id, measure_id, checked_on, result, finding, document_id, created_at FROM compliance_checks WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_move;
+
+    #[test]
+    fn measure_statuses_move_forward_and_breaches_come_from_agreed_states() {
+        assert!(may_move("proposed", "agreed"));
+        assert!(may_move("agreed", "implemented"));
+        assert!(may_move("implemented", "verified"));
+        assert!(may_move("verified", "breached"));
+        assert!(may_move("proposed", "rejected"));
+        assert!(!may_move("proposed", "verified"));
+        assert!(!may_move("proposed", "breached"));
+        assert!(!may_move("rejected", "agreed"));
+        assert!(!may_move("verified", "proposed"));
+    }
+}

@@ -22,6 +22,8 @@ pub struct UserBadge {
     pub can_read_audit: bool,
     /// Whether the user sees cases.
     pub can_view_cases: bool,
+    /// Unread notifications.
+    pub unread: i64,
 }
 
 /// What `base.html` shows around every page: the marking banners and the header.
@@ -59,6 +61,7 @@ impl Layout {
             can_manage_users: allows(u.role, Action::ManageUsers),
             can_read_audit: allows(u.role, Action::ReadAuditLog),
             can_view_cases: allows(u.role, Action::ViewCases),
+            unread: u.unread_notifications,
         });
         layout
     }
@@ -80,6 +83,7 @@ pub fn form_outcome(
     match result {
         Ok(()) => Ok((ok.to_string(), false, StatusCode::OK)),
         Err(AppError::Conflict(m)) => Ok((m, true, StatusCode::CONFLICT)),
+        Err(AppError::ForbiddenBecause(m)) => Ok((m, true, StatusCode::FORBIDDEN)),
         Err(AppError::Invalid(errors)) => {
             Ok((crate::error::FieldError::join(&errors), true, StatusCode::UNPROCESSABLE_ENTITY))
         }

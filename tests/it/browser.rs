@@ -383,6 +383,7 @@ async fn an_analyst_scores_a_case_and_sees_the_explanation() {
         csrf_token: String::new(),
         reauth_at: None,
         must_change_password: false,
+        unread_notifications: 0,
         secret: String::new(),
         meta: Default::default(),
     };
@@ -451,6 +452,251 @@ async fn an_analyst_scores_a_case_and_sees_the_explanation() {
     browser.screenshot("risk-assessment").await;
     let console = browser.console().await;
     let errors: Vec<_> = console.iter().filter(|(level, _)| level == "SEVERE").collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+}
+
+/// The text of the element at `css` once `want` holds (the page may still be the previous
+/// one, whose elements go stale): polls for up to 10 seconds and returns the last text.
+async fn wait_text(c: &fantoccini::Client, css: &str, want: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
+    for _ in 0..200 {
+        if let Ok(e) = c.find(fantoccini::Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            last = t;
+            if want(&last) {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    last
+}
+
+/// A JSON API client over the running server.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn new(base: &str, email: &str, password: &str) -> Api {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{base}/api/v1/auth/token"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let token = r.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+        Api { http, base: base.to_string(), token }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let v: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v
+    }
+}
+
+#[tokio::test]
+async fn an_analyst_drafts_a_supervisor_signs_with_step_up_and_the_document_renders() {
+    use fantoccini::Locator::{Css, Id};
+    use reqwest::Method;
+    use serde_json::json;
+    let (_, url) = server_db().create_database().await;
+    let config = crate::harness::test_config(&url);
+    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
+    let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
+    let password = "a shared long passphrase";
+    for (email, name, role) in [
+        ("drew.analyst@agency.gov", "Drew Analyst", "analyst"),
+        ("sky.supervisor@agency.gov", "Sky Supervisor", "supervisor"),
+    ] {
+        let input = icts_review::auth::service::NewUser::parse(email, name, role, password).unwrap();
+        icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+    }
+    let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
+    let base = server.base.clone();
+    // The case is brought to the initial determination through the API.
+    let drew = Api::new(&base, "drew.analyst@agency.gov", password).await;
+    let sky = Api::new(&base, "sky.supervisor@agency.gov", password).await;
+    let c = drew
+        .call(
+            Method::POST,
+            "/api/v1/cases",
+            Some(json!({"title": "Port crane remote access", "summary": "Crane operating systems with vendor remote access from abroad.",
+                "origin": "own_initiative", "category": "critical_infrastructure", "adversaries": ["CN"], "restricted": false})),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let act = |a: &'static str| json!({"action": a});
+    sky.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("accept"))).await;
+    let today = now.date().to_string();
+    drew.call(
+        Method::POST,
+        &format!("/api/v1/cases/{id}/agency-notices"),
+        Some(json!({"step": "first", "agency": "DHS", "sent_on": today})),
+    )
+    .await;
+    drew.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("notify_agencies"))).await;
+    let v = drew.call(Method::GET, &format!("/api/v1/cases/{id}"), None).await["version"].clone();
+    drew.call(
+        Method::PATCH,
+        &format!("/api/v1/cases/{id}"),
+        Some(json!({"version": v, "covered": "yes", "covered_note": "Critical-infrastructure ICTS in use after 19 January 2021.",
+            "nexus": "yes", "nexus_note": "The vendor is headquartered in the PRC.", "undue_risk": "yes",
+            "undue_risk_note": "Remote access to crane control systems at US ports."})),
+    )
+    .await;
+    let criteria: serde_json::Map<String, serde_json::Value> =
+        ["ownership", "facilities", "personnel_ties", "adversary_law", "operation_control"]
+            .iter()
+            .map(|c| (c.to_string(), json!({"finding": format!("{c}: found"), "evidence": "party record"})))
+            .collect();
+    drew.call(
+        Method::POST,
+        &format!("/api/v1/cases/{id}/nexus"),
+        Some(json!({"criteria": criteria, "conclusion": "yes", "summary": "Nexus established"})),
+    )
+    .await;
+    let rubric = drew.call(Method::GET, "/api/v1/rubrics/current", None).await;
+    let scores: serde_json::Map<String, serde_json::Value> = rubric["definition"]["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|cr| cr["connected_software_only"] != true)
+        .map(|cr| (cr["code"].as_str().unwrap().to_string(), json!({"score": 3, "rationale": "level 3"})))
+        .collect();
+    drew.call(
+        Method::POST,
+        &format!("/api/v1/cases/{id}/assessments"),
+        Some(json!({"scores": scores, "narrative": "n"})),
+    )
+    .await;
+    drew.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("begin_initial_determination"))).await;
+
+    // The analyst drafts in the browser.
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    browser.sign_in(&base, "drew.analyst@agency.gov", password).await;
+    c.goto(&format!("{base}/cases/{id}")).await.unwrap();
+    c.wait().for_element(Css("[data-testid=proceedings-link]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Id("draft-kind")).await.unwrap();
+    c.execute("document.querySelector('details.icts-details').open = true;", vec![]).await.unwrap();
+    c.find(Css("#draft-kind option[value=initial]")).await.unwrap().click().await.unwrap();
+    c.find(Css("#draft-outcome option[value=prohibition]")).await.unwrap().click().await.unwrap();
+    c.find(Css("form[action$='/determinations'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Css("[data-testid=draft-form]")).await.unwrap();
+    let title = c.find(Id("title")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert!(title.starts_with("Initial Determination: Case No. ICTS-"), "{title}");
+    assert_eq!(
+        c.find(Id("nexus_finding")).await.unwrap().prop("value").await.unwrap().unwrap(),
+        "The vendor is headquartered in the PRC.",
+        "the draft starts from the case's answers"
+    );
+    // Submitting an incomplete draft names what is missing.
+    c.find(Css("[data-testid=submit-draft]")).await.unwrap().click().await.unwrap();
+    let msg = wait_text(c, "[data-testid=message]", |t| t.contains("cessation")).await;
+    assert!(msg.contains("cessation"), "{msg}");
+    c.find(Id("cessation"))
+        .await
+        .unwrap()
+        .send_keys("New agreements cease 30 days after the final determination.")
+        .await
+        .unwrap();
+    // Date inputs take keys in the browser's locale order; set the value as a user's picker would.
+    c.execute("document.getElementById('prohibition_date_0').value = '2027-01-15';", vec![]).await.unwrap();
+    c.find(Id("prohibition_text_0")).await.unwrap().send_keys("New crane software contracts").await.unwrap();
+    c.find(Css("label[for=cbi-cessation]")).await.unwrap().click().await.unwrap();
+    c.find(Css("[data-testid=save-draft]")).await.unwrap().click().await.unwrap();
+    let msg = wait_text(c, "[data-testid=message]", |t| t.starts_with("Saved")).await;
+    assert_eq!(msg, "Saved revision 2.");
+    browser.screenshot("determination-draft").await;
+    c.find(Css("[data-testid=submit-draft]")).await.unwrap().click().await.unwrap();
+    // Wait for the new page (the old one has a status too).
+    let status = wait_text(c, "[data-testid=determination-status]", |t| t.eq_ignore_ascii_case("submitted")).await;
+    assert_eq!(status.to_lowercase(), "submitted");
+    assert!(c.find(Css("[data-testid=draft-form]")).await.is_err(), "no editing while awaiting signature");
+    let det_url = c.current_url().await.unwrap().to_string();
+    let det_path = det_url.trim_start_matches(&base).trim_end_matches('/').to_string();
+    let det_path =
+        if det_path.ends_with("/submit") { det_path.trim_end_matches("/submit").to_string() } else { det_path };
+    c.find(Css(".icts-user button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Css("form[action='/sign-in']")).await.unwrap();
+
+    // The supervisor sees it in the queue and the unread count, signs after a step-up.
+    browser.sign_in(&base, "sky.supervisor@agency.gov", password).await;
+    let unread = c.wait().for_element(Css("[data-testid=unread-count]")).await.unwrap().text().await.unwrap();
+    assert_eq!(unread, "1");
+    c.goto(&format!("{base}/determinations")).await.unwrap();
+    c.wait().for_element(Css("[data-testid=queue] a")).await.unwrap().click().await.unwrap();
+    let reauth = c.wait().for_element(Css("[data-testid=reauth-to-sign]")).await.unwrap();
+    assert!(c.find(Css("[data-testid=sign]")).await.is_err(), "no sign button without a fresh step-up");
+    reauth.click().await.unwrap();
+    c.wait().for_element(Id("password")).await.unwrap().send_keys(password).await.unwrap();
+    c.find(Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Css("[data-testid=sign]")).await.unwrap().click().await.unwrap();
+    let sig = c.wait().for_element(Css("[data-testid=signature]")).await.unwrap().text().await.unwrap();
+    assert!(sig.contains("Signed by Sky Supervisor"), "{sig}");
+    assert!(sig.to_lowercase().contains("matches the content"), "{sig}");
+    browser.screenshot("determination-signed").await;
+    c.find(Css(".icts-user button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Css("form[action='/sign-in']")).await.unwrap();
+
+    // The analyst can no longer edit it: no form, and a forged post is refused.
+    browser.sign_in(&base, "drew.analyst@agency.gov", password).await;
+    c.goto(&format!("{base}{det_path}")).await.unwrap();
+    c.wait().for_element(Css("[data-testid=signature]")).await.unwrap();
+    assert!(c.find(Css("[data-testid=draft-form]")).await.is_err());
+    assert!(c.find(Css("[data-testid=submit-draft]")).await.is_err());
+    let status = c
+        .execute(
+            "const t = document.querySelector('input[name=csrf_token]') || document.querySelector('.icts-user input[name=csrf_token]');
+             const body = new URLSearchParams({csrf_token: t.value, revision: '2', outcome: 'mitigation', title: 'changed', party: 'x', unclassified_confirmed: 'yes'});
+             const r = await fetch(location.pathname, {method: 'POST', body});
+             return r.status;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.as_u64(), Some(409), "a signed determination never changes");
+
+    // The determination document renders, with markings at top and bottom.
+    c.find(Css("[data-testid=document-link]")).await.unwrap().click().await.unwrap();
+    let h1 = c.wait().for_element(Css("[data-testid=document-title]")).await.unwrap().text().await.unwrap();
+    assert!(h1.starts_with("Initial Determination: Case No. ICTS-"), "{h1}");
+    let top = c.find(Css("[data-testid=marking-top]")).await.unwrap().text().await.unwrap();
+    let bottom = c.find(Css("[data-testid=marking-bottom]")).await.unwrap().text().await.unwrap();
+    assert_eq!(top, bottom);
+    assert!(top.contains("CONFIDENTIAL BUSINESS INFORMATION"), "{top}");
+    let history = c.find(Css("[data-testid=history]")).await.unwrap().text().await.unwrap();
+    assert!(history.contains("accepted the matter for review") && history.contains("signed"), "{history}");
+    let body = c.find(Css("main")).await.unwrap().text().await.unwrap();
+    assert!(body.contains("New crane software contracts") && body.contains("2027-01-15"), "{body}");
+    assert!(body.contains("New agreements cease 30 days"), "the internal form keeps CBI");
+    assert!(c.find(Css("[data-testid=draft-banner]")).await.is_err(), "signed: no draft banner");
+    browser.screenshot("determination-document").await;
+    c.goto(&format!("{base}{det_path}/document?form=federal-register")).await.unwrap();
+    let body = c.wait().for_element(Css("main")).await.unwrap().text().await.unwrap();
+    assert!(!body.contains("New agreements cease 30 days"), "the Federal Register form leaves out CBI");
+    assert!(body.contains("[Confidential business information removed]"));
+    let top = c.find(Css("[data-testid=marking-top]")).await.unwrap().text().await.unwrap();
+    assert!(top.contains("FOR PUBLICATION"), "{top}");
+    let console = browser.console().await;
+    let errors: Vec<_> = console
+        .iter()
+        .filter(|(level, text)| level == "SEVERE" && !text.contains("status of 409") && !text.contains("status of 422"))
+        .collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.close().await;
 }

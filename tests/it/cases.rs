@@ -189,6 +189,11 @@ async fn need_to_know_hides_restricted_cases_everywhere() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(app.send(api("GET", &format!("/api/v1/cases/{id}"), &ta, None)).await.status, StatusCode::OK);
     assert_eq!(app.send(api("GET", &format!("/api/v1/cases/{id}"), &to, None)).await.status, StatusCode::NOT_FOUND);
+    // The analyst is told.
+    let n = app.send(api("GET", "/api/v1/notifications", &ta, None)).await.json();
+    assert_eq!(n["unread"], 1);
+    assert_eq!(n["items"][0]["kind"], "assigned");
+    assert_eq!(n["items"][0]["link"], format!("/cases/{id}"));
     assert_eq!(
         app.send(api("POST", "/api/v1/cases/assign", &ta, Some(json!({"cases": [id], "assignee": other.id}))))
             .await
@@ -261,6 +266,11 @@ async fn the_workflow_runs_from_referral_to_decision_with_its_clocks() {
     assert_eq!(v["rule_version"], "final-2025", "the rule in force on the acceptance date");
     assert_eq!(v["clocks"], json!([]), "under the final rule the final clock starts at service");
 
+    // The first interagency step needs the notices recorded.
+    let r = act(&app, &ta, &id, json!({"action": "notify_agencies"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.json()["detail"].as_str().unwrap().contains("notice"));
+    crate::determinations::notice(&app, &ta, &id, "first", "DOJ").await;
     // The three questions gate the initial determination.
     assert_eq!(act(&app, &ta, &id, json!({"action": "notify_agencies"})).await.status, StatusCode::OK);
     let r = act(&app, &ta, &id, json!({"action": "begin_initial_determination"})).await;
@@ -282,15 +292,27 @@ async fn the_workflow_runs_from_referral_to_decision_with_its_clocks() {
     assert!(r.json()["detail"].as_str().unwrap().contains("nexus finding"));
     crate::risk::research(&app, &ta, &id, 3).await;
     assert_eq!(act(&app, &ta, &id, json!({"action": "begin_initial_determination"})).await.status, StatusCode::OK);
-    // Four-eyes seam: not the filer... the filer here is the analyst, so a supervisor signs.
-    assert_eq!(
-        act(&app, &ta, &id, json!({"action": "sign_initial_determination"})).await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(act(&app, &ts, &id, json!({"action": "sign_initial_determination"})).await.status, StatusCode::OK);
-    // 21 days' notice to agencies before service under the final rule.
+    // Service needs the signed initial determination (the determinations tests cover the
+    // sign-off itself).
     let today = app.state.now().date();
-    let r = act(&app, &ta, &id, json!({"action": "serve_initial_determination", "date": today.to_string()})).await;
+    let r = act(
+        &app,
+        &ta,
+        &id,
+        json!({"action": "serve_initial_determination", "date": today.to_string(), "method": "mail"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.json()["detail"].as_str().unwrap().contains("signed"), "{}", r.text());
+    crate::determinations::signed(&app, &ta, (&sup, &ts), &id, "initial", "prohibition").await;
+    // 21 days' notice to agencies before service under the final rule.
+    let r = act(
+        &app,
+        &ta,
+        &id,
+        json!({"action": "serve_initial_determination", "date": today.to_string(), "method": "mail"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.json()["detail"].as_str().unwrap().contains("21 days"));
     app.clock.advance(Duration::days(21));
@@ -298,6 +320,15 @@ async fn the_workflow_runs_from_referral_to_decision_with_its_clocks() {
     let ta = app.token(&analyst).await;
     let served = app.state.now().date();
     let r = act(&app, &ta, &id, json!({"action": "serve_initial_determination", "date": served.to_string()})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "the method of service is required");
+    assert_eq!(r.json()["errors"][0]["field"], "method");
+    let r = act(
+        &app,
+        &ta,
+        &id,
+        json!({"action": "serve_initial_determination", "date": served.to_string(), "method": "courier"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let v = r.json();
     assert_eq!(v["stage"], "response_period");
@@ -317,21 +348,16 @@ async fn the_workflow_runs_from_referral_to_decision_with_its_clocks() {
     let overdue = app.send(api("GET", "/api/v1/cases?overdue=true", &ts, None)).await.json();
     assert_eq!(overdue["items"][0]["id"], json!(id), "the response window is past");
     assert_eq!(act(&app, &ta, &id, json!({"action": "proceed_without_response"})).await.status, StatusCode::OK);
-    let r = act(&app, &ts, &id, json!({"action": "sign_final_determination"})).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a decision is required");
-    assert_eq!(
-        act(&app, &ts2, &id, json!({"action": "sign_final_determination", "decision": "prohibited"})).await.status,
-        StatusCode::OK
-    );
+    let r = act(&app, &ta, &id, json!({"action": "issue_final_determination"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "the final determination must be signed first");
+    let _ = ts;
+    crate::determinations::signed(&app, &ta, (&sup2, &ts2), &id, "final", "prohibited").await;
     let r = act(&app, &ta, &id, json!({"action": "issue_final_determination"})).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["stage"], "decided");
     assert_eq!(r.json()["decision"], "prohibited");
-    // Amending is a new event, never an edit.
-    assert_eq!(
-        act(&app, &ts, &id, json!({"action": "amend", "comment": "Extend the wind-down date"})).await.status,
-        StatusCode::OK
-    );
+    // Amending is a new, signed determination, never an edit.
+    crate::determinations::signed(&app, &ta, (&sup, &ts), &id, "amendment", "prohibited").await;
     let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM case_determination_events ORDER BY id")
         .fetch_all(&app.pool)
         .await
@@ -347,12 +373,9 @@ async fn the_workflow_runs_from_referral_to_decision_with_its_clocks() {
             "accept",
             "notify_agencies",
             "begin_initial_determination",
-            "sign_initial_determination",
             "serve_initial_determination",
             "proceed_without_response",
-            "sign_final_determination",
             "issue_final_determination",
-            "amend"
         ]
     );
 }
@@ -382,6 +405,7 @@ async fn the_interim_rule_clock_runs_from_acceptance_and_tolls_and_extends() {
         csrf_token: String::new(),
         reauth_at: None,
         must_change_password: false,
+        unread_notifications: 0,
         secret: String::new(),
         meta: Default::default(),
     };

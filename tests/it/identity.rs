@@ -439,6 +439,7 @@ async fn step_up_reauthentication_lasts_five_minutes() {
         csrf_token: live.csrf_token,
         reauth_at: live.reauth_at,
         must_change_password: false,
+        unread_notifications: 0,
         secret: secret.into(),
         meta: Default::default(),
     };

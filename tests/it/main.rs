@@ -6,6 +6,7 @@ mod access;
 mod audit;
 mod browser;
 mod cases;
+mod determinations;
 mod foundation;
 mod identity;
 mod import;

@@ -53,6 +53,27 @@ async fn the_demo_office_has_every_stage_category_and_the_kaspersky_review() {
             .await
             .unwrap();
     assert_eq!(chain, 2);
+    // Its initial and final determinations are signed by a supervisor who did not draft them,
+    // and the stored hashes match the content.
+    let ds: Vec<icts_review::determinations::Determination> = sqlx::query_as(
+        "SELECT d.*, u.name AS drafted_by_name, s.name AS signed_by_name FROM determinations d \
+         JOIN users u ON u.id = d.drafted_by LEFT JOIN users s ON s.id = d.signed_by \
+         JOIN cases c ON c.id = d.case_id WHERE c.docket_number = 'ICTS-2021-002' ORDER BY d.created_at",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let kinds: Vec<(&str, &str, &str)> =
+        ds.iter().map(|d| (d.kind.as_str(), d.outcome.as_str(), d.status.as_str())).collect();
+    assert_eq!(kinds, [("initial", "prohibition", "signed"), ("final", "prohibited", "signed")]);
+    for d in &ds {
+        assert_ne!(d.signed_by, Some(d.drafted_by));
+        assert_eq!(d.content_sha256.as_deref(), Some(&d.computed_hash()[..]));
+    }
+    assert_eq!(ds[1].signed_at.unwrap().date(), time::macros::date!(2024 - 06 - 20));
+    assert_eq!(ds[1].typed().prohibitions.len(), 2);
+    let notices: i64 = sqlx::query_scalar("SELECT count(*) FROM agency_notices").fetch_one(&app.pool).await.unwrap();
+    assert!(notices >= 12, "{notices}");
     assert!(matches!(icts_review::audit::verify(&app.pool).await.unwrap(), icts_review::audit::Verdict::Ok { .. }));
     // A second run refuses to fill a non-empty office.
     assert!(icts_review::seed::demo(app.pool.clone(), &app.config).await.is_err());

@@ -1,0 +1,491 @@
+//! The interagency steps and the parties' side of a review: notices to agencies with their
+//! responses (21 days' notice before service and 14 days' presumed concurrence under
+//! `final-2025`; disputes referred to the President), and the parties' submissions
+//! (written responses, mitigation proposals, meeting requests and their outcome).
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::clocks::{AGENCY_NOTICE_DAYS, PRESUMED_CONCURRENCE_DAYS};
+use super::model::CaseRow;
+use super::service::visible;
+use super::workflow::{RuleVersion, Stage};
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::auth::Role;
+use crate::auth::extract::SignedIn;
+use crate::error::{AppError, FieldError};
+
+/// A notice to an agency.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct AgencyNotice {
+    /// Id.
+    pub id: Uuid,
+    /// Case.
+    pub case_id: Uuid,
+    /// `first` (before service) or `second` (proposed final determination).
+    pub step: String,
+    /// Agency code.
+    pub agency: String,
+    /// Sent.
+    pub sent_on: Date,
+    /// Response due (21 days for the first step under `final-2025`, 14 for the second).
+    pub due_on: Date,
+    /// `concur`, `object` or `none`; null while awaited.
+    pub response: Option<String>,
+    /// When the response came.
+    pub responded_on: Option<Date>,
+    /// Comments.
+    pub comment: String,
+    /// The level at which an objection was raised.
+    pub objector_level: Option<String>,
+    /// When an objection was referred to the President.
+    pub referred_to_president: Option<Date>,
+    /// When the dispute was resolved.
+    pub dispute_resolved_on: Option<Date>,
+    /// How.
+    pub dispute_resolution: Option<String>,
+    /// Version (send it back when recording a response).
+    pub version: i32,
+}
+
+/// A new agency notice.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNotice {
+    /// `first` or `second`.
+    pub step: String,
+    /// Agency code (see `/api/v1/reference`).
+    pub agency: String,
+    /// Sent, YYYY-MM-DD.
+    pub sent_on: String,
+    /// Due, YYYY-MM-DD (defaults to the rule's period: 21 / 14 days under `final-2025`, 30 otherwise).
+    #[serde(default)]
+    pub due_on: Option<String>,
+}
+
+/// An agency's response, an objection's referral or its resolution.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeResponse {
+    /// `concur`, `object` or `none`.
+    pub response: String,
+    /// YYYY-MM-DD.
+    pub responded_on: String,
+    /// Comments.
+    #[serde(default)]
+    pub comment: String,
+    /// Level of the objector (an objection).
+    #[serde(default)]
+    pub objector_level: Option<String>,
+    /// Referred to the President on, YYYY-MM-DD (an objection).
+    #[serde(default)]
+    pub referred_to_president: Option<String>,
+    /// Dispute resolved on, YYYY-MM-DD (an objection).
+    #[serde(default)]
+    pub dispute_resolved_on: Option<String>,
+    /// How the dispute was resolved.
+    #[serde(default)]
+    pub dispute_resolution: Option<String>,
+    /// The notice's version.
+    pub version: i32,
+}
+
+fn date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>, required: bool) -> Option<Date> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => super::model::parse_date(s).or_else(|| {
+            errors.push(FieldError::new(field, "must be a date YYYY-MM-DD"));
+            None
+        }),
+        None => {
+            if required {
+                errors.push(FieldError::new(field, "is required"));
+            }
+            None
+        }
+    }
+}
+
+/// Only the assigned analyst or a supervisor records the case's proceedings.
+pub fn may_work(user: &SignedIn, c: &CaseRow) -> Result<(), AppError> {
+    match user.role {
+        Role::Supervisor => Ok(()),
+        Role::Analyst if c.assignee == Some(user.id) => Ok(()),
+        Role::Analyst => Err(AppError::Conflict("only the assigned analyst or a supervisor records this".into())),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// The notices of a case.
+pub async fn notices(conn: &mut sqlx::PgConnection, case_id: Uuid) -> Result<Vec<AgencyNotice>, AppError> {
+    sqlx::query_as("SELECT * FROM agency_notices WHERE case_id = $1 ORDER BY step, sent_on, agency")
+        .bind(case_id)
+        .fetch_all(conn)
+        .await
+        .map_err(AppError::from)
+}
+
+/// Records a notice sent to an agency.
+pub async fn add_notice(
+    state: &AppState,
+    user: &SignedIn,
+    case_id: Uuid,
+    n: NewNotice,
+) -> Result<AgencyNotice, AppError> {
+    let now = state.now();
+    let today = now.date();
+    let mut errors = Vec::new();
+    let step = n.step.trim();
+    if !matches!(step, "first" | "second") {
+        errors.push(FieldError::new("step", "must be first or second"));
+    }
+    let sent = date(&mut errors, "sent_on", Some(&n.sent_on), true);
+    let due = date(&mut errors, "due_on", n.due_on.as_deref(), false);
+    if sent.is_some_and(|s| s > today) {
+        errors.push(FieldError::new("sent_on", "cannot be in the future"));
+    }
+    let mut tx = state.db.begin().await?;
+    let agency_ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ref_agencies WHERE code = $1)")
+        .bind(n.agency.trim())
+        .fetch_one(&mut *tx)
+        .await?;
+    if !agency_ok {
+        errors.push(FieldError::new("agency", "is not a known agency code"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let c = visible(&mut tx, user, case_id, true).await?;
+    may_work(user, &c)?;
+    let allowed: &[Stage] = if step == "first" {
+        &[Stage::InitialReview, Stage::FirstInteragency, Stage::InitialDetermination]
+    } else {
+        &[Stage::ResponsePeriod, Stage::SecondInteragency, Stage::FinalDetermination]
+    };
+    if !allowed.contains(&c.stage) {
+        return Err(AppError::Conflict(format!(
+            "a {step}-step notice cannot be recorded while the case is at {}",
+            c.stage.label()
+        )));
+    }
+    let sent = sent.expect("checked");
+    let period = match (c.rule(), step) {
+        (Some(RuleVersion::Final2025), "first") => AGENCY_NOTICE_DAYS,
+        (Some(RuleVersion::Final2025), _) => PRESUMED_CONCURRENCE_DAYS,
+        _ => 30,
+    };
+    let due = due.unwrap_or(sent + time::Duration::days(period));
+    if due < sent {
+        return Err(AppError::invalid("due_on", "cannot be before the notice was sent"));
+    }
+    let id = Uuid::now_v7();
+    let inserted = sqlx::query(
+        "INSERT INTO agency_notices (id, case_id, step, agency, sent_on, due_on, created_by, created_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (case_id, step, agency) DO NOTHING",
+    )
+    .bind(id)
+    .bind(case_id)
+    .bind(step)
+    .bind(n.agency.trim())
+    .bind(sent)
+    .bind(due)
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(AppError::invalid("agency", "this agency already has a notice for this step"));
+    }
+    let event = NewEvent::new("agency_notice.sent").object("case", case_id).changes(json!({
+        "notice": id, "step": step, "agency": n.agency.trim(), "sent_on": sent, "due_on": due,
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let row: AgencyNotice =
+        sqlx::query_as("SELECT * FROM agency_notices WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Records an agency's response (and, for an objection, its level, referral to the
+/// President and resolution).
+pub async fn respond(
+    state: &AppState,
+    user: &SignedIn,
+    notice_id: Uuid,
+    r: NoticeResponse,
+) -> Result<AgencyNotice, AppError> {
+    let now = state.now();
+    let mut errors = Vec::new();
+    let response = r.response.trim();
+    if !matches!(response, "concur" | "object" | "none") {
+        errors.push(FieldError::new("response", "must be concur, object or none"));
+    }
+    let responded = date(&mut errors, "responded_on", Some(&r.responded_on), true);
+    let referred = date(&mut errors, "referred_to_president", r.referred_to_president.as_deref(), false);
+    let resolved = date(&mut errors, "dispute_resolved_on", r.dispute_resolved_on.as_deref(), false);
+    let level = r.objector_level.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let resolution = r.dispute_resolution.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    if response != "object" && (level.is_some() || referred.is_some() || resolved.is_some()) {
+        errors.push(FieldError::new("response", "objector level, referral and resolution apply only to an objection"));
+    }
+    if response == "object" && level.is_none() {
+        errors.push(FieldError::new("objector_level", "say at what level the agency objected"));
+    }
+    if resolved.is_some() && resolution.is_none() {
+        errors.push(FieldError::new("dispute_resolution", "say how the dispute was resolved"));
+    }
+    if r.comment.chars().count() > 20000 || level.as_ref().is_some_and(|l| l.chars().count() > 200) {
+        errors.push(FieldError::new("comment", "is too long"));
+    }
+    if responded.is_some_and(|d| d > now.date()) {
+        errors.push(FieldError::new("responded_on", "cannot be in the future"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let mut tx = state.db.begin().await?;
+    let before: AgencyNotice = sqlx::query_as("SELECT * FROM agency_notices WHERE id = $1 FOR UPDATE")
+        .bind(notice_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let c = visible(&mut tx, user, before.case_id, false).await?;
+    may_work(user, &c)?;
+    if before.version != r.version {
+        return Err(AppError::Conflict("the notice changed since you opened it; nothing was saved".into()));
+    }
+    if responded.is_some_and(|d| d < before.sent_on) {
+        return Err(AppError::invalid("responded_on", "cannot be before the notice was sent"));
+    }
+    sqlx::query(
+        "UPDATE agency_notices SET response = $2, responded_on = $3, comment = $4, objector_level = $5, \
+         referred_to_president = $6, dispute_resolved_on = $7, dispute_resolution = $8, version = version + 1 WHERE id = $1",
+    )
+    .bind(notice_id)
+    .bind(response)
+    .bind(responded)
+    .bind(r.comment.trim())
+    .bind(&level)
+    .bind(referred)
+    .bind(resolved)
+    .bind(&resolution)
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent::new("agency_notice.response").object("case", c.id).changes(json!({
+        "notice": notice_id, "agency": before.agency, "step": before.step,
+        "response": {"before": before.response, "after": response},
+        "objector_level": level, "referred_to_president": referred, "dispute_resolved_on": resolved,
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let row: AgencyNotice =
+        sqlx::query_as("SELECT * FROM agency_notices WHERE id = $1").bind(notice_id).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// A party submission.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Submission {
+    /// Id.
+    pub id: Uuid,
+    /// Case.
+    pub case_id: Uuid,
+    /// The party that submitted it.
+    pub party_id: Option<Uuid>,
+    /// Received.
+    pub received_on: Date,
+    /// `written_response`, `mitigation_proposal`, `meeting_request` or `other`.
+    pub kind: String,
+    /// Summary.
+    pub summary: String,
+    /// A meeting request's meeting date.
+    pub meeting_held_on: Option<Date>,
+    /// A meeting request's outcome.
+    pub meeting_outcome: Option<String>,
+    /// Recorded.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Kinds of submission.
+pub const SUBMISSION_KINDS: [(&str, &str); 4] = [
+    ("written_response", "Written response"),
+    ("mitigation_proposal", "Mitigation proposal"),
+    ("meeting_request", "Meeting request"),
+    ("other", "Other"),
+];
+
+/// A new submission.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubmission {
+    /// See [`SUBMISSION_KINDS`].
+    pub kind: String,
+    /// Received, YYYY-MM-DD.
+    pub received_on: String,
+    /// Summary.
+    pub summary: String,
+    /// The party.
+    #[serde(default)]
+    pub party_id: Option<Uuid>,
+}
+
+/// The submissions of a case.
+pub async fn submissions(conn: &mut sqlx::PgConnection, case_id: Uuid) -> Result<Vec<Submission>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT id, case_id, party_id, received_on, kind, summary, meeting_held_on, meeting_outcome, created_at \
+         FROM case_submissions WHERE case_id = $1 ORDER BY received_on, created_at",
+    )
+    .bind(case_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Records a submission. A written response or mitigation proposal counts as the parties'
+/// response (the review then goes to the second interagency step rather than straight to
+/// the final determination).
+pub async fn add_submission(
+    state: &AppState,
+    user: &SignedIn,
+    case_id: Uuid,
+    s: NewSubmission,
+) -> Result<Submission, AppError> {
+    let now = state.now();
+    let mut errors = Vec::new();
+    let kind = s.kind.trim();
+    if !SUBMISSION_KINDS.iter().any(|(k, _)| *k == kind) {
+        errors.push(FieldError::new("kind", "must be written_response, mitigation_proposal, meeting_request or other"));
+    }
+    let received = date(&mut errors, "received_on", Some(&s.received_on), true);
+    if received.is_some_and(|d| d > now.date()) {
+        errors.push(FieldError::new("received_on", "cannot be in the future"));
+    }
+    let n = s.summary.trim().chars().count();
+    if n == 0 || n > 20000 {
+        errors.push(FieldError::new("summary", "must be 1 to 20,000 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let mut tx = state.db.begin().await?;
+    let c = visible(&mut tx, user, case_id, true).await?;
+    may_work(user, &c)?;
+    if let Some(p) = s.party_id {
+        let linked: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM case_parties WHERE case_id = $1 AND party_id = $2)")
+                .bind(case_id)
+                .bind(p)
+                .fetch_one(&mut *tx)
+                .await?;
+        if !linked {
+            return Err(AppError::invalid("party_id", "is not a party to this case"));
+        }
+    }
+    if c.served_on.is_none()
+        || !matches!(
+            c.stage,
+            Stage::ResponsePeriod
+                | Stage::SecondInteragency
+                | Stage::FinalDetermination
+                | Stage::Monitoring
+                | Stage::ComplianceReview
+        )
+    {
+        return Err(AppError::Conflict(format!(
+            "submissions are recorded once the initial determination is served (the case is at {})",
+            c.stage.label()
+        )));
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO case_submissions (id, case_id, party_id, received_on, kind, summary, created_by, created_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+    )
+    .bind(id)
+    .bind(case_id)
+    .bind(s.party_id)
+    .bind(received)
+    .bind(kind)
+    .bind(s.summary.trim())
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let mut changes = json!({"submission": id, "kind": kind, "received_on": received, "party": s.party_id});
+    if matches!(kind, "written_response" | "mitigation_proposal") && c.response_received_on.is_none() {
+        sqlx::query("UPDATE cases SET response_received_on = $2, version = version + 1, updated_at = $3 WHERE id = $1")
+            .bind(case_id)
+            .bind(received)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        changes["response_received_on"] = json!(received);
+    }
+    audit::record(
+        &mut tx,
+        now,
+        &user.audit(),
+        NewEvent::new("submission.received").object("case", case_id).changes(changes),
+    )
+    .await?;
+    let row = submissions(&mut tx, case_id).await?.into_iter().find(|x| x.id == id).expect("inserted");
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// The outcome of a requested meeting.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingOutcome {
+    /// Held on, YYYY-MM-DD.
+    pub held_on: String,
+    /// Outcome.
+    pub outcome: String,
+}
+
+/// Records the outcome of a meeting request.
+pub async fn record_meeting(
+    state: &AppState,
+    user: &SignedIn,
+    submission_id: Uuid,
+    m: MeetingOutcome,
+) -> Result<Submission, AppError> {
+    let now = state.now();
+    let mut errors = Vec::new();
+    let held = date(&mut errors, "held_on", Some(&m.held_on), true);
+    let n = m.outcome.trim().chars().count();
+    if n == 0 || n > 20000 {
+        errors.push(FieldError::new("outcome", "must be 1 to 20,000 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let mut tx = state.db.begin().await?;
+    let (case_id, kind): (Uuid, String) =
+        sqlx::query_as("SELECT case_id, kind FROM case_submissions WHERE id = $1 FOR UPDATE")
+            .bind(submission_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    let c = visible(&mut tx, user, case_id, false).await?;
+    may_work(user, &c)?;
+    if kind != "meeting_request" {
+        return Err(AppError::Conflict("only a meeting request has a meeting outcome".into()));
+    }
+    sqlx::query("UPDATE case_submissions SET meeting_held_on = $2, meeting_outcome = $3 WHERE id = $1")
+        .bind(submission_id)
+        .bind(held)
+        .bind(m.outcome.trim())
+        .execute(&mut *tx)
+        .await?;
+    let event = NewEvent::new("submission.meeting_held")
+        .object("case", case_id)
+        .changes(json!({"submission": submission_id, "held_on": held}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let row = submissions(&mut tx, case_id).await?.into_iter().find(|x| x.id == submission_id).expect("exists");
+    tx.commit().await?;
+    Ok(row)
+}

@@ -1,0 +1,172 @@
+//! The determinations API.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::service::{self, Draft};
+use super::{Content, Determination, Kind};
+use crate::app::AppState;
+use crate::auth::extract::{Authorized, perm};
+use crate::error::AppError;
+use crate::web::extract::{ApiJson, AppPath};
+
+/// A new draft.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftRequest {
+    /// `initial`, `final`, `amendment` or `revocation`.
+    pub kind: String,
+    /// Outcome (initial: `prohibition` / `mitigation`; final and amendment: `prohibited` /
+    /// `not_prohibited` / `permitted_with_mitigation`; revocation: `revoked`).
+    pub outcome: String,
+    /// Content.
+    pub content: Content,
+    /// Documents of the case cited (never classified-reference ones).
+    #[serde(default)]
+    pub cited_documents: Vec<Uuid>,
+    /// The drafter confirms the determination is unclassified (required).
+    pub unclassified_confirmed: bool,
+}
+
+/// A revision of a draft.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviseRequest {
+    /// The revision this one replaces (409 when stale).
+    pub revision: i32,
+    /// Outcome.
+    pub outcome: String,
+    /// Content (the whole of it).
+    pub content: Content,
+    /// Documents cited.
+    #[serde(default)]
+    pub cited_documents: Vec<Uuid>,
+    /// Confirmation that it is unclassified.
+    pub unclassified_confirmed: bool,
+}
+
+/// A return to the drafter.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnRequest {
+    /// What must change (required).
+    pub comment: String,
+}
+
+/// Starts a draft determination on a case (the assigned analyst or a supervisor).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/determinations", tag = "determinations", params(("id" = Uuid, Path)), request_body = DraftRequest,
+    responses((status = 201, body = Determination), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn create(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(r): ApiJson<DraftRequest>,
+) -> Result<Response, AppError> {
+    let kind = Kind::parse(&r.kind)
+        .ok_or_else(|| AppError::invalid("kind", "must be initial, final, amendment or revocation"))?;
+    let d = service::create(
+        &state,
+        &user,
+        id,
+        Draft {
+            kind,
+            outcome: r.outcome.trim().to_string(),
+            content: r.content,
+            cited_documents: r.cited_documents,
+            unclassified_confirmed: r.unclassified_confirmed,
+        },
+    )
+    .await?;
+    let mut resp = (StatusCode::CREATED, ApiJson(&d)).into_response();
+    resp.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&format!("/api/v1/determinations/{}", d.id)).expect("header-safe"),
+    );
+    Ok(resp)
+}
+
+/// The determinations of a case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/determinations", tag = "determinations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = [Determination]), (status = 404)), security(("bearer" = [])))]
+pub async fn list(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<ApiJson<Vec<Determination>>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    crate::cases::service::visible(&mut conn, &user, id, false).await?;
+    Ok(ApiJson(service::of_case(&mut conn, id).await?))
+}
+
+/// One determination.
+#[utoipa::path(get, path = "/api/v1/determinations/{id}", tag = "determinations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Determination), (status = 404)), security(("bearer" = [])))]
+pub async fn get(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<ApiJson<Determination>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    Ok(ApiJson(service::get(&mut conn, &user, id, false).await?.0))
+}
+
+/// Saves a new revision of a draft (its drafter, until submission).
+#[utoipa::path(patch, path = "/api/v1/determinations/{id}", tag = "determinations", params(("id" = Uuid, Path)), request_body = ReviseRequest,
+    responses((status = 200, body = Determination), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn revise(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(r): ApiJson<ReviseRequest>,
+) -> Result<ApiJson<Determination>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let (d, _) = service::get(&mut conn, &user, id, false).await?;
+    drop(conn);
+    let draft = Draft {
+        kind: d.kind(),
+        outcome: r.outcome.trim().to_string(),
+        content: r.content,
+        cited_documents: r.cited_documents,
+        unclassified_confirmed: r.unclassified_confirmed,
+    };
+    Ok(ApiJson(service::revise(&state, &user, id, r.revision, draft).await?))
+}
+
+/// Submits a complete draft for signature.
+#[utoipa::path(post, path = "/api/v1/determinations/{id}/submit", tag = "determinations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Determination), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn submit(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<ApiJson<Determination>, AppError> {
+    Ok(ApiJson(service::submit(&state, &user, id).await?))
+}
+
+/// Signs a submitted determination: a supervisor who is not the drafter, after
+/// `POST /api/v1/auth/reauth` within the last 5 minutes.
+#[utoipa::path(post, path = "/api/v1/determinations/{id}/sign", tag = "determinations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Determination), (status = 403, description = "not a supervisor, the drafter, or no fresh re-authentication"),
+    (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn sign(
+    user: Authorized<perm::SignDeterminations>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<ApiJson<Determination>, AppError> {
+    Ok(ApiJson(service::sign(&state, &user, id).await?))
+}
+
+/// Returns a submitted draft to its drafter with a comment.
+#[utoipa::path(post, path = "/api/v1/determinations/{id}/return", tag = "determinations", params(("id" = Uuid, Path)), request_body = ReturnRequest,
+    responses((status = 200, body = Determination), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn return_draft(
+    user: Authorized<perm::SignDeterminations>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(r): ApiJson<ReturnRequest>,
+) -> Result<ApiJson<Determination>, AppError> {
+    Ok(ApiJson(service::return_draft(&state, &user, id, &r.comment).await?))
+}

@@ -1,0 +1,647 @@
+//! Determination use cases: draft, revise, submit, return and sign. Each is one
+//! transaction with its audit event (object: the case, so the case's timeline shows it).
+
+use serde_json::json;
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Content, Determination, Kind, Signed, content_hash, validate};
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::auth::Role;
+use crate::auth::extract::SignedIn;
+use crate::cases::model::CaseRow;
+use crate::cases::service::visible;
+use crate::cases::workflow::{Decision, Stage};
+use crate::error::{AppError, FieldError};
+use crate::notifications::{self, Note};
+
+const SELECT: &str = "SELECT d.id, d.case_id, d.kind, d.supersedes, d.outcome, d.status, d.revision, d.content, \
+    d.assessment_id, d.cited_documents, d.unclassified_confirmed, d.drafted_by, du.name AS drafted_by_name, d.created_at, \
+    d.updated_at, d.submitted_at, d.signed_by, su.name AS signed_by_name, d.signed_at, d.reauth_at, d.content_sha256 \
+    FROM determinations d JOIN users du ON du.id = d.drafted_by LEFT JOIN users su ON su.id = d.signed_by";
+
+/// A new draft.
+pub struct Draft {
+    /// Kind.
+    pub kind: Kind,
+    /// Outcome (see [`Kind::outcomes`]).
+    pub outcome: String,
+    /// Content.
+    pub content: Content,
+    /// Documents cited.
+    pub cited_documents: Vec<Uuid>,
+    /// The drafter confirms it is unclassified.
+    pub unclassified_confirmed: bool,
+}
+
+/// Loads a determination whose case `user` may see (404 otherwise).
+pub async fn get(
+    conn: &mut PgConnection,
+    user: &SignedIn,
+    id: Uuid,
+    lock: bool,
+) -> Result<(Determination, CaseRow), AppError> {
+    let sql =
+        if lock { format!("{SELECT} WHERE d.id = $1 FOR UPDATE OF d") } else { format!("{SELECT} WHERE d.id = $1") };
+    let d: Determination = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(AppError::NotFound)?;
+    let c = visible(conn, user, d.case_id, false).await?;
+    Ok((d, c))
+}
+
+/// The determinations of a case, oldest first.
+pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Determination>, AppError> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE d.case_id = $1 ORDER BY d.created_at, d.id"))
+        .bind(case_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Submitted determinations awaiting a signature, on cases `user` may see, oldest first.
+pub async fn queue(conn: &mut PgConnection, user: &SignedIn) -> Result<Vec<(Determination, String, String)>, AppError> {
+    let rows: Vec<Determination> =
+        sqlx::query_as(&format!("{SELECT} WHERE d.status = 'submitted' ORDER BY d.submitted_at, d.id LIMIT 500"))
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut out = Vec::new();
+    for d in rows {
+        if let Ok(c) = visible(conn, user, d.case_id, false).await {
+            out.push((d, c.docket_number, c.title));
+        }
+    }
+    Ok(out)
+}
+
+fn may_draft(user: &SignedIn, c: &CaseRow) -> Result<(), AppError> {
+    match user.role {
+        Role::Supervisor => Ok(()),
+        Role::Analyst if c.assignee == Some(user.id) => Ok(()),
+        Role::Analyst => {
+            Err(AppError::Conflict("only the assigned analyst or a supervisor drafts determinations".into()))
+        }
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Checks what needs the database: cited documents, answered submissions and measures
+/// belong to the case; nothing classified-reference is cited; a submitted draft answers
+/// every written submission and rests on agreed measures.
+async fn check_references(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    kind: Kind,
+    outcome: &str,
+    content: &Content,
+    cited: &[Uuid],
+    complete: bool,
+) -> Result<Vec<FieldError>, AppError> {
+    let mut e = Vec::new();
+    let docs: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, marking::text FROM documents WHERE case_id = $1 AND id = ANY($2)")
+            .bind(case_id)
+            .bind(cited)
+            .fetch_all(&mut *conn)
+            .await?;
+    for id in cited {
+        match docs.iter().find(|d| d.0 == *id) {
+            None => e.push(FieldError::new("cited_documents", format!("{id} is not a document of this case"))),
+            Some((_, m)) if m == "classified_reference" => e.push(FieldError::new(
+                "cited_documents",
+                "a classified-reference document can never be cited in a determination (it must be unclassified)",
+            )),
+            _ => {}
+        }
+    }
+    let submissions: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, kind FROM case_submissions WHERE case_id = $1")
+        .bind(case_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for a in &content.submission_answers {
+        if !submissions.iter().any(|s| s.0 == a.submission_id) {
+            e.push(FieldError::new(
+                "submission_answers",
+                format!("{} is not a submission of this case", a.submission_id),
+            ));
+        }
+    }
+    if complete && matches!(kind, Kind::Final | Kind::Amendment) {
+        let unanswered = submissions
+            .iter()
+            .filter(|s| s.1 != "meeting_request")
+            .filter(|s| !content.submission_answers.iter().any(|a| a.submission_id == s.0))
+            .count();
+        if unanswered > 0 {
+            e.push(FieldError::new(
+                "submission_answers",
+                format!("answer each party submission ({unanswered} not answered)"),
+            ));
+        }
+    }
+    let measures: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, status::text FROM mitigation_measures WHERE case_id = $1 AND id = ANY($2)")
+            .bind(case_id)
+            .bind(&content.measures)
+            .fetch_all(&mut *conn)
+            .await?;
+    for id in &content.measures {
+        match measures.iter().find(|m| m.0 == *id) {
+            None => e.push(FieldError::new("measures", format!("{id} is not a mitigation measure of this case"))),
+            Some((_, s))
+                if complete
+                    && outcome == "permitted_with_mitigation"
+                    && !matches!(s.as_str(), "agreed" | "implemented" | "verified") =>
+            {
+                e.push(FieldError::new("measures", "a final determination rests only on agreed measures"))
+            }
+            _ => {}
+        }
+    }
+    Ok(e)
+}
+
+async fn current_assessment(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM assessments WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1")
+        .bind(case_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Starts a draft on a case.
+pub async fn create(state: &AppState, user: &SignedIn, case_id: Uuid, draft: Draft) -> Result<Determination, AppError> {
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let c = visible(&mut tx, user, case_id, true).await?;
+    may_draft(user, &c)?;
+    let mut errors = validate(draft.kind, &draft.outcome, &draft.content, draft.unclassified_confirmed, false);
+    errors.extend(
+        check_references(&mut tx, case_id, draft.kind, &draft.outcome, &draft.content, &draft.cited_documents, false)
+            .await?,
+    );
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let signed_final: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM determinations WHERE case_id = $1 AND status = 'signed' AND kind IN ('final', 'amendment') \
+         ORDER BY signed_at DESC LIMIT 1",
+    )
+    .bind(case_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let supersedes = match draft.kind {
+        Kind::Initial if c.stage != Stage::InitialDetermination || c.initial_signed_by.is_some() => {
+            return Err(AppError::Conflict(format!(
+                "an initial determination is drafted while the case is at Initial determination and none is signed (the case is at {})",
+                c.stage.label()
+            )));
+        }
+        Kind::Final
+            if !matches!(c.stage, Stage::ResponsePeriod | Stage::SecondInteragency | Stage::FinalDetermination)
+                || c.final_decision.is_some() =>
+        {
+            return Err(AppError::Conflict(format!(
+                "a final determination is drafted after service of the initial determination and before one is signed (the case is at {})",
+                c.stage.label()
+            )));
+        }
+        Kind::Amendment | Kind::Revocation => {
+            if !c.stage.is_decided() {
+                return Err(AppError::Conflict("only an issued final determination can be amended or revoked".into()));
+            }
+            Some(
+                signed_final
+                    .ok_or_else(|| AppError::Conflict("there is no signed final determination to amend".into()))?,
+            )
+        }
+        _ => None,
+    };
+    let open: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM determinations WHERE case_id = $1 AND status <> 'signed' \
+         AND (kind = $2 OR (kind IN ('amendment', 'revocation') AND $2 IN ('amendment', 'revocation'))))",
+    )
+    .bind(case_id)
+    .bind(draft.kind.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    if open {
+        return Err(AppError::Conflict(format!(
+            "this case already has an unsigned {} draft: revise that one",
+            draft.kind.label().to_lowercase()
+        )));
+    }
+    let id = Uuid::now_v7();
+    let content = serde_json::to_value(&draft.content).expect("content serialises");
+    let assessment = current_assessment(&mut tx, case_id).await?;
+    sqlx::query(
+        "INSERT INTO determinations (id, case_id, kind, supersedes, outcome, content, assessment_id, cited_documents, \
+         unclassified_confirmed, drafted_by, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)",
+    )
+    .bind(id)
+    .bind(case_id)
+    .bind(draft.kind.as_str())
+    .bind(supersedes)
+    .bind(&draft.outcome)
+    .bind(&content)
+    .bind(assessment)
+    .bind(&draft.cited_documents)
+    .bind(draft.unclassified_confirmed)
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    save_revision(&mut tx, id, 1, &draft.outcome, &content, user.id, now).await?;
+    let event = NewEvent::new("determination.drafted").object("case", case_id).changes(json!({
+        "determination": id, "kind": draft.kind.as_str(), "outcome": {"after": draft.outcome}, "revision": 1,
+        "supersedes": supersedes,
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let (d, _) = get(&mut tx, user, id, false).await?;
+    tx.commit().await?;
+    Ok(d)
+}
+
+async fn save_revision(
+    conn: &mut PgConnection,
+    id: Uuid,
+    revision: i32,
+    outcome: &str,
+    content: &serde_json::Value,
+    by: Uuid,
+    at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO determination_revisions (determination_id, revision, outcome, content, saved_by, saved_at) \
+         VALUES ($1,$2,$3,$4,$5,$6)",
+    )
+    .bind(id)
+    .bind(revision)
+    .bind(outcome)
+    .bind(content)
+    .bind(by)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn editable(d: &Determination, user: &SignedIn) -> Result<(), AppError> {
+    if d.status == "signed" {
+        return Err(AppError::Conflict(
+            "this determination is signed and never changes; draft an amendment or a revocation instead".into(),
+        ));
+    }
+    if d.drafted_by != user.id {
+        return Err(AppError::Conflict("only the drafter revises a draft".into()));
+    }
+    if d.status == "submitted" {
+        return Err(AppError::Conflict(
+            "the draft is awaiting signature; a supervisor must return it before it changes".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Saves a new revision of a draft (drafter only, until submission). `revision` is the one
+/// the drafter started from: a stale one is a conflict.
+pub async fn revise(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    revision: i32,
+    draft: Draft,
+) -> Result<Determination, AppError> {
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let (d, c) = get(&mut tx, user, id, true).await?;
+    if !matches!(user.role, Role::Analyst | Role::Supervisor) {
+        return Err(AppError::Forbidden);
+    }
+    editable(&d, user)?;
+    if revision != d.revision {
+        return Err(AppError::Conflict(format!(
+            "the draft was saved since you opened it (revision {} now, yours {revision}); nothing was saved",
+            d.revision
+        )));
+    }
+    let kind = d.kind();
+    let mut errors = validate(kind, &draft.outcome, &draft.content, draft.unclassified_confirmed, false);
+    errors.extend(
+        check_references(&mut tx, c.id, kind, &draft.outcome, &draft.content, &draft.cited_documents, false).await?,
+    );
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let content = serde_json::to_value(&draft.content).expect("content serialises");
+    let next = d.revision + 1;
+    let assessment = current_assessment(&mut tx, c.id).await?;
+    sqlx::query(
+        "UPDATE determinations SET outcome = $2, content = $3, cited_documents = $4, unclassified_confirmed = $5, \
+         assessment_id = $6, revision = $7, updated_at = $8 WHERE id = $1 AND revision = $9",
+    )
+    .bind(id)
+    .bind(&draft.outcome)
+    .bind(&content)
+    .bind(&draft.cited_documents)
+    .bind(draft.unclassified_confirmed)
+    .bind(assessment)
+    .bind(next)
+    .bind(now)
+    .bind(d.revision)
+    .execute(&mut *tx)
+    .await?;
+    save_revision(&mut tx, id, next, &draft.outcome, &content, user.id, now).await?;
+    let mut changed: Vec<&str> = Vec::new();
+    let old = d.typed();
+    for (name, a, b) in [
+        ("title", &old.title, &draft.content.title),
+        ("party", &old.party, &draft.content.party),
+        ("covered_finding", &old.covered_finding, &draft.content.covered_finding),
+        ("nexus_finding", &old.nexus_finding, &draft.content.nexus_finding),
+        ("risk_analysis", &old.risk_analysis, &draft.content.risk_analysis),
+        ("background", &old.background, &draft.content.background),
+        ("cessation", &old.cessation, &draft.content.cessation),
+        ("penalties", &old.penalties, &draft.content.penalties),
+    ] {
+        if a != b {
+            changed.push(name);
+        }
+    }
+    let event = NewEvent::new("determination.revised").object("case", c.id).changes(json!({
+        "determination": id, "revision": {"before": d.revision, "after": next},
+        "outcome": {"before": d.outcome, "after": draft.outcome}, "sections_changed": changed,
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let (d, _) = get(&mut tx, user, id, false).await?;
+    tx.commit().await?;
+    Ok(d)
+}
+
+/// Submits a draft for signature: it must be complete. Supervisors other than the drafter
+/// are notified.
+pub async fn submit(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determination, AppError> {
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let (d, c) = get(&mut tx, user, id, true).await?;
+    editable(&d, user)?;
+    let content = d.typed();
+    let kind = d.kind();
+    let mut errors = validate(kind, &d.outcome, &content, d.unclassified_confirmed, true);
+    errors.extend(check_references(&mut tx, c.id, kind, &d.outcome, &content, &d.cited_documents, true).await?);
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    if matches!(kind, Kind::Initial | Kind::Final) && d.assessment_id.is_none() {
+        return Err(AppError::Conflict("the risk analysis must rest on a recorded risk assessment".into()));
+    }
+    sqlx::query("UPDATE determinations SET status = 'submitted', submitted_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let event = NewEvent::new("determination.submitted").object("case", c.id).changes(
+        json!({"determination": id, "revision": d.revision, "status": {"before": d.status, "after": "submitted"}}),
+    );
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let message = format!("{}: {} by {} awaits your signature", c.docket_number, kind.label(), user.name);
+    let link = format!("/determinations/{id}");
+    let note = Note {
+        kind: notifications::Kind::AwaitingSignature,
+        case_id: Some(c.id),
+        message: &message,
+        link: &link,
+        dedupe_key: None,
+    };
+    notifications::notify_supervisors(&mut tx, now, state.mail, Some(d.drafted_by), &note).await?;
+    let (d, _) = get(&mut tx, user, id, false).await?;
+    tx.commit().await?;
+    Ok(d)
+}
+
+fn not_own(d: &Determination, user: &SignedIn, what: &str) -> Result<(), AppError> {
+    if user.role != Role::Supervisor {
+        return Err(AppError::Forbidden);
+    }
+    if d.drafted_by == user.id {
+        // Four-eyes: never one's own draft.
+        return Err(AppError::ForbiddenBecause(format!("a supervisor never {what} a determination they drafted")));
+    }
+    Ok(())
+}
+
+/// Returns a submitted draft to its drafter with a required comment.
+pub async fn return_draft(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    comment: &str,
+) -> Result<Determination, AppError> {
+    let comment = comment.trim();
+    if comment.is_empty() || comment.chars().count() > 20000 {
+        return Err(AppError::invalid("comment", "say what must change (1 to 20,000 characters)"));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let (d, c) = get(&mut tx, user, id, true).await?;
+    not_own(&d, user, "returns")?;
+    if d.status != "submitted" {
+        return Err(AppError::Conflict(format!("only a submitted draft can be returned (this one is {})", d.status)));
+    }
+    sqlx::query("UPDATE determinations SET status = 'returned' WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO determination_returns (id, determination_id, revision, comment, returned_by, returned_at) VALUES ($1,$2,$3,$4,$5,$6)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(id)
+    .bind(d.revision)
+    .bind(comment)
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent::new("determination.returned").object("case", c.id).changes(json!({
+        "determination": id, "revision": d.revision, "comment": comment, "status": {"before": "submitted", "after": "returned"},
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let message = format!(
+        "{}: your {} was returned by {}: {comment}",
+        c.docket_number,
+        d.kind().label().to_lowercase(),
+        user.name
+    );
+    let link = format!("/determinations/{id}");
+    let note = Note {
+        kind: notifications::Kind::Returned,
+        case_id: Some(c.id),
+        message: &message,
+        link: &link,
+        dedupe_key: None,
+    };
+    notifications::notify(&mut tx, now, state.mail, d.drafted_by, &note).await?;
+    let (d, _) = get(&mut tx, user, id, false).await?;
+    tx.commit().await?;
+    Ok(d)
+}
+
+/// Signs a submitted determination: a supervisor who is not the drafter, re-authenticated
+/// within the last 5 minutes. The content's hash, the signer, the time and the
+/// re-authentication time are stored; the case moves on (initial: may be served; final:
+/// may be issued; amendment: the decision changes; revocation: the case closes).
+pub async fn sign(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determination, AppError> {
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let (d, _) = get(&mut tx, user, id, true).await?;
+    not_own(&d, user, "signs")?;
+    user.require_recent_reauth(now)?;
+    if d.status == "signed" {
+        return Err(AppError::Conflict("this determination is already signed".into()));
+    }
+    if d.status != "submitted" {
+        return Err(AppError::Conflict(format!("only a submitted draft can be signed (this one is {})", d.status)));
+    }
+    let c = visible(&mut tx, user, d.case_id, true).await?;
+    let kind = d.kind();
+    let mut stage_after = c.stage;
+    match kind {
+        Kind::Initial if c.stage != Stage::InitialDetermination => {
+            return Err(AppError::Conflict(format!("the case is at {}, not Initial determination", c.stage.label())));
+        }
+        Kind::Final if c.stage != Stage::FinalDetermination => {
+            return Err(AppError::Conflict(format!(
+                "a final determination is signed once the case is at Final determination (it is at {})",
+                c.stage.label()
+            )));
+        }
+        Kind::Amendment | Kind::Revocation if !c.stage.is_decided() => {
+            return Err(AppError::Conflict("only an issued final determination can be amended or revoked".into()));
+        }
+        _ => {}
+    }
+    let hash = content_hash(&Signed {
+        id: d.id,
+        case_id: d.case_id,
+        kind: &d.kind,
+        outcome: &d.outcome,
+        revision: d.revision,
+        content: &d.content,
+        cited_documents: &d.cited_documents,
+        assessment_id: d.assessment_id,
+        supersedes: d.supersedes,
+        drafted_by: d.drafted_by,
+    });
+    let reauth_at = user.reauth_at.expect("checked above");
+    let n = sqlx::query(
+        "UPDATE determinations SET status = 'signed', signed_by = $2, signed_at = $3, reauth_at = $4, content_sha256 = $5 \
+         WHERE id = $1 AND status = 'submitted'",
+    )
+    .bind(id)
+    .bind(user.id)
+    .bind(now)
+    .bind(reauth_at)
+    .bind(&hash[..])
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(AppError::Conflict("this determination is already signed".into()));
+    }
+    match kind {
+        Kind::Initial => {
+            sqlx::query("UPDATE cases SET initial_signed_by = $2, initial_signed_at = $3 WHERE id = $1")
+                .bind(c.id)
+                .bind(user.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Kind::Final => {
+            let decision = Decision::parse(&d.outcome).expect("checked by the database");
+            sqlx::query(
+                "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
+            )
+            .bind(c.id)
+            .bind(decision)
+            .bind(user.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Kind::Amendment => {
+            let decision = Decision::parse(&d.outcome).expect("checked by the database");
+            if c.stage != Stage::Closed {
+                stage_after =
+                    if decision == Decision::PermittedWithMitigation { Stage::Monitoring } else { Stage::Decided };
+            }
+            sqlx::query(
+                "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
+            )
+            .bind(c.id)
+            .bind(decision)
+            .bind(user.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            crate::cases::service::determination_event(
+                &mut tx,
+                c.id,
+                "amended",
+                Some(decision),
+                &d.typed().title,
+                user.id,
+                now,
+            )
+            .await?;
+        }
+        Kind::Revocation => {
+            stage_after = Stage::Closed;
+            crate::cases::service::determination_event(&mut tx, c.id, "revoked", None, &d.typed().title, user.id, now)
+                .await?;
+        }
+    }
+    sqlx::query("UPDATE cases SET stage = $2, updated_at = $3, version = version + 1 WHERE id = $1")
+        .bind(c.id)
+        .bind(stage_after)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let mut changes = json!({
+        "determination": id, "kind": d.kind, "outcome": d.outcome, "revision": d.revision,
+        "content_sha256": hex::encode(hash), "reauth_at": reauth_at, "status": {"before": "submitted", "after": "signed"},
+    });
+    if stage_after != c.stage {
+        changes["stage"] = json!({"before": c.stage, "after": stage_after});
+    }
+    audit::record(
+        &mut tx,
+        now,
+        &user.audit(),
+        NewEvent::new("determination.signed").object("case", c.id).changes(changes),
+    )
+    .await?;
+    let message = format!("{}: your {} was signed by {}", c.docket_number, kind.label().to_lowercase(), user.name);
+    let link = format!("/determinations/{id}");
+    let note = Note {
+        kind: notifications::Kind::Signed,
+        case_id: Some(c.id),
+        message: &message,
+        link: &link,
+        dedupe_key: None,
+    };
+    notifications::notify(&mut tx, now, state.mail, d.drafted_by, &note).await?;
+    let (d, _) = get(&mut tx, user, id, false).await?;
+    tx.commit().await?;
+    Ok(d)
+}
+
+/// The returns of a determination: (revision, comment, who, when).
+pub async fn returns(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Vec<(i32, String, String, OffsetDateTime)>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT r.revision, r.comment, u.name, r.returned_at FROM determination_returns r JOIN users u ON u.id = r.returned_by \
+         WHERE r.determination_id = $1 ORDER BY r.returned_at",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?)
+}

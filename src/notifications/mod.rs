@@ -1,0 +1,217 @@
+//! In-application notifications (assigned to you, a returned draft, awaiting your
+//! signature, a clock due within 7 days, a breach), written in the transaction of the
+//! change that causes them. When an SMTP relay is configured each one also queues a mail
+//! in the outbox, which [`outbox`] workers send.
+
+pub mod outbox;
+pub mod web;
+
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Why someone is notified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A case was assigned to you.
+    Assigned,
+    /// Your draft determination was returned.
+    Returned,
+    /// A determination awaits a supervisor's signature.
+    AwaitingSignature,
+    /// A clock of your case is due within 7 days.
+    ClockDue,
+    /// A mitigation measure was breached.
+    Breach,
+    /// Your draft determination was signed.
+    Signed,
+}
+
+impl Kind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Assigned => "assigned",
+            Kind::Returned => "returned",
+            Kind::AwaitingSignature => "awaiting_signature",
+            Kind::ClockDue => "clock_due",
+            Kind::Breach => "breach",
+            Kind::Signed => "signed",
+        }
+    }
+}
+
+/// A notification as listed.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Notification {
+    /// Id.
+    pub id: Uuid,
+    /// `assigned`, `returned`, `awaiting_signature`, `clock_due`, `breach` or `signed`.
+    pub kind: String,
+    /// The case concerned.
+    pub case_id: Option<Uuid>,
+    /// What happened.
+    pub message: String,
+    /// Where to look (a path of the service).
+    pub link: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When read (unread: null).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub read_at: Option<OffsetDateTime>,
+}
+
+/// One notification to write.
+pub struct Note<'a> {
+    /// Why.
+    pub kind: Kind,
+    /// The case concerned.
+    pub case_id: Option<Uuid>,
+    /// What happened.
+    pub message: &'a str,
+    /// Where to look.
+    pub link: &'a str,
+    /// Written at most once per user and key (clock reminders).
+    pub dedupe_key: Option<&'a str>,
+}
+
+/// Notifies `user` inside the caller's transaction; queues a mail when `mail` is on.
+/// Returns whether a notification was written (a repeated dedupe key writes none).
+pub async fn notify(
+    conn: &mut PgConnection,
+    at: OffsetDateTime,
+    mail: bool,
+    user: Uuid,
+    note: &Note<'_>,
+) -> Result<bool, sqlx::Error> {
+    let id = Uuid::now_v7();
+    let message: String = note.message.chars().take(2000).collect();
+    let written: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO notifications (id, user_id, kind, case_id, message, link, dedupe_key, created_at) \
+         SELECT $1, u.id, $3, $4, $5, $6, $7, $8 FROM users u WHERE u.id = $2 AND u.active \
+         ON CONFLICT (user_id, dedupe_key) DO NOTHING RETURNING id",
+    )
+    .bind(id)
+    .bind(user)
+    .bind(note.kind.as_str())
+    .bind(note.case_id)
+    .bind(&message)
+    .bind(note.link)
+    .bind(note.dedupe_key)
+    .bind(at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if written.is_some() && mail {
+        let subject: String = format!("[icts-review] {}", message.chars().take(200).collect::<String>());
+        sqlx::query(
+            "INSERT INTO mail_outbox (id, notification_id, to_address, subject, body, created_at, next_attempt_at) \
+             SELECT $1, $2, u.email, $3, $4, $5, $5 FROM users u WHERE u.id = $6",
+        )
+        .bind(Uuid::now_v7())
+        .bind(id)
+        .bind(subject)
+        .bind(format!("{message}\n\nOpen it in icts-review: {}\n", note.link))
+        .bind(at)
+        .bind(user)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(written.is_some())
+}
+
+/// Notifies every active supervisor except `except`.
+pub async fn notify_supervisors(
+    conn: &mut PgConnection,
+    at: OffsetDateTime,
+    mail: bool,
+    except: Option<Uuid>,
+    note: &Note<'_>,
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM users WHERE role = 'supervisor' AND active AND id IS DISTINCT FROM $1")
+            .bind(except)
+            .fetch_all(&mut *conn)
+            .await?;
+    for id in ids {
+        notify(conn, at, mail, id, note).await?;
+    }
+    Ok(())
+}
+
+/// The latest notifications of `user` and the number unread.
+pub async fn of_user(pool: &PgPool, user: Uuid, limit: i64) -> Result<(Vec<Notification>, i64), sqlx::Error> {
+    let items = sqlx::query_as::<_, Notification>(
+        "SELECT id, kind, case_id, message, link, created_at, read_at FROM notifications \
+         WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(user)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let unread: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")
+        .bind(user)
+        .fetch_one(pool)
+        .await?;
+    Ok((items, unread))
+}
+
+/// Marks one (or, with `None`, every) unread notification of `user` read. Returns how
+/// many changed; another user's notification is not found.
+pub async fn mark_read(
+    conn: &mut PgConnection,
+    at: OffsetDateTime,
+    user: Uuid,
+    id: Option<Uuid>,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE notifications SET read_at = $3 WHERE user_id = $1 AND read_at IS NULL AND ($2::uuid IS NULL OR id = $2)",
+    )
+    .bind(user)
+    .bind(id)
+    .bind(at)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// Reminds the assignee (or, for an unassigned case, the supervisors) of every clock of an
+/// open case that falls due within 7 days. Each (case, clock, due date) is notified once.
+/// Returns the number of notifications written.
+pub async fn remind_due_clocks(pool: &PgPool, now: OffsetDateTime, mail: bool) -> Result<u64, sqlx::Error> {
+    let today = now.date();
+    let horizon = today + time::Duration::days(7);
+    let due: Vec<(Uuid, String, Option<Uuid>, String, time::Date)> = sqlx::query_as(
+        "SELECT id, docket_number, assignee, 'final determination', final_due FROM cases \
+           WHERE final_due BETWEEN $1 AND $2 AND NOT clocks_paused \
+           AND stage NOT IN ('rejected', 'closed_no_action', 'decided', 'monitoring', 'compliance_review', 'closed') \
+         UNION ALL \
+         SELECT id, docket_number, assignee, 'response window', response_due FROM cases \
+           WHERE response_due BETWEEN $1 AND $2 AND stage = 'response_period'",
+    )
+    .bind(today)
+    .bind(horizon)
+    .fetch_all(pool)
+    .await?;
+    let mut written = 0;
+    let mut tx = pool.begin().await?;
+    for (case_id, docket, assignee, clock, on) in due {
+        let message = format!("{docket}: the {clock} is due on {on}");
+        let link = format!("/cases/{case_id}");
+        let key = format!("clock:{case_id}:{clock}:{on}");
+        let note = Note {
+            kind: Kind::ClockDue,
+            case_id: Some(case_id),
+            message: &message,
+            link: &link,
+            dedupe_key: Some(&key),
+        };
+        match assignee {
+            Some(a) => written += u64::from(notify(&mut tx, now, mail, a, &note).await?),
+            None => notify_supervisors(&mut tx, now, mail, None, &note).await?,
+        }
+    }
+    tx.commit().await?;
+    Ok(written)
+}
