@@ -542,7 +542,7 @@ async fn case_page_with(
         .map(|e| {
             let what = match e.changes.get("action").and_then(|a| a.as_str()).and_then(Action::parse) {
                 Some(a) => a.label().to_string(),
-                None => e.event_type.replace("case.", "").replace('_', " "),
+                None => e.event_type.replace("case.", "").replace(['_', '.'], " "),
             };
             let detail =
                 e.changes.get("comment").and_then(|c| c.as_str()).map(str::to_string).unwrap_or_else(|| {

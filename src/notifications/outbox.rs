@@ -25,7 +25,7 @@ impl Mailer {
     /// A mailer for an `smtp://` or `smtps://` URL and a sender address.
     pub fn new(url: &str, from: &str) -> Result<Mailer, String> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| format!("{url:?} is not a usable SMTP URL ({e}); use smtp://host:port or smtps://host:port"))?
+            .map_err(|e| format!("not a usable SMTP URL ({e}); use smtp://host:port, smtp://host:587?tls=required or smtps://host:465"))?
             .timeout(Some(Duration::from_secs(30)))
             .build();
         let from = from.parse::<Mailbox>().map_err(|_| format!("{from:?} is not a mail address"))?;
