@@ -37,6 +37,8 @@ pub struct AppState {
     /// Whether notifications are also mailed (an SMTP relay is configured): then each
     /// notification queues a message in the outbox.
     pub mail: bool,
+    /// Signs and files audit checkpoints.
+    pub checkpointer: crate::audit::checkpoint::Checkpointer,
 }
 
 impl AppState {
@@ -50,6 +52,10 @@ impl AppState {
             screening_threshold: config.screening_threshold,
             screening: Default::default(),
             mail: config.smtp_url.is_some(),
+            checkpointer: crate::audit::checkpoint::Checkpointer {
+                key: config.audit_signing_key.clone(),
+                file: config.audit_checkpoint_file.clone(),
+            },
         }
     }
 
@@ -159,8 +165,12 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/parties/{id}", get(parties::web::show)),
         (Method::POST, "/parties/{id}", post(parties::web::update)),
         (Method::POST, "/parties/{id}/evidence", post(parties::web::add_evidence)),
-        // Audit log.
+        // Audit log, chain status and exports.
         (Method::GET, "/audit", get(audit::web::events_page)),
+        (Method::GET, "/audit/chain", get(audit::exports_web::chain)),
+        (Method::POST, "/audit/chain/verify", post(audit::exports_web::chain_verify)),
+        (Method::GET, "/cases/{id}/export", get(audit::exports_web::export_case_page)),
+        (Method::GET, "/cases/{id}/dossier", get(audit::exports_web::dossier_page)),
         // API.
         (Method::GET, "/api/v1/openapi.json", get(web::openapi::openapi_json)),
         (Method::POST, "/api/v1/auth/token", post(auth::api::create_token)),
@@ -170,6 +180,10 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/api/v1/users", post(auth::api::create_user)),
         (Method::PATCH, "/api/v1/users/{id}", patch(auth::api::patch_user)),
         (Method::GET, "/api/v1/audit/events", get(audit::api::list_events)),
+        (Method::GET, "/api/v1/audit/verify", get(audit::exports_web::verify_api)),
+        (Method::GET, "/api/v1/audit/checkpoints", get(audit::exports_web::checkpoints_api)),
+        (Method::GET, "/api/v1/audit/export", get(audit::exports_web::export_log)),
+        (Method::GET, "/api/v1/cases/{id}/export", get(audit::exports_web::export_case)),
         (Method::GET, "/api/v1/reference", get(cases::api::reference)),
         (Method::PUT, "/api/v1/reference/{kind}/{code}", put(cases::api::put_reference)),
         (Method::GET, "/api/v1/cases", get(cases::api::list)),

@@ -38,6 +38,18 @@ pub enum Command {
     /// Screening lists.
     #[command(subcommand)]
     Screening(ScreeningCommand),
+    /// Check an exported case dossier with no database and no network: every part against
+    /// the manifest, the manifest's signature, the checkpoint, the audit events' chain
+    /// hashes, the determinations' content hashes and included documents. Exit 0 only when
+    /// everything holds; otherwise each problem is named and the exit code is 1.
+    VerifyExport {
+        /// The dossier (JSON), or a dossier zip.
+        file: std::path::PathBuf,
+        /// The office's published public key file (`PREFIX.pub`); without it the key in the
+        /// file is used, and the output says so.
+        #[arg(long)]
+        public_key: Option<std::path::PathBuf>,
+    },
     /// Fill an empty database with a demonstration office.
     Seed {
         /// One account per role (one-time passwords printed once) and about fifty cases in
@@ -100,9 +112,39 @@ pub enum UserCommand {
 /// `icts-review audit ...`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain. Prints `OK <count> <head hash>` and exits 0, or names
-    /// the first bad event and exits 1.
-    Verify,
+    /// Recompute the hash chain and check it against every signed checkpoint (database and
+    /// checkpoint file). Prints `OK <count> <head hash>` and exits 0, or names what is
+    /// wrong and exits 1.
+    Verify {
+        /// Public key file the checkpoints must be signed with (default: the configured
+        /// signing key's).
+        #[arg(long)]
+        public_key: Option<std::path::PathBuf>,
+    },
+    /// Write a new Ed25519 key pair for signing checkpoints: the private key to PREFIX
+    /// (mode 0600) and the public key to PREFIX.pub.
+    Keygen {
+        /// Path of the private key file.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Take a checkpoint of the chain head now.
+    Checkpoint,
+    /// Stream the audit log of a period (constant memory) as NDJSON or CSV.
+    Export {
+        /// From this time (RFC 3339 or YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        from: Option<String>,
+        /// Until this time (RFC 3339 or YYYY-MM-DD), exclusive.
+        #[arg(long)]
+        to: Option<String>,
+        /// ndjson or csv.
+        #[arg(long, default_value = "ndjson")]
+        format: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 /// Entry point of the binary.
@@ -134,7 +176,19 @@ pub fn main() -> ExitCode {
             Command::User(UserCommand::Add { email, name, role, password_stdin, generate_password }) => {
                 user_add(config, email, name, role, password_stdin, generate_password).await
             }
-            Command::Audit(AuditCommand::Verify) => audit_verify(config).await,
+            Command::Audit(AuditCommand::Verify { public_key }) => audit_verify(config, public_key).await,
+            Command::Audit(AuditCommand::Keygen { out }) => {
+                let public = crate::audit::checkpoint::keygen(&out).map_err(anyhow::Error::msg)?;
+                println!("private key: {} (keep it off the database server's disks and backups)", out.display());
+                println!("public key:  {}.pub  {public}", out.display());
+                println!("use it with --audit-signing-key {} (ICTS_AUDIT_SIGNING_KEY)", out.display());
+                Ok(())
+            }
+            Command::Audit(AuditCommand::Checkpoint) => audit_checkpoint(config).await,
+            Command::Audit(AuditCommand::Export { from, to, format, out }) => {
+                audit_export(config, from, to, format, out).await
+            }
+            Command::VerifyExport { file, public_key } => verify_export(file, public_key),
             Command::Import(ImportCommand::Transactions { file, as_user }) => {
                 import_transactions(config, file, as_user).await
             }
@@ -222,15 +276,132 @@ async fn user_add(
     }
 }
 
-async fn audit_verify(config: Config) -> anyhow::Result<()> {
+async fn audit_verify(config: Config, public_key: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let expected = match &public_key {
+        Some(p) => Some(crate::audit::checkpoint::load_public_key(p).map_err(anyhow::Error::msg)?),
+        None => config.audit_signing_key.as_ref().map(|k| k.verifying_key()),
+    };
     let db = crate::db::Database::open(&config).await?;
     let verdict = crate::audit::verify(&db.pool).await;
+    let report =
+        crate::audit::checkpoint::verify_all(&db.pool, expected.as_ref(), config.audit_checkpoint_file.as_deref())
+            .await;
     db.shutdown().await;
-    let verdict = verdict?;
+    let (verdict, report) = (verdict?, report?);
     println!("{verdict}");
+    println!(
+        "checkpoints: {} checked, {} with a valid signature{}",
+        report.checked,
+        report.signed,
+        if expected.is_none() { " (no public key given: signatures checked against the keys they carry)" } else { "" }
+    );
+    for p in &report.problems {
+        println!("CHECKPOINT PROBLEM: {p}");
+    }
     match verdict {
-        crate::audit::Verdict::Ok { .. } => Ok(()),
-        crate::audit::Verdict::Broken { .. } => Err(Quiet.into()),
+        crate::audit::Verdict::Ok { .. } if report.problems.is_empty() => Ok(()),
+        _ => Err(Quiet.into()),
+    }
+}
+
+async fn audit_checkpoint(config: Config) -> anyhow::Result<()> {
+    let db = crate::db::Database::open(&config).await?;
+    let signer = crate::audit::checkpoint::Checkpointer {
+        key: config.audit_signing_key.clone(),
+        file: config.audit_checkpoint_file.clone(),
+    };
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    let cp = crate::audit::checkpoint::create(&db.pool, &signer, now, "manual", false).await;
+    db.shutdown().await;
+    let cp = cp?.expect("always written");
+    println!(
+        "checkpoint at event {} {} {}",
+        cp.seq,
+        cp.hash,
+        if cp.signature.is_some() { "signed" } else { "UNSIGNED (no --audit-signing-key)" }
+    );
+    Ok(())
+}
+
+async fn audit_export(
+    config: Config,
+    from: Option<String>,
+    to: Option<String>,
+    format: String,
+    out: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let query = crate::audit::web::EventQuery { from, to, ..Default::default() };
+    let filter = query.to_filter().map_err(|e| anyhow::anyhow!("{}", crate::error::FieldError::join(&e)))?;
+    let format =
+        crate::audit::export::Format::parse(&format).ok_or_else(|| anyhow::anyhow!("--format: use ndjson or csv"))?;
+    let db = crate::db::Database::open(&config).await?;
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    let ctx = crate::audit::AuditContext {
+        actor_role: Some("system".into()),
+        request_id: Some("cli:audit-export".into()),
+        ..Default::default()
+    };
+    let event = crate::audit::NewEvent::new("audit.exported").changes(serde_json::json!({
+        "from": filter.from, "to": filter.to, "format": format.extension(), "via": "command line",
+    }));
+    crate::audit::record_alone(&db.pool, now, &ctx, event).await?;
+    let mut sink: Box<dyn Write> = match &out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut rx = crate::audit::export::stream(db.pool.clone(), filter.from, filter.to, format);
+    let mut result = Ok(());
+    while let Some(chunk) = rx.recv().await {
+        match chunk {
+            Ok(bytes) => sink.write_all(&bytes)?,
+            Err(e) => {
+                result = Err(anyhow::anyhow!("{e}"));
+                break;
+            }
+        }
+    }
+    sink.flush()?;
+    drop(sink);
+    db.shutdown().await;
+    result
+}
+
+fn verify_export(file: std::path::PathBuf, public_key: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let expected = match &public_key {
+        Some(p) => Some(crate::audit::checkpoint::load_public_key(p).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    // A dossier zip carries the JSON as dossier.json.
+    let bytes = if bytes.starts_with(b"PK") {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+            .map_err(|e| anyhow::anyhow!("{} is not a readable zip: {e}", file.display()))?;
+        let mut inner = Vec::new();
+        use std::io::Read;
+        archive
+            .by_name("dossier.json")
+            .map_err(|_| anyhow::anyhow!("the zip has no dossier.json"))?
+            .read_to_end(&mut inner)?;
+        inner
+    } else {
+        bytes
+    };
+    let report = crate::audit::dossier::verify(&bytes, expected.as_ref());
+    for line in &report.ok {
+        println!("ok: {line}");
+    }
+    for line in &report.problems {
+        println!("PROBLEM: {line}");
+    }
+    if report.holds() {
+        println!("VERIFIED {}", file.display());
+        Ok(())
+    } else {
+        println!("NOT VERIFIED {}: {} problem(s)", file.display(), report.problems.len());
+        Err(Quiet.into())
     }
 }
 

@@ -79,6 +79,20 @@ pub struct RawConfig {
     /// Sender address of notification mail.
     #[arg(long, env = "ICTS_MAIL_FROM", default_value = "icts-review@localhost", global = true)]
     pub mail_from: String,
+
+    /// Ed25519 key file that signs audit checkpoints and exports (make one with
+    /// `icts-review audit keygen --out PREFIX`). Unset: checkpoints are unsigned.
+    #[arg(long, env = "ICTS_AUDIT_SIGNING_KEY", global = true)]
+    pub audit_signing_key: Option<String>,
+
+    /// File that receives a copy of every checkpoint (one JSON line each); keep it on other
+    /// storage. Default with the built-in database: `<data-dir>/audit-checkpoints.jsonl`.
+    #[arg(long, env = "ICTS_AUDIT_CHECKPOINT_FILE", global = true)]
+    pub audit_checkpoint_file: Option<String>,
+
+    /// Seconds between checkpoints of the audit chain head (taken only when it has grown).
+    #[arg(long, env = "ICTS_AUDIT_CHECKPOINT_INTERVAL", default_value = "300", global = true)]
+    pub audit_checkpoint_interval: String,
 }
 
 /// Output format of the structured logs.
@@ -123,6 +137,12 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// Sender of notification mail.
     pub mail_from: String,
+    /// The audit checkpoint signing key.
+    pub audit_signing_key: Option<std::sync::Arc<ed25519_dalek::SigningKey>>,
+    /// The checkpoint file.
+    pub audit_checkpoint_file: Option<PathBuf>,
+    /// Interval between checkpoints.
+    pub audit_checkpoint_interval: Duration,
 }
 
 /// A configuration value that cannot be used: names the setting and what is allowed.
@@ -235,7 +255,29 @@ impl Config {
         if raw.mail_from.trim().parse::<lettre::message::Mailbox>().is_err() {
             return Err(bad("--mail-from / ICTS_MAIL_FROM", format!("{:?} is not a mail address", raw.mail_from)));
         }
+        let audit_signing_key = match raw.audit_signing_key.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(path) => Some(std::sync::Arc::new(
+                crate::audit::checkpoint::load_signing_key(std::path::Path::new(path))
+                    .map_err(|e| bad("--audit-signing-key / ICTS_AUDIT_SIGNING_KEY", e))?,
+            )),
+            None => None,
+        };
+        let audit_checkpoint_file = match raw.audit_checkpoint_file.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        {
+            Some(p) => Some(PathBuf::from(p)),
+            None if database_url.is_none() => Some(PathBuf::from(raw.data_dir.trim()).join("audit-checkpoints.jsonl")),
+            None => None,
+        };
+        let audit_checkpoint_interval = Duration::from_secs(parse_int(
+            "--audit-checkpoint-interval / ICTS_AUDIT_CHECKPOINT_INTERVAL",
+            &raw.audit_checkpoint_interval,
+            10,
+            86400,
+        )?);
         Ok(Config {
+            audit_signing_key,
+            audit_checkpoint_file,
+            audit_checkpoint_interval,
             smtp_url,
             mail_from: raw.mail_from.trim().to_string(),
             screening_threshold,

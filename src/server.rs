@@ -34,6 +34,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     };
     let worker = crate::notifications::outbox::spawn(state.clone(), mailer);
+    match &config.audit_signing_key {
+        Some(k) => tracing::info!(
+            public_key = %hex::encode(k.verifying_key().as_bytes()),
+            file = ?config.audit_checkpoint_file,
+            "audit checkpoints are signed"
+        ),
+        None => tracing::warn!(
+            "audit checkpoints are UNSIGNED: no --audit-signing-key / ICTS_AUDIT_SIGNING_KEY is configured, so a rewrite of \
+             the whole audit chain cannot be detected; make a key with `icts-review audit keygen --out PREFIX`"
+        ),
+    }
+    let checkpoints = crate::audit::checkpoint::spawn(state.clone(), config.audit_checkpoint_interval);
     if !crate::auth::service::any_user(&db.pool).await? {
         let how = "No accounts exist yet. Create the first administrator with:\n    icts-review user add --email you@agency.gov --name \"Your Name\" --role admin\n(with the same --data-dir or DATABASE_URL as the service; add --generate-password to get a one-time password)";
         tracing::warn!("{how}");
@@ -76,6 +88,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Err(e) => tracing::error!(error = %e, "server error"),
     }
     worker.abort();
+    checkpoints.abort();
     db.shutdown().await;
     tracing::info!("stopped");
     Ok(())

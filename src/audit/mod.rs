@@ -7,6 +7,10 @@
 //! app instance form one linear chain: positions 1, 2, 3, ... with no fork.
 
 pub mod api;
+pub mod checkpoint;
+pub mod dossier;
+pub mod export;
+pub mod exports_web;
 pub mod web;
 
 use serde::Serialize;
@@ -161,6 +165,59 @@ fn as_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).expect("UTC times format")
+}
+
+/// Recomputes a stored event's hash from its own `prev_hash` and fields (for offline
+/// verification of exported events).
+pub fn recompute_hash(e: &StoredEvent) -> [u8; 32] {
+    event_hash(&e.prev_hash, e)
+}
+
+/// An exported event (hex hashes) read back.
+pub fn event_from_json(v: &Value) -> Result<StoredEvent, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Exported {
+        seq: i64,
+        id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+        actor_id: Option<Uuid>,
+        actor_role: Option<String>,
+        client_addr: Option<String>,
+        request_id: Option<String>,
+        event_type: String,
+        object_type: Option<String>,
+        object_id: Option<String>,
+        changes: Value,
+        outcome: String,
+        prev_hash: String,
+        hash: String,
+    }
+    let e: Exported = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+    let unhex = |h: &str, what: &str| {
+        if h.len() == 64 && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+            hex::decode(h).map_err(|e| e.to_string())
+        } else {
+            Err(format!("{what} is not 64 lowercase hex digits"))
+        }
+    };
+    Ok(StoredEvent {
+        seq: e.seq,
+        id: e.id,
+        at: e.at,
+        actor_id: e.actor_id,
+        actor_role: e.actor_role,
+        client_addr: e.client_addr,
+        request_id: e.request_id,
+        event_type: e.event_type,
+        object_type: e.object_type,
+        object_id: e.object_id,
+        changes: e.changes,
+        outcome: e.outcome,
+        prev_hash: unhex(&e.prev_hash, "prev_hash")?,
+        hash: unhex(&e.hash, "hash")?,
+    })
 }
 
 /// Computes an event's hash from its predecessor's hash and its fields.

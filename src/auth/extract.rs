@@ -384,6 +384,13 @@ pub mod perm {
         const ACTION: Action = Action::ManageReference;
     }
 
+    /// May export a case's complete history.
+    #[derive(Debug)]
+    pub struct ExportCases;
+    impl Permission for ExportCases {
+        const ACTION: Action = Action::ExportCases;
+    }
+
     /// May sign or return determinations.
     #[derive(Debug)]
     pub struct SignDeterminations;

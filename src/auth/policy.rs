@@ -80,6 +80,8 @@ pub enum Action {
     /// Sign or return determinations (never one's own draft: checked by the service and
     /// the database).
     SignDeterminations,
+    /// Export a case's complete history (auditors and supervisors, with a step-up).
+    ExportCases,
 }
 
 /// Whether `role` may take `action`.
@@ -95,6 +97,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         AssignCases => role == Supervisor,
         ManageReference => role == Admin,
         SignDeterminations => role == Supervisor,
+        ExportCases => matches!(role, Supervisor | Auditor),
     }
 }
 
@@ -113,6 +116,7 @@ mod tests {
             (Action::AssignCases, [false, true, false, false]),
             (Action::ManageReference, [false, false, false, true]),
             (Action::SignDeterminations, [false, true, false, false]),
+            (Action::ExportCases, [false, true, true, false]),
         ];
         for (action, expected) in table {
             for (role, want) in Role::ALL.into_iter().zip(expected) {

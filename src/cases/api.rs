@@ -286,6 +286,7 @@ pub async fn get(
 ) -> Result<ApiJson<CaseView>, AppError> {
     let mut conn = state.db.acquire().await?;
     let row = service::visible(&mut conn, &user, id, false).await?;
+    service::audit_read(&state, &user, &row, "api case").await?;
     Ok(ApiJson(service::view(&mut conn, row, &user, state.now()).await?))
 }
 

@@ -31,6 +31,16 @@ pub async fn visible(conn: &mut PgConnection, user: &SignedIn, id: Uuid, lock: b
     Ok(row)
 }
 
+/// Records that `user` read a restricted case (`what`: the page or resource), so reads of
+/// sensitive material leave a trace. Unrestricted reads are not recorded.
+pub async fn audit_read(state: &AppState, user: &SignedIn, c: &CaseRow, what: &str) -> Result<(), AppError> {
+    if c.restricted {
+        let event = NewEvent::new("case.viewed").object("case", c.id).changes(json!({"what": what}));
+        audit::record_alone(&state.db, state.now(), &user.audit(), event).await?;
+    }
+    Ok(())
+}
+
 /// The workflow facts of a case for `user`.
 pub fn facts(c: &CaseRow, user: &SignedIn, today: Date) -> Facts {
     let response_due = c.served_on.map(|s| s + time::Duration::days(clocks::RESPONSE_DAYS));

@@ -417,6 +417,7 @@ struct CasePage {
     timeline: Vec<TimelineEntry>,
     can_work: bool,
     can_edit: bool,
+    can_export: bool,
     is_supervisor: bool,
     assignees: Vec<(Uuid, String)>,
     csrf_token: String,
@@ -510,6 +511,9 @@ async fn case_page_with(
     let reference = Reference::load(&state.db).await?;
     let mut conn = state.db.acquire().await?;
     let row = service::visible(&mut conn, user, id, false).await?;
+    if status == StatusCode::OK && message.is_empty() {
+        service::audit_read(state, user, &row, "case page").await?;
+    }
     let category = reference.category_name(&row.category);
     let agency = row.referring_agency.as_deref().map(|a| reference.agency_name(a)).unwrap_or_default();
     let origin = row.origin.label();
@@ -643,6 +647,7 @@ async fn case_page_with(
         timeline,
         can_work,
         can_edit,
+        can_export: crate::auth::policy::allows(user.role, crate::auth::policy::Action::ExportCases),
         is_supervisor,
         assignees: if is_supervisor { assignable(state).await? } else { Vec::new() },
         csrf_token: user.csrf_token.clone(),

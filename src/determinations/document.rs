@@ -185,6 +185,7 @@ pub async fn page(
     };
     let mut conn = state.db.acquire().await?;
     let (d, c) = service::get(&mut conn, &user, id, false).await?;
+    crate::cases::service::audit_read(&state, &user, &c, "determination document").await?;
     let content = d.typed();
     let events: Vec<StoredEvent> =
         sqlx::query_as("SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq")

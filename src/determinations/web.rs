@@ -107,6 +107,9 @@ async fn proceedings_page(
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let c = visible(&mut conn, user, id, false).await?;
+    if message.is_empty() {
+        crate::cases::service::audit_read(state, user, &c, "proceedings page").await?;
+    }
     let agencies: Vec<(String, String)> =
         sqlx::query_as("SELECT code, name FROM ref_agencies ORDER BY name").fetch_all(&mut *conn).await?;
     let services: Vec<(String, time::Date, String)> = sqlx::query_as(
@@ -495,6 +498,9 @@ async fn determination_page(
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let (mut d, c) = service::get(&mut conn, user, id, false).await?;
+    if message.is_empty() {
+        crate::cases::service::audit_read(state, user, &c, "determination page").await?;
+    }
     let now = state.now();
     let returns = service::returns(&mut conn, id)
         .await?

@@ -700,3 +700,131 @@ async fn an_analyst_drafts_a_supervisor_signs_with_step_up_and_the_document_rend
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.close().await;
 }
+
+/// The post forms on the current page, by action.
+async fn post_forms(c: &fantoccini::Client) -> Vec<String> {
+    let v = c
+        .execute(
+            "return [...document.querySelectorAll('form')].filter(f => f.method.toLowerCase() === 'post').map(f => new URL(f.action).pathname);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn an_auditor_exports_a_dossier_after_step_up_and_can_change_nothing() {
+    use fantoccini::Locator::{Css, Id};
+    use reqwest::Method;
+    use serde_json::json;
+    let (_, url) = server_db().create_database().await;
+    let config = crate::harness::test_config(&url);
+    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
+    let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
+    let password = "a shared long passphrase";
+    for (email, name, role) in
+        [("ann.analyst@agency.gov", "Ann Analyst", "analyst"), ("aud.auditor@agency.gov", "Aud Auditor", "auditor")]
+    {
+        let input = icts_review::auth::service::NewUser::parse(email, name, role, password).unwrap();
+        icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("audit-key");
+    icts_review::audit::checkpoint::keygen(&key).unwrap();
+    let server =
+        RunningServer::start(&["--audit-signing-key", key.to_str().unwrap()], &[("DATABASE_URL", url.as_str())]).await;
+    let base = server.base.clone();
+    let ann = Api::new(&base, "ann.analyst@agency.gov", password).await;
+    let c = ann
+        .call(
+            Method::POST,
+            "/api/v1/cases",
+            Some(json!({"title": "Satellite ground station software", "summary": "Ground-station control software updated from abroad.",
+                "origin": "own_initiative", "category": "network_infrastructure", "adversaries": ["RU"], "restricted": false})),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap().to_string();
+    ann.call(Method::POST, &format!("/api/v1/cases/{id}/notes"), Some(json!({"body": "Vendor contacted."}))).await;
+
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    browser.sign_in(&base, "aud.auditor@agency.gov", password).await;
+    // No write control anywhere an auditor goes.
+    let allowed = ["/sign-out", "/audit/chain/verify"];
+    for path in [
+        format!("/cases/{id}"),
+        format!("/cases/{id}/proceedings"),
+        "/dashboard".to_string(),
+        "/cases".to_string(),
+        "/parties".to_string(),
+        "/determinations".to_string(),
+        "/notifications".to_string(),
+        "/audit".to_string(),
+        "/audit/chain".to_string(),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        c.wait().for_element(Css("h1")).await.unwrap();
+        let forms = post_forms(c).await;
+        let extra: Vec<&String> = forms.iter().filter(|f| !allowed.contains(&f.as_str())).collect();
+        assert!(extra.is_empty(), "{path}: write controls {extra:?}");
+        let links = c
+            .execute("return [...document.querySelectorAll('a')].map(a => a.getAttribute('href') || '').filter(h => /\\/(new|edit|assess|nexus|import)$/.test(h));", vec![])
+            .await
+            .unwrap();
+        assert_eq!(links, json!([]), "{path}: links to write forms");
+    }
+    // Every write request is refused.
+    c.goto(&format!("{base}/cases/{id}")).await.unwrap();
+    c.wait().for_element(Css("[data-testid=export-panel]")).await.unwrap();
+    let statuses = c
+        .execute(
+            &format!(
+                "const t = document.querySelector('input[name=csrf_token]').value; const id = '{id}';
+                 const form = (extra) => new URLSearchParams(Object.assign({{csrf_token: t}}, extra));
+                 const posts = [
+                   ['/cases/' + id + '/notes', {{body: 'x'}}],
+                   ['/cases/' + id + '/transitions', {{action: 'accept', version: '1'}}],
+                   ['/cases/' + id + '/determinations', {{kind: 'initial', outcome: 'prohibition'}}],
+                   ['/cases/' + id + '/agency-notices', {{step: 'first', agency: 'DHS', sent_on: '2026-01-01'}}],
+                   ['/cases/' + id + '/measures', {{kind: 'other', description: 'x', owner: 'x'}}],
+                   ['/cases/' + id + '/edit', {{title: 'x'}}],
+                   ['/cases', {{title: 'x'}}],
+                   ['/parties', {{legal_name: 'x'}}],
+                 ];
+                 const out = [];
+                 for (const [p, b] of posts) {{ out.push((await fetch(p, {{method: 'POST', body: form(b)}})).status); }}
+                 out.push((await fetch('/api/v1/cases/' + id, {{method: 'PATCH', headers: {{'content-type': 'application/json', 'x-csrf-token': t}}, body: JSON.stringify({{title: 'x'}})}})).status);
+                 out.push((await fetch('/api/v1/cases/' + id + '/notes', {{method: 'POST', headers: {{'content-type': 'application/json', 'x-csrf-token': t}}, body: JSON.stringify({{body: 'x'}})}})).status);
+                 return out;"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<u64> = statuses.as_array().unwrap().iter().map(|s| s.as_u64().unwrap()).collect();
+    assert!(statuses.iter().all(|s| *s == 403), "{statuses:?}");
+    // The export asks for the password again, then shows the sealed dossier.
+    c.find(Css("[data-testid=export-print]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Id("password")).await.unwrap().send_keys(password).await.unwrap();
+    c.find(Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let title = wait_text(c, "[data-testid=dossier-title]", |t| t.starts_with("Case dossier")).await;
+    assert!(title.starts_with("Case dossier: ICTS-"), "{title}");
+    let seal = c.find(Css("[data-testid=dossier-seal]")).await.unwrap().text().await.unwrap();
+    assert!(seal.contains("signed with key"), "{seal}");
+    let body = c.find(Css("main")).await.unwrap().text().await.unwrap();
+    assert!(body.contains("Vendor contacted."), "the dossier holds the notes");
+    browser.screenshot("dossier").await;
+    // The chain page shows the signing key and verifies on demand.
+    c.goto(&format!("{base}/audit/chain")).await.unwrap();
+    c.wait().for_element(Css("[data-testid=verify-now]")).await.unwrap().click().await.unwrap();
+    let result = wait_text(c, "[data-testid=verify-result]", |t| t.starts_with("OK")).await;
+    assert!(result.starts_with("OK"), "{result}");
+    assert!(c.find(Css("[data-testid=unsigned-warning]")).await.is_err());
+    browser.screenshot("audit-chain").await;
+    let console = browser.console().await;
+    let errors: Vec<_> =
+        console.iter().filter(|(level, text)| level == "SEVERE" && !text.contains("status of 403")).collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+}

@@ -136,7 +136,11 @@ pub struct Office {
 
 impl Office {
     pub async fn new() -> Office {
-        let app = TestApp::new().await;
+        Self::over(TestApp::new().await).await
+    }
+
+    /// An office over an app built by the caller (another configuration).
+    pub async fn over(app: TestApp) -> Office {
         let analyst = app.user("analyst").await;
         let sup = app.user("supervisor").await;
         let sup2 = app.user("supervisor").await;

@@ -7,6 +7,7 @@ mod audit;
 mod browser;
 mod cases;
 mod determinations;
+mod exports;
 mod foundation;
 mod identity;
 mod import;

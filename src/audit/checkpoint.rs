@@ -1,0 +1,352 @@
+//! Signed checkpoints of the audit chain head. Every few minutes (when the chain has
+//! grown) and at every export, the head — position, hash, time — is signed with an Ed25519
+//! key held outside the database, stored in `audit_checkpoints`, and appended as one JSON
+//! line to a file that can live on other storage. [`verify_all`] checks the stored chain
+//! against every checkpoint, in the database and in the file, so a superuser who rewrites
+//! and rehashes the whole chain (or deletes checkpoint rows) is caught.
+//!
+//! Key files: the private key is the 32-byte seed in hex on one line (mode 0600); the public
+//! key file (`PREFIX.pub`) is the 32-byte key in hex.
+
+use std::io::Write;
+use std::path::Path;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgPool, Row};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+/// A checkpoint as stored and exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Checkpoint {
+    /// Chain position of the head.
+    pub seq: i64,
+    /// The head's hash (hex).
+    pub hash: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Public key (hex), when signed.
+    pub public_key: Option<String>,
+    /// Ed25519 signature of [`message`] (hex), when signed.
+    pub signature: Option<String>,
+    /// `periodic`, `export` or `manual`.
+    pub reason: String,
+}
+
+/// The bytes a checkpoint signs.
+pub fn message(seq: i64, hash_hex: &str, at: &str) -> Vec<u8> {
+    format!("icts-review audit checkpoint v1\n{seq}\n{hash_hex}\n{at}\n").into_bytes()
+}
+
+impl Checkpoint {
+    /// Whether the signature is valid for `key` (or the embedded key when `None`).
+    pub fn signature_valid(&self, key: Option<&VerifyingKey>) -> Result<(), String> {
+        let (Some(pk), Some(sig)) = (&self.public_key, &self.signature) else {
+            return Err("the checkpoint is not signed".into());
+        };
+        let embedded = parse_public(pk)?;
+        if let Some(k) = key
+            && k.as_bytes() != embedded.as_bytes()
+        {
+            return Err(format!("signed with key {pk}, not with the expected key {}", hex::encode(k.as_bytes())));
+        }
+        if !sig.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+            return Err("the signature is not lowercase hex".into());
+        }
+        let sig = hex::decode(sig).map_err(|_| "the signature is not hex".to_string())?;
+        let sig = Signature::from_slice(&sig).map_err(|_| "the signature is not 64 bytes".to_string())?;
+        embedded
+            .verify(&message(self.seq, &self.hash, &self.at), &sig)
+            .map_err(|_| "the signature does not match the checkpoint".to_string())
+    }
+}
+
+/// Parses a hex public key.
+pub fn parse_public(hex_key: &str) -> Result<VerifyingKey, String> {
+    let hex_key = hex_key.trim();
+    if !hex_key.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+        return Err("a public key is 64 lowercase hex digits".into());
+    }
+    let bytes: [u8; 32] = hex::decode(hex_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| "a public key is 64 hex digits".to_string())?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| "not a valid Ed25519 public key".to_string())
+}
+
+/// Reads a private key file.
+pub fn load_signing_key(path: &Path) -> Result<SigningKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let seed: [u8; 32] = hex::decode(text.trim()).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| {
+        format!("{} does not hold a key (64 hex digits); make one with `icts-review audit keygen`", path.display())
+    })?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Reads a public key file.
+pub fn load_public_key(path: &Path) -> Result<VerifyingKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse_public(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Writes a new key pair: the private key to `prefix` (mode 0600, never overwritten) and
+/// the public key to `prefix.pub`. Returns the public key in hex.
+pub fn keygen(prefix: &Path) -> Result<String, String> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| format!("no randomness: {e}"))?;
+    let key = SigningKey::from_bytes(&seed);
+    let public = hex::encode(key.verifying_key().as_bytes());
+    let pub_path = prefix.with_file_name(format!(
+        "{}.pub",
+        prefix.file_name().and_then(|n| n.to_str()).ok_or("--out needs a file name")?
+    ));
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(prefix)
+        .map_err(|e| format!("cannot create {}: {e} (an existing key is never overwritten)", prefix.display()))?;
+    writeln!(f, "{}", hex::encode(seed)).map_err(|e| e.to_string())?;
+    std::fs::write(&pub_path, format!("{public}\n"))
+        .map_err(|e| format!("cannot write {}: {e}", pub_path.display()))?;
+    Ok(public)
+}
+
+/// Where checkpoints go.
+#[derive(Clone, Default)]
+pub struct Checkpointer {
+    /// The signing key, if configured.
+    pub key: Option<std::sync::Arc<SigningKey>>,
+    /// The file that receives a copy of every checkpoint.
+    pub file: Option<std::path::PathBuf>,
+}
+
+/// Signs and stores a checkpoint of the current head (and appends it to the file). With
+/// `only_if_grown`, nothing is written when the head has not moved since the last one.
+pub async fn create(
+    pool: &PgPool,
+    signer: &Checkpointer,
+    now: OffsetDateTime,
+    reason: &str,
+    only_if_grown: bool,
+) -> Result<Option<Checkpoint>, sqlx::Error> {
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(pool).await?;
+    let seq: i64 = head.get("seq");
+    let hash: Vec<u8> = head.get("hash");
+    if only_if_grown {
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM audit_checkpoints").fetch_one(pool).await?;
+        if last == Some(seq) {
+            return Ok(None);
+        }
+    }
+    let at = now.replace_nanosecond(now.microsecond() * 1000).unwrap_or(now);
+    let at_text = at.format(&Rfc3339).expect("UTC times format");
+    let hash_hex = hex::encode(&hash);
+    let (public_key, signature) = match &signer.key {
+        Some(k) => {
+            let sig = k.sign(&message(seq, &hash_hex, &at_text));
+            (Some(k.verifying_key().as_bytes().to_vec()), Some(sig.to_bytes().to_vec()))
+        }
+        None => (None, None),
+    };
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (id, seq, hash, at, public_key, signature, reason) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(seq)
+    .bind(&hash)
+    .bind(at)
+    .bind(&public_key)
+    .bind(&signature)
+    .bind(reason)
+    .execute(pool)
+    .await?;
+    let cp = Checkpoint {
+        seq,
+        hash: hash_hex,
+        at: at_text,
+        public_key: public_key.map(hex::encode),
+        signature: signature.map(hex::encode),
+        reason: reason.into(),
+    };
+    if let Some(path) = &signer.file {
+        let line = serde_json::to_string(&cp).expect("checkpoints serialise");
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| writeln!(f, "{line}").and_then(|_| f.sync_data()));
+        if let Err(e) = written {
+            tracing::error!(file = %path.display(), error = %e, "cannot append the audit checkpoint to its file");
+        }
+    }
+    Ok(Some(cp))
+}
+
+/// Every checkpoint in the database, oldest first.
+pub async fn all(pool: &PgPool) -> Result<Vec<Checkpoint>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT seq, hash, at, public_key, signature, reason FROM audit_checkpoints ORDER BY at, seq")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let at: OffsetDateTime = r.get("at");
+            Checkpoint {
+                seq: r.get("seq"),
+                hash: hex::encode(r.get::<Vec<u8>, _>("hash")),
+                at: at.format(&Rfc3339).expect("UTC times format"),
+                public_key: r.get::<Option<Vec<u8>>, _>("public_key").map(hex::encode),
+                signature: r.get::<Option<Vec<u8>>, _>("signature").map(hex::encode),
+                reason: r.get("reason"),
+            }
+        })
+        .collect())
+}
+
+/// The latest checkpoint.
+pub async fn latest(pool: &PgPool) -> Result<Option<Checkpoint>, sqlx::Error> {
+    Ok(all(pool).await?.pop())
+}
+
+/// The outcome of checking the chain against the checkpoints.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct CheckpointReport {
+    /// Checkpoints checked (database and file).
+    pub checked: usize,
+    /// Of them, signed with a valid signature.
+    pub signed: usize,
+    /// What does not hold, one line each.
+    pub problems: Vec<String>,
+}
+
+/// Checks every checkpoint (in the database and, if given, the file): its signature
+/// (against `expected` when given, else the embedded key) and that the stored chain still
+/// has that hash at that position.
+pub async fn verify_all(
+    pool: &PgPool,
+    expected: Option<&VerifyingKey>,
+    file: Option<&Path>,
+) -> Result<CheckpointReport, sqlx::Error> {
+    let mut report = CheckpointReport::default();
+    let stored = all(pool).await?;
+    let mut from_file = Vec::new();
+    if let Some(path) = file {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                    match serde_json::from_str::<Checkpoint>(line) {
+                        Ok(cp) => from_file.push(cp),
+                        Err(e) => {
+                            report.problems.push(format!("{} line {}: not a checkpoint ({e})", path.display(), n + 1))
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => report.problems.push(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+    for cp in &from_file {
+        if !stored.iter().any(|s| s == cp) {
+            report.problems.push(format!(
+                "the checkpoint at event {} of {} in the file is missing from the database (removed or altered)",
+                cp.seq, cp.at
+            ));
+        }
+    }
+    let mut checks: Vec<(&str, &Checkpoint)> = stored.iter().map(|c| ("database", c)).collect();
+    checks.extend(from_file.iter().map(|c| ("file", c)));
+    for (origin, cp) in checks {
+        report.checked += 1;
+        if cp.signature.is_some() {
+            match cp.signature_valid(expected) {
+                Ok(()) => report.signed += 1,
+                Err(e) => report.problems.push(format!("{origin} checkpoint at event {} ({}): {e}", cp.seq, cp.at)),
+            }
+        } else if expected.is_some() {
+            report.problems.push(format!("{origin} checkpoint at event {} ({}) is not signed", cp.seq, cp.at));
+        }
+        if cp.seq == 0 {
+            continue;
+        }
+        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM audit_events WHERE seq = $1")
+            .bind(cp.seq)
+            .fetch_optional(pool)
+            .await?;
+        match hash {
+            None => report.problems.push(format!("{origin} checkpoint at event {}: that event is gone", cp.seq)),
+            Some(h) if hex::encode(&h) != cp.hash => report.problems.push(format!(
+                "{origin} checkpoint at event {} ({}): the chain has a different hash there — the log was rewritten",
+                cp.seq, cp.at
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok(report)
+}
+
+/// Takes a checkpoint every `interval` (when the chain has grown). Runs until aborted.
+pub fn spawn(state: crate::app::AppState, interval: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = create(&state.db, &state.checkpointer, state.now(), "periodic", true).await {
+                tracing::warn!(error = %e, "audit checkpoint failed; will retry");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_covers_position_hash_and_time() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let at = "2026-11-28T10:00:00Z";
+        let hash = hex::encode([1u8; 32]);
+        let sig = key.sign(&message(42, &hash, at));
+        let cp = Checkpoint {
+            seq: 42,
+            hash: hash.clone(),
+            at: at.into(),
+            public_key: Some(hex::encode(key.verifying_key().as_bytes())),
+            signature: Some(hex::encode(sig.to_bytes())),
+            reason: "periodic".into(),
+        };
+        assert!(cp.signature_valid(None).is_ok());
+        assert!(cp.signature_valid(Some(&key.verifying_key())).is_ok());
+        let other = SigningKey::from_bytes(&[8; 32]);
+        assert!(cp.signature_valid(Some(&other.verifying_key())).unwrap_err().contains("expected key"));
+        for tampered in [
+            Checkpoint { seq: 43, ..cp.clone() },
+            Checkpoint { hash: hex::encode([2u8; 32]), ..cp.clone() },
+            Checkpoint { at: "2026-11-28T10:00:01Z".into(), ..cp.clone() },
+        ] {
+            assert!(tampered.signature_valid(None).is_err());
+        }
+    }
+
+    #[test]
+    fn keygen_writes_a_private_and_a_public_key_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("audit-key");
+        let public = keygen(&prefix).unwrap();
+        let key = load_signing_key(&prefix).unwrap();
+        assert_eq!(hex::encode(key.verifying_key().as_bytes()), public);
+        assert_eq!(hex::encode(load_public_key(&dir.path().join("audit-key.pub")).unwrap().as_bytes()), public);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&prefix).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(keygen(&prefix).is_err());
+        std::fs::write(dir.path().join("bad"), "not a key").unwrap();
+        assert!(load_signing_key(&dir.path().join("bad")).unwrap_err().contains("keygen"));
+    }
+}

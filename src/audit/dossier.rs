@@ -1,0 +1,601 @@
+//! The case dossier: everything about one case, exported so that it can be verified after
+//! it leaves the system (format: `docs/DOSSIER.md`).
+//!
+//! The dossier is one compact JSON document `{"format", "parts", "manifest", "signature"}`.
+//! `parts` holds the case record, its parties and their nexus facts, screening hits and list
+//! versions, assessments, nexus findings, determinations with their revisions, returns,
+//! signatures and content hashes, agency notices, service, submissions, mitigation measures
+//! and compliance checks, documents' metadata and hashes (optionally their content), notes,
+//! requests for information, extensions, every audit event of the case with its chain
+//! hashes, and the signed checkpoint of the chain head taken at export. `manifest` has the
+//! sha256 of the canonical JSON of every part; `signature` is the Ed25519 signature of the
+//! canonical manifest with the checkpoint key. [`verify`] checks all of it with no database
+//! and no network.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine;
+use ed25519_dalek::{Signature, Signer, Verifier, VerifyingKey};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use super::checkpoint::{self, Checkpoint, Checkpointer};
+use super::{StoredEvent, event_from_json, recompute_hash};
+use crate::determinations::{Signed, canonical_json, content_hash};
+
+/// The format name written into every dossier.
+pub const FORMAT: &str = "icts-review-dossier/1";
+
+fn sha_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The sha256 of a part: of its canonical JSON.
+pub fn part_hash(v: &Value) -> String {
+    sha_hex(canonical_json(v).as_bytes())
+}
+
+/// Rows of one query as a JSON array (`sql` selects one jsonb column `j`).
+async fn rows(conn: &mut PgConnection, sql: &str, case_id: Uuid) -> Result<Value, sqlx::Error> {
+    let v: Option<Value> = sqlx::query_scalar(&format!("SELECT coalesce(jsonb_agg(j), '[]'::jsonb) FROM ({sql}) q"))
+        .bind(case_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(v.unwrap_or_else(|| json!([])))
+}
+
+/// Gathers the parts of a case's dossier (everything but the checkpoint).
+pub async fn gather(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    include_content: bool,
+) -> Result<BTreeMap<String, Value>, sqlx::Error> {
+    let mut parts = BTreeMap::new();
+    let case: Option<Value> = sqlx::query_scalar("SELECT to_jsonb(c) - 'search_doc' FROM cases c WHERE c.id = $1")
+        .bind(case_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    parts.insert("case".into(), case.unwrap_or(Value::Null));
+    let queries: [(&str, &str); 27] = [
+        (
+            "transactions",
+            "SELECT to_jsonb(t) AS j FROM transactions t WHERE t.case_id = $1 ORDER BY t.created_at, t.id",
+        ),
+        (
+            "transaction_parties",
+            "SELECT to_jsonb(tp) AS j FROM transaction_parties tp JOIN transactions t ON t.id = tp.transaction_id WHERE t.case_id = $1 ORDER BY tp.transaction_id, tp.party_id, tp.role",
+        ),
+        (
+            "parties",
+            "SELECT to_jsonb(p) || jsonb_build_object('case_role', cp.role, 'linked_at', cp.added_at) AS j FROM case_parties cp JOIN parties p ON p.id = cp.party_id WHERE cp.case_id = $1 ORDER BY cp.added_at, p.id, cp.role",
+        ),
+        (
+            "party_owners",
+            "WITH RECURSIVE chain AS (SELECT p.parent_id AS id FROM parties p JOIN case_parties cp ON cp.party_id = p.id WHERE cp.case_id = $1 AND p.parent_id IS NOT NULL UNION SELECT p.parent_id FROM parties p JOIN chain ON p.id = chain.id WHERE p.parent_id IS NOT NULL) SELECT to_jsonb(p) AS j FROM parties p WHERE p.id IN (SELECT id FROM chain) ORDER BY p.id",
+        ),
+        (
+            "party_nexus_evidence",
+            "SELECT to_jsonb(e) AS j FROM party_nexus_evidence e WHERE e.party_id IN (SELECT party_id FROM case_parties WHERE case_id = $1) ORDER BY e.recorded_at, e.id",
+        ),
+        (
+            "screening_hits",
+            "SELECT to_jsonb(h) || jsonb_build_object('listed_name', se.name, 'listed_source', se.source) AS j FROM screening_hits h LEFT JOIN screening_entries se ON se.list_version = h.list_version AND se.entry_no = h.entry_no WHERE h.party_id IN (SELECT party_id FROM case_parties WHERE case_id = $1) ORDER BY h.list_version, h.party_id, h.entry_no",
+        ),
+        (
+            "screening_lists",
+            "SELECT to_jsonb(l) AS j FROM screening_lists l WHERE l.version IN (SELECT list_version FROM screening_hits WHERE party_id IN (SELECT party_id FROM case_parties WHERE case_id = $1)) OR l.version IN (SELECT (a.screening_list_version) FROM assessments a WHERE a.case_id = $1) ORDER BY l.version",
+        ),
+        ("assessments", "SELECT to_jsonb(a) AS j FROM assessments a WHERE a.case_id = $1 ORDER BY a.created_at, a.id"),
+        (
+            "band_overrides",
+            "SELECT to_jsonb(o) AS j FROM band_overrides o JOIN assessments a ON a.id = o.assessment_id WHERE a.case_id = $1 ORDER BY o.id",
+        ),
+        (
+            "nexus_findings",
+            "SELECT to_jsonb(n) AS j FROM nexus_findings n WHERE n.case_id = $1 ORDER BY n.created_at, n.id",
+        ),
+        (
+            "determinations",
+            "SELECT to_jsonb(d) AS j FROM determinations d WHERE d.case_id = $1 ORDER BY d.created_at, d.id",
+        ),
+        (
+            "determination_revisions",
+            "SELECT to_jsonb(r) AS j FROM determination_revisions r JOIN determinations d ON d.id = r.determination_id WHERE d.case_id = $1 ORDER BY r.determination_id, r.revision",
+        ),
+        (
+            "determination_returns",
+            "SELECT to_jsonb(r) AS j FROM determination_returns r JOIN determinations d ON d.id = r.determination_id WHERE d.case_id = $1 ORDER BY r.returned_at, r.id",
+        ),
+        (
+            "determination_events",
+            "SELECT to_jsonb(e) AS j FROM case_determination_events e WHERE e.case_id = $1 ORDER BY e.at, e.id",
+        ),
+        (
+            "agency_notices",
+            "SELECT to_jsonb(n) AS j FROM agency_notices n WHERE n.case_id = $1 ORDER BY n.step, n.sent_on, n.agency",
+        ),
+        ("services", "SELECT to_jsonb(s) AS j FROM case_services s WHERE s.case_id = $1 ORDER BY s.served_on, s.id"),
+        (
+            "submissions",
+            "SELECT to_jsonb(s) AS j FROM case_submissions s WHERE s.case_id = $1 ORDER BY s.received_on, s.id",
+        ),
+        (
+            "submission_documents",
+            "SELECT to_jsonb(sd) AS j FROM submission_documents sd JOIN case_submissions s ON s.id = sd.submission_id WHERE s.case_id = $1 ORDER BY sd.submission_id, sd.document_id",
+        ),
+        (
+            "mitigation_measures",
+            "SELECT to_jsonb(m) AS j FROM mitigation_measures m WHERE m.case_id = $1 ORDER BY m.created_at, m.id",
+        ),
+        (
+            "measure_status_changes",
+            "SELECT to_jsonb(c) AS j FROM measure_status_changes c JOIN mitigation_measures m ON m.id = c.measure_id WHERE m.case_id = $1 ORDER BY c.at, c.id",
+        ),
+        (
+            "compliance_checks",
+            "SELECT to_jsonb(k) AS j FROM compliance_checks k JOIN mitigation_measures m ON m.id = k.measure_id WHERE m.case_id = $1 ORDER BY k.checked_on, k.id",
+        ),
+        ("documents", "SELECT to_jsonb(d) AS j FROM documents d WHERE d.case_id = $1 ORDER BY d.uploaded_at, d.id"),
+        ("notes", "SELECT to_jsonb(n) AS j FROM case_notes n WHERE n.case_id = $1 ORDER BY n.created_at, n.id"),
+        ("rfis", "SELECT to_jsonb(r) AS j FROM case_rfis r WHERE r.case_id = $1 ORDER BY r.asked_on, r.id"),
+        (
+            "extensions",
+            "SELECT to_jsonb(x) AS j FROM case_extensions x WHERE x.case_id = $1 ORDER BY x.granted_at, x.id",
+        ),
+        (
+            "people",
+            "SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role) AS j FROM users u WHERE u.id IN (SELECT actor_id FROM audit_events WHERE object_type = 'case' AND object_id = $1::text) ORDER BY u.id",
+        ),
+        (
+            "case_parties",
+            "SELECT to_jsonb(cp) AS j FROM case_parties cp WHERE cp.case_id = $1 ORDER BY cp.added_at, cp.party_id, cp.role",
+        ),
+    ];
+    for (name, sql) in queries {
+        parts.insert(name.to_string(), rows(&mut *conn, sql, case_id).await?);
+    }
+    if include_content {
+        parts.insert(
+            "document_contents".into(),
+            rows(
+                &mut *conn,
+                "SELECT jsonb_build_object('document_id', c.document_id, 'content_base64', encode(c.content, 'base64')) AS j \
+                 FROM document_contents c JOIN documents d ON d.id = c.document_id WHERE d.case_id = $1 ORDER BY c.document_id",
+                case_id,
+            )
+            .await?,
+        );
+    }
+    let events: Vec<StoredEvent> =
+        sqlx::query_as("SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq")
+            .bind(case_id.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+    parts.insert("audit_events".into(), serde_json::to_value(&events).expect("events serialise"));
+    Ok(parts)
+}
+
+/// A finished dossier.
+pub struct Dossier {
+    /// The compact JSON document.
+    pub json: Vec<u8>,
+    /// The parts (for the CSV and printable forms).
+    pub parts: BTreeMap<String, Value>,
+    /// sha256 of the canonical manifest.
+    pub manifest_sha256: String,
+    /// The checkpoint taken at export.
+    pub checkpoint: Checkpoint,
+}
+
+/// Seals gathered parts: adds the header and the checkpoint, the manifest and its signature.
+pub fn seal(
+    mut parts: BTreeMap<String, Value>,
+    header: Value,
+    checkpoint: Checkpoint,
+    signer: &Checkpointer,
+) -> Dossier {
+    parts.insert("header".into(), header);
+    parts.insert("checkpoint".into(), serde_json::to_value(&checkpoint).expect("checkpoints serialise"));
+    let manifest: BTreeMap<String, String> = parts.iter().map(|(k, v)| (k.clone(), part_hash(v))).collect();
+    let manifest_value = serde_json::to_value(&manifest).expect("maps serialise");
+    let canonical_manifest = canonical_json(&manifest_value);
+    let signature = signer.key.as_ref().map(|k| {
+        json!({
+            "public_key": hex::encode(k.verifying_key().as_bytes()),
+            "manifest_signature": hex::encode(k.sign(canonical_manifest.as_bytes()).to_bytes()),
+        })
+    });
+    let doc = json!({"format": FORMAT, "parts": parts, "manifest": manifest_value, "signature": signature});
+    Dossier {
+        json: serde_json::to_vec(&doc).expect("dossiers serialise"),
+        manifest_sha256: sha_hex(canonical_manifest.as_bytes()),
+        parts,
+        checkpoint,
+    }
+}
+
+/// The header part.
+pub fn header(
+    case_id: Uuid,
+    docket: &str,
+    by: (Uuid, &str, &str),
+    at: OffsetDateTime,
+    marking: &str,
+    include_content: bool,
+) -> Value {
+    json!({
+        "format": FORMAT,
+        "case_id": case_id,
+        "docket_number": docket,
+        "generated_at": at.format(&Rfc3339).expect("UTC times format"),
+        "generated_by": {"id": by.0, "name": by.1, "role": by.2},
+        "marking": marking,
+        "document_contents_included": include_content,
+    })
+}
+
+/// What offline verification found.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// What holds, one line each.
+    pub ok: Vec<String>,
+    /// What does not, one line each, naming the part and item.
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    /// Whether everything holds.
+    pub fn holds(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+fn hex_of_bytea(v: &Value) -> Option<String> {
+    v.as_str().and_then(|s| s.strip_prefix("\\x")).map(str::to_string)
+}
+
+/// Verifies a dossier with no database and no network. `expected` is the office's
+/// published public key; without it the key embedded in the dossier is used (and said so).
+pub fn verify(bytes: &[u8], expected: Option<&VerifyingKey>) -> Report {
+    let mut r = Report::default();
+    let doc: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            r.problems.push(format!("the file is not valid JSON: {e}"));
+            return r;
+        }
+    };
+    let Some(top) = doc.as_object() else {
+        r.problems.push("the file is not a dossier (not a JSON object)".into());
+        return r;
+    };
+    let keys: BTreeSet<&str> = top.keys().map(String::as_str).collect();
+    if keys != BTreeSet::from(["format", "parts", "manifest", "signature"]) {
+        r.problems.push(format!("unexpected top-level members: {keys:?}"));
+    }
+    if doc["format"] != FORMAT {
+        r.problems.push(format!("format is {}, expected {FORMAT:?}", doc["format"]));
+    }
+    let (Some(parts), Some(manifest)) = (doc["parts"].as_object(), doc["manifest"].as_object()) else {
+        r.problems.push("parts or manifest missing".into());
+        return r;
+    };
+    // Every part against the manifest.
+    for (name, v) in parts {
+        match manifest.get(name).and_then(Value::as_str) {
+            None => r.problems.push(format!("part {name}: not in the manifest")),
+            Some(h) if h == part_hash(v) => {}
+            Some(_) => r.problems.push(format!("part {name}: its sha256 does not match the manifest (altered)")),
+        }
+    }
+    for name in manifest.keys() {
+        if !parts.contains_key(name) {
+            r.problems.push(format!("manifest: lists part {name}, which is missing"));
+        }
+    }
+    if r.problems.is_empty() {
+        r.ok.push(format!("{} parts match the manifest", parts.len()));
+    }
+    // The manifest's signature.
+    let canonical_manifest = canonical_json(&doc["manifest"]);
+    let mut signer_key: Option<VerifyingKey> = None;
+    match &doc["signature"] {
+        Value::Null => r.problems.push(
+            "signature: the dossier is not signed (no audit signing key was configured); its parts are consistent but nothing proves where they came from".into(),
+        ),
+        s => {
+            let pk = s["public_key"].as_str().unwrap_or("");
+            match checkpoint::parse_public(pk) {
+                Err(e) => r.problems.push(format!("signature.public_key: {e}")),
+                Ok(k) => {
+                    if let Some(exp) = expected
+                        && exp.as_bytes() != k.as_bytes()
+                    {
+                        r.problems.push(format!(
+                            "signature.public_key: signed with {pk}, not with the expected key {}",
+                            hex::encode(exp.as_bytes())
+                        ));
+                    }
+                    let sig = s["manifest_signature"]
+                        .as_str()
+                        .filter(|h| h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
+                        .and_then(|h| hex::decode(h).ok())
+                        .and_then(|b| Signature::from_slice(&b).ok());
+                    match sig {
+                        None => r.problems.push("signature.manifest_signature: not a 64-byte hex signature".into()),
+                        Some(sig) => match k.verify(canonical_manifest.as_bytes(), &sig) {
+                            Ok(()) => r.ok.push(format!(
+                                "manifest signed by {pk}{}",
+                                if expected.is_some() { " (the expected key)" } else { " (key embedded in the file; pass --public-key to pin it)" }
+                            )),
+                            Err(_) => r.problems.push("signature.manifest_signature: does not match the manifest".into()),
+                        },
+                    }
+                    signer_key = Some(k);
+                }
+            }
+        }
+    }
+    // The checkpoint of the chain head.
+    let mut checkpoint_seq = i64::MAX;
+    match serde_json::from_value::<Checkpoint>(parts.get("checkpoint").cloned().unwrap_or(Value::Null)) {
+        Err(e) => r.problems.push(format!("part checkpoint: not a checkpoint ({e})")),
+        Ok(cp) => {
+            checkpoint_seq = cp.seq;
+            match cp.signature_valid(expected.or(signer_key.as_ref())) {
+                Ok(()) => r.ok.push(format!("checkpoint of the chain at event {} ({}) is signed", cp.seq, cp.at)),
+                Err(e) => r.problems.push(format!("part checkpoint: {e}")),
+            }
+        }
+    }
+    // Every audit event against its own hash, in chain order, within the checkpoint.
+    let case_id = parts.get("case").and_then(|c| c["id"].as_str()).unwrap_or("").to_string();
+    let mut last_seq = 0i64;
+    let mut events_ok = 0;
+    for (i, e) in
+        parts.get("audit_events").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
+    {
+        match event_from_json(e) {
+            Err(err) => r.problems.push(format!("audit_events[{i}]: unreadable ({err})")),
+            Ok(ev) => {
+                if recompute_hash(&ev).as_slice() != ev.hash.as_slice() {
+                    r.problems
+                        .push(format!("audit_events[{i}] (event {}): its content does not match its hash", ev.seq));
+                } else if ev.seq <= last_seq {
+                    r.problems.push(format!("audit_events[{i}] (event {}): out of chain order", ev.seq));
+                } else if ev.seq > checkpoint_seq {
+                    r.problems.push(format!("audit_events[{i}] (event {}): after the checkpoint", ev.seq));
+                } else if ev.object_id.as_deref() != Some(case_id.as_str()) {
+                    r.problems.push(format!("audit_events[{i}] (event {}): not an event of this case", ev.seq));
+                } else {
+                    events_ok += 1;
+                }
+                last_seq = ev.seq;
+            }
+        }
+    }
+    r.ok.push(format!("{events_ok} audit events match their chain hashes"));
+    // Signed determinations against their content hashes.
+    for (i, d) in
+        parts.get("determinations").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
+    {
+        if d["status"] != "signed" {
+            continue;
+        }
+        let uuid = |k: &str| d[k].as_str().and_then(|s| Uuid::parse_str(s).ok());
+        let cited: Vec<Uuid> = d["cited_documents"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_str().and_then(|s| Uuid::parse_str(s).ok())).collect())
+            .unwrap_or_default();
+        let (Some(id), Some(case), Some(drafted_by)) = (uuid("id"), uuid("case_id"), uuid("drafted_by")) else {
+            r.problems.push(format!("determinations[{i}]: unreadable"));
+            continue;
+        };
+        let computed = hex::encode(content_hash(&Signed {
+            id,
+            case_id: case,
+            kind: d["kind"].as_str().unwrap_or(""),
+            outcome: d["outcome"].as_str().unwrap_or(""),
+            revision: d["revision"].as_i64().unwrap_or(-1) as i32,
+            content: &d["content"],
+            cited_documents: &cited,
+            assessment_id: uuid("assessment_id"),
+            supersedes: uuid("supersedes"),
+            drafted_by,
+        }));
+        match hex_of_bytea(&d["content_sha256"]) {
+            Some(h) if h == computed => r.ok.push(format!(
+                "determination {id} ({}) matches its signed content hash",
+                d["kind"].as_str().unwrap_or("")
+            )),
+            _ => r
+                .problems
+                .push(format!("determinations[{i}] ({id}): the content does not match the signed content_sha256")),
+        }
+    }
+    // Document contents, when included, against their hashes.
+    let docs: BTreeMap<String, String> = parts
+        .get("documents")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|d| Some((d["id"].as_str()?.to_string(), hex_of_bytea(&d["sha256"])?))).collect())
+        .unwrap_or_default();
+    for (i, c) in
+        parts.get("document_contents").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
+    {
+        let id = c["document_id"].as_str().unwrap_or("");
+        let bytes = c["content_base64"]
+            .as_str()
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.replace('\n', "")).ok());
+        match (bytes, docs.get(id)) {
+            (Some(b), Some(h)) if sha_hex(&b) == *h => r.ok.push(format!("document {id} matches its sha256")),
+            _ => r.problems.push(format!("document_contents[{i}] ({id}): does not match the document's sha256")),
+        }
+    }
+    r
+}
+
+/// The parts as CSV files in a zip, with the signed JSON dossier itself and a README.
+pub fn zip(d: &Dossier) -> Result<Vec<u8>, String> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut out);
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let mut add = |name: &str, bytes: &[u8]| -> Result<(), String> {
+            z.start_file(name, opts).map_err(|e| e.to_string())?;
+            z.write_all(bytes).map_err(|e| e.to_string())
+        };
+        add(
+            "README.txt",
+            format!(
+                "icts-review case dossier ({FORMAT}).\n\ndossier.json is the signed dossier: check it with `icts-review verify-export dossier.json --public-key KEY.pub`.\nThe CSV files are the same parts for reading in a spreadsheet (cells that could be read as formulas are prefixed with ').\nManifest sha256: {}\n",
+                d.manifest_sha256
+            )
+            .as_bytes(),
+        )?;
+        add("dossier.json", &d.json)?;
+        let mut manifest = csv::Writer::from_writer(Vec::new());
+        manifest.write_record(["part", "sha256"]).map_err(|e| e.to_string())?;
+        for (name, v) in &d.parts {
+            manifest.write_record([name.as_str(), &part_hash(v)]).map_err(|e| e.to_string())?;
+        }
+        add("manifest.csv", &manifest.into_inner().map_err(|e| e.to_string())?)?;
+        for (name, v) in &d.parts {
+            add(&format!("{name}.csv"), &part_csv(v)?)?;
+        }
+        z.finish().map_err(|e| e.to_string())?;
+    }
+    Ok(out.into_inner())
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A part as a table: an array of objects gets one column per key; an object gets
+/// field/value rows.
+pub fn table(v: &Value) -> (Vec<String>, Vec<Vec<String>>) {
+    match v {
+        Value::Array(items) => {
+            let mut cols: Vec<String> = Vec::new();
+            for it in items {
+                if let Some(o) = it.as_object() {
+                    for k in o.keys() {
+                        if !cols.contains(k) {
+                            cols.push(k.clone());
+                        }
+                    }
+                }
+            }
+            let rows = items.iter().map(|it| cols.iter().map(|c| cell(&it[c.as_str()])).collect()).collect();
+            (cols, rows)
+        }
+        Value::Object(o) => {
+            (vec!["field".into(), "value".into()], o.iter().map(|(k, v)| vec![k.clone(), cell(v)]).collect())
+        }
+        other => (vec!["value".into()], vec![vec![cell(other)]]),
+    }
+}
+
+fn part_csv(v: &Value) -> Result<Vec<u8>, String> {
+    let (cols, rows) = table(v);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    super::export::write_csv_record(&mut w, &cols).map_err(|e| e.to_string())?;
+    for r in rows {
+        super::export::write_csv_record(&mut w, &r).map_err(|e| e.to_string())?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    fn sample(key: Option<SigningKey>) -> Dossier {
+        let case_id = Uuid::now_v7();
+        let mut parts = BTreeMap::new();
+        parts.insert("case".into(), json!({"id": case_id, "title": "=cmd", "stage": "decided"}));
+        parts.insert("notes".into(), json!([{"id": 1, "body": "first"}, {"id": 2, "body": "+second", "extra": true}]));
+        parts.insert("audit_events".into(), json!([]));
+        let at = "2026-11-28T10:00:00Z".to_string();
+        let hash = hex::encode([3u8; 32]);
+        let (public_key, signature) = match &key {
+            Some(k) => (
+                Some(hex::encode(k.verifying_key().as_bytes())),
+                Some(hex::encode(k.sign(&checkpoint::message(9, &hash, &at)).to_bytes())),
+            ),
+            None => (None, None),
+        };
+        let cp = Checkpoint { seq: 9, hash, at, public_key, signature, reason: "export".into() };
+        let signer = Checkpointer { key: key.map(std::sync::Arc::new), file: None };
+        seal(
+            parts,
+            header(case_id, "ICTS-2026-001", (Uuid::nil(), "A", "auditor"), OffsetDateTime::UNIX_EPOCH, "CUI", false),
+            cp,
+            &signer,
+        )
+    }
+
+    #[test]
+    fn a_sealed_dossier_verifies_and_every_byte_matters() {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let d = sample(Some(key.clone()));
+        let r = verify(&d.json, Some(&key.verifying_key()));
+        assert!(r.holds(), "{:?}", r.problems);
+        for i in 0..d.json.len() {
+            let mut bad = d.json.clone();
+            bad[i] = if bad[i] == b'0' {
+                b'1'
+            } else if bad[i].is_ascii_lowercase() {
+                bad[i].to_ascii_uppercase()
+            } else {
+                b'0'
+            };
+            if bad == d.json {
+                continue;
+            }
+            assert!(
+                !verify(&bad, Some(&key.verifying_key())).holds(),
+                "byte {i} ({:?}) changed unnoticed",
+                d.json[i] as char
+            );
+        }
+        let other = SigningKey::from_bytes(&[6; 32]);
+        let r = verify(&d.json, Some(&other.verifying_key()));
+        assert!(r.problems.iter().any(|p| p.contains("expected key")), "{:?}", r.problems);
+    }
+
+    #[test]
+    fn an_unsigned_dossier_does_not_verify() {
+        let d = sample(None);
+        let r = verify(&d.json, None);
+        assert!(r.problems.iter().any(|p| p.contains("not signed")), "{:?}", r.problems);
+    }
+
+    #[test]
+    fn parts_become_tables_and_csv_cells_are_neutralised() {
+        let d = sample(Some(SigningKey::from_bytes(&[5; 32])));
+        let (cols, rows) = table(&d.parts["notes"]);
+        assert_eq!(cols, ["body", "id", "extra"]);
+        assert_eq!(rows[1], ["+second", "2", "true"]);
+        let csv = String::from_utf8(part_csv(&d.parts["notes"]).unwrap()).unwrap();
+        assert!(csv.contains("'+second"), "{csv}");
+        let z = zip(&d).unwrap();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(z)).unwrap();
+        let names: Vec<String> = (0..archive.len()).map(|i| archive.by_index(i).unwrap().name().to_string()).collect();
+        assert!(names.contains(&"dossier.json".to_string()) && names.contains(&"case.csv".to_string()), "{names:?}");
+        use std::io::Read;
+        let mut inner = Vec::new();
+        archive.by_name("dossier.json").unwrap().read_to_end(&mut inner).unwrap();
+        assert_eq!(inner, d.json);
+    }
+}

@@ -1,0 +1,309 @@
+//! Auditor exports: case dossiers verified offline, signed checkpoints that catch a
+//! rewritten chain, the streaming log export, and reads that leave a trace.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::determinations::{Office, reauth};
+use crate::harness::{TestApp, api};
+
+/// A key pair in a temporary folder; returns (folder, private key path, public key path).
+fn keypair() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("audit-key");
+    icts_review::audit::checkpoint::keygen(&key).unwrap();
+    let public = dir.path().join("audit-key.pub");
+    (dir, key, public)
+}
+
+async fn signed_app(key: &Path, file: Option<&Path>) -> TestApp {
+    TestApp::with(|c| {
+        c.audit_signing_key = Some(std::sync::Arc::new(icts_review::audit::checkpoint::load_signing_key(key).unwrap()));
+        c.audit_checkpoint_file = file.map(Path::to_path_buf);
+    })
+    .await
+}
+
+fn verify_export(file: &Path, public: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_icts-review"))
+        .args(["verify-export", file.to_str().unwrap(), "--public-key", public.to_str().unwrap()])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+}
+
+/// Replaces the first occurrence of `from` after `anchor` in the file's bytes.
+fn tamper(bytes: &[u8], anchor: &str, from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let start = text.find(anchor).unwrap_or_else(|| panic!("{anchor} is in the dossier"));
+    let at = start + text[start..].find(from).unwrap_or_else(|| panic!("{from} follows {anchor}"));
+    let mut out = text.clone();
+    out.replace_range(at..at + from.len(), to);
+    assert_eq!(out.len(), text.len(), "a same-length change");
+    out.into_bytes()
+}
+
+#[tokio::test]
+async fn a_dossier_exports_verifies_offline_and_names_any_change() {
+    let (dir, key, public) = keypair();
+    let mut o = Office::over(signed_app(&key, None).await).await;
+    let (id, _) = o.monitored().await;
+    let app = &o.app;
+    // Who may export, and only after a step-up.
+    let r = app.send(api("GET", &format!("/api/v1/cases/{id}/export"), &o.ta, None)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "analysts do not export");
+    let auditor = app.user("auditor").await;
+    let tu = app.token(&auditor).await;
+    let r = app.send(api("GET", &format!("/api/v1/cases/{id}/export"), &tu, None)).await;
+    assert_eq!(r.json()["type"], "urn:icts-review:problem:reauth-required");
+    reauth(app, &tu, &auditor).await;
+    let r = app.send(api("GET", &format!("/api/v1/cases/{id}/export?format=json"), &tu, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.header("content-disposition").unwrap().contains("-dossier.json"));
+    let d: Value = serde_json::from_slice(&r.body).unwrap();
+    let parts = &d["parts"];
+    assert_eq!(parts["case"]["id"], json!(id));
+    let kinds: Vec<&str> =
+        parts["determinations"].as_array().unwrap().iter().map(|x| x["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["initial", "final"]);
+    assert!(parts["determinations"][1]["content_sha256"].as_str().unwrap().starts_with("\\x"));
+    assert_eq!(parts["agency_notices"].as_array().unwrap().len(), 3);
+    assert_eq!(parts["mitigation_measures"].as_array().unwrap().len(), 2);
+    assert!(parts["audit_events"].as_array().unwrap().len() > 10);
+    assert!(parts["checkpoint"]["signature"].is_string());
+    let exported = app.events("case.exported").await;
+    assert_eq!(exported.len(), 1);
+    assert_eq!(exported[0]["actor_id"], json!(auditor.id));
+    let file = dir.path().join("dossier.json");
+    std::fs::write(&file, &r.body).unwrap();
+    let (ok, out) = verify_export(&file, &public);
+    assert!(ok, "{out}");
+    assert!(out.contains("VERIFIED") && out.contains("matches its signed content hash"), "{out}");
+    // Single changes: a value, a hash, an event, the manifest, the checkpoint signature.
+    let body = r.body.clone();
+    let event_hash = parts["audit_events"][3]["hash"].as_str().unwrap().to_string();
+    let changed_hash = format!("{}{}", if event_hash.starts_with('0') { "1" } else { "0" }, &event_hash[1..]);
+    let sig = parts["checkpoint"]["signature"].as_str().unwrap().to_string();
+    let changed_sig = format!("{}{}", if sig.starts_with('0') { "1" } else { "0" }, &sig[1..]);
+    let manifest_case = d["manifest"]["case"].as_str().unwrap().to_string();
+    let changed_manifest = format!("{}{}", if manifest_case.starts_with('0') { "1" } else { "0" }, &manifest_case[1..]);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("a value", tamper(&body, "\"case\":{", "Router", "Rooter"), "part case"),
+        ("a hash", tamper(&body, &event_hash, &event_hash, &changed_hash), "audit_events"),
+        (
+            "an event",
+            tamper(&body, "\"event_type\":\"determination.signed\"", "determination.signed", "determination.signeD"),
+            "audit_events",
+        ),
+        ("the manifest", tamper(&body, "\"manifest\"", &manifest_case, &changed_manifest), "part case"),
+        ("the checkpoint signature", tamper(&body, &sig, &sig, &changed_sig), "checkpoint"),
+        (
+            "a determination's content",
+            tamper(&body, "\"determinations\":[{", "Undue risk", "Undue rusk"),
+            "determinations",
+        ),
+    ];
+    for (what, bad, named) in cases {
+        let f = dir.path().join("tampered.json");
+        std::fs::write(&f, &bad).unwrap();
+        let (ok, out) = verify_export(&f, &public);
+        assert!(!ok, "changing {what} went unnoticed: {out}");
+        assert!(out.contains(named), "changing {what}: the output names {named}: {out}");
+    }
+    // Another key is not the office's key.
+    let (_d2, _k2, other_public) = keypair();
+    let (ok, out) = verify_export(&file, &other_public);
+    assert!(!ok && out.contains("expected key"), "{out}");
+    // The CSV form: a zip of neutralised CSV files with the signed JSON inside.
+    let r = app.send(api("GET", &format!("/api/v1/cases/{id}/export?format=csv"), &tu, None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("content-type").as_deref(), Some("application/zip"));
+    let zip_path = dir.path().join("dossier.zip");
+    std::fs::write(&zip_path, &r.body).unwrap();
+    let (ok, out) = verify_export(&zip_path, &public);
+    assert!(ok, "{out}");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(r.body.clone())).unwrap();
+    let mut events_csv = String::new();
+    use std::io::Read;
+    archive.by_name("audit_events.csv").unwrap().read_to_string(&mut events_csv).unwrap();
+    assert!(events_csv.lines().count() > 10);
+    assert_eq!(app.events("case.exported").await.len(), 2);
+    // Supervisors export too; administrators never see case content.
+    reauth(app, &o.ts, &o.sup).await;
+    assert_eq!(app.send(api("GET", &format!("/api/v1/cases/{id}/export"), &o.ts, None)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn csv_exports_neutralise_formulas() {
+    let (_dir, key, _public) = keypair();
+    let o = Office::over(signed_app(&key, None).await).await;
+    let app = &o.app;
+    let body = json!({"title": "=HYPERLINK(\"http://evil.example\",\"open\")", "summary": "+1 555 0100 @ the port",
+        "origin": "own_initiative", "category": "connected_devices", "adversaries": ["CN"], "restricted": false});
+    let r = app.send(api("POST", "/api/v1/cases", &o.ta, Some(body))).await;
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    reauth(app, &o.ts, &o.sup).await;
+    let r = app.send(api("GET", &format!("/api/v1/cases/{id}/export?format=csv"), &o.ts, None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(r.body)).unwrap();
+    let mut case_csv = String::new();
+    use std::io::Read;
+    archive.by_name("case.csv").unwrap().read_to_string(&mut case_csv).unwrap();
+    assert!(case_csv.contains("\"'=HYPERLINK("), "{case_csv}");
+    assert!(case_csv.contains("'+1 555 0100"), "{case_csv}");
+    assert!(!case_csv.lines().any(|l| l.split(',').any(|c| c.starts_with('=') || c.starts_with("\"="))), "{case_csv}");
+}
+
+#[tokio::test]
+async fn a_superuser_rewrite_of_the_whole_chain_is_caught_by_the_checkpoints() {
+    let (dir, key, public) = keypair();
+    let file = dir.path().join("checkpoints.jsonl");
+    let o = Office::over(signed_app(&key, Some(&file)).await).await;
+    let app = &o.app;
+    o.at_initial_determination(false).await;
+    let signer = app.state.checkpointer.clone();
+    let cp = icts_review::audit::checkpoint::create(&app.pool, &signer, app.state.now(), "manual", false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(cp.signature.is_some());
+    let expected = icts_review::audit::checkpoint::load_public_key(&public).unwrap();
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, Some(&expected), Some(&file)).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.checked, 2, "the database row and the file line");
+    // A superuser rewrites an early event and rehashes the whole chain after it.
+    let su = app.superuser_pool().await;
+    sqlx::query("ALTER TABLE audit_events DISABLE TRIGGER USER").execute(&su).await.unwrap();
+    let mut events: Vec<icts_review::audit::StoredEvent> =
+        sqlx::query_as("SELECT * FROM audit_events ORDER BY seq").fetch_all(&su).await.unwrap();
+    events[2].changes = json!({"rewritten": true});
+    let mut prev = vec![0u8; 32];
+    for e in events.iter_mut() {
+        e.prev_hash = prev.clone();
+        e.hash = icts_review::audit::recompute_hash(e).to_vec();
+        prev = e.hash.clone();
+        sqlx::query("UPDATE audit_events SET changes = $2, prev_hash = $3, hash = $4 WHERE seq = $1")
+            .bind(e.seq)
+            .bind(&e.changes)
+            .bind(&e.prev_hash)
+            .bind(&e.hash)
+            .execute(&su)
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1").bind(&prev).execute(&su).await.unwrap();
+    sqlx::query("ALTER TABLE audit_events ENABLE TRIGGER USER").execute(&su).await.unwrap();
+    // The chain alone looks fine; the checkpoints do not.
+    assert!(matches!(icts_review::audit::verify(&app.pool).await.unwrap(), icts_review::audit::Verdict::Ok { .. }));
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, Some(&expected), Some(&file)).await.unwrap();
+    assert!(report.problems.iter().any(|p| p.contains("rewritten")), "{:?}", report.problems);
+    // The auditors' endpoint says so, and records that it checked.
+    let auditor = app.user("auditor").await;
+    let tu = app.token(&auditor).await;
+    let r = app.send(api("GET", "/api/v1/audit/verify", &tu, None)).await.json();
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(r["checkpoints"]["problems"][0].as_str().unwrap().contains("rewritten"), "{r}");
+    assert_eq!(app.events("audit.verified").await.len(), 1);
+    // Removing the checkpoint rows does not help: the file still has them.
+    sqlx::query("ALTER TABLE audit_checkpoints DISABLE TRIGGER USER").execute(&su).await.unwrap();
+    sqlx::query("DELETE FROM audit_checkpoints").execute(&su).await.unwrap();
+    sqlx::query("ALTER TABLE audit_checkpoints ENABLE TRIGGER USER").execute(&su).await.unwrap();
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, Some(&expected), Some(&file)).await.unwrap();
+    assert!(report.problems.iter().any(|p| p.contains("missing from the database")), "{:?}", report.problems);
+    assert!(report.problems.iter().any(|p| p.contains("rewritten")), "{:?}", report.problems);
+    // The command line too, with the published public key.
+    let out = Command::new(env!("CARGO_BIN_EXE_icts-review"))
+        .args([
+            "audit",
+            "verify",
+            "--public-key",
+            public.to_str().unwrap(),
+            "--audit-checkpoint-file",
+            file.to_str().unwrap(),
+        ])
+        .env("DATABASE_URL", &app.db_url)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("rewritten"), "{text}");
+    // The application's role cannot touch checkpoints at all.
+    let e = sqlx::query("DELETE FROM audit_checkpoints").execute(&app.pool).await.unwrap_err().to_string();
+    assert!(e.contains("permission denied") || e.contains("append-only"), "{e}");
+}
+
+#[tokio::test]
+async fn the_audit_log_streams_as_ndjson_and_csv_with_formulas_neutralised() {
+    let app = TestApp::new().await;
+    let auditor = app.user("auditor").await;
+    let analyst = app.user("analyst").await;
+    let ctx = icts_review::audit::AuditContext {
+        request_id: Some("=cmd|' /C calc'!A0".into()),
+        client_addr: Some("+1-trick".into()),
+        ..Default::default()
+    };
+    for i in 0..250 {
+        let e = icts_review::audit::NewEvent::new("test.event").changes(json!({"i": i}));
+        icts_review::audit::record_alone(&app.pool, app.state.now(), &ctx, e).await.unwrap();
+    }
+    let tu = app.token(&auditor).await;
+    let r = app.send(api("GET", "/api/v1/audit/export?format=ndjson", &tu, None)).await;
+    let total = app.count("audit_events").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("content-type").as_deref(), Some("application/x-ndjson"));
+    let lines: Vec<Value> = r.text().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len() as i64, total, "every event up to the export's own");
+    let seqs: Vec<i64> = lines.iter().map(|l| l["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "chain order");
+    for l in &lines {
+        let e = icts_review::audit::event_from_json(l).unwrap();
+        assert_eq!(icts_review::audit::recompute_hash(&e).to_vec(), e.hash, "exported events keep their hashes");
+    }
+    let r = app.send(api("GET", "/api/v1/audit/export?format=csv", &tu, None)).await;
+    let text = r.text();
+    assert!(text.starts_with("seq,id,at,actor_id"), "{}", &text[..80]);
+    assert!(text.contains("'=cmd|' /C calc'!A0"), "formula neutralised");
+    assert!(text.contains("'+1-trick"));
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    for rec in reader.records() {
+        for cell in rec.unwrap().iter() {
+            assert!(!matches!(cell.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r')), "{cell:?}");
+        }
+    }
+    // A period, and bad input named.
+    let tomorrow = (app.state.now() + time::Duration::days(1)).date();
+    let r = app.send(api("GET", &format!("/api/v1/audit/export?from={tomorrow}"), &tu, None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.text(), "");
+    let r = app.send(api("GET", "/api/v1/audit/export?format=xml", &tu, None)).await;
+    assert_eq!(r.json()["errors"][0]["field"], "format");
+    let r = app.send(api("GET", "/api/v1/audit/export?from=yesterday", &tu, None)).await;
+    assert_eq!(r.json()["errors"][0]["field"], "from");
+    let ta = app.token(&analyst).await;
+    assert_eq!(app.send(api("GET", "/api/v1/audit/export", &ta, None)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.events("audit.exported").await.len(), 3);
+}
+
+#[tokio::test]
+async fn reading_a_restricted_case_leaves_a_trace() {
+    let mut o = Office::new().await;
+    let restricted = o.at_initial_determination(true).await;
+    let open = o.at_initial_determination(false).await;
+    o.refresh().await;
+    let app = &o.app;
+    let before = app.events("case.viewed").await.len();
+    assert_eq!(app.send(api("GET", &format!("/api/v1/cases/{open}"), &o.ts, None)).await.status, StatusCode::OK);
+    assert_eq!(app.events("case.viewed").await.len(), before, "unrestricted reads are not recorded");
+    assert_eq!(app.send(api("GET", &format!("/api/v1/cases/{restricted}"), &o.ts, None)).await.status, StatusCode::OK);
+    let s = app.sign_in(&o.sup).await;
+    assert_eq!(app.send(s.get(&format!("/cases/{restricted}"))).await.status, StatusCode::OK);
+    assert_eq!(app.send(s.get(&format!("/cases/{restricted}/proceedings"))).await.status, StatusCode::OK);
+    let viewed = app.events("case.viewed").await;
+    assert_eq!(viewed.len(), before + 3);
+    assert_eq!(viewed.last().unwrap()["object_id"], json!(restricted));
+    assert_eq!(viewed.last().unwrap()["actor_id"], json!(o.sup.id));
+}
