@@ -632,6 +632,20 @@ pub async fn sign(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determi
     Ok(d)
 }
 
+/// The saved revisions of a determination: (revision, outcome, who, when), oldest first.
+pub async fn revisions(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Vec<(i32, String, String, OffsetDateTime)>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT r.revision, r.outcome, u.name, r.saved_at FROM determination_revisions r JOIN users u ON u.id = r.saved_by \
+         WHERE r.determination_id = $1 ORDER BY r.revision",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// The returns of a determination: (revision, comment, who, when).
 pub async fn returns(
     conn: &mut PgConnection,

@@ -437,6 +437,7 @@ struct DeterminationPage {
     can_review: bool,
     reauth_fresh: bool,
     returns: Vec<(i32, String, String, String)>,
+    revisions: Vec<(i32, &'static str, String, String)>,
     submissions: Vec<Submission>,
     measures: Vec<Measure>,
     documents: Vec<Document>,
@@ -507,6 +508,11 @@ async fn determination_page(
         .into_iter()
         .map(|(rev, comment, who, at)| (rev, comment, who, show_time(at)))
         .collect();
+    let revisions = service::revisions(&mut conn, id)
+        .await?
+        .into_iter()
+        .map(|(rev, outcome, who, at)| (rev, outcome_label(&outcome), who, show_time(at)))
+        .collect();
     let submissions = proceedings::submissions(&mut conn, c.id).await?;
     let measures = mitigation::measures(&mut conn, c.id).await?;
     let documents = documents::of_case(&mut conn, c.id).await?;
@@ -549,6 +555,7 @@ async fn determination_page(
         can_review: d.status == "submitted" && user.role == Role::Supervisor && d.drafted_by != user.id,
         reauth_fresh: user.require_recent_reauth(now).is_ok(),
         returns,
+        revisions,
         submissions,
         measures,
         documents,
