@@ -50,12 +50,23 @@ pub enum Command {
         #[arg(long)]
         public_key: Option<std::path::PathBuf>,
     },
-    /// Fill an empty database with a demonstration office.
+    /// Fill an empty database with a demonstration office (--demo) or a large synthetic
+    /// one for measuring (--synthetic --cases N --events M).
     Seed {
         /// One account per role (one-time passwords printed once) and about fifty cases in
         /// every stage and category, including the Kaspersky review ICTS-2021-002.
-        #[arg(long, required = true)]
+        #[arg(long, required_unless_present = "synthetic", conflicts_with = "synthetic")]
         demo: bool,
+        /// Cases in every stage with parties, ownership chains, notes, assessments, signed
+        /// determinations and a valid audit chain, loaded with COPY in one transaction.
+        #[arg(long)]
+        synthetic: bool,
+        /// Number of synthetic cases.
+        #[arg(long, default_value_t = 100_000, requires = "synthetic")]
+        cases: u64,
+        /// Number of synthetic audit events (at least one per case).
+        #[arg(long, default_value_t = 2_000_000, requires = "synthetic")]
+        events: u64,
     },
 }
 
@@ -192,6 +203,7 @@ pub fn main() -> ExitCode {
             Command::Import(ImportCommand::Transactions { file, as_user }) => {
                 import_transactions(config, file, as_user).await
             }
+            Command::Seed { synthetic: true, cases, events, .. } => seed_synthetic(config, cases, events).await,
             Command::Seed { .. } => seed_demo(config).await,
             Command::Screening(ScreeningCommand::Import { file }) => screening_import(config, file).await,
         }
@@ -302,6 +314,27 @@ async fn audit_verify(config: Config, public_key: Option<std::path::PathBuf>) ->
         crate::audit::Verdict::Ok { .. } if report.problems.is_empty() => Ok(()),
         _ => Err(Quiet.into()),
     }
+}
+
+async fn seed_synthetic(config: Config, cases: u64, events: u64) -> anyhow::Result<()> {
+    let db = crate::db::Database::open(&config).await?;
+    let started = std::time::Instant::now();
+    let result =
+        crate::synthetic::load(&db.pool, cases, events, std::io::IsTerminal::is_terminal(&std::io::stderr())).await;
+    db.shutdown().await;
+    let s = result?;
+    println!(
+        "synthetic office loaded in {:.1} s: {} cases, {} parties, {} notes, {} assessments, {} signed determinations, {} audit events, {} accounts",
+        started.elapsed().as_secs_f64(),
+        s.cases,
+        s.parties,
+        s.notes,
+        s.assessments,
+        s.determinations,
+        s.events,
+        s.users
+    );
+    Ok(())
 }
 
 async fn audit_checkpoint(config: Config) -> anyhow::Result<()> {

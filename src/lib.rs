@@ -21,5 +21,6 @@ pub mod parties;
 pub mod risk;
 pub mod seed;
 pub mod server;
+pub mod synthetic;
 pub mod telemetry;
 pub mod web;

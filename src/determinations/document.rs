@@ -44,8 +44,6 @@ pub fn history(c: &CaseRow, events: &[StoredEvent], agency_name: &dyn Fn(&str) -
     }
     let day = |e: &StoredEvent| e.at.date().to_string();
     let s = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-    let mut notified_first = false;
-    let mut notified_second = false;
     for e in events {
         let ch = &e.changes;
         let line = match e.event_type.as_str() {
@@ -79,14 +77,6 @@ pub fn history(c: &CaseRow, events: &[StoredEvent], agency_name: &dyn Fn(&str) -
                 }
                 _ => None,
             },
-            "agency_notice.sent" if s(ch, "step") == "first" && !notified_first => {
-                notified_first = true;
-                Some("Notices were sent to the appropriate agency heads.".into())
-            }
-            "agency_notice.sent" if s(ch, "step") == "second" && !notified_second => {
-                notified_second = true;
-                Some("The proposed final determination was sent to the agency heads for concurrence.".into())
-            }
             "submission.received" => {
                 let on = s(ch, "received_on");
                 let what = match s(ch, "kind").as_str() {

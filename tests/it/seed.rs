@@ -78,3 +78,47 @@ async fn the_demo_office_has_every_stage_category_and_the_kaspersky_review() {
     // A second run refuses to fill a non-empty office.
     assert!(icts_review::seed::demo(app.pool.clone(), &app.config).await.is_err());
 }
+
+#[tokio::test]
+async fn a_synthetic_office_loads_with_a_valid_chain_and_signed_determinations() {
+    let app = TestApp::new().await;
+    let s = icts_review::synthetic::load(&app.pool, 2_000, 30_000, false).await.unwrap();
+    assert_eq!(s.cases, 2_000);
+    assert_eq!(s.events, 30_000);
+    assert_eq!(app.count("cases").await, 2_000);
+    assert_eq!(app.count("case_parties").await, 2_000);
+    let parties_with_owner: i64 = sqlx::query_scalar("SELECT count(*) FROM parties WHERE parent_id IS NOT NULL")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(parties_with_owner >= 500);
+    let stages: i64 = sqlx::query_scalar("SELECT count(DISTINCT stage) FROM cases").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(stages, 14, "every stage");
+    let signed: Vec<icts_review::determinations::Determination> = sqlx::query_as(
+        "SELECT d.*, u.name AS drafted_by_name, s.name AS signed_by_name FROM determinations d JOIN users u ON u.id = d.drafted_by \
+         LEFT JOIN users s ON s.id = d.signed_by WHERE d.status = 'signed' LIMIT 50",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(!signed.is_empty());
+    for d in &signed {
+        assert_eq!(d.content_sha256.as_deref(), Some(&d.computed_hash()[..]));
+        assert_ne!(d.signed_by, Some(d.drafted_by));
+    }
+    assert!(s.assessments > 500 && s.notes >= 100, "{s:?}");
+    match icts_review::audit::verify(&app.pool).await.unwrap() {
+        icts_review::audit::Verdict::Ok { count, .. } => assert_eq!(count, 30_000 + s.users as i64, "plus the accounts' creation"),
+        v => panic!("{v}"),
+    }
+    // The office works on top of it: a case from the list opens through the API.
+    let sup = app.user("supervisor").await;
+    let t = app.token(&sup).await;
+    let list = app.send(crate::harness::api("GET", "/api/v1/cases?limit=5", &t, None)).await.json();
+    let id = list["items"][0]["id"].as_str().unwrap();
+    assert_eq!(
+        app.send(crate::harness::api("GET", &format!("/api/v1/cases/{id}"), &t, None)).await.status,
+        axum::http::StatusCode::OK
+    );
+    assert!(icts_review::synthetic::load(&app.pool, 10, 10, false).await.is_err(), "only an empty office");
+}
