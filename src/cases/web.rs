@@ -63,6 +63,8 @@ struct DashboardPage {
     chart_height: i64,
     is_supervisor: bool,
     can_file: bool,
+    to_sign: i64,
+    returned: i64,
 }
 
 async fn query(state: &AppState, user: &SignedIn, f: CaseFilter) -> Result<Vec<CaseRow>, AppError> {
@@ -122,6 +124,21 @@ pub async fn dashboard(user: Authorized<perm::ViewCases>, State(state): State<Ap
             .await?;
     let mut conn = state.db.acquire().await?;
     let counts = db::count_by_stage(&mut conn, user.id, user.role).await?;
+    // Determinations awaiting this supervisor's signature (never their own), and this
+    // user's drafts returned to them.
+    let to_sign: i64 = if user.role == Role::Supervisor {
+        sqlx::query_scalar("SELECT count(*) FROM determinations WHERE status = 'submitted' AND drafted_by <> $1")
+            .bind(user.id)
+            .fetch_one(&mut *conn)
+            .await?
+    } else {
+        0
+    };
+    let returned: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM determinations WHERE status = 'returned' AND drafted_by = $1")
+            .bind(user.id)
+            .fetch_one(&mut *conn)
+            .await?;
     let max = counts.iter().map(|c| c.1).max().unwrap_or(0).max(1);
     let bars: Vec<Bar> = Stage::ALL
         .iter()
@@ -142,6 +159,8 @@ pub async fn dashboard(user: Authorized<perm::ViewCases>, State(state): State<Ap
         bars,
         is_supervisor: user.role == Role::Supervisor,
         can_file: matches!(user.role, Role::Analyst | Role::Supervisor),
+        to_sign,
+        returned,
     })
 }
 

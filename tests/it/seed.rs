@@ -108,7 +108,9 @@ async fn a_synthetic_office_loads_with_a_valid_chain_and_signed_determinations()
     }
     assert!(s.assessments > 500 && s.notes >= 100, "{s:?}");
     match icts_review::audit::verify(&app.pool).await.unwrap() {
-        icts_review::audit::Verdict::Ok { count, .. } => assert_eq!(count, 30_000 + s.users as i64, "plus the accounts' creation"),
+        icts_review::audit::Verdict::Ok { count, .. } => {
+            assert_eq!(count, 30_000 + s.users as i64, "plus the accounts' creation")
+        }
         v => panic!("{v}"),
     }
     // The office works on top of it: a case from the list opens through the API.
