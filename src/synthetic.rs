@@ -700,6 +700,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
             .await?;
     }
     tx.commit().await?;
-    sqlx::query("ANALYZE").execute(pool).await?;
+    // Visibility maps and statistics as autovacuum would leave them in a running office.
+    sqlx::query("VACUUM ANALYZE").execute(pool).await?;
     Ok(summary)
 }
