@@ -469,6 +469,7 @@ pub async fn return_draft(
         user.name
     );
     let link = format!("/determinations/{id}");
+    notifications::resolve(&mut tx, now, notifications::Kind::AwaitingSignature, &link).await?;
     let note = Note {
         kind: notifications::Kind::Returned,
         case_id: Some(c.id),
@@ -619,6 +620,7 @@ pub async fn sign(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determi
     .await?;
     let message = format!("{}: your {} was signed by {}", c.docket_number, kind.label().to_lowercase(), user.name);
     let link = format!("/determinations/{id}");
+    notifications::resolve(&mut tx, now, notifications::Kind::AwaitingSignature, &link).await?;
     let note = Note {
         kind: notifications::Kind::Signed,
         case_id: Some(c.id),

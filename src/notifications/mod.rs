@@ -176,6 +176,18 @@ pub async fn mark_read(
     .rows_affected())
 }
 
+/// Marks every unread notification with `link` and `kind` read (for everyone): what they
+/// asked for has been done, e.g. a determination awaiting signature was signed or returned.
+pub async fn resolve(conn: &mut PgConnection, at: OffsetDateTime, kind: Kind, link: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("UPDATE notifications SET read_at = $3 WHERE kind = $1 AND link = $2 AND read_at IS NULL")
+        .bind(kind.as_str())
+        .bind(link)
+        .bind(at)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
 /// Reminds the assignee (or, for an unassigned case, the supervisors) of every clock of an
 /// open case that falls due within 7 days. Each (case, clock, due date) is notified once.
 /// Returns the number of notifications written.

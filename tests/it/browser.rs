@@ -650,6 +650,10 @@ async fn an_analyst_drafts_a_supervisor_signs_with_step_up_and_the_document_rend
     assert!(sig.contains("Signed by Sky Supervisor"), "{sig}");
     assert!(sig.to_lowercase().contains("matches the content"), "{sig}");
     browser.screenshot("determination-signed").await;
+    c.goto(&format!("{base}/cases/{id}/proceedings")).await.unwrap();
+    c.wait().for_element(Css("[data-testid=determinations]")).await.unwrap();
+    c.execute("document.querySelectorAll('details').forEach(d => d.open = true);", vec![]).await.unwrap();
+    browser.screenshot("proceedings").await;
     c.find(Css(".icts-user button[type=submit]")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Css("form[action='/sign-in']")).await.unwrap();
 

@@ -388,6 +388,9 @@ async fn four_eyes_sign_off_holds_over_http() {
     assert!(r.json()["detail"].as_str().unwrap().contains("signed"));
     assert_eq!(app.send(ret(&o.ts2, "late")).await.status, StatusCode::CONFLICT);
     assert_eq!(app.events("determination.signed").await.len(), 1);
+    // Nobody is still asked to sign it.
+    let waiting = app.count("notifications WHERE kind = 'awaiting_signature' AND read_at IS NULL").await;
+    assert_eq!(waiting, 0);
     // The case moved on: what still stands between it and service is the agencies' 21 days.
     let today = app.state.now().date().to_string();
     let r =
