@@ -75,6 +75,7 @@ async fn the_demo_office_has_every_stage_category_and_the_kaspersky_review() {
     let notices: i64 = sqlx::query_scalar("SELECT count(*) FROM agency_notices").fetch_one(&app.pool).await.unwrap();
     assert!(notices >= 12, "{notices}");
     assert!(matches!(icts_review::audit::verify(&app.pool).await.unwrap(), icts_review::audit::Verdict::Ok { .. }));
+    counts_match(&app).await;
     // A second run refuses to fill a non-empty office.
     assert!(icts_review::seed::demo(app.pool.clone(), &app.config).await.is_err());
 }
@@ -123,4 +124,36 @@ async fn a_synthetic_office_loads_with_a_valid_chain_and_signed_determinations()
         axum::http::StatusCode::OK
     );
     assert!(icts_review::synthetic::load(&app.pool, 10, 10, false).await.is_err(), "only an empty office");
+    counts_match(&app).await;
+}
+
+/// The trigger-kept per-stage counts equal a fresh count, for everyone and for an analyst.
+async fn counts_match(app: &TestApp) {
+    let kept: Vec<(String, bool, i64)> =
+        sqlx::query_as("SELECT stage::text, restricted, n FROM case_stage_counts WHERE n <> 0 ORDER BY 1, 2")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let counted: Vec<(String, bool, i64)> =
+        sqlx::query_as("SELECT stage::text, restricted, count(*) FROM cases GROUP BY 1, 2 ORDER BY 1, 2")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, counted);
+    let analyst: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE role = 'analyst' ORDER BY email LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let mut via_table =
+        icts_review::cases::db::count_by_stage(&mut conn, analyst, icts_review::auth::Role::Analyst).await.unwrap();
+    via_table.sort_by_key(|c| c.0.as_str());
+    let mut direct: Vec<(icts_review::cases::workflow::Stage, i64)> =
+        sqlx::query_as("SELECT stage, count(*) FROM cases WHERE NOT restricted OR assignee = $1 GROUP BY stage")
+            .bind(analyst)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    direct.sort_by_key(|c| c.0.as_str());
+    assert_eq!(via_table, direct);
 }
