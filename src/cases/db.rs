@@ -247,8 +247,7 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, f: &'a CaseFilter, user
         }
         None => {}
     }
-    const OPEN: &str =
-        " AND c.stage NOT IN ('rejected','closed_no_action','decided','monitoring','closed') AND NOT c.clocks_paused";
+    const OPEN: &str = " AND c.stage NOT IN ('rejected','closed_no_action','decided','monitoring','compliance_review','closed') AND NOT c.clocks_paused";
     if f.overdue {
         qb.push(OPEN)
             .push(" AND (c.final_due < ")
