@@ -588,6 +588,14 @@ async fn the_response_clock_starts_at_service_and_submissions_are_recorded() {
     assert_eq!(window["due"], (served + Duration::days(30)).to_string(), "30 days from service, not from recording");
     let fin = v["clocks"].as_array().unwrap().iter().find(|x| x["name"] == "final_determination").unwrap().clone();
     assert_eq!(fin["due"], (served + Duration::days(180)).to_string(), "the 2025 rule's final clock starts at service");
+    // The due-soon filter finds it by either clock.
+    let due = |days: i64| api("GET", &format!("/api/v1/cases?due_within={days}"), &o.ts, None);
+    let ids = |v: Value| {
+        v["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert!(ids(o.app.send(due(30)).await.json()).contains(&id), "the response window closes in 28 days");
+    assert!(!ids(o.app.send(due(10)).await.json()).contains(&id));
+    assert!(ids(o.app.send(due(200)).await.json()).contains(&id));
     let method: String = sqlx::query_scalar("SELECT method FROM case_services WHERE case_id = $1::uuid")
         .bind(&id)
         .fetch_one(&o.app.pool)
