@@ -52,7 +52,7 @@ pub struct Document {
     /// Size.
     pub size_bytes: Option<i64>,
     /// sha256 of the content (hex in JSON).
-    #[serde(serialize_with = "hex_opt")]
+    #[serde(serialize_with = "crate::audit::hex_opt")]
     #[schema(value_type = Option<String>)]
     pub sha256: Option<Vec<u8>>,
     /// Where a classified-reference document is held.
@@ -64,13 +64,6 @@ pub struct Document {
     pub uploaded_at: OffsetDateTime,
     /// By whom.
     pub uploaded_by_name: String,
-}
-
-fn hex_opt<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(b) => s.serialize_some(&hex::encode(b)),
-        None => s.serialize_none(),
-    }
 }
 
 impl Document {

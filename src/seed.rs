@@ -254,8 +254,8 @@ impl Office {
             &self.state,
             drafter,
             id,
+            kind,
             service::Draft {
-                kind,
                 outcome: outcome.into(),
                 content,
                 cited_documents: Vec::new(),

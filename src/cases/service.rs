@@ -497,13 +497,7 @@ pub async fn assign(
         if let Some(a) = assignee.filter(|a| *a != user.id) {
             let message = format!("{}: {} assigned this case to you", c.docket_number, user.name);
             let link = format!("/cases/{id}");
-            let note = crate::notifications::Note {
-                kind: crate::notifications::Kind::Assigned,
-                case_id: Some(*id),
-                message: &message,
-                link: &link,
-                dedupe_key: None,
-            };
+            let note = crate::notifications::Note::on_case(crate::notifications::Kind::Assigned, *id, &message, &link);
             crate::notifications::notify(&mut tx, now, state.mail, a, &note).await?;
         }
     }

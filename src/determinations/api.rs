@@ -71,8 +71,8 @@ pub async fn create(
         &state,
         &user,
         id,
+        kind,
         Draft {
-            kind,
             outcome: r.outcome.trim().to_string(),
             content: r.content,
             cited_documents: r.cited_documents,
@@ -122,11 +122,7 @@ pub async fn revise(
     AppPath(id): AppPath<Uuid>,
     ApiJson(r): ApiJson<ReviseRequest>,
 ) -> Result<ApiJson<Determination>, AppError> {
-    let mut conn = state.db.acquire().await?;
-    let (d, _) = service::get(&mut conn, &user, id, false).await?;
-    drop(conn);
     let draft = Draft {
-        kind: d.kind(),
         outcome: r.outcome.trim().to_string(),
         content: r.content,
         cited_documents: r.cited_documents,

@@ -342,16 +342,9 @@ pub struct Determination {
     #[serde(with = "time::serde::rfc3339::option")]
     pub reauth_at: Option<OffsetDateTime>,
     /// sha256 of the signed content (hex in JSON).
-    #[serde(serialize_with = "hex_opt")]
+    #[serde(serialize_with = "crate::audit::hex_opt")]
     #[schema(value_type = Option<String>)]
     pub content_sha256: Option<Vec<u8>>,
-}
-
-fn hex_opt<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(b) => s.serialize_some(&hex::encode(b)),
-        None => s.serialize_none(),
-    }
 }
 
 impl Determination {

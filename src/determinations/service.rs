@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Content, Determination, Kind, Signed, content_hash, validate};
+use super::{Content, Determination, Kind, validate};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::auth::Role;
@@ -22,10 +22,8 @@ const SELECT: &str = "SELECT d.id, d.case_id, d.kind, d.supersedes, d.outcome, d
     d.updated_at, d.submitted_at, d.signed_by, su.name AS signed_by_name, d.signed_at, d.reauth_at, d.content_sha256 \
     FROM determinations d JOIN users du ON du.id = d.drafted_by LEFT JOIN users su ON su.id = d.signed_by";
 
-/// A new draft.
+/// What a draft says (its kind is fixed when it is started).
 pub struct Draft {
-    /// Kind.
-    pub kind: Kind,
     /// Outcome (see [`Kind::outcomes`]).
     pub outcome: String,
     /// Content.
@@ -58,30 +56,42 @@ pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Deter
         .await?)
 }
 
-/// Submitted determinations awaiting a signature, on cases `user` may see, oldest first.
-pub async fn queue(conn: &mut PgConnection, user: &SignedIn) -> Result<Vec<(Determination, String, String)>, AppError> {
-    let rows: Vec<Determination> =
-        sqlx::query_as(&format!("{SELECT} WHERE d.status = 'submitted' ORDER BY d.submitted_at, d.id LIMIT 500"))
-            .fetch_all(&mut *conn)
-            .await?;
-    let mut out = Vec::new();
-    for d in rows {
-        if let Ok(c) = visible(conn, user, d.case_id, false).await {
-            out.push((d, c.docket_number, c.title));
-        }
-    }
-    Ok(out)
+/// A determination listed with its case's docket number and title.
+#[derive(sqlx::FromRow)]
+pub struct Listed {
+    /// The determination.
+    #[sqlx(flatten)]
+    pub d: Determination,
+    /// Its case's docket number.
+    pub docket_number: String,
+    /// Its case's title.
+    pub title: String,
 }
 
-fn may_draft(user: &SignedIn, c: &CaseRow) -> Result<(), AppError> {
-    match user.role {
-        Role::Supervisor => Ok(()),
-        Role::Analyst if c.assignee == Some(user.id) => Ok(()),
-        Role::Analyst => {
-            Err(AppError::Conflict("only the assigned analyst or a supervisor drafts determinations".into()))
-        }
-        _ => Err(AppError::Forbidden),
-    }
+/// Which determinations to list.
+pub enum Listing {
+    /// Submitted, awaiting a signature, oldest first.
+    AwaitingSignature,
+    /// The user's own unsigned drafts, latest first.
+    UnsignedByMe,
+}
+
+/// Determinations on cases `user` may see (need-to-know applied in the query, as
+/// [`CaseRow::visible_to`] does).
+pub async fn list(conn: &mut PgConnection, user: &SignedIn, which: Listing) -> Result<Vec<Listed>, AppError> {
+    let filter = match which {
+        Listing::AwaitingSignature => "d.status = 'submitted' ORDER BY d.submitted_at, d.id",
+        Listing::UnsignedByMe => "d.drafted_by = $1 AND d.status <> 'signed' ORDER BY d.updated_at DESC, d.id",
+    };
+    let sees_restricted = matches!(user.role, Role::Supervisor | Role::Auditor);
+    let sql = SELECT.replacen(" FROM determinations d", ", c.docket_number, c.title FROM determinations d", 1);
+    Ok(sqlx::query_as(&format!(
+        "{sql} JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1) AND {filter} LIMIT 500"
+    ))
+    .bind(user.id)
+    .bind(sees_restricted)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Checks what needs the database: cited documents, answered submissions and measures
@@ -168,15 +178,20 @@ async fn current_assessment(conn: &mut PgConnection, case_id: Uuid) -> Result<Op
 }
 
 /// Starts a draft on a case.
-pub async fn create(state: &AppState, user: &SignedIn, case_id: Uuid, draft: Draft) -> Result<Determination, AppError> {
+pub async fn create(
+    state: &AppState,
+    user: &SignedIn,
+    case_id: Uuid,
+    kind: Kind,
+    draft: Draft,
+) -> Result<Determination, AppError> {
     let now = state.now();
     let mut tx = state.db.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
-    may_draft(user, &c)?;
-    let mut errors = validate(draft.kind, &draft.outcome, &draft.content, draft.unclassified_confirmed, false);
+    crate::cases::proceedings::may_work(user, &c)?;
+    let mut errors = validate(kind, &draft.outcome, &draft.content, draft.unclassified_confirmed, false);
     errors.extend(
-        check_references(&mut tx, case_id, draft.kind, &draft.outcome, &draft.content, &draft.cited_documents, false)
-            .await?,
+        check_references(&mut tx, case_id, kind, &draft.outcome, &draft.content, &draft.cited_documents, false).await?,
     );
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
@@ -188,7 +203,7 @@ pub async fn create(state: &AppState, user: &SignedIn, case_id: Uuid, draft: Dra
     .bind(case_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let supersedes = match draft.kind {
+    let supersedes = match kind {
         Kind::Initial if c.stage != Stage::InitialDetermination || c.initial_signed_by.is_some() => {
             return Err(AppError::Conflict(format!(
                 "an initial determination is drafted while the case is at Initial determination and none is signed (the case is at {})",
@@ -220,13 +235,13 @@ pub async fn create(state: &AppState, user: &SignedIn, case_id: Uuid, draft: Dra
          AND (kind = $2 OR (kind IN ('amendment', 'revocation') AND $2 IN ('amendment', 'revocation'))))",
     )
     .bind(case_id)
-    .bind(draft.kind.as_str())
+    .bind(kind.as_str())
     .fetch_one(&mut *tx)
     .await?;
     if open {
         return Err(AppError::Conflict(format!(
             "this case already has an unsigned {} draft: revise that one",
-            draft.kind.label().to_lowercase()
+            kind.label().to_lowercase()
         )));
     }
     let id = Uuid::now_v7();
@@ -238,7 +253,7 @@ pub async fn create(state: &AppState, user: &SignedIn, case_id: Uuid, draft: Dra
     )
     .bind(id)
     .bind(case_id)
-    .bind(draft.kind.as_str())
+    .bind(kind.as_str())
     .bind(supersedes)
     .bind(&draft.outcome)
     .bind(&content)
@@ -251,7 +266,7 @@ pub async fn create(state: &AppState, user: &SignedIn, case_id: Uuid, draft: Dra
     .await?;
     save_revision(&mut tx, id, 1, &draft.outcome, &content, user.id, now).await?;
     let event = NewEvent::new("determination.drafted").object("case", case_id).changes(json!({
-        "determination": id, "kind": draft.kind.as_str(), "outcome": {"after": draft.outcome}, "revision": 1,
+        "determination": id, "kind": kind.as_str(), "outcome": {"after": draft.outcome}, "revision": 1,
         "supersedes": supersedes,
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -404,13 +419,7 @@ pub async fn submit(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Deter
     audit::record(&mut tx, now, &user.audit(), event).await?;
     let message = format!("{}: {} by {} awaits your signature", c.docket_number, kind.label(), user.name);
     let link = format!("/determinations/{id}");
-    let note = Note {
-        kind: notifications::Kind::AwaitingSignature,
-        case_id: Some(c.id),
-        message: &message,
-        link: &link,
-        dedupe_key: None,
-    };
+    let note = Note::on_case(notifications::Kind::AwaitingSignature, c.id, &message, &link);
     notifications::notify_supervisors(&mut tx, now, state.mail, Some(d.drafted_by), &note).await?;
     let (d, _) = get(&mut tx, user, id, false).await?;
     tx.commit().await?;
@@ -468,16 +477,7 @@ pub async fn return_draft(
         d.kind().label().to_lowercase(),
         user.name
     );
-    let link = format!("/determinations/{id}");
-    notifications::resolve(&mut tx, now, notifications::Kind::AwaitingSignature, &link).await?;
-    let note = Note {
-        kind: notifications::Kind::Returned,
-        case_id: Some(c.id),
-        message: &message,
-        link: &link,
-        dedupe_key: None,
-    };
-    notifications::notify(&mut tx, now, state.mail, d.drafted_by, &note).await?;
+    tell_drafter(&mut tx, state, now, &d, notifications::Kind::Returned, &message).await?;
     let (d, _) = get(&mut tx, user, id, false).await?;
     tx.commit().await?;
     Ok(d)
@@ -517,18 +517,7 @@ pub async fn sign(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determi
         }
         _ => {}
     }
-    let hash = content_hash(&Signed {
-        id: d.id,
-        case_id: d.case_id,
-        kind: &d.kind,
-        outcome: &d.outcome,
-        revision: d.revision,
-        content: &d.content,
-        cited_documents: &d.cited_documents,
-        assessment_id: d.assessment_id,
-        supersedes: d.supersedes,
-        drafted_by: d.drafted_by,
-    });
+    let hash = d.computed_hash();
     let reauth_at = user.reauth_at.expect("checked above");
     let n = sqlx::query(
         "UPDATE determinations SET status = 'signed', signed_by = $2, signed_at = $3, reauth_at = $4, content_sha256 = $5 \
@@ -619,19 +608,25 @@ pub async fn sign(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determi
     )
     .await?;
     let message = format!("{}: your {} was signed by {}", c.docket_number, kind.label().to_lowercase(), user.name);
-    let link = format!("/determinations/{id}");
-    notifications::resolve(&mut tx, now, notifications::Kind::AwaitingSignature, &link).await?;
-    let note = Note {
-        kind: notifications::Kind::Signed,
-        case_id: Some(c.id),
-        message: &message,
-        link: &link,
-        dedupe_key: None,
-    };
-    notifications::notify(&mut tx, now, state.mail, d.drafted_by, &note).await?;
+    tell_drafter(&mut tx, state, now, &d, notifications::Kind::Signed, &message).await?;
     let (d, _) = get(&mut tx, user, id, false).await?;
     tx.commit().await?;
     Ok(d)
+}
+
+/// After a signature or a return: nobody is asked to sign any more, and the drafter is told.
+async fn tell_drafter(
+    conn: &mut PgConnection,
+    state: &AppState,
+    now: OffsetDateTime,
+    d: &Determination,
+    kind: notifications::Kind,
+    message: &str,
+) -> Result<(), AppError> {
+    let link = format!("/determinations/{}", d.id);
+    notifications::resolve(&mut *conn, now, notifications::Kind::AwaitingSignature, &link).await?;
+    notifications::notify(conn, now, state.mail, d.drafted_by, &Note::on_case(kind, d.case_id, message, &link)).await?;
+    Ok(())
 }
 
 /// The saved revisions of a determination: (revision, outcome, who, when), oldest first.

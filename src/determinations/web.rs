@@ -94,7 +94,7 @@ impl ProceedingsPage {
 
 /// Whether `user` records the proceedings of `c` (the assigned analyst or a supervisor).
 fn works(user: &SignedIn, c: &CaseRow) -> bool {
-    user.role == Role::Supervisor || (user.role == Role::Analyst && c.assignee == Some(user.id))
+    proceedings::may_work(user, c).is_ok()
 }
 
 async fn proceedings_page(
@@ -409,13 +409,12 @@ pub async fn create(
         ..Content::default()
     };
     let draft = Draft {
-        kind,
         outcome: f.outcome.trim().to_string(),
         content,
         cited_documents: Vec::new(),
         unclassified_confirmed: true,
     };
-    match service::create(&state, &user, id, draft).await {
+    match service::create(&state, &user, id, kind, draft).await {
         Ok(d) => Ok(Redirect::to(&format!("/determinations/{}", d.id)).into_response()),
         Err(e) => back(&state, &user, id, Err(e), "").await,
     }
@@ -675,11 +674,7 @@ pub async fn save(
         }
         Err(e) => return Err(e),
     };
-    let mut conn = state.db.acquire().await?;
-    let (d, _) = service::get(&mut conn, &user, id, false).await?;
-    drop(conn);
     let draft = Draft {
-        kind: d.kind(),
         outcome: outcome.clone(),
         content: content.clone(),
         cited_documents: cited.clone(),
@@ -784,34 +779,19 @@ struct QueuePage {
 /// `GET /determinations`: drafts awaiting signature, and one's own unsigned drafts.
 pub async fn queue(user: Authorized<perm::ViewCases>, State(state): State<AppState>) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
-    let awaiting = service::queue(&mut conn, &user)
+    let awaiting = service::list(&mut conn, &user, service::Listing::AwaitingSignature)
         .await?
         .into_iter()
-        .map(|(d, docket, title)| {
-            let at = d.submitted_at.map(show_time).unwrap_or_default();
-            (row(d), docket, title, at)
+        .map(|l| {
+            let at = l.d.submitted_at.map(show_time).unwrap_or_default();
+            (row(l.d), l.docket_number, l.title, at)
         })
         .collect();
-    let mine: Vec<(Determination, String)> = {
-        let ids: Vec<(Uuid, String)> = sqlx::query_as(
-            "SELECT d.id, c.docket_number FROM determinations d JOIN cases c ON c.id = d.case_id \
-             WHERE d.drafted_by = $1 AND d.status <> 'signed' ORDER BY d.updated_at DESC LIMIT 200",
-        )
-        .bind(user.id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut out = Vec::new();
-        for (id, docket) in ids {
-            if let Ok((d, _)) = service::get(&mut conn, &user, id, false).await {
-                out.push((d, docket));
-            }
-        }
-        out
-    };
+    let mine = service::list(&mut conn, &user, service::Listing::UnsignedByMe).await?;
     render(&QueuePage {
         layout: Layout::for_user(&state.web, "/determinations", Some(&user)),
         awaiting,
-        mine: mine.into_iter().map(|(d, docket)| (row(d), docket)).collect(),
+        mine: mine.into_iter().map(|l| (row(l.d), l.docket_number)).collect(),
         is_supervisor: user.role == Role::Supervisor,
         user_id: user.id,
     })

@@ -4,7 +4,7 @@
 //! one) reopens a monitored case for review and notifies the assignee and the supervisors.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -243,17 +243,61 @@ async fn breach(
     }
     let message = format!("{}: mitigation breach — {what}", c.docket_number);
     let link = format!("/cases/{case_id}/proceedings");
-    let note = Note {
-        kind: notifications::Kind::Breach,
-        case_id: Some(case_id),
-        message: &message,
-        link: &link,
-        dedupe_key: None,
-    };
+    let note = Note::on_case(notifications::Kind::Breach, case_id, &message, &link);
     if let Some(a) = c.assignee {
         notifications::notify(conn, now, state.mail, a, &note).await?;
     }
     notifications::notify_supervisors(conn, now, state.mail, c.assignee, &note).await?;
+    Ok(())
+}
+
+/// Moves a measure (locked by the caller) to `to`: the row, its history, the audit event
+/// (with `extra` facts) and, for a breach, the reopening of the case (`what` says why).
+#[allow(clippy::too_many_arguments)]
+async fn move_status(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &SignedIn,
+    now: OffsetDateTime,
+    m: &Measure,
+    to: &str,
+    comment: &str,
+    extra: Value,
+    what: &str,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE mitigation_measures SET status = $2::measure_status, updated_at = $3, version = version + 1 WHERE id = $1")
+        .bind(m.id)
+        .bind(to)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) \
+         VALUES ($1,$2,$3::measure_status,$4::measure_status,$5,$6,$7)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(m.id)
+    .bind(&m.status)
+    .bind(to)
+    .bind(comment)
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let mut changes = json!({"measure": m.id, "status": {"before": m.status, "after": to}, "comment": comment});
+    if let (Some(c), Value::Object(x)) = (changes.as_object_mut(), extra) {
+        c.extend(x);
+    }
+    audit::record(
+        &mut *conn,
+        now,
+        &user.audit(),
+        NewEvent::new("measure.status").object("case", m.case_id).changes(changes),
+    )
+    .await?;
+    if to == "breached" {
+        breach(conn, state, user, now, m.case_id, what).await?;
+    }
     Ok(())
 }
 
@@ -285,40 +329,8 @@ pub async fn set_status(state: &AppState, user: &SignedIn, id: Uuid, s: StatusCh
     if !may_move(&m.status, to) {
         return Err(AppError::Conflict(format!("a measure does not go from {} to {to}", m.status)));
     }
-    sqlx::query("UPDATE mitigation_measures SET status = $2::measure_status, updated_at = $3, version = version + 1 WHERE id = $1")
-        .bind(id)
-        .bind(to)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) \
-         VALUES ($1,$2,$3::measure_status,$4::measure_status,$5,$6,$7)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(id)
-    .bind(&m.status)
-    .bind(to)
-    .bind(s.comment.trim())
-    .bind(user.id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let event = NewEvent::new("measure.status").object("case", m.case_id).changes(json!({
-        "measure": id, "status": {"before": m.status, "after": to}, "comment": s.comment.trim(),
-    }));
-    audit::record(&mut tx, now, &user.audit(), event).await?;
-    if to == "breached" {
-        breach(
-            &mut tx,
-            state,
-            user,
-            now,
-            m.case_id,
-            &format!("{} ({})", m.description.chars().take(120).collect::<String>(), s.comment.trim()),
-        )
-        .await?;
-    }
+    let what = format!("{} ({})", m.description.chars().take(120).collect::<String>(), s.comment.trim());
+    move_status(&mut tx, state, user, now, &m, to, s.comment.trim(), json!({}), &what).await?;
     let row = get(&mut tx, id).await?;
     tx.commit().await?;
     Ok(row)
@@ -434,42 +446,12 @@ pub async fn add_check(state: &AppState, user: &SignedIn, measure_id: Uuid, k: N
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     if result == "breach" && m.status != "breached" {
-        sqlx::query(
-            "UPDATE mitigation_measures SET status = 'breached', updated_at = $2, version = version + 1 WHERE id = $1",
-        )
-        .bind(measure_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) \
-             VALUES ($1,$2,$3::measure_status,'breached',$4,$5,$6)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(measure_id)
-        .bind(&m.status)
-        .bind(k.finding.trim())
-        .bind(user.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let event = NewEvent::new("measure.status").object("case", m.case_id).changes(json!({
-            "measure": measure_id, "status": {"before": m.status, "after": "breached"}, "check": id,
-        }));
-        audit::record(&mut tx, now, &user.audit(), event).await?;
-        breach(
-            &mut tx,
-            state,
-            user,
-            now,
-            m.case_id,
-            &format!(
-                "compliance check on {}: {}",
-                on.map(|d| d.to_string()).unwrap_or_default(),
-                k.finding.trim().chars().take(160).collect::<String>()
-            ),
-        )
-        .await?;
+        let what = format!(
+            "compliance check on {}: {}",
+            on.map(|d| d.to_string()).unwrap_or_default(),
+            k.finding.trim().chars().take(160).collect::<String>()
+        );
+        move_status(&mut tx, state, user, now, &m, "breached", k.finding.trim(), json!({"check": id}), &what).await?;
     }
     let row: Check = sqlx::query_as(
         "SELECT id, measure_id, checked_on, result, finding, document_id, created_at FROM compliance_checks WHERE id = $1",

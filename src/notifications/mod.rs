@@ -77,6 +77,13 @@ pub struct Note<'a> {
     pub dedupe_key: Option<&'a str>,
 }
 
+impl<'a> Note<'a> {
+    /// A notification about a case (no dedupe key).
+    pub fn on_case(kind: Kind, case_id: Uuid, message: &'a str, link: &'a str) -> Note<'a> {
+        Note { kind, case_id: Some(case_id), message, link, dedupe_key: None }
+    }
+}
+
 /// Notifies `user` inside the caller's transaction; queues a mail when `mail` is on.
 /// Returns whether a notification was written (a repeated dedupe key writes none).
 pub async fn notify(
@@ -212,13 +219,7 @@ pub async fn remind_due_clocks(pool: &PgPool, now: OffsetDateTime, mail: bool) -
         let message = format!("{docket}: the {clock} is due on {on}");
         let link = format!("/cases/{case_id}");
         let key = format!("clock:{case_id}:{clock}:{on}");
-        let note = Note {
-            kind: Kind::ClockDue,
-            case_id: Some(case_id),
-            message: &message,
-            link: &link,
-            dedupe_key: Some(&key),
-        };
+        let note = Note { dedupe_key: Some(&key), ..Note::on_case(Kind::ClockDue, case_id, &message, &link) };
         match assignee {
             Some(a) => written += u64::from(notify(&mut tx, now, mail, a, &note).await?),
             None => notify_supervisors(&mut tx, now, mail, None, &note).await?,
