@@ -12,6 +12,12 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> OffsetDateTime;
 }
 
+/// `t` as PostgreSQL will store and return it: in UTC, to the microsecond. Whatever is
+/// hashed before it is stored (audit events) must be this.
+pub fn storable(t: OffsetDateTime) -> OffsetDateTime {
+    truncate_micros(t.to_offset(time::UtcOffset::UTC))
+}
+
 fn truncate_micros(t: OffsetDateTime) -> OffsetDateTime {
     let micros = t.microsecond();
     t.replace_nanosecond(micros * 1000).expect("microseconds fit")

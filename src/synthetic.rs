@@ -701,6 +701,11 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
     }
     tx.commit().await?;
     // Visibility maps and statistics as autovacuum would leave them in a running office.
-    sqlx::query("VACUUM ANALYZE").execute(pool).await?;
+    // Only the tables' owner may vacuum them: leave the service's role for this.
+    let mut conn = pool.acquire().await?;
+    sqlx::query("RESET ROLE").execute(&mut *conn).await?;
+    let vacuumed = sqlx::query("VACUUM ANALYZE").execute(&mut *conn).await;
+    sqlx::query("SET ROLE icts_app").execute(&mut *conn).await?;
+    vacuumed?;
     Ok(summary)
 }

@@ -174,16 +174,23 @@ pub async fn create(
     };
     if let Some(path) = &signer.file {
         let line = serde_json::to_string(&cp).expect("checkpoints serialise");
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .and_then(|mut f| writeln!(f, "{line}").and_then(|_| f.sync_data()));
+        let file = path.clone();
+        let written = tokio::task::spawn_blocking(move || append_line(&file, &line))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
         if let Err(e) = written {
             tracing::error!(file = %path.display(), error = %e, "cannot append the audit checkpoint to its file");
         }
     }
     Ok(Some(cp))
+}
+
+/// Appends `line` and a newline to `path` in one write, so that lines appended at the same
+/// moment (two exports, two instances on one file) never interleave, then syncs it.
+fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    f.write_all(format!("{line}\n").as_bytes())?;
+    f.sync_data()
 }
 
 /// Every checkpoint in the database, oldest first.
@@ -332,6 +339,32 @@ mod tests {
             Checkpoint { at: "2026-11-28T10:00:01Z".into(), ..cp.clone() },
         ] {
             assert!(tampered.signature_valid(None).is_err());
+        }
+    }
+
+    #[test]
+    fn lines_appended_at_the_same_moment_stay_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoints.jsonl");
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for i in 0..100 {
+                        let line = serde_json::json!({"writer": t, "i": i, "pad": "x".repeat(150)}).to_string();
+                        append_line(&path, &line).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 800);
+        for l in lines {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"));
         }
     }
 

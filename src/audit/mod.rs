@@ -261,6 +261,8 @@ pub async fn record(
     ctx: &AuditContext,
     event: NewEvent,
 ) -> Result<i64, sqlx::Error> {
+    // Hash the time as it will be read back.
+    let at = crate::clock::storable(at);
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE").fetch_one(&mut *conn).await?;
     let prev_seq: i64 = head.get("seq");
     let prev_hash: Vec<u8> = head.get("hash");
@@ -283,9 +285,12 @@ pub async fn record(
         hash: Vec::new(),
     };
     stored.hash = event_hash(&prev_hash, &stored).to_vec();
+    // The row and the new head in one statement: the head stays locked until the
+    // transaction ends, so every round trip here is time other writers wait.
     sqlx::query(
-        "INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, \
-         object_id, changes, outcome, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+        "WITH appended AS (INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, \
+         object_type, object_id, changes, outcome, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) \
+         RETURNING seq, hash) UPDATE audit_head h SET seq = a.seq, hash = a.hash FROM appended a WHERE h.singleton",
     )
     .bind(stored.seq)
     .bind(stored.id)
@@ -303,11 +308,6 @@ pub async fn record(
     .bind(&stored.hash)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE singleton")
-        .bind(stored.seq)
-        .bind(&stored.hash)
-        .execute(&mut *conn)
-        .await?;
     Ok(stored.seq)
 }
 
@@ -322,6 +322,7 @@ pub async fn record_many(
     if events.is_empty() {
         return Ok(());
     }
+    let at = crate::clock::storable(at);
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE").fetch_one(&mut *conn).await?;
     let mut seq: i64 = head.get("seq");
     let mut prev: Vec<u8> = head.get("hash");

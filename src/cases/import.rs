@@ -353,6 +353,29 @@ pub async fn load(
     for (id, k) in new_parties {
         party_ids.insert(k, id);
     }
+    // Screen the parties of the file, then give each new case its preliminary triage score
+    // (written with the case: a later UPDATE would write every new case twice).
+    let mut involved: Vec<Uuid> = party_ids.values().copied().collect();
+    involved.sort();
+    involved.dedup();
+    crate::parties::screening_service::screen_many(&mut *conn, screening_threshold, &involved, now).await?;
+    let with_hits: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT DISTINCT party_id FROM screening_hits WHERE party_id = ANY($1) AND status <> 'dismissed' \
+         AND list_version = (SELECT max(version) FROM screening_lists)",
+    )
+    .bind(&involved)
+    .fetch_all(&mut *conn)
+    .await?;
+    let with_hits: std::collections::HashSet<Uuid> = with_hits.into_iter().collect();
+    let triage_of = |r: &ImportRow, c: &NewCase| {
+        crate::risk::triage::score(&crate::risk::triage::TriageFacts {
+            category: &c.category,
+            adversaries: c.adversaries.len(),
+            screening_hits: r.parties.iter().filter(|p| with_hits.contains(&party_ids[&p.0])).count(),
+            us_persons: r.transaction.us_persons_affected,
+            data_categories: r.transaction.data_categories.len(),
+        })
+    };
     // New cases: reserve a block of docket numbers for this year in one step.
     let new_count = rows.iter().filter(|r| r.new_case.is_some()).count() as i32;
     let year = now.year();
@@ -370,7 +393,7 @@ pub async fn load(
     };
     let mut events = Vec::new();
     let mut case_of_row: Vec<Uuid> = Vec::with_capacity(rows.len());
-    let mut new_cases: Vec<(Uuid, String, &NewCase, String)> = Vec::new();
+    let mut new_cases: Vec<(Uuid, String, &NewCase, String, i32)> = Vec::new();
     let mut n = 0;
     for r in &rows {
         match (&r.new_case, &r.docket) {
@@ -379,7 +402,7 @@ pub async fn load(
                 let docket = super::model::docket_number(year, first + n);
                 n += 1;
                 let party_names = r.parties.iter().map(|p| p.0.name.as_str()).collect::<Vec<_>>().join(" ");
-                new_cases.push((id, docket, c, party_names));
+                new_cases.push((id, docket, c, party_names, triage_of(r, c)));
                 case_of_row.push(id);
             }
             (None, Some(d)) => case_of_row.push(by_docket[d]),
@@ -390,12 +413,12 @@ pub async fn load(
     for chunk in new_cases.chunks(5_000) {
         sqlx::query(
             "INSERT INTO cases (id, docket_number, title, summary, origin, referring_agency, referral_date, category, adversaries, restricted, \
-             created_by, created_at, updated_at, search_doc) \
-             SELECT id, docket, title, summary, origin::case_origin, agency, rdate, category, string_to_array(advs, ';'), restricted, $11, $12, $12, \
+             created_by, created_at, updated_at, preliminary_score, search_doc) \
+             SELECT id, docket, title, summary, origin::case_origin, agency, rdate, category, string_to_array(advs, ';'), restricted, $11, $12, $12, score, \
                setweight(to_tsvector('simple', docket), 'A') || setweight(to_tsvector('english', title), 'A') \
                || setweight(to_tsvector('english', summary), 'B') || setweight(to_tsvector('simple', names), 'B') \
-             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::text[], $9::text[], $10::bool[], $13::text[]) \
-             AS t(id, docket, title, summary, origin, agency, rdate, category, advs, restricted, names)",
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::text[], $9::text[], $10::bool[], $13::text[], $14::int[]) \
+             AS t(id, docket, title, summary, origin, agency, rdate, category, advs, restricted, names, score)",
         )
         .bind(chunk.iter().map(|c| c.0).collect::<Vec<_>>())
         .bind(chunk.iter().map(|c| c.1.clone()).collect::<Vec<_>>())
@@ -410,9 +433,10 @@ pub async fn load(
         .bind(user)
         .bind(now)
         .bind(chunk.iter().map(|c| c.3.clone()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.4).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
-        for (id, docket, c, _) in chunk {
+        for (id, docket, c, _, _) in chunk {
             events.push(NewEvent::new("case.created").object("case", id).changes(json!({
                 "docket_number": {"after": docket}, "title": {"after": c.title}, "origin": {"after": c.origin},
                 "category": {"after": c.category}, "adversaries": {"after": c.adversaries}, "restricted": {"after": c.restricted},
@@ -478,40 +502,6 @@ pub async fn load(
         .await?;
         progress(rows.len().min(base + chunk.len()));
     }
-    // Screen the parties of the file, then give each new case its preliminary triage score.
-    let mut involved: Vec<Uuid> = party_ids.values().copied().collect();
-    involved.sort();
-    involved.dedup();
-    crate::parties::screening_service::screen_many(&mut *conn, screening_threshold, &involved, now).await?;
-    let with_hits: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT DISTINCT party_id FROM screening_hits WHERE party_id = ANY($1) AND status <> 'dismissed' \
-         AND list_version = (SELECT max(version) FROM screening_lists)",
-    )
-    .bind(&involved)
-    .fetch_all(&mut *conn)
-    .await?;
-    let with_hits: std::collections::HashSet<Uuid> = with_hits.into_iter().collect();
-    let mut triage: HashMap<Uuid, i32> = HashMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        if let Some(c) = &r.new_case {
-            let facts = crate::risk::triage::TriageFacts {
-                category: &c.category,
-                adversaries: c.adversaries.len(),
-                screening_hits: r.parties.iter().filter(|p| with_hits.contains(&party_ids[&p.0])).count(),
-                us_persons: r.transaction.us_persons_affected,
-                data_categories: r.transaction.data_categories.len(),
-            };
-            triage.insert(case_of_row[i], crate::risk::triage::score(&facts));
-        }
-    }
-    let (ids, scores): (Vec<Uuid>, Vec<i32>) = triage.into_iter().unzip();
-    sqlx::query(
-        "UPDATE cases c SET preliminary_score = t.s FROM UNNEST($1::uuid[], $2::int[]) AS t(id, s) WHERE c.id = t.id",
-    )
-    .bind(&ids)
-    .bind(&scores)
-    .execute(&mut *conn)
-    .await?;
     // Joined cases: one event per case, naming the transactions added.
     let mut joined: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {

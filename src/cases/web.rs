@@ -447,7 +447,12 @@ struct CasePage {
     clock_names: [ClockName; 4],
     parties: Vec<crate::parties::CaseParty>,
     transactions: Vec<super::transactions::Transaction>,
-    all_parties: Vec<crate::parties::Party>,
+    /// The party search of the pickers.
+    party_q: String,
+    /// Parties found by that search (the link form's choices).
+    found_parties: Vec<crate::parties::Party>,
+    /// The transaction form's choices: the case's parties, then those found.
+    party_options: Vec<(Uuid, String, String)>,
     party_roles: [crate::parties::PartyRole; 4],
     data_categories: Vec<super::reference::DataCategory>,
     kinds: [&'static str; 6],
@@ -507,6 +512,15 @@ impl CasePage {
     }
 }
 
+/// What the reader chose to see on the case page.
+#[derive(Default)]
+struct Choices<'a> {
+    /// The two assessments to compare.
+    compare: Option<(Uuid, Uuid)>,
+    /// The party search of the pickers.
+    party_q: Option<&'a str>,
+}
+
 async fn case_page(
     state: &AppState,
     user: &SignedIn,
@@ -515,7 +529,7 @@ async fn case_page(
     is_error: bool,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    case_page_with(state, user, id, message, is_error, status, None).await
+    case_page_with(state, user, id, message, is_error, status, Choices::default()).await
 }
 
 async fn case_page_with(
@@ -525,8 +539,9 @@ async fn case_page_with(
     message: String,
     is_error: bool,
     status: StatusCode,
-    compare: Option<(Uuid, Uuid)>,
+    choices: Choices<'_>,
 ) -> Result<Response, AppError> {
+    let Choices { compare, party_q } = choices;
     let reference = Reference::load(&state.db).await?;
     let mut conn = state.db.acquire().await?;
     let row = service::visible(&mut conn, user, id, false).await?;
@@ -583,7 +598,12 @@ async fn case_page_with(
         .collect();
     let parties = crate::parties::parties_of_case(&mut conn, id).await?;
     let transactions = super::transactions::of_case(&mut conn, id).await?;
-    let all_parties = crate::parties::list(&mut conn, None, 500).await?;
+    // The party pickers offer the parties found by name (never the whole registry: it
+    // holds hundreds of thousands at scale); the transaction form also offers the case's own.
+    let found_parties = match party_q {
+        Some(q) => crate::parties::list(&mut conn, Some(q), PARTY_MATCHES).await?,
+        None => Vec::new(),
+    };
     let consolidated_into: Option<(Uuid, String)> = sqlx::query_as(
         "SELECT t.id, t.docket_number FROM cases s JOIN cases t ON t.id = s.consolidated_into WHERE s.id = $1",
     )
@@ -642,6 +662,7 @@ async fn case_page_with(
     let can_edit = row.stage.is_open()
         && (user.role == Role::Supervisor || (user.role == Role::Analyst && row.assignee == Some(user.id)));
     let is_supervisor = user.role == Role::Supervisor;
+    let party_options = party_options(&parties, &found_parties);
     let mut r = render(&CasePage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
         category,
@@ -677,7 +698,9 @@ async fn case_page_with(
         clock_names: ClockName::ALL,
         parties,
         transactions,
-        all_parties,
+        party_q: party_q.unwrap_or_default().to_string(),
+        party_options,
+        found_parties,
         party_roles: crate::parties::PartyRole::ALL,
         data_categories: reference.data_categories.clone(),
         kinds: super::transactions::KINDS,
@@ -697,6 +720,22 @@ async fn case_page_with(
     Ok(r)
 }
 
+/// The choices of the transaction form's party pickers: the case's own parties first,
+/// then the parties a search found, each once.
+fn party_options(
+    of_case: &[crate::parties::CaseParty],
+    found: &[crate::parties::Party],
+) -> Vec<(Uuid, String, String)> {
+    let mut options: Vec<(Uuid, String, String)> = Vec::new();
+    let own = of_case.iter().map(|p| (p.party_id, &p.legal_name, &p.country));
+    for (id, name, country) in own.chain(found.iter().map(|p| (p.id, &p.legal_name, &p.country))) {
+        if !options.iter().any(|o| o.0 == id) {
+            options.push((id, name.clone(), country.clone()));
+        }
+    }
+    options
+}
+
 /// `GET /cases/{id}`.
 pub async fn show(
     user: Authorized<perm::ViewCases>,
@@ -711,7 +750,8 @@ pub async fn show(
         )),
         _ => None,
     };
-    case_page_with(&state, &user, id, String::new(), false, StatusCode::OK, compare).await
+    let party_q = q.party_q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    case_page_with(&state, &user, id, String::new(), false, StatusCode::OK, Choices { compare, party_q }).await
 }
 
 /// `?from=&to=`: the two assessments to compare on the case page.
@@ -719,7 +759,12 @@ pub async fn show(
 pub struct CompareQuery {
     from: Option<String>,
     to: Option<String>,
+    /// Finds parties by name for the link and transaction forms.
+    party_q: Option<String>,
 }
+
+/// How many parties a name search on the case page offers.
+const PARTY_MATCHES: i64 = 25;
 
 /// Renders an error of a case-page form back on the case page.
 pub async fn back_to_case(

@@ -32,11 +32,14 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
+    /// Sends one message. Its Message-ID is the outbox row's id, so a receiving system can
+    /// recognise a message it has seen (a retry after a lost reply sends the same id).
+    async fn send(&self, id: Uuid, to: &str, subject: &str, body: &str) -> Result<(), String> {
         let to = to.parse::<Mailbox>().map_err(|e| format!("recipient: {e}"))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
+            .message_id(Some(format!("<{id}@icts-review>")))
             .subject(subject)
             .body(body.to_string())
             .map_err(|e| e.to_string())?;
@@ -66,7 +69,7 @@ pub async fn send_pending(
             return Ok(sent);
         }
         for (id, to, subject, body, attempts) in batch {
-            match mailer.send(&to, &subject, &body).await {
+            match mailer.send(id, &to, &subject, &body).await {
                 Ok(()) => {
                     sqlx::query(
                         "UPDATE mail_outbox SET sent_at = $2, sent_by = $3, attempts = attempts + 1 WHERE id = $1",

@@ -280,7 +280,7 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Party>, sql
 pub async fn list(conn: &mut PgConnection, q: Option<&str>, limit: i64) -> Result<Vec<Party>, sqlx::Error> {
     match q {
         Some(q) => sqlx::query_as(&format!(
-            "SELECT {PARTY_COLUMNS} FROM parties WHERE legal_name ILIKE $1 OR array_to_string(aliases, ' ') ILIKE $1 ORDER BY legal_name LIMIT $2"
+            "SELECT {PARTY_COLUMNS} FROM parties WHERE party_search_text(legal_name, aliases) ILIKE $1 ORDER BY legal_name LIMIT $2"
         ))
         .bind(format!("%{}%", q.replace('%', "").replace('_', "\\_")))
         .bind(limit)

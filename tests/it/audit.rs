@@ -57,6 +57,21 @@ async fn eight_concurrent_writers_through_two_pools_make_one_chain() {
     assert_eq!((min, max), (1, 320));
 }
 
+#[tokio::test]
+async fn an_event_timed_to_the_nanosecond_in_another_offset_still_verifies() {
+    let app = TestApp::new().await;
+    // PostgreSQL keeps microseconds in UTC; the hash must cover the time as stored.
+    let at = time::macros::datetime!(2026-03-04 05:06:07.123456789 +02:00);
+    let mut tx = app.pool.begin().await.unwrap();
+    audit::record(&mut tx, at, &AuditContext::default(), NewEvent::new("test.precise")).await.unwrap();
+    audit::record_many(&mut tx, at, &AuditContext::default(), vec![NewEvent::new("test.precise")]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(matches!(audit::verify(&app.pool).await.unwrap(), Verdict::Ok { count: 2, .. }));
+    let stored: time::OffsetDateTime =
+        sqlx::query_scalar("SELECT at FROM audit_events WHERE seq = 1").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(stored, time::macros::datetime!(2026-03-04 03:06:07.123456 UTC));
+}
+
 async fn chain_of(app: &TestApp, n: usize) {
     let now = app.state.now();
     for i in 0..n {

@@ -176,3 +176,64 @@ async fn transactions_are_recorded_and_consolidation_moves_them_losing_nothing()
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn the_case_page_offers_parties_found_by_name_or_alias_never_the_whole_registry() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let ts = app.token(&sup).await;
+    let wanted = party(
+        &app,
+        &ts,
+        json!({"legal_name": "Baltic Relay Systems", "aliases": ["BRS Telecom"], "kind": "company", "country": "RU"}),
+    )
+    .await;
+    let linked = party(&app, &ts, json!({"legal_name": "Harbor Logistics", "kind": "company", "country": "US"})).await;
+    party(&app, &ts, json!({"legal_name": "Unrelated Widgets", "kind": "company", "country": "US"})).await;
+    let c = case(&app, &ts, "Relay review", false).await;
+    let r = app
+        .send(api(
+            "POST",
+            &format!("/api/v1/cases/{c}/parties"),
+            &ts,
+            Some(json!({"party_id": linked["id"], "role": "us_counterparty"})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let session = app.sign_in(&sup).await;
+    let option = |p: &Value| format!("<option value=\"{}\">", p["id"].as_str().unwrap());
+
+    // Without a search: the case's own parties for transactions, nothing from the registry.
+    let page = app.send(session.get(&format!("/cases/{c}"))).await.text();
+    assert!(page.contains("Find the party by name first."));
+    assert!(page.contains(&option(&linked)), "the case's own party is offered for transactions");
+    assert!(!page.contains(&option(&wanted)), "registry parties are not listed unasked");
+    assert!(!page.contains("Unrelated Widgets"));
+
+    // By part of an alias, any case: the match is offered, the others are not.
+    for q in ["brs+tele", "Relay+Sys"] {
+        let page = app.send(session.get(&format!("/cases/{c}?party_q={q}"))).await.text();
+        assert!(page.contains("1 found for"), "{q}");
+        assert!(page.contains(&option(&wanted)), "{q}");
+        assert!(!page.contains("Unrelated Widgets"), "{q}");
+    }
+    let page = app.send(session.get(&format!("/cases/{c}?party_q=nobody+by+this+name"))).await.text();
+    assert!(page.contains("No party matches"));
+}
+
+#[tokio::test]
+async fn a_part_of_a_docket_number_finds_its_case() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let ts = app.token(&sup).await;
+    let id = case(&app, &ts, "Docket search", false).await;
+    case(&app, &ts, "Another", false).await;
+    let d = app.send(api("GET", &format!("/api/v1/cases/{id}"), &ts, None)).await.json();
+    let docket = d["docket_number"].as_str().unwrap().to_string();
+    let tail = docket.rsplit('-').next().unwrap().to_string();
+    let found = app.send(api("GET", &format!("/api/v1/cases?q={docket}"), &ts, None)).await.json();
+    let ids: Vec<&str> = found["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![id.as_str()]);
+    let found = app.send(api("GET", &format!("/api/v1/cases?q=-{tail}"), &ts, None)).await.json();
+    assert!(found["items"].as_array().unwrap().iter().any(|i| i["id"] == id.as_str()), "{found}");
+}

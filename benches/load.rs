@@ -1,0 +1,781 @@
+//! The service under load, where users feel it, against a synthetic office.
+//!
+//! `cargo bench --bench load -- [--cases N] [--events M] [--data DIR] [--concurrency C]
+//! [--requests R] [--import-rows K]` (defaults: 100,000 cases, 2,000,000 events, a temporary
+//! folder, 4 in flight, 2,000 requests per measure, 10,000 import rows). With `--data DIR`
+//! the built-in database there is seeded once (`seed --synthetic`) and reused by later runs.
+//!
+//! It starts the real service (release build) as a child process, signs in as a
+//! supervisor, an auditor and an API client, and drives each endpoint at fixed concurrency
+//! (p50, p99, requests per second, the server's peak resident memory). For every HTTP
+//! figure it also runs, in the same run and at the same concurrency, the bare SQL the
+//! endpoint runs (the same statements through sqlx from this process: no HTTP, no handler
+//! logic, no template) and reports the ratio of the p50s. Then: the full audit log streamed
+//! (peak memory against a tenth of it), CSV bulk intake against a plain COPY of the rows it
+//! wrote, 8 concurrent audit writers against 8 plain inserters, and sign-in against the
+//! bare argon2 verification.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use futures_util::TryStreamExt;
+use icts_review::auth::Role;
+use icts_review::cases::db::{self as cases_db, AssigneeFilter, CaseFilter, Sort};
+use icts_review::cases::reference::Reference;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// One line of the results table.
+struct Line {
+    what: String,
+    http: Stats,
+    bare: Option<Stats>,
+    peak_mib: f64,
+}
+
+fn print_table(lines: &[Line]) {
+    println!();
+    println!(
+        "| Measure | In flight | Requests | p50 ms | p99 ms | req/s | bare SQL p50 ms | bare SQL p99 ms | p50 ÷ bare | server peak RSS MiB |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for l in lines {
+        let (bp50, bp99, ratio) = match &l.bare {
+            Some(b) => {
+                (format!("{:.2}", b.p50_ms), format!("{:.2}", b.p99_ms), format!("{:.2}", l.http.p50_ms / b.p50_ms))
+            }
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        println!(
+            "| {} | {} | {} | {:.2} | {:.2} | {:.0} | {} | {} | {} | {:.1} |",
+            l.what,
+            l.http.concurrency,
+            l.http.requests,
+            l.http.p50_ms,
+            l.http.p99_ms,
+            l.http.per_second,
+            bp50,
+            bp99,
+            ratio,
+            l.peak_mib
+        );
+    }
+    println!();
+}
+
+fn check(what: &str, s: &Stats) {
+    if s.errors > 0 {
+        panic!(
+            "{what}: {} of {} requests failed; first: {}",
+            s.errors,
+            s.requests,
+            s.first_error.clone().unwrap_or_default()
+        );
+    }
+}
+
+/// The session lookup every signed-in request makes.
+async fn session_sql(conn: &mut sqlx::PgConnection, secret: &str) -> Result<(), String> {
+    icts_review::auth::session::resolve(conn, secret, OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the session is gone")?;
+    Ok(())
+}
+
+async fn assignable_sql(conn: &mut sqlx::PgConnection) -> Result<(), String> {
+    let _: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, name FROM users WHERE active AND role IN ('analyst', 'supervisor') ORDER BY name")
+            .fetch_all(conn)
+            .await
+            .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn today() -> time::Date {
+    icts_review::cases::service::today(OffsetDateTime::now_utc())
+}
+
+/// What `GET /cases?…` runs.
+async fn list_page_sql(pool: &PgPool, secret: &str, user: Uuid, f: &CaseFilter) -> Result<(), String> {
+    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+    session_sql(&mut conn, secret).await?;
+    Reference::load(pool).await.map_err(|e| e.to_string())?;
+    cases_db::list(&mut conn, f, user, Role::Supervisor, today()).await.map_err(|e| e.to_string())?;
+    assignable_sql(&mut conn).await
+}
+
+/// What `GET /cases/{id}` runs.
+async fn case_page_sql(pool: &PgPool, secret: &str, id: Uuid) -> Result<(), String> {
+    let e = |e: sqlx::Error| e.to_string();
+    let a = |e: icts_review::error::AppError| e.to_string();
+    let mut conn = pool.acquire().await.map_err(e)?;
+    session_sql(&mut conn, secret).await?;
+    Reference::load(pool).await.map_err(e)?;
+    let row = cases_db::get(&mut conn, id, false).await.map_err(e)?.ok_or("no such case")?;
+    cases_db::clock_inputs(&mut conn, &row, today()).await.map_err(e)?;
+    let _: Vec<(OffsetDateTime, String, String)> = sqlx::query_as(
+        "SELECT n.created_at, u.name, n.body FROM case_notes n JOIN users u ON u.id = n.author WHERE n.case_id = $1 ORDER BY n.created_at, n.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(e)?;
+    sqlx::query("SELECT id, asked_of, question, asked_on, tolls, answered_on, answer FROM case_rfis WHERE case_id = $1 ORDER BY asked_on, id")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(e)?;
+    let events: Vec<icts_review::audit::StoredEvent> =
+        sqlx::query_as("SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq")
+            .bind(id.to_string())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(e)?;
+    let actors: Vec<Uuid> = events.iter().filter_map(|e| e.actor_id).collect();
+    let _: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1)")
+        .bind(&actors)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(e)?;
+    icts_review::parties::parties_of_case(&mut conn, id).await.map_err(e)?;
+    icts_review::cases::transactions::of_case(&mut conn, id).await.map_err(e)?;
+    sqlx::query("SELECT t.id, t.docket_number FROM cases s JOIN cases t ON t.id = s.consolidated_into WHERE s.id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(e)?;
+    let assessments = icts_review::risk::service::assessments(&mut conn, id).await.map_err(a)?;
+    icts_review::risk::service::current_nexus(&mut conn, id).await.map_err(a)?;
+    icts_review::parties::screening_service::hits_of_case(&mut conn, id).await.map_err(e)?;
+    if let Some(current) = assessments.first() {
+        icts_review::risk::service::rubric(&mut conn, current.rubric_version).await.map_err(a)?;
+    }
+    assignable_sql(&mut conn).await
+}
+
+/// What `GET /dashboard` runs for a supervisor.
+async fn dashboard_sql(pool: &PgPool, secret: &str, user: Uuid) -> Result<(), String> {
+    let e = |e: sqlx::Error| e.to_string();
+    let mut conn = pool.acquire().await.map_err(e)?;
+    session_sql(&mut conn, secret).await?;
+    Reference::load(pool).await.map_err(e)?;
+    let today = today();
+    for f in [
+        CaseFilter { assignee: Some(AssigneeFilter::User(user)), limit: 20, ..Default::default() },
+        CaseFilter { assignee: Some(AssigneeFilter::Unassigned), sort: Sort::Triage, limit: 20, ..Default::default() },
+        CaseFilter { limit: 200, ..Default::default() },
+        CaseFilter { due_within: Some(14), sort: Sort::Due, limit: 20, ..Default::default() },
+        CaseFilter { overdue: true, sort: Sort::Due, limit: 20, ..Default::default() },
+    ] {
+        cases_db::list(&mut conn, &f, user, Role::Supervisor, today).await.map_err(e)?;
+    }
+    cases_db::count_by_stage(&mut conn, user, Role::Supervisor).await.map_err(e)?;
+    let _: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM determinations WHERE status = 'submitted' AND drafted_by <> $1")
+            .bind(user)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(e)?;
+    let _: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM determinations WHERE status = 'returned' AND drafted_by = $1")
+            .bind(user)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(e)?;
+    Ok(())
+}
+
+/// What `GET /api/v1/cases` runs.
+async fn api_list_sql(pool: &PgPool, secret: &str, user: Uuid, f: &CaseFilter) -> Result<(), String> {
+    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+    session_sql(&mut conn, secret).await?;
+    cases_db::list(&mut conn, f, user, Role::Supervisor, today()).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// What a dossier export gathers.
+async fn dossier_sql(pool: &PgPool, secret: &str, id: Uuid) -> Result<(), String> {
+    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+    session_sql(&mut conn, secret).await?;
+    icts_review::audit::dossier::gather(&mut conn, id, false).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Streams one audit-log export; returns (events, seconds).
+async fn stream_export(client: &reqwest::Client, base: &str, token: &str, query: &str) -> (u64, f64) {
+    let started = Instant::now();
+    let mut r = client.get(format!("{base}/api/v1/audit/export?{query}")).bearer_auth(token).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let mut lines = 0u64;
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+    }
+    (lines, started.elapsed().as_secs_f64())
+}
+
+fn one_shot(what: &str, n: usize, seconds: f64, peak_mib: f64) -> Line {
+    Line {
+        what: what.to_string(),
+        http: Stats {
+            requests: n,
+            concurrency: 1,
+            p50_ms: seconds * 1000.0,
+            p99_ms: seconds * 1000.0,
+            per_second: n as f64 / seconds,
+            ..Default::default()
+        },
+        bare: None,
+        peak_mib,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let o = Options::parse();
+    let data = DataDir::new(o.data.as_deref());
+    let run = format!("{:x}", OffsetDateTime::now_utc().unix_timestamp());
+    let seeded = data.path.join("postgres").exists() && {
+        // Seeded by an earlier run when it holds cases.
+        let server = Server::start(&data, None, &[]).await;
+        let pool = owner_pool(&data, 1).await;
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM cases").fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        server.stop();
+        n > 0
+    };
+    if !seeded {
+        let started = Instant::now();
+        println!("seeding {} cases and {} audit events …", o.cases, o.events);
+        cli(&data, &["seed", "--synthetic", "--cases", &o.cases.to_string(), "--events", &o.events.to_string()], None);
+        println!("seeded in {:.0} s", started.elapsed().as_secs_f64());
+    }
+    let supervisor = add_user(&data, "supervisor", &run);
+    let auditor = add_user(&data, "auditor", &run);
+    let server = Server::start(&data, None, &[]).await;
+    let base = server.base.clone();
+    let memory = MemorySampler::start(server.pid);
+    let client = client();
+    let pool = app_pool(&data, o.concurrency as u32 * 3).await;
+    let owner = owner_pool(&data, 2).await;
+    let (cases, events): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM cases), (SELECT seq FROM audit_head)")
+            .fetch_one(&owner)
+            .await
+            .unwrap();
+    println!(
+        "{cases} cases, {events} audit events; {} in flight, {} requests per measure; service pid {}",
+        o.concurrency, o.requests, server.pid
+    );
+    let sup_id: Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&supervisor).fetch_one(&owner).await.unwrap();
+    let sup_secret = sign_in(&client, &base, &supervisor).await.unwrap();
+    let api_token = token(&client, &base, &supervisor).await;
+
+    // Inputs: open cases that are not restricted (opening a restricted case is an audit
+    // event, a write), categories, cursors deep in the list, search terms.
+    let ids: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM cases TABLESAMPLE SYSTEM (1) WHERE NOT restricted LIMIT 2000")
+            .fetch_all(&owner)
+            .await
+            .unwrap();
+    let ids = Arc::new(ids);
+    let categories: Arc<Vec<String>> =
+        Arc::new(sqlx::query_scalar("SELECT code FROM ref_categories ORDER BY code").fetch_all(&owner).await.unwrap());
+    let mut cursors = Vec::new();
+    for part in [4, 2] {
+        let (at, id): (OffsetDateTime, Uuid) =
+            sqlx::query_as("SELECT created_at, id FROM cases ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT 1")
+                .bind(cases * (part - 1) / part)
+                .fetch_one(&owner)
+                .await
+                .unwrap();
+        cursors.push((at.format(&time::format_description::well_known::Rfc3339).unwrap(), id));
+    }
+    let cursors = Arc::new(cursors);
+    // Common words (thousands of matches) and rare ones: a docket number and a supplier's
+    // name, each matching a handful of cases.
+    let mut terms: Vec<String> = ["genomic", "inverters", "surveillance cameras", "Taedong"].map(String::from).to_vec();
+    let rare: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.docket_number, p.legal_name FROM cases c JOIN case_parties cp ON cp.case_id = c.id \
+         JOIN parties p ON p.id = cp.party_id WHERE c.id = ANY($1) LIMIT 2",
+    )
+    .bind(&ids[..50])
+    .fetch_all(&owner)
+    .await
+    .unwrap();
+    for (docket, party) in rare {
+        terms.push(docket);
+        terms.push(party);
+    }
+    println!("search terms: {terms:?}");
+    let terms = Arc::new(terms);
+    let mut lines = Vec::new();
+    let c = o.concurrency;
+    let n = o.requests;
+    let url = |s: &str| format!("{base}{s}");
+
+    macro_rules! measure {
+        ($what:expr, $http:expr, $bare:expr) => {{
+            if o.runs($what) {
+                memory.take_peak();
+                let http = $http.await;
+                let peak_mib = memory.take_peak();
+                check($what, &http);
+                let bare = $bare.await;
+                check(concat!($what, " (bare SQL)"), &bare);
+                println!(
+                    "{:<28} p50 {:>7.2} ms  p99 {:>7.2} ms  {:>6.0}/s  bare p50 {:>7.2} ms  ratio {:.2}",
+                    $what,
+                    http.p50_ms,
+                    http.p99_ms,
+                    http.per_second,
+                    bare.p50_ms,
+                    http.p50_ms / bare.p50_ms
+                );
+                lines.push(Line { what: $what.to_string(), http, bare: Some(bare), peak_mib });
+            }
+        }};
+    }
+
+    // Case list, filtered by stage and category.
+    {
+        let (cl, b, s, cats) = (client.clone(), base.clone(), sup_secret.clone(), categories.clone());
+        let (p, s2, cats2) = (pool.clone(), sup_secret.clone(), categories.clone());
+        measure!(
+            "case list, filtered",
+            drive(c, n, move |i| {
+                let (cl, s) = (cl.clone(), s.clone());
+                let u = format!("{b}/cases?stage=initial_review&category={}", cats[i % cats.len()]);
+                async move { get_page(&cl, &u, &s).await }
+            }),
+            drive(c, n, move |i| {
+                let (p, s, cat) = (p.clone(), s2.clone(), cats2[i % cats2.len()].clone());
+                async move {
+                    let f = CaseFilter {
+                        stage: Some(icts_review::cases::workflow::Stage::InitialReview),
+                        category: Some(cat),
+                        ..Default::default()
+                    };
+                    list_page_sql(&p, &s, sup_id, &f).await
+                }
+            })
+        );
+    }
+    // Case list, searched.
+    {
+        let (cl, b, s, t) = (client.clone(), base.clone(), sup_secret.clone(), terms.clone());
+        let (p, s2, t2) = (pool.clone(), sup_secret.clone(), terms.clone());
+        measure!(
+            "case list, searched",
+            drive(c, n, move |i| {
+                let (cl, s) = (cl.clone(), s.clone());
+                let u = format!("{b}/cases?q={}", t[i % t.len()].replace(' ', "+"));
+                async move { get_page(&cl, &u, &s).await }
+            }),
+            drive(c, n, move |i| {
+                let (p, s, q) = (p.clone(), s2.clone(), t2[i % t2.len()].clone());
+                async move { list_page_sql(&p, &s, sup_id, &CaseFilter { q: Some(q), ..Default::default() }).await }
+            })
+        );
+    }
+    // Case list, keyset pages half-way and three quarters down a million rows.
+    {
+        let (cl, b, s, k) = (client.clone(), base.clone(), sup_secret.clone(), cursors.clone());
+        let (p, s2, k2) = (pool.clone(), sup_secret.clone(), cursors.clone());
+        measure!(
+            "case list, deep keyset page",
+            drive(c, n, move |i| {
+                let (cl, s) = (cl.clone(), s.clone());
+                let (key, id) = &k[i % k.len()];
+                let u = format!("{b}/cases?cursor={}", url_encode(&format!("{key}~{id}")));
+                async move { get_page(&cl, &u, &s).await }
+            }),
+            drive(c, n, move |i| {
+                let (p, s) = (p.clone(), s2.clone());
+                let after = Some(k2[i % k2.len()].clone());
+                async move { list_page_sql(&p, &s, sup_id, &CaseFilter { after, ..Default::default() }).await }
+            })
+        );
+    }
+    // Case page.
+    {
+        let (cl, b, s, ids1) = (client.clone(), base.clone(), sup_secret.clone(), ids.clone());
+        let (p, s2, ids2) = (pool.clone(), sup_secret.clone(), ids.clone());
+        measure!(
+            "case page",
+            drive(c, n, move |i| {
+                let (cl, s) = (cl.clone(), s.clone());
+                let u = format!("{b}/cases/{}", ids1[i % ids1.len()]);
+                async move { get_page(&cl, &u, &s).await }
+            }),
+            drive(c, n, move |i| {
+                let (p, s, id) = (p.clone(), s2.clone(), ids2[i % ids2.len()]);
+                async move { case_page_sql(&p, &s, id).await }
+            })
+        );
+    }
+    // Dashboard (a supervisor's: the most queries).
+    {
+        let (cl, u, s) = (client.clone(), url("/dashboard"), sup_secret.clone());
+        let (p, s2) = (pool.clone(), sup_secret.clone());
+        measure!(
+            "dashboard",
+            drive(c, n / 4, move |_| {
+                let (cl, u, s) = (cl.clone(), u.clone(), s.clone());
+                async move { get_page(&cl, &u, &s).await }
+            }),
+            drive(c, n / 4, move |_| {
+                let (p, s) = (p.clone(), s2.clone());
+                async move { dashboard_sql(&p, &s, sup_id).await }
+            })
+        );
+    }
+    // API list.
+    {
+        let (cl, u, t) = (client.clone(), url("/api/v1/cases?limit=50"), api_token.clone());
+        let (p, t2) = (pool.clone(), api_token.clone());
+        measure!(
+            "API case list",
+            drive(c, n, move |_| {
+                let (cl, u, t) = (cl.clone(), u.clone(), t.clone());
+                async move { get_api(&cl, &u, &t).await }
+            }),
+            drive(c, n, move |_| {
+                let (p, t) = (p.clone(), t2.clone());
+                async move { api_list_sql(&p, &t, sup_id, &CaseFilter { limit: 50, ..Default::default() }).await }
+            })
+        );
+    }
+    // Case dossier export (auditor, after re-authentication; each export also records an
+    // audit event and takes a checkpoint).
+    let audit_token = token(&client, &base, &auditor).await;
+    let r = client
+        .post(url("/api/v1/auth/reauth"))
+        .bearer_auth(&audit_token)
+        .json(&serde_json::json!({"password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "reauth: {}", r.status());
+    {
+        let (cl, b, t, ids1) = (client.clone(), base.clone(), audit_token.clone(), ids.clone());
+        let (p, t2, ids2) = (pool.clone(), audit_token.clone(), ids.clone());
+        let k = (n / 10).max(20);
+        measure!(
+            "case dossier export (JSON)",
+            drive(c, k, move |i| {
+                let (cl, t) = (cl.clone(), t.clone());
+                let u = format!("{b}/api/v1/cases/{}/export?format=json", ids1[i % ids1.len()]);
+                async move { get_api(&cl, &u, &t).await }
+            }),
+            drive(c, k, move |i| {
+                let (p, t, id) = (p.clone(), t2.clone(), ids2[i % ids2.len()]);
+                async move { dossier_sql(&p, &t, id).await }
+            })
+        );
+    }
+
+    if o.runs("audit log export") {
+        // The full audit log, streamed, against a tenth of it.
+        let head: i64 = sqlx::query_scalar("SELECT seq FROM audit_head").fetch_one(&owner).await.unwrap();
+        let tenth_at: OffsetDateTime =
+            sqlx::query_scalar("SELECT at FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT 1")
+                .bind(head / 10)
+                .fetch_one(&owner)
+                .await
+                .unwrap();
+        let to = tenth_at.format(&time::format_description::well_known::Rfc3339).unwrap();
+        memory.take_peak();
+        let (small, small_s) =
+            stream_export(&client, &base, &audit_token, &format!("format=ndjson&to={}", url_encode(&to))).await;
+        let small_peak = memory.take_peak();
+        let (full, full_s) = stream_export(&client, &base, &audit_token, "format=ndjson").await;
+        let full_peak = memory.take_peak();
+        let started = Instant::now();
+        let mut rows = sqlx::query_as::<_, icts_review::audit::StoredEvent>("SELECT * FROM audit_events ORDER BY seq")
+            .fetch(&pool);
+        let mut bare_rows = 0u64;
+        while rows.try_next().await.unwrap().is_some() {
+            bare_rows += 1;
+        }
+        drop(rows);
+        let bare_s = started.elapsed().as_secs_f64();
+        println!(
+            "audit log export: {small} events in {small_s:.1} s (peak {small_peak:.1} MiB); {full} events in {full_s:.1} s (peak {full_peak:.1} MiB); bare read {bare_rows} rows in {bare_s:.1} s"
+        );
+        let mut l = one_shot("audit log export, a tenth (NDJSON)", small as usize, small_s, small_peak);
+        l.what = format!("audit log export, {small} events (NDJSON)");
+        lines.push(l);
+        let mut l = one_shot("", full as usize, full_s, full_peak);
+        l.what = format!("audit log export, all {full} events (NDJSON)");
+        l.bare = Some(Stats {
+            requests: 1,
+            concurrency: 1,
+            p50_ms: bare_s * 1000.0,
+            p99_ms: bare_s * 1000.0,
+            per_second: bare_rows as f64 / bare_s,
+            ..Default::default()
+        });
+        lines.push(l);
+    }
+    // CSV bulk intake against a plain COPY of the rows it wrote.
+    if o.runs("CSV bulk intake") {
+        lines.extend(bulk_intake(&data, &owner, &supervisor, o.import_rows, &memory).await);
+    }
+
+    // 8 concurrent audit writers against 8 plain inserters.
+    if o.runs("audit appends") {
+        lines.push(audit_appends(&pool, &owner).await);
+    }
+
+    // Sign-in (argon2id by design) against the bare verification of the same hash.
+    if o.runs("sign-in") {
+        let (cl, b, e) = (client.clone(), base.clone(), supervisor.clone());
+        memory.take_peak();
+        let http = drive(2, 40, move |_| {
+            let (cl, b, e) = (cl.clone(), b.clone(), e.clone());
+            async move { sign_in(&cl, &b, &e).await.map(|_| ()) }
+        })
+        .await;
+        let peak_mib = memory.take_peak();
+        check("sign-in", &http);
+        let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = $1")
+            .bind(&supervisor)
+            .fetch_one(&owner)
+            .await
+            .unwrap();
+        let stored = Arc::new(stored);
+        let bare = drive(2, 40, move |_| {
+            let stored = stored.clone();
+            async move {
+                let ok = tokio::task::spawn_blocking(move || icts_review::auth::password::verify(PASSWORD, &stored))
+                    .await
+                    .unwrap();
+                if ok { Ok(()) } else { Err("the password did not verify".into()) }
+            }
+        })
+        .await;
+        println!("sign-in p50 {:.1} ms (argon2 alone {:.1} ms)", http.p50_ms, bare.p50_ms);
+        lines.push(Line {
+            what: "sign-in (page; bare = argon2id verify alone)".into(),
+            http,
+            bare: Some(bare),
+            peak_mib,
+        });
+    }
+
+    drop(memory);
+    pool.close().await;
+    owner.close().await;
+    server.stop();
+    // The chain still verifies after everything this run appended.
+    let verdict = cli(&data, &["audit", "verify"], None);
+    println!("audit verify: {}", verdict.trim());
+    assert!(verdict.starts_with("OK"), "{verdict}");
+    print_table(&lines);
+}
+
+fn url_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Imports `rows` transactions from a CSV file through the command line (each opening a
+/// case, with a supplier and a counterparty), then COPYs the very rows it wrote into
+/// tables like the real ones (same columns and indexes) as the reference.
+async fn bulk_intake(
+    data: &DataDir,
+    owner: &PgPool,
+    supervisor: &str,
+    rows: usize,
+    memory: &MemorySampler,
+) -> Vec<Line> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("intake.csv");
+    let mut w = csv::Writer::from_path(&file).unwrap();
+    w.write_record([
+        "title",
+        "summary",
+        "origin",
+        "referring_agency",
+        "category",
+        "adversaries",
+        "item",
+        "kind",
+        "status",
+        "value_usd",
+        "supplier_name",
+        "supplier_country",
+        "counterparty_name",
+        "counterparty_country",
+    ])
+    .unwrap();
+    let run = OffsetDateTime::now_utc().unix_timestamp();
+    for i in 0..rows {
+        w.write_record([
+            format!("Bulk intake {run}-{i}: routers with remote management"),
+            "Referred in bulk for review.".to_string(),
+            "agency_referral".into(),
+            "DHS".into(),
+            "network_infrastructure".into(),
+            "CN".into(),
+            format!("Router model R{i}"),
+            "acquisition".into(),
+            "pending".into(),
+            (1000 + i).to_string(),
+            format!("Bulk Supplier {run}-{} Ltd.", i % 500),
+            "CN".into(),
+            format!("Regional Carrier {run}-{} LLC", i % 200),
+            "US".into(),
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let before: i64 = sqlx::query_scalar("SELECT seq FROM audit_head").fetch_one(owner).await.unwrap();
+    let since = OffsetDateTime::now_utc();
+    memory.take_peak();
+    let started = Instant::now();
+    cli(data, &["import", "transactions", file.to_str().unwrap(), "--as", supervisor], None);
+    let import_s = started.elapsed().as_secs_f64();
+    let import_peak = memory.take_peak();
+    // The rows the import wrote, by table.
+    let selections = [
+        ("cases", format!("SELECT * FROM cases WHERE created_at >= '{since}'")),
+        ("parties", format!("SELECT * FROM parties WHERE created_at >= '{since}'")),
+        (
+            "transactions",
+            format!("SELECT t.* FROM transactions t JOIN cases c ON c.id = t.case_id WHERE c.created_at >= '{since}'"),
+        ),
+        (
+            "transaction_parties",
+            format!(
+                "SELECT tp.* FROM transaction_parties tp JOIN transactions t ON t.id = tp.transaction_id JOIN cases c ON c.id = t.case_id WHERE c.created_at >= '{since}'"
+            ),
+        ),
+        (
+            "case_parties",
+            format!(
+                "SELECT cp.* FROM case_parties cp JOIN cases c ON c.id = cp.case_id WHERE c.created_at >= '{since}'"
+            ),
+        ),
+        ("audit_events", format!("SELECT * FROM audit_events WHERE seq > {before}")),
+    ];
+    let mut conn = owner.acquire().await.unwrap();
+    let mut dumps = Vec::new();
+    let mut written = 0u64;
+    for (table, select) in &selections {
+        let mut out = conn.copy_out_raw(&format!("COPY ({select}) TO STDOUT")).await.unwrap();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = out.try_next().await.unwrap() {
+            bytes.extend_from_slice(&chunk);
+        }
+        written += bytes.iter().filter(|b| **b == b'\n').count() as u64;
+        dumps.push((table.to_string(), bytes));
+    }
+    drop(conn);
+    let mut tx = owner.begin().await.unwrap();
+    for (table, _) in &dumps {
+        sqlx::query(&format!(
+            "CREATE TEMP TABLE bench_{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES) ON COMMIT DROP"
+        ))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    let started = Instant::now();
+    for (table, bytes) in &dumps {
+        let mut copy = tx.copy_in_raw(&format!("COPY bench_{table} FROM STDIN")).await.unwrap();
+        copy.send(bytes.as_slice()).await.unwrap();
+        copy.finish().await.unwrap();
+    }
+    let copy_s = started.elapsed().as_secs_f64();
+    tx.commit().await.unwrap();
+    println!(
+        "bulk intake: {rows} rows in {import_s:.2} s ({written} rows written); COPY of those rows {copy_s:.2} s; ratio {:.2}",
+        import_s / copy_s
+    );
+    let mut l = one_shot("", rows, import_s, import_peak);
+    l.what =
+        format!("CSV bulk intake, {rows} rows → {written} table rows (command line; bare = COPY of the same rows)");
+    l.bare = Some(Stats {
+        requests: 1,
+        concurrency: 1,
+        p50_ms: copy_s * 1000.0,
+        p99_ms: copy_s * 1000.0,
+        per_second: rows as f64 / copy_s,
+        ..Default::default()
+    });
+    vec![l]
+}
+
+/// 8 writers each appending events to the hash chain, one transaction per event (as a
+/// change does), against 8 writers inserting the same rows into a table without a chain.
+async fn audit_appends(pool: &PgPool, owner: &PgPool) -> Line {
+    let per_writer = 500usize;
+    let writers = 8usize;
+    let ctx = icts_review::audit::AuditContext {
+        actor_id: None,
+        actor_role: Some("system".into()),
+        client_addr: Some("127.0.0.1".into()),
+        request_id: Some("bench".into()),
+    };
+    let p = pool.clone();
+    let http = drive(writers, writers * per_writer, move |i| {
+        let (p, ctx) = (p.clone(), ctx.clone());
+        async move {
+            let mut tx = p.begin().await.map_err(|e| e.to_string())?;
+            let event = icts_review::audit::NewEvent::new("bench.append")
+                .object("bench", i)
+                .changes(serde_json::json!({"note": {"after": "an event appended by the load benchmark"}}));
+            icts_review::audit::record(&mut tx, OffsetDateTime::now_utc(), &ctx, event)
+                .await
+                .map_err(|e| e.to_string())?;
+            tx.commit().await.map_err(|e| e.to_string())
+        }
+    })
+    .await;
+    check("audit appends", &http);
+    sqlx::query("CREATE TABLE bench_plain_events (LIKE audit_events INCLUDING DEFAULTS INCLUDING INDEXES)")
+        .execute(owner)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE bench_plain_events ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY")
+        .execute(owner)
+        .await
+        .unwrap();
+    let o = owner.clone();
+    let bare = drive(writers, writers * per_writer, move |i| {
+        let o = o.clone();
+        async move {
+            let mut tx = o.begin().await.map_err(|e| e.to_string())?;
+            sqlx::query(
+                "INSERT INTO bench_plain_events (id, at, actor_role, client_addr, request_id, event_type, object_type, object_id, changes, outcome, prev_hash, hash) \
+                 VALUES ($1, now(), 'system', '127.0.0.1', 'bench', 'bench.append', 'bench', $2, $3, 'success', $4, $4)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(i.to_string())
+            .bind(serde_json::json!({"note": {"after": "an event appended by the load benchmark"}}))
+            .bind(vec![0u8; 32])
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+            tx.commit().await.map_err(|e| e.to_string())
+        }
+    })
+    .await;
+    check("plain inserts", &bare);
+    sqlx::query("DROP TABLE bench_plain_events").execute(owner).await.unwrap();
+    println!("audit appends, 8 writers: {:.0}/s (plain inserts {:.0}/s)", http.per_second, bare.per_second);
+    let _ = Duration::ZERO;
+    Line {
+        what: "audit appends, 8 writers (bare = plain INSERT, no chain)".into(),
+        http,
+        bare: Some(bare),
+        peak_mib: 0.0,
+    }
+}
