@@ -231,7 +231,16 @@ pub fn event_from_json(v: &Value) -> Result<StoredEvent, String> {
 /// Computes an event's hash from its predecessor's hash and its fields.
 #[allow(clippy::too_many_arguments)]
 fn event_hash(prev: &[u8], e: &StoredEvent) -> [u8; 32] {
-    let canonical = Canonical {
+    let bytes = serde_json::to_vec(&canonical(e)).expect("canonical events serialise");
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(&bytes);
+    h.finalize().into()
+}
+
+/// The fields of an event that its hash covers, in their fixed order.
+fn canonical(e: &StoredEvent) -> Canonical<'_> {
+    Canonical {
         v: 1,
         seq: e.seq,
         id: e.id,
@@ -245,12 +254,17 @@ fn event_hash(prev: &[u8], e: &StoredEvent) -> [u8; 32] {
         object_id: e.object_id.as_deref(),
         changes: &e.changes,
         outcome: &e.outcome,
-    };
-    let bytes = serde_json::to_vec(&canonical).expect("canonical events serialise");
-    let mut h = Sha256::new();
-    h.update(prev);
-    h.update(&bytes);
-    h.finalize().into()
+    }
+}
+
+/// The canonical JSON of `e` after its position: what follows `{"v":1,"seq":N,`.
+fn canonical_tail(e: &StoredEvent) -> Vec<u8> {
+    let mut bytes =
+        serde_json::to_vec(&canonical(&StoredEvent { seq: 0, ..e.clone() })).expect("canonical events serialise");
+    const PREFIX: &[u8] = br#"{"v":1,"seq":0,"#;
+    assert!(bytes.starts_with(PREFIX), "the canonical form starts with its version and position");
+    bytes.drain(..PREFIX.len());
+    bytes
 }
 
 /// Appends one event inside the caller's transaction (so the event commits or rolls back
@@ -263,13 +277,10 @@ pub async fn record(
 ) -> Result<i64, sqlx::Error> {
     // Hash the time as it will be read back.
     let at = crate::clock::storable(at);
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE").fetch_one(&mut *conn).await?;
-    let prev_seq: i64 = head.get("seq");
-    let prev_hash: Vec<u8> = head.get("hash");
     // The JSON goes through jsonb; hash what will be read back.
     let changes: Value = serde_json::from_str(&event.changes.to_string()).expect("JSON re-parses");
-    let mut stored = StoredEvent {
-        seq: prev_seq + 1,
+    let stored = StoredEvent {
+        seq: 0,
         id: Uuid::now_v7(),
         at,
         actor_id: ctx.actor_id,
@@ -281,18 +292,24 @@ pub async fn record(
         object_id: event.object_id,
         changes,
         outcome: event.outcome.as_str().to_string(),
-        prev_hash: prev_hash.clone(),
+        prev_hash: Vec::new(),
         hash: Vec::new(),
     };
-    stored.hash = event_hash(&prev_hash, &stored).to_vec();
-    // The row and the new head in one statement: the head stays locked until the
-    // transaction ends, so every round trip here is time other writers wait.
-    sqlx::query(
-        "WITH appended AS (INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, \
-         object_type, object_id, changes, outcome, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) \
-         RETURNING seq, hash) UPDATE audit_head h SET seq = a.seq, hash = a.hash FROM appended a WHERE h.singleton",
+    // One statement locks the head, hashes, appends and moves the head: the head stays
+    // locked until the transaction ends, and every round trip while it is held is time
+    // every other writer waits (three round trips made 8 writers top out near 1,800
+    // appends per second). The hash is the same as `event_hash`: sha256 of the previous
+    // hash, the canonical prefix with the position, and the rest of the canonical JSON.
+    let tail = canonical_tail(&stored);
+    let seq: i64 = sqlx::query_scalar(
+        "WITH head AS (SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE), \
+         appended AS (INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, \
+           object_type, object_id, changes, outcome, prev_hash, hash) \
+           SELECT head.seq + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, head.hash, \
+             sha256(head.hash || convert_to('{\"v\":1,\"seq\":' || (head.seq + 1)::text || ',', 'UTF8') || $12) FROM head \
+           RETURNING seq, hash) \
+         UPDATE audit_head h SET seq = a.seq, hash = a.hash FROM appended a WHERE h.singleton RETURNING h.seq",
     )
-    .bind(stored.seq)
     .bind(stored.id)
     .bind(stored.at)
     .bind(stored.actor_id)
@@ -304,11 +321,10 @@ pub async fn record(
     .bind(&stored.object_id)
     .bind(&stored.changes)
     .bind(&stored.outcome)
-    .bind(&stored.prev_hash)
-    .bind(&stored.hash)
-    .execute(&mut *conn)
+    .bind(tail)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(stored.seq)
+    Ok(seq)
 }
 
 /// Appends many events in the caller's transaction with one lock of the head and bulk
@@ -546,6 +562,20 @@ mod tests {
             outcome: "success".into(),
             prev_hash: vec![0; 32],
             hash: vec![],
+        }
+    }
+
+    #[test]
+    fn the_database_side_hash_is_the_same_as_event_hash() {
+        // What `record` asks PostgreSQL to hash: prev || {"v":1,"seq":N, || tail.
+        for seq in [1, 42, 9_876_543_210] {
+            let e = StoredEvent { seq, ..sample() };
+            let mut h = Sha256::new();
+            h.update([3u8; 32]);
+            h.update(format!("{{\"v\":1,\"seq\":{seq},").as_bytes());
+            h.update(canonical_tail(&e));
+            let db_side: [u8; 32] = h.finalize().into();
+            assert_eq!(db_side, event_hash(&[3; 32], &e), "seq {seq}");
         }
     }
 

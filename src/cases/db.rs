@@ -280,14 +280,17 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, f: &'a CaseFilter, user
     }
     if let Some(q) = &f.q {
         // Titles, summaries and notes are stemmed (english); docket numbers and party names
-        // are not (simple): match either.
-        qb.push(" AND (c.search_doc @@ websearch_to_tsquery('english', ")
+        // are not (simple): match either, in one test of the document per case. A query
+        // with a digit may also be part of a docket number.
+        qb.push(" AND (c.search_doc @@ (websearch_to_tsquery('english', ")
             .push_bind(q)
-            .push(") OR c.search_doc @@ websearch_to_tsquery('simple', ")
+            .push(") || websearch_to_tsquery('simple', ")
             .push_bind(q)
-            .push(") OR c.docket_number ILIKE ")
-            .push_bind(format!("%{}%", q.replace('%', "").replace('_', "\\_")))
-            .push(")");
+            .push("))");
+        if q.chars().any(|c| c.is_ascii_digit()) {
+            qb.push(" OR c.docket_number ILIKE ").push_bind(format!("%{}%", q.replace('%', "").replace('_', "\\_")));
+        }
+        qb.push(")");
     }
 }
 
