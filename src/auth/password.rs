@@ -80,10 +80,11 @@ pub static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash(&uuid::Uuid::new
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The threads that run argon2: one per core (at most 4). Each hash takes 19 MiB, so a
-/// burst of sign-ins queues here instead of taking 19 MiB per request on as many blocking
-/// threads (and leaving that memory in each thread's allocator arena: the server's peak
-/// resident memory after 40 sign-ins went from about 40 to 211 MiB on the blocking pool).
+/// The threads that run argon2: one per core (at most 4). Each hash takes 19 MiB for its
+/// duration, so a burst of sign-ins queues here, holding at most (threads × 19 MiB),
+/// instead of taking 19 MiB per concurrent request on the blocking pool (up to 512
+/// threads); a flood of sign-ins cannot exhaust memory, and no more hashes run at once
+/// than there are cores to run them.
 static HASHERS: LazyLock<std::sync::mpsc::Sender<Job>> = LazyLock::new(|| {
     let (send, receive) = std::sync::mpsc::channel::<Job>();
     let receive = std::sync::Arc::new(std::sync::Mutex::new(receive));
