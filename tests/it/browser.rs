@@ -294,6 +294,24 @@ async fn an_analyst_files_a_case_finds_it_and_a_supervisor_accepts_it() {
     );
     browser.screenshot("case-page").await;
 
+    // The supervisor finds a registered party by part of its alias and links it.
+    let api = Api::new(&base, "sid.supervisor@agency.gov", "a shared long passphrase").await;
+    api.call(
+        reqwest::Method::POST,
+        "/api/v1/parties",
+        Some(serde_json::json!({"legal_name": "AO Kaspersky Lab", "aliases": ["Kaspersky Laboratory"], "kind": "company", "country": "RU"})),
+    )
+    .await;
+    c.find(fantoccini::Locator::Id("party-q")).await.unwrap().send_keys("laborat").await.unwrap();
+    submit("form[action$='#parties'] button[type=submit]").await;
+    let hint = wait_text(c, "#link-party-hint", |t| t.contains("found")).await;
+    assert!(hint.starts_with("1 found for"), "{hint}");
+    c.find(fantoccini::Locator::Css("#link-party option:nth-child(2)")).await.unwrap().click().await.unwrap();
+    browser.screenshot("case-party-finder").await;
+    submit("form[action$='/parties'] button[type=submit]").await;
+    let parties = wait_text(c, "#parties + ul", |t| t.contains("AO Kaspersky Lab")).await;
+    assert!(parties.contains("AO Kaspersky Lab (RU) — Supplier / provider"), "{parties}");
+
     let console = browser.console().await;
     let errors: Vec<_> =
         console.iter().filter(|(level, text)| level == "SEVERE" && !text.contains("status of 422")).collect();
