@@ -237,3 +237,40 @@ async fn a_part_of_a_docket_number_finds_its_case() {
     let found = app.send(api("GET", &format!("/api/v1/cases?q=-{tail}"), &ts, None)).await.json();
     assert!(found["items"].as_array().unwrap().iter().any(|i| i["id"] == id.as_str()), "{found}");
 }
+
+#[tokio::test]
+async fn a_search_pages_newest_first_across_recent_and_old_cases() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let ts = app.token(&sup).await;
+    let mut ids = Vec::new();
+    for title in ["Zephyr relay one", "Zephyr relay two", "Zephyr relay three", "Unrelated"] {
+        ids.push(case(&app, &ts, title, false).await);
+    }
+    // The first was filed two years ago, the second forty days ago: outside the last month.
+    for (id, days) in [(&ids[0], 730), (&ids[1], 40)] {
+        sqlx::query("UPDATE cases SET created_at = now() - make_interval(days => $2) WHERE id = $1::uuid")
+            .bind(id)
+            .bind(days)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/cases?q=zephyr&limit=1".to_string();
+    loop {
+        let page = app.send(api("GET", &url, &ts, None)).await.json();
+        for i in page["items"].as_array().unwrap() {
+            seen.push(i["id"].as_str().unwrap().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/cases?q=zephyr&limit=1&cursor={}", url_escape(c)),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![ids[2].clone(), ids[1].clone(), ids[0].clone()], "newest first, the old ones too");
+}
+
+fn url_escape(s: &str) -> String {
+    s.replace(':', "%3A").replace('+', "%2B").replace('~', "%7E")
+}
