@@ -8,22 +8,12 @@
 //! of the small one. Throughput is also compared with the bare SQL the endpoint runs
 //! (`SELECT * FROM audit_events ORDER BY seq`, read row by row in this process).
 
-use std::process::{Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::*;
 use futures_util::TryStreamExt;
-
-const BIN: &str = env!("CARGO_BIN_EXE_icts-review");
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 /// Streams one export, sampling the server's memory; returns (bytes, lines, seconds, peak KiB).
 async fn export(client: &reqwest::Client, base: &str, token: &str, query: &str, pid: u32) -> (u64, u64, f64, u64) {
@@ -73,67 +63,18 @@ async fn append(pool: &sqlx::PgPool, n: i64) {
 #[tokio::main]
 async fn main() {
     let events: i64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
-    let dir = tempfile::Builder::new().prefix("icts-bench-").tempdir_in("/tmp").unwrap();
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let data = dir.path().join("data");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
-    let common = ["--data-dir", data.to_str().unwrap(), "--log", "warn"];
+    let data = DataDir::new(None);
     // The auditor (this also creates and migrates the built-in database).
-    let mut add = Command::new(BIN)
-        .args(common)
-        .args([
-            "user",
-            "add",
-            "--email",
-            "bench.auditor@agency.gov",
-            "--name",
-            "Bench Auditor",
-            "--role",
-            "auditor",
-            "--password-stdin",
-        ])
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    add.stdin.take().unwrap().write_all(b"a long benchmark passphrase\n").unwrap();
-    assert!(add.wait().unwrap().success());
-    let mut server = Command::new(BIN)
-        .args(common)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let auditor = add_user(&data, "auditor", "export");
+    let server = Server::start(&data, None, &[]).await;
+    let (base, pid) = (server.base.clone(), server.pid);
     let client = reqwest::Client::new();
-    for _ in 0..600 {
-        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let url = format!("postgres://postgres@localhost:5432/icts_review?host={}", data.join("run").display());
-    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(&url).await.unwrap();
+    let pool = owner_pool(&data, 2).await;
     let small = events / 10;
     let started = Instant::now();
     append(&pool, small).await;
     let loaded_small = started.elapsed().as_secs_f64();
-    let token = client
-        .post(format!("{base}/api/v1/auth/token"))
-        .json(&serde_json::json!({"email": "bench.auditor@agency.gov", "password": "a long benchmark passphrase"}))
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let pid = server.id();
+    let token = token(&client, &base, &auditor).await;
     let idle = rss_kib(pid);
     let (sb, sl, ss, speak) = export(&client, &base, &token, "format=ndjson", pid).await;
     let started = Instant::now();
@@ -149,9 +90,8 @@ async fn main() {
         bare += 1;
     }
     let bare_s = started.elapsed().as_secs_f64();
-    // SIGTERM: the service drains and stops its built-in database.
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM);
-    let _ = server.wait();
+    pool.close().await;
+    server.stop();
     let mib = |k: u64| k as f64 / 1024.0;
     println!("audit export benchmark ({events} events appended in {loaded:.1} s)");
     println!("  server RSS idle:                      {:>8.1} MiB", mib(idle));

@@ -218,20 +218,21 @@ async fn stream_export(client: &reqwest::Client, base: &str, token: &str, query:
     (lines, started.elapsed().as_secs_f64())
 }
 
-fn one_shot(what: &str, n: usize, seconds: f64, peak_mib: f64) -> Line {
-    Line {
-        what: what.to_string(),
-        http: Stats {
-            requests: n,
-            concurrency: 1,
-            p50_ms: seconds * 1000.0,
-            p99_ms: seconds * 1000.0,
-            per_second: n as f64 / seconds,
-            ..Default::default()
-        },
-        bare: None,
-        peak_mib,
+/// The figures of a single timed run of `n` items.
+fn single(n: usize, seconds: f64) -> Stats {
+    Stats {
+        requests: n,
+        concurrency: 1,
+        p50_ms: seconds * 1000.0,
+        p99_ms: seconds * 1000.0,
+        per_second: n as f64 / seconds,
+        ..Default::default()
     }
+}
+
+/// A line for a single timed run, with its reference run (items, seconds) if any.
+fn one_shot(what: String, n: usize, seconds: f64, peak_mib: f64, bare: Option<(usize, f64)>) -> Line {
+    Line { what, http: single(n, seconds), bare: bare.map(|(n, s)| single(n, s)), peak_mib }
 }
 
 #[tokio::main]
@@ -513,20 +514,20 @@ async fn main() {
         println!(
             "audit log export: {small} events in {small_s:.1} s (peak {small_peak:.1} MiB); {full} events in {full_s:.1} s (peak {full_peak:.1} MiB); bare read {bare_rows} rows in {bare_s:.1} s"
         );
-        let mut l = one_shot("audit log export, a tenth (NDJSON)", small as usize, small_s, small_peak);
-        l.what = format!("audit log export, {small} events (NDJSON)");
-        lines.push(l);
-        let mut l = one_shot("", full as usize, full_s, full_peak);
-        l.what = format!("audit log export, all {full} events (NDJSON)");
-        l.bare = Some(Stats {
-            requests: 1,
-            concurrency: 1,
-            p50_ms: bare_s * 1000.0,
-            p99_ms: bare_s * 1000.0,
-            per_second: bare_rows as f64 / bare_s,
-            ..Default::default()
-        });
-        lines.push(l);
+        lines.push(one_shot(
+            format!("audit log export, {small} events (NDJSON)"),
+            small as usize,
+            small_s,
+            small_peak,
+            None,
+        ));
+        lines.push(one_shot(
+            format!("audit log export, all {full} events (NDJSON)"),
+            full as usize,
+            full_s,
+            full_peak,
+            Some((bare_rows as usize, bare_s)),
+        ));
     }
     // CSV bulk intake against a plain COPY of the rows it wrote.
     if o.runs("CSV bulk intake") {
@@ -735,18 +736,13 @@ async fn bulk_intake(
         "bulk intake: {rows} rows in {import_s:.2} s ({written} rows written); COPY of those rows {copy_s:.2} s; ratio {:.2}",
         import_s / copy_s
     );
-    let mut l = one_shot("", rows, import_s, import_peak);
-    l.what =
-        format!("CSV bulk intake, {rows} rows → {written} table rows (command line; bare = COPY of the same rows)");
-    l.bare = Some(Stats {
-        requests: 1,
-        concurrency: 1,
-        p50_ms: copy_s * 1000.0,
-        p99_ms: copy_s * 1000.0,
-        per_second: rows as f64 / copy_s,
-        ..Default::default()
-    });
-    vec![l]
+    vec![one_shot(
+        format!("CSV bulk intake, {rows} rows → {written} table rows (command line; bare = COPY of the same rows)"),
+        rows,
+        import_s,
+        import_peak,
+        Some((rows, copy_s)),
+    )]
 }
 
 /// 8 writers each appending events to the hash chain, one transaction per event (as a
@@ -807,7 +803,6 @@ async fn audit_appends(pool: &PgPool, owner: &PgPool) -> Line {
     check("plain inserts", &bare);
     sqlx::query("DROP TABLE bench_plain_events").execute(owner).await.unwrap();
     println!("audit appends, 8 writers: {:.0}/s (plain inserts {:.0}/s)", http.per_second, bare.per_second);
-    let _ = Duration::ZERO;
     Line {
         what: "audit appends, 8 writers (bare = plain INSERT, no chain)".into(),
         http,

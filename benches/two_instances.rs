@@ -17,7 +17,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -145,13 +145,12 @@ async fn main() {
             .unwrap(),
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let served = Arc::new(AtomicUsize::new(0));
     let mut load = Vec::new();
     for base in [a.base.clone(), b.base.clone()] {
         let session = sign_in(&client, &base, &signer).await.unwrap();
         for w in 0..o.concurrency {
-            let (cl, base, session, ids, stop, served) =
-                (client.clone(), base.clone(), session.clone(), ids.clone(), stop.clone(), served.clone());
+            let (cl, base, session, ids, stop) =
+                (client.clone(), base.clone(), session.clone(), ids.clone(), stop.clone());
             load.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0usize;
@@ -167,7 +166,6 @@ async fn main() {
                         errors += 1;
                     }
                     latencies.push(t.elapsed());
-                    served.fetch_add(1, Ordering::Relaxed);
                     i += o.concurrency;
                 }
                 (latencies, errors)
@@ -444,7 +442,6 @@ async fn main() {
         pct(0.5),
         pct(0.99)
     );
-    let _ = served;
     owner.close().await;
     b.stop();
     a.stop();
