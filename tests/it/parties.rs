@@ -274,3 +274,102 @@ async fn a_search_pages_newest_first_across_recent_and_old_cases() {
 fn url_escape(s: &str) -> String {
     s.replace(':', "%3A").replace('+', "%2B").replace('~', "%7E")
 }
+
+#[tokio::test]
+async fn a_searched_list_in_filing_order_finds_every_match_past_thousands_of_other_cases() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let ts = app.token(&sup).await;
+    // Five matches filed from ten days to two years ago, with 1,200 newer and 1,200 older
+    // cases that do not match: more than the list tests one by one (1,000), so the pages
+    // come from the index (the first week, then the few remaining matches), in both orders.
+    let mut matches = Vec::new();
+    for (n, days) in [(1, 730), (2, 400), (3, 100), (4, 40), (5, 10)] {
+        let id = case(&app, &ts, &format!("Zephyr relay {n}"), false).await;
+        sqlx::query("UPDATE cases SET created_at = now() - make_interval(days => $2) WHERE id = $1::uuid")
+            .bind(&id)
+            .bind(days)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        matches.push(id);
+    }
+    let template = case(&app, &ts, "Unrelated template", false).await;
+    sqlx::query(
+        "INSERT INTO cases (id, docket_number, title, summary, origin, category, adversaries, restricted, created_by, \
+         created_at, updated_at) SELECT gen_random_uuid(), 'ICTS-1999-' || lpad(g::text, 4, '0'), \
+         CASE WHEN g <= 1200 THEN 'Kestrel filler ' ELSE 'Osprey filler ' END || g, t.summary, t.origin, \
+         t.category, t.adversaries, false, t.created_by, \
+         CASE WHEN g <= 1200 THEN now() - make_interval(mins => g) ELSE now() - make_interval(days => 900 + g) END, now() \
+         FROM cases t, generate_series(1, 2400) g WHERE t.id = $1::uuid",
+    )
+    .bind(&template)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let newest: Vec<String> = matches.iter().rev().cloned().collect();
+    let list = |q: &str| format!("/api/v1/cases?q={q}");
+    assert_eq!(pages_of(&app, &ts, &list("zephyr&limit=2")).await, newest, "newest first, past 1,200 newer cases");
+    assert_eq!(pages_of(&app, &ts, &list("zephyr&sort=newest&limit=50")).await, newest);
+    assert_eq!(
+        pages_of(&app, &ts, &list("zephyr&sort=oldest&limit=2")).await,
+        matches,
+        "oldest first, past 1,200 older cases"
+    );
+    assert_eq!(pages_of(&app, &ts, &list("relay+zephyr&sort=oldest&limit=3")).await, matches);
+    assert!(pages_of(&app, &ts, &list("nothing-like-this")).await.is_empty());
+
+    // Common words: 1,200 old cases match "osprey", more than the list fetches and sorts at
+    // once (1,000), so newest first they come bucket by bucket; "kestrel", oldest first.
+    let oracle = |q: &'static str, order: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(&format!(
+                "SELECT id::text FROM cases WHERE title ILIKE '{q}%' ORDER BY created_at {order}, id {order}"
+            ))
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let osprey = oracle("osprey", "DESC").await;
+    let first = app.send(api("GET", "/api/v1/cases?q=osprey&limit=50", &ts, None)).await.json();
+    let first: Vec<String> =
+        first["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(first, osprey[..50]);
+    assert_eq!(pages_of(&app, &ts, &list("osprey&limit=200")).await, osprey);
+    assert_eq!(pages_of(&app, &ts, &list("kestrel&sort=oldest&limit=200")).await, oracle("kestrel", "ASC").await);
+
+    // A part of a docket number (a query with digits) is found the same way, and the
+    // filler's dockets are found too, newest first: the first 1,200 walk, the rest bucket.
+    let d = app.send(api("GET", &format!("/api/v1/cases/{}", matches[0]), &ts, None)).await.json();
+    let docket = d["docket_number"].as_str().unwrap().to_string();
+    let found = pages_of(&app, &ts, &format!("/api/v1/cases?q={docket}&limit=10")).await;
+    assert_eq!(found, vec![matches[0].clone()]);
+    let expected: Vec<String> = sqlx::query_scalar(
+        "SELECT id::text FROM cases WHERE docket_number LIKE 'ICTS-1999-23%' ORDER BY created_at DESC, id DESC",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(expected.len(), 100, "2300..2399");
+    assert_eq!(pages_of(&app, &ts, "/api/v1/cases?q=1999-23&limit=40").await, expected);
+    // A whole docket number is that case only; without its "ICTS-" it is a start.
+    assert_eq!(pages_of(&app, &ts, "/api/v1/cases?q=ICTS-1999-2300").await, expected[..1]);
+    assert_eq!(pages_of(&app, &ts, "/api/v1/cases?q=1999-230&limit=4").await, expected[..10]);
+}
+
+async fn pages_of(app: &TestApp, ts: &str, base: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut url = base.to_string();
+    loop {
+        let page = app.send(api("GET", &url, ts, None)).await.json();
+        seen.extend(page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("{base}&cursor={}", url_escape(c)),
+            None => break,
+        }
+    }
+    seen
+}
