@@ -370,6 +370,23 @@ async fn a_new_supervisor_changes_the_one_time_password_and_opens_the_kaspersky_
     c.find(fantoccini::Locator::LinkText("AO Kaspersky Lab")).await.unwrap().click().await.unwrap();
     c.wait().for_element(fantoccini::Locator::Css("[data-testid=ownership-chain]")).await.unwrap();
     browser.screenshot("demo-party").await;
+    // The start of a docket number finds the dockets it begins, and only those.
+    c.goto(&format!("{base}/cases")).await.unwrap();
+    c.find(fantoccini::Locator::Id("q")).await.unwrap().send_keys("2021-00").await.unwrap();
+    c.find(fantoccini::Locator::Css("form[role=search] button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::LinkText("ICTS-2021-002")).await.unwrap();
+    let dockets: Vec<String> = {
+        let mut out = Vec::new();
+        for a in c.find_all(fantoccini::Locator::Css("main table a")).await.unwrap() {
+            let t = a.text().await.unwrap();
+            if t.starts_with("ICTS-") {
+                out.push(t);
+            }
+        }
+        out
+    };
+    assert!(dockets.len() >= 2 && dockets.iter().all(|d| d.starts_with("ICTS-2021-00")), "{dockets:?}");
+    browser.screenshot("demo-docket-search").await;
     let console = browser.console().await;
     let errors: Vec<_> = console.iter().filter(|(level, _)| level == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
