@@ -297,48 +297,80 @@ fn push_attribute_filters<'a>(
 
 /// The full-text test of a case `c`, as one boolean expression. Titles, summaries and
 /// notes are stemmed (english); docket numbers and party names are not (simple): match
-/// either, in one test of the document per case. A whole docket number is a phrase of the
-/// document's words; the start of one (`ICTS-2026-01`, `2026-014`, `014`) also matches the
-/// docket numbers it begins ([`docket_prefix_query`]), through the same words.
+/// either, in one test of the document per case. A query that reads as a docket number,
+/// or the start of one, is matched as such ([`docket_match`]).
 ///
 /// With a `bucket` (level, key) the test is limited to that time bucket, so one scan of
 /// `cases_search_bucket_idx` answers it (migration 0016).
 fn push_text_match<'a>(qb: &mut QueryBuilder<'a, Postgres>, q: &'a str, bucket: Option<(u32, i32)>) {
-    qb.push("(c.search_doc @@ (websearch_to_tsquery('english', ")
-        .push_bind(q)
-        .push(") || websearch_to_tsquery('simple', ")
-        .push_bind(q)
-        .push(")");
-    if let Some(docket) = docket_prefix_query(q) {
-        qb.push(" || to_tsquery('simple', ").push_bind(docket).push(")");
+    qb.push("(");
+    match docket_match(q) {
+        Some(DocketMatch::Exact(docket)) => {
+            qb.push("c.docket_number = ").push_bind(docket);
+        }
+        Some(DocketMatch::Only(words)) => {
+            qb.push("c.search_doc @@ to_tsquery('simple', ").push_bind(words).push(")");
+        }
+        other => {
+            qb.push("c.search_doc @@ (websearch_to_tsquery('english', ")
+                .push_bind(q)
+                .push(") || websearch_to_tsquery('simple', ")
+                .push_bind(q)
+                .push(")");
+            if let Some(DocketMatch::Also(words)) = other {
+                qb.push(" || to_tsquery('simple', ").push_bind(words).push(")");
+            }
+            qb.push(")");
+        }
     }
-    qb.push(")");
     if let Some((level, key)) = bucket {
         qb.push(format!(" AND case_search_bucket(c.created_at, {level}) = ")).push_bind(key);
     }
     qb.push(")");
 }
 
-/// The tsquery (simple configuration) of the docket numbers a query is the start of:
-/// `ICTS-2026-01`, `2026-014`, `2026-14` (a year, then the start of the number), `014` or
-/// `-014` (the start of the number, any year). A whole docket number with its `ICTS-`
-/// (`ICTS-2026-014`) means that case only, and gets none: the query's own phrase finds it.
-/// A docket `ICTS-2026-014` is the words `icts`, `-2026`, `-014` of the document, so the
-/// start of one is `'-2026' & '-014':*`: no phrase, so the index answers it without
-/// reading each candidate's document. Only digits reach the query text.
-pub fn docket_prefix_query(q: &str) -> Option<String> {
+/// How a query that reads as a docket number is matched.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DocketMatch {
+    /// A whole docket number (`ICTS-2026-014`, any case): that case, by its unique number.
+    Exact(String),
+    /// The start of one with its `ICTS` (`ICTS-2026-01`, `ICTS-2026`): the dockets it
+    /// begins, as a query of the document's words (simple configuration), instead of the
+    /// text query, whose `icts` is a word of every case (130 ms at a million cases).
+    Only(String),
+    /// The start of one without it (`2026-014`, `014`, `-014`): the dockets it begins, as
+    /// well as the text query.
+    Also(String),
+}
+
+/// Reads a query as a docket number or its start. A docket `ICTS-2026-014` is the words
+/// `icts`, `-2026`, `-014` of the document, so the start of one is `'-2026' & '-01':*`: no
+/// phrase, so the index answers it without reading each candidate's document. Only digits
+/// reach the query text.
+pub fn docket_match(q: &str) -> Option<DocketMatch> {
     let s = q.trim();
-    let (whole, s) = match s.get(..4) {
+    let (prefixed, s) = match s.get(..4) {
         Some(p) if p.eq_ignore_ascii_case("icts") => (true, &s[4..]),
         _ => (false, s),
     };
     let s = s.strip_prefix('-').unwrap_or(s);
     let digits = |t: &str| !t.is_empty() && t.len() <= 9 && t.bytes().all(|b| b.is_ascii_digit());
-    match s.split_once('-') {
-        Some((year, number)) if year.len() == 4 && digits(year) && digits(number) => {
-            (!(whole && number.len() >= 3)).then(|| format!("'-{year}' & '-{number}':*"))
+    let (year, number) = match s.split_once('-') {
+        Some((year, number)) if year.len() == 4 && digits(year) && (number.is_empty() || digits(number)) => {
+            (Some(year), Some(number).filter(|n| !n.is_empty()))
         }
-        None if digits(s) => Some(format!("'-{s}':*")),
+        None if prefixed && s.len() == 4 && digits(s) => (Some(s), None),
+        None if !prefixed && digits(s) => (None, Some(s)),
+        _ => return None,
+    };
+    match (prefixed, year, number) {
+        (true, Some(y), Some(n)) if n.len() >= 3 => {
+            Some(DocketMatch::Exact(super::model::docket_number(y.parse().ok()?, n.parse().ok()?)))
+        }
+        (true, Some(y), Some(n)) => Some(DocketMatch::Only(format!("'-{y}' & '-{n}':*"))),
+        (true, Some(y), None) => Some(DocketMatch::Only(format!("'-{y}'"))),
+        (false, Some(y), Some(n)) => Some(DocketMatch::Also(format!("'-{y}' & '-{n}':*"))),
+        (false, None, Some(n)) => Some(DocketMatch::Also(format!("'-{n}':*"))),
         _ => None,
     }
 }
@@ -655,26 +687,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_docket_number_or_its_start_becomes_a_prefix_query_of_its_words() {
-        assert_eq!(docket_prefix_query("ICTS-2026-014"), None, "a whole docket number is its own phrase");
-        assert_eq!(docket_prefix_query(" icts-2026-01 ").as_deref(), Some("'-2026' & '-01':*"));
-        assert_eq!(docket_prefix_query("2026-014").as_deref(), Some("'-2026' & '-014':*"));
-        assert_eq!(docket_prefix_query("2026-14").as_deref(), Some("'-2026' & '-14':*"));
-        assert_eq!(docket_prefix_query("-014").as_deref(), Some("'-014':*"));
-        assert_eq!(docket_prefix_query("014").as_deref(), Some("'-014':*"));
-        assert_eq!(docket_prefix_query("2026").as_deref(), Some("'-2026':*"));
+    fn a_docket_number_is_matched_exactly_and_its_start_by_the_words_it_begins() {
+        use DocketMatch::*;
+        let m = |q: &str| docket_match(q);
+        assert_eq!(m("ICTS-2026-014"), Some(Exact("ICTS-2026-014".into())));
+        assert_eq!(m(" icts-2026-1234 "), Some(Exact("ICTS-2026-1234".into())));
+        assert_eq!(m("ICTS-2026-0014"), Some(Exact("ICTS-2026-014".into())), "the number, not its zeros");
+        assert_eq!(m("icts-2026-01"), Some(Only("'-2026' & '-01':*".into())));
+        assert_eq!(m("ICTS-2026"), Some(Only("'-2026'".into())));
+        assert_eq!(m("ICTS-2026-"), Some(Only("'-2026'".into())));
+        assert_eq!(m("2026-014"), Some(Also("'-2026' & '-014':*".into())));
+        assert_eq!(m("2026-14"), Some(Also("'-2026' & '-14':*".into())));
+        assert_eq!(m("-014"), Some(Also("'-014':*".into())));
+        assert_eq!(m("014"), Some(Also("'-014':*".into())));
+        assert_eq!(m("2026"), Some(Also("'-2026':*".into())));
         for not_a_docket in [
             "",
             "ICTS",
             "ICTS-",
+            "ICTS-26",
             "Volga Technology 86330 Ltd.",
             "26-014",
-            "2026-",
             "2026-01a",
             "1':* | 'x",
             "0123456789",
         ] {
-            assert_eq!(docket_prefix_query(not_a_docket), None, "{not_a_docket:?}");
+            assert_eq!(m(not_a_docket), None, "{not_a_docket:?}");
         }
     }
 
