@@ -430,7 +430,13 @@ pub async fn list(
     }
     qb.push(format!(" ORDER BY {} LIMIT ", f.sort.order_by())).push_bind(f.limit + 1);
     qb.push(format!(") c LEFT JOIN users u ON u.id = c.assignee ORDER BY {}", f.sort.order_by()));
-    let mut rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    let rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(page_and_cursor(rows, f))
+}
+
+/// A page of `f.limit` rows from the `f.limit + 1` fetched, and the next page's cursor when
+/// there was one more.
+fn page_and_cursor(mut rows: Vec<CaseRow>, f: &CaseFilter) -> (Vec<CaseRow>, Option<String>) {
     let next = if rows.len() as i64 > f.limit {
         rows.truncate(f.limit as usize);
         let last = rows.last().expect("a full page");
@@ -438,7 +444,7 @@ pub async fn list(
     } else {
         None
     };
-    Ok((rows, next))
+    (rows, next)
 }
 
 /// How many cases, in list order, a searched list tests one by one before it asks the
@@ -592,7 +598,7 @@ async fn list_searched_by_time(
     }
 
     page.truncate(want as usize);
-    let mut rows: Vec<CaseRow> = sqlx::query_as(&format!(
+    let rows: Vec<CaseRow> = sqlx::query_as(&format!(
         concat!(
             "SELECT ",
             case_columns!(),
@@ -604,14 +610,7 @@ async fn list_searched_by_time(
     .bind(&page)
     .fetch_all(&mut *conn)
     .await?;
-    let next = if rows.len() as i64 > f.limit {
-        rows.truncate(f.limit as usize);
-        let last = rows.last().expect("a full page");
-        Some(format!("{}~{}", f.sort.cursor_key(last), last.id))
-    } else {
-        None
-    };
-    Ok((rows, next))
+    Ok(page_and_cursor(rows, f))
 }
 
 /// Counts of visible cases per stage (for the dashboard chart).

@@ -256,18 +256,7 @@ async fn a_search_pages_newest_first_across_recent_and_old_cases() {
             .await
             .unwrap();
     }
-    let mut seen = Vec::new();
-    let mut url = "/api/v1/cases?q=zephyr&limit=1".to_string();
-    loop {
-        let page = app.send(api("GET", &url, &ts, None)).await.json();
-        for i in page["items"].as_array().unwrap() {
-            seen.push(i["id"].as_str().unwrap().to_string());
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => url = format!("/api/v1/cases?q=zephyr&limit=1&cursor={}", url_escape(c)),
-            None => break,
-        }
-    }
+    let seen = pages_of(&app, &ts, "/api/v1/cases?q=zephyr&limit=1").await;
     assert_eq!(seen, vec![ids[2].clone(), ids[1].clone(), ids[0].clone()], "newest first, the old ones too");
 }
 
