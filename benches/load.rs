@@ -112,7 +112,7 @@ async fn list_page_sql(pool: &PgPool, secret: &str, user: Uuid, f: &CaseFilter) 
 /// What `GET /cases/{id}` runs.
 async fn case_page_sql(pool: &PgPool, secret: &str, id: Uuid) -> Result<(), String> {
     let e = |e: sqlx::Error| e.to_string();
-    let a = |e: icts_review::error::AppError| e.to_string();
+    let a = |e: icts_review::error::DomainError| e.to_string();
     let mut conn = pool.acquire().await.map_err(e)?;
     session_sql(&mut conn, secret).await?;
     Reference::load(pool).await.map_err(e)?;

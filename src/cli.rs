@@ -278,7 +278,7 @@ async fn user_add(
             }
             Ok(())
         }
-        Err(crate::error::AppError::Invalid(errors)) => {
+        Err(crate::error::DomainError::Invalid(errors)) => {
             for e in errors {
                 eprintln!("{}: {}", e.field, e.message);
             }
@@ -539,14 +539,23 @@ async fn screening_import(config: Config, file: std::path::PathBuf) -> anyhow::R
         ..Default::default()
     };
     let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let result = crate::parties::screening_service::import_list(&state, &ctx, None, &name, &bytes).await;
+    let result = crate::parties::screening_service::import_list(
+        &mut *state.conn().await?,
+        state.now(),
+        &ctx,
+        None,
+        &name,
+        &bytes,
+        state.screening.threshold,
+    )
+    .await;
     db.shutdown().await;
     match result {
         Ok((version, parties, cases)) => {
             println!("list version {version} imported: {parties} parties with new hits, {cases} open cases flagged");
             Ok(())
         }
-        Err(crate::error::AppError::Invalid(errors)) => {
+        Err(crate::error::DomainError::Invalid(errors)) => {
             for e in errors {
                 eprintln!("{}: {}", e.field, e.message);
             }

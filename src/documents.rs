@@ -11,16 +11,16 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::auth::extract::{Authorized, SignedIn, perm};
 use crate::cases::proceedings::may_work;
 use crate::cases::service::visible;
-use crate::error::{AppError, FieldError};
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{ApiJson, AppPath};
 
 /// Largest document accepted.
@@ -173,8 +173,13 @@ pub async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
 }
 
 /// Stores an upload on a case (one transaction with its audit event).
-pub async fn store(state: &AppState, user: &SignedIn, case_id: Uuid, u: Upload) -> Result<Document, AppError> {
-    let now = state.now();
+pub async fn store(
+    conn: &mut PgConnection,
+    user: &crate::auth::Actor,
+    now: OffsetDateTime,
+    case_id: Uuid,
+    u: Upload,
+) -> Result<Document, AppError> {
     let mut errors = Vec::new();
     let title = u.title.trim();
     if title.is_empty() || title.chars().count() > 300 {
@@ -228,7 +233,7 @@ pub async fn store(state: &AppState, user: &SignedIn, case_id: Uuid, u: Upload) 
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, false).await?;
     may_work(user, &c)?;
     if let Some(s) = submission {
@@ -297,7 +302,7 @@ pub async fn upload_api(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let upload = read_upload(multipart).await?;
-    let doc = store(&state, &user, id, upload).await?;
+    let doc = store(&mut *state.conn().await?, &user, state.now(), id, upload).await?;
     Ok((StatusCode::CREATED, ApiJson(doc)).into_response())
 }
 

@@ -19,6 +19,7 @@ pub mod mitigation;
 pub mod notifications;
 pub mod parties;
 pub mod risk;
+pub mod router;
 pub mod seed;
 pub mod server;
 pub mod synthetic;

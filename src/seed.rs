@@ -6,15 +6,12 @@
 //! The cases are driven through the very same use cases as the pages, with a clock moved
 //! through the years, so their clocks, timelines and audit events are real.
 
-use std::sync::Arc;
-
 use time::Duration;
 use time::macros::datetime;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::auth::Actor;
 use crate::auth::Role;
-use crate::auth::extract::SignedIn;
 use crate::auth::password;
 use crate::auth::service::{NewUser, create_user};
 use crate::cases::model::{CaseEdit, CaseInput, CaseRow};
@@ -22,7 +19,7 @@ use crate::cases::reference::Reference;
 use crate::cases::workflow::{Action, Decision, Input, Stage};
 use crate::cases::{service, transactions};
 use crate::clock::ManualClock;
-use crate::error::AppError;
+use crate::error::DomainError;
 use crate::parties::{self, EvidenceInput, PartyInput, PartyRole};
 
 /// The accounts created, with their one-time passwords.
@@ -35,49 +32,64 @@ pub struct DemoAccount {
     pub password: String,
 }
 
-fn actor(id: Uuid, name: &str, role: Role) -> SignedIn {
-    SignedIn {
+fn actor(id: Uuid, name: &str, role: Role) -> Actor {
+    Actor {
         id,
         email: String::new(),
         name: name.into(),
         role,
         session_id: Uuid::nil(),
-        kind: crate::auth::session::Kind::Browser,
-        csrf_token: String::new(),
         reauth_at: None,
-        must_change_password: false,
-        unread_notifications: 0,
-        secret: String::new(),
-        meta: crate::auth::extract::RequestMeta { request_id: Some("seed:demo".into()), ..Default::default() },
+        meta: crate::auth::RequestMeta { request_id: Some("seed:demo".into()), ..Default::default() },
+    }
+}
+
+/// What the seed's use cases run on: the database, the seed's own clock, screening and
+/// whether notifications are mailed.
+#[derive(Clone)]
+struct SeedState {
+    db: sqlx::PgPool,
+    clock: ManualClock,
+    screening: crate::parties::screening_service::Screening,
+    mail: bool,
+}
+
+impl SeedState {
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::Error> {
+        self.db.acquire().await
+    }
+
+    fn now(&self) -> time::OffsetDateTime {
+        crate::clock::Clock::now(&self.clock)
     }
 }
 
 struct Office {
-    state: AppState,
+    state: SeedState,
     clock: ManualClock,
-    analysts: Vec<SignedIn>,
-    supervisors: Vec<SignedIn>,
+    analysts: Vec<Actor>,
+    supervisors: Vec<Actor>,
     reference: Reference,
 }
 
 impl Office {
-    async fn file(&self, who: &SignedIn, input: CaseInput) -> Result<CaseRow, AppError> {
-        let new = input.parse(&self.reference, self.clock_today()).map_err(AppError::Invalid)?;
-        service::create(&self.state, who, new).await
+    async fn file(&self, who: &Actor, input: CaseInput) -> Result<CaseRow, DomainError> {
+        let new = input.parse(&self.reference, self.clock_today()).map_err(DomainError::Invalid)?;
+        service::create(&mut *self.state.conn().await?, who, self.state.now(), new).await
     }
 
     fn clock_today(&self) -> time::Date {
         crate::clock::Clock::now(&self.clock).date()
     }
 
-    async fn act(&self, who: &SignedIn, id: Uuid, action: Action, input: Input) -> Result<CaseRow, AppError> {
-        service::transition(&self.state, who, id, action, input, None).await
+    async fn act(&self, who: &Actor, id: Uuid, action: Action, input: Input) -> Result<CaseRow, DomainError> {
+        service::transition(&mut *self.state.conn().await?, who, self.state.now(), id, action, input, None).await
     }
 
     /// Records a nexus finding and a risk assessment (every applicable criterion at `level`,
     /// with `overrides` of single criteria), as the workflow requires before the initial
     /// determination.
-    async fn research(&self, who: &SignedIn, id: Uuid, level: u8, overrides: &[(&str, u8)]) -> Result<(), AppError> {
+    async fn research(&self, who: &Actor, id: Uuid, level: u8, overrides: &[(&str, u8)]) -> Result<(), DomainError> {
         use crate::parties::NexusCriterion;
         use crate::risk::service::{CriterionScore, NexusItem, assess, current_rubric, record_nexus};
         let mut criteria = std::collections::BTreeMap::new();
@@ -99,8 +111,9 @@ impl Office {
             );
         }
         record_nexus(
-            &self.state,
+            &mut *self.state.conn().await?,
             who,
+            self.state.now(),
             id,
             criteria,
             crate::cases::workflow::Answer::Yes,
@@ -120,11 +133,19 @@ impl Office {
                 (cr.code.clone(), CriterionScore { score: s, rationale: cr.levels[s as usize].clone(), evidence: None })
             })
             .collect();
-        assess(&self.state, who, id, scores, "Assessment recorded during initial review.").await?;
+        assess(
+            &mut *self.state.conn().await?,
+            who,
+            self.state.now(),
+            id,
+            scores,
+            "Assessment recorded during initial review.",
+        )
+        .await?;
         Ok(())
     }
 
-    async fn answer_questions(&self, who: &SignedIn, id: Uuid, notes: [&str; 3]) -> Result<(), AppError> {
+    async fn answer_questions(&self, who: &Actor, id: Uuid, notes: [&str; 3]) -> Result<(), DomainError> {
         let mut conn = self.state.db.acquire().await?;
         let c = service::visible(&mut conn, who, id, false).await?;
         drop(conn);
@@ -138,8 +159,8 @@ impl Office {
             undue_risk_note: Some(notes[2].into()),
             ..CaseEdit::default()
         };
-        let valid = edit.parse(&self.reference, self.clock_today()).map_err(AppError::Invalid)?;
-        service::edit(&self.state, who, id, c.version, valid).await?;
+        let valid = edit.parse(&self.reference, self.clock_today()).map_err(DomainError::Invalid)?;
+        service::edit(&mut *self.state.conn().await?, who, self.state.now(), id, c.version, valid).await?;
         Ok(())
     }
 
@@ -151,17 +172,18 @@ impl Office {
     /// `concur`, every agency concurs the same day.
     async fn notices(
         &self,
-        who: &SignedIn,
+        who: &Actor,
         id: Uuid,
         step: &str,
         agencies: &[&str],
         concur: bool,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), DomainError> {
         use crate::cases::proceedings::{NewNotice, NoticeResponse, add_notice, respond};
         for a in agencies {
             let n = add_notice(
-                &self.state,
+                &mut *self.state.conn().await?,
                 who,
+                self.state.now(),
                 id,
                 NewNotice {
                     step: step.into(),
@@ -182,26 +204,26 @@ impl Office {
                     dispute_resolution: None,
                     version: n.version,
                 };
-                respond(&self.state, who, n.id, r).await?;
+                respond(&mut *self.state.conn().await?, who, self.state.now(), n.id, r).await?;
             }
         }
         Ok(())
     }
 
     /// Records a party submission received today.
-    async fn submission(&self, who: &SignedIn, id: Uuid, kind: &str, summary: &str) -> Result<(), AppError> {
+    async fn submission(&self, who: &Actor, id: Uuid, kind: &str, summary: &str) -> Result<(), DomainError> {
         let s = crate::cases::proceedings::NewSubmission {
             kind: kind.into(),
             received_on: self.clock_today().to_string(),
             summary: summary.into(),
             party_id: None,
         };
-        crate::cases::proceedings::add_submission(&self.state, who, id, s).await?;
+        crate::cases::proceedings::add_submission(&mut *self.state.conn().await?, who, self.state.now(), id, s).await?;
         Ok(())
     }
 
     /// Proposes a third-party monitor and a data-localisation measure.
-    async fn measure(&self, who: &SignedIn, id: Uuid) -> Result<(), AppError> {
+    async fn measure(&self, who: &Actor, id: Uuid) -> Result<(), DomainError> {
         for (kind, description) in [
             (
                 "third_party_monitor",
@@ -216,13 +238,13 @@ impl Office {
                 due_on: Some((self.clock_today() + Duration::days(180)).to_string()),
                 submission_id: None,
             };
-            crate::mitigation::add(&self.state, who, id, m).await?;
+            crate::mitigation::add(&mut *self.state.conn().await?, who, self.state.now(), id, m).await?;
         }
         Ok(())
     }
 
     /// Agrees every proposed measure of a case.
-    async fn agree_measures(&self, who: &SignedIn, id: Uuid) -> Result<(), AppError> {
+    async fn agree_measures(&self, who: &Actor, id: Uuid) -> Result<(), DomainError> {
         let mut conn = self.state.db.acquire().await?;
         let measures = crate::mitigation::measures(&mut conn, id).await?;
         drop(conn);
@@ -232,7 +254,15 @@ impl Office {
                 comment: "Agreed in the mitigation agreement.".into(),
                 version: m.version,
             };
-            crate::mitigation::set_status(&self.state, who, m.id, s).await?;
+            crate::mitigation::set_status(
+                &mut *self.state.conn().await?,
+                who,
+                self.state.now(),
+                m.id,
+                s,
+                self.state.mail,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -242,17 +272,18 @@ impl Office {
     #[allow(clippy::too_many_arguments)]
     async fn determination(
         &self,
-        drafter: &SignedIn,
-        signer: &SignedIn,
+        drafter: &Actor,
+        signer: &Actor,
         id: Uuid,
         kind: crate::determinations::Kind,
         outcome: &str,
         content: crate::determinations::Content,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), DomainError> {
         use crate::determinations::service;
         let d = service::create(
-            &self.state,
+            &mut *self.state.conn().await?,
             drafter,
+            self.state.now(),
             id,
             kind,
             service::Draft {
@@ -263,21 +294,21 @@ impl Office {
             },
         )
         .await?;
-        service::submit(&self.state, drafter, d.id).await?;
+        service::submit(&mut *self.state.conn().await?, drafter, self.state.now(), d.id, self.state.mail).await?;
         let mut fresh = signer.clone();
         fresh.reauth_at = Some(crate::clock::Clock::now(&self.clock));
-        service::sign(&self.state, &fresh, d.id).await?;
+        service::sign(&mut *self.state.conn().await?, &fresh, self.state.now(), d.id, self.state.mail).await?;
         Ok(())
     }
 
     /// The content of a determination on case `id` drawn from its record.
     async fn content(
         &self,
-        who: &SignedIn,
+        who: &Actor,
         id: Uuid,
         kind: crate::determinations::Kind,
         outcome: &str,
-    ) -> Result<crate::determinations::Content, AppError> {
+    ) -> Result<crate::determinations::Content, DomainError> {
         use crate::determinations::{Content, Kind, PENALTIES, Prohibition, SubmissionAnswer};
         let mut conn = self.state.db.acquire().await?;
         let c = service::visible(&mut conn, who, id, false).await?;
@@ -352,12 +383,12 @@ impl Office {
     async fn drive(
         &self,
         id: Uuid,
-        analyst: &SignedIn,
-        supervisor: &SignedIn,
-        signer: &SignedIn,
+        analyst: &Actor,
+        supervisor: &Actor,
+        signer: &Actor,
         target: Stage,
         decision: Decision,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), DomainError> {
         let steps: &[(Stage, Action)] = &[
             (Stage::InitialReview, Action::Accept),
             (Stage::FirstInteragency, Action::NotifyAgencies),
@@ -453,8 +484,15 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
     let cases: i64 = sqlx::query_scalar("SELECT count(*) FROM cases").fetch_one(&pool).await?;
     anyhow::ensure!(cases == 0, "the database already holds {cases} case(s); seed --demo fills only an empty office");
     let clock = ManualClock::at(datetime!(2021-06-01 14:00 UTC));
-    let mut state = AppState::new(pool.clone(), config);
-    state.clock = Arc::new(clock.clone());
+    let state = SeedState {
+        db: pool.clone(),
+        clock: clock.clone(),
+        screening: crate::parties::screening_service::Screening {
+            index: Default::default(),
+            threshold: config.screening_threshold,
+        },
+        mail: config.smtp_url.is_some(),
+    };
     let ctx = crate::audit::AuditContext {
         actor_role: Some("system".into()),
         request_id: Some("seed:demo".into()),
@@ -487,16 +525,18 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
     let reference = Reference::load(&pool).await?;
     // The sample screening list, so that parties show hits.
     crate::parties::screening_service::import_list(
-        &state,
+        &mut *state.conn().await?,
+        state.now(),
         &ctx,
         None,
         "csl-sample.csv",
         crate::parties::screening_web::SAMPLE_LIST.as_bytes(),
+        state.screening.threshold,
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let office = Office { state: state.clone(), clock: clock.clone(), analysts, supervisors, reference };
-    let e = |e: AppError| anyhow::anyhow!("seeding failed: {e}");
+    let e = |e: DomainError| anyhow::anyhow!("seeding failed: {e}");
     let (ana, raj) = (&office.analysts[0], &office.analysts[1]);
     let (sam, pat) = (&office.supervisors[0], &office.supervisors[1]);
 
@@ -540,22 +580,28 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         ..PartyInput::default()
     };
     let ao = parties::create(
-        &state,
+        &mut *state.conn().await?,
         ana,
+        state.now(),
+        &state.screening,
         p("AO Kaspersky Lab", "RU", None, None).parse().map_err(|e| anyhow::anyhow!("{e:?}"))?,
     )
     .await
     .map_err(e)?;
     let uk = parties::create(
-        &state,
+        &mut *state.conn().await?,
         ana,
+        state.now(),
+        &state.screening,
         p("Kaspersky Labs Limited", "GB", Some(ao.id), Some(100.0)).parse().map_err(|e| anyhow::anyhow!("{e:?}"))?,
     )
     .await
     .map_err(e)?;
     let us = parties::create(
-        &state,
+        &mut *state.conn().await?,
         ana,
+        state.now(),
+        &state.screening,
         p("Kaspersky Lab, Inc.", "US", Some(uk.id), Some(100.0)).parse().map_err(|e| anyhow::anyhow!("{e:?}"))?,
     )
     .await
@@ -577,10 +623,10 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
             finding: finding.into(),
             source: "Public reporting; company disclosures".into(),
         };
-        parties::add_evidence(&state, ana, ao.id, &ev).await.map_err(e)?;
+        parties::add_evidence(&mut *state.conn().await?, ana, state.now(), ao.id, &ev).await.map_err(e)?;
     }
-    parties::link(&state, ana, k.id, us.id, PartyRole::Supplier).await.map_err(e)?;
-    parties::link(&state, ana, k.id, ao.id, PartyRole::Owner).await.map_err(e)?;
+    parties::link(&mut *state.conn().await?, ana, state.now(), k.id, us.id, PartyRole::Supplier).await.map_err(e)?;
+    parties::link(&mut *state.conn().await?, ana, state.now(), k.id, ao.id, PartyRole::Owner).await.map_err(e)?;
     let known: Vec<String> = office.reference.data_categories.iter().map(|d| d.code.clone()).collect();
     let t = transactions::TransactionInput {
         item: "Kaspersky anti-virus and cybersecurity software, with update and threat-intelligence services".into(),
@@ -591,14 +637,23 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         data_categories: vec!["private_communications".into()],
         ..transactions::TransactionInput::default()
     };
-    transactions::create(&state, ana, k.id, t.parse(&known).map_err(|e| anyhow::anyhow!("{e:?}"))?).await.map_err(e)?;
+    transactions::create(
+        &mut *state.conn().await?,
+        ana,
+        state.now(),
+        k.id,
+        t.parse(&known).map_err(|e| anyhow::anyhow!("{e:?}"))?,
+    )
+    .await
+    .map_err(e)?;
     clock.set(datetime!(2021-09-01 16:00 UTC));
     office.act(sam, k.id, Action::Accept, Input::default()).await.map_err(e)?;
     clock.set(datetime!(2022-01-10 16:00 UTC));
-    service::add_note(&state, ana, k.id, "Initial review under way: covered (software used by US persons), nexus (Russian parent, development and update infrastructure in Russia).").await.map_err(e)?;
+    service::add_note(&mut *state.conn().await?, ana, state.now(), k.id, "Initial review under way: covered (software used by US persons), nexus (Russian parent, development and update infrastructure in Russia).").await.map_err(e)?;
     service::extend(
-        &state,
+        &mut *state.conn().await?,
         sam,
+        state.now(),
         k.id,
         crate::cases::clocks::ClockName::FinalDetermination,
         365,
@@ -625,8 +680,9 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         .await
         .map_err(e)?;
     service::extend(
-        &state,
+        &mut *state.conn().await?,
         sam,
+        state.now(),
         k.id,
         crate::cases::clocks::ClockName::FinalDetermination,
         365,
@@ -665,10 +721,11 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         .await
         .map_err(e)?;
     office.submission(ana, k.id, "mitigation_proposal", "Proposed mitigation: third-party review of source code and updates, data localisation in the United States.").await.map_err(e)?;
-    service::add_note(&state, ana, k.id, "Kaspersky responded in writing and proposed mitigation (third-party review of source code and updates, data localisation). Assessed as not sufficient to address the risk.").await.map_err(e)?;
+    service::add_note(&mut *state.conn().await?, ana, state.now(), k.id, "Kaspersky responded in writing and proposed mitigation (third-party review of source code and updates, data localisation). Assessed as not sufficient to address the risk.").await.map_err(e)?;
     service::extend(
-        &state,
+        &mut *state.conn().await?,
         sam,
+        state.now(),
         k.id,
         crate::cases::clocks::ClockName::FinalDetermination,
         365,
@@ -706,7 +763,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         .await
         .map_err(e)?;
     clock.set(datetime!(2024-06-24 16:00 UTC));
-    service::add_note(&state, ana, k.id, "Published at 89 FR 52434 (24 June 2024). Prohibited: no new agreements from 20 July 2024; updates, resale and licensing end 29 September 2024. Users are not penalised.").await.map_err(e)?;
+    service::add_note(&mut *state.conn().await?, ana, state.now(), k.id, "Published at 89 FR 52434 (24 June 2024). Prohibited: no new agreements from 20 July 2024; updates, resale and licensing end 29 September 2024. Users are not penalised.").await.map_err(e)?;
 
     // The rest of the office: every category, every stage, both rules.
     let topics: [(&str, &str, &str, &str, &str); 12] = [
@@ -841,8 +898,10 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
             .map_err(e)?;
         made += 1;
         let sp = parties::create(
-            &state,
+            &mut *state.conn().await?,
             analyst,
+            state.now(),
+            &state.screening,
             PartyInput {
                 legal_name: format!("{supplier} #{}", i / topics.len() + 1),
                 kind: "company".into(),
@@ -854,11 +913,14 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         )
         .await
         .map_err(e)?;
-        parties::link(&state, analyst, c.id, sp.id, PartyRole::Supplier).await.map_err(e)?;
+        parties::link(&mut *state.conn().await?, analyst, state.now(), c.id, sp.id, PartyRole::Supplier)
+            .await
+            .map_err(e)?;
         if i % 4 == 0 {
             service::add_note(
-                &state,
+                &mut *state.conn().await?,
                 analyst,
+                state.now(),
                 c.id,
                 &format!("Spoke with the US counterparty's counsel about the {} deployment.", title.to_lowercase()),
             )
@@ -946,7 +1008,16 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
                             finding: finding.into(),
                             document_id: None,
                         };
-                        crate::mitigation::add_check(&state, analyst, m.id, check).await.map_err(e)?;
+                        crate::mitigation::add_check(
+                            &mut *state.conn().await?,
+                            analyst,
+                            state.now(),
+                            m.id,
+                            check,
+                            state.mail,
+                        )
+                        .await
+                        .map_err(e)?;
                     }
                 }
             }
@@ -956,7 +1027,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         }
         // Unassign a few intake cases so supervisors see a queue.
         if target == Stage::Intake && i % 2 == 0 {
-            service::assign(&state, sam, &[c.id], None).await.map_err(e)?;
+            service::assign(&mut *state.conn().await?, sam, state.now(), &[c.id], None, state.mail).await.map_err(e)?;
         }
     }
     // The office's history notified people along the way; only the breach still calls for

@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::app::{AppState, router};
+use crate::app::AppState;
 use crate::config::Config;
 use crate::db::Database;
+use crate::router::router;
 
 /// Runs the service with `config` until a shutdown signal.
 pub async fn serve(config: Config) -> anyhow::Result<()> {

@@ -6,8 +6,8 @@ use serde::Serialize;
 use super::web::EventQuery;
 use super::{StoredEvent, list};
 use crate::app::AppState;
-use crate::auth::extract::{Authorized, perm};
-use crate::error::AppError;
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppQuery};
 
 /// A page of audit events, newest first.

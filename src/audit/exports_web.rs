@@ -16,8 +16,8 @@ use super::export::Format;
 use super::web::EventQuery;
 use super::{NewEvent, StoredEvent, Verdict};
 use crate::app::AppState;
-use crate::auth::extract::{Authorized, SignedIn, perm};
-use crate::error::AppError;
+use crate::web::auth::{Authorized, SignedIn, perm};
+use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath, AppQuery};
 use crate::web::layout::{Layout, render};
 

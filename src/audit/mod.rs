@@ -398,13 +398,13 @@ pub async fn record_many(
 
 /// Appends one event in a transaction of its own (for events with no other change, such
 /// as a failed sign-in or a refused request).
-pub async fn record_alone(
-    pool: &PgPool,
+pub async fn record_alone<'c>(
+    db: impl sqlx::Acquire<'c, Database = sqlx::Postgres>,
     at: OffsetDateTime,
     ctx: &AuditContext,
     event: NewEvent,
 ) -> Result<i64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     let seq = record(&mut tx, at, ctx, event).await?;
     tx.commit().await?;
     Ok(seq)

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::{EventFilter, StoredEvent, list};
 use crate::app::AppState;
-use crate::auth::extract::{Authorized, perm};
-use crate::error::{AppError, FieldError};
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::AppQuery;
 use crate::web::layout::{FormErrors, Layout, render};
 

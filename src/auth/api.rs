@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::extract::{Authorized, RequestMeta, SignedIn, perm};
 use super::policy::Role;
 use super::service::{self, AdminChange, NewUser, SignInError, UserRecord};
 use super::session::Kind;
 use crate::app::AppState;
-use crate::error::{AppError, FieldError};
+use crate::web::auth::{Authorized, RequestMeta, SignedIn, perm};
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{ApiJson, AppPath};
 
 /// Credentials for a token.
@@ -58,7 +58,7 @@ pub async fn create_token(
     meta: RequestMeta,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<Response, AppError> {
-    match service::sign_in(&state, &meta, &req.email, &req.password, Kind::Api, None).await {
+    match service::sign_in(&state.db, state.now(), &meta, &req.email, &req.password, Kind::Api, None).await {
         Ok(s) => {
             let body = TokenResponse {
                 token: s.session.secret,
@@ -76,7 +76,7 @@ pub async fn create_token(
 /// Revokes the token in use.
 #[utoipa::path(delete, path = "/api/v1/auth/token", tag = "auth", responses((status = 204), (status = 401)), security(("bearer" = [])))]
 pub async fn delete_token(State(state): State<AppState>, user: SignedIn) -> Result<StatusCode, AppError> {
-    service::sign_out(&state, &user).await?;
+    service::sign_out(&mut *state.conn().await?, &user, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -100,8 +100,8 @@ pub struct Me {
 pub async fn me(user: SignedIn) -> ApiJson<Me> {
     ApiJson(Me {
         id: user.id,
-        email: user.email,
-        name: user.name,
+        email: user.email.clone(),
+        name: user.name.clone(),
         role: user.role,
         must_change_password: user.must_change_password,
     })
@@ -183,12 +183,24 @@ pub async fn patch_user(
     let mut version = req.version;
     let mut result = None;
     if let Some(role) = role {
-        let after = service::admin_change(&state, &user, id, AdminChange::Role(role), version).await?;
+        let after =
+            service::admin_change(&mut *state.conn().await?, &user, state.now(), id, AdminChange::Role(role), version)
+                .await?;
         version = version.map(|_| after.version);
         result = Some(after);
     }
     if let Some(active) = req.active {
-        result = Some(service::admin_change(&state, &user, id, AdminChange::Active(active), version).await?);
+        result = Some(
+            service::admin_change(
+                &mut *state.conn().await?,
+                &user,
+                state.now(),
+                id,
+                AdminChange::Active(active),
+                version,
+            )
+            .await?,
+        );
     }
     Ok(ApiJson(result.expect("one change was made")))
 }
@@ -210,7 +222,7 @@ pub async fn reauth(
     State(state): State<AppState>,
     ApiJson(r): ApiJson<ReauthRequest>,
 ) -> Result<ApiJson<serde_json::Value>, AppError> {
-    service::reauthenticate(&state, &user, &r.password).await?;
+    service::reauthenticate(&mut *state.conn().await?, &user, state.now(), &r.password).await?;
     let until = state.now() + super::session::REAUTH_VALID;
     Ok(ApiJson(
         serde_json::json!({"reauthenticated": true, "valid_until": until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()}),

@@ -1,5 +1,5 @@
 //! CSRF tokens: one per browser session (the synchronizer-token pattern), compared in
-//! constant time. Checked by [`authenticate`](super::extract::authenticate) on every
+//! constant time. Checked by [`authenticate`](crate::web::auth::authenticate) on every
 //! state-changing request that carries the session cookie, together with the
 //! `Sec-Fetch-Site` / `Origin` cross-site check.
 

@@ -1,14 +1,15 @@
-//! Identity and access: accounts, password hashing, sessions, CSRF, lockout, the access
-//! policy and the extractors (`CurrentUser`) that handlers use.
+//! Identity and access: accounts, password hashing, sessions, CSRF tokens, lockout, the
+//! access policy and the [`Actor`] every use case takes. The extractors that build an
+//! actor from a request are the web layer's (`web::auth`).
 
+pub mod actor;
 pub mod api;
 pub mod csrf;
-pub mod extract;
 pub mod password;
 pub mod policy;
 pub mod service;
 pub mod session;
 pub mod web;
 
-pub use extract::{CurrentUser, RequestMeta};
+pub use actor::{Actor, RequestMeta};
 pub use policy::{Action, Role};

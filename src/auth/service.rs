@@ -3,17 +3,16 @@
 
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::extract::{RequestMeta, SignedIn};
+use super::actor::{Actor, RequestMeta};
 use super::password;
 use super::policy::{Action, Role};
 use super::session::{self, Created, Kind};
-use crate::app::AppState;
 use crate::audit::{self, AuditContext, NewEvent, Outcome};
-use crate::error::{AppError, FieldError};
+use crate::error::{DomainError, FieldError};
 
 /// Failed sign-ins within this window count towards a lockout.
 pub const FAILURE_WINDOW: Duration = Duration::minutes(15);
@@ -115,7 +114,7 @@ pub async fn create_user(
     ctx: &AuditContext,
     input: NewUser,
     must_change: bool,
-) -> Result<UserRecord, AppError> {
+) -> Result<UserRecord, DomainError> {
     let hash = password::hash_async(input.password.clone()).await;
     let mut tx = pool.begin().await?;
     let id = Uuid::now_v7();
@@ -135,7 +134,7 @@ pub async fn create_user(
     let user = match inserted {
         Ok(u) => u,
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(AppError::invalid("email", "an account with this email already exists"));
+            return Err(DomainError::invalid("email", "an account with this email already exists"));
         }
         Err(e) => return Err(e.into()),
     };
@@ -238,17 +237,20 @@ async fn count_address_failure(
 /// Signs a user in: checks the password (always spending the same time, known account or
 /// not), applies the lockout rules, replaces any session the client had (a new id at every
 /// sign-in) and audits the outcome.
+///
+/// It takes the pool rather than one connection: each failure is committed on its own (it
+/// must count even though sign-in fails), and no connection is held while the password
+/// hash is checked.
 pub async fn sign_in(
-    state: &AppState,
+    pool: &PgPool,
+    now: OffsetDateTime,
     meta: &RequestMeta,
     email: &str,
     password_given: &str,
     kind: Kind,
     previous_secret: Option<&str>,
 ) -> Result<SignedInSession, SignInError> {
-    let now = state.now();
     let email = email.trim().to_lowercase();
-    let pool = &state.db;
     if let Some(addr) = &meta.client_addr
         && address_blocked(pool, addr, now).await?
     {
@@ -357,25 +359,24 @@ pub async fn sign_in(
 }
 
 /// Ends the user's current session.
-pub async fn sign_out(state: &AppState, user: &SignedIn) -> Result<(), AppError> {
-    let mut tx = state.db.begin().await?;
-    session::delete_by_secret(&mut tx, &user.secret).await?;
-    audit::record(
-        &mut tx,
-        state.now(),
-        &user.audit(),
-        NewEvent::new("auth.sign_out").object("session", user.session_id),
-    )
-    .await?;
+pub async fn sign_out(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -> Result<(), DomainError> {
+    let mut tx = conn.begin().await?;
+    session::delete(&mut tx, user.session_id).await?;
+    audit::record(&mut tx, now, &user.audit(), NewEvent::new("auth.sign_out").object("session", user.session_id))
+        .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Records a wrong current password (re-authentication or password change) as a failed
 /// sign-in, so that guessing through these forms locks the account too.
-async fn count_failure(state: &AppState, user: &SignedIn, what: &str) -> Result<(), AppError> {
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+async fn count_failure(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    what: &str,
+) -> Result<(), DomainError> {
+    let mut tx = conn.begin().await?;
     let (count, first): (i32, Option<OffsetDateTime>) =
         sqlx::query_as("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE")
             .bind(user.id)
@@ -416,19 +417,23 @@ async fn count_failure(state: &AppState, user: &SignedIn, what: &str) -> Result<
     Ok(())
 }
 
-async fn current_hash(pool: &PgPool, id: Uuid) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(id).fetch_one(pool).await
+async fn current_hash(conn: &mut PgConnection, id: Uuid) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(id).fetch_one(conn).await
 }
 
 /// Step-up: re-entering the password marks the session re-authenticated for 5 minutes.
-pub async fn reauthenticate(state: &AppState, user: &SignedIn, password_given: &str) -> Result<(), AppError> {
-    let stored = current_hash(&state.db, user.id).await?;
+pub async fn reauthenticate(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    password_given: &str,
+) -> Result<(), DomainError> {
+    let stored = current_hash(&mut *conn, user.id).await?;
     if !password::verify_async(password_given.to_string(), stored).await {
-        count_failure(state, user, "auth.reauthenticate").await?;
-        return Err(AppError::invalid("password", "the password is not correct"));
+        count_failure(conn, user, now, "auth.reauthenticate").await?;
+        return Err(DomainError::invalid("password", "the password is not correct"));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     sqlx::query("UPDATE sessions SET reauth_at = $2 WHERE id = $1")
         .bind(user.session_id)
         .bind(now)
@@ -443,12 +448,13 @@ pub async fn reauthenticate(state: &AppState, user: &SignedIn, password_given: &
 /// Changes one's own password (the current one is required). Every session of the user
 /// ends; a browser gets a fresh session (new id) in return.
 pub async fn change_own_password(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     current: &str,
     new: &str,
     confirm: &str,
-) -> Result<Created, AppError> {
+) -> Result<Created, DomainError> {
     let mut errors = Vec::new();
     if let Err(e) = password::check_new(new) {
         errors.push(FieldError::new("new_password", format!("the new password {e}")));
@@ -457,17 +463,21 @@ pub async fn change_own_password(
     } else if new == current {
         errors.push(FieldError::new("new_password", "must differ from the current password"));
     }
-    let stored = current_hash(&state.db, user.id).await?;
+    let stored = current_hash(&mut *conn, user.id).await?;
     if !password::verify_async(current.to_string(), stored).await {
-        count_failure(state, user, "user.password_changed").await?;
+        count_failure(conn, user, now, "user.password_changed").await?;
         errors.insert(0, FieldError::new("current_password", "the current password is not correct"));
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
     let hash = password::hash_async(new.to_string()).await;
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
+    let must_change_before: bool =
+        sqlx::query_scalar("SELECT must_change_password FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user.id)
+            .fetch_one(&mut *tx)
+            .await?;
     sqlx::query("UPDATE users SET password_hash = $2, must_change_password = false, updated_at = $3, version = version + 1 WHERE id = $1")
         .bind(user.id)
         .bind(&hash)
@@ -485,7 +495,7 @@ pub async fn change_own_password(
     )
     .await?;
     let event = NewEvent::new("user.password_changed").object("user", user.id).changes(json!({
-        "must_change_password": {"before": user.must_change_password, "after": false}, "sessions_ended": ended, "new_session": created.id
+        "must_change_password": {"before": must_change_before, "after": false}, "sessions_ended": ended, "new_session": created.id
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
@@ -493,9 +503,13 @@ pub async fn change_own_password(
 }
 
 /// Ends one of the user's own sessions.
-pub async fn end_own_session(state: &AppState, user: &SignedIn, session_id: Uuid) -> Result<(), AppError> {
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+pub async fn end_own_session(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    session_id: Uuid,
+) -> Result<(), DomainError> {
+    let mut tx = conn.begin().await?;
     let n = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
         .bind(session_id)
         .bind(user.id)
@@ -503,7 +517,7 @@ pub async fn end_own_session(state: &AppState, user: &SignedIn, session_id: Uuid
         .await?
         .rows_affected();
     if n == 0 {
-        return Err(AppError::NotFound);
+        return Err(DomainError::NotFound);
     }
     audit::record(&mut tx, now, &user.audit(), NewEvent::new("session.ended").object("session", session_id)).await?;
     tx.commit().await?;
@@ -528,36 +542,36 @@ pub enum AdminChange {
 /// Applies an administrator's change. `expected_version`, when given, must match (409
 /// otherwise). Admins cannot change their own role or deactivate themselves.
 pub async fn admin_change(
-    state: &AppState,
-    admin: &SignedIn,
+    conn: &mut PgConnection,
+    admin: &Actor,
+    now: OffsetDateTime,
     target: Uuid,
     change: AdminChange,
     expected_version: Option<i32>,
-) -> Result<UserRecord, AppError> {
-    admin.authorize(state, Action::ManageUsers).await?;
+) -> Result<UserRecord, DomainError> {
+    admin.authorize(conn, now, Action::ManageUsers).await?;
     if target == admin.id && matches!(change, AdminChange::Role(_) | AdminChange::Active(false)) {
-        return Err(AppError::Conflict(
+        return Err(DomainError::Conflict(
             "you cannot change your own role or deactivate your own account; ask another administrator".into(),
         ));
     }
     let new_hash = match &change {
         AdminChange::ResetPassword(p) => {
-            password::check_new(p).map_err(|e| AppError::invalid("password", format!("password {e}")))?;
+            password::check_new(p).map_err(|e| DomainError::invalid("password", format!("password {e}")))?;
             Some(password::hash_async(p.clone()).await)
         }
         _ => None,
     };
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let before = sqlx::query_as::<_, UserRecord>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE"))
         .bind(target)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(DomainError::NotFound)?;
     if let Some(v) = expected_version
         && v != before.version
     {
-        return Err(AppError::Conflict(format!(
+        return Err(DomainError::Conflict(format!(
             "the account changed since you loaded it (version {} now, {v} in your request); reload and try again",
             before.version
         )));
@@ -614,7 +628,7 @@ pub async fn admin_change(
     }
     audit::record(&mut tx, now, &admin.audit(), NewEvent::new(event_type).object("user", target).changes(changes))
         .await?;
-    let after = get_user(&mut tx, target).await?.ok_or(AppError::NotFound)?;
+    let after = get_user(&mut tx, target).await?.ok_or(DomainError::NotFound)?;
     tx.commit().await?;
     Ok(after)
 }

@@ -155,6 +155,11 @@ pub async fn resolve(conn: &mut PgConnection, secret: &str, now: OffsetDateTime)
     Ok(Some(live))
 }
 
+/// Ends one session by its id.
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(conn).await?.rows_affected())
+}
+
 /// Ends one session by its secret.
 pub async fn delete_by_secret(conn: &mut PgConnection, secret: &str) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM sessions WHERE secret_hash = $1")

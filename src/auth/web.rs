@@ -9,13 +9,13 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::extract::{Authorized, CurrentUser, MaybeUser, RequestMeta, SignedIn, cookie_name, cookie_value, perm};
 use super::password;
 use super::policy::Role;
 use super::service::{self, AdminChange, NewUser, SignInError, UserRecord};
 use super::session::{self, Created, Kind};
 use crate::app::AppState;
-use crate::error::AppError;
+use crate::web::auth::{Authorized, CurrentUser, MaybeUser, RequestMeta, SignedIn, cookie_name, cookie_value, perm};
+use crate::web::error::AppError;
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::layout::{FormErrors, Layout, render};
 
@@ -106,7 +106,17 @@ pub async fn sign_in_submit(
 ) -> Result<Response, AppError> {
     let next = safe_next(form.next.as_deref());
     let previous = cookie_value(&headers, cookie_name(&state));
-    match service::sign_in(&state, &meta, &form.email, &form.password, Kind::Browser, previous.as_deref()).await {
+    match service::sign_in(
+        &state.db,
+        state.now(),
+        &meta,
+        &form.email,
+        &form.password,
+        Kind::Browser,
+        previous.as_deref(),
+    )
+    .await
+    {
         Ok(signed) => {
             let to = if signed.user.must_change_password { "/account/password".to_string() } else { next };
             Ok(redirect_with_cookie(&to, session_cookie(&state, &signed.session)))
@@ -135,7 +145,7 @@ pub async fn sign_in_submit(
 
 /// `POST /sign-out`.
 pub async fn sign_out(State(state): State<AppState>, user: SignedIn) -> Result<Response, AppError> {
-    service::sign_out(&state, &user).await?;
+    service::sign_out(&mut *state.conn().await?, &user, state.now()).await?;
     Ok(redirect_with_cookie("/sign-in?signed_out=1", clear_cookie(&state)))
 }
 
@@ -183,13 +193,15 @@ pub async fn password_submit(
     AppForm(form): AppForm<PasswordForm>,
 ) -> Result<Response, AppError> {
     match service::change_own_password(
-        &state,
+        &mut *state.conn().await?,
         &user,
+        state.now(),
         &form.current_password,
         &form.new_password,
         &form.confirm_password,
     )
     .await
+    .map_err(AppError::from)
     {
         Ok(created) => Ok(redirect_with_cookie("/account/password?done=1", session_cookie(&state, &created))),
         Err(AppError::Invalid(errors)) => {
@@ -243,7 +255,10 @@ pub async fn reauth_submit(
     AppForm(form): AppForm<ReauthForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(form.next.as_deref());
-    match service::reauthenticate(&state, &user, &form.password).await {
+    match service::reauthenticate(&mut *state.conn().await?, &user, state.now(), &form.password)
+        .await
+        .map_err(AppError::from)
+    {
         Ok(()) => Ok(Redirect::to(&next).into_response()),
         Err(AppError::Invalid(errors)) => {
             let mut r = render(&ReauthPage {
@@ -320,7 +335,7 @@ pub async fn end_session(
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
 ) -> Result<Response, AppError> {
-    service::end_own_session(&state, &user, id).await?;
+    service::end_own_session(&mut *state.conn().await?, &user, state.now(), id).await?;
     if id == user.session_id {
         return Ok(redirect_with_cookie("/sign-in", clear_cookie(&state)));
     }
@@ -391,7 +406,9 @@ pub async fn create_user(
 ) -> Result<Response, AppError> {
     let initial = password::generate();
     let result = match NewUser::parse(&form.email, &form.name, &form.role, &initial) {
-        Ok(input) => service::create_user(&state.db, state.now(), &user.audit(), input, true).await,
+        Ok(input) => {
+            service::create_user(&state.db, state.now(), &user.audit(), input, true).await.map_err(AppError::from)
+        }
         Err(errors) => Err(AppError::Invalid(errors)),
     };
     match result {
@@ -488,7 +505,10 @@ pub async fn user_action(
             ));
         }
     };
-    match service::admin_change(&state, &user, id, change, Some(form.version)).await {
+    match service::admin_change(&mut *state.conn().await?, &user, state.now(), id, change, Some(form.version))
+        .await
+        .map_err(AppError::from)
+    {
         Ok(after) => {
             let message = match form.action.as_str() {
                 "role" => format!("Role changed to {}. The user's sessions were ended.", after.role.label()),

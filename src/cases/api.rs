@@ -17,15 +17,15 @@ use super::service;
 use super::workflow::{Action, Input, Stage};
 use crate::app::AppState;
 use crate::audit::StoredEvent;
-use crate::auth::extract::{Authorized, perm};
-use crate::error::{AppError, FieldError};
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{ApiJson, AppPath, AppQuery};
 
 /// All reference data.
 #[utoipa::path(get, path = "/api/v1/reference", tag = "reference", responses((status = 200, body = Reference), (status = 401)), security(("bearer" = [])))]
 pub async fn reference(
     State(state): State<AppState>,
-    _user: crate::auth::CurrentUser,
+    _user: crate::web::auth::CurrentUser,
 ) -> Result<ApiJson<Reference>, AppError> {
     Ok(ApiJson(Reference::load(&state.db).await?))
 }
@@ -190,13 +190,13 @@ pub async fn list(
     AppQuery(q): AppQuery<CaseQuery>,
 ) -> Result<ApiJson<CasePage>, AppError> {
     let filter = q.to_filter(user.id).map_err(AppError::Invalid)?;
-    let (rows, next) = service::list(&state, &user, &filter).await?;
+    let (rows, next) = service::list(&mut *state.conn().await?, &user, state.now(), &filter).await?;
     Ok(ApiJson(CasePage { items: rows.into_iter().map(CaseSummary::from).collect(), next_cursor: next }))
 }
 
-async fn view_of(state: &AppState, user: &crate::auth::extract::SignedIn, row: CaseRow) -> Result<CaseView, AppError> {
+async fn view_of(state: &AppState, user: &crate::web::auth::SignedIn, row: CaseRow) -> Result<CaseView, AppError> {
     let mut conn = state.db.acquire().await?;
-    service::view(&mut conn, row, user, state.now()).await
+    service::view(&mut conn, row, user, state.now()).await.map_err(AppError::from)
 }
 
 /// Files a case. With an `Idempotency-Key` header a replay returns the first answer; the
@@ -286,7 +286,7 @@ pub async fn get(
 ) -> Result<ApiJson<CaseView>, AppError> {
     let mut conn = state.db.acquire().await?;
     let row = service::visible(&mut conn, &user, id, false).await?;
-    service::audit_read(&state, &user, &row, "api case").await?;
+    service::audit_read(&mut *state.conn().await?, &user, state.now(), &row, "api case").await?;
     Ok(ApiJson(service::view(&mut conn, row, &user, state.now()).await?))
 }
 
@@ -301,7 +301,7 @@ pub async fn patch(
 ) -> Result<ApiJson<CaseView>, AppError> {
     let reference = Reference::load(&state.db).await?;
     let valid = edit.parse(&reference, service::today(state.now())).map_err(AppError::Invalid)?;
-    let row = service::edit(&state, &user, id, edit.version, valid).await?;
+    let row = service::edit(&mut *state.conn().await?, &user, state.now(), id, edit.version, valid).await?;
     Ok(ApiJson(view_of(&state, &user, row).await?))
 }
 
@@ -360,7 +360,7 @@ pub async fn transition(
     ApiJson(t): ApiJson<TransitionRequest>,
 ) -> Result<ApiJson<CaseView>, AppError> {
     let (action, input) = parse_transition(&t)?;
-    let row = service::transition(&state, &user, id, action, input, t.version).await?;
+    let row = service::transition(&mut *state.conn().await?, &user, state.now(), id, action, input, t.version).await?;
     Ok(ApiJson(view_of(&state, &user, row).await?))
 }
 
@@ -381,7 +381,7 @@ pub async fn add_note(
     AppPath(id): AppPath<Uuid>,
     ApiJson(n): ApiJson<NoteRequest>,
 ) -> Result<Response, AppError> {
-    let note = service::add_note(&state, &user, id, &n.body).await?;
+    let note = service::add_note(&mut *state.conn().await?, &user, state.now(), id, &n.body).await?;
     Ok((StatusCode::CREATED, ApiJson(json!({"id": note}))).into_response())
 }
 
@@ -423,7 +423,7 @@ pub async fn assign(
     if a.cases.len() > 500 {
         return Err(AppError::invalid("cases", "at most 500 cases at once"));
     }
-    let n = service::assign(&state, &user, &a.cases, a.assignee).await?;
+    let n = service::assign(&mut *state.conn().await?, &user, state.now(), &a.cases, a.assignee, state.mail).await?;
     Ok(ApiJson(json!({"assigned": n})))
 }
 
@@ -438,6 +438,6 @@ pub async fn put_reference(
     AppPath((kind, code)): AppPath<(String, String)>,
     ApiJson(e): ApiJson<super::reference::ReferenceEntry>,
 ) -> Result<StatusCode, AppError> {
-    super::reference::upsert(&state, &user, &kind, &code, &e).await?;
+    super::reference::upsert(&mut *state.conn().await?, &user, state.now(), &kind, &code, &e).await?;
     Ok(StatusCode::NO_CONTENT)
 }

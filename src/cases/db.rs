@@ -79,6 +79,39 @@ pub async fn insert(
     Ok(())
 }
 
+/// Moves a case to `stage` if it is still at `version` (the one place a stage is written;
+/// callers go through `service::apply`). Returns whether it was.
+pub async fn set_stage(
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i32,
+    stage: Stage,
+    now: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "UPDATE cases SET stage = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND version = $4",
+    )
+    .bind(id)
+    .bind(stage)
+    .bind(now)
+    .bind(version)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Records that a case changed without a change of stage (a new version for readers
+/// that hold the old one).
+pub async fn touch(conn: &mut PgConnection, id: Uuid, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cases SET updated_at = $2, version = version + 1 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// One case, optionally locked for update.
 pub async fn get(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<CaseRow>, sqlx::Error> {
     let sql = if lock {

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sqlx::{Connection, PgConnection};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -12,11 +13,10 @@ use super::clocks::{AGENCY_NOTICE_DAYS, PRESUMED_CONCURRENCE_DAYS};
 use super::model::CaseRow;
 use super::service::visible;
 use super::workflow::{RuleVersion, Stage};
-use crate::app::AppState;
 use crate::audit::{self, NewEvent};
+use crate::auth::Actor;
 use crate::auth::Role;
-use crate::auth::extract::SignedIn;
-use crate::error::{AppError, FieldError};
+use crate::error::{DomainError, FieldError};
 
 /// A notice to an agency.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -109,32 +109,32 @@ fn date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>, required: bo
 }
 
 /// Only the assigned analyst or a supervisor records the case's proceedings.
-pub fn may_work(user: &SignedIn, c: &CaseRow) -> Result<(), AppError> {
+pub fn may_work(user: &Actor, c: &CaseRow) -> Result<(), DomainError> {
     match user.role {
         Role::Supervisor => Ok(()),
         Role::Analyst if c.assignee == Some(user.id) => Ok(()),
-        Role::Analyst => Err(AppError::Conflict("only the assigned analyst or a supervisor records this".into())),
-        _ => Err(AppError::Forbidden),
+        Role::Analyst => Err(DomainError::Conflict("only the assigned analyst or a supervisor records this".into())),
+        _ => Err(DomainError::Forbidden),
     }
 }
 
 /// The notices of a case.
-pub async fn notices(conn: &mut sqlx::PgConnection, case_id: Uuid) -> Result<Vec<AgencyNotice>, AppError> {
+pub async fn notices(conn: &mut sqlx::PgConnection, case_id: Uuid) -> Result<Vec<AgencyNotice>, DomainError> {
     sqlx::query_as("SELECT * FROM agency_notices WHERE case_id = $1 ORDER BY step, sent_on, agency")
         .bind(case_id)
         .fetch_all(conn)
         .await
-        .map_err(AppError::from)
+        .map_err(DomainError::from)
 }
 
 /// Records a notice sent to an agency.
 pub async fn add_notice(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     case_id: Uuid,
     n: NewNotice,
-) -> Result<AgencyNotice, AppError> {
-    let now = state.now();
+) -> Result<AgencyNotice, DomainError> {
     let today = now.date();
     let mut errors = Vec::new();
     let step = n.step.trim();
@@ -146,7 +146,7 @@ pub async fn add_notice(
     if sent.is_some_and(|s| s > today) {
         errors.push(FieldError::new("sent_on", "cannot be in the future"));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let agency_ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ref_agencies WHERE code = $1)")
         .bind(n.agency.trim())
         .fetch_one(&mut *tx)
@@ -155,7 +155,7 @@ pub async fn add_notice(
         errors.push(FieldError::new("agency", "is not a known agency code"));
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, &c)?;
@@ -165,7 +165,7 @@ pub async fn add_notice(
         &[Stage::ResponsePeriod, Stage::SecondInteragency, Stage::FinalDetermination]
     };
     if !allowed.contains(&c.stage) {
-        return Err(AppError::Conflict(format!(
+        return Err(DomainError::Conflict(format!(
             "a {step}-step notice cannot be recorded while the case is at {}",
             c.stage.label()
         )));
@@ -178,7 +178,7 @@ pub async fn add_notice(
     };
     let due = due.unwrap_or(sent + time::Duration::days(period));
     if due < sent {
-        return Err(AppError::invalid("due_on", "cannot be before the notice was sent"));
+        return Err(DomainError::invalid("due_on", "cannot be before the notice was sent"));
     }
     let id = Uuid::now_v7();
     let inserted = sqlx::query(
@@ -197,7 +197,7 @@ pub async fn add_notice(
     .await?
     .rows_affected();
     if inserted == 0 {
-        return Err(AppError::invalid("agency", "this agency already has a notice for this step"));
+        return Err(DomainError::invalid("agency", "this agency already has a notice for this step"));
     }
     let event = NewEvent::new("agency_notice.sent").object("case", case_id).changes(json!({
         "notice": id, "step": step, "agency": n.agency.trim(), "sent_on": sent, "due_on": due,
@@ -212,12 +212,12 @@ pub async fn add_notice(
 /// Records an agency's response (and, for an objection, its level, referral to the
 /// President and resolution).
 pub async fn respond(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     notice_id: Uuid,
     r: NoticeResponse,
-) -> Result<AgencyNotice, AppError> {
-    let now = state.now();
+) -> Result<AgencyNotice, DomainError> {
     let mut errors = Vec::new();
     let response = r.response.trim();
     if !matches!(response, "concur" | "object" | "none") {
@@ -244,21 +244,21 @@ pub async fn respond(
         errors.push(FieldError::new("responded_on", "cannot be in the future"));
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let before: AgencyNotice = sqlx::query_as("SELECT * FROM agency_notices WHERE id = $1 FOR UPDATE")
         .bind(notice_id)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(DomainError::NotFound)?;
     let c = visible(&mut tx, user, before.case_id, false).await?;
     may_work(user, &c)?;
     if before.version != r.version {
-        return Err(AppError::Conflict("the notice changed since you opened it; nothing was saved".into()));
+        return Err(DomainError::Conflict("the notice changed since you opened it; nothing was saved".into()));
     }
     if responded.is_some_and(|d| d < before.sent_on) {
-        return Err(AppError::invalid("responded_on", "cannot be before the notice was sent"));
+        return Err(DomainError::invalid("responded_on", "cannot be before the notice was sent"));
     }
     sqlx::query(
         "UPDATE agency_notices SET response = $2, responded_on = $3, comment = $4, objector_level = $5, \
@@ -334,7 +334,7 @@ pub struct NewSubmission {
 }
 
 /// The submissions of a case.
-pub async fn submissions(conn: &mut sqlx::PgConnection, case_id: Uuid) -> Result<Vec<Submission>, AppError> {
+pub async fn submissions(conn: &mut sqlx::PgConnection, case_id: Uuid) -> Result<Vec<Submission>, DomainError> {
     Ok(sqlx::query_as(
         "SELECT id, case_id, party_id, received_on, kind, summary, meeting_held_on, meeting_outcome, created_at \
          FROM case_submissions WHERE case_id = $1 ORDER BY received_on, created_at",
@@ -348,12 +348,12 @@ pub async fn submissions(conn: &mut sqlx::PgConnection, case_id: Uuid) -> Result
 /// response (the review then goes to the second interagency step rather than straight to
 /// the final determination).
 pub async fn add_submission(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     case_id: Uuid,
     s: NewSubmission,
-) -> Result<Submission, AppError> {
-    let now = state.now();
+) -> Result<Submission, DomainError> {
     let mut errors = Vec::new();
     let kind = s.kind.trim();
     if !SUBMISSION_KINDS.iter().any(|(k, _)| *k == kind) {
@@ -368,9 +368,9 @@ pub async fn add_submission(
         errors.push(FieldError::new("summary", "must be 1 to 20,000 characters"));
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, &c)?;
     if let Some(p) = s.party_id {
@@ -381,7 +381,7 @@ pub async fn add_submission(
                 .fetch_one(&mut *tx)
                 .await?;
         if !linked {
-            return Err(AppError::invalid("party_id", "is not a party to this case"));
+            return Err(DomainError::invalid("party_id", "is not a party to this case"));
         }
     }
     if c.served_on.is_none()
@@ -394,7 +394,7 @@ pub async fn add_submission(
                 | Stage::ComplianceReview
         )
     {
-        return Err(AppError::Conflict(format!(
+        return Err(DomainError::Conflict(format!(
             "submissions are recorded once the initial determination is served (the case is at {})",
             c.stage.label()
         )));
@@ -448,12 +448,12 @@ pub struct MeetingOutcome {
 
 /// Records the outcome of a meeting request.
 pub async fn record_meeting(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     submission_id: Uuid,
     m: MeetingOutcome,
-) -> Result<Submission, AppError> {
-    let now = state.now();
+) -> Result<Submission, DomainError> {
     let mut errors = Vec::new();
     let held = date(&mut errors, "held_on", Some(&m.held_on), true);
     let n = m.outcome.trim().chars().count();
@@ -461,19 +461,19 @@ pub async fn record_meeting(
         errors.push(FieldError::new("outcome", "must be 1 to 20,000 characters"));
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let (case_id, kind): (Uuid, String) =
         sqlx::query_as("SELECT case_id, kind FROM case_submissions WHERE id = $1 FOR UPDATE")
             .bind(submission_id)
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or(AppError::NotFound)?;
+            .ok_or(DomainError::NotFound)?;
     let c = visible(&mut tx, user, case_id, false).await?;
     may_work(user, &c)?;
     if kind != "meeting_request" {
-        return Err(AppError::Conflict("only a meeting request has a meeting outcome".into()));
+        return Err(DomainError::Conflict("only a meeting request has a meeting outcome".into()));
     }
     sqlx::query("UPDATE case_submissions SET meeting_held_on = $2, meeting_outcome = $3 WHERE id = $1")
         .bind(submission_id)

@@ -8,9 +8,9 @@ use uuid::Uuid;
 use super::proceedings::{self, AgencyNotice, MeetingOutcome, NewNotice, NewSubmission, NoticeResponse, Submission};
 use super::service::visible;
 use crate::app::AppState;
-use crate::auth::extract::{Authorized, perm};
-use crate::error::AppError;
 use crate::mitigation::{self, Check, Measure, MeasureKind, NewCheck, NewMeasure, StatusChange};
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath};
 
 /// The agency notices of a case.
@@ -36,7 +36,11 @@ pub async fn add_notice(
     AppPath(id): AppPath<Uuid>,
     ApiJson(n): ApiJson<NewNotice>,
 ) -> Result<Response, AppError> {
-    Ok((StatusCode::CREATED, ApiJson(proceedings::add_notice(&state, &user, id, n).await?)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(proceedings::add_notice(&mut *state.conn().await?, &user, state.now(), id, n).await?),
+    )
+        .into_response())
 }
 
 /// Records an agency's response (and an objection's referral to the President or resolution).
@@ -48,7 +52,7 @@ pub async fn respond(
     AppPath(id): AppPath<Uuid>,
     ApiJson(r): ApiJson<NoticeResponse>,
 ) -> Result<ApiJson<AgencyNotice>, AppError> {
-    Ok(ApiJson(proceedings::respond(&state, &user, id, r).await?))
+    Ok(ApiJson(proceedings::respond(&mut *state.conn().await?, &user, state.now(), id, r).await?))
 }
 
 /// The parties' submissions on a case.
@@ -73,7 +77,11 @@ pub async fn add_submission(
     AppPath(id): AppPath<Uuid>,
     ApiJson(s): ApiJson<NewSubmission>,
 ) -> Result<Response, AppError> {
-    Ok((StatusCode::CREATED, ApiJson(proceedings::add_submission(&state, &user, id, s).await?)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(proceedings::add_submission(&mut *state.conn().await?, &user, state.now(), id, s).await?),
+    )
+        .into_response())
 }
 
 /// Records the outcome of a requested meeting.
@@ -85,7 +93,7 @@ pub async fn meeting(
     AppPath(id): AppPath<Uuid>,
     ApiJson(m): ApiJson<MeetingOutcome>,
 ) -> Result<ApiJson<Submission>, AppError> {
-    Ok(ApiJson(proceedings::record_meeting(&state, &user, id, m).await?))
+    Ok(ApiJson(proceedings::record_meeting(&mut *state.conn().await?, &user, state.now(), id, m).await?))
 }
 
 /// The catalogue of mitigation measure kinds.
@@ -120,7 +128,8 @@ pub async fn add_measure(
     AppPath(id): AppPath<Uuid>,
     ApiJson(m): ApiJson<NewMeasure>,
 ) -> Result<Response, AppError> {
-    Ok((StatusCode::CREATED, ApiJson(mitigation::add(&state, &user, id, m).await?)).into_response())
+    Ok((StatusCode::CREATED, ApiJson(mitigation::add(&mut *state.conn().await?, &user, state.now(), id, m).await?))
+        .into_response())
 }
 
 /// Moves a measure to a new status (a breach reopens a monitored case for review).
@@ -132,7 +141,7 @@ pub async fn measure_status(
     AppPath(id): AppPath<Uuid>,
     ApiJson(s): ApiJson<StatusChange>,
 ) -> Result<ApiJson<Measure>, AppError> {
-    Ok(ApiJson(mitigation::set_status(&state, &user, id, s).await?))
+    Ok(ApiJson(mitigation::set_status(&mut *state.conn().await?, &user, state.now(), id, s, state.mail).await?))
 }
 
 /// The compliance checks of a case's measures.
@@ -157,5 +166,9 @@ pub async fn add_check(
     AppPath(id): AppPath<Uuid>,
     ApiJson(k): ApiJson<NewCheck>,
 ) -> Result<Response, AppError> {
-    Ok((StatusCode::CREATED, ApiJson(mitigation::add_check(&state, &user, id, k).await?)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(mitigation::add_check(&mut *state.conn().await?, &user, state.now(), id, k, state.mail).await?),
+    )
+        .into_response())
 }

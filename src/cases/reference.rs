@@ -2,8 +2,8 @@
 //! categories and rule versions. Seeded by migration, dated where the rule dates them.
 
 use serde::Serialize;
-use sqlx::PgPool;
-use time::Date;
+use sqlx::{Connection, PgConnection, PgPool};
+use time::{Date, OffsetDateTime};
 
 /// A foreign adversary (791.4).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -199,13 +199,14 @@ pub const KINDS: [&str; 4] = ["adversaries", "categories", "agencies", "data_cat
 
 /// Adds or changes one reference entry, with its audit event.
 pub async fn upsert(
-    state: &crate::app::AppState,
-    user: &crate::auth::extract::SignedIn,
+    conn: &mut PgConnection,
+    user: &crate::auth::Actor,
+    now: OffsetDateTime,
     kind: &str,
     code: &str,
     e: &ReferenceEntry,
-) -> Result<(), crate::error::AppError> {
-    use crate::error::{AppError, FieldError};
+) -> Result<(), crate::error::DomainError> {
+    use crate::error::{DomainError, FieldError};
     let mut errors = Vec::new();
     let code = code.trim();
     let code_ok = match kind {
@@ -214,7 +215,7 @@ pub async fn upsert(
         "categories" | "data_categories" => {
             (2..=40).contains(&code.len()) && code.chars().all(|c| c.is_ascii_lowercase() || c == '_')
         }
-        _ => return Err(AppError::NotFound),
+        _ => return Err(DomainError::NotFound),
     };
     if !code_ok {
         errors.push(FieldError::new(
@@ -255,10 +256,9 @@ pub async fn upsert(
         errors.push(FieldError::new("description", "is required"));
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let before: Option<serde_json::Value> =
         sqlx::query_scalar(&format!("SELECT to_jsonb(r) FROM ref_{kind} r WHERE code = $1"))
             .bind(code)

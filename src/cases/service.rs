@@ -2,19 +2,18 @@
 //! with a version guard, and appends its audit event, all in one transaction.
 
 use serde_json::{Value, json};
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::clocks::{self, ClockName, ClockState};
 use super::db::{self, CaseFilter};
 use super::model::{CaseRow, CaseView, NewCase, Questions, UserRef, ValidEdit};
-use super::workflow::{self, Action, Decision, Facts, Input, Refusal, RuleVersion, Stage};
-use crate::app::AppState;
+use super::workflow::{self, Action, Change, Decision, Facts, Input, Refusal, RuleVersion, Stage};
 use crate::audit::{self, NewEvent};
+use crate::auth::Actor;
 use crate::auth::Role;
-use crate::auth::extract::SignedIn;
-use crate::error::{AppError, FieldError};
+use crate::error::{DomainError, FieldError};
 
 /// Today's date for the clocks (UTC).
 pub fn today(now: OffsetDateTime) -> Date {
@@ -23,26 +22,32 @@ pub fn today(now: OffsetDateTime) -> Date {
 
 /// Loads a case the user may see, or 404 (the same answer as for a case that does not
 /// exist, so restricted cases stay invisible).
-pub async fn visible(conn: &mut PgConnection, user: &SignedIn, id: Uuid, lock: bool) -> Result<CaseRow, AppError> {
-    let row = db::get(conn, id, lock).await?.ok_or(AppError::NotFound)?;
+pub async fn visible(conn: &mut PgConnection, user: &Actor, id: Uuid, lock: bool) -> Result<CaseRow, DomainError> {
+    let row = db::get(conn, id, lock).await?.ok_or(DomainError::NotFound)?;
     if !row.visible_to(user.id, user.role) {
-        return Err(AppError::NotFound);
+        return Err(DomainError::NotFound);
     }
     Ok(row)
 }
 
 /// Records that `user` read a restricted case (`what`: the page or resource), so reads of
 /// sensitive material leave a trace. Unrestricted reads are not recorded.
-pub async fn audit_read(state: &AppState, user: &SignedIn, c: &CaseRow, what: &str) -> Result<(), AppError> {
+pub async fn audit_read(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    c: &CaseRow,
+    what: &str,
+) -> Result<(), DomainError> {
     if c.restricted {
         let event = NewEvent::new("case.viewed").object("case", c.id).changes(json!({"what": what}));
-        audit::record_alone(&state.db, state.now(), &user.audit(), event).await?;
+        audit::record_alone(&mut *conn, now, &user.audit(), event).await?;
     }
     Ok(())
 }
 
 /// The workflow facts of a case for `user`.
-pub fn facts(c: &CaseRow, user: &SignedIn, today: Date) -> Facts {
+pub fn facts(c: &CaseRow, user: &Actor, today: Date) -> Facts {
     let response_due = c.served_on.map(|s| s + time::Duration::days(clocks::RESPONSE_DAYS));
     Facts {
         actor_is_assignee: c.assignee == Some(user.id),
@@ -70,9 +75,9 @@ pub fn facts(c: &CaseRow, user: &SignedIn, today: Date) -> Facts {
 pub async fn view(
     conn: &mut PgConnection,
     c: CaseRow,
-    user: &SignedIn,
+    user: &Actor,
     now: OffsetDateTime,
-) -> Result<CaseView, AppError> {
+) -> Result<CaseView, DomainError> {
     let today = today(now);
     let inputs = db::clock_inputs(conn, &c, today).await?;
     let clocks = clocks::clocks(&inputs);
@@ -108,12 +113,12 @@ pub async fn view(
     })
 }
 
-fn require(user: &SignedIn, roles: &[Role]) -> Result<(), AppError> {
-    if roles.contains(&user.role) { Ok(()) } else { Err(AppError::Forbidden) }
+fn require(user: &Actor, roles: &[Role]) -> Result<(), DomainError> {
+    if roles.contains(&user.role) { Ok(()) } else { Err(DomainError::Forbidden) }
 }
 
-async fn refresh_dues(conn: &mut PgConnection, id: Uuid, now: OffsetDateTime) -> Result<Vec<ClockState>, AppError> {
-    let c = db::get(conn, id, false).await?.ok_or(AppError::NotFound)?;
+async fn refresh_dues(conn: &mut PgConnection, id: Uuid, now: OffsetDateTime) -> Result<Vec<ClockState>, DomainError> {
+    let c = db::get(conn, id, false).await?.ok_or(DomainError::NotFound)?;
     let states = clocks::clocks(&db::clock_inputs(conn, &c, today(now)).await?);
     let due = |n: ClockName| states.iter().find(|s| s.name == n).map(|s| s.due);
     let paused = states.iter().any(|s| s.paused);
@@ -122,9 +127,13 @@ async fn refresh_dues(conn: &mut PgConnection, id: Uuid, now: OffsetDateTime) ->
 }
 
 /// Files a case at intake. The docket number is taken in the same transaction.
-pub async fn create(state: &AppState, user: &SignedIn, input: NewCase) -> Result<CaseRow, AppError> {
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+pub async fn create(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    input: NewCase,
+) -> Result<CaseRow, DomainError> {
+    let mut tx = conn.begin().await?;
     let row = create_in(&mut tx, now, user, input).await?;
     tx.commit().await?;
     Ok(row)
@@ -134,9 +143,9 @@ pub async fn create(state: &AppState, user: &SignedIn, input: NewCase) -> Result
 pub async fn create_in(
     tx: &mut PgConnection,
     now: OffsetDateTime,
-    user: &SignedIn,
+    user: &Actor,
     input: NewCase,
-) -> Result<CaseRow, AppError> {
+) -> Result<CaseRow, DomainError> {
     require(user, &[Role::Analyst, Role::Supervisor])?;
     let docket = db::next_docket(&mut *tx, now.year()).await?;
     let id = Uuid::now_v7();
@@ -170,31 +179,31 @@ fn changed<T: PartialEq + serde::Serialize>(
 /// Edits a case's descriptive fields and answers. A stale `version` is a conflict and
 /// changes nothing.
 pub async fn edit(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     id: Uuid,
     version: i32,
     e: ValidEdit,
-) -> Result<CaseRow, AppError> {
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+) -> Result<CaseRow, DomainError> {
+    let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, id, true).await?;
     let may_edit = user.role == Role::Supervisor || (user.role == Role::Analyst && c.assignee == Some(user.id));
     if !may_edit {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
     if !c.stage.is_open() {
-        return Err(AppError::Conflict(format!(
+        return Err(DomainError::Conflict(format!(
             "{} is {}: its record is no longer edited; reopen it, or amend the determination",
             c.docket_number,
             c.stage.label().to_lowercase()
         )));
     }
     if e.restricted.is_some_and(|r| r != c.restricted) && user.role != Role::Supervisor {
-        return Err(AppError::invalid("restricted", "only a supervisor may change the need-to-know flag"));
+        return Err(DomainError::invalid("restricted", "only a supervisor may change the need-to-know flag"));
     }
     if c.version != version {
-        return Err(AppError::Conflict(format!(
+        return Err(DomainError::Conflict(format!(
             "{} was changed by someone else since you opened it (version {} now, yours {version}); nothing was saved. Reload to see the current values.",
             c.docket_number, c.version
         )));
@@ -248,7 +257,7 @@ pub async fn edit(
     .await?
     .rows_affected();
     if n == 0 {
-        return Err(AppError::Conflict("the case changed while saving; nothing was saved".into()));
+        return Err(DomainError::Conflict("the case changed while saving; nothing was saved".into()));
     }
     audit::record(
         &mut tx,
@@ -265,32 +274,27 @@ pub async fn edit(
 /// Takes a workflow action. An action not possible now is a conflict (409); one the role
 /// may never take is 403; missing inputs are 422.
 pub async fn transition(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     id: Uuid,
     action: Action,
     input: Input,
     version: Option<i32>,
-) -> Result<CaseRow, AppError> {
-    let now = state.now();
+) -> Result<CaseRow, DomainError> {
     let today = today(now);
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, id, true).await?;
     if let Some(v) = version
         && v != c.version
     {
-        return Err(AppError::Conflict(format!(
+        return Err(DomainError::Conflict(format!(
             "{} was changed by someone else since you opened it (version {} now, yours {v}); nothing was done",
             c.docket_number, c.version
         )));
     }
     let facts = facts(&c, user, today);
-    let to = match workflow::check(c.stage, action, user.role, &facts, &input) {
-        Ok(to) => to,
-        Err(Refusal::Role) => return Err(AppError::Forbidden),
-        Err(Refusal::NotNow(why)) => return Err(AppError::Conflict(why)),
-        Err(Refusal::Input(field, why)) => return Err(AppError::invalid(field, why)),
-    };
+    let to = apply(&mut tx, user, now, &c, Change::Act(action), &facts, &input).await?;
     let comment = input.comment.as_deref().map(str::trim).unwrap_or("").to_string();
     let mut extra = serde_json::Map::new();
     match action {
@@ -377,19 +381,6 @@ pub async fn transition(
         }
         _ => {}
     }
-    let n = sqlx::query(
-        "UPDATE cases SET stage = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND version = $4",
-    )
-    .bind(id)
-    .bind(to)
-    .bind(now)
-    .bind(c.version)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n == 0 {
-        return Err(AppError::Conflict("the case changed while saving; nothing was done".into()));
-    }
     refresh_dues(&mut tx, id, now).await?;
     let mut changes = json!({"action": action.as_str(), "stage": {"before": c.stage, "after": to}});
     if !comment.is_empty() {
@@ -403,6 +394,30 @@ pub async fn transition(
     let row = db::get(&mut tx, id, false).await?.expect("exists");
     tx.commit().await?;
     Ok(row)
+}
+
+/// Changes a case's stage: the one way any stage changes. The change is checked by the
+/// workflow (`check_change`: role, stage, preconditions, inputs) and written only if the
+/// case is still at the version the caller read (`case`, locked by the caller); a refusal
+/// says why. Returns the new stage.
+pub async fn apply(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: OffsetDateTime,
+    case: &CaseRow,
+    change: Change,
+    facts: &Facts,
+    input: &Input,
+) -> Result<Stage, DomainError> {
+    let to = workflow::check_change(case.stage, change, actor.role, facts, input).map_err(|r| match r {
+        Refusal::Role => DomainError::Forbidden,
+        Refusal::NotNow(why) => DomainError::Refused(why),
+        Refusal::Input(field, why) => DomainError::invalid(field, why),
+    })?;
+    if !db::set_stage(conn, case.id, case.version, to, now).await? {
+        return Err(DomainError::Conflict("the case changed while saving; nothing was done".into()));
+    }
+    Ok(to)
 }
 
 /// Records that a determination was issued, amended or revoked (history, never edited).
@@ -430,14 +445,19 @@ pub async fn determination_event(
 
 /// Adds a note to a case the user can see (auditors change nothing, administrators see
 /// no cases).
-pub async fn add_note(state: &AppState, user: &SignedIn, id: Uuid, body: &str) -> Result<Uuid, AppError> {
+pub async fn add_note(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: Uuid,
+    body: &str,
+) -> Result<Uuid, DomainError> {
     require(user, &[Role::Analyst, Role::Supervisor])?;
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 20000 {
-        return Err(AppError::invalid("body", "a note must be 1 to 20,000 characters"));
+        return Err(DomainError::invalid("body", "a note must be 1 to 20,000 characters"));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, id, false).await?;
     let note = Uuid::now_v7();
     sqlx::query("INSERT INTO case_notes (id, case_id, author, body, created_at) VALUES ($1,$2,$3,$4,$5)")
@@ -459,24 +479,25 @@ pub async fn add_note(state: &AppState, user: &SignedIn, id: Uuid, body: &str) -
 /// Assigns (or unassigns) cases; supervisors only. Every case gets its own audit event;
 /// all or nothing.
 pub async fn assign(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     ids: &[Uuid],
     assignee: Option<Uuid>,
-) -> Result<usize, AppError> {
+    mail: bool,
+) -> Result<usize, DomainError> {
     require(user, &[Role::Supervisor])?;
     if ids.is_empty() {
-        return Err(AppError::invalid("cases", "choose at least one case"));
+        return Err(DomainError::invalid("cases", "choose at least one case"));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     if let Some(a) = assignee {
         let role: Option<Role> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND active")
             .bind(a)
             .fetch_optional(&mut *tx)
             .await?;
         if !matches!(role, Some(Role::Analyst | Role::Supervisor)) {
-            return Err(AppError::invalid("assignee", "must be an active analyst or supervisor"));
+            return Err(DomainError::invalid("assignee", "must be an active analyst or supervisor"));
         }
     }
     for id in ids {
@@ -498,7 +519,7 @@ pub async fn assign(
             let message = format!("{}: {} assigned this case to you", c.docket_number, user.name);
             let link = format!("/cases/{id}");
             let note = crate::notifications::Note::on_case(crate::notifications::Kind::Assigned, *id, &message, &link);
-            crate::notifications::notify(&mut tx, now, state.mail, a, &note).await?;
+            crate::notifications::notify(&mut tx, now, mail, a, &note).await?;
         }
     }
     tx.commit().await?;
@@ -507,13 +528,14 @@ pub async fn assign(
 
 /// Records a request for information; if it names clocks, they stop until it is answered.
 pub async fn add_rfi(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     id: Uuid,
     asked_of: &str,
     question: &str,
     tolls: Vec<ClockName>,
-) -> Result<Uuid, AppError> {
+) -> Result<Uuid, DomainError> {
     require(user, &[Role::Analyst, Role::Supervisor])?;
     let mut errors = Vec::new();
     if asked_of.trim().is_empty() || asked_of.chars().count() > 300 {
@@ -523,13 +545,12 @@ pub async fn add_rfi(
         errors.push(FieldError::new("question", "write what was asked"));
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, id, true).await?;
     if user.role == Role::Analyst && c.assignee != Some(user.id) {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
     let rfi = Uuid::now_v7();
     sqlx::query("INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, tolls, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
@@ -553,13 +574,19 @@ pub async fn add_rfi(
 }
 
 /// Records the answer to a request for information (its clocks run again).
-pub async fn answer_rfi(state: &AppState, user: &SignedIn, id: Uuid, rfi: Uuid, answer: &str) -> Result<(), AppError> {
+pub async fn answer_rfi(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: Uuid,
+    rfi: Uuid,
+    answer: &str,
+) -> Result<(), DomainError> {
     require(user, &[Role::Analyst, Role::Supervisor])?;
     if answer.trim().is_empty() {
-        return Err(AppError::invalid("answer", "summarise the answer received"));
+        return Err(DomainError::invalid("answer", "summarise the answer received"));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     visible(&mut tx, user, id, true).await?;
     let n = sqlx::query(
         "UPDATE case_rfis SET answered_on = $3, answer = $4 WHERE id = $1 AND case_id = $2 AND answered_on IS NULL",
@@ -572,7 +599,7 @@ pub async fn answer_rfi(state: &AppState, user: &SignedIn, id: Uuid, rfi: Uuid, 
     .await?
     .rows_affected();
     if n == 0 {
-        return Err(AppError::Conflict("that request is unknown or already answered".into()));
+        return Err(DomainError::Conflict("that request is unknown or already answered".into()));
     }
     refresh_dues(&mut tx, id, now).await?;
     audit::record(
@@ -588,13 +615,14 @@ pub async fn answer_rfi(state: &AppState, user: &SignedIn, id: Uuid, rfi: Uuid, 
 
 /// A supervisor extends a clock with a written justification.
 pub async fn extend(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     id: Uuid,
     clock: ClockName,
     days: i64,
     justification: &str,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     require(user, &[Role::Supervisor])?;
     let mut errors = Vec::new();
     if !(1..=365).contains(&days) {
@@ -604,14 +632,13 @@ pub async fn extend(
         errors.push(FieldError::new("justification", "an extension needs a written justification"));
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, id, true).await?;
     let running = clocks::clocks(&db::clock_inputs(&mut tx, &c, today(now)).await?);
     if !running.iter().any(|s| s.name == clock && s.running) {
-        return Err(AppError::Conflict(format!("the {} clock is not running on this case", clock.as_str())));
+        return Err(DomainError::Conflict(format!("the {} clock is not running on this case", clock.as_str())));
     }
     sqlx::query("INSERT INTO case_extensions (id, case_id, clock, days, justification, granted_by, granted_at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
         .bind(Uuid::now_v7())
@@ -634,12 +661,12 @@ pub async fn extend(
 
 /// Lists cases the user may see.
 pub async fn list(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     filter: &CaseFilter,
-) -> Result<(Vec<CaseRow>, Option<String>), AppError> {
-    let mut conn = state.db.acquire().await?;
-    Ok(db::list(&mut conn, filter, user.id, user.role, today(state.now())).await?)
+) -> Result<(Vec<CaseRow>, Option<String>), DomainError> {
+    Ok(db::list(conn, filter, user.id, user.role, today(now)).await?)
 }
 
 /// The stage labels in workflow order.

@@ -3,18 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::PgConnection;
-use time::Date;
+use sqlx::{Connection, PgConnection};
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::model::parse_date;
 use super::service;
-use super::workflow::Stage;
-use crate::app::AppState;
+use super::workflow::{Change, Facts, Input};
 use crate::audit::{self, NewEvent};
+use crate::auth::Actor;
 use crate::auth::Role;
-use crate::auth::extract::SignedIn;
-use crate::error::{AppError, FieldError};
+use crate::error::{DomainError, FieldError};
 use crate::parties::PartyRole;
 
 /// Kinds of ICTS transaction in the rule's definition.
@@ -204,7 +203,7 @@ pub async fn insert(
     t: &ValidTransaction,
     user: Uuid,
     now: time::OffsetDateTime,
-) -> Result<Uuid, AppError> {
+) -> Result<Uuid, DomainError> {
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO transactions (id, case_id, item, kind, status, initiated_on, completed_on, ongoing_activity, value_usd, \
@@ -231,7 +230,7 @@ pub async fn insert(
             .fetch_one(&mut *conn)
             .await?;
         if !exists {
-            return Err(AppError::invalid("parties", format!("party {party} does not exist")));
+            return Err(DomainError::invalid("parties", format!("party {party} does not exist")));
         }
         sqlx::query(
             "INSERT INTO transaction_parties (transaction_id, party_id, role) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
@@ -255,15 +254,20 @@ pub async fn insert(
 }
 
 /// Records a transaction on a case.
-pub async fn create(state: &AppState, user: &SignedIn, case_id: Uuid, t: ValidTransaction) -> Result<Uuid, AppError> {
+pub async fn create(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    case_id: Uuid,
+    t: ValidTransaction,
+) -> Result<Uuid, DomainError> {
     if !matches!(user.role, Role::Analyst | Role::Supervisor) {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let c = service::visible(&mut tx, user, case_id, true).await?;
     if user.role == Role::Analyst && c.assignee != Some(user.id) {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
     let id = insert(&mut tx, case_id, &t, user.id, now).await?;
     let event = NewEvent::new("case.transaction_added").object("case", case_id).changes(json!({
@@ -278,25 +282,30 @@ pub async fn create(state: &AppState, user: &SignedIn, case_id: Uuid, t: ValidTr
 /// Consolidates `source` into `target` (supervisors): the source's transactions move to
 /// the target, its parties are linked to the target too, and the source is closed with a
 /// pointer to the target. Both cases get an audit event; nothing is deleted.
-pub async fn consolidate(state: &AppState, user: &SignedIn, target: Uuid, source: Uuid) -> Result<usize, AppError> {
+pub async fn consolidate(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    target: Uuid,
+    source: Uuid,
+) -> Result<usize, DomainError> {
     if user.role != Role::Supervisor {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
     if target == source {
-        return Err(AppError::invalid("from", "a case cannot be consolidated into itself"));
+        return Err(DomainError::invalid("from", "a case cannot be consolidated into itself"));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     // Lock both in a fixed order so two opposite consolidations cannot deadlock.
     let (first, second) = if target < source { (target, source) } else { (source, target) };
     let a = service::visible(&mut tx, user, first, true).await?;
     let b = service::visible(&mut tx, user, second, true).await?;
     let (t, s) = if a.id == target { (a, b) } else { (b, a) };
     if !t.stage.is_open() {
-        return Err(AppError::Conflict(format!("{} is no longer open for review", t.docket_number)));
+        return Err(DomainError::Conflict(format!("{} is no longer open for review", t.docket_number)));
     }
     if !s.stage.is_open() {
-        return Err(AppError::Conflict(format!("{} is already closed or decided", s.docket_number)));
+        return Err(DomainError::Conflict(format!("{} is already closed or decided", s.docket_number)));
     }
     let moved = sqlx::query("UPDATE transactions SET case_id = $1 WHERE case_id = $2")
         .bind(target)
@@ -314,17 +323,14 @@ pub async fn consolidate(state: &AppState, user: &SignedIn, target: Uuid, source
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE cases SET stage = 'closed_no_action', consolidated_into = $2, updated_at = $3, version = version + 1 WHERE id = $1")
+    let closed =
+        service::apply(&mut tx, user, now, &s, Change::Consolidated, &Facts::default(), &Input::default()).await?;
+    sqlx::query("UPDATE cases SET consolidated_into = $2 WHERE id = $1")
         .bind(source)
         .bind(target)
-        .bind(now)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE cases SET updated_at = $2, version = version + 1 WHERE id = $1")
-        .bind(target)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    super::db::touch(&mut tx, target, now).await?;
     let ctx = user.audit();
     audit::record(
         &mut tx,
@@ -332,7 +338,7 @@ pub async fn consolidate(state: &AppState, user: &SignedIn, target: Uuid, source
         &ctx,
         NewEvent::new("case.consolidated_into").object("case", source).changes(json!({
             "into": target, "into_docket": t.docket_number, "transactions_moved": moved,
-            "stage": {"before": s.stage, "after": Stage::ClosedNoAction},
+            "stage": {"before": s.stage, "after": closed},
         })),
     )
     .await?;

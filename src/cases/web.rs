@@ -18,9 +18,9 @@ use super::workflow::{Action, Stage};
 use crate::app::AppState;
 use crate::audit::StoredEvent;
 use crate::auth::Role;
-use crate::auth::extract::{Authorized, SignedIn, perm};
 use crate::auth::web::show_time;
-use crate::error::{AppError, FieldError};
+use crate::web::auth::{Authorized, SignedIn, perm};
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::layout::{FormErrors, Layout, form_outcome, render};
 
@@ -68,7 +68,7 @@ struct DashboardPage {
 }
 
 async fn query(state: &AppState, user: &SignedIn, f: CaseFilter) -> Result<Vec<CaseRow>, AppError> {
-    Ok(service::list(state, user, &f).await?.0)
+    Ok(service::list(&mut *state.conn().await?, user, state.now(), &f).await?.0)
 }
 
 /// `GET /dashboard`.
@@ -196,7 +196,7 @@ async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: Str
     let reference = Reference::load(&state.db).await?;
     let (found, next, errors) = match q.to_filter(user.id) {
         Ok(f) => {
-            let (rows, next) = service::list(state, user, &f).await?;
+            let (rows, next) = service::list(&mut *state.conn().await?, user, state.now(), &f).await?;
             (rows, next, FormErrors::default())
         }
         Err(e) => (Vec::new(), None, FormErrors(e)),
@@ -340,7 +340,7 @@ pub async fn create(
     let reference = Reference::load(&state.db).await?;
     match input.parse(&reference, service::today(state.now())) {
         Ok(new) => {
-            let row = service::create(&state, &user, new).await?;
+            let row = service::create(&mut *state.conn().await?, &user, state.now(), new).await?;
             Ok(Redirect::to(&format!("/cases/{}", row.id)).into_response())
         }
         Err(errors) => {
@@ -546,7 +546,7 @@ async fn case_page_with(
     let mut conn = state.db.acquire().await?;
     let row = service::visible(&mut conn, user, id, false).await?;
     if status == StatusCode::OK && message.is_empty() {
-        service::audit_read(state, user, &row, "case page").await?;
+        service::audit_read(&mut *state.conn().await?, user, state.now(), &row, "case page").await?;
     }
     let category = reference.category_name(&row.category);
     let agency = row.referring_agency.as_deref().map(|a| reference.agency_name(a)).unwrap_or_default();
@@ -771,7 +771,7 @@ pub async fn back_to_case(
     state: &AppState,
     user: &SignedIn,
     id: Uuid,
-    result: Result<(), AppError>,
+    result: Result<(), impl Into<AppError>>,
     ok: &str,
 ) -> Result<Response, AppError> {
     let (message, is_error, status) = form_outcome(result, ok)?;
@@ -806,7 +806,12 @@ pub async fn transition(
         version: Some(f.version),
     };
     let result = match super::api::parse_transition(&req) {
-        Ok((action, input)) => service::transition(&state, &user, id, action, input, req.version).await.map(|_| ()),
+        Ok((action, input)) => {
+            service::transition(&mut *state.conn().await?, &user, state.now(), id, action, input, req.version)
+                .await
+                .map_err(AppError::from)
+                .map(|_| ())
+        }
         Err(e) => Err(e),
     };
     back_to_case(&state, &user, id, result, "Done.").await
@@ -825,7 +830,7 @@ pub async fn add_note(
     AppPath(id): AppPath<Uuid>,
     AppForm(f): AppForm<NoteForm>,
 ) -> Result<Response, AppError> {
-    let result = service::add_note(&state, &user, id, &f.body).await.map(|_| ());
+    let result = service::add_note(&mut *state.conn().await?, &user, state.now(), id, &f.body).await.map(|_| ());
     back_to_case(&state, &user, id, result, "Note added.").await
 }
 
@@ -853,7 +858,10 @@ pub async fn add_rfi(
     }
     let result = match bad {
         Some(e) => Err(AppError::Invalid(vec![e])),
-        None => service::add_rfi(&state, &user, id, &asked_of, &question, tolls).await.map(|_| ()),
+        None => service::add_rfi(&mut *state.conn().await?, &user, state.now(), id, &asked_of, &question, tolls)
+            .await
+            .map_err(AppError::from)
+            .map(|_| ()),
     };
     back_to_case(&state, &user, id, result, "Request for information recorded.").await
 }
@@ -871,7 +879,7 @@ pub async fn answer_rfi(
     AppPath((id, rfi)): AppPath<(Uuid, Uuid)>,
     AppForm(f): AppForm<AnswerForm>,
 ) -> Result<Response, AppError> {
-    let result = service::answer_rfi(&state, &user, id, rfi, &f.answer).await;
+    let result = service::answer_rfi(&mut *state.conn().await?, &user, state.now(), id, rfi, &f.answer).await;
     back_to_case(&state, &user, id, result, "Answer recorded; its clocks run again.").await
 }
 
@@ -891,7 +899,11 @@ pub async fn extend(
     AppForm(f): AppForm<ExtensionForm>,
 ) -> Result<Response, AppError> {
     let result = match (ClockName::parse(&f.clock), f.days.trim().parse::<i64>()) {
-        (Some(clock), Ok(days)) => service::extend(&state, &user, id, clock, days, &f.justification).await,
+        (Some(clock), Ok(days)) => {
+            service::extend(&mut *state.conn().await?, &user, state.now(), id, clock, days, &f.justification)
+                .await
+                .map_err(AppError::from)
+        }
         (None, _) => Err(AppError::invalid("clock", "choose a clock")),
         (_, Err(_)) => Err(AppError::invalid("days", "must be a whole number of days")),
     };
@@ -920,7 +932,9 @@ pub async fn assign(
         }
     }
     let assignee = assignee.ok_or_else(|| AppError::invalid("assignee", "choose an assignee"))?;
-    let result = service::assign(&state, &user, &ids, assignee).await;
+    let result = service::assign(&mut *state.conn().await?, &user, state.now(), &ids, assignee, state.mail)
+        .await
+        .map_err(AppError::from);
     match (result, back.as_deref()) {
         (Ok(_), Some("case")) if ids.len() == 1 => {
             case_page(&state, &user, ids[0], "Assignment saved.".into(), false, StatusCode::OK).await
@@ -1018,7 +1032,9 @@ pub async fn edit_submit(
     let current = service::visible(&mut conn, &user, id, false).await?;
     drop(conn);
     let result = match edit.parse(&reference, service::today(state.now())) {
-        Ok(valid) => service::edit(&state, &user, id, version, valid).await,
+        Ok(valid) => service::edit(&mut *state.conn().await?, &user, state.now(), id, version, valid)
+            .await
+            .map_err(AppError::from),
         Err(errors) => Err(AppError::Invalid(errors)),
     };
     match result {
@@ -1072,7 +1088,10 @@ pub async fn questions(
     };
     let reference = Reference::load(&state.db).await?;
     let result = match edit.parse(&reference, service::today(state.now())) {
-        Ok(valid) => service::edit(&state, &user, id, f.version, valid).await.map(|_| ()),
+        Ok(valid) => service::edit(&mut *state.conn().await?, &user, state.now(), id, f.version, valid)
+            .await
+            .map_err(AppError::from)
+            .map(|_| ()),
         Err(errors) => Err(AppError::Invalid(errors)),
     };
     back_to_case(&state, &user, id, result, "Answers saved.").await
@@ -1158,7 +1177,7 @@ pub async fn import_upload(
         }
     };
     let mut tx = state.db.begin().await?;
-    match super::import::load(&mut tx, now, &user.audit(), Some(user.id), rows, state.screening_threshold, &|_| {})
+    match super::import::load(&mut tx, now, &user.audit(), Some(user.id), rows, state.screening.threshold, &|_| {})
         .await
     {
         Ok(report) => {
@@ -1249,7 +1268,10 @@ pub async fn reference_save(
     } else {
         f.code.trim().to_lowercase()
     };
-    let result = match super::reference::upsert(&state, &user, &f.kind, &code, &entry).await {
+    let result = match super::reference::upsert(&mut *state.conn().await?, &user, state.now(), &f.kind, &code, &entry)
+        .await
+        .map_err(AppError::from)
+    {
         Err(AppError::NotFound) => Err(AppError::invalid("kind", "choose a kind of reference data")),
         other => other,
     };

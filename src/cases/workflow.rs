@@ -572,6 +572,85 @@ pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &In
     Ok(to.unwrap_or(stage))
 }
 
+/// A change of a case's stage: a reviewer's workflow action, or the effect another act has
+/// on the case. Every stage change the product makes is one of these, checked by
+/// [`check_change`] and applied by `cases::service::apply`, so the table test below covers
+/// every way a case can move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A workflow action taken on the case page or through the API.
+    Act(Action),
+    /// A mitigation breach was recorded on a monitored case: it is reopened for review.
+    Breach,
+    /// The case was consolidated into another review: it closes without action.
+    Consolidated,
+    /// An amended final determination was signed: its decision picks the stage (a closed
+    /// case stays closed).
+    Amended(Decision),
+    /// A revocation of the final determination was signed: the case closes.
+    Revoked,
+}
+
+impl Change {
+    /// Every change that is not a workflow action (those are [`Action::ALL`]).
+    pub const EFFECTS: [Change; 6] = [
+        Change::Breach,
+        Change::Consolidated,
+        Change::Amended(Decision::Prohibited),
+        Change::Amended(Decision::NotProhibited),
+        Change::Amended(Decision::PermittedWithMitigation),
+        Change::Revoked,
+    ];
+
+    /// The name recorded in the audit event of the change.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Act(a) => a.as_str(),
+            Change::Breach => "breach_recorded",
+            Change::Consolidated => "consolidated",
+            Change::Amended(_) => "amendment_signed",
+            Change::Revoked => "revocation_signed",
+        }
+    }
+
+    /// The roles whose acts cause the change.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Change::Act(a) => a.roles(),
+            // Whoever may record a measure's status or a compliance check.
+            Change::Breach => &[Role::Analyst, Role::Supervisor],
+            Change::Consolidated | Change::Amended(_) | Change::Revoked => &[Role::Supervisor],
+        }
+    }
+}
+
+/// Checks a [`Change`] and returns the stage it leads to. Workflow actions are checked by
+/// [`check`]; the effects of other acts need only the role and the stage, because the act
+/// that causes them (a signature, a recorded breach) was checked by its own rules.
+pub fn check_change(stage: Stage, change: Change, role: Role, facts: &Facts, input: &Input) -> Result<Stage, Refusal> {
+    use Stage::*;
+    let (from_ok, to) = match change {
+        Change::Act(action) => return check(stage, action, role, facts, input),
+        Change::Breach => (stage == Monitoring, ComplianceReview),
+        Change::Consolidated => (stage.is_open(), ClosedNoAction),
+        Change::Amended(_) if stage == Closed => (true, Closed),
+        Change::Amended(Decision::PermittedWithMitigation) => (stage.is_decided(), Monitoring),
+        Change::Amended(_) => (stage.is_decided(), Decided),
+        Change::Revoked => (stage.is_decided(), Closed),
+    };
+    if !change.roles().contains(&role) {
+        return Err(Refusal::Role);
+    }
+    if !from_ok {
+        return Err(Refusal::NotNow(format!(
+            "{} does not apply while the case is at {}",
+            change.as_str(),
+            stage.label()
+        )));
+    }
+    Ok(to)
+}
+
 /// The actions `role` could take now (for showing only the buttons that will work).
 pub fn allowed(stage: Stage, role: Role, facts: &Facts) -> Vec<Action> {
     Action::ALL
@@ -658,6 +737,49 @@ mod tests {
         // 11 supervisor-only (stage, action) pairs plus 8 open to analysts and supervisors
         // (counted once for each role).
         assert_eq!(allowed_count, 27);
+    }
+
+    /// Every effect of another act on every stage and role: the stage it leads to, or why not.
+    #[test]
+    fn every_effect_on_every_stage_and_role() {
+        use Stage::*;
+        let facts = all_met(RuleVersion::Final2025);
+        let input = Input::default();
+        for stage in Stage::ALL {
+            for change in Change::EFFECTS {
+                for role in Role::ALL {
+                    let got = check_change(stage, change, role, &facts, &input);
+                    let expected: Option<Stage> = match change {
+                        Change::Breach => (stage == Monitoring).then_some(ComplianceReview),
+                        Change::Consolidated => stage.is_open().then_some(ClosedNoAction),
+                        Change::Amended(_) if stage == Closed => Some(Closed),
+                        Change::Amended(Decision::PermittedWithMitigation) => stage.is_decided().then_some(Monitoring),
+                        Change::Amended(_) => stage.is_decided().then_some(Decided),
+                        Change::Revoked => stage.is_decided().then_some(Closed),
+                        Change::Act(_) => unreachable!(),
+                    };
+                    let role_ok = match change {
+                        Change::Breach => matches!(role, Role::Analyst | Role::Supervisor),
+                        _ => role == Role::Supervisor,
+                    };
+                    match (role_ok, expected, &got) {
+                        (false, _, Err(Refusal::Role)) => {}
+                        (true, Some(to), Ok(got)) => assert_eq!(*got, to, "{stage:?} {change:?} {role:?}"),
+                        (true, None, Err(Refusal::NotNow(_))) => {}
+                        _ => panic!("{stage:?} {change:?} {role:?}: got {got:?}"),
+                    }
+                }
+            }
+        }
+        // Actions go through the same door.
+        assert_eq!(
+            check_change(Intake, Change::Act(Action::Accept), Role::Supervisor, &facts, &input),
+            Ok(InitialReview)
+        );
+        assert_eq!(
+            check_change(Intake, Change::Act(Action::Accept), Role::Analyst, &facts, &input),
+            Err(Refusal::Role)
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::service::{self, Draft};
 use super::{Content, Determination, Kind};
 use crate::app::AppState;
-use crate::auth::extract::{Authorized, perm};
-use crate::error::AppError;
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath};
 
 /// A new draft.
@@ -68,8 +68,9 @@ pub async fn create(
     let kind = Kind::parse(&r.kind)
         .ok_or_else(|| AppError::invalid("kind", "must be initial, final, amendment or revocation"))?;
     let d = service::create(
-        &state,
+        &mut *state.conn().await?,
         &user,
+        state.now(),
         id,
         kind,
         Draft {
@@ -128,7 +129,7 @@ pub async fn revise(
         cited_documents: r.cited_documents,
         unclassified_confirmed: r.unclassified_confirmed,
     };
-    Ok(ApiJson(service::revise(&state, &user, id, r.revision, draft).await?))
+    Ok(ApiJson(service::revise(&mut *state.conn().await?, &user, state.now(), id, r.revision, draft).await?))
 }
 
 /// Submits a complete draft for signature.
@@ -139,7 +140,7 @@ pub async fn submit(
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
 ) -> Result<ApiJson<Determination>, AppError> {
-    Ok(ApiJson(service::submit(&state, &user, id).await?))
+    Ok(ApiJson(service::submit(&mut *state.conn().await?, &user, state.now(), id, state.mail).await?))
 }
 
 /// Signs a submitted determination: a supervisor who is not the drafter, after
@@ -152,7 +153,7 @@ pub async fn sign(
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
 ) -> Result<ApiJson<Determination>, AppError> {
-    Ok(ApiJson(service::sign(&state, &user, id).await?))
+    Ok(ApiJson(service::sign(&mut *state.conn().await?, &user, state.now(), id, state.mail).await?))
 }
 
 /// Returns a submitted draft to its drafter with a comment.
@@ -164,5 +165,5 @@ pub async fn return_draft(
     AppPath(id): AppPath<Uuid>,
     ApiJson(r): ApiJson<ReturnRequest>,
 ) -> Result<ApiJson<Determination>, AppError> {
-    Ok(ApiJson(service::return_draft(&state, &user, id, &r.comment).await?))
+    Ok(ApiJson(service::return_draft(&mut *state.conn().await?, &user, state.now(), id, &r.comment, state.mail).await?))
 }

@@ -14,9 +14,9 @@ use uuid::Uuid;
 use super::{Content, Determination, Kind, outcome_label, service};
 use crate::app::AppState;
 use crate::audit::StoredEvent;
-use crate::auth::extract::{Authorized, perm};
 use crate::cases::model::CaseRow;
-use crate::error::AppError;
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::AppError;
 use crate::web::extract::{AppPath, AppQuery};
 use crate::web::layout::render;
 
@@ -175,7 +175,8 @@ pub async fn page(
     };
     let mut conn = state.db.acquire().await?;
     let (d, c) = service::get(&mut conn, &user, id, false).await?;
-    crate::cases::service::audit_read(&state, &user, &c, "determination document").await?;
+    crate::cases::service::audit_read(&mut *state.conn().await?, &user, state.now(), &c, "determination document")
+        .await?;
     let content = d.typed();
     let events: Vec<StoredEvent> =
         sqlx::query_as("SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq")

@@ -2,19 +2,18 @@
 //! transaction with its audit event (object: the case, so the case's timeline shows it).
 
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Content, Determination, Kind, validate};
-use crate::app::AppState;
 use crate::audit::{self, NewEvent};
+use crate::auth::Actor;
 use crate::auth::Role;
-use crate::auth::extract::SignedIn;
 use crate::cases::model::CaseRow;
 use crate::cases::service::visible;
-use crate::cases::workflow::{Decision, Stage};
-use crate::error::{AppError, FieldError};
+use crate::cases::workflow::{Change, Decision, Facts, Input, Stage};
+use crate::error::{DomainError, FieldError};
 use crate::notifications::{self, Note};
 
 const SELECT: &str = "SELECT d.id, d.case_id, d.kind, d.supersedes, d.outcome, d.status, d.revision, d.content, \
@@ -37,19 +36,20 @@ pub struct Draft {
 /// Loads a determination whose case `user` may see (404 otherwise).
 pub async fn get(
     conn: &mut PgConnection,
-    user: &SignedIn,
+    user: &Actor,
     id: Uuid,
     lock: bool,
-) -> Result<(Determination, CaseRow), AppError> {
+) -> Result<(Determination, CaseRow), DomainError> {
     let sql =
         if lock { format!("{SELECT} WHERE d.id = $1 FOR UPDATE OF d") } else { format!("{SELECT} WHERE d.id = $1") };
-    let d: Determination = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(AppError::NotFound)?;
+    let d: Determination =
+        sqlx::query_as(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(DomainError::NotFound)?;
     let c = visible(conn, user, d.case_id, false).await?;
     Ok((d, c))
 }
 
 /// The determinations of a case, oldest first.
-pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Determination>, AppError> {
+pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Determination>, DomainError> {
     Ok(sqlx::query_as(&format!("{SELECT} WHERE d.case_id = $1 ORDER BY d.created_at, d.id"))
         .bind(case_id)
         .fetch_all(conn)
@@ -78,7 +78,7 @@ pub enum Listing {
 
 /// Determinations on cases `user` may see (need-to-know applied in the query, as
 /// [`CaseRow::visible_to`] does).
-pub async fn list(conn: &mut PgConnection, user: &SignedIn, which: Listing) -> Result<Vec<Listed>, AppError> {
+pub async fn list(conn: &mut PgConnection, user: &Actor, which: Listing) -> Result<Vec<Listed>, DomainError> {
     let filter = match which {
         Listing::AwaitingSignature => "d.status = 'submitted' ORDER BY d.submitted_at, d.id",
         Listing::UnsignedByMe => "d.drafted_by = $1 AND d.status <> 'signed' ORDER BY d.updated_at DESC, d.id",
@@ -105,7 +105,7 @@ async fn check_references(
     content: &Content,
     cited: &[Uuid],
     complete: bool,
-) -> Result<Vec<FieldError>, AppError> {
+) -> Result<Vec<FieldError>, DomainError> {
     let mut e = Vec::new();
     let docs: Vec<(Uuid, String)> =
         sqlx::query_as("SELECT id, marking::text FROM documents WHERE case_id = $1 AND id = ANY($2)")
@@ -179,14 +179,14 @@ async fn current_assessment(conn: &mut PgConnection, case_id: Uuid) -> Result<Op
 
 /// Starts a draft on a case.
 pub async fn create(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     case_id: Uuid,
     kind: Kind,
     draft: Draft,
-) -> Result<Determination, AppError> {
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+) -> Result<Determination, DomainError> {
+    let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
     crate::cases::proceedings::may_work(user, &c)?;
     let mut errors = validate(kind, &draft.outcome, &draft.content, draft.unclassified_confirmed, false);
@@ -194,7 +194,7 @@ pub async fn create(
         check_references(&mut tx, case_id, kind, &draft.outcome, &draft.content, &draft.cited_documents, false).await?,
     );
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
     let signed_final: Option<Uuid> = sqlx::query_scalar(
         "SELECT id FROM determinations WHERE case_id = $1 AND status = 'signed' AND kind IN ('final', 'amendment') \
@@ -205,7 +205,7 @@ pub async fn create(
     .await?;
     let supersedes = match kind {
         Kind::Initial if c.stage != Stage::InitialDetermination || c.initial_signed_by.is_some() => {
-            return Err(AppError::Conflict(format!(
+            return Err(DomainError::Conflict(format!(
                 "an initial determination is drafted while the case is at Initial determination and none is signed (the case is at {})",
                 c.stage.label()
             )));
@@ -214,18 +214,20 @@ pub async fn create(
             if !matches!(c.stage, Stage::ResponsePeriod | Stage::SecondInteragency | Stage::FinalDetermination)
                 || c.final_decision.is_some() =>
         {
-            return Err(AppError::Conflict(format!(
+            return Err(DomainError::Conflict(format!(
                 "a final determination is drafted after service of the initial determination and before one is signed (the case is at {})",
                 c.stage.label()
             )));
         }
         Kind::Amendment | Kind::Revocation => {
             if !c.stage.is_decided() {
-                return Err(AppError::Conflict("only an issued final determination can be amended or revoked".into()));
+                return Err(DomainError::Conflict(
+                    "only an issued final determination can be amended or revoked".into(),
+                ));
             }
             Some(
                 signed_final
-                    .ok_or_else(|| AppError::Conflict("there is no signed final determination to amend".into()))?,
+                    .ok_or_else(|| DomainError::Conflict("there is no signed final determination to amend".into()))?,
             )
         }
         _ => None,
@@ -239,7 +241,7 @@ pub async fn create(
     .fetch_one(&mut *tx)
     .await?;
     if open {
-        return Err(AppError::Conflict(format!(
+        return Err(DomainError::Conflict(format!(
             "this case already has an unsigned {} draft: revise that one",
             kind.label().to_lowercase()
         )));
@@ -299,17 +301,17 @@ async fn save_revision(
     Ok(())
 }
 
-fn editable(d: &Determination, user: &SignedIn) -> Result<(), AppError> {
+fn editable(d: &Determination, user: &Actor) -> Result<(), DomainError> {
     if d.status == "signed" {
-        return Err(AppError::Conflict(
+        return Err(DomainError::Conflict(
             "this determination is signed and never changes; draft an amendment or a revocation instead".into(),
         ));
     }
     if d.drafted_by != user.id {
-        return Err(AppError::Conflict("only the drafter revises a draft".into()));
+        return Err(DomainError::Conflict("only the drafter revises a draft".into()));
     }
     if d.status == "submitted" {
-        return Err(AppError::Conflict(
+        return Err(DomainError::Conflict(
             "the draft is awaiting signature; a supervisor must return it before it changes".into(),
         ));
     }
@@ -319,21 +321,21 @@ fn editable(d: &Determination, user: &SignedIn) -> Result<(), AppError> {
 /// Saves a new revision of a draft (drafter only, until submission). `revision` is the one
 /// the drafter started from: a stale one is a conflict.
 pub async fn revise(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     id: Uuid,
     revision: i32,
     draft: Draft,
-) -> Result<Determination, AppError> {
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+) -> Result<Determination, DomainError> {
+    let mut tx = conn.begin().await?;
     let (d, c) = get(&mut tx, user, id, true).await?;
     if !matches!(user.role, Role::Analyst | Role::Supervisor) {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
     editable(&d, user)?;
     if revision != d.revision {
-        return Err(AppError::Conflict(format!(
+        return Err(DomainError::Conflict(format!(
             "the draft was saved since you opened it (revision {} now, yours {revision}); nothing was saved",
             d.revision
         )));
@@ -344,7 +346,7 @@ pub async fn revise(
         check_references(&mut tx, c.id, kind, &draft.outcome, &draft.content, &draft.cited_documents, false).await?,
     );
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
     let content = serde_json::to_value(&draft.content).expect("content serialises");
     let next = d.revision + 1;
@@ -393,9 +395,14 @@ pub async fn revise(
 
 /// Submits a draft for signature: it must be complete. Supervisors other than the drafter
 /// are notified.
-pub async fn submit(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determination, AppError> {
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+pub async fn submit(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: Uuid,
+    mail: bool,
+) -> Result<Determination, DomainError> {
+    let mut tx = conn.begin().await?;
     let (d, c) = get(&mut tx, user, id, true).await?;
     editable(&d, user)?;
     let content = d.typed();
@@ -403,10 +410,10 @@ pub async fn submit(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Deter
     let mut errors = validate(kind, &d.outcome, &content, d.unclassified_confirmed, true);
     errors.extend(check_references(&mut tx, c.id, kind, &d.outcome, &content, &d.cited_documents, true).await?);
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
     if matches!(kind, Kind::Initial | Kind::Final) && d.assessment_id.is_none() {
-        return Err(AppError::Conflict("the risk analysis must rest on a recorded risk assessment".into()));
+        return Err(DomainError::Conflict("the risk analysis must rest on a recorded risk assessment".into()));
     }
     sqlx::query("UPDATE determinations SET status = 'submitted', submitted_at = $2 WHERE id = $1")
         .bind(id)
@@ -420,40 +427,44 @@ pub async fn submit(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Deter
     let message = format!("{}: {} by {} awaits your signature", c.docket_number, kind.label(), user.name);
     let link = format!("/determinations/{id}");
     let note = Note::on_case(notifications::Kind::AwaitingSignature, c.id, &message, &link);
-    notifications::notify_supervisors(&mut tx, now, state.mail, Some(d.drafted_by), &note).await?;
+    notifications::notify_supervisors(&mut tx, now, mail, Some(d.drafted_by), &note).await?;
     let (d, _) = get(&mut tx, user, id, false).await?;
     tx.commit().await?;
     Ok(d)
 }
 
-fn not_own(d: &Determination, user: &SignedIn, what: &str) -> Result<(), AppError> {
+fn not_own(d: &Determination, user: &Actor, what: &str) -> Result<(), DomainError> {
     if user.role != Role::Supervisor {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
     if d.drafted_by == user.id {
         // Four-eyes: never one's own draft.
-        return Err(AppError::ForbiddenBecause(format!("a supervisor never {what} a determination they drafted")));
+        return Err(DomainError::ForbiddenBecause(format!("a supervisor never {what} a determination they drafted")));
     }
     Ok(())
 }
 
 /// Returns a submitted draft to its drafter with a required comment.
 pub async fn return_draft(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     id: Uuid,
     comment: &str,
-) -> Result<Determination, AppError> {
+    mail: bool,
+) -> Result<Determination, DomainError> {
     let comment = comment.trim();
     if comment.is_empty() || comment.chars().count() > 20000 {
-        return Err(AppError::invalid("comment", "say what must change (1 to 20,000 characters)"));
+        return Err(DomainError::invalid("comment", "say what must change (1 to 20,000 characters)"));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let (d, c) = get(&mut tx, user, id, true).await?;
     not_own(&d, user, "returns")?;
     if d.status != "submitted" {
-        return Err(AppError::Conflict(format!("only a submitted draft can be returned (this one is {})", d.status)));
+        return Err(DomainError::Conflict(format!(
+            "only a submitted draft can be returned (this one is {})",
+            d.status
+        )));
     }
     sqlx::query("UPDATE determinations SET status = 'returned' WHERE id = $1").bind(id).execute(&mut *tx).await?;
     sqlx::query(
@@ -477,7 +488,7 @@ pub async fn return_draft(
         d.kind().label().to_lowercase(),
         user.name
     );
-    tell_drafter(&mut tx, state, now, &d, notifications::Kind::Returned, &message).await?;
+    tell_drafter(&mut tx, now, &d, notifications::Kind::Returned, &message, mail).await?;
     let (d, _) = get(&mut tx, user, id, false).await?;
     tx.commit().await?;
     Ok(d)
@@ -487,33 +498,41 @@ pub async fn return_draft(
 /// within the last 5 minutes. The content's hash, the signer, the time and the
 /// re-authentication time are stored; the case moves on (initial: may be served; final:
 /// may be issued; amendment: the decision changes; revocation: the case closes).
-pub async fn sign(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determination, AppError> {
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+pub async fn sign(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: Uuid,
+    mail: bool,
+) -> Result<Determination, DomainError> {
+    let mut tx = conn.begin().await?;
     let (d, _) = get(&mut tx, user, id, true).await?;
     not_own(&d, user, "signs")?;
     user.require_recent_reauth(now)?;
     if d.status == "signed" {
-        return Err(AppError::Conflict("this determination is already signed".into()));
+        return Err(DomainError::Conflict("this determination is already signed".into()));
     }
     if d.status != "submitted" {
-        return Err(AppError::Conflict(format!("only a submitted draft can be signed (this one is {})", d.status)));
+        return Err(DomainError::Conflict(format!("only a submitted draft can be signed (this one is {})", d.status)));
     }
     let c = visible(&mut tx, user, d.case_id, true).await?;
     let kind = d.kind();
-    let mut stage_after = c.stage;
+    let mut change = None;
     match kind {
         Kind::Initial if c.stage != Stage::InitialDetermination => {
-            return Err(AppError::Conflict(format!("the case is at {}, not Initial determination", c.stage.label())));
+            return Err(DomainError::Conflict(format!(
+                "the case is at {}, not Initial determination",
+                c.stage.label()
+            )));
         }
         Kind::Final if c.stage != Stage::FinalDetermination => {
-            return Err(AppError::Conflict(format!(
+            return Err(DomainError::Conflict(format!(
                 "a final determination is signed once the case is at Final determination (it is at {})",
                 c.stage.label()
             )));
         }
         Kind::Amendment | Kind::Revocation if !c.stage.is_decided() => {
-            return Err(AppError::Conflict("only an issued final determination can be amended or revoked".into()));
+            return Err(DomainError::Conflict("only an issued final determination can be amended or revoked".into()));
         }
         _ => {}
     }
@@ -532,7 +551,7 @@ pub async fn sign(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determi
     .await?
     .rows_affected();
     if n != 1 {
-        return Err(AppError::Conflict("this determination is already signed".into()));
+        return Err(DomainError::Conflict("this determination is already signed".into()));
     }
     match kind {
         Kind::Initial => {
@@ -557,10 +576,7 @@ pub async fn sign(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determi
         }
         Kind::Amendment => {
             let decision = Decision::parse(&d.outcome).expect("checked by the database");
-            if c.stage != Stage::Closed {
-                stage_after =
-                    if decision == Decision::PermittedWithMitigation { Stage::Monitoring } else { Stage::Decided };
-            }
+            change = Some(Change::Amended(decision));
             sqlx::query(
                 "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
             )
@@ -582,17 +598,20 @@ pub async fn sign(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determi
             .await?;
         }
         Kind::Revocation => {
-            stage_after = Stage::Closed;
+            change = Some(Change::Revoked);
             crate::cases::service::determination_event(&mut tx, c.id, "revoked", None, &d.typed().title, user.id, now)
                 .await?;
         }
     }
-    sqlx::query("UPDATE cases SET stage = $2, updated_at = $3, version = version + 1 WHERE id = $1")
-        .bind(c.id)
-        .bind(stage_after)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    let stage_after = match change {
+        Some(change) => {
+            crate::cases::service::apply(&mut tx, user, now, &c, change, &Facts::default(), &Input::default()).await?
+        }
+        None => {
+            crate::cases::db::touch(&mut tx, c.id, now).await?;
+            c.stage
+        }
+    };
     let mut changes = json!({
         "determination": id, "kind": d.kind, "outcome": d.outcome, "revision": d.revision,
         "content_sha256": hex::encode(hash), "reauth_at": reauth_at, "status": {"before": "submitted", "after": "signed"},
@@ -608,7 +627,7 @@ pub async fn sign(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determi
     )
     .await?;
     let message = format!("{}: your {} was signed by {}", c.docket_number, kind.label().to_lowercase(), user.name);
-    tell_drafter(&mut tx, state, now, &d, notifications::Kind::Signed, &message).await?;
+    tell_drafter(&mut tx, now, &d, notifications::Kind::Signed, &message, mail).await?;
     let (d, _) = get(&mut tx, user, id, false).await?;
     tx.commit().await?;
     Ok(d)
@@ -617,15 +636,15 @@ pub async fn sign(state: &AppState, user: &SignedIn, id: Uuid) -> Result<Determi
 /// After a signature or a return: nobody is asked to sign any more, and the drafter is told.
 async fn tell_drafter(
     conn: &mut PgConnection,
-    state: &AppState,
     now: OffsetDateTime,
     d: &Determination,
     kind: notifications::Kind,
     message: &str,
-) -> Result<(), AppError> {
+    mail: bool,
+) -> Result<(), DomainError> {
     let link = format!("/determinations/{}", d.id);
     notifications::resolve(&mut *conn, now, notifications::Kind::AwaitingSignature, &link).await?;
-    notifications::notify(conn, now, state.mail, d.drafted_by, &Note::on_case(kind, d.case_id, message, &link)).await?;
+    notifications::notify(conn, now, mail, d.drafted_by, &Note::on_case(kind, d.case_id, message, &link)).await?;
     Ok(())
 }
 
@@ -633,7 +652,7 @@ async fn tell_drafter(
 pub async fn revisions(
     conn: &mut PgConnection,
     id: Uuid,
-) -> Result<Vec<(i32, String, String, OffsetDateTime)>, AppError> {
+) -> Result<Vec<(i32, String, String, OffsetDateTime)>, DomainError> {
     Ok(sqlx::query_as(
         "SELECT r.revision, r.outcome, u.name, r.saved_at FROM determination_revisions r JOIN users u ON u.id = r.saved_by \
          WHERE r.determination_id = $1 ORDER BY r.revision",
@@ -647,7 +666,7 @@ pub async fn revisions(
 pub async fn returns(
     conn: &mut PgConnection,
     id: Uuid,
-) -> Result<Vec<(i32, String, String, OffsetDateTime)>, AppError> {
+) -> Result<Vec<(i32, String, String, OffsetDateTime)>, DomainError> {
     Ok(sqlx::query_as(
         "SELECT r.revision, r.comment, u.name, r.returned_at FROM determination_returns r JOIN users u ON u.id = r.returned_by \
          WHERE r.determination_id = $1 ORDER BY r.returned_at",

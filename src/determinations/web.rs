@@ -14,15 +14,15 @@ use super::service::{self, Draft};
 use super::{CBI_SECTIONS, Content, Determination, Kind, PENALTIES, Prohibition, SubmissionAnswer, outcome_label};
 use crate::app::AppState;
 use crate::auth::Role;
-use crate::auth::extract::{Authorized, SignedIn, perm};
 use crate::auth::web::show_time;
 use crate::cases::model::CaseRow;
 use crate::cases::proceedings::{self, AgencyNotice, NewNotice, NewSubmission, NoticeResponse, Submission};
 use crate::cases::service::visible;
 use crate::cases::workflow::Stage;
 use crate::documents::{self, Document, MARKINGS};
-use crate::error::{AppError, FieldError};
 use crate::mitigation::{self, Check, Measure, MeasureKind, NewCheck, NewMeasure, StatusChange};
+use crate::web::auth::{Authorized, SignedIn, perm};
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath};
 use crate::web::layout::{FormErrors, Layout, form_outcome, render};
 
@@ -108,7 +108,7 @@ async fn proceedings_page(
     let mut conn = state.db.acquire().await?;
     let c = visible(&mut conn, user, id, false).await?;
     if message.is_empty() {
-        crate::cases::service::audit_read(state, user, &c, "proceedings page").await?;
+        crate::cases::service::audit_read(&mut *state.conn().await?, user, state.now(), &c, "proceedings page").await?;
     }
     let agencies: Vec<(String, String)> =
         sqlx::query_as("SELECT code, name FROM ref_agencies ORDER BY name").fetch_all(&mut *conn).await?;
@@ -164,7 +164,7 @@ async fn back(
     state: &AppState,
     user: &SignedIn,
     id: Uuid,
-    result: Result<(), AppError>,
+    result: Result<(), impl Into<AppError>>,
     ok: &str,
 ) -> Result<Response, AppError> {
     let (message, is_error, status) = form_outcome(result, ok)?;
@@ -179,7 +179,7 @@ pub async fn add_notice(
     AppForm(n): AppForm<NoticeForm>,
 ) -> Result<Response, AppError> {
     let n = NewNotice { step: n.step, agency: n.agency, sent_on: n.sent_on, due_on: n.due_on };
-    let result = proceedings::add_notice(&state, &user, id, n).await.map(|_| ());
+    let result = proceedings::add_notice(&mut *state.conn().await?, &user, state.now(), id, n).await.map(|_| ());
     back(&state, &user, id, result, "Notice recorded.").await
 }
 
@@ -229,7 +229,7 @@ pub async fn respond(
         dispute_resolution: f.dispute_resolution,
         version: f.version,
     };
-    let result = proceedings::respond(&state, &user, id, r).await;
+    let result = proceedings::respond(&mut *state.conn().await?, &user, state.now(), id, r).await;
     let case_id = match &result {
         Ok(n) => n.case_id,
         Err(_) => f.case_id,
@@ -253,7 +253,7 @@ pub async fn add_submission(
     AppForm(f): AppForm<SubmissionForm>,
 ) -> Result<Response, AppError> {
     let s = NewSubmission { kind: f.kind, received_on: f.received_on, summary: f.summary, party_id: None };
-    let result = proceedings::add_submission(&state, &user, id, s).await.map(|_| ());
+    let result = proceedings::add_submission(&mut *state.conn().await?, &user, state.now(), id, s).await.map(|_| ());
     back(&state, &user, id, result, "Submission recorded.").await
 }
 
@@ -273,7 +273,7 @@ pub async fn meeting(
     AppForm(f): AppForm<MeetingForm>,
 ) -> Result<Response, AppError> {
     let m = proceedings::MeetingOutcome { held_on: f.held_on, outcome: f.outcome };
-    let result = proceedings::record_meeting(&state, &user, id, m).await.map(|_| ());
+    let result = proceedings::record_meeting(&mut *state.conn().await?, &user, state.now(), id, m).await.map(|_| ());
     back(&state, &user, f.case_id, result, "Meeting outcome recorded.").await
 }
 
@@ -296,7 +296,7 @@ pub async fn add_measure(
 ) -> Result<Response, AppError> {
     let m =
         NewMeasure { kind: f.kind, description: f.description, owner: f.owner, due_on: f.due_on, submission_id: None };
-    let result = mitigation::add(&state, &user, id, m).await.map(|_| ());
+    let result = mitigation::add(&mut *state.conn().await?, &user, state.now(), id, m).await.map(|_| ());
     back(&state, &user, id, result, "Measure recorded.").await
 }
 
@@ -318,7 +318,8 @@ pub async fn measure_status(
     AppForm(f): AppForm<MeasureStatusForm>,
 ) -> Result<Response, AppError> {
     let s = StatusChange { status: f.status, comment: f.comment, version: f.version };
-    let result = mitigation::set_status(&state, &user, id, s).await.map(|_| ());
+    let result =
+        mitigation::set_status(&mut *state.conn().await?, &user, state.now(), id, s, state.mail).await.map(|_| ());
     back(&state, &user, f.case_id, result, "Measure updated.").await
 }
 
@@ -345,7 +346,8 @@ pub async fn add_check(
         None => None,
     };
     let k = NewCheck { checked_on: f.checked_on, result: f.result, finding: f.finding, document_id };
-    let result = mitigation::add_check(&state, &user, id, k).await.map(|_| ());
+    let result =
+        mitigation::add_check(&mut *state.conn().await?, &user, state.now(), id, k, state.mail).await.map(|_| ());
     back(&state, &user, f.case_id, result, "Compliance check recorded.").await
 }
 
@@ -357,7 +359,7 @@ pub async fn upload(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let result = match documents::read_upload(multipart).await {
-        Ok(u) => documents::store(&state, &user, id, u).await.map(|_| ()),
+        Ok(u) => documents::store(&mut *state.conn().await?, &user, state.now(), id, u).await.map(|_| ()),
         Err(e) => Err(e),
     };
     back(&state, &user, id, result, "Document stored.").await
@@ -414,7 +416,7 @@ pub async fn create(
         cited_documents: Vec::new(),
         unclassified_confirmed: true,
     };
-    match service::create(&state, &user, id, kind, draft).await {
+    match service::create(&mut *state.conn().await?, &user, state.now(), id, kind, draft).await {
         Ok(d) => Ok(Redirect::to(&format!("/determinations/{}", d.id)).into_response()),
         Err(e) => back(&state, &user, id, Err(e), "").await,
     }
@@ -499,7 +501,8 @@ async fn determination_page(
     let mut conn = state.db.acquire().await?;
     let (mut d, c) = service::get(&mut conn, user, id, false).await?;
     if message.is_empty() {
-        crate::cases::service::audit_read(state, user, &c, "determination page").await?;
+        crate::cases::service::audit_read(&mut *state.conn().await?, user, state.now(), &c, "determination page")
+            .await?;
     }
     let now = state.now();
     let returns = service::returns(&mut conn, id)
@@ -680,7 +683,10 @@ pub async fn save(
         cited_documents: cited.clone(),
         unclassified_confirmed: confirmed,
     };
-    match service::revise(&state, &user, id, revision, draft).await {
+    match service::revise(&mut *state.conn().await?, &user, state.now(), id, revision, draft)
+        .await
+        .map_err(AppError::from)
+    {
         Ok(d) => {
             let message = format!("Saved revision {}.", d.revision);
             determination_page(&state, &user, id, message, false, Vec::new(), StatusCode::OK, None).await
@@ -712,9 +718,10 @@ async fn after(
     state: &AppState,
     user: &SignedIn,
     id: Uuid,
-    result: Result<(), AppError>,
+    result: Result<(), impl Into<AppError>>,
     ok: &str,
 ) -> Result<Response, AppError> {
+    let result = result.map_err(Into::into);
     let errors = match &result {
         Err(AppError::Invalid(e)) => e.clone(),
         _ => Vec::new(),
@@ -729,7 +736,7 @@ pub async fn submit(
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
 ) -> Result<Response, AppError> {
-    let result = service::submit(&state, &user, id).await.map(|_| ());
+    let result = service::submit(&mut *state.conn().await?, &user, state.now(), id, state.mail).await.map(|_| ());
     after(&state, &user, id, result, "Submitted for signature. The supervisors have been notified.").await
 }
 
@@ -739,7 +746,7 @@ pub async fn sign(
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
 ) -> Result<Response, AppError> {
-    match service::sign(&state, &user, id).await {
+    match service::sign(&mut *state.conn().await?, &user, state.now(), id, state.mail).await.map_err(AppError::from) {
         Err(AppError::ReauthRequired) => {
             Ok(Redirect::to(&format!("/account/reauth?next=%2Fdeterminations%2F{id}")).into_response())
         }
@@ -762,7 +769,9 @@ pub async fn return_draft(
     AppPath(id): AppPath<Uuid>,
     AppForm(f): AppForm<ReturnForm>,
 ) -> Result<Response, AppError> {
-    let result = service::return_draft(&state, &user, id, &f.comment).await.map(|_| ());
+    let result = service::return_draft(&mut *state.conn().await?, &user, state.now(), id, &f.comment, state.mail)
+        .await
+        .map(|_| ());
     after(&state, &user, id, result, "Returned to the drafter.").await
 }
 

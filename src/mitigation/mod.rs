@@ -5,17 +5,16 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::auth::extract::SignedIn;
+use crate::auth::Actor;
 use crate::cases::proceedings::may_work;
 use crate::cases::service::visible;
-use crate::cases::workflow::Stage;
-use crate::error::{AppError, FieldError};
+use crate::cases::workflow::{Change, Facts, Input, Stage};
+use crate::error::{DomainError, FieldError};
 use crate::notifications::{self, Note};
 
 /// A kind of measure from the catalogue.
@@ -117,8 +116,13 @@ fn opt_date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>) -> Optio
 }
 
 /// Records a proposed measure.
-pub async fn add(state: &AppState, user: &SignedIn, case_id: Uuid, m: NewMeasure) -> Result<Measure, AppError> {
-    let now = state.now();
+pub async fn add(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    case_id: Uuid,
+    m: NewMeasure,
+) -> Result<Measure, DomainError> {
     let mut errors = Vec::new();
     let d = m.description.trim().chars().count();
     if d == 0 || d > 20000 {
@@ -129,12 +133,12 @@ pub async fn add(state: &AppState, user: &SignedIn, case_id: Uuid, m: NewMeasure
         errors.push(FieldError::new("owner", "must be 1 to 300 characters"));
     }
     let due = opt_date(&mut errors, "due_on", m.due_on.as_deref());
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     if !kinds(&mut tx).await?.iter().any(|k| k.code == m.kind.trim()) {
         errors.push(FieldError::new("kind", "is not a measure kind of the catalogue"));
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, &c)?;
@@ -147,7 +151,7 @@ pub async fn add(state: &AppState, user: &SignedIn, case_id: Uuid, m: NewMeasure
             | Stage::Monitoring
             | Stage::ComplianceReview
     ) {
-        return Err(AppError::Conflict(format!(
+        return Err(DomainError::Conflict(format!(
             "measures are negotiated from the initial determination on (the case is at {})",
             c.stage.label()
         )));
@@ -160,7 +164,7 @@ pub async fn add(state: &AppState, user: &SignedIn, case_id: Uuid, m: NewMeasure
                 .fetch_one(&mut *tx)
                 .await?;
         if !ok {
-            return Err(AppError::invalid("submission_id", "is not a submission of this case"));
+            return Err(DomainError::invalid("submission_id", "is not a submission of this case"));
         }
     }
     let id = Uuid::now_v7();
@@ -195,12 +199,12 @@ pub async fn add(state: &AppState, user: &SignedIn, case_id: Uuid, m: NewMeasure
     Ok(row)
 }
 
-async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Measure, AppError> {
+async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Measure, DomainError> {
     sqlx::query_as(&format!("{MEASURE_SELECT} WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await?
-        .ok_or(AppError::NotFound)
+        .ok_or(DomainError::NotFound)
 }
 
 /// A status change.
@@ -220,23 +224,19 @@ pub struct StatusChange {
 /// and notifies the assignee and the supervisors.
 async fn breach(
     conn: &mut PgConnection,
-    state: &AppState,
-    user: &SignedIn,
+    user: &Actor,
     now: OffsetDateTime,
     case_id: Uuid,
     what: &str,
-) -> Result<(), AppError> {
-    let c = crate::cases::db::get(conn, case_id, true).await?.ok_or(AppError::NotFound)?;
+    mail: bool,
+) -> Result<(), DomainError> {
+    let c = crate::cases::db::get(conn, case_id, true).await?.ok_or(DomainError::NotFound)?;
     if c.stage == Stage::Monitoring {
-        sqlx::query(
-            "UPDATE cases SET stage = 'compliance_review', updated_at = $2, version = version + 1 WHERE id = $1",
-        )
-        .bind(case_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        let change = Change::Breach;
+        let to =
+            crate::cases::service::apply(conn, user, now, &c, change, &Facts::default(), &Input::default()).await?;
         let event = NewEvent::new("case.transition").object("case", case_id).changes(json!({
-            "action": "breach_recorded", "stage": {"before": c.stage, "after": Stage::ComplianceReview},
+            "action": change.as_str(), "stage": {"before": c.stage, "after": to},
             "comment": format!("Reopened for review: {what}"),
         }));
         audit::record(conn, now, &user.audit(), event).await?;
@@ -245,9 +245,9 @@ async fn breach(
     let link = format!("/cases/{case_id}/proceedings");
     let note = Note::on_case(notifications::Kind::Breach, case_id, &message, &link);
     if let Some(a) = c.assignee {
-        notifications::notify(conn, now, state.mail, a, &note).await?;
+        notifications::notify(conn, now, mail, a, &note).await?;
     }
-    notifications::notify_supervisors(conn, now, state.mail, c.assignee, &note).await?;
+    notifications::notify_supervisors(conn, now, mail, c.assignee, &note).await?;
     Ok(())
 }
 
@@ -256,15 +256,15 @@ async fn breach(
 #[allow(clippy::too_many_arguments)]
 async fn move_status(
     conn: &mut PgConnection,
-    state: &AppState,
-    user: &SignedIn,
+    user: &Actor,
     now: OffsetDateTime,
     m: &Measure,
     to: &str,
     comment: &str,
     extra: Value,
     what: &str,
-) -> Result<(), AppError> {
+    mail: bool,
+) -> Result<(), DomainError> {
     sqlx::query("UPDATE mitigation_measures SET status = $2::measure_status, updated_at = $3, version = version + 1 WHERE id = $1")
         .bind(m.id)
         .bind(to)
@@ -296,41 +296,47 @@ async fn move_status(
     )
     .await?;
     if to == "breached" {
-        breach(conn, state, user, now, m.case_id, what).await?;
+        breach(conn, user, now, m.case_id, what, mail).await?;
     }
     Ok(())
 }
 
 /// Moves a measure to a new status. Agreeing and verifying are for supervisors or the
 /// assigned analyst; a breach reopens the case.
-pub async fn set_status(state: &AppState, user: &SignedIn, id: Uuid, s: StatusChange) -> Result<Measure, AppError> {
-    let now = state.now();
+pub async fn set_status(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: Uuid,
+    s: StatusChange,
+    mail: bool,
+) -> Result<Measure, DomainError> {
     let to = s.status.trim();
     if !STATUSES.contains(&to) {
-        return Err(AppError::invalid("status", format!("must be one of {}", STATUSES.join(", "))));
+        return Err(DomainError::invalid("status", format!("must be one of {}", STATUSES.join(", "))));
     }
     if matches!(to, "rejected" | "breached") && s.comment.trim().is_empty() {
-        return Err(AppError::invalid("comment", "say why"));
+        return Err(DomainError::invalid("comment", "say why"));
     }
     if s.comment.chars().count() > 20000 {
-        return Err(AppError::invalid("comment", "must be at most 20,000 characters"));
+        return Err(DomainError::invalid("comment", "must be at most 20,000 characters"));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let m: Measure = sqlx::query_as(&format!("{MEASURE_SELECT} WHERE id = $1 FOR UPDATE"))
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(DomainError::NotFound)?;
     let c = visible(&mut tx, user, m.case_id, false).await?;
     may_work(user, &c)?;
     if m.version != s.version {
-        return Err(AppError::Conflict("the measure changed since you opened it; nothing was saved".into()));
+        return Err(DomainError::Conflict("the measure changed since you opened it; nothing was saved".into()));
     }
     if !may_move(&m.status, to) {
-        return Err(AppError::Conflict(format!("a measure does not go from {} to {to}", m.status)));
+        return Err(DomainError::Conflict(format!("a measure does not go from {} to {to}", m.status)));
     }
     let what = format!("{} ({})", m.description.chars().take(120).collect::<String>(), s.comment.trim());
-    move_status(&mut tx, state, user, now, &m, to, s.comment.trim(), json!({}), &what).await?;
+    move_status(&mut tx, user, now, &m, to, s.comment.trim(), json!({}), &what, mail).await?;
     let row = get(&mut tx, id).await?;
     tx.commit().await?;
     Ok(row)
@@ -384,8 +390,14 @@ pub async fn checks(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Check>
 
 /// Records a compliance check; a `breach` result marks the measure breached and reopens
 /// the case.
-pub async fn add_check(state: &AppState, user: &SignedIn, measure_id: Uuid, k: NewCheck) -> Result<Check, AppError> {
-    let now = state.now();
+pub async fn add_check(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    measure_id: Uuid,
+    k: NewCheck,
+    mail: bool,
+) -> Result<Check, DomainError> {
     let mut errors = Vec::new();
     let result = k.result.trim();
     if !matches!(result, "compliant" | "deficient" | "breach") {
@@ -403,18 +415,18 @@ pub async fn add_check(state: &AppState, user: &SignedIn, measure_id: Uuid, k: N
         errors.push(FieldError::new("finding", "must be 1 to 20,000 characters"));
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let m: Measure = sqlx::query_as(&format!("{MEASURE_SELECT} WHERE id = $1 FOR UPDATE"))
         .bind(measure_id)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(DomainError::NotFound)?;
     let c = visible(&mut tx, user, m.case_id, false).await?;
     may_work(user, &c)?;
     if !matches!(m.status.as_str(), "agreed" | "implemented" | "verified" | "breached") {
-        return Err(AppError::Conflict("compliance is checked on agreed measures".into()));
+        return Err(DomainError::Conflict("compliance is checked on agreed measures".into()));
     }
     if let Some(doc) = k.document_id {
         let ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND case_id = $2)")
@@ -423,7 +435,7 @@ pub async fn add_check(state: &AppState, user: &SignedIn, measure_id: Uuid, k: N
             .fetch_one(&mut *tx)
             .await?;
         if !ok {
-            return Err(AppError::invalid("document_id", "is not a document of this case"));
+            return Err(DomainError::invalid("document_id", "is not a document of this case"));
         }
     }
     let id = Uuid::now_v7();
@@ -451,7 +463,7 @@ pub async fn add_check(state: &AppState, user: &SignedIn, measure_id: Uuid, k: N
             on.map(|d| d.to_string()).unwrap_or_default(),
             k.finding.trim().chars().take(160).collect::<String>()
         );
-        move_status(&mut tx, state, user, now, &m, "breached", k.finding.trim(), json!({"check": id}), &what).await?;
+        move_status(&mut tx, user, now, &m, "breached", k.finding.trim(), json!({"check": id}), &what, mail).await?;
     }
     let row: Check = sqlx::query_as(
         "SELECT id, measure_id, checked_on, result, finding, document_id, created_at FROM compliance_checks WHERE id = $1",

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::Notification;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::auth::extract::SignedIn;
-use crate::error::AppError;
+use crate::web::auth::SignedIn;
+use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath};
 use crate::web::layout::{Layout, render};
 

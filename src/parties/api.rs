@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use super::{CaseLink, ChainLink, Evidence, EvidenceInput, Party, PartyInput, PartyRole};
 use crate::app::AppState;
-use crate::auth::extract::{Authorized, perm};
 use crate::cases::transactions::{self, Transaction, TransactionInput};
-use crate::error::AppError;
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath, AppQuery};
 
 /// Search parameters.
@@ -42,7 +42,7 @@ pub async fn create(
     ApiJson(input): ApiJson<PartyInput>,
 ) -> Result<Response, AppError> {
     let valid = input.parse().map_err(AppError::Invalid)?;
-    let party = super::create(&state, &user, valid).await?;
+    let party = super::create(&mut *state.conn().await?, &user, state.now(), &state.screening, valid).await?;
     let mut r = (StatusCode::CREATED, ApiJson(&party)).into_response();
     r.headers_mut().insert(
         header::LOCATION,
@@ -92,7 +92,9 @@ pub async fn patch(
 ) -> Result<ApiJson<Party>, AppError> {
     let version = input.version.ok_or_else(|| AppError::invalid("version", "send the version you started from"))?;
     let valid = input.parse().map_err(AppError::Invalid)?;
-    Ok(ApiJson(super::update(&state, &user, id, version, valid).await?))
+    Ok(ApiJson(
+        super::update(&mut *state.conn().await?, &user, state.now(), &state.screening, id, version, valid).await?,
+    ))
 }
 
 /// Records adversary-nexus evidence for a party.
@@ -104,7 +106,7 @@ pub async fn add_evidence(
     AppPath(id): AppPath<Uuid>,
     ApiJson(e): ApiJson<EvidenceInput>,
 ) -> Result<Response, AppError> {
-    let eid = super::add_evidence(&state, &user, id, &e).await?;
+    let eid = super::add_evidence(&mut *state.conn().await?, &user, state.now(), id, &e).await?;
     Ok((StatusCode::CREATED, ApiJson(json!({"id": eid}))).into_response())
 }
 
@@ -129,7 +131,7 @@ pub async fn link(
 ) -> Result<StatusCode, AppError> {
     let role = PartyRole::parse(l.role.trim())
         .ok_or_else(|| AppError::invalid("role", "must be supplier, us_counterparty, owner or intermediary"))?;
-    super::link(&state, &user, id, l.party_id, role).await?;
+    super::link(&mut *state.conn().await?, &user, state.now(), id, l.party_id, role).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -156,7 +158,7 @@ pub async fn add_transaction(
 ) -> Result<Response, AppError> {
     let known: Vec<String> = sqlx::query_scalar("SELECT code FROM ref_data_categories").fetch_all(&state.db).await?;
     let valid = t.parse(&known).map_err(AppError::Invalid)?;
-    let tid = transactions::create(&state, &user, id, valid).await?;
+    let tid = transactions::create(&mut *state.conn().await?, &user, state.now(), id, valid).await?;
     Ok((StatusCode::CREATED, ApiJson(json!({"id": tid}))).into_response())
 }
 
@@ -177,6 +179,6 @@ pub async fn consolidate(
     AppPath(id): AppPath<Uuid>,
     ApiJson(c): ApiJson<ConsolidateRequest>,
 ) -> Result<ApiJson<serde_json::Value>, AppError> {
-    let moved = transactions::consolidate(&state, &user, id, c.from).await?;
+    let moved = transactions::consolidate(&mut *state.conn().await?, &user, state.now(), id, c.from).await?;
     Ok(ApiJson(json!({"transactions_moved": moved})))
 }

@@ -9,15 +9,14 @@ pub mod web;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit::{self, NewEvent};
+use crate::auth::Actor;
 use crate::auth::Role;
-use crate::auth::extract::SignedIn;
-use crate::error::{AppError, FieldError};
+use crate::error::{DomainError, FieldError};
 
 /// What kind of person a party is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
@@ -267,8 +266,8 @@ impl PartyInput {
     }
 }
 
-fn require_work(user: &SignedIn) -> Result<(), AppError> {
-    if matches!(user.role, Role::Analyst | Role::Supervisor) { Ok(()) } else { Err(AppError::Forbidden) }
+fn require_work(user: &Actor) -> Result<(), DomainError> {
+    if matches!(user.role, Role::Analyst | Role::Supervisor) { Ok(()) } else { Err(DomainError::Forbidden) }
 }
 
 /// Loads a party.
@@ -291,29 +290,34 @@ pub async fn list(conn: &mut PgConnection, q: Option<&str>, limit: i64) -> Resul
 }
 
 /// Refuses a parent that would make the ownership chain a loop.
-async fn check_parent(conn: &mut PgConnection, id: Option<Uuid>, parent: Option<Uuid>) -> Result<(), AppError> {
+async fn check_parent(conn: &mut PgConnection, id: Option<Uuid>, parent: Option<Uuid>) -> Result<(), DomainError> {
     let Some(parent) = parent else { return Ok(()) };
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM parties WHERE id = $1)")
         .bind(parent)
         .fetch_one(&mut *conn)
         .await?;
     if !exists {
-        return Err(AppError::invalid("parent_id", "no such party"));
+        return Err(DomainError::invalid("parent_id", "no such party"));
     }
     if let Some(id) = id {
         let chain = ownership_chain(conn, parent).await?;
         if chain.iter().any(|l| l.party.id == id) {
-            return Err(AppError::invalid("parent_id", "would make the ownership chain a loop"));
+            return Err(DomainError::invalid("parent_id", "would make the ownership chain a loop"));
         }
     }
     Ok(())
 }
 
 /// Creates a party.
-pub async fn create(state: &AppState, user: &SignedIn, p: ValidParty) -> Result<Party, AppError> {
+pub async fn create(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    screening: &screening_service::Screening,
+    p: ValidParty,
+) -> Result<Party, DomainError> {
     require_work(user)?;
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     check_parent(&mut tx, None, p.parent_id).await?;
     let id = Uuid::now_v7();
     sqlx::query(
@@ -337,7 +341,7 @@ pub async fn create(state: &AppState, user: &SignedIn, p: ValidParty) -> Result<
         "parent_id": {"after": p.parent_id}, "ownership_pct": {"after": p.ownership_pct},
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
-    screening_service::screen_one(&mut tx, &state.screening, state.screening_threshold, id, now).await?;
+    screening_service::screen_one(&mut tx, &screening.index, screening.threshold, id, now).await?;
     let party = get(&mut tx, id).await?.expect("just inserted");
     tx.commit().await?;
     Ok(party)
@@ -345,22 +349,23 @@ pub async fn create(state: &AppState, user: &SignedIn, p: ValidParty) -> Result<
 
 /// Edits a party (the whole record, with the version it started from).
 pub async fn update(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    screening: &screening_service::Screening,
     id: Uuid,
     version: i32,
     p: ValidParty,
-) -> Result<Party, AppError> {
+) -> Result<Party, DomainError> {
     require_work(user)?;
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let before = sqlx::query_as::<_, Party>(&format!("SELECT {PARTY_COLUMNS} FROM parties WHERE id = $1 FOR UPDATE"))
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(DomainError::NotFound)?;
     if before.version != version {
-        return Err(AppError::Conflict(format!(
+        return Err(DomainError::Conflict(format!(
             "{} was changed by someone else (version {} now, yours {version}); nothing was saved",
             before.legal_name, before.version
         )));
@@ -401,7 +406,7 @@ pub async fn update(
         NewEvent::new("party.updated").object("party", id).changes(serde_json::Value::Object(changes)),
     )
     .await?;
-    screening_service::screen_one(&mut tx, &state.screening, state.screening_threshold, id, now).await?;
+    screening_service::screen_one(&mut tx, &screening.index, screening.threshold, id, now).await?;
     let party = get(&mut tx, id).await?.expect("exists");
     tx.commit().await?;
     Ok(party)
@@ -486,7 +491,13 @@ pub struct EvidenceInput {
 }
 
 /// Records nexus evidence for a party.
-pub async fn add_evidence(state: &AppState, user: &SignedIn, party: Uuid, e: &EvidenceInput) -> Result<Uuid, AppError> {
+pub async fn add_evidence(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    party: Uuid,
+    e: &EvidenceInput,
+) -> Result<Uuid, DomainError> {
     require_work(user)?;
     let mut errors = Vec::new();
     let criterion = NexusCriterion::parse(e.criterion.trim());
@@ -503,8 +514,7 @@ pub async fn add_evidence(state: &AppState, user: &SignedIn, party: Uuid, e: &Ev
     if e.source.chars().count() > 2000 {
         errors.push(FieldError::new("source", "must be at most 2,000 characters"));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ref_adversaries WHERE code = $1)")
         .bind(&adversary)
         .fetch_one(&mut *tx)
@@ -513,9 +523,9 @@ pub async fn add_evidence(state: &AppState, user: &SignedIn, party: Uuid, e: &Ev
         errors.push(FieldError::new("adversary", "must be a foreign adversary code"));
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
-    get(&mut tx, party).await?.ok_or(AppError::NotFound)?;
+    get(&mut tx, party).await?.ok_or(DomainError::NotFound)?;
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO party_nexus_evidence (id, party_id, criterion, adversary, finding, source, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
         .bind(id)
@@ -550,7 +560,7 @@ pub struct CaseLink {
 }
 
 /// The cases of a party that `user` may see.
-pub async fn cases_of(conn: &mut PgConnection, party: Uuid, user: &SignedIn) -> Result<Vec<CaseLink>, sqlx::Error> {
+pub async fn cases_of(conn: &mut PgConnection, party: Uuid, user: &Actor) -> Result<Vec<CaseLink>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.id AS case_id, c.docket_number, c.title, cp.role FROM case_parties cp JOIN cases c ON c.id = cp.case_id \
          WHERE cp.party_id = $1 AND ($2 IN ('supervisor', 'auditor') OR ($2 = 'analyst' AND (NOT c.restricted OR c.assignee = $3))) \
@@ -589,20 +599,20 @@ pub async fn parties_of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<V
 
 /// Links a party to a case the user can see and work.
 pub async fn link(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     case_id: Uuid,
     party: Uuid,
     role: PartyRole,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     require_work(user)?;
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let c = crate::cases::service::visible(&mut tx, user, case_id, true).await?;
     if user.role == Role::Analyst && c.assignee != Some(user.id) {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
-    get(&mut tx, party).await?.ok_or_else(|| AppError::invalid("party_id", "no such party"))?;
+    get(&mut tx, party).await?.ok_or_else(|| DomainError::invalid("party_id", "no such party"))?;
     let n = sqlx::query("INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING")
         .bind(case_id)
         .bind(party)
@@ -613,7 +623,7 @@ pub async fn link(
         .await?
         .rows_affected();
     if n == 0 {
-        return Err(AppError::Conflict("the party already has that role in this case".into()));
+        return Err(DomainError::Conflict("the party already has that role in this case".into()));
     }
     let event =
         NewEvent::new("case.party_linked").object("case", case_id).changes(json!({"party": party, "role": role}));

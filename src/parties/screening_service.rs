@@ -6,16 +6,15 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::screening::ScreeningIndex;
-use crate::app::AppState;
 use crate::audit::{self, AuditContext, NewEvent};
+use crate::auth::Actor;
 use crate::auth::Role;
-use crate::auth::extract::SignedIn;
-use crate::error::AppError;
+use crate::error::DomainError;
 
 /// Columns every list file must have (the Consolidated Screening List's names).
 pub const REQUIRED: [&str; 12] = [
@@ -125,6 +124,16 @@ pub fn parse_list(input: impl std::io::Read) -> Result<Vec<ListEntry>, ListError
         return Err(ListError { line: 2, reason: "the file has no entries".into() });
     }
     Ok(out)
+}
+
+/// What screening needs besides the database: the current list's cached index and the
+/// similarity from which a match is a hit (0–1).
+#[derive(Debug, Clone, Default)]
+pub struct Screening {
+    /// The current list version's index.
+    pub index: IndexCache,
+    /// Similarity from which a match is a hit.
+    pub threshold: f64,
 }
 
 /// The index of the current list version, cached per version (versions never change).
@@ -290,15 +299,16 @@ pub async fn screen_one(
 /// Imports a list file as the next version, re-screens every party, and flags (with an
 /// audit event) each open case whose parties got new hits.
 pub async fn import_list(
-    state: &AppState,
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
     ctx: &AuditContext,
     user: Option<Uuid>,
     file_name: &str,
     bytes: &[u8],
-) -> Result<(i32, usize, usize), AppError> {
-    let entries = parse_list(bytes).map_err(|e| AppError::invalid("file", e.to_string()))?;
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    threshold: f64,
+) -> Result<(i32, usize, usize), DomainError> {
+    let entries = parse_list(bytes).map_err(|e| DomainError::invalid("file", e.to_string()))?;
+    let mut tx = conn.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('screening_lists'))").execute(&mut *tx).await?;
     let version: i32 =
         sqlx::query_scalar("SELECT coalesce(max(version), 0) + 1 FROM screening_lists").fetch_one(&mut *tx).await?;
@@ -339,7 +349,7 @@ pub async fn import_list(
         .await?;
     }
     let index = ScreeningIndex::build(&entries.iter().map(ListEntry::names).collect::<Vec<_>>());
-    let parties = screen_parties(&mut tx, version, &index, state.screening_threshold, None, now).await?;
+    let parties = screen_parties(&mut tx, version, &index, threshold, None, now).await?;
     let cases: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT DISTINCT c.id, c.docket_number FROM case_parties cp JOIN cases c ON c.id = cp.case_id WHERE cp.party_id = ANY($1) \
          AND c.stage NOT IN ('rejected', 'closed_no_action', 'decided', 'monitoring', 'closed')",
@@ -419,28 +429,28 @@ pub async fn hits_of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<
 
 /// An analyst confirms or dismisses a hit, with a reason.
 pub async fn decide_hit(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     hit: Uuid,
     confirm: bool,
     reason: &str,
-) -> Result<Uuid, AppError> {
+) -> Result<Uuid, DomainError> {
     if !matches!(user.role, Role::Analyst | Role::Supervisor) {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
     if reason.trim().is_empty() {
-        return Err(AppError::invalid("reason", "say why"));
+        return Err(DomainError::invalid("reason", "say why"));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let row: Option<(Uuid, String)> =
         sqlx::query_as("SELECT party_id, status FROM screening_hits WHERE id = $1 FOR UPDATE")
             .bind(hit)
             .fetch_optional(&mut *tx)
             .await?;
-    let (party, status) = row.ok_or(AppError::NotFound)?;
+    let (party, status) = row.ok_or(DomainError::NotFound)?;
     if status != "open" {
-        return Err(AppError::Conflict(format!("this hit was already {status}")));
+        return Err(DomainError::Conflict(format!("this hit was already {status}")));
     }
     let new_status = if confirm { "confirmed" } else { "dismissed" };
     sqlx::query("UPDATE screening_hits SET status = $2, reason = $3, decided_by = $4, decided_at = $5 WHERE id = $1")

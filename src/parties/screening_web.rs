@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::screening_service::{self, Hit, ListVersion};
 use crate::app::AppState;
-use crate::auth::extract::{Authorized, SignedIn, perm};
-use crate::error::AppError;
+use crate::web::auth::{Authorized, SignedIn, perm};
+use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppForm, AppPath};
 use crate::web::layout::{Layout, render};
 
@@ -96,7 +96,18 @@ pub async fn upload(
         )
         .await;
     }
-    match screening_service::import_list(&state, &user.audit(), Some(user.id), &name, &bytes).await {
+    match screening_service::import_list(
+        &mut *state.conn().await?,
+        state.now(),
+        &user.audit(),
+        Some(user.id),
+        &name,
+        &bytes,
+        state.screening.threshold,
+    )
+    .await
+    .map_err(AppError::from)
+    {
         Ok((version, parties, cases)) => {
             let m = format!(
                 "List version {version} imported: {parties} parties with new hits, {cases} open cases flagged."
@@ -162,7 +173,8 @@ pub async fn decide_api(
     ApiJson(d): ApiJson<HitDecision>,
 ) -> Result<ApiJson<serde_json::Value>, AppError> {
     let confirm = parse_decision(&d.decision)?;
-    let party = screening_service::decide_hit(&state, &user, id, confirm, &d.reason).await?;
+    let party =
+        screening_service::decide_hit(&mut *state.conn().await?, &user, state.now(), id, confirm, &d.reason).await?;
     Ok(ApiJson(json!({"party": party, "status": if confirm { "confirmed" } else { "dismissed" }})))
 }
 
@@ -182,7 +194,10 @@ pub async fn decide_page(
     AppForm(f): AppForm<HitForm>,
 ) -> Result<Response, AppError> {
     let result = match parse_decision(&f.decision) {
-        Ok(c) => screening_service::decide_hit(&state, &user, id, c, &f.reason).await.map(|_| ()),
+        Ok(c) => screening_service::decide_hit(&mut *state.conn().await?, &user, state.now(), id, c, &f.reason)
+            .await
+            .map_err(AppError::from)
+            .map(|_| ()),
         Err(e) => Err(e),
     };
     super::web::back_to_party(&state, &user, f.party_id, result, "Screening hit decided.").await

@@ -12,10 +12,10 @@ use uuid::Uuid;
 use super::{CaseLink, ChainLink, Evidence, NexusCriterion, Party, PartyInput, PartyKind, PartyRole};
 use crate::app::AppState;
 use crate::auth::Role;
-use crate::auth::extract::{Authorized, SignedIn, perm};
 use crate::auth::web::show_time;
 use crate::cases::reference::Reference;
-use crate::error::{AppError, FieldError};
+use crate::web::auth::{Authorized, SignedIn, perm};
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::layout::{FormErrors, Layout, form_outcome, render};
 
@@ -150,7 +150,9 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let result = match f.to_input() {
         Ok(input) => match input.parse() {
-            Ok(valid) => super::create(&state, &user, valid).await,
+            Ok(valid) => super::create(&mut *state.conn().await?, &user, state.now(), &state.screening, valid)
+                .await
+                .map_err(AppError::from),
             Err(e) => Err(AppError::Invalid(e)),
         },
         Err(e) => Err(AppError::Invalid(e)),
@@ -243,7 +245,7 @@ pub async fn back_to_party(
     state: &AppState,
     user: &SignedIn,
     id: Uuid,
-    result: Result<(), AppError>,
+    result: Result<(), impl Into<AppError>>,
     ok: &str,
 ) -> Result<Response, AppError> {
     let (message, is_error, status) = form_outcome(result, ok)?;
@@ -259,7 +261,10 @@ pub async fn update(
 ) -> Result<Response, AppError> {
     let result = match (f.to_input(), f.version) {
         (Ok(input), Some(v)) => match input.parse() {
-            Ok(valid) => super::update(&state, &user, id, v, valid).await.map(|_| ()),
+            Ok(valid) => super::update(&mut *state.conn().await?, &user, state.now(), &state.screening, id, v, valid)
+                .await
+                .map_err(AppError::from)
+                .map(|_| ()),
             Err(e) => Err(AppError::Invalid(e)),
         },
         (Err(e), _) => Err(AppError::Invalid(e)),
@@ -287,7 +292,7 @@ pub async fn add_evidence(
 ) -> Result<Response, AppError> {
     let input =
         super::EvidenceInput { criterion: f.criterion, adversary: f.adversary, finding: f.finding, source: f.source };
-    let result = super::add_evidence(&state, &user, id, &input).await.map(|_| ());
+    let result = super::add_evidence(&mut *state.conn().await?, &user, state.now(), id, &input).await.map(|_| ());
     back_to_party(&state, &user, id, result, "Evidence recorded.").await
 }
 
@@ -306,7 +311,9 @@ pub async fn link(
     AppForm(f): AppForm<LinkForm>,
 ) -> Result<Response, AppError> {
     let result = match (Uuid::parse_str(f.party_id.trim()), PartyRole::parse(f.role.trim())) {
-        (Ok(p), Some(r)) => super::link(&state, &user, id, p, r).await,
+        (Ok(p), Some(r)) => {
+            super::link(&mut *state.conn().await?, &user, state.now(), id, p, r).await.map_err(AppError::from)
+        }
         (Err(_), _) => Err(AppError::invalid("party_id", "choose a party")),
         (_, None) => Err(AppError::invalid("role", "choose a role")),
     };
@@ -396,7 +403,10 @@ pub async fn add_transaction(
         Err(AppError::Invalid(errors))
     } else {
         match input.parse(&known) {
-            Ok(valid) => crate::cases::transactions::create(&state, &user, id, valid).await.map(|_| ()),
+            Ok(valid) => crate::cases::transactions::create(&mut *state.conn().await?, &user, state.now(), id, valid)
+                .await
+                .map_err(AppError::from)
+                .map(|_| ()),
             Err(e) => Err(AppError::Invalid(e)),
         }
     };
@@ -427,7 +437,10 @@ pub async fn consolidate(
         }
     };
     let result = match source {
-        Some(s) => crate::cases::transactions::consolidate(&state, &user, id, s).await.map(|_| ()),
+        Some(s) => crate::cases::transactions::consolidate(&mut *state.conn().await?, &user, state.now(), id, s)
+            .await
+            .map_err(AppError::from)
+            .map(|_| ()),
         None => Err(AppError::invalid("from", "no case with that docket number")),
     };
     let result = match result {

@@ -12,15 +12,15 @@ use uuid::Uuid;
 use super::model::{Band, Rubric, RubricDefinition};
 use super::service::{self, Assessment, CriterionScore, NexusFinding, NexusItem};
 use crate::app::AppState;
-use crate::auth::extract::{Authorized, perm};
 use crate::cases::workflow::Answer;
-use crate::error::AppError;
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath};
 
 /// The current rubric version.
 #[utoipa::path(get, path = "/api/v1/rubrics/current", tag = "risk", responses((status = 200, body = Rubric)), security(("bearer" = [])))]
 pub async fn current(
-    _user: crate::auth::CurrentUser,
+    _user: crate::web::auth::CurrentUser,
     State(state): State<AppState>,
 ) -> Result<ApiJson<Rubric>, AppError> {
     let mut conn = state.db.acquire().await?;
@@ -30,7 +30,7 @@ pub async fn current(
 /// One rubric version.
 #[utoipa::path(get, path = "/api/v1/rubrics/{version}", tag = "risk", params(("version" = i32, Path)), responses((status = 200, body = Rubric), (status = 404)), security(("bearer" = [])))]
 pub async fn get(
-    _user: crate::auth::CurrentUser,
+    _user: crate::web::auth::CurrentUser,
     State(state): State<AppState>,
     AppPath(version): AppPath<i32>,
 ) -> Result<ApiJson<Rubric>, AppError> {
@@ -55,7 +55,7 @@ pub async fn create(
     State(state): State<AppState>,
     ApiJson(r): ApiJson<NewRubric>,
 ) -> Result<Response, AppError> {
-    let version = service::create_rubric(&state, &user, &r.name, r.definition).await?;
+    let version = service::create_rubric(&mut *state.conn().await?, &user, state.now(), &r.name, r.definition).await?;
     let mut resp = (StatusCode::CREATED, ApiJson(json!({"version": version}))).into_response();
     resp.headers_mut()
         .insert(header::LOCATION, HeaderValue::from_str(&format!("/api/v1/rubrics/{version}")).expect("header-safe"));
@@ -82,7 +82,7 @@ pub async fn assess(
     AppPath(id): AppPath<Uuid>,
     ApiJson(r): ApiJson<AssessmentRequest>,
 ) -> Result<Response, AppError> {
-    let a = service::assess(&state, &user, id, r.scores, &r.narrative).await?;
+    let a = service::assess(&mut *state.conn().await?, &user, state.now(), id, r.scores, &r.narrative).await?;
     Ok((StatusCode::CREATED, ApiJson(a)).into_response())
 }
 
@@ -119,7 +119,8 @@ pub async fn propose(
 ) -> Result<Response, AppError> {
     let band = Band::parse(o.band.trim())
         .ok_or_else(|| AppError::invalid("band", "must be low, moderate, high or critical"))?;
-    let oid = service::propose_override(&state, &user, id, band, &o.justification).await?;
+    let oid =
+        service::propose_override(&mut *state.conn().await?, &user, state.now(), id, band, &o.justification).await?;
     Ok((StatusCode::CREATED, ApiJson(json!({"id": oid}))).into_response())
 }
 
@@ -143,7 +144,7 @@ pub async fn decide(
     AppPath(id): AppPath<Uuid>,
     ApiJson(d): ApiJson<DecisionRequest>,
 ) -> Result<StatusCode, AppError> {
-    service::decide_override(&state, &user, id, d.approve, &d.comment).await?;
+    service::decide_override(&mut *state.conn().await?, &user, state.now(), id, d.approve, &d.comment).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -173,7 +174,9 @@ pub async fn record_nexus(
         "no" => Answer::No,
         _ => return Err(AppError::invalid("conclusion", "must be yes or no")),
     };
-    let f = service::record_nexus(&state, &user, id, n.criteria, conclusion, &n.summary).await?;
+    let f =
+        service::record_nexus(&mut *state.conn().await?, &user, state.now(), id, n.criteria, conclusion, &n.summary)
+            .await?;
     Ok((StatusCode::CREATED, ApiJson(f)).into_response())
 }
 

@@ -5,22 +5,21 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::model::{Band, Contribution, Rubric, RubricDefinition, score};
-use crate::app::AppState;
 use crate::audit::{self, NewEvent};
+use crate::auth::Actor;
 use crate::auth::Role;
-use crate::auth::extract::SignedIn;
 use crate::cases::service::visible;
 use crate::cases::workflow::Answer;
-use crate::error::{AppError, FieldError};
+use crate::error::{DomainError, FieldError};
 use crate::parties::NexusCriterion;
 
 /// Loads a rubric version.
-pub async fn rubric(conn: &mut PgConnection, version: i32) -> Result<Option<Rubric>, AppError> {
+pub async fn rubric(conn: &mut PgConnection, version: i32) -> Result<Option<Rubric>, DomainError> {
     let row: Option<(i32, String, serde_json::Value)> =
         sqlx::query_as("SELECT version, name, definition FROM rubric_versions WHERE version = $1")
             .bind(version)
@@ -29,7 +28,7 @@ pub async fn rubric(conn: &mut PgConnection, version: i32) -> Result<Option<Rubr
     match row {
         Some((version, name, def)) => {
             let definition: RubricDefinition = serde_json::from_value(def)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("rubric {version} does not parse: {e}")))?;
+                .map_err(|e| DomainError::Internal(anyhow::anyhow!("rubric {version} does not parse: {e}")))?;
             Ok(Some(Rubric { version, name, definition }))
         }
         None => Ok(None),
@@ -37,27 +36,27 @@ pub async fn rubric(conn: &mut PgConnection, version: i32) -> Result<Option<Rubr
 }
 
 /// The newest rubric version.
-pub async fn current_rubric(conn: &mut PgConnection) -> Result<Rubric, AppError> {
+pub async fn current_rubric(conn: &mut PgConnection) -> Result<Rubric, DomainError> {
     let v: i32 = sqlx::query_scalar("SELECT max(version) FROM rubric_versions").fetch_one(&mut *conn).await?;
-    rubric(conn, v).await?.ok_or(AppError::NotFound)
+    rubric(conn, v).await?.ok_or(DomainError::NotFound)
 }
 
 /// Creates the next rubric version (administrators). Existing versions never change.
 pub async fn create_rubric(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     name: &str,
     definition: RubricDefinition,
-) -> Result<i32, AppError> {
+) -> Result<i32, DomainError> {
     if user.role != Role::Admin {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
     if name.trim().is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid("name", "must be 1 to 200 characters"));
+        return Err(DomainError::invalid("name", "must be 1 to 200 characters"));
     }
-    definition.validate().map_err(|m| AppError::invalid("definition", m))?;
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    definition.validate().map_err(|m| DomainError::invalid("definition", m))?;
+    let mut tx = conn.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('rubric_versions'))").execute(&mut *tx).await?;
     let version: i32 =
         sqlx::query_scalar("SELECT coalesce(max(version), 0) + 1 FROM rubric_versions").fetch_one(&mut *tx).await?;
@@ -167,7 +166,7 @@ struct AssessmentRow {
 }
 
 /// The assessments of a case, newest first.
-pub async fn assessments(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Assessment>, AppError> {
+pub async fn assessments(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Assessment>, DomainError> {
     let rows: Vec<AssessmentRow> = sqlx::query_as(
         "SELECT a.id, a.case_id, a.rubric_version, a.connected_software, a.scores, a.contributions, a.composite::float8 AS composite, a.band, \
          a.narrative, a.author, u.name AS author_name, a.created_at FROM assessments a JOIN users u ON u.id = a.author \
@@ -217,30 +216,30 @@ async fn connected_software(conn: &mut PgConnection, category: &str) -> Result<b
         .unwrap_or(false))
 }
 
-fn may_work(user: &SignedIn, assignee: Option<Uuid>) -> Result<(), AppError> {
+fn may_work(user: &Actor, assignee: Option<Uuid>) -> Result<(), DomainError> {
     match user.role {
         Role::Supervisor => Ok(()),
         Role::Analyst if assignee == Some(user.id) => Ok(()),
-        Role::Analyst => Err(AppError::Conflict("only the assigned analyst or a supervisor may do this".into())),
-        _ => Err(AppError::Forbidden),
+        Role::Analyst => Err(DomainError::Conflict("only the assigned analyst or a supervisor may do this".into())),
+        _ => Err(DomainError::Forbidden),
     }
 }
 
 /// Records an assessment under the current rubric version. Every applicable criterion
 /// needs a score and a rationale; the composite and band are computed, never supplied.
 pub async fn assess(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     case_id: Uuid,
     scores: BTreeMap<String, CriterionScore>,
     narrative: &str,
-) -> Result<Assessment, AppError> {
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+) -> Result<Assessment, DomainError> {
+    let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, c.assignee)?;
     if !c.stage.is_open() {
-        return Err(AppError::Conflict(format!("{} is no longer under review", c.docket_number)));
+        return Err(DomainError::Conflict(format!("{} is no longer under review", c.docket_number)));
     }
     let rubric = current_rubric(&mut tx).await?;
     let cs = connected_software(&mut tx, &c.category).await?;
@@ -267,7 +266,7 @@ pub async fn assess(
         }
     };
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
     let result = result.expect("no errors");
     let id = Uuid::now_v7();
@@ -303,22 +302,22 @@ pub async fn assess(
 
 /// Proposes a band other than the computed one, with a justification.
 pub async fn propose_override(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     assessment_id: Uuid,
     band: Band,
     justification: &str,
-) -> Result<Uuid, AppError> {
+) -> Result<Uuid, DomainError> {
     if justification.trim().is_empty() {
-        return Err(AppError::invalid("justification", "explain why the computed band is wrong"));
+        return Err(DomainError::invalid("justification", "explain why the computed band is wrong"));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let case_id: Uuid = sqlx::query_scalar("SELECT case_id FROM assessments WHERE id = $1")
         .bind(assessment_id)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(DomainError::NotFound)?;
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, c.assignee)?;
     let id = Uuid::now_v7();
@@ -334,7 +333,7 @@ pub async fn propose_override(
     match inserted {
         Ok(_) => {}
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(AppError::Conflict("an override of this assessment is already awaiting approval".into()));
+            return Err(DomainError::Conflict("an override of this assessment is already awaiting approval".into()));
         }
         Err(e) => return Err(e.into()),
     }
@@ -348,30 +347,30 @@ pub async fn propose_override(
 
 /// A supervisor who did not propose it approves or refuses an override.
 pub async fn decide_override(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     override_id: Uuid,
     approve: bool,
     comment: &str,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     if user.role != Role::Supervisor {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let row: Option<(Uuid, Uuid, Option<Uuid>, Band)> = sqlx::query_as(
         "SELECT a.case_id, o.proposed_by, o.decided_by, o.proposed_band FROM band_overrides o JOIN assessments a ON a.id = o.assessment_id WHERE o.id = $1 FOR UPDATE OF o",
     )
     .bind(override_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let (case_id, proposer, decided, band) = row.ok_or(AppError::NotFound)?;
+    let (case_id, proposer, decided, band) = row.ok_or(DomainError::NotFound)?;
     visible(&mut tx, user, case_id, false).await?;
     if decided.is_some() {
-        return Err(AppError::Conflict("this override was already decided".into()));
+        return Err(DomainError::Conflict("this override was already decided".into()));
     }
     if proposer == user.id {
-        return Err(AppError::Conflict(
+        return Err(DomainError::Conflict(
             "an override takes effect only when a supervisor other than its proposer approves it".into(),
         ));
     }
@@ -421,7 +420,7 @@ pub struct NexusFinding {
 }
 
 /// The latest nexus finding of a case.
-pub async fn current_nexus(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<NexusFinding>, AppError> {
+pub async fn current_nexus(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<NexusFinding>, DomainError> {
     let row: Option<(Uuid, serde_json::Value, Answer, String, Uuid, OffsetDateTime)> = sqlx::query_as(
         "SELECT id, criteria, conclusion, summary, author, created_at FROM nexus_findings WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
     )
@@ -440,13 +439,14 @@ pub async fn current_nexus(conn: &mut PgConnection, case_id: Uuid) -> Result<Opt
 
 /// Records the nexus finding: every criterion of 791.103(b) answered, and a conclusion.
 pub async fn record_nexus(
-    state: &AppState,
-    user: &SignedIn,
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
     case_id: Uuid,
     criteria: BTreeMap<String, NexusItem>,
     conclusion: Answer,
     summary: &str,
-) -> Result<NexusFinding, AppError> {
+) -> Result<NexusFinding, DomainError> {
     let mut errors = Vec::new();
     for c in NexusCriterion::ALL {
         match criteria.get(c.as_str()) {
@@ -462,10 +462,9 @@ pub async fn record_nexus(
         errors.push(FieldError::new("summary", "state the conclusion in words"));
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     }
-    let now = state.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, c.assignee)?;
     let id = Uuid::now_v7();

@@ -13,10 +13,10 @@ use uuid::Uuid;
 use super::model::{Band, Criterion};
 use super::service::{self, CriterionScore, NexusItem};
 use crate::app::AppState;
-use crate::auth::extract::{Authorized, SignedIn, perm};
 use crate::cases::workflow::Answer;
-use crate::error::{AppError, FieldError};
 use crate::parties::NexusCriterion;
+use crate::web::auth::{Authorized, SignedIn, perm};
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath};
 use crate::web::layout::{FormErrors, Layout, render};
 
@@ -151,7 +151,10 @@ pub async fn assess_submit(
         }
     }
     let result = if errors.is_empty() {
-        service::assess(&state, &user, id, scores, &narrative).await.map(|_| ())
+        service::assess(&mut *state.conn().await?, &user, state.now(), id, scores, &narrative)
+            .await
+            .map_err(AppError::from)
+            .map(|_| ())
     } else {
         Err(AppError::Invalid(errors))
     };
@@ -277,7 +280,10 @@ pub async fn nexus_submit(
     let criteria: BTreeMap<String, NexusItem> =
         values.iter().map(|(k, (f, e))| (k.clone(), NexusItem { finding: f.clone(), evidence: e.clone() })).collect();
     let result = match answer {
-        Some(a) => service::record_nexus(&state, &user, id, criteria, a, &summary).await.map(|_| ()),
+        Some(a) => service::record_nexus(&mut *state.conn().await?, &user, state.now(), id, criteria, a, &summary)
+            .await
+            .map_err(AppError::from)
+            .map(|_| ()),
         None => Err(AppError::invalid("conclusion", "answer yes or no")),
     };
     match result {
@@ -303,7 +309,10 @@ pub async fn propose(
     AppForm(f): AppForm<ProposeForm>,
 ) -> Result<Response, AppError> {
     let result = match Band::parse(f.band.trim()) {
-        Some(b) => service::propose_override(&state, &user, id, b, &f.justification).await.map(|_| ()),
+        Some(b) => service::propose_override(&mut *state.conn().await?, &user, state.now(), id, b, &f.justification)
+            .await
+            .map_err(AppError::from)
+            .map(|_| ()),
         None => Err(AppError::invalid("band", "choose a band")),
     };
     crate::cases::web::back_to_case(
@@ -332,6 +341,14 @@ pub async fn decide(
     AppPath(id): AppPath<Uuid>,
     AppForm(f): AppForm<DecideForm>,
 ) -> Result<Response, AppError> {
-    let result = service::decide_override(&state, &user, id, f.decision == "approve", &f.comment).await;
+    let result = service::decide_override(
+        &mut *state.conn().await?,
+        &user,
+        state.now(),
+        id,
+        f.decision == "approve",
+        &f.comment,
+    )
+    .await;
     crate::cases::web::back_to_case(&state, &user, f.case_id, result, "Override decided.").await
 }

@@ -12,7 +12,7 @@ use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, Quer
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 /// JSON body (`application/json`); unknown fields are rejected by the target type's
 /// `#[serde(deny_unknown_fields)]`.

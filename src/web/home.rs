@@ -11,8 +11,8 @@ use sqlx::PgPool;
 
 use super::WebState;
 use super::layout::{Layout, render};
-use crate::auth::extract::MaybeUser;
-use crate::error::AppError;
+use crate::web::auth::MaybeUser;
+use crate::web::error::AppError;
 
 #[derive(Template)]
 #[template(path = "home/index.html")]

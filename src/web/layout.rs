@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::WebState;
-use crate::error::{AppError, Problem};
+use crate::web::error::{AppError, Problem};
 
 /// The signed-in user as the header shows them.
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ impl Layout {
     }
 
     /// The layout for a page at `path` seen by `user`.
-    pub fn for_user(web: &WebState, path: &str, user: Option<&crate::auth::extract::SignedIn>) -> Self {
+    pub fn for_user(web: &WebState, path: &str, user: Option<&crate::web::auth::SignedIn>) -> Self {
         use crate::auth::policy::{Action, allows};
         let mut layout = Self::new(web, path);
         layout.user = user.map(|u| UserBadge {
@@ -75,12 +75,12 @@ impl Layout {
 /// How a form posted from a page is reported back on that page: the message, whether it
 /// is an error, and the status. Conflicts and invalid input become messages; any other
 /// error passes through.
-pub fn form_outcome(
-    result: Result<(), AppError>,
+pub fn form_outcome<E: Into<AppError>>(
+    result: Result<(), E>,
     ok: &str,
 ) -> Result<(String, bool, axum::http::StatusCode), AppError> {
     use axum::http::StatusCode;
-    match result {
+    match result.map_err(Into::into) {
         Ok(()) => Ok((ok.to_string(), false, StatusCode::OK)),
         Err(AppError::Conflict(m)) => Ok((m, true, StatusCode::CONFLICT)),
         Err(AppError::ForbiddenBecause(m)) => Ok((m, true, StatusCode::FORBIDDEN)),

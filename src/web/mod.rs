@@ -1,6 +1,8 @@
 //! The web layer shared by every domain: page layout, extractors that turn rejections into
 //! our error, and the middleware every response passes through.
 
+pub mod auth;
+pub mod error;
 pub mod extract;
 pub mod home;
 pub mod layout;

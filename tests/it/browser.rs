@@ -408,18 +408,13 @@ async fn an_analyst_scores_a_case_and_sees_the_explanation() {
     .unwrap();
     let rita = icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
     let state = icts_review::app::AppState::new(pool.clone(), &config);
-    let actor = icts_review::auth::extract::SignedIn {
+    let actor = icts_review::auth::Actor {
         id: rita.id,
         email: rita.email.clone(),
         name: rita.name.clone(),
         role: icts_review::auth::Role::Analyst,
         session_id: uuid::Uuid::nil(),
-        kind: icts_review::auth::session::Kind::Browser,
-        csrf_token: String::new(),
         reauth_at: None,
-        must_change_password: false,
-        unread_notifications: 0,
-        secret: String::new(),
         meta: Default::default(),
     };
     let reference = icts_review::cases::reference::Reference::load(&pool).await.unwrap();
@@ -433,7 +428,8 @@ async fn an_analyst_scores_a_case_and_sees_the_explanation() {
     }
     .parse(&reference, now.date())
     .unwrap();
-    let case = icts_review::cases::service::create(&state, &actor, new).await.unwrap();
+    let case =
+        icts_review::cases::service::create(&mut state.conn().await.unwrap(), &actor, state.now(), new).await.unwrap();
 
     let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
     let browser = Browser::start().await;

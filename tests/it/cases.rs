@@ -395,25 +395,21 @@ async fn the_interim_rule_clock_runs_from_acceptance_and_tolls_and_extends() {
         .await
         .unwrap();
     let state = app.state.clone();
-    let user_row = icts_review::auth::extract::SignedIn {
+    let user_row = icts_review::auth::Actor {
         id: sup.id,
         email: sup.email.clone(),
         name: "s".into(),
         role: icts_review::auth::Role::Supervisor,
         session_id: uuid::Uuid::nil(),
-        kind: icts_review::auth::session::Kind::Api,
-        csrf_token: String::new(),
         reauth_at: None,
-        must_change_password: false,
-        unread_notifications: 0,
-        secret: String::new(),
         meta: Default::default(),
     };
     let case_id = uuid::Uuid::parse_str(&id).unwrap();
     use icts_review::cases::clocks::ClockName;
     let rfi = icts_review::cases::service::add_rfi(
-        &state,
+        &mut state.conn().await.unwrap(),
         &user_row,
+        state.now(),
         case_id,
         "Vendor counsel",
         "Ownership chart?",
@@ -428,10 +424,20 @@ async fn the_interim_rule_clock_runs_from_acceptance_and_tolls_and_extends() {
     assert_eq!(fin["name"], "final_determination");
     assert_eq!(fin["paused"], true);
     assert_eq!(fin["days_left"], 180, "a paused clock does not run down");
-    icts_review::cases::service::answer_rfi(&state, &user_row, case_id, rfi, "Chart received").await.unwrap();
-    icts_review::cases::service::extend(
-        &state,
+    icts_review::cases::service::answer_rfi(
+        &mut state.conn().await.unwrap(),
         &user_row,
+        state.now(),
+        case_id,
+        rfi,
+        "Chart received",
+    )
+    .await
+    .unwrap();
+    icts_review::cases::service::extend(
+        &mut state.conn().await.unwrap(),
+        &user_row,
+        state.now(),
         case_id,
         ClockName::FinalDetermination,
         30,
@@ -439,10 +445,18 @@ async fn the_interim_rule_clock_runs_from_acceptance_and_tolls_and_extends() {
     )
     .await
     .unwrap();
-    let err = icts_review::cases::service::extend(&state, &user_row, case_id, ClockName::FinalDetermination, 30, "  ")
-        .await
-        .unwrap_err();
-    assert!(matches!(err, icts_review::error::AppError::Invalid(_)));
+    let err = icts_review::cases::service::extend(
+        &mut state.conn().await.unwrap(),
+        &user_row,
+        state.now(),
+        case_id,
+        ClockName::FinalDetermination,
+        30,
+        "  ",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, icts_review::error::DomainError::Invalid(_)));
     let v = app.send(api("GET", &format!("/api/v1/cases/{id}"), &ts, None)).await.json();
     let fin = v["clocks"][0].clone();
     assert_eq!(fin["paused"], false);

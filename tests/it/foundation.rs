@@ -4,8 +4,8 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::post;
-use icts_review::error::render_errors;
 use icts_review::web::WebState;
+use icts_review::web::error::render_errors;
 use icts_review::web::extract::{ApiJson, AppPath};
 use serde::Deserialize;
 
@@ -78,7 +78,7 @@ async fn readiness_is_503_quickly_when_the_database_is_unreachable() {
     let pool =
         icts_review::db::pool_options(&config).connect_lazy(config.database_url.as_ref().unwrap().as_str()).unwrap();
     let state = icts_review::app::AppState::new(pool, &app.config);
-    let router = icts_review::app::router(state);
+    let router = icts_review::router::router(state);
     let started = std::time::Instant::now();
     let r = tower::ServiceExt::oneshot(router, Request::get("/readyz").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -157,11 +157,13 @@ async fn imported_cases_get_a_preliminary_triage_score_that_orders_the_queue() {
     let s = app.sign_in(&sup).await;
     let ctx = icts_review::audit::AuditContext::default();
     icts_review::parties::screening_service::import_list(
-        &app.state,
+        &mut app.state.conn().await.unwrap(),
+        app.state.now(),
         &ctx,
         None,
         "csl.csv",
         icts_review::parties::screening_web::SAMPLE_LIST.as_bytes(),
+        app.state.screening.threshold,
     )
     .await
     .unwrap();

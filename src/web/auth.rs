@@ -8,55 +8,32 @@ use axum::http::request::Parts;
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::policy::{self, Action, Role};
-use super::session::{self, Kind, Live};
 use crate::app::AppState;
-use crate::audit::{self, AuditContext, NewEvent, Outcome};
-use crate::error::AppError;
+use crate::audit::{self, NewEvent, Outcome};
+pub use crate::auth::actor::{Actor, RequestMeta};
+use crate::auth::policy::{Action, Role};
+use crate::auth::session::{self, Kind, Live};
+use crate::web::error::AppError;
 use crate::web::middleware::RequestId;
 
-/// Where a request comes from, for audit events and throttling.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    /// Client address (the TCP peer).
-    pub client_addr: Option<String>,
-    /// Request id.
-    pub request_id: Option<String>,
-    /// User agent.
-    pub user_agent: Option<String>,
-}
-
-impl RequestMeta {
-    fn from_parts(parts: &Parts) -> Self {
-        RequestMeta {
-            client_addr: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
-            request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
-            user_agent: parts
-                .headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(|s| s.chars().take(300).collect()),
-        }
-    }
-
-    /// An audit context for an anonymous actor (or a named one, for failed sign-ins).
-    pub fn audit(&self, actor: Option<(Uuid, Role)>) -> AuditContext {
-        AuditContext {
-            actor_id: actor.map(|a| a.0),
-            actor_role: actor.map(|a| a.1.as_str().to_string()),
-            client_addr: self.client_addr.clone(),
-            request_id: self.request_id.clone(),
-        }
+fn request_meta(parts: &Parts) -> RequestMeta {
+    RequestMeta {
+        client_addr: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+        request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(300).collect()),
     }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(RequestMeta::from_parts(parts))
+        Ok(request_meta(parts))
     }
 }
 
@@ -121,7 +98,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     let (mut parts, body) = request.into_parts();
     let cred = credential(&parts, cookie_name(&state));
     let unsafe_method = !is_safe(&parts.method);
-    let meta = RequestMeta::from_parts(&parts);
+    let meta = request_meta(&parts);
 
     // Browsers say where a request comes from; refuse state changes from other sites
     // (bearer-token API calls carry no ambient credentials and are exempt).
@@ -166,7 +143,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
             Err(e) => return e.into_response(),
         };
         body = rebuilt;
-        let ok = token.is_some_and(|t| super::csrf::tokens_match(&t, &auth.live.csrf_token));
+        let ok = token.is_some_and(|t| crate::auth::csrf::tokens_match(&t, &auth.live.csrf_token));
         if !ok {
             let actor = Some((auth.live.user_id, auth.live.role));
             return refuse(&state, &meta, actor, "missing or wrong CSRF token").await;
@@ -226,59 +203,36 @@ async fn refuse(state: &AppState, meta: &RequestMeta, actor: Option<(Uuid, Role)
     AppError::Forbidden.into_response()
 }
 
-/// A signed-in user (even one who must change the password before doing anything else).
+/// A signed-in user (even one who must change the password before doing anything else):
+/// the [`Actor`] the use cases take, and what the pages need besides.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
-    /// User id.
-    pub id: Uuid,
-    /// Email.
-    pub email: String,
-    /// Display name.
-    pub name: String,
-    /// Role.
-    pub role: Role,
-    /// The session's handle.
-    pub session_id: Uuid,
+    /// Who acts; `SignedIn` dereferences to it.
+    pub actor: Actor,
     /// Browser or API.
     pub kind: Kind,
     /// CSRF token for forms.
     pub csrf_token: String,
-    /// Last re-authentication.
-    pub reauth_at: Option<OffsetDateTime>,
     /// Whether the password must be changed first.
     pub must_change_password: bool,
     /// Unread notifications when the request arrived.
     pub unread_notifications: i64,
     /// The session secret as presented (to end this very session).
     pub secret: String,
-    /// Request facts.
-    pub meta: RequestMeta,
+}
+
+impl std::ops::Deref for SignedIn {
+    type Target = Actor;
+    fn deref(&self) -> &Actor {
+        &self.actor
+    }
 }
 
 impl SignedIn {
-    /// The audit context of this actor.
-    pub fn audit(&self) -> AuditContext {
-        self.meta.audit(Some((self.id, self.role)))
-    }
-
     /// Asks the policy; a refusal is recorded as an audit event and answered 403.
     pub async fn authorize(&self, state: &AppState, action: Action) -> Result<(), AppError> {
-        if policy::allows(self.role, action) {
-            return Ok(());
-        }
-        let event = NewEvent::new("access.refused")
-            .outcome(Outcome::Denied)
-            .changes(serde_json::json!({"action": format!("{action:?}")}));
-        audit::record_alone(&state.db, state.now(), &self.audit(), event).await?;
-        Err(AppError::Forbidden)
-    }
-
-    /// Step-up: succeeds only if the password was re-entered within the last 5 minutes.
-    pub fn require_recent_reauth(&self, now: OffsetDateTime) -> Result<(), AppError> {
-        match self.reauth_at {
-            Some(at) if now - at <= session::REAUTH_VALID => Ok(()),
-            _ => Err(AppError::ReauthRequired),
-        }
+        let mut conn = state.db.acquire().await?;
+        Ok(self.actor.authorize(&mut conn, state.now(), action).await?)
     }
 }
 
@@ -290,18 +244,20 @@ impl FromRequestParts<AppState> for SignedIn {
         };
         let live = auth.live;
         Ok(SignedIn {
-            id: live.user_id,
-            email: live.email,
-            name: live.name,
-            role: live.role,
-            session_id: live.session_id,
+            actor: Actor {
+                id: live.user_id,
+                email: live.email,
+                name: live.name,
+                role: live.role,
+                session_id: live.session_id,
+                reauth_at: live.reauth_at,
+                meta: request_meta(parts),
+            },
             kind: if live.kind == "api" { Kind::Api } else { Kind::Browser },
             csrf_token: live.csrf_token,
-            reauth_at: live.reauth_at,
             must_change_password: live.must_change_password,
             unread_notifications: live.unread_notifications,
             secret: auth.credential.secret().to_string(),
-            meta: RequestMeta::from_parts(parts),
         })
     }
 }

@@ -1,0 +1,274 @@
+//! The route table: every route of the service, and the layers every request passes.
+//!
+//! One list declares both the pages and the API: API handlers are added with `routes!`,
+//! which takes method and path from their `#[utoipa::path]` annotation, so the OpenAPI
+//! document is built from the very routes that serve (no second list of paths). Pages are
+//! added with their method and path. [`routes`] lists both for the route x role test.
+//! Nothing imports this module back: handlers reach shared state through [`AppState`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::http::Method;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
+
+use crate::app::{AppState, MAX_BODY_BYTES};
+use crate::web::error::{AppError, render_errors};
+use crate::web::{self, openapi::ApiDocument};
+
+/// The routes being declared: the router with its OpenAPI paths, and the pages' methods and
+/// paths (the API's are in the OpenAPI document).
+struct Table {
+    router: OpenApiRouter<AppState>,
+    pages: Vec<(Method, &'static str)>,
+}
+
+impl Table {
+    fn page<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let route = match method {
+            Method::GET => axum::routing::get(handler),
+            Method::POST => axum::routing::post(handler),
+            _ => unreachable!("pages answer GET and POST"),
+        };
+        self.pages.push((method, path));
+        self.router = self.router.route(path, route);
+        self
+    }
+
+    fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.page(Method::GET, path, handler)
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.page(Method::POST, path, handler)
+    }
+
+    fn api(mut self, route: UtoipaMethodRouter<AppState>) -> Self {
+        self.router = self.router.routes(route);
+        self
+    }
+}
+
+/// Every route of the service.
+fn table() -> Table {
+    use crate::{audit, auth, cases, determinations, documents, notifications, parties, risk};
+    Table { router: OpenApiRouter::with_openapi(web::openapi::ApiDoc::openapi()), pages: Vec::new() }
+        .get("/", web::home::home)
+        .get("/healthz", web::home::healthz)
+        .get("/readyz", web::home::readyz)
+        // Sign-in and one's own account.
+        .get("/sign-in", auth::web::sign_in_page)
+        .post("/sign-in", auth::web::sign_in_submit)
+        .post("/sign-out", auth::web::sign_out)
+        .get("/account/password", auth::web::password_page)
+        .post("/account/password", auth::web::password_submit)
+        .get("/account/reauth", auth::web::reauth_page)
+        .post("/account/reauth", auth::web::reauth_submit)
+        .get("/account/sessions", auth::web::sessions_page)
+        .post("/account/sessions/{id}/end", auth::web::end_session)
+        // Account administration.
+        .get("/admin/users", auth::web::users_page)
+        .post("/admin/users", auth::web::create_user)
+        .get("/admin/users/{id}", auth::web::user_page)
+        .post("/admin/users/{id}", auth::web::user_action)
+        .get("/admin/reference", cases::web::reference_admin)
+        .get("/admin/screening", parties::screening_web::lists_admin)
+        .post("/admin/screening", parties::screening_web::upload)
+        .post("/screening/hits/{id}", parties::screening_web::decide_page)
+        .post("/admin/reference", cases::web::reference_save)
+        // Cases.
+        .get("/dashboard", cases::web::dashboard)
+        .get("/cases", cases::web::list)
+        .post("/cases", cases::web::create)
+        .get("/cases/new", cases::web::new_form)
+        .get("/cases/import", cases::web::import_form)
+        .post("/cases/import", cases::web::import_upload)
+        .post("/cases/assign", cases::web::assign)
+        .get("/cases/{id}", cases::web::show)
+        .get("/cases/{id}/edit", cases::web::edit_form)
+        .post("/cases/{id}/edit", cases::web::edit_submit)
+        .post("/cases/{id}/questions", cases::web::questions)
+        .post("/cases/{id}/transitions", cases::web::transition)
+        .post("/cases/{id}/notes", cases::web::add_note)
+        .post("/cases/{id}/rfis", cases::web::add_rfi)
+        .post("/cases/{id}/rfis/{rfi}/answer", cases::web::answer_rfi)
+        .post("/cases/{id}/extensions", cases::web::extend)
+        .post("/cases/{id}/parties", parties::web::link)
+        .get("/cases/{id}/assess", risk::web::assess_form)
+        .post("/cases/{id}/assess", risk::web::assess_submit)
+        .get("/cases/{id}/nexus", risk::web::nexus_form)
+        .post("/cases/{id}/nexus", risk::web::nexus_submit)
+        .post("/assessments/{id}/override", risk::web::propose)
+        .post("/overrides/{id}/decision", risk::web::decide)
+        .post("/cases/{id}/transactions", parties::web::add_transaction)
+        .post("/cases/{id}/consolidate", parties::web::consolidate)
+        // Proceedings: determinations, interagency notices, submissions, mitigation, documents.
+        .get("/cases/{id}/proceedings", determinations::web::proceedings)
+        .post("/cases/{id}/determinations", determinations::web::create)
+        .post("/cases/{id}/agency-notices", determinations::web::add_notice)
+        .post("/agency-notices/{id}/response", determinations::web::respond)
+        .post("/cases/{id}/submissions", determinations::web::add_submission)
+        .post("/submissions/{id}/meeting", determinations::web::meeting)
+        .post("/cases/{id}/measures", determinations::web::add_measure)
+        .post("/measures/{id}/status", determinations::web::measure_status)
+        .post("/measures/{id}/checks", determinations::web::add_check)
+        .post("/cases/{id}/documents", determinations::web::upload)
+        .get("/documents/{id}", documents::download)
+        .get("/determinations", determinations::web::queue)
+        .get("/determinations/{id}", determinations::web::show)
+        .post("/determinations/{id}", determinations::web::save)
+        .post("/determinations/{id}/submit", determinations::web::submit)
+        .post("/determinations/{id}/sign", determinations::web::sign)
+        .post("/determinations/{id}/return", determinations::web::return_draft)
+        .get("/determinations/{id}/document", determinations::document::page)
+        // Notifications.
+        .get("/notifications", notifications::web::page)
+        .post("/notifications/read-all", notifications::web::read_all)
+        .post("/notifications/{id}/read", notifications::web::read)
+        // Parties.
+        .get("/parties", parties::web::list)
+        .post("/parties", parties::web::create)
+        .get("/parties/{id}", parties::web::show)
+        .post("/parties/{id}", parties::web::update)
+        .post("/parties/{id}/evidence", parties::web::add_evidence)
+        // Audit log, chain status and exports.
+        .get("/audit", audit::web::events_page)
+        .get("/audit/chain", audit::exports_web::chain)
+        .post("/audit/chain/verify", audit::exports_web::chain_verify)
+        .get("/cases/{id}/export", audit::exports_web::export_case_page)
+        .get("/cases/{id}/dossier", audit::exports_web::dossier_page)
+        // API.
+        .api(routes!(web::openapi::openapi_json))
+        .api(routes!(auth::api::create_token))
+        .api(routes!(auth::api::delete_token))
+        .api(routes!(auth::api::me))
+        .api(routes!(auth::api::list_users))
+        .api(routes!(auth::api::create_user))
+        .api(routes!(auth::api::patch_user))
+        .api(routes!(audit::api::list_events))
+        .api(routes!(audit::exports_web::verify_api))
+        .api(routes!(audit::exports_web::checkpoints_api))
+        .api(routes!(audit::exports_web::export_log))
+        .api(routes!(audit::exports_web::export_case))
+        .api(routes!(cases::api::reference))
+        .api(routes!(cases::api::put_reference))
+        .api(routes!(cases::api::list))
+        .api(routes!(cases::api::create))
+        .api(routes!(cases::api::assign))
+        .api(routes!(cases::api::get))
+        .api(routes!(cases::api::patch))
+        .api(routes!(cases::api::transition))
+        .api(routes!(cases::api::add_note))
+        .api(routes!(cases::api::events))
+        .api(routes!(parties::api::link))
+        .api(routes!(parties::api::list_transactions))
+        .api(routes!(parties::api::add_transaction))
+        .api(routes!(parties::api::consolidate))
+        .api(routes!(risk::api::current))
+        .api(routes!(risk::api::get))
+        .api(routes!(risk::api::create))
+        .api(routes!(risk::api::list))
+        .api(routes!(risk::api::assess))
+        .api(routes!(risk::api::propose))
+        .api(routes!(risk::api::decide))
+        .api(routes!(risk::api::get_nexus))
+        .api(routes!(risk::api::record_nexus))
+        .api(routes!(parties::screening_web::lists_api))
+        .api(routes!(parties::screening_web::party_hits))
+        .api(routes!(parties::screening_web::decide_api))
+        .api(routes!(parties::api::list))
+        .api(routes!(parties::api::create))
+        .api(routes!(parties::api::get))
+        .api(routes!(parties::api::patch))
+        .api(routes!(parties::api::add_evidence))
+        .api(routes!(auth::api::reauth))
+        .api(routes!(determinations::api::list))
+        .api(routes!(determinations::api::create))
+        .api(routes!(determinations::api::get))
+        .api(routes!(determinations::api::revise))
+        .api(routes!(determinations::api::submit))
+        .api(routes!(determinations::api::sign))
+        .api(routes!(determinations::api::return_draft))
+        .api(routes!(cases::proceedings_api::notices))
+        .api(routes!(cases::proceedings_api::add_notice))
+        .api(routes!(cases::proceedings_api::respond))
+        .api(routes!(cases::proceedings_api::submissions))
+        .api(routes!(cases::proceedings_api::add_submission))
+        .api(routes!(cases::proceedings_api::meeting))
+        .api(routes!(cases::proceedings_api::kinds))
+        .api(routes!(cases::proceedings_api::measures))
+        .api(routes!(cases::proceedings_api::add_measure))
+        .api(routes!(cases::proceedings_api::measure_status))
+        .api(routes!(cases::proceedings_api::checks))
+        .api(routes!(cases::proceedings_api::add_check))
+        .api(routes!(documents::list_api))
+        .api(routes!(documents::upload_api))
+        .api(routes!(documents::download))
+        .api(routes!(notifications::web::list_api))
+        .api(routes!(notifications::web::read_api))
+}
+
+/// Every route as (method, path): the pages, then the API from its OpenAPI document.
+pub fn routes() -> Vec<(Method, String)> {
+    let table = table();
+    let mut all: Vec<(Method, String)> = table.pages.iter().map(|(m, p)| (m.clone(), p.to_string())).collect();
+    for (path, item) in &table.router.get_openapi().paths.paths {
+        let operations = [
+            (Method::GET, &item.get),
+            (Method::POST, &item.post),
+            (Method::PUT, &item.put),
+            (Method::PATCH, &item.patch),
+            (Method::DELETE, &item.delete),
+        ];
+        for (method, op) in operations {
+            if op.is_some() {
+                all.push((method, path.clone()));
+            }
+        }
+    }
+    all
+}
+
+/// The OpenAPI document of the API, as served at `GET /api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    table().router.into_openapi()
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// Builds the whole router over `state`: the very same router serves in production and in
+/// the tests.
+pub fn router(mut state: AppState) -> Router {
+    let (routes, doc) = table().router.split_for_parts();
+    state.api = ApiDocument(Arc::new(doc));
+    let static_files = ServeDir::new(&state.static_dir).append_index_html_on_directories(false);
+    routes
+        .nest_service("/static", static_files)
+        .fallback(not_found)
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(web::middleware::request_context))
+                .layer(axum::middleware::from_fn_with_state(state.web.clone(), web::middleware::security_headers))
+                .layer(axum::middleware::from_fn_with_state(state.web.clone(), render_errors))
+                .layer(CatchPanicLayer::new())
+                .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), crate::web::auth::authenticate)),
+        )
+        .with_state(state)
+}
