@@ -248,7 +248,7 @@ impl Office {
         let mut conn = self.state.db.acquire().await?;
         let measures = crate::mitigation::measures(&mut conn, id).await?;
         drop(conn);
-        for m in measures.into_iter().filter(|m| m.status == "proposed") {
+        for m in measures.into_iter().filter(|m| m.status == crate::mitigation::MeasureStatus::Proposed) {
             let s = crate::mitigation::StatusChange {
                 status: "agreed".into(),
                 comment: "Agreed in the mitigation agreement.".into(),
@@ -365,13 +365,7 @@ impl Office {
             },
             penalties: if prohibits { PENALTIES.into() } else { String::new() },
             measures: if crate::determinations::outcome_needs_measures(outcome) {
-                measures
-                    .iter()
-                    .filter(|m| {
-                        kind == Kind::Initial || matches!(m.status.as_str(), "agreed" | "implemented" | "verified")
-                    })
-                    .map(|m| m.id)
-                    .collect()
+                measures.iter().filter(|m| kind == Kind::Initial || m.status.is_in_force()).map(|m| m.id).collect()
             } else {
                 Vec::new()
             },

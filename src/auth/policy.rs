@@ -1,8 +1,10 @@
-//! The access policy: the one place that answers "may this actor do this?". Handlers ask
-//! it through [`CurrentUser::authorize`](super::CurrentUser::authorize) and never decide
-//! themselves. Deny by default: an action not listed for a role is refused.
+//! The access policy: the one place that answers "may this actor do this to that?". Roles
+//! are compared here and nowhere else: handlers ask through the `Authorized` extractor or
+//! [`Actor::may`](super::Actor::may), use cases through the functions below (need-to-know,
+//! own-case work, four-eyes). Deny by default: an action not listed for a role is refused.
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// A user's role; one per account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
@@ -50,7 +52,10 @@ impl Role {
 
     /// Idle timeout of this role's sessions, in minutes (QUALITY.md: 10 for admins).
     pub fn idle_minutes(self) -> i64 {
-        if self == Role::Admin { 10 } else { 15 }
+        match self {
+            Role::Admin => 10,
+            Role::Analyst | Role::Supervisor | Role::Auditor => 15,
+        }
     }
 }
 
@@ -82,6 +87,20 @@ pub enum Action {
     SignDeterminations,
     /// Export a case's complete history (auditors and supervisors, with a step-up).
     ExportCases,
+    /// Be the assignee of a case.
+    BeAssigned,
+    /// Consolidate one review into another.
+    ConsolidateCases,
+    /// Mark a case restricted (need-to-know) or lift the restriction.
+    RestrictCases,
+    /// Publish a new version of the risk rubric.
+    ManageRubrics,
+    /// Accept or reject a proposed override of a risk band (never one's own proposal).
+    DecideOverrides,
+    /// See restricted cases without being their assignee.
+    SeeRestrictedCases,
+    /// Extend a case's clock.
+    GrantExtensions,
 }
 
 /// Whether `role` may take `action`.
@@ -98,6 +117,96 @@ pub fn allows(role: Role, action: Action) -> bool {
         ManageReference => role == Admin,
         SignDeterminations => role == Supervisor,
         ExportCases => matches!(role, Supervisor | Auditor),
+        BeAssigned => matches!(role, Analyst | Supervisor),
+        ConsolidateCases | RestrictCases | DecideOverrides | GrantExtensions => role == Supervisor,
+        ManageRubrics => role == Admin,
+        SeeRestrictedCases => matches!(role, Supervisor | Auditor),
+    }
+}
+
+/// How much of the case register a role sees (need-to-know), for list queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseScope {
+    /// Every case, restricted ones included.
+    All,
+    /// Unrestricted cases and the restricted ones assigned to the actor.
+    UnrestrictedOrAssigned,
+    /// No case content at all.
+    Nothing,
+}
+
+/// The part of the case register `role` sees.
+pub fn case_scope(role: Role) -> CaseScope {
+    if allows(role, Action::SeeRestrictedCases) {
+        CaseScope::All
+    } else if allows(role, Action::ViewCases) {
+        CaseScope::UnrestrictedOrAssigned
+    } else {
+        CaseScope::Nothing
+    }
+}
+
+/// Whether `actor` (with `role`) may see a case: restricted cases only by their assignee,
+/// supervisors and auditors; administrators see no case content.
+pub fn may_see_case(role: Role, actor: Uuid, restricted: bool, assignee: Option<Uuid>) -> bool {
+    match case_scope(role) {
+        CaseScope::All => true,
+        CaseScope::UnrestrictedOrAssigned => !restricted || assignee == Some(actor),
+        CaseScope::Nothing => false,
+    }
+}
+
+/// How an actor stands to the work on one case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseWork {
+    /// May work on it: a supervisor, or the assigned analyst.
+    Allowed,
+    /// Works cases, but not this one: an analyst it is not assigned to.
+    NotAssignee,
+    /// Never works cases (auditors, administrators).
+    Forbidden,
+}
+
+/// Whether `actor` may work on a case assigned to `assignee`: supervisors on any, analysts
+/// on their own.
+pub fn case_work(role: Role, actor: Uuid, assignee: Option<Uuid>) -> CaseWork {
+    work_on(role, assignee == Some(actor))
+}
+
+/// [`case_work`] when it is already known whether the actor is the case's assignee.
+pub fn work_on(role: Role, is_assignee: bool) -> CaseWork {
+    if !allows(role, Action::WorkCases) {
+        CaseWork::Forbidden
+    } else if allows(role, Action::AssignCases) || is_assignee {
+        CaseWork::Allowed
+    } else {
+        CaseWork::NotAssignee
+    }
+}
+
+/// Whether a case filed by `role` is assigned to its filer (an analyst's own filing is
+/// theirs to work; a supervisor's waits in the unassigned queue).
+pub fn assigned_when_filing(role: Role) -> bool {
+    allows(role, Action::BeAssigned) && !allows(role, Action::AssignCases)
+}
+
+/// Why a signature (or a return, or a decision on an override) is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FourEyes {
+    /// The role never signs.
+    NotASigner,
+    /// The actor wrote what is to be signed.
+    OwnWork,
+}
+
+/// Four-eyes: a supervisor signs, returns or decides only what someone else wrote.
+pub fn four_eyes(role: Role, actor: Uuid, author: Uuid, action: Action) -> Result<(), FourEyes> {
+    if !allows(role, action) {
+        Err(FourEyes::NotASigner)
+    } else if actor == author {
+        Err(FourEyes::OwnWork)
+    } else {
+        Ok(())
     }
 }
 
@@ -117,12 +226,38 @@ mod tests {
             (Action::ManageReference, [false, false, false, true]),
             (Action::SignDeterminations, [false, true, false, false]),
             (Action::ExportCases, [false, true, true, false]),
+            (Action::BeAssigned, [true, true, false, false]),
+            (Action::ConsolidateCases, [false, true, false, false]),
+            (Action::RestrictCases, [false, true, false, false]),
+            (Action::ManageRubrics, [false, false, false, true]),
+            (Action::DecideOverrides, [false, true, false, false]),
+            (Action::SeeRestrictedCases, [false, true, true, false]),
+            (Action::GrantExtensions, [false, true, false, false]),
         ];
         for (action, expected) in table {
             for (role, want) in Role::ALL.into_iter().zip(expected) {
                 assert_eq!(allows(role, action), want, "{role} {action:?}");
             }
         }
+    }
+
+    #[test]
+    fn need_to_know_own_work_and_four_eyes() {
+        let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
+        // A restricted case assigned to someone else.
+        let seen: Vec<bool> = Role::ALL.into_iter().map(|r| may_see_case(r, me, true, Some(other))).collect();
+        assert_eq!(seen, [false, true, true, false]);
+        assert!(may_see_case(Role::Analyst, me, true, Some(me)));
+        assert!(may_see_case(Role::Analyst, me, false, Some(other)));
+        assert!(!may_see_case(Role::Admin, me, false, None), "administrators see no case content");
+        let work: Vec<CaseWork> = Role::ALL.into_iter().map(|r| case_work(r, me, Some(other))).collect();
+        assert_eq!(work, [CaseWork::NotAssignee, CaseWork::Allowed, CaseWork::Forbidden, CaseWork::Forbidden]);
+        assert_eq!(case_work(Role::Analyst, me, Some(me)), CaseWork::Allowed);
+        assert!(assigned_when_filing(Role::Analyst) && !assigned_when_filing(Role::Supervisor));
+        let sign = Action::SignDeterminations;
+        assert_eq!(four_eyes(Role::Supervisor, me, other, sign), Ok(()));
+        assert_eq!(four_eyes(Role::Supervisor, me, me, sign), Err(FourEyes::OwnWork));
+        assert_eq!(four_eyes(Role::Analyst, me, other, sign), Err(FourEyes::NotASigner));
     }
 
     #[test]

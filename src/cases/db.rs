@@ -8,6 +8,7 @@ use super::clocks::{ClockInputs, ClockName, Extension, Toll};
 use super::model::{CaseRow, NewCase, docket_number};
 use super::workflow::Stage;
 use crate::auth::Role;
+use crate::auth::policy::{CaseScope, case_scope};
 
 /// The columns of [`CaseRow`] over a case `c` and its assignee `u`.
 macro_rules! case_columns {
@@ -124,10 +125,12 @@ pub async fn get(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option
 
 /// The SQL condition for "visible to this user" (need-to-know), over alias `c`.
 fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, user: Uuid, role: Role) {
-    match role {
-        Role::Supervisor | Role::Auditor => qb.push(" AND true"),
-        Role::Admin => qb.push(" AND false"),
-        Role::Analyst => qb.push(" AND (NOT c.restricted OR c.assignee = ").push_bind(user).push(")"),
+    match case_scope(role) {
+        CaseScope::All => qb.push(" AND true"),
+        CaseScope::Nothing => qb.push(" AND false"),
+        CaseScope::UnrestrictedOrAssigned => {
+            qb.push(" AND (NOT c.restricted OR c.assignee = ").push_bind(user).push(")")
+        }
     };
 }
 
@@ -650,14 +653,14 @@ async fn list_searched_by_time(
 /// Read from `case_stage_counts` (kept by triggers in every transaction that changes a
 /// case); an analyst's counts add their own restricted cases, which only they see.
 pub async fn count_by_stage(conn: &mut PgConnection, user: Uuid, role: Role) -> Result<Vec<(Stage, i64)>, sqlx::Error> {
-    match role {
-        Role::Admin => Ok(Vec::new()),
-        Role::Supervisor | Role::Auditor => {
+    match case_scope(role) {
+        CaseScope::Nothing => Ok(Vec::new()),
+        CaseScope::All => {
             sqlx::query_as("SELECT stage, sum(n)::bigint FROM case_stage_counts GROUP BY stage HAVING sum(n) > 0")
                 .fetch_all(conn)
                 .await
         }
-        Role::Analyst => {
+        CaseScope::UnrestrictedOrAssigned => {
             sqlx::query_as(
                 "SELECT stage, sum(n)::bigint FROM (SELECT stage, n FROM case_stage_counts WHERE NOT restricted \
                  UNION ALL SELECT stage, count(*) FROM cases WHERE restricted AND assignee = $1 GROUP BY stage) x \

@@ -148,11 +148,7 @@ impl CaseRow {
     /// Whether `user` (id, role) may see this case: restricted cases only by their
     /// assignee, supervisors and auditors; administrators see no case content.
     pub fn visible_to(&self, user: Uuid, role: Role) -> bool {
-        match role {
-            Role::Admin => false,
-            Role::Supervisor | Role::Auditor => true,
-            Role::Analyst => !self.restricted || self.assignee == Some(user),
-        }
+        crate::auth::policy::may_see_case(role, user, self.restricted, self.assignee)
     }
 }
 

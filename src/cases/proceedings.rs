@@ -15,7 +15,7 @@ use super::service::visible;
 use super::workflow::{RuleVersion, Stage};
 use crate::audit::{self, NewEvent};
 use crate::auth::Actor;
-use crate::auth::Role;
+use crate::auth::policy::{CaseWork, case_work};
 use crate::error::{DomainError, FieldError};
 
 /// A notice to an agency.
@@ -110,11 +110,12 @@ fn date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>, required: bo
 
 /// Only the assigned analyst or a supervisor records the case's proceedings.
 pub fn may_work(user: &Actor, c: &CaseRow) -> Result<(), DomainError> {
-    match user.role {
-        Role::Supervisor => Ok(()),
-        Role::Analyst if c.assignee == Some(user.id) => Ok(()),
-        Role::Analyst => Err(DomainError::Conflict("only the assigned analyst or a supervisor records this".into())),
-        _ => Err(DomainError::Forbidden),
+    match case_work(user.role, user.id, c.assignee) {
+        CaseWork::Allowed => Ok(()),
+        CaseWork::NotAssignee => {
+            Err(DomainError::Conflict("only the assigned analyst or a supervisor records this".into()))
+        }
+        CaseWork::Forbidden => Err(DomainError::Forbidden),
     }
 }
 

@@ -12,7 +12,7 @@ use super::model::{CaseRow, CaseView, NewCase, Questions, UserRef, ValidEdit};
 use super::workflow::{self, Action, Change, Decision, Facts, Input, Refusal, RuleVersion, Stage};
 use crate::audit::{self, NewEvent};
 use crate::auth::Actor;
-use crate::auth::Role;
+use crate::auth::{Role, policy};
 use crate::error::{DomainError, FieldError};
 
 /// Today's date for the clocks (UTC).
@@ -113,8 +113,8 @@ pub async fn view(
     })
 }
 
-fn require(user: &Actor, roles: &[Role]) -> Result<(), DomainError> {
-    if roles.contains(&user.role) { Ok(()) } else { Err(DomainError::Forbidden) }
+fn require(user: &Actor, action: policy::Action) -> Result<(), DomainError> {
+    if user.may(action) { Ok(()) } else { Err(DomainError::Forbidden) }
 }
 
 async fn refresh_dues(conn: &mut PgConnection, id: Uuid, now: OffsetDateTime) -> Result<Vec<ClockState>, DomainError> {
@@ -146,11 +146,11 @@ pub async fn create_in(
     user: &Actor,
     input: NewCase,
 ) -> Result<CaseRow, DomainError> {
-    require(user, &[Role::Analyst, Role::Supervisor])?;
+    require(user, policy::Action::WorkCases)?;
     let docket = db::next_docket(&mut *tx, now.year()).await?;
     let id = Uuid::now_v7();
     // An analyst who files a case works it until a supervisor assigns it elsewhere.
-    let assignee = (user.role == Role::Analyst).then_some(user.id);
+    let assignee = policy::assigned_when_filing(user.role).then_some(user.id);
     db::insert(&mut *tx, id, &docket, &input, assignee, user.id, now).await?;
     let event = NewEvent::new("case.created").object("case", id).changes(json!({
         "docket_number": {"after": docket}, "title": {"after": input.title}, "origin": {"after": input.origin},
@@ -188,7 +188,7 @@ pub async fn edit(
 ) -> Result<CaseRow, DomainError> {
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, id, true).await?;
-    let may_edit = user.role == Role::Supervisor || (user.role == Role::Analyst && c.assignee == Some(user.id));
+    let may_edit = policy::case_work(user.role, user.id, c.assignee) == policy::CaseWork::Allowed;
     if !may_edit {
         return Err(DomainError::Forbidden);
     }
@@ -199,7 +199,7 @@ pub async fn edit(
             c.stage.label().to_lowercase()
         )));
     }
-    if e.restricted.is_some_and(|r| r != c.restricted) && user.role != Role::Supervisor {
+    if e.restricted.is_some_and(|r| r != c.restricted) && !user.may(policy::Action::RestrictCases) {
         return Err(DomainError::invalid("restricted", "only a supervisor may change the need-to-know flag"));
     }
     if c.version != version {
@@ -452,7 +452,7 @@ pub async fn add_note(
     id: Uuid,
     body: &str,
 ) -> Result<Uuid, DomainError> {
-    require(user, &[Role::Analyst, Role::Supervisor])?;
+    require(user, policy::Action::WorkCases)?;
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 20000 {
         return Err(DomainError::invalid("body", "a note must be 1 to 20,000 characters"));
@@ -486,7 +486,7 @@ pub async fn assign(
     assignee: Option<Uuid>,
     mail: bool,
 ) -> Result<usize, DomainError> {
-    require(user, &[Role::Supervisor])?;
+    require(user, policy::Action::AssignCases)?;
     if ids.is_empty() {
         return Err(DomainError::invalid("cases", "choose at least one case"));
     }
@@ -496,7 +496,7 @@ pub async fn assign(
             .bind(a)
             .fetch_optional(&mut *tx)
             .await?;
-        if !matches!(role, Some(Role::Analyst | Role::Supervisor)) {
+        if !role.is_some_and(|r| policy::allows(r, policy::Action::BeAssigned)) {
             return Err(DomainError::invalid("assignee", "must be an active analyst or supervisor"));
         }
     }
@@ -536,7 +536,7 @@ pub async fn add_rfi(
     question: &str,
     tolls: Vec<ClockName>,
 ) -> Result<Uuid, DomainError> {
-    require(user, &[Role::Analyst, Role::Supervisor])?;
+    require(user, policy::Action::WorkCases)?;
     let mut errors = Vec::new();
     if asked_of.trim().is_empty() || asked_of.chars().count() > 300 {
         errors.push(FieldError::new("asked_of", "name who was asked (1 to 300 characters)"));
@@ -549,7 +549,7 @@ pub async fn add_rfi(
     }
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, id, true).await?;
-    if user.role == Role::Analyst && c.assignee != Some(user.id) {
+    if policy::case_work(user.role, user.id, c.assignee) != policy::CaseWork::Allowed {
         return Err(DomainError::Forbidden);
     }
     let rfi = Uuid::now_v7();
@@ -582,7 +582,7 @@ pub async fn answer_rfi(
     rfi: Uuid,
     answer: &str,
 ) -> Result<(), DomainError> {
-    require(user, &[Role::Analyst, Role::Supervisor])?;
+    require(user, policy::Action::WorkCases)?;
     if answer.trim().is_empty() {
         return Err(DomainError::invalid("answer", "summarise the answer received"));
     }
@@ -623,7 +623,7 @@ pub async fn extend(
     days: i64,
     justification: &str,
 ) -> Result<(), DomainError> {
-    require(user, &[Role::Supervisor])?;
+    require(user, policy::Action::GrantExtensions)?;
     let mut errors = Vec::new();
     if !(1..=365).contains(&days) {
         errors.push(FieldError::new("days", "must be 1 to 365"));

@@ -12,7 +12,7 @@ use super::service;
 use super::workflow::{Change, Facts, Input};
 use crate::audit::{self, NewEvent};
 use crate::auth::Actor;
-use crate::auth::Role;
+use crate::auth::policy::{Action, CaseWork, case_work};
 use crate::error::{DomainError, FieldError};
 use crate::parties::PartyRole;
 
@@ -261,12 +261,12 @@ pub async fn create(
     case_id: Uuid,
     t: ValidTransaction,
 ) -> Result<Uuid, DomainError> {
-    if !matches!(user.role, Role::Analyst | Role::Supervisor) {
+    if !user.may(Action::WorkCases) {
         return Err(DomainError::Forbidden);
     }
     let mut tx = conn.begin().await?;
     let c = service::visible(&mut tx, user, case_id, true).await?;
-    if user.role == Role::Analyst && c.assignee != Some(user.id) {
+    if case_work(user.role, user.id, c.assignee) != CaseWork::Allowed {
         return Err(DomainError::Forbidden);
     }
     let id = insert(&mut tx, case_id, &t, user.id, now).await?;
@@ -289,7 +289,7 @@ pub async fn consolidate(
     target: Uuid,
     source: Uuid,
 ) -> Result<usize, DomainError> {
-    if user.role != Role::Supervisor {
+    if !user.may(Action::ConsolidateCases) {
         return Err(DomainError::Forbidden);
     }
     if target == source {

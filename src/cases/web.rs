@@ -17,7 +17,7 @@ use super::service;
 use super::workflow::{Action, Stage};
 use crate::app::AppState;
 use crate::audit::StoredEvent;
-use crate::auth::Role;
+use crate::auth::policy;
 use crate::auth::web::show_time;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
@@ -81,7 +81,7 @@ pub async fn dashboard(user: Authorized<perm::ViewCases>, State(state): State<Ap
         CaseFilter { assignee: Some(AssigneeFilter::User(user.id)), limit: 20, ..Default::default() },
     )
     .await?;
-    let unassigned = if user.role == Role::Supervisor {
+    let unassigned = if user.may(policy::Action::AssignCases) {
         query(
             &state,
             &user,
@@ -97,7 +97,7 @@ pub async fn dashboard(user: Authorized<perm::ViewCases>, State(state): State<Ap
         Vec::new()
     };
     // Awaiting my action: open cases where the workflow offers this user an action now.
-    let candidates = if user.role == Role::Supervisor {
+    let candidates = if user.may(policy::Action::AssignCases) {
         query(&state, &user, CaseFilter { limit: 200, ..Default::default() }).await?
     } else {
         query(
@@ -126,7 +126,7 @@ pub async fn dashboard(user: Authorized<perm::ViewCases>, State(state): State<Ap
     let counts = db::count_by_stage(&mut conn, user.id, user.role).await?;
     // Determinations awaiting this supervisor's signature (never their own), and this
     // user's drafts returned to them.
-    let to_sign: i64 = if user.role == Role::Supervisor {
+    let to_sign: i64 = if user.may(policy::Action::SignDeterminations) {
         sqlx::query_scalar("SELECT count(*) FROM determinations WHERE status = 'submitted' AND drafted_by <> $1")
             .bind(user.id)
             .fetch_one(&mut *conn)
@@ -157,8 +157,8 @@ pub async fn dashboard(user: Authorized<perm::ViewCases>, State(state): State<Ap
         overdue: rows(&reference, overdue),
         chart_height: bars.len() as i64 * 28,
         bars,
-        is_supervisor: user.role == Role::Supervisor,
-        can_file: matches!(user.role, Role::Analyst | Role::Supervisor),
+        is_supervisor: user.may(policy::Action::AssignCases),
+        can_file: user.may(policy::Action::WorkCases),
         to_sign,
         returned,
     })
@@ -206,7 +206,7 @@ async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: Str
         next_q.cursor = Some(cursor);
         format!("/cases?{}", serde_urlencoded_like(&next_q))
     });
-    let is_supervisor = user.role == Role::Supervisor;
+    let is_supervisor = user.may(policy::Action::AssignCases);
     render(&ListPage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
         rows: rows(&reference, found),
@@ -287,7 +287,7 @@ pub async fn new_form(user: Authorized<perm::WorkCases>, State(state): State<App
         origins: Origin::ALL,
         version: None,
         message: String::new(),
-        is_supervisor: user.role == Role::Supervisor,
+        is_supervisor: user.may(policy::Action::AssignCases),
         csrf_token: user.csrf_token.clone(),
     })
 }
@@ -354,7 +354,7 @@ pub async fn create(
                 origins: Origin::ALL,
                 version: None,
                 message: String::new(),
-                is_supervisor: user.role == Role::Supervisor,
+                is_supervisor: user.may(policy::Action::AssignCases),
                 csrf_token: user.csrf_token.clone(),
             })?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -658,10 +658,10 @@ async fn case_page_with(
             }
         }
     }
-    let can_work = matches!(user.role, Role::Analyst | Role::Supervisor);
-    let can_edit = row.stage.is_open()
-        && (user.role == Role::Supervisor || (user.role == Role::Analyst && row.assignee == Some(user.id)));
-    let is_supervisor = user.role == Role::Supervisor;
+    let can_work = user.may(policy::Action::WorkCases);
+    let can_edit =
+        row.stage.is_open() && policy::case_work(user.role, user.id, row.assignee) == policy::CaseWork::Allowed;
+    let is_supervisor = user.may(policy::Action::AssignCases);
     let party_options = party_options(&parties, &found_parties);
     let mut r = render(&CasePage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
@@ -968,7 +968,7 @@ async fn edit_page(
         origins: Origin::ALL,
         version: Some(row.version),
         message,
-        is_supervisor: user.role == Role::Supervisor,
+        is_supervisor: user.may(policy::Action::AssignCases),
         csrf_token: user.csrf_token.clone(),
     })
 }
@@ -1014,7 +1014,7 @@ pub async fn edit_submit(
         summary: Some(form.summary.clone()),
         category: Some(form.category.clone()),
         adversaries: Some(adversaries.clone()),
-        restricted: if user.role == Role::Supervisor { Some(form.restricted.is_some()) } else { None },
+        restricted: if user.may(policy::Action::RestrictCases) { Some(form.restricted.is_some()) } else { None },
         ..CaseEdit::default()
     };
     let reference = Reference::load(&state.db).await?;

@@ -248,7 +248,7 @@ pub async fn page(
     render(&DocumentPage {
         publication,
         marking,
-        draft: d.status != "signed",
+        draft: d.status != crate::determinations::Status::Signed,
         finding: finding(d.kind(), &d.outcome, &content.party),
         history,
         assessment: assessment

@@ -291,6 +291,55 @@ pub fn canonical_json(v: &serde_json::Value) -> String {
     }
 }
 
+/// Where a determination stands in its four-eyes life: drafted, submitted for signature,
+/// returned to the drafter, signed (and then never changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Being written by its drafter.
+    Draft,
+    /// Awaiting a supervisor's signature; nobody changes it.
+    Submitted,
+    /// Sent back by a supervisor with what must change; the drafter revises it.
+    Returned,
+    /// Signed: the record of the decision, never changed.
+    Signed,
+}
+
+impl Status {
+    /// Every status.
+    pub const ALL: [Status; 4] = [Status::Draft, Status::Submitted, Status::Returned, Status::Signed];
+
+    /// The name stored, sent and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Submitted => "submitted",
+            Status::Returned => "returned",
+            Status::Signed => "signed",
+        }
+    }
+
+    /// Whether a determination may go from this status to `to`: a draft (or a returned one)
+    /// is submitted, and a submitted one is returned or signed.
+    pub fn may_move_to(self, to: Status) -> bool {
+        use Status::*;
+        matches!((self, to), (Draft | Returned, Submitted) | (Submitted, Returned | Signed))
+    }
+
+    /// Whether its drafter may still revise it.
+    pub fn is_editable(self) -> bool {
+        matches!(self, Status::Draft | Status::Returned)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A determination as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Determination {
@@ -305,8 +354,8 @@ pub struct Determination {
     /// `prohibition` / `mitigation` (initial); `prohibited` / `not_prohibited` /
     /// `permitted_with_mitigation` (final, amendment); `revoked`.
     pub outcome: String,
-    /// `draft`, `submitted`, `returned` or `signed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: Status,
     /// Revision number (send it back when revising).
     pub revision: i32,
     /// Content.
@@ -382,6 +431,21 @@ impl Determination {
 
 #[cfg(test)]
 mod tests {
+    /// Every pair of statuses: a draft or a returned one is submitted, a submitted one is
+    /// returned or signed, a signed one never moves.
+    #[test]
+    fn determination_statuses_move_as_four_eyes_needs() {
+        use super::Status::{self, *};
+        let allowed = [(Draft, Submitted), (Returned, Submitted), (Submitted, Returned), (Submitted, Signed)];
+        for from in Status::ALL {
+            for to in Status::ALL {
+                assert_eq!(from.may_move_to(to), allowed.contains(&(from, to)), "{from} -> {to}");
+            }
+        }
+        assert!(Draft.is_editable() && Returned.is_editable());
+        assert!(!Submitted.is_editable() && !Signed.is_editable());
+    }
+
     use super::*;
 
     fn content() -> Content {

@@ -6,10 +6,9 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Content, Determination, Kind, validate};
+use super::{Content, Determination, Kind, Status, validate};
 use crate::audit::{self, NewEvent};
 use crate::auth::Actor;
-use crate::auth::Role;
 use crate::cases::model::CaseRow;
 use crate::cases::service::visible;
 use crate::cases::workflow::{Change, Decision, Facts, Input, Stage};
@@ -83,7 +82,7 @@ pub async fn list(conn: &mut PgConnection, user: &Actor, which: Listing) -> Resu
         Listing::AwaitingSignature => "d.status = 'submitted' ORDER BY d.submitted_at, d.id",
         Listing::UnsignedByMe => "d.drafted_by = $1 AND d.status <> 'signed' ORDER BY d.updated_at DESC, d.id",
     };
-    let sees_restricted = matches!(user.role, Role::Supervisor | Role::Auditor);
+    let sees_restricted = user.may(crate::auth::Action::SeeRestrictedCases);
     let sql = SELECT.replacen(" FROM determinations d", ", c.docket_number, c.title FROM determinations d", 1);
     Ok(sqlx::query_as(&format!(
         "{sql} JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1) AND {filter} LIMIT 500"
@@ -148,8 +147,8 @@ async fn check_references(
             ));
         }
     }
-    let measures: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, status::text FROM mitigation_measures WHERE case_id = $1 AND id = ANY($2)")
+    let measures: Vec<(Uuid, crate::mitigation::MeasureStatus)> =
+        sqlx::query_as("SELECT id, status FROM mitigation_measures WHERE case_id = $1 AND id = ANY($2)")
             .bind(case_id)
             .bind(&content.measures)
             .fetch_all(&mut *conn)
@@ -157,11 +156,7 @@ async fn check_references(
     for id in &content.measures {
         match measures.iter().find(|m| m.0 == *id) {
             None => e.push(FieldError::new("measures", format!("{id} is not a mitigation measure of this case"))),
-            Some((_, s))
-                if complete
-                    && outcome == "permitted_with_mitigation"
-                    && !matches!(s.as_str(), "agreed" | "implemented" | "verified") =>
-            {
+            Some((_, s)) if complete && outcome == "permitted_with_mitigation" && !s.is_in_force() => {
                 e.push(FieldError::new("measures", "a final determination rests only on agreed measures"))
             }
             _ => {}
@@ -302,7 +297,7 @@ async fn save_revision(
 }
 
 fn editable(d: &Determination, user: &Actor) -> Result<(), DomainError> {
-    if d.status == "signed" {
+    if d.status == Status::Signed {
         return Err(DomainError::Conflict(
             "this determination is signed and never changes; draft an amendment or a revocation instead".into(),
         ));
@@ -310,7 +305,7 @@ fn editable(d: &Determination, user: &Actor) -> Result<(), DomainError> {
     if d.drafted_by != user.id {
         return Err(DomainError::Conflict("only the drafter revises a draft".into()));
     }
-    if d.status == "submitted" {
+    if !d.status.is_editable() {
         return Err(DomainError::Conflict(
             "the draft is awaiting signature; a supervisor must return it before it changes".into(),
         ));
@@ -330,7 +325,7 @@ pub async fn revise(
 ) -> Result<Determination, DomainError> {
     let mut tx = conn.begin().await?;
     let (d, c) = get(&mut tx, user, id, true).await?;
-    if !matches!(user.role, Role::Analyst | Role::Supervisor) {
+    if !user.may(crate::auth::Action::WorkCases) {
         return Err(DomainError::Forbidden);
     }
     editable(&d, user)?;
@@ -415,13 +410,14 @@ pub async fn submit(
     if matches!(kind, Kind::Initial | Kind::Final) && d.assessment_id.is_none() {
         return Err(DomainError::Conflict("the risk analysis must rest on a recorded risk assessment".into()));
     }
-    sqlx::query("UPDATE determinations SET status = 'submitted', submitted_at = $2 WHERE id = $1")
+    sqlx::query("UPDATE determinations SET status = $3, submitted_at = $2 WHERE id = $1")
         .bind(id)
         .bind(now)
+        .bind(Status::Submitted)
         .execute(&mut *tx)
         .await?;
     let event = NewEvent::new("determination.submitted").object("case", c.id).changes(
-        json!({"determination": id, "revision": d.revision, "status": {"before": d.status, "after": "submitted"}}),
+        json!({"determination": id, "revision": d.revision, "status": {"before": d.status, "after": Status::Submitted}}),
     );
     audit::record(&mut tx, now, &user.audit(), event).await?;
     let message = format!("{}: {} by {} awaits your signature", c.docket_number, kind.label(), user.name);
@@ -434,14 +430,14 @@ pub async fn submit(
 }
 
 fn not_own(d: &Determination, user: &Actor, what: &str) -> Result<(), DomainError> {
-    if user.role != Role::Supervisor {
-        return Err(DomainError::Forbidden);
+    use crate::auth::policy::{FourEyes, four_eyes};
+    match four_eyes(user.role, user.id, d.drafted_by, crate::auth::Action::SignDeterminations) {
+        Ok(()) => Ok(()),
+        Err(FourEyes::NotASigner) => Err(DomainError::Forbidden),
+        Err(FourEyes::OwnWork) => {
+            Err(DomainError::ForbiddenBecause(format!("a supervisor never {what} a determination they drafted")))
+        }
     }
-    if d.drafted_by == user.id {
-        // Four-eyes: never one's own draft.
-        return Err(DomainError::ForbiddenBecause(format!("a supervisor never {what} a determination they drafted")));
-    }
-    Ok(())
 }
 
 /// Returns a submitted draft to its drafter with a required comment.
@@ -460,13 +456,17 @@ pub async fn return_draft(
     let mut tx = conn.begin().await?;
     let (d, c) = get(&mut tx, user, id, true).await?;
     not_own(&d, user, "returns")?;
-    if d.status != "submitted" {
+    if !d.status.may_move_to(Status::Returned) {
         return Err(DomainError::Conflict(format!(
             "only a submitted draft can be returned (this one is {})",
             d.status
         )));
     }
-    sqlx::query("UPDATE determinations SET status = 'returned' WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE determinations SET status = $2 WHERE id = $1")
+        .bind(id)
+        .bind(Status::Returned)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "INSERT INTO determination_returns (id, determination_id, revision, comment, returned_by, returned_at) VALUES ($1,$2,$3,$4,$5,$6)",
     )
@@ -509,10 +509,10 @@ pub async fn sign(
     let (d, _) = get(&mut tx, user, id, true).await?;
     not_own(&d, user, "signs")?;
     user.require_recent_reauth(now)?;
-    if d.status == "signed" {
+    if d.status == Status::Signed {
         return Err(DomainError::Conflict("this determination is already signed".into()));
     }
-    if d.status != "submitted" {
+    if !d.status.may_move_to(Status::Signed) {
         return Err(DomainError::Conflict(format!("only a submitted draft can be signed (this one is {})", d.status)));
     }
     let c = visible(&mut tx, user, d.case_id, true).await?;
@@ -539,14 +539,16 @@ pub async fn sign(
     let hash = d.computed_hash();
     let reauth_at = user.reauth_at.expect("checked above");
     let n = sqlx::query(
-        "UPDATE determinations SET status = 'signed', signed_by = $2, signed_at = $3, reauth_at = $4, content_sha256 = $5 \
-         WHERE id = $1 AND status = 'submitted'",
+        "UPDATE determinations SET status = $6, signed_by = $2, signed_at = $3, reauth_at = $4, content_sha256 = $5 \
+         WHERE id = $1 AND status = $7",
     )
     .bind(id)
     .bind(user.id)
     .bind(now)
     .bind(reauth_at)
     .bind(&hash[..])
+    .bind(Status::Signed)
+    .bind(Status::Submitted)
     .execute(&mut *tx)
     .await?
     .rows_affected();

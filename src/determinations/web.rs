@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::service::{self, Draft};
 use super::{CBI_SECTIONS, Content, Determination, Kind, PENALTIES, Prohibition, SubmissionAnswer, outcome_label};
 use crate::app::AppState;
-use crate::auth::Role;
+use crate::auth::policy::Action;
 use crate::auth::web::show_time;
 use crate::cases::model::CaseRow;
 use crate::cases::proceedings::{self, AgencyNotice, NewNotice, NewSubmission, NoticeResponse, Submission};
@@ -78,8 +78,8 @@ impl ProceedingsPage {
     fn submission_kind(&self, code: &str) -> &'static str {
         self.submission_kinds.iter().find(|k| k.0 == code).map(|k| k.1).unwrap_or("Other")
     }
-    fn next_statuses(&self, from: &str) -> Vec<&'static str> {
-        mitigation::STATUSES.into_iter().filter(|to| mitigation::may_move(from, to)).collect()
+    fn next_statuses(&self, from: &mitigation::MeasureStatus) -> Vec<mitigation::MeasureStatus> {
+        from.next()
     }
     fn checks_of(&self, measure: &Uuid) -> Vec<&Check> {
         self.checks.iter().filter(|k| k.measure_id == *measure).collect()
@@ -535,7 +535,7 @@ async fn determination_page(
         d.cited_documents = cited;
         content = unsaved;
     }
-    let editable = d.status != "signed" && d.status != "submitted" && d.drafted_by == user.id;
+    let editable = d.status.is_editable() && d.drafted_by == user.id;
     let mut prohibition_rows: Vec<(usize, String, String)> = content
         .prohibitions
         .iter()
@@ -554,7 +554,8 @@ async fn determination_page(
         errors: FormErrors(errors),
         editable,
         can_submit: editable,
-        can_review: d.status == "submitted" && user.role == Role::Supervisor && d.drafted_by != user.id,
+        can_review: d.status == crate::determinations::Status::Submitted
+            && crate::auth::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations).is_ok(),
         reauth_fresh: user.require_recent_reauth(now).is_ok(),
         returns,
         revisions,
@@ -801,7 +802,7 @@ pub async fn queue(user: Authorized<perm::ViewCases>, State(state): State<AppSta
         layout: Layout::for_user(&state.web, "/determinations", Some(&user)),
         awaiting,
         mine: mine.into_iter().map(|l| (row(l.d), l.docket_number)).collect(),
-        is_supervisor: user.role == Role::Supervisor,
+        is_supervisor: user.may(Action::SignDeterminations),
         user_id: user.id,
     })
 }

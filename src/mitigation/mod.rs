@@ -35,21 +35,88 @@ pub async fn kinds(conn: &mut PgConnection) -> Result<Vec<MeasureKind>, sqlx::Er
     .await
 }
 
-/// Statuses of a measure.
-pub const STATUSES: [&str; 6] = ["proposed", "agreed", "implemented", "verified", "rejected", "breached"];
+/// Where a measure stands. The moves between statuses are [`MeasureStatus::may_move_to`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "measure_status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureStatus {
+    /// Offered by the parties or the office, not yet agreed.
+    Proposed,
+    /// Agreed as a condition of the determination.
+    Agreed,
+    /// The parties say it is in place.
+    Implemented,
+    /// A compliance check found it in place.
+    Verified,
+    /// Not accepted (with a reason).
+    Rejected,
+    /// Found not kept: the case is reopened for review.
+    Breached,
+}
 
-/// Whether a measure may go from `from` to `to`.
-pub fn may_move(from: &str, to: &str) -> bool {
-    matches!(
-        (from, to),
-        ("proposed", "agreed")
-            | ("proposed", "rejected")
-            | ("agreed", "implemented")
-            | ("implemented", "verified")
-            | ("agreed" | "implemented" | "verified", "breached")
-            // A cured breach is implemented again and must be verified anew.
-            | ("breached", "implemented")
-    )
+impl MeasureStatus {
+    /// Every status, in the order a measure goes through them.
+    pub const ALL: [MeasureStatus; 6] = [
+        MeasureStatus::Proposed,
+        MeasureStatus::Agreed,
+        MeasureStatus::Implemented,
+        MeasureStatus::Verified,
+        MeasureStatus::Rejected,
+        MeasureStatus::Breached,
+    ];
+
+    /// The name stored, sent and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeasureStatus::Proposed => "proposed",
+            MeasureStatus::Agreed => "agreed",
+            MeasureStatus::Implemented => "implemented",
+            MeasureStatus::Verified => "verified",
+            MeasureStatus::Rejected => "rejected",
+            MeasureStatus::Breached => "breached",
+        }
+    }
+
+    /// Parses a status name.
+    pub fn parse(s: &str) -> Option<MeasureStatus> {
+        MeasureStatus::ALL.into_iter().find(|m| m.as_str() == s.trim())
+    }
+
+    /// Whether a measure may go from this status to `to`.
+    pub fn may_move_to(self, to: MeasureStatus) -> bool {
+        use MeasureStatus::*;
+        matches!(
+            (self, to),
+            (Proposed, Agreed)
+                | (Proposed, Rejected)
+                | (Agreed, Implemented)
+                | (Implemented, Verified)
+                | (Agreed | Implemented | Verified, Breached)
+                // A cured breach is implemented again and must be verified anew.
+                | (Breached, Implemented)
+        )
+    }
+
+    /// The statuses this one may move to.
+    pub fn next(self) -> Vec<MeasureStatus> {
+        MeasureStatus::ALL.into_iter().filter(|to| self.may_move_to(*to)).collect()
+    }
+
+    /// Whether the measure was agreed (and so is kept, checked and can be breached).
+    pub fn is_in_force(self) -> bool {
+        matches!(self, MeasureStatus::Agreed | MeasureStatus::Implemented | MeasureStatus::Verified)
+    }
+
+    /// Whether compliance checks are recorded against it.
+    pub fn takes_checks(self) -> bool {
+        self.is_in_force() || self == MeasureStatus::Breached
+    }
+}
+
+impl std::fmt::Display for MeasureStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A measure.
@@ -67,8 +134,8 @@ pub struct Measure {
     pub owner: String,
     /// Due.
     pub due_on: Option<Date>,
-    /// Status.
-    pub status: String,
+    /// Where it stands.
+    pub status: MeasureStatus,
     /// The submission that proposed it.
     pub submission_id: Option<Uuid>,
     /// Version (send it back when changing the status).
@@ -78,7 +145,7 @@ pub struct Measure {
     pub updated_at: OffsetDateTime,
 }
 
-const MEASURE_SELECT: &str = "SELECT id, case_id, kind, description, owner, due_on, status::text AS status, submission_id, version, updated_at FROM mitigation_measures";
+const MEASURE_SELECT: &str = "SELECT id, case_id, kind, description, owner, due_on, status, submission_id, version, updated_at FROM mitigation_measures";
 
 /// The measures of a case.
 pub async fn measures(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Measure>, sqlx::Error> {
@@ -259,7 +326,7 @@ async fn move_status(
     user: &Actor,
     now: OffsetDateTime,
     m: &Measure,
-    to: &str,
+    to: MeasureStatus,
     comment: &str,
     extra: Value,
     what: &str,
@@ -273,11 +340,11 @@ async fn move_status(
         .await?;
     sqlx::query(
         "INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) \
-         VALUES ($1,$2,$3::measure_status,$4::measure_status,$5,$6,$7)",
+         VALUES ($1,$2,$3,$4,$5,$6,$7)",
     )
     .bind(Uuid::now_v7())
     .bind(m.id)
-    .bind(&m.status)
+    .bind(m.status)
     .bind(to)
     .bind(comment)
     .bind(user.id)
@@ -295,7 +362,7 @@ async fn move_status(
         NewEvent::new("measure.status").object("case", m.case_id).changes(changes),
     )
     .await?;
-    if to == "breached" {
+    if to == MeasureStatus::Breached {
         breach(conn, user, now, m.case_id, what, mail).await?;
     }
     Ok(())
@@ -311,11 +378,11 @@ pub async fn set_status(
     s: StatusChange,
     mail: bool,
 ) -> Result<Measure, DomainError> {
-    let to = s.status.trim();
-    if !STATUSES.contains(&to) {
-        return Err(DomainError::invalid("status", format!("must be one of {}", STATUSES.join(", "))));
-    }
-    if matches!(to, "rejected" | "breached") && s.comment.trim().is_empty() {
+    let Some(to) = MeasureStatus::parse(&s.status) else {
+        let names: Vec<&str> = MeasureStatus::ALL.iter().map(|m| m.as_str()).collect();
+        return Err(DomainError::invalid("status", format!("must be one of {}", names.join(", "))));
+    };
+    if matches!(to, MeasureStatus::Rejected | MeasureStatus::Breached) && s.comment.trim().is_empty() {
         return Err(DomainError::invalid("comment", "say why"));
     }
     if s.comment.chars().count() > 20000 {
@@ -332,7 +399,7 @@ pub async fn set_status(
     if m.version != s.version {
         return Err(DomainError::Conflict("the measure changed since you opened it; nothing was saved".into()));
     }
-    if !may_move(&m.status, to) {
+    if !m.status.may_move_to(to) {
         return Err(DomainError::Conflict(format!("a measure does not go from {} to {to}", m.status)));
     }
     let what = format!("{} ({})", m.description.chars().take(120).collect::<String>(), s.comment.trim());
@@ -425,7 +492,7 @@ pub async fn add_check(
         .ok_or(DomainError::NotFound)?;
     let c = visible(&mut tx, user, m.case_id, false).await?;
     may_work(user, &c)?;
-    if !matches!(m.status.as_str(), "agreed" | "implemented" | "verified" | "breached") {
+    if !m.status.takes_checks() {
         return Err(DomainError::Conflict("compliance is checked on agreed measures".into()));
     }
     if let Some(doc) = k.document_id {
@@ -457,13 +524,24 @@ pub async fn add_check(
         "measure": measure_id, "check": id, "result": result, "checked_on": on, "document": k.document_id,
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
-    if result == "breach" && m.status != "breached" {
+    if result == "breach" && m.status != MeasureStatus::Breached {
         let what = format!(
             "compliance check on {}: {}",
             on.map(|d| d.to_string()).unwrap_or_default(),
             k.finding.trim().chars().take(160).collect::<String>()
         );
-        move_status(&mut tx, user, now, &m, "breached", k.finding.trim(), json!({"check": id}), &what, mail).await?;
+        move_status(
+            &mut tx,
+            user,
+            now,
+            &m,
+            MeasureStatus::Breached,
+            k.finding.trim(),
+            json!({"check": id}),
+            &what,
+            mail,
+        )
+        .await?;
     }
     let row: Check = sqlx::query_as(
         "SELECT id, measure_id, checked_on, result, finding, document_id, created_at FROM compliance_checks WHERE id = $1",
@@ -477,18 +555,40 @@ pub async fn add_check(
 
 #[cfg(test)]
 mod tests {
-    use super::may_move;
+    use super::MeasureStatus::{self, *};
 
     #[test]
     fn measure_statuses_move_forward_and_breaches_come_from_agreed_states() {
-        assert!(may_move("proposed", "agreed"));
-        assert!(may_move("agreed", "implemented"));
-        assert!(may_move("implemented", "verified"));
-        assert!(may_move("verified", "breached"));
-        assert!(may_move("proposed", "rejected"));
-        assert!(!may_move("proposed", "verified"));
-        assert!(!may_move("proposed", "breached"));
-        assert!(!may_move("rejected", "agreed"));
-        assert!(!may_move("verified", "proposed"));
+        assert!(Proposed.may_move_to(Agreed));
+        assert!(Agreed.may_move_to(Implemented));
+        assert!(Implemented.may_move_to(Verified));
+        assert!(Verified.may_move_to(Breached));
+        assert!(Proposed.may_move_to(Rejected));
+        assert!(!Proposed.may_move_to(Verified));
+        assert!(!Proposed.may_move_to(Breached));
+        assert!(!Rejected.may_move_to(Agreed));
+        assert!(!Verified.may_move_to(Proposed));
+    }
+
+    /// Every pair of statuses: exactly these seven moves exist.
+    #[test]
+    fn the_whole_table_of_moves() {
+        let allowed = [
+            (Proposed, Agreed),
+            (Proposed, Rejected),
+            (Agreed, Implemented),
+            (Implemented, Verified),
+            (Agreed, Breached),
+            (Implemented, Breached),
+            (Verified, Breached),
+            (Breached, Implemented),
+        ];
+        for from in MeasureStatus::ALL {
+            for to in MeasureStatus::ALL {
+                assert_eq!(from.may_move_to(to), allowed.contains(&(from, to)), "{from} -> {to}");
+            }
+            assert_eq!(MeasureStatus::parse(from.as_str()), Some(from));
+        }
+        assert_eq!(MeasureStatus::parse("cancelled"), None);
     }
 }

@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use crate::audit::{self, NewEvent};
 use crate::auth::Actor;
-use crate::auth::Role;
 use crate::error::{DomainError, FieldError};
 
 /// What kind of person a party is.
@@ -267,7 +266,7 @@ impl PartyInput {
 }
 
 fn require_work(user: &Actor) -> Result<(), DomainError> {
-    if matches!(user.role, Role::Analyst | Role::Supervisor) { Ok(()) } else { Err(DomainError::Forbidden) }
+    if user.may(crate::auth::Action::WorkCases) { Ok(()) } else { Err(DomainError::Forbidden) }
 }
 
 /// Loads a party.
@@ -609,7 +608,7 @@ pub async fn link(
     require_work(user)?;
     let mut tx = conn.begin().await?;
     let c = crate::cases::service::visible(&mut tx, user, case_id, true).await?;
-    if user.role == Role::Analyst && c.assignee != Some(user.id) {
+    if crate::auth::policy::case_work(user.role, user.id, c.assignee) != crate::auth::policy::CaseWork::Allowed {
         return Err(DomainError::Forbidden);
     }
     get(&mut tx, party).await?.ok_or_else(|| DomainError::invalid("party_id", "no such party"))?;

@@ -13,7 +13,6 @@ use uuid::Uuid;
 use super::screening::ScreeningIndex;
 use crate::audit::{self, AuditContext, NewEvent};
 use crate::auth::Actor;
-use crate::auth::Role;
 use crate::error::DomainError;
 
 /// Columns every list file must have (the Consolidated Screening List's names).
@@ -387,8 +386,8 @@ pub struct Hit {
     pub matched_name: String,
     /// Similarity 0–1.
     pub score: f32,
-    /// `open`, `confirmed` or `dismissed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: HitStatus,
     /// The reason of the decision.
     pub reason: Option<String>,
     /// Source list.
@@ -436,23 +435,22 @@ pub async fn decide_hit(
     confirm: bool,
     reason: &str,
 ) -> Result<Uuid, DomainError> {
-    if !matches!(user.role, Role::Analyst | Role::Supervisor) {
+    if !user.may(crate::auth::Action::WorkCases) {
         return Err(DomainError::Forbidden);
     }
     if reason.trim().is_empty() {
         return Err(DomainError::invalid("reason", "say why"));
     }
     let mut tx = conn.begin().await?;
-    let row: Option<(Uuid, String)> =
+    let row: Option<(Uuid, HitStatus)> =
         sqlx::query_as("SELECT party_id, status FROM screening_hits WHERE id = $1 FOR UPDATE")
             .bind(hit)
             .fetch_optional(&mut *tx)
             .await?;
     let (party, status) = row.ok_or(DomainError::NotFound)?;
-    if status != "open" {
+    let Some(new_status) = status.decide(confirm) else {
         return Err(DomainError::Conflict(format!("this hit was already {status}")));
-    }
-    let new_status = if confirm { "confirmed" } else { "dismissed" };
+    };
     sqlx::query("UPDATE screening_hits SET status = $2, reason = $3, decided_by = $4, decided_at = $5 WHERE id = $1")
         .bind(hit)
         .bind(new_status)
@@ -463,10 +461,53 @@ pub async fn decide_hit(
         .await?;
     let event = NewEvent::new(if confirm { "party.screening_hit_confirmed" } else { "party.screening_hit_dismissed" })
         .object("party", party)
-        .changes(json!({"hit": hit, "status": {"before": "open", "after": new_status}, "reason": reason.trim()}));
+        .changes(json!({"hit": hit, "status": {"before": status, "after": new_status}, "reason": reason.trim()}));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
     Ok(party)
+}
+
+/// Where a screening hit stands: open until someone confirms it (the party is the listed
+/// one) or dismisses it (a different party), with a reason. A decision is final for that
+/// list version; the next version carries it over to the same listed name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum HitStatus {
+    /// Not yet looked at.
+    Open,
+    /// The party is the listed one.
+    Confirmed,
+    /// A different party of a similar name.
+    Dismissed,
+}
+
+impl HitStatus {
+    /// Every status.
+    pub const ALL: [HitStatus; 3] = [HitStatus::Open, HitStatus::Confirmed, HitStatus::Dismissed];
+
+    /// The name stored, sent and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HitStatus::Open => "open",
+            HitStatus::Confirmed => "confirmed",
+            HitStatus::Dismissed => "dismissed",
+        }
+    }
+
+    /// The status a decision leads to, or `None` when the hit was already decided.
+    pub fn decide(self, confirm: bool) -> Option<HitStatus> {
+        match self {
+            HitStatus::Open => Some(if confirm { HitStatus::Confirmed } else { HitStatus::Dismissed }),
+            HitStatus::Confirmed | HitStatus::Dismissed => None,
+        }
+    }
+}
+
+impl std::fmt::Display for HitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A list version.
@@ -492,6 +533,18 @@ pub async fn lists(conn: &mut PgConnection) -> Result<Vec<ListVersion>, sqlx::Er
 
 #[cfg(test)]
 mod tests {
+    /// An open hit is confirmed or dismissed once; a decided one stays as it is.
+    #[test]
+    fn a_hit_is_decided_once() {
+        use super::HitStatus::*;
+        assert_eq!(Open.decide(true), Some(Confirmed));
+        assert_eq!(Open.decide(false), Some(Dismissed));
+        for s in [Confirmed, Dismissed] {
+            assert_eq!(s.decide(true), None);
+            assert_eq!(s.decide(false), None);
+        }
+    }
+
     use super::*;
 
     const HEADER: &str = "source,entity_number,type,programs,name,title,addresses,federal_register_notice,start_date,end_date,alt_names,source_list_url,remarks\n";

@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use super::{CaseLink, ChainLink, Evidence, NexusCriterion, Party, PartyInput, PartyKind, PartyRole};
 use crate::app::AppState;
-use crate::auth::Role;
 use crate::auth::web::show_time;
 use crate::cases::reference::Reference;
 use crate::web::auth::{Authorized, SignedIn, perm};
@@ -55,7 +54,7 @@ async fn list_page(
         form,
         errors: FormErrors(errors),
         kinds: PartyKind::ALL,
-        can_work: matches!(user.role, Role::Analyst | Role::Supervisor),
+        can_work: user.may(crate::auth::Action::WorkCases),
         csrf_token: user.csrf_token.clone(),
     })
 }
@@ -221,7 +220,7 @@ async fn show_page(
         criteria: NexusCriterion::ALL,
         kinds: PartyKind::ALL,
         others,
-        can_work: matches!(user.role, Role::Analyst | Role::Supervisor),
+        can_work: user.may(crate::auth::Action::WorkCases),
         csrf_token: user.csrf_token.clone(),
         message,
         message_is_error: is_error,

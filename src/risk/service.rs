@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::model::{Band, Contribution, Rubric, RubricDefinition, score};
 use crate::audit::{self, NewEvent};
 use crate::auth::Actor;
-use crate::auth::Role;
+use crate::auth::policy::{Action, CaseWork, case_work};
 use crate::cases::service::visible;
 use crate::cases::workflow::Answer;
 use crate::error::{DomainError, FieldError};
@@ -49,7 +49,7 @@ pub async fn create_rubric(
     name: &str,
     definition: RubricDefinition,
 ) -> Result<i32, DomainError> {
-    if user.role != Role::Admin {
+    if !user.may(Action::ManageRubrics) {
         return Err(DomainError::Forbidden);
     }
     if name.trim().is_empty() || name.chars().count() > 200 {
@@ -217,11 +217,12 @@ async fn connected_software(conn: &mut PgConnection, category: &str) -> Result<b
 }
 
 fn may_work(user: &Actor, assignee: Option<Uuid>) -> Result<(), DomainError> {
-    match user.role {
-        Role::Supervisor => Ok(()),
-        Role::Analyst if assignee == Some(user.id) => Ok(()),
-        Role::Analyst => Err(DomainError::Conflict("only the assigned analyst or a supervisor may do this".into())),
-        _ => Err(DomainError::Forbidden),
+    match case_work(user.role, user.id, assignee) {
+        CaseWork::Allowed => Ok(()),
+        CaseWork::NotAssignee => {
+            Err(DomainError::Conflict("only the assigned analyst or a supervisor may do this".into()))
+        }
+        CaseWork::Forbidden => Err(DomainError::Forbidden),
     }
 }
 
@@ -354,7 +355,7 @@ pub async fn decide_override(
     approve: bool,
     comment: &str,
 ) -> Result<(), DomainError> {
-    if user.role != Role::Supervisor {
+    if !user.may(Action::DecideOverrides) {
         return Err(DomainError::Forbidden);
     }
     let mut tx = conn.begin().await?;

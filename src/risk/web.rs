@@ -81,7 +81,7 @@ async fn assess_page(
     let confirmed_hits: Vec<String> = crate::parties::screening_service::hits_of_case(&mut conn, id)
         .await?
         .into_iter()
-        .filter(|h| h.status == "confirmed")
+        .filter(|h| h.status == crate::parties::screening_service::HitStatus::Confirmed)
         .map(|h| {
             let notice = if h.federal_register_notice.is_empty() {
                 String::new()
