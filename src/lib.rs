@@ -18,6 +18,7 @@ pub mod ids;
 pub mod mitigation;
 pub mod notifications;
 pub mod parties;
+pub mod proceedings;
 pub mod risk;
 pub mod router;
 pub mod seed;

@@ -178,7 +178,8 @@ impl Office {
         agencies: &[&str],
         concur: bool,
     ) -> Result<(), DomainError> {
-        use crate::cases::proceedings::{NewNotice, NoticeResponse, add_notice, respond};
+        use crate::proceedings::model::{NewNotice, NoticeResponse};
+        use crate::proceedings::service::{add_notice, respond};
         for a in agencies {
             let n = add_notice(
                 &mut *self.state.conn().await?,
@@ -212,13 +213,14 @@ impl Office {
 
     /// Records a party submission received today.
     async fn submission(&self, who: &Actor, id: Uuid, kind: &str, summary: &str) -> Result<(), DomainError> {
-        let s = crate::cases::proceedings::NewSubmission {
+        let s = crate::proceedings::model::NewSubmission {
             kind: kind.into(),
             received_on: self.clock_today().to_string(),
             summary: summary.into(),
             party_id: None,
         };
-        crate::cases::proceedings::add_submission(&mut *self.state.conn().await?, who, self.state.now(), id, s).await?;
+        crate::proceedings::service::add_submission(&mut *self.state.conn().await?, who, self.state.now(), id, s)
+            .await?;
         Ok(())
     }
 
@@ -246,7 +248,7 @@ impl Office {
     /// Agrees every proposed measure of a case.
     async fn agree_measures(&self, who: &Actor, id: Uuid) -> Result<(), DomainError> {
         let mut conn = self.state.db.acquire().await?;
-        let measures = crate::mitigation::measures(&mut conn, id).await?;
+        let measures = crate::mitigation::db::measures(&mut conn, id).await?;
         drop(conn);
         for m in measures.into_iter().filter(|m| m.status == crate::mitigation::MeasureStatus::Proposed) {
             let s = crate::mitigation::StatusChange {
@@ -318,8 +320,8 @@ impl Office {
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-        let submissions = crate::cases::proceedings::submissions(&mut conn, id).await?;
-        let measures = crate::mitigation::measures(&mut conn, id).await?;
+        let submissions = crate::proceedings::db::submissions(&mut conn, id).await?;
+        let measures = crate::mitigation::db::measures(&mut conn, id).await?;
         let party = party.unwrap_or_else(|| c.title.clone());
         let prohibits = crate::determinations::outcome_prohibits(outcome);
         let effective = self.clock_today() + Duration::days(30);
@@ -524,7 +526,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         &ctx,
         None,
         "csl-sample.csv",
-        crate::parties::screening_web::SAMPLE_LIST.as_bytes(),
+        crate::parties::screening_service::SAMPLE_LIST.as_bytes(),
         state.screening.threshold,
     )
     .await
@@ -987,7 +989,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
                     // reopens that case for review.
                     office.later(90);
                     let mut conn = state.db.acquire().await?;
-                    let measures = crate::mitigation::measures(&mut conn, c.id).await?;
+                    let measures = crate::mitigation::db::measures(&mut conn, c.id).await?;
                     drop(conn);
                     let breach = i / targets.len() == 1;
                     for (n, m) in measures.iter().enumerate() {

@@ -34,7 +34,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             None
         }
     };
-    let worker = crate::notifications::outbox::spawn(state.clone(), mailer);
+    let worker = crate::notifications::outbox::spawn(state.db.clone(), state.clock.clone(), state.mail, mailer);
     match &config.audit_signing_key {
         Some(k) => tracing::info!(
             public_key = %hex::encode(k.verifying_key().as_bytes()),
@@ -46,7 +46,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
              the whole audit chain cannot be detected; make a key with `icts-review audit keygen --out PREFIX`"
         ),
     }
-    let checkpoints = crate::audit::checkpoint::spawn(state.clone(), config.audit_checkpoint_interval);
+    let checkpoints = crate::audit::checkpoint::spawn(
+        state.db.clone(),
+        state.checkpointer.clone(),
+        state.clock.clone(),
+        config.audit_checkpoint_interval,
+    );
     if !crate::auth::service::any_user(&db.pool).await? {
         let how = "No accounts exist yet. Create the first administrator with:\n    icts-review user add --email you@agency.gov --name \"Your Name\" --role admin\n(with the same --data-dir or DATABASE_URL as the service; add --generate-password to get a one-time password)";
         tracing::warn!("{how}");

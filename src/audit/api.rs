@@ -1,14 +1,24 @@
-//! `GET /api/v1/audit/events`: the audit log for auditors and administrators.
+//! The audit API: the log for auditors and administrators, its verification and
+//! checkpoints, the whole-log export and case dossiers.
 
+use axum::body::Body;
 use axum::extract::State;
-use serde::Serialize;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
 
+use super::checkpoint::{self, Checkpoint};
+use super::dossier;
+use super::export::Format;
+use super::service::{self, ChainStatus};
 use super::web::EventQuery;
-use super::{StoredEvent, list};
+use super::{NewEvent, StoredEvent, list};
 use crate::app::AppState;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
-use crate::web::extract::{ApiJson, AppQuery};
+use crate::web::extract::{ApiJson, AppPath, AppQuery};
 
 /// A page of audit events, newest first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -31,4 +41,133 @@ pub async fn list_events(
     let filter = q.to_filter().map_err(AppError::Invalid)?;
     let (items, next) = list(&state.db, &filter).await?;
     Ok(ApiJson(EventPage { items, next_cursor: next.map(|n| n.to_string()) }))
+}
+
+/// `?format=json|csv&content=true`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `json` (default) or `csv` (a zip of CSV files with the JSON dossier inside).
+    pub format: Option<String>,
+    /// Include the documents' content (base64) as well as their hashes.
+    pub content: Option<String>,
+}
+
+fn truthy(v: &Option<String>) -> Result<bool, AppError> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(AppError::invalid("content", "must be true or false")),
+    }
+}
+
+/// Exports a case's complete history (auditors and supervisors; needs a re-authentication
+/// within 5 minutes): JSON dossier or a zip of CSV files.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/export", tag = "audit", params(("id" = Uuid, Path), ExportQuery),
+    responses((status = 200, description = "the dossier, as an attachment"), (status = 403, description = "role, or no fresh re-authentication"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn export_case(
+    user: Authorized<perm::ExportCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<ExportQuery>,
+) -> Result<Response, AppError> {
+    let include = truthy(&q.content)?;
+    let csv = match q.format.as_deref().map(str::trim) {
+        None | Some("") | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(AppError::invalid("format", "must be json or csv")),
+    };
+    let form = if csv { "csv" } else { "json" };
+    let d = service::build_dossier(
+        &state.db,
+        &state.checkpointer,
+        &user,
+        state.now(),
+        &state.web.marking,
+        id,
+        include,
+        form,
+    )
+    .await?;
+    let docket = d.parts["header"]["docket_number"].as_str().unwrap_or("case").to_string();
+    let (body, media, name) = if csv {
+        (
+            dossier::zip(&d).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?,
+            "application/zip",
+            format!("{docket}-dossier.zip"),
+        )
+    } else {
+        (d.json, "application/json", format!("{docket}-dossier.json"))
+    };
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).expect("docket numbers are header-safe"),
+    );
+    h.insert("x-dossier-manifest-sha256", HeaderValue::from_str(&d.manifest_sha256).expect("hex"));
+    Ok(r)
+}
+
+/// Recomputes the whole chain and checks it against every checkpoint (recorded as an
+/// audit event).
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, body = ChainStatus)), security(("bearer" = [])))]
+pub async fn verify_api(
+    user: Authorized<perm::ReadAuditLog>,
+    State(state): State<AppState>,
+) -> Result<ApiJson<ChainStatus>, AppError> {
+    Ok(ApiJson(service::verify_now(&state.db, &state.checkpointer, &user, state.now()).await?))
+}
+
+/// Every checkpoint, oldest first.
+#[utoipa::path(get, path = "/api/v1/audit/checkpoints", tag = "audit", responses((status = 200, body = [Checkpoint])), security(("bearer" = [])))]
+pub async fn checkpoints_api(
+    _user: Authorized<perm::ReadAuditLog>,
+    State(state): State<AppState>,
+) -> Result<ApiJson<Vec<Checkpoint>>, AppError> {
+    Ok(ApiJson(checkpoint::all(&state.db).await?))
+}
+
+/// `?from&to&format`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LogExportQuery {
+    /// From (RFC 3339 or YYYY-MM-DD), inclusive.
+    pub from: Option<String>,
+    /// To (RFC 3339 or YYYY-MM-DD), exclusive.
+    pub to: Option<String>,
+    /// `ndjson` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// Streams the audit log of a period in constant memory (NDJSON or CSV with
+/// formula-looking cells neutralised). The export itself is an audit event.
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", params(LogExportQuery),
+    responses((status = 200, description = "the events, streamed"), (status = 422)), security(("bearer" = [])))]
+pub async fn export_log(
+    user: Authorized<perm::ReadAuditLog>,
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<LogExportQuery>,
+) -> Result<Response, AppError> {
+    let format = Format::parse(q.format.as_deref().unwrap_or(""))
+        .ok_or_else(|| AppError::invalid("format", "must be ndjson or csv"))?;
+    let filter = EventQuery { from: q.from.clone(), to: q.to.clone(), ..Default::default() }
+        .to_filter()
+        .map_err(AppError::Invalid)?;
+    let event = NewEvent::new("audit.exported")
+        .changes(json!({"from": filter.from, "to": filter.to, "format": format.extension()}));
+    super::record_alone(&state.db, state.now(), &user.audit(), event).await?;
+    let rx = super::export::stream(state.db.clone(), filter.from, filter.to, format);
+    let body =
+        Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }));
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.media_type()));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"audit-log.{}\"", format.extension())).expect("ascii"),
+    );
+    Ok(r)
 }

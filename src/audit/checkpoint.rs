@@ -298,13 +298,18 @@ pub async fn verify_all(
 }
 
 /// Takes a checkpoint every `interval` (when the chain has grown). Runs until aborted.
-pub fn spawn(state: crate::app::AppState, interval: std::time::Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    pool: PgPool,
+    checkpointer: Checkpointer,
+    clock: crate::clock::SharedClock,
+    interval: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = create(&state.db, &state.checkpointer, state.now(), "periodic", true).await {
+            if let Err(e) = create(&pool, &checkpointer, clock.now(), "periodic", true).await {
                 tracing::warn!(error = %e, "audit checkpoint failed; will retry");
             }
         }

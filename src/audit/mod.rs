@@ -10,7 +10,7 @@ pub mod api;
 pub mod checkpoint;
 pub mod dossier;
 pub mod export;
-pub mod exports_web;
+pub mod service;
 pub mod web;
 
 use serde::Serialize;

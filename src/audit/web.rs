@@ -1,4 +1,5 @@
-//! The audit-log page for auditors and administrators: filters and keyset paging.
+//! The audit pages: the log for auditors and administrators (filters, keyset paging), the
+//! chain's status and verification, a case's export page and printable dossier.
 
 use askama::Template;
 use axum::extract::State;
@@ -7,11 +8,15 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::api::{ExportQuery, export_case};
+use super::checkpoint::{self, Checkpoint};
+use super::dossier;
+use super::service::{self, ChainStatus};
 use super::{EventFilter, StoredEvent, list};
 use crate::app::AppState;
-use crate::web::auth::{Authorized, perm};
+use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
-use crate::web::extract::AppQuery;
+use crate::web::extract::{AppPath, AppQuery};
 use crate::web::layout::{FormErrors, Layout, render};
 
 /// Filter parameters of the page and of `GET /api/v1/audit/events`.
@@ -162,4 +167,169 @@ pub async fn events_page(
         })
         .collect();
     render(&EventsPage { layout: Layout::for_user(&state.web, "/audit", Some(&user)), q, rows, next_link, errors })
+}
+
+/// A part of the printable dossier.
+pub struct Section {
+    name: String,
+    hash: String,
+    cols: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+#[derive(Template)]
+#[template(path = "audit/dossier.html")]
+struct DossierPage {
+    layout: Layout,
+    docket: String,
+    title: String,
+    case_id: Uuid,
+    generated: String,
+    manifest_sha256: String,
+    checkpoint: Checkpoint,
+    sections: Vec<Section>,
+}
+
+/// `GET /cases/{id}/dossier`: the printable dossier (with a step-up).
+pub async fn dossier_page(
+    user: Authorized<perm::ExportCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Response, AppError> {
+    let d = service::build_dossier(
+        &state.db,
+        &state.checkpointer,
+        &user,
+        state.now(),
+        &state.web.marking,
+        id,
+        false,
+        "printable",
+    )
+    .await?;
+    let order = [
+        "header",
+        "case",
+        "parties",
+        "party_owners",
+        "party_nexus_evidence",
+        "screening_hits",
+        "screening_lists",
+        "transactions",
+        "assessments",
+        "band_overrides",
+        "nexus_findings",
+        "determinations",
+        "determination_revisions",
+        "determination_returns",
+        "determination_events",
+        "agency_notices",
+        "services",
+        "submissions",
+        "submission_documents",
+        "mitigation_measures",
+        "measure_status_changes",
+        "compliance_checks",
+        "documents",
+        "notes",
+        "rfis",
+        "extensions",
+        "people",
+        "audit_events",
+        "checkpoint",
+    ];
+    let mut names: Vec<&String> = d.parts.keys().collect();
+    names.sort_by_key(|n| order.iter().position(|o| o == n).unwrap_or(usize::MAX));
+    let sections = names
+        .into_iter()
+        .map(|n| {
+            let v = &d.parts[n];
+            let (cols, rows) = dossier::table(v);
+            Section { name: n.replace('_', " "), hash: dossier::part_hash(v), cols, rows }
+        })
+        .collect();
+    render(&DossierPage {
+        layout: Layout::for_user(&state.web, "/cases", Some(&user)),
+        docket: d.parts["header"]["docket_number"].as_str().unwrap_or("").to_string(),
+        title: d.parts["case"]["title"].as_str().unwrap_or("").to_string(),
+        case_id: id,
+        generated: d.parts["header"]["generated_at"].as_str().unwrap_or("").to_string(),
+        manifest_sha256: d.manifest_sha256.clone(),
+        checkpoint: d.checkpoint.clone(),
+        sections,
+    })
+}
+
+/// `GET /cases/{id}/export?format=...` from the case page: the same as the API.
+pub async fn export_case_page(
+    user: Authorized<perm::ExportCases>,
+    state: State<AppState>,
+    path: AppPath<Uuid>,
+    query: AppQuery<ExportQuery>,
+) -> Result<Response, AppError> {
+    export_case(user, state, path, query).await
+}
+
+#[derive(Template)]
+#[template(path = "audit/chain.html")]
+struct ChainPage {
+    layout: Layout,
+    head_seq: i64,
+    head_hash: String,
+    signing: bool,
+    public_key: String,
+    file: String,
+    latest: Option<Checkpoint>,
+    checkpoints: usize,
+    last_check: Option<(String, String, bool)>,
+    result: Option<ChainStatus>,
+    csrf_token: String,
+}
+
+async fn chain_page(state: &AppState, user: &SignedIn, result: Option<ChainStatus>) -> Result<Response, AppError> {
+    let (head_seq, head_hash): (i64, Vec<u8>) =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(&state.db).await?;
+    let all = checkpoint::all(&state.db).await?;
+    let last: Option<StoredEvent> =
+        sqlx::query_as("SELECT * FROM audit_events WHERE event_type = 'audit.verified' ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&state.db)
+            .await?;
+    render(&ChainPage {
+        layout: Layout::for_user(&state.web, "/audit", Some(user)),
+        head_seq,
+        head_hash: hex::encode(head_hash),
+        signing: state.checkpointer.key.is_some(),
+        public_key: state
+            .checkpointer
+            .key
+            .as_ref()
+            .map(|k| hex::encode(k.verifying_key().as_bytes()))
+            .unwrap_or_default(),
+        file: state.checkpointer.file.as_ref().map(|f| f.display().to_string()).unwrap_or_default(),
+        checkpoints: all.len(),
+        latest: all.last().cloned(),
+        last_check: last.map(|e| {
+            (
+                crate::auth::web::show_time(e.at),
+                e.changes["verdict"].as_str().unwrap_or("").to_string(),
+                e.changes["ok"].as_bool().unwrap_or(false),
+            )
+        }),
+        result,
+        csrf_token: user.csrf_token.clone(),
+    })
+}
+
+/// `GET /audit/chain`.
+pub async fn chain(user: Authorized<perm::ReadAuditLog>, State(state): State<AppState>) -> Result<Response, AppError> {
+    chain_page(&state, &user, None).await
+}
+
+/// `POST /audit/chain/verify`.
+pub async fn chain_verify(
+    user: Authorized<perm::ReadAuditLog>,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    let result = service::verify_now(&state.db, &state.checkpointer, &user, state.now()).await?;
+    chain_page(&state, &user, Some(result)).await
 }

@@ -6,8 +6,6 @@ pub mod clocks;
 pub mod db;
 pub mod import;
 pub mod model;
-pub mod proceedings;
-pub mod proceedings_api;
 pub mod reference;
 pub mod service;
 pub mod transactions;

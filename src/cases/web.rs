@@ -22,7 +22,7 @@ use crate::auth::web::show_time;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
-use crate::web::layout::{FormErrors, Layout, form_outcome, render};
+use crate::web::layout::{FormErrors, Layout, render, render_again};
 
 /// A row of a case table.
 pub struct Row {
@@ -521,7 +521,8 @@ struct Choices<'a> {
     party_q: Option<&'a str>,
 }
 
-async fn case_page(
+/// Renders the page with the outcome of a form posted from it (none for a plain read).
+pub(crate) async fn case_page(
     state: &AppState,
     user: &SignedIn,
     id: Uuid,
@@ -766,18 +767,6 @@ pub struct CompareQuery {
 /// How many parties a name search on the case page offers.
 const PARTY_MATCHES: i64 = 25;
 
-/// Renders an error of a case-page form back on the case page.
-pub async fn back_to_case(
-    state: &AppState,
-    user: &SignedIn,
-    id: Uuid,
-    result: Result<(), impl Into<AppError>>,
-    ok: &str,
-) -> Result<Response, AppError> {
-    let (message, is_error, status) = form_outcome(result, ok)?;
-    case_page(state, user, id, message, is_error, status).await
-}
-
 /// A workflow action from the case page.
 #[derive(Debug, Deserialize)]
 pub struct ActionForm {
@@ -814,7 +803,7 @@ pub async fn transition(
         }
         Err(e) => Err(e),
     };
-    back_to_case(&state, &user, id, result, "Done.").await
+    render_again(result, "Done.", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await
 }
 
 /// A note from the case page.
@@ -831,7 +820,7 @@ pub async fn add_note(
     AppForm(f): AppForm<NoteForm>,
 ) -> Result<Response, AppError> {
     let result = service::add_note(&mut *state.conn().await?, &user, state.now(), id, &f.body).await.map(|_| ());
-    back_to_case(&state, &user, id, result, "Note added.").await
+    render_again(result, "Note added.", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await
 }
 
 /// `POST /cases/{id}/rfis`: the body is read raw because `tolls` repeats.
@@ -863,7 +852,10 @@ pub async fn add_rfi(
             .map_err(AppError::from)
             .map(|_| ()),
     };
-    back_to_case(&state, &user, id, result, "Request for information recorded.").await
+    render_again(result, "Request for information recorded.", |o| {
+        case_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
 }
 
 /// The answer to a request for information.
@@ -880,7 +872,10 @@ pub async fn answer_rfi(
     AppForm(f): AppForm<AnswerForm>,
 ) -> Result<Response, AppError> {
     let result = service::answer_rfi(&mut *state.conn().await?, &user, state.now(), id, rfi, &f.answer).await;
-    back_to_case(&state, &user, id, result, "Answer recorded; its clocks run again.").await
+    render_again(result, "Answer recorded; its clocks run again.", |o| {
+        case_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
 }
 
 /// A clock extension.
@@ -907,7 +902,7 @@ pub async fn extend(
         (None, _) => Err(AppError::invalid("clock", "choose a clock")),
         (_, Err(_)) => Err(AppError::invalid("days", "must be a whole number of days")),
     };
-    back_to_case(&state, &user, id, result, "Clock extended.").await
+    render_again(result, "Clock extended.", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await
 }
 
 /// `POST /cases/assign` (supervisors): one or many cases from the list or the case page.
@@ -1094,7 +1089,7 @@ pub async fn questions(
             .map(|_| ()),
         Err(errors) => Err(AppError::Invalid(errors)),
     };
-    back_to_case(&state, &user, id, result, "Answers saved.").await
+    render_again(result, "Answers saved.", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await
 }
 
 #[derive(Template)]
@@ -1275,6 +1270,6 @@ pub async fn reference_save(
         Err(AppError::NotFound) => Err(AppError::invalid("kind", "choose a kind of reference data")),
         other => other,
     };
-    let (message, is_error, status) = form_outcome(result, &format!("Saved {code}."))?;
-    reference_page(&state, &user, message, is_error, status).await
+    render_again(result, &format!("Saved {code}."), |o| reference_page(&state, &user, o.message, o.is_error, o.status))
+        .await
 }

@@ -183,7 +183,7 @@ pub async fn create(
 ) -> Result<Determination, DomainError> {
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
-    crate::cases::proceedings::may_work(user, &c)?;
+    crate::proceedings::service::may_work(user, &c)?;
     let mut errors = validate(kind, &draft.outcome, &draft.content, draft.unclassified_confirmed, false);
     errors.extend(
         check_references(&mut tx, case_id, kind, &draft.outcome, &draft.content, &draft.cited_documents, false).await?,

@@ -3,367 +3,31 @@
 //! signature queue, and the forms that post to them.
 
 use askama::Template;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::document::{AUTHORITY, HistoryLine, finding, history};
 use super::service::{self, Draft};
 use super::{CBI_SECTIONS, Content, Determination, Kind, PENALTIES, Prohibition, SubmissionAnswer, outcome_label};
 use crate::app::AppState;
+use crate::audit::StoredEvent;
 use crate::auth::policy::Action;
 use crate::auth::web::show_time;
 use crate::cases::model::CaseRow;
-use crate::cases::proceedings::{self, AgencyNotice, NewNotice, NewSubmission, NoticeResponse, Submission};
 use crate::cases::service::visible;
 use crate::cases::workflow::Stage;
-use crate::documents::{self, Document, MARKINGS};
-use crate::mitigation::{self, Check, Measure, MeasureKind, NewCheck, NewMeasure, StatusChange};
+use crate::documents::{self, Document};
+use crate::mitigation::{self, Measure};
+use crate::proceedings::model::Submission;
+use crate::proceedings::web::proceedings_page;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
-use crate::web::extract::{AppForm, AppPath};
-use crate::web::layout::{FormErrors, Layout, form_outcome, render};
-
-/// A determination row as listed.
-pub struct DeterminationRow {
-    d: Determination,
-    label: &'static str,
-    outcome: &'static str,
-    signed_at: String,
-}
-
-fn row(d: Determination) -> DeterminationRow {
-    DeterminationRow {
-        label: d.kind().label(),
-        outcome: outcome_label(&d.outcome),
-        signed_at: d.signed_at.map(show_time).unwrap_or_default(),
-        d,
-    }
-}
-
-#[derive(Template)]
-#[template(path = "determinations/proceedings.html")]
-struct ProceedingsPage {
-    layout: Layout,
-    c: CaseRow,
-    stage: &'static str,
-    csrf_token: String,
-    message: String,
-    message_is_error: bool,
-    can_work: bool,
-    determinations: Vec<DeterminationRow>,
-    draft_kinds: Vec<(&'static str, &'static str, &'static [&'static str])>,
-    notices: Vec<AgencyNotice>,
-    agencies: Vec<(String, String)>,
-    services: Vec<(String, String, String)>,
-    submissions: Vec<Submission>,
-    submission_kinds: [(&'static str, &'static str); 4],
-    measures: Vec<Measure>,
-    measure_kinds: Vec<MeasureKind>,
-    checks: Vec<Check>,
-    documents: Vec<Document>,
-    markings: [(&'static str, &'static str); 4],
-    today: String,
-}
-
-impl ProceedingsPage {
-    fn agency_name(&self, code: &str) -> String {
-        self.agencies.iter().find(|a| a.0 == code).map(|a| a.1.clone()).unwrap_or_else(|| code.to_string())
-    }
-    fn kind_name(&self, code: &str) -> String {
-        self.measure_kinds.iter().find(|k| k.code == code).map(|k| k.name.clone()).unwrap_or_else(|| code.to_string())
-    }
-    fn submission_kind(&self, code: &str) -> &'static str {
-        self.submission_kinds.iter().find(|k| k.0 == code).map(|k| k.1).unwrap_or("Other")
-    }
-    fn next_statuses(&self, from: &mitigation::MeasureStatus) -> Vec<mitigation::MeasureStatus> {
-        from.next()
-    }
-    fn checks_of(&self, measure: &Uuid) -> Vec<&Check> {
-        self.checks.iter().filter(|k| k.measure_id == *measure).collect()
-    }
-    fn date(&self, d: &Option<time::Date>) -> String {
-        d.map(|d| d.to_string()).unwrap_or_default()
-    }
-    fn opt<'a>(&self, s: &'a Option<String>) -> &'a str {
-        s.as_deref().unwrap_or("")
-    }
-}
-
-/// Whether `user` records the proceedings of `c` (the assigned analyst or a supervisor).
-fn works(user: &SignedIn, c: &CaseRow) -> bool {
-    proceedings::may_work(user, c).is_ok()
-}
-
-async fn proceedings_page(
-    state: &AppState,
-    user: &SignedIn,
-    id: Uuid,
-    message: String,
-    is_error: bool,
-    status: StatusCode,
-) -> Result<Response, AppError> {
-    let mut conn = state.db.acquire().await?;
-    let c = visible(&mut conn, user, id, false).await?;
-    if message.is_empty() {
-        crate::cases::service::audit_read(&mut *state.conn().await?, user, state.now(), &c, "proceedings page").await?;
-    }
-    let agencies: Vec<(String, String)> =
-        sqlx::query_as("SELECT code, name FROM ref_agencies ORDER BY name").fetch_all(&mut *conn).await?;
-    let services: Vec<(String, time::Date, String)> = sqlx::query_as(
-        "SELECT s.method, s.served_on, u.name FROM case_services s JOIN users u ON u.id = s.recorded_by WHERE s.case_id = $1 ORDER BY s.served_on",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let methods = crate::cases::workflow::SERVICE_METHODS;
-    let page = ProceedingsPage {
-        layout: Layout::for_user(&state.web, "/cases", Some(user)),
-        stage: c.stage.label(),
-        csrf_token: user.csrf_token.clone(),
-        message,
-        message_is_error: is_error,
-        can_work: works(user, &c),
-        determinations: service::of_case(&mut conn, id).await?.into_iter().map(row).collect(),
-        draft_kinds: Kind::ALL.into_iter().map(|k| (k.as_str(), k.label(), k.outcomes())).collect(),
-        notices: proceedings::notices(&mut conn, id).await?,
-        agencies,
-        services: services
-            .into_iter()
-            .map(|(m, on, who)| {
-                (methods.iter().find(|x| x.0 == m).map(|x| x.1).unwrap_or("").to_string(), on.to_string(), who)
-            })
-            .collect(),
-        submissions: proceedings::submissions(&mut conn, id).await?,
-        submission_kinds: proceedings::SUBMISSION_KINDS,
-        measures: mitigation::measures(&mut conn, id).await?,
-        measure_kinds: mitigation::kinds(&mut conn).await?,
-        checks: mitigation::checks(&mut conn, id).await?,
-        documents: documents::of_case(&mut conn, id).await?,
-        markings: MARKINGS,
-        today: state.now().date().to_string(),
-        c,
-    };
-    let mut r = render(&page)?;
-    *r.status_mut() = status;
-    Ok(r)
-}
-
-/// `GET /cases/{id}/proceedings`.
-pub async fn proceedings(
-    user: Authorized<perm::ViewCases>,
-    State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
-) -> Result<Response, AppError> {
-    proceedings_page(&state, &user, id, String::new(), false, StatusCode::OK).await
-}
-
-async fn back(
-    state: &AppState,
-    user: &SignedIn,
-    id: Uuid,
-    result: Result<(), impl Into<AppError>>,
-    ok: &str,
-) -> Result<Response, AppError> {
-    let (message, is_error, status) = form_outcome(result, ok)?;
-    proceedings_page(state, user, id, message, is_error, status).await
-}
-
-/// `POST /cases/{id}/agency-notices`.
-pub async fn add_notice(
-    user: Authorized<perm::WorkCases>,
-    State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
-    AppForm(n): AppForm<NoticeForm>,
-) -> Result<Response, AppError> {
-    let n = NewNotice { step: n.step, agency: n.agency, sent_on: n.sent_on, due_on: n.due_on };
-    let result = proceedings::add_notice(&mut *state.conn().await?, &user, state.now(), id, n).await.map(|_| ());
-    back(&state, &user, id, result, "Notice recorded.").await
-}
-
-/// The notice form.
-#[derive(Debug, Deserialize)]
-pub struct NoticeForm {
-    step: String,
-    agency: String,
-    sent_on: String,
-    #[serde(default)]
-    due_on: Option<String>,
-}
-
-/// The response form.
-#[derive(Debug, Deserialize)]
-pub struct ResponseForm {
-    response: String,
-    responded_on: String,
-    #[serde(default)]
-    comment: String,
-    #[serde(default)]
-    objector_level: Option<String>,
-    #[serde(default)]
-    referred_to_president: Option<String>,
-    #[serde(default)]
-    dispute_resolved_on: Option<String>,
-    #[serde(default)]
-    dispute_resolution: Option<String>,
-    version: i32,
-    case_id: Uuid,
-}
-
-/// `POST /agency-notices/{id}/response`.
-pub async fn respond(
-    user: Authorized<perm::WorkCases>,
-    State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
-    AppForm(f): AppForm<ResponseForm>,
-) -> Result<Response, AppError> {
-    let r = NoticeResponse {
-        response: f.response,
-        responded_on: f.responded_on,
-        comment: f.comment,
-        objector_level: f.objector_level,
-        referred_to_president: f.referred_to_president,
-        dispute_resolved_on: f.dispute_resolved_on,
-        dispute_resolution: f.dispute_resolution,
-        version: f.version,
-    };
-    let result = proceedings::respond(&mut *state.conn().await?, &user, state.now(), id, r).await;
-    let case_id = match &result {
-        Ok(n) => n.case_id,
-        Err(_) => f.case_id,
-    };
-    back(&state, &user, case_id, result.map(|_| ()), "Response recorded.").await
-}
-
-/// The submission form.
-#[derive(Debug, Deserialize)]
-pub struct SubmissionForm {
-    kind: String,
-    received_on: String,
-    summary: String,
-}
-
-/// `POST /cases/{id}/submissions`.
-pub async fn add_submission(
-    user: Authorized<perm::WorkCases>,
-    State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
-    AppForm(f): AppForm<SubmissionForm>,
-) -> Result<Response, AppError> {
-    let s = NewSubmission { kind: f.kind, received_on: f.received_on, summary: f.summary, party_id: None };
-    let result = proceedings::add_submission(&mut *state.conn().await?, &user, state.now(), id, s).await.map(|_| ());
-    back(&state, &user, id, result, "Submission recorded.").await
-}
-
-/// The meeting form.
-#[derive(Debug, Deserialize)]
-pub struct MeetingForm {
-    held_on: String,
-    outcome: String,
-    case_id: Uuid,
-}
-
-/// `POST /submissions/{id}/meeting`.
-pub async fn meeting(
-    user: Authorized<perm::WorkCases>,
-    State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
-    AppForm(f): AppForm<MeetingForm>,
-) -> Result<Response, AppError> {
-    let m = proceedings::MeetingOutcome { held_on: f.held_on, outcome: f.outcome };
-    let result = proceedings::record_meeting(&mut *state.conn().await?, &user, state.now(), id, m).await.map(|_| ());
-    back(&state, &user, f.case_id, result, "Meeting outcome recorded.").await
-}
-
-/// The measure form.
-#[derive(Debug, Deserialize)]
-pub struct MeasureForm {
-    kind: String,
-    description: String,
-    owner: String,
-    #[serde(default)]
-    due_on: Option<String>,
-}
-
-/// `POST /cases/{id}/measures`.
-pub async fn add_measure(
-    user: Authorized<perm::WorkCases>,
-    State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
-    AppForm(f): AppForm<MeasureForm>,
-) -> Result<Response, AppError> {
-    let m =
-        NewMeasure { kind: f.kind, description: f.description, owner: f.owner, due_on: f.due_on, submission_id: None };
-    let result = mitigation::add(&mut *state.conn().await?, &user, state.now(), id, m).await.map(|_| ());
-    back(&state, &user, id, result, "Measure recorded.").await
-}
-
-/// The measure status form.
-#[derive(Debug, Deserialize)]
-pub struct MeasureStatusForm {
-    status: String,
-    #[serde(default)]
-    comment: String,
-    version: i32,
-    case_id: Uuid,
-}
-
-/// `POST /measures/{id}/status`.
-pub async fn measure_status(
-    user: Authorized<perm::WorkCases>,
-    State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
-    AppForm(f): AppForm<MeasureStatusForm>,
-) -> Result<Response, AppError> {
-    let s = StatusChange { status: f.status, comment: f.comment, version: f.version };
-    let result =
-        mitigation::set_status(&mut *state.conn().await?, &user, state.now(), id, s, state.mail).await.map(|_| ());
-    back(&state, &user, f.case_id, result, "Measure updated.").await
-}
-
-/// The compliance check form.
-#[derive(Debug, Deserialize)]
-pub struct CheckForm {
-    checked_on: String,
-    result: String,
-    finding: String,
-    #[serde(default)]
-    document_id: Option<String>,
-    case_id: Uuid,
-}
-
-/// `POST /measures/{id}/checks`.
-pub async fn add_check(
-    user: Authorized<perm::WorkCases>,
-    State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
-    AppForm(f): AppForm<CheckForm>,
-) -> Result<Response, AppError> {
-    let document_id = match f.document_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Some(Uuid::parse_str(s).map_err(|_| AppError::invalid("document_id", "choose a document"))?),
-        None => None,
-    };
-    let k = NewCheck { checked_on: f.checked_on, result: f.result, finding: f.finding, document_id };
-    let result =
-        mitigation::add_check(&mut *state.conn().await?, &user, state.now(), id, k, state.mail).await.map(|_| ());
-    back(&state, &user, f.case_id, result, "Compliance check recorded.").await
-}
-
-/// `POST /cases/{id}/documents` (multipart; the CSRF token rides in the query string).
-pub async fn upload(
-    user: Authorized<perm::WorkCases>,
-    State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
-    multipart: Multipart,
-) -> Result<Response, AppError> {
-    let result = match documents::read_upload(multipart).await {
-        Ok(u) => documents::store(&mut *state.conn().await?, &user, state.now(), id, u).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
-    back(&state, &user, id, result, "Document stored.").await
-}
+use crate::web::extract::{AppForm, AppPath, AppQuery};
+use crate::web::layout::{FormErrors, Layout, form_outcome, render, render_again};
 
 // ---------------------------------------------------------------------------------------
 // Determinations.
@@ -383,7 +47,10 @@ pub async fn create(
     AppForm(f): AppForm<NewDraftForm>,
 ) -> Result<Response, AppError> {
     let Some(kind) = Kind::parse(&f.kind) else {
-        return back(&state, &user, id, Err(AppError::invalid("kind", "choose a kind")), "").await;
+        return render_again(Err(AppError::invalid("kind", "choose a kind")), "", |o| {
+            proceedings_page(&state, &user, id, o.message, o.is_error, o.status)
+        })
+        .await;
     };
     let mut conn = state.db.acquire().await?;
     let c = visible(&mut conn, &user, id, false).await?;
@@ -418,7 +85,9 @@ pub async fn create(
     };
     match service::create(&mut *state.conn().await?, &user, state.now(), id, kind, draft).await {
         Ok(d) => Ok(Redirect::to(&format!("/determinations/{}", d.id)).into_response()),
-        Err(e) => back(&state, &user, id, Err(e), "").await,
+        Err(e) => {
+            render_again(Err(e), "", |o| proceedings_page(&state, &user, id, o.message, o.is_error, o.status)).await
+        }
     }
 }
 
@@ -488,7 +157,8 @@ impl DeterminationPage {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn determination_page(
+/// Renders the page with the outcome of a form posted from it (none for a plain read).
+pub(crate) async fn determination_page(
     state: &AppState,
     user: &SignedIn,
     id: Uuid,
@@ -515,8 +185,8 @@ async fn determination_page(
         .into_iter()
         .map(|(rev, outcome, who, at)| (rev, outcome_label(&outcome), who, show_time(at)))
         .collect();
-    let submissions = proceedings::submissions(&mut conn, c.id).await?;
-    let measures = mitigation::measures(&mut conn, c.id).await?;
+    let submissions = crate::proceedings::db::submissions(&mut conn, c.id).await?;
+    let measures = mitigation::db::measures(&mut conn, c.id).await?;
     let documents = documents::of_case(&mut conn, c.id).await?;
     let assessment: Option<(f64, String, OffsetDateTime)> = match d.assessment_id {
         Some(a) => {
@@ -699,36 +369,20 @@ pub async fn save(
                 .await
         }
         Err(e) => {
-            let (message, is_error, status) = form_outcome(Err(e), "")?;
+            let o = form_outcome(Err(e), "")?;
             determination_page(
                 &state,
                 &user,
                 id,
-                message,
-                is_error,
+                o.message,
+                o.is_error,
                 Vec::new(),
-                status,
+                o.status,
                 Some((outcome, content, cited)),
             )
             .await
         }
     }
-}
-
-async fn after(
-    state: &AppState,
-    user: &SignedIn,
-    id: Uuid,
-    result: Result<(), impl Into<AppError>>,
-    ok: &str,
-) -> Result<Response, AppError> {
-    let result = result.map_err(Into::into);
-    let errors = match &result {
-        Err(AppError::Invalid(e)) => e.clone(),
-        _ => Vec::new(),
-    };
-    let (message, is_error, status) = form_outcome(result, ok)?;
-    determination_page(state, user, id, message, is_error, errors, status, None).await
 }
 
 /// `POST /determinations/{id}/submit`.
@@ -738,7 +392,10 @@ pub async fn submit(
     AppPath(id): AppPath<Uuid>,
 ) -> Result<Response, AppError> {
     let result = service::submit(&mut *state.conn().await?, &user, state.now(), id, state.mail).await.map(|_| ());
-    after(&state, &user, id, result, "Submitted for signature. The supervisors have been notified.").await
+    render_again(result, "Submitted for signature. The supervisors have been notified.", |o| {
+        determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
+    })
+    .await
 }
 
 /// `POST /determinations/{id}/sign`: a fresh re-authentication is asked for first.
@@ -752,7 +409,10 @@ pub async fn sign(
             Ok(Redirect::to(&format!("/account/reauth?next=%2Fdeterminations%2F{id}")).into_response())
         }
         result => {
-            after(&state, &user, id, result.map(|_| ()), "Signed. The signed content can no longer change.").await
+            render_again(result.map(|_| ()), "Signed. The signed content can no longer change.", |o| {
+                determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
+            })
+            .await
         }
     }
 }
@@ -773,7 +433,10 @@ pub async fn return_draft(
     let result = service::return_draft(&mut *state.conn().await?, &user, state.now(), id, &f.comment, state.mail)
         .await
         .map(|_| ());
-    after(&state, &user, id, result, "Returned to the drafter.").await
+    render_again(result, "Returned to the drafter.", |o| {
+        determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -816,4 +479,165 @@ pub fn drafting_hint(stage: Stage) -> &'static str {
         s if s.is_decided() => "amendment",
         _ => "",
     }
+}
+
+/// A determination row as listed.
+pub struct DeterminationRow {
+    /// The determination.
+    pub d: Determination,
+    /// Its kind, in words.
+    pub label: &'static str,
+    /// Its outcome, in words.
+    pub outcome: &'static str,
+    /// When it was signed, as shown.
+    pub signed_at: String,
+}
+
+/// A determination as a listed row.
+pub fn row(d: Determination) -> DeterminationRow {
+    DeterminationRow {
+        label: d.kind().label(),
+        outcome: outcome_label(&d.outcome),
+        signed_at: d.signed_at.map(show_time).unwrap_or_default(),
+        d,
+    }
+}
+
+/// `?form=federal-register` for the publication form.
+#[derive(Debug, Deserialize)]
+pub struct FormQuery {
+    form: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "determinations/document.html")]
+struct DocumentPage {
+    d: Determination,
+    content: Content,
+    c: CaseRow,
+    publication: bool,
+    marking: String,
+    draft: bool,
+    finding: String,
+    history: Vec<HistoryLine>,
+    assessment: String,
+    answers: Vec<(String, String, String)>,
+    measures: Vec<(String, String, String, String)>,
+    documents: Vec<(String, String, String)>,
+    signature: String,
+    hash: String,
+    authority: &'static str,
+    kind_label: &'static str,
+}
+
+impl DocumentPage {
+    fn shown(&self, section: &str) -> bool {
+        !(self.publication && self.content.cbi_sections.iter().any(|s| s == section))
+    }
+}
+
+/// `GET /determinations/{id}/document`.
+pub async fn document(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<FormQuery>,
+) -> Result<Response, AppError> {
+    let publication = match q.form.as_deref() {
+        None | Some("") | Some("internal") => false,
+        Some("federal-register") => true,
+        Some(_) => return Err(AppError::invalid("form", "must be internal or federal-register")),
+    };
+    let mut conn = state.db.acquire().await?;
+    let (d, c) = service::get(&mut conn, &user, id, false).await?;
+    crate::cases::service::audit_read(&mut *state.conn().await?, &user, state.now(), &c, "determination document")
+        .await?;
+    let content = d.typed();
+    let events: Vec<StoredEvent> =
+        sqlx::query_as("SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq")
+            .bind(c.id.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+    let agencies: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, name FROM ref_agencies").fetch_all(&mut *conn).await?;
+    let agency_name =
+        |code: &str| agencies.iter().find(|a| a.0 == code).map(|a| a.1.clone()).unwrap_or_else(|| code.into());
+    let history = history(&c, &events, &agency_name);
+    let assessment: Option<(f64, String, i32)> = match d.assessment_id {
+        Some(a) => {
+            sqlx::query_as("SELECT composite::float8, band::text, rubric_version FROM assessments WHERE id = $1")
+                .bind(a)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => None,
+    };
+    let submissions = crate::proceedings::db::submissions(&mut conn, c.id).await?;
+    let answers = content
+        .submission_answers
+        .iter()
+        .filter_map(|a| {
+            submissions
+                .iter()
+                .find(|s| s.id == a.submission_id)
+                .map(|s| (s.received_on.to_string(), s.kind.replace('_', " "), a.answer.clone()))
+        })
+        .collect();
+    let all_measures = crate::mitigation::db::measures(&mut conn, c.id).await?;
+    let kinds = crate::mitigation::db::kinds(&mut conn).await?;
+    let measures = all_measures
+        .iter()
+        .filter(|m| content.measures.contains(&m.id))
+        .map(|m| {
+            (
+                kinds.iter().find(|k| k.code == m.kind).map(|k| k.name.clone()).unwrap_or_default(),
+                m.description.clone(),
+                m.owner.clone(),
+                m.due_on.map(|d| d.to_string()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let docs = crate::documents::of_case(&mut conn, c.id).await?;
+    let cited: Vec<&crate::documents::Document> = docs.iter().filter(|x| d.cited_documents.contains(&x.id)).collect();
+    let has_cbi_doc = cited.iter().any(|x| x.marking == "cbi");
+    let has_cui_doc = cited.iter().any(|x| x.marking == "cui");
+    let documents = cited
+        .iter()
+        .filter(|x| !(publication && matches!(x.marking.as_str(), "cbi" | "cui")))
+        .map(|x| (x.title.clone(), x.marking_label().to_string(), x.sha256_hex()))
+        .collect();
+    drop(conn);
+    let marking = if publication {
+        "UNCLASSIFIED — FOR PUBLICATION (CONFIDENTIAL BUSINESS INFORMATION REMOVED)".to_string()
+    } else if !content.cbi_sections.is_empty() || has_cbi_doc {
+        "CONTROLLED UNCLASSIFIED INFORMATION — CONTAINS CONFIDENTIAL BUSINESS INFORMATION".to_string()
+    } else if has_cui_doc {
+        "CONTROLLED UNCLASSIFIED INFORMATION".to_string()
+    } else {
+        "UNCLASSIFIED".to_string()
+    };
+    let signature = match (&d.signed_by_name, d.signed_at) {
+        (Some(n), Some(at)) => format!("Signed by {n}, {}", at.date()),
+        _ => "Not signed".to_string(),
+    };
+    render(&DocumentPage {
+        publication,
+        marking,
+        draft: d.status != crate::determinations::Status::Signed,
+        finding: finding(d.kind(), &d.outcome, &content.party),
+        history,
+        assessment: assessment
+            .map(|(score, band, v)| format!("The office's risk assessment (rubric version {v}) found a composite risk of {score:.2} out of 100 ({band})."))
+            .unwrap_or_default(),
+        answers,
+        measures,
+        documents,
+        signature,
+        hash: d.content_sha256.as_deref().map(hex::encode).unwrap_or_default(),
+        authority: AUTHORITY,
+        kind_label: d.kind().label(),
+        content,
+        d,
+        c,
+    })
 }

@@ -12,8 +12,6 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
-
 /// Sends mail through the configured SMTP relay.
 #[derive(Clone)]
 pub struct Mailer {
@@ -102,7 +100,12 @@ pub async fn send_pending(
 
 /// The background work of an instance: every 15 seconds send pending mail (when a relay is
 /// configured); every 5 minutes write clock reminders. Runs until the task is dropped.
-pub fn spawn(state: AppState, mailer: Option<Mailer>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    pool: PgPool,
+    clock: crate::clock::SharedClock,
+    mail: bool,
+    mailer: Option<Mailer>,
+) -> tokio::task::JoinHandle<()> {
     let worker = format!("{}:{}", hostname(), std::process::id());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(15));
@@ -110,13 +113,13 @@ pub fn spawn(state: AppState, mailer: Option<Mailer>) -> tokio::task::JoinHandle
         loop {
             tick.tick().await;
             if n.is_multiple_of(20)
-                && let Err(e) = super::remind_due_clocks(&state.db, state.now(), state.mail).await
+                && let Err(e) = super::remind_due_clocks(&pool, clock.now(), mail).await
             {
                 tracing::warn!(error = %e, "clock reminders failed; will retry");
             }
             n += 1;
             if let Some(m) = &mailer
-                && let Err(e) = send_pending(&state.db, m, &worker, state.now()).await
+                && let Err(e) = send_pending(&pool, m, &worker, clock.now()).await
             {
                 tracing::warn!(error = %e, "mail outbox failed; will retry");
             }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::screening_service::{self, Hit, ListVersion};
 use super::{CaseLink, ChainLink, Evidence, EvidenceInput, Party, PartyInput, PartyRole};
 use crate::app::AppState;
 use crate::cases::transactions::{self, Transaction, TransactionInput};
@@ -181,4 +182,59 @@ pub async fn consolidate(
 ) -> Result<ApiJson<serde_json::Value>, AppError> {
     let moved = transactions::consolidate(&mut *state.conn().await?, &user, state.now(), id, c.from).await?;
     Ok(ApiJson(json!({"transactions_moved": moved})))
+}
+
+/// The imported list versions.
+#[utoipa::path(get, path = "/api/v1/screening/lists", tag = "screening", responses((status = 200, body = [ListVersion])), security(("bearer" = [])))]
+pub async fn lists_api(
+    _user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+) -> Result<ApiJson<Vec<ListVersion>>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    Ok(ApiJson(screening_service::lists(&mut conn).await?))
+}
+
+/// A party's screening hits.
+#[utoipa::path(get, path = "/api/v1/parties/{id}/screening", tag = "screening", params(("id" = Uuid, Path)), responses((status = 200, body = [Hit]), (status = 404)), security(("bearer" = [])))]
+pub async fn party_hits(
+    _user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<ApiJson<Vec<Hit>>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    super::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    Ok(ApiJson(screening_service::hits_of_party(&mut conn, id).await?))
+}
+
+/// A decision on a hit.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HitDecision {
+    /// `confirm` or `dismiss`.
+    pub decision: String,
+    /// Why.
+    pub reason: String,
+}
+
+pub(super) fn parse_decision(d: &str) -> Result<bool, AppError> {
+    match d.trim() {
+        "confirm" => Ok(true),
+        "dismiss" => Ok(false),
+        _ => Err(AppError::invalid("decision", "must be confirm or dismiss")),
+    }
+}
+
+/// Confirms or dismisses a hit, with a reason.
+#[utoipa::path(post, path = "/api/v1/screening/hits/{id}", tag = "screening", params(("id" = Uuid, Path)), request_body = HitDecision,
+    responses((status = 200), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn decide_api(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    ApiJson(d): ApiJson<HitDecision>,
+) -> Result<ApiJson<serde_json::Value>, AppError> {
+    let confirm = parse_decision(&d.decision)?;
+    let party =
+        screening_service::decide_hit(&mut *state.conn().await?, &user, state.now(), id, confirm, &d.reason).await?;
+    Ok(ApiJson(json!({"party": party, "status": if confirm { "confirmed" } else { "dismissed" }})))
 }

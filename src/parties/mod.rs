@@ -4,7 +4,7 @@
 pub mod api;
 pub mod screening;
 pub mod screening_service;
-pub mod screening_web;
+
 pub mod web;
 
 use serde::{Deserialize, Serialize};

@@ -531,6 +531,10 @@ pub async fn lists(conn: &mut PgConnection) -> Result<Vec<ListVersion>, sqlx::Er
         .await
 }
 
+/// The small list in the Consolidated Screening List's format shipped for tests and the
+/// demo (publicly known listed entities; nothing is downloaded at run time).
+pub const SAMPLE_LIST: &str = include_str!("csl-sample.csv");
+
 #[cfg(test)]
 mod tests {
     /// An open hit is confirmed or dismissed once; a decided one stays as it is.

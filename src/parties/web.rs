@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::api::parse_decision;
+use super::screening_service::{self, ListVersion};
 use super::{CaseLink, ChainLink, Evidence, NexusCriterion, Party, PartyInput, PartyKind, PartyRole};
 use crate::app::AppState;
 use crate::auth::web::show_time;
@@ -16,7 +18,7 @@ use crate::cases::reference::Reference;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
-use crate::web::layout::{FormErrors, Layout, form_outcome, render};
+use crate::web::layout::{FormErrors, Layout, render, render_again};
 
 #[derive(Template)]
 #[template(path = "parties/list.html")]
@@ -186,7 +188,8 @@ struct ShowPage {
     hits: Vec<super::screening_service::Hit>,
 }
 
-async fn show_page(
+/// Renders the page with the outcome of a form posted from it (none for a plain read).
+pub(crate) async fn show_page(
     state: &AppState,
     user: &SignedIn,
     id: Uuid,
@@ -239,18 +242,6 @@ pub async fn show(
     show_page(&state, &user, id, String::new(), false, StatusCode::OK).await
 }
 
-/// Shows the party page again with a message (after a form on it).
-pub async fn back_to_party(
-    state: &AppState,
-    user: &SignedIn,
-    id: Uuid,
-    result: Result<(), impl Into<AppError>>,
-    ok: &str,
-) -> Result<Response, AppError> {
-    let (message, is_error, status) = form_outcome(result, ok)?;
-    show_page(state, user, id, message, is_error, status).await
-}
-
 /// `POST /parties/{id}`: edit.
 pub async fn update(
     user: Authorized<perm::WorkCases>,
@@ -269,7 +260,7 @@ pub async fn update(
         (Err(e), _) => Err(AppError::Invalid(e)),
         (_, None) => Err(AppError::invalid("version", "is missing; reload the page")),
     };
-    back_to_party(&state, &user, id, result, "Party saved.").await
+    render_again(result, "Party saved.", |o| show_page(&state, &user, id, o.message, o.is_error, o.status)).await
 }
 
 /// The evidence form.
@@ -292,7 +283,7 @@ pub async fn add_evidence(
     let input =
         super::EvidenceInput { criterion: f.criterion, adversary: f.adversary, finding: f.finding, source: f.source };
     let result = super::add_evidence(&mut *state.conn().await?, &user, state.now(), id, &input).await.map(|_| ());
-    back_to_party(&state, &user, id, result, "Evidence recorded.").await
+    render_again(result, "Evidence recorded.", |o| show_page(&state, &user, id, o.message, o.is_error, o.status)).await
 }
 
 /// Linking a party from the case page.
@@ -316,7 +307,10 @@ pub async fn link(
         (Err(_), _) => Err(AppError::invalid("party_id", "choose a party")),
         (_, None) => Err(AppError::invalid("role", "choose a role")),
     };
-    crate::cases::web::back_to_case(&state, &user, id, result, "Party linked.").await
+    render_again(result, "Party linked.", |o| {
+        crate::cases::web::case_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
 }
 
 /// Recording a transaction from the case page.
@@ -409,7 +403,10 @@ pub async fn add_transaction(
             Err(e) => Err(AppError::Invalid(e)),
         }
     };
-    crate::cases::web::back_to_case(&state, &user, id, result, "Transaction recorded.").await
+    render_again(result, "Transaction recorded.", |o| {
+        crate::cases::web::case_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
 }
 
 /// Consolidating from the case page.
@@ -446,5 +443,139 @@ pub async fn consolidate(
         Err(AppError::NotFound) => Err(AppError::invalid("from", "no case with that docket number")),
         other => other,
     };
-    crate::cases::web::back_to_case(&state, &user, id, result, "Case consolidated into this one.").await
+    render_again(result, "Case consolidated into this one.", |o| {
+        crate::cases::web::case_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "admin/screening.html")]
+struct ListsPage {
+    layout: Layout,
+    lists: Vec<ListVersion>,
+    message: String,
+    message_is_error: bool,
+    csrf_token: String,
+}
+
+async fn lists_page(
+    state: &AppState,
+    user: &SignedIn,
+    message: String,
+    is_error: bool,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let lists = screening_service::lists(&mut conn).await?;
+    let mut r = render(&ListsPage {
+        layout: Layout::for_user(&state.web, "/admin/screening", Some(user)),
+        lists,
+        message,
+        message_is_error: is_error,
+        csrf_token: user.csrf_token.clone(),
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// `GET /admin/screening` (administrators).
+pub async fn lists_admin(
+    user: Authorized<perm::ManageReference>,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    lists_page(&state, &user, String::new(), false, StatusCode::OK).await
+}
+
+/// `POST /admin/screening` (administrators): upload a list file (multipart, field `file`).
+pub async fn upload(
+    user: Authorized<perm::ManageReference>,
+    State(state): State<AppState>,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, AppError> {
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("the upload is not a valid form: {e}")))?
+    {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("upload.csv").chars().take(200).collect::<String>();
+            let bytes = field.bytes().await.map_err(|_| AppError::PayloadTooLarge)?;
+            file = Some((name, bytes.to_vec()));
+        }
+    }
+    let Some((name, bytes)) = file.filter(|f| !f.1.is_empty()) else {
+        return lists_page(
+            &state,
+            &user,
+            "file: choose a list file (CSV)".into(),
+            true,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    if std::str::from_utf8(&bytes).is_err() {
+        return lists_page(
+            &state,
+            &user,
+            "file: is not a UTF-8 text (CSV) file".into(),
+            true,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    match screening_service::import_list(
+        &mut *state.conn().await?,
+        state.now(),
+        &user.audit(),
+        Some(user.id),
+        &name,
+        &bytes,
+        state.screening.threshold,
+    )
+    .await
+    .map_err(AppError::from)
+    {
+        Ok((version, parties, cases)) => {
+            let m = format!(
+                "List version {version} imported: {parties} parties with new hits, {cases} open cases flagged."
+            );
+            lists_page(&state, &user, m, false, StatusCode::OK).await
+        }
+        Err(AppError::Invalid(e)) => {
+            let m = e.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
+            lists_page(&state, &user, format!("The file was refused: {m}"), true, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The decision form on the party page.
+#[derive(Debug, Deserialize)]
+pub struct HitForm {
+    decision: String,
+    reason: String,
+    party_id: Uuid,
+}
+
+/// `POST /screening/hits/{id}`.
+pub async fn decide_page(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<HitForm>,
+) -> Result<Response, AppError> {
+    let result = match parse_decision(&f.decision) {
+        Ok(c) => screening_service::decide_hit(&mut *state.conn().await?, &user, state.now(), id, c, &f.reason)
+            .await
+            .map_err(AppError::from)
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    render_again(result, "Screening hit decided.", |o| {
+        super::web::show_page(&state, &user, f.party_id, o.message, o.is_error, o.status)
+    })
+    .await
 }

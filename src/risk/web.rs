@@ -18,6 +18,7 @@ use crate::parties::NexusCriterion;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath};
+use crate::web::layout::render_again;
 use crate::web::layout::{FormErrors, Layout, render};
 
 #[derive(Template)]
@@ -315,13 +316,9 @@ pub async fn propose(
             .map(|_| ()),
         None => Err(AppError::invalid("band", "choose a band")),
     };
-    crate::cases::web::back_to_case(
-        &state,
-        &user,
-        f.case_id,
-        result,
-        "Override proposed; it takes effect when another supervisor approves it.",
-    )
+    render_again(result, "Override proposed; it takes effect when another supervisor approves it.", |o| {
+        crate::cases::web::case_page(&state, &user, f.case_id, o.message, o.is_error, o.status)
+    })
     .await
 }
 
@@ -350,5 +347,8 @@ pub async fn decide(
         &f.comment,
     )
     .await;
-    crate::cases::web::back_to_case(&state, &user, f.case_id, result, "Override decided.").await
+    render_again(result, "Override decided.", |o| {
+        crate::cases::web::case_page(&state, &user, f.case_id, o.message, o.is_error, o.status)
+    })
+    .await
 }

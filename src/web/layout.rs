@@ -72,23 +72,45 @@ impl Layout {
     }
 }
 
-/// How a form posted from a page is reported back on that page: the message, whether it
-/// is an error, and the status. Conflicts and invalid input become messages; any other
-/// error passes through.
-pub fn form_outcome<E: Into<AppError>>(
-    result: Result<(), E>,
-    ok: &str,
-) -> Result<(String, bool, axum::http::StatusCode), AppError> {
+/// What a form posted from a page did, shown when the page is rendered again: the message,
+/// whether it is an error, the status and the fields at fault.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Shown in the page's banner.
+    pub message: String,
+    /// Whether the banner is an error.
+    pub is_error: bool,
+    /// The status the page answers with.
+    pub status: axum::http::StatusCode,
+    /// Invalid fields, for the form's own messages.
+    pub errors: Vec<crate::error::FieldError>,
+}
+
+/// How a form's result is reported on its page: conflicts, refusals with a reason and
+/// invalid input become messages; any other error passes through.
+pub fn form_outcome<E: Into<AppError>>(result: Result<(), E>, ok: &str) -> Result<Outcome, AppError> {
     use axum::http::StatusCode;
-    match result.map_err(Into::into) {
-        Ok(()) => Ok((ok.to_string(), false, StatusCode::OK)),
-        Err(AppError::Conflict(m)) => Ok((m, true, StatusCode::CONFLICT)),
-        Err(AppError::ForbiddenBecause(m)) => Ok((m, true, StatusCode::FORBIDDEN)),
+    let (message, is_error, status, errors) = match result.map_err(Into::into) {
+        Ok(()) => (ok.to_string(), false, StatusCode::OK, Vec::new()),
+        Err(AppError::Conflict(m)) => (m, true, StatusCode::CONFLICT, Vec::new()),
+        Err(AppError::ForbiddenBecause(m)) => (m, true, StatusCode::FORBIDDEN, Vec::new()),
         Err(AppError::Invalid(errors)) => {
-            Ok((crate::error::FieldError::join(&errors), true, StatusCode::UNPROCESSABLE_ENTITY))
+            (crate::error::FieldError::join(&errors), true, StatusCode::UNPROCESSABLE_ENTITY, errors)
         }
-        Err(e) => Err(e),
-    }
+        Err(e) => return Err(e),
+    };
+    Ok(Outcome { message, is_error, status, errors })
+}
+
+/// The one way a page answers a form posted from it: `page` renders it again with the
+/// outcome of `result` (`ok` is the message when it succeeded).
+pub async fn render_again<E, F, Fut>(result: Result<(), E>, ok: &str, page: F) -> Result<Response, AppError>
+where
+    E: Into<AppError>,
+    F: FnOnce(Outcome) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, AppError>>,
+{
+    page(form_outcome(result, ok)?).await
 }
 
 /// Field errors of a form, looked up by field name from templates.

@@ -162,7 +162,7 @@ async fn imported_cases_get_a_preliminary_triage_score_that_orders_the_queue() {
         &ctx,
         None,
         "csl.csv",
-        icts_review::parties::screening_web::SAMPLE_LIST.as_bytes(),
+        icts_review::parties::screening_service::SAMPLE_LIST.as_bytes(),
         app.state.screening.threshold,
     )
     .await

@@ -11,6 +11,7 @@ mod exports;
 mod foundation;
 mod identity;
 mod import;
+mod layers;
 mod lifecycle;
 mod parties;
 mod risk;

@@ -54,7 +54,7 @@ async fn parties_are_screened_exactly_by_alias_reordered_and_misspelt() {
     ))
     .await;
     assert!(hits(&app, &t, &early).await.is_empty());
-    let r = app.send(upload(&s.csrf, &s.cookie, "csl.csv", icts_review::parties::screening_web::SAMPLE_LIST)).await;
+    let r = app.send(upload(&s.csrf, &s.cookie, "csl.csv", icts_review::parties::screening_service::SAMPLE_LIST)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.text().contains("List version 1 imported"));
     let h = hits(&app, &t, &early).await;
@@ -121,7 +121,8 @@ async fn parties_are_screened_exactly_by_alias_reordered_and_misspelt() {
         "confirmed hits feed the control criterion"
     );
     // A re-import (new version) screens everyone again; decided hits stay decided.
-    let r = app.send(upload(&s.csrf, &s.cookie, "csl-2.csv", icts_review::parties::screening_web::SAMPLE_LIST)).await;
+    let r =
+        app.send(upload(&s.csrf, &s.cookie, "csl-2.csv", icts_review::parties::screening_service::SAMPLE_LIST)).await;
     assert!(r.text().contains("List version 2 imported"));
     let h = hits(&app, &t, &early).await;
     assert_eq!(h.len(), 2, "one hit per list version");
@@ -142,7 +143,7 @@ async fn a_malformed_list_is_refused_whole_with_its_line() {
     let app = TestApp::new().await;
     let admin = app.user("admin").await;
     let s = app.sign_in(&admin).await;
-    let mut lines: Vec<&str> = icts_review::parties::screening_web::SAMPLE_LIST.lines().collect();
+    let mut lines: Vec<&str> = icts_review::parties::screening_service::SAMPLE_LIST.lines().collect();
     lines.insert(4, "Entity List (EL),,Entity,,,,,,,,,,,,,,,,,,,,,,,,,");
     let bad = lines.join("\n");
     let r = app.send(upload(&s.csrf, &s.cookie, "bad.csv", &bad)).await;
@@ -162,7 +163,7 @@ async fn a_malformed_list_is_refused_whole_with_its_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 5"));
     let good = dir.path().join("csl.csv");
-    std::fs::write(&good, icts_review::parties::screening_web::SAMPLE_LIST).unwrap();
+    std::fs::write(&good, icts_review::parties::screening_service::SAMPLE_LIST).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_icts-review"))
         .args(["screening", "import", good.to_str().unwrap()])
         .env("DATABASE_URL", &app.db_url)

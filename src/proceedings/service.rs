@@ -1,112 +1,19 @@
-//! The interagency steps and the parties' side of a review: notices to agencies with their
-//! responses (21 days' notice before service and 14 days' presumed concurrence under
-//! `final-2025`; disputes referred to the President), and the parties' submissions
-//! (written responses, mitigation proposals, meeting requests and their outcome).
+//! The proceedings' use cases: record notices and responses, submissions and meetings.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::clocks::{AGENCY_NOTICE_DAYS, PRESUMED_CONCURRENCE_DAYS};
-use super::model::CaseRow;
-use super::service::visible;
-use super::workflow::{RuleVersion, Stage};
+use super::model::{AgencyNotice, MeetingOutcome, NewNotice, NewSubmission, NoticeResponse, Submission, date};
 use crate::audit::{self, NewEvent};
 use crate::auth::Actor;
 use crate::auth::policy::{CaseWork, case_work};
+use crate::cases::clocks::{AGENCY_NOTICE_DAYS, PRESUMED_CONCURRENCE_DAYS};
+use crate::cases::model::CaseRow;
+use crate::cases::service::visible;
+use crate::cases::workflow::{RuleVersion, Stage};
 use crate::error::{DomainError, FieldError};
-
-/// A notice to an agency.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct AgencyNotice {
-    /// Id.
-    pub id: Uuid,
-    /// Case.
-    pub case_id: Uuid,
-    /// `first` (before service) or `second` (proposed final determination).
-    pub step: String,
-    /// Agency code.
-    pub agency: String,
-    /// Sent.
-    pub sent_on: Date,
-    /// Response due (21 days for the first step under `final-2025`, 14 for the second).
-    pub due_on: Date,
-    /// `concur`, `object` or `none`; null while awaited.
-    pub response: Option<String>,
-    /// When the response came.
-    pub responded_on: Option<Date>,
-    /// Comments.
-    pub comment: String,
-    /// The level at which an objection was raised.
-    pub objector_level: Option<String>,
-    /// When an objection was referred to the President.
-    pub referred_to_president: Option<Date>,
-    /// When the dispute was resolved.
-    pub dispute_resolved_on: Option<Date>,
-    /// How.
-    pub dispute_resolution: Option<String>,
-    /// Version (send it back when recording a response).
-    pub version: i32,
-}
-
-/// A new agency notice.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewNotice {
-    /// `first` or `second`.
-    pub step: String,
-    /// Agency code (see `/api/v1/reference`).
-    pub agency: String,
-    /// Sent, YYYY-MM-DD.
-    pub sent_on: String,
-    /// Due, YYYY-MM-DD (defaults to the rule's period: 21 / 14 days under `final-2025`, 30 otherwise).
-    #[serde(default)]
-    pub due_on: Option<String>,
-}
-
-/// An agency's response, an objection's referral or its resolution.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoticeResponse {
-    /// `concur`, `object` or `none`.
-    pub response: String,
-    /// YYYY-MM-DD.
-    pub responded_on: String,
-    /// Comments.
-    #[serde(default)]
-    pub comment: String,
-    /// Level of the objector (an objection).
-    #[serde(default)]
-    pub objector_level: Option<String>,
-    /// Referred to the President on, YYYY-MM-DD (an objection).
-    #[serde(default)]
-    pub referred_to_president: Option<String>,
-    /// Dispute resolved on, YYYY-MM-DD (an objection).
-    #[serde(default)]
-    pub dispute_resolved_on: Option<String>,
-    /// How the dispute was resolved.
-    #[serde(default)]
-    pub dispute_resolution: Option<String>,
-    /// The notice's version.
-    pub version: i32,
-}
-
-fn date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>, required: bool) -> Option<Date> {
-    match v.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => super::model::parse_date(s).or_else(|| {
-            errors.push(FieldError::new(field, "must be a date YYYY-MM-DD"));
-            None
-        }),
-        None => {
-            if required {
-                errors.push(FieldError::new(field, "is required"));
-            }
-            None
-        }
-    }
-}
 
 /// Only the assigned analyst or a supervisor records the case's proceedings.
 pub fn may_work(user: &Actor, c: &CaseRow) -> Result<(), DomainError> {
@@ -117,15 +24,6 @@ pub fn may_work(user: &Actor, c: &CaseRow) -> Result<(), DomainError> {
         }
         CaseWork::Forbidden => Err(DomainError::Forbidden),
     }
-}
-
-/// The notices of a case.
-pub async fn notices(conn: &mut sqlx::PgConnection, case_id: Uuid) -> Result<Vec<AgencyNotice>, DomainError> {
-    sqlx::query_as("SELECT * FROM agency_notices WHERE case_id = $1 ORDER BY step, sent_on, agency")
-        .bind(case_id)
-        .fetch_all(conn)
-        .await
-        .map_err(DomainError::from)
 }
 
 /// Records a notice sent to an agency.
@@ -287,64 +185,6 @@ pub async fn respond(
     Ok(row)
 }
 
-/// A party submission.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Submission {
-    /// Id.
-    pub id: Uuid,
-    /// Case.
-    pub case_id: Uuid,
-    /// The party that submitted it.
-    pub party_id: Option<Uuid>,
-    /// Received.
-    pub received_on: Date,
-    /// `written_response`, `mitigation_proposal`, `meeting_request` or `other`.
-    pub kind: String,
-    /// Summary.
-    pub summary: String,
-    /// A meeting request's meeting date.
-    pub meeting_held_on: Option<Date>,
-    /// A meeting request's outcome.
-    pub meeting_outcome: Option<String>,
-    /// Recorded.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
-/// Kinds of submission.
-pub const SUBMISSION_KINDS: [(&str, &str); 4] = [
-    ("written_response", "Written response"),
-    ("mitigation_proposal", "Mitigation proposal"),
-    ("meeting_request", "Meeting request"),
-    ("other", "Other"),
-];
-
-/// A new submission.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewSubmission {
-    /// See [`SUBMISSION_KINDS`].
-    pub kind: String,
-    /// Received, YYYY-MM-DD.
-    pub received_on: String,
-    /// Summary.
-    pub summary: String,
-    /// The party.
-    #[serde(default)]
-    pub party_id: Option<Uuid>,
-}
-
-/// The submissions of a case.
-pub async fn submissions(conn: &mut sqlx::PgConnection, case_id: Uuid) -> Result<Vec<Submission>, DomainError> {
-    Ok(sqlx::query_as(
-        "SELECT id, case_id, party_id, received_on, kind, summary, meeting_held_on, meeting_outcome, created_at \
-         FROM case_submissions WHERE case_id = $1 ORDER BY received_on, created_at",
-    )
-    .bind(case_id)
-    .fetch_all(conn)
-    .await?)
-}
-
 /// Records a submission. A written response or mitigation proposal counts as the parties'
 /// response (the review then goes to the second interagency step rather than straight to
 /// the final determination).
@@ -357,7 +197,7 @@ pub async fn add_submission(
 ) -> Result<Submission, DomainError> {
     let mut errors = Vec::new();
     let kind = s.kind.trim();
-    if !SUBMISSION_KINDS.iter().any(|(k, _)| *k == kind) {
+    if !super::model::SUBMISSION_KINDS.iter().any(|(k, _)| *k == kind) {
         errors.push(FieldError::new("kind", "must be written_response, mitigation_proposal, meeting_request or other"));
     }
     let received = date(&mut errors, "received_on", Some(&s.received_on), true);
@@ -432,19 +272,9 @@ pub async fn add_submission(
         NewEvent::new("submission.received").object("case", case_id).changes(changes),
     )
     .await?;
-    let row = submissions(&mut tx, case_id).await?.into_iter().find(|x| x.id == id).expect("inserted");
+    let row = super::db::submissions(&mut tx, case_id).await?.into_iter().find(|x| x.id == id).expect("inserted");
     tx.commit().await?;
     Ok(row)
-}
-
-/// The outcome of a requested meeting.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MeetingOutcome {
-    /// Held on, YYYY-MM-DD.
-    pub held_on: String,
-    /// Outcome.
-    pub outcome: String,
 }
 
 /// Records the outcome of a meeting request.
@@ -486,7 +316,8 @@ pub async fn record_meeting(
         .object("case", case_id)
         .changes(json!({"submission": submission_id, "held_on": held}));
     audit::record(&mut tx, now, &user.audit(), event).await?;
-    let row = submissions(&mut tx, case_id).await?.into_iter().find(|x| x.id == submission_id).expect("exists");
+    let row =
+        super::db::submissions(&mut tx, case_id).await?.into_iter().find(|x| x.id == submission_id).expect("exists");
     tx.commit().await?;
     Ok(row)
 }

@@ -1,0 +1,44 @@
+//! Documents' JSON API (content is downloaded through `web::download`).
+
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use super::model::Document;
+use super::web::read_upload;
+use super::{db, service};
+use crate::app::AppState;
+use crate::cases::service::visible;
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::AppError;
+use crate::web::extract::{ApiJson, AppPath};
+
+/// Uploads a document to a case (multipart: `title`, `marking`, `file` or, for
+/// `classified_reference`, `pointer`; optional `submission_id`).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/documents", tag = "documents", params(("id" = Uuid, Path)),
+    request_body(content_type = "multipart/form-data", description = "title, marking, file | pointer, submission_id"),
+    responses((status = 201, body = Document), (status = 404), (status = 413), (status = 422)), security(("bearer" = [])))]
+pub async fn upload_api(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let upload = read_upload(multipart).await?;
+    let doc = service::store(&mut *state.conn().await?, &user, state.now(), id, upload).await?;
+    Ok((StatusCode::CREATED, ApiJson(doc)).into_response())
+}
+
+/// The documents of a case (metadata and hashes).
+#[utoipa::path(get, path = "/api/v1/cases/{id}/documents", tag = "documents", params(("id" = Uuid, Path)),
+    responses((status = 200, body = [Document]), (status = 404)), security(("bearer" = [])))]
+pub async fn list_api(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<ApiJson<Vec<Document>>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    visible(&mut conn, &user, id, false).await?;
+    Ok(ApiJson(db::of_case(&mut conn, id).await?))
+}

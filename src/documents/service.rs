@@ -1,0 +1,131 @@
+//! Storing documents: checks, content, the audit event.
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::{Connection, PgConnection};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::model::{Document, MARKINGS, MAX_BYTES, Upload, clean_filename, sniff};
+use crate::audit::{self, NewEvent};
+use crate::cases::service::visible;
+use crate::error::{DomainError, FieldError};
+use crate::proceedings::service::may_work;
+
+/// Stores an upload on a case (one transaction with its audit event).
+pub async fn store(
+    conn: &mut PgConnection,
+    user: &crate::auth::Actor,
+    now: OffsetDateTime,
+    case_id: Uuid,
+    u: Upload,
+) -> Result<Document, DomainError> {
+    let mut errors = Vec::new();
+    let title = u.title.trim();
+    if title.is_empty() || title.chars().count() > 300 {
+        errors.push(FieldError::new("title", "must be 1 to 300 characters"));
+    }
+    let marking = u.marking.trim();
+    if !MARKINGS.iter().any(|m| m.0 == marking) {
+        errors.push(FieldError::new("marking", "must be public, cui, cbi or classified_reference"));
+    }
+    let submission = match u.submission_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => match Uuid::parse_str(s) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.push(FieldError::new("submission_id", "is not a submission id"));
+                None
+            }
+        },
+        None => None,
+    };
+    let classified = marking == "classified_reference";
+    let pointer = u.pointer.trim();
+    let mut content: Option<(String, Vec<u8>, &'static str)> = None;
+    if classified {
+        if u.file.as_ref().is_some_and(|f| !f.1.is_empty()) {
+            errors.push(FieldError::new(
+                "file",
+                "classified material is never uploaded: give a pointer to where it is held instead",
+            ));
+        }
+        if pointer.is_empty() || pointer.chars().count() > 1000 {
+            errors
+                .push(FieldError::new("pointer", "say where the classified material is held (1 to 1,000 characters)"));
+        }
+    } else {
+        if !pointer.is_empty() {
+            errors.push(FieldError::new("pointer", "only a classified-reference document is a pointer"));
+        }
+        match u.file {
+            None => errors.push(FieldError::new("file", "choose a file")),
+            Some((_, ref b)) if b.is_empty() => errors.push(FieldError::new("file", "the file is empty")),
+            Some((_, ref b)) if b.len() > MAX_BYTES => errors.push(FieldError::new("file", "is larger than 20 MiB")),
+            Some((name, bytes)) => match sniff(&bytes) {
+                None => errors.push(FieldError::new(
+                    "file",
+                    "is not a PDF, an image (PNG, JPEG, GIF, WebP, TIFF), plain UTF-8 text or an office document (judged by its content)",
+                )),
+                Some(t) => content = Some((clean_filename(&name).unwrap_or_else(|| "document".into()), bytes, t)),
+            },
+        }
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors));
+    }
+    let mut tx = conn.begin().await?;
+    let c = visible(&mut tx, user, case_id, false).await?;
+    may_work(user, &c)?;
+    if let Some(s) = submission {
+        let ok: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM case_submissions WHERE id = $1 AND case_id = $2)")
+                .bind(s)
+                .bind(case_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if !ok {
+            return Err(DomainError::invalid("submission_id", "is not a submission of this case"));
+        }
+    }
+    let id = Uuid::now_v7();
+    let hash = content.as_ref().map(|(_, b, _)| Sha256::digest(b).to_vec());
+    sqlx::query(
+        "INSERT INTO documents (id, case_id, title, marking, filename, media_type, size_bytes, sha256, pointer, uploaded_by, uploaded_at) \
+         VALUES ($1,$2,$3,$4::document_marking,$5,$6,$7,$8,$9,$10,$11)",
+    )
+    .bind(id)
+    .bind(case_id)
+    .bind(title)
+    .bind(marking)
+    .bind(content.as_ref().map(|c| c.0.clone()))
+    .bind(content.as_ref().map(|c| c.2))
+    .bind(content.as_ref().map(|c| c.1.len() as i64))
+    .bind(&hash)
+    .bind(classified.then_some(pointer))
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if let Some((_, bytes, _)) = &content {
+        sqlx::query("INSERT INTO document_contents (document_id, content) VALUES ($1, $2)")
+            .bind(id)
+            .bind(bytes)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(s) = submission {
+        sqlx::query("INSERT INTO submission_documents (submission_id, document_id) VALUES ($1, $2)")
+            .bind(s)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let event = NewEvent::new("document.uploaded").object("case", case_id).changes(json!({
+        "document": id, "title": title, "marking": marking, "media_type": content.as_ref().map(|c| c.2),
+        "size_bytes": content.as_ref().map(|c| c.1.len()), "sha256": hash.as_deref().map(hex::encode), "submission": submission,
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let doc = super::db::get(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
+    tx.commit().await?;
+    Ok(doc)
+}

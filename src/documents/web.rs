@@ -1,0 +1,115 @@
+//! Uploading and downloading documents: the multipart form, the upload from the
+//! proceedings page, the audited attachment download (also the API's content route).
+
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::model::Upload;
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::cases::service::visible;
+use crate::proceedings::web::proceedings_page;
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::AppError;
+use crate::web::extract::AppPath;
+use crate::web::layout::render_again;
+
+/// Reads the multipart fields `title`, `marking`, `pointer`, `submission_id` and `file`.
+pub async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
+    let mut u = Upload::default();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("the upload is not a valid form: {e}")))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let filename = field.file_name().unwrap_or("").to_string();
+            let bytes = field.bytes().await.map_err(|_| AppError::PayloadTooLarge)?;
+            if !bytes.is_empty() || !filename.is_empty() {
+                u.file = Some((filename, bytes.to_vec()));
+            }
+            continue;
+        }
+        let value = field.text().await.map_err(|_| AppError::invalid(name.clone(), "must be UTF-8 text"))?;
+        match name.as_str() {
+            "title" => u.title = value,
+            "marking" => u.marking = value,
+            "pointer" => u.pointer = value,
+            "submission_id" => u.submission_id = Some(value),
+            _ => {}
+        }
+    }
+    Ok(u)
+}
+
+/// Downloads a document's content as an attachment (audited).
+#[utoipa::path(get, path = "/api/v1/documents/{id}/content", tag = "documents", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "the file, as an attachment"), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn download(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Response, AppError> {
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let doc = super::db::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    visible(&mut tx, &user, doc.case_id, false).await?;
+    if doc.marking == "classified_reference" {
+        return Err(AppError::Conflict(format!(
+            "this is a classified-reference document: no content is held here; it is at {}",
+            doc.pointer.clone().unwrap_or_default()
+        )));
+    }
+    let content: Vec<u8> = sqlx::query_scalar("SELECT content FROM document_contents WHERE document_id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let event = NewEvent::new("document.downloaded")
+        .object("case", doc.case_id)
+        .changes(json!({"document": id, "marking": doc.marking, "sha256": doc.sha256_hex()}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    let name = doc.filename.clone().unwrap_or_else(|| "document".into());
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    let mut r = content.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(doc.media_type.as_deref().unwrap_or("application/octet-stream"))
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).expect("ascii header"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    Ok(r)
+}
+
+/// `POST /cases/{id}/documents` (multipart; the CSRF token rides in the query string).
+pub async fn upload(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let result = match read_upload(multipart).await {
+        Ok(u) => super::service::store(&mut *state.conn().await?, &user, state.now(), id, u)
+            .await
+            .map_err(AppError::from)
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    render_again(result, "Document stored.", |o| proceedings_page(&state, &user, id, o.message, o.is_error, o.status))
+        .await
+}

@@ -1,0 +1,321 @@
+//! Mitigation's use cases: proposing a measure, moving its status, recording compliance
+//! checks; a breach reopens a monitored case (through `cases::service::apply`).
+
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::db::{self, MEASURE_SELECT, get};
+use super::model::{Check, Measure, MeasureStatus, NewCheck, NewMeasure, StatusChange, opt_date};
+use crate::audit::{self, NewEvent};
+use crate::auth::Actor;
+use crate::cases::service::visible;
+use crate::cases::workflow::{Change, Facts, Input, Stage};
+use crate::error::{DomainError, FieldError};
+use crate::notifications::{self, Note};
+use crate::proceedings::service::may_work;
+
+/// Records a proposed measure.
+pub async fn add(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    case_id: Uuid,
+    m: NewMeasure,
+) -> Result<Measure, DomainError> {
+    let mut errors = Vec::new();
+    let d = m.description.trim().chars().count();
+    if d == 0 || d > 20000 {
+        errors.push(FieldError::new("description", "must be 1 to 20,000 characters"));
+    }
+    let o = m.owner.trim().chars().count();
+    if o == 0 || o > 300 {
+        errors.push(FieldError::new("owner", "must be 1 to 300 characters"));
+    }
+    let due = opt_date(&mut errors, "due_on", m.due_on.as_deref());
+    let mut tx = conn.begin().await?;
+    if !db::kinds(&mut tx).await?.iter().any(|k| k.code == m.kind.trim()) {
+        errors.push(FieldError::new("kind", "is not a measure kind of the catalogue"));
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors));
+    }
+    let c = visible(&mut tx, user, case_id, true).await?;
+    may_work(user, &c)?;
+    if !matches!(
+        c.stage,
+        Stage::InitialDetermination
+            | Stage::ResponsePeriod
+            | Stage::SecondInteragency
+            | Stage::FinalDetermination
+            | Stage::Monitoring
+            | Stage::ComplianceReview
+    ) {
+        return Err(DomainError::Conflict(format!(
+            "measures are negotiated from the initial determination on (the case is at {})",
+            c.stage.label()
+        )));
+    }
+    if let Some(s) = m.submission_id {
+        let ok: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM case_submissions WHERE id = $1 AND case_id = $2)")
+                .bind(s)
+                .bind(case_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if !ok {
+            return Err(DomainError::invalid("submission_id", "is not a submission of this case"));
+        }
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO mitigation_measures (id, case_id, kind, description, owner, due_on, submission_id, created_by, created_at, updated_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)",
+    )
+    .bind(id)
+    .bind(case_id)
+    .bind(m.kind.trim())
+    .bind(m.description.trim())
+    .bind(m.owner.trim())
+    .bind(due)
+    .bind(m.submission_id)
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) VALUES ($1,$2,NULL,'proposed','',$3,$4)")
+        .bind(Uuid::now_v7())
+        .bind(id)
+        .bind(user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let event = NewEvent::new("measure.proposed").object("case", case_id).changes(json!({
+        "measure": id, "kind": m.kind.trim(), "owner": m.owner.trim(), "due_on": due, "status": {"after": "proposed"},
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let row = get(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Reopens a monitored case for review after a breach, inside the caller's transaction,
+/// and notifies the assignee and the supervisors.
+async fn breach(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    case_id: Uuid,
+    what: &str,
+    mail: bool,
+) -> Result<(), DomainError> {
+    let c = crate::cases::db::get(conn, case_id, true).await?.ok_or(DomainError::NotFound)?;
+    if c.stage == Stage::Monitoring {
+        let change = Change::Breach;
+        let to =
+            crate::cases::service::apply(conn, user, now, &c, change, &Facts::default(), &Input::default()).await?;
+        let event = NewEvent::new("case.transition").object("case", case_id).changes(json!({
+            "action": change.as_str(), "stage": {"before": c.stage, "after": to},
+            "comment": format!("Reopened for review: {what}"),
+        }));
+        audit::record(conn, now, &user.audit(), event).await?;
+    }
+    let message = format!("{}: mitigation breach — {what}", c.docket_number);
+    let link = format!("/cases/{case_id}/proceedings");
+    let note = Note::on_case(notifications::Kind::Breach, case_id, &message, &link);
+    if let Some(a) = c.assignee {
+        notifications::notify(conn, now, mail, a, &note).await?;
+    }
+    notifications::notify_supervisors(conn, now, mail, c.assignee, &note).await?;
+    Ok(())
+}
+
+/// Moves a measure (locked by the caller) to `to`: the row, its history, the audit event
+/// (with `extra` facts) and, for a breach, the reopening of the case (`what` says why).
+#[allow(clippy::too_many_arguments)]
+async fn move_status(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    m: &Measure,
+    to: MeasureStatus,
+    comment: &str,
+    extra: Value,
+    what: &str,
+    mail: bool,
+) -> Result<(), DomainError> {
+    sqlx::query("UPDATE mitigation_measures SET status = $2::measure_status, updated_at = $3, version = version + 1 WHERE id = $1")
+        .bind(m.id)
+        .bind(to)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(m.id)
+    .bind(m.status)
+    .bind(to)
+    .bind(comment)
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let mut changes = json!({"measure": m.id, "status": {"before": m.status, "after": to}, "comment": comment});
+    if let (Some(c), Value::Object(x)) = (changes.as_object_mut(), extra) {
+        c.extend(x);
+    }
+    audit::record(
+        &mut *conn,
+        now,
+        &user.audit(),
+        NewEvent::new("measure.status").object("case", m.case_id).changes(changes),
+    )
+    .await?;
+    if to == MeasureStatus::Breached {
+        breach(conn, user, now, m.case_id, what, mail).await?;
+    }
+    Ok(())
+}
+
+/// Moves a measure to a new status. Agreeing and verifying are for supervisors or the
+/// assigned analyst; a breach reopens the case.
+pub async fn set_status(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: Uuid,
+    s: StatusChange,
+    mail: bool,
+) -> Result<Measure, DomainError> {
+    let Some(to) = MeasureStatus::parse(&s.status) else {
+        let names: Vec<&str> = MeasureStatus::ALL.iter().map(|m| m.as_str()).collect();
+        return Err(DomainError::invalid("status", format!("must be one of {}", names.join(", "))));
+    };
+    if matches!(to, MeasureStatus::Rejected | MeasureStatus::Breached) && s.comment.trim().is_empty() {
+        return Err(DomainError::invalid("comment", "say why"));
+    }
+    if s.comment.chars().count() > 20000 {
+        return Err(DomainError::invalid("comment", "must be at most 20,000 characters"));
+    }
+    let mut tx = conn.begin().await?;
+    let m: Measure = sqlx::query_as(&format!("{MEASURE_SELECT} WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    let c = visible(&mut tx, user, m.case_id, false).await?;
+    may_work(user, &c)?;
+    if m.version != s.version {
+        return Err(DomainError::Conflict("the measure changed since you opened it; nothing was saved".into()));
+    }
+    if !m.status.may_move_to(to) {
+        return Err(DomainError::Conflict(format!("a measure does not go from {} to {to}", m.status)));
+    }
+    let what = format!("{} ({})", m.description.chars().take(120).collect::<String>(), s.comment.trim());
+    move_status(&mut tx, user, now, &m, to, s.comment.trim(), json!({}), &what, mail).await?;
+    let row = get(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Records a compliance check; a `breach` result marks the measure breached and reopens
+/// the case.
+pub async fn add_check(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    measure_id: Uuid,
+    k: NewCheck,
+    mail: bool,
+) -> Result<Check, DomainError> {
+    let mut errors = Vec::new();
+    let result = k.result.trim();
+    if !matches!(result, "compliant" | "deficient" | "breach") {
+        errors.push(FieldError::new("result", "must be compliant, deficient or breach"));
+    }
+    let on = opt_date(&mut errors, "checked_on", Some(&k.checked_on));
+    if on.is_none() && !errors.iter().any(|e| e.field == "checked_on") {
+        errors.push(FieldError::new("checked_on", "is required"));
+    }
+    if on.is_some_and(|d| d > now.date()) {
+        errors.push(FieldError::new("checked_on", "cannot be in the future"));
+    }
+    let n = k.finding.trim().chars().count();
+    if n == 0 || n > 20000 {
+        errors.push(FieldError::new("finding", "must be 1 to 20,000 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors));
+    }
+    let mut tx = conn.begin().await?;
+    let m: Measure = sqlx::query_as(&format!("{MEASURE_SELECT} WHERE id = $1 FOR UPDATE"))
+        .bind(measure_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    let c = visible(&mut tx, user, m.case_id, false).await?;
+    may_work(user, &c)?;
+    if !m.status.takes_checks() {
+        return Err(DomainError::Conflict("compliance is checked on agreed measures".into()));
+    }
+    if let Some(doc) = k.document_id {
+        let ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND case_id = $2)")
+            .bind(doc)
+            .bind(m.case_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !ok {
+            return Err(DomainError::invalid("document_id", "is not a document of this case"));
+        }
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO compliance_checks (id, measure_id, checked_on, result, finding, document_id, checked_by, created_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+    )
+    .bind(id)
+    .bind(measure_id)
+    .bind(on)
+    .bind(result)
+    .bind(k.finding.trim())
+    .bind(k.document_id)
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent::new("measure.checked").object("case", m.case_id).changes(json!({
+        "measure": measure_id, "check": id, "result": result, "checked_on": on, "document": k.document_id,
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    if result == "breach" && m.status != MeasureStatus::Breached {
+        let what = format!(
+            "compliance check on {}: {}",
+            on.map(|d| d.to_string()).unwrap_or_default(),
+            k.finding.trim().chars().take(160).collect::<String>()
+        );
+        move_status(
+            &mut tx,
+            user,
+            now,
+            &m,
+            MeasureStatus::Breached,
+            k.finding.trim(),
+            json!({"check": id}),
+            &what,
+            mail,
+        )
+        .await?;
+    }
+    let row: Check = sqlx::query_as(
+        "SELECT id, measure_id, checked_on, result, finding, document_id, created_at FROM compliance_checks WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}

@@ -1,0 +1,96 @@
+//! The mitigation forms of the proceedings page: propose a measure, move its status,
+//! record a compliance check. Each re-renders the proceedings page with its outcome.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::model::{NewCheck, NewMeasure, StatusChange};
+use super::service;
+use crate::app::AppState;
+use crate::proceedings::web::proceedings_page;
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::AppError;
+use crate::web::extract::{AppForm, AppPath};
+use crate::web::layout::render_again;
+
+/// The measure form.
+#[derive(Debug, Deserialize)]
+pub struct MeasureForm {
+    kind: String,
+    description: String,
+    owner: String,
+    #[serde(default)]
+    due_on: Option<String>,
+}
+
+/// `POST /cases/{id}/measures`.
+pub async fn add_measure(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<MeasureForm>,
+) -> Result<Response, AppError> {
+    let m =
+        NewMeasure { kind: f.kind, description: f.description, owner: f.owner, due_on: f.due_on, submission_id: None };
+    let result = service::add(&mut *state.conn().await?, &user, state.now(), id, m).await.map(|_| ());
+    render_again(result, "Measure recorded.", |o| proceedings_page(&state, &user, id, o.message, o.is_error, o.status))
+        .await
+}
+
+/// The measure status form.
+#[derive(Debug, Deserialize)]
+pub struct MeasureStatusForm {
+    status: String,
+    #[serde(default)]
+    comment: String,
+    version: i32,
+    case_id: Uuid,
+}
+
+/// `POST /measures/{id}/status`.
+pub async fn measure_status(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<MeasureStatusForm>,
+) -> Result<Response, AppError> {
+    let s = StatusChange { status: f.status, comment: f.comment, version: f.version };
+    let result =
+        service::set_status(&mut *state.conn().await?, &user, state.now(), id, s, state.mail).await.map(|_| ());
+    render_again(result, "Measure updated.", |o| {
+        proceedings_page(&state, &user, f.case_id, o.message, o.is_error, o.status)
+    })
+    .await
+}
+
+/// The compliance check form.
+#[derive(Debug, Deserialize)]
+pub struct CheckForm {
+    checked_on: String,
+    result: String,
+    finding: String,
+    #[serde(default)]
+    document_id: Option<String>,
+    case_id: Uuid,
+}
+
+/// `POST /measures/{id}/checks`.
+pub async fn add_check(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<CheckForm>,
+) -> Result<Response, AppError> {
+    let document_id = match f.document_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(Uuid::parse_str(s).map_err(|_| AppError::invalid("document_id", "choose a document"))?),
+        None => None,
+    };
+    let k = NewCheck { checked_on: f.checked_on, result: f.result, finding: f.finding, document_id };
+    let result = service::add_check(&mut *state.conn().await?, &user, state.now(), id, k, state.mail).await.map(|_| ());
+    render_again(result, "Compliance check recorded.", |o| {
+        proceedings_page(&state, &user, f.case_id, o.message, o.is_error, o.status)
+    })
+    .await
+}

@@ -1,0 +1,154 @@
+//! The proceedings' types: agency notices and responses, submissions and meetings.
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::error::FieldError;
+
+/// A notice to an agency.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct AgencyNotice {
+    /// Id.
+    pub id: Uuid,
+    /// Case.
+    pub case_id: Uuid,
+    /// `first` (before service) or `second` (proposed final determination).
+    pub step: String,
+    /// Agency code.
+    pub agency: String,
+    /// Sent.
+    pub sent_on: Date,
+    /// Response due (21 days for the first step under `final-2025`, 14 for the second).
+    pub due_on: Date,
+    /// `concur`, `object` or `none`; null while awaited.
+    pub response: Option<String>,
+    /// When the response came.
+    pub responded_on: Option<Date>,
+    /// Comments.
+    pub comment: String,
+    /// The level at which an objection was raised.
+    pub objector_level: Option<String>,
+    /// When an objection was referred to the President.
+    pub referred_to_president: Option<Date>,
+    /// When the dispute was resolved.
+    pub dispute_resolved_on: Option<Date>,
+    /// How.
+    pub dispute_resolution: Option<String>,
+    /// Version (send it back when recording a response).
+    pub version: i32,
+}
+
+/// A new agency notice.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNotice {
+    /// `first` or `second`.
+    pub step: String,
+    /// Agency code (see `/api/v1/reference`).
+    pub agency: String,
+    /// Sent, YYYY-MM-DD.
+    pub sent_on: String,
+    /// Due, YYYY-MM-DD (defaults to the rule's period: 21 / 14 days under `final-2025`, 30 otherwise).
+    #[serde(default)]
+    pub due_on: Option<String>,
+}
+
+/// An agency's response, an objection's referral or its resolution.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeResponse {
+    /// `concur`, `object` or `none`.
+    pub response: String,
+    /// YYYY-MM-DD.
+    pub responded_on: String,
+    /// Comments.
+    #[serde(default)]
+    pub comment: String,
+    /// Level of the objector (an objection).
+    #[serde(default)]
+    pub objector_level: Option<String>,
+    /// Referred to the President on, YYYY-MM-DD (an objection).
+    #[serde(default)]
+    pub referred_to_president: Option<String>,
+    /// Dispute resolved on, YYYY-MM-DD (an objection).
+    #[serde(default)]
+    pub dispute_resolved_on: Option<String>,
+    /// How the dispute was resolved.
+    #[serde(default)]
+    pub dispute_resolution: Option<String>,
+    /// The notice's version.
+    pub version: i32,
+}
+
+/// A party submission.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Submission {
+    /// Id.
+    pub id: Uuid,
+    /// Case.
+    pub case_id: Uuid,
+    /// The party that submitted it.
+    pub party_id: Option<Uuid>,
+    /// Received.
+    pub received_on: Date,
+    /// `written_response`, `mitigation_proposal`, `meeting_request` or `other`.
+    pub kind: String,
+    /// Summary.
+    pub summary: String,
+    /// A meeting request's meeting date.
+    pub meeting_held_on: Option<Date>,
+    /// A meeting request's outcome.
+    pub meeting_outcome: Option<String>,
+    /// Recorded.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Kinds of submission.
+pub const SUBMISSION_KINDS: [(&str, &str); 4] = [
+    ("written_response", "Written response"),
+    ("mitigation_proposal", "Mitigation proposal"),
+    ("meeting_request", "Meeting request"),
+    ("other", "Other"),
+];
+
+/// A new submission.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubmission {
+    /// See [`SUBMISSION_KINDS`].
+    pub kind: String,
+    /// Received, YYYY-MM-DD.
+    pub received_on: String,
+    /// Summary.
+    pub summary: String,
+    /// The party.
+    #[serde(default)]
+    pub party_id: Option<Uuid>,
+}
+
+/// The outcome of a requested meeting.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingOutcome {
+    /// Held on, YYYY-MM-DD.
+    pub held_on: String,
+    /// Outcome.
+    pub outcome: String,
+}
+
+pub(super) fn date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>, required: bool) -> Option<Date> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => crate::cases::model::parse_date(s).or_else(|| {
+            errors.push(FieldError::new(field, "must be a date YYYY-MM-DD"));
+            None
+        }),
+        None => {
+            if required {
+                errors.push(FieldError::new(field, "is required"));
+            }
+            None
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The proceedings page of a case (determinations, agency notices, service, submissions,
+//! mitigation, documents) and its notice and submission forms.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::model::{AgencyNotice, MeetingOutcome, NewNotice, NewSubmission, NoticeResponse, Submission};
+use super::{db, service as proceedings};
+use crate::app::AppState;
+use crate::cases::model::CaseRow;
+use crate::cases::service::visible;
+use crate::determinations::Kind;
+use crate::determinations::web::{DeterminationRow, row};
+use crate::documents::{self, Document, MARKINGS};
+use crate::mitigation::{self, Check, Measure, MeasureKind};
+use crate::web::auth::{Authorized, SignedIn, perm};
+use crate::web::error::AppError;
+use crate::web::extract::{AppForm, AppPath};
+use crate::web::layout::{Layout, render, render_again};
+
+#[derive(Template)]
+#[template(path = "proceedings/page.html")]
+struct ProceedingsPage {
+    layout: Layout,
+    c: CaseRow,
+    stage: &'static str,
+    csrf_token: String,
+    message: String,
+    message_is_error: bool,
+    can_work: bool,
+    determinations: Vec<DeterminationRow>,
+    draft_kinds: Vec<(&'static str, &'static str, &'static [&'static str])>,
+    notices: Vec<AgencyNotice>,
+    agencies: Vec<(String, String)>,
+    services: Vec<(String, String, String)>,
+    submissions: Vec<Submission>,
+    submission_kinds: [(&'static str, &'static str); 4],
+    measures: Vec<Measure>,
+    measure_kinds: Vec<MeasureKind>,
+    checks: Vec<Check>,
+    documents: Vec<Document>,
+    markings: [(&'static str, &'static str); 4],
+    today: String,
+}
+
+impl ProceedingsPage {
+    fn agency_name(&self, code: &str) -> String {
+        self.agencies.iter().find(|a| a.0 == code).map(|a| a.1.clone()).unwrap_or_else(|| code.to_string())
+    }
+    fn kind_name(&self, code: &str) -> String {
+        self.measure_kinds.iter().find(|k| k.code == code).map(|k| k.name.clone()).unwrap_or_else(|| code.to_string())
+    }
+    fn submission_kind(&self, code: &str) -> &'static str {
+        self.submission_kinds.iter().find(|k| k.0 == code).map(|k| k.1).unwrap_or("Other")
+    }
+    fn next_statuses(&self, from: &mitigation::MeasureStatus) -> Vec<mitigation::MeasureStatus> {
+        from.next()
+    }
+    fn checks_of(&self, measure: &Uuid) -> Vec<&Check> {
+        self.checks.iter().filter(|k| k.measure_id == *measure).collect()
+    }
+    fn date(&self, d: &Option<time::Date>) -> String {
+        d.map(|d| d.to_string()).unwrap_or_default()
+    }
+    fn opt<'a>(&self, s: &'a Option<String>) -> &'a str {
+        s.as_deref().unwrap_or("")
+    }
+}
+
+/// Whether `user` records the proceedings of `c` (the assigned analyst or a supervisor).
+fn works(user: &SignedIn, c: &CaseRow) -> bool {
+    proceedings::may_work(user, c).is_ok()
+}
+
+/// Renders the page with the outcome of a form posted from it (none for a plain read).
+pub(crate) async fn proceedings_page(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    message: String,
+    is_error: bool,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let c = visible(&mut conn, user, id, false).await?;
+    if message.is_empty() {
+        crate::cases::service::audit_read(&mut *state.conn().await?, user, state.now(), &c, "proceedings page").await?;
+    }
+    let agencies: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, name FROM ref_agencies ORDER BY name").fetch_all(&mut *conn).await?;
+    let services: Vec<(String, time::Date, String)> = sqlx::query_as(
+        "SELECT s.method, s.served_on, u.name FROM case_services s JOIN users u ON u.id = s.recorded_by WHERE s.case_id = $1 ORDER BY s.served_on",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let methods = crate::cases::workflow::SERVICE_METHODS;
+    let page = ProceedingsPage {
+        layout: Layout::for_user(&state.web, "/cases", Some(user)),
+        stage: c.stage.label(),
+        csrf_token: user.csrf_token.clone(),
+        message,
+        message_is_error: is_error,
+        can_work: works(user, &c),
+        determinations: crate::determinations::service::of_case(&mut conn, id).await?.into_iter().map(row).collect(),
+        draft_kinds: Kind::ALL.into_iter().map(|k| (k.as_str(), k.label(), k.outcomes())).collect(),
+        notices: db::notices(&mut conn, id).await?,
+        agencies,
+        services: services
+            .into_iter()
+            .map(|(m, on, who)| {
+                (methods.iter().find(|x| x.0 == m).map(|x| x.1).unwrap_or("").to_string(), on.to_string(), who)
+            })
+            .collect(),
+        submissions: db::submissions(&mut conn, id).await?,
+        submission_kinds: super::model::SUBMISSION_KINDS,
+        measures: mitigation::db::measures(&mut conn, id).await?,
+        measure_kinds: mitigation::db::kinds(&mut conn).await?,
+        checks: mitigation::db::checks(&mut conn, id).await?,
+        documents: documents::of_case(&mut conn, id).await?,
+        markings: MARKINGS,
+        today: state.now().date().to_string(),
+        c,
+    };
+    let mut r = render(&page)?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// `GET /cases/{id}/proceedings`.
+pub async fn proceedings(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Response, AppError> {
+    proceedings_page(&state, &user, id, String::new(), false, StatusCode::OK).await
+}
+
+/// `POST /cases/{id}/agency-notices`.
+pub async fn add_notice(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(n): AppForm<NoticeForm>,
+) -> Result<Response, AppError> {
+    let n = NewNotice { step: n.step, agency: n.agency, sent_on: n.sent_on, due_on: n.due_on };
+    let result = proceedings::add_notice(&mut *state.conn().await?, &user, state.now(), id, n).await.map(|_| ());
+    render_again(result, "Notice recorded.", |o| proceedings_page(&state, &user, id, o.message, o.is_error, o.status))
+        .await
+}
+
+/// The notice form.
+#[derive(Debug, Deserialize)]
+pub struct NoticeForm {
+    step: String,
+    agency: String,
+    sent_on: String,
+    #[serde(default)]
+    due_on: Option<String>,
+}
+
+/// The response form.
+#[derive(Debug, Deserialize)]
+pub struct ResponseForm {
+    response: String,
+    responded_on: String,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    objector_level: Option<String>,
+    #[serde(default)]
+    referred_to_president: Option<String>,
+    #[serde(default)]
+    dispute_resolved_on: Option<String>,
+    #[serde(default)]
+    dispute_resolution: Option<String>,
+    version: i32,
+    case_id: Uuid,
+}
+
+/// `POST /agency-notices/{id}/response`.
+pub async fn respond(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<ResponseForm>,
+) -> Result<Response, AppError> {
+    let r = NoticeResponse {
+        response: f.response,
+        responded_on: f.responded_on,
+        comment: f.comment,
+        objector_level: f.objector_level,
+        referred_to_president: f.referred_to_president,
+        dispute_resolved_on: f.dispute_resolved_on,
+        dispute_resolution: f.dispute_resolution,
+        version: f.version,
+    };
+    let result = proceedings::respond(&mut *state.conn().await?, &user, state.now(), id, r).await;
+    let case_id = match &result {
+        Ok(n) => n.case_id,
+        Err(_) => f.case_id,
+    };
+    render_again(result.map(|_| ()), "Response recorded.", |o| {
+        proceedings_page(&state, &user, case_id, o.message, o.is_error, o.status)
+    })
+    .await
+}
+
+/// The submission form.
+#[derive(Debug, Deserialize)]
+pub struct SubmissionForm {
+    kind: String,
+    received_on: String,
+    summary: String,
+}
+
+/// `POST /cases/{id}/submissions`.
+pub async fn add_submission(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<SubmissionForm>,
+) -> Result<Response, AppError> {
+    let s = NewSubmission { kind: f.kind, received_on: f.received_on, summary: f.summary, party_id: None };
+    let result = proceedings::add_submission(&mut *state.conn().await?, &user, state.now(), id, s).await.map(|_| ());
+    render_again(result, "Submission recorded.", |o| {
+        proceedings_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
+}
+
+/// The meeting form.
+#[derive(Debug, Deserialize)]
+pub struct MeetingForm {
+    held_on: String,
+    outcome: String,
+    case_id: Uuid,
+}
+
+/// `POST /submissions/{id}/meeting`.
+pub async fn meeting(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+    AppForm(f): AppForm<MeetingForm>,
+) -> Result<Response, AppError> {
+    let m = MeetingOutcome { held_on: f.held_on, outcome: f.outcome };
+    let result = proceedings::record_meeting(&mut *state.conn().await?, &user, state.now(), id, m).await.map(|_| ());
+    render_again(result, "Meeting outcome recorded.", |o| {
+        proceedings_page(&state, &user, f.case_id, o.message, o.is_error, o.status)
+    })
+    .await
+}

@@ -1,0 +1,104 @@
+//! The one rule between the layers: the domain never imports the web. Every source file
+//! that is not part of the web layer (a `web.rs` or `api.rs`, a file in a `web/` folder)
+//! or of the process's edges (`app.rs`, `router.rs`, `server.rs`, `cli.rs`, `main.rs`,
+//! `lib.rs`) is read line by line, and any mention of the web framework, the templates,
+//! the application state, the route table or a web module fails the test, naming the file
+//! and the line.
+
+use std::path::{Path, PathBuf};
+
+use crate::harness::manifest_dir;
+
+/// What a domain file may not name.
+const FORBIDDEN: [&str; 13] = [
+    "axum",
+    "askama",
+    "tower_http",
+    "utoipa_axum",
+    "crate::app",
+    "crate::web",
+    "crate::router",
+    "auth::extract",
+    "super::web",
+    "super::api",
+    "::web::",
+    "::api::",
+    "#[derive(Template",
+];
+
+/// The files outside the domain layer, relative to `src/`.
+fn is_web_or_edge(rel: &Path) -> bool {
+    let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let in_web_folder = rel.components().rev().skip(1).any(|c| c.as_os_str() == "web");
+    let edge = rel.components().count() == 1
+        && ["app.rs", "router.rs", "server.rs", "cli.rs", "main.rs", "lib.rs"].contains(&name);
+    name == "web.rs" || name == "api.rs" || in_web_folder || edge
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every line of a domain file that names something of the web layer.
+fn violations(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    files.sort();
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(src).unwrap();
+        if is_web_or_edge(rel) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if let Some(word) = FORBIDDEN.iter().find(|w| mentions(code, w)) {
+                found.push(format!("src/{}:{}: names `{word}`: {}", rel.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+/// Whether `code` names `word` as a path (not as part of a longer identifier).
+fn mentions(code: &str, word: &str) -> bool {
+    code.match_indices(word).any(|(i, _)| {
+        let before = code[..i].chars().next_back();
+        let after = code[i + word.len()..].chars().next();
+        let ident = |c: char| c.is_alphanumeric() || c == '_';
+        let first_is_ident = word.chars().next().is_some_and(ident);
+        let last_is_ident = word.chars().next_back().is_some_and(ident);
+        let starts_clean = !first_is_ident || !before.is_some_and(ident);
+        let ends_clean = !last_is_ident || !after.is_some_and(ident);
+        starts_clean && ends_clean
+    })
+}
+
+#[test]
+fn the_domain_imports_nothing_of_the_web() {
+    let found = violations(&manifest_dir().join("src"));
+    assert!(found.is_empty(), "domain files that name the web layer:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_rule_catches_a_domain_file_that_imports_the_web() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    std::fs::create_dir_all(src.join("cases")).unwrap();
+    std::fs::write(src.join("cases/service.rs"), "use sqlx::PgConnection;\nuse crate::web::error::AppError;\n")
+        .unwrap();
+    std::fs::write(src.join("cases/model.rs"), "// axum is not named here\npub struct Axumish;\n").unwrap();
+    std::fs::write(src.join("cases/web.rs"), "use axum::extract::State;\n").unwrap();
+    std::fs::write(src.join("router.rs"), "use crate::app::AppState;\n").unwrap();
+    let found = violations(src);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("src/cases/service.rs:2: names `crate::web`"), "{found:?}");
+}
