@@ -262,7 +262,8 @@ pub fn router(mut state: AppState) -> Router {
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
-                .layer(axum::middleware::from_fn(web::middleware::request_context))
+                .layer(axum::middleware::from_fn(web::middleware::drop_unacceptable_request_id))
+                .layer(web::middleware::request_layers())
                 .layer(axum::middleware::from_fn_with_state(state.web.clone(), web::middleware::security_headers))
                 .layer(axum::middleware::from_fn_with_state(state.web.clone(), render_errors))
                 .layer(CatchPanicLayer::new())

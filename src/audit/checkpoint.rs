@@ -63,25 +63,41 @@ impl Checkpoint {
     }
 }
 
-/// Parses a hex public key.
-pub fn parse_public(hex_key: &str) -> Result<VerifyingKey, String> {
-    let hex_key = hex_key.trim();
-    if !hex_key.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
-        return Err("a public key is 64 lowercase hex digits".into());
+/// Parses a public key: SPKI PEM (`-----BEGIN PUBLIC KEY-----`, as `openssl pkey -pubout`
+/// writes it) or 64 lowercase hex digits (the earlier format).
+pub fn parse_public(text: &str) -> Result<VerifyingKey, String> {
+    use ed25519_dalek::pkcs8::DecodePublicKey;
+    let text = text.trim();
+    if text.starts_with("-----BEGIN") {
+        return VerifyingKey::from_public_key_pem(text)
+            .map_err(|e| format!("not an Ed25519 public key in PEM (SubjectPublicKeyInfo): {e}"));
     }
-    let bytes: [u8; 32] = hex::decode(hex_key)
+    if !text.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+        return Err("a public key is a PEM public key or 64 lowercase hex digits".into());
+    }
+    let bytes: [u8; 32] = hex::decode(text)
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| "a public key is 64 hex digits".to_string())?;
+        .ok_or_else(|| "a public key is a PEM public key or 64 hex digits".to_string())?;
     VerifyingKey::from_bytes(&bytes).map_err(|_| "not a valid Ed25519 public key".to_string())
 }
 
-/// Reads a private key file.
+/// Reads a private key file: PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, which `openssl`
+/// reads and writes) or the 64 hex digits of the seed (the earlier format).
 pub fn load_signing_key(path: &Path) -> Result<SigningKey, String> {
+    use ed25519_dalek::pkcs8::DecodePrivateKey;
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let seed: [u8; 32] = hex::decode(text.trim()).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| {
-        format!("{} does not hold a key (64 hex digits); make one with `icts-review audit keygen`", path.display())
-    })?;
+    let text = text.trim();
+    let none = || {
+        format!(
+            "{} does not hold a key (an Ed25519 PKCS#8 PEM key or 64 hex digits); make one with `icts-review audit keygen`",
+            path.display()
+        )
+    };
+    if text.starts_with("-----BEGIN") {
+        return SigningKey::from_pkcs8_pem(text).map_err(|e| format!("{}: {e}", none()));
+    }
+    let seed: [u8; 32] = hex::decode(text).ok().and_then(|b| b.try_into().ok()).ok_or_else(none)?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
@@ -91,13 +107,22 @@ pub fn load_public_key(path: &Path) -> Result<VerifyingKey, String> {
     parse_public(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Writes a new key pair: the private key to `prefix` (mode 0600, never overwritten) and
-/// the public key to `prefix.pub`. Returns the public key in hex.
+/// Writes a new key pair as PEM: the private key (PKCS#8) to `prefix` (mode 0600, never
+/// overwritten) and the public key (SubjectPublicKeyInfo) to `prefix.pub`. Returns the
+/// public key in hex, as logs and dossiers show it.
 pub fn keygen(prefix: &Path) -> Result<String, String> {
+    use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+    use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| format!("no randomness: {e}"))?;
     let key = SigningKey::from_bytes(&seed);
     let public = hex::encode(key.verifying_key().as_bytes());
+    // PKCS#8 v1 (the seed alone): the form every openssl reads.
+    let private_pem = ed25519_dalek::pkcs8::KeypairBytes { secret_key: seed, public_key: None }
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| format!("cannot encode the key: {e}"))?;
+    let public_pem =
+        key.verifying_key().to_public_key_pem(LineEnding::LF).map_err(|e| format!("cannot encode the key: {e}"))?;
     let pub_path = prefix.with_file_name(format!(
         "{}.pub",
         prefix.file_name().and_then(|n| n.to_str()).ok_or("--out needs a file name")?
@@ -109,9 +134,8 @@ pub fn keygen(prefix: &Path) -> Result<String, String> {
         .mode(0o600)
         .open(prefix)
         .map_err(|e| format!("cannot create {}: {e} (an existing key is never overwritten)", prefix.display()))?;
-    writeln!(f, "{}", hex::encode(seed)).map_err(|e| e.to_string())?;
-    std::fs::write(&pub_path, format!("{public}\n"))
-        .map_err(|e| format!("cannot write {}: {e}", pub_path.display()))?;
+    f.write_all(private_pem.as_bytes()).map_err(|e| e.to_string())?;
+    std::fs::write(&pub_path, public_pem).map_err(|e| format!("cannot write {}: {e}", pub_path.display()))?;
     Ok(public)
 }
 
@@ -386,5 +410,33 @@ mod tests {
         assert!(keygen(&prefix).is_err());
         std::fs::write(dir.path().join("bad"), "not a key").unwrap();
         assert!(load_signing_key(&dir.path().join("bad")).unwrap_err().contains("keygen"));
+    }
+
+    /// The key files are the PEM that `openssl` reads: it derives the same public key.
+    #[test]
+    fn openssl_reads_the_key_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("k");
+        keygen(&prefix).unwrap();
+        let out = std::process::Command::new("openssl")
+            .args(["pkey", "-in"])
+            .arg(&prefix)
+            .arg("-pubout")
+            .output()
+            .expect("openssl is installed");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), std::fs::read_to_string(dir.path().join("k.pub")).unwrap());
+        assert!(std::fs::read_to_string(&prefix).unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
+    }
+
+    /// Keys written in the earlier hex format still load.
+    #[test]
+    fn hex_key_files_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::from_bytes(&[9; 32]);
+        std::fs::write(dir.path().join("old"), format!("{}\n", hex::encode([9u8; 32]))).unwrap();
+        std::fs::write(dir.path().join("old.pub"), hex::encode(key.verifying_key().as_bytes())).unwrap();
+        assert_eq!(load_signing_key(&dir.path().join("old")).unwrap().to_bytes(), key.to_bytes());
+        assert_eq!(load_public_key(&dir.path().join("old.pub")).unwrap(), key.verifying_key());
     }
 }

@@ -591,7 +591,8 @@ mod tests {
         assert!(csv.contains("'+second"), "{csv}");
         let z = zip(&d).unwrap();
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(z)).unwrap();
-        let names: Vec<String> = (0..archive.len()).map(|i| archive.by_index(i).unwrap().name().to_string()).collect();
+        let names: Vec<String> =
+            (0..archive.len()).map(|i| archive.by_index(i).unwrap().name().unwrap().to_string()).collect();
         assert!(names.contains(&"dossier.json".to_string()) && names.contains(&"case.csv".to_string()), "{names:?}");
         use std::io::Read;
         let mut inner = Vec::new();

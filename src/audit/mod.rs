@@ -1,5 +1,5 @@
 //! The append-only, hash-chained audit log that every state change writes to, and its
-//! verifier. Depends on nothing else in the crate.
+//! verifier. Depends on nothing else in the crate but `canonical`.
 //!
 //! Each event's `hash = sha256(prev_hash || canonical bytes)`, where the canonical bytes
 //! are the JSON of [`Canonical`] (fixed field order, object keys sorted, time in RFC 3339
@@ -104,8 +104,8 @@ impl NewEvent {
     }
 }
 
-/// The canonical form that is hashed. Field order is fixed by this declaration; keys
-/// inside `changes` are sorted (serde_json's map is ordered).
+/// The canonical form that is hashed. Field order is fixed by this declaration; `changes`
+/// is written as canonical JSON (`crate::canonical`: keys sorted at every level).
 #[derive(Serialize)]
 struct Canonical<'a> {
     v: u8,
@@ -119,6 +119,7 @@ struct Canonical<'a> {
     event_type: &'a str,
     object_type: Option<&'a str>,
     object_id: Option<&'a str>,
+    #[serde(serialize_with = "crate::canonical::serialize")]
     changes: &'a Value,
     outcome: &'a str,
 }

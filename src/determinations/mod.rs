@@ -273,23 +273,7 @@ pub fn content_hash(s: &Signed<'_>) -> [u8; 32] {
     Sha256::digest(canonical_json(&v).as_bytes()).into()
 }
 
-/// JSON with object keys sorted at every level, whatever the map implementation.
-pub fn canonical_json(v: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let parts: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", serde_json::to_string(k).expect("strings serialise"), canonical_json(&m[k])))
-                .collect();
-            format!("{{{}}}", parts.join(","))
-        }
-        Value::Array(a) => format!("[{}]", a.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
-        other => serde_json::to_string(other).expect("scalars serialise"),
-    }
-}
+pub use crate::canonical::json as canonical_json;
 
 /// Where a determination stands in its four-eyes life: drafted, submitted for signature,
 /// returned to the drafter, signed (and then never changed).

@@ -16,12 +16,11 @@ pub use crate::auth::actor::{Actor, RequestMeta};
 use crate::auth::policy::{Action, Role};
 use crate::auth::session::{self, Kind, Live};
 use crate::web::error::AppError;
-use crate::web::middleware::RequestId;
 
 fn request_meta(parts: &Parts) -> RequestMeta {
     RequestMeta {
         client_addr: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
-        request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        request_id: crate::web::middleware::request_id(&parts.headers),
         user_agent: parts
             .headers
             .get(header::USER_AGENT)

@@ -1,22 +1,29 @@
-//! Middleware every request passes through: request ids with a tracing span, and the
+//! Middleware every request passes through: request ids and the access log (tower-http's
+//! `SetRequestId`, `TraceLayer` and `PropagateRequestId`, see [`request_layers`]), and the
 //! security headers of every response.
 
-use std::time::Instant;
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use tracing::Instrument;
+use tower::ServiceBuilder;
+use tower::layer::util::{Identity, Stack};
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnBodyChunk, DefaultOnEos, DefaultOnRequest, TraceLayer};
 
 use super::WebState;
 
 /// The `X-Request-Id` header.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id of the current request, as an extension for handlers and audit events.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+/// The id of the current request, as handlers and audit events read it (set by
+/// `SetRequestId` in the request's headers).
+pub fn request_id(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
 
 /// A request id supplied by a proxy is kept when it is a short token; anything else is
 /// replaced, so that logs cannot be polluted through this header.
@@ -24,35 +31,60 @@ fn acceptable(id: &str) -> bool {
     (8..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
+/// Drops an `X-Request-Id` that is not [`acceptable`], so that `SetRequestId` makes a new
+/// one (it keeps any id it finds).
+pub async fn drop_unacceptable_request_id(mut request: Request, next: Next) -> Response {
+    let bad = request.headers().get(&X_REQUEST_ID).is_some_and(|v| !v.to_str().is_ok_and(acceptable));
+    if bad {
+        request.headers_mut().remove(&X_REQUEST_ID);
+    }
+    next.run(request).await
+}
+
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request_id(request.headers()).unwrap_or_default();
+    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+}
+
+fn log_response(response: &Response, latency: Duration, _: &tracing::Span) {
+    let status = response.status().as_u16();
+    let elapsed_ms = latency.as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(status, elapsed_ms, "request finished");
+    } else {
+        tracing::info!(status, elapsed_ms, "request finished");
+    }
+}
+
+/// The access log: one span per request, one line per response.
+pub type Trace = TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    fn(&Request) -> tracing::Span,
+    DefaultOnRequest,
+    fn(&Response, Duration, &tracing::Span),
+    DefaultOnBodyChunk,
+    DefaultOnEos,
+    (),
+>;
+
+/// The layers of [`request_layers`], outermost last.
+pub type RequestLayers =
+    Stack<PropagateRequestIdLayer, Stack<Trace, Stack<SetRequestIdLayer<MakeRequestUuid>, Identity>>>;
+
 /// Gives every request an id (kept from `X-Request-Id` when acceptable, else a new UUID),
 /// runs it inside a span carrying that id so every log line of the request shows it, logs
-/// its outcome, and returns the id in the `X-Request-Id` response header.
-pub async fn request_context(mut request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(&X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| acceptable(v))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let value = HeaderValue::from_str(&id).expect("request ids are header-safe");
-    request.headers_mut().insert(X_REQUEST_ID.clone(), value.clone());
-    request.extensions_mut().insert(RequestId(id.clone()));
-    let span =
-        tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
-    let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
-    let status = response.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    span.in_scope(|| {
-        if status >= 500 {
-            tracing::error!(status, elapsed_ms, "request finished");
-        } else {
-            tracing::info!(status, elapsed_ms, "request finished");
-        }
-    });
-    response.headers_mut().insert(X_REQUEST_ID.clone(), value);
-    response
+/// its outcome, and returns the id in the `X-Request-Id` response header. (Unacceptable
+/// incoming ids are dropped first by [`drop_unacceptable_request_id`].)
+pub fn request_layers() -> ServiceBuilder<RequestLayers> {
+    let trace: Trace = TraceLayer::new_for_http()
+        .make_span_with(request_span as fn(&Request) -> tracing::Span)
+        .on_response(log_response as fn(&Response, Duration, &tracing::Span))
+        // A 5xx is logged once, by `log_response`.
+        .on_failure(());
+    ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(X_REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
 }
 
 /// The Content-Security-Policy of every response: only our own scripts, styles, images and

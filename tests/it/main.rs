@@ -13,6 +13,7 @@ mod identity;
 mod import;
 mod layers;
 mod lifecycle;
+mod migrations;
 mod parties;
 mod risk;
 mod screening;

@@ -1,0 +1,58 @@
+//! Canonical JSON: the one way a JSON value is turned into the bytes that are hashed or
+//! signed — object keys sorted at every level, no insignificant whitespace, serde_json's
+//! escaping and number forms — whatever map implementation serde_json is built with. Used
+//! for determinations' content hashes, dossier manifests and parts, and the free-form
+//! `changes` of every audit event (whose other fields have a fixed order of their own).
+
+use serde::Serializer;
+use serde_json::Value;
+
+/// JSON with object keys sorted at every level, whatever the map implementation.
+pub fn json(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", serde_json::to_string(k).expect("strings serialise"), json(&m[k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(json).collect::<Vec<_>>().join(",")),
+        other => serde_json::to_string(other).expect("scalars serialise"),
+    }
+}
+
+/// Serialises a value as its canonical JSON (for `#[serde(serialize_with)]` on fields that
+/// are hashed); only serde_json's serializer is supported.
+pub fn serialize<S: Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Error> {
+    let raw = serde_json::value::RawValue::from_string(json(v)).map_err(serde::ser::Error::custom)?;
+    serde::Serialize::serialize(&raw, s)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn keys_are_sorted_at_every_level_and_nothing_else_changes() {
+        let v = json!({"b": [1, {"d": 1, "c": "x\"y"}], "a": 1.5, "é": null});
+        assert_eq!(super::json(&v), r#"{"a":1.5,"b":[1,{"c":"x\"y","d":1}],"é":null}"#);
+        // The same bytes as serde_json's own compact output over its ordered map.
+        assert_eq!(super::json(&v), serde_json::to_string(&v).unwrap());
+    }
+
+    #[test]
+    fn a_field_serialised_canonically_is_embedded_as_is() {
+        #[derive(serde::Serialize)]
+        struct Event<'a> {
+            z: u8,
+            #[serde(serialize_with = "super::serialize")]
+            changes: &'a serde_json::Value,
+        }
+        let changes = json!({"y": 1, "x": {"b": 2, "a": 1}});
+        let out = serde_json::to_string(&Event { z: 1, changes: &changes }).unwrap();
+        assert_eq!(out, r#"{"z":1,"changes":{"x":{"a":1,"b":2},"y":1}}"#);
+    }
+}
