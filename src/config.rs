@@ -121,7 +121,6 @@ pub struct Config {
     pub static_dir: PathBuf,
     /// Marking banner text.
     pub marking: String,
-    /// Log format.
     pub log_format: LogFormat,
     /// Log filter.
     pub log: String,

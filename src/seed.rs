@@ -24,9 +24,7 @@ use crate::parties::{self, EvidenceInput, PartyInput, PartyRole};
 
 /// The accounts created, with their one-time passwords.
 pub struct DemoAccount {
-    /// Email.
     pub email: String,
-    /// Role.
     pub role: Role,
     /// One-time password (must be changed at first sign-in).
     pub password: String,

@@ -27,13 +27,9 @@ use crate::determinations::{Signed, content_hash};
 pub struct Summary {
     /// Users created.
     pub users: usize,
-    /// Parties.
     pub parties: u64,
-    /// Cases.
     pub cases: u64,
-    /// Notes.
     pub notes: u64,
-    /// Assessments.
     pub assessments: u64,
     /// Signed determinations.
     pub determinations: u64,

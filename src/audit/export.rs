@@ -32,7 +32,6 @@ impl Format {
         }
     }
 
-    /// Media type.
     pub fn media_type(self) -> &'static str {
         match self {
             Format::Ndjson => "application/x-ndjson",

@@ -68,7 +68,6 @@ pub struct NewEvent {
     /// Changed fields: `{"field": {"before": .., "after": ..}}`, or other facts. Never a
     /// password, token or session secret.
     pub changes: Value,
-    /// Outcome.
     pub outcome: Outcome,
 }
 
@@ -140,13 +139,10 @@ pub struct StoredEvent {
     pub actor_role: Option<String>,
     /// Client address.
     pub client_addr: Option<String>,
-    /// Request id.
     pub request_id: Option<String>,
-    /// Event type.
     pub event_type: String,
     /// Object kind.
     pub object_type: Option<String>,
-    /// Object id.
     pub object_id: Option<String>,
     /// Changed fields / facts.
     pub changes: Value,

@@ -16,9 +16,7 @@ use crate::error::DomainError;
 pub struct RequestMeta {
     /// Client address (the TCP peer).
     pub client_addr: Option<String>,
-    /// Request id.
     pub request_id: Option<String>,
-    /// User agent.
     pub user_agent: Option<String>,
 }
 

@@ -21,20 +21,15 @@ use crate::web::extract::{ApiJson, AppPath};
 pub struct TokenRequest {
     /// Account email.
     pub email: String,
-    /// Password.
     pub password: String,
 }
 
 /// The user as the API shows them.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiUser {
-    /// Id.
     pub id: Uuid,
-    /// Email.
     pub email: String,
-    /// Name.
     pub name: String,
-    /// Role.
     pub role: Role,
 }
 
@@ -83,13 +78,9 @@ pub async fn delete_token(State(state): State<AppState>, user: SignedIn) -> Resu
 /// The signed-in user.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
-    /// Id.
     pub id: Uuid,
-    /// Email.
     pub email: String,
-    /// Name.
     pub name: String,
-    /// Role.
     pub role: Role,
     /// Whether the password must be changed before anything else.
     pub must_change_password: bool,
@@ -120,9 +111,7 @@ pub async fn list_users(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    /// Email.
     pub email: String,
-    /// Name.
     pub name: String,
     /// `analyst`, `supervisor`, `auditor` or `admin`.
     pub role: String,

@@ -26,13 +26,11 @@ pub const ADDRESS_ATTEMPTS: i32 = 30;
 /// An account as shown to administrators and in the API.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UserRecord {
-    /// Id.
     pub id: Uuid,
     /// Email (lower case).
     pub email: String,
     /// Display name.
     pub name: String,
-    /// Role.
     pub role: Role,
     /// Whether the account may sign in.
     pub active: bool,
@@ -60,11 +58,8 @@ const USER_COLUMNS: &str = "id, email, name, role, active, must_change_password,
 /// Validated input for a new account.
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    /// Email.
     pub email: String,
-    /// Name.
     pub name: String,
-    /// Role.
     pub role: Role,
     /// Initial password.
     pub password: String,

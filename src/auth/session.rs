@@ -104,7 +104,6 @@ pub struct Live {
     pub session_id: Uuid,
     /// `browser` or `api`.
     pub kind: String,
-    /// CSRF token.
     pub csrf_token: String,
     /// Last activity.
     pub last_seen_at: OffsetDateTime,
@@ -114,11 +113,9 @@ pub struct Live {
     pub reauth_at: Option<OffsetDateTime>,
     /// The user.
     pub user_id: Uuid,
-    /// Email.
     pub email: String,
     /// Display name.
     pub name: String,
-    /// Role.
     pub role: Role,
     /// Whether the user must change the password first.
     pub must_change_password: bool,
@@ -184,7 +181,6 @@ pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid, keep: Optio
 pub struct Listed {
     /// Handle.
     pub id: Uuid,
-    /// Kind.
     pub kind: String,
     /// Created.
     pub created_at: OffsetDateTime,

@@ -33,34 +33,28 @@ pub async fn reference(
 /// A case in a list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseSummary {
-    /// Id.
     pub id: Uuid,
-    /// Docket number.
     pub docket_number: String,
-    /// Title.
     pub title: String,
-    /// Stage.
     pub stage: Stage,
     /// Category code.
     pub category: String,
     /// Adversary codes.
     pub adversaries: Vec<String>,
-    /// Origin.
     pub origin: Origin,
     /// Governing rule.
     pub rule_version: Option<String>,
     /// Need-to-know.
     pub restricted: bool,
-    /// Assignee.
     pub assignee: Option<super::model::UserRef>,
     /// Preliminary triage score 0–100 of a bulk-intake case: a queue ordering, not an assessment.
     pub preliminary_score: Option<i32>,
-    /// Version.
     pub version: i32,
 }
 
 impl From<CaseRow> for CaseSummary {
-    fn from(c: CaseRow) -> Self {
+    fn from(row: CaseRow) -> Self {
+        let c = row.case;
         CaseSummary {
             id: c.id,
             docket_number: c.docket_number,
@@ -71,8 +65,8 @@ impl From<CaseRow> for CaseSummary {
             origin: c.origin,
             rule_version: c.rule_version,
             restricted: c.restricted,
-            assignee: c.assignee.map(|id| super::model::UserRef { id, name: c.assignee_name.unwrap_or_default() }),
-            preliminary_score: c.preliminary_score,
+            assignee: row.assignee.map(|id| super::model::UserRef { id, name: row.assignee_name.unwrap_or_default() }),
+            preliminary_score: row.preliminary_score,
             version: c.version,
         }
     }

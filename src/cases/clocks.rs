@@ -102,11 +102,9 @@ pub struct ClockInputs {
     pub served_on: Option<Date>,
     /// Proposed final determination circulated.
     pub circulated_on: Option<Date>,
-    /// Extensions.
     pub extensions: Vec<Extension>,
     /// Tolling periods.
     pub tolls: Vec<Toll>,
-    /// Today.
     pub today: Date,
 }
 

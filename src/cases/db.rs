@@ -231,13 +231,11 @@ impl Sort {
 /// Filters of the case list.
 #[derive(Debug, Clone)]
 pub struct CaseFilter {
-    /// Stage.
     pub stage: Option<Stage>,
     /// Category code.
     pub category: Option<String>,
     /// Adversary code.
     pub adversary: Option<String>,
-    /// Assignee.
     pub assignee: Option<AssigneeFilter>,
     /// Only overdue cases.
     pub overdue: bool,

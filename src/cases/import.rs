@@ -110,7 +110,6 @@ pub struct ImportRow {
 pub struct ImportReport {
     /// Rows loaded.
     pub rows: usize,
-    /// Cases opened.
     pub cases_opened: usize,
     /// Existing cases joined.
     pub cases_joined: usize,

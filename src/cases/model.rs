@@ -52,84 +52,96 @@ impl Origin {
     }
 }
 
-/// A case row.
+/// What a case is, carried alike by the register's rows ([`CaseRow`]) and the API's view
+/// ([`CaseView`]), so that the one field list is written once.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CaseRecord {
+    /// The case's id (its docket number is what people use).
+    pub id: Uuid,
+    /// `ICTS-YYYY-NNN`: unique, gap-free within a year.
+    pub docket_number: String,
+    /// A short name of the transaction under review.
+    pub title: String,
+    /// The transaction(s) and the concerns, as filed.
+    pub summary: String,
+    /// How the review started: a referral, the office's own initiative, information sent in.
+    pub origin: Origin,
+    /// The referring agency's code (agency referrals).
+    pub referring_agency: Option<String>,
+    /// When the referral was made.
+    pub referral_date: Option<Date>,
+    /// The covered category's code (the first of the three questions rests on it).
+    pub category: String,
+    /// The foreign adversaries the transaction is tied to (codes).
+    pub adversaries: Vec<String>,
+    /// The rule the case is reviewed under (`ifr-2021` or `final-2025`), once accepted.
+    pub rule_version: Option<String>,
+    /// Need-to-know: only the assignee, supervisors and auditors see a restricted case.
+    pub restricted: bool,
+    /// Where the review stands.
+    pub stage: Stage,
+    /// When it was filed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Optimistic concurrency: send it back with edits; a stale one is refused.
+    pub version: i32,
+}
+
+/// A case as the register holds it: the record and what the workflow, the clocks and the
+/// pages need besides. Dereferences to its [`CaseRecord`].
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CaseRow {
-    /// Id.
-    pub id: Uuid,
-    /// `ICTS-YYYY-NNN`.
-    pub docket_number: String,
-    /// Title.
-    pub title: String,
-    /// Summary.
-    pub summary: String,
-    /// Origin.
-    pub origin: Origin,
-    /// Referring agency code.
-    pub referring_agency: Option<String>,
-    /// Referral date.
-    pub referral_date: Option<Date>,
-    /// Category code.
-    pub category: String,
-    /// Adversary codes.
-    pub adversaries: Vec<String>,
-    /// Governing rule.
-    pub rule_version: Option<String>,
-    /// Need-to-know.
-    pub restricted: bool,
-    /// Assignee.
+    /// What the case is.
+    #[sqlx(flatten)]
+    pub case: CaseRecord,
+    /// The analyst or supervisor working it.
     pub assignee: Option<Uuid>,
-    /// Assignee's name.
+    /// The assignee's name, as shown.
     pub assignee_name: Option<String>,
-    /// Stage.
-    pub stage: Stage,
-    /// Covered?
+    /// Whether the transaction is a covered ICTS transaction (question 1).
     pub covered: Option<Answer>,
-    /// Why.
+    /// The reasoning of question 1.
     pub covered_note: String,
-    /// Nexus?
+    /// Whether a foreign adversary owns, controls or directs a party (question 2).
     pub nexus: Option<Answer>,
-    /// Why.
+    /// The reasoning of question 2.
     pub nexus_note: String,
-    /// Undue risk?
+    /// Whether the transaction poses undue or unacceptable risk (question 3).
     pub undue_risk: Option<Answer>,
-    /// Why.
+    /// The reasoning of question 3.
     pub undue_risk_note: String,
-    /// Accepted.
+    /// When the referral was accepted (starts the interim rule's clock).
     pub accepted_on: Option<Date>,
-    /// Agencies notified.
+    /// When the appropriate agencies were notified (the 21 days before service run from it).
     pub agencies_notified_on: Option<Date>,
-    /// Initial determination signer.
+    /// Who signed the initial determination (service waits for it).
     pub initial_signed_by: Option<Uuid>,
-    /// Served.
+    /// When the initial determination was served (starts the response window).
     pub served_on: Option<Date>,
-    /// Response received.
+    /// When the parties' response arrived.
     pub response_received_on: Option<Date>,
-    /// Circulated.
+    /// When the proposed final determination went to the agencies.
     pub circulated_on: Option<Date>,
-    /// All concurred.
+    /// Whether every agency concurred (else silence counts after 14 days).
     pub all_concurred: bool,
-    /// Final decision (signed).
+    /// The decision of the signed final determination.
     pub final_decision: Option<Decision>,
-    /// Final signer.
+    /// Who signed the final determination.
     pub final_signed_by: Option<Uuid>,
-    /// Decided.
+    /// When the final determination was issued.
     pub decided_on: Option<Date>,
-    /// Final determination due (denormalised from the clocks).
+    /// Final determination due (denormalised from the clocks for list filters).
     pub final_due: Option<Date>,
     /// Preliminary triage score of a bulk-intake case (not an assessment).
     pub preliminary_score: Option<i32>,
-    /// Filed by.
+    /// Who filed it (none for bulk intake without an account).
     pub created_by: Option<Uuid>,
-    /// Filed at.
-    pub created_at: OffsetDateTime,
-    /// Last change.
-    pub updated_at: OffsetDateTime,
-    /// Optimistic-concurrency version.
-    pub version: i32,
-    /// A nexus finding is recorded.
+    /// A nexus finding is recorded (the workflow asks for one).
     pub has_nexus_finding: bool,
-    /// A risk assessment is recorded.
+    /// A risk assessment is recorded (the workflow asks for one).
     pub has_assessment: bool,
     /// Agency notices of the first interagency step.
     pub first_step_notices: i64,
@@ -137,6 +149,19 @@ pub struct CaseRow {
     pub second_step_notices: i64,
     /// A second-step objection without a recorded resolution.
     pub unresolved_objection: bool,
+}
+
+impl std::ops::Deref for CaseRow {
+    type Target = CaseRecord;
+    fn deref(&self) -> &CaseRecord {
+        &self.case
+    }
+}
+
+impl std::ops::DerefMut for CaseRow {
+    fn deref_mut(&mut self) -> &mut CaseRecord {
+        &mut self.case
+    }
 }
 
 impl CaseRow {
@@ -155,9 +180,7 @@ impl CaseRow {
 /// A user as shown on a case.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserRef {
-    /// Id.
     pub id: Uuid,
-    /// Name.
     pub name: String,
 }
 
@@ -178,58 +201,36 @@ pub struct Questions {
     pub undue_risk_note: String,
 }
 
-/// A case as the API returns it.
+/// A case as the API returns it: the record, with the assignee, the three questions, the
+/// decision, the clocks and what the requesting user may do now.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
-    /// Id.
-    pub id: Uuid,
-    /// Docket number.
-    pub docket_number: String,
-    /// Title.
-    pub title: String,
-    /// Summary.
-    pub summary: String,
-    /// Origin.
-    pub origin: Origin,
-    /// Referring agency code (agency referrals).
-    pub referring_agency: Option<String>,
-    /// Referral date.
-    pub referral_date: Option<Date>,
-    /// Category code.
-    pub category: String,
-    /// Adversary codes.
-    pub adversaries: Vec<String>,
-    /// Governing rule version code.
-    pub rule_version: Option<String>,
-    /// Need-to-know.
-    pub restricted: bool,
-    /// Assignee.
+    /// What the case is (its fields appear at the top level).
+    #[serde(flatten)]
+    pub case: CaseRecord,
+    /// Who works it.
     pub assignee: Option<UserRef>,
-    /// Stage.
-    pub stage: Stage,
     /// The three questions.
     pub questions: Questions,
     /// Final decision, once signed.
     pub decision: Option<Decision>,
-    /// Clocks.
+    /// The clocks that run on the case.
     pub clocks: Vec<ClockState>,
     /// What the requesting user may do now.
     pub allowed_actions: Vec<Action>,
-    /// Filed at.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    /// Last change.
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-    /// Version: send it back with edits.
-    pub version: i32,
+}
+
+impl std::ops::Deref for CaseView {
+    type Target = CaseRecord;
+    fn deref(&self) -> &CaseRecord {
+        &self.case
+    }
 }
 
 /// Intake input, as the form and the API send it.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseInput {
-    /// Title.
     pub title: String,
     /// Summary of the transaction(s) and concerns.
     pub summary: String,
@@ -253,17 +254,11 @@ pub struct CaseInput {
 /// Validated intake.
 #[derive(Debug, Clone)]
 pub struct NewCase {
-    /// Title.
     pub title: String,
-    /// Summary.
     pub summary: String,
-    /// Origin.
     pub origin: Origin,
-    /// Referring agency.
     pub referring_agency: Option<String>,
-    /// Referral date.
     pub referral_date: Option<Date>,
-    /// Category.
     pub category: String,
     /// Adversaries (sorted, unique).
     pub adversaries: Vec<String>,
@@ -421,25 +416,17 @@ pub fn parse_answer(field: &'static str, v: &str, errors: &mut Vec<FieldError>) 
 /// A validated edit: each field `Some` when it changes.
 #[derive(Debug, Clone, Default)]
 pub struct ValidEdit {
-    /// Title.
     pub title: Option<String>,
-    /// Summary.
     pub summary: Option<String>,
-    /// Category.
     pub category: Option<String>,
-    /// Adversaries.
     pub adversaries: Option<Vec<String>>,
-    /// Restricted.
     pub restricted: Option<bool>,
-    /// Covered.
     pub covered: Option<Option<Answer>>,
     /// Note.
     pub covered_note: Option<String>,
-    /// Nexus.
     pub nexus: Option<Option<Answer>>,
     /// Note.
     pub nexus_note: Option<String>,
-    /// Undue risk.
     pub undue_risk: Option<Option<Answer>>,
     /// Note.
     pub undue_risk_note: Option<String>,
@@ -541,20 +528,25 @@ mod tests {
     fn visibility() {
         let me = Uuid::now_v7();
         let mut row = CaseRow {
-            id: Uuid::nil(),
-            docket_number: "ICTS-2026-001".into(),
-            title: String::new(),
-            summary: String::new(),
-            origin: Origin::OwnInitiative,
-            referring_agency: None,
-            referral_date: None,
-            category: "data_hosting".into(),
-            adversaries: vec!["CN".into()],
-            rule_version: None,
-            restricted: true,
+            case: CaseRecord {
+                id: Uuid::nil(),
+                docket_number: "ICTS-2026-001".into(),
+                title: String::new(),
+                summary: String::new(),
+                origin: Origin::OwnInitiative,
+                referring_agency: None,
+                referral_date: None,
+                category: "data_hosting".into(),
+                adversaries: vec!["CN".into()],
+                rule_version: None,
+                restricted: true,
+                stage: Stage::Intake,
+                created_at: OffsetDateTime::UNIX_EPOCH,
+                updated_at: OffsetDateTime::UNIX_EPOCH,
+                version: 1,
+            },
             assignee: None,
             assignee_name: None,
-            stage: Stage::Intake,
             covered: None,
             covered_note: String::new(),
             nexus: None,
@@ -574,9 +566,6 @@ mod tests {
             final_due: None,
             preliminary_score: None,
             created_by: None,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            updated_at: OffsetDateTime::UNIX_EPOCH,
-            version: 1,
             has_nexus_finding: false,
             has_assessment: false,
             first_step_notices: 0,

@@ -10,7 +10,6 @@ use time::{Date, OffsetDateTime};
 pub struct Adversary {
     /// Two-letter code.
     pub code: String,
-    /// Name.
     pub name: String,
     /// Qualification, e.g. "including Hong Kong".
     pub note: String,
@@ -32,7 +31,6 @@ impl Adversary {
 pub struct Category {
     /// Short code.
     pub code: String,
-    /// Name.
     pub name: String,
     /// What it covers.
     pub description: String,
@@ -54,18 +52,14 @@ impl Category {
 /// An agency consulted in the interagency steps.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Agency {
-    /// Code.
     pub code: String,
-    /// Name.
     pub name: String,
 }
 
 /// A sensitive-personal-data category.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DataCategory {
-    /// Code.
     pub code: String,
-    /// Name.
     pub name: String,
 }
 
@@ -74,7 +68,6 @@ pub struct DataCategory {
 pub struct RuleVersionRow {
     /// Code (`ifr-2021`, `final-2025`).
     pub code: String,
-    /// Name.
     pub name: String,
     /// Federal Register citation.
     pub citation: String,
@@ -99,11 +92,9 @@ pub struct Reference {
     pub adversaries: Vec<Adversary>,
     /// Covered categories.
     pub categories: Vec<Category>,
-    /// Agencies.
     pub agencies: Vec<Agency>,
     /// Sensitive-personal-data categories.
     pub data_categories: Vec<DataCategory>,
-    /// Rule versions.
     pub rule_versions: Vec<RuleVersionRow>,
 }
 
@@ -175,7 +166,6 @@ impl Reference {
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferenceEntry {
-    /// Name.
     pub name: String,
     /// Adversaries: qualification (e.g. "including Hong Kong").
     #[serde(default)]

@@ -83,19 +83,7 @@ pub async fn view(
     let clocks = clocks::clocks(&inputs);
     let allowed_actions = workflow::allowed(c.stage, user.role, &facts(&c, user, today));
     Ok(CaseView {
-        id: c.id,
-        docket_number: c.docket_number,
-        title: c.title,
-        summary: c.summary,
-        origin: c.origin,
-        referring_agency: c.referring_agency,
-        referral_date: c.referral_date,
-        category: c.category,
-        adversaries: c.adversaries,
-        rule_version: c.rule_version,
-        restricted: c.restricted,
         assignee: c.assignee.map(|id| UserRef { id, name: c.assignee_name.unwrap_or_default() }),
-        stage: c.stage,
         questions: Questions {
             covered: c.covered,
             covered_note: c.covered_note,
@@ -107,9 +95,7 @@ pub async fn view(
         decision: c.final_decision,
         clocks,
         allowed_actions,
-        created_at: c.created_at,
-        updated_at: c.updated_at,
-        version: c.version,
+        case: c.case,
     })
 }
 

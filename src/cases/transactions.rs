@@ -24,7 +24,6 @@ pub const STATUSES: [&str; 3] = ["pending", "completed", "ongoing"];
 /// A transaction.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Transaction {
-    /// Id.
     pub id: Uuid,
     /// The case reviewing it.
     pub case_id: Uuid,
@@ -43,7 +42,6 @@ pub struct Transaction {
     /// Value in US dollars.
     #[schema(value_type = Option<f64>)]
     pub value_usd: Option<f64>,
-    /// US persons affected.
     pub us_persons_affected: Option<i64>,
     /// Sensitive-personal-data categories involved.
     pub data_categories: Vec<String>,
@@ -53,9 +51,7 @@ pub struct Transaction {
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransactionPartyInput {
-    /// Party id.
     pub party_id: Uuid,
-    /// Role.
     pub role: String,
 }
 
@@ -65,9 +61,7 @@ pub struct TransactionPartyInput {
 pub struct TransactionInput {
     /// The ICTS item or service.
     pub item: String,
-    /// Kind.
     pub kind: String,
-    /// Status.
     pub status: String,
     /// YYYY-MM-DD.
     #[serde(default)]
@@ -75,13 +69,11 @@ pub struct TransactionInput {
     /// YYYY-MM-DD.
     #[serde(default)]
     pub completed_on: Option<String>,
-    /// Ongoing activity.
     #[serde(default)]
     pub ongoing_activity: String,
     /// Value in US dollars.
     #[serde(default)]
     pub value_usd: Option<f64>,
-    /// US persons affected.
     #[serde(default)]
     pub us_persons_affected: Option<i64>,
     /// Sensitive-data category codes.
@@ -95,25 +87,19 @@ pub struct TransactionInput {
 /// Validated transaction input.
 #[derive(Debug, Clone)]
 pub struct ValidTransaction {
-    /// Item.
     pub item: String,
-    /// Kind.
     pub kind: String,
-    /// Status.
     pub status: String,
     /// Initiated.
     pub initiated_on: Option<Date>,
     /// Completed.
     pub completed_on: Option<Date>,
-    /// Ongoing activity.
     pub ongoing_activity: String,
     /// Value.
     pub value_usd: Option<f64>,
     /// US persons.
     pub us_persons_affected: Option<i64>,
-    /// Data categories.
     pub data_categories: Vec<String>,
-    /// Parties.
     pub parties: Vec<(Uuid, PartyRole)>,
 }
 

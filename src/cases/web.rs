@@ -42,7 +42,6 @@ pub struct Bar {
     pub label: &'static str,
     /// Stage name (for the link).
     pub stage: &'static str,
-    /// Count.
     pub count: i64,
     /// Bar width in the SVG.
     pub width: i64,

@@ -342,9 +342,7 @@ impl Action {
 #[sqlx(type_name = "question_answer", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
-    /// Yes.
     Yes,
-    /// No.
     No,
 }
 
@@ -417,7 +415,6 @@ pub struct Facts {
     pub circulated_on: Option<Date>,
     /// Every notified agency concurred (or the dispute was resolved).
     pub all_concurred: bool,
-    /// Today.
     pub today: Option<Date>,
     /// Seam for the risk issue: a nexus finding with its evidence is recorded.
     pub nexus_finding_recorded: Option<bool>,

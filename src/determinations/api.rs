@@ -22,7 +22,6 @@ pub struct DraftRequest {
     /// Outcome (initial: `prohibition` / `mitigation`; final and amendment: `prohibited` /
     /// `not_prohibited` / `permitted_with_mitigation`; revocation: `revoked`).
     pub outcome: String,
-    /// Content.
     pub content: Content,
     /// Documents of the case cited (never classified-reference ones).
     #[serde(default)]
@@ -37,7 +36,6 @@ pub struct DraftRequest {
 pub struct ReviseRequest {
     /// The revision this one replaces (409 when stale).
     pub revision: i32,
-    /// Outcome.
     pub outcome: String,
     /// Content (the whole of it).
     pub content: Content,

@@ -234,17 +234,12 @@ pub fn validate(
 pub struct Signed<'a> {
     /// Determination id.
     pub id: Uuid,
-    /// Case id.
     pub case_id: Uuid,
-    /// Kind.
     pub kind: &'a str,
-    /// Outcome.
     pub outcome: &'a str,
     /// Revision signed.
     pub revision: i32,
-    /// Content.
     pub content: &'a serde_json::Value,
-    /// Cited documents.
     pub cited_documents: &'a [Uuid],
     /// Linked assessment.
     pub assessment_id: Option<Uuid>,
@@ -327,7 +322,6 @@ impl std::fmt::Display for Status {
 /// A determination as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Determination {
-    /// Id.
     pub id: Uuid,
     /// Case.
     pub case_id: Uuid,
@@ -342,7 +336,6 @@ pub struct Determination {
     pub status: Status,
     /// Revision number (send it back when revising).
     pub revision: i32,
-    /// Content.
     #[schema(value_type = Content)]
     pub content: serde_json::Value,
     /// The assessment the risk analysis rests on (current when last saved).

@@ -24,7 +24,6 @@ const SELECT: &str = "SELECT d.id, d.case_id, d.kind, d.supersedes, d.outcome, d
 pub struct Draft {
     /// Outcome (see [`Kind::outcomes`]).
     pub outcome: String,
-    /// Content.
     pub content: Content,
     /// Documents cited.
     pub cited_documents: Vec<Uuid>,

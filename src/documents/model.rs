@@ -18,11 +18,9 @@ pub const MARKINGS: [(&str, &str); 4] = [
 /// A document's metadata.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Document {
-    /// Id.
     pub id: Uuid,
     /// Case.
     pub case_id: Uuid,
-    /// Title.
     pub title: String,
     /// `public`, `cui`, `cbi` or `classified_reference`.
     pub marking: String,
@@ -100,9 +98,7 @@ pub fn clean_filename(raw: &str) -> Option<String> {
 /// An upload as received.
 #[derive(Default)]
 pub struct Upload {
-    /// Title.
     pub title: String,
-    /// Marking.
     pub marking: String,
     /// Pointer (classified reference).
     pub pointer: String,

@@ -9,9 +9,7 @@ use crate::error::FieldError;
 /// A kind of measure from the catalogue.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct MeasureKind {
-    /// Code.
     pub code: String,
-    /// Name.
     pub name: String,
 }
 
@@ -102,7 +100,6 @@ impl std::fmt::Display for MeasureStatus {
 /// A measure.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Measure {
-    /// Id.
     pub id: Uuid,
     /// Case.
     pub case_id: Uuid,
@@ -168,15 +165,12 @@ pub struct StatusChange {
 /// A compliance check.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Check {
-    /// Id.
     pub id: Uuid,
     /// Measure.
     pub measure_id: Uuid,
-    /// Checked on.
     pub checked_on: Date,
     /// `compliant`, `deficient` or `breach`.
     pub result: String,
-    /// Finding.
     pub finding: String,
     /// Evidence.
     pub document_id: Option<Uuid>,

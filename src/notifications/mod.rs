@@ -45,7 +45,6 @@ impl Kind {
 /// A notification as listed.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Notification {
-    /// Id.
     pub id: Uuid,
     /// `assigned`, `returned`, `awaiting_signature`, `clock_due`, `breach` or `signed`.
     pub kind: String,

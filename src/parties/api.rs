@@ -115,7 +115,6 @@ pub async fn add_evidence(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
-    /// Party id.
     pub party_id: Uuid,
     /// `supplier`, `us_counterparty`, `owner` or `intermediary`.
     pub role: String,

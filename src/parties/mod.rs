@@ -45,7 +45,6 @@ impl PartyKind {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
-    /// Label.
     pub fn label(self) -> &'static str {
         match self {
             PartyKind::Company => "Company",
@@ -87,7 +86,6 @@ impl PartyRole {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
-    /// Label.
     pub fn label(self) -> &'static str {
         match self {
             PartyRole::Supplier => "Supplier / provider",
@@ -138,7 +136,6 @@ impl NexusCriterion {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
-    /// Label.
     pub fn label(self) -> &'static str {
         match self {
             NexusCriterion::Ownership => "Ownership or control",
@@ -153,13 +150,10 @@ impl NexusCriterion {
 /// A party.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Party {
-    /// Id.
     pub id: Uuid,
-    /// Legal name.
     pub legal_name: String,
     /// Other names.
     pub aliases: Vec<String>,
-    /// Kind.
     pub kind: PartyKind,
     /// Country (ISO 3166 alpha-2).
     pub country: String,
@@ -168,7 +162,6 @@ pub struct Party {
     /// Share the parent owns, percent.
     #[schema(value_type = Option<f64>)]
     pub ownership_pct: Option<f64>,
-    /// Notes.
     pub notes: String,
     /// Version for optimistic concurrency.
     pub version: i32,
@@ -181,7 +174,6 @@ const PARTY_COLUMNS: &str =
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartyInput {
-    /// Legal name.
     pub legal_name: String,
     /// Other names.
     #[serde(default)]
@@ -196,7 +188,6 @@ pub struct PartyInput {
     /// Share the parent owns, percent (required with a parent).
     #[serde(default)]
     pub ownership_pct: Option<f64>,
-    /// Notes.
     #[serde(default)]
     pub notes: String,
     /// Version (edits only).
@@ -451,9 +442,7 @@ pub async fn ownership_chain(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Ch
 /// A piece of nexus evidence.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Evidence {
-    /// Id.
     pub id: Uuid,
-    /// Criterion.
     pub criterion: NexusCriterion,
     /// Adversary code.
     pub adversary: String,
@@ -548,9 +537,7 @@ pub async fn add_evidence(
 /// A party's link to a case.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CaseLink {
-    /// Case id.
     pub case_id: Uuid,
-    /// Docket number.
     pub docket_number: String,
     /// Case title.
     pub title: String,
@@ -575,13 +562,9 @@ pub async fn cases_of(conn: &mut PgConnection, party: Uuid, user: &Actor) -> Res
 /// A party on a case.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CaseParty {
-    /// Party id.
     pub party_id: Uuid,
-    /// Legal name.
     pub legal_name: String,
-    /// Country.
     pub country: String,
-    /// Role.
     pub role: PartyRole,
 }
 

@@ -36,23 +36,15 @@ pub const REQUIRED: [&str; 12] = [
 pub struct ListEntry {
     /// The list it comes from (Entity List, SDN, ...).
     pub source: String,
-    /// Entity number.
     pub entity_number: String,
     /// Entity or individual.
     pub r#type: String,
-    /// Programs.
     pub programs: String,
-    /// Name.
     pub name: String,
-    /// Title.
     pub title: String,
-    /// Addresses.
     pub addresses: String,
-    /// Federal Register notice.
     pub federal_register_notice: String,
-    /// Start date.
     pub start_date: String,
-    /// End date.
     pub end_date: String,
     /// Other names, separated by `;`.
     pub alt_names: String,
@@ -374,11 +366,9 @@ pub async fn import_list(
 /// A hit as shown.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Hit {
-    /// Id.
     pub id: Uuid,
     /// Party.
     pub party_id: Uuid,
-    /// List version.
     pub list_version: i32,
     /// The party's name that matched.
     pub party_name: String,
@@ -394,9 +384,7 @@ pub struct Hit {
     pub source: String,
     /// Listed entry's primary name.
     pub entry_name: String,
-    /// Programs.
     pub programs: String,
-    /// Federal Register notice.
     pub federal_register_notice: String,
 }
 
@@ -513,11 +501,9 @@ impl std::fmt::Display for HitStatus {
 /// A list version.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ListVersion {
-    /// Version.
     pub version: i32,
     /// File it came from.
     pub source_file: String,
-    /// Entries.
     pub entries: i32,
     /// Imported.
     #[serde(with = "time::serde::rfc3339")]

@@ -9,7 +9,6 @@ use crate::error::FieldError;
 /// A notice to an agency.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AgencyNotice {
-    /// Id.
     pub id: Uuid,
     /// Case.
     pub case_id: Uuid,
@@ -25,7 +24,6 @@ pub struct AgencyNotice {
     pub response: Option<String>,
     /// When the response came.
     pub responded_on: Option<Date>,
-    /// Comments.
     pub comment: String,
     /// The level at which an objection was raised.
     pub objector_level: Option<String>,
@@ -62,7 +60,6 @@ pub struct NoticeResponse {
     pub response: String,
     /// YYYY-MM-DD.
     pub responded_on: String,
-    /// Comments.
     #[serde(default)]
     pub comment: String,
     /// Level of the objector (an objection).
@@ -84,7 +81,6 @@ pub struct NoticeResponse {
 /// A party submission.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Submission {
-    /// Id.
     pub id: Uuid,
     /// Case.
     pub case_id: Uuid,
@@ -94,7 +90,6 @@ pub struct Submission {
     pub received_on: Date,
     /// `written_response`, `mitigation_proposal`, `meeting_request` or `other`.
     pub kind: String,
-    /// Summary.
     pub summary: String,
     /// A meeting request's meeting date.
     pub meeting_held_on: Option<Date>,
@@ -121,7 +116,6 @@ pub struct NewSubmission {
     pub kind: String,
     /// Received, YYYY-MM-DD.
     pub received_on: String,
-    /// Summary.
     pub summary: String,
     /// The party.
     #[serde(default)]
@@ -134,7 +128,6 @@ pub struct NewSubmission {
 pub struct MeetingOutcome {
     /// Held on, YYYY-MM-DD.
     pub held_on: String,
-    /// Outcome.
     pub outcome: String,
 }
 

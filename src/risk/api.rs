@@ -42,7 +42,6 @@ pub async fn get(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRubric {
-    /// Name.
     pub name: String,
     /// Criteria and thresholds.
     pub definition: RubricDefinition,
@@ -68,7 +67,6 @@ pub async fn create(
 pub struct AssessmentRequest {
     /// Criterion code → score and rationale.
     pub scores: BTreeMap<String, CriterionScore>,
-    /// Narrative.
     #[serde(default)]
     pub narrative: String,
 }
@@ -130,7 +128,6 @@ pub async fn propose(
 pub struct DecisionRequest {
     /// Approve (true) or refuse (false).
     pub approve: bool,
-    /// Comment.
     #[serde(default)]
     pub comment: String,
 }

@@ -29,13 +29,9 @@ pub enum Group {
 #[sqlx(type_name = "risk_band", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Band {
-    /// Low.
     Low,
-    /// Moderate.
     Moderate,
-    /// High.
     High,
-    /// Critical.
     Critical,
 }
 
@@ -65,11 +61,9 @@ impl Band {
 pub struct Criterion {
     /// Short code, e.g. `c01_nature`.
     pub code: String,
-    /// Name.
     pub name: String,
     /// Where it comes from (e.g. "791.103(c)(1)").
     pub source: String,
-    /// Group.
     pub group: Group,
     /// Weight (positive).
     pub weight: f64,
@@ -96,7 +90,6 @@ pub struct Thresholds {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RubricDefinition {
-    /// Criteria.
     pub criteria: Vec<Criterion>,
     /// Band thresholds.
     pub thresholds: Thresholds,
@@ -107,9 +100,7 @@ pub struct RubricDefinition {
 pub struct Rubric {
     /// Version number.
     pub version: i32,
-    /// Name.
     pub name: String,
-    /// Definition.
     pub definition: RubricDefinition,
 }
 
@@ -190,7 +181,6 @@ pub struct Contribution {
 pub struct Score {
     /// Composite 0–100 (two decimals).
     pub composite: f64,
-    /// Band.
     pub band: Band,
     /// Each applicable criterion's contribution; they add up to the composite.
     pub contributions: Vec<Contribution>,
@@ -201,7 +191,6 @@ pub struct Score {
 pub struct ScoreError {
     /// Criterion code.
     pub criterion: String,
-    /// Message.
     pub message: String,
 }
 

@@ -99,7 +99,6 @@ pub struct CriterionScore {
 /// A stored assessment.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Assessment {
-    /// Id.
     pub id: Uuid,
     /// Case.
     pub case_id: Uuid,
@@ -119,9 +118,7 @@ pub struct Assessment {
     pub effective_band: Band,
     /// Override awaiting a second person, if any.
     pub pending_override: Option<Override>,
-    /// Narrative.
     pub narrative: String,
-    /// Author.
     pub author: Uuid,
     /// Author's name.
     pub author_name: String,
@@ -133,13 +130,10 @@ pub struct Assessment {
 /// A band override.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Override {
-    /// Id.
     pub id: Uuid,
     /// Assessment.
     pub assessment_id: Uuid,
-    /// Proposed band.
     pub proposed_band: Band,
-    /// Justification.
     pub justification: String,
     /// Who proposed it.
     pub proposed_by: Uuid,
@@ -405,15 +399,12 @@ pub struct NexusItem {
 /// A recorded nexus finding.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NexusFinding {
-    /// Id.
     pub id: Uuid,
     /// Per criterion.
     pub criteria: BTreeMap<String, NexusItem>,
     /// Conclusion: is there a foreign-adversary nexus?
     pub conclusion: Answer,
-    /// Summary.
     pub summary: String,
-    /// Author.
     pub author: Uuid,
     /// When.
     #[serde(with = "time::serde::rfc3339")]
