@@ -16,7 +16,7 @@ use super::{EventFilter, StoredEvent, list};
 use crate::app::AppState;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
-use crate::web::extract::{AppPath, AppQuery};
+use crate::web::extract::{AppPath, AppQuery, CsrfForm};
 use crate::web::layout::{FormErrors, Layout, render};
 
 /// Filter parameters of the page and of `GET /api/v1/audit/events`.
@@ -329,6 +329,7 @@ pub async fn chain(user: Authorized<perm::ReadAuditLog>, State(state): State<App
 pub async fn chain_verify(
     user: Authorized<perm::ReadAuditLog>,
     State(state): State<AppState>,
+    _: CsrfForm,
 ) -> Result<Response, AppError> {
     let result = service::verify_now(&state.db, &state.checkpointer, &user, state.now()).await?;
     chain_page(&state, &user, Some(result)).await

@@ -16,7 +16,7 @@ use super::session::{self, Created, Kind};
 use crate::app::AppState;
 use crate::web::auth::{Authorized, CurrentUser, MaybeUser, RequestMeta, SignedIn, cookie_name, cookie_value, perm};
 use crate::web::error::AppError;
-use crate::web::extract::{AppForm, AppPath, AppQuery};
+use crate::web::extract::{AppForm, AppPath, AppQuery, CsrfForm};
 use crate::web::layout::{FormErrors, Layout, render};
 
 /// Only local paths are followed after sign-in (no open redirects).
@@ -29,22 +29,26 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// A session cookie: strict same-site, script-proof, `Secure` (and `__Host-` named) over
+/// HTTPS, for the session's absolute lifetime (`Max-Age=0` clears it).
+fn cookie(state: &AppState, value: &str, max_age: time::Duration) -> HeaderValue {
+    let c = cookie::Cookie::build((cookie_name(state), value))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .max_age(max_age)
+        .secure(state.web.https)
+        .build();
+    HeaderValue::from_str(&c.to_string()).expect("session cookies are header-safe")
+}
+
 /// The `Set-Cookie` value carrying a new session.
 pub fn session_cookie(state: &AppState, created: &Created) -> HeaderValue {
-    let secure = if state.web.https { "; Secure" } else { "" };
-    let max_age = session::ABSOLUTE.whole_seconds();
-    HeaderValue::from_str(&format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
-        cookie_name(state),
-        created.secret
-    ))
-    .expect("session cookies are header-safe")
+    cookie(state, &created.secret, session::ABSOLUTE)
 }
 
 fn clear_cookie(state: &AppState) -> HeaderValue {
-    let secure = if state.web.https { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", cookie_name(state)))
-        .expect("header-safe")
+    cookie(state, "", time::Duration::ZERO)
 }
 
 fn redirect_with_cookie(to: &str, cookie: HeaderValue) -> Response {
@@ -144,7 +148,7 @@ pub async fn sign_in_submit(
 }
 
 /// `POST /sign-out`.
-pub async fn sign_out(State(state): State<AppState>, user: SignedIn) -> Result<Response, AppError> {
+pub async fn sign_out(State(state): State<AppState>, user: SignedIn, _: CsrfForm) -> Result<Response, AppError> {
     service::sign_out(&mut *state.conn().await?, &user, state.now()).await?;
     Ok(redirect_with_cookie("/sign-in?signed_out=1", clear_cookie(&state)))
 }
@@ -334,6 +338,7 @@ pub async fn end_session(
     State(state): State<AppState>,
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
+    _: CsrfForm,
 ) -> Result<Response, AppError> {
     service::end_own_session(&mut *state.conn().await?, &user, state.now(), id).await?;
     if id == user.session_id {

@@ -21,7 +21,7 @@ use crate::auth::policy;
 use crate::auth::web::show_time;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
-use crate::web::extract::{AppForm, AppPath, AppQuery};
+use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
 use crate::web::layout::{FormErrors, Layout, render, render_again};
 
 /// A row of a case table.
@@ -323,7 +323,7 @@ fn adversaries_of(raw: &str) -> Vec<String> {
 pub async fn create(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    body: String,
+    FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let form: CaseForm = serde_urlencoded_parse(&body)?;
     let input = CaseInput {
@@ -827,7 +827,7 @@ pub async fn add_rfi(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
-    body: String,
+    FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let mut asked_of = String::new();
     let mut question = String::new();
@@ -908,7 +908,7 @@ pub async fn extend(
 pub async fn assign(
     user: Authorized<perm::AssignCases>,
     State(state): State<AppState>,
-    body: String,
+    FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let mut ids = Vec::new();
     let mut assignee: Option<Option<Uuid>> = None;
@@ -997,7 +997,7 @@ pub async fn edit_submit(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
-    body: String,
+    FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let form: CaseForm = serde_urlencoded_parse(&body)?;
     let adversaries = adversaries_of(&body);
@@ -1119,7 +1119,7 @@ pub async fn import_form(
 pub async fn import_upload(
     user: Authorized<perm::AssignCases>,
     State(state): State<AppState>,
-    mut multipart: axum::extract::Multipart,
+    AppMultipart(mut multipart): AppMultipart,
 ) -> Result<Response, AppError> {
     let mut data: Option<Vec<u8>> = None;
     while let Some(field) = multipart

@@ -26,7 +26,7 @@ use crate::proceedings::model::Submission;
 use crate::proceedings::web::proceedings_page;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
-use crate::web::extract::{AppForm, AppPath, AppQuery};
+use crate::web::extract::{AppForm, AppPath, AppQuery, CsrfForm};
 use crate::web::layout::{FormErrors, Layout, form_outcome, render, render_again};
 
 // ---------------------------------------------------------------------------------------
@@ -390,6 +390,7 @@ pub async fn submit(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
+    _: CsrfForm,
 ) -> Result<Response, AppError> {
     let result = service::submit(&mut *state.conn().await?, &user, state.now(), id, state.mail).await.map(|_| ());
     render_again(result, "Submitted for signature. The supervisors have been notified.", |o| {
@@ -403,6 +404,7 @@ pub async fn sign(
     user: Authorized<perm::SignDeterminations>,
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
+    _: CsrfForm,
 ) -> Result<Response, AppError> {
     match service::sign(&mut *state.conn().await?, &user, state.now(), id, state.mail).await.map_err(AppError::from) {
         Err(AppError::ReauthRequired) => {

@@ -14,7 +14,7 @@ use crate::cases::service::visible;
 use crate::proceedings::web::proceedings_page;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
-use crate::web::extract::AppPath;
+use crate::web::extract::{AppMultipart, AppPath};
 use crate::web::layout::render_again;
 
 /// Reads the multipart fields `title`, `marking`, `pointer`, `submission_id` and `file`.
@@ -101,7 +101,7 @@ pub async fn upload(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
-    multipart: Multipart,
+    AppMultipart(multipart): AppMultipart,
 ) -> Result<Response, AppError> {
     let result = match read_upload(multipart).await {
         Ok(u) => super::service::store(&mut *state.conn().await?, &user, state.now(), id, u)

@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::web::auth::SignedIn;
 use crate::web::error::AppError;
-use crate::web::extract::{ApiJson, AppPath};
+use crate::web::extract::{ApiJson, AppPath, CsrfForm};
 use crate::web::layout::{Layout, render};
 
 #[derive(Template)]
@@ -66,6 +66,7 @@ pub async fn read(
     user: SignedIn,
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
+    _: CsrfForm,
 ) -> Result<Response, AppError> {
     mark(&state, &user, Some(id)).await?;
     let link: Option<String> = sqlx::query_scalar("SELECT link FROM notifications WHERE id = $1 AND user_id = $2")
@@ -77,7 +78,7 @@ pub async fn read(
 }
 
 /// `POST /notifications/read-all`.
-pub async fn read_all(user: SignedIn, State(state): State<AppState>) -> Result<Response, AppError> {
+pub async fn read_all(user: SignedIn, State(state): State<AppState>, _: CsrfForm) -> Result<Response, AppError> {
     mark(&state, &user, None).await?;
     Ok(Redirect::to("/notifications").into_response())
 }

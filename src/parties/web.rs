@@ -17,7 +17,7 @@ use crate::auth::web::show_time;
 use crate::cases::reference::Reference;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
-use crate::web::extract::{AppForm, AppPath, AppQuery};
+use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
 use crate::web::layout::{FormErrors, Layout, render, render_again};
 
 #[derive(Template)]
@@ -340,7 +340,7 @@ pub async fn add_transaction(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
-    body: String,
+    FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let f: TransactionForm = serde_json::from_value(serde_json::Value::Object(
         url::form_urlencoded::parse(body.as_bytes())
@@ -491,7 +491,7 @@ pub async fn lists_admin(
 pub async fn upload(
     user: Authorized<perm::ManageReference>,
     State(state): State<AppState>,
-    mut multipart: axum::extract::Multipart,
+    AppMultipart(mut multipart): AppMultipart,
 ) -> Result<Response, AppError> {
     let mut file: Option<(String, Vec<u8>)> = None;
     while let Some(field) = multipart

@@ -17,7 +17,7 @@ use crate::cases::workflow::Answer;
 use crate::parties::NexusCriterion;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
-use crate::web::extract::{AppForm, AppPath};
+use crate::web::extract::{AppForm, AppPath, FormBody};
 use crate::web::layout::render_again;
 use crate::web::layout::{FormErrors, Layout, render};
 
@@ -124,7 +124,7 @@ pub async fn assess_submit(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
-    body: String,
+    FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let mut values: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut evidence: BTreeMap<String, String> = BTreeMap::new();
@@ -258,7 +258,7 @@ pub async fn nexus_submit(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
-    body: String,
+    FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let mut values: BTreeMap<String, (String, String)> = BTreeMap::new();
     let (mut conclusion, mut summary) = (String::new(), String::new());

@@ -65,10 +65,14 @@ pub struct Authenticated {
 
 /// Reads the session cookie's value from the `Cookie` headers.
 pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
-        let (k, v) = pair.trim().split_once('=')?;
-        (k == name && !v.is_empty()).then(|| v.to_string())
-    })
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name && !c.value().is_empty())
+        .map(|c| c.value().to_string())
 }
 
 fn credential(parts: &Parts, cookie_name: &str) -> Option<Credential> {
@@ -128,7 +132,6 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         }
     }
 
-    let mut body = body;
     // Signing in replaces whatever session the browser had, so it needs no token of the
     // old one; it stays covered by the cross-site check above.
     let exempt = parts.uri.path() == "/sign-in";
@@ -137,19 +140,50 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         && let Some(auth) = &authenticated
         && matches!(auth.credential, Credential::Cookie(_))
     {
-        let (token, rebuilt) = match csrf_token_of(&parts, body).await {
-            Ok(x) => x,
-            Err(e) => return e.into_response(),
-        };
-        body = rebuilt;
-        let ok = token.is_some_and(|t| crate::auth::csrf::tokens_match(&t, &auth.live.csrf_token));
-        if !ok {
-            let actor = Some((auth.live.user_id, auth.live.role));
-            return refuse(&state, &meta, actor, "missing or wrong CSRF token").await;
+        let actor = Some((auth.live.user_id, auth.live.role));
+        match csrf_token_of(&parts) {
+            Presented::Token(t) if crate::auth::csrf::tokens_match(&t, &auth.live.csrf_token) => {}
+            // A page form's token is in its body: the form extractors (`web::extract`) check
+            // it as they read the body, which the middleware never buffers. Every POST page
+            // takes one (tests/it/access.rs proves it for each); the API wants the header.
+            Presented::InFormBody if !parts.uri.path().starts_with("/api/") => {
+                let pending = CsrfPending { expected: auth.live.csrf_token.clone(), actor, meta: meta.clone() };
+                parts.extensions.insert(pending);
+            }
+            Presented::Token(_) | Presented::InFormBody | Presented::None => {
+                return refuse(&state, &meta, actor, CSRF_REFUSED).await;
+            }
         }
     }
     parts.extensions.insert(authenticated);
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The audit reason of a state change refused for its CSRF token.
+pub const CSRF_REFUSED: &str = "missing or wrong CSRF token";
+
+/// A form's CSRF token still to be checked against the session's, by the extractor that
+/// reads the form's body.
+#[derive(Debug, Clone)]
+pub struct CsrfPending {
+    /// The session's token.
+    pub expected: String,
+    /// Who sent it, for the refusal's audit event.
+    pub actor: Option<(Uuid, Role)>,
+    /// Where it came from.
+    pub meta: RequestMeta,
+}
+
+impl CsrfPending {
+    /// Checks the `csrf_token` field of a form body; a refusal is audited.
+    pub async fn check(&self, state: &AppState, form: &[u8]) -> Result<(), Response> {
+        let token = url::form_urlencoded::parse(form).find(|(k, _)| k == "csrf_token").map(|(_, v)| v.into_owned());
+        if token.is_some_and(|t| crate::auth::csrf::tokens_match(&t, &self.expected)) {
+            Ok(())
+        } else {
+            Err(refuse(state, &self.meta, self.actor, CSRF_REFUSED).await)
+        }
+    }
 }
 
 /// Modern browsers send `Sec-Fetch-Site`, which decides alone. Otherwise a real `Origin`
@@ -171,27 +205,32 @@ fn is_cross_site(parts: &Parts, state: &AppState) -> bool {
     false
 }
 
-async fn csrf_token_of(parts: &Parts, body: axum::body::Body) -> Result<(Option<String>, axum::body::Body), AppError> {
+/// Where a state-changing request carries its CSRF token.
+enum Presented {
+    /// In the `X-CSRF-Token` header (scripts) or the query string (file uploads, whose
+    /// multipart form's action URL carries it).
+    Token(String),
+    /// In the body of a URL-encoded form, read later by the form extractor.
+    InFormBody,
+    /// Nowhere.
+    None,
+}
+
+fn csrf_token_of(parts: &Parts) -> Presented {
     if let Some(t) = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) {
-        return Ok((Some(t.to_string()), body));
+        return Presented::Token(t.to_string());
     }
-    // File uploads (multipart) carry the token in the form's action URL.
     if let Some(t) =
         parts.uri.query().and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "csrf_token"))
     {
-        return Ok((Some(t.1.into_owned()), body));
+        return Presented::Token(t.1.into_owned());
     }
     let is_form = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return Ok((None, body));
-    }
-    let bytes = axum::body::to_bytes(body, crate::app::MAX_BODY_BYTES).await.map_err(|_| AppError::PayloadTooLarge)?;
-    let token = url::form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf_token").map(|(_, v)| v.into_owned());
-    Ok((token, axum::body::Body::from(bytes)))
+    if is_form { Presented::InFormBody } else { Presented::None }
 }
 
 async fn refuse(state: &AppState, meta: &RequestMeta, actor: Option<(Uuid, Role)>, why: &str) -> Response {

@@ -6,12 +6,16 @@
 //! module is the one place allowed to name them.
 #![allow(clippy::disallowed_types)]
 
-use axum::extract::FromRequest;
-use axum::extract::FromRequestParts;
-use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::app::AppState;
+use crate::web::auth::CsrfPending;
 use crate::web::error::AppError;
 
 /// JSON body (`application/json`); unknown fields are rejected by the target type's
@@ -27,10 +31,82 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
-/// URL-encoded form body.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Form), rejection(AppError))]
+/// URL-encoded form body, parsed into `T`. Its CSRF token is checked as it is read (see
+/// [`read_form`]).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct AppForm<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for AppForm<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (parts, bytes) = read_form(req, state).await?;
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(AppForm(v)),
+            Err(r) => Err(AppError::from(r).into_response()),
+        }
+    }
+}
+
+/// A URL-encoded form body as text, for forms with repeated or dynamic fields; its CSRF
+/// token is checked as it is read.
+#[derive(Debug, Clone, Default)]
+pub struct FormBody(pub String);
+
+impl FromRequest<AppState> for FormBody {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (_, bytes) = read_form(req, state).await?;
+        String::from_utf8(bytes.to_vec())
+            .map(FormBody)
+            .map_err(|_| AppError::BadRequest("the form body is not UTF-8".into()).into_response())
+    }
+}
+
+/// A form that carries nothing but its CSRF token (buttons such as "Sign out"); taking it
+/// is what checks the token.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CsrfForm;
+
+impl FromRequest<AppState> for CsrfForm {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        read_form(req, state).await.map(|_| CsrfForm)
+    }
+}
+
+/// A file upload (`multipart/form-data`). Its CSRF token rides in the form's action URL
+/// (the middleware checks it there); an upload whose token was left in a body is refused.
+pub struct AppMultipart(pub axum::extract::Multipart);
+
+impl FromRequest<AppState> for AppMultipart {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        if let Some(pending) = req.extensions().get::<CsrfPending>().cloned() {
+            return Err(pending.check(state, b"").await.err().unwrap_or_else(|| AppError::Forbidden.into_response()));
+        }
+        axum::extract::Multipart::from_request(req, state)
+            .await
+            .map(AppMultipart)
+            .map_err(|r| AppError::BadRequest(r.body_text()).into_response())
+    }
+}
+
+/// Reads a request's body whole (forms are small; the body limit applies) and, when the
+/// session still owes a CSRF token (`web::auth::CsrfPending`, set for cookie sessions whose
+/// form carries it in the body), checks the form's `csrf_token` against it: a mismatch is
+/// refused (403) and audited before any handler runs. The middleware never buffers bodies.
+pub async fn read_form(req: Request, state: &AppState) -> Result<(Parts, Bytes), Response> {
+    let pending = req.extensions().get::<CsrfPending>().cloned();
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, crate::app::MAX_BODY_BYTES)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge.into_response())?;
+    if let Some(pending) = pending {
+        pending.check(state, &bytes).await?;
+    }
+    Ok((parts, bytes))
+}
 
 /// Path parameters.
 #[derive(Debug, Clone, Copy, Default, FromRequestParts)]

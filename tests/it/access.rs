@@ -118,3 +118,66 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     }
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Every form a page posts checks its CSRF token as its body is read: without the token
+/// the request is refused and audited before the handler runs; with it, it goes through.
+#[tokio::test]
+async fn every_page_form_checks_its_csrf_token_in_the_body() {
+    let app = TestApp::new().await;
+    let roles = ["analyst", "supervisor", "auditor", "admin"];
+    let mut users = Vec::new();
+    for role in roles {
+        users.push(app.user(role).await);
+    }
+    let csrf_refusals = || async {
+        app.events("access.refused")
+            .await
+            .iter()
+            .filter(|e| e["changes"]["reason"] == icts_review::web::auth::CSRF_REFUSED)
+            .count()
+    };
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for row in matrix() {
+        if row.method != "POST" || row.path.starts_with("/api/") || row.path == "/sign-in" {
+            continue;
+        }
+        let Some(i) = row.cells[1..].iter().position(|c| c == "allow") else { continue };
+        let mut conn = app.pool.acquire().await.unwrap();
+        let s = session::create(&mut conn, users[i].id, Kind::Browser, app.state.now(), None, None).await.unwrap();
+        drop(conn);
+        let path = concrete(&row.path);
+        let post = |body: String| {
+            Request::post(&path)
+                .header("cookie", format!("icts_session={}", s.secret))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap()
+        };
+        let before = csrf_refusals().await;
+        let r = app.send(post("comment=x".into())).await;
+        if r.status != StatusCode::FORBIDDEN || csrf_refusals().await != before + 1 {
+            failures
+                .push(format!("POST {} as {}: no token, got {} (not refused for CSRF)", row.path, roles[i], r.status));
+        }
+        // File uploads carry the token in the form's action URL; other forms in the body.
+        let upload = ["/cases/import", "/admin/screening", "/cases/{id}/documents"].contains(&row.path.as_str());
+        let r = if upload {
+            let with_token = format!("{path}?csrf_token={}", s.csrf_token);
+            let req = Request::post(&with_token)
+                .header("cookie", format!("icts_session={}", s.secret))
+                .header("content-type", "multipart/form-data; boundary=x")
+                .body(Body::from("--x--\r\n"))
+                .unwrap();
+            app.send(req).await
+        } else {
+            app.send(post(format!("csrf_token={}&comment=x", s.csrf_token))).await
+        };
+        if csrf_refusals().await != before + 1 {
+            failures.push(format!("POST {} as {}: the right token was refused ({})", row.path, roles[i], r.status));
+        }
+        checked += 1;
+    }
+    assert!(checked > 40, "only {checked} page forms were tried");
+    assert!(failures.is_empty(), "{} forms:\n{}", failures.len(), failures.join("\n"));
+}
