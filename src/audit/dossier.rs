@@ -170,11 +170,7 @@ pub async fn gather(
             .await?,
         );
     }
-    let events: Vec<StoredEvent> =
-        sqlx::query_as("SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq")
-            .bind(case_id.to_string())
-            .fetch_all(&mut *conn)
-            .await?;
+    let events: Vec<StoredEvent> = super::of_case(conn, case_id).await?;
     parts.insert("audit_events".into(), serde_json::to_value(&events).expect("events serialise"));
     Ok(parts)
 }

@@ -117,11 +117,14 @@ pub fn stream(
             let _ = w.write_record(COLUMNS);
             let _ = w.flush();
         }
-        let mut rows = sqlx::query_as::<_, StoredEvent>(
-            "SELECT * FROM audit_events WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2) ORDER BY seq",
+        let mut rows = sqlx::query_as!(
+            StoredEvent,
+            "SELECT seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, \
+             changes, outcome, prev_hash, hash FROM audit_events \
+             WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2) ORDER BY seq",
+            from,
+            to,
         )
-        .bind(from)
-        .bind(to)
         .fetch(&pool);
         loop {
             match rows.try_next().await {

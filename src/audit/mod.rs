@@ -407,6 +407,31 @@ pub async fn record_alone<'c>(
     Ok(seq)
 }
 
+/// Every event about one case, in chain order (its history, for the case page, the API
+/// and the procedural history of its documents).
+pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredEvent,
+        "SELECT seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, \
+         changes, outcome, prev_hash, hash FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq",
+        case_id.to_string(),
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The newest event of a type, if any (e.g. the last verification of the chain).
+pub async fn latest_of_type(pool: &PgPool, event_type: &str) -> Result<Option<StoredEvent>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredEvent,
+        "SELECT seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, \
+         changes, outcome, prev_hash, hash FROM audit_events WHERE event_type = $1 ORDER BY seq DESC LIMIT 1",
+        event_type,
+    )
+    .fetch_optional(pool)
+    .await
+}
+
 /// The result of checking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -441,11 +466,14 @@ pub async fn verify(pool: &PgPool) -> Result<Verdict, sqlx::Error> {
     let mut running = vec![0u8; 32];
     let mut after = 0i64;
     loop {
-        let page: Vec<StoredEvent> =
-            sqlx::query_as("SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 5000")
-                .bind(after)
-                .fetch_all(pool)
-                .await?;
+        let page: Vec<StoredEvent> = sqlx::query_as!(
+            StoredEvent,
+            "SELECT seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, \
+             changes, outcome, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 5000",
+            after,
+        )
+        .fetch_all(pool)
+        .await?;
         if page.is_empty() {
             break;
         }

@@ -290,10 +290,7 @@ async fn chain_page(state: &AppState, user: &SignedIn, result: Option<ChainStatu
     let (head_seq, head_hash): (i64, Vec<u8>) =
         sqlx::query_as("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(&state.db).await?;
     let all = checkpoint::all(&state.db).await?;
-    let last: Option<StoredEvent> =
-        sqlx::query_as("SELECT * FROM audit_events WHERE event_type = 'audit.verified' ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&state.db)
-            .await?;
+    let last: Option<StoredEvent> = super::latest_of_type(&state.db, "audit.verified").await?;
     render(&ChainPage {
         layout: Layout::for_user(&state.web, "/audit", Some(user)),
         head_seq,

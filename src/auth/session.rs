@@ -79,19 +79,19 @@ pub async fn create(
     let id = Uuid::now_v7();
     let expires_at = now + ABSOLUTE;
     let user_agent = user_agent.map(|u| u.chars().take(300).collect::<String>());
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO sessions (id, secret_hash, user_id, kind, csrf_token, created_at, last_seen_at, expires_at, client_addr, user_agent) \
          VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)",
+        id,
+        &secret_hash(&secret)[..],
+        user_id,
+        kind.as_str(),
+        &csrf_token,
+        now,
+        expires_at,
+        client_addr,
+        user_agent.as_deref(),
     )
-    .bind(id)
-    .bind(secret_hash(&secret))
-    .bind(user_id)
-    .bind(kind.as_str())
-    .bind(&csrf_token)
-    .bind(now)
-    .bind(expires_at)
-    .bind(client_addr)
-    .bind(user_agent)
     .execute(conn)
     .await?;
     Ok(Created { id, secret, csrf_token, expires_at })
@@ -127,25 +127,24 @@ pub struct Live {
 
 /// Looks up the session of `secret`, ends it if it has timed out, and records activity.
 pub async fn resolve(conn: &mut PgConnection, secret: &str, now: OffsetDateTime) -> Result<Option<Live>, sqlx::Error> {
-    let live: Option<Live> = sqlx::query_as(
-        "SELECT s.id AS session_id, s.kind, s.csrf_token, s.last_seen_at, s.expires_at, s.reauth_at, \
-         u.id AS user_id, u.email, u.name, u.role, u.must_change_password, u.active, \
-         (SELECT count(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread_notifications \
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = $1",
+    let live = sqlx::query_as!(
+        Live,
+        r#"SELECT s.id AS session_id, s.kind, s.csrf_token, s.last_seen_at, s.expires_at, s.reauth_at,
+         u.id AS user_id, u.email, u.name, u.role AS "role: Role", u.must_change_password, u.active,
+         (SELECT count(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS "unread_notifications!"
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = $1"#,
+        &secret_hash(secret)[..],
     )
-    .bind(secret_hash(secret))
     .fetch_optional(&mut *conn)
     .await?;
     let Some(live) = live else { return Ok(None) };
     let idle = Duration::minutes(live.role.idle_minutes());
     if !live.active || now >= live.expires_at || now - live.last_seen_at > idle {
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(live.session_id).execute(&mut *conn).await?;
+        sqlx::query!("DELETE FROM sessions WHERE id = $1", live.session_id).execute(&mut *conn).await?;
         return Ok(None);
     }
     if now - live.last_seen_at >= TOUCH_EVERY {
-        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
-            .bind(live.session_id)
-            .bind(now)
+        sqlx::query!("UPDATE sessions SET last_seen_at = $2 WHERE id = $1", live.session_id, now)
             .execute(&mut *conn)
             .await?;
     }
@@ -154,13 +153,12 @@ pub async fn resolve(conn: &mut PgConnection, secret: &str, now: OffsetDateTime)
 
 /// Ends one session by its id.
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(conn).await?.rows_affected())
+    Ok(sqlx::query!("DELETE FROM sessions WHERE id = $1", id).execute(conn).await?.rows_affected())
 }
 
 /// Ends one session by its secret.
 pub async fn delete_by_secret(conn: &mut PgConnection, secret: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE secret_hash = $1")
-        .bind(secret_hash(secret))
+    Ok(sqlx::query!("DELETE FROM sessions WHERE secret_hash = $1", &secret_hash(secret)[..])
         .execute(conn)
         .await?
         .rows_affected())
@@ -168,9 +166,7 @@ pub async fn delete_by_secret(conn: &mut PgConnection, secret: &str) -> Result<u
 
 /// Ends every session of a user, except `keep` if given. Returns how many ended.
 pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid, keep: Option<Uuid>) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2)")
-        .bind(user_id)
-        .bind(keep)
+    Ok(sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2)", user_id, keep)
         .execute(conn)
         .await?
         .rows_affected())
@@ -196,10 +192,11 @@ pub struct Listed {
 
 /// The user's sessions, newest first.
 pub async fn list_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Listed>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Listed,
         "SELECT id, kind, created_at, last_seen_at, expires_at, client_addr, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at DESC",
+        user_id,
     )
-    .bind(user_id)
     .fetch_all(conn)
     .await
 }

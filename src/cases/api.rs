@@ -388,11 +388,7 @@ pub async fn events(
 ) -> Result<ApiJson<Vec<StoredEvent>>, AppError> {
     let mut conn = state.db.acquire().await?;
     service::visible(&mut conn, &user, id, false).await?;
-    let rows: Vec<StoredEvent> =
-        sqlx::query_as("SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq")
-            .bind(id.to_string())
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows: Vec<StoredEvent> = crate::audit::of_case(&mut conn, id).await?;
     Ok(ApiJson(rows))
 }
 

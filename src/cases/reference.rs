@@ -102,17 +102,29 @@ impl Reference {
     /// Loads everything (small tables).
     pub async fn load(pool: &PgPool) -> Result<Reference, sqlx::Error> {
         Ok(Reference {
-            adversaries: sqlx::query_as("SELECT code, name, note, effective_from, effective_to FROM ref_adversaries ORDER BY code")
-                .fetch_all(pool)
-                .await?,
-            categories: sqlx::query_as(
+            adversaries: sqlx::query_as!(
+                Adversary,
+                "SELECT code, name, note, effective_from, effective_to FROM ref_adversaries ORDER BY code"
+            )
+            .fetch_all(pool)
+            .await?,
+            categories: sqlx::query_as!(
+                Category,
                 "SELECT code, name, description, connected_software, effective_from, effective_to FROM ref_categories ORDER BY name",
             )
             .fetch_all(pool)
             .await?,
-            agencies: sqlx::query_as("SELECT code, name FROM ref_agencies ORDER BY name").fetch_all(pool).await?,
-            data_categories: sqlx::query_as("SELECT code, name FROM ref_data_categories ORDER BY name").fetch_all(pool).await?,
-            rule_versions: sqlx::query_as("SELECT * FROM ref_rule_versions ORDER BY effective_from").fetch_all(pool).await?,
+            agencies: sqlx::query_as!(Agency, "SELECT code, name FROM ref_agencies ORDER BY name").fetch_all(pool).await?,
+            data_categories: sqlx::query_as!(DataCategory, "SELECT code, name FROM ref_data_categories ORDER BY name")
+                .fetch_all(pool)
+                .await?,
+            rule_versions: sqlx::query_as!(
+                RuleVersionRow,
+                "SELECT code, name, citation, effective_from, final_clock_days, final_clock_starts, response_days, \
+                 agency_notice_days, presumed_concurrence_days FROM ref_rule_versions ORDER BY effective_from",
+            )
+            .fetch_all(pool)
+            .await?,
         })
     }
 

@@ -564,11 +564,7 @@ async fn case_page_with(
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let events: Vec<StoredEvent> =
-        sqlx::query_as("SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq")
-            .bind(id.to_string())
-            .fetch_all(&mut *conn)
-            .await?;
+    let events: Vec<StoredEvent> = crate::audit::of_case(&mut conn, id).await?;
     let actors: Vec<Uuid> = events.iter().filter_map(|e| e.actor_id).collect();
     let names: Vec<(Uuid, String)> =
         sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1)").bind(&actors).fetch_all(&mut *conn).await?;

@@ -555,11 +555,7 @@ pub async fn document(
     crate::cases::service::audit_read(&mut *state.conn().await?, &user, state.now(), &c, "determination document")
         .await?;
     let content = d.typed();
-    let events: Vec<StoredEvent> =
-        sqlx::query_as("SELECT * FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq")
-            .bind(c.id.to_string())
-            .fetch_all(&mut *conn)
-            .await?;
+    let events: Vec<StoredEvent> = crate::audit::of_case(&mut conn, c.id).await?;
     let agencies: Vec<(String, String)> =
         sqlx::query_as("SELECT code, name FROM ref_agencies").fetch_all(&mut *conn).await?;
     let agency_name =

@@ -6,6 +6,7 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::db;
 use super::model::{Document, MARKINGS, MAX_BYTES, Upload, clean_filename, sniff};
 use crate::audit::{self, NewEvent};
 use crate::cases::service::visible;
@@ -76,56 +77,31 @@ pub async fn store(
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, false).await?;
     may_work(user, &c)?;
-    if let Some(s) = submission {
-        let ok: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM case_submissions WHERE id = $1 AND case_id = $2)")
-                .bind(s)
-                .bind(case_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !ok {
-            return Err(DomainError::invalid("submission_id", "is not a submission of this case"));
-        }
+    if let Some(s) = submission
+        && !db::is_submission_of(&mut tx, s, case_id).await?
+    {
+        return Err(DomainError::invalid("submission_id", "is not a submission of this case"));
     }
     let id = Uuid::now_v7();
     let hash = content.as_ref().map(|(_, b, _)| Sha256::digest(b).to_vec());
-    sqlx::query(
-        "INSERT INTO documents (id, case_id, title, marking, filename, media_type, size_bytes, sha256, pointer, uploaded_by, uploaded_at) \
-         VALUES ($1,$2,$3,$4::document_marking,$5,$6,$7,$8,$9,$10,$11)",
-    )
-    .bind(id)
-    .bind(case_id)
-    .bind(title)
-    .bind(marking)
-    .bind(content.as_ref().map(|c| c.0.clone()))
-    .bind(content.as_ref().map(|c| c.2))
-    .bind(content.as_ref().map(|c| c.1.len() as i64))
-    .bind(&hash)
-    .bind(classified.then_some(pointer))
-    .bind(user.id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    if let Some((_, bytes, _)) = &content {
-        sqlx::query("INSERT INTO document_contents (document_id, content) VALUES ($1, $2)")
-            .bind(id)
-            .bind(bytes)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if let Some(s) = submission {
-        sqlx::query("INSERT INTO submission_documents (submission_id, document_id) VALUES ($1, $2)")
-            .bind(s)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let row = db::NewRow {
+        id,
+        case_id,
+        title,
+        marking,
+        filename: content.as_ref().map(|c| c.0.clone()),
+        media_type: content.as_ref().map(|c| c.2),
+        size_bytes: content.as_ref().map(|c| c.1.len() as i64),
+        sha256: hash.clone(),
+        pointer: classified.then_some(pointer),
+    };
+    db::insert(&mut tx, &row, content.as_ref().map(|c| &c.1[..]), submission, user.id, now).await?;
     let event = NewEvent::new("document.uploaded").object("case", case_id).changes(json!({
         "document": id, "title": title, "marking": marking, "media_type": content.as_ref().map(|c| c.2),
         "size_bytes": content.as_ref().map(|c| c.1.len()), "sha256": hash.as_deref().map(hex::encode), "submission": submission,
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
-    let doc = super::db::get(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
+    let doc = db::get(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
     tx.commit().await?;
     Ok(doc)
 }

@@ -64,10 +64,7 @@ pub async fn download(
             doc.pointer.clone().unwrap_or_default()
         )));
     }
-    let content: Vec<u8> = sqlx::query_scalar("SELECT content FROM document_contents WHERE document_id = $1")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let content = super::db::content(&mut tx, id).await?;
     let event = NewEvent::new("document.downloaded")
         .object("case", doc.case_id)
         .changes(json!({"document": id, "marking": doc.marking, "sha256": doc.sha256_hex()}));

@@ -1,45 +1,221 @@
-//! Mitigation's SQL reads.
+//! Mitigation's SQL, checked against the schema at compile time.
 
 use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::model::{Check, Measure, MeasureKind};
+use super::model::{Check, Measure, MeasureKind, MeasureStatus};
 use crate::error::DomainError;
 
-/// The catalogue of measure kinds.
+/// The catalogue of measure kinds ("other" last).
 pub async fn kinds(conn: &mut PgConnection) -> Result<Vec<MeasureKind>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        MeasureKind,
         "SELECT code, name FROM ref_mitigation_kinds ORDER BY CASE code WHEN 'other' THEN 1 ELSE 0 END, name",
     )
     .fetch_all(conn)
     .await
 }
 
-pub(super) const MEASURE_SELECT: &str = "SELECT id, case_id, kind, description, owner, due_on, status, submission_id, version, updated_at FROM mitigation_measures";
-
-/// The measures of a case.
+/// The measures of a case, in the order they were proposed.
 pub async fn measures(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Measure>, sqlx::Error> {
-    sqlx::query_as(&format!("{MEASURE_SELECT} WHERE case_id = $1 ORDER BY created_at, id"))
-        .bind(case_id)
-        .fetch_all(conn)
-        .await
-}
-
-pub(super) async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Measure, DomainError> {
-    sqlx::query_as(&format!("{MEASURE_SELECT} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(DomainError::NotFound)
-}
-
-/// The checks of a case's measures.
-pub async fn checks(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Check>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT k.id, k.measure_id, k.checked_on, k.result, k.finding, k.document_id, k.created_at FROM compliance_checks k \
-         JOIN mitigation_measures m ON m.id = k.measure_id WHERE m.case_id = $1 ORDER BY k.checked_on, k.created_at",
+    sqlx::query_as!(
+        Measure,
+        r#"SELECT id, case_id, kind, description, owner, due_on, status AS "status: MeasureStatus", submission_id,
+           version, updated_at FROM mitigation_measures WHERE case_id = $1 ORDER BY created_at, id"#,
+        case_id,
     )
-    .bind(case_id)
     .fetch_all(conn)
     .await
+}
+
+/// One measure.
+pub(super) async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Measure, DomainError> {
+    sqlx::query_as!(
+        Measure,
+        r#"SELECT id, case_id, kind, description, owner, due_on, status AS "status: MeasureStatus", submission_id,
+           version, updated_at FROM mitigation_measures WHERE id = $1"#,
+        id,
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(DomainError::NotFound)
+}
+
+/// One measure, locked until the transaction ends (status changes and checks).
+pub(super) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Measure, DomainError> {
+    sqlx::query_as!(
+        Measure,
+        r#"SELECT id, case_id, kind, description, owner, due_on, status AS "status: MeasureStatus", submission_id,
+           version, updated_at FROM mitigation_measures WHERE id = $1 FOR UPDATE"#,
+        id,
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(DomainError::NotFound)
+}
+
+/// The checks of a case's measures, oldest first.
+pub async fn checks(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Check>, sqlx::Error> {
+    sqlx::query_as!(
+        Check,
+        "SELECT k.id, k.measure_id, k.checked_on, k.result, k.finding, k.document_id, k.created_at FROM compliance_checks k \
+         JOIN mitigation_measures m ON m.id = k.measure_id WHERE m.case_id = $1 ORDER BY k.checked_on, k.created_at",
+        case_id,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// One check.
+pub(super) async fn check(conn: &mut PgConnection, id: Uuid) -> Result<Check, sqlx::Error> {
+    sqlx::query_as!(
+        Check,
+        "SELECT id, measure_id, checked_on, result, finding, document_id, created_at FROM compliance_checks WHERE id = $1",
+        id,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Whether `submission` is one of the case's (a measure proposed in it).
+pub(super) async fn is_submission_of(
+    conn: &mut PgConnection,
+    submission: Uuid,
+    case_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM case_submissions WHERE id = $1 AND case_id = $2) AS "exists!""#,
+        submission,
+        case_id,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Whether `document` is one of the case's (a check's evidence).
+pub(super) async fn is_document_of(
+    conn: &mut PgConnection,
+    document: Uuid,
+    case_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND case_id = $2) AS "exists!""#,
+        document,
+        case_id,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// What a new measure says.
+pub(super) struct MeasureRow<'a> {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub kind: &'a str,
+    pub description: &'a str,
+    pub owner: &'a str,
+    pub due_on: Option<Date>,
+    pub submission_id: Option<Uuid>,
+}
+
+/// Inserts a proposed measure.
+pub(super) async fn insert_measure(
+    conn: &mut PgConnection,
+    m: &MeasureRow<'_>,
+    by: Uuid,
+    at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO mitigation_measures (id, case_id, kind, description, owner, due_on, submission_id, created_by, created_at, updated_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)",
+        m.id,
+        m.case_id,
+        m.kind,
+        m.description,
+        m.owner,
+        m.due_on,
+        m.submission_id,
+        by,
+        at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a measure to `to` (a new version).
+pub(super) async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    to: MeasureStatus,
+    at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE mitigation_measures SET status = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+        id,
+        to as MeasureStatus,
+        at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Appends to a measure's status history (never changed).
+pub(super) async fn record_status(
+    conn: &mut PgConnection,
+    measure: Uuid,
+    (before, after): (Option<MeasureStatus>, MeasureStatus),
+    comment: &str,
+    actor: Uuid,
+    at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        Uuid::now_v7(),
+        measure,
+        before as Option<MeasureStatus>,
+        after as MeasureStatus,
+        comment,
+        actor,
+        at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What a compliance check found.
+pub(super) struct CheckRow<'a> {
+    pub id: Uuid,
+    pub measure_id: Uuid,
+    pub checked_on: Date,
+    pub result: &'a str,
+    pub finding: &'a str,
+    pub document_id: Option<Uuid>,
+}
+
+/// Inserts a compliance check.
+pub(super) async fn insert_check(
+    conn: &mut PgConnection,
+    k: &CheckRow<'_>,
+    by: Uuid,
+    at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO compliance_checks (id, measure_id, checked_on, result, finding, document_id, checked_by, created_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        k.id,
+        k.measure_id,
+        k.checked_on,
+        k.result,
+        k.finding,
+        k.document_id,
+        by,
+        at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -6,7 +6,7 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::db::{self, MEASURE_SELECT, get};
+use super::db::{self, get};
 use super::model::{Check, Measure, MeasureStatus, NewCheck, NewMeasure, StatusChange, opt_date};
 use crate::audit::{self, NewEvent};
 use crate::auth::Actor;
@@ -57,40 +57,23 @@ pub async fn add(
             c.stage.label()
         )));
     }
-    if let Some(s) = m.submission_id {
-        let ok: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM case_submissions WHERE id = $1 AND case_id = $2)")
-                .bind(s)
-                .bind(case_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !ok {
-            return Err(DomainError::invalid("submission_id", "is not a submission of this case"));
-        }
+    if let Some(s) = m.submission_id
+        && !db::is_submission_of(&mut tx, s, case_id).await?
+    {
+        return Err(DomainError::invalid("submission_id", "is not a submission of this case"));
     }
     let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO mitigation_measures (id, case_id, kind, description, owner, due_on, submission_id, created_by, created_at, updated_at) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)",
-    )
-    .bind(id)
-    .bind(case_id)
-    .bind(m.kind.trim())
-    .bind(m.description.trim())
-    .bind(m.owner.trim())
-    .bind(due)
-    .bind(m.submission_id)
-    .bind(user.id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) VALUES ($1,$2,NULL,'proposed','',$3,$4)")
-        .bind(Uuid::now_v7())
-        .bind(id)
-        .bind(user.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    let row = db::MeasureRow {
+        id,
+        case_id,
+        kind: m.kind.trim(),
+        description: m.description.trim(),
+        owner: m.owner.trim(),
+        due_on: due,
+        submission_id: m.submission_id,
+    };
+    db::insert_measure(&mut tx, &row, user.id, now).await?;
+    db::record_status(&mut tx, id, (None, MeasureStatus::Proposed), "", user.id, now).await?;
     let event = NewEvent::new("measure.proposed").object("case", case_id).changes(json!({
         "measure": id, "kind": m.kind.trim(), "owner": m.owner.trim(), "due_on": due, "status": {"after": "proposed"},
     }));
@@ -145,25 +128,8 @@ async fn move_status(
     what: &str,
     mail: bool,
 ) -> Result<(), DomainError> {
-    sqlx::query("UPDATE mitigation_measures SET status = $2::measure_status, updated_at = $3, version = version + 1 WHERE id = $1")
-        .bind(m.id)
-        .bind(to)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(m.id)
-    .bind(m.status)
-    .bind(to)
-    .bind(comment)
-    .bind(user.id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    db::set_status(conn, m.id, to, now).await?;
+    db::record_status(conn, m.id, (Some(m.status), to), comment, user.id, now).await?;
     let mut changes = json!({"measure": m.id, "status": {"before": m.status, "after": to}, "comment": comment});
     if let (Some(c), Value::Object(x)) = (changes.as_object_mut(), extra) {
         c.extend(x);
@@ -202,11 +168,7 @@ pub async fn set_status(
         return Err(DomainError::invalid("comment", "must be at most 20,000 characters"));
     }
     let mut tx = conn.begin().await?;
-    let m: Measure = sqlx::query_as(&format!("{MEASURE_SELECT} WHERE id = $1 FOR UPDATE"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(DomainError::NotFound)?;
+    let m = db::lock(&mut tx, id).await?;
     let c = visible(&mut tx, user, m.case_id, false).await?;
     may_work(user, &c)?;
     if m.version != s.version {
@@ -252,41 +214,27 @@ pub async fn add_check(
         return Err(DomainError::Invalid(errors));
     }
     let mut tx = conn.begin().await?;
-    let m: Measure = sqlx::query_as(&format!("{MEASURE_SELECT} WHERE id = $1 FOR UPDATE"))
-        .bind(measure_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(DomainError::NotFound)?;
+    let m = db::lock(&mut tx, measure_id).await?;
     let c = visible(&mut tx, user, m.case_id, false).await?;
     may_work(user, &c)?;
     if !m.status.takes_checks() {
         return Err(DomainError::Conflict("compliance is checked on agreed measures".into()));
     }
-    if let Some(doc) = k.document_id {
-        let ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND case_id = $2)")
-            .bind(doc)
-            .bind(m.case_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if !ok {
-            return Err(DomainError::invalid("document_id", "is not a document of this case"));
-        }
+    if let Some(doc) = k.document_id
+        && !db::is_document_of(&mut tx, doc, m.case_id).await?
+    {
+        return Err(DomainError::invalid("document_id", "is not a document of this case"));
     }
     let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO compliance_checks (id, measure_id, checked_on, result, finding, document_id, checked_by, created_at) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-    )
-    .bind(id)
-    .bind(measure_id)
-    .bind(on)
-    .bind(result)
-    .bind(k.finding.trim())
-    .bind(k.document_id)
-    .bind(user.id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    let check = db::CheckRow {
+        id,
+        measure_id,
+        checked_on: on.expect("checked above"),
+        result,
+        finding: k.finding.trim(),
+        document_id: k.document_id,
+    };
+    db::insert_check(&mut tx, &check, user.id, now).await?;
     let event = NewEvent::new("measure.checked").object("case", m.case_id).changes(json!({
         "measure": measure_id, "check": id, "result": result, "checked_on": on, "document": k.document_id,
     }));
@@ -310,12 +258,7 @@ pub async fn add_check(
         )
         .await?;
     }
-    let row: Check = sqlx::query_as(
-        "SELECT id, measure_id, checked_on, result, finding, document_id, created_at FROM compliance_checks WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let row = db::check(&mut tx, id).await?;
     tx.commit().await?;
     Ok(row)
 }

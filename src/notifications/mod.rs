@@ -94,33 +94,33 @@ pub async fn notify(
 ) -> Result<bool, sqlx::Error> {
     let id = Uuid::now_v7();
     let message: String = note.message.chars().take(2000).collect();
-    let written: Option<Uuid> = sqlx::query_scalar(
+    let written: Option<Uuid> = sqlx::query_scalar!(
         "INSERT INTO notifications (id, user_id, kind, case_id, message, link, dedupe_key, created_at) \
          SELECT $1, u.id, $3, $4, $5, $6, $7, $8 FROM users u WHERE u.id = $2 AND u.active \
          ON CONFLICT (user_id, dedupe_key) DO NOTHING RETURNING id",
+        id,
+        user,
+        note.kind.as_str(),
+        note.case_id,
+        &message,
+        note.link,
+        note.dedupe_key,
+        at,
     )
-    .bind(id)
-    .bind(user)
-    .bind(note.kind.as_str())
-    .bind(note.case_id)
-    .bind(&message)
-    .bind(note.link)
-    .bind(note.dedupe_key)
-    .bind(at)
     .fetch_optional(&mut *conn)
     .await?;
     if written.is_some() && mail {
         let subject: String = format!("[icts-review] {}", message.chars().take(200).collect::<String>());
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO mail_outbox (id, notification_id, to_address, subject, body, created_at, next_attempt_at) \
              SELECT $1, $2, u.email, $3, $4, $5, $5 FROM users u WHERE u.id = $6",
+            Uuid::now_v7(),
+            id,
+            subject,
+            format!("{message}\n\nOpen it in icts-review: {}\n", note.link),
+            at,
+            user,
         )
-        .bind(Uuid::now_v7())
-        .bind(id)
-        .bind(subject)
-        .bind(format!("{message}\n\nOpen it in icts-review: {}\n", note.link))
-        .bind(at)
-        .bind(user)
         .execute(&mut *conn)
         .await?;
     }
@@ -135,11 +135,12 @@ pub async fn notify_supervisors(
     except: Option<Uuid>,
     note: &Note<'_>,
 ) -> Result<(), sqlx::Error> {
-    let ids: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM users WHERE role = 'supervisor' AND active AND id IS DISTINCT FROM $1")
-            .bind(except)
-            .fetch_all(&mut *conn)
-            .await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar!(
+        "SELECT id FROM users WHERE role = 'supervisor' AND active AND id IS DISTINCT FROM $1",
+        except
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     for id in ids {
         notify(conn, at, mail, id, note).await?;
     }
@@ -148,18 +149,21 @@ pub async fn notify_supervisors(
 
 /// The latest notifications of `user` and the number unread.
 pub async fn of_user(pool: &PgPool, user: Uuid, limit: i64) -> Result<(Vec<Notification>, i64), sqlx::Error> {
-    let items = sqlx::query_as::<_, Notification>(
+    let items = sqlx::query_as!(
+        Notification,
         "SELECT id, kind, case_id, message, link, created_at, read_at FROM notifications \
          WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        user,
+        limit,
     )
-    .bind(user)
-    .bind(limit)
     .fetch_all(pool)
     .await?;
-    let unread: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")
-        .bind(user)
-        .fetch_one(pool)
-        .await?;
+    let unread: i64 = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM notifications WHERE user_id = $1 AND read_at IS NULL"#,
+        user
+    )
+    .fetch_one(pool)
+    .await?;
     Ok((items, unread))
 }
 
@@ -171,12 +175,12 @@ pub async fn mark_read(
     user: Uuid,
     id: Option<Uuid>,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "UPDATE notifications SET read_at = $3 WHERE user_id = $1 AND read_at IS NULL AND ($2::uuid IS NULL OR id = $2)",
+        user,
+        id,
+        at,
     )
-    .bind(user)
-    .bind(id)
-    .bind(at)
     .execute(conn)
     .await?
     .rows_affected())
@@ -185,13 +189,15 @@ pub async fn mark_read(
 /// Marks every unread notification with `link` and `kind` read (for everyone): what they
 /// asked for has been done, e.g. a determination awaiting signature was signed or returned.
 pub async fn resolve(conn: &mut PgConnection, at: OffsetDateTime, kind: Kind, link: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("UPDATE notifications SET read_at = $3 WHERE kind = $1 AND link = $2 AND read_at IS NULL")
-        .bind(kind.as_str())
-        .bind(link)
-        .bind(at)
-        .execute(conn)
-        .await?
-        .rows_affected())
+    Ok(sqlx::query!(
+        "UPDATE notifications SET read_at = $3 WHERE kind = $1 AND link = $2 AND read_at IS NULL",
+        kind.as_str(),
+        link,
+        at,
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 /// Reminds the assignee (or, for an unassigned case, the supervisors) of every clock of an
@@ -200,18 +206,22 @@ pub async fn resolve(conn: &mut PgConnection, at: OffsetDateTime, kind: Kind, li
 pub async fn remind_due_clocks(pool: &PgPool, now: OffsetDateTime, mail: bool) -> Result<u64, sqlx::Error> {
     let today = now.date();
     let horizon = today + time::Duration::days(7);
-    let due: Vec<(Uuid, String, Option<Uuid>, String, time::Date)> = sqlx::query_as(
-        "SELECT id, docket_number, assignee, 'final determination', final_due FROM cases \
-           WHERE final_due BETWEEN $1 AND $2 AND NOT clocks_paused \
-           AND stage NOT IN ('rejected', 'closed_no_action', 'decided', 'monitoring', 'compliance_review', 'closed') \
-         UNION ALL \
-         SELECT id, docket_number, assignee, 'response window', response_due FROM cases \
-           WHERE response_due BETWEEN $1 AND $2 AND stage = 'response_period'",
+    let due: Vec<(Uuid, String, Option<Uuid>, String, time::Date)> = sqlx::query!(
+        r#"SELECT id AS "id!", docket_number AS "docket_number!", assignee, 'final determination' AS "clock!",
+             final_due AS "due!" FROM cases
+           WHERE final_due BETWEEN $1 AND $2 AND NOT clocks_paused
+           AND stage NOT IN ('rejected', 'closed_no_action', 'decided', 'monitoring', 'compliance_review', 'closed')
+         UNION ALL
+         SELECT id, docket_number, assignee, 'response window', response_due FROM cases
+           WHERE response_due BETWEEN $1 AND $2 AND stage = 'response_period'"#,
+        today,
+        horizon,
     )
-    .bind(today)
-    .bind(horizon)
     .fetch_all(pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.docket_number, r.assignee, r.clock, r.due))
+    .collect();
     let mut written = 0;
     let mut tx = pool.begin().await?;
     for (case_id, docket, assignee, clock, on) in due {

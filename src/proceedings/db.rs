@@ -1,26 +1,31 @@
-//! The proceedings' SQL reads.
+//! The proceedings' SQL reads, checked against the schema at compile time.
 
 use uuid::Uuid;
 
 use super::model::{AgencyNotice, Submission};
 use crate::error::DomainError;
 
-/// The notices of a case.
+/// The notices of a case, by step and date.
 pub async fn notices(conn: &mut sqlx::PgConnection, case_id: Uuid) -> Result<Vec<AgencyNotice>, DomainError> {
-    sqlx::query_as("SELECT * FROM agency_notices WHERE case_id = $1 ORDER BY step, sent_on, agency")
-        .bind(case_id)
-        .fetch_all(conn)
-        .await
-        .map_err(DomainError::from)
+    Ok(sqlx::query_as!(
+        AgencyNotice,
+        "SELECT id, case_id, step, agency, sent_on, due_on, response, responded_on, comment, objector_level, \
+         referred_to_president, dispute_resolved_on, dispute_resolution, version \
+         FROM agency_notices WHERE case_id = $1 ORDER BY step, sent_on, agency",
+        case_id,
+    )
+    .fetch_all(conn)
+    .await?)
 }
 
-/// The submissions of a case.
+/// The submissions of a case, in the order they were received.
 pub async fn submissions(conn: &mut sqlx::PgConnection, case_id: Uuid) -> Result<Vec<Submission>, DomainError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        Submission,
         "SELECT id, case_id, party_id, received_on, kind, summary, meeting_held_on, meeting_outcome, created_at \
          FROM case_submissions WHERE case_id = $1 ORDER BY received_on, created_at",
+        case_id,
     )
-    .bind(case_id)
     .fetch_all(conn)
     .await?)
 }
