@@ -568,6 +568,12 @@ pub async fn list(pool: &PgPool, f: &EventFilter) -> Result<(Vec<StoredEvent>, O
     Ok((rows, next))
 }
 
+/// The chain's head: the newest position and its hash.
+pub async fn head(pool: &PgPool) -> Result<(i64, Vec<u8>), sqlx::Error> {
+    let r = sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(pool).await?;
+    Ok((r.seq, r.hash))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

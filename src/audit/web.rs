@@ -287,8 +287,7 @@ struct ChainPage {
 }
 
 async fn chain_page(state: &AppState, user: &SignedIn, result: Option<ChainStatus>) -> Result<Response, AppError> {
-    let (head_seq, head_hash): (i64, Vec<u8>) =
-        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(&state.db).await?;
+    let (head_seq, head_hash) = super::head(&state.db).await?;
     let all = checkpoint::all(&state.db).await?;
     let last: Option<StoredEvent> = super::latest_of_type(&state.db, "audit.verified").await?;
     render(&ChainPage {

@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod api;
 pub mod csrf;
+pub mod db;
 pub mod password;
 pub mod policy;
 pub mod service;

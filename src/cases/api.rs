@@ -225,18 +225,8 @@ pub async fn create(
     let mut tx = state.db.begin().await?;
     if let Some(k) = &key {
         // Serialise requests with the same key, then look for a first answer.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))")
-            .bind(user.id.to_string())
-            .bind(k)
-            .execute(&mut *tx)
-            .await?;
-        let prior: Option<(Vec<u8>, i32, Option<String>, serde_json::Value)> = sqlx::query_as(
-            "SELECT request_hash, status, location, body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-        )
-        .bind(user.id)
-        .bind(k)
-        .fetch_optional(&mut *tx)
-        .await?;
+        super::db::lock_idempotency_key(&mut tx, user.id, k).await?;
+        let prior = super::db::idempotent_answer(&mut tx, user.id, k).await?;
         if let Some((hash, status, location, body)) = prior {
             if hash != body_hash {
                 return Err(AppError::invalid("Idempotency-Key", "was already used with a different request body"));
@@ -255,15 +245,7 @@ pub async fn create(
     let location = format!("/api/v1/cases/{}", view.id);
     let body = serde_json::to_value(&view).expect("views serialise");
     if let Some(k) = &key {
-        sqlx::query("INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, created_at) VALUES ($1,$2,$3,201,$4,$5,$6)")
-            .bind(user.id)
-            .bind(k)
-            .bind(&body_hash)
-            .bind(&location)
-            .bind(&body)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        super::db::keep_idempotent_answer(&mut tx, (user.id, k), &body_hash, &location, &body, now).await?;
     }
     tx.commit().await?;
     let mut r = (StatusCode::CREATED, ApiJson(body)).into_response();

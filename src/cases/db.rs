@@ -715,6 +715,100 @@ pub async fn store_dues(
     Ok(())
 }
 
+/// A case's notes, oldest first: when, by whom, what.
+pub async fn notes_of(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+) -> Result<Vec<(OffsetDateTime, String, String)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        "SELECT n.created_at, u.name, n.body FROM case_notes n JOIN users u ON u.id = n.author WHERE n.case_id = $1 ORDER BY n.created_at, n.id",
+        case_id
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.created_at, r.name, r.body))
+    .collect())
+}
+
+/// A case's requests for information, oldest first.
+pub async fn rfis_of(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<super::model::Rfi>, sqlx::Error> {
+    sqlx::query_as!(
+        super::model::Rfi,
+        r#"SELECT id, asked_of, question, asked_on, tolls AS "tolls: Vec<ClockName>", answered_on, answer
+           FROM case_rfis WHERE case_id = $1 ORDER BY asked_on, id"#,
+        case_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The case a consolidated case went into: id and docket number.
+pub async fn consolidated_into(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        "SELECT t.id, t.docket_number FROM cases s JOIN cases t ON t.id = s.consolidated_into WHERE s.id = $1",
+        case_id
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(|r| (r.id, r.docket_number)))
+}
+
+/// A case's id by its docket number (as typed: any case).
+pub async fn id_by_docket(conn: &mut PgConnection, docket: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT id FROM cases WHERE docket_number = $1", docket.to_uppercase())
+        .fetch_optional(conn)
+        .await
+}
+
+/// Holds the idempotency key of `user` until the transaction ends, so that requests with
+/// the same key run one after the other.
+pub async fn lock_idempotency_key(conn: &mut PgConnection, user: Uuid, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))", user.to_string(), key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The first answer given to an idempotency key: request hash, status, location, body.
+pub async fn idempotent_answer(
+    conn: &mut PgConnection,
+    user: Uuid,
+    key: &str,
+) -> Result<Option<(Vec<u8>, i32, Option<String>, serde_json::Value)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        "SELECT request_hash, status, location, body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+        user,
+        key
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(|r| (r.request_hash, r.status, r.location, r.body)))
+}
+
+/// Keeps the answer (201, its location and body) to an idempotency key.
+pub async fn keep_idempotent_answer(
+    conn: &mut PgConnection,
+    (user, key): (Uuid, &str),
+    request_hash: &[u8],
+    location: &str,
+    body: &serde_json::Value,
+    at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, created_at) VALUES ($1,$2,$3,201,$4,$5,$6)",
+        user,
+        key,
+        request_hash,
+        location,
+        body,
+        at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -177,6 +177,26 @@ impl CaseRow {
     }
 }
 
+/// A request for information as stored: to whom, what, when, which clocks it stops, and
+/// the answer once it came.
+#[derive(Debug, Clone)]
+pub struct Rfi {
+    /// Its id (answers refer to it).
+    pub id: Uuid,
+    /// Who was asked.
+    pub asked_of: String,
+    /// What was asked.
+    pub question: String,
+    /// When it was sent.
+    pub asked_on: Date,
+    /// The clocks it stops until it is answered.
+    pub tolls: Vec<super::clocks::ClockName>,
+    /// When it was answered.
+    pub answered_on: Option<Date>,
+    /// The answer.
+    pub answer: Option<String>,
+}
+
 /// A user as shown on a case.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserRef {

@@ -315,3 +315,23 @@ pub async fn upsert(
     tx.commit().await?;
     Ok(())
 }
+
+/// The codes of the sensitive-personal-data categories (for checking transactions).
+pub async fn data_category_codes(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT code FROM ref_data_categories").fetch_all(pool).await
+}
+
+/// The agencies as (code, name), by name.
+pub async fn agencies(conn: &mut PgConnection) -> Result<Vec<(String, String)>, sqlx::Error> {
+    Ok(sqlx::query!("SELECT code, name FROM ref_agencies ORDER BY name")
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.code, r.name))
+        .collect())
+}
+
+/// Whether a category covers connected software (its rubric criteria apply).
+pub async fn connected_software(conn: &mut PgConnection, category: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!("SELECT connected_software FROM ref_categories WHERE code = $1", category).fetch_one(conn).await
+}

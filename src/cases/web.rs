@@ -126,18 +126,11 @@ pub async fn dashboard(user: Authorized<perm::ViewCases>, State(state): State<Ap
     // Determinations awaiting this supervisor's signature (never their own), and this
     // user's drafts returned to them.
     let to_sign: i64 = if user.may(policy::Action::SignDeterminations) {
-        sqlx::query_scalar("SELECT count(*) FROM determinations WHERE status = 'submitted' AND drafted_by <> $1")
-            .bind(user.id)
-            .fetch_one(&mut *conn)
-            .await?
+        crate::determinations::db::awaiting_signature_of(&mut conn, user.id).await?
     } else {
         0
     };
-    let returned: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM determinations WHERE status = 'returned' AND drafted_by = $1")
-            .bind(user.id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let returned = crate::determinations::db::returned_to(&mut conn, user.id).await?;
     let max = counts.iter().map(|c| c.1).max().unwrap_or(0).max(1);
     let bars: Vec<Bar> = Stage::ALL
         .iter()
@@ -186,9 +179,7 @@ impl ListPage {
 }
 
 async fn assignable(state: &AppState) -> Result<Vec<(Uuid, String)>, AppError> {
-    Ok(sqlx::query_as("SELECT id, name FROM users WHERE active AND role IN ('analyst', 'supervisor') ORDER BY name")
-        .fetch_all(&state.db)
-        .await?)
+    Ok(crate::auth::db::assignable(&mut *state.conn().await?).await?)
 }
 
 async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: String) -> Result<Response, AppError> {
@@ -397,18 +388,6 @@ pub struct NoteView {
     body: String,
 }
 
-/// A request for information as stored.
-#[derive(sqlx::FromRow)]
-struct RfiRow {
-    id: Uuid,
-    asked_of: String,
-    question: String,
-    asked_on: time::Date,
-    tolls: Vec<ClockName>,
-    answered_on: Option<time::Date>,
-    answer: Option<String>,
-}
-
 /// A request for information as shown.
 pub struct RfiView {
     id: Uuid,
@@ -552,22 +531,11 @@ async fn case_page_with(
     let agency = row.referring_agency.as_deref().map(|a| reference.agency_name(a)).unwrap_or_default();
     let origin = row.origin.label();
     let view = service::view(&mut conn, row.clone(), user, state.now()).await?;
-    let notes: Vec<(time::OffsetDateTime, String, String)> = sqlx::query_as(
-        "SELECT n.created_at, u.name, n.body FROM case_notes n JOIN users u ON u.id = n.author WHERE n.case_id = $1 ORDER BY n.created_at, n.id",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let rfis: Vec<RfiRow> = sqlx::query_as(
-        "SELECT id, asked_of, question, asked_on, tolls, answered_on, answer FROM case_rfis WHERE case_id = $1 ORDER BY asked_on, id",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let notes = db::notes_of(&mut conn, id).await?;
+    let rfis = db::rfis_of(&mut conn, id).await?;
     let events: Vec<StoredEvent> = crate::audit::of_case(&mut conn, id).await?;
     let actors: Vec<Uuid> = events.iter().filter_map(|e| e.actor_id).collect();
-    let names: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1)").bind(&actors).fetch_all(&mut *conn).await?;
+    let names = crate::auth::db::names(&mut conn, &actors).await?;
     let name_of = |id: Option<Uuid>| {
         id.and_then(|i| names.iter().find(|n| n.0 == i).map(|n| n.1.clone())).unwrap_or_else(|| "system".into())
     };
@@ -600,12 +568,7 @@ async fn case_page_with(
         Some(q) => crate::parties::list(&mut conn, Some(q), PARTY_MATCHES).await?,
         None => Vec::new(),
     };
-    let consolidated_into: Option<(Uuid, String)> = sqlx::query_as(
-        "SELECT t.id, t.docket_number FROM cases s JOIN cases t ON t.id = s.consolidated_into WHERE s.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let consolidated_into = db::consolidated_into(&mut conn, id).await?;
     let assessments = crate::risk::service::assessments(&mut conn, id).await?;
     let nexus = crate::risk::service::current_nexus(&mut conn, id).await?;
     let hits = crate::parties::screening_service::hits_of_case(&mut conn, id).await?;

@@ -9,6 +9,7 @@
 //! the same rules (migration 0008: CHECKs and the `determinations_guard` trigger).
 
 pub mod api;
+pub mod db;
 pub mod document;
 pub mod service;
 pub mod web;

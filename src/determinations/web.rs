@@ -54,12 +54,7 @@ pub async fn create(
     };
     let mut conn = state.db.acquire().await?;
     let c = visible(&mut conn, &user, id, false).await?;
-    let party: Option<String> = sqlx::query_scalar(
-        "SELECT p.legal_name FROM case_parties cp JOIN parties p ON p.id = cp.party_id WHERE cp.case_id = $1 ORDER BY cp.role LIMIT 1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let party = super::db::first_party_name(&mut conn, id).await?;
     drop(conn);
     let party = party.unwrap_or_else(|| c.title.clone());
     let title_kind = match kind {
@@ -189,12 +184,7 @@ pub(crate) async fn determination_page(
     let measures = mitigation::db::measures(&mut conn, c.id).await?;
     let documents = documents::of_case(&mut conn, c.id).await?;
     let assessment: Option<(f64, String, OffsetDateTime)> = match d.assessment_id {
-        Some(a) => {
-            sqlx::query_as("SELECT composite::float8, band::text, created_at FROM assessments WHERE id = $1")
-                .bind(a)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
+        Some(a) => super::db::assessment_summary(&mut conn, a).await?.map(|(score, band, at, _)| (score, band, at)),
         None => None,
     };
     drop(conn);
@@ -556,17 +546,13 @@ pub async fn document(
         .await?;
     let content = d.typed();
     let events: Vec<StoredEvent> = crate::audit::of_case(&mut conn, c.id).await?;
-    let agencies: Vec<(String, String)> =
-        sqlx::query_as("SELECT code, name FROM ref_agencies").fetch_all(&mut *conn).await?;
+    let agencies = crate::cases::reference::agencies(&mut conn).await?;
     let agency_name =
         |code: &str| agencies.iter().find(|a| a.0 == code).map(|a| a.1.clone()).unwrap_or_else(|| code.into());
     let history = history(&c, &events, &agency_name);
     let assessment: Option<(f64, String, i32)> = match d.assessment_id {
         Some(a) => {
-            sqlx::query_as("SELECT composite::float8, band::text, rubric_version FROM assessments WHERE id = $1")
-                .bind(a)
-                .fetch_optional(&mut *conn)
-                .await?
+            super::db::assessment_summary(&mut conn, a).await?.map(|(score, band, _, rubric)| (score, band, rubric))
         }
         None => None,
     };

@@ -237,3 +237,21 @@ pub async fn remind_due_clocks(pool: &PgPool, now: OffsetDateTime, mail: bool) -
     tx.commit().await?;
     Ok(written)
 }
+
+/// Whether notification `id` is `user`'s.
+pub async fn is_own(conn: &mut PgConnection, id: Uuid, user: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM notifications WHERE id = $1 AND user_id = $2) AS "exists!""#,
+        id,
+        user
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Where `user`'s notification `id` points.
+pub async fn link_of(pool: &PgPool, id: Uuid, user: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT link FROM notifications WHERE id = $1 AND user_id = $2", id, user)
+        .fetch_optional(pool)
+        .await
+}

@@ -42,16 +42,11 @@ async fn mark(state: &AppState, user: &SignedIn, id: Option<Uuid>) -> Result<u64
     let now = state.now();
     let mut tx = state.db.begin().await?;
     let n = super::mark_read(&mut tx, now, user.id, id).await?;
-    if id.is_some() && n == 0 {
-        let mine: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM notifications WHERE id = $1 AND user_id = $2)")
-                .bind(id)
-                .bind(user.id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !mine {
-            return Err(AppError::NotFound);
-        }
+    if let Some(one) = id
+        && n == 0
+        && !super::is_own(&mut tx, one, user.id).await?
+    {
+        return Err(AppError::NotFound);
     }
     if n > 0 {
         let event = NewEvent::new("notification.read").changes(json!({"notification": id, "count": n}));
@@ -69,11 +64,7 @@ pub async fn read(
     _: CsrfForm,
 ) -> Result<Response, AppError> {
     mark(&state, &user, Some(id)).await?;
-    let link: Option<String> = sqlx::query_scalar("SELECT link FROM notifications WHERE id = $1 AND user_id = $2")
-        .bind(id)
-        .bind(user.id)
-        .fetch_optional(&state.db)
-        .await?;
+    let link = super::link_of(&state.db, id, user.id).await?;
     Ok(Redirect::to(&link.unwrap_or_else(|| "/notifications".into())).into_response())
 }
 

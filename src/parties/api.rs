@@ -156,7 +156,7 @@ pub async fn add_transaction(
     AppPath(id): AppPath<Uuid>,
     ApiJson(t): ApiJson<TransactionInput>,
 ) -> Result<Response, AppError> {
-    let known: Vec<String> = sqlx::query_scalar("SELECT code FROM ref_data_categories").fetch_all(&state.db).await?;
+    let known = crate::cases::reference::data_category_codes(&state.db).await?;
     let valid = t.parse(&known).map_err(AppError::Invalid)?;
     let tid = transactions::create(&mut *state.conn().await?, &user, state.now(), id, valid).await?;
     Ok((StatusCode::CREATED, ApiJson(json!({"id": tid}))).into_response())

@@ -614,6 +614,23 @@ pub async fn link(
     Ok(())
 }
 
+/// The nexus evidence recorded on a case's parties: party, criterion, finding.
+pub async fn nexus_evidence_of_case(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"SELECT p.legal_name, e.criterion::text AS "criterion!", e.finding FROM case_parties cp JOIN parties p ON p.id = cp.party_id
+           JOIN party_nexus_evidence e ON e.party_id = p.id WHERE cp.case_id = $1 ORDER BY p.legal_name, e.recorded_at"#,
+        case_id
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.legal_name, r.criterion, r.finding))
+    .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

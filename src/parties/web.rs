@@ -391,7 +391,7 @@ pub async fn add_transaction(
         data_categories,
         parties,
     };
-    let known: Vec<String> = sqlx::query_scalar("SELECT code FROM ref_data_categories").fetch_all(&state.db).await?;
+    let known = crate::cases::reference::data_category_codes(&state.db).await?;
     let result = if !errors.is_empty() {
         Err(AppError::Invalid(errors))
     } else {
@@ -425,12 +425,7 @@ pub async fn consolidate(
     let from = f.from.trim();
     let source: Option<Uuid> = match Uuid::parse_str(from) {
         Ok(u) => Some(u),
-        Err(_) => {
-            sqlx::query_scalar("SELECT id FROM cases WHERE docket_number = $1")
-                .bind(from.to_uppercase())
-                .fetch_optional(&state.db)
-                .await?
-        }
+        Err(_) => crate::cases::db::id_by_docket(&mut *state.conn().await?, from).await?,
     };
     let result = match source {
         Some(s) => crate::cases::transactions::consolidate(&mut *state.conn().await?, &user, state.now(), id, s)

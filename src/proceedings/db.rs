@@ -29,3 +29,19 @@ pub async fn submissions(conn: &mut sqlx::PgConnection, case_id: Uuid) -> Result
     .fetch_all(conn)
     .await?)
 }
+
+/// How the initial determination was served on a case: method, date, recorded by.
+pub async fn services(
+    conn: &mut sqlx::PgConnection,
+    case_id: Uuid,
+) -> Result<Vec<(String, time::Date, String)>, DomainError> {
+    Ok(sqlx::query!(
+        "SELECT s.method, s.served_on, u.name FROM case_services s JOIN users u ON u.id = s.recorded_by WHERE s.case_id = $1 ORDER BY s.served_on",
+        case_id
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.method, r.served_on, r.name))
+    .collect())
+}

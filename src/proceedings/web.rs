@@ -90,14 +90,8 @@ pub(crate) async fn proceedings_page(
     if message.is_empty() {
         crate::cases::service::audit_read(&mut *state.conn().await?, user, state.now(), &c, "proceedings page").await?;
     }
-    let agencies: Vec<(String, String)> =
-        sqlx::query_as("SELECT code, name FROM ref_agencies ORDER BY name").fetch_all(&mut *conn).await?;
-    let services: Vec<(String, time::Date, String)> = sqlx::query_as(
-        "SELECT s.method, s.served_on, u.name FROM case_services s JOIN users u ON u.id = s.recorded_by WHERE s.case_id = $1 ORDER BY s.served_on",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let agencies: Vec<(String, String)> = crate::cases::reference::agencies(&mut conn).await?;
+    let services = db::services(&mut conn, id).await?;
     let methods = crate::cases::workflow::SERVICE_METHODS;
     let page = ProceedingsPage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),

@@ -74,10 +74,7 @@ async fn assess_page(
     let mut conn = state.db.acquire().await?;
     let c = crate::cases::service::visible(&mut conn, user, id, false).await?;
     let rubric = service::current_rubric(&mut conn).await?;
-    let cs: bool = sqlx::query_scalar("SELECT connected_software FROM ref_categories WHERE code = $1")
-        .bind(&c.category)
-        .fetch_one(&mut *conn)
-        .await?;
+    let cs = crate::cases::reference::connected_software(&mut conn, &c.category).await?;
     // Confirmed screening hits are evidence for the ownership/control criterion.
     let confirmed_hits: Vec<String> = crate::parties::screening_service::hits_of_case(&mut conn, id)
         .await?
@@ -203,13 +200,7 @@ async fn nexus_page(
     let mut conn = state.db.acquire().await?;
     let c = crate::cases::service::visible(&mut conn, user, id, false).await?;
     // The parties' recorded nexus facts, to draw on.
-    let evidence: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT p.legal_name, e.criterion::text, e.finding FROM case_parties cp JOIN parties p ON p.id = cp.party_id \
-         JOIN party_nexus_evidence e ON e.party_id = p.id WHERE cp.case_id = $1 ORDER BY p.legal_name, e.recorded_at",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let evidence = crate::parties::nexus_evidence_of_case(&mut conn, id).await?;
     // Each party's ownership chain, up to its ultimate parent.
     let mut chains = Vec::new();
     for p in crate::parties::parties_of_case(&mut conn, id).await? {

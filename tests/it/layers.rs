@@ -3,7 +3,7 @@
 //! or of the process's edges (`app.rs`, `router.rs`, `server.rs`, `cli.rs`, `main.rs`,
 //! `lib.rs`) is read line by line, and any mention of the web framework, the templates,
 //! the application state, the route table or a web module fails the test, naming the file
-//! and the line.
+//! and the line. And the web files hold no SQL: it lives in the domains' `db.rs`.
 
 use std::path::{Path, PathBuf};
 
@@ -88,6 +88,37 @@ fn the_domain_imports_nothing_of_the_web() {
     assert!(found.is_empty(), "domain files that name the web layer:\n{}", found.join("\n"));
 }
 
+/// Every line of a web file that holds SQL: queries belong to the domains' `db.rs`.
+fn sql_in_the_web(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    files.sort();
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(src).unwrap();
+        let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let web =
+            name == "web.rs" || name == "api.rs" || rel.components().rev().skip(1).any(|c| c.as_os_str() == "web");
+        if !web {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if ["sqlx::query", "query_as", "query_scalar", "QueryBuilder"].iter().any(|w| code.contains(w)) {
+                found.push(format!("src/{}:{}: {}", rel.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn handlers_hold_no_sql() {
+    let found = sql_in_the_web(&manifest_dir().join("src"));
+    assert!(found.is_empty(), "SQL in web files (move it to the domain's db.rs):\n{}", found.join("\n"));
+}
+
 #[test]
 fn the_rule_catches_a_domain_file_that_imports_the_web() {
     let dir = tempfile::tempdir().unwrap();
@@ -101,4 +132,8 @@ fn the_rule_catches_a_domain_file_that_imports_the_web() {
     let found = violations(src);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].starts_with("src/cases/service.rs:2: names `crate::web`"), "{found:?}");
+    std::fs::write(src.join("cases/api.rs"), "let n = sqlx::query_scalar(\"SELECT 1\");\n").unwrap();
+    let sql = sql_in_the_web(src);
+    assert_eq!(sql.len(), 1, "{sql:?}");
+    assert!(sql[0].starts_with("src/cases/api.rs:1:"), "{sql:?}");
 }
