@@ -214,16 +214,16 @@ async fn count_address_failure(
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     let Some(addr) = addr else { return Ok(()) };
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO login_throttle (client_addr, window_start, attempts) VALUES ($1, $2, 1) \
          ON CONFLICT (client_addr) DO UPDATE SET \
            attempts = CASE WHEN login_throttle.window_start <= $2 - $3::interval THEN 1 ELSE login_throttle.attempts + 1 END, \
            window_start = CASE WHEN login_throttle.window_start <= $2 - $3::interval THEN $2 ELSE login_throttle.window_start END \
 ",
+        addr,
+        now,
+        format!("{} minutes", FAILURE_WINDOW.whole_minutes()) as _,
     )
-    .bind(addr)
-    .bind(now)
-    .bind(format!("{} minutes", FAILURE_WINDOW.whole_minutes()))
     .execute(conn)
     .await?;
     Ok(())
@@ -301,11 +301,13 @@ pub async fn sign_in(
                 (current.failed_logins + 1, current.first_failed_login_at.unwrap_or(now))
             };
             let lock_until = (count >= MAX_FAILURES).then_some(now + LOCKOUT);
-            sqlx::query("UPDATE users SET failed_logins = $2, first_failed_login_at = $3, locked_until = COALESCE($4, locked_until) WHERE id = $1")
-                .bind(current.id)
-                .bind(count)
-                .bind(first)
-                .bind(lock_until)
+            sqlx::query!(
+                "UPDATE users SET failed_logins = $2, first_failed_login_at = $3, locked_until = COALESCE($4, locked_until) WHERE id = $1",
+                current.id,
+                count,
+                first,
+                lock_until,
+            )
                 .execute(&mut *tx)
                 .await?;
             if let Some(until) = lock_until {
@@ -330,12 +332,12 @@ pub async fn sign_in(
     } else {
         None
     };
-    sqlx::query(
+    sqlx::query!(
         "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, \
          password_hash = COALESCE($2, password_hash) WHERE id = $1",
+        current.id,
+        &new_hash as _
     )
-    .bind(current.id)
-    .bind(&new_hash)
     .execute(&mut *tx)
     .await?;
     if let Some(old) = previous_secret {
@@ -380,12 +382,14 @@ async fn count_failure(
     let fresh = first.is_none_or(|t| now - t > FAILURE_WINDOW);
     let (count, first) = if fresh { (1, now) } else { (count + 1, first.unwrap_or(now)) };
     let lock = count >= MAX_FAILURES;
-    sqlx::query("UPDATE users SET failed_logins = $2, first_failed_login_at = $3, locked_until = CASE WHEN $4 THEN $5 ELSE locked_until END WHERE id = $1")
-        .bind(user.id)
-        .bind(count)
-        .bind(first)
-        .bind(lock)
-        .bind(now + LOCKOUT)
+    sqlx::query!(
+        "UPDATE users SET failed_logins = $2, first_failed_login_at = $3, locked_until = CASE WHEN $4 THEN $5 ELSE locked_until END WHERE id = $1",
+        user.id,
+        count,
+        first,
+        lock,
+        now + LOCKOUT,
+    )
         .execute(&mut *tx)
         .await?;
     audit::record(
@@ -429,11 +433,7 @@ pub async fn reauthenticate(
         return Err(DomainError::invalid("password", "the password is not correct"));
     }
     let mut tx = conn.begin().await?;
-    sqlx::query("UPDATE sessions SET reauth_at = $2 WHERE id = $1")
-        .bind(user.session_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!("UPDATE sessions SET reauth_at = $2 WHERE id = $1", user.session_id, now).execute(&mut *tx).await?;
     audit::record(&mut tx, now, &user.audit(), NewEvent::new("auth.reauthenticate").object("session", user.session_id))
         .await?;
     tx.commit().await?;
@@ -473,10 +473,12 @@ pub async fn change_own_password(
             .bind(user.id)
             .fetch_one(&mut *tx)
             .await?;
-    sqlx::query("UPDATE users SET password_hash = $2, must_change_password = false, updated_at = $3, version = version + 1 WHERE id = $1")
-        .bind(user.id)
-        .bind(&hash)
-        .bind(now)
+    sqlx::query!(
+        "UPDATE users SET password_hash = $2, must_change_password = false, updated_at = $3, version = version + 1 WHERE id = $1",
+        user.id,
+        &hash,
+        now,
+    )
         .execute(&mut *tx)
         .await?;
     let ended = session::delete_for_user(&mut tx, user.id, None).await?;
@@ -505,9 +507,7 @@ pub async fn end_own_session(
     session_id: Uuid,
 ) -> Result<(), DomainError> {
     let mut tx = conn.begin().await?;
-    let n = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
-        .bind(session_id)
-        .bind(user.id)
+    let n = sqlx::query!("DELETE FROM sessions WHERE id = $1 AND user_id = $2", session_id, user.id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -573,15 +573,11 @@ pub async fn admin_change(
     }
     let (event_type, changes, end_sessions) = match &change {
         AdminChange::Role(role) => {
-            sqlx::query("UPDATE users SET role = $2 WHERE id = $1").bind(target).bind(role).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE users SET role = $2 WHERE id = $1", target, role as _).execute(&mut *tx).await?;
             ("user.role_changed", json!({"role": {"before": before.role, "after": role}}), true)
         }
         AdminChange::Active(active) => {
-            sqlx::query("UPDATE users SET active = $2 WHERE id = $1")
-                .bind(target)
-                .bind(active)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!("UPDATE users SET active = $2 WHERE id = $1", target, active).execute(&mut *tx).await?;
             (
                 if *active { "user.reactivated" } else { "user.deactivated" },
                 json!({"active": {"before": before.active, "after": active}}),
@@ -589,9 +585,11 @@ pub async fn admin_change(
             )
         }
         AdminChange::ResetPassword(_) => {
-            sqlx::query("UPDATE users SET password_hash = $2, must_change_password = true, failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL WHERE id = $1")
-                .bind(target)
-                .bind(&new_hash)
+            sqlx::query!(
+                "UPDATE users SET password_hash = $2, must_change_password = true, failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL WHERE id = $1",
+                target,
+                &new_hash as _,
+            )
                 .execute(&mut *tx)
                 .await?;
             (
@@ -601,19 +599,17 @@ pub async fn admin_change(
             )
         }
         AdminChange::Unlock => {
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL WHERE id = $1",
+                target
             )
-            .bind(target)
             .execute(&mut *tx)
             .await?;
             ("user.unlocked", json!({"locked_until": {"before": before.locked_until, "after": null}}), false)
         }
         AdminChange::EndSessions => ("user.sessions_ended", json!({}), true),
     };
-    sqlx::query("UPDATE users SET updated_at = $2, version = version + 1 WHERE id = $1")
-        .bind(target)
-        .bind(now)
+    sqlx::query!("UPDATE users SET updated_at = $2, version = version + 1 WHERE id = $1", target, now)
         .execute(&mut *tx)
         .await?;
     let mut changes = changes;

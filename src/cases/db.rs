@@ -58,23 +58,23 @@ pub async fn insert(
     created_by: Uuid,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO cases (id, docket_number, title, summary, origin, referring_agency, referral_date, category, adversaries, \
          restricted, assignee, created_by, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13)",
+        id,
+        docket,
+        &c.title,
+        &c.summary,
+        c.origin as _,
+        &c.referring_agency as _,
+        c.referral_date,
+        &c.category,
+        &c.adversaries,
+        c.restricted,
+        assignee,
+        created_by,
+        now,
     )
-    .bind(id)
-    .bind(docket)
-    .bind(&c.title)
-    .bind(&c.summary)
-    .bind(c.origin)
-    .bind(&c.referring_agency)
-    .bind(c.referral_date)
-    .bind(&c.category)
-    .bind(&c.adversaries)
-    .bind(c.restricted)
-    .bind(assignee)
-    .bind(created_by)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -89,13 +89,13 @@ pub async fn set_stage(
     stage: Stage,
     now: OffsetDateTime,
 ) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE cases SET stage = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND version = $4",
+        id,
+        stage as _,
+        now,
+        version
     )
-    .bind(id)
-    .bind(stage)
-    .bind(now)
-    .bind(version)
     .execute(conn)
     .await?
     .rows_affected();
@@ -105,9 +105,7 @@ pub async fn set_stage(
 /// Records that a case changed without a change of stage (a new version for readers
 /// that hold the old one).
 pub async fn touch(conn: &mut PgConnection, id: Uuid, now: OffsetDateTime) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE cases SET updated_at = $2, version = version + 1 WHERE id = $1")
-        .bind(id)
-        .bind(now)
+    sqlx::query!("UPDATE cases SET updated_at = $2, version = version + 1 WHERE id = $1", id, now)
         .execute(conn)
         .await?;
     Ok(())
@@ -705,13 +703,15 @@ pub async fn store_dues(
     response_due: Option<Date>,
     paused: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE cases SET final_due = $2, response_due = $3, clocks_paused = $4 WHERE id = $1")
-        .bind(id)
-        .bind(final_due)
-        .bind(response_due)
-        .bind(paused)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE cases SET final_due = $2, response_due = $3, clocks_paused = $4 WHERE id = $1",
+        id,
+        final_due,
+        response_due,
+        paused
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

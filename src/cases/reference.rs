@@ -114,7 +114,10 @@ impl Reference {
             )
             .fetch_all(pool)
             .await?,
-            agencies: sqlx::query_as!(Agency, "SELECT code, name FROM ref_agencies ORDER BY name").fetch_all(pool).await?,
+            agencies: sqlx::query_as!(
+                Agency,
+                "SELECT code, name FROM ref_agencies ORDER BY name",
+            ).fetch_all(pool).await?,
             data_categories: sqlx::query_as!(DataCategory, "SELECT code, name FROM ref_data_categories ORDER BY name")
                 .fetch_all(pool)
                 .await?,
@@ -268,29 +271,29 @@ pub async fn upsert(
             .await?;
     match kind {
         "adversaries" => {
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO ref_adversaries (code, name, note, effective_from, effective_to) VALUES ($1,$2,$3,$4,$5) \
                  ON CONFLICT (code) DO UPDATE SET name = $2, note = $3, effective_from = $4, effective_to = $5",
+                code,
+                name,
+                e.note.as_deref().unwrap_or("").trim(),
+                from,
+                to
             )
-            .bind(code)
-            .bind(name)
-            .bind(e.note.as_deref().unwrap_or("").trim())
-            .bind(from)
-            .bind(to)
             .execute(&mut *tx)
             .await?;
         }
         "categories" => {
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO ref_categories (code, name, description, connected_software, effective_from, effective_to) VALUES ($1,$2,$3,$4,$5,$6) \
                  ON CONFLICT (code) DO UPDATE SET name = $2, description = $3, connected_software = $4, effective_from = $5, effective_to = $6",
+                code,
+                name,
+                e.description.as_deref().unwrap_or("").trim(),
+                e.connected_software.unwrap_or(false),
+                from,
+                to,
             )
-            .bind(code)
-            .bind(name)
-            .bind(e.description.as_deref().unwrap_or("").trim())
-            .bind(e.connected_software.unwrap_or(false))
-            .bind(from)
-            .bind(to)
             .execute(&mut *tx)
             .await?;
         }

@@ -221,24 +221,24 @@ pub async fn edit(
         tx.rollback().await?;
         return Ok(c);
     }
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE cases SET title=$3, summary=$4, category=$5, adversaries=$6, restricted=$7, covered=$8, covered_note=$9, nexus=$10, \
          nexus_note=$11, undue_risk=$12, undue_risk_note=$13, updated_at=$14, version = version + 1 WHERE id = $1 AND version = $2",
+        id,
+        version,
+        &title,
+        &summary,
+        &category,
+        &adversaries,
+        restricted,
+        covered as _,
+        &covered_note,
+        nexus as _,
+        &nexus_note,
+        undue_risk as _,
+        &undue_risk_note,
+        now,
     )
-    .bind(id)
-    .bind(version)
-    .bind(&title)
-    .bind(&summary)
-    .bind(&category)
-    .bind(&adversaries)
-    .bind(restricted)
-    .bind(covered)
-    .bind(&covered_note)
-    .bind(nexus)
-    .bind(&nexus_note)
-    .bind(undue_risk)
-    .bind(&undue_risk_note)
-    .bind(now)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -286,10 +286,7 @@ pub async fn transition(
     match action {
         Action::Accept => {
             let rule = RuleVersion::in_force_on(today);
-            sqlx::query("UPDATE cases SET accepted_on = $2, rule_version = $3 WHERE id = $1")
-                .bind(id)
-                .bind(today)
-                .bind(rule.code())
+            sqlx::query!("UPDATE cases SET accepted_on = $2, rule_version = $3 WHERE id = $1", id, today, rule.code())
                 .execute(&mut *tx)
                 .await?;
             extra.insert("rule_version".into(), json!(rule.code()));
@@ -297,22 +294,26 @@ pub async fn transition(
         }
         Action::RequestInformation => {
             let asked_of = c.referring_agency.clone().unwrap_or_else(|| "the referring party".into());
-            sqlx::query("INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
-                .bind(Uuid::now_v7())
-                .bind(id)
-                .bind(&asked_of)
-                .bind(&comment)
-                .bind(today)
-                .bind(user.id)
-                .bind(now)
+            sqlx::query!(
+                "INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+                Uuid::now_v7(),
+                id,
+                &asked_of,
+                &comment,
+                today,
+                user.id,
+                now,
+            )
                 .execute(&mut *tx)
                 .await?;
         }
         Action::InformationReceived => {
-            sqlx::query("UPDATE case_rfis SET answered_on = $2, answer = coalesce(answer, $3) WHERE case_id = $1 AND answered_on IS NULL AND cardinality(tolls) = 0")
-                .bind(id)
-                .bind(today)
-                .bind(&comment)
+            sqlx::query!(
+                "UPDATE case_rfis SET answered_on = $2, answer = coalesce(answer, $3) WHERE case_id = $1 AND answered_on IS NULL AND cardinality(tolls) = 0",
+                id,
+                today,
+                &comment,
+            )
                 .execute(&mut *tx)
                 .await?;
         }
@@ -330,18 +331,16 @@ pub async fn transition(
         Action::ServeInitialDetermination => {
             let served = input.date.expect("checked by the workflow");
             let method = input.method.clone().expect("checked by the workflow");
-            sqlx::query("UPDATE cases SET served_on = $2 WHERE id = $1")
-                .bind(id)
-                .bind(served)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO case_services (id, case_id, method, served_on, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6)")
-                .bind(Uuid::now_v7())
-                .bind(id)
-                .bind(&method)
-                .bind(served)
-                .bind(user.id)
-                .bind(now)
+            sqlx::query!("UPDATE cases SET served_on = $2 WHERE id = $1", id, served).execute(&mut *tx).await?;
+            sqlx::query!(
+                "INSERT INTO case_services (id, case_id, method, served_on, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6)",
+                Uuid::now_v7(),
+                id,
+                &method,
+                served,
+                user.id,
+                now,
+            )
                 .execute(&mut *tx)
                 .await?;
             extra.insert("served_on".into(), json!(served));
@@ -358,11 +357,7 @@ pub async fn transition(
             extra.insert("circulated_on".into(), json!(on));
         }
         Action::IssueFinalDetermination => {
-            sqlx::query("UPDATE cases SET decided_on = $2 WHERE id = $1")
-                .bind(id)
-                .bind(today)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!("UPDATE cases SET decided_on = $2 WHERE id = $1", id, today).execute(&mut *tx).await?;
             determination_event(&mut tx, id, "issued", c.final_decision, &comment, user.id, now).await?;
         }
         _ => {}
@@ -416,14 +411,16 @@ pub async fn determination_event(
     actor: Uuid,
     at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO case_determination_events (id, case_id, kind, decision, comment, actor, at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
-        .bind(Uuid::now_v7())
-        .bind(case_id)
-        .bind(kind)
-        .bind(decision)
-        .bind(comment)
-        .bind(actor)
-        .bind(at)
+    sqlx::query!(
+        "INSERT INTO case_determination_events (id, case_id, kind, decision, comment, actor, at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        Uuid::now_v7(),
+        case_id,
+        kind,
+        decision as _,
+        comment,
+        actor,
+        at,
+    )
         .execute(conn)
         .await?;
     Ok(())
@@ -446,14 +443,16 @@ pub async fn add_note(
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, id, false).await?;
     let note = Uuid::now_v7();
-    sqlx::query("INSERT INTO case_notes (id, case_id, author, body, created_at) VALUES ($1,$2,$3,$4,$5)")
-        .bind(note)
-        .bind(c.id)
-        .bind(user.id)
-        .bind(body)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO case_notes (id, case_id, author, body, created_at) VALUES ($1,$2,$3,$4,$5)",
+        note,
+        c.id,
+        user.id,
+        body,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
     let event = NewEvent::new("case.note_added")
         .object("case", c.id)
         .changes(json!({"note": note, "length": body.chars().count()}));
@@ -491,12 +490,14 @@ pub async fn assign(
         if c.assignee == assignee {
             continue;
         }
-        sqlx::query("UPDATE cases SET assignee = $2, updated_at = $3, version = version + 1 WHERE id = $1")
-            .bind(id)
-            .bind(assignee)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE cases SET assignee = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+            id,
+            assignee,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
         let event = NewEvent::new("case.assigned")
             .object("case", id)
             .changes(json!({"assignee": {"before": c.assignee, "after": assignee}}));
@@ -539,15 +540,17 @@ pub async fn add_rfi(
         return Err(DomainError::Forbidden);
     }
     let rfi = Uuid::now_v7();
-    sqlx::query("INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, tolls, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
-        .bind(rfi)
-        .bind(id)
-        .bind(asked_of.trim())
-        .bind(question.trim())
-        .bind(today(now))
-        .bind(&tolls)
-        .bind(user.id)
-        .bind(now)
+    sqlx::query!(
+        "INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, tolls, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        rfi,
+        id,
+        asked_of.trim(),
+        question.trim(),
+        today(now),
+        &tolls as _,
+        user.id,
+        now,
+    )
         .execute(&mut *tx)
         .await?;
     refresh_dues(&mut tx, id, now).await?;
@@ -574,13 +577,13 @@ pub async fn answer_rfi(
     }
     let mut tx = conn.begin().await?;
     visible(&mut tx, user, id, true).await?;
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE case_rfis SET answered_on = $3, answer = $4 WHERE id = $1 AND case_id = $2 AND answered_on IS NULL",
+        rfi,
+        id,
+        today(now),
+        answer.trim()
     )
-    .bind(rfi)
-    .bind(id)
-    .bind(today(now))
-    .bind(answer.trim())
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -626,14 +629,16 @@ pub async fn extend(
     if !running.iter().any(|s| s.name == clock && s.running) {
         return Err(DomainError::Conflict(format!("the {} clock is not running on this case", clock.as_str())));
     }
-    sqlx::query("INSERT INTO case_extensions (id, case_id, clock, days, justification, granted_by, granted_at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
-        .bind(Uuid::now_v7())
-        .bind(id)
-        .bind(clock)
-        .bind(days as i32)
-        .bind(justification.trim())
-        .bind(user.id)
-        .bind(now)
+    sqlx::query!(
+        "INSERT INTO case_extensions (id, case_id, clock, days, justification, granted_by, granted_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        Uuid::now_v7(),
+        id,
+        clock as _,
+        days as i32,
+        justification.trim(),
+        user.id,
+        now,
+    )
         .execute(&mut *tx)
         .await?;
     refresh_dues(&mut tx, id, now).await?;

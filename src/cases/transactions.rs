@@ -191,23 +191,23 @@ pub async fn insert(
     now: time::OffsetDateTime,
 ) -> Result<Uuid, DomainError> {
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO transactions (id, case_id, item, kind, status, initiated_on, completed_on, ongoing_activity, value_usd, \
          us_persons_affected, data_categories, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::float8,$10,$11,$12,$13)",
+        id,
+        case_id,
+        &t.item,
+        &t.kind,
+        &t.status,
+        t.initiated_on,
+        t.completed_on,
+        &t.ongoing_activity,
+        t.value_usd,
+        t.us_persons_affected,
+        &t.data_categories,
+        user,
+        now,
     )
-    .bind(id)
-    .bind(case_id)
-    .bind(&t.item)
-    .bind(&t.kind)
-    .bind(&t.status)
-    .bind(t.initiated_on)
-    .bind(t.completed_on)
-    .bind(&t.ongoing_activity)
-    .bind(t.value_usd)
-    .bind(t.us_persons_affected)
-    .bind(&t.data_categories)
-    .bind(user)
-    .bind(now)
     .execute(&mut *conn)
     .await?;
     for (party, role) in &t.parties {
@@ -218,21 +218,23 @@ pub async fn insert(
         if !exists {
             return Err(DomainError::invalid("parties", format!("party {party} does not exist")));
         }
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO transaction_parties (transaction_id, party_id, role) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+            id,
+            party,
+            role as _
         )
-        .bind(id)
-        .bind(party)
-        .bind(role)
         .execute(&mut *conn)
         .await?;
         // The case lists every party of its transactions.
-        sqlx::query("INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING")
-            .bind(case_id)
-            .bind(party)
-            .bind(role)
-            .bind(user)
-            .bind(now)
+        sqlx::query!(
+            "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
+            case_id,
+            party,
+            role as _,
+            user,
+            now,
+        )
             .execute(&mut *conn)
             .await?;
     }
@@ -293,29 +295,23 @@ pub async fn consolidate(
     if !s.stage.is_open() {
         return Err(DomainError::Conflict(format!("{} is already closed or decided", s.docket_number)));
     }
-    let moved = sqlx::query("UPDATE transactions SET case_id = $1 WHERE case_id = $2")
-        .bind(target)
-        .bind(source)
+    let moved = sqlx::query!("UPDATE transactions SET case_id = $1 WHERE case_id = $2", target, source)
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) SELECT $1, party_id, role, $3, $4 FROM case_parties WHERE case_id = $2 \
          ON CONFLICT DO NOTHING",
+        target,
+        source,
+        user.id,
+        now,
     )
-    .bind(target)
-    .bind(source)
-    .bind(user.id)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     let closed =
         service::apply(&mut tx, user, now, &s, Change::Consolidated, &Facts::default(), &Input::default()).await?;
-    sqlx::query("UPDATE cases SET consolidated_into = $2 WHERE id = $1")
-        .bind(source)
-        .bind(target)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!("UPDATE cases SET consolidated_into = $2 WHERE id = $1", source, target).execute(&mut *tx).await?;
     super::db::touch(&mut tx, target, now).await?;
     let ctx = user.audit();
     audit::record(

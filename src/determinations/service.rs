@@ -243,21 +243,21 @@ pub async fn create(
     let id = Uuid::now_v7();
     let content = serde_json::to_value(&draft.content).expect("content serialises");
     let assessment = current_assessment(&mut tx, case_id).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO determinations (id, case_id, kind, supersedes, outcome, content, assessment_id, cited_documents, \
          unclassified_confirmed, drafted_by, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)",
+        id,
+        case_id,
+        kind.as_str(),
+        supersedes,
+        &draft.outcome,
+        &content,
+        assessment,
+        &draft.cited_documents,
+        draft.unclassified_confirmed,
+        user.id,
+        now
     )
-    .bind(id)
-    .bind(case_id)
-    .bind(kind.as_str())
-    .bind(supersedes)
-    .bind(&draft.outcome)
-    .bind(&content)
-    .bind(assessment)
-    .bind(&draft.cited_documents)
-    .bind(draft.unclassified_confirmed)
-    .bind(user.id)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     save_revision(&mut tx, id, 1, &draft.outcome, &content, user.id, now).await?;
@@ -280,16 +280,16 @@ async fn save_revision(
     by: Uuid,
     at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO determination_revisions (determination_id, revision, outcome, content, saved_by, saved_at) \
          VALUES ($1,$2,$3,$4,$5,$6)",
+        id,
+        revision,
+        outcome,
+        content,
+        by,
+        at
     )
-    .bind(id)
-    .bind(revision)
-    .bind(outcome)
-    .bind(content)
-    .bind(by)
-    .bind(at)
     .execute(conn)
     .await?;
     Ok(())
@@ -345,19 +345,19 @@ pub async fn revise(
     let content = serde_json::to_value(&draft.content).expect("content serialises");
     let next = d.revision + 1;
     let assessment = current_assessment(&mut tx, c.id).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE determinations SET outcome = $2, content = $3, cited_documents = $4, unclassified_confirmed = $5, \
          assessment_id = $6, revision = $7, updated_at = $8 WHERE id = $1 AND revision = $9",
+        id,
+        &draft.outcome,
+        &content,
+        &draft.cited_documents,
+        draft.unclassified_confirmed,
+        assessment,
+        next,
+        now,
+        d.revision
     )
-    .bind(id)
-    .bind(&draft.outcome)
-    .bind(&content)
-    .bind(&draft.cited_documents)
-    .bind(draft.unclassified_confirmed)
-    .bind(assessment)
-    .bind(next)
-    .bind(now)
-    .bind(d.revision)
     .execute(&mut *tx)
     .await?;
     save_revision(&mut tx, id, next, &draft.outcome, &content, user.id, now).await?;
@@ -409,12 +409,14 @@ pub async fn submit(
     if matches!(kind, Kind::Initial | Kind::Final) && d.assessment_id.is_none() {
         return Err(DomainError::Conflict("the risk analysis must rest on a recorded risk assessment".into()));
     }
-    sqlx::query("UPDATE determinations SET status = $3, submitted_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .bind(Status::Submitted)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE determinations SET status = $3, submitted_at = $2 WHERE id = $1",
+        id,
+        now,
+        Status::Submitted as _
+    )
+    .execute(&mut *tx)
+    .await?;
     let event = NewEvent::new("determination.submitted").object("case", c.id).changes(
         json!({"determination": id, "revision": d.revision, "status": {"before": d.status, "after": Status::Submitted}}),
     );
@@ -461,20 +463,18 @@ pub async fn return_draft(
             d.status
         )));
     }
-    sqlx::query("UPDATE determinations SET status = $2 WHERE id = $1")
-        .bind(id)
-        .bind(Status::Returned)
+    sqlx::query!("UPDATE determinations SET status = $2 WHERE id = $1", id, Status::Returned as _)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO determination_returns (id, determination_id, revision, comment, returned_by, returned_at) VALUES ($1,$2,$3,$4,$5,$6)",
+        Uuid::now_v7(),
+        id,
+        d.revision,
+        comment,
+        user.id,
+        now,
     )
-    .bind(Uuid::now_v7())
-    .bind(id)
-    .bind(d.revision)
-    .bind(comment)
-    .bind(user.id)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     let event = NewEvent::new("determination.returned").object("case", c.id).changes(json!({
@@ -537,17 +537,17 @@ pub async fn sign(
     }
     let hash = d.computed_hash();
     let reauth_at = user.reauth_at.expect("checked above");
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE determinations SET status = $6, signed_by = $2, signed_at = $3, reauth_at = $4, content_sha256 = $5 \
          WHERE id = $1 AND status = $7",
+        id,
+        user.id,
+        now,
+        reauth_at,
+        &hash[..],
+        Status::Signed as _,
+        Status::Submitted as _
     )
-    .bind(id)
-    .bind(user.id)
-    .bind(now)
-    .bind(reauth_at)
-    .bind(&hash[..])
-    .bind(Status::Signed)
-    .bind(Status::Submitted)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -556,35 +556,37 @@ pub async fn sign(
     }
     match kind {
         Kind::Initial => {
-            sqlx::query("UPDATE cases SET initial_signed_by = $2, initial_signed_at = $3 WHERE id = $1")
-                .bind(c.id)
-                .bind(user.id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "UPDATE cases SET initial_signed_by = $2, initial_signed_at = $3 WHERE id = $1",
+                c.id,
+                user.id,
+                now
+            )
+            .execute(&mut *tx)
+            .await?;
         }
         Kind::Final => {
             let decision = Decision::parse(&d.outcome).expect("checked by the database");
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
+                c.id,
+                decision as _,
+                user.id,
+                now
             )
-            .bind(c.id)
-            .bind(decision)
-            .bind(user.id)
-            .bind(now)
             .execute(&mut *tx)
             .await?;
         }
         Kind::Amendment => {
             let decision = Decision::parse(&d.outcome).expect("checked by the database");
             change = Some(Change::Amended(decision));
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
+                c.id,
+                decision as _,
+                user.id,
+                now
             )
-            .bind(c.id)
-            .bind(decision)
-            .bind(user.id)
-            .bind(now)
             .execute(&mut *tx)
             .await?;
             crate::cases::service::determination_event(

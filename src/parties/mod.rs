@@ -310,20 +310,20 @@ pub async fn create(
     let mut tx = conn.begin().await?;
     check_parent(&mut tx, None, p.parent_id).await?;
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO parties (id, legal_name, aliases, kind, country, parent_id, ownership_pct, notes, created_by, created_at, updated_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7::float8,$8,$9,$10,$10)",
+        id,
+        &p.legal_name,
+        &p.aliases,
+        p.kind as _,
+        &p.country,
+        p.parent_id,
+        p.ownership_pct,
+        &p.notes,
+        user.id,
+        now,
     )
-    .bind(id)
-    .bind(&p.legal_name)
-    .bind(&p.aliases)
-    .bind(p.kind)
-    .bind(&p.country)
-    .bind(p.parent_id)
-    .bind(p.ownership_pct)
-    .bind(&p.notes)
-    .bind(user.id)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     let event = NewEvent::new("party.created").object("party", id).changes(json!({
@@ -361,19 +361,19 @@ pub async fn update(
         )));
     }
     check_parent(&mut tx, Some(id), p.parent_id).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE parties SET legal_name=$2, aliases=$3, kind=$4, country=$5, parent_id=$6, ownership_pct=$7::float8, notes=$8, \
          updated_at=$9, version = version + 1 WHERE id = $1",
+        id,
+        &p.legal_name,
+        &p.aliases,
+        p.kind as _,
+        &p.country,
+        p.parent_id,
+        p.ownership_pct,
+        &p.notes,
+        now,
     )
-    .bind(id)
-    .bind(&p.legal_name)
-    .bind(&p.aliases)
-    .bind(p.kind)
-    .bind(&p.country)
-    .bind(p.parent_id)
-    .bind(p.ownership_pct)
-    .bind(&p.notes)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     let mut changes = serde_json::Map::new();
@@ -515,15 +515,17 @@ pub async fn add_evidence(
     }
     get(&mut tx, party).await?.ok_or(DomainError::NotFound)?;
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO party_nexus_evidence (id, party_id, criterion, adversary, finding, source, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
-        .bind(id)
-        .bind(party)
-        .bind(criterion)
-        .bind(&adversary)
-        .bind(e.finding.trim())
-        .bind(e.source.trim())
-        .bind(user.id)
-        .bind(now)
+    sqlx::query!(
+        "INSERT INTO party_nexus_evidence (id, party_id, criterion, adversary, finding, source, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        id,
+        party,
+        criterion as _,
+        &adversary,
+        e.finding.trim(),
+        e.source.trim(),
+        user.id,
+        now,
+    )
         .execute(&mut *tx)
         .await?;
     let event = NewEvent::new("party.evidence_added")
@@ -595,12 +597,14 @@ pub async fn link(
         return Err(DomainError::Forbidden);
     }
     get(&mut tx, party).await?.ok_or_else(|| DomainError::invalid("party_id", "no such party"))?;
-    let n = sqlx::query("INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING")
-        .bind(case_id)
-        .bind(party)
-        .bind(role)
-        .bind(user.id)
-        .bind(now)
+    let n = sqlx::query!(
+        "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
+        case_id,
+        party,
+        role as _,
+        user.id,
+        now,
+    )
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -232,7 +232,7 @@ async fn screen_rows(
         hit_party.dedup();
         // A decision on the same party and the same listed entry (same source and name) in
         // an earlier list version carries over, so a new list does not reopen every hit.
-        sqlx::query(
+        sqlx::query!(
             "UPDATE screening_hits h SET status = prev.status, decided_by = prev.decided_by, decided_at = $2, \
                reason = 'carried over from list version ' || prev.list_version || ': ' || prev.reason \
              FROM (SELECT DISTINCT ON (p.party_id, pe.source, pe.name) p.party_id, pe.source, pe.name, p.status, p.reason, p.decided_by, p.list_version \
@@ -241,9 +241,9 @@ async fn screen_rows(
                   screening_entries he \
              WHERE h.list_version = $1 AND h.status = 'open' AND he.list_version = h.list_version AND he.entry_no = h.entry_no \
                AND prev.party_id = h.party_id AND prev.source = he.source AND prev.name = he.name",
+            version,
+            now,
         )
-        .bind(version)
-        .bind(now)
         .execute(&mut *conn)
         .await?;
     }
@@ -300,42 +300,44 @@ pub async fn import_list(
 ) -> Result<(i32, usize, usize), DomainError> {
     let entries = parse_list(bytes).map_err(|e| DomainError::invalid("file", e.to_string()))?;
     let mut tx = conn.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('screening_lists'))").execute(&mut *tx).await?;
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('screening_lists'))").execute(&mut *tx).await?;
     let version: i32 =
         sqlx::query_scalar("SELECT coalesce(max(version), 0) + 1 FROM screening_lists").fetch_one(&mut *tx).await?;
     let digest = <sha2::Sha256 as sha2::Digest>::digest(bytes).to_vec();
-    sqlx::query("INSERT INTO screening_lists (version, source_file, sha256, entries, imported_by, imported_at) VALUES ($1,$2,$3,$4,$5,$6)")
-        .bind(version)
-        .bind(file_name)
-        .bind(&digest)
-        .bind(entries.len() as i32)
-        .bind(user)
-        .bind(now)
+    sqlx::query!(
+        "INSERT INTO screening_lists (version, source_file, sha256, entries, imported_by, imported_at) VALUES ($1,$2,$3,$4,$5,$6)",
+        version,
+        file_name,
+        &digest,
+        entries.len() as i32,
+        user,
+        now,
+    )
         .execute(&mut *tx)
         .await?;
     for (chunk_no, chunk) in entries.chunks(5000).enumerate() {
         let base = (chunk_no * 5000) as i32;
         let col = |f: &dyn Fn(&ListEntry) -> String| chunk.iter().map(f).collect::<Vec<String>>();
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO screening_entries (list_version, entry_no, source, entity_number, type, programs, name, title, addresses, \
              federal_register_notice, start_date, end_date, alt_names, source_list_url) \
              SELECT $1, $2 + ord::int - 1, a, b, c, d, e, f, g, h, i, j, k, l FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
              $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY AS t(a, b, c, d, e, f, g, h, i, j, k, l, ord)",
+            version,
+            base,
+            col(&|e| e.source.clone()) as _,
+            col(&|e| e.entity_number.clone()) as _,
+            col(&|e| e.r#type.clone()) as _,
+            col(&|e| e.programs.clone()) as _,
+            col(&|e| e.name.clone()) as _,
+            col(&|e| e.title.clone()) as _,
+            col(&|e| e.addresses.clone()) as _,
+            col(&|e| e.federal_register_notice.clone()) as _,
+            col(&|e| e.start_date.clone()) as _,
+            col(&|e| e.end_date.clone()) as _,
+            col(&|e| e.alt_names.clone()) as _,
+            col(&|e| e.source_list_url.clone()) as _,
         )
-        .bind(version)
-        .bind(base)
-        .bind(col(&|e| e.source.clone()))
-        .bind(col(&|e| e.entity_number.clone()))
-        .bind(col(&|e| e.r#type.clone()))
-        .bind(col(&|e| e.programs.clone()))
-        .bind(col(&|e| e.name.clone()))
-        .bind(col(&|e| e.title.clone()))
-        .bind(col(&|e| e.addresses.clone()))
-        .bind(col(&|e| e.federal_register_notice.clone()))
-        .bind(col(&|e| e.start_date.clone()))
-        .bind(col(&|e| e.end_date.clone()))
-        .bind(col(&|e| e.alt_names.clone()))
-        .bind(col(&|e| e.source_list_url.clone()))
         .execute(&mut *tx)
         .await?;
     }
@@ -439,14 +441,16 @@ pub async fn decide_hit(
     let Some(new_status) = status.decide(confirm) else {
         return Err(DomainError::Conflict(format!("this hit was already {status}")));
     };
-    sqlx::query("UPDATE screening_hits SET status = $2, reason = $3, decided_by = $4, decided_at = $5 WHERE id = $1")
-        .bind(hit)
-        .bind(new_status)
-        .bind(reason.trim())
-        .bind(user.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE screening_hits SET status = $2, reason = $3, decided_by = $4, decided_at = $5 WHERE id = $1",
+        hit,
+        new_status as _,
+        reason.trim(),
+        user.id,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
     let event = NewEvent::new(if confirm { "party.screening_hit_confirmed" } else { "party.screening_hit_dismissed" })
         .object("party", party)
         .changes(json!({"hit": hit, "status": {"before": status, "after": new_status}, "reason": reason.trim()}));

@@ -80,18 +80,18 @@ pub async fn add_notice(
         return Err(DomainError::invalid("due_on", "cannot be before the notice was sent"));
     }
     let id = Uuid::now_v7();
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO agency_notices (id, case_id, step, agency, sent_on, due_on, created_by, created_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (case_id, step, agency) DO NOTHING",
+        id,
+        case_id,
+        step,
+        n.agency.trim(),
+        sent,
+        due,
+        user.id,
+        now
     )
-    .bind(id)
-    .bind(case_id)
-    .bind(step)
-    .bind(n.agency.trim())
-    .bind(sent)
-    .bind(due)
-    .bind(user.id)
-    .bind(now)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -159,18 +159,18 @@ pub async fn respond(
     if responded.is_some_and(|d| d < before.sent_on) {
         return Err(DomainError::invalid("responded_on", "cannot be before the notice was sent"));
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE agency_notices SET response = $2, responded_on = $3, comment = $4, objector_level = $5, \
          referred_to_president = $6, dispute_resolved_on = $7, dispute_resolution = $8, version = version + 1 WHERE id = $1",
+        notice_id,
+        response,
+        responded,
+        r.comment.trim(),
+        &level as _,
+        referred,
+        resolved,
+        &resolution as _,
     )
-    .bind(notice_id)
-    .bind(response)
-    .bind(responded)
-    .bind(r.comment.trim())
-    .bind(&level)
-    .bind(referred)
-    .bind(resolved)
-    .bind(&resolution)
     .execute(&mut *tx)
     .await?;
     let event = NewEvent::new("agency_notice.response").object("case", c.id).changes(json!({
@@ -241,28 +241,30 @@ pub async fn add_submission(
         )));
     }
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO case_submissions (id, case_id, party_id, received_on, kind, summary, created_by, created_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        id,
+        case_id,
+        s.party_id,
+        received,
+        kind,
+        s.summary.trim(),
+        user.id,
+        now
     )
-    .bind(id)
-    .bind(case_id)
-    .bind(s.party_id)
-    .bind(received)
-    .bind(kind)
-    .bind(s.summary.trim())
-    .bind(user.id)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     let mut changes = json!({"submission": id, "kind": kind, "received_on": received, "party": s.party_id});
     if matches!(kind, "written_response" | "mitigation_proposal") && c.response_received_on.is_none() {
-        sqlx::query("UPDATE cases SET response_received_on = $2, version = version + 1, updated_at = $3 WHERE id = $1")
-            .bind(case_id)
-            .bind(received)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE cases SET response_received_on = $2, version = version + 1, updated_at = $3 WHERE id = $1",
+            case_id,
+            received,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
         changes["response_received_on"] = json!(received);
     }
     audit::record(
@@ -306,12 +308,14 @@ pub async fn record_meeting(
     if kind != "meeting_request" {
         return Err(DomainError::Conflict("only a meeting request has a meeting outcome".into()));
     }
-    sqlx::query("UPDATE case_submissions SET meeting_held_on = $2, meeting_outcome = $3 WHERE id = $1")
-        .bind(submission_id)
-        .bind(held)
-        .bind(m.outcome.trim())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE case_submissions SET meeting_held_on = $2, meeting_outcome = $3 WHERE id = $1",
+        submission_id,
+        held,
+        m.outcome.trim()
+    )
+    .execute(&mut *tx)
+    .await?;
     let event = NewEvent::new("submission.meeting_held")
         .object("case", case_id)
         .changes(json!({"submission": submission_id, "held_on": held}));

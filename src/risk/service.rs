@@ -57,17 +57,17 @@ pub async fn create_rubric(
     }
     definition.validate().map_err(|m| DomainError::invalid("definition", m))?;
     let mut tx = conn.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('rubric_versions'))").execute(&mut *tx).await?;
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('rubric_versions'))").execute(&mut *tx).await?;
     let version: i32 =
         sqlx::query_scalar("SELECT coalesce(max(version), 0) + 1 FROM rubric_versions").fetch_one(&mut *tx).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO rubric_versions (version, name, definition, created_by, created_at) VALUES ($1,$2,$3,$4,$5)",
+        version,
+        name.trim(),
+        serde_json::to_value(&definition).expect("definitions serialise"),
+        user.id,
+        now
     )
-    .bind(version)
-    .bind(name.trim())
-    .bind(serde_json::to_value(&definition).expect("definitions serialise"))
-    .bind(user.id)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     audit::record(
@@ -268,22 +268,22 @@ pub async fn assess(
     // Which screening-list version the assessment saw.
     let list_version: Option<i32> =
         sqlx::query_scalar("SELECT max(version) FROM screening_lists").fetch_one(&mut *tx).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO assessments (id, case_id, rubric_version, connected_software, scores, contributions, composite, band, narrative, author, created_at, \
-         screening_list_version) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+         screening_list_version) VALUES ($1,$2,$3,$4,$5,$6,$7::float8::numeric,$8,$9,$10,$11,$12)",
+        id,
+        case_id,
+        rubric.version,
+        cs,
+        serde_json::to_value(&scores).expect("serialise"),
+        serde_json::to_value(&result.contributions).expect("serialise"),
+        result.composite,
+        result.band as _,
+        narrative.trim(),
+        user.id,
+        now,
+        list_version,
     )
-    .bind(id)
-    .bind(case_id)
-    .bind(rubric.version)
-    .bind(cs)
-    .bind(serde_json::to_value(&scores).expect("serialise"))
-    .bind(serde_json::to_value(&result.contributions).expect("serialise"))
-    .bind(result.composite)
-    .bind(result.band)
-    .bind(narrative.trim())
-    .bind(user.id)
-    .bind(now)
-    .bind(list_version)
     .execute(&mut *tx)
     .await?;
     let event = NewEvent::new("case.assessed").object("case", case_id).changes(json!({
@@ -316,13 +316,15 @@ pub async fn propose_override(
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, c.assignee)?;
     let id = Uuid::now_v7();
-    let inserted = sqlx::query("INSERT INTO band_overrides (id, assessment_id, proposed_band, justification, proposed_by, proposed_at) VALUES ($1,$2,$3,$4,$5,$6)")
-        .bind(id)
-        .bind(assessment_id)
-        .bind(band)
-        .bind(justification.trim())
-        .bind(user.id)
-        .bind(now)
+    let inserted = sqlx::query!(
+        "INSERT INTO band_overrides (id, assessment_id, proposed_band, justification, proposed_by, proposed_at) VALUES ($1,$2,$3,$4,$5,$6)",
+        id,
+        assessment_id,
+        band as _,
+        justification.trim(),
+        user.id,
+        now,
+    )
         .execute(&mut *tx)
         .await;
     match inserted {
@@ -369,12 +371,14 @@ pub async fn decide_override(
             "an override takes effect only when a supervisor other than its proposer approves it".into(),
         ));
     }
-    sqlx::query("UPDATE band_overrides SET decided_by = $2, decided_at = $3, approved = $4, decision_comment = $5 WHERE id = $1")
-        .bind(override_id)
-        .bind(user.id)
-        .bind(now)
-        .bind(approve)
-        .bind(comment.trim())
+    sqlx::query!(
+        "UPDATE band_overrides SET decided_by = $2, decided_at = $3, approved = $4, decision_comment = $5 WHERE id = $1",
+        override_id,
+        user.id,
+        now,
+        approve,
+        comment.trim(),
+    )
         .execute(&mut *tx)
         .await?;
     let event = NewEvent::new(if approve { "case.band_override_approved" } else { "case.band_override_refused" })
@@ -460,14 +464,16 @@ pub async fn record_nexus(
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, c.assignee)?;
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO nexus_findings (id, case_id, criteria, conclusion, summary, author, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
-        .bind(id)
-        .bind(case_id)
-        .bind(serde_json::to_value(&criteria).expect("serialise"))
-        .bind(conclusion)
-        .bind(summary.trim())
-        .bind(user.id)
-        .bind(now)
+    sqlx::query!(
+        "INSERT INTO nexus_findings (id, case_id, criteria, conclusion, summary, author, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        id,
+        case_id,
+        serde_json::to_value(&criteria).expect("serialise"),
+        conclusion as _,
+        summary.trim(),
+        user.id,
+        now,
+    )
         .execute(&mut *tx)
         .await?;
     audit::record(
