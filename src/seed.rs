@@ -312,10 +312,10 @@ impl Office {
         use crate::determinations::{Content, Kind, PENALTIES, Prohibition, SubmissionAnswer};
         let mut conn = self.state.db.acquire().await?;
         let c = service::visible(&mut conn, who, id, false).await?;
-        let party: Option<String> = sqlx::query_scalar(
+        let party: Option<String> = sqlx::query_scalar!(
             "SELECT p.legal_name FROM case_parties cp JOIN parties p ON p.id = cp.party_id WHERE cp.case_id = $1 ORDER BY cp.role LIMIT 1",
+            id,
         )
-        .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
         let submissions = crate::proceedings::db::submissions(&mut conn, id).await?;
@@ -475,7 +475,7 @@ impl Office {
 
 /// Seeds the demo office. Refuses a database that already holds cases or the demo accounts.
 pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow::Result<Vec<DemoAccount>> {
-    let cases: i64 = sqlx::query_scalar("SELECT count(*) FROM cases").fetch_one(&pool).await?;
+    let cases: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "v!" FROM cases"#).fetch_one(&pool).await?;
     anyhow::ensure!(cases == 0, "the database already holds {cases} case(s); seed --demo fills only an empty office");
     let clock = ManualClock::at(datetime!(2021-06-01 14:00 UTC));
     let state = SeedState {

@@ -161,7 +161,7 @@ pub async fn create(
     let seq: i64 = head.get("seq");
     let hash: Vec<u8> = head.get("hash");
     if only_if_grown {
-        let last: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM audit_checkpoints").fetch_one(pool).await?;
+        let last: Option<i64> = sqlx::query_scalar!("SELECT max(seq) FROM audit_checkpoints").fetch_one(pool).await?;
         if last == Some(seq) {
             return Ok(None);
         }
@@ -305,10 +305,8 @@ pub async fn verify_all(
         if cp.seq == 0 {
             continue;
         }
-        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM audit_events WHERE seq = $1")
-            .bind(cp.seq)
-            .fetch_optional(pool)
-            .await?;
+        let hash: Option<Vec<u8>> =
+            sqlx::query_scalar!("SELECT hash FROM audit_events WHERE seq = $1", cp.seq).fetch_optional(pool).await?;
         match hash {
             None => report.problems.push(format!("{origin} checkpoint at event {}: that event is gone", cp.seq)),
             Some(h) if hex::encode(&h) != cp.hash => report.problems.push(format!(

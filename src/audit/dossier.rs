@@ -55,10 +55,10 @@ pub async fn gather(
     include_content: bool,
 ) -> Result<BTreeMap<String, Value>, sqlx::Error> {
     let mut parts = BTreeMap::new();
-    let case: Option<Value> = sqlx::query_scalar("SELECT to_jsonb(c) - 'search_doc' FROM cases c WHERE c.id = $1")
-        .bind(case_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let case: Option<Value> =
+        sqlx::query_scalar!(r#"SELECT to_jsonb(c) - 'search_doc' AS "v!" FROM cases c WHERE c.id = $1"#, case_id,)
+            .fetch_optional(&mut *conn)
+            .await?;
     parts.insert("case".into(), case.unwrap_or(Value::Null));
     let queries: [(&str, &str); 27] = [
         (

@@ -299,7 +299,7 @@ pub async fn record(
     // appends per second). The hash is the same as `event_hash`: sha256 of the previous
     // hash, the canonical prefix with the position, and the rest of the canonical JSON.
     let tail = canonical_tail(&stored);
-    let seq: i64 = sqlx::query_scalar(
+    let seq: i64 = sqlx::query_scalar!(
         "WITH head AS (SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE), \
          appended AS (INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, \
            object_type, object_id, changes, outcome, prev_hash, hash) \
@@ -307,19 +307,19 @@ pub async fn record(
              sha256(head.hash || convert_to('{\"v\":1,\"seq\":' || (head.seq + 1)::text || ',', 'UTF8') || $12) FROM head \
            RETURNING seq, hash) \
          UPDATE audit_head h SET seq = a.seq, hash = a.hash FROM appended a WHERE h.singleton RETURNING h.seq",
+        stored.id,
+        stored.at,
+        stored.actor_id,
+        &stored.actor_role as _,
+        &stored.client_addr as _,
+        &stored.request_id as _,
+        &stored.event_type,
+        &stored.object_type as _,
+        &stored.object_id as _,
+        &stored.changes,
+        &stored.outcome,
+        tail,
     )
-    .bind(stored.id)
-    .bind(stored.at)
-    .bind(stored.actor_id)
-    .bind(&stored.actor_role)
-    .bind(&stored.client_addr)
-    .bind(&stored.request_id)
-    .bind(&stored.event_type)
-    .bind(&stored.object_type)
-    .bind(&stored.object_id)
-    .bind(&stored.changes)
-    .bind(&stored.outcome)
-    .bind(tail)
     .fetch_one(&mut *conn)
     .await?;
     Ok(seq)

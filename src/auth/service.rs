@@ -154,7 +154,7 @@ pub async fn get_user(conn: &mut PgConnection, id: Uuid) -> Result<Option<UserRe
 
 /// Whether any account exists (the first start explains how to create one).
 pub async fn any_user(pool: &PgPool) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(pool).await
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users) AS "v!""#).fetch_one(pool).await
 }
 
 /// Why a sign-in failed. Every cause looks the same to the client.
@@ -198,12 +198,13 @@ struct Credentials {
 /// Whether `addr` has used up its failed attempts for the current window. Only failures
 /// count, so an office behind one address is not throttled by its own sign-ins.
 async fn address_blocked(pool: &PgPool, addr: &str, now: OffsetDateTime) -> Result<bool, sqlx::Error> {
-    let failures: Option<i32> =
-        sqlx::query_scalar("SELECT attempts FROM login_throttle WHERE client_addr = $1 AND window_start > $2")
-            .bind(addr)
-            .bind(now - FAILURE_WINDOW)
-            .fetch_optional(pool)
-            .await?;
+    let failures: Option<i32> = sqlx::query_scalar!(
+        "SELECT attempts FROM login_throttle WHERE client_addr = $1 AND window_start > $2",
+        addr,
+        now - FAILURE_WINDOW,
+    )
+    .fetch_optional(pool)
+    .await?;
     Ok(failures.unwrap_or(0) >= ADDRESS_ATTEMPTS)
 }
 
@@ -417,7 +418,7 @@ async fn count_failure(
 }
 
 async fn current_hash(conn: &mut PgConnection, id: Uuid) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(id).fetch_one(conn).await
+    sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", id).fetch_one(conn).await
 }
 
 /// Step-up: re-entering the password marks the session re-authenticated for 5 minutes.
@@ -469,8 +470,7 @@ pub async fn change_own_password(
     let hash = password::hash_async(new.to_string()).await;
     let mut tx = conn.begin().await?;
     let must_change_before: bool =
-        sqlx::query_scalar("SELECT must_change_password FROM users WHERE id = $1 FOR UPDATE")
-            .bind(user.id)
+        sqlx::query_scalar!("SELECT must_change_password FROM users WHERE id = $1 FOR UPDATE", user.id)
             .fetch_one(&mut *tx)
             .await?;
     sqlx::query!(

@@ -38,11 +38,11 @@ pub const CASE_SELECT: &str =
 /// Takes the next docket number of `year`. Gap-free: the counter row stays locked until
 /// the calling transaction ends, and a rollback gives the number back.
 pub async fn next_docket(conn: &mut PgConnection, year: i32) -> Result<String, sqlx::Error> {
-    let n: i32 = sqlx::query_scalar(
+    let n: i32 = sqlx::query_scalar!(
         "INSERT INTO docket_counters (year, last) VALUES ($1, 1) \
          ON CONFLICT (year) DO UPDATE SET last = docket_counters.last + 1 RETURNING last",
+        year,
     )
-    .bind(year)
     .fetch_one(conn)
     .await?;
     Ok(docket_number(year, n))

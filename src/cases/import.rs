@@ -358,11 +358,11 @@ pub async fn load(
     involved.sort();
     involved.dedup();
     crate::parties::screening_service::screen_many(&mut *conn, screening_threshold, &involved, now).await?;
-    let with_hits: Vec<Uuid> = sqlx::query_scalar(
+    let with_hits: Vec<Uuid> = sqlx::query_scalar!(
         "SELECT DISTINCT party_id FROM screening_hits WHERE party_id = ANY($1) AND status <> 'dismissed' \
          AND list_version = (SELECT max(version) FROM screening_lists)",
+        &involved,
     )
-    .bind(&involved)
     .fetch_all(&mut *conn)
     .await?;
     let with_hits: std::collections::HashSet<Uuid> = with_hits.into_iter().collect();
@@ -379,11 +379,11 @@ pub async fn load(
     let new_count = rows.iter().filter(|r| r.new_case.is_some()).count() as i32;
     let year = now.year();
     let first = if new_count > 0 {
-        let last: i32 = sqlx::query_scalar(
+        let last: i32 = sqlx::query_scalar!(
             "INSERT INTO docket_counters (year, last) VALUES ($1, $2) ON CONFLICT (year) DO UPDATE SET last = docket_counters.last + $2 RETURNING last",
+            year,
+            new_count,
         )
-        .bind(year)
-        .bind(new_count)
         .fetch_one(&mut *conn)
         .await?;
         last - new_count + 1

@@ -319,11 +319,10 @@ pub async fn transition(
         }
         Action::NotifyAgencies => {
             // The agencies were notified when the first notice went out.
-            let on: Date = sqlx::query_scalar(
-                "UPDATE cases SET agencies_notified_on = (SELECT min(sent_on) FROM agency_notices \
-                 WHERE case_id = $1 AND step = 'first') WHERE id = $1 RETURNING agencies_notified_on",
+            let on: Date = sqlx::query_scalar!(
+                r#"UPDATE cases SET agencies_notified_on = (SELECT min(sent_on) FROM agency_notices WHERE case_id = $1 AND step = 'first') WHERE id = $1 RETURNING agencies_notified_on AS "v!""#,
+                id,
             )
-            .bind(id)
             .fetch_one(&mut *tx)
             .await?;
             extra.insert("agencies_notified_on".into(), json!(on));
@@ -347,11 +346,10 @@ pub async fn transition(
             extra.insert("method".into(), json!(method));
         }
         Action::CirculateFinalDetermination => {
-            let on: Date = sqlx::query_scalar(
-                "UPDATE cases SET circulated_on = (SELECT min(sent_on) FROM agency_notices \
-                 WHERE case_id = $1 AND step = 'second') WHERE id = $1 RETURNING circulated_on",
+            let on: Date = sqlx::query_scalar!(
+                r#"UPDATE cases SET circulated_on = (SELECT min(sent_on) FROM agency_notices WHERE case_id = $1 AND step = 'second') WHERE id = $1 RETURNING circulated_on AS "v!""#,
+                id,
             )
-            .bind(id)
             .fetch_one(&mut *tx)
             .await?;
             extra.insert("circulated_on".into(), json!(on));
@@ -477,10 +475,10 @@ pub async fn assign(
     }
     let mut tx = conn.begin().await?;
     if let Some(a) = assignee {
-        let role: Option<Role> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND active")
-            .bind(a)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let role: Option<Role> =
+            sqlx::query_scalar!(r#"SELECT role AS "role: Role" FROM users WHERE id = $1 AND active"#, a,)
+                .fetch_optional(&mut *tx)
+                .await?;
         if !role.is_some_and(|r| policy::allows(r, policy::Action::BeAssigned)) {
             return Err(DomainError::invalid("assignee", "must be an active analyst or supervisor"));
         }

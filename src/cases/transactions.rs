@@ -211,8 +211,7 @@ pub async fn insert(
     .execute(&mut *conn)
     .await?;
     for (party, role) in &t.parties {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM parties WHERE id = $1)")
-            .bind(party)
+        let exists: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM parties WHERE id = $1) AS "v!""#, party)
             .fetch_one(&mut *conn)
             .await?;
         if !exists {

@@ -144,10 +144,10 @@ impl Database {
 /// Creates `database` in the cluster when it does not exist yet.
 pub async fn ensure_database(cluster: &LocalCluster, database: &str) -> Result<(), sqlx::Error> {
     let mut conn = cluster.connect_options("postgres").connect().await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(database)
-        .fetch_one(&mut conn)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "v!""#, database,)
+            .fetch_one(&mut conn)
+            .await?;
     if !exists {
         // The name is ours (a constant or a generated test name), never user input.
         sqlx::query(&format!("CREATE DATABASE \"{database}\" TEMPLATE template0 ENCODING 'UTF8'"))

@@ -165,10 +165,12 @@ async fn check_references(
 }
 
 async fn current_assessment(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM assessments WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1")
-        .bind(case_id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar!(
+        "SELECT id FROM assessments WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+        case_id,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Starts a draft on a case.
@@ -190,11 +192,11 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(DomainError::Invalid(errors));
     }
-    let signed_final: Option<Uuid> = sqlx::query_scalar(
+    let signed_final: Option<Uuid> = sqlx::query_scalar!(
         "SELECT id FROM determinations WHERE case_id = $1 AND status = 'signed' AND kind IN ('final', 'amendment') \
          ORDER BY signed_at DESC LIMIT 1",
+        case_id,
     )
-    .bind(case_id)
     .fetch_optional(&mut *tx)
     .await?;
     let supersedes = match kind {
@@ -226,12 +228,11 @@ pub async fn create(
         }
         _ => None,
     };
-    let open: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM determinations WHERE case_id = $1 AND status <> 'signed' \
-         AND (kind = $2 OR (kind IN ('amendment', 'revocation') AND $2 IN ('amendment', 'revocation'))))",
+    let open: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM determinations WHERE case_id = $1 AND status <> 'signed' AND (kind = $2 OR (kind IN ('amendment', 'revocation') AND $2 IN ('amendment', 'revocation')))) AS "v!""#,
+        case_id,
+        kind.as_str(),
     )
-    .bind(case_id)
-    .bind(kind.as_str())
     .fetch_one(&mut *tx)
     .await?;
     if open {

@@ -282,8 +282,7 @@ pub async fn list(conn: &mut PgConnection, q: Option<&str>, limit: i64) -> Resul
 /// Refuses a parent that would make the ownership chain a loop.
 async fn check_parent(conn: &mut PgConnection, id: Option<Uuid>, parent: Option<Uuid>) -> Result<(), DomainError> {
     let Some(parent) = parent else { return Ok(()) };
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM parties WHERE id = $1)")
-        .bind(parent)
+    let exists: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM parties WHERE id = $1) AS "v!""#, parent)
         .fetch_one(&mut *conn)
         .await?;
     if !exists {
@@ -425,7 +424,7 @@ pub async fn ownership_chain(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Ch
     .fetch_all(&mut *conn)
     .await?;
     let adversaries: Vec<String> =
-        sqlx::query_scalar("SELECT code FROM ref_adversaries WHERE effective_to IS NULL OR effective_to > now()")
+        sqlx::query_scalar!("SELECT code FROM ref_adversaries WHERE effective_to IS NULL OR effective_to > now()")
             .fetch_all(&mut *conn)
             .await?;
     let mut out = Vec::new();
@@ -503,10 +502,10 @@ pub async fn add_evidence(
         errors.push(FieldError::new("source", "must be at most 2,000 characters"));
     }
     let mut tx = conn.begin().await?;
-    let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ref_adversaries WHERE code = $1)")
-        .bind(&adversary)
-        .fetch_one(&mut *tx)
-        .await?;
+    let known: bool =
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM ref_adversaries WHERE code = $1) AS "v!""#, &adversary,)
+            .fetch_one(&mut *tx)
+            .await?;
     if !known {
         errors.push(FieldError::new("adversary", "must be a foreign adversary code"));
     }

@@ -143,7 +143,7 @@ pub async fn current_index(
     cache: &IndexCache,
 ) -> Result<Option<(i32, Arc<ScreeningIndex>)>, sqlx::Error> {
     let version: Option<i32> =
-        sqlx::query_scalar("SELECT max(version) FROM screening_lists").fetch_one(&mut *conn).await?;
+        sqlx::query_scalar!("SELECT max(version) FROM screening_lists").fetch_one(&mut *conn).await?;
     let Some(version) = version else { return Ok(None) };
     if let Some((v, idx)) = cache.0.lock().expect("cache lock").clone()
         && v == version
@@ -212,19 +212,19 @@ async fn screen_rows(
         }
     }
     if !rows.0.is_empty() {
-        let inserted: Vec<Uuid> = sqlx::query_scalar(
+        let inserted: Vec<Uuid> = sqlx::query_scalar!(
             "INSERT INTO screening_hits (id, party_id, list_version, entry_no, party_name, matched_name, score, created_at) \
              SELECT id, party, $3, entry, pname, mname, score, $8 FROM UNNEST($1::uuid[], $2::uuid[], $4::int[], $5::text[], $6::text[], $7::real[]) \
              AS t(id, party, entry, pname, mname, score) ON CONFLICT (party_id, list_version, entry_no) DO NOTHING RETURNING party_id",
+            &rows.0,
+            &rows.1,
+            version,
+            &rows.2,
+            &rows.3,
+            &rows.4,
+            &rows.5,
+            now,
         )
-        .bind(&rows.0)
-        .bind(&rows.1)
-        .bind(version)
-        .bind(&rows.2)
-        .bind(&rows.3)
-        .bind(&rows.4)
-        .bind(&rows.5)
-        .bind(now)
         .fetch_all(&mut *conn)
         .await?;
         hit_party = inserted;
@@ -301,8 +301,9 @@ pub async fn import_list(
     let entries = parse_list(bytes).map_err(|e| DomainError::invalid("file", e.to_string()))?;
     let mut tx = conn.begin().await?;
     sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('screening_lists'))").execute(&mut *tx).await?;
-    let version: i32 =
-        sqlx::query_scalar("SELECT coalesce(max(version), 0) + 1 FROM screening_lists").fetch_one(&mut *tx).await?;
+    let version: i32 = sqlx::query_scalar!(r#"SELECT coalesce(max(version), 0) + 1 AS "v!" FROM screening_lists"#)
+        .fetch_one(&mut *tx)
+        .await?;
     let digest = <sha2::Sha256 as sha2::Digest>::digest(bytes).to_vec();
     sqlx::query!(
         "INSERT INTO screening_lists (version, source_file, sha256, entries, imported_by, imported_at) VALUES ($1,$2,$3,$4,$5,$6)",

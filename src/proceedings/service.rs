@@ -46,10 +46,10 @@ pub async fn add_notice(
         errors.push(FieldError::new("sent_on", "cannot be in the future"));
     }
     let mut tx = conn.begin().await?;
-    let agency_ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ref_agencies WHERE code = $1)")
-        .bind(n.agency.trim())
-        .fetch_one(&mut *tx)
-        .await?;
+    let agency_ok: bool =
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM ref_agencies WHERE code = $1) AS "v!""#, n.agency.trim(),)
+            .fetch_one(&mut *tx)
+            .await?;
     if !agency_ok {
         errors.push(FieldError::new("agency", "is not a known agency code"));
     }
@@ -215,12 +215,13 @@ pub async fn add_submission(
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, &c)?;
     if let Some(p) = s.party_id {
-        let linked: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM case_parties WHERE case_id = $1 AND party_id = $2)")
-                .bind(case_id)
-                .bind(p)
-                .fetch_one(&mut *tx)
-                .await?;
+        let linked: bool = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM case_parties WHERE case_id = $1 AND party_id = $2) AS "v!""#,
+            case_id,
+            p,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if !linked {
             return Err(DomainError::invalid("party_id", "is not a party to this case"));
         }

@@ -37,7 +37,8 @@ pub async fn rubric(conn: &mut PgConnection, version: i32) -> Result<Option<Rubr
 
 /// The newest rubric version.
 pub async fn current_rubric(conn: &mut PgConnection) -> Result<Rubric, DomainError> {
-    let v: i32 = sqlx::query_scalar("SELECT max(version) FROM rubric_versions").fetch_one(&mut *conn).await?;
+    let v: i32 =
+        sqlx::query_scalar!(r#"SELECT max(version) AS "v!" FROM rubric_versions"#).fetch_one(&mut *conn).await?;
     rubric(conn, v).await?.ok_or(DomainError::NotFound)
 }
 
@@ -58,8 +59,9 @@ pub async fn create_rubric(
     definition.validate().map_err(|m| DomainError::invalid("definition", m))?;
     let mut tx = conn.begin().await?;
     sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('rubric_versions'))").execute(&mut *tx).await?;
-    let version: i32 =
-        sqlx::query_scalar("SELECT coalesce(max(version), 0) + 1 FROM rubric_versions").fetch_one(&mut *tx).await?;
+    let version: i32 = sqlx::query_scalar!(r#"SELECT coalesce(max(version), 0) + 1 AS "v!" FROM rubric_versions"#)
+        .fetch_one(&mut *tx)
+        .await?;
     sqlx::query!(
         "INSERT INTO rubric_versions (version, name, definition, created_by, created_at) VALUES ($1,$2,$3,$4,$5)",
         version,
@@ -203,8 +205,7 @@ pub async fn assessments(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<A
 }
 
 async fn connected_software(conn: &mut PgConnection, category: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query_scalar("SELECT connected_software FROM ref_categories WHERE code = $1")
-        .bind(category)
+    Ok(sqlx::query_scalar!("SELECT connected_software FROM ref_categories WHERE code = $1", category)
         .fetch_optional(conn)
         .await?
         .unwrap_or(false))
@@ -267,7 +268,7 @@ pub async fn assess(
     let id = Uuid::now_v7();
     // Which screening-list version the assessment saw.
     let list_version: Option<i32> =
-        sqlx::query_scalar("SELECT max(version) FROM screening_lists").fetch_one(&mut *tx).await?;
+        sqlx::query_scalar!("SELECT max(version) FROM screening_lists").fetch_one(&mut *tx).await?;
     sqlx::query!(
         "INSERT INTO assessments (id, case_id, rubric_version, connected_software, scores, contributions, composite, band, narrative, author, created_at, \
          screening_list_version) VALUES ($1,$2,$3,$4,$5,$6,$7::float8::numeric,$8,$9,$10,$11,$12)",
@@ -308,8 +309,7 @@ pub async fn propose_override(
         return Err(DomainError::invalid("justification", "explain why the computed band is wrong"));
     }
     let mut tx = conn.begin().await?;
-    let case_id: Uuid = sqlx::query_scalar("SELECT case_id FROM assessments WHERE id = $1")
-        .bind(assessment_id)
+    let case_id: Uuid = sqlx::query_scalar!("SELECT case_id FROM assessments WHERE id = $1", assessment_id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(DomainError::NotFound)?;
