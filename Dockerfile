@@ -6,6 +6,9 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
 COPY templates ./templates
+# sqlx's query macros compile against this offline data, with no database at build time.
+COPY .sqlx ./.sqlx
+ENV SQLX_OFFLINE=true
 # Declared in Cargo.toml, so the manifest needs it even for the binary alone.
 COPY benches ./benches
 RUN cargo build --release --locked --bin icts-review
