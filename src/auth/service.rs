@@ -53,8 +53,6 @@ impl UserRecord {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, name, role, active, must_change_password, locked_until, created_at, version";
-
 /// Validated input for a new account.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -113,17 +111,18 @@ pub async fn create_user(
     let hash = password::hash_async(input.password.clone()).await;
     let mut tx = pool.begin().await?;
     let id = Uuid::now_v7();
-    let inserted: Result<UserRecord, sqlx::Error> = sqlx::query_as(&format!(
-        "INSERT INTO users (id, email, name, role, password_hash, must_change_password, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {USER_COLUMNS}"
-    ))
-    .bind(id)
-    .bind(&input.email)
-    .bind(&input.name)
-    .bind(input.role)
-    .bind(&hash)
-    .bind(must_change)
-    .bind(now)
+    let inserted = sqlx::query_as!(
+        UserRecord,
+        r#"INSERT INTO users (id, email, name, role, password_hash, must_change_password, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version"#,
+        id,
+        &input.email,
+        &input.name,
+        input.role as Role,
+        &hash,
+        must_change,
+        now,
+    )
     .fetch_one(&mut *tx)
     .await;
     let user = match inserted {
@@ -144,12 +143,12 @@ pub async fn create_user(
 
 /// Lists every account.
 pub async fn list_users(pool: &PgPool) -> Result<Vec<UserRecord>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY lower(name), email")).fetch_all(pool).await
+    sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users ORDER BY lower(name), email"#).fetch_all(pool).await
 }
 
 /// One account.
 pub async fn get_user(conn: &mut PgConnection, id: Uuid) -> Result<Option<UserRecord>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(conn).await
+    sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1"#, id).fetch_optional(conn).await
 }
 
 /// Whether any account exists (the first start explains how to create one).
@@ -256,10 +255,12 @@ pub async fn sign_in(
         audit::record_alone(pool, now, &meta.audit(None), event).await?;
         return Err(SignInError::Throttled);
     }
-    let found: Option<Credentials> = sqlx::query_as(
-        "SELECT id, role, password_hash, active, locked_until, failed_logins, first_failed_login_at FROM users WHERE email = $1",
+    let found = sqlx::query_as!(
+        Credentials,
+        r#"SELECT id, role AS "role: Role", password_hash, active, locked_until, failed_logins, first_failed_login_at
+           FROM users WHERE email = $1"#,
+        &email,
     )
-    .bind(&email)
     .fetch_optional(pool)
     .await?;
     let stored_hash = found.as_ref().map(|c| c.password_hash.clone()).unwrap_or_else(|| password::DUMMY_HASH.clone());
@@ -276,10 +277,12 @@ pub async fn sign_in(
         return Err(SignInError::Rejected);
     };
     // Re-read under lock so that concurrent attempts on any instance count correctly.
-    let current: Credentials = sqlx::query_as(
-        "SELECT id, role, password_hash, active, locked_until, failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE",
+    let current = sqlx::query_as!(
+        Credentials,
+        r#"SELECT id, role AS "role: Role", password_hash, active, locked_until, failed_logins, first_failed_login_at
+           FROM users WHERE id = $1 FOR UPDATE"#,
+        found.id,
     )
-    .bind(found.id)
     .fetch_one(&mut *tx)
     .await?;
     let ctx = meta.audit(Some((current.id, current.role)));
@@ -375,11 +378,10 @@ async fn count_failure(
     what: &str,
 ) -> Result<(), DomainError> {
     let mut tx = conn.begin().await?;
-    let (count, first): (i32, Option<OffsetDateTime>) =
-        sqlx::query_as("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE")
-            .bind(user.id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let row = sqlx::query!("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE", user.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let (count, first) = (row.failed_logins, row.first_failed_login_at);
     let fresh = first.is_none_or(|t| now - t > FAILURE_WINDOW);
     let (count, first) = if fresh { (1, now) } else { (count + 1, first.unwrap_or(now)) };
     let lock = count >= MAX_FAILURES;
@@ -558,8 +560,7 @@ pub async fn admin_change(
         _ => None,
     };
     let mut tx = conn.begin().await?;
-    let before = sqlx::query_as::<_, UserRecord>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE"))
-        .bind(target)
+    let before = sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1 FOR UPDATE"#, target)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(DomainError::NotFound)?;
