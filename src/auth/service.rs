@@ -312,8 +312,8 @@ pub async fn sign_in(
                 first,
                 lock_until,
             )
-                .execute(&mut *tx)
-                .await?;
+            .execute(&mut *tx)
+            .await?;
             if let Some(until) = lock_until {
                 let event = NewEvent::new("auth.lockout").object("user", current.id).changes(json!({
                     "locked_until": {"before": current.locked_until, "after": until}, "failures": count
@@ -393,8 +393,8 @@ async fn count_failure(
         lock,
         now + LOCKOUT,
     )
-        .execute(&mut *tx)
-        .await?;
+    .execute(&mut *tx)
+    .await?;
     audit::record(
         &mut tx,
         now,
@@ -481,8 +481,8 @@ pub async fn change_own_password(
         &hash,
         now,
     )
-        .execute(&mut *tx)
-        .await?;
+    .execute(&mut *tx)
+    .await?;
     let ended = session::delete_for_user(&mut tx, user.id, None).await?;
     let created = session::create(
         &mut tx,
@@ -591,8 +591,8 @@ pub async fn admin_change(
                 target,
                 &new_hash as _,
             )
-                .execute(&mut *tx)
-                .await?;
+            .execute(&mut *tx)
+            .await?;
             (
                 "user.password_reset",
                 json!({"must_change_password": {"before": before.must_change_password, "after": true}}),

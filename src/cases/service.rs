@@ -304,8 +304,8 @@ pub async fn transition(
                 user.id,
                 now,
             )
-                .execute(&mut *tx)
-                .await?;
+            .execute(&mut *tx)
+            .await?;
         }
         Action::InformationReceived => {
             sqlx::query!(
@@ -314,8 +314,8 @@ pub async fn transition(
                 today,
                 &comment,
             )
-                .execute(&mut *tx)
-                .await?;
+            .execute(&mut *tx)
+            .await?;
         }
         Action::NotifyAgencies => {
             // The agencies were notified when the first notice went out.
@@ -340,8 +340,8 @@ pub async fn transition(
                 user.id,
                 now,
             )
-                .execute(&mut *tx)
-                .await?;
+            .execute(&mut *tx)
+            .await?;
             extra.insert("served_on".into(), json!(served));
             extra.insert("method".into(), json!(method));
         }
@@ -419,8 +419,8 @@ pub async fn determination_event(
         actor,
         at,
     )
-        .execute(conn)
-        .await?;
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -549,8 +549,8 @@ pub async fn add_rfi(
         user.id,
         now,
     )
-        .execute(&mut *tx)
-        .await?;
+    .execute(&mut *tx)
+    .await?;
     refresh_dues(&mut tx, id, now).await?;
     let event = NewEvent::new("case.rfi_sent")
         .object("case", id)
@@ -637,8 +637,8 @@ pub async fn extend(
         user.id,
         now,
     )
-        .execute(&mut *tx)
-        .await?;
+    .execute(&mut *tx)
+    .await?;
     refresh_dues(&mut tx, id, now).await?;
     let event = NewEvent::new("case.clock_extended")
         .object("case", id)

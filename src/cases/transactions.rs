@@ -234,8 +234,8 @@ pub async fn insert(
             user,
             now,
         )
-            .execute(&mut *conn)
-            .await?;
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(id)
 }

@@ -525,8 +525,8 @@ pub async fn add_evidence(
         user.id,
         now,
     )
-        .execute(&mut *tx)
-        .await?;
+    .execute(&mut *tx)
+    .await?;
     let event = NewEvent::new("party.evidence_added")
         .object("party", party)
         .changes(json!({"evidence": id, "criterion": criterion, "adversary": adversary}));
@@ -604,9 +604,9 @@ pub async fn link(
         user.id,
         now,
     )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if n == 0 {
         return Err(DomainError::Conflict("the party already has that role in this case".into()));
     }

@@ -314,8 +314,8 @@ pub async fn import_list(
         user,
         now,
     )
-        .execute(&mut *tx)
-        .await?;
+    .execute(&mut *tx)
+    .await?;
     for (chunk_no, chunk) in entries.chunks(5000).enumerate() {
         let base = (chunk_no * 5000) as i32;
         let col = |f: &dyn Fn(&ListEntry) -> String| chunk.iter().map(f).collect::<Vec<String>>();

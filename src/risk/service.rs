@@ -325,8 +325,8 @@ pub async fn propose_override(
         user.id,
         now,
     )
-        .execute(&mut *tx)
-        .await;
+    .execute(&mut *tx)
+    .await;
     match inserted {
         Ok(_) => {}
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -379,8 +379,8 @@ pub async fn decide_override(
         approve,
         comment.trim(),
     )
-        .execute(&mut *tx)
-        .await?;
+    .execute(&mut *tx)
+    .await?;
     let event = NewEvent::new(if approve { "case.band_override_approved" } else { "case.band_override_refused" })
         .object("case", case_id)
         .changes(json!({"override": override_id, "band": band, "comment": comment.trim()}));
@@ -474,8 +474,8 @@ pub async fn record_nexus(
         user.id,
         now,
     )
-        .execute(&mut *tx)
-        .await?;
+    .execute(&mut *tx)
+    .await?;
     audit::record(
         &mut tx,
         now,
