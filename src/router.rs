@@ -242,11 +242,6 @@ pub fn routes() -> Vec<(Method, String)> {
     all
 }
 
-/// The OpenAPI document of the API, as served at `GET /api/v1/openapi.json`.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    table().router.into_openapi()
-}
-
 async fn not_found() -> AppError {
     AppError::NotFound
 }

@@ -39,15 +39,11 @@ pub async fn content(conn: &mut PgConnection, id: Uuid) -> Result<Vec<u8>, sqlx:
     sqlx::query_scalar!("SELECT content FROM document_contents WHERE document_id = $1", id).fetch_one(conn).await
 }
 
-/// Whether `submission` is one of the case's.
-pub(super) async fn is_submission_of(
-    conn: &mut PgConnection,
-    submission: Uuid,
-    case_id: Uuid,
-) -> Result<bool, sqlx::Error> {
+/// Whether `document` is one of the case's (a check's evidence, say).
+pub async fn is_document_of(conn: &mut PgConnection, document: Uuid, case_id: Uuid) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM case_submissions WHERE id = $1 AND case_id = $2) AS "exists!""#,
-        submission,
+        r#"SELECT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND case_id = $2) AS "exists!""#,
+        document,
         case_id,
     )
     .fetch_one(conn)

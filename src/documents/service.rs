@@ -78,7 +78,7 @@ pub async fn store(
     let c = visible(&mut tx, user, case_id, false).await?;
     may_work(user, &c)?;
     if let Some(s) = submission
-        && !db::is_submission_of(&mut tx, s, case_id).await?
+        && !crate::proceedings::db::is_submission_of(&mut tx, s, case_id).await?
     {
         return Err(DomainError::invalid("submission_id", "is not a submission of this case"));
     }

@@ -78,36 +78,6 @@ pub(super) async fn check(conn: &mut PgConnection, id: Uuid) -> Result<Check, sq
     .await
 }
 
-/// Whether `submission` is one of the case's (a measure proposed in it).
-pub(super) async fn is_submission_of(
-    conn: &mut PgConnection,
-    submission: Uuid,
-    case_id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM case_submissions WHERE id = $1 AND case_id = $2) AS "exists!""#,
-        submission,
-        case_id,
-    )
-    .fetch_one(conn)
-    .await
-}
-
-/// Whether `document` is one of the case's (a check's evidence).
-pub(super) async fn is_document_of(
-    conn: &mut PgConnection,
-    document: Uuid,
-    case_id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND case_id = $2) AS "exists!""#,
-        document,
-        case_id,
-    )
-    .fetch_one(conn)
-    .await
-}
-
 /// What a new measure says.
 pub(super) struct MeasureRow<'a> {
     pub id: Uuid,

@@ -58,7 +58,7 @@ pub async fn add(
         )));
     }
     if let Some(s) = m.submission_id
-        && !db::is_submission_of(&mut tx, s, case_id).await?
+        && !crate::proceedings::db::is_submission_of(&mut tx, s, case_id).await?
     {
         return Err(DomainError::invalid("submission_id", "is not a submission of this case"));
     }
@@ -221,7 +221,7 @@ pub async fn add_check(
         return Err(DomainError::Conflict("compliance is checked on agreed measures".into()));
     }
     if let Some(doc) = k.document_id
-        && !db::is_document_of(&mut tx, doc, m.case_id).await?
+        && !crate::documents::db::is_document_of(&mut tx, doc, m.case_id).await?
     {
         return Err(DomainError::invalid("document_id", "is not a document of this case"));
     }

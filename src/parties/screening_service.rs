@@ -476,9 +476,6 @@ pub enum HitStatus {
 }
 
 impl HitStatus {
-    /// Every status.
-    pub const ALL: [HitStatus; 3] = [HitStatus::Open, HitStatus::Confirmed, HitStatus::Dismissed];
-
     /// The name stored, sent and shown.
     pub fn as_str(self) -> &'static str {
         match self {

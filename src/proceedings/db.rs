@@ -45,3 +45,18 @@ pub async fn services(
     .map(|r| (r.method, r.served_on, r.name))
     .collect())
 }
+
+/// Whether `submission` is one of the case's (what a measure or a document refers to).
+pub async fn is_submission_of(
+    conn: &mut sqlx::PgConnection,
+    submission: Uuid,
+    case_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM case_submissions WHERE id = $1 AND case_id = $2) AS "exists!""#,
+        submission,
+        case_id,
+    )
+    .fetch_one(conn)
+    .await
+}

@@ -57,9 +57,6 @@ impl ProceedingsPage {
     fn submission_kind(&self, code: &str) -> &'static str {
         self.submission_kinds.iter().find(|k| k.0 == code).map(|k| k.1).unwrap_or("Other")
     }
-    fn next_statuses(&self, from: &mitigation::MeasureStatus) -> Vec<mitigation::MeasureStatus> {
-        from.next()
-    }
     fn checks_of(&self, measure: &Uuid) -> Vec<&Check> {
         self.checks.iter().filter(|k| k.measure_id == *measure).collect()
     }

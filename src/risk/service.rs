@@ -366,7 +366,9 @@ pub async fn decide_override(
     if decided.is_some() {
         return Err(DomainError::Conflict("this override was already decided".into()));
     }
-    if proposer == user.id {
+    if crate::auth::policy::four_eyes(user.role, user.id, proposer, Action::DecideOverrides)
+        == Err(crate::auth::policy::FourEyes::OwnWork)
+    {
         return Err(DomainError::Conflict(
             "an override takes effect only when a supervisor other than its proposer approves it".into(),
         ));

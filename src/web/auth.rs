@@ -181,8 +181,13 @@ impl CsrfPending {
         if token.is_some_and(|t| crate::auth::csrf::tokens_match(&t, &self.expected)) {
             Ok(())
         } else {
-            Err(refuse(state, &self.meta, self.actor, CSRF_REFUSED).await)
+            Err(self.refuse(state).await)
         }
+    }
+
+    /// Refuses the request (403) and audits it: its token was not where it belongs.
+    pub async fn refuse(&self, state: &AppState) -> Response {
+        refuse(state, &self.meta, self.actor, CSRF_REFUSED).await
     }
 }
 
@@ -268,9 +273,12 @@ impl std::ops::Deref for SignedIn {
 
 impl SignedIn {
     /// Asks the policy; a refusal is recorded as an audit event and answered 403.
+    /// Every `Authorized` extractor asks this, so an allowed request takes no connection.
     pub async fn authorize(&self, state: &AppState, action: Action) -> Result<(), AppError> {
-        let mut conn = state.db.acquire().await?;
-        Ok(self.actor.authorize(&mut conn, state.now(), action).await?)
+        if self.may(action) {
+            return Ok(());
+        }
+        Ok(self.actor.authorize(&mut *state.conn().await?, state.now(), action).await?)
     }
 }
 

@@ -83,7 +83,7 @@ impl FromRequest<AppState> for AppMultipart {
     type Rejection = Response;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         if let Some(pending) = req.extensions().get::<CsrfPending>().cloned() {
-            return Err(pending.check(state, b"").await.err().unwrap_or_else(|| AppError::Forbidden.into_response()));
+            return Err(pending.refuse(state).await);
         }
         axum::extract::Multipart::from_request(req, state)
             .await

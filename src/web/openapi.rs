@@ -31,8 +31,14 @@ pub struct ApiDoc;
 #[derive(Clone, Default)]
 pub struct ApiDocument(pub Arc<utoipa::openapi::OpenApi>);
 
+impl serde::Serialize for ApiDocument {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "The OpenAPI document")))]
-pub async fn openapi_json(State(doc): State<ApiDocument>) -> ApiJson<utoipa::openapi::OpenApi> {
-    ApiJson(doc.0.as_ref().clone())
+pub async fn openapi_json(State(doc): State<ApiDocument>) -> ApiJson<ApiDocument> {
+    ApiJson(doc)
 }

@@ -26,13 +26,19 @@ const FORBIDDEN: [&str; 13] = [
     "#[derive(Template",
 ];
 
-/// The files outside the domain layer, relative to `src/`.
+/// Whether a file (relative to `src/`) is part of the web layer: a `web.rs`, an `api.rs`
+/// or a file in a `web/` folder.
+fn is_web(rel: &Path) -> bool {
+    let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name == "web.rs" || name == "api.rs" || rel.components().rev().skip(1).any(|c| c.as_os_str() == "web")
+}
+
+/// The files outside the domain layer, relative to `src/`: the web layer and the edges.
 fn is_web_or_edge(rel: &Path) -> bool {
     let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let in_web_folder = rel.components().rev().skip(1).any(|c| c.as_os_str() == "web");
     let edge = rel.components().count() == 1
         && ["app.rs", "router.rs", "server.rs", "cli.rs", "main.rs", "lib.rs"].contains(&name);
-    name == "web.rs" || name == "api.rs" || in_web_folder || edge
+    is_web(rel) || edge
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -46,26 +52,35 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every line of a domain file that names something of the web layer.
-fn violations(src: &Path) -> Vec<String> {
+/// `file:line: text` of every line, comments left out, of the files under `src` that
+/// `which` picks and in which `bad` finds something (what it returns is named).
+fn offending_lines(src: &Path, which: impl Fn(&Path) -> bool, bad: impl Fn(&str) -> Option<String>) -> Vec<String> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
     files.sort();
     let mut found = Vec::new();
     for file in files {
         let rel = file.strip_prefix(src).unwrap();
-        if is_web_or_edge(rel) {
+        if !which(rel) {
             continue;
         }
         let text = std::fs::read_to_string(&file).unwrap();
         for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            if let Some(word) = FORBIDDEN.iter().find(|w| mentions(code, w)) {
-                found.push(format!("src/{}:{}: names `{word}`: {}", rel.display(), n + 1, line.trim()));
+            if let Some(what) = bad(line.split("//").next().unwrap_or("")) {
+                found.push(format!("src/{}:{}: {what}: {}", rel.display(), n + 1, line.trim()));
             }
         }
     }
     found
+}
+
+/// Every line of a domain file that names something of the web layer.
+fn violations(src: &Path) -> Vec<String> {
+    offending_lines(
+        src,
+        |rel| !is_web_or_edge(rel),
+        |code| FORBIDDEN.iter().find(|w| mentions(code, w)).map(|w| format!("names `{w}`")),
+    )
 }
 
 /// Whether `code` names `word` as a path (not as part of a longer identifier).
@@ -90,27 +105,12 @@ fn the_domain_imports_nothing_of_the_web() {
 
 /// Every line of a web file that holds SQL: queries belong to the domains' `db.rs`.
 fn sql_in_the_web(src: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    rust_files(src, &mut files);
-    files.sort();
-    let mut found = Vec::new();
-    for file in files {
-        let rel = file.strip_prefix(src).unwrap();
-        let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let web =
-            name == "web.rs" || name == "api.rs" || rel.components().rev().skip(1).any(|c| c.as_os_str() == "web");
-        if !web {
-            continue;
-        }
-        let text = std::fs::read_to_string(&file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            if ["sqlx::query", "query_as", "query_scalar", "QueryBuilder"].iter().any(|w| code.contains(w)) {
-                found.push(format!("src/{}:{}: {}", rel.display(), n + 1, line.trim()));
-            }
-        }
-    }
-    found
+    offending_lines(src, is_web, |code| {
+        ["sqlx::query", "query_as", "query_scalar", "QueryBuilder"]
+            .iter()
+            .any(|w| code.contains(w))
+            .then(|| "holds SQL".to_string())
+    })
 }
 
 #[test]
