@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use futures_util::TryStreamExt;
+use icts_review::ids::UserId;
 use icts_review::auth::Role;
 use icts_review::cases::db::{self as cases_db, AssigneeFilter, CaseFilter, Sort};
 use icts_review::cases::reference::Reference;
@@ -101,7 +102,7 @@ fn today() -> time::Date {
 }
 
 /// What `GET /cases?…` runs.
-async fn list_page_sql(pool: &PgPool, secret: &str, user: Uuid, f: &CaseFilter) -> Result<(), String> {
+async fn list_page_sql(pool: &PgPool, secret: &str, user: UserId, f: &CaseFilter) -> Result<(), String> {
     let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
     session_sql(&mut conn, secret).await?;
     Reference::load(pool).await.map_err(|e| e.to_string())?;
@@ -136,7 +137,7 @@ async fn case_page_sql(pool: &PgPool, secret: &str, id: Uuid) -> Result<(), Stri
             .fetch_all(&mut *conn)
             .await
             .map_err(e)?;
-    let actors: Vec<Uuid> = events.iter().filter_map(|e| e.actor_id).collect();
+    let actors: Vec<UserId> = events.iter().filter_map(|e| e.actor_id).collect();
     let _: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1)")
         .bind(&actors)
         .fetch_all(&mut *conn)
@@ -159,7 +160,7 @@ async fn case_page_sql(pool: &PgPool, secret: &str, id: Uuid) -> Result<(), Stri
 }
 
 /// What `GET /dashboard` runs for a supervisor.
-async fn dashboard_sql(pool: &PgPool, secret: &str, user: Uuid) -> Result<(), String> {
+async fn dashboard_sql(pool: &PgPool, secret: &str, user: UserId) -> Result<(), String> {
     let e = |e: sqlx::Error| e.to_string();
     let mut conn = pool.acquire().await.map_err(e)?;
     session_sql(&mut conn, secret).await?;
@@ -191,7 +192,7 @@ async fn dashboard_sql(pool: &PgPool, secret: &str, user: Uuid) -> Result<(), St
 }
 
 /// What `GET /api/v1/cases` runs.
-async fn api_list_sql(pool: &PgPool, secret: &str, user: Uuid, f: &CaseFilter) -> Result<(), String> {
+async fn api_list_sql(pool: &PgPool, secret: &str, user: UserId, f: &CaseFilter) -> Result<(), String> {
     let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
     session_sql(&mut conn, secret).await?;
     cases_db::list(&mut conn, f, user, Role::Supervisor, today()).await.map_err(|e| e.to_string())?;
@@ -277,7 +278,7 @@ async fn main() {
     // reminders reads every clock due within a week).
     sqlx::query("CHECKPOINT").execute(&owner).await.unwrap();
     tokio::time::sleep(Duration::from_secs(15)).await;
-    let sup_id: Uuid =
+    let sup_id: UserId =
         sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&supervisor).fetch_one(&owner).await.unwrap();
     let sup_secret = sign_in(&client, &base, &supervisor).await.unwrap();
     let api_token = token(&client, &base, &supervisor).await;

@@ -58,7 +58,7 @@ fn audit_hash(c: &mut Criterion) {
         seq: 12_345_678,
         id: uuid::Uuid::now_v7(),
         at: time::macros::datetime!(2026-11-29 14:00:00.123456 UTC),
-        actor_id: Some(uuid::Uuid::now_v7()),
+        actor_id: Some(icts_review::ids::UserId::new()),
         actor_role: Some("supervisor".into()),
         client_addr: Some("10.1.2.3".into()),
         request_id: Some("a1b2c3d4".into()),

@@ -446,7 +446,7 @@ async fn import_transactions(config: Config, file: std::path::PathBuf, as_user: 
     let result = async {
         let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         let reference = Reference::load(&db.pool).await?;
-        let user: Option<(uuid::Uuid, crate::auth::Role)> = match &as_user {
+        let user: Option<(crate::ids::UserId, crate::auth::Role)> = match &as_user {
             Some(email) => Some(
                 sqlx::query_as("SELECT id, role FROM users WHERE email = $1 AND active")
                     .bind(email.trim().to_lowercase())

@@ -7,7 +7,8 @@ use std::str::FromStr;
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, sqlx::Type)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, sqlx::Type, utoipa::ToSchema)]
+        #[schema(value_type = uuid::Uuid)]
         #[sqlx(transparent)]
         #[serde(transparent)]
         pub struct $name(pub uuid::Uuid);
@@ -31,6 +32,18 @@ macro_rules! typed_id {
             }
         }
 
+        impl From<uuid::Uuid> for $name {
+            fn from(id: uuid::Uuid) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<$name> for uuid::Uuid {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
         impl FromStr for $name {
             type Err = uuid::Error;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -51,6 +64,19 @@ typed_id!(
 typed_id!(
     /// A party in the shared registry.
     PartyId
+);
+
+typed_id!(
+    /// A determination (initial or final) of a case.
+    DeterminationId
+);
+typed_id!(
+    /// A document attached to a case.
+    DocumentId
+);
+typed_id!(
+    /// A mitigation measure of a case.
+    MeasureId
 );
 
 #[cfg(test)]

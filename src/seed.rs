@@ -30,7 +30,7 @@ pub struct DemoAccount {
     pub password: String,
 }
 
-fn actor(id: Uuid, name: &str, role: Role) -> Actor {
+fn actor(id: crate::ids::UserId, name: &str, role: Role) -> Actor {
     Actor {
         id,
         email: String::new(),

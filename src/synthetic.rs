@@ -10,6 +10,7 @@
 //! case's lifecycle events, then reads and sign-ins up to the requested count. The data is
 //! deterministic for a given N and M.
 
+use crate::ids::UserId;
 use std::collections::BTreeMap;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -336,7 +337,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
                           prev: &mut Vec<u8>,
                           rng: &mut Rng,
                           at: OffsetDateTime,
-                          actor: Uuid,
+                          actor: UserId,
                           role: &str,
                           kind: &str,
                           object: (&str, String),
@@ -466,7 +467,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
                         prev: &mut Vec<u8>,
                         rng: &mut Rng,
                         at: OffsetDateTime,
-                        actor: Uuid,
+                        actor: UserId,
                         role: &str,
                         kind: &str,
                         changes: Value| {

@@ -218,7 +218,7 @@ pub fn seal(
 pub fn header(
     case_id: Uuid,
     docket: &str,
-    by: (Uuid, &str, &str),
+    by: (crate::ids::UserId, &str, &str),
     at: OffsetDateTime,
     marking: &str,
     include_content: bool,
@@ -387,7 +387,7 @@ pub fn verify(bytes: &[u8], expected: Option<&VerifyingKey>) -> Report {
             .as_array()
             .map(|a| a.iter().filter_map(|x| x.as_str().and_then(|s| Uuid::parse_str(s).ok())).collect())
             .unwrap_or_default();
-        let (Some(id), Some(case), Some(drafted_by)) = (uuid("id"), uuid("case_id"), uuid("drafted_by")) else {
+        let (Some(id), Some(case), Some(drafted_by)) = (uuid("id"), uuid("case_id"), uuid("drafted_by").map(crate::ids::UserId)) else {
             r.problems.push(format!("determinations[{i}]: unreadable"));
             continue;
         };
@@ -535,7 +535,8 @@ mod tests {
         let signer = Checkpointer { key: key.map(std::sync::Arc::new), file: None };
         seal(
             parts,
-            header(case_id, "ICTS-2026-001", (Uuid::nil(), "A", "auditor"), OffsetDateTime::UNIX_EPOCH, "CUI", false),
+            header(case_id, "ICTS-2026-001", (crate::ids::UserId(Uuid::nil()), "A", "auditor")
+, OffsetDateTime::UNIX_EPOCH, "CUI", false),
             cp,
             &signer,
         )

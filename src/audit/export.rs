@@ -119,7 +119,7 @@ pub fn stream(
         }
         let mut rows = sqlx::query_as!(
             StoredEvent,
-            "SELECT seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, \
+            "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
              changes, outcome, prev_hash, hash FROM audit_events \
              WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2) ORDER BY seq",
             from,

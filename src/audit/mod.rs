@@ -13,6 +13,7 @@ pub mod export;
 pub mod service;
 pub mod web;
 
+use crate::ids::UserId;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -25,7 +26,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AuditContext {
     /// The acting user, if signed in (or identified, for a failed sign-in).
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     /// The actor's role at the time.
     pub actor_role: Option<String>,
     /// Client address.
@@ -111,7 +112,7 @@ struct Canonical<'a> {
     seq: i64,
     id: Uuid,
     at: String,
-    actor_id: Option<Uuid>,
+    actor_id: Option<UserId>,
     actor_role: Option<&'a str>,
     client_addr: Option<&'a str>,
     request_id: Option<&'a str>,
@@ -134,7 +135,7 @@ pub struct StoredEvent {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// Acting user.
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     /// Acting user's role.
     pub actor_role: Option<String>,
     /// Client address.
@@ -187,7 +188,7 @@ pub fn event_from_json(v: &Value) -> Result<StoredEvent, String> {
         id: Uuid,
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
-        actor_id: Option<Uuid>,
+        actor_id: Option<UserId>,
         actor_role: Option<String>,
         client_addr: Option<String>,
         request_id: Option<String>,
@@ -309,8 +310,9 @@ pub async fn record(
          UPDATE audit_head h SET seq = a.seq, hash = a.hash FROM appended a WHERE h.singleton RETURNING h.seq",
         stored.id,
         stored.at,
-        stored.actor_id,
+        stored.actor_id as _,
         &stored.actor_role as _,
+
         &stored.client_addr as _,
         &stored.request_id as _,
         &stored.event_type,
@@ -412,7 +414,7 @@ pub async fn record_alone<'c>(
 pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<StoredEvent>, sqlx::Error> {
     sqlx::query_as!(
         StoredEvent,
-        "SELECT seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, \
+        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
          changes, outcome, prev_hash, hash FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq",
         case_id.to_string(),
     )
@@ -424,7 +426,7 @@ pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Store
 pub async fn latest_of_type(pool: &PgPool, event_type: &str) -> Result<Option<StoredEvent>, sqlx::Error> {
     sqlx::query_as!(
         StoredEvent,
-        "SELECT seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, \
+        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
          changes, outcome, prev_hash, hash FROM audit_events WHERE event_type = $1 ORDER BY seq DESC LIMIT 1",
         event_type,
     )
@@ -468,7 +470,7 @@ pub async fn verify(pool: &PgPool) -> Result<Verdict, sqlx::Error> {
     loop {
         let page: Vec<StoredEvent> = sqlx::query_as!(
             StoredEvent,
-            "SELECT seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, \
+            "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
              changes, outcome, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 5000",
             after,
         )
@@ -521,7 +523,7 @@ pub async fn verify(pool: &PgPool) -> Result<Verdict, sqlx::Error> {
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     /// Only events by this actor.
-    pub actor: Option<Uuid>,
+    pub actor: Option<UserId>,
     /// Only events of this type (exact) or type prefix ending in `.`.
     pub event_type: Option<String>,
     /// Only events on this object id.

@@ -22,7 +22,8 @@ pub struct RequestMeta {
 
 impl RequestMeta {
     /// An audit context for an anonymous actor (or a named one, for failed sign-ins).
-    pub fn audit(&self, actor: Option<(Uuid, Role)>) -> AuditContext {
+    pub fn audit(&self, actor: Option<(crate::ids::UserId, Role)>
+) -> AuditContext {
         AuditContext {
             actor_id: actor.map(|a| a.0),
             actor_role: actor.map(|a| a.1.as_str().to_string()),
@@ -36,7 +37,7 @@ impl RequestMeta {
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// The account.
-    pub id: Uuid,
+    pub id: crate::ids::UserId,
     /// The account's e-mail address (sign-in name).
     pub email: String,
     /// Shown in notifications and on documents the actor signs.

@@ -5,7 +5,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::policy::Role;
 use super::service::{self, AdminChange, NewUser, SignInError, UserRecord};
@@ -27,7 +26,8 @@ pub struct TokenRequest {
 /// The user as the API shows them.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiUser {
-    pub id: Uuid,
+    pub id: crate::ids::UserId,
+
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -78,7 +78,7 @@ pub async fn delete_token(State(state): State<AppState>, user: SignedIn) -> Resu
 /// The signed-in user.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
-    pub id: Uuid,
+    pub id: crate::ids::UserId,
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -156,7 +156,8 @@ pub struct PatchUser {
 pub async fn patch_user(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<crate::ids::UserId>,
+
     ApiJson(req): ApiJson<PatchUser>,
 ) -> Result<ApiJson<UserRecord>, AppError> {
     let role = match req.role.as_deref() {

@@ -3,8 +3,8 @@
 //! [`Actor::may`](super::Actor::may), use cases through the functions below (need-to-know,
 //! own-case work, four-eyes). Deny by default: an action not listed for a role is refused.
 
+use crate::ids::UserId;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// A user's role; one per account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
@@ -148,7 +148,7 @@ pub fn case_scope(role: Role) -> CaseScope {
 
 /// Whether `actor` (with `role`) may see a case: restricted cases only by their assignee,
 /// supervisors and auditors; administrators see no case content.
-pub fn may_see_case(role: Role, actor: Uuid, restricted: bool, assignee: Option<Uuid>) -> bool {
+pub fn may_see_case(role: Role, actor: UserId, restricted: bool, assignee: Option<UserId>) -> bool {
     match case_scope(role) {
         CaseScope::All => true,
         CaseScope::UnrestrictedOrAssigned => !restricted || assignee == Some(actor),
@@ -169,7 +169,7 @@ pub enum CaseWork {
 
 /// Whether `actor` may work on a case assigned to `assignee`: supervisors on any, analysts
 /// on their own.
-pub fn case_work(role: Role, actor: Uuid, assignee: Option<Uuid>) -> CaseWork {
+pub fn case_work(role: Role, actor: UserId, assignee: Option<UserId>) -> CaseWork {
     work_on(role, assignee == Some(actor))
 }
 
@@ -200,7 +200,7 @@ pub enum FourEyes {
 }
 
 /// Four-eyes: a supervisor signs, returns or decides only what someone else wrote.
-pub fn four_eyes(role: Role, actor: Uuid, author: Uuid, action: Action) -> Result<(), FourEyes> {
+pub fn four_eyes(role: Role, actor: UserId, author: UserId, action: Action) -> Result<(), FourEyes> {
     if !allows(role, action) {
         Err(FourEyes::NotASigner)
     } else if actor == author {
@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn need_to_know_own_work_and_four_eyes() {
-        let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let (me, other) = (UserId::new(), UserId::new());
         // A restricted case assigned to someone else.
         let seen: Vec<bool> = Role::ALL.into_iter().map(|r| may_see_case(r, me, true, Some(other))).collect();
         assert_eq!(seen, [false, true, true, false]);

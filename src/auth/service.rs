@@ -1,6 +1,7 @@
 //! Account use cases. Each is one transaction that checks permission, changes rows and
 //! appends its audit event; pages, the API and the command line all call these.
 
+use crate::ids::UserId;
 use serde::Serialize;
 use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -26,7 +27,7 @@ pub const ADDRESS_ATTEMPTS: i32 = 30;
 /// An account as shown to administrators and in the API.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UserRecord {
-    pub id: Uuid,
+    pub id: UserId,
     /// Email (lower case).
     pub email: String,
     /// Display name.
@@ -147,8 +148,8 @@ pub async fn list_users(pool: &PgPool) -> Result<Vec<UserRecord>, sqlx::Error> {
 }
 
 /// One account.
-pub async fn get_user(conn: &mut PgConnection, id: Uuid) -> Result<Option<UserRecord>, sqlx::Error> {
-    sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1"#, id).fetch_optional(conn).await
+pub async fn get_user(conn: &mut PgConnection, id: UserId) -> Result<Option<UserRecord>, sqlx::Error> {
+    sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1"#, id.0).fetch_optional(conn).await
 }
 
 /// Whether any account exists (the first start explains how to create one).
@@ -184,7 +185,7 @@ pub struct SignedInSession {
 
 #[derive(sqlx::FromRow)]
 struct Credentials {
-    id: Uuid,
+    id: UserId,
     role: Role,
     password_hash: String,
     active: bool,
@@ -281,7 +282,7 @@ pub async fn sign_in(
         Credentials,
         r#"SELECT id, role AS "role: Role", password_hash, active, locked_until, failed_logins, first_failed_login_at
            FROM users WHERE id = $1 FOR UPDATE"#,
-        found.id,
+        found.id.0,
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -307,7 +308,7 @@ pub async fn sign_in(
             let lock_until = (count >= MAX_FAILURES).then_some(now + LOCKOUT);
             sqlx::query!(
                 "UPDATE users SET failed_logins = $2, first_failed_login_at = $3, locked_until = COALESCE($4, locked_until) WHERE id = $1",
-                current.id,
+                current.id.0,
                 count,
                 first,
                 lock_until,
@@ -339,7 +340,7 @@ pub async fn sign_in(
     sqlx::query!(
         "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, \
          password_hash = COALESCE($2, password_hash) WHERE id = $1",
-        current.id,
+        current.id.0,
         &new_hash as _
     )
     .execute(&mut *tx)
@@ -378,7 +379,7 @@ async fn count_failure(
     what: &str,
 ) -> Result<(), DomainError> {
     let mut tx = conn.begin().await?;
-    let row = sqlx::query!("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE", user.id)
+    let row = sqlx::query!("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE", user.id.0)
         .fetch_one(&mut *tx)
         .await?;
     let (count, first) = (row.failed_logins, row.first_failed_login_at);
@@ -387,7 +388,7 @@ async fn count_failure(
     let lock = count >= MAX_FAILURES;
     sqlx::query!(
         "UPDATE users SET failed_logins = $2, first_failed_login_at = $3, locked_until = CASE WHEN $4 THEN $5 ELSE locked_until END WHERE id = $1",
-        user.id,
+        user.id.0,
         count,
         first,
         lock,
@@ -419,8 +420,9 @@ async fn count_failure(
     Ok(())
 }
 
-async fn current_hash(conn: &mut PgConnection, id: Uuid) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", id).fetch_one(conn).await
+async fn current_hash(conn: &mut PgConnection, id: UserId) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", id.0)
+.fetch_one(conn).await
 }
 
 /// Step-up: re-entering the password marks the session re-authenticated for 5 minutes.
@@ -472,12 +474,12 @@ pub async fn change_own_password(
     let hash = password::hash_async(new.to_string()).await;
     let mut tx = conn.begin().await?;
     let must_change_before: bool =
-        sqlx::query_scalar!("SELECT must_change_password FROM users WHERE id = $1 FOR UPDATE", user.id)
+        sqlx::query_scalar!("SELECT must_change_password FROM users WHERE id = $1 FOR UPDATE", user.id.0)
             .fetch_one(&mut *tx)
             .await?;
     sqlx::query!(
         "UPDATE users SET password_hash = $2, must_change_password = false, updated_at = $3, version = version + 1 WHERE id = $1",
-        user.id,
+        user.id.0,
         &hash,
         now,
     )
@@ -509,7 +511,7 @@ pub async fn end_own_session(
     session_id: Uuid,
 ) -> Result<(), DomainError> {
     let mut tx = conn.begin().await?;
-    let n = sqlx::query!("DELETE FROM sessions WHERE id = $1 AND user_id = $2", session_id, user.id)
+    let n = sqlx::query!("DELETE FROM sessions WHERE id = $1 AND user_id = $2", session_id, user.id.0)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -542,7 +544,7 @@ pub async fn admin_change(
     conn: &mut PgConnection,
     admin: &Actor,
     now: OffsetDateTime,
-    target: Uuid,
+    target: UserId,
     change: AdminChange,
     expected_version: Option<i32>,
 ) -> Result<UserRecord, DomainError> {
@@ -560,7 +562,7 @@ pub async fn admin_change(
         _ => None,
     };
     let mut tx = conn.begin().await?;
-    let before = sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1 FOR UPDATE"#, target)
+    let before = sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1 FOR UPDATE"#, target.0)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(DomainError::NotFound)?;
@@ -574,11 +576,11 @@ pub async fn admin_change(
     }
     let (event_type, changes, end_sessions) = match &change {
         AdminChange::Role(role) => {
-            sqlx::query!("UPDATE users SET role = $2 WHERE id = $1", target, role as _).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE users SET role = $2 WHERE id = $1", target.0, role as _).execute(&mut *tx).await?;
             ("user.role_changed", json!({"role": {"before": before.role, "after": role}}), true)
         }
         AdminChange::Active(active) => {
-            sqlx::query!("UPDATE users SET active = $2 WHERE id = $1", target, active).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE users SET active = $2 WHERE id = $1", target.0, active).execute(&mut *tx).await?;
             (
                 if *active { "user.reactivated" } else { "user.deactivated" },
                 json!({"active": {"before": before.active, "after": active}}),
@@ -588,7 +590,7 @@ pub async fn admin_change(
         AdminChange::ResetPassword(_) => {
             sqlx::query!(
                 "UPDATE users SET password_hash = $2, must_change_password = true, failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL WHERE id = $1",
-                target,
+                target.0,
                 &new_hash as _,
             )
             .execute(&mut *tx)
@@ -602,7 +604,7 @@ pub async fn admin_change(
         AdminChange::Unlock => {
             sqlx::query!(
                 "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL WHERE id = $1",
-                target
+                target.0
             )
             .execute(&mut *tx)
             .await?;
@@ -610,7 +612,7 @@ pub async fn admin_change(
         }
         AdminChange::EndSessions => ("user.sessions_ended", json!({}), true),
     };
-    sqlx::query!("UPDATE users SET updated_at = $2, version = version + 1 WHERE id = $1", target, now)
+    sqlx::query!("UPDATE users SET updated_at = $2, version = version + 1 WHERE id = $1", target.0, now)
         .execute(&mut *tx)
         .await?;
     let mut changes = changes;

@@ -2,6 +2,7 @@
 //! token). The secret has 256 random bits and only its sha256 is stored. Timeouts: idle 15
 //! minutes (10 for admins), absolute 8 hours, both checked against the injectable clock.
 
+use crate::ids::UserId;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
@@ -68,7 +69,7 @@ pub struct Created {
 /// Creates a session for `user_id`.
 pub async fn create(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     kind: Kind,
     now: OffsetDateTime,
     client_addr: Option<&str>,
@@ -84,7 +85,7 @@ pub async fn create(
          VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)",
         id,
         &secret_hash(&secret)[..],
-        user_id,
+        user_id.0,
         kind.as_str(),
         &csrf_token,
         now,
@@ -112,7 +113,7 @@ pub struct Live {
     /// Last re-authentication.
     pub reauth_at: Option<OffsetDateTime>,
     /// The user.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: String,
     /// Display name.
     pub name: String,
@@ -165,8 +166,8 @@ pub async fn delete_by_secret(conn: &mut PgConnection, secret: &str) -> Result<u
 }
 
 /// Ends every session of a user, except `keep` if given. Returns how many ended.
-pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid, keep: Option<Uuid>) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2)", user_id, keep)
+pub async fn delete_for_user(conn: &mut PgConnection, user_id: UserId, keep: Option<Uuid>) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2)", user_id.0, keep)
         .execute(conn)
         .await?
         .rows_affected())
@@ -191,11 +192,11 @@ pub struct Listed {
 }
 
 /// The user's sessions, newest first.
-pub async fn list_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Listed>, sqlx::Error> {
+pub async fn list_for_user(conn: &mut PgConnection, user_id: UserId) -> Result<Vec<Listed>, sqlx::Error> {
     sqlx::query_as!(
         Listed,
         "SELECT id, kind, created_at, last_seen_at, expires_at, client_addr, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at DESC",
-        user_id,
+        user_id.0,
     )
     .fetch_all(conn)
     .await

@@ -445,7 +445,7 @@ struct UserPage {
 async fn user_page_with(
     state: &AppState,
     user: &SignedIn,
-    id: Uuid,
+    id: crate::ids::UserId,
     message: String,
     temporary_password: String,
 ) -> Result<Response, AppError> {
@@ -467,7 +467,8 @@ async fn user_page_with(
 pub async fn user_page(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<crate::ids::UserId>,
+
 ) -> Result<Response, AppError> {
     user_page_with(&state, &user, id, String::new(), String::new()).await
 }
@@ -484,7 +485,8 @@ pub struct AdminActionForm {
 pub async fn user_action(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<crate::ids::UserId>,
+
     AppForm(form): AppForm<AdminActionForm>,
 ) -> Result<Response, AppError> {
     let mut temporary = String::new();

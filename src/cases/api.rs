@@ -1,6 +1,7 @@
 //! The cases API: intake (idempotent), list and search, detail, edit, workflow actions,
 //! notes, the case's audit timeline, assignment and reference data.
 
+use crate::ids::UserId;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -109,7 +110,7 @@ pub struct CaseQuery {
 
 impl CaseQuery {
     /// Validates the filters for `user`, naming every bad one.
-    pub fn to_filter(&self, user: Uuid) -> Result<CaseFilter, Vec<FieldError>> {
+    pub fn to_filter(&self, user: UserId) -> Result<CaseFilter, Vec<FieldError>> {
         let mut errors = Vec::new();
         let some = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let mut f = CaseFilter::default();
@@ -128,8 +129,9 @@ impl CaseQuery {
             None => None,
             Some("me") => Some(AssigneeFilter::User(user)),
             Some("unassigned") => Some(AssigneeFilter::Unassigned),
-            Some(id) => match Uuid::parse_str(id) {
+            Some(id) => match id.parse::<UserId>() {
                 Ok(u) => Some(AssigneeFilter::User(u)),
+
                 Err(_) => {
                     errors.push(FieldError::new("assignee", "must be me, unassigned or a user id"));
                     None
@@ -381,7 +383,7 @@ pub struct AssignRequest {
     /// Case ids.
     pub cases: Vec<Uuid>,
     /// The new assignee, or null to unassign.
-    pub assignee: Option<Uuid>,
+    pub assignee: Option<UserId>,
 }
 
 /// Assigns cases (supervisors); all or nothing.

@@ -1,5 +1,6 @@
 //! The SQL of cases. Functions take a connection (usually a transaction), never the state.
 
+use crate::ids::UserId;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -54,8 +55,8 @@ pub async fn insert(
     id: Uuid,
     docket: &str,
     c: &NewCase,
-    assignee: Option<Uuid>,
-    created_by: Uuid,
+    assignee: Option<UserId>,
+    created_by: UserId,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
@@ -71,8 +72,8 @@ pub async fn insert(
         &c.category,
         &c.adversaries,
         c.restricted,
-        assignee,
-        created_by,
+        assignee as _,
+        created_by.0,
         now,
     )
     .execute(conn)
@@ -122,7 +123,7 @@ pub async fn get(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option
 }
 
 /// The SQL condition for "visible to this user" (need-to-know), over alias `c`.
-fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, user: Uuid, role: Role) {
+fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, user: UserId, role: Role) {
     match case_scope(role) {
         CaseScope::All => qb.push(" AND true"),
         CaseScope::Nothing => qb.push(" AND false"),
@@ -136,7 +137,7 @@ fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, user: Uuid, role: Role) 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AssigneeFilter {
     /// Cases assigned to this user.
-    User(Uuid),
+    User(UserId),
     /// Cases with no assignee.
     Unassigned,
 }
@@ -266,7 +267,7 @@ impl Default for CaseFilter {
     }
 }
 
-fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, f: &'a CaseFilter, user: Uuid, role: Role, today: Date) {
+fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, f: &'a CaseFilter, user: UserId, role: Role, today: Date) {
     push_attribute_filters(qb, f, user, role, today);
     if let Some(q) = &f.q {
         qb.push(" AND ");
@@ -278,7 +279,7 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, f: &'a CaseFilter, user
 fn push_attribute_filters<'a>(
     qb: &mut QueryBuilder<'a, Postgres>,
     f: &'a CaseFilter,
-    user: Uuid,
+    user: UserId,
     role: Role,
     today: Date,
 ) {
@@ -411,7 +412,7 @@ pub fn docket_match(q: &str) -> Option<DocketMatch> {
 pub async fn list(
     conn: &mut PgConnection,
     f: &CaseFilter,
-    user: Uuid,
+    user: UserId,
     role: Role,
     today: Date,
 ) -> Result<(Vec<CaseRow>, Option<String>), sqlx::Error> {
@@ -521,7 +522,7 @@ async fn list_searched_by_time(
     conn: &mut PgConnection,
     f: &CaseFilter,
     q: &str,
-    user: Uuid,
+    user: UserId,
     role: Role,
     today: Date,
 ) -> Result<(Vec<CaseRow>, Option<String>), sqlx::Error> {
@@ -648,7 +649,7 @@ async fn list_searched_by_time(
 /// Counts of visible cases per stage (for the dashboard chart).
 /// Read from `case_stage_counts` (kept by triggers in every transaction that changes a
 /// case); an analyst's counts add their own restricted cases, which only they see.
-pub async fn count_by_stage(conn: &mut PgConnection, user: Uuid, role: Role) -> Result<Vec<(Stage, i64)>, sqlx::Error> {
+pub async fn count_by_stage(conn: &mut PgConnection, user: UserId, role: Role) -> Result<Vec<(Stage, i64)>, sqlx::Error> {
     match case_scope(role) {
         CaseScope::Nothing => Ok(Vec::new()),
         CaseScope::All => {
@@ -763,7 +764,7 @@ pub async fn id_by_docket(conn: &mut PgConnection, docket: &str) -> Result<Optio
 
 /// Holds the idempotency key of `user` until the transaction ends, so that requests with
 /// the same key run one after the other.
-pub async fn lock_idempotency_key(conn: &mut PgConnection, user: Uuid, key: &str) -> Result<(), sqlx::Error> {
+pub async fn lock_idempotency_key(conn: &mut PgConnection, user: UserId, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))", user.to_string(), key)
         .execute(conn)
         .await?;
@@ -773,12 +774,12 @@ pub async fn lock_idempotency_key(conn: &mut PgConnection, user: Uuid, key: &str
 /// The first answer given to an idempotency key: request hash, status, location, body.
 pub async fn idempotent_answer(
     conn: &mut PgConnection,
-    user: Uuid,
+    user: UserId,
     key: &str,
 ) -> Result<Option<(Vec<u8>, i32, Option<String>, serde_json::Value)>, sqlx::Error> {
     Ok(sqlx::query!(
         "SELECT request_hash, status, location, body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-        user,
+        user.0,
         key
     )
     .fetch_optional(conn)
@@ -789,7 +790,7 @@ pub async fn idempotent_answer(
 /// Keeps the answer (201, its location and body) to an idempotency key.
 pub async fn keep_idempotent_answer(
     conn: &mut PgConnection,
-    (user, key): (Uuid, &str),
+    (user, key): (UserId, &str),
     request_hash: &[u8],
     location: &str,
     body: &serde_json::Value,
@@ -797,7 +798,7 @@ pub async fn keep_idempotent_answer(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, created_at) VALUES ($1,$2,$3,201,$4,$5,$6)",
-        user,
+        user.0,
         key,
         request_hash,
         location,

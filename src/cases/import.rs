@@ -24,6 +24,7 @@
 //! | `supplier_name`, `supplier_country` | no | the supplier (found by name and country, or registered) |
 //! | `counterparty_name`, `counterparty_country` | no | the US counterparty |
 
+use crate::ids::UserId;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -283,7 +284,7 @@ pub async fn load(
     conn: &mut PgConnection,
     now: OffsetDateTime,
     ctx: &AuditContext,
-    user: Option<Uuid>,
+    user: Option<UserId>,
     rows: Vec<ImportRow>,
     screening_threshold: f64,
     progress: &(dyn Fn(usize) + Send + Sync),

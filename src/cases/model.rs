@@ -1,6 +1,7 @@
 //! Case types and the validation of intake and edits (parse, don't validate: raw input
 //! becomes a [`NewCase`] or [`CaseEdit`] once, with every bad field named).
 
+use crate::ids::UserId;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -98,7 +99,7 @@ pub struct CaseRow {
     #[sqlx(flatten)]
     pub case: CaseRecord,
     /// The analyst or supervisor working it.
-    pub assignee: Option<Uuid>,
+    pub assignee: Option<UserId>,
     /// The assignee's name, as shown.
     pub assignee_name: Option<String>,
     /// Whether the transaction is a covered ICTS transaction (question 1).
@@ -118,7 +119,7 @@ pub struct CaseRow {
     /// When the appropriate agencies were notified (the 21 days before service run from it).
     pub agencies_notified_on: Option<Date>,
     /// Who signed the initial determination (service waits for it).
-    pub initial_signed_by: Option<Uuid>,
+    pub initial_signed_by: Option<UserId>,
     /// When the initial determination was served (starts the response window).
     pub served_on: Option<Date>,
     /// When the parties' response arrived.
@@ -130,7 +131,7 @@ pub struct CaseRow {
     /// The decision of the signed final determination.
     pub final_decision: Option<Decision>,
     /// Who signed the final determination.
-    pub final_signed_by: Option<Uuid>,
+    pub final_signed_by: Option<UserId>,
     /// When the final determination was issued.
     pub decided_on: Option<Date>,
     /// Final determination due (denormalised from the clocks for list filters).
@@ -138,7 +139,7 @@ pub struct CaseRow {
     /// Preliminary triage score of a bulk-intake case (not an assessment).
     pub preliminary_score: Option<i32>,
     /// Who filed it (none for bulk intake without an account).
-    pub created_by: Option<Uuid>,
+    pub created_by: Option<UserId>,
     /// A nexus finding is recorded (the workflow asks for one).
     pub has_nexus_finding: bool,
     /// A risk assessment is recorded (the workflow asks for one).
@@ -172,7 +173,7 @@ impl CaseRow {
 
     /// Whether `user` (id, role) may see this case: restricted cases only by their
     /// assignee, supervisors and auditors; administrators see no case content.
-    pub fn visible_to(&self, user: Uuid, role: Role) -> bool {
+    pub fn visible_to(&self, user: UserId, role: Role) -> bool {
         crate::auth::policy::may_see_case(role, user, self.restricted, self.assignee)
     }
 }
@@ -200,7 +201,8 @@ pub struct Rfi {
 /// A user as shown on a case.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserRef {
-    pub id: Uuid,
+    pub id: UserId,
+
     pub name: String,
 }
 
@@ -546,7 +548,7 @@ mod tests {
 
     #[test]
     fn visibility() {
-        let me = Uuid::now_v7();
+        let me = UserId::new();
         let mut row = CaseRow {
             case: CaseRecord {
                 id: Uuid::nil(),

@@ -1,6 +1,7 @@
 //! Case use cases: each checks permission and need-to-know, applies the pure rules, writes
 //! with a version guard, and appends its audit event, all in one transaction.
 
+use crate::ids::UserId;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use time::{Date, OffsetDateTime};
@@ -301,7 +302,7 @@ pub async fn transition(
                 &asked_of,
                 &comment,
                 today,
-                user.id,
+                user.id.0,
                 now,
             )
             .execute(&mut *tx)
@@ -337,7 +338,7 @@ pub async fn transition(
                 id,
                 &method,
                 served,
-                user.id,
+                user.id.0,
                 now,
             )
             .execute(&mut *tx)
@@ -406,7 +407,7 @@ pub async fn determination_event(
     kind: &str,
     decision: Option<Decision>,
     comment: &str,
-    actor: Uuid,
+    actor: UserId,
     at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
@@ -416,7 +417,7 @@ pub async fn determination_event(
         kind,
         decision as _,
         comment,
-        actor,
+        actor.0,
         at,
     )
     .execute(conn)
@@ -445,7 +446,7 @@ pub async fn add_note(
         "INSERT INTO case_notes (id, case_id, author, body, created_at) VALUES ($1,$2,$3,$4,$5)",
         note,
         c.id,
-        user.id,
+        user.id.0,
         body,
         now
     )
@@ -466,7 +467,7 @@ pub async fn assign(
     user: &Actor,
     now: OffsetDateTime,
     ids: &[Uuid],
-    assignee: Option<Uuid>,
+    assignee: Option<UserId>,
     mail: bool,
 ) -> Result<usize, DomainError> {
     require(user, policy::Action::AssignCases)?;
@@ -476,7 +477,7 @@ pub async fn assign(
     let mut tx = conn.begin().await?;
     if let Some(a) = assignee {
         let role: Option<Role> =
-            sqlx::query_scalar!(r#"SELECT role AS "role: Role" FROM users WHERE id = $1 AND active"#, a,)
+            sqlx::query_scalar!(r#"SELECT role AS "role: Role" FROM users WHERE id = $1 AND active"#, a.0,)
                 .fetch_optional(&mut *tx)
                 .await?;
         if !role.is_some_and(|r| policy::allows(r, policy::Action::BeAssigned)) {
@@ -491,7 +492,7 @@ pub async fn assign(
         sqlx::query!(
             "UPDATE cases SET assignee = $2, updated_at = $3, version = version + 1 WHERE id = $1",
             id,
-            assignee,
+            assignee as _,
             now
         )
         .execute(&mut *tx)
@@ -546,7 +547,7 @@ pub async fn add_rfi(
         question.trim(),
         today(now),
         &tolls as _,
-        user.id,
+        user.id.0,
         now,
     )
     .execute(&mut *tx)
@@ -634,7 +635,7 @@ pub async fn extend(
         clock as _,
         days as i32,
         justification.trim(),
-        user.id,
+        user.id.0,
         now,
     )
     .execute(&mut *tx)

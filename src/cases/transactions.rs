@@ -1,6 +1,7 @@
 //! The ICTS transactions a case reviews (one or more; a class of transactions, or similar
 //! reviews consolidated into one case).
 
+use crate::ids::UserId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -187,7 +188,7 @@ pub async fn insert(
     conn: &mut PgConnection,
     case_id: Uuid,
     t: &ValidTransaction,
-    user: Uuid,
+    user: UserId,
     now: time::OffsetDateTime,
 ) -> Result<Uuid, DomainError> {
     let id = Uuid::now_v7();
@@ -205,7 +206,7 @@ pub async fn insert(
         t.value_usd,
         t.us_persons_affected,
         &t.data_categories,
-        user,
+        user.0,
         now,
     )
     .execute(&mut *conn)
@@ -231,7 +232,7 @@ pub async fn insert(
             case_id,
             party,
             role as _,
-            user,
+            user.0,
             now,
         )
         .execute(&mut *conn)
@@ -303,7 +304,7 @@ pub async fn consolidate(
          ON CONFLICT DO NOTHING",
         target,
         source,
-        user.id,
+        user.id.0,
         now,
     )
     .execute(&mut *tx)

@@ -1,6 +1,7 @@
 //! Case pages: dashboard, list with filters and search, intake and edit forms, the case
 //! page with its actions, notes, requests for information, clocks and timeline.
 
+use crate::ids::UserId;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -166,7 +167,7 @@ struct ListPage {
     errors: FormErrors,
     reference: Reference,
     stages: [Stage; 14],
-    assignees: Vec<(Uuid, String)>,
+    assignees: Vec<(UserId, String)>,
     is_supervisor: bool,
     csrf_token: String,
     message: String,
@@ -178,7 +179,7 @@ impl ListPage {
     }
 }
 
-async fn assignable(state: &AppState) -> Result<Vec<(Uuid, String)>, AppError> {
+async fn assignable(state: &AppState) -> Result<Vec<(UserId, String)>, AppError> {
     Ok(crate::auth::db::assignable(&mut *state.conn().await?).await?)
 }
 
@@ -416,7 +417,7 @@ struct CasePage {
     can_edit: bool,
     can_export: bool,
     is_supervisor: bool,
-    assignees: Vec<(Uuid, String)>,
+    assignees: Vec<(UserId, String)>,
     csrf_token: String,
     message: String,
     message_is_error: bool,
@@ -441,7 +442,7 @@ struct CasePage {
     risk_changes: Vec<(String, u8, u8)>,
     nexus: Option<crate::risk::service::NexusFinding>,
     bands: [crate::risk::model::Band; 4],
-    user_id: Uuid,
+    user_id: UserId,
     hits: Vec<crate::parties::screening_service::Hit>,
     preliminary_score: Option<i32>,
     compared: Option<(Uuid, Uuid)>,
@@ -534,9 +535,9 @@ async fn case_page_with(
     let notes = db::notes_of(&mut conn, id).await?;
     let rfis = db::rfis_of(&mut conn, id).await?;
     let events: Vec<StoredEvent> = crate::audit::of_case(&mut conn, id).await?;
-    let actors: Vec<Uuid> = events.iter().filter_map(|e| e.actor_id).collect();
+    let actors: Vec<UserId> = events.iter().filter_map(|e| e.actor_id).collect();
     let names = crate::auth::db::names(&mut conn, &actors).await?;
-    let name_of = |id: Option<Uuid>| {
+    let name_of = |id: Option<UserId>| {
         id.and_then(|i| names.iter().find(|n| n.0 == i).map(|n| n.1.clone())).unwrap_or_else(|| "system".into())
     };
     let timeline = events
@@ -870,7 +871,7 @@ pub async fn assign(
     FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let mut ids = Vec::new();
-    let mut assignee: Option<Option<Uuid>> = None;
+    let mut assignee: Option<Option<UserId>> = None;
     let mut back: Option<String> = None;
     for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
         match k.as_ref() {
@@ -878,7 +879,7 @@ pub async fn assign(
             "assignee" if v.is_empty() => assignee = Some(None),
             "assignee" => {
                 assignee =
-                    Some(Some(Uuid::parse_str(&v).map_err(|_| AppError::invalid("assignee", "is not a user id"))?))
+                    Some(Some(v.parse::<UserId>().map_err(|_| AppError::invalid("assignee", "is not a user id"))?))
             }
             "back" => back = Some(v.into_owned()),
             _ => {}

@@ -1,24 +1,25 @@
 //! Determinations' reads for the pages, checked against the schema at compile time.
 
+use crate::ids::UserId;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// How many submitted drafts await a signature that `supervisor` may give (not their own).
-pub async fn awaiting_signature_of(conn: &mut PgConnection, supervisor: Uuid) -> Result<i64, sqlx::Error> {
+pub async fn awaiting_signature_of(conn: &mut PgConnection, supervisor: UserId) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM determinations WHERE status = 'submitted' AND drafted_by <> $1"#,
-        supervisor
+        supervisor.0
     )
     .fetch_one(conn)
     .await
 }
 
 /// How many of `drafter`'s drafts were returned to them.
-pub async fn returned_to(conn: &mut PgConnection, drafter: Uuid) -> Result<i64, sqlx::Error> {
+pub async fn returned_to(conn: &mut PgConnection, drafter: UserId) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM determinations WHERE status = 'returned' AND drafted_by = $1"#,
-        drafter
+        drafter.0
     )
     .fetch_one(conn)
     .await

@@ -14,6 +14,7 @@ pub mod document;
 pub mod service;
 pub mod web;
 
+use crate::ids::UserId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -247,7 +248,7 @@ pub struct Signed<'a> {
     /// Superseded determination.
     pub supersedes: Option<Uuid>,
     /// Drafter.
-    pub drafted_by: Uuid,
+    pub drafted_by: UserId,
 }
 
 /// sha256 of the canonical JSON of what is signed (keys sorted, no whitespace): an
@@ -346,7 +347,7 @@ pub struct Determination {
     /// The drafter confirmed the determination is unclassified.
     pub unclassified_confirmed: bool,
     /// Drafter.
-    pub drafted_by: Uuid,
+    pub drafted_by: UserId,
     /// Drafter's name.
     pub drafted_by_name: String,
     /// Created.
@@ -359,7 +360,7 @@ pub struct Determination {
     #[serde(with = "time::serde::rfc3339::option")]
     pub submitted_at: Option<OffsetDateTime>,
     /// Signer.
-    pub signed_by: Option<Uuid>,
+    pub signed_by: Option<UserId>,
     /// Signer's name.
     pub signed_by_name: Option<String>,
     /// Signed.
@@ -475,7 +476,7 @@ mod tests {
             cited_documents: &[],
             assessment_id: None,
             supersedes: None,
-            drafted_by: id,
+            drafted_by: UserId(id),
         };
         let h = content_hash(&base);
         assert_eq!(h, content_hash(&Signed { ..base }), "deterministic");

@@ -1,6 +1,7 @@
 //! Determination use cases: draft, revise, submit, return and sign. Each is one
 //! transaction with its audit event (object: the case, so the case's timeline shows it).
 
+use crate::ids::UserId;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
@@ -256,7 +257,7 @@ pub async fn create(
         assessment,
         &draft.cited_documents,
         draft.unclassified_confirmed,
-        user.id,
+        user.id.0,
         now
     )
     .execute(&mut *tx)
@@ -278,7 +279,7 @@ async fn save_revision(
     revision: i32,
     outcome: &str,
     content: &serde_json::Value,
-    by: Uuid,
+    by: UserId,
     at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
@@ -288,7 +289,7 @@ async fn save_revision(
         revision,
         outcome,
         content,
-        by,
+        by.0,
         at
     )
     .execute(conn)
@@ -473,7 +474,7 @@ pub async fn return_draft(
         id,
         d.revision,
         comment,
-        user.id,
+        user.id.0,
         now,
     )
     .execute(&mut *tx)
@@ -542,7 +543,7 @@ pub async fn sign(
         "UPDATE determinations SET status = $6, signed_by = $2, signed_at = $3, reauth_at = $4, content_sha256 = $5 \
          WHERE id = $1 AND status = $7",
         id,
-        user.id,
+        user.id.0,
         now,
         reauth_at,
         &hash[..],
@@ -560,7 +561,7 @@ pub async fn sign(
             sqlx::query!(
                 "UPDATE cases SET initial_signed_by = $2, initial_signed_at = $3 WHERE id = $1",
                 c.id,
-                user.id,
+                user.id.0,
                 now
             )
             .execute(&mut *tx)
@@ -572,7 +573,7 @@ pub async fn sign(
                 "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
                 c.id,
                 decision as _,
-                user.id,
+                user.id.0,
                 now
             )
             .execute(&mut *tx)
@@ -585,7 +586,7 @@ pub async fn sign(
                 "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
                 c.id,
                 decision as _,
-                user.id,
+                user.id.0,
                 now
             )
             .execute(&mut *tx)

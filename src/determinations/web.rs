@@ -2,6 +2,7 @@
 //! mitigation, documents), a determination (edit, submit, sign, return), the supervisors'
 //! signature queue, and the forms that post to them.
 
+use crate::ids::UserId;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -438,7 +439,7 @@ struct QueuePage {
     awaiting: Vec<(DeterminationRow, String, String, String)>,
     mine: Vec<(DeterminationRow, String)>,
     is_supervisor: bool,
-    user_id: Uuid,
+    user_id: UserId,
 }
 
 /// `GET /determinations`: drafts awaiting signature, and one's own unsigned drafts.

@@ -1,5 +1,6 @@
 //! Documents' SQL, checked against the schema at compile time.
 
+use crate::ids::UserId;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -69,7 +70,7 @@ pub(super) async fn insert(
     d: &NewRow<'_>,
     content: Option<&[u8]>,
     submission: Option<Uuid>,
-    by: Uuid,
+    by: UserId,
     at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
@@ -84,7 +85,7 @@ pub(super) async fn insert(
         d.size_bytes,
         d.sha256,
         d.pointer,
-        by,
+        by.0,
         at,
     )
     .execute(&mut *conn)

@@ -1,5 +1,6 @@
 //! Mitigation's SQL, checked against the schema at compile time.
 
+use crate::ids::UserId;
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -93,7 +94,7 @@ pub(super) struct MeasureRow<'a> {
 pub(super) async fn insert_measure(
     conn: &mut PgConnection,
     m: &MeasureRow<'_>,
-    by: Uuid,
+    by: UserId,
     at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
@@ -106,7 +107,7 @@ pub(super) async fn insert_measure(
         m.owner,
         m.due_on,
         m.submission_id,
-        by,
+        by.0,
         at,
     )
     .execute(conn)
@@ -138,7 +139,7 @@ pub(super) async fn record_status(
     measure: Uuid,
     (before, after): (Option<MeasureStatus>, MeasureStatus),
     comment: &str,
-    actor: Uuid,
+    actor: UserId,
     at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
@@ -148,7 +149,7 @@ pub(super) async fn record_status(
         before as Option<MeasureStatus>,
         after as MeasureStatus,
         comment,
-        actor,
+        actor.0,
         at,
     )
     .execute(conn)
@@ -170,7 +171,7 @@ pub(super) struct CheckRow<'a> {
 pub(super) async fn insert_check(
     conn: &mut PgConnection,
     k: &CheckRow<'_>,
-    by: Uuid,
+    by: UserId,
     at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
@@ -182,7 +183,7 @@ pub(super) async fn insert_check(
         k.result,
         k.finding,
         k.document_id,
-        by,
+        by.0,
         at,
     )
     .execute(conn)

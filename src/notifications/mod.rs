@@ -6,6 +6,7 @@
 pub mod outbox;
 pub mod web;
 
+use crate::ids::UserId;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -89,7 +90,7 @@ pub async fn notify(
     conn: &mut PgConnection,
     at: OffsetDateTime,
     mail: bool,
-    user: Uuid,
+    user: UserId,
     note: &Note<'_>,
 ) -> Result<bool, sqlx::Error> {
     let id = Uuid::now_v7();
@@ -99,7 +100,7 @@ pub async fn notify(
          SELECT $1, u.id, $3, $4, $5, $6, $7, $8 FROM users u WHERE u.id = $2 AND u.active \
          ON CONFLICT (user_id, dedupe_key) DO NOTHING RETURNING id",
         id,
-        user,
+        user.0,
         note.kind.as_str(),
         note.case_id,
         &message,
@@ -119,7 +120,7 @@ pub async fn notify(
             subject,
             format!("{message}\n\nOpen it in icts-review: {}\n", note.link),
             at,
-            user,
+            user.0,
         )
         .execute(&mut *conn)
         .await?;
@@ -132,12 +133,13 @@ pub async fn notify_supervisors(
     conn: &mut PgConnection,
     at: OffsetDateTime,
     mail: bool,
-    except: Option<Uuid>,
+    except: Option<UserId>,
     note: &Note<'_>,
 ) -> Result<(), sqlx::Error> {
-    let ids: Vec<Uuid> = sqlx::query_scalar!(
-        "SELECT id FROM users WHERE role = 'supervisor' AND active AND id IS DISTINCT FROM $1",
-        except
+    let ids: Vec<UserId> = sqlx::query_scalar!(
+        r#"SELECT id AS "id: UserId" FROM users WHERE role = 'supervisor' AND active AND id IS DISTINCT FROM $1"#,
+
+        except as _
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -148,19 +150,19 @@ pub async fn notify_supervisors(
 }
 
 /// The latest notifications of `user` and the number unread.
-pub async fn of_user(pool: &PgPool, user: Uuid, limit: i64) -> Result<(Vec<Notification>, i64), sqlx::Error> {
+pub async fn of_user(pool: &PgPool, user: UserId, limit: i64) -> Result<(Vec<Notification>, i64), sqlx::Error> {
     let items = sqlx::query_as!(
         Notification,
         "SELECT id, kind, case_id, message, link, created_at, read_at FROM notifications \
          WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-        user,
+        user.0,
         limit,
     )
     .fetch_all(pool)
     .await?;
     let unread: i64 = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM notifications WHERE user_id = $1 AND read_at IS NULL"#,
-        user
+        user.0
     )
     .fetch_one(pool)
     .await?;
@@ -172,12 +174,12 @@ pub async fn of_user(pool: &PgPool, user: Uuid, limit: i64) -> Result<(Vec<Notif
 pub async fn mark_read(
     conn: &mut PgConnection,
     at: OffsetDateTime,
-    user: Uuid,
+    user: UserId,
     id: Option<Uuid>,
 ) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query!(
         "UPDATE notifications SET read_at = $3 WHERE user_id = $1 AND read_at IS NULL AND ($2::uuid IS NULL OR id = $2)",
-        user,
+        user.0,
         id,
         at,
     )
@@ -206,8 +208,9 @@ pub async fn resolve(conn: &mut PgConnection, at: OffsetDateTime, kind: Kind, li
 pub async fn remind_due_clocks(pool: &PgPool, now: OffsetDateTime, mail: bool) -> Result<u64, sqlx::Error> {
     let today = now.date();
     let horizon = today + time::Duration::days(7);
-    let due: Vec<(Uuid, String, Option<Uuid>, String, time::Date)> = sqlx::query!(
-        r#"SELECT id AS "id!", docket_number AS "docket_number!", assignee, 'final determination' AS "clock!",
+    let due: Vec<(Uuid, String, Option<UserId>, String, time::Date)> = sqlx::query!(
+        r#"SELECT id AS "id!", docket_number AS "docket_number!", assignee AS "assignee: UserId", 'final
+ determination' AS "clock!",
              final_due AS "due!" FROM cases
            WHERE final_due BETWEEN $1 AND $2 AND NOT clocks_paused
            AND stage NOT IN ('rejected', 'closed_no_action', 'decided', 'monitoring', 'compliance_review', 'closed')
@@ -239,19 +242,19 @@ pub async fn remind_due_clocks(pool: &PgPool, now: OffsetDateTime, mail: bool) -
 }
 
 /// Whether notification `id` is `user`'s.
-pub async fn is_own(conn: &mut PgConnection, id: Uuid, user: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn is_own(conn: &mut PgConnection, id: Uuid, user: UserId) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM notifications WHERE id = $1 AND user_id = $2) AS "exists!""#,
         id,
-        user
+        user.0
     )
     .fetch_one(conn)
     .await
 }
 
 /// Where `user`'s notification `id` points.
-pub async fn link_of(pool: &PgPool, id: Uuid, user: Uuid) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT link FROM notifications WHERE id = $1 AND user_id = $2", id, user)
+pub async fn link_of(pool: &PgPool, id: Uuid, user: UserId) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT link FROM notifications WHERE id = $1 AND user_id = $2", id, user.0)
         .fetch_optional(pool)
         .await
 }

@@ -320,7 +320,7 @@ pub async fn create(
         p.parent_id,
         p.ownership_pct,
         &p.notes,
-        user.id,
+        user.id.0,
         now,
     )
     .execute(&mut *tx)
@@ -522,7 +522,7 @@ pub async fn add_evidence(
         &adversary,
         e.finding.trim(),
         e.source.trim(),
-        user.id,
+        user.id.0,
         now,
     )
     .execute(&mut *tx)
@@ -601,7 +601,7 @@ pub async fn link(
         case_id,
         party,
         role as _,
-        user.id,
+        user.id.0,
         now,
     )
     .execute(&mut *tx)

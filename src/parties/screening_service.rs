@@ -2,6 +2,7 @@
 //! dated version (re-screening every party), screening a party when it is registered or
 //! renamed, and the analyst's confirm / dismiss of each hit.
 
+use crate::ids::UserId;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -293,7 +294,7 @@ pub async fn import_list(
     conn: &mut PgConnection,
     now: OffsetDateTime,
     ctx: &AuditContext,
-    user: Option<Uuid>,
+    user: Option<UserId>,
     file_name: &str,
     bytes: &[u8],
     threshold: f64,
@@ -311,7 +312,7 @@ pub async fn import_list(
         file_name,
         &digest,
         entries.len() as i32,
-        user,
+        user as _,
         now,
     )
     .execute(&mut *tx)
@@ -447,7 +448,7 @@ pub async fn decide_hit(
         hit,
         new_status as _,
         reason.trim(),
-        user.id,
+        user.id.0,
         now
     )
     .execute(&mut *tx)

@@ -89,7 +89,7 @@ pub async fn add_notice(
         n.agency.trim(),
         sent,
         due,
-        user.id,
+        user.id.0,
         now
     )
     .execute(&mut *tx)
@@ -251,7 +251,7 @@ pub async fn add_submission(
         received,
         kind,
         s.summary.trim(),
-        user.id,
+        user.id.0,
         now
     )
     .execute(&mut *tx)

@@ -1,6 +1,7 @@
 //! Risk use cases: rubric versions, assessments, band overrides (four-eyes) and nexus
 //! findings. Each is one transaction with its audit event.
 
+use crate::ids::UserId;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -67,7 +68,7 @@ pub async fn create_rubric(
         version,
         name.trim(),
         serde_json::to_value(&definition).expect("definitions serialise"),
-        user.id,
+        user.id.0,
         now
     )
     .execute(&mut *tx)
@@ -121,7 +122,7 @@ pub struct Assessment {
     /// Override awaiting a second person, if any.
     pub pending_override: Option<Override>,
     pub narrative: String,
-    pub author: Uuid,
+    pub author: UserId,
     /// Author's name.
     pub author_name: String,
     /// When.
@@ -138,9 +139,9 @@ pub struct Override {
     pub proposed_band: Band,
     pub justification: String,
     /// Who proposed it.
-    pub proposed_by: Uuid,
+    pub proposed_by: UserId,
     /// Who decided.
-    pub decided_by: Option<Uuid>,
+    pub decided_by: Option<UserId>,
     /// Approved?
     pub approved: Option<bool>,
 }
@@ -156,7 +157,7 @@ struct AssessmentRow {
     composite: f64,
     band: Band,
     narrative: String,
-    author: Uuid,
+    author: UserId,
     author_name: String,
     created_at: OffsetDateTime,
 }
@@ -211,7 +212,7 @@ async fn connected_software(conn: &mut PgConnection, category: &str) -> Result<b
         .unwrap_or(false))
 }
 
-fn may_work(user: &Actor, assignee: Option<Uuid>) -> Result<(), DomainError> {
+fn may_work(user: &Actor, assignee: Option<UserId>) -> Result<(), DomainError> {
     match case_work(user.role, user.id, assignee) {
         CaseWork::Allowed => Ok(()),
         CaseWork::NotAssignee => {
@@ -281,7 +282,7 @@ pub async fn assess(
         result.composite,
         result.band as _,
         narrative.trim(),
-        user.id,
+        user.id.0,
         now,
         list_version,
     )
@@ -322,7 +323,7 @@ pub async fn propose_override(
         assessment_id,
         band as _,
         justification.trim(),
-        user.id,
+        user.id.0,
         now,
     )
     .execute(&mut *tx)
@@ -355,7 +356,7 @@ pub async fn decide_override(
         return Err(DomainError::Forbidden);
     }
     let mut tx = conn.begin().await?;
-    let row: Option<(Uuid, Uuid, Option<Uuid>, Band)> = sqlx::query_as(
+    let row: Option<(Uuid, UserId, Option<UserId>, Band)> = sqlx::query_as(
         "SELECT a.case_id, o.proposed_by, o.decided_by, o.proposed_band FROM band_overrides o JOIN assessments a ON a.id = o.assessment_id WHERE o.id = $1 FOR UPDATE OF o",
     )
     .bind(override_id)
@@ -376,7 +377,7 @@ pub async fn decide_override(
     sqlx::query!(
         "UPDATE band_overrides SET decided_by = $2, decided_at = $3, approved = $4, decision_comment = $5 WHERE id = $1",
         override_id,
-        user.id,
+        user.id.0,
         now,
         approve,
         comment.trim(),
@@ -411,7 +412,7 @@ pub struct NexusFinding {
     /// Conclusion: is there a foreign-adversary nexus?
     pub conclusion: Answer,
     pub summary: String,
-    pub author: Uuid,
+    pub author: UserId,
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -419,7 +420,7 @@ pub struct NexusFinding {
 
 /// The latest nexus finding of a case.
 pub async fn current_nexus(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<NexusFinding>, DomainError> {
-    let row: Option<(Uuid, serde_json::Value, Answer, String, Uuid, OffsetDateTime)> = sqlx::query_as(
+    let row: Option<(Uuid, serde_json::Value, Answer, String, UserId, OffsetDateTime)> = sqlx::query_as(
         "SELECT id, criteria, conclusion, summary, author, created_at FROM nexus_findings WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
     )
     .bind(case_id)
@@ -473,7 +474,7 @@ pub async fn record_nexus(
         serde_json::to_value(&criteria).expect("serialise"),
         conclusion as _,
         summary.trim(),
-        user.id,
+        user.id.0,
         now,
     )
     .execute(&mut *tx)

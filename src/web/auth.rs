@@ -8,7 +8,6 @@ use axum::http::request::Parts;
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::audit::{self, NewEvent, Outcome};
@@ -169,7 +168,7 @@ pub struct CsrfPending {
     /// The session's token.
     pub expected: String,
     /// Who sent it, for the refusal's audit event.
-    pub actor: Option<(Uuid, Role)>,
+    pub actor: Option<(crate::ids::UserId, Role)>,
     /// Where it came from.
     pub meta: RequestMeta,
 }
@@ -238,7 +237,8 @@ fn csrf_token_of(parts: &Parts) -> Presented {
     if is_form { Presented::InFormBody } else { Presented::None }
 }
 
-async fn refuse(state: &AppState, meta: &RequestMeta, actor: Option<(Uuid, Role)>, why: &str) -> Response {
+async fn refuse(state: &AppState, meta: &RequestMeta, actor: Option<(crate::ids::UserId, Role)>, why: &str
+) -> Response {
     let event = NewEvent::new("access.refused").outcome(Outcome::Denied).changes(serde_json::json!({"reason": why}));
     if let Err(e) = audit::record_alone(&state.db, state.now(), &meta.audit(actor), event).await {
         return AppError::Database(e).into_response();

@@ -219,7 +219,7 @@ async fn command_line_user_add_and_audit_verify() {
         "the password is never printed"
     );
     let admin = crate::harness::TestUser {
-        id: uuid::Uuid::nil(),
+        id: icts_review::ids::UserId(uuid::Uuid::nil()),
         email: "first.admin@agency.gov".into(),
         password: "the first admin passphrase".into(),
     };

@@ -419,7 +419,7 @@ async fn four_eyes_sign_off_holds_over_http() {
 }
 
 /// Tries a raw statement as the application's database role; returns the error text.
-async fn refused(pool: &sqlx::PgPool, sql: &str, id: &str, user: uuid::Uuid) -> String {
+async fn refused(pool: &sqlx::PgPool, sql: &str, id: &str, user: icts_review::ids::UserId) -> String {
     match sqlx::query(sql).bind(id).bind(user).execute(pool).await {
         Ok(r) => panic!("the database accepted {sql:?} ({} rows)", r.rows_affected()),
         Err(e) => e.to_string(),
@@ -514,7 +514,7 @@ async fn the_database_refuses_what_the_application_refuses() {
     let e =
         refused(&su, "DELETE FROM determinations WHERE id = $1::uuid AND $2::uuid IS NOT NULL", &did, o.sup.id).await;
     assert!(e.contains("never deleted"), "{e}");
-    let stored: (String, uuid::Uuid) =
+    let stored: (String, icts_review::ids::UserId) =
         sqlx::query_as("SELECT status, signed_by FROM determinations WHERE id = $1::uuid")
             .bind(&did)
             .fetch_one(&app.pool)

@@ -553,7 +553,7 @@ impl fantoccini::wd::WebDriverCompatibleCommand for GetLog {
 #[derive(Debug, Clone)]
 pub struct TestUser {
     /// Id.
-    pub id: uuid::Uuid,
+    pub id: icts_review::ids::UserId,
     /// Email.
     pub email: String,
     /// Password.

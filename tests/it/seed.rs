@@ -140,7 +140,7 @@ async fn counts_match(app: &TestApp) {
             .await
             .unwrap();
     assert_eq!(kept, counted);
-    let analyst: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE role = 'analyst' ORDER BY email LIMIT 1")
+    let analyst: icts_review::ids::UserId = sqlx::query_scalar("SELECT id FROM users WHERE role = 'analyst' ORDER BY email LIMIT 1")
         .fetch_one(&app.pool)
         .await
         .unwrap();
