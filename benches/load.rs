@@ -111,7 +111,7 @@ async fn list_page_sql(pool: &PgPool, secret: &str, user: UserId, f: &CaseFilter
 }
 
 /// What `GET /cases/{id}` runs.
-async fn case_page_sql(pool: &PgPool, secret: &str, id: Uuid) -> Result<(), String> {
+async fn case_page_sql(pool: &PgPool, secret: &str, id: icts_review::ids::CaseId) -> Result<(), String> {
     let e = |e: sqlx::Error| e.to_string();
     let a = |e: icts_review::error::DomainError| e.to_string();
     let mut conn = pool.acquire().await.map_err(e)?;
@@ -200,7 +200,7 @@ async fn api_list_sql(pool: &PgPool, secret: &str, user: UserId, f: &CaseFilter)
 }
 
 /// What a dossier export gathers.
-async fn dossier_sql(pool: &PgPool, secret: &str, id: Uuid) -> Result<(), String> {
+async fn dossier_sql(pool: &PgPool, secret: &str, id: icts_review::ids::CaseId) -> Result<(), String> {
     let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
     session_sql(&mut conn, secret).await?;
     icts_review::audit::dossier::gather(&mut conn, id, false).await.map_err(|e| e.to_string())?;
@@ -285,7 +285,7 @@ async fn main() {
 
     // Inputs: open cases that are not restricted (opening a restricted case is an audit
     // event, a write), categories, cursors deep in the list, search terms.
-    let ids: Vec<Uuid> =
+    let ids: Vec<icts_review::ids::CaseId> =
         sqlx::query_scalar("SELECT id FROM cases TABLESAMPLE SYSTEM (1) WHERE NOT restricted LIMIT 2000")
             .fetch_all(&owner)
             .await

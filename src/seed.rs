@@ -6,6 +6,7 @@
 //! The cases are driven through the very same use cases as the pages, with a clock moved
 //! through the years, so their clocks, timelines and audit events are real.
 
+use crate::ids::CaseId;
 use time::Duration;
 use time::macros::datetime;
 use uuid::Uuid;
@@ -80,14 +81,14 @@ impl Office {
         crate::clock::Clock::now(&self.clock).date()
     }
 
-    async fn act(&self, who: &Actor, id: Uuid, action: Action, input: Input) -> Result<CaseRow, DomainError> {
+    async fn act(&self, who: &Actor, id: CaseId, action: Action, input: Input) -> Result<CaseRow, DomainError> {
         service::transition(&mut *self.state.conn().await?, who, self.state.now(), id, action, input, None).await
     }
 
     /// Records a nexus finding and a risk assessment (every applicable criterion at `level`,
     /// with `overrides` of single criteria), as the workflow requires before the initial
     /// determination.
-    async fn research(&self, who: &Actor, id: Uuid, level: u8, overrides: &[(&str, u8)]) -> Result<(), DomainError> {
+    async fn research(&self, who: &Actor, id: CaseId, level: u8, overrides: &[(&str, u8)]) -> Result<(), DomainError> {
         use crate::parties::NexusCriterion;
         use crate::risk::service::{CriterionScore, NexusItem, assess, current_rubric, record_nexus};
         let mut criteria = std::collections::BTreeMap::new();
@@ -143,7 +144,7 @@ impl Office {
         Ok(())
     }
 
-    async fn answer_questions(&self, who: &Actor, id: Uuid, notes: [&str; 3]) -> Result<(), DomainError> {
+    async fn answer_questions(&self, who: &Actor, id: CaseId, notes: [&str; 3]) -> Result<(), DomainError> {
         let mut conn = self.state.db.acquire().await?;
         let c = service::visible(&mut conn, who, id, false).await?;
         drop(conn);
@@ -171,7 +172,7 @@ impl Office {
     async fn notices(
         &self,
         who: &Actor,
-        id: Uuid,
+        id: CaseId,
         step: &str,
         agencies: &[&str],
         concur: bool,
@@ -210,7 +211,7 @@ impl Office {
     }
 
     /// Records a party submission received today.
-    async fn submission(&self, who: &Actor, id: Uuid, kind: &str, summary: &str) -> Result<(), DomainError> {
+    async fn submission(&self, who: &Actor, id: CaseId, kind: &str, summary: &str) -> Result<(), DomainError> {
         let s = crate::proceedings::model::NewSubmission {
             kind: kind.into(),
             received_on: self.clock_today().to_string(),
@@ -223,7 +224,7 @@ impl Office {
     }
 
     /// Proposes a third-party monitor and a data-localisation measure.
-    async fn measure(&self, who: &Actor, id: Uuid) -> Result<(), DomainError> {
+    async fn measure(&self, who: &Actor, id: CaseId) -> Result<(), DomainError> {
         for (kind, description) in [
             (
                 "third_party_monitor",
@@ -244,7 +245,7 @@ impl Office {
     }
 
     /// Agrees every proposed measure of a case.
-    async fn agree_measures(&self, who: &Actor, id: Uuid) -> Result<(), DomainError> {
+    async fn agree_measures(&self, who: &Actor, id: CaseId) -> Result<(), DomainError> {
         let mut conn = self.state.db.acquire().await?;
         let measures = crate::mitigation::db::measures(&mut conn, id).await?;
         drop(conn);
@@ -274,7 +275,7 @@ impl Office {
         &self,
         drafter: &Actor,
         signer: &Actor,
-        id: Uuid,
+        id: CaseId,
         kind: crate::determinations::Kind,
         outcome: &str,
         content: crate::determinations::Content,
@@ -305,7 +306,7 @@ impl Office {
     async fn content(
         &self,
         who: &Actor,
-        id: Uuid,
+        id: CaseId,
         kind: crate::determinations::Kind,
         outcome: &str,
     ) -> Result<crate::determinations::Content, DomainError> {
@@ -314,7 +315,7 @@ impl Office {
         let c = service::visible(&mut conn, who, id, false).await?;
         let party: Option<String> = sqlx::query_scalar!(
             "SELECT p.legal_name FROM case_parties cp JOIN parties p ON p.id = cp.party_id WHERE cp.case_id = $1 ORDER BY cp.role LIMIT 1",
-            id,
+            id.0,
         )
         .fetch_optional(&mut *conn)
         .await?;
@@ -376,7 +377,7 @@ impl Office {
     /// Drives a case along the main path until it reaches `target`.
     async fn drive(
         &self,
-        id: Uuid,
+        id: CaseId,
         analyst: &Actor,
         supervisor: &Actor,
         signer: &Actor,

@@ -579,7 +579,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
             });
             let hash = content_hash(&Signed {
                 id: did,
-                case_id: id,
+                case_id: crate::ids::CaseId(id),
                 kind: "final",
                 outcome,
                 revision: 1,

@@ -1,13 +1,13 @@
 //! The audit API: the log for auditors and administrators, its verification and
 //! checkpoints, the whole-log export and case dossiers.
 
+use crate::ids::CaseId;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::checkpoint::{self, Checkpoint};
 use super::dossier;
@@ -69,7 +69,7 @@ fn truthy(v: &Option<String>) -> Result<bool, AppError> {
 pub async fn export_case(
     user: Authorized<perm::ExportCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppQuery(q): AppQuery<ExportQuery>,
 ) -> Result<Response, AppError> {
     let include = truthy(&q.content)?;

@@ -12,6 +12,7 @@
 //! canonical manifest with the checkpoint key. [`verify`] checks all of it with no database
 //! and no network.
 
+use crate::ids::CaseId;
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
@@ -40,7 +41,7 @@ pub fn part_hash(v: &Value) -> String {
 }
 
 /// Rows of one query as a JSON array (`sql` selects one jsonb column `j`).
-async fn rows(conn: &mut PgConnection, sql: &str, case_id: Uuid) -> Result<Value, sqlx::Error> {
+async fn rows(conn: &mut PgConnection, sql: &str, case_id: CaseId) -> Result<Value, sqlx::Error> {
     let v: Option<Value> = sqlx::query_scalar(&format!("SELECT coalesce(jsonb_agg(j), '[]'::jsonb) FROM ({sql}) q"))
         .bind(case_id)
         .fetch_one(conn)
@@ -51,12 +52,12 @@ async fn rows(conn: &mut PgConnection, sql: &str, case_id: Uuid) -> Result<Value
 /// Gathers the parts of a case's dossier (everything but the checkpoint).
 pub async fn gather(
     conn: &mut PgConnection,
-    case_id: Uuid,
+    case_id: CaseId,
     include_content: bool,
 ) -> Result<BTreeMap<String, Value>, sqlx::Error> {
     let mut parts = BTreeMap::new();
     let case: Option<Value> =
-        sqlx::query_scalar!(r#"SELECT to_jsonb(c) - 'search_doc' AS "v!" FROM cases c WHERE c.id = $1"#, case_id,)
+        sqlx::query_scalar!(r#"SELECT to_jsonb(c) - 'search_doc' AS "v!" FROM cases c WHERE c.id = $1"#, case_id.0,)
             .fetch_optional(&mut *conn)
             .await?;
     parts.insert("case".into(), case.unwrap_or(Value::Null));
@@ -216,7 +217,7 @@ pub fn seal(
 
 /// The header part.
 pub fn header(
-    case_id: Uuid,
+    case_id: CaseId,
     docket: &str,
     by: (crate::ids::UserId, &str, &str),
     at: OffsetDateTime,
@@ -387,7 +388,7 @@ pub fn verify(bytes: &[u8], expected: Option<&VerifyingKey>) -> Report {
             .as_array()
             .map(|a| a.iter().filter_map(|x| x.as_str().and_then(|s| Uuid::parse_str(s).ok())).collect())
             .unwrap_or_default();
-        let (Some(id), Some(case), Some(drafted_by)) = (uuid("id"), uuid("case_id"), uuid("drafted_by").map(crate::ids::UserId)) else {
+        let (Some(id), Some(case), Some(drafted_by)) = (uuid("id"), uuid("case_id").map(CaseId), uuid("drafted_by").map(crate::ids::UserId)) else {
             r.problems.push(format!("determinations[{i}]: unreadable"));
             continue;
         };
@@ -517,7 +518,7 @@ mod tests {
     use ed25519_dalek::SigningKey;
 
     fn sample(key: Option<SigningKey>) -> Dossier {
-        let case_id = Uuid::now_v7();
+        let case_id = CaseId::new();
         let mut parts = BTreeMap::new();
         parts.insert("case".into(), json!({"id": case_id, "title": "=cmd", "stage": "decided"}));
         parts.insert("notes".into(), json!([{"id": 1, "body": "first"}, {"id": 2, "body": "+second", "extra": true}]));

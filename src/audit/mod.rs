@@ -13,6 +13,7 @@ pub mod export;
 pub mod service;
 pub mod web;
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use serde::Serialize;
 use serde_json::Value;
@@ -411,7 +412,7 @@ pub async fn record_alone<'c>(
 
 /// Every event about one case, in chain order (its history, for the case page, the API
 /// and the procedural history of its documents).
-pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<StoredEvent>, sqlx::Error> {
+pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<StoredEvent>, sqlx::Error> {
     sqlx::query_as!(
         StoredEvent,
         "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \

@@ -1,11 +1,11 @@
 //! The audit log's use cases beyond appending: sealing a case's dossier, verifying the
 //! chain and its checkpoints now.
 
+use crate::ids::CaseId;
 use serde::Serialize;
 use serde_json::json;
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::checkpoint::{self, CheckpointReport, Checkpointer};
 use super::dossier::{self, Dossier};
@@ -25,7 +25,7 @@ pub async fn build_dossier(
     user: &Actor,
     now: OffsetDateTime,
     marking: &str,
-    id: Uuid,
+    id: CaseId,
     include_content: bool,
     form: &str,
 ) -> Result<Dossier, DomainError> {

@@ -1,12 +1,12 @@
 //! The audit pages: the log for auditors and administrators (filters, keyset paging), the
 //! chain's status and verification, a case's export page and printable dossier.
 
+use crate::ids::CaseId;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::api::{ExportQuery, export_case};
 use super::checkpoint::{self, Checkpoint};
@@ -184,7 +184,7 @@ struct DossierPage {
     layout: Layout,
     docket: String,
     title: String,
-    case_id: Uuid,
+    case_id: CaseId,
     generated: String,
     manifest_sha256: String,
     checkpoint: Checkpoint,
@@ -195,7 +195,7 @@ struct DossierPage {
 pub async fn dossier_page(
     user: Authorized<perm::ExportCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<Response, AppError> {
     let d = service::build_dossier(
         &state.db,
@@ -265,7 +265,7 @@ pub async fn dossier_page(
 pub async fn export_case_page(
     user: Authorized<perm::ExportCases>,
     state: State<AppState>,
-    path: AppPath<Uuid>,
+    path: AppPath<CaseId>,
     query: AppQuery<ExportQuery>,
 ) -> Result<Response, AppError> {
     export_case(user, state, path, query).await

@@ -1,6 +1,7 @@
 //! The cases API: intake (idempotent), list and search, detail, edit, workflow actions,
 //! notes, the case's audit timeline, assignment and reference data.
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -34,7 +35,7 @@ pub async fn reference(
 /// A case in a list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseSummary {
-    pub id: Uuid,
+    pub id: CaseId,
     pub docket_number: String,
     pub title: String,
     pub stage: Stage,
@@ -260,7 +261,7 @@ pub async fn create(
 pub async fn get(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<ApiJson<CaseView>, AppError> {
     let mut conn = state.db.acquire().await?;
     let row = service::visible(&mut conn, &user, id, false).await?;
@@ -274,7 +275,7 @@ pub async fn get(
 pub async fn patch(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     ApiJson(edit): ApiJson<CaseEdit>,
 ) -> Result<ApiJson<CaseView>, AppError> {
     let reference = Reference::load(&state.db).await?;
@@ -334,7 +335,7 @@ pub fn parse_transition(t: &TransitionRequest) -> Result<(Action, Input), AppErr
 pub async fn transition(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     ApiJson(t): ApiJson<TransitionRequest>,
 ) -> Result<ApiJson<CaseView>, AppError> {
     let (action, input) = parse_transition(&t)?;
@@ -356,7 +357,7 @@ pub struct NoteRequest {
 pub async fn add_note(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     ApiJson(n): ApiJson<NoteRequest>,
 ) -> Result<Response, AppError> {
     let note = service::add_note(&mut *state.conn().await?, &user, state.now(), id, &n.body).await?;
@@ -368,7 +369,7 @@ pub async fn add_note(
 pub async fn events(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<ApiJson<Vec<StoredEvent>>, AppError> {
     let mut conn = state.db.acquire().await?;
     service::visible(&mut conn, &user, id, false).await?;
@@ -381,7 +382,7 @@ pub async fn events(
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
     /// Case ids.
-    pub cases: Vec<Uuid>,
+    pub cases: Vec<CaseId>,
     /// The new assignee, or null to unassign.
     pub assignee: Option<UserId>,
 }

@@ -1,5 +1,6 @@
 //! The SQL of cases. Functions take a connection (usually a transaction), never the state.
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
@@ -52,7 +53,7 @@ pub async fn next_docket(conn: &mut PgConnection, year: i32) -> Result<String, s
 /// Inserts a new case at intake.
 pub async fn insert(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: CaseId,
     docket: &str,
     c: &NewCase,
     assignee: Option<UserId>,
@@ -62,7 +63,7 @@ pub async fn insert(
     sqlx::query!(
         "INSERT INTO cases (id, docket_number, title, summary, origin, referring_agency, referral_date, category, adversaries, \
          restricted, assignee, created_by, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13)",
-        id,
+        id.0,
         docket,
         &c.title,
         &c.summary,
@@ -85,14 +86,14 @@ pub async fn insert(
 /// callers go through `service::apply`). Returns whether it was.
 pub async fn set_stage(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: CaseId,
     version: i32,
     stage: Stage,
     now: OffsetDateTime,
 ) -> Result<bool, sqlx::Error> {
     let n = sqlx::query!(
         "UPDATE cases SET stage = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND version = $4",
-        id,
+        id.0,
         stage as _,
         now,
         version
@@ -105,15 +106,15 @@ pub async fn set_stage(
 
 /// Records that a case changed without a change of stage (a new version for readers
 /// that hold the old one).
-pub async fn touch(conn: &mut PgConnection, id: Uuid, now: OffsetDateTime) -> Result<(), sqlx::Error> {
-    sqlx::query!("UPDATE cases SET updated_at = $2, version = version + 1 WHERE id = $1", id, now)
+pub async fn touch(conn: &mut PgConnection, id: CaseId, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE cases SET updated_at = $2, version = version + 1 WHERE id = $1", id.0, now)
         .execute(conn)
         .await?;
     Ok(())
 }
 
 /// One case, optionally locked for update.
-pub async fn get(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<CaseRow>, sqlx::Error> {
+pub async fn get(conn: &mut PgConnection, id: CaseId, lock: bool) -> Result<Option<CaseRow>, sqlx::Error> {
     let sql = if lock {
         format!("{CASE_SELECT} WHERE c.id = $1 FOR UPDATE OF c")
     } else {
@@ -699,14 +700,14 @@ pub async fn clock_inputs(conn: &mut PgConnection, c: &CaseRow, today: Date) -> 
 /// Stores the due dates the list filters use.
 pub async fn store_dues(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: CaseId,
     final_due: Option<Date>,
     response_due: Option<Date>,
     paused: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE cases SET final_due = $2, response_due = $3, clocks_paused = $4 WHERE id = $1",
-        id,
+        id.0,
         final_due,
         response_due,
         paused
@@ -719,11 +720,11 @@ pub async fn store_dues(
 /// A case's notes, oldest first: when, by whom, what.
 pub async fn notes_of(
     conn: &mut PgConnection,
-    case_id: Uuid,
+    case_id: CaseId,
 ) -> Result<Vec<(OffsetDateTime, String, String)>, sqlx::Error> {
     Ok(sqlx::query!(
         "SELECT n.created_at, u.name, n.body FROM case_notes n JOIN users u ON u.id = n.author WHERE n.case_id = $1 ORDER BY n.created_at, n.id",
-        case_id
+        case_id.0
     )
     .fetch_all(conn)
     .await?
@@ -733,22 +734,22 @@ pub async fn notes_of(
 }
 
 /// A case's requests for information, oldest first.
-pub async fn rfis_of(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<super::model::Rfi>, sqlx::Error> {
+pub async fn rfis_of(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<super::model::Rfi>, sqlx::Error> {
     sqlx::query_as!(
         super::model::Rfi,
         r#"SELECT id, asked_of, question, asked_on, tolls AS "tolls: Vec<ClockName>", answered_on, answer
            FROM case_rfis WHERE case_id = $1 ORDER BY asked_on, id"#,
-        case_id
+        case_id.0
     )
     .fetch_all(conn)
     .await
 }
 
 /// The case a consolidated case went into: id and docket number.
-pub async fn consolidated_into(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+pub async fn consolidated_into(conn: &mut PgConnection, case_id: CaseId) -> Result<Option<(Uuid, String)>, sqlx::Error> {
     Ok(sqlx::query!(
         "SELECT t.id, t.docket_number FROM cases s JOIN cases t ON t.id = s.consolidated_into WHERE s.id = $1",
-        case_id
+        case_id.0
     )
     .fetch_optional(conn)
     .await?
@@ -756,8 +757,9 @@ pub async fn consolidated_into(conn: &mut PgConnection, case_id: Uuid) -> Result
 }
 
 /// A case's id by its docket number (as typed: any case).
-pub async fn id_by_docket(conn: &mut PgConnection, docket: &str) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT id FROM cases WHERE docket_number = $1", docket.to_uppercase())
+pub async fn id_by_docket(conn: &mut PgConnection, docket: &str) -> Result<Option<CaseId>, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT id AS "id: CaseId" FROM cases WHERE docket_number = $1"#, docket.to_uppercase())
+
         .fetch_optional(conn)
         .await
 }

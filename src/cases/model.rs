@@ -1,6 +1,7 @@
 //! Case types and the validation of intake and edits (parse, don't validate: raw input
 //! becomes a [`NewCase`] or [`CaseEdit`] once, with every bad field named).
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -58,7 +59,7 @@ impl Origin {
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CaseRecord {
     /// The case's id (its docket number is what people use).
-    pub id: Uuid,
+    pub id: CaseId,
     /// `ICTS-YYYY-NNN`: unique, gap-free within a year.
     pub docket_number: String,
     /// A short name of the transaction under review.
@@ -551,7 +552,7 @@ mod tests {
         let me = UserId::new();
         let mut row = CaseRow {
             case: CaseRecord {
-                id: Uuid::nil(),
+                id: CaseId(Uuid::nil()),
                 docket_number: "ICTS-2026-001".into(),
                 title: String::new(),
                 summary: String::new(),

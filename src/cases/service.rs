@@ -1,6 +1,7 @@
 //! Case use cases: each checks permission and need-to-know, applies the pure rules, writes
 //! with a version guard, and appends its audit event, all in one transaction.
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
@@ -23,7 +24,7 @@ pub fn today(now: OffsetDateTime) -> Date {
 
 /// Loads a case the user may see, or 404 (the same answer as for a case that does not
 /// exist, so restricted cases stay invisible).
-pub async fn visible(conn: &mut PgConnection, user: &Actor, id: Uuid, lock: bool) -> Result<CaseRow, DomainError> {
+pub async fn visible(conn: &mut PgConnection, user: &Actor, id: CaseId, lock: bool) -> Result<CaseRow, DomainError> {
     let row = db::get(conn, id, lock).await?.ok_or(DomainError::NotFound)?;
     if !row.visible_to(user.id, user.role) {
         return Err(DomainError::NotFound);
@@ -104,7 +105,7 @@ fn require(user: &Actor, action: policy::Action) -> Result<(), DomainError> {
     if user.may(action) { Ok(()) } else { Err(DomainError::Forbidden) }
 }
 
-async fn refresh_dues(conn: &mut PgConnection, id: Uuid, now: OffsetDateTime) -> Result<Vec<ClockState>, DomainError> {
+async fn refresh_dues(conn: &mut PgConnection, id: CaseId, now: OffsetDateTime) -> Result<Vec<ClockState>, DomainError> {
     let c = db::get(conn, id, false).await?.ok_or(DomainError::NotFound)?;
     let states = clocks::clocks(&db::clock_inputs(conn, &c, today(now)).await?);
     let due = |n: ClockName| states.iter().find(|s| s.name == n).map(|s| s.due);
@@ -135,7 +136,7 @@ pub async fn create_in(
 ) -> Result<CaseRow, DomainError> {
     require(user, policy::Action::WorkCases)?;
     let docket = db::next_docket(&mut *tx, now.year()).await?;
-    let id = Uuid::now_v7();
+    let id = CaseId::new();
     // An analyst who files a case works it until a supervisor assigns it elsewhere.
     let assignee = policy::assigned_when_filing(user.role).then_some(user.id);
     db::insert(&mut *tx, id, &docket, &input, assignee, user.id, now).await?;
@@ -169,7 +170,7 @@ pub async fn edit(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    id: Uuid,
+    id: CaseId,
     version: i32,
     e: ValidEdit,
 ) -> Result<CaseRow, DomainError> {
@@ -225,7 +226,7 @@ pub async fn edit(
     let n = sqlx::query!(
         "UPDATE cases SET title=$3, summary=$4, category=$5, adversaries=$6, restricted=$7, covered=$8, covered_note=$9, nexus=$10, \
          nexus_note=$11, undue_risk=$12, undue_risk_note=$13, updated_at=$14, version = version + 1 WHERE id = $1 AND version = $2",
-        id,
+        id.0,
         version,
         &title,
         &summary,
@@ -264,7 +265,7 @@ pub async fn transition(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    id: Uuid,
+    id: CaseId,
     action: Action,
     input: Input,
     version: Option<i32>,
@@ -287,7 +288,7 @@ pub async fn transition(
     match action {
         Action::Accept => {
             let rule = RuleVersion::in_force_on(today);
-            sqlx::query!("UPDATE cases SET accepted_on = $2, rule_version = $3 WHERE id = $1", id, today, rule.code())
+            sqlx::query!("UPDATE cases SET accepted_on = $2, rule_version = $3 WHERE id = $1", id.0, today, rule.code())
                 .execute(&mut *tx)
                 .await?;
             extra.insert("rule_version".into(), json!(rule.code()));
@@ -298,7 +299,7 @@ pub async fn transition(
             sqlx::query!(
                 "INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
                 Uuid::now_v7(),
-                id,
+                id.0,
                 &asked_of,
                 &comment,
                 today,
@@ -311,7 +312,7 @@ pub async fn transition(
         Action::InformationReceived => {
             sqlx::query!(
                 "UPDATE case_rfis SET answered_on = $2, answer = coalesce(answer, $3) WHERE case_id = $1 AND answered_on IS NULL AND cardinality(tolls) = 0",
-                id,
+                id.0,
                 today,
                 &comment,
             )
@@ -322,7 +323,7 @@ pub async fn transition(
             // The agencies were notified when the first notice went out.
             let on: Date = sqlx::query_scalar!(
                 r#"UPDATE cases SET agencies_notified_on = (SELECT min(sent_on) FROM agency_notices WHERE case_id = $1 AND step = 'first') WHERE id = $1 RETURNING agencies_notified_on AS "v!""#,
-                id,
+                id.0,
             )
             .fetch_one(&mut *tx)
             .await?;
@@ -331,11 +332,11 @@ pub async fn transition(
         Action::ServeInitialDetermination => {
             let served = input.date.expect("checked by the workflow");
             let method = input.method.clone().expect("checked by the workflow");
-            sqlx::query!("UPDATE cases SET served_on = $2 WHERE id = $1", id, served).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE cases SET served_on = $2 WHERE id = $1", id.0, served).execute(&mut *tx).await?;
             sqlx::query!(
                 "INSERT INTO case_services (id, case_id, method, served_on, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6)",
                 Uuid::now_v7(),
-                id,
+                id.0,
                 &method,
                 served,
                 user.id.0,
@@ -349,14 +350,14 @@ pub async fn transition(
         Action::CirculateFinalDetermination => {
             let on: Date = sqlx::query_scalar!(
                 r#"UPDATE cases SET circulated_on = (SELECT min(sent_on) FROM agency_notices WHERE case_id = $1 AND step = 'second') WHERE id = $1 RETURNING circulated_on AS "v!""#,
-                id,
+                id.0,
             )
             .fetch_one(&mut *tx)
             .await?;
             extra.insert("circulated_on".into(), json!(on));
         }
         Action::IssueFinalDetermination => {
-            sqlx::query!("UPDATE cases SET decided_on = $2 WHERE id = $1", id, today).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE cases SET decided_on = $2 WHERE id = $1", id.0, today).execute(&mut *tx).await?;
             determination_event(&mut tx, id, "issued", c.final_decision, &comment, user.id, now).await?;
         }
         _ => {}
@@ -403,7 +404,7 @@ pub async fn apply(
 /// Records that a determination was issued, amended or revoked (history, never edited).
 pub async fn determination_event(
     conn: &mut PgConnection,
-    case_id: Uuid,
+    case_id: CaseId,
     kind: &str,
     decision: Option<Decision>,
     comment: &str,
@@ -413,7 +414,7 @@ pub async fn determination_event(
     sqlx::query!(
         "INSERT INTO case_determination_events (id, case_id, kind, decision, comment, actor, at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
         Uuid::now_v7(),
-        case_id,
+        case_id.0,
         kind,
         decision as _,
         comment,
@@ -431,7 +432,7 @@ pub async fn add_note(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    id: Uuid,
+    id: CaseId,
     body: &str,
 ) -> Result<Uuid, DomainError> {
     require(user, policy::Action::WorkCases)?;
@@ -445,7 +446,7 @@ pub async fn add_note(
     sqlx::query!(
         "INSERT INTO case_notes (id, case_id, author, body, created_at) VALUES ($1,$2,$3,$4,$5)",
         note,
-        c.id,
+        c.id.0,
         user.id.0,
         body,
         now
@@ -466,7 +467,7 @@ pub async fn assign(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    ids: &[Uuid],
+    ids: &[CaseId],
     assignee: Option<UserId>,
     mail: bool,
 ) -> Result<usize, DomainError> {
@@ -491,7 +492,7 @@ pub async fn assign(
         }
         sqlx::query!(
             "UPDATE cases SET assignee = $2, updated_at = $3, version = version + 1 WHERE id = $1",
-            id,
+            id.0,
             assignee as _,
             now
         )
@@ -517,7 +518,7 @@ pub async fn add_rfi(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    id: Uuid,
+    id: CaseId,
     asked_of: &str,
     question: &str,
     tolls: Vec<ClockName>,
@@ -542,7 +543,7 @@ pub async fn add_rfi(
     sqlx::query!(
         "INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, tolls, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         rfi,
-        id,
+        id.0,
         asked_of.trim(),
         question.trim(),
         today(now),
@@ -566,7 +567,7 @@ pub async fn answer_rfi(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    id: Uuid,
+    id: CaseId,
     rfi: Uuid,
     answer: &str,
 ) -> Result<(), DomainError> {
@@ -579,7 +580,7 @@ pub async fn answer_rfi(
     let n = sqlx::query!(
         "UPDATE case_rfis SET answered_on = $3, answer = $4 WHERE id = $1 AND case_id = $2 AND answered_on IS NULL",
         rfi,
-        id,
+        id.0,
         today(now),
         answer.trim()
     )
@@ -606,7 +607,7 @@ pub async fn extend(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    id: Uuid,
+    id: CaseId,
     clock: ClockName,
     days: i64,
     justification: &str,
@@ -631,7 +632,7 @@ pub async fn extend(
     sqlx::query!(
         "INSERT INTO case_extensions (id, case_id, clock, days, justification, granted_by, granted_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
         Uuid::now_v7(),
-        id,
+        id.0,
         clock as _,
         days as i32,
         justification.trim(),

@@ -1,6 +1,7 @@
 //! The ICTS transactions a case reviews (one or more; a class of transactions, or similar
 //! reviews consolidated into one case).
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -27,7 +28,7 @@ pub const STATUSES: [&str; 3] = ["pending", "completed", "ongoing"];
 pub struct Transaction {
     pub id: Uuid,
     /// The case reviewing it.
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     /// The ICTS item or service.
     pub item: String,
     /// Acquisition, importation, transfer, installation, dealing or use.
@@ -176,7 +177,7 @@ impl TransactionInput {
 const COLUMNS: &str = "id, case_id, item, kind, status, initiated_on, completed_on, ongoing_activity, value_usd::float8 AS value_usd, us_persons_affected, data_categories";
 
 /// The transactions of a case.
-pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Transaction>, sqlx::Error> {
+pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Transaction>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM transactions WHERE case_id = $1 ORDER BY created_at, id"))
         .bind(case_id)
         .fetch_all(conn)
@@ -186,7 +187,7 @@ pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Trans
 /// Inserts a transaction and its parties (the caller checks access and audits).
 pub async fn insert(
     conn: &mut PgConnection,
-    case_id: Uuid,
+    case_id: CaseId,
     t: &ValidTransaction,
     user: UserId,
     now: time::OffsetDateTime,
@@ -196,7 +197,7 @@ pub async fn insert(
         "INSERT INTO transactions (id, case_id, item, kind, status, initiated_on, completed_on, ongoing_activity, value_usd, \
          us_persons_affected, data_categories, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::float8,$10,$11,$12,$13)",
         id,
-        case_id,
+        case_id.0,
         &t.item,
         &t.kind,
         &t.status,
@@ -229,7 +230,7 @@ pub async fn insert(
         // The case lists every party of its transactions.
         sqlx::query!(
             "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
-            case_id,
+            case_id.0,
             party,
             role as _,
             user.0,
@@ -246,7 +247,7 @@ pub async fn create(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    case_id: Uuid,
+    case_id: CaseId,
     t: ValidTransaction,
 ) -> Result<Uuid, DomainError> {
     if !user.may(Action::WorkCases) {
@@ -274,8 +275,8 @@ pub async fn consolidate(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    target: Uuid,
-    source: Uuid,
+    target: CaseId,
+    source: CaseId,
 ) -> Result<usize, DomainError> {
     if !user.may(Action::ConsolidateCases) {
         return Err(DomainError::Forbidden);
@@ -295,15 +296,15 @@ pub async fn consolidate(
     if !s.stage.is_open() {
         return Err(DomainError::Conflict(format!("{} is already closed or decided", s.docket_number)));
     }
-    let moved = sqlx::query!("UPDATE transactions SET case_id = $1 WHERE case_id = $2", target, source)
+    let moved = sqlx::query!("UPDATE transactions SET case_id = $1 WHERE case_id = $2", target.0, source.0)
         .execute(&mut *tx)
         .await?
         .rows_affected();
     sqlx::query!(
         "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) SELECT $1, party_id, role, $3, $4 FROM case_parties WHERE case_id = $2 \
          ON CONFLICT DO NOTHING",
-        target,
-        source,
+        target.0,
+        source.0,
         user.id.0,
         now,
     )
@@ -311,7 +312,7 @@ pub async fn consolidate(
     .await?;
     let closed =
         service::apply(&mut tx, user, now, &s, Change::Consolidated, &Facts::default(), &Input::default()).await?;
-    sqlx::query!("UPDATE cases SET consolidated_into = $2 WHERE id = $1", source, target).execute(&mut *tx).await?;
+    sqlx::query!("UPDATE cases SET consolidated_into = $2 WHERE id = $1", source.0, target.0).execute(&mut *tx).await?;
     super::db::touch(&mut tx, target, now).await?;
     let ctx = user.audit();
     audit::record(

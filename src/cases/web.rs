@@ -1,6 +1,7 @@
 //! Case pages: dashboard, list with filters and search, intake and edit forms, the case
 //! page with its actions, notes, requests for information, clocks and timeline.
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use askama::Template;
 use axum::extract::State;
@@ -504,7 +505,7 @@ struct Choices<'a> {
 pub(crate) async fn case_page(
     state: &AppState,
     user: &SignedIn,
-    id: Uuid,
+    id: CaseId,
     message: String,
     is_error: bool,
     status: StatusCode,
@@ -515,7 +516,7 @@ pub(crate) async fn case_page(
 async fn case_page_with(
     state: &AppState,
     user: &SignedIn,
-    id: Uuid,
+    id: CaseId,
     message: String,
     is_error: bool,
     status: StatusCode,
@@ -700,7 +701,7 @@ fn party_options(
 pub async fn show(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppQuery(q): AppQuery<CompareQuery>,
 ) -> Result<Response, AppError> {
     let compare = match (q.from.as_deref().filter(|s| !s.is_empty()), q.to.as_deref().filter(|s| !s.is_empty())) {
@@ -743,7 +744,7 @@ pub struct ActionForm {
 pub async fn transition(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppForm(f): AppForm<ActionForm>,
 ) -> Result<Response, AppError> {
     let req = super::api::TransitionRequest {
@@ -775,7 +776,7 @@ pub struct NoteForm {
 pub async fn add_note(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppForm(f): AppForm<NoteForm>,
 ) -> Result<Response, AppError> {
     let result = service::add_note(&mut *state.conn().await?, &user, state.now(), id, &f.body).await.map(|_| ());
@@ -786,7 +787,7 @@ pub async fn add_note(
 pub async fn add_rfi(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let mut asked_of = String::new();
@@ -827,7 +828,7 @@ pub struct AnswerForm {
 pub async fn answer_rfi(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath((id, rfi)): AppPath<(Uuid, Uuid)>,
+    AppPath((id, rfi)): AppPath<(CaseId, Uuid)>,
     AppForm(f): AppForm<AnswerForm>,
 ) -> Result<Response, AppError> {
     let result = service::answer_rfi(&mut *state.conn().await?, &user, state.now(), id, rfi, &f.answer).await;
@@ -849,7 +850,7 @@ pub struct ExtensionForm {
 pub async fn extend(
     user: Authorized<perm::AssignCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppForm(f): AppForm<ExtensionForm>,
 ) -> Result<Response, AppError> {
     let result = match (ClockName::parse(&f.clock), f.days.trim().parse::<i64>()) {
@@ -875,7 +876,7 @@ pub async fn assign(
     let mut back: Option<String> = None;
     for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
         match k.as_ref() {
-            "cases" => ids.push(Uuid::parse_str(&v).map_err(|_| AppError::invalid("cases", "is not a case id"))?),
+            "cases" => ids.push(v.parse::<CaseId>().map_err(|_| AppError::invalid("cases", "is not a case id"))?),
             "assignee" if v.is_empty() => assignee = Some(None),
             "assignee" => {
                 assignee =
@@ -944,7 +945,7 @@ fn input_of(row: &CaseRow) -> CaseInput {
 pub async fn edit_form(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let row = service::visible(&mut conn, &user, id, false).await?;
@@ -956,7 +957,7 @@ pub async fn edit_form(
 pub async fn edit_submit(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let form: CaseForm = serde_urlencoded_parse(&body)?;
@@ -1027,7 +1028,7 @@ pub struct QuestionsForm {
 pub async fn questions(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppForm(f): AppForm<QuestionsForm>,
 ) -> Result<Response, AppError> {
     let edit = CaseEdit {

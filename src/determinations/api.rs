@@ -1,5 +1,6 @@
 //! The determinations API.
 
+use crate::ids::CaseId;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -60,7 +61,7 @@ pub struct ReturnRequest {
 pub async fn create(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     ApiJson(r): ApiJson<DraftRequest>,
 ) -> Result<Response, AppError> {
     let kind = Kind::parse(&r.kind)
@@ -93,7 +94,7 @@ pub async fn create(
 pub async fn list(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<ApiJson<Vec<Determination>>, AppError> {
     let mut conn = state.db.acquire().await?;
     crate::cases::service::visible(&mut conn, &user, id, false).await?;

@@ -1,5 +1,6 @@
 //! Determinations' reads for the pages, checked against the schema at compile time.
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -40,10 +41,10 @@ pub async fn assessment_summary(
 }
 
 /// The name of a case's first party (by role), for a new draft's title.
-pub async fn first_party_name(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+pub async fn first_party_name(conn: &mut PgConnection, case_id: CaseId) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar!(
         "SELECT p.legal_name FROM case_parties cp JOIN parties p ON p.id = cp.party_id WHERE cp.case_id = $1 ORDER BY cp.role LIMIT 1",
-        case_id
+        case_id.0
     )
     .fetch_optional(conn)
     .await

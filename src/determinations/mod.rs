@@ -14,6 +14,7 @@ pub mod document;
 pub mod service;
 pub mod web;
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -236,7 +237,7 @@ pub fn validate(
 pub struct Signed<'a> {
     /// Determination id.
     pub id: Uuid,
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     pub kind: &'a str,
     pub outcome: &'a str,
     /// Revision signed.
@@ -326,7 +327,7 @@ impl std::fmt::Display for Status {
 pub struct Determination {
     pub id: Uuid,
     /// Case.
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     /// `initial`, `final`, `amendment` or `revocation`.
     pub kind: String,
     /// The determination amended or revoked.
@@ -465,7 +466,7 @@ mod tests {
     #[test]
     fn the_hash_is_canonical_and_covers_every_signed_field() {
         let c = serde_json::to_value(content()).unwrap();
-        let (id, case) = (Uuid::now_v7(), Uuid::now_v7());
+        let (id, case) = (Uuid::now_v7(), CaseId::new());
         let base = Signed {
             id,
             case_id: case,

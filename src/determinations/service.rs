@@ -1,6 +1,7 @@
 //! Determination use cases: draft, revise, submit, return and sign. Each is one
 //! transaction with its audit event (object: the case, so the case's timeline shows it).
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -48,7 +49,7 @@ pub async fn get(
 }
 
 /// The determinations of a case, oldest first.
-pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Determination>, DomainError> {
+pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Determination>, DomainError> {
     Ok(sqlx::query_as(&format!("{SELECT} WHERE d.case_id = $1 ORDER BY d.created_at, d.id"))
         .bind(case_id)
         .fetch_all(conn)
@@ -98,7 +99,7 @@ pub async fn list(conn: &mut PgConnection, user: &Actor, which: Listing) -> Resu
 /// every written submission and rests on agreed measures.
 async fn check_references(
     conn: &mut PgConnection,
-    case_id: Uuid,
+    case_id: CaseId,
     kind: Kind,
     outcome: &str,
     content: &Content,
@@ -165,10 +166,10 @@ async fn check_references(
     Ok(e)
 }
 
-async fn current_assessment(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+async fn current_assessment(conn: &mut PgConnection, case_id: CaseId) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
         "SELECT id FROM assessments WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
-        case_id,
+        case_id.0,
     )
     .fetch_optional(conn)
     .await
@@ -179,7 +180,7 @@ pub async fn create(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    case_id: Uuid,
+    case_id: CaseId,
     kind: Kind,
     draft: Draft,
 ) -> Result<Determination, DomainError> {
@@ -196,7 +197,7 @@ pub async fn create(
     let signed_final: Option<Uuid> = sqlx::query_scalar!(
         "SELECT id FROM determinations WHERE case_id = $1 AND status = 'signed' AND kind IN ('final', 'amendment') \
          ORDER BY signed_at DESC LIMIT 1",
-        case_id,
+        case_id.0,
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -231,7 +232,7 @@ pub async fn create(
     };
     let open: bool = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM determinations WHERE case_id = $1 AND status <> 'signed' AND (kind = $2 OR (kind IN ('amendment', 'revocation') AND $2 IN ('amendment', 'revocation')))) AS "v!""#,
-        case_id,
+        case_id.0,
         kind.as_str(),
     )
     .fetch_one(&mut *tx)
@@ -249,7 +250,7 @@ pub async fn create(
         "INSERT INTO determinations (id, case_id, kind, supersedes, outcome, content, assessment_id, cited_documents, \
          unclassified_confirmed, drafted_by, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)",
         id,
-        case_id,
+        case_id.0,
         kind.as_str(),
         supersedes,
         &draft.outcome,
@@ -560,7 +561,7 @@ pub async fn sign(
         Kind::Initial => {
             sqlx::query!(
                 "UPDATE cases SET initial_signed_by = $2, initial_signed_at = $3 WHERE id = $1",
-                c.id,
+                c.id.0,
                 user.id.0,
                 now
             )
@@ -571,7 +572,7 @@ pub async fn sign(
             let decision = Decision::parse(&d.outcome).expect("checked by the database");
             sqlx::query!(
                 "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
-                c.id,
+                c.id.0,
                 decision as _,
                 user.id.0,
                 now
@@ -584,7 +585,7 @@ pub async fn sign(
             change = Some(Change::Amended(decision));
             sqlx::query!(
                 "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
-                c.id,
+                c.id.0,
                 decision as _,
                 user.id.0,
                 now

@@ -2,6 +2,7 @@
 //! mitigation, documents), a determination (edit, submit, sign, return), the supervisors'
 //! signature queue, and the forms that post to them.
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use askama::Template;
 use axum::extract::State;
@@ -44,7 +45,7 @@ pub struct NewDraftForm {
 pub async fn create(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppForm(f): AppForm<NewDraftForm>,
 ) -> Result<Response, AppError> {
     let Some(kind) = Kind::parse(&f.kind) else {

@@ -1,9 +1,9 @@
 //! Documents' JSON API (content is downloaded through `web::download`).
 
+use crate::ids::CaseId;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use uuid::Uuid;
 
 use super::model::Document;
 use super::web::read_upload;
@@ -22,7 +22,7 @@ use crate::web::extract::{ApiJson, AppPath};
 pub async fn upload_api(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let upload = read_upload(multipart).await?;
@@ -36,7 +36,7 @@ pub async fn upload_api(
 pub async fn list_api(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<ApiJson<Vec<Document>>, AppError> {
     let mut conn = state.db.acquire().await?;
     visible(&mut conn, &user, id, false).await?;

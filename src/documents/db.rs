@@ -1,5 +1,6 @@
 //! Documents' SQL, checked against the schema at compile time.
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -8,14 +9,14 @@ use uuid::Uuid;
 use super::model::Document;
 
 /// The documents of a case, in the order they were uploaded.
-pub async fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Document>, sqlx::Error> {
+pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Document>, sqlx::Error> {
     sqlx::query_as!(
         Document,
         r#"SELECT d.id, d.case_id, d.title, d.marking::text AS "marking!", d.filename, d.media_type, d.size_bytes, d.sha256,
            d.pointer, (SELECT sd.submission_id FROM submission_documents sd WHERE sd.document_id = d.id LIMIT 1) AS "submission_id?",
            d.uploaded_at, u.name AS uploaded_by_name
            FROM documents d JOIN users u ON u.id = d.uploaded_by WHERE d.case_id = $1 ORDER BY d.uploaded_at, d.id"#,
-        case_id,
+        case_id.0,
     )
     .fetch_all(conn)
     .await
@@ -41,11 +42,11 @@ pub async fn content(conn: &mut PgConnection, id: Uuid) -> Result<Vec<u8>, sqlx:
 }
 
 /// Whether `document` is one of the case's (a check's evidence, say).
-pub async fn is_document_of(conn: &mut PgConnection, document: Uuid, case_id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn is_document_of(conn: &mut PgConnection, document: Uuid, case_id: CaseId) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND case_id = $2) AS "exists!""#,
         document,
-        case_id,
+        case_id.0,
     )
     .fetch_one(conn)
     .await
@@ -54,7 +55,7 @@ pub async fn is_document_of(conn: &mut PgConnection, document: Uuid, case_id: Uu
 /// What a new document says about itself.
 pub(super) struct NewRow<'a> {
     pub id: Uuid,
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     pub title: &'a str,
     pub marking: &'a str,
     pub filename: Option<String>,
@@ -77,7 +78,7 @@ pub(super) async fn insert(
         "INSERT INTO documents (id, case_id, title, marking, filename, media_type, size_bytes, sha256, pointer, uploaded_by, uploaded_at) \
          VALUES ($1,$2,$3,$4::text::document_marking,$5,$6,$7,$8,$9,$10,$11)",
         d.id,
-        d.case_id,
+        d.case_id.0,
         d.title,
         d.marking,
         d.filename,

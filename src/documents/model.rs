@@ -1,5 +1,6 @@
 //! Documents' types and the pure checks of an upload (content sniffing, file names).
 
+use crate::ids::CaseId;
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -20,7 +21,7 @@ pub const MARKINGS: [(&str, &str); 4] = [
 pub struct Document {
     pub id: Uuid,
     /// Case.
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     pub title: String,
     /// `public`, `cui`, `cbi` or `classified_reference`.
     pub marking: String,

@@ -1,5 +1,6 @@
 //! Storing documents: checks, content, the audit event.
 
+use crate::ids::CaseId;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
@@ -18,7 +19,7 @@ pub async fn store(
     conn: &mut PgConnection,
     user: &crate::auth::Actor,
     now: OffsetDateTime,
-    case_id: Uuid,
+    case_id: CaseId,
     u: Upload,
 ) -> Result<Document, DomainError> {
     let mut errors = Vec::new();

@@ -1,6 +1,7 @@
 //! Uploading and downloading documents: the multipart form, the upload from the
 //! proceedings page, the audited attachment download (also the API's content route).
 
+use crate::ids::CaseId;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -97,7 +98,7 @@ pub async fn download(
 pub async fn upload(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppMultipart(multipart): AppMultipart,
 ) -> Result<Response, AppError> {
     let result = match read_upload(multipart).await {

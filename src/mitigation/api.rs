@@ -1,5 +1,6 @@
 //! Mitigation's JSON API.
 
+use crate::ids::CaseId;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -29,7 +30,7 @@ pub async fn kinds(
 pub async fn measures(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<ApiJson<Vec<Measure>>, AppError> {
     let mut conn = state.db.acquire().await?;
     visible(&mut conn, &user, id, false).await?;
@@ -42,7 +43,7 @@ pub async fn measures(
 pub async fn add_measure(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     ApiJson(m): ApiJson<NewMeasure>,
 ) -> Result<Response, AppError> {
     Ok((StatusCode::CREATED, ApiJson(service::add(&mut *state.conn().await?, &user, state.now(), id, m).await?))
@@ -67,7 +68,7 @@ pub async fn measure_status(
 pub async fn checks(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<ApiJson<Vec<Check>>, AppError> {
     let mut conn = state.db.acquire().await?;
     visible(&mut conn, &user, id, false).await?;

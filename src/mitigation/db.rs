@@ -1,5 +1,6 @@
 //! Mitigation's SQL, checked against the schema at compile time.
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
@@ -19,12 +20,12 @@ pub async fn kinds(conn: &mut PgConnection) -> Result<Vec<MeasureKind>, sqlx::Er
 }
 
 /// The measures of a case, in the order they were proposed.
-pub async fn measures(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Measure>, sqlx::Error> {
+pub async fn measures(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Measure>, sqlx::Error> {
     sqlx::query_as!(
         Measure,
         r#"SELECT id, case_id, kind, description, owner, due_on, status AS "status: MeasureStatus", submission_id,
            version, updated_at FROM mitigation_measures WHERE case_id = $1 ORDER BY created_at, id"#,
-        case_id,
+        case_id.0,
     )
     .fetch_all(conn)
     .await
@@ -57,12 +58,12 @@ pub(super) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Measure, D
 }
 
 /// The checks of a case's measures, oldest first.
-pub async fn checks(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Check>, sqlx::Error> {
+pub async fn checks(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Check>, sqlx::Error> {
     sqlx::query_as!(
         Check,
         "SELECT k.id, k.measure_id, k.checked_on, k.result, k.finding, k.document_id, k.created_at FROM compliance_checks k \
          JOIN mitigation_measures m ON m.id = k.measure_id WHERE m.case_id = $1 ORDER BY k.checked_on, k.created_at",
-        case_id,
+        case_id.0,
     )
     .fetch_all(conn)
     .await
@@ -82,7 +83,7 @@ pub(super) async fn check(conn: &mut PgConnection, id: Uuid) -> Result<Check, sq
 /// What a new measure says.
 pub(super) struct MeasureRow<'a> {
     pub id: Uuid,
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     pub kind: &'a str,
     pub description: &'a str,
     pub owner: &'a str,
@@ -101,7 +102,7 @@ pub(super) async fn insert_measure(
         "INSERT INTO mitigation_measures (id, case_id, kind, description, owner, due_on, submission_id, created_by, created_at, updated_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)",
         m.id,
-        m.case_id,
+        m.case_id.0,
         m.kind,
         m.description,
         m.owner,

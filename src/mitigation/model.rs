@@ -1,5 +1,6 @@
 //! Mitigation's types: measure kinds, measures and their status machine, compliance checks.
 
+use crate::ids::CaseId;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -102,7 +103,7 @@ impl std::fmt::Display for MeasureStatus {
 pub struct Measure {
     pub id: Uuid,
     /// Case.
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     /// Kind code.
     pub kind: String,
     /// What the measure requires.

@@ -1,6 +1,7 @@
 //! Mitigation's use cases: proposing a measure, moving its status, recording compliance
 //! checks; a breach reopens a monitored case (through `cases::service::apply`).
 
+use crate::ids::CaseId;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
@@ -21,7 +22,7 @@ pub async fn add(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    case_id: Uuid,
+    case_id: CaseId,
     m: NewMeasure,
 ) -> Result<Measure, DomainError> {
     let mut errors = Vec::new();
@@ -89,7 +90,7 @@ async fn breach(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    case_id: Uuid,
+    case_id: CaseId,
     what: &str,
     mail: bool,
 ) -> Result<(), DomainError> {

@@ -1,6 +1,7 @@
 //! The mitigation forms of the proceedings page: propose a measure, move its status,
 //! record a compliance check. Each re-renders the proceedings page with its outcome.
 
+use crate::ids::CaseId;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
@@ -29,7 +30,7 @@ pub struct MeasureForm {
 pub async fn add_measure(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppForm(f): AppForm<MeasureForm>,
 ) -> Result<Response, AppError> {
     let m =
@@ -46,7 +47,7 @@ pub struct MeasureStatusForm {
     #[serde(default)]
     comment: String,
     version: i32,
-    case_id: Uuid,
+    case_id: CaseId,
 }
 
 /// `POST /measures/{id}/status`.
@@ -73,7 +74,7 @@ pub struct CheckForm {
     finding: String,
     #[serde(default)]
     document_id: Option<String>,
-    case_id: Uuid,
+    case_id: CaseId,
 }
 
 /// `POST /measures/{id}/checks`.

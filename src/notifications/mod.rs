@@ -6,6 +6,7 @@
 pub mod outbox;
 pub mod web;
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
@@ -50,7 +51,7 @@ pub struct Notification {
     /// `assigned`, `returned`, `awaiting_signature`, `clock_due`, `breach` or `signed`.
     pub kind: String,
     /// The case concerned.
-    pub case_id: Option<Uuid>,
+    pub case_id: Option<CaseId>,
     /// What happened.
     pub message: String,
     /// Where to look (a path of the service).
@@ -68,7 +69,7 @@ pub struct Note<'a> {
     /// Why.
     pub kind: Kind,
     /// The case concerned.
-    pub case_id: Option<Uuid>,
+    pub case_id: Option<CaseId>,
     /// What happened.
     pub message: &'a str,
     /// Where to look.
@@ -79,7 +80,7 @@ pub struct Note<'a> {
 
 impl<'a> Note<'a> {
     /// A notification about a case (no dedupe key).
-    pub fn on_case(kind: Kind, case_id: Uuid, message: &'a str, link: &'a str) -> Note<'a> {
+    pub fn on_case(kind: Kind, case_id: CaseId, message: &'a str, link: &'a str) -> Note<'a> {
         Note { kind, case_id: Some(case_id), message, link, dedupe_key: None }
     }
 }
@@ -102,7 +103,7 @@ pub async fn notify(
         id,
         user.0,
         note.kind.as_str(),
-        note.case_id,
+        note.case_id as _,
         &message,
         note.link,
         note.dedupe_key,
@@ -153,7 +154,7 @@ pub async fn notify_supervisors(
 pub async fn of_user(pool: &PgPool, user: UserId, limit: i64) -> Result<(Vec<Notification>, i64), sqlx::Error> {
     let items = sqlx::query_as!(
         Notification,
-        "SELECT id, kind, case_id, message, link, created_at, read_at FROM notifications \
+        "SELECT id, kind, case_id AS \"case_id: CaseId\", message, link, created_at, read_at FROM notifications \
          WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
         user.0,
         limit,
@@ -208,9 +209,8 @@ pub async fn resolve(conn: &mut PgConnection, at: OffsetDateTime, kind: Kind, li
 pub async fn remind_due_clocks(pool: &PgPool, now: OffsetDateTime, mail: bool) -> Result<u64, sqlx::Error> {
     let today = now.date();
     let horizon = today + time::Duration::days(7);
-    let due: Vec<(Uuid, String, Option<UserId>, String, time::Date)> = sqlx::query!(
-        r#"SELECT id AS "id!", docket_number AS "docket_number!", assignee AS "assignee: UserId", 'final
- determination' AS "clock!",
+    let due: Vec<(CaseId, String, Option<UserId>, String, time::Date)> = sqlx::query!(
+        r#"SELECT id AS "id!: CaseId", docket_number AS "docket_number!", assignee AS "assignee: UserId", 'final determination' AS "clock!",
              final_due AS "due!" FROM cases
            WHERE final_due BETWEEN $1 AND $2 AND NOT clocks_paused
            AND stage NOT IN ('rejected', 'closed_no_action', 'decided', 'monitoring', 'compliance_review', 'closed')

@@ -1,5 +1,6 @@
 //! The parties API, and the case endpoints that link parties and record transactions.
 
+use crate::ids::CaseId;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -126,7 +127,7 @@ pub struct LinkRequest {
 pub async fn link(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     ApiJson(l): ApiJson<LinkRequest>,
 ) -> Result<StatusCode, AppError> {
     let role = PartyRole::parse(l.role.trim())
@@ -140,7 +141,7 @@ pub async fn link(
 pub async fn list_transactions(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<ApiJson<Vec<Transaction>>, AppError> {
     let mut conn = state.db.acquire().await?;
     crate::cases::service::visible(&mut conn, &user, id, false).await?;
@@ -153,7 +154,7 @@ pub async fn list_transactions(
 pub async fn add_transaction(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     ApiJson(t): ApiJson<TransactionInput>,
 ) -> Result<Response, AppError> {
     let known = crate::cases::reference::data_category_codes(&state.db).await?;
@@ -167,7 +168,7 @@ pub async fn add_transaction(
 #[serde(deny_unknown_fields)]
 pub struct ConsolidateRequest {
     /// The case whose transactions move into this one (it is then closed).
-    pub from: Uuid,
+    pub from: CaseId,
 }
 
 /// Consolidates another case into this one (supervisors).
@@ -176,7 +177,7 @@ pub struct ConsolidateRequest {
 pub async fn consolidate(
     user: Authorized<perm::AssignCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     ApiJson(c): ApiJson<ConsolidateRequest>,
 ) -> Result<ApiJson<serde_json::Value>, AppError> {
     let moved = transactions::consolidate(&mut *state.conn().await?, &user, state.now(), id, c.from).await?;

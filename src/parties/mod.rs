@@ -7,6 +7,7 @@ pub mod screening_service;
 
 pub mod web;
 
+use crate::ids::CaseId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -538,7 +539,7 @@ pub async fn add_evidence(
 /// A party's link to a case.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CaseLink {
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     pub docket_number: String,
     /// Case title.
     pub title: String,
@@ -570,7 +571,7 @@ pub struct CaseParty {
 }
 
 /// The parties of a case.
-pub async fn parties_of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<CaseParty>, sqlx::Error> {
+pub async fn parties_of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<CaseParty>, sqlx::Error> {
     sqlx::query_as(
         "SELECT p.id AS party_id, p.legal_name, p.country, cp.role FROM case_parties cp JOIN parties p ON p.id = cp.party_id \
          WHERE cp.case_id = $1 ORDER BY cp.role, p.legal_name",
@@ -585,7 +586,7 @@ pub async fn link(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    case_id: Uuid,
+    case_id: CaseId,
     party: Uuid,
     role: PartyRole,
 ) -> Result<(), DomainError> {
@@ -598,7 +599,7 @@ pub async fn link(
     get(&mut tx, party).await?.ok_or_else(|| DomainError::invalid("party_id", "no such party"))?;
     let n = sqlx::query!(
         "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
-        case_id,
+        case_id.0,
         party,
         role as _,
         user.id.0,
@@ -620,12 +621,12 @@ pub async fn link(
 /// The nexus evidence recorded on a case's parties: party, criterion, finding.
 pub async fn nexus_evidence_of_case(
     conn: &mut PgConnection,
-    case_id: Uuid,
+    case_id: CaseId,
 ) -> Result<Vec<(String, String, String)>, sqlx::Error> {
     Ok(sqlx::query!(
         r#"SELECT p.legal_name, e.criterion::text AS "criterion!", e.finding FROM case_parties cp JOIN parties p ON p.id = cp.party_id
            JOIN party_nexus_evidence e ON e.party_id = p.id WHERE cp.case_id = $1 ORDER BY p.legal_name, e.recorded_at"#,
-        case_id
+        case_id.0
     )
     .fetch_all(conn)
     .await?

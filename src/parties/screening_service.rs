@@ -2,6 +2,7 @@
 //! dated version (re-screening every party), screening a party when it is registered or
 //! renamed, and the analyst's confirm / dismiss of each hit.
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use std::sync::{Arc, Mutex};
 
@@ -406,7 +407,7 @@ pub async fn hits_of_party(conn: &mut PgConnection, party: Uuid) -> Result<Vec<H
 
 /// The hits on a case's parties (latest list version only), for the case page and the
 /// assessment form.
-pub async fn hits_of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Hit>, sqlx::Error> {
+pub async fn hits_of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Hit>, sqlx::Error> {
     sqlx::query_as(
         "SELECT h.id, h.party_id, h.list_version, h.party_name, h.matched_name, h.score, h.status, h.reason, e.source, e.name AS entry_name, \
          e.programs, e.federal_register_notice FROM screening_hits h JOIN screening_entries e ON e.list_version = h.list_version AND e.entry_no = h.entry_no \

@@ -2,6 +2,7 @@
 //! with its ownership chain, nexus evidence and cases; and the case-page forms that link
 //! parties, record transactions and consolidate cases.
 
+use crate::ids::CaseId;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -297,7 +298,7 @@ pub struct LinkForm {
 pub async fn link(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppForm(f): AppForm<LinkForm>,
 ) -> Result<Response, AppError> {
     let result = match (Uuid::parse_str(f.party_id.trim()), PartyRole::parse(f.role.trim())) {
@@ -339,7 +340,7 @@ pub struct TransactionForm {
 pub async fn add_transaction(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let f: TransactionForm = serde_json::from_value(serde_json::Value::Object(
@@ -419,11 +420,11 @@ pub struct ConsolidateForm {
 pub async fn consolidate(
     user: Authorized<perm::AssignCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppForm(f): AppForm<ConsolidateForm>,
 ) -> Result<Response, AppError> {
     let from = f.from.trim();
-    let source: Option<Uuid> = match Uuid::parse_str(from) {
+    let source: Option<CaseId> = match from.parse::<CaseId>() {
         Ok(u) => Some(u),
         Err(_) => crate::cases::db::id_by_docket(&mut *state.conn().await?, from).await?,
     };

@@ -1,5 +1,6 @@
 //! The API of agency notices and party submissions.
 
+use crate::ids::CaseId;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -19,7 +20,7 @@ use crate::web::extract::{ApiJson, AppPath};
 pub async fn notices(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<ApiJson<Vec<AgencyNotice>>, AppError> {
     let mut conn = state.db.acquire().await?;
     visible(&mut conn, &user, id, false).await?;
@@ -33,7 +34,7 @@ pub async fn notices(
 pub async fn add_notice(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     ApiJson(n): ApiJson<NewNotice>,
 ) -> Result<Response, AppError> {
     Ok((
@@ -61,7 +62,7 @@ pub async fn respond(
 pub async fn submissions(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<ApiJson<Vec<Submission>>, AppError> {
     let mut conn = state.db.acquire().await?;
     visible(&mut conn, &user, id, false).await?;
@@ -74,7 +75,7 @@ pub async fn submissions(
 pub async fn add_submission(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     ApiJson(s): ApiJson<NewSubmission>,
 ) -> Result<Response, AppError> {
     Ok((

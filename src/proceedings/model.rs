@@ -1,5 +1,6 @@
 //! The proceedings' types: agency notices and responses, submissions and meetings.
 
+use crate::ids::CaseId;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -11,7 +12,7 @@ use crate::error::FieldError;
 pub struct AgencyNotice {
     pub id: Uuid,
     /// Case.
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     /// `first` (before service) or `second` (proposed final determination).
     pub step: String,
     /// Agency code.
@@ -83,7 +84,7 @@ pub struct NoticeResponse {
 pub struct Submission {
     pub id: Uuid,
     /// Case.
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     /// The party that submitted it.
     pub party_id: Option<Uuid>,
     /// Received.

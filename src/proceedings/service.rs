@@ -1,5 +1,6 @@
 //! The proceedings' use cases: record notices and responses, submissions and meetings.
 
+use crate::ids::CaseId;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
@@ -31,7 +32,7 @@ pub async fn add_notice(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    case_id: Uuid,
+    case_id: CaseId,
     n: NewNotice,
 ) -> Result<AgencyNotice, DomainError> {
     let today = now.date();
@@ -84,7 +85,7 @@ pub async fn add_notice(
         "INSERT INTO agency_notices (id, case_id, step, agency, sent_on, due_on, created_by, created_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (case_id, step, agency) DO NOTHING",
         id,
-        case_id,
+        case_id.0,
         step,
         n.agency.trim(),
         sent,
@@ -192,7 +193,7 @@ pub async fn add_submission(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    case_id: Uuid,
+    case_id: CaseId,
     s: NewSubmission,
 ) -> Result<Submission, DomainError> {
     let mut errors = Vec::new();
@@ -217,7 +218,7 @@ pub async fn add_submission(
     if let Some(p) = s.party_id {
         let linked: bool = sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM case_parties WHERE case_id = $1 AND party_id = $2) AS "v!""#,
-            case_id,
+            case_id.0,
             p,
         )
         .fetch_one(&mut *tx)
@@ -246,7 +247,7 @@ pub async fn add_submission(
         "INSERT INTO case_submissions (id, case_id, party_id, received_on, kind, summary, created_by, created_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         id,
-        case_id,
+        case_id.0,
         s.party_id,
         received,
         kind,
@@ -260,7 +261,7 @@ pub async fn add_submission(
     if matches!(kind, "written_response" | "mitigation_proposal") && c.response_received_on.is_none() {
         sqlx::query!(
             "UPDATE cases SET response_received_on = $2, version = version + 1, updated_at = $3 WHERE id = $1",
-            case_id,
+            case_id.0,
             received,
             now
         )
@@ -298,7 +299,7 @@ pub async fn record_meeting(
         return Err(DomainError::Invalid(errors));
     }
     let mut tx = conn.begin().await?;
-    let (case_id, kind): (Uuid, String) =
+    let (case_id, kind): (CaseId, String) =
         sqlx::query_as("SELECT case_id, kind FROM case_submissions WHERE id = $1 FOR UPDATE")
             .bind(submission_id)
             .fetch_optional(&mut *tx)

@@ -1,6 +1,7 @@
 //! The proceedings page of a case (determinations, agency notices, service, submissions,
 //! mitigation, documents) and its notice and submission forms.
 
+use crate::ids::CaseId;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -77,7 +78,7 @@ fn works(user: &SignedIn, c: &CaseRow) -> bool {
 pub(crate) async fn proceedings_page(
     state: &AppState,
     user: &SignedIn,
-    id: Uuid,
+    id: CaseId,
     message: String,
     is_error: bool,
     status: StatusCode,
@@ -126,7 +127,7 @@ pub(crate) async fn proceedings_page(
 pub async fn proceedings(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<Response, AppError> {
     proceedings_page(&state, &user, id, String::new(), false, StatusCode::OK).await
 }
@@ -135,7 +136,7 @@ pub async fn proceedings(
 pub async fn add_notice(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppForm(n): AppForm<NoticeForm>,
 ) -> Result<Response, AppError> {
     let n = NewNotice { step: n.step, agency: n.agency, sent_on: n.sent_on, due_on: n.due_on };
@@ -170,7 +171,7 @@ pub struct ResponseForm {
     #[serde(default)]
     dispute_resolution: Option<String>,
     version: i32,
-    case_id: Uuid,
+    case_id: CaseId,
 }
 
 /// `POST /agency-notices/{id}/response`.
@@ -213,7 +214,7 @@ pub struct SubmissionForm {
 pub async fn add_submission(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     AppForm(f): AppForm<SubmissionForm>,
 ) -> Result<Response, AppError> {
     let s = NewSubmission { kind: f.kind, received_on: f.received_on, summary: f.summary, party_id: None };
@@ -229,7 +230,7 @@ pub async fn add_submission(
 pub struct MeetingForm {
     held_on: String,
     outcome: String,
-    case_id: Uuid,
+    case_id: CaseId,
 }
 
 /// `POST /submissions/{id}/meeting`.

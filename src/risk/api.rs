@@ -1,5 +1,6 @@
 //! The risk API: rubrics, assessments, band overrides and nexus findings.
 
+use crate::ids::CaseId;
 use std::collections::BTreeMap;
 
 use axum::extract::State;
@@ -77,7 +78,7 @@ pub struct AssessmentRequest {
 pub async fn assess(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     ApiJson(r): ApiJson<AssessmentRequest>,
 ) -> Result<Response, AppError> {
     let a = service::assess(&mut *state.conn().await?, &user, state.now(), id, r.scores, &r.narrative).await?;
@@ -89,7 +90,7 @@ pub async fn assess(
 pub async fn list(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<ApiJson<Vec<Assessment>>, AppError> {
     let mut conn = state.db.acquire().await?;
     crate::cases::service::visible(&mut conn, &user, id, false).await?;
@@ -163,7 +164,7 @@ pub struct NexusRequest {
 pub async fn record_nexus(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     ApiJson(n): ApiJson<NexusRequest>,
 ) -> Result<Response, AppError> {
     let conclusion = match n.conclusion.trim() {
@@ -182,7 +183,7 @@ pub async fn record_nexus(
 pub async fn get_nexus(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<ApiJson<NexusFinding>, AppError> {
     let mut conn = state.db.acquire().await?;
     crate::cases::service::visible(&mut conn, &user, id, false).await?;

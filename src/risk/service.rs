@@ -1,6 +1,7 @@
 //! Risk use cases: rubric versions, assessments, band overrides (four-eyes) and nexus
 //! findings. Each is one transaction with its audit event.
 
+use crate::ids::CaseId;
 use crate::ids::UserId;
 use std::collections::BTreeMap;
 
@@ -104,7 +105,7 @@ pub struct CriterionScore {
 pub struct Assessment {
     pub id: Uuid,
     /// Case.
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     /// Rubric version used.
     pub rubric_version: i32,
     /// Whether the connected-software criteria applied.
@@ -149,7 +150,7 @@ pub struct Override {
 #[derive(sqlx::FromRow)]
 struct AssessmentRow {
     id: Uuid,
-    case_id: Uuid,
+    case_id: CaseId,
     rubric_version: i32,
     connected_software: bool,
     scores: serde_json::Value,
@@ -163,7 +164,7 @@ struct AssessmentRow {
 }
 
 /// The assessments of a case, newest first.
-pub async fn assessments(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Assessment>, DomainError> {
+pub async fn assessments(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Assessment>, DomainError> {
     let rows: Vec<AssessmentRow> = sqlx::query_as(
         "SELECT a.id, a.case_id, a.rubric_version, a.connected_software, a.scores, a.contributions, a.composite::float8 AS composite, a.band, \
          a.narrative, a.author, u.name AS author_name, a.created_at FROM assessments a JOIN users u ON u.id = a.author \
@@ -228,7 +229,7 @@ pub async fn assess(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    case_id: Uuid,
+    case_id: CaseId,
     scores: BTreeMap<String, CriterionScore>,
     narrative: &str,
 ) -> Result<Assessment, DomainError> {
@@ -274,7 +275,7 @@ pub async fn assess(
         "INSERT INTO assessments (id, case_id, rubric_version, connected_software, scores, contributions, composite, band, narrative, author, created_at, \
          screening_list_version) VALUES ($1,$2,$3,$4,$5,$6,$7::float8::numeric,$8,$9,$10,$11,$12)",
         id,
-        case_id,
+        case_id.0,
         rubric.version,
         cs,
         serde_json::to_value(&scores).expect("serialise"),
@@ -310,7 +311,7 @@ pub async fn propose_override(
         return Err(DomainError::invalid("justification", "explain why the computed band is wrong"));
     }
     let mut tx = conn.begin().await?;
-    let case_id: Uuid = sqlx::query_scalar!("SELECT case_id FROM assessments WHERE id = $1", assessment_id)
+    let case_id = sqlx::query_scalar!(r#"SELECT case_id AS "case_id: CaseId" FROM assessments WHERE id = $1"#, assessment_id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(DomainError::NotFound)?;
@@ -356,7 +357,7 @@ pub async fn decide_override(
         return Err(DomainError::Forbidden);
     }
     let mut tx = conn.begin().await?;
-    let row: Option<(Uuid, UserId, Option<UserId>, Band)> = sqlx::query_as(
+    let row: Option<(CaseId, UserId, Option<UserId>, Band)> = sqlx::query_as(
         "SELECT a.case_id, o.proposed_by, o.decided_by, o.proposed_band FROM band_overrides o JOIN assessments a ON a.id = o.assessment_id WHERE o.id = $1 FOR UPDATE OF o",
     )
     .bind(override_id)
@@ -419,7 +420,7 @@ pub struct NexusFinding {
 }
 
 /// The latest nexus finding of a case.
-pub async fn current_nexus(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<NexusFinding>, DomainError> {
+pub async fn current_nexus(conn: &mut PgConnection, case_id: CaseId) -> Result<Option<NexusFinding>, DomainError> {
     let row: Option<(Uuid, serde_json::Value, Answer, String, UserId, OffsetDateTime)> = sqlx::query_as(
         "SELECT id, criteria, conclusion, summary, author, created_at FROM nexus_findings WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
     )
@@ -441,7 +442,7 @@ pub async fn record_nexus(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    case_id: Uuid,
+    case_id: CaseId,
     criteria: BTreeMap<String, NexusItem>,
     conclusion: Answer,
     summary: &str,
@@ -470,7 +471,7 @@ pub async fn record_nexus(
     sqlx::query!(
         "INSERT INTO nexus_findings (id, case_id, criteria, conclusion, summary, author, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
         id,
-        case_id,
+        case_id.0,
         serde_json::to_value(&criteria).expect("serialise"),
         conclusion as _,
         summary.trim(),

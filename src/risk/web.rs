@@ -1,6 +1,7 @@
 //! Risk pages: the assessment form (every applicable criterion with its anchored levels),
 //! the nexus-finding form, and the override forms on the case page.
 
+use crate::ids::CaseId;
 use std::collections::BTreeMap;
 
 use askama::Template;
@@ -25,7 +26,7 @@ use crate::web::layout::{FormErrors, Layout, render};
 #[template(path = "risk/assess.html")]
 struct AssessPage {
     layout: Layout,
-    case_id: Uuid,
+    case_id: CaseId,
     docket: String,
     rubric_version: i32,
     criteria: Vec<Criterion>,
@@ -65,7 +66,7 @@ impl AssessPage {
 async fn assess_page(
     state: &AppState,
     user: &SignedIn,
-    id: Uuid,
+    id: CaseId,
     values: BTreeMap<String, (String, String)>,
     evidence: BTreeMap<String, String>,
     narrative: String,
@@ -111,7 +112,7 @@ async fn assess_page(
 pub async fn assess_form(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<Response, AppError> {
     assess_page(&state, &user, id, BTreeMap::new(), BTreeMap::new(), String::new(), Vec::new()).await
 }
@@ -120,7 +121,7 @@ pub async fn assess_form(
 pub async fn assess_submit(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let mut values: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -167,7 +168,7 @@ pub async fn assess_submit(
 #[template(path = "risk/nexus.html")]
 struct NexusPage {
     layout: Layout,
-    case_id: Uuid,
+    case_id: CaseId,
     docket: String,
     criteria: [NexusCriterion; 5],
     values: BTreeMap<String, (String, String)>,
@@ -191,7 +192,7 @@ impl NexusPage {
 async fn nexus_page(
     state: &AppState,
     user: &SignedIn,
-    id: Uuid,
+    id: CaseId,
     values: BTreeMap<String, (String, String)>,
     conclusion: String,
     summary: String,
@@ -238,7 +239,7 @@ async fn nexus_page(
 pub async fn nexus_form(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
 ) -> Result<Response, AppError> {
     nexus_page(&state, &user, id, BTreeMap::new(), "yes".into(), String::new(), Vec::new()).await
 }
@@ -248,7 +249,7 @@ pub async fn nexus_form(
 pub async fn nexus_submit(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<CaseId>,
     FormBody(body): FormBody,
 ) -> Result<Response, AppError> {
     let mut values: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -288,7 +289,7 @@ pub async fn nexus_submit(
 /// A proposed override from the case page.
 #[derive(Debug, Deserialize)]
 pub struct ProposeForm {
-    case_id: Uuid,
+    case_id: CaseId,
     band: String,
     justification: String,
 }
@@ -316,7 +317,7 @@ pub async fn propose(
 /// A decision from the case page.
 #[derive(Debug, Deserialize)]
 pub struct DecideForm {
-    case_id: Uuid,
+    case_id: CaseId,
     decision: String,
     #[serde(default)]
     comment: String,

@@ -404,7 +404,7 @@ async fn the_interim_rule_clock_runs_from_acceptance_and_tolls_and_extends() {
         reauth_at: None,
         meta: Default::default(),
     };
-    let case_id = uuid::Uuid::parse_str(&id).unwrap();
+    let case_id: icts_review::ids::CaseId = id.parse().unwrap();
     use icts_review::cases::clocks::ClockName;
     let rfi = icts_review::cases::service::add_rfi(
         &mut state.conn().await.unwrap(),
