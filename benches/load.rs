@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use futures_util::TryStreamExt;
-use icts_review::ids::UserId;
 use icts_review::auth::Role;
 use icts_review::cases::db::{self as cases_db, AssigneeFilter, CaseFilter, Sort};
 use icts_review::cases::reference::Reference;
+use icts_review::ids::UserId;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;

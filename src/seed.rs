@@ -566,7 +566,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         .await
         .map_err(e)?;
     anyhow::ensure!(k.docket_number == "ICTS-2021-002", "expected ICTS-2021-002, got {}", k.docket_number);
-    let p = |legal_name: &str, country: &str, parent: Option<Uuid>, pct: Option<f64>| PartyInput {
+    let p = |legal_name: &str, country: &str, parent: Option<crate::ids::PartyId>, pct: Option<f64>| PartyInput {
         legal_name: legal_name.into(),
         kind: "company".into(),
         country: country.into(),

@@ -578,7 +578,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
                 "prohibitions": [], "penalties": "", "measures": [], "cbi_sections": []
             });
             let hash = content_hash(&Signed {
-                id: did,
+                id: crate::ids::DeterminationId(did),
                 case_id: crate::ids::CaseId(id),
                 kind: "final",
                 outcome,

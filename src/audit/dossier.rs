@@ -384,11 +384,15 @@ pub fn verify(bytes: &[u8], expected: Option<&VerifyingKey>) -> Report {
             continue;
         }
         let uuid = |k: &str| d[k].as_str().and_then(|s| Uuid::parse_str(s).ok());
-        let cited: Vec<Uuid> = d["cited_documents"]
+        let cited: Vec<crate::ids::DocumentId> = d["cited_documents"]
             .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str().and_then(|s| Uuid::parse_str(s).ok())).collect())
+            .map(|a| a.iter().filter_map(|x| x.as_str().and_then(|s| s.parse().ok())).collect())
             .unwrap_or_default();
-        let (Some(id), Some(case), Some(drafted_by)) = (uuid("id"), uuid("case_id").map(CaseId), uuid("drafted_by").map(crate::ids::UserId)) else {
+        let (Some(id), Some(case), Some(drafted_by)) = (
+            uuid("id").map(crate::ids::DeterminationId),
+            uuid("case_id").map(CaseId),
+            uuid("drafted_by").map(crate::ids::UserId),
+        ) else {
             r.problems.push(format!("determinations[{i}]: unreadable"));
             continue;
         };
@@ -536,8 +540,14 @@ mod tests {
         let signer = Checkpointer { key: key.map(std::sync::Arc::new), file: None };
         seal(
             parts,
-            header(case_id, "ICTS-2026-001", (crate::ids::UserId(Uuid::nil()), "A", "auditor")
-, OffsetDateTime::UNIX_EPOCH, "CUI", false),
+            header(
+                case_id,
+                "ICTS-2026-001",
+                (crate::ids::UserId(Uuid::nil()), "A", "auditor"),
+                OffsetDateTime::UNIX_EPOCH,
+                "CUI",
+                false,
+            ),
             cp,
             &signer,
         )

@@ -58,7 +58,6 @@ impl EventQuery {
         let some = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let actor = match some(&self.actor) {
             Some(a) => a.parse::<crate::ids::UserId>().map(Some).unwrap_or_else(|_| {
-
                 errors.push(FieldError::new("actor", "must be a user id (UUID)"));
                 None
             }),

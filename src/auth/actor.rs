@@ -22,8 +22,7 @@ pub struct RequestMeta {
 
 impl RequestMeta {
     /// An audit context for an anonymous actor (or a named one, for failed sign-ins).
-    pub fn audit(&self, actor: Option<(crate::ids::UserId, Role)>
-) -> AuditContext {
+    pub fn audit(&self, actor: Option<(crate::ids::UserId, Role)>) -> AuditContext {
         AuditContext {
             actor_id: actor.map(|a| a.0),
             actor_role: actor.map(|a| a.1.as_str().to_string()),

@@ -379,9 +379,10 @@ async fn count_failure(
     what: &str,
 ) -> Result<(), DomainError> {
     let mut tx = conn.begin().await?;
-    let row = sqlx::query!("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE", user.id.0)
-        .fetch_one(&mut *tx)
-        .await?;
+    let row =
+        sqlx::query!("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE", user.id.0)
+            .fetch_one(&mut *tx)
+            .await?;
     let (count, first) = (row.failed_logins, row.first_failed_login_at);
     let fresh = first.is_none_or(|t| now - t > FAILURE_WINDOW);
     let (count, first) = if fresh { (1, now) } else { (count + 1, first.unwrap_or(now)) };
@@ -421,8 +422,7 @@ async fn count_failure(
 }
 
 async fn current_hash(conn: &mut PgConnection, id: UserId) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", id.0)
-.fetch_one(conn).await
+    sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", id.0).fetch_one(conn).await
 }
 
 /// Step-up: re-entering the password marks the session re-authenticated for 5 minutes.

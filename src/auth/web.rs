@@ -468,7 +468,6 @@ pub async fn user_page(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
     AppPath(id): AppPath<crate::ids::UserId>,
-
 ) -> Result<Response, AppError> {
     user_page_with(&state, &user, id, String::new(), String::new()).await
 }

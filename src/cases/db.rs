@@ -650,7 +650,11 @@ async fn list_searched_by_time(
 /// Counts of visible cases per stage (for the dashboard chart).
 /// Read from `case_stage_counts` (kept by triggers in every transaction that changes a
 /// case); an analyst's counts add their own restricted cases, which only they see.
-pub async fn count_by_stage(conn: &mut PgConnection, user: UserId, role: Role) -> Result<Vec<(Stage, i64)>, sqlx::Error> {
+pub async fn count_by_stage(
+    conn: &mut PgConnection,
+    user: UserId,
+    role: Role,
+) -> Result<Vec<(Stage, i64)>, sqlx::Error> {
     match case_scope(role) {
         CaseScope::Nothing => Ok(Vec::new()),
         CaseScope::All => {
@@ -746,7 +750,10 @@ pub async fn rfis_of(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<sup
 }
 
 /// The case a consolidated case went into: id and docket number.
-pub async fn consolidated_into(conn: &mut PgConnection, case_id: CaseId) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+pub async fn consolidated_into(
+    conn: &mut PgConnection,
+    case_id: CaseId,
+) -> Result<Option<(Uuid, String)>, sqlx::Error> {
     Ok(sqlx::query!(
         "SELECT t.id, t.docket_number FROM cases s JOIN cases t ON t.id = s.consolidated_into WHERE s.id = $1",
         case_id.0
@@ -759,7 +766,6 @@ pub async fn consolidated_into(conn: &mut PgConnection, case_id: CaseId) -> Resu
 /// A case's id by its docket number (as typed: any case).
 pub async fn id_by_docket(conn: &mut PgConnection, docket: &str) -> Result<Option<CaseId>, sqlx::Error> {
     sqlx::query_scalar!(r#"SELECT id AS "id: CaseId" FROM cases WHERE docket_number = $1"#, docket.to_uppercase())
-
         .fetch_optional(conn)
         .await
 }

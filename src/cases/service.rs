@@ -105,7 +105,11 @@ fn require(user: &Actor, action: policy::Action) -> Result<(), DomainError> {
     if user.may(action) { Ok(()) } else { Err(DomainError::Forbidden) }
 }
 
-async fn refresh_dues(conn: &mut PgConnection, id: CaseId, now: OffsetDateTime) -> Result<Vec<ClockState>, DomainError> {
+async fn refresh_dues(
+    conn: &mut PgConnection,
+    id: CaseId,
+    now: OffsetDateTime,
+) -> Result<Vec<ClockState>, DomainError> {
     let c = db::get(conn, id, false).await?.ok_or(DomainError::NotFound)?;
     let states = clocks::clocks(&db::clock_inputs(conn, &c, today(now)).await?);
     let due = |n: ClockName| states.iter().find(|s| s.name == n).map(|s| s.due);
@@ -288,9 +292,14 @@ pub async fn transition(
     match action {
         Action::Accept => {
             let rule = RuleVersion::in_force_on(today);
-            sqlx::query!("UPDATE cases SET accepted_on = $2, rule_version = $3 WHERE id = $1", id.0, today, rule.code())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "UPDATE cases SET accepted_on = $2, rule_version = $3 WHERE id = $1",
+                id.0,
+                today,
+                rule.code()
+            )
+            .execute(&mut *tx)
+            .await?;
             extra.insert("rule_version".into(), json!(rule.code()));
             extra.insert("accepted_on".into(), json!(today));
         }

@@ -2,6 +2,7 @@
 //! reviews consolidated into one case).
 
 use crate::ids::CaseId;
+use crate::ids::PartyId;
 use crate::ids::UserId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -53,7 +54,7 @@ pub struct Transaction {
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransactionPartyInput {
-    pub party_id: Uuid,
+    pub party_id: PartyId,
     pub role: String,
 }
 
@@ -102,7 +103,7 @@ pub struct ValidTransaction {
     /// US persons.
     pub us_persons_affected: Option<i64>,
     pub data_categories: Vec<String>,
-    pub parties: Vec<(Uuid, PartyRole)>,
+    pub parties: Vec<(PartyId, PartyRole)>,
 }
 
 impl TransactionInput {
@@ -213,16 +214,17 @@ pub async fn insert(
     .execute(&mut *conn)
     .await?;
     for (party, role) in &t.parties {
-        let exists: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM parties WHERE id = $1) AS "v!""#, party)
-            .fetch_one(&mut *conn)
-            .await?;
+        let exists: bool =
+            sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM parties WHERE id = $1) AS "v!""#, party.0)
+                .fetch_one(&mut *conn)
+                .await?;
         if !exists {
             return Err(DomainError::invalid("parties", format!("party {party} does not exist")));
         }
         sqlx::query!(
             "INSERT INTO transaction_parties (transaction_id, party_id, role) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
             id,
-            party,
+            party.0,
             role as _
         )
         .execute(&mut *conn)
@@ -231,7 +233,7 @@ pub async fn insert(
         sqlx::query!(
             "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
             case_id.0,
-            party,
+            party.0,
             role as _,
             user.0,
             now,

@@ -2,6 +2,7 @@
 //! page with its actions, notes, requests for information, clocks and timeline.
 
 use crate::ids::CaseId;
+use crate::ids::PartyId;
 use crate::ids::UserId;
 use askama::Template;
 use axum::extract::State;
@@ -432,7 +433,7 @@ struct CasePage {
     /// Parties found by that search (the link form's choices).
     found_parties: Vec<crate::parties::Party>,
     /// The transaction form's choices: the case's parties, then those found.
-    party_options: Vec<(Uuid, String, String)>,
+    party_options: Vec<(PartyId, String, String)>,
     party_roles: [crate::parties::PartyRole; 4],
     data_categories: Vec<super::reference::DataCategory>,
     kinds: [&'static str; 6],
@@ -686,8 +687,8 @@ async fn case_page_with(
 fn party_options(
     of_case: &[crate::parties::CaseParty],
     found: &[crate::parties::Party],
-) -> Vec<(Uuid, String, String)> {
-    let mut options: Vec<(Uuid, String, String)> = Vec::new();
+) -> Vec<(PartyId, String, String)> {
+    let mut options: Vec<(PartyId, String, String)> = Vec::new();
     let own = of_case.iter().map(|p| (p.party_id, &p.legal_name, &p.country));
     for (id, name, country) in own.chain(found.iter().map(|p| (p.id, &p.legal_name, &p.country))) {
         if !options.iter().any(|o| o.0 == id) {

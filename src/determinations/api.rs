@@ -1,11 +1,11 @@
 //! The determinations API.
 
 use crate::ids::CaseId;
+use crate::ids::DeterminationId;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::service::{self, Draft};
 use super::{Content, Determination, Kind};
@@ -26,7 +26,7 @@ pub struct DraftRequest {
     pub content: Content,
     /// Documents of the case cited (never classified-reference ones).
     #[serde(default)]
-    pub cited_documents: Vec<Uuid>,
+    pub cited_documents: Vec<crate::ids::DocumentId>,
     /// The drafter confirms the determination is unclassified (required).
     pub unclassified_confirmed: bool,
 }
@@ -42,7 +42,7 @@ pub struct ReviseRequest {
     pub content: Content,
     /// Documents cited.
     #[serde(default)]
-    pub cited_documents: Vec<Uuid>,
+    pub cited_documents: Vec<crate::ids::DocumentId>,
     /// Confirmation that it is unclassified.
     pub unclassified_confirmed: bool,
 }
@@ -107,7 +107,7 @@ pub async fn list(
 pub async fn get(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<DeterminationId>,
 ) -> Result<ApiJson<Determination>, AppError> {
     let mut conn = state.db.acquire().await?;
     Ok(ApiJson(service::get(&mut conn, &user, id, false).await?.0))
@@ -119,7 +119,7 @@ pub async fn get(
 pub async fn revise(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<DeterminationId>,
     ApiJson(r): ApiJson<ReviseRequest>,
 ) -> Result<ApiJson<Determination>, AppError> {
     let draft = Draft {
@@ -137,7 +137,7 @@ pub async fn revise(
 pub async fn submit(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<DeterminationId>,
 ) -> Result<ApiJson<Determination>, AppError> {
     Ok(ApiJson(service::submit(&mut *state.conn().await?, &user, state.now(), id, state.mail).await?))
 }
@@ -150,7 +150,7 @@ pub async fn submit(
 pub async fn sign(
     user: Authorized<perm::SignDeterminations>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<DeterminationId>,
 ) -> Result<ApiJson<Determination>, AppError> {
     Ok(ApiJson(service::sign(&mut *state.conn().await?, &user, state.now(), id, state.mail).await?))
 }
@@ -161,7 +161,7 @@ pub async fn sign(
 pub async fn return_draft(
     user: Authorized<perm::SignDeterminations>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<DeterminationId>,
     ApiJson(r): ApiJson<ReturnRequest>,
 ) -> Result<ApiJson<Determination>, AppError> {
     Ok(ApiJson(service::return_draft(&mut *state.conn().await?, &user, state.now(), id, &r.comment, state.mail).await?))

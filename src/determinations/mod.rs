@@ -15,6 +15,9 @@ pub mod service;
 pub mod web;
 
 use crate::ids::CaseId;
+use crate::ids::DeterminationId;
+use crate::ids::DocumentId;
+use crate::ids::MeasureId;
 use crate::ids::UserId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -164,7 +167,7 @@ pub struct Content {
     pub penalties: String,
     /// Mitigation measures of the case this determination rests on.
     #[serde(default)]
-    pub measures: Vec<Uuid>,
+    pub measures: Vec<MeasureId>,
     /// Sections containing confidential business information (see [`CBI_SECTIONS`]).
     #[serde(default)]
     pub cbi_sections: Vec<String>,
@@ -236,14 +239,14 @@ pub fn validate(
 #[derive(Clone, Copy)]
 pub struct Signed<'a> {
     /// Determination id.
-    pub id: Uuid,
+    pub id: DeterminationId,
     pub case_id: CaseId,
     pub kind: &'a str,
     pub outcome: &'a str,
     /// Revision signed.
     pub revision: i32,
     pub content: &'a serde_json::Value,
-    pub cited_documents: &'a [Uuid],
+    pub cited_documents: &'a [DocumentId],
     /// Linked assessment.
     pub assessment_id: Option<Uuid>,
     /// Superseded determination.
@@ -325,7 +328,7 @@ impl std::fmt::Display for Status {
 /// A determination as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Determination {
-    pub id: Uuid,
+    pub id: DeterminationId,
     /// Case.
     pub case_id: CaseId,
     /// `initial`, `final`, `amendment` or `revocation`.
@@ -344,7 +347,7 @@ pub struct Determination {
     /// The assessment the risk analysis rests on (current when last saved).
     pub assessment_id: Option<Uuid>,
     /// Documents cited.
-    pub cited_documents: Vec<Uuid>,
+    pub cited_documents: Vec<DocumentId>,
     /// The drafter confirmed the determination is unclassified.
     pub unclassified_confirmed: bool,
     /// Drafter.
@@ -466,7 +469,7 @@ mod tests {
     #[test]
     fn the_hash_is_canonical_and_covers_every_signed_field() {
         let c = serde_json::to_value(content()).unwrap();
-        let (id, case) = (Uuid::now_v7(), CaseId::new());
+        let (id, case) = (DeterminationId::new(), CaseId::new());
         let base = Signed {
             id,
             case_id: case,
@@ -477,7 +480,7 @@ mod tests {
             cited_documents: &[],
             assessment_id: None,
             supersedes: None,
-            drafted_by: UserId(id),
+            drafted_by: UserId(id.0),
         };
         let h = content_hash(&base);
         assert_eq!(h, content_hash(&Signed { ..base }), "deterministic");

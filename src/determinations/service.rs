@@ -2,6 +2,9 @@
 //! transaction with its audit event (object: the case, so the case's timeline shows it).
 
 use crate::ids::CaseId;
+use crate::ids::DeterminationId;
+use crate::ids::DocumentId;
+use crate::ids::MeasureId;
 use crate::ids::UserId;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -28,7 +31,7 @@ pub struct Draft {
     pub outcome: String,
     pub content: Content,
     /// Documents cited.
-    pub cited_documents: Vec<Uuid>,
+    pub cited_documents: Vec<DocumentId>,
     /// The drafter confirms it is unclassified.
     pub unclassified_confirmed: bool,
 }
@@ -37,7 +40,7 @@ pub struct Draft {
 pub async fn get(
     conn: &mut PgConnection,
     user: &Actor,
-    id: Uuid,
+    id: DeterminationId,
     lock: bool,
 ) -> Result<(Determination, CaseRow), DomainError> {
     let sql =
@@ -103,11 +106,11 @@ async fn check_references(
     kind: Kind,
     outcome: &str,
     content: &Content,
-    cited: &[Uuid],
+    cited: &[DocumentId],
     complete: bool,
 ) -> Result<Vec<FieldError>, DomainError> {
     let mut e = Vec::new();
-    let docs: Vec<(Uuid, String)> =
+    let docs: Vec<(DocumentId, String)> =
         sqlx::query_as("SELECT id, marking::text FROM documents WHERE case_id = $1 AND id = ANY($2)")
             .bind(case_id)
             .bind(cited)
@@ -148,7 +151,7 @@ async fn check_references(
             ));
         }
     }
-    let measures: Vec<(Uuid, crate::mitigation::MeasureStatus)> =
+    let measures: Vec<(MeasureId, crate::mitigation::MeasureStatus)> =
         sqlx::query_as("SELECT id, status FROM mitigation_measures WHERE case_id = $1 AND id = ANY($2)")
             .bind(case_id)
             .bind(&content.measures)
@@ -243,20 +246,20 @@ pub async fn create(
             kind.label().to_lowercase()
         )));
     }
-    let id = Uuid::now_v7();
+    let id = DeterminationId::new();
     let content = serde_json::to_value(&draft.content).expect("content serialises");
     let assessment = current_assessment(&mut tx, case_id).await?;
     sqlx::query!(
         "INSERT INTO determinations (id, case_id, kind, supersedes, outcome, content, assessment_id, cited_documents, \
          unclassified_confirmed, drafted_by, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)",
-        id,
+        id.0,
         case_id.0,
         kind.as_str(),
         supersedes,
         &draft.outcome,
         &content,
         assessment,
-        &draft.cited_documents,
+        &draft.cited_documents as _,
         draft.unclassified_confirmed,
         user.id.0,
         now
@@ -276,7 +279,7 @@ pub async fn create(
 
 async fn save_revision(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: DeterminationId,
     revision: i32,
     outcome: &str,
     content: &serde_json::Value,
@@ -286,7 +289,7 @@ async fn save_revision(
     sqlx::query!(
         "INSERT INTO determination_revisions (determination_id, revision, outcome, content, saved_by, saved_at) \
          VALUES ($1,$2,$3,$4,$5,$6)",
-        id,
+        id.0,
         revision,
         outcome,
         content,
@@ -321,7 +324,7 @@ pub async fn revise(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    id: Uuid,
+    id: DeterminationId,
     revision: i32,
     draft: Draft,
 ) -> Result<Determination, DomainError> {
@@ -351,10 +354,10 @@ pub async fn revise(
     sqlx::query!(
         "UPDATE determinations SET outcome = $2, content = $3, cited_documents = $4, unclassified_confirmed = $5, \
          assessment_id = $6, revision = $7, updated_at = $8 WHERE id = $1 AND revision = $9",
-        id,
+        id.0,
         &draft.outcome,
         &content,
-        &draft.cited_documents,
+        &draft.cited_documents as _,
         draft.unclassified_confirmed,
         assessment,
         next,
@@ -396,7 +399,7 @@ pub async fn submit(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    id: Uuid,
+    id: DeterminationId,
     mail: bool,
 ) -> Result<Determination, DomainError> {
     let mut tx = conn.begin().await?;
@@ -414,7 +417,7 @@ pub async fn submit(
     }
     sqlx::query!(
         "UPDATE determinations SET status = $3, submitted_at = $2 WHERE id = $1",
-        id,
+        id.0,
         now,
         Status::Submitted as _
     )
@@ -449,7 +452,7 @@ pub async fn return_draft(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    id: Uuid,
+    id: DeterminationId,
     comment: &str,
     mail: bool,
 ) -> Result<Determination, DomainError> {
@@ -466,13 +469,13 @@ pub async fn return_draft(
             d.status
         )));
     }
-    sqlx::query!("UPDATE determinations SET status = $2 WHERE id = $1", id, Status::Returned as _)
+    sqlx::query!("UPDATE determinations SET status = $2 WHERE id = $1", id.0, Status::Returned as _)
         .execute(&mut *tx)
         .await?;
     sqlx::query!(
         "INSERT INTO determination_returns (id, determination_id, revision, comment, returned_by, returned_at) VALUES ($1,$2,$3,$4,$5,$6)",
         Uuid::now_v7(),
-        id,
+        id.0,
         d.revision,
         comment,
         user.id.0,
@@ -504,7 +507,7 @@ pub async fn sign(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    id: Uuid,
+    id: DeterminationId,
     mail: bool,
 ) -> Result<Determination, DomainError> {
     let mut tx = conn.begin().await?;
@@ -543,7 +546,7 @@ pub async fn sign(
     let n = sqlx::query!(
         "UPDATE determinations SET status = $6, signed_by = $2, signed_at = $3, reauth_at = $4, content_sha256 = $5 \
          WHERE id = $1 AND status = $7",
-        id,
+        id.0,
         user.id.0,
         now,
         reauth_at,
@@ -657,7 +660,7 @@ async fn tell_drafter(
 /// The saved revisions of a determination: (revision, outcome, who, when), oldest first.
 pub async fn revisions(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: DeterminationId,
 ) -> Result<Vec<(i32, String, String, OffsetDateTime)>, DomainError> {
     Ok(sqlx::query_as(
         "SELECT r.revision, r.outcome, u.name, r.saved_at FROM determination_revisions r JOIN users u ON u.id = r.saved_by \
@@ -671,7 +674,7 @@ pub async fn revisions(
 /// The returns of a determination: (revision, comment, who, when).
 pub async fn returns(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: DeterminationId,
 ) -> Result<Vec<(i32, String, String, OffsetDateTime)>, DomainError> {
     Ok(sqlx::query_as(
         "SELECT r.revision, r.comment, u.name, r.returned_at FROM determination_returns r JOIN users u ON u.id = r.returned_by \

@@ -3,6 +3,9 @@
 //! signature queue, and the forms that post to them.
 
 use crate::ids::CaseId;
+use crate::ids::DeterminationId;
+use crate::ids::DocumentId;
+use crate::ids::MeasureId;
 use crate::ids::UserId;
 use askama::Template;
 use axum::extract::State;
@@ -122,10 +125,10 @@ impl DeterminationPage {
     fn answer_of(&self, s: &Uuid) -> &str {
         self.content.submission_answers.iter().find(|a| a.submission_id == *s).map(|a| a.answer.as_str()).unwrap_or("")
     }
-    fn measure_chosen(&self, m: &Uuid) -> bool {
+    fn measure_chosen(&self, m: &MeasureId) -> bool {
         self.content.measures.contains(m)
     }
-    fn doc_cited(&self, id: &Uuid) -> bool {
+    fn doc_cited(&self, id: &DocumentId) -> bool {
         self.d.cited_documents.contains(id)
     }
     fn cbi(&self, s: &str) -> bool {
@@ -158,12 +161,12 @@ impl DeterminationPage {
 pub(crate) async fn determination_page(
     state: &AppState,
     user: &SignedIn,
-    id: Uuid,
+    id: DeterminationId,
     message: String,
     is_error: bool,
     errors: Vec<FieldError>,
     status: StatusCode,
-    unsaved: Option<(String, Content, Vec<Uuid>)>,
+    unsaved: Option<(String, Content, Vec<DocumentId>)>,
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let (mut d, c) = service::get(&mut conn, user, id, false).await?;
@@ -247,14 +250,14 @@ pub(crate) async fn determination_page(
 pub async fn show(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<DeterminationId>,
 ) -> Result<Response, AppError> {
     determination_page(&state, &user, id, String::new(), false, Vec::new(), StatusCode::OK, None).await
 }
 
 /// Reads the draft form: plain fields, `prohibition_date_N` / `prohibition_text_N`,
 /// `answer_<submission id>`, repeated `measures`, `cited_documents` and `cbi_sections`.
-fn parse_draft_form(pairs: &[(String, String)]) -> Result<(i32, String, Content, Vec<Uuid>, bool), AppError> {
+fn parse_draft_form(pairs: &[(String, String)]) -> Result<(i32, String, Content, Vec<DocumentId>, bool), AppError> {
     let get = |k: &str| pairs.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let all = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
     let mut errors = Vec::new();
@@ -267,8 +270,8 @@ fn parse_draft_form(pairs: &[(String, String)]) -> Result<(i32, String, Content,
             })
             .collect()
     };
-    let measures = uuids("measures", &mut errors);
-    let cited = uuids("cited_documents", &mut errors);
+    let measures = uuids("measures", &mut errors).into_iter().map(MeasureId).collect();
+    let cited = uuids("cited_documents", &mut errors).into_iter().map(DocumentId).collect();
     let mut prohibitions = Vec::new();
     for i in 0..20 {
         let date = get(&format!("prohibition_date_{i}"));
@@ -319,7 +322,7 @@ fn parse_draft_form(pairs: &[(String, String)]) -> Result<(i32, String, Content,
 pub async fn save(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<DeterminationId>,
     AppForm(pairs): AppForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let (revision, outcome, content, cited, confirmed) = match parse_draft_form(&pairs) {
@@ -381,7 +384,7 @@ pub async fn save(
 pub async fn submit(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<DeterminationId>,
     _: CsrfForm,
 ) -> Result<Response, AppError> {
     let result = service::submit(&mut *state.conn().await?, &user, state.now(), id, state.mail).await.map(|_| ());
@@ -395,7 +398,7 @@ pub async fn submit(
 pub async fn sign(
     user: Authorized<perm::SignDeterminations>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<DeterminationId>,
     _: CsrfForm,
 ) -> Result<Response, AppError> {
     match service::sign(&mut *state.conn().await?, &user, state.now(), id, state.mail).await.map_err(AppError::from) {
@@ -421,7 +424,7 @@ pub struct ReturnForm {
 pub async fn return_draft(
     user: Authorized<perm::SignDeterminations>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<DeterminationId>,
     AppForm(f): AppForm<ReturnForm>,
 ) -> Result<Response, AppError> {
     let result = service::return_draft(&mut *state.conn().await?, &user, state.now(), id, &f.comment, state.mail)
@@ -534,7 +537,7 @@ impl DocumentPage {
 pub async fn document(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<DeterminationId>,
     AppQuery(q): AppQuery<FormQuery>,
 ) -> Result<Response, AppError> {
     let publication = match q.form.as_deref() {

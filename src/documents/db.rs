@@ -1,6 +1,7 @@
 //! Documents' SQL, checked against the schema at compile time.
 
 use crate::ids::CaseId;
+use crate::ids::DocumentId;
 use crate::ids::UserId;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -23,29 +24,33 @@ pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Doc
 }
 
 /// One document's metadata.
-pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Document>, sqlx::Error> {
+pub async fn get(conn: &mut PgConnection, id: DocumentId) -> Result<Option<Document>, sqlx::Error> {
     sqlx::query_as!(
         Document,
         r#"SELECT d.id, d.case_id, d.title, d.marking::text AS "marking!", d.filename, d.media_type, d.size_bytes, d.sha256,
            d.pointer, (SELECT sd.submission_id FROM submission_documents sd WHERE sd.document_id = d.id LIMIT 1) AS "submission_id?",
            d.uploaded_at, u.name AS uploaded_by_name
            FROM documents d JOIN users u ON u.id = d.uploaded_by WHERE d.id = $1"#,
-        id,
+        id.0,
     )
     .fetch_optional(conn)
     .await
 }
 
 /// A document's content (none for a classified-reference pointer).
-pub async fn content(conn: &mut PgConnection, id: Uuid) -> Result<Vec<u8>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT content FROM document_contents WHERE document_id = $1", id).fetch_one(conn).await
+pub async fn content(conn: &mut PgConnection, id: DocumentId) -> Result<Vec<u8>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT content FROM document_contents WHERE document_id = $1", id.0).fetch_one(conn).await
 }
 
 /// Whether `document` is one of the case's (a check's evidence, say).
-pub async fn is_document_of(conn: &mut PgConnection, document: Uuid, case_id: CaseId) -> Result<bool, sqlx::Error> {
+pub async fn is_document_of(
+    conn: &mut PgConnection,
+    document: DocumentId,
+    case_id: CaseId,
+) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND case_id = $2) AS "exists!""#,
-        document,
+        document.0,
         case_id.0,
     )
     .fetch_one(conn)
@@ -54,7 +59,7 @@ pub async fn is_document_of(conn: &mut PgConnection, document: Uuid, case_id: Ca
 
 /// What a new document says about itself.
 pub(super) struct NewRow<'a> {
-    pub id: Uuid,
+    pub id: DocumentId,
     pub case_id: CaseId,
     pub title: &'a str,
     pub marking: &'a str,
@@ -77,7 +82,7 @@ pub(super) async fn insert(
     sqlx::query!(
         "INSERT INTO documents (id, case_id, title, marking, filename, media_type, size_bytes, sha256, pointer, uploaded_by, uploaded_at) \
          VALUES ($1,$2,$3,$4::text::document_marking,$5,$6,$7,$8,$9,$10,$11)",
-        d.id,
+        d.id.0,
         d.case_id.0,
         d.title,
         d.marking,
@@ -92,12 +97,12 @@ pub(super) async fn insert(
     .execute(&mut *conn)
     .await?;
     if let Some(bytes) = content {
-        sqlx::query!("INSERT INTO document_contents (document_id, content) VALUES ($1, $2)", d.id, bytes)
+        sqlx::query!("INSERT INTO document_contents (document_id, content) VALUES ($1, $2)", d.id.0, bytes)
             .execute(&mut *conn)
             .await?;
     }
     if let Some(s) = submission {
-        sqlx::query!("INSERT INTO submission_documents (submission_id, document_id) VALUES ($1, $2)", s, d.id)
+        sqlx::query!("INSERT INTO submission_documents (submission_id, document_id) VALUES ($1, $2)", s, d.id.0)
             .execute(&mut *conn)
             .await?;
     }

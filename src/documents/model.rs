@@ -1,6 +1,7 @@
 //! Documents' types and the pure checks of an upload (content sniffing, file names).
 
 use crate::ids::CaseId;
+use crate::ids::DocumentId;
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -19,7 +20,7 @@ pub const MARKINGS: [(&str, &str); 4] = [
 /// A document's metadata.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Document {
-    pub id: Uuid,
+    pub id: DocumentId,
     /// Case.
     pub case_id: CaseId,
     pub title: String,

@@ -1,6 +1,7 @@
 //! Storing documents: checks, content, the audit event.
 
 use crate::ids::CaseId;
+use crate::ids::DocumentId;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
@@ -83,7 +84,7 @@ pub async fn store(
     {
         return Err(DomainError::invalid("submission_id", "is not a submission of this case"));
     }
-    let id = Uuid::now_v7();
+    let id = DocumentId::new();
     let hash = content.as_ref().map(|(_, b, _)| Sha256::digest(b).to_vec());
     let row = db::NewRow {
         id,

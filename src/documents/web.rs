@@ -2,11 +2,11 @@
 //! proceedings page, the audited attachment download (also the API's content route).
 
 use crate::ids::CaseId;
+use crate::ids::DocumentId;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::model::Upload;
 use crate::app::AppState;
@@ -53,7 +53,7 @@ pub async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
 pub async fn download(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<DocumentId>,
 ) -> Result<Response, AppError> {
     let now = state.now();
     let mut tx = state.db.begin().await?;

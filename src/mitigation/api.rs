@@ -1,10 +1,10 @@
 //! Mitigation's JSON API.
 
 use crate::ids::CaseId;
+use crate::ids::MeasureId;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use uuid::Uuid;
 
 use super::model::{Check, Measure, MeasureKind, NewCheck, NewMeasure, StatusChange};
 use super::{db, service};
@@ -56,7 +56,7 @@ pub async fn add_measure(
 pub async fn measure_status(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<MeasureId>,
     ApiJson(s): ApiJson<StatusChange>,
 ) -> Result<ApiJson<Measure>, AppError> {
     Ok(ApiJson(service::set_status(&mut *state.conn().await?, &user, state.now(), id, s, state.mail).await?))
@@ -81,7 +81,7 @@ pub async fn checks(
 pub async fn add_check(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<MeasureId>,
     ApiJson(k): ApiJson<NewCheck>,
 ) -> Result<Response, AppError> {
     Ok((

@@ -1,6 +1,8 @@
 //! Mitigation's SQL, checked against the schema at compile time.
 
 use crate::ids::CaseId;
+use crate::ids::DocumentId;
+use crate::ids::MeasureId;
 use crate::ids::UserId;
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
@@ -32,12 +34,12 @@ pub async fn measures(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Me
 }
 
 /// One measure.
-pub(super) async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Measure, DomainError> {
+pub(super) async fn get(conn: &mut PgConnection, id: MeasureId) -> Result<Measure, DomainError> {
     sqlx::query_as!(
         Measure,
         r#"SELECT id, case_id, kind, description, owner, due_on, status AS "status: MeasureStatus", submission_id,
            version, updated_at FROM mitigation_measures WHERE id = $1"#,
-        id,
+        id.0,
     )
     .fetch_optional(conn)
     .await?
@@ -45,12 +47,12 @@ pub(super) async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Measure, Do
 }
 
 /// One measure, locked until the transaction ends (status changes and checks).
-pub(super) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Measure, DomainError> {
+pub(super) async fn lock(conn: &mut PgConnection, id: MeasureId) -> Result<Measure, DomainError> {
     sqlx::query_as!(
         Measure,
         r#"SELECT id, case_id, kind, description, owner, due_on, status AS "status: MeasureStatus", submission_id,
            version, updated_at FROM mitigation_measures WHERE id = $1 FOR UPDATE"#,
-        id,
+        id.0,
     )
     .fetch_optional(conn)
     .await?
@@ -61,7 +63,7 @@ pub(super) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Measure, D
 pub async fn checks(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Check>, sqlx::Error> {
     sqlx::query_as!(
         Check,
-        "SELECT k.id, k.measure_id, k.checked_on, k.result, k.finding, k.document_id, k.created_at FROM compliance_checks k \
+        "SELECT k.id, k.measure_id, k.checked_on, k.result, k.finding, k.document_id AS \"document_id: DocumentId\", k.created_at FROM compliance_checks k \
          JOIN mitigation_measures m ON m.id = k.measure_id WHERE m.case_id = $1 ORDER BY k.checked_on, k.created_at",
         case_id.0,
     )
@@ -73,7 +75,7 @@ pub async fn checks(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Chec
 pub(super) async fn check(conn: &mut PgConnection, id: Uuid) -> Result<Check, sqlx::Error> {
     sqlx::query_as!(
         Check,
-        "SELECT id, measure_id, checked_on, result, finding, document_id, created_at FROM compliance_checks WHERE id = $1",
+        "SELECT id, measure_id, checked_on, result, finding, document_id AS \"document_id: DocumentId\", created_at FROM compliance_checks WHERE id = $1",
         id,
     )
     .fetch_one(conn)
@@ -82,7 +84,7 @@ pub(super) async fn check(conn: &mut PgConnection, id: Uuid) -> Result<Check, sq
 
 /// What a new measure says.
 pub(super) struct MeasureRow<'a> {
-    pub id: Uuid,
+    pub id: MeasureId,
     pub case_id: CaseId,
     pub kind: &'a str,
     pub description: &'a str,
@@ -101,7 +103,7 @@ pub(super) async fn insert_measure(
     sqlx::query!(
         "INSERT INTO mitigation_measures (id, case_id, kind, description, owner, due_on, submission_id, created_by, created_at, updated_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)",
-        m.id,
+        m.id.0,
         m.case_id.0,
         m.kind,
         m.description,
@@ -119,13 +121,13 @@ pub(super) async fn insert_measure(
 /// Moves a measure to `to` (a new version).
 pub(super) async fn set_status(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: MeasureId,
     to: MeasureStatus,
     at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE mitigation_measures SET status = $2, updated_at = $3, version = version + 1 WHERE id = $1",
-        id,
+        id.0,
         to as MeasureStatus,
         at,
     )
@@ -137,7 +139,7 @@ pub(super) async fn set_status(
 /// Appends to a measure's status history (never changed).
 pub(super) async fn record_status(
     conn: &mut PgConnection,
-    measure: Uuid,
+    measure: MeasureId,
     (before, after): (Option<MeasureStatus>, MeasureStatus),
     comment: &str,
     actor: UserId,
@@ -146,7 +148,7 @@ pub(super) async fn record_status(
     sqlx::query!(
         "INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
         Uuid::now_v7(),
-        measure,
+        measure.0,
         before as Option<MeasureStatus>,
         after as MeasureStatus,
         comment,
@@ -161,11 +163,11 @@ pub(super) async fn record_status(
 /// What a compliance check found.
 pub(super) struct CheckRow<'a> {
     pub id: Uuid,
-    pub measure_id: Uuid,
+    pub measure_id: MeasureId,
     pub checked_on: Date,
     pub result: &'a str,
     pub finding: &'a str,
-    pub document_id: Option<Uuid>,
+    pub document_id: Option<DocumentId>,
 }
 
 /// Inserts a compliance check.
@@ -179,11 +181,11 @@ pub(super) async fn insert_check(
         "INSERT INTO compliance_checks (id, measure_id, checked_on, result, finding, document_id, checked_by, created_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         k.id,
-        k.measure_id,
+        k.measure_id.0,
         k.checked_on,
         k.result,
         k.finding,
-        k.document_id,
+        k.document_id as _,
         by.0,
         at,
     )

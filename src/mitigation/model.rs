@@ -1,6 +1,8 @@
 //! Mitigation's types: measure kinds, measures and their status machine, compliance checks.
 
 use crate::ids::CaseId;
+use crate::ids::DocumentId;
+use crate::ids::MeasureId;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -101,7 +103,7 @@ impl std::fmt::Display for MeasureStatus {
 /// A measure.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Measure {
-    pub id: Uuid,
+    pub id: MeasureId,
     /// Case.
     pub case_id: CaseId,
     /// Kind code.
@@ -168,13 +170,13 @@ pub struct StatusChange {
 pub struct Check {
     pub id: Uuid,
     /// Measure.
-    pub measure_id: Uuid,
+    pub measure_id: MeasureId,
     pub checked_on: Date,
     /// `compliant`, `deficient` or `breach`.
     pub result: String,
     pub finding: String,
     /// Evidence.
-    pub document_id: Option<Uuid>,
+    pub document_id: Option<DocumentId>,
     /// Recorded.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -192,7 +194,7 @@ pub struct NewCheck {
     pub finding: String,
     /// A document of the case as evidence.
     #[serde(default)]
-    pub document_id: Option<Uuid>,
+    pub document_id: Option<DocumentId>,
 }
 
 #[cfg(test)]

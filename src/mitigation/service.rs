@@ -2,6 +2,7 @@
 //! checks; a breach reopens a monitored case (through `cases::service::apply`).
 
 use crate::ids::CaseId;
+use crate::ids::MeasureId;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
@@ -63,7 +64,7 @@ pub async fn add(
     {
         return Err(DomainError::invalid("submission_id", "is not a submission of this case"));
     }
-    let id = Uuid::now_v7();
+    let id = MeasureId::new();
     let row = db::MeasureRow {
         id,
         case_id,
@@ -154,7 +155,7 @@ pub async fn set_status(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    id: Uuid,
+    id: MeasureId,
     s: StatusChange,
     mail: bool,
 ) -> Result<Measure, DomainError> {
@@ -191,7 +192,7 @@ pub async fn add_check(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    measure_id: Uuid,
+    measure_id: MeasureId,
     k: NewCheck,
     mail: bool,
 ) -> Result<Check, DomainError> {

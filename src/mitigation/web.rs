@@ -2,10 +2,11 @@
 //! record a compliance check. Each re-renders the proceedings page with its outcome.
 
 use crate::ids::CaseId;
+use crate::ids::DocumentId;
+use crate::ids::MeasureId;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::model::{NewCheck, NewMeasure, StatusChange};
 use super::service;
@@ -54,7 +55,7 @@ pub struct MeasureStatusForm {
 pub async fn measure_status(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<MeasureId>,
     AppForm(f): AppForm<MeasureStatusForm>,
 ) -> Result<Response, AppError> {
     let s = StatusChange { status: f.status, comment: f.comment, version: f.version };
@@ -81,11 +82,11 @@ pub struct CheckForm {
 pub async fn add_check(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<MeasureId>,
     AppForm(f): AppForm<CheckForm>,
 ) -> Result<Response, AppError> {
     let document_id = match f.document_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Some(Uuid::parse_str(s).map_err(|_| AppError::invalid("document_id", "choose a document"))?),
+        Some(s) => Some(s.parse::<DocumentId>().map_err(|_| AppError::invalid("document_id", "choose a document"))?),
         None => None,
     };
     let k = NewCheck { checked_on: f.checked_on, result: f.result, finding: f.finding, document_id };

@@ -139,7 +139,6 @@ pub async fn notify_supervisors(
 ) -> Result<(), sqlx::Error> {
     let ids: Vec<UserId> = sqlx::query_scalar!(
         r#"SELECT id AS "id: UserId" FROM users WHERE role = 'supervisor' AND active AND id IS DISTINCT FROM $1"#,
-
         except as _
     )
     .fetch_all(&mut *conn)

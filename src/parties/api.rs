@@ -1,6 +1,7 @@
 //! The parties API, and the case endpoints that link parties and record transactions.
 
 use crate::ids::CaseId;
+use crate::ids::PartyId;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -71,7 +72,7 @@ pub struct PartyDetail {
 pub async fn get(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<PartyId>,
 ) -> Result<ApiJson<PartyDetail>, AppError> {
     let mut conn = state.db.acquire().await?;
     let party = super::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
@@ -89,7 +90,7 @@ pub async fn get(
 pub async fn patch(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<PartyId>,
     ApiJson(input): ApiJson<PartyInput>,
 ) -> Result<ApiJson<Party>, AppError> {
     let version = input.version.ok_or_else(|| AppError::invalid("version", "send the version you started from"))?;
@@ -105,7 +106,7 @@ pub async fn patch(
 pub async fn add_evidence(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<PartyId>,
     ApiJson(e): ApiJson<EvidenceInput>,
 ) -> Result<Response, AppError> {
     let eid = super::add_evidence(&mut *state.conn().await?, &user, state.now(), id, &e).await?;
@@ -116,7 +117,7 @@ pub async fn add_evidence(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
-    pub party_id: Uuid,
+    pub party_id: PartyId,
     /// `supplier`, `us_counterparty`, `owner` or `intermediary`.
     pub role: String,
 }
@@ -199,7 +200,7 @@ pub async fn lists_api(
 pub async fn party_hits(
     _user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<PartyId>,
 ) -> Result<ApiJson<Vec<Hit>>, AppError> {
     let mut conn = state.db.acquire().await?;
     super::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;

@@ -8,6 +8,7 @@ pub mod screening_service;
 pub mod web;
 
 use crate::ids::CaseId;
+use crate::ids::PartyId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -151,7 +152,7 @@ impl NexusCriterion {
 /// A party.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Party {
-    pub id: Uuid,
+    pub id: PartyId,
     pub legal_name: String,
     /// Other names.
     pub aliases: Vec<String>,
@@ -159,7 +160,7 @@ pub struct Party {
     /// Country (ISO 3166 alpha-2).
     pub country: String,
     /// Parent party.
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<PartyId>,
     /// Share the parent owns, percent.
     #[schema(value_type = Option<f64>)]
     pub ownership_pct: Option<f64>,
@@ -185,7 +186,7 @@ pub struct PartyInput {
     pub country: String,
     /// Parent party id.
     #[serde(default)]
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<PartyId>,
     /// Share the parent owns, percent (required with a parent).
     #[serde(default)]
     pub ownership_pct: Option<f64>,
@@ -203,7 +204,7 @@ pub struct ValidParty {
     aliases: Vec<String>,
     kind: PartyKind,
     country: String,
-    parent_id: Option<Uuid>,
+    parent_id: Option<PartyId>,
     ownership_pct: Option<f64>,
     notes: String,
 }
@@ -262,7 +263,7 @@ fn require_work(user: &Actor) -> Result<(), DomainError> {
 }
 
 /// Loads a party.
-pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Party>, sqlx::Error> {
+pub async fn get(conn: &mut PgConnection, id: PartyId) -> Result<Option<Party>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {PARTY_COLUMNS} FROM parties WHERE id = $1")).bind(id).fetch_optional(conn).await
 }
 
@@ -281,9 +282,13 @@ pub async fn list(conn: &mut PgConnection, q: Option<&str>, limit: i64) -> Resul
 }
 
 /// Refuses a parent that would make the ownership chain a loop.
-async fn check_parent(conn: &mut PgConnection, id: Option<Uuid>, parent: Option<Uuid>) -> Result<(), DomainError> {
+async fn check_parent(
+    conn: &mut PgConnection,
+    id: Option<PartyId>,
+    parent: Option<PartyId>,
+) -> Result<(), DomainError> {
     let Some(parent) = parent else { return Ok(()) };
-    let exists: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM parties WHERE id = $1) AS "v!""#, parent)
+    let exists: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM parties WHERE id = $1) AS "v!""#, parent.0)
         .fetch_one(&mut *conn)
         .await?;
     if !exists {
@@ -309,16 +314,16 @@ pub async fn create(
     require_work(user)?;
     let mut tx = conn.begin().await?;
     check_parent(&mut tx, None, p.parent_id).await?;
-    let id = Uuid::now_v7();
+    let id = PartyId::new();
     sqlx::query!(
         "INSERT INTO parties (id, legal_name, aliases, kind, country, parent_id, ownership_pct, notes, created_by, created_at, updated_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7::float8,$8,$9,$10,$10)",
-        id,
+        id.0,
         &p.legal_name,
         &p.aliases,
         p.kind as _,
         &p.country,
-        p.parent_id,
+        p.parent_id as _,
         p.ownership_pct,
         &p.notes,
         user.id.0,
@@ -343,7 +348,7 @@ pub async fn update(
     user: &Actor,
     now: OffsetDateTime,
     screening: &screening_service::Screening,
-    id: Uuid,
+    id: PartyId,
     version: i32,
     p: ValidParty,
 ) -> Result<Party, DomainError> {
@@ -364,12 +369,12 @@ pub async fn update(
     sqlx::query!(
         "UPDATE parties SET legal_name=$2, aliases=$3, kind=$4, country=$5, parent_id=$6, ownership_pct=$7::float8, notes=$8, \
          updated_at=$9, version = version + 1 WHERE id = $1",
-        id,
+        id.0,
         &p.legal_name,
         &p.aliases,
         p.kind as _,
         &p.country,
-        p.parent_id,
+        p.parent_id as _,
         p.ownership_pct,
         &p.notes,
         now,
@@ -414,8 +419,8 @@ pub struct ChainLink {
 }
 
 /// The ownership chain from `id` up to its ultimate parent (at most 20 levels).
-pub async fn ownership_chain(conn: &mut PgConnection, id: Uuid) -> Result<Vec<ChainLink>, sqlx::Error> {
-    let rows: Vec<(Uuid, i32)> = sqlx::query_as(
+pub async fn ownership_chain(conn: &mut PgConnection, id: PartyId) -> Result<Vec<ChainLink>, sqlx::Error> {
+    let rows: Vec<(PartyId, i32)> = sqlx::query_as(
         "WITH RECURSIVE chain(id, parent_id, depth) AS ( \
            SELECT id, parent_id, 0 FROM parties WHERE id = $1 \
            UNION ALL SELECT p.id, p.parent_id, c.depth + 1 FROM parties p JOIN chain c ON p.id = c.parent_id WHERE c.depth < 20) \
@@ -456,7 +461,7 @@ pub struct Evidence {
 }
 
 /// The evidence recorded for a party.
-pub async fn evidence(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Evidence>, sqlx::Error> {
+pub async fn evidence(conn: &mut PgConnection, id: PartyId) -> Result<Vec<Evidence>, sqlx::Error> {
     sqlx::query_as("SELECT id, criterion, adversary, finding, source, recorded_at FROM party_nexus_evidence WHERE party_id = $1 ORDER BY recorded_at, id")
         .bind(id)
         .fetch_all(conn)
@@ -483,7 +488,7 @@ pub async fn add_evidence(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    party: Uuid,
+    party: PartyId,
     e: &EvidenceInput,
 ) -> Result<Uuid, DomainError> {
     require_work(user)?;
@@ -518,7 +523,7 @@ pub async fn add_evidence(
     sqlx::query!(
         "INSERT INTO party_nexus_evidence (id, party_id, criterion, adversary, finding, source, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         id,
-        party,
+        party.0,
         criterion as _,
         &adversary,
         e.finding.trim(),
@@ -548,7 +553,7 @@ pub struct CaseLink {
 }
 
 /// The cases of a party that `user` may see.
-pub async fn cases_of(conn: &mut PgConnection, party: Uuid, user: &Actor) -> Result<Vec<CaseLink>, sqlx::Error> {
+pub async fn cases_of(conn: &mut PgConnection, party: PartyId, user: &Actor) -> Result<Vec<CaseLink>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.id AS case_id, c.docket_number, c.title, cp.role FROM case_parties cp JOIN cases c ON c.id = cp.case_id \
          WHERE cp.party_id = $1 AND ($2 IN ('supervisor', 'auditor') OR ($2 = 'analyst' AND (NOT c.restricted OR c.assignee = $3))) \
@@ -564,7 +569,7 @@ pub async fn cases_of(conn: &mut PgConnection, party: Uuid, user: &Actor) -> Res
 /// A party on a case.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CaseParty {
-    pub party_id: Uuid,
+    pub party_id: PartyId,
     pub legal_name: String,
     pub country: String,
     pub role: PartyRole,
@@ -587,7 +592,7 @@ pub async fn link(
     user: &Actor,
     now: OffsetDateTime,
     case_id: CaseId,
-    party: Uuid,
+    party: PartyId,
     role: PartyRole,
 ) -> Result<(), DomainError> {
     require_work(user)?;
@@ -600,7 +605,7 @@ pub async fn link(
     let n = sqlx::query!(
         "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
         case_id.0,
-        party,
+        party.0,
         role as _,
         user.id.0,
         now,
@@ -645,7 +650,7 @@ mod tests {
             legal_name: "".into(),
             kind: "robot".into(),
             country: "Russia".into(),
-            parent_id: Some(Uuid::nil()),
+            parent_id: Some(PartyId(Uuid::nil())),
             ownership_pct: Some(150.0),
             ..PartyInput::default()
         };

@@ -3,6 +3,7 @@
 //! renamed, and the analyst's confirm / dismiss of each hit.
 
 use crate::ids::CaseId;
+use crate::ids::PartyId;
 use crate::ids::UserId;
 use std::sync::{Arc, Mutex};
 
@@ -173,7 +174,7 @@ async fn screen_parties(
     version: i32,
     index: &ScreeningIndex,
     threshold: f64,
-    only: Option<Uuid>,
+    only: Option<PartyId>,
     now: OffsetDateTime,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     let parties: Vec<(Uuid, String, Vec<String>)> = match only {
@@ -280,7 +281,7 @@ pub async fn screen_one(
     conn: &mut PgConnection,
     cache: &IndexCache,
     threshold: f64,
-    party: Uuid,
+    party: PartyId,
     now: OffsetDateTime,
 ) -> Result<usize, sqlx::Error> {
     match current_index(conn, cache).await? {
@@ -373,7 +374,7 @@ pub async fn import_list(
 pub struct Hit {
     pub id: Uuid,
     /// Party.
-    pub party_id: Uuid,
+    pub party_id: PartyId,
     pub list_version: i32,
     /// The party's name that matched.
     pub party_name: String,
@@ -394,7 +395,7 @@ pub struct Hit {
 }
 
 /// The hits of a party (latest list versions first).
-pub async fn hits_of_party(conn: &mut PgConnection, party: Uuid) -> Result<Vec<Hit>, sqlx::Error> {
+pub async fn hits_of_party(conn: &mut PgConnection, party: PartyId) -> Result<Vec<Hit>, sqlx::Error> {
     sqlx::query_as(
         "SELECT h.id, h.party_id, h.list_version, h.party_name, h.matched_name, h.score, h.status, h.reason, e.source, e.name AS entry_name, \
          e.programs, e.federal_register_notice FROM screening_hits h JOIN screening_entries e ON e.list_version = h.list_version AND e.entry_no = h.entry_no \

@@ -3,6 +3,7 @@
 //! parties, record transactions and consolidate cases.
 
 use crate::ids::CaseId;
+use crate::ids::PartyId;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -101,7 +102,7 @@ impl PartyForm {
         let mut errors = Vec::new();
         let parent_id = match self.parent_id.trim() {
             "" => None,
-            s => Uuid::parse_str(s).map(Some).unwrap_or_else(|_| {
+            s => s.parse::<PartyId>().map(Some).unwrap_or_else(|_| {
                 errors.push(FieldError::new("parent_id", "choose a parent from the list"));
                 None
             }),
@@ -193,7 +194,7 @@ struct ShowPage {
 pub(crate) async fn show_page(
     state: &AppState,
     user: &SignedIn,
-    id: Uuid,
+    id: PartyId,
     message: String,
     is_error: bool,
     status: StatusCode,
@@ -238,7 +239,7 @@ pub(crate) async fn show_page(
 pub async fn show(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<PartyId>,
 ) -> Result<Response, AppError> {
     show_page(&state, &user, id, String::new(), false, StatusCode::OK).await
 }
@@ -247,7 +248,7 @@ pub async fn show(
 pub async fn update(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<PartyId>,
     AppForm(f): AppForm<PartyForm>,
 ) -> Result<Response, AppError> {
     let result = match (f.to_input(), f.version) {
@@ -278,7 +279,7 @@ pub struct EvidenceForm {
 pub async fn add_evidence(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<PartyId>,
     AppForm(f): AppForm<EvidenceForm>,
 ) -> Result<Response, AppError> {
     let input =
@@ -301,7 +302,7 @@ pub async fn link(
     AppPath(id): AppPath<CaseId>,
     AppForm(f): AppForm<LinkForm>,
 ) -> Result<Response, AppError> {
-    let result = match (Uuid::parse_str(f.party_id.trim()), PartyRole::parse(f.role.trim())) {
+    let result = match (f.party_id.trim().parse::<PartyId>(), PartyRole::parse(f.role.trim())) {
         (Ok(p), Some(r)) => {
             super::link(&mut *state.conn().await?, &user, state.now(), id, p, r).await.map_err(AppError::from)
         }
@@ -372,7 +373,7 @@ pub async fn add_transaction(
         [("supplier", &f.supplier, "supplier"), ("counterparty", &f.counterparty, "us_counterparty")]
     {
         if !v.trim().is_empty() {
-            match Uuid::parse_str(v.trim()) {
+            match v.trim().parse::<PartyId>() {
                 Ok(p) => {
                     parties.push(crate::cases::transactions::TransactionPartyInput { party_id: p, role: role.into() })
                 }
@@ -553,7 +554,7 @@ pub async fn upload(
 pub struct HitForm {
     decision: String,
     reason: String,
-    party_id: Uuid,
+    party_id: PartyId,
 }
 
 /// `POST /screening/hits/{id}`.

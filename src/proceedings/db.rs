@@ -1,6 +1,7 @@
 //! The proceedings' SQL reads, checked against the schema at compile time.
 
 use crate::ids::CaseId;
+use crate::ids::PartyId;
 use uuid::Uuid;
 
 use super::model::{AgencyNotice, Submission};
@@ -23,7 +24,7 @@ pub async fn notices(conn: &mut sqlx::PgConnection, case_id: CaseId) -> Result<V
 pub async fn submissions(conn: &mut sqlx::PgConnection, case_id: CaseId) -> Result<Vec<Submission>, DomainError> {
     Ok(sqlx::query_as!(
         Submission,
-        "SELECT id, case_id, party_id, received_on, kind, summary, meeting_held_on, meeting_outcome, created_at \
+        "SELECT id, case_id, party_id AS \"party_id: PartyId\", received_on, kind, summary, meeting_held_on, meeting_outcome, created_at \
          FROM case_submissions WHERE case_id = $1 ORDER BY received_on, created_at",
         case_id.0,
     )

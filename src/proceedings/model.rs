@@ -1,6 +1,7 @@
 //! The proceedings' types: agency notices and responses, submissions and meetings.
 
 use crate::ids::CaseId;
+use crate::ids::PartyId;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -86,7 +87,7 @@ pub struct Submission {
     /// Case.
     pub case_id: CaseId,
     /// The party that submitted it.
-    pub party_id: Option<Uuid>,
+    pub party_id: Option<PartyId>,
     /// Received.
     pub received_on: Date,
     /// `written_response`, `mitigation_proposal`, `meeting_request` or `other`.
@@ -120,7 +121,7 @@ pub struct NewSubmission {
     pub summary: String,
     /// The party.
     #[serde(default)]
-    pub party_id: Option<Uuid>,
+    pub party_id: Option<PartyId>,
 }
 
 /// The outcome of a requested meeting.

@@ -219,7 +219,7 @@ pub async fn add_submission(
         let linked: bool = sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM case_parties WHERE case_id = $1 AND party_id = $2) AS "v!""#,
             case_id.0,
-            p,
+            p.0,
         )
         .fetch_one(&mut *tx)
         .await?;
@@ -248,7 +248,7 @@ pub async fn add_submission(
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         id,
         case_id.0,
-        s.party_id,
+        s.party_id as _,
         received,
         kind,
         s.summary.trim(),

@@ -2,6 +2,7 @@
 //! mitigation, documents) and its notice and submission forms.
 
 use crate::ids::CaseId;
+use crate::ids::MeasureId;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -58,7 +59,7 @@ impl ProceedingsPage {
     fn submission_kind(&self, code: &str) -> &'static str {
         self.submission_kinds.iter().find(|k| k.0 == code).map(|k| k.1).unwrap_or("Other")
     }
-    fn checks_of(&self, measure: &Uuid) -> Vec<&Check> {
+    fn checks_of(&self, measure: &MeasureId) -> Vec<&Check> {
         self.checks.iter().filter(|k| k.measure_id == *measure).collect()
     }
     fn date(&self, d: &Option<time::Date>) -> String {

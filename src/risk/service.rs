@@ -311,10 +311,11 @@ pub async fn propose_override(
         return Err(DomainError::invalid("justification", "explain why the computed band is wrong"));
     }
     let mut tx = conn.begin().await?;
-    let case_id = sqlx::query_scalar!(r#"SELECT case_id AS "case_id: CaseId" FROM assessments WHERE id = $1"#, assessment_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(DomainError::NotFound)?;
+    let case_id =
+        sqlx::query_scalar!(r#"SELECT case_id AS "case_id: CaseId" FROM assessments WHERE id = $1"#, assessment_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(DomainError::NotFound)?;
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, c.assignee)?;
     let id = Uuid::now_v7();

@@ -237,7 +237,11 @@ fn csrf_token_of(parts: &Parts) -> Presented {
     if is_form { Presented::InFormBody } else { Presented::None }
 }
 
-async fn refuse(state: &AppState, meta: &RequestMeta, actor: Option<(crate::ids::UserId, Role)>, why: &str
+async fn refuse(
+    state: &AppState,
+    meta: &RequestMeta,
+    actor: Option<(crate::ids::UserId, Role)>,
+    why: &str,
 ) -> Response {
     let event = NewEvent::new("access.refused").outcome(Outcome::Denied).changes(serde_json::json!({"reason": why}));
     if let Err(e) = audit::record_alone(&state.db, state.now(), &meta.audit(actor), event).await {

@@ -140,10 +140,11 @@ async fn counts_match(app: &TestApp) {
             .await
             .unwrap();
     assert_eq!(kept, counted);
-    let analyst: icts_review::ids::UserId = sqlx::query_scalar("SELECT id FROM users WHERE role = 'analyst' ORDER BY email LIMIT 1")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let analyst: icts_review::ids::UserId =
+        sqlx::query_scalar("SELECT id FROM users WHERE role = 'analyst' ORDER BY email LIMIT 1")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
     let mut via_table =
         icts_review::cases::db::count_by_stage(&mut conn, analyst, icts_review::auth::Role::Analyst).await.unwrap();
