@@ -190,6 +190,7 @@ impl Office {
                     agency: (*a).into(),
                     sent_on: self.clock_today().to_string(),
                     due_on: None,
+                    late_reason: None,
                 },
             )
             .await?;
@@ -203,6 +204,7 @@ impl Office {
                     dispute_resolved_on: None,
                     dispute_resolution: None,
                     version: n.version,
+                    late_reason: None,
                 };
                 respond(&mut *self.state.conn().await?, who, self.state.now(), n.id, r).await?;
             }
@@ -217,6 +219,7 @@ impl Office {
             received_on: self.clock_today().to_string(),
             summary: summary.into(),
             party_id: None,
+            late_reason: None,
         };
         crate::proceedings::service::add_submission(&mut *self.state.conn().await?, who, self.state.now(), id, s)
             .await?;
@@ -433,8 +436,11 @@ impl Office {
                     self.later(5);
                 }
                 Action::ServeInitialDetermination => {
-                    let input =
-                        Input { date: Some(self.clock_today()), method: Some("email".into()), ..Input::default() };
+                    let input = Input {
+                        date: Some(self.clock_today()),
+                        method: Some("electronic_transmission".into()),
+                        ..Input::default()
+                    };
                     self.act(analyst, id, Action::ServeInitialDetermination, input).await?;
                     self.later(20);
                     self.submission(
@@ -701,7 +707,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
             ana,
             k.id,
             Action::ServeInitialDetermination,
-            Input { date: Some(office.clock_today()), method: Some("courier".into()), ..Input::default() },
+            Input { date: Some(office.clock_today()), method: Some("commercial_carrier".into()), ..Input::default() },
         )
         .await
         .map_err(e)?;

@@ -101,6 +101,10 @@ pub enum Action {
     SeeRestrictedCases,
     /// Extend a case's clock.
     GrantExtensions,
+    /// Keep a case under the rule other than the one in force on its acceptance date.
+    SetCaseRule,
+    /// Record an emergency deviation from the procedure (7.100(e) / 791.100(e)).
+    RecordDeviations,
 }
 
 /// Whether `role` may take `action`.
@@ -118,7 +122,9 @@ pub fn allows(role: Role, action: Action) -> bool {
         SignDeterminations => role == Supervisor,
         ExportCases => matches!(role, Supervisor | Auditor),
         BeAssigned => matches!(role, Analyst | Supervisor),
-        ConsolidateCases | RestrictCases | DecideOverrides | GrantExtensions => role == Supervisor,
+        ConsolidateCases | RestrictCases | DecideOverrides | GrantExtensions | SetCaseRule | RecordDeviations => {
+            role == Supervisor
+        }
         ManageRubrics => role == Admin,
         SeeRestrictedCases => matches!(role, Supervisor | Auditor),
     }
@@ -233,6 +239,8 @@ mod tests {
             (Action::DecideOverrides, [false, true, false, false]),
             (Action::SeeRestrictedCases, [false, true, true, false]),
             (Action::GrantExtensions, [false, true, false, false]),
+            (Action::SetCaseRule, [false, true, false, false]),
+            (Action::RecordDeviations, [false, true, false, false]),
         ];
         for (action, expected) in table {
             for (role, want) in Role::ALL.into_iter().zip(expected) {

@@ -16,7 +16,7 @@ use super::db::{AssigneeFilter, CaseFilter, Sort};
 use super::model::{CaseEdit, CaseInput, CaseRow, CaseView, Origin, parse_date};
 use super::reference::Reference;
 use super::service;
-use super::workflow::{Action, Input, Stage};
+use super::workflow::{Action, Input, RuleVersion, Stage};
 use crate::app::AppState;
 use crate::audit::StoredEvent;
 use crate::web::auth::{Authorized, perm};
@@ -293,9 +293,13 @@ pub struct TransitionRequest {
     /// Reason, question or justification (required for some actions).
     #[serde(default)]
     pub comment: Option<String>,
-    /// Date of the event, YYYY-MM-DD (service of the initial determination).
+    /// The date the act took effect, YYYY-MM-DD (today when absent). Not in the future,
+    /// not before the act it follows.
     #[serde(default)]
     pub date: Option<String>,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
     /// How the initial determination was served (`mail`, `email`, `courier`,
     /// `federal_register`).
     #[serde(default)]
@@ -323,10 +327,16 @@ pub fn parse_transition(t: &TransitionRequest) -> Result<(Action, Input), AppErr
     if t.comment.as_ref().is_some_and(|c| c.chars().count() > 20000) {
         errors.push(FieldError::new("comment", "must be at most 20,000 characters"));
     }
+    if t.late_reason.as_ref().is_some_and(|c| c.chars().count() > 2000) {
+        errors.push(FieldError::new("late_reason", "must be at most 2,000 characters"));
+    }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    Ok((action.expect("checked"), Input { comment: t.comment.clone(), date, method }))
+    Ok((
+        action.expect("checked"),
+        Input { comment: t.comment.clone(), date, method, late_reason: t.late_reason.clone() },
+    ))
 }
 
 /// Takes a workflow action: 409 when not possible now, 403 when never for this role.
@@ -415,4 +425,29 @@ pub async fn put_reference(
 ) -> Result<StatusCode, AppError> {
     super::reference::upsert(&mut *state.conn().await?, &user, state.now(), &kind, &code, &e).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Keeps a case under a rule version other than the one in force on its acceptance date.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleRequest {
+    /// `ifr-2021` or `final-2025`.
+    pub rule_version: String,
+    /// The written reason (shown on the case).
+    pub reason: String,
+}
+
+/// Sets the rule version of a case (supervisors), with a written reason; audited.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/rule", tag = "cases", params(("id" = Uuid, Path)), request_body = RuleRequest,
+    responses((status = 200, body = CaseView), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn set_rule(
+    user: Authorized<perm::SetCaseRule>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<CaseId>,
+    ApiJson(r): ApiJson<RuleRequest>,
+) -> Result<ApiJson<CaseView>, AppError> {
+    let rule = RuleVersion::parse(r.rule_version.trim())
+        .ok_or_else(|| AppError::invalid("rule_version", "must be ifr-2021 or final-2025"))?;
+    let row = service::set_rule(&mut *state.conn().await?, &user, state.now(), id, rule, &r.reason).await?;
+    Ok(ApiJson(view_of(&state, &user, row).await?))
 }

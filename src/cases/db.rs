@@ -20,6 +20,12 @@ macro_rules! case_columns {
     c.covered_note, c.nexus, c.nexus_note, c.undue_risk, c.undue_risk_note, c.accepted_on, c.agencies_notified_on, \
     c.initial_signed_by, c.served_on, c.response_received_on, c.circulated_on, c.final_decision, \
     c.final_signed_by, c.decided_on, c.final_due, c.preliminary_score, c.created_by, c.created_at, c.updated_at, c.version, \
+    c.stage_since, c.rule_reason, c.response_complete_on, \
+    EXISTS (SELECT 1 FROM case_deviations dv WHERE dv.case_id = c.id) AS emergency_deviation, \
+    (SELECT max(d.signed_at)::date FROM determinations d WHERE d.case_id = c.id AND d.kind = 'initial' \
+        AND d.signed_at IS NOT NULL) AS initial_signed_on, \
+    (SELECT max(d.signed_at)::date FROM determinations d WHERE d.case_id = c.id AND d.kind = 'final' \
+        AND d.signed_at IS NOT NULL) AS final_signed_on, \
     EXISTS (SELECT 1 FROM nexus_findings n WHERE n.case_id = c.id) AS has_nexus_finding, \
     EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id) AS has_assessment, \
     (SELECT count(*) FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'first') AS first_step_notices, \
@@ -82,21 +88,23 @@ pub async fn insert(
     Ok(())
 }
 
-/// Moves a case to `stage` if it is still at `version` (the one place a stage is written;
-/// callers go through `service::apply`). Returns whether it was.
+/// Moves a case to `stage` by an act dated `on` if it is still at `version` (the one place
+/// a stage is written; callers go through `service::apply`). Returns whether it was.
 pub async fn set_stage(
     conn: &mut PgConnection,
     id: CaseId,
     version: i32,
-    stage: Stage,
+    (stage, on): (Stage, Date),
     now: OffsetDateTime,
 ) -> Result<bool, sqlx::Error> {
     let n = sqlx::query!(
-        "UPDATE cases SET stage = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND version = $4",
+        "UPDATE cases SET stage = $2, stage_since = $5, updated_at = $3, version = version + 1 \
+         WHERE id = $1 AND version = $4",
         id.0,
         stage as _,
         now,
-        version
+        version,
+        on
     )
     .execute(conn)
     .await?

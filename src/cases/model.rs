@@ -151,6 +151,19 @@ pub struct CaseRow {
     pub second_step_notices: i64,
     /// A second-step objection without a recorded resolution.
     pub unresolved_objection: bool,
+    /// The date of the act that brought the case to its stage.
+    pub stage_since: Option<Date>,
+    /// A supervisor's reason for keeping the case under the rule other than the one in
+    /// force on its acceptance date.
+    pub rule_reason: Option<String>,
+    /// When the analyst recorded that every served party filed its written response.
+    pub response_complete_on: Option<Date>,
+    /// An emergency deviation from the procedure is recorded.
+    pub emergency_deviation: bool,
+    /// When the initial determination was signed.
+    pub initial_signed_on: Option<Date>,
+    /// When the final determination was signed.
+    pub final_signed_on: Option<Date>,
 }
 
 impl std::ops::Deref for CaseRow {
@@ -241,6 +254,38 @@ pub struct CaseView {
     pub clocks: Vec<ClockState>,
     /// What the requesting user may do now.
     pub allowed_actions: Vec<Action>,
+    /// The dates of the case's acts (each the date it took effect).
+    pub dates: ActDates,
+    /// A supervisor's reason for keeping the case under the rule other than the one in
+    /// force on its acceptance date.
+    pub rule_reason: Option<String>,
+    /// An emergency deviation from the procedure is recorded (7.100(e) / 791.100(e)).
+    pub emergency_deviation: bool,
+}
+
+/// The dates of a case's acts, as they took effect (not when they were recorded).
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct ActDates {
+    /// Referral accepted (fixes the rule version).
+    pub accepted_on: Option<Date>,
+    /// First notice to the appropriate agencies.
+    pub agencies_notified_on: Option<Date>,
+    /// Initial determination signed.
+    pub initial_signed_on: Option<Date>,
+    /// Initial determination served.
+    pub served_on: Option<Date>,
+    /// First written response or mitigation proposal received.
+    pub response_received_on: Option<Date>,
+    /// Every served party's written response recorded as complete.
+    pub response_complete_on: Option<Date>,
+    /// Proposed final determination circulated.
+    pub circulated_on: Option<Date>,
+    /// Final determination signed.
+    pub final_signed_on: Option<Date>,
+    /// Final determination issued.
+    pub decided_on: Option<Date>,
+    /// The act that brought the case to its current stage.
+    pub stage_since: Option<Date>,
 }
 
 impl std::ops::Deref for CaseView {
@@ -505,6 +550,21 @@ pub fn docket_number(year: i32, n: i32) -> String {
     format!("ICTS-{year}-{n:03}")
 }
 
+/// The date an audited act took effect, read from its event's changes (`on` for workflow
+/// actions and deviations; the notice, response, submission, service, meeting or check
+/// date of the others), if it has one.
+pub fn act_date_of(changes: &serde_json::Value) -> Option<Date> {
+    ["on", "sent_on", "responded_on", "received_on", "served_on", "held_on", "checked_on"]
+        .iter()
+        .find_map(|k| changes.get(*k).and_then(|v| v.as_str()).and_then(parse_date))
+}
+
+/// Whether an act dated `on` and recorded at `at` was recorded late (more than
+/// [`LATE_AFTER_DAYS`](super::workflow::LATE_AFTER_DAYS) days after its date).
+pub fn recorded_late(on: Date, at: OffsetDateTime) -> bool {
+    (at.date() - on).whole_days() > super::workflow::LATE_AFTER_DAYS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -594,6 +654,12 @@ mod tests {
             first_step_notices: 0,
             second_step_notices: 0,
             unresolved_objection: false,
+            stage_since: None,
+            rule_reason: None,
+            response_complete_on: None,
+            emergency_deviation: false,
+            initial_signed_on: None,
+            final_signed_on: None,
         };
         assert!(!row.visible_to(me, Role::Analyst));
         assert!(row.visible_to(me, Role::Supervisor));

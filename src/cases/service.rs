@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::clocks::{self, ClockName, ClockState};
 use super::db::{self, CaseFilter};
-use super::model::{CaseRow, CaseView, NewCase, Questions, UserRef, ValidEdit};
+use super::model::{ActDates, CaseRow, CaseView, NewCase, Questions, UserRef, ValidEdit};
 use super::workflow::{self, Action, Change, Decision, Facts, Input, Refusal, RuleVersion, Stage};
 use crate::audit::{self, NewEvent};
 use crate::auth::Actor;
@@ -20,6 +20,28 @@ use crate::error::{DomainError, FieldError};
 /// Today's date for the clocks (UTC).
 pub fn today(now: OffsetDateTime) -> Date {
     now.date()
+}
+
+/// Checks the date of an act other than a workflow action (a notice, a response, a
+/// submission): see [`workflow::check_act_date`]. A refusal is invalid input naming the
+/// field and both dates.
+pub fn check_dated(
+    field: &'static str,
+    on: Date,
+    now: OffsetDateTime,
+    after: &[(&str, Option<Date>)],
+    late_reason: Option<&str>,
+) -> Result<(), DomainError> {
+    workflow::check_act_date(field, on, today(now), after, late_reason).map_err(|r| match r {
+        Refusal::Input(f, why) => DomainError::invalid(f, why),
+        Refusal::NotNow(why) => DomainError::Refused(why),
+        Refusal::Role => DomainError::Forbidden,
+    })
+}
+
+/// The late reason of an act, if one was given, for its audit event.
+pub fn late_reason_of(r: Option<&str>) -> Option<&str> {
+    r.map(str::trim).filter(|r| !r.is_empty())
 }
 
 /// Loads a case the user may see, or 404 (the same answer as for a case that does not
@@ -68,6 +90,11 @@ pub fn facts(c: &CaseRow, user: &Actor, today: Date) -> Facts {
         circulated_on: c.circulated_on,
         all_concurred: c.all_concurred,
         today: Some(today),
+        stage_since: c.stage_since,
+        initial_signed_on: c.initial_signed_on,
+        final_signed_on: c.final_signed_on,
+        response_complete: c.response_complete_on.is_some(),
+        emergency_deviation: c.emergency_deviation,
         nexus_finding_recorded: Some(c.has_nexus_finding),
         assessment_recorded: Some(c.has_assessment),
     }
@@ -97,6 +124,20 @@ pub async fn view(
         decision: c.final_decision,
         clocks,
         allowed_actions,
+        dates: ActDates {
+            accepted_on: c.accepted_on,
+            agencies_notified_on: c.agencies_notified_on,
+            initial_signed_on: c.initial_signed_on,
+            served_on: c.served_on,
+            response_received_on: c.response_received_on,
+            response_complete_on: c.response_complete_on,
+            circulated_on: c.circulated_on,
+            final_signed_on: c.final_signed_on,
+            decided_on: c.decided_on,
+            stage_since: c.stage_since,
+        },
+        rule_reason: c.rule_reason,
+        emergency_deviation: c.emergency_deviation,
         case: c.case,
     })
 }
@@ -287,21 +328,23 @@ pub async fn transition(
     }
     let facts = facts(&c, user, today);
     let to = apply(&mut tx, user, now, &c, Change::Act(action), &facts, &input).await?;
+    // The date the act took effect; the audit event keeps when and by whom it was recorded.
+    let on = input.date.unwrap_or(today);
     let comment = input.comment.as_deref().map(str::trim).unwrap_or("").to_string();
     let mut extra = serde_json::Map::new();
+    extra.insert("on".into(), json!(on));
+    if let Some(r) = input.late_reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        extra.insert("late_reason".into(), json!(r));
+    }
     match action {
         Action::Accept => {
-            let rule = RuleVersion::in_force_on(today);
-            sqlx::query!(
-                "UPDATE cases SET accepted_on = $2, rule_version = $3 WHERE id = $1",
-                id.0,
-                today,
-                rule.code()
-            )
-            .execute(&mut *tx)
-            .await?;
+            // The rule in force on the date of acceptance, not on the day it is recorded.
+            let rule = RuleVersion::in_force_on(on);
+            sqlx::query!("UPDATE cases SET accepted_on = $2, rule_version = $3 WHERE id = $1", id.0, on, rule.code())
+                .execute(&mut *tx)
+                .await?;
             extra.insert("rule_version".into(), json!(rule.code()));
-            extra.insert("accepted_on".into(), json!(today));
+            extra.insert("accepted_on".into(), json!(on));
         }
         Action::RequestInformation => {
             let asked_of = c.referring_agency.clone().unwrap_or_else(|| "the referring party".into());
@@ -311,7 +354,7 @@ pub async fn transition(
                 id.0,
                 &asked_of,
                 &comment,
-                today,
+                on,
                 user.id.0,
                 now,
             )
@@ -322,7 +365,7 @@ pub async fn transition(
             sqlx::query!(
                 "UPDATE case_rfis SET answered_on = $2, answer = coalesce(answer, $3) WHERE case_id = $1 AND answered_on IS NULL AND cardinality(tolls) = 0",
                 id.0,
-                today,
+                on,
                 &comment,
             )
             .execute(&mut *tx)
@@ -339,7 +382,7 @@ pub async fn transition(
             extra.insert("agencies_notified_on".into(), json!(on));
         }
         Action::ServeInitialDetermination => {
-            let served = input.date.expect("checked by the workflow");
+            let served = on;
             let method = input.method.clone().expect("checked by the workflow");
             sqlx::query!("UPDATE cases SET served_on = $2 WHERE id = $1", id.0, served).execute(&mut *tx).await?;
             sqlx::query!(
@@ -366,7 +409,7 @@ pub async fn transition(
             extra.insert("circulated_on".into(), json!(on));
         }
         Action::IssueFinalDetermination => {
-            sqlx::query!("UPDATE cases SET decided_on = $2 WHERE id = $1", id.0, today).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE cases SET decided_on = $2 WHERE id = $1", id.0, on).execute(&mut *tx).await?;
             determination_event(&mut tx, id, "issued", c.final_decision, &comment, user.id, now).await?;
         }
         _ => {}
@@ -404,7 +447,8 @@ pub async fn apply(
         Refusal::NotNow(why) => DomainError::Refused(why),
         Refusal::Input(field, why) => DomainError::invalid(field, why),
     })?;
-    if !db::set_stage(conn, case.id, case.version, to, now).await? {
+    let on = input.date.unwrap_or_else(|| today(now));
+    if !db::set_stage(conn, case.id, case.version, (to, on), now).await? {
         return Err(DomainError::Conflict("the case changed while saving; nothing was done".into()));
     }
     Ok(to)
@@ -609,6 +653,53 @@ pub async fn answer_rfi(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A supervisor keeps a case under `rule` although another was in force on its acceptance
+/// date (a pending case the office keeps under the rule it started under), with a written
+/// reason; choosing the rule in force on that date again drops the reason. The clocks
+/// follow.
+pub async fn set_rule(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: CaseId,
+    rule: RuleVersion,
+    reason: &str,
+) -> Result<CaseRow, DomainError> {
+    require(user, policy::Action::SetCaseRule)?;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(DomainError::invalid("reason", "give a written reason (at most 2,000 characters)"));
+    }
+    let mut tx = conn.begin().await?;
+    let c = visible(&mut tx, user, id, true).await?;
+    let Some(accepted) = c.accepted_on else {
+        return Err(DomainError::Conflict("the rule is fixed at acceptance: accept the referral first".into()));
+    };
+    let by_date = RuleVersion::in_force_on(accepted);
+    if c.rule() == Some(rule) {
+        return Err(DomainError::Conflict(format!("{} is already under {}", c.docket_number, rule.code())));
+    }
+    let kept_reason = (rule != by_date).then_some(reason);
+    sqlx::query!(
+        "UPDATE cases SET rule_version = $2, rule_reason = $3, updated_at = $4, version = version + 1 WHERE id = $1",
+        id.0,
+        rule.code(),
+        kept_reason,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    refresh_dues(&mut tx, id, now).await?;
+    let event = NewEvent::new("case.rule_set").object("case", id).changes(json!({
+        "rule_version": {"before": c.rule_version, "after": rule.code()},
+        "in_force_on_acceptance": by_date.code(), "accepted_on": accepted, "reason": reason,
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let row = db::get(&mut tx, id, false).await?.expect("exists");
+    tx.commit().await?;
+    Ok(row)
 }
 
 /// A supervisor extends a clock with a written justification.

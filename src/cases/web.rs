@@ -382,6 +382,12 @@ pub struct TimelineEntry {
     what: String,
     who: String,
     detail: String,
+    /// The date the act took effect (empty for events that are not acts of the review).
+    on: String,
+    /// Recorded more than 7 days after its date: shown as "recorded on … by …".
+    late: bool,
+    /// Why it was recorded late.
+    late_reason: String,
 }
 
 /// A note as shown.
@@ -424,7 +430,7 @@ struct CasePage {
     message: String,
     message_is_error: bool,
     today: String,
-    service_methods: [(&'static str, &'static str); 4],
+    service_methods: [(&'static str, &'static str); 6],
     clock_names: [ClockName; 4],
     parties: Vec<crate::parties::CaseParty>,
     transactions: Vec<super::transactions::Transaction>,
@@ -542,6 +548,9 @@ async fn case_page_with(
     let name_of = |id: Option<UserId>| {
         id.and_then(|i| names.iter().find(|n| n.0 == i).map(|n| n.1.clone())).unwrap_or_else(|| "system".into())
     };
+    // The legal record reads in the order the acts took effect (recording order within a day).
+    let mut events = events;
+    events.sort_by_key(|e| super::model::act_date_of(&e.changes).unwrap_or(e.at.date()));
     let timeline = events
         .into_iter()
         .map(|e| {
@@ -560,7 +569,18 @@ async fn case_page_with(
                         None => String::new(),
                     }
                 });
-            TimelineEntry { at: show_time(e.at), what, who: name_of(e.actor_id), detail }
+            let on = super::model::act_date_of(&e.changes);
+            let late = on.is_some_and(|d| super::model::recorded_late(d, e.at));
+            let late_reason = e.changes.get("late_reason").and_then(|r| r.as_str()).unwrap_or("").to_string();
+            TimelineEntry {
+                at: show_time(e.at),
+                what,
+                who: name_of(e.actor_id),
+                detail,
+                on: on.map(|d| d.to_string()).unwrap_or_default(),
+                late,
+                late_reason,
+            }
         })
         .collect();
     let parties = crate::parties::parties_of_case(&mut conn, id).await?;
@@ -738,6 +758,8 @@ pub struct ActionForm {
     date: Option<String>,
     #[serde(default)]
     method: Option<String>,
+    #[serde(default)]
+    late_reason: Option<String>,
     version: i32,
 }
 
@@ -753,6 +775,7 @@ pub async fn transition(
         comment: f.comment,
         date: f.date,
         method: f.method,
+        late_reason: f.late_reason,
         version: Some(f.version),
     };
     let result = match super::api::parse_transition(&req) {
@@ -864,6 +887,30 @@ pub async fn extend(
         (_, Err(_)) => Err(AppError::invalid("days", "must be a whole number of days")),
     };
     render_again(result, "Clock extended.", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await
+}
+
+/// The rule form.
+#[derive(Debug, Deserialize)]
+pub struct RuleForm {
+    rule_version: String,
+    reason: String,
+}
+
+/// `POST /cases/{id}/rule` (supervisors): keep the case under the other rule version.
+pub async fn set_rule(
+    user: Authorized<perm::SetCaseRule>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<CaseId>,
+    AppForm(f): AppForm<RuleForm>,
+) -> Result<Response, AppError> {
+    let result = match super::workflow::RuleVersion::parse(f.rule_version.trim()) {
+        Some(rule) => service::set_rule(&mut *state.conn().await?, &user, state.now(), id, rule, &f.reason)
+            .await
+            .map(|_| ())
+            .map_err(AppError::from),
+        None => Err(AppError::invalid("rule_version", "choose ifr-2021 or final-2025")),
+    };
+    render_again(result, "Rule version set.", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await
 }
 
 /// `POST /cases/assign` (supervisors): one or many cases from the list or the case page.

@@ -289,8 +289,8 @@ impl Action {
         )
     }
 
-    /// Whether the action needs a date (service date).
-    pub fn needs_date(self) -> bool {
+    /// Whether the action asks how it was done (service of the initial determination).
+    pub fn needs_method(self) -> bool {
         matches!(self, Action::ServeInitialDetermination)
     }
 
@@ -416,6 +416,18 @@ pub struct Facts {
     /// Every notified agency concurred (or the dispute was resolved).
     pub all_concurred: bool,
     pub today: Option<Date>,
+    /// The date of the act that brought the case to its current stage: the next act may not
+    /// be dated before it (unknown for cases recorded before dates of acts were kept).
+    pub stage_since: Option<Date>,
+    /// When the initial determination was signed.
+    pub initial_signed_on: Option<Date>,
+    /// When the final determination was signed.
+    pub final_signed_on: Option<Date>,
+    /// The analyst recorded that every served party filed its written response.
+    pub response_complete: bool,
+    /// A supervisor recorded an emergency deviation from the procedure (7.100(e) /
+    /// 791.100(e)).
+    pub emergency_deviation: bool,
     /// Seam for the risk issue: a nexus finding with its evidence is recorded.
     pub nexus_finding_recorded: Option<bool>,
     /// Seam for the risk issue: a current risk assessment exists.
@@ -427,16 +439,82 @@ pub struct Facts {
 pub struct Input {
     /// Reason, question or justification.
     pub comment: Option<String>,
-    /// Date of the event (service date).
+    /// The date the act took effect (today when absent).
     pub date: Option<Date>,
-    /// How the initial determination was served: `mail`, `email`, `courier` or
-    /// `federal_register`.
+    /// How the initial determination was served: one of [`SERVICE_METHODS`].
     pub method: Option<String>,
+    /// Why an act is recorded more than [`LATE_AFTER_DAYS`] days after its date.
+    pub late_reason: Option<String>,
 }
 
-/// The ways an initial determination is served on the parties.
-pub const SERVICE_METHODS: [(&str, &str); 4] =
-    [("mail", "Mail"), ("email", "Email"), ("courier", "Courier"), ("federal_register", "Federal Register")];
+/// An act recorded more than this many days after its date needs a written reason.
+pub const LATE_AFTER_DAYS: i64 = 7;
+
+/// Checks the date of an act recorded `today`: not in the future, not before `after` (the
+/// acts it follows, each with what it was), and a written reason when it is recorded more
+/// than [`LATE_AFTER_DAYS`] days late. The refusal names the field and both dates.
+pub fn check_act_date(
+    field: &'static str,
+    on: Date,
+    today: Date,
+    after: &[(&str, Option<Date>)],
+    late_reason: Option<&str>,
+) -> Result<(), Refusal> {
+    if on > today {
+        return Err(Refusal::Input(
+            field,
+            format!("the date of the act ({on}) cannot be in the future (today is {today})"),
+        ));
+    }
+    for (what, prior) in after {
+        if let Some(p) = prior
+            && on < *p
+        {
+            return Err(Refusal::Input(
+                field,
+                format!("{on} is before {what} on {p}: an act cannot precede the act it follows"),
+            ));
+        }
+    }
+    if (today - on).whole_days() > LATE_AFTER_DAYS && late_reason.map(str::trim).is_none_or(str::is_empty) {
+        return Err(Refusal::Input(
+            "late_reason",
+            format!(
+                "the act is dated {on}, more than {LATE_AFTER_DAYS} days before it is recorded ({today}): give a written reason for recording it late"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Why the parties' response window still holds the proposed final determination back on
+/// `on` (7.107 / 791.107), or `None`: the window has closed, every served party answered
+/// and the analyst marked the response complete, or an emergency deviation was recorded.
+pub fn response_window_holds(facts: &Facts, on: Date) -> Option<String> {
+    if facts.response_complete || facts.emergency_deviation {
+        return None;
+    }
+    match facts.response_due {
+        Some(due) if on <= due => Some(format!(
+            "the parties' 30-day response window is open until {due} (7.107 / 791.107): this can be dated from {}, once every served party has answered and the response is marked complete, or after a supervisor records an emergency deviation",
+            due + time::Duration::days(1)
+        )),
+        _ => None,
+    }
+}
+
+/// The ways a determination is served on the parties (7.105(b) / 791.105(b)).
+pub const SERVICE_METHODS: [(&str, &str); 6] = [
+    ("registered_mail", "Registered mail"),
+    ("facsimile", "Facsimile"),
+    ("electronic_transmission", "Electronic transmission"),
+    ("commercial_carrier", "Third-party commercial carrier"),
+    ("personal_delivery", "Personal delivery"),
+    ("federal_register", "Publication in the Federal Register"),
+];
+
+/// The labels of service methods recorded before the rule's methods were kept.
+pub const EARLIER_SERVICE_METHODS: [(&str, &str); 3] = [("mail", "Mail"), ("email", "Email"), ("courier", "Courier")];
 
 /// Why an action is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -471,6 +549,20 @@ pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &In
         return Err(Refusal::Input("comment", "a written reason is required".into()));
     }
     let today = facts.today;
+    let on = input.date.or(today);
+    if let (Some(on), Some(t)) = (on, today) {
+        let since = format!("the act that brought the case to {}", stage.label());
+        check_act_date("date", on, t, &[(since.as_str(), facts.stage_since)], input.late_reason.as_deref())?;
+    }
+    if let Some(on) = on
+        && matches!(
+            action,
+            Action::CirculateFinalDetermination | Action::BeginFinalDetermination | Action::IssueFinalDetermination
+        )
+        && let Some(why) = response_window_holds(facts, on)
+    {
+        return Err(Refusal::NotNow(why));
+    }
     match action {
         Action::NotifyAgencies if facts.first_step_notices == 0 => {
             return Err(Refusal::NotNow("record the notice sent to each appropriate agency first".into()));
@@ -506,11 +598,24 @@ pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &In
                     "the initial determination must be signed by a supervisor before it is served".into(),
                 ));
             }
-            let Some(served) = input.date else {
+            let Some(served) = on else {
                 return Err(Refusal::Input("date", "give the date of service".into()));
             };
+            if let Some(signed) = facts.initial_signed_on
+                && served < signed
+            {
+                return Err(Refusal::Input(
+                    "date",
+                    format!(
+                        "service on {served} cannot precede the signature of the initial determination on {signed}"
+                    ),
+                ));
+            }
             if !input.method.as_deref().is_some_and(|m| SERVICE_METHODS.iter().any(|(code, _)| *code == m)) {
-                return Err(Refusal::Input("method", "choose mail, email, courier or federal_register".into()));
+                return Err(Refusal::Input(
+                    "method",
+                    "choose registered_mail, facsimile, electronic_transmission, commercial_carrier, personal_delivery or federal_register".into(),
+                ));
             }
             if today.is_some_and(|t| served > t) {
                 return Err(Refusal::Input("date", "the date of service cannot be in the future".into()));
@@ -537,7 +642,7 @@ pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &In
                     "the parties responded: circulate the proposed final determination instead".into(),
                 ));
             }
-            match (facts.response_due, today) {
+            match (facts.response_due, on) {
                 (Some(due), Some(t)) if t > due => {}
                 _ => return Err(Refusal::NotNow("the parties' 30-day response window has not ended".into())),
             }
@@ -547,16 +652,29 @@ pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &In
                 "an agency objected: record the resolution of the dispute (or the President's decision) first".into(),
             ));
         }
+        Action::BeginFinalDetermination if facts.rule == Some(RuleVersion::Ifr2021) && !facts.all_concurred => {
+            return Err(Refusal::NotNow(
+                "under the 2021 rule the second interagency step needs consensus: every notified agency must concur (silence is not concurrence), or the dispute must be resolved or decided by the President (7.108)".into(),
+            ));
+        }
         Action::BeginFinalDetermination if facts.rule == Some(RuleVersion::Final2025) && !facts.all_concurred => {
             let presumed =
                 facts.circulated_on.map(|d| d + time::Duration::days(crate::cases::clocks::PRESUMED_CONCURRENCE_DAYS));
-            if !matches!((presumed, today), (Some(p), Some(t)) if t >= p) {
+            if !matches!((presumed, on), (Some(p), Some(t)) if t >= p) {
                 return Err(Refusal::NotNow(
                     "agencies have not all concurred and the 14 days after which silence counts as concurrence have not passed".into(),
                 ));
             }
         }
         Action::IssueFinalDetermination => {
+            if let (Some(on), Some(signed)) = (on, facts.final_signed_on)
+                && on < signed
+            {
+                return Err(Refusal::Input(
+                    "date",
+                    format!("the final determination cannot be issued on {on}, before it was signed on {signed}"),
+                ));
+            }
             return match facts.final_decision {
                 Some(Decision::PermittedWithMitigation) => Ok(Stage::Monitoring),
                 Some(_) => Ok(Stage::Decided),
@@ -655,7 +773,12 @@ pub fn allowed(stage: Stage, role: Role, facts: &Facts) -> Vec<Action> {
         .into_iter()
         .filter(|a| {
             // Inputs are asked for by the form; judge only role, stage and facts.
-            let input = Input { comment: Some("x".into()), date: facts.today, method: Some("mail".into()) };
+            let input = Input {
+                comment: Some("x".into()),
+                date: facts.today,
+                method: Some("registered_mail".into()),
+                late_reason: None,
+            };
             check(stage, *a, role, facts, &input).is_ok()
         })
         .collect()
@@ -685,13 +808,24 @@ mod tests {
             circulated_on: Some(date!(2025 - 05 - 10)),
             all_concurred: false,
             today: Some(date!(2025 - 06 - 01)),
+            stage_since: None,
+            initial_signed_on: Some(date!(2025 - 03 - 01)),
+            final_signed_on: Some(date!(2025 - 05 - 30)),
+            response_complete: false,
+            emergency_deviation: false,
             nexus_finding_recorded: None,
             assessment_recorded: None,
         }
     }
 
     fn full_input() -> Input {
-        Input { comment: Some("because".into()), date: Some(date!(2025 - 04 - 01)), method: Some("courier".into()) }
+        // Dated today (the date of the act defaults to the day it is recorded).
+        Input {
+            comment: Some("because".into()),
+            date: None,
+            method: Some("commercial_carrier".into()),
+            late_reason: None,
+        }
     }
 
     /// The expected table: for every stage x action x role, either the stage it leads to,
@@ -853,7 +987,8 @@ mod tests {
     #[test]
     fn service_needs_a_signature_and_under_the_final_rule_21_days_notice() {
         let mut f = all_met(RuleVersion::Final2025);
-        let mut i = full_input();
+        // Service dates months before today are recorded late, with a reason.
+        let mut i = Input { late_reason: Some("recorded from the file".into()), ..full_input() };
         f.initial_signed = false;
         assert!(check(Stage::InitialDetermination, Action::ServeInitialDetermination, Role::Analyst, &f, &i).is_err());
         f.initial_signed = true;
@@ -870,11 +1005,17 @@ mod tests {
         f.rule = Some(RuleVersion::Ifr2021);
         i.date = Some(date!(2025 - 03 - 02));
         assert!(check(Stage::InitialDetermination, Action::ServeInitialDetermination, Role::Analyst, &f, &i).is_ok());
+        // Without a date the act is dated the day it is recorded.
         i.date = None;
-        assert!(matches!(
+        assert_eq!(
             check(Stage::InitialDetermination, Action::ServeInitialDetermination, Role::Analyst, &f, &i),
-            Err(Refusal::Input("date", _))
-        ));
+            Ok(Stage::ResponsePeriod)
+        );
+        i.date = Some(date!(2025 - 02 - 28));
+        assert!(
+            matches!(check(Stage::InitialDetermination, Action::ServeInitialDetermination, Role::Analyst, &f, &i), Err(Refusal::Input("date", m)) if m.contains("2025-02-28") && m.contains("2025-03-01")),
+            "service before the signature"
+        );
         i.date = Some(date!(2025 - 06 - 02));
         assert!(
             matches!(
@@ -919,9 +1060,65 @@ mod tests {
         f.today = Some(date!(2025 - 05 - 21));
         f.all_concurred = true;
         assert!(check(Stage::SecondInteragency, Action::BeginFinalDetermination, Role::Analyst, &f, &i).is_ok());
+        // Under the 2021 rule silence is not concurrence: consensus (or a resolved dispute).
         f.all_concurred = false;
         f.rule = Some(RuleVersion::Ifr2021);
+        assert!(
+            matches!(check(Stage::SecondInteragency, Action::BeginFinalDetermination, Role::Analyst, &f, &i), Err(Refusal::NotNow(m)) if m.contains("consensus"))
+        );
+        f.all_concurred = true;
         assert!(check(Stage::SecondInteragency, Action::BeginFinalDetermination, Role::Analyst, &f, &i).is_ok());
+    }
+
+    #[test]
+    fn acts_are_dated_not_in_the_future_not_before_what_they_follow_and_late_ones_say_why() {
+        let mut f = all_met(RuleVersion::Ifr2021);
+        f.stage_since = Some(date!(2025 - 05 - 20));
+        let at = |d| Input { date: Some(d), ..full_input() };
+        let accept = |f: &Facts, i: &Input| check(Stage::Intake, Action::Accept, Role::Supervisor, f, i);
+        assert!(
+            matches!(accept(&f, &at(date!(2025 - 06 - 02))), Err(Refusal::Input("date", m)) if m.contains("2025-06-02") && m.contains("2025-06-01"))
+        );
+        assert!(
+            matches!(accept(&f, &at(date!(2025 - 05 - 19))), Err(Refusal::Input("date", m)) if m.contains("2025-05-19") && m.contains("2025-05-20"))
+        );
+        assert_eq!(accept(&f, &at(date!(2025 - 05 - 25))), Ok(Stage::InitialReview), "six days late needs no reason");
+        f.stage_since = None;
+        assert!(matches!(accept(&f, &at(date!(2025 - 05 - 24))), Err(Refusal::Input("late_reason", _))));
+        let late = Input { late_reason: Some("recorded from the paper file".into()), ..at(date!(2021 - 09 - 01)) };
+        assert_eq!(accept(&f, &late), Ok(Stage::InitialReview));
+    }
+
+    #[test]
+    fn the_response_window_holds_the_final_determination_back() {
+        let mut f = all_met(RuleVersion::Final2025);
+        f.today = Some(date!(2025 - 04 - 30));
+        let i = full_input();
+        for (stage, action) in [
+            (Stage::ResponsePeriod, Action::CirculateFinalDetermination),
+            (Stage::SecondInteragency, Action::BeginFinalDetermination),
+            (Stage::FinalDetermination, Action::IssueFinalDetermination),
+        ] {
+            f.final_signed_on = None;
+            f.all_concurred = true;
+            let got = check(stage, action, Role::Analyst, &f, &i);
+            assert!(matches!(&got, Err(Refusal::NotNow(m)) if m.contains("2025-04-30")), "{action:?}: {got:?}");
+            f.emergency_deviation = true;
+            assert!(check(stage, action, Role::Analyst, &f, &i).is_ok(), "{action:?} after a deviation");
+            f.emergency_deviation = false;
+            f.response_complete = true;
+            assert!(check(stage, action, Role::Analyst, &f, &i).is_ok(), "{action:?} with the response complete");
+            f.response_complete = false;
+        }
+        f.today = Some(date!(2025 - 05 - 01));
+        assert!(check(Stage::ResponsePeriod, Action::CirculateFinalDetermination, Role::Analyst, &f, &i).is_ok());
+        f.final_signed_on = Some(date!(2025 - 05 - 02));
+        f.today = Some(date!(2025 - 05 - 03));
+        let early = Input { date: Some(date!(2025 - 05 - 01)), ..full_input() };
+        assert!(matches!(
+            check(Stage::FinalDetermination, Action::IssueFinalDetermination, Role::Analyst, &f, &early),
+            Err(Refusal::Input("date", m)) if m.contains("2025-05-02")
+        ));
     }
 
     #[test]

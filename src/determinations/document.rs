@@ -31,7 +31,8 @@ pub fn history(c: &CaseRow, events: &[StoredEvent], agency_name: &dyn Fn(&str) -
             what: format!("{} referred the matter to the office.", agency_name(a)),
         });
     }
-    let day = |e: &StoredEvent| e.at.date().to_string();
+    // The date the act took effect, not the day it was recorded.
+    let day = |e: &StoredEvent| crate::cases::model::act_date_of(&e.changes).unwrap_or_else(|| e.at.date()).to_string();
     let s = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
     for e in events {
         let ch = &e.changes;
@@ -77,6 +78,19 @@ pub fn history(c: &CaseRow, events: &[StoredEvent], agency_name: &dyn Fn(&str) -
                 out.push(HistoryLine { on: if on.is_empty() { day(e) } else { on }, what: what.into() });
                 None
             }
+            "case.emergency_deviation" => Some(format!(
+                "The procedure was deviated from in an emergency (7.100(e) / 791.100(e)): {}",
+                s(ch, "justification")
+            )),
+            "case.response_complete" => {
+                Some("Every party served filed its written response; the response was recorded as complete.".into())
+            }
+            "case.rule_set" => Some(format!(
+                "The review was kept under {} (the rule in force on acceptance was {}): {}",
+                ch.get("rule_version").map(|r| s(r, "after")).unwrap_or_default(),
+                s(ch, "in_force_on_acceptance"),
+                s(ch, "reason")
+            )),
             "case.clock_extended" => Some(format!(
                 "The time for the final determination was extended by {} days in writing.",
                 ch.get("days").and_then(|d| d.as_i64()).unwrap_or(0)

@@ -541,6 +541,13 @@ pub async fn sign(
         }
         _ => {}
     }
+    if kind == Kind::Final {
+        // The final determination waits for the parties' 30 days (7.107 / 791.107).
+        let facts = crate::cases::service::facts(&c, user, crate::cases::service::today(now));
+        if let Some(why) = crate::cases::workflow::response_window_holds(&facts, crate::cases::service::today(now)) {
+            return Err(DomainError::Refused(why));
+        }
+    }
     let hash = d.computed_hash();
     let reauth_at = user.reauth_at.expect("checked above");
     let n = sqlx::query!(

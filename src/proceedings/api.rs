@@ -96,3 +96,81 @@ pub async fn meeting(
 ) -> Result<ApiJson<Submission>, AppError> {
     Ok(ApiJson(proceedings::record_meeting(&mut *state.conn().await?, &user, state.now(), id, m).await?))
 }
+
+/// An emergency deviation from the procedure, or the response marked complete.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatedAct {
+    /// The date of the act, YYYY-MM-DD (today when absent).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// The written justification (an emergency deviation).
+    #[serde(default)]
+    pub justification: Option<String>,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
+}
+
+impl DatedAct {
+    /// The date of the act, if given.
+    pub fn date(&self) -> Result<Option<time::Date>, AppError> {
+        match self.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => crate::cases::model::parse_date(d)
+                .map(Some)
+                .ok_or_else(|| AppError::invalid("date", "must be a date YYYY-MM-DD")),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Records an emergency deviation from the procedure (7.100(e) / 791.100(e); supervisors):
+/// the response window then no longer holds the final determination back.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/deviations", tag = "interagency", params(("id" = Uuid, Path)), request_body = DatedAct,
+    responses((status = 201), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn record_deviation(
+    user: Authorized<perm::RecordDeviations>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<CaseId>,
+    ApiJson(a): ApiJson<DatedAct>,
+) -> Result<StatusCode, AppError> {
+    let on = a.date()?;
+    let justification = a.justification.as_deref().unwrap_or("");
+    proceedings::record_deviation(
+        &mut *state.conn().await?,
+        &user,
+        state.now(),
+        id,
+        on,
+        justification,
+        a.late_reason.as_deref(),
+    )
+    .await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Records that every served party filed its written response (the assigned analyst or a
+/// supervisor).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/response-complete", tag = "interagency", params(("id" = Uuid, Path)), request_body = DatedAct,
+    responses((status = 204), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn mark_response_complete(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<CaseId>,
+    ApiJson(a): ApiJson<DatedAct>,
+) -> Result<StatusCode, AppError> {
+    if a.justification.is_some() {
+        return Err(AppError::invalid("justification", "applies only to an emergency deviation"));
+    }
+    let on = a.date()?;
+    proceedings::mark_response_complete(
+        &mut *state.conn().await?,
+        &user,
+        state.now(),
+        id,
+        on,
+        a.late_reason.as_deref(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -62,3 +62,47 @@ pub async fn is_submission_of(
     .fetch_one(conn)
     .await
 }
+
+/// A party served with the initial determination and the date of its first written
+/// response since service, if any.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServedParty {
+    pub party_id: PartyId,
+    pub name: String,
+    pub answered_on: Option<time::Date>,
+}
+
+/// The parties to the transaction linked to a case (supplier, US counterparty): the ones
+/// the initial determination is served on, each with its first written response.
+pub async fn served_parties(conn: &mut sqlx::PgConnection, case_id: CaseId) -> Result<Vec<ServedParty>, sqlx::Error> {
+    sqlx::query_as!(
+        ServedParty,
+        r#"SELECT p.id AS "party_id: PartyId", p.legal_name AS name,
+             (SELECT min(s.received_on) FROM case_submissions s JOIN cases c ON c.id = s.case_id
+               WHERE s.case_id = $1 AND s.party_id = p.id AND s.kind = 'written_response'
+               AND s.received_on >= c.served_on) AS answered_on
+           FROM parties p WHERE p.id IN (SELECT party_id FROM case_parties
+             WHERE case_id = $1 AND role IN ('supplier', 'us_counterparty'))
+           ORDER BY p.legal_name"#,
+        case_id.0
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The emergency deviations recorded on a case: date, justification, who recorded it.
+pub async fn deviations(
+    conn: &mut sqlx::PgConnection,
+    case_id: CaseId,
+) -> Result<Vec<(time::Date, String, String)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        "SELECT d.decided_on, d.justification, u.name FROM case_deviations d JOIN users u ON u.id = d.recorded_by \
+         WHERE d.case_id = $1 ORDER BY d.decided_on, d.recorded_at",
+        case_id.0
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.decided_on, r.justification, r.name))
+    .collect())
+}

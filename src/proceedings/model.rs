@@ -52,6 +52,9 @@ pub struct NewNotice {
     /// Due, YYYY-MM-DD (defaults to the rule's period: 21 / 14 days under `final-2025`, 30 otherwise).
     #[serde(default)]
     pub due_on: Option<String>,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
 }
 
 /// An agency's response, an objection's referral or its resolution.
@@ -78,6 +81,9 @@ pub struct NoticeResponse {
     pub dispute_resolution: Option<String>,
     /// The notice's version.
     pub version: i32,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
 }
 
 /// A party submission.
@@ -122,6 +128,9 @@ pub struct NewSubmission {
     /// The party.
     #[serde(default)]
     pub party_id: Option<PartyId>,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
 }
 
 /// The outcome of a requested meeting.
@@ -131,6 +140,9 @@ pub struct MeetingOutcome {
     /// Held on, YYYY-MM-DD.
     pub held_on: String,
     pub outcome: String,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
 }
 
 pub(super) fn date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>, required: bool) -> Option<Date> {

@@ -12,7 +12,7 @@ use crate::auth::Actor;
 use crate::auth::policy::{CaseWork, case_work};
 use crate::cases::clocks::{AGENCY_NOTICE_DAYS, PRESUMED_CONCURRENCE_DAYS};
 use crate::cases::model::CaseRow;
-use crate::cases::service::visible;
+use crate::cases::service::{check_dated, late_reason_of, visible};
 use crate::cases::workflow::{RuleVersion, Stage};
 use crate::error::{DomainError, FieldError};
 
@@ -71,6 +71,23 @@ pub async fn add_notice(
         )));
     }
     let sent = sent.expect("checked");
+    if step == "first" {
+        check_dated(
+            "sent_on",
+            sent,
+            now,
+            &[("the acceptance of the referral", c.accepted_on)],
+            n.late_reason.as_deref(),
+        )?;
+    } else {
+        check_dated(
+            "sent_on",
+            sent,
+            now,
+            &[("the service of the initial determination", c.served_on)],
+            n.late_reason.as_deref(),
+        )?;
+    }
     let period = match (c.rule(), step) {
         (Some(RuleVersion::Final2025), "first") => AGENCY_NOTICE_DAYS,
         (Some(RuleVersion::Final2025), _) => PRESUMED_CONCURRENCE_DAYS,
@@ -101,6 +118,7 @@ pub async fn add_notice(
     }
     let event = NewEvent::new("agency_notice.sent").object("case", case_id).changes(json!({
         "notice": id, "step": step, "agency": n.agency.trim(), "sent_on": sent, "due_on": due,
+        "late_reason": late_reason_of(n.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     let row: AgencyNotice =
@@ -157,8 +175,13 @@ pub async fn respond(
     if before.version != r.version {
         return Err(DomainError::Conflict("the notice changed since you opened it; nothing was saved".into()));
     }
-    if responded.is_some_and(|d| d < before.sent_on) {
-        return Err(DomainError::invalid("responded_on", "cannot be before the notice was sent"));
+    if let Some(d) = responded {
+        check_dated("responded_on", d, now, &[("the notice", Some(before.sent_on))], r.late_reason.as_deref())?;
+    }
+    for (field, d) in [("referred_to_president", referred), ("dispute_resolved_on", resolved)] {
+        if let Some(d) = d {
+            check_dated(field, d, now, &[("the objection", responded)], None)?;
+        }
     }
     sqlx::query!(
         "UPDATE agency_notices SET response = $2, responded_on = $3, comment = $4, objector_level = $5, \
@@ -178,6 +201,7 @@ pub async fn respond(
         "notice": notice_id, "agency": before.agency, "step": before.step,
         "response": {"before": before.response, "after": response},
         "objector_level": level, "referred_to_president": referred, "dispute_resolved_on": resolved,
+        "responded_on": responded, "late_reason": late_reason_of(r.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     let row: AgencyNotice =
@@ -242,6 +266,17 @@ pub async fn add_submission(
             c.stage.label()
         )));
     }
+    let received = received.expect("checked");
+    check_dated(
+        "received_on",
+        received,
+        now,
+        &[("the service of the initial determination", c.served_on)],
+        s.late_reason.as_deref(),
+    )?;
+    // A submission after the response window is recorded, and flagged as late.
+    let response_due = c.served_on.map(|d| d + time::Duration::days(crate::cases::clocks::RESPONSE_DAYS));
+    let after_window = response_due.is_some_and(|due| received > due);
     let id = Uuid::now_v7();
     sqlx::query!(
         "INSERT INTO case_submissions (id, case_id, party_id, received_on, kind, summary, created_by, created_at) \
@@ -257,7 +292,10 @@ pub async fn add_submission(
     )
     .execute(&mut *tx)
     .await?;
-    let mut changes = json!({"submission": id, "kind": kind, "received_on": received, "party": s.party_id});
+    let mut changes = json!({
+        "submission": id, "kind": kind, "received_on": received, "party": s.party_id,
+        "after_window": after_window, "late_reason": late_reason_of(s.late_reason.as_deref()),
+    });
     if matches!(kind, "written_response" | "mitigation_proposal") && c.response_received_on.is_none() {
         sqlx::query!(
             "UPDATE cases SET response_received_on = $2, version = version + 1, updated_at = $3 WHERE id = $1",
@@ -299,8 +337,8 @@ pub async fn record_meeting(
         return Err(DomainError::Invalid(errors));
     }
     let mut tx = conn.begin().await?;
-    let (case_id, kind): (CaseId, String) =
-        sqlx::query_as("SELECT case_id, kind FROM case_submissions WHERE id = $1 FOR UPDATE")
+    let (case_id, kind, requested): (CaseId, String, time::Date) =
+        sqlx::query_as("SELECT case_id, kind, received_on FROM case_submissions WHERE id = $1 FOR UPDATE")
             .bind(submission_id)
             .fetch_optional(&mut *tx)
             .await?
@@ -310,6 +348,8 @@ pub async fn record_meeting(
     if kind != "meeting_request" {
         return Err(DomainError::Conflict("only a meeting request has a meeting outcome".into()));
     }
+    let held = held.expect("checked");
+    check_dated("held_on", held, now, &[("the meeting request", Some(requested))], m.late_reason.as_deref())?;
     sqlx::query!(
         "UPDATE case_submissions SET meeting_held_on = $2, meeting_outcome = $3 WHERE id = $1",
         submission_id,
@@ -318,12 +358,122 @@ pub async fn record_meeting(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("submission.meeting_held")
-        .object("case", case_id)
-        .changes(json!({"submission": submission_id, "held_on": held}));
+    let event = NewEvent::new("submission.meeting_held").object("case", case_id).changes(
+        json!({"submission": submission_id, "held_on": held, "late_reason": late_reason_of(m.late_reason.as_deref())}),
+    );
     audit::record(&mut tx, now, &user.audit(), event).await?;
     let row =
         super::db::submissions(&mut tx, case_id).await?.into_iter().find(|x| x.id == submission_id).expect("exists");
     tx.commit().await?;
     Ok(row)
+}
+
+/// A supervisor records an emergency deviation from the procedure (7.100(e) /
+/// 791.100(e)), dated `on`, with a written justification: the response window then no
+/// longer holds the proposed final determination back. It is printed in the procedural
+/// history of the case's determinations and never edited.
+pub async fn record_deviation(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    case_id: CaseId,
+    on: Option<time::Date>,
+    justification: &str,
+    late_reason: Option<&str>,
+) -> Result<(), DomainError> {
+    if !user.may(crate::auth::Action::RecordDeviations) {
+        return Err(DomainError::Forbidden);
+    }
+    let justification = justification.trim();
+    if justification.is_empty() || justification.chars().count() > 20000 {
+        return Err(DomainError::invalid(
+            "justification",
+            "an emergency deviation needs a written justification (at most 20,000 characters)",
+        ));
+    }
+    let on = on.unwrap_or_else(|| crate::cases::service::today(now));
+    let mut tx = conn.begin().await?;
+    let c = visible(&mut tx, user, case_id, true).await?;
+    if !c.stage.is_open() || c.accepted_on.is_none() {
+        return Err(DomainError::Conflict(format!(
+            "an emergency deviation applies to an accepted review in progress (the case is at {})",
+            c.stage.label()
+        )));
+    }
+    check_dated("date", on, now, &[("the acceptance of the referral", c.accepted_on)], late_reason)?;
+    let id = Uuid::now_v7();
+    sqlx::query!(
+        "INSERT INTO case_deviations (id, case_id, decided_on, justification, recorded_by, recorded_at) \
+         VALUES ($1,$2,$3,$4,$5,$6)",
+        id,
+        case_id.0,
+        on,
+        justification,
+        user.id.0,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    crate::cases::db::touch(&mut tx, case_id, now).await?;
+    let event = NewEvent::new("case.emergency_deviation").object("case", case_id).changes(json!({
+        "deviation": id, "on": on, "justification": justification, "late_reason": late_reason_of(late_reason),
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The analyst records that every party served with the initial determination — the
+/// parties to the transaction linked to the case (supplier, US counterparty) — filed its
+/// written response: the proposed final determination may then go ahead inside the
+/// 30-day window (7.107 / 791.107).
+pub async fn mark_response_complete(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    case_id: CaseId,
+    on: Option<time::Date>,
+    late_reason: Option<&str>,
+) -> Result<(), DomainError> {
+    let on = on.unwrap_or_else(|| crate::cases::service::today(now));
+    let mut tx = conn.begin().await?;
+    let c = visible(&mut tx, user, case_id, true).await?;
+    may_work(user, &c)?;
+    if c.stage != Stage::ResponsePeriod {
+        return Err(DomainError::Conflict(format!(
+            "the response is marked complete during the response period (the case is at {})",
+            c.stage.label()
+        )));
+    }
+    if let Some(d) = c.response_complete_on {
+        return Err(DomainError::Conflict(format!("the response was already marked complete on {d}")));
+    }
+    let served = super::db::served_parties(&mut tx, case_id).await?;
+    if served.is_empty() {
+        return Err(DomainError::Conflict(
+            "link the parties to the transaction (supplier, US counterparty) the initial determination was served on first"
+                .into(),
+        ));
+    }
+    let missing: Vec<&str> = served.iter().filter(|p| p.answered_on.is_none()).map(|p| p.name.as_str()).collect();
+    if !missing.is_empty() {
+        return Err(DomainError::Conflict(format!("no written response is recorded from {}", missing.join(", "))));
+    }
+    let last = served.iter().filter_map(|p| p.answered_on).max();
+    check_dated("date", on, now, &[("the last written response", last)], late_reason)?;
+    sqlx::query!(
+        "UPDATE cases SET response_complete_on = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+        case_id.0,
+        on,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    let parties: Vec<&str> = served.iter().map(|p| p.name.as_str()).collect();
+    let event = NewEvent::new("case.response_complete").object("case", case_id).changes(json!({
+        "on": on, "parties": parties, "late_reason": late_reason_of(late_reason),
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(())
 }

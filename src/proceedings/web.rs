@@ -3,6 +3,7 @@
 
 use crate::ids::CaseId;
 use crate::ids::MeasureId;
+use crate::ids::PartyId;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -47,6 +48,14 @@ struct ProceedingsPage {
     documents: Vec<Document>,
     markings: [(&'static str, &'static str); 4],
     today: String,
+    is_supervisor: bool,
+    /// The parties served with the initial determination and their written responses.
+    served: Vec<super::db::ServedParty>,
+    /// Every party of the case, for naming a submission's party.
+    parties: Vec<(PartyId, String)>,
+    deviations: Vec<(time::Date, String, String)>,
+    response_due: Option<time::Date>,
+    response_open: bool,
 }
 
 impl ProceedingsPage {
@@ -67,6 +76,12 @@ impl ProceedingsPage {
     }
     fn opt<'a>(&self, s: &'a Option<String>) -> &'a str {
         s.as_deref().unwrap_or("")
+    }
+    fn after_window(&self, received: &time::Date) -> bool {
+        self.response_due.is_some_and(|due| *received > due)
+    }
+    fn party_name(&self, p: &Option<PartyId>) -> &str {
+        p.and_then(|p| self.parties.iter().find(|x| x.0 == p)).map(|x| x.1.as_str()).unwrap_or("")
     }
 }
 
@@ -91,7 +106,11 @@ pub(crate) async fn proceedings_page(
     }
     let agencies: Vec<(String, String)> = crate::cases::reference::agencies(&mut conn).await?;
     let services = db::services(&mut conn, id).await?;
+    let today = crate::cases::service::today(state.now());
+    let response_due = c.served_on.map(|d| d + time::Duration::days(crate::cases::clocks::RESPONSE_DAYS));
+    let parties = crate::parties::parties_of_case(&mut conn, id).await?;
     let methods = crate::cases::workflow::SERVICE_METHODS;
+    let earlier = crate::cases::workflow::EARLIER_SERVICE_METHODS;
     let page = ProceedingsPage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
         stage: c.stage.label(),
@@ -106,7 +125,8 @@ pub(crate) async fn proceedings_page(
         services: services
             .into_iter()
             .map(|(m, on, who)| {
-                (methods.iter().find(|x| x.0 == m).map(|x| x.1).unwrap_or("").to_string(), on.to_string(), who)
+                let label = methods.iter().chain(earlier.iter()).find(|x| x.0 == m).map(|x| x.1).unwrap_or("");
+                (label.to_string(), on.to_string(), who)
             })
             .collect(),
         submissions: db::submissions(&mut conn, id).await?,
@@ -116,7 +136,13 @@ pub(crate) async fn proceedings_page(
         checks: mitigation::db::checks(&mut conn, id).await?,
         documents: documents::of_case(&mut conn, id).await?,
         markings: MARKINGS,
-        today: state.now().date().to_string(),
+        today: today.to_string(),
+        is_supervisor: user.may(crate::auth::Action::RecordDeviations),
+        served: db::served_parties(&mut conn, id).await?,
+        parties: parties.into_iter().map(|p| (p.party_id, p.legal_name)).collect(),
+        deviations: db::deviations(&mut conn, id).await?,
+        response_open: response_due.is_some_and(|d| today <= d),
+        response_due,
         c,
     };
     let mut r = render(&page)?;
@@ -140,7 +166,8 @@ pub async fn add_notice(
     AppPath(id): AppPath<CaseId>,
     AppForm(n): AppForm<NoticeForm>,
 ) -> Result<Response, AppError> {
-    let n = NewNotice { step: n.step, agency: n.agency, sent_on: n.sent_on, due_on: n.due_on };
+    let n =
+        NewNotice { step: n.step, agency: n.agency, sent_on: n.sent_on, due_on: n.due_on, late_reason: n.late_reason };
     let result = proceedings::add_notice(&mut *state.conn().await?, &user, state.now(), id, n).await.map(|_| ());
     render_again(result, "Notice recorded.", |o| proceedings_page(&state, &user, id, o.message, o.is_error, o.status))
         .await
@@ -154,6 +181,8 @@ pub struct NoticeForm {
     sent_on: String,
     #[serde(default)]
     due_on: Option<String>,
+    #[serde(default)]
+    late_reason: Option<String>,
 }
 
 /// The response form.
@@ -173,6 +202,8 @@ pub struct ResponseForm {
     dispute_resolution: Option<String>,
     version: i32,
     case_id: CaseId,
+    #[serde(default)]
+    late_reason: Option<String>,
 }
 
 /// `POST /agency-notices/{id}/response`.
@@ -191,6 +222,7 @@ pub async fn respond(
         dispute_resolved_on: f.dispute_resolved_on,
         dispute_resolution: f.dispute_resolution,
         version: f.version,
+        late_reason: f.late_reason,
     };
     let result = proceedings::respond(&mut *state.conn().await?, &user, state.now(), id, r).await;
     let case_id = match &result {
@@ -209,6 +241,10 @@ pub struct SubmissionForm {
     kind: String,
     received_on: String,
     summary: String,
+    #[serde(default)]
+    party_id: Option<String>,
+    #[serde(default)]
+    late_reason: Option<String>,
 }
 
 /// `POST /cases/{id}/submissions`.
@@ -218,9 +254,94 @@ pub async fn add_submission(
     AppPath(id): AppPath<CaseId>,
     AppForm(f): AppForm<SubmissionForm>,
 ) -> Result<Response, AppError> {
-    let s = NewSubmission { kind: f.kind, received_on: f.received_on, summary: f.summary, party_id: None };
+    let party_id = match f.party_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(p.parse::<PartyId>().map_err(|_| AppError::invalid("party_id", "choose a party of the case"))?),
+        None => None,
+    };
+    let s = NewSubmission {
+        kind: f.kind,
+        received_on: f.received_on,
+        summary: f.summary,
+        party_id,
+        late_reason: f.late_reason,
+    };
     let result = proceedings::add_submission(&mut *state.conn().await?, &user, state.now(), id, s).await.map(|_| ());
     render_again(result, "Submission recorded.", |o| {
+        proceedings_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
+}
+
+/// An emergency deviation, or the response marked complete.
+#[derive(Debug, Deserialize)]
+pub struct DatedActForm {
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    justification: Option<String>,
+    #[serde(default)]
+    late_reason: Option<String>,
+}
+
+impl DatedActForm {
+    fn act(self) -> super::api::DatedAct {
+        super::api::DatedAct { date: self.date, justification: self.justification, late_reason: self.late_reason }
+    }
+}
+
+/// `POST /cases/{id}/deviations` (supervisors).
+pub async fn record_deviation(
+    user: Authorized<perm::RecordDeviations>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<CaseId>,
+    AppForm(f): AppForm<DatedActForm>,
+) -> Result<Response, AppError> {
+    let a = f.act();
+    let result = match a.date() {
+        Ok(on) => {
+            let why = a.justification.as_deref().unwrap_or("");
+            proceedings::record_deviation(
+                &mut *state.conn().await?,
+                &user,
+                state.now(),
+                id,
+                on,
+                why,
+                a.late_reason.as_deref(),
+            )
+            .await
+            .map_err(AppError::from)
+        }
+        Err(e) => Err(e),
+    };
+    render_again(result, "Emergency deviation recorded.", |o| {
+        proceedings_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
+}
+
+/// `POST /cases/{id}/response-complete`.
+pub async fn mark_response_complete(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<CaseId>,
+    AppForm(f): AppForm<DatedActForm>,
+) -> Result<Response, AppError> {
+    let a = f.act();
+    let result = match a.date() {
+        Ok(on) => proceedings::mark_response_complete(
+            &mut *state.conn().await?,
+            &user,
+            state.now(),
+            id,
+            on,
+            a.late_reason.as_deref(),
+        )
+        .await
+        .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    render_again(result, "Response marked complete.", |o| {
         proceedings_page(&state, &user, id, o.message, o.is_error, o.status)
     })
     .await
@@ -232,6 +353,8 @@ pub struct MeetingForm {
     held_on: String,
     outcome: String,
     case_id: CaseId,
+    #[serde(default)]
+    late_reason: Option<String>,
 }
 
 /// `POST /submissions/{id}/meeting`.
@@ -241,7 +364,7 @@ pub async fn meeting(
     AppPath(id): AppPath<Uuid>,
     AppForm(f): AppForm<MeetingForm>,
 ) -> Result<Response, AppError> {
-    let m = MeetingOutcome { held_on: f.held_on, outcome: f.outcome };
+    let m = MeetingOutcome { held_on: f.held_on, outcome: f.outcome, late_reason: f.late_reason };
     let result = proceedings::record_meeting(&mut *state.conn().await?, &user, state.now(), id, m).await.map(|_| ());
     render_again(result, "Meeting outcome recorded.", |o| {
         proceedings_page(&state, &user, f.case_id, o.message, o.is_error, o.status)

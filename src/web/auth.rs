@@ -390,6 +390,20 @@ pub mod perm {
         const ACTION: Action = Action::ManageReference;
     }
 
+    /// May keep a case under the other rule version.
+    #[derive(Debug)]
+    pub struct SetCaseRule;
+    impl Permission for SetCaseRule {
+        const ACTION: Action = Action::SetCaseRule;
+    }
+
+    /// May record an emergency deviation from the procedure.
+    #[derive(Debug)]
+    pub struct RecordDeviations;
+    impl Permission for RecordDeviations {
+        const ACTION: Action = Action::RecordDeviations;
+    }
+
     /// May export a case's complete history.
     #[derive(Debug)]
     pub struct ExportCases;

@@ -299,7 +299,7 @@ async fn the_workflow_runs_from_referral_to_decision_with_its_clocks() {
         &app,
         &ta,
         &id,
-        json!({"action": "serve_initial_determination", "date": today.to_string(), "method": "mail"}),
+        json!({"action": "serve_initial_determination", "date": today.to_string(), "method": "registered_mail"}),
     )
     .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
@@ -310,7 +310,7 @@ async fn the_workflow_runs_from_referral_to_decision_with_its_clocks() {
         &app,
         &ta,
         &id,
-        json!({"action": "serve_initial_determination", "date": today.to_string(), "method": "mail"}),
+        json!({"action": "serve_initial_determination", "date": today.to_string(), "method": "registered_mail"}),
     )
     .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
@@ -326,7 +326,7 @@ async fn the_workflow_runs_from_referral_to_decision_with_its_clocks() {
         &app,
         &ta,
         &id,
-        json!({"action": "serve_initial_determination", "date": served.to_string(), "method": "courier"}),
+        json!({"action": "serve_initial_determination", "date": served.to_string(), "method": "commercial_carrier"}),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());

@@ -210,7 +210,7 @@ impl Office {
             &self.app,
             &self.ta,
             &id,
-            json!({"action": "serve_initial_determination", "date": today, "method": "email"}),
+            json!({"action": "serve_initial_determination", "date": today, "method": "electronic_transmission"}),
         )
         .await;
         let r = self
@@ -237,6 +237,10 @@ impl Office {
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         }
+        // The proposed final determination waits for the parties' 30 days (7.107 / 791.107).
+        self.app.clock.advance(Duration::days(31));
+        self.refresh().await;
+        let today = self.app.state.now().date().to_string();
         let n = notice(&self.app, &self.ta, &id, "second", "DOJ").await;
         ok(&self.app, &self.ta, &id, json!({"action": "circulate_final_determination"})).await;
         let r = self
@@ -393,8 +397,13 @@ async fn four_eyes_sign_off_holds_over_http() {
     assert_eq!(waiting, 0);
     // The case moved on: what still stands between it and service is the agencies' 21 days.
     let today = app.state.now().date().to_string();
-    let r =
-        act(app, &o.ta, &id, json!({"action": "serve_initial_determination", "date": today, "method": "mail"})).await;
+    let r = act(
+        app,
+        &o.ta,
+        &id,
+        json!({"action": "serve_initial_determination", "date": today, "method": "registered_mail"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.json()["detail"].as_str().unwrap().contains("21 days"), "{}", r.text());
 
@@ -644,7 +653,13 @@ async fn the_response_clock_starts_at_service_and_submissions_are_recorded() {
     o.app.clock.advance(Duration::days(21));
     o.refresh().await;
     let today = o.app.state.now().date().to_string();
-    ok(&o.app, &o.ta, &id, json!({"action": "serve_initial_determination", "date": today, "method": "mail"})).await;
+    ok(
+        &o.app,
+        &o.ta,
+        &id,
+        json!({"action": "serve_initial_determination", "date": today, "method": "registered_mail"}),
+    )
+    .await;
     let r = o
         .app
         .send(api(
@@ -1069,7 +1084,13 @@ async fn clocks_due_within_a_week_notify_the_assignee_once() {
     o.app.clock.advance(Duration::days(21));
     o.refresh().await;
     let today = o.app.state.now().date().to_string();
-    ok(&o.app, &o.ta, &id, json!({"action": "serve_initial_determination", "date": today, "method": "mail"})).await;
+    ok(
+        &o.app,
+        &o.ta,
+        &id,
+        json!({"action": "serve_initial_determination", "date": today, "method": "registered_mail"}),
+    )
+    .await;
     let pool = &o.app.pool;
     assert_eq!(icts_review::notifications::remind_due_clocks(pool, o.app.state.now(), false).await.unwrap(), 0);
     o.app.clock.advance(Duration::days(24));

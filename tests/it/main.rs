@@ -15,6 +15,7 @@ mod layers;
 mod lifecycle;
 mod migrations;
 mod parties;
+mod record;
 mod risk;
 mod screening;
 mod seed;

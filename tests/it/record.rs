@@ -1,0 +1,242 @@
+//! The legal record: every act on the date it took effect (apart from when and by whom it
+//! was recorded), the rule version by the acceptance date, and the order the rule imposes
+//! (the response window, emergency deviations, consensus under the 2021 rule).
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use time::Duration;
+
+use crate::determinations::{Office, notice, signed};
+use crate::harness::api;
+
+async fn act(o: &Office, token: &str, id: &str, body: Value) -> crate::harness::TestResponse {
+    o.app.send(api("POST", &format!("/api/v1/cases/{id}/transitions"), token, Some(body))).await
+}
+
+async fn file(o: &Office) -> String {
+    let body = json!({
+        "title": "Anti-virus software with kernel access",
+        "summary": "Security software whose updates are controlled from a foreign adversary's jurisdiction.",
+        "origin": "agency_referral", "referring_agency": "DOJ", "referral_date": "2021-08-16",
+        "category": "connected_software", "adversaries": ["RU"]
+    });
+    let r = o.app.send(api("POST", "/api/v1/cases", &o.ta, Some(body))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
+fn error_of(r: &crate::harness::TestResponse, field: &str) -> String {
+    let v = r.json();
+    v["errors"]
+        .as_array()
+        .and_then(|e| e.iter().find(|x| x["field"] == field))
+        .and_then(|x| x["message"].as_str())
+        .unwrap_or_else(|| panic!("no error on {field}: {v}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn acts_carry_their_dates_and_the_rule_follows_the_acceptance_date() {
+    let o = Office::new().await;
+    let id = file(&o).await;
+    let today = o.app.state.now().date();
+
+    // A date in the future is refused, naming both dates.
+    let tomorrow = (today + Duration::days(1)).to_string();
+    let r = act(&o, &o.ts, &id, json!({"action": "accept", "date": tomorrow})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let m = error_of(&r, "date");
+    assert!(m.contains(&tomorrow) && m.contains(&today.to_string()), "{m}");
+
+    // Recorded years after the act: a written reason is required.
+    let r = act(&o, &o.ts, &id, json!({"action": "accept", "date": "2021-09-01"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(error_of(&r, "late_reason").contains("2021-09-01"));
+    let r = act(
+        &o,
+        &o.ts,
+        &id,
+        json!({"action": "accept", "date": "2021-09-01", "late_reason": "Moved in from the office's paper docket."}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["rule_version"], "ifr-2021", "the rule in force on the acceptance date, not today's");
+    assert_eq!(v["dates"]["accepted_on"], "2021-09-01");
+    let fin = v["clocks"].as_array().unwrap().iter().find(|c| c["name"] == "final_determination").unwrap().clone();
+    assert_eq!(fin["due"], "2022-02-28", "180 days after acceptance under the interim rule");
+
+    // The audit event keeps the date of the act apart from when and by whom it was recorded.
+    let e = o.app.events("case.transition").await.pop().unwrap();
+    assert_eq!(e["changes"]["on"], "2021-09-01");
+    assert_eq!(e["changes"]["late_reason"], "Moved in from the office's paper docket.");
+    assert_eq!(e["actor_id"], json!(o.sup.id));
+
+    // A notice dated before the acceptance is refused, naming both dates.
+    let r = o
+        .app
+        .send(api(
+            "POST",
+            &format!("/api/v1/cases/{id}/agency-notices"),
+            &o.ta,
+            Some(json!({"step": "first", "agency": "DHS", "sent_on": "2021-08-30", "late_reason": "paper file"})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let m = error_of(&r, "sent_on");
+    assert!(m.contains("2021-08-30") && m.contains("2021-09-01"), "{m}");
+    let r = o
+        .app
+        .send(api(
+            "POST",
+            &format!("/api/v1/cases/{id}/agency-notices"),
+            &o.ta,
+            Some(json!({"step": "first", "agency": "DHS", "sent_on": "2021-09-14", "late_reason": "paper file"})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // The workflow act may not precede the act that brought the case to its stage.
+    let r = act(&o, &o.ta, &id, json!({"action": "notify_agencies", "date": "2021-08-31", "late_reason": "x"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(error_of(&r, "date").contains("2021-09-01"));
+    let r = act(&o, &o.ta, &id, json!({"action": "notify_agencies", "date": "2021-09-14", "late_reason": "x"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["dates"]["agencies_notified_on"], "2021-09-14");
+
+    // The case page reads in the order of the acts and says which were recorded late.
+    let s = o.app.sign_in(&o.sup).await;
+    let page = o.app.send(s.get(&format!("/cases/{id}"))).await.text();
+    assert!(page.contains("2021-09-01 · Accept for review"), "the act's date leads its timeline entry");
+    assert!(page.contains("recorded late") && page.contains("Moved in from the office"));
+    assert!(page.contains("accepted 2021-09-01"));
+
+    // A supervisor may keep the case under the other rule, with a reason; audited and shown.
+    let rule = |token: &str, body: Value| api("POST", &format!("/api/v1/cases/{id}/rule"), token, Some(body));
+    let r = o.app.send(rule(&o.ta, json!({"rule_version": "final-2025", "reason": "x"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = o.app.send(rule(&o.ts, json!({"rule_version": "final-2025", "reason": " "}))).await;
+    assert!(!error_of(&r, "reason").is_empty());
+    let r = o
+        .app
+        .send(rule(
+            &o.ts,
+            json!({"rule_version": "final-2025", "reason": "The office applies the final rule to pending cases."}),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["rule_version"], "final-2025");
+    assert_eq!(v["rule_reason"], "The office applies the final rule to pending cases.");
+    let e = o.app.events("case.rule_set").await;
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["changes"]["in_force_on_acceptance"], "ifr-2021");
+    let page = o.app.send(s.get(&format!("/cases/{id}"))).await.text();
+    assert!(page.contains("Set by a supervisor: The office applies the final rule to pending cases."));
+}
+
+#[tokio::test]
+async fn the_response_window_holds_the_proposed_final_determination_back() {
+    let mut o = Office::new().await;
+    let id = o.at_initial_determination(false).await;
+    signed(&o.app, &o.ta, (&o.sup, &o.ts), &id, "initial", "prohibition").await;
+    o.app.clock.advance(Duration::days(21));
+    o.refresh().await;
+    let today = o.app.state.now().date();
+    // Service cannot precede the signature.
+    let early = (today - Duration::days(22)).to_string();
+    let r = act(
+        &o,
+        &o.ta,
+        &id,
+        json!({"action": "serve_initial_determination", "date": early, "method": "electronic_transmission", "late_reason": "x"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(error_of(&r, "date").contains(&early));
+    let r = act(&o, &o.ta, &id, json!({"action": "serve_initial_determination", "method": "registered_mail"})).await;
+    assert_eq!(r.status, StatusCode::OK, "dated today when no date is given: {}", r.text());
+    assert_eq!(r.json()["dates"]["served_on"], today.to_string());
+    let window_end = (today + Duration::days(30)).to_string();
+    // A response dated before service is refused.
+    let sub = |on: String| {
+        api(
+            "POST",
+            &format!("/api/v1/cases/{id}/submissions"),
+            &o.ta,
+            Some(json!({"kind": "written_response", "received_on": on, "summary": "We disagree."})),
+        )
+    };
+    let r = o.app.send(sub((today - Duration::days(1)).to_string())).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(error_of(&r, "received_on").contains(&today.to_string()));
+    assert_eq!(o.app.send(sub(today.to_string())).await.status, StatusCode::CREATED);
+    notice(&o.app, &o.ta, &id, "second", "STATE").await;
+
+    // Inside the parties' 30 days the proposed final determination is not circulated.
+    let r = act(&o, &o.ta, &id, json!({"action": "circulate_final_determination"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.json()["detail"].as_str().unwrap().contains(&window_end), "{}", r.text());
+
+    // An emergency deviation (supervisors, with a written justification) lifts the hold.
+    let dev = |token: &str, body: Value| api("POST", &format!("/api/v1/cases/{id}/deviations"), token, Some(body));
+    assert_eq!(o.app.send(dev(&o.ta, json!({"justification": "x"}))).await.status, StatusCode::FORBIDDEN);
+    let r = o.app.send(dev(&o.ts, json!({}))).await;
+    assert!(!error_of(&r, "justification").is_empty());
+    let r = o
+        .app
+        .send(dev(
+            &o.ts,
+            json!({"justification": "The Secretary found an emergency: the party is shipping updates now."}),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(o.app.events("case.emergency_deviation").await.len(), 1);
+    let r = act(&o, &o.ta, &id, json!({"action": "circulate_final_determination"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = o.app.send(o.app.sign_in(&o.sup).await.get(&format!("/cases/{id}/proceedings"))).await.text();
+    assert!(page.contains("Emergency deviation from the procedure") && page.contains("shipping updates now"));
+}
+
+#[tokio::test]
+async fn under_the_2021_rule_silence_is_not_concurrence() {
+    let mut o = Office::new().await;
+    let id = o.at_initial_determination(false).await;
+    // Keep this case under the interim rule (a supervisor's recorded choice).
+    let r = o
+        .app
+        .send(api(
+            "POST",
+            &format!("/api/v1/cases/{id}/rule"),
+            &o.ts,
+            Some(json!({"rule_version": "ifr-2021", "reason": "Accepted under the interim rule's procedure."})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    signed(&o.app, &o.ta, (&o.sup, &o.ts), &id, "initial", "prohibition").await;
+    let r = act(&o, &o.ta, &id, json!({"action": "serve_initial_determination", "method": "electronic_transmission"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    o.app.clock.advance(Duration::days(31));
+    o.refresh().await;
+    let n = notice(&o.app, &o.ta, &id, "second", "DOD").await;
+    let r = act(&o, &o.ta, &id, json!({"action": "circulate_final_determination"})).await;
+    assert_eq!(r.status, StatusCode::OK, "the window has closed: {}", r.text());
+    o.app.clock.advance(Duration::days(20));
+    o.refresh().await;
+    let r = act(&o, &o.ta, &id, json!({"action": "begin_final_determination"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "20 days of silence: {}", r.text());
+    assert!(r.json()["detail"].as_str().unwrap().contains("consensus"));
+    let today = o.app.state.now().date().to_string();
+    let r = o
+        .app
+        .send(api(
+            "POST",
+            &format!("/api/v1/agency-notices/{}/response", n["id"].as_str().unwrap()),
+            &o.ta,
+            Some(json!({"response": "concur", "responded_on": today, "version": n["version"]})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = act(&o, &o.ta, &id, json!({"action": "begin_final_determination"})).await;
+    assert_eq!(r.status, StatusCode::OK, "every notified agency concurred: {}", r.text());
+}
