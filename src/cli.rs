@@ -408,21 +408,12 @@ fn verify_export(file: std::path::PathBuf, public_key: Option<std::path::PathBuf
         None => None,
     };
     let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-    // A dossier zip carries the JSON as dossier.json.
-    let bytes = if bytes.starts_with(b"PK") {
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-            .map_err(|e| anyhow::anyhow!("{} is not a readable zip: {e}", file.display()))?;
-        let mut inner = Vec::new();
-        use std::io::Read;
-        archive
-            .by_name("dossier.json")
-            .map_err(|_| anyhow::anyhow!("the zip has no dossier.json"))?
-            .read_to_end(&mut inner)?;
-        inner
+    // A dossier zip: its dossier.json, and every other file against the signed parts.
+    let report = if bytes.starts_with(b"PK") {
+        crate::audit::dossier::verify_zip(&bytes, expected.as_ref())
     } else {
-        bytes
+        crate::audit::dossier::verify(&bytes, expected.as_ref())
     };
-    let report = crate::audit::dossier::verify(&bytes, expected.as_ref());
     for line in &report.ok {
         println!("ok: {line}");
     }

@@ -439,6 +439,40 @@ pub fn verify(bytes: &[u8], expected: Option<&VerifyingKey>) -> Report {
     r
 }
 
+/// The files of the dossier zip, each a function of the signed JSON: the README, the
+/// dossier itself, `manifest.csv` (every part's and every CSV file's sha256) and one CSV per
+/// part. Verifying a zip rebuilds them from its verified `dossier.json` and compares bytes,
+/// so every file is proven by the one signature.
+fn zip_members(
+    json: &[u8],
+    parts: &BTreeMap<String, Value>,
+    manifest_sha256: &str,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut files = vec![(
+        "README.txt".to_string(),
+        format!(
+            "icts-review case dossier ({FORMAT}).\n\ndossier.json is the signed dossier; every other file is derived from it. Check the zip with `icts-review verify-export dossier.zip --public-key KEY.pub`: it verifies dossier.json and that each file here is exactly what the signed parts give.\nThe CSV files are the same parts for reading in a spreadsheet (cells that could be read as formulas are prefixed with ').\nManifest sha256: {manifest_sha256}\n"
+        )
+        .into_bytes(),
+    )];
+    files.push(("dossier.json".into(), json.to_vec()));
+    let mut csvs = Vec::new();
+    for (name, v) in parts {
+        csvs.push((format!("{name}.csv"), part_csv(v)?));
+    }
+    let mut manifest = csv::Writer::from_writer(Vec::new());
+    manifest.write_record(["part or file", "sha256"]).map_err(|e| e.to_string())?;
+    for (name, v) in parts {
+        manifest.write_record([name.as_str(), &part_hash(v)]).map_err(|e| e.to_string())?;
+    }
+    for (name, bytes) in &csvs {
+        manifest.write_record([name.as_str(), &sha_hex(bytes)]).map_err(|e| e.to_string())?;
+    }
+    files.push(("manifest.csv".into(), manifest.into_inner().map_err(|e| e.to_string())?));
+    files.extend(csvs);
+    Ok(files)
+}
+
 /// The parts as CSV files in a zip, with the signed JSON dossier itself and a README.
 pub fn zip(d: &Dossier) -> Result<Vec<u8>, String> {
     use std::io::Write;
@@ -446,31 +480,83 @@ pub fn zip(d: &Dossier) -> Result<Vec<u8>, String> {
     {
         let mut z = zip::ZipWriter::new(&mut out);
         let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-        let mut add = |name: &str, bytes: &[u8]| -> Result<(), String> {
+        for (name, bytes) in zip_members(&d.json, &d.parts, &d.manifest_sha256)? {
             z.start_file(name, opts).map_err(|e| e.to_string())?;
-            z.write_all(bytes).map_err(|e| e.to_string())
-        };
-        add(
-            "README.txt",
-            format!(
-                "icts-review case dossier ({FORMAT}).\n\ndossier.json is the signed dossier: check it with `icts-review verify-export dossier.json --public-key KEY.pub`.\nThe CSV files are the same parts for reading in a spreadsheet (cells that could be read as formulas are prefixed with ').\nManifest sha256: {}\n",
-                d.manifest_sha256
-            )
-            .as_bytes(),
-        )?;
-        add("dossier.json", &d.json)?;
-        let mut manifest = csv::Writer::from_writer(Vec::new());
-        manifest.write_record(["part", "sha256"]).map_err(|e| e.to_string())?;
-        for (name, v) in &d.parts {
-            manifest.write_record([name.as_str(), &part_hash(v)]).map_err(|e| e.to_string())?;
-        }
-        add("manifest.csv", &manifest.into_inner().map_err(|e| e.to_string())?)?;
-        for (name, v) in &d.parts {
-            add(&format!("{name}.csv"), &part_csv(v)?)?;
+            z.write_all(&bytes).map_err(|e| e.to_string())?;
         }
         z.finish().map_err(|e| e.to_string())?;
     }
     Ok(out.into_inner())
+}
+
+/// Checks a dossier zip: its `dossier.json` as [`verify`] does, then every other file
+/// against what the signed parts give, naming each file that was altered, added or
+/// removed.
+pub fn verify_zip(bytes: &[u8], expected_key: Option<&VerifyingKey>) -> Report {
+    use std::io::Read;
+    let mut r = Report::default();
+    let mut archive = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
+        Ok(a) => a,
+        Err(e) => {
+            r.problems.push(format!("not a readable zip: {e}"));
+            return r;
+        }
+    };
+    let mut found: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for i in 0..archive.len() {
+        let mut f = match archive.by_index(i) {
+            Ok(f) => f,
+            Err(e) => {
+                r.problems.push(format!("zip member {i}: unreadable: {e}"));
+                continue;
+            }
+        };
+        let name = f.name().map(|n| n.to_string()).unwrap_or_else(|_| format!("zip member {i}"));
+        let mut buf = Vec::new();
+        match f.read_to_end(&mut buf) {
+            Ok(_) => {
+                found.insert(name, buf);
+            }
+            Err(e) => r.problems.push(format!("{name}: unreadable: {e}")),
+        }
+    }
+    let Some(json) = found.get("dossier.json").cloned() else {
+        r.problems.push("the zip has no dossier.json".into());
+        return r;
+    };
+    let inner = verify(&json, expected_key);
+    r.ok.extend(inner.ok.iter().map(|l| format!("dossier.json: {l}")));
+    r.problems.extend(inner.problems.iter().map(|l| format!("dossier.json: {l}")));
+    let doc: Value = serde_json::from_slice(&json).unwrap_or(Value::Null);
+    let parts: BTreeMap<String, Value> = match doc["parts"].as_object() {
+        Some(p) => p.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        None => return r,
+    };
+    let manifest_sha256 = sha_hex(canonical_json(&doc["manifest"]).as_bytes());
+    let expected = match zip_members(&json, &parts, &manifest_sha256) {
+        Ok(m) => m,
+        Err(e) => {
+            r.problems.push(format!("the parts cannot be rendered: {e}"));
+            return r;
+        }
+    };
+    let mut checked = 0;
+    for (name, want) in &expected {
+        match found.get(name) {
+            None => r.problems.push(format!("{name}: missing from the zip")),
+            Some(got) if got == want => checked += 1,
+            Some(_) => r.problems.push(format!("{name}: differs from what the signed dossier gives (altered)")),
+        }
+    }
+    for name in found.keys() {
+        if !expected.iter().any(|(n, _)| n == name) {
+            r.problems.push(format!("{name}: not a file of the dossier (added)"));
+        }
+    }
+    if checked == expected.len() {
+        r.ok.push(format!("all {checked} files of the zip match the signed dossier"));
+    }
+    r
 }
 
 fn cell(v: &Value) -> String {

@@ -131,6 +131,35 @@ async fn a_dossier_exports_verifies_offline_and_names_any_change() {
     use std::io::Read;
     archive.by_name("audit_events.csv").unwrap().read_to_string(&mut events_csv).unwrap();
     assert!(events_csv.lines().count() > 10);
+    let mut manifest_csv = String::new();
+    archive.by_name("manifest.csv").unwrap().read_to_string(&mut manifest_csv).unwrap();
+    let names: Vec<String> = archive.file_names().map(|n| n.unwrap().to_string()).collect();
+    for name in names.iter().filter(|n| n.ends_with(".csv") && *n != "manifest.csv") {
+        assert!(manifest_csv.lines().any(|l| l.starts_with(&format!("{name},"))), "{name} in the manifest");
+    }
+    // One byte changed in a CSV member fails, naming the file.
+    let mut case_csv = Vec::new();
+    archive.by_name("case.csv").unwrap().read_to_end(&mut case_csv).unwrap();
+    let at = case_csv.iter().rposition(|b| b.is_ascii_alphabetic()).unwrap();
+    case_csv[at] = if case_csv[at] == b'x' { b'y' } else { b'x' };
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut out);
+        for i in 0..archive.len() {
+            let mut f = archive.by_index(i).unwrap();
+            let name = f.name().unwrap().to_string();
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).unwrap();
+            z.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+            use std::io::Write;
+            z.write_all(if name == "case.csv" { &case_csv } else { &bytes }).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let bad = dir.path().join("altered.zip");
+    std::fs::write(&bad, out.into_inner()).unwrap();
+    let (ok, out) = verify_export(&bad, &public);
+    assert!(!ok && out.contains("case.csv") && out.contains("altered"), "{out}");
     assert_eq!(app.events("case.exported").await.len(), 2);
     // Supervisors export too; administrators never see case content.
     reauth(app, &o.ts, &o.sup).await;
