@@ -374,6 +374,11 @@ impl Office {
                 Vec::new()
             },
             cbi_sections: Vec::new(),
+            future_review: if outcome == "not_prohibited" {
+                "The transaction may be reviewed again in the future.".into()
+            } else {
+                String::new()
+            },
         })
     }
 

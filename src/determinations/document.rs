@@ -9,8 +9,18 @@ use super::{Kind, outcome_label};
 use crate::audit::StoredEvent;
 use crate::cases::model::CaseRow;
 
-/// The authority every determination rests on.
-pub const AUTHORITY: &str = "Executive Order 13873 of May 15, 2019, Securing the Information and Communications Technology and Services Supply Chain (84 FR 22689); the International Emergency Economic Powers Act (50 U.S.C. 1701 et seq.); and 15 CFR part 791, subpart B (formerly 15 CFR part 7).";
+/// The authority a determination signed on `on` rests on: the regulations were 15 CFR
+/// part 7 until they were redesignated part 791 on 18 July 2024.
+pub fn authority(on: time::Date) -> String {
+    let part = if on < time::macros::date!(2024 - 07 - 18) {
+        "15 CFR part 7, subpart B"
+    } else {
+        "15 CFR part 791, subpart B"
+    };
+    format!(
+        "Executive Order 13873 of May 15, 2019, Securing the Information and Communications Technology and Services Supply Chain (84 FR 22689); the International Emergency Economic Powers Act (50 U.S.C. 1701 et seq.); and {part}."
+    )
+}
 
 /// One dated line of the procedural history.
 pub struct HistoryLine {
@@ -128,5 +138,57 @@ pub fn finding(kind: Kind, outcome: &str, party: &str) -> String {
             "The ICTS transactions involving {party} described below are permitted, subject to the mitigation measures set out in this determination, as the least restrictive means of addressing the risk."
         ),
         (_, _) => "The final determination identified below is revoked.".to_string(),
+    }
+}
+
+/// Opens a span of confidential business information inside a section's text.
+pub const CBI_OPEN: &str = "[CBI]";
+/// Closes it.
+pub const CBI_CLOSE: &str = "[/CBI]";
+
+/// A section's text for the form being printed: the internal form keeps each CBI span,
+/// marked `[CBI: …]`; the Federal Register form prints `[CBI redacted]` in its place. A span
+/// left open runs to the end of the text (nothing confidential leaks through a typo).
+pub fn redact(text: &str, publication: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(CBI_OPEN) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + CBI_OPEN.len()..];
+        let (span, next) = match after.find(CBI_CLOSE) {
+            Some(j) => (&after[..j], &after[j + CBI_CLOSE.len()..]),
+            None => (after, ""),
+        };
+        if publication {
+            out.push_str("[CBI redacted]");
+        } else {
+            out.push_str("[CBI: ");
+            out.push_str(span);
+            out.push(']');
+        }
+        rest = next;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cbi_spans_are_redacted_in_the_public_form_only() {
+        let t = "Revenue of [CBI]$4.2 million[/CBI] from [CBI]three resellers[/CBI] in the US.";
+        assert_eq!(redact(t, true), "Revenue of [CBI redacted] from [CBI redacted] in the US.");
+        assert_eq!(redact(t, false), "Revenue of [CBI: $4.2 million] from [CBI: three resellers] in the US.");
+        assert_eq!(redact("open [CBI]to the end", true), "open [CBI redacted]");
+        assert_eq!(redact("nothing marked", true), "nothing marked");
+    }
+
+    #[test]
+    fn the_authority_cites_the_part_in_force_on_the_signing_date() {
+        use time::macros::date;
+        assert!(authority(date!(2024 - 06 - 20)).contains("15 CFR part 7, subpart B"));
+        assert!(authority(date!(2024 - 07 - 18)).contains("15 CFR part 791, subpart B"));
     }
 }

@@ -171,6 +171,11 @@ pub struct Content {
     /// Sections containing confidential business information (see [`CBI_SECTIONS`]).
     #[serde(default)]
     pub cbi_sections: Vec<String>,
+    /// A *not prohibited* determination's statement that the transaction may be reviewed
+    /// again in the future (7.109(d) / 791.109). Left out of the signed content when empty,
+    /// so earlier determinations keep their hashes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub future_review: String,
 }
 
 fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, required: bool, max: usize) {
@@ -223,6 +228,14 @@ pub fn validate(
             "prohibitions",
             "name the prohibited transactions and the dates from which they are prohibited",
         ));
+    }
+    if complete && outcome == "not_prohibited" && c.future_review.trim().is_empty() {
+        e.push(FieldError::new(
+            "future_review",
+            "a not-prohibited determination must state that the transaction may be reviewed again in the future (7.109(d) / 791.109)",
+        ));
+    } else {
+        text(&mut e, "future_review", &c.future_review, false, 5000);
     }
     if complete && outcome_needs_measures(outcome) && c.measures.is_empty() {
         e.push(FieldError::new("measures", "choose the mitigation measures this determination rests on"));

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::document::{AUTHORITY, HistoryLine, finding, history};
+use super::document::{HistoryLine, authority, finding, history};
 use super::service::{self, Draft};
 use super::{CBI_SECTIONS, Content, Determination, Kind, PENALTIES, Prohibition, SubmissionAnswer, outcome_label};
 use crate::app::AppState;
@@ -149,6 +149,11 @@ impl DeterminationPage {
             ("background", "Background (the procedural history is drawn from the case)", c.background.as_str()),
             ("cessation", "Timing and manner of cessation", c.cessation.as_str()),
             ("penalties", "Penalties", c.penalties.as_str()),
+            (
+                "future_review",
+                "Future review (a not-prohibited determination states that the transaction may be reviewed again)",
+                c.future_review.as_str(),
+            ),
         ]
     }
     fn answerable(&self) -> Vec<&Submission> {
@@ -314,6 +319,7 @@ fn parse_draft_form(pairs: &[(String, String)]) -> Result<(i32, String, Content,
         penalties: get("penalties").trim().to_string(),
         measures,
         cbi_sections: all("cbi_sections"),
+        future_review: get("future_review").trim().to_string(),
     };
     Ok((revision, get("outcome").trim().to_string(), content, cited, get("unclassified_confirmed") == "yes"))
 }
@@ -523,13 +529,21 @@ struct DocumentPage {
     documents: Vec<(String, String, String)>,
     signature: String,
     hash: String,
-    authority: &'static str,
+    authority: String,
     kind_label: &'static str,
+    /// Measures proposed and rejected: kind, what, why (never printed as adopted).
+    considered: Vec<(String, String, String)>,
+    /// The answer to the third question (undue or unacceptable risk) recorded on the case.
+    undue_answer: String,
 }
 
 impl DocumentPage {
     fn shown(&self, section: &str) -> bool {
         !(self.publication && self.content.cbi_sections.iter().any(|s| s == section))
+    }
+    /// A section's text with its CBI spans kept (internal) or redacted (publication).
+    fn text(&self, t: &str) -> String {
+        super::document::redact(t, self.publication)
     }
 }
 
@@ -586,6 +600,23 @@ pub async fn document(
             )
         })
         .collect();
+    let kind_name = |code: &str| kinds.iter().find(|k| k.code == code).map(|k| k.name.clone()).unwrap_or_default();
+    let considered = crate::mitigation::db::rejected(&mut conn, c.id)
+        .await?
+        .into_iter()
+        .map(|(m, why)| (kind_name(&m.kind), m.description, why))
+        .collect();
+    let undue_answer = match c.undue_risk {
+        Some(a) => {
+            let a = if a == crate::cases::workflow::Answer::Yes { "Yes." } else { "No." };
+            if c.undue_risk_note.trim().is_empty() {
+                format!("{a} See the risk analysis below.")
+            } else {
+                format!("{a} {}", c.undue_risk_note.trim())
+            }
+        }
+        None => "See the risk analysis below.".to_string(),
+    };
     let docs = crate::documents::of_case(&mut conn, c.id).await?;
     let cited: Vec<&crate::documents::Document> = docs.iter().filter(|x| d.cited_documents.contains(&x.id)).collect();
     let has_cbi_doc = cited.iter().any(|x| x.marking == "cbi");
@@ -615,7 +646,9 @@ pub async fn document(
         draft: d.status != crate::determinations::Status::Signed,
         finding: finding(d.kind(), &d.outcome, &content.party),
         history,
+        // The office's internal score is never published.
         assessment: assessment
+            .filter(|_| !publication)
             .map(|(score, band, v)| format!("The office's risk assessment (rubric version {v}) found a composite risk of {score:.2} out of 100 ({band})."))
             .unwrap_or_default(),
         answers,
@@ -623,7 +656,9 @@ pub async fn document(
         documents,
         signature,
         hash: d.content_sha256.as_deref().map(hex::encode).unwrap_or_default(),
-        authority: AUTHORITY,
+        authority: authority(d.signed_at.map(|t| t.date()).unwrap_or_else(|| state.now().date())),
+        considered,
+        undue_answer,
         kind_label: d.kind().label(),
         content,
         d,

@@ -193,3 +193,20 @@ pub(super) async fn insert_check(
     .await?;
     Ok(())
 }
+
+/// The measures of a case that were proposed and rejected, each with the reason given when
+/// it was rejected: a determination's "mitigation considered".
+pub async fn rejected(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<(Measure, String)>, sqlx::Error> {
+    let measures = measures(&mut *conn, case_id).await?;
+    let mut out = Vec::new();
+    for m in measures.into_iter().filter(|m| m.status == MeasureStatus::Rejected) {
+        let why: Option<String> = sqlx::query_scalar!(
+            "SELECT comment FROM measure_status_changes WHERE measure_id = $1 AND after = 'rejected' ORDER BY at DESC LIMIT 1",
+            m.id.0
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        out.push((m, why.unwrap_or_default()));
+    }
+    Ok(out)
+}

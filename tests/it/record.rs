@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use time::Duration;
 
-use crate::determinations::{Office, notice, signed};
+use crate::determinations::{Office, content, draft, notice, reauth, signed};
 use crate::harness::api;
 
 async fn act(o: &Office, token: &str, id: &str, body: Value) -> crate::harness::TestResponse {
@@ -239,4 +239,102 @@ async fn under_the_2021_rule_silence_is_not_concurrence() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let r = act(&o, &o.ta, &id, json!({"action": "begin_final_determination"})).await;
     assert_eq!(r.status, StatusCode::OK, "every notified agency concurred: {}", r.text());
+}
+
+#[tokio::test]
+async fn a_final_determination_says_what_the_rule_asks_and_the_public_form_redacts_cbi_spans() {
+    let mut o = Office::new().await;
+    let id = o.at_initial_determination(false).await;
+    // Two measures proposed: one is rejected with its reason.
+    let mut ids = Vec::new();
+    for (kind, text) in [
+        ("third_party_monitor", "An independent monitor of updates."),
+        ("data_localisation", "US data kept in the US."),
+    ] {
+        let r = o
+            .app
+            .send(api(
+                "POST",
+                &format!("/api/v1/cases/{id}/measures"),
+                &o.ta,
+                Some(json!({"kind": kind, "description": text, "owner": "Supplier"})),
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        ids.push(r.json()["id"].as_str().unwrap().to_string());
+    }
+    let r = o
+        .app
+        .send(api(
+            "POST",
+            &format!("/api/v1/measures/{}/status", ids[0]),
+            &o.ts,
+            Some(json!({"status": "rejected", "comment": "A monitor cannot see the signed update channel.", "version": 1})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    signed(&o.app, &o.ta, (&o.sup, &o.ts), &id, "initial", "prohibition").await;
+    o.app.clock.advance(Duration::days(21));
+    o.refresh().await;
+    assert_eq!(
+        act(&o, &o.ta, &id, json!({"action": "serve_initial_determination", "method": "personal_delivery"}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    o.app.clock.advance(Duration::days(31));
+    o.refresh().await;
+    let n = notice(&o.app, &o.ta, &id, "second", "DOJ").await;
+    assert_eq!(act(&o, &o.ta, &id, json!({"action": "circulate_final_determination"})).await.status, StatusCode::OK);
+    let today = o.app.state.now().date().to_string();
+    let r = o
+        .app
+        .send(api(
+            "POST",
+            &format!("/api/v1/agency-notices/{}/response", n["id"].as_str().unwrap()),
+            &o.ta,
+            Some(json!({"response": "concur", "responded_on": today, "version": n["version"]})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(act(&o, &o.ta, &id, json!({"action": "begin_final_determination"})).await.status, StatusCode::OK);
+
+    // Not prohibited: the statement that it may be reviewed again is required.
+    let mut body = content(&o.app, &o.ta, &id, "final", "not_prohibited").await;
+    body["risk_analysis"] = json!("Revenue of [CBI]$4.2 million a year[/CBI] depends on US customers.");
+    let r = draft(&o.app, &o.ta, &id, "final", "not_prohibited", body.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let did = r.json()["id"].as_str().unwrap().to_string();
+    let r = o.app.send(api("POST", &format!("/api/v1/determinations/{did}/submit"), &o.ta, None)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(error_of(&r, "future_review").contains("reviewed again"));
+    body["future_review"] = json!("The transaction may be reviewed again in the future.");
+    let r = o
+        .app
+        .send(api(
+            "PATCH",
+            &format!("/api/v1/determinations/{did}"),
+            &o.ta,
+            Some(json!({"outcome": "not_prohibited", "content": body, "unclassified_confirmed": true, "revision": 1})),
+        ))
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let r = o.app.send(api("POST", &format!("/api/v1/determinations/{did}/submit"), &o.ta, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    reauth(&o.app, &o.ts2, &o.sup2).await;
+    let r = o.app.send(api("POST", &format!("/api/v1/determinations/{did}/sign"), &o.ts2, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    let s = o.app.sign_in(&o.sup).await;
+    let doc = o.app.send(s.get(&format!("/determinations/{did}/document"))).await.text();
+    assert!(doc.contains("Does it pose an undue or unacceptable risk?"), "all three questions");
+    assert!(doc.contains("Mitigation considered") && doc.contains("A monitor cannot see the signed update channel."));
+    assert!(!doc.contains("<h2>Mitigation measures</h2>"), "a rejected measure never prints as adopted");
+    assert!(doc.contains("The transaction may be reviewed again in the future."));
+    assert!(doc.contains("15 CFR part 791, subpart B"), "the part in force on the signing date");
+    assert!(doc.contains("[CBI: $4.2 million a year]"), "the internal form keeps the span, marked");
+    let public = o.app.send(s.get(&format!("/determinations/{did}/document?form=federal-register"))).await.text();
+    assert!(public.contains("Revenue of [CBI redacted] depends on US customers."));
+    assert!(!public.contains("4.2 million"));
+    assert!(!public.contains("composite risk"), "the office's internal score is not published");
 }
