@@ -338,3 +338,65 @@ async fn a_final_determination_says_what_the_rule_asks_and_the_public_form_redac
     assert!(!public.contains("4.2 million"));
     assert!(!public.contains("composite risk"), "the office's internal score is not published");
 }
+
+#[tokio::test]
+async fn once_every_served_party_answered_the_response_can_be_marked_complete() {
+    let mut o = Office::new().await;
+    let id = o.at_initial_determination(false).await;
+    let mut parties = Vec::new();
+    for (name, country, role) in
+        [("Example Supplier Ltd.", "CN", "supplier"), ("US Buyer Inc.", "US", "us_counterparty")]
+    {
+        let r = o
+            .app
+            .send(api(
+                "POST",
+                "/api/v1/parties",
+                &o.ta,
+                Some(json!({"legal_name": name, "kind": "company", "country": country})),
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let pid = r.json()["id"].as_str().unwrap().to_string();
+        let r = o
+            .app
+            .send(api(
+                "POST",
+                &format!("/api/v1/cases/{id}/parties"),
+                &o.ta,
+                Some(json!({"party_id": pid, "role": role})),
+            ))
+            .await;
+        assert!(r.status.is_success(), "{}", r.text());
+        parties.push(pid);
+    }
+    signed(&o.app, &o.ta, (&o.sup, &o.ts), &id, "initial", "prohibition").await;
+    o.app.clock.advance(Duration::days(21));
+    o.refresh().await;
+    assert_eq!(
+        act(&o, &o.ta, &id, json!({"action": "serve_initial_determination", "method": "registered_mail"})).await.status,
+        StatusCode::OK
+    );
+    let today = o.app.state.now().date().to_string();
+    let complete = || api("POST", &format!("/api/v1/cases/{id}/response-complete"), &o.ta, Some(json!({})));
+    let respond = |p: &str| {
+        api(
+            "POST",
+            &format!("/api/v1/cases/{id}/submissions"),
+            &o.ta,
+            Some(json!({"kind": "written_response", "received_on": today, "summary": "Our answer.", "party_id": p})),
+        )
+    };
+    assert_eq!(o.app.send(respond(&parties[0])).await.status, StatusCode::CREATED);
+    let r = o.app.send(complete()).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.json()["detail"].as_str().unwrap().contains("US Buyer Inc."), "names the party still to answer");
+    assert_eq!(o.app.send(respond(&parties[1])).await.status, StatusCode::CREATED);
+    let r = o.app.send(complete()).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert_eq!(o.app.send(complete()).await.status, StatusCode::CONFLICT, "once");
+    notice(&o.app, &o.ta, &id, "second", "DOJ").await;
+    let r = act(&o, &o.ta, &id, json!({"action": "circulate_final_determination"})).await;
+    assert_eq!(r.status, StatusCode::OK, "inside the window, every party having answered: {}", r.text());
+    assert_eq!(r.json()["dates"]["response_complete_on"], today);
+}
