@@ -43,3 +43,29 @@ ALTER TABLE case_services ADD CONSTRAINT case_services_method_check CHECK (metho
     'registered_mail', 'facsimile', 'electronic_transmission', 'commercial_carrier', 'personal_delivery',
     'federal_register', 'mail', 'email', 'courier')) NOT VALID;
 ALTER TABLE case_services VALIDATE CONSTRAINT case_services_method_check;
+
+-- Notice and publication of a signed determination (7.109(e)-(f) / 791.109): its sending
+-- to each party and to the appropriate agencies (method and date), and its publication in
+-- the Federal Register (date, citation, document number). Never edited or deleted.
+CREATE TABLE IF NOT EXISTS determination_sendings (
+    id               uuid NOT NULL,
+    determination_id uuid NOT NULL REFERENCES determinations (id),
+    recipient        text NOT NULL CHECK (length(btrim(recipient)) BETWEEN 1 AND 300),
+    recipient_kind   text NOT NULL CHECK (recipient_kind IN ('party', 'agency')),
+    method           text NOT NULL CHECK (method IN ('registered_mail', 'electronic_mail', 'facsimile',
+                         'commercial_carrier', 'personal_delivery')),
+    sent_on          date NOT NULL,
+    recorded_by      uuid NOT NULL REFERENCES users (id),
+    recorded_at      timestamptz NOT NULL,
+    PRIMARY KEY (determination_id, id)
+);
+CREATE TABLE IF NOT EXISTS determination_publications (
+    determination_id uuid PRIMARY KEY REFERENCES determinations (id),
+    published_on     date NOT NULL,
+    citation         text NOT NULL CHECK (citation ~ '^[0-9]{1,3} FR [0-9]{1,6}$'),
+    document_number  text NOT NULL CHECK (document_number ~ '^[0-9]{4}-[0-9]{4,6}$'),
+    recorded_by      uuid NOT NULL REFERENCES users (id),
+    recorded_at      timestamptz NOT NULL
+);
+GRANT SELECT, INSERT ON determination_sendings, determination_publications TO icts_app;
+REVOKE UPDATE, DELETE ON determination_sendings, determination_publications FROM icts_app;

@@ -137,6 +137,8 @@ fn table() -> Table {
         .post("/determinations/{id}/sign", determinations::web::sign)
         .post("/determinations/{id}/return", determinations::web::return_draft)
         .get("/determinations/{id}/document", determinations::web::document)
+        .post("/determinations/{id}/sendings", determinations::web::record_sending)
+        .post("/determinations/{id}/publication", determinations::web::record_publication)
         // Notifications.
         .get("/notifications", notifications::web::page)
         .post("/notifications/read-all", notifications::web::read_all)
@@ -206,6 +208,9 @@ fn table() -> Table {
         .api(routes!(determinations::api::submit))
         .api(routes!(determinations::api::sign))
         .api(routes!(determinations::api::return_draft))
+        .api(routes!(determinations::api::notice))
+        .api(routes!(determinations::api::record_sending))
+        .api(routes!(determinations::api::record_publication))
         .api(routes!(proceedings::api::notices))
         .api(routes!(proceedings::api::add_notice))
         .api(routes!(proceedings::api::respond))

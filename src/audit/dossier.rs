@@ -61,7 +61,7 @@ pub async fn gather(
             .fetch_optional(&mut *conn)
             .await?;
     parts.insert("case".into(), case.unwrap_or(Value::Null));
-    let queries: [(&str, &str); 27] = [
+    let queries: [(&str, &str); 30] = [
         (
             "transactions",
             "SELECT to_jsonb(t) AS j FROM transactions t WHERE t.case_id = $1 ORDER BY t.created_at, t.id",
@@ -102,6 +102,18 @@ pub async fn gather(
         (
             "determinations",
             "SELECT to_jsonb(d) AS j FROM determinations d WHERE d.case_id = $1 ORDER BY d.created_at, d.id",
+        ),
+        (
+            "determination_sendings",
+            "SELECT to_jsonb(x) AS j FROM determination_sendings x JOIN determinations d ON d.id = x.determination_id WHERE d.case_id = $1 ORDER BY x.sent_on, x.recorded_at, x.id",
+        ),
+        (
+            "determination_publications",
+            "SELECT to_jsonb(x) AS j FROM determination_publications x JOIN determinations d ON d.id = x.determination_id WHERE d.case_id = $1 ORDER BY x.published_on",
+        ),
+        (
+            "case_deviations",
+            "SELECT to_jsonb(x) AS j FROM case_deviations x WHERE x.case_id = $1 ORDER BY x.decided_on, x.recorded_at",
         ),
         (
             "determination_revisions",

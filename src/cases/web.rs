@@ -413,6 +413,8 @@ pub struct RfiView {
 struct CasePage {
     layout: Layout,
     c: CaseView,
+    /// Federal Register publications of the case's determinations.
+    publications: Vec<crate::determinations::Publication>,
     category: String,
     agency: String,
     origin: &'static str,
@@ -592,6 +594,7 @@ async fn case_page_with(
         None => Vec::new(),
     };
     let consolidated_into = db::consolidated_into(&mut conn, id).await?;
+    let publications = crate::determinations::db::publications_of_case(&mut conn, id).await?;
     let assessments = crate::risk::service::assessments(&mut conn, id).await?;
     let nexus = crate::risk::service::current_nexus(&mut conn, id).await?;
     let hits = crate::parties::screening_service::hits_of_case(&mut conn, id).await?;
@@ -646,6 +649,7 @@ async fn case_page_with(
     let is_supervisor = user.may(policy::Action::AssignCases);
     let party_options = party_options(&parties, &found_parties);
     let mut r = render(&CasePage {
+        publications,
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
         category,
         agency,

@@ -166,3 +166,54 @@ pub async fn return_draft(
 ) -> Result<ApiJson<Determination>, AppError> {
     Ok(ApiJson(service::return_draft(&mut *state.conn().await?, &user, state.now(), id, &r.comment, state.mail).await?))
 }
+
+/// The notice and publication of a determination.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct NoticeAndPublication {
+    /// Sent to the parties and agencies.
+    pub sendings: Vec<super::Sending>,
+    /// Federal Register publication, once recorded.
+    pub publication: Option<super::Publication>,
+}
+
+/// How a determination was sent and where it was published.
+#[utoipa::path(get, path = "/api/v1/determinations/{id}/notice", tag = "determinations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = NoticeAndPublication), (status = 404)), security(("bearer" = [])))]
+pub async fn notice(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeterminationId>,
+) -> Result<ApiJson<NoticeAndPublication>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    service::get(&mut conn, &user, id, false).await?;
+    Ok(ApiJson(NoticeAndPublication {
+        sendings: super::db::sendings(&mut conn, id).await?,
+        publication: super::db::publication(&mut conn, id).await?,
+    }))
+}
+
+/// Records that a signed final determination was sent to a party or an agency (7.109(e)).
+#[utoipa::path(post, path = "/api/v1/determinations/{id}/sendings", tag = "determinations", params(("id" = Uuid, Path)), request_body = super::NewSending,
+    responses((status = 201, body = super::Sending), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn record_sending(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeterminationId>,
+    ApiJson(s): ApiJson<super::NewSending>,
+) -> Result<(StatusCode, ApiJson<super::Sending>), AppError> {
+    let sent = service::record_sending(&mut *state.conn().await?, &user, state.now(), id, s).await?;
+    Ok((StatusCode::CREATED, ApiJson(sent)))
+}
+
+/// Records the Federal Register publication of a signed final determination (7.109(f)).
+#[utoipa::path(post, path = "/api/v1/determinations/{id}/publication", tag = "determinations", params(("id" = Uuid, Path)), request_body = super::NewPublication,
+    responses((status = 201, body = super::Publication), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn record_publication(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeterminationId>,
+    ApiJson(p): ApiJson<super::NewPublication>,
+) -> Result<(StatusCode, ApiJson<super::Publication>), AppError> {
+    let published = service::record_publication(&mut *state.conn().await?, &user, state.now(), id, p).await?;
+    Ok((StatusCode::CREATED, ApiJson(published)))
+}

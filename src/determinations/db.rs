@@ -1,6 +1,7 @@
 //! Determinations' reads for the pages, checked against the schema at compile time.
 
 use crate::ids::CaseId;
+use crate::ids::DeterminationId;
 use crate::ids::UserId;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -47,5 +48,46 @@ pub async fn first_party_name(conn: &mut PgConnection, case_id: CaseId) -> Resul
         case_id.0
     )
     .fetch_optional(conn)
+    .await
+}
+
+/// The sendings of a determination, in the order they were sent.
+pub async fn sendings(conn: &mut PgConnection, id: DeterminationId) -> Result<Vec<super::Sending>, sqlx::Error> {
+    sqlx::query_as!(
+        super::Sending,
+        "SELECT id, recipient, recipient_kind, method, sent_on FROM determination_sendings \
+         WHERE determination_id = $1 ORDER BY sent_on, recorded_at, id",
+        id.0
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The Federal Register publication of a determination, if recorded.
+pub async fn publication(
+    conn: &mut PgConnection,
+    id: DeterminationId,
+) -> Result<Option<super::Publication>, sqlx::Error> {
+    sqlx::query_as!(
+        super::Publication,
+        "SELECT published_on, citation, document_number FROM determination_publications WHERE determination_id = $1",
+        id.0
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The Federal Register publications of a case's determinations: citation and date.
+pub async fn publications_of_case(
+    conn: &mut PgConnection,
+    case_id: CaseId,
+) -> Result<Vec<super::Publication>, sqlx::Error> {
+    sqlx::query_as!(
+        super::Publication,
+        "SELECT p.published_on, p.citation, p.document_number FROM determination_publications p \
+         JOIN determinations d ON d.id = p.determination_id WHERE d.case_id = $1 ORDER BY p.published_on",
+        case_id.0
+    )
+    .fetch_all(conn)
     .await
 }

@@ -88,6 +88,18 @@ pub fn history(c: &CaseRow, events: &[StoredEvent], agency_name: &dyn Fn(&str) -
                 out.push(HistoryLine { on: if on.is_empty() { day(e) } else { on }, what: what.into() });
                 None
             }
+            "determination.sent" => Some(format!(
+                "The {} was sent to {} by {}.",
+                Kind::parse(&s(ch, "kind")).map(|k| k.label().to_lowercase()).unwrap_or_else(|| "determination".into()),
+                s(ch, "recipient"),
+                s(ch, "method").replace('_', " ")
+            )),
+            "determination.published" => Some(format!(
+                "The {} was published in the Federal Register at {} (FR Doc. {}).",
+                Kind::parse(&s(ch, "kind")).map(|k| k.label().to_lowercase()).unwrap_or_else(|| "determination".into()),
+                s(ch, "citation"),
+                s(ch, "document_number")
+            )),
             "case.emergency_deviation" => Some(format!(
                 "The procedure was deviated from in an emergency (7.100(e) / 791.100(e)): {}",
                 s(ch, "justification")

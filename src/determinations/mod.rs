@@ -510,3 +510,88 @@ mod tests {
         );
     }
 }
+
+/// How a final determination is sent to the parties and agencies (7.109(e): registered mail
+/// and electronic mail; the others where the office uses them).
+pub const SENDING_METHODS: [(&str, &str); 5] = [
+    ("registered_mail", "Registered mail"),
+    ("electronic_mail", "Electronic mail"),
+    ("facsimile", "Facsimile"),
+    ("commercial_carrier", "Third-party commercial carrier"),
+    ("personal_delivery", "Personal delivery"),
+];
+
+/// A signed determination sent to a party or an agency.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSending {
+    /// Who it was sent to (a party's or an agency's name).
+    pub recipient: String,
+    /// `party` or `agency`.
+    pub recipient_kind: String,
+    /// See [`SENDING_METHODS`].
+    pub method: String,
+    /// Sent on, YYYY-MM-DD (today when absent).
+    #[serde(default)]
+    pub sent_on: Option<String>,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
+}
+
+/// A recorded sending.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Sending {
+    pub id: Uuid,
+    pub recipient: String,
+    pub recipient_kind: String,
+    pub method: String,
+    pub sent_on: time::Date,
+}
+
+/// The Federal Register publication of a signed determination.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPublication {
+    /// Published on, YYYY-MM-DD.
+    pub published_on: String,
+    /// Citation, e.g. `89 FR 52434`.
+    pub citation: String,
+    /// Federal Register document number, e.g. `2024-13532`.
+    pub document_number: String,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
+}
+
+/// A recorded publication.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Publication {
+    pub published_on: time::Date,
+    pub citation: String,
+    pub document_number: String,
+}
+
+/// A Federal Register citation in its usual form (`89 FR 52434`), if `s` is one.
+pub fn parse_citation(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    match parts.as_slice() {
+        [vol, fr, page]
+            if fr.eq_ignore_ascii_case("FR")
+                && (1..=3).contains(&vol.len())
+                && (1..=6).contains(&page.len())
+                && vol.chars().chain(page.chars()).all(|c| c.is_ascii_digit()) =>
+        {
+            Some(format!("{vol} FR {page}"))
+        }
+        _ => None,
+    }
+}
+
+/// A Federal Register document number (`2024-13532`), if `s` is one.
+pub fn parse_document_number(s: &str) -> Option<String> {
+    let s = s.trim();
+    let (year, n) = s.split_once('-')?;
+    (year.len() == 4 && (4..=6).contains(&n.len()) && year.chars().chain(n.chars()).all(|c| c.is_ascii_digit()))
+        .then(|| s.to_string())
+}

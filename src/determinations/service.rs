@@ -691,3 +691,160 @@ pub async fn returns(
     .fetch_all(conn)
     .await?)
 }
+
+/// A signed final determination (or its amendment or revocation) that may be sent and
+/// published, with its case, locked; the assigned analyst or a supervisor records it.
+async fn issued(
+    conn: &mut PgConnection,
+    user: &Actor,
+    id: DeterminationId,
+) -> Result<(Determination, CaseRow, time::Date), DomainError> {
+    let (d, c) = get(conn, user, id, true).await?;
+    crate::proceedings::service::may_work(user, &c)?;
+    let signed = match (d.kind(), d.signed_at) {
+        (Kind::Initial, _) => {
+            return Err(DomainError::Conflict(
+                "an initial determination is served on the parties (record its service on the case)".into(),
+            ));
+        }
+        (_, Some(at)) => at.date(),
+        (_, None) => return Err(DomainError::Conflict("only a signed determination is sent or published".into())),
+    };
+    Ok((d, c, signed))
+}
+
+/// Records that a signed final determination was sent to a party or an agency (7.109(e)).
+pub async fn record_sending(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: DeterminationId,
+    s: super::NewSending,
+) -> Result<super::Sending, DomainError> {
+    let mut errors = Vec::new();
+    let recipient = s.recipient.trim();
+    if recipient.is_empty() || recipient.chars().count() > 300 {
+        errors.push(FieldError::new("recipient", "name the party or agency it was sent to (at most 300 characters)"));
+    }
+    if !matches!(s.recipient_kind.trim(), "party" | "agency") {
+        errors.push(FieldError::new("recipient_kind", "must be party or agency"));
+    }
+    let method = s.method.trim();
+    if !super::SENDING_METHODS.iter().any(|(m, _)| *m == method) {
+        errors.push(FieldError::new(
+            "method",
+            "choose registered_mail, electronic_mail, facsimile, commercial_carrier or personal_delivery",
+        ));
+    }
+    let on = match s.sent_on.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => crate::cases::model::parse_date(d).or_else(|| {
+            errors.push(FieldError::new("sent_on", "must be a date YYYY-MM-DD"));
+            None
+        }),
+        None => Some(crate::cases::service::today(now)),
+    };
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors));
+    }
+    let on = on.expect("checked");
+    let mut tx = conn.begin().await?;
+    let (d, c, signed) = issued(&mut tx, user, id).await?;
+    crate::cases::service::check_dated(
+        "sent_on",
+        on,
+        now,
+        &[("its signature", Some(signed))],
+        s.late_reason.as_deref(),
+    )?;
+    let sid = Uuid::now_v7();
+    sqlx::query!(
+        "INSERT INTO determination_sendings (id, determination_id, recipient, recipient_kind, method, sent_on, recorded_by, recorded_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        sid,
+        id.0,
+        recipient,
+        s.recipient_kind.trim(),
+        method,
+        on,
+        user.id.0,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent::new("determination.sent").object("case", c.id).changes(json!({
+        "determination": id, "kind": d.kind().as_str(), "recipient": recipient, "recipient_kind": s.recipient_kind.trim(),
+        "method": method, "sent_on": on, "late_reason": crate::cases::service::late_reason_of(s.late_reason.as_deref()),
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(super::Sending {
+        id: sid,
+        recipient: recipient.to_string(),
+        recipient_kind: s.recipient_kind.trim().to_string(),
+        method: method.to_string(),
+        sent_on: on,
+    })
+}
+
+/// Records the Federal Register publication of a signed final determination (7.109(f)):
+/// date, citation and document number; once.
+pub async fn record_publication(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: DeterminationId,
+    p: super::NewPublication,
+) -> Result<super::Publication, DomainError> {
+    let mut errors = Vec::new();
+    let on = crate::cases::model::parse_date(p.published_on.trim());
+    if on.is_none() {
+        errors.push(FieldError::new("published_on", "must be a date YYYY-MM-DD"));
+    }
+    let citation = super::parse_citation(&p.citation);
+    if citation.is_none() {
+        errors.push(FieldError::new("citation", "must be a Federal Register citation such as 89 FR 52434"));
+    }
+    let number = super::parse_document_number(&p.document_number);
+    if number.is_none() {
+        errors
+            .push(FieldError::new("document_number", "must be a Federal Register document number such as 2024-13532"));
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors));
+    }
+    let (on, citation, number) = (on.expect("checked"), citation.expect("checked"), number.expect("checked"));
+    let mut tx = conn.begin().await?;
+    let (d, c, signed) = issued(&mut tx, user, id).await?;
+    crate::cases::service::check_dated(
+        "published_on",
+        on,
+        now,
+        &[("its signature", Some(signed))],
+        p.late_reason.as_deref(),
+    )?;
+    if let Some(before) = super::db::publication(&mut tx, id).await? {
+        return Err(DomainError::Conflict(format!(
+            "its publication is already recorded ({}, {})",
+            before.citation, before.published_on
+        )));
+    }
+    sqlx::query!(
+        "INSERT INTO determination_publications (determination_id, published_on, citation, document_number, recorded_by, recorded_at) \
+         VALUES ($1,$2,$3,$4,$5,$6)",
+        id.0,
+        on,
+        citation,
+        number,
+        user.id.0,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent::new("determination.published").object("case", c.id).changes(json!({
+        "determination": id, "kind": d.kind().as_str(), "published_on": on, "citation": citation,
+        "document_number": number, "late_reason": crate::cases::service::late_reason_of(p.late_reason.as_deref()),
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(super::Publication { published_on: on, citation, document_number: number })
+}

@@ -119,6 +119,13 @@ struct DeterminationPage {
     reauth_at: String,
     submitted_at: String,
     assessment: String,
+    sendings: Vec<super::Sending>,
+    publication: Option<super::Publication>,
+    /// The sending and publication forms are offered (a signed final determination, to
+    /// its assigned analyst or a supervisor).
+    can_notify: bool,
+    sending_methods: [(&'static str, &'static str); 5],
+    today: String,
 }
 
 impl DeterminationPage {
@@ -193,6 +200,11 @@ pub(crate) async fn determination_page(
     let submissions = crate::proceedings::db::submissions(&mut conn, c.id).await?;
     let measures = mitigation::db::measures(&mut conn, c.id).await?;
     let documents = documents::of_case(&mut conn, c.id).await?;
+    let sendings = super::db::sendings(&mut conn, id).await?;
+    let publication = super::db::publication(&mut conn, id).await?;
+    let can_notify = d.status == crate::determinations::Status::Signed
+        && d.kind() != Kind::Initial
+        && crate::proceedings::service::may_work(user, &c).is_ok();
     let assessment: Option<(f64, String, OffsetDateTime)> = match d.assessment_id {
         Some(a) => super::db::assessment_summary(&mut conn, a).await?.map(|(score, band, at, _)| (score, band, at)),
         None => None,
@@ -237,6 +249,11 @@ pub(crate) async fn determination_page(
         outcomes: d.kind().outcomes().iter().map(|o| (*o, outcome_label(o))).collect(),
         hash_ok,
         signed_at: d.signed_at.map(show_time).unwrap_or_default(),
+        sendings,
+        publication,
+        can_notify,
+        sending_methods: super::SENDING_METHODS,
+        today: crate::cases::service::today(now).to_string(),
         reauth_at: d.reauth_at.map(show_time).unwrap_or_default(),
         submitted_at: d.submitted_at.map(show_time).unwrap_or_default(),
         assessment: assessment
@@ -420,6 +437,69 @@ pub async fn sign(
     }
 }
 
+/// The sending form.
+#[derive(Debug, Deserialize)]
+pub struct SendingForm {
+    recipient: String,
+    recipient_kind: String,
+    method: String,
+    #[serde(default)]
+    sent_on: Option<String>,
+    #[serde(default)]
+    late_reason: Option<String>,
+}
+
+/// `POST /determinations/{id}/sendings`.
+pub async fn record_sending(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeterminationId>,
+    AppForm(f): AppForm<SendingForm>,
+) -> Result<Response, AppError> {
+    let s = super::NewSending {
+        recipient: f.recipient,
+        recipient_kind: f.recipient_kind,
+        method: f.method,
+        sent_on: f.sent_on,
+        late_reason: f.late_reason,
+    };
+    let result = service::record_sending(&mut *state.conn().await?, &user, state.now(), id, s).await.map(|_| ());
+    render_again(result.map_err(AppError::from), "Sending recorded.", |o| {
+        determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
+    })
+    .await
+}
+
+/// The publication form.
+#[derive(Debug, Deserialize)]
+pub struct PublicationForm {
+    published_on: String,
+    citation: String,
+    document_number: String,
+    #[serde(default)]
+    late_reason: Option<String>,
+}
+
+/// `POST /determinations/{id}/publication`.
+pub async fn record_publication(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeterminationId>,
+    AppForm(f): AppForm<PublicationForm>,
+) -> Result<Response, AppError> {
+    let p = super::NewPublication {
+        published_on: f.published_on,
+        citation: f.citation,
+        document_number: f.document_number,
+        late_reason: f.late_reason,
+    };
+    let result = service::record_publication(&mut *state.conn().await?, &user, state.now(), id, p).await.map(|_| ());
+    render_again(result.map_err(AppError::from), "Publication recorded.", |o| {
+        determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
+    })
+    .await
+}
+
 /// The return form.
 #[derive(Debug, Deserialize)]
 pub struct ReturnForm {
@@ -535,6 +615,8 @@ struct DocumentPage {
     considered: Vec<(String, String, String)>,
     /// The answer to the third question (undue or unacceptable risk) recorded on the case.
     undue_answer: String,
+    sendings: Vec<super::Sending>,
+    published: Option<super::Publication>,
 }
 
 impl DocumentPage {
@@ -618,6 +700,8 @@ pub async fn document(
         None => "See the risk analysis below.".to_string(),
     };
     let docs = crate::documents::of_case(&mut conn, c.id).await?;
+    let sendings = super::db::sendings(&mut conn, id).await?;
+    let published = super::db::publication(&mut conn, id).await?;
     let cited: Vec<&crate::documents::Document> = docs.iter().filter(|x| d.cited_documents.contains(&x.id)).collect();
     let has_cbi_doc = cited.iter().any(|x| x.marking == "cbi");
     let has_cui_doc = cited.iter().any(|x| x.marking == "cui");
@@ -659,6 +743,8 @@ pub async fn document(
         authority: authority(d.signed_at.map(|t| t.date()).unwrap_or_else(|| state.now().date())),
         considered,
         undue_answer,
+        sendings,
+        published,
         kind_label: d.kind().label(),
         content,
         d,

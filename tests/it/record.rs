@@ -325,8 +325,48 @@ async fn a_final_determination_says_what_the_rule_asks_and_the_public_form_redac
     let r = o.app.send(api("POST", &format!("/api/v1/determinations/{did}/sign"), &o.ts2, None)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 
+    // Notice and publication (7.109(e)-(f)), each dated, not before the signature.
+    let today = o.app.state.now().date();
+    let send = |body: Value| api("POST", &format!("/api/v1/determinations/{did}/sendings"), &o.ta, Some(body));
+    let r = o
+        .app
+        .send(send(
+            json!({"recipient": "Example Supplier Ltd.", "recipient_kind": "party", "method": "registered_mail",
+            "sent_on": (today - Duration::days(1)).to_string()}),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(error_of(&r, "sent_on").contains(&today.to_string()), "names the signature date");
+    for (to, kind, method) in [
+        ("Example Supplier Ltd.", "party", "registered_mail"),
+        ("Example Supplier Ltd.", "party", "electronic_mail"),
+        ("Department of Justice", "agency", "electronic_mail"),
+    ] {
+        let r = o.app.send(send(json!({"recipient": to, "recipient_kind": kind, "method": method}))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let publish = |body: Value| api("POST", &format!("/api/v1/determinations/{did}/publication"), &o.ta, Some(body));
+    let r = o
+        .app
+        .send(publish(json!({"published_on": today.to_string(), "citation": "page 52434", "document_number": "13532"})))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!error_of(&r, "citation").is_empty() && !error_of(&r, "document_number").is_empty());
+    let body = json!({"published_on": today.to_string(), "citation": "91  fr 12345", "document_number": "2026-01234"});
+    let r = o.app.send(publish(body.clone())).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["citation"], "91 FR 12345");
+    assert_eq!(o.app.send(publish(body)).await.status, StatusCode::CONFLICT, "published once");
+    let notice = o.app.send(api("GET", &format!("/api/v1/determinations/{did}/notice"), &o.ta, None)).await.json();
+    assert_eq!(notice["sendings"].as_array().unwrap().len(), 3);
+    assert_eq!(notice["publication"]["document_number"], "2026-01234");
+
     let s = o.app.sign_in(&o.sup).await;
     let doc = o.app.send(s.get(&format!("/determinations/{did}/document"))).await.text();
+    assert!(doc.contains("Published in the Federal Register on") && doc.contains("91 FR 12345"));
+    assert!(doc.contains("Sent to Department of Justice by electronic mail"));
+    let page = o.app.send(s.get(&format!("/cases/{id}"))).await.text();
+    assert!(page.contains("91 FR 12345"), "the case page shows the publication");
     assert!(doc.contains("Does it pose an undue or unacceptable risk?"), "all three questions");
     assert!(doc.contains("Mitigation considered") && doc.contains("A monitor cannot see the signed update channel."));
     assert!(!doc.contains("<h2>Mitigation measures</h2>"), "a rejected measure never prints as adopted");
