@@ -898,6 +898,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
                     category: category.into(),
                     adversaries: vec![adv.into()],
                     restricted: i % 7 == 3,
+                    docket_number: None,
                 },
             )
             .await

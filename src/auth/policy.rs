@@ -105,6 +105,8 @@ pub enum Action {
     SetCaseRule,
     /// Record an emergency deviation from the procedure (7.100(e) / 791.100(e)).
     RecordDeviations,
+    /// Enter a case that began outside the system, with the office's docket number.
+    EnterExistingCases,
 }
 
 /// Whether `role` may take `action`.
@@ -122,9 +124,8 @@ pub fn allows(role: Role, action: Action) -> bool {
         SignDeterminations => role == Supervisor,
         ExportCases => matches!(role, Supervisor | Auditor),
         BeAssigned => matches!(role, Analyst | Supervisor),
-        ConsolidateCases | RestrictCases | DecideOverrides | GrantExtensions | SetCaseRule | RecordDeviations => {
-            role == Supervisor
-        }
+        ConsolidateCases | RestrictCases | DecideOverrides | GrantExtensions | SetCaseRule | RecordDeviations
+        | EnterExistingCases => role == Supervisor,
         ManageRubrics => role == Admin,
         SeeRestrictedCases => matches!(role, Supervisor | Auditor),
     }
@@ -241,6 +242,7 @@ mod tests {
             (Action::GrantExtensions, [false, true, false, false]),
             (Action::SetCaseRule, [false, true, false, false]),
             (Action::RecordDeviations, [false, true, false, false]),
+            (Action::EnterExistingCases, [false, true, false, false]),
         ];
         for (action, expected) in table {
             for (role, want) in Role::ALL.into_iter().zip(expected) {

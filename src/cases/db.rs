@@ -56,6 +56,20 @@ pub async fn next_docket(conn: &mut PgConnection, year: i32) -> Result<String, s
     Ok(docket_number(year, n))
 }
 
+/// Moves the gap-free counter of `year` past `n`, the office's own number of a case that
+/// began outside the system, so that new cases continue after it.
+pub async fn reserve_docket(conn: &mut PgConnection, year: i32, n: i32) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO docket_counters (year, last) VALUES ($1, $2) \
+         ON CONFLICT (year) DO UPDATE SET last = greatest(docket_counters.last, $2)",
+        year,
+        n,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Inserts a new case at intake.
 pub async fn insert(
     conn: &mut PgConnection,

@@ -192,6 +192,7 @@ pub fn parse(input: impl Read, reference: &Reference, today: Date) -> Result<Vec
                 category: get("category"),
                 adversaries: split_codes(&get("adversaries")),
                 restricted,
+                docket_number: None,
             };
             match input.parse(reference, today) {
                 Ok(c) => Some(c),

@@ -317,6 +317,11 @@ pub struct CaseInput {
     /// Need-to-know.
     #[serde(default)]
     pub restricted: bool,
+    /// The office's own docket number of a case that began outside the system
+    /// (`ICTS-YYYY-NNN`; supervisors moving their open reviews in). New cases get the next
+    /// number of the gap-free counter.
+    #[serde(default)]
+    pub docket_number: Option<String>,
 }
 
 /// Validated intake.
@@ -332,9 +337,21 @@ pub struct NewCase {
     pub adversaries: Vec<String>,
     /// Need-to-know.
     pub restricted: bool,
+    /// The office's existing docket number (year, sequence), for a case moved in.
+    pub docket_number: Option<(i32, i32)>,
 }
 
-/// Parses a `YYYY-MM-DD` date.
+/// Parses an office docket number `ICTS-YYYY-NNN` into (year, sequence).
+pub fn parse_docket(s: &str) -> Option<(i32, i32)> {
+    let rest = s.trim().to_ascii_uppercase();
+    let rest = rest.strip_prefix("ICTS-")?;
+    let (y, n) = rest.split_once('-')?;
+    if y.len() != 4 || n.len() < 3 || n.len() > 6 || !y.chars().chain(n.chars()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (y, n): (i32, i32) = (y.parse().ok()?, n.parse().ok()?);
+    (n >= 1).then_some((y, n))
+}
 pub fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s.trim(), time::macros::format_description!("[year]-[month]-[day]")).ok()
 }
@@ -410,6 +427,23 @@ impl CaseInput {
         {
             errors.push(FieldError::new("adversaries", format!("{bad} is not a foreign adversary listed in 791.4")));
         }
+        let docket_number = match self.docket_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(d) => match parse_docket(d) {
+                Some((y, n)) if (2019..=today.year()).contains(&y) => Some((y, n)),
+                Some(_) => {
+                    errors.push(FieldError::new("docket_number", "its year must be from 2019 to this year"));
+                    None
+                }
+                None => {
+                    errors.push(FieldError::new(
+                        "docket_number",
+                        "must be an office docket number such as ICTS-2021-002",
+                    ));
+                    None
+                }
+            },
+        };
         if errors.is_empty() {
             Ok(NewCase {
                 title,
@@ -420,6 +454,7 @@ impl CaseInput {
                 category,
                 adversaries,
                 restricted: self.restricted,
+                docket_number,
             })
         } else {
             Err(errors)
@@ -588,6 +623,7 @@ mod tests {
             category: "gardening".into(),
             adversaries: vec!["FR".into()],
             restricted: false,
+            docket_number: None,
         };
         let errs = input.parse(&r, date!(2026 - 11 - 28)).unwrap_err();
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
@@ -601,10 +637,20 @@ mod tests {
             category: "connected_software".into(),
             adversaries: vec!["ru".into(), "RU".into()],
             restricted: true,
+            docket_number: None,
         }
         .parse(&r, date!(2026 - 11 - 28))
         .unwrap();
         assert_eq!(ok.adversaries, ["RU"]);
+    }
+
+    #[test]
+    fn office_docket_numbers_parse() {
+        assert_eq!(parse_docket("ICTS-2021-002"), Some((2021, 2)));
+        assert_eq!(parse_docket(" icts-2024-1234 "), Some((2024, 1234)));
+        for bad in ["ICTS-21-002", "ICTS-2021-02", "ICTS-2021-000", "CASE-2021-002", "ICTS-2021-00x", ""] {
+            assert_eq!(parse_docket(bad), None, "{bad}");
+        }
     }
 
     #[test]

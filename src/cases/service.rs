@@ -180,7 +180,19 @@ pub async fn create_in(
     input: NewCase,
 ) -> Result<CaseRow, DomainError> {
     require(user, policy::Action::WorkCases)?;
-    let docket = db::next_docket(&mut *tx, now.year()).await?;
+    let docket = match input.docket_number {
+        // A case moved in keeps the office's docket number; new ones continue after it.
+        Some((year, n)) => {
+            require(user, policy::Action::EnterExistingCases)?;
+            let docket = super::model::docket_number(year, n);
+            if db::id_by_docket(&mut *tx, &docket).await?.is_some() {
+                return Err(DomainError::Conflict(format!("{docket} is already the docket number of a case")));
+            }
+            db::reserve_docket(&mut *tx, year, n).await?;
+            docket
+        }
+        None => db::next_docket(&mut *tx, now.year()).await?,
+    };
     let id = CaseId::new();
     // An analyst who files a case works it until a supervisor assigns it elsewhere.
     let assignee = policy::assigned_when_filing(user.role).then_some(user.id);
@@ -189,6 +201,7 @@ pub async fn create_in(
         "docket_number": {"after": docket}, "title": {"after": input.title}, "origin": {"after": input.origin},
         "referring_agency": {"after": input.referring_agency}, "category": {"after": input.category},
         "adversaries": {"after": input.adversaries}, "restricted": {"after": input.restricted}, "assignee": {"after": assignee},
+        "referral_date": {"after": input.referral_date}, "moved_in": input.docket_number.is_some(),
     }));
     audit::record(&mut *tx, now, &user.audit(), event).await?;
     let row = db::get(&mut *tx, id, false).await?.expect("just inserted");

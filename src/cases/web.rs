@@ -265,6 +265,9 @@ impl CaseFormPage {
     fn has_adversary(&self, code: &str) -> bool {
         self.input.adversaries.iter().any(|a| a == code)
     }
+    fn opt<'a>(&self, s: &'a Option<String>) -> &'a str {
+        s.as_deref().unwrap_or("")
+    }
 }
 
 /// `GET /cases/new`.
@@ -303,6 +306,8 @@ pub struct CaseForm {
     #[serde(default)]
     restricted: Option<String>,
     #[serde(default)]
+    docket_number: String,
+    #[serde(default)]
     version: Option<i32>,
 }
 
@@ -329,6 +334,7 @@ pub async fn create(
         category: form.category,
         adversaries: adversaries_of(&body),
         restricted: form.restricted.is_some(),
+        docket_number: Some(form.docket_number),
     };
     let reference = Reference::load(&state.db).await?;
     match input.parse(&reference, service::today(state.now())) {
@@ -571,6 +577,11 @@ async fn case_page_with(
                         None => String::new(),
                     }
                 });
+            let detail = if e.event_type == "case.created" && e.changes["moved_in"] == serde_json::json!(true) {
+                "moved in from the office's records, keeping its docket number".to_string()
+            } else {
+                detail
+            };
             let on = super::model::act_date_of(&e.changes);
             let late = on.is_some_and(|d| super::model::recorded_late(d, e.at));
             let late_reason = e.changes.get("late_reason").and_then(|r| r.as_str()).unwrap_or("").to_string();
@@ -990,6 +1001,7 @@ fn input_of(row: &CaseRow) -> CaseInput {
         category: row.category.clone(),
         adversaries: row.adversaries.clone(),
         restricted: row.restricted,
+        docket_number: None,
     }
 }
 
@@ -1034,6 +1046,7 @@ pub async fn edit_submit(
         category: form.category,
         adversaries,
         restricted: form.restricted.is_some(),
+        docket_number: None,
     };
     let mut conn = state.db.acquire().await?;
     let current = service::visible(&mut conn, &user, id, false).await?;

@@ -440,3 +440,39 @@ async fn once_every_served_party_answered_the_response_can_be_marked_complete() 
     assert_eq!(r.status, StatusCode::OK, "inside the window, every party having answered: {}", r.text());
     assert_eq!(r.json()["dates"]["response_complete_on"], today);
 }
+
+#[tokio::test]
+async fn a_supervisor_moves_an_existing_case_in_with_its_docket_number() {
+    let o = Office::new().await;
+    let year = o.app.state.now().year();
+    let body = |docket: &str| {
+        json!({
+            "title": "Anti-virus software with kernel access", "summary": "Moved in from the paper docket.",
+            "origin": "agency_referral", "referring_agency": "DOJ", "referral_date": "2021-08-16",
+            "category": "connected_software", "adversaries": ["RU"], "docket_number": docket
+        })
+    };
+    let create = |token: &str, docket: &str| api("POST", "/api/v1/cases", token, Some(body(docket)));
+    assert_eq!(o.app.send(create(&o.ta, "ICTS-2021-002")).await.status, StatusCode::FORBIDDEN, "supervisors only");
+    let r = o.app.send(create(&o.ts, "2021/2")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!error_of(&r, "docket_number").is_empty());
+    let r = o.app.send(create(&o.ts, "icts-2021-002")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(r.json()["docket_number"], "ICTS-2021-002");
+    assert_eq!(o.app.send(create(&o.ts, "ICTS-2021-002")).await.status, StatusCode::CONFLICT, "unique");
+    // The gap-free counter continues after the numbers moved in.
+    let r = o.app.send(create(&o.ts, &format!("ICTS-{year}-040"))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let mut fresh = body("");
+    fresh.as_object_mut().unwrap().remove("docket_number");
+    let r = o.app.send(api("POST", "/api/v1/cases", &o.ta, Some(fresh))).await;
+    assert_eq!(r.json()["docket_number"], format!("ICTS-{year}-041"));
+    // Its history is then recorded act by act with the real dates.
+    let r = act(&o, &o.ts, &id, json!({"action": "accept", "date": "2021-09-01", "late_reason": "moved in"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["rule_version"], "ifr-2021");
+    let page = o.app.send(o.app.sign_in(&o.sup).await.get(&format!("/cases/{id}"))).await.text();
+    assert!(page.contains("moved in from the office"), "the timeline says the case was moved in");
+}
