@@ -549,7 +549,8 @@ pub async fn list(pool: &PgPool, f: &EventFilter) -> Result<(Vec<StoredEvent>, O
         }
     });
     let mut rows: Vec<StoredEvent> = sqlx::query_as(
-        "SELECT * FROM audit_events WHERE ($1::uuid IS NULL OR actor_id = $1) AND ($2::text IS NULL OR event_type LIKE $2) \
+        "SELECT seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, changes, \
+         outcome, prev_hash, hash FROM audit_events WHERE ($1::uuid IS NULL OR actor_id = $1) AND ($2::text IS NULL OR event_type LIKE $2) \
          AND ($3::text IS NULL OR object_id = $3) AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5) \
          AND ($6::bigint IS NULL OR seq < $6) ORDER BY seq DESC LIMIT $7",
     )

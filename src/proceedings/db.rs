@@ -20,6 +20,31 @@ pub async fn notices(conn: &mut sqlx::PgConnection, case_id: CaseId) -> Result<V
     .await?)
 }
 
+/// One notice, locked for the caller's transaction when `lock`.
+pub async fn notice(conn: &mut sqlx::PgConnection, id: Uuid, lock: bool) -> Result<Option<AgencyNotice>, sqlx::Error> {
+    if lock {
+        sqlx::query_as!(
+            AgencyNotice,
+            "SELECT id, case_id, step, agency, sent_on, due_on, response, responded_on, comment, objector_level, \
+             referred_to_president, dispute_resolved_on, dispute_resolution, version \
+             FROM agency_notices WHERE id = $1 FOR UPDATE",
+            id,
+        )
+        .fetch_optional(conn)
+        .await
+    } else {
+        sqlx::query_as!(
+            AgencyNotice,
+            "SELECT id, case_id, step, agency, sent_on, due_on, response, responded_on, comment, objector_level, \
+             referred_to_president, dispute_resolved_on, dispute_resolution, version \
+             FROM agency_notices WHERE id = $1",
+            id,
+        )
+        .fetch_optional(conn)
+        .await
+    }
+}
+
 /// The submissions of a case, in the order they were received.
 pub async fn submissions(conn: &mut sqlx::PgConnection, case_id: CaseId) -> Result<Vec<Submission>, DomainError> {
     Ok(sqlx::query_as!(

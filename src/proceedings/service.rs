@@ -121,8 +121,7 @@ pub async fn add_notice(
         "late_reason": late_reason_of(n.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
-    let row: AgencyNotice =
-        sqlx::query_as("SELECT * FROM agency_notices WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let row: AgencyNotice = super::db::notice(&mut tx, id, false).await?.expect("just inserted");
     tx.commit().await?;
     Ok(row)
 }
@@ -165,11 +164,7 @@ pub async fn respond(
         return Err(DomainError::Invalid(errors));
     }
     let mut tx = conn.begin().await?;
-    let before: AgencyNotice = sqlx::query_as("SELECT * FROM agency_notices WHERE id = $1 FOR UPDATE")
-        .bind(notice_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(DomainError::NotFound)?;
+    let before: AgencyNotice = super::db::notice(&mut tx, notice_id, true).await?.ok_or(DomainError::NotFound)?;
     let c = visible(&mut tx, user, before.case_id, false).await?;
     may_work(user, &c)?;
     if before.version != r.version {
@@ -204,8 +199,7 @@ pub async fn respond(
         "responded_on": responded, "late_reason": late_reason_of(r.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
-    let row: AgencyNotice =
-        sqlx::query_as("SELECT * FROM agency_notices WHERE id = $1").bind(notice_id).fetch_one(&mut *tx).await?;
+    let row: AgencyNotice = super::db::notice(&mut tx, notice_id, false).await?.expect("exists");
     tx.commit().await?;
     Ok(row)
 }
