@@ -557,11 +557,12 @@ async fn case_page_with(
         id.and_then(|i| names.iter().find(|n| n.0 == i).map(|n| n.1.clone())).unwrap_or_else(|| "system".into())
     };
     // The legal record reads in the order the acts took effect (recording order within a day).
-    let mut events = events;
-    events.sort_by_key(|e| super::model::act_date_of(&e.changes).unwrap_or(e.at.date()));
+    let mut events: Vec<(Option<time::Date>, StoredEvent)> =
+        events.into_iter().map(|e| (super::model::act_date_of(&e.changes), e)).collect();
+    events.sort_by_key(|(on, e)| on.unwrap_or(e.at.date()));
     let timeline = events
         .into_iter()
-        .map(|e| {
+        .map(|(on, e)| {
             let what = match e.changes.get("action").and_then(|a| a.as_str()).and_then(Action::parse) {
                 Some(a) => a.label().to_string(),
                 None => e.event_type.replace("case.", "").replace(['_', '.'], " "),
@@ -582,7 +583,6 @@ async fn case_page_with(
             } else {
                 detail
             };
-            let on = super::model::act_date_of(&e.changes);
             let late = on.is_some_and(|d| super::model::recorded_late(d, e.at));
             let late_reason = e.changes.get("late_reason").and_then(|r| r.as_str()).unwrap_or("").to_string();
             TimelineEntry {

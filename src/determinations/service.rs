@@ -736,17 +736,11 @@ pub async fn record_sending(
             "choose registered_mail, electronic_mail, facsimile, commercial_carrier or personal_delivery",
         ));
     }
-    let on = match s.sent_on.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        Some(d) => crate::cases::model::parse_date(d).or_else(|| {
-            errors.push(FieldError::new("sent_on", "must be a date YYYY-MM-DD"));
-            None
-        }),
-        None => Some(crate::cases::service::today(now)),
-    };
+    let on = crate::proceedings::model::date(&mut errors, "sent_on", s.sent_on.as_deref(), false);
     if !errors.is_empty() {
         return Err(DomainError::Invalid(errors));
     }
-    let on = on.expect("checked");
+    let on = on.unwrap_or_else(|| crate::cases::service::today(now));
     let mut tx = conn.begin().await?;
     let (d, c, signed) = issued(&mut tx, user, id).await?;
     crate::cases::service::check_dated(
@@ -796,10 +790,7 @@ pub async fn record_publication(
     p: super::NewPublication,
 ) -> Result<super::Publication, DomainError> {
     let mut errors = Vec::new();
-    let on = crate::cases::model::parse_date(p.published_on.trim());
-    if on.is_none() {
-        errors.push(FieldError::new("published_on", "must be a date YYYY-MM-DD"));
-    }
+    let on = crate::proceedings::model::date(&mut errors, "published_on", Some(&p.published_on), true);
     let citation = super::parse_citation(&p.citation);
     if citation.is_none() {
         errors.push(FieldError::new("citation", "must be a Federal Register citation such as 89 FR 52434"));

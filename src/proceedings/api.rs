@@ -115,12 +115,9 @@ pub struct DatedAct {
 impl DatedAct {
     /// The date of the act, if given.
     pub fn date(&self) -> Result<Option<time::Date>, AppError> {
-        match self.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => crate::cases::model::parse_date(d)
-                .map(Some)
-                .ok_or_else(|| AppError::invalid("date", "must be a date YYYY-MM-DD")),
-            None => Ok(None),
-        }
+        let mut errors = Vec::new();
+        let on = super::model::date(&mut errors, "date", self.date.as_deref(), false);
+        if errors.is_empty() { Ok(on) } else { Err(AppError::Invalid(errors)) }
     }
 }
 

@@ -145,7 +145,9 @@ pub struct MeetingOutcome {
     pub late_reason: Option<String>,
 }
 
-pub(super) fn date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>, required: bool) -> Option<Date> {
+/// Parses an optional `YYYY-MM-DD` field, naming it in `errors` when malformed (or missing
+/// and `required`).
+pub fn date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>, required: bool) -> Option<Date> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => crate::cases::model::parse_date(s).or_else(|| {
             errors.push(FieldError::new(field, "must be a date YYYY-MM-DD"));

@@ -26,6 +26,20 @@ pub async fn notice(app: &TestApp, token: &str, case: &str, step: &str, agency: 
     r.json()
 }
 
+/// Records that the agency of `notice` concurred today.
+pub async fn concur(app: &TestApp, token: &str, notice: &Value) {
+    let today = app.state.now().date().to_string();
+    let r = app
+        .send(api(
+            "POST",
+            &format!("/api/v1/agency-notices/{}/response", notice["id"].as_str().unwrap()),
+            token,
+            Some(json!({"response": "concur", "responded_on": today, "version": notice["version"]})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
 /// Content that is complete for `kind` and `outcome` on `case`: answers every written
 /// submission and rests on the case's (agreed, for a final determination) measures.
 pub async fn content(app: &TestApp, token: &str, case: &str, kind: &str, outcome: &str) -> Value {
@@ -240,19 +254,9 @@ impl Office {
         // The proposed final determination waits for the parties' 30 days (7.107 / 791.107).
         self.app.clock.advance(Duration::days(31));
         self.refresh().await;
-        let today = self.app.state.now().date().to_string();
         let n = notice(&self.app, &self.ta, &id, "second", "DOJ").await;
         ok(&self.app, &self.ta, &id, json!({"action": "circulate_final_determination"})).await;
-        let r = self
-            .app
-            .send(api(
-                "POST",
-                &format!("/api/v1/agency-notices/{}/response", n["id"].as_str().unwrap()),
-                &self.ta,
-                Some(json!({"response": "concur", "responded_on": today, "version": n["version"]})),
-            ))
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        concur(&self.app, &self.ta, &n).await;
         ok(&self.app, &self.ta, &id, json!({"action": "begin_final_determination"})).await;
         signed(&self.app, &self.ta, (&self.sup2, &self.ts2), &id, "final", "permitted_with_mitigation").await;
         let v = ok(&self.app, &self.ta, &id, json!({"action": "issue_final_determination"})).await;

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use time::Duration;
 
-use crate::determinations::{Office, content, draft, notice, reauth, signed};
+use crate::determinations::{Office, concur, content, draft, notice, reauth, signed};
 use crate::harness::api;
 
 async fn act(o: &Office, token: &str, id: &str, body: Value) -> crate::harness::TestResponse {
@@ -226,17 +226,7 @@ async fn under_the_2021_rule_silence_is_not_concurrence() {
     let r = act(&o, &o.ta, &id, json!({"action": "begin_final_determination"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "20 days of silence: {}", r.text());
     assert!(r.json()["detail"].as_str().unwrap().contains("consensus"));
-    let today = o.app.state.now().date().to_string();
-    let r = o
-        .app
-        .send(api(
-            "POST",
-            &format!("/api/v1/agency-notices/{}/response", n["id"].as_str().unwrap()),
-            &o.ta,
-            Some(json!({"response": "concur", "responded_on": today, "version": n["version"]})),
-        ))
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    concur(&o.app, &o.ta, &n).await;
     let r = act(&o, &o.ta, &id, json!({"action": "begin_final_determination"})).await;
     assert_eq!(r.status, StatusCode::OK, "every notified agency concurred: {}", r.text());
 }
@@ -286,17 +276,7 @@ async fn a_final_determination_says_what_the_rule_asks_and_the_public_form_redac
     o.refresh().await;
     let n = notice(&o.app, &o.ta, &id, "second", "DOJ").await;
     assert_eq!(act(&o, &o.ta, &id, json!({"action": "circulate_final_determination"})).await.status, StatusCode::OK);
-    let today = o.app.state.now().date().to_string();
-    let r = o
-        .app
-        .send(api(
-            "POST",
-            &format!("/api/v1/agency-notices/{}/response", n["id"].as_str().unwrap()),
-            &o.ta,
-            Some(json!({"response": "concur", "responded_on": today, "version": n["version"]})),
-        ))
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    concur(&o.app, &o.ta, &n).await;
     assert_eq!(act(&o, &o.ta, &id, json!({"action": "begin_final_determination"})).await.status, StatusCode::OK);
 
     // Not prohibited: the statement that it may be reviewed again is required.
