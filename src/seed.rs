@@ -301,7 +301,15 @@ impl Office {
         service::submit(&mut *self.state.conn().await?, drafter, self.state.now(), d.id, self.state.mail).await?;
         let mut fresh = signer.clone();
         fresh.reauth_at = Some(crate::clock::Clock::now(&self.clock));
-        service::sign(&mut *self.state.conn().await?, &fresh, self.state.now(), d.id, self.state.mail).await?;
+        service::sign(
+            &mut *self.state.conn().await?,
+            &fresh,
+            self.state.now(),
+            d.id,
+            Default::default(),
+            self.state.mail,
+        )
+        .await?;
         Ok(())
     }
 

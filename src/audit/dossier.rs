@@ -101,7 +101,8 @@ pub async fn gather(
         ),
         (
             "determinations",
-            "SELECT to_jsonb(d) AS j FROM determinations d WHERE d.case_id = $1 ORDER BY d.created_at, d.id",
+            "SELECT to_jsonb(d) || jsonb_build_object('signed_outside_the_system', d.outside_signer IS NOT NULL) AS j \
+             FROM determinations d WHERE d.case_id = $1 ORDER BY d.created_at, d.id",
         ),
         (
             "determination_sendings",
@@ -430,12 +431,32 @@ pub fn verify(bytes: &[u8], expected: Option<&VerifyingKey>) -> Report {
                 .push(format!("determinations[{i}] ({id}): the content does not match the signed content_sha256")),
         }
     }
-    // Document contents, when included, against their hashes.
     let docs: BTreeMap<String, String> = parts
         .get("documents")
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(|d| Some((d["id"].as_str()?.to_string(), hex_of_bytea(&d["sha256"])?))).collect())
         .unwrap_or_default();
+    // A determination signed outside the system: its signed copy is the document it names,
+    // with the hash recorded when the signature was.
+    for (i, d) in
+        parts.get("determinations").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
+    {
+        if d["status"] != "signed" || d["outside_signer"].is_null() {
+            continue;
+        }
+        let copy = d["signed_copy_id"].as_str().unwrap_or("");
+        match (docs.get(copy), hex_of_bytea(&d["signed_copy_sha256"])) {
+            (Some(listed), Some(recorded)) if *listed == recorded => r.ok.push(format!(
+                "determination {} was signed outside the system by {}; its signed copy {copy} matches the recorded sha256",
+                d["id"].as_str().unwrap_or(""),
+                d["outside_signer"].as_str().unwrap_or("")
+            )),
+            _ => r.problems.push(format!(
+                "determinations[{i}]: signed outside the system, but its signed copy {copy} is missing or does not match the recorded sha256"
+            )),
+        }
+    }
+    // Document contents, when included, against their hashes.
     for (i, c) in
         parts.get("document_contents").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
     {

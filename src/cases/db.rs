@@ -22,16 +22,19 @@ macro_rules! case_columns {
     c.final_signed_by, c.decided_on, c.final_due, c.preliminary_score, c.created_by, c.created_at, c.updated_at, c.version, \
     c.stage_since, c.rule_reason, c.response_complete_on, \
     EXISTS (SELECT 1 FROM case_deviations dv WHERE dv.case_id = c.id) AS emergency_deviation, \
-    (SELECT max(d.signed_at)::date FROM determinations d WHERE d.case_id = c.id AND d.kind = 'initial' \
-        AND d.signed_at IS NOT NULL) AS initial_signed_on, \
-    (SELECT max(d.signed_at)::date FROM determinations d WHERE d.case_id = c.id AND d.kind = 'final' \
-        AND d.signed_at IS NOT NULL) AS final_signed_on, \
+    (SELECT max(coalesce(d.signed_on, d.signed_at::date)) FROM determinations d WHERE d.case_id = c.id \
+        AND d.kind = 'initial' AND d.signed_at IS NOT NULL) AS initial_signed_on, \
+    (SELECT max(coalesce(d.signed_on, d.signed_at::date)) FROM determinations d WHERE d.case_id = c.id \
+        AND d.kind = 'final' AND d.signed_at IS NOT NULL) AS final_signed_on, \
     EXISTS (SELECT 1 FROM nexus_findings n WHERE n.case_id = c.id) AS has_nexus_finding, \
     EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id) AS has_assessment, \
     (SELECT count(*) FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'first') AS first_step_notices, \
     (SELECT count(*) FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'second') AS second_step_notices, \
     EXISTS (SELECT 1 FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'second' AND an.response = 'object' \
-        AND an.dispute_resolved_on IS NULL) AS unresolved_objection, \
+        AND an.dispute_resolved_on IS NULL AND NOT EXISTS (SELECT 1 FROM ref_rule_versions rv \
+        JOIN ref_official_levels needed ON needed.code = rv.objection_level \
+        JOIN ref_official_levels raised ON raised.code = an.objector_level \
+        WHERE rv.code = c.rule_version AND raised.rank < needed.rank)) AS unresolved_objection, \
     (EXISTS (SELECT 1 FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'second') \
         AND NOT EXISTS (SELECT 1 FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'second' \
         AND (an.response IS DISTINCT FROM 'concur') AND NOT (an.response = 'object' AND an.dispute_resolved_on IS NOT NULL))) \

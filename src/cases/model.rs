@@ -589,7 +589,7 @@ pub fn docket_number(year: i32, n: i32) -> String {
 /// actions and deviations; the notice, response, submission, service, meeting or check
 /// date of the others), if it has one.
 pub fn act_date_of(changes: &serde_json::Value) -> Option<Date> {
-    ["on", "sent_on", "responded_on", "received_on", "served_on", "held_on", "checked_on", "published_on"]
+    ["on", "sent_on", "responded_on", "received_on", "served_on", "held_on", "checked_on", "published_on", "signed_on"]
         .iter()
         .find_map(|k| changes.get(*k).and_then(|v| v.as_str()).and_then(parse_date))
 }

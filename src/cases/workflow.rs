@@ -376,10 +376,57 @@ impl RuleVersion {
         }
     }
 
+    /// The lowest level of official whose objection holds the second interagency step, or
+    /// `None` when every objection does (the interim rule seeks consensus, 7.108; the final
+    /// rule counts an objection only from an Assistant Secretary or above, 791.108).
+    pub fn objection_level(self) -> Option<&'static str> {
+        match self {
+            RuleVersion::Ifr2021 => None,
+            RuleVersion::Final2025 => Some("assistant_secretary"),
+        }
+    }
+
+    /// Whether an objection raised at `level` (a code of [`OFFICIAL_LEVELS`]) holds the
+    /// second interagency step under this rule. A level that is not one of the codes
+    /// (entered as free text before the levels were fixed) holds it.
+    pub fn objection_holds(self, level: Option<&str>) -> bool {
+        match (self.objection_level(), level.and_then(level_rank)) {
+            (Some(needed), Some(rank)) => rank >= level_rank(needed).expect("a known level"),
+            _ => true,
+        }
+    }
+
     /// The rule in force on `date` (the final rule took effect on 4 February 2025).
     pub fn in_force_on(date: Date) -> RuleVersion {
         if date >= time::macros::date!(2025 - 02 - 04) { RuleVersion::Final2025 } else { RuleVersion::Ifr2021 }
     }
+}
+
+/// The levels of the officials who answer an agency notice, highest first: code, name,
+/// rank (the rows of `ref_official_levels`; a test checks that they agree).
+pub const OFFICIAL_LEVELS: [(&str, &str, i64); 5] = [
+    ("agency_head", "Head of the agency", 50),
+    ("deputy_secretary", "Deputy Secretary or equivalent", 40),
+    ("under_secretary", "Under Secretary or equivalent", 30),
+    ("assistant_secretary", "Assistant Secretary or equivalent", 20),
+    ("below_assistant_secretary", "Below Assistant Secretary", 10),
+];
+
+fn level_rank(code: &str) -> Option<i64> {
+    OFFICIAL_LEVELS.iter().find(|l| l.0 == code).map(|l| l.2)
+}
+
+/// The level code an input names: the code itself, or the level's name ("Deputy
+/// Secretary", "deputy secretary or equivalent").
+pub fn parse_level(s: &str) -> Option<&'static str> {
+    let norm = |v: &str| v.trim().to_lowercase().replace(" or equivalent", "").replace([' ', '-'], "_");
+    let want = norm(s);
+    OFFICIAL_LEVELS.iter().find(|l| l.0 == want || norm(l.1) == want).map(|l| l.0)
+}
+
+/// The name of a level code (the text itself when it is not one).
+pub fn level_name(code: &str) -> &str {
+    OFFICIAL_LEVELS.iter().find(|l| l.0 == code).map(|l| l.1).unwrap_or(code)
 }
 
 /// What the machine needs to know about a case beyond its stage.
@@ -1137,6 +1184,26 @@ mod tests {
             check(Stage::FinalDetermination, Action::IssueFinalDetermination, Role::Analyst, &f, &i),
             Ok(Stage::Decided)
         );
+    }
+
+    #[test]
+    fn an_objection_holds_the_step_at_the_level_the_rule_names() {
+        use RuleVersion::*;
+        assert_eq!(parse_level("Deputy Secretary"), Some("deputy_secretary"));
+        assert_eq!(parse_level("assistant_secretary"), Some("assistant_secretary"));
+        assert_eq!(parse_level("Below Assistant Secretary"), Some("below_assistant_secretary"));
+        assert_eq!(parse_level("a clerk"), None);
+        // Under the interim rule every objection holds the step (consensus).
+        for (code, _, _) in OFFICIAL_LEVELS {
+            assert!(Ifr2021.objection_holds(Some(code)), "{code}");
+        }
+        // Under the final rule only an Assistant Secretary or above.
+        assert!(Final2025.objection_holds(Some("agency_head")));
+        assert!(Final2025.objection_holds(Some("assistant_secretary")));
+        assert!(!Final2025.objection_holds(Some("below_assistant_secretary")));
+        // A level recorded as free text before the levels were fixed holds it.
+        assert!(Final2025.objection_holds(Some("Deputy Director")));
+        assert!(Final2025.objection_holds(None));
     }
 
     #[test]

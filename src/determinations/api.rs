@@ -12,7 +12,7 @@ use super::{Content, Determination, Kind};
 use crate::app::AppState;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
-use crate::web::extract::{ApiJson, AppPath};
+use crate::web::extract::{ApiJson, AppPath, MaybeJson};
 
 /// A new draft.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -143,16 +143,47 @@ pub async fn submit(
 }
 
 /// Signs a submitted determination: a supervisor who is not the drafter, after
-/// `POST /api/v1/auth/reauth` within the last 5 minutes.
+/// `POST /api/v1/auth/reauth` within the last 5 minutes. The body (optional) states the
+/// signer's title and the delegation they sign under; left out, those of their last
+/// signature are used.
 #[utoipa::path(post, path = "/api/v1/determinations/{id}/sign", tag = "determinations", params(("id" = Uuid, Path)),
+    request_body(content = super::SignRequest, description = "optional"),
     responses((status = 200, body = Determination), (status = 403, description = "not a supervisor, the drafter, or no fresh re-authentication"),
-    (status = 404), (status = 409)), security(("bearer" = [])))]
+    (status = 404), (status = 409, description = "not signable now: the reason is named"), (status = 422)), security(("bearer" = [])))]
 pub async fn sign(
     user: Authorized<perm::SignDeterminations>,
     State(state): State<AppState>,
     AppPath(id): AppPath<DeterminationId>,
+    MaybeJson(req): MaybeJson<super::SignRequest>,
 ) -> Result<ApiJson<Determination>, AppError> {
-    Ok(ApiJson(service::sign(&mut *state.conn().await?, &user, state.now(), id, state.mail).await?))
+    Ok(ApiJson(service::sign(&mut *state.conn().await?, &user, state.now(), id, req, state.mail).await?))
+}
+
+/// Records a determination signed outside the system (on paper, or in the office's earlier
+/// system): signer, title, authority, date and the signed copy (a document of the case). A
+/// second supervisor confirms it.
+#[utoipa::path(post, path = "/api/v1/determinations/{id}/outside-signature", tag = "determinations", params(("id" = Uuid, Path)),
+    request_body = super::OutsideSignature,
+    responses((status = 200, body = Determination), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn record_outside(
+    user: Authorized<perm::SignDeterminations>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeterminationId>,
+    ApiJson(s): ApiJson<super::OutsideSignature>,
+) -> Result<ApiJson<Determination>, AppError> {
+    Ok(ApiJson(service::record_outside(&mut *state.conn().await?, &user, state.now(), id, s, state.mail).await?))
+}
+
+/// Confirms a recorded outside signature: a second supervisor (not the one who recorded it,
+/// not the drafter), after `POST /api/v1/auth/reauth` within the last 5 minutes.
+#[utoipa::path(post, path = "/api/v1/determinations/{id}/confirm", tag = "determinations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Determination), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn confirm_outside(
+    user: Authorized<perm::SignDeterminations>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeterminationId>,
+) -> Result<ApiJson<Determination>, AppError> {
+    Ok(ApiJson(service::confirm_outside(&mut *state.conn().await?, &user, state.now(), id, state.mail).await?))
 }
 
 /// Returns a submitted draft to its drafter with a comment.

@@ -7,14 +7,29 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// How many submitted drafts await a signature that `supervisor` may give (not their own).
+/// How many submitted drafts await a signature that `supervisor` may give (not their own),
+/// and recorded outside signatures they may confirm (not recorded by them).
 pub async fn awaiting_signature_of(conn: &mut PgConnection, supervisor: UserId) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM determinations WHERE status = 'submitted' AND drafted_by <> $1"#,
+        r#"SELECT count(*) AS "n!" FROM determinations WHERE status IN ('submitted', 'recorded') AND drafted_by <> $1
+           AND recorded_by IS DISTINCT FROM $1"#,
         supervisor.0
     )
     .fetch_one(conn)
     .await
+}
+
+/// The title and authority `signer` stated at their last signature in the system.
+pub async fn last_statement(conn: &mut PgConnection, signer: UserId) -> Result<Option<(String, String)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"SELECT signer_title AS "title!", signer_authority AS "authority!" FROM determinations
+           WHERE signed_by = $1 AND signer_title IS NOT NULL AND signer_authority IS NOT NULL
+           ORDER BY signed_at DESC LIMIT 1"#,
+        signer.0
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(|r| (r.title, r.authority)))
 }
 
 /// How many of `drafter`'s drafts were returned to them.

@@ -22,6 +22,11 @@ pub fn authority(on: time::Date) -> String {
     )
 }
 
+/// A date as a determination prints it: "June 20, 2024".
+pub fn long_date(on: time::Date) -> String {
+    format!("{} {}, {}", on.month(), on.day(), on.year())
+}
+
 /// One dated line of the procedural history.
 pub struct HistoryLine {
     /// Date (YYYY-MM-DD).
@@ -119,7 +124,11 @@ pub fn history(c: &CaseRow, events: &[StoredEvent], agency_name: &dyn Fn(&str) -
             )),
             "determination.signed" => {
                 let kind = Kind::parse(&s(ch, "kind")).map(|k| k.label()).unwrap_or("A determination");
-                Some(format!("{kind} signed ({}).", outcome_label(&s(ch, "outcome")).to_lowercase()))
+                let outcome = outcome_label(&s(ch, "outcome")).to_lowercase();
+                Some(match ch.get("signer").and_then(|v| v.as_str()) {
+                    Some(signer) => format!("{kind} signed by {signer} ({outcome}; signed outside the system)."),
+                    None => format!("{kind} signed ({outcome})."),
+                })
             }
             _ => None,
         };

@@ -301,13 +301,16 @@ pub enum Status {
     Submitted,
     /// Sent back by a supervisor with what must change; the drafter revises it.
     Returned,
+    /// Signed outside the system and recorded by a supervisor; a second supervisor
+    /// confirms it (or returns it) before it becomes part of the record.
+    Recorded,
     /// Signed: the record of the decision, never changed.
     Signed,
 }
 
 impl Status {
     /// Every status.
-    pub const ALL: [Status; 4] = [Status::Draft, Status::Submitted, Status::Returned, Status::Signed];
+    pub const ALL: [Status; 5] = [Status::Draft, Status::Submitted, Status::Returned, Status::Recorded, Status::Signed];
 
     /// The name stored, sent and shown.
     pub fn as_str(self) -> &'static str {
@@ -315,15 +318,31 @@ impl Status {
             Status::Draft => "draft",
             Status::Submitted => "submitted",
             Status::Returned => "returned",
+            Status::Recorded => "recorded",
             Status::Signed => "signed",
         }
     }
 
     /// Whether a determination may go from this status to `to`: a draft (or a returned one)
-    /// is submitted, and a submitted one is returned or signed.
+    /// is submitted; a submitted one is returned, signed, or has an outside signature
+    /// recorded; a recorded one is confirmed (signed) or returned.
     pub fn may_move_to(self, to: Status) -> bool {
         use Status::*;
-        matches!((self, to), (Draft | Returned, Submitted) | (Submitted, Returned | Signed))
+        matches!(
+            (self, to),
+            (Draft | Returned, Submitted) | (Submitted, Returned | Signed | Recorded) | (Recorded, Signed | Returned)
+        )
+    }
+
+    /// How the status reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Draft => "Draft",
+            Status::Submitted => "Submitted for signature",
+            Status::Returned => "Returned to the drafter",
+            Status::Recorded => "Signed outside the system, awaiting confirmation",
+            Status::Signed => "Signed",
+        }
     }
 
     /// Whether its drafter may still revise it.
@@ -390,6 +409,30 @@ pub struct Determination {
     #[serde(serialize_with = "crate::audit::hex_opt")]
     #[schema(value_type = Option<String>)]
     pub content_sha256: Option<Vec<u8>>,
+    /// The date of the act of signing (for a signature outside the system, the date on the
+    /// signed copy; before these dates were kept, the day of `signed_at`).
+    pub signed_on: Option<Date>,
+    /// The signer's title, as printed in the signature block.
+    pub signer_title: Option<String>,
+    /// The delegation of the Secretary's authority under which the signer signed.
+    pub signer_authority: Option<String>,
+    /// Signed outside the system (on paper, or in the office's earlier system) by this
+    /// person; `signed_by` is then empty.
+    pub outside_signer: Option<String>,
+    /// The signed copy of a determination signed outside the system (a case document).
+    pub signed_copy_id: Option<DocumentId>,
+    /// sha256 of the signed copy (hex in JSON).
+    #[serde(serialize_with = "crate::audit::hex_opt")]
+    #[schema(value_type = Option<String>)]
+    pub signed_copy_sha256: Option<Vec<u8>>,
+    /// The supervisor who recorded the outside signature.
+    pub recorded_by: Option<UserId>,
+    pub recorded_by_name: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub recorded_at: Option<OffsetDateTime>,
+    /// The second supervisor who confirmed the recorded outside signature.
+    pub confirmed_by: Option<UserId>,
+    pub confirmed_by_name: Option<String>,
 }
 
 impl Determination {
@@ -419,6 +462,19 @@ impl Determination {
         })
     }
 
+    /// Whether it was signed outside the system.
+    pub fn signed_outside(&self) -> bool {
+        self.outside_signer.is_some()
+    }
+
+    /// The date of the act of signing, once signed.
+    pub fn signature_date(&self) -> Option<Date> {
+        if self.status != Status::Signed {
+            return None;
+        }
+        self.signed_on.or(self.signed_at.map(|t| t.date()))
+    }
+
     /// Whether a CBI section is marked.
     pub fn is_cbi(&self, section: &str) -> bool {
         self.typed().cbi_sections.iter().any(|s| s == section)
@@ -432,14 +488,22 @@ mod tests {
     #[test]
     fn determination_statuses_move_as_four_eyes_needs() {
         use super::Status::{self, *};
-        let allowed = [(Draft, Submitted), (Returned, Submitted), (Submitted, Returned), (Submitted, Signed)];
+        let allowed = [
+            (Draft, Submitted),
+            (Returned, Submitted),
+            (Submitted, Returned),
+            (Submitted, Signed),
+            (Submitted, Recorded),
+            (Recorded, Signed),
+            (Recorded, Returned),
+        ];
         for from in Status::ALL {
             for to in Status::ALL {
                 assert_eq!(from.may_move_to(to), allowed.contains(&(from, to)), "{from} -> {to}");
             }
         }
         assert!(Draft.is_editable() && Returned.is_editable());
-        assert!(!Submitted.is_editable() && !Signed.is_editable());
+        assert!(!Submitted.is_editable() && !Signed.is_editable() && !Recorded.is_editable());
     }
 
     use super::*;
@@ -509,6 +573,44 @@ mod tests {
             r#"{"a":"x","b":[1,{"c":2,"d":1}]}"#
         );
     }
+}
+
+/// The delegation a signer states when they give none and have signed under none before.
+pub const DEFAULT_AUTHORITY: &str =
+    "Under the authority vested in the Secretary of Commerce by Executive Order 13873, as delegated to the signer";
+
+/// What a supervisor states of themselves when signing (both printed in the signature
+/// block). Left out, the title and authority of their last signature are used, else their
+/// role and [`DEFAULT_AUTHORITY`].
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    /// The signer's title, e.g. "Under Secretary for Industry and Security".
+    #[serde(default)]
+    pub signer_title: Option<String>,
+    /// The delegation of the Secretary's authority under which they sign.
+    #[serde(default)]
+    pub authority: Option<String>,
+}
+
+/// A determination signed outside the system, as a supervisor records it from the signed
+/// copy; a second supervisor confirms it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutsideSignature {
+    /// The signer's name, as on the signed copy.
+    pub signer_name: String,
+    /// The signer's title.
+    pub signer_title: String,
+    /// The delegation of the Secretary's authority under which they signed.
+    pub authority: String,
+    /// The date of the signature, YYYY-MM-DD.
+    pub signed_on: String,
+    /// The signed copy: a document attached to the case (its sha256 is recorded).
+    pub signed_copy: DocumentId,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
 }
 
 /// How a final determination is sent to the parties and agencies (7.109(e): registered mail

@@ -22,8 +22,12 @@ use crate::notifications::{self, Note};
 
 const SELECT: &str = "SELECT d.id, d.case_id, d.kind, d.supersedes, d.outcome, d.status, d.revision, d.content, \
     d.assessment_id, d.cited_documents, d.unclassified_confirmed, d.drafted_by, du.name AS drafted_by_name, d.created_at, \
-    d.updated_at, d.submitted_at, d.signed_by, su.name AS signed_by_name, d.signed_at, d.reauth_at, d.content_sha256 \
-    FROM determinations d JOIN users du ON du.id = d.drafted_by LEFT JOIN users su ON su.id = d.signed_by";
+    d.updated_at, d.submitted_at, d.signed_by, coalesce(su.name, d.outside_signer) AS signed_by_name, d.signed_at, \
+    d.reauth_at, d.content_sha256, d.signed_on, d.signer_title, d.signer_authority, d.outside_signer, d.signed_copy_id, \
+    d.signed_copy_sha256, d.recorded_by, ru.name AS recorded_by_name, d.recorded_at, d.confirmed_by, \
+    cu.name AS confirmed_by_name \
+    FROM determinations d JOIN users du ON du.id = d.drafted_by LEFT JOIN users su ON su.id = d.signed_by \
+    LEFT JOIN users ru ON ru.id = d.recorded_by LEFT JOIN users cu ON cu.id = d.confirmed_by";
 
 /// What a draft says (its kind is fixed when it is started).
 pub struct Draft {
@@ -73,7 +77,8 @@ pub struct Listed {
 
 /// Which determinations to list.
 pub enum Listing {
-    /// Submitted, awaiting a signature, oldest first.
+    /// Submitted, awaiting a signature (or a recorded outside signature awaiting its
+    /// confirmation), oldest first.
     AwaitingSignature,
     /// The user's own unsigned drafts, latest first.
     UnsignedByMe,
@@ -83,7 +88,9 @@ pub enum Listing {
 /// [`CaseRow::visible_to`] does).
 pub async fn list(conn: &mut PgConnection, user: &Actor, which: Listing) -> Result<Vec<Listed>, DomainError> {
     let filter = match which {
-        Listing::AwaitingSignature => "d.status = 'submitted' ORDER BY d.submitted_at, d.id",
+        Listing::AwaitingSignature => {
+            "d.status IN ('submitted', 'recorded') ORDER BY coalesce(d.recorded_at, d.submitted_at), d.id"
+        }
         Listing::UnsignedByMe => "d.drafted_by = $1 AND d.status <> 'signed' ORDER BY d.updated_at DESC, d.id",
     };
     let sees_restricted = user.may(crate::auth::Action::SeeRestrictedCases);
@@ -465,13 +472,20 @@ pub async fn return_draft(
     not_own(&d, user, "returns")?;
     if !d.status.may_move_to(Status::Returned) {
         return Err(DomainError::Conflict(format!(
-            "only a submitted draft can be returned (this one is {})",
+            "only a submitted draft (or a recorded outside signature) can be returned (this one is {})",
             d.status
         )));
     }
-    sqlx::query!("UPDATE determinations SET status = $2 WHERE id = $1", id.0, Status::Returned as _)
-        .execute(&mut *tx)
-        .await?;
+    // A recorded outside signature that is returned is no longer part of the draft.
+    sqlx::query!(
+        "UPDATE determinations SET status = $2, outside_signer = NULL, signer_title = NULL, signer_authority = NULL, \
+         signed_on = NULL, signed_copy_id = NULL, signed_copy_sha256 = NULL, recorded_by = NULL, recorded_at = NULL \
+         WHERE id = $1",
+        id.0,
+        Status::Returned as _
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query!(
         "INSERT INTO determination_returns (id, determination_id, revision, comment, returned_by, returned_at) VALUES ($1,$2,$3,$4,$5,$6)",
         Uuid::now_v7(),
@@ -484,7 +498,7 @@ pub async fn return_draft(
     .execute(&mut *tx)
     .await?;
     let event = NewEvent::new("determination.returned").object("case", c.id).changes(json!({
-        "determination": id, "revision": d.revision, "comment": comment, "status": {"before": "submitted", "after": "returned"},
+        "determination": id, "revision": d.revision, "comment": comment, "status": {"before": d.status, "after": "returned"},
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     let message = format!(
@@ -499,8 +513,59 @@ pub async fn return_draft(
     Ok(d)
 }
 
+/// Why a determination of `kind` cannot be signed on `on` with its case as it stands
+/// (the stage it must be at; for a final determination, the parties' response window),
+/// or `None`. The signature queue shows it; signing and confirming refuse with it.
+pub fn why_not_signable(kind: Kind, c: &CaseRow, user: &Actor, on: time::Date) -> Option<String> {
+    match kind {
+        Kind::Initial if c.stage != Stage::InitialDetermination => {
+            Some(format!("the case is at {}, not Initial determination", c.stage.label()))
+        }
+        Kind::Final if c.stage != Stage::FinalDetermination => Some(format!(
+            "a final determination is signed once the case is at Final determination (it is at {})",
+            c.stage.label()
+        )),
+        Kind::Amendment | Kind::Revocation if !c.stage.is_decided() => {
+            Some("only an issued final determination can be amended or revoked".into())
+        }
+        // The final determination waits for the parties' 30 days (7.107 / 791.107).
+        Kind::Final => {
+            let facts = crate::cases::service::facts(c, user, on);
+            crate::cases::workflow::response_window_holds(&facts, on)
+        }
+        _ => None,
+    }
+}
+
+/// The title and authority a signer states, checked; left out, those of their last
+/// signature, else their role and [`super::DEFAULT_AUTHORITY`].
+async fn signer_statement(
+    conn: &mut PgConnection,
+    user: &Actor,
+    req: &super::SignRequest,
+) -> Result<(String, String), DomainError> {
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let (mut title, mut authority) = (given(&req.signer_title), given(&req.authority));
+    if title.is_none() || authority.is_none() {
+        let last = super::db::last_statement(conn, user.id).await?;
+        let (t, a) = last.unwrap_or_else(|| ("Supervisor".into(), super::DEFAULT_AUTHORITY.into()));
+        title.get_or_insert(t);
+        authority.get_or_insert(a);
+    }
+    let (title, authority) = (title.expect("set"), authority.expect("set"));
+    let mut errors = Vec::new();
+    if title.chars().count() > 300 {
+        errors.push(FieldError::new("signer_title", "must be at most 300 characters"));
+    }
+    if authority.chars().count() > 2000 {
+        errors.push(FieldError::new("authority", "must be at most 2,000 characters"));
+    }
+    if errors.is_empty() { Ok((title, authority)) } else { Err(DomainError::Invalid(errors)) }
+}
+
 /// Signs a submitted determination: a supervisor who is not the drafter, re-authenticated
-/// within the last 5 minutes. The content's hash, the signer, the time and the
+/// within the last 5 minutes, who states their title and the delegation they sign under.
+/// The content's hash, the signer, the date of the act, the time and the
 /// re-authentication time are stored; the case moves on (initial: may be served; final:
 /// may be issued; amendment: the decision changes; revocation: the case closes).
 pub async fn sign(
@@ -508,58 +573,47 @@ pub async fn sign(
     user: &Actor,
     now: OffsetDateTime,
     id: DeterminationId,
+    req: super::SignRequest,
     mail: bool,
 ) -> Result<Determination, DomainError> {
     let mut tx = conn.begin().await?;
     let (d, _) = get(&mut tx, user, id, true).await?;
     not_own(&d, user, "signs")?;
     user.require_recent_reauth(now)?;
-    if d.status == Status::Signed {
-        return Err(DomainError::Conflict("this determination is already signed".into()));
-    }
-    if !d.status.may_move_to(Status::Signed) {
-        return Err(DomainError::Conflict(format!("only a submitted draft can be signed (this one is {})", d.status)));
-    }
-    let c = visible(&mut tx, user, d.case_id, true).await?;
-    let kind = d.kind();
-    let mut change = None;
-    match kind {
-        Kind::Initial if c.stage != Stage::InitialDetermination => {
-            return Err(DomainError::Conflict(format!(
-                "the case is at {}, not Initial determination",
-                c.stage.label()
-            )));
+    match d.status {
+        Status::Signed => return Err(DomainError::Conflict("this determination is already signed".into())),
+        Status::Recorded => {
+            return Err(DomainError::Conflict(
+                "this determination was signed outside the system: a second supervisor confirms the recorded signature"
+                    .into(),
+            ));
         }
-        Kind::Final if c.stage != Stage::FinalDetermination => {
-            return Err(DomainError::Conflict(format!(
-                "a final determination is signed once the case is at Final determination (it is at {})",
-                c.stage.label()
-            )));
-        }
-        Kind::Amendment | Kind::Revocation if !c.stage.is_decided() => {
-            return Err(DomainError::Conflict("only an issued final determination can be amended or revoked".into()));
+        s if !s.may_move_to(Status::Signed) => {
+            return Err(DomainError::Conflict(format!("only a submitted draft can be signed (this one is {s})")));
         }
         _ => {}
     }
-    if kind == Kind::Final {
-        // The final determination waits for the parties' 30 days (7.107 / 791.107).
-        let facts = crate::cases::service::facts(&c, user, crate::cases::service::today(now));
-        if let Some(why) = crate::cases::workflow::response_window_holds(&facts, crate::cases::service::today(now)) {
-            return Err(DomainError::Refused(why));
-        }
+    let c = visible(&mut tx, user, d.case_id, true).await?;
+    let on = crate::cases::service::today(now);
+    if let Some(why) = why_not_signable(d.kind(), &c, user, on) {
+        return Err(DomainError::Conflict(why));
     }
+    let (title, authority) = signer_statement(&mut tx, user, &req).await?;
     let hash = d.computed_hash();
     let reauth_at = user.reauth_at.expect("checked above");
     let n = sqlx::query!(
-        "UPDATE determinations SET status = $6, signed_by = $2, signed_at = $3, reauth_at = $4, content_sha256 = $5 \
-         WHERE id = $1 AND status = $7",
+        "UPDATE determinations SET status = $6, signed_by = $2, signed_at = $3, reauth_at = $4, content_sha256 = $5, \
+         signed_on = $8, signer_title = $9, signer_authority = $10 WHERE id = $1 AND status = $7",
         id.0,
         user.id.0,
         now,
         reauth_at,
         &hash[..],
         Status::Signed as _,
-        Status::Submitted as _
+        Status::Submitted as _,
+        on,
+        title,
+        authority,
     )
     .execute(&mut *tx)
     .await?
@@ -567,70 +621,11 @@ pub async fn sign(
     if n != 1 {
         return Err(DomainError::Conflict("this determination is already signed".into()));
     }
-    match kind {
-        Kind::Initial => {
-            sqlx::query!(
-                "UPDATE cases SET initial_signed_by = $2, initial_signed_at = $3 WHERE id = $1",
-                c.id.0,
-                user.id.0,
-                now
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        Kind::Final => {
-            let decision = Decision::parse(&d.outcome).expect("checked by the database");
-            sqlx::query!(
-                "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
-                c.id.0,
-                decision as _,
-                user.id.0,
-                now
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        Kind::Amendment => {
-            let decision = Decision::parse(&d.outcome).expect("checked by the database");
-            change = Some(Change::Amended(decision));
-            sqlx::query!(
-                "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
-                c.id.0,
-                decision as _,
-                user.id.0,
-                now
-            )
-            .execute(&mut *tx)
-            .await?;
-            crate::cases::service::determination_event(
-                &mut tx,
-                c.id,
-                "amended",
-                Some(decision),
-                &d.typed().title,
-                user.id,
-                now,
-            )
-            .await?;
-        }
-        Kind::Revocation => {
-            change = Some(Change::Revoked);
-            crate::cases::service::determination_event(&mut tx, c.id, "revoked", None, &d.typed().title, user.id, now)
-                .await?;
-        }
-    }
-    let stage_after = match change {
-        Some(change) => {
-            crate::cases::service::apply(&mut tx, user, now, &c, change, &Facts::default(), &Input::default()).await?
-        }
-        None => {
-            crate::cases::db::touch(&mut tx, c.id, now).await?;
-            c.stage
-        }
-    };
+    let stage_after = take_effect(&mut tx, user, now, &d, &c).await?;
     let mut changes = json!({
         "determination": id, "kind": d.kind, "outcome": d.outcome, "revision": d.revision,
         "content_sha256": hex::encode(hash), "reauth_at": reauth_at, "status": {"before": "submitted", "after": "signed"},
+        "signed_on": on, "signer_title": title, "authority": authority,
     });
     if stage_after != c.stage {
         changes["stage"] = json!({"before": c.stage, "after": stage_after});
@@ -642,7 +637,261 @@ pub async fn sign(
         NewEvent::new("determination.signed").object("case", c.id).changes(changes),
     )
     .await?;
-    let message = format!("{}: your {} was signed by {}", c.docket_number, kind.label().to_lowercase(), user.name);
+    let message = format!("{}: your {} was signed by {}", c.docket_number, d.kind().label().to_lowercase(), user.name);
+    tell_drafter(&mut tx, now, &d, notifications::Kind::Signed, &message, mail).await?;
+    let (d, _) = get(&mut tx, user, id, false).await?;
+    tx.commit().await?;
+    Ok(d)
+}
+
+/// What a signature does to its case: an initial one lets it be served, a final one sets
+/// the decision, an amendment changes it, a revocation closes the case. `user` is the
+/// supervisor who signed it (or, outside the system, who confirmed the recording).
+/// Returns the stage after.
+async fn take_effect(
+    tx: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    d: &Determination,
+    c: &CaseRow,
+) -> Result<Stage, DomainError> {
+    let mut change = None;
+    match d.kind() {
+        Kind::Initial => {
+            sqlx::query!(
+                "UPDATE cases SET initial_signed_by = $2, initial_signed_at = $3 WHERE id = $1",
+                c.id.0,
+                user.id.0,
+                now
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        Kind::Final | Kind::Amendment => {
+            let decision = Decision::parse(&d.outcome).expect("checked by the database");
+            sqlx::query!(
+                "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
+                c.id.0,
+                decision as _,
+                user.id.0,
+                now
+            )
+            .execute(&mut *tx)
+            .await?;
+            if d.kind() == Kind::Amendment {
+                change = Some(Change::Amended(decision));
+                crate::cases::service::determination_event(
+                    &mut *tx,
+                    c.id,
+                    "amended",
+                    Some(decision),
+                    &d.typed().title,
+                    user.id,
+                    now,
+                )
+                .await?;
+            }
+        }
+        Kind::Revocation => {
+            change = Some(Change::Revoked);
+            crate::cases::service::determination_event(&mut *tx, c.id, "revoked", None, &d.typed().title, user.id, now)
+                .await?;
+        }
+    }
+    Ok(match change {
+        Some(change) => {
+            crate::cases::service::apply(&mut *tx, user, now, c, change, &Facts::default(), &Input::default()).await?
+        }
+        None => {
+            crate::cases::db::touch(&mut *tx, c.id, now).await?;
+            c.stage
+        }
+    })
+}
+
+/// Whether two spellings name the same person (case, spacing and punctuation aside).
+fn same_person(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+    !norm(a).is_empty() && norm(a) == norm(b)
+}
+
+/// Records a determination signed outside the system (on paper, or in the office's
+/// earlier system) from its signed copy: the signer's name, title and authority, the date
+/// of the signature and the copy, a document of the case whose sha256 is kept. The
+/// supervisor recording it is never its signer; it takes effect when a second supervisor
+/// confirms it ([`confirm_outside`]).
+pub async fn record_outside(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: DeterminationId,
+    s: super::OutsideSignature,
+    mail: bool,
+) -> Result<Determination, DomainError> {
+    let mut errors = Vec::new();
+    let (name, title, authority) = (s.signer_name.trim(), s.signer_title.trim(), s.authority.trim());
+    for (field, v, max) in [("signer_name", name, 200), ("signer_title", title, 300), ("authority", authority, 2000)] {
+        if v.is_empty() {
+            errors.push(FieldError::new(field, "is required: copy it from the signed copy"));
+        } else if v.chars().count() > max {
+            errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+        }
+    }
+    let on = crate::proceedings::model::date(&mut errors, "signed_on", Some(&s.signed_on), true);
+    if same_person(name, &user.name) {
+        errors.push(FieldError::new(
+            "signer_name",
+            "the supervisor recording a signature made outside the system is never its signer: another supervisor records it",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors));
+    }
+    let on = on.expect("checked");
+    let mut tx = conn.begin().await?;
+    let (d, c) = get(&mut tx, user, id, true).await?;
+    if !user.may(crate::auth::Action::SignDeterminations) {
+        return Err(DomainError::Forbidden);
+    }
+    if d.status != Status::Submitted {
+        return Err(DomainError::Conflict(format!(
+            "an outside signature is recorded on a submitted draft whose text is that of the signed copy (this one is {})",
+            d.status
+        )));
+    }
+    let copy = crate::documents::db::get(&mut tx, s.signed_copy)
+        .await?
+        .filter(|doc| doc.case_id == c.id)
+        .ok_or_else(|| DomainError::invalid("signed_copy", "is not a document of this case"))?;
+    let Some(copy_hash) = copy.sha256.clone().filter(|h| h.len() == 32) else {
+        return Err(DomainError::invalid(
+            "signed_copy",
+            "must be an uploaded file (a classified-reference pointer has no content to hash)",
+        ));
+    };
+    crate::cases::service::check_dated(
+        "signed_on",
+        on,
+        now,
+        &[(&format!("the case reached {}", c.stage.label()), c.stage_since)],
+        s.late_reason.as_deref(),
+    )?;
+    if let Some(why) = why_not_signable(d.kind(), &c, user, on) {
+        return Err(DomainError::Conflict(why));
+    }
+    sqlx::query!(
+        "UPDATE determinations SET status = $2, outside_signer = $3, signer_title = $4, signer_authority = $5, \
+         signed_on = $6, signed_copy_id = $7, signed_copy_sha256 = $8, recorded_by = $9, recorded_at = $10 \
+         WHERE id = $1 AND status = $11",
+        id.0,
+        Status::Recorded as _,
+        name,
+        title,
+        authority,
+        on,
+        copy.id.0,
+        &copy_hash,
+        user.id.0,
+        now,
+        Status::Submitted as _,
+    )
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent::new("determination.signature_recorded").object("case", c.id).changes(json!({
+        "determination": id, "revision": d.revision, "status": {"before": "submitted", "after": "recorded"},
+        "signer": name, "signer_title": title, "authority": authority, "signed_on": on,
+        "signed_copy": copy.id, "signed_copy_sha256": hex::encode(&copy_hash),
+        "late_reason": crate::cases::service::late_reason_of(s.late_reason.as_deref()),
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let message = format!(
+        "{}: {} signed outside the system by {name}, recorded by {}, awaits your confirmation",
+        c.docket_number,
+        d.kind().label(),
+        user.name
+    );
+    let link = format!("/determinations/{id}");
+    notifications::resolve(&mut tx, now, notifications::Kind::AwaitingSignature, &link).await?;
+    let note = Note::on_case(notifications::Kind::AwaitingSignature, c.id, &message, &link);
+    notifications::notify_supervisors(&mut tx, now, mail, Some(user.id), &note).await?;
+    let (d, _) = get(&mut tx, user, id, false).await?;
+    tx.commit().await?;
+    Ok(d)
+}
+
+/// Confirms a recorded outside signature: a second supervisor (neither the one who
+/// recorded it nor the drafter), re-authenticated within the last 5 minutes, who has
+/// checked the text against the signed copy. The content hash is computed as for any
+/// signature and the case moves on as [`sign`] does, with the signature's own date.
+pub async fn confirm_outside(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: DeterminationId,
+    mail: bool,
+) -> Result<Determination, DomainError> {
+    let mut tx = conn.begin().await?;
+    let (d, _) = get(&mut tx, user, id, true).await?;
+    not_own(&d, user, "confirms")?;
+    if d.recorded_by == Some(user.id) {
+        return Err(DomainError::ForbiddenBecause(
+            "a supervisor never confirms an outside signature they recorded: a second supervisor checks it against the signed copy".into(),
+        ));
+    }
+    user.require_recent_reauth(now)?;
+    if d.status != Status::Recorded {
+        return Err(DomainError::Conflict(format!(
+            "only a recorded outside signature is confirmed (this determination is {})",
+            d.status
+        )));
+    }
+    let c = visible(&mut tx, user, d.case_id, true).await?;
+    let on = d.signed_on.expect("a recorded signature has its date");
+    if let Some(why) = why_not_signable(d.kind(), &c, user, on) {
+        return Err(DomainError::Conflict(why));
+    }
+    let hash = d.computed_hash();
+    let reauth_at = user.reauth_at.expect("checked above");
+    let n = sqlx::query!(
+        "UPDATE determinations SET status = $2, signed_at = $3, reauth_at = $4, content_sha256 = $5, confirmed_by = $6 \
+         WHERE id = $1 AND status = $7",
+        id.0,
+        Status::Signed as _,
+        now,
+        reauth_at,
+        &hash[..],
+        user.id.0,
+        Status::Recorded as _,
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(DomainError::Conflict("this determination is already signed".into()));
+    }
+    let stage_after = take_effect(&mut tx, user, now, &d, &c).await?;
+    let mut changes = json!({
+        "determination": id, "kind": d.kind, "outcome": d.outcome, "revision": d.revision,
+        "content_sha256": hex::encode(hash), "reauth_at": reauth_at, "status": {"before": "recorded", "after": "signed"},
+        "signed_outside_the_system": true, "signer": d.outside_signer, "signed_on": on,
+        "signed_copy_sha256": d.signed_copy_sha256.as_deref().map(hex::encode), "recorded_by": d.recorded_by,
+    });
+    if stage_after != c.stage {
+        changes["stage"] = json!({"before": c.stage, "after": stage_after});
+    }
+    audit::record(
+        &mut tx,
+        now,
+        &user.audit(),
+        NewEvent::new("determination.signed").object("case", c.id).changes(changes),
+    )
+    .await?;
+    let message = format!(
+        "{}: the outside signature of your {} was confirmed by {}",
+        c.docket_number,
+        d.kind().label().to_lowercase(),
+        user.name
+    );
     tell_drafter(&mut tx, now, &d, notifications::Kind::Signed, &message, mail).await?;
     let (d, _) = get(&mut tx, user, id, false).await?;
     tx.commit().await?;

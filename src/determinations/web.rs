@@ -126,9 +126,28 @@ struct DeterminationPage {
     can_notify: bool,
     sending_methods: [(&'static str, &'static str); 5],
     today: String,
+    /// Why a submitted (or recorded) determination cannot be signed yet; empty when it can.
+    not_signable: String,
+    /// The signature form's title and authority, as the signer last stated them.
+    sign_title: String,
+    sign_authority: String,
+    /// A supervisor may record a signature made outside the system on this submitted draft.
+    can_record: bool,
+    /// A second supervisor may confirm (or return) the recorded outside signature.
+    can_confirm: bool,
+    /// The signed copy of a signature made outside the system.
+    signed_copy: Option<Document>,
+    /// When the outside signature was recorded, as shown.
+    recorded_at: String,
 }
 
 impl DeterminationPage {
+    fn signed_copy_hex(&self) -> String {
+        self.d.signed_copy_sha256.as_deref().map(hex::encode).unwrap_or_default()
+    }
+    fn signature_date(&self) -> String {
+        self.d.signature_date().or(self.d.signed_on).map(|d| d.to_string()).unwrap_or_default()
+    }
     fn answer_of(&self, s: &Uuid) -> &str {
         self.content.submission_answers.iter().find(|a| a.submission_id == *s).map(|a| a.answer.as_str()).unwrap_or("")
     }
@@ -202,6 +221,21 @@ pub(crate) async fn determination_page(
     let documents = documents::of_case(&mut conn, c.id).await?;
     let sendings = super::db::sendings(&mut conn, id).await?;
     let publication = super::db::publication(&mut conn, id).await?;
+    let d_status = d.status;
+    let is_supervisor = user.may(Action::SignDeterminations);
+    let not_signable = if matches!(d_status, super::Status::Submitted | super::Status::Recorded) {
+        let on = d.signed_on.unwrap_or_else(|| crate::cases::service::today(now));
+        service::why_not_signable(d.kind(), &c, user, on).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let (sign_title, sign_authority) = super::db::last_statement(&mut conn, user.id)
+        .await?
+        .unwrap_or_else(|| ("Supervisor".into(), super::DEFAULT_AUTHORITY.into()));
+    let signed_copy = match d.signed_copy_id {
+        Some(copy) => documents::db::get(&mut conn, copy).await?,
+        None => None,
+    };
     let can_notify = d.status == crate::determinations::Status::Signed
         && d.kind() != Kind::Initial
         && crate::proceedings::service::may_work(user, &c).is_ok();
@@ -236,8 +270,17 @@ pub(crate) async fn determination_page(
         errors: FormErrors(errors),
         editable,
         can_submit: editable,
-        can_review: d.status == crate::determinations::Status::Submitted
+        can_review: d_status == crate::determinations::Status::Submitted
             && crate::auth::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations).is_ok(),
+        can_record: d_status == super::Status::Submitted && is_supervisor,
+        can_confirm: d_status == super::Status::Recorded
+            && d.recorded_by != Some(user.id)
+            && crate::auth::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations).is_ok(),
+        not_signable,
+        sign_title,
+        sign_authority,
+        signed_copy,
+        recorded_at: d.recorded_at.map(show_time).unwrap_or_default(),
         reauth_fresh: user.require_recent_reauth(now).is_ok(),
         returns,
         revisions,
@@ -417,14 +460,25 @@ pub async fn submit(
     .await
 }
 
+/// The signature form: the signer's title and authority, as printed in the signature block.
+#[derive(Debug, Deserialize)]
+pub struct SignForm {
+    #[serde(default)]
+    signer_title: Option<String>,
+    #[serde(default)]
+    authority: Option<String>,
+}
+
 /// `POST /determinations/{id}/sign`: a fresh re-authentication is asked for first.
 pub async fn sign(
     user: Authorized<perm::SignDeterminations>,
     State(state): State<AppState>,
     AppPath(id): AppPath<DeterminationId>,
-    _: CsrfForm,
+    AppForm(f): AppForm<SignForm>,
 ) -> Result<Response, AppError> {
-    match service::sign(&mut *state.conn().await?, &user, state.now(), id, state.mail).await.map_err(AppError::from) {
+    let req = super::SignRequest { signer_title: f.signer_title, authority: f.authority };
+    let result = service::sign(&mut *state.conn().await?, &user, state.now(), id, req, state.mail).await;
+    match result.map_err(AppError::from) {
         Err(AppError::ReauthRequired) => {
             Ok(Redirect::to(&format!("/account/reauth?next=%2Fdeterminations%2F{id}")).into_response())
         }
@@ -432,6 +486,71 @@ pub async fn sign(
             render_again(result.map(|_| ()), "Signed. The signed content can no longer change.", |o| {
                 determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
             })
+            .await
+        }
+    }
+}
+
+/// The form recording a signature made outside the system.
+#[derive(Debug, Deserialize)]
+pub struct OutsideForm {
+    signer_name: String,
+    signer_title: String,
+    authority: String,
+    signed_on: String,
+    signed_copy: String,
+    #[serde(default)]
+    late_reason: Option<String>,
+}
+
+/// `POST /determinations/{id}/outside-signature`.
+pub async fn record_outside(
+    user: Authorized<perm::SignDeterminations>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeterminationId>,
+    AppForm(f): AppForm<OutsideForm>,
+) -> Result<Response, AppError> {
+    let result = match f.signed_copy.trim().parse::<DocumentId>() {
+        Err(_) => Err(AppError::invalid("signed_copy", "choose the signed copy among the case's documents")),
+        Ok(copy) => {
+            let s = super::OutsideSignature {
+                signer_name: f.signer_name,
+                signer_title: f.signer_title,
+                authority: f.authority,
+                signed_on: f.signed_on,
+                signed_copy: copy,
+                late_reason: f.late_reason,
+            };
+            service::record_outside(&mut *state.conn().await?, &user, state.now(), id, s, state.mail)
+                .await
+                .map(|_| ())
+                .map_err(AppError::from)
+        }
+    };
+    render_again(result, "Outside signature recorded. A second supervisor confirms it against the signed copy.", |o| {
+        determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
+    })
+    .await
+}
+
+/// `POST /determinations/{id}/confirm`: a fresh re-authentication is asked for first.
+pub async fn confirm_outside(
+    user: Authorized<perm::SignDeterminations>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeterminationId>,
+    _: CsrfForm,
+) -> Result<Response, AppError> {
+    let result = service::confirm_outside(&mut *state.conn().await?, &user, state.now(), id, state.mail).await;
+    match result.map_err(AppError::from) {
+        Err(AppError::ReauthRequired) => {
+            Ok(Redirect::to(&format!("/account/reauth?next=%2Fdeterminations%2F{id}")).into_response())
+        }
+        result => {
+            render_again(
+                result.map(|_| ()),
+                "Confirmed. The signature made outside the system is now part of the record.",
+                |o| determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None),
+            )
             .await
         }
     }
@@ -526,7 +645,8 @@ pub async fn return_draft(
 #[template(path = "determinations/queue.html")]
 struct QueuePage {
     layout: Layout,
-    awaiting: Vec<(DeterminationRow, String, String, String)>,
+    /// Row, docket, case title, submitted, why it cannot be signed yet (empty: it can).
+    awaiting: Vec<(DeterminationRow, String, String, String, String)>,
     mine: Vec<(DeterminationRow, String)>,
     is_supervisor: bool,
     user_id: UserId,
@@ -535,14 +655,16 @@ struct QueuePage {
 /// `GET /determinations`: drafts awaiting signature, and one's own unsigned drafts.
 pub async fn queue(user: Authorized<perm::ViewCases>, State(state): State<AppState>) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
-    let awaiting = service::list(&mut conn, &user, service::Listing::AwaitingSignature)
-        .await?
-        .into_iter()
-        .map(|l| {
-            let at = l.d.submitted_at.map(show_time).unwrap_or_default();
-            (row(l.d), l.docket_number, l.title, at)
-        })
-        .collect();
+    let today = crate::cases::service::today(state.now());
+    let mut awaiting = Vec::new();
+    for l in service::list(&mut conn, &user, service::Listing::AwaitingSignature).await? {
+        let at = l.d.submitted_at.map(show_time).unwrap_or_default();
+        // Why it waits, as signing would say (the case as it stands, on the signature's date).
+        let c = visible(&mut conn, &user, l.d.case_id, false).await?;
+        let waits =
+            service::why_not_signable(l.d.kind(), &c, &user, l.d.signed_on.unwrap_or(today)).unwrap_or_default();
+        awaiting.push((row(l.d), l.docket_number, l.title, at, waits));
+    }
     let mine = service::list(&mut conn, &user, service::Listing::UnsignedByMe).await?;
     render(&QueuePage {
         layout: Layout::for_user(&state.web, "/determinations", Some(&user)),
@@ -572,7 +694,7 @@ pub struct DeterminationRow {
     pub label: &'static str,
     /// Its outcome, in words.
     pub outcome: &'static str,
-    /// When it was signed, as shown.
+    /// The date of the act of signing, as shown (empty until signed).
     pub signed_at: String,
 }
 
@@ -581,7 +703,7 @@ pub fn row(d: Determination) -> DeterminationRow {
     DeterminationRow {
         label: d.kind().label(),
         outcome: outcome_label(&d.outcome),
-        signed_at: d.signed_at.map(show_time).unwrap_or_default(),
+        signed_at: d.signature_date().map(|on| on.to_string()).unwrap_or_default(),
         d,
     }
 }
@@ -607,7 +729,8 @@ struct DocumentPage {
     answers: Vec<(String, String, String)>,
     measures: Vec<(String, String, String, String)>,
     documents: Vec<(String, String, String)>,
-    signature: String,
+    /// The signature block: name, title, authority, the date of the act.
+    signature: Vec<String>,
     hash: String,
     authority: String,
     kind_label: &'static str,
@@ -720,9 +843,15 @@ pub async fn document(
     } else {
         "UNCLASSIFIED".to_string()
     };
-    let signature = match (&d.signed_by_name, d.signed_at) {
-        (Some(n), Some(at)) => format!("Signed by {n}, {}", at.date()),
-        _ => "Not signed".to_string(),
+    let signature = match (&d.signed_by_name, d.signature_date()) {
+        (Some(n), Some(on)) => {
+            let mut lines = vec![n.clone()];
+            lines.extend(d.signer_title.clone());
+            lines.extend(d.signer_authority.clone());
+            lines.push(format!("Dated {}", super::document::long_date(on)));
+            lines
+        }
+        _ => vec!["Not signed".to_string()],
     };
     render(&DocumentPage {
         publication,
@@ -740,7 +869,7 @@ pub async fn document(
         documents,
         signature,
         hash: d.content_sha256.as_deref().map(hex::encode).unwrap_or_default(),
-        authority: authority(d.signed_at.map(|t| t.date()).unwrap_or_else(|| state.now().date())),
+        authority: authority(d.signature_date().unwrap_or_else(|| state.now().date())),
         considered,
         undue_answer,
         sendings,

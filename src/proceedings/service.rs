@@ -143,12 +143,24 @@ pub async fn respond(
     let responded = date(&mut errors, "responded_on", Some(&r.responded_on), true);
     let referred = date(&mut errors, "referred_to_president", r.referred_to_president.as_deref(), false);
     let resolved = date(&mut errors, "dispute_resolved_on", r.dispute_resolved_on.as_deref(), false);
-    let level = r.objector_level.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let level = r.objector_level.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let level = match level.map(crate::cases::workflow::parse_level) {
+        Some(None) => {
+            let names: Vec<&str> = crate::cases::workflow::OFFICIAL_LEVELS.iter().map(|l| l.0).collect();
+            errors.push(FieldError::new(
+                "objector_level",
+                format!("must be the level of the official who objected: one of {}", names.join(", ")),
+            ));
+            None
+        }
+        Some(Some(code)) => Some(code.to_string()),
+        None => None,
+    };
     let resolution = r.dispute_resolution.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     if response != "object" && (level.is_some() || referred.is_some() || resolved.is_some()) {
         errors.push(FieldError::new("response", "objector level, referral and resolution apply only to an objection"));
     }
-    if response == "object" && level.is_none() {
+    if response == "object" && level.is_none() && r.objector_level.as_deref().is_none_or(|l| l.trim().is_empty()) {
         errors.push(FieldError::new("objector_level", "say at what level the agency objected"));
     }
     if resolved.is_some() && resolution.is_none() {

@@ -80,6 +80,22 @@ impl ProceedingsPage {
     fn after_window(&self, received: &time::Date) -> bool {
         self.response_due.is_some_and(|due| *received > due)
     }
+    /// An objection's level in words, and whether it holds the second step under the
+    /// case's rule (below the level the final rule names, it is recorded and does not).
+    fn objection(&self, level: &Option<String>) -> String {
+        let Some(level) = level else { return String::new() };
+        let name = crate::cases::workflow::level_name(level);
+        match self.c.rule() {
+            Some(rule) if !rule.objection_holds(Some(level)) => format!(
+                "objector: {name} — below the level the rule names ({}), recorded; it does not hold the step",
+                crate::cases::workflow::level_name(rule.objection_level().unwrap_or_default())
+            ),
+            _ => format!("objector: {name}"),
+        }
+    }
+    fn levels(&self) -> &'static [(&'static str, &'static str, i64)] {
+        &crate::cases::workflow::OFFICIAL_LEVELS
+    }
     fn party_name(&self, p: &Option<PartyId>) -> &str {
         p.and_then(|p| self.parties.iter().find(|x| x.0 == p)).map(|x| x.1.as_str()).unwrap_or("")
     }

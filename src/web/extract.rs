@@ -31,6 +31,28 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
+/// A JSON body that may be left out: a request without a body (and without a
+/// `Content-Type`) reads as `T::default()`; one with a body is read as [`ApiJson`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MaybeJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Default> FromRequest<AppState> for MaybeJson<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        if req.headers().contains_key(axum::http::header::CONTENT_TYPE) {
+            return ApiJson::<T>::from_request(req, state).await.map(|ApiJson(v)| MaybeJson(v));
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), crate::app::MAX_BODY_BYTES)
+            .await
+            .map_err(|_| AppError::PayloadTooLarge)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            Ok(MaybeJson(T::default()))
+        } else {
+            Err(AppError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into()))
+        }
+    }
+}
+
 /// URL-encoded form body, parsed into `T`. Its CSRF token is checked as it is read (see
 /// [`read_form`]).
 #[derive(Debug, Clone, Copy, Default)]

@@ -222,6 +222,7 @@ async fn command_line_user_add_and_audit_verify() {
         id: icts_review::ids::UserId(uuid::Uuid::nil()),
         email: "first.admin@agency.gov".into(),
         password: "the first admin passphrase".into(),
+        name: "First Admin".into(),
     };
     app.sign_in(&admin).await;
 

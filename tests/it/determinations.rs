@@ -380,7 +380,7 @@ async fn four_eyes_sign_off_holds_over_http() {
     // The stored hash is the hash of the content.
     let pool = &app.pool;
     let d: icts_review::determinations::Determination = sqlx::query_as(
-        "SELECT d.*, u.name AS drafted_by_name, s.name AS signed_by_name FROM determinations d JOIN users u ON u.id = d.drafted_by \
+        "SELECT d.*, u.name AS drafted_by_name, s.name AS signed_by_name, NULL::text AS recorded_by_name, NULL::text AS confirmed_by_name FROM determinations d JOIN users u ON u.id = d.drafted_by \
          LEFT JOIN users s ON s.id = d.signed_by WHERE d.id = $1::uuid",
     )
     .bind(&did)
@@ -826,7 +826,7 @@ fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, V
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-fn upload(case: &str, token: &str, fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Request<Body> {
+pub fn upload(case: &str, token: &str, fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Request<Body> {
     let (ct, body) = multipart(fields, file);
     Request::post(format!("/api/v1/cases/{case}/documents"))
         .header("authorization", format!("Bearer {token}"))

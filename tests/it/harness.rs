@@ -275,12 +275,12 @@ impl TestApp {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let email = format!("{role}{n}@agency.gov");
         let password = format!("a long {role} passphrase {n}");
-        let input =
-            icts_review::auth::service::NewUser::parse(&email, &format!("Test {role} {n}"), role, &password).unwrap();
+        let name = format!("Test {role} {n}");
+        let input = icts_review::auth::service::NewUser::parse(&email, &name, role, &password).unwrap();
         let ctx = icts_review::audit::AuditContext::default();
         let u =
             icts_review::auth::service::create_user(&self.pool, self.state.now(), &ctx, input, false).await.unwrap();
-        TestUser { id: u.id, email, password }
+        TestUser { id: u.id, email, password, name }
     }
 
     /// Signs in through the page and returns the browser session (cookie and CSRF token).
@@ -558,6 +558,8 @@ pub struct TestUser {
     pub email: String,
     /// Password.
     pub password: String,
+    /// Name.
+    pub name: String,
 }
 
 /// A signed-in browser: its cookie and CSRF token.

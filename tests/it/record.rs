@@ -456,3 +456,229 @@ async fn a_supervisor_moves_an_existing_case_in_with_its_docket_number() {
     let page = o.app.send(o.app.sign_in(&o.sup).await.get(&format!("/cases/{id}"))).await.text();
     assert!(page.contains("moved in from the office"), "the timeline says the case was moved in");
 }
+
+#[tokio::test]
+async fn a_determination_signed_outside_the_system_is_recorded_and_confirmed_by_a_second_supervisor() {
+    let mut o = Office::new().await;
+    let id = o.at_initial_determination(false).await;
+    let reached = o.app.state.now().date();
+    // The agencies' 21 days pass before the initial determination can be served.
+    o.app.clock.advance(Duration::days(21));
+    o.refresh().await;
+    let today = o.app.state.now().date();
+    let body = content(&o.app, &o.ta, &id, "initial", "prohibition").await;
+    let r = draft(&o.app, &o.ta, &id, "initial", "prohibition", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let did = r.json()["id"].as_str().unwrap().to_string();
+    let r = o.app.send(api("POST", &format!("/api/v1/determinations/{did}/submit"), &o.ta, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The signed copy, attached to the case.
+    let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec();
+    let r = o
+        .app
+        .send(crate::determinations::upload(
+            &id,
+            &o.ta,
+            &[("title", "Initial determination, signed copy"), ("marking", "cui")],
+            Some(("signed.pdf", &pdf)),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let copy = r.json();
+    let record = |token: &str, body: Value| {
+        api("POST", &format!("/api/v1/determinations/{did}/outside-signature"), token, Some(body))
+    };
+    let outside = |name: &str, on: String| {
+        json!({"signer_name": name, "signer_title": "Under Secretary for Industry and Security",
+               "authority": "Under the authority delegated by the Secretary of Commerce",
+               "signed_on": on, "signed_copy": copy["id"]})
+    };
+    // Analysts do not record signatures; the recorder is never the signer.
+    assert_eq!(o.app.send(record(&o.ta, outside("A. Signer", today.to_string()))).await.status, StatusCode::FORBIDDEN);
+    let r = o.app.send(record(&o.ts, outside(&o.sup.name.to_uppercase(), today.to_string()))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(error_of(&r, "signer_name").contains("never its signer"));
+    // Not before the act it follows (the day the case reached the initial determination).
+    let before = (reached - Duration::days(1)).to_string();
+    let r = o.app.send(record(&o.ts, outside("A. Signer", before.clone()))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let m = error_of(&r, "signed_on");
+    assert!(m.contains(&before) && m.contains(&reached.to_string()), "{m}");
+    let r = o.app.send(record(&o.ts, outside("A. Signer", today.to_string()))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let d = r.json();
+    assert_eq!(d["status"], "recorded");
+    assert_eq!(d["signed_by_name"], "A. Signer");
+    assert_eq!(d["signed_copy_sha256"], copy["sha256"]);
+    assert!(d["content_sha256"].is_null(), "not part of the record until confirmed");
+    // The case cannot be served on an unconfirmed signature.
+    let r = act(&o, &o.ta, &id, json!({"action": "serve_initial_determination", "method": "registered_mail"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.json()["detail"].as_str().unwrap().contains("signed"), "{}", r.text());
+    // The queue says it awaits confirmation.
+    let queue = o.app.send(o.app.sign_in(&o.sup2).await.get("/determinations")).await.text();
+    assert!(queue.contains("signed outside the system: awaiting confirmation"), "{queue}");
+
+    // The recorder never confirms their own recording; the second supervisor re-authenticates.
+    let confirm = |token: &str| api("POST", &format!("/api/v1/determinations/{did}/confirm"), token, None);
+    reauth(&o.app, &o.ts, &o.sup).await;
+    let r = o.app.send(confirm(&o.ts)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.text().contains("they recorded"));
+    let r = o.app.send(confirm(&o.ts2)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a fresh re-authentication is needed: {}", r.text());
+    reauth(&o.app, &o.ts2, &o.sup2).await;
+    let r = o.app.send(confirm(&o.ts2)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let d = r.json();
+    assert_eq!(d["status"], "signed");
+    assert_eq!(d["outside_signer"], "A. Signer");
+    assert!(d["signed_by"].is_null());
+    assert_eq!(d["confirmed_by"], json!(o.sup2.id));
+    assert_eq!(d["signed_on"], today.to_string());
+    assert_eq!(d["content_sha256"].as_str().unwrap().len(), 64);
+    let e = o.app.events("determination.signed").await.pop().unwrap();
+    assert_eq!(e["changes"]["signed_outside_the_system"], true);
+    assert_eq!(e["actor_id"], json!(o.sup2.id));
+    // It counts as the case's signature: the initial determination may be served.
+    let r = act(&o, &o.ta, &id, json!({"action": "serve_initial_determination", "method": "registered_mail"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // Marked on every page.
+    let s = o.app.sign_in(&o.analyst).await;
+    let page = o.app.send(s.get(&format!("/determinations/{did}"))).await.text();
+    assert!(page.contains("Signed outside the system") && page.contains("Under Secretary for Industry and Security"));
+    let doc = o.app.send(s.get(&format!("/determinations/{did}/document"))).await.text();
+    assert!(doc.contains("Signed outside the system") && doc.contains(copy["sha256"].as_str().unwrap()));
+    assert!(doc.contains("A. Signer") && doc.contains("Under the authority delegated by the Secretary of Commerce"));
+    let proceedings = o.app.send(s.get(&format!("/cases/{id}/proceedings"))).await.text();
+    assert!(proceedings.contains("signed outside the system"));
+    // And in the dossier.
+    let auditor = o.app.user("auditor").await;
+    let tu = o.app.token(&auditor).await;
+    reauth(&o.app, &tu, &auditor).await;
+    let r = o.app.send(api("GET", &format!("/api/v1/cases/{id}/export?format=json"), &tu, None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let dossier: Value = serde_json::from_slice(&r.body).unwrap();
+    let dets = dossier["parts"]["determinations"].as_array().unwrap();
+    assert_eq!(dets[0]["signed_outside_the_system"], true);
+    assert_eq!(dets[0]["outside_signer"], "A. Signer");
+}
+
+#[tokio::test]
+async fn a_signature_records_title_and_delegation_and_the_queue_says_why_others_wait() {
+    let mut o = Office::new().await;
+    let id = o.at_initial_determination(false).await;
+    signed(&o.app, &o.ta, (&o.sup, &o.ts), &id, "initial", "prohibition").await;
+    o.app.clock.advance(Duration::days(21));
+    o.refresh().await;
+    let r = act(&o, &o.ta, &id, json!({"action": "serve_initial_determination", "method": "registered_mail"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // A final determination drafted while the response window is open waits for it.
+    o.app.clock.advance(Duration::days(1));
+    o.refresh().await;
+    let body = content(&o.app, &o.ta, &id, "final", "prohibited").await;
+    let r = draft(&o.app, &o.ta, &id, "final", "prohibited", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let did = r.json()["id"].as_str().unwrap().to_string();
+    let r = o.app.send(api("POST", &format!("/api/v1/determinations/{did}/submit"), &o.ta, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let s = o.app.sign_in(&o.sup2).await;
+    let queue = o.app.send(s.get("/determinations")).await.text();
+    assert!(
+        queue.contains("Not yet: a final determination is signed once the case is at Final determination"),
+        "{queue}"
+    );
+    let page = o.app.send(s.get(&format!("/determinations/{did}"))).await.text();
+    assert!(page.contains("Not signable yet") && !page.contains("data-testid=\"sign\""), "no Sign button");
+
+    // The product's own signature: title and delegation as stated, and the date of the act.
+    let other = o.at_initial_determination(false).await;
+    let body = content(&o.app, &o.ta, &other, "initial", "prohibition").await;
+    let did2 =
+        draft(&o.app, &o.ta, &other, "initial", "prohibition", body).await.json()["id"].as_str().unwrap().to_string();
+    o.app.send(api("POST", &format!("/api/v1/determinations/{did2}/submit"), &o.ta, None)).await;
+    reauth(&o.app, &o.ts2, &o.sup2).await;
+    let sign = |body: Option<Value>| api("POST", &format!("/api/v1/determinations/{did2}/sign"), &o.ts2, body);
+    let r = o.app.send(sign(Some(json!({"signer_title": "x".repeat(301)})))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(!error_of(&r, "signer_title").is_empty());
+    let r = o
+        .app
+        .send(sign(Some(json!({"signer_title": "Director, Office of ICTS", "authority": "Delegation Order 10-18"}))))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let d = r.json();
+    assert_eq!(d["signer_title"], "Director, Office of ICTS");
+    assert_eq!(d["signer_authority"], "Delegation Order 10-18");
+    assert_eq!(d["signed_on"], o.app.state.now().date().to_string());
+    let doc = o.app.send(s.get(&format!("/determinations/{did2}/document"))).await.text();
+    assert!(doc.contains("Director, Office of ICTS") && doc.contains("Delegation Order 10-18"));
+    let on = o.app.state.now().date();
+    assert!(doc.contains(&format!("Dated {} {}, {}", on.month(), on.day(), on.year())), "the date of the act");
+}
+
+#[tokio::test]
+async fn under_the_2025_rule_an_objection_below_the_named_level_is_recorded_and_does_not_block() {
+    let mut o = Office::new().await;
+    let id = o.at_initial_determination(false).await;
+    signed(&o.app, &o.ta, (&o.sup, &o.ts), &id, "initial", "prohibition").await;
+    o.app.clock.advance(Duration::days(21));
+    o.refresh().await;
+    let r = act(&o, &o.ta, &id, json!({"action": "serve_initial_determination", "method": "registered_mail"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    o.app.clock.advance(Duration::days(31));
+    o.refresh().await;
+    let low = notice(&o.app, &o.ta, &id, "second", "DOD").await;
+    let high = notice(&o.app, &o.ta, &id, "second", "STATE").await;
+    let r = act(&o, &o.ta, &id, json!({"action": "circulate_final_determination"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let today = o.app.state.now().date().to_string();
+    let respond = |n: &Value, level: &str| {
+        api(
+            "POST",
+            &format!("/api/v1/agency-notices/{}/response", n["id"].as_str().unwrap()),
+            &o.ta,
+            Some(
+                json!({"response": "object", "responded_on": today, "objector_level": level, "version": n["version"]}),
+            ),
+        )
+    };
+    let r = o.app.send(respond(&low, "a program officer")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(error_of(&r, "objector_level").contains("assistant_secretary"));
+    let r = o.app.send(respond(&low, "below_assistant_secretary")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    concur(&o.app, &o.ta, &high).await;
+    o.app.clock.advance(Duration::days(14));
+    o.refresh().await;
+    let r = act(&o, &o.ta, &id, json!({"action": "begin_final_determination"})).await;
+    assert_eq!(r.status, StatusCode::OK, "an objection below the level does not hold the step: {}", r.text());
+    let page = o.app.send(o.app.sign_in(&o.analyst).await.get(&format!("/cases/{id}/proceedings"))).await.text();
+    assert!(page.contains("below the level the rule names"), "recorded and shown");
+
+    // An objection at the level holds it.
+    let other = o.at_initial_determination(false).await;
+    signed(&o.app, &o.ta, (&o.sup, &o.ts), &other, "initial", "prohibition").await;
+    o.app.clock.advance(Duration::days(21));
+    o.refresh().await;
+    act(&o, &o.ta, &other, json!({"action": "serve_initial_determination", "method": "registered_mail"})).await;
+    o.app.clock.advance(Duration::days(31));
+    o.refresh().await;
+    let n = notice(&o.app, &o.ta, &other, "second", "DOD").await;
+    act(&o, &o.ta, &other, json!({"action": "circulate_final_determination"})).await;
+    let today = o.app.state.now().date().to_string();
+    let r = o
+        .app
+        .send(api(
+            "POST",
+            &format!("/api/v1/agency-notices/{}/response", n["id"].as_str().unwrap()),
+            &o.ta,
+            Some(json!({"response": "object", "responded_on": today, "objector_level": "Assistant Secretary", "version": n["version"]})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    o.app.clock.advance(Duration::days(14));
+    o.refresh().await;
+    let r = act(&o, &o.ta, &other, json!({"action": "begin_final_determination"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+}

@@ -56,7 +56,7 @@ async fn the_demo_office_has_every_stage_category_and_the_kaspersky_review() {
     // Its initial and final determinations are signed by a supervisor who did not draft them,
     // and the stored hashes match the content.
     let ds: Vec<icts_review::determinations::Determination> = sqlx::query_as(
-        "SELECT d.*, u.name AS drafted_by_name, s.name AS signed_by_name FROM determinations d \
+        "SELECT d.*, u.name AS drafted_by_name, s.name AS signed_by_name, NULL::text AS recorded_by_name, NULL::text AS confirmed_by_name FROM determinations d \
          JOIN users u ON u.id = d.drafted_by LEFT JOIN users s ON s.id = d.signed_by \
          JOIN cases c ON c.id = d.case_id WHERE c.docket_number = 'ICTS-2021-002' ORDER BY d.created_at",
     )
@@ -96,7 +96,7 @@ async fn a_synthetic_office_loads_with_a_valid_chain_and_signed_determinations()
     let stages: i64 = sqlx::query_scalar("SELECT count(DISTINCT stage) FROM cases").fetch_one(&app.pool).await.unwrap();
     assert_eq!(stages, 14, "every stage");
     let signed: Vec<icts_review::determinations::Determination> = sqlx::query_as(
-        "SELECT d.*, u.name AS drafted_by_name, s.name AS signed_by_name FROM determinations d JOIN users u ON u.id = d.drafted_by \
+        "SELECT d.*, u.name AS drafted_by_name, s.name AS signed_by_name, NULL::text AS recorded_by_name, NULL::text AS confirmed_by_name FROM determinations d JOIN users u ON u.id = d.drafted_by \
          LEFT JOIN users s ON s.id = d.signed_by WHERE d.status = 'signed' LIMIT 50",
     )
     .fetch_all(&app.pool)
