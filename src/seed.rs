@@ -212,6 +212,126 @@ impl Office {
         Ok(())
     }
 
+    /// Records notices to `agencies` for an interagency step sent on `sent_on` (recorded
+    /// late when that is more than a week ago); with `concur_on`, every agency concurs then.
+    async fn dated_notices(
+        &self,
+        who: &Actor,
+        id: CaseId,
+        step: &str,
+        agencies: &[&str],
+        sent_on: time::Date,
+        concur_on: Option<time::Date>,
+    ) -> Result<(), DomainError> {
+        use crate::proceedings::model::{NewNotice, NoticeResponse};
+        use crate::proceedings::service::{add_notice, respond};
+        let late = |on: time::Date| (self.clock_today() - on > Duration::days(7)).then(|| MOVED_IN.to_string());
+        for a in agencies {
+            let n = add_notice(
+                &mut *self.state.conn().await?,
+                who,
+                self.state.now(),
+                id,
+                NewNotice {
+                    step: step.into(),
+                    agency: (*a).into(),
+                    sent_on: sent_on.to_string(),
+                    due_on: None,
+                    late_reason: late(sent_on),
+                },
+            )
+            .await?;
+            if let Some(on) = concur_on {
+                let r = NoticeResponse {
+                    response: "concur".into(),
+                    responded_on: on.to_string(),
+                    comment: "No objection.".into(),
+                    objector_level: None,
+                    referred_to_president: None,
+                    dispute_resolved_on: None,
+                    dispute_resolution: None,
+                    version: n.version,
+                    late_reason: late(on),
+                };
+                respond(&mut *self.state.conn().await?, who, self.state.now(), n.id, r).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A determination signed on paper on `signed_on`: drafted from the signed text by
+    /// `drafter`, its signed copy attached to the case, the signature recorded by the first
+    /// supervisor and confirmed by the second after a step-up. Returns its id.
+    #[allow(clippy::too_many_arguments)]
+    async fn signed_outside(
+        &self,
+        drafter: &Actor,
+        (recorder, confirmer): (&Actor, &Actor),
+        id: CaseId,
+        kind: crate::determinations::Kind,
+        outcome: &str,
+        content: crate::determinations::Content,
+        signed_on: time::Date,
+    ) -> Result<crate::ids::DeterminationId, DomainError> {
+        use crate::determinations::{OutsideSignature, service};
+        let title = content.title.clone();
+        let d = service::create(
+            &mut *self.state.conn().await?,
+            drafter,
+            self.state.now(),
+            id,
+            kind,
+            service::Draft {
+                outcome: outcome.into(),
+                content,
+                cited_documents: Vec::new(),
+                unclassified_confirmed: true,
+            },
+        )
+        .await?;
+        service::submit(&mut *self.state.conn().await?, drafter, self.state.now(), d.id, self.state.mail).await?;
+        // The demo's stand-in for the scanned signed copy: a small PDF naming what it stands for.
+        let pdf = format!(
+            "%PDF-1.4\n% Demo office: stands for the scanned signed copy of \"{title}\", signed {signed_on}.\n%%EOF\n"
+        );
+        let copy = crate::documents::service::store(
+            &mut *self.state.conn().await?,
+            recorder,
+            self.state.now(),
+            id,
+            crate::documents::model::Upload {
+                title: format!("{title} — signed copy"),
+                marking: "cui".into(),
+                pointer: String::new(),
+                submission_id: None,
+                file: Some(("signed-copy.pdf".into(), pdf.into_bytes())),
+            },
+        )
+        .await?;
+        let signature = OutsideSignature {
+            signer_name: "Gina M. Raimondo".into(),
+            signer_title: "Secretary of Commerce".into(),
+            authority: crate::determinations::document::authority(signed_on),
+            signed_on: signed_on.to_string(),
+            signed_copy: copy.id,
+            late_reason: Some(MOVED_IN.into()),
+        };
+        service::record_outside(
+            &mut *self.state.conn().await?,
+            recorder,
+            self.state.now(),
+            d.id,
+            signature,
+            self.state.mail,
+        )
+        .await?;
+        let mut fresh = confirmer.clone();
+        fresh.reauth_at = Some(crate::clock::Clock::now(&self.clock));
+        service::confirm_outside(&mut *self.state.conn().await?, &fresh, self.state.now(), d.id, self.state.mail)
+            .await?;
+        Ok(d.id)
+    }
+
     /// Records a party submission received today.
     async fn submission(&self, who: &Actor, id: CaseId, kind: &str, summary: &str) -> Result<(), DomainError> {
         let s = crate::proceedings::model::NewSubmission {
@@ -550,7 +670,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let office = Office { state: state.clone(), clock: clock.clone(), analysts, supervisors, reference };
-    let e = |e: DomainError| anyhow::anyhow!("seeding failed: {e}");
+    let e = |e: DomainError| anyhow::anyhow!("seeding failed: {e}: {e:?}");
     let (ana, raj) = (&office.analysts[0], &office.analysts[1]);
     let (sam, pat) = (&office.supervisors[0], &office.supervisors[1]);
 
@@ -569,215 +689,10 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         .map_err(e)?;
     office.later(70);
 
-    // ICTS-2021-002: Kaspersky Lab, Inc.
-    clock.set(datetime!(2021-08-10 15:00 UTC));
-    let k = office
-        .file(ana, CaseInput {
-            title: "Kaspersky Lab, Inc. — anti-virus software and related services".into(),
-            summary: "Referred by the Department of Justice. Kaspersky anti-virus and cybersecurity products run with administrative privileges on US systems and receive updates and instructions from servers under Russian jurisdiction; Russian law can compel the company's cooperation with intelligence services.".into(),
-            origin: "agency_referral".into(),
-            referring_agency: Some("DOJ".into()),
-            referral_date: Some("2021-08-10".into()),
-            category: "connected_software".into(),
-            adversaries: vec!["RU".into()],
-            ..CaseInput::default()
-        })
-        .await
-        .map_err(e)?;
-    anyhow::ensure!(k.docket_number == "ICTS-2021-002", "expected ICTS-2021-002, got {}", k.docket_number);
-    let p = |legal_name: &str, country: &str, parent: Option<crate::ids::PartyId>, pct: Option<f64>| PartyInput {
-        legal_name: legal_name.into(),
-        kind: "company".into(),
-        country: country.into(),
-        parent_id: parent,
-        ownership_pct: pct,
-        ..PartyInput::default()
-    };
-    let ao = parties::create(
-        &mut *state.conn().await?,
-        ana,
-        state.now(),
-        &state.screening,
-        p("AO Kaspersky Lab", "RU", None, None).parse().map_err(|e| anyhow::anyhow!("{e:?}"))?,
-    )
-    .await
-    .map_err(e)?;
-    let uk = parties::create(
-        &mut *state.conn().await?,
-        ana,
-        state.now(),
-        &state.screening,
-        p("Kaspersky Labs Limited", "GB", Some(ao.id), Some(100.0)).parse().map_err(|e| anyhow::anyhow!("{e:?}"))?,
-    )
-    .await
-    .map_err(e)?;
-    let us = parties::create(
-        &mut *state.conn().await?,
-        ana,
-        state.now(),
-        &state.screening,
-        p("Kaspersky Lab, Inc.", "US", Some(uk.id), Some(100.0)).parse().map_err(|e| anyhow::anyhow!("{e:?}"))?,
-    )
-    .await
-    .map_err(e)?;
-    for (criterion, finding) in [
-        ("facilities", "Headquarters and principal research and development in Moscow."),
-        (
-            "adversary_law",
-            "Subject to Russian laws that can compel assistance to the FSB and other intelligence services.",
-        ),
-        (
-            "operation_control",
-            "Software updates, threat-intelligence data and instructions are delivered from infrastructure operated from Russia.",
-        ),
-    ] {
-        let ev = EvidenceInput {
-            criterion: criterion.into(),
-            adversary: "RU".into(),
-            finding: finding.into(),
-            source: "Public reporting; company disclosures".into(),
-        };
-        parties::add_evidence(&mut *state.conn().await?, ana, state.now(), ao.id, &ev).await.map_err(e)?;
-    }
-    parties::link(&mut *state.conn().await?, ana, state.now(), k.id, us.id, PartyRole::Supplier).await.map_err(e)?;
-    parties::link(&mut *state.conn().await?, ana, state.now(), k.id, ao.id, PartyRole::Owner).await.map_err(e)?;
-    let known: Vec<String> = office.reference.data_categories.iter().map(|d| d.code.clone()).collect();
-    let t = transactions::TransactionInput {
-        item: "Kaspersky anti-virus and cybersecurity software, with update and threat-intelligence services".into(),
-        kind: "dealing".into(),
-        status: "ongoing".into(),
-        initiated_on: Some("2021-01-19".into()),
-        ongoing_activity: "Signature and software updates; cloud-based threat analysis".into(),
-        data_categories: vec!["private_communications".into()],
-        ..transactions::TransactionInput::default()
-    };
-    transactions::create(
-        &mut *state.conn().await?,
-        ana,
-        state.now(),
-        k.id,
-        t.parse(&known).map_err(|e| anyhow::anyhow!("{e:?}"))?,
-    )
-    .await
-    .map_err(e)?;
-    clock.set(datetime!(2021-09-01 16:00 UTC));
-    office.act(sam, k.id, Action::Accept, Input::default()).await.map_err(e)?;
-    clock.set(datetime!(2022-01-10 16:00 UTC));
-    service::add_note(&mut *state.conn().await?, ana, state.now(), k.id, "Initial review under way: covered (software used by US persons), nexus (Russian parent, development and update infrastructure in Russia).").await.map_err(e)?;
-    service::extend(
-        &mut *state.conn().await?,
-        sam,
-        state.now(),
-        k.id,
-        crate::cases::clocks::ClockName::FinalDetermination,
-        365,
-        "Complex technical assessment with the interagency; the company's engagement requested more time.",
-    )
-    .await
-    .map_err(e)?;
-    clock.set(datetime!(2022-04-15 16:00 UTC));
-    office.notices(ana, k.id, "first", &["DOJ", "DHS", "DOD", "ODNI", "STATE", "TREAS"], false).await.map_err(e)?;
-    office.act(ana, k.id, Action::NotifyAgencies, Input::default()).await.map_err(e)?;
-    clock.set(datetime!(2023-02-01 16:00 UTC));
-    office.answer_questions(ana, k.id, [
-        "Anti-virus software and related services used by US persons: ICTS in a covered category, ongoing after 19 January 2021.",
-        "Kaspersky Lab, Inc. is owned through Kaspersky Labs Limited (UK) by AO Kaspersky Lab (Russia), subject to Russian jurisdiction and direction.",
-        "Administrative-level access to US systems, capability to install software and exfiltrate data; persistent and hard to mitigate.",
-    ]).await.map_err(e)?;
-    office
-        .research(
-            ana,
-            k.id,
-            3,
-            &[("c02_adversary_control", 4), ("c08_mitigation", 4), ("c09_severity", 4), ("s05_third_party_audit", 1)],
-        )
-        .await
-        .map_err(e)?;
-    service::extend(
-        &mut *state.conn().await?,
-        sam,
-        state.now(),
-        k.id,
-        crate::cases::clocks::ClockName::FinalDetermination,
-        365,
-        "Mitigation proposals under evaluation.",
-    )
-    .await
-    .map_err(e)?;
-    office.act(ana, k.id, Action::BeginInitialDetermination, Input::default()).await.map_err(e)?;
-    clock.set(datetime!(2023-09-15 16:00 UTC));
-    {
-        use crate::determinations::Kind;
-        let mut content = office.content(ana, k.id, Kind::Initial, "prohibition").await.map_err(e)?;
-        content.title = "Initial Determination: Case No. ICTS-2021-002, Kaspersky Lab, Inc.".into();
-        content.party = "Kaspersky Lab, Inc.".into();
-        content.cessation = "Proposed: no new agreements 30 days after the final determination; updates and resale to end 100 days after it.".into();
-        office.determination(ana, sam, k.id, Kind::Initial, "prohibition", content).await.map_err(e)?;
-    }
-    clock.set(datetime!(2023-10-02 16:00 UTC));
-    office
-        .act(
-            ana,
-            k.id,
-            Action::ServeInitialDetermination,
-            Input { date: Some(office.clock_today()), method: Some("commercial_carrier".into()), ..Input::default() },
-        )
-        .await
-        .map_err(e)?;
-    clock.set(datetime!(2023-11-01 16:00 UTC));
-    office
-        .submission(
-            ana,
-            k.id,
-            "written_response",
-            "Kaspersky's written response disputing the initial determination's findings.",
-        )
-        .await
-        .map_err(e)?;
-    office.submission(ana, k.id, "mitigation_proposal", "Proposed mitigation: third-party review of source code and updates, data localisation in the United States.").await.map_err(e)?;
-    service::add_note(&mut *state.conn().await?, ana, state.now(), k.id, "Kaspersky responded in writing and proposed mitigation (third-party review of source code and updates, data localisation). Assessed as not sufficient to address the risk.").await.map_err(e)?;
-    service::extend(
-        &mut *state.conn().await?,
-        sam,
-        state.now(),
-        k.id,
-        crate::cases::clocks::ClockName::FinalDetermination,
-        365,
-        "Evaluation of the parties' mitigation proposal and second interagency consultation.",
-    )
-    .await
-    .map_err(e)?;
-    clock.set(datetime!(2024-04-01 16:00 UTC));
-    office.notices(ana, k.id, "second", &["DOJ", "DHS", "DOD", "ODNI", "STATE", "TREAS"], true).await.map_err(e)?;
-    office.act(ana, k.id, Action::CirculateFinalDetermination, Input::default()).await.map_err(e)?;
-    clock.set(datetime!(2024-05-15 16:00 UTC));
-    office.act(ana, k.id, Action::BeginFinalDetermination, Input::default()).await.map_err(e)?;
-    clock.set(datetime!(2024-06-20 16:00 UTC));
-    {
-        use crate::determinations::{Kind, Prohibition};
-        use time::macros::date;
-        let mut content = office.content(ana, k.id, Kind::Final, "prohibited").await.map_err(e)?;
-        content.title = "Final Determination: Case No. ICTS-2021-002, Kaspersky Lab, Inc.".into();
-        content.party = "Kaspersky Lab, Inc.".into();
-        content.cessation = "Kaspersky Lab, Inc. and its affiliates may not enter into new agreements with US persons from 20 July 2024, and must cease software and signature updates, resale and licensing in the United States by 29 September 2024. Users of the products are not subject to penalties.".into();
-        content.prohibitions = vec![
-            Prohibition { description: "New agreements to provide Kaspersky anti-virus software and cybersecurity products or services to US persons".into(), effective_on: date!(2024 - 07 - 20) },
-            Prohibition { description: "Software and signature updates, resale and licensing of Kaspersky products in the United States".into(), effective_on: date!(2024 - 09 - 29) },
-        ];
-        content.background = "Referred by the Department of Justice in August 2021. The company answered the initial determination in writing and proposed mitigation, which the office assessed as not sufficient to address the risk.".into();
-        office.determination(ana, pat, k.id, Kind::Final, "prohibited", content).await.map_err(e)?;
-    }
-    office
-        .act(
-            ana,
-            k.id,
-            Action::IssueFinalDetermination,
-            Input { comment: Some("Final determination signed 20 June 2024.".into()), ..Input::default() },
-        )
-        .await
-        .map_err(e)?;
-    clock.set(datetime!(2024-06-24 16:00 UTC));
-    service::add_note(&mut *state.conn().await?, ana, state.now(), k.id, "Published at 89 FR 52434 (24 June 2024). Prohibited: no new agreements from 20 July 2024; updates, resale and licensing end 29 September 2024. Users are not penalised.").await.map_err(e)?;
+    // ICTS-2021-002 is the office's own number of the Kaspersky review, which is moved in
+    // from its paper docket at the end (below); the counter continues after it, as moving
+    // the case in would make it.
+    crate::cases::db::reserve_docket(&mut *state.conn().await?, 2021, 2).await?;
 
     // The rest of the office: every category, every stage, both rules.
     let topics: [(&str, &str, &str, &str, &str); 12] = [
@@ -1045,6 +960,11 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
             service::assign(&mut *state.conn().await?, sam, state.now(), &[c.id], None, state.mail).await.map_err(e)?;
         }
     }
+    // ICTS-2021-002: Kaspersky Lab, Inc., moved in from the office's paper docket with the
+    // public record's dates, act by act, as an office adopting the product would.
+    office.later(1);
+    move_in_kaspersky(&office, &state).await.map_err(e)?;
+
     // The office's history notified people along the way; only the breach still calls for
     // attention when the demo starts.
     sqlx::query("UPDATE notifications SET read_at = created_at + interval '1 hour' WHERE kind <> 'breach'")
@@ -1052,4 +972,238 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         .await?;
     tracing::info!(cases = made, first = %first.docket_number, "demo office seeded");
     Ok(accounts)
+}
+
+/// Why the Kaspersky review's acts are recorded long after their dates.
+const MOVED_IN: &str = "Moved in from the office's paper docket; dated as on the signed record.";
+
+/// The ICTS-2021-002 review (Kaspersky Lab, Inc.), moved in as an office moves in a case
+/// that began outside the system: a supervisor enters it with its docket number, every act
+/// is recorded with the date of the public record (and the reason it is recorded late), and
+/// the initial and final determinations, signed on paper, are recorded from their signed
+/// copies by one supervisor and confirmed by another.
+async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), DomainError> {
+    use crate::determinations::{Kind, NewPublication, NewSending, Prohibition};
+    use time::macros::date;
+    let (ana, sam, pat) = (&office.analysts[0], &office.supervisors[0], &office.supervisors[1]);
+    let late = || Some(MOVED_IN.to_string());
+    let on = |d: time::Date| Input { date: Some(d), late_reason: late(), ..Input::default() };
+    let k = office
+        .file(sam, CaseInput {
+            title: "Kaspersky Lab, Inc. — anti-virus software and related services".into(),
+            summary: "Referred by the Department of Justice. Kaspersky anti-virus and cybersecurity products run with administrative privileges on US systems and receive updates and instructions from servers under Russian jurisdiction; Russian law can compel the company's cooperation with intelligence services.".into(),
+            origin: "agency_referral".into(),
+            referring_agency: Some("DOJ".into()),
+            referral_date: Some("2021-08-10".into()),
+            category: "connected_software".into(),
+            adversaries: vec!["RU".into()],
+            docket_number: Some("ICTS-2021-002".into()),
+            ..CaseInput::default()
+        })
+        .await?;
+    service::assign(&mut *state.conn().await?, sam, state.now(), &[k.id], Some(ana.id), state.mail).await?;
+    let p = |legal_name: &str, country: &str, parent: Option<crate::ids::PartyId>, pct: Option<f64>| PartyInput {
+        legal_name: legal_name.into(),
+        kind: "company".into(),
+        country: country.into(),
+        parent_id: parent,
+        ownership_pct: pct,
+        ..PartyInput::default()
+    };
+    let invalid = |e: Vec<crate::error::FieldError>| DomainError::Invalid(e);
+    let ao = parties::create(
+        &mut *state.conn().await?,
+        ana,
+        state.now(),
+        &state.screening,
+        p("AO Kaspersky Lab", "RU", None, None).parse().map_err(invalid)?,
+    )
+    .await?;
+    let uk = parties::create(
+        &mut *state.conn().await?,
+        ana,
+        state.now(),
+        &state.screening,
+        p("Kaspersky Labs Limited", "GB", Some(ao.id), Some(100.0)).parse().map_err(invalid)?,
+    )
+    .await?;
+    let us = parties::create(
+        &mut *state.conn().await?,
+        ana,
+        state.now(),
+        &state.screening,
+        p("Kaspersky Lab, Inc.", "US", Some(uk.id), Some(100.0)).parse().map_err(invalid)?,
+    )
+    .await?;
+    for (criterion, finding) in [
+        ("facilities", "Headquarters and principal research and development in Moscow."),
+        (
+            "adversary_law",
+            "Subject to Russian laws that can compel assistance to the FSB and other intelligence services.",
+        ),
+        (
+            "operation_control",
+            "Software updates, threat-intelligence data and instructions are delivered from infrastructure operated from Russia.",
+        ),
+    ] {
+        let ev = EvidenceInput {
+            criterion: criterion.into(),
+            adversary: "RU".into(),
+            finding: finding.into(),
+            source: "Public reporting; company disclosures".into(),
+        };
+        parties::add_evidence(&mut *state.conn().await?, ana, state.now(), ao.id, &ev).await?;
+    }
+    parties::link(&mut *state.conn().await?, ana, state.now(), k.id, us.id, PartyRole::Supplier).await?;
+    parties::link(&mut *state.conn().await?, ana, state.now(), k.id, ao.id, PartyRole::Owner).await?;
+    let known: Vec<String> = office.reference.data_categories.iter().map(|d| d.code.clone()).collect();
+    let t = transactions::TransactionInput {
+        item: "Kaspersky anti-virus and cybersecurity software, with update and threat-intelligence services".into(),
+        kind: "dealing".into(),
+        status: "ongoing".into(),
+        initiated_on: Some("2021-01-19".into()),
+        ongoing_activity: "Signature and software updates; cloud-based threat analysis".into(),
+        data_categories: vec!["private_communications".into()],
+        ..transactions::TransactionInput::default()
+    };
+    transactions::create(&mut *state.conn().await?, ana, state.now(), k.id, t.parse(&known).map_err(invalid)?).await?;
+
+    // Accepted on 1 September 2021: the interim rule's review, 180 days from acceptance.
+    office.act(sam, k.id, Action::Accept, on(date!(2021 - 09 - 01))).await?;
+    for (days, why) in [
+        (365, "Complex technical assessment with the interagency; the company's engagement requested more time."),
+        (365, "Mitigation proposals under evaluation."),
+        (365, "Evaluation of the parties' mitigation proposal and second interagency consultation."),
+    ] {
+        service::extend(
+            &mut *state.conn().await?,
+            sam,
+            state.now(),
+            k.id,
+            crate::cases::clocks::ClockName::FinalDetermination,
+            days,
+            why,
+        )
+        .await?;
+    }
+    let agencies = ["DOJ", "DHS", "DOD", "ODNI", "STATE", "TREAS"];
+    office.dated_notices(ana, k.id, "first", &agencies, date!(2022 - 04 - 15), None).await?;
+    office.act(ana, k.id, Action::NotifyAgencies, on(date!(2022 - 04 - 15))).await?;
+    office.answer_questions(ana, k.id, [
+        "Anti-virus software and related services used by US persons: ICTS in a covered category, ongoing after 19 January 2021.",
+        "Kaspersky Lab, Inc. is owned through Kaspersky Labs Limited (UK) by AO Kaspersky Lab (Russia), subject to Russian jurisdiction and direction.",
+        "Administrative-level access to US systems, capability to install software and exfiltrate data; persistent and hard to mitigate.",
+    ]).await?;
+    office
+        .research(
+            ana,
+            k.id,
+            3,
+            &[("c02_adversary_control", 4), ("c08_mitigation", 4), ("c09_severity", 4), ("s05_third_party_audit", 1)],
+        )
+        .await?;
+    office.act(ana, k.id, Action::BeginInitialDetermination, on(date!(2023 - 02 - 01))).await?;
+
+    // The initial determination, signed on paper on 15 September 2023 and served on 2 October.
+    let mut content = office.content(ana, k.id, Kind::Initial, "prohibition").await?;
+    content.title = "Initial Determination: Case No. ICTS-2021-002, Kaspersky Lab, Inc.".into();
+    content.party = "Kaspersky Lab, Inc.".into();
+    content.cessation = "Proposed: no new agreements 30 days after the final determination; updates and resale to end 100 days after it.".into();
+    office.signed_outside(ana, (sam, pat), k.id, Kind::Initial, "prohibition", content, date!(2023 - 09 - 15)).await?;
+    office
+        .act(
+            ana,
+            k.id,
+            Action::ServeInitialDetermination,
+            Input { method: Some("commercial_carrier".into()), ..on(date!(2023 - 10 - 02)) },
+        )
+        .await?;
+
+    // Kaspersky answered within its 30 days and proposed mitigation, considered and rejected.
+    for (kind, summary) in [
+        ("written_response", "Kaspersky's written response disputing the initial determination's findings."),
+        (
+            "mitigation_proposal",
+            "Proposed mitigation: third-party review of source code and updates, data localisation in the United States.",
+        ),
+    ] {
+        let s = crate::proceedings::model::NewSubmission {
+            kind: kind.into(),
+            received_on: "2023-11-01".into(),
+            summary: summary.into(),
+            party_id: Some(us.id),
+            late_reason: late(),
+        };
+        crate::proceedings::service::add_submission(&mut *state.conn().await?, ana, state.now(), k.id, s).await?;
+    }
+    for (kind, description) in [
+        ("third_party_monitor", "Independent third-party review of Kaspersky's source code and software updates."),
+        ("data_localisation", "US customers' data processed and stored only in the United States."),
+    ] {
+        let m = crate::mitigation::NewMeasure {
+            kind: kind.into(),
+            description: description.into(),
+            owner: "Kaspersky Lab, Inc.".into(),
+            due_on: None,
+            submission_id: None,
+        };
+        let m = crate::mitigation::add(&mut *state.conn().await?, ana, state.now(), k.id, m).await?;
+        let s = crate::mitigation::StatusChange {
+            status: "rejected".into(),
+            comment: "Does not address the risk: updates and instructions would still come from infrastructure under Russian jurisdiction, and the code reviewed is not the code delivered.".into(),
+            version: m.version,
+        };
+        crate::mitigation::set_status(&mut *state.conn().await?, sam, state.now(), m.id, s, state.mail).await?;
+    }
+
+    // The second interagency step: every agency concurred (consensus, as the interim rule
+    // asks); the final determination was signed on 20 June 2024.
+    office.dated_notices(ana, k.id, "second", &agencies, date!(2024 - 04 - 01), Some(date!(2024 - 04 - 26))).await?;
+    office.act(ana, k.id, Action::CirculateFinalDetermination, on(date!(2024 - 04 - 01))).await?;
+    office.act(ana, k.id, Action::BeginFinalDetermination, on(date!(2024 - 05 - 15))).await?;
+    let mut content = office.content(ana, k.id, Kind::Final, "prohibited").await?;
+    content.title = "Final Determination: Case No. ICTS-2021-002, Kaspersky Lab, Inc.".into();
+    content.party = "Kaspersky Lab, Inc.".into();
+    content.cessation = "Kaspersky Lab, Inc. and its affiliates may not enter into new agreements with US persons from 20 July 2024, and must cease software and signature updates, resale and licensing in the United States by 29 September 2024. Users of the products are not subject to penalties.".into();
+    content.prohibitions = vec![
+        Prohibition { description: "New agreements to provide Kaspersky anti-virus software and cybersecurity products or services to US persons".into(), effective_on: date!(2024 - 07 - 20) },
+        Prohibition { description: "Software and signature updates, resale and licensing of Kaspersky products in the United States".into(), effective_on: date!(2024 - 09 - 29) },
+    ];
+    content.background = "Referred by the Department of Justice in August 2021. The company answered the initial determination in writing and proposed mitigation, which the office assessed as not sufficient to address the risk.".into();
+    let fd =
+        office.signed_outside(ana, (sam, pat), k.id, Kind::Final, "prohibited", content, date!(2024 - 06 - 20)).await?;
+    office
+        .act(
+            ana,
+            k.id,
+            Action::IssueFinalDetermination,
+            Input { comment: Some("Final determination signed 20 June 2024.".into()), ..on(date!(2024 - 06 - 20)) },
+        )
+        .await?;
+
+    // Notice to the parties and the agencies, and publication at 89 FR 52434.
+    let mut sendings =
+        vec![("Kaspersky Lab, Inc.", "party", "registered_mail"), ("Kaspersky Lab, Inc.", "party", "electronic_mail")];
+    sendings.extend(
+        ["Department of Justice", "Department of Homeland Security", "Department of Defense"]
+            .map(|a| (a, "agency", "electronic_mail")),
+    );
+    for (recipient, kind, method) in sendings {
+        let s = NewSending {
+            recipient: recipient.into(),
+            recipient_kind: kind.into(),
+            method: method.into(),
+            sent_on: Some("2024-06-20".into()),
+            late_reason: late(),
+        };
+        crate::determinations::service::record_sending(&mut *state.conn().await?, ana, state.now(), fd, s).await?;
+    }
+    let p = NewPublication {
+        published_on: "2024-06-24".into(),
+        citation: "89 FR 52434".into(),
+        document_number: "2024-13532".into(),
+        late_reason: late(),
+    };
+    crate::determinations::service::record_publication(&mut *state.conn().await?, ana, state.now(), fd, p).await?;
+    Ok(())
 }

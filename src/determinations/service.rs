@@ -950,13 +950,13 @@ async fn issued(
 ) -> Result<(Determination, CaseRow, time::Date), DomainError> {
     let (d, c) = get(conn, user, id, true).await?;
     crate::proceedings::service::may_work(user, &c)?;
-    let signed = match (d.kind(), d.signed_at) {
+    let signed = match (d.kind(), d.signature_date()) {
         (Kind::Initial, _) => {
             return Err(DomainError::Conflict(
                 "an initial determination is served on the parties (record its service on the case)".into(),
             ));
         }
-        (_, Some(at)) => at.date(),
+        (_, Some(on)) => on,
         (_, None) => return Err(DomainError::Conflict("only a signed determination is sent or published".into())),
     };
     Ok((d, c, signed))

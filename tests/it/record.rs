@@ -682,3 +682,189 @@ async fn under_the_2025_rule_an_objection_below_the_named_level_is_recorded_and_
     let r = act(&o, &o.ta, &other, json!({"action": "begin_final_determination"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
 }
+
+fn due(case: &Value, name: &str) -> Option<String> {
+    case["clocks"].as_array()?.iter().find(|c| c["name"] == name).map(|c| c["due"].as_str().unwrap().to_string())
+}
+
+/// A determination of `kind` drafted by the analyst and signed on paper on `on`: its signed
+/// copy attached, recorded by the first supervisor, confirmed by the second. Returns its id.
+async fn signed_on_paper(o: &Office, id: &str, kind: &str, outcome: &str, on: &str) -> String {
+    let body = content(&o.app, &o.ta, id, kind, outcome).await;
+    let r = draft(&o.app, &o.ta, id, kind, outcome, body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let did = r.json()["id"].as_str().unwrap().to_string();
+    let r = o.app.send(api("POST", &format!("/api/v1/determinations/{did}/submit"), &o.ta, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let pdf = format!("%PDF-1.7\n% signed copy of the {kind} determination, {on}\n%%EOF\n").into_bytes();
+    let r = o
+        .app
+        .send(crate::determinations::upload(
+            id,
+            &o.ta,
+            &[("title", &format!("{kind} determination, signed copy")), ("marking", "cui")],
+            Some(("signed.pdf", &pdf)),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let body = json!({"signer_name": "The Signing Official", "signer_title": "Secretary of Commerce",
+        "authority": "Executive Order 13873", "signed_on": on, "signed_copy": r.json()["id"], "late_reason": "moved in"});
+    let r =
+        o.app.send(api("POST", &format!("/api/v1/determinations/{did}/outside-signature"), &o.ts, Some(body))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    reauth(&o.app, &o.ts2, &o.sup2).await;
+    let r = o.app.send(api("POST", &format!("/api/v1/determinations/{did}/confirm"), &o.ts2, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    did
+}
+
+/// A whole review replayed through the API from referral to a published final
+/// determination with past dates, under each rule, every clock checked against the rule.
+#[tokio::test]
+async fn a_whole_case_is_replayed_with_its_real_dates_under_both_rules() {
+    let o = Office::new().await;
+    let late = "Replayed from the paper docket.";
+    let ok = |r: crate::harness::TestResponse| {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()
+    };
+    let dated = |action: &str, on: &str| json!({"action": action, "date": on, "late_reason": late});
+    let add_notice = |id: &str, step: &str, agency: &str, on: &str| {
+        api(
+            "POST",
+            &format!("/api/v1/cases/{id}/agency-notices"),
+            &o.ta,
+            Some(json!({"step": step, "agency": agency, "sent_on": on, "late_reason": late})),
+        )
+    };
+    let questions = |id: &str, version: &Value| {
+        api(
+            "PATCH",
+            &format!("/api/v1/cases/{id}"),
+            &o.ta,
+            Some(json!({"version": version, "covered": "yes", "nexus": "yes", "undue_risk": "yes"})),
+        )
+    };
+
+    // --- The interim rule (2021): 180 days from acceptance, consensus at the second step.
+    let id = file(&o).await;
+    let v = ok(act(&o, &o.ts, &id, dated("accept", "2021-09-01")).await);
+    assert_eq!(v["rule_version"], "ifr-2021");
+    assert_eq!(due(&v, "final_determination").as_deref(), Some("2022-02-28"));
+    assert_eq!(due(&v, "agency_notice"), None, "no notice period before service under the interim rule");
+    assert_eq!(o.app.send(add_notice(&id, "first", "DHS", "2021-09-14")).await.status, StatusCode::CREATED);
+    let v = ok(act(&o, &o.ta, &id, dated("notify_agencies", "2021-09-14")).await);
+    assert_eq!(v["dates"]["agencies_notified_on"], "2021-09-14");
+    ok(o.app.send(questions(&id, &v["version"])).await);
+    crate::risk::research(&o.app, &o.ta, &id, 3).await;
+    ok(act(&o, &o.ta, &id, dated("begin_initial_determination", "2021-10-01")).await);
+    signed_on_paper(&o, &id, "initial", "prohibition", "2021-10-15").await;
+    // Service cannot precede the signature; then the response window runs 30 days.
+    let r = act(&o, &o.ta, &id, json!({"action": "serve_initial_determination", "date": "2021-10-14", "method": "registered_mail", "late_reason": late})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let v = ok(act(&o, &o.ta, &id, json!({"action": "serve_initial_determination", "date": "2021-10-20", "method": "registered_mail", "late_reason": late})).await);
+    assert_eq!(due(&v, "response_window").as_deref(), Some("2021-11-19"));
+    assert_eq!(due(&v, "final_determination").as_deref(), Some("2022-02-28"), "still from acceptance");
+    let r = o
+        .app
+        .send(api(
+            "POST",
+            &format!("/api/v1/cases/{id}/submissions"),
+            &o.ta,
+            Some(json!({"kind": "written_response", "received_on": "2021-11-10", "summary": "We disagree.", "late_reason": late})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let n = o.app.send(add_notice(&id, "second", "STATE", "2021-11-18")).await.json();
+    let r = act(&o, &o.ta, &id, dated("circulate_final_determination", "2021-11-18")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "inside the window: {}", r.text());
+    assert!(r.json()["detail"].as_str().unwrap().contains("2021-11-19"));
+    let v = ok(act(&o, &o.ta, &id, dated("circulate_final_determination", "2021-11-22")).await);
+    assert_eq!(due(&v, "presumed_concurrence"), None, "silence is not concurrence under the interim rule");
+    let r = act(&o, &o.ta, &id, dated("begin_final_determination", "2021-12-20")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "no consensus yet: {}", r.text());
+    let r = o
+        .app
+        .send(api(
+            "POST",
+            &format!("/api/v1/agency-notices/{}/response", n["id"].as_str().unwrap()),
+            &o.ta,
+            Some(json!({"response": "concur", "responded_on": "2021-11-30", "version": n["version"], "late_reason": late})),
+        ))
+        .await;
+    ok(r);
+    ok(act(&o, &o.ta, &id, dated("begin_final_determination", "2021-12-01")).await);
+    let fd = signed_on_paper(&o, &id, "final", "prohibited", "2022-01-10").await;
+    let v = ok(act(&o, &o.ta, &id, dated("issue_final_determination", "2022-01-10")).await);
+    assert_eq!(v["stage"], "decided");
+    assert_eq!(v["dates"]["decided_on"], "2022-01-10");
+    let r = o
+        .app
+        .send(api(
+            "POST",
+            &format!("/api/v1/determinations/{fd}/publication"),
+            &o.ta,
+            Some(json!({"published_on": "2022-01-14", "citation": "87 FR 2101", "document_number": "2022-00612", "late_reason": late})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // Every date on the printed determination is the record's.
+    let s = o.app.sign_in(&o.analyst).await;
+    let doc = o.app.send(s.get(&format!("/determinations/{fd}/document"))).await.text();
+    let lines = [
+        "2021-08-16",
+        "2021-09-01",
+        "2021-09-14",
+        "2021-10-15",
+        "2021-10-20",
+        "2021-11-10",
+        "2021-11-22",
+        "2022-01-10",
+        "2022-01-14",
+    ];
+    let mut at = 0;
+    for d in lines {
+        let found = doc[at..].find(d).unwrap_or_else(|| panic!("{d} is in the procedural history, in order: {doc}"));
+        at += found;
+    }
+    assert!(doc.contains("Dated January 10, 2022") && doc.contains("15 CFR part 7,"), "part 7 before 2024-07-18");
+    assert!(doc.contains("87 FR 2101"));
+
+    // --- The final rule (2025): 21 days' notice, 180 days from service, 14 days of silence.
+    let body = json!({
+        "title": "Cellular modules in utility meters", "summary": "Modules updated over the air from abroad.",
+        "origin": "own_initiative", "referral_date": "2025-02-20",
+        "category": "critical_infrastructure", "adversaries": ["CN"]
+    });
+    let r = o.app.send(api("POST", "/api/v1/cases", &o.ta, Some(body))).await;
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let v = ok(act(&o, &o.ts, &id, dated("accept", "2025-03-03")).await);
+    assert_eq!(v["rule_version"], "final-2025");
+    assert_eq!(due(&v, "final_determination"), None, "the final clock starts at service under the final rule");
+    assert_eq!(o.app.send(add_notice(&id, "first", "DOD", "2025-03-10")).await.status, StatusCode::CREATED);
+    let v = ok(act(&o, &o.ta, &id, dated("notify_agencies", "2025-03-10")).await);
+    assert_eq!(due(&v, "agency_notice").as_deref(), Some("2025-03-31"), "21 days' notice before service");
+    ok(o.app.send(questions(&id, &v["version"])).await);
+    crate::risk::research(&o.app, &o.ta, &id, 3).await;
+    ok(act(&o, &o.ta, &id, dated("begin_initial_determination", "2025-03-12")).await);
+    signed_on_paper(&o, &id, "initial", "prohibition", "2025-03-20").await;
+    let serve = |on: &str| json!({"action": "serve_initial_determination", "date": on, "method": "electronic_transmission", "late_reason": late});
+    let r = act(&o, &o.ta, &id, serve("2025-03-28")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "inside the agencies' 21 days: {}", r.text());
+    let v = ok(act(&o, &o.ta, &id, serve("2025-04-01")).await);
+    assert_eq!(due(&v, "final_determination").as_deref(), Some("2025-09-28"), "180 days from service");
+    assert_eq!(due(&v, "response_window").as_deref(), Some("2025-05-01"));
+    let r = act(&o, &o.ta, &id, dated("proceed_without_response", "2025-04-30")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "the window is open: {}", r.text());
+    ok(act(&o, &o.ta, &id, dated("proceed_without_response", "2025-05-02")).await);
+    let v = o.app.send(api("GET", &format!("/api/v1/cases/{id}"), &o.ta, None)).await.json();
+    assert_eq!(v["stage"], "final_determination", "{v}");
+    let fd = signed_on_paper(&o, &id, "final", "prohibited", "2025-05-20").await;
+    let v = ok(act(&o, &o.ta, &id, dated("issue_final_determination", "2025-05-20")).await);
+    assert_eq!(v["dates"]["decided_on"], "2025-05-20");
+    let doc = o.app.send(s.get(&format!("/determinations/{fd}/document"))).await.text();
+    assert!(doc.contains("Dated May 20, 2025") && doc.contains("15 CFR part 791"), "part 791 from 2024-07-18");
+    for d in ["2025-03-03", "2025-03-10", "2025-03-20", "2025-04-01", "2025-05-20"] {
+        assert!(doc.contains(d), "{d} is in the procedural history");
+    }
+}

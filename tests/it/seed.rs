@@ -70,7 +70,27 @@ async fn the_demo_office_has_every_stage_category_and_the_kaspersky_review() {
         assert_ne!(d.signed_by, Some(d.drafted_by));
         assert_eq!(d.content_sha256.as_deref(), Some(&d.computed_hash()[..]));
     }
-    assert_eq!(ds[1].signed_at.unwrap().date(), time::macros::date!(2024 - 06 - 20));
+    // Moved in from the paper docket: signed outside the system on the public record's dates,
+    // recorded by one supervisor and confirmed by another.
+    assert_eq!(ds[1].signature_date(), Some(time::macros::date!(2024 - 06 - 20)));
+    assert_eq!(ds[0].signature_date(), Some(time::macros::date!(2023 - 09 - 15)));
+    for d in &ds {
+        assert_eq!(d.outside_signer.as_deref(), Some("Gina M. Raimondo"));
+        assert!(d.confirmed_by.is_some() && d.confirmed_by != d.recorded_by);
+    }
+    let (published_on, citation): (time::Date, String) =
+        sqlx::query_as("SELECT published_on, citation FROM determination_publications WHERE determination_id = $1")
+            .bind(ds[1].id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((published_on, citation.as_str()), (time::macros::date!(2024 - 06 - 24), "89 FR 52434"));
+    let (accepted, served): (time::Date, time::Date) =
+        sqlx::query_as("SELECT accepted_on, served_on FROM cases WHERE docket_number = 'ICTS-2021-002'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((accepted, served), (time::macros::date!(2021 - 09 - 01), time::macros::date!(2023 - 10 - 02)));
     assert_eq!(ds[1].typed().prohibitions.len(), 2);
     let notices: i64 = sqlx::query_scalar("SELECT count(*) FROM agency_notices").fetch_one(&app.pool).await.unwrap();
     assert!(notices >= 12, "{notices}");
