@@ -15,6 +15,9 @@ use url::Url;
 /// The default marking shown in the banner at the top and bottom of every page.
 pub const DEFAULT_MARKING: &str = "CONTROLLED UNCLASSIFIED INFORMATION";
 
+/// Who the Federal Register form of a determination names for further information.
+pub const DEFAULT_FR_CONTACT: &str = "Office of Information and Communications Technology and Services, Bureau of Industry and Security, U.S. Department of Commerce";
+
 /// Raw settings as clap reads them from flags and environment variables.
 #[derive(Debug, Clone, Args)]
 pub struct RawConfig {
@@ -45,6 +48,11 @@ pub struct RawConfig {
     /// Marking banner shown at the top and bottom of every page.
     #[arg(long, env = "ICTS_MARKING", default_value = DEFAULT_MARKING, global = true)]
     pub marking: String,
+
+    /// The contact printed under "For further information contact" in the Federal Register
+    /// form of a determination (office, telephone, e-mail).
+    #[arg(long, env = "ICTS_FR_CONTACT", default_value = DEFAULT_FR_CONTACT, global = true)]
+    pub fr_contact: String,
 
     /// Log format: `text` or `json`.
     #[arg(long, env = "ICTS_LOG_FORMAT", default_value = "text", global = true)]
@@ -121,6 +129,8 @@ pub struct Config {
     pub static_dir: PathBuf,
     /// Marking banner text.
     pub marking: String,
+    /// Federal Register contact (see [`DEFAULT_FR_CONTACT`]).
+    pub fr_contact: String,
     pub log_format: LogFormat,
     /// Log filter.
     pub log: String,
@@ -211,6 +221,10 @@ impl Config {
         if marking.is_empty() || marking.chars().count() > 120 || marking.chars().any(char::is_control) {
             return Err(bad("--marking / ICTS_MARKING", "must be 1 to 120 printable characters"));
         }
+        let fr_contact = raw.fr_contact.trim().to_string();
+        if fr_contact.is_empty() || fr_contact.chars().count() > 500 || fr_contact.chars().any(char::is_control) {
+            return Err(bad("--fr-contact / ICTS_FR_CONTACT", "must be 1 to 500 printable characters"));
+        }
         let log_format = match raw.log_format.trim() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -287,6 +301,7 @@ impl Config {
             public_url,
             static_dir: PathBuf::from(raw.static_dir.trim()),
             marking,
+            fr_contact,
             log_format,
             log: raw.log.trim().to_string(),
             db_pool_size,
@@ -320,6 +335,7 @@ impl fmt::Debug for Config {
             .field("public_url", &self.public_url.as_str())
             .field("static_dir", &self.static_dir)
             .field("marking", &self.marking)
+            .field("fr_contact", &self.fr_contact)
             .field("log_format", &self.log_format)
             .field("db_pool_size", &self.db_pool_size)
             .field("db_acquire_timeout", &self.db_acquire_timeout)

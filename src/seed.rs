@@ -502,6 +502,7 @@ impl Office {
                 Vec::new()
             },
             cbi_sections: Vec::new(),
+            summary: String::new(),
             future_review: if outcome == "not_prohibited" {
                 "The transaction may be reviewed again in the future.".into()
             } else {
@@ -1169,6 +1170,7 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
         Prohibition { description: "New agreements to provide Kaspersky anti-virus software and cybersecurity products or services to US persons".into(), effective_on: date!(2024 - 07 - 20) },
         Prohibition { description: "Software and signature updates, resale and licensing of Kaspersky products in the United States".into(), effective_on: date!(2024 - 09 - 29) },
     ];
+    content.summary = "The Department of Commerce issues this final determination prohibiting transactions involving anti-virus software and cybersecurity products or services of Kaspersky Lab, Inc., its affiliates, subsidiaries and parent companies, by US persons or within the United States.".into();
     content.background = "Referred by the Department of Justice in August 2021. The company answered the initial determination in writing and proposed mitigation, which the office assessed as not sufficient to address the risk.".into();
     let fd =
         office.signed_outside(ana, (sam, pat), k.id, Kind::Final, "prohibited", content, date!(2024 - 06 - 20)).await?;

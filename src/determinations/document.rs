@@ -22,6 +22,62 @@ pub fn authority(on: time::Date) -> String {
     )
 }
 
+/// The front matter of a determination's Federal Register form: agency, action, summary,
+/// dates (with each prohibition's effective date), contact; the body follows as the
+/// supplementary information.
+pub struct FrontMatter {
+    /// `15 CFR Part 7` or `15 CFR Part 791`, by the signing date.
+    pub part: &'static str,
+    pub agency: &'static str,
+    pub action: String,
+    /// CBI spans already redacted.
+    pub summary: String,
+    pub dates: Vec<String>,
+    pub contact: String,
+}
+
+/// The front matter of a determination of `kind` signed on `signed` (none yet: a draft).
+pub fn front_matter(
+    kind: Kind,
+    docket: &str,
+    content: &super::Content,
+    finding: &str,
+    signed: Option<time::Date>,
+    contact: &str,
+) -> FrontMatter {
+    let part = match signed {
+        Some(on) if on < time::macros::date!(2024 - 07 - 18) => "15 CFR Part 7",
+        _ => "15 CFR Part 791",
+    };
+    let summary = if content.summary.trim().is_empty() {
+        format!(
+            "The Department of Commerce issues this {} in Case No. {docket}, concerning {}. {finding}",
+            kind.label().to_lowercase(),
+            content.party.trim()
+        )
+    } else {
+        redact(&content.summary, true)
+    };
+    let mut dates = vec![match signed {
+        Some(on) => format!("This {} is effective {}.", kind.label().to_lowercase(), long_date(on)),
+        None => format!("This {} takes effect on its signature.", kind.label().to_lowercase()),
+    }];
+    dates.extend(
+        content
+            .prohibitions
+            .iter()
+            .map(|p| format!("{}: prohibited from {}.", p.description.trim(), long_date(p.effective_on))),
+    );
+    FrontMatter {
+        part,
+        agency: "Office of Information and Communications Technology and Services, Bureau of Industry and Security, Department of Commerce.",
+        action: format!("{}.", kind.label()),
+        summary,
+        dates,
+        contact: contact.to_string(),
+    }
+}
+
 /// A date as a determination prints it: "June 20, 2024".
 pub fn long_date(on: time::Date) -> String {
     format!("{} {}, {}", on.month(), on.day(), on.year())

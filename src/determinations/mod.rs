@@ -176,6 +176,11 @@ pub struct Content {
     /// so earlier determinations keep their hashes.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub future_review: String,
+    /// The summary printed in the Federal Register front matter (drawn from the finding when
+    /// empty). Left out of the signed content when empty, so earlier determinations keep
+    /// their hashes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub summary: String,
 }
 
 fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, required: bool, max: usize) {
@@ -214,6 +219,7 @@ pub fn validate(
     text(&mut e, "background", &c.background, kind == Kind::Revocation && complete, 50000);
     text(&mut e, "cessation", &c.cessation, complete && outcome_prohibits(outcome), 20000);
     text(&mut e, "penalties", &c.penalties, complete && outcome_prohibits(outcome), 5000);
+    text(&mut e, "summary", &c.summary, false, 5000);
     for (i, a) in c.submission_answers.iter().enumerate() {
         text(&mut e, &format!("submission_answers[{i}].answer"), &a.answer, true, 20000);
     }

@@ -176,6 +176,11 @@ impl DeterminationPage {
             ("cessation", "Timing and manner of cessation", c.cessation.as_str()),
             ("penalties", "Penalties", c.penalties.as_str()),
             (
+                "summary",
+                "Summary for the Federal Register (drawn from the finding when left empty)",
+                c.summary.as_str(),
+            ),
+            (
                 "future_review",
                 "Future review (a not-prohibited determination states that the transaction may be reviewed again)",
                 c.future_review.as_str(),
@@ -380,6 +385,7 @@ fn parse_draft_form(pairs: &[(String, String)]) -> Result<(i32, String, Content,
         measures,
         cbi_sections: all("cbi_sections"),
         future_review: get("future_review").trim().to_string(),
+        summary: get("summary").trim().to_string(),
     };
     Ok((revision, get("outcome").trim().to_string(), content, cited, get("unclassified_confirmed") == "yes"))
 }
@@ -740,6 +746,8 @@ struct DocumentPage {
     undue_answer: String,
     sendings: Vec<super::Sending>,
     published: Option<super::Publication>,
+    /// The Federal Register front matter (the publication form only).
+    front: Option<super::document::FrontMatter>,
 }
 
 impl DocumentPage {
@@ -853,7 +861,18 @@ pub async fn document(
         }
         _ => vec!["Not signed".to_string()],
     };
+    let front = publication.then(|| {
+        super::document::front_matter(
+            d.kind(),
+            &c.docket_number,
+            &content,
+            &finding(d.kind(), &d.outcome, &content.party),
+            d.signature_date(),
+            &state.web.fr_contact,
+        )
+    });
     render(&DocumentPage {
+        front,
         publication,
         marking,
         draft: d.status != crate::determinations::Status::Signed,

@@ -23,6 +23,8 @@ pub struct WebState {
     pub https: bool,
     /// Origin of the public URL (`https://host[:port]`), for cross-site request checks.
     pub origin: Arc<str>,
+    /// The contact the Federal Register form of a determination names.
+    pub fr_contact: Arc<str>,
 }
 
 impl WebState {
@@ -33,6 +35,7 @@ impl WebState {
             marking: Arc::from(config.marking.as_str()),
             https: config.is_https(),
             origin: Arc::from(origin.as_str()),
+            fr_contact: Arc::from(config.fr_contact.as_str()),
         }
     }
 }

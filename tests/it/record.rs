@@ -829,6 +829,17 @@ async fn a_whole_case_is_replayed_with_its_real_dates_under_both_rules() {
     }
     assert!(doc.contains("Dated January 10, 2022") && doc.contains("15 CFR part 7,"), "part 7 before 2024-07-18");
     assert!(doc.contains("87 FR 2101"));
+    // Its Federal Register form carries the register's front matter.
+    let fr = o.app.send(s.get(&format!("/determinations/{fd}/document?form=federal-register"))).await.text();
+    for part in ["DEPARTMENT OF COMMERCE", "AGENCY:", "ACTION:", "SUMMARY:", "DATES:", "SUPPLEMENTARY INFORMATION:"] {
+        assert!(fr.contains(part), "{part} in the front matter");
+    }
+    assert!(fr.contains("15 CFR Part 7<") && fr.contains("[Docket No. "));
+    assert!(fr.contains("This final determination is effective January 10, 2022."), "{fr}");
+    assert!(fr.contains("New agreements: prohibited from January 1, 2026."), "each prohibition's date");
+    assert!(fr.contains(icts_review::config::DEFAULT_FR_CONTACT), "the configured contact");
+    assert!(!fr.contains("composite"), "no internal score");
+    assert!(!doc.contains("SUPPLEMENTARY INFORMATION:"), "the internal form has no front matter");
 
     // --- The final rule (2025): 21 days' notice, 180 days from service, 14 days of silence.
     let body = json!({
