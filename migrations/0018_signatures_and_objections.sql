@@ -148,3 +148,9 @@ ALTER TABLE ref_rule_versions ADD CONSTRAINT ref_rule_versions_objection_level_f
     FOREIGN KEY (objection_level) REFERENCES ref_official_levels (code) NOT VALID;
 ALTER TABLE ref_rule_versions VALIDATE CONSTRAINT ref_rule_versions_objection_level_fkey;
 UPDATE ref_rule_versions SET objection_level = 'assistant_secretary' WHERE code = 'final-2025';
+
+-- The dates of the other acts: an extension granted, a measure's status changed, a nexus
+-- finding and a risk assessment made (rows recorded before keep none: their time of
+-- recording stands for it).
+ALTER TABLE case_extensions ADD COLUMN IF NOT EXISTS granted_on date;
+ALTER TABLE measure_status_changes ADD COLUMN IF NOT EXISTS changed_on date;

@@ -274,6 +274,8 @@ impl Office {
         signed_on: time::Date,
     ) -> Result<crate::ids::DeterminationId, DomainError> {
         use crate::determinations::{OutsideSignature, service};
+        // Each determination is moved in on its own (the recording takes its time).
+        self.clock.advance(Duration::minutes(30));
         let title = content.title.clone();
         let d = service::create(
             &mut *self.state.conn().await?,
@@ -377,6 +379,8 @@ impl Office {
                 status: "agreed".into(),
                 comment: "Agreed in the mitigation agreement.".into(),
                 version: m.version,
+                changed_on: None,
+                late_reason: None,
             };
             crate::mitigation::set_status(
                 &mut *self.state.conn().await?,
@@ -938,6 +942,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
                             result: result.into(),
                             finding: finding.into(),
                             document_id: None,
+                            late_reason: None,
                         };
                         crate::mitigation::add_check(
                             &mut *state.conn().await?,
@@ -1071,10 +1076,14 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
 
     // Accepted on 1 September 2021: the interim rule's review, 180 days from acceptance.
     office.act(sam, k.id, Action::Accept, on(date!(2021 - 09 - 01))).await?;
-    for (days, why) in [
-        (365, "Complex technical assessment with the interagency; the company's engagement requested more time."),
-        (365, "Mitigation proposals under evaluation."),
-        (365, "Evaluation of the parties' mitigation proposal and second interagency consultation."),
+    for (granted, days, why) in [
+        (
+            "2022-01-10",
+            365,
+            "Complex technical assessment with the interagency; the company's engagement requested more time.",
+        ),
+        ("2023-02-01", 365, "Mitigation proposals under evaluation."),
+        ("2023-11-01", 365, "Evaluation of the parties' mitigation proposal and second interagency consultation."),
     ] {
         service::extend(
             &mut *state.conn().await?,
@@ -1084,6 +1093,7 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
             crate::cases::clocks::ClockName::FinalDetermination,
             days,
             why,
+            &service::When { on: Some(granted.into()), late_reason: late() },
         )
         .await?;
     }
@@ -1153,6 +1163,8 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
             status: "rejected".into(),
             comment: "Does not address the risk: updates and instructions would still come from infrastructure under Russian jurisdiction, and the code reviewed is not the code delivered.".into(),
             version: m.version,
+            changed_on: Some("2024-03-15".into()),
+            late_reason: late(),
         };
         crate::mitigation::set_status(&mut *state.conn().await?, sam, state.now(), m.id, s, state.mail).await?;
     }

@@ -39,6 +39,38 @@ pub fn check_dated(
     })
 }
 
+/// When an act other than a workflow action took effect, as a form or request gives it: its
+/// date (YYYY-MM-DD; today when absent) and why it is recorded late, if it is.
+#[derive(Debug, Clone, Default)]
+pub struct When {
+    pub on: Option<String>,
+    pub late_reason: Option<String>,
+}
+
+impl When {
+    /// The date of the act, checked as [`check_dated`] checks it (reported on `field`).
+    pub fn date(
+        &self,
+        field: &'static str,
+        now: OffsetDateTime,
+        after: &[(&str, Option<Date>)],
+    ) -> Result<Date, DomainError> {
+        let on = match self.on.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => today(now),
+            Some(s) => {
+                super::model::parse_date(s).ok_or_else(|| DomainError::invalid(field, "must be a date YYYY-MM-DD"))?
+            }
+        };
+        check_dated(field, on, now, after, self.late_reason.as_deref())?;
+        Ok(on)
+    }
+
+    /// The late reason, if one was given, for the audit event.
+    pub fn late_reason(&self) -> Option<&str> {
+        late_reason_of(self.late_reason.as_deref())
+    }
+}
+
 /// The late reason of an act, if one was given, for its audit event.
 pub fn late_reason_of(r: Option<&str>) -> Option<&str> {
     r.map(str::trim).filter(|r| !r.is_empty())
@@ -580,6 +612,7 @@ pub async fn assign(
 }
 
 /// Records a request for information; if it names clocks, they stop until it is answered.
+#[allow(clippy::too_many_arguments)]
 pub async fn add_rfi(
     conn: &mut PgConnection,
     user: &Actor,
@@ -588,6 +621,7 @@ pub async fn add_rfi(
     asked_of: &str,
     question: &str,
     tolls: Vec<ClockName>,
+    when: &When,
 ) -> Result<Uuid, DomainError> {
     require(user, policy::Action::WorkCases)?;
     let mut errors = Vec::new();
@@ -605,6 +639,7 @@ pub async fn add_rfi(
     if policy::case_work(user.role, user.id, c.assignee) != policy::CaseWork::Allowed {
         return Err(DomainError::Forbidden);
     }
+    let on = when.date("asked_on", now, &[(&format!("the case reached {}", c.stage.label()), c.stage_since)])?;
     let rfi = Uuid::now_v7();
     sqlx::query!(
         "INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, tolls, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
@@ -612,7 +647,7 @@ pub async fn add_rfi(
         id.0,
         asked_of.trim(),
         question.trim(),
-        today(now),
+        on,
         &tolls as _,
         user.id.0,
         now,
@@ -620,9 +655,9 @@ pub async fn add_rfi(
     .execute(&mut *tx)
     .await?;
     refresh_dues(&mut tx, id, now).await?;
-    let event = NewEvent::new("case.rfi_sent")
-        .object("case", id)
-        .changes(json!({"rfi": rfi, "asked_of": asked_of.trim(), "tolls": tolls}));
+    let event = NewEvent::new("case.rfi_sent").object("case", id).changes(
+        json!({"rfi": rfi, "asked_of": asked_of.trim(), "tolls": tolls, "on": on, "late_reason": when.late_reason()}),
+    );
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
     Ok(rfi)
@@ -636,6 +671,7 @@ pub async fn answer_rfi(
     id: CaseId,
     rfi: Uuid,
     answer: &str,
+    when: &When,
 ) -> Result<(), DomainError> {
     require(user, policy::Action::WorkCases)?;
     if answer.trim().is_empty() {
@@ -643,11 +679,16 @@ pub async fn answer_rfi(
     }
     let mut tx = conn.begin().await?;
     visible(&mut tx, user, id, true).await?;
+    let asked: Option<Date> =
+        sqlx::query_scalar!("SELECT asked_on FROM case_rfis WHERE id = $1 AND case_id = $2", rfi, id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let on = when.date("answered_on", now, &[("the request", asked)])?;
     let n = sqlx::query!(
         "UPDATE case_rfis SET answered_on = $3, answer = $4 WHERE id = $1 AND case_id = $2 AND answered_on IS NULL",
         rfi,
         id.0,
-        today(now),
+        on,
         answer.trim()
     )
     .execute(&mut *tx)
@@ -661,7 +702,9 @@ pub async fn answer_rfi(
         &mut tx,
         now,
         &user.audit(),
-        NewEvent::new("case.rfi_answered").object("case", id).changes(json!({"rfi": rfi})),
+        NewEvent::new("case.rfi_answered")
+            .object("case", id)
+            .changes(json!({"rfi": rfi, "on": on, "late_reason": when.late_reason()})),
     )
     .await?;
     tx.commit().await?;
@@ -716,6 +759,7 @@ pub async fn set_rule(
 }
 
 /// A supervisor extends a clock with a written justification.
+#[allow(clippy::too_many_arguments)]
 pub async fn extend(
     conn: &mut PgConnection,
     user: &Actor,
@@ -724,6 +768,7 @@ pub async fn extend(
     clock: ClockName,
     days: i64,
     justification: &str,
+    when: &When,
 ) -> Result<(), DomainError> {
     require(user, policy::Action::GrantExtensions)?;
     let mut errors = Vec::new();
@@ -738,12 +783,14 @@ pub async fn extend(
     }
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, id, true).await?;
+    let on = when.date("granted_on", now, &[("the acceptance", c.accepted_on)])?;
     let running = clocks::clocks(&db::clock_inputs(&mut tx, &c, today(now)).await?);
     if !running.iter().any(|s| s.name == clock && s.running) {
         return Err(DomainError::Conflict(format!("the {} clock is not running on this case", clock.as_str())));
     }
     sqlx::query!(
-        "INSERT INTO case_extensions (id, case_id, clock, days, justification, granted_by, granted_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        "INSERT INTO case_extensions (id, case_id, clock, days, justification, granted_by, granted_at, granted_on) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         Uuid::now_v7(),
         id.0,
         clock as _,
@@ -751,13 +798,15 @@ pub async fn extend(
         justification.trim(),
         user.id.0,
         now,
+        on,
     )
     .execute(&mut *tx)
     .await?;
     refresh_dues(&mut tx, id, now).await?;
-    let event = NewEvent::new("case.clock_extended")
-        .object("case", id)
-        .changes(json!({"clock": clock, "days": days, "justification": justification.trim()}));
+    let event = NewEvent::new("case.clock_extended").object("case", id).changes(json!({
+        "clock": clock, "days": days, "justification": justification.trim(),
+        "on": on, "late_reason": when.late_reason(),
+    }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
     Ok(())

@@ -832,11 +832,14 @@ pub async fn add_rfi(
     let mut asked_of = String::new();
     let mut question = String::new();
     let mut tolls = Vec::new();
+    let mut when = service::When::default();
     let mut bad = None;
     for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
         match k.as_ref() {
             "asked_of" => asked_of = v.into_owned(),
             "question" => question = v.into_owned(),
+            "asked_on" => when.on = Some(v.into_owned()),
+            "late_reason" => when.late_reason = Some(v.into_owned()),
             "tolls" => match ClockName::parse(&v) {
                 Some(c) => tolls.push(c),
                 None => bad = Some(FieldError::new("tolls", "is not a clock name")),
@@ -846,7 +849,7 @@ pub async fn add_rfi(
     }
     let result = match bad {
         Some(e) => Err(AppError::Invalid(vec![e])),
-        None => service::add_rfi(&mut *state.conn().await?, &user, state.now(), id, &asked_of, &question, tolls)
+        None => service::add_rfi(&mut *state.conn().await?, &user, state.now(), id, &asked_of, &question, tolls, &when)
             .await
             .map_err(AppError::from)
             .map(|_| ()),
@@ -861,6 +864,10 @@ pub async fn add_rfi(
 #[derive(Debug, Deserialize)]
 pub struct AnswerForm {
     answer: String,
+    #[serde(default)]
+    answered_on: Option<String>,
+    #[serde(default)]
+    late_reason: Option<String>,
 }
 
 /// `POST /cases/{id}/rfis/{rfi}/answer`.
@@ -870,7 +877,8 @@ pub async fn answer_rfi(
     AppPath((id, rfi)): AppPath<(CaseId, Uuid)>,
     AppForm(f): AppForm<AnswerForm>,
 ) -> Result<Response, AppError> {
-    let result = service::answer_rfi(&mut *state.conn().await?, &user, state.now(), id, rfi, &f.answer).await;
+    let when = service::When { on: f.answered_on, late_reason: f.late_reason };
+    let result = service::answer_rfi(&mut *state.conn().await?, &user, state.now(), id, rfi, &f.answer, &when).await;
     render_again(result, "Answer recorded; its clocks run again.", |o| {
         case_page(&state, &user, id, o.message, o.is_error, o.status)
     })
@@ -883,6 +891,10 @@ pub struct ExtensionForm {
     clock: String,
     days: String,
     justification: String,
+    #[serde(default)]
+    granted_on: Option<String>,
+    #[serde(default)]
+    late_reason: Option<String>,
 }
 
 /// `POST /cases/{id}/extensions` (supervisors).
@@ -894,7 +906,8 @@ pub async fn extend(
 ) -> Result<Response, AppError> {
     let result = match (ClockName::parse(&f.clock), f.days.trim().parse::<i64>()) {
         (Some(clock), Ok(days)) => {
-            service::extend(&mut *state.conn().await?, &user, state.now(), id, clock, days, &f.justification)
+            let when = service::When { on: f.granted_on, late_reason: f.late_reason };
+            service::extend(&mut *state.conn().await?, &user, state.now(), id, clock, days, &f.justification, &when)
                 .await
                 .map_err(AppError::from)
         }

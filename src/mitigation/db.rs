@@ -143,10 +143,11 @@ pub(super) async fn record_status(
     (before, after): (Option<MeasureStatus>, MeasureStatus),
     comment: &str,
     actor: UserId,
-    at: OffsetDateTime,
+    (at, on): (OffsetDateTime, time::Date),
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        "INSERT INTO measure_status_changes (id, measure_id, before, after, comment, actor, at, changed_on) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         Uuid::now_v7(),
         measure.0,
         before as Option<MeasureStatus>,
@@ -154,6 +155,7 @@ pub(super) async fn record_status(
         comment,
         actor.0,
         at,
+        on,
     )
     .execute(conn)
     .await?;

@@ -163,6 +163,12 @@ pub struct StatusChange {
     pub comment: String,
     /// The measure's version.
     pub version: i32,
+    /// The date the status changed, YYYY-MM-DD (today when absent).
+    #[serde(default)]
+    pub changed_on: Option<String>,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
 }
 
 /// A compliance check.
@@ -195,6 +201,9 @@ pub struct NewCheck {
     /// A document of the case as evidence.
     #[serde(default)]
     pub document_id: Option<DocumentId>,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
 }
 
 #[cfg(test)]

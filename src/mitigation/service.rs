@@ -75,7 +75,7 @@ pub async fn add(
         submission_id: m.submission_id,
     };
     db::insert_measure(&mut tx, &row, user.id, now).await?;
-    db::record_status(&mut tx, id, (None, MeasureStatus::Proposed), "", user.id, now).await?;
+    db::record_status(&mut tx, id, (None, MeasureStatus::Proposed), "", user.id, (now, now.date())).await?;
     let event = NewEvent::new("measure.proposed").object("case", case_id).changes(json!({
         "measure": id, "kind": m.kind.trim(), "owner": m.owner.trim(), "due_on": due, "status": {"after": "proposed"},
     }));
@@ -122,7 +122,7 @@ async fn breach(
 async fn move_status(
     conn: &mut PgConnection,
     user: &Actor,
-    now: OffsetDateTime,
+    (now, on): (OffsetDateTime, time::Date),
     m: &Measure,
     to: MeasureStatus,
     comment: &str,
@@ -131,8 +131,9 @@ async fn move_status(
     mail: bool,
 ) -> Result<(), DomainError> {
     db::set_status(conn, m.id, to, now).await?;
-    db::record_status(conn, m.id, (Some(m.status), to), comment, user.id, now).await?;
-    let mut changes = json!({"measure": m.id, "status": {"before": m.status, "after": to}, "comment": comment});
+    db::record_status(conn, m.id, (Some(m.status), to), comment, user.id, (now, on)).await?;
+    let mut changes =
+        json!({"measure": m.id, "status": {"before": m.status, "after": to}, "comment": comment, "on": on});
     if let (Some(c), Value::Object(x)) = (changes.as_object_mut(), extra) {
         c.extend(x);
     }
@@ -179,8 +180,11 @@ pub async fn set_status(
     if !m.status.may_move_to(to) {
         return Err(DomainError::Conflict(format!("a measure does not go from {} to {to}", m.status)));
     }
+    let when = crate::cases::service::When { on: s.changed_on.clone(), late_reason: s.late_reason.clone() };
+    let on = when.date("changed_on", now, &[("the acceptance", c.accepted_on)])?;
     let what = format!("{} ({})", m.description.chars().take(120).collect::<String>(), s.comment.trim());
-    move_status(&mut tx, user, now, &m, to, s.comment.trim(), json!({}), &what, mail).await?;
+    let extra = json!({"late_reason": when.late_reason()});
+    move_status(&mut tx, user, (now, on), &m, to, s.comment.trim(), extra, &what, mail).await?;
     let row = get(&mut tx, id).await?;
     tx.commit().await?;
     Ok(row)
@@ -222,6 +226,13 @@ pub async fn add_check(
     if !m.status.takes_checks() {
         return Err(DomainError::Conflict("compliance is checked on agreed measures".into()));
     }
+    crate::cases::service::check_dated(
+        "checked_on",
+        on.expect("checked above"),
+        now,
+        &[("the acceptance", c.accepted_on)],
+        k.late_reason.as_deref(),
+    )?;
     if let Some(doc) = k.document_id
         && !crate::documents::db::is_document_of(&mut tx, doc, m.case_id).await?
     {
@@ -239,6 +250,7 @@ pub async fn add_check(
     db::insert_check(&mut tx, &check, user.id, now).await?;
     let event = NewEvent::new("measure.checked").object("case", m.case_id).changes(json!({
         "measure": measure_id, "check": id, "result": result, "checked_on": on, "document": k.document_id,
+        "late_reason": crate::cases::service::late_reason_of(k.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     if result == "breach" && m.status != MeasureStatus::Breached {
@@ -250,7 +262,7 @@ pub async fn add_check(
         move_status(
             &mut tx,
             user,
-            now,
+            (now, on.expect("checked above")),
             &m,
             MeasureStatus::Breached,
             k.finding.trim(),

@@ -49,6 +49,10 @@ pub struct MeasureStatusForm {
     comment: String,
     version: i32,
     case_id: CaseId,
+    #[serde(default)]
+    changed_on: Option<String>,
+    #[serde(default)]
+    late_reason: Option<String>,
 }
 
 /// `POST /measures/{id}/status`.
@@ -58,7 +62,13 @@ pub async fn measure_status(
     AppPath(id): AppPath<MeasureId>,
     AppForm(f): AppForm<MeasureStatusForm>,
 ) -> Result<Response, AppError> {
-    let s = StatusChange { status: f.status, comment: f.comment, version: f.version };
+    let s = StatusChange {
+        status: f.status,
+        comment: f.comment,
+        version: f.version,
+        changed_on: f.changed_on,
+        late_reason: f.late_reason,
+    };
     let result =
         service::set_status(&mut *state.conn().await?, &user, state.now(), id, s, state.mail).await.map(|_| ());
     render_again(result, "Measure updated.", |o| {
@@ -76,6 +86,8 @@ pub struct CheckForm {
     #[serde(default)]
     document_id: Option<String>,
     case_id: CaseId,
+    #[serde(default)]
+    late_reason: Option<String>,
 }
 
 /// `POST /measures/{id}/checks`.
@@ -89,7 +101,13 @@ pub async fn add_check(
         Some(s) => Some(s.parse::<DocumentId>().map_err(|_| AppError::invalid("document_id", "choose a document"))?),
         None => None,
     };
-    let k = NewCheck { checked_on: f.checked_on, result: f.result, finding: f.finding, document_id };
+    let k = NewCheck {
+        checked_on: f.checked_on,
+        result: f.result,
+        finding: f.finding,
+        document_id,
+        late_reason: f.late_reason,
+    };
     let result = service::add_check(&mut *state.conn().await?, &user, state.now(), id, k, state.mail).await.map(|_| ());
     render_again(result, "Compliance check recorded.", |o| {
         proceedings_page(&state, &user, f.case_id, o.message, o.is_error, o.status)

@@ -414,6 +414,7 @@ async fn the_interim_rule_clock_runs_from_acceptance_and_tolls_and_extends() {
         "Vendor counsel",
         "Ownership chart?",
         vec![ClockName::FinalDetermination],
+        &Default::default(),
     )
     .await
     .unwrap();
@@ -431,6 +432,7 @@ async fn the_interim_rule_clock_runs_from_acceptance_and_tolls_and_extends() {
         case_id,
         rfi,
         "Chart received",
+        &Default::default(),
     )
     .await
     .unwrap();
@@ -442,6 +444,7 @@ async fn the_interim_rule_clock_runs_from_acceptance_and_tolls_and_extends() {
         ClockName::FinalDetermination,
         30,
         "Complex ownership",
+        &Default::default(),
     )
     .await
     .unwrap();
@@ -453,6 +456,7 @@ async fn the_interim_rule_clock_runs_from_acceptance_and_tolls_and_extends() {
         ClockName::FinalDetermination,
         30,
         "  ",
+        &Default::default(),
     )
     .await
     .unwrap_err();

@@ -879,3 +879,88 @@ async fn a_whole_case_is_replayed_with_its_real_dates_under_both_rules() {
         assert!(doc.contains(d), "{d} is in the procedural history");
     }
 }
+
+/// Extensions, requests for information and their answers, measure status changes and
+/// compliance checks carry the dates they took effect, checked as every act's date is.
+#[tokio::test]
+async fn the_other_acts_carry_their_dates_too() {
+    let o = Office::new().await;
+    let id = file(&o).await;
+    ok_status(act(&o, &o.ts, &id, json!({"action": "accept", "date": "2021-09-01", "late_reason": "moved in"})).await);
+    let sup = o.app.sign_in(&o.sup).await;
+    let ext = |fields: &[(&str, &str)]| {
+        let mut all = vec![("clock", "final_determination"), ("days", "30"), ("justification", "More time.")];
+        all.extend_from_slice(fields);
+        sup.post(&format!("/cases/{id}/extensions"), &all)
+    };
+    let page = o.app.send(ext(&[("granted_on", "2021-08-30"), ("late_reason", "x")])).await.text();
+    assert!(page.contains("2021-08-30 is before the acceptance on 2021-09-01"), "{page}");
+    let page = o.app.send(ext(&[("granted_on", "2021-10-01")])).await.text();
+    assert!(page.contains("give a written reason for recording it late"), "a late act needs its reason");
+    let r = o.app.send(ext(&[("granted_on", "2021-10-01"), ("late_reason", "moved in")])).await;
+    assert!(r.text().contains("Clock extended."), "{}", r.text());
+    let e = o.app.events("case.clock_extended").await.pop().unwrap();
+    assert_eq!(e["changes"]["on"], "2021-10-01");
+    let v = o.app.send(api("GET", &format!("/api/v1/cases/{id}"), &o.ta, None)).await.json();
+    assert_eq!(due(&v, "final_determination").as_deref(), Some("2022-03-30"), "180 + 30 days from acceptance");
+
+    let analyst = o.app.sign_in(&o.analyst).await;
+    let r = o
+        .app
+        .send(analyst.post(
+            &format!("/cases/{id}/rfis"),
+            &[
+                ("asked_of", "Counsel"),
+                ("question", "Ownership chart?"),
+                ("asked_on", "2021-09-10"),
+                ("late_reason", "moved in"),
+            ],
+        ))
+        .await;
+    assert!(r.text().contains("Request for information recorded."), "{}", r.text());
+    let e = o.app.events("case.rfi_sent").await.pop().unwrap();
+    assert_eq!(e["changes"]["on"], "2021-09-10");
+    let rfi = e["changes"]["rfi"].as_str().unwrap().to_string();
+    let answer = |on: &str| {
+        analyst.post(
+            &format!("/cases/{id}/rfis/{rfi}/answer"),
+            &[("answer", "Chart received."), ("answered_on", on), ("late_reason", "moved in")],
+        )
+    };
+    assert!(o.app.send(answer("2021-09-09")).await.text().contains("2021-09-09 is before the request on 2021-09-10"));
+    assert!(o.app.send(answer("2021-09-20")).await.text().contains("Answer recorded"));
+    assert_eq!(o.app.events("case.rfi_answered").await.pop().unwrap()["changes"]["on"], "2021-09-20");
+
+    // A measure's status change (on a case brought to the initial determination today).
+    let id = o.at_initial_determination(false).await;
+    let r = o
+        .app
+        .send(api(
+            "POST",
+            &format!("/api/v1/cases/{id}/measures"),
+            &o.ta,
+            Some(json!({"kind": "third_party_monitor", "description": "A monitor.", "owner": "Counterparty"})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let m = r.json();
+    let status =
+        |body: Value| api("POST", &format!("/api/v1/measures/{}/status", m["id"].as_str().unwrap()), &o.ts, Some(body));
+    let today = o.app.state.now().date();
+    let tomorrow = (today + Duration::days(1)).to_string();
+    let r = o.app.send(status(json!({"status": "agreed", "version": m["version"], "changed_on": tomorrow}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(error_of(&r, "changed_on").contains(&tomorrow));
+    let yesterday = (today - Duration::days(1)).to_string();
+    let r = o.app.send(status(json!({"status": "agreed", "version": m["version"], "changed_on": yesterday}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(error_of(&r, "changed_on").contains(&format!("{yesterday} is before the acceptance on {today}")));
+    let r =
+        o.app.send(status(json!({"status": "agreed", "version": m["version"], "changed_on": today.to_string()}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(o.app.events("measure.status").await.pop().unwrap()["changes"]["on"], today.to_string());
+}
+
+fn ok_status(r: crate::harness::TestResponse) {
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
