@@ -313,7 +313,7 @@ impl Office {
         let signature = OutsideSignature {
             signer_name: "Gina M. Raimondo".into(),
             signer_title: "Secretary of Commerce".into(),
-            authority: crate::determinations::document::authority(signed_on),
+            authority: "Exercising the authority delegated to the Secretary of Commerce by Executive Order 13873 of May 15, 2019".into(),
             signed_on: signed_on.to_string(),
             signed_copy: copy.id,
             late_reason: Some(MOVED_IN.into()),
