@@ -154,3 +154,5 @@ UPDATE ref_rule_versions SET objection_level = 'assistant_secretary' WHERE code 
 -- recording stands for it).
 ALTER TABLE case_extensions ADD COLUMN IF NOT EXISTS granted_on date;
 ALTER TABLE measure_status_changes ADD COLUMN IF NOT EXISTS changed_on date;
+ALTER TABLE nexus_findings ADD COLUMN IF NOT EXISTS found_on date;
+ALTER TABLE assessments ADD COLUMN IF NOT EXISTS assessed_on date;

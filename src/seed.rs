@@ -88,7 +88,14 @@ impl Office {
     /// Records a nexus finding and a risk assessment (every applicable criterion at `level`,
     /// with `overrides` of single criteria), as the workflow requires before the initial
     /// determination.
-    async fn research(&self, who: &Actor, id: CaseId, level: u8, overrides: &[(&str, u8)]) -> Result<(), DomainError> {
+    async fn research(
+        &self,
+        who: &Actor,
+        id: CaseId,
+        level: u8,
+        overrides: &[(&str, u8)],
+        when: &service::When,
+    ) -> Result<(), DomainError> {
         use crate::parties::NexusCriterion;
         use crate::risk::service::{CriterionScore, NexusItem, assess, current_rubric, record_nexus};
         let mut criteria = std::collections::BTreeMap::new();
@@ -117,6 +124,7 @@ impl Office {
             criteria,
             crate::cases::workflow::Answer::Yes,
             "The supplier is owned by, and subject to the jurisdiction of, a foreign adversary.",
+            when,
         )
         .await?;
         let mut conn = self.state.db.acquire().await?;
@@ -139,12 +147,21 @@ impl Office {
             id,
             scores,
             "Assessment recorded during initial review.",
+            when,
         )
         .await?;
         Ok(())
     }
 
-    async fn answer_questions(&self, who: &Actor, id: CaseId, notes: [&str; 3]) -> Result<(), DomainError> {
+    /// Answers the three questions yes with `notes`, on `answered_on` (today when `None`;
+    /// an earlier date is recorded late, with the reason of a moved-in case).
+    async fn answer_questions(
+        &self,
+        who: &Actor,
+        id: CaseId,
+        notes: [&str; 3],
+        answered_on: Option<&str>,
+    ) -> Result<(), DomainError> {
         let mut conn = self.state.db.acquire().await?;
         let c = service::visible(&mut conn, who, id, false).await?;
         drop(conn);
@@ -156,6 +173,8 @@ impl Office {
             nexus_note: Some(notes[1].into()),
             undue_risk: Some("yes".into()),
             undue_risk_note: Some(notes[2].into()),
+            answered_on: answered_on.map(str::to_string),
+            late_reason: answered_on.map(|_| MOVED_IN.to_string()),
             ..CaseEdit::default()
         };
         let valid = edit.parse(&self.reference, self.clock_today()).map_err(DomainError::Invalid)?;
@@ -557,9 +576,10 @@ impl Office {
                             "Supplier headquartered and developing the product in a foreign-adversary country.",
                             "Privileged remote access to US systems; persistent threat; mitigation unlikely to suffice.",
                         ],
+                        None,
                     )
                     .await?;
-                    self.research(analyst, id, 3, &[]).await?;
+                    self.research(analyst, id, 3, &[], &service::When::default()).await?;
                     self.later(25);
                     self.act(analyst, id, Action::BeginInitialDetermination, Input::default()).await?;
                     self.later(10);
@@ -1104,13 +1124,14 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
         "Anti-virus software and related services used by US persons: ICTS in a covered category, ongoing after 19 January 2021.",
         "Kaspersky Lab, Inc. is owned through Kaspersky Labs Limited (UK) by AO Kaspersky Lab (Russia), subject to Russian jurisdiction and direction.",
         "Administrative-level access to US systems, capability to install software and exfiltrate data; persistent and hard to mitigate.",
-    ]).await?;
+    ], Some("2023-01-20")).await?;
     office
         .research(
             ana,
             k.id,
             3,
             &[("c02_adversary_control", 4), ("c08_mitigation", 4), ("c09_severity", 4), ("s05_third_party_audit", 1)],
+            &service::When { on: Some("2023-01-20".into()), late_reason: late() },
         )
         .await?;
     office.act(ana, k.id, Action::BeginInitialDetermination, on(date!(2023 - 02 - 01))).await?;

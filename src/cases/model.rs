@@ -501,6 +501,13 @@ pub struct CaseEdit {
     /// Reasoning.
     #[serde(default)]
     pub undue_risk_note: Option<String>,
+    /// The date the three questions were answered as changed here, YYYY-MM-DD (today when
+    /// absent).
+    #[serde(default)]
+    pub answered_on: Option<String>,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
 }
 
 /// Parses an answer field: `yes`, `no`, or empty for "not answered".
@@ -533,6 +540,8 @@ pub struct ValidEdit {
     pub undue_risk: Option<Option<Answer>>,
     /// Note.
     pub undue_risk_note: Option<String>,
+    /// When the questions' answers took effect.
+    pub answered: super::service::When,
 }
 
 impl CaseEdit {
@@ -552,6 +561,7 @@ impl CaseEdit {
                 .undue_risk_note
                 .as_deref()
                 .map(|t| clean_text("undue_risk_note", t, 20000, false, &mut errors)),
+            answered: super::service::When { on: self.answered_on.clone(), late_reason: self.late_reason.clone() },
             ..ValidEdit::default()
         };
         if let Some(c) = &self.category {

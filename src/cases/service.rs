@@ -309,6 +309,15 @@ pub async fn edit(
     changed(&mut ch, "undue_risk", &c.undue_risk, &undue_risk);
     let undue_risk_note = e.undue_risk_note.unwrap_or(c.undue_risk_note.clone());
     changed(&mut ch, "undue_risk_note", &c.undue_risk_note, &undue_risk_note);
+    let answers = ["covered", "covered_note", "nexus", "nexus_note", "undue_risk", "undue_risk_note"];
+    if answers.iter().any(|k| ch.contains_key(*k)) {
+        // Answering the three questions is an act of the review, on its own date.
+        let on = e.answered.date("answered_on", now, &[("the acceptance", c.accepted_on)])?;
+        ch.insert("on".into(), json!(on));
+        if let Some(why) = e.answered.late_reason() {
+            ch.insert("late_reason".into(), json!(why));
+        }
+    }
     if ch.is_empty() {
         tx.rollback().await?;
         return Ok(c);

@@ -1100,6 +1100,10 @@ pub struct QuestionsForm {
     nexus_note: String,
     undue_risk: String,
     undue_risk_note: String,
+    #[serde(default)]
+    answered_on: Option<String>,
+    #[serde(default)]
+    late_reason: Option<String>,
 }
 
 /// `POST /cases/{id}/questions`.
@@ -1117,6 +1121,8 @@ pub async fn questions(
         nexus_note: Some(f.nexus_note),
         undue_risk: Some(f.undue_risk),
         undue_risk_note: Some(f.undue_risk_note),
+        answered_on: f.answered_on,
+        late_reason: f.late_reason,
         ..CaseEdit::default()
     };
     let reference = Reference::load(&state.db).await?;

@@ -70,6 +70,12 @@ pub struct AssessmentRequest {
     pub scores: BTreeMap<String, CriterionScore>,
     #[serde(default)]
     pub narrative: String,
+    /// The date of the assessment, YYYY-MM-DD (today when absent).
+    #[serde(default)]
+    pub assessed_on: Option<String>,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
 }
 
 /// Records an assessment of a case under the current rubric.
@@ -81,7 +87,8 @@ pub async fn assess(
     AppPath(id): AppPath<CaseId>,
     ApiJson(r): ApiJson<AssessmentRequest>,
 ) -> Result<Response, AppError> {
-    let a = service::assess(&mut *state.conn().await?, &user, state.now(), id, r.scores, &r.narrative).await?;
+    let when = crate::cases::service::When { on: r.assessed_on, late_reason: r.late_reason };
+    let a = service::assess(&mut *state.conn().await?, &user, state.now(), id, r.scores, &r.narrative, &when).await?;
     Ok((StatusCode::CREATED, ApiJson(a)).into_response())
 }
 
@@ -156,6 +163,12 @@ pub struct NexusRequest {
     pub conclusion: String,
     /// The conclusion in words.
     pub summary: String,
+    /// The date of the finding, YYYY-MM-DD (today when absent).
+    #[serde(default)]
+    pub found_on: Option<String>,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
 }
 
 /// Records the case's foreign-adversary nexus finding.
@@ -172,9 +185,18 @@ pub async fn record_nexus(
         "no" => Answer::No,
         _ => return Err(AppError::invalid("conclusion", "must be yes or no")),
     };
-    let f =
-        service::record_nexus(&mut *state.conn().await?, &user, state.now(), id, n.criteria, conclusion, &n.summary)
-            .await?;
+    let when = crate::cases::service::When { on: n.found_on, late_reason: n.late_reason };
+    let f = service::record_nexus(
+        &mut *state.conn().await?,
+        &user,
+        state.now(),
+        id,
+        n.criteria,
+        conclusion,
+        &n.summary,
+        &when,
+    )
+    .await?;
     Ok((StatusCode::CREATED, ApiJson(f)).into_response())
 }
 

@@ -232,10 +232,12 @@ pub async fn assess(
     case_id: CaseId,
     scores: BTreeMap<String, CriterionScore>,
     narrative: &str,
+    when: &crate::cases::service::When,
 ) -> Result<Assessment, DomainError> {
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, c.assignee)?;
+    let on = when.date("assessed_on", now, &[("the acceptance", c.accepted_on)])?;
     if !c.stage.is_open() {
         return Err(DomainError::Conflict(format!("{} is no longer under review", c.docket_number)));
     }
@@ -273,7 +275,7 @@ pub async fn assess(
         sqlx::query_scalar!("SELECT max(version) FROM screening_lists").fetch_one(&mut *tx).await?;
     sqlx::query!(
         "INSERT INTO assessments (id, case_id, rubric_version, connected_software, scores, contributions, composite, band, narrative, author, created_at, \
-         screening_list_version) VALUES ($1,$2,$3,$4,$5,$6,$7::float8::numeric,$8,$9,$10,$11,$12)",
+         screening_list_version, assessed_on) VALUES ($1,$2,$3,$4,$5,$6,$7::float8::numeric,$8,$9,$10,$11,$12,$13)",
         id,
         case_id.0,
         rubric.version,
@@ -286,11 +288,13 @@ pub async fn assess(
         user.id.0,
         now,
         list_version,
+        on,
     )
     .execute(&mut *tx)
     .await?;
     let event = NewEvent::new("case.assessed").object("case", case_id).changes(json!({
         "assessment": id, "rubric_version": rubric.version, "composite": result.composite, "band": result.band, "scores": plain,
+        "on": on, "late_reason": when.late_reason(),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     let out = assessments(&mut tx, case_id).await?.into_iter().find(|a| a.id == id).expect("just inserted");
@@ -447,6 +451,7 @@ pub async fn record_nexus(
     criteria: BTreeMap<String, NexusItem>,
     conclusion: Answer,
     summary: &str,
+    when: &crate::cases::service::When,
 ) -> Result<NexusFinding, DomainError> {
     let mut errors = Vec::new();
     for c in NexusCriterion::ALL {
@@ -468,9 +473,11 @@ pub async fn record_nexus(
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, c.assignee)?;
+    let on = when.date("found_on", now, &[("the acceptance", c.accepted_on)])?;
     let id = Uuid::now_v7();
     sqlx::query!(
-        "INSERT INTO nexus_findings (id, case_id, criteria, conclusion, summary, author, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        "INSERT INTO nexus_findings (id, case_id, criteria, conclusion, summary, author, created_at, found_on) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         id,
         case_id.0,
         serde_json::to_value(&criteria).expect("serialise"),
@@ -478,6 +485,7 @@ pub async fn record_nexus(
         summary.trim(),
         user.id.0,
         now,
+        on,
     )
     .execute(&mut *tx)
     .await?;
@@ -487,7 +495,7 @@ pub async fn record_nexus(
         &user.audit(),
         NewEvent::new("case.nexus_recorded")
             .object("case", case_id)
-            .changes(json!({"finding": id, "conclusion": conclusion})),
+            .changes(json!({"finding": id, "conclusion": conclusion, "on": on, "late_reason": when.late_reason()})),
     )
     .await?;
     let out = current_nexus(&mut tx, case_id).await?.expect("just inserted");

@@ -127,8 +127,13 @@ pub async fn assess_submit(
     let mut values: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut evidence: BTreeMap<String, String> = BTreeMap::new();
     let mut narrative = String::new();
+    let mut when = crate::cases::service::When::default();
     for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
-        if let Some(code) = k.strip_prefix("evidence.") {
+        if k == "assessed_on" {
+            when.on = Some(v.into_owned());
+        } else if k == "late_reason" {
+            when.late_reason = Some(v.into_owned());
+        } else if let Some(code) = k.strip_prefix("evidence.") {
             evidence.insert(code.to_string(), v.into_owned());
         } else if let Some(code) = k.strip_prefix("score.") {
             values.entry(code.to_string()).or_default().0 = v.into_owned();
@@ -150,7 +155,7 @@ pub async fn assess_submit(
         }
     }
     let result = if errors.is_empty() {
-        service::assess(&mut *state.conn().await?, &user, state.now(), id, scores, &narrative)
+        service::assess(&mut *state.conn().await?, &user, state.now(), id, scores, &narrative, &when)
             .await
             .map_err(AppError::from)
             .map(|_| ())
@@ -254,8 +259,13 @@ pub async fn nexus_submit(
 ) -> Result<Response, AppError> {
     let mut values: BTreeMap<String, (String, String)> = BTreeMap::new();
     let (mut conclusion, mut summary) = (String::new(), String::new());
+    let mut when = crate::cases::service::When::default();
     for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
-        if let Some(code) = k.strip_prefix("finding.") {
+        if k == "found_on" {
+            when.on = Some(v.into_owned());
+        } else if k == "late_reason" {
+            when.late_reason = Some(v.into_owned());
+        } else if let Some(code) = k.strip_prefix("finding.") {
             values.entry(code.to_string()).or_default().0 = v.into_owned();
         } else if let Some(code) = k.strip_prefix("evidence.") {
             values.entry(code.to_string()).or_default().1 = v.into_owned();
@@ -273,10 +283,12 @@ pub async fn nexus_submit(
     let criteria: BTreeMap<String, NexusItem> =
         values.iter().map(|(k, (f, e))| (k.clone(), NexusItem { finding: f.clone(), evidence: e.clone() })).collect();
     let result = match answer {
-        Some(a) => service::record_nexus(&mut *state.conn().await?, &user, state.now(), id, criteria, a, &summary)
-            .await
-            .map_err(AppError::from)
-            .map(|_| ()),
+        Some(a) => {
+            service::record_nexus(&mut *state.conn().await?, &user, state.now(), id, criteria, a, &summary, &when)
+                .await
+                .map_err(AppError::from)
+                .map(|_| ())
+        }
         None => Err(AppError::invalid("conclusion", "answer yes or no")),
     };
     match result {

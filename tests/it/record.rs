@@ -931,6 +931,40 @@ async fn the_other_acts_carry_their_dates_too() {
     assert!(o.app.send(answer("2021-09-20")).await.text().contains("Answer recorded"));
     assert_eq!(o.app.events("case.rfi_answered").await.pop().unwrap()["changes"]["on"], "2021-09-20");
 
+    // The three questions' answers and the nexus finding.
+    let v = o.app.send(api("GET", &format!("/api/v1/cases/{id}"), &o.ta, None)).await.json();
+    let answers = |extra: Value| {
+        let mut body = json!({"version": v["version"], "covered": "yes", "nexus": "yes", "undue_risk": "yes"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        api("PATCH", &format!("/api/v1/cases/{id}"), &o.ta, Some(body))
+    };
+    let r = o.app.send(answers(json!({"answered_on": "2021-10-05"}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(!error_of(&r, "late_reason").is_empty());
+    let r = o.app.send(answers(json!({"answered_on": "2021-10-05", "late_reason": "moved in"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(o.app.events("case.updated").await.pop().unwrap()["changes"]["on"], "2021-10-05");
+    let criteria: serde_json::Map<String, Value> =
+        ["ownership", "facilities", "personnel_ties", "adversary_law", "operation_control"]
+            .iter()
+            .map(|c| (c.to_string(), json!({"finding": "Found.", "evidence": "Filings"})))
+            .collect();
+    let nexus = |on: &str| {
+        api(
+            "POST",
+            &format!("/api/v1/cases/{id}/nexus"),
+            &o.ta,
+            Some(
+                json!({"criteria": criteria, "conclusion": "yes", "summary": "Nexus.", "found_on": on, "late_reason": "moved in"}),
+            ),
+        )
+    };
+    let r = o.app.send(nexus("2021-08-20")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(error_of(&r, "found_on").contains("before the acceptance on 2021-09-01"));
+    assert_eq!(o.app.send(nexus("2021-10-06")).await.status, StatusCode::CREATED);
+    assert_eq!(o.app.events("case.nexus_recorded").await.pop().unwrap()["changes"]["on"], "2021-10-06");
+
     // A measure's status change (on a case brought to the initial determination today).
     let id = o.at_initial_determination(false).await;
     let r = o
