@@ -443,6 +443,7 @@ pub async fn current_nexus(conn: &mut PgConnection, case_id: CaseId) -> Result<O
 }
 
 /// Records the nexus finding: every criterion of 791.103(b) answered, and a conclusion.
+#[allow(clippy::too_many_arguments)]
 pub async fn record_nexus(
     conn: &mut PgConnection,
     user: &Actor,
