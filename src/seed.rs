@@ -308,6 +308,7 @@ impl Office {
                 cited_documents: Vec::new(),
                 unclassified_confirmed: true,
             },
+            &crate::cases::service::When { on: Some(signed_on.to_string()), late_reason: Some(MOVED_IN.into()) },
         )
         .await?;
         service::submit(&mut *self.state.conn().await?, drafter, self.state.now(), d.id, self.state.mail).await?;
@@ -439,6 +440,7 @@ impl Office {
                 cited_documents: Vec::new(),
                 unclassified_confirmed: true,
             },
+            &crate::cases::service::When::default(),
         )
         .await?;
         service::submit(&mut *self.state.conn().await?, drafter, self.state.now(), d.id, self.state.mail).await?;

@@ -29,6 +29,12 @@ pub struct DraftRequest {
     pub cited_documents: Vec<crate::ids::DocumentId>,
     /// The drafter confirms the determination is unclassified (required).
     pub unclassified_confirmed: bool,
+    /// The date drafting began, YYYY-MM-DD (today when absent).
+    #[serde(default)]
+    pub drafted_on: Option<String>,
+    /// Why the act is recorded more than 7 days after its date (required then).
+    #[serde(default)]
+    pub late_reason: Option<String>,
 }
 
 /// A revision of a draft.
@@ -78,6 +84,7 @@ pub async fn create(
             cited_documents: r.cited_documents,
             unclassified_confirmed: r.unclassified_confirmed,
         },
+        &crate::cases::service::When { on: r.drafted_on, late_reason: r.late_reason },
     )
     .await?;
     let mut resp = (StatusCode::CREATED, ApiJson(&d)).into_response();

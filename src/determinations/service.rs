@@ -193,10 +193,12 @@ pub async fn create(
     case_id: CaseId,
     kind: Kind,
     draft: Draft,
+    drafted: &crate::cases::service::When,
 ) -> Result<Determination, DomainError> {
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
     crate::proceedings::service::may_work(user, &c)?;
+    let on = drafted.date("drafted_on", now, &[(&format!("the case reached {}", c.stage.label()), c.stage_since)])?;
     let mut errors = validate(kind, &draft.outcome, &draft.content, draft.unclassified_confirmed, false);
     errors.extend(
         check_references(&mut tx, case_id, kind, &draft.outcome, &draft.content, &draft.cited_documents, false).await?,
@@ -276,7 +278,7 @@ pub async fn create(
     save_revision(&mut tx, id, 1, &draft.outcome, &content, user.id, now).await?;
     let event = NewEvent::new("determination.drafted").object("case", case_id).changes(json!({
         "determination": id, "kind": kind.as_str(), "outcome": {"after": draft.outcome}, "revision": 1,
-        "supersedes": supersedes,
+        "supersedes": supersedes, "on": on, "late_reason": drafted.late_reason(),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     let (d, _) = get(&mut tx, user, id, false).await?;

@@ -42,6 +42,10 @@ use crate::web::layout::{FormErrors, Layout, form_outcome, render, render_again}
 pub struct NewDraftForm {
     kind: String,
     outcome: String,
+    #[serde(default)]
+    drafted_on: Option<String>,
+    #[serde(default)]
+    late_reason: Option<String>,
 }
 
 /// `POST /cases/{id}/determinations`: starts a draft from the case record and opens it.
@@ -83,7 +87,8 @@ pub async fn create(
         cited_documents: Vec::new(),
         unclassified_confirmed: true,
     };
-    match service::create(&mut *state.conn().await?, &user, state.now(), id, kind, draft).await {
+    let drafted = crate::cases::service::When { on: f.drafted_on, late_reason: f.late_reason };
+    match service::create(&mut *state.conn().await?, &user, state.now(), id, kind, draft, &drafted).await {
         Ok(d) => Ok(Redirect::to(&format!("/determinations/{}", d.id)).into_response()),
         Err(e) => {
             render_again(Err(e), "", |o| proceedings_page(&state, &user, id, o.message, o.is_error, o.status)).await

@@ -993,6 +993,26 @@ async fn the_other_acts_carry_their_dates_too() {
         o.app.send(status(json!({"status": "agreed", "version": m["version"], "changed_on": today.to_string()}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(o.app.events("measure.status").await.pop().unwrap()["changes"]["on"], today.to_string());
+
+    // Drafting a determination: not before the case reached its stage.
+    let body = content(&o.app, &o.ta, &id, "initial", "prohibition").await;
+    let start = |on: &str| {
+        api(
+            "POST",
+            &format!("/api/v1/cases/{id}/determinations"),
+            &o.ta,
+            Some(
+                json!({"kind": "initial", "outcome": "prohibition", "content": body, "unclassified_confirmed": true, "drafted_on": on}),
+            ),
+        )
+    };
+    let r = o.app.send(start(&yesterday)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(
+        error_of(&r, "drafted_on").contains(&format!("{yesterday} is before the case reached Initial determination"))
+    );
+    assert_eq!(o.app.send(start(&today.to_string())).await.status, StatusCode::CREATED);
+    assert_eq!(o.app.events("determination.drafted").await.pop().unwrap()["changes"]["on"], today.to_string());
 }
 
 fn ok_status(r: crate::harness::TestResponse) {
