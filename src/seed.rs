@@ -296,22 +296,9 @@ impl Office {
         // Each determination is moved in on its own (the recording takes its time).
         self.clock.advance(Duration::minutes(30));
         let title = content.title.clone();
-        let d = service::create(
-            &mut *self.state.conn().await?,
-            drafter,
-            self.state.now(),
-            id,
-            kind,
-            service::Draft {
-                outcome: outcome.into(),
-                content,
-                cited_documents: Vec::new(),
-                unclassified_confirmed: true,
-            },
-            &crate::cases::service::When { on: Some(signed_on.to_string()), late_reason: Some(MOVED_IN.into()) },
-        )
-        .await?;
-        service::submit(&mut *self.state.conn().await?, drafter, self.state.now(), d.id, self.state.mail).await?;
+        let drafted =
+            crate::cases::service::When { on: Some(signed_on.to_string()), late_reason: Some(MOVED_IN.into()) };
+        let d = self.submitted(drafter, id, kind, outcome, content, &drafted).await?;
         // The demo's stand-in for the scanned signed copy: a small PDF naming what it stands for.
         let pdf = format!(
             "%PDF-1.4\n% Demo office: stands for the scanned signed copy of \"{title}\", signed {signed_on}.\n%%EOF\n"
@@ -342,16 +329,15 @@ impl Office {
             &mut *self.state.conn().await?,
             recorder,
             self.state.now(),
-            d.id,
+            d,
             signature,
             self.state.mail,
         )
         .await?;
         let mut fresh = confirmer.clone();
         fresh.reauth_at = Some(crate::clock::Clock::now(&self.clock));
-        service::confirm_outside(&mut *self.state.conn().await?, &fresh, self.state.now(), d.id, self.state.mail)
-            .await?;
-        Ok(d.id)
+        service::confirm_outside(&mut *self.state.conn().await?, &fresh, self.state.now(), d, self.state.mail).await?;
+        Ok(d)
     }
 
     /// Records a party submission received today.
@@ -428,34 +414,30 @@ impl Office {
         content: crate::determinations::Content,
     ) -> Result<(), DomainError> {
         use crate::determinations::service;
-        let d = service::create(
-            &mut *self.state.conn().await?,
-            drafter,
-            self.state.now(),
-            id,
-            kind,
-            service::Draft {
-                outcome: outcome.into(),
-                content,
-                cited_documents: Vec::new(),
-                unclassified_confirmed: true,
-            },
-            &crate::cases::service::When::default(),
-        )
-        .await?;
-        service::submit(&mut *self.state.conn().await?, drafter, self.state.now(), d.id, self.state.mail).await?;
+        let d = self.submitted(drafter, id, kind, outcome, content, &Default::default()).await?;
         let mut fresh = signer.clone();
         fresh.reauth_at = Some(crate::clock::Clock::now(&self.clock));
-        service::sign(
-            &mut *self.state.conn().await?,
-            &fresh,
-            self.state.now(),
-            d.id,
-            Default::default(),
-            self.state.mail,
-        )
-        .await?;
+        service::sign(&mut *self.state.conn().await?, &fresh, self.state.now(), d, Default::default(), self.state.mail)
+            .await?;
         Ok(())
+    }
+
+    /// Drafts a determination as `drafter` (drafting begun `drafted`) and submits it.
+    async fn submitted(
+        &self,
+        drafter: &Actor,
+        id: CaseId,
+        kind: crate::determinations::Kind,
+        outcome: &str,
+        content: crate::determinations::Content,
+        drafted: &service::When,
+    ) -> Result<crate::ids::DeterminationId, DomainError> {
+        use crate::determinations::service::{Draft, create, submit};
+        let draft =
+            Draft { outcome: outcome.into(), content, cited_documents: Vec::new(), unclassified_confirmed: true };
+        let d = create(&mut *self.state.conn().await?, drafter, self.state.now(), id, kind, draft, drafted).await?;
+        submit(&mut *self.state.conn().await?, drafter, self.state.now(), d.id, self.state.mail).await?;
+        Ok(d.id)
     }
 
     /// The content of a determination on case `id` drawn from its record.

@@ -539,6 +539,14 @@ pub fn why_not_signable(kind: Kind, c: &CaseRow, user: &Actor, on: time::Date) -
     }
 }
 
+/// The title and authority `signer` stated at their last signature, else their role and
+/// [`super::DEFAULT_AUTHORITY`]: what a signature states when the signer gives none.
+pub async fn usual_statement(conn: &mut PgConnection, signer: UserId) -> Result<(String, String), DomainError> {
+    Ok(super::db::last_statement(conn, signer)
+        .await?
+        .unwrap_or_else(|| ("Supervisor".into(), super::DEFAULT_AUTHORITY.into())))
+}
+
 /// The title and authority a signer states, checked; left out, those of their last
 /// signature, else their role and [`super::DEFAULT_AUTHORITY`].
 async fn signer_statement(
@@ -549,8 +557,7 @@ async fn signer_statement(
     let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     let (mut title, mut authority) = (given(&req.signer_title), given(&req.authority));
     if title.is_none() || authority.is_none() {
-        let last = super::db::last_statement(conn, user.id).await?;
-        let (t, a) = last.unwrap_or_else(|| ("Supervisor".into(), super::DEFAULT_AUTHORITY.into()));
+        let (t, a) = usual_statement(conn, user.id).await?;
         title.get_or_insert(t);
         authority.get_or_insert(a);
     }

@@ -239,9 +239,11 @@ pub(crate) async fn determination_page(
     } else {
         String::new()
     };
-    let (sign_title, sign_authority) = super::db::last_statement(&mut conn, user.id)
-        .await?
-        .unwrap_or_else(|| ("Supervisor".into(), super::DEFAULT_AUTHORITY.into()));
+    let can_review = d_status == super::Status::Submitted
+        && crate::auth::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations).is_ok();
+    // The signature form's defaults are read only for someone who may sign it.
+    let (sign_title, sign_authority) =
+        if can_review { service::usual_statement(&mut conn, user.id).await? } else { Default::default() };
     let signed_copy = match d.signed_copy_id {
         Some(copy) => documents::db::get(&mut conn, copy).await?,
         None => None,
@@ -280,8 +282,7 @@ pub(crate) async fn determination_page(
         errors: FormErrors(errors),
         editable,
         can_submit: editable,
-        can_review: d_status == crate::determinations::Status::Submitted
-            && crate::auth::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations).is_ok(),
+        can_review,
         can_record: d_status == super::Status::Submitted && is_supervisor,
         can_confirm: d_status == super::Status::Recorded
             && d.recorded_by != Some(user.id)
