@@ -56,7 +56,7 @@ fn screening(c: &mut Criterion) {
 fn audit_hash(c: &mut Criterion) {
     let event = StoredEvent {
         seq: 12_345_678,
-        id: uuid::Uuid::now_v7(),
+        id: icts_review::ids::EventId::new(),
         at: time::macros::datetime!(2026-11-29 14:00:00.123456 UTC),
         actor_id: Some(icts_review::ids::UserId::new()),
         actor_role: Some("supervisor".into()),

@@ -79,6 +79,63 @@ typed_id!(
     MeasureId
 );
 
+typed_id!(
+    /// A possible match of a party against a screening list entry.
+    HitId
+);
+typed_id!(
+    /// A piece of nexus evidence recorded on a party.
+    EvidenceId
+);
+typed_id!(
+    /// A notice to the other agencies (first or second step of consultation).
+    NoticeId
+);
+typed_id!(
+    /// A submission received from a party (response, mitigation proposal, other).
+    SubmissionId
+);
+typed_id!(
+    /// A note on a case.
+    NoteId
+);
+typed_id!(
+    /// A request for information sent about a case.
+    RfiId
+);
+typed_id!(
+    /// A risk assessment of a case (one per scoring).
+    AssessmentId
+);
+typed_id!(
+    /// A recorded nexus finding of a case.
+    FindingId
+);
+typed_id!(
+    /// A supervisor's override of a case's risk band.
+    OverrideId
+);
+typed_id!(
+    /// An ICTS transaction under review in a case.
+    TransactionId
+);
+typed_id!(
+    /// A notification for one user.
+    NotificationId
+);
+typed_id!(
+    /// A message waiting in the mail outbox.
+    MailId
+);
+typed_id!(
+    /// An event of the audit log (its place in the chain is its `seq`).
+    EventId
+);
+typed_id!(
+    /// A signed-in session.
+    SessionId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

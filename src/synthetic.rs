@@ -345,7 +345,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
         *seq += 1;
         let mut e = StoredEvent {
             seq: *seq,
-            id: rng.uuid(at),
+            id: crate::ids::EventId(rng.uuid(at)),
             at,
             actor_id: Some(actor),
             actor_role: Some(role.to_string()),
@@ -585,7 +585,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
                 revision: 1,
                 content: &content,
                 cited_documents: &[],
-                assessment_id: assessment,
+                assessment_id: assessment.map(crate::ids::AssessmentId),
                 supersedes: None,
                 drafted_by: analyst,
             });

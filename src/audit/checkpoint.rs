@@ -13,7 +13,7 @@ use std::path::Path;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -157,9 +157,8 @@ pub async fn create(
     reason: &str,
     only_if_grown: bool,
 ) -> Result<Option<Checkpoint>, sqlx::Error> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(pool).await?;
-    let seq: i64 = head.get("seq");
-    let hash: Vec<u8> = head.get("hash");
+    let head = sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(pool).await?;
+    let (seq, hash) = (head.seq, head.hash);
     if only_if_grown {
         let last: Option<i64> = sqlx::query_scalar!("SELECT max(seq) FROM audit_checkpoints").fetch_one(pool).await?;
         if last == Some(seq) {
@@ -176,16 +175,16 @@ pub async fn create(
         }
         None => (None, None),
     };
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO audit_checkpoints (id, seq, hash, at, public_key, signature, reason) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        Uuid::now_v7(),
+        seq,
+        &hash,
+        at,
+        public_key.as_deref(),
+        signature.as_deref(),
+        reason
     )
-    .bind(Uuid::now_v7())
-    .bind(seq)
-    .bind(&hash)
-    .bind(at)
-    .bind(&public_key)
-    .bind(&signature)
-    .bind(reason)
     .execute(pool)
     .await?;
     let cp = Checkpoint {
@@ -220,21 +219,18 @@ fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> {
 /// Every checkpoint in the database, oldest first.
 pub async fn all(pool: &PgPool) -> Result<Vec<Checkpoint>, sqlx::Error> {
     let rows =
-        sqlx::query("SELECT seq, hash, at, public_key, signature, reason FROM audit_checkpoints ORDER BY at, seq")
+        sqlx::query!("SELECT seq, hash, at, public_key, signature, reason FROM audit_checkpoints ORDER BY at, seq")
             .fetch_all(pool)
             .await?;
     Ok(rows
         .into_iter()
-        .map(|r| {
-            let at: OffsetDateTime = r.get("at");
-            Checkpoint {
-                seq: r.get("seq"),
-                hash: hex::encode(r.get::<Vec<u8>, _>("hash")),
-                at: at.format(&Rfc3339).expect("UTC times format"),
-                public_key: r.get::<Option<Vec<u8>>, _>("public_key").map(hex::encode),
-                signature: r.get::<Option<Vec<u8>>, _>("signature").map(hex::encode),
-                reason: r.get("reason"),
-            }
+        .map(|r| Checkpoint {
+            seq: r.seq,
+            hash: hex::encode(r.hash),
+            at: r.at.format(&Rfc3339).expect("UTC times format"),
+            public_key: r.public_key.map(hex::encode),
+            signature: r.signature.map(hex::encode),
+            reason: r.reason,
         })
         .collect())
 }

@@ -417,8 +417,8 @@ pub fn verify(bytes: &[u8], expected: Option<&VerifyingKey>) -> Report {
             revision: d["revision"].as_i64().unwrap_or(-1) as i32,
             content: &d["content"],
             cited_documents: &cited,
-            assessment_id: uuid("assessment_id"),
-            supersedes: uuid("supersedes"),
+            assessment_id: uuid("assessment_id").map(Into::into),
+            supersedes: uuid("supersedes").map(Into::into),
             drafted_by,
         }));
         match hex_of_bytea(&d["content_sha256"]) {

@@ -13,12 +13,11 @@ pub mod export;
 pub mod service;
 pub mod web;
 
-use crate::ids::CaseId;
-use crate::ids::UserId;
+use crate::ids::{CaseId, EventId, UserId};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -131,7 +130,7 @@ pub struct StoredEvent {
     /// Position in the chain, from 1.
     pub seq: i64,
     /// Event id.
-    pub id: Uuid,
+    pub id: EventId,
     /// When (UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -211,7 +210,7 @@ pub fn event_from_json(v: &Value) -> Result<StoredEvent, String> {
     };
     Ok(StoredEvent {
         seq: e.seq,
-        id: e.id,
+        id: e.id.into(),
         at: e.at,
         actor_id: e.actor_id,
         actor_role: e.actor_role,
@@ -242,7 +241,7 @@ fn canonical(e: &StoredEvent) -> Canonical<'_> {
     Canonical {
         v: 1,
         seq: e.seq,
-        id: e.id,
+        id: e.id.0,
         at: rfc3339(e.at),
         actor_id: e.actor_id,
         actor_role: e.actor_role.as_deref(),
@@ -281,7 +280,7 @@ pub async fn record(
     let changes: Value = serde_json::from_str(&event.changes.to_string()).expect("JSON re-parses");
     let stored = StoredEvent {
         seq: 0,
-        id: Uuid::now_v7(),
+        id: EventId::new(),
         at,
         actor_id: ctx.actor_id,
         actor_role: ctx.actor_role.clone(),
@@ -309,7 +308,7 @@ pub async fn record(
              sha256(head.hash || convert_to('{\"v\":1,\"seq\":' || (head.seq + 1)::text || ',', 'UTF8') || $12) FROM head \
            RETURNING seq, hash) \
          UPDATE audit_head h SET seq = a.seq, hash = a.hash FROM appended a WHERE h.singleton RETURNING h.seq",
-        stored.id,
+        stored.id.0,
         stored.at,
         stored.actor_id as _,
         &stored.actor_role as _,
@@ -340,16 +339,17 @@ pub async fn record_many(
         return Ok(());
     }
     let at = crate::clock::storable(at);
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE").fetch_one(&mut *conn).await?;
-    let mut seq: i64 = head.get("seq");
-    let mut prev: Vec<u8> = head.get("hash");
+    let head =
+        sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE").fetch_one(&mut *conn).await?;
+    let mut seq: i64 = head.seq;
+    let mut prev: Vec<u8> = head.hash;
     let mut rows: Vec<StoredEvent> = Vec::with_capacity(events.len());
     for event in events {
         seq += 1;
         let changes: Value = serde_json::from_str(&event.changes.to_string()).expect("JSON re-parses");
         let mut stored = StoredEvent {
             seq,
-            id: Uuid::now_v7(),
+            id: EventId::new(),
             at,
             actor_id: ctx.actor_id,
             actor_role: ctx.actor_role.clone(),
@@ -368,31 +368,29 @@ pub async fn record_many(
         rows.push(stored);
     }
     for chunk in rows.chunks(5000) {
-        sqlx::query(
-            "INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id,              changes, outcome, prev_hash, hash) SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[],              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::bytea[], $14::bytea[])",
+        sqlx::query!(
+            "INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, \
+             changes, outcome, prev_hash, hash) SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], \
+             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::bytea[], $14::bytea[])",
+            &chunk.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            &chunk.iter().map(|e| e.id).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|e| e.at).collect::<Vec<_>>(),
+            &chunk.iter().map(|e| e.actor_id).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|e| e.actor_role.clone()).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|e| e.client_addr.clone()).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|e| e.request_id.clone()).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>(),
+            &chunk.iter().map(|e| e.object_type.clone()).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|e| e.object_id.clone()).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|e| e.changes.clone()).collect::<Vec<_>>(),
+            &chunk.iter().map(|e| e.outcome.clone()).collect::<Vec<_>>(),
+            &chunk.iter().map(|e| e.prev_hash.clone()).collect::<Vec<_>>(),
+            &chunk.iter().map(|e| e.hash.clone()).collect::<Vec<_>>(),
         )
-        .bind(chunk.iter().map(|e| e.seq).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.id).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.at).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.actor_id).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.actor_role.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.client_addr.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.request_id.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.object_type.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.object_id.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.changes.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.outcome.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.prev_hash.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.hash.clone()).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE singleton")
-        .bind(seq)
-        .bind(&prev)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!("UPDATE audit_head SET seq = $1, hash = $2 WHERE singleton", seq, &prev).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -506,9 +504,8 @@ pub async fn verify(pool: &PgPool) -> Result<Verdict, sqlx::Error> {
         after = page.last().map(|e| e.seq).unwrap_or(after);
     }
     let count = expected_seq - 1;
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(pool).await?;
-    let head_seq: i64 = head.get("seq");
-    let head_hash: Vec<u8> = head.get("hash");
+    let head = sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(pool).await?;
+    let (head_seq, head_hash) = (head.seq, head.hash);
     if head_seq != count || head_hash != running {
         return Ok(Verdict::Broken {
             seq: count + 1,
@@ -548,19 +545,21 @@ pub async fn list(pool: &PgPool, f: &EventFilter) -> Result<(Vec<StoredEvent>, O
             t.replace('%', "\\%").replace('_', "\\_")
         }
     });
-    let mut rows: Vec<StoredEvent> = sqlx::query_as(
-        "SELECT seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, changes, \
-         outcome, prev_hash, hash FROM audit_events WHERE ($1::uuid IS NULL OR actor_id = $1) AND ($2::text IS NULL OR event_type LIKE $2) \
-         AND ($3::text IS NULL OR object_id = $3) AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5) \
-         AND ($6::bigint IS NULL OR seq < $6) ORDER BY seq DESC LIMIT $7",
+    let mut rows = sqlx::query_as!(
+        StoredEvent,
+        r#"SELECT seq, id AS "id: EventId", at, actor_id AS "actor_id: UserId", actor_role, client_addr, request_id, event_type,
+         object_type, object_id, changes, outcome, prev_hash, hash
+         FROM audit_events WHERE ($1::uuid IS NULL OR actor_id = $1) AND ($2::text IS NULL OR event_type LIKE $2)
+         AND ($3::text IS NULL OR object_id = $3) AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
+         AND ($6::bigint IS NULL OR seq < $6) ORDER BY seq DESC LIMIT $7"#,
+        f.actor as _,
+        type_pattern,
+        f.object.as_deref(),
+        f.from,
+        f.to,
+        f.before_seq,
+        f.limit + 1
     )
-    .bind(f.actor)
-    .bind(type_pattern)
-    .bind(&f.object)
-    .bind(f.from)
-    .bind(f.to)
-    .bind(f.before_seq)
-    .bind(f.limit + 1)
     .fetch_all(pool)
     .await?;
     let next = if rows.len() as i64 > f.limit {
@@ -585,7 +584,7 @@ mod tests {
     fn sample() -> StoredEvent {
         StoredEvent {
             seq: 1,
-            id: Uuid::nil(),
+            id: EventId(Uuid::nil()),
             at: OffsetDateTime::UNIX_EPOCH,
             actor_id: None,
             actor_role: Some("admin".into()),

@@ -1,7 +1,6 @@
 //! The SQL of cases. Functions take a connection (usually a transaction), never the state.
 
-use crate::ids::CaseId;
-use crate::ids::UserId;
+use crate::ids::{CaseId, RfiId, UserId};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -766,7 +765,7 @@ pub async fn notes_of(
 pub async fn rfis_of(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<super::model::Rfi>, sqlx::Error> {
     sqlx::query_as!(
         super::model::Rfi,
-        r#"SELECT id, asked_of, question, asked_on, tolls AS "tolls: Vec<ClockName>", answered_on, answer
+        r#"SELECT id AS "id: RfiId", asked_of, question, asked_on, tolls AS "tolls: Vec<ClockName>", answered_on, answer
            FROM case_rfis WHERE case_id = $1 ORDER BY asked_on, id"#,
         case_id.0
     )
@@ -778,9 +777,9 @@ pub async fn rfis_of(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<sup
 pub async fn consolidated_into(
     conn: &mut PgConnection,
     case_id: CaseId,
-) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+) -> Result<Option<(CaseId, String)>, sqlx::Error> {
     Ok(sqlx::query!(
-        "SELECT t.id, t.docket_number FROM cases s JOIN cases t ON t.id = s.consolidated_into WHERE s.id = $1",
+        r#"SELECT t.id AS "id: CaseId", t.docket_number FROM cases s JOIN cases t ON t.id = s.consolidated_into WHERE s.id = $1"#,
         case_id.0
     )
     .fetch_optional(conn)

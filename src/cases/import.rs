@@ -24,14 +24,13 @@
 //! | `supplier_name`, `supplier_country` | no | the supplier (found by name and country, or registered) |
 //! | `counterparty_name`, `counterparty_country` | no | the US counterparty |
 
-use crate::ids::UserId;
+use crate::ids::{CaseId, PartyId, TransactionId, UserId};
 use std::collections::HashMap;
 use std::io::Read;
 
 use serde_json::json;
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
-use uuid::Uuid;
 
 use super::model::{CaseInput, NewCase};
 use super::reference::Reference;
@@ -292,7 +291,7 @@ pub async fn load(
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport { rows: rows.len(), ..ImportReport::default() };
     // New cases get their search documents with their rows (see migration 0003).
-    sqlx::query("SELECT set_config('icts.bulk_load', 'on', true)").execute(&mut *conn).await?;
+    sqlx::query_scalar!("SELECT set_config('icts.bulk_load', 'on', true)").fetch_one(&mut *conn).await?;
     // Existing cases named by docket number.
     let dockets: Vec<String> = {
         let mut d: Vec<String> = rows.iter().filter_map(|r| r.docket.clone()).collect();
@@ -300,12 +299,11 @@ pub async fn load(
         d.dedup();
         d
     };
-    let found: Vec<(String, Uuid)> =
-        sqlx::query_as("SELECT docket_number, id FROM cases WHERE docket_number = ANY($1)")
-            .bind(&dockets)
+    let found =
+        sqlx::query!(r#"SELECT docket_number, id AS "id: CaseId" FROM cases WHERE docket_number = ANY($1)"#, &dockets)
             .fetch_all(&mut *conn)
             .await?;
-    let by_docket: HashMap<String, Uuid> = found.into_iter().collect();
+    let by_docket: HashMap<String, CaseId> = found.into_iter().map(|r| (r.docket_number, r.id)).collect();
     let missing: Vec<RowError> = rows
         .iter()
         .filter_map(|r| {
@@ -325,28 +323,28 @@ pub async fn load(
     keys.dedup();
     let names: Vec<String> = keys.iter().map(|k| k.name.clone()).collect();
     let countries: Vec<String> = keys.iter().map(|k| k.country.clone()).collect();
-    let existing: Vec<(String, String, Uuid)> = sqlx::query_as(
-        "SELECT DISTINCT ON (p.legal_name, p.country) p.legal_name, p.country, p.id FROM parties p \
-         JOIN UNNEST($1::text[], $2::text[]) AS k(name, country) ON p.legal_name = k.name AND p.country = k.country ORDER BY p.legal_name, p.country, p.created_at",
+    let existing = sqlx::query!(
+        r#"SELECT DISTINCT ON (p.legal_name, p.country) p.legal_name, p.country, p.id AS "id: PartyId" FROM parties p
+         JOIN UNNEST($1::text[], $2::text[]) AS k(name, country) ON p.legal_name = k.name AND p.country = k.country ORDER BY p.legal_name, p.country, p.created_at"#,
+        &names,
+        &countries
     )
-    .bind(&names)
-    .bind(&countries)
     .fetch_all(&mut *conn)
     .await?;
-    let mut party_ids: HashMap<PartyKey, Uuid> =
-        existing.into_iter().map(|(name, country, id)| (PartyKey { name, country }, id)).collect();
-    let new_parties: Vec<(Uuid, PartyKey)> =
-        keys.into_iter().filter(|k| !party_ids.contains_key(k)).map(|k| (Uuid::now_v7(), k)).collect();
+    let mut party_ids: HashMap<PartyKey, PartyId> =
+        existing.into_iter().map(|r| (PartyKey { name: r.legal_name, country: r.country }, r.id)).collect();
+    let new_parties: Vec<(PartyId, PartyKey)> =
+        keys.into_iter().filter(|k| !party_ids.contains_key(k)).map(|k| (PartyId::new(), k)).collect();
     for chunk in new_parties.chunks(10_000) {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO parties (id, legal_name, kind, country, created_by, created_at, updated_at) \
              SELECT id, name, 'company', country, $4, $5, $5 FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS t(id, name, country)",
+            &chunk.iter().map(|p| p.0).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|p| p.1.name.clone()).collect::<Vec<_>>(),
+            &chunk.iter().map(|p| p.1.country.clone()).collect::<Vec<_>>(),
+            user as _,
+            now,
         )
-        .bind(chunk.iter().map(|p| p.0).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|p| p.1.name.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|p| p.1.country.clone()).collect::<Vec<_>>())
-        .bind(user)
-        .bind(now)
         .execute(&mut *conn)
         .await?;
     }
@@ -356,18 +354,18 @@ pub async fn load(
     }
     // Screen the parties of the file, then give each new case its preliminary triage score
     // (written with the case: a later UPDATE would write every new case twice).
-    let mut involved: Vec<Uuid> = party_ids.values().copied().collect();
+    let mut involved: Vec<PartyId> = party_ids.values().copied().collect();
     involved.sort();
     involved.dedup();
     crate::parties::screening_service::screen_many(&mut *conn, screening_threshold, &involved, now).await?;
-    let with_hits: Vec<Uuid> = sqlx::query_scalar!(
-        "SELECT DISTINCT party_id FROM screening_hits WHERE party_id = ANY($1) AND status <> 'dismissed' \
-         AND list_version = (SELECT max(version) FROM screening_lists)",
-        &involved,
+    let with_hits: Vec<PartyId> = sqlx::query_scalar!(
+        r#"SELECT DISTINCT party_id AS "party_id: PartyId" FROM screening_hits WHERE party_id = ANY($1) AND status <> 'dismissed'
+         AND list_version = (SELECT max(version) FROM screening_lists)"#,
+        &involved as _,
     )
     .fetch_all(&mut *conn)
     .await?;
-    let with_hits: std::collections::HashSet<Uuid> = with_hits.into_iter().collect();
+    let with_hits: std::collections::HashSet<PartyId> = with_hits.into_iter().collect();
     let triage_of = |r: &ImportRow, c: &NewCase| {
         crate::risk::triage::score(&crate::risk::triage::TriageFacts {
             category: &c.category,
@@ -393,13 +391,13 @@ pub async fn load(
         0
     };
     let mut events = Vec::new();
-    let mut case_of_row: Vec<Uuid> = Vec::with_capacity(rows.len());
-    let mut new_cases: Vec<(Uuid, String, &NewCase, String, i32)> = Vec::new();
+    let mut case_of_row: Vec<CaseId> = Vec::with_capacity(rows.len());
+    let mut new_cases: Vec<(CaseId, String, &NewCase, String, i32)> = Vec::new();
     let mut n = 0;
     for r in &rows {
         match (&r.new_case, &r.docket) {
             (Some(c), _) => {
-                let id = Uuid::now_v7();
+                let id = CaseId::new();
                 let docket = super::model::docket_number(year, first + n);
                 n += 1;
                 let party_names = r.parties.iter().map(|p| p.0.name.as_str()).collect::<Vec<_>>().join(" ");
@@ -412,7 +410,7 @@ pub async fn load(
     }
     report.cases_opened = new_cases.len();
     for chunk in new_cases.chunks(5_000) {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO cases (id, docket_number, title, summary, origin, referring_agency, referral_date, category, adversaries, restricted, \
              created_by, created_at, updated_at, preliminary_score, search_doc) \
              SELECT id, docket, title, summary, origin::case_origin, agency, rdate, category, string_to_array(advs, ';'), restricted, $11, $12, $12, score, \
@@ -420,21 +418,21 @@ pub async fn load(
                || setweight(to_tsvector('english', summary), 'B') || setweight(to_tsvector('simple', names), 'B') \
              FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::text[], $9::text[], $10::bool[], $13::text[], $14::int[]) \
              AS t(id, docket, title, summary, origin, agency, rdate, category, advs, restricted, names, score)",
+            &chunk.iter().map(|c| c.0).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|c| c.1.clone()).collect::<Vec<_>>(),
+            &chunk.iter().map(|c| c.2.title.clone()).collect::<Vec<_>>(),
+            &chunk.iter().map(|c| c.2.summary.clone()).collect::<Vec<_>>(),
+            &chunk.iter().map(|c| c.2.origin.as_str().to_string()).collect::<Vec<_>>(),
+            &chunk.iter().map(|c| c.2.referring_agency.clone()).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|c| c.2.referral_date).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|c| c.2.category.clone()).collect::<Vec<_>>(),
+            &chunk.iter().map(|c| c.2.adversaries.join(";")).collect::<Vec<_>>(),
+            &chunk.iter().map(|c| c.2.restricted).collect::<Vec<_>>(),
+            user as _,
+            now,
+            &chunk.iter().map(|c| c.3.clone()).collect::<Vec<_>>(),
+            &chunk.iter().map(|c| c.4).collect::<Vec<_>>(),
         )
-        .bind(chunk.iter().map(|c| c.0).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|c| c.1.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|c| c.2.title.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|c| c.2.summary.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|c| c.2.origin.as_str().to_string()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|c| c.2.referring_agency.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|c| c.2.referral_date).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|c| c.2.category.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|c| c.2.adversaries.join(";")).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|c| c.2.restricted).collect::<Vec<_>>())
-        .bind(user)
-        .bind(now)
-        .bind(chunk.iter().map(|c| c.3.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|c| c.4).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
         for (id, docket, c, _, _) in chunk {
@@ -446,33 +444,33 @@ pub async fn load(
         }
     }
     // Transactions and their parties.
-    let tx_ids: Vec<Uuid> = rows.iter().map(|_| Uuid::now_v7()).collect();
+    let tx_ids: Vec<TransactionId> = rows.iter().map(|_| TransactionId::new()).collect();
     for (chunk_no, chunk) in rows.chunks(10_000).enumerate() {
         let base = chunk_no * 10_000;
         let t = |f: &dyn Fn(&ImportRow) -> String| chunk.iter().map(f).collect::<Vec<String>>();
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO transactions (id, case_id, item, kind, status, initiated_on, completed_on, ongoing_activity, value_usd, \
              us_persons_affected, data_categories, created_by, created_at) \
              SELECT id, case_id, item, kind, status, i, c, ongoing, value, persons, string_to_array(data, ';'), $12, $13 \
              FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::date[], $7::date[], $8::text[], $9::float8[], $10::int8[], $11::text[]) \
              AS t(id, case_id, item, kind, status, i, c, ongoing, value, persons, data)",
+            &tx_ids[base..base + chunk.len()] as _,
+            &case_of_row[base..base + chunk.len()] as _,
+            &t(&|r| r.transaction.item.clone()),
+            &t(&|r| r.transaction.kind.clone()),
+            &t(&|r| r.transaction.status.clone()),
+            &chunk.iter().map(|r| r.transaction.initiated_on).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|r| r.transaction.completed_on).collect::<Vec<_>>() as _,
+            &t(&|r| r.transaction.ongoing_activity.clone()),
+            &chunk.iter().map(|r| r.transaction.value_usd).collect::<Vec<_>>() as _,
+            &chunk.iter().map(|r| r.transaction.us_persons_affected).collect::<Vec<_>>() as _,
+            &t(&|r| r.transaction.data_categories.join(";")),
+            user as _,
+            now,
         )
-        .bind(&tx_ids[base..base + chunk.len()])
-        .bind(&case_of_row[base..base + chunk.len()])
-        .bind(t(&|r| r.transaction.item.clone()))
-        .bind(t(&|r| r.transaction.kind.clone()))
-        .bind(t(&|r| r.transaction.status.clone()))
-        .bind(chunk.iter().map(|r| r.transaction.initiated_on).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.transaction.completed_on).collect::<Vec<_>>())
-        .bind(t(&|r| r.transaction.ongoing_activity.clone()))
-        .bind(chunk.iter().map(|r| r.transaction.value_usd).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.transaction.us_persons_affected).collect::<Vec<_>>())
-        .bind(t(&|r| r.transaction.data_categories.join(";")))
-        .bind(user)
-        .bind(now)
         .execute(&mut *conn)
         .await?;
-        let mut tp: (Vec<Uuid>, Vec<Uuid>, Vec<String>, Vec<Uuid>) = Default::default();
+        let mut tp: (Vec<TransactionId>, Vec<PartyId>, Vec<String>, Vec<CaseId>) = Default::default();
         for (i, r) in chunk.iter().enumerate() {
             for (k, role) in &r.parties {
                 tp.0.push(tx_ids[base + i]);
@@ -481,30 +479,30 @@ pub async fn load(
                 tp.3.push(case_of_row[base + i]);
             }
         }
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO transaction_parties (transaction_id, party_id, role) SELECT t, p, r::party_role FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS x(t, p, r) \
              ON CONFLICT DO NOTHING",
+            &tp.0 as _,
+            &tp.1 as _,
+            &tp.2,
         )
-        .bind(&tp.0)
-        .bind(&tp.1)
-        .bind(&tp.2)
         .execute(&mut *conn)
         .await?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) \
              SELECT DISTINCT c, p, r::party_role, $4::uuid, $5::timestamptz FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS x(c, p, r) ON CONFLICT DO NOTHING",
+            &tp.3 as _,
+            &tp.1 as _,
+            &tp.2,
+            user as _,
+            now,
         )
-        .bind(&tp.3)
-        .bind(&tp.1)
-        .bind(&tp.2)
-        .bind(user)
-        .bind(now)
         .execute(&mut *conn)
         .await?;
         progress(rows.len().min(base + chunk.len()));
     }
     // Joined cases: one event per case, naming the transactions added.
-    let mut joined: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    let mut joined: HashMap<CaseId, Vec<TransactionId>> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {
         if r.docket.is_some() {
             joined.entry(case_of_row[i]).or_default().push(tx_ids[i]);
@@ -512,9 +510,9 @@ pub async fn load(
     }
     report.cases_joined = joined.len();
     // Existing cases joined: recompute their search documents with the new parties.
-    sqlx::query("SELECT set_config('icts.bulk_load', 'off', true)").execute(&mut *conn).await?;
-    let joined_ids: Vec<Uuid> = joined.keys().copied().collect();
-    sqlx::query("UPDATE cases SET search_doc = NULL WHERE id = ANY($1)").bind(&joined_ids).execute(&mut *conn).await?;
+    sqlx::query_scalar!("SELECT set_config('icts.bulk_load', 'off', true)").fetch_one(&mut *conn).await?;
+    let joined_ids: Vec<CaseId> = joined.keys().copied().collect();
+    sqlx::query!("UPDATE cases SET search_doc = NULL WHERE id = ANY($1)", &joined_ids as _).execute(&mut *conn).await?;
     for (case, txs) in joined {
         events.push(
             NewEvent::new("case.transactions_imported")

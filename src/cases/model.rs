@@ -1,11 +1,9 @@
 //! Case types and the validation of intake and edits (parse, don't validate: raw input
 //! becomes a [`NewCase`] or [`CaseEdit`] once, with every bad field named).
 
-use crate::ids::CaseId;
-use crate::ids::UserId;
+use crate::ids::{CaseId, RfiId, UserId};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
-use uuid::Uuid;
 
 use super::clocks::ClockState;
 use super::reference::Reference;
@@ -197,7 +195,7 @@ impl CaseRow {
 #[derive(Debug, Clone)]
 pub struct Rfi {
     /// Its id (answers refer to it).
-    pub id: Uuid,
+    pub id: RfiId,
     /// Who was asked.
     pub asked_of: String,
     /// What was asked.
@@ -668,7 +666,7 @@ mod tests {
         let me = UserId::new();
         let mut row = CaseRow {
             case: CaseRecord {
-                id: CaseId(Uuid::nil()),
+                id: CaseId(uuid::Uuid::nil()),
                 docket_number: "ICTS-2026-001".into(),
                 title: String::new(),
                 summary: String::new(),

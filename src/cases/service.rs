@@ -1,8 +1,7 @@
 //! Case use cases: each checks permission and need-to-know, applies the pure rules, writes
 //! with a version guard, and appends its audit event, all in one transaction.
 
-use crate::ids::CaseId;
-use crate::ids::UserId;
+use crate::ids::{CaseId, NoteId, RfiId, UserId};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use time::{Date, OffsetDateTime};
@@ -404,7 +403,7 @@ pub async fn transition(
             let asked_of = c.referring_agency.clone().unwrap_or_else(|| "the referring party".into());
             sqlx::query!(
                 "INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
-                Uuid::now_v7(),
+                RfiId::new().0,
                 id.0,
                 &asked_of,
                 &comment,
@@ -541,7 +540,7 @@ pub async fn add_note(
     now: OffsetDateTime,
     id: CaseId,
     body: &str,
-) -> Result<Uuid, DomainError> {
+) -> Result<NoteId, DomainError> {
     require(user, policy::Action::WorkCases)?;
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 20000 {
@@ -549,10 +548,10 @@ pub async fn add_note(
     }
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, id, false).await?;
-    let note = Uuid::now_v7();
+    let note = NoteId::new();
     sqlx::query!(
         "INSERT INTO case_notes (id, case_id, author, body, created_at) VALUES ($1,$2,$3,$4,$5)",
-        note,
+        note.0,
         c.id.0,
         user.id.0,
         body,
@@ -631,7 +630,7 @@ pub async fn add_rfi(
     question: &str,
     tolls: Vec<ClockName>,
     when: &When,
-) -> Result<Uuid, DomainError> {
+) -> Result<RfiId, DomainError> {
     require(user, policy::Action::WorkCases)?;
     let mut errors = Vec::new();
     if asked_of.trim().is_empty() || asked_of.chars().count() > 300 {
@@ -649,10 +648,10 @@ pub async fn add_rfi(
         return Err(DomainError::Forbidden);
     }
     let on = when.date("asked_on", now, &[(&format!("the case reached {}", c.stage.label()), c.stage_since)])?;
-    let rfi = Uuid::now_v7();
+    let rfi = RfiId::new();
     sqlx::query!(
         "INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, tolls, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        rfi,
+        rfi.0,
         id.0,
         asked_of.trim(),
         question.trim(),
@@ -678,7 +677,7 @@ pub async fn answer_rfi(
     user: &Actor,
     now: OffsetDateTime,
     id: CaseId,
-    rfi: Uuid,
+    rfi: RfiId,
     answer: &str,
     when: &When,
 ) -> Result<(), DomainError> {
@@ -689,13 +688,13 @@ pub async fn answer_rfi(
     let mut tx = conn.begin().await?;
     visible(&mut tx, user, id, true).await?;
     let asked: Option<Date> =
-        sqlx::query_scalar!("SELECT asked_on FROM case_rfis WHERE id = $1 AND case_id = $2", rfi, id.0)
+        sqlx::query_scalar!("SELECT asked_on FROM case_rfis WHERE id = $1 AND case_id = $2", rfi.0, id.0)
             .fetch_optional(&mut *tx)
             .await?;
     let on = when.date("answered_on", now, &[("the request", asked)])?;
     let n = sqlx::query!(
         "UPDATE case_rfis SET answered_on = $3, answer = $4 WHERE id = $1 AND case_id = $2 AND answered_on IS NULL",
-        rfi,
+        rfi.0,
         id.0,
         on,
         answer.trim()

@@ -1,14 +1,11 @@
 //! The ICTS transactions a case reviews (one or more; a class of transactions, or similar
 //! reviews consolidated into one case).
 
-use crate::ids::CaseId;
-use crate::ids::PartyId;
-use crate::ids::UserId;
+use crate::ids::{CaseId, PartyId, TransactionId, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::{Date, OffsetDateTime};
-use uuid::Uuid;
 
 use super::model::parse_date;
 use super::service;
@@ -27,7 +24,7 @@ pub const STATUSES: [&str; 3] = ["pending", "completed", "ongoing"];
 /// A transaction.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Transaction {
-    pub id: Uuid,
+    pub id: TransactionId,
     /// The case reviewing it.
     pub case_id: CaseId,
     /// The ICTS item or service.
@@ -175,14 +172,17 @@ impl TransactionInput {
     }
 }
 
-const COLUMNS: &str = "id, case_id, item, kind, status, initiated_on, completed_on, ongoing_activity, value_usd::float8 AS value_usd, us_persons_affected, data_categories";
-
 /// The transactions of a case.
 pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Transaction>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM transactions WHERE case_id = $1 ORDER BY created_at, id"))
-        .bind(case_id)
-        .fetch_all(conn)
-        .await
+    sqlx::query_as!(
+        Transaction,
+        r#"SELECT id AS "id: TransactionId", case_id AS "case_id: CaseId", item, kind, status, initiated_on, completed_on,
+         ongoing_activity, value_usd::float8 AS value_usd, us_persons_affected, data_categories
+         FROM transactions WHERE case_id = $1 ORDER BY created_at, id"#,
+        case_id.0
+    )
+    .fetch_all(conn)
+    .await
 }
 
 /// Inserts a transaction and its parties (the caller checks access and audits).
@@ -192,12 +192,12 @@ pub async fn insert(
     t: &ValidTransaction,
     user: UserId,
     now: time::OffsetDateTime,
-) -> Result<Uuid, DomainError> {
-    let id = Uuid::now_v7();
+) -> Result<TransactionId, DomainError> {
+    let id = TransactionId::new();
     sqlx::query!(
         "INSERT INTO transactions (id, case_id, item, kind, status, initiated_on, completed_on, ongoing_activity, value_usd, \
          us_persons_affected, data_categories, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::float8,$10,$11,$12,$13)",
-        id,
+        id.0,
         case_id.0,
         &t.item,
         &t.kind,
@@ -223,7 +223,7 @@ pub async fn insert(
         }
         sqlx::query!(
             "INSERT INTO transaction_parties (transaction_id, party_id, role) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
-            id,
+            id.0,
             party.0,
             role as _
         )
@@ -251,7 +251,7 @@ pub async fn create(
     now: OffsetDateTime,
     case_id: CaseId,
     t: ValidTransaction,
-) -> Result<Uuid, DomainError> {
+) -> Result<TransactionId, DomainError> {
     if !user.may(Action::WorkCases) {
         return Err(DomainError::Forbidden);
     }

@@ -1,15 +1,12 @@
 //! Case pages: dashboard, list with filters and search, intake and edit forms, the case
 //! page with its actions, notes, requests for information, clocks and timeline.
 
-use crate::ids::CaseId;
-use crate::ids::PartyId;
-use crate::ids::UserId;
+use crate::ids::{AssessmentId, CaseId, PartyId, RfiId, UserId};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::api::CaseQuery;
 use super::clocks::{ClockName, ClockState};
@@ -405,7 +402,7 @@ pub struct NoteView {
 
 /// A request for information as shown.
 pub struct RfiView {
-    id: Uuid,
+    id: RfiId,
     asked_of: String,
     question: String,
     asked_on: String,
@@ -452,7 +449,7 @@ struct CasePage {
     data_categories: Vec<super::reference::DataCategory>,
     kinds: [&'static str; 6],
     statuses: [&'static str; 3],
-    consolidated_into: Option<(Uuid, String)>,
+    consolidated_into: Option<(CaseId, String)>,
     assessments: Vec<crate::risk::service::Assessment>,
     risk_bars: Vec<RiskBar>,
     risk_changes: Vec<(String, u8, u8)>,
@@ -461,14 +458,14 @@ struct CasePage {
     user_id: UserId,
     hits: Vec<crate::parties::screening_service::Hit>,
     preliminary_score: Option<i32>,
-    compared: Option<(Uuid, Uuid)>,
+    compared: Option<(AssessmentId, AssessmentId)>,
 }
 
 impl CasePage {
-    fn is_compared_from(&self, id: &Uuid) -> bool {
+    fn is_compared_from(&self, id: &AssessmentId) -> bool {
         self.compared.is_some_and(|c| c.0 == *id)
     }
-    fn is_compared_to(&self, id: &Uuid) -> bool {
+    fn is_compared_to(&self, id: &AssessmentId) -> bool {
         self.compared.is_some_and(|c| c.1 == *id)
     }
 }
@@ -511,7 +508,7 @@ impl CasePage {
 #[derive(Default)]
 struct Choices<'a> {
     /// The two assessments to compare.
-    compare: Option<(Uuid, Uuid)>,
+    compare: Option<(AssessmentId, AssessmentId)>,
     /// The party search of the pickers.
     party_q: Option<&'a str>,
 }
@@ -611,7 +608,7 @@ async fn case_page_with(
     let hits = crate::parties::screening_service::hits_of_case(&mut conn, id).await?;
     let mut risk_bars = Vec::new();
     let mut risk_changes = Vec::new();
-    let mut compared: Option<(Uuid, Uuid)> = None;
+    let mut compared: Option<(AssessmentId, AssessmentId)> = None;
     if let Some(current) = assessments.first() {
         let rubric = crate::risk::service::rubric(&mut conn, current.rubric_version).await?;
         let name_of = |code: &str| {
@@ -637,7 +634,7 @@ async fn case_page_with(
             });
         }
         // What changed between two assessments: the two chosen, or the latest two.
-        let find = |aid: Uuid| assessments.iter().find(|a| a.id == aid);
+        let find = |aid: AssessmentId| assessments.iter().find(|a| a.id == aid);
         let pair = match compare {
             Some((from, to)) => find(from).zip(find(to)),
             None => assessments.get(1).zip(assessments.first()),
@@ -742,8 +739,8 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let compare = match (q.from.as_deref().filter(|s| !s.is_empty()), q.to.as_deref().filter(|s| !s.is_empty())) {
         (Some(f), Some(t)) => Some((
-            Uuid::parse_str(f).map_err(|_| AppError::invalid("from", "choose an assessment"))?,
-            Uuid::parse_str(t).map_err(|_| AppError::invalid("to", "choose an assessment"))?,
+            f.parse::<AssessmentId>().map_err(|_| AppError::invalid("from", "choose an assessment"))?,
+            t.parse::<AssessmentId>().map_err(|_| AppError::invalid("to", "choose an assessment"))?,
         )),
         _ => None,
     };
@@ -874,7 +871,7 @@ pub struct AnswerForm {
 pub async fn answer_rfi(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath((id, rfi)): AppPath<(CaseId, Uuid)>,
+    AppPath((id, rfi)): AppPath<(CaseId, RfiId)>,
     AppForm(f): AppForm<AnswerForm>,
 ) -> Result<Response, AppError> {
     let when = service::When { on: f.answered_on, late_reason: f.late_reason };

@@ -1,11 +1,8 @@
 //! Determinations' reads for the pages, checked against the schema at compile time.
 
-use crate::ids::CaseId;
-use crate::ids::DeterminationId;
-use crate::ids::UserId;
+use crate::ids::{AssessmentId, CaseId, DeterminationId, UserId};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// How many submitted drafts await a signature that `supervisor` may give (not their own),
 /// and recorded outside signatures they may confirm (not recorded by them).
@@ -45,11 +42,11 @@ pub async fn returned_to(conn: &mut PgConnection, drafter: UserId) -> Result<i64
 /// The score of the assessment a determination rests on: composite, band, when, rubric.
 pub async fn assessment_summary(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: AssessmentId,
 ) -> Result<Option<(f64, String, OffsetDateTime, i32)>, sqlx::Error> {
     Ok(sqlx::query!(
         r#"SELECT composite::float8 AS "composite!", band::text AS "band!", created_at, rubric_version FROM assessments WHERE id = $1"#,
-        id
+        id.0
     )
     .fetch_optional(conn)
     .await?

@@ -14,11 +14,7 @@ pub mod document;
 pub mod service;
 pub mod web;
 
-use crate::ids::CaseId;
-use crate::ids::DeterminationId;
-use crate::ids::DocumentId;
-use crate::ids::MeasureId;
-use crate::ids::UserId;
+use crate::ids::{AssessmentId, CaseId, DeterminationId, DocumentId, MeasureId, SubmissionId, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -121,7 +117,7 @@ pub const PENALTIES: &str = "Any person who violates, attempts to violate, consp
 #[serde(deny_unknown_fields)]
 pub struct SubmissionAnswer {
     /// The submission answered.
-    pub submission_id: Uuid,
+    pub submission_id: SubmissionId,
     /// The office's answer.
     pub answer: String,
 }
@@ -267,9 +263,9 @@ pub struct Signed<'a> {
     pub content: &'a serde_json::Value,
     pub cited_documents: &'a [DocumentId],
     /// Linked assessment.
-    pub assessment_id: Option<Uuid>,
+    pub assessment_id: Option<AssessmentId>,
     /// Superseded determination.
-    pub supersedes: Option<Uuid>,
+    pub supersedes: Option<DeterminationId>,
     /// Drafter.
     pub drafted_by: UserId,
 }
@@ -372,7 +368,7 @@ pub struct Determination {
     /// `initial`, `final`, `amendment` or `revocation`.
     pub kind: String,
     /// The determination amended or revoked.
-    pub supersedes: Option<Uuid>,
+    pub supersedes: Option<DeterminationId>,
     /// `prohibition` / `mitigation` (initial); `prohibited` / `not_prohibited` /
     /// `permitted_with_mitigation` (final, amendment); `revoked`.
     pub outcome: String,
@@ -383,7 +379,7 @@ pub struct Determination {
     #[schema(value_type = Content)]
     pub content: serde_json::Value,
     /// The assessment the risk analysis rests on (current when last saved).
-    pub assessment_id: Option<Uuid>,
+    pub assessment_id: Option<AssessmentId>,
     /// Documents cited.
     pub cited_documents: Vec<DocumentId>,
     /// The drafter confirmed the determination is unclassified.

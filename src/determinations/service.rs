@@ -1,11 +1,7 @@
 //! Determination use cases: draft, revise, submit, return and sign. Each is one
 //! transaction with its audit event (object: the case, so the case's timeline shows it).
 
-use crate::ids::CaseId;
-use crate::ids::DeterminationId;
-use crate::ids::DocumentId;
-use crate::ids::MeasureId;
-use crate::ids::UserId;
+use crate::ids::{AssessmentId, CaseId, DeterminationId, DocumentId, MeasureId, SubmissionId, UserId};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
@@ -20,14 +16,28 @@ use crate::cases::workflow::{Change, Decision, Facts, Input, Stage};
 use crate::error::{DomainError, FieldError};
 use crate::notifications::{self, Note};
 
-const SELECT: &str = "SELECT d.id, d.case_id, d.kind, d.supersedes, d.outcome, d.status, d.revision, d.content, \
-    d.assessment_id, d.cited_documents, d.unclassified_confirmed, d.drafted_by, du.name AS drafted_by_name, d.created_at, \
-    d.updated_at, d.submitted_at, d.signed_by, coalesce(su.name, d.outside_signer) AS signed_by_name, d.signed_at, \
-    d.reauth_at, d.content_sha256, d.signed_on, d.signer_title, d.signer_authority, d.outside_signer, d.signed_copy_id, \
-    d.signed_copy_sha256, d.recorded_by, ru.name AS recorded_by_name, d.recorded_at, d.confirmed_by, \
-    cu.name AS confirmed_by_name \
-    FROM determinations d JOIN users du ON du.id = d.drafted_by LEFT JOIN users su ON su.id = d.signed_by \
-    LEFT JOIN users ru ON ru.id = d.recorded_by LEFT JOIN users cu ON cu.id = d.confirmed_by";
+/// `query_as!` over the columns of [`Determination`] with its people's names: the rest of
+/// the statement after the joins, then its parameters.
+macro_rules! select_determinations {
+    ($rest:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Determination,
+            r#"SELECT d.id AS "id: DeterminationId", d.case_id AS "case_id: CaseId", d.kind,
+                d.supersedes AS "supersedes: DeterminationId", d.outcome, d.status AS "status: Status", d.revision, d.content,
+                d.assessment_id AS "assessment_id: AssessmentId", d.cited_documents AS "cited_documents: Vec<DocumentId>",
+                d.unclassified_confirmed, d.drafted_by AS "drafted_by: UserId", du.name AS drafted_by_name, d.created_at,
+                d.updated_at, d.submitted_at, d.signed_by AS "signed_by: UserId",
+                coalesce(su.name, d.outside_signer) AS "signed_by_name?", d.signed_at, d.reauth_at, d.content_sha256,
+                d.signed_on, d.signer_title, d.signer_authority, d.outside_signer,
+                d.signed_copy_id AS "signed_copy_id: DocumentId", d.signed_copy_sha256,
+                d.recorded_by AS "recorded_by: UserId", ru.name AS "recorded_by_name?", d.recorded_at,
+                d.confirmed_by AS "confirmed_by: UserId", cu.name AS "confirmed_by_name?"
+              FROM determinations d JOIN users du ON du.id = d.drafted_by LEFT JOIN users su ON su.id = d.signed_by
+              LEFT JOIN users ru ON ru.id = d.recorded_by LEFT JOIN users cu ON cu.id = d.confirmed_by "# + $rest
+            $(, $arg)*
+        )
+    };
+}
 
 /// What a draft says (its kind is fixed when it is started).
 pub struct Draft {
@@ -47,27 +57,24 @@ pub async fn get(
     id: DeterminationId,
     lock: bool,
 ) -> Result<(Determination, CaseRow), DomainError> {
-    let sql =
-        if lock { format!("{SELECT} WHERE d.id = $1 FOR UPDATE OF d") } else { format!("{SELECT} WHERE d.id = $1") };
-    let d: Determination =
-        sqlx::query_as(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(DomainError::NotFound)?;
+    let d = if lock {
+        select_determinations!("WHERE d.id = $1 FOR UPDATE OF d", id.0).fetch_optional(&mut *conn).await?
+    } else {
+        select_determinations!("WHERE d.id = $1", id.0).fetch_optional(&mut *conn).await?
+    }
+    .ok_or(DomainError::NotFound)?;
     let c = visible(conn, user, d.case_id, false).await?;
     Ok((d, c))
 }
 
 /// The determinations of a case, oldest first.
 pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Determination>, DomainError> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE d.case_id = $1 ORDER BY d.created_at, d.id"))
-        .bind(case_id)
-        .fetch_all(conn)
-        .await?)
+    Ok(select_determinations!("WHERE d.case_id = $1 ORDER BY d.created_at, d.id", case_id.0).fetch_all(conn).await?)
 }
 
 /// A determination listed with its case's docket number and title.
-#[derive(sqlx::FromRow)]
 pub struct Listed {
     /// The determination.
-    #[sqlx(flatten)]
     pub d: Determination,
     /// Its case's docket number.
     pub docket_number: String,
@@ -87,21 +94,45 @@ pub enum Listing {
 /// Determinations on cases `user` may see (need-to-know applied in the query, as
 /// [`CaseRow::visible_to`] does).
 pub async fn list(conn: &mut PgConnection, user: &Actor, which: Listing) -> Result<Vec<Listed>, DomainError> {
-    let filter = match which {
-        Listing::AwaitingSignature => {
-            "d.status IN ('submitted', 'recorded') ORDER BY coalesce(d.recorded_at, d.submitted_at), d.id"
-        }
-        Listing::UnsignedByMe => "d.drafted_by = $1 AND d.status <> 'signed' ORDER BY d.updated_at DESC, d.id",
-    };
+    // Need-to-know in the query, as `CaseRow::visible_to` decides it one case at a time.
     let sees_restricted = user.may(crate::auth::Action::SeeRestrictedCases);
-    let sql = SELECT.replacen(" FROM determinations d", ", c.docket_number, c.title FROM determinations d", 1);
-    Ok(sqlx::query_as(&format!(
-        "{sql} JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1) AND {filter} LIMIT 500"
-    ))
-    .bind(user.id)
-    .bind(sees_restricted)
-    .fetch_all(conn)
-    .await?)
+    let ds = match which {
+        Listing::AwaitingSignature => {
+            select_determinations!(
+                "JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1)
+                 AND d.status IN ('submitted', 'recorded') ORDER BY coalesce(d.recorded_at, d.submitted_at), d.id LIMIT 500",
+                user.id.0,
+                sees_restricted
+            )
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        Listing::UnsignedByMe => {
+            select_determinations!(
+                "JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1)
+                 AND d.drafted_by = $1 AND d.status <> 'signed' ORDER BY d.updated_at DESC, d.id LIMIT 500",
+                user.id.0,
+                sees_restricted
+            )
+            .fetch_all(&mut *conn)
+            .await?
+        }
+    };
+    let ids: Vec<CaseId> = ds.iter().map(|d| d.case_id).collect();
+    let cases: std::collections::HashMap<CaseId, (String, String)> =
+        sqlx::query!(r#"SELECT id AS "id: CaseId", docket_number, title FROM cases WHERE id = ANY($1)"#, &ids as _)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, (r.docket_number, r.title)))
+            .collect();
+    Ok(ds
+        .into_iter()
+        .map(|d| {
+            let (docket_number, title) = cases.get(&d.case_id).cloned().unwrap_or_default();
+            Listed { d, docket_number, title }
+        })
+        .collect())
 }
 
 /// Checks what needs the database: cited documents, answered submissions and measures
@@ -117,28 +148,29 @@ async fn check_references(
     complete: bool,
 ) -> Result<Vec<FieldError>, DomainError> {
     let mut e = Vec::new();
-    let docs: Vec<(DocumentId, String)> =
-        sqlx::query_as("SELECT id, marking::text FROM documents WHERE case_id = $1 AND id = ANY($2)")
-            .bind(case_id)
-            .bind(cited)
-            .fetch_all(&mut *conn)
-            .await?;
+    let docs = sqlx::query!(
+        r#"SELECT id AS "id: DocumentId", marking::text AS "marking!" FROM documents WHERE case_id = $1 AND id = ANY($2)"#,
+        case_id.0,
+        cited as _
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     for id in cited {
-        match docs.iter().find(|d| d.0 == *id) {
+        match docs.iter().find(|d| d.id == *id) {
             None => e.push(FieldError::new("cited_documents", format!("{id} is not a document of this case"))),
-            Some((_, m)) if m == "classified_reference" => e.push(FieldError::new(
+            Some(d) if d.marking == "classified_reference" => e.push(FieldError::new(
                 "cited_documents",
                 "a classified-reference document can never be cited in a determination (it must be unclassified)",
             )),
             _ => {}
         }
     }
-    let submissions: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, kind FROM case_submissions WHERE case_id = $1")
-        .bind(case_id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let submissions =
+        sqlx::query!(r#"SELECT id AS "id: SubmissionId", kind FROM case_submissions WHERE case_id = $1"#, case_id.0)
+            .fetch_all(&mut *conn)
+            .await?;
     for a in &content.submission_answers {
-        if !submissions.iter().any(|s| s.0 == a.submission_id) {
+        if !submissions.iter().any(|s| s.id == a.submission_id) {
             e.push(FieldError::new(
                 "submission_answers",
                 format!("{} is not a submission of this case", a.submission_id),
@@ -148,8 +180,8 @@ async fn check_references(
     if complete && matches!(kind, Kind::Final | Kind::Amendment) {
         let unanswered = submissions
             .iter()
-            .filter(|s| s.1 != "meeting_request")
-            .filter(|s| !content.submission_answers.iter().any(|a| a.submission_id == s.0))
+            .filter(|s| s.kind != "meeting_request")
+            .filter(|s| !content.submission_answers.iter().any(|a| a.submission_id == s.id))
             .count();
         if unanswered > 0 {
             e.push(FieldError::new(
@@ -158,16 +190,18 @@ async fn check_references(
             ));
         }
     }
-    let measures: Vec<(MeasureId, crate::mitigation::MeasureStatus)> =
-        sqlx::query_as("SELECT id, status FROM mitigation_measures WHERE case_id = $1 AND id = ANY($2)")
-            .bind(case_id)
-            .bind(&content.measures)
-            .fetch_all(&mut *conn)
-            .await?;
+    let measures = sqlx::query!(
+        r#"SELECT id AS "id: MeasureId", status AS "status: crate::mitigation::MeasureStatus"
+         FROM mitigation_measures WHERE case_id = $1 AND id = ANY($2)"#,
+        case_id.0,
+        &content.measures as _
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     for id in &content.measures {
-        match measures.iter().find(|m| m.0 == *id) {
+        match measures.iter().find(|m| m.id == *id) {
             None => e.push(FieldError::new("measures", format!("{id} is not a mitigation measure of this case"))),
-            Some((_, s)) if complete && outcome == "permitted_with_mitigation" && !s.is_in_force() => {
+            Some(m) if complete && outcome == "permitted_with_mitigation" && !m.status.is_in_force() => {
                 e.push(FieldError::new("measures", "a final determination rests only on agreed measures"))
             }
             _ => {}
@@ -927,13 +961,16 @@ pub async fn revisions(
     conn: &mut PgConnection,
     id: DeterminationId,
 ) -> Result<Vec<(i32, String, String, OffsetDateTime)>, DomainError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query!(
         "SELECT r.revision, r.outcome, u.name, r.saved_at FROM determination_revisions r JOIN users u ON u.id = r.saved_by \
          WHERE r.determination_id = $1 ORDER BY r.revision",
+        id.0
     )
-    .bind(id)
     .fetch_all(conn)
-    .await?)
+    .await?
+    .into_iter()
+    .map(|r| (r.revision, r.outcome, r.name, r.saved_at))
+    .collect())
 }
 
 /// The returns of a determination: (revision, comment, who, when).
@@ -941,13 +978,16 @@ pub async fn returns(
     conn: &mut PgConnection,
     id: DeterminationId,
 ) -> Result<Vec<(i32, String, String, OffsetDateTime)>, DomainError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query!(
         "SELECT r.revision, r.comment, u.name, r.returned_at FROM determination_returns r JOIN users u ON u.id = r.returned_by \
          WHERE r.determination_id = $1 ORDER BY r.returned_at",
+        id.0
     )
-    .bind(id)
     .fetch_all(conn)
-    .await?)
+    .await?
+    .into_iter()
+    .map(|r| (r.revision, r.comment, r.name, r.returned_at))
+    .collect())
 }
 
 /// A signed final determination (or its amendment or revocation) that may be sent and

@@ -2,11 +2,7 @@
 //! mitigation, documents), a determination (edit, submit, sign, return), the supervisors'
 //! signature queue, and the forms that post to them.
 
-use crate::ids::CaseId;
-use crate::ids::DeterminationId;
-use crate::ids::DocumentId;
-use crate::ids::MeasureId;
-use crate::ids::UserId;
+use crate::ids::{CaseId, DeterminationId, DocumentId, MeasureId, SubmissionId, UserId};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -153,7 +149,7 @@ impl DeterminationPage {
     fn signature_date(&self) -> String {
         self.d.signature_date().or(self.d.signed_on).map(|d| d.to_string()).unwrap_or_default()
     }
-    fn answer_of(&self, s: &Uuid) -> &str {
+    fn answer_of(&self, s: &SubmissionId) -> &str {
         self.content.submission_answers.iter().find(|a| a.submission_id == *s).map(|a| a.answer.as_str()).unwrap_or("")
     }
     fn measure_chosen(&self, m: &MeasureId) -> bool {
@@ -366,7 +362,7 @@ fn parse_draft_form(pairs: &[(String, String)]) -> Result<(i32, String, Content,
         if let Some(id) = k.strip_prefix("answer_")
             && !v.trim().is_empty()
         {
-            match Uuid::parse_str(id) {
+            match id.parse::<SubmissionId>() {
                 Ok(submission_id) => {
                     submission_answers.push(SubmissionAnswer { submission_id, answer: v.trim().to_string() })
                 }

@@ -1,11 +1,10 @@
 //! Documents' SQL, checked against the schema at compile time.
 
-use crate::ids::CaseId;
 use crate::ids::DocumentId;
 use crate::ids::UserId;
+use crate::ids::{CaseId, SubmissionId};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::model::Document;
 
@@ -14,7 +13,7 @@ pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Doc
     sqlx::query_as!(
         Document,
         r#"SELECT d.id, d.case_id, d.title, d.marking::text AS "marking!", d.filename, d.media_type, d.size_bytes, d.sha256,
-           d.pointer, (SELECT sd.submission_id FROM submission_documents sd WHERE sd.document_id = d.id LIMIT 1) AS "submission_id?",
+           d.pointer, (SELECT sd.submission_id FROM submission_documents sd WHERE sd.document_id = d.id LIMIT 1) AS "submission_id?: SubmissionId",
            d.uploaded_at, u.name AS uploaded_by_name
            FROM documents d JOIN users u ON u.id = d.uploaded_by WHERE d.case_id = $1 ORDER BY d.uploaded_at, d.id"#,
         case_id.0,
@@ -28,7 +27,7 @@ pub async fn get(conn: &mut PgConnection, id: DocumentId) -> Result<Option<Docum
     sqlx::query_as!(
         Document,
         r#"SELECT d.id, d.case_id, d.title, d.marking::text AS "marking!", d.filename, d.media_type, d.size_bytes, d.sha256,
-           d.pointer, (SELECT sd.submission_id FROM submission_documents sd WHERE sd.document_id = d.id LIMIT 1) AS "submission_id?",
+           d.pointer, (SELECT sd.submission_id FROM submission_documents sd WHERE sd.document_id = d.id LIMIT 1) AS "submission_id?: SubmissionId",
            d.uploaded_at, u.name AS uploaded_by_name
            FROM documents d JOIN users u ON u.id = d.uploaded_by WHERE d.id = $1"#,
         id.0,
@@ -75,7 +74,7 @@ pub(super) async fn insert(
     conn: &mut PgConnection,
     d: &NewRow<'_>,
     content: Option<&[u8]>,
-    submission: Option<Uuid>,
+    submission: Option<SubmissionId>,
     by: UserId,
     at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
@@ -102,7 +101,7 @@ pub(super) async fn insert(
             .await?;
     }
     if let Some(s) = submission {
-        sqlx::query!("INSERT INTO submission_documents (submission_id, document_id) VALUES ($1, $2)", s, d.id.0)
+        sqlx::query!("INSERT INTO submission_documents (submission_id, document_id) VALUES ($1, $2)", s.0, d.id.0)
             .execute(&mut *conn)
             .await?;
     }

@@ -1,10 +1,9 @@
 //! Documents' types and the pure checks of an upload (content sniffing, file names).
 
-use crate::ids::CaseId;
 use crate::ids::DocumentId;
+use crate::ids::{CaseId, SubmissionId};
 use serde::Serialize;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// Largest document accepted.
 pub const MAX_BYTES: usize = 20 * 1024 * 1024;
@@ -39,7 +38,7 @@ pub struct Document {
     /// Where a classified-reference document is held.
     pub pointer: Option<String>,
     /// The submission it belongs to.
-    pub submission_id: Option<Uuid>,
+    pub submission_id: Option<SubmissionId>,
     /// Uploaded.
     #[serde(with = "time::serde::rfc3339")]
     pub uploaded_at: OffsetDateTime,

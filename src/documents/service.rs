@@ -1,12 +1,11 @@
 //! Storing documents: checks, content, the audit event.
 
-use crate::ids::CaseId;
 use crate::ids::DocumentId;
+use crate::ids::{CaseId, SubmissionId};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::db;
 use super::model::{Document, MARKINGS, MAX_BYTES, Upload, clean_filename, sniff};
@@ -33,7 +32,7 @@ pub async fn store(
         errors.push(FieldError::new("marking", "must be public, cui, cbi or classified_reference"));
     }
     let submission = match u.submission_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => match Uuid::parse_str(s) {
+        Some(s) => match s.parse::<SubmissionId>() {
             Ok(id) => Some(id),
             Err(_) => {
                 errors.push(FieldError::new("submission_id", "is not a submission id"));

@@ -1,9 +1,9 @@
 //! Mitigation's SQL, checked against the schema at compile time.
 
-use crate::ids::CaseId;
 use crate::ids::DocumentId;
 use crate::ids::MeasureId;
 use crate::ids::UserId;
+use crate::ids::{CaseId, SubmissionId};
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -25,7 +25,7 @@ pub async fn kinds(conn: &mut PgConnection) -> Result<Vec<MeasureKind>, sqlx::Er
 pub async fn measures(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Measure>, sqlx::Error> {
     sqlx::query_as!(
         Measure,
-        r#"SELECT id, case_id, kind, description, owner, due_on, status AS "status: MeasureStatus", submission_id,
+        r#"SELECT id, case_id, kind, description, owner, due_on, status AS "status: MeasureStatus", submission_id AS "submission_id: SubmissionId",
            version, updated_at FROM mitigation_measures WHERE case_id = $1 ORDER BY created_at, id"#,
         case_id.0,
     )
@@ -37,7 +37,7 @@ pub async fn measures(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Me
 pub(super) async fn get(conn: &mut PgConnection, id: MeasureId) -> Result<Measure, DomainError> {
     sqlx::query_as!(
         Measure,
-        r#"SELECT id, case_id, kind, description, owner, due_on, status AS "status: MeasureStatus", submission_id,
+        r#"SELECT id, case_id, kind, description, owner, due_on, status AS "status: MeasureStatus", submission_id AS "submission_id: SubmissionId",
            version, updated_at FROM mitigation_measures WHERE id = $1"#,
         id.0,
     )
@@ -50,7 +50,7 @@ pub(super) async fn get(conn: &mut PgConnection, id: MeasureId) -> Result<Measur
 pub(super) async fn lock(conn: &mut PgConnection, id: MeasureId) -> Result<Measure, DomainError> {
     sqlx::query_as!(
         Measure,
-        r#"SELECT id, case_id, kind, description, owner, due_on, status AS "status: MeasureStatus", submission_id,
+        r#"SELECT id, case_id, kind, description, owner, due_on, status AS "status: MeasureStatus", submission_id AS "submission_id: SubmissionId",
            version, updated_at FROM mitigation_measures WHERE id = $1 FOR UPDATE"#,
         id.0,
     )
@@ -90,7 +90,7 @@ pub(super) struct MeasureRow<'a> {
     pub description: &'a str,
     pub owner: &'a str,
     pub due_on: Option<Date>,
-    pub submission_id: Option<Uuid>,
+    pub submission_id: Option<SubmissionId>,
 }
 
 /// Inserts a proposed measure.
@@ -109,7 +109,7 @@ pub(super) async fn insert_measure(
         m.description,
         m.owner,
         m.due_on,
-        m.submission_id,
+        m.submission_id as _,
         by.0,
         at,
     )

@@ -1,8 +1,8 @@
 //! Mitigation's types: measure kinds, measures and their status machine, compliance checks.
 
-use crate::ids::CaseId;
 use crate::ids::DocumentId;
 use crate::ids::MeasureId;
+use crate::ids::{CaseId, SubmissionId};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -117,7 +117,7 @@ pub struct Measure {
     /// Where it stands.
     pub status: MeasureStatus,
     /// The submission that proposed it.
-    pub submission_id: Option<Uuid>,
+    pub submission_id: Option<SubmissionId>,
     /// Version (send it back when changing the status).
     pub version: i32,
     /// Last change.
@@ -140,7 +140,7 @@ pub struct NewMeasure {
     pub due_on: Option<String>,
     /// The submission that proposed it.
     #[serde(default)]
-    pub submission_id: Option<Uuid>,
+    pub submission_id: Option<SubmissionId>,
 }
 
 pub(super) fn opt_date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>) -> Option<Date> {

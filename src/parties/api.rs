@@ -1,13 +1,11 @@
 //! The parties API, and the case endpoints that link parties and record transactions.
 
-use crate::ids::CaseId;
-use crate::ids::PartyId;
+use crate::ids::{CaseId, HitId, PartyId};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::screening_service::{self, Hit, ListVersion};
 use super::{CaseLink, ChainLink, Evidence, EvidenceInput, Party, PartyInput, PartyRole};
@@ -231,7 +229,7 @@ pub(super) fn parse_decision(d: &str) -> Result<bool, AppError> {
 pub async fn decide_api(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<HitId>,
     ApiJson(d): ApiJson<HitDecision>,
 ) -> Result<ApiJson<serde_json::Value>, AppError> {
     let confirm = parse_decision(&d.decision)?;

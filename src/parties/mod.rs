@@ -7,13 +7,11 @@ pub mod screening_service;
 
 pub mod web;
 
-use crate::ids::CaseId;
-use crate::ids::PartyId;
+use crate::ids::{CaseId, EvidenceId, PartyId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::audit::{self, NewEvent};
 use crate::auth::Actor;
@@ -169,8 +167,19 @@ pub struct Party {
     pub version: i32,
 }
 
-const PARTY_COLUMNS: &str =
-    "id, legal_name, aliases, kind, country, parent_id, ownership_pct::float8 AS ownership_pct, notes, version";
+/// `query_as!` over the columns of [`Party`]: the rest of the statement after
+/// `FROM parties`, then its parameters.
+macro_rules! select_parties {
+    ($rest:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Party,
+            r#"SELECT id AS "id: PartyId", legal_name, aliases, kind AS "kind: PartyKind", country,
+               parent_id AS "parent_id: PartyId", ownership_pct::float8 AS ownership_pct, notes, version
+               FROM parties "# + $rest
+            $(, $arg)*
+        )
+    };
+}
 
 /// Party input (create, or the full state for an edit).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -264,20 +273,22 @@ fn require_work(user: &Actor) -> Result<(), DomainError> {
 
 /// Loads a party.
 pub async fn get(conn: &mut PgConnection, id: PartyId) -> Result<Option<Party>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {PARTY_COLUMNS} FROM parties WHERE id = $1")).bind(id).fetch_optional(conn).await
+    select_parties!("WHERE id = $1", id.0).fetch_optional(conn).await
 }
 
 /// Lists parties, optionally matching a name.
 pub async fn list(conn: &mut PgConnection, q: Option<&str>, limit: i64) -> Result<Vec<Party>, sqlx::Error> {
     match q {
-        Some(q) => sqlx::query_as(&format!(
-            "SELECT {PARTY_COLUMNS} FROM parties WHERE party_search_text(legal_name, aliases) ILIKE $1 ORDER BY legal_name LIMIT $2"
-        ))
-        .bind(format!("%{}%", q.replace('%', "").replace('_', "\\_")))
-        .bind(limit)
-        .fetch_all(conn)
-        .await,
-        None => sqlx::query_as(&format!("SELECT {PARTY_COLUMNS} FROM parties ORDER BY legal_name LIMIT $1")).bind(limit).fetch_all(conn).await,
+        Some(q) => {
+            select_parties!(
+                "WHERE party_search_text(legal_name, aliases) ILIKE $1 ORDER BY legal_name LIMIT $2",
+                format!("%{}%", q.replace('%', "").replace('_', "\\_")),
+                limit
+            )
+            .fetch_all(conn)
+            .await
+        }
+        None => select_parties!("ORDER BY legal_name LIMIT $1", limit).fetch_all(conn).await,
     }
 }
 
@@ -354,8 +365,7 @@ pub async fn update(
 ) -> Result<Party, DomainError> {
     require_work(user)?;
     let mut tx = conn.begin().await?;
-    let before = sqlx::query_as::<_, Party>(&format!("SELECT {PARTY_COLUMNS} FROM parties WHERE id = $1 FOR UPDATE"))
-        .bind(id)
+    let before = select_parties!("WHERE id = $1 FOR UPDATE", id.0)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(DomainError::NotFound)?;
@@ -420,13 +430,13 @@ pub struct ChainLink {
 
 /// The ownership chain from `id` up to its ultimate parent (at most 20 levels).
 pub async fn ownership_chain(conn: &mut PgConnection, id: PartyId) -> Result<Vec<ChainLink>, sqlx::Error> {
-    let rows: Vec<(PartyId, i32)> = sqlx::query_as(
-        "WITH RECURSIVE chain(id, parent_id, depth) AS ( \
-           SELECT id, parent_id, 0 FROM parties WHERE id = $1 \
-           UNION ALL SELECT p.id, p.parent_id, c.depth + 1 FROM parties p JOIN chain c ON p.id = c.parent_id WHERE c.depth < 20) \
-         SELECT id, depth FROM chain ORDER BY depth",
+    let rows = sqlx::query!(
+        r#"WITH RECURSIVE chain(id, parent_id, depth) AS (
+           SELECT id, parent_id, 0 FROM parties WHERE id = $1
+           UNION ALL SELECT p.id, p.parent_id, c.depth + 1 FROM parties p JOIN chain c ON p.id = c.parent_id WHERE c.depth < 20)
+         SELECT id AS "id!: PartyId", depth AS "depth!" FROM chain ORDER BY depth"#,
+        id.0
     )
-    .bind(id)
     .fetch_all(&mut *conn)
     .await?;
     let adversaries: Vec<String> =
@@ -434,8 +444,9 @@ pub async fn ownership_chain(conn: &mut PgConnection, id: PartyId) -> Result<Vec
             .fetch_all(&mut *conn)
             .await?;
     let mut out = Vec::new();
-    for (pid, depth) in rows {
-        if let Some(party) = get(conn, pid).await? {
+    for row in rows {
+        let depth = row.depth;
+        if let Some(party) = get(conn, row.id).await? {
             // Hong Kong counts with China (791.4).
             let country = if party.country == "HK" { "CN".to_string() } else { party.country.clone() };
             out.push(ChainLink { in_adversary_country: adversaries.contains(&country), party, depth });
@@ -447,7 +458,7 @@ pub async fn ownership_chain(conn: &mut PgConnection, id: PartyId) -> Result<Vec
 /// A piece of nexus evidence.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Evidence {
-    pub id: Uuid,
+    pub id: EvidenceId,
     pub criterion: NexusCriterion,
     /// Adversary code.
     pub adversary: String,
@@ -462,10 +473,14 @@ pub struct Evidence {
 
 /// The evidence recorded for a party.
 pub async fn evidence(conn: &mut PgConnection, id: PartyId) -> Result<Vec<Evidence>, sqlx::Error> {
-    sqlx::query_as("SELECT id, criterion, adversary, finding, source, recorded_at FROM party_nexus_evidence WHERE party_id = $1 ORDER BY recorded_at, id")
-        .bind(id)
-        .fetch_all(conn)
-        .await
+    sqlx::query_as!(
+        Evidence,
+        r#"SELECT id AS "id: EvidenceId", criterion AS "criterion: NexusCriterion", adversary, finding, source, recorded_at
+         FROM party_nexus_evidence WHERE party_id = $1 ORDER BY recorded_at, id"#,
+        id.0
+    )
+    .fetch_all(conn)
+    .await
 }
 
 /// New nexus evidence.
@@ -490,7 +505,7 @@ pub async fn add_evidence(
     now: OffsetDateTime,
     party: PartyId,
     e: &EvidenceInput,
-) -> Result<Uuid, DomainError> {
+) -> Result<EvidenceId, DomainError> {
     require_work(user)?;
     let mut errors = Vec::new();
     let criterion = NexusCriterion::parse(e.criterion.trim());
@@ -519,10 +534,10 @@ pub async fn add_evidence(
         return Err(DomainError::Invalid(errors));
     }
     get(&mut tx, party).await?.ok_or(DomainError::NotFound)?;
-    let id = Uuid::now_v7();
+    let id = EvidenceId::new();
     sqlx::query!(
         "INSERT INTO party_nexus_evidence (id, party_id, criterion, adversary, finding, source, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        id,
+        id.0,
         party.0,
         criterion as _,
         &adversary,
@@ -554,14 +569,19 @@ pub struct CaseLink {
 
 /// The cases of a party that `user` may see.
 pub async fn cases_of(conn: &mut PgConnection, party: PartyId, user: &Actor) -> Result<Vec<CaseLink>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT c.id AS case_id, c.docket_number, c.title, cp.role FROM case_parties cp JOIN cases c ON c.id = cp.case_id \
-         WHERE cp.party_id = $1 AND ($2 IN ('supervisor', 'auditor') OR ($2 = 'analyst' AND (NOT c.restricted OR c.assignee = $3))) \
-         ORDER BY c.docket_number",
+    use crate::auth::policy::{CaseScope, case_scope};
+    let scope = case_scope(user.role);
+    sqlx::query_as!(
+        CaseLink,
+        r#"SELECT c.id AS "case_id: CaseId", c.docket_number, c.title, cp.role AS "role: PartyRole"
+         FROM case_parties cp JOIN cases c ON c.id = cp.case_id
+         WHERE cp.party_id = $1 AND ($2 OR ($3 AND (NOT c.restricted OR c.assignee = $4)))
+         ORDER BY c.docket_number"#,
+        party.0,
+        scope == CaseScope::All,
+        scope == CaseScope::UnrestrictedOrAssigned,
+        user.id.0
     )
-    .bind(party)
-    .bind(user.role.as_str())
-    .bind(user.id)
     .fetch_all(conn)
     .await
 }
@@ -577,11 +597,13 @@ pub struct CaseParty {
 
 /// The parties of a case.
 pub async fn parties_of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<CaseParty>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT p.id AS party_id, p.legal_name, p.country, cp.role FROM case_parties cp JOIN parties p ON p.id = cp.party_id \
-         WHERE cp.case_id = $1 ORDER BY cp.role, p.legal_name",
+    sqlx::query_as!(
+        CaseParty,
+        r#"SELECT p.id AS "party_id: PartyId", p.legal_name, p.country, cp.role AS "role: PartyRole"
+         FROM case_parties cp JOIN parties p ON p.id = cp.party_id
+         WHERE cp.case_id = $1 ORDER BY cp.role, p.legal_name"#,
+        case_id.0
     )
-    .bind(case_id)
     .fetch_all(conn)
     .await
 }
@@ -650,7 +672,7 @@ mod tests {
             legal_name: "".into(),
             kind: "robot".into(),
             country: "Russia".into(),
-            parent_id: Some(PartyId(Uuid::nil())),
+            parent_id: Some(PartyId(uuid::Uuid::nil())),
             ownership_pct: Some(150.0),
             ..PartyInput::default()
         };

@@ -2,16 +2,13 @@
 //! dated version (re-screening every party), screening a party when it is registered or
 //! renamed, and the analyst's confirm / dismiss of each hit.
 
-use crate::ids::CaseId;
-use crate::ids::PartyId;
-use crate::ids::UserId;
+use crate::ids::{CaseId, HitId, PartyId, UserId};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::screening::ScreeningIndex;
 use crate::audit::{self, AuditContext, NewEvent};
@@ -138,7 +135,7 @@ pub struct IndexCache(Arc<Mutex<CachedIndex>>);
 type CachedIndex = Option<(i32, Arc<ScreeningIndex>)>;
 
 /// New hits as columns for one bulk insert: id, party, entry, party name, matched name, score.
-type HitColumns = (Vec<Uuid>, Vec<Uuid>, Vec<i32>, Vec<String>, Vec<String>, Vec<f32>);
+type HitColumns = (Vec<HitId>, Vec<PartyId>, Vec<i32>, Vec<String>, Vec<String>, Vec<f32>);
 
 /// The current list version and its index, if a list was imported.
 pub async fn current_index(
@@ -153,18 +150,26 @@ pub async fn current_index(
     {
         return Ok(Some((v, idx)));
     }
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT name, alt_names FROM screening_entries WHERE list_version = $1 ORDER BY entry_no")
-            .bind(version)
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows = sqlx::query!(
+        "SELECT name, alt_names FROM screening_entries WHERE list_version = $1 ORDER BY entry_no",
+        version
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     let entries: Vec<Vec<String>> = rows
         .into_iter()
-        .map(|(name, alt)| ListEntry { name, alt_names: alt, ..ListEntry::default() }.names())
+        .map(|r| ListEntry { name: r.name, alt_names: r.alt_names, ..ListEntry::default() }.names())
         .collect();
     let idx = Arc::new(ScreeningIndex::build(&entries));
     *cache.0.lock().expect("cache lock") = Some((version, idx.clone()));
     Ok(Some((version, idx)))
+}
+
+/// A party's names, as screened.
+struct PartyNames {
+    id: PartyId,
+    legal_name: String,
+    aliases: Vec<String>,
 }
 
 /// Screens parties against a list version; records new hits. Returns the parties with new
@@ -176,16 +181,14 @@ async fn screen_parties(
     threshold: f64,
     only: Option<PartyId>,
     now: OffsetDateTime,
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    let parties: Vec<(Uuid, String, Vec<String>)> = match only {
-        Some(id) => {
-            sqlx::query_as("SELECT id, legal_name, aliases FROM parties WHERE id = $1")
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-        }
-        None => sqlx::query_as("SELECT id, legal_name, aliases FROM parties").fetch_all(&mut *conn).await?,
-    };
+) -> Result<Vec<PartyId>, sqlx::Error> {
+    let parties = sqlx::query_as!(
+        PartyNames,
+        r#"SELECT id AS "id: PartyId", legal_name, aliases FROM parties WHERE $1::uuid IS NULL OR id = $1"#,
+        only as _
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     screen_rows(conn, version, index, threshold, parties, now).await
 }
 
@@ -194,17 +197,17 @@ async fn screen_rows(
     version: i32,
     index: &ScreeningIndex,
     threshold: f64,
-    parties: Vec<(Uuid, String, Vec<String>)>,
+    parties: Vec<PartyNames>,
     now: OffsetDateTime,
-) -> Result<Vec<Uuid>, sqlx::Error> {
+) -> Result<Vec<PartyId>, sqlx::Error> {
     let mut hit_party = Vec::new();
     let mut rows: HitColumns = Default::default();
-    for (id, legal, aliases) in parties {
+    for PartyNames { id, legal_name: legal, aliases } in parties {
         let mut seen = std::collections::HashSet::new();
         for name in std::iter::once(legal).chain(aliases) {
             for m in index.screen(&name, threshold) {
                 if seen.insert(m.entry) {
-                    rows.0.push(Uuid::now_v7());
+                    rows.0.push(HitId::new());
                     rows.1.push(id);
                     rows.2.push(m.entry as i32);
                     rows.3.push(name.clone());
@@ -215,12 +218,12 @@ async fn screen_rows(
         }
     }
     if !rows.0.is_empty() {
-        let inserted: Vec<Uuid> = sqlx::query_scalar!(
-            "INSERT INTO screening_hits (id, party_id, list_version, entry_no, party_name, matched_name, score, created_at) \
-             SELECT id, party, $3, entry, pname, mname, score, $8 FROM UNNEST($1::uuid[], $2::uuid[], $4::int[], $5::text[], $6::text[], $7::real[]) \
-             AS t(id, party, entry, pname, mname, score) ON CONFLICT (party_id, list_version, entry_no) DO NOTHING RETURNING party_id",
-            &rows.0,
-            &rows.1,
+        let inserted: Vec<PartyId> = sqlx::query_scalar!(
+            r#"INSERT INTO screening_hits (id, party_id, list_version, entry_no, party_name, matched_name, score, created_at)
+             SELECT id, party, $3, entry, pname, mname, score, $8 FROM UNNEST($1::uuid[], $2::uuid[], $4::int[], $5::text[], $6::text[], $7::real[])
+             AS t(id, party, entry, pname, mname, score) ON CONFLICT (party_id, list_version, entry_no) DO NOTHING RETURNING party_id AS "party_id: PartyId""#,
+            &rows.0 as _,
+            &rows.1 as _,
             version,
             &rows.2,
             &rows.3,
@@ -258,17 +261,19 @@ async fn screen_rows(
 pub async fn screen_many(
     conn: &mut PgConnection,
     threshold: f64,
-    parties: &[Uuid],
+    parties: &[PartyId],
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     let cache = IndexCache::default();
     if let Some((v, idx)) = current_index(conn, &cache).await? {
         for chunk in parties.chunks(10_000) {
-            let rows: Vec<(Uuid, String, Vec<String>)> =
-                sqlx::query_as("SELECT id, legal_name, aliases FROM parties WHERE id = ANY($1)")
-                    .bind(chunk)
-                    .fetch_all(&mut *conn)
-                    .await?;
+            let rows = sqlx::query_as!(
+                PartyNames,
+                r#"SELECT id AS "id: PartyId", legal_name, aliases FROM parties WHERE id = ANY($1)"#,
+                chunk as _
+            )
+            .fetch_all(&mut *conn)
+            .await?;
             screen_rows(conn, v, &idx, threshold, rows, now).await?;
         }
     }
@@ -347,21 +352,21 @@ pub async fn import_list(
     }
     let index = ScreeningIndex::build(&entries.iter().map(ListEntry::names).collect::<Vec<_>>());
     let parties = screen_parties(&mut tx, version, &index, threshold, None, now).await?;
-    let cases: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT DISTINCT c.id, c.docket_number FROM case_parties cp JOIN cases c ON c.id = cp.case_id WHERE cp.party_id = ANY($1) \
-         AND c.stage NOT IN ('rejected', 'closed_no_action', 'decided', 'monitoring', 'closed')",
+    let cases = sqlx::query!(
+        r#"SELECT DISTINCT c.id AS "id: CaseId", c.docket_number FROM case_parties cp JOIN cases c ON c.id = cp.case_id WHERE cp.party_id = ANY($1)
+         AND c.stage NOT IN ('rejected', 'closed_no_action', 'decided', 'monitoring', 'closed')"#,
+        &parties as _
     )
-    .bind(&parties)
     .fetch_all(&mut *tx)
     .await?;
     let mut events = vec![NewEvent::new("screening.list_imported").object("screening_list", version).changes(json!({
         "file": file_name, "sha256": hex::encode(&digest), "entries": entries.len(), "parties_with_new_hits": parties.len(), "open_cases_flagged": cases.len(),
     }))];
-    for (id, docket) in &cases {
+    for c in &cases {
         events.push(
             NewEvent::new("case.screening_hits")
-                .object("case", id)
-                .changes(json!({"list_version": version, "docket_number": docket})),
+                .object("case", c.id)
+                .changes(json!({"list_version": version, "docket_number": c.docket_number})),
         );
     }
     audit::record_many(&mut tx, now, ctx, events).await?;
@@ -372,7 +377,7 @@ pub async fn import_list(
 /// A hit as shown.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Hit {
-    pub id: Uuid,
+    pub id: HitId,
     /// Party.
     pub party_id: PartyId,
     pub list_version: i32,
@@ -396,12 +401,14 @@ pub struct Hit {
 
 /// The hits of a party (latest list versions first).
 pub async fn hits_of_party(conn: &mut PgConnection, party: PartyId) -> Result<Vec<Hit>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT h.id, h.party_id, h.list_version, h.party_name, h.matched_name, h.score, h.status, h.reason, e.source, e.name AS entry_name, \
-         e.programs, e.federal_register_notice FROM screening_hits h JOIN screening_entries e ON e.list_version = h.list_version AND e.entry_no = h.entry_no \
-         WHERE h.party_id = $1 ORDER BY h.list_version DESC, h.score DESC",
+    sqlx::query_as!(
+        Hit,
+        r#"SELECT h.id AS "id: HitId", h.party_id AS "party_id: PartyId", h.list_version, h.party_name, h.matched_name, h.score,
+         h.status AS "status: HitStatus", h.reason, e.source, e.name AS entry_name, e.programs, e.federal_register_notice
+         FROM screening_hits h JOIN screening_entries e ON e.list_version = h.list_version AND e.entry_no = h.entry_no
+         WHERE h.party_id = $1 ORDER BY h.list_version DESC, h.score DESC"#,
+        party.0
     )
-    .bind(party)
     .fetch_all(conn)
     .await
 }
@@ -409,13 +416,15 @@ pub async fn hits_of_party(conn: &mut PgConnection, party: PartyId) -> Result<Ve
 /// The hits on a case's parties (latest list version only), for the case page and the
 /// assessment form.
 pub async fn hits_of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Hit>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT h.id, h.party_id, h.list_version, h.party_name, h.matched_name, h.score, h.status, h.reason, e.source, e.name AS entry_name, \
-         e.programs, e.federal_register_notice FROM screening_hits h JOIN screening_entries e ON e.list_version = h.list_version AND e.entry_no = h.entry_no \
-         WHERE h.party_id IN (SELECT party_id FROM case_parties WHERE case_id = $1) \
-         AND h.list_version = (SELECT max(version) FROM screening_lists) ORDER BY h.score DESC",
+    sqlx::query_as!(
+        Hit,
+        r#"SELECT h.id AS "id: HitId", h.party_id AS "party_id: PartyId", h.list_version, h.party_name, h.matched_name, h.score,
+         h.status AS "status: HitStatus", h.reason, e.source, e.name AS entry_name, e.programs, e.federal_register_notice
+         FROM screening_hits h JOIN screening_entries e ON e.list_version = h.list_version AND e.entry_no = h.entry_no
+         WHERE h.party_id IN (SELECT party_id FROM case_parties WHERE case_id = $1)
+         AND h.list_version = (SELECT max(version) FROM screening_lists) ORDER BY h.score DESC"#,
+        case_id.0
     )
-    .bind(case_id)
     .fetch_all(conn)
     .await
 }
@@ -425,10 +434,10 @@ pub async fn decide_hit(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    hit: Uuid,
+    hit: HitId,
     confirm: bool,
     reason: &str,
-) -> Result<Uuid, DomainError> {
+) -> Result<PartyId, DomainError> {
     if !user.may(crate::auth::Action::WorkCases) {
         return Err(DomainError::Forbidden);
     }
@@ -436,18 +445,19 @@ pub async fn decide_hit(
         return Err(DomainError::invalid("reason", "say why"));
     }
     let mut tx = conn.begin().await?;
-    let row: Option<(Uuid, HitStatus)> =
-        sqlx::query_as("SELECT party_id, status FROM screening_hits WHERE id = $1 FOR UPDATE")
-            .bind(hit)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (party, status) = row.ok_or(DomainError::NotFound)?;
+    let row = sqlx::query!(
+        r#"SELECT party_id AS "party_id: PartyId", status AS "status: HitStatus" FROM screening_hits WHERE id = $1 FOR UPDATE"#,
+        hit.0
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (party, status) = row.map(|r| (r.party_id, r.status)).ok_or(DomainError::NotFound)?;
     let Some(new_status) = status.decide(confirm) else {
         return Err(DomainError::Conflict(format!("this hit was already {status}")));
     };
     sqlx::query!(
         "UPDATE screening_hits SET status = $2, reason = $3, decided_by = $4, decided_at = $5 WHERE id = $1",
-        hit,
+        hit.0,
         new_status as _,
         reason.trim(),
         user.id.0,
@@ -517,9 +527,12 @@ pub struct ListVersion {
 
 /// The imported list versions, newest first.
 pub async fn lists(conn: &mut PgConnection) -> Result<Vec<ListVersion>, sqlx::Error> {
-    sqlx::query_as("SELECT version, source_file, entries, imported_at FROM screening_lists ORDER BY version DESC")
-        .fetch_all(conn)
-        .await
+    sqlx::query_as!(
+        ListVersion,
+        "SELECT version, source_file, entries, imported_at FROM screening_lists ORDER BY version DESC"
+    )
+    .fetch_all(conn)
+    .await
 }
 
 /// The small list in the Consolidated Screening List's format shipped for tests and the

@@ -2,14 +2,12 @@
 //! with its ownership chain, nexus evidence and cases; and the case-page forms that link
 //! parties, record transactions and consolidate cases.
 
-use crate::ids::CaseId;
-use crate::ids::PartyId;
+use crate::ids::{CaseId, HitId, PartyId};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::api::parse_decision;
 use super::screening_service::{self, ListVersion};
@@ -561,7 +559,7 @@ pub struct HitForm {
 pub async fn decide_page(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<HitId>,
     AppForm(f): AppForm<HitForm>,
 ) -> Result<Response, AppError> {
     let result = match parse_decision(&f.decision) {

@@ -1,10 +1,9 @@
 //! The API of agency notices and party submissions.
 
-use crate::ids::CaseId;
+use crate::ids::{CaseId, NoticeId, SubmissionId};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use uuid::Uuid;
 
 use super::model::{AgencyNotice, MeetingOutcome, NewNotice, NewSubmission, NoticeResponse, Submission};
 use super::{db, service as proceedings};
@@ -50,7 +49,7 @@ pub async fn add_notice(
 pub async fn respond(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<NoticeId>,
     ApiJson(r): ApiJson<NoticeResponse>,
 ) -> Result<ApiJson<AgencyNotice>, AppError> {
     Ok(ApiJson(proceedings::respond(&mut *state.conn().await?, &user, state.now(), id, r).await?))
@@ -91,7 +90,7 @@ pub async fn add_submission(
 pub async fn meeting(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<SubmissionId>,
     ApiJson(m): ApiJson<MeetingOutcome>,
 ) -> Result<ApiJson<Submission>, AppError> {
     Ok(ApiJson(proceedings::record_meeting(&mut *state.conn().await?, &user, state.now(), id, m).await?))

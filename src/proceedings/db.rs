@@ -1,8 +1,6 @@
 //! The proceedings' SQL reads, checked against the schema at compile time.
 
-use crate::ids::CaseId;
-use crate::ids::PartyId;
-use uuid::Uuid;
+use crate::ids::{CaseId, NoticeId, PartyId, SubmissionId};
 
 use super::model::{AgencyNotice, Submission};
 use crate::error::DomainError;
@@ -11,9 +9,9 @@ use crate::error::DomainError;
 pub async fn notices(conn: &mut sqlx::PgConnection, case_id: CaseId) -> Result<Vec<AgencyNotice>, DomainError> {
     Ok(sqlx::query_as!(
         AgencyNotice,
-        "SELECT id, case_id, step, agency, sent_on, due_on, response, responded_on, comment, objector_level, \
-         referred_to_president, dispute_resolved_on, dispute_resolution, version \
-         FROM agency_notices WHERE case_id = $1 ORDER BY step, sent_on, agency",
+        r#"SELECT id AS "id: NoticeId", case_id, step, agency, sent_on, due_on, response, responded_on, comment, objector_level,
+         referred_to_president, dispute_resolved_on, dispute_resolution, version
+         FROM agency_notices WHERE case_id = $1 ORDER BY step, sent_on, agency"#,
         case_id.0,
     )
     .fetch_all(conn)
@@ -21,24 +19,28 @@ pub async fn notices(conn: &mut sqlx::PgConnection, case_id: CaseId) -> Result<V
 }
 
 /// One notice, locked for the caller's transaction when `lock`.
-pub async fn notice(conn: &mut sqlx::PgConnection, id: Uuid, lock: bool) -> Result<Option<AgencyNotice>, sqlx::Error> {
+pub async fn notice(
+    conn: &mut sqlx::PgConnection,
+    id: NoticeId,
+    lock: bool,
+) -> Result<Option<AgencyNotice>, sqlx::Error> {
     if lock {
         sqlx::query_as!(
             AgencyNotice,
-            "SELECT id, case_id, step, agency, sent_on, due_on, response, responded_on, comment, objector_level, \
-             referred_to_president, dispute_resolved_on, dispute_resolution, version \
-             FROM agency_notices WHERE id = $1 FOR UPDATE",
-            id,
+            r#"SELECT id AS "id: NoticeId", case_id, step, agency, sent_on, due_on, response, responded_on, comment, objector_level,
+             referred_to_president, dispute_resolved_on, dispute_resolution, version
+             FROM agency_notices WHERE id = $1 FOR UPDATE"#,
+            id.0,
         )
         .fetch_optional(conn)
         .await
     } else {
         sqlx::query_as!(
             AgencyNotice,
-            "SELECT id, case_id, step, agency, sent_on, due_on, response, responded_on, comment, objector_level, \
-             referred_to_president, dispute_resolved_on, dispute_resolution, version \
-             FROM agency_notices WHERE id = $1",
-            id,
+            r#"SELECT id AS "id: NoticeId", case_id, step, agency, sent_on, due_on, response, responded_on, comment, objector_level,
+             referred_to_president, dispute_resolved_on, dispute_resolution, version
+             FROM agency_notices WHERE id = $1"#,
+            id.0,
         )
         .fetch_optional(conn)
         .await
@@ -49,7 +51,7 @@ pub async fn notice(conn: &mut sqlx::PgConnection, id: Uuid, lock: bool) -> Resu
 pub async fn submissions(conn: &mut sqlx::PgConnection, case_id: CaseId) -> Result<Vec<Submission>, DomainError> {
     Ok(sqlx::query_as!(
         Submission,
-        "SELECT id, case_id, party_id AS \"party_id: PartyId\", received_on, kind, summary, meeting_held_on, meeting_outcome, created_at \
+        "SELECT id AS \"id: SubmissionId\", case_id, party_id AS \"party_id: PartyId\", received_on, kind, summary, meeting_held_on, meeting_outcome, created_at \
          FROM case_submissions WHERE case_id = $1 ORDER BY received_on, created_at",
         case_id.0,
     )
@@ -76,12 +78,12 @@ pub async fn services(
 /// Whether `submission` is one of the case's (what a measure or a document refers to).
 pub async fn is_submission_of(
     conn: &mut sqlx::PgConnection,
-    submission: Uuid,
+    submission: SubmissionId,
     case_id: CaseId,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM case_submissions WHERE id = $1 AND case_id = $2) AS "exists!""#,
-        submission,
+        submission.0,
         case_id.0,
     )
     .fetch_one(conn)

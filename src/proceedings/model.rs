@@ -1,17 +1,16 @@
 //! The proceedings' types: agency notices and responses, submissions and meetings.
 
-use crate::ids::CaseId;
 use crate::ids::PartyId;
+use crate::ids::{CaseId, NoticeId, SubmissionId};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
-use uuid::Uuid;
 
 use crate::error::FieldError;
 
 /// A notice to an agency.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AgencyNotice {
-    pub id: Uuid,
+    pub id: NoticeId,
     /// Case.
     pub case_id: CaseId,
     /// `first` (before service) or `second` (proposed final determination).
@@ -89,7 +88,7 @@ pub struct NoticeResponse {
 /// A party submission.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Submission {
-    pub id: Uuid,
+    pub id: SubmissionId,
     /// Case.
     pub case_id: CaseId,
     /// The party that submitted it.

@@ -1,10 +1,9 @@
 //! The proceedings' use cases: record notices and responses, submissions and meetings.
 
-use crate::ids::CaseId;
+use crate::ids::{CaseId, NoticeId, SubmissionId};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::model::{AgencyNotice, MeetingOutcome, NewNotice, NewSubmission, NoticeResponse, Submission, date};
 use crate::audit::{self, NewEvent};
@@ -97,11 +96,11 @@ pub async fn add_notice(
     if due < sent {
         return Err(DomainError::invalid("due_on", "cannot be before the notice was sent"));
     }
-    let id = Uuid::now_v7();
+    let id = NoticeId::new();
     let inserted = sqlx::query!(
         "INSERT INTO agency_notices (id, case_id, step, agency, sent_on, due_on, created_by, created_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (case_id, step, agency) DO NOTHING",
-        id,
+        id.0,
         case_id.0,
         step,
         n.agency.trim(),
@@ -132,7 +131,7 @@ pub async fn respond(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    notice_id: Uuid,
+    notice_id: NoticeId,
     r: NoticeResponse,
 ) -> Result<AgencyNotice, DomainError> {
     let mut errors = Vec::new();
@@ -193,7 +192,7 @@ pub async fn respond(
     sqlx::query!(
         "UPDATE agency_notices SET response = $2, responded_on = $3, comment = $4, objector_level = $5, \
          referred_to_president = $6, dispute_resolved_on = $7, dispute_resolution = $8, version = version + 1 WHERE id = $1",
-        notice_id,
+        notice_id.0,
         response,
         responded,
         r.comment.trim(),
@@ -283,11 +282,11 @@ pub async fn add_submission(
     // A submission after the response window is recorded, and flagged as late.
     let response_due = c.served_on.map(|d| d + time::Duration::days(crate::cases::clocks::RESPONSE_DAYS));
     let after_window = response_due.is_some_and(|due| received > due);
-    let id = Uuid::now_v7();
+    let id = SubmissionId::new();
     sqlx::query!(
         "INSERT INTO case_submissions (id, case_id, party_id, received_on, kind, summary, created_by, created_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        id,
+        id.0,
         case_id.0,
         s.party_id as _,
         received,
@@ -330,7 +329,7 @@ pub async fn record_meeting(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    submission_id: Uuid,
+    submission_id: SubmissionId,
     m: MeetingOutcome,
 ) -> Result<Submission, DomainError> {
     let mut errors = Vec::new();
@@ -343,12 +342,14 @@ pub async fn record_meeting(
         return Err(DomainError::Invalid(errors));
     }
     let mut tx = conn.begin().await?;
-    let (case_id, kind, requested): (CaseId, String, time::Date) =
-        sqlx::query_as("SELECT case_id, kind, received_on FROM case_submissions WHERE id = $1 FOR UPDATE")
-            .bind(submission_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(DomainError::NotFound)?;
+    let row = sqlx::query!(
+        r#"SELECT case_id AS "case_id: CaseId", kind, received_on FROM case_submissions WHERE id = $1 FOR UPDATE"#,
+        submission_id.0
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(DomainError::NotFound)?;
+    let (case_id, kind, requested) = (row.case_id, row.kind, row.received_on);
     let c = visible(&mut tx, user, case_id, false).await?;
     may_work(user, &c)?;
     if kind != "meeting_request" {
@@ -358,7 +359,7 @@ pub async fn record_meeting(
     check_dated("held_on", held, now, &[("the meeting request", Some(requested))], m.late_reason.as_deref())?;
     sqlx::query!(
         "UPDATE case_submissions SET meeting_held_on = $2, meeting_outcome = $3 WHERE id = $1",
-        submission_id,
+        submission_id.0,
         held,
         m.outcome.trim()
     )
@@ -407,7 +408,7 @@ pub async fn record_deviation(
         )));
     }
     check_dated("date", on, now, &[("the acceptance of the referral", c.accepted_on)], late_reason)?;
-    let id = Uuid::now_v7();
+    let id = uuid::Uuid::now_v7();
     sqlx::query!(
         "INSERT INTO case_deviations (id, case_id, decided_on, justification, recorded_by, recorded_at) \
          VALUES ($1,$2,$3,$4,$5,$6)",

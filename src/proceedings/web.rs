@@ -1,15 +1,14 @@
 //! The proceedings page of a case (determinations, agency notices, service, submissions,
 //! mitigation, documents) and its notice and submission forms.
 
-use crate::ids::CaseId;
 use crate::ids::MeasureId;
 use crate::ids::PartyId;
+use crate::ids::{CaseId, NoticeId, SubmissionId};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::model::{AgencyNotice, MeetingOutcome, NewNotice, NewSubmission, NoticeResponse, Submission};
 use super::{db, service as proceedings};
@@ -226,7 +225,7 @@ pub struct ResponseForm {
 pub async fn respond(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<NoticeId>,
     AppForm(f): AppForm<ResponseForm>,
 ) -> Result<Response, AppError> {
     let r = NoticeResponse {
@@ -377,7 +376,7 @@ pub struct MeetingForm {
 pub async fn meeting(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<SubmissionId>,
     AppForm(f): AppForm<MeetingForm>,
 ) -> Result<Response, AppError> {
     let m = MeetingOutcome { held_on: f.held_on, outcome: f.outcome, late_reason: f.late_reason };

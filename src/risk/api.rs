@@ -1,6 +1,6 @@
 //! The risk API: rubrics, assessments, band overrides and nexus findings.
 
-use crate::ids::CaseId;
+use crate::ids::{AssessmentId, CaseId, OverrideId};
 use std::collections::BTreeMap;
 
 use axum::extract::State;
@@ -8,7 +8,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::model::{Band, Rubric, RubricDefinition};
 use super::service::{self, Assessment, CriterionScore, NexusFinding, NexusItem};
@@ -120,7 +119,7 @@ pub struct OverrideRequest {
 pub async fn propose(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<AssessmentId>,
     ApiJson(o): ApiJson<OverrideRequest>,
 ) -> Result<Response, AppError> {
     let band = Band::parse(o.band.trim())
@@ -146,7 +145,7 @@ pub struct DecisionRequest {
 pub async fn decide(
     user: Authorized<perm::AssignCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<OverrideId>,
     ApiJson(d): ApiJson<DecisionRequest>,
 ) -> Result<StatusCode, AppError> {
     service::decide_override(&mut *state.conn().await?, &user, state.now(), id, d.approve, &d.comment).await?;

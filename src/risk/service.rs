@@ -1,15 +1,13 @@
 //! Risk use cases: rubric versions, assessments, band overrides (four-eyes) and nexus
 //! findings. Each is one transaction with its audit event.
 
-use crate::ids::CaseId;
-use crate::ids::UserId;
+use crate::ids::{AssessmentId, CaseId, FindingId, OverrideId, UserId};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::model::{Band, Contribution, Rubric, RubricDefinition, score};
 use crate::audit::{self, NewEvent};
@@ -22,14 +20,13 @@ use crate::parties::NexusCriterion;
 
 /// Loads a rubric version.
 pub async fn rubric(conn: &mut PgConnection, version: i32) -> Result<Option<Rubric>, DomainError> {
-    let row: Option<(i32, String, serde_json::Value)> =
-        sqlx::query_as("SELECT version, name, definition FROM rubric_versions WHERE version = $1")
-            .bind(version)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let row = sqlx::query!("SELECT version, name, definition FROM rubric_versions WHERE version = $1", version)
+        .fetch_optional(&mut *conn)
+        .await?;
     match row {
-        Some((version, name, def)) => {
-            let definition: RubricDefinition = serde_json::from_value(def)
+        Some(r) => {
+            let (version, name) = (r.version, r.name);
+            let definition: RubricDefinition = serde_json::from_value(r.definition)
                 .map_err(|e| DomainError::Internal(anyhow::anyhow!("rubric {version} does not parse: {e}")))?;
             Ok(Some(Rubric { version, name, definition }))
         }
@@ -103,7 +100,7 @@ pub struct CriterionScore {
 /// A stored assessment.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Assessment {
-    pub id: Uuid,
+    pub id: AssessmentId,
     /// Case.
     pub case_id: CaseId,
     /// Rubric version used.
@@ -134,9 +131,9 @@ pub struct Assessment {
 /// A band override.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Override {
-    pub id: Uuid,
+    pub id: OverrideId,
     /// Assessment.
-    pub assessment_id: Uuid,
+    pub assessment_id: AssessmentId,
     pub proposed_band: Band,
     pub justification: String,
     /// Who proposed it.
@@ -147,9 +144,8 @@ pub struct Override {
     pub approved: Option<bool>,
 }
 
-#[derive(sqlx::FromRow)]
 struct AssessmentRow {
-    id: Uuid,
+    id: AssessmentId,
     case_id: CaseId,
     rubric_version: i32,
     connected_software: bool,
@@ -165,19 +161,23 @@ struct AssessmentRow {
 
 /// The assessments of a case, newest first.
 pub async fn assessments(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Assessment>, DomainError> {
-    let rows: Vec<AssessmentRow> = sqlx::query_as(
-        "SELECT a.id, a.case_id, a.rubric_version, a.connected_software, a.scores, a.contributions, a.composite::float8 AS composite, a.band, \
-         a.narrative, a.author, u.name AS author_name, a.created_at FROM assessments a JOIN users u ON u.id = a.author \
-         WHERE a.case_id = $1 ORDER BY a.created_at DESC, a.id DESC",
+    let rows = sqlx::query_as!(
+        AssessmentRow,
+        r#"SELECT a.id AS "id: AssessmentId", a.case_id AS "case_id: CaseId", a.rubric_version, a.connected_software, a.scores,
+         a.contributions, a.composite::float8 AS "composite!", a.band AS "band: Band", a.narrative, a.author AS "author: UserId",
+         u.name AS author_name, a.created_at FROM assessments a JOIN users u ON u.id = a.author
+         WHERE a.case_id = $1 ORDER BY a.created_at DESC, a.id DESC"#,
+        case_id.0
     )
-    .bind(case_id)
     .fetch_all(&mut *conn)
     .await?;
-    let overrides: Vec<Override> = sqlx::query_as(
-        "SELECT o.id, o.assessment_id, o.proposed_band, o.justification, o.proposed_by, o.decided_by, o.approved FROM band_overrides o \
-         JOIN assessments a ON a.id = o.assessment_id WHERE a.case_id = $1 ORDER BY o.proposed_at",
+    let overrides = sqlx::query_as!(
+        Override,
+        r#"SELECT o.id AS "id: OverrideId", o.assessment_id AS "assessment_id: AssessmentId", o.proposed_band AS "proposed_band: Band",
+         o.justification, o.proposed_by AS "proposed_by: UserId", o.decided_by AS "decided_by: UserId", o.approved
+         FROM band_overrides o JOIN assessments a ON a.id = o.assessment_id WHERE a.case_id = $1 ORDER BY o.proposed_at"#,
+        case_id.0
     )
-    .bind(case_id)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
@@ -269,14 +269,14 @@ pub async fn assess(
         return Err(DomainError::Invalid(errors));
     }
     let result = result.expect("no errors");
-    let id = Uuid::now_v7();
+    let id = AssessmentId::new();
     // Which screening-list version the assessment saw.
     let list_version: Option<i32> =
         sqlx::query_scalar!("SELECT max(version) FROM screening_lists").fetch_one(&mut *tx).await?;
     sqlx::query!(
         "INSERT INTO assessments (id, case_id, rubric_version, connected_software, scores, contributions, composite, band, narrative, author, created_at, \
          screening_list_version, assessed_on) VALUES ($1,$2,$3,$4,$5,$6,$7::float8::numeric,$8,$9,$10,$11,$12,$13)",
-        id,
+        id.0,
         case_id.0,
         rubric.version,
         cs,
@@ -307,26 +307,26 @@ pub async fn propose_override(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    assessment_id: Uuid,
+    assessment_id: AssessmentId,
     band: Band,
     justification: &str,
-) -> Result<Uuid, DomainError> {
+) -> Result<OverrideId, DomainError> {
     if justification.trim().is_empty() {
         return Err(DomainError::invalid("justification", "explain why the computed band is wrong"));
     }
     let mut tx = conn.begin().await?;
     let case_id =
-        sqlx::query_scalar!(r#"SELECT case_id AS "case_id: CaseId" FROM assessments WHERE id = $1"#, assessment_id)
+        sqlx::query_scalar!(r#"SELECT case_id AS "case_id: CaseId" FROM assessments WHERE id = $1"#, assessment_id.0)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(DomainError::NotFound)?;
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, c.assignee)?;
-    let id = Uuid::now_v7();
+    let id = OverrideId::new();
     let inserted = sqlx::query!(
         "INSERT INTO band_overrides (id, assessment_id, proposed_band, justification, proposed_by, proposed_at) VALUES ($1,$2,$3,$4,$5,$6)",
-        id,
-        assessment_id,
+        id.0,
+        assessment_id.0,
         band as _,
         justification.trim(),
         user.id.0,
@@ -354,7 +354,7 @@ pub async fn decide_override(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    override_id: Uuid,
+    override_id: OverrideId,
     approve: bool,
     comment: &str,
 ) -> Result<(), DomainError> {
@@ -362,13 +362,16 @@ pub async fn decide_override(
         return Err(DomainError::Forbidden);
     }
     let mut tx = conn.begin().await?;
-    let row: Option<(CaseId, UserId, Option<UserId>, Band)> = sqlx::query_as(
-        "SELECT a.case_id, o.proposed_by, o.decided_by, o.proposed_band FROM band_overrides o JOIN assessments a ON a.id = o.assessment_id WHERE o.id = $1 FOR UPDATE OF o",
+    let row = sqlx::query!(
+        r#"SELECT a.case_id AS "case_id: CaseId", o.proposed_by AS "proposed_by: UserId", o.decided_by AS "decided_by: UserId",
+         o.proposed_band AS "proposed_band: Band"
+         FROM band_overrides o JOIN assessments a ON a.id = o.assessment_id WHERE o.id = $1 FOR UPDATE OF o"#,
+        override_id.0
     )
-    .bind(override_id)
     .fetch_optional(&mut *tx)
-    .await?;
-    let (case_id, proposer, decided, band) = row.ok_or(DomainError::NotFound)?;
+    .await?
+    .ok_or(DomainError::NotFound)?;
+    let (case_id, proposer, decided, band) = (row.case_id, row.proposed_by, row.decided_by, row.proposed_band);
     visible(&mut tx, user, case_id, false).await?;
     if decided.is_some() {
         return Err(DomainError::Conflict("this override was already decided".into()));
@@ -382,7 +385,7 @@ pub async fn decide_override(
     }
     sqlx::query!(
         "UPDATE band_overrides SET decided_by = $2, decided_at = $3, approved = $4, decision_comment = $5 WHERE id = $1",
-        override_id,
+        override_id.0,
         user.id.0,
         now,
         approve,
@@ -412,7 +415,7 @@ pub struct NexusItem {
 /// A recorded nexus finding.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NexusFinding {
-    pub id: Uuid,
+    pub id: FindingId,
     /// Per criterion.
     pub criteria: BTreeMap<String, NexusItem>,
     /// Conclusion: is there a foreign-adversary nexus?
@@ -426,19 +429,20 @@ pub struct NexusFinding {
 
 /// The latest nexus finding of a case.
 pub async fn current_nexus(conn: &mut PgConnection, case_id: CaseId) -> Result<Option<NexusFinding>, DomainError> {
-    let row: Option<(Uuid, serde_json::Value, Answer, String, UserId, OffsetDateTime)> = sqlx::query_as(
-        "SELECT id, criteria, conclusion, summary, author, created_at FROM nexus_findings WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+    let row = sqlx::query!(
+        r#"SELECT id AS "id: FindingId", criteria, conclusion AS "conclusion: Answer", summary, author AS "author: UserId", created_at
+         FROM nexus_findings WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"#,
+        case_id.0
     )
-    .bind(case_id)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|(id, criteria, conclusion, summary, author, created_at)| NexusFinding {
-        id,
-        criteria: serde_json::from_value(criteria).unwrap_or_default(),
-        conclusion,
-        summary,
-        author,
-        created_at,
+    Ok(row.map(|r| NexusFinding {
+        id: r.id,
+        criteria: serde_json::from_value(r.criteria).unwrap_or_default(),
+        conclusion: r.conclusion,
+        summary: r.summary,
+        author: r.author,
+        created_at: r.created_at,
     }))
 }
 
@@ -475,11 +479,11 @@ pub async fn record_nexus(
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, c.assignee)?;
     let on = when.date("found_on", now, &[("the acceptance", c.accepted_on)])?;
-    let id = Uuid::now_v7();
+    let id = FindingId::new();
     sqlx::query!(
         "INSERT INTO nexus_findings (id, case_id, criteria, conclusion, summary, author, created_at, found_on) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        id,
+        id.0,
         case_id.0,
         serde_json::to_value(&criteria).expect("serialise"),
         conclusion as _,

@@ -1,7 +1,7 @@
 //! Risk pages: the assessment form (every applicable criterion with its anchored levels),
 //! the nexus-finding form, and the override forms on the case page.
 
-use crate::ids::CaseId;
+use crate::ids::{AssessmentId, CaseId, OverrideId};
 use std::collections::BTreeMap;
 
 use askama::Template;
@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::model::{Band, Criterion};
 use super::service::{self, CriterionScore, NexusItem};
@@ -310,7 +309,7 @@ pub struct ProposeForm {
 pub async fn propose(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<AssessmentId>,
     AppForm(f): AppForm<ProposeForm>,
 ) -> Result<Response, AppError> {
     let result = match Band::parse(f.band.trim()) {
@@ -339,7 +338,7 @@ pub struct DecideForm {
 pub async fn decide(
     user: Authorized<perm::AssignCases>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<OverrideId>,
     AppForm(f): AppForm<DecideForm>,
 ) -> Result<Response, AppError> {
     let result = service::decide_override(
