@@ -977,7 +977,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
 
     // The office's history notified people along the way; only the breach still calls for
     // attention when the demo starts.
-    sqlx::query("UPDATE notifications SET read_at = created_at + interval '1 hour' WHERE kind <> 'breach'")
+    sqlx::query!("UPDATE notifications SET read_at = created_at + interval '1 hour' WHERE kind <> 'breach'")
         .execute(&state.db)
         .await?;
     tracing::info!(cases = made, first = %first.docket_number, "demo office seeded");

@@ -187,7 +187,7 @@ fn bar(len: u64, what: &str, show: bool) -> ProgressBar {
 /// Loads a synthetic office of `cases` cases and `events` audit events into an empty
 /// database.
 pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> anyhow::Result<Summary> {
-    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM cases").fetch_one(pool).await?;
+    let existing: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM cases"#).fetch_one(pool).await?;
     anyhow::ensure!(
         existing == 0,
         "the database already holds {existing} case(s); --synthetic fills only an empty office"
@@ -224,13 +224,19 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
         }
     }
     let categories: Vec<(String, bool)> =
-        sqlx::query_as("SELECT code, connected_software FROM ref_categories ORDER BY code").fetch_all(pool).await?;
+        sqlx::query!("SELECT code, connected_software FROM ref_categories ORDER BY code")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.code, r.connected_software))
+            .collect();
     let adversaries: Vec<String> =
-        sqlx::query_scalar("SELECT code FROM ref_adversaries ORDER BY code").fetch_all(pool).await?;
+        sqlx::query_scalar!("SELECT code FROM ref_adversaries ORDER BY code").fetch_all(pool).await?;
     let agencies: Vec<String> =
-        sqlx::query_scalar("SELECT code FROM ref_agencies ORDER BY code").fetch_all(pool).await?;
+        sqlx::query_scalar!("SELECT code FROM ref_agencies ORDER BY code").fetch_all(pool).await?;
     let rubric = crate::risk::model::version_one();
-    let rubric_version: i32 = sqlx::query_scalar("SELECT max(version) FROM rubric_versions").fetch_one(pool).await?;
+    let rubric_version: i32 =
+        sqlx::query_scalar!(r#"SELECT max(version) AS "v!" FROM rubric_versions"#).fetch_one(pool).await?;
 
     // Scored assessment profiles (the real rubric), by connected-software flag and level.
     let mut profiles: BTreeMap<(bool, u8), (Value, Value, f64, &'static str)> = BTreeMap::new();
@@ -256,6 +262,8 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
     }
 
     let mut tx = pool.begin().await?;
+    // Runtime SQL here and below: utility statements (SET, RESET ROLE, VACUUM) cannot be
+    // prepared, and the temporary table exists only inside this transaction.
     sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
 
     // Parties: parent companies in adversary countries, and suppliers they own.
@@ -322,9 +330,8 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut signatures: Vec<u8> = Vec::new();
     let (mut seq, mut prev): (i64, Vec<u8>) = {
-        let h: (i64, Vec<u8>) =
-            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE").fetch_one(&mut *tx).await?;
-        h
+        let h = sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE").fetch_one(&mut *tx).await?;
+        (h.seq, h.hash)
     };
     let per_case = events / cases;
     let mut extra = events % cases;
@@ -671,8 +678,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
     flush(&mut tx, copy_events, &mut ebuf, true).await?;
     b.finish_and_clear();
     summary.cases = cases;
-    summary.events =
-        (seq - sqlx::query_scalar::<_, i64>("SELECT seq FROM audit_head").fetch_one(&mut *tx).await?) as u64;
+    summary.events = (seq - sqlx::query_scalar!("SELECT seq FROM audit_head").fetch_one(&mut *tx).await?) as u64;
     // Signatures go through the database's guard like the service's: submitted, then signed.
     sqlx::query("CREATE TEMP TABLE synthetic_signatures (id uuid, signed_by uuid, signed_at timestamptz, reauth_at timestamptz, sha bytea) ON COMMIT DROP")
         .execute(&mut *tx)
@@ -684,17 +690,9 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
     sqlx::query("UPDATE determinations d SET status = 'signed', signed_by = s.signed_by, signed_at = s.signed_at, reauth_at = s.reauth_at, content_sha256 = s.sha FROM synthetic_signatures s WHERE d.id = s.id")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE singleton")
-        .bind(seq)
-        .bind(&prev)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!("UPDATE audit_head SET seq = $1, hash = $2 WHERE singleton", seq, &prev).execute(&mut *tx).await?;
     for (year, last) in dockets {
-        sqlx::query("INSERT INTO docket_counters (year, last) VALUES ($1, $2) ON CONFLICT (year) DO UPDATE SET last = GREATEST(docket_counters.last, $2)")
-            .bind(year)
-            .bind(last as i32)
-            .execute(&mut *tx)
-            .await?;
+        crate::cases::db::reserve_docket(&mut tx, year, last as i32).await?;
     }
     tx.commit().await?;
     // Visibility maps and statistics as autovacuum would leave them in a running office.

@@ -139,6 +139,8 @@ pub async fn touch(conn: &mut PgConnection, id: CaseId, now: OffsetDateTime) -> 
 
 /// One case, optionally locked for update.
 pub async fn get(conn: &mut PgConnection, id: CaseId, lock: bool) -> Result<Option<CaseRow>, sqlx::Error> {
+    // Runtime SQL: CASE_SELECT is also the head of the list statements built with
+    // QueryBuilder below, and one column list for `CaseRow` beats two kept in step.
     let sql = if lock {
         format!("{CASE_SELECT} WHERE c.id = $1 FOR UPDATE OF c")
     } else {
@@ -656,6 +658,7 @@ async fn list_searched_by_time(
     }
 
     page.truncate(want as usize);
+    // Runtime SQL: the order is the one the request asked for.
     let rows: Vec<CaseRow> = sqlx::query_as(&format!(
         concat!(
             "SELECT ",
@@ -682,34 +685,41 @@ pub async fn count_by_stage(
     match case_scope(role) {
         CaseScope::Nothing => Ok(Vec::new()),
         CaseScope::All => {
-            sqlx::query_as("SELECT stage, sum(n)::bigint FROM case_stage_counts GROUP BY stage HAVING sum(n) > 0")
-                .fetch_all(conn)
-                .await
+            Ok(sqlx::query!(
+                r#"SELECT stage AS "stage!: Stage", sum(n)::bigint AS "n!" FROM case_stage_counts GROUP BY stage HAVING sum(n) > 0"#
+            )
+            .fetch_all(conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.stage, r.n))
+            .collect())
         }
         CaseScope::UnrestrictedOrAssigned => {
-            sqlx::query_as(
-                "SELECT stage, sum(n)::bigint FROM (SELECT stage, n FROM case_stage_counts WHERE NOT restricted \
-                 UNION ALL SELECT stage, count(*) FROM cases WHERE restricted AND assignee = $1 GROUP BY stage) x \
-                 GROUP BY stage HAVING sum(n) > 0",
+            Ok(sqlx::query!(
+                r#"SELECT stage AS "stage!: Stage", sum(n)::bigint AS "n!" FROM (SELECT stage, n FROM case_stage_counts WHERE NOT restricted
+                 UNION ALL SELECT stage, count(*) FROM cases WHERE restricted AND assignee = $1 GROUP BY stage) x
+                 GROUP BY stage HAVING sum(n) > 0"#,
+                user.0
             )
-            .bind(user)
             .fetch_all(conn)
-            .await
+            .await?
+            .into_iter()
+            .map(|r| (r.stage, r.n))
+            .collect())
         }
     }
 }
 
 /// The facts the clocks need, loaded for one case.
 pub async fn clock_inputs(conn: &mut PgConnection, c: &CaseRow, today: Date) -> Result<ClockInputs, sqlx::Error> {
-    let extensions: Vec<(ClockName, i32)> =
-        sqlx::query_as("SELECT clock, days FROM case_extensions WHERE case_id = $1")
-            .bind(c.id)
+    let extensions =
+        sqlx::query!(r#"SELECT clock AS "clock: ClockName", days FROM case_extensions WHERE case_id = $1"#, c.id.0)
             .fetch_all(&mut *conn)
             .await?;
-    let tolls: Vec<(Vec<ClockName>, Date, Option<Date>)> = sqlx::query_as(
-        "SELECT tolls, asked_on, answered_on FROM case_rfis WHERE case_id = $1 AND cardinality(tolls) > 0",
+    let tolls = sqlx::query!(
+        r#"SELECT tolls AS "tolls: Vec<ClockName>", asked_on, answered_on FROM case_rfis WHERE case_id = $1 AND cardinality(tolls) > 0"#,
+        c.id.0
     )
-    .bind(c.id)
     .fetch_all(&mut *conn)
     .await?;
     Ok(ClockInputs {
@@ -719,8 +729,8 @@ pub async fn clock_inputs(conn: &mut PgConnection, c: &CaseRow, today: Date) -> 
         agencies_notified_on: c.agencies_notified_on,
         served_on: c.served_on,
         circulated_on: c.circulated_on,
-        extensions: extensions.into_iter().map(|(clock, days)| Extension { clock, days: days.into() }).collect(),
-        tolls: tolls.into_iter().map(|(clocks, from, until)| Toll { clocks, from, until }).collect(),
+        extensions: extensions.into_iter().map(|r| Extension { clock: r.clock, days: r.days.into() }).collect(),
+        tolls: tolls.into_iter().map(|r| Toll { clocks: r.tolls, from: r.asked_on, until: r.answered_on }).collect(),
         today,
     })
 }

@@ -264,6 +264,8 @@ pub async fn upsert(
         return Err(DomainError::Invalid(errors));
     }
     let mut tx = conn.begin().await?;
+    // Runtime SQL: the table is chosen by `kind`, one of the fixed reference tables checked
+    // above, and a table name cannot be a parameter.
     let before: Option<serde_json::Value> =
         sqlx::query_scalar(&format!("SELECT to_jsonb(r) FROM ref_{kind} r WHERE code = $1"))
             .bind(code)

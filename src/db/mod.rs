@@ -160,5 +160,5 @@ pub async fn ensure_database(cluster: &LocalCluster, database: &str) -> Result<(
 
 /// Whether the database answers a trivial query within `within`.
 pub async fn ping(pool: &PgPool, within: Duration) -> bool {
-    matches!(tokio::time::timeout(within, sqlx::query("SELECT 1").execute(pool)).await, Ok(Ok(_)))
+    matches!(tokio::time::timeout(within, sqlx::query!("SELECT 1 AS one").fetch_one(pool)).await, Ok(Ok(_)))
 }

@@ -55,26 +55,27 @@ pub async fn send_pending(
     let mut sent = 0;
     loop {
         let mut tx = pool.begin().await?;
-        let batch: Vec<(Uuid, String, String, String, i32)> = sqlx::query_as(
+        let batch = sqlx::query!(
             "SELECT id, to_address, subject, body, attempts FROM mail_outbox \
              WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 20 \
              FOR UPDATE SKIP LOCKED",
+            now
         )
-        .bind(now)
         .fetch_all(&mut *tx)
         .await?;
         if batch.is_empty() {
             return Ok(sent);
         }
-        for (id, to, subject, body, attempts) in batch {
+        for m in batch {
+            let (id, to, subject, body, attempts) = (m.id, m.to_address, m.subject, m.body, m.attempts);
             match mailer.send(id, &to, &subject, &body).await {
                 Ok(()) => {
-                    sqlx::query(
+                    sqlx::query!(
                         "UPDATE mail_outbox SET sent_at = $2, sent_by = $3, attempts = attempts + 1 WHERE id = $1",
+                        id,
+                        now,
+                        worker
                     )
-                    .bind(id)
-                    .bind(now)
-                    .bind(worker)
                     .execute(&mut *tx)
                     .await?;
                     sent += 1;
@@ -83,12 +84,12 @@ pub async fn send_pending(
                     // 1, 2, 4 ... minutes, at most a day.
                     let delay = time::Duration::minutes(1i64 << attempts.clamp(0, 10)).min(time::Duration::days(1));
                     tracing::warn!(message_id = %id, error = %e, "mail not sent; will retry");
-                    sqlx::query(
+                    sqlx::query!(
                         "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1",
+                        id,
+                        e.chars().take(1000).collect::<String>(),
+                        now + delay
                     )
-                    .bind(id)
-                    .bind(e.chars().take(1000).collect::<String>())
-                    .bind(now + delay)
                     .execute(&mut *tx)
                     .await?;
                 }
