@@ -37,7 +37,7 @@ fn actor(id: crate::ids::UserId, name: &str, role: Role) -> Actor {
         email: String::new(),
         name: name.into(),
         role,
-        session_id: Uuid::nil(),
+        session_id: crate::ids::SessionId(Uuid::nil()),
         reauth_at: None,
         meta: crate::auth::RequestMeta { request_id: Some("seed:demo".into()), ..Default::default() },
     }

@@ -4,7 +4,6 @@
 //! request came from — and nothing of HTTP.
 
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::policy::{self, Action, Role};
 use super::session;
@@ -44,7 +43,7 @@ pub struct Actor {
     /// Decides what the policy allows.
     pub role: Role,
     /// The session acted through (nil for the seed and the command line).
-    pub session_id: Uuid,
+    pub session_id: crate::ids::SessionId,
     /// When the password was last re-entered in this session: the step-up of signatures
     /// and exports.
     pub reauth_at: Option<OffsetDateTime>,

@@ -1,7 +1,7 @@
 //! Account use cases. Each is one transaction that checks permission, changes rows and
 //! appends its audit event; pages, the API and the command line all call these.
 
-use crate::ids::UserId;
+use crate::ids::{SessionId, UserId};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -438,7 +438,7 @@ pub async fn reauthenticate(
         return Err(DomainError::invalid("password", "the password is not correct"));
     }
     let mut tx = conn.begin().await?;
-    sqlx::query!("UPDATE sessions SET reauth_at = $2 WHERE id = $1", user.session_id, now).execute(&mut *tx).await?;
+    sqlx::query!("UPDATE sessions SET reauth_at = $2 WHERE id = $1", user.session_id.0, now).execute(&mut *tx).await?;
     audit::record(&mut tx, now, &user.audit(), NewEvent::new("auth.reauthenticate").object("session", user.session_id))
         .await?;
     tx.commit().await?;
@@ -508,10 +508,10 @@ pub async fn end_own_session(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    session_id: Uuid,
+    session_id: SessionId,
 ) -> Result<(), DomainError> {
     let mut tx = conn.begin().await?;
-    let n = sqlx::query!("DELETE FROM sessions WHERE id = $1 AND user_id = $2", session_id, user.id.0)
+    let n = sqlx::query!("DELETE FROM sessions WHERE id = $1 AND user_id = $2", session_id.0, user.id.0)
         .execute(&mut *tx)
         .await?
         .rows_affected();

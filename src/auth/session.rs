@@ -2,12 +2,11 @@
 //! token). The secret has 256 random bits and only its sha256 is stored. Timeouts: idle 15
 //! minutes (10 for admins), absolute 8 hours, both checked against the injectable clock.
 
-use crate::ids::UserId;
+use crate::ids::{SessionId, UserId};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 use super::Role;
 
@@ -57,7 +56,7 @@ pub fn secret_hash(secret: &str) -> Vec<u8> {
 #[derive(Debug, Clone)]
 pub struct Created {
     /// Public handle.
-    pub id: Uuid,
+    pub id: SessionId,
     /// The secret (cookie value or bearer token).
     pub secret: String,
     /// The CSRF token of a browser session.
@@ -77,13 +76,13 @@ pub async fn create(
 ) -> Result<Created, sqlx::Error> {
     let secret = new_secret();
     let csrf_token = new_secret();
-    let id = Uuid::now_v7();
+    let id = SessionId::new();
     let expires_at = now + ABSOLUTE;
     let user_agent = user_agent.map(|u| u.chars().take(300).collect::<String>());
     sqlx::query!(
         "INSERT INTO sessions (id, secret_hash, user_id, kind, csrf_token, created_at, last_seen_at, expires_at, client_addr, user_agent) \
          VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)",
-        id,
+        id.0,
         &secret_hash(&secret)[..],
         user_id.0,
         kind.as_str(),
@@ -102,7 +101,7 @@ pub async fn create(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Live {
     /// Session handle.
-    pub session_id: Uuid,
+    pub session_id: SessionId,
     /// `browser` or `api`.
     pub kind: String,
     pub csrf_token: String,
@@ -141,11 +140,11 @@ pub async fn resolve(conn: &mut PgConnection, secret: &str, now: OffsetDateTime)
     let Some(live) = live else { return Ok(None) };
     let idle = Duration::minutes(live.role.idle_minutes());
     if !live.active || now >= live.expires_at || now - live.last_seen_at > idle {
-        sqlx::query!("DELETE FROM sessions WHERE id = $1", live.session_id).execute(&mut *conn).await?;
+        sqlx::query!("DELETE FROM sessions WHERE id = $1", live.session_id.0).execute(&mut *conn).await?;
         return Ok(None);
     }
     if now - live.last_seen_at >= TOUCH_EVERY {
-        sqlx::query!("UPDATE sessions SET last_seen_at = $2 WHERE id = $1", live.session_id, now)
+        sqlx::query!("UPDATE sessions SET last_seen_at = $2 WHERE id = $1", live.session_id.0, now)
             .execute(&mut *conn)
             .await?;
     }
@@ -153,8 +152,8 @@ pub async fn resolve(conn: &mut PgConnection, secret: &str, now: OffsetDateTime)
 }
 
 /// Ends one session by its id.
-pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query!("DELETE FROM sessions WHERE id = $1", id).execute(conn).await?.rows_affected())
+pub async fn delete(conn: &mut PgConnection, id: SessionId) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!("DELETE FROM sessions WHERE id = $1", id.0).execute(conn).await?.rows_affected())
 }
 
 /// Ends one session by its secret.
@@ -166,8 +165,12 @@ pub async fn delete_by_secret(conn: &mut PgConnection, secret: &str) -> Result<u
 }
 
 /// Ends every session of a user, except `keep` if given. Returns how many ended.
-pub async fn delete_for_user(conn: &mut PgConnection, user_id: UserId, keep: Option<Uuid>) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2)", user_id.0, keep)
+pub async fn delete_for_user(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    keep: Option<SessionId>,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2)", user_id.0, keep as _)
         .execute(conn)
         .await?
         .rows_affected())
@@ -177,7 +180,7 @@ pub async fn delete_for_user(conn: &mut PgConnection, user_id: UserId, keep: Opt
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Listed {
     /// Handle.
-    pub id: Uuid,
+    pub id: SessionId,
     pub kind: String,
     /// Created.
     pub created_at: OffsetDateTime,

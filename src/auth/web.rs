@@ -1,13 +1,13 @@
 //! Pages: sign-in, sign-out, change password, re-authenticate, my sessions, and the
 //! administrators' account pages.
 
+use crate::ids::SessionId;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::password;
 use super::policy::Role;
@@ -279,7 +279,7 @@ pub async fn reauth_submit(
 
 /// A session row on the sessions page.
 pub struct SessionRow {
-    id: Uuid,
+    id: SessionId,
     kind: String,
     created: String,
     last_seen: String,
@@ -337,7 +337,7 @@ pub async fn sessions_page(State(state): State<AppState>, user: CurrentUser) -> 
 pub async fn end_session(
     State(state): State<AppState>,
     user: CurrentUser,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<SessionId>,
     _: CsrfForm,
 ) -> Result<Response, AppError> {
     service::end_own_session(&mut *state.conn().await?, &user, state.now(), id).await?;

@@ -6,8 +6,7 @@
 pub mod outbox;
 pub mod web;
 
-use crate::ids::CaseId;
-use crate::ids::UserId;
+use crate::ids::{CaseId, NotificationId, UserId};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -47,7 +46,7 @@ impl Kind {
 /// A notification as listed.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Notification {
-    pub id: Uuid,
+    pub id: NotificationId,
     /// `assigned`, `returned`, `awaiting_signature`, `clock_due`, `breach` or `signed`.
     pub kind: String,
     /// The case concerned.
@@ -94,13 +93,13 @@ pub async fn notify(
     user: UserId,
     note: &Note<'_>,
 ) -> Result<bool, sqlx::Error> {
-    let id = Uuid::now_v7();
+    let id = NotificationId::new();
     let message: String = note.message.chars().take(2000).collect();
-    let written: Option<Uuid> = sqlx::query_scalar!(
+    let written: Option<NotificationId> = sqlx::query_scalar!(
         "INSERT INTO notifications (id, user_id, kind, case_id, message, link, dedupe_key, created_at) \
          SELECT $1, u.id, $3, $4, $5, $6, $7, $8 FROM users u WHERE u.id = $2 AND u.active \
-         ON CONFLICT (user_id, dedupe_key) DO NOTHING RETURNING id",
-        id,
+         ON CONFLICT (user_id, dedupe_key) DO NOTHING RETURNING id AS \"id: NotificationId\"",
+        id.0,
         user.0,
         note.kind.as_str(),
         note.case_id as _,
@@ -117,7 +116,7 @@ pub async fn notify(
             "INSERT INTO mail_outbox (id, notification_id, to_address, subject, body, created_at, next_attempt_at) \
              SELECT $1, $2, u.email, $3, $4, $5, $5 FROM users u WHERE u.id = $6",
             Uuid::now_v7(),
-            id,
+            id.0,
             subject,
             format!("{message}\n\nOpen it in icts-review: {}\n", note.link),
             at,
@@ -175,12 +174,12 @@ pub async fn mark_read(
     conn: &mut PgConnection,
     at: OffsetDateTime,
     user: UserId,
-    id: Option<Uuid>,
+    id: Option<NotificationId>,
 ) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query!(
         "UPDATE notifications SET read_at = $3 WHERE user_id = $1 AND read_at IS NULL AND ($2::uuid IS NULL OR id = $2)",
         user.0,
-        id,
+        id as _,
         at,
     )
     .execute(conn)
@@ -241,10 +240,10 @@ pub async fn remind_due_clocks(pool: &PgPool, now: OffsetDateTime, mail: bool) -
 }
 
 /// Whether notification `id` is `user`'s.
-pub async fn is_own(conn: &mut PgConnection, id: Uuid, user: UserId) -> Result<bool, sqlx::Error> {
+pub async fn is_own(conn: &mut PgConnection, id: NotificationId, user: UserId) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM notifications WHERE id = $1 AND user_id = $2) AS "exists!""#,
-        id,
+        id.0,
         user.0
     )
     .fetch_one(conn)
@@ -252,8 +251,8 @@ pub async fn is_own(conn: &mut PgConnection, id: Uuid, user: UserId) -> Result<b
 }
 
 /// Where `user`'s notification `id` points.
-pub async fn link_of(pool: &PgPool, id: Uuid, user: UserId) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT link FROM notifications WHERE id = $1 AND user_id = $2", id, user.0)
+pub async fn link_of(pool: &PgPool, id: NotificationId, user: UserId) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT link FROM notifications WHERE id = $1 AND user_id = $2", id.0, user.0)
         .fetch_optional(pool)
         .await
 }

@@ -1,11 +1,11 @@
 //! The notifications page and API.
 
+use crate::ids::NotificationId;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Serialize;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::Notification;
 use crate::app::AppState;
@@ -38,7 +38,7 @@ pub async fn page(user: SignedIn, State(state): State<AppState>) -> Result<Respo
     render(&NotificationsPage { layout, items: items.collect(), unread, csrf_token: user.csrf_token.clone() })
 }
 
-async fn mark(state: &AppState, user: &SignedIn, id: Option<Uuid>) -> Result<u64, AppError> {
+async fn mark(state: &AppState, user: &SignedIn, id: Option<NotificationId>) -> Result<u64, AppError> {
     let now = state.now();
     let mut tx = state.db.begin().await?;
     let n = super::mark_read(&mut tx, now, user.id, id).await?;
@@ -60,7 +60,7 @@ async fn mark(state: &AppState, user: &SignedIn, id: Option<Uuid>) -> Result<u64
 pub async fn read(
     user: SignedIn,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<NotificationId>,
     _: CsrfForm,
 ) -> Result<Response, AppError> {
     mark(&state, &user, Some(id)).await?;
@@ -95,7 +95,7 @@ pub async fn list_api(user: SignedIn, State(state): State<AppState>) -> Result<A
 pub async fn read_api(
     user: SignedIn,
     State(state): State<AppState>,
-    AppPath(id): AppPath<Uuid>,
+    AppPath(id): AppPath<NotificationId>,
 ) -> Result<ApiJson<serde_json::Value>, AppError> {
     let n = mark(&state, &user, Some(id)).await?;
     Ok(ApiJson(json!({"marked": n})))

@@ -413,7 +413,7 @@ async fn an_analyst_scores_a_case_and_sees_the_explanation() {
         email: rita.email.clone(),
         name: rita.name.clone(),
         role: icts_review::auth::Role::Analyst,
-        session_id: uuid::Uuid::nil(),
+        session_id: icts_review::ids::SessionId(uuid::Uuid::nil()),
         reauth_at: None,
         meta: Default::default(),
     };

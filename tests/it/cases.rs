@@ -400,7 +400,7 @@ async fn the_interim_rule_clock_runs_from_acceptance_and_tolls_and_extends() {
         email: sup.email.clone(),
         name: "s".into(),
         role: icts_review::auth::Role::Supervisor,
-        session_id: uuid::Uuid::nil(),
+        session_id: icts_review::ids::SessionId(uuid::Uuid::nil()),
         reauth_at: None,
         meta: Default::default(),
     };
