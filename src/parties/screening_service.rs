@@ -182,14 +182,29 @@ async fn screen_parties(
     only: Option<PartyId>,
     now: OffsetDateTime,
 ) -> Result<Vec<PartyId>, sqlx::Error> {
-    let parties = sqlx::query_as!(
-        PartyNames,
-        r#"SELECT id AS "id: PartyId", legal_name, aliases FROM parties WHERE $1::uuid IS NULL OR id = $1"#,
-        only as _
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let parties = names_of(conn, only.as_ref().map(std::slice::from_ref)).await?;
     screen_rows(conn, version, index, threshold, parties, now).await
+}
+
+/// The names of the parties `only` names, or of every party. Two statements, so that one
+/// party's lookup keeps its index scan under a generic plan.
+async fn names_of(conn: &mut PgConnection, only: Option<&[PartyId]>) -> Result<Vec<PartyNames>, sqlx::Error> {
+    match only {
+        Some(ids) => {
+            sqlx::query_as!(
+                PartyNames,
+                r#"SELECT id AS "id: PartyId", legal_name, aliases FROM parties WHERE id = ANY($1)"#,
+                ids as _
+            )
+            .fetch_all(conn)
+            .await
+        }
+        None => {
+            sqlx::query_as!(PartyNames, r#"SELECT id AS "id: PartyId", legal_name, aliases FROM parties"#)
+                .fetch_all(conn)
+                .await
+        }
+    }
 }
 
 async fn screen_rows(
@@ -267,13 +282,7 @@ pub async fn screen_many(
     let cache = IndexCache::default();
     if let Some((v, idx)) = current_index(conn, &cache).await? {
         for chunk in parties.chunks(10_000) {
-            let rows = sqlx::query_as!(
-                PartyNames,
-                r#"SELECT id AS "id: PartyId", legal_name, aliases FROM parties WHERE id = ANY($1)"#,
-                chunk as _
-            )
-            .fetch_all(&mut *conn)
-            .await?;
+            let rows = names_of(conn, Some(chunk)).await?;
             screen_rows(conn, v, &idx, threshold, rows, now).await?;
         }
     }
