@@ -680,11 +680,11 @@ async fn bulk_intake(
     }
     // The same rows under new keys (ids, docket numbers, chain positions), so that they can
     // be written again into the same tables.
-    let keys: Vec<Uuid> = sqlx::query_scalar(&format!(
+    let keys: Vec<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT id FROM cases WHERE created_at >= '{since}' UNION ALL SELECT id FROM parties WHERE created_at >= '{since}' \
          UNION ALL SELECT t.id FROM transactions t JOIN cases c ON c.id = t.case_id WHERE c.created_at >= '{since}' \
          UNION ALL SELECT id FROM audit_events WHERE seq > {before}"
-    ))
+    )))
     .fetch_all(owner)
     .await
     .unwrap();
@@ -740,7 +740,7 @@ async fn bulk_intake(
     // triage queue) until a vacuum, which autovacuum leaves for 20% of a million cases:
     // remove them, so that the reference does not slow the next run's lists.
     for (table, _, _) in &dumps {
-        sqlx::query(&format!("VACUUM (ANALYZE) {table}")).execute(owner).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM (ANALYZE) {table}"))).execute(owner).await.unwrap();
     }
     println!(
         "bulk intake: {rows} rows in {import_s:.2} s ({written} rows written); COPY of those rows {copy_s:.2} s; ratio {:.2}",

@@ -3,7 +3,7 @@
 # throwaway PostgreSQL cluster migrated with migrations/. Run it after changing a query or
 # a migration, and commit .sqlx/. `--check` only verifies that .sqlx/ is fresh (CI does).
 # Needs the PostgreSQL server binaries and sqlx-cli
-# (`cargo install sqlx-cli --version 0.8.6 --no-default-features --features postgres,rustls`).
+# (`cargo install sqlx-cli --version 0.9.0 --no-default-features --features postgres,rustls`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 check=()

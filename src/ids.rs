@@ -96,6 +96,10 @@ typed_id!(
     SubmissionId
 );
 typed_id!(
+    /// A compliance check of a mitigation measure.
+    CheckId
+);
+typed_id!(
     /// A note on a case.
     NoteId
 );

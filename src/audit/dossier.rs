@@ -44,10 +44,11 @@ pub fn part_hash(v: &Value) -> String {
 async fn rows(conn: &mut PgConnection, sql: &str, case_id: CaseId) -> Result<Value, sqlx::Error> {
     // Runtime SQL: each part's statement (a constant of this file) is wrapped in the same
     // aggregate; the parts' own statements are exercised by the dossier tests.
-    let v: Option<Value> = sqlx::query_scalar(&format!("SELECT coalesce(jsonb_agg(j), '[]'::jsonb) FROM ({sql}) q"))
-        .bind(case_id)
-        .fetch_one(conn)
-        .await?;
+    let v: Option<Value> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT coalesce(jsonb_agg(j), '[]'::jsonb) FROM ({sql}) q")))
+            .bind(case_id)
+            .fetch_one(conn)
+            .await?;
     Ok(v.unwrap_or_else(|| json!([])))
 }
 

@@ -146,11 +146,11 @@ pub async fn get(conn: &mut PgConnection, id: CaseId, lock: bool) -> Result<Opti
     } else {
         format!("{CASE_SELECT} WHERE c.id = $1")
     };
-    sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await
 }
 
 /// The SQL condition for "visible to this user" (need-to-know), over alias `c`.
-fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, user: UserId, role: Role) {
+fn push_visibility(qb: &mut QueryBuilder<Postgres>, user: UserId, role: Role) {
     match case_scope(role) {
         CaseScope::All => qb.push(" AND true"),
         CaseScope::Nothing => qb.push(" AND false"),
@@ -294,7 +294,7 @@ impl Default for CaseFilter {
     }
 }
 
-fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, f: &'a CaseFilter, user: UserId, role: Role, today: Date) {
+fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, user: UserId, role: Role, today: Date) {
     push_attribute_filters(qb, f, user, role, today);
     if let Some(q) = &f.q {
         qb.push(" AND ");
@@ -303,13 +303,7 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, f: &'a CaseFilter, user
 }
 
 /// Every filter but the full-text query.
-fn push_attribute_filters<'a>(
-    qb: &mut QueryBuilder<'a, Postgres>,
-    f: &'a CaseFilter,
-    user: UserId,
-    role: Role,
-    today: Date,
-) {
+fn push_attribute_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, user: UserId, role: Role, today: Date) {
     push_visibility(qb, user, role);
     if let Some(s) = f.stage {
         qb.push(" AND c.stage = ").push_bind(s);
@@ -362,7 +356,7 @@ fn push_attribute_filters<'a>(
 ///
 /// With a `bucket` (level, key) the test is limited to that time bucket, so one scan of
 /// `cases_search_bucket_idx` answers it (migration 0016).
-fn push_text_match<'a>(qb: &mut QueryBuilder<'a, Postgres>, q: &'a str, bucket: Option<(u32, i32)>) {
+fn push_text_match(qb: &mut QueryBuilder<Postgres>, q: &str, bucket: Option<(u32, i32)>) {
     qb.push("(");
     match docket_match(q) {
         Some(DocketMatch::Exact(docket)) => {
@@ -563,7 +557,7 @@ async fn list_searched_by_time(
         },
         None => None,
     };
-    let beyond = |qb: &mut QueryBuilder<'_, Postgres>, bound: (OffsetDateTime, Uuid)| {
+    let beyond = |qb: &mut QueryBuilder<Postgres>, bound: (OffsetDateTime, Uuid)| {
         qb.push(if descending { " AND (c.created_at, c.id) < (" } else { " AND (c.created_at, c.id) > (" })
             .push_bind(bound.0)
             .push(", ")
@@ -659,7 +653,7 @@ async fn list_searched_by_time(
 
     page.truncate(want as usize);
     // Runtime SQL: the order is the one the request asked for.
-    let rows: Vec<CaseRow> = sqlx::query_as(&format!(
+    let rows: Vec<CaseRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         concat!(
             "SELECT ",
             case_columns!(),
@@ -667,7 +661,7 @@ async fn list_searched_by_time(
          LEFT JOIN users u ON u.id = c.assignee ORDER BY {}"
         ),
         order
-    ))
+    )))
     .bind(&page)
     .fetch_all(&mut *conn)
     .await?;

@@ -267,7 +267,7 @@ pub async fn upsert(
     // Runtime SQL: the table is chosen by `kind`, one of the fixed reference tables checked
     // above, and a table name cannot be a parameter.
     let before: Option<serde_json::Value> =
-        sqlx::query_scalar(&format!("SELECT to_jsonb(r) FROM ref_{kind} r WHERE code = $1"))
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT to_jsonb(r) FROM ref_{kind} r WHERE code = $1")))
             .bind(code)
             .fetch_optional(&mut *tx)
             .await?;
@@ -300,19 +300,20 @@ pub async fn upsert(
             .await?;
         }
         _ => {
-            sqlx::query(&format!(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO ref_{kind} (code, name) VALUES ($1,$2) ON CONFLICT (code) DO UPDATE SET name = $2"
-            ))
+            )))
             .bind(code)
             .bind(name)
             .execute(&mut *tx)
             .await?;
         }
     }
-    let after: serde_json::Value = sqlx::query_scalar(&format!("SELECT to_jsonb(r) FROM ref_{kind} r WHERE code = $1"))
-        .bind(code)
-        .fetch_one(&mut *tx)
-        .await?;
+    let after: serde_json::Value =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT to_jsonb(r) FROM ref_{kind} r WHERE code = $1")))
+            .bind(code)
+            .fetch_one(&mut *tx)
+            .await?;
     let event = crate::audit::NewEvent::new(if before.is_some() { "reference.updated" } else { "reference.added" })
         .object(&format!("reference:{kind}"), code)
         .changes(serde_json::json!({"before": before, "after": after}));

@@ -150,7 +150,7 @@ pub async fn ensure_database(cluster: &LocalCluster, database: &str) -> Result<(
             .await?;
     if !exists {
         // The name is ours (a constant or a generated test name), never user input.
-        sqlx::query(&format!("CREATE DATABASE \"{database}\" TEMPLATE template0 ENCODING 'UTF8'"))
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{database}\" TEMPLATE template0 ENCODING 'UTF8'")))
             .execute(&mut conn)
             .await?;
     }

@@ -1,9 +1,9 @@
 //! Mitigation's SQL, checked against the schema at compile time.
 
-use crate::ids::DocumentId;
 use crate::ids::MeasureId;
 use crate::ids::UserId;
 use crate::ids::{CaseId, SubmissionId};
+use crate::ids::{CheckId, DocumentId};
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -72,11 +72,11 @@ pub async fn checks(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Chec
 }
 
 /// One check.
-pub(super) async fn check(conn: &mut PgConnection, id: Uuid) -> Result<Check, sqlx::Error> {
+pub(super) async fn check(conn: &mut PgConnection, id: CheckId) -> Result<Check, sqlx::Error> {
     sqlx::query_as!(
         Check,
         "SELECT id, measure_id, checked_on, result, finding, document_id AS \"document_id: DocumentId\", created_at FROM compliance_checks WHERE id = $1",
-        id,
+        id.0,
     )
     .fetch_one(conn)
     .await
@@ -164,7 +164,7 @@ pub(super) async fn record_status(
 
 /// What a compliance check found.
 pub(super) struct CheckRow<'a> {
-    pub id: Uuid,
+    pub id: CheckId,
     pub measure_id: MeasureId,
     pub checked_on: Date,
     pub result: &'a str,
@@ -182,7 +182,7 @@ pub(super) async fn insert_check(
     sqlx::query!(
         "INSERT INTO compliance_checks (id, measure_id, checked_on, result, finding, document_id, checked_by, created_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        k.id,
+        k.id.0,
         k.measure_id.0,
         k.checked_on,
         k.result,

@@ -1,11 +1,10 @@
 //! Mitigation's types: measure kinds, measures and their status machine, compliance checks.
 
-use crate::ids::DocumentId;
 use crate::ids::MeasureId;
 use crate::ids::{CaseId, SubmissionId};
+use crate::ids::{CheckId, DocumentId};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
-use uuid::Uuid;
 
 use crate::error::FieldError;
 
@@ -174,7 +173,7 @@ pub struct StatusChange {
 /// A compliance check.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Check {
-    pub id: Uuid,
+    pub id: CheckId,
     /// Measure.
     pub measure_id: MeasureId,
     pub checked_on: Date,

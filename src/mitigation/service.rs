@@ -1,12 +1,11 @@
 //! Mitigation's use cases: proposing a measure, moving its status, recording compliance
 //! checks; a breach reopens a monitored case (through `cases::service::apply`).
 
-use crate::ids::CaseId;
 use crate::ids::MeasureId;
+use crate::ids::{CaseId, CheckId};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::db::{self, get};
 use super::model::{Check, Measure, MeasureStatus, NewCheck, NewMeasure, StatusChange, opt_date};
@@ -238,7 +237,7 @@ pub async fn add_check(
     {
         return Err(DomainError::invalid("document_id", "is not a document of this case"));
     }
-    let id = Uuid::now_v7();
+    let id = CheckId::new();
     let check = db::CheckRow {
         id,
         measure_id,

@@ -433,7 +433,7 @@ async fn four_eyes_sign_off_holds_over_http() {
 
 /// Tries a raw statement as the application's database role; returns the error text.
 async fn refused(pool: &sqlx::PgPool, sql: &str, id: &str, user: icts_review::ids::UserId) -> String {
-    match sqlx::query(sql).bind(id).bind(user).execute(pool).await {
+    match sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).bind(id).bind(user).execute(pool).await {
         Ok(r) => panic!("the database accepted {sql:?} ({} rows)", r.rows_affected()),
         Err(e) => e.to_string(),
     }

@@ -100,8 +100,10 @@ fn init_server() -> TestServerDb {
         if matches!(url_base, UrlBase::External(_)) {
             drop_stale_databases(&mut conn).await;
         }
-        conn.execute(format!("DROP DATABASE IF EXISTS {template}").as_str()).await.unwrap();
-        conn.execute(format!("CREATE DATABASE {template} TEMPLATE template0 ENCODING 'UTF8'").as_str()).await.unwrap();
+        conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {template}"))).await.unwrap();
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {template} TEMPLATE template0 ENCODING 'UTF8'")))
+            .await
+            .unwrap();
         conn.close().await.unwrap();
         let pool = PgPoolOptions::new()
             .max_connections(1)
@@ -127,7 +129,7 @@ async fn drop_stale_databases(conn: &mut sqlx::PgConnection) {
         let pid = name.trim_start_matches("icts_tpl_").trim_start_matches("icts_t_").split('_').next().unwrap_or("");
         let alive = pid.parse::<u32>().map(|p| Path::new(&format!("/proc/{p}")).exists()).unwrap_or(false);
         if !alive {
-            let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+            let _ = conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
         }
     }
 }
@@ -163,7 +165,7 @@ impl TestServerDb {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("icts_t_{}_{}", std::process::id(), n);
         let mut conn = self.admin.connect().await.expect("connect to the test database server");
-        conn.execute(format!("CREATE DATABASE {name} TEMPLATE {}", self.template).as_str())
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE {}", self.template)))
             .await
             .expect("create test database");
         conn.close().await.ok();
@@ -323,7 +325,10 @@ impl TestApp {
 
     /// Number of rows of a table.
     pub async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&self.pool).await.unwrap()
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
     }
 
     /// Events of `event_type` in the audit log, oldest first.

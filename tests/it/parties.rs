@@ -314,9 +314,9 @@ async fn a_searched_list_in_filing_order_finds_every_match_past_thousands_of_oth
     let oracle = |q: &'static str, order: &'static str| {
         let pool = app.pool.clone();
         async move {
-            sqlx::query_scalar::<_, String>(&format!(
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
                 "SELECT id::text FROM cases WHERE title ILIKE '{q}%' ORDER BY created_at {order}, id {order}"
-            ))
+            )))
             .fetch_all(&pool)
             .await
             .unwrap()
