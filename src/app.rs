@@ -32,6 +32,12 @@ pub struct AppState {
     pub checkpointer: crate::audit::checkpoint::Checkpointer,
     /// The OpenAPI document, filled in by the router from its route list.
     pub api: ApiDocument,
+    /// Whether the database answers (kept by the watcher in `db::health`; always "up"
+    /// where nothing watches, as in the in-process tests).
+    pub health: std::sync::Arc<crate::db::health::DbHealth>,
+    /// The data folder of the built-in database (none with an external one), whose disk
+    /// `/readyz` watches.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -50,8 +56,12 @@ impl AppState {
             checkpointer: crate::audit::checkpoint::Checkpointer {
                 key: config.audit_signing_key.clone(),
                 file: config.audit_checkpoint_file.clone(),
+                status: Default::default(),
+                interval: Some(config.audit_checkpoint_interval),
             },
             api: ApiDocument::default(),
+            health: crate::db::health::DbHealth::shared(),
+            data_dir: config.database_url.is_none().then(|| config.data_dir.clone()),
         }
     }
 

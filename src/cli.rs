@@ -172,7 +172,7 @@ pub fn main() -> ExitCode {
     // unless a log filter was asked for.
     let quiet_default = !matches!(cli.command, None | Some(Command::Serve)) && cli.config.log == "info";
     let filter = if quiet_default { "warn" } else { config.log.as_str() };
-    crate::telemetry::init(config.log_format, &format!("{filter},sqlx::postgres::notice=warn"));
+    let mut log_guard = crate::telemetry::init(config.log_format, &format!("{filter},sqlx::postgres::notice=warn"));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -208,15 +208,20 @@ pub fn main() -> ExitCode {
             Command::Screening(ScreeningCommand::Import { file }) => screening_import(config, file).await,
         }
     });
-    match result {
+    // Tasks still running (a cut download, a blocking job) do not hold the process.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<Quiet>().is_some() => ExitCode::FAILURE,
         Err(e) => {
             tracing::error!("{e:#}");
+            drop(log_guard.take());
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    drop(log_guard);
+    code
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
@@ -224,6 +229,23 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     println!("migrations applied");
     db.shutdown().await;
     Ok(())
+}
+
+/// Ends a command that wrote audit events: takes a checkpoint of the head (when the chain
+/// grew), so that verification does not find events waiting for one, then closes the
+/// database.
+async fn finish(db: crate::db::Database, config: &Config) {
+    let signer = crate::audit::checkpoint::Checkpointer {
+        key: config.audit_signing_key.clone(),
+        file: config.audit_checkpoint_file.clone(),
+        status: Default::default(),
+        interval: Some(config.audit_checkpoint_interval),
+    };
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    if let Err(e) = crate::audit::checkpoint::create(&db.pool, &signer, now, "command", true).await {
+        tracing::warn!(error = %e, "no audit checkpoint after the command; the service takes one at its next interval");
+    }
+    db.shutdown().await;
 }
 
 /// An error already reported to the user; exit non-zero without another message.
@@ -269,7 +291,7 @@ async fn user_add(
     };
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     let result = service::create_user(&db.pool, now, &ctx, input, must_change).await;
-    db.shutdown().await;
+    finish(db, &config).await;
     match result {
         Ok(user) => {
             println!("created {} ({}, {}) id {}", user.email, user.name, user.role, user.id);
@@ -295,9 +317,13 @@ async fn audit_verify(config: Config, public_key: Option<std::path::PathBuf>) ->
     };
     let db = crate::db::Database::open(&config).await?;
     let verdict = crate::audit::verify(&db.pool).await;
-    let report =
-        crate::audit::checkpoint::verify_all(&db.pool, expected.as_ref(), config.audit_checkpoint_file.as_deref())
-            .await;
+    let want = crate::audit::checkpoint::Expectations {
+        key: expected.as_ref(),
+        file: config.audit_checkpoint_file.as_deref(),
+        interval: Some(config.audit_checkpoint_interval),
+        now: crate::clock::Clock::now(&crate::clock::SystemClock),
+    };
+    let report = crate::audit::checkpoint::verify_all(&db.pool, want).await;
     db.shutdown().await;
     let (verdict, report) = (verdict?, report?);
     println!("{verdict}");
@@ -321,7 +347,7 @@ async fn seed_synthetic(config: Config, cases: u64, events: u64) -> anyhow::Resu
     let started = std::time::Instant::now();
     let result =
         crate::synthetic::load(&db.pool, cases, events, std::io::IsTerminal::is_terminal(&std::io::stderr())).await;
-    db.shutdown().await;
+    finish(db, &config).await;
     let s = result?;
     println!(
         "synthetic office loaded in {:.1} s: {} cases, {} parties, {} notes, {} assessments, {} signed determinations, {} audit events, {} accounts",
@@ -342,11 +368,16 @@ async fn audit_checkpoint(config: Config) -> anyhow::Result<()> {
     let signer = crate::audit::checkpoint::Checkpointer {
         key: config.audit_signing_key.clone(),
         file: config.audit_checkpoint_file.clone(),
+        status: Default::default(),
+        interval: Some(config.audit_checkpoint_interval),
     };
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     let cp = crate::audit::checkpoint::create(&db.pool, &signer, now, "manual", false).await;
     db.shutdown().await;
     let cp = cp?.expect("always written");
+    if let Some(e) = signer.status.state().last_error {
+        anyhow::bail!("the checkpoint at event {} is in the database, but {e}", cp.seq);
+    }
     println!(
         "checkpoint at event {} {} {}",
         cp.seq,
@@ -507,14 +538,14 @@ async fn import_transactions(config: Config, file: std::path::PathBuf, as_user: 
         }
     }
     .await;
-    db.shutdown().await;
+    finish(db, &config).await;
     result
 }
 
 async fn seed_demo(config: Config) -> anyhow::Result<()> {
     let db = crate::db::Database::open(&config).await?;
     let result = crate::seed::demo(db.pool.clone(), &config).await;
-    db.shutdown().await;
+    finish(db, &config).await;
     let accounts = result?;
     println!("Demo office ready. One-time passwords (each must be changed at first sign-in):");
     for a in accounts {
@@ -543,7 +574,7 @@ async fn screening_import(config: Config, file: std::path::PathBuf) -> anyhow::R
         state.screening.threshold,
     )
     .await;
-    db.shutdown().await;
+    finish(db, &config).await;
     match result {
         Ok((version, parties, cases)) => {
             println!("list version {version} imported: {parties} parties with new hits, {cases} open cases flagged");

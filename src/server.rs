@@ -1,8 +1,11 @@
-//! Running the service: open the database, bind, serve until SIGTERM or SIGINT, drain the
-//! in-flight requests for up to the grace period, then stop the built-in database.
+//! Running the service: open the database, watch it, bind, serve until SIGTERM or SIGINT,
+//! drain the in-flight requests for up to the grace period (a second signal cuts it short),
+//! cut what is left, close the pool within a second and stop the built-in database. The
+//! process is gone at most 4.5 s after the grace period, whatever holds on.
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -23,6 +26,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let mut db = Database::open(&config).await?;
     db.own_local();
     let state = AppState::new(db.pool.clone(), &config);
+    let health = state.health.clone();
+    let (signer, clock) = (state.checkpointer.clone(), state.clock.clone());
     let mailer = match &config.smtp_url {
         Some(url) => {
             Some(crate::notifications::outbox::Mailer::new(url, &config.mail_from).map_err(anyhow::Error::msg)?)
@@ -68,45 +73,112 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(address = %local, "icts-review is listening on http://{local}");
 
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let signal = async move {
-        shutdown_signal().await;
-        tracing::info!("shutdown requested; draining in-flight requests");
-        let _ = stop_tx.send(true);
-    };
-    let mut server = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(signal)
-        .into_future();
+    let watch = db.watch(health);
     let grace = config.shutdown_grace;
-    let drained = async move {
-        tokio::select! {
-            r = &mut server => return r.map(|_| true),
-            _ = stop_rx.wait_for(|stopping| *stopping) => {}
-        }
-        match tokio::time::timeout(grace, server).await {
-            Ok(r) => r.map(|_| true),
-            Err(_) => Ok(false),
-        }
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(Stop::Running);
+    let mut signals = Signals::install();
+    tokio::spawn(async move {
+        signals.next().await;
+        tracing::info!(grace_secs = grace.as_secs(), "shutdown requested; draining in-flight requests");
+        let _ = stop_tx.send(Stop::Draining);
+        // Whatever happens next, the process is gone shortly after the grace period: a
+        // request or a pool that does not let go cannot keep it alive.
+        let deadline = grace + HARD_DEADLINE_AFTER_GRACE;
+        std::thread::spawn(move || {
+            std::thread::sleep(deadline);
+            tracing::error!(after_secs = deadline.as_secs_f32(), "shutdown did not finish in time; exiting now");
+            std::process::exit(1);
+        });
+        signals.next().await;
+        tracing::warn!("second shutdown signal; cutting the drain short");
+        let _ = stop_tx.send(Stop::Now);
+    });
+    let mut draining = stop_rx.clone();
+    let mut server = Box::pin(
+        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = draining.wait_for(|s| *s != Stop::Running).await;
+            })
+            .into_future(),
+    );
+    let outcome = tokio::select! {
+        r = &mut server => Some(r),
+        _ = stop_rx.wait_for(|s| *s != Stop::Running) => None,
     };
-    match drained.await {
-        Ok(true) => tracing::info!("all requests drained"),
-        Ok(false) => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; cutting remaining requests"),
-        Err(e) => tracing::error!(error = %e, "server error"),
+    let outcome = match outcome {
+        Some(r) => Drain::Done(r),
+        None => tokio::select! {
+            r = &mut server => Drain::Done(r),
+            _ = tokio::time::sleep(grace) => Drain::GraceOver,
+            _ = stop_rx.wait_for(|s| *s == Stop::Now) => Drain::Cut,
+        },
+    };
+    match outcome {
+        Drain::Done(Ok(())) => tracing::info!("all requests drained"),
+        Drain::Done(Err(e)) => tracing::error!(error = %e, "server error"),
+        Drain::GraceOver => {
+            tracing::warn!(grace_secs = grace.as_secs(), "grace period over; cutting remaining requests")
+        }
+        Drain::Cut => tracing::warn!("cutting remaining requests"),
     }
+    // Dropping the server future stops accepting and drops the connections it still
+    // serves; the workers stop before the database does, so nothing restarts it.
+    drop(server);
+    watch.abort();
     worker.abort();
     checkpoints.abort();
-    db.shutdown().await;
+    // A last checkpoint, so nothing written before the stop waits for the next start.
+    let last = crate::audit::checkpoint::create(&db.pool, &signer, clock.now(), "shutdown", true);
+    match tokio::time::timeout(POOL_CLOSE_LIMIT, last).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "no audit checkpoint at shutdown"),
+        Err(_) => tracing::warn!("no audit checkpoint at shutdown: the database did not answer in time"),
+    }
+    db.shutdown_within(POOL_CLOSE_LIMIT).await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Resolves at the first SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// How long the pool may take to close at shutdown before the database ends the sessions.
+const POOL_CLOSE_LIMIT: Duration = Duration::from_secs(1);
+/// After the grace period, the most the rest of the shutdown may take.
+const HARD_DEADLINE_AFTER_GRACE: Duration = Duration::from_millis(4500);
+
+/// Where shutdown stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Running,
+    Draining,
+    Now,
+}
+
+/// How the drain ended.
+enum Drain {
+    Done(std::io::Result<()>),
+    GraceOver,
+    Cut,
+}
+
+/// SIGTERM and SIGINT, installed once, so a second signal is seen too.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        Signals {
+            term: signal(SignalKind::terminate()).expect("SIGTERM handler installs"),
+            int: signal(SignalKind::interrupt()).expect("SIGINT handler installs"),
+        }
+    }
+
+    /// Resolves at the next SIGTERM or SIGINT.
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }

@@ -146,6 +146,57 @@ pub struct Checkpointer {
     pub key: Option<std::sync::Arc<SigningKey>>,
     /// The file that receives a copy of every checkpoint.
     pub file: Option<std::path::PathBuf>,
+    /// How the last writes went (shown on `/readyz` and the chain page).
+    pub status: std::sync::Arc<WriterStatus>,
+    /// How often the service takes a checkpoint (what verification holds it to).
+    pub interval: Option<std::time::Duration>,
+}
+
+/// How checkpoint writing goes: the last success and the failures since.
+#[derive(Debug, Default)]
+pub struct WriterStatus {
+    inner: std::sync::Mutex<WriterState>,
+}
+
+/// A snapshot of [`WriterStatus`].
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct WriterState {
+    /// When a checkpoint was last written everywhere it goes.
+    pub last_written: Option<String>,
+    /// Failed writes since then.
+    pub failures: u64,
+    /// When the first of those failed.
+    pub failing_since: Option<String>,
+    /// What the last failure was.
+    pub last_error: Option<String>,
+}
+
+impl WriterStatus {
+    fn written(&self, at: OffsetDateTime) {
+        let mut s = self.inner.lock().expect("checkpoint status lock");
+        *s = WriterState { last_written: at.format(&Rfc3339).ok(), ..WriterState::default() };
+    }
+
+    /// Records a failed write (and logs it: every failure, not only the first).
+    pub fn failed(&self, at: OffsetDateTime, error: &str) {
+        let mut s = self.inner.lock().expect("checkpoint status lock");
+        s.failures += 1;
+        if s.failing_since.is_none() {
+            s.failing_since = at.format(&Rfc3339).ok();
+        }
+        s.last_error = Some(error.to_string());
+        tracing::error!(failures = s.failures, error, "audit checkpoint not written");
+    }
+
+    /// Whether the last write failed.
+    pub fn is_failing(&self) -> bool {
+        self.inner.lock().expect("checkpoint status lock").failures > 0
+    }
+
+    /// A snapshot.
+    pub fn state(&self) -> WriterState {
+        self.inner.lock().expect("checkpoint status lock").clone()
+    }
 }
 
 /// Signs and stores a checkpoint of the current head (and appends it to the file). With
@@ -176,14 +227,16 @@ pub async fn create(
         None => (None, None),
     };
     sqlx::query!(
-        "INSERT INTO audit_checkpoints (id, seq, hash, at, public_key, signature, reason) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        "INSERT INTO audit_checkpoints (id, seq, hash, at, public_key, signature, reason, for_file) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         Uuid::now_v7(),
         seq,
         &hash,
         at,
         public_key.as_deref(),
         signature.as_deref(),
-        reason
+        reason,
+        signer.file.is_some(),
     )
     .execute(pool)
     .await?;
@@ -201,9 +254,14 @@ pub async fn create(
         let written = tokio::task::spawn_blocking(move || append_line(&file, &line))
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
-        if let Err(e) = written {
-            tracing::error!(file = %path.display(), error = %e, "cannot append the audit checkpoint to its file");
+        match written {
+            Ok(()) => signer.status.written(now),
+            Err(e) => {
+                signer.status.failed(now, &format!("cannot append to the checkpoint file {}: {e}", path.display()))
+            }
         }
+    } else {
+        signer.status.written(now);
     }
     Ok(Some(cp))
 }
@@ -218,19 +276,29 @@ fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> {
 
 /// Every checkpoint in the database, oldest first.
 pub async fn all(pool: &PgPool) -> Result<Vec<Checkpoint>, sqlx::Error> {
-    let rows =
-        sqlx::query!("SELECT seq, hash, at, public_key, signature, reason FROM audit_checkpoints ORDER BY at, seq")
-            .fetch_all(pool)
-            .await?;
+    Ok(stored(pool).await?.into_iter().map(|(cp, _)| cp).collect())
+}
+
+/// Every checkpoint in the database, oldest first, each with whether it was meant for the
+/// checkpoint file.
+async fn stored(pool: &PgPool) -> Result<Vec<(Checkpoint, bool)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT seq, hash, at, public_key, signature, reason, for_file FROM audit_checkpoints ORDER BY at, seq"
+    )
+    .fetch_all(pool)
+    .await?;
     Ok(rows
         .into_iter()
-        .map(|r| Checkpoint {
-            seq: r.seq,
-            hash: hex::encode(r.hash),
-            at: r.at.format(&Rfc3339).expect("UTC times format"),
-            public_key: r.public_key.map(hex::encode),
-            signature: r.signature.map(hex::encode),
-            reason: r.reason,
+        .map(|r| {
+            let cp = Checkpoint {
+                seq: r.seq,
+                hash: hex::encode(r.hash),
+                at: r.at.format(&Rfc3339).expect("UTC times format"),
+                public_key: r.public_key.map(hex::encode),
+                signature: r.signature.map(hex::encode),
+                reason: r.reason,
+            };
+            (cp, r.for_file)
         })
         .collect())
 }
@@ -251,18 +319,35 @@ pub struct CheckpointReport {
     pub problems: Vec<String>,
 }
 
-/// Checks every checkpoint (in the database and, if given, the file): its signature
-/// (against `expected` when given, else the embedded key) and that the stored chain still
-/// has that hash at that position.
-pub async fn verify_all(
-    pool: &PgPool,
-    expected: Option<&VerifyingKey>,
-    file: Option<&Path>,
-) -> Result<CheckpointReport, sqlx::Error> {
+/// What [`verify_all`] checks against.
+#[derive(Debug, Clone, Copy)]
+pub struct Expectations<'a> {
+    /// The public key checkpoints must be signed with (else each one's embedded key).
+    pub key: Option<&'a VerifyingKey>,
+    /// The configured checkpoint file.
+    pub file: Option<&'a Path>,
+    /// With a key: the chain may not grow for longer than this without a signed checkpoint.
+    pub interval: Option<std::time::Duration>,
+    /// The time of the check.
+    pub now: OffsetDateTime,
+}
+
+/// Leeway over the checkpoint interval before uncovered events count as a problem (the
+/// writer runs once per interval and may be late by a tick).
+const INTERVAL_LEEWAY: time::Duration = time::Duration::minutes(1);
+
+/// Checks every checkpoint (in the database and, if configured, the file): its signature
+/// (against the expected key when given, else the embedded key) and that the stored chain
+/// still has that hash at that position; that the file is there and readable, that every
+/// file checkpoint is in the database and every database checkpoint meant for the file is
+/// in the file; and, with a key, that no event has waited longer than the interval for a
+/// signed checkpoint.
+pub async fn verify_all(pool: &PgPool, want: Expectations<'_>) -> Result<CheckpointReport, sqlx::Error> {
     let mut report = CheckpointReport::default();
-    let stored = all(pool).await?;
+    let stored = stored(pool).await?;
     let mut from_file = Vec::new();
-    if let Some(path) = file {
+    if let Some(path) = want.file {
+        let expected_in_file = stored.iter().filter(|(_, f)| *f).count();
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
@@ -274,28 +359,44 @@ pub async fn verify_all(
                     }
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => report.problems.push(format!("cannot read {}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && expected_in_file == 0 => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => report.problems.push(format!(
+                "the checkpoint file {} is missing, but {expected_in_file} checkpoint(s) were written to it",
+                path.display()
+            )),
+            Err(e) => report.problems.push(format!("cannot read the checkpoint file {}: {e}", path.display())),
+        }
+        if report.problems.is_empty() || !from_file.is_empty() {
+            for (cp, _) in stored.iter().filter(|(_, for_file)| *for_file) {
+                if !from_file.contains(cp) {
+                    report.problems.push(format!(
+                        "the database checkpoint at event {} of {} is not in the checkpoint file {} (its write failed, or the line was removed)",
+                        cp.seq,
+                        cp.at,
+                        path.display()
+                    ));
+                }
+            }
         }
     }
     for cp in &from_file {
-        if !stored.iter().any(|s| s == cp) {
+        if !stored.iter().any(|(s, _)| s == cp) {
             report.problems.push(format!(
                 "the checkpoint at event {} of {} in the file is missing from the database (removed or altered)",
                 cp.seq, cp.at
             ));
         }
     }
-    let mut checks: Vec<(&str, &Checkpoint)> = stored.iter().map(|c| ("database", c)).collect();
+    let mut checks: Vec<(&str, &Checkpoint)> = stored.iter().map(|(c, _)| ("database", c)).collect();
     checks.extend(from_file.iter().map(|c| ("file", c)));
     for (origin, cp) in checks {
         report.checked += 1;
         if cp.signature.is_some() {
-            match cp.signature_valid(expected) {
+            match cp.signature_valid(want.key) {
                 Ok(()) => report.signed += 1,
                 Err(e) => report.problems.push(format!("{origin} checkpoint at event {} ({}): {e}", cp.seq, cp.at)),
             }
-        } else if expected.is_some() {
+        } else if want.key.is_some() {
             report.problems.push(format!("{origin} checkpoint at event {} ({}) is not signed", cp.seq, cp.at));
         }
         if cp.seq == 0 {
@@ -310,6 +411,31 @@ pub async fn verify_all(
                 cp.seq, cp.at
             )),
             Some(_) => {}
+        }
+    }
+    if let (Some(key), Some(interval)) = (want.key, want.interval) {
+        let covered = stored
+            .iter()
+            .map(|(c, _)| c)
+            .chain(from_file.iter())
+            .filter(|c| c.signature.is_some() && c.signature_valid(Some(key)).is_ok())
+            .map(|c| c.seq)
+            .max()
+            .unwrap_or(0);
+        let first_uncovered =
+            sqlx::query!("SELECT seq, at FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 1", covered)
+                .fetch_optional(pool)
+                .await?;
+        let allowed = time::Duration::try_from(interval).unwrap_or(time::Duration::DAY) + INTERVAL_LEEWAY;
+        if let Some(e) = first_uncovered
+            && want.now - e.at > allowed
+        {
+            report.problems.push(format!(
+                "events from {} on (the first at {}) have had no signed checkpoint for longer than the checkpoint interval ({} s): the checkpoint writer is not running, failing, or its checkpoints were removed",
+                e.seq,
+                e.at.format(&Rfc3339).unwrap_or_default(),
+                interval.as_secs()
+            ));
         }
     }
     Ok(report)
@@ -327,8 +453,9 @@ pub fn spawn(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = create(&pool, &checkpointer, clock.now(), "periodic", true).await {
-                tracing::warn!(error = %e, "audit checkpoint failed; will retry");
+            let now = clock.now();
+            if let Err(e) = create(&pool, &checkpointer, now, "periodic", true).await {
+                checkpointer.status.failed(now, &format!("cannot store the checkpoint in the database: {e}"));
             }
         }
     })

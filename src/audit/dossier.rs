@@ -659,7 +659,7 @@ mod tests {
             None => (None, None),
         };
         let cp = Checkpoint { seq: 9, hash, at, public_key, signature, reason: "export".into() };
-        let signer = Checkpointer { key: key.map(std::sync::Arc::new), file: None };
+        let signer = Checkpointer { key: key.map(std::sync::Arc::new), ..Default::default() };
         seal(
             parts,
             header(

@@ -70,7 +70,16 @@ pub async fn verify_now(
 ) -> Result<ChainStatus, DomainError> {
     let verdict = super::verify(pool).await?;
     let expected = checkpointer.key.as_ref().map(|k| k.verifying_key());
-    let report = checkpoint::verify_all(pool, expected.as_ref(), checkpointer.file.as_deref()).await?;
+    let report = checkpoint::verify_all(
+        pool,
+        checkpoint::Expectations {
+            key: expected.as_ref(),
+            file: checkpointer.file.as_deref(),
+            interval: checkpointer.interval,
+            now,
+        },
+    )
+    .await?;
     let ok = matches!(verdict, Verdict::Ok { .. }) && report.problems.is_empty();
     let event = NewEvent::new("audit.verified").changes(json!({
         "verdict": verdict.to_string(), "checkpoints_checked": report.checked, "checkpoint_problems": report.problems,

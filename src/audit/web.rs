@@ -283,6 +283,7 @@ struct ChainPage {
     checkpoints: usize,
     last_check: Option<(String, String, bool)>,
     result: Option<ChainStatus>,
+    writer: checkpoint::WriterState,
     csrf_token: String,
 }
 
@@ -312,6 +313,7 @@ async fn chain_page(state: &AppState, user: &SignedIn, result: Option<ChainStatu
             )
         }),
         result,
+        writer: state.checkpointer.status.state(),
         csrf_token: user.csrf_token.clone(),
     })
 }

@@ -1,5 +1,6 @@
 //! The database: connection pool, migrations, and the built-in local PostgreSQL.
 
+pub mod health;
 pub mod local;
 
 use std::str::FromStr;
@@ -46,6 +47,9 @@ pub struct Database {
     /// started it, or claimed it with [`Database::own_local`] (the service does). A
     /// command such as `user add` run beside a running service leaves it running.
     pub stop_local: bool,
+    /// How to connect to the application database (for the health watcher's own
+    /// connection).
+    pub options: PgConnectOptions,
 }
 
 /// Builds the pool with the configured size and acquire timeout. Connections are tested
@@ -111,7 +115,7 @@ impl Database {
         let options = options.log_statements(tracing::log::LevelFilter::Debug);
         migrate(&options).await?;
         let pool = pool_options(config)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|source| DbError::Sql { target: target.clone(), source })?;
         tracing::info!(database = %target, "database ready, migrations applied");
@@ -119,7 +123,7 @@ impl Database {
             Some((c, started)) => (Some(c), started),
             None => (None, false),
         };
-        Ok(Database { pool, local, stop_local })
+        Ok(Database { pool, local, stop_local, options })
     }
 
     /// Makes this process responsible for stopping the built-in database at shutdown,
@@ -128,9 +132,29 @@ impl Database {
         self.stop_local = self.local.is_some();
     }
 
+    /// Starts watching the database (see [`health`]): the built-in cluster is restarted
+    /// when its server dies, if this process owns it.
+    pub fn watch(&self, health: std::sync::Arc<health::DbHealth>) -> tokio::task::JoinHandle<()> {
+        let cluster = self.local.clone().filter(|_| self.stop_local);
+        health::spawn_watch(health, self.options.clone(), cluster)
+    }
+
     /// Closes the pool and stops the built-in database, if we run one.
     pub async fn shutdown(self) {
-        self.pool.close().await;
+        self.shutdown_within(Duration::from_secs(3600)).await;
+    }
+
+    /// Closes the pool, waiting at most `pool_limit` for connections still in use (a cut
+    /// download's), then stops the built-in database with a fast shutdown, which ends the
+    /// sessions left and writes a shutdown checkpoint, so the next start needs no recovery.
+    pub async fn shutdown_within(self, pool_limit: Duration) {
+        if tokio::time::timeout(pool_limit, self.pool.close()).await.is_err() {
+            tracing::warn!(
+                in_use = self.pool.size(),
+                "connections still in use after {} ms; the database ends them",
+                pool_limit.as_millis()
+            );
+        }
         if let Some(cluster) = self.local.filter(|_| self.stop_local) {
             match tokio::task::spawn_blocking(move || cluster.stop()).await {
                 Ok(Ok(())) => tracing::info!("built-in database stopped"),

@@ -102,6 +102,12 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     let unsafe_method = !is_safe(&parts.method);
     let meta = request_meta(&parts);
 
+    // While the database is away, whatever needs it (a session to resolve, a change to
+    // write, the API) is answered at once instead of waiting for a connection.
+    if !state.health.is_up() && (cred.is_some() || unsafe_method || parts.uri.path().starts_with("/api/")) {
+        return AppError::Unavailable.into_response();
+    }
+
     // Browsers say where a request comes from; refuse state changes from other sites
     // (bearer-token API calls carry no ambient credentials and are exempt).
     if unsafe_method && !matches!(cred, Some(Credential::Bearer(_))) && is_cross_site(&parts, &state) {
@@ -111,11 +117,14 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     let mut authenticated = None;
     if let Some(cred) = cred {
         let now = state.now();
-        let resolved = async {
-            let mut conn = state.db.acquire().await?;
-            session::resolve(&mut conn, cred.secret(), now).await
-        }
-        .await;
+        let resolved = state
+            .health
+            .unless_down(async {
+                let mut conn = state.db.acquire().await?;
+                session::resolve(&mut conn, cred.secret(), now).await
+            })
+            .await
+            .unwrap_or(Err(sqlx::Error::PoolTimedOut));
         match resolved {
             Ok(Some(live)) => {
                 let kind_matches = matches!(

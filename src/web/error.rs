@@ -160,6 +160,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(e) if is_unavailable(e) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(e) if is_unavailable_internal(e) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -221,9 +222,30 @@ impl From<DomainError> for AppError {
     }
 }
 
-/// Connection-level failures mean the database is away, not that we have a bug.
+/// Seconds a client is asked to wait when the database is away (the watcher restarts the
+/// built-in one within a few seconds).
+const RETRY_AFTER_SECS: &str = "5";
+
+/// Connection-level failures mean the database is away, not that we have a bug: the pool
+/// has no connection to give, the connection broke, or the server is shutting down,
+/// starting, or out of connections (SQLSTATE classes 08 and 57P, and 53300).
 fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_))
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300")
+        }
+        _ => false,
+    }
+}
+
+/// An internal error that is really a lost database connection.
+fn is_unavailable_internal(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| cause.downcast_ref::<sqlx::Error>().is_some_and(is_unavailable))
 }
 
 impl IntoResponse for AppError {
@@ -235,6 +257,9 @@ impl IntoResponse for AppError {
         }
         let problem = self.problem();
         let mut response = status.into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
         response.extensions_mut().insert(problem);
         response
     }

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use sqlx::PgPool;
 
 use super::WebState;
 use super::layout::{Layout, render};
@@ -39,11 +38,53 @@ pub async fn healthz() -> Response {
     json_response(StatusCode::OK, json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: 200 when the database answers within two seconds, 503 when it does not.
-pub async fn readyz(State(pool): State<PgPool>) -> Response {
-    if crate::db::ping(&pool, Duration::from_secs(2)).await {
-        json_response(StatusCode::OK, json!({"status": "ready", "database": "up"}))
-    } else {
-        json_response(StatusCode::SERVICE_UNAVAILABLE, json!({"status": "unavailable", "database": "down"}))
+/// Free bytes under which a disk counts as full.
+const LOW_DISK_BYTES: u64 = 64 * 1024 * 1024;
+
+/// `GET /readyz`: whether this instance can serve, check by check (`database`, `pool`,
+/// `checkpoints`, `log`, `data_disk`). 503 when the database is unreachable; 200 with
+/// `"status": "degraded"` when it serves but a check fails (a saturated pool, a failing
+/// checkpoint writer, a log or data disk nearly full).
+pub async fn readyz(State(state): State<crate::app::AppState>) -> Response {
+    let pool = &state.db;
+    let max = pool.options().get_max_connections();
+    let (size, idle) = (pool.size(), pool.num_idle() as u32);
+    let saturated = size >= max && idle == 0;
+    let mut db = state.health.status();
+    // A live ping, unless the pool has no connection to spare: then the watcher's own
+    // connection (pinged every second) speaks for the database.
+    if db.reachable && !saturated {
+        let started = std::time::Instant::now();
+        if crate::db::ping(pool, Duration::from_secs(2)).await {
+            db.ping_ms = Some((started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0);
+        } else {
+            db.reachable = false;
+            db.error = Some("no answer within 2 s".into());
+        }
     }
+    let cp = state.checkpointer.status.state();
+    let log = crate::telemetry::log_target();
+    let log_ok = log.free_bytes.is_none_or(|b| b >= LOW_DISK_BYTES);
+    let data_free = state.data_dir.as_deref().and_then(crate::telemetry::free_bytes);
+    let data_ok = data_free.is_none_or(|b| b >= LOW_DISK_BYTES);
+    let checks = json!({
+        "database": {"ok": db.reachable, "detail": db},
+        "pool": {"ok": !saturated, "size": size, "idle": idle, "max": max},
+        "checkpoints": {"ok": cp.failures == 0, "file": state.checkpointer.file, "detail": cp},
+        "log": {"ok": log_ok, "detail": log},
+        "data_disk": {"ok": data_ok, "free_bytes": data_free},
+    });
+    let (status, word) = if !db.reachable {
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+    } else if saturated || cp.failures > 0 || !log_ok || !data_ok {
+        (StatusCode::OK, "degraded")
+    } else {
+        (StatusCode::OK, "ready")
+    };
+    let database = if db.reachable { "up" } else { "down" };
+    let mut r = json_response(status, json!({"status": word, "database": database, "checks": checks}));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    r
 }

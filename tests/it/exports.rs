@@ -27,6 +27,20 @@ async fn signed_app(key: &Path, file: Option<&Path>) -> TestApp {
     .await
 }
 
+/// What the service's own verification expects: the key, the file, the interval, now.
+fn want<'a>(
+    key: &'a ed25519_dalek::VerifyingKey,
+    file: &'a Path,
+    app: &TestApp,
+) -> icts_review::audit::checkpoint::Expectations<'a> {
+    icts_review::audit::checkpoint::Expectations {
+        key: Some(key),
+        file: Some(file),
+        interval: Some(app.config.audit_checkpoint_interval),
+        now: app.state.now(),
+    }
+}
+
 fn verify_export(file: &Path, public: &Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_icts-review"))
         .args(["verify-export", file.to_str().unwrap(), "--public-key", public.to_str().unwrap()])
@@ -201,7 +215,7 @@ async fn a_superuser_rewrite_of_the_whole_chain_is_caught_by_the_checkpoints() {
         .unwrap();
     assert!(cp.signature.is_some());
     let expected = icts_review::audit::checkpoint::load_public_key(&public).unwrap();
-    let report = icts_review::audit::checkpoint::verify_all(&app.pool, Some(&expected), Some(&file)).await.unwrap();
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, want(&expected, &file, app)).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.checked, 2, "the database row and the file line");
     // A superuser rewrites an early event and rehashes the whole chain after it.
@@ -228,7 +242,7 @@ async fn a_superuser_rewrite_of_the_whole_chain_is_caught_by_the_checkpoints() {
     sqlx::query("ALTER TABLE audit_events ENABLE TRIGGER USER").execute(&su).await.unwrap();
     // The chain alone looks fine; the checkpoints do not.
     assert!(matches!(icts_review::audit::verify(&app.pool).await.unwrap(), icts_review::audit::Verdict::Ok { .. }));
-    let report = icts_review::audit::checkpoint::verify_all(&app.pool, Some(&expected), Some(&file)).await.unwrap();
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, want(&expected, &file, app)).await.unwrap();
     assert!(report.problems.iter().any(|p| p.contains("rewritten")), "{:?}", report.problems);
     // The auditors' endpoint says so, and records that it checked.
     let auditor = app.user("auditor").await;
@@ -241,7 +255,7 @@ async fn a_superuser_rewrite_of_the_whole_chain_is_caught_by_the_checkpoints() {
     sqlx::query("ALTER TABLE audit_checkpoints DISABLE TRIGGER USER").execute(&su).await.unwrap();
     sqlx::query("DELETE FROM audit_checkpoints").execute(&su).await.unwrap();
     sqlx::query("ALTER TABLE audit_checkpoints ENABLE TRIGGER USER").execute(&su).await.unwrap();
-    let report = icts_review::audit::checkpoint::verify_all(&app.pool, Some(&expected), Some(&file)).await.unwrap();
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, want(&expected, &file, app)).await.unwrap();
     assert!(report.problems.iter().any(|p| p.contains("missing from the database")), "{:?}", report.problems);
     assert!(report.problems.iter().any(|p| p.contains("rewritten")), "{:?}", report.problems);
     // The command line too, with the published public key.
@@ -335,4 +349,99 @@ async fn reading_a_restricted_case_leaves_a_trace() {
     assert_eq!(viewed.len(), before + 3);
     assert_eq!(viewed.last().unwrap()["object_id"], json!(restricted));
     assert_eq!(viewed.last().unwrap()["actor_id"], json!(o.sup.id));
+}
+
+#[tokio::test]
+async fn checkpoints_cannot_vanish_quietly() {
+    let (dir, key, public) = keypair();
+    let file = dir.path().join("checkpoints.jsonl");
+    let o = Office::over(signed_app(&key, Some(&file)).await).await;
+    let app = &o.app;
+    o.at_initial_determination(false).await;
+    let signer = app.state.checkpointer.clone();
+    let expected = icts_review::audit::checkpoint::load_public_key(&public).unwrap();
+    for _ in 0..2 {
+        app.clock.advance(time::Duration::seconds(1));
+        icts_review::audit::checkpoint::create(&app.pool, &signer, app.state.now(), "manual", false).await.unwrap();
+    }
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, want(&expected, &file, app)).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+
+    // A line removed from the file: the database checkpoint it held is named.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let first = text.lines().next().unwrap().to_string();
+    std::fs::write(&file, text.lines().skip(1).map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, want(&expected, &file, app)).await.unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(report.problems[0].contains("is not in the checkpoint file"), "{:?}", report.problems);
+
+    // The file gone: verification fails naming it, on the command line too.
+    std::fs::remove_file(&file).unwrap();
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, want(&expected, &file, app)).await.unwrap();
+    assert!(
+        report.problems.iter().any(|p| p.contains("is missing") && p.contains(file.to_str().unwrap())),
+        "{:?}",
+        report.problems
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_icts-review"))
+        .args(["audit", "verify", "--public-key", public.to_str().unwrap()])
+        .args(["--audit-checkpoint-file", file.to_str().unwrap()])
+        .env("DATABASE_URL", &app.db_url)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("is missing") && stdout.contains(file.to_str().unwrap()), "{stdout}");
+    // Unreadable (a folder where the file should be): named too.
+    std::fs::create_dir(&file).unwrap();
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, want(&expected, &file, app)).await.unwrap();
+    assert!(report.problems.iter().any(|p| p.contains("cannot read the checkpoint file")), "{:?}", report.problems);
+    std::fs::remove_dir(&file).unwrap();
+    std::fs::write(&file, format!("{first}\n")).unwrap();
+
+    // Writing fails (the file's folder is gone): the writer says so on /readyz and the
+    // auditors' chain page, and the checkpoint that did not reach the file is reported.
+    let gone = dir.path().join("gone").join("checkpoints.jsonl");
+    let mut broken = signer.clone();
+    broken.file = Some(gone.clone());
+    icts_review::audit::checkpoint::create(&app.pool, &broken, app.state.now(), "manual", false).await.unwrap();
+    let state = broken.status.state();
+    assert_eq!(state.failures, 1, "{state:?}");
+    assert!(state.last_error.as_deref().unwrap().contains(gone.to_str().unwrap()), "{state:?}");
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::OK, "the service still serves");
+    let body = ready.json();
+    assert_eq!(body["status"], "degraded", "{body}");
+    assert_eq!(body["checks"]["checkpoints"]["ok"], false, "{body}");
+    assert_eq!(body["checks"]["database"]["ok"], true, "{body}");
+    let auditor = app.user("auditor").await;
+    let session = app.sign_in(&auditor).await;
+    let page = app.send(session.get("/audit/chain")).await.text();
+    assert!(page.contains("data-testid=\"checkpoint-failing\"") && page.contains("not being written"), "{page}");
+    // It writes again: the failure clears.
+    icts_review::audit::checkpoint::create(&app.pool, &signer, app.state.now(), "manual", false).await.unwrap();
+    assert_eq!(signer.status.state().failures, 0);
+    assert_eq!(app.get("/readyz").await.json()["status"], "ready");
+
+    // With a key: events waiting longer than the interval for a signed checkpoint fail
+    // verification (the writer stopped, or its checkpoints were removed).
+    std::fs::remove_file(&file).unwrap();
+    icts_review::audit::checkpoint::create(&app.pool, &signer, app.state.now(), "manual", false).await.unwrap();
+    app.sign_in(&auditor).await;
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, want(&expected, &file, app)).await.unwrap();
+    assert!(
+        report.problems.iter().all(|p| !p.contains("interval")),
+        "a new event within the interval owes nothing yet: {:?}",
+        report.problems
+    );
+    app.clock.advance(time::Duration::seconds(app.config.audit_checkpoint_interval.as_secs() as i64 + 120));
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, want(&expected, &file, app)).await.unwrap();
+    assert!(
+        report.problems.iter().any(|p| p.contains("no signed checkpoint for longer than the checkpoint interval")),
+        "{:?}",
+        report.problems
+    );
+    icts_review::audit::checkpoint::create(&app.pool, &signer, app.state.now(), "manual", false).await.unwrap();
+    let report = icts_review::audit::checkpoint::verify_all(&app.pool, want(&expected, &file, app)).await.unwrap();
+    assert!(report.problems.iter().all(|p| !p.contains("interval")), "{:?}", report.problems);
 }

@@ -68,7 +68,7 @@ async fn built_in_database_is_created_kept_stopped_and_recovered() {
     assert_eq!(note, "kept between runs");
     conn.close().await.unwrap();
 
-    // The database goes away: 503, quickly. It comes back: 200 without a restart.
+    // The database is stopped: 503, quickly. It comes back: 200 without a restart of the service.
     let bins = icts_review::db::local::PgBinaries::discover(None).unwrap();
     let cluster =
         icts_review::db::local::LocalCluster::prepare(bins, &data_dir, icts_review::db::local::Durability::Full)
@@ -79,7 +79,7 @@ async fn built_in_database_is_created_kept_stopped_and_recovered() {
     assert!(started.elapsed() < Duration::from_secs(5));
     let home = client.get(format!("{}/", server.base)).send().await.unwrap();
     assert_eq!(home.status(), 200, "pages that need no database keep working");
-    cluster.start().unwrap();
+    // The service supervises its database: it starts it again by itself.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         if ready_status(&client, &server.base).await == 200 {
@@ -89,6 +89,155 @@ async fn built_in_database_is_created_kept_stopped_and_recovered() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(server.terminate().success());
+}
+
+/// The built-in cluster of a data folder (to look at or stop it from the test).
+fn cluster_of(data_dir: &std::path::Path) -> icts_review::db::local::LocalCluster {
+    let bins = icts_review::db::local::PgBinaries::discover(None).unwrap();
+    icts_review::db::local::LocalCluster::prepare(bins, data_dir, icts_review::db::local::Durability::Full).unwrap()
+}
+
+/// `Database cluster state` from `pg_controldata`: "shut down" after a clean stop.
+fn cluster_state(data_dir: &std::path::Path) -> String {
+    let bins = icts_review::db::local::PgBinaries::discover(None).unwrap();
+    let out = Command::new(bins.dir().join("pg_controldata")).arg(data_dir.join("postgres")).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.lines()
+        .find_map(|l| l.strip_prefix("Database cluster state:"))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| format!("(no state in: {text} {})", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Opens a request whose body never comes: the request stays in flight until the server
+/// cuts it.
+fn stalled_request(base: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /sign-in HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\nemail="
+    )
+    .unwrap();
+    s
+}
+
+#[tokio::test]
+async fn a_killed_built_in_database_is_restarted_and_requests_fail_fast_meanwhile() {
+    let data = private_temp_dir();
+    let data_dir = data.path().join("data");
+    let server = RunningServer::start(&["--data-dir", data_dir.to_str().unwrap()], &[]).await;
+    let client = reqwest::Client::new();
+    let ready: serde_json::Value =
+        client.get(format!("{}/readyz", server.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    for check in ["database", "pool", "checkpoints", "log", "data_disk"] {
+        assert_eq!(ready["checks"][check]["ok"], true, "{check}: {ready}");
+    }
+    // The postmaster dies, and for a while its data folder is away, so that it cannot start.
+    let pgdata = data_dir.join("postgres");
+    let away = data_dir.join("postgres.away");
+    let pid = cluster_of(&data_dir).server_pid().expect("the postmaster runs");
+    std::fs::rename(&pgdata, &away).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+
+    // Requests that need the database (the API) while it is away and once it is back.
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    let count = |statuses: &mut std::collections::BTreeMap<u16, usize>, r: &reqwest::Response| {
+        let status = r.status().as_u16();
+        *statuses.entry(status).or_default() += 1;
+        if status == 503 {
+            assert_eq!(
+                r.headers().get("retry-after").map(|v| v.to_str().unwrap()),
+                Some("5"),
+                "503 says when to retry"
+            );
+        }
+        status
+    };
+    let get = || {
+        client.get(format!("{}/api/v1/cases", server.base)).bearer_auth("not-a-token").timeout(Duration::from_secs(10))
+    };
+    let away_since = std::time::Instant::now();
+    while away_since.elapsed() < Duration::from_secs(4) {
+        count(&mut statuses, &get().send().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Requests fail at once rather than each waiting the pool's 5 s acquire timeout: in 4 s,
+    // many answers, all 503.
+    assert!(statuses.get(&503).copied().unwrap_or(0) >= 10, "fast 503s while the database was away: {statuses:?}");
+    assert_eq!(statuses.len(), 1, "nothing but 503 while the database was away: {statuses:?}");
+    let problem: serde_json::Value = get().send().await.unwrap().json().await.unwrap();
+    assert_eq!(problem["type"], "urn:icts-review:problem:unavailable", "{problem}");
+    let ready = client.get(format!("{}/readyz", server.base)).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["checks"]["database"]["ok"], false, "{ready}");
+
+    // The database can start again: the service serves within 10 s, without a restart.
+    std::fs::rename(&away, &pgdata).unwrap();
+    let can_start = std::time::Instant::now();
+    let back = loop {
+        let status = count(&mut statuses, &get().send().await.unwrap());
+        if status == 401 {
+            break can_start.elapsed();
+        }
+        assert!(can_start.elapsed() < Duration::from_secs(20), "{statuses:?}; log:\n{}", server.log_text());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(back < Duration::from_secs(10), "serving again {back:?} after the database could start");
+    assert!(!statuses.keys().any(|s| *s >= 500 && *s != 503), "no 500 for a lost connection: {statuses:?}");
+    let ready: serde_json::Value =
+        client.get(format!("{}/readyz", server.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["checks"]["database"]["detail"]["restarts"], 1, "{ready}");
+    let log = server.log_text();
+    assert!(log.contains("the database is unreachable"), "{log}");
+    assert!(
+        log.contains("attempt=1") && log.contains("attempt=3") && log.contains("starting the built-in database failed"),
+        "each restart attempt is logged:\n{log}"
+    );
+    assert!(log.contains("the built-in database was started again"), "{log}");
+}
+
+#[tokio::test]
+async fn shutdown_has_a_hard_deadline_and_stops_the_database_cleanly() {
+    let data = private_temp_dir();
+    let data_dir = data.path().join("data");
+    let mut server =
+        RunningServer::start(&["--data-dir", data_dir.to_str().unwrap()], &[("ICTS_SHUTDOWN_GRACE", "3")]).await;
+    let stalled: Vec<_> = (0..20).map(|_| stalled_request(&server.base)).collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let asked = std::time::Instant::now();
+    let status = server.terminate();
+    let took = asked.elapsed();
+    let log = server.log_text();
+    assert!(status.success(), "exit 0 after cutting what was left, got {status}; log:\n{log}");
+    assert!(took < Duration::from_secs(8), "exited {took:?} after SIGTERM with a 3 s grace; log:\n{log}");
+    assert!(took >= Duration::from_secs(3), "the stalled requests had their grace period ({took:?})");
+    assert!(log.contains("grace period over; cutting remaining requests"), "{log}");
+    assert!(log.contains("built-in database stopped"), "{log}");
+    assert!(!data_dir.join("postgres/postmaster.pid").exists(), "the built-in database is stopped");
+    assert_eq!(cluster_state(&data_dir), "shut down", "a clean shutdown: the next start needs no recovery");
+    drop(stalled);
+
+    // A second signal cuts a long drain short.
+    let mut server =
+        RunningServer::start(&["--data-dir", data_dir.to_str().unwrap()], &[("ICTS_SHUTDOWN_GRACE", "60")]).await;
+    let stalled: Vec<_> = (0..3).map(|_| stalled_request(&server.base)).collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
+    let asked = std::time::Instant::now();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = server.terminate();
+    let took = asked.elapsed();
+    let log = server.log_text();
+    assert!(status.success(), "{status}; log:\n{log}");
+    assert!(took < Duration::from_secs(10), "a second signal ends a 60 s drain ({took:?}); log:\n{log}");
+    assert!(log.contains("second shutdown signal"), "{log}");
+    assert_eq!(cluster_state(&data_dir), "shut down");
+    drop(stalled);
 }
 
 #[tokio::test]
