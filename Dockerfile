@@ -2,7 +2,7 @@
 # Templates and migrations are compiled into the binary; only static/ is copied beside it.
 FROM rust:1-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY migrations ./migrations
 COPY templates ./templates

@@ -50,6 +50,22 @@ pub enum Command {
         #[arg(long)]
         public_key: Option<std::path::PathBuf>,
     },
+    /// Write one file holding a consistent dump of the database (pg_dump, from one snapshot,
+    /// while the service goes on), the checkpoint file and a manifest (chain head, counts,
+    /// sha256 of each part).
+    Backup {
+        /// The backup file to write (must not exist).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup into an empty data folder (built-in database) or an empty database
+    /// (DATABASE_URL): creates the service's role, restores, writes the checkpoint file,
+    /// then verifies the audit chain against the restored checkpoints and says what it
+    /// restored. Exit 0 only when it verifies.
+    Restore {
+        /// The backup file.
+        file: std::path::PathBuf,
+    },
     /// Fill an empty database with a demonstration office (--demo) or a large synthetic
     /// one for measuring (--synthetic --cases N --events M).
     Seed {
@@ -184,6 +200,8 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => crate::server::serve(config).await,
             Command::Migrate => migrate(config).await,
+            Command::Backup { out } => crate::backup::backup(config, out).await,
+            Command::Restore { file } => crate::backup::restore(config, file).await,
             Command::User(UserCommand::Add { email, name, role, password_stdin, generate_password }) => {
                 user_add(config, email, name, role, password_stdin, generate_password).await
             }

@@ -141,17 +141,23 @@ impl DbHealth {
 }
 
 /// Whether the built-in cluster's postmaster process is alive (its pid file names a live
-/// process).
+/// process, not one that died and waits to be reaped).
 fn postmaster_alive(cluster: &LocalCluster) -> bool {
-    match cluster.server_pid() {
-        Some(pid) => match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
-            Ok(()) => true,
-            // A process we may not signal still exists.
-            Err(nix::errno::Errno::EPERM) => true,
-            Err(_) => false,
-        },
-        None => false,
-    }
+    let Some(pid) = cluster.server_pid() else { return false };
+    let exists = match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        // A process we may not signal still exists.
+        Err(nix::errno::Errno::EPERM) => true,
+        Err(_) => false,
+    };
+    exists && !is_zombie(pid)
+}
+
+/// Whether `pid` has exited and not been reaped yet (state `Z` or `X` in `/proc/PID/stat`).
+fn is_zombie(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|s| s == "Z" || s == "X")
 }
 
 /// Pings over `conn`, opening it first when needed. Returns the round trip.
@@ -187,28 +193,33 @@ pub fn spawn_watch(
 ) -> tokio::task::JoinHandle<()> {
     let options = options.log_statements(tracing::log::LevelFilter::Off);
     tokio::spawn(async move {
-        let mut conn: Option<PgConnection> = None;
-        let mut last_ping = Instant::now() - PING_EVERY;
-        loop {
-            tokio::time::sleep(WATCH_EVERY).await;
-            if let Some(cluster) = &cluster
-                && !postmaster_alive(cluster)
-            {
-                conn = None;
-                health.mark_down("the built-in database server stopped");
-                restart(&health, cluster).await;
-                last_ping = Instant::now() - PING_EVERY;
+        // Two loops in one task (so aborting the task stops both): the postmaster check,
+        // which is cheap and runs every tick, and the ping, which may wait for its timeout.
+        let postmaster = async {
+            let Some(cluster) = &cluster else { return std::future::pending::<()>().await };
+            loop {
+                tokio::time::sleep(WATCH_EVERY).await;
+                if !postmaster_alive(cluster) {
+                    health.mark_down("the built-in database server stopped");
+                    restart(&health, cluster).await;
+                }
             }
-            // While the database is away, look at every tick; while it is up, once a second.
-            if health.is_up() && last_ping.elapsed() < PING_EVERY {
-                continue;
+        };
+        let pinger = async {
+            let mut conn: Option<PgConnection> = None;
+            loop {
+                let wait = if health.is_up() { PING_EVERY } else { WATCH_EVERY };
+                tokio::time::sleep(wait).await;
+                match ping(&mut conn, &options).await {
+                    // A backend left by a dead postmaster may still answer: only a live
+                    // server counts.
+                    Ok(took) if cluster.as_ref().is_none_or(postmaster_alive) => health.mark_up(took),
+                    Ok(_) => conn = None,
+                    Err(e) => health.mark_down(e),
+                }
             }
-            last_ping = Instant::now();
-            match ping(&mut conn, &options).await {
-                Ok(took) => health.mark_up(took),
-                Err(e) => health.mark_down(e),
-            }
-        }
+        };
+        tokio::join!(postmaster, pinger);
     })
 }
 
@@ -221,8 +232,25 @@ async fn restart(health: &DbHealth, cluster: &LocalCluster) {
         tokio::time::sleep(wait).await;
         attempt += 1;
         tracing::warn!(attempt, pgdata = %cluster.pgdata().display(), "the built-in database is not running; starting it");
+        // A server that died and was not reaped (its parent is init, which may be slow or,
+        // in some containers, never reap) still answers `kill(pid, 0)`, and PostgreSQL
+        // would take its lock file as held: it is dead, so the lock file goes.
+        if let Some(pid) = cluster.server_pid()
+            && is_zombie(pid)
+        {
+            let lock = cluster.pgdata().join("postmaster.pid");
+            match std::fs::remove_file(&lock) {
+                Ok(()) => tracing::warn!(pid, "removed the lock file of the dead database server"),
+                Err(e) => tracing::error!(pid, error = %e, "cannot remove the dead database server's lock file"),
+            }
+        }
         let c = cluster.clone();
         match tokio::task::spawn_blocking(move || c.start()).await {
+            // The dead server's process is not reaped yet, so it still looks running (and
+            // PostgreSQL would refuse its lock file): wait for it to go.
+            Ok(Ok(false)) if !postmaster_alive(cluster) => {
+                tracing::warn!(attempt, "the dead database server is not gone yet; waiting");
+            }
             Ok(Ok(_)) => {
                 health.restarts.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(attempt, "the built-in database was started again");

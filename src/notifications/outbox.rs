@@ -1,8 +1,15 @@
 //! The mail outbox: notifications queue rows in `mail_outbox` in the transaction that
-//! creates them; workers (one per instance) claim pending rows with `FOR UPDATE SKIP
-//! LOCKED`, send them over SMTP while holding the claim, and mark them sent in the same
-//! transaction, so two instances never send the same message. A failed send is retried
-//! with a growing delay.
+//! creates them; workers (one per instance) send them over SMTP.
+//!
+//! At most once more after a crash: a worker first **claims** a few due messages in a
+//! committed statement (`claimed_at`, `claimed_by`, `unconfirmed + 1`), then sends them one
+//! at a time and records each send (or its failure) in its own statement right after. A
+//! claim blocks other workers for the lease ([`LEASE`]); a claim whose worker died is taken
+//! again after it, and a message with two claims of unknown outcome is not sent again
+//! (it is logged as held). So a crash at any point sends a message at most once more, and
+//! always with the same Message-ID (`<row id@icts-review>`), which relays and mail clients
+//! use to drop the duplicate. A failed send (the relay said no, or could not be reached) is
+//! known not to have gone out: it is retried with a growing delay.
 
 use std::time::Duration;
 
@@ -45,58 +52,120 @@ impl Mailer {
     }
 }
 
-/// Sends every pending message due now, in batches; returns how many were sent.
+/// How long a claim keeps other workers off a message.
+pub const LEASE: time::Duration = time::Duration::minutes(15);
+/// Messages claimed at once (sent one after another, each within the SMTP timeout, well
+/// inside the lease).
+const CLAIM_BATCH: i64 = 10;
+
+/// A message claimed for sending.
+#[derive(Debug)]
+pub struct Claimed {
+    /// The outbox row (and the Message-ID).
+    pub id: Uuid,
+    to: String,
+    subject: String,
+    body: String,
+    attempts: i32,
+}
+
+/// Claims up to ten due messages for `worker` and commits the claim: from here until the
+/// send is recorded, a crash leaves the message claimed (sent or not, nobody knows).
+pub async fn claim(pool: &PgPool, worker: &str, now: OffsetDateTime) -> Result<Vec<Claimed>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "UPDATE mail_outbox SET claimed_at = $1, claimed_by = $2, unconfirmed = unconfirmed + 1, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM mail_outbox \
+                      WHERE sent_at IS NULL AND next_attempt_at <= $1 AND unconfirmed < 2 \
+                        AND (claimed_at IS NULL OR claimed_at < $1 - $3::interval) \
+                      ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, to_address, subject, body, attempts",
+        now,
+        worker,
+        pg_interval(LEASE),
+        CLAIM_BATCH,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Claimed { id: r.id, to: r.to_address, subject: r.subject, body: r.body, attempts: r.attempts })
+        .collect())
+}
+
+fn pg_interval(d: time::Duration) -> sqlx::postgres::types::PgInterval {
+    sqlx::postgres::types::PgInterval { months: 0, days: 0, microseconds: d.whole_microseconds() as i64 }
+}
+
+/// Sends every pending message due now, claiming a few at a time; returns how many were
+/// sent.
 pub async fn send_pending(
     pool: &PgPool,
     mailer: &Mailer,
     worker: &str,
     now: OffsetDateTime,
 ) -> Result<usize, sqlx::Error> {
+    report_held(pool, now).await?;
     let mut sent = 0;
     loop {
-        let mut tx = pool.begin().await?;
-        let batch = sqlx::query!(
-            "SELECT id, to_address, subject, body, attempts FROM mail_outbox \
-             WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 20 \
-             FOR UPDATE SKIP LOCKED",
-            now
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let batch = claim(pool, worker, now).await?;
         if batch.is_empty() {
             return Ok(sent);
         }
         for m in batch {
-            let (id, to, subject, body, attempts) = (m.id, m.to_address, m.subject, m.body, m.attempts);
-            match mailer.send(id, &to, &subject, &body).await {
+            match mailer.send(m.id, &m.to, &m.subject, &m.body).await {
                 Ok(()) => {
                     sqlx::query!(
-                        "UPDATE mail_outbox SET sent_at = $2, sent_by = $3, attempts = attempts + 1 WHERE id = $1",
-                        id,
+                        "UPDATE mail_outbox SET sent_at = $2, sent_by = $3, claimed_at = NULL, unconfirmed = 0, last_error = NULL \
+                         WHERE id = $1",
+                        m.id,
                         now,
                         worker
                     )
-                    .execute(&mut *tx)
+                    .execute(pool)
                     .await?;
                     sent += 1;
                 }
                 Err(e) => {
-                    // 1, 2, 4 ... minutes, at most a day.
-                    let delay = time::Duration::minutes(1i64 << attempts.clamp(0, 10)).min(time::Duration::days(1));
-                    tracing::warn!(message_id = %id, error = %e, "mail not sent; will retry");
+                    // Known not sent: the claim is released. 1, 2, 4 ... minutes, at most a day.
+                    let delay =
+                        time::Duration::minutes(1i64 << (m.attempts - 1).clamp(0, 10)).min(time::Duration::days(1));
+                    tracing::warn!(message_id = %m.id, error = %e, "mail not sent; will retry");
                     sqlx::query!(
-                        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1",
-                        id,
+                        "UPDATE mail_outbox SET claimed_at = NULL, unconfirmed = unconfirmed - 1, last_error = $2, \
+                         next_attempt_at = $3 WHERE id = $1",
+                        m.id,
                         e.chars().take(1000).collect::<String>(),
                         now + delay
                     )
-                    .execute(&mut *tx)
+                    .execute(pool)
                     .await?;
                 }
             }
         }
-        tx.commit().await?;
     }
+}
+
+/// What a message held after two interrupted sends says.
+pub const HELD: &str =
+    "held: sending was interrupted twice, so it may have gone out; not sent again to avoid a duplicate";
+
+/// Marks (once) and logs messages held after two claims of unknown outcome.
+async fn report_held(pool: &PgPool, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+    let held = sqlx::query_scalar!(
+        "UPDATE mail_outbox SET last_error = $3 \
+         WHERE sent_at IS NULL AND unconfirmed >= 2 AND claimed_at < $1::timestamptz - $2::interval \
+           AND last_error IS DISTINCT FROM $3 \
+         RETURNING id",
+        now,
+        pg_interval(LEASE),
+        HELD,
+    )
+    .fetch_all(pool)
+    .await?;
+    for id in held {
+        tracing::error!(message_id = %id, "{HELD}");
+    }
+    Ok(())
 }
 
 /// The background work of an instance: every 15 seconds send pending mail (when a relay is

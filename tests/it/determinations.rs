@@ -960,17 +960,23 @@ async fn uploads_are_checked_by_content_and_size_and_downloads_are_audited() {
     assert_eq!(app.events("document.uploaded").await.len(), 3);
 }
 
-/// A minimal SMTP server that accepts every message and records its subject.
-async fn smtp_sink() -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
+/// The subjects and Message-IDs an SMTP sink received.
+type Received = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A minimal SMTP server that accepts every message and records its subject and its
+/// Message-ID.
+async fn smtp_sink() -> (u16, Received, Received) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let got = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = got.clone();
+    let ids = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (sink, id_sink) = (got.clone(), ids.clone());
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { return };
             let got = sink.clone();
+            let ids = id_sink.clone();
             tokio::spawn(async move {
                 let (r, mut w) = stream.into_split();
                 let mut lines = BufReader::new(r).lines();
@@ -985,6 +991,8 @@ async fn smtp_sink() -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
                             w.write_all(b"250 OK queued\r\n").await.unwrap();
                         } else if let Some(s) = line.strip_prefix("Subject: ") {
                             subject = s.to_string();
+                        } else if let Some(s) = line.strip_prefix("Message-ID: ") {
+                            ids.lock().unwrap().push(s.to_string());
                         }
                         continue;
                     }
@@ -1005,7 +1013,7 @@ async fn smtp_sink() -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
             });
         }
     });
-    (port, got)
+    (port, got, ids)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1027,7 +1035,7 @@ async fn the_outbox_sends_each_message_once_with_two_workers() {
     }
     tx.commit().await.unwrap();
     assert_eq!(app.count("mail_outbox WHERE sent_at IS NULL").await, 40);
-    let (port, got) = smtp_sink().await;
+    let (port, got, _) = smtp_sink().await;
     let url = format!("smtp://127.0.0.1:{port}");
     let a = icts_review::notifications::outbox::Mailer::new(&url, "icts-review@agency.gov").unwrap();
     let b = icts_review::notifications::outbox::Mailer::new(&url, "icts-review@agency.gov").unwrap();
@@ -1078,6 +1086,63 @@ async fn the_outbox_sends_each_message_once_with_two_workers() {
             .unwrap();
     assert_eq!(attempts, 1);
     assert!(err.is_some());
+}
+
+#[tokio::test]
+async fn a_crash_while_mailing_sends_a_message_at_most_once_more_with_the_same_message_id() {
+    use icts_review::notifications::outbox;
+    let app = TestApp::new().await;
+    let user = app.user("analyst").await;
+    let queue = |message: &'static str| {
+        let app = &app;
+        let user = user.id;
+        async move {
+            let mut tx = app.pool.begin().await.unwrap();
+            let note = icts_review::notifications::Note {
+                kind: icts_review::notifications::Kind::Assigned,
+                case_id: None,
+                message,
+                link: "/cases",
+                dedupe_key: None,
+            };
+            icts_review::notifications::notify(&mut tx, app.state.now(), true, user, &note).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    queue("First message").await;
+    let (port, subjects, ids) = smtp_sink().await;
+    let mailer = outbox::Mailer::new(&format!("smtp://127.0.0.1:{port}"), "icts-review@agency.gov").unwrap();
+    let t0 = app.state.now();
+
+    // A worker claims the message and dies: sent or not, nobody knows.
+    let claimed = outbox::claim(&app.pool, "worker-a", t0).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let id = claimed[0].id;
+    // Another worker leaves it alone while the claim's lease runs ...
+    assert_eq!(outbox::send_pending(&app.pool, &mailer, "worker-b", t0 + time::Duration::minutes(1)).await.unwrap(), 0);
+    assert!(subjects.lock().unwrap().is_empty());
+    // ... and sends it once after it, with the message's own Message-ID.
+    let later = t0 + outbox::LEASE + time::Duration::minutes(1);
+    assert_eq!(outbox::send_pending(&app.pool, &mailer, "worker-b", later).await.unwrap(), 1);
+    assert_eq!(outbox::send_pending(&app.pool, &mailer, "worker-b", later).await.unwrap(), 0, "recorded as sent");
+    assert_eq!(ids.lock().unwrap().clone(), vec![format!("<{id}@icts-review>")]);
+
+    // Two crashes in a row: the message is held, never sent a third time, and says why.
+    queue("Second message").await;
+    let t1 = later;
+    assert_eq!(outbox::claim(&app.pool, "worker-a", t1).await.unwrap().len(), 1);
+    let t2 = t1 + outbox::LEASE + time::Duration::minutes(1);
+    assert_eq!(outbox::claim(&app.pool, "worker-b", t2).await.unwrap().len(), 1, "one retry after the first crash");
+    let t3 = t2 + outbox::LEASE + time::Duration::minutes(1);
+    assert_eq!(outbox::send_pending(&app.pool, &mailer, "worker-c", t3).await.unwrap(), 0);
+    let (sent, error): (Option<time::OffsetDateTime>, Option<String>) =
+        sqlx::query_as("SELECT sent_at, last_error FROM mail_outbox WHERE subject LIKE '%Second message%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(sent.is_none());
+    assert_eq!(error.as_deref(), Some(outbox::HELD));
+    assert_eq!(subjects.lock().unwrap().len(), 1, "only the first message reached the relay");
 }
 
 #[tokio::test]

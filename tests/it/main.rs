@@ -4,6 +4,7 @@ mod harness;
 
 mod access;
 mod audit;
+mod backup;
 mod browser;
 mod cases;
 mod determinations;
