@@ -38,6 +38,8 @@ pub struct AppState {
     /// The data folder of the built-in database (none with an external one), whose disk
     /// `/readyz` watches.
     pub data_dir: Option<std::path::PathBuf>,
+    /// The limits exports run under (their own read turns, the client stall timeout).
+    pub exports: crate::audit::export::Exports,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
             api: ApiDocument::default(),
             health: crate::db::health::DbHealth::shared(),
             data_dir: config.database_url.is_none().then(|| config.data_dir.clone()),
+            exports: crate::audit::export::Exports::new(config.db_pool_size, config.client_stall_timeout),
         }
     }
 

@@ -434,9 +434,25 @@ async fn audit_export(
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let mut rx = crate::audit::export::stream(db.pool.clone(), filter.from, filter.to, format);
+    // A file takes what it is given: no stall limit worth the name, one read turn.
+    let exports = crate::audit::export::Exports::new(4, std::time::Duration::from_secs(24 * 3600));
+    let export =
+        crate::audit::export::LogExport::open(db.pool.clone(), exports.clone(), filter.from, filter.to, format)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot start the export: {e:?}"))?;
+    let (out, mut download) = crate::audit::export::download(exports.stall);
+    let producer = tokio::spawn(async move {
+        let (out, r) = export.run(out).await;
+        match r {
+            Ok(()) => Ok(out.finish()),
+            Err(cut) => {
+                out.fail("the export stopped");
+                Err(cut)
+            }
+        }
+    });
     let mut result = Ok(());
-    while let Some(chunk) = rx.recv().await {
+    while let Some(chunk) = download.next().await {
         match chunk {
             Ok(bytes) => sink.write_all(&bytes)?,
             Err(e) => {
@@ -444,6 +460,9 @@ async fn audit_export(
                 break;
             }
         }
+    }
+    if let Ok(Err(cut)) = producer.await {
+        result = Err(anyhow::anyhow!("the export stopped: {cut:?}"));
     }
     sink.flush()?;
     drop(sink);

@@ -74,6 +74,12 @@ pub struct RawConfig {
     #[arg(long, env = "ICTS_SHUTDOWN_GRACE", default_value = "30", global = true)]
     pub shutdown_grace: String,
 
+    /// Seconds a client may leave a response unread before its connection is cut (and an
+    /// export download is recorded as incomplete): every 64 KiB part of a download must be
+    /// taken within this time.
+    #[arg(long, env = "ICTS_CLIENT_STALL_TIMEOUT", default_value = "30", global = true)]
+    pub client_stall_timeout: String,
+
     /// Similarity (0.5–1) from which a screening-list match is shown as a hit.
     #[arg(long, env = "ICTS_SCREENING_THRESHOLD", default_value = "0.90", global = true)]
     pub screening_threshold: String,
@@ -140,6 +146,8 @@ pub struct Config {
     pub db_acquire_timeout: Duration,
     /// Drain time at shutdown.
     pub shutdown_grace: Duration,
+    /// How long a response may stay unread before the connection is cut.
+    pub client_stall_timeout: Duration,
     /// Screening hit threshold.
     pub screening_threshold: f64,
     /// SMTP relay URL for notification mail (validated).
@@ -250,6 +258,12 @@ impl Config {
         )?);
         let shutdown_grace =
             Duration::from_secs(parse_int("--shutdown-grace / ICTS_SHUTDOWN_GRACE", &raw.shutdown_grace, 0, 600)?);
+        let client_stall_timeout = Duration::from_secs(parse_int(
+            "--client-stall-timeout / ICTS_CLIENT_STALL_TIMEOUT",
+            &raw.client_stall_timeout,
+            1,
+            3600,
+        )?);
         let screening_threshold = match raw.screening_threshold.trim().parse::<f64>() {
             Ok(t) if (0.5..=1.0).contains(&t) => t,
             _ => {
@@ -307,6 +321,7 @@ impl Config {
             db_pool_size,
             db_acquire_timeout,
             shutdown_grace,
+            client_stall_timeout,
         })
     }
 
@@ -340,6 +355,7 @@ impl fmt::Debug for Config {
             .field("db_pool_size", &self.db_pool_size)
             .field("db_acquire_timeout", &self.db_acquire_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("client_stall_timeout", &self.client_stall_timeout)
             .finish()
     }
 }

@@ -4,7 +4,6 @@
 //! process is gone at most 4.5 s after the grace period, whatever holds on.
 
 use std::future::IntoFuture;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -95,11 +94,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     });
     let mut draining = stop_rx.clone();
     let mut server = Box::pin(
-        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = draining.wait_for(|s| *s != Stop::Running).await;
-            })
-            .into_future(),
+        axum::serve(
+            crate::web::conn::GuardedListener::new(listener, config.client_stall_timeout),
+            router(state).into_make_service_with_connect_info::<crate::web::conn::PeerAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = draining.wait_for(|s| *s != Stop::Running).await;
+        })
+        .into_future(),
     );
     let outcome = tokio::select! {
         r = &mut server => Some(r),

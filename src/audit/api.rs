@@ -11,10 +11,10 @@ use serde_json::json;
 
 use super::checkpoint::{self, Checkpoint};
 use super::dossier;
-use super::export::Format;
+use super::export::{Cut, Format, LogExport, Outlet, Refused};
 use super::service::{self, ChainStatus};
 use super::web::EventQuery;
-use super::{NewEvent, StoredEvent, list};
+use super::{AuditContext, NewEvent, StoredEvent, list};
 use crate::app::AppState;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
@@ -79,6 +79,7 @@ pub async fn export_case(
         Some(_) => return Err(AppError::invalid("format", "must be json or csv")),
     };
     let form = if csv { "csv" } else { "json" };
+    let turn = state.exports.turn().await.map_err(refused)?;
     let d = service::build_dossier(
         &state.db,
         &state.checkpointer,
@@ -90,6 +91,7 @@ pub async fn export_case(
         form,
     )
     .await?;
+    drop(turn);
     let docket = d.parts["header"]["docket_number"].as_str().unwrap_or("case").to_string();
     let (body, media, name) = if csv {
         (
@@ -100,7 +102,13 @@ pub async fn export_case(
     } else {
         (d.json, "application/json", format!("{docket}-dossier.json"))
     };
-    let mut r = body.into_response();
+    let what = json!({"export": "dossier", "form": form, "bytes": body.len()});
+    let body = bytes::Bytes::from(body);
+    let mut r = deliver(&state, user.audit(), Some(id), what, move |mut out| async move {
+        let r = out.put_all(body).await;
+        (out, r)
+    })
+    .into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
     h.insert(
@@ -156,13 +164,17 @@ pub async fn export_log(
     let filter = EventQuery { from: q.from.clone(), to: q.to.clone(), ..Default::default() }
         .to_filter()
         .map_err(AppError::Invalid)?;
-    let event = NewEvent::new("audit.exported")
-        .changes(json!({"from": filter.from, "to": filter.to, "format": format.extension()}));
+    let what = json!({"export": "audit_log", "from": filter.from, "to": filter.to, "format": format.extension()});
+    let event = NewEvent::new("audit.exported").changes(what.clone());
     super::record_alone(&state.db, state.now(), &user.audit(), event).await?;
-    let rx = super::export::stream(state.db.clone(), filter.from, filter.to, format);
-    let body =
-        Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }));
-    let mut r = body.into_response();
+    // The first chunk is read before anything is answered: no 200 that then breaks. The
+    // export runs up to the chain head as it is now, its own event included.
+    let export = LogExport::open(state.db.clone(), state.exports.clone(), filter.from, filter.to, format)
+        .await
+        .map_err(refused)?;
+    let mut what = what;
+    what["through_seq"] = json!(export.through);
+    let mut r = deliver(&state, user.audit(), None, what, move |out| export.run(out)).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.media_type()));
     h.insert(
@@ -170,4 +182,67 @@ pub async fn export_log(
         HeaderValue::from_str(&format!("attachment; filename=\"audit-log.{}\"", format.extension())).expect("ascii"),
     );
     Ok(r)
+}
+
+/// An export that could not start.
+pub(super) fn refused(e: Refused) -> AppError {
+    match e {
+        Refused::Busy => AppError::Busy("Too many exports are in progress. Try again in a moment."),
+        Refused::Database(e) => AppError::Database(e),
+    }
+}
+
+/// The body of a download produced by `produce` in a task of its own. A download that ends
+/// before its end (the client stalls past the stall timeout or goes away, or the database
+/// fails) breaks off, so the client cannot take it for complete, and is logged and recorded
+/// as `audit.export_incomplete` with how far it got.
+fn deliver<F, Fut>(
+    state: &AppState,
+    ctx: AuditContext,
+    case: Option<CaseId>,
+    what: serde_json::Value,
+    produce: F,
+) -> Body
+where
+    F: FnOnce(Outlet) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = (Outlet, Result<(), Cut>)> + Send,
+{
+    let (out, download) = super::export::download(state.exports.stall);
+    let (pool, clock) = (state.db.clone(), state.clock.clone());
+    let stall = state.exports.stall;
+    tokio::spawn(async move {
+        let (out, result) = produce(out).await;
+        let cut = match result {
+            Ok(()) => {
+                out.finish();
+                return;
+            }
+            Err(cut) => cut,
+        };
+        let progress = match &cut {
+            Cut::Database(e) => {
+                tracing::error!(error = %e, "export failed mid-stream");
+                out.fail("the export stopped: database error")
+            }
+            _ => out.fail("the export was cut short"),
+        };
+        tracing::warn!(
+            reason = cut.reason(),
+            rows = progress.rows,
+            bytes = progress.bytes,
+            stall_secs = stall.as_secs(),
+            "export incomplete"
+        );
+        let mut changes = what;
+        changes["reason"] = json!(cut.reason());
+        changes["delivered"] = json!(progress);
+        let mut event = NewEvent::new("audit.export_incomplete").changes(changes);
+        if let Some(id) = case {
+            event = event.object("case", id);
+        }
+        if let Err(e) = super::record_alone(&pool, clock.now(), &ctx, event).await {
+            tracing::error!(error = %e, "could not record an incomplete export");
+        }
+    });
+    Body::from_stream(futures_util::stream::unfold(download, |mut d| async move { d.next().await.map(|c| (c, d)) }))
 }

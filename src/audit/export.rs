@@ -1,15 +1,19 @@
 //! Streaming export of the audit log for a period, as NDJSON (one event per line, the
 //! stored fields with hex hashes) or CSV (spreadsheet-safe: cells that begin with `=`, `+`,
-//! `-`, `@`, tab or carriage return are prefixed with `'`). Rows stream from the database
-//! through a small bounded channel, so memory stays flat whatever the size of the log.
+//! `-`, `@`, tab or carriage return are prefixed with `'`). Rows are read in chunks keyed by
+//! sequence number, a connection held only while a chunk is read and under the exports' own
+//! limit, and go to the client through a channel of two parts, so memory stays flat
+//! whatever the size of the log and a slow reader holds no connection.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::TryStreamExt;
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::StoredEvent;
 
@@ -100,66 +104,273 @@ pub fn write_csv_record<W: std::io::Write>(w: &mut csv::Writer<W>, cells: &[Stri
     w.write_record(cells.iter().map(|c| neutralise(c).into_owned()))
 }
 
-/// Streams the events with `from <= at < to` (either bound optional) in chain order into
-/// chunks of about 64 KiB on a bounded channel. The receiver ends when the export is done;
-/// an error ends it early with the error.
-pub fn stream(
+/// Size of the parts a download is handed to the client in.
+pub const PART: usize = 64 * 1024;
+/// Events read per database round trip of a log export.
+pub const CHUNK_ROWS: i64 = 1000;
+/// Longest wait for a turn to read before an export is refused as busy.
+pub const TURN_WAIT: Duration = Duration::from_secs(10);
+
+/// The limits every export runs under. Exports read the database in chunks, each under a
+/// permit of `reads` (fewer than the pool's connections, so downloads can never take every
+/// connection), and hand their output to the client in parts of [`PART`] bytes, each of
+/// which must be taken within `stall`.
+#[derive(Clone, Debug)]
+pub struct Exports {
+    /// Turns to read the database: a quarter of the pool, at least one.
+    pub reads: Arc<Semaphore>,
+    /// How long a part may wait for a client that does not read.
+    pub stall: Duration,
+}
+
+/// Why an export could not start.
+#[derive(Debug)]
+pub enum Refused {
+    /// Every read turn stayed taken for [`TURN_WAIT`].
+    Busy,
+    /// The database failed.
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Refused {
+    fn from(e: sqlx::Error) -> Self {
+        Refused::Database(e)
+    }
+}
+
+impl Exports {
+    /// Limits for a pool of `pool_size` connections.
+    pub fn new(pool_size: u32, stall: Duration) -> Self {
+        Exports { reads: Arc::new(Semaphore::new((pool_size / 4).max(1) as usize)), stall }
+    }
+
+    /// A turn to read, waiting at most [`TURN_WAIT`].
+    pub async fn turn(&self) -> Result<OwnedSemaphorePermit, Refused> {
+        match tokio::time::timeout(TURN_WAIT, self.reads.clone().acquire_owned()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(Refused::Busy),
+        }
+    }
+}
+
+/// How far a download got.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Progress {
+    /// Events (or parts of a file) handed over.
+    pub rows: u64,
+    /// Bytes handed over.
+    pub bytes: u64,
+    /// Sequence number of the last event handed over.
+    pub last_seq: Option<i64>,
+}
+
+/// Why a download ended before its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cut {
+    /// The client did not take a part within the stall timeout.
+    Stalled,
+    /// The client closed the connection (or the service is stopping).
+    ClientGone,
+    /// The database failed mid-export.
+    Database(String),
+}
+
+impl Cut {
+    /// The reason as recorded in the audit event.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Cut::Stalled => "client_stalled",
+            Cut::ClientGone => "client_went_away",
+            Cut::Database(_) => "database_error",
+        }
+    }
+}
+
+type Item = Result<Bytes, std::io::Error>;
+
+/// The producing end of a download: parts go to the client through a channel of two, and a
+/// part the client does not take within the stall timeout cuts the download.
+pub struct Outlet {
+    tx: mpsc::Sender<Item>,
+    stall: Duration,
+    complete: Arc<AtomicBool>,
+    /// How far it got.
+    pub progress: Progress,
+}
+
+/// The consuming end: the parts, then the end, or an error when the producer stopped
+/// before finishing (so an HTTP body breaks off instead of ending as if complete).
+pub struct Download {
+    rx: mpsc::Receiver<Item>,
+    complete: Arc<AtomicBool>,
+}
+
+/// A new download whose parts may wait `stall` for the client.
+pub fn download(stall: Duration) -> (Outlet, Download) {
+    let (tx, rx) = mpsc::channel(2);
+    let complete = Arc::new(AtomicBool::new(false));
+    (Outlet { tx, stall, complete: complete.clone(), progress: Progress::default() }, Download { rx, complete })
+}
+
+impl Outlet {
+    /// Hands one part over.
+    pub async fn put(&mut self, part: Bytes) -> Result<(), Cut> {
+        let len = part.len() as u64;
+        let began = std::time::Instant::now();
+        match tokio::time::timeout(self.stall, self.tx.send(Ok(part))).await {
+            Err(_) => Err(Cut::Stalled),
+            // The connection's own stall guard (`web::conn`) may cut a client that reads
+            // nothing before this part's timer runs out: that is a stall too.
+            Ok(Err(_)) if began.elapsed() >= self.stall / 2 => Err(Cut::Stalled),
+            Ok(Err(_)) => Err(Cut::ClientGone),
+            Ok(Ok(())) => {
+                self.progress.bytes += len;
+                Ok(())
+            }
+        }
+    }
+
+    /// Hands a whole file over in parts.
+    pub async fn put_all(&mut self, body: Bytes) -> Result<(), Cut> {
+        let mut at = 0;
+        while at < body.len() {
+            let end = (at + PART).min(body.len());
+            self.put(body.slice(at..end)).await?;
+            self.progress.rows += 1;
+            at = end;
+        }
+        Ok(())
+    }
+
+    /// Marks the download complete.
+    pub fn finish(self) -> Progress {
+        self.complete.store(true, Ordering::SeqCst);
+        self.progress
+    }
+
+    /// Ends the download with an error the client sees, if it is still reading.
+    pub fn fail(self, message: &str) -> Progress {
+        let _ = self.tx.try_send(Err(std::io::Error::other(message.to_string())));
+        self.progress
+    }
+}
+
+impl Download {
+    /// The next part; `None` at the end of a complete download.
+    pub async fn next(&mut self) -> Option<Item> {
+        match self.rx.recv().await {
+            Some(item) => Some(item),
+            None if self.complete.load(Ordering::SeqCst) => None,
+            None => Some(Err(std::io::Error::other("the export was cut short"))),
+        }
+    }
+}
+
+/// A log export that has read its first chunk: the events with `from <= at < to` (either
+/// bound optional) up to the chain head as it was when the export began, in chain order.
+pub struct LogExport {
     pool: PgPool,
+    exports: Exports,
     from: Option<OffsetDateTime>,
     to: Option<OffsetDateTime>,
     format: Format,
-) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
-    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
-    tokio::spawn(async move {
-        let mut buf: Vec<u8> = Vec::with_capacity(80 * 1024);
-        if format == Format::Csv {
+    /// The chain head when the export began: later events are not part of it.
+    pub through: i64,
+    next: Vec<StoredEvent>,
+}
+
+async fn chunk(
+    pool: &PgPool,
+    exports: &Exports,
+    after: i64,
+    through: i64,
+    from: Option<OffsetDateTime>,
+    to: Option<OffsetDateTime>,
+) -> Result<Vec<StoredEvent>, Refused> {
+    let _turn = exports.turn().await?;
+    Ok(sqlx::query_as!(
+        StoredEvent,
+        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
+         changes, outcome, prev_hash, hash FROM audit_events \
+         WHERE seq > $1 AND seq <= $2 AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4) \
+         ORDER BY seq LIMIT $5",
+        after,
+        through,
+        from,
+        to,
+        CHUNK_ROWS,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+impl LogExport {
+    /// Begins an export: reads the chain head and the first chunk, so a database that
+    /// cannot serve it is known before anything is answered.
+    pub async fn open(
+        pool: PgPool,
+        exports: Exports,
+        from: Option<OffsetDateTime>,
+        to: Option<OffsetDateTime>,
+        format: Format,
+    ) -> Result<LogExport, Refused> {
+        let through = sqlx::query_scalar!("SELECT seq FROM audit_head WHERE singleton").fetch_one(&pool).await?;
+        let next = chunk(&pool, &exports, 0, through, from, to).await?;
+        Ok(LogExport { pool, exports, from, to, format, through, next })
+    }
+
+    /// Writes the export to `out`, a chunk of events at a time (a connection is held only
+    /// while a chunk is read), in parts of about [`PART`] bytes; gives the outlet back with
+    /// how it ended.
+    pub async fn run(self, mut out: Outlet) -> (Outlet, Result<(), Cut>) {
+        let r = self.write(&mut out).await;
+        (out, r)
+    }
+
+    async fn write(mut self, out: &mut Outlet) -> Result<(), Cut> {
+        let mut buf: Vec<u8> = Vec::with_capacity(PART + 16 * 1024);
+        if self.format == Format::Csv {
             let mut w = csv::Writer::from_writer(&mut buf);
             let _ = w.write_record(COLUMNS);
             let _ = w.flush();
         }
-        let mut rows = sqlx::query_as!(
-            StoredEvent,
-            "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
-             changes, outcome, prev_hash, hash FROM audit_events \
-             WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2) ORDER BY seq",
-            from,
-            to,
-        )
-        .fetch(&pool);
         loop {
-            match rows.try_next().await {
-                Ok(Some(e)) => {
-                    match format {
-                        Format::Ndjson => {
-                            serde_json::to_writer(&mut buf, &e).expect("events serialise");
-                            buf.push(b'\n');
-                        }
-                        Format::Csv => {
-                            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut buf);
-                            let _ = write_csv_record(&mut w, &csv_row(&e));
-                            let _ = w.flush();
-                        }
+            let rows = std::mem::take(&mut self.next);
+            let Some(last) = rows.last().map(|e| e.seq) else { break };
+            let full = rows.len() as i64 == CHUNK_ROWS;
+            for e in &rows {
+                match self.format {
+                    Format::Ndjson => {
+                        serde_json::to_writer(&mut buf, e).expect("events serialise");
+                        buf.push(b'\n');
                     }
-                    if buf.len() >= 64 * 1024 {
-                        let chunk = Bytes::from(std::mem::replace(&mut buf, Vec::with_capacity(80 * 1024)));
-                        if tx.send(Ok(chunk)).await.is_err() {
-                            return; // the client went away
-                        }
+                    Format::Csv => {
+                        let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut buf);
+                        let _ = write_csv_record(&mut w, &csv_row(e));
+                        let _ = w.flush();
                     }
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::error!(error = %e, "audit export failed mid-stream");
-                    let _ = tx.send(Err(std::io::Error::other("the export stopped: database error"))).await;
-                    return;
+                out.progress.rows += 1;
+                out.progress.last_seq = Some(e.seq);
+                if buf.len() >= PART {
+                    let part = Bytes::from(std::mem::replace(&mut buf, Vec::with_capacity(PART + 16 * 1024)));
+                    out.put(part).await?;
                 }
             }
+            if !full {
+                break;
+            }
+            self.next = match chunk(&self.pool, &self.exports, last, self.through, self.from, self.to).await {
+                Ok(rows) => rows,
+                Err(Refused::Busy) => return Err(Cut::Database("no turn to read within 10 s".into())),
+                Err(Refused::Database(e)) => return Err(Cut::Database(e.to_string())),
+            };
         }
         if !buf.is_empty() {
-            let _ = tx.send(Ok(Bytes::from(buf))).await;
+            out.put(Bytes::from(buf)).await?;
         }
-    });
-    rx
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -180,5 +391,27 @@ mod tests {
             write_csv_record(&mut w, &["=cmd|' /C calc'!A0".to_string(), "ok".to_string()]).unwrap();
         }
         assert_eq!(String::from_utf8(out).unwrap(), "'=cmd|' /C calc'!A0,ok\n");
+    }
+
+    #[tokio::test]
+    async fn a_download_that_stops_before_its_end_breaks_off() {
+        let (mut out, mut dl) = download(Duration::from_millis(50));
+        out.put(Bytes::from_static(b"one")).await.unwrap();
+        assert_eq!(dl.next().await.unwrap().unwrap(), Bytes::from_static(b"one"));
+        drop(out);
+        assert!(dl.next().await.unwrap().is_err(), "no clean end without finish");
+
+        let (mut out, mut dl) = download(Duration::from_millis(50));
+        out.put_all(Bytes::from(vec![7u8; PART + 1])).await.unwrap();
+        assert_eq!(out.finish(), Progress { rows: 2, bytes: PART as u64 + 1, last_seq: None });
+        assert_eq!(dl.next().await.unwrap().unwrap().len(), PART);
+        assert_eq!(dl.next().await.unwrap().unwrap().len(), 1);
+        assert!(dl.next().await.is_none(), "a finished download ends cleanly");
+
+        // Nobody reads: the channel takes two parts, the third waits out the stall timeout.
+        let (mut out, _dl) = download(Duration::from_millis(50));
+        out.put(Bytes::from_static(b"a")).await.unwrap();
+        out.put(Bytes::from_static(b"b")).await.unwrap();
+        assert_eq!(out.put(Bytes::from_static(b"c")).await, Err(Cut::Stalled));
     }
 }

@@ -196,6 +196,7 @@ pub async fn dossier_page(
     State(state): State<AppState>,
     AppPath(id): AppPath<CaseId>,
 ) -> Result<Response, AppError> {
+    let turn = state.exports.turn().await.map_err(super::api::refused)?;
     let d = service::build_dossier(
         &state.db,
         &state.checkpointer,
@@ -207,6 +208,7 @@ pub async fn dossier_page(
         "printable",
     )
     .await?;
+    drop(turn);
     let order = [
         "header",
         "case",

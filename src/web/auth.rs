@@ -18,7 +18,12 @@ use crate::web::error::AppError;
 
 fn request_meta(parts: &Parts) -> RequestMeta {
     RequestMeta {
-        client_addr: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+        client_addr: parts
+            .extensions
+            .get::<ConnectInfo<crate::web::conn::PeerAddr>>()
+            .map(|c| c.0.0)
+            .or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0))
+            .map(|a| a.ip().to_string()),
         request_id: crate::web::middleware::request_id(&parts.headers),
         user_agent: parts
             .headers

@@ -60,6 +60,9 @@ pub enum AppError {
     /// The database is unavailable.
     #[error("service unavailable")]
     Unavailable,
+    /// Too much of one kind of work is in progress (e.g. exports); try again shortly.
+    #[error("busy: {0}")]
+    Busy(&'static str),
     /// A database error that is not the client's fault.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -110,6 +113,11 @@ impl Problem {
             StatusCode::SERVICE_UNAVAILABLE => {
                 ("unavailable", "Service unavailable", "The service cannot reach its database. Try again in a moment.")
             }
+            StatusCode::INSUFFICIENT_STORAGE => (
+                "disk-full",
+                "The server's disk is full",
+                "Nothing was saved: the server has no space left to store it. Reading goes on; try again once the administrators have freed space.",
+            ),
             s if s.is_server_error() => (
                 "internal",
                 "Something went wrong",
@@ -158,7 +166,9 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Database(e) if is_disk_full(e) => StatusCode::INSUFFICIENT_STORAGE,
+            AppError::Internal(e) if is_disk_full_internal(e) => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Database(e) if is_unavailable(e) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(e) if is_unavailable_internal(e) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -170,6 +180,7 @@ impl AppError {
         let base = Problem::from_status(self.status());
         match self {
             AppError::BadRequest(d) | AppError::ForbiddenBecause(d) => base.with_detail(d.clone()),
+            AppError::Busy(d) => base.with_detail(*d),
             AppError::Conflict(d) => {
                 let mut p = base.with_detail(d.clone());
                 p.kind = "urn:icts-review:problem:conflict".into();
@@ -241,6 +252,24 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// The database could not write for want of space (SQLSTATE 53100, disk full, or the
+/// system's ENOSPC); the service itself goes on and reads still work.
+fn is_disk_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| c == "53100"),
+        sqlx::Error::Io(io) => io.raw_os_error() == Some(28),
+        _ => false,
+    }
+}
+
+/// An internal error caused by a full disk (the database's or a file the service writes).
+fn is_disk_full_internal(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<sqlx::Error>().is_some_and(is_disk_full)
+            || cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.raw_os_error() == Some(28))
+    })
 }
 
 /// An internal error that is really a lost database connection.

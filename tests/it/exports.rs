@@ -445,3 +445,127 @@ async fn checkpoints_cannot_vanish_quietly() {
     let report = icts_review::audit::checkpoint::verify_all(&app.pool, want(&expected, &file, app)).await.unwrap();
     assert!(report.problems.iter().all(|p| !p.contains("interval")), "{:?}", report.problems);
 }
+
+/// Appends `n` events shaped like real ones after the head (bulk rows: their hashes do not
+/// form a chain; this is about delivering them).
+async fn append_bulk(pool: &sqlx::PgPool, n: i64) {
+    let mut tx = pool.begin().await.unwrap();
+    let from: i64 = sqlx::query_scalar("SELECT seq FROM audit_head FOR UPDATE").fetch_one(&mut *tx).await.unwrap();
+    sqlx::query(
+        "INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, \
+         changes, outcome, prev_hash, hash) \
+         SELECT s, gen_random_uuid(), now() - make_interval(secs => ($1 + $2 - s)), gen_random_uuid(), 'analyst', '10.0.0.' || (s % 250), \
+         'req-' || s, 'case.transition', 'case', gen_random_uuid()::text, \
+         jsonb_build_object('action', 'notify_agencies', 'comment', repeat('x', 200)), \
+         'success', sha256(int8send(s - 1)), sha256(int8send(s)) FROM generate_series($1 + 1, $1 + $2) s",
+    )
+    .bind(from)
+    .bind(n)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = sha256(int8send($1))")
+        .bind(from + n)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// Opens a download that reads its response head and then nothing more, through a small
+/// receive buffer.
+async fn stalled_download(base: &str, path: &str, token: &str) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut s = socket.connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut byte).await.unwrap(), 1, "the response head arrives");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slow_exports_hold_no_connection_and_are_cut_and_recorded() {
+    use tokio::io::AsyncReadExt;
+    let app = TestApp::new().await;
+    let auditor = app.user("auditor").await;
+    let analyst = app.user("analyst").await;
+    append_bulk(&app.superuser_pool().await, 20_000).await;
+    let data = tempfile::tempdir().unwrap();
+    // A pool of two connections: twenty downloads that each held one would starve it.
+    let server = crate::harness::RunningServer::start(
+        &["--data-dir", data.path().to_str().unwrap()],
+        &[("DATABASE_URL", &app.db_url), ("ICTS_DB_POOL_SIZE", "2"), ("ICTS_CLIENT_STALL_TIMEOUT", "2")],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let token = |u: &crate::harness::TestUser| {
+        let (client, base) = (client.clone(), server.base.clone());
+        let body = json!({"email": u.email, "password": u.password});
+        async move {
+            let r = client.post(format!("{base}/api/v1/auth/token")).json(&body).send().await.unwrap();
+            assert_eq!(r.status(), 201);
+            r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+        }
+    };
+    let (ta, tn) = (token(&auditor).await, token(&analyst).await);
+    let mut stalled = Vec::new();
+    for i in 0..20 {
+        let path = if i % 2 == 0 { "/api/v1/audit/export?format=ndjson" } else { "/api/v1/audit/export?format=csv" };
+        stalled.push(stalled_download(&server.base, path, &ta).await);
+    }
+    // Meanwhile everyone else is served, and a download read at full speed is complete.
+    let full = {
+        let (client, base, ta) = (client.clone(), server.base.clone(), ta.clone());
+        tokio::spawn(async move {
+            let r = client.get(format!("{base}/api/v1/audit/export")).bearer_auth(&ta).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap().lines().count()
+        })
+    };
+    for _ in 0..40 {
+        for path in ["/api/v1/cases", "/api/v1/parties"] {
+            let r = client.get(format!("{}{path}", server.base)).bearer_auth(&tn).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path} while twenty exports stall");
+        }
+    }
+    let ready: Value = client.get(format!("{}/readyz", server.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    let lines = full.await.unwrap();
+    assert!(lines > 20_000, "the full-speed export is whole ({lines} lines)");
+
+    // The stalled ones are cut after the stall timeout, broken off (no final chunk), and
+    // each is recorded with how far it got.
+    let mut incomplete = Vec::new();
+    for _ in 0..150 {
+        incomplete = app.events("audit.export_incomplete").await;
+        if incomplete.len() >= 20 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(incomplete.len(), 20, "{incomplete:?}\n{}", server.log_text());
+    for e in &incomplete {
+        assert_eq!(e["changes"]["reason"], "client_stalled", "{e}");
+        assert_eq!(e["changes"]["export"], "audit_log", "{e}");
+        let rows = e["changes"]["delivered"]["rows"].as_u64().unwrap();
+        assert!(rows < lines as u64, "{e}");
+        assert_eq!(e["actor_id"], json!(auditor.id.to_string()), "{e}");
+    }
+    for mut s in stalled {
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(20), s.read_to_end(&mut rest)).await;
+        assert!(!rest.ends_with(b"\r\n0\r\n\r\n"), "a cut download does not end like a complete one");
+    }
+    assert!(server.log_text().contains("export incomplete"), "{}", server.log_text());
+}
