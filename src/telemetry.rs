@@ -8,6 +8,7 @@
 
 use std::os::fd::AsFd;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
@@ -18,13 +19,38 @@ use crate::config::LogFormat;
 const QUEUE_LINES: usize = 16_384;
 
 static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
+/// Lines stderr refused (ENOSPC, EPIPE, EIO...): dropped too.
+static FAILED: AtomicUsize = AtomicUsize::new(0);
+/// Whether the last write to stderr failed.
+static FAILING: AtomicBool = AtomicBool::new(false);
+
+/// stderr for the writer thread: a line it refuses is dropped and counted, and the next
+/// line is tried again, so logging resumes by itself when space returns.
+struct Stderr;
+
+impl std::io::Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match std::io::stderr().write_all(buf) {
+            Ok(()) => FAILING.store(false, Ordering::Relaxed),
+            Err(_) => {
+                FAILED.fetch_add(1, Ordering::Relaxed);
+                FAILING.store(true, Ordering::Relaxed);
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
 
 /// Installs the global subscriber. Calling it twice is harmless (the second call is
 /// ignored). Keep the returned guard until the process ends: dropping it flushes the queue.
 pub fn init(format: LogFormat, filter: &str) -> Option<WorkerGuard> {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) =
-        NonBlockingBuilder::default().lossy(true).buffered_lines_limit(QUEUE_LINES).finish(std::io::stderr());
+    let (writer, guard) = NonBlockingBuilder::default().lossy(true).buffered_lines_limit(QUEUE_LINES).finish(Stderr);
     let counter = writer.error_counter();
     // Colours only for a person at a terminal, never into a file or a collector.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -42,9 +68,10 @@ pub fn init(format: LogFormat, filter: &str) -> Option<WorkerGuard> {
     }
 }
 
-/// Log lines dropped because stderr could not take them.
+/// Log lines dropped because stderr could not take them (the queue was full, or stderr
+/// refused the write).
 pub fn dropped_lines() -> usize {
-    DROPPED.get().map(|c| c.dropped_lines()).unwrap_or(0)
+    DROPPED.get().map(|c| c.dropped_lines()).unwrap_or(0) + FAILED.load(Ordering::Relaxed)
 }
 
 /// Where the log goes and how much room is left there.
@@ -57,6 +84,8 @@ pub struct LogTarget {
     pub free_bytes: Option<u64>,
     /// Lines dropped so far.
     pub dropped_lines: usize,
+    /// Whether the last line could not be written (a full disk, a closed stream).
+    pub failing: bool,
 }
 
 /// Looks at stderr: a file on a file system with room, or a stream.
@@ -74,7 +103,12 @@ pub fn log_target() -> LogTarget {
     } else {
         None
     };
-    LogTarget { kind: if is_file { "file" } else { "stream" }, free_bytes, dropped_lines: dropped_lines() }
+    LogTarget {
+        kind: if is_file { "file" } else { "stream" },
+        free_bytes,
+        dropped_lines: dropped_lines(),
+        failing: FAILING.load(Ordering::Relaxed),
+    }
 }
 
 /// Bytes free for an unprivileged writer on the file system holding `path`.

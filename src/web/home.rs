@@ -64,7 +64,7 @@ pub async fn readyz(State(state): State<crate::app::AppState>) -> Response {
     }
     let cp = state.checkpointer.status.state();
     let log = crate::telemetry::log_target();
-    let log_ok = log.free_bytes.is_none_or(|b| b >= LOW_DISK_BYTES);
+    let log_ok = !log.failing && log.free_bytes.is_none_or(|b| b >= LOW_DISK_BYTES);
     let data_free = state.data_dir.as_deref().and_then(crate::telemetry::free_bytes);
     let data_ok = data_free.is_none_or(|b| b >= LOW_DISK_BYTES);
     let checks = json!({

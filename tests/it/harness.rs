@@ -379,9 +379,14 @@ impl RunningServer {
     /// Starts the binary with `args` (plus `--listen` on a free port) and waits until
     /// `/healthz` answers.
     pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> RunningServer {
+        let log = std::env::temp_dir().join(format!("icts-server-{}-{}.log", std::process::id(), free_port()));
+        RunningServer::start_logging_to(args, envs, log).await
+    }
+
+    /// As [`RunningServer::start`], with the server's stderr in the file `log`.
+    pub async fn start_logging_to(args: &[&str], envs: &[(&str, &str)], log: PathBuf) -> RunningServer {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let log = std::env::temp_dir().join(format!("icts-server-{}-{port}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_icts-review"));
         cmd.args(args)

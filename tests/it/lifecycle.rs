@@ -307,3 +307,118 @@ fn missing_server_binaries_are_explained_in_one_message() {
     let text = icts_review::db::local::LocalDbError::BinariesNotFound.to_string();
     assert!(text.contains("DATABASE_URL") && text.contains("apt-get install postgresql") && !text.contains('\n'));
 }
+
+/// A small file system of its own (a tmpfs, mounted as root as CI runs), unmounted on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> SmallDisk {
+        let dir = private_temp_dir();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m,mode=0755"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("mount runs");
+        assert!(
+            out.status.success(),
+            "this test mounts a tmpfs to fill a real disk and needs root (CI runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk { dir }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Fills what is left with a file, down to the last block.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let filler = self.path().join("filler");
+        let mut f = std::fs::File::create(&filler).unwrap();
+        for size in [1 << 20, 4096, 512] {
+            let block = vec![0u8; size];
+            while f.write_all(&block).is_ok() {}
+        }
+        let _ = f.sync_all();
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_writes_with_507_while_reads_go_on_and_it_recovers_by_itself() {
+    let disk = SmallDisk::mount(200);
+    let data_dir = disk.path().join("data");
+    let data = data_dir.to_str().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_icts-review"))
+        .args(["--data-dir", data, "user", "add", "--email", "full@agency.gov", "--name", "Full Disk"])
+        .args(["--role", "analyst", "--generate-password"])
+        .current_dir(crate::harness::manifest_dir())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let password = text.lines().find_map(|l| l.split("): ").nth(1)).expect("a temporary password").trim().to_string();
+    // The log and the database share the small disk.
+    let server = RunningServer::start_logging_to(&["--data-dir", data], &[], disk.path().join("server.log")).await;
+    let client = reqwest::Client::new();
+    let token = |client: reqwest::Client, base: String, password: String| async move {
+        client
+            .post(format!("{base}/api/v1/auth/token"))
+            .json(&serde_json::json!({"email": "full@agency.gov", "password": password}))
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(token(client.clone(), server.base.clone(), password.clone()).await.status(), 201);
+
+    let filler = disk.fill();
+    // Writes fail with 507 (sign-ins write a session and an audit event); never another 5xx.
+    let mut refused = None;
+    for _ in 0..300 {
+        let r = token(client.clone(), server.base.clone(), password.clone()).await;
+        let status = r.status().as_u16();
+        assert!(status == 201 || status == 507, "{status}: {}", r.text().await.unwrap());
+        if status == 507 {
+            refused = Some(r.json::<serde_json::Value>().await.unwrap());
+            break;
+        }
+    }
+    let refused = refused.expect("a write on the full disk is refused");
+    assert_eq!(refused["type"], "urn:icts-review:problem:disk-full", "{refused}");
+    // Reads go on, and /readyz says what is wrong.
+    for path in ["/sign-in", "/healthz", "/static/vendor/uswds/css/uswds.min.css"] {
+        assert_eq!(client.get(format!("{}{path}", server.base)).send().await.unwrap().status(), 200, "{path}");
+    }
+    let ready: serde_json::Value =
+        client.get(format!("{}/readyz", server.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "degraded", "{ready}");
+    assert_eq!(ready["checks"]["data_disk"]["ok"], false, "{ready}");
+    assert_eq!(ready["checks"]["log"]["ok"], false, "{ready}");
+    assert_eq!(ready["checks"]["log"]["detail"]["failing"], true, "{ready}");
+    assert!(ready["checks"]["log"]["detail"]["dropped_lines"].as_u64().unwrap() > 0, "{ready}");
+
+    // Space returns: writes and the log work again, with no restart.
+    std::fs::remove_file(filler).unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let r = token(client.clone(), server.base.clone(), password.clone()).await;
+        let ready: serde_json::Value =
+            client.get(format!("{}/readyz", server.base)).send().await.unwrap().json().await.unwrap();
+        if r.status() == 201 && ready["status"] == "ready" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{}: {ready}", r.status());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(server.log_text().contains("request finished"), "the log is written again");
+}
