@@ -18,6 +18,7 @@ use futures_util::TryStreamExt;
 /// Streams one export, sampling the server's memory; returns (bytes, lines, seconds, peak KiB).
 async fn export(client: &reqwest::Client, base: &str, token: &str, query: &str, pid: u32) -> (u64, u64, f64, u64) {
     let started = Instant::now();
+    reauth(client, base, token).await;
     let mut r = client.get(format!("{base}/api/v1/audit/export?{query}")).bearer_auth(token).send().await.unwrap();
     assert!(r.status().is_success(), "{}", r.status());
     let (mut bytes, mut lines, mut peak) = (0u64, 0u64, rss_kib(pid));

@@ -210,6 +210,7 @@ async fn dossier_sql(pool: &PgPool, secret: &str, id: icts_review::ids::CaseId) 
 /// Streams one audit-log export; returns (events, seconds).
 async fn stream_export(client: &reqwest::Client, base: &str, token: &str, query: &str) -> (u64, f64) {
     let started = Instant::now();
+    reauth(client, base, token).await;
     let mut r = client.get(format!("{base}/api/v1/audit/export?{query}")).bearer_auth(token).send().await.unwrap();
     assert!(r.status().is_success(), "{}", r.status());
     let mut lines = 0u64;

@@ -376,6 +376,18 @@ pub async fn token(client: &reqwest::Client, base: &str, email: &str) -> String 
     r.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_string()
 }
 
+/// Re-authenticates an API token (the step-up that exports need; it holds 5 minutes).
+pub async fn reauth(client: &reqwest::Client, base: &str, token: &str) {
+    let r = client
+        .post(format!("{base}/api/v1/auth/reauth"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "reauth: {}", r.status());
+}
+
 /// GET with the session cookie; Ok when the answer is 200 (the body is read whole).
 pub async fn get_page(client: &reqwest::Client, url: &str, session: &str) -> Result<(), String> {
     let r =

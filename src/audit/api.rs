@@ -29,17 +29,19 @@ pub struct EventPage {
     pub next_cursor: Option<String>,
 }
 
-/// Lists audit events with filters and keyset paging.
+/// Lists audit events with filters and keyset paging. Administrators read events that may
+/// hold case content without it (their fields' names only).
 #[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit", params(EventQuery),
     responses((status = 200, body = EventPage), (status = 401), (status = 403), (status = 400)),
     security(("bearer" = [])))]
 pub async fn list_events(
-    _user: Authorized<perm::ReadAuditLog>,
+    user: Authorized<perm::ReadAuditLog>,
     State(state): State<AppState>,
     AppQuery(q): AppQuery<EventQuery>,
 ) -> Result<ApiJson<EventPage>, AppError> {
     let filter = q.to_filter().map_err(AppError::Invalid)?;
     let (items, next) = list(&state.db, &filter).await?;
+    let items = items.into_iter().map(|e| super::view_for(user.role, e)).collect();
     Ok(ApiJson(EventPage { items, next_cursor: next.map(|n| n.to_string()) }))
 }
 
@@ -151,27 +153,33 @@ pub struct LogExportQuery {
 }
 
 /// Streams the audit log of a period in constant memory (NDJSON or CSV with
-/// formula-looking cells neutralised). The export itself is an audit event.
+/// formula-looking cells neutralised). It holds client addresses and what was typed into
+/// failed sign-ins, so like a dossier it needs a re-authentication within 5 minutes. The
+/// export itself is an audit event, with its period.
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", params(LogExportQuery),
-    responses((status = 200, description = "the events, streamed"), (status = 422)), security(("bearer" = [])))]
+    responses((status = 200, description = "the events, streamed"), (status = 403, description = "role, or no fresh re-authentication"), (status = 422)),
+    security(("bearer" = [])))]
 pub async fn export_log(
     user: Authorized<perm::ReadAuditLog>,
     State(state): State<AppState>,
     AppQuery(q): AppQuery<LogExportQuery>,
 ) -> Result<Response, AppError> {
+    user.require_recent_reauth(state.now())?;
     let format = Format::parse(q.format.as_deref().unwrap_or(""))
         .ok_or_else(|| AppError::invalid("format", "must be ndjson or csv"))?;
     let filter = EventQuery { from: q.from.clone(), to: q.to.clone(), ..Default::default() }
         .to_filter()
         .map_err(AppError::Invalid)?;
-    let what = json!({"export": "audit_log", "from": filter.from, "to": filter.to, "format": format.extension()});
+    let what = json!({"export": "audit_log", "from": filter.from, "to": filter.to, "format": format.extension(),
+        "case_content_redacted": !super::sees_case_content(user.role)});
     let event = NewEvent::new("audit.exported").changes(what.clone());
     super::record_alone(&state.db, state.now(), &user.audit(), event).await?;
     // The first chunk is read before anything is answered: no 200 that then breaks. The
     // export runs up to the chain head as it is now, its own event included.
     let export = LogExport::open(state.db.clone(), state.exports.clone(), filter.from, filter.to, format)
         .await
-        .map_err(refused)?;
+        .map_err(refused)?
+        .for_role(user.role);
     let mut what = what;
     what["through_seq"] = json!(export.through);
     let mut r = deliver(&state, user.audit(), None, what, move |out| export.run(out)).into_response();

@@ -277,6 +277,8 @@ pub struct LogExport {
     /// The chain head when the export began: later events are not part of it.
     pub through: i64,
     next: Vec<StoredEvent>,
+    /// Events that may hold case content are written redacted ([`super::redact`]).
+    redact: bool,
 }
 
 async fn chunk(
@@ -316,7 +318,13 @@ impl LogExport {
     ) -> Result<LogExport, Refused> {
         let through = sqlx::query_scalar!("SELECT seq FROM audit_head WHERE singleton").fetch_one(&pool).await?;
         let next = chunk(&pool, &exports, 0, through, from, to).await?;
-        Ok(LogExport { pool, exports, from, to, format, through, next })
+        Ok(LogExport { pool, exports, from, to, format, through, next, redact: false })
+    }
+
+    /// The export as `role` may read it ([`super::view_for`]).
+    pub fn for_role(mut self, role: crate::auth::policy::Role) -> Self {
+        self.redact = !super::sees_case_content(role);
+        self
     }
 
     /// Writes the export to `out`, a chunk of events at a time (a connection is held only
@@ -335,7 +343,10 @@ impl LogExport {
             let _ = w.flush();
         }
         loop {
-            let rows = std::mem::take(&mut self.next);
+            let mut rows = std::mem::take(&mut self.next);
+            if self.redact {
+                rows.iter_mut().filter(|e| !super::content_free(&e.event_type)).for_each(super::redact);
+            }
             let Some(last) = rows.last().map(|e| e.seq) else { break };
             let full = rows.len() as i64 == CHUNK_ROWS;
             for e in &rows {

@@ -124,6 +124,35 @@ struct Canonical<'a> {
     outcome: &'a str,
 }
 
+/// Event types whose changes hold no case content: accounts, sign-in and sessions,
+/// refusals, the audit chain itself, reference data and screening lists.
+pub fn content_free(event_type: &str) -> bool {
+    ["auth.", "user.", "session.", "access.", "audit.", "reference."].iter().any(|p| event_type.starts_with(p))
+        || event_type == "screening.list_imported"
+}
+
+/// Whether `role` reads the changes of events about cases (auditors do; admins, who see
+/// no case content anywhere, do not; analysts and supervisors never read the log).
+pub fn sees_case_content(role: crate::auth::policy::Role) -> bool {
+    role != crate::auth::policy::Role::Admin
+}
+
+/// The event as `role` may read it: for an admin, the changes of an event that may hold
+/// case content are replaced by the names of its fields (ids, types, actors, times and
+/// hashes stay, so what happened and when is still there, not what it said).
+pub fn view_for(role: crate::auth::policy::Role, mut e: StoredEvent) -> StoredEvent {
+    if !sees_case_content(role) && !content_free(&e.event_type) {
+        redact(&mut e);
+    }
+    e
+}
+
+/// Replaces an event's changes by the names of its fields.
+pub fn redact(e: &mut StoredEvent) {
+    let fields: Vec<String> = e.changes.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    e.changes = serde_json::json!({"redacted": "case content is not shown to administrators", "fields": fields});
+}
+
 /// A stored event, as read back.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct StoredEvent {
@@ -406,6 +435,57 @@ pub async fn record_alone<'c>(
     let seq = record(&mut tx, at, ctx, event).await?;
     tx.commit().await?;
     Ok(seq)
+}
+
+/// Events about anonymous refusals written per minute over all addresses, at most.
+pub const ANONYMOUS_REFUSAL_EVENTS_PER_MINUTE: i64 = 60;
+
+/// Records the refusal of an anonymous request (a cross-site form post, say) without
+/// letting a flood grow the log at its pace: refusals are counted per address and minute,
+/// and an `access.refused` event is written at the 1st, 10th, 100th … refusal of each,
+/// carrying the count so far, and no more than [`ANONYMOUS_REFUSAL_EVENTS_PER_MINUTE`]
+/// such events a minute in all. Returns whether an event was written. (A signed-in
+/// user's refusals are events each, through [`record_alone`].)
+pub async fn record_anonymous_refusal(
+    pool: &sqlx::PgPool,
+    at: OffsetDateTime,
+    ctx: &AuditContext,
+    reason: &str,
+) -> Result<bool, sqlx::Error> {
+    let addr = ctx.client_addr.clone().unwrap_or_else(|| "unknown".into());
+    let minute = at.replace_second(0).unwrap_or(at).replace_nanosecond(0).unwrap_or(at);
+    let count = |addr: String| {
+        sqlx::query_scalar!(
+            "INSERT INTO anonymous_refusals (minute, client_addr, refused) VALUES ($1, $2, 1) \
+             ON CONFLICT (minute, client_addr) DO UPDATE SET refused = anonymous_refusals.refused + 1 RETURNING refused",
+            minute,
+            addr,
+        )
+        .fetch_one(pool)
+    };
+    let n = count(addr).await?;
+    let mut m = n;
+    while m >= 10 && m % 10 == 0 {
+        m /= 10;
+    }
+    if m != 1 {
+        return Ok(false);
+    }
+    let written = count("*".into()).await?;
+    if written == 1 {
+        // A new minute: yesterday's counts go.
+        sqlx::query!("DELETE FROM anonymous_refusals WHERE minute < $1", minute - time::Duration::days(1))
+            .execute(pool)
+            .await?;
+    }
+    if written > ANONYMOUS_REFUSAL_EVENTS_PER_MINUTE {
+        return Ok(false);
+    }
+    let event = NewEvent::new("access.refused").outcome(Outcome::Denied).changes(serde_json::json!({
+        "reason": reason, "anonymous": true, "minute": minute, "refused_this_minute": n,
+    }));
+    record_alone(pool, at, ctx, event).await?;
+    Ok(true)
 }
 
 /// Every event about one case, in chain order (its history, for the case page, the API

@@ -160,6 +160,7 @@ pub async fn events_page(
     });
     let rows = rows
         .into_iter()
+        .map(|e| super::view_for(user.role, e))
         .map(|e| Row {
             at: crate::auth::web::show_time(e.at),
             changes: if e.changes == serde_json::json!({}) { String::new() } else { e.changes.to_string() },

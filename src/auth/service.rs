@@ -190,51 +190,114 @@ struct Credentials {
     password_hash: String,
     active: bool,
     locked_until: Option<OffsetDateTime>,
-    failed_logins: i32,
-    first_failed_login_at: Option<OffsetDateTime>,
 }
 
-/// Counts an attempt from `addr`; true when the address is over its allowance.
-/// Whether `addr` has used up its failed attempts for the current window. Only failures
-/// count, so an office behind one address is not throttled by its own sign-ins.
-async fn address_blocked(pool: &PgPool, addr: &str, now: OffsetDateTime) -> Result<bool, sqlx::Error> {
-    let failures: Option<i32> = sqlx::query_scalar!(
-        "SELECT attempts FROM login_throttle WHERE client_addr = $1 AND window_start > $2",
-        addr,
-        now - FAILURE_WINDOW,
-    )
-    .fetch_optional(pool)
-    .await?;
-    Ok(failures.unwrap_or(0) >= ADDRESS_ATTEMPTS)
-}
+/// How long an address an account signed in from stays one it may sign in from while
+/// locked for others.
+pub const KNOWN_ADDRESS: Duration = Duration::days(90);
 
-/// Counts a failed attempt from `addr`.
-async fn count_address_failure(
-    conn: &mut PgConnection,
-    addr: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<(), sqlx::Error> {
-    let Some(addr) = addr else { return Ok(()) };
-    sqlx::query!(
+/// Takes one attempt from `addr`'s allowance for the current window, atomically, before
+/// any password is checked; returns the attempts taken in the window, this one included.
+/// However many attempts arrive at once, at most [`ADDRESS_ATTEMPTS`] get a number within
+/// the allowance. A successful sign-in gives its attempt back ([`refund_address`]), so
+/// only failures use the allowance up and an office behind one address is not throttled
+/// by its own sign-ins.
+async fn take_address_attempt(pool: &PgPool, addr: &str, now: OffsetDateTime) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar!(
         "INSERT INTO login_throttle (client_addr, window_start, attempts) VALUES ($1, $2, 1) \
          ON CONFLICT (client_addr) DO UPDATE SET \
            attempts = CASE WHEN login_throttle.window_start <= $2 - $3::interval THEN 1 ELSE login_throttle.attempts + 1 END, \
            window_start = CASE WHEN login_throttle.window_start <= $2 - $3::interval THEN $2 ELSE login_throttle.window_start END \
-",
+         RETURNING attempts",
         addr,
         now,
         format!("{} minutes", FAILURE_WINDOW.whole_minutes()) as _,
     )
-    .execute(conn)
-    .await?;
+    .fetch_one(pool)
+    .await
+}
+
+/// Gives a successful sign-in's attempt back to its address.
+async fn refund_address(conn: &mut PgConnection, addr: Option<&str>) -> Result<(), sqlx::Error> {
+    let Some(addr) = addr else { return Ok(()) };
+    sqlx::query!("UPDATE login_throttle SET attempts = greatest(attempts - 1, 0) WHERE client_addr = $1", addr)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-/// Signs a user in: checks the password (always spending the same time, known account or
-/// not), applies the lockout rules, replaces any session the client had (a new id at every
-/// sign-in) and audits the outcome.
+/// Whose guesses an attempt counts against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Counter {
+    /// The account's own count: attempts from addresses it has not signed in from lately.
+    Account,
+    /// The count of an address the account signed in from lately (it may sign in from
+    /// there while locked for other addresses).
+    KnownAddress,
+}
+
+/// Takes one attempt from the account's allowance, atomically, before the password is
+/// checked: from the count of `addr` when the account signed in from there lately (and
+/// that address has failures left), else from the account's own count, which is closed
+/// while the account is locked. Returns the counter used and the attempts it holds in the
+/// window, this one included; `None` when the account is locked for this address (no
+/// attempt is taken: failures against a locked account do not extend its lock).
+async fn take_account_attempt(
+    pool: &PgPool,
+    user: UserId,
+    addr: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Option<(Counter, i32)>, sqlx::Error> {
+    let window = format!("{} minutes", FAILURE_WINDOW.whole_minutes());
+    if let Some(addr) = addr {
+        let known = sqlx::query_scalar!(
+            "UPDATE user_sign_in_addresses SET \
+               failures = CASE WHEN first_failure_at IS NULL OR first_failure_at <= $3::timestamptz - $4::interval THEN 1 ELSE failures + 1 END, \
+               first_failure_at = CASE WHEN first_failure_at IS NULL OR first_failure_at <= $3::timestamptz - $4::interval THEN $3 ELSE first_failure_at END \
+             WHERE user_id = $1 AND client_addr = $2 AND last_success_at > $3::timestamptz - $5::interval \
+               AND (failures < $6 OR first_failure_at <= $3::timestamptz - $4::interval) \
+             RETURNING failures",
+            user.0,
+            addr,
+            now,
+            &window as _,
+            format!("{} days", KNOWN_ADDRESS.whole_days()) as _,
+            i64::from(MAX_FAILURES),
+        )
+        .fetch_optional(pool)
+        .await?;
+        if let Some(n) = known {
+            return Ok(Some((Counter::KnownAddress, i32::try_from(n).unwrap_or(i32::MAX))));
+        }
+    }
+    let n = sqlx::query_scalar!(
+        "UPDATE users SET \
+           failed_logins = CASE WHEN first_failed_login_at IS NULL OR first_failed_login_at <= $2 - $3::interval THEN 1 ELSE failed_logins + 1 END, \
+           first_failed_login_at = CASE WHEN first_failed_login_at IS NULL OR first_failed_login_at <= $2 - $3::interval THEN $2 ELSE first_failed_login_at END \
+         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_logins",
+        user.0,
+        now,
+        &window as _,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(n.map(|n| (Counter::Account, n)))
+}
+
+/// Signs a user in: takes an attempt from the address's and the account's allowances
+/// before the password is checked (so however many arrive at once, at most the allowed
+/// number reach the password hash), checks the password (the same time for an unknown
+/// account), applies the lockout rules, replaces any session the client had (a new id at
+/// every sign-in) and audits the outcome.
 ///
-/// It takes the pool rather than one connection: each failure is committed on its own (it
+/// Lockout: [`MAX_FAILURES`] failures within [`FAILURE_WINDOW`] lock the account for
+/// [`LOCKOUT`] for password sign-in from addresses it has not signed in from within
+/// [`KNOWN_ADDRESS`]; from such an address it still signs in, each address with its own
+/// count of failures. So whoever knows an e-mail address can lock out guessing from
+/// elsewhere, not the account's owner at their desk. The lock is not extended by the
+/// attempts made while it holds.
+///
+/// It takes the pool rather than one connection: each attempt is committed on its own (it
 /// must count even though sign-in fails), and no connection is held while the password
 /// hash is checked.
 pub async fn sign_in(
@@ -247,110 +310,141 @@ pub async fn sign_in(
     previous_secret: Option<&str>,
 ) -> Result<SignedInSession, SignInError> {
     let email = email.trim().to_lowercase();
-    if let Some(addr) = &meta.client_addr
-        && address_blocked(pool, addr, now).await?
-    {
-        let event = NewEvent::new("auth.sign_in")
-            .outcome(Outcome::Failure)
-            .changes(json!({"email": email, "reason": "address_throttled"}));
-        audit::record_alone(pool, now, &meta.audit(None), event).await?;
-        return Err(SignInError::Throttled);
+    let addr = meta.client_addr.as_deref();
+    if let Some(addr) = addr {
+        let attempts = take_address_attempt(pool, addr, now).await?;
+        if attempts > ADDRESS_ATTEMPTS {
+            // One event when the address runs out, then one per hundred refused, with the
+            // count: a flood does not grow the log at its own pace.
+            let over = attempts - ADDRESS_ATTEMPTS;
+            if over == 1 || over % 100 == 0 {
+                let event = NewEvent::new("auth.sign_in")
+                    .outcome(Outcome::Failure)
+                    .changes(json!({"email": email, "reason": "address_throttled", "attempts_in_window": attempts}));
+                audit::record_alone(pool, now, &meta.audit(None), event).await?;
+            }
+            return Err(SignInError::Throttled);
+        }
     }
     let found = sqlx::query_as!(
         Credentials,
-        r#"SELECT id, role AS "role: Role", password_hash, active, locked_until, failed_logins, first_failed_login_at
+        r#"SELECT id, role AS "role: Role", password_hash, active, locked_until
            FROM users WHERE email = $1"#,
         &email,
     )
     .fetch_optional(pool)
     .await?;
-    let stored_hash = found.as_ref().map(|c| c.password_hash.clone()).unwrap_or_else(|| password::DUMMY_HASH.clone());
-    let password_ok = password::verify_async(password_given.to_string(), stored_hash).await;
-
-    let mut tx = pool.begin().await?;
     let Some(found) = found else {
+        // The same work as for a known account, and the same answer.
+        let _ = password::verify_async(password_given.to_string(), password::DUMMY_HASH.clone()).await;
         let event = NewEvent::new("auth.sign_in")
             .outcome(Outcome::Failure)
             .changes(json!({"email": email, "reason": "unknown_account"}));
-        audit::record(&mut tx, now, &meta.audit(None), event).await?;
-        count_address_failure(&mut tx, meta.client_addr.as_deref(), now).await?;
-        tx.commit().await?;
+        audit::record_alone(pool, now, &meta.audit(None), event).await?;
         return Err(SignInError::Rejected);
     };
-    // Re-read under lock so that concurrent attempts on any instance count correctly.
+    let ctx = meta.audit(Some((found.id, found.role)));
+    let taken = if found.active { take_account_attempt(pool, found.id, addr, now).await? } else { None };
+    let reason = match taken {
+        _ if !found.active => Some("deactivated"),
+        None => Some("locked"),
+        // Attempts that arrived together beyond the allowance: refused unchecked.
+        Some((_, n)) if n > MAX_FAILURES => Some("too_many_attempts"),
+        Some(_) => None,
+    };
+    if let Some(reason) = reason {
+        // Refused without checking the password, in the time a check takes.
+        let _ = password::verify_async(password_given.to_string(), password::DUMMY_HASH.clone()).await;
+        let event = NewEvent::new("auth.sign_in")
+            .object("user", found.id)
+            .outcome(Outcome::Failure)
+            .changes(json!({"email": email, "reason": reason}));
+        audit::record_alone(pool, now, &ctx, event).await?;
+        return Err(SignInError::Rejected);
+    }
+    let (counter, count) = taken.expect("an attempt was taken");
+    let password_ok = password::verify_async(password_given.to_string(), found.password_hash.clone()).await;
+
+    let mut tx = pool.begin().await?;
+    // Under the account's row lock, so that concurrent attempts on any instance lock once.
     let current = sqlx::query_as!(
         Credentials,
-        r#"SELECT id, role AS "role: Role", password_hash, active, locked_until, failed_logins, first_failed_login_at
+        r#"SELECT id, role AS "role: Role", password_hash, active, locked_until
            FROM users WHERE id = $1 FOR UPDATE"#,
         found.id.0,
     )
     .fetch_one(&mut *tx)
     .await?;
-    let ctx = meta.audit(Some((current.id, current.role)));
-    let locked = current.locked_until.is_some_and(|t| t > now);
-    let reason = if !current.active {
-        Some("deactivated")
-    } else if locked {
-        Some("locked")
-    } else if !password_ok {
-        Some("wrong_password")
-    } else {
-        None
-    };
-    if let Some(reason) = reason {
-        if reason == "wrong_password" {
-            let fresh_window = current.first_failed_login_at.is_none_or(|t| now - t > FAILURE_WINDOW);
-            let (count, first) = if fresh_window {
-                (1, now)
-            } else {
-                (current.failed_logins + 1, current.first_failed_login_at.unwrap_or(now))
-            };
-            let lock_until = (count >= MAX_FAILURES).then_some(now + LOCKOUT);
-            sqlx::query!(
-                "UPDATE users SET failed_logins = $2, first_failed_login_at = $3, locked_until = COALESCE($4, locked_until) WHERE id = $1",
-                current.id.0,
-                count,
-                first,
-                lock_until,
-            )
-            .execute(&mut *tx)
-            .await?;
-            if let Some(until) = lock_until {
-                let event = NewEvent::new("auth.lockout").object("user", current.id).changes(json!({
-                    "locked_until": {"before": current.locked_until, "after": until}, "failures": count
-                }));
-                audit::record(&mut tx, now, &ctx, event).await?;
+    if !password_ok {
+        let locked = current.locked_until.is_some_and(|t| t > now);
+        if count >= MAX_FAILURES {
+            match counter {
+                Counter::Account if !locked => {
+                    let until = now + LOCKOUT;
+                    sqlx::query!(
+                        "UPDATE users SET locked_until = $2, locked_from = $3 WHERE id = $1",
+                        current.id.0,
+                        until,
+                        addr
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    let event = NewEvent::new("auth.lockout").object("user", current.id).changes(json!({
+                        "locked_until": {"before": current.locked_until, "after": until}, "failures": count,
+                        "scope": "new_addresses", "locked_from": addr,
+                    }));
+                    audit::record(&mut tx, now, &ctx, event).await?;
+                }
+                Counter::KnownAddress => {
+                    let event = NewEvent::new("auth.lockout").object("user", current.id).changes(json!({
+                        "failures": count, "scope": "known_address", "locked_from": addr,
+                        "until": now + FAILURE_WINDOW,
+                    }));
+                    audit::record(&mut tx, now, &ctx, event).await?;
+                }
+                Counter::Account => {}
             }
         }
         let event = NewEvent::new("auth.sign_in")
             .object("user", current.id)
             .outcome(Outcome::Failure)
-            .changes(json!({"email": email, "reason": reason}));
+            .changes(json!({"email": email, "reason": "wrong_password"}));
         audit::record(&mut tx, now, &ctx, event).await?;
-        count_address_failure(&mut tx, meta.client_addr.as_deref(), now).await?;
         tx.commit().await?;
         return Err(SignInError::Rejected);
     }
-    // Success: clear the counters, upgrade a weak hash, replace the client's old session.
+    // Success: clear the counters (the account's, when signing in from an address it
+    // could be locked out of, and this address's), remember the address, give the
+    // address its attempt back, upgrade a weak hash, replace the client's old session.
     let new_hash = if password::needs_rehash(&current.password_hash) {
         Some(password::hash_async(password_given.to_string()).await)
     } else {
         None
     };
     sqlx::query!(
-        "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, \
+        "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL, \
          password_hash = COALESCE($2, password_hash) WHERE id = $1",
         current.id.0,
         &new_hash as _
     )
     .execute(&mut *tx)
     .await?;
+    if let Some(addr) = addr {
+        sqlx::query!(
+            "INSERT INTO user_sign_in_addresses (user_id, client_addr, last_success_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, client_addr) DO UPDATE SET last_success_at = $3, failures = 0, first_failure_at = NULL",
+            current.id.0,
+            addr,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    refund_address(&mut tx, addr).await?;
     if let Some(old) = previous_secret {
         session::delete_by_secret(&mut tx, old).await?;
     }
-    let created =
-        session::create(&mut tx, current.id, kind, now, meta.client_addr.as_deref(), meta.user_agent.as_deref())
-            .await?;
+    let created = session::create(&mut tx, current.id, kind, now, addr, meta.user_agent.as_deref()).await?;
     let event = NewEvent::new("auth.sign_in").object("user", current.id).changes(json!({
         "session": created.id, "kind": if kind == Kind::Api { "api" } else { "browser" }, "password_rehashed": new_hash.is_some()
     }));
@@ -358,6 +452,40 @@ pub async fn sign_in(
     let user = get_user(&mut tx, current.id).await?.expect("the user row is locked");
     tx.commit().await?;
     Ok(SignedInSession { session: created, user })
+}
+
+/// Where an account's lock came from and the addresses it may still sign in from, for the
+/// admins' page.
+#[derive(Debug, Clone, Default)]
+pub struct LockDetails {
+    /// The address of the failure that locked it (while locked).
+    pub locked_from: Option<String>,
+    /// Addresses it signed in from within [`KNOWN_ADDRESS`], newest first, with the time.
+    pub known: Vec<(String, OffsetDateTime)>,
+}
+
+/// [`LockDetails`] of `id`.
+pub async fn lock_details(
+    conn: &mut PgConnection,
+    id: UserId,
+    now: OffsetDateTime,
+) -> Result<LockDetails, sqlx::Error> {
+    let locked_from = sqlx::query_scalar!("SELECT locked_from FROM users WHERE id = $1", id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+    let known = sqlx::query!(
+        "SELECT client_addr, last_success_at FROM user_sign_in_addresses WHERE user_id = $1 AND last_success_at > $2 \
+         ORDER BY last_success_at DESC LIMIT 20",
+        id.0,
+        now - KNOWN_ADDRESS
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.client_addr, r.last_success_at))
+    .collect();
+    Ok(LockDetails { locked_from, known })
 }
 
 /// Ends the user's current session.
@@ -388,12 +516,14 @@ async fn count_failure(
     let (count, first) = if fresh { (1, now) } else { (count + 1, first.unwrap_or(now)) };
     let lock = count >= MAX_FAILURES;
     sqlx::query!(
-        "UPDATE users SET failed_logins = $2, first_failed_login_at = $3, locked_until = CASE WHEN $4 THEN $5 ELSE locked_until END WHERE id = $1",
+        "UPDATE users SET failed_logins = $2, first_failed_login_at = $3, \
+         locked_until = CASE WHEN $4 AND (locked_until IS NULL OR locked_until <= $6) THEN $5 ELSE locked_until END WHERE id = $1",
         user.id.0,
         count,
         first,
         lock,
         now + LOCKOUT,
+        now,
     )
     .execute(&mut *tx)
     .await?;
@@ -589,7 +719,7 @@ pub async fn admin_change(
         }
         AdminChange::ResetPassword(_) => {
             sqlx::query!(
-                "UPDATE users SET password_hash = $2, must_change_password = true, failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL WHERE id = $1",
+                "UPDATE users SET password_hash = $2, must_change_password = true, failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
                 target.0,
                 &new_hash as _,
             )
@@ -603,7 +733,13 @@ pub async fn admin_change(
         }
         AdminChange::Unlock => {
             sqlx::query!(
-                "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL WHERE id = $1",
+                "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
+                target.0
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!(
+                "UPDATE user_sign_in_addresses SET failures = 0, first_failure_at = NULL WHERE user_id = $1",
                 target.0
             )
             .execute(&mut *tx)

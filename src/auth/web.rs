@@ -19,11 +19,28 @@ use crate::web::error::AppError;
 use crate::web::extract::{AppForm, AppPath, AppQuery, CsrfForm};
 use crate::web::layout::{FormErrors, Layout, render};
 
-/// Only local paths are followed after sign-in (no open redirects).
+/// Only paths on this site are followed after sign-in (no open redirects): `next` must be
+/// an absolute path (`/…`, not `//…` or `/\\…`), of printable ASCII only (no whitespace,
+/// control characters or backslashes, which browsers strip or turn into slashes), and
+/// must stay a path on this site once its percent-escapes are decoded too. Anything else
+/// is the home page. What passes is always a valid header value.
 pub fn safe_next(next: Option<&str>) -> String {
+    fn local(p: &str) -> bool {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && p.len() <= 2048
+            && p.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+    }
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains("://") => {
-            n.to_string()
+        Some(n) if local(n) => {
+            // Decoded, it must still be a path on this site (escapes are for browsers and
+            // proxies that decode once more).
+            let decoded = percent_encoding::percent_decode_str(n).decode_utf8_lossy();
+            if decoded.starts_with("//") || decoded.contains('\\') || decoded.chars().any(|c| c.is_control()) {
+                "/".to_string()
+            } else {
+                n.to_string()
+            }
         }
         _ => "/".to_string(),
     }
@@ -435,6 +452,11 @@ struct UserPage {
     layout: Layout,
     target: UserRecord,
     locked: bool,
+    /// Until when and from where, when locked.
+    locked_until: String,
+    locked_from: String,
+    /// Addresses the account signed in from lately, with the time.
+    known_addresses: Vec<(String, String)>,
     is_self: bool,
     csrf_token: String,
     roles: [Role; 4],
@@ -451,9 +473,13 @@ async fn user_page_with(
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let target = service::get_user(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let details = service::lock_details(&mut conn, id, state.now()).await?;
     render(&UserPage {
         layout: Layout::for_user(&state.web, "/admin/users", Some(user)),
         locked: target.locked_at(state.now()),
+        locked_until: target.locked_until.map(show_time).unwrap_or_default(),
+        locked_from: details.locked_from.unwrap_or_default(),
+        known_addresses: details.known.into_iter().map(|(a, t)| (a, show_time(t))).collect(),
         is_self: target.id == user.id,
         target,
         csrf_token: user.csrf_token.clone(),
@@ -532,5 +558,38 @@ pub async fn user_action(
             Ok(r)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_keeps_paths_on_this_site_only() {
+        for kept in ["/", "/cases?stage=initial_review&page=2", "/cases/5f0c%20x", "/determinations#sign"] {
+            assert_eq!(safe_next(Some(kept)), kept, "{kept}");
+        }
+        for refused in [
+            "//evil.example/x",
+            "/\\evil.example/x",
+            "/\t/evil.example/x",
+            "/%09/evil.example/x",
+            "/%2F%2Fevil.example",
+            "/%5Cevil.example",
+            "/x\r\nSet-Cookie: a=b",
+            "/x%0d%0aSet-Cookie:%20a=b",
+            "https:evil.example",
+            "https://evil.example",
+            "evil.example",
+            " /\\/evil.example",
+            "/ /evil.example",
+            "/caf\u{e9}",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(refused)), "/", "{refused:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some(&format!("/{}", "a".repeat(3000)))), "/");
     }
 }

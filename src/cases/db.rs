@@ -234,17 +234,18 @@ impl Sort {
     /// Whether `key` can be a cursor key of this order.
     pub fn valid_key(self, key: &str) -> bool {
         match self {
-            Sort::Newest | Sort::Oldest => {
-                OffsetDateTime::parse(key, &time::format_description::well_known::Rfc3339).is_ok()
-            }
+            // Only values the database's columns hold: years 1–9999, docket numbers that
+            // fit its integer columns.
+            Sort::Newest | Sort::Oldest => OffsetDateTime::parse(key, &time::format_description::well_known::Rfc3339)
+                .is_ok_and(|t| (1..=9999).contains(&t.to_offset(time::UtcOffset::UTC).year())),
             Sort::Docket => {
                 let parts: Vec<&str> = key.split('-').collect();
                 parts.len() == 3
                     && parts[0] == "ICTS"
-                    && parts[1].parse::<u16>().is_ok()
-                    && parts[2].parse::<u32>().is_ok()
+                    && parts[1].parse::<i32>().is_ok_and(|y| (1..=9999).contains(&y))
+                    && parts[2].parse::<i32>().is_ok_and(|n| n >= 0)
             }
-            Sort::Due => super::model::parse_date(key).is_some(),
+            Sort::Due => super::model::parse_date(key).is_some_and(|d| (1..=9999).contains(&d.year())),
             Sort::Triage => key.parse::<i32>().is_ok_and(|n| (-1..=100).contains(&n)),
         }
     }
@@ -849,6 +850,17 @@ pub async fn keep_idempotent_answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursor_keys_hold_only_what_the_columns_hold() {
+        assert!(Sort::Docket.valid_key("ICTS-2026-014"));
+        assert!(!Sort::Docket.valid_key("ICTS-2026-3000000000"), "above 2^31");
+        assert!(!Sort::Docket.valid_key("ICTS-0-1"), "year 0");
+        assert!(Sort::Newest.valid_key("2026-06-01T12:00:00Z"));
+        assert!(!Sort::Newest.valid_key("0000-06-01T12:00:00Z"), "year 0");
+        assert!(!Sort::Due.valid_key("0000-01-01"));
+        assert!(Sort::Due.valid_key("9999-12-31"));
+    }
 
     #[test]
     fn a_docket_number_is_matched_exactly_and_its_start_by_the_words_it_begins() {

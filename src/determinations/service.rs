@@ -490,6 +490,20 @@ fn not_own(d: &Determination, user: &Actor, what: &str) -> Result<(), DomainErro
     }
 }
 
+/// Four-eyes on the case: a supervisor never signs (or confirms a signature of) a
+/// determination on a case they filed. The database's guard holds the same.
+pub fn filed_it(c: &CaseRow, user: &Actor) -> Option<String> {
+    (c.created_by == Some(user.id))
+        .then(|| "you filed this case, and a supervisor never signs a determination on a case they filed".to_string())
+}
+
+fn not_filer(c: &CaseRow, user: &Actor) -> Result<(), DomainError> {
+    match filed_it(c, user) {
+        Some(why) => Err(DomainError::ForbiddenBecause(why)),
+        None => Ok(()),
+    }
+}
+
 /// Returns a submitted draft to its drafter with a required comment.
 pub async fn return_draft(
     conn: &mut PgConnection,
@@ -637,6 +651,7 @@ pub async fn sign(
         _ => {}
     }
     let c = visible(&mut tx, user, d.case_id, true).await?;
+    not_filer(&c, user)?;
     let on = crate::cases::service::today(now);
     if let Some(why) = why_not_signable(d.kind(), &c, user, on) {
         return Err(DomainError::Conflict(why));
@@ -889,6 +904,7 @@ pub async fn confirm_outside(
         )));
     }
     let c = visible(&mut tx, user, d.case_id, true).await?;
+    not_filer(&c, user)?;
     let on = d.signed_on.expect("a recorded signature has its date");
     if let Some(why) = why_not_signable(d.kind(), &c, user, on) {
         return Err(DomainError::Conflict(why));

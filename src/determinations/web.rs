@@ -231,7 +231,9 @@ pub(crate) async fn determination_page(
     let is_supervisor = user.may(Action::SignDeterminations);
     let not_signable = if matches!(d_status, super::Status::Submitted | super::Status::Recorded) {
         let on = d.signed_on.unwrap_or_else(|| crate::cases::service::today(now));
-        service::why_not_signable(d.kind(), &c, user, on).unwrap_or_default()
+        (if user.may(Action::SignDeterminations) { service::filed_it(&c, user) } else { None })
+            .or_else(|| service::why_not_signable(d.kind(), &c, user, on))
+            .unwrap_or_default()
     } else {
         String::new()
     };
@@ -669,8 +671,9 @@ pub async fn queue(user: Authorized<perm::ViewCases>, State(state): State<AppSta
         let at = l.d.submitted_at.map(show_time).unwrap_or_default();
         // Why it waits, as signing would say (the case as it stands, on the signature's date).
         let c = visible(&mut conn, &user, l.d.case_id, false).await?;
-        let waits =
-            service::why_not_signable(l.d.kind(), &c, &user, l.d.signed_on.unwrap_or(today)).unwrap_or_default();
+        let waits = service::filed_it(&c, &user)
+            .or_else(|| service::why_not_signable(l.d.kind(), &c, &user, l.d.signed_on.unwrap_or(today)))
+            .unwrap_or_default();
         awaiting.push((row(l.d), l.docket_number, l.title, at, waits));
     }
     let mine = service::list(&mut conn, &user, service::Listing::UnsignedByMe).await?;

@@ -114,8 +114,11 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     }
 
     // Browsers say where a request comes from; refuse state changes from other sites
-    // (bearer-token API calls carry no ambient credentials and are exempt).
-    if unsafe_method && !matches!(cred, Some(Credential::Bearer(_))) && is_cross_site(&parts, &state) {
+    // (bearer-token API calls carry no ambient credentials and are exempt). Without a
+    // session cookie it is refused at once (and counted as an anonymous refusal); with
+    // one, once the session is known, as that user's.
+    let cross_site = unsafe_method && !matches!(cred, Some(Credential::Bearer(_))) && is_cross_site(&parts, &state);
+    if cross_site && cred.is_none() {
         return refuse(&state, &meta, None, "cross-site request").await;
     }
 
@@ -143,6 +146,11 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
             Ok(None) => {}
             Err(e) => return AppError::Database(e).into_response(),
         }
+    }
+
+    if cross_site {
+        let actor = authenticated.as_ref().map(|a| (a.live.user_id, a.live.role));
+        return refuse(&state, &meta, actor, "cross-site request").await;
     }
 
     // Signing in replaces whatever session the browser had, so it needs no token of the
@@ -257,8 +265,16 @@ async fn refuse(
     actor: Option<(crate::ids::UserId, Role)>,
     why: &str,
 ) -> Response {
-    let event = NewEvent::new("access.refused").outcome(Outcome::Denied).changes(serde_json::json!({"reason": why}));
-    if let Err(e) = audit::record_alone(&state.db, state.now(), &meta.audit(actor), event).await {
+    let recorded = match actor {
+        Some(_) => {
+            let event =
+                NewEvent::new("access.refused").outcome(Outcome::Denied).changes(serde_json::json!({"reason": why}));
+            audit::record_alone(&state.db, state.now(), &meta.audit(actor), event).await.map(|_| ())
+        }
+        // Anonymous refusals are counted and recorded per address and minute.
+        None => audit::record_anonymous_refusal(&state.db, state.now(), &meta.audit(None), why).await.map(|_| ()),
+    };
+    if let Err(e) = recorded {
         return AppError::Database(e).into_response();
     }
     AppError::Forbidden.into_response()

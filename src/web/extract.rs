@@ -19,10 +19,92 @@ use crate::web::auth::CsrfPending;
 use crate::web::error::AppError;
 
 /// JSON body (`application/json`); unknown fields are rejected by the target type's
-/// `#[serde(deny_unknown_fields)]`.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// `#[serde(deny_unknown_fields)]`, and a text holding a control character is refused
+/// naming its field (see [`control_character`]).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        // Content type, size and syntax as axum checks them; then every string, then the
+        // target type (whose errors name the field).
+        let axum::Json(raw) = axum::Json::<Box<serde_json::value::RawValue>>::from_request(req, state).await?;
+        let value: serde_json::Value = serde_json::from_str(raw.get())
+            .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+        let mut errors = Vec::new();
+        control_characters_in(&value, &mut String::new(), &mut errors);
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let axum::Json(v) = axum::Json::<T>::from_bytes(raw.get().as_bytes())?;
+        Ok(ApiJson(v))
+    }
+}
+
+/// The characters no text of ours may hold: the C0 controls other than tab, line feed and
+/// carriage return, and DEL. (PostgreSQL cannot store NUL in text at all; the others have
+/// no business in a record and hide text from reviewers.)
+pub fn control_character(c: char) -> bool {
+    (c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
+}
+
+/// The message for a text holding a control character.
+const CONTROL_MESSAGE: &str =
+    "must not contain control characters (such as NUL); only tabs and line breaks are allowed in text";
+
+/// Walks a JSON value and names each field (`parties[0].legal_name`) whose text, or whose
+/// key, holds a control character.
+fn control_characters_in(v: &serde_json::Value, path: &mut String, errors: &mut Vec<crate::error::FieldError>) {
+    let name = |path: &str| if path.is_empty() { "body".to_string() } else { path.to_string() };
+    match v {
+        serde_json::Value::String(s) if s.chars().any(control_character) => {
+            errors.push(crate::error::FieldError::new(name(path), CONTROL_MESSAGE));
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                control_characters_in(item, path, errors);
+                path.truncate(len);
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            for (k, item) in fields {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                if k.chars().any(control_character) {
+                    errors.push(crate::error::FieldError::new(
+                        name(path),
+                        "field names must not contain control characters",
+                    ));
+                    path.truncate(len);
+                    continue;
+                }
+                path.push_str(k);
+                control_characters_in(item, path, errors);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Names each field of URL-encoded pairs (a form body or a query string) whose value
+/// holds a control character; a name holding one is reported as such.
+fn control_characters_in_pairs(bytes: &[u8]) -> Vec<crate::error::FieldError> {
+    let mut errors: Vec<crate::error::FieldError> = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(bytes) {
+        let bad_name = k.chars().any(control_character);
+        let field = if bad_name { "form".to_string() } else { k.into_owned() };
+        if (bad_name || v.chars().any(control_character)) && !errors.iter().any(|e| e.field == field) {
+            errors.push(crate::error::FieldError::new(field, CONTROL_MESSAGE));
+        }
+    }
+    errors
+}
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
@@ -62,6 +144,10 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for AppForm<T> {
     type Rejection = Response;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let (parts, bytes) = read_form(req, state).await?;
+        let errors = control_characters_in_pairs(&bytes);
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors).into_response());
+        }
         let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(v)) => Ok(AppForm(v)),
@@ -79,6 +165,10 @@ impl FromRequest<AppState> for FormBody {
     type Rejection = Response;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let (_, bytes) = read_form(req, state).await?;
+        let errors = control_characters_in_pairs(&bytes);
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors).into_response());
+        }
         String::from_utf8(bytes.to_vec())
             .map(FormBody)
             .map_err(|_| AppError::BadRequest("the form body is not UTF-8".into()).into_response())
@@ -135,10 +225,22 @@ pub async fn read_form(req: Request, state: &AppState) -> Result<(Parts, Bytes),
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct AppPath<T>(pub T);
 
-/// Query-string parameters.
-#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
+/// Query-string parameters; a value holding a control character is refused naming its
+/// parameter.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct AppQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let errors = control_characters_in_pairs(parts.uri.query().unwrap_or("").as_bytes());
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let axum::extract::Query(v) = axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(AppQuery(v))
+    }
+}
 
 impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {

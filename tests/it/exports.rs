@@ -295,6 +295,10 @@ async fn the_audit_log_streams_as_ndjson_and_csv_with_formulas_neutralised() {
     }
     let tu = app.token(&auditor).await;
     let r = app.send(api("GET", "/api/v1/audit/export?format=ndjson", &tu, None)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "the whole log needs the step-up, like a dossier");
+    assert_eq!(app.events("audit.exported").await.len(), 0, "a refused export is not an export");
+    crate::determinations::reauth(&app, &tu, &auditor).await;
+    let r = app.send(api("GET", "/api/v1/audit/export?format=ndjson", &tu, None)).await;
     let total = app.count("audit_events").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.header("content-type").as_deref(), Some("application/x-ndjson"));
@@ -519,6 +523,14 @@ async fn slow_exports_hold_no_connection_and_are_cut_and_recorded() {
         }
     };
     let (ta, tn) = (token(&auditor).await, token(&analyst).await);
+    let r = client
+        .post(format!("{}/api/v1/auth/reauth", server.base))
+        .bearer_auth(&ta)
+        .json(&json!({"password": auditor.password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let mut stalled = Vec::new();
     for i in 0..20 {
         let path = if i % 2 == 0 { "/api/v1/audit/export?format=ndjson" } else { "/api/v1/audit/export?format=csv" };

@@ -19,4 +19,5 @@ mod parties;
 mod record;
 mod risk;
 mod screening;
+mod security;
 mod seed;

@@ -1,0 +1,361 @@
+//! Security regressions, one test per finding of the outside attack: the sign-in throttle
+//! under concurrency, lockout as a weapon, open redirects, 5xx from control characters and
+//! out-of-range cursors, four-eyes on the case's filer, document downloads' own headers.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+
+use crate::determinations::{Office, content, draft, reauth};
+use crate::harness::{TestApp, TestResponse, TestUser, api, form};
+
+/// `POST /api/v1/auth/token` as if from `addr`.
+fn token_request(addr: &str, email: &str, password: &str) -> Request<Body> {
+    let mut r = Request::post("/api/v1/auth/token")
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"email": email, "password": password}).to_string()))
+        .unwrap();
+    let addr: SocketAddr = format!("{addr}:40000").parse().unwrap();
+    r.extensions_mut().insert(ConnectInfo(addr));
+    r
+}
+
+async fn reasons(app: &TestApp, user: &TestUser) -> Vec<String> {
+    app.events("auth.sign_in")
+        .await
+        .into_iter()
+        .filter(|e| e["object_id"] == json!(user.id.to_string()))
+        .filter_map(|e| e["changes"]["reason"].as_str().map(String::from))
+        .collect()
+}
+
+async fn locked_until(app: &TestApp, user: &TestUser) -> Option<time::OffsetDateTime> {
+    sqlx::query_scalar("SELECT locked_until FROM users WHERE id = $1").bind(user.id).fetch_one(&app.pool).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_per_address_sign_in_throttle_is_bypassed_by_concurrency() {
+    let app = TestApp::new().await;
+    let user = app.user("supervisor").await;
+    // Sixty wrong passwords at once from one new address.
+    let answers: Vec<TestResponse> = futures_util::future::join_all(
+        (0..60).map(|_| app.send(token_request("10.9.0.1", &user.email, "a wrong guess at the passphrase"))),
+    )
+    .await;
+    let count = |s: StatusCode| answers.iter().filter(|r| r.status == s).count();
+    assert_eq!(count(StatusCode::TOO_MANY_REQUESTS), 30, "all but the address's 30 attempts are throttled");
+    assert_eq!(count(StatusCode::UNAUTHORIZED), 30);
+    let r = reasons(&app, &user).await;
+    let checked = r.iter().filter(|r| *r == "wrong_password").count();
+    assert_eq!(checked, 3, "only the account's three attempts reach the password check: {r:?}");
+    assert_eq!(app.events("auth.lockout").await.len(), 1, "locked once");
+    let throttled =
+        app.events("auth.sign_in").await.into_iter().filter(|e| e["changes"]["reason"] == "address_throttled");
+    assert_eq!(throttled.count(), 1, "the throttled ones are one event, not thirty");
+
+    // The lock holds against the right password from another new address, and further
+    // attempts do not extend it.
+    let until = locked_until(&app, &user).await.expect("locked");
+    app.clock.advance(time::Duration::hours(1));
+    let r = app.send(token_request("10.9.0.2", &user.email, &user.password)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    for _ in 0..5 {
+        app.send(token_request("10.9.0.3", &user.email, "another wrong guess at it")).await;
+    }
+    assert_eq!(locked_until(&app, &user).await, Some(until), "attempts against a locked account do not extend it");
+    app.clock.advance(time::Duration::hours(2) + time::Duration::minutes(1));
+    let r = app.send(token_request("10.9.0.2", &user.email, &user.password)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "the lock ends when it said: {}", r.text());
+}
+
+#[tokio::test]
+async fn anyone_who_knows_an_email_can_lock_that_account() {
+    let app = TestApp::new().await;
+    let admin = app.user("admin").await;
+    let user = app.user("supervisor").await;
+    // The supervisor signs in at their desk.
+    assert_eq!(app.send(token_request("10.1.1.1", &user.email, &user.password)).await.status, StatusCode::CREATED);
+    // Someone elsewhere guesses three times: the account is locked for new addresses …
+    for _ in 0..3 {
+        let r = app.send(token_request("198.51.100.7", &user.email, "guessing from far away")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    assert!(locked_until(&app, &user).await.is_some());
+    let r = app.send(token_request("198.51.100.8", &user.email, &user.password)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "not from a new address, even with the right password");
+    // … but not from the desk.
+    let r = app.send(token_request("10.1.1.1", &user.email, &user.password)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "the owner still signs in where they did before: {}", r.text());
+    // Guessing from the desk's address is counted there: after three failures the desk
+    // is an address like any other, and the account's own count locks it for it too.
+    app.send(token_request("198.51.100.7", &user.email, "guessing from far away")).await;
+    for _ in 0..3 {
+        app.send(token_request("10.1.1.1", &user.email, "guessing at the desk")).await;
+    }
+    let lockouts = app.events("auth.lockout").await;
+    assert!(lockouts.iter().any(|e| e["changes"]["scope"] == "known_address"), "{lockouts:?}");
+    for _ in 0..2 {
+        app.send(token_request("10.1.1.1", &user.email, "guessing at the desk")).await;
+    }
+    let r = app.send(token_request("10.1.1.1", &user.email, &user.password)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guessing at the desk locks it there too");
+    // The admins see who was locked and from where.
+    let lockouts = app.events("auth.lockout").await;
+    assert!(lockouts.iter().any(|e| e["changes"]["locked_from"] == "198.51.100.7"), "{lockouts:?}");
+    let s = app.sign_in(&admin).await;
+    let page = app.send(s.get(&format!("/admin/users/{}", user.id))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    let lock = &text[text.find("data-testid=\"lock\"").expect("the lock is shown")..];
+    assert!(
+        lock[..lock.find("</dd>").unwrap()].contains("10.1.1.1"),
+        "the account page names where the lock came from"
+    );
+}
+
+/// What `GET /sign-in?next=…` and `POST /sign-in` do with `next`.
+#[tokio::test]
+async fn open_redirect_through_next() {
+    let app = TestApp::new().await;
+    let user = app.user("analyst").await;
+    let payloads = [
+        "/\t/evil.example/x",
+        "//evil.example/x",
+        "/\\evil.example/x",
+        "https:evil.example",
+        "https://evil.example/",
+        "/%09/evil.example",
+        "/%5C%5Cevil.example",
+        "/x\r\nSet-Cookie: icts=1",
+        "/x%0d%0aSet-Cookie:%20icts=1",
+    ];
+    for next in payloads {
+        let body = form(&[("email", &user.email), ("password", &user.password), ("next", next)]);
+        let r = app
+            .send(
+                Request::post("/sign-in")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.text());
+        assert_eq!(r.header("location").as_deref(), Some("/"), "{next:?} stays on the site");
+        assert!(r.header("set-cookie").is_some_and(|c| !c.contains("icts=1")), "{next:?}");
+    }
+    // Signed in already, the sign-in page sends the user on: to the site only.
+    let s = app.sign_in(&user).await;
+    let enc = |p: &str| url::form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>();
+    for next in payloads {
+        let r = app.send(s.get(&format!("/sign-in?next={}", enc(next)))).await;
+        assert!(r.status.is_redirection(), "{next:?}: {}", r.status);
+        assert_eq!(r.header("location").as_deref(), Some("/"), "{next:?}");
+    }
+    let r = app.send(s.get("/sign-in?next=%2Fcases%3Fstage%3Dinitial_review")).await;
+    assert_eq!(r.header("location").as_deref(), Some("/cases?stage=initial_review"), "a path on the site is kept");
+    // The re-authentication form keeps only site paths too.
+    let page = app.send(s.get(&format!("/account/reauth?next={}", enc("/\t/evil.example/x")))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text().contains("evil.example"), "the form does not carry it on");
+}
+
+#[tokio::test]
+async fn control_characters_and_out_of_range_cursors_gave_500() {
+    let o = Office::new().await;
+    let app = &o.app;
+    let id = o.at_initial_determination(false).await;
+    let notes = app.count("case_notes").await;
+    let r = app.send(api("POST", &format!("/api/v1/cases/{id}/notes"), &o.ta, Some(json!({"body": "a\u{0}b"})))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["errors"][0]["field"], "body");
+    assert!(r.json()["errors"][0]["message"].as_str().unwrap().contains("control characters"));
+    assert_eq!(app.count("case_notes").await, notes, "nothing written");
+    // Nested fields are named by their path.
+    let r = app
+        .send(api(
+            "POST",
+            "/api/v1/cases",
+            &o.ta,
+            Some(json!({"title": "Ok", "summary": "Ok", "origin": "own_initiative", "category": "connected_devices",
+                "adversaries": ["CN", "R\u{1b}U"], "restricted": false})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["errors"][0]["field"], "adversaries[1]");
+    // Tabs and line breaks are text.
+    let r = app
+        .send(api("POST", &format!("/api/v1/cases/{id}/notes"), &o.ta, Some(json!({"body": "line\r\n\tindented"}))))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // Search and cursors.
+    for (path, field) in [
+        ("/api/v1/cases?q=a%00b", "q"),
+        ("/api/v1/parties?q=%00", "q"),
+        ("/api/v1/cases?sort=docket&cursor=ICTS-2026-3000000000~5f0c4f6e-6b7c-4a3c-9d61-2f0e3a1b4c5d", "cursor"),
+        ("/api/v1/cases?sort=docket&cursor=ICTS-0-1~5f0c4f6e-6b7c-4a3c-9d61-2f0e3a1b4c5d", "cursor"),
+        ("/api/v1/cases?cursor=0000-01-01T00:00:00Z~5f0c4f6e-6b7c-4a3c-9d61-2f0e3a1b4c5d", "cursor"),
+    ] {
+        let r = app.send(api("GET", path, &o.ta, None)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {}", r.text());
+        assert_eq!(r.json()["errors"][0]["field"], field, "{path}");
+    }
+    // The page forms too: a NUL in a note posted from the case page.
+    let s = app.sign_in(&o.analyst).await;
+    let r = app.send(s.post(&format!("/cases/{id}/notes"), &[("body", "a\u{0}b")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("control characters"));
+    let r = app.send(s.get("/cases?q=%00")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn four_eyes_narrower_than_promised() {
+    let base = Office::new().await;
+    // A supervisor files the case (in the analyst's place); another supervisor drafts.
+    let filer = base.app.user("supervisor").await;
+    let tf = base.app.token(&filer).await;
+    let o = Office { ta: tf.clone(), analyst: filer, ..base };
+    let app = &o.app;
+    let id = o.at_initial_determination(false).await;
+    let body = content(app, &o.ts2, &id, "initial", "prohibition").await;
+    let r = draft(app, &o.ts2, &id, "initial", "prohibition", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let did = r.json()["id"].as_str().unwrap().to_string();
+    let r = app.send(api("POST", &format!("/api/v1/determinations/{did}/submit"), &o.ts2, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The filer may not sign it …
+    reauth(app, &tf, &o.analyst).await;
+    let r = app.send(api("POST", &format!("/api/v1/determinations/{did}/sign"), &tf, None)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.text().contains("case they filed"), "{}", r.text());
+    // … nor can the database be made to take it.
+    let e = sqlx::query(
+        "UPDATE determinations SET status = 'signed', signed_by = $2, signed_at = now(), reauth_at = now(), \
+         content_sha256 = sha256('x'), signed_on = current_date, signer_title = 'Supervisor', signer_authority = 'x' \
+         WHERE id = $1::uuid",
+    )
+    .bind(&did)
+    .bind(o.analyst.id)
+    .execute(&app.pool)
+    .await
+    .expect_err("the guard refuses");
+    assert!(e.to_string().contains("case they filed"), "{e}");
+    // The page says why there is no Sign button for them.
+    let s = app.sign_in(&o.analyst).await;
+    let page = app.send(s.get(&format!("/determinations/{did}"))).await.text();
+    assert!(page.contains("you filed this case"), "{page}");
+    // A supervisor who neither filed nor drafted it signs.
+    reauth(app, &o.ts, &o.sup).await;
+    let r = app.send(api("POST", &format!("/api/v1/determinations/{did}/sign"), &o.ts, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
+#[tokio::test]
+async fn document_downloads_lose_their_sandboxing_csp() {
+    let o = Office::new().await;
+    let app = &o.app;
+    let id = o.at_initial_determination(false).await;
+    let r = app
+        .send(crate::determinations::upload(
+            &id,
+            &o.ta,
+            &[("title", "Notes"), ("marking", "public")],
+            Some(("notes.txt", "Meeting notes.\n".as_bytes())),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let doc: Value = r.json();
+    let s = app.sign_in(&o.analyst).await;
+    let r = app.send(s.get(&format!("/documents/{}", doc["id"].as_str().unwrap()))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("content-security-policy").as_deref(), Some("default-src 'none'; sandbox"));
+    assert!(r.header("content-disposition").unwrap().starts_with("attachment"));
+    assert_eq!(r.header("x-content-type-options").as_deref(), Some("nosniff"));
+    // Pages keep the page policy.
+    let page = app.send(s.get(&format!("/cases/{id}"))).await;
+    assert!(page.header("content-security-policy").unwrap().contains("script-src 'self'"));
+}
+
+#[tokio::test]
+async fn anonymous_audit_growth() {
+    let app = TestApp::new().await;
+    let post = |addr: &str| {
+        let mut r = Request::post("/sign-in")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "cross-site")
+            .body(Body::from("email=a%40b.c&password=x"))
+            .unwrap();
+        r.extensions_mut().insert(ConnectInfo(format!("{addr}:40000").parse::<SocketAddr>().unwrap()));
+        r
+    };
+    for _ in 0..1000 {
+        assert_eq!(app.send(post("203.0.113.9")).await.status, StatusCode::FORBIDDEN);
+    }
+    let events = app.events("access.refused").await;
+    let counts: Vec<i64> = events.iter().map(|e| e["changes"]["refused_this_minute"].as_i64().unwrap()).collect();
+    assert_eq!(counts, [1, 10, 100, 1000], "one event at each power of ten, with the count");
+    // Many addresses in one minute: a fixed bound in all.
+    for i in 0..100 {
+        app.send(post(&format!("203.0.113.{}", 100 + i))).await;
+    }
+    let n = app.events("access.refused").await.len() as i64;
+    assert_eq!(n, icts_review::audit::ANONYMOUS_REFUSAL_EVENTS_PER_MINUTE, "no more than the bound a minute");
+    // The next minute counts afresh; a signed-in user's refusals are one event each.
+    app.clock.advance(time::Duration::minutes(1));
+    app.send(post("203.0.113.9")).await;
+    assert_eq!(app.events("access.refused").await.len() as i64, n + 1);
+    let user = app.user("analyst").await;
+    let s = app.sign_in(&user).await;
+    for _ in 0..3 {
+        let r = app
+            .send(
+                Request::post("/account/password")
+                    .header("cookie", s.cookie_header())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from("csrf_token=wrong"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(app.events("access.refused").await.len() as i64, n + 4);
+}
+
+#[tokio::test]
+async fn admins_read_restricted_case_content_through_the_audit_log() {
+    let o = Office::new().await;
+    let app = &o.app;
+    let id = o.at_initial_determination(true).await;
+    let admin = app.user("admin").await;
+    let auditor = app.user("auditor").await;
+    let (tadm, taud) = (app.token(&admin).await, app.token(&auditor).await);
+    let path = format!("/api/v1/audit/events?object={id}&limit=200");
+    let seen = app.send(api("GET", &path, &tadm, None)).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.text());
+    let items = seen.json()["items"].as_array().unwrap().clone();
+    assert!(items.iter().any(|e| e["event_type"] == "case.created"), "admins see that it happened");
+    for e in &items {
+        let t = e["event_type"].as_str().unwrap();
+        if !icts_review::audit::content_free(t) {
+            assert!(e["changes"]["redacted"].is_string(), "{t} is redacted for admins: {e}");
+        }
+    }
+    let text = seen.text();
+    assert!(!text.contains("Router firmware") && !text.contains("foreign adversary"), "no title or summary: {text}");
+    // Auditors see all of it.
+    let full = app.send(api("GET", &path, &taud, None)).await.text();
+    assert!(full.contains("Router firmware"), "{full}");
+    // The same in the whole-log export and on the audit page.
+    reauth(app, &tadm, &admin).await;
+    let export = app.send(api("GET", "/api/v1/audit/export", &tadm, None)).await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(!export.text().contains("Router firmware"));
+    let s = app.sign_in(&admin).await;
+    let page = app.send(s.get(&format!("/audit?object={id}"))).await.text();
+    assert!(page.contains("case.created") && !page.contains("Router firmware"));
+    // Analysts never read the log.
+    assert_eq!(app.send(api("GET", &path, &o.ta, None)).await.status, StatusCode::FORBIDDEN);
+}
