@@ -55,12 +55,7 @@ impl AppState {
                 threshold: config.screening_threshold,
             },
             mail: config.smtp_url.is_some(),
-            checkpointer: crate::audit::checkpoint::Checkpointer {
-                key: config.audit_signing_key.clone(),
-                file: config.audit_checkpoint_file.clone(),
-                status: Default::default(),
-                interval: Some(config.audit_checkpoint_interval),
-            },
+            checkpointer: crate::audit::checkpoint::Checkpointer::from_config(config),
             api: ApiDocument::default(),
             health: crate::db::health::DbHealth::shared(),
             data_dir: config.database_url.is_none().then(|| config.data_dir.clone()),

@@ -149,12 +149,7 @@ pub async fn backup(config: Config, out: PathBuf) -> anyhow::Result<()> {
     let pg_dump = client_program(&config, "pg_dump")?;
     let db = Database::open(&config).await?;
     let url = database_url(&config, &db);
-    let signer = crate::audit::checkpoint::Checkpointer {
-        key: config.audit_signing_key.clone(),
-        file: config.audit_checkpoint_file.clone(),
-        status: Default::default(),
-        interval: Some(config.audit_checkpoint_interval),
-    };
+    let signer = crate::audit::checkpoint::Checkpointer::from_config(&config);
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     crate::audit::checkpoint::create(&db.pool, &signer, now, "backup", true).await?;
 

@@ -253,12 +253,7 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 /// grew), so that verification does not find events waiting for one, then closes the
 /// database.
 async fn finish(db: crate::db::Database, config: &Config) {
-    let signer = crate::audit::checkpoint::Checkpointer {
-        key: config.audit_signing_key.clone(),
-        file: config.audit_checkpoint_file.clone(),
-        status: Default::default(),
-        interval: Some(config.audit_checkpoint_interval),
-    };
+    let signer = crate::audit::checkpoint::Checkpointer::from_config(config);
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     if let Err(e) = crate::audit::checkpoint::create(&db.pool, &signer, now, "command", true).await {
         tracing::warn!(error = %e, "no audit checkpoint after the command; the service takes one at its next interval");
@@ -383,12 +378,7 @@ async fn seed_synthetic(config: Config, cases: u64, events: u64) -> anyhow::Resu
 
 async fn audit_checkpoint(config: Config) -> anyhow::Result<()> {
     let db = crate::db::Database::open(&config).await?;
-    let signer = crate::audit::checkpoint::Checkpointer {
-        key: config.audit_signing_key.clone(),
-        file: config.audit_checkpoint_file.clone(),
-        status: Default::default(),
-        interval: Some(config.audit_checkpoint_interval),
-    };
+    let signer = crate::audit::checkpoint::Checkpointer::from_config(&config);
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     let cp = crate::audit::checkpoint::create(&db.pool, &signer, now, "manual", false).await;
     db.shutdown().await;
