@@ -370,14 +370,14 @@ async fn main() {
         server.stop();
         let idle = Server::start(&data, None, &grace).await;
         let t = Instant::now();
-        idle.stop();
+        let idle_code = idle.stop();
         let idle_exit = secs(t.elapsed());
         let idle_state = cluster_state(&data);
         let busy = Server::start(&data, None, &grace).await;
         let token_u = token(&http, &busy.base, &auditor).await;
         let stalled = stall_twenty(&busy.base, &token_u).await;
         let t = Instant::now();
-        busy.stop();
+        let busy_code = busy.stop();
         let busy_exit = secs(t.elapsed());
         drop(stalled);
         let busy_state = cluster_state(&data);
@@ -385,6 +385,10 @@ async fn main() {
         report.check(
             busy_exit < 8.0,
             format!("with 20 stalled exports: exit in {busy_exit:.2} s (limit grace + 5 = 8 s); idle: {idle_exit:.2} s; ratio {:.2}", busy_exit / idle_exit),
+        );
+        report.check(
+            busy_code == Some(0) && idle_code == Some(0),
+            format!("exit code with 20 stalled exports: {busy_code:?} (idle: {idle_code:?})"),
         );
         report.check(
             busy_state == "shut down" && idle_state == "shut down",

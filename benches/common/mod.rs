@@ -184,9 +184,10 @@ impl Server {
     }
 
     /// SIGTERM: the service drains (and stops the built-in database it started).
-    pub fn stop(mut self) {
+    /// SIGTERM, then waits for the process; its exit code (`None` when a signal ended it).
+    pub fn stop(mut self) -> Option<i32> {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid as i32), nix::sys::signal::Signal::SIGTERM);
-        let _ = self.child.wait();
+        self.child.wait().ok().and_then(|s| s.code())
     }
 }
 
