@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// One invalid input field: the field's name and what is wrong with it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
     /// Name of the field (form field or JSON member).
     pub field: String,
@@ -62,4 +62,11 @@ impl DomainError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         DomainError::Invalid(vec![FieldError::new(field, message)])
     }
+}
+
+/// The characters no text of ours may hold: the C0 controls other than tab, line feed and
+/// carriage return, and DEL. (PostgreSQL cannot store NUL in text at all; the others have
+/// no business in a record and hide text from reviewers.)
+pub fn control_character(c: char) -> bool {
+    (c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
 }

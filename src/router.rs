@@ -165,6 +165,8 @@ fn table() -> Table {
         .api(routes!(auth::api::list_users))
         .api(routes!(auth::api::create_user))
         .api(routes!(auth::api::patch_user))
+        .api(routes!(auth::api::list_approvals))
+        .api(routes!(auth::api::decide_approval))
         .api(routes!(audit::api::list_events))
         .api(routes!(audit::api::verify_api))
         .api(routes!(audit::api::checkpoints_api))
@@ -265,7 +267,7 @@ async fn not_found() -> AppError {
 /// the tests.
 pub fn router(mut state: AppState) -> Router {
     let (routes, doc) = table().router.split_for_parts();
-    state.api = ApiDocument(Arc::new(doc));
+    state.api = ApiDocument(Arc::new(web::openapi::conform(doc)));
     let static_files = ServeDir::new(&state.static_dir).append_index_html_on_directories(false);
     routes
         .nest_service("/static", static_files)

@@ -48,6 +48,7 @@ pub async fn list_events(
 /// `?format=json|csv&content=true`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `json` (default) or `csv` (a zip of CSV files with the JSON dossier inside).
     pub format: Option<String>,
@@ -143,6 +144,7 @@ pub async fn checkpoints_api(
 /// `?from&to&format`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LogExportQuery {
     /// From (RFC 3339 or YYYY-MM-DD), inclusive.
     pub from: Option<String>,

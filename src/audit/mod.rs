@@ -180,9 +180,11 @@ pub struct StoredEvent {
     pub outcome: String,
     /// Hash of the previous event (hex in JSON).
     #[serde(serialize_with = "as_hex")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub prev_hash: Vec<u8>,
     /// This event's hash (hex in JSON).
     #[serde(serialize_with = "as_hex")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub hash: Vec<u8>,
 }
 

@@ -22,21 +22,27 @@ use crate::web::layout::{FormErrors, Layout, render};
 /// Filter parameters of the page and of `GET /api/v1/audit/events`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// Only events by this user id.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub actor: Option<String>,
     /// Event type; a value ending in `.` matches every type with that prefix.
     #[serde(rename = "type")]
+    #[param(rename = "type", pattern = r"^\s*[A-Za-z0-9._]{0,100}\s*$")]
     pub event_type: Option<String>,
     /// Only events on this object id.
+    #[param(max_length = 100)]
     pub object: Option<String>,
     /// Events at or after this time (RFC 3339 or YYYY-MM-DD).
     pub from: Option<String>,
     /// Events before this time (RFC 3339 or YYYY-MM-DD).
     pub to: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub cursor: Option<String>,
 }
 

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::password;
 use super::policy::Role;
 use super::service::{self, AdminChange, NewUser, SignInError, UserRecord};
 use super::session::Kind;
@@ -150,16 +151,19 @@ pub struct PatchUser {
 }
 
 /// Changes an account's role and/or active flag (administrators). Both end the user's
-/// sessions.
+/// sessions. Raising an account to supervisor, auditor or administrator is not made at
+/// once: it is asked for (202, the request) and made when a second administrator approves
+/// it (`POST /api/v1/approvals/{id}`); refused (409) when there is no other active
+/// administrator.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = PatchUser, params(("id" = Uuid, Path, description = "User id")),
-    responses((status = 200, body = UserRecord), (status = 404), (status = 409), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
+    responses((status = 200, body = UserRecord), (status = 202, body = super::approvals::Approval, description = "The role change waits for a second administrator"), (status = 404), (status = 409), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
 pub async fn patch_user(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
     AppPath(id): AppPath<crate::ids::UserId>,
 
     ApiJson(req): ApiJson<PatchUser>,
-) -> Result<ApiJson<UserRecord>, AppError> {
+) -> Result<Response, AppError> {
     let role = match req.role.as_deref() {
         Some(r) => Some(
             Role::parse(r)
@@ -172,15 +176,8 @@ pub async fn patch_user(
     }
     let mut version = req.version;
     let mut result = None;
-    if let Some(role) = role {
-        let after =
-            service::admin_change(&mut *state.conn().await?, &user, state.now(), id, AdminChange::Role(role), version)
-                .await?;
-        version = version.map(|_| after.version);
-        result = Some(after);
-    }
     if let Some(active) = req.active {
-        result = Some(
+        let after = done(
             service::admin_change(
                 &mut *state.conn().await?,
                 &user,
@@ -190,9 +187,88 @@ pub async fn patch_user(
                 version,
             )
             .await?,
-        );
+        )?;
+        version = version.map(|_| after.version);
+        result = Some(after);
     }
-    Ok(ApiJson(result.expect("one change was made")))
+    if let Some(role) = role {
+        match service::admin_change(&mut *state.conn().await?, &user, state.now(), id, AdminChange::Role(role), version)
+            .await?
+        {
+            service::AdminOutcome::Done(after) => result = Some(after),
+            service::AdminOutcome::Requested(a) => return Ok((StatusCode::ACCEPTED, ApiJson(a)).into_response()),
+        }
+    }
+    Ok(ApiJson(result.expect("one change was made")).into_response())
+}
+
+fn done(outcome: service::AdminOutcome) -> Result<UserRecord, AppError> {
+    match outcome {
+        service::AdminOutcome::Done(u) => Ok(u),
+        service::AdminOutcome::Requested(_) => {
+            Err(AppError::Internal(anyhow::anyhow!("an activation never waits for approval")))
+        }
+    }
+}
+
+/// Requests waiting for a second administrator, oldest first (administrators).
+#[utoipa::path(get, path = "/api/v1/approvals", tag = "users",
+    responses((status = 200, body = [super::approvals::Approval])), security(("bearer" = [])))]
+pub async fn list_approvals(
+    State(state): State<AppState>,
+    user: Authorized<perm::ManageUsers>,
+) -> Result<ApiJson<Vec<super::approvals::Approval>>, AppError> {
+    Ok(ApiJson(super::approvals::open(&mut *state.conn().await?, &user, state.now(), None).await?))
+}
+
+/// A decision on a request.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalDecision {
+    /// `approve` or `refuse` (another administrator), `withdraw` (the one who asked).
+    pub decision: String,
+}
+
+/// What a decision did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApprovalResult {
+    /// The request.
+    pub approval: super::approvals::Approval,
+    /// `approved`, `refused` or `withdrawn`.
+    pub outcome: String,
+    /// The account after an approved change.
+    pub user: Option<UserRecord>,
+    /// An approved password reset's temporary password (shown once; the user must change
+    /// it at the next sign-in).
+    pub temporary_password: Option<String>,
+}
+
+/// Decides a request waiting for a second administrator: approving carries the change
+/// out. The administrator who asked may only withdraw it.
+#[utoipa::path(post, path = "/api/v1/approvals/{id}", tag = "users", request_body = ApprovalDecision, params(("id" = Uuid, Path)),
+    responses((status = 200, body = ApprovalResult), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn decide_approval(
+    State(state): State<AppState>,
+    user: Authorized<perm::ManageUsers>,
+    AppPath(id): AppPath<uuid::Uuid>,
+    ApiJson(req): ApiJson<ApprovalDecision>,
+) -> Result<ApiJson<ApprovalResult>, AppError> {
+    use super::approvals::Decision;
+    let temporary = password::generate();
+    let (decision, outcome) = match req.decision.trim() {
+        "approve" => (Decision::Approve(Some(temporary.clone())), "approved"),
+        "refuse" => (Decision::Refuse, "refused"),
+        "withdraw" => (Decision::Withdraw, "withdrawn"),
+        _ => return Err(AppError::invalid("decision", "must be approve, refuse or withdraw")),
+    };
+    let done = super::approvals::decide(&mut *state.conn().await?, &user, state.now(), id, decision).await?;
+    let reset = outcome == "approved" && done.approval.kind == "password_reset";
+    Ok(ApiJson(ApprovalResult {
+        approval: done.approval,
+        outcome: outcome.into(),
+        user: done.user,
+        temporary_password: reset.then_some(temporary),
+    }))
 }
 
 /// A step-up re-authentication.

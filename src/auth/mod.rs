@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod api;
+pub mod approvals;
 pub mod csrf;
 pub mod db;
 pub mod password;

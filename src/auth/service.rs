@@ -668,8 +668,36 @@ pub enum AdminChange {
     EndSessions,
 }
 
+/// Roles whose accounts a single administrator may not take over: resetting such an
+/// account's password, or raising an account to such a role, needs a second
+/// administrator's approval.
+pub const GUARDED_ROLES: [Role; 3] = [Role::Supervisor, Role::Auditor, Role::Admin];
+
+/// How long a request waits for a second administrator.
+pub const APPROVAL_WINDOW: Duration = Duration::hours(24);
+
+/// What became of an administrator's change.
+#[derive(Debug, Clone)]
+pub enum AdminOutcome {
+    /// Made.
+    Done(UserRecord),
+    /// Waiting for a second administrator's approval.
+    Requested(super::approvals::Approval),
+}
+
+/// Whether `change` to an account holding `role` needs a second administrator.
+pub fn needs_approval(role: Role, change: &AdminChange) -> bool {
+    match change {
+        AdminChange::ResetPassword(_) => GUARDED_ROLES.contains(&role),
+        AdminChange::Role(to) => *to != role && GUARDED_ROLES.contains(to),
+        _ => false,
+    }
+}
+
 /// Applies an administrator's change. `expected_version`, when given, must match (409
-/// otherwise). Admins cannot change their own role or deactivate themselves.
+/// otherwise). Admins cannot change their own role or deactivate themselves. A change that
+/// [`needs_approval`] is not made: it is recorded as a request for a second administrator
+/// (refused outright when there is no other active administrator).
 pub async fn admin_change(
     conn: &mut PgConnection,
     admin: &Actor,
@@ -677,7 +705,7 @@ pub async fn admin_change(
     target: UserId,
     change: AdminChange,
     expected_version: Option<i32>,
-) -> Result<UserRecord, DomainError> {
+) -> Result<AdminOutcome, DomainError> {
     admin.authorize(conn, now, Action::ManageUsers).await?;
     if target == admin.id && matches!(change, AdminChange::Role(_) | AdminChange::Active(false)) {
         return Err(DomainError::Conflict(
@@ -692,19 +720,58 @@ pub async fn admin_change(
         _ => None,
     };
     let mut tx = conn.begin().await?;
-    let before = sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1 FOR UPDATE"#, target.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(DomainError::NotFound)?;
+    let before = locked_user(&mut tx, target).await?;
     if let Some(v) = expected_version
         && v != before.version
     {
-        return Err(DomainError::Conflict(format!(
-            "the account changed since you loaded it (version {} now, {v} in your request); reload and try again",
-            before.version
-        )));
+        return Err(stale(before.version, v));
     }
-    let (event_type, changes, end_sessions) = match &change {
+    if needs_approval(before.role, &change) {
+        let request = super::approvals::request(&mut tx, admin, now, &before, &change).await;
+        return match request {
+            Ok(a) => {
+                tx.commit().await?;
+                Ok(AdminOutcome::Requested(a))
+            }
+            Err(super::approvals::Refused::Alone(message)) => {
+                tx.commit().await?;
+                Err(DomainError::Conflict(message))
+            }
+            Err(super::approvals::Refused::Other(e)) => Err(e),
+        };
+    }
+    let after = apply(&mut tx, admin, now, &before, &change, new_hash, None).await?;
+    tx.commit().await?;
+    Ok(AdminOutcome::Done(after))
+}
+
+/// The account row, locked for the change.
+pub(super) async fn locked_user(tx: &mut PgConnection, target: UserId) -> Result<UserRecord, DomainError> {
+    sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1 FOR UPDATE"#, target.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(DomainError::NotFound)
+}
+
+fn stale(now: i32, given: i32) -> DomainError {
+    DomainError::Conflict(format!(
+        "the account changed since you loaded it (version {now} now, {given} in your request); reload and try again"
+    ))
+}
+
+/// Makes `change` to the locked account `before` and records it, with the approval it
+/// rests on when a second administrator approved it.
+pub(super) async fn apply(
+    tx: &mut PgConnection,
+    admin: &Actor,
+    now: OffsetDateTime,
+    before: &UserRecord,
+    change: &AdminChange,
+    new_hash: Option<String>,
+    approval: Option<serde_json::Value>,
+) -> Result<UserRecord, DomainError> {
+    let target = before.id;
+    let (event_type, changes, end_sessions) = match change {
         AdminChange::Role(role) => {
             sqlx::query!("UPDATE users SET role = $2 WHERE id = $1", target.0, role as _).execute(&mut *tx).await?;
             ("user.role_changed", json!({"role": {"before": before.role, "after": role}}), true)
@@ -753,14 +820,15 @@ pub async fn admin_change(
         .await?;
     let mut changes = changes;
     if end_sessions {
-        let ended = session::delete_for_user(&mut tx, target, None).await?;
+        let ended = session::delete_for_user(&mut *tx, target, None).await?;
         changes["sessions_ended"] = json!(ended);
     }
-    audit::record(&mut tx, now, &admin.audit(), NewEvent::new(event_type).object("user", target).changes(changes))
+    if let Some(a) = approval {
+        changes["approval"] = a;
+    }
+    audit::record(&mut *tx, now, &admin.audit(), NewEvent::new(event_type).object("user", target).changes(changes))
         .await?;
-    let after = get_user(&mut tx, target).await?.ok_or(DomainError::NotFound)?;
-    tx.commit().await?;
-    Ok(after)
+    get_user(&mut *tx, target).await?.ok_or(DomainError::NotFound)
 }
 
 #[cfg(test)]

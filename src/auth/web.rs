@@ -379,6 +379,8 @@ struct UsersPage {
     created: Option<(String, String)>,
     csrf_token: String,
     roles: [Role; 4],
+    /// Requests waiting for a second administrator.
+    approvals: Vec<super::approvals::Approval>,
 }
 
 async fn users_page_with(
@@ -389,7 +391,9 @@ async fn users_page_with(
     created: Option<(String, String)>,
 ) -> Result<Response, AppError> {
     let users = service::list_users(&state.db).await?;
+    let approvals = super::approvals::open(&mut *state.conn().await?, user, state.now(), None).await?;
     render(&UsersPage {
+        approvals,
         layout: Layout::for_user(&state.web, "/admin/users", Some(user)),
         users,
         now: state.now(),
@@ -462,6 +466,11 @@ struct UserPage {
     roles: [Role; 4],
     message: String,
     temporary_password: String,
+    /// Requests on this account waiting for a second administrator, with what the viewer
+    /// may do with each (`true`: they asked, so they may withdraw it).
+    approvals: Vec<(super::approvals::Approval, bool)>,
+    /// Whether the account's password reset needs a second administrator.
+    reset_needs_approval: bool,
 }
 
 async fn user_page_with(
@@ -474,7 +483,18 @@ async fn user_page_with(
     let mut conn = state.db.acquire().await?;
     let target = service::get_user(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let details = service::lock_details(&mut conn, id, state.now()).await?;
+    let approvals = super::approvals::open(&mut conn, user, state.now(), Some(id))
+        .await?
+        .into_iter()
+        .map(|a| {
+            let mine = a.requested_by == user.id;
+            (a, mine)
+        })
+        .collect();
+    let reset_needs_approval = service::needs_approval(target.role, &AdminChange::ResetPassword(String::new()));
     render(&UserPage {
+        approvals,
+        reset_needs_approval,
         layout: Layout::for_user(&state.web, "/admin/users", Some(user)),
         locked: target.locked_at(state.now()),
         locked_until: target.locked_until.map(show_time).unwrap_or_default(),
@@ -504,6 +524,8 @@ pub struct AdminActionForm {
     action: String,
     version: i32,
     role: Option<String>,
+    /// The request decided (`approve`, `refuse`, `withdraw`).
+    approval: Option<uuid::Uuid>,
 }
 
 /// `POST /admin/users/{id}`.
@@ -515,6 +537,14 @@ pub async fn user_action(
     AppForm(form): AppForm<AdminActionForm>,
 ) -> Result<Response, AppError> {
     let mut temporary = String::new();
+    if let Some(decision) = match form.action.as_str() {
+        "approve" => Some(super::approvals::Decision::Approve(None)),
+        "refuse" => Some(super::approvals::Decision::Refuse),
+        "withdraw" => Some(super::approvals::Decision::Withdraw),
+        _ => None,
+    } {
+        return decide_approval(&state, &user, id, form.approval, decision).await;
+    }
     let change = match form.action.as_str() {
         "role" => AdminChange::Role(
             form.role
@@ -533,7 +563,7 @@ pub async fn user_action(
         _ => {
             return Err(AppError::invalid(
                 "action",
-                "must be one of role, deactivate, reactivate, reset_password, unlock, end_sessions",
+                "must be one of role, deactivate, reactivate, reset_password, unlock, end_sessions, approve, refuse, withdraw",
             ));
         }
     };
@@ -541,7 +571,15 @@ pub async fn user_action(
         .await
         .map_err(AppError::from)
     {
-        Ok(after) => {
+        Ok(service::AdminOutcome::Requested(a)) => {
+            let message = format!(
+                "Asked for a second administrator's approval to {}: nothing changes until another administrator approves it (by {}).",
+                a.describe(),
+                show_time(a.expires_at)
+            );
+            user_page_with(&state, &user, id, message, String::new()).await
+        }
+        Ok(service::AdminOutcome::Done(after)) => {
             let message = match form.action.as_str() {
                 "role" => format!("Role changed to {}. The user's sessions were ended.", after.role.label()),
                 "deactivate" => "Account deactivated. The user's sessions were ended.".into(),
@@ -554,6 +592,53 @@ pub async fn user_action(
         }
         Err(AppError::Conflict(message)) => {
             let mut r = user_page_with(&state, &user, id, message, String::new()).await?;
+            *r.status_mut() = StatusCode::CONFLICT;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A second administrator's decision on a request (or its withdrawal by the one who asked).
+async fn decide_approval(
+    state: &AppState,
+    user: &SignedIn,
+    id: crate::ids::UserId,
+    approval: Option<uuid::Uuid>,
+    decision: super::approvals::Decision,
+) -> Result<Response, AppError> {
+    let approval = approval.ok_or_else(|| AppError::invalid("approval", "name the request to decide"))?;
+    // A password reset takes its temporary password now, from the approver.
+    let temporary = password::generate();
+    let decision = match decision {
+        super::approvals::Decision::Approve(_) => super::approvals::Decision::Approve(Some(temporary.clone())),
+        d => d,
+    };
+    let approving = matches!(decision, super::approvals::Decision::Approve(_));
+    match super::approvals::decide(&mut *state.conn().await?, user, state.now(), approval, decision)
+        .await
+        .map_err(AppError::from)
+    {
+        Ok(done) => {
+            let id = done.approval.target_id;
+            let reset = done.approval.kind == "password_reset" && approving;
+            let message = if approving {
+                format!(
+                    "Approved: {}.{}",
+                    done.approval.describe(),
+                    if reset {
+                        " Give the user the temporary password below; they must change it at the next sign-in."
+                    } else {
+                        " The user's sessions were ended."
+                    }
+                )
+            } else {
+                format!("The request to {} is closed; nothing changed.", done.approval.describe())
+            };
+            user_page_with(state, user, id, message, if reset { temporary } else { String::new() }).await
+        }
+        Err(AppError::Conflict(message)) | Err(AppError::ForbiddenBecause(message)) => {
+            let mut r = user_page_with(state, user, id, message, String::new()).await?;
             *r.status_mut() = StatusCode::CONFLICT;
             Ok(r)
         }

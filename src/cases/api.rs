@@ -86,24 +86,31 @@ pub struct CasePage {
 /// Query parameters of the case list (page and API).
 #[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CaseQuery {
     /// Stage name.
+    #[param(value_type = Option<Stage>)]
     pub stage: Option<String>,
-    /// Category code.
+    /// Category code (a longer value matches nothing).
     pub category: Option<String>,
-    /// Adversary code.
+    /// Adversary code (two letters).
+    #[param(pattern = r"^\s*[A-Za-z]{2}\s*$")]
     pub adversary: Option<String>,
     /// `me`, `unassigned` or a user id.
     pub assignee: Option<String>,
     /// `true` for overdue cases only.
+    #[param(value_type = Option<bool>)]
     pub overdue: Option<String>,
     /// Cases due within this many days.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 3650)]
     pub due_within: Option<String>,
     /// Full-text search (docket number, title, summary, notes).
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// `newest` (default), `oldest`, `docket`, `due` or `triage` (preliminary score).
     pub sort: Option<String>,
     /// Page size 1 to 200 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -122,7 +129,9 @@ impl CaseQuery {
             }
         }
         f.category = some(&self.category).filter(|c| c.len() <= 40);
-        f.adversary = some(&self.adversary).map(|a| a.to_uppercase()).filter(|a| a.len() == 2);
+        f.adversary = some(&self.adversary)
+            .map(|a| a.to_uppercase())
+            .filter(|a| a.len() == 2 && a.chars().all(|c| c.is_ascii_uppercase()));
         if some(&self.adversary).is_some() && f.adversary.is_none() {
             errors.push(FieldError::new("adversary", "must be a two-letter code"));
         }
@@ -300,8 +309,9 @@ pub struct TransitionRequest {
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
     pub late_reason: Option<String>,
-    /// How the initial determination was served (`mail`, `email`, `courier`,
-    /// `federal_register`).
+    /// How the initial determination was served: one of the rule's methods
+    /// (`registered_mail`, `facsimile`, `electronic_transmission`, `commercial_carrier`,
+    /// `personal_delivery`, `federal_register`).
     #[serde(default)]
     pub method: Option<String>,
     /// The version the action was chosen from (optional; 409 when stale).

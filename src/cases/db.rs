@@ -185,6 +185,9 @@ pub enum Sort {
 }
 
 impl Sort {
+    /// Every order.
+    pub const ALL: [Sort; 5] = [Sort::Newest, Sort::Oldest, Sort::Docket, Sort::Due, Sort::Triage];
+
     /// Parses a name.
     pub fn parse(s: &str) -> Option<Sort> {
         match s {

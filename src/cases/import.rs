@@ -164,6 +164,15 @@ pub fn parse(input: impl Read, reference: &Reference, today: Date) -> Result<Vec
                 continue;
             }
         };
+        if let Some((i, _)) = record.iter().enumerate().find(|(_, v)| v.chars().any(crate::error::control_character)) {
+            errors.push(RowError {
+                row: line,
+                column: headers.get(i).unwrap_or("-").to_string(),
+                message: "must not contain control characters (such as NUL); only tabs and line breaks are allowed"
+                    .into(),
+            });
+            continue;
+        }
         let get = |c: &str| idx.get(c).and_then(|i| record.get(*i)).unwrap_or("").to_string();
         let mut err =
             |column: &str, message: String| errors.push(RowError { row: line, column: column.into(), message });

@@ -625,6 +625,9 @@ pub const SENDING_METHODS: [(&str, &str); 5] = [
     ("personal_delivery", "Personal delivery"),
 ];
 
+/// To whom a determination is sent.
+pub const RECIPIENT_KINDS: [&str; 2] = ["party", "agency"];
+
 /// A signed determination sent to a party or an agency.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1040,7 +1040,7 @@ pub async fn record_sending(
     if recipient.is_empty() || recipient.chars().count() > 300 {
         errors.push(FieldError::new("recipient", "name the party or agency it was sent to (at most 300 characters)"));
     }
-    if !matches!(s.recipient_kind.trim(), "party" | "agency") {
+    if !super::RECIPIENT_KINDS.contains(&s.recipient_kind.trim()) {
         errors.push(FieldError::new("recipient_kind", "must be party or agency"));
     }
     let method = s.method.trim();

@@ -1,7 +1,7 @@
 //! Documents' JSON API (content is downloaded through `web::download`).
 
 use crate::ids::CaseId;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -12,18 +12,36 @@ use crate::app::AppState;
 use crate::cases::service::visible;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
-use crate::web::extract::{ApiJson, AppPath};
+use crate::web::extract::{ApiJson, AppMultipart, AppPath};
+
+/// The parts of a document upload (what the API document describes; the handler reads the
+/// parts as they come, see [`read_upload`]).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// Title.
+    title: String,
+    /// `public`, `cui`, `cbi` or `classified_reference`.
+    marking: String,
+    /// The content (not for `classified_reference`).
+    #[schema(value_type = Option<String>, format = Binary)]
+    file: Option<Vec<u8>>,
+    /// Where a classified-reference document is held.
+    pointer: Option<String>,
+    /// The party submission it came with.
+    submission_id: Option<crate::ids::SubmissionId>,
+}
 
 /// Uploads a document to a case (multipart: `title`, `marking`, `file` or, for
 /// `classified_reference`, `pointer`; optional `submission_id`).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/documents", tag = "documents", params(("id" = Uuid, Path)),
-    request_body(content_type = "multipart/form-data", description = "title, marking, file | pointer, submission_id"),
+    request_body(content_type = "multipart/form-data", content = UploadForm, description = "title, marking, file | pointer, submission_id"),
     responses((status = 201, body = Document), (status = 404), (status = 413), (status = 422)), security(("bearer" = [])))]
 pub async fn upload_api(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CaseId>,
-    multipart: Multipart,
+    AppMultipart(multipart): AppMultipart,
 ) -> Result<Response, AppError> {
     let upload = read_upload(multipart).await?;
     let doc = service::store(&mut *state.conn().await?, &user, state.now(), id, upload).await?;

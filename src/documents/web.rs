@@ -21,6 +21,7 @@ use crate::web::layout::render_again;
 /// Reads the multipart fields `title`, `marking`, `pointer`, `submission_id` and `file`.
 pub async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
     let mut u = Upload::default();
+    let mut errors = Vec::new();
     while let Some(field) = multipart
         .next_field()
         .await
@@ -36,6 +37,9 @@ pub async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
             continue;
         }
         let value = field.text().await.map_err(|_| AppError::invalid(name.clone(), "must be UTF-8 text"))?;
+        if let Some(e) = crate::web::extract::control_characters(&name, &value) {
+            errors.push(e);
+        }
         match name.as_str() {
             "title" => u.title = value,
             "marking" => u.marking = value,
@@ -44,7 +48,7 @@ pub async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
             _ => {}
         }
     }
-    Ok(u)
+    if errors.is_empty() { Ok(u) } else { Err(AppError::Invalid(errors)) }
 }
 
 /// Downloads a document's content as an attachment (audited).

@@ -12,6 +12,9 @@ use super::model::{Check, Measure, MeasureStatus, NewCheck, NewMeasure, StatusCh
 use crate::audit::{self, NewEvent};
 use crate::auth::Actor;
 use crate::cases::service::visible;
+
+/// What a compliance check may find.
+pub const CHECK_RESULTS: [&str; 3] = ["compliant", "deficient", "breach"];
 use crate::cases::workflow::{Change, Facts, Input, Stage};
 use crate::error::{DomainError, FieldError};
 use crate::notifications::{self, Note};
@@ -201,7 +204,7 @@ pub async fn add_check(
 ) -> Result<Check, DomainError> {
     let mut errors = Vec::new();
     let result = k.result.trim();
-    if !matches!(result, "compliant" | "deficient" | "breach") {
+    if !CHECK_RESULTS.contains(&result) {
         errors.push(FieldError::new("result", "must be compliant, deficient or breach"));
     }
     let on = opt_date(&mut errors, "checked_on", Some(&k.checked_on));

@@ -18,6 +18,7 @@ use crate::web::extract::{ApiJson, AppPath, AppQuery};
 /// Search parameters.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PartyQuery {
     /// Part of a legal name or alias.
     pub q: Option<String>,
@@ -214,6 +215,9 @@ pub struct HitDecision {
     /// Why.
     pub reason: String,
 }
+
+/// The decisions on a screening hit.
+pub const HIT_DECISIONS: [&str; 2] = ["confirm", "dismiss"];
 
 pub(super) fn parse_decision(d: &str) -> Result<bool, AppError> {
     match d.trim() {

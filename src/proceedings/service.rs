@@ -15,6 +15,12 @@ use crate::cases::service::{check_dated, late_reason_of, visible};
 use crate::cases::workflow::{RuleVersion, Stage};
 use crate::error::{DomainError, FieldError};
 
+/// The two steps of agency notice: before service, and on the proposed final determination.
+pub const NOTICE_STEPS: [&str; 2] = ["first", "second"];
+
+/// An agency's answers to a notice.
+pub const NOTICE_RESPONSES: [&str; 3] = ["concur", "object", "none"];
+
 /// Only the assigned analyst or a supervisor records the case's proceedings.
 pub fn may_work(user: &Actor, c: &CaseRow) -> Result<(), DomainError> {
     match case_work(user.role, user.id, c.assignee) {
@@ -37,7 +43,7 @@ pub async fn add_notice(
     let today = now.date();
     let mut errors = Vec::new();
     let step = n.step.trim();
-    if !matches!(step, "first" | "second") {
+    if !NOTICE_STEPS.contains(&step) {
         errors.push(FieldError::new("step", "must be first or second"));
     }
     let sent = date(&mut errors, "sent_on", Some(&n.sent_on), true);
@@ -136,7 +142,7 @@ pub async fn respond(
 ) -> Result<AgencyNotice, DomainError> {
     let mut errors = Vec::new();
     let response = r.response.trim();
-    if !matches!(response, "concur" | "object" | "none") {
+    if !NOTICE_RESPONSES.contains(&response) {
         errors.push(FieldError::new("response", "must be concur, object or none"));
     }
     let responded = date(&mut errors, "responded_on", Some(&r.responded_on), true);

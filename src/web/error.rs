@@ -72,7 +72,7 @@ pub enum AppError {
 }
 
 /// An RFC 9457 problem description; also what the HTML error page shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem.
     #[serde(rename = "type")]

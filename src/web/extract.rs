@@ -42,16 +42,17 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
     }
 }
 
-/// The characters no text of ours may hold: the C0 controls other than tab, line feed and
-/// carriage return, and DEL. (PostgreSQL cannot store NUL in text at all; the others have
-/// no business in a record and hide text from reviewers.)
-pub fn control_character(c: char) -> bool {
-    (c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
-}
+pub use crate::error::control_character;
 
 /// The message for a text holding a control character.
 const CONTROL_MESSAGE: &str =
     "must not contain control characters (such as NUL); only tabs and line breaks are allowed in text";
+
+/// The error for a text field read outside the extractors (multipart parts, uploaded CSV)
+/// when it holds a control character.
+pub fn control_characters(field: &str, text: &str) -> Option<crate::error::FieldError> {
+    text.chars().any(control_character).then(|| crate::error::FieldError::new(field, CONTROL_MESSAGE))
+}
 
 /// Walks a JSON value and names each field (`parties[0].legal_name`) whose text, or whose
 /// key, holds a control character.

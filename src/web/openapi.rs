@@ -1,9 +1,11 @@
 //! The OpenAPI document's frame (title, security scheme); its paths come from the route
 //! list in `router.rs`. Served at `GET /api/v1/openapi.json`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
+use serde_json::{Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -22,6 +24,7 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "icts-review API", description = "Case management for ICTS transaction reviews (15 CFR Part 791). Errors are application/problem+json (RFC 9457)."),
+    components(schemas(crate::web::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -29,7 +32,7 @@ pub struct ApiDoc;
 /// The document built by the router from its route list (`router.rs`), shared with the
 /// handler that serves it.
 #[derive(Clone, Default)]
-pub struct ApiDocument(pub Arc<utoipa::openapi::OpenApi>);
+pub struct ApiDocument(pub Arc<Value>);
 
 impl serde::Serialize for ApiDocument {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -41,4 +44,199 @@ impl serde::Serialize for ApiDocument {
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "The OpenAPI document")))]
 pub async fn openapi_json(State(doc): State<ApiDocument>) -> ApiJson<ApiDocument> {
     ApiJson(doc)
+}
+
+/// What the route table's document does not say by itself, added before it is served: every
+/// answer's description, the problem schema of every error answer and the statuses every
+/// route can give (authentication, bodies, the database being away), the closed sets of
+/// values the domain accepts, dates as dates, and operation ids that are unique.
+pub fn conform(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serialises");
+    let sets = closed_sets();
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        for (name, schema) in schemas.iter_mut() {
+            let input = schema.get("additionalProperties") == Some(&Value::Bool(false));
+            let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else { continue };
+            for (prop, s) in props.iter_mut() {
+                if let Some(values) = sets.iter().find(|(k, _)| *k == format!("{name}.{prop}")).map(|(_, v)| v) {
+                    restrict(s, values);
+                }
+                if input && is_date(s) {
+                    s["format"] = json!("date");
+                }
+            }
+        }
+    }
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for_each_operation(&mut doc, |_, _, op| {
+        if let Some(id) = op["operationId"].as_str() {
+            *seen.entry(id.to_string()).or_default() += 1;
+        }
+    });
+    for_each_operation(&mut doc, |path, method, op| {
+        if let Some(id) = op["operationId"].as_str().map(str::to_string)
+            && seen.get(&id).is_some_and(|n| *n > 1)
+        {
+            let tag = op["tags"][0].as_str().unwrap_or("api").replace('-', "_");
+            op["operationId"] = json!(format!("{tag}_{id}"));
+        }
+        if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+            for p in params {
+                let key = format!("{path}?{}", p["name"].as_str().unwrap_or(""));
+                if let Some(values) = sets.iter().find(|(k, _)| *k == key).map(|(_, v)| v) {
+                    restrict(&mut p["schema"], values);
+                }
+                // A filter left blank (as a search form sends it) is a filter not given.
+                if p["in"] == "query" {
+                    let given = p["schema"].take();
+                    p["schema"] = json!({"anyOf": [given, {"type": "string", "pattern": "^\\s*$"}]});
+                }
+            }
+        }
+        let secured = op.get("security").is_some();
+        let body = op.get("requestBody").is_some();
+        let query =
+            op["parameters"].as_array().is_some_and(|ps| ps.iter().any(|p| p["in"] == "query" || p["in"] == "header"));
+        let mut statuses: Vec<u16> = vec![503];
+        if secured {
+            statuses.extend([401, 403]);
+        }
+        if path.contains('{') {
+            // 400: a path parameter that does not parse (not a UUID, say).
+            statuses.extend([400, 404]);
+        }
+        if body {
+            statuses.extend([400, 413, 415, 422]);
+        }
+        if query {
+            statuses.extend([400, 422]);
+        }
+        if method != "get" {
+            statuses.push(507);
+        }
+        let responses = op["responses"].as_object_mut().expect("every operation has responses");
+        for s in statuses {
+            responses.entry(s.to_string()).or_insert_with(|| json!({}));
+        }
+        for (status, r) in responses.iter_mut() {
+            let code = status.parse::<u16>().unwrap_or(0);
+            let reason = axum::http::StatusCode::from_u16(code).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+            if r.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
+                r["description"] = json!(reason);
+            }
+            if code >= 400 {
+                r["content"] =
+                    json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
+            }
+            if code == 503 {
+                r["headers"] = json!({"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}});
+            }
+        }
+    });
+    doc
+}
+
+fn for_each_operation(doc: &mut Value, mut f: impl FnMut(&str, &str, &mut Value)) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, op) in item.iter_mut() {
+            if ["get", "put", "post", "patch", "delete"].contains(&method.as_str()) {
+                f(path, method, op);
+            }
+        }
+    }
+}
+
+/// A string (or nullable string, or array of strings) schema limited to `values`.
+fn restrict(schema: &mut Value, values: &[String]) {
+    let target = if schema["type"] == "array" { &mut schema["items"] } else { schema };
+    let nullable = target["type"].as_array().is_some_and(|t| t.contains(&json!("null")));
+    let mut allowed: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+    if nullable {
+        allowed.push(Value::Null);
+    }
+    target["enum"] = Value::Array(allowed);
+}
+
+/// A string schema whose description says it is a `YYYY-MM-DD` date.
+fn is_date(s: &Value) -> bool {
+    let string = s["type"] == "string" || s["type"].as_array().is_some_and(|t| t.contains(&json!("string")));
+    string
+        && s.get("format").is_none()
+        && s["description"].as_str().is_some_and(|d| d.contains("YYYY-MM-DD") && !d.contains("RFC 3339"))
+}
+
+/// The closed sets of values, by `Schema.property` or `path?parameter`, from the domain's
+/// own lists.
+fn closed_sets() -> Vec<(&'static str, Vec<String>)> {
+    use crate::cases::workflow::{Action, RuleVersion, SERVICE_METHODS, Stage};
+    use crate::determinations::{CBI_SECTIONS, Kind, RECIPIENT_KINDS, SENDING_METHODS};
+    let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let codes = |v: &[(&str, &str)]| v.iter().map(|s| s.0.to_string()).collect::<Vec<_>>();
+    let roles: Vec<String> = crate::auth::policy::Role::ALL.iter().map(|r| r.as_str().to_string()).collect();
+    let party_roles: Vec<String> = crate::parties::PartyRole::ALL.iter().map(|r| r.as_str().to_string()).collect();
+    let outcomes: Vec<String> = {
+        let mut v: Vec<String> = Kind::ALL.iter().flat_map(|k| k.outcomes()).map(|s| s.to_string()).collect();
+        v.dedup();
+        v
+    };
+    let kinds: Vec<String> = Kind::ALL.iter().map(|k| k.as_str().to_string()).collect();
+    let answer_or_empty = strs(&["", "yes", "no"]);
+    let markings = codes(&crate::documents::model::MARKINGS);
+    vec![
+        ("CaseInput.origin", crate::cases::model::Origin::ALL.iter().map(|o| o.as_str().to_string()).collect()),
+        ("CaseEdit.covered", answer_or_empty.clone()),
+        ("CaseEdit.nexus", answer_or_empty.clone()),
+        ("CaseEdit.undue_risk", answer_or_empty),
+        ("NexusRequest.conclusion", strs(&["yes", "no"])),
+        ("TransitionRequest.action", Action::ALL.iter().map(|a| a.as_str().to_string()).collect()),
+        ("TransitionRequest.method", codes(&SERVICE_METHODS)),
+        (
+            "RuleRequest.rule_version",
+            [RuleVersion::Ifr2021, RuleVersion::Final2025].map(|r| r.code().to_string()).to_vec(),
+        ),
+        ("CreateUser.role", roles.clone()),
+        ("PatchUser.role", roles),
+        ("PartyInput.kind", crate::parties::PartyKind::ALL.iter().map(|k| k.as_str().to_string()).collect()),
+        ("LinkRequest.role", party_roles.clone()),
+        ("TransactionPartyInput.role", party_roles),
+        (
+            "EvidenceInput.criterion",
+            crate::parties::NexusCriterion::ALL.iter().map(|c| c.as_str().to_string()).collect(),
+        ),
+        ("TransactionInput.kind", strs(&crate::cases::transactions::KINDS)),
+        ("TransactionInput.status", strs(&crate::cases::transactions::STATUSES)),
+        ("Transaction.kind", strs(&crate::cases::transactions::KINDS)),
+        ("Transaction.status", strs(&crate::cases::transactions::STATUSES)),
+        ("HitDecision.decision", strs(&crate::parties::api::HIT_DECISIONS)),
+        ("OverrideRequest.band", crate::risk::model::Band::ALL.iter().map(|b| b.as_str().to_string()).collect()),
+        ("DraftRequest.kind", kinds.clone()),
+        ("Determination.kind", kinds),
+        ("DraftRequest.outcome", outcomes.clone()),
+        ("ReviseRequest.outcome", outcomes),
+        ("Content.cbi_sections", codes(&CBI_SECTIONS)),
+        ("NewSending.method", codes(&SENDING_METHODS)),
+        ("NewSending.recipient_kind", strs(&RECIPIENT_KINDS)),
+        ("NewSubmission.kind", codes(&crate::proceedings::model::SUBMISSION_KINDS)),
+        ("Submission.kind", codes(&crate::proceedings::model::SUBMISSION_KINDS)),
+        ("NewNotice.step", strs(&crate::proceedings::service::NOTICE_STEPS)),
+        ("AgencyNotice.step", strs(&crate::proceedings::service::NOTICE_STEPS)),
+        ("NoticeResponse.response", strs(&crate::proceedings::service::NOTICE_RESPONSES)),
+        ("NewCheck.result", strs(&crate::mitigation::service::CHECK_RESULTS)),
+        ("Check.result", strs(&crate::mitigation::service::CHECK_RESULTS)),
+        (
+            "StatusChange.status",
+            crate::mitigation::model::MeasureStatus::ALL.iter().map(|s| s.as_str().to_string()).collect(),
+        ),
+        ("Document.marking", markings.clone()),
+        ("UploadForm.marking", markings),
+        ("ApprovalDecision.decision", strs(&["approve", "refuse", "withdraw"])),
+        ("Approval.kind", strs(&["password_reset", "role_change"])),
+        ("StoredEvent.outcome", strs(&["success", "failure", "denied"])),
+        ("/api/v1/cases?stage", Stage::ALL.iter().map(|s| s.as_str().to_string()).collect()),
+        ("/api/v1/cases?sort", crate::cases::db::Sort::ALL.iter().map(|s| s.as_str().to_string()).collect()),
+        ("/api/v1/cases/{id}/export?format", strs(&["json", "csv"])),
+        ("/api/v1/audit/export?format", strs(&["ndjson", "csv"])),
+    ]
 }

@@ -359,15 +359,43 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
 async fn admin_reset_forces_a_password_change_and_role_change_ends_sessions() {
     let app = TestApp::new().await;
     let admin = app.user("admin").await;
+    // Raising an account to supervisor and resetting a supervisor's password take a second
+    // administrator (security::one_admin_cannot_take_over_a_supervisor).
+    let second = app.user("admin").await;
     let u = app.user("analyst").await;
     let a = app.sign_in(&admin).await;
+    let b = app.sign_in(&second).await;
     let victim_session = app.sign_in(&u).await;
     let version =
         |html: String| html.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let open_request = |kind: &'static str| {
+        let pool = app.pool.clone();
+        let target = u.id;
+        async move {
+            sqlx::query_scalar::<_, uuid::Uuid>(
+                "SELECT id FROM admin_approvals WHERE target_id = $1 AND kind = $2 AND outcome IS NULL",
+            )
+            .bind(target)
+            .bind(kind)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .to_string()
+        }
+    };
 
     let v = version(app.send(a.get(&format!("/admin/users/{}", u.id))).await.text());
     let r = app
         .send(a.post(&format!("/admin/users/{}", u.id), &[("action", "role"), ("role", "supervisor"), ("version", &v)]))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("second administrator"), "asked, not made");
+    let request = open_request("role_change").await;
+    let r =
+        app.send(b.post(
+            &format!("/admin/users/{}", u.id),
+            &[("action", "approve"), ("approval", &request), ("version", &v)],
+        ))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(is_signed_out(&app.send(victim_session.get("/account/sessions")).await), "role change ends sessions");
@@ -383,9 +411,18 @@ async fn admin_reset_forces_a_password_change_and_role_change_ends_sessions() {
     assert_eq!(ev[0]["changes"]["role"]["before"], "analyst");
     assert_eq!(ev[0]["changes"]["role"]["after"], "supervisor");
     assert_eq!(ev[0]["actor_role"], "admin");
+    assert_eq!(ev[0]["changes"]["approval"]["requested_by"], admin.id.to_string());
 
     let v = version(app.send(a.get(&format!("/admin/users/{}", u.id))).await.text());
     let r = app.send(a.post(&format!("/admin/users/{}", u.id), &[("action", "reset_password"), ("version", &v)])).await;
+    assert!(!r.text().contains("data-testid=\"temporary-password\""), "the one who asks sees no password");
+    let request = open_request("password_reset").await;
+    let r =
+        app.send(b.post(
+            &format!("/admin/users/{}", u.id),
+            &[("action", "approve"), ("approval", &request), ("version", &v)],
+        ))
+        .await;
     let html = r.text();
     let temp = html.split("data-testid=\"temporary-password\">").nth(1).unwrap().split('<').next().unwrap().to_string();
     let s = app.try_sign_in(&u.email, &temp, None).await.unwrap();

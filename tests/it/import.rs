@@ -189,3 +189,20 @@ async fn imported_cases_get_a_preliminary_triage_score_that_orders_the_queue() {
     let dashboard = app.send(s.get("/dashboard")).await.text();
     assert!(dashboard.contains("Preliminary triage score 100 (not an assessment)"));
 }
+
+#[tokio::test]
+async fn a_control_character_in_a_cell_is_named_with_its_row_and_column() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let s = app.sign_in(&sup).await;
+    let csv = format!(
+        "{HEADER},Routers,s,own_initiative,,data_hosting,CN,Router\u{0}X,acquisition,pending,2024-01-02,100,geolocation,Maker,CN,Telco,US\n"
+    );
+    let before = (app.count("cases").await, app.count("audit_events").await);
+    let r = app.send(multipart(&s.csrf, &s.cookie, &csv)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    assert!(html.contains("control characters"), "{html}");
+    assert!(html.contains("item"), "the column is named");
+    assert_eq!((app.count("cases").await, app.count("audit_events").await), before, "nothing written");
+}

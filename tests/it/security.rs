@@ -359,3 +359,274 @@ async fn admins_read_restricted_case_content_through_the_audit_log() {
     // Analysts never read the log.
     assert_eq!(app.send(api("GET", &path, &o.ta, None)).await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn multipart_text_fields_with_control_characters() {
+    let o = Office::new().await;
+    let app = &o.app;
+    let id = o.at_initial_determination(false).await;
+    let before = app.count("documents").await;
+    let r = app
+        .send(crate::determinations::upload(
+            &id.to_string(),
+            &o.ta,
+            &[("title", "Letter\u{0}of intent"), ("marking", "public")],
+            Some(("letter.txt", b"plain text")),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["errors"][0]["field"], "title");
+    assert_eq!(app.count("documents").await, before, "nothing written");
+    // A multipart body without its boundary is our problem document, not a bare text.
+    let r = app
+        .send(
+            Request::post(format!("/api/v1/cases/{id}/documents"))
+                .header("authorization", format!("Bearer {}", o.ta))
+                .header("content-type", "multipart/form-data")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.header("content-type").as_deref(), Some("application/problem+json"));
+}
+
+#[tokio::test]
+async fn one_admin_can_reset_a_supervisors_password_and_sign_in_as_them() {
+    let app = TestApp::new().await;
+    let first = app.user("admin").await;
+    let supervisor = app.user("supervisor").await;
+    let analyst = app.user("analyst").await;
+    let a = app.sign_in(&first).await;
+    let version =
+        |html: String| html.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+
+    // Alone, an administrator is refused, and the refusal is recorded.
+    let v = version(app.send(a.get(&format!("/admin/users/{}", supervisor.id))).await.text());
+    let r = app
+        .send(a.post(&format!("/admin/users/{}", supervisor.id), &[("action", "reset_password"), ("version", &v)]))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text().contains("no other active administrator"), "{}", r.text());
+    assert!(!r.text().contains("data-testid=\"temporary-password\""));
+    let refused = app.events("user.change_refused").await;
+    assert_eq!((refused.len(), refused[0]["outcome"].as_str()), (1, Some("denied")));
+    let ta = app.token(&first).await;
+    let r =
+        app.send(api("PATCH", &format!("/api/v1/users/{}", analyst.id), &ta, Some(json!({"role": "auditor"})))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(app.try_sign_in(&supervisor.email, &supervisor.password, None).await.is_ok(), "the password holds");
+    // Resetting an analyst's password, or lowering a role, is one administrator's to do.
+    let v = version(app.send(a.get(&format!("/admin/users/{}", analyst.id))).await.text());
+    let r = app
+        .send(a.post(&format!("/admin/users/{}", analyst.id), &[("action", "reset_password"), ("version", &v)]))
+        .await;
+    assert!(r.text().contains("data-testid=\"temporary-password\""));
+
+    // With a second administrator: asked by one, carried out by the other.
+    let second = app.user("admin").await;
+    let tb = app.token(&second).await;
+    let v = version(app.send(a.get(&format!("/admin/users/{}", supervisor.id))).await.text());
+    let r = app
+        .send(a.post(&format!("/admin/users/{}", supervisor.id), &[("action", "reset_password"), ("version", &v)]))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.text().contains("data-testid=\"temporary-password\""), "the one who asks learns no password");
+    let list = app.send(api("GET", "/api/v1/approvals", &tb, None)).await.json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let request = list[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(list[0]["kind"], "password_reset");
+    // A second request of the same kind on the same account waits for the first.
+    let r = app
+        .send(a.post(&format!("/admin/users/{}", supervisor.id), &[("action", "reset_password"), ("version", &v)]))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // The one who asked cannot approve it.
+    let r =
+        app.send(api("POST", &format!("/api/v1/approvals/{request}"), &ta, Some(json!({"decision": "approve"})))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(app.try_sign_in(&supervisor.email, &supervisor.password, None).await.is_ok(), "nothing changed yet");
+    let r =
+        app.send(api("POST", &format!("/api/v1/approvals/{request}"), &tb, Some(json!({"decision": "approve"})))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let done = r.json();
+    assert_eq!(done["outcome"], "approved");
+    let temporary = done["temporary_password"].as_str().unwrap().to_string();
+    assert!(app.try_sign_in(&supervisor.email, &supervisor.password, None).await.is_err(), "the old password is gone");
+    assert!(app.try_sign_in(&supervisor.email, &temporary, None).await.is_ok());
+    let reset = app.events("user.password_reset").await;
+    let reset = reset.last().unwrap();
+    assert_eq!(reset["actor_id"], second.id.to_string());
+    assert_eq!(reset["changes"]["approval"]["requested_by"], first.id.to_string());
+    assert_eq!(app.events("user.change_requested").await.len(), 1);
+    assert_eq!(app.events("user.change_approved").await.len(), 1);
+    let r =
+        app.send(api("POST", &format!("/api/v1/approvals/{request}"), &tb, Some(json!({"decision": "approve"})))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "decided once");
+
+    // A role raised through the API waits (202) and can be withdrawn by the one who asked.
+    let r = app
+        .send(api("PATCH", &format!("/api/v1/users/{}", analyst.id), &tb, Some(json!({"role": "supervisor"}))))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    let request = r.json()["id"].as_str().unwrap().to_string();
+    let r = app
+        .send(api("POST", &format!("/api/v1/approvals/{request}"), &ta, Some(json!({"decision": "withdraw"}))))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "only the one who asked withdraws");
+    let r = app
+        .send(api("POST", &format!("/api/v1/approvals/{request}"), &tb, Some(json!({"decision": "withdraw"}))))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let role: String = sqlx::query_scalar("SELECT role::text FROM users WHERE id = $1")
+        .bind(analyst.id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(role, "analyst");
+
+    // The database itself refuses a request decided by the one who asked.
+    let r = sqlx::query(
+        "INSERT INTO admin_approvals (id, target_id, kind, requested_by, requested_at, expires_at, decided_by, decided_at, outcome) \
+         VALUES ($1, $2, 'password_reset', $3, now(), now() + interval '1 day', $3, now(), 'approved')",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(supervisor.id)
+    .bind(first.id)
+    .execute(&app.pool)
+    .await;
+    assert!(r.is_err(), "the table's check refuses it");
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_not_the_api() {
+    let app = TestApp::new().await;
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    let event = &doc["components"]["schemas"]["StoredEvent"]["properties"];
+    for hash in ["hash", "prev_hash"] {
+        assert_eq!(event[hash]["type"], "string", "{hash} is hex");
+        assert_eq!(event[hash]["pattern"], "^[0-9a-f]{64}$");
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_string()), "operation id {id} is used twice");
+            let responses = op["responses"].as_object().unwrap();
+            for (status, r) in responses {
+                assert!(r["description"].as_str().is_some_and(|d| !d.is_empty()), "{method} {path} {status}");
+                if status.as_str() >= "400" {
+                    assert_eq!(
+                        r["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+            if op.get("requestBody").is_some() {
+                for s in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(s), "{method} {path} documents {s}");
+                }
+            }
+            if op.get("security").is_some() {
+                assert!(responses.contains_key("401") && responses.contains_key("403"), "{method} {path}");
+            }
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if !path.contains(&format!("{{{}}}", p["name"].as_str().unwrap())) {
+                    assert_ne!(p["in"], "path", "{method} {path}: {} is not in the path", p["name"]);
+                }
+            }
+        }
+    }
+    // Closed sets are enums, drawn from the domain's own lists.
+    let stage = &doc["paths"]["/api/v1/cases"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "stage")
+        .unwrap()["schema"]["anyOf"][0];
+    assert!(stage.to_string().contains("initial_review"), "{stage}");
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["CaseInput"]["properties"]["origin"]["enum"].as_array().unwrap().len(), 3);
+    assert!(schemas["DraftRequest"]["properties"]["outcome"]["enum"].to_string().contains("not_prohibited"));
+    assert_eq!(schemas["NewNotice"]["properties"]["sent_on"]["format"], "date");
+}
+
+/// A body for `schema` (resolved against `doc`) whose every text is `text`.
+fn body_of(doc: &Value, schema: &Value, text: &str, depth: usize) -> Value {
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => doc.pointer(&r.trim_start_matches('#')).cloned().unwrap_or(Value::Null),
+        None => schema.clone(),
+    };
+    for key in ["oneOf", "anyOf"] {
+        if let Some(first) = schema[key].as_array().and_then(|v| v.iter().find(|s| s["type"] != "null")) {
+            return body_of(doc, first, text, depth);
+        }
+    }
+    let ty = match &schema["type"] {
+        Value::Array(t) => t.iter().find(|t| *t != "null").cloned().unwrap_or(Value::Null),
+        t => t.clone(),
+    };
+    match ty.as_str() {
+        Some("object") | None if schema.get("properties").is_some() && depth < 5 => {
+            let props = schema["properties"].as_object().unwrap();
+            Value::Object(props.iter().map(|(k, s)| (k.clone(), body_of(doc, s, text, depth + 1))).collect())
+        }
+        Some("string") => json!(text),
+        Some("integer") => json!(1),
+        Some("number") => json!(1.5),
+        Some("boolean") => json!(true),
+        Some("array") if depth < 5 => json!([body_of(doc, &schema["items"], text, depth + 1)]),
+        _ => json!({}),
+    }
+}
+
+#[tokio::test]
+async fn no_text_in_any_json_body_gives_a_5xx_or_writes_half() {
+    let o = Office::new().await;
+    let app = &o.app;
+    let case = o.at_initial_determination(false).await;
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    const SURROGATE: &str = "@@lone-surrogate@@";
+    let long = "x".repeat(100_000);
+    let texts = ["a\u{0}b", "tab\tand\u{1b}escape", SURROGATE, long.as_str(), "Grüße, 東京 🌍", ""];
+    let mut tried = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") else { continue };
+            // Ending the session would end the run; sign-in has its own tests.
+            if path.starts_with("/api/v1/auth/") {
+                continue;
+            }
+            let uri = path.replace("{id}", &case.to_string()).replace("{kind}", "adversaries").replace("{code}", "XX");
+            for text in texts {
+                let mut raw = body_of(&doc, schema, text, 0).to_string();
+                raw = raw.replace(SURROGATE, "\\ud800");
+                let events = app.count("audit_events").await;
+                let request = Request::builder()
+                    .method(method.to_uppercase().as_str())
+                    .uri(&uri)
+                    .header("authorization", format!("Bearer {}", o.ts))
+                    .header("content-type", "application/json")
+                    .body(Body::from(raw))
+                    .unwrap();
+                let r = app.send(request).await;
+                tried += 1;
+                let label = format!("{method} {uri} with {:.20?}", text);
+                assert!(r.status.as_u16() < 500, "{label}: {} {}", r.status, r.text());
+                if matches!(r.status.as_u16(), 400 | 404 | 409 | 413 | 415 | 422) {
+                    assert_eq!(app.count("audit_events").await, events, "{label}: refused, yet written");
+                }
+                if text != "Grüße, 東京 🌍" && text != "" && r.status.is_success() {
+                    // Only the refused texts matter here: a control character or a lone
+                    // surrogate may never be stored.
+                    assert!(
+                        text == long,
+                        "{label}: accepted a text holding a control character or a lone surrogate: {}",
+                        r.text()
+                    );
+                }
+            }
+        }
+    }
+    assert!(tried > 150, "every JSON route was tried ({tried} requests)");
+}

@@ -1,0 +1,322 @@
+//! Separation of duties among administrators. Resetting the password of a supervisor, an
+//! auditor or an administrator, or raising an account to one of those roles, would let one
+//! administrator sign in as someone who signs determinations or reads the whole record. So
+//! one administrator asks for it and a second one carries it out: the request is a row of
+//! `admin_approvals` (the database refuses a decision by the one who asked), audited when
+//! asked, approved, refused, withdrawn or found expired; an office with a single active
+//! administrator is refused the change outright.
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{Connection, PgConnection};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::actor::Actor;
+use super::password;
+use super::policy::{Action, Role};
+use super::service::{APPROVAL_WINDOW, AdminChange, UserRecord, apply, locked_user};
+use crate::audit::{self, NewEvent, Outcome};
+use crate::error::DomainError;
+use crate::ids::UserId;
+
+/// A request waiting for (or decided by) a second administrator.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Approval {
+    pub id: Uuid,
+    /// The account it is about.
+    pub target_id: UserId,
+    /// Its e-mail.
+    pub target_email: String,
+    /// `password_reset` or `role_change`.
+    pub kind: String,
+    /// The new role (a role change).
+    pub role: Option<Role>,
+    /// The administrator who asked.
+    pub requested_by: UserId,
+    /// Their name.
+    pub requested_by_name: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    /// When it lapses if nobody decides.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl Approval {
+    /// What is asked for, in words.
+    pub fn describe(&self) -> String {
+        match (self.kind.as_str(), self.role) {
+            ("role_change", Some(r)) => format!("change the role of {} to {}", self.target_email, r.label()),
+            _ => format!("reset the password of {}", self.target_email),
+        }
+    }
+}
+
+/// Why a request was not recorded.
+pub enum Refused {
+    /// No second administrator exists (the refusal is recorded).
+    Alone(String),
+    /// Any other error.
+    Other(DomainError),
+}
+
+impl From<sqlx::Error> for Refused {
+    fn from(e: sqlx::Error) -> Self {
+        Refused::Other(e.into())
+    }
+}
+
+/// A second administrator's decision.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Carry the change out; a password reset takes this temporary password.
+    Approve(Option<String>),
+    /// Refuse it.
+    Refuse,
+    /// The administrator who asked takes it back.
+    Withdraw,
+}
+
+/// The columns of [`Approval`], from the request and the two accounts it names.
+macro_rules! select_approvals {
+    ($rest:literal) => {
+        concat!(
+            "SELECT a.id, a.target_id, t.email AS target_email, a.kind, a.role, a.requested_by, \
+             r.name AS requested_by_name, a.requested_at, a.expires_at \
+             FROM admin_approvals a JOIN users t ON t.id = a.target_id JOIN users r ON r.id = a.requested_by ",
+            $rest
+        )
+    };
+}
+
+/// Records `admin`'s request to make `change` to the locked account `before`, inside the
+/// caller's transaction.
+pub(super) async fn request(
+    tx: &mut PgConnection,
+    admin: &Actor,
+    now: OffsetDateTime,
+    before: &UserRecord,
+    change: &AdminChange,
+) -> Result<Approval, Refused> {
+    let (kind, role) = match change {
+        AdminChange::Role(r) => ("role_change", Some(*r)),
+        _ => ("password_reset", None),
+    };
+    let others: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND active AND id <> $1 AND id <> $2")
+            .bind(admin.id.0)
+            .bind(before.id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+    let what = json!({"kind": kind, "role": role, "target_role": before.role});
+    if others == 0 {
+        let mut changes = what;
+        changes["reason"] = json!("no second active administrator to approve it");
+        audit::record(
+            &mut *tx,
+            now,
+            &admin.audit(),
+            NewEvent::new("user.change_refused").object("user", before.id).outcome(Outcome::Denied).changes(changes),
+        )
+        .await
+        .map_err(|e| Refused::Other(e.into()))?;
+        return Err(Refused::Alone(format!(
+            "this needs a second administrator's approval (the account is a {}'s or becomes one), and this office has no other active administrator: create a second administrator account first",
+            before.role.label().to_lowercase()
+        )));
+    }
+    expire(&mut *tx, now, Some(before.id)).await.map_err(Refused::Other)?;
+    let open: Option<(String,)> = sqlx::query_as(
+        "SELECT r.name FROM admin_approvals a JOIN users r ON r.id = a.requested_by \
+         WHERE a.target_id = $1 AND a.kind = $2 AND a.outcome IS NULL",
+    )
+    .bind(before.id.0)
+    .bind(kind)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((by,)) = open {
+        return Err(Refused::Other(DomainError::Conflict(format!(
+            "a request of this kind on this account is already waiting for approval (asked by {by}); approve, refuse or withdraw it first"
+        ))));
+    }
+    let id = Uuid::now_v7();
+    let expires = now + APPROVAL_WINDOW;
+    sqlx::query(
+        "INSERT INTO admin_approvals (id, target_id, kind, role, requested_by, requested_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(before.id.0)
+    .bind(kind)
+    .bind(role)
+    .bind(admin.id.0)
+    .bind(now)
+    .bind(expires)
+    .execute(&mut *tx)
+    .await?;
+    let mut changes = what;
+    changes["approval"] = json!(id);
+    changes["expires_at"] = json!(expires.format(&time::format_description::well_known::Rfc3339).ok());
+    audit::record(
+        &mut *tx,
+        now,
+        &admin.audit(),
+        NewEvent::new("user.change_requested").object("user", before.id).changes(changes),
+    )
+    .await
+    .map_err(|e| Refused::Other(e.into()))?;
+    get(&mut *tx, id).await.map_err(Refused::Other)
+}
+
+/// Marks open requests past their time (of one account, or all) as expired, each with an
+/// audit event.
+async fn expire(tx: &mut PgConnection, now: OffsetDateTime, target: Option<UserId>) -> Result<(), DomainError> {
+    let lapsed: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+        "UPDATE admin_approvals SET outcome = 'expired', decided_at = $1 \
+         WHERE outcome IS NULL AND expires_at <= $1 AND ($2::uuid IS NULL OR target_id = $2) \
+         RETURNING id, target_id, kind",
+    )
+    .bind(now)
+    .bind(target.map(|t| t.0))
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, target, kind) in lapsed {
+        audit::record(
+            &mut *tx,
+            now,
+            &audit::AuditContext::default(),
+            NewEvent::new("user.change_expired").object("user", target).changes(json!({"approval": id, "kind": kind})),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Approval, DomainError> {
+    sqlx::query_as::<_, Approval>(select_approvals!("WHERE a.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(DomainError::NotFound)
+}
+
+/// Open requests (of one account, or all), oldest first. Lapsed ones are marked expired.
+pub async fn open(
+    conn: &mut PgConnection,
+    admin: &Actor,
+    now: OffsetDateTime,
+    target: Option<UserId>,
+) -> Result<Vec<Approval>, DomainError> {
+    admin.authorize(conn, now, Action::ManageUsers).await?;
+    let mut tx = conn.begin().await?;
+    expire(&mut tx, now, target).await?;
+    let rows = sqlx::query_as::<_, Approval>(select_approvals!(
+        "WHERE a.outcome IS NULL AND ($1::uuid IS NULL OR a.target_id = $1) ORDER BY a.requested_at"
+    ))
+    .bind(target.map(|t| t.0))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// What a decision did: the request, and the account after an approval.
+pub struct Decided {
+    pub approval: Approval,
+    pub user: Option<UserRecord>,
+}
+
+/// `admin` decides the open request `id`. Approving or refusing is for another
+/// administrator than the one who asked (and not the account's holder); withdrawing is
+/// for the one who asked.
+pub async fn decide(
+    conn: &mut PgConnection,
+    admin: &Actor,
+    now: OffsetDateTime,
+    id: Uuid,
+    decision: Decision,
+) -> Result<Decided, DomainError> {
+    admin.authorize(conn, now, Action::ManageUsers).await?;
+    let new_hash = match &decision {
+        Decision::Approve(Some(p)) => {
+            password::check_new(p).map_err(|e| DomainError::invalid("password", format!("password {e}")))?;
+            Some(password::hash_async(p.clone()).await)
+        }
+        _ => None,
+    };
+    let mut tx = conn.begin().await?;
+    let row: Option<(Uuid, Option<String>, OffsetDateTime)> =
+        sqlx::query_as("SELECT requested_by, outcome, expires_at FROM admin_approvals WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (requested_by, outcome, expires_at) = row.ok_or(DomainError::NotFound)?;
+    let approval = get(&mut tx, id).await?;
+    if let Some(o) = outcome {
+        return Err(DomainError::Conflict(format!("this request was already {o}")));
+    }
+    if expires_at <= now {
+        expire(&mut tx, now, Some(approval.target_id)).await?;
+        tx.commit().await?;
+        return Err(DomainError::Conflict("this request expired unanswered; ask again".into()));
+    }
+    let asked = requested_by == admin.id.0;
+    match &decision {
+        Decision::Withdraw if !asked => {
+            return Err(DomainError::ForbiddenBecause(
+                "only the administrator who asked can withdraw a request".into(),
+            ));
+        }
+        Decision::Approve(_) | Decision::Refuse if asked => {
+            return Err(DomainError::ForbiddenBecause(
+                "you asked for this change; a second administrator must approve or refuse it".into(),
+            ));
+        }
+        Decision::Approve(_) | Decision::Refuse if approval.target_id == admin.id => {
+            return Err(DomainError::ForbiddenBecause(
+                "a change to your own account is for another administrator to decide".into(),
+            ));
+        }
+        _ => {}
+    }
+    let (outcome, event) = match decision {
+        Decision::Approve(_) => ("approved", "user.change_approved"),
+        Decision::Refuse => ("refused", "user.change_refused"),
+        Decision::Withdraw => ("withdrawn", "user.change_withdrawn"),
+    };
+    sqlx::query("UPDATE admin_approvals SET outcome = $2, decided_by = $3, decided_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(outcome)
+        .bind(admin.id.0)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let what =
+        json!({"approval": id, "kind": approval.kind, "role": approval.role, "requested_by": approval.requested_by});
+    audit::record(
+        &mut tx,
+        now,
+        &admin.audit(),
+        NewEvent::new(event).object("user", approval.target_id).changes(what.clone()),
+    )
+    .await?;
+    let user = if outcome == "approved" {
+        let before = locked_user(&mut tx, approval.target_id).await?;
+        let change = match (approval.kind.as_str(), approval.role) {
+            ("role_change", Some(r)) => AdminChange::Role(r),
+            _ => AdminChange::ResetPassword(String::new()),
+        };
+        if matches!(change, AdminChange::ResetPassword(_)) && new_hash.is_none() {
+            return Err(DomainError::invalid("password", "a password reset needs the temporary password"));
+        }
+        let mut by = what;
+        by["approved_by"] = json!(admin.id);
+        Some(apply(&mut tx, admin, now, &before, &change, new_hash, Some(by)).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok(Decided { approval, user })
+}
