@@ -345,6 +345,10 @@ pub async fn edit(
     if n == 0 {
         return Err(DomainError::Conflict("the case changed while saving; nothing was saved".into()));
     }
+    let withdrawn = crate::notifications::withdraw_unseen(&mut tx, id, restricted, c.assignee).await?;
+    if withdrawn > 0 {
+        ch.insert("notifications_withdrawn".into(), json!(withdrawn));
+    }
     audit::record(
         &mut tx,
         now,
@@ -604,9 +608,12 @@ pub async fn assign(
         )
         .execute(&mut *tx)
         .await?;
-        let event = NewEvent::new("case.assigned")
-            .object("case", id)
-            .changes(json!({"assignee": {"before": c.assignee, "after": assignee}}));
+        let withdrawn = crate::notifications::withdraw_unseen(&mut tx, *id, c.restricted, assignee).await?;
+        let mut changes = json!({"assignee": {"before": c.assignee, "after": assignee}});
+        if withdrawn > 0 {
+            changes["notifications_withdrawn"] = json!(withdrawn);
+        }
+        let event = NewEvent::new("case.assigned").object("case", id).changes(changes);
         audit::record(&mut tx, now, &user.audit(), event).await?;
         if let Some(a) = assignee.filter(|a| *a != user.id) {
             let message = format!("{}: {} assigned this case to you", c.docket_number, user.name);

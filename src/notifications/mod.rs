@@ -148,6 +148,42 @@ pub async fn notify_supervisors(
     Ok(())
 }
 
+/// Removes the notifications about case `case` held by users who may no longer see it
+/// (after it became restricted, or a restricted case changed hands), so that a restricted
+/// case does not go on showing in the inbox of someone outside its need-to-know. Returns
+/// how many were removed.
+pub async fn withdraw_unseen(
+    conn: &mut PgConnection,
+    case: CaseId,
+    restricted: bool,
+    assignee: Option<UserId>,
+) -> Result<u64, sqlx::Error> {
+    if !restricted {
+        return Ok(0);
+    }
+    let holders: Vec<(Uuid, crate::auth::policy::Role)> = sqlx::query_as(
+        "SELECT DISTINCT u.id, u.role FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.case_id = $1",
+    )
+    .bind(case.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let unseen: Vec<Uuid> = holders
+        .into_iter()
+        .filter(|(u, role)| !crate::auth::policy::may_see_case(*role, UserId(*u), restricted, assignee))
+        .map(|(u, _)| u)
+        .collect();
+    if unseen.is_empty() {
+        return Ok(0);
+    }
+    let n = sqlx::query("DELETE FROM notifications WHERE case_id = $1 AND user_id = ANY($2)")
+        .bind(case.0)
+        .bind(&unseen)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(n)
+}
+
 /// The latest notifications of `user` and the number unread.
 pub async fn of_user(pool: &PgPool, user: UserId, limit: i64) -> Result<(Vec<Notification>, i64), sqlx::Error> {
     let items = sqlx::query_as!(

@@ -554,7 +554,7 @@ async fn the_openapi_document_is_not_the_api() {
 /// A body for `schema` (resolved against `doc`) whose every text is `text`.
 fn body_of(doc: &Value, schema: &Value, text: &str, depth: usize) -> Value {
     let schema = match schema.get("$ref").and_then(Value::as_str) {
-        Some(r) => doc.pointer(&r.trim_start_matches('#')).cloned().unwrap_or(Value::Null),
+        Some(r) => doc.pointer(r.trim_start_matches('#')).cloned().unwrap_or(Value::Null),
         None => schema.clone(),
     };
     for key in ["oneOf", "anyOf"] {
@@ -616,7 +616,7 @@ async fn no_text_in_any_json_body_gives_a_5xx_or_writes_half() {
                 if matches!(r.status.as_u16(), 400 | 404 | 409 | 413 | 415 | 422) {
                     assert_eq!(app.count("audit_events").await, events, "{label}: refused, yet written");
                 }
-                if text != "Grüße, 東京 🌍" && text != "" && r.status.is_success() {
+                if text != "Grüße, 東京 🌍" && !text.is_empty() && r.status.is_success() {
                     // Only the refused texts matter here: a control character or a lone
                     // surrogate may never be stored.
                     assert!(
@@ -629,4 +629,87 @@ async fn no_text_in_any_json_body_gives_a_5xx_or_writes_half() {
         }
     }
     assert!(tried > 150, "every JSON route was tried ({tried} requests)");
+}
+
+#[tokio::test]
+async fn a_restricted_case_stays_in_the_inbox_of_someone_who_no_longer_sees_it() {
+    let o = Office::new().await;
+    let app = &o.app;
+    let id = o.at_initial_determination(true).await;
+    let first = app.user("analyst").await;
+    let second = app.user("analyst").await;
+    let (t1, t2) = (app.token(&first).await, app.token(&second).await);
+    let assign = |to: &TestUser| json!({"cases": [id], "assignee": to.id});
+    let r = app.send(api("POST", "/api/v1/cases/assign", &o.ts, Some(assign(&first)))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mine = |t: String| async move { app.send(api("GET", "/api/v1/notifications", &t, None)).await.json() };
+    let n = mine(t1.clone()).await;
+    assert_eq!((n["items"].as_array().unwrap().len(), n["unread"].as_i64()), (1, Some(1)), "{n}");
+    let r = app.send(api("POST", "/api/v1/cases/assign", &o.ts, Some(assign(&second)))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let n = mine(t1.clone()).await;
+    assert_eq!((n["items"].as_array().unwrap().len(), n["unread"].as_i64()), (0, Some(0)), "withdrawn: {n}");
+    let s = app.sign_in(&first).await;
+    assert!(!app.send(s.get("/notifications")).await.text().contains(&id), "nor on the page");
+    assert_eq!(mine(t2).await["items"].as_array().unwrap().len(), 1, "the new assignee has theirs");
+    let ev = app.events("case.assigned").await;
+    assert_eq!(ev.last().unwrap()["changes"]["notifications_withdrawn"], 1);
+}
+
+#[tokio::test]
+async fn every_event_type_as_each_role_reads_it() {
+    let app = TestApp::new().await;
+    icts_review::seed::demo(app.pool.clone(), &app.config).await.unwrap();
+    let (admin, auditor) = (app.user("admin").await, app.user("auditor").await);
+    let (ta, tu) = (app.token(&admin).await, app.token(&auditor).await);
+    for role in ["analyst", "supervisor"] {
+        let u = app.user(role).await;
+        let t = app.token(&u).await;
+        let r = app.send(api("GET", "/api/v1/audit/events", &t, None)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{role}s never read the log");
+    }
+    let types: Vec<String> = sqlx::query_scalar("SELECT DISTINCT event_type FROM audit_events ORDER BY 1")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert!(types.len() >= 25, "the demo office holds many kinds of event: {types:?}");
+    // The texts of cases: none may appear in an event an admin reads whole.
+    let texts: Vec<String> = sqlx::query_scalar(
+        "SELECT t FROM (SELECT title AS t FROM cases UNION SELECT summary FROM cases UNION SELECT body FROM case_notes) x \
+         WHERE length(t) >= 12",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(!texts.is_empty());
+    for t in &types {
+        let stored: Vec<(String, Value)> = sqlx::query_as(
+            "SELECT id::text, changes FROM audit_events WHERE event_type = $1 ORDER BY seq DESC LIMIT 20",
+        )
+        .bind(t)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        let path = format!("/api/v1/audit/events?type={t}&limit=20");
+        let as_auditor = app.send(api("GET", &path, &tu, None)).await.json();
+        let as_admin = app.send(api("GET", &path, &ta, None)).await.json();
+        let free = icts_review::audit::content_free(t);
+        for (i, (id, changes)) in stored.iter().enumerate() {
+            assert_eq!(as_auditor["items"][i]["id"], *id, "{t}");
+            assert_eq!(as_auditor["items"][i]["changes"], *changes, "{t}: auditors read every field");
+            assert_eq!(as_admin["items"][i]["id"], *id, "{t}: admins see that it happened");
+            let seen = &as_admin["items"][i]["changes"];
+            if free {
+                assert_eq!(seen, changes, "{t}: a content-free event reads whole");
+                let text = changes.to_string();
+                for c in &texts {
+                    assert!(!text.contains(c.as_str()), "{t} is read whole by admins but holds case text {c:?}");
+                }
+            } else {
+                let fields: Vec<String> = changes.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+                assert_eq!(seen["fields"], json!(fields), "{t}: admins get the names of the fields");
+                assert_eq!(seen.as_object().unwrap().len(), 2, "{t}: and nothing else: {seen}");
+            }
+        }
+    }
 }
