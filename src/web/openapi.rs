@@ -169,7 +169,7 @@ fn is_date(s: &Value) -> bool {
 
 /// The closed sets of values, by `Schema.property` or `path?parameter`, from the domain's
 /// own lists.
-fn closed_sets() -> Vec<(&'static str, Vec<String>)> {
+pub fn closed_sets() -> Vec<(&'static str, Vec<String>)> {
     use crate::cases::workflow::{Action, RuleVersion, SERVICE_METHODS, Stage};
     use crate::determinations::{CBI_SECTIONS, Kind, RECIPIENT_KINDS, SENDING_METHODS};
     let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();

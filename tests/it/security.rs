@@ -549,6 +549,23 @@ async fn the_openapi_document_is_not_the_api() {
     assert_eq!(schemas["CaseInput"]["properties"]["origin"]["enum"].as_array().unwrap().len(), 3);
     assert!(schemas["DraftRequest"]["properties"]["outcome"]["enum"].to_string().contains("not_prohibited"));
     assert_eq!(schemas["NewNotice"]["properties"]["sent_on"]["format"], "date");
+    // Every closed set named in `conform` reached the document (a renamed schema, property
+    // or parameter would leave its enum behind silently).
+    for (key, values) in icts_review::web::openapi::closed_sets() {
+        let target = if let Some((path, name)) = key.split_once('?') {
+            let params = doc["paths"][path].as_object().into_iter().flat_map(|m| m.values());
+            let p = params
+                .flat_map(|op| op["parameters"].as_array().cloned().unwrap_or_default())
+                .find(|p| p["name"] == name && p["in"] == "query");
+            p.map(|p| p["schema"]["anyOf"][0].clone()).unwrap_or(Value::Null)
+        } else {
+            let (schema, prop) = key.split_once('.').unwrap();
+            let s = schemas[schema]["properties"][prop].clone();
+            if s["type"] == "array" { s["items"].clone() } else { s }
+        };
+        let listed = target["enum"].as_array().map(|v| v.iter().filter_map(Value::as_str).count()).unwrap_or(0);
+        assert_eq!(listed, values.len(), "{key}: {target}");
+    }
 }
 
 /// A body for `schema` (resolved against `doc`) whose every text is `text`.
