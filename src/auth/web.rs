@@ -224,7 +224,7 @@ pub async fn password_submit(
     .await
     .map_err(AppError::from)
     {
-        Ok(created) => Ok(redirect_with_cookie("/account/password?done=1", session_cookie(&state, &created))),
+        Ok(created) => Ok(redirect_with_cookie("/?done=password", session_cookie(&state, &created))),
         Err(AppError::Invalid(errors)) => {
             // The account may just have been locked by this failure; its sessions are gone.
             let page = PasswordPage {

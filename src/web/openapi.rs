@@ -112,7 +112,12 @@ pub fn conform(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
             statuses.extend([400, 422]);
         }
         if method != "get" {
-            statuses.push(507);
+            // 409: the object moved on (a stale version, a stage that no longer allows it).
+            statuses.extend([409, 507]);
+        }
+        if path.starts_with("/api/v1/auth/") && method != "get" {
+            // Sign-in and re-authentication are throttled per address and account.
+            statuses.push(429);
         }
         let responses = op["responses"].as_object_mut().expect("every operation has responses");
         for s in statuses {

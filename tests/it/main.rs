@@ -7,6 +7,7 @@ mod audit;
 mod backup;
 mod browser;
 mod cases;
+mod days;
 mod determinations;
 mod exports;
 mod foundation;

@@ -530,6 +530,9 @@ async fn the_openapi_document_is_not_the_api() {
             if op.get("security").is_some() {
                 assert!(responses.contains_key("401") && responses.contains_key("403"), "{method} {path}");
             }
+            if method != "get" {
+                assert!(responses.contains_key("409"), "{method} {path} documents 409");
+            }
             for p in op["parameters"].as_array().into_iter().flatten() {
                 if !path.contains(&format!("{{{}}}", p["name"].as_str().unwrap())) {
                     assert_ne!(p["in"], "path", "{method} {path}: {} is not in the path", p["name"]);
@@ -537,6 +540,7 @@ async fn the_openapi_document_is_not_the_api() {
             }
         }
     }
+    assert!(doc["paths"]["/api/v1/auth/token"]["post"]["responses"].get("429").is_some(), "sign-in is throttled");
     // Closed sets are enums, drawn from the domain's own lists.
     let stage = &doc["paths"]["/api/v1/cases"]["get"]["parameters"]
         .as_array()

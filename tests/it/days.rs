@@ -1,0 +1,170 @@
+//! Every user's day in a real browser: pages that reflow at 320 CSS pixels, a home page per
+//! role, lists and forms that work the way people expect.
+
+use crate::harness::{Browser, RunningServer, server_db};
+use fantoccini::Locator;
+use icts_review::auth::Role;
+use icts_review::seed::DemoAccount;
+
+/// A demonstration office served by the real binary.
+struct DemoOffice {
+    server: RunningServer,
+    accounts: Vec<DemoAccount>,
+}
+
+impl DemoOffice {
+    async fn start() -> DemoOffice {
+        let (_, url) = server_db().create_database().await;
+        let config = crate::harness::test_config(&url);
+        let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
+        let accounts = icts_review::seed::demo(pool, &config).await.unwrap();
+        let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
+        DemoOffice { server, accounts }
+    }
+
+    fn account(&self, role: Role) -> &DemoAccount {
+        self.accounts.iter().find(|a| a.role == role).unwrap()
+    }
+
+    /// Signs `role` in through the page, replacing the one-time password as the product
+    /// asks, and returns the path the user lands on afterwards.
+    async fn sign_in(&self, browser: &Browser, role: Role) -> String {
+        let a = self.account(role);
+        let c = &browser.client;
+        let base = &self.server.base;
+        c.goto(&format!("{base}/sign-in")).await.unwrap();
+        c.find(Locator::Id("email")).await.unwrap().send_keys(&a.email).await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys(&a.password).await.unwrap();
+        c.find(Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+        c.wait().for_element(Locator::Id("current_password")).await.unwrap();
+        let mine = format!("{} own long passphrase", role.as_str());
+        c.find(Locator::Id("current_password")).await.unwrap().send_keys(&a.password).await.unwrap();
+        c.find(Locator::Id("new_password")).await.unwrap().send_keys(&mine).await.unwrap();
+        c.find(Locator::Id("confirm_password")).await.unwrap().send_keys(&mine).await.unwrap();
+        c.find(Locator::Css("form[action='/account/password'] button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait().for_element(Locator::Css("[data-testid=home]")).await.unwrap();
+        c.current_url().await.unwrap().path().to_string()
+    }
+}
+
+/// How wide the page is against its viewport, in CSS pixels.
+async fn widths(c: &fantoccini::Client) -> (u64, u64) {
+    let w = c
+        .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];", vec![])
+        .await
+        .unwrap();
+    (w[0].as_u64().unwrap(), w[1].as_u64().unwrap())
+}
+
+/// The elements that stick out of the viewport (the innermost ones, outside any region
+/// that scrolls by itself), to say why a page is too wide.
+async fn sticking_out(c: &fantoccini::Client) -> Vec<String> {
+    let v = c
+        .execute(
+            r#"const w = document.documentElement.clientWidth;
+            const clipped = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) { if (getComputedStyle(a).overflowX !== 'visible') return true; } return false; };
+            const out = (e) => e.getBoundingClientRect().right > w + 0.5;
+            const names = [];
+            for (const e of document.querySelectorAll('body *')) {
+              if (!out(e) || clipped(e) || [...e.children].some(out)) continue;
+              const cls = typeof e.className === 'string' && e.className.trim() ? '.' + e.className.trim().split(/\s+/).join('.') : '';
+              names.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + cls + ' ' + Math.round(e.getBoundingClientRect().right) + 'px');
+              if (names.length >= 6) break;
+            }
+            return names;"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect()
+}
+
+/// The first link on the current page whose address matches `pattern` (a regular expression
+/// over the path).
+async fn first_link(c: &fantoccini::Client, pattern: &str) -> Option<String> {
+    let v = c
+        .execute(
+            "const re = new RegExp(arguments[0]); const a = [...document.querySelectorAll('main a[href]')].find(a => re.test(new URL(a.href).pathname)); return a ? new URL(a.href).pathname : null;",
+            vec![serde_json::json!(pattern)],
+        )
+        .await
+        .unwrap();
+    v.as_str().map(str::to_string)
+}
+
+#[tokio::test]
+async fn no_main_page_scrolls_sideways_at_320_css_pixels() {
+    let office = DemoOffice::start().await;
+    let base = office.server.base.clone();
+    let mut wide = Vec::new();
+    for role in [Role::Supervisor, Role::Analyst, Role::Auditor, Role::Admin] {
+        let browser = Browser::start().await;
+        let c = &browser.client;
+        office.sign_in(&browser, role).await;
+        c.set_window_size(320, 900).await.unwrap();
+        let mut pages: Vec<String> = match role {
+            Role::Admin => vec!["/", "/admin/users", "/admin/reference", "/admin/screening", "/audit", "/audit/chain"],
+            Role::Auditor => vec!["/", "/dashboard", "/cases", "/parties", "/determinations", "/audit", "/audit/chain"],
+            _ => vec![
+                "/",
+                "/dashboard",
+                "/cases",
+                "/cases/new",
+                "/cases/import",
+                "/parties",
+                "/determinations",
+                "/notifications",
+                "/account/sessions",
+            ],
+        }
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+        if role == Role::Admin {
+            c.goto(&format!("{base}/admin/users")).await.unwrap();
+            pages.extend(first_link(c, "^/admin/users/[0-9a-f-]{36}$").await);
+        }
+        if role != Role::Admin {
+            c.goto(&format!("{base}/cases?q=ICTS-2021-002")).await.unwrap();
+            if let Some(case) = first_link(c, "^/cases/[0-9a-f-]{36}$").await {
+                pages.push(case.clone());
+                pages.push(format!("{case}/proceedings"));
+            }
+            c.goto(&format!("{base}{}", pages.last().unwrap())).await.unwrap();
+            if let Some(d) = first_link(c, "^/determinations/[0-9a-f-]{36}$").await {
+                pages.push(format!("{d}/document"));
+                pages.push(d);
+            }
+            c.goto(&format!("{base}/parties")).await.unwrap();
+            pages.extend(first_link(c, "^/parties/[0-9a-f-]{36}$").await);
+            for kind in ["/cases/", "/proceedings", "/determinations/", "/document", "/parties/"] {
+                assert!(
+                    pages.iter().any(|p| p.contains(kind) && p.len() > 40),
+                    "{role:?} reaches a {kind} page: {pages:?}"
+                );
+            }
+        }
+        assert!(pages.len() >= 6, "{role:?}: {pages:?}");
+        for p in &pages {
+            c.goto(&format!("{base}{p}")).await.unwrap();
+            let (scroll, client) = widths(c).await;
+            assert!(client <= 320, "{role:?}: the viewport is {client} px wide");
+            let shot = format!(
+                "320-{}-{}",
+                role.as_str(),
+                p.split('/').filter(|s| !s.is_empty() && s.len() < 30).collect::<Vec<_>>().join("-")
+            );
+            browser.screenshot(&shot).await;
+            if scroll > client {
+                wide.push(format!("{role:?} {p}: {scroll} px ({})", sticking_out(c).await.join(", ")));
+            }
+        }
+        browser.close().await;
+    }
+    assert!(wide.is_empty(), "pages wider than their 320 px viewport:\n{}", wide.join("\n"));
+}
