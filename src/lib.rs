@@ -16,6 +16,7 @@ pub mod db;
 pub mod determinations;
 pub mod documents;
 pub mod error;
+pub mod home;
 pub mod ids;
 pub mod mitigation;
 pub mod notifications;

@@ -222,6 +222,17 @@ pub async fn open(
     Ok(rows)
 }
 
+/// How many requests wait for a second administrator now (lapsed ones not counted; they
+/// are marked expired when the requests are next opened).
+pub async fn count_open(conn: &mut PgConnection, now: OffsetDateTime) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM admin_approvals WHERE outcome IS NULL AND expires_at > $1"#,
+        now
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// What a decision did: the request, and the account after an approval.
 pub struct Decided {
     pub approval: Approval,

@@ -104,6 +104,9 @@ pub struct CaseQuery {
     /// Cases due within this many days.
     #[param(value_type = Option<i64>, minimum = 0, maximum = 3650)]
     pub due_within: Option<String>,
+    /// `true` for open cases only (a stage where the review goes on).
+    #[param(value_type = Option<bool>)]
+    pub open: Option<String>,
     /// Full-text search (docket number, title, summary, notes).
     #[param(max_length = 200)]
     pub q: Option<String>,
@@ -153,6 +156,14 @@ impl CaseQuery {
             Some("true") | Some("on") | Some("1") => true,
             Some(_) => {
                 errors.push(FieldError::new("overdue", "must be true or false"));
+                false
+            }
+        };
+        f.open = match some(&self.open).as_deref() {
+            None | Some("false") => false,
+            Some("true") | Some("on") | Some("1") => true,
+            Some(_) => {
+                errors.push(FieldError::new("open", "must be true or false"));
                 false
             }
         };

@@ -271,6 +271,8 @@ pub struct CaseFilter {
     pub overdue: bool,
     /// Only cases with a due date within this many days (and not overdue).
     pub due_within: Option<i64>,
+    /// Only open cases (a stage where the review goes on: [`Stage::is_open`]).
+    pub open: bool,
     /// Full-text query.
     pub q: Option<String>,
     /// Order.
@@ -290,6 +292,7 @@ impl Default for CaseFilter {
             assignee: None,
             overdue: false,
             due_within: None,
+            open: false,
             q: None,
             sort: Sort::Newest,
             after: None,
@@ -326,6 +329,10 @@ fn push_attribute_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, user:
             qb.push(" AND c.assignee IS NULL");
         }
         None => {}
+    }
+    if f.open {
+        let open: Vec<Stage> = Stage::ALL.into_iter().filter(|s| s.is_open()).collect();
+        qb.push(" AND c.stage = ANY(").push_bind(open).push(")");
     }
     const OPEN: &str = " AND c.stage NOT IN ('rejected','closed_no_action','decided','monitoring','compliance_review','closed') AND NOT c.clocks_paused";
     if f.overdue {
@@ -490,6 +497,22 @@ pub async fn list(
     qb.push(format!(") c LEFT JOIN users u ON u.id = c.assignee ORDER BY {}", f.sort.order_by()));
     let rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
     Ok(page_and_cursor(rows, f))
+}
+
+/// How many visible cases match `f` (its cursor and page size aside), counted up to
+/// [`Total::CAP`] and no further, so a total never walks a million rows.
+pub async fn count(
+    conn: &mut PgConnection,
+    f: &CaseFilter,
+    user: UserId,
+    role: Role,
+    today: Date,
+) -> Result<crate::db::Total, sqlx::Error> {
+    let mut qb = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM cases c WHERE true");
+    push_filters(&mut qb, f, user, role, today);
+    qb.push(" LIMIT ").push_bind(crate::db::Total::CAP + 1).push(") x");
+    let n: i64 = qb.build_query_scalar().fetch_one(conn).await?;
+    Ok(crate::db::Total::counted(n))
 }
 
 /// A page of `f.limit` rows from the `f.limit + 1` fetched, and the next page's cursor when

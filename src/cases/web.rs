@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::api::CaseQuery;
 use super::clocks::{ClockName, ClockState};
-use super::db::{self, AssigneeFilter, CaseFilter};
+use super::db;
 use super::model::{CaseEdit, CaseInput, CaseRow, CaseView, Origin};
 use super::reference::Reference;
 use super::service;
@@ -49,88 +49,8 @@ pub struct Bar {
     pub y: i64,
 }
 
-#[derive(Template)]
-#[template(path = "cases/dashboard.html")]
-struct DashboardPage {
-    layout: Layout,
-    mine: Vec<Row>,
-    unassigned: Vec<Row>,
-    awaiting: Vec<Row>,
-    due_soon: Vec<Row>,
-    overdue: Vec<Row>,
-    bars: Vec<Bar>,
-    chart_height: i64,
-    is_supervisor: bool,
-    can_file: bool,
-    to_sign: i64,
-    returned: i64,
-}
-
-async fn query(state: &AppState, user: &SignedIn, f: CaseFilter) -> Result<Vec<CaseRow>, AppError> {
-    Ok(service::list(&mut *state.conn().await?, user, state.now(), &f).await?.0)
-}
-
-/// `GET /dashboard`.
-pub async fn dashboard(user: Authorized<perm::ViewCases>, State(state): State<AppState>) -> Result<Response, AppError> {
-    let reference = Reference::load(&state.db).await?;
-    let today = service::today(state.now());
-    let mine = query(
-        &state,
-        &user,
-        CaseFilter { assignee: Some(AssigneeFilter::User(user.id)), limit: 20, ..Default::default() },
-    )
-    .await?;
-    let unassigned = if user.may(policy::Action::AssignCases) {
-        query(
-            &state,
-            &user,
-            CaseFilter {
-                assignee: Some(AssigneeFilter::Unassigned),
-                sort: db::Sort::Triage,
-                limit: 20,
-                ..Default::default()
-            },
-        )
-        .await?
-    } else {
-        Vec::new()
-    };
-    // Awaiting my action: open cases where the workflow offers this user an action now.
-    let candidates = if user.may(policy::Action::AssignCases) {
-        query(&state, &user, CaseFilter { limit: 200, ..Default::default() }).await?
-    } else {
-        query(
-            &state,
-            &user,
-            CaseFilter { assignee: Some(AssigneeFilter::User(user.id)), limit: 200, ..Default::default() },
-        )
-        .await?
-    };
-    let awaiting: Vec<CaseRow> = candidates
-        .into_iter()
-        .filter(|c| {
-            let mut actions = super::workflow::allowed(c.stage, user.role, &service::facts(c, &user, today));
-            actions.retain(|a| !matches!(a, Action::Close));
-            !actions.is_empty()
-        })
-        .take(20)
-        .collect();
-    let due_soon =
-        query(&state, &user, CaseFilter { due_within: Some(14), sort: db::Sort::Due, limit: 20, ..Default::default() })
-            .await?;
-    let overdue =
-        query(&state, &user, CaseFilter { overdue: true, sort: db::Sort::Due, limit: 20, ..Default::default() })
-            .await?;
-    let mut conn = state.db.acquire().await?;
-    let counts = db::count_by_stage(&mut conn, user.id, user.role).await?;
-    // Determinations awaiting this supervisor's signature (never their own), and this
-    // user's drafts returned to them.
-    let to_sign: i64 = if user.may(policy::Action::SignDeterminations) {
-        crate::determinations::db::awaiting_signature_of(&mut conn, user.id).await?
-    } else {
-        0
-    };
-    let returned = crate::determinations::db::returned_to(&mut conn, user.id).await?;
+/// The bars of the cases-by-stage chart for `counts`, and the chart's height.
+pub fn stage_bars(counts: &[(Stage, i64)]) -> (Vec<Bar>, i64) {
     let max = counts.iter().map(|c| c.1).max().unwrap_or(0).max(1);
     let bars: Vec<Bar> = Stage::ALL
         .iter()
@@ -140,20 +60,13 @@ pub async fn dashboard(user: Authorized<perm::ViewCases>, State(state): State<Ap
             Bar { label: s.label(), stage: s.as_str(), count, width: count * 400 / max, y: i as i64 * 28 }
         })
         .collect();
-    render(&DashboardPage {
-        layout: Layout::for_user(&state.web, "/dashboard", Some(&user)),
-        mine: rows(&reference, mine),
-        unassigned: rows(&reference, unassigned),
-        awaiting: rows(&reference, awaiting),
-        due_soon: rows(&reference, due_soon),
-        overdue: rows(&reference, overdue),
-        chart_height: bars.len() as i64 * 28,
-        bars,
-        is_supervisor: user.may(policy::Action::AssignCases),
-        can_file: user.may(policy::Action::WorkCases),
-        to_sign,
-        returned,
-    })
+    let height = bars.len() as i64 * 28;
+    (bars, height)
+}
+
+/// `GET /dashboard`: the home page took its place.
+pub async fn dashboard(_user: Authorized<perm::ViewCases>) -> Redirect {
+    Redirect::to("/")
 }
 
 #[derive(Template)]
@@ -222,6 +135,7 @@ fn serde_urlencoded_like(q: &CaseQuery) -> String {
         ("assignee", &q.assignee),
         ("overdue", &q.overdue),
         ("due_within", &q.due_within),
+        ("open", &q.open),
         ("sort", &q.sort),
         ("limit", &q.limit),
         ("cursor", &q.cursor),

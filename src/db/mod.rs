@@ -18,6 +18,54 @@ pub const LOCAL_DATABASE: &str = "icts_review";
 /// The embedded migrations (folder `migrations/`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How many rows a list holds: exact up to [`Total::CAP`], "more than" beyond, so a total
+/// costs at most that many index entries however large the table grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "count")]
+pub enum Total {
+    /// Exactly this many.
+    Exact(i64),
+    /// More than this many (the cap).
+    MoreThan(i64),
+}
+
+impl Total {
+    /// Rows counted exactly.
+    pub const CAP: i64 = 10_000;
+
+    /// The total from a count that stopped at `CAP + 1`.
+    pub fn counted(n: i64) -> Total {
+        if n > Total::CAP { Total::MoreThan(Total::CAP) } else { Total::Exact(n) }
+    }
+
+    /// Whether nothing matched.
+    pub fn is_zero(self) -> bool {
+        self == Total::Exact(0)
+    }
+
+    /// In words: `1 case`, `37 cases`, `more than 10,000 cases`.
+    pub fn describe(self, one: &str, many: &str) -> String {
+        match self {
+            Total::Exact(1) => format!("1 {one}"),
+            Total::Exact(n) => format!("{} {many}", thousands(n)),
+            Total::MoreThan(n) => format!("more than {} {many}", thousands(n)),
+        }
+    }
+}
+
+/// `12345` as `12,345`.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
 /// Why the database could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -185,4 +233,21 @@ pub async fn ensure_database(cluster: &LocalCluster, database: &str) -> Result<(
 /// Whether the database answers a trivial query within `within`.
 pub async fn ping(pool: &PgPool, within: Duration) -> bool {
     matches!(tokio::time::timeout(within, sqlx::query!("SELECT 1 AS one").fetch_one(pool)).await, Ok(Ok(_)))
+}
+
+#[cfg(test)]
+mod total_tests {
+    use super::{Total, thousands};
+
+    #[test]
+    fn a_total_is_exact_up_to_the_cap_and_says_more_beyond() {
+        assert_eq!(Total::counted(0), Total::Exact(0));
+        assert_eq!(Total::counted(10_000), Total::Exact(10_000));
+        assert_eq!(Total::counted(10_001), Total::MoreThan(10_000));
+        assert_eq!(Total::Exact(1).describe("case", "cases"), "1 case");
+        assert_eq!(Total::Exact(1234).describe("case", "cases"), "1,234 cases");
+        assert_eq!(Total::MoreThan(10_000).describe("case", "cases"), "more than 10,000 cases");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(999), "999");
+    }
 }

@@ -89,6 +89,8 @@ pub enum Listing {
     AwaitingSignature,
     /// The user's own unsigned drafts, latest first.
     UnsignedByMe,
+    /// Drafts the user returned to their drafters that have not come back, latest first.
+    ReturnedBy,
 }
 
 /// Determinations on cases `user` may see (need-to-know applied in the query, as
@@ -111,6 +113,17 @@ pub async fn list(conn: &mut PgConnection, user: &Actor, which: Listing) -> Resu
             select_determinations!(
                 "JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1)
                  AND d.drafted_by = $1 AND d.status <> 'signed' ORDER BY d.updated_at DESC, d.id LIMIT 500",
+                user.id.0,
+                sees_restricted
+            )
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        Listing::ReturnedBy => {
+            select_determinations!(
+                "JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1)
+                 AND d.status = 'returned' AND EXISTS (SELECT 1 FROM determination_returns r
+                 WHERE r.determination_id = d.id AND r.returned_by = $1) ORDER BY d.updated_at DESC, d.id LIMIT 500",
                 user.id.0,
                 sees_restricted
             )

@@ -8,10 +8,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::WebState;
 use super::layout::{Layout, render};
 use crate::web::auth::MaybeUser;
 use crate::web::error::AppError;
+use crate::web::extract::AppQuery;
 
 #[derive(Template)]
 #[template(path = "home/index.html")]
@@ -19,12 +19,24 @@ struct HomePage {
     layout: Layout,
 }
 
-/// `GET /`: what the system is, and the way in (or on, for a signed-in user).
-pub async fn home(State(web): State<WebState>, MaybeUser(user): MaybeUser) -> Result<Response, AppError> {
-    if user.as_ref().is_some_and(|u| u.must_change_password) {
-        return Err(AppError::PasswordChangeRequired);
+/// `?done=` after an act that lands on the home page.
+#[derive(Debug, serde::Deserialize)]
+pub struct HomeQuery {
+    done: Option<String>,
+}
+
+/// `GET /`: for a signed-in user their own day ([`crate::home::web::page`]); for anyone
+/// else what the system is, and the way in.
+pub async fn home(
+    State(state): State<crate::app::AppState>,
+    MaybeUser(user): MaybeUser,
+    AppQuery(q): AppQuery<HomeQuery>,
+) -> Result<Response, AppError> {
+    match user {
+        Some(u) if u.must_change_password => Err(AppError::PasswordChangeRequired),
+        Some(u) => crate::home::web::page(&state, &u, q.done.as_deref().unwrap_or_default()).await,
+        None => render(&HomePage { layout: Layout::for_user(&state.web, "/", None) }),
     }
-    render(&HomePage { layout: Layout::for_user(&web, "/", user.as_ref()) })
 }
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response {

@@ -47,7 +47,11 @@ impl DemoOffice {
             .click()
             .await
             .unwrap();
-        c.wait().for_element(Locator::Css("[data-testid=home]")).await.unwrap();
+        let home = c.wait().for_element(Locator::Css("[data-testid=home]")).await.unwrap();
+        // Lands on the home page of its own role.
+        assert_eq!(c.current_url().await.unwrap().path(), "/");
+        assert_eq!(home.attr("data-home").await.unwrap().as_deref(), Some(role.as_str()));
+        browser.screenshot(&format!("home-{}", role.as_str())).await;
         c.current_url().await.unwrap().path().to_string()
     }
 }
@@ -167,4 +171,96 @@ async fn no_main_page_scrolls_sideways_at_320_css_pixels() {
         browser.close().await;
     }
     assert!(wide.is_empty(), "pages wider than their 320 px viewport:\n{}", wide.join("\n"));
+}
+
+/// The part of a page inside the element with `data-testid="{id}"` (up to its `</section>`).
+fn section<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page.find(&format!("data-testid=\"{id}\"")).unwrap_or_else(|| panic!("no section {id}"));
+    let rest = &page[start..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn each_role_lands_on_a_home_page_of_its_own_work_with_totals_and_only_open_cases() {
+    use crate::harness::{TestApp, api};
+    use axum::http::StatusCode;
+    use serde_json::json;
+    let app = TestApp::new().await;
+    let (a1, a2, sup) = (app.user("analyst").await, app.user("analyst").await, app.user("supervisor").await);
+    let (auditor, admin) = (app.user("auditor").await, app.user("admin").await);
+    let (t1, t2, ts) = (app.token(&a1).await, app.token(&a2).await, app.token(&sup).await);
+    let file = |t: String, title: String| {
+        let app = &app;
+        async move {
+            let body = json!({"title": title, "summary": "s", "origin": "own_initiative", "category": "connected_software", "adversaries": ["RU"], "restricted": false});
+            let r = app.send(api("POST", "/api/v1/cases", &t, Some(body))).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+            r.json()["id"].as_str().unwrap().to_string()
+        }
+    };
+    let mut mine = Vec::new();
+    for i in 0..12 {
+        mine.push(file(t1.clone(), format!("Analyst one's case {i}")).await);
+    }
+    let theirs = file(t2.clone(), "Analyst two's case".into()).await;
+
+    // The analyst: their 12 open cases, 10 shown with the total and a link to the rest;
+    // not the other analyst's.
+    let s1 = app.sign_in(&a1).await;
+    let page = app.send(s1.get("/")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let page = page.text();
+    assert!(page.contains("data-home=\"analyst\""), "{page}");
+    let list = section(&page, "my-cases");
+    assert!(list.contains("(12 cases)"), "{list}");
+    assert_eq!(list.matches("<li>").count(), 10);
+    assert!(list.contains("/cases?assignee=me&#38;open=true&#38;sort=due"), "{list}");
+    assert!(!list.contains(&theirs));
+    assert!(section(&page, "my-drafts").contains("(0 determinations)"));
+    assert!(section(&page, "rfis").contains("(0 requests)"));
+
+    // The supervisor: 13 referrals to decide; one rejected leaves the list (only open
+    // cases where someone has to act).
+    let r = app
+        .send(api(
+            "POST",
+            &format!("/api/v1/cases/{}/transitions", mine[0]),
+            &ts,
+            Some(json!({"action": "reject", "comment": "Out of scope"})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let ss = app.sign_in(&sup).await;
+    let page = app.send(ss.get("/")).await.text();
+    assert!(page.contains("data-home=\"supervisor\""));
+    let referrals = section(&page, "referrals");
+    assert!(referrals.contains("(12 cases)"), "{referrals}");
+    assert!(!referrals.contains(&mine[0]), "a rejected referral is not waiting");
+    assert_eq!(referrals.matches("<li>").count(), 10);
+    for id in ["to-sign", "unassigned", "overdue", "due-soon", "returned"] {
+        section(&page, id);
+    }
+    assert!(page.contains("Cases by stage"));
+    // The analyst's list follows: 11 open cases now.
+    assert!(section(&app.send(s1.get("/")).await.text(), "my-cases").contains("(11 cases)"));
+    // The full list the link leads to holds the same 11.
+    let full = app.send(api("GET", "/api/v1/cases?assignee=me&open=true&sort=due&limit=200", &t1, None)).await.json();
+    assert_eq!(full["items"].as_array().unwrap().len(), 11);
+
+    // The auditor: exports and restricted views, and the chain.
+    let page = app.send(app.sign_in(&auditor).await.get("/")).await.text();
+    assert!(page.contains("data-home=\"auditor\""));
+    assert!(section(&page, "chain").contains("Head: event"));
+    section(&page, "events");
+    // The administrator: locked accounts and recent administrative acts (the accounts
+    // this test created).
+    let page = app.send(app.sign_in(&admin).await.get("/")).await.text();
+    assert!(page.contains("data-home=\"admin\""));
+    assert!(section(&page, "locked").contains("No account is locked."));
+    assert!(section(&page, "events").contains("user.created"), "{page}");
+    // The old dashboard address leads home.
+    let r = app.send(s1.get("/dashboard")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location").as_deref(), Some("/"));
+    drop(t2);
 }

@@ -186,7 +186,7 @@ async fn imported_cases_get_a_preliminary_triage_score_that_orders_the_queue() {
         .json();
     assert_eq!(queue["items"][0]["title"], "Carrier core network");
     assert_eq!(queue["items"][0]["preliminary_score"], 100);
-    let dashboard = app.send(s.get("/dashboard")).await.text();
+    let dashboard = app.send(s.get("/")).await.text();
     assert!(dashboard.contains("Preliminary triage score 100 (not an assessment)"));
 }
 

@@ -1,0 +1,301 @@
+//! What waits for each user: the short lists of their home page, each with its total and
+//! the filter of the full list it starts. Only open cases appear where the user has to
+//! act; every list is need-to-know filtered by the query that reads it.
+
+pub mod web;
+
+use sqlx::{PgConnection, PgPool};
+use time::{Date, OffsetDateTime};
+
+use crate::audit::StoredEvent;
+use crate::auth::{Action, Actor};
+use crate::cases::db::{self as cases_db, AssigneeFilter, CaseFilter, Sort};
+use crate::cases::model::CaseRow;
+use crate::cases::workflow::Stage;
+use crate::db::Total;
+use crate::determinations::service::{self as determinations, Listed, Listing};
+use crate::error::DomainError;
+use crate::ids::{CaseId, RfiId, UserId};
+
+/// Rows a home-page list shows; its total and a link lead to the rest.
+pub const ROWS: i64 = 10;
+
+/// A few cases, their total, and the case-list query that shows them all.
+pub struct CaseList {
+    /// The first [`ROWS`] in the list's order.
+    pub rows: Vec<CaseRow>,
+    /// How many there are.
+    pub total: Total,
+    /// The query string of the full list (`/cases?…`).
+    pub query: &'static str,
+}
+
+/// Reads a case list of the home page: [`ROWS`] rows, and the count only when there are more.
+async fn cases(
+    conn: &mut PgConnection,
+    user: &Actor,
+    today: Date,
+    f: CaseFilter,
+    query: &'static str,
+) -> Result<CaseList, sqlx::Error> {
+    let f = CaseFilter { limit: ROWS, ..f };
+    let (rows, next) = cases_db::list(conn, &f, user.id, user.role, today).await?;
+    let total = match next {
+        None => Total::Exact(rows.len() as i64),
+        Some(_) => cases_db::count(conn, &f, user.id, user.role, today).await?,
+    };
+    Ok(CaseList { rows, total, query })
+}
+
+/// A few determinations and how many there are.
+pub struct DeterminationList {
+    /// The first [`ROWS`].
+    pub rows: Vec<Listed>,
+    /// How many there are (the listing reads at most 500).
+    pub total: Total,
+}
+
+async fn determinations(
+    conn: &mut PgConnection,
+    user: &Actor,
+    which: Listing,
+) -> Result<DeterminationList, DomainError> {
+    let mut rows = determinations::list(conn, user, which).await?;
+    let total = Total::Exact(rows.len() as i64);
+    rows.truncate(ROWS as usize);
+    Ok(DeterminationList { rows, total })
+}
+
+/// An unanswered request for information on one of the user's cases.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OpenRfi {
+    pub id: RfiId,
+    pub case_id: CaseId,
+    pub docket_number: String,
+    /// Who was asked.
+    pub asked_of: String,
+    /// When it was sent.
+    pub asked_on: Date,
+    /// Whether it pauses a clock.
+    pub tolls: bool,
+}
+
+/// The unanswered requests for information on open cases assigned to `user`, oldest first.
+async fn open_rfis(conn: &mut PgConnection, user: UserId) -> Result<(Vec<OpenRfi>, Total), sqlx::Error> {
+    let rows = sqlx::query_as!(
+        OpenRfi,
+        r#"SELECT r.id AS "id: RfiId", c.id AS "case_id: CaseId", c.docket_number, r.asked_of, r.asked_on,
+           cardinality(r.tolls) > 0 AS "tolls!"
+           FROM case_rfis r JOIN cases c ON c.id = r.case_id
+           WHERE c.assignee = $1 AND r.answered_on IS NULL
+           ORDER BY r.asked_on, r.id LIMIT 501"#,
+        user.0
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let total = if rows.len() > 500 { Total::MoreThan(500) } else { Total::Exact(rows.len() as i64) };
+    Ok((rows.into_iter().take(ROWS as usize).collect(), total))
+}
+
+/// An account locked for password sign-in.
+#[derive(Debug, Clone)]
+pub struct Locked {
+    pub id: UserId,
+    pub name: String,
+    pub email: String,
+    pub until: OffsetDateTime,
+}
+
+/// Events that are an administrator's acts on accounts, reference data and lists.
+pub const ADMIN_EVENTS: [&str; 18] = [
+    "user.created",
+    "user.role_changed",
+    "user.deactivated",
+    "user.reactivated",
+    "user.password_reset",
+    "user.unlocked",
+    "user.sessions_ended",
+    "user.change_requested",
+    "user.change_approved",
+    "user.change_refused",
+    "user.change_withdrawn",
+    "user.change_expired",
+    "reference.added",
+    "reference.updated",
+    "rubric.created",
+    "screening.list_imported",
+    "audit.verified",
+    "audit.exported",
+];
+
+/// Events an auditor follows: exports and openings of restricted cases.
+pub const AUDITOR_EVENTS: [&str; 4] = ["case.exported", "audit.exported", "audit.export_incomplete", "case.viewed"];
+
+/// The newest events of `types`, newest first: one index walk per type, merged.
+async fn recent(pool: &PgPool, types: &[&str], limit: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let types: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+    sqlx::query_as!(
+        StoredEvent,
+        r#"SELECT e.seq AS "seq!", e.id AS "id!: crate::ids::EventId", e.at AS "at!", e.actor_id AS "actor_id: UserId",
+           e.actor_role, e.client_addr, e.request_id, e.event_type AS "event_type!", e.object_type, e.object_id,
+           e.changes AS "changes!", e.outcome AS "outcome!", e.prev_hash AS "prev_hash!", e.hash AS "hash!"
+           FROM unnest($1::text[]) t(event_type)
+           CROSS JOIN LATERAL (SELECT * FROM audit_events a WHERE a.event_type = t.event_type ORDER BY a.seq DESC LIMIT $2) e
+           ORDER BY e.seq DESC LIMIT $2"#,
+        &types,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// An analyst's day: their open cases by the next date due, their drafts (returned ones
+/// first), and the requests for information still unanswered on their cases.
+pub struct AnalystHome {
+    pub mine: CaseList,
+    pub drafts: DeterminationList,
+    pub rfis: Vec<OpenRfi>,
+    pub rfis_total: Total,
+}
+
+/// A supervisor's day: what awaits their signature, referrals to decide, the unassigned
+/// queue by triage score, what is overdue or due soon across the office, and the drafts
+/// they returned that have not come back.
+pub struct SupervisorHome {
+    pub to_sign: DeterminationList,
+    pub referrals: CaseList,
+    pub unassigned: CaseList,
+    pub overdue: CaseList,
+    pub due_soon: CaseList,
+    pub returned: DeterminationList,
+    pub stages: Vec<(Stage, i64)>,
+}
+
+/// An auditor's day: recent exports and openings of restricted cases, and the chain.
+pub struct AuditorHome {
+    pub recent: Vec<StoredEvent>,
+    /// The chain's head: position and hash (hex).
+    pub head: (i64, String),
+    /// The last verification: when, its verdict, whether it held.
+    pub last_check: Option<(OffsetDateTime, String, bool)>,
+    pub stages: Vec<(Stage, i64)>,
+}
+
+/// An administrator's day: accounts locked now, approvals waiting, recent admin acts.
+pub struct AdminHome {
+    pub locked: Vec<Locked>,
+    pub approvals_open: i64,
+    pub recent: Vec<StoredEvent>,
+}
+
+/// The home page of one user, by what their role does.
+pub enum Home {
+    Analyst(AnalystHome),
+    Supervisor(SupervisorHome),
+    Auditor(AuditorHome),
+    Admin(AdminHome),
+}
+
+/// Reads the home page of `user` on `today`.
+pub async fn of(pool: &PgPool, user: &Actor, now: OffsetDateTime) -> Result<Home, DomainError> {
+    let today = crate::cases::service::today(now);
+    let mut conn = pool.acquire().await?;
+    if user.may(Action::SignDeterminations) {
+        let open = |f: CaseFilter| CaseFilter { open: true, ..f };
+        return Ok(Home::Supervisor(SupervisorHome {
+            to_sign: determinations(&mut conn, user, Listing::AwaitingSignature).await?,
+            referrals: cases(
+                &mut conn,
+                user,
+                today,
+                CaseFilter { stage: Some(Stage::Intake), sort: Sort::Oldest, ..Default::default() },
+                "stage=intake&sort=oldest",
+            )
+            .await?,
+            unassigned: cases(
+                &mut conn,
+                user,
+                today,
+                open(CaseFilter {
+                    assignee: Some(AssigneeFilter::Unassigned),
+                    sort: Sort::Triage,
+                    ..Default::default()
+                }),
+                "assignee=unassigned&open=true&sort=triage",
+            )
+            .await?,
+            overdue: cases(
+                &mut conn,
+                user,
+                today,
+                CaseFilter { overdue: true, sort: Sort::Due, ..Default::default() },
+                "overdue=true&sort=due",
+            )
+            .await?,
+            due_soon: cases(
+                &mut conn,
+                user,
+                today,
+                CaseFilter { due_within: Some(14), sort: Sort::Due, ..Default::default() },
+                "due_within=14&sort=due",
+            )
+            .await?,
+            returned: determinations(&mut conn, user, Listing::ReturnedBy).await?,
+            stages: cases_db::count_by_stage(&mut conn, user.id, user.role).await?,
+        }));
+    }
+    if user.may(Action::WorkCases) {
+        let (rfis, rfis_total) = open_rfis(&mut conn, user.id).await?;
+        let mut drafts = determinations(&mut conn, user, Listing::UnsignedByMe).await?;
+        drafts.rows.sort_by_key(|l| l.d.status != crate::determinations::Status::Returned);
+        return Ok(Home::Analyst(AnalystHome {
+            mine: cases(
+                &mut conn,
+                user,
+                today,
+                CaseFilter {
+                    assignee: Some(AssigneeFilter::User(user.id)),
+                    open: true,
+                    sort: Sort::Due,
+                    ..Default::default()
+                },
+                "assignee=me&open=true&sort=due",
+            )
+            .await?,
+            drafts,
+            rfis,
+            rfis_total,
+        }));
+    }
+    if user.may(Action::ReadAuditLog) {
+        let (seq, hash) = crate::audit::head(pool).await?;
+        let last_check = crate::audit::latest_of_type(pool, "audit.verified").await?.map(|e| {
+            let verdict = e.changes["verdict"].as_str().unwrap_or_default().to_string();
+            (e.at, verdict, e.changes["ok"].as_bool().unwrap_or(false))
+        });
+        if user.may(Action::ViewCases) {
+            return Ok(Home::Auditor(AuditorHome {
+                recent: recent(pool, &AUDITOR_EVENTS, ROWS).await?,
+                head: (seq, hex::encode(hash)),
+                last_check,
+                stages: cases_db::count_by_stage(&mut conn, user.id, user.role).await?,
+            }));
+        }
+    }
+    let now_locked = sqlx::query!(
+        r#"SELECT id AS "id: UserId", name, email, locked_until AS "until!" FROM users
+           WHERE active AND locked_until > $1 ORDER BY locked_until DESC LIMIT 50"#,
+        now
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let approvals_open = crate::auth::approvals::count_open(&mut conn, now).await?;
+    Ok(Home::Admin(AdminHome {
+        locked: now_locked
+            .into_iter()
+            .map(|r| Locked { id: r.id, name: r.name, email: r.email, until: r.until })
+            .collect(),
+        approvals_open,
+        recent: recent(pool, &ADMIN_EVENTS, ROWS).await?,
+    }))
+}
