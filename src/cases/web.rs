@@ -75,7 +75,11 @@ struct ListPage {
     layout: Layout,
     q: CaseQuery,
     rows: Vec<Row>,
+    /// How many cases match, in words.
+    total: String,
     next_link: Option<String>,
+    /// The first page, when this is not it.
+    first_link: Option<String>,
     errors: FormErrors,
     reference: Reference,
     stages: [Stage; 14],
@@ -89,6 +93,28 @@ impl ListPage {
     fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
         v.as_deref().unwrap_or("")
     }
+
+    /// The order shown now.
+    fn sort(&self) -> &str {
+        self.q.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("newest")
+    }
+
+    /// The list in order `sort`, filters kept, from its first page.
+    fn sorted_by(&self, sort: &str) -> String {
+        let mut q = self.q.clone();
+        q.sort = Some(sort.to_string());
+        q.cursor = None;
+        format!("/cases?{}", serde_urlencoded_like(&q))
+    }
+
+    /// `aria-sort` of a column header sorting by `orders` (the first ascending).
+    fn aria_sort(&self, orders: &[&str]) -> &'static str {
+        match orders.iter().position(|o| *o == self.sort()) {
+            Some(_) if self.sort() == "newest" || self.sort() == "triage" => "descending",
+            Some(_) => "ascending",
+            None => "none",
+        }
+    }
 }
 
 async fn assignable(state: &AppState) -> Result<Vec<(UserId, String)>, AppError> {
@@ -97,12 +123,19 @@ async fn assignable(state: &AppState) -> Result<Vec<(UserId, String)>, AppError>
 
 async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: String) -> Result<Response, AppError> {
     let reference = Reference::load(&state.db).await?;
-    let (found, next, errors) = match q.to_filter(user.id) {
+    let (found, next, total, errors) = match q.to_filter(user.id) {
         Ok(f) => {
-            let (rows, next) = service::list(&mut *state.conn().await?, user, state.now(), &f).await?;
-            (rows, next, FormErrors::default())
+            let mut conn = state.conn().await?;
+            let (rows, next) = service::list(&mut conn, user, state.now(), &f).await?;
+            // The total only costs a count when there is more than this page.
+            let total = if next.is_none() && f.after.is_none() {
+                crate::db::Total::Exact(rows.len() as i64)
+            } else {
+                db::count(&mut conn, &f, user.id, user.role, service::today(state.now())).await?
+            };
+            (rows, next, Some(total), FormErrors::default())
         }
-        Err(e) => (Vec::new(), None, FormErrors(e)),
+        Err(e) => (Vec::new(), None, None, FormErrors(e)),
     };
     let next_link = next.map(|cursor| {
         let mut next_q = q.clone();
@@ -113,6 +146,12 @@ async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: Str
     render(&ListPage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
         rows: rows(&reference, found),
+        total: total.map(|t| t.describe("case", "cases")).unwrap_or_default(),
+        first_link: q.cursor.is_some().then(|| {
+            let mut first = q.clone();
+            first.cursor = None;
+            format!("/cases?{}", serde_urlencoded_like(&first))
+        }),
         q,
         next_link,
         errors,

@@ -264,3 +264,54 @@ async fn each_role_lands_on_a_home_page_of_its_own_work_with_totals_and_only_ope
     assert_eq!(r.header("location").as_deref(), Some("/"));
     drop(t2);
 }
+
+/// The `href` of the link with `data-testid="{id}"` on a page, unescaped.
+fn link(page: &str, id: &str) -> Option<String> {
+    let at = page.find(&format!("data-testid=\"{id}\""))?;
+    let start = page[..at].rfind("href=\"")? + 6;
+    let end = start + page[start..].find('"')?;
+    Some(page[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn the_case_list_shows_its_total_pages_keep_the_filters_and_headers_sort() {
+    use crate::harness::{TestApp, api};
+    use axum::http::StatusCode;
+    use serde_json::json;
+    let app = TestApp::new().await;
+    let a = app.user("analyst").await;
+    let t = app.token(&a).await;
+    for i in 0..30 {
+        let body = json!({"title": format!("Router firmware {i:02}"), "summary": "s", "origin": "own_initiative", "category": "connected_software", "adversaries": ["RU"], "restricted": false});
+        assert_eq!(app.send(api("POST", "/api/v1/cases", &t, Some(body))).await.status, StatusCode::CREATED);
+    }
+    let s = app.sign_in(&a).await;
+    let page = app.send(s.get("/cases?q=router&limit=25&open=true")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let page = page.text();
+    assert!(page.contains("<strong>30 cases</strong>"), "{page}");
+    assert_eq!(page.matches("data-label=\"Docket\"").count(), 25);
+    // The next page keeps the search, the page size and the filters.
+    let next = link(&page, "next-page").expect("a next page");
+    for kept in ["q=router", "limit=25", "open=true", "cursor="] {
+        assert!(next.contains(kept), "{next} keeps {kept}");
+    }
+    let second = app.send(s.get(&next)).await.text();
+    assert_eq!(second.matches("data-label=\"Docket\"").count(), 5);
+    assert!(second.contains("<strong>30 cases</strong>"));
+    assert!(link(&second, "next-page").is_none());
+    let first = link(&second, "first-page").expect("a way back");
+    assert!(!first.contains("cursor=") && first.contains("q=router"));
+    // A column header sorts, keeping the filters, from the first page.
+    let by_docket = link(&page, "sort-docket").unwrap();
+    assert!(by_docket.contains("sort=docket") && by_docket.contains("q=router") && !by_docket.contains("cursor="));
+    let sorted = app.send(s.get(&by_docket)).await.text();
+    assert!(sorted.contains("aria-sort=\"ascending\""));
+    let dockets: Vec<&str> = sorted.match_indices("ICTS-").map(|(i, _)| &sorted[i..i + 13]).collect();
+    let mut in_order = dockets.clone();
+    in_order.sort();
+    assert_eq!(dockets, in_order);
+    assert!(dockets.first().is_some_and(|d| d.ends_with("-001")), "{dockets:?}");
+    // Newest first is the default; the Filed header turns it to oldest first.
+    assert!(link(&page, "sort-filed").unwrap().contains("sort=oldest"));
+}
