@@ -151,22 +151,17 @@ impl CaseQuery {
                 }
             },
         };
-        f.overdue = match some(&self.overdue).as_deref() {
+        // A checkbox or `true`/`false`.
+        let mut flag = |field: &str, v: &Option<String>| match some(v).as_deref() {
             None | Some("false") => false,
             Some("true") | Some("on") | Some("1") => true,
             Some(_) => {
-                errors.push(FieldError::new("overdue", "must be true or false"));
+                errors.push(FieldError::new(field, "must be true or false"));
                 false
             }
         };
-        f.open = match some(&self.open).as_deref() {
-            None | Some("false") => false,
-            Some("true") | Some("on") | Some("1") => true,
-            Some(_) => {
-                errors.push(FieldError::new("open", "must be true or false"));
-                false
-            }
-        };
+        f.overdue = flag("overdue", &self.overdue);
+        f.open = flag("open", &self.open);
         if let Some(d) = some(&self.due_within) {
             match d.parse::<i64>() {
                 Ok(n) if (0..=3650).contains(&n) => f.due_within = Some(n),

@@ -4,18 +4,6 @@ use crate::ids::{AssessmentId, CaseId, DeterminationId, UserId};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
-/// How many submitted drafts await a signature that `supervisor` may give (not their own),
-/// and recorded outside signatures they may confirm (not recorded by them).
-pub async fn awaiting_signature_of(conn: &mut PgConnection, supervisor: UserId) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM determinations WHERE status IN ('submitted', 'recorded') AND drafted_by <> $1
-           AND recorded_by IS DISTINCT FROM $1"#,
-        supervisor.0
-    )
-    .fetch_one(conn)
-    .await
-}
-
 /// The title and authority `signer` stated at their last signature in the system.
 pub async fn last_statement(conn: &mut PgConnection, signer: UserId) -> Result<Option<(String, String)>, sqlx::Error> {
     Ok(sqlx::query!(
@@ -27,16 +15,6 @@ pub async fn last_statement(conn: &mut PgConnection, signer: UserId) -> Result<O
     .fetch_optional(conn)
     .await?
     .map(|r| (r.title, r.authority)))
-}
-
-/// How many of `drafter`'s drafts were returned to them.
-pub async fn returned_to(conn: &mut PgConnection, drafter: UserId) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM determinations WHERE status = 'returned' AND drafted_by = $1"#,
-        drafter.0
-    )
-    .fetch_one(conn)
-    .await
 }
 
 /// The score of the assessment a determination rests on: composite, band, when, rubric.
