@@ -357,7 +357,7 @@ pub fn parse_date(s: &str) -> Option<Date> {
 fn clean_text(field: &'static str, value: &str, max: usize, required: bool, errors: &mut Vec<FieldError>) -> String {
     let v = value.trim().to_string();
     if required && v.is_empty() {
-        errors.push(FieldError::new(field, "is required"));
+        errors.push(FieldError::new(field, format!("is required: write up to {max} characters")));
     } else if v.chars().count() > max {
         errors.push(FieldError::new(field, format!("must be at most {max} characters")));
     } else if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
@@ -411,7 +411,7 @@ impl CaseInput {
         if !reference.categories.iter().any(|c| c.code == category && c.in_force(today)) {
             errors.push(FieldError::new(
                 "category",
-                "must be a covered category code in force (see GET /api/v1/reference)",
+                "must be one of the covered categories in force (791.2(a)): choose one from the list",
             ));
         }
         let mut adversaries: Vec<String> =

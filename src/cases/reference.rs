@@ -252,13 +252,13 @@ pub async fn upsert(
     if let (Some(f), Some(t)) = (from, to)
         && t <= f
     {
-        errors.push(FieldError::new("effective_to", "must be after effective_from"));
+        errors.push(FieldError::new("effective_to", "must be after the date it takes effect"));
     }
     if matches!(kind, "adversaries" | "categories") && from.is_none() {
-        errors.push(FieldError::new("effective_from", "is required"));
+        errors.push(FieldError::new("effective_from", "is required: give the date it takes effect as YYYY-MM-DD"));
     }
     if kind == "categories" && e.description.as_deref().map(str::trim).unwrap_or("").is_empty() {
-        errors.push(FieldError::new("description", "is required"));
+        errors.push(FieldError::new("description", "is required: describe the category in words"));
     }
     if !errors.is_empty() {
         return Err(DomainError::Invalid(errors));

@@ -109,7 +109,7 @@ impl TransactionInput {
         let mut e = Vec::new();
         let item = self.item.trim().to_string();
         if item.is_empty() || item.chars().count() > 500 {
-            e.push(FieldError::new("item", "name the ICTS item or service (1 to 500 characters)"));
+            e.push(FieldError::new("item", "is required: name it in 1 to 500 characters"));
         }
         let kind = self.kind.trim().to_string();
         if !KINDS.contains(&kind.as_str()) {

@@ -22,7 +22,7 @@ use crate::auth::web::show_time;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
-use crate::web::layout::{FormErrors, Layout, render, render_again};
+use crate::web::layout::{FormErrors, Layout, Panel, render, render_again};
 
 /// A row of a case table.
 pub struct Row {
@@ -412,6 +412,8 @@ struct CasePage {
     hits: Vec<crate::parties::screening_service::Hit>,
     preliminary_score: Option<i32>,
     compared: Option<(AssessmentId, AssessmentId)>,
+    /// The panel whose form came back refused, if any.
+    panel: Panel,
 }
 
 impl CasePage {
@@ -464,6 +466,27 @@ struct Choices<'a> {
     compare: Option<(AssessmentId, AssessmentId)>,
     /// The party search of the pickers.
     party_q: Option<&'a str>,
+    /// The panel whose form came back refused.
+    panel: Panel,
+}
+
+/// Renders the page after a form posted from one of its panels: refused input reopens the
+/// panel with its errors at their fields and the values kept; anything else is a banner.
+pub(crate) async fn case_page_after(
+    state: &AppState,
+    user: &SignedIn,
+    id: CaseId,
+    o: crate::web::layout::Outcome,
+    form: &'static str,
+    prefix: &'static str,
+    body: &str,
+) -> Result<Response, AppError> {
+    if o.errors.is_empty() {
+        return case_page(state, user, id, o.message, o.is_error, o.status).await;
+    }
+    let panel = Panel::refused(form, prefix, o.errors, body);
+    let message = "Nothing was recorded: the form below says what to correct.".to_string();
+    case_page_with(state, user, id, message, true, o.status, Choices { panel, ..Choices::default() }).await
 }
 
 /// Renders the page with the outcome of a form posted from it (none for a plain read).
@@ -487,7 +510,7 @@ async fn case_page_with(
     status: StatusCode,
     choices: Choices<'_>,
 ) -> Result<Response, AppError> {
-    let Choices { compare, party_q } = choices;
+    let Choices { compare, party_q, panel } = choices;
     let reference = Reference::load(&state.db).await?;
     let mut conn = state.db.acquire().await?;
     let row = service::visible(&mut conn, user, id, false).await?;
@@ -662,6 +685,7 @@ async fn case_page_with(
         hits,
         preliminary_score: row.preliminary_score,
         compared,
+        panel,
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -698,7 +722,16 @@ pub async fn show(
         _ => None,
     };
     let party_q = q.party_q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    case_page_with(&state, &user, id, String::new(), false, StatusCode::OK, Choices { compare, party_q }).await
+    case_page_with(
+        &state,
+        &user,
+        id,
+        String::new(),
+        false,
+        StatusCode::OK,
+        Choices { compare, party_q, ..Choices::default() },
+    )
+    .await
 }
 
 /// `?from=&to=`: the two assessments to compare on the case page.
@@ -805,7 +838,7 @@ pub async fn add_rfi(
             .map(|_| ()),
     };
     render_again(result, "Request for information recorded.", |o| {
-        case_page(&state, &user, id, o.message, o.is_error, o.status)
+        case_page_after(&state, &user, id, o, "rfi", "", &body)
     })
     .await
 }

@@ -182,7 +182,7 @@ pub struct Content {
 fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, required: bool, max: usize) {
     let n = value.trim().chars().count();
     if required && n == 0 {
-        errors.push(FieldError::new(field, "is required"));
+        errors.push(FieldError::new(field, format!("is required: write up to {max} characters")));
     } else if n > max {
         errors.push(FieldError::new(field, format!("must be at most {max} characters")));
     }

@@ -209,7 +209,7 @@ pub async fn add_check(
     }
     let on = opt_date(&mut errors, "checked_on", Some(&k.checked_on));
     if on.is_none() && !errors.iter().any(|e| e.field == "checked_on") {
-        errors.push(FieldError::new("checked_on", "is required"));
+        errors.push(FieldError::new("checked_on", "is required: give the date of the check as YYYY-MM-DD"));
     }
     if on.is_some_and(|d| d > now.date()) {
         errors.push(FieldError::new("checked_on", "cannot be in the future"));

@@ -392,19 +392,26 @@ pub async fn add_transaction(
         parties,
     };
     let known = crate::cases::reference::data_category_codes(&state.db).await?;
-    let result = if !errors.is_empty() {
-        Err(AppError::Invalid(errors))
-    } else {
-        match input.parse(&known) {
-            Ok(valid) => crate::cases::transactions::create(&mut *state.conn().await?, &user, state.now(), id, valid)
+    // Every problem of the form at once: the numbers and pickers read here, the rest by the domain.
+    let result = match input.parse(&known) {
+        Ok(valid) if errors.is_empty() => {
+            crate::cases::transactions::create(&mut *state.conn().await?, &user, state.now(), id, valid)
                 .await
                 .map_err(AppError::from)
-                .map(|_| ()),
-            Err(e) => Err(AppError::Invalid(e)),
+                .map(|_| ())
+        }
+        Ok(_) => Err(AppError::Invalid(errors)),
+        Err(more) => {
+            for m in more {
+                if !errors.iter().any(|e| e.field == m.field) {
+                    errors.push(m);
+                }
+            }
+            Err(AppError::Invalid(errors))
         }
     };
     render_again(result, "Transaction recorded.", |o| {
-        crate::cases::web::case_page(&state, &user, id, o.message, o.is_error, o.status)
+        crate::cases::web::case_page_after(&state, &user, id, o, "transaction", "tx-", &body)
     })
     .await
 }

@@ -154,7 +154,7 @@ pub fn date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>, required
         }),
         None => {
             if required {
-                errors.push(FieldError::new(field, "is required"));
+                errors.push(FieldError::new(field, "is required: give a date as YYYY-MM-DD"));
             }
             None
         }

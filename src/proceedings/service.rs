@@ -172,7 +172,8 @@ pub async fn respond(
         errors.push(FieldError::new("dispute_resolution", "say how the dispute was resolved"));
     }
     if r.comment.chars().count() > 20000 || level.as_ref().is_some_and(|l| l.chars().count() > 200) {
-        errors.push(FieldError::new("comment", "is too long"));
+        errors
+            .push(FieldError::new("comment", "must be at most 20,000 characters (and the objector level at most 200)"));
     }
     if responded.is_some_and(|d| d > now.date()) {
         errors.push(FieldError::new("responded_on", "cannot be in the future"));

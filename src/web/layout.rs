@@ -117,16 +117,179 @@ where
 #[derive(Debug, Clone, Default)]
 pub struct FormErrors(pub Vec<crate::error::FieldError>);
 
+/// One line of a form's error summary: the id of the control it links to and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryItem {
+    /// The id of the control (or group) the link moves to.
+    pub anchor: String,
+    /// The message, naming the field in words.
+    pub text: String,
+}
+
 impl FormErrors {
-    /// The message for `field`, or an empty string.
-    pub fn get(&self, field: &str) -> &str {
-        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str()).unwrap_or("")
+    /// The message for `field` as a sentence that names it, or an empty string.
+    pub fn get(&self, field: &str) -> String {
+        self.0.iter().find(|e| e.field == field).map(|e| sentence(&e.field, &e.message)).unwrap_or_default()
     }
 
     /// Whether there are no errors.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Every problem, in the form's order, each linking to its control.
+    pub fn summary(&self) -> Vec<SummaryItem> {
+        self.0.iter().map(|e| SummaryItem { anchor: anchor(&e.field), text: sentence(&e.field, &e.message) }).collect()
+    }
+}
+
+/// A form inside a collapsible panel of a longer page (the case, proceedings and
+/// determination pages), as it comes back when what was posted from it was refused: the
+/// panel opens, its errors stand at their fields and what the user entered is kept.
+#[derive(Debug, Clone, Default)]
+pub struct Panel {
+    /// Which form of the page was posted (empty: none).
+    pub form: &'static str,
+    /// The prefix of its controls' ids (`tx-` for `tx-item`).
+    pub prefix: &'static str,
+    /// Its errors.
+    pub errors: FormErrors,
+    /// The values posted, by field name (repeated for checkboxes).
+    pub values: Vec<(String, String)>,
+}
+
+impl Panel {
+    /// The panel of `form` after `errors`, keeping the url-encoded `body` it was posted with.
+    pub fn refused(
+        form: &'static str,
+        prefix: &'static str,
+        errors: Vec<crate::error::FieldError>,
+        body: &str,
+    ) -> Self {
+        let values = url::form_urlencoded::parse(body.as_bytes())
+            .filter(|(k, _)| k != "csrf_token")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        Self { form, prefix, errors: FormErrors(errors), values }
+    }
+
+    /// Whether `form`'s panel is the one that comes back open.
+    pub fn is_open(&self, form: &str) -> bool {
+        !self.form.is_empty() && self.form == form
+    }
+
+    /// `form`'s error summary (empty for any other form), linking to the panel's controls.
+    pub fn summary(&self, form: &str) -> Vec<SummaryItem> {
+        if !self.is_open(form) {
+            return Vec::new();
+        }
+        self.errors
+            .summary()
+            .into_iter()
+            .map(|i| SummaryItem { anchor: format!("{}{}", self.prefix, i.anchor), text: i.text })
+            .collect()
+    }
+
+    /// The message at `field` of `form`, or an empty string.
+    pub fn error(&self, form: &str, field: &str) -> String {
+        if self.is_open(form) { self.errors.get(field) } else { String::new() }
+    }
+
+    /// The value posted for `field` of `form`, or an empty string.
+    pub fn value(&self, form: &str, field: &str) -> &str {
+        if !self.is_open(form) {
+            return "";
+        }
+        self.values.iter().find(|(k, _)| k == field).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+
+    /// Whether `value` was posted for `field` of `form` (a checked box, a chosen option).
+    pub fn chose(&self, form: &str, field: &str, value: &str) -> bool {
+        self.is_open(form) && self.values.iter().any(|(k, v)| k == field && v == value)
+    }
+}
+
+/// A field's name in words, as its form labels it.
+pub fn field_label(field: &str) -> String {
+    if let Some(rest) = field.strip_prefix("scores.") {
+        return match rest.strip_suffix(".rationale") {
+            Some(code) => format!("Rationale for {code}"),
+            None => format!("Score for {rest}"),
+        };
+    }
+    if let Some(c) = field.strip_prefix("criteria.") {
+        return format!("Finding on {}", c.replace('_', " "));
+    }
+    let words = match field {
+        "q" => "Search",
+        "adversaries" => "Foreign adversaries",
+        "adversary" => "Foreign adversary",
+        "category" => "Covered category",
+        "referring_agency" => "Referring agency",
+        "value_usd" => "Value (US dollars)",
+        "us_persons_affected" => "US persons affected",
+        "data_categories" => "Sensitive-data categories",
+        "ownership_pct" => "Ownership share (percent)",
+        "parent_id" => "Parent",
+        "legal_name" => "Legal name",
+        "item" => "ICTS item or service",
+        "asked_of" => "Asked of",
+        "late_reason" => "Reason for recording late",
+        "cbi_sections" => "Sections marked as business information",
+        "cited_documents" => "Cited documents",
+        "signer_title" => "Signer's title",
+        "email" => "E-mail address",
+        "current_password" => "Current password",
+        "new_password" => "New password",
+        "confirm_password" => "New password again",
+        "docket_number" => "Docket number",
+        "due_within" => "Due within (days)",
+        "limit" => "Page size",
+        "cursor" => "Page",
+        "tolls" => "Clocks tolled",
+        "type" => "Event type",
+        "object" => "Object",
+        "actor" => "Actor",
+        other => return humanize(other),
+    };
+    words.to_string()
+}
+
+fn humanize(field: &str) -> String {
+    let words = field.replace(['_', '.'], " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A field's message as a sentence that names the field: "Title is required …",
+/// "Foreign adversaries: name at least one …".
+pub fn sentence(field: &str, message: &str) -> String {
+    let label = field_label(field);
+    let first = message.split_whitespace().next().unwrap_or("");
+    let text = if matches!(first, "is" | "must" | "cannot" | "does" | "applies" | "names") {
+        format!("{label} {message}")
+    } else {
+        format!("{label}: {message}")
+    };
+    if text.ends_with(['.', '?', '!']) { text } else { format!("{text}.") }
+}
+
+/// The id of the control an error of `field` links to. Most controls carry their field's
+/// name as their id; the risk and nexus forms number theirs by criterion.
+pub fn anchor(field: &str) -> String {
+    if let Some(rest) = field.strip_prefix("scores.") {
+        return match rest.strip_suffix(".rationale") {
+            Some(code) => format!("r-{code}"),
+            None => format!("s-{rest}-0"),
+        };
+    }
+    if let Some(c) = field.strip_prefix("criteria.") {
+        return format!("f-{c}");
+    }
+    field.replace('.', "-")
 }
 
 /// Banner colours follow the usual marking conventions: green for UNCLASSIFIED, purple
@@ -182,5 +345,24 @@ mod tests {
         assert_eq!(marking_class("UNCLASSIFIED//FOUO"), "icts-marking--unclassified");
         assert_eq!(marking_class("SECRET//NOFORN"), "icts-marking--secret");
         assert_eq!(marking_class("something else"), "icts-marking--cui");
+    }
+
+    #[test]
+    fn form_errors_name_their_field_in_words_and_link_to_it() {
+        use crate::error::FieldError;
+        let errors = FormErrors(vec![
+            FieldError::new("title", "is required (up to 300 characters)"),
+            FieldError::new("adversaries", "name at least one foreign adversary"),
+            FieldError::new("scores.OC.rationale", "a rationale is required for every score"),
+        ]);
+        assert_eq!(errors.get("title"), "Title is required (up to 300 characters).");
+        assert_eq!(errors.get("adversaries"), "Foreign adversaries: name at least one foreign adversary.");
+        assert_eq!(errors.get("summary"), "");
+        let summary = errors.summary();
+        assert_eq!(summary.len(), 3);
+        assert_eq!(summary[0].anchor, "title");
+        assert_eq!(summary[2].anchor, "r-OC");
+        assert_eq!(summary[2].text, "Rationale for OC: a rationale is required for every score.");
+        assert_eq!(field_label("referral_date"), "Referral date");
     }
 }

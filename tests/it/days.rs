@@ -315,3 +315,100 @@ async fn the_case_list_shows_its_total_pages_keep_the_filters_and_headers_sort()
     // Newest first is the default; the Filed header turns it to oldest first.
     assert!(link(&page, "sort-filed").unwrap().contains("sort=oldest"));
 }
+
+/// The error summary of the page: its heading and each link as (target id, text).
+async fn error_summary(c: &fantoccini::Client) -> (String, Vec<(String, String)>, bool) {
+    let v = c
+        .execute(
+            "const s = document.querySelector('[data-testid=error-summary]');
+             if (!s) return null;
+             const links = [...s.querySelectorAll('a')].map(a => [a.getAttribute('href'), a.textContent.trim(),
+                 !!document.getElementById(a.getAttribute('href').slice(1))]);
+             return [s.querySelector('h2').textContent.trim(), links, document.activeElement === s];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let heading = v[0].as_str().expect("an error summary").to_string();
+    let links: Vec<(String, String)> = v[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            assert!(l[2].as_bool().unwrap(), "the summary's link {} has a target on the page", l[0]);
+            (l[0].as_str().unwrap().to_string(), l[1].as_str().unwrap().to_string())
+        })
+        .collect();
+    (heading, links, v[2].as_bool().unwrap())
+}
+
+#[tokio::test]
+async fn a_refused_form_lists_every_problem_as_a_link_with_focus_on_the_list_and_keeps_what_was_typed() {
+    let office = DemoOffice::start().await;
+    let base = office.server.base.clone();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    office.sign_in(&browser, Role::Analyst).await;
+
+    // Three mistakes on the new-case form: no title, no covered category, no adversary.
+    c.goto(&format!("{base}/cases/new")).await.unwrap();
+    c.find(Locator::Id("summary")).await.unwrap().send_keys("Routers bought for a county network").await.unwrap();
+    c.find(Locator::Css("label[for=origin-own_initiative]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("[data-testid=error-summary]")).await.unwrap();
+    browser.screenshot("form-errors").await;
+    let (heading, links, focused) = error_summary(c).await;
+    assert_eq!(heading, "There are 3 problems with what you entered");
+    assert_eq!(
+        links.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(),
+        ["#title", "#category", "#adversaries"],
+        "{links:?}"
+    );
+    assert!(links[0].1.starts_with("Title is required"), "{links:?}");
+    assert!(links[1].1.starts_with("Covered category must be one of the covered categories"), "{links:?}");
+    assert!(links[2].1.starts_with("Foreign adversaries: name at least one"), "{links:?}");
+    assert!(links.iter().all(|l| !l.1.contains("/api/")), "no message points at the API: {links:?}");
+    assert!(focused, "focus is on the error summary");
+    // What was typed is kept, and the message stands at its field too.
+    assert_eq!(
+        c.find(Locator::Id("summary")).await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some("Routers bought for a county network")
+    );
+    let at_field =
+        c.find(Locator::Css(".usa-form-group--error .usa-error-message")).await.unwrap().text().await.unwrap();
+    assert!(at_field.starts_with("Title is required"), "{at_field}");
+    // A link moves to its field.
+    c.find(Locator::Css("[data-testid=error-summary] a[href='#title']")).await.unwrap().click().await.unwrap();
+    let active = c.execute("return document.activeElement.id", vec![]).await.unwrap();
+    assert_eq!(active.as_str(), Some("title"));
+
+    // Corrected, the case is filed; its page's transaction panel reports at the field.
+    c.find(Locator::Id("title")).await.unwrap().send_keys("County network routers").await.unwrap();
+    let category = c.find(Locator::Id("category")).await.unwrap();
+    category.select_by_index(1).await.unwrap();
+    c.find(Locator::Css("#adversaries label")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("[data-testid=docket]")).await.unwrap();
+    c.find(Locator::Css("#panel-transaction > summary")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("tx-value_usd")).await.unwrap().send_keys("a great deal").await.unwrap();
+    c.find(Locator::Id("tx-ongoing_activity")).await.unwrap().send_keys("firmware updates").await.unwrap();
+    c.find(Locator::Css("form[action$='/transactions'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("[data-testid=error-summary]")).await.unwrap();
+    browser.screenshot("panel-errors").await;
+    let open = c.execute("return document.getElementById('panel-transaction').open", vec![]).await.unwrap();
+    assert_eq!(open.as_bool(), Some(true), "the panel comes back open");
+    let (heading, links, focused) = error_summary(c).await;
+    assert_eq!(heading, "There are 2 problems with what you entered");
+    assert_eq!(links.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(), ["#tx-value_usd", "#tx-item"], "{links:?}");
+    assert!(focused, "focus is on the panel's error summary");
+    assert_eq!(
+        c.find(Locator::Id("tx-value_usd")).await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some("a great deal")
+    );
+    assert_eq!(
+        c.find(Locator::Id("tx-ongoing_activity")).await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some("firmware updates")
+    );
+    let msg = c.find(Locator::Id("tx-value_usd-error")).await.unwrap().text().await.unwrap();
+    assert_eq!(msg, "Value (US dollars) must be a number.");
+}
