@@ -528,6 +528,47 @@ pub struct AdminActionForm {
     approval: Option<uuid::Uuid>,
 }
 
+/// `POST /admin/users/{id}/confirm`: the step before deactivating an account, which says
+/// whose account it is and what follows; it writes nothing.
+pub async fn confirm_user_action(
+    State(state): State<AppState>,
+    user: Authorized<perm::ManageUsers>,
+    AppPath(id): AppPath<crate::ids::UserId>,
+    AppForm(form): AppForm<AdminActionForm>,
+) -> Result<Response, AppError> {
+    if form.action != "deactivate" {
+        return Err(AppError::invalid("action", "only deactivating an account asks to confirm it"));
+    }
+    let mut conn = state.db.acquire().await?;
+    let target = service::get_user(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    drop(conn);
+    if target.version != form.version || !target.active {
+        let message = "The account changed since you opened it: look at it again before you act.".to_string();
+        let mut r = user_page_with(&state, &user, id, message, String::new()).await?;
+        *r.status_mut() = StatusCode::CONFLICT;
+        return Ok(r);
+    }
+    crate::web::confirm::Confirm {
+        layout: Layout::for_user(&state.web, "/admin/users", Some(&user)),
+        heading: format!("Deactivate the account of {}?", target.name),
+        facts: vec![
+            ("Account".into(), format!("{} <{}>", target.name, target.email)),
+            ("Role".into(), target.role.label().to_string()),
+        ],
+        consequence: "The account can no longer sign in and every session of it ends now. Its cases stay assigned until a supervisor moves them; its history stays in the audit log. An administrator can reactivate it later.".into(),
+        action: format!("/admin/users/{id}"),
+        hidden: vec![
+            ("csrf_token".into(), user.csrf_token.clone()),
+            ("version".into(), form.version.to_string()),
+            ("action".into(), "deactivate".into()),
+        ],
+        button: "Yes: deactivate the account".into(),
+        destructive: true,
+        cancel: format!("/admin/users/{id}"),
+    }
+    .page()
+}
+
 /// `POST /admin/users/{id}`.
 pub async fn user_action(
     State(state): State<AppState>,

@@ -761,6 +761,102 @@ pub struct ActionForm {
     version: i32,
 }
 
+/// `POST /cases/{id}/transitions/confirm`: the step before an act that cannot be undone
+/// (accepting or rejecting a referral, closing, serving or issuing a determination). It
+/// writes nothing; it says what is about to happen and posts the same form on confirmation.
+pub async fn confirm_transition(
+    user: Authorized<perm::WorkCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<CaseId>,
+    AppForm(f): AppForm<ActionForm>,
+) -> Result<Response, AppError> {
+    let req = super::api::TransitionRequest {
+        action: f.action.clone(),
+        comment: f.comment.clone(),
+        date: f.date.clone(),
+        method: f.method.clone(),
+        late_reason: f.late_reason.clone(),
+        version: Some(f.version),
+    };
+    let mut conn = state.db.acquire().await?;
+    let row = service::visible(&mut conn, &user, id, false).await?;
+    let checked = super::api::parse_transition(&req).and_then(|(action, input)| {
+        if action.needs_comment() && input.comment.as_deref().is_none_or(|c| c.trim().is_empty()) {
+            return Err(AppError::invalid("comment", "is required: write the reason for the record"));
+        }
+        Ok((action, input))
+    });
+    let (action, input) = match checked {
+        Ok(ok) => ok,
+        Err(e) => {
+            drop(conn);
+            return render_again(Err(e), "", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await;
+        }
+    };
+    let view = service::view(&mut conn, row.clone(), &user, state.now()).await?;
+    if !view.allowed_actions.contains(&action) || row.version != f.version {
+        drop(conn);
+        let why = if row.version != f.version {
+            "The case changed since you opened it: look at it again before you act."
+        } else {
+            "That action is not possible at this stage of the case."
+        };
+        return case_page(&state, &user, id, why.into(), true, StatusCode::CONFLICT).await;
+    }
+    let after = match action.edge().1 {
+        Some(stage) => stage.label().to_string(),
+        None => "Decided, or monitoring mitigation, as the signed determination decides".into(),
+    };
+    let on = input.date.unwrap_or_else(|| service::today(state.now()));
+    let mut facts = vec![
+        ("Case".to_string(), format!("{}: {}", row.docket_number, row.title)),
+        ("Act".to_string(), action.label().to_string()),
+        ("Stage now".to_string(), row.stage.label().to_string()),
+        ("Stage after".to_string(), after),
+        ("Date of the act".to_string(), on.to_string()),
+    ];
+    if let Some(c) = input.comment.as_deref().filter(|c| !c.trim().is_empty()) {
+        facts.push(("Reason".into(), c.to_string()));
+    }
+    if let Some(m) = input.method.as_deref() {
+        let label = super::workflow::SERVICE_METHODS.iter().find(|(code, _)| *code == m).map(|(_, l)| *l).unwrap_or(m);
+        facts.push(("How it was served".into(), label.to_string()));
+    }
+    if let Some(r) = input.late_reason.as_deref().filter(|r| !r.trim().is_empty()) {
+        facts.push(("Why it is recorded late".into(), r.to_string()));
+    }
+    let field = |name: &str, v: &Option<String>| v.as_ref().map(|v| (name.to_string(), v.clone()));
+    let hidden = [
+        Some(("csrf_token".to_string(), user.csrf_token.clone())),
+        Some(("version".to_string(), f.version.to_string())),
+        Some(("action".to_string(), f.action.clone())),
+        field("comment", &f.comment),
+        field("date", &f.date),
+        field("method", &f.method),
+        field("late_reason", &f.late_reason),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    crate::web::confirm::Confirm {
+        layout: Layout::for_user(&state.web, "/cases", Some(&user)),
+        heading: format!("{} — {}?", action.label(), row.docket_number),
+        facts,
+        consequence: action.consequence().unwrap_or("The act is recorded on the case.").to_string(),
+        action: format!("/cases/{id}/transitions"),
+        hidden,
+        button: format!("Yes: {}", action.label().to_lowercase()),
+        destructive: matches!(
+            action,
+            super::workflow::Action::Reject
+                | super::workflow::Action::CloseWithoutAction
+                | super::workflow::Action::Close
+        ),
+        cancel: format!("/cases/{id}"),
+    }
+    .page()
+}
+
 /// `POST /cases/{id}/transitions`.
 pub async fn transition(
     user: Authorized<perm::WorkCases>,

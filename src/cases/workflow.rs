@@ -289,6 +289,30 @@ impl Action {
         )
     }
 
+    /// What taking the action sets in motion, for the step that asks to confirm it; `None`
+    /// for the actions that are taken without one (each can be followed by the next act).
+    pub fn consequence(self) -> Option<&'static str> {
+        match self {
+            Action::Accept => Some(
+                "The referral is accepted for review: the case moves to initial review and the review's clocks start from the date of the act. This cannot be undone.",
+            ),
+            Action::Reject => Some(
+                "The referral is rejected: the case ends here and the referring agency's request is answered with your reason. This cannot be undone.",
+            ),
+            Action::CloseWithoutAction => Some(
+                "The review is closed without action: its clocks stop. Only a supervisor can reopen it, with a written reason.",
+            ),
+            Action::ServeInitialDetermination => Some(
+                "The signed initial determination is recorded as served on the parties: their 30-day response window runs from the date of service. This cannot be undone.",
+            ),
+            Action::IssueFinalDetermination => Some(
+                "The signed final determination is issued: the case is decided. This cannot be undone: a change after this is an amendment or a revocation.",
+            ),
+            Action::Close => Some("The case is closed: no further act is recorded on it. This cannot be undone."),
+            _ => None,
+        }
+    }
+
     /// Whether the action asks how it was done (service of the initial determination).
     pub fn needs_method(self) -> bool {
         matches!(self, Action::ServeInitialDetermination)

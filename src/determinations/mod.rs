@@ -593,6 +593,11 @@ pub struct SignRequest {
     /// The delegation of the Secretary's authority under which they sign.
     #[serde(default)]
     pub authority: Option<String>,
+    /// The sha256 (hex) of the content the signer reviewed, as the confirmation step shows
+    /// it: given, the signature is refused if the content is no longer that.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub content_sha256: Option<String>,
 }
 
 /// A determination signed outside the system, as a supervisor records it from the signed

@@ -669,6 +669,13 @@ pub async fn sign(
     if let Some(why) = why_not_signable(d.kind(), &c, user, on) {
         return Err(DomainError::Conflict(why));
     }
+    if let Some(seen) = req.content_sha256.as_deref()
+        && !seen.trim().eq_ignore_ascii_case(&hex::encode(d.computed_hash()))
+    {
+        return Err(DomainError::Conflict(
+            "the content changed after you reviewed it: read it again before you sign".into(),
+        ));
+    }
     let (title, authority) = signer_statement(&mut tx, user, &req).await?;
     let hash = d.computed_hash();
     let reauth_at = user.reauth_at.expect("checked above");

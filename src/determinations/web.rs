@@ -129,9 +129,6 @@ struct DeterminationPage {
     today: String,
     /// Why a submitted (or recorded) determination cannot be signed yet; empty when it can.
     not_signable: String,
-    /// The signature form's title and authority, as the signer last stated them.
-    sign_title: String,
-    sign_authority: String,
     /// A supervisor may record a signature made outside the system on this submitted draft.
     can_record: bool,
     /// A second supervisor may confirm (or return) the recorded outside signature.
@@ -239,9 +236,6 @@ pub(crate) async fn determination_page(
     };
     let can_review = d_status == super::Status::Submitted
         && crate::auth::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations).is_ok();
-    // The signature form's defaults are read only for someone who may sign it.
-    let (sign_title, sign_authority) =
-        if can_review { service::usual_statement(&mut conn, user.id).await? } else { Default::default() };
     let signed_copy = match d.signed_copy_id {
         Some(copy) => documents::db::get(&mut conn, copy).await?,
         None => None,
@@ -286,8 +280,6 @@ pub(crate) async fn determination_page(
             && d.recorded_by != Some(user.id)
             && crate::auth::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations).is_ok(),
         not_signable,
-        sign_title,
-        sign_authority,
         signed_copy,
         recorded_at: d.recorded_at.map(show_time).unwrap_or_default(),
         reauth_fresh: user.require_recent_reauth(now).is_ok(),
@@ -477,6 +469,86 @@ pub struct SignForm {
     signer_title: Option<String>,
     #[serde(default)]
     authority: Option<String>,
+    #[serde(default)]
+    content_sha256: Option<String>,
+}
+
+/// The confirmation step of a signature: what is about to be signed.
+#[derive(Template)]
+#[template(path = "determinations/sign.html")]
+struct SignPage {
+    layout: Layout,
+    id: DeterminationId,
+    heading: String,
+    facts: Vec<(&'static str, String)>,
+    content_sha256: String,
+    sign_title: String,
+    sign_authority: String,
+    csrf_token: String,
+}
+
+/// `GET /determinations/{id}/sign`: the kind, outcome, case and content hash of what is
+/// about to be signed, with the signature's statement; after a fresh re-authentication.
+pub async fn sign_form(
+    user: Authorized<perm::SignDeterminations>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeterminationId>,
+) -> Result<Response, AppError> {
+    let back = format!("/determinations/{id}");
+    if user.require_recent_reauth(state.now()).is_err() {
+        return Ok(Redirect::to(&format!("/account/reauth?next=%2Fdeterminations%2F{id}%2Fsign")).into_response());
+    }
+    let mut conn = state.db.acquire().await?;
+    let (d, c) = service::get(&mut conn, &user, id, false).await?;
+    let on = crate::cases::service::today(state.now());
+    let refusal = if d.status != super::Status::Submitted {
+        Some(format!("only a submitted draft can be signed (this one is {})", d.status))
+    } else {
+        crate::auth::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations)
+            .err()
+            .map(|_| "you drafted it: a second supervisor signs".to_string())
+            .or_else(|| service::filed_it(&c, &user))
+            .or_else(|| service::why_not_signable(d.kind(), &c, &user, on))
+    };
+    if let Some(why) = refusal {
+        drop(conn);
+        return determination_page(
+            &state,
+            &user,
+            id,
+            format!("Not signable: {why}."),
+            true,
+            Vec::new(),
+            StatusCode::CONFLICT,
+            None,
+        )
+        .await;
+    }
+    let (sign_title, sign_authority) = service::usual_statement(&mut conn, user.id).await?;
+    let hash = hex::encode(d.computed_hash());
+    let kind = d.kind();
+    let content = d.typed();
+    let mut facts = vec![
+        ("Determination", format!("{} (revision {})", kind.label(), d.revision)),
+        ("Outcome", super::outcome_label(&d.outcome).to_string()),
+        ("Case", format!("{}: {}", c.docket_number, c.title)),
+        ("Title", content.title.clone()),
+        ("Drafted by", d.drafted_by_name.clone()),
+        ("Date of the signature", on.to_string()),
+    ];
+    if !content.prohibitions.is_empty() {
+        facts.push(("Prohibited transactions", content.prohibitions.len().to_string()));
+    }
+    render(&SignPage {
+        layout: Layout::for_user(&state.web, &back, Some(&user)),
+        id,
+        heading: format!("Sign the {} of {}", kind.label().to_lowercase(), c.docket_number),
+        facts,
+        content_sha256: hash,
+        sign_title,
+        sign_authority,
+        csrf_token: user.csrf_token.clone(),
+    })
 }
 
 /// `POST /determinations/{id}/sign`: a fresh re-authentication is asked for first.
@@ -486,11 +558,12 @@ pub async fn sign(
     AppPath(id): AppPath<DeterminationId>,
     AppForm(f): AppForm<SignForm>,
 ) -> Result<Response, AppError> {
-    let req = super::SignRequest { signer_title: f.signer_title, authority: f.authority };
+    let req =
+        super::SignRequest { signer_title: f.signer_title, authority: f.authority, content_sha256: f.content_sha256 };
     let result = service::sign(&mut *state.conn().await?, &user, state.now(), id, req, state.mail).await;
     match result.map_err(AppError::from) {
         Err(AppError::ReauthRequired) => {
-            Ok(Redirect::to(&format!("/account/reauth?next=%2Fdeterminations%2F{id}")).into_response())
+            Ok(Redirect::to(&format!("/account/reauth?next=%2Fdeterminations%2F{id}%2Fsign")).into_response())
         }
         result => {
             render_again(result.map(|_| ()), "Signed. The signed content can no longer change.", |o| {

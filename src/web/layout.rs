@@ -95,7 +95,8 @@ pub fn form_outcome<E: Into<AppError>>(result: Result<(), E>, ok: &str) -> Resul
         Err(AppError::Conflict(m)) => (m, true, StatusCode::CONFLICT, Vec::new()),
         Err(AppError::ForbiddenBecause(m)) => (m, true, StatusCode::FORBIDDEN, Vec::new()),
         Err(AppError::Invalid(errors)) => {
-            (crate::error::FieldError::join(&errors), true, StatusCode::UNPROCESSABLE_ENTITY, errors)
+            let message = errors.iter().map(|e| sentence(&e.field, &e.message)).collect::<Vec<_>>().join(" ");
+            (message, true, StatusCode::UNPROCESSABLE_ENTITY, errors)
         }
         Err(e) => return Err(e),
     };

@@ -2,6 +2,7 @@
 //! our error, and the middleware every response passes through.
 
 pub mod auth;
+pub mod confirm;
 pub mod conn;
 pub mod error;
 pub mod extract;

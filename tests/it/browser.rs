@@ -286,6 +286,12 @@ async fn an_analyst_files_a_case_finds_it_and_a_supervisor_accepts_it() {
     c.find(fantoccini::Locator::LinkText(&docket)).await.unwrap().click().await.unwrap();
     c.wait().for_element(fantoccini::Locator::Css("input[name=action][value=accept]")).await.unwrap();
     submit("form.icts-action:has(input[value=accept]) button[type=submit]").await;
+    // Accepting cannot be undone: a confirmation step says what is about to happen.
+    let facts = c.wait().for_element(fantoccini::Locator::Css("[data-testid=confirm-facts]")).await.unwrap();
+    let facts = facts.text().await.unwrap();
+    assert!(facts.contains(&docket) && facts.contains("Initial review"), "{facts}");
+    browser.screenshot("confirm-accept").await;
+    submit("[data-testid=confirm]").await;
     let stage = c.wait().for_element(fantoccini::Locator::Css("[data-testid=message]")).await.unwrap();
     assert_eq!(stage.text().await.unwrap(), "Done.");
     assert_eq!(
@@ -676,8 +682,16 @@ async fn an_analyst_drafts_a_supervisor_signs_with_step_up_and_the_document_rend
     reauth.click().await.unwrap();
     c.wait().for_element(Id("password")).await.unwrap().send_keys(password).await.unwrap();
     c.find(Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
-    c.wait().for_element(Css("[data-testid=sign]")).await.unwrap().click().await.unwrap();
+    // Signing passes through a step that shows what is about to be signed.
+    let shown = c.wait().for_element(Css("[data-testid=content-hash]")).await.unwrap().text().await.unwrap();
+    assert_eq!(shown.len(), 64, "{shown}");
+    let facts = c.find(Css("[data-testid=confirm-facts]")).await.unwrap().text().await.unwrap();
+    assert!(facts.contains("Initial determination") && facts.contains("Outcome"), "{facts}");
+    browser.screenshot("determination-sign-confirm").await;
+    c.find(Css("[data-testid=sign]")).await.unwrap().click().await.unwrap();
     let sig = c.wait().for_element(Css("[data-testid=signature]")).await.unwrap().text().await.unwrap();
+    let signed = c.find(Css("[data-testid=signature] [data-testid=content-hash]")).await.unwrap().text().await.unwrap();
+    assert_eq!(signed, shown, "the hash signed is the hash shown");
     assert!(sig.contains("Signed by Sky Supervisor"), "{sig}");
     assert!(sig.to_lowercase().contains("matches the content"), "{sig}");
     browser.screenshot("determination-signed").await;

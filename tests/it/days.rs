@@ -412,3 +412,94 @@ async fn a_refused_form_lists_every_problem_as_a_link_with_focus_on_the_list_and
     let msg = c.find(Locator::Id("tx-value_usd-error")).await.unwrap().text().await.unwrap();
     assert_eq!(msg, "Value (US dollars) must be a number.");
 }
+
+/// The value of the hidden field `name` on a page.
+fn hidden(page: &str, name: &str) -> String {
+    let at = page.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} in {page}"));
+    let rest = &page[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn acts_that_cannot_be_undone_ask_to_confirm_what_is_about_to_happen_and_write_nothing_until_then() {
+    use crate::harness::{TestApp, api};
+    use axum::http::StatusCode;
+    use serde_json::json;
+    let app = TestApp::new().await;
+    let (analyst, sup, admin) = (app.user("analyst").await, app.user("supervisor").await, app.user("admin").await);
+    let ta = app.token(&analyst).await;
+    let body = json!({"title": "Satellite ground station", "summary": "s", "origin": "own_initiative", "category": "connected_software", "adversaries": ["CN"], "restricted": false});
+    let r = app.send(api("POST", "/api/v1/cases", &ta, Some(body))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let (id, docket) =
+        (r.json()["id"].as_str().unwrap().to_string(), r.json()["docket_number"].as_str().unwrap().to_string());
+
+    // The case page's accept and reject buttons lead to the confirmation step.
+    let s = app.sign_in(&sup).await;
+    let page = app.send(s.get(&format!("/cases/{id}"))).await.text();
+    assert!(page.contains(&format!("action=\"/cases/{id}/transitions/confirm\"")), "{page}");
+    let events = app.count("audit_events").await;
+    let confirm =
+        app.send(s.post(
+            &format!("/cases/{id}/transitions/confirm"),
+            &[("action", "accept"), ("version", "1"), ("date", "")],
+        ))
+        .await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    let confirm = confirm.text();
+    assert!(confirm.contains(&docket) && confirm.contains("Satellite ground station"), "{confirm}");
+    assert!(confirm.contains("Initial review") && confirm.contains("This cannot be undone."), "{confirm}");
+    assert_eq!(app.count("audit_events").await, events, "the confirmation step writes nothing");
+    let case = app.send(api("GET", &format!("/api/v1/cases/{id}"), &ta, None)).await.json();
+    assert_eq!(case["stage"], "intake");
+    // A rejection without its reason is refused at the first step, naming the field.
+    let r = app
+        .send(s.post(
+            &format!("/cases/{id}/transitions/confirm"),
+            &[("action", "reject"), ("version", "1"), ("comment", " ")],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("Comment is required"), "{}", r.text());
+    // Confirmed, the act is done with what the first step carried.
+    assert_eq!(hidden(&confirm, "action"), "accept");
+    let r = app
+        .send(s.post(
+            &format!("/cases/{id}/transitions"),
+            &[("action", &hidden(&confirm, "action")), ("version", &hidden(&confirm, "version")), ("date", "")],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let case = app.send(api("GET", &format!("/api/v1/cases/{id}"), &ta, None)).await.json();
+    assert_eq!(case["stage"], "initial_review");
+    // A confirmation of a step already taken (the case moved on) says so.
+    let r =
+        app.send(s.post(&format!("/cases/{id}/transitions/confirm"), &[("action", "accept"), ("version", "1")])).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+
+    // Deactivating an account: whose, and what follows, before it happens.
+    let sa = app.sign_in(&admin).await;
+    let page = app.send(sa.get(&format!("/admin/users/{}", analyst.id))).await.text();
+    assert!(page.contains(&format!("action=\"/admin/users/{}/confirm\"", analyst.id)), "{page}");
+    let version = hidden(&page, "version");
+    let confirm = app
+        .send(
+            sa.post(
+                &format!("/admin/users/{}/confirm", analyst.id),
+                &[("action", "deactivate"), ("version", &version)],
+            ),
+        )
+        .await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    let confirm = confirm.text();
+    assert!(confirm.contains(&analyst.email) && confirm.contains("can no longer sign in"), "{confirm}");
+    assert_eq!(app.send(api("GET", "/api/v1/me", &ta, None)).await.status, StatusCode::OK, "still active");
+    let r = app
+        .send(sa.post(
+            &format!("/admin/users/{}", analyst.id),
+            &[("action", "deactivate"), ("version", &hidden(&confirm, "version"))],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(app.send(api("GET", "/api/v1/me", &ta, None)).await.status, StatusCode::UNAUTHORIZED);
+}

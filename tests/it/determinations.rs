@@ -370,6 +370,12 @@ async fn four_eyes_sign_off_holds_over_http() {
     let r = app.send(api("POST", "/api/v1/auth/reauth", &ts, Some(json!({"password": "wrong password"})))).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     reauth(app, &ts, &o.sup).await;
+    // Signing what the signer reviewed: a hash that is not the content's is refused.
+    let reviewed =
+        |h: &str| api("POST", &format!("/api/v1/determinations/{did}/sign"), &ts, Some(json!({"content_sha256": h})));
+    let r = app.send(reviewed(&"0".repeat(64))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("changed after you reviewed it"), "{}", r.text());
     let r = app.send(sign(&ts)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let s = r.json();
