@@ -157,6 +157,7 @@ fn table() -> Table {
         // Audit log, chain status and exports.
         .get("/audit", audit::web::events_page)
         .get("/audit/chain", audit::web::chain)
+        .get("/audit/export", audit::web::export_log_page)
         .post("/audit/chain/verify", audit::web::chain_verify)
         .get("/cases/{id}/export", audit::web::export_case_page)
         .get("/cases/{id}/dossier", audit::web::dossier_page)

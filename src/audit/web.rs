@@ -126,6 +126,18 @@ struct EventsPage {
     rows: Vec<Row>,
     next_link: Option<String>,
     errors: FormErrors,
+    /// The export form's period: the last whole month (UTC).
+    export_from: String,
+    export_to: String,
+    /// Whether the reader's role sees case content in the log.
+    sees_content: bool,
+}
+
+/// The last whole calendar month before `today`: its first day and the first of the next.
+fn last_month(today: time::Date) -> (time::Date, time::Date) {
+    let this = today.replace_day(1).expect("day 1 exists");
+    let previous = this.previous_day().expect("in range").replace_day(1).expect("day 1 exists");
+    (previous, this)
 }
 
 impl EventsPage {
@@ -173,7 +185,17 @@ pub async fn events_page(
             e,
         })
         .collect();
-    render(&EventsPage { layout: Layout::for_user(&state.web, "/audit", Some(&user)), q, rows, next_link, errors })
+    let (export_from, export_to) = last_month(state.now().date());
+    render(&EventsPage {
+        layout: Layout::for_user(&state.web, "/audit", Some(&user)),
+        q,
+        rows,
+        next_link,
+        errors,
+        export_from: export_from.to_string(),
+        export_to: export_to.to_string(),
+        sees_content: super::sees_case_content(user.role),
+    })
 }
 
 /// A part of the printable dossier.
@@ -270,6 +292,17 @@ pub async fn dossier_page(
 }
 
 /// `GET /cases/{id}/export?format=...` from the case page: the same as the API.
+pub async fn export_log_page(
+    user: Authorized<perm::ReadAuditLog>,
+    state: State<AppState>,
+    query: AppQuery<super::api::LogExportQuery>,
+) -> Result<Response, AppError> {
+    super::api::export_log(user, state, query).await
+}
+
+/// `GET /cases/{id}/export`: the dossier download of the case page, after the same
+/// re-authentication as the API's (people without one are sent to the re-authentication
+/// page and back here).
 pub async fn export_case_page(
     user: Authorized<perm::ExportCases>,
     state: State<AppState>,
@@ -340,4 +373,15 @@ pub async fn chain_verify(
 ) -> Result<Response, AppError> {
     let result = service::verify_now(&state.db, &state.checkpointer, &user, state.now()).await?;
     chain_page(&state, &user, Some(result)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    #[test]
+    fn the_export_form_offers_the_last_whole_month() {
+        assert_eq!(super::last_month(date!(2026 - 12 - 03)), (date!(2026 - 11 - 01), date!(2026 - 12 - 01)));
+        assert_eq!(super::last_month(date!(2027 - 01 - 31)), (date!(2026 - 12 - 01), date!(2027 - 01 - 01)));
+    }
 }

@@ -503,3 +503,39 @@ async fn acts_that_cannot_be_undone_ask_to_confirm_what_is_about_to_happen_and_w
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(app.send(api("GET", "/api/v1/me", &ta, None)).await.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn an_auditor_exports_a_month_of_the_log_from_the_audit_page_after_a_step_up() {
+    use crate::harness::TestApp;
+    use axum::http::StatusCode;
+    let app = TestApp::new().await;
+    let auditor = app.user("auditor").await;
+    let analyst = app.user("analyst").await;
+    app.token(&analyst).await;
+    let s = app.sign_in(&auditor).await;
+    let page = app.send(s.get("/audit")).await.text();
+    assert!(page.contains("data-testid=\"export-log-form\""), "{page}");
+    // The form offers the last whole month; the test's clock says which.
+    let today = icts_review::clock::Clock::now(&app.clock).date();
+    let first = today.replace_day(1).unwrap();
+    let from = first.previous_day().unwrap().replace_day(1).unwrap();
+    assert!(page.contains(&format!("name=\"from\" type=\"date\" value=\"{from}\"")), "{page}");
+    assert!(page.contains(&format!("name=\"to\" type=\"date\" value=\"{first}\"")), "{page}");
+    // This month's events, as CSV: first the step-up, then the file.
+    let path = format!("/audit/export?from={first}&to={}&format=csv", today.next_day().unwrap());
+    let r = app.send(s.get(&path)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let to_reauth = r.header("location").unwrap();
+    assert!(to_reauth.starts_with("/account/reauth?next=%2Faudit%2Fexport%3F"), "{to_reauth}");
+    let r = app.send(s.post("/account/reauth", &[("password", &auditor.password), ("next", &path)])).await;
+    assert_eq!(r.header("location").as_deref(), Some(path.as_str()), "back to the export");
+    let exported = app.events("audit.exported").await;
+    let r = app.send(s.get(&path)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("content-type").unwrap().starts_with("text/csv"), "{:?}", r.header("content-type"));
+    assert!(r.header("content-disposition").unwrap().contains("audit-log.csv"));
+    let csv = r.text();
+    assert!(csv.lines().next().unwrap().contains("event_type"), "{csv}");
+    assert!(csv.contains("auth.sign_in"), "the month's sign-ins are in it");
+    assert_eq!(app.events("audit.exported").await.len(), exported.len() + 1, "the export is recorded");
+}
