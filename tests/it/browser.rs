@@ -291,6 +291,7 @@ async fn an_analyst_files_a_case_finds_it_and_a_supervisor_accepts_it() {
     let facts = facts.text().await.unwrap();
     assert!(facts.contains(&docket) && facts.contains("Initial review"), "{facts}");
     browser.screenshot("confirm-accept").await;
+    browser.assert_accessible("the confirmation of an acceptance").await;
     submit("[data-testid=confirm]").await;
     let stage = c.wait().for_element(fantoccini::Locator::Css("[data-testid=message]")).await.unwrap();
     assert_eq!(stage.text().await.unwrap(), "Done.");
@@ -643,8 +644,8 @@ async fn an_analyst_drafts_a_supervisor_signs_with_step_up_and_the_document_rend
     );
     // Submitting an incomplete draft names what is missing.
     c.find(Css("[data-testid=submit-draft]")).await.unwrap().click().await.unwrap();
-    let msg = wait_text(c, "[data-testid=message]", |t| t.contains("cessation")).await;
-    assert!(msg.contains("cessation"), "{msg}");
+    let msg = wait_text(c, "[data-testid=message]", |t| t.to_lowercase().contains("cessation")).await;
+    assert!(msg.to_lowercase().contains("cessation"), "{msg}");
     c.find(Id("cessation"))
         .await
         .unwrap()
@@ -688,6 +689,7 @@ async fn an_analyst_drafts_a_supervisor_signs_with_step_up_and_the_document_rend
     let facts = c.find(Css("[data-testid=confirm-facts]")).await.unwrap().text().await.unwrap();
     assert!(facts.contains("Initial determination") && facts.contains("Outcome"), "{facts}");
     browser.screenshot("determination-sign-confirm").await;
+    browser.assert_accessible("the confirmation of a signature").await;
     c.find(Css("[data-testid=sign]")).await.unwrap().click().await.unwrap();
     let sig = c.wait().for_element(Css("[data-testid=signature]")).await.unwrap().text().await.unwrap();
     let signed = c.find(Css("[data-testid=signature] [data-testid=content-hash]")).await.unwrap().text().await.unwrap();

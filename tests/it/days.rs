@@ -33,10 +33,12 @@ impl DemoOffice {
         let c = &browser.client;
         let base = &self.server.base;
         c.goto(&format!("{base}/sign-in")).await.unwrap();
+        browser.assert_accessible("the sign-in page").await;
         c.find(Locator::Id("email")).await.unwrap().send_keys(&a.email).await.unwrap();
         c.find(Locator::Id("password")).await.unwrap().send_keys(&a.password).await.unwrap();
         c.find(Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
         c.wait().for_element(Locator::Id("current_password")).await.unwrap();
+        browser.assert_accessible("the password change page").await;
         let mine = format!("{} own long passphrase", role.as_str());
         c.find(Locator::Id("current_password")).await.unwrap().send_keys(&a.password).await.unwrap();
         c.find(Locator::Id("new_password")).await.unwrap().send_keys(&mine).await.unwrap();
@@ -106,6 +108,7 @@ async fn no_main_page_scrolls_sideways_at_320_css_pixels() {
     let office = DemoOffice::start().await;
     let base = office.server.base.clone();
     let mut wide = Vec::new();
+    let mut inaccessible = Vec::new();
     for role in [Role::Supervisor, Role::Analyst, Role::Auditor, Role::Admin] {
         let browser = Browser::start().await;
         let c = &browser.client;
@@ -167,10 +170,15 @@ async fn no_main_page_scrolls_sideways_at_320_css_pixels() {
             if scroll > client {
                 wide.push(format!("{role:?} {p}: {scroll} px ({})", sticking_out(c).await.join(", ")));
             }
+            // Every main page, as each role sees it, with no critical or serious violation.
+            for v in browser.axe().await {
+                inaccessible.push(format!("{role:?} {p}: {v}"));
+            }
         }
         browser.close().await;
     }
     assert!(wide.is_empty(), "pages wider than their 320 px viewport:\n{}", wide.join("\n"));
+    assert!(inaccessible.is_empty(), "axe-core violations:\n{}", inaccessible.join("\n"));
 }
 
 /// The part of a page inside the element with `data-testid="{id}"` (up to its `</section>`).
@@ -357,6 +365,7 @@ async fn a_refused_form_lists_every_problem_as_a_link_with_focus_on_the_list_and
     c.find(Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Locator::Css("[data-testid=error-summary]")).await.unwrap();
     browser.screenshot("form-errors").await;
+    browser.assert_accessible("the new-case form with errors").await;
     let (heading, links, focused) = error_summary(c).await;
     assert_eq!(heading, "There are 3 problems with what you entered");
     assert_eq!(
@@ -395,6 +404,7 @@ async fn a_refused_form_lists_every_problem_as_a_link_with_focus_on_the_list_and
     c.find(Locator::Css("form[action$='/transactions'] button[type=submit]")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Locator::Css("[data-testid=error-summary]")).await.unwrap();
     browser.screenshot("panel-errors").await;
+    browser.assert_accessible("the case page with a refused panel form").await;
     let open = c.execute("return document.getElementById('panel-transaction').open", vec![]).await.unwrap();
     assert_eq!(open.as_bool(), Some(true), "the panel comes back open");
     let (heading, links, focused) = error_summary(c).await;

@@ -521,6 +521,36 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// The critical and serious accessibility violations axe-core (vendored from npm in
+    /// `tests/vendor/axe-core`) finds on the current page, each as "rule: targets (help)".
+    /// The script is evaluated through WebDriver, which the page's CSP does not govern.
+    pub async fn axe(&self) -> Vec<String> {
+        static AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
+        let c = &self.client;
+        let loaded = c.execute("return typeof window.axe === 'object'", vec![]).await.unwrap();
+        if loaded.as_bool() != Some(true) {
+            c.execute(&format!("{AXE}\nreturn true;"), vec![]).await.expect("axe-core loads");
+        }
+        let found = c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {resultTypes: ['violations']}).then(r => done(
+                   r.violations.filter(v => v.impact === 'critical' || v.impact === 'serious')
+                     .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 5).join(', ') + ' (' + v.help + ')')
+                 ), e => done(['axe-core failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        found.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    }
+
+    /// Fails with the page's critical and serious accessibility violations, naming `what`.
+    pub async fn assert_accessible(&self, what: &str) {
+        let found = self.axe().await;
+        assert!(found.is_empty(), "axe-core on {what}: {found:#?}");
+    }
+
     /// Saves a screenshot of the current page as `target/screenshots/NAME.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("screenshot");
