@@ -509,7 +509,9 @@ async fn import_transactions(config: Config, file: std::path::PathBuf, as_user: 
             None => None,
         };
         let spinner = indicatif::ProgressBar::new_spinner().with_message(format!("checking {}", file.display()));
-        let rows = match import::parse(std::io::BufReader::new(reader), &reference, now.date()) {
+        let mut parsed = import::parse_all(std::io::BufReader::new(reader), &reference, now.date());
+        import::check_dockets(&mut *db.pool.acquire().await?, &mut parsed).await?;
+        let rows = match if parsed.errors.is_empty() { Ok(parsed.rows) } else { Err(parsed.errors) } {
             Ok(rows) => rows,
             Err(errors) => {
                 spinner.finish_and_clear();

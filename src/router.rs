@@ -97,6 +97,7 @@ fn table() -> Table {
         .get("/cases/new", cases::web::new_form)
         .get("/cases/import", cases::web::import_form)
         .post("/cases/import", cases::web::import_upload)
+        .get("/cases/import/template.csv", cases::web::import_template)
         .post("/cases/assign", cases::web::assign)
         .get("/cases/{id}", cases::web::show)
         .get("/cases/{id}/edit", cases::web::edit_form)

@@ -121,18 +121,123 @@ fn split_codes(s: &str) -> Vec<String> {
     s.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()
 }
 
+/// What each column takes, as the import page and the template show it:
+/// (column, when it is required, what it takes).
+pub const COLUMN_HELP: [(&str, &str, &str); 22] = [
+    ("docket_number", "no", "ICTS-YYYY-NNN of an existing case to join; empty opens a new case"),
+    ("title", "for a new case", "1 to 300 characters"),
+    ("summary", "for a new case", "up to 20,000 characters"),
+    ("origin", "for a new case", "agency_referral, own_initiative or submitted_information"),
+    (
+        "referring_agency",
+        "for an agency referral",
+        "the agency's code, e.g. DOJ or DHS (Administration → Reference data lists them)",
+    ),
+    ("referral_date", "no", "YYYY-MM-DD, not before 2021-01-19 and not in the future"),
+    ("category", "for a new case", "a covered-category code, e.g. network_infrastructure"),
+    ("adversaries", "for a new case", "foreign-adversary codes separated by ;, e.g. CN;RU"),
+    ("restricted", "no", "true or false (need-to-know)"),
+    ("item", "yes", "the ICTS item or service, 1 to 500 characters"),
+    ("kind", "yes", "acquisition, importation, transfer, installation, dealing or use"),
+    ("status", "yes", "pending, completed or ongoing"),
+    ("initiated_on", "no", "YYYY-MM-DD"),
+    ("completed_on", "no", "YYYY-MM-DD, not before initiated_on"),
+    ("ongoing_activity", "no", "e.g. firmware updates pushed monthly"),
+    ("value_usd", "no", "a number of US dollars, e.g. 1250000"),
+    ("us_persons_affected", "no", "a whole number"),
+    ("data_categories", "no", "sensitive-data codes separated by ;, e.g. geolocation;biometric"),
+    (
+        "supplier_name",
+        "with supplier_country",
+        "the supplier's legal name: found by exact name and country, or registered",
+    ),
+    ("supplier_country", "with supplier_name", "a two-letter country code, e.g. CN"),
+    ("counterparty_name", "with counterparty_country", "the US counterparty's legal name, the same way"),
+    ("counterparty_country", "with counterparty_name", "a two-letter country code, e.g. US"),
+];
+
+/// A CSV file with every column and one example row that opens a new case: the start of
+/// a file to import.
+pub fn template_csv() -> String {
+    let example: HashMap<&str, &str> = [
+        ("title", "Cellular modules in county utility meters"),
+        ("summary", "Smart meters with cellular modules from a PRC-based manufacturer, bought by a county utility."),
+        ("origin", "own_initiative"),
+        ("category", "connected_software"),
+        ("adversaries", "CN"),
+        ("restricted", "false"),
+        ("item", "LTE-M modules in 40,000 electricity meters"),
+        ("kind", "acquisition"),
+        ("status", "completed"),
+        ("initiated_on", "2025-03-01"),
+        ("completed_on", "2025-09-30"),
+        ("ongoing_activity", "firmware updates pushed monthly"),
+        ("value_usd", "1250000"),
+        ("us_persons_affected", "40000"),
+        ("data_categories", "geolocation"),
+        ("supplier_name", "Example Module Co., Ltd."),
+        ("supplier_country", "CN"),
+        ("counterparty_name", "Example County Utility"),
+        ("counterparty_country", "US"),
+    ]
+    .into_iter()
+    .collect();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(COLUMNS).expect("writes to memory");
+    w.write_record(COLUMNS.iter().map(|c| example.get(c).copied().unwrap_or(""))).expect("writes to memory");
+    String::from_utf8(w.into_inner().expect("writes to memory")).expect("UTF-8 in, UTF-8 out")
+}
+
+/// A file as read: its valid rows, every problem found, and the docket numbers its rows
+/// name (valid or not), to be checked against the cases there are.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// The rows without a problem.
+    pub rows: Vec<ImportRow>,
+    /// Every problem, in the order of the file.
+    pub errors: Vec<RowError>,
+    /// (line, docket number) of every row that names a case to join.
+    dockets: Vec<(usize, String)>,
+}
+
+/// Adds to `parsed` the rows that name a docket number no case has, in the order of the
+/// file: with [`parse_all`], every problem of a file at once.
+pub async fn check_dockets(conn: &mut PgConnection, parsed: &mut Parsed) -> Result<(), sqlx::Error> {
+    let mut dockets: Vec<String> = parsed.dockets.iter().map(|(_, d)| d.clone()).collect();
+    dockets.sort();
+    dockets.dedup();
+    if dockets.is_empty() {
+        return Ok(());
+    }
+    let found = sqlx::query_scalar!("SELECT docket_number FROM cases WHERE docket_number = ANY($1)", &dockets)
+        .fetch_all(&mut *conn)
+        .await?;
+    parsed.errors.extend(parsed.dockets.iter().filter(|(_, d)| !found.contains(d)).map(|(line, d)| RowError {
+        row: *line,
+        column: "docket_number".into(),
+        message: format!("no case {d} exists"),
+    }));
+    parsed.errors.sort_by_key(|e| e.row);
+    Ok(())
+}
+
 /// Reads and validates the whole file; returns every error at once.
 pub fn parse(input: impl Read, reference: &Reference, today: Date) -> Result<Vec<ImportRow>, Vec<RowError>> {
+    let parsed = parse_all(input, reference, today);
+    if parsed.errors.is_empty() { Ok(parsed.rows) } else { Err(parsed.errors) }
+}
+
+/// Reads the whole file: the rows that are valid, and every problem of the header and the
+/// rows. An unknown column is reported and its values left unread; a missing required
+/// column is reported once, not on every row.
+pub fn parse_all(input: impl Read, reference: &Reference, today: Date) -> Parsed {
     let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(input);
     let mut errors = Vec::new();
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            return Err(vec![RowError {
-                row: 1,
-                column: "-".into(),
-                message: format!("cannot read the header row: {e}"),
-            }]);
+            let message = format!("cannot read the header row: {e}");
+            return Parsed { errors: vec![RowError { row: 1, column: "-".into(), message }], ..Parsed::default() };
         }
     };
     for h in headers.iter() {
@@ -144,17 +249,21 @@ pub fn parse(input: impl Read, reference: &Reference, today: Date) -> Result<Vec
             });
         }
     }
+    let mut missing = Vec::new();
     for required in ["item", "kind", "status"] {
         if !headers.iter().any(|h| h == required) {
-            errors.push(RowError { row: 1, column: required.into(), message: "required column is missing".into() });
+            errors.push(RowError {
+                row: 1,
+                column: required.into(),
+                message: "required column is missing from the header".into(),
+            });
+            missing.push(required);
         }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
     }
     let idx: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
     let known_data: Vec<String> = reference.data_categories.iter().map(|d| d.code.clone()).collect();
     let mut rows = Vec::new();
+    let mut dockets = Vec::new();
     for (n, record) in reader.records().enumerate() {
         let line = n + 2;
         let record = match record {
@@ -181,6 +290,8 @@ pub fn parse(input: impl Read, reference: &Reference, today: Date) -> Result<Vec
             && !d.starts_with("ICTS-")
         {
             err("docket_number", "must look like ICTS-YYYY-NNN".into());
+        } else if let Some(d) = &docket {
+            dockets.push((line, d.clone()));
         }
         let new_case = if docket.is_none() {
             let restricted = match get("restricted").to_lowercase().as_str() {
@@ -271,10 +382,12 @@ pub fn parse(input: impl Read, reference: &Reference, today: Date) -> Result<Vec
             rows.push(ImportRow { line, docket, new_case, transaction, parties });
         }
     }
+    // A missing column was reported once, in the header.
+    errors.retain(|e| e.row == 1 || !missing.contains(&e.column.as_str()));
     if rows.is_empty() && errors.is_empty() {
         errors.push(RowError { row: 2, column: "-".into(), message: "the file has no data rows".into() });
     }
-    if errors.is_empty() { Ok(rows) } else { Err(errors) }
+    Parsed { rows, errors, dockets }
 }
 
 /// Why an import did not load.
@@ -313,13 +426,14 @@ pub async fn load(
             .fetch_all(&mut *conn)
             .await?;
     let by_docket: HashMap<String, CaseId> = found.into_iter().map(|r| (r.docket_number, r.id)).collect();
+    // Checked by `check` already; a case cannot go away, but a caller may skip the check.
     let missing: Vec<RowError> = rows
         .iter()
         .filter_map(|r| {
             r.docket.as_ref().filter(|d| !by_docket.contains_key(*d)).map(|d| RowError {
                 row: r.line,
                 column: "docket_number".into(),
-                message: format!("no case {d}"),
+                message: format!("no case {d} exists"),
             })
         })
         .collect();
@@ -572,7 +686,12 @@ mod tests {
     fn unknown_or_missing_columns_are_refused() {
         let r = Reference::builtin_for_tests();
         let errors = parse("item,colour\nx,blue\n".as_bytes(), &r, date!(2026 - 01 - 01)).unwrap_err();
-        let cols: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
-        assert_eq!(cols, ["colour", "kind", "status"]);
+        let header: Vec<&str> = errors.iter().filter(|e| e.row == 1).map(|e| e.column.as_str()).collect();
+        assert_eq!(header, ["colour", "kind", "status"]);
+        // The rows are read all the same (one pass reports every problem), and a missing
+        // column is not reported again on each row.
+        let row: Vec<&str> = errors.iter().filter(|e| e.row == 2).map(|e| e.column.as_str()).collect();
+        assert!(row.contains(&"title") && row.contains(&"category"), "{errors:?}");
+        assert!(!row.contains(&"kind") && !row.contains(&"status"), "{errors:?}");
     }
 }

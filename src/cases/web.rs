@@ -1222,7 +1222,7 @@ struct ImportPage {
     csrf_token: String,
     errors: Vec<super::import::RowError>,
     report: Option<super::import::ImportReport>,
-    columns: [&'static str; 22],
+    columns: [(&'static str, &'static str, &'static str); 22],
 }
 
 /// `GET /cases/import` (supervisors).
@@ -1235,8 +1235,20 @@ pub async fn import_form(
         csrf_token: user.csrf_token.clone(),
         errors: Vec::new(),
         report: None,
-        columns: super::import::COLUMNS,
+        columns: super::import::COLUMN_HELP,
     })
+}
+
+/// `GET /cases/import/template.csv` (supervisors): every column and one example row.
+pub async fn import_template(_user: Authorized<perm::AssignCases>) -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"icts-import-template.csv\""),
+        ],
+        super::import::template_csv(),
+    )
+        .into_response()
 }
 
 /// `POST /cases/import` (supervisors): a multipart upload of one CSV file.
@@ -1262,7 +1274,7 @@ pub async fn import_upload(
         csrf_token: user.csrf_token.clone(),
         errors,
         report,
-        columns: super::import::COLUMNS,
+        columns: super::import::COLUMN_HELP,
     };
     let Some(data) = data.filter(|d| !d.is_empty()) else {
         let mut r = render(&page(
@@ -1286,9 +1298,13 @@ pub async fn import_upload(
         return Ok(r);
     }
     let reference = Reference::load(&state.db).await?;
-    let rows = match super::import::parse(data.as_slice(), &reference, service::today(now)) {
-        Ok(rows) => rows,
-        Err(errors) => {
+    // Every problem of the file at once: the header's, each row's, unknown docket numbers.
+    let mut parsed = super::import::parse_all(data.as_slice(), &reference, service::today(now));
+    super::import::check_dockets(&mut *state.conn().await?, &mut parsed).await?;
+    let (rows, errors) = (parsed.rows, parsed.errors);
+    let rows = match errors.is_empty() {
+        true => rows,
+        false => {
             let mut r = render(&page(errors, None))?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(r);

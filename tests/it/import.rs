@@ -206,3 +206,49 @@ async fn a_control_character_in_a_cell_is_named_with_its_row_and_column() {
     assert!(html.contains("item"), "the column is named");
     assert_eq!((app.count("cases").await, app.count("audit_events").await), before, "nothing written");
 }
+
+#[tokio::test]
+async fn one_pass_reports_unknown_and_missing_columns_bad_rows_and_unknown_cases_and_the_template_imports() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let s = app.sign_in(&sup).await;
+    // The page teaches the columns and offers a template.
+    let page = app.send(s.get("/cases/import")).await.text();
+    assert!(page.contains("data-testid=\"import-template\""), "{page}");
+    assert!(page.contains("<td><code>adversaries</code></td><td>for a new case</td>"), "{page}");
+    assert!(!page.contains("docs/IMPORT.md"), "the help is on the page");
+
+    // An unknown column, a missing one, a bad row and a case that does not exist: all at once.
+    let csv = "colour,docket_number,title,summary,origin,category,adversaries,item,status\n\
+               blue,,Routers,s,own_initiative,data_hosting,CN,Router X,pending\n\
+               red,,,s,own_initiative,gardening,CN,Router Y,pending\n\
+               green,ICTS-1999-001,,,,,,Router Z,ongoing\n";
+    let events = app.count("audit_events").await;
+    let r = app.send(multipart(&s.csrf, &s.cookie, csv)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    for needle in [
+        "<td>1</td><td>colour</td><td>unknown column",
+        "<td>1</td><td>kind</td><td>required column is missing from the header",
+        "<td>3</td><td>title</td>",
+        "<td>3</td><td>category</td>",
+        "<td>4</td><td>docket_number</td><td>no case ICTS-1999-001 exists",
+    ] {
+        assert!(html.contains(needle), "missing {needle} in {html}");
+    }
+    assert!(!html.contains("<td>2</td><td>kind</td>"), "a missing column is named once, not on every row");
+    assert_eq!(app.count("audit_events").await, events, "nothing is written");
+
+    // The template, as downloaded, is a file that imports.
+    let r = app.send(s.get("/cases/import/template.csv")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(r.header("content-disposition").unwrap().contains("icts-import-template.csv"));
+    let template = r.text();
+    assert!(template.starts_with("docket_number,title,summary,origin,"), "{template}");
+    let cases = app.count("cases").await;
+    let r = app.send(multipart(&s.csrf, &s.cookie, &template)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("1 cases opened"), "{}", r.text());
+    assert_eq!(app.count("cases").await, cases + 1);
+}
