@@ -414,6 +414,8 @@ struct CasePage {
     compared: Option<(AssessmentId, AssessmentId)>,
     /// The panel whose form came back refused, if any.
     panel: Panel,
+    /// The next steps the reader cannot take now, with who can or what they wait for.
+    waiting: Vec<String>,
 }
 
 impl CasePage {
@@ -632,6 +634,8 @@ async fn case_page_with(
         row.stage.is_open() && policy::case_work(user.role, user.id, row.assignee) == policy::CaseWork::Allowed;
     let is_supervisor = user.may(policy::Action::AssignCases);
     let party_options = party_options(&parties, &found_parties);
+    let waiting =
+        super::workflow::waiting(row.stage, user.role, &service::facts(&row, user, service::today(state.now())));
     let mut r = render(&CasePage {
         publications,
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
@@ -686,6 +690,7 @@ async fn case_page_with(
         preliminary_score: row.preliminary_score,
         compared,
         panel,
+        waiting,
     })?;
     *r.status_mut() = status;
     Ok(r)

@@ -838,6 +838,35 @@ pub fn check_change(stage: Stage, change: Change, role: Role, facts: &Facts, inp
     Ok(to)
 }
 
+/// The acts that lead on from `stage` which `role` cannot take now, each in words with
+/// who can take it or what it waits for ("Accept for review: a supervisor takes this step",
+/// "Notify agencies: record the notice sent to each appropriate agency first").
+pub fn waiting(stage: Stage, role: Role, facts: &Facts) -> Vec<String> {
+    let input = Input {
+        comment: Some("x".into()),
+        date: facts.today,
+        method: Some("registered_mail".into()),
+        late_reason: None,
+    };
+    Action::ALL
+        .into_iter()
+        .filter(|a| a.edge().0.contains(&stage))
+        .filter_map(|a| match check(stage, a, role, facts, &input) {
+            Ok(_) => None,
+            Err(Refusal::Role) => {
+                let who: Vec<String> = a.roles().iter().map(|r| r.label().to_lowercase()).collect();
+                Some(format!("{}: {} takes this step", a.label(), article(&who.join(" or "))))
+            }
+            Err(Refusal::NotNow(why) | Refusal::Input(_, why)) => Some(format!("{}: {why}", a.label())),
+        })
+        .collect()
+}
+
+/// "a supervisor", "an analyst".
+fn article(noun: &str) -> String {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { format!("an {noun}") } else { format!("a {noun}") }
+}
+
 /// The actions `role` could take now (for showing only the buttons that will work).
 pub fn allowed(stage: Stage, role: Role, facts: &Facts) -> Vec<Action> {
     Action::ALL

@@ -549,3 +549,49 @@ async fn an_auditor_exports_a_month_of_the_log_from_the_audit_page_after_a_step_
     assert!(csv.contains("auth.sign_in"), "the month's sign-ins are in it");
     assert_eq!(app.events("audit.exported").await.len(), exported.len() + 1, "the export is recorded");
 }
+
+#[tokio::test]
+async fn the_case_page_links_to_its_parts_and_says_what_the_next_steps_wait_for_and_who_takes_them() {
+    use crate::harness::{TestApp, api};
+    use axum::http::StatusCode;
+    use serde_json::json;
+    let app = TestApp::new().await;
+    let (analyst, sup) = (app.user("analyst").await, app.user("supervisor").await);
+    let ta = app.token(&analyst).await;
+    let body = json!({"title": "Port crane telemetry", "summary": "s", "origin": "own_initiative", "category": "connected_software", "adversaries": ["CN"], "restricted": false});
+    let r = app.send(api("POST", "/api/v1/cases", &ta, Some(body))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_string();
+
+    // The analyst, at intake: nothing to do, and why.
+    let s = app.sign_in(&analyst).await;
+    let page = app.send(s.get(&format!("/cases/{id}"))).await.text();
+    let nav = section(&page, "case-nav");
+    let nav = &nav[..nav.find("</nav>").unwrap()];
+    let anchors: Vec<&str> = nav.split("href=\"#").skip(1).map(|h| &h[..h.find('"').unwrap()]).collect();
+    assert!(anchors.len() >= 10, "{nav}");
+    for a in anchors {
+        assert!(page.contains(&format!("id=\"{a}\"")), "the in-page link #{a} has its part on the page");
+    }
+    assert!(page.contains("Nothing you can do at this stage."), "{page}");
+    let waiting = section(&page, "waiting");
+    assert!(waiting.contains("Accept for review: a supervisor takes this step"), "{waiting}");
+    assert!(waiting.contains("Reject: a supervisor takes this step"), "{waiting}");
+    assert!(page.contains("aria-label=\"Breadcrumbs\""));
+
+    // The supervisor accepts; the next step waits for the agencies' notices.
+    let ts = app.token(&sup).await;
+    let r = app
+        .send(api(
+            "POST",
+            &format!("/api/v1/cases/{id}/transitions"),
+            &ts,
+            Some(json!({"action": "accept", "version": 1})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let s = app.sign_in(&sup).await;
+    let page = app.send(s.get(&format!("/cases/{id}"))).await.text();
+    let waiting = section(&page, "waiting");
+    assert!(waiting.contains("record the notice sent to each appropriate agency first"), "{waiting}");
+}
