@@ -54,6 +54,11 @@ pub struct RawConfig {
     #[arg(long, env = "ICTS_FR_CONTACT", default_value = DEFAULT_FR_CONTACT, global = true)]
     pub fr_contact: String,
 
+    /// The office's time zone (IANA name), where pages show times to users who have not
+    /// chosen their own; exports and the audit log stay UTC.
+    #[arg(long, env = "ICTS_TIME_ZONE", default_value = crate::zone::OFFICE_DEFAULT, global = true)]
+    pub time_zone: String,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "ICTS_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
@@ -137,6 +142,8 @@ pub struct Config {
     pub marking: String,
     /// Federal Register contact (see [`DEFAULT_FR_CONTACT`]).
     pub fr_contact: String,
+    /// The office's time zone (the default of users who chose none).
+    pub time_zone: crate::zone::Zone,
     pub log_format: LogFormat,
     /// Log filter.
     pub log: String,
@@ -273,6 +280,8 @@ impl Config {
                 ));
             }
         };
+        let time_zone =
+            crate::zone::Zone::parse(&raw.time_zone).map_err(|e| bad("--time-zone / ICTS_TIME_ZONE", e.0))?;
         let smtp_url = raw.smtp_url.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         if let Some(u) = &smtp_url
             && let Err(e) = crate::notifications::outbox::Mailer::new(u, raw.mail_from.trim())
@@ -316,6 +325,7 @@ impl Config {
             static_dir: PathBuf::from(raw.static_dir.trim()),
             marking,
             fr_contact,
+            time_zone,
             log_format,
             log: raw.log.trim().to_string(),
             db_pool_size,
@@ -351,6 +361,7 @@ impl fmt::Debug for Config {
             .field("static_dir", &self.static_dir)
             .field("marking", &self.marking)
             .field("fr_contact", &self.fr_contact)
+            .field("time_zone", &self.time_zone.name())
             .field("log_format", &self.log_format)
             .field("db_pool_size", &self.db_pool_size)
             .field("db_acquire_timeout", &self.db_acquire_timeout)
@@ -391,6 +402,8 @@ mod tests {
     fn bad_values_name_their_setting() {
         let e = parse(&["--listen", "nowhere"]).unwrap_err().to_string();
         assert!(e.contains("--listen / ICTS_LISTEN"), "{e}");
+        let e = parse(&["--time-zone", "Eastern"]).unwrap_err().to_string();
+        assert!(e.contains("--time-zone / ICTS_TIME_ZONE") && e.contains("not a time zone"), "{e}");
         let e = parse(&["--log-format", "xml"]).unwrap_err().to_string();
         assert!(e.contains("ICTS_LOG_FORMAT") && e.contains("text or json"), "{e}");
         let e = parse(&["--db-pool-size", "0"]).unwrap_err().to_string();

@@ -29,3 +29,4 @@ pub mod server;
 pub mod synthetic;
 pub mod telemetry;
 pub mod web;
+pub mod zone;

@@ -79,6 +79,7 @@ fn table() -> Table {
         .post("/account/reauth", auth::web::reauth_submit)
         .get("/account/sessions", auth::web::sessions_page)
         .post("/account/sessions/{id}/end", auth::web::end_session)
+        .post("/account/time-zone", auth::web::time_zone_submit)
         // Account administration.
         .get("/admin/users", auth::web::users_page)
         .post("/admin/users", auth::web::create_user)
@@ -167,6 +168,7 @@ fn table() -> Table {
         .api(routes!(auth::api::create_token))
         .api(routes!(auth::api::delete_token))
         .api(routes!(auth::api::me))
+        .api(routes!(auth::api::set_time_zone))
         .api(routes!(auth::api::list_users))
         .api(routes!(auth::api::create_user))
         .api(routes!(auth::api::patch_user))

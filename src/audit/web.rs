@@ -180,7 +180,7 @@ pub async fn events_page(
         .into_iter()
         .map(|e| super::view_for(user.role, e))
         .map(|e| Row {
-            at: crate::auth::web::show_time(e.at),
+            at: crate::auth::web::show_time(e.at, &crate::zone::Zone::utc()),
             changes: if e.changes == serde_json::json!({}) { String::new() } else { e.changes.to_string() },
             e,
         })
@@ -349,7 +349,7 @@ async fn chain_page(state: &AppState, user: &SignedIn, result: Option<ChainStatu
         latest: all.last().cloned(),
         last_check: last.map(|e| {
             (
-                crate::auth::web::show_time(e.at),
+                crate::auth::web::show_time(e.at, &crate::zone::Zone::utc()),
                 e.changes["verdict"].as_str().unwrap_or("").to_string(),
                 e.changes["ok"].as_bool().unwrap_or(false),
             )

@@ -11,7 +11,7 @@ use super::policy::Role;
 use super::service::{self, AdminChange, NewUser, SignInError, UserRecord};
 use super::session::Kind;
 use crate::app::AppState;
-use crate::web::auth::{Authorized, RequestMeta, SignedIn, perm};
+use crate::web::auth::{Authorized, CurrentUser, RequestMeta, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{ApiJson, AppPath};
 
@@ -85,18 +85,55 @@ pub struct Me {
     pub role: Role,
     /// Whether the password must be changed before anything else.
     pub must_change_password: bool,
+    /// The IANA time zone pages show this user times in (their own, or the office's).
+    pub time_zone: String,
+    /// Whether the user chose `time_zone` (otherwise it is the office's default).
+    pub time_zone_chosen: bool,
+}
+
+/// Where pages show the user times.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeZoneRequest {
+    /// An IANA time zone name (`America/Chicago`, `UTC`), or null for the office's default.
+    #[schema(max_length = 64, example = "America/Chicago")]
+    pub time_zone: Option<String>,
 }
 
 /// Who am I.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me), (status = 401)), security(("bearer" = [])))]
 pub async fn me(user: SignedIn) -> ApiJson<Me> {
-    ApiJson(Me {
+    ApiJson(me_of(&user, &user.zone, user.own_zone))
+}
+
+fn me_of(user: &SignedIn, zone: &crate::zone::Zone, chosen: bool) -> Me {
+    Me {
         id: user.id,
         email: user.email.clone(),
         name: user.name.clone(),
         role: user.role,
         must_change_password: user.must_change_password,
-    })
+        time_zone: zone.name().to_string(),
+        time_zone_chosen: chosen,
+    }
+}
+
+/// Sets where pages show the signed-in user times: an IANA zone of their own, or null for
+/// the office's. Exports and the audit log stay UTC.
+#[utoipa::path(put, path = "/api/v1/me/time-zone", tag = "auth", request_body = TimeZoneRequest,
+    responses((status = 200, body = Me), (status = 401), (status = 422)), security(("bearer" = [])))]
+pub async fn set_time_zone(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<TimeZoneRequest>,
+) -> Result<ApiJson<Me>, AppError> {
+    let zone = match req.time_zone.as_deref() {
+        Some(name) => Some(crate::zone::Zone::parse(name).map_err(|e| AppError::invalid("time_zone", e.0))?),
+        None => None,
+    };
+    service::set_own_time_zone(&mut *state.conn().await?, &user, state.now(), zone.as_ref()).await?;
+    let chosen = zone.is_some();
+    Ok(ApiJson(me_of(&user, &zone.unwrap_or_else(|| state.web.zone.clone()), chosen)))
 }
 
 /// Lists accounts (administrators).

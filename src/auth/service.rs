@@ -633,6 +633,39 @@ pub async fn change_own_password(
     Ok(created)
 }
 
+/// Sets where pages show the user times: `Some` zone of their own, or `None` for the
+/// office's. Recorded with the zone before and after; setting the zone already set
+/// records nothing.
+pub async fn set_own_time_zone(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    zone: Option<&crate::zone::Zone>,
+) -> Result<(), DomainError> {
+    let mut tx = conn.begin().await?;
+    let before: Option<String> = sqlx::query_scalar!("SELECT time_zone FROM users WHERE id = $1 FOR UPDATE", user.id.0)
+        .fetch_one(&mut *tx)
+        .await?;
+    let after = zone.map(|z| z.name().to_string());
+    if before == after {
+        return Ok(());
+    }
+    sqlx::query!(
+        "UPDATE users SET time_zone = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+        user.id.0,
+        after.as_deref(),
+        now,
+    )
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent::new("user.time_zone_set")
+        .object("user", user.id)
+        .changes(json!({"time_zone": {"before": before, "after": after}}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Ends one of the user's own sessions.
 pub async fn end_own_session(
     conn: &mut PgConnection,

@@ -123,6 +123,8 @@ pub struct Live {
     pub active: bool,
     /// Unread notifications (for the header).
     pub unread_notifications: i64,
+    /// The user's time zone (IANA name), if they chose one.
+    pub time_zone: Option<String>,
 }
 
 /// Looks up the session of `secret`, ends it if it has timed out, and records activity.
@@ -131,7 +133,8 @@ pub async fn resolve(conn: &mut PgConnection, secret: &str, now: OffsetDateTime)
         Live,
         r#"SELECT s.id AS session_id, s.kind, s.csrf_token, s.last_seen_at, s.expires_at, s.reauth_at,
          u.id AS user_id, u.email, u.name, u.role AS "role: Role", u.must_change_password, u.active,
-         (SELECT count(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS "unread_notifications!"
+         (SELECT count(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS "unread_notifications!",
+         u.time_zone
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = $1"#,
         &secret_hash(secret)[..],
     )

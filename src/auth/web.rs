@@ -15,7 +15,7 @@ use super::service::{self, AdminChange, NewUser, SignInError, UserRecord};
 use super::session::{self, Created, Kind};
 use crate::app::AppState;
 use crate::web::auth::{Authorized, CurrentUser, MaybeUser, RequestMeta, SignedIn, cookie_name, cookie_value, perm};
-use crate::web::error::AppError;
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery, CsrfForm};
 use crate::web::layout::{FormErrors, Layout, render};
 
@@ -315,16 +315,46 @@ struct SessionsPage {
     role: &'static str,
     sessions: Vec<SessionRow>,
     csrf_token: String,
+    /// The zone pages show times in now, and whether the user chose it.
+    zone: String,
+    own_zone: bool,
+    /// The office's default zone.
+    office_zone: String,
+    /// The time now, as pages show it.
+    now: String,
+    /// Zones offered first, then every zone.
+    common_zones: Vec<&'static str>,
+    all_zones: &'static [String],
+    /// The zone selected in the form ("" for the office's).
+    chosen: String,
+    errors: FormErrors,
+    /// Just after the zone was set.
+    done: bool,
 }
 
-/// Formats a time for pages: `2026-11-28 17:40 UTC`.
-pub fn show_time(t: OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.format(&f).unwrap_or_default()
+/// Formats a time for pages in the reader's zone, naming it: `2026-11-28 12:40 EST`.
+pub fn show_time(t: OffsetDateTime, zone: &crate::zone::Zone) -> String {
+    zone.wall_clock(t)
 }
 
-/// `GET /account/sessions`.
-pub async fn sessions_page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+/// `GET /account/sessions`: the account page.
+pub async fn sessions_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppQuery(q): AppQuery<DoneQuery>,
+) -> Result<Response, AppError> {
+    let done = q.done.as_deref() == Some("time-zone");
+    account_page(&state, &user, FormErrors::default(), None, done).await
+}
+
+/// The account page, with the time zone form's refusal (and what was chosen) if any.
+async fn account_page(
+    state: &AppState,
+    user: &CurrentUser,
+    errors: FormErrors,
+    chosen: Option<String>,
+    done: bool,
+) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let rows = session::list_for_user(&mut conn, user.id).await?;
     let sessions = rows
@@ -332,22 +362,65 @@ pub async fn sessions_page(State(state): State<AppState>, user: CurrentUser) -> 
         .map(|s| SessionRow {
             id: s.id,
             kind: s.kind,
-            created: show_time(s.created_at),
-            last_seen: show_time(s.last_seen_at),
-            expires: show_time(s.expires_at),
+            created: show_time(s.created_at, &user.zone),
+            last_seen: show_time(s.last_seen_at, &user.zone),
+            expires: show_time(s.expires_at, &user.zone),
             client: s.client_addr.unwrap_or_default(),
             agent: s.user_agent.unwrap_or_default(),
             current: s.id == user.session_id,
         })
         .collect();
-    render(&SessionsPage {
-        layout: Layout::for_user(&state.web, "/account/sessions", Some(&user)),
+    let refused = !errors.is_empty();
+    let chosen = chosen.unwrap_or_else(|| if user.own_zone { user.zone.name().to_string() } else { String::new() });
+    let mut r = render(&SessionsPage {
+        layout: Layout::for_user(&state.web, "/account/sessions", Some(user)),
         name: user.name.clone(),
         email: user.email.clone(),
         role: user.role.label(),
         sessions,
         csrf_token: user.csrf_token.clone(),
-    })
+        zone: user.zone.name().to_string(),
+        own_zone: user.own_zone,
+        office_zone: state.web.zone.name().to_string(),
+        now: show_time(state.now(), &user.zone),
+        common_zones: crate::zone::COMMON.to_vec(),
+        all_zones: crate::zone::names(),
+        chosen,
+        errors,
+        done,
+    })?;
+    if refused {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+/// The time zone form of the account page; empty means the office's.
+#[derive(Debug, Deserialize)]
+pub struct TimeZoneForm {
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// `POST /account/time-zone`.
+pub async fn time_zone_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppForm(form): AppForm<TimeZoneForm>,
+) -> Result<Response, AppError> {
+    let zone = if form.time_zone.trim().is_empty() {
+        None
+    } else {
+        match crate::zone::Zone::parse(&form.time_zone) {
+            Ok(z) => Some(z),
+            Err(e) => {
+                let errors = FormErrors(vec![FieldError::new("time_zone", e.0)]);
+                return account_page(&state, &user, errors, Some(form.time_zone), false).await;
+            }
+        }
+    };
+    service::set_own_time_zone(&mut *state.conn().await?, &user, state.now(), zone.as_ref()).await?;
+    Ok(Redirect::to("/account/sessions?done=time-zone").into_response())
 }
 
 /// `POST /account/sessions/{id}/end`.
@@ -497,9 +570,9 @@ async fn user_page_with(
         reset_needs_approval,
         layout: Layout::for_user(&state.web, "/admin/users", Some(user)),
         locked: target.locked_at(state.now()),
-        locked_until: target.locked_until.map(show_time).unwrap_or_default(),
+        locked_until: target.locked_until.map(|t| show_time(t, &user.zone)).unwrap_or_default(),
         locked_from: details.locked_from.unwrap_or_default(),
-        known_addresses: details.known.into_iter().map(|(a, t)| (a, show_time(t))).collect(),
+        known_addresses: details.known.into_iter().map(|(a, t)| (a, show_time(t, &user.zone))).collect(),
         is_self: target.id == user.id,
         target,
         csrf_token: user.csrf_token.clone(),
@@ -616,7 +689,7 @@ pub async fn user_action(
             let message = format!(
                 "Asked for a second administrator's approval to {}: nothing changes until another administrator approves it (by {}).",
                 a.describe(),
-                show_time(a.expires_at)
+                show_time(a.expires_at, &user.zone)
             );
             user_page_with(&state, &user, id, message, String::new()).await
         }

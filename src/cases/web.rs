@@ -561,7 +561,7 @@ async fn case_page_with(
             let late = on.is_some_and(|d| super::model::recorded_late(d, e.at));
             let late_reason = e.changes.get("late_reason").and_then(|r| r.as_str()).unwrap_or("").to_string();
             TimelineEntry {
-                at: show_time(e.at),
+                at: show_time(e.at, &user.zone),
                 what,
                 who: name_of(e.actor_id),
                 detail,
@@ -645,7 +645,10 @@ async fn case_page_with(
         clocks: view.clocks.clone(),
         actions: view.allowed_actions.clone(),
         c: view,
-        notes: notes.into_iter().map(|(at, author, body)| NoteView { at: show_time(at), author, body }).collect(),
+        notes: notes
+            .into_iter()
+            .map(|(at, author, body)| NoteView { at: show_time(at, &user.zone), author, body })
+            .collect(),
         rfis: rfis
             .into_iter()
             .map(|r| RfiView {

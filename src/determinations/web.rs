@@ -212,12 +212,12 @@ pub(crate) async fn determination_page(
     let returns = service::returns(&mut conn, id)
         .await?
         .into_iter()
-        .map(|(rev, comment, who, at)| (rev, comment, who, show_time(at)))
+        .map(|(rev, comment, who, at)| (rev, comment, who, show_time(at, &user.zone)))
         .collect();
     let revisions = service::revisions(&mut conn, id)
         .await?
         .into_iter()
-        .map(|(rev, outcome, who, at)| (rev, outcome_label(&outcome), who, show_time(at)))
+        .map(|(rev, outcome, who, at)| (rev, outcome_label(&outcome), who, show_time(at, &user.zone)))
         .collect();
     let submissions = crate::proceedings::db::submissions(&mut conn, c.id).await?;
     let measures = mitigation::db::measures(&mut conn, c.id).await?;
@@ -281,7 +281,7 @@ pub(crate) async fn determination_page(
             && crate::auth::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations).is_ok(),
         not_signable,
         signed_copy,
-        recorded_at: d.recorded_at.map(show_time).unwrap_or_default(),
+        recorded_at: d.recorded_at.map(|t| show_time(t, &user.zone)).unwrap_or_default(),
         reauth_fresh: user.require_recent_reauth(now).is_ok(),
         returns,
         revisions,
@@ -292,16 +292,16 @@ pub(crate) async fn determination_page(
         cbi_sections: CBI_SECTIONS,
         outcomes: d.kind().outcomes().iter().map(|o| (*o, outcome_label(o))).collect(),
         hash_ok,
-        signed_at: d.signed_at.map(show_time).unwrap_or_default(),
+        signed_at: d.signed_at.map(|t| show_time(t, &user.zone)).unwrap_or_default(),
         sendings,
         publication,
         can_notify,
         sending_methods: super::SENDING_METHODS,
         today: crate::cases::service::today(now).to_string(),
-        reauth_at: d.reauth_at.map(show_time).unwrap_or_default(),
-        submitted_at: d.submitted_at.map(show_time).unwrap_or_default(),
+        reauth_at: d.reauth_at.map(|t| show_time(t, &user.zone)).unwrap_or_default(),
+        submitted_at: d.submitted_at.map(|t| show_time(t, &user.zone)).unwrap_or_default(),
         assessment: assessment
-            .map(|(score, band, at)| format!("composite {score:.2} ({band}), recorded {}", show_time(at)))
+            .map(|(score, band, at)| format!("composite {score:.2} ({band}), recorded {}", show_time(at, &user.zone)))
             .unwrap_or_else(|| "none recorded".into()),
         content,
         d,
@@ -741,7 +741,7 @@ pub async fn queue(user: Authorized<perm::ViewCases>, State(state): State<AppSta
     let today = crate::cases::service::today(state.now());
     let mut awaiting = Vec::new();
     for l in service::list(&mut conn, &user, service::Listing::AwaitingSignature).await? {
-        let at = l.d.submitted_at.map(show_time).unwrap_or_default();
+        let at = l.d.submitted_at.map(|t| show_time(t, &user.zone)).unwrap_or_default();
         // Why it waits, as signing would say (the case as it stands, on the signature's date).
         let c = visible(&mut conn, &user, l.d.case_id, false).await?;
         let waits = service::filed_it(&c, &user)

@@ -173,6 +173,7 @@ fn determination_section(
     heading: &'static str,
     empty: &'static str,
     list: DeterminationList,
+    zone: &crate::zone::Zone,
 ) -> DeterminationSection {
     let more = (list.total != crate::db::Total::Exact(0)).then(|| "/determinations".to_string());
     DeterminationSection {
@@ -195,21 +196,25 @@ fn determination_section(
                     outcome: crate::determinations::outcome_label(&l.d.outcome),
                     status: l.d.status.label(),
                     returned: l.d.status == crate::determinations::Status::Returned,
-                    when: show_time(when),
+                    when: show_time(when, zone),
                 }
             })
             .collect(),
     }
 }
 
-async fn event_lines(state: &crate::app::AppState, events: Vec<StoredEvent>) -> Result<Vec<EventLine>, AppError> {
+async fn event_lines(
+    state: &crate::app::AppState,
+    events: Vec<StoredEvent>,
+    zone: &crate::zone::Zone,
+) -> Result<Vec<EventLine>, AppError> {
     let ids: Vec<_> = events.iter().filter_map(|e| e.actor_id).collect();
     let names = crate::auth::db::names(&mut *state.conn().await?, &ids).await?;
     Ok(events
         .into_iter()
         .map(|e| EventLine {
             seq: e.seq,
-            at: show_time(e.at),
+            at: show_time(e.at, zone),
             actor: e
                 .actor_id
                 .and_then(|a| names.iter().find(|(id, _)| *id == a).map(|(_, n)| n.clone()))
@@ -270,6 +275,7 @@ pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> 
                 "My drafts (returned ones first)",
                 "You have no unsigned draft.",
                 a.drafts,
+                &user.zone,
             ));
             page.rfis_total = a.rfis_total.describe("request", "requests");
             page.rfis = a
@@ -293,6 +299,7 @@ pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> 
                 "Awaiting my signature",
                 "Nothing awaits your signature.",
                 s.to_sign,
+                &user.zone,
             ));
             page.cases.push(case_section(
                 "referrals",
@@ -327,6 +334,7 @@ pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> 
                 "Drafts I returned, not yet resubmitted",
                 "No draft you returned is waiting for its drafter.",
                 s.returned,
+                &user.zone,
             ));
             (page.bars, page.chart_height) = stage_bars(&s.stages);
         }
@@ -335,9 +343,9 @@ pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> 
             page.intro = "Recent exports and openings of restricted cases, and the state of the audit chain.";
             page.events_heading = "Recent exports and restricted-case views";
             page.events_more = "/audit".into();
-            page.events = event_lines(state, a.recent).await?;
+            page.events = event_lines(state, a.recent, &user.zone).await?;
             page.head = Some(a.head);
-            page.last_check = a.last_check.map(|(at, v, ok)| (show_time(at), v, ok));
+            page.last_check = a.last_check.map(|(at, v, ok)| (show_time(at, &user.zone), v, ok));
             (page.bars, page.chart_height) = stage_bars(&a.stages);
         }
         Home::Admin(a) => {
@@ -346,12 +354,17 @@ pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> 
                 "Accounts locked now, changes waiting for a second administrator, and the latest administrative acts.";
             page.events_heading = "Recent administrative acts";
             page.events_more = "/audit?type=user.".into();
-            page.events = event_lines(state, a.recent).await?;
+            page.events = event_lines(state, a.recent, &user.zone).await?;
             page.approvals_open = a.approvals_open;
             page.locked = a
                 .locked
                 .into_iter()
-                .map(|l| LockedLine { id: l.id.to_string(), name: l.name, email: l.email, until: show_time(l.until) })
+                .map(|l| LockedLine {
+                    id: l.id.to_string(),
+                    name: l.name,
+                    email: l.email,
+                    until: show_time(l.until, &user.zone),
+                })
                 .collect();
         }
     }

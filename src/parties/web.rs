@@ -204,7 +204,7 @@ pub(crate) async fn show_page(
         .await?
         .into_iter()
         .map(|e| {
-            let at = show_time(e.recorded_at);
+            let at = show_time(e.recorded_at, &user.zone);
             (e, at)
         })
         .collect();

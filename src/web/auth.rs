@@ -296,6 +296,10 @@ pub struct SignedIn {
     pub unread_notifications: i64,
     /// The session secret as presented (to end this very session).
     pub secret: String,
+    /// Where pages show this user times: their own zone, or the office's.
+    pub zone: crate::zone::Zone,
+    /// Whether the user chose their own zone (otherwise `zone` is the office's).
+    pub own_zone: bool,
 }
 
 impl std::ops::Deref for SignedIn {
@@ -318,11 +322,13 @@ impl SignedIn {
 
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let Some(Some(auth)) = parts.extensions.get::<Option<Authenticated>>().cloned() else {
             return Err(AppError::Unauthenticated);
         };
         let live = auth.live;
+        // A name the compiled-in database no longer knows falls back to the office's.
+        let own = live.time_zone.as_deref().and_then(|n| crate::zone::Zone::parse(n).ok());
         Ok(SignedIn {
             actor: Actor {
                 id: live.user_id,
@@ -338,6 +344,8 @@ impl FromRequestParts<AppState> for SignedIn {
             must_change_password: live.must_change_password,
             unread_notifications: live.unread_notifications,
             secret: auth.credential.secret().to_string(),
+            own_zone: own.is_some(),
+            zone: own.unwrap_or_else(|| state.web.zone.clone()),
         })
     }
 }

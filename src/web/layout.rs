@@ -37,6 +37,8 @@ pub struct Layout {
     pub path: String,
     /// The signed-in user, if any.
     pub user: Option<UserBadge>,
+    /// Where the page shows times: the reader's zone, or the office's.
+    pub zone: crate::zone::Zone,
 }
 
 impl Layout {
@@ -47,6 +49,7 @@ impl Layout {
             marking_class: marking_class(&web.marking),
             path: path.to_string(),
             user: None,
+            zone: web.zone.clone(),
         }
     }
 
@@ -63,7 +66,16 @@ impl Layout {
             can_view_cases: allows(u.role, Action::ViewCases),
             unread: u.unread_notifications,
         });
+        if let Some(u) = user {
+            layout.zone = u.zone.clone();
+        }
         layout
+    }
+
+    /// The calendar day of an instant in the reader's zone (when a list shows only the
+    /// day something was filed or recorded).
+    pub fn day(&self, t: &time::OffsetDateTime) -> time::Date {
+        self.zone.date_at(*t)
     }
 
     /// Whether the navigation item for `prefix` is the current one.

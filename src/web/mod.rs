@@ -27,6 +27,8 @@ pub struct WebState {
     pub origin: Arc<str>,
     /// The contact the Federal Register form of a determination names.
     pub fr_contact: Arc<str>,
+    /// The office's time zone: where pages show times to users who chose none.
+    pub zone: crate::zone::Zone,
 }
 
 impl WebState {
@@ -38,6 +40,7 @@ impl WebState {
             https: config.is_https(),
             origin: Arc::from(origin.as_str()),
             fr_contact: Arc::from(config.fr_contact.as_str()),
+            zone: config.time_zone.clone(),
         }
     }
 }

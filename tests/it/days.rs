@@ -595,3 +595,108 @@ async fn the_case_page_links_to_its_parts_and_says_what_the_next_steps_wait_for_
     let waiting = section(&page, "waiting");
     assert!(waiting.contains("record the notice sent to each appropriate agency first"), "{waiting}");
 }
+
+/// Time where people are: each user chooses a time zone on their account page (the
+/// office's, configurable, is the default); pages show times in it, naming it; the audit
+/// log stays UTC and says so; a name the system does not know is refused at the field
+/// and nothing is written.
+#[tokio::test]
+async fn pages_show_times_in_each_users_zone_naming_it_and_the_audit_log_stays_utc() {
+    use crate::harness::{TestApp, api};
+    use axum::http::StatusCode;
+    use icts_review::clock::Clock;
+    use icts_review::zone::Zone;
+    let app = TestApp::with(|c| c.time_zone = Zone::parse("America/Chicago").unwrap()).await;
+    let now = Clock::now(&app.clock);
+    let analyst = app.user("analyst").await;
+    let browser = app.sign_in(&analyst).await;
+
+    // The office's zone until the user chooses one.
+    let page = app.send(browser.get("/account/sessions")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    let chicago = Zone::parse("America/Chicago").unwrap().wall_clock(now);
+    assert!(chicago.ends_with(" CST") || chicago.ends_with(" CDT"), "{chicago}");
+    assert!(html.contains(&format!("it is now {chicago}")), "the page names the office's zone: {html}");
+    assert!(html.contains("(the office&#x27;s time zone)") || html.contains("(the office's time zone)"));
+    assert!(html.contains("<option value=\"Asia/Tokyo\">Asia/Tokyo</option>"));
+
+    // A zone the system does not know: refused at the field, nothing written.
+    let before = app.count("audit_events").await;
+    let r = app.send(browser.post("/account/time-zone", &[("time_zone", "Mars/Olympus")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    assert!(html.contains("data-testid=\"error-summary\"") && html.contains("href=\"#time_zone\""), "{html}");
+    assert!(html.contains("Time zone") && html.contains("not a time zone this system knows"), "{html}");
+    assert_eq!(app.count("audit_events").await, before, "a refused zone writes nothing");
+
+    // Chosen: recorded with before and after, and every page follows.
+    let r = app.send(browser.post("/account/time-zone", &[("time_zone", "Asia/Tokyo")])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.header("location").as_deref(), Some("/account/sessions?done=time-zone"));
+    let set = app.events("user.time_zone_set").await;
+    assert_eq!(set.len(), 1);
+    assert_eq!(set[0]["changes"]["time_zone"], serde_json::json!({"before": null, "after": "Asia/Tokyo"}));
+    let tokyo = Zone::parse("Asia/Tokyo").unwrap().wall_clock(now);
+    assert!(tokyo.ends_with(" JST"), "{tokyo}");
+    let html = app.send(browser.get("/account/sessions?done=time-zone")).await.text();
+    assert!(html.contains("data-testid=\"time-zone-done\"") && html.contains(&format!("it is now {tokyo}")), "{html}");
+    assert!(html.contains(&format!("<td data-label=\"Signed in\">{tokyo}</td>")), "the sessions table follows");
+
+    // A case's notes and timeline are shown in the reader's zone.
+    let t = app.token(&analyst).await;
+    let case = app
+        .send(api(
+            "POST",
+            "/api/v1/cases",
+            &t,
+            Some(serde_json::json!({
+                "title": "Router firmware update service",
+                "summary": "Firmware updates for home routers pushed from servers abroad.",
+                "origin": "own_initiative",
+                "category": "connected_software",
+                "adversaries": ["CN"],
+                "restricted": false
+            })),
+        ))
+        .await;
+    assert_eq!(case.status, StatusCode::CREATED, "{}", case.text());
+    let id = case.json()["id"].as_str().unwrap().to_string();
+    let r = app
+        .send(api(
+            "POST",
+            &format!("/api/v1/cases/{id}/notes"),
+            &t,
+            Some(serde_json::json!({"body": "Vendor called."})),
+        ))
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let html = app.send(browser.get(&format!("/cases/{id}"))).await.text();
+    assert!(html.contains(&format!(", {tokyo}</p>")), "the note is shown in Tokyo time: {html}");
+    assert!(!html.contains(&Zone::utc().wall_clock(now)), "no time on the case page is shown in UTC");
+
+    // The API reads and sets the same setting; null goes back to the office's.
+    let me = app.send(api("GET", "/api/v1/me", &t, None)).await.json();
+    assert_eq!((me["time_zone"].as_str(), me["time_zone_chosen"].as_bool()), (Some("Asia/Tokyo"), Some(true)));
+    let bad =
+        app.send(api("PUT", "/api/v1/me/time-zone", &t, Some(serde_json::json!({"time_zone": "Tokyo\u{0}"})))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json()["errors"][0]["field"], "time_zone");
+    let back = app.send(api("PUT", "/api/v1/me/time-zone", &t, Some(serde_json::json!({"time_zone": null})))).await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.text());
+    assert_eq!(
+        (back.json()["time_zone"].as_str(), back.json()["time_zone_chosen"].as_bool()),
+        (Some("America/Chicago"), Some(false))
+    );
+    assert_eq!(app.events("user.time_zone_set").await.len(), 2);
+
+    // The audit log keeps UTC, whatever the auditor's zone, and says so.
+    let auditor = app.user("auditor").await;
+    let ab = app.sign_in(&auditor).await;
+    let r = app.send(ab.post("/account/time-zone", &[("time_zone", "Asia/Tokyo")])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let html = app.send(ab.get("/audit")).await.text();
+    assert!(html.contains("When (UTC)") && html.contains("Times in the log are UTC"), "{html}");
+    assert!(html.contains(&format!("<td data-label=\"When\">{}</td>", Zone::utc().wall_clock(now))), "{html}");
+    assert!(!html.contains(&format!("<td data-label=\"When\">{tokyo}</td>")));
+}
