@@ -7,6 +7,7 @@ SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '60s';
 
 ALTER TABLE users ADD COLUMN IF NOT EXISTS time_zone text;
+ALTER TABLE users DROP CONSTRAINT IF EXISTS users_time_zone_check;
 ALTER TABLE users ADD CONSTRAINT users_time_zone_check
     CHECK (time_zone IS NULL OR time_zone ~ '^(UTC|[A-Z][A-Za-z]+/[A-Za-z0-9_+/-]{1,60})$') NOT VALID;
 ALTER TABLE users VALIDATE CONSTRAINT users_time_zone_check;
