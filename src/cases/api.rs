@@ -81,6 +81,8 @@ pub struct CasePage {
     pub items: Vec<CaseSummary>,
     /// Pass as `cursor` for the next page; null on the last.
     pub next_cursor: Option<String>,
+    /// Pass as `before` for the page before; null on the first.
+    pub prev_cursor: Option<String>,
 }
 
 /// Query parameters of the case list (page and API).
@@ -117,6 +119,8 @@ pub struct CaseQuery {
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// The `prev_cursor` of a page: lists the page before it.
+    pub before: Option<String>,
 }
 
 impl CaseQuery {
@@ -184,11 +188,24 @@ impl CaseQuery {
                 _ => errors.push(FieldError::new("limit", "must be a whole number from 1 to 200")),
             }
         }
-        if let Some(c) = some(&self.cursor) {
-            match c.rsplit_once('~').and_then(|(k, id)| Uuid::parse_str(id).ok().map(|u| (k.to_string(), u))) {
-                Some(after) if after.0.len() <= 40 && f.sort.valid_key(&after.0) => f.after = Some(after),
-                _ => errors.push(FieldError::new("cursor", "must be a next_cursor value from a previous page")),
+        let parse_cursor = |c: &str| {
+            c.rsplit_once('~')
+                .and_then(|(k, id)| Uuid::parse_str(id).ok().map(|u| (k.to_string(), u)))
+                .filter(|(k, _)| k.len() <= 40 && f.sort.valid_key(k))
+        };
+        match (some(&self.cursor), some(&self.before)) {
+            (Some(_), Some(_)) => {
+                errors.push(FieldError::new("before", "cannot be given with cursor: give one of them"))
             }
+            (Some(c), None) => match parse_cursor(&c) {
+                Some(after) => f.after = Some(after),
+                None => errors.push(FieldError::new("cursor", "must be a next_cursor value from a previous page")),
+            },
+            (None, Some(c)) => match parse_cursor(&c) {
+                Some(before) => (f.after, f.backwards) = (Some(before), true),
+                None => errors.push(FieldError::new("before", "must be a prev_cursor value from a later page")),
+            },
+            (None, None) => {}
         }
         if errors.is_empty() { Ok(f) } else { Err(errors) }
     }
@@ -202,8 +219,12 @@ pub async fn list(
     AppQuery(q): AppQuery<CaseQuery>,
 ) -> Result<ApiJson<CasePage>, AppError> {
     let filter = q.to_filter(user.id).map_err(AppError::Invalid)?;
-    let (rows, next) = service::list(&mut *state.conn().await?, &user, state.now(), &filter).await?;
-    Ok(ApiJson(CasePage { items: rows.into_iter().map(CaseSummary::from).collect(), next_cursor: next }))
+    let page = service::list(&mut *state.conn().await?, &user, state.now(), &filter).await?;
+    Ok(ApiJson(CasePage {
+        items: page.rows.into_iter().map(CaseSummary::from).collect(),
+        next_cursor: page.next,
+        prev_cursor: page.prev,
+    }))
 }
 
 async fn view_of(state: &AppState, user: &crate::web::auth::SignedIn, row: CaseRow) -> Result<CaseView, AppError> {

@@ -222,6 +222,17 @@ impl Sort {
         }
     }
 
+    /// The ORDER BY of this order read backwards (for the page before a cursor).
+    fn order_by_backwards(self) -> &'static str {
+        match self {
+            Sort::Newest => "c.created_at ASC, c.id ASC",
+            Sort::Oldest => "c.created_at DESC, c.id DESC",
+            Sort::Docket => "c.docket_year DESC, c.docket_seq DESC, c.id DESC",
+            Sort::Due => "coalesce(c.final_due, DATE '9999-12-31') DESC, c.id DESC",
+            Sort::Triage => "coalesce(c.preliminary_score, -1) ASC, c.id ASC",
+        }
+    }
+
     /// The cursor key of a row in this order.
     pub fn cursor_key(self, row: &CaseRow) -> String {
         match self {
@@ -277,8 +288,11 @@ pub struct CaseFilter {
     pub q: Option<String>,
     /// Order.
     pub sort: Sort,
-    /// Keyset cursor: the sort key and id of the last row of the previous page.
+    /// Keyset cursor: the sort key and id of the last row of the previous page (or, when
+    /// `backwards`, of the first row of the next page).
     pub after: Option<(String, Uuid)>,
+    /// Read the page that ends just before `after` instead of the one after it.
+    pub backwards: bool,
     /// Page size.
     pub limit: i64,
 }
@@ -296,6 +310,7 @@ impl Default for CaseFilter {
             q: None,
             sort: Sort::Newest,
             after: None,
+            backwards: false,
             limit: 50,
         }
     }
@@ -440,8 +455,60 @@ pub fn docket_match(q: &str) -> Option<DocketMatch> {
     }
 }
 
-/// One page of visible cases, and the cursor of the next page.
+/// One page of a list of cases, in the list's order, with the cursors of the pages on
+/// either side of it (none where the list ends).
+#[derive(Debug)]
+pub struct CasePageRows {
+    /// The cases.
+    pub rows: Vec<CaseRow>,
+    /// Pass as `after` for the next page.
+    pub next: Option<String>,
+    /// Pass as `after` with `backwards` for the page before.
+    pub prev: Option<String>,
+}
+
+/// The cursor naming `row` in order `sort`.
+fn cursor_of(sort: Sort, row: &CaseRow) -> String {
+    format!("{}~{}", sort.cursor_key(row), row.id)
+}
+
+/// One page of visible cases: the one after `f.after` (or the first), or the one before it
+/// when `f.backwards`. Both directions walk the same index, one of them backwards.
 pub async fn list(
+    conn: &mut PgConnection,
+    f: &CaseFilter,
+    user: UserId,
+    role: Role,
+    today: Date,
+) -> Result<CasePageRows, sqlx::Error> {
+    if !f.backwards || f.after.is_none() {
+        let (rows, next) = list_one_way(conn, f, user, role, today).await?;
+        let prev = f.after.as_ref().and(rows.first()).map(|r| cursor_of(f.sort, r));
+        return Ok(CasePageRows { rows, next, prev });
+    }
+    // Backwards: the rows nearest the cursor, read in the opposite order, then turned round.
+    // A searched list in filing order reads the opposite filing order forwards.
+    let flipped = match (&f.q, f.sort) {
+        (Some(_), Sort::Newest) => Some(Sort::Oldest),
+        (Some(_), Sort::Oldest) => Some(Sort::Newest),
+        _ => None,
+    };
+    let (mut rows, more) = match flipped {
+        Some(sort) => {
+            let g = CaseFilter { sort, backwards: false, ..f.clone() };
+            list_one_way(conn, &g, user, role, today).await?
+        }
+        None => list_one_way(conn, f, user, role, today).await?,
+    };
+    rows.reverse();
+    let prev = more.and(rows.first()).map(|r| cursor_of(f.sort, r));
+    let next = rows.last().map(|r| cursor_of(f.sort, r));
+    Ok(CasePageRows { rows, next, prev })
+}
+
+/// A page in the list's order (or, when `f.backwards`, in the opposite order from the
+/// cursor), and the cursor past its last row when there is more that way.
+async fn list_one_way(
     conn: &mut PgConnection,
     f: &CaseFilter,
     user: UserId,
@@ -458,10 +525,13 @@ pub async fn list(
     }
     let mut qb = QueryBuilder::new(concat!("SELECT ", case_columns!(), "FROM (SELECT c.* FROM cases c WHERE true"));
     push_filters(&mut qb, f, user, role, today);
+    let back = f.backwards;
+    // Beyond the cursor in the list's order, or before it when reading backwards.
+    let beyond = |ascending: bool| if ascending != back { ">" } else { "<" };
     if let Some((k, id)) = &f.after {
         match f.sort {
             Sort::Newest | Sort::Oldest => {
-                let op = if f.sort.descending() { "<" } else { ">" };
+                let op = beyond(!f.sort.descending());
                 qb.push(format!(" AND (c.created_at, c.id) {op} (CAST("))
                     .push_bind(k)
                     .push(" AS timestamptz), ")
@@ -469,7 +539,7 @@ pub async fn list(
                     .push(")");
             }
             Sort::Docket => {
-                qb.push(" AND (c.docket_year, c.docket_seq, c.id) > (split_part(")
+                qb.push(format!(" AND (c.docket_year, c.docket_seq, c.id) {} (split_part(", beyond(true)))
                     .push_bind(k)
                     .push(", '-', 2)::integer, split_part(")
                     .push_bind(k)
@@ -478,14 +548,14 @@ pub async fn list(
                     .push(")");
             }
             Sort::Triage => {
-                qb.push(" AND (coalesce(c.preliminary_score, -1), c.id) < (CAST(")
+                qb.push(format!(" AND (coalesce(c.preliminary_score, -1), c.id) {} (CAST(", beyond(false)))
                     .push_bind(k)
                     .push(" AS integer), ")
                     .push_bind(*id)
                     .push(")");
             }
             Sort::Due => {
-                qb.push(" AND (coalesce(c.final_due, DATE '9999-12-31'), c.id) > (CAST(")
+                qb.push(format!(" AND (coalesce(c.final_due, DATE '9999-12-31'), c.id) {} (CAST(", beyond(true)))
                     .push_bind(k)
                     .push(" AS date), ")
                     .push_bind(*id)
@@ -493,8 +563,9 @@ pub async fn list(
             }
         }
     }
-    qb.push(format!(" ORDER BY {} LIMIT ", f.sort.order_by())).push_bind(f.limit + 1);
-    qb.push(format!(") c LEFT JOIN users u ON u.id = c.assignee ORDER BY {}", f.sort.order_by()));
+    let order = if back { f.sort.order_by_backwards() } else { f.sort.order_by() };
+    qb.push(format!(" ORDER BY {order} LIMIT ")).push_bind(f.limit + 1);
+    qb.push(format!(") c LEFT JOIN users u ON u.id = c.assignee ORDER BY {order}"));
     let rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
     Ok(page_and_cursor(rows, f))
 }
@@ -520,8 +591,7 @@ pub async fn count(
 fn page_and_cursor(mut rows: Vec<CaseRow>, f: &CaseFilter) -> (Vec<CaseRow>, Option<String>) {
     let next = if rows.len() as i64 > f.limit {
         rows.truncate(f.limit as usize);
-        let last = rows.last().expect("a full page");
-        Some(format!("{}~{}", f.sort.cursor_key(last), last.id))
+        rows.last().map(|last| cursor_of(f.sort, last))
     } else {
         None
     };

@@ -833,7 +833,7 @@ pub async fn list(
     user: &Actor,
     now: OffsetDateTime,
     filter: &CaseFilter,
-) -> Result<(Vec<CaseRow>, Option<String>), DomainError> {
+) -> Result<db::CasePageRows, DomainError> {
     Ok(db::list(conn, filter, user.id, user.role, today(now)).await?)
 }
 

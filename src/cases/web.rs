@@ -78,8 +78,12 @@ struct ListPage {
     /// How many cases match, in words.
     total: String,
     next_link: Option<String>,
+    /// The page before, when this is not the first.
+    prev_link: Option<String>,
     /// The first page, when this is not it.
     first_link: Option<String>,
+    /// Whether this is a later page than the first.
+    later_page: bool,
     errors: FormErrors,
     reference: Reference,
     stages: [Stage; 14],
@@ -103,7 +107,7 @@ impl ListPage {
     fn sorted_by(&self, sort: &str) -> String {
         let mut q = self.q.clone();
         q.sort = Some(sort.to_string());
-        q.cursor = None;
+        (q.cursor, q.before) = (None, None);
         format!("/cases?{}", serde_urlencoded_like(&q))
     }
 
@@ -123,37 +127,39 @@ async fn assignable(state: &AppState) -> Result<Vec<(UserId, String)>, AppError>
 
 async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: String) -> Result<Response, AppError> {
     let reference = Reference::load(&state.db).await?;
-    let (found, next, total, errors) = match q.to_filter(user.id) {
+    let (found, next, prev, total, errors) = match q.to_filter(user.id) {
         Ok(f) => {
             let mut conn = state.conn().await?;
-            let (rows, next) = service::list(&mut conn, user, state.now(), &f).await?;
+            let page = service::list(&mut conn, user, state.now(), &f).await?;
             // The total only costs a count when there is more than this page.
-            let total = if next.is_none() && f.after.is_none() {
-                crate::db::Total::Exact(rows.len() as i64)
+            let total = if page.next.is_none() && page.prev.is_none() {
+                crate::db::Total::Exact(page.rows.len() as i64)
             } else {
                 db::count(&mut conn, &f, user.id, user.role, service::today(state.now())).await?
             };
-            (rows, next, Some(total), FormErrors::default())
+            (page.rows, page.next, page.prev, Some(total), FormErrors::default())
         }
-        Err(e) => (Vec::new(), None, None, FormErrors(e)),
+        Err(e) => (Vec::new(), None, None, None, FormErrors(e)),
     };
-    let next_link = next.map(|cursor| {
-        let mut next_q = q.clone();
-        next_q.cursor = Some(cursor);
-        format!("/cases?{}", serde_urlencoded_like(&next_q))
-    });
+    let link = |cursor: Option<String>, before: Option<String>| {
+        let mut q = q.clone();
+        (q.cursor, q.before) = (cursor, before);
+        format!("/cases?{}", serde_urlencoded_like(&q))
+    };
+    let next_link = next.map(|c| link(Some(c), None));
+    let prev_link = prev.map(|c| link(None, Some(c)));
+    // The first page is the one with nothing before it.
+    let first_link = prev_link.is_some().then(|| link(None, None));
     let is_supervisor = user.may(policy::Action::AssignCases);
     render(&ListPage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
         rows: rows(&reference, found),
         total: total.map(|t| t.describe("case", "cases")).unwrap_or_default(),
-        first_link: q.cursor.is_some().then(|| {
-            let mut first = q.clone();
-            first.cursor = None;
-            format!("/cases?{}", serde_urlencoded_like(&first))
-        }),
+        first_link,
+        later_page: prev_link.is_some(),
         q,
         next_link,
+        prev_link,
         errors,
         reference,
         stages: Stage::ALL,
@@ -178,6 +184,7 @@ fn serde_urlencoded_like(q: &CaseQuery) -> String {
         ("sort", &q.sort),
         ("limit", &q.limit),
         ("cursor", &q.cursor),
+        ("before", &q.before),
     ] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
             s.append_pair(k, v);

@@ -39,7 +39,7 @@ async fn cases(
     query: &'static str,
 ) -> Result<CaseList, sqlx::Error> {
     let f = CaseFilter { limit: ROWS, ..f };
-    let (rows, next) = cases_db::list(conn, &f, user.id, user.role, today).await?;
+    let cases_db::CasePageRows { rows, next, .. } = cases_db::list(conn, &f, user.id, user.role, today).await?;
     let total = match next {
         None => Total::Exact(rows.len() as i64),
         Some(_) => cases_db::count(conn, &f, user.id, user.role, today).await?,

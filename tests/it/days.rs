@@ -310,6 +310,46 @@ async fn the_case_list_shows_its_total_pages_keep_the_filters_and_headers_sort()
     assert!(link(&second, "next-page").is_none());
     let first = link(&second, "first-page").expect("a way back");
     assert!(!first.contains("cursor=") && first.contains("q=router"));
+    // Previous goes back to the same rows, in the same order, keeping the filters; on the
+    // first page there is no way further back.
+    let dockets =
+        |html: &str| -> Vec<String> { html.match_indices("ICTS-").map(|(i, _)| html[i..i + 13].to_string()).collect() };
+    let prev = link(&second, "prev-page").expect("a previous page");
+    assert!(prev.contains("before=") && prev.contains("q=router") && !prev.contains("cursor="), "{prev}");
+    let back = app.send(s.get(&prev)).await.text();
+    assert_eq!(dockets(&back), dockets(&page), "the searched list's previous page is its first");
+    assert!(link(&back, "prev-page").is_none() && link(&back, "first-page").is_none());
+    assert!(link(&back, "next-page").is_some());
+    // The same in an order of another index, without a search, over three pages.
+    let p1 = app.send(s.get("/cases?sort=docket&limit=10")).await.text();
+    let p2 = app.send(s.get(&link(&p1, "next-page").unwrap())).await.text();
+    let p3 = app.send(s.get(&link(&p2, "next-page").unwrap())).await.text();
+    assert_eq!(p3.matches("data-label=\"Docket\"").count(), 10);
+    let back2 = app.send(s.get(&link(&p3, "prev-page").unwrap())).await.text();
+    assert_eq!(dockets(&back2), dockets(&p2));
+    assert!(back2.contains("(a later page)") && link(&back2, "first-page").is_some());
+    let back1 = app.send(s.get(&link(&back2, "prev-page").unwrap())).await.text();
+    assert_eq!(dockets(&back1), dockets(&p1));
+    assert!(link(&back1, "prev-page").is_none());
+    // The API pages both ways with the same cursors.
+    let one = app.send(api("GET", "/api/v1/cases?sort=due&limit=12", &t, None)).await.json();
+    assert!(one["prev_cursor"].is_null());
+    let two = app
+        .send(api(
+            "GET",
+            &format!("/api/v1/cases?sort=due&limit=12&cursor={}", one["next_cursor"].as_str().unwrap()),
+            &t,
+            None,
+        ))
+        .await
+        .json();
+    let before = two["prev_cursor"].as_str().expect("a page before the second");
+    let again =
+        app.send(api("GET", &format!("/api/v1/cases?sort=due&limit=12&before={before}"), &t, None)).await.json();
+    assert_eq!(again["items"], one["items"]);
+    assert!(again["prev_cursor"].is_null());
+    let both = app.send(api("GET", &format!("/api/v1/cases?cursor={before}&before={before}"), &t, None)).await;
+    assert_eq!(both.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", both.text());
     // A column header sorts, keeping the filters, from the first page.
     let by_docket = link(&page, "sort-docket").unwrap();
     assert!(by_docket.contains("sort=docket") && by_docket.contains("q=router") && !by_docket.contains("cursor="));
