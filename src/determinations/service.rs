@@ -87,6 +87,9 @@ pub enum Listing {
     /// Submitted, awaiting a signature (or a recorded outside signature awaiting its
     /// confirmation), oldest first.
     AwaitingSignature,
+    /// As `AwaitingSignature`, without what four-eyes keeps from the user's signature:
+    /// drafts they wrote, outside signatures they recorded, drafts on cases they filed.
+    AwaitingMySignature,
     /// The user's own unsigned drafts, latest first.
     UnsignedByMe,
     /// Drafts the user returned to their drafters that have not come back, latest first.
@@ -103,6 +106,18 @@ pub async fn list(conn: &mut PgConnection, user: &Actor, which: Listing) -> Resu
             select_determinations!(
                 "JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1)
                  AND d.status IN ('submitted', 'recorded') ORDER BY coalesce(d.recorded_at, d.submitted_at), d.id LIMIT 500",
+                user.id.0,
+                sees_restricted
+            )
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        Listing::AwaitingMySignature => {
+            select_determinations!(
+                "JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1)
+                 AND d.status IN ('submitted', 'recorded') AND d.drafted_by <> $1
+                 AND d.recorded_by IS DISTINCT FROM $1 AND c.created_by IS DISTINCT FROM $1
+                 ORDER BY coalesce(d.recorded_at, d.submitted_at), d.id LIMIT 500",
                 user.id.0,
                 sees_restricted
             )

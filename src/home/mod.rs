@@ -82,14 +82,16 @@ pub struct OpenRfi {
 
 /// The unanswered requests for information on open cases assigned to `user`, oldest first.
 async fn open_rfis(conn: &mut PgConnection, user: UserId) -> Result<(Vec<OpenRfi>, Total), sqlx::Error> {
+    let open: Vec<String> = Stage::ALL.into_iter().filter(|s| s.is_open()).map(|s| s.as_str().to_string()).collect();
     let rows = sqlx::query_as!(
         OpenRfi,
         r#"SELECT r.id AS "id: RfiId", c.id AS "case_id: CaseId", c.docket_number, r.asked_of, r.asked_on,
            cardinality(r.tolls) > 0 AS "tolls!"
            FROM case_rfis r JOIN cases c ON c.id = r.case_id
-           WHERE c.assignee = $1 AND r.answered_on IS NULL
+           WHERE c.assignee = $1 AND r.answered_on IS NULL AND c.stage::text = ANY($2)
            ORDER BY r.asked_on, r.id LIMIT 501"#,
-        user.0
+        user.0,
+        &open
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -203,7 +205,7 @@ pub async fn of(pool: &PgPool, user: &Actor, now: OffsetDateTime) -> Result<Home
     if user.may(Action::SignDeterminations) {
         let open = |f: CaseFilter| CaseFilter { open: true, ..f };
         return Ok(Home::Supervisor(SupervisorHome {
-            to_sign: determinations(&mut conn, user, Listing::AwaitingSignature).await?,
+            to_sign: determinations(&mut conn, user, Listing::AwaitingMySignature).await?,
             referrals: cases(
                 &mut conn,
                 user,

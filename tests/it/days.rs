@@ -226,6 +226,18 @@ async fn each_role_lands_on_a_home_page_of_its_own_work_with_totals_and_only_ope
     assert!(!list.contains(&theirs));
     assert!(section(&page, "my-drafts").contains("(0 determinations)"));
     assert!(section(&page, "rfis").contains("(0 requests)"));
+    // Requests for information on two of the analyst's cases; the first case is rejected
+    // below, and its request leaves the home page with it.
+    for case in &mine[..2] {
+        let r = app
+            .send(s1.post(
+                &format!("/cases/{case}/rfis"),
+                &[("asked_of", "Vendor counsel"), ("question", "Who holds the update keys?")],
+            ))
+            .await;
+        assert!(r.status.is_redirection() || r.status == StatusCode::OK, "{}", r.text());
+    }
+    assert!(section(&app.send(s1.get("/")).await.text(), "rfis").contains("(2 requests)"));
 
     // The supervisor: 13 referrals to decide; one rejected leaves the list (only open
     // cases where someone has to act).
@@ -249,8 +261,10 @@ async fn each_role_lands_on_a_home_page_of_its_own_work_with_totals_and_only_ope
         section(&page, id);
     }
     assert!(page.contains("Cases by stage"));
-    // The analyst's list follows: 11 open cases now.
-    assert!(section(&app.send(s1.get("/")).await.text(), "my-cases").contains("(11 cases)"));
+    // The analyst's list follows: 11 open cases now, and one open request.
+    let home = app.send(s1.get("/")).await.text();
+    assert!(section(&home, "my-cases").contains("(11 cases)"));
+    assert!(section(&home, "rfis").contains("(1 request)"), "{}", section(&home, "rfis"));
     // The full list the link leads to holds the same 11.
     let full = app.send(api("GET", "/api/v1/cases?assignee=me&open=true&sort=due&limit=200", &t1, None)).await.json();
     assert_eq!(full["items"].as_array().unwrap().len(), 11);

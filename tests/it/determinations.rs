@@ -1193,3 +1193,29 @@ async fn clocks_due_within_a_week_notify_the_assignee_once() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+/// "Awaiting my signature" on a supervisor's home page holds only what they may sign:
+/// not their own draft, nor a draft on a case they filed; another supervisor sees both.
+#[tokio::test]
+async fn a_supervisors_home_lists_only_the_drafts_they_may_sign() {
+    let o = Office::new().await;
+    let app = &o.app;
+    let id = o.at_initial_determination(false).await;
+    let body = content(app, &o.ts, &id, "initial", "prohibition").await;
+    let r = draft(app, &o.ts, &id, "initial", "prohibition", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let did = r.json()["id"].as_str().unwrap().to_string();
+    let r = app.send(api("POST", &format!("/api/v1/determinations/{did}/submit"), &o.ts, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let to_sign = |html: String| {
+        let start = html.find("data-testid=\"to-sign\"").expect("the list is on the page");
+        let rest = &html[start..];
+        rest[..rest.find("</section>").unwrap_or(rest.len())].to_string()
+    };
+    let drafter = app.sign_in(&o.sup).await;
+    let mine = to_sign(app.send(drafter.get("/")).await.text());
+    assert!(mine.contains("(0 determinations)") && !mine.contains(&did), "{mine}");
+    let other = app.sign_in(&o.sup2).await;
+    let theirs = to_sign(app.send(other.get("/")).await.text());
+    assert!(theirs.contains("(1 determination)") && theirs.contains(&did), "{theirs}");
+}
