@@ -22,7 +22,7 @@ use crate::auth::web::show_time;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
-use crate::web::layout::{FormErrors, Layout, Panel, render, render_again};
+use crate::web::layout::{FormErrors, Layout, Pager, Panel, render, render_again};
 
 /// A row of a case table.
 pub struct Row {
@@ -77,13 +77,8 @@ struct ListPage {
     rows: Vec<Row>,
     /// How many cases match, in words.
     total: String,
-    next_link: Option<String>,
-    /// The page before, when this is not the first.
-    prev_link: Option<String>,
-    /// The first page, when this is not it.
-    first_link: Option<String>,
-    /// Whether this is a later page than the first.
-    later_page: bool,
+    /// First, previous and next pages.
+    pager: Pager,
     errors: FormErrors,
     reference: Reference,
     stages: [Stage; 14],
@@ -141,25 +136,18 @@ async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: Str
         }
         Err(e) => (Vec::new(), None, None, None, FormErrors(e)),
     };
-    let link = |cursor: Option<String>, before: Option<String>| {
+    let pager = Pager::new(next, prev, |cursor, before| {
         let mut q = q.clone();
-        (q.cursor, q.before) = (cursor, before);
+        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
         format!("/cases?{}", serde_urlencoded_like(&q))
-    };
-    let next_link = next.map(|c| link(Some(c), None));
-    let prev_link = prev.map(|c| link(None, Some(c)));
-    // The first page is the one with nothing before it.
-    let first_link = prev_link.is_some().then(|| link(None, None));
+    });
     let is_supervisor = user.may(policy::Action::AssignCases);
     render(&ListPage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
         rows: rows(&reference, found),
         total: total.map(|t| t.describe("case", "cases")).unwrap_or_default(),
-        first_link,
-        later_page: prev_link.is_some(),
+        pager,
         q,
-        next_link,
-        prev_link,
         errors,
         reference,
         stages: Stage::ALL,

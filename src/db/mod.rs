@@ -53,6 +53,49 @@ impl Total {
     }
 }
 
+/// One page of a list read by keyset, with the cursors of the pages on either side (none
+/// where the list ends). A cursor names a row: its sort key and id, `key~id`.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The rows, in the list's order.
+    pub rows: Vec<T>,
+    /// Pass as the cursor of the next page.
+    pub next: Option<String>,
+    /// Pass as `before` for the page before.
+    pub prev: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// The page from `limit + 1` rows read from a cursor (`from_cursor`), forwards in the
+    /// list's order, or backwards (nearest the cursor first) when `backwards`.
+    pub fn from_read(
+        mut rows: Vec<T>,
+        limit: i64,
+        from_cursor: bool,
+        backwards: bool,
+        cursor: impl Fn(&T) -> String,
+    ) -> Page<T> {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit.max(0) as usize);
+        if backwards {
+            rows.reverse();
+            let prev = if more { rows.first().map(&cursor) } else { None };
+            let next = rows.last().map(&cursor);
+            Page { rows, next, prev }
+        } else {
+            let next = if more { rows.last().map(&cursor) } else { None };
+            let prev = if from_cursor { rows.first().map(&cursor) } else { None };
+            Page { rows, next, prev }
+        }
+    }
+}
+
+/// The key and id of a cursor `key~id` (the key may itself hold `~`).
+pub fn parse_cursor(cursor: &str) -> Option<(String, uuid::Uuid)> {
+    let (key, id) = cursor.rsplit_once('~')?;
+    Some((key.to_string(), uuid::Uuid::parse_str(id).ok()?))
+}
+
 /// `12345` as `12,345`.
 pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -249,5 +292,28 @@ mod total_tests {
         assert_eq!(Total::MoreThan(10_000).describe("case", "cases"), "more than 10,000 cases");
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(thousands(999), "999");
+    }
+
+    #[test]
+    fn a_page_read_either_way_has_the_cursors_of_its_neighbours() {
+        use super::{Page, parse_cursor};
+        let c = |n: &i32| format!("k{n}~00000000-0000-0000-0000-00000000000{n}");
+        // Forwards from the start: 3 of 4 read, more after, nothing before.
+        let p = Page::from_read(vec![1, 2, 3, 4], 3, false, false, c);
+        assert_eq!((p.rows, p.next.as_deref(), p.prev), (vec![1, 2, 3], Some(c(&3).as_str()), None));
+        // Forwards from a cursor, the last page: a page before, none after.
+        let p = Page::from_read(vec![4, 5], 3, true, false, c);
+        assert_eq!((p.rows, p.next, p.prev.as_deref()), (vec![4, 5], None, Some(c(&4).as_str())));
+        // Backwards from a cursor, read nearest first: turned round; more before.
+        let p = Page::from_read(vec![6, 5, 4, 3], 3, true, true, c);
+        assert_eq!(
+            (p.rows, p.next.as_deref(), p.prev.as_deref()),
+            (vec![4, 5, 6], Some(c(&6).as_str()), Some(c(&4).as_str()))
+        );
+        // Backwards to the start.
+        let p = Page::from_read(vec![2, 1], 3, true, true, c);
+        assert_eq!((p.rows, p.prev), (vec![1, 2], None));
+        assert_eq!(parse_cursor("a~b~00000000-0000-0000-0000-000000000001").unwrap().0, "a~b");
+        assert!(parse_cursor("no id").is_none() && parse_cursor("k~not-a-uuid").is_none());
     }
 }

@@ -292,6 +292,121 @@ pub async fn list(conn: &mut PgConnection, q: Option<&str>, limit: i64) -> Resul
     }
 }
 
+/// The orders of the party registry's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartySort {
+    /// Legal name A to Z (the default).
+    Name,
+    /// Legal name Z to A.
+    NameDesc,
+    /// Country, then legal name.
+    Country,
+}
+
+impl PartySort {
+    /// Every order.
+    pub const ALL: [PartySort; 3] = [PartySort::Name, PartySort::NameDesc, PartySort::Country];
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<PartySort> {
+        PartySort::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// Name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartySort::Name => "name",
+            PartySort::NameDesc => "name_desc",
+            PartySort::Country => "country",
+        }
+    }
+
+    /// The columns of the order and whether it ascends.
+    fn order(self, backwards: bool) -> &'static str {
+        match (self, backwards) {
+            (PartySort::Name, false) | (PartySort::NameDesc, true) => "legal_name ASC, id ASC",
+            (PartySort::Name, true) | (PartySort::NameDesc, false) => "legal_name DESC, id DESC",
+            (PartySort::Country, false) => "country ASC, legal_name ASC, id ASC",
+            (PartySort::Country, true) => "country DESC, legal_name DESC, id DESC",
+        }
+    }
+
+    /// The cursor key of a party in this order: the legal name, or `country|legal name`.
+    fn key(self, p: &Party) -> String {
+        match self {
+            PartySort::Name | PartySort::NameDesc => p.legal_name.clone(),
+            PartySort::Country => format!("{}|{}", p.country, p.legal_name),
+        }
+    }
+}
+
+/// What the party list shows: a search, an order, a page.
+#[derive(Debug, Clone)]
+pub struct PartyFilter {
+    /// Part of a legal name or alias.
+    pub q: Option<String>,
+    pub sort: PartySort,
+    /// The cursor's key and id: the page after it, or before it when `backwards`.
+    pub after: Option<(String, uuid::Uuid)>,
+    pub backwards: bool,
+    /// Rows per page.
+    pub limit: i64,
+}
+
+fn push_party_search(qb: &mut sqlx::QueryBuilder<sqlx::Postgres>, q: &Option<String>) {
+    if let Some(q) = q {
+        qb.push(" AND party_search_text(legal_name, aliases) ILIKE ")
+            .push_bind(format!("%{}%", q.replace('%', "").replace('_', "\\_")));
+    }
+}
+
+/// One page of the registry in `f`'s order, by keyset (the same index walked either way).
+pub async fn page(conn: &mut PgConnection, f: &PartyFilter) -> Result<crate::db::Page<Party>, sqlx::Error> {
+    let mut qb = sqlx::QueryBuilder::new(
+        "SELECT id, legal_name, aliases, kind, country, parent_id, ownership_pct::float8 AS ownership_pct, notes, version \
+         FROM parties WHERE true",
+    );
+    push_party_search(&mut qb, &f.q);
+    if let Some((key, id)) = &f.after {
+        let ascending = matches!(f.sort, PartySort::Name | PartySort::Country);
+        let op = if ascending != f.backwards { ">" } else { "<" };
+        match f.sort {
+            PartySort::Name | PartySort::NameDesc => {
+                qb.push(format!(" AND (legal_name, id) {op} ("))
+                    .push_bind(key.clone())
+                    .push(", ")
+                    .push_bind(*id)
+                    .push(")");
+            }
+            PartySort::Country => {
+                let (country, name) = key.split_once('|').unwrap_or((key.as_str(), ""));
+                qb.push(format!(" AND (country, legal_name, id) {op} ("))
+                    .push_bind(country.to_string())
+                    .push(", ")
+                    .push_bind(name.to_string())
+                    .push(", ")
+                    .push_bind(*id)
+                    .push(")");
+            }
+        }
+    }
+    qb.push(format!(" ORDER BY {} LIMIT ", f.sort.order(f.backwards))).push_bind(f.limit + 1);
+    let rows: Vec<Party> = qb.build_query_as().fetch_all(conn).await?;
+    let sort = f.sort;
+    Ok(crate::db::Page::from_read(rows, f.limit, f.after.is_some(), f.backwards, |p| {
+        format!("{}~{}", sort.key(p), p.id)
+    }))
+}
+
+/// How many parties match `f`'s search, counted up to [`crate::db::Total::CAP`].
+pub async fn count(conn: &mut PgConnection, f: &PartyFilter) -> Result<crate::db::Total, sqlx::Error> {
+    let mut qb = sqlx::QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM parties WHERE true");
+    push_party_search(&mut qb, &f.q);
+    qb.push(" LIMIT ").push_bind(crate::db::Total::CAP + 1).push(") x");
+    let n: i64 = qb.build_query_scalar().fetch_one(conn).await?;
+    Ok(crate::db::Total::counted(n))
+}
+
 /// Refuses a parent that would make the ownership chain a loop.
 async fn check_parent(
     conn: &mut PgConnection,

@@ -11,70 +11,181 @@ use serde::Deserialize;
 
 use super::api::parse_decision;
 use super::screening_service::{self, ListVersion};
-use super::{CaseLink, ChainLink, Evidence, NexusCriterion, Party, PartyInput, PartyKind, PartyRole};
+use super::{
+    CaseLink, ChainLink, Evidence, NexusCriterion, Party, PartyFilter, PartyInput, PartyKind, PartyRole, PartySort,
+};
 use crate::app::AppState;
 use crate::auth::web::show_time;
 use crate::cases::reference::Reference;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
-use crate::web::layout::{FormErrors, Layout, render, render_again};
+use crate::web::layout::{FormErrors, Layout, Pager, render, render_again};
 
 #[derive(Template)]
 #[template(path = "parties/list.html")]
 struct ListPage {
     layout: Layout,
-    q: String,
+    q: PartyQuery,
     parties: Vec<Party>,
+    /// How many parties match, in words.
+    total: String,
+    pager: Pager,
     form: PartyInput,
     errors: FormErrors,
+    /// The list's own refusals (search, order, page), apart from the registration form's.
+    list_errors: FormErrors,
     kinds: [PartyKind; 3],
     can_work: bool,
     csrf_token: String,
 }
 
-/// `?q=`.
-#[derive(Debug, Deserialize)]
-pub struct Q {
+impl ListPage {
+    fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+
+    /// The order shown now.
+    fn sort(&self) -> &str {
+        self.q.sort.as_deref().and_then(PartySort::parse).unwrap_or(PartySort::Name).as_str()
+    }
+
+    /// The list in order `sort`, search and page size kept, from its first page.
+    fn sorted_by(&self, sort: &str) -> String {
+        let mut q = self.q.clone();
+        (q.sort, q.cursor, q.before) = (Some(sort.to_string()), None, None);
+        q.link()
+    }
+
+    /// `aria-sort` of a column header sorting by `orders`.
+    fn aria_sort(&self, orders: &[&str]) -> &'static str {
+        match orders.iter().position(|o| *o == self.sort()) {
+            Some(_) if self.sort() == "name_desc" => "descending",
+            Some(_) => "ascending",
+            None => "none",
+        }
+    }
+}
+
+/// The party list's search, order and page: `?q=&sort=&limit=&cursor=&before=`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PartyQuery {
     q: Option<String>,
+    sort: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+    before: Option<String>,
+}
+
+impl PartyQuery {
+    /// The filter, naming every bad parameter.
+    fn to_filter(&self) -> Result<PartyFilter, Vec<FieldError>> {
+        let some = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let mut errors = Vec::new();
+        let q = some(&self.q).map(|q| q.chars().take(200).collect::<String>());
+        let sort = match some(&self.sort) {
+            None => PartySort::Name,
+            Some(s) => PartySort::parse(&s).unwrap_or_else(|| {
+                errors.push(FieldError::new("sort", "must be one of name, name_desc, country"));
+                PartySort::Name
+            }),
+        };
+        let limit = match some(&self.limit) {
+            None => 50,
+            Some(l) => match l.parse::<i64>() {
+                Ok(n) if (1..=200).contains(&n) => n,
+                _ => {
+                    errors.push(FieldError::new("limit", "must be a whole number from 1 to 200"));
+                    50
+                }
+            },
+        };
+        let mut f = PartyFilter { q, sort, after: None, backwards: false, limit };
+        let valid = |c: &str| crate::db::parse_cursor(c).filter(|(k, _)| k.chars().count() <= 400);
+        match (some(&self.cursor), some(&self.before)) {
+            (Some(_), Some(_)) => {
+                errors.push(FieldError::new("before", "cannot be given with cursor: give one of them"))
+            }
+            (Some(c), None) => match valid(&c) {
+                Some(after) => f.after = Some(after),
+                None => errors.push(FieldError::new("cursor", "must be the next page's link from a previous page")),
+            },
+            (None, Some(c)) => match valid(&c) {
+                Some(before) => (f.after, f.backwards) = (Some(before), true),
+                None => errors.push(FieldError::new("before", "must be the previous page's link from a later page")),
+            },
+            (None, None) => {}
+        }
+        if errors.is_empty() { Ok(f) } else { Err(errors) }
+    }
+
+    /// `/parties?…` with what is set.
+    fn link(&self) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("q", &self.q),
+            ("sort", &self.sort),
+            ("limit", &self.limit),
+            ("cursor", &self.cursor),
+            ("before", &self.before),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                s.append_pair(k, v);
+            }
+        }
+        let query = s.finish();
+        if query.is_empty() { "/parties".to_string() } else { format!("/parties?{query}") }
+    }
 }
 
 async fn list_page(
     state: &AppState,
     user: &SignedIn,
-    q: String,
+    q: PartyQuery,
     form: PartyInput,
     errors: Vec<FieldError>,
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
-    let query = q.trim().chars().take(200).collect::<String>();
-    let parties = super::list(&mut conn, Some(query.as_str()).filter(|s| !s.is_empty()), 200).await?;
+    let (parties, next, prev, total, list_errors) = match q.to_filter() {
+        Ok(f) => {
+            let page = super::page(&mut conn, &f).await?;
+            // The total only costs a count when there is more than this page.
+            let total = if page.next.is_none() && page.prev.is_none() {
+                crate::db::Total::Exact(page.rows.len() as i64)
+            } else {
+                super::count(&mut conn, &f).await?
+            };
+            (page.rows, page.next, page.prev, total.describe("party", "parties"), Vec::new())
+        }
+        Err(e) => (Vec::new(), None, None, String::new(), e),
+    };
+    let pager = Pager::new(next, prev, |cursor, before| {
+        let mut q = q.clone();
+        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
+        q.link()
+    });
     render(&ListPage {
         layout: Layout::for_user(&state.web, "/parties", Some(user)),
         q,
         parties,
+        total,
+        pager,
         form,
         errors: FormErrors(errors),
+        list_errors: FormErrors(list_errors),
         kinds: PartyKind::ALL,
         can_work: user.may(crate::auth::Action::WorkCases),
         csrf_token: user.csrf_token.clone(),
     })
 }
 
-/// `GET /parties`.
+/// `GET /parties`: the registry, searched, sorted and paged.
 pub async fn list(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
-    AppQuery(q): AppQuery<Q>,
+    AppQuery(q): AppQuery<PartyQuery>,
 ) -> Result<Response, AppError> {
-    list_page(
-        &state,
-        &user,
-        q.q.unwrap_or_default(),
-        PartyInput { kind: "company".into(), ..PartyInput::default() },
-        Vec::new(),
-    )
-    .await
+    list_page(&state, &user, q, PartyInput { kind: "company".into(), ..PartyInput::default() }, Vec::new()).await
 }
 
 /// The party form.
@@ -161,7 +272,7 @@ pub async fn create(
     match result {
         Ok(p) => Ok(Redirect::to(&format!("/parties/{}", p.id)).into_response()),
         Err(AppError::Invalid(errors)) => {
-            let mut r = list_page(&state, &user, String::new(), f.echo(), errors).await?;
+            let mut r = list_page(&state, &user, PartyQuery::default(), f.echo(), errors).await?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)
         }

@@ -84,6 +84,45 @@ impl Layout {
     }
 }
 
+/// The page links of a list read by keyset: first, previous and next, each keeping the
+/// list's search, filters, order and page size (the `link` the list builds from a cursor
+/// for the next page or a `before` for the previous one).
+#[derive(Debug, Clone, Default)]
+pub struct Pager {
+    /// The first page, when this is not it.
+    pub first: Option<String>,
+    /// The page before, when this is not the first.
+    pub prev: Option<String>,
+    /// The page after, when this is not the last.
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// The links around a page whose neighbours are `next` and `prev` (cursors);
+    /// `link(cursor, before)` is the list's address with one of them.
+    pub fn new(
+        next: Option<String>,
+        prev: Option<String>,
+        link: impl Fn(Option<&str>, Option<&str>) -> String,
+    ) -> Pager {
+        Pager {
+            first: prev.is_some().then(|| link(None, None)),
+            prev: prev.as_deref().map(|c| link(None, Some(c))),
+            next: next.as_deref().map(|c| link(Some(c), None)),
+        }
+    }
+
+    /// Whether this is a later page than the first.
+    pub fn later(&self) -> bool {
+        self.prev.is_some()
+    }
+
+    /// Whether there is any other page.
+    pub fn any(&self) -> bool {
+        self.prev.is_some() || self.next.is_some()
+    }
+}
+
 /// What a form posted from a page did, shown when the page is rendered again: the message,
 /// whether it is an error, the status and the fields at fault.
 #[derive(Debug, Clone)]

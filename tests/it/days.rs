@@ -754,3 +754,78 @@ async fn pages_show_times_in_each_users_zone_naming_it_and_the_audit_log_stays_u
     assert!(html.contains(&format!("<td data-label=\"When\">{}</td>", Zone::utc().wall_clock(now))), "{html}");
     assert!(!html.contains(&format!("<td data-label=\"When\">{tokyo}</td>")));
 }
+
+/// The party registry's list: its total, a page size, first, previous and next pages that
+/// keep the search, and headers that sort by legal name (either way) and by country.
+#[tokio::test]
+async fn the_party_list_shows_its_total_pages_both_ways_and_sorts_by_its_headers() {
+    use crate::harness::{TestApp, api};
+    use axum::http::StatusCode;
+    use serde_json::json;
+    let app = TestApp::new().await;
+    let a = app.user("analyst").await;
+    let t = app.token(&a).await;
+    let countries = ["CN", "HK", "RU", "US"];
+    for i in 0..23 {
+        let body =
+            json!({"legal_name": format!("Relay Systems {i:02}"), "kind": "company", "country": countries[i % 4]});
+        let r = app.send(api("POST", "/api/v1/parties", &t, Some(body))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let other = json!({"legal_name": "Harbour Freight Ltd", "kind": "company", "country": "US"});
+    assert_eq!(app.send(api("POST", "/api/v1/parties", &t, Some(other))).await.status, StatusCode::CREATED);
+    let names = |html: &str| -> Vec<String> {
+        html.match_indices("data-label=\"Legal name\"><a class=\"usa-link\" href=\"/parties/")
+            .map(|(i, _)| {
+                let rest = &html[i..];
+                let start = rest.find("\">").unwrap() + 2;
+                let start = start + rest[start..].find('>').unwrap() + 1;
+                rest[start..start + rest[start..].find('<').unwrap()].to_string()
+            })
+            .collect()
+    };
+    let s = app.sign_in(&a).await;
+    let p1 = app.send(s.get("/parties?q=relay&limit=10")).await;
+    assert_eq!(p1.status, StatusCode::OK);
+    let p1 = p1.text();
+    assert!(p1.contains("<strong>23 parties</strong>"), "{p1}");
+    let first: Vec<String> = (0..10).map(|i| format!("Relay Systems {i:02}")).collect();
+    assert_eq!(names(&p1), first);
+    assert!(link(&p1, "prev-page").is_none() && link(&p1, "first-page").is_none());
+    let next = link(&p1, "next-page").expect("a next page");
+    assert!(next.contains("q=relay") && next.contains("limit=10") && next.contains("cursor="), "{next}");
+    let p2 = app.send(s.get(&next)).await.text();
+    assert_eq!(names(&p2), (10..20).map(|i| format!("Relay Systems {i:02}")).collect::<Vec<_>>());
+    assert!(p2.contains("<strong>23 parties</strong> (a later page)"));
+    let p3 = app.send(s.get(&link(&p2, "next-page").unwrap())).await.text();
+    assert_eq!(names(&p3).len(), 3);
+    assert!(link(&p3, "next-page").is_none());
+    let back = app.send(s.get(&link(&p3, "prev-page").unwrap())).await.text();
+    assert_eq!(names(&back), names(&p2));
+    let back = app.send(s.get(&link(&back, "prev-page").unwrap())).await.text();
+    assert_eq!(names(&back), first);
+    assert!(link(&back, "prev-page").is_none());
+    // Headers sort from the first page, keeping the search and the page size.
+    let by_name = link(&p1, "sort-name").unwrap();
+    assert!(by_name.contains("sort=name_desc") && by_name.contains("q=relay") && !by_name.contains("cursor="));
+    let desc = app.send(s.get(&by_name)).await.text();
+    assert!(desc.contains("aria-sort=\"descending\""));
+    assert_eq!(names(&desc)[0], "Relay Systems 22");
+    let by_country = app.send(s.get(&link(&p1, "sort-country").unwrap())).await.text();
+    let listed = names(&by_country);
+    assert_eq!(listed.len(), 10);
+    assert!(
+        listed.iter().take(6).all(|n| ["00", "04", "08", "12", "16", "20"].iter().any(|k| n.ends_with(k))),
+        "CN first: {listed:?}"
+    );
+    let p2c = app.send(s.get(&link(&by_country, "next-page").unwrap())).await.text();
+    let back_c = app.send(s.get(&link(&p2c, "prev-page").unwrap())).await.text();
+    assert_eq!(names(&back_c), listed, "back by country to the same page");
+    // Without a search, every party; a bad order is named, not a failure.
+    assert!(app.send(s.get("/parties")).await.text().contains("<strong>24 parties</strong>"));
+    let bad = app.send(s.get("/parties?sort=size&limit=0")).await.text();
+    assert!(
+        bad.contains("data-testid=\"error-summary\"") && bad.contains("Sort") && bad.contains("Page size"),
+        "{bad}"
+    );
+}
