@@ -25,8 +25,11 @@ use crate::web::extract::{ApiJson, AppPath, AppQuery};
 pub struct EventPage {
     /// The events.
     pub items: Vec<StoredEvent>,
-    /// Pass as `cursor` to get the next (older) page; null on the last page.
+    /// Pass as `cursor` to get the next page (older, or newer with `sort=oldest`); null on
+    /// the last page.
     pub next_cursor: Option<String>,
+    /// Pass as `before` to get the page before; null on the first page.
+    pub prev_cursor: Option<String>,
 }
 
 /// Lists audit events with filters and keyset paging. Administrators read events that may
@@ -40,9 +43,9 @@ pub async fn list_events(
     AppQuery(q): AppQuery<EventQuery>,
 ) -> Result<ApiJson<EventPage>, AppError> {
     let filter = q.to_filter().map_err(AppError::Invalid)?;
-    let (items, next) = list(&state.db, &filter).await?;
-    let items = items.into_iter().map(|e| super::view_for(user.role, e)).collect();
-    Ok(ApiJson(EventPage { items, next_cursor: next.map(|n| n.to_string()) }))
+    let page = list(&state.db, &filter).await?;
+    let items = page.rows.into_iter().map(|e| super::view_for(user.role, e)).collect();
+    Ok(ApiJson(EventPage { items, next_cursor: page.next, prev_cursor: page.prev }))
 }
 
 /// `?format=json|csv&content=true`.

@@ -612,45 +612,89 @@ pub struct EventFilter {
     pub from: Option<OffsetDateTime>,
     /// Events before.
     pub to: Option<OffsetDateTime>,
-    /// Only events before this position (keyset paging, newest first).
-    pub before_seq: Option<i64>,
+    /// Keyset paging: the page after this position in the list's order, or the page
+    /// before it when `backwards`.
+    pub cursor: Option<i64>,
+    pub backwards: bool,
+    /// Oldest first (the chain's order) instead of newest first.
+    pub oldest_first: bool,
     /// Page size.
     pub limit: i64,
 }
 
-/// Lists events newest first, one page plus one row to tell whether more follow.
-pub async fn list(pool: &PgPool, f: &EventFilter) -> Result<(Vec<StoredEvent>, Option<i64>), sqlx::Error> {
-    let type_pattern = f.event_type.as_ref().map(|t| {
-        if t.ends_with('.') {
-            format!("{}%", t.replace('%', "\\%").replace('_', "\\_"))
-        } else {
-            t.replace('%', "\\%").replace('_', "\\_")
-        }
-    });
-    let mut rows = sqlx::query_as!(
-        StoredEvent,
-        r#"SELECT seq, id AS "id: EventId", at, actor_id AS "actor_id: UserId", actor_role, client_addr, request_id, event_type,
-         object_type, object_id, changes, outcome, prev_hash, hash
-         FROM audit_events WHERE ($1::uuid IS NULL OR actor_id = $1) AND ($2::text IS NULL OR event_type LIKE $2)
-         AND ($3::text IS NULL OR object_id = $3) AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
-         AND ($6::bigint IS NULL OR seq < $6) ORDER BY seq DESC LIMIT $7"#,
+/// The LIKE pattern of an event type filter: exact, or a prefix ending in `.`.
+fn type_pattern(event_type: &Option<String>) -> Option<String> {
+    event_type.as_ref().map(|t| {
+        let escaped = t.replace('%', "\\%").replace('_', "\\_");
+        if t.ends_with('.') { format!("{escaped}%") } else { escaped }
+    })
+}
+
+/// One page of events in the filter's order (newest first unless `oldest_first`), with
+/// the positions of the pages on either side.
+pub async fn list(pool: &PgPool, f: &EventFilter) -> Result<crate::db::Page<StoredEvent>, sqlx::Error> {
+    let type_pattern = type_pattern(&f.event_type);
+    // Read newest first (below the cursor) or oldest first (above it): the list's order,
+    // or the opposite one for the page before the cursor.
+    let downwards = f.oldest_first == f.backwards;
+    let rows = if downwards {
+        sqlx::query_as!(
+            StoredEvent,
+            r#"SELECT seq, id AS "id: EventId", at, actor_id AS "actor_id: UserId", actor_role, client_addr, request_id, event_type,
+             object_type, object_id, changes, outcome, prev_hash, hash
+             FROM audit_events WHERE ($1::uuid IS NULL OR actor_id = $1) AND ($2::text IS NULL OR event_type LIKE $2)
+             AND ($3::text IS NULL OR object_id = $3) AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
+             AND ($6::bigint IS NULL OR seq < $6) ORDER BY seq DESC LIMIT $7"#,
+            f.actor as _,
+            type_pattern,
+            f.object.as_deref(),
+            f.from,
+            f.to,
+            f.cursor,
+            f.limit + 1
+        )
+        .fetch_all(pool)
+        .await?
+    } else {
+        sqlx::query_as!(
+            StoredEvent,
+            r#"SELECT seq, id AS "id: EventId", at, actor_id AS "actor_id: UserId", actor_role, client_addr, request_id, event_type,
+             object_type, object_id, changes, outcome, prev_hash, hash
+             FROM audit_events WHERE ($1::uuid IS NULL OR actor_id = $1) AND ($2::text IS NULL OR event_type LIKE $2)
+             AND ($3::text IS NULL OR object_id = $3) AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
+             AND ($6::bigint IS NULL OR seq > $6) ORDER BY seq ASC LIMIT $7"#,
+            f.actor as _,
+            type_pattern,
+            f.object.as_deref(),
+            f.from,
+            f.to,
+            f.cursor,
+            f.limit + 1
+        )
+        .fetch_all(pool)
+        .await?
+    };
+    Ok(crate::db::Page::from_read(rows, f.limit, f.cursor.is_some(), f.backwards, |e| e.seq.to_string()))
+}
+
+/// How many events match the filter (its order and page aside), counted up to
+/// [`crate::db::Total::CAP`].
+pub async fn count(pool: &PgPool, f: &EventFilter) -> Result<crate::db::Total, sqlx::Error> {
+    let type_pattern = type_pattern(&f.event_type);
+    let n = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM audit_events WHERE ($1::uuid IS NULL OR actor_id = $1)
+         AND ($2::text IS NULL OR event_type LIKE $2) AND ($3::text IS NULL OR object_id = $3)
+         AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5) LIMIT $6) x"#,
         f.actor as _,
         type_pattern,
         f.object.as_deref(),
         f.from,
         f.to,
-        f.before_seq,
-        f.limit + 1
+        crate::db::Total::CAP + 1
     )
-    .fetch_all(pool)
+    .fetch_one(pool)
     .await?;
-    let next = if rows.len() as i64 > f.limit {
-        rows.truncate(f.limit as usize);
-        rows.last().map(|e| e.seq)
-    } else {
-        None
-    };
-    Ok((rows, next))
+    Ok(crate::db::Total::counted(n))
 }
 
 /// The chain's head: the newest position and its hash.

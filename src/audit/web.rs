@@ -17,10 +17,10 @@ use crate::app::AppState;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppPath, AppQuery, CsrfForm};
-use crate::web::layout::{FormErrors, Layout, render};
+use crate::web::layout::{FormErrors, Layout, Pager, render};
 
 /// Filter parameters of the page and of `GET /api/v1/audit/events`.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
@@ -44,6 +44,12 @@ pub struct EventQuery {
     /// The `next_cursor` of the previous page.
     #[param(value_type = Option<i64>, minimum = 1)]
     pub cursor: Option<String>,
+    /// The `prev_cursor` of a page: lists the page before it.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub before: Option<String>,
+    /// `newest` (default) or `oldest` first.
+    #[param(pattern = r"^\s*(newest|oldest)?\s*$")]
+    pub sort: Option<String>,
 }
 
 fn parse_time(field: &str, value: &str) -> Result<OffsetDateTime, FieldError> {
@@ -93,21 +99,60 @@ impl EventQuery {
             },
             None => 50,
         };
-        let before_seq = match some(&self.cursor) {
-            Some(c) => match c.parse::<i64>() {
-                Ok(n) if n > 0 => Some(n),
-                _ => {
-                    errors.push(FieldError::new("cursor", "must be a next_cursor value from a previous page"));
-                    None
-                }
-            },
-            None => None,
+        let position = |field: &str, v: &str, what: &str, errors: &mut Vec<FieldError>| match v.parse::<i64>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                errors.push(FieldError::new(field, format!("must be a {what} value from another page")));
+                None
+            }
+        };
+        let (cursor, backwards) = match (some(&self.cursor), some(&self.before)) {
+            (Some(_), Some(_)) => {
+                errors.push(FieldError::new("before", "cannot be given with cursor: give one of them"));
+                (None, false)
+            }
+            (Some(c), None) => (position("cursor", &c, "next_cursor", &mut errors), false),
+            (None, Some(b)) => {
+                let p = position("before", &b, "prev_cursor", &mut errors);
+                (p, p.is_some())
+            }
+            (None, None) => (None, false),
+        };
+        let oldest_first = match some(&self.sort).as_deref() {
+            None | Some("newest") => false,
+            Some("oldest") => true,
+            Some(_) => {
+                errors.push(FieldError::new("sort", "must be newest or oldest"));
+                false
+            }
         };
         if errors.is_empty() {
-            Ok(EventFilter { actor, event_type, object, from, to, before_seq, limit })
+            Ok(EventFilter { actor, event_type, object, from, to, cursor, backwards, oldest_first, limit })
         } else {
             Err(errors)
         }
+    }
+
+    /// `/audit?…` with what is set.
+    fn link(&self) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("actor", &self.actor),
+            ("type", &self.event_type),
+            ("object", &self.object),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("limit", &self.limit),
+            ("sort", &self.sort),
+            ("cursor", &self.cursor),
+            ("before", &self.before),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                s.append_pair(k, v);
+            }
+        }
+        let query = s.finish();
+        if query.is_empty() { "/audit".to_string() } else { format!("/audit?{query}") }
     }
 }
 
@@ -124,7 +169,9 @@ struct EventsPage {
     layout: Layout,
     q: EventQuery,
     rows: Vec<Row>,
-    next_link: Option<String>,
+    /// How many events match, in words.
+    total: String,
+    pager: Pager,
     errors: FormErrors,
     /// The export form's period: the last whole month (UTC).
     export_from: String,
@@ -144,6 +191,19 @@ impl EventsPage {
     fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
         v.as_deref().unwrap_or("")
     }
+
+    /// Whether the page lists the oldest events first.
+    fn oldest_first(&self) -> bool {
+        self.q.sort.as_deref().map(str::trim) == Some("oldest")
+    }
+
+    /// The log in the other order, filters and page size kept, from its first page.
+    fn other_order(&self) -> String {
+        let mut q = self.q.clone();
+        q.sort = Some(if self.oldest_first() { "newest" } else { "oldest" }.to_string());
+        (q.cursor, q.before) = (None, None);
+        q.link()
+    }
 }
 
 /// `GET /audit`.
@@ -152,29 +212,23 @@ pub async fn events_page(
     user: Authorized<perm::ReadAuditLog>,
     AppQuery(q): AppQuery<EventQuery>,
 ) -> Result<Response, AppError> {
-    let (rows, next, errors) = match q.to_filter() {
+    let (rows, next, prev, total, errors) = match q.to_filter() {
         Ok(f) => {
-            let (events, next) = list(&state.db, &f).await?;
-            (events, next, FormErrors::default())
+            let page = list(&state.db, &f).await?;
+            // The total only costs a count when there is more than this page.
+            let total = if page.next.is_none() && page.prev.is_none() {
+                crate::db::Total::Exact(page.rows.len() as i64)
+            } else {
+                super::count(&state.db, &f).await?
+            };
+            (page.rows, page.next, page.prev, total.describe("event", "events"), FormErrors::default())
         }
-        Err(errors) => (Vec::new(), None, FormErrors(errors)),
+        Err(errors) => (Vec::new(), None, None, String::new(), FormErrors(errors)),
     };
-    let next_link = next.map(|n| {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("actor", &q.actor),
-            ("type", &q.event_type),
-            ("object", &q.object),
-            ("from", &q.from),
-            ("to", &q.to),
-            ("limit", &q.limit),
-        ] {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                s.append_pair(k, v);
-            }
-        }
-        s.append_pair("cursor", &n.to_string());
-        format!("/audit?{}", s.finish())
+    let pager = Pager::new(next, prev, |cursor, before| {
+        let mut q = q.clone();
+        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
+        q.link()
     });
     let rows = rows
         .into_iter()
@@ -190,7 +244,8 @@ pub async fn events_page(
         layout: Layout::for_user(&state.web, "/audit", Some(&user)),
         q,
         rows,
-        next_link,
+        total,
+        pager,
         errors,
         export_from: export_from.to_string(),
         export_to: export_to.to_string(),

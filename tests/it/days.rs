@@ -829,3 +829,81 @@ async fn the_party_list_shows_its_total_pages_both_ways_and_sorts_by_its_headers
         "{bad}"
     );
 }
+
+/// The audit log's page: its total, first, previous and next pages that keep the filters,
+/// newest or oldest first from the When header; the API pages the same way.
+#[tokio::test]
+async fn the_audit_log_shows_its_total_pages_both_ways_and_turns_its_order() {
+    use crate::harness::{TestApp, api};
+    use axum::http::StatusCode;
+    let app = TestApp::new().await;
+    let auditor = app.user("auditor").await;
+    for _ in 0..12 {
+        app.user("analyst").await;
+    }
+    let seqs = |html: &str| -> Vec<i64> {
+        html.match_indices("<td data-label=\"#\">")
+            .map(|(i, m)| {
+                let rest = &html[i + m.len()..];
+                rest[..rest.find('<').unwrap()].parse().unwrap()
+            })
+            .collect()
+    };
+    let s = app.sign_in(&auditor).await;
+    let p1 = app.send(s.get("/audit?type=user.created&limit=5")).await;
+    assert_eq!(p1.status, StatusCode::OK);
+    let p1 = p1.text();
+    assert!(p1.contains("<strong>13 events</strong>"), "{p1}");
+    let first = seqs(&p1);
+    assert_eq!(first.len(), 5);
+    assert!(first.windows(2).all(|w| w[0] > w[1]), "newest first: {first:?}");
+    assert!(link(&p1, "prev-page").is_none());
+    let next = link(&p1, "next-page").unwrap();
+    assert!(next.contains("type=user.created") && next.contains("limit=5"), "{next}");
+    let p2 = app.send(s.get(&next)).await.text();
+    assert!(seqs(&p2)[0] < first[4] && p2.contains("(a later page)"));
+    let p3 = app.send(s.get(&link(&p2, "next-page").unwrap())).await.text();
+    assert_eq!(seqs(&p3).len(), 3);
+    assert!(link(&p3, "next-page").is_none());
+    let back = app.send(s.get(&link(&p3, "prev-page").unwrap())).await.text();
+    assert_eq!(seqs(&back), seqs(&p2));
+    let back = app.send(s.get(&link(&back, "prev-page").unwrap())).await.text();
+    assert_eq!(seqs(&back), first);
+    // Oldest first from the header, keeping the filter, from the first page.
+    let oldest = link(&p1, "sort-when").unwrap();
+    assert!(oldest.contains("sort=oldest") && oldest.contains("type=user.created") && !oldest.contains("cursor="));
+    let o1 = app.send(s.get(&oldest)).await.text();
+    let mut all: Vec<i64> = [first.clone(), seqs(&p2), seqs(&p3)].concat();
+    all.sort();
+    assert_eq!(seqs(&o1), all[..5].to_vec());
+    let o2 = app.send(s.get(&link(&o1, "next-page").unwrap())).await.text();
+    assert_eq!(seqs(&o2), all[5..10].to_vec());
+    let o1again = app.send(s.get(&link(&o2, "prev-page").unwrap())).await.text();
+    assert_eq!(seqs(&o1again), all[..5].to_vec());
+    // The API: prev_cursor and before.
+    let t = app.token(&auditor).await;
+    let a1 = app.send(api("GET", "/api/v1/audit/events?type=user.created&limit=4", &t, None)).await.json();
+    assert!(a1["prev_cursor"].is_null());
+    let a2 = app
+        .send(api(
+            "GET",
+            &format!("/api/v1/audit/events?type=user.created&limit=4&cursor={}", a1["next_cursor"].as_str().unwrap()),
+            &t,
+            None,
+        ))
+        .await
+        .json();
+    let again = app
+        .send(api(
+            "GET",
+            &format!("/api/v1/audit/events?type=user.created&limit=4&before={}", a2["prev_cursor"].as_str().unwrap()),
+            &t,
+            None,
+        ))
+        .await
+        .json();
+    assert_eq!(again["items"], a1["items"]);
+    let bad = app.send(api("GET", "/api/v1/audit/events?sort=sideways", &t, None)).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json()["errors"][0]["field"], "sort");
+}
