@@ -163,6 +163,161 @@ pub async fn list(conn: &mut PgConnection, user: &Actor, which: Listing) -> Resu
         .collect())
 }
 
+/// The orders of the list of every determination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeterminationSort {
+    /// Last changed, newest first (the default).
+    Newest,
+    /// Last changed, oldest first.
+    Oldest,
+    /// By the case's docket number.
+    Docket,
+}
+
+impl DeterminationSort {
+    /// Every order.
+    pub const ALL: [DeterminationSort; 3] =
+        [DeterminationSort::Newest, DeterminationSort::Oldest, DeterminationSort::Docket];
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<DeterminationSort> {
+        DeterminationSort::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// Name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeterminationSort::Newest => "newest",
+            DeterminationSort::Oldest => "oldest",
+            DeterminationSort::Docket => "docket",
+        }
+    }
+}
+
+/// What the list of every determination shows.
+#[derive(Debug, Clone)]
+pub struct DeterminationFilter {
+    pub status: Option<Status>,
+    pub kind: Option<Kind>,
+    pub sort: DeterminationSort,
+    /// The cursor's key and id: the page after it, or before it when `backwards`.
+    pub after: Option<(String, uuid::Uuid)>,
+    pub backwards: bool,
+    pub limit: i64,
+}
+
+impl DeterminationFilter {
+    /// Whether `key` can be a cursor key of the filter's order (values the columns hold).
+    pub fn valid_key(&self, key: &str) -> bool {
+        match self.sort {
+            DeterminationSort::Newest | DeterminationSort::Oldest => {
+                OffsetDateTime::parse(key, &time::format_description::well_known::Rfc3339)
+                    .is_ok_and(|t| (1..=9999).contains(&t.to_offset(time::UtcOffset::UTC).year()))
+            }
+            DeterminationSort::Docket => {
+                let parts: Vec<&str> = key.split('-').collect();
+                parts.len() == 3
+                    && parts[0] == "ICTS"
+                    && parts[1].parse::<i32>().is_ok_and(|y| (1..=9999).contains(&y))
+                    && parts[2].parse::<i32>().is_ok_and(|n| n >= 0)
+            }
+        }
+    }
+}
+
+/// One page of the determinations on cases `user` may see, in the filter's order, and how
+/// many match (counted only when there is more than one page, up to
+/// [`crate::db::Total::CAP`]).
+pub async fn page(
+    conn: &mut PgConnection,
+    user: &Actor,
+    f: &DeterminationFilter,
+) -> Result<(crate::db::Page<Listed>, crate::db::Total), DomainError> {
+    use sqlx::QueryBuilder;
+    let sees_restricted = user.may(crate::auth::Action::SeeRestrictedCases);
+    let filters = |qb: &mut QueryBuilder<sqlx::Postgres>| {
+        qb.push(" FROM determinations d JOIN cases c ON c.id = d.case_id WHERE (")
+            .push_bind(sees_restricted)
+            .push(" OR NOT c.restricted OR c.assignee = ")
+            .push_bind(user.id.0)
+            .push(")");
+        if let Some(st) = f.status {
+            qb.push(" AND d.status = ").push_bind(st.as_str()).push("::text");
+        }
+        if let Some(k) = f.kind {
+            qb.push(" AND d.kind = ").push_bind(k.as_str());
+        }
+    };
+    // The page: ids in order, by keyset on the order's columns (walked backwards for the
+    // page before the cursor).
+    let mut qb = QueryBuilder::new("SELECT d.id, d.updated_at, c.docket_number");
+    filters(&mut qb);
+    let ascending = f.sort != DeterminationSort::Newest;
+    let op = if ascending != f.backwards { ">" } else { "<" };
+    let dir = if ascending != f.backwards { "ASC" } else { "DESC" };
+    if let Some((key, id)) = &f.after {
+        match f.sort {
+            DeterminationSort::Newest | DeterminationSort::Oldest => {
+                qb.push(format!(" AND (d.updated_at, d.id) {op} (CAST("))
+                    .push_bind(key.clone())
+                    .push(" AS timestamptz), ")
+                    .push_bind(*id)
+                    .push(")");
+            }
+            DeterminationSort::Docket => {
+                qb.push(format!(" AND (c.docket_year, c.docket_seq, d.id) {op} (split_part("))
+                    .push_bind(key.clone())
+                    .push(", '-', 2)::integer, split_part(")
+                    .push_bind(key.clone())
+                    .push(", '-', 3)::integer, ")
+                    .push_bind(*id)
+                    .push(")");
+            }
+        }
+    }
+    match f.sort {
+        DeterminationSort::Newest | DeterminationSort::Oldest => {
+            qb.push(format!(" ORDER BY d.updated_at {dir}, d.id {dir}"));
+        }
+        DeterminationSort::Docket => {
+            qb.push(format!(" ORDER BY c.docket_year {dir}, c.docket_seq {dir}, d.id {dir}"));
+        }
+    }
+    qb.push(" LIMIT ").push_bind(f.limit + 1);
+    let keys: Vec<(uuid::Uuid, OffsetDateTime, String)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    let sort = f.sort;
+    let ids = crate::db::Page::from_read(keys, f.limit, f.after.is_some(), f.backwards, |(id, at, docket)| {
+        let key = match sort {
+            DeterminationSort::Newest | DeterminationSort::Oldest => {
+                at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+            }
+            DeterminationSort::Docket => docket.clone(),
+        };
+        format!("{key}~{id}")
+    });
+    let wanted: Vec<uuid::Uuid> = ids.rows.iter().map(|r| r.0).collect();
+    let ds = select_determinations!("JOIN unnest($1::uuid[]) AS w(id) ON w.id = d.id", &wanted)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut by_id: std::collections::HashMap<uuid::Uuid, Determination> = ds.into_iter().map(|d| (d.id.0, d)).collect();
+    let rows: Vec<Listed> = ids
+        .rows
+        .iter()
+        .filter_map(|(id, _, docket)| {
+            by_id.remove(id).map(|d| Listed { d, docket_number: docket.clone(), title: String::new() })
+        })
+        .collect();
+    let total = if ids.next.is_none() && ids.prev.is_none() {
+        crate::db::Total::Exact(rows.len() as i64)
+    } else {
+        let mut qb = QueryBuilder::new("SELECT count(*) FROM (SELECT 1");
+        filters(&mut qb);
+        qb.push(" LIMIT ").push_bind(crate::db::Total::CAP + 1).push(") x");
+        crate::db::Total::counted(qb.build_query_scalar().fetch_one(&mut *conn).await?)
+    };
+    Ok((crate::db::Page { rows, next: ids.next, prev: ids.prev }, total))
+}
+
 /// Checks what needs the database: cited documents, answered submissions and measures
 /// belong to the case; nothing classified-reference is cited; a submitted draft answers
 /// every written submission and rests on agreed measures.

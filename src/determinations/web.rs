@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 use super::document::{HistoryLine, authority, finding, history};
 use super::service::{self, Draft};
-use super::{CBI_SECTIONS, Content, Determination, Kind, PENALTIES, Prohibition, SubmissionAnswer, outcome_label};
+use super::{
+    CBI_SECTIONS, Content, Determination, Kind, PENALTIES, Prohibition, Status, SubmissionAnswer, outcome_label,
+};
 use crate::app::AppState;
 use crate::audit::StoredEvent;
 use crate::auth::policy::Action;
@@ -28,7 +30,7 @@ use crate::proceedings::web::proceedings_page;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery, CsrfForm};
-use crate::web::layout::{FormErrors, Layout, form_outcome, render, render_again};
+use crate::web::layout::{FormErrors, Layout, Pager, form_outcome, render, render_again};
 
 // ---------------------------------------------------------------------------------------
 // Determinations.
@@ -733,10 +735,149 @@ struct QueuePage {
     mine: Vec<(DeterminationRow, String)>,
     is_supervisor: bool,
     user_id: UserId,
+    /// Every determination the reader may see: the list's query, a page of it, its total.
+    q: DeterminationQuery,
+    all: Vec<(DeterminationRow, String, String)>,
+    total: String,
+    pager: Pager,
+    errors: FormErrors,
+    statuses: [Status; 5],
+    kinds: [Kind; 4],
 }
 
-/// `GET /determinations`: drafts awaiting signature, and one's own unsigned drafts.
-pub async fn queue(user: Authorized<perm::ViewCases>, State(state): State<AppState>) -> Result<Response, AppError> {
+impl QueuePage {
+    fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+
+    /// The order shown now.
+    fn sort(&self) -> &str {
+        self.q
+            .sort
+            .as_deref()
+            .and_then(service::DeterminationSort::parse)
+            .unwrap_or(service::DeterminationSort::Newest)
+            .as_str()
+    }
+
+    /// The list in order `sort`, filters kept, from its first page.
+    fn sorted_by(&self, sort: &str) -> String {
+        let mut q = self.q.clone();
+        (q.sort, q.cursor, q.before) = (Some(sort.to_string()), None, None);
+        q.link()
+    }
+
+    /// `aria-sort` of a column header sorting by `orders`.
+    fn aria_sort(&self, orders: &[&str]) -> &'static str {
+        match orders.iter().position(|o| *o == self.sort()) {
+            Some(_) if self.sort() == "newest" => "descending",
+            Some(_) => "ascending",
+            None => "none",
+        }
+    }
+}
+
+/// The list of every determination: `?status=&kind=&sort=&limit=&cursor=&before=`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DeterminationQuery {
+    status: Option<String>,
+    kind: Option<String>,
+    sort: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+    before: Option<String>,
+}
+
+impl DeterminationQuery {
+    /// The filter, naming every bad parameter.
+    fn to_filter(&self) -> Result<service::DeterminationFilter, Vec<FieldError>> {
+        let some = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let mut errors = Vec::new();
+        let status = some(&self.status).and_then(|v| {
+            let found = Status::ALL.into_iter().find(|st| st.as_str() == v);
+            if found.is_none() {
+                errors.push(FieldError::new("status", "must be one of draft, submitted, returned, recorded, signed"));
+            }
+            found
+        });
+        let kind = some(&self.kind).and_then(|v| {
+            let found = Kind::parse(&v);
+            if found.is_none() {
+                errors.push(FieldError::new("kind", "must be one of initial, final, amendment, revocation"));
+            }
+            found
+        });
+        let sort = match some(&self.sort) {
+            None => service::DeterminationSort::Newest,
+            Some(v) => service::DeterminationSort::parse(&v).unwrap_or_else(|| {
+                errors.push(FieldError::new("sort", "must be one of newest, oldest, docket"));
+                service::DeterminationSort::Newest
+            }),
+        };
+        let limit = match some(&self.limit) {
+            None => 50,
+            Some(l) => match l.parse::<i64>() {
+                Ok(n) if (1..=200).contains(&n) => n,
+                _ => {
+                    errors.push(FieldError::new("limit", "must be a whole number from 1 to 200"));
+                    50
+                }
+            },
+        };
+        let mut f = service::DeterminationFilter { status, kind, sort, after: None, backwards: false, limit };
+        let valid = |c: &str| crate::db::parse_cursor(c).filter(|(k, _)| k.len() <= 40 && f.valid_key(k));
+        let (after, backwards) = match (some(&self.cursor), some(&self.before)) {
+            (Some(_), Some(_)) => {
+                errors.push(FieldError::new("before", "cannot be given with cursor: give one of them"));
+                (None, false)
+            }
+            (Some(c), None) => match valid(&c) {
+                Some(a) => (Some(a), false),
+                None => {
+                    errors.push(FieldError::new("cursor", "must be the next page's link from a previous page"));
+                    (None, false)
+                }
+            },
+            (None, Some(c)) => match valid(&c) {
+                Some(a) => (Some(a), true),
+                None => {
+                    errors.push(FieldError::new("before", "must be the previous page's link from a later page"));
+                    (None, false)
+                }
+            },
+            (None, None) => (None, false),
+        };
+        (f.after, f.backwards) = (after, backwards);
+        if errors.is_empty() { Ok(f) } else { Err(errors) }
+    }
+
+    /// `/determinations?…` with what is set.
+    fn link(&self) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("status", &self.status),
+            ("kind", &self.kind),
+            ("sort", &self.sort),
+            ("limit", &self.limit),
+            ("cursor", &self.cursor),
+            ("before", &self.before),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                s.append_pair(k, v);
+            }
+        }
+        let query = s.finish();
+        if query.is_empty() { "/determinations#all".to_string() } else { format!("/determinations?{query}#all") }
+    }
+}
+
+/// `GET /determinations`: drafts awaiting signature, one's own unsigned drafts, and every
+/// determination the reader may see, filtered, sorted and paged.
+pub async fn queue(
+    user: Authorized<perm::ViewCases>,
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<DeterminationQuery>,
+) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let today = crate::cases::service::today(state.now());
     let mut awaiting = Vec::new();
@@ -750,12 +891,39 @@ pub async fn queue(user: Authorized<perm::ViewCases>, State(state): State<AppSta
         awaiting.push((row(l.d), l.docket_number, l.title, at, waits));
     }
     let mine = service::list(&mut conn, &user, service::Listing::UnsignedByMe).await?;
+    let (all, next, prev, total, errors) = match q.to_filter() {
+        Ok(f) => {
+            let (page, total) = service::page(&mut conn, &user, &f).await?;
+            let all = page
+                .rows
+                .into_iter()
+                .map(|l| {
+                    let changed = show_time(l.d.updated_at, &user.zone);
+                    (row(l.d), l.docket_number, changed)
+                })
+                .collect();
+            (all, page.next, page.prev, total.describe("determination", "determinations"), FormErrors::default())
+        }
+        Err(e) => (Vec::new(), None, None, String::new(), FormErrors(e)),
+    };
+    let pager = Pager::new(next, prev, |cursor, before| {
+        let mut q = q.clone();
+        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
+        q.link()
+    });
     render(&QueuePage {
         layout: Layout::for_user(&state.web, "/determinations", Some(&user)),
         awaiting,
         mine: mine.into_iter().map(|l| (row(l.d), l.docket_number)).collect(),
         is_supervisor: user.may(Action::SignDeterminations),
         user_id: user.id,
+        q,
+        all,
+        total,
+        pager,
+        errors,
+        statuses: Status::ALL,
+        kinds: Kind::ALL,
     })
 }
 

@@ -288,11 +288,12 @@ async fn each_role_lands_on_a_home_page_of_its_own_work_with_totals_and_only_ope
 }
 
 /// The `href` of the link with `data-testid="{id}"` on a page, unescaped.
-fn link(page: &str, id: &str) -> Option<String> {
+pub fn link(page: &str, id: &str) -> Option<String> {
     let at = page.find(&format!("data-testid=\"{id}\""))?;
     let start = page[..at].rfind("href=\"")? + 6;
     let end = start + page[start..].find('"')?;
-    Some(page[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+    let href = page[start..end].replace("&#38;", "&").replace("&amp;", "&");
+    Some(href.split('#').next().unwrap_or_default().to_string())
 }
 
 #[tokio::test]

@@ -1219,3 +1219,54 @@ async fn a_supervisors_home_lists_only_the_drafts_they_may_sign() {
     let theirs = to_sign(app.send(other.get("/")).await.text());
     assert!(theirs.contains("(1 determination)") && theirs.contains(&did), "{theirs}");
 }
+
+/// The list of every determination: its total, pages both ways keeping the filters, and
+/// headers that sort by case and by last change; a bad filter is named.
+#[tokio::test]
+async fn every_determination_is_listed_with_its_total_pages_both_ways_and_sorted() {
+    use crate::days::link;
+    let o = Office::new().await;
+    let app = &o.app;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let case = o.at_initial_determination(false).await;
+        let body = content(app, &o.ta, &case, "initial", "prohibition").await;
+        let r = draft(app, &o.ta, &case, "initial", "prohibition", body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        ids.push(r.json()["id"].as_str().unwrap().to_string());
+        // Each draft changes a minute after the one before.
+        app.clock.advance(time::Duration::minutes(1));
+    }
+    let listed = |html: &str| -> Vec<String> {
+        let table = &html[html.find("data-testid=\"all-determinations\"").unwrap()..];
+        table
+            .match_indices("href=\"/determinations/")
+            .map(|(i, m)| table[i + m.len()..i + m.len() + 36].to_string())
+            .collect()
+    };
+    let s = app.sign_in(&o.sup).await;
+    let p1 = app.send(s.get("/determinations?status=draft&limit=2")).await;
+    assert_eq!(p1.status, StatusCode::OK);
+    let p1 = p1.text();
+    assert!(p1.contains("<strong>3 determinations</strong>"), "{p1}");
+    // Newest change first: the last drafted leads.
+    assert_eq!(listed(&p1), vec![ids[2].clone(), ids[1].clone()]);
+    let next = link(&p1, "next-page").unwrap();
+    assert!(next.contains("status=draft") && next.contains("limit=2"), "{next}");
+    let p2 = app.send(s.get(&next)).await.text();
+    assert_eq!(listed(&p2), vec![ids[0].clone()]);
+    let back = app.send(s.get(&link(&p2, "prev-page").unwrap())).await.text();
+    assert_eq!(listed(&back), listed(&p1));
+    assert!(link(&back, "prev-page").is_none());
+    // By case docket, and oldest change first, from the headers.
+    let by_docket = app.send(s.get(&link(&p1, "sort-docket").unwrap())).await.text();
+    assert_eq!(listed(&by_docket), vec![ids[0].clone(), ids[1].clone()]);
+    let oldest = app.send(s.get(&link(&p1, "sort-changed").unwrap())).await.text();
+    assert_eq!(listed(&oldest), vec![ids[0].clone(), ids[1].clone()]);
+    // Another status holds none; a bad one is named.
+    assert!(
+        app.send(s.get("/determinations?status=signed")).await.text().contains("<strong>0 determinations</strong>")
+    );
+    let bad = app.send(s.get("/determinations?kind=verdict")).await.text();
+    assert!(bad.contains("data-testid=\"error-summary\"") && bad.contains("Kind"), "{bad}");
+}
