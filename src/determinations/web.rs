@@ -29,8 +29,8 @@ use crate::proceedings::model::Submission;
 use crate::proceedings::web::proceedings_page;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
-use crate::web::extract::{AppForm, AppPath, AppQuery, CsrfForm};
-use crate::web::layout::{FormErrors, Layout, Pager, form_outcome, render, render_again};
+use crate::web::extract::{AppForm, AppFormKept, AppPath, AppQuery, CsrfForm};
+use crate::web::layout::{FormErrors, Layout, Pager, Panel, form_outcome, render, render_again};
 
 // ---------------------------------------------------------------------------------------
 // Determinations.
@@ -98,6 +98,8 @@ pub async fn create(
 #[template(path = "determinations/show.html")]
 struct DeterminationPage {
     layout: Layout,
+    /// The panel whose form came back refused (a sending, the publication), if any.
+    panel: Panel,
     d: Determination,
     content: Content,
     c: CaseRow,
@@ -204,6 +206,40 @@ pub(crate) async fn determination_page(
     status: StatusCode,
     unsaved: Option<(String, Content, Vec<DocumentId>)>,
 ) -> Result<Response, AppError> {
+    determination_page_with(state, user, id, message, is_error, errors, status, unsaved, Panel::default()).await
+}
+
+/// Renders the page after a form posted from one of its panels (a sending, the
+/// publication): refused input reopens the panel with its errors at their fields and what
+/// was typed kept; anything else is a banner.
+async fn determination_after(
+    state: &AppState,
+    user: &SignedIn,
+    id: DeterminationId,
+    o: crate::web::layout::Outcome,
+    form: &'static str,
+    prefix: &'static str,
+    body: &str,
+) -> Result<Response, AppError> {
+    if o.errors.is_empty() {
+        return determination_page(state, user, id, o.message, o.is_error, Vec::new(), o.status, None).await;
+    }
+    let panel = Panel::refused(form, prefix, o.errors, body);
+    determination_page_with(state, user, id, String::new(), true, Vec::new(), o.status, None, panel).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn determination_page_with(
+    state: &AppState,
+    user: &SignedIn,
+    id: DeterminationId,
+    message: String,
+    is_error: bool,
+    errors: Vec<FieldError>,
+    status: StatusCode,
+    unsaved: Option<(String, Content, Vec<DocumentId>)>,
+    panel: Panel,
+) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let (mut d, c) = service::get(&mut conn, user, id, false).await?;
     if message.is_empty() {
@@ -269,6 +305,7 @@ pub(crate) async fn determination_page(
         prohibition_rows.push((i, String::new(), String::new()));
     }
     let page = DeterminationPage {
+        panel,
         layout: Layout::for_user(&state.web, "/determinations", Some(user)),
         csrf_token: user.csrf_token.clone(),
         message,
@@ -658,7 +695,7 @@ pub async fn record_sending(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<DeterminationId>,
-    AppForm(f): AppForm<SendingForm>,
+    AppFormKept(f, body): AppFormKept<SendingForm>,
 ) -> Result<Response, AppError> {
     let s = super::NewSending {
         recipient: f.recipient,
@@ -669,7 +706,7 @@ pub async fn record_sending(
     };
     let result = service::record_sending(&mut *state.conn().await?, &user, state.now(), id, s).await.map(|_| ());
     render_again(result.map_err(AppError::from), "Sending recorded.", |o| {
-        determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
+        determination_after(&state, &user, id, o, "sending", "send-", &body)
     })
     .await
 }
@@ -689,7 +726,7 @@ pub async fn record_publication(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<DeterminationId>,
-    AppForm(f): AppForm<PublicationForm>,
+    AppFormKept(f, body): AppFormKept<PublicationForm>,
 ) -> Result<Response, AppError> {
     let p = super::NewPublication {
         published_on: f.published_on,
@@ -699,7 +736,7 @@ pub async fn record_publication(
     };
     let result = service::record_publication(&mut *state.conn().await?, &user, state.now(), id, p).await.map(|_| ());
     render_again(result.map_err(AppError::from), "Publication recorded.", |o| {
-        determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
+        determination_after(&state, &user, id, o, "publication", "pub-", &body)
     })
     .await
 }

@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::proceedings::web::proceedings_page;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
-use crate::web::extract::{AppForm, AppPath};
+use crate::web::extract::{AppForm, AppFormKept, AppPath};
 use crate::web::layout::render_again;
 
 /// The measure form.
@@ -32,13 +32,15 @@ pub async fn add_measure(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CaseId>,
-    AppForm(f): AppForm<MeasureForm>,
+    AppFormKept(f, body): AppFormKept<MeasureForm>,
 ) -> Result<Response, AppError> {
     let m =
         NewMeasure { kind: f.kind, description: f.description, owner: f.owner, due_on: f.due_on, submission_id: None };
     let result = service::add(&mut *state.conn().await?, &user, state.now(), id, m).await.map(|_| ());
-    render_again(result, "Measure recorded.", |o| proceedings_page(&state, &user, id, o.message, o.is_error, o.status))
-        .await
+    render_again(result, "Measure recorded.", |o| {
+        crate::proceedings::web::proceedings_after(&state, &user, id, o, "measure", "m-", &body)
+    })
+    .await
 }
 
 /// The measure status form.

@@ -21,13 +21,15 @@ use crate::documents::{self, Document, MARKINGS};
 use crate::mitigation::{self, Check, Measure, MeasureKind};
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::AppError;
-use crate::web::extract::{AppForm, AppPath};
-use crate::web::layout::{Layout, render, render_again};
+use crate::web::extract::{AppForm, AppFormKept, AppPath};
+use crate::web::layout::{Layout, Panel, render, render_again};
 
 #[derive(Template)]
 #[template(path = "proceedings/page.html")]
 struct ProceedingsPage {
     layout: Layout,
+    /// The panel whose form came back refused, if any.
+    panel: Panel,
     c: CaseRow,
     stage: &'static str,
     csrf_token: String,
@@ -114,6 +116,36 @@ pub(crate) async fn proceedings_page(
     is_error: bool,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    proceedings_page_with(state, user, id, message, is_error, status, Panel::default()).await
+}
+
+/// Renders the page after a form posted from one of its panels: refused input reopens the
+/// panel with its errors at their fields and what was typed kept; anything else is a banner.
+pub(crate) async fn proceedings_after(
+    state: &AppState,
+    user: &SignedIn,
+    id: CaseId,
+    o: crate::web::layout::Outcome,
+    form: &'static str,
+    prefix: &'static str,
+    body: &str,
+) -> Result<Response, AppError> {
+    if o.errors.is_empty() {
+        return proceedings_page(state, user, id, o.message, o.is_error, o.status).await;
+    }
+    let panel = Panel::refused(form, prefix, o.errors, body);
+    proceedings_page_with(state, user, id, String::new(), true, o.status, panel).await
+}
+
+async fn proceedings_page_with(
+    state: &AppState,
+    user: &SignedIn,
+    id: CaseId,
+    message: String,
+    is_error: bool,
+    status: StatusCode,
+    panel: Panel,
+) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let c = visible(&mut conn, user, id, false).await?;
     if message.is_empty() {
@@ -128,6 +160,7 @@ pub(crate) async fn proceedings_page(
     let earlier = crate::cases::workflow::EARLIER_SERVICE_METHODS;
     let page = ProceedingsPage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
+        panel,
         stage: c.stage.label(),
         csrf_token: user.csrf_token.clone(),
         message,
@@ -179,12 +212,12 @@ pub async fn add_notice(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CaseId>,
-    AppForm(n): AppForm<NoticeForm>,
+    AppFormKept(n, body): AppFormKept<NoticeForm>,
 ) -> Result<Response, AppError> {
     let n =
         NewNotice { step: n.step, agency: n.agency, sent_on: n.sent_on, due_on: n.due_on, late_reason: n.late_reason };
     let result = proceedings::add_notice(&mut *state.conn().await?, &user, state.now(), id, n).await.map(|_| ());
-    render_again(result, "Notice recorded.", |o| proceedings_page(&state, &user, id, o.message, o.is_error, o.status))
+    render_again(result, "Notice recorded.", |o| proceedings_after(&state, &user, id, o, "notice", "notice-", &body))
         .await
 }
 
@@ -267,7 +300,7 @@ pub async fn add_submission(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CaseId>,
-    AppForm(f): AppForm<SubmissionForm>,
+    AppFormKept(f, body): AppFormKept<SubmissionForm>,
 ) -> Result<Response, AppError> {
     let party_id = match f.party_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => Some(p.parse::<PartyId>().map_err(|_| AppError::invalid("party_id", "choose a party of the case"))?),
@@ -282,7 +315,7 @@ pub async fn add_submission(
     };
     let result = proceedings::add_submission(&mut *state.conn().await?, &user, state.now(), id, s).await.map(|_| ());
     render_again(result, "Submission recorded.", |o| {
-        proceedings_page(&state, &user, id, o.message, o.is_error, o.status)
+        proceedings_after(&state, &user, id, o, "submission", "sub-", &body)
     })
     .await
 }
@@ -309,7 +342,7 @@ pub async fn record_deviation(
     user: Authorized<perm::RecordDeviations>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CaseId>,
-    AppForm(f): AppForm<DatedActForm>,
+    AppFormKept(f, body): AppFormKept<DatedActForm>,
 ) -> Result<Response, AppError> {
     let a = f.act();
     let result = match a.date() {
@@ -330,7 +363,7 @@ pub async fn record_deviation(
         Err(e) => Err(e),
     };
     render_again(result, "Emergency deviation recorded.", |o| {
-        proceedings_page(&state, &user, id, o.message, o.is_error, o.status)
+        proceedings_after(&state, &user, id, o, "deviation", "deviation-", &body)
     })
     .await
 }
@@ -340,7 +373,7 @@ pub async fn mark_response_complete(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CaseId>,
-    AppForm(f): AppForm<DatedActForm>,
+    AppFormKept(f, body): AppFormKept<DatedActForm>,
 ) -> Result<Response, AppError> {
     let a = f.act();
     let result = match a.date() {
@@ -357,7 +390,7 @@ pub async fn mark_response_complete(
         Err(e) => Err(e),
     };
     render_again(result, "Response marked complete.", |o| {
-        proceedings_page(&state, &user, id, o.message, o.is_error, o.status)
+        proceedings_after(&state, &user, id, o, "complete", "complete-", &body)
     })
     .await
 }

@@ -157,6 +157,28 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for AppForm<T> {
     }
 }
 
+/// A URL-encoded form body parsed into `T`, with the body as posted kept as text (for a
+/// refused panel form that comes back with what was typed: [`crate::web::layout::Panel`]).
+#[derive(Debug, Clone, Default)]
+pub struct AppFormKept<T>(pub T, pub String);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for AppFormKept<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (parts, bytes) = read_form(req, state).await?;
+        let errors = control_characters_in_pairs(&bytes);
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors).into_response());
+        }
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(AppFormKept(v, body)),
+            Err(r) => Err(AppError::from(r).into_response()),
+        }
+    }
+}
+
 /// A URL-encoded form body as text, for forms with repeated or dynamic fields; its CSRF
 /// token is checked as it is read.
 #[derive(Debug, Clone, Default)]

@@ -255,6 +255,12 @@ impl Panel {
         self.values.iter().find(|(k, _)| k == field).map(|(_, v)| v.as_str()).unwrap_or("")
     }
 
+    /// The value posted for `field` of `form` when it came back, else `default` (the value
+    /// the form starts with, such as today's date).
+    pub fn value_or<'a>(&'a self, form: &str, field: &str, default: &'a str) -> &'a str {
+        if self.is_open(form) { self.value(form, field) } else { default }
+    }
+
     /// Whether `value` was posted for `field` of `form` (a checked box, a chosen option).
     pub fn chose(&self, form: &str, field: &str, value: &str) -> bool {
         self.is_open(form) && self.values.iter().any(|(k, v)| k == field && v == value)

@@ -908,3 +908,102 @@ async fn the_audit_log_shows_its_total_pages_both_ways_and_turns_its_order() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.json()["errors"][0]["field"], "sort");
 }
+
+/// The panel forms of the proceedings page come back open after a refusal, with the
+/// problems listed and linked at the top of the panel, each at its field, and what was
+/// typed kept; nothing is written.
+#[tokio::test]
+async fn the_proceedings_panels_come_back_open_with_their_errors_at_the_fields() {
+    use axum::http::StatusCode;
+    let o = crate::determinations::Office::new().await;
+    let app = &o.app;
+    let id = o.at_initial_determination(false).await;
+    let s = app.sign_in(&o.analyst).await;
+    let before = app.count("audit_events").await;
+    // A notice sent in the future, with a response date before it.
+    let r = app
+        .send(s.post(
+            &format!("/cases/{id}/agency-notices"),
+            &[("step", "second"), ("agency", "DOJ"), ("sent_on", "2999-01-01"), ("due_on", "")],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    let panel = section_of(&html, "panel-notice");
+    assert!(panel.starts_with("<details class=\"icts-details\" id=\"panel-notice\" open>"), "{panel}");
+    assert!(panel.contains("data-testid=\"error-summary\"") && panel.contains("href=\"#notice-sent_on\""), "{panel}");
+    assert!(panel.contains("id=\"notice-sent_on-error\""), "the message stands at the field: {panel}");
+    assert!(panel.contains("value=\"2999-01-01\""), "what was typed is kept");
+    assert!(panel.contains("<option value=\"second\" selected>"), "the chosen step is kept");
+    assert!(!section_of(&html, "panel-measure").contains(" open>"), "other panels stay closed");
+    // A measure without what it requires.
+    let r = app
+        .send(s.post(
+            &format!("/cases/{id}/measures"),
+            &[("kind", "independent_audit"), ("description", ""), ("owner", "Vendor security office"), ("due_on", "")],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    let panel = section_of(&html, "panel-measure");
+    assert!(panel.contains(" open>") && panel.contains("href=\"#m-description\""), "{panel}");
+    assert!(
+        panel.contains("id=\"m-description-error\"") && panel.contains("value=\"Vendor security office\""),
+        "{panel}"
+    );
+    assert_eq!(app.count("audit_events").await, before, "nothing was written");
+}
+
+/// The same on the determination page: a refused publication reopens its panel, with the
+/// problem at the citation and what was typed kept, and not in the draft form's summary.
+#[tokio::test]
+async fn the_determination_page_panels_come_back_open_with_their_errors_at_the_fields() {
+    use crate::harness::api;
+    use axum::http::StatusCode;
+    let mut o = crate::determinations::Office::new().await;
+    let case = o.at_initial_determination(false).await;
+    crate::determinations::signed(&o.app, &o.ta, (&o.sup, &o.ts), &case, "initial", "prohibition").await;
+    // Served after the agencies' 21 days; no response in 30: on to the final determination.
+    o.app.clock.advance(time::Duration::days(21));
+    o.refresh().await;
+    let act = |o: &crate::determinations::Office, body: serde_json::Value| {
+        api("POST", &format!("/api/v1/cases/{case}/transitions"), &o.ta, Some(body))
+    };
+    let today = icts_review::clock::Clock::now(&o.app.clock).date().to_string();
+    let r = o
+        .app
+        .send(act(
+            &o,
+            serde_json::json!({"action": "serve_initial_determination", "date": today, "method": "registered_mail"}),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    o.app.clock.advance(time::Duration::days(31));
+    o.refresh().await;
+    let r = o.app.send(act(&o, serde_json::json!({"action": "proceed_without_response"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let d = crate::determinations::signed(&o.app, &o.ta, (&o.sup2, &o.ts2), &case, "final", "prohibited").await;
+    let app = &o.app;
+    let id = d["id"].as_str().unwrap();
+    let s = app.sign_in(&o.analyst).await;
+    let r = app
+        .send(s.post(
+            &format!("/determinations/{id}/publication"),
+            &[("published_on", ""), ("citation", "page 12"), ("document_number", "2024-13532")],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    let panel = section_of(&html, "panel-publication");
+    assert!(panel.contains(" open>") && panel.contains("data-testid=\"error-summary\""), "{panel}");
+    assert!(panel.contains("href=\"#pub-citation\"") && panel.contains("id=\"pub-citation-error\""), "{panel}");
+    assert!(panel.contains("value=\"page 12\"") && panel.contains("value=\"2024-13532\""), "{panel}");
+    assert_eq!(html.matches("data-testid=\"error-summary\"").count(), 1, "one summary, in the panel");
+}
+
+/// The `<details>` element with `id` on a page, up to its end.
+fn section_of<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page.find(&format!("<details class=\"icts-details\" id=\"{id}\"")).unwrap_or_else(|| panic!("no {id}"));
+    let rest = &page[start..];
+    &rest[..rest.find("</details>").unwrap_or(rest.len())]
+}
