@@ -99,6 +99,7 @@ fn table() -> Table {
         .get("/cases/import", cases::web::import_form)
         .post("/cases/import", cases::web::import_upload)
         .get("/cases/import/template.csv", cases::web::import_template)
+        .get("/cases/import/jobs/{id}", cases::web::import_job)
         .post("/cases/assign", cases::web::assign)
         .get("/cases/{id}", cases::web::show)
         .get("/cases/{id}/edit", cases::web::edit_form)

@@ -106,7 +106,7 @@ pub struct ImportRow {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ImportReport {
     /// Rows loaded.
     pub rows: usize,
@@ -694,4 +694,194 @@ mod tests {
         assert!(row.contains(&"title") && row.contains(&"category"), "{errors:?}");
         assert!(!row.contains(&"kind") && !row.contains(&"status"), "{errors:?}");
     }
+}
+
+/// How long a running import may go without a heartbeat before it counts as stopped (its
+/// process went away; its transaction, and so everything of its file, with it).
+pub const JOB_STALE: time::Duration = time::Duration::seconds(30);
+
+/// How often a running import writes how far it has got.
+const JOB_TICK: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// An import run in the background from the import page.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: uuid::Uuid,
+    pub created_by: UserId,
+    pub created_at: OffsetDateTime,
+    pub file_name: String,
+    /// Rows in the file, and rows loaded so far.
+    pub rows: i64,
+    pub done: i64,
+    pub status: String,
+    pub heartbeat_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+    pub report: Option<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+/// Where an import stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Loading; `done` of `rows` so far.
+    Running,
+    /// Committed.
+    Done,
+    /// Refused or failed; nothing was written.
+    Failed,
+    /// Its process stopped before it committed; nothing was written.
+    Stopped,
+}
+
+impl Job {
+    /// Where the import stands at `now`.
+    pub fn state(&self, now: OffsetDateTime) -> JobState {
+        match self.status.as_str() {
+            "done" => JobState::Done,
+            "failed" => JobState::Failed,
+            _ if now - self.heartbeat_at > JOB_STALE => JobState::Stopped,
+            _ => JobState::Running,
+        }
+    }
+
+    /// What the import did, once done.
+    pub fn report(&self) -> Option<ImportReport> {
+        self.report.clone().and_then(|r| serde_json::from_value(r).ok())
+    }
+
+    /// Percent of the rows loaded.
+    pub fn percent(&self) -> i64 {
+        if self.rows == 0 { 100 } else { self.done * 100 / self.rows }
+    }
+}
+
+/// Records the start of a background import of `rows` checked rows.
+pub async fn start_job(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    user: UserId,
+    file_name: &str,
+    rows: usize,
+) -> Result<uuid::Uuid, sqlx::Error> {
+    let id = uuid::Uuid::now_v7();
+    let name: String = file_name.chars().filter(|c| !c.is_control()).take(300).collect();
+    sqlx::query!(
+        "INSERT INTO import_jobs (id, created_by, created_at, file_name, rows, status, heartbeat_at) VALUES ($1, $2, $3, $4, $5, 'running', $3)",
+        id,
+        user.0,
+        now,
+        name,
+        rows as i64
+    )
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Loads checked rows for job `id` in one transaction (as [`load`]), writing how far it has
+/// got every quarter second through another connection, then the outcome.
+pub async fn run_job(
+    pool: sqlx::PgPool,
+    clock: crate::clock::SharedClock,
+    ctx: AuditContext,
+    user: UserId,
+    id: uuid::Uuid,
+    rows: Vec<ImportRow>,
+    screening_threshold: f64,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let done = Arc::new(AtomicUsize::new(0));
+    let ticker = {
+        let (pool, clock, done) = (pool.clone(), clock.clone(), done.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(JOB_TICK).await;
+                let n = done.load(Ordering::Relaxed) as i64;
+                let _ = sqlx::query!(
+                    "UPDATE import_jobs SET done = least($2, rows), heartbeat_at = $3 WHERE id = $1 AND status = 'running'",
+                    id,
+                    n,
+                    clock.now()
+                )
+                .execute(&pool)
+                .await;
+            }
+        })
+    };
+    let now = clock.now();
+    let outcome: Result<ImportReport, String> = async {
+        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+        let counter = done.clone();
+        let report = load(&mut tx, now, &ctx, Some(user), rows, screening_threshold, &move |n| {
+            counter.store(n, Ordering::Relaxed)
+        })
+        .await
+        .map_err(|e| match e {
+            ImportError::Rows(errors) => format!(
+                "{} problem(s) found while loading, such as row {}: {} {}",
+                errors.len(),
+                errors.first().map(|e| e.row).unwrap_or_default(),
+                errors.first().map(|e| e.column.as_str()).unwrap_or_default(),
+                errors.first().map(|e| e.message.as_str()).unwrap_or_default()
+            ),
+            ImportError::Db(e) => format!("the database failed: {e}"),
+        })?;
+        tx.commit().await.map_err(|e| format!("the database failed: {e}"))?;
+        Ok(report)
+    }
+    .await;
+    ticker.abort();
+    let finished = clock.now();
+    let written = match &outcome {
+        Ok(report) => {
+            sqlx::query!(
+                "UPDATE import_jobs SET status = 'done', done = rows, report = $2, heartbeat_at = $3, finished_at = $3 WHERE id = $1",
+                id,
+                serde_json::to_value(report).unwrap_or_default(),
+                finished
+            )
+            .execute(&pool)
+            .await
+        }
+        Err(why) => {
+            tracing::warn!(job = %id, error = %why, "import failed; nothing of it was written");
+            sqlx::query!(
+                "UPDATE import_jobs SET status = 'failed', error = $2, heartbeat_at = $3, finished_at = $3 WHERE id = $1",
+                id,
+                why,
+                finished
+            )
+            .execute(&pool)
+            .await
+        }
+    };
+    if let Err(e) = written {
+        tracing::error!(job = %id, error = %e, "the outcome of an import could not be recorded");
+    }
+}
+
+/// One import job.
+pub async fn job(conn: &mut PgConnection, id: uuid::Uuid) -> Result<Option<Job>, sqlx::Error> {
+    sqlx::query_as!(
+        Job,
+        r#"SELECT id, created_by AS "created_by: UserId", created_at, file_name, rows, done, status, heartbeat_at,
+           finished_at, report, error FROM import_jobs WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The user's latest imports, newest first.
+pub async fn jobs_of(conn: &mut PgConnection, user: UserId, limit: i64) -> Result<Vec<Job>, sqlx::Error> {
+    sqlx::query_as!(
+        Job,
+        r#"SELECT id, created_by AS "created_by: UserId", created_at, file_name, rows, done, status, heartbeat_at,
+           finished_at, report, error FROM import_jobs WHERE created_by = $1 ORDER BY created_at DESC LIMIT $2"#,
+        user.0,
+        limit
+    )
+    .fetch_all(conn)
+    .await
 }

@@ -1226,6 +1226,8 @@ struct ImportPage {
     errors: Vec<super::import::RowError>,
     report: Option<super::import::ImportReport>,
     columns: [(&'static str, &'static str, &'static str); 22],
+    /// The reader's latest imports: where each stands, when it began, the job.
+    jobs: Vec<(super::import::JobState, String, super::import::Job)>,
 }
 
 /// `GET /cases/import` (supervisors).
@@ -1233,12 +1235,19 @@ pub async fn import_form(
     user: Authorized<perm::AssignCases>,
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
+    let now = state.now();
+    let jobs = super::import::jobs_of(&mut *state.conn().await?, user.id, 10)
+        .await?
+        .into_iter()
+        .map(|j| (j.state(now), show_time(j.created_at, &user.zone), j))
+        .collect();
     render(&ImportPage {
         layout: Layout::for_user(&state.web, "/cases/import", Some(&user)),
         csrf_token: user.csrf_token.clone(),
         errors: Vec::new(),
         report: None,
         columns: super::import::COLUMN_HELP,
+        jobs,
     })
 }
 
@@ -1261,12 +1270,14 @@ pub async fn import_upload(
     AppMultipart(mut multipart): AppMultipart,
 ) -> Result<Response, AppError> {
     let mut data: Option<Vec<u8>> = None;
+    let mut file_name = String::new();
     while let Some(field) = multipart
         .next_field()
         .await
         .map_err(|e| AppError::BadRequest(format!("the upload is not a valid form: {e}")))?
     {
         if field.name() == Some("file") {
+            file_name = field.file_name().unwrap_or("").to_string();
             let bytes = field.bytes().await.map_err(|_| AppError::PayloadTooLarge)?;
             data = Some(bytes.to_vec());
         }
@@ -1278,6 +1289,7 @@ pub async fn import_upload(
         errors,
         report,
         columns: super::import::COLUMN_HELP,
+        jobs: Vec::new(),
     };
     let Some(data) = data.filter(|d| !d.is_empty()) else {
         let mut r = render(&page(
@@ -1313,21 +1325,49 @@ pub async fn import_upload(
             return Ok(r);
         }
     };
-    let mut tx = state.db.begin().await?;
-    match super::import::load(&mut tx, now, &user.audit(), Some(user.id), rows, state.screening.threshold, &|_| {})
-        .await
-    {
-        Ok(report) => {
-            tx.commit().await?;
-            render(&page(Vec::new(), Some(report)))
-        }
-        Err(super::import::ImportError::Rows(errors)) => {
-            let mut r = render(&page(errors, None))?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
-        }
-        Err(super::import::ImportError::Db(e)) => Err(e.into()),
-    }
+    // Checked: loaded in the background, in one transaction; the job's page shows how far
+    // it has got and what it did.
+    let id = super::import::start_job(&mut *state.conn().await?, now, user.id, &file_name, rows.len()).await?;
+    tokio::spawn(super::import::run_job(
+        state.db.clone(),
+        state.clock.clone(),
+        user.audit(),
+        user.id,
+        id,
+        rows,
+        state.screening.threshold,
+    ));
+    Ok(Redirect::to(&format!("/cases/import/jobs/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "cases/import_job.html")]
+struct ImportJobPage {
+    layout: Layout,
+    job: super::import::Job,
+    state: super::import::JobState,
+    report: Option<super::import::ImportReport>,
+    started: String,
+    finished: String,
+}
+
+/// `GET /cases/import/jobs/{id}` (supervisors): how far an import has got, and then what it
+/// did. While it runs the page reloads itself every second; it can be left and come back to.
+pub async fn import_job(
+    user: Authorized<perm::AssignCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<uuid::Uuid>,
+) -> Result<Response, AppError> {
+    let job = super::import::job(&mut *state.conn().await?, id).await?.ok_or(AppError::NotFound)?;
+    let now = state.now();
+    render(&ImportJobPage {
+        layout: Layout::for_user(&state.web, "/cases/import", Some(&user)),
+        state: job.state(now),
+        report: job.report(),
+        started: show_time(job.created_at, &user.zone),
+        finished: job.finished_at.map(|t| show_time(t, &user.zone)).unwrap_or_default(),
+        job,
+    })
 }
 
 #[derive(Template)]

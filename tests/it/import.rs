@@ -19,6 +19,25 @@ fn multipart(csrf: &str, cookie: &str, csv: &str) -> Request<Body> {
         .unwrap()
 }
 
+/// Follows an accepted upload to its import's page and waits until the import has ended;
+/// returns that page.
+async fn finished(app: &TestApp, s: &crate::harness::BrowserSession, r: crate::harness::TestResponse) -> String {
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let job = r.header("location").unwrap();
+    assert!(job.starts_with("/cases/import/jobs/"), "{job}");
+    for _ in 0..600 {
+        let page = app.send(s.get(&job)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let page = page.text();
+        if !page.contains("data-state=\"running\"") {
+            assert!(page.contains("data-state=\"done\""), "{page}");
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the import did not end within 30 s");
+}
+
 #[tokio::test]
 async fn a_file_with_bad_rows_loads_nothing_and_names_every_problem() {
     let app = TestApp::new().await;
@@ -97,8 +116,8 @@ async fn a_clean_file_opens_cases_joins_existing_ones_and_audits_each() {
          {docket},,,,,,,Cloud hosting,use,ongoing,,,,Hosting Co,HK,Carrier A,US\n"
     );
     let r = app.send(multipart(&s.csrf, &s.cookie, &csv)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert!(r.text().contains("2 cases opened, 1 cases joined, 4 parties registered"), "{}", r.text());
+    let page = finished(&app, &s, r).await;
+    assert!(page.contains("2 cases opened, 1 cases joined, 4 parties registered"), "{page}");
     assert_eq!(app.count("transactions").await, 3);
     assert_eq!(app.events("case.created").await.len(), 3);
     assert_eq!(app.events("case.transactions_imported").await.len(), 1);
@@ -173,7 +192,7 @@ async fn imported_cases_get_a_preliminary_triage_score_that_orders_the_queue() {
          Carrier core network,s,own_initiative,network_infrastructure,CN;RU,Core router,installation,ongoing,2000000,geolocation;biometric,Huawei Technologies Co Ltd,CN\n"
     );
     let r = app.send(multipart(&s.csrf, &s.cookie, &csv)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    finished(&app, &s, r).await;
     let scores: Vec<(String, Option<i32>)> =
         sqlx::query_as("SELECT title, preliminary_score FROM cases ORDER BY title").fetch_all(&app.pool).await.unwrap();
     assert_eq!(scores, [("Carrier core network".to_string(), Some(100)), ("Quiet drones".to_string(), Some(25))]);
@@ -248,7 +267,71 @@ async fn one_pass_reports_unknown_and_missing_columns_bad_rows_and_unknown_cases
     assert!(template.starts_with("docket_number,title,summary,origin,"), "{template}");
     let cases = app.count("cases").await;
     let r = app.send(multipart(&s.csrf, &s.cookie, &template)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert!(r.text().contains("1 cases opened"), "{}", r.text());
+    let page = finished(&app, &s, r).await;
+    assert!(page.contains("1 cases opened"), "{page}");
     assert_eq!(app.count("cases").await, cases + 1);
+}
+
+/// A long import runs in the background: the upload answers at once with the import's
+/// page, which shows a progress bar and reloads itself while it runs, then what it did; the
+/// import page lists it, so it can be left and come back to. One that stopped with its
+/// process is shown as stopped, nothing of it kept.
+#[tokio::test]
+async fn an_import_runs_in_the_background_with_a_page_that_shows_its_progress_and_then_its_result() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let s = app.sign_in(&sup).await;
+    let mut csv = String::from(HEADER);
+    for i in 0..400 {
+        csv.push_str(&format!(
+            ",Routers for carrier {i},Remote updates,own_initiative,,network_infrastructure,CN,Router X,acquisition,ongoing,,,,Shenzhen Router Works,CN,Carrier {i},US\n"
+        ));
+    }
+    let cases = app.count("cases").await;
+    let r = app.send(multipart(&s.csrf, &s.cookie, &csv)).await;
+    let job = r.header("location").unwrap_or_default();
+    let page = finished(&app, &s, r).await;
+    assert!(page.contains("Loaded 400 rows") && page.contains("400 cases opened"), "{page}");
+    assert!(page.contains("rows.csv"), "the page names the file");
+    assert_eq!(app.count("cases").await, cases + 400);
+    let id: uuid::Uuid = job.rsplit('/').next().unwrap().parse().unwrap();
+    let (done, rows): (i64, i64) =
+        sqlx::query_as("SELECT done, rows FROM import_jobs WHERE id = $1").bind(id).fetch_one(&app.pool).await.unwrap();
+    assert_eq!((done, rows), (400, 400));
+    let list = app.send(s.get("/cases/import")).await.text();
+    assert!(
+        list.contains("data-testid=\"import-jobs\"") && list.contains(&job) && list.contains("400 rows loaded"),
+        "{list}"
+    );
+
+    // While an import runs, its page shows a bar and reloads itself; it says it may be left.
+    let now = icts_review::clock::Clock::now(&app.clock);
+    let running = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO import_jobs (id, created_by, created_at, file_name, rows, done, status, heartbeat_at) \
+         VALUES ($1, $2, $3, 'big.csv', 1000, 250, 'running', $3)",
+    )
+    .bind(running)
+    .bind(sup.id.0)
+    .bind(now)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let page = app.send(s.get(&format!("/cases/import/jobs/{running}"))).await.text();
+    assert!(page.contains("<meta http-equiv=\"refresh\" content=\"1\">"), "{page}");
+    assert!(page.contains("max=\"1000\" value=\"250\"") && page.contains("250 of 1000 rows (25 %)"), "{page}");
+    assert!(page.contains("You can leave it"));
+    // Without a heartbeat for longer than the limit, it stopped: no refresh, nothing kept.
+    app.clock.advance(time::Duration::seconds(31));
+    let s = app.sign_in(&sup).await;
+    let page = app.send(s.get(&format!("/cases/import/jobs/{running}"))).await.text();
+    assert!(page.contains("data-state=\"stopped\"") && !page.contains("http-equiv=\"refresh\""), "{page}");
+    // Another role does not reach the page; an unknown import is not found.
+    let analyst = app.user("analyst").await;
+    let a = app.sign_in(&analyst).await;
+    assert_eq!(app.send(a.get(&format!("/cases/import/jobs/{running}"))).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.send(s.get(&format!("/cases/import/jobs/{}", uuid::Uuid::now_v7()))).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
