@@ -474,8 +474,8 @@ pub(crate) async fn case_page_after(
     user: &SignedIn,
     id: CaseId,
     o: crate::web::layout::Outcome,
-    form: &'static str,
-    prefix: &'static str,
+    form: impl Into<String>,
+    prefix: impl Into<String>,
     body: &str,
 ) -> Result<Response, AppError> {
     if o.errors.is_empty() {

@@ -26,7 +26,6 @@ use crate::cases::workflow::Stage;
 use crate::documents::{self, Document};
 use crate::mitigation::{self, Measure};
 use crate::proceedings::model::Submission;
-use crate::proceedings::web::proceedings_page;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppFormKept, AppPath, AppQuery, CsrfForm};
@@ -51,11 +50,11 @@ pub async fn create(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CaseId>,
-    AppForm(f): AppForm<NewDraftForm>,
+    AppFormKept(f, body): AppFormKept<NewDraftForm>,
 ) -> Result<Response, AppError> {
     let Some(kind) = Kind::parse(&f.kind) else {
-        return render_again(Err(AppError::invalid("kind", "choose a kind")), "", |o| {
-            proceedings_page(&state, &user, id, o.message, o.is_error, o.status)
+        return render_again(Err(AppError::invalid("kind", "choose a kind of determination")), "", |o| {
+            crate::proceedings::web::proceedings_after(&state, &user, id, o, "draft", "draft-", &body)
         })
         .await;
     };
@@ -89,7 +88,10 @@ pub async fn create(
     match service::create(&mut *state.conn().await?, &user, state.now(), id, kind, draft, &drafted).await {
         Ok(d) => Ok(Redirect::to(&format!("/determinations/{}", d.id)).into_response()),
         Err(e) => {
-            render_again(Err(e), "", |o| proceedings_page(&state, &user, id, o.message, o.is_error, o.status)).await
+            render_again(Err(e), "", |o| {
+                crate::proceedings::web::proceedings_after(&state, &user, id, o, "draft", "draft-", &body)
+            })
+            .await
         }
     }
 }
@@ -217,8 +219,8 @@ async fn determination_after(
     user: &SignedIn,
     id: DeterminationId,
     o: crate::web::layout::Outcome,
-    form: &'static str,
-    prefix: &'static str,
+    form: impl Into<String>,
+    prefix: impl Into<String>,
     body: &str,
 ) -> Result<Response, AppError> {
     if o.errors.is_empty() {

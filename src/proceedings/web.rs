@@ -126,8 +126,8 @@ pub(crate) async fn proceedings_after(
     user: &SignedIn,
     id: CaseId,
     o: crate::web::layout::Outcome,
-    form: &'static str,
-    prefix: &'static str,
+    form: impl Into<String>,
+    prefix: impl Into<String>,
     body: &str,
 ) -> Result<Response, AppError> {
     if o.errors.is_empty() {
@@ -259,7 +259,7 @@ pub async fn respond(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<NoticeId>,
-    AppForm(f): AppForm<ResponseForm>,
+    AppFormKept(f, body): AppFormKept<ResponseForm>,
 ) -> Result<Response, AppError> {
     let r = NoticeResponse {
         response: f.response,
@@ -278,7 +278,7 @@ pub async fn respond(
         Err(_) => f.case_id,
     };
     render_again(result.map(|_| ()), "Response recorded.", |o| {
-        proceedings_page(&state, &user, case_id, o.message, o.is_error, o.status)
+        proceedings_after(&state, &user, case_id, o, format!("response-{id}"), format!("resp-{id}-"), &body)
     })
     .await
 }

@@ -200,10 +200,11 @@ impl FormErrors {
 /// panel opens, its errors stand at their fields and what the user entered is kept.
 #[derive(Debug, Clone, Default)]
 pub struct Panel {
-    /// Which form of the page was posted (empty: none).
-    pub form: &'static str,
+    /// Which form of the page was posted (empty: none); a form of one row of a table
+    /// carries the row's id (`response-{id}`).
+    pub form: String,
     /// The prefix of its controls' ids (`tx-` for `tx-item`).
-    pub prefix: &'static str,
+    pub prefix: String,
     /// Its errors.
     pub errors: FormErrors,
     /// The values posted, by field name (repeated for checkboxes).
@@ -213,8 +214,8 @@ pub struct Panel {
 impl Panel {
     /// The panel of `form` after `errors`, keeping the url-encoded `body` it was posted with.
     pub fn refused(
-        form: &'static str,
-        prefix: &'static str,
+        form: impl Into<String>,
+        prefix: impl Into<String>,
         errors: Vec<crate::error::FieldError>,
         body: &str,
     ) -> Self {
@@ -222,7 +223,7 @@ impl Panel {
             .filter(|(k, _)| k != "csrf_token")
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        Self { form, prefix, errors: FormErrors(errors), values }
+        Self { form: form.into(), prefix: prefix.into(), errors: FormErrors(errors), values }
     }
 
     /// Whether `form`'s panel is the one that comes back open.

@@ -952,6 +952,44 @@ async fn the_proceedings_panels_come_back_open_with_their_errors_at_the_fields()
         "{panel}"
     );
     assert_eq!(app.count("audit_events").await, before, "nothing was written");
+    // A draft of no kind, and an agency's objection without the objector's level (a form
+    // of one row of the notices' table).
+    let r = app
+        .send(s.post(&format!("/cases/{id}/determinations"), &[("kind", "verdict"), ("outcome", "prohibition")]))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    let panel = section_of_id(&html, "panel-draft");
+    assert!(panel.contains(" open>") && panel.contains("href=\"#draft-kind\""), "{panel}");
+    let n = crate::determinations::notice(app, &o.ta, &id, "first", "STATE").await;
+    let nid = n["id"].as_str().unwrap();
+    let today = icts_review::clock::Clock::now(&app.clock).date().to_string();
+    let before = app.count("audit_events").await;
+    let r = app
+        .send(s.post(
+            &format!("/agency-notices/{nid}/response"),
+            &[
+                ("response", "object"),
+                ("responded_on", &today),
+                ("comment", "Objects to the scope."),
+                ("version", &n["version"].to_string()),
+                ("case_id", &id),
+            ],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    let panel = section_of_id(&html, &format!("panel-response-{nid}"));
+    assert!(panel.contains(" open>") && panel.contains(&format!("href=\"#resp-{nid}-objector_level\"")), "{panel}");
+    assert!(panel.contains("<option value=\"object\" selected>") && panel.contains("Objects to the scope."), "{panel}");
+    assert_eq!(app.count("audit_events").await, before, "nothing was written");
+}
+
+/// The `<details>` element with `id` on a page (whatever its class), up to its end.
+fn section_of_id<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page.find(&format!(" id=\"{id}\"")).unwrap_or_else(|| panic!("no {id}"));
+    let rest = &page[start..];
+    &rest[..rest.find("</details>").unwrap_or(rest.len())]
 }
 
 /// The same on the determination page: a refused publication reopens its panel, with the
