@@ -11,10 +11,9 @@ use serde::Deserialize;
 use super::model::{NewCheck, NewMeasure, StatusChange};
 use super::service;
 use crate::app::AppState;
-use crate::proceedings::web::proceedings_page;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
-use crate::web::extract::{AppForm, AppFormKept, AppPath};
+use crate::web::extract::{AppFormKept, AppPath};
 use crate::web::layout::render_again;
 
 /// The measure form.
@@ -62,7 +61,7 @@ pub async fn measure_status(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<MeasureId>,
-    AppForm(f): AppForm<MeasureStatusForm>,
+    AppFormKept(f, body): AppFormKept<MeasureStatusForm>,
 ) -> Result<Response, AppError> {
     let s = StatusChange {
         status: f.status,
@@ -74,7 +73,15 @@ pub async fn measure_status(
     let result =
         service::set_status(&mut *state.conn().await?, &user, state.now(), id, s, state.mail).await.map(|_| ());
     render_again(result, "Measure updated.", |o| {
-        proceedings_page(&state, &user, f.case_id, o.message, o.is_error, o.status)
+        crate::proceedings::web::proceedings_after(
+            &state,
+            &user,
+            f.case_id,
+            o,
+            format!("status-{id}"),
+            format!("st-{id}-"),
+            &body,
+        )
     })
     .await
 }
@@ -97,7 +104,7 @@ pub async fn add_check(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<MeasureId>,
-    AppForm(f): AppForm<CheckForm>,
+    AppFormKept(f, body): AppFormKept<CheckForm>,
 ) -> Result<Response, AppError> {
     let document_id = match f.document_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => Some(s.parse::<DocumentId>().map_err(|_| AppError::invalid("document_id", "choose a document"))?),
@@ -112,7 +119,15 @@ pub async fn add_check(
     };
     let result = service::add_check(&mut *state.conn().await?, &user, state.now(), id, k, state.mail).await.map(|_| ());
     render_again(result, "Compliance check recorded.", |o| {
-        proceedings_page(&state, &user, f.case_id, o.message, o.is_error, o.status)
+        crate::proceedings::web::proceedings_after(
+            &state,
+            &user,
+            f.case_id,
+            o,
+            format!("check-{id}"),
+            format!("ck-{id}-"),
+            &body,
+        )
     })
     .await
 }

@@ -21,7 +21,7 @@ use crate::documents::{self, Document, MARKINGS};
 use crate::mitigation::{self, Check, Measure, MeasureKind};
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::AppError;
-use crate::web::extract::{AppForm, AppFormKept, AppPath};
+use crate::web::extract::{AppFormKept, AppPath};
 use crate::web::layout::{Layout, Panel, render, render_again};
 
 #[derive(Template)]
@@ -410,12 +410,12 @@ pub async fn meeting(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<SubmissionId>,
-    AppForm(f): AppForm<MeetingForm>,
+    AppFormKept(f, body): AppFormKept<MeetingForm>,
 ) -> Result<Response, AppError> {
     let m = MeetingOutcome { held_on: f.held_on, outcome: f.outcome, late_reason: f.late_reason };
     let result = proceedings::record_meeting(&mut *state.conn().await?, &user, state.now(), id, m).await.map(|_| ());
     render_again(result, "Meeting outcome recorded.", |o| {
-        proceedings_page(&state, &user, f.case_id, o.message, o.is_error, o.status)
+        proceedings_after(&state, &user, f.case_id, o, format!("meeting-{id}"), format!("meet-{id}-"), &body)
     })
     .await
 }

@@ -983,6 +983,42 @@ async fn the_proceedings_panels_come_back_open_with_their_errors_at_the_fields()
     assert!(panel.contains(" open>") && panel.contains(&format!("href=\"#resp-{nid}-objector_level\"")), "{panel}");
     assert!(panel.contains("<option value=\"object\" selected>") && panel.contains("Objects to the scope."), "{panel}");
     assert_eq!(app.count("audit_events").await, before, "nothing was written");
+    // A measure rejected without the comment that must say why.
+    let r = app
+        .send(s.post(
+            &format!("/cases/{id}/measures"),
+            &[
+                ("kind", "independent_audit"),
+                ("description", "Annual audit of the update servers"),
+                ("owner", "Vendor"),
+            ],
+        ))
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let measures =
+        app.send(crate::harness::api("GET", &format!("/api/v1/cases/{id}/measures"), &o.ta, None)).await.json();
+    let m = &measures[0];
+    let mid = m["id"].as_str().unwrap();
+    let r = app
+        .send(s.post(
+            &format!("/measures/{mid}/status"),
+            &[
+                ("status", "rejected"),
+                ("comment", ""),
+                ("version", &m["version"].to_string()),
+                ("case_id", &id),
+                ("changed_on", &today),
+            ],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    assert!(
+        html.contains(&format!("href=\"#st-{mid}-comment\""))
+            && html.contains(&format!("id=\"st-{mid}-comment-error\"")),
+        "{html}"
+    );
+    assert!(html.contains("<option value=\"rejected\" selected>"), "the chosen status is kept");
 }
 
 /// The `<details>` element with `id` on a page (whatever its class), up to its end.
