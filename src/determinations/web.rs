@@ -632,7 +632,7 @@ pub async fn record_outside(
     user: Authorized<perm::SignDeterminations>,
     State(state): State<AppState>,
     AppPath(id): AppPath<DeterminationId>,
-    AppForm(f): AppForm<OutsideForm>,
+    AppFormKept(f, body): AppFormKept<OutsideForm>,
 ) -> Result<Response, AppError> {
     let result = match f.signed_copy.trim().parse::<DocumentId>() {
         Err(_) => Err(AppError::invalid("signed_copy", "choose the signed copy among the case's documents")),
@@ -652,7 +652,7 @@ pub async fn record_outside(
         }
     };
     render_again(result, "Outside signature recorded. A second supervisor confirms it against the signed copy.", |o| {
-        determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
+        determination_after(&state, &user, id, o, "outside", "outside-", &body)
     })
     .await
 }

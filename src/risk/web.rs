@@ -17,7 +17,7 @@ use crate::cases::workflow::Answer;
 use crate::parties::NexusCriterion;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
-use crate::web::extract::{AppForm, AppPath, FormBody};
+use crate::web::extract::{AppForm, AppFormKept, AppPath, FormBody};
 use crate::web::layout::render_again;
 use crate::web::layout::{FormErrors, Layout, render};
 
@@ -310,7 +310,7 @@ pub async fn propose(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<AssessmentId>,
-    AppForm(f): AppForm<ProposeForm>,
+    AppFormKept(f, body): AppFormKept<ProposeForm>,
 ) -> Result<Response, AppError> {
     let result = match Band::parse(f.band.trim()) {
         Some(b) => service::propose_override(&mut *state.conn().await?, &user, state.now(), id, b, &f.justification)
@@ -320,7 +320,7 @@ pub async fn propose(
         None => Err(AppError::invalid("band", "choose a band")),
     };
     render_again(result, "Override proposed; it takes effect when another supervisor approves it.", |o| {
-        crate::cases::web::case_page(&state, &user, f.case_id, o.message, o.is_error, o.status)
+        crate::cases::web::case_page_after(&state, &user, f.case_id, o, "override", "ov-", &body)
     })
     .await
 }

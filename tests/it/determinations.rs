@@ -1270,3 +1270,40 @@ async fn every_determination_is_listed_with_its_total_pages_both_ways_and_sorted
     let bad = app.send(s.get("/determinations?kind=verdict")).await.text();
     assert!(bad.contains("data-testid=\"error-summary\"") && bad.contains("Kind"), "{bad}");
 }
+
+/// The outside-signature form comes back open after a refusal, each problem at its field
+/// and what was typed kept.
+#[tokio::test]
+async fn a_refused_outside_signature_comes_back_open_with_its_errors_at_the_fields() {
+    let o = Office::new().await;
+    let app = &o.app;
+    let id = o.at_initial_determination(false).await;
+    let body = content(app, &o.ta, &id, "initial", "prohibition").await;
+    let r = draft(app, &o.ta, &id, "initial", "prohibition", body).await;
+    let did = r.json()["id"].as_str().unwrap().to_string();
+    let r = app.send(api("POST", &format!("/api/v1/determinations/{did}/submit"), &o.ta, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let s = app.sign_in(&o.sup).await;
+    let r = app
+        .send(s.post(
+            &format!("/determinations/{did}/outside-signature"),
+            &[
+                ("signer_name", ""),
+                ("signer_title", "Secretary of Commerce"),
+                ("authority", ""),
+                ("signed_on", ""),
+                ("signed_copy", ""),
+            ],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    let start = html.find("id=\"panel-outside\"").expect("the panel");
+    let panel = &html[start..start + html[start..].find("</details>").unwrap()];
+    assert!(panel.contains(" open>") && panel.contains("data-testid=\"error-summary\""), "{panel}");
+    assert!(
+        panel.contains("href=\"#outside-signed_copy\"") || panel.contains("href=\"#outside-signer_name\""),
+        "{panel}"
+    );
+    assert!(panel.contains("value=\"Secretary of Commerce\""), "what was typed is kept: {panel}");
+}

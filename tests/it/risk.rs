@@ -287,3 +287,28 @@ async fn nexus_findings_answer_every_criterion_and_rubrics_are_immutable() {
     let r = app.send(api("POST", "/api/v1/rubrics", &t, Some(json!({"name": "x", "definition": def})))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+/// The case page's override form comes back open after a refusal, with the problem at the
+/// justification and the chosen band kept.
+#[tokio::test]
+async fn a_refused_override_comes_back_open_with_its_error_at_the_field() {
+    let app = TestApp::new().await;
+    let sup = app.user("supervisor").await;
+    let ts = app.token(&sup).await;
+    let id = case(&app, &ts, "data_hosting").await;
+    let a = assess(&app, &ts, &id, 1, &[]).await;
+    let aid = a["id"].as_str().unwrap();
+    let s = app.sign_in(&sup).await;
+    let r = app
+        .send(s.post(
+            &format!("/assessments/{aid}/override"),
+            &[("case_id", &id), ("band", "high"), ("justification", "")],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    let start = html.find("<details id=\"panel-override\" open>").expect("the panel comes back open");
+    let panel = &html[start..start + html[start..].find("</details>").unwrap()];
+    assert!(panel.contains("href=\"#ov-justification\"") && panel.contains("id=\"ov-justification-error\""), "{panel}");
+    assert!(panel.contains("<option value=\"high\" selected>"), "{panel}");
+}
