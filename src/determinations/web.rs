@@ -754,13 +754,13 @@ pub async fn return_draft(
     user: Authorized<perm::SignDeterminations>,
     State(state): State<AppState>,
     AppPath(id): AppPath<DeterminationId>,
-    AppForm(f): AppForm<ReturnForm>,
+    AppFormKept(f, body): AppFormKept<ReturnForm>,
 ) -> Result<Response, AppError> {
     let result = service::return_draft(&mut *state.conn().await?, &user, state.now(), id, &f.comment, state.mail)
         .await
         .map(|_| ());
     render_again(result, "Returned to the drafter.", |o| {
-        determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
+        determination_after(&state, &user, id, o, "return", "return-", &body)
     })
     .await
 }

@@ -1306,4 +1306,9 @@ async fn a_refused_outside_signature_comes_back_open_with_its_errors_at_the_fiel
         "{panel}"
     );
     assert!(panel.contains("value=\"Secretary of Commerce\""), "what was typed is kept: {panel}");
+    // A return without its comment: the message stands at the comment.
+    let r = app.send(s.post(&format!("/determinations/{did}/return"), &[("comment", "  ")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    assert!(html.contains("href=\"#return-comment\"") && html.contains("id=\"return-comment-error\""), "{html}");
 }
