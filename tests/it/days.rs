@@ -476,6 +476,35 @@ async fn a_refused_form_lists_every_problem_as_a_link_with_focus_on_the_list_and
     );
     let msg = c.find(Locator::Id("tx-value_usd-error")).await.unwrap().text().await.unwrap();
     assert_eq!(msg, "Value (US dollars) must be a number.");
+
+    // The proceedings page's panels do the same: a measure without what it requires.
+    let case_path = c.current_url().await.unwrap().path().trim_end_matches('/').to_string();
+    let case_path = case_path.split("/transactions").next().unwrap().to_string();
+    c.goto(&format!("{base}{case_path}/proceedings")).await.unwrap();
+    c.find(Locator::Css("#panel-measure > summary")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("m-owner")).await.unwrap().send_keys("Vendor security office").await.unwrap();
+    c.find(Locator::Css("form[action$='/measures'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("[data-testid=error-summary]")).await.unwrap();
+    browser.assert_accessible("the proceedings page with a refused panel form").await;
+    let open = c.execute("return document.getElementById('panel-measure').open", vec![]).await.unwrap();
+    assert_eq!(open.as_bool(), Some(true), "the panel comes back open");
+    let (_, links, focused) = error_summary(c).await;
+    assert_eq!(links.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(), ["#m-description"], "{links:?}");
+    assert!(focused, "focus is on the panel's error summary");
+    assert_eq!(
+        c.find(Locator::Id("m-owner")).await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some("Vendor security office")
+    );
+    // Lists refuse a bad order or page by name, and stay accessible while they do.
+    for (path, what) in [
+        ("/parties?sort=size", "the party list with a bad order"),
+        ("/determinations?kind=verdict", "the determination list with a bad filter"),
+        ("/cases?limit=0", "the case list with a bad page size"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        c.wait().for_element(Locator::Css("[data-testid=error-summary]")).await.unwrap();
+        browser.assert_accessible(what).await;
+    }
 }
 
 /// The value of the hidden field `name` on a page.
