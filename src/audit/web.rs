@@ -216,7 +216,7 @@ pub async fn events_page(
         Ok(f) => {
             let page = list(&state.db, &f).await?;
             // The total only costs a count when there is more than this page.
-            let total = if page.next.is_none() && page.prev.is_none() {
+            let total = if page.next.is_none() && page.prev.is_none() && f.cursor.is_none() {
                 crate::db::Total::Exact(page.rows.len() as i64)
             } else {
                 super::count(&state.db, &f).await?
@@ -225,7 +225,7 @@ pub async fn events_page(
         }
         Err(errors) => (Vec::new(), None, None, String::new(), FormErrors(errors)),
     };
-    let pager = Pager::new(next, prev, |cursor, before| {
+    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
         let mut q = q.clone();
         (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
         q.link()

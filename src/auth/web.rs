@@ -337,6 +337,13 @@ pub fn show_time(t: OffsetDateTime, zone: &crate::zone::Zone) -> String {
     zone.wall_clock(t)
 }
 
+impl SessionsPage {
+    /// Whether `zone` is among the zones offered first (selected there, not twice).
+    fn is_common(&self, zone: &str) -> bool {
+        self.common_zones.contains(&zone)
+    }
+}
+
 /// `GET /account/sessions`: the account page.
 pub async fn sessions_page(
     State(state): State<AppState>,

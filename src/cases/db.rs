@@ -250,16 +250,28 @@ impl Sort {
         match self {
             // Only values the database's columns hold: years 1–9999, docket numbers that
             // fit its integer columns.
+            // A time exactly as a cursor writes it (RFC 3339 in UTC): an offset the parser
+            // takes but PostgreSQL does not (past ±15:59) never reaches a CAST.
             Sort::Newest | Sort::Oldest => OffsetDateTime::parse(key, &time::format_description::well_known::Rfc3339)
-                .is_ok_and(|t| (1..=9999).contains(&t.to_offset(time::UtcOffset::UTC).year())),
+                .is_ok_and(|t| {
+                    t.offset() == time::UtcOffset::UTC
+                        && (1..=9999).contains(&t.year())
+                        && t.format(&time::format_description::well_known::Rfc3339).is_ok_and(|f| f == key)
+                }),
             Sort::Docket => {
                 let parts: Vec<&str> = key.split('-').collect();
+                let digits = |p: &str| !p.is_empty() && p.len() <= 10 && p.bytes().all(|b| b.is_ascii_digit());
                 parts.len() == 3
                     && parts[0] == "ICTS"
+                    && digits(parts[1])
+                    && digits(parts[2])
                     && parts[1].parse::<i32>().is_ok_and(|y| (1..=9999).contains(&y))
-                    && parts[2].parse::<i32>().is_ok_and(|n| n >= 0)
+                    && parts[2].parse::<i32>().is_ok()
             }
-            Sort::Due => super::model::parse_date(key).is_some_and(|d| (1..=9999).contains(&d.year())),
+            // A date exactly as a cursor writes it (no sign, four-digit year).
+            Sort::Due => {
+                super::model::parse_date(key).is_some_and(|d| (1..=9999).contains(&d.year()) && d.to_string() == key)
+            }
             Sort::Triage => key.parse::<i32>().is_ok_and(|n| (-1..=100).contains(&n)),
         }
     }
@@ -455,17 +467,8 @@ pub fn docket_match(q: &str) -> Option<DocketMatch> {
     }
 }
 
-/// One page of a list of cases, in the list's order, with the cursors of the pages on
-/// either side of it (none where the list ends).
-#[derive(Debug)]
-pub struct CasePageRows {
-    /// The cases.
-    pub rows: Vec<CaseRow>,
-    /// Pass as `after` for the next page.
-    pub next: Option<String>,
-    /// Pass as `after` with `backwards` for the page before.
-    pub prev: Option<String>,
-}
+/// One page of a list of cases, with the cursors of the pages on either side.
+pub type CasePageRows = crate::db::Page<CaseRow>;
 
 /// The cursor naming `row` in order `sort`.
 fn cursor_of(sort: Sort, row: &CaseRow) -> String {
@@ -953,6 +956,11 @@ mod tests {
         assert!(!Sort::Docket.valid_key("ICTS-2026-3000000000"), "above 2^31");
         assert!(!Sort::Docket.valid_key("ICTS-0-1"), "year 0");
         assert!(Sort::Newest.valid_key("2026-06-01T12:00:00Z"));
+        assert!(!Sort::Newest.valid_key("2026-01-01T00:00:00+20:00"), "an offset PostgreSQL refuses");
+        assert!(!Sort::Newest.valid_key("2026-01-01T05:00:00+05:00"), "only the UTC form a cursor writes");
+        assert!(Sort::Due.valid_key("2026-01-01"));
+        assert!(!Sort::Due.valid_key("+2026-01-01"), "a signed year");
+        assert!(!Sort::Docket.valid_key("ICTS-+2026-001"), "a signed year");
         assert!(!Sort::Newest.valid_key("0000-06-01T12:00:00Z"), "year 0");
         assert!(!Sort::Due.valid_key("0000-01-01"));
         assert!(Sort::Due.valid_key("9999-12-31"));

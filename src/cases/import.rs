@@ -698,7 +698,7 @@ mod tests {
 
 /// How long a running import may go without a heartbeat before it counts as stopped (its
 /// process went away; its transaction, and so everything of its file, with it).
-pub const JOB_STALE: time::Duration = time::Duration::seconds(30);
+pub const JOB_STALE: time::Duration = time::Duration::seconds(60);
 
 /// How often a running import writes how far it has got.
 const JOB_TICK: std::time::Duration = std::time::Duration::from_millis(250);
@@ -792,9 +792,16 @@ pub async fn run_job(
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let done = Arc::new(AtomicUsize::new(0));
+    /// Stops the progress writer however the load ends (a panic included).
+    struct Ticker(tokio::task::JoinHandle<()>);
+    impl Drop for Ticker {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
     let ticker = {
         let (pool, clock, done) = (pool.clone(), clock.clone(), done.clone());
-        tokio::spawn(async move {
+        Ticker(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(JOB_TICK).await;
                 let n = done.load(Ordering::Relaxed) as i64;
@@ -807,7 +814,7 @@ pub async fn run_job(
                 .execute(&pool)
                 .await;
             }
-        })
+        }))
     };
     let now = clock.now();
     let outcome: Result<ImportReport, String> = async {
@@ -827,23 +834,26 @@ pub async fn run_job(
             ),
             ImportError::Db(e) => format!("the database failed: {e}"),
         })?;
+        // The job's outcome commits with the rows it loaded: a committed import is never
+        // shown as stopped, and a job that says done holds its rows.
+        let finished = clock.now();
+        sqlx::query!(
+            "UPDATE import_jobs SET status = 'done', done = rows, report = $2, heartbeat_at = $3, finished_at = $3 WHERE id = $1",
+            id,
+            serde_json::to_value(&report).unwrap_or_default(),
+            finished
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| format!("the database failed: {e}"))?;
         tx.commit().await.map_err(|e| format!("the database failed: {e}"))?;
         Ok(report)
     }
     .await;
-    ticker.abort();
+    drop(ticker);
     let finished = clock.now();
     let written = match &outcome {
-        Ok(report) => {
-            sqlx::query!(
-                "UPDATE import_jobs SET status = 'done', done = rows, report = $2, heartbeat_at = $3, finished_at = $3 WHERE id = $1",
-                id,
-                serde_json::to_value(report).unwrap_or_default(),
-                finished
-            )
-            .execute(&pool)
-            .await
-        }
+        Ok(_) => Ok(sqlx::postgres::PgQueryResult::default()),
         Err(why) => {
             tracing::warn!(job = %id, error = %why, "import failed; nothing of it was written");
             sqlx::query!(

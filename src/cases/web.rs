@@ -127,7 +127,7 @@ async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: Str
             let mut conn = state.conn().await?;
             let page = service::list(&mut conn, user, state.now(), &f).await?;
             // The total only costs a count when there is more than this page.
-            let total = if page.next.is_none() && page.prev.is_none() {
+            let total = if page.next.is_none() && page.prev.is_none() && f.after.is_none() {
                 crate::db::Total::Exact(page.rows.len() as i64)
             } else {
                 db::count(&mut conn, &f, user.id, user.role, service::today(state.now())).await?
@@ -136,7 +136,7 @@ async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: Str
         }
         Err(e) => (Vec::new(), None, None, None, FormErrors(e)),
     };
-    let pager = Pager::new(next, prev, |cursor, before| {
+    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
         let mut q = q.clone();
         (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
         format!("/cases?{}", serde_urlencoded_like(&q))
@@ -1352,7 +1352,8 @@ struct ImportJobPage {
 }
 
 /// `GET /cases/import/jobs/{id}` (supervisors): how far an import has got, and then what it
-/// did. While it runs the page reloads itself every second; it can be left and come back to.
+/// did. While it runs a script updates its progress every second (`static/import-progress.js`);
+/// it can be left and come back to.
 pub async fn import_job(
     user: Authorized<perm::AssignCases>,
     State(state): State<AppState>,

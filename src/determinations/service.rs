@@ -207,20 +207,13 @@ pub struct DeterminationFilter {
 }
 
 impl DeterminationFilter {
-    /// Whether `key` can be a cursor key of the filter's order (values the columns hold).
+    /// Whether `key` can be a cursor key of the filter's order (values the columns hold,
+    /// written as a cursor writes them: the case list's rules).
     pub fn valid_key(&self, key: &str) -> bool {
+        use crate::cases::db::Sort;
         match self.sort {
-            DeterminationSort::Newest | DeterminationSort::Oldest => {
-                OffsetDateTime::parse(key, &time::format_description::well_known::Rfc3339)
-                    .is_ok_and(|t| (1..=9999).contains(&t.to_offset(time::UtcOffset::UTC).year()))
-            }
-            DeterminationSort::Docket => {
-                let parts: Vec<&str> = key.split('-').collect();
-                parts.len() == 3
-                    && parts[0] == "ICTS"
-                    && parts[1].parse::<i32>().is_ok_and(|y| (1..=9999).contains(&y))
-                    && parts[2].parse::<i32>().is_ok_and(|n| n >= 0)
-            }
+            DeterminationSort::Newest | DeterminationSort::Oldest => Sort::Newest.valid_key(key),
+            DeterminationSort::Docket => Sort::Docket.valid_key(key),
         }
     }
 }
@@ -307,7 +300,7 @@ pub async fn page(
             by_id.remove(id).map(|d| Listed { d, docket_number: docket.clone(), title: String::new() })
         })
         .collect();
-    let total = if ids.next.is_none() && ids.prev.is_none() {
+    let total = if ids.next.is_none() && ids.prev.is_none() && f.after.is_none() {
         crate::db::Total::Exact(rows.len() as i64)
     } else {
         let mut qb = QueryBuilder::new("SELECT count(*) FROM (SELECT 1");

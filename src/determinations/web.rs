@@ -945,7 +945,7 @@ pub async fn queue(
         }
         Err(e) => (Vec::new(), None, None, String::new(), FormErrors(e)),
     };
-    let pager = Pager::new(next, prev, |cursor, before| {
+    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
         let mut q = q.clone();
         (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
         q.link()

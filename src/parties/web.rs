@@ -150,7 +150,7 @@ async fn list_page(
         Ok(f) => {
             let page = super::page(&mut conn, &f).await?;
             // The total only costs a count when there is more than this page.
-            let total = if page.next.is_none() && page.prev.is_none() {
+            let total = if page.next.is_none() && page.prev.is_none() && f.after.is_none() {
                 crate::db::Total::Exact(page.rows.len() as i64)
             } else {
                 super::count(&mut conn, &f).await?
@@ -159,7 +159,7 @@ async fn list_page(
         }
         Err(e) => (Vec::new(), None, None, String::new(), e),
     };
-    let pager = Pager::new(next, prev, |cursor, before| {
+    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
         let mut q = q.clone();
         (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
         q.link()

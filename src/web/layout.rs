@@ -100,26 +100,35 @@ pub struct Pager {
 impl Pager {
     /// The links around a page whose neighbours are `next` and `prev` (cursors);
     /// `link(cursor, before)` is the list's address with one of them.
+    /// `later` says the page was read forward from a cursor (so it is not the first, even
+    /// when a page after the last one came back empty).
     pub fn new(
         next: Option<String>,
         prev: Option<String>,
+        later: bool,
         link: impl Fn(Option<&str>, Option<&str>) -> String,
     ) -> Pager {
         Pager {
-            first: prev.is_some().then(|| link(None, None)),
+            first: (prev.is_some() || later).then(|| link(None, None)),
             prev: prev.as_deref().map(|c| link(None, Some(c))),
             next: next.as_deref().map(|c| link(Some(c), None)),
         }
     }
 
+    /// Whether a list's query reads forward from a cursor (so it is not the first page; a
+    /// page read backwards is the first when nothing lies before it).
+    pub fn after_cursor(cursor: &Option<String>) -> bool {
+        cursor.as_deref().is_some_and(|c| !c.trim().is_empty())
+    }
+
     /// Whether this is a later page than the first.
     pub fn later(&self) -> bool {
-        self.prev.is_some()
+        self.first.is_some()
     }
 
     /// Whether there is any other page.
     pub fn any(&self) -> bool {
-        self.prev.is_some() || self.next.is_some()
+        self.first.is_some() || self.next.is_some()
     }
 }
 

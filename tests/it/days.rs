@@ -851,6 +851,11 @@ async fn the_party_list_shows_its_total_pages_both_ways_and_sorts_by_its_headers
     let p2c = app.send(s.get(&link(&by_country, "next-page").unwrap())).await.text();
     let back_c = app.send(s.get(&link(&p2c, "prev-page").unwrap())).await.text();
     assert_eq!(names(&back_c), listed, "back by country to the same page");
+    // A page past the last (its rows gone since, say) is empty, with the true total and a
+    // way back to the first.
+    let past = app.send(s.get("/parties?q=relay&cursor=zzzz~00000000-0000-0000-0000-000000000000")).await.text();
+    assert!(past.contains("No parties match.") && past.contains("<strong>23 parties</strong>"), "{past}");
+    assert!(link(&past, "first-page").is_some_and(|f| !f.contains("cursor=")));
     // Without a search, every party; a bad order is named, not a failure.
     assert!(app.send(s.get("/parties")).await.text().contains("<strong>24 parties</strong>"));
     let bad = app.send(s.get("/parties?sort=size&limit=0")).await.text();

@@ -273,7 +273,7 @@ async fn one_pass_reports_unknown_and_missing_columns_bad_rows_and_unknown_cases
 }
 
 /// A long import runs in the background: the upload answers at once with the import's
-/// page, which shows a progress bar and reloads itself while it runs, then what it did; the
+/// page, which shows a progress bar that a script keeps up to date while it runs, then what it did; the
 /// import page lists it, so it can be left and come back to. One that stopped with its
 /// process is shown as stopped, nothing of it kept.
 #[tokio::test]
@@ -318,14 +318,17 @@ async fn an_import_runs_in_the_background_with_a_page_that_shows_its_progress_an
     .await
     .unwrap();
     let page = app.send(s.get(&format!("/cases/import/jobs/{running}"))).await.text();
-    assert!(page.contains("<meta http-equiv=\"refresh\" content=\"1\">"), "{page}");
+    assert!(page.contains("<script src=\"/static/import-progress.js\" defer></script>"), "{page}");
     assert!(page.contains("max=\"1000\" value=\"250\"") && page.contains("250 of 1000 rows (25 %)"), "{page}");
-    assert!(page.contains("You can leave it"));
-    // Without a heartbeat for longer than the limit, it stopped: no refresh, nothing kept.
-    app.clock.advance(time::Duration::seconds(31));
+    assert!(page.contains("You can leave this page") && page.contains("data-testid=\"check-again\""));
+    let script = app.get("/static/import-progress.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.text().contains("[data-testid=import-job]"));
+    // Without a heartbeat for longer than the limit, it stopped: no updating, nothing kept.
+    app.clock.advance(time::Duration::seconds(61));
     let s = app.sign_in(&sup).await;
     let page = app.send(s.get(&format!("/cases/import/jobs/{running}"))).await.text();
-    assert!(page.contains("data-state=\"stopped\"") && !page.contains("http-equiv=\"refresh\""), "{page}");
+    assert!(page.contains("data-state=\"stopped\"") && !page.contains("import-progress.js"), "{page}");
     // Another role does not reach the page; an unknown import is not found.
     let analyst = app.user("analyst").await;
     let a = app.sign_in(&analyst).await;
