@@ -1,8 +1,8 @@
 -- Each user's time zone, where pages show them times (the instants themselves stay UTC).
 -- NULL means the office's default (`--time-zone`, America/New_York unless configured).
 -- The service accepts only names of its compiled-in IANA database; the check here bounds
--- the shape (`Area/Location` or `UTC`). It is added NOT VALID and validated in the same
--- transaction, so the lock is held through the scan: `users` is small (one row a person).
+-- the shape (`Area/Location` or `UTC`), added NOT VALID and then validated so that no
+-- write waits behind a full-table scan under an exclusive lock.
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '60s';
 
