@@ -574,7 +574,7 @@ async fn list_one_way(
 }
 
 /// How many visible cases match `f` (its cursor and page size aside), counted up to
-/// [`Total::CAP`] and no further, so a total never walks a million rows.
+/// [`crate::db::Total::CAP`] and no further, so a total never walks a million rows.
 pub async fn count(
     conn: &mut PgConnection,
     f: &CaseFilter,
@@ -582,11 +582,23 @@ pub async fn count(
     role: Role,
     today: Date,
 ) -> Result<crate::db::Total, sqlx::Error> {
+    count_to(conn, f, user, role, today, crate::db::Total::CAP).await
+}
+
+/// As [`count`], counting up to `cap` (the home page's short lists count less far).
+pub async fn count_to(
+    conn: &mut PgConnection,
+    f: &CaseFilter,
+    user: UserId,
+    role: Role,
+    today: Date,
+    cap: i64,
+) -> Result<crate::db::Total, sqlx::Error> {
     let mut qb = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM cases c WHERE true");
     push_filters(&mut qb, f, user, role, today);
-    qb.push(" LIMIT ").push_bind(crate::db::Total::CAP + 1).push(") x");
+    qb.push(" LIMIT ").push_bind(cap + 1).push(") x");
     let n: i64 = qb.build_query_scalar().fetch_one(conn).await?;
-    Ok(crate::db::Total::counted(n))
+    Ok(crate::db::Total::counted_to(n, cap))
 }
 
 /// A page of `f.limit` rows from the `f.limit + 1` fetched, and the next page's cursor when

@@ -33,9 +33,17 @@ impl Total {
     /// Rows counted exactly.
     pub const CAP: i64 = 10_000;
 
+    /// Rows the home page's short lists count exactly (their full lists count to [`CAP`]).
+    pub const HOME_CAP: i64 = 1_000;
+
     /// The total from a count that stopped at `CAP + 1`.
     pub fn counted(n: i64) -> Total {
-        if n > Total::CAP { Total::MoreThan(Total::CAP) } else { Total::Exact(n) }
+        Total::counted_to(n, Total::CAP)
+    }
+
+    /// The total from a count that stopped at `cap + 1`.
+    pub fn counted_to(n: i64, cap: i64) -> Total {
+        if n > cap { Total::MoreThan(cap) } else { Total::Exact(n) }
     }
 
     /// Whether nothing matched.

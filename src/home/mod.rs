@@ -42,7 +42,9 @@ async fn cases(
     let cases_db::CasePageRows { rows, next, .. } = cases_db::list(conn, &f, user.id, user.role, today).await?;
     let total = match next {
         None => Total::Exact(rows.len() as i64),
-        Some(_) => cases_db::count(conn, &f, user.id, user.role, today).await?,
+        // Exact to a thousand here (the full list, a click away, counts to ten thousand):
+        // counting the office's overdue cases to ten thousand cost 25 ms at a million cases.
+        Some(_) => cases_db::count_to(conn, &f, user.id, user.role, today, Total::HOME_CAP).await?,
     };
     Ok(CaseList { rows, total, query })
 }
