@@ -135,24 +135,21 @@ impl EventQuery {
 
     /// `/audit?…` with what is set.
     fn link(&self) -> String {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("actor", &self.actor),
-            ("type", &self.event_type),
-            ("object", &self.object),
-            ("from", &self.from),
-            ("to", &self.to),
-            ("limit", &self.limit),
-            ("sort", &self.sort),
-            ("cursor", &self.cursor),
-            ("before", &self.before),
-        ] {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                s.append_pair(k, v);
-            }
-        }
-        let query = s.finish();
-        if query.is_empty() { "/audit".to_string() } else { format!("/audit?{query}") }
+        crate::web::layout::address(
+            "/audit",
+            &[
+                ("actor", &self.actor),
+                ("type", &self.event_type),
+                ("object", &self.object),
+                ("from", &self.from),
+                ("to", &self.to),
+                ("limit", &self.limit),
+                ("sort", &self.sort),
+                ("cursor", &self.cursor),
+                ("before", &self.before),
+            ],
+            "",
+        )
     }
 }
 

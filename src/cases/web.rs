@@ -159,8 +159,7 @@ async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: Str
 }
 
 fn serde_urlencoded_like(q: &CaseQuery) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in [
+    crate::web::layout::query_string(&[
         ("q", &q.q),
         ("stage", &q.stage),
         ("category", &q.category),
@@ -173,12 +172,7 @@ fn serde_urlencoded_like(q: &CaseQuery) -> String {
         ("limit", &q.limit),
         ("cursor", &q.cursor),
         ("before", &q.before),
-    ] {
-        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-            s.append_pair(k, v);
-        }
-    }
-    s.finish()
+    ])
 }
 
 /// `GET /cases`.

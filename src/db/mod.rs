@@ -98,6 +98,53 @@ impl<T> Page<T> {
     }
 }
 
+/// The page size a list's query asks for: 1 to 200, 50 when not given; a bad one is named.
+pub fn page_size(value: Option<&str>, errors: &mut Vec<crate::error::FieldError>) -> i64 {
+    match value {
+        None => 50,
+        Some(l) => match l.parse::<i64>() {
+            Ok(n) if (1..=200).contains(&n) => n,
+            _ => {
+                errors.push(crate::error::FieldError::new("limit", "must be a whole number from 1 to 200"));
+                50
+            }
+        },
+    }
+}
+
+/// Where a list's page starts: after `cursor`, or before `before` (the page before it),
+/// each a cursor that `valid` reads; a bad one, or both at once, is named. Returns the
+/// cursor's key and id and whether to read backwards.
+pub fn keyset_args(
+    cursor: Option<&str>,
+    before: Option<&str>,
+    valid: impl Fn(&str) -> Option<(String, uuid::Uuid)>,
+    errors: &mut Vec<crate::error::FieldError>,
+) -> (Option<(String, uuid::Uuid)>, bool) {
+    use crate::error::FieldError;
+    match (cursor, before) {
+        (Some(_), Some(_)) => {
+            errors.push(FieldError::new("before", "cannot be given with cursor: give one of them"));
+            (None, false)
+        }
+        (Some(c), None) => match valid(c) {
+            Some(after) => (Some(after), false),
+            None => {
+                errors.push(FieldError::new("cursor", "must be the next page's link from a previous page"));
+                (None, false)
+            }
+        },
+        (None, Some(c)) => match valid(c) {
+            Some(before) => (Some(before), true),
+            None => {
+                errors.push(FieldError::new("before", "must be the previous page's link from a later page"));
+                (None, false)
+            }
+        },
+        (None, None) => (None, false),
+    }
+}
+
 /// The key and id of a cursor `key~id` (the key may itself hold `~`).
 pub fn parse_cursor(cursor: &str) -> Option<(String, uuid::Uuid)> {
     let (key, id) = cursor.rsplit_once('~')?;

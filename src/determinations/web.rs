@@ -853,60 +853,28 @@ impl DeterminationQuery {
                 service::DeterminationSort::Newest
             }),
         };
-        let limit = match some(&self.limit) {
-            None => 50,
-            Some(l) => match l.parse::<i64>() {
-                Ok(n) if (1..=200).contains(&n) => n,
-                _ => {
-                    errors.push(FieldError::new("limit", "must be a whole number from 1 to 200"));
-                    50
-                }
-            },
-        };
+        let limit = crate::db::page_size(some(&self.limit).as_deref(), &mut errors);
         let mut f = service::DeterminationFilter { status, kind, sort, after: None, backwards: false, limit };
         let valid = |c: &str| crate::db::parse_cursor(c).filter(|(k, _)| k.len() <= 40 && f.valid_key(k));
-        let (after, backwards) = match (some(&self.cursor), some(&self.before)) {
-            (Some(_), Some(_)) => {
-                errors.push(FieldError::new("before", "cannot be given with cursor: give one of them"));
-                (None, false)
-            }
-            (Some(c), None) => match valid(&c) {
-                Some(a) => (Some(a), false),
-                None => {
-                    errors.push(FieldError::new("cursor", "must be the next page's link from a previous page"));
-                    (None, false)
-                }
-            },
-            (None, Some(c)) => match valid(&c) {
-                Some(a) => (Some(a), true),
-                None => {
-                    errors.push(FieldError::new("before", "must be the previous page's link from a later page"));
-                    (None, false)
-                }
-            },
-            (None, None) => (None, false),
-        };
-        (f.after, f.backwards) = (after, backwards);
+        (f.after, f.backwards) =
+            crate::db::keyset_args(some(&self.cursor).as_deref(), some(&self.before).as_deref(), valid, &mut errors);
         if errors.is_empty() { Ok(f) } else { Err(errors) }
     }
 
-    /// `/determinations?…` with what is set.
+    /// `/determinations?…` with what is set, at the list.
     fn link(&self) -> String {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("status", &self.status),
-            ("kind", &self.kind),
-            ("sort", &self.sort),
-            ("limit", &self.limit),
-            ("cursor", &self.cursor),
-            ("before", &self.before),
-        ] {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                s.append_pair(k, v);
-            }
-        }
-        let query = s.finish();
-        if query.is_empty() { "/determinations#all".to_string() } else { format!("/determinations?{query}#all") }
+        crate::web::layout::address(
+            "/determinations",
+            &[
+                ("status", &self.status),
+                ("kind", &self.kind),
+                ("sort", &self.sort),
+                ("limit", &self.limit),
+                ("cursor", &self.cursor),
+                ("before", &self.before),
+            ],
+            "#all",
+        )
     }
 }
 

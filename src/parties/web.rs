@@ -90,51 +90,27 @@ impl PartyQuery {
                 PartySort::Name
             }),
         };
-        let limit = match some(&self.limit) {
-            None => 50,
-            Some(l) => match l.parse::<i64>() {
-                Ok(n) if (1..=200).contains(&n) => n,
-                _ => {
-                    errors.push(FieldError::new("limit", "must be a whole number from 1 to 200"));
-                    50
-                }
-            },
-        };
-        let mut f = PartyFilter { q, sort, after: None, backwards: false, limit };
+        let limit = crate::db::page_size(some(&self.limit).as_deref(), &mut errors);
         let valid = |c: &str| crate::db::parse_cursor(c).filter(|(k, _)| k.chars().count() <= 400);
-        match (some(&self.cursor), some(&self.before)) {
-            (Some(_), Some(_)) => {
-                errors.push(FieldError::new("before", "cannot be given with cursor: give one of them"))
-            }
-            (Some(c), None) => match valid(&c) {
-                Some(after) => f.after = Some(after),
-                None => errors.push(FieldError::new("cursor", "must be the next page's link from a previous page")),
-            },
-            (None, Some(c)) => match valid(&c) {
-                Some(before) => (f.after, f.backwards) = (Some(before), true),
-                None => errors.push(FieldError::new("before", "must be the previous page's link from a later page")),
-            },
-            (None, None) => {}
-        }
+        let (after, backwards) =
+            crate::db::keyset_args(some(&self.cursor).as_deref(), some(&self.before).as_deref(), valid, &mut errors);
+        let f = PartyFilter { q, sort, after, backwards, limit };
         if errors.is_empty() { Ok(f) } else { Err(errors) }
     }
 
     /// `/parties?…` with what is set.
     fn link(&self) -> String {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("q", &self.q),
-            ("sort", &self.sort),
-            ("limit", &self.limit),
-            ("cursor", &self.cursor),
-            ("before", &self.before),
-        ] {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                s.append_pair(k, v);
-            }
-        }
-        let query = s.finish();
-        if query.is_empty() { "/parties".to_string() } else { format!("/parties?{query}") }
+        crate::web::layout::address(
+            "/parties",
+            &[
+                ("q", &self.q),
+                ("sort", &self.sort),
+                ("limit", &self.limit),
+                ("cursor", &self.cursor),
+                ("before", &self.before),
+            ],
+            "",
+        )
     }
 }
 

@@ -144,16 +144,7 @@ pub struct AppForm<T>(pub T);
 impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for AppForm<T> {
     type Rejection = Response;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
-        let (parts, bytes) = read_form(req, state).await?;
-        let errors = control_characters_in_pairs(&bytes);
-        if !errors.is_empty() {
-            return Err(AppError::Invalid(errors).into_response());
-        }
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        match axum::Form::<T>::from_request(req, state).await {
-            Ok(axum::Form(v)) => Ok(AppForm(v)),
-            Err(r) => Err(AppError::from(r).into_response()),
-        }
+        AppFormKept::<T>::from_request(req, state).await.map(|AppFormKept(v, _)| AppForm(v))
     }
 }
 

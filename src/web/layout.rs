@@ -84,6 +84,23 @@ impl Layout {
     }
 }
 
+/// The query string of the parameters that are set, in their order.
+pub fn query_string(pairs: &[(&str, &Option<String>)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            s.append_pair(k, v);
+        }
+    }
+    s.finish()
+}
+
+/// `path?query` of the parameters that are set (just `path` without any), then `fragment`.
+pub fn address(path: &str, pairs: &[(&str, &Option<String>)], fragment: &str) -> String {
+    let query = query_string(pairs);
+    if query.is_empty() { format!("{path}{fragment}") } else { format!("{path}?{query}{fragment}") }
+}
+
 /// The page links of a list read by keyset: first, previous and next, each keeping the
 /// list's search, filters, order and page size (the `link` the list builds from a cursor
 /// for the next page or a `before` for the previous one).
