@@ -12,16 +12,26 @@ use super::model::Upload;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::cases::service::visible;
-use crate::proceedings::web::proceedings_page;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{AppMultipart, AppPath};
 use crate::web::layout::render_again;
 
 /// Reads the multipart fields `title`, `marking`, `pointer`, `submission_id` and `file`.
-pub async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
+pub async fn read_upload(multipart: Multipart) -> Result<Upload, AppError> {
+    let (u, _, errors) = read_upload_kept(multipart).await?;
+    if errors.is_empty() { Ok(u) } else { Err(AppError::Invalid(errors)) }
+}
+
+/// As [`read_upload`], also giving the text fields as posted (for a form that comes back
+/// with what was typed) and the problems of those fields instead of failing on them; only
+/// a body that is not a form at all (or too large) fails.
+async fn read_upload_kept(
+    mut multipart: Multipart,
+) -> Result<(Upload, Vec<(String, String)>, Vec<crate::error::FieldError>), AppError> {
     let mut u = Upload::default();
     let mut errors = Vec::new();
+    let mut values = Vec::new();
     while let Some(field) = multipart
         .next_field()
         .await
@@ -36,19 +46,26 @@ pub async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
             }
             continue;
         }
-        let value = field.text().await.map_err(|_| AppError::invalid(name.clone(), "must be UTF-8 text"))?;
+        let value = match field.text().await {
+            Ok(v) => v,
+            Err(_) => {
+                errors.push(crate::error::FieldError::new(name, "must be UTF-8 text"));
+                continue;
+            }
+        };
         if let Some(e) = crate::web::extract::control_characters(&name, &value) {
             errors.push(e);
         }
         match name.as_str() {
-            "title" => u.title = value,
-            "marking" => u.marking = value,
-            "pointer" => u.pointer = value,
-            "submission_id" => u.submission_id = Some(value),
-            _ => {}
+            "title" => u.title = value.clone(),
+            "marking" => u.marking = value.clone(),
+            "pointer" => u.pointer = value.clone(),
+            "submission_id" => u.submission_id = Some(value.clone()),
+            _ => continue,
         }
+        values.push((name, value));
     }
-    if errors.is_empty() { Ok(u) } else { Err(AppError::Invalid(errors)) }
+    Ok((u, values, errors))
 }
 
 /// Downloads a document's content as an attachment (audited).
@@ -98,20 +115,26 @@ pub async fn download(
     Ok(r)
 }
 
-/// `POST /cases/{id}/documents` (multipart; the CSRF token rides in the query string).
+/// `POST /cases/{id}/documents` (multipart; the CSRF token rides in the query string). A
+/// refused upload reopens its panel with the errors at the fields and the text kept; the
+/// file itself must be chosen again (a browser never lets a page fill a file input).
 pub async fn upload(
     user: Authorized<perm::WorkCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CaseId>,
     AppMultipart(multipart): AppMultipart,
 ) -> Result<Response, AppError> {
-    let result = match read_upload(multipart).await {
-        Ok(u) => super::service::store(&mut *state.conn().await?, &user, state.now(), id, u)
+    let (u, values, errors) = read_upload_kept(multipart).await?;
+    let result = if errors.is_empty() {
+        super::service::store(&mut *state.conn().await?, &user, state.now(), id, u)
             .await
             .map_err(AppError::from)
-            .map(|_| ()),
-        Err(e) => Err(e),
+            .map(|_| ())
+    } else {
+        Err(AppError::Invalid(errors))
     };
-    render_again(result, "Document stored.", |o| proceedings_page(&state, &user, id, o.message, o.is_error, o.status))
-        .await
+    render_again(result, "Document stored.", |o| {
+        crate::proceedings::web::proceedings_after_values(&state, &user, id, o, "document", "doc-", values)
+    })
+    .await
 }

@@ -130,10 +130,24 @@ pub(crate) async fn proceedings_after(
     prefix: impl Into<String>,
     body: &str,
 ) -> Result<Response, AppError> {
+    proceedings_after_values(state, user, id, o, form, prefix, Panel::posted(body)).await
+}
+
+/// As [`proceedings_after`] for a form whose values were not url-encoded (the multipart
+/// document upload): `values` are its fields as posted.
+pub(crate) async fn proceedings_after_values(
+    state: &AppState,
+    user: &SignedIn,
+    id: CaseId,
+    o: crate::web::layout::Outcome,
+    form: impl Into<String>,
+    prefix: impl Into<String>,
+    values: Vec<(String, String)>,
+) -> Result<Response, AppError> {
     if o.errors.is_empty() {
         return proceedings_page(state, user, id, o.message, o.is_error, o.status).await;
     }
-    let panel = Panel::refused(form, prefix, o.errors, body);
+    let panel = Panel::refused_values(form, prefix, o.errors, values);
     proceedings_page_with(state, user, id, String::new(), true, o.status, panel).await
 }
 

@@ -245,10 +245,24 @@ impl Panel {
         errors: Vec<crate::error::FieldError>,
         body: &str,
     ) -> Self {
-        let values = url::form_urlencoded::parse(body.as_bytes())
+        Self::refused_values(form, prefix, errors, Self::posted(body))
+    }
+
+    /// The fields of a url-encoded `body` (its CSRF token left out).
+    pub fn posted(body: &str) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(body.as_bytes())
             .filter(|(k, _)| k != "csrf_token")
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+            .collect()
+    }
+
+    /// The panel of `form` after `errors`, keeping `values` (field name, value as posted).
+    pub fn refused_values(
+        form: impl Into<String>,
+        prefix: impl Into<String>,
+        errors: Vec<crate::error::FieldError>,
+        values: Vec<(String, String)>,
+    ) -> Self {
         Self { form: form.into(), prefix: prefix.into(), errors: FormErrors(errors), values }
     }
 

@@ -1055,6 +1055,62 @@ async fn the_proceedings_panels_come_back_open_with_their_errors_at_the_fields()
     assert!(html.contains("<option value=\"rejected\" selected>"), "the chosen status is kept");
 }
 
+/// A document refused on the proceedings page comes back in its open panel: each problem
+/// at its field, the title and marking kept, a word that the file must be chosen again,
+/// and nothing written.
+#[tokio::test]
+async fn a_refused_document_upload_comes_back_open_with_its_errors_at_the_fields() {
+    use axum::http::StatusCode;
+    let o = crate::determinations::Office::new().await;
+    let app = &o.app;
+    let id = o.at_initial_determination(false).await;
+    let s = app.sign_in(&o.analyst).await;
+    let before = app.count("audit_events").await;
+    let exe = b"MZ\x90\x00\x03 not a document".to_vec();
+    let (ct, body) = crate::determinations::multipart(
+        &[("title", "Vendor\u{7}report"), ("marking", "cbi"), ("pointer", "Room 3")],
+        Some(("report.pdf", &exe)),
+    );
+    let r = app
+        .send(
+            axum::http::Request::post(format!("/cases/{id}/documents?csrf_token={}", s.csrf))
+                .header("cookie", s.cookie_header())
+                .header("content-type", ct)
+                .body(axum::body::Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    let panel = section_of_id(&html, "panel-document");
+    assert!(panel.contains(" open>"), "the panel comes back open: {panel}");
+    assert!(panel.contains("data-testid=\"error-summary\"") && panel.contains("href=\"#doc-title\""), "{panel}");
+    assert!(panel.contains("id=\"doc-title-error\""), "the control character is named at the title: {panel}");
+    assert!(panel.contains("<option value=\"cbi\" selected>"), "the marking is kept: {panel}");
+    assert!(panel.contains("value=\"Room 3\""), "the pointer is kept: {panel}");
+    assert!(panel.contains("Choose the file again"), "{panel}");
+    // With a clean title, the file's own problem stands at the file, nothing else.
+    let (ct, body) =
+        crate::determinations::multipart(&[("title", "Vendor report"), ("marking", "cbi")], Some(("report.pdf", &exe)));
+    let r = app
+        .send(
+            axum::http::Request::post(format!("/cases/{id}/documents?csrf_token={}", s.csrf))
+                .header("cookie", s.cookie_header())
+                .header("content-type", ct)
+                .body(axum::body::Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    let panel = section_of_id(&html, "panel-document");
+    assert!(panel.contains("id=\"doc-file-error\"") && panel.contains("href=\"#doc-file\""), "{panel}");
+    assert!(panel.contains("value=\"Vendor report\"") && !panel.contains("id=\"doc-title-error\""), "{panel}");
+    assert!(!section_of_id(&html, "panel-measure").contains(" open>"), "other panels stay closed");
+    assert_eq!(app.count("audit_events").await, before, "nothing was written");
+    assert_eq!(app.count("documents").await, 0);
+}
+
 /// The `<details>` element with `id` on a page (whatever its class), up to its end.
 fn section_of_id<'a>(page: &'a str, id: &str) -> &'a str {
     let start = page.find(&format!(" id=\"{id}\"")).unwrap_or_else(|| panic!("no {id}"));

@@ -813,7 +813,7 @@ async fn a_breach_reopens_the_case_and_notifies() {
     assert_eq!(r.json()["stage"], "monitoring", "{}", r.text());
 }
 
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
     let boundary = "icts-test-boundary-7f3a";
     let mut body = Vec::new();
     for (k, v) in fields {
