@@ -184,6 +184,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    crate::zone::set_office(config.time_zone.clone());
     // Commands other than `serve` print their result; keep routine log lines out of it
     // unless a log filter was asked for.
     let quiet_default = !matches!(cli.command, None | Some(Command::Serve)) && cli.config.log == "info";
@@ -509,7 +510,7 @@ async fn import_transactions(config: Config, file: std::path::PathBuf, as_user: 
             None => None,
         };
         let spinner = indicatif::ProgressBar::new_spinner().with_message(format!("checking {}", file.display()));
-        let mut parsed = import::parse_all(std::io::BufReader::new(reader), &reference, now.date());
+        let mut parsed = import::parse_all(std::io::BufReader::new(reader), &reference, crate::cases::service::today(now));
         import::check_dockets(&mut *db.pool.acquire().await?, &mut parsed).await?;
         let rows = match if parsed.errors.is_empty() { Ok(parsed.rows) } else { Err(parsed.errors) } {
             Ok(rows) => rows,

@@ -78,7 +78,7 @@ impl Office {
     }
 
     fn clock_today(&self) -> time::Date {
-        crate::clock::Clock::now(&self.clock).date()
+        crate::cases::service::today(crate::clock::Clock::now(&self.clock))
     }
 
     async fn act(&self, who: &Actor, id: CaseId, action: Action, input: Input) -> Result<CaseRow, DomainError> {

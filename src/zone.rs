@@ -101,6 +101,27 @@ impl Zone {
     }
 }
 
+/// The zone whose calendar gives the office's legal "today" (set once at start from
+/// `--time-zone` / `ICTS_TIME_ZONE`; the default zone until then).
+static OFFICE: OnceLock<Zone> = OnceLock::new();
+
+/// Sets the office's zone for the life of the process: the dates of acts, the clocks and
+/// "overdue" follow its calendar, as the office's own working day does. The first call
+/// wins (one process serves one office); later calls with another zone are ignored and
+/// logged.
+pub fn set_office(zone: Zone) {
+    if let Err(z) = OFFICE.set(zone)
+        && Some(&z) != OFFICE.get()
+    {
+        tracing::warn!(ignored = z.name(), kept = office().name(), "the office's time zone is already set");
+    }
+}
+
+/// The office's zone (see [`set_office`]).
+pub fn office() -> &'static Zone {
+    OFFICE.get_or_init(Zone::office_default)
+}
+
 /// Every zone a user may choose, sorted: the database's `Area/Location` names and `UTC`,
 /// without the legacy aliases (`US/Eastern`, `EST5EDT`, `Etc/GMT+5`, ...).
 pub fn names() -> &'static [String] {
@@ -135,7 +156,7 @@ pub fn names() -> &'static [String] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
+    use time::macros::{date, datetime};
 
     #[test]
     fn times_show_in_the_zone_with_its_abbreviation_across_daylight_saving() {
@@ -157,5 +178,16 @@ mod tests {
         assert!(names().len() > 300 && names().windows(2).all(|w| w[0] < w[1]));
         assert!(COMMON.iter().all(|c| Zone::parse(c).is_ok()));
         assert_eq!(Zone::office_default().name(), OFFICE_DEFAULT);
+    }
+
+    #[test]
+    fn the_offices_today_is_its_own_calendar_date() {
+        // Unit tests never set the office's zone: it is the default, America/New_York.
+        assert_eq!(office().name(), OFFICE_DEFAULT);
+        let today = crate::cases::service::today;
+        assert_eq!(today(datetime!(2026-12-07 03:30 UTC)), date!(2026 - 12 - 06), "10:30 p.m. in Washington");
+        assert_eq!(today(datetime!(2026-12-07 05:00 UTC)), date!(2026 - 12 - 07));
+        assert_eq!(today(datetime!(2026-07-04 03:59 UTC)), date!(2026 - 07 - 03), "EDT: four hours behind");
+        assert_eq!(today(datetime!(2026-07-04 04:00 UTC)), date!(2026 - 07 - 04));
     }
 }

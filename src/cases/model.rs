@@ -605,7 +605,7 @@ pub fn act_date_of(changes: &serde_json::Value) -> Option<Date> {
 /// Whether an act dated `on` and recorded at `at` was recorded late (more than
 /// [`LATE_AFTER_DAYS`](super::workflow::LATE_AFTER_DAYS) days after its date).
 pub fn recorded_late(on: Date, at: OffsetDateTime) -> bool {
-    (at.date() - on).whole_days() > super::workflow::LATE_AFTER_DAYS
+    (super::service::today(at) - on).whole_days() > super::workflow::LATE_AFTER_DAYS
 }
 
 #[cfg(test)]

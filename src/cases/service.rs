@@ -16,9 +16,12 @@ use crate::auth::Actor;
 use crate::auth::{Role, policy};
 use crate::error::{DomainError, FieldError};
 
-/// Today's date for the clocks (UTC).
+/// The office's calendar date at `now`: the default date of an act, and the day the
+/// clocks and "overdue" count from. The office works by its own calendar (its zone,
+/// [`crate::zone::office`]), so an act recorded at 8 p.m. in Washington is dated that day,
+/// not the next day's UTC date.
 pub fn today(now: OffsetDateTime) -> Date {
-    now.date()
+    crate::zone::office().date_at(now)
 }
 
 /// Checks the date of an act other than a workflow action (a notice, a response, a

@@ -474,7 +474,7 @@ impl Determination {
         if self.status != Status::Signed {
             return None;
         }
-        self.signed_on.or(self.signed_at.map(|t| t.date()))
+        self.signed_on.or(self.signed_at.map(crate::cases::service::today))
     }
 
     /// Whether a CBI section is marked.

@@ -1141,7 +1141,7 @@ pub async fn document(
         documents,
         signature,
         hash: d.content_sha256.as_deref().map(hex::encode).unwrap_or_default(),
-        authority: authority(d.signature_date().unwrap_or_else(|| state.now().date())),
+        authority: authority(d.signature_date().unwrap_or_else(|| crate::cases::service::today(state.now()))),
         considered,
         undue_answer,
         sendings,

@@ -77,7 +77,15 @@ pub async fn add(
         submission_id: m.submission_id,
     };
     db::insert_measure(&mut tx, &row, user.id, now).await?;
-    db::record_status(&mut tx, id, (None, MeasureStatus::Proposed), "", user.id, (now, now.date())).await?;
+    db::record_status(
+        &mut tx,
+        id,
+        (None, MeasureStatus::Proposed),
+        "",
+        user.id,
+        (now, crate::cases::service::today(now)),
+    )
+    .await?;
     let event = NewEvent::new("measure.proposed").object("case", case_id).changes(json!({
         "measure": id, "kind": m.kind.trim(), "owner": m.owner.trim(), "due_on": due, "status": {"after": "proposed"},
     }));
@@ -211,7 +219,7 @@ pub async fn add_check(
     if on.is_none() && !errors.iter().any(|e| e.field == "checked_on") {
         errors.push(FieldError::new("checked_on", "is required: give the date of the check as YYYY-MM-DD"));
     }
-    if on.is_some_and(|d| d > now.date()) {
+    if on.is_some_and(|d| d > crate::cases::service::today(now)) {
         errors.push(FieldError::new("checked_on", "cannot be in the future"));
     }
     let n = k.finding.trim().chars().count();

@@ -241,7 +241,7 @@ pub async fn resolve(conn: &mut PgConnection, at: OffsetDateTime, kind: Kind, li
 /// open case that falls due within 7 days. Each (case, clock, due date) is notified once.
 /// Returns the number of notifications written.
 pub async fn remind_due_clocks(pool: &PgPool, now: OffsetDateTime, mail: bool) -> Result<u64, sqlx::Error> {
-    let today = now.date();
+    let today = crate::cases::service::today(now);
     let horizon = today + time::Duration::days(7);
     let due: Vec<(CaseId, String, Option<UserId>, String, time::Date)> = sqlx::query!(
         r#"SELECT id AS "id!: CaseId", docket_number AS "docket_number!", assignee AS "assignee: UserId", 'final determination' AS "clock!",

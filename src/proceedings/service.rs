@@ -40,7 +40,7 @@ pub async fn add_notice(
     case_id: CaseId,
     n: NewNotice,
 ) -> Result<AgencyNotice, DomainError> {
-    let today = now.date();
+    let today = crate::cases::service::today(now);
     let mut errors = Vec::new();
     let step = n.step.trim();
     if !NOTICE_STEPS.contains(&step) {
@@ -175,7 +175,7 @@ pub async fn respond(
         errors
             .push(FieldError::new("comment", "must be at most 20,000 characters (and the objector level at most 200)"));
     }
-    if responded.is_some_and(|d| d > now.date()) {
+    if responded.is_some_and(|d| d > crate::cases::service::today(now)) {
         errors.push(FieldError::new("responded_on", "cannot be in the future"));
     }
     if !errors.is_empty() {
@@ -238,7 +238,7 @@ pub async fn add_submission(
         errors.push(FieldError::new("kind", "must be written_response, mitigation_proposal, meeting_request or other"));
     }
     let received = date(&mut errors, "received_on", Some(&s.received_on), true);
-    if received.is_some_and(|d| d > now.date()) {
+    if received.is_some_and(|d| d > crate::cases::service::today(now)) {
         errors.push(FieldError::new("received_on", "cannot be in the future"));
     }
     let n = s.summary.trim().chars().count();

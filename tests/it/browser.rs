@@ -433,7 +433,7 @@ async fn an_analyst_scores_a_case_and_sees_the_explanation() {
         adversaries: vec!["CN".into()],
         ..Default::default()
     }
-    .parse(&reference, now.date())
+    .parse(&reference, icts_review::cases::service::today(now))
     .unwrap();
     let case =
         icts_review::cases::service::create(&mut state.conn().await.unwrap(), &actor, state.now(), new).await.unwrap();
@@ -579,7 +579,7 @@ async fn an_analyst_drafts_a_supervisor_signs_with_step_up_and_the_document_rend
     let id = c["id"].as_str().unwrap().to_string();
     let act = |a: &'static str| json!({"action": a});
     sky.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("accept"))).await;
-    let today = now.date().to_string();
+    let today = icts_review::cases::service::today(now).to_string();
     drew.call(
         Method::POST,
         &format!("/api/v1/cases/{id}/agency-notices"),

@@ -260,7 +260,11 @@ impl TestApp {
             .connect(&db_url)
             .await
             .expect("connect to the test database");
-        let clock = ManualClock::new();
+        // Noon UTC of the real day: the office's calendar date (America/New_York, the
+        // default zone) is then the UTC date, so a test may take `now.date()` for the
+        // office's "today" at whatever hour it runs.
+        let noon = time::OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT) + time::Duration::hours(12);
+        let clock = ManualClock::at(noon);
         let mut state = AppState::new(pool.clone(), &config);
         state.clock = std::sync::Arc::new(clock.clone());
         TestApp { pool, router: router(state.clone()), db_url, config, clock, state }
