@@ -22,6 +22,10 @@ pub struct TokenRequest {
     /// Account email.
     pub email: String,
     pub password: String,
+    /// For an account with one-time codes: the six digits its authenticator shows now,
+    /// or one of its recovery codes.
+    #[schema(max_length = 40)]
+    pub code: Option<String>,
 }
 
 /// The user as the API shows them.
@@ -46,27 +50,54 @@ pub struct TokenResponse {
     pub user: ApiUser,
 }
 
-/// Issues a bearer token. Every failure is the same 401.
+/// Issues a bearer token. Every failure is the same 401, but one: an account with
+/// one-time codes whose password was right and whose `code` is missing gets a 401 of type
+/// `…:second-factor-required` (send the code with the password).
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
-    responses((status = 201, body = TokenResponse), (status = 401, description = "Sign-in failed (any cause)"), (status = 429)))]
+    responses((status = 201, body = TokenResponse), (status = 401, description = "Sign-in failed (any cause), or the account's one-time code is required"), (status = 429)))]
 pub async fn create_token(
     State(state): State<AppState>,
     meta: RequestMeta,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<Response, AppError> {
-    match service::sign_in(&state.db, state.now(), &meta, &req.email, &req.password, Kind::Api, None).await {
-        Ok(s) => {
-            let body = TokenResponse {
-                token: s.session.secret,
-                expires_at: s.session.expires_at,
-                user: ApiUser { id: s.user.id, email: s.user.email, name: s.user.name, role: s.user.role },
+    use super::second_factor::{self, CodeError};
+    let now = state.now();
+    let signed = match service::sign_in(
+        &state.db,
+        now,
+        &meta,
+        &req.email,
+        &req.password,
+        service::SignInClient { kind: Kind::Api, previous_secret: None, next: None },
+    )
+    .await
+    {
+        Ok(service::SignInStep::Done(s)) => s,
+        Ok(service::SignInStep::Code(challenge)) => {
+            let Some(code) = req.code.as_deref() else {
+                second_factor::code_missing(&state.db, now, &meta, &challenge).await?;
+                return Err(AppError::SecondFactorRequired);
             };
-            Ok((StatusCode::CREATED, ApiJson(body)).into_response())
+            match second_factor::answer(&state.db, now, &meta, &challenge.secret, code, Kind::Api, None).await {
+                Ok(done) => done.signed,
+                Err(CodeError::Db(e)) => return Err(e.into()),
+                Err(_) => {
+                    // One try per request: the challenge is not kept for another.
+                    second_factor::code_missing(&state.db, now, &meta, &challenge).await.ok();
+                    return Err(AppError::Unauthenticated);
+                }
+            }
         }
-        Err(SignInError::Rejected) => Err(AppError::Unauthenticated),
-        Err(SignInError::Throttled) => Err(AppError::TooManyRequests),
-        Err(SignInError::Db(e)) => Err(e.into()),
-    }
+        Err(SignInError::Rejected) => return Err(AppError::Unauthenticated),
+        Err(SignInError::Throttled) => return Err(AppError::TooManyRequests),
+        Err(SignInError::Db(e)) => return Err(e.into()),
+    };
+    let body = TokenResponse {
+        token: signed.session.secret,
+        expires_at: signed.session.expires_at,
+        user: ApiUser { id: signed.user.id, email: signed.user.email, name: signed.user.name, role: signed.user.role },
+    };
+    Ok((StatusCode::CREATED, ApiJson(body)).into_response())
 }
 
 /// Revokes the token in use.

@@ -28,7 +28,7 @@ pub struct Approval {
     pub target_id: UserId,
     /// Its e-mail.
     pub target_email: String,
-    /// `password_reset` or `role_change`.
+    /// `password_reset`, `role_change` or `second_factor_reset`.
     pub kind: String,
     /// The new role (a role change).
     pub role: Option<Role>,
@@ -49,6 +49,7 @@ impl Approval {
     pub fn describe(&self) -> String {
         match (self.kind.as_str(), self.role) {
             ("role_change", Some(r)) => format!("change the role of {} to {}", self.target_email, r.label()),
+            ("second_factor_reset", _) => format!("reset the second factors of {}", self.target_email),
             _ => format!("reset the password of {}", self.target_email),
         }
     }
@@ -102,6 +103,7 @@ pub(super) async fn request(
 ) -> Result<Approval, Refused> {
     let (kind, role) = match change {
         AdminChange::Role(r) => ("role_change", Some(*r)),
+        AdminChange::ResetSecondFactors => ("second_factor_reset", None),
         _ => ("password_reset", None),
     };
     let others: i64 =
@@ -317,6 +319,7 @@ pub async fn decide(
         let before = locked_user(&mut tx, approval.target_id).await?;
         let change = match (approval.kind.as_str(), approval.role) {
             ("role_change", Some(r)) => AdminChange::Role(r),
+            ("second_factor_reset", _) => AdminChange::ResetSecondFactors,
             _ => AdminChange::ResetPassword(String::new()),
         };
         if matches!(change, AdminChange::ResetPassword(_)) && new_hash.is_none() {

@@ -9,8 +9,10 @@ pub mod csrf;
 pub mod db;
 pub mod password;
 pub mod policy;
+pub mod second_factor;
 pub mod service;
 pub mod session;
+pub mod two_step_web;
 pub mod web;
 
 pub use actor::{Actor, RequestMeta};

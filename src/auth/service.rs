@@ -174,6 +174,24 @@ impl From<sqlx::Error> for SignInError {
     }
 }
 
+/// Who signs in, besides their credentials: a browser or an API client, the session the
+/// browser had (replaced by the new one), and where it was going (kept by a challenge).
+#[derive(Debug, Clone, Copy)]
+pub struct SignInClient<'a> {
+    pub kind: Kind,
+    pub previous_secret: Option<&'a str>,
+    pub next: Option<&'a str>,
+}
+
+/// Where a correct password leads.
+#[derive(Debug)]
+pub enum SignInStep {
+    /// Signed in.
+    Done(SignedInSession),
+    /// The account signs in with a one-time code too: the challenge that waits for it.
+    Code(super::second_factor::Challenge),
+}
+
 /// A successful sign-in.
 #[derive(Debug)]
 pub struct SignedInSession {
@@ -306,9 +324,9 @@ pub async fn sign_in(
     meta: &RequestMeta,
     email: &str,
     password_given: &str,
-    kind: Kind,
-    previous_secret: Option<&str>,
-) -> Result<SignedInSession, SignInError> {
+    client: SignInClient<'_>,
+) -> Result<SignInStep, SignInError> {
+    let SignInClient { kind, previous_secret, next } = client;
     let email = email.trim().to_lowercase();
     let addr = meta.client_addr.as_deref();
     if let Some(addr) = addr {
@@ -429,29 +447,68 @@ pub async fn sign_in(
     )
     .execute(&mut *tx)
     .await?;
+    if super::second_factor::required(&mut tx, current.id).await? {
+        // The password is right; the session waits for the account's one-time code.
+        let challenge = super::second_factor::open_challenge(&mut tx, current.id, kind, now, meta, next).await?;
+        let event = NewEvent::new("auth.password_accepted").object("user", current.id).changes(json!({
+            "second_factor": "totp", "challenge": challenge.id, "password_rehashed": new_hash.is_some()
+        }));
+        audit::record(&mut tx, now, &ctx, event).await?;
+        tx.commit().await?;
+        return Ok(SignInStep::Code(challenge));
+    }
+    let signed = finish_sign_in(
+        &mut tx,
+        current.id,
+        now,
+        meta,
+        kind,
+        previous_secret,
+        json!({"password_rehashed": new_hash.is_some()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(SignInStep::Done(signed))
+}
+
+/// The end of every successful sign-in, in the caller's transaction: remembers the
+/// address (the account may sign in from it while locked for others), gives the address
+/// its attempt back, replaces the client's old session with a new one (a new id at every
+/// sign-in) and records `auth.sign_in` with `detail` (how the user proved who they are).
+pub(super) async fn finish_sign_in(
+    tx: &mut PgConnection,
+    user: UserId,
+    now: OffsetDateTime,
+    meta: &RequestMeta,
+    kind: Kind,
+    previous_secret: Option<&str>,
+    detail: serde_json::Value,
+) -> Result<SignedInSession, sqlx::Error> {
+    let addr = meta.client_addr.as_deref();
     if let Some(addr) = addr {
         sqlx::query!(
             "INSERT INTO user_sign_in_addresses (user_id, client_addr, last_success_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id, client_addr) DO UPDATE SET last_success_at = $3, failures = 0, first_failure_at = NULL",
-            current.id.0,
+            user.0,
             addr,
             now
         )
         .execute(&mut *tx)
         .await?;
     }
-    refund_address(&mut tx, addr).await?;
+    refund_address(&mut *tx, addr).await?;
     if let Some(old) = previous_secret {
-        session::delete_by_secret(&mut tx, old).await?;
+        session::delete_by_secret(&mut *tx, old).await?;
     }
-    let created = session::create(&mut tx, current.id, kind, now, addr, meta.user_agent.as_deref()).await?;
-    let event = NewEvent::new("auth.sign_in").object("user", current.id).changes(json!({
-        "session": created.id, "kind": if kind == Kind::Api { "api" } else { "browser" }, "password_rehashed": new_hash.is_some()
-    }));
-    audit::record(&mut tx, now, &ctx, event).await?;
-    let user = get_user(&mut tx, current.id).await?.expect("the user row is locked");
-    tx.commit().await?;
-    Ok(SignedInSession { session: created, user })
+    let created = session::create(&mut *tx, user, kind, now, addr, meta.user_agent.as_deref()).await?;
+    let record = get_user(&mut *tx, user).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let mut changes = json!({"session": created.id, "kind": if kind == Kind::Api { "api" } else { "browser" }});
+    if let (Some(c), serde_json::Value::Object(d)) = (changes.as_object_mut(), detail) {
+        c.extend(d);
+    }
+    let event = NewEvent::new("auth.sign_in").object("user", user).changes(changes);
+    audit::record(&mut *tx, now, &meta.audit(Some((user, record.role))), event).await?;
+    Ok(SignedInSession { session: created, user: record })
 }
 
 /// Where an account's lock came from and the addresses it may still sign in from, for the
@@ -507,10 +564,25 @@ async fn count_failure(
     what: &str,
 ) -> Result<(), DomainError> {
     let mut tx = conn.begin().await?;
-    let row =
-        sqlx::query!("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE", user.id.0)
-            .fetch_one(&mut *tx)
-            .await?;
+    count_failure_in(&mut tx, user.id, &user.audit(), now, what, "wrong_password").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Counts a failure of account `id` in the caller's transaction ([`MAX_FAILURES`] within
+/// [`FAILURE_WINDOW`] lock it for [`LOCKOUT`] and end its sessions), recording it as a
+/// `what` event with `reason`. Returns whether this failure locked the account.
+pub(super) async fn count_failure_in(
+    tx: &mut PgConnection,
+    id: UserId,
+    ctx: &AuditContext,
+    now: OffsetDateTime,
+    what: &str,
+    reason: &str,
+) -> Result<bool, DomainError> {
+    let row = sqlx::query!("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE", id.0)
+        .fetch_one(&mut *tx)
+        .await?;
     let (count, first) = (row.failed_logins, row.first_failed_login_at);
     let fresh = first.is_none_or(|t| now - t > FAILURE_WINDOW);
     let (count, first) = if fresh { (1, now) } else { (count + 1, first.unwrap_or(now)) };
@@ -518,7 +590,7 @@ async fn count_failure(
     sqlx::query!(
         "UPDATE users SET failed_logins = $2, first_failed_login_at = $3, \
          locked_until = CASE WHEN $4 AND (locked_until IS NULL OR locked_until <= $6) THEN $5 ELSE locked_until END WHERE id = $1",
-        user.id.0,
+        id.0,
         count,
         first,
         lock,
@@ -528,27 +600,23 @@ async fn count_failure(
     .execute(&mut *tx)
     .await?;
     audit::record(
-        &mut tx,
+        &mut *tx,
         now,
-        &user.audit(),
-        NewEvent::new(what)
-            .object("user", user.id)
-            .outcome(Outcome::Failure)
-            .changes(json!({"reason": "wrong_password"})),
+        ctx,
+        NewEvent::new(what).object("user", id).outcome(Outcome::Failure).changes(json!({"reason": reason})),
     )
     .await?;
     if lock {
-        session::delete_for_user(&mut tx, user.id, None).await?;
+        session::delete_for_user(&mut *tx, id, None).await?;
         audit::record(
-            &mut tx,
+            &mut *tx,
             now,
-            &user.audit(),
-            NewEvent::new("auth.lockout").object("user", user.id).changes(json!({"failures": count})),
+            ctx,
+            NewEvent::new("auth.lockout").object("user", id).changes(json!({"failures": count})),
         )
         .await?;
     }
-    tx.commit().await?;
-    Ok(())
+    Ok(lock)
 }
 
 async fn current_hash(conn: &mut PgConnection, id: UserId) -> Result<String, sqlx::Error> {
@@ -699,6 +767,9 @@ pub enum AdminChange {
     Unlock,
     /// End every session of the user.
     EndSessions,
+    /// Remove the user's one-time codes and recovery codes (a lost authenticator); their
+    /// sessions end, and they sign in with the password alone until they set up a new one.
+    ResetSecondFactors,
 }
 
 /// Roles whose accounts a single administrator may not take over: resetting such an
@@ -721,7 +792,7 @@ pub enum AdminOutcome {
 /// Whether `change` to an account holding `role` needs a second administrator.
 pub fn needs_approval(role: Role, change: &AdminChange) -> bool {
     match change {
-        AdminChange::ResetPassword(_) => GUARDED_ROLES.contains(&role),
+        AdminChange::ResetPassword(_) | AdminChange::ResetSecondFactors => GUARDED_ROLES.contains(&role),
         AdminChange::Role(to) => *to != role && GUARDED_ROLES.contains(to),
         _ => false,
     }
@@ -847,6 +918,18 @@ pub(super) async fn apply(
             ("user.unlocked", json!({"locked_until": {"before": before.locked_until, "after": null}}), false)
         }
         AdminChange::EndSessions => ("user.sessions_ended", json!({}), true),
+        AdminChange::ResetSecondFactors => {
+            let before = super::second_factor::methods(&mut *tx, target).await?;
+            if !super::second_factor::clear(&mut *tx, target).await? {
+                return Err(DomainError::Conflict("this account has no second factor to reset".into()));
+            }
+            (
+                "user.second_factors_reset",
+                json!({"totp": {"before": before.totp_since.is_some() || before.totp_pending, "after": false},
+                       "recovery_codes": {"before": before.recovery_left, "after": 0}}),
+                true,
+            )
+        }
     };
     sqlx::query!("UPDATE users SET updated_at = $2, version = version + 1 WHERE id = $1", target.0, now)
         .execute(&mut *tx)

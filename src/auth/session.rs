@@ -21,6 +21,10 @@ const TOUCH_EVERY: Duration = Duration::seconds(30);
 pub const COOKIE_SECURE: &str = "__Host-icts_session";
 /// Cookie name in plain-HTTP development mode.
 pub const COOKIE_DEV: &str = "icts_session";
+/// The cookie of a sign-in waiting for its one-time code, over HTTPS.
+pub const CHALLENGE_COOKIE_SECURE: &str = "__Host-icts_challenge";
+/// The same in plain-HTTP development mode.
+pub const CHALLENGE_COOKIE_DEV: &str = "icts_challenge";
 
 /// Kind of session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

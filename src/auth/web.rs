@@ -11,10 +11,12 @@ use time::OffsetDateTime;
 
 use super::password;
 use super::policy::Role;
-use super::service::{self, AdminChange, NewUser, SignInError, UserRecord};
+use super::service::{self, AdminChange, NewUser, SignInError, SignInStep, UserRecord};
 use super::session::{self, Created, Kind};
 use crate::app::AppState;
-use crate::web::auth::{Authorized, CurrentUser, MaybeUser, RequestMeta, SignedIn, cookie_name, cookie_value, perm};
+use crate::web::auth::{
+    Authorized, CurrentUser, MaybeUser, RequestMeta, SignedIn, challenge_cookie_name, cookie_name, cookie_value, perm,
+};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery, CsrfForm};
 use crate::web::layout::{FormErrors, Layout, render};
@@ -49,7 +51,12 @@ pub fn safe_next(next: Option<&str>) -> String {
 /// A session cookie: strict same-site, script-proof, `Secure` (and `__Host-` named) over
 /// HTTPS, for the session's absolute lifetime (`Max-Age=0` clears it).
 fn cookie(state: &AppState, value: &str, max_age: time::Duration) -> HeaderValue {
-    let c = cookie::Cookie::build((cookie_name(state), value))
+    named_cookie(state, cookie_name(state), value, max_age)
+}
+
+/// A cookie of this site with the session cookie's attributes, named `name`.
+pub(super) fn named_cookie(state: &AppState, name: &str, value: &str, max_age: time::Duration) -> HeaderValue {
+    let c = cookie::Cookie::build((name, value))
         .path("/")
         .http_only(true)
         .same_site(cookie::SameSite::Strict)
@@ -64,11 +71,11 @@ pub fn session_cookie(state: &AppState, created: &Created) -> HeaderValue {
     cookie(state, &created.secret, session::ABSOLUTE)
 }
 
-fn clear_cookie(state: &AppState) -> HeaderValue {
+pub(super) fn clear_cookie(state: &AppState) -> HeaderValue {
     cookie(state, "", time::Duration::ZERO)
 }
 
-fn redirect_with_cookie(to: &str, cookie: HeaderValue) -> Response {
+pub(super) fn redirect_with_cookie(to: &str, cookie: HeaderValue) -> Response {
     let mut r = Redirect::to(to).into_response();
     r.headers_mut().append(header::SET_COOKIE, cookie);
     r
@@ -133,15 +140,23 @@ pub async fn sign_in_submit(
         &meta,
         &form.email,
         &form.password,
-        Kind::Browser,
-        previous.as_deref(),
+        service::SignInClient { kind: Kind::Browser, previous_secret: previous.as_deref(), next: Some(&next) },
     )
     .await
     {
-        Ok(signed) => {
+        Ok(SignInStep::Done(signed)) => {
             let to = if signed.user.must_change_password { "/account/password".to_string() } else { next };
             Ok(redirect_with_cookie(&to, session_cookie(&state, &signed.session)))
         }
+        Ok(SignInStep::Code(challenge)) => Ok(redirect_with_cookie(
+            "/sign-in/code",
+            named_cookie(
+                &state,
+                challenge_cookie_name(&state),
+                &challenge.secret,
+                super::second_factor::CHALLENGE_LIFETIME,
+            ),
+        )),
         Err(SignInError::Db(e)) => Err(e.into()),
         Err(e) => {
             let (status, message) = match e {
@@ -161,6 +176,89 @@ pub async fn sign_in_submit(
             *r.status_mut() = status;
             Ok(r)
         }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "auth/code.html")]
+struct CodePage {
+    layout: Layout,
+    errors: FormErrors,
+}
+
+/// `GET /sign-in/code`: the second step of a sign-in, for an account with one-time codes.
+/// Without a challenge cookie it is the first step again.
+pub async fn code_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    if cookie_value(&headers, challenge_cookie_name(&state)).is_none() {
+        return Ok(Redirect::to("/sign-in").into_response());
+    }
+    render(&CodePage { layout: Layout::new(&state.web, "/sign-in"), errors: FormErrors::default() })
+}
+
+/// The code form.
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    code: String,
+}
+
+/// `POST /sign-in/code`: a right code signs the user in and goes where they were going; a
+/// wrong one asks again (with the tries left); a lapsed or used-up challenge starts the
+/// sign-in again.
+pub async fn code_submit(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    AppForm(form): AppForm<CodeForm>,
+) -> Result<Response, AppError> {
+    use super::second_factor::{self, CodeError};
+    let gone = |state: &AppState| -> Result<Response, AppError> {
+        let mut r = render(&SignInPage {
+            layout: Layout::new(&state.web, "/sign-in"),
+            email: String::new(),
+            next: "/".into(),
+            message: "The sign-in was not finished in time, or took too many wrong codes: sign in again.".into(),
+        })?;
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+        r.headers_mut()
+            .append(header::SET_COOKIE, named_cookie(state, challenge_cookie_name(state), "", time::Duration::ZERO));
+        Ok(r)
+    };
+    let Some(secret) = cookie_value(&headers, challenge_cookie_name(&state)) else {
+        return gone(&state);
+    };
+    let previous = cookie_value(&headers, cookie_name(&state));
+    match second_factor::answer(&state.db, state.now(), &meta, &secret, &form.code, Kind::Browser, previous.as_deref())
+        .await
+    {
+        Ok(done) => {
+            let to = if done.signed.user.must_change_password {
+                "/account/password".to_string()
+            } else if done.recovery_left.is_some() {
+                "/account/two-step?done=recovery-code".to_string()
+            } else {
+                safe_next(done.next.as_deref())
+            };
+            let mut r = redirect_with_cookie(&to, session_cookie(&state, &done.signed.session));
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                named_cookie(&state, challenge_cookie_name(&state), "", time::Duration::ZERO),
+            );
+            Ok(r)
+        }
+        Err(CodeError::Wrong { tries_left }) => {
+            let message = format!(
+                "is not right, or was used already: enter the six digits your authenticator shows now, or a recovery code ({tries_left} {} left before you sign in again)",
+                if tries_left == 1 { "try" } else { "tries" }
+            );
+            let mut r = render(&CodePage {
+                layout: Layout::new(&state.web, "/sign-in"),
+                errors: FormErrors(vec![FieldError::new("code", message)]),
+            })?;
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            Ok(r)
+        }
+        Err(CodeError::Gone) => gone(&state),
+        Err(CodeError::Db(e)) => Err(e.into()),
     }
 }
 
@@ -551,6 +649,13 @@ struct UserPage {
     approvals: Vec<(super::approvals::Approval, bool)>,
     /// Whether the account's password reset needs a second administrator.
     reset_needs_approval: bool,
+    /// Its second factors: when one-time codes were set up and last used (empty: never),
+    /// a set-up begun, recovery codes left.
+    totp_since: String,
+    totp_last_used: String,
+    totp_pending: bool,
+    recovery_left: i64,
+    has_second_factor: bool,
 }
 
 async fn user_page_with(
@@ -572,7 +677,14 @@ async fn user_page_with(
         })
         .collect();
     let reset_needs_approval = service::needs_approval(target.role, &AdminChange::ResetPassword(String::new()));
+    let methods = super::second_factor::methods(&mut conn, id).await?;
+    let when = |t: Option<OffsetDateTime>| t.map(|t| show_time(t, &user.zone)).unwrap_or_default();
     render(&UserPage {
+        totp_since: when(methods.totp_since),
+        totp_last_used: when(methods.totp_last_used),
+        totp_pending: methods.totp_pending,
+        recovery_left: methods.recovery_left,
+        has_second_factor: methods.totp_since.is_some() || methods.totp_pending || methods.recovery_left > 0,
         approvals,
         reset_needs_approval,
         layout: Layout::for_user(&state.web, "/admin/users", Some(user)),
@@ -681,10 +793,11 @@ pub async fn user_action(
         }
         "unlock" => AdminChange::Unlock,
         "end_sessions" => AdminChange::EndSessions,
+        "reset_second_factors" => AdminChange::ResetSecondFactors,
         _ => {
             return Err(AppError::invalid(
                 "action",
-                "must be one of role, deactivate, reactivate, reset_password, unlock, end_sessions, approve, refuse, withdraw",
+                "must be one of role, deactivate, reactivate, reset_password, reset_second_factors, unlock, end_sessions, approve, refuse, withdraw",
             ));
         }
     };
@@ -707,6 +820,7 @@ pub async fn user_action(
                 "reactivate" => "Account reactivated.".into(),
                 "reset_password" => "Password reset. Give the user the temporary password below; they must change it at the next sign-in.".into(),
                 "unlock" => "Account unlocked.".into(),
+                "reset_second_factors" => "Second factor reset: the one-time codes and recovery codes are gone and the user's sessions were ended. They sign in with the password alone until they set up a new authenticator.".into(),
                 _ => "All of the user's sessions were ended.".into(),
             };
             user_page_with(&state, &user, id, message, temporary).await

@@ -92,6 +92,11 @@ pub fn cookie_name(state: &AppState) -> &'static str {
     if state.web.https { session::COOKIE_SECURE } else { session::COOKIE_DEV }
 }
 
+/// The name of the cookie of a sign-in waiting for its one-time code.
+pub fn challenge_cookie_name(state: &AppState) -> &'static str {
+    if state.web.https { session::CHALLENGE_COOKIE_SECURE } else { session::CHALLENGE_COOKIE_DEV }
+}
+
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }

@@ -33,6 +33,9 @@ pub enum AppError {
     /// Sign-in is needed.
     #[error("authentication required")]
     Unauthenticated,
+    /// The password was right; the account's one-time code is needed with it.
+    #[error("second factor required")]
+    SecondFactorRequired,
     /// The user may not do this.
     #[error("forbidden")]
     Forbidden,
@@ -157,7 +160,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated | AppError::SecondFactorRequired => StatusCode::UNAUTHORIZED,
             AppError::Forbidden
             | AppError::ForbiddenBecause(_)
             | AppError::ReauthRequired
@@ -197,6 +200,12 @@ impl AppError {
                 kind: "urn:icts-review:problem:reauth-required".into(),
                 title: "Re-authentication required".into(),
                 detail: Some("Re-enter your password (POST /account/reauth or the re-authentication page) and try again within 5 minutes.".into()),
+                ..base
+            },
+            AppError::SecondFactorRequired => Problem {
+                kind: "urn:icts-review:problem:second-factor-required".into(),
+                title: "One-time code required".into(),
+                detail: Some("This account signs in with a one-time code too: send the six digits its authenticator shows now (or a recovery code) as code, with the email and password.".into()),
                 ..base
             },
             AppError::PasswordChangeRequired => Problem {

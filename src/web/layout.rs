@@ -321,6 +321,7 @@ pub fn field_label(field: &str) -> String {
     }
     let words = match field {
         "q" => "Search",
+        "code" => "The code",
         "adversaries" => "Foreign adversaries",
         "adversary" => "Foreign adversary",
         "category" => "Covered category",

@@ -22,3 +22,4 @@ mod risk;
 mod screening;
 mod security;
 mod seed;
+mod two_step;

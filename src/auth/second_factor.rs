@@ -1,0 +1,596 @@
+//! Second factors: one-time codes from an authenticator app (TOTP, RFC 6238: six digits,
+//! 30-second steps, the step before and after accepted for clock drift) and ten
+//! single-use recovery codes; and the challenge that stands between a correct password and
+//! a session when the account has a confirmed authenticator.
+//!
+//! An authenticator counts only once a first code confirms it. A code is accepted once:
+//! the newest step accepted is kept, and a code of that step or an older one is refused.
+//! Wrong codes count towards the account's lockout like wrong passwords, and a challenge
+//! dies after [`CHALLENGE_TRIES`] wrong codes or [`CHALLENGE_LIFETIME`], so the code is
+//! never guessed faster than the password. Recovery codes and challenge secrets are stored
+//! as sha256 only (each holds 80 random bits or more).
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::{Connection, PgConnection, PgPool};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::actor::{Actor, RequestMeta};
+use super::policy::Role;
+use super::service::{SignedInSession, count_failure_in, finish_sign_in};
+use super::session::{self, Kind};
+use crate::audit::{self, NewEvent, Outcome};
+use crate::error::DomainError;
+use crate::ids::UserId;
+
+/// The name authenticator apps show beside the account.
+pub const ISSUER: &str = "ICTS Review";
+/// How long a challenge waits for its code.
+pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
+/// Wrong codes a challenge takes before it is gone and the password is asked again.
+pub const CHALLENGE_TRIES: i32 = 3;
+/// Recovery codes given at a time.
+pub const RECOVERY_CODES: usize = 10;
+/// Bytes of a TOTP secret (160 bits, as RFC 4226 recommends).
+const SECRET_BYTES: usize = 20;
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the system random source works");
+    bytes
+}
+
+fn sha256(s: &str) -> Vec<u8> {
+    Sha256::digest(s.as_bytes()).to_vec()
+}
+
+fn totp(secret: &[u8], account: &str) -> Result<totp_rs::Totp, DomainError> {
+    totp_rs::Builder::new()
+        .with_secret(secret.to_vec())
+        .with_account_name(account.replace(':', ""))
+        .with_issuer(Some(ISSUER))
+        .build()
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("TOTP parameters refused: {e:?}")))
+}
+
+fn unix(t: OffsetDateTime) -> u64 {
+    u64::try_from(t.unix_timestamp()).unwrap_or(0)
+}
+
+/// The code an authenticator holding `secret` shows at `t`.
+pub fn code_at(secret: &[u8], t: OffsetDateTime) -> String {
+    totp(secret, "").map(|t2| t2.generate(unix(t)).to_string()).unwrap_or_default()
+}
+
+/// The time step `code` belongs to at `now` (now's, or the one before or after), if any.
+fn matching_step(secret: &[u8], code: &str, now: OffsetDateTime) -> Option<u64> {
+    totp(secret, "").ok()?.check(code, unix(now))
+}
+
+/// A code as typed: spaces and hyphens dropped, letters upper case.
+fn normalize(code: &str) -> String {
+    code.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect()
+}
+
+/// What a typed code looks like.
+#[derive(Debug, PartialEq)]
+enum Given {
+    /// Six digits: a one-time code.
+    Totp(String),
+    /// Sixteen letters and digits: a recovery code.
+    Recovery(String),
+    /// Neither.
+    Malformed,
+}
+
+fn classify(code: &str) -> Given {
+    let c = normalize(code);
+    if c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()) {
+        Given::Totp(c)
+    } else if c.len() == 16 && c.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)) {
+        Given::Recovery(c)
+    } else {
+        Given::Malformed
+    }
+}
+
+/// A new recovery code: 80 random bits in base32, shown in four groups (`ABCD-EFGH-…`).
+fn new_recovery_code() -> String {
+    let raw = totp_rs::Secret::from(random::<10>().to_vec()).to_base32();
+    raw.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-")
+}
+
+/// The second factors of an account, as its owner and administrators see them.
+#[derive(Debug, Clone, Default)]
+pub struct Methods {
+    /// When an authenticator was confirmed (none: no one-time codes).
+    pub totp_since: Option<OffsetDateTime>,
+    /// When its code last signed the user in.
+    pub totp_last_used: Option<OffsetDateTime>,
+    /// Whether a set-up was begun and not confirmed.
+    pub totp_pending: bool,
+    /// Recovery codes not used yet.
+    pub recovery_left: i64,
+    /// When a recovery code was last used.
+    pub recovery_last_used: Option<OffsetDateTime>,
+}
+
+/// [`Methods`] of `user`.
+pub async fn methods(conn: &mut PgConnection, user: UserId) -> Result<Methods, sqlx::Error> {
+    let t = sqlx::query!("SELECT confirmed_at, last_used_at FROM user_totp WHERE user_id = $1", user.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let r = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE used_at IS NULL) AS "left!", max(used_at) AS last_used
+           FROM user_recovery_codes WHERE user_id = $1"#,
+        user.0
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Methods {
+        totp_since: t.as_ref().and_then(|t| t.confirmed_at),
+        totp_last_used: t.as_ref().and_then(|t| t.last_used_at),
+        totp_pending: t.as_ref().is_some_and(|t| t.confirmed_at.is_none()),
+        recovery_left: r.left,
+        recovery_last_used: r.last_used,
+    })
+}
+
+/// Whether `user` signs in with a one-time code after the password.
+pub async fn required(conn: &mut PgConnection, user: UserId) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS "v!""#,
+        user.0
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// An authenticator being set up: its key as text and as a QR code of its `otpauth://` URI.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    /// The secret in base32, in groups of four (to type into an app).
+    pub key: String,
+    /// The `otpauth://totp/…` URI.
+    pub uri: String,
+    /// The URI as a QR code, an SVG drawn here (no script, no image fetched).
+    pub qr_svg: String,
+}
+
+fn enrolment(secret: &[u8], email: &str) -> Result<Enrolment, DomainError> {
+    let t = totp(secret, email)?;
+    let uri = t.to_url().map_err(|e| DomainError::Internal(anyhow::anyhow!("otpauth URI: {e:?}")))?;
+    let qr = qrcode::QrCode::new(uri.as_bytes())
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("QR code: {e}")))?
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(220, 220)
+        .quiet_zone(true)
+        .build();
+    // The markup from `<svg`, without the XML declaration, to sit inside the page.
+    let qr_svg = qr.find("<svg").map(|i| qr[i..].to_string()).unwrap_or_default();
+    let key = t.secret().to_base32();
+    let key = key.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
+    Ok(Enrolment { key, uri, qr_svg })
+}
+
+/// Begins setting up an authenticator for `user` (a new secret, not yet counted). Refused
+/// while one is confirmed: it is removed first.
+pub async fn begin(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -> Result<Enrolment, DomainError> {
+    let mut tx = conn.begin().await?;
+    let confirmed = sqlx::query_scalar!("SELECT confirmed_at FROM user_totp WHERE user_id = $1 FOR UPDATE", user.id.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+    if confirmed.is_some() {
+        return Err(DomainError::Conflict(
+            "one-time codes are already set up for this account: remove them first to move to another authenticator"
+                .into(),
+        ));
+    }
+    let secret = random::<SECRET_BYTES>();
+    sqlx::query!(
+        "INSERT INTO user_totp (user_id, secret, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET secret = $2, created_at = $3, last_step = NULL, last_used_at = NULL",
+        user.id.0,
+        &secret[..],
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(&mut tx, now, &user.audit(), NewEvent::new("user.totp_started").object("user", user.id)).await?;
+    let e = enrolment(&secret, &user.email)?;
+    tx.commit().await?;
+    Ok(e)
+}
+
+/// The set-up `user` began and has not confirmed, if any.
+pub async fn pending(conn: &mut PgConnection, user: &Actor) -> Result<Option<Enrolment>, DomainError> {
+    let secret =
+        sqlx::query_scalar!("SELECT secret FROM user_totp WHERE user_id = $1 AND confirmed_at IS NULL", user.id.0)
+            .fetch_optional(conn)
+            .await?;
+    secret.map(|s| enrolment(&s, &user.email)).transpose()
+}
+
+/// Replaces `user`'s recovery codes with [`RECOVERY_CODES`] new ones, returned to be shown
+/// once (only their hashes are kept).
+async fn replace_recovery_codes(
+    tx: &mut PgConnection,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query!("DELETE FROM user_recovery_codes WHERE user_id = $1", user.0).execute(&mut *tx).await?;
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+    let hashes: Vec<Vec<u8>> = codes.iter().map(|c| sha256(&normalize(c))).collect();
+    sqlx::query!(
+        "INSERT INTO user_recovery_codes (user_id, code_hash, created_at) SELECT $1, h, $3 FROM unnest($2::bytea[]) h",
+        user.0,
+        &hashes,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(codes)
+}
+
+/// Confirms the authenticator `user` is setting up with a first `code`; from then on the
+/// account signs in with a code after the password. Returns the recovery codes, to be
+/// shown once.
+pub async fn confirm(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    code: &str,
+) -> Result<Vec<String>, DomainError> {
+    let mut tx = conn.begin().await?;
+    let secret = sqlx::query_scalar!(
+        "SELECT secret FROM user_totp WHERE user_id = $1 AND confirmed_at IS NULL FOR UPDATE",
+        user.id.0
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| DomainError::Conflict("there is no set-up of one-time codes to confirm: begin one first".into()))?;
+    let step = match classify(code) {
+        Given::Totp(c) => matching_step(&secret, &c, now),
+        _ => None,
+    };
+    let Some(step) = step else {
+        return Err(DomainError::invalid(
+            "code",
+            "is not the code your authenticator shows now: enter the six digits it shows for this account",
+        ));
+    };
+    sqlx::query!(
+        "UPDATE user_totp SET confirmed_at = $2, last_step = $3 WHERE user_id = $1",
+        user.id.0,
+        now,
+        i64::try_from(step).unwrap_or(i64::MAX)
+    )
+    .execute(&mut *tx)
+    .await?;
+    let codes = replace_recovery_codes(&mut tx, user.id, now).await?;
+    let event =
+        NewEvent::new("user.totp_enrolled").object("user", user.id).changes(json!({"recovery_codes": codes.len()}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(codes)
+}
+
+/// Removes `user`'s one-time codes and recovery codes (after a fresh re-authentication):
+/// the account signs in with its password alone again.
+pub async fn remove(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -> Result<(), DomainError> {
+    user.require_recent_reauth(now)?;
+    let mut tx = conn.begin().await?;
+    let removed = clear(&mut tx, user.id).await?;
+    if !removed {
+        return Err(DomainError::Conflict("this account has no one-time codes to remove".into()));
+    }
+    audit::record(&mut tx, now, &user.audit(), NewEvent::new("user.totp_removed").object("user", user.id)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// New recovery codes for `user` in place of the old ones (after a fresh
+/// re-authentication); returned to be shown once.
+pub async fn new_recovery_codes(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+) -> Result<Vec<String>, DomainError> {
+    user.require_recent_reauth(now)?;
+    let mut tx = conn.begin().await?;
+    if !required(&mut tx, user.id).await? {
+        return Err(DomainError::Conflict("recovery codes come with one-time codes: set those up first".into()));
+    }
+    let codes = replace_recovery_codes(&mut tx, user.id, now).await?;
+    let event = NewEvent::new("user.recovery_codes_generated")
+        .object("user", user.id)
+        .changes(json!({"recovery_codes": codes.len()}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(codes)
+}
+
+/// Deletes every second factor of `user` and their open challenges, in the caller's
+/// transaction; whether there was an authenticator or codes to delete.
+pub(super) async fn clear(tx: &mut PgConnection, user: UserId) -> Result<bool, sqlx::Error> {
+    let totp =
+        sqlx::query!("DELETE FROM user_totp WHERE user_id = $1", user.0).execute(&mut *tx).await?.rows_affected();
+    let codes = sqlx::query!("DELETE FROM user_recovery_codes WHERE user_id = $1", user.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query!("DELETE FROM sign_in_challenges WHERE user_id = $1", user.0).execute(&mut *tx).await?;
+    Ok(totp + codes > 0)
+}
+
+/// A challenge waiting for a one-time code: its secret goes to the client once (a cookie,
+/// or the API's same request) and only its hash is stored.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    pub id: Uuid,
+    /// The secret (base64url, 256 bits).
+    pub secret: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Opens a challenge for `user` after a correct password, in the caller's transaction.
+/// Lapsed challenges of every account are swept on the way.
+pub(super) async fn open_challenge(
+    tx: &mut PgConnection,
+    user: UserId,
+    kind: Kind,
+    now: OffsetDateTime,
+    meta: &RequestMeta,
+    next: Option<&str>,
+) -> Result<Challenge, sqlx::Error> {
+    sqlx::query!("DELETE FROM sign_in_challenges WHERE expires_at <= $1", now).execute(&mut *tx).await?;
+    let secret = session::new_secret();
+    let id = Uuid::now_v7();
+    let expires_at = now + CHALLENGE_LIFETIME;
+    let agent = meta.user_agent.as_deref().map(|u| u.chars().take(300).collect::<String>());
+    sqlx::query!(
+        "INSERT INTO sign_in_challenges (id, secret_hash, user_id, kind, created_at, expires_at, client_addr, user_agent, next) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        id,
+        &session::secret_hash(&secret)[..],
+        user.0,
+        if kind == Kind::Api { "api" } else { "browser" },
+        now,
+        expires_at,
+        meta.client_addr.as_deref(),
+        agent.as_deref(),
+        next
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(Challenge { id, secret, expires_at })
+}
+
+/// Why a code did not sign the user in.
+#[derive(Debug)]
+pub enum CodeError {
+    /// No such challenge, or it lapsed, or it took its last wrong code (or the account
+    /// locked): sign in again from the password.
+    Gone,
+    /// The code is wrong (or used already); this many tries are left on the challenge.
+    Wrong { tries_left: i32 },
+    /// The database failed.
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for CodeError {
+    fn from(e: sqlx::Error) -> Self {
+        CodeError::Db(e)
+    }
+}
+
+impl From<DomainError> for CodeError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Database(e) => CodeError::Db(e),
+            other => CodeError::Db(sqlx::Error::Protocol(other.to_string())),
+        }
+    }
+}
+
+/// A sign-in finished with a code.
+#[derive(Debug)]
+pub struct Answered {
+    pub signed: SignedInSession,
+    /// Where the browser was going when it was asked to sign in.
+    pub next: Option<String>,
+    /// Recovery codes left, when one was used.
+    pub recovery_left: Option<i64>,
+}
+
+/// Answers the challenge `secret` with `code` (a one-time code, or a recovery code): a
+/// right code ends the challenge and signs the user in; a wrong one counts towards the
+/// account's lockout and the challenge's tries.
+pub async fn answer(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    meta: &RequestMeta,
+    secret: &str,
+    code: &str,
+    kind: Kind,
+    previous_secret: Option<&str>,
+) -> Result<Answered, CodeError> {
+    let mut tx = pool.begin().await?;
+    let Some(ch) = sqlx::query!(
+        r#"SELECT c.id, c.user_id, c.kind, c.expires_at, c.failures, c.next, u.active, u.role AS "role: Role"
+           FROM sign_in_challenges c JOIN users u ON u.id = c.user_id
+           WHERE c.secret_hash = $1 FOR UPDATE OF c"#,
+        &session::secret_hash(secret)[..]
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Err(CodeError::Gone);
+    };
+    let user = UserId(ch.user_id);
+    let ctx = meta.audit(Some((user, ch.role)));
+    let wrong_kind = ch.kind != if kind == Kind::Api { "api" } else { "browser" };
+    if ch.expires_at <= now || !ch.active || wrong_kind {
+        sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        return Err(CodeError::Gone);
+    }
+    let (method, accepted) = match classify(code) {
+        Given::Totp(c) => {
+            let secret = sqlx::query_scalar!(
+                "SELECT secret FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL",
+                user.0
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            let step = secret.and_then(|s| matching_step(&s, &c, now));
+            let taken = match step {
+                // Accepted once: only a step newer than the last one accepted.
+                Some(step) => {
+                    sqlx::query!(
+                        "UPDATE user_totp SET last_step = $2, last_used_at = $3 \
+                         WHERE user_id = $1 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $2)",
+                        user.0,
+                        i64::try_from(step).unwrap_or(i64::MAX),
+                        now
+                    )
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1
+                }
+                None => false,
+            };
+            (
+                "totp",
+                if taken {
+                    Ok(())
+                } else if step.is_some() {
+                    Err("reused_code")
+                } else {
+                    Err("wrong_code")
+                },
+            )
+        }
+        Given::Recovery(c) => {
+            let used = sqlx::query!(
+                "UPDATE user_recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+                user.0,
+                &sha256(&c),
+                now
+            )
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            ("recovery_code", if used == 1 { Ok(()) } else { Err("wrong_code") })
+        }
+        Given::Malformed => ("none", Err("malformed_code")),
+    };
+    if let Err(reason) = accepted {
+        let locked = count_failure_in(&mut tx, user, &ctx, now, "auth.second_factor", reason).await?;
+        let failures = ch.failures + 1;
+        let tries_left = if locked { 0 } else { (CHALLENGE_TRIES - failures).max(0) };
+        if tries_left == 0 {
+            sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
+        } else {
+            sqlx::query!("UPDATE sign_in_challenges SET failures = $2 WHERE id = $1", ch.id, failures)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        return Err(if tries_left == 0 { CodeError::Gone } else { CodeError::Wrong { tries_left } });
+    }
+    sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
+    sqlx::query!("UPDATE users SET failed_logins = 0, first_failed_login_at = NULL WHERE id = $1", user.0)
+        .execute(&mut *tx)
+        .await?;
+    let recovery_left = if method == "recovery_code" {
+        Some(
+            sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!" FROM user_recovery_codes WHERE user_id = $1 AND used_at IS NULL"#,
+                user.0
+            )
+            .fetch_one(&mut *tx)
+            .await?,
+        )
+    } else {
+        None
+    };
+    let mut detail = json!({"second_factor": method, "challenge": ch.id});
+    if let Some(n) = recovery_left {
+        detail["recovery_codes_left"] = json!(n);
+    }
+    let signed = finish_sign_in(&mut tx, user, now, meta, kind, previous_secret, detail).await?;
+    tx.commit().await?;
+    Ok(Answered { signed, next: ch.next, recovery_left })
+}
+
+/// Records that the API was asked for a token without the code the account needs, and
+/// ends that challenge (the client sends the code with the password).
+pub async fn code_missing(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    meta: &RequestMeta,
+    challenge: &Challenge,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let user = sqlx::query!(
+        r#"DELETE FROM sign_in_challenges c USING users u WHERE c.id = $1 AND u.id = c.user_id
+           RETURNING u.id AS "id: UserId", u.role AS "role: Role""#,
+        challenge.id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(u) = user {
+        let event = NewEvent::new("auth.second_factor")
+            .object("user", u.id)
+            .outcome(Outcome::Failure)
+            .changes(json!({"reason": "code_missing"}));
+        audit::record(&mut tx, now, &meta.audit(Some((u.id, u.role))), event).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn codes_are_told_apart_by_their_shape() {
+        assert_eq!(classify(" 123 456 "), Given::Totp("123456".into()));
+        assert_eq!(classify("abcd-efgh-2345-6723"), Given::Recovery("ABCDEFGH23456723".into()));
+        assert_eq!(classify("12345"), Given::Malformed);
+        assert_eq!(classify("ABCD-EFGH-2345-6781"), Given::Malformed, "1 and 8 are not base32");
+        assert_eq!(classify("１２３４５６"), Given::Malformed, "only ASCII digits");
+        let c = new_recovery_code();
+        assert_eq!(c.len(), 19);
+        assert!(matches!(classify(&c), Given::Recovery(_)), "{c}");
+    }
+
+    #[test]
+    fn the_rfc_6238_vector_and_the_steps_either_side() {
+        // RFC 6238, appendix B: the SHA-1 secret "12345678901234567890" at 59 s gives
+        // 94287082 (eight digits); its last six are the six-digit code.
+        let secret = b"12345678901234567890";
+        let t = datetime!(1970-01-01 00:00:59 UTC);
+        assert_eq!(code_at(secret, t), "287082");
+        assert_eq!(matching_step(secret, "287082", t), Some(1));
+        assert_eq!(matching_step(secret, "287082", t + Duration::seconds(30)), Some(1), "one step late");
+        assert_eq!(matching_step(secret, "287082", t + Duration::seconds(61)), None, "two steps late");
+        assert_eq!(matching_step(secret, "287083", t), None);
+    }
+
+    #[test]
+    fn an_enrolment_shows_the_key_and_a_qr_code_of_its_uri() {
+        let e = enrolment(b"12345678901234567890", "ana@agency.gov").unwrap();
+        assert_eq!(e.key, "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ");
+        assert!(e.uri.starts_with("otpauth://totp/ICTS%20Review:ana%40agency.gov?"), "{}", e.uri);
+        assert!(e.uri.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), "{}", e.uri);
+        assert!(e.qr_svg.starts_with("<svg") && e.qr_svg.ends_with("</svg>"), "{}", &e.qr_svg[..40]);
+        assert!(!e.qr_svg.contains("style="), "no inline style: the page's CSP forbids it");
+    }
+}

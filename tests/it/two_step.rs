@@ -1,0 +1,337 @@
+//! Two-step sign-in with one-time codes (TOTP) and recovery codes: setting up, signing in
+//! through the code page and the API, codes used once, wrong codes towards lockout, and
+//! the administrators' reset (a second administrator's approval for guarded roles). The
+//! codes are computed by the test from the key the page shows, at the test clock's time.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use icts_review::auth::second_factor::code_at;
+use time::Duration;
+
+use crate::harness::{BrowserSession, TestApp, TestResponse, TestUser, api, form};
+
+fn location(r: &TestResponse) -> String {
+    r.header("location").unwrap_or_default()
+}
+
+/// The cookie a response set under `name` (`name=value`), among all its `Set-Cookie`s.
+fn set_cookie(r: &TestResponse, name: &str) -> Option<String> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+/// The text of the element with `data-testid="{id}"`.
+fn testid(html: &str, id: &str) -> String {
+    let start = html.find(&format!("data-testid=\"{id}\"")).unwrap_or_else(|| panic!("no {id} in {html}"));
+    let rest = &html[start..];
+    let open = rest.find('>').unwrap() + 1;
+    let close = rest[open..].find('<').unwrap() + open;
+    rest[open..close].trim().to_string()
+}
+
+/// Sets up one-time codes for `user` through the account page; returns the secret (read
+/// from the key the page shows) and the recovery codes the page showed once.
+async fn enrol(app: &TestApp, s: &BrowserSession) -> (Vec<u8>, Vec<String>) {
+    let r = app.send(s.post("/account/two-step/begin", &[])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let page = app.send(s.get("/account/two-step")).await.text();
+    assert!(page.contains("data-testid=\"totp-qr\"") && page.contains("<svg"), "a QR code drawn on the server");
+    let key = testid(&page, "totp-key").replace(' ', "");
+    let secret = totp_rs::Secret::try_from_base32(&key).expect("the key is base32").as_ref().to_vec();
+    assert_eq!(secret.len(), 20, "160 bits");
+    // A wrong first code is refused at the field, and codes are not on yet.
+    let r = app.send(s.post("/account/two-step/confirm", &[("code", "000000")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    assert!(html.contains("href=\"#code\"") && html.contains("id=\"code-error\""), "{html}");
+    assert!(html.contains("being set up"));
+    let code = code_at(&secret, app.state.now());
+    let r = app.send(s.post("/account/two-step/confirm", &[("code", &code)])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = r.text();
+    assert!(html.contains("data-testid=\"recovery-codes\""), "the recovery codes are shown once");
+    let codes: Vec<String> =
+        html.split("<li><code>").skip(1).map(|c| c.split("</code>").next().unwrap().to_string()).collect();
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    assert!(codes.iter().all(|c| c.len() == 19 && c.matches('-').count() == 3), "{codes:?}");
+    let again = app.send(s.get("/account/two-step")).await.text();
+    assert!(!again.contains(&codes[0]), "shown once only");
+    assert!(again.contains("are <strong>on</strong>") && testid(&again, "recovery-left").starts_with("10 of 10"));
+    // The confirming code's window is spent: sign-ins use the next one.
+    app.clock.advance(Duration::seconds(30));
+    (secret, codes)
+}
+
+/// Posts the password; returns the response (a redirect to the code page, with the
+/// challenge cookie, for an account with codes).
+async fn password_step(app: &TestApp, user: &TestUser, next: &str) -> TestResponse {
+    app.send(
+        Request::post("/sign-in")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form(&[("email", &user.email), ("password", &user.password), ("next", next)])))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn code_step(app: &TestApp, challenge: &str, code: &str) -> TestResponse {
+    app.send(
+        Request::post("/sign-in/code")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", challenge)
+            .body(Body::from(form(&[("code", code)])))
+            .unwrap(),
+    )
+    .await
+}
+
+/// The password step of `user`, which must lead to the code page; the challenge cookie.
+async fn challenge_of(app: &TestApp, user: &TestUser, next: &str) -> String {
+    let r = password_step(app, user, next).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(location(&r), "/sign-in/code");
+    assert!(set_cookie(&r, "icts_session").is_none(), "no session before the code");
+    set_cookie(&r, "icts_challenge").expect("the challenge cookie")
+}
+
+#[tokio::test]
+async fn one_time_codes_are_set_up_then_asked_after_the_password_and_each_is_used_once() {
+    let app = TestApp::new().await;
+    let analyst = app.user("analyst").await;
+    let s = app.sign_in(&analyst).await;
+    let page = app.send(s.get("/account/two-step")).await.text();
+    assert!(page.contains("are <strong>off</strong>"), "{page}");
+    let (secret, recovery) = enrol(&app, &s).await;
+    let enrolled = app.events("user.totp_enrolled").await;
+    assert_eq!(enrolled.len(), 1);
+    assert_eq!(enrolled[0]["changes"]["recovery_codes"], 10);
+    // Only hashes of the recovery codes are stored.
+    let plain: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM user_recovery_codes WHERE position(convert_to($1, 'UTF8') IN code_hash) > 0",
+    )
+    .bind(recovery[0].replace('-', ""))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(plain, 0);
+
+    // The password alone no longer signs in: it leads to the code page.
+    let challenge = challenge_of(&app, &analyst, "/cases").await;
+    let page = app.send(Request::get("/sign-in/code").header("cookie", &challenge).body(Body::empty()).unwrap()).await;
+    assert!(page.text().contains("autocomplete=\"one-time-code\""));
+    let accepted = app.events("auth.password_accepted").await;
+    assert_eq!(accepted.last().unwrap()["changes"]["second_factor"], "totp");
+    // A wrong code is refused at the field with the tries left.
+    let r = code_step(&app, &challenge, "123456").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("2 tries left"), "{}", r.text());
+    // The right one signs in and goes where the user was going.
+    let code = code_at(&secret, app.state.now());
+    let r = code_step(&app, &challenge, &code).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(location(&r), "/cases");
+    let session = set_cookie(&r, "icts_session").expect("a session");
+    assert_eq!(set_cookie(&r, "icts_challenge").as_deref(), Some("icts_challenge="), "the challenge cookie is cleared");
+    let home = app.send(Request::get("/").header("cookie", &session).body(Body::empty()).unwrap()).await;
+    assert!(home.text().contains("data-testid=\"user-name\""));
+    let sign_in = app.events("auth.sign_in").await;
+    let last = sign_in.last().unwrap();
+    assert_eq!(last["outcome"], "success");
+    assert_eq!(last["changes"]["second_factor"], "totp");
+    // The same challenge is spent.
+    let r = code_step(&app, &challenge, &code).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("sign in again"));
+
+    // The same code in the same window is refused the second time, even on a new challenge.
+    let challenge = challenge_of(&app, &analyst, "/").await;
+    let r = code_step(&app, &challenge, &code).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a used code is not accepted again");
+    let refused = app.events("auth.second_factor").await;
+    assert_eq!(refused.last().unwrap()["changes"]["reason"], "reused_code");
+    // The next window's code is accepted.
+    app.clock.advance(Duration::seconds(30));
+    let r = code_step(&app, &challenge, &code_at(&secret, app.state.now())).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+
+    // A recovery code signs in once, and says how many are left.
+    app.clock.advance(Duration::seconds(30));
+    let challenge = challenge_of(&app, &analyst, "/").await;
+    let r = code_step(&app, &challenge, &recovery[3].to_lowercase()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(location(&r), "/account/two-step?done=recovery-code");
+    let session = set_cookie(&r, "icts_session").unwrap();
+    let page = app.send(Request::get(location(&r)).header("cookie", &session).body(Body::empty()).unwrap()).await;
+    assert!(page.text().contains("9 are left"), "{}", page.text());
+    let challenge = challenge_of(&app, &analyst, "/").await;
+    let r = code_step(&app, &challenge, &recovery[3]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a recovery code is used once");
+
+    // A challenge lapses after five minutes.
+    let challenge = challenge_of(&app, &analyst, "/").await;
+    app.clock.advance(Duration::minutes(6));
+    let r = code_step(&app, &challenge, &code_at(&secret, app.state.now())).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("sign in again"));
+}
+
+#[tokio::test]
+async fn wrong_codes_count_towards_the_lockout_and_end_the_challenge() {
+    let app = TestApp::new().await;
+    let analyst = app.user("analyst").await;
+    let s = app.sign_in(&analyst).await;
+    let (secret, _) = enrol(&app, &s).await;
+    let challenge = challenge_of(&app, &analyst, "/").await;
+    for (i, code) in ["111111", "222222"].iter().enumerate() {
+        let r = code_step(&app, &challenge, code).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.text().contains(&format!("{} tr", 2 - i)), "{}", r.text());
+    }
+    let r = code_step(&app, &challenge, "333333").await;
+    assert!(r.text().contains("sign in again"), "the third wrong code ends the challenge");
+    let locked: Option<time::OffsetDateTime> = sqlx::query_scalar("SELECT locked_until FROM users WHERE id = $1")
+        .bind(analyst.id.0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        locked.is_some_and(|t| t > app.state.now()),
+        "three wrong codes lock the account like three wrong passwords"
+    );
+    assert_eq!(app.events("auth.lockout").await.len(), 1);
+    // Even the right code cannot finish a spent challenge, and every session ended.
+    let r = code_step(&app, &challenge, &code_at(&secret, app.state.now())).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.send(s.get("/account/sessions")).await.status,
+        StatusCode::SEE_OTHER,
+        "the lockout ended the sessions"
+    );
+}
+
+#[tokio::test]
+async fn the_api_takes_the_code_with_the_password() {
+    let app = TestApp::new().await;
+    let analyst = app.user("analyst").await;
+    let s = app.sign_in(&analyst).await;
+    let (secret, _) = enrol(&app, &s).await;
+    let token = |code: Option<&str>| {
+        let mut body = serde_json::json!({"email": analyst.email, "password": analyst.password});
+        if let Some(c) = code {
+            body["code"] = c.into();
+        }
+        Request::post("/api/v1/auth/token")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let r = app.send(token(None)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json()["type"], "urn:icts-review:problem:second-factor-required", "{}", r.text());
+    let r = app.send(token(Some("000000"))).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json()["type"], "urn:icts-review:problem:unauthenticated");
+    let r = app.send(token(Some(&code_at(&secret, app.state.now())))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let t = r.json()["token"].as_str().unwrap().to_string();
+    assert_eq!(app.send(api("GET", "/api/v1/me", &t, None)).await.status, StatusCode::OK);
+    // A wrong password with a right code is the same plain 401 as any failure.
+    let bad = serde_json::json!({"email": analyst.email, "password": "not the password at all", "code": "123456"});
+    let r = app
+        .send(
+            Request::post("/api/v1/auth/token")
+                .header("content-type", "application/json")
+                .body(Body::from(bad.to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.json()["type"], "urn:icts-review:problem:unauthenticated");
+    assert_eq!(app.count("sign_in_challenges").await, 0, "no challenge outlives its request");
+}
+
+#[tokio::test]
+async fn removing_codes_needs_the_password_again_and_admins_reset_them_with_a_second_admin_for_guarded_roles() {
+    let app = TestApp::new().await;
+    let analyst = app.user("analyst").await;
+    let s = app.sign_in(&analyst).await;
+    enrol(&app, &s).await;
+    // Turning codes off asks for the password first.
+    let r = app.send(s.post("/account/two-step/remove", &[])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(location(&r).starts_with("/account/reauth?next=%2Faccount%2Ftwo-step"), "{}", location(&r));
+    assert!(app.events("user.totp_removed").await.is_empty());
+
+    // An administrator resets an analyst's second factors at once: the codes go and the
+    // user's sessions end.
+    let admin = app.user("admin").await;
+    let a = app.sign_in(&admin).await;
+    let page = app.send(a.get(&format!("/admin/users/{}", analyst.id))).await.text();
+    assert!(page.contains("data-testid=\"sign-in-methods\"") && page.contains("One-time codes"), "{page}");
+    let version: i32 = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
+        .bind(analyst.id.0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let r = app
+        .send(a.post(
+            &format!("/admin/users/{}", analyst.id),
+            &[("action", "reset_second_factors"), ("version", &version.to_string())],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let reset = app.events("user.second_factors_reset").await;
+    assert_eq!(reset.len(), 1);
+    assert_eq!(reset[0]["changes"]["totp"]["before"], true);
+    assert_eq!(reset[0]["changes"]["sessions_ended"], 1);
+    assert_eq!(app.count("user_totp").await, 0);
+    assert_eq!(app.send(s.get("/account/sessions")).await.status, StatusCode::SEE_OTHER, "the user's sessions ended");
+    // The password alone signs in again.
+    let r = password_step(&app, &analyst, "/").await;
+    assert!(set_cookie(&r, "icts_session").is_some(), "{}", location(&r));
+
+    // A supervisor's reset is a request for a second administrator.
+    let supervisor = app.user("supervisor").await;
+    let sv = app.sign_in(&supervisor).await;
+    let (_, _) = enrol(&app, &sv).await;
+    let version: i32 = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
+        .bind(supervisor.id.0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let r = app
+        .send(a.post(
+            &format!("/admin/users/{}", supervisor.id),
+            &[("action", "reset_second_factors"), ("version", &version.to_string())],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "with one administrator it is refused: {}", r.text());
+    let second = app.user("admin").await;
+    let r = app
+        .send(a.post(
+            &format!("/admin/users/{}", supervisor.id),
+            &[("action", "reset_second_factors"), ("version", &version.to_string())],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("reset the second factors of"), "{}", r.text());
+    assert_eq!(app.count("user_totp").await, 1, "nothing changes until a second administrator approves");
+    let approval: uuid::Uuid = sqlx::query_scalar("SELECT id FROM admin_approvals WHERE kind = 'second_factor_reset'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let b = app.sign_in(&second).await;
+    let r = app
+        .send(b.post(
+            &format!("/admin/users/{}", supervisor.id),
+            &[("action", "approve"), ("approval", &approval.to_string()), ("version", "0")],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(app.count("user_totp").await, 0);
+    let reset = app.events("user.second_factors_reset").await;
+    assert_eq!(reset.last().unwrap()["changes"]["approval"]["approval"], approval.to_string());
+}
