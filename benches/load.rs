@@ -101,12 +101,15 @@ fn today() -> time::Date {
     icts_review::cases::service::today(OffsetDateTime::now_utc())
 }
 
-/// What `GET /cases?…` runs.
+/// What `GET /cases?…` runs: the page, and its total when there is more than the page.
 async fn list_page_sql(pool: &PgPool, secret: &str, user: UserId, f: &CaseFilter) -> Result<(), String> {
     let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
     session_sql(&mut conn, secret).await?;
     Reference::load(pool).await.map_err(|e| e.to_string())?;
-    cases_db::list(&mut conn, f, user, Role::Supervisor, today()).await.map_err(|e| e.to_string())?;
+    let page = cases_db::list(&mut conn, f, user, Role::Supervisor, today()).await.map_err(|e| e.to_string())?;
+    if page.next.is_some() || page.prev.is_some() || f.after.is_some() {
+        cases_db::count(&mut conn, f, user, Role::Supervisor, today()).await.map_err(|e| e.to_string())?;
+    }
     assignable_sql(&mut conn).await
 }
 

@@ -258,7 +258,7 @@ pub async fn confirm(
     let Some(step) = step else {
         return Err(DomainError::invalid(
             "code",
-            "is not the code your authenticator shows now: enter the six digits it shows for this account",
+            "is not what your authenticator shows now: enter the six digits it shows for this account",
         ));
     };
     sqlx::query!(

@@ -127,6 +127,7 @@ async fn no_main_page_scrolls_sideways_at_320_css_pixels() {
                 "/determinations",
                 "/notifications",
                 "/account/sessions",
+                "/account/two-step",
             ],
         }
         .into_iter()
@@ -174,6 +175,35 @@ async fn no_main_page_scrolls_sideways_at_320_css_pixels() {
             for v in browser.axe().await {
                 inaccessible.push(format!("{role:?} {p}: {v}"));
             }
+        }
+        if role == Role::Analyst {
+            // Setting up one-time codes: the QR code and the key, and a refused first code.
+            c.goto(&format!("{base}/account/two-step")).await.unwrap();
+            c.find(fantoccini::Locator::Css("form[action='/account/two-step/begin'] button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            c.wait().for_element(fantoccini::Locator::Css("[data-testid=totp-qr] svg")).await.unwrap();
+            c.find(fantoccini::Locator::Id("code")).await.unwrap().send_keys("12").await.unwrap();
+            c.find(fantoccini::Locator::Css("form[action='/account/two-step/confirm'] button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            c.wait().for_element(fantoccini::Locator::Css("[data-testid=error-summary]")).await.unwrap();
+            let (scroll, client) = widths(c).await;
+            browser.screenshot("320-analyst-two-step-setup").await;
+            if scroll > client {
+                wide.push(format!("Analyst two-step set-up: {scroll} px ({})", sticking_out(c).await.join(", ")));
+            }
+            for v in browser.axe().await {
+                inaccessible.push(format!("Analyst two-step set-up: {v}"));
+            }
+            c.set_window_size(1280, 1500).await.unwrap();
+            browser.screenshot("analyst-two-step-setup").await;
         }
         browser.close().await;
     }
