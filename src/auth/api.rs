@@ -83,7 +83,7 @@ pub async fn create_token(
                 Err(CodeError::Db(e)) => return Err(e.into()),
                 Err(_) => {
                     // One try per request: the challenge is not kept for another.
-                    second_factor::code_missing(&state.db, now, &meta, &challenge).await.ok();
+                    second_factor::discard(&state.db, &challenge).await?;
                     return Err(AppError::Unauthenticated);
                 }
             }

@@ -12,7 +12,6 @@ pub mod policy;
 pub mod second_factor;
 pub mod service;
 pub mod session;
-pub mod two_step_web;
 pub mod web;
 
 pub use actor::{Actor, RequestMeta};

@@ -174,9 +174,12 @@ fn enrolment(secret: &[u8], email: &str) -> Result<Enrolment, DomainError> {
     Ok(Enrolment { key, uri, qr_svg })
 }
 
-/// Begins setting up an authenticator for `user` (a new secret, not yet counted). Refused
-/// while one is confirmed: it is removed first.
+/// Begins setting up an authenticator for `user` (a new secret, not yet counted), after a
+/// fresh re-authentication. Refused while one is confirmed: it is removed first.
 pub async fn begin(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -> Result<Enrolment, DomainError> {
+    // Whoever holds a session must not bind their own authenticator to the account (and
+    // lock its owner out): setting one up needs the password again, like removing it.
+    user.require_recent_reauth(now)?;
     let mut tx = conn.begin().await?;
     let confirmed = sqlx::query_scalar!("SELECT confirmed_at FROM user_totp WHERE user_id = $1 FOR UPDATE", user.id.0)
         .fetch_optional(&mut *tx)
@@ -335,8 +338,9 @@ pub struct Challenge {
     pub expires_at: OffsetDateTime,
 }
 
-/// Opens a challenge for `user` after a correct password, in the caller's transaction.
-/// Lapsed challenges of every account are swept on the way.
+/// Opens a challenge for `user` after a correct password, in the caller's transaction
+/// (which holds the account's row lock). An account has one challenge at a time: a new
+/// one replaces any other, so parallel challenges cannot multiply the tries.
 pub(super) async fn open_challenge(
     tx: &mut PgConnection,
     user: UserId,
@@ -345,7 +349,7 @@ pub(super) async fn open_challenge(
     meta: &RequestMeta,
     next: Option<&str>,
 ) -> Result<Challenge, sqlx::Error> {
-    sqlx::query!("DELETE FROM sign_in_challenges WHERE expires_at <= $1", now).execute(&mut *tx).await?;
+    sqlx::query!("DELETE FROM sign_in_challenges WHERE user_id = $1", user.0).execute(&mut *tx).await?;
     let secret = session::new_secret();
     let id = Uuid::now_v7();
     let expires_at = now + CHALLENGE_LIFETIME;
@@ -418,11 +422,21 @@ pub async fn answer(
     previous_secret: Option<&str>,
 ) -> Result<Answered, CodeError> {
     let mut tx = pool.begin().await?;
+    let hash = session::secret_hash(secret);
+    // The account's row first, then the challenge: the order in which a sign-in and an
+    // administrator's reset take them too.
+    let Some(owner) = sqlx::query_scalar!("SELECT user_id FROM sign_in_challenges WHERE secret_hash = $1", &hash[..])
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Err(CodeError::Gone);
+    };
+    sqlx::query!("SELECT id FROM users WHERE id = $1 FOR UPDATE", owner).fetch_one(&mut *tx).await?;
     let Some(ch) = sqlx::query!(
         r#"SELECT c.id, c.user_id, c.kind, c.expires_at, c.failures, c.next, u.active, u.role AS "role: Role"
            FROM sign_in_challenges c JOIN users u ON u.id = c.user_id
            WHERE c.secret_hash = $1 FOR UPDATE OF c"#,
-        &session::secret_hash(secret)[..]
+        &hash[..]
     )
     .fetch_optional(&mut *tx)
     .await?
@@ -503,9 +517,14 @@ pub async fn answer(
         return Err(if tries_left == 0 { CodeError::Gone } else { CodeError::Wrong { tries_left } });
     }
     sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
-    sqlx::query!("UPDATE users SET failed_logins = 0, first_failed_login_at = NULL WHERE id = $1", user.0)
-        .execute(&mut *tx)
-        .await?;
+    // The password and the code were both right: the counts and any lock end, as at a
+    // sign-in with a password alone.
+    sqlx::query!(
+        "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
+        user.0
+    )
+    .execute(&mut *tx)
+    .await?;
     let recovery_left = if method == "recovery_code" {
         Some(
             sqlx::query_scalar!(
@@ -525,6 +544,13 @@ pub async fn answer(
     let signed = finish_sign_in(&mut tx, user, now, meta, kind, previous_secret, detail).await?;
     tx.commit().await?;
     Ok(Answered { signed, next: ch.next, recovery_left })
+}
+
+/// Ends `challenge` without a record: the API's token request that answered it wrongly
+/// (the wrong code is recorded already).
+pub async fn discard(pool: &PgPool, challenge: &Challenge) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", challenge.id).execute(pool).await?;
+    Ok(())
 }
 
 /// Records that the API was asked for a token without the code the account needs, and

@@ -439,16 +439,40 @@ pub async fn sign_in(
     } else {
         None
     };
-    sqlx::query!(
-        "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL, \
-         password_hash = COALESCE($2, password_hash) WHERE id = $1",
-        current.id.0,
-        &new_hash as _
-    )
-    .execute(&mut *tx)
-    .await?;
     if super::second_factor::required(&mut tx, current.id).await? {
-        // The password is right; the session waits for the account's one-time code.
+        // The password is right; the session waits for the account's one-time code. The
+        // attempt this password took is given back, but the counts and any lock stay as
+        // they are until the code is right too: wrong codes add to the same count, and a
+        // right password in between must not wipe them (else password, two wrong codes,
+        // password, two wrong codes … would never lock).
+        match counter {
+            Counter::Account => {
+                sqlx::query!(
+                    "UPDATE users SET failed_logins = greatest(failed_logins - 1, 0), \
+                     password_hash = COALESCE($2, password_hash) WHERE id = $1",
+                    current.id.0,
+                    &new_hash as _
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            Counter::KnownAddress => {
+                sqlx::query!(
+                    "UPDATE user_sign_in_addresses SET failures = greatest(failures - 1, 0) WHERE user_id = $1 AND client_addr = $2",
+                    current.id.0,
+                    addr
+                )
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query!(
+                    "UPDATE users SET password_hash = COALESCE($2, password_hash) WHERE id = $1",
+                    current.id.0,
+                    &new_hash as _
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         let challenge = super::second_factor::open_challenge(&mut tx, current.id, kind, now, meta, next).await?;
         let event = NewEvent::new("auth.password_accepted").object("user", current.id).changes(json!({
             "second_factor": "totp", "challenge": challenge.id, "password_rehashed": new_hash.is_some()
@@ -457,6 +481,14 @@ pub async fn sign_in(
         tx.commit().await?;
         return Ok(SignInStep::Code(challenge));
     }
+    sqlx::query!(
+        "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL, \
+         password_hash = COALESCE($2, password_hash) WHERE id = $1",
+        current.id.0,
+        &new_hash as _
+    )
+    .execute(&mut *tx)
+    .await?;
     let signed = finish_sign_in(
         &mut tx,
         current.id,
@@ -589,6 +621,7 @@ pub(super) async fn count_failure_in(
     let lock = count >= MAX_FAILURES;
     sqlx::query!(
         "UPDATE users SET failed_logins = $2, first_failed_login_at = $3, \
+         locked_from = CASE WHEN $4 AND (locked_until IS NULL OR locked_until <= $6) THEN $7 ELSE locked_from END, \
          locked_until = CASE WHEN $4 AND (locked_until IS NULL OR locked_until <= $6) THEN $5 ELSE locked_until END WHERE id = $1",
         id.0,
         count,
@@ -596,6 +629,7 @@ pub(super) async fn count_failure_in(
         lock,
         now + LOCKOUT,
         now,
+        ctx.client_addr.as_deref(),
     )
     .execute(&mut *tx)
     .await?;

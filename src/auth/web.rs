@@ -1,6 +1,8 @@
 //! Pages: sign-in, sign-out, change password, re-authenticate, my sessions, and the
 //! administrators' account pages.
 
+pub mod two_step;
+
 use crate::ids::SessionId;
 use askama::Template;
 use axum::extract::State;

@@ -111,7 +111,7 @@ pub struct Locked {
 }
 
 /// Events that are an administrator's acts on accounts, reference data and lists.
-pub const ADMIN_EVENTS: [&str; 18] = [
+pub const ADMIN_EVENTS: [&str; 19] = [
     "user.created",
     "user.role_changed",
     "user.deactivated",
@@ -119,6 +119,7 @@ pub const ADMIN_EVENTS: [&str; 18] = [
     "user.password_reset",
     "user.unlocked",
     "user.sessions_ended",
+    "user.second_factors_reset",
     "user.change_requested",
     "user.change_approved",
     "user.change_refused",

@@ -158,9 +158,9 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         return refuse(&state, &meta, actor, "cross-site request").await;
     }
 
-    // Signing in replaces whatever session the browser had, so it needs no token of the
-    // old one; it stays covered by the cross-site check above.
-    let exempt = parts.uri.path() == "/sign-in";
+    // Signing in (and its one-time code step) replaces whatever session the browser had, so
+    // it needs no token of the old one; it stays covered by the cross-site check above.
+    let exempt = matches!(parts.uri.path(), "/sign-in" | "/sign-in/code");
     if unsafe_method
         && !exempt
         && let Some(auth) = &authenticated

@@ -237,7 +237,7 @@ pub fn closed_sets() -> Vec<(&'static str, Vec<String>)> {
         ("Document.marking", markings.clone()),
         ("UploadForm.marking", markings),
         ("ApprovalDecision.decision", strs(&["approve", "refuse", "withdraw"])),
-        ("Approval.kind", strs(&["password_reset", "role_change"])),
+        ("Approval.kind", strs(&["password_reset", "role_change", "second_factor_reset"])),
         ("StoredEvent.outcome", strs(&["success", "failure", "denied"])),
         ("/api/v1/cases?stage", Stage::ALL.iter().map(|s| s.as_str().to_string()).collect()),
         ("/api/v1/cases?sort", crate::cases::db::Sort::ALL.iter().map(|s| s.as_str().to_string()).collect()),

@@ -185,6 +185,27 @@ async fn no_main_page_scrolls_sideways_at_320_css_pixels() {
                 .click()
                 .await
                 .unwrap();
+            // Setting up asks for the password first, then comes back to the same button.
+            c.wait().for_element(fantoccini::Locator::Css("form[action='/account/reauth']")).await.unwrap();
+            c.find(fantoccini::Locator::Id("password"))
+                .await
+                .unwrap()
+                .send_keys("analyst own long passphrase")
+                .await
+                .unwrap();
+            c.find(fantoccini::Locator::Css("form[action='/account/reauth'] button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            c.wait().for_element(fantoccini::Locator::Css("form[action='/account/two-step/begin']")).await.unwrap();
+            c.find(fantoccini::Locator::Css("form[action='/account/two-step/begin'] button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
             c.wait().for_element(fantoccini::Locator::Css("[data-testid=totp-qr] svg")).await.unwrap();
             c.find(fantoccini::Locator::Id("code")).await.unwrap().send_keys("12").await.unwrap();
             c.find(fantoccini::Locator::Css("form[action='/account/two-step/confirm'] button"))

@@ -35,9 +35,18 @@ fn testid(html: &str, id: &str) -> String {
 
 /// Sets up one-time codes for `user` through the account page; returns the secret (read
 /// from the key the page shows) and the recovery codes the page showed once.
-async fn enrol(app: &TestApp, s: &BrowserSession) -> (Vec<u8>, Vec<String>) {
+async fn enrol(app: &TestApp, s: &BrowserSession, user: &TestUser) -> (Vec<u8>, Vec<String>) {
+    // Setting up asks for the password first.
+    let started = app.events("user.totp_started").await.len();
     let r = app.send(s.post("/account/two-step/begin", &[])).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(location(&r), "/account/reauth?next=%2Faccount%2Ftwo-step");
+    assert_eq!(app.events("user.totp_started").await.len(), started, "nothing begun without the password");
+    let r = app.send(s.post("/account/reauth", &[("password", &user.password), ("next", "/account/two-step")])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = app.send(s.post("/account/two-step/begin", &[])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(location(&r), "/account/two-step");
     let page = app.send(s.get("/account/two-step")).await.text();
     assert!(page.contains("data-testid=\"totp-qr\"") && page.contains("<svg"), "a QR code drawn on the server");
     let key = testid(&page, "totp-key").replace(' ', "");
@@ -98,6 +107,19 @@ async fn challenge_of(app: &TestApp, user: &TestUser, next: &str) -> String {
     set_cookie(&r, "icts_challenge").expect("the challenge cookie")
 }
 
+/// Signs `user` in with the password and the code of `secret` (in the next time window).
+async fn sign_in_with_code(app: &TestApp, user: &TestUser, secret: &[u8]) -> BrowserSession {
+    app.clock.advance(Duration::seconds(30));
+    let challenge = challenge_of(app, user, "/").await;
+    let r = code_step(app, &challenge, &code_at(secret, app.state.now())).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let cookie = set_cookie(&r, "icts_session").expect("a session");
+    let mut s = BrowserSession { cookie, csrf: String::new(), set_cookie: String::new() };
+    let page = app.send(s.get("/account/sessions")).await.text();
+    s.csrf = crate::harness::extract_csrf(&page).expect("pages carry the CSRF token");
+    s
+}
+
 #[tokio::test]
 async fn one_time_codes_are_set_up_then_asked_after_the_password_and_each_is_used_once() {
     let app = TestApp::new().await;
@@ -105,7 +127,7 @@ async fn one_time_codes_are_set_up_then_asked_after_the_password_and_each_is_use
     let s = app.sign_in(&analyst).await;
     let page = app.send(s.get("/account/two-step")).await.text();
     assert!(page.contains("are <strong>off</strong>"), "{page}");
-    let (secret, recovery) = enrol(&app, &s).await;
+    let (secret, recovery) = enrol(&app, &s, &analyst).await;
     let enrolled = app.events("user.totp_enrolled").await;
     assert_eq!(enrolled.len(), 1);
     assert_eq!(enrolled[0]["changes"]["recovery_codes"], 10);
@@ -184,7 +206,34 @@ async fn wrong_codes_count_towards_the_lockout_and_end_the_challenge() {
     let app = TestApp::new().await;
     let analyst = app.user("analyst").await;
     let s = app.sign_in(&analyst).await;
-    let (secret, _) = enrol(&app, &s).await;
+    let (secret, _) = enrol(&app, &s, &analyst).await;
+    // A right password between wrong codes does not wipe their count, and a new challenge
+    // replaces the old one: two wrong codes, the password again, one more wrong code lock.
+    let first = challenge_of(&app, &analyst, "/").await;
+    for code in ["111111", "222222"] {
+        assert_eq!(code_step(&app, &first, code).await.status, StatusCode::UNAUTHORIZED);
+    }
+    let second = challenge_of(&app, &analyst, "/").await;
+    let r = code_step(&app, &first, "333333").await;
+    assert!(r.text().contains("sign in again"), "the older challenge is gone: {}", r.text());
+    let r = code_step(&app, &second, "444444").await;
+    assert!(r.text().contains("sign in again"), "the third wrong code locks: {}", r.text());
+    let locked: Option<time::OffsetDateTime> = sqlx::query_scalar("SELECT locked_until FROM users WHERE id = $1")
+        .bind(analyst.id.0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(locked.is_some_and(|t| t > app.state.now()), "wrong codes across challenges lock the account");
+    // Locked: the password from this (new) address no longer leads to a code.
+    let r = password_step(&app, &analyst, "/").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", location(&r));
+    // An administrator unlocks it; then one challenge takes three wrong codes.
+    sqlx::query("UPDATE users SET locked_until = NULL, locked_from = NULL, failed_logins = 0, first_failed_login_at = NULL WHERE id = $1")
+        .bind(analyst.id.0)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let s = sign_in_with_code(&app, &analyst, &secret).await;
     let challenge = challenge_of(&app, &analyst, "/").await;
     for (i, code) in ["111111", "222222"].iter().enumerate() {
         let r = code_step(&app, &challenge, code).await;
@@ -202,7 +251,7 @@ async fn wrong_codes_count_towards_the_lockout_and_end_the_challenge() {
         locked.is_some_and(|t| t > app.state.now()),
         "three wrong codes lock the account like three wrong passwords"
     );
-    assert_eq!(app.events("auth.lockout").await.len(), 1);
+    assert_eq!(app.events("auth.lockout").await.len(), 2, "one lock before the unlock, one after");
     // Even the right code cannot finish a spent challenge, and every session ended.
     let r = code_step(&app, &challenge, &code_at(&secret, app.state.now())).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -218,7 +267,7 @@ async fn the_api_takes_the_code_with_the_password() {
     let app = TestApp::new().await;
     let analyst = app.user("analyst").await;
     let s = app.sign_in(&analyst).await;
-    let (secret, _) = enrol(&app, &s).await;
+    let (secret, _) = enrol(&app, &s, &analyst).await;
     let token = |code: Option<&str>| {
         let mut body = serde_json::json!({"email": analyst.email, "password": analyst.password});
         if let Some(c) = code {
@@ -258,8 +307,9 @@ async fn removing_codes_needs_the_password_again_and_admins_reset_them_with_a_se
     let app = TestApp::new().await;
     let analyst = app.user("analyst").await;
     let s = app.sign_in(&analyst).await;
-    enrol(&app, &s).await;
-    // Turning codes off asks for the password first.
+    enrol(&app, &s, &analyst).await;
+    // Turning codes off asks for the password first (again, once 5 minutes have passed).
+    app.clock.advance(Duration::minutes(6));
     let r = app.send(s.post("/account/two-step/remove", &[])).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(location(&r).starts_with("/account/reauth?next=%2Faccount%2Ftwo-step"), "{}", location(&r));
@@ -296,7 +346,7 @@ async fn removing_codes_needs_the_password_again_and_admins_reset_them_with_a_se
     // A supervisor's reset is a request for a second administrator.
     let supervisor = app.user("supervisor").await;
     let sv = app.sign_in(&supervisor).await;
-    let (_, _) = enrol(&app, &sv).await;
+    let (_, _) = enrol(&app, &sv, &supervisor).await;
     let version: i32 = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
         .bind(supervisor.id.0)
         .fetch_one(&app.pool)

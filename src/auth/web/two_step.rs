@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::second_factor::{self, Enrolment};
-use super::web::show_time;
+use super::show_time;
 use crate::app::AppState;
+use crate::auth::second_factor::{self, Enrolment};
 use crate::web::auth::CurrentUser;
 use crate::web::error::AppError;
 use crate::web::extract::{AppForm, AppQuery, CsrfForm};
@@ -86,19 +86,22 @@ pub async fn two_step_page(
     user: CurrentUser,
     AppQuery(q): AppQuery<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let done = q.done.filter(|d| ["removed", "recovery-code", "started"].contains(&d.as_str())).unwrap_or_default();
+    let done = q.done.filter(|d| ["removed", "recovery-code"].contains(&d.as_str())).unwrap_or_default();
     page(&state, &user, Vec::new(), FormErrors::default(), done).await
 }
 
 /// `POST /account/two-step/begin`: a new key to set up (any earlier unconfirmed one is
-/// replaced).
+/// replaced), after the password again within 5 minutes.
 pub async fn two_step_begin(
     State(state): State<AppState>,
     user: CurrentUser,
     _: CsrfForm,
 ) -> Result<Response, AppError> {
-    second_factor::begin(&mut *state.conn().await?, &user, state.now()).await?;
-    Ok(Redirect::to("/account/two-step?done=started").into_response())
+    match second_factor::begin(&mut *state.conn().await?, &user, state.now()).await {
+        Ok(_) => Ok(Redirect::to("/account/two-step").into_response()),
+        Err(crate::error::DomainError::ReauthRequired) => Ok(Redirect::to(REAUTH).into_response()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The first code of a new authenticator.
