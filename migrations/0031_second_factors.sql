@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS sign_in_challenges (
     kind        text NOT NULL CHECK (kind IN ('browser', 'api')),
     created_at  timestamptz NOT NULL,
     expires_at  timestamptz NOT NULL,
-    failures    integer NOT NULL DEFAULT 0 CHECK (failures >= 0),
+    failures    bigint NOT NULL DEFAULT 0 CHECK (failures >= 0),
     client_addr text,
     user_agent  text CHECK (length(user_agent) <= 300),
     next        text CHECK (length(next) <= 2048)

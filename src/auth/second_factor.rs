@@ -505,7 +505,8 @@ pub async fn answer(
     if let Err(reason) = accepted {
         let locked = count_failure_in(&mut tx, user, &ctx, now, "auth.second_factor", reason).await?;
         let failures = ch.failures + 1;
-        let tries_left = if locked { 0 } else { (CHALLENGE_TRIES - failures).max(0) };
+        let tries_left =
+            if locked { 0 } else { i32::try_from(i64::from(CHALLENGE_TRIES) - failures).unwrap_or(0).max(0) };
         if tries_left == 0 {
             sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
         } else {
