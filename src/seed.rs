@@ -314,6 +314,7 @@ impl Office {
                 pointer: String::new(),
                 submission_id: None,
                 file: Some(("signed-copy.pdf".into(), pdf.into_bytes())),
+                refused: Vec::new(),
             },
         )
         .await?;

@@ -107,6 +107,9 @@ pub struct Upload {
     pub submission_id: Option<String>,
     /// File name and bytes.
     pub file: Option<(String, Vec<u8>)>,
+    /// Problems found as the form was read (control characters in a text part), reported
+    /// with the rest in one pass.
+    pub refused: Vec<crate::error::FieldError>,
 }
 
 #[cfg(test)]

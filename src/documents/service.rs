@@ -20,9 +20,9 @@ pub async fn store(
     user: &crate::auth::Actor,
     now: OffsetDateTime,
     case_id: CaseId,
-    u: Upload,
+    mut u: Upload,
 ) -> Result<Document, DomainError> {
-    let mut errors = Vec::new();
+    let mut errors = std::mem::take(&mut u.refused);
     let title = u.title.trim();
     if title.is_empty() || title.chars().count() > 300 {
         errors.push(FieldError::new("title", "must be 1 to 300 characters"));
@@ -73,6 +73,9 @@ pub async fn store(
         }
     }
     if !errors.is_empty() {
+        // One problem a field: the first found (a control character before the rest).
+        let mut seen = std::collections::HashSet::new();
+        errors.retain(|e| seen.insert(e.field.clone()));
         return Err(DomainError::Invalid(errors));
     }
     let mut tx = conn.begin().await?;

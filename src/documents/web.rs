@@ -17,10 +17,13 @@ use crate::web::error::AppError;
 use crate::web::extract::{AppMultipart, AppPath};
 use crate::web::layout::render_again;
 
-/// Reads the multipart fields `title`, `marking`, `pointer`, `submission_id` and `file`.
+/// Reads the multipart fields `title`, `marking`, `pointer`, `submission_id` and `file`;
+/// a text part's control characters ride in [`Upload::refused`], to be reported with the
+/// upload's other problems.
 pub async fn read_upload(multipart: Multipart) -> Result<Upload, AppError> {
-    let (u, _, errors) = read_upload_kept(multipart).await?;
-    if errors.is_empty() { Ok(u) } else { Err(AppError::Invalid(errors)) }
+    let (mut u, _, errors) = read_upload_kept(multipart).await?;
+    u.refused = errors;
+    Ok(u)
 }
 
 /// As [`read_upload`], also giving the text fields as posted (for a form that comes back
@@ -124,15 +127,12 @@ pub async fn upload(
     AppPath(id): AppPath<CaseId>,
     AppMultipart(multipart): AppMultipart,
 ) -> Result<Response, AppError> {
-    let (u, values, errors) = read_upload_kept(multipart).await?;
-    let result = if errors.is_empty() {
-        super::service::store(&mut *state.conn().await?, &user, state.now(), id, u)
-            .await
-            .map_err(AppError::from)
-            .map(|_| ())
-    } else {
-        Err(AppError::Invalid(errors))
-    };
+    let (mut u, values, errors) = read_upload_kept(multipart).await?;
+    u.refused = errors;
+    let result = super::service::store(&mut *state.conn().await?, &user, state.now(), id, u)
+        .await
+        .map_err(AppError::from)
+        .map(|_| ());
     render_again(result, "Document stored.", |o| {
         crate::proceedings::web::proceedings_after_values(&state, &user, id, o, "document", "doc-", values)
     })

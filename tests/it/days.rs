@@ -1106,9 +1106,9 @@ async fn the_proceedings_panels_come_back_open_with_their_errors_at_the_fields()
     assert!(html.contains("<option value=\"rejected\" selected>"), "the chosen status is kept");
 }
 
-/// A document refused on the proceedings page comes back in its open panel: each problem
-/// at its field, the title and marking kept, a word that the file must be chosen again,
-/// and nothing written.
+/// A document refused on the proceedings page comes back in its open panel: every
+/// problem in one pass, each at its field, the title and marking kept, a word that the
+/// file must be chosen again, and nothing written.
 #[tokio::test]
 async fn a_refused_document_upload_comes_back_open_with_its_errors_at_the_fields() {
     use axum::http::StatusCode;
@@ -1137,6 +1137,7 @@ async fn a_refused_document_upload_comes_back_open_with_its_errors_at_the_fields
     assert!(panel.contains(" open>"), "the panel comes back open: {panel}");
     assert!(panel.contains("data-testid=\"error-summary\"") && panel.contains("href=\"#doc-title\""), "{panel}");
     assert!(panel.contains("id=\"doc-title-error\""), "the control character is named at the title: {panel}");
+    assert!(panel.contains("id=\"doc-file-error\""), "and the file's own problem in the same pass: {panel}");
     assert!(panel.contains("<option value=\"cbi\" selected>"), "the marking is kept: {panel}");
     assert!(panel.contains("value=\"Room 3\""), "the pointer is kept: {panel}");
     assert!(panel.contains("Choose the file again"), "{panel}");
