@@ -41,6 +41,11 @@ fn random<const N: usize>() -> [u8; N] {
     bytes
 }
 
+/// `s` in groups of four characters joined by `sep` (`ABCD EFGH …`, `ABCD-EFGH-…`).
+fn grouped(s: &str, sep: &str) -> String {
+    s.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(sep)
+}
+
 fn sha256(s: &str) -> Vec<u8> {
     Sha256::digest(s.as_bytes()).to_vec()
 }
@@ -97,8 +102,7 @@ fn classify(code: &str) -> Given {
 
 /// A new recovery code: 80 random bits in base32, shown in four groups (`ABCD-EFGH-…`).
 fn new_recovery_code() -> String {
-    let raw = totp_rs::Secret::from(random::<10>().to_vec()).to_base32();
-    raw.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-")
+    grouped(&totp_rs::Secret::from(random::<10>().to_vec()).to_base32(), "-")
 }
 
 /// The second factors of an account, as its owner and administrators see them.
@@ -169,8 +173,7 @@ fn enrolment(secret: &[u8], email: &str) -> Result<Enrolment, DomainError> {
         .build();
     // The markup from `<svg`, without the XML declaration, to sit inside the page.
     let qr_svg = qr.find("<svg").map(|i| qr[i..].to_string()).unwrap_or_default();
-    let key = t.secret().to_base32();
-    let key = key.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
+    let key = grouped(&t.secret().to_base32(), " ");
     Ok(Enrolment { key, uri, qr_svg })
 }
 
@@ -387,15 +390,6 @@ pub enum CodeError {
 impl From<sqlx::Error> for CodeError {
     fn from(e: sqlx::Error) -> Self {
         CodeError::Db(e)
-    }
-}
-
-impl From<DomainError> for CodeError {
-    fn from(e: DomainError) -> Self {
-        match e {
-            DomainError::Database(e) => CodeError::Db(e),
-            other => CodeError::Db(sqlx::Error::Protocol(other.to_string())),
-        }
     }
 }
 

@@ -611,7 +611,7 @@ pub(super) async fn count_failure_in(
     now: OffsetDateTime,
     what: &str,
     reason: &str,
-) -> Result<bool, DomainError> {
+) -> Result<bool, sqlx::Error> {
     let row = sqlx::query!("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE", id.0)
         .fetch_one(&mut *tx)
         .await?;

@@ -21,17 +21,12 @@ use crate::web::layout::render_again;
 /// a text part's control characters ride in [`Upload::refused`], to be reported with the
 /// upload's other problems.
 pub async fn read_upload(multipart: Multipart) -> Result<Upload, AppError> {
-    let (mut u, _, errors) = read_upload_kept(multipart).await?;
-    u.refused = errors;
-    Ok(u)
+    Ok(read_upload_kept(multipart).await?.0)
 }
 
 /// As [`read_upload`], also giving the text fields as posted (for a form that comes back
-/// with what was typed) and the problems of those fields instead of failing on them; only
-/// a body that is not a form at all (or too large) fails.
-async fn read_upload_kept(
-    mut multipart: Multipart,
-) -> Result<(Upload, Vec<(String, String)>, Vec<crate::error::FieldError>), AppError> {
+/// with what was typed); only a body that is not a form at all (or too large) fails.
+async fn read_upload_kept(mut multipart: Multipart) -> Result<(Upload, Vec<(String, String)>), AppError> {
     let mut u = Upload::default();
     let mut errors = Vec::new();
     let mut values = Vec::new();
@@ -68,7 +63,8 @@ async fn read_upload_kept(
         }
         values.push((name, value));
     }
-    Ok((u, values, errors))
+    u.refused = errors;
+    Ok((u, values))
 }
 
 /// Downloads a document's content as an attachment (audited).
@@ -127,8 +123,7 @@ pub async fn upload(
     AppPath(id): AppPath<CaseId>,
     AppMultipart(multipart): AppMultipart,
 ) -> Result<Response, AppError> {
-    let (mut u, values, errors) = read_upload_kept(multipart).await?;
-    u.refused = errors;
+    let (u, values) = read_upload_kept(multipart).await?;
     let result = super::service::store(&mut *state.conn().await?, &user, state.now(), id, u)
         .await
         .map_err(AppError::from)

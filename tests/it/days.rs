@@ -1118,19 +1118,15 @@ async fn a_refused_document_upload_comes_back_open_with_its_errors_at_the_fields
     let s = app.sign_in(&o.analyst).await;
     let before = app.count("audit_events").await;
     let exe = b"MZ\x90\x00\x03 not a document".to_vec();
-    let (ct, body) = crate::determinations::multipart(
-        &[("title", "Vendor\u{7}report"), ("marking", "cbi"), ("pointer", "Room 3")],
-        Some(("report.pdf", &exe)),
-    );
-    let r = app
-        .send(
-            axum::http::Request::post(format!("/cases/{id}/documents?csrf_token={}", s.csrf))
-                .header("cookie", s.cookie_header())
-                .header("content-type", ct)
-                .body(axum::body::Body::from(body))
-                .unwrap(),
-        )
-        .await;
+    let upload = |fields: &[(&str, &str)]| {
+        let (ct, body) = crate::determinations::multipart(fields, Some(("report.pdf", &exe)));
+        axum::http::Request::post(format!("/cases/{id}/documents?csrf_token={}", s.csrf))
+            .header("cookie", s.cookie_header())
+            .header("content-type", ct)
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    let r = app.send(upload(&[("title", "Vendor\u{7}report"), ("marking", "cbi"), ("pointer", "Room 3")])).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     let html = r.text();
     let panel = section_of_id(&html, "panel-document");
@@ -1142,17 +1138,7 @@ async fn a_refused_document_upload_comes_back_open_with_its_errors_at_the_fields
     assert!(panel.contains("value=\"Room 3\""), "the pointer is kept: {panel}");
     assert!(panel.contains("Choose the file again"), "{panel}");
     // With a clean title, the file's own problem stands at the file, nothing else.
-    let (ct, body) =
-        crate::determinations::multipart(&[("title", "Vendor report"), ("marking", "cbi")], Some(("report.pdf", &exe)));
-    let r = app
-        .send(
-            axum::http::Request::post(format!("/cases/{id}/documents?csrf_token={}", s.csrf))
-                .header("cookie", s.cookie_header())
-                .header("content-type", ct)
-                .body(axum::body::Body::from(body))
-                .unwrap(),
-        )
-        .await;
+    let r = app.send(upload(&[("title", "Vendor report"), ("marking", "cbi")])).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     let html = r.text();
     let panel = section_of_id(&html, "panel-document");

@@ -17,8 +17,18 @@ use crate::web::error::AppError;
 use crate::web::extract::{AppForm, AppQuery, CsrfForm};
 use crate::web::layout::{FormErrors, Layout, render};
 
-/// Where the page sends the user to re-enter the password before removing or replacing.
+/// Where the page sends the user to re-enter the password before setting up, removing or
+/// replacing.
 const REAUTH: &str = "/account/reauth?next=%2Faccount%2Ftwo-step";
+
+/// The answer to a refused act of this page: the re-authentication page when the act
+/// needs the password again first, else the error.
+fn refused(e: crate::error::DomainError) -> Result<Response, AppError> {
+    match e {
+        crate::error::DomainError::ReauthRequired => Ok(Redirect::to(REAUTH).into_response()),
+        e => Err(e.into()),
+    }
+}
 
 #[derive(Template)]
 #[template(path = "auth/two_step.html")]
@@ -99,8 +109,7 @@ pub async fn two_step_begin(
 ) -> Result<Response, AppError> {
     match second_factor::begin(&mut *state.conn().await?, &user, state.now()).await {
         Ok(_) => Ok(Redirect::to("/account/two-step").into_response()),
-        Err(crate::error::DomainError::ReauthRequired) => Ok(Redirect::to(REAUTH).into_response()),
-        Err(e) => Err(e.into()),
+        Err(e) => refused(e),
     }
 }
 
@@ -135,8 +144,7 @@ pub async fn two_step_recovery_codes(
 ) -> Result<Response, AppError> {
     match second_factor::new_recovery_codes(&mut *state.conn().await?, &user, state.now()).await {
         Ok(codes) => page(&state, &user, codes, FormErrors::default(), "recovery-codes".into()).await,
-        Err(crate::error::DomainError::ReauthRequired) => Ok(Redirect::to(REAUTH).into_response()),
-        Err(e) => Err(e.into()),
+        Err(e) => refused(e),
     }
 }
 
@@ -148,7 +156,6 @@ pub async fn two_step_remove(
 ) -> Result<Response, AppError> {
     match second_factor::remove(&mut *state.conn().await?, &user, state.now()).await {
         Ok(()) => Ok(Redirect::to("/account/two-step?done=removed").into_response()),
-        Err(crate::error::DomainError::ReauthRequired) => Ok(Redirect::to(REAUTH).into_response()),
-        Err(e) => Err(e.into()),
+        Err(e) => refused(e),
     }
 }
