@@ -40,6 +40,8 @@ pub struct AppState {
     pub data_dir: Option<std::path::PathBuf>,
     /// The limits exports run under (their own read turns, the client stall timeout).
     pub exports: crate::audit::export::Exports,
+    /// The agency's OpenID provider, when single sign-on is configured.
+    pub sso: Option<std::sync::Arc<crate::auth::sso::Sso>>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
             health: crate::db::health::DbHealth::shared(),
             data_dir: config.database_url.is_none().then(|| config.data_dir.clone()),
             exports: crate::audit::export::Exports::new(config.db_pool_size, config.client_stall_timeout),
+            sso: config.oidc.clone().map(|o| std::sync::Arc::new(crate::auth::sso::Sso::new(o, &config.public_url))),
         }
     }
 

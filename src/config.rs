@@ -112,6 +112,37 @@ pub struct RawConfig {
     /// Seconds between checkpoints of the audit chain head (taken only when it has grown).
     #[arg(long, env = "ICTS_AUDIT_CHECKPOINT_INTERVAL", default_value = "300", global = true)]
     pub audit_checkpoint_interval: String,
+
+    /// Issuer URL of the agency's OpenID provider (single sign-on), e.g.
+    /// `https://login.agency.gov`; its discovery document is read from
+    /// `ISSUER/.well-known/openid-configuration`. Unset: no single sign-on.
+    #[arg(long, env = "ICTS_OIDC_ISSUER", global = true)]
+    pub oidc_issuer: Option<String>,
+
+    /// The client id this service is registered under at the OpenID provider.
+    #[arg(long, env = "ICTS_OIDC_CLIENT_ID", global = true)]
+    pub oidc_client_id: Option<String>,
+
+    /// The client secret that goes with the client id.
+    #[arg(long, env = "ICTS_OIDC_CLIENT_SECRET", global = true, hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+
+    /// The provider's name on the sign-in page ("Sign in with NAME").
+    #[arg(long, env = "ICTS_OIDC_NAME", default_value = "the agency's sign-on", global = true)]
+    pub oidc_name: String,
+}
+
+/// The agency's OpenID provider, as configured.
+#[derive(Clone)]
+pub struct OidcSettings {
+    /// Issuer URL (https, or http on a loopback address for tests and development).
+    pub issuer: Url,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: String,
+    /// Shown as "Sign in with NAME".
+    pub name: String,
 }
 
 /// Output format of the structured logs.
@@ -167,6 +198,8 @@ pub struct Config {
     pub audit_checkpoint_file: Option<PathBuf>,
     /// Interval between checkpoints.
     pub audit_checkpoint_interval: Duration,
+    /// Single sign-on through an OpenID provider, when configured.
+    pub oidc: Option<OidcSettings>,
 }
 
 /// A configuration value that cannot be used: names the setting and what is allowed.
@@ -310,7 +343,9 @@ impl Config {
             10,
             86400,
         )?);
+        let oidc = oidc_settings(raw)?;
         Ok(Config {
+            oidc,
             audit_signing_key,
             audit_checkpoint_file,
             audit_checkpoint_interval,
@@ -341,6 +376,60 @@ impl Config {
     }
 }
 
+/// Reads the single sign-on settings: none, or issuer, client id and secret together.
+fn oidc_settings(raw: &RawConfig) -> Result<Option<OidcSettings>, ConfigError> {
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let (issuer, client_id, client_secret) =
+        (given(&raw.oidc_issuer), given(&raw.oidc_client_id), given(&raw.oidc_client_secret));
+    let Some(issuer) = issuer else {
+        if client_id.is_some() || client_secret.is_some() {
+            return Err(bad(
+                "--oidc-issuer / ICTS_OIDC_ISSUER",
+                "is needed with a client id or secret; give the provider's issuer URL",
+            ));
+        }
+        return Ok(None);
+    };
+    const ISSUER: &str = "--oidc-issuer / ICTS_OIDC_ISSUER";
+    let url =
+        Url::parse(&issuer).map_err(|_| bad(ISSUER, format!("{issuer:?} is not a URL; use https://HOST[/PATH]")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    if !(url.scheme() == "https" || (url.scheme() == "http" && loopback))
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(bad(
+            ISSUER,
+            format!(
+                "{issuer:?} is not allowed; use an https:// URL without query or fragment (http:// only on a loopback address)"
+            ),
+        ));
+    }
+    let Some(client_id) = client_id else {
+        return Err(bad(
+            "--oidc-client-id / ICTS_OIDC_CLIENT_ID",
+            "is needed with an issuer; give the id this service is registered under",
+        ));
+    };
+    let Some(client_secret) = client_secret else {
+        return Err(bad(
+            "--oidc-client-secret / ICTS_OIDC_CLIENT_SECRET",
+            "is needed with an issuer; give the client's secret",
+        ));
+    };
+    let name = raw.oidc_name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+        return Err(bad("--oidc-name / ICTS_OIDC_NAME", "must be 1 to 80 printable characters"));
+    }
+    // The issuer identifies the provider exactly as its tokens name it: kept as given.
+    Ok(Some(OidcSettings { issuer: url, client_id, client_secret, name }))
+}
+
 /// Renders a database URL with its password replaced, for logs and error messages.
 pub fn redact_url(url: &Url) -> String {
     let mut shown = url.clone();
@@ -367,6 +456,8 @@ impl fmt::Debug for Config {
             .field("db_acquire_timeout", &self.db_acquire_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("client_stall_timeout", &self.client_stall_timeout)
+            .field("oidc_issuer", &self.oidc.as_ref().map(|o| o.issuer.as_str()))
+            .field("oidc_client_id", &self.oidc.as_ref().map(|o| o.client_id.as_str()))
             .finish()
     }
 }
@@ -413,13 +504,35 @@ mod tests {
         let e = parse(&["--public-url", "ftp://x"]).unwrap_err().to_string();
         assert!(e.contains("ICTS_PUBLIC_URL"), "{e}");
         assert!(!e.contains('\n'));
+        let e =
+            parse(&["--oidc-issuer", "http://login.agency.gov", "--oidc-client-id", "a", "--oidc-client-secret", "b"])
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("ICTS_OIDC_ISSUER") && e.contains("https://"), "{e}");
+        let e = parse(&["--oidc-issuer", "https://login.agency.gov"]).unwrap_err().to_string();
+        assert!(e.contains("ICTS_OIDC_CLIENT_ID"), "{e}");
+        let e = parse(&["--oidc-client-id", "a"]).unwrap_err().to_string();
+        assert!(e.contains("ICTS_OIDC_ISSUER"), "{e}");
+        let c =
+            parse(&["--oidc-issuer", "http://127.0.0.1:9000", "--oidc-client-id", "a", "--oidc-client-secret", "b"]);
+        assert!(c.is_ok_and(|c| c.oidc.is_some()));
     }
 
     #[test]
     fn passwords_never_appear_in_debug_output() {
-        let c = parse(&["--database-url", "postgres://app:s3cret-pw@db:5432/icts"]).unwrap();
+        let c = parse(&[
+            "--database-url",
+            "postgres://app:s3cret-pw@db:5432/icts",
+            "--oidc-issuer",
+            "https://login.agency.gov",
+            "--oidc-client-id",
+            "icts",
+            "--oidc-client-secret",
+            "oidc-s3cret",
+        ])
+        .unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(!shown.contains("s3cret-pw") && !shown.contains("oidc-s3cret"), "{shown}");
         assert!(shown.contains("***"));
     }
 }

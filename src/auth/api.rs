@@ -88,7 +88,7 @@ pub async fn create_token(
                 }
             }
         }
-        Err(SignInError::Rejected) => return Err(AppError::Unauthenticated),
+        Err(SignInError::Rejected | SignInError::PasswordOff) => return Err(AppError::Unauthenticated),
         Err(SignInError::Throttled) => return Err(AppError::TooManyRequests),
         Err(SignInError::Db(e)) => return Err(e.into()),
     };

@@ -12,6 +12,8 @@ pub mod policy;
 pub mod second_factor;
 pub mod service;
 pub mod session;
+pub mod sign_in_policy;
+pub mod sso;
 pub mod web;
 
 pub use actor::{Actor, RequestMeta};

@@ -536,7 +536,16 @@ pub async fn answer(
     if let Some(n) = recovery_left {
         detail["recovery_codes_left"] = json!(n);
     }
-    let signed = finish_sign_in(&mut tx, user, now, meta, kind, previous_secret, detail).await?;
+    let signed = finish_sign_in(
+        &mut tx,
+        user,
+        now,
+        meta,
+        super::service::SignInClient { kind, previous_secret, next: None },
+        session::SignInMethod::password(true),
+        detail,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Answered { signed, next: ch.next, recovery_left })
 }

@@ -164,6 +164,9 @@ pub enum SignInError {
     Rejected,
     /// Too many attempts from this client address.
     Throttled,
+    /// The password is right, but the account's role does not sign in with a password
+    /// (only through the OpenID provider).
+    PasswordOff,
     /// The database failed.
     Db(sqlx::Error),
 }
@@ -326,7 +329,7 @@ pub async fn sign_in(
     password_given: &str,
     client: SignInClient<'_>,
 ) -> Result<SignInStep, SignInError> {
-    let SignInClient { kind, previous_secret, next } = client;
+    let SignInClient { kind, next, .. } = client;
     let email = email.trim().to_lowercase();
     let addr = meta.client_addr.as_deref();
     if let Some(addr) = addr {
@@ -431,6 +434,36 @@ pub async fn sign_in(
         tx.commit().await?;
         return Err(SignInError::Rejected);
     }
+    if !super::sign_in_policy::of_role(&mut tx, current.role).await?.password_allowed {
+        // A right password, refused by the role's policy: the attempt is given back (it
+        // was no guess), and nothing else changes.
+        match counter {
+            Counter::Account => {
+                sqlx::query!(
+                    "UPDATE users SET failed_logins = greatest(failed_logins - 1, 0) WHERE id = $1",
+                    current.id.0
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            Counter::KnownAddress => {
+                sqlx::query!(
+                    "UPDATE user_sign_in_addresses SET failures = greatest(failures - 1, 0) WHERE user_id = $1 AND client_addr = $2",
+                    current.id.0,
+                    addr
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let event = NewEvent::new("auth.sign_in")
+            .object("user", current.id)
+            .outcome(Outcome::Failure)
+            .changes(json!({"email": email, "reason": "password_sign_in_off", "role": current.role}));
+        audit::record(&mut tx, now, &ctx, event).await?;
+        tx.commit().await?;
+        return Err(SignInError::PasswordOff);
+    }
     // Success: clear the counters (the account's, when signing in from an address it
     // could be locked out of, and this address's), remember the address, give the
     // address its attempt back, upgrade a weak hash, replace the client's old session.
@@ -494,8 +527,8 @@ pub async fn sign_in(
         current.id,
         now,
         meta,
-        kind,
-        previous_secret,
+        client,
+        session::SignInMethod::password(false),
         json!({"password_rehashed": new_hash.is_some()}),
     )
     .await?;
@@ -512,10 +545,11 @@ pub(super) async fn finish_sign_in(
     user: UserId,
     now: OffsetDateTime,
     meta: &RequestMeta,
-    kind: Kind,
-    previous_secret: Option<&str>,
+    client: SignInClient<'_>,
+    how: session::SignInMethod<'_>,
     detail: serde_json::Value,
 ) -> Result<SignedInSession, sqlx::Error> {
+    let SignInClient { kind, previous_secret, .. } = client;
     let addr = meta.client_addr.as_deref();
     if let Some(addr) = addr {
         sqlx::query!(
@@ -532,7 +566,7 @@ pub(super) async fn finish_sign_in(
     if let Some(old) = previous_secret {
         session::delete_by_secret(&mut *tx, old).await?;
     }
-    let created = session::create(&mut *tx, user, kind, now, addr, meta.user_agent.as_deref()).await?;
+    let created = session::create(&mut *tx, user, kind, now, addr, meta.user_agent.as_deref(), how).await?;
     let record = get_user(&mut *tx, user).await?.ok_or(sqlx::Error::RowNotFound)?;
     let mut changes = json!({"session": created.id, "kind": if kind == Kind::Api { "api" } else { "browser" }});
     if let (Some(c), serde_json::Value::Object(d)) = (changes.as_object_mut(), detail) {
@@ -725,6 +759,7 @@ pub async fn change_own_password(
         now,
         user.meta.client_addr.as_deref(),
         user.meta.user_agent.as_deref(),
+        session::SignInMethod::password(false),
     )
     .await?;
     let event = NewEvent::new("user.password_changed").object("user", user.id).changes(json!({

@@ -69,6 +69,28 @@ pub struct Created {
     pub expires_at: OffsetDateTime,
 }
 
+/// How a session was signed in to: `password`, `password+totp`, `sso`; through the
+/// OpenID provider also its `acr`, `amr` and ID token (the hint of its sign-out).
+#[derive(Debug, Clone, Copy)]
+pub struct SignInMethod<'a> {
+    pub name: &'static str,
+    pub acr: Option<&'a str>,
+    pub amr: &'a [String],
+    pub id_token: Option<&'a str>,
+}
+
+impl SignInMethod<'static> {
+    /// A sign-in by password, with a one-time code or not.
+    pub fn password(second_factor: bool) -> Self {
+        SignInMethod {
+            name: if second_factor { "password+totp" } else { "password" },
+            acr: None,
+            amr: &[],
+            id_token: None,
+        }
+    }
+}
+
 /// Creates a session for `user_id`.
 pub async fn create(
     conn: &mut PgConnection,
@@ -77,6 +99,7 @@ pub async fn create(
     now: OffsetDateTime,
     client_addr: Option<&str>,
     user_agent: Option<&str>,
+    how: SignInMethod<'_>,
 ) -> Result<Created, sqlx::Error> {
     let secret = new_secret();
     let csrf_token = new_secret();
@@ -84,8 +107,9 @@ pub async fn create(
     let expires_at = now + ABSOLUTE;
     let user_agent = user_agent.map(|u| u.chars().take(300).collect::<String>());
     sqlx::query!(
-        "INSERT INTO sessions (id, secret_hash, user_id, kind, csrf_token, created_at, last_seen_at, expires_at, client_addr, user_agent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)",
+        "INSERT INTO sessions (id, secret_hash, user_id, kind, csrf_token, created_at, last_seen_at, expires_at, client_addr, user_agent, \
+         sign_in_method, acr, amr, id_token) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13)",
         id.0,
         &secret_hash(&secret)[..],
         user_id.0,
@@ -95,6 +119,10 @@ pub async fn create(
         expires_at,
         client_addr,
         user_agent.as_deref(),
+        how.name,
+        how.acr,
+        how.amr,
+        how.id_token,
     )
     .execute(conn)
     .await?;
@@ -121,7 +149,8 @@ pub struct Live {
     /// Display name.
     pub name: String,
     pub role: Role,
-    /// Whether the user must change the password first.
+    /// Whether the user must change the password first (not in a session signed in to
+    /// through the OpenID provider, which used no password).
     pub must_change_password: bool,
     /// Whether the account is active.
     pub active: bool,
@@ -136,7 +165,8 @@ pub async fn resolve(conn: &mut PgConnection, secret: &str, now: OffsetDateTime)
     let live = sqlx::query_as!(
         Live,
         r#"SELECT s.id AS session_id, s.kind, s.csrf_token, s.last_seen_at, s.expires_at, s.reauth_at,
-         u.id AS user_id, u.email, u.name, u.role AS "role: Role", u.must_change_password, u.active,
+         u.id AS user_id, u.email, u.name, u.role AS "role: Role",
+         (u.must_change_password AND s.sign_in_method IS DISTINCT FROM 'sso') AS "must_change_password!", u.active,
          (SELECT count(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS "unread_notifications!",
          u.time_zone
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = $1"#,
@@ -156,6 +186,16 @@ pub async fn resolve(conn: &mut PgConnection, secret: &str, now: OffsetDateTime)
             .await?;
     }
     Ok(Some(live))
+}
+
+/// The sign-in method and ID token of a session (for the provider's sign-out).
+pub async fn method_of(
+    conn: &mut PgConnection,
+    id: SessionId,
+) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+    let row =
+        sqlx::query!("SELECT sign_in_method, id_token FROM sessions WHERE id = $1", id.0).fetch_optional(conn).await?;
+    Ok(row.and_then(|r| r.sign_in_method.map(|m| (m, r.id_token))))
 }
 
 /// Ends one session by its id.

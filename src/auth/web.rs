@@ -1,6 +1,8 @@
 //! Pages: sign-in, sign-out, change password, re-authenticate, my sessions, and the
 //! administrators' account pages.
 
+pub mod sign_in_policy;
+pub mod sso;
 pub mod two_step;
 
 use crate::ids::SessionId;
@@ -96,6 +98,12 @@ struct SignInPage {
     email: String,
     next: String,
     message: String,
+    /// The OpenID provider's name, when single sign-on is configured.
+    provider: String,
+}
+
+fn provider_name(state: &AppState) -> String {
+    state.sso.as_ref().map(|s| s.name().to_string()).unwrap_or_default()
 }
 
 /// The one wording for every failed sign-in.
@@ -116,6 +124,7 @@ pub async fn sign_in_page(
         email: String::new(),
         next,
         message: String::new(),
+        provider: provider_name(&state),
     })
 }
 
@@ -164,15 +173,23 @@ pub async fn sign_in_submit(
             let (status, message) = match e {
                 SignInError::Throttled => (
                     StatusCode::TOO_MANY_REQUESTS,
-                    "Too many sign-in attempts from your address. Wait 15 minutes and try again.",
+                    "Too many sign-in attempts from your address. Wait 15 minutes and try again.".to_string(),
                 ),
-                _ => (StatusCode::UNAUTHORIZED, SIGN_IN_FAILED),
+                SignInError::PasswordOff => (
+                    StatusCode::FORBIDDEN,
+                    match &state.sso {
+                        Some(p) => format!("Your role does not sign in with a password: sign in with {}.", p.name()),
+                        None => "Your role does not sign in with a password. Ask an administrator.".to_string(),
+                    },
+                ),
+                _ => (StatusCode::UNAUTHORIZED, SIGN_IN_FAILED.to_string()),
             };
             let page = SignInPage {
                 layout: Layout::new(&state.web, "/sign-in"),
                 email: form.email.trim().to_string(),
                 next,
-                message: message.to_string(),
+                message,
+                provider: provider_name(&state),
             };
             let mut r = render(&page)?;
             *r.status_mut() = status;
@@ -219,6 +236,7 @@ pub async fn code_submit(
             email: String::new(),
             next: "/".into(),
             message: "The sign-in was not finished in time, or took too many wrong codes: sign in again.".into(),
+            provider: provider_name(state),
         })?;
         *r.status_mut() = StatusCode::UNAUTHORIZED;
         r.headers_mut()
@@ -264,10 +282,33 @@ pub async fn code_submit(
     }
 }
 
-/// `POST /sign-out`.
+#[derive(Template)]
+#[template(path = "auth/signed_out.html")]
+struct SignedOutPage {
+    layout: Layout,
+    provider: String,
+    provider_logout: String,
+}
+
+/// `POST /sign-out`. A session signed in to through the OpenID provider ends here and is
+/// offered the provider's own sign-out (RP-initiated logout, when the provider has it).
 pub async fn sign_out(State(state): State<AppState>, user: SignedIn, _: CsrfForm) -> Result<Response, AppError> {
+    let method = session::method_of(&mut *state.conn().await?, user.session_id).await?;
     service::sign_out(&mut *state.conn().await?, &user, state.now()).await?;
-    Ok(redirect_with_cookie("/sign-in?signed_out=1", clear_cookie(&state)))
+    let provider_logout = match (&state.sso, method) {
+        (Some(p), Some((m, id_token))) if m == "sso" => p.logout_url(id_token.as_deref()).await,
+        _ => None,
+    };
+    let Some(logout) = provider_logout else {
+        return Ok(redirect_with_cookie("/sign-in?signed_out=1", clear_cookie(&state)));
+    };
+    let mut r = render(&SignedOutPage {
+        layout: Layout::new(&state.web, "/sign-in"),
+        provider: provider_name(&state),
+        provider_logout: logout.to_string(),
+    })?;
+    r.headers_mut().append(header::SET_COOKIE, clear_cookie(&state));
+    Ok(r)
 }
 
 #[derive(Template)]
@@ -658,6 +699,8 @@ struct UserPage {
     totp_pending: bool,
     recovery_left: i64,
     has_second_factor: bool,
+    /// Identities at the OpenID provider: who, linked when, last used when.
+    identities: Vec<(String, String, String)>,
 }
 
 async fn user_page_with(
@@ -681,7 +724,19 @@ async fn user_page_with(
     let reset_needs_approval = service::needs_approval(target.role, &AdminChange::ResetPassword(String::new()));
     let methods = super::second_factor::methods(&mut conn, id).await?;
     let when = |t: Option<OffsetDateTime>| t.map(|t| show_time(t, &user.zone)).unwrap_or_default();
+    let identities = super::sso::identities(&mut conn, id)
+        .await?
+        .into_iter()
+        .map(|i| {
+            let who = match &i.email {
+                Some(e) => format!("{} ({e}) at {}", i.subject, i.issuer),
+                None => format!("{} at {}", i.subject, i.issuer),
+            };
+            (who, show_time(i.linked_at, &user.zone), when(i.last_used_at))
+        })
+        .collect();
     render(&UserPage {
+        identities,
         totp_since: when(methods.totp_since),
         totp_last_used: when(methods.totp_last_used),
         totp_pending: methods.totp_pending,

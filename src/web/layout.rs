@@ -319,6 +319,12 @@ pub fn field_label(field: &str) -> String {
     if let Some(c) = field.strip_prefix("criteria.") {
         return format!("Finding on {}", c.replace('_', " "));
     }
+    if let Some(role) = field.strip_prefix("password_allowed_") {
+        return format!("Password sign-in of the {role} role");
+    }
+    if let Some(role) = field.strip_prefix("sso_assurance_") {
+        return format!("Methods the {role} role must sign on with");
+    }
     let words = match field {
         "q" => "Search",
         "code" => "The code",

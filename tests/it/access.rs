@@ -82,7 +82,17 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
         for (i, role) in roles.iter().enumerate() {
             let mut conn = app.pool.acquire().await.unwrap();
             let kind = if is_api { Kind::Api } else { Kind::Browser };
-            let s = session::create(&mut conn, users[i].id, kind, app.state.now(), None, None).await.unwrap();
+            let s = session::create(
+                &mut conn,
+                users[i].id,
+                kind,
+                app.state.now(),
+                None,
+                None,
+                session::SignInMethod::password(false),
+            )
+            .await
+            .unwrap();
             drop(conn);
             let mut req = Request::builder().method(method.clone()).uri(concrete(&row.path));
             req = if is_api {
@@ -150,7 +160,17 @@ async fn every_page_form_checks_its_csrf_token_in_the_body() {
         }
         let Some(i) = row.cells[1..].iter().position(|c| c == "allow") else { continue };
         let mut conn = app.pool.acquire().await.unwrap();
-        let s = session::create(&mut conn, users[i].id, Kind::Browser, app.state.now(), None, None).await.unwrap();
+        let s = session::create(
+            &mut conn,
+            users[i].id,
+            Kind::Browser,
+            app.state.now(),
+            None,
+            None,
+            session::SignInMethod::password(false),
+        )
+        .await
+        .unwrap();
         drop(conn);
         let path = concrete(&row.path);
         let post = |body: String| {

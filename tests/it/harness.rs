@@ -389,7 +389,11 @@ impl RunningServer {
 
     /// As [`RunningServer::start`], with the server's stderr in the file `log`.
     pub async fn start_logging_to(args: &[&str], envs: &[(&str, &str)], log: PathBuf) -> RunningServer {
-        let port = free_port();
+        RunningServer::start_on(free_port(), args, envs, log).await
+    }
+
+    /// As [`RunningServer::start_logging_to`], on `port` (for a URL known before it starts).
+    pub async fn start_on(port: u16, args: &[&str], envs: &[(&str, &str)], log: PathBuf) -> RunningServer {
         let listen = format!("127.0.0.1:{port}");
         let log_file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_icts-review"));

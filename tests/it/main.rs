@@ -22,4 +22,5 @@ mod risk;
 mod screening;
 mod security;
 mod seed;
+mod sso;
 mod two_step;

@@ -1,0 +1,196 @@
+//! How each role may sign in, set by administrators: whether with a password at all, and
+//! which `acr` or `amr` values a sign-in through the OpenID provider must carry (for
+//! example phishing-resistant methods for supervisors and administrators). One row per
+//! role in `role_sign_in_policies`; every change is one transaction with its audit event.
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+
+use super::actor::Actor;
+use super::policy::{Action, Role};
+use crate::audit::{self, NewEvent};
+use crate::error::{DomainError, FieldError};
+
+/// Most values a role may list as acceptable `acr`/`amr`.
+const MAX_VALUES: usize = 20;
+
+/// One role's sign-in policy.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RolePolicy {
+    pub role: Role,
+    /// Whether the role may sign in with a password (pages and API tokens).
+    pub password_allowed: bool,
+    /// `acr` or `amr` values of which a provider's sign-in must carry at least one; empty:
+    /// any sign-in the provider accepts.
+    pub sso_assurance: Vec<String>,
+    /// Version for optimistic concurrency.
+    pub version: i64,
+}
+
+impl RolePolicy {
+    /// Whether a provider's sign-in with `acr` and `amr` meets this policy.
+    pub fn accepts(&self, acr: Option<&str>, amr: &[String]) -> bool {
+        self.sso_assurance.is_empty()
+            || self.sso_assurance.iter().any(|v| acr == Some(v.as_str()) || amr.iter().any(|a| a == v))
+    }
+}
+
+/// The policy of `role`.
+pub async fn of_role(conn: &mut PgConnection, role: Role) -> Result<RolePolicy, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT password_allowed, sso_assurance, version FROM role_sign_in_policies WHERE role = $1"#,
+        role as Role
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(match row {
+        Some(r) => RolePolicy {
+            role,
+            password_allowed: r.password_allowed,
+            sso_assurance: r.sso_assurance,
+            version: r.version,
+        },
+        None => RolePolicy { role, password_allowed: true, sso_assurance: Vec::new(), version: 0 },
+    })
+}
+
+/// Every role's policy, in the order of [`Role::ALL`].
+pub async fn all(conn: &mut PgConnection) -> Result<Vec<RolePolicy>, sqlx::Error> {
+    let mut out = Vec::new();
+    for role in Role::ALL {
+        out.push(of_role(conn, role).await?);
+    }
+    Ok(out)
+}
+
+/// A change to one role's policy, as entered.
+#[derive(Debug, Clone)]
+pub struct PolicyChange {
+    pub role: Role,
+    pub password_allowed: bool,
+    /// Acceptable `acr`/`amr` values, separated by spaces, commas or new lines.
+    pub sso_assurance: String,
+    /// The version the change was made against.
+    pub version: i64,
+}
+
+/// Parses the list of acceptable values: each 1 to 200 printable characters without
+/// spaces, at most [`MAX_VALUES`], duplicates dropped.
+pub fn parse_values(text: &str) -> Result<Vec<String>, FieldError> {
+    let mut values: Vec<String> = Vec::new();
+    for v in text.split(|c: char| c == ',' || c.is_whitespace()).filter(|v| !v.is_empty()) {
+        if v.chars().count() > 200 || v.chars().any(char::is_control) {
+            return Err(FieldError::new("sso_assurance", "each value must be 1 to 200 printable characters"));
+        }
+        if !values.iter().any(|x| x == v) {
+            values.push(v.to_string());
+        }
+    }
+    if values.len() > MAX_VALUES {
+        return Err(FieldError::new("sso_assurance", format!("list at most {MAX_VALUES} values")));
+    }
+    Ok(values)
+}
+
+/// Sets the roles' policies (administrators only), in one transaction with one audit
+/// event for each role that changes. Password sign-in cannot be turned off for a role
+/// while no OpenID provider is configured (nobody of that role could sign in). Errors name
+/// the role's field: `password_allowed_ROLE`, `sso_assurance_ROLE`.
+pub async fn set(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    actor: &Actor,
+    changes: Vec<PolicyChange>,
+    provider_configured: bool,
+) -> Result<Vec<RolePolicy>, DomainError> {
+    let mut tx = pool.begin().await?;
+    actor.authorize(&mut tx, now, Action::ManageUsers).await?;
+    let mut errors = Vec::new();
+    let mut parsed = Vec::new();
+    for change in changes {
+        match parse_values(&change.sso_assurance) {
+            Ok(values) => parsed.push((change, values)),
+            Err(e) => errors.push(FieldError::new(format!("sso_assurance_{}", change.role), e.message)),
+        }
+    }
+    for (change, _) in &parsed {
+        if !change.password_allowed && !provider_configured {
+            errors.push(FieldError::new(
+                format!("password_allowed_{}", change.role),
+                "cannot be turned off while no single sign-on provider is configured: nobody of this role could sign in",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors));
+    }
+    let mut out = Vec::new();
+    for (change, values) in parsed {
+        let before = of_role(&mut tx, change.role).await?;
+        if before.password_allowed == change.password_allowed && before.sso_assurance == values {
+            out.push(before);
+            continue;
+        }
+        let updated = sqlx::query_scalar!(
+            "UPDATE role_sign_in_policies SET password_allowed = $2, sso_assurance = $3, updated_at = $4, updated_by = $5, \
+             version = version + 1 WHERE role = $1 AND version = $6 RETURNING version",
+            change.role as Role,
+            change.password_allowed,
+            &values,
+            now,
+            actor.id.0,
+            change.version
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(version) = updated else {
+            return Err(DomainError::Conflict(format!(
+                "the {} policy was changed by someone else meanwhile; reload the page and make the change again",
+                change.role.label().to_lowercase()
+            )));
+        };
+        let after =
+            RolePolicy { role: change.role, password_allowed: change.password_allowed, sso_assurance: values, version };
+        let event = NewEvent::new("sign_in_policy.changed").changes(json!({
+            "role": change.role,
+            "password_allowed": {"before": before.password_allowed, "after": after.password_allowed},
+            "sso_assurance": {"before": before.sso_assurance, "after": after.sso_assurance},
+        }));
+        audit::record(&mut tx, now, &actor.audit(), event).await?;
+        out.push(after);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_accepts_any_listed_acr_or_amr() {
+        let p = RolePolicy {
+            role: Role::Supervisor,
+            password_allowed: false,
+            sso_assurance: vec!["phr".into(), "http://idmanagement.gov/ns/assurance/aal/3".into()],
+            version: 1,
+        };
+        assert!(p.accepts(None, &["pwd".into(), "phr".into()]));
+        assert!(p.accepts(Some("http://idmanagement.gov/ns/assurance/aal/3"), &[]));
+        assert!(!p.accepts(Some("http://idmanagement.gov/ns/assurance/aal/2"), &["pwd".into(), "otp".into()]));
+        let open = RolePolicy { sso_assurance: vec![], ..p };
+        assert!(open.accepts(None, &[]));
+    }
+
+    #[test]
+    fn values_are_split_checked_and_deduplicated() {
+        assert_eq!(parse_values(" phr, hwk\nphr ").unwrap(), vec!["phr".to_string(), "hwk".to_string()]);
+        assert!(parse_values("").unwrap().is_empty());
+        assert_eq!(parse_values(&"x ".repeat(0)).unwrap().len(), 0);
+        let many = (0..21).map(|i| format!("v{i}")).collect::<Vec<_>>().join(" ");
+        assert_eq!(parse_values(&many).unwrap_err().field, "sso_assurance");
+        assert!(parse_values("a\u{7}b").is_err());
+    }
+}
