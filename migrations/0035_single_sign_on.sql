@@ -4,7 +4,9 @@
 -- the first sign-in by the account's verified e-mail, or recorded by an administrator; the
 -- subject alone finds the account after that. `sso_logins` holds each authorization request
 -- between the redirect to the provider and its answer (state, nonce, PKCE verifier), keyed
--- by the sha256 of the cookie that binds it to the browser; it is taken once.
+-- by the sha256 of the cookie that binds it to the browser; it is taken once. A request
+-- with a session re-authenticates that session's user (the step-up before signing or an
+-- export) rather than signing in.
 -- A session records how it was signed in to and, through a provider, the provider's `acr`
 -- and `amr` and the ID token (the hint of the provider's sign-out).
 -- `role_sign_in_policies`: whether a role may sign in with a password, and which `acr` or
@@ -36,7 +38,9 @@ CREATE TABLE IF NOT EXISTS sso_logins (
     next          text NOT NULL CHECK (length(next) <= 2048),
     created_at    timestamptz NOT NULL,
     expires_at    timestamptz NOT NULL,
-    client_addr   text
+    client_addr   text,
+    -- Set when the request re-authenticates this session (a step-up) instead of signing in.
+    session_id    uuid REFERENCES sessions (id) ON DELETE CASCADE
 );
 
 ALTER TABLE sessions ADD COLUMN IF NOT EXISTS sign_in_method text;

@@ -81,6 +81,7 @@ fn table() -> Table {
         .post("/account/password", auth::web::password_submit)
         .get("/account/reauth", auth::web::reauth_page)
         .post("/account/reauth", auth::web::reauth_submit)
+        .get("/account/reauth/sso", auth::web::sso::reauth)
         .get("/account/sessions", auth::web::sessions_page)
         .get("/account/two-step", auth::web::two_step::two_step_page)
         .post("/account/two-step/begin", auth::web::two_step::two_step_begin)

@@ -698,6 +698,12 @@ pub async fn reauthenticate(
     now: OffsetDateTime,
     password_given: &str,
 ) -> Result<(), DomainError> {
+    if !super::sign_in_policy::of_role(&mut *conn, user.role).await?.password_allowed {
+        return Err(DomainError::invalid(
+            "password",
+            "cannot confirm it is you: your role does not sign in with a password; confirm with single sign-on",
+        ));
+    }
     let stored = current_hash(&mut *conn, user.id).await?;
     if !password::verify_async(password_given.to_string(), stored).await {
         count_failure(conn, user, now, "auth.reauthenticate").await?;

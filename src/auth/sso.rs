@@ -42,7 +42,7 @@ use super::service::{self, SignedInSession};
 use super::session::{self, Kind};
 use crate::audit::{self, NewEvent, Outcome};
 use crate::config::OidcSettings;
-use crate::ids::UserId;
+use crate::ids::{SessionId, UserId};
 
 /// How long a sign-in may stay at the provider before its answer is no longer taken.
 pub const LOGIN_LIFETIME: Duration = Duration::minutes(10);
@@ -120,6 +120,10 @@ pub enum Refusal {
     /// The provider's sign-in does not meet what the account's role requires.
     #[error("the sign-in does not meet the role's requirement")]
     Assurance { user: UserId, role: Role, required: Vec<String> },
+    /// A step-up answered by another identity than the session's user, or by a sign-in at
+    /// the provider that was not fresh.
+    #[error("the re-authentication is not the session user's, or not fresh")]
+    NotTheSessionUser,
     /// Too many sign-ins started from this address and not finished.
     #[error("too many sign-ins started from this address")]
     Throttled,
@@ -144,6 +148,7 @@ impl Refusal {
             Refusal::UnknownIdentity { .. } => "unknown_identity",
             Refusal::Deactivated { .. } => "deactivated",
             Refusal::Assurance { .. } => "insufficient_assurance",
+            Refusal::NotTheSessionUser => "reauth_mismatch",
             Refusal::Throttled => "address_throttled",
             Refusal::Unavailable(_) => "provider_unavailable",
             Refusal::Db(_) => "database",
@@ -171,11 +176,24 @@ pub struct Answer {
     pub error_description: Option<String>,
 }
 
-/// A signed-in user through the provider, and where they were going.
+/// What a sign-in at the provider is for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Purpose {
+    /// Signing in; `fresh` asks the provider to authenticate the user again even if it has
+    /// a session of its own.
+    SignIn { fresh: bool },
+    /// Re-authenticating this session's user (the step-up before signing or an export):
+    /// the provider always authenticates again.
+    Reauth(SessionId),
+}
+
+/// An answered sign-in at the provider, and where the user was going.
 #[derive(Debug)]
-pub struct Finished {
-    pub signed: SignedInSession,
-    pub next: String,
+pub enum Finished {
+    /// A new session.
+    SignedIn { signed: SignedInSession, next: String },
+    /// The session re-authenticated.
+    Reauthenticated { next: String },
 }
 
 /// What a checked ID token says about who signed in and how.
@@ -186,6 +204,8 @@ pub struct Identity {
     pub email_verified: bool,
     pub acr: Option<String>,
     pub amr: Vec<String>,
+    /// When the provider authenticated the user (Unix seconds), if it says.
+    pub auth_time: Option<i64>,
 }
 
 /// The chrono time of `t`, for the token verifier.
@@ -282,17 +302,20 @@ impl Sso {
         .set_redirect_uri(self.redirect.clone())
     }
 
-    /// Starts a sign-in: records its state, nonce and PKCE verifier against a new binding
-    /// cookie, and gives the provider's URL to send the browser to. `fresh` asks the
-    /// provider to authenticate the user again even if it has a session of its own.
+    /// Starts a sign-in (or a step-up): records its state, nonce and PKCE verifier against
+    /// a new binding cookie, and gives the provider's URL to send the browser to.
     pub async fn start(
         &self,
         pool: &PgPool,
         now: OffsetDateTime,
         meta: &RequestMeta,
         next: &str,
-        fresh: bool,
+        purpose: Purpose,
     ) -> Result<Started, Refusal> {
+        let (fresh, session) = match purpose {
+            Purpose::SignIn { fresh } => (fresh, None),
+            Purpose::Reauth(s) => (true, Some(s.0)),
+        };
         let mut tx = pool.begin().await?;
         sqlx::query!("DELETE FROM sso_logins WHERE expires_at <= $1", now).execute(&mut *tx).await?;
         if let Some(addr) = meta.client_addr.as_deref() {
@@ -318,8 +341,8 @@ impl Sso {
         let (url, state, nonce) = request.url();
         let binding = session::new_secret();
         sqlx::query!(
-            "INSERT INTO sso_logins (binding_hash, state, nonce, pkce_verifier, next, created_at, expires_at, client_addr) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO sso_logins (binding_hash, state, nonce, pkce_verifier, next, created_at, expires_at, client_addr, session_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &session::secret_hash(&binding)[..],
             state.secret(),
             nonce.secret(),
@@ -328,6 +351,7 @@ impl Sso {
             now,
             now + LOGIN_LIFETIME,
             meta.client_addr.as_deref(),
+            session,
         )
         .execute(&mut *tx)
         .await?;
@@ -360,6 +384,7 @@ impl Sso {
                             .auth_method_refs()
                             .map(|v| v.iter().map(|a| a.as_str().to_string()).collect())
                             .unwrap_or_default(),
+                        auth_time: c.auth_time().map(|t| t.timestamp()),
                     });
                 }
                 Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey))
@@ -446,7 +471,8 @@ impl Sso {
         let waiting = match binding {
             Some(b) => {
                 sqlx::query!(
-                    "DELETE FROM sso_logins WHERE binding_hash = $1 RETURNING state, nonce, pkce_verifier, next, expires_at",
+                    "DELETE FROM sso_logins WHERE binding_hash = $1 \
+                     RETURNING state, nonce, pkce_verifier, next, created_at, expires_at, session_id",
                     &session::secret_hash(b)[..]
                 )
                 .fetch_optional(pool)
@@ -507,7 +533,123 @@ impl Sso {
                 seen.identity = Some(identity.clone());
             }
         }
-        self.sign_in(pool, now, meta, &identity, &raw_id_token, previous_secret, waiting.next).await
+        match waiting.session_id {
+            Some(session) => {
+                self.reauthenticate(pool, now, meta, &identity, SessionId(session), waiting.created_at).await?;
+                Ok(Finished::Reauthenticated { next: waiting.next })
+            }
+            None => self.sign_in(pool, now, meta, &identity, &raw_id_token, previous_secret, waiting.next).await,
+        }
+    }
+
+    /// The account `identity` maps to, linking its subject in `tx` at the first sign-in
+    /// by a verified e-mail (`true` when it did).
+    async fn account_of(&self, tx: &mut sqlx::PgConnection, identity: &Identity) -> Result<(UserId, bool), Refusal> {
+        let issuer = self.issuer.as_str();
+        let linked = sqlx::query_scalar!(
+            "SELECT user_id FROM user_identities WHERE issuer = $1 AND subject = $2 FOR UPDATE",
+            issuer,
+            &identity.subject
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(id) = linked {
+            return Ok((UserId(id), false));
+        }
+        let by_email = match (&identity.email, identity.email_verified) {
+            (Some(email), true) => sqlx::query_scalar!(
+                "SELECT u.id FROM users u WHERE u.email = lower($1) \
+                 AND NOT EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = u.id AND i.issuer = $2) \
+                 FOR UPDATE",
+                email.trim(),
+                issuer
+            )
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(UserId),
+            _ => None,
+        };
+        match by_email {
+            Some(id) => Ok((id, true)),
+            None => Err(Refusal::UnknownIdentity { subject: identity.subject.clone(), email: identity.email.clone() }),
+        }
+    }
+
+    /// A step-up through the provider: the identity must be the session's user, its
+    /// authentication at the provider made after the step-up began, and of the role's
+    /// required strength; then the session counts as re-authenticated.
+    async fn reauthenticate(
+        &self,
+        pool: &PgPool,
+        now: OffsetDateTime,
+        meta: &RequestMeta,
+        identity: &Identity,
+        session: SessionId,
+        begun: OffsetDateTime,
+    ) -> Result<(), Refusal> {
+        let mut tx = pool.begin().await?;
+        let owner = sqlx::query_scalar!("SELECT user_id FROM sessions WHERE id = $1 FOR UPDATE", session.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (user, newly_linked) = self.account_of(&mut tx, identity).await?;
+        // The provider's authentication must be this one (a minute's leeway for clocks).
+        let fresh = identity.auth_time.is_some_and(|t| t >= begun.unix_timestamp() - 60);
+        if owner != Some(user.0) || !fresh {
+            return Err(Refusal::NotTheSessionUser);
+        }
+        let account = service::get_user(&mut tx, user).await?.ok_or(sqlx::Error::RowNotFound)?;
+        let policy = super::sign_in_policy::of_role(&mut tx, account.role).await?;
+        if !policy.accepts(identity.acr.as_deref(), &identity.amr) {
+            return Err(Refusal::Assurance { user, role: account.role, required: policy.sso_assurance });
+        }
+        let ctx = meta.audit(Some((user, account.role)));
+        self.record_use(&mut tx, now, &ctx, user, identity, newly_linked).await?;
+        sqlx::query!("UPDATE sessions SET reauth_at = $2 WHERE id = $1", session.0, now).execute(&mut *tx).await?;
+        let event = NewEvent::new("auth.reauthenticate").object("session", session).changes(json!({
+            "method": "sso", "issuer": self.issuer.as_str(), "acr": identity.acr, "amr": identity.amr,
+        }));
+        audit::record(&mut tx, now, &ctx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Links a newly matched identity (with its audit event), or notes its use.
+    async fn record_use(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        now: OffsetDateTime,
+        ctx: &crate::audit::AuditContext,
+        user: UserId,
+        identity: &Identity,
+        newly_linked: bool,
+    ) -> Result<(), sqlx::Error> {
+        let issuer = self.issuer.as_str();
+        if newly_linked {
+            sqlx::query!(
+                "INSERT INTO user_identities (issuer, subject, user_id, email, linked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $5)",
+                issuer,
+                &identity.subject,
+                user.0,
+                identity.email.as_deref(),
+                now
+            )
+            .execute(&mut *tx)
+            .await?;
+            let event = NewEvent::new("user.identity_linked").object("user", user).changes(json!({
+                "issuer": issuer, "subject": identity.subject, "email": identity.email,
+            }));
+            audit::record(&mut *tx, now, ctx, event).await?;
+        } else {
+            sqlx::query!(
+                "UPDATE user_identities SET last_used_at = $3 WHERE issuer = $1 AND subject = $2",
+                issuer,
+                &identity.subject,
+                now
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
     }
 
     async fn user_info(
@@ -537,38 +679,7 @@ impl Sso {
     ) -> Result<Finished, Refusal> {
         let issuer = self.issuer.as_str();
         let mut tx = pool.begin().await?;
-        let linked = sqlx::query_scalar!(
-            "SELECT user_id FROM user_identities WHERE issuer = $1 AND subject = $2 FOR UPDATE",
-            issuer,
-            &identity.subject
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (user, newly_linked) = match linked {
-            Some(id) => (UserId(id), false),
-            None => {
-                let by_email = match (&identity.email, identity.email_verified) {
-                    (Some(email), true) => sqlx::query_scalar!(
-                        "SELECT u.id FROM users u WHERE u.email = lower($1) \
-                         AND NOT EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = u.id AND i.issuer = $2) \
-                         FOR UPDATE",
-                        email.trim(),
-                        issuer
-                    )
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(UserId),
-                    _ => None,
-                };
-                let Some(id) = by_email else {
-                    return Err(Refusal::UnknownIdentity {
-                        subject: identity.subject.clone(),
-                        email: identity.email.clone(),
-                    });
-                };
-                (id, true)
-            }
-        };
+        let (user, newly_linked) = self.account_of(&mut tx, identity).await?;
         let account = service::get_user(&mut tx, user).await?.ok_or(sqlx::Error::RowNotFound)?;
         if !account.active {
             return Err(Refusal::Deactivated { user, role: account.role });
@@ -578,31 +689,7 @@ impl Sso {
             return Err(Refusal::Assurance { user, role: account.role, required: policy.sso_assurance });
         }
         let ctx = meta.audit(Some((user, account.role)));
-        if newly_linked {
-            sqlx::query!(
-                "INSERT INTO user_identities (issuer, subject, user_id, email, linked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $5)",
-                issuer,
-                &identity.subject,
-                user.0,
-                identity.email.as_deref(),
-                now
-            )
-            .execute(&mut *tx)
-            .await?;
-            let event = NewEvent::new("user.identity_linked").object("user", user).changes(json!({
-                "issuer": issuer, "subject": identity.subject, "email": identity.email,
-            }));
-            audit::record(&mut tx, now, &ctx, event).await?;
-        } else {
-            sqlx::query!(
-                "UPDATE user_identities SET last_used_at = $3 WHERE issuer = $1 AND subject = $2",
-                issuer,
-                &identity.subject,
-                now
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
+        self.record_use(&mut tx, now, &ctx, user, identity, newly_linked).await?;
         let how = session::SignInMethod {
             name: "sso",
             acr: identity.acr.as_deref(),
@@ -620,7 +707,7 @@ impl Sso {
         )
         .await?;
         tx.commit().await?;
-        Ok(Finished { signed, next })
+        Ok(Finished::SignedIn { signed, next })
     }
 
     /// The provider's sign-out URL (RP-initiated logout), when it offers one: with the ID

@@ -388,6 +388,10 @@ struct ReauthPage {
     layout: Layout,
     next: String,
     errors: FormErrors,
+    /// The OpenID provider's name, when single sign-on is configured.
+    provider: String,
+    /// Whether the user's role may confirm with its password.
+    password: bool,
 }
 
 /// `GET /account/reauth`.
@@ -396,10 +400,13 @@ pub async fn reauth_page(
     user: CurrentUser,
     AppQuery(q): AppQuery<NextQuery>,
 ) -> Result<Response, AppError> {
+    let password = super::sign_in_policy::of_role(&mut *state.conn().await?, user.role).await?.password_allowed;
     render(&ReauthPage {
         layout: Layout::for_user(&state.web, "/account/reauth", Some(&user)),
         next: safe_next(q.next.as_deref()),
         errors: FormErrors::default(),
+        provider: provider_name(&state),
+        password,
     })
 }
 
@@ -423,10 +430,13 @@ pub async fn reauth_submit(
     {
         Ok(()) => Ok(Redirect::to(&next).into_response()),
         Err(AppError::Invalid(errors)) => {
+            let password = super::sign_in_policy::of_role(&mut *state.conn().await?, user.role).await?.password_allowed;
             let mut r = render(&ReauthPage {
                 layout: Layout::for_user(&state.web, "/account/reauth", Some(&user)),
                 next,
                 errors: FormErrors(errors),
+                provider: provider_name(&state),
+                password,
             })?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)

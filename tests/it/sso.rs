@@ -626,3 +626,77 @@ async fn in_a_browser_a_user_signs_in_through_the_provider_and_is_offered_its_si
     drop(server);
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_step_up_through_the_provider_confirms_the_session_user_only() {
+    let app = app().await;
+    let admin = app.user("admin").await;
+    let sup = app.user("supervisor").await;
+    let other = app.user("analyst").await;
+    let a = app.sign_in(&admin).await;
+    let r = app
+        .send(a.post("/admin/sign-in-policy", &[("version_supervisor", "1"), ("sso_assurance_supervisor", "")]))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "password sign-in off for supervisors: {r:?}");
+    let issuer = &Provider::shared().issuer;
+    let r = sign_in_through(&app, &Login::new("sub-step-up", &sup.email), "/").await;
+    let s = session_of(&app, &r).await;
+
+    // The step-up page offers the provider, not the password the role does not use.
+    let page = app.send(s.get("/account/reauth?next=/determinations")).await.text();
+    assert!(page.contains("Confirm with Fixture ID") && page.contains("Your role does not confirm with a password"));
+    let r = app.send(s.post("/account/reauth", &[("password", &sup.password), ("next", "/")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "the password does not confirm it: {r:?}");
+
+    // Confirmed as someone else: refused.
+    let go = |next: &'static str| {
+        let s = s.clone();
+        let app = &app;
+        async move {
+            let r = app.send(s.get(&format!("/account/reauth/sso?next={next}"))).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+            let binding = r.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+            let url = r.header("location").unwrap();
+            assert!(
+                url.contains("prompt=login") && url.contains("max_age=0"),
+                "the provider authenticates again: {url}"
+            );
+            (format!("{}; {binding}", s.cookie), url)
+        }
+    };
+    let (cookies, url) = go("/determinations").await;
+    let back = at_provider(issuer, &url, &Login::new("sub-someone-else", &other.email)).await;
+    let r = answer(&app, &cookies, &back).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{r:?}");
+    assert!(r.text().contains("The confirmation is not yours"));
+    let reauth_at: Option<time::OffsetDateTime> =
+        sqlx::query_scalar("SELECT reauth_at FROM sessions WHERE user_id = $1")
+            .bind(sup.id.0)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(reauth_at.is_none());
+
+    // Confirmed as the session's user: the session counts as re-authenticated.
+    let (cookies, url) = go("/determinations").await;
+    let back = at_provider(issuer, &url, &Login { amr: "hwk,pin", ..Login::new("sub-step-up", &sup.email) }).await;
+    let r = answer(&app, &cookies, &back).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert!(r.text().contains(r#"content="0; url=/determinations""#));
+    assert!(
+        !r.headers.get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("icts_session=")),
+        "the same session"
+    );
+    let reauth_at: Option<time::OffsetDateTime> =
+        sqlx::query_scalar("SELECT reauth_at FROM sessions WHERE user_id = $1")
+            .bind(sup.id.0)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(reauth_at.is_some());
+    let events = app.events("auth.reauthenticate").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["changes"]["method"], "sso");
+    assert_eq!(events[0]["changes"]["amr"], serde_json::json!(["hwk", "pin"]));
+    assert_eq!(refusal_reason(&app.events("auth.sign_in").await), ["reauth_mismatch"]);
+}

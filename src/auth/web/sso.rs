@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::{safe_next, session_cookie};
 use crate::app::AppState;
-use crate::auth::sso::{self, Answer, Refusal};
-use crate::web::auth::{MaybeUser, RequestMeta, cookie_name, cookie_value};
+use crate::auth::sso::{self, Answer, Finished, Purpose, Refusal};
+use crate::web::auth::{CurrentUser, MaybeUser, RequestMeta, cookie_name, cookie_value};
 use crate::web::error::AppError;
 use crate::web::extract::AppQuery;
 use crate::web::layout::{Layout, render};
@@ -75,20 +75,49 @@ pub async fn start(
     MaybeUser(user): MaybeUser,
     AppQuery(q): AppQuery<StartQuery>,
 ) -> Result<Response, AppError> {
-    let Some(provider) = state.sso.clone() else { return Err(AppError::NotFound) };
+    if state.sso.is_none() {
+        return Err(AppError::NotFound);
+    }
     let next = safe_next(q.next.as_deref());
     if user.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
-    match provider.start(&state.db, state.now(), &meta, &next, q.fresh.is_some()).await {
+    go_to_provider(&state, &meta, &next, Purpose::SignIn { fresh: q.fresh.is_some() }).await
+}
+
+async fn go_to_provider(
+    state: &AppState,
+    meta: &RequestMeta,
+    next: &str,
+    purpose: Purpose,
+) -> Result<Response, AppError> {
+    let Some(provider) = state.sso.clone() else { return Err(AppError::NotFound) };
+    match provider.start(&state.db, state.now(), meta, next, purpose).await {
         Ok(started) => {
             let mut r = Redirect::to(started.url.as_str()).into_response();
-            r.headers_mut().append(header::SET_COOKIE, binding_cookie(&state, &started.binding, sso::LOGIN_LIFETIME));
+            r.headers_mut().append(header::SET_COOKIE, binding_cookie(state, &started.binding, sso::LOGIN_LIFETIME));
             Ok(r)
         }
         Err(Refusal::Db(e)) => Err(e.into()),
-        Err(refusal) => Ok(answer_refusal(&state, &refusal, &next)),
+        Err(refusal) => Ok(answer_refusal(state, &refusal, next)),
     }
+}
+
+/// `?next=` of the step-up.
+#[derive(Debug, Deserialize)]
+pub struct ReauthQuery {
+    next: Option<String>,
+}
+
+/// `GET /account/reauth/sso`: the step-up through the provider, which authenticates the
+/// user again (`prompt=login`, `max_age=0`); its answer re-authenticates this session.
+pub async fn reauth(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppQuery(q): AppQuery<ReauthQuery>,
+) -> Result<Response, AppError> {
+    let next = safe_next(q.next.as_deref());
+    go_to_provider(&state, &user.meta, &next, Purpose::Reauth(user.session_id)).await
 }
 
 #[derive(Template)]
@@ -96,6 +125,8 @@ pub async fn start(
 struct DonePage {
     layout: Layout,
     next: String,
+    /// A step-up rather than a sign-in.
+    reauth: bool,
 }
 
 /// `GET /sign-in/sso/callback`: the provider's answer. Signed in, the browser gets its
@@ -113,9 +144,16 @@ pub async fn callback(
     let previous = cookie_value(&headers, cookie_name(&state));
     match provider.finish(&state.db, state.now(), &meta, binding.as_deref(), &answer, previous.as_deref()).await {
         Ok(done) => {
-            let next = safe_next(Some(&done.next));
-            let mut r = render(&DonePage { layout: Layout::new(&state.web, "/sign-in"), next })?;
-            r.headers_mut().append(header::SET_COOKIE, session_cookie(&state, &done.signed.session));
+            let reauth = matches!(done, Finished::Reauthenticated { .. });
+            let (next, session) = match done {
+                Finished::SignedIn { signed, next } => (next, Some(signed.session)),
+                Finished::Reauthenticated { next } => (next, None),
+            };
+            let next = safe_next(Some(&next));
+            let mut r = render(&DonePage { layout: Layout::new(&state.web, "/sign-in"), next, reauth })?;
+            if let Some(session) = session {
+                r.headers_mut().append(header::SET_COOKIE, session_cookie(&state, &session));
+            }
             r.headers_mut().append(header::SET_COOKIE, binding_cookie(&state, "", time::Duration::ZERO));
             r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(r)
@@ -192,6 +230,15 @@ fn answer_refusal(state: &AppState, refusal: &Refusal, next: &str) -> Response {
             "The sign-on service cannot be reached",
             format!("{name} cannot be reached now. Try again in a few minutes; if it lasts, tell an administrator."),
             again,
+        ),
+        Refusal::NotTheSessionUser => refused(
+            state,
+            StatusCode::FORBIDDEN,
+            "The confirmation is not yours",
+            format!(
+                "To confirm it is you, sign in again at {name} as the user of this session. The confirmation was made as someone else, or {name} did not ask you to sign in again."
+            ),
+            String::new(),
         ),
         Refusal::StateMismatch
         | Refusal::IssuerMismatch
