@@ -42,6 +42,8 @@ pub struct AppState {
     pub exports: crate::audit::export::Exports,
     /// The agency's OpenID provider, when single sign-on is configured.
     pub sso: Option<std::sync::Arc<crate::auth::sso::Sso>>,
+    /// Card sign-in through the agency's proxy, when configured.
+    pub piv: Option<crate::config::PivSettings>,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             data_dir: config.database_url.is_none().then(|| config.data_dir.clone()),
             exports: crate::audit::export::Exports::new(config.db_pool_size, config.client_stall_timeout),
             sso: config.oidc.clone().map(|o| std::sync::Arc::new(crate::auth::sso::Sso::new(o, &config.public_url))),
+            piv: config.piv.clone(),
         }
     }
 

@@ -130,6 +130,25 @@ pub struct RawConfig {
     /// The provider's name on the sign-in page ("Sign in with NAME").
     #[arg(long, env = "ICTS_OIDC_NAME", default_value = "the agency's sign-on", global = true)]
     pub oidc_name: String,
+
+    /// Header in which the agency's reverse proxy forwards the subject (or UPN) of the
+    /// PIV/CAC certificate it verified, e.g. `X-Client-Subject`. Unset: no card sign-in.
+    #[arg(long, env = "ICTS_PIV_HEADER", global = true)]
+    pub piv_header: Option<String>,
+
+    /// Addresses (or CIDR ranges) of that proxy, comma-separated: the header is believed
+    /// only on connections from them.
+    #[arg(long, env = "ICTS_PIV_PROXIES", global = true)]
+    pub piv_proxies: Option<String>,
+}
+
+/// Card (PIV/CAC) sign-in through the agency's reverse proxy, as configured.
+#[derive(Debug, Clone)]
+pub struct PivSettings {
+    /// The header with the verified certificate's subject (lower case).
+    pub header: axum::http::HeaderName,
+    /// The proxy's addresses.
+    pub proxies: Vec<ipnet::IpNet>,
 }
 
 /// The agency's OpenID provider, as configured.
@@ -200,6 +219,8 @@ pub struct Config {
     pub audit_checkpoint_interval: Duration,
     /// Single sign-on through an OpenID provider, when configured.
     pub oidc: Option<OidcSettings>,
+    /// Card sign-in through the agency's proxy, when configured.
+    pub piv: Option<PivSettings>,
 }
 
 /// A configuration value that cannot be used: names the setting and what is allowed.
@@ -344,8 +365,10 @@ impl Config {
             86400,
         )?);
         let oidc = oidc_settings(raw)?;
+        let piv = piv_settings(raw)?;
         Ok(Config {
             oidc,
+            piv,
             audit_signing_key,
             audit_checkpoint_file,
             audit_checkpoint_interval,
@@ -428,6 +451,40 @@ fn oidc_settings(raw: &RawConfig) -> Result<Option<OidcSettings>, ConfigError> {
     }
     // The issuer identifies the provider exactly as its tokens name it: kept as given.
     Ok(Some(OidcSettings { issuer: url, client_id, client_secret, name }))
+}
+
+/// Reads the card sign-in settings: none, or the header and the proxy's addresses together.
+fn piv_settings(raw: &RawConfig) -> Result<Option<PivSettings>, ConfigError> {
+    const HEADER: &str = "--piv-header / ICTS_PIV_HEADER";
+    const PROXIES: &str = "--piv-proxies / ICTS_PIV_PROXIES";
+    let header = raw.piv_header.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let proxies = raw.piv_proxies.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let (header, proxies) = match (header, proxies) {
+        (None, None) => return Ok(None),
+        (None, Some(_)) => {
+            return Err(bad(HEADER, "is needed with the proxy's addresses; give the header the proxy sets"));
+        }
+        (Some(_), None) => {
+            return Err(bad(
+                PROXIES,
+                "is needed with a header; give the proxy's addresses (the header is believed only from them)",
+            ));
+        }
+        (Some(h), Some(p)) => (h, p),
+    };
+    let header = axum::http::HeaderName::from_bytes(header.to_ascii_lowercase().as_bytes())
+        .map_err(|_| bad(HEADER, format!("{header:?} is not a header name")))?;
+    let mut nets = Vec::new();
+    for part in proxies.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let net = part
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| {
+                bad(PROXIES, format!("{part:?} is not an address or range; use e.g. 10.0.0.5 or 10.0.0.0/24"))
+            })?;
+        nets.push(net);
+    }
+    Ok(Some(PivSettings { header, proxies: nets }))
 }
 
 /// Renders a database URL with its password replaced, for logs and error messages.
@@ -516,6 +573,13 @@ mod tests {
         let c =
             parse(&["--oidc-issuer", "http://127.0.0.1:9000", "--oidc-client-id", "a", "--oidc-client-secret", "b"]);
         assert!(c.is_ok_and(|c| c.oidc.is_some()));
+        let e = parse(&["--piv-header", "X-Client-Subject"]).unwrap_err().to_string();
+        assert!(e.contains("ICTS_PIV_PROXIES"), "{e}");
+        let e =
+            parse(&["--piv-header", "X-Client-Subject", "--piv-proxies", "10.0.0.0/8, proxy"]).unwrap_err().to_string();
+        assert!(e.contains("ICTS_PIV_PROXIES") && e.contains("\"proxy\""), "{e}");
+        let c = parse(&["--piv-header", "X-Client-Subject", "--piv-proxies", "10.0.0.0/8, 192.0.2.7"]).unwrap();
+        assert_eq!(c.piv.unwrap().proxies.len(), 2);
     }
 
     #[test]

@@ -542,35 +542,11 @@ impl Sso {
         }
     }
 
-    /// The account `identity` maps to, linking its subject in `tx` at the first sign-in
-    /// by a verified e-mail (`true` when it did).
+    /// The account `identity` maps to (see [`super::identities::account_of`]).
     async fn account_of(&self, tx: &mut sqlx::PgConnection, identity: &Identity) -> Result<(UserId, bool), Refusal> {
-        let issuer = self.issuer.as_str();
-        let linked = sqlx::query_scalar!(
-            "SELECT user_id FROM user_identities WHERE issuer = $1 AND subject = $2 FOR UPDATE",
-            issuer,
-            &identity.subject
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(id) = linked {
-            return Ok((UserId(id), false));
-        }
-        let by_email = match (&identity.email, identity.email_verified) {
-            (Some(email), true) => sqlx::query_scalar!(
-                "SELECT u.id FROM users u WHERE u.email = lower($1) \
-                 AND NOT EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = u.id AND i.issuer = $2) \
-                 FOR UPDATE",
-                email.trim(),
-                issuer
-            )
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(UserId),
-            _ => None,
-        };
-        match by_email {
-            Some(id) => Ok((id, true)),
+        let email = identity.email.as_deref().filter(|_| identity.email_verified);
+        match super::identities::account_of(tx, self.issuer.as_str(), &identity.subject, email).await? {
+            Some(found) => Ok(found),
             None => Err(Refusal::UnknownIdentity { subject: identity.subject.clone(), email: identity.email.clone() }),
         }
     }
@@ -613,7 +589,7 @@ impl Sso {
         Ok(())
     }
 
-    /// Links a newly matched identity (with its audit event), or notes its use.
+    /// Links a newly matched identity, or notes its use.
     async fn record_use(
         &self,
         tx: &mut sqlx::PgConnection,
@@ -623,33 +599,9 @@ impl Sso {
         identity: &Identity,
         newly_linked: bool,
     ) -> Result<(), sqlx::Error> {
-        let issuer = self.issuer.as_str();
-        if newly_linked {
-            sqlx::query!(
-                "INSERT INTO user_identities (issuer, subject, user_id, email, linked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $5)",
-                issuer,
-                &identity.subject,
-                user.0,
-                identity.email.as_deref(),
-                now
-            )
-            .execute(&mut *tx)
-            .await?;
-            let event = NewEvent::new("user.identity_linked").object("user", user).changes(json!({
-                "issuer": issuer, "subject": identity.subject, "email": identity.email,
-            }));
-            audit::record(&mut *tx, now, ctx, event).await?;
-        } else {
-            sqlx::query!(
-                "UPDATE user_identities SET last_used_at = $3 WHERE issuer = $1 AND subject = $2",
-                issuer,
-                &identity.subject,
-                now
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        Ok(())
+        let email = identity.email.as_deref();
+        super::identities::record_use(tx, now, ctx, user, self.issuer.as_str(), &identity.subject, email, newly_linked)
+            .await
     }
 
     async fn user_info(
@@ -723,28 +675,6 @@ impl Sso {
         }
         Some(request.http_get_url())
     }
-}
-
-/// An identity at an OpenID provider linked to an account.
-#[derive(Debug, Clone)]
-pub struct LinkedIdentity {
-    pub issuer: String,
-    pub subject: String,
-    /// The e-mail it was linked by.
-    pub email: Option<String>,
-    pub linked_at: OffsetDateTime,
-    pub last_used_at: Option<OffsetDateTime>,
-}
-
-/// The provider identities linked to `user`, newest first.
-pub async fn identities(conn: &mut sqlx::PgConnection, user: UserId) -> Result<Vec<LinkedIdentity>, sqlx::Error> {
-    sqlx::query_as!(
-        LinkedIdentity,
-        "SELECT issuer, subject, email, linked_at, last_used_at FROM user_identities WHERE user_id = $1 ORDER BY linked_at DESC",
-        user.0
-    )
-    .fetch_all(conn)
-    .await
 }
 
 /// What a refused sign-in got as far as, for its audit event.

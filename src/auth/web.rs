@@ -1,6 +1,7 @@
 //! Pages: sign-in, sign-out, change password, re-authenticate, my sessions, and the
 //! administrators' account pages.
 
+pub mod piv;
 pub mod sign_in_policy;
 pub mod sso;
 pub mod two_step;
@@ -100,6 +101,8 @@ struct SignInPage {
     message: String,
     /// The OpenID provider's name, when single sign-on is configured.
     provider: String,
+    /// Whether card sign-in is configured.
+    piv: bool,
 }
 
 fn provider_name(state: &AppState) -> String {
@@ -125,6 +128,7 @@ pub async fn sign_in_page(
         next,
         message: String::new(),
         provider: provider_name(&state),
+        piv: state.piv.is_some(),
     })
 }
 
@@ -190,6 +194,7 @@ pub async fn sign_in_submit(
                 next,
                 message,
                 provider: provider_name(&state),
+                piv: state.piv.is_some(),
             };
             let mut r = render(&page)?;
             *r.status_mut() = status;
@@ -237,6 +242,7 @@ pub async fn code_submit(
             next: "/".into(),
             message: "The sign-in was not finished in time, or took too many wrong codes: sign in again.".into(),
             provider: provider_name(state),
+            piv: state.piv.is_some(),
         })?;
         *r.status_mut() = StatusCode::UNAUTHORIZED;
         r.headers_mut()
@@ -709,8 +715,24 @@ struct UserPage {
     totp_pending: bool,
     recovery_left: i64,
     has_second_factor: bool,
-    /// Identities at the OpenID provider: who, linked when, last used when.
-    identities: Vec<(String, String, String)>,
+    /// Linked identities (at the OpenID provider, or cards).
+    identities: Vec<IdentityRow>,
+    /// Whether card sign-in is configured (the page offers to link a card).
+    piv: bool,
+    /// The link-a-card form's errors and value.
+    card_errors: FormErrors,
+    card_subject: String,
+}
+
+/// A linked identity as the admin's page shows it.
+struct IdentityRow {
+    issuer: String,
+    subject: String,
+    /// "a card", or "single sign-on at ISSUER".
+    what: String,
+    email: String,
+    linked: String,
+    used: String,
 }
 
 async fn user_page_with(
@@ -719,6 +741,19 @@ async fn user_page_with(
     id: crate::ids::UserId,
     message: String,
     temporary_password: String,
+) -> Result<Response, AppError> {
+    user_page_full(state, user, id, message, temporary_password, FormErrors::default(), String::new()).await
+}
+
+/// The admin's page of an account, with the link-a-card form's errors and value.
+pub(super) async fn user_page_full(
+    state: &AppState,
+    user: &SignedIn,
+    id: crate::ids::UserId,
+    message: String,
+    temporary_password: String,
+    card_errors: FormErrors,
+    card_subject: String,
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let target = service::get_user(&mut conn, id).await?.ok_or(AppError::NotFound)?;
@@ -734,19 +769,23 @@ async fn user_page_with(
     let reset_needs_approval = service::needs_approval(target.role, &AdminChange::ResetPassword(String::new()));
     let methods = super::second_factor::methods(&mut conn, id).await?;
     let when = |t: Option<OffsetDateTime>| t.map(|t| show_time(t, &user.zone)).unwrap_or_default();
-    let identities = super::sso::identities(&mut conn, id)
+    let identities = super::identities::of_user(&mut conn, id)
         .await?
         .into_iter()
-        .map(|i| {
-            let who = match &i.email {
-                Some(e) => format!("{} ({e}) at {}", i.subject, i.issuer),
-                None => format!("{} at {}", i.subject, i.issuer),
-            };
-            (who, show_time(i.linked_at, &user.zone), when(i.last_used_at))
+        .map(|i| IdentityRow {
+            what: if i.is_card() { "Card (PIV/CAC)".into() } else { format!("Single sign-on at {}", i.issuer) },
+            email: i.email.clone().unwrap_or_default(),
+            linked: show_time(i.linked_at, &user.zone),
+            used: when(i.last_used_at),
+            issuer: i.issuer,
+            subject: i.subject,
         })
         .collect();
     render(&UserPage {
         identities,
+        piv: state.piv.is_some(),
+        card_errors,
+        card_subject,
         totp_since: when(methods.totp_since),
         totp_last_used: when(methods.totp_last_used),
         totp_pending: methods.totp_pending,
@@ -773,8 +812,14 @@ pub async fn user_page(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
     AppPath(id): AppPath<crate::ids::UserId>,
+    AppQuery(q): AppQuery<DoneQuery>,
 ) -> Result<Response, AppError> {
-    user_page_with(&state, &user, id, String::new(), String::new()).await
+    let message = match q.done.as_deref() {
+        Some("card-linked") => "The card is linked: its holder signs in with it from now on.",
+        Some("identity-removed") => "The identity is removed: it no longer signs in to this account.",
+        _ => "",
+    };
+    user_page_with(&state, &user, id, message.into(), String::new()).await
 }
 
 /// An administrator's action form: which change, and the version it was made from.

@@ -345,6 +345,7 @@ pub fn field_label(field: &str) -> String {
         "cited_documents" => "Cited documents",
         "signer_title" => "Signer's title",
         "email" => "E-mail address",
+        "subject" => "Certificate subject",
         "current_password" => "Current password",
         "new_password" => "New password",
         "confirm_password" => "New password again",

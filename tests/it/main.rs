@@ -17,6 +17,7 @@ mod layers;
 mod lifecycle;
 mod migrations;
 mod parties;
+mod piv;
 mod record;
 mod risk;
 mod screening;

@@ -1,0 +1,204 @@
+//! Identities proved elsewhere and linked to accounts: a subject at the OpenID provider, or
+//! the subject of a PIV/CAC certificate verified by the agency's proxy. An identity maps to
+//! the account an administrator created for it: by its (issuer, subject) once linked, else
+//! by the account's e-mail when the identity's e-mail is verified (the subject is then
+//! linked at that first sign-in), or as an administrator linked it. There is no
+//! self-registration.
+
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+
+use super::actor::Actor;
+use super::policy::Action;
+use crate::audit::{self, AuditContext, NewEvent};
+use crate::error::DomainError;
+use crate::ids::UserId;
+
+/// The issuer recorded for card identities (the subject is the certificate's, as the
+/// proxy forwards it).
+pub const PIV_ISSUER: &str = "urn:icts-review:piv";
+
+/// An identity linked to an account.
+#[derive(Debug, Clone)]
+pub struct LinkedIdentity {
+    pub issuer: String,
+    pub subject: String,
+    /// The e-mail it was linked by, if any.
+    pub email: Option<String>,
+    pub linked_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl LinkedIdentity {
+    /// Whether it is a card's.
+    pub fn is_card(&self) -> bool {
+        self.issuer == PIV_ISSUER
+    }
+}
+
+/// The identities linked to `user`, newest first.
+pub async fn of_user(conn: &mut PgConnection, user: UserId) -> Result<Vec<LinkedIdentity>, sqlx::Error> {
+    sqlx::query_as!(
+        LinkedIdentity,
+        "SELECT issuer, subject, email, linked_at, last_used_at FROM user_identities WHERE user_id = $1 ORDER BY linked_at DESC",
+        user.0
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The account of (`issuer`, `subject`): linked, or found by `verified_email` when no
+/// identity of this issuer is linked to that account yet; `true` when it is to be linked
+/// now ([`record_use`] links it). The rows are locked for the caller's transaction.
+pub async fn account_of(
+    tx: &mut PgConnection,
+    issuer: &str,
+    subject: &str,
+    verified_email: Option<&str>,
+) -> Result<Option<(UserId, bool)>, sqlx::Error> {
+    let linked = sqlx::query_scalar!(
+        "SELECT user_id FROM user_identities WHERE issuer = $1 AND subject = $2 FOR UPDATE",
+        issuer,
+        subject
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(id) = linked {
+        return Ok(Some((UserId(id), false)));
+    }
+    let Some(email) = verified_email else { return Ok(None) };
+    let found = sqlx::query_scalar!(
+        "SELECT u.id FROM users u WHERE u.email = lower($1) \
+         AND NOT EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = u.id AND i.issuer = $2) \
+         FOR UPDATE",
+        email.trim(),
+        issuer
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(found.map(|id| (UserId(id), true)))
+}
+
+/// At a sign-in: links a newly matched identity (with its `user.identity_linked` event), or
+/// notes the use of a linked one.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_use(
+    tx: &mut PgConnection,
+    now: OffsetDateTime,
+    ctx: &AuditContext,
+    user: UserId,
+    issuer: &str,
+    subject: &str,
+    email: Option<&str>,
+    newly_linked: bool,
+) -> Result<(), sqlx::Error> {
+    if newly_linked {
+        sqlx::query!(
+            "INSERT INTO user_identities (issuer, subject, user_id, email, linked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $5)",
+            issuer,
+            subject,
+            user.0,
+            email,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
+        let event = NewEvent::new("user.identity_linked")
+            .object("user", user)
+            .changes(json!({"issuer": issuer, "subject": subject, "email": email, "by": "sign_in"}));
+        audit::record(&mut *tx, now, ctx, event).await?;
+    } else {
+        sqlx::query!(
+            "UPDATE user_identities SET last_used_at = $3 WHERE issuer = $1 AND subject = $2",
+            issuer,
+            subject,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Checks a subject as entered or forwarded: 1 to 255 characters, no control characters.
+pub fn check_subject(subject: &str) -> Result<String, &'static str> {
+    let s = subject.trim();
+    if s.is_empty() || s.chars().count() > 255 || s.chars().any(char::is_control) {
+        Err("must be 1 to 255 characters without control characters")
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+/// A card subject as stored: checked, and a UPN (an e-mail-like name, no `=`) in lower
+/// case, as e-mail addresses are compared.
+pub fn card_subject(subject: &str) -> Result<String, &'static str> {
+    let s = check_subject(subject)?;
+    Ok(if s.contains('@') && !s.contains('=') { s.to_lowercase() } else { s })
+}
+
+/// An administrator links a card's certificate subject to an account (for subjects that
+/// are not the account's e-mail, such as a distinguished name).
+pub async fn link_card(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: UserId,
+    subject: &str,
+) -> Result<(), DomainError> {
+    let subject = card_subject(subject).map_err(|m| DomainError::invalid("subject", m))?;
+    let mut tx = pool.begin().await?;
+    actor.authorize(&mut tx, now, Action::ManageUsers).await?;
+    super::service::locked_user(&mut tx, user).await?;
+    let inserted = sqlx::query!(
+        "INSERT INTO user_identities (issuer, subject, user_id, linked_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT DO NOTHING",
+        PIV_ISSUER,
+        &subject,
+        user.0,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(DomainError::invalid("subject", "is linked to an account already; remove it there first"));
+    }
+    let event = NewEvent::new("user.identity_linked")
+        .object("user", user)
+        .changes(json!({"issuer": PIV_ISSUER, "subject": subject, "by": "admin"}));
+    audit::record(&mut tx, now, &actor.audit(), event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An administrator removes an identity from an account (a card replaced, a subject
+/// linked by mistake); the account's sessions signed in with it stay until they end.
+pub async fn unlink(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    actor: &Actor,
+    user: UserId,
+    issuer: &str,
+    subject: &str,
+) -> Result<(), DomainError> {
+    let mut tx = pool.begin().await?;
+    actor.authorize(&mut tx, now, Action::ManageUsers).await?;
+    let removed = sqlx::query!(
+        "DELETE FROM user_identities WHERE user_id = $1 AND issuer = $2 AND subject = $3",
+        user.0,
+        issuer,
+        subject
+    )
+    .execute(&mut *tx)
+    .await?;
+    if removed.rows_affected() == 0 {
+        return Err(DomainError::NotFound);
+    }
+    let event = NewEvent::new("user.identity_unlinked")
+        .object("user", user)
+        .changes(json!({"issuer": issuer, "subject": subject}));
+    audit::record(&mut tx, now, &actor.audit(), event).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Card (PIV/CAC) sign-in behind the agency's reverse proxy: the subject header is
+//! believed only on connections from the configured proxy.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+
+use crate::harness::{BrowserSession, TestApp, TestResponse, extract_csrf};
+
+const HEADER: &str = "x-client-subject";
+const DN: &str = "CN=DOE.JANE.Q.1234567890,OU=PKI,OU=DoD,O=U.S. Government,C=US";
+
+async fn app() -> TestApp {
+    TestApp::with(|c| {
+        c.piv = Some(icts_review::config::PivSettings {
+            header: HEADER.parse().unwrap(),
+            proxies: vec!["10.20.0.0/16".parse().unwrap()],
+        })
+    })
+    .await
+}
+
+/// `GET /sign-in/piv` from `peer`, with the card `subject` if any.
+async fn card(app: &TestApp, peer: &str, subject: Option<&str>) -> TestResponse {
+    let mut r = Request::get("/sign-in/piv?next=/cases");
+    if let Some(s) = subject {
+        r = r.header(HEADER, s);
+    }
+    let mut r = r.body(Body::empty()).unwrap();
+    r.extensions_mut().insert(ConnectInfo(format!("{peer}:443").parse::<SocketAddr>().unwrap()));
+    app.send(r).await
+}
+
+async fn session_of(app: &TestApp, r: &TestResponse) -> BrowserSession {
+    let set = r.header("set-cookie").expect("a session cookie");
+    let mut s =
+        BrowserSession { cookie: set.split(';').next().unwrap().to_string(), csrf: String::new(), set_cookie: set };
+    s.csrf = extract_csrf(&app.send(s.get("/account/sessions")).await.text()).unwrap();
+    s
+}
+
+#[tokio::test]
+async fn a_card_the_proxy_verified_signs_in_once_an_admin_linked_it_and_only_through_the_proxy() {
+    let app = app().await;
+    let admin = app.user("admin").await;
+    let sup = app.user("supervisor").await;
+    assert!(app.get("/sign-in").await.text().contains("Sign in with your PIV or CAC card"));
+
+    // Not linked yet: refused, with the card's subject in the event.
+    let r = card(&app, "10.20.1.5", Some(DN)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{r:?}");
+    assert!(r.text().contains("No account for this card"));
+    let failed = app.events("auth.sign_in").await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["changes"]["reason"], "unknown_identity");
+    assert_eq!(failed[0]["changes"]["subject"], DN);
+
+    // The admin links the card on the account's page (a bad subject is named first).
+    let a = app.sign_in(&admin).await;
+    let page = app.send(a.get(&format!("/admin/users/{}", sup.id.0))).await.text();
+    assert!(page.contains("Link a card"));
+    let r = app.send(a.post(&format!("/admin/users/{}/cards", sup.id.0), &[("subject", "  ")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("Certificate subject must be 1 to 255 characters"), "{}", r.text());
+    let r = app.send(a.post(&format!("/admin/users/{}/cards", sup.id.0), &[("subject", DN)])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+    let linked = app.events("user.identity_linked").await;
+    assert_eq!(linked.len(), 1);
+    assert_eq!(linked[0]["changes"]["by"], "admin");
+    assert_eq!(linked[0]["actor_id"], admin.id.0.to_string());
+    let r = app.send(a.post(&format!("/admin/users/{}/cards", admin.id.0), &[("subject", DN)])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a card belongs to one account");
+
+    // Through the proxy the card signs in, even while the password is locked.
+    for _ in 0..3 {
+        let _ = app.try_sign_in(&sup.email, "a wrong guess", None).await;
+    }
+    let r = card(&app, "10.20.1.5", Some(DN)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+    assert_eq!(r.header("location").as_deref(), Some("/cases"));
+    let s = session_of(&app, &r).await;
+    assert!(app.send(s.get("/")).await.text().contains(&sup.name));
+    let ok = app.events("auth.sign_in").await.into_iter().rfind(|e| e["outcome"] == "success").unwrap();
+    assert_eq!(ok["changes"]["method"], "piv");
+    assert_eq!(ok["changes"]["amr"], serde_json::json!(["sc", "hwk", "pin", "mfa"]));
+
+    // The same header from anywhere else is not believed; no header is no card.
+    let sessions = app.count("sessions").await;
+    let r = card(&app, "192.0.2.66", Some(DN)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.text().contains("did not come through the agency"));
+    let r = card(&app, "10.20.1.5", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = card(&app, "10.20.1.5", Some("(null)")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.count("sessions").await, sessions, "no session from any of them");
+    let refused: Vec<String> = app
+        .events("access.refused")
+        .await
+        .iter()
+        .map(|e| e["changes"]["reason"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(refused.iter().any(|r| r == "piv_untrusted_proxy"), "{refused:?}");
+
+    // Removing the card ends its sign-ins.
+    let r = app
+        .send(a.post(
+            &format!("/admin/users/{}/identities/remove", sup.id.0),
+            &[("issuer", "urn:icts-review:piv"), ("subject", DN)],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.events("user.identity_unlinked").await.len(), 1);
+    assert_eq!(card(&app, "10.20.1.5", Some(DN)).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_card_whose_upn_is_the_accounts_e_mail_links_itself_and_the_role_policy_applies() {
+    let app = app().await;
+    let analyst = app.user("analyst").await;
+    let r = card(&app, "10.20.9.9", Some(&analyst.email.to_uppercase())).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+    assert_eq!(app.events("user.identity_linked").await[0]["changes"]["by"], "sign_in");
+
+    // A role whose policy asks for what a card does not give refuses it.
+    let admin = app.user("admin").await;
+    let a = app.sign_in(&admin).await;
+    let r = app
+        .send(a.post(
+            "/admin/sign-in-policy",
+            &[("version_analyst", "1"), ("password_allowed_analyst", "on"), ("sso_assurance_analyst", "phrh")],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = card(&app, "10.20.9.9", Some(&analyst.email)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let last = app.events("auth.sign_in").await.pop().unwrap();
+    assert_eq!(last["changes"]["reason"], "insufficient_assurance");
+}
