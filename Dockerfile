@@ -1,6 +1,9 @@
 # Multi-stage build: compile in the Rust image, run the single binary as a non-root user.
 # Templates and migrations are compiled into the binary; only static/ is copied beside it.
 FROM rust:1-bookworm AS build
+# webauthn-rs (security keys) links the system's OpenSSL (the image has its headers and
+# pkg-config already; kept explicit).
+RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev pkg-config && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
@@ -15,7 +18,7 @@ RUN cargo build --release --locked --bin icts-review
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin icts \
  && mkdir -p /app/data && chown icts:icts /app/data

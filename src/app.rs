@@ -44,6 +44,9 @@ pub struct AppState {
     pub sso: Option<std::sync::Arc<crate::auth::sso::Sso>>,
     /// Card sign-in through the agency's proxy, when configured.
     pub piv: Option<crate::config::PivSettings>,
+    /// The WebAuthn relying party (security keys and passkeys), when the public URL's host
+    /// can be one (not an IP address).
+    pub webauthn: Option<std::sync::Arc<webauthn_rs::prelude::Webauthn>>,
 }
 
 impl AppState {
@@ -66,6 +69,7 @@ impl AppState {
             exports: crate::audit::export::Exports::new(config.db_pool_size, config.client_stall_timeout),
             sso: config.oidc.clone().map(|o| std::sync::Arc::new(crate::auth::sso::Sso::new(o, &config.public_url))),
             piv: config.piv.clone(),
+            webauthn: crate::auth::security_keys::relying_party(&config.public_url),
         }
     }
 

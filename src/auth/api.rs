@@ -78,7 +78,17 @@ pub async fn create_token(
                 second_factor::code_missing(&state.db, now, &meta, &challenge).await?;
                 return Err(AppError::SecondFactorRequired);
             };
-            match second_factor::answer(&state.db, now, &meta, &challenge.secret, code, Kind::Api, None).await {
+            match second_factor::answer(
+                &state.db,
+                now,
+                &meta,
+                &challenge.secret,
+                second_factor::Proof::Code(code),
+                Kind::Api,
+                None,
+            )
+            .await
+            {
                 Ok(done) => done.signed,
                 Err(CodeError::Db(e)) => return Err(e.into()),
                 Err(_) => {

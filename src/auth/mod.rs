@@ -12,6 +12,7 @@ pub mod password;
 pub mod piv;
 pub mod policy;
 pub mod second_factor;
+pub mod security_keys;
 pub mod service;
 pub mod session;
 pub mod sign_in_policy;

@@ -144,11 +144,65 @@ pub async fn methods(conn: &mut PgConnection, user: UserId) -> Result<Methods, s
 /// Whether `user` signs in with a one-time code after the password.
 pub async fn required(conn: &mut PgConnection, user: UserId) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS "v!""#,
+        r#"SELECT EXISTS (SELECT 1 FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL)
+               OR EXISTS (SELECT 1 FROM user_security_keys WHERE user_id = $1) AS "v!""#,
         user.0
     )
     .fetch_one(conn)
     .await
+}
+
+/// What answers a challenge: a one-time or recovery code, or a security key's assertion
+/// (the browser's answer, JSON) checked by the relying party.
+#[derive(Clone, Copy)]
+pub enum Proof<'a> {
+    Code(&'a str),
+    Key { rp: &'a webauthn_rs::prelude::Webauthn, credential: &'a str },
+}
+
+/// What the second step of a sign-in offers: one-time codes (not for a passkey alone, nor
+/// for a role that requires a key), and a key with its options for the browser (kept on
+/// the challenge until answered).
+#[derive(Debug, Default)]
+pub struct Offered {
+    pub codes: bool,
+    pub key: Option<webauthn_rs::prelude::RequestChallengeResponse>,
+}
+
+/// [`Offered`] on the challenge `secret` (none when it is gone); starts the key's
+/// assertion when the account has a key.
+pub async fn offered(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    rp: Option<&webauthn_rs::prelude::Webauthn>,
+    secret: &str,
+) -> Result<Option<Offered>, DomainError> {
+    let mut tx = pool.begin().await?;
+    let ch = sqlx::query!(
+        r#"SELECT c.id, c.user_id, c.passwordless, c.expires_at, u.role AS "role: Role",
+             EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = c.user_id AND t.confirmed_at IS NOT NULL) AS "totp!"
+           FROM sign_in_challenges c JOIN users u ON u.id = c.user_id WHERE c.secret_hash = $1 FOR UPDATE OF c"#,
+        &session::secret_hash(secret)[..]
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(ch) = ch.filter(|c| c.expires_at > now) else { return Ok(None) };
+    // A role that requires a key takes no codes from a user who has one (a user without
+    // one yet signs in with codes, then registers a key before anything else).
+    let key_required = super::sign_in_policy::of_role(&mut tx, ch.role).await?.require_security_key
+        && super::security_keys::has_key(&mut tx, UserId(ch.user_id)).await?;
+    let mut offered = Offered { codes: ch.totp && !ch.passwordless && !key_required, key: None };
+    if let Some(rp) = rp
+        && let Some((options, state)) = super::security_keys::begin_assertion(&mut tx, rp, UserId(ch.user_id)).await?
+    {
+        let state = serde_json::to_value(&state).map_err(|e| DomainError::Internal(e.into()))?;
+        sqlx::query!("UPDATE sign_in_challenges SET webauthn_state = $2 WHERE id = $1", ch.id, state)
+            .execute(&mut *tx)
+            .await?;
+        offered.key = Some(options);
+    }
+    tx.commit().await?;
+    Ok(Some(offered))
 }
 
 /// An authenticator being set up: its key as text and as a QR code of its `otpauth://` URI.
@@ -411,7 +465,7 @@ pub async fn answer(
     now: OffsetDateTime,
     meta: &RequestMeta,
     secret: &str,
-    code: &str,
+    proof: Proof<'_>,
     kind: Kind,
     previous_secret: Option<&str>,
 ) -> Result<Answered, CodeError> {
@@ -427,7 +481,8 @@ pub async fn answer(
     };
     sqlx::query!("SELECT id FROM users WHERE id = $1 FOR UPDATE", owner).fetch_one(&mut *tx).await?;
     let Some(ch) = sqlx::query!(
-        r#"SELECT c.id, c.user_id, c.kind, c.expires_at, c.failures, c.next, u.active, u.role AS "role: Role"
+        r#"SELECT c.id, c.user_id, c.kind, c.expires_at, c.failures, c.next, c.passwordless, c.webauthn_state,
+             u.active, u.role AS "role: Role"
            FROM sign_in_challenges c JOIN users u ON u.id = c.user_id
            WHERE c.secret_hash = $1 FOR UPDATE OF c"#,
         &hash[..]
@@ -445,8 +500,33 @@ pub async fn answer(
         tx.commit().await?;
         return Err(CodeError::Gone);
     }
-    let (method, accepted) = match classify(code) {
-        Given::Totp(c) => {
+    let key_required = super::sign_in_policy::of_role(&mut tx, ch.role).await?.require_security_key
+        && super::security_keys::has_key(&mut tx, user).await?;
+    let given = match proof {
+        // A passkey alone, or a role that requires a key, takes no code.
+        Proof::Code(_) if ch.passwordless || key_required => None,
+        Proof::Code(code) => Some(classify(code)),
+        Proof::Key { .. } => None,
+    };
+    let (method, accepted) = match (proof, given) {
+        (Proof::Key { rp, credential }, _) => {
+            let state = ch
+                .webauthn_state
+                .clone()
+                .and_then(|v| serde_json::from_value::<webauthn_rs::prelude::PasskeyAuthentication>(v).ok());
+            let checked = match &state {
+                Some(state) => super::security_keys::check_assertion(&mut tx, now, rp, user, state, credential)
+                    .await
+                    .map_err(|e| match e {
+                    DomainError::Database(e) => CodeError::Db(e),
+                    other => CodeError::Db(sqlx::Error::Protocol(other.to_string())),
+                })?,
+                None => Err("no_key_ceremony"),
+            };
+            ("security_key", checked.map(|_| ()))
+        }
+        (Proof::Code(_), None) => ("none", Err("key_required")),
+        (Proof::Code(_), Some(Given::Totp(c))) => {
             let secret = sqlx::query_scalar!(
                 "SELECT secret FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL",
                 user.0
@@ -482,7 +562,7 @@ pub async fn answer(
                 },
             )
         }
-        Given::Recovery(c) => {
+        (Proof::Code(_), Some(Given::Recovery(c))) => {
             let used = sqlx::query!(
                 "UPDATE user_recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
                 user.0,
@@ -494,7 +574,7 @@ pub async fn answer(
             .rows_affected();
             ("recovery_code", if used == 1 { Ok(()) } else { Err("wrong_code") })
         }
-        Given::Malformed => ("none", Err("malformed_code")),
+        (Proof::Code(_), Some(Given::Malformed)) => ("none", Err("malformed_code")),
     };
     if let Err(reason) = accepted {
         let locked = count_failure_in(&mut tx, user, &ctx, now, "auth.second_factor", reason).await?;
@@ -532,7 +612,7 @@ pub async fn answer(
     } else {
         None
     };
-    let mut detail = json!({"second_factor": method, "challenge": ch.id});
+    let mut detail = json!({"second_factor": method, "challenge": ch.id, "passwordless": ch.passwordless});
     if let Some(n) = recovery_left {
         detail["recovery_codes_left"] = json!(n);
     }
@@ -542,7 +622,16 @@ pub async fn answer(
         now,
         meta,
         super::service::SignInClient { kind, previous_secret, next: None },
-        session::SignInMethod::password(true),
+        session::SignInMethod {
+            name: match (ch.passwordless, method) {
+                (true, _) => "passkey",
+                (false, "security_key") => "password+key",
+                _ => "password+totp",
+            },
+            acr: None,
+            amr: &[],
+            id_token: None,
+        },
         detail,
     )
     .await?;

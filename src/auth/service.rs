@@ -507,8 +507,16 @@ pub async fn sign_in(
             }
         }
         let challenge = super::second_factor::open_challenge(&mut tx, current.id, kind, now, meta, next).await?;
+        let awaited = sqlx::query_scalar!(
+            r#"SELECT concat_ws(' or ',
+                 CASE WHEN EXISTS (SELECT 1 FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL) THEN 'totp' END,
+                 CASE WHEN EXISTS (SELECT 1 FROM user_security_keys WHERE user_id = $1) THEN 'security_key' END) AS "v!""#,
+            current.id.0
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let event = NewEvent::new("auth.password_accepted").object("user", current.id).changes(json!({
-            "second_factor": "totp", "challenge": challenge.id, "password_rehashed": new_hash.is_some()
+            "second_factor": awaited, "challenge": challenge.id, "password_rehashed": new_hash.is_some()
         }));
         audit::record(&mut tx, now, &ctx, event).await?;
         tx.commit().await?;
@@ -534,6 +542,52 @@ pub async fn sign_in(
     .await?;
     tx.commit().await?;
     Ok(SignInStep::Done(signed))
+}
+
+/// Starts a sign-in with a passkey alone (no password): for an active account with a
+/// security key, a challenge that only a key's assertion answers (with the authenticator's
+/// own user verification); the key's options are offered on the challenge's page. The
+/// attempt takes its place in the address's allowance like a password's. A password lock
+/// does not stop it: the key proves more than a password.
+pub async fn start_passkey_sign_in(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    meta: &RequestMeta,
+    email: &str,
+    next: Option<&str>,
+) -> Result<super::second_factor::Challenge, SignInError> {
+    let email = email.trim().to_lowercase();
+    if let Some(addr) = meta.client_addr.as_deref()
+        && take_address_attempt(pool, addr, now).await? > ADDRESS_ATTEMPTS
+    {
+        return Err(SignInError::Throttled);
+    }
+    let mut tx = pool.begin().await?;
+    let found = sqlx::query!(
+        r#"SELECT id, role AS "role: Role", active,
+             EXISTS (SELECT 1 FROM user_security_keys k WHERE k.user_id = users.id) AS "has_key!"
+           FROM users WHERE email = $1 FOR UPDATE"#,
+        &email
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(found) = found.filter(|f| f.active && f.has_key) else {
+        tx.commit().await?;
+        let event = NewEvent::new("auth.sign_in")
+            .outcome(Outcome::Failure)
+            .changes(json!({"email": email, "method": "passkey", "reason": "no_passkey"}));
+        audit::record_alone(pool, now, &meta.audit(None), event).await?;
+        return Err(SignInError::Rejected);
+    };
+    let user = UserId(found.id);
+    let challenge = super::second_factor::open_challenge(&mut tx, user, Kind::Browser, now, meta, next).await?;
+    sqlx::query!("UPDATE sign_in_challenges SET passwordless = true WHERE id = $1", challenge.id)
+        .execute(&mut *tx)
+        .await?;
+    let event = NewEvent::new("auth.passkey_started").object("user", user).changes(json!({"challenge": challenge.id}));
+    audit::record(&mut tx, now, &meta.audit(Some((user, found.role))), event).await?;
+    tx.commit().await?;
+    Ok(challenge)
 }
 
 /// The end of every successful sign-in, in the caller's transaction: remembers the

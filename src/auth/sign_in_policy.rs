@@ -25,6 +25,10 @@ pub struct RolePolicy {
     /// `acr` or `amr` values of which a provider's sign-in must carry at least one; empty:
     /// any sign-in the provider accepts.
     pub sso_assurance: Vec<String>,
+    /// Whether the role's users must have a security key: one is the second factor of
+    /// their password sign-in (codes are not), and a user without one registers one after
+    /// signing in, before anything else.
+    pub require_security_key: bool,
     /// Version for optimistic concurrency.
     pub version: i64,
 }
@@ -40,7 +44,7 @@ impl RolePolicy {
 /// The policy of `role`.
 pub async fn of_role(conn: &mut PgConnection, role: Role) -> Result<RolePolicy, sqlx::Error> {
     let row = sqlx::query!(
-        r#"SELECT password_allowed, sso_assurance, version FROM role_sign_in_policies WHERE role = $1"#,
+        r#"SELECT password_allowed, sso_assurance, require_security_key, version FROM role_sign_in_policies WHERE role = $1"#,
         role as Role
     )
     .fetch_optional(conn)
@@ -50,9 +54,16 @@ pub async fn of_role(conn: &mut PgConnection, role: Role) -> Result<RolePolicy, 
             role,
             password_allowed: r.password_allowed,
             sso_assurance: r.sso_assurance,
+            require_security_key: r.require_security_key,
             version: r.version,
         },
-        None => RolePolicy { role, password_allowed: true, sso_assurance: Vec::new(), version: 0 },
+        None => RolePolicy {
+            role,
+            password_allowed: true,
+            sso_assurance: Vec::new(),
+            require_security_key: false,
+            version: 0,
+        },
     })
 }
 
@@ -72,6 +83,7 @@ pub struct PolicyChange {
     pub password_allowed: bool,
     /// Acceptable `acr`/`amr` values, separated by spaces, commas or new lines.
     pub sso_assurance: String,
+    pub require_security_key: bool,
     /// The version the change was made against.
     pub version: i64,
 }
@@ -129,19 +141,23 @@ pub async fn set(
     let mut out = Vec::new();
     for (change, values) in parsed {
         let before = of_role(&mut tx, change.role).await?;
-        if before.password_allowed == change.password_allowed && before.sso_assurance == values {
+        if before.password_allowed == change.password_allowed
+            && before.sso_assurance == values
+            && before.require_security_key == change.require_security_key
+        {
             out.push(before);
             continue;
         }
         let updated = sqlx::query_scalar!(
             "UPDATE role_sign_in_policies SET password_allowed = $2, sso_assurance = $3, updated_at = $4, updated_by = $5, \
-             version = version + 1 WHERE role = $1 AND version = $6 RETURNING version",
+             require_security_key = $7, version = version + 1 WHERE role = $1 AND version = $6 RETURNING version",
             change.role as Role,
             change.password_allowed,
             &values,
             now,
             actor.id.0,
-            change.version
+            change.version,
+            change.require_security_key
         )
         .fetch_optional(&mut *tx)
         .await?;
@@ -151,12 +167,18 @@ pub async fn set(
                 change.role.label().to_lowercase()
             )));
         };
-        let after =
-            RolePolicy { role: change.role, password_allowed: change.password_allowed, sso_assurance: values, version };
+        let after = RolePolicy {
+            role: change.role,
+            password_allowed: change.password_allowed,
+            sso_assurance: values,
+            require_security_key: change.require_security_key,
+            version,
+        };
         let event = NewEvent::new("sign_in_policy.changed").changes(json!({
             "role": change.role,
             "password_allowed": {"before": before.password_allowed, "after": after.password_allowed},
             "sso_assurance": {"before": before.sso_assurance, "after": after.sso_assurance},
+            "require_security_key": {"before": before.require_security_key, "after": after.require_security_key},
         }));
         audit::record(&mut tx, now, &actor.audit(), event).await?;
         out.push(after);
@@ -175,6 +197,7 @@ mod tests {
             role: Role::Supervisor,
             password_allowed: false,
             sso_assurance: vec!["phr".into(), "http://idmanagement.gov/ns/assurance/aal/3".into()],
+            require_security_key: false,
             version: 1,
         };
         assert!(p.accepts(None, &["pwd".into(), "phr".into()]));

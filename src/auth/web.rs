@@ -2,6 +2,7 @@
 //! administrators' account pages.
 
 pub mod piv;
+pub mod security_keys;
 pub mod sign_in_policy;
 pub mod sso;
 pub mod two_step;
@@ -103,6 +104,8 @@ struct SignInPage {
     provider: String,
     /// Whether card sign-in is configured.
     piv: bool,
+    /// Whether passkeys can sign in here.
+    passkeys: bool,
 }
 
 fn provider_name(state: &AppState) -> String {
@@ -129,6 +132,7 @@ pub async fn sign_in_page(
         message: String::new(),
         provider: provider_name(&state),
         piv: state.piv.is_some(),
+        passkeys: state.webauthn.is_some(),
     })
 }
 
@@ -188,19 +192,39 @@ pub async fn sign_in_submit(
                 ),
                 _ => (StatusCode::UNAUTHORIZED, SIGN_IN_FAILED.to_string()),
             };
-            let page = SignInPage {
-                layout: Layout::new(&state.web, "/sign-in"),
-                email: form.email.trim().to_string(),
-                next,
-                message,
-                provider: provider_name(&state),
-                piv: state.piv.is_some(),
-            };
-            let mut r = render(&page)?;
-            *r.status_mut() = status;
-            Ok(r)
+            sign_in_refused(&state, &form.email, next, status, message)
         }
     }
+}
+
+/// `value` as JSON to sit inside a `<script type="application/json">` element: `<`, `>`
+/// and `&` are written as escapes, so no text in it (a user's name, say) can end the
+/// element.
+pub(super) fn script_json<T: serde::Serialize>(value: &T) -> Result<String, AppError> {
+    let json = serde_json::to_string(value).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026"))
+}
+
+/// The sign-in page again, with `message` for a refused attempt.
+pub(super) fn sign_in_refused(
+    state: &AppState,
+    email: &str,
+    next: String,
+    status: StatusCode,
+    message: String,
+) -> Result<Response, AppError> {
+    let page = SignInPage {
+        layout: Layout::new(&state.web, "/sign-in"),
+        email: email.trim().to_string(),
+        next,
+        message,
+        provider: provider_name(state),
+        piv: state.piv.is_some(),
+        passkeys: state.webauthn.is_some(),
+    };
+    let mut r = render(&page)?;
+    *r.status_mut() = status;
+    Ok(r)
 }
 
 #[derive(Template)]
@@ -208,15 +232,49 @@ pub async fn sign_in_submit(
 struct CodePage {
     layout: Layout,
     errors: FormErrors,
+    /// Whether one-time codes answer this challenge.
+    codes: bool,
+    /// The options of a security key's assertion (JSON), when the account has a key.
+    key_options: String,
 }
 
-/// `GET /sign-in/code`: the second step of a sign-in, for an account with one-time codes.
-/// Without a challenge cookie it is the first step again.
+/// The second step's page for the challenge `secret`, with `errors`; the first step again
+/// when the challenge is gone.
+pub(super) async fn code_page_with(state: &AppState, secret: &str, errors: FormErrors) -> Result<Response, AppError> {
+    let offered = super::second_factor::offered(&state.db, state.now(), state.webauthn.as_deref(), secret).await?;
+    let Some(offered) = offered else { return code_gone(state) };
+    let key_options = match &offered.key {
+        Some(o) => script_json(o)?,
+        None => String::new(),
+    };
+    render(&CodePage { layout: Layout::new(&state.web, "/sign-in"), errors, codes: offered.codes, key_options })
+}
+
+/// The sign-in page when a challenge lapsed or was used up (its cookie cleared).
+pub(super) fn code_gone(state: &AppState) -> Result<Response, AppError> {
+    let mut r = render(&SignInPage {
+        layout: Layout::new(&state.web, "/sign-in"),
+        email: String::new(),
+        next: "/".into(),
+        message: "The sign-in was not finished in time, or took too many wrong tries: sign in again.".into(),
+        provider: provider_name(state),
+        piv: state.piv.is_some(),
+        passkeys: state.webauthn.is_some(),
+    })?;
+    *r.status_mut() = StatusCode::UNAUTHORIZED;
+    r.headers_mut()
+        .append(header::SET_COOKIE, named_cookie(state, challenge_cookie_name(state), "", time::Duration::ZERO));
+    Ok(r)
+}
+
+/// `GET /sign-in/code`: the second step of a sign-in, for an account with one-time codes
+/// or a security key (or a passkey alone). Without a challenge cookie it is the first step
+/// again.
 pub async fn code_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    if cookie_value(&headers, challenge_cookie_name(&state)).is_none() {
+    let Some(secret) = cookie_value(&headers, challenge_cookie_name(&state)) else {
         return Ok(Redirect::to("/sign-in").into_response());
-    }
-    render(&CodePage { layout: Layout::new(&state.web, "/sign-in"), errors: FormErrors::default() })
+    };
+    code_page_with(&state, &secret, FormErrors::default()).await
 }
 
 /// The code form.
@@ -234,27 +292,13 @@ pub async fn code_submit(
     headers: HeaderMap,
     AppForm(form): AppForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    use super::second_factor::{self, CodeError};
-    let gone = |state: &AppState| -> Result<Response, AppError> {
-        let mut r = render(&SignInPage {
-            layout: Layout::new(&state.web, "/sign-in"),
-            email: String::new(),
-            next: "/".into(),
-            message: "The sign-in was not finished in time, or took too many wrong codes: sign in again.".into(),
-            provider: provider_name(state),
-            piv: state.piv.is_some(),
-        })?;
-        *r.status_mut() = StatusCode::UNAUTHORIZED;
-        r.headers_mut()
-            .append(header::SET_COOKIE, named_cookie(state, challenge_cookie_name(state), "", time::Duration::ZERO));
-        Ok(r)
-    };
+    use super::second_factor::{self, CodeError, Proof};
     let Some(secret) = cookie_value(&headers, challenge_cookie_name(&state)) else {
-        return gone(&state);
+        return code_gone(&state);
     };
     let previous = cookie_value(&headers, cookie_name(&state));
-    match second_factor::answer(&state.db, state.now(), &meta, &secret, &form.code, Kind::Browser, previous.as_deref())
-        .await
+    let proof = Proof::Code(&form.code);
+    match second_factor::answer(&state.db, state.now(), &meta, &secret, proof, Kind::Browser, previous.as_deref()).await
     {
         Ok(done) => {
             let to = if done.signed.user.must_change_password {
@@ -276,14 +320,13 @@ pub async fn code_submit(
                 "is not right, or was used already: enter the six digits your authenticator shows now, or a recovery code ({tries_left} {} left before you sign in again)",
                 if tries_left == 1 { "try" } else { "tries" }
             );
-            let mut r = render(&CodePage {
-                layout: Layout::new(&state.web, "/sign-in"),
-                errors: FormErrors(vec![FieldError::new("code", message)]),
-            })?;
-            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            let mut r = code_page_with(&state, &secret, FormErrors(vec![FieldError::new("code", message)])).await?;
+            if r.status() == StatusCode::OK {
+                *r.status_mut() = StatusCode::UNAUTHORIZED;
+            }
             Ok(r)
         }
-        Err(CodeError::Gone) => gone(&state),
+        Err(CodeError::Gone) => code_gone(&state),
         Err(CodeError::Db(e)) => Err(e.into()),
     }
 }
@@ -398,22 +441,49 @@ struct ReauthPage {
     provider: String,
     /// Whether the user's role may confirm with its password.
     password: bool,
+    /// The options of a security key's assertion (JSON), when the user has a key.
+    key_options: String,
+}
+
+/// The re-authentication page: the password (when the role signs in with one), the
+/// provider (when configured) and the user's security key (when they have one; its
+/// assertion is started here and kept on the session).
+pub(super) async fn reauth_page_with(
+    state: &AppState,
+    user: &SignedIn,
+    next: String,
+    errors: FormErrors,
+) -> Result<Response, AppError> {
+    let password = super::sign_in_policy::of_role(&mut *state.conn().await?, user.role).await?.password_allowed;
+    let key_options = match &state.webauthn {
+        Some(rp) => match super::security_keys::begin_reauth(&state.db, state.now(), user, rp).await? {
+            Some(o) => script_json(&o)?,
+            None => String::new(),
+        },
+        None => String::new(),
+    };
+    let refused = !errors.is_empty();
+    let mut r = render(&ReauthPage {
+        layout: Layout::for_user(&state.web, "/account/reauth", Some(user)),
+        next,
+        errors,
+        provider: provider_name(state),
+        password,
+        key_options,
+    })?;
+    if refused {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
 }
 
 /// `GET /account/reauth`.
 pub async fn reauth_page(
     State(state): State<AppState>,
-    user: CurrentUser,
+    user: SignedIn,
     AppQuery(q): AppQuery<NextQuery>,
 ) -> Result<Response, AppError> {
-    let password = super::sign_in_policy::of_role(&mut *state.conn().await?, user.role).await?.password_allowed;
-    render(&ReauthPage {
-        layout: Layout::for_user(&state.web, "/account/reauth", Some(&user)),
-        next: safe_next(q.next.as_deref()),
-        errors: FormErrors::default(),
-        provider: provider_name(&state),
-        password,
-    })
+    reauth_page_with(&state, &user, safe_next(q.next.as_deref()), FormErrors::default()).await
 }
 
 /// The re-authentication form.
@@ -426,7 +496,7 @@ pub struct ReauthForm {
 /// `POST /account/reauth`.
 pub async fn reauth_submit(
     State(state): State<AppState>,
-    user: CurrentUser,
+    user: SignedIn,
     AppForm(form): AppForm<ReauthForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(form.next.as_deref());
@@ -435,18 +505,7 @@ pub async fn reauth_submit(
         .map_err(AppError::from)
     {
         Ok(()) => Ok(Redirect::to(&next).into_response()),
-        Err(AppError::Invalid(errors)) => {
-            let password = super::sign_in_policy::of_role(&mut *state.conn().await?, user.role).await?.password_allowed;
-            let mut r = render(&ReauthPage {
-                layout: Layout::for_user(&state.web, "/account/reauth", Some(&user)),
-                next,
-                errors: FormErrors(errors),
-                provider: provider_name(&state),
-                password,
-            })?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
-        }
+        Err(AppError::Invalid(errors)) => reauth_page_with(&state, &user, next, FormErrors(errors)).await,
         Err(e) => Err(e),
     }
 }

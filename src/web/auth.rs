@@ -160,7 +160,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
 
     // Signing in (and its one-time code step) replaces whatever session the browser had, so
     // it needs no token of the old one; it stays covered by the cross-site check above.
-    let exempt = matches!(parts.uri.path(), "/sign-in" | "/sign-in/code");
+    let exempt = matches!(parts.uri.path(), "/sign-in" | "/sign-in/code" | "/sign-in/key" | "/sign-in/passkey");
     if unsafe_method
         && !exempt
         && let Some(auth) = &authenticated
@@ -297,6 +297,8 @@ pub struct SignedIn {
     pub csrf_token: String,
     /// Whether the password must be changed first.
     pub must_change_password: bool,
+    /// Whether a security key must be registered first.
+    pub must_register_key: bool,
     /// Unread notifications when the request arrived.
     pub unread_notifications: i64,
     /// The session secret as presented (to end this very session).
@@ -347,6 +349,7 @@ impl FromRequestParts<AppState> for SignedIn {
             kind: if live.kind == "api" { Kind::Api } else { Kind::Browser },
             csrf_token: live.csrf_token,
             must_change_password: live.must_change_password,
+            must_register_key: live.must_register_key,
             unread_notifications: live.unread_notifications,
             secret: auth.credential.secret().to_string(),
             own_zone: own.is_some(),
@@ -372,6 +375,9 @@ impl FromRequestParts<AppState> for CurrentUser {
         let user = SignedIn::from_request_parts(parts, state).await?;
         if user.must_change_password {
             return Err(AppError::PasswordChangeRequired);
+        }
+        if user.must_register_key {
+            return Err(AppError::SecurityKeyRequired);
         }
         Ok(CurrentUser(user))
     }

@@ -48,6 +48,9 @@ pub enum AppError {
     /// The user must change the password before doing anything else.
     #[error("password change required")]
     PasswordChangeRequired,
+    /// The user's role requires a security key and the user has none: register one first.
+    #[error("security key required")]
+    SecurityKeyRequired,
     /// Too many attempts from this client.
     #[error("too many requests")]
     TooManyRequests,
@@ -164,7 +167,8 @@ impl AppError {
             AppError::Forbidden
             | AppError::ForbiddenBecause(_)
             | AppError::ReauthRequired
-            | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            | AppError::PasswordChangeRequired
+            | AppError::SecurityKeyRequired => StatusCode::FORBIDDEN,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -206,6 +210,12 @@ impl AppError {
                 kind: "urn:icts-review:problem:second-factor-required".into(),
                 title: "One-time code required".into(),
                 detail: Some("This account signs in with a one-time code too: send the six digits its authenticator shows now (or a recovery code) as code, with the email and password.".into()),
+                ..base
+            },
+            AppError::SecurityKeyRequired => Problem {
+                kind: "urn:icts-review:problem:security-key-required".into(),
+                title: "Security key required".into(),
+                detail: Some("Your role signs in with a security key or passkey: register one on your account page (/account/security-keys) before continuing.".into()),
                 ..base
             },
             AppError::PasswordChangeRequired => Problem {
@@ -330,6 +340,7 @@ pub async fn render_errors(State(state): State<WebState>, request: Request, next
         let target = match (problem.status, problem.kind.rsplit(':').next()) {
             (401, _) => Some(format!("/sign-in?next={next_param}")),
             (403, Some("password-change-required")) => Some("/account/password".to_string()),
+            (403, Some("security-key-required")) => Some("/account/security-keys?required=1".to_string()),
             (403, Some("reauth-required")) => Some(format!("/account/reauth?next={next_param}")),
             _ => None,
         };

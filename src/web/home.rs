@@ -34,6 +34,7 @@ pub async fn home(
 ) -> Result<Response, AppError> {
     match user {
         Some(u) if u.must_change_password => Err(AppError::PasswordChangeRequired),
+        Some(u) if u.must_register_key => Err(AppError::SecurityKeyRequired),
         Some(u) => crate::home::web::page(&state, &u, q.done.as_deref().unwrap_or_default()).await,
         None => render(&HomePage { layout: Layout::for_user(&state.web, "/", None) }),
     }

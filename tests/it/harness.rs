@@ -583,6 +583,34 @@ impl Drop for Browser {
     }
 }
 
+/// The WebDriver WebAuthn extension: adds a virtual authenticator (CTAP2 over USB, with
+/// resident keys and user verification that always succeeds) to the browser.
+#[derive(Debug)]
+struct AddVirtualAuthenticator;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for AddVirtualAuthenticator {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/webauthn/authenticator", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (axum::http::Method, Option<String>) {
+        let body = serde_json::json!({
+            "protocol": "ctap2", "transport": "usb", "hasResidentKey": true, "hasUserVerification": true,
+            "isUserConsenting": true, "isUserVerified": true,
+        });
+        (axum::http::Method::POST, Some(body.to_string()))
+    }
+}
+
+impl Browser {
+    /// Adds a virtual authenticator (a security key that is always present and verifies
+    /// its user); returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let v = self.client.issue_cmd(AddVirtualAuthenticator).await.expect("the virtual authenticator is added");
+        v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+    }
+}
+
 /// chromedriver's log endpoint (not part of W3C WebDriver, but supported by chromedriver).
 #[derive(Debug)]
 struct GetLog;

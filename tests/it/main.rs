@@ -22,6 +22,7 @@ mod record;
 mod risk;
 mod screening;
 mod security;
+mod security_keys;
 mod seed;
 mod sso;
 mod two_step;

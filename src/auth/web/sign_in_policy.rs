@@ -18,6 +18,7 @@ use crate::web::layout::{FormErrors, Layout, render};
 pub struct Row {
     pub role: Role,
     pub password_allowed: bool,
+    pub require_security_key: bool,
     pub sso_assurance: String,
     pub version: i64,
 }
@@ -54,6 +55,7 @@ async fn page(
             .map(|p: RolePolicy| Row {
                 role: p.role,
                 password_allowed: p.password_allowed,
+                require_security_key: p.require_security_key,
                 sso_assurance: p.sso_assurance.join(" "),
                 version: p.version,
             })
@@ -93,6 +95,7 @@ pub async fn save(
             role,
             password_allowed: form.contains_key(&format!("password_allowed_{role}")),
             sso_assurance: form.get(&format!("sso_assurance_{role}")).cloned().unwrap_or_default(),
+            require_security_key: form.contains_key(&format!("require_security_key_{role}")),
             version,
         });
     }
@@ -101,6 +104,7 @@ pub async fn save(
         .map(|c| Row {
             role: c.role,
             password_allowed: c.password_allowed,
+            require_security_key: c.require_security_key,
             sso_assurance: c.sso_assurance.clone(),
             version: c.version,
         })

@@ -1,0 +1,355 @@
+//! Security keys and passkeys (WebAuthn, on `webauthn-rs`): phishing-resistant, bound to
+//! this site's origin. Users register one or more on their account page (named, listed
+//! with their last use, removable); a key then signs them in as the second factor after
+//! their password, or alone as a passkey (with the authenticator's own user
+//! verification), and confirms a step-up (signing a determination, an export) instead of
+//! the password. A role's sign-in policy may require one: such a user is sent to register
+//! one after their next sign-in, before anything else.
+//!
+//! A ceremony's state is kept beside what it belongs to: a registration or a step-up on the
+//! session (`sessions.webauthn_state`), a sign-in on its challenge. It is taken once.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, RequestChallengeResponse, Webauthn, WebauthnBuilder,
+};
+
+use super::actor::Actor;
+use super::session::REAUTH_VALID;
+use crate::audit::{self, NewEvent};
+use crate::error::{DomainError, FieldError};
+use crate::ids::{SessionId, UserId};
+
+/// How long a ceremony waits for the authenticator's answer.
+pub const CEREMONY_LIFETIME: Duration = Duration::minutes(5);
+/// Most keys one account may register.
+pub const MAX_KEYS: i64 = 10;
+
+/// The relying party: this service at its public URL. `None` when the URL's host cannot
+/// be a WebAuthn relying party (an IP address): keys are then not offered.
+pub fn relying_party(public_url: &url::Url) -> Option<Arc<Webauthn>> {
+    let host = public_url.host_str()?;
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return None;
+    }
+    let origin = url::Url::parse(&public_url.origin().ascii_serialization()).ok()?;
+    WebauthnBuilder::new(host, &origin).ok()?.rp_name("ICTS Review").build().ok().map(Arc::new)
+}
+
+/// A registered key as the account page shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyRow {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// The keys of `user`, oldest first.
+pub async fn list(conn: &mut PgConnection, user: UserId) -> Result<Vec<KeyRow>, sqlx::Error> {
+    sqlx::query_as!(
+        KeyRow,
+        "SELECT id, name, created_at, last_used_at FROM user_security_keys WHERE user_id = $1 ORDER BY created_at, id",
+        user.0
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Whether `user` has a key.
+pub async fn has_key(conn: &mut PgConnection, user: UserId) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM user_security_keys WHERE user_id = $1) AS "v!""#, user.0)
+        .fetch_one(conn)
+        .await
+}
+
+/// The stored credentials of `user`, with their row ids.
+async fn credentials(conn: &mut PgConnection, user: UserId) -> Result<Vec<(Uuid, Passkey)>, DomainError> {
+    let rows = sqlx::query!("SELECT id, credential FROM user_security_keys WHERE user_id = $1", user.0)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            serde_json::from_value::<Passkey>(r.credential)
+                .map(|p| (r.id, p))
+                .map_err(|e| DomainError::Internal(anyhow::anyhow!("stored security key {}: {e}", r.id)))
+        })
+        .collect()
+}
+
+/// A ceremony kept on a session.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum SessionCeremony {
+    Register {
+        name: String,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+        state: PasskeyRegistration,
+    },
+    Reauth {
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+        state: PasskeyAuthentication,
+    },
+}
+
+async fn keep_on_session(conn: &mut PgConnection, session: SessionId, c: &SessionCeremony) -> Result<(), DomainError> {
+    let value = serde_json::to_value(c).map_err(|e| DomainError::Internal(e.into()))?;
+    sqlx::query!("UPDATE sessions SET webauthn_state = $2 WHERE id = $1", session.0, value).execute(conn).await?;
+    Ok(())
+}
+
+/// Takes (and clears) the ceremony kept on `session`.
+async fn take_from_session(
+    conn: &mut PgConnection,
+    session: SessionId,
+) -> Result<Option<SessionCeremony>, sqlx::Error> {
+    let old = sqlx::query_scalar!(
+        "UPDATE sessions s SET webauthn_state = NULL FROM (SELECT id, webauthn_state FROM sessions WHERE id = $1 FOR UPDATE) o \
+         WHERE s.id = o.id RETURNING o.webauthn_state",
+        session.0
+    )
+    .fetch_optional(conn)
+    .await?
+    .flatten();
+    Ok(old.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+/// Checks a key's name: 1 to 100 characters, no control characters.
+pub fn check_name(name: &str) -> Result<String, FieldError> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 100 || n.chars().any(char::is_control) {
+        Err(FieldError::new("name", "must be 1 to 100 characters, such as \"YubiKey on my keyring\""))
+    } else {
+        Ok(n.to_string())
+    }
+}
+
+/// Whether the session may add or remove keys without confirming the password again:
+/// re-authenticated, or signed in, within [`REAUTH_VALID`].
+async fn fresh(conn: &mut PgConnection, actor: &Actor, now: OffsetDateTime) -> Result<bool, sqlx::Error> {
+    if actor.reauth_at.is_some_and(|t| now - t < REAUTH_VALID) {
+        return Ok(true);
+    }
+    let created = sqlx::query_scalar!("SELECT created_at FROM sessions WHERE id = $1", actor.session_id.0)
+        .fetch_optional(conn)
+        .await?;
+    Ok(created.is_some_and(|t| now - t < REAUTH_VALID))
+}
+
+/// Starts registering a key named `name` for the actor: the options for the browser.
+pub async fn begin_registration(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    actor: &Actor,
+    rp: &Webauthn,
+    name: &str,
+) -> Result<CreationChallengeResponse, DomainError> {
+    let name = check_name(name).map_err(|e| DomainError::Invalid(vec![e]))?;
+    let mut conn = pool.acquire().await?;
+    if !fresh(&mut conn, actor, now).await? {
+        return Err(DomainError::ReauthRequired);
+    }
+    let existing = credentials(&mut conn, actor.id).await?;
+    if existing.len() as i64 >= MAX_KEYS {
+        return Err(DomainError::invalid("name", format!("cannot be added: an account holds at most {MAX_KEYS} keys")));
+    }
+    let exclude = existing.iter().map(|(_, p)| p.cred_id().clone()).collect::<Vec<_>>();
+    let (options, state) = rp
+        .start_passkey_registration(actor.id.0, &actor.email, &actor.name, Some(exclude))
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("starting a key registration: {e:?}")))?;
+    keep_on_session(&mut conn, actor.session_id, &SessionCeremony::Register { name, at: now, state }).await?;
+    Ok(options)
+}
+
+/// Finishes a registration with the browser's answer `credential` (JSON): the key is
+/// added, with its `user.security_key_added` event.
+pub async fn finish_registration(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    actor: &Actor,
+    rp: &Webauthn,
+    credential: &str,
+) -> Result<KeyRow, DomainError> {
+    let mut tx = pool.begin().await?;
+    let (name, state) = match take_from_session(&mut tx, actor.session_id).await? {
+        Some(SessionCeremony::Register { name, at, state }) if now - at < CEREMONY_LIFETIME => (name, state),
+        _ => {
+            tx.commit().await?;
+            return Err(DomainError::invalid("credential", "came after the registration lapsed: add the key again"));
+        }
+    };
+    let answer: RegisterPublicKeyCredential = serde_json::from_str(credential)
+        .map_err(|_| DomainError::invalid("credential", "is not an answer from a security key"))?;
+    let passkey = match rp.finish_passkey_registration(&answer, &state) {
+        Ok(p) => p,
+        Err(e) => {
+            tx.commit().await?;
+            return Err(DomainError::invalid("credential", format!("was refused ({e}): add the key again")));
+        }
+    };
+    let id = Uuid::now_v7();
+    let stored = serde_json::to_value(&passkey).map_err(|e| DomainError::Internal(e.into()))?;
+    let cred_id: &[u8] = passkey.cred_id().as_ref();
+    let inserted = sqlx::query!(
+        "INSERT INTO user_security_keys (id, user_id, name, credential_id, credential, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credential_id) DO NOTHING",
+        id,
+        actor.id.0,
+        &name,
+        cred_id,
+        stored,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(DomainError::invalid("credential", "is a key registered already"));
+    }
+    let event =
+        NewEvent::new("user.security_key_added").object("user", actor.id).changes(json!({"key": id, "name": name}));
+    audit::record(&mut tx, now, &actor.audit(), event).await?;
+    tx.commit().await?;
+    Ok(KeyRow { id, name, created_at: now, last_used_at: None })
+}
+
+/// Removes one of the actor's keys (needs a fresh confirmation, like adding one).
+pub async fn remove(pool: &PgPool, now: OffsetDateTime, actor: &Actor, key: Uuid) -> Result<(), DomainError> {
+    let mut tx = pool.begin().await?;
+    if !fresh(&mut tx, actor, now).await? {
+        return Err(DomainError::ReauthRequired);
+    }
+    let name = sqlx::query_scalar!(
+        "DELETE FROM user_security_keys WHERE id = $1 AND user_id = $2 RETURNING name",
+        key,
+        actor.id.0
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(DomainError::NotFound)?;
+    let event =
+        NewEvent::new("user.security_key_removed").object("user", actor.id).changes(json!({"key": key, "name": name}));
+    audit::record(&mut tx, now, &actor.audit(), event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Starts an assertion of one of `user`'s keys: the options for the browser and the state
+/// to keep. `None` when the user has no key.
+pub async fn begin_assertion(
+    conn: &mut PgConnection,
+    rp: &Webauthn,
+    user: UserId,
+) -> Result<Option<(RequestChallengeResponse, PasskeyAuthentication)>, DomainError> {
+    let keys = credentials(conn, user).await?;
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let passkeys: Vec<Passkey> = keys.into_iter().map(|(_, p)| p).collect();
+    rp.start_passkey_authentication(&passkeys)
+        .map(Some)
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("starting a key assertion: {e:?}")))
+}
+
+/// Checks the browser's assertion `credential` (JSON) against `state` and `user`'s keys;
+/// on success notes the key's use (and its counter) and returns the key's id and name.
+/// `Err` carries the reason a failure is recorded with.
+pub async fn check_assertion(
+    tx: &mut PgConnection,
+    now: OffsetDateTime,
+    rp: &Webauthn,
+    user: UserId,
+    state: &PasskeyAuthentication,
+    credential: &str,
+) -> Result<Result<(Uuid, String), &'static str>, DomainError> {
+    let Ok(answer) = serde_json::from_str::<PublicKeyCredential>(credential) else {
+        return Ok(Err("malformed_assertion"));
+    };
+    let Ok(result) = rp.finish_passkey_authentication(&answer, state) else {
+        return Ok(Err("wrong_key"));
+    };
+    let used: &[u8] = result.cred_id().as_ref();
+    let row = sqlx::query!(
+        "SELECT id, name, credential FROM user_security_keys WHERE user_id = $1 AND credential_id = $2 FOR UPDATE",
+        user.0,
+        used
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(Err("wrong_key")) };
+    let mut passkey: Passkey = serde_json::from_value(row.credential)
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("stored key: {e}")))?;
+    let updated = passkey.update_credential(&result);
+    let stored = serde_json::to_value(&passkey).map_err(|e| DomainError::Internal(e.into()))?;
+    sqlx::query!(
+        "UPDATE user_security_keys SET last_used_at = $2, credential = CASE WHEN $3 THEN $4 ELSE credential END WHERE id = $1",
+        row.id,
+        now,
+        updated == Some(true),
+        stored
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(Ok((row.id, row.name)))
+}
+
+/// Starts a step-up with a key for the actor's session: the options for the browser, or
+/// `None` when the actor has no key.
+pub async fn begin_reauth(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    actor: &Actor,
+    rp: &Webauthn,
+) -> Result<Option<RequestChallengeResponse>, DomainError> {
+    let mut conn = pool.acquire().await?;
+    let Some((options, state)) = begin_assertion(&mut conn, rp, actor.id).await? else { return Ok(None) };
+    keep_on_session(&mut conn, actor.session_id, &SessionCeremony::Reauth { at: now, state }).await?;
+    Ok(Some(options))
+}
+
+/// A step-up with a key: a right assertion re-authenticates the session for
+/// [`REAUTH_VALID`] (`auth.reauthenticate` with `method: "security_key"`); a wrong one is
+/// recorded and counts towards the lockout like a wrong password.
+pub async fn reauth(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    actor: &Actor,
+    rp: &Webauthn,
+    credential: &str,
+) -> Result<(), DomainError> {
+    let mut tx = pool.begin().await?;
+    let state = match take_from_session(&mut tx, actor.session_id).await? {
+        Some(SessionCeremony::Reauth { at, state }) if now - at < CEREMONY_LIFETIME => state,
+        _ => {
+            tx.commit().await?;
+            return Err(DomainError::invalid("credential", "came after the confirmation lapsed: confirm again"));
+        }
+    };
+    match check_assertion(&mut tx, now, rp, actor.id, &state, credential).await? {
+        Ok((key, name)) => {
+            sqlx::query!("UPDATE sessions SET reauth_at = $2 WHERE id = $1", actor.session_id.0, now)
+                .execute(&mut *tx)
+                .await?;
+            let event = NewEvent::new("auth.reauthenticate")
+                .object("session", actor.session_id)
+                .changes(json!({"method": "security_key", "key": key, "name": name}));
+            audit::record(&mut tx, now, &actor.audit(), event).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        Err(reason) => {
+            super::service::count_failure_in(&mut tx, actor.id, &actor.audit(), now, "auth.reauthenticate", reason)
+                .await?;
+            tx.commit().await?;
+            Err(DomainError::invalid("credential", "was not from a key of this account: confirm again"))
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! Security keys and passkeys in headless Chromium, with the WebDriver virtual
+//! authenticator: a supervisor under a policy that requires a key registers one after
+//! signing in, signs a determination with the key as the step-up, signs in with the key
+//! after the password, and with the key alone.
+
+use fantoccini::Locator::{Css, Id};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::harness::{Browser, RunningServer, free_port, server_db};
+
+/// A JSON API client over the running server.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn new(base: &str, email: &str, password: &str) -> Api {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{base}/api/v1/auth/token"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let token = r.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+        Api { http, base: base.to_string(), token }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let v: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v
+    }
+}
+
+/// A case at its initial determination, with a submitted draft; returns the draft's id.
+async fn submitted_draft(base: &str, analyst: &Api, supervisor: &Api, today: &str) -> String {
+    let c = analyst
+        .call(
+            Method::POST,
+            "/api/v1/cases",
+            Some(json!({"title": "Satellite ground station software", "summary": "Ground station control software with remote updates from abroad.",
+                "origin": "own_initiative", "category": "critical_infrastructure", "adversaries": ["CN"], "restricted": false})),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let act = |a: &'static str| json!({"action": a});
+    supervisor.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("accept"))).await;
+    analyst
+        .call(
+            Method::POST,
+            &format!("/api/v1/cases/{id}/agency-notices"),
+            Some(json!({"step": "first", "agency": "DHS", "sent_on": today})),
+        )
+        .await;
+    analyst.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("notify_agencies"))).await;
+    let v = analyst.call(Method::GET, &format!("/api/v1/cases/{id}"), None).await["version"].clone();
+    analyst
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/cases/{id}"),
+            Some(json!({"version": v, "covered": "yes", "covered_note": "ICTS in use after 19 January 2021.",
+                "nexus": "yes", "nexus_note": "The vendor is headquartered in the PRC.", "undue_risk": "yes",
+                "undue_risk_note": "Remote updates to ground station control."})),
+        )
+        .await;
+    let criteria: serde_json::Map<String, serde_json::Value> =
+        ["ownership", "facilities", "personnel_ties", "adversary_law", "operation_control"]
+            .iter()
+            .map(|c| (c.to_string(), json!({"finding": format!("{c}: found"), "evidence": "party record"})))
+            .collect();
+    analyst
+        .call(
+            Method::POST,
+            &format!("/api/v1/cases/{id}/nexus"),
+            Some(json!({"criteria": criteria, "conclusion": "yes", "summary": "Nexus established"})),
+        )
+        .await;
+    let rubric = analyst.call(Method::GET, "/api/v1/rubrics/current", None).await;
+    let scores: serde_json::Map<String, serde_json::Value> = rubric["definition"]["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|cr| cr["connected_software_only"] != true)
+        .map(|cr| (cr["code"].as_str().unwrap().to_string(), json!({"score": 3, "rationale": "level 3"})))
+        .collect();
+    analyst
+        .call(
+            Method::POST,
+            &format!("/api/v1/cases/{id}/assessments"),
+            Some(json!({"scores": scores, "narrative": "n"})),
+        )
+        .await;
+    analyst
+        .call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("begin_initial_determination")))
+        .await;
+    let content = json!({
+        "title": "Initial determination", "party": "Example Supplier Ltd.",
+        "covered_finding": "Covered: ICTS used by US persons after 19 January 2021.",
+        "nexus_finding": "The supplier is subject to a foreign adversary's jurisdiction.",
+        "risk_analysis": "Undue risk: privileged access to US systems.", "background": "",
+        "submission_answers": [], "cessation": "Cease within 30 days.", "prohibitions": [],
+        "penalties": "IEEPA penalties apply.", "measures": []
+    });
+    let d = analyst
+        .call(
+            Method::POST,
+            &format!("/api/v1/cases/{id}/determinations"),
+            Some(json!({"kind": "initial", "outcome": "prohibition", "content": content, "unclassified_confirmed": true})),
+        )
+        .await;
+    let did = d["id"].as_str().unwrap().to_string();
+    analyst.call(Method::POST, &format!("/api/v1/determinations/{did}/submit"), None).await;
+    let _ = base;
+    did
+}
+
+#[tokio::test]
+async fn a_supervisor_under_a_key_policy_registers_a_key_signs_with_it_and_signs_in_with_it() {
+    let (_, url) = server_db().create_database().await;
+    let config = crate::harness::test_config(&url);
+    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
+    let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
+    let password = "a shared long passphrase";
+    for (email, name, role) in [
+        ("kit.analyst@agency.gov", "Kit Analyst", "analyst"),
+        ("lee.supervisor@agency.gov", "Lee Supervisor", "supervisor"),
+    ] {
+        let input = icts_review::auth::service::NewUser::parse(email, name, role, password).unwrap();
+        icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+    }
+    // Keys answer to a host name, not an IP address: the service is reached at localhost.
+    let port = free_port();
+    let base = format!("http://localhost:{port}");
+    let log = std::env::temp_dir().join(format!("icts-keys-server-{port}.log"));
+    let server = RunningServer::start_on(port, &["--public-url", &base], &[("DATABASE_URL", url.as_str())], log).await;
+    let analyst = Api::new(&base, "kit.analyst@agency.gov", password).await;
+    let supervisor = Api::new(&base, "lee.supervisor@agency.gov", password).await;
+    let today = icts_review::cases::service::today(now).to_string();
+    let did = submitted_draft(&base, &analyst, &supervisor, &today).await;
+    // The policy now requires a key of supervisors (set as an admin's page would).
+    sqlx::query("UPDATE role_sign_in_policies SET require_security_key = true WHERE role = 'supervisor'")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let browser = Browser::start().await;
+    browser.add_virtual_authenticator().await;
+    let c = &browser.client;
+    browser.sign_in(&base, "lee.supervisor@agency.gov", password).await;
+    // Sent to register a key before anything else.
+    c.wait().for_element(Css("[data-testid=key-required]")).await.unwrap();
+    c.goto(&format!("{base}/determinations")).await.unwrap();
+    c.wait().for_element(Css("[data-testid=key-required]")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/account/security-keys");
+    browser.assert_accessible("the security keys page, a key required").await;
+    c.find(Id("name")).await.unwrap().send_keys("Desk key").await.unwrap();
+    c.find(Css("form[action='/account/security-keys'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    let register = c.wait().for_element(Css("[data-testid=register-key]:enabled")).await.unwrap();
+    browser.screenshot("security-key-register").await;
+    register.click().await.unwrap();
+    c.wait().for_element(Css("[data-testid=keys-done]")).await.unwrap();
+    let listed = c.find(Css("[data-testid=keys]")).await.unwrap().text().await.unwrap();
+    assert!(listed.contains("Desk key"), "{listed}");
+    browser.screenshot("security-keys").await;
+
+    // Signing the determination: the key is the step-up.
+    c.goto(&format!("{base}/determinations/{did}")).await.unwrap();
+    c.wait().for_element(Css("[data-testid=reauth-to-sign]")).await.unwrap().click().await.unwrap();
+    let confirm = c.wait().for_element(Css("[data-testid=reauth-key]:enabled")).await.unwrap();
+    browser.assert_accessible("the step-up with a key").await;
+    confirm.click().await.unwrap();
+    c.wait().for_element(Css("[data-testid=content-hash]")).await.unwrap();
+    c.find(Css("[data-testid=sign]")).await.unwrap().click().await.unwrap();
+    let sig = c.wait().for_element(Css("[data-testid=signature]")).await.unwrap().text().await.unwrap();
+    assert!(sig.contains("Signed by Lee Supervisor"), "{sig}");
+
+    // Signing in again: after the password, the key (codes are not offered).
+    c.find(Css(".icts-user button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Css("form[action='/sign-in']")).await.unwrap();
+    c.find(Id("email")).await.unwrap().send_keys("lee.supervisor@agency.gov").await.unwrap();
+    c.find(Id("password")).await.unwrap().send_keys(password).await.unwrap();
+    c.find(Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let use_key = c.wait().for_element(Css("[data-testid=use-key]:enabled")).await.unwrap();
+    assert!(c.find(Id("code")).await.is_err(), "a role that requires a key is not offered codes");
+    browser.assert_accessible("the second step with a key").await;
+    use_key.click().await.unwrap();
+    let name = c.wait().for_element(Css("[data-testid=user-name]")).await.unwrap().text().await.unwrap();
+    assert_eq!(name, "Lee Supervisor");
+    assert_eq!(c.current_url().await.unwrap().path(), "/");
+
+    // And with the passkey alone.
+    c.find(Css(".icts-user button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Id("passkey-email")).await.unwrap().send_keys("lee.supervisor@agency.gov").await.unwrap();
+    c.find(Css("[data-testid=passkey-sign-in]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Css("[data-testid=use-key]:enabled")).await.unwrap().click().await.unwrap();
+    let name = c.wait().for_element(Css("[data-testid=user-name]")).await.unwrap().text().await.unwrap();
+    assert_eq!(name, "Lee Supervisor");
+    browser.close().await;
+    drop(server);
+
+    let events: Vec<(String, serde_json::Value)> = sqlx::query_as(
+        "SELECT event_type, changes FROM audit_events WHERE event_type IN \
+         ('user.security_key_added', 'auth.reauthenticate', 'auth.sign_in', 'determination.signed') AND outcome = 'success' ORDER BY seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let kinds: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
+    assert!(kinds.contains(&"user.security_key_added"), "{kinds:?}");
+    let reauth = events.iter().find(|(t, _)| t == "auth.reauthenticate").expect("a step-up");
+    assert_eq!(reauth.1["method"], "security_key");
+    let browser_sign_ins: Vec<&serde_json::Value> =
+        events.iter().filter(|(t, c)| t == "auth.sign_in" && c["kind"] == "browser").map(|(_, c)| c).collect();
+    let last_two = &browser_sign_ins[browser_sign_ins.len() - 2..];
+    assert_eq!(last_two[0]["second_factor"], "security_key");
+    assert_eq!(last_two[0]["passwordless"], false);
+    assert_eq!(last_two[1]["passwordless"], true);
+    let methods: Vec<String> =
+        sqlx::query_scalar("SELECT sign_in_method FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'lee.supervisor@agency.gov' AND s.kind = 'browser'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(methods.contains(&"passkey".to_string()), "{methods:?}");
+}
+
+mod pages {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+
+    use crate::harness::{TestApp, api, form};
+
+    #[tokio::test]
+    async fn a_role_that_requires_a_key_sends_its_users_to_register_one_before_anything_else() {
+        let app = TestApp::new().await;
+        let admin = app.user("admin").await;
+        let sup = app.user("supervisor").await;
+        let a = app.sign_in(&admin).await;
+        let page = app.send(a.get("/admin/sign-in-policy")).await.text();
+        assert!(page.contains("require_security_key_supervisor"));
+        let r = app
+            .send(a.post(
+                "/admin/sign-in-policy",
+                &[
+                    ("version_supervisor", "1"),
+                    ("password_allowed_supervisor", "on"),
+                    ("require_security_key_supervisor", "on"),
+                    ("sso_assurance_supervisor", ""),
+                ],
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+        let changed = app.events("sign_in_policy.changed").await;
+        assert_eq!(changed[0]["changes"]["require_security_key"]["after"], true);
+
+        // Signed in with the password, the supervisor can only register a key.
+        let s = app.sign_in(&sup).await;
+        for path in ["/", "/cases", "/determinations"] {
+            let r = app.send(s.get(path)).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+            assert_eq!(r.header("location").as_deref(), Some("/account/security-keys?required=1"), "{path}");
+        }
+        let keys = app.send(s.get("/account/security-keys?required=1")).await;
+        assert_eq!(keys.status, StatusCode::OK);
+        assert!(keys.text().contains("Register one now to continue"));
+        // The API says the same, as a problem.
+        let token = app.token(&sup).await;
+        let r = app.send(api("GET", "/api/v1/cases", &token, None)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(r.json()["type"], "urn:icts-review:problem:security-key-required");
+        // Other roles are not touched.
+        let analyst = app.user("analyst").await;
+        let s = app.sign_in(&analyst).await;
+        assert_eq!(app.send(s.get("/cases")).await.status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn key_pages_refuse_what_is_not_a_key_and_ask_for_the_password_when_the_session_is_old() {
+        let app = TestApp::new().await;
+        let user = app.user("analyst").await;
+        let s = app.sign_in(&user).await;
+        // A bad name is named; a fresh session starts a registration at once.
+        let r = app.send(s.post("/account/security-keys", &[("name", "")])).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("Name must be 1 to 100 characters"), "{}", r.text());
+        let r = app.send(s.post("/account/security-keys", &[("name", "Desk key </script><b>")])).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let text = r.text();
+        assert!(text.contains(r#"<script type="application/json" id="registration-options">"#));
+        assert!(!text.contains("</script><b>"), "the options cannot end their element");
+        // An answer that is no key's is refused at the field, and nothing is stored.
+        let r = app.send(s.post("/account/security-keys/finish", &[("credential", "{\"id\":\"x\"}")])).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("Credential"), "{}", r.text());
+        assert_eq!(app.count("user_security_keys").await, 0);
+        // Later in the session, adding a key asks for the password first.
+        app.clock.advance(time::Duration::minutes(6));
+        let r = app.send(s.post("/account/security-keys", &[("name", "Laptop")])).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.header("location").as_deref(), Some("/account/reauth?next=%2Faccount%2Fsecurity-keys"));
+    }
+
+    #[tokio::test]
+    async fn a_passkey_sign_in_for_an_account_without_a_key_is_refused_and_recorded() {
+        let app = TestApp::new().await;
+        let user = app.user("analyst").await;
+        assert!(app.get("/sign-in").await.text().contains("Sign in with a passkey"));
+        let r = app
+            .send(
+                Request::post("/sign-in/passkey")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(form(&[("email", &user.email)])))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.text().contains("No passkey is registered"));
+        let failed = app.events("auth.sign_in").await;
+        assert_eq!(failed.last().unwrap()["changes"]["reason"], "no_passkey");
+        assert_eq!(app.count("sign_in_challenges").await, 0);
+    }
+}
