@@ -372,7 +372,8 @@ pub async fn new_recovery_codes(
     Ok(codes)
 }
 
-/// Deletes every second factor of `user` and their open challenges, in the caller's
+/// Deletes every second factor of `user` (one-time codes, recovery codes, security keys)
+/// and their open challenges, in the caller's
 /// transaction; whether there was an authenticator or codes to delete.
 pub(super) async fn clear(tx: &mut PgConnection, user: UserId) -> Result<bool, sqlx::Error> {
     let totp =
@@ -381,8 +382,12 @@ pub(super) async fn clear(tx: &mut PgConnection, user: UserId) -> Result<bool, s
         .execute(&mut *tx)
         .await?
         .rows_affected();
+    let keys = sqlx::query!("DELETE FROM user_security_keys WHERE user_id = $1", user.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     sqlx::query!("DELETE FROM sign_in_challenges WHERE user_id = $1", user.0).execute(&mut *tx).await?;
-    Ok(totp + codes > 0)
+    Ok(totp + codes + keys > 0)
 }
 
 /// A challenge waiting for a one-time code: its secret goes to the client once (a cookie,

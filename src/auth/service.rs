@@ -1049,13 +1049,15 @@ pub(super) async fn apply(
         AdminChange::EndSessions => ("user.sessions_ended", json!({}), true),
         AdminChange::ResetSecondFactors => {
             let before = super::second_factor::methods(&mut *tx, target).await?;
+            let keys_before = super::security_keys::list(&mut *tx, target).await?.len();
             if !super::second_factor::clear(&mut *tx, target).await? {
                 return Err(DomainError::Conflict("this account has no second factor to reset".into()));
             }
             (
                 "user.second_factors_reset",
                 json!({"totp": {"before": before.totp_since.is_some() || before.totp_pending, "after": false},
-                       "recovery_codes": {"before": before.recovery_left, "after": 0}}),
+                       "recovery_codes": {"before": before.recovery_left, "after": 0},
+                       "security_keys": {"before": keys_before, "after": 0}}),
                 true,
             )
         }

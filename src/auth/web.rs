@@ -776,6 +776,8 @@ struct UserPage {
     has_second_factor: bool,
     /// Linked identities (at the OpenID provider, or cards).
     identities: Vec<IdentityRow>,
+    /// Security keys: name, last used (empty: never).
+    keys: Vec<(String, String)>,
     /// Whether card sign-in is configured (the page offers to link a card).
     piv: bool,
     /// The link-a-card form's errors and value.
@@ -827,6 +829,14 @@ pub(super) async fn user_page_full(
         .collect();
     let reset_needs_approval = service::needs_approval(target.role, &AdminChange::ResetPassword(String::new()));
     let methods = super::second_factor::methods(&mut conn, id).await?;
+    let keys: Vec<(String, String)> = super::security_keys::list(&mut conn, id)
+        .await?
+        .into_iter()
+        .map(|k| {
+            let used = k.last_used_at.map(|t| show_time(t, &user.zone)).unwrap_or_default();
+            (k.name, used)
+        })
+        .collect();
     let when = |t: Option<OffsetDateTime>| t.map(|t| show_time(t, &user.zone)).unwrap_or_default();
     let identities = super::identities::of_user(&mut conn, id)
         .await?
@@ -849,7 +859,11 @@ pub(super) async fn user_page_full(
         totp_last_used: when(methods.totp_last_used),
         totp_pending: methods.totp_pending,
         recovery_left: methods.recovery_left,
-        has_second_factor: methods.totp_since.is_some() || methods.totp_pending || methods.recovery_left > 0,
+        has_second_factor: methods.totp_since.is_some()
+            || methods.totp_pending
+            || methods.recovery_left > 0
+            || !keys.is_empty(),
+        keys,
         approvals,
         reset_needs_approval,
         layout: Layout::for_user(&state.web, "/admin/users", Some(user)),

@@ -330,3 +330,43 @@ mod pages {
         assert_eq!(app.count("sign_in_challenges").await, 0);
     }
 }
+
+mod reset {
+    use axum::http::StatusCode;
+
+    use crate::harness::TestApp;
+
+    #[tokio::test]
+    async fn an_admins_reset_of_second_factors_removes_security_keys_too() {
+        let app = TestApp::new().await;
+        let analyst = app.user("analyst").await;
+        // A key as stored (its credential is not read by a reset).
+        sqlx::query(
+            "INSERT INTO user_security_keys (id, user_id, name, credential_id, credential, created_at) \
+             VALUES (gen_random_uuid(), $1, 'Desk key', '\\x0102'::bytea, '{}'::jsonb, now())",
+        )
+        .bind(analyst.id.0)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        let admin = app.user("admin").await;
+        let a = app.sign_in(&admin).await;
+        let page = app.send(a.get(&format!("/admin/users/{}", analyst.id))).await.text();
+        assert!(page.contains("Security key “Desk key”"), "{page}");
+        let version: i32 = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
+            .bind(analyst.id.0)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        let r = app
+            .send(a.post(
+                &format!("/admin/users/{}", analyst.id),
+                &[("action", "reset_second_factors"), ("version", &version.to_string())],
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(app.count("user_security_keys").await, 0);
+        let reset = app.events("user.second_factors_reset").await;
+        assert_eq!(reset[0]["changes"]["security_keys"]["before"], 1);
+    }
+}
