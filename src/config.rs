@@ -145,8 +145,8 @@ pub struct RawConfig {
 /// Card (PIV/CAC) sign-in through the agency's reverse proxy, as configured.
 #[derive(Debug, Clone)]
 pub struct PivSettings {
-    /// The header with the verified certificate's subject (lower case).
-    pub header: axum::http::HeaderName,
+    /// The header with the verified certificate's subject (its name in lower case).
+    pub header: String,
     /// The proxy's addresses.
     pub proxies: Vec<ipnet::IpNet>,
 }
@@ -472,8 +472,11 @@ fn piv_settings(raw: &RawConfig) -> Result<Option<PivSettings>, ConfigError> {
         }
         (Some(h), Some(p)) => (h, p),
     };
-    let header = axum::http::HeaderName::from_bytes(header.to_ascii_lowercase().as_bytes())
-        .map_err(|_| bad(HEADER, format!("{header:?} is not a header name")))?;
+    // A header name is an HTTP token (RFC 9110).
+    if !header.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+        return Err(bad(HEADER, format!("{header:?} is not a header name")));
+    }
+    let header = header.to_ascii_lowercase();
     let mut nets = Vec::new();
     for part in proxies.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let net = part

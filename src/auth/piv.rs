@@ -66,11 +66,7 @@ impl Refusal {
 }
 
 /// The card subject of a request, if it came from the proxy: `Err` says why not.
-pub fn subject_of(
-    settings: &PivSettings,
-    peer: Option<&str>,
-    header: Option<&axum::http::HeaderValue>,
-) -> Result<String, Refusal> {
+pub fn subject_of(settings: &PivSettings, peer: Option<&str>, header: Option<&[u8]>) -> Result<String, Refusal> {
     let trusted = peer
         .and_then(|p| p.parse::<std::net::IpAddr>().ok())
         .is_some_and(|ip| settings.proxies.iter().any(|net| net.contains(&ip)));
@@ -78,7 +74,7 @@ pub fn subject_of(
         return Err(Refusal::UntrustedProxy);
     }
     let Some(value) = header else { return Err(Refusal::NoCard) };
-    let text = value.to_str().map_err(|_| Refusal::BadSubject)?;
+    let text = std::str::from_utf8(value).map_err(|_| Refusal::BadSubject)?;
     // nginx forwards "(null)" or nothing when no certificate was verified.
     if text.trim().is_empty() || text.trim() == "(null)" {
         return Err(Refusal::NoCard);

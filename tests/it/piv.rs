@@ -15,7 +15,7 @@ const DN: &str = "CN=DOE.JANE.Q.1234567890,OU=PKI,OU=DoD,O=U.S. Government,C=US"
 async fn app() -> TestApp {
     TestApp::with(|c| {
         c.piv = Some(icts_review::config::PivSettings {
-            header: HEADER.parse().unwrap(),
+            header: HEADER.to_string(),
             proxies: vec!["10.20.0.0/16".parse().unwrap()],
         })
     })

@@ -199,8 +199,25 @@ async fn a_supervisor_under_a_key_policy_registers_a_key_signs_with_it_and_signs
     assert_eq!(name, "Lee Supervisor");
     assert_eq!(c.current_url().await.unwrap().path(), "/");
 
-    // And with the passkey alone.
+    // And with the passkey alone, even while wrong passwords have locked password sign-in.
     c.find(Css(".icts-user button[type=submit]")).await.unwrap().click().await.unwrap();
+    let http = reqwest::Client::new();
+    for _ in 0..3 {
+        let r = http
+            .post(format!("{base}/api/v1/auth/token"))
+            .json(&json!({"email": "lee.supervisor@agency.gov", "password": "a wrong guess"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let r = http
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&json!({"email": "lee.supervisor@agency.gov", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "the password is locked out from here for now");
     c.wait().for_element(Id("passkey-email")).await.unwrap().send_keys("lee.supervisor@agency.gov").await.unwrap();
     c.find(Css("[data-testid=passkey-sign-in]")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Css("[data-testid=use-key]:enabled")).await.unwrap().click().await.unwrap();

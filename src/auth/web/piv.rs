@@ -37,7 +37,8 @@ pub async fn sign_in(
     if user.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
-    let subject = piv::subject_of(&settings, meta.client_addr.as_deref(), headers.get(&settings.header));
+    let forwarded = headers.get(settings.header.as_str()).map(|v| v.as_bytes());
+    let subject = piv::subject_of(&settings, meta.client_addr.as_deref(), forwarded);
     let previous = cookie_value(&headers, cookie_name(&state));
     match piv::sign_in(&state.db, state.now(), &meta, subject, previous.as_deref()).await {
         Ok(signed) => Ok(redirect_with_cookie(&next, session_cookie(&state, &signed.session))),
