@@ -191,6 +191,7 @@ fn table() -> Table {
         .api(routes!(auth::api::create_token))
         .api(routes!(auth::api::delete_token))
         .api(routes!(auth::api::me))
+        .api(routes!(auth::api::sign_in_methods))
         .api(routes!(auth::api::set_time_zone))
         .api(routes!(auth::api::list_users))
         .api(routes!(auth::api::create_user))

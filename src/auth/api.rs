@@ -159,6 +159,83 @@ fn me_of(user: &SignedIn, zone: &crate::zone::Zone, chosen: bool) -> Me {
     }
 }
 
+/// How the signed-in user can sign in, besides a password.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignInMethods {
+    /// Whether one-time codes (TOTP) are set up.
+    pub totp: bool,
+    /// Recovery codes not used yet.
+    pub recovery_codes_left: i64,
+    /// Registered security keys and passkeys.
+    pub security_keys: Vec<SecurityKeySummary>,
+    /// Identities linked to the account: at the OpenID provider, or cards.
+    pub identities: Vec<IdentitySummary>,
+    /// Whether the role requires a security key and the user must register one first.
+    pub must_register_key: bool,
+}
+
+/// A registered security key or passkey.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SecurityKeySummary {
+    pub id: uuid::Uuid,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<time::OffsetDateTime>,
+}
+
+/// An identity linked to the account.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IdentitySummary {
+    /// `sso` (the OpenID provider) or `card` (PIV/CAC).
+    #[schema(example = "sso")]
+    pub kind: String,
+    pub issuer: String,
+    pub subject: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub linked_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<time::OffsetDateTime>,
+}
+
+/// How I can sign in: one-time codes, recovery codes left, security keys with their last
+/// use, and linked identities.
+#[utoipa::path(get, path = "/api/v1/me/sign-in-methods", tag = "auth", responses((status = 200, body = SignInMethods), (status = 401)), security(("bearer" = [])))]
+pub async fn sign_in_methods(
+    State(state): State<AppState>,
+    user: SignedIn,
+) -> Result<ApiJson<SignInMethods>, AppError> {
+    let mut conn = state.conn().await?;
+    let m = super::second_factor::methods(&mut conn, user.id).await?;
+    let keys = super::security_keys::list(&mut conn, user.id).await?;
+    let identities = super::identities::of_user(&mut conn, user.id).await?;
+    Ok(ApiJson(SignInMethods {
+        totp: m.totp_since.is_some(),
+        recovery_codes_left: m.recovery_left,
+        security_keys: keys
+            .into_iter()
+            .map(|k| SecurityKeySummary {
+                id: k.id,
+                name: k.name,
+                created_at: k.created_at,
+                last_used_at: k.last_used_at,
+            })
+            .collect(),
+        identities: identities
+            .into_iter()
+            .map(|i| IdentitySummary {
+                kind: if i.is_card() { "card" } else { "sso" }.into(),
+                issuer: i.issuer,
+                subject: i.subject,
+                linked_at: i.linked_at,
+                last_used_at: i.last_used_at,
+            })
+            .collect(),
+        must_register_key: user.must_register_key,
+    }))
+}
+
 /// Sets where pages show the signed-in user times: an IANA zone of their own, or null for
 /// the office's. Exports and the audit log stay UTC.
 #[utoipa::path(put, path = "/api/v1/me/time-zone", tag = "auth", request_body = TimeZoneRequest,

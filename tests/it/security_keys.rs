@@ -290,11 +290,17 @@ mod pages {
         let keys = app.send(s.get("/account/security-keys?required=1")).await;
         assert_eq!(keys.status, StatusCode::OK);
         assert!(keys.text().contains("Register one now to continue"));
-        // The API says the same, as a problem.
+        // The API says the same, as a problem; the user's sign-in methods say why.
         let token = app.token(&sup).await;
         let r = app.send(api("GET", "/api/v1/cases", &token, None)).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         assert_eq!(r.json()["type"], "urn:icts-review:problem:security-key-required");
+        let methods = app.send(api("GET", "/api/v1/me/sign-in-methods", &token, None)).await;
+        assert_eq!(methods.status, StatusCode::OK, "{}", methods.text());
+        let m = methods.json();
+        assert_eq!(m["must_register_key"], true);
+        assert_eq!(m["security_keys"], serde_json::json!([]));
+        assert_eq!(m["totp"], false);
         // Other roles are not touched.
         let analyst = app.user("analyst").await;
         let s = app.sign_in(&analyst).await;

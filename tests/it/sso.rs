@@ -251,7 +251,11 @@ async fn a_user_an_admin_created_signs_in_through_the_provider_and_lands_home_wi
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert_eq!(app.events("user.identity_linked").await.len(), 1, "linked once");
 
-    // The admin sees the identity among the account's sign-in methods.
+    // The user sees it among their sign-in methods in the API, the admin on the account's page.
+    let token = app.token(&user).await;
+    let methods = app.send(crate::harness::api("GET", "/api/v1/me/sign-in-methods", &token, None)).await.json();
+    assert_eq!(methods["identities"][0]["kind"], "sso");
+    assert_eq!(methods["identities"][0]["subject"], "sub-analyst-1");
     let admin = app.user("admin").await;
     let a = app.sign_in(&admin).await;
     let shown = app.send(a.get(&format!("/admin/users/{}", user.id.0))).await.text();
