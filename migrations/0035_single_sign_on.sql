@@ -19,7 +19,7 @@ SET LOCAL statement_timeout = '60s';
 
 CREATE TABLE IF NOT EXISTS user_identities (
     issuer       text NOT NULL CHECK (length(issuer) <= 2048),
-    subject      text NOT NULL CHECK (length(subject) BETWEEN 1 AND 255),
+    subject      text NOT NULL CHECK (length(subject) BETWEEN 1 AND 1024),
     user_id      uuid NOT NULL REFERENCES users (id),
     email        text CHECK (length(email) <= 254),
     linked_at    timestamptz NOT NULL,
@@ -29,6 +29,10 @@ CREATE TABLE IF NOT EXISTS user_identities (
 -- The table is created just above, empty: nothing waits on this index build.
 -- squawk-ignore require-concurrent-index-creation
 CREATE INDEX IF NOT EXISTS user_identities_user_idx ON user_identities (user_id);
+-- One subject per account at a provider (cards may be several: a replaced card, a second one).
+-- squawk-ignore require-concurrent-index-creation
+CREATE UNIQUE INDEX IF NOT EXISTS user_identities_one_per_provider
+    ON user_identities (user_id, issuer) WHERE issuer <> 'urn:icts-review:piv';
 
 CREATE TABLE IF NOT EXISTS sso_logins (
     binding_hash  bytea PRIMARY KEY CHECK (length(binding_hash) = 32),

@@ -28,3 +28,11 @@ ALTER TABLE sign_in_challenges ADD COLUMN IF NOT EXISTS passwordless boolean NOT
 ALTER TABLE role_sign_in_policies ADD COLUMN IF NOT EXISTS require_security_key boolean NOT NULL DEFAULT false;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON user_security_keys TO icts_app;
+
+-- Linking a card to the account of a supervisor, an auditor or an administrator is one more
+-- change a second administrator approves: the request keeps the card's subject.
+ALTER TABLE admin_approvals ADD COLUMN IF NOT EXISTS subject text CHECK (length(subject) <= 1024);
+ALTER TABLE admin_approvals DROP CONSTRAINT IF EXISTS admin_approvals_kind_check;
+ALTER TABLE admin_approvals ADD CONSTRAINT admin_approvals_kind_check
+    CHECK (kind IN ('password_reset', 'role_change', 'second_factor_reset', 'card_link')) NOT VALID;
+ALTER TABLE admin_approvals VALIDATE CONSTRAINT admin_approvals_kind_check;

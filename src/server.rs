@@ -39,6 +39,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     };
     let worker = crate::notifications::outbox::spawn(state.db.clone(), state.clock.clone(), state.mail, mailer);
+    let approvals = crate::auth::approvals::spawn_expiry(state.db.clone(), state.clock.clone());
     match &config.audit_signing_key {
         Some(k) => tracing::info!(
             public_key = %hex::encode(k.verifying_key().as_bytes()),
@@ -128,6 +129,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     drop(server);
     watch.abort();
     worker.abort();
+    approvals.abort();
     checkpoints.abort();
     // A last checkpoint, so nothing written before the stop waits for the next start.
     let last = crate::audit::checkpoint::create(&db.pool, &signer, clock.now(), "shutdown", true);

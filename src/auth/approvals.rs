@@ -32,6 +32,8 @@ pub struct Approval {
     pub kind: String,
     /// The new role (a role change).
     pub role: Option<Role>,
+    /// The card's certificate subject (a card link).
+    pub subject: Option<String>,
     /// The administrator who asked.
     pub requested_by: UserId,
     /// Their name.
@@ -50,6 +52,9 @@ impl Approval {
         match (self.kind.as_str(), self.role) {
             ("role_change", Some(r)) => format!("change the role of {} to {}", self.target_email, r.label()),
             ("second_factor_reset", _) => format!("reset the second factors of {}", self.target_email),
+            ("card_link", _) => {
+                format!("link the card {} to {}", self.subject.as_deref().unwrap_or_default(), self.target_email)
+            }
             _ => format!("reset the password of {}", self.target_email),
         }
     }
@@ -84,7 +89,7 @@ pub enum Decision {
 macro_rules! select_approvals {
     ($rest:literal) => {
         concat!(
-            "SELECT a.id, a.target_id, t.email AS target_email, a.kind, a.role, a.requested_by, \
+            "SELECT a.id, a.target_id, t.email AS target_email, a.kind, a.role, a.subject, a.requested_by, \
              r.name AS requested_by_name, a.requested_at, a.expires_at \
              FROM admin_approvals a JOIN users t ON t.id = a.target_id JOIN users r ON r.id = a.requested_by ",
             $rest
@@ -101,10 +106,11 @@ pub(super) async fn request(
     before: &UserRecord,
     change: &AdminChange,
 ) -> Result<Approval, Refused> {
-    let (kind, role) = match change {
-        AdminChange::Role(r) => ("role_change", Some(*r)),
-        AdminChange::ResetSecondFactors => ("second_factor_reset", None),
-        _ => ("password_reset", None),
+    let (kind, role, subject) = match change {
+        AdminChange::Role(r) => ("role_change", Some(*r), None),
+        AdminChange::ResetSecondFactors => ("second_factor_reset", None, None),
+        AdminChange::LinkCard(s) => ("card_link", None, Some(s.clone())),
+        _ => ("password_reset", None, None),
     };
     let others: i64 =
         sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND active AND id <> $1 AND id <> $2")
@@ -112,7 +118,7 @@ pub(super) async fn request(
             .bind(before.id.0)
             .fetch_one(&mut *tx)
             .await?;
-    let what = json!({"kind": kind, "role": role, "target_role": before.role});
+    let what = json!({"kind": kind, "role": role, "subject": subject, "target_role": before.role});
     if others == 0 {
         let mut changes = what;
         changes["reason"] = json!("no second active administrator to approve it");
@@ -146,8 +152,8 @@ pub(super) async fn request(
     let id = Uuid::now_v7();
     let expires = now + APPROVAL_WINDOW;
     sqlx::query(
-        "INSERT INTO admin_approvals (id, target_id, kind, role, requested_by, requested_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO admin_approvals (id, target_id, kind, role, requested_by, requested_at, expires_at, subject) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
     .bind(before.id.0)
@@ -156,6 +162,7 @@ pub(super) async fn request(
     .bind(admin.id.0)
     .bind(now)
     .bind(expires)
+    .bind(&subject)
     .execute(&mut *tx)
     .await?;
     let mut changes = what;
@@ -204,7 +211,9 @@ async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Approval, DomainError>
         .ok_or(DomainError::NotFound)
 }
 
-/// Open requests (of one account, or all), oldest first. Lapsed ones are marked expired.
+/// Open requests (of one account, or all), oldest first, lapsed ones left out. Reading
+/// writes nothing: lapsed requests are marked expired, each with its event, by the sweep
+/// ([`spawn_expiry`]) and before any new request or decision about the same account.
 pub async fn open(
     conn: &mut PgConnection,
     admin: &Actor,
@@ -212,20 +221,40 @@ pub async fn open(
     target: Option<UserId>,
 ) -> Result<Vec<Approval>, DomainError> {
     admin.authorize(conn, now, Action::ManageUsers).await?;
-    let mut tx = conn.begin().await?;
-    expire(&mut tx, now, target).await?;
     let rows = sqlx::query_as::<_, Approval>(select_approvals!(
-        "WHERE a.outcome IS NULL AND ($1::uuid IS NULL OR a.target_id = $1) ORDER BY a.requested_at"
+        "WHERE a.outcome IS NULL AND a.expires_at > $2 AND ($1::uuid IS NULL OR a.target_id = $1) ORDER BY a.requested_at"
     ))
     .bind(target.map(|t| t.0))
-    .fetch_all(&mut *tx)
+    .bind(now)
+    .fetch_all(conn)
     .await?;
-    tx.commit().await?;
     Ok(rows)
 }
 
-/// How many requests wait for a second administrator now (lapsed ones not counted; they
-/// are marked expired when the requests are next opened).
+/// Marks every lapsed request expired, with its `user.change_expired` event, in one
+/// transaction.
+pub async fn expire_lapsed(pool: &sqlx::PgPool, now: OffsetDateTime) -> Result<(), DomainError> {
+    let mut tx = pool.begin().await?;
+    expire(&mut tx, now, None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The sweep that marks lapsed requests expired, once a minute.
+pub fn spawn_expiry(pool: sqlx::PgPool, clock: crate::clock::SharedClock) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = expire_lapsed(&pool, clock.now()).await {
+                tracing::warn!(error = %e, "marking lapsed administrator requests expired failed; will retry");
+            }
+        }
+    })
+}
+
+/// How many requests wait for a second administrator now (lapsed ones not counted; the
+/// sweep marks them expired).
 pub async fn count_open(conn: &mut PgConnection, now: OffsetDateTime) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM admin_approvals WHERE outcome IS NULL AND expires_at > $1"#,
@@ -306,8 +335,8 @@ pub async fn decide(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    let what =
-        json!({"approval": id, "kind": approval.kind, "role": approval.role, "requested_by": approval.requested_by});
+    let what = json!({"approval": id, "kind": approval.kind, "role": approval.role, "subject": approval.subject,
+                      "requested_by": approval.requested_by});
     audit::record(
         &mut tx,
         now,
@@ -320,6 +349,7 @@ pub async fn decide(
         let change = match (approval.kind.as_str(), approval.role) {
             ("role_change", Some(r)) => AdminChange::Role(r),
             ("second_factor_reset", _) => AdminChange::ResetSecondFactors,
+            ("card_link", _) => AdminChange::LinkCard(approval.subject.clone().unwrap_or_default()),
             _ => AdminChange::ResetPassword(String::new()),
         };
         if matches!(change, AdminChange::ResetPassword(_)) && new_hash.is_none() {

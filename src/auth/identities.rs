@@ -121,11 +121,12 @@ pub async fn record_use(
     Ok(())
 }
 
-/// Checks a subject as entered or forwarded: 1 to 255 characters, no control characters.
+/// Checks a subject as entered or forwarded: 1 to 1,024 characters (a certificate's
+/// distinguished name can be long), no control characters.
 pub fn check_subject(subject: &str) -> Result<String, &'static str> {
     let s = subject.trim();
-    if s.is_empty() || s.chars().count() > 255 || s.chars().any(char::is_control) {
-        Err("must be 1 to 255 characters without control characters")
+    if s.is_empty() || s.chars().count() > 1024 || s.chars().any(char::is_control) {
+        Err("must be 1 to 1,024 characters without control characters")
     } else {
         Ok(s.to_string())
     }
@@ -138,37 +139,21 @@ pub fn card_subject(subject: &str) -> Result<String, &'static str> {
     Ok(if s.contains('@') && !s.contains('=') { s.to_lowercase() } else { s })
 }
 
-/// An administrator links a card's certificate subject to an account (for subjects that
-/// are not the account's e-mail, such as a distinguished name).
-pub async fn link_card(
-    pool: &PgPool,
-    now: OffsetDateTime,
-    actor: &Actor,
-    user: UserId,
-    subject: &str,
-) -> Result<(), DomainError> {
-    let subject = card_subject(subject).map_err(|m| DomainError::invalid("subject", m))?;
-    let mut tx = pool.begin().await?;
-    actor.authorize(&mut tx, now, Action::ManageUsers).await?;
-    super::service::locked_user(&mut tx, user).await?;
-    let inserted = sqlx::query!(
-        "INSERT INTO user_identities (issuer, subject, user_id, linked_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT DO NOTHING",
+/// Refuses a card subject that is linked to an account already (a card belongs to one
+/// account). Linking a card is an administrator's change (`AdminChange::LinkCard`): for a
+/// supervisor, an auditor or an administrator it waits for a second administrator, as a
+/// password reset does, since a linked card signs its holder in to the account.
+pub async fn card_unlinked(tx: &mut PgConnection, subject: &str) -> Result<(), DomainError> {
+    let taken = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM user_identities WHERE issuer = $1 AND subject = $2) AS "v!""#,
         PIV_ISSUER,
-        &subject,
-        user.0,
-        now
+        subject
     )
-    .execute(&mut *tx)
+    .fetch_one(tx)
     .await?;
-    if inserted.rows_affected() == 0 {
+    if taken {
         return Err(DomainError::invalid("subject", "is linked to an account already; remove it there first"));
     }
-    let event = NewEvent::new("user.identity_linked")
-        .object("user", user)
-        .changes(json!({"issuer": PIV_ISSUER, "subject": subject, "by": "admin"}));
-    audit::record(&mut tx, now, &actor.audit(), event).await?;
-    tx.commit().await?;
     Ok(())
 }
 

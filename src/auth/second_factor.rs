@@ -434,6 +434,48 @@ pub(super) async fn open_challenge(
     Ok(Challenge { id, secret, expires_at })
 }
 
+/// Opens a passwordless challenge (a passkey alone) for `user`. It leaves any other
+/// challenge of the account in place (a stranger starting passkey sign-ins for an e-mail
+/// must not end its owner's sign-in in progress); beyond the newest five, the account's
+/// passwordless challenges are dropped.
+pub(super) async fn open_passwordless_challenge(
+    tx: &mut PgConnection,
+    user: UserId,
+    now: OffsetDateTime,
+    meta: &RequestMeta,
+    next: Option<&str>,
+) -> Result<Challenge, sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM sign_in_challenges WHERE user_id = $1 AND passwordless AND id NOT IN \
+         (SELECT id FROM sign_in_challenges WHERE user_id = $1 AND passwordless AND expires_at > $2 \
+          ORDER BY created_at DESC LIMIT 4)",
+        user.0,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    let secret = session::new_secret();
+    let id = Uuid::now_v7();
+    let expires_at = now + CHALLENGE_LIFETIME;
+    let agent = meta.user_agent.as_deref().map(|u| u.chars().take(300).collect::<String>());
+    sqlx::query!(
+        "INSERT INTO sign_in_challenges \
+           (id, secret_hash, user_id, kind, created_at, expires_at, client_addr, user_agent, next, passwordless) \
+         VALUES ($1, $2, $3, 'browser', $4, $5, $6, $7, $8, true)",
+        id,
+        &session::secret_hash(&secret)[..],
+        user.0,
+        now,
+        expires_at,
+        meta.client_addr.as_deref(),
+        agent.as_deref(),
+        next,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(Challenge { id, secret, expires_at })
+}
+
 /// Why a code did not sign the user in.
 #[derive(Debug)]
 pub enum CodeError {
@@ -582,7 +624,19 @@ pub async fn answer(
         (Proof::Code(_), Some(Given::Malformed)) => ("none", Err("malformed_code")),
     };
     if let Err(reason) = accepted {
-        let locked = count_failure_in(&mut tx, user, &ctx, now, "auth.second_factor", reason).await?;
+        // A wrong code is a guess and counts towards the lockout; a key's answer cannot be
+        // guessed, so a wrong one only uses up the challenge's tries (else anyone could
+        // lock the account, and end its sessions, by sending garbage to a passkey sign-in).
+        let locked = if method == "security_key" || ch.passwordless {
+            let event = NewEvent::new("auth.second_factor")
+                .object("user", user)
+                .outcome(Outcome::Failure)
+                .changes(json!({"reason": reason, "method": method, "challenge": ch.id}));
+            audit::record(&mut tx, now, &ctx, event).await?;
+            false
+        } else {
+            count_failure_in(&mut tx, user, &ctx, now, "auth.second_factor", reason).await?
+        };
         let failures = ch.failures + 1;
         let tries_left =
             if locked { 0 } else { i32::try_from(i64::from(CHALLENGE_TRIES) - failures).unwrap_or(0).max(0) };

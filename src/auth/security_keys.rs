@@ -179,22 +179,21 @@ pub async fn finish_registration(
     rp: &Webauthn,
     credential: &str,
 ) -> Result<KeyRow, DomainError> {
-    let mut tx = pool.begin().await?;
-    let (name, state) = match take_from_session(&mut tx, actor.session_id).await? {
+    // The ceremony is taken (and the taking committed) first: whatever the answer, it is
+    // answered once.
+    let taken = take_from_session(&mut *pool.acquire().await?, actor.session_id).await?;
+    let (name, state) = match taken {
         Some(SessionCeremony::Register { name, at, state }) if now - at < CEREMONY_LIFETIME => (name, state),
         _ => {
-            tx.commit().await?;
             return Err(DomainError::invalid("credential", "came after the registration lapsed: add the key again"));
         }
     };
+    let mut tx = pool.begin().await?;
     let answer: RegisterPublicKeyCredential = serde_json::from_str(credential)
         .map_err(|_| DomainError::invalid("credential", "is not an answer from a security key"))?;
     let passkey = match rp.finish_passkey_registration(&answer, &state) {
         Ok(p) => p,
-        Err(e) => {
-            tx.commit().await?;
-            return Err(DomainError::invalid("credential", format!("was refused ({e}): add the key again")));
-        }
+        Err(e) => return Err(DomainError::invalid("credential", format!("was refused ({e}): add the key again"))),
     };
     let id = Uuid::now_v7();
     let stored = serde_json::to_value(&passkey).map_err(|e| DomainError::Internal(e.into()))?;
@@ -317,7 +316,7 @@ pub async fn begin_reauth(
 
 /// A step-up with a key: a right assertion re-authenticates the session for
 /// [`REAUTH_VALID`] (`auth.reauthenticate` with `method: "security_key"`); a wrong one is
-/// recorded and counts towards the lockout like a wrong password.
+/// recorded.
 pub async fn reauth(
     pool: &PgPool,
     now: OffsetDateTime,
@@ -325,14 +324,12 @@ pub async fn reauth(
     rp: &Webauthn,
     credential: &str,
 ) -> Result<(), DomainError> {
-    let mut tx = pool.begin().await?;
-    let state = match take_from_session(&mut tx, actor.session_id).await? {
+    let taken = take_from_session(&mut *pool.acquire().await?, actor.session_id).await?;
+    let state = match taken {
         Some(SessionCeremony::Reauth { at, state }) if now - at < CEREMONY_LIFETIME => state,
-        _ => {
-            tx.commit().await?;
-            return Err(DomainError::invalid("credential", "came after the confirmation lapsed: confirm again"));
-        }
+        _ => return Err(DomainError::invalid("credential", "came after the confirmation lapsed: confirm again")),
     };
+    let mut tx = pool.begin().await?;
     match check_assertion(&mut tx, now, rp, actor.id, &state, credential).await? {
         Ok((key, name)) => {
             sqlx::query!("UPDATE sessions SET reauth_at = $2 WHERE id = $1", actor.session_id.0, now)
@@ -346,8 +343,13 @@ pub async fn reauth(
             Ok(())
         }
         Err(reason) => {
-            super::service::count_failure_in(&mut tx, actor.id, &actor.audit(), now, "auth.reauthenticate", reason)
-                .await?;
+            // A key's answer cannot be guessed, so a wrong one is recorded but not counted
+            // towards the lockout (which would let anyone end the user's sessions).
+            let event = NewEvent::new("auth.reauthenticate")
+                .object("session", actor.session_id)
+                .outcome(crate::audit::Outcome::Failure)
+                .changes(json!({"method": "security_key", "reason": reason}));
+            audit::record(&mut tx, now, &actor.audit(), event).await?;
             tx.commit().await?;
             Err(DomainError::invalid("credential", "was not from a key of this account: confirm again"))
         }

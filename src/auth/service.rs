@@ -164,8 +164,8 @@ pub enum SignInError {
     Rejected,
     /// Too many attempts from this client address.
     Throttled,
-    /// The password is right, but the account's role does not sign in with a password
-    /// (only through the OpenID provider).
+    /// The account's role does not sign in with a password (only through the OpenID
+    /// provider or with a card); refused before the password is checked.
     PasswordOff,
     /// The database failed.
     Db(sqlx::Error),
@@ -365,6 +365,19 @@ pub async fn sign_in(
         return Err(SignInError::Rejected);
     };
     let ctx = meta.audit(Some((found.id, found.role)));
+    if found.active && !super::sign_in_policy::of_role(&mut *pool.acquire().await?, found.role).await?.password_allowed
+    {
+        // The role does not sign in with a password: refused before the password is
+        // checked (in the time a check takes), so the answer says nothing of whether it
+        // was right, and no guess is counted or refunded.
+        let _ = password::verify_async(password_given.to_string(), password::DUMMY_HASH.clone()).await;
+        let event = NewEvent::new("auth.sign_in")
+            .object("user", found.id)
+            .outcome(Outcome::Failure)
+            .changes(json!({"email": email, "reason": "password_sign_in_off", "role": found.role}));
+        audit::record_alone(pool, now, &ctx, event).await?;
+        return Err(SignInError::PasswordOff);
+    }
     let taken = if found.active { take_account_attempt(pool, found.id, addr, now).await? } else { None };
     let reason = match taken {
         _ if !found.active => Some("deactivated"),
@@ -433,36 +446,6 @@ pub async fn sign_in(
         audit::record(&mut tx, now, &ctx, event).await?;
         tx.commit().await?;
         return Err(SignInError::Rejected);
-    }
-    if !super::sign_in_policy::of_role(&mut tx, current.role).await?.password_allowed {
-        // A right password, refused by the role's policy: the attempt is given back (it
-        // was no guess), and nothing else changes.
-        match counter {
-            Counter::Account => {
-                sqlx::query!(
-                    "UPDATE users SET failed_logins = greatest(failed_logins - 1, 0) WHERE id = $1",
-                    current.id.0
-                )
-                .execute(&mut *tx)
-                .await?;
-            }
-            Counter::KnownAddress => {
-                sqlx::query!(
-                    "UPDATE user_sign_in_addresses SET failures = greatest(failures - 1, 0) WHERE user_id = $1 AND client_addr = $2",
-                    current.id.0,
-                    addr
-                )
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        let event = NewEvent::new("auth.sign_in")
-            .object("user", current.id)
-            .outcome(Outcome::Failure)
-            .changes(json!({"email": email, "reason": "password_sign_in_off", "role": current.role}));
-        audit::record(&mut tx, now, &ctx, event).await?;
-        tx.commit().await?;
-        return Err(SignInError::PasswordOff);
     }
     // Success: clear the counters (the account's, when signing in from an address it
     // could be locked out of, and this address's), remember the address, give the
@@ -571,19 +554,22 @@ pub async fn start_passkey_sign_in(
     )
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(found) = found.filter(|f| f.active && f.has_key) else {
+    // A role that does not sign in with a password signs in only through the provider or
+    // with a card: none of the account's own credentials, a passkey included, stands in.
+    let local_allowed = match &found {
+        Some(f) => super::sign_in_policy::of_role(&mut tx, f.role).await?.password_allowed,
+        None => true,
+    };
+    let Some(found) = found.filter(|f| f.active && f.has_key && local_allowed) else {
         tx.commit().await?;
         let event = NewEvent::new("auth.sign_in")
             .outcome(Outcome::Failure)
-            .changes(json!({"email": email, "method": "passkey", "reason": "no_passkey"}));
+            .changes(json!({"email": email, "method": "passkey", "reason": if local_allowed { "no_passkey" } else { "password_sign_in_off" }}));
         audit::record_alone(pool, now, &meta.audit(None), event).await?;
         return Err(SignInError::Rejected);
     };
     let user = UserId(found.id);
-    let challenge = super::second_factor::open_challenge(&mut tx, user, Kind::Browser, now, meta, next).await?;
-    sqlx::query!("UPDATE sign_in_challenges SET passwordless = true WHERE id = $1", challenge.id)
-        .execute(&mut *tx)
-        .await?;
+    let challenge = super::second_factor::open_passwordless_challenge(&mut tx, user, now, meta, next).await?;
     let event = NewEvent::new("auth.passkey_started").object("user", user).changes(json!({"challenge": challenge.id}));
     audit::record(&mut tx, now, &meta.audit(Some((user, found.role))), event).await?;
     tx.commit().await?;
@@ -899,6 +885,8 @@ pub enum AdminChange {
     /// Remove the user's one-time codes and recovery codes (a lost authenticator); their
     /// sessions end, and they sign in with the password alone until they set up a new one.
     ResetSecondFactors,
+    /// Link a card (PIV/CAC) by its certificate's subject: its holder then signs in with it.
+    LinkCard(String),
 }
 
 /// Roles whose accounts a single administrator may not take over: resetting such an
@@ -921,7 +909,9 @@ pub enum AdminOutcome {
 /// Whether `change` to an account holding `role` needs a second administrator.
 pub fn needs_approval(role: Role, change: &AdminChange) -> bool {
     match change {
-        AdminChange::ResetPassword(_) | AdminChange::ResetSecondFactors => GUARDED_ROLES.contains(&role),
+        AdminChange::ResetPassword(_) | AdminChange::ResetSecondFactors | AdminChange::LinkCard(_) => {
+            GUARDED_ROLES.contains(&role)
+        }
         AdminChange::Role(to) => *to != role && GUARDED_ROLES.contains(to),
         _ => false,
     }
@@ -945,12 +935,11 @@ pub async fn admin_change(
             "you cannot change your own role or deactivate your own account; ask another administrator".into(),
         ));
     }
-    let new_hash = match &change {
-        AdminChange::ResetPassword(p) => {
-            password::check_new(p).map_err(|e| DomainError::invalid("password", format!("password {e}")))?;
-            Some(password::hash_async(p.clone()).await)
-        }
-        _ => None,
+    let change = match change {
+        AdminChange::LinkCard(subject) => AdminChange::LinkCard(
+            super::identities::card_subject(&subject).map_err(|m| DomainError::invalid("subject", m))?,
+        ),
+        other => other,
     };
     let mut tx = conn.begin().await?;
     let before = locked_user(&mut tx, target).await?;
@@ -958,6 +947,9 @@ pub async fn admin_change(
         && v != before.version
     {
         return Err(stale(before.version, v));
+    }
+    if let AdminChange::LinkCard(subject) = &change {
+        super::identities::card_unlinked(&mut tx, subject).await?;
     }
     if needs_approval(before.role, &change) {
         let request = super::approvals::request(&mut tx, admin, now, &before, &change).await;
@@ -973,6 +965,14 @@ pub async fn admin_change(
             Err(super::approvals::Refused::Other(e)) => Err(e),
         };
     }
+    // The temporary password is hashed only for a change made now (a request keeps none).
+    let new_hash = match &change {
+        AdminChange::ResetPassword(p) => {
+            password::check_new(p).map_err(|e| DomainError::invalid("password", format!("password {e}")))?;
+            Some(password::hash_async(p.clone()).await)
+        }
+        _ => None,
+    };
     let after = apply(&mut tx, admin, now, &before, &change, new_hash, None).await?;
     tx.commit().await?;
     Ok(AdminOutcome::Done(after))
@@ -1047,6 +1047,23 @@ pub(super) async fn apply(
             ("user.unlocked", json!({"locked_until": {"before": before.locked_until, "after": null}}), false)
         }
         AdminChange::EndSessions => ("user.sessions_ended", json!({}), true),
+        AdminChange::LinkCard(subject) => {
+            super::identities::card_unlinked(&mut *tx, subject).await?;
+            sqlx::query!(
+                "INSERT INTO user_identities (issuer, subject, user_id, linked_at) VALUES ($1, $2, $3, $4)",
+                super::identities::PIV_ISSUER,
+                subject,
+                target.0,
+                now
+            )
+            .execute(&mut *tx)
+            .await?;
+            (
+                "user.identity_linked",
+                json!({"issuer": super::identities::PIV_ISSUER, "subject": subject, "by": "admin"}),
+                false,
+            )
+        }
         AdminChange::ResetSecondFactors => {
             let before = super::second_factor::methods(&mut *tx, target).await?;
             let keys_before = super::security_keys::list(&mut *tx, target).await?.len();

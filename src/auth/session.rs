@@ -150,10 +150,12 @@ pub struct Live {
     pub name: String,
     pub role: Role,
     /// Whether the user must change the password first (not in a session signed in to
-    /// through the OpenID provider, which used no password).
+    /// through the OpenID provider or with a card, which used no password).
     pub must_change_password: bool,
-    /// Whether the user must register a security key first (the role requires one, the
-    /// user has none, and the session was not signed in to with a card or the provider).
+    /// Whether the user must register a security key first: the role requires one, the
+    /// user has none, and the session was not signed in to with a card, nor through the
+    /// provider with one of the methods the role requires of it (a provider's sign-in
+    /// by any method does not stand in for a key).
     pub must_register_key: bool,
     /// Whether the account is active.
     pub active: bool,
@@ -169,9 +171,11 @@ pub async fn resolve(conn: &mut PgConnection, secret: &str, now: OffsetDateTime)
         Live,
         r#"SELECT s.id AS session_id, s.kind, s.csrf_token, s.last_seen_at, s.expires_at, s.reauth_at,
          u.id AS user_id, u.email, u.name, u.role AS "role: Role",
-         (u.must_change_password AND s.sign_in_method IS DISTINCT FROM 'sso') AS "must_change_password!",
-         (s.sign_in_method IS DISTINCT FROM 'sso' AND s.sign_in_method IS DISTINCT FROM 'piv'
-          AND EXISTS (SELECT 1 FROM role_sign_in_policies p WHERE p.role = u.role AND p.require_security_key)
+         (u.must_change_password AND s.sign_in_method IS DISTINCT FROM 'sso' AND s.sign_in_method IS DISTINCT FROM 'piv')
+           AS "must_change_password!",
+         (s.sign_in_method IS DISTINCT FROM 'piv'
+          AND EXISTS (SELECT 1 FROM role_sign_in_policies p WHERE p.role = u.role AND p.require_security_key
+                      AND NOT (s.sign_in_method = 'sso' AND cardinality(p.sso_assurance) > 0))
           AND NOT EXISTS (SELECT 1 FROM user_security_keys k WHERE k.user_id = u.id)) AS "must_register_key!",
          u.active,
          (SELECT count(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS "unread_notifications!",

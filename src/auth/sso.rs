@@ -48,8 +48,11 @@ use crate::ids::{SessionId, UserId};
 pub const LOGIN_LIFETIME: Duration = Duration::minutes(10);
 /// How long the provider's discovery document and keys are kept before they are read again.
 const METADATA_KEPT: StdDuration = StdDuration::from_secs(3600);
-/// Sign-ins started and not finished that one client address may hold at once.
-const PENDING_PER_ADDRESS: i64 = 30;
+/// Sign-ins started and not finished that one client address may hold at once (high
+/// enough for an office behind one proxy address: each lapses in 10 minutes).
+const PENDING_PER_ADDRESS: i64 = 300;
+/// Sign-ins started and not finished that the service holds at once, from anywhere.
+const PENDING_IN_ALL: i64 = 20_000;
 /// Signature algorithms an ID token may use.
 const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 6] = [
     CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
@@ -318,14 +321,16 @@ impl Sso {
         };
         let mut tx = pool.begin().await?;
         sqlx::query!("DELETE FROM sso_logins WHERE expires_at <= $1", now).execute(&mut *tx).await?;
-        if let Some(addr) = meta.client_addr.as_deref() {
-            let pending =
-                sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM sso_logins WHERE client_addr = $1"#, addr)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if pending >= PENDING_PER_ADDRESS {
-                return Err(Refusal::Throttled);
-            }
+        let pending = sqlx::query!(
+            r#"SELECT count(*) AS "all!", count(*) FILTER (WHERE client_addr = $1) AS "here!" FROM sso_logins"#,
+            meta.client_addr.as_deref()
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if pending.here >= PENDING_PER_ADDRESS || pending.all >= PENDING_IN_ALL {
+            tx.commit().await?;
+            audit::record_anonymous_refusal(pool, now, &meta.audit(None), "sso_sign_ins_throttled").await?;
+            return Err(Refusal::Throttled);
         }
         let (m, _) = self.metadata().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();

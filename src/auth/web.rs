@@ -889,6 +889,9 @@ pub async fn user_page(
 ) -> Result<Response, AppError> {
     let message = match q.done.as_deref() {
         Some("card-linked") => "The card is linked: its holder signs in with it from now on.",
+        Some("card-requested") => {
+            "Linking the card waits for a second administrator's approval (the account is a supervisor's, an auditor's or an administrator's)."
+        }
         Some("identity-removed") => "The identity is removed: it no longer signs in to this account.",
         _ => "",
     };

@@ -57,21 +57,41 @@ async fn a_card_the_proxy_verified_signs_in_once_an_admin_linked_it_and_only_thr
     assert_eq!(failed[0]["changes"]["reason"], "unknown_identity");
     assert_eq!(failed[0]["changes"]["subject"], DN);
 
-    // The admin links the card on the account's page (a bad subject is named first).
+    // An admin links the card on the account's page (a bad subject is named first). The
+    // account is a supervisor's: the link waits for a second administrator.
+    let second = app.user("admin").await;
     let a = app.sign_in(&admin).await;
     let page = app.send(a.get(&format!("/admin/users/{}", sup.id.0))).await.text();
     assert!(page.contains("Link a card"));
     let r = app.send(a.post(&format!("/admin/users/{}/cards", sup.id.0), &[("subject", "  ")])).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().contains("Certificate subject must be 1 to 255 characters"), "{}", r.text());
+    assert!(r.text().contains("Certificate subject must be 1 to 1,024 characters"), "{}", r.text());
     let r = app.send(a.post(&format!("/admin/users/{}/cards", sup.id.0), &[("subject", DN)])).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+    assert!(r.header("location").unwrap().ends_with("?done=card-requested"));
+    assert!(
+        app.events("user.identity_linked").await.is_empty(),
+        "one administrator alone links no card to a supervisor"
+    );
+    assert_eq!(card(&app, "10.20.1.5", Some(DN)).await.status, StatusCode::FORBIDDEN);
+    let token = app.token(&second).await;
+    let list = app.send(crate::harness::api("GET", "/api/v1/approvals", &token, None)).await.json();
+    assert_eq!(list[0]["kind"], "card_link");
+    assert_eq!(list[0]["subject"], DN);
+    let approve = serde_json::json!({"decision": "approve"});
+    let path = format!("/api/v1/approvals/{}", list[0]["id"].as_str().unwrap());
+    let r = app.send(crate::harness::api("POST", &path, &token, Some(approve))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let linked = app.events("user.identity_linked").await;
     assert_eq!(linked.len(), 1);
     assert_eq!(linked[0]["changes"]["by"], "admin");
-    assert_eq!(linked[0]["actor_id"], admin.id.0.to_string());
+    assert_eq!(linked[0]["actor_id"], second.id.0.to_string());
     let r = app.send(a.post(&format!("/admin/users/{}/cards", admin.id.0), &[("subject", DN)])).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a card belongs to one account");
+    // An analyst's card is one administrator's to link.
+    let analyst = app.user("analyst").await;
+    let r = app.send(a.post(&format!("/admin/users/{}/cards", analyst.id.0), &[("subject", "CN=ROE.RICH.222")])).await;
+    assert!(r.header("location").unwrap().ends_with("?done=card-linked"), "{r:?}");
 
     // Through the proxy the card signs in, even while the password is locked.
     for _ in 0..3 {

@@ -734,3 +734,29 @@ async fn every_event_type_as_each_role_reads_it() {
         }
     }
 }
+
+#[tokio::test]
+async fn reading_administrator_requests_writes_nothing_and_the_sweep_marks_lapsed_ones_expired() {
+    let app = TestApp::new().await;
+    let first = app.user("admin").await;
+    let _second = app.user("admin").await;
+    let supervisor = app.user("supervisor").await;
+    let a = app.sign_in(&first).await;
+    let page = app.send(a.get(&format!("/admin/users/{}", supervisor.id))).await.text();
+    let v = page.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let r = app
+        .send(a.post(&format!("/admin/users/{}", supervisor.id), &[("action", "reset_password"), ("version", &v)]))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    app.clock.advance(time::Duration::hours(25));
+    let token = app.token(&first).await;
+    let events = app.count("audit_events").await;
+    let list = app.send(api("GET", "/api/v1/approvals", &token, None)).await.json();
+    assert_eq!(list.as_array().unwrap().len(), 0, "a lapsed request is not listed");
+    let _ = app.send(a.get("/admin/users")).await;
+    assert_eq!(app.count("audit_events").await, events, "reading wrote nothing");
+    icts_review::auth::approvals::expire_lapsed(&app.pool, app.state.now()).await.unwrap();
+    let expired = app.events("user.change_expired").await;
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["changes"]["kind"], "password_reset");
+}

@@ -458,6 +458,10 @@ async fn password_sign_in_off_for_supervisors_refuses_their_password_and_the_pro
         .await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
     assert!(refusal_reason(&app.events("auth.sign_in").await).iter().all(|r| r == "password_sign_in_off"));
+    // A wrong password gets the same answer: the page tells nothing of the password.
+    let wrong = app.try_sign_in(&sup.email, "not the password at all", None).await.expect_err("refused");
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert!(wrong.text().contains("does not sign in with a password"));
     // It is no guess: the account is not locked by it.
     for _ in 0..3 {
         let _ = app.try_sign_in(&sup.email, &sup.password, None).await;
