@@ -198,7 +198,8 @@ async fn session_of(app: &TestApp, r: &TestResponse) -> BrowserSession {
         .unwrap_or_else(|| panic!("no session cookie: {r:?}"));
     let cookie = set.split(';').next().unwrap().to_string();
     let mut s = BrowserSession { cookie, csrf: String::new(), set_cookie: set };
-    let page = app.send(s.get("/account/sessions")).await;
+    // A page every signed-in user reaches, even one who must register a key first.
+    let page = app.send(s.get("/account/security-keys")).await;
     s.csrf = extract_csrf(&page.text()).expect("pages carry the CSRF token");
     s
 }
@@ -707,4 +708,42 @@ async fn a_step_up_through_the_provider_confirms_the_session_user_only() {
     assert_eq!(events[0]["changes"]["method"], "sso");
     assert_eq!(events[0]["changes"]["amr"], serde_json::json!(["hwk", "pin"]));
     assert_eq!(refusal_reason(&app.events("auth.sign_in").await), ["reauth_mismatch"]);
+}
+
+#[tokio::test]
+async fn a_provider_sign_in_stands_in_for_a_required_key_only_by_the_methods_the_role_lists() {
+    let app = app().await;
+    let admin = app.user("admin").await;
+    let sup = app.user("supervisor").await;
+    let a = app.sign_in(&admin).await;
+    let policy = |assurance: &'static str, version: &'static str| {
+        let a = a.clone();
+        let app = &app;
+        async move {
+            let r = app
+                .send(a.post(
+                    "/admin/sign-in-policy",
+                    &[
+                        ("version_supervisor", version),
+                        ("password_allowed_supervisor", "on"),
+                        ("require_security_key_supervisor", "on"),
+                        ("sso_assurance_supervisor", assurance),
+                    ],
+                ))
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+        }
+    };
+    // A key is required and the provider's methods are not named: its sign-in is not a key.
+    policy("", "1").await;
+    let r = sign_in_through(&app, &Login::new("sub-sup-key", &sup.email), "/").await;
+    let s = session_of(&app, &r).await;
+    let home = app.send(s.get("/cases")).await;
+    assert_eq!(home.header("location").as_deref(), Some("/account/security-keys?required=1"));
+    // Named, a sign-in by one of them stands in for the key.
+    policy("hwk", "2").await;
+    let strong = Login { amr: "hwk,pin", ..Login::new("sub-sup-key", &sup.email) };
+    let r = sign_in_through(&app, &strong, "/").await;
+    let s = session_of(&app, &r).await;
+    assert_eq!(app.send(s.get("/cases")).await.status, StatusCode::OK);
 }
