@@ -151,6 +151,7 @@ async fn one_time_codes_are_set_up_then_asked_after_the_password_and_each_is_use
     let r = code_step(&app, &challenge, "123456").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(r.text().contains("2 tries left"), "{}", r.text());
+    assert!(!r.text().contains("kept below"), "a code is not kept to be sent again");
     // The right one signs in and goes where the user was going.
     let code = code_at(&secret, app.state.now());
     let r = code_step(&app, &challenge, &code).await;
