@@ -115,7 +115,15 @@ async fn no_main_page_scrolls_sideways_at_320_css_pixels() {
         office.sign_in(&browser, role).await;
         c.set_window_size(320, 900).await.unwrap();
         let mut pages: Vec<String> = match role {
-            Role::Admin => vec!["/", "/admin/users", "/admin/reference", "/admin/screening", "/audit", "/audit/chain"],
+            Role::Admin => vec![
+                "/",
+                "/admin/users",
+                "/admin/sign-in-policy",
+                "/admin/reference",
+                "/admin/screening",
+                "/audit",
+                "/audit/chain",
+            ],
             Role::Auditor => vec!["/", "/dashboard", "/cases", "/parties", "/determinations", "/audit", "/audit/chain"],
             _ => vec![
                 "/",
@@ -128,6 +136,7 @@ async fn no_main_page_scrolls_sideways_at_320_css_pixels() {
                 "/notifications",
                 "/account/sessions",
                 "/account/two-step",
+                "/account/security-keys",
             ],
         }
         .into_iter()
