@@ -158,7 +158,8 @@ pub async fn card_unlinked(tx: &mut PgConnection, subject: &str) -> Result<(), D
 }
 
 /// An administrator removes an identity from an account (a card replaced, a subject
-/// linked by mistake); the account's sessions signed in with it stay until they end.
+/// linked by mistake); the account's sessions signed in the same way (with a card, or
+/// through the provider) end with it.
 pub async fn unlink(
     pool: &PgPool,
     now: OffsetDateTime,
@@ -180,9 +181,15 @@ pub async fn unlink(
     if removed.rows_affected() == 0 {
         return Err(DomainError::NotFound);
     }
+    // The sessions it may have opened end with it (sessions keep how, not which identity).
+    let method = if issuer == PIV_ISSUER { "piv" } else { "sso" };
+    let ended = sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND sign_in_method = $2", user.0, method)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     let event = NewEvent::new("user.identity_unlinked")
         .object("user", user)
-        .changes(json!({"issuer": issuer, "subject": subject}));
+        .changes(json!({"issuer": issuer, "subject": subject, "sessions_ended": ended}));
     audit::record(&mut tx, now, &actor.audit(), event).await?;
     tx.commit().await?;
     Ok(())

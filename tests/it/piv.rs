@@ -132,7 +132,10 @@ async fn a_card_the_proxy_verified_signs_in_once_an_admin_linked_it_and_only_thr
         ))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.events("user.identity_unlinked").await.len(), 1);
+    let unlinked = app.events("user.identity_unlinked").await;
+    assert_eq!(unlinked.len(), 1);
+    assert_eq!(unlinked[0]["changes"]["sessions_ended"], 1, "the card's session ends with it");
+    assert_eq!(app.send(s.get("/account/sessions")).await.status, StatusCode::SEE_OTHER);
     assert_eq!(card(&app, "10.20.1.5", Some(DN)).await.status, StatusCode::FORBIDDEN);
 }
 
