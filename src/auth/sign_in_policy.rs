@@ -106,7 +106,7 @@ pub fn parse_values(text: &str) -> Result<Vec<String>, FieldError> {
     Ok(values)
 }
 
-/// Sets the roles' policies (administrators only), in one transaction with one audit
+/// Sets the roles' policies (administrators only, within 5 minutes of a step-up), in one transaction with one audit
 /// event for each role that changes. Password sign-in cannot be turned off for a role
 /// while no OpenID provider is configured (nobody of that role could sign in). Errors name
 /// the role's field: `password_allowed_ROLE`, `sso_assurance_ROLE`.
@@ -119,6 +119,8 @@ pub async fn set(
 ) -> Result<Vec<RolePolicy>, DomainError> {
     let mut tx = pool.begin().await?;
     actor.authorize(&mut tx, now, Action::ManageUsers).await?;
+    // How everyone signs in is changed only by an administrator who just proved who they are.
+    actor.require_recent_reauth(now)?;
     let mut errors = Vec::new();
     let mut parsed = Vec::new();
     for change in changes {

@@ -318,6 +318,12 @@ impl TestApp {
         Ok(session)
     }
 
+    /// Re-authenticates a browser session with `password` (the step-up).
+    pub async fn reauth(&self, session: &BrowserSession, password: &str) {
+        let r = self.send(session.post("/account/reauth", &[("password", password), ("next", "/")])).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "the step-up succeeds: {}", r.text());
+    }
+
     /// Gets an API token.
     pub async fn token(&self, user: &TestUser) -> String {
         let body = serde_json::json!({"email": user.email, "password": user.password}).to_string();

@@ -61,6 +61,7 @@ async fn a_card_the_proxy_verified_signs_in_once_an_admin_linked_it_and_only_thr
     // account is a supervisor's: the link waits for a second administrator.
     let second = app.user("admin").await;
     let a = app.sign_in(&admin).await;
+    app.reauth(&a, &admin.password).await;
     let page = app.send(a.get(&format!("/admin/users/{}", sup.id.0))).await.text();
     assert!(page.contains("Link a card"));
     let r = app.send(a.post(&format!("/admin/users/{}/cards", sup.id.0), &[("subject", "  ")])).await;
@@ -150,6 +151,7 @@ async fn a_card_whose_upn_is_the_accounts_e_mail_links_itself_and_the_role_polic
     // A role whose policy asks for what a card does not give refuses it.
     let admin = app.user("admin").await;
     let a = app.sign_in(&admin).await;
+    app.reauth(&a, &admin.password).await;
     let r = app
         .send(a.post(
             "/admin/sign-in-policy",

@@ -263,6 +263,8 @@ mod pages {
         let admin = app.user("admin").await;
         let sup = app.user("supervisor").await;
         let a = app.sign_in(&admin).await;
+        app.reauth(&a, &admin.password).await;
+        app.reauth(&a, &admin.password).await;
         let page = app.send(a.get("/admin/sign-in-policy")).await.text();
         assert!(page.contains("require_security_key_supervisor"));
         let r = app
@@ -374,6 +376,8 @@ mod reset {
         .unwrap();
         let admin = app.user("admin").await;
         let a = app.sign_in(&admin).await;
+        app.reauth(&a, &admin.password).await;
+        app.reauth(&a, &admin.password).await;
         let page = app.send(a.get(&format!("/admin/users/{}", analyst.id))).await.text();
         assert!(page.contains("Security key “Desk key”"), "{page}");
         let version: i32 = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")

@@ -259,6 +259,7 @@ async fn a_user_an_admin_created_signs_in_through_the_provider_and_lands_home_wi
     assert_eq!(methods["identities"][0]["subject"], "sub-analyst-1");
     let admin = app.user("admin").await;
     let a = app.sign_in(&admin).await;
+    app.reauth(&a, &admin.password).await;
     let shown = app.send(a.get(&format!("/admin/users/{}", user.id.0))).await.text();
     assert!(shown.contains("Single sign-on at") && shown.contains("sub-analyst-1"), "{shown}");
 
@@ -426,6 +427,7 @@ async fn password_sign_in_off_for_supervisors_refuses_their_password_and_the_pro
     let sup = app.user("supervisor").await;
     let analyst = app.user("analyst").await;
     let a = app.sign_in(&admin).await;
+    app.reauth(&a, &admin.password).await;
     let page = app.send(a.get("/admin/sign-in-policy")).await;
     assert_eq!(page.status, StatusCode::OK);
     let mut fields = vec![];
@@ -484,6 +486,13 @@ async fn password_sign_in_cannot_be_turned_off_without_a_provider() {
     let app = TestApp::new().await;
     let admin = app.user("admin").await;
     let a = app.sign_in(&admin).await;
+    // The policy changes only after a step-up.
+    let r =
+        app.send(a.post("/admin/sign-in-policy", &[("version_admin", "1"), ("password_allowed_admin", "on")])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location").as_deref(), Some("/account/reauth?next=%2Fadmin%2Fsign-in-policy"));
+    assert!(app.events("sign_in_policy.changed").await.is_empty());
+    app.reauth(&a, &admin.password).await;
     let r = app
         .send(a.post(
             "/admin/sign-in-policy",
@@ -510,6 +519,7 @@ async fn a_roles_minimum_is_enforced_on_the_providers_acr_and_amr() {
     let admin = app.user("admin").await;
     let sup = app.user("supervisor").await;
     let a = app.sign_in(&admin).await;
+    app.reauth(&a, &admin.password).await;
     let r = app
         .send(a.post(
             "/admin/sign-in-policy",
@@ -643,6 +653,7 @@ async fn a_step_up_through_the_provider_confirms_the_session_user_only() {
     let sup = app.user("supervisor").await;
     let other = app.user("analyst").await;
     let a = app.sign_in(&admin).await;
+    app.reauth(&a, &admin.password).await;
     let r = app
         .send(a.post("/admin/sign-in-policy", &[("version_supervisor", "1"), ("sso_assurance_supervisor", "")]))
         .await;
@@ -703,7 +714,9 @@ async fn a_step_up_through_the_provider_confirms_the_session_user_only() {
             .await
             .unwrap();
     assert!(reauth_at.is_some());
-    let events = app.events("auth.reauthenticate").await;
+    // The supervisor's step-up (the admin's, before the policy change, was by password).
+    let events: Vec<serde_json::Value> =
+        app.events("auth.reauthenticate").await.into_iter().filter(|e| e["actor_id"] == sup.id.0.to_string()).collect();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["changes"]["method"], "sso");
     assert_eq!(events[0]["changes"]["amr"], serde_json::json!(["hwk", "pin"]));
@@ -716,6 +729,7 @@ async fn a_provider_sign_in_stands_in_for_a_required_key_only_by_the_methods_the
     let admin = app.user("admin").await;
     let sup = app.user("supervisor").await;
     let a = app.sign_in(&admin).await;
+    app.reauth(&a, &admin.password).await;
     let policy = |assurance: &'static str, version: &'static str| {
         let a = a.clone();
         let app = &app;

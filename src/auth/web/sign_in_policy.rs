@@ -111,6 +111,9 @@ pub async fn save(
         .collect();
     match sign_in_policy::set(&state.db, state.now(), &user, changes, state.sso.is_some()).await {
         Ok(_) => Ok(Redirect::to("/admin/sign-in-policy?done=1").into_response()),
+        Err(crate::error::DomainError::ReauthRequired) => {
+            Ok(Redirect::to("/account/reauth?next=%2Fadmin%2Fsign-in-policy").into_response())
+        }
         Err(crate::error::DomainError::Invalid(errors)) => {
             let mut r = page(&state, &user, Some(rows), FormErrors(errors), false).await?;
             *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
