@@ -513,14 +513,14 @@ async fn wait_text(c: &fantoccini::Client, css: &str, want: impl Fn(&str) -> boo
 }
 
 /// A JSON API client over the running server.
-struct Api {
+pub struct Api {
     http: reqwest::Client,
     base: String,
     token: String,
 }
 
 impl Api {
-    async fn new(base: &str, email: &str, password: &str) -> Api {
+    pub async fn new(base: &str, email: &str, password: &str) -> Api {
         let http = reqwest::Client::new();
         let r = http
             .post(format!("{base}/api/v1/auth/token"))
@@ -533,7 +533,12 @@ impl Api {
         Api { http, base: base.to_string(), token }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
         let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(&b);
@@ -546,11 +551,83 @@ impl Api {
     }
 }
 
+/// Files a case as `analyst` and brings it, through the API, to its initial determination
+/// (accepted by `supervisor`, agencies notified, the three questions answered, nexus and
+/// risk recorded); returns its id.
+pub async fn case_at_initial_determination(
+    analyst: &Api,
+    supervisor: &Api,
+    title: &str,
+    summary: &str,
+    today: &str,
+) -> String {
+    use reqwest::Method;
+    use serde_json::json;
+    let c = analyst
+        .call(
+            Method::POST,
+            "/api/v1/cases",
+            Some(json!({"title": title, "summary": summary,
+                "origin": "own_initiative", "category": "critical_infrastructure", "adversaries": ["CN"], "restricted": false})),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let act = |a: &'static str| json!({"action": a});
+    supervisor.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("accept"))).await;
+    analyst
+        .call(
+            Method::POST,
+            &format!("/api/v1/cases/{id}/agency-notices"),
+            Some(json!({"step": "first", "agency": "DHS", "sent_on": today})),
+        )
+        .await;
+    analyst.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("notify_agencies"))).await;
+    let v = analyst.call(Method::GET, &format!("/api/v1/cases/{id}"), None).await["version"].clone();
+    analyst.call(
+        Method::PATCH,
+        &format!("/api/v1/cases/{id}"),
+        Some(json!({"version": v, "covered": "yes", "covered_note": "Critical-infrastructure ICTS in use after 19 January 2021.",
+            "nexus": "yes", "nexus_note": "The vendor is headquartered in the PRC.", "undue_risk": "yes",
+            "undue_risk_note": "Remote access to crane control systems at US ports."})),
+    )
+    .await;
+    let criteria: serde_json::Map<String, serde_json::Value> =
+        ["ownership", "facilities", "personnel_ties", "adversary_law", "operation_control"]
+            .iter()
+            .map(|c| (c.to_string(), json!({"finding": format!("{c}: found"), "evidence": "party record"})))
+            .collect();
+    analyst
+        .call(
+            Method::POST,
+            &format!("/api/v1/cases/{id}/nexus"),
+            Some(json!({"criteria": criteria, "conclusion": "yes", "summary": "Nexus established"})),
+        )
+        .await;
+    let rubric = analyst.call(Method::GET, "/api/v1/rubrics/current", None).await;
+    let scores: serde_json::Map<String, serde_json::Value> = rubric["definition"]["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|cr| cr["connected_software_only"] != true)
+        .map(|cr| (cr["code"].as_str().unwrap().to_string(), json!({"score": 3, "rationale": "level 3"})))
+        .collect();
+    analyst
+        .call(
+            Method::POST,
+            &format!("/api/v1/cases/{id}/assessments"),
+            Some(json!({"scores": scores, "narrative": "n"})),
+        )
+        .await;
+    analyst
+        .call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("begin_initial_determination")))
+        .await;
+
+    id
+}
+
 #[tokio::test]
 async fn an_analyst_drafts_a_supervisor_signs_with_step_up_and_the_document_renders() {
     use fantoccini::Locator::{Css, Id};
-    use reqwest::Method;
-    use serde_json::json;
     let (_, url) = server_db().create_database().await;
     let config = crate::harness::test_config(&url);
     let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
@@ -568,60 +645,15 @@ async fn an_analyst_drafts_a_supervisor_signs_with_step_up_and_the_document_rend
     // The case is brought to the initial determination through the API.
     let drew = Api::new(&base, "drew.analyst@agency.gov", password).await;
     let sky = Api::new(&base, "sky.supervisor@agency.gov", password).await;
-    let c = drew
-        .call(
-            Method::POST,
-            "/api/v1/cases",
-            Some(json!({"title": "Port crane remote access", "summary": "Crane operating systems with vendor remote access from abroad.",
-                "origin": "own_initiative", "category": "critical_infrastructure", "adversaries": ["CN"], "restricted": false})),
-        )
-        .await;
-    let id = c["id"].as_str().unwrap().to_string();
-    let act = |a: &'static str| json!({"action": a});
-    sky.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("accept"))).await;
     let today = icts_review::cases::service::today(now).to_string();
-    drew.call(
-        Method::POST,
-        &format!("/api/v1/cases/{id}/agency-notices"),
-        Some(json!({"step": "first", "agency": "DHS", "sent_on": today})),
+    let id = case_at_initial_determination(
+        &drew,
+        &sky,
+        "Port crane remote access",
+        "Crane operating systems with vendor remote access from abroad.",
+        &today,
     )
     .await;
-    drew.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("notify_agencies"))).await;
-    let v = drew.call(Method::GET, &format!("/api/v1/cases/{id}"), None).await["version"].clone();
-    drew.call(
-        Method::PATCH,
-        &format!("/api/v1/cases/{id}"),
-        Some(json!({"version": v, "covered": "yes", "covered_note": "Critical-infrastructure ICTS in use after 19 January 2021.",
-            "nexus": "yes", "nexus_note": "The vendor is headquartered in the PRC.", "undue_risk": "yes",
-            "undue_risk_note": "Remote access to crane control systems at US ports."})),
-    )
-    .await;
-    let criteria: serde_json::Map<String, serde_json::Value> =
-        ["ownership", "facilities", "personnel_ties", "adversary_law", "operation_control"]
-            .iter()
-            .map(|c| (c.to_string(), json!({"finding": format!("{c}: found"), "evidence": "party record"})))
-            .collect();
-    drew.call(
-        Method::POST,
-        &format!("/api/v1/cases/{id}/nexus"),
-        Some(json!({"criteria": criteria, "conclusion": "yes", "summary": "Nexus established"})),
-    )
-    .await;
-    let rubric = drew.call(Method::GET, "/api/v1/rubrics/current", None).await;
-    let scores: serde_json::Map<String, serde_json::Value> = rubric["definition"]["criteria"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|cr| cr["connected_software_only"] != true)
-        .map(|cr| (cr["code"].as_str().unwrap().to_string(), json!({"score": 3, "rationale": "level 3"})))
-        .collect();
-    drew.call(
-        Method::POST,
-        &format!("/api/v1/cases/{id}/assessments"),
-        Some(json!({"scores": scores, "narrative": "n"})),
-    )
-    .await;
-    drew.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("begin_initial_determination"))).await;
 
     // The analyst drafts in the browser.
     let browser = Browser::start().await;

@@ -7,103 +7,19 @@ use fantoccini::Locator::{Css, Id};
 use reqwest::Method;
 use serde_json::json;
 
+use crate::browser::Api;
 use crate::harness::{Browser, RunningServer, free_port, server_db};
 
-/// A JSON API client over the running server.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn new(base: &str, email: &str, password: &str) -> Api {
-        let http = reqwest::Client::new();
-        let r = http
-            .post(format!("{base}/api/v1/auth/token"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let token = r.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_string();
-        Api { http, base: base.to_string(), token }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        let v: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
-        assert!(status.is_success(), "{path}: {status} {v}");
-        v
-    }
-}
-
 /// A case at its initial determination, with a submitted draft; returns the draft's id.
-async fn submitted_draft(base: &str, analyst: &Api, supervisor: &Api, today: &str) -> String {
-    let c = analyst
-        .call(
-            Method::POST,
-            "/api/v1/cases",
-            Some(json!({"title": "Satellite ground station software", "summary": "Ground station control software with remote updates from abroad.",
-                "origin": "own_initiative", "category": "critical_infrastructure", "adversaries": ["CN"], "restricted": false})),
-        )
-        .await;
-    let id = c["id"].as_str().unwrap().to_string();
-    let act = |a: &'static str| json!({"action": a});
-    supervisor.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("accept"))).await;
-    analyst
-        .call(
-            Method::POST,
-            &format!("/api/v1/cases/{id}/agency-notices"),
-            Some(json!({"step": "first", "agency": "DHS", "sent_on": today})),
-        )
-        .await;
-    analyst.call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("notify_agencies"))).await;
-    let v = analyst.call(Method::GET, &format!("/api/v1/cases/{id}"), None).await["version"].clone();
-    analyst
-        .call(
-            Method::PATCH,
-            &format!("/api/v1/cases/{id}"),
-            Some(json!({"version": v, "covered": "yes", "covered_note": "ICTS in use after 19 January 2021.",
-                "nexus": "yes", "nexus_note": "The vendor is headquartered in the PRC.", "undue_risk": "yes",
-                "undue_risk_note": "Remote updates to ground station control."})),
-        )
-        .await;
-    let criteria: serde_json::Map<String, serde_json::Value> =
-        ["ownership", "facilities", "personnel_ties", "adversary_law", "operation_control"]
-            .iter()
-            .map(|c| (c.to_string(), json!({"finding": format!("{c}: found"), "evidence": "party record"})))
-            .collect();
-    analyst
-        .call(
-            Method::POST,
-            &format!("/api/v1/cases/{id}/nexus"),
-            Some(json!({"criteria": criteria, "conclusion": "yes", "summary": "Nexus established"})),
-        )
-        .await;
-    let rubric = analyst.call(Method::GET, "/api/v1/rubrics/current", None).await;
-    let scores: serde_json::Map<String, serde_json::Value> = rubric["definition"]["criteria"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|cr| cr["connected_software_only"] != true)
-        .map(|cr| (cr["code"].as_str().unwrap().to_string(), json!({"score": 3, "rationale": "level 3"})))
-        .collect();
-    analyst
-        .call(
-            Method::POST,
-            &format!("/api/v1/cases/{id}/assessments"),
-            Some(json!({"scores": scores, "narrative": "n"})),
-        )
-        .await;
-    analyst
-        .call(Method::POST, &format!("/api/v1/cases/{id}/transitions"), Some(act("begin_initial_determination")))
-        .await;
+async fn submitted_draft(analyst: &Api, supervisor: &Api, today: &str) -> String {
+    let id = crate::browser::case_at_initial_determination(
+        analyst,
+        supervisor,
+        "Satellite ground station software",
+        "Ground station control software with remote updates from abroad.",
+        today,
+    )
+    .await;
     let content = json!({
         "title": "Initial determination", "party": "Example Supplier Ltd.",
         "covered_finding": "Covered: ICTS used by US persons after 19 January 2021.",
@@ -121,7 +37,6 @@ async fn submitted_draft(base: &str, analyst: &Api, supervisor: &Api, today: &st
         .await;
     let did = d["id"].as_str().unwrap().to_string();
     analyst.call(Method::POST, &format!("/api/v1/determinations/{did}/submit"), None).await;
-    let _ = base;
     did
 }
 
@@ -147,7 +62,7 @@ async fn a_supervisor_under_a_key_policy_registers_a_key_signs_with_it_and_signs
     let analyst = Api::new(&base, "kit.analyst@agency.gov", password).await;
     let supervisor = Api::new(&base, "lee.supervisor@agency.gov", password).await;
     let today = icts_review::cases::service::today(now).to_string();
-    let did = submitted_draft(&base, &analyst, &supervisor, &today).await;
+    let did = submitted_draft(&analyst, &supervisor, &today).await;
     // The policy now requires a key of supervisors (set as an admin's page would).
     sqlx::query("UPDATE role_sign_in_policies SET require_security_key = true WHERE role = 'supervisor'")
         .execute(&pool)

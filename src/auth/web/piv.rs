@@ -1,7 +1,6 @@
 //! Card sign-in (`/sign-in/piv`) and the administrators' linking of card subjects to
 //! accounts. The use cases are [`crate::auth::piv`]'s and [`crate::auth::identities`]'s.
 
-use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,14 +14,6 @@ use crate::web::auth::{Authorized, MaybeUser, RequestMeta, cookie_name, cookie_v
 use crate::web::error::AppError;
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::layout::{FormErrors, Layout, render};
-
-#[derive(Template)]
-#[template(path = "auth/piv_refused.html")]
-struct RefusedPage {
-    layout: Layout,
-    heading: String,
-    message: String,
-}
 
 /// `GET /sign-in/piv`: signs in with the card the proxy verified.
 pub async fn sign_in(
@@ -72,8 +63,13 @@ pub async fn sign_in(
                 ),
                 Refusal::Db(_) => unreachable!("answered above"),
             };
-            let mut r =
-                render(&RefusedPage { layout: Layout::new(&state.web, "/sign-in"), heading: heading.into(), message })?;
+            let mut r = render(&super::sso::RefusedPage {
+                layout: Layout::new(&state.web, "/sign-in"),
+                provider: String::new(),
+                heading: heading.into(),
+                message,
+                again: String::new(),
+            })?;
             *r.status_mut() = status;
             Ok(r)
         }

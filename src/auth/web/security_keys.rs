@@ -175,11 +175,7 @@ pub async fn reauth(
     let next = safe_next(form.next.as_deref());
     match security_keys::reauth(&state.db, state.now(), &user, &rp, &form.credential).await {
         Ok(()) => Ok(Redirect::to(&next).into_response()),
-        Err(DomainError::Invalid(errors)) => {
-            let mut r = super::reauth_page_with(&state, &user, next, FormErrors(errors)).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
-        }
+        Err(DomainError::Invalid(errors)) => super::reauth_page_with(&state, &user, next, FormErrors(errors)).await,
         Err(e) => Err(e.into()),
     }
 }

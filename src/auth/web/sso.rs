@@ -45,13 +45,14 @@ pub struct StartQuery {
 }
 
 #[derive(Template)]
-#[template(path = "auth/sso_refused.html")]
-struct RefusedPage {
-    layout: Layout,
-    provider: String,
-    heading: String,
-    message: String,
-    again: String,
+#[template(path = "auth/sign_in_refused.html")]
+pub(super) struct RefusedPage {
+    pub(super) layout: Layout,
+    /// The provider's name, for the button that starts again there (`again`, when any).
+    pub(super) provider: String,
+    pub(super) heading: String,
+    pub(super) message: String,
+    pub(super) again: String,
 }
 
 fn refused(state: &AppState, status: StatusCode, heading: &str, message: String, again: String) -> Response {
