@@ -28,5 +28,6 @@ pub mod seed;
 pub mod server;
 pub mod synthetic;
 pub mod telemetry;
+pub mod text;
 pub mod web;
 pub mod zone;

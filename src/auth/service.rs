@@ -73,7 +73,7 @@ impl NewUser {
             errors.push(FieldError::new("email", e));
         }
         let name = name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        if name.is_empty() || name.chars().count() > crate::text::PERSON || name.chars().any(char::is_control) {
             errors.push(FieldError::new("name", "must be 1 to 200 characters"));
         }
         let role_parsed = Role::parse(role);
@@ -92,7 +92,7 @@ impl NewUser {
 }
 
 fn check_email(email: &str) -> Result<(), &'static str> {
-    let valid = email.len() <= 254
+    let valid = email.len() <= crate::text::EMAIL
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
         })

@@ -19,6 +19,7 @@ use super::service;
 use super::workflow::{Action, Input, RuleVersion, Stage};
 use crate::app::AppState;
 use crate::audit::StoredEvent;
+use crate::text;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{ApiJson, AppPath, AppQuery};
@@ -361,12 +362,8 @@ pub fn parse_transition(t: &TransitionRequest) -> Result<(Action, Input), AppErr
         None => None,
     };
     let method = t.method.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    if t.comment.as_ref().is_some_and(|c| c.chars().count() > 20000) {
-        errors.push(FieldError::new("comment", "must be at most 20,000 characters"));
-    }
-    if t.late_reason.as_ref().is_some_and(|c| c.chars().count() > 2000) {
-        errors.push(FieldError::new("late_reason", "must be at most 2,000 characters"));
-    }
+    errors.extend(t.comment.as_deref().and_then(|c| text::check("comment", c, text::TEXT)));
+    errors.extend(t.late_reason.as_deref().and_then(|c| text::check("late_reason", c, text::LINE)));
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
@@ -434,6 +431,9 @@ pub struct AssignRequest {
     pub assignee: Option<UserId>,
 }
 
+/// How many cases one assignment may move.
+pub const ASSIGN_AT_ONCE: usize = 500;
+
 /// Assigns cases (supervisors); all or nothing.
 #[utoipa::path(post, path = "/api/v1/cases/assign", tag = "cases", request_body = AssignRequest,
     responses((status = 200, description = "{\"assigned\": n}"), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])))]
@@ -442,8 +442,8 @@ pub async fn assign(
     State(state): State<AppState>,
     ApiJson(a): ApiJson<AssignRequest>,
 ) -> Result<ApiJson<serde_json::Value>, AppError> {
-    if a.cases.len() > 500 {
-        return Err(AppError::invalid("cases", "at most 500 cases at once"));
+    if a.cases.len() > ASSIGN_AT_ONCE {
+        return Err(AppError::invalid("cases", format!("at most {ASSIGN_AT_ONCE} cases at once")));
     }
     let n = service::assign(&mut *state.conn().await?, &user, state.now(), &a.cases, a.assignee, state.mail).await?;
     Ok(ApiJson(json!({"assigned": n})))

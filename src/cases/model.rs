@@ -10,6 +10,7 @@ use super::reference::Reference;
 use super::workflow::{Action, Answer, Decision, RuleVersion, Stage};
 use crate::auth::Role;
 use crate::error::FieldError;
+use crate::text;
 
 /// How a case came to the office (791.103(a)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
@@ -357,9 +358,10 @@ pub fn parse_date(s: &str) -> Option<Date> {
 fn clean_text(field: &'static str, value: &str, max: usize, required: bool, errors: &mut Vec<FieldError>) -> String {
     let v = value.trim().to_string();
     if required && v.is_empty() {
-        errors.push(FieldError::new(field, format!("is required: write up to {max} characters")));
+        errors
+            .push(FieldError::new(field, format!("is required: write up to {} characters", crate::text::grouped(max))));
     } else if v.chars().count() > max {
-        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+        errors.push(FieldError::new(field, crate::text::at_most(max)));
     } else if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
         errors.push(FieldError::new(field, "must not contain control characters"));
     }
@@ -370,8 +372,8 @@ impl CaseInput {
     /// Validates against the reference data in force on `today`.
     pub fn parse(&self, reference: &Reference, today: Date) -> Result<NewCase, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let title = clean_text("title", &self.title, 300, true, &mut errors);
-        let summary = clean_text("summary", &self.summary, 20000, true, &mut errors);
+        let title = clean_text("title", &self.title, text::NAME, true, &mut errors);
+        let summary = clean_text("summary", &self.summary, text::TEXT, true, &mut errors);
         let origin = Origin::parse(self.origin.trim());
         if origin.is_none() {
             errors.push(FieldError::new("origin", "must be agency_referral, own_initiative or submitted_information"));
@@ -547,18 +549,18 @@ impl CaseEdit {
     pub fn parse(&self, reference: &Reference, today: Date) -> Result<ValidEdit, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut out = ValidEdit {
-            title: self.title.as_deref().map(|t| clean_text("title", t, 300, true, &mut errors)),
-            summary: self.summary.as_deref().map(|t| clean_text("summary", t, 20000, true, &mut errors)),
+            title: self.title.as_deref().map(|t| clean_text("title", t, text::NAME, true, &mut errors)),
+            summary: self.summary.as_deref().map(|t| clean_text("summary", t, text::TEXT, true, &mut errors)),
             restricted: self.restricted,
             covered_note: self
                 .covered_note
                 .as_deref()
-                .map(|t| clean_text("covered_note", t, 20000, false, &mut errors)),
-            nexus_note: self.nexus_note.as_deref().map(|t| clean_text("nexus_note", t, 20000, false, &mut errors)),
+                .map(|t| clean_text("covered_note", t, text::TEXT, false, &mut errors)),
+            nexus_note: self.nexus_note.as_deref().map(|t| clean_text("nexus_note", t, text::TEXT, false, &mut errors)),
             undue_risk_note: self
                 .undue_risk_note
                 .as_deref()
-                .map(|t| clean_text("undue_risk_note", t, 20000, false, &mut errors)),
+                .map(|t| clean_text("undue_risk_note", t, text::TEXT, false, &mut errors)),
             answered: super::service::When { on: self.answered_on.clone(), late_reason: self.late_reason.clone() },
             ..ValidEdit::default()
         };

@@ -233,9 +233,11 @@ pub async fn upsert(
         ));
     }
     let name = e.name.trim();
-    if name.is_empty() || name.chars().count() > 300 {
+    if name.is_empty() || name.chars().count() > crate::text::NAME {
         errors.push(FieldError::new("name", "must be 1 to 300 characters"));
     }
+    errors.extend(e.note.as_deref().and_then(|v| crate::text::check("note", v, crate::text::LINE)));
+    errors.extend(e.description.as_deref().and_then(|v| crate::text::check("description", v, crate::text::TEXT)));
     let date = |field: &'static str, v: &Option<String>, errors: &mut Vec<FieldError>| match v
         .as_deref()
         .map(str::trim)

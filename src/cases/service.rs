@@ -550,7 +550,7 @@ pub async fn add_note(
 ) -> Result<NoteId, DomainError> {
     require(user, policy::Action::WorkCases)?;
     let body = body.trim();
-    if body.is_empty() || body.chars().count() > 20000 {
+    if body.is_empty() || body.chars().count() > crate::text::TEXT {
         return Err(DomainError::invalid("body", "a note must be 1 to 20,000 characters"));
     }
     let mut tx = conn.begin().await?;
@@ -743,7 +743,7 @@ pub async fn set_rule(
 ) -> Result<CaseRow, DomainError> {
     require(user, policy::Action::SetCaseRule)?;
     let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 2000 {
+    if reason.is_empty() || reason.chars().count() > crate::text::LINE {
         return Err(DomainError::invalid("reason", "give a written reason (at most 2,000 characters)"));
     }
     let mut tx = conn.begin().await?;

@@ -103,14 +103,18 @@ pub struct ValidTransaction {
     pub parties: Vec<(PartyId, PartyRole)>,
 }
 
+/// The longest name of a transaction's item, in characters.
+pub const ITEM_MAX: usize = 500;
+
 impl TransactionInput {
     /// Validates (data categories against `known_data`), naming every bad field.
     pub fn parse(&self, known_data: &[String]) -> Result<ValidTransaction, Vec<FieldError>> {
         let mut e = Vec::new();
         let item = self.item.trim().to_string();
-        if item.is_empty() || item.chars().count() > 500 {
+        if item.is_empty() || item.chars().count() > ITEM_MAX {
             e.push(FieldError::new("item", "is required: name it in 1 to 500 characters"));
         }
+        e.extend(crate::text::check("ongoing_activity", &self.ongoing_activity, crate::text::LINE));
         let kind = self.kind.trim().to_string();
         if !KINDS.contains(&kind.as_str()) {
             e.push(FieldError::new("kind", "must be acquisition, importation, transfer, installation, dealing or use"));
@@ -160,7 +164,7 @@ impl TransactionInput {
                 status,
                 initiated_on,
                 completed_on,
-                ongoing_activity: self.ongoing_activity.trim().chars().take(2000).collect(),
+                ongoing_activity: self.ongoing_activity.trim().to_string(),
                 value_usd: self.value_usd,
                 us_persons_affected: self.us_persons_affected,
                 data_categories: self.data_categories.clone(),

@@ -547,6 +547,9 @@ pub fn check_act_date(
             ));
         }
     }
+    if late_reason.is_some_and(|r| crate::text::too_long(r, crate::text::LINE)) {
+        return Err(Refusal::Input("late_reason", crate::text::at_most(crate::text::LINE)));
+    }
     if (today - on).whole_days() > LATE_AFTER_DAYS && late_reason.map(str::trim).is_none_or(str::is_empty) {
         return Err(Refusal::Input(
             "late_reason",

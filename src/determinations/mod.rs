@@ -179,12 +179,16 @@ pub struct Content {
     pub summary: String,
 }
 
+/// The most prohibitions a determination may list.
+pub const MAX_PROHIBITIONS: usize = 20;
+
 fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, required: bool, max: usize) {
     let n = value.trim().chars().count();
     if required && n == 0 {
-        errors.push(FieldError::new(field, format!("is required: write up to {max} characters")));
+        errors
+            .push(FieldError::new(field, format!("is required: write up to {} characters", crate::text::grouped(max))));
     } else if n > max {
-        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+        errors.push(FieldError::new(field, crate::text::at_most(max)));
     }
 }
 
@@ -206,24 +210,24 @@ pub fn validate(
             "confirm that the determination is unclassified: classified information must never appear in it",
         ));
     }
-    text(&mut e, "title", &c.title, true, 300);
-    text(&mut e, "party", &c.party, true, 300);
+    text(&mut e, "title", &c.title, true, crate::text::NAME);
+    text(&mut e, "party", &c.party, true, crate::text::NAME);
     let findings = kind != Kind::Revocation;
-    text(&mut e, "covered_finding", &c.covered_finding, findings && complete, 20000);
-    text(&mut e, "nexus_finding", &c.nexus_finding, findings && complete, 20000);
-    text(&mut e, "risk_analysis", &c.risk_analysis, findings && complete, 50000);
-    text(&mut e, "background", &c.background, kind == Kind::Revocation && complete, 50000);
-    text(&mut e, "cessation", &c.cessation, complete && outcome_prohibits(outcome), 20000);
-    text(&mut e, "penalties", &c.penalties, complete && outcome_prohibits(outcome), 5000);
-    text(&mut e, "summary", &c.summary, false, 5000);
+    text(&mut e, "covered_finding", &c.covered_finding, findings && complete, crate::text::TEXT);
+    text(&mut e, "nexus_finding", &c.nexus_finding, findings && complete, crate::text::TEXT);
+    text(&mut e, "risk_analysis", &c.risk_analysis, findings && complete, crate::text::LONG);
+    text(&mut e, "background", &c.background, kind == Kind::Revocation && complete, crate::text::LONG);
+    text(&mut e, "cessation", &c.cessation, complete && outcome_prohibits(outcome), crate::text::TEXT);
+    text(&mut e, "penalties", &c.penalties, complete && outcome_prohibits(outcome), crate::text::PASSAGE);
+    text(&mut e, "summary", &c.summary, false, crate::text::PASSAGE);
     for (i, a) in c.submission_answers.iter().enumerate() {
-        text(&mut e, &format!("submission_answers[{i}].answer"), &a.answer, true, 20000);
+        text(&mut e, &format!("submission_answers[{i}].answer"), &a.answer, true, crate::text::TEXT);
     }
-    if c.prohibitions.len() > 20 {
-        e.push(FieldError::new("prohibitions", "at most 20"));
+    if c.prohibitions.len() > MAX_PROHIBITIONS {
+        e.push(FieldError::new("prohibitions", format!("at most {MAX_PROHIBITIONS}")));
     }
     for (i, p) in c.prohibitions.iter().enumerate() {
-        text(&mut e, &format!("prohibitions[{i}].description"), &p.description, true, 2000);
+        text(&mut e, &format!("prohibitions[{i}].description"), &p.description, true, crate::text::LINE);
     }
     if complete && outcome == "prohibited" && c.prohibitions.is_empty() {
         e.push(FieldError::new(
@@ -237,7 +241,7 @@ pub fn validate(
             "a not-prohibited determination must state that the transaction may be reviewed again in the future (7.109(d) / 791.109)",
         ));
     } else {
-        text(&mut e, "future_review", &c.future_review, false, 5000);
+        text(&mut e, "future_review", &c.future_review, false, crate::text::PASSAGE);
     }
     if complete && outcome_needs_measures(outcome) && c.measures.is_empty() {
         e.push(FieldError::new("measures", "choose the mitigation measures this determination rests on"));

@@ -690,7 +690,7 @@ pub async fn return_draft(
     mail: bool,
 ) -> Result<Determination, DomainError> {
     let comment = comment.trim();
-    if comment.is_empty() || comment.chars().count() > 20000 {
+    if comment.is_empty() || comment.chars().count() > crate::text::TEXT {
         return Err(DomainError::invalid("comment", "say what must change (1 to 20,000 characters)"));
     }
     let mut tx = conn.begin().await?;
@@ -787,10 +787,10 @@ async fn signer_statement(
     }
     let (title, authority) = (title.expect("set"), authority.expect("set"));
     let mut errors = Vec::new();
-    if title.chars().count() > 300 {
+    if title.chars().count() > crate::text::NAME {
         errors.push(FieldError::new("signer_title", "must be at most 300 characters"));
     }
-    if authority.chars().count() > 2000 {
+    if authority.chars().count() > crate::text::LINE {
         errors.push(FieldError::new("authority", "must be at most 2,000 characters"));
     }
     if errors.is_empty() { Ok((title, authority)) } else { Err(DomainError::Invalid(errors)) }
@@ -971,11 +971,15 @@ pub async fn record_outside(
 ) -> Result<Determination, DomainError> {
     let mut errors = Vec::new();
     let (name, title, authority) = (s.signer_name.trim(), s.signer_title.trim(), s.authority.trim());
-    for (field, v, max) in [("signer_name", name, 200), ("signer_title", title, 300), ("authority", authority, 2000)] {
+    for (field, v, max) in [
+        ("signer_name", name, crate::text::PERSON),
+        ("signer_title", title, crate::text::NAME),
+        ("authority", authority, crate::text::LINE),
+    ] {
         if v.is_empty() {
             errors.push(FieldError::new(field, "is required: copy it from the signed copy"));
         } else if v.chars().count() > max {
-            errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+            errors.push(FieldError::new(field, crate::text::at_most(max)));
         }
     }
     let on = crate::proceedings::model::date(&mut errors, "signed_on", Some(&s.signed_on), true);
@@ -1220,7 +1224,7 @@ pub async fn record_sending(
 ) -> Result<super::Sending, DomainError> {
     let mut errors = Vec::new();
     let recipient = s.recipient.trim();
-    if recipient.is_empty() || recipient.chars().count() > 300 {
+    if recipient.is_empty() || recipient.chars().count() > crate::text::NAME {
         errors.push(FieldError::new("recipient", "name the party or agency it was sent to (at most 300 characters)"));
     }
     if !super::RECIPIENT_KINDS.contains(&s.recipient_kind.trim()) {

@@ -14,6 +14,9 @@ use crate::cases::service::visible;
 use crate::error::{DomainError, FieldError};
 use crate::proceedings::service::may_work;
 
+/// The longest pointer to where classified material is held, in characters.
+pub const POINTER_MAX: usize = 1000;
+
 /// Stores an upload on a case (one transaction with its audit event).
 pub async fn store(
     conn: &mut PgConnection,
@@ -24,7 +27,7 @@ pub async fn store(
 ) -> Result<Document, DomainError> {
     let mut errors = std::mem::take(&mut u.refused);
     let title = u.title.trim();
-    if title.is_empty() || title.chars().count() > 300 {
+    if title.is_empty() || title.chars().count() > crate::text::NAME {
         errors.push(FieldError::new("title", "must be 1 to 300 characters"));
     }
     let marking = u.marking.trim();
@@ -51,7 +54,7 @@ pub async fn store(
                 "classified material is never uploaded: give a pointer to where it is held instead",
             ));
         }
-        if pointer.is_empty() || pointer.chars().count() > 1000 {
+        if pointer.is_empty() || pointer.chars().count() > POINTER_MAX {
             errors
                 .push(FieldError::new("pointer", "say where the classified material is held (1 to 1,000 characters)"));
         }

@@ -54,6 +54,17 @@ async fn read_upload_kept(mut multipart: Multipart) -> Result<(Upload, Vec<(Stri
         if let Some(e) = crate::web::extract::control_characters(&name, &value) {
             errors.push(e);
         }
+        // The document's limits, counted as sent (as the API's document counts them).
+        let max = match name.as_str() {
+            "title" => Some(crate::text::NAME),
+            "pointer" => Some(super::service::POINTER_MAX),
+            _ => None,
+        };
+        if let Some(max) = max
+            && value.chars().count() > max
+        {
+            errors.push(crate::error::FieldError::new(&name, crate::text::at_most(max)));
+        }
         match name.as_str() {
             "title" => u.title = value.clone(),
             "marking" => u.marking = value.clone(),

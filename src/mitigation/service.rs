@@ -30,11 +30,11 @@ pub async fn add(
 ) -> Result<Measure, DomainError> {
     let mut errors = Vec::new();
     let d = m.description.trim().chars().count();
-    if d == 0 || d > 20000 {
+    if d == 0 || d > crate::text::TEXT {
         errors.push(FieldError::new("description", "must be 1 to 20,000 characters"));
     }
     let o = m.owner.trim().chars().count();
-    if o == 0 || o > 300 {
+    if o == 0 || o > crate::text::NAME {
         errors.push(FieldError::new("owner", "must be 1 to 300 characters"));
     }
     let due = opt_date(&mut errors, "due_on", m.due_on.as_deref());
@@ -177,7 +177,7 @@ pub async fn set_status(
     if matches!(to, MeasureStatus::Rejected | MeasureStatus::Breached) && s.comment.trim().is_empty() {
         return Err(DomainError::invalid("comment", "say why"));
     }
-    if s.comment.chars().count() > 20000 {
+    if crate::text::too_long(&s.comment, crate::text::TEXT) {
         return Err(DomainError::invalid("comment", "must be at most 20,000 characters"));
     }
     let mut tx = conn.begin().await?;
@@ -223,7 +223,7 @@ pub async fn add_check(
         errors.push(FieldError::new("checked_on", "cannot be in the future"));
     }
     let n = k.finding.trim().chars().count();
-    if n == 0 || n > 20000 {
+    if n == 0 || n > crate::text::TEXT {
         errors.push(FieldError::new("finding", "must be 1 to 20,000 characters"));
     }
     if !errors.is_empty() {

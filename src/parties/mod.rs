@@ -8,6 +8,7 @@ pub mod screening_service;
 pub mod web;
 
 use crate::ids::{CaseId, EvidenceId, PartyId};
+use crate::text;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -218,18 +219,21 @@ pub struct ValidParty {
     notes: String,
 }
 
+/// The most aliases a party may have.
+pub const MAX_ALIASES: usize = 50;
+
 impl PartyInput {
     /// Validates, naming every bad field.
     pub fn parse(&self) -> Result<ValidParty, Vec<FieldError>> {
         let mut errors = Vec::new();
         let legal_name = self.legal_name.trim().to_string();
-        if legal_name.is_empty() || legal_name.chars().count() > 300 {
+        if legal_name.is_empty() || legal_name.chars().count() > text::NAME {
             errors.push(FieldError::new("legal_name", "must be 1 to 300 characters"));
         }
         let mut aliases: Vec<String> =
             self.aliases.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
         aliases.dedup();
-        if aliases.len() > 50 || aliases.iter().any(|a| a.chars().count() > 300) {
+        if aliases.len() > MAX_ALIASES || aliases.iter().any(|a| a.chars().count() > text::NAME) {
             errors.push(FieldError::new("aliases", "at most 50 aliases of up to 300 characters"));
         }
         let kind = PartyKind::parse(self.kind.trim());
@@ -248,7 +252,7 @@ impl PartyInput {
             (None, Some(_)) => errors.push(FieldError::new("parent_id", "name the parent that owns this share")),
             _ => {}
         }
-        if self.notes.chars().count() > 20000 {
+        if text::too_long(&self.notes, text::TEXT) {
             errors.push(FieldError::new("notes", "must be at most 20,000 characters"));
         }
         if errors.is_empty() {
@@ -631,10 +635,10 @@ pub async fn add_evidence(
         ));
     }
     let adversary = e.adversary.trim().to_uppercase();
-    if e.finding.trim().is_empty() || e.finding.chars().count() > 20000 {
+    if e.finding.trim().is_empty() || text::too_long(&e.finding, text::TEXT) {
         errors.push(FieldError::new("finding", "describe what was found (1 to 20,000 characters)"));
     }
-    if e.source.chars().count() > 2000 {
+    if text::too_long(&e.source, text::LINE) {
         errors.push(FieldError::new("source", "must be at most 2,000 characters"));
     }
     let mut tx = conn.begin().await?;

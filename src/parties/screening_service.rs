@@ -453,6 +453,9 @@ pub async fn decide_hit(
     if reason.trim().is_empty() {
         return Err(DomainError::invalid("reason", "say why"));
     }
+    if let Some(e) = crate::text::check("reason", reason, crate::text::TEXT) {
+        return Err(DomainError::Invalid(vec![e]));
+    }
     let mut tx = conn.begin().await?;
     let row = sqlx::query!(
         r#"SELECT party_id AS "party_id: PartyId", status AS "status: HitStatus" FROM screening_hits WHERE id = $1 FOR UPDATE"#,

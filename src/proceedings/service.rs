@@ -171,10 +171,10 @@ pub async fn respond(
     if resolved.is_some() && resolution.is_none() {
         errors.push(FieldError::new("dispute_resolution", "say how the dispute was resolved"));
     }
-    if r.comment.chars().count() > 20000 || level.as_ref().is_some_and(|l| l.chars().count() > 200) {
-        errors
-            .push(FieldError::new("comment", "must be at most 20,000 characters (and the objector level at most 200)"));
-    }
+    errors.extend(crate::text::check("comment", &r.comment, crate::text::TEXT));
+    errors.extend(
+        r.dispute_resolution.as_deref().and_then(|d| crate::text::check("dispute_resolution", d, crate::text::TEXT)),
+    );
     if responded.is_some_and(|d| d > crate::cases::service::today(now)) {
         errors.push(FieldError::new("responded_on", "cannot be in the future"));
     }
@@ -242,7 +242,7 @@ pub async fn add_submission(
         errors.push(FieldError::new("received_on", "cannot be in the future"));
     }
     let n = s.summary.trim().chars().count();
-    if n == 0 || n > 20000 {
+    if n == 0 || n > crate::text::TEXT {
         errors.push(FieldError::new("summary", "must be 1 to 20,000 characters"));
     }
     if !errors.is_empty() {
@@ -342,7 +342,7 @@ pub async fn record_meeting(
     let mut errors = Vec::new();
     let held = date(&mut errors, "held_on", Some(&m.held_on), true);
     let n = m.outcome.trim().chars().count();
-    if n == 0 || n > 20000 {
+    if n == 0 || n > crate::text::TEXT {
         errors.push(FieldError::new("outcome", "must be 1 to 20,000 characters"));
     }
     if !errors.is_empty() {
@@ -399,7 +399,7 @@ pub async fn record_deviation(
         return Err(DomainError::Forbidden);
     }
     let justification = justification.trim();
-    if justification.is_empty() || justification.chars().count() > 20000 {
+    if justification.is_empty() || justification.chars().count() > crate::text::TEXT {
         return Err(DomainError::invalid(
             "justification",
             "an emergency deviation needs a written justification (at most 20,000 characters)",

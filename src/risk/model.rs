@@ -55,6 +55,9 @@ impl Band {
     }
 }
 
+/// How many levels (0–4) a criterion describes.
+pub const LEVELS: usize = 5;
+
 /// One criterion of a rubric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,7 +74,7 @@ pub struct Criterion {
     #[serde(default)]
     pub connected_software_only: bool,
     /// What each level 0–4 means.
-    pub levels: [String; 5],
+    pub levels: [String; LEVELS],
 }
 
 /// Band thresholds: the lowest composite of each band above `low`.
@@ -130,6 +133,17 @@ impl RubricDefinition {
             }
             if c.name.trim().is_empty() || c.levels.iter().any(|l| l.trim().is_empty()) {
                 return Err(format!("criterion {}: name and all five level descriptions are required", c.code));
+            }
+            if crate::text::too_long(&c.name, crate::text::NAME)
+                || crate::text::too_long(&c.source, crate::text::LINE)
+                || c.levels.iter().any(|l| crate::text::too_long(l, crate::text::LINE))
+            {
+                return Err(format!(
+                    "criterion {}: the name may have at most {} characters, the source and each level at most {}",
+                    c.code,
+                    crate::text::grouped(crate::text::NAME),
+                    crate::text::grouped(crate::text::LINE)
+                ));
             }
         }
         if !self.criteria.iter().any(|c| !c.connected_software_only) {

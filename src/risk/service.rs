@@ -17,6 +17,7 @@ use crate::cases::service::visible;
 use crate::cases::workflow::Answer;
 use crate::error::{DomainError, FieldError};
 use crate::parties::NexusCriterion;
+use crate::text;
 
 /// Loads a rubric version.
 pub async fn rubric(conn: &mut PgConnection, version: i32) -> Result<Option<Rubric>, DomainError> {
@@ -52,7 +53,7 @@ pub async fn create_rubric(
     if !user.may(Action::ManageRubrics) {
         return Err(DomainError::Forbidden);
     }
-    if name.trim().is_empty() || name.chars().count() > 200 {
+    if name.trim().is_empty() || text::too_long(name, RUBRIC_NAME_MAX) {
         return Err(DomainError::invalid("name", "must be 1 to 200 characters"));
     }
     definition.validate().map_err(|m| DomainError::invalid("definition", m))?;
@@ -247,14 +248,16 @@ pub async fn assess(
     for (code, s) in &scores {
         if s.rationale.trim().is_empty() {
             errors.push(FieldError::new(format!("scores.{code}.rationale"), "a rationale is required for every score"));
-        } else if s.rationale.chars().count() > 5000 || s.evidence.as_ref().is_some_and(|e| e.chars().count() > 5000) {
+        } else if text::too_long(&s.rationale, text::PASSAGE)
+            || s.evidence.as_ref().is_some_and(|e| text::too_long(e, text::PASSAGE))
+        {
             errors.push(FieldError::new(
                 format!("scores.{code}"),
                 "rationale and evidence must be at most 5,000 characters",
             ));
         }
     }
-    if narrative.chars().count() > 20000 {
+    if text::too_long(narrative, text::TEXT) {
         errors.push(FieldError::new("narrative", "must be at most 20,000 characters"));
     }
     let plain: BTreeMap<String, u8> = scores.iter().map(|(k, v)| (k.clone(), v.score)).collect();
@@ -314,6 +317,9 @@ pub async fn propose_override(
     if justification.trim().is_empty() {
         return Err(DomainError::invalid("justification", "explain why the computed band is wrong"));
     }
+    if let Some(e) = text::check("justification", justification, text::TEXT) {
+        return Err(DomainError::Invalid(vec![e]));
+    }
     let mut tx = conn.begin().await?;
     let case_id =
         sqlx::query_scalar!(r#"SELECT case_id AS "case_id: CaseId" FROM assessments WHERE id = $1"#, assessment_id.0)
@@ -360,6 +366,9 @@ pub async fn decide_override(
 ) -> Result<(), DomainError> {
     if !user.may(Action::DecideOverrides) {
         return Err(DomainError::Forbidden);
+    }
+    if let Some(e) = text::check("comment", comment, text::TEXT) {
+        return Err(DomainError::Invalid(vec![e]));
     }
     let mut tx = conn.begin().await?;
     let row = sqlx::query!(
@@ -412,6 +421,9 @@ pub struct NexusItem {
     pub evidence: String,
 }
 
+/// The longest name of a rubric, in characters.
+pub const RUBRIC_NAME_MAX: usize = 200;
+
 /// A recorded nexus finding.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NexusFinding {
@@ -459,6 +471,10 @@ pub async fn record_nexus(
     when: &crate::cases::service::When,
 ) -> Result<NexusFinding, DomainError> {
     let mut errors = Vec::new();
+    for (code, item) in &criteria {
+        errors.extend(text::check(&format!("criteria.{code}.finding"), &item.finding, text::TEXT));
+        errors.extend(text::check(&format!("criteria.{code}.evidence"), &item.evidence, text::TEXT));
+    }
     for c in NexusCriterion::ALL {
         match criteria.get(c.as_str()) {
             Some(item) if !item.finding.trim().is_empty() => {}
@@ -472,6 +488,7 @@ pub async fn record_nexus(
     if summary.trim().is_empty() {
         errors.push(FieldError::new("summary", "state the conclusion in words"));
     }
+    errors.extend(text::check("summary", summary, text::TEXT));
     if !errors.is_empty() {
         return Err(DomainError::Invalid(errors));
     }

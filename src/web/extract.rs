@@ -9,7 +9,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -17,23 +17,36 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::web::auth::CsrfPending;
 use crate::web::error::AppError;
+use crate::web::openapi::ApiDocument;
 
 /// JSON body (`application/json`); unknown fields are rejected by the target type's
-/// `#[serde(deny_unknown_fields)]`, and a text holding a control character is refused
-/// naming its field (see [`control_character`]).
+/// `#[serde(deny_unknown_fields)]`, a text holding a control character is refused naming
+/// its field (see [`control_character`]), and so is a text or a list longer than the
+/// served OpenAPI document allows for it (see [`crate::web::openapi::over_limits`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned + utoipa::ToSchema,
+    S: Send + Sync,
+    ApiDocument: FromRef<S>,
+{
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         // Content type, size and syntax as axum checks them; then every string, then the
-        // target type (whose errors name the field).
+        // lengths the document gives, then the target type (whose errors name the field).
         let axum::Json(raw) = axum::Json::<Box<serde_json::value::RawValue>>::from_request(req, state).await?;
         let value: serde_json::Value = serde_json::from_str(raw.get())
             .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
         let mut errors = Vec::new();
         control_characters_in(&value, &mut String::new(), &mut errors);
+        let document = ApiDocument::from_ref(state);
+        for e in crate::web::openapi::over_limits(&document.0, &T::name(), &value) {
+            if !errors.iter().any(|known| known.field == e.field) {
+                errors.push(e);
+            }
+        }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
@@ -119,7 +132,7 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MaybeJson<T>(pub T);
 
-impl<T: serde::de::DeserializeOwned + Default> FromRequest<AppState> for MaybeJson<T> {
+impl<T: serde::de::DeserializeOwned + utoipa::ToSchema + Default> FromRequest<AppState> for MaybeJson<T> {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
         if req.headers().contains_key(axum::http::header::CONTENT_TYPE) {

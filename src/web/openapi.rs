@@ -53,6 +53,7 @@ pub async fn openapi_json(State(doc): State<ApiDocument>) -> ApiJson<ApiDocument
 pub fn conform(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serialises");
     let sets = closed_sets();
+    let lengths = length_limits();
     if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         for (name, schema) in schemas.iter_mut() {
             let input = schema.get("additionalProperties") == Some(&Value::Bool(false));
@@ -63,6 +64,19 @@ pub fn conform(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
                 }
                 if input && is_date(s) {
                     s["format"] = json!("date");
+                }
+                for (_, length) in lengths.iter().filter(|(k, _)| *k == format!("{name}.{prop}")) {
+                    match *length {
+                        Length::Chars(n) if s["type"] == "array" || s["items"].is_object() => {
+                            s["items"]["maxLength"] = json!(n)
+                        }
+                        Length::Chars(n) => s["maxLength"] = json!(n),
+                        Length::Items(n) => s["maxItems"] = json!(n),
+                        Length::ItemsExactly(n) => {
+                            s["minItems"] = json!(n);
+                            s["maxItems"] = json!(n);
+                        }
+                    }
                 }
             }
         }
@@ -141,6 +155,90 @@ pub fn conform(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
     doc
 }
 
+/// The texts and lists of a JSON body that are longer than the document allows: walks the
+/// body alongside the schema named `schema` (its `$ref`s, `oneOf`/`anyOf`/`allOf` branches,
+/// properties and items) and names each text over its `maxLength` (counted in characters,
+/// as JSON Schema counts them: before any trimming) and each list over its `maxItems`,
+/// with the field's path (`parties[0].legal_name`). So a request the document calls too
+/// long is refused at the boundary, whatever the domain's own checks would make of it.
+pub fn over_limits(doc: &Value, schema: &str, body: &Value) -> Vec<crate::error::FieldError> {
+    let mut errors = Vec::new();
+    let root = json!({"$ref": format!("#/components/schemas/{schema}")});
+    walk_limits(doc, &root, body, &mut String::new(), &mut errors, 0);
+    errors
+}
+
+fn walk_limits(
+    doc: &Value,
+    schema: &Value,
+    v: &Value,
+    path: &mut String,
+    errors: &mut Vec<crate::error::FieldError>,
+    depth: usize,
+) {
+    if depth > 16 {
+        return;
+    }
+    if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
+        if let Some(s) = doc.pointer(target.trim_start_matches('#')) {
+            walk_limits(doc, s, v, path, errors, depth + 1);
+        }
+        return;
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        for branch in schema[key].as_array().into_iter().flatten() {
+            walk_limits(doc, branch, v, path, errors, depth + 1);
+        }
+    }
+    match v {
+        Value::String(s) => {
+            if let Some(max) = schema["maxLength"].as_u64()
+                && s.chars().count() as u64 > max
+            {
+                refuse(errors, path, format!("must be at most {max} characters"));
+            }
+        }
+        Value::Array(items) => {
+            if let Some(max) = schema["maxItems"].as_u64()
+                && items.len() as u64 > max
+            {
+                refuse(errors, path, format!("list at most {max}"));
+                return;
+            }
+            if let Some(item) = schema.get("items") {
+                for (i, value) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk_limits(doc, item, value, path, errors, depth + 1);
+                    path.truncate(len);
+                }
+            }
+        }
+        Value::Object(fields) => {
+            let props = schema["properties"].as_object();
+            let others = schema.get("additionalProperties").filter(|s| s.is_object());
+            for (k, value) in fields {
+                let Some(s) = props.and_then(|p| p.get(k)).or(others) else { continue };
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                walk_limits(doc, s, value, path, errors, depth + 1);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn refuse(errors: &mut Vec<crate::error::FieldError>, path: &str, message: String) {
+    let name = if path.is_empty() { "body".to_string() } else { path.to_string() };
+    if !errors.iter().any(|e| e.field == name) {
+        errors.push(crate::error::FieldError::new(name, message));
+    }
+}
+
 fn for_each_operation(doc: &mut Value, mut f: impl FnMut(&str, &str, &mut Value)) {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
     for (path, item) in paths.iter_mut() {
@@ -170,6 +268,138 @@ fn is_date(s: &Value) -> bool {
     string
         && s.get("format").is_none()
         && s["description"].as_str().is_some_and(|d| d.contains("YYYY-MM-DD") && !d.contains("RFC 3339"))
+}
+
+/// A length limit of a request body's field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Length {
+    /// At most this many characters (of each text, for a list of texts).
+    Chars(usize),
+    /// At most this many items in the list.
+    Items(usize),
+    /// Exactly this many items in the list.
+    ItemsExactly(usize),
+}
+
+/// The length limits of request bodies' fields, by `Schema.property`, from the domain's own
+/// constants. The document carries them as `maxLength` and `maxItems`, and the JSON
+/// extractor refuses a body over them before any handler runs ([`over_limits`]); the
+/// domain's checks (which count after trimming, for the forms too) use the same numbers.
+pub fn length_limits() -> Vec<(String, Length)> {
+    use crate::text::{CODE, EMAIL, LINE, LONG, NAME, PASSAGE, PASSWORD, PERSON, TEXT};
+    use Length::{Chars, Items};
+    // Every act dated in the past may carry why it is recorded late.
+    let late = [
+        "AssessmentRequest",
+        "CaseEdit",
+        "DatedAct",
+        "DraftRequest",
+        "MeetingOutcome",
+        "NewCheck",
+        "NewNotice",
+        "NewPublication",
+        "NewSending",
+        "NewSubmission",
+        "NexusRequest",
+        "NoticeResponse",
+        "OutsideSignature",
+        "StatusChange",
+        "TransitionRequest",
+    ];
+    let limits: Vec<(&str, Length)> = vec![
+        ("AssessmentRequest.narrative", Chars(TEXT)),
+        ("AssignRequest.cases", Items(crate::cases::api::ASSIGN_AT_ONCE)),
+        ("CaseInput.title", Chars(NAME)),
+        ("CaseInput.summary", Chars(TEXT)),
+        ("CaseInput.category", Chars(CODE)),
+        ("CaseInput.referring_agency", Chars(CODE)),
+        ("CaseInput.adversaries", Chars(CODE)),
+        // ICTS-YYYY-NNNNNN, with room for the spaces a paste brings.
+        ("CaseInput.docket_number", Chars(CODE)),
+        ("CaseEdit.title", Chars(NAME)),
+        ("CaseEdit.summary", Chars(TEXT)),
+        ("CaseEdit.category", Chars(CODE)),
+        ("CaseEdit.adversaries", Chars(CODE)),
+        ("CaseEdit.covered_note", Chars(TEXT)),
+        ("CaseEdit.nexus_note", Chars(TEXT)),
+        ("CaseEdit.undue_risk_note", Chars(TEXT)),
+        ("Content.title", Chars(NAME)),
+        ("Content.party", Chars(NAME)),
+        ("Content.covered_finding", Chars(TEXT)),
+        ("Content.nexus_finding", Chars(TEXT)),
+        ("Content.risk_analysis", Chars(LONG)),
+        ("Content.background", Chars(LONG)),
+        ("Content.cessation", Chars(TEXT)),
+        ("Content.penalties", Chars(PASSAGE)),
+        ("Content.future_review", Chars(PASSAGE)),
+        ("Content.summary", Chars(PASSAGE)),
+        ("Content.prohibitions", Items(crate::determinations::MAX_PROHIBITIONS)),
+        ("SubmissionAnswer.answer", Chars(TEXT)),
+        ("Prohibition.description", Chars(LINE)),
+        ("CreateUser.email", Chars(EMAIL)),
+        ("CreateUser.name", Chars(PERSON)),
+        ("CreateUser.password", Chars(PASSWORD)),
+        ("TokenRequest.email", Chars(EMAIL)),
+        ("TokenRequest.password", Chars(PASSWORD)),
+        ("ReauthRequest.password", Chars(PASSWORD)),
+        ("NewRubric.name", Chars(crate::risk::service::RUBRIC_NAME_MAX)),
+        ("Criterion.code", Chars(CODE)),
+        ("Criterion.name", Chars(NAME)),
+        ("Criterion.source", Chars(LINE)),
+        ("Criterion.levels", Chars(LINE)),
+        ("Criterion.levels", Length::ItemsExactly(crate::risk::model::LEVELS)),
+        ("CriterionScore.rationale", Chars(PASSAGE)),
+        ("CriterionScore.evidence", Chars(PASSAGE)),
+        ("DatedAct.justification", Chars(TEXT)),
+        ("DecisionRequest.comment", Chars(TEXT)),
+        ("EvidenceInput.adversary", Chars(CODE)),
+        ("EvidenceInput.finding", Chars(TEXT)),
+        ("EvidenceInput.source", Chars(LINE)),
+        ("HitDecision.reason", Chars(TEXT)),
+        ("MeetingOutcome.outcome", Chars(TEXT)),
+        ("NewCheck.finding", Chars(TEXT)),
+        ("NewMeasure.description", Chars(TEXT)),
+        ("NewMeasure.kind", Chars(CODE)),
+        ("NewMeasure.owner", Chars(NAME)),
+        ("NewNotice.agency", Chars(CODE)),
+        ("NewPublication.citation", Chars(CODE)),
+        ("NewPublication.document_number", Chars(CODE)),
+        ("NewSending.recipient", Chars(NAME)),
+        ("NewSubmission.summary", Chars(TEXT)),
+        ("NexusItem.finding", Chars(TEXT)),
+        ("NexusItem.evidence", Chars(TEXT)),
+        ("NexusRequest.summary", Chars(TEXT)),
+        ("NoteRequest.body", Chars(TEXT)),
+        ("NoticeResponse.comment", Chars(TEXT)),
+        ("NoticeResponse.dispute_resolution", Chars(TEXT)),
+        ("NoticeResponse.objector_level", Chars(CODE)),
+        ("OutsideSignature.signer_name", Chars(PERSON)),
+        ("OutsideSignature.signer_title", Chars(NAME)),
+        ("OutsideSignature.authority", Chars(LINE)),
+        ("OverrideRequest.justification", Chars(TEXT)),
+        ("PartyInput.legal_name", Chars(NAME)),
+        ("PartyInput.aliases", Chars(NAME)),
+        ("PartyInput.aliases", Items(crate::parties::MAX_ALIASES)),
+        ("PartyInput.country", Chars(CODE)),
+        ("PartyInput.notes", Chars(TEXT)),
+        ("ReferenceEntry.name", Chars(NAME)),
+        ("ReferenceEntry.note", Chars(LINE)),
+        ("ReferenceEntry.description", Chars(TEXT)),
+        ("ReturnRequest.comment", Chars(TEXT)),
+        ("RuleRequest.reason", Chars(LINE)),
+        ("SignRequest.signer_title", Chars(NAME)),
+        ("SignRequest.authority", Chars(LINE)),
+        ("SignRequest.content_sha256", Chars(64)),
+        ("StatusChange.comment", Chars(TEXT)),
+        ("TransactionInput.item", Chars(crate::cases::transactions::ITEM_MAX)),
+        ("TransactionInput.ongoing_activity", Chars(LINE)),
+        ("TransactionInput.data_categories", Chars(CODE)),
+        ("TransitionRequest.comment", Chars(TEXT)),
+        ("UploadForm.title", Chars(NAME)),
+        ("UploadForm.pointer", Chars(crate::documents::service::POINTER_MAX)),
+    ];
+    let late = late.iter().map(|s| (format!("{s}.late_reason"), Chars(LINE)));
+    limits.into_iter().map(|(k, l)| (k.to_string(), l)).chain(late).collect()
 }
 
 /// The closed sets of values, by `Schema.property` or `path?parameter`, from the domain's

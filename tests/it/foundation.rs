@@ -143,7 +143,7 @@ async fn request_ids_are_kept_when_sane_and_replaced_otherwise() {
 /// A JSON endpoint built from the crate's extractors, to show how malformed input is
 /// answered everywhere under `/api/`.
 fn echo_router() -> axum::Router {
-    #[derive(Deserialize, serde::Serialize)]
+    #[derive(Deserialize, serde::Serialize, utoipa::ToSchema)]
     #[serde(deny_unknown_fields)]
     struct Input {
         title: String,
@@ -156,6 +156,7 @@ fn echo_router() -> axum::Router {
     let web = WebState::from_config(&config);
     axum::Router::new()
         .route("/api/v1/echo/{id}", post(echo))
+        .with_state(icts_review::web::openapi::ApiDocument::default())
         .layer(axum::middleware::from_fn_with_state(web, render_errors))
         .layer(axum::extract::DefaultBodyLimit::max(1024))
 }

@@ -592,6 +592,15 @@ fn body_of(doc: &Value, schema: &Value, text: &str, depth: usize) -> Value {
             let props = schema["properties"].as_object().unwrap();
             Value::Object(props.iter().map(|(k, s)| (k.clone(), body_of(doc, s, text, depth + 1))).collect())
         }
+        Some("object") if schema["additionalProperties"].is_object() && depth < 5 => {
+            json!({MAP_KEY: body_of(doc, &schema["additionalProperties"], text, depth + 1)})
+        }
+        // Values that parse, so that the texts are read.
+        Some("string") if schema["enum"].is_array() => {
+            schema["enum"].as_array().unwrap().iter().find(|v| !v.is_null()).cloned().unwrap_or(json!(text))
+        }
+        Some("string") if schema["format"] == "uuid" => json!("5f0c4f6e-6b7c-4a3c-9d61-2f0e3a1b4c5d"),
+        Some("string") if schema["format"] == "date" => json!("2025-06-02"),
         Some("string") => json!(text),
         Some("integer") => json!(1),
         Some("number") => json!(1.5),
@@ -650,6 +659,173 @@ async fn no_text_in_any_json_body_gives_a_5xx_or_writes_half() {
         }
     }
     assert!(tried > 150, "every JSON route was tried ({tried} requests)");
+}
+
+/// A length the document gives for a field of a request body.
+struct Limit {
+    /// Where the field is in a body made by [`body_of`].
+    pointer: String,
+    /// The field's name as an error names it (`content.title`, `parties[0].role`).
+    field: String,
+    /// `maxLength` of a text, or `maxItems` of a list.
+    max: usize,
+    list: bool,
+}
+
+/// Every length limit in `schema`, following the branches [`body_of`] follows; a free text
+/// without one is a limit of `usize::MAX`.
+fn limits_of(doc: &Value, schema: &Value, pointer: &str, field: &str, depth: usize, out: &mut Vec<Limit>) {
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => doc.pointer(r.trim_start_matches('#')).cloned().unwrap_or(Value::Null),
+        None => schema.clone(),
+    };
+    for key in ["oneOf", "anyOf"] {
+        if let Some(first) = schema[key].as_array().and_then(|v| v.iter().find(|s| s["type"] != "null")) {
+            return limits_of(doc, first, pointer, field, depth, out);
+        }
+    }
+    if depth > 5 {
+        return;
+    }
+    let text = schema["type"] == "string" || schema["type"].as_array().is_some_and(|t| t.contains(&json!("string")));
+    let free = ["enum", "format", "pattern"].iter().all(|k| schema.get(k).is_none());
+    if let Some(max) = schema["maxLength"].as_u64() {
+        out.push(Limit { pointer: pointer.into(), field: field.into(), max: max as usize, list: false });
+    } else if text && free {
+        out.push(Limit { pointer: pointer.into(), field: field.into(), max: usize::MAX, list: false });
+    }
+    if let Some(max) = schema["maxItems"].as_u64() {
+        out.push(Limit { pointer: pointer.into(), field: field.into(), max: max as usize, list: true });
+    }
+    if let Some(items) = schema.get("items") {
+        limits_of(doc, items, &format!("{pointer}/0"), &format!("{field}[0]"), depth + 1, out);
+    }
+    for (k, s) in schema["properties"].as_object().into_iter().flatten() {
+        let name = if field.is_empty() { k.clone() } else { format!("{field}.{k}") };
+        limits_of(doc, s, &format!("{pointer}/{k}"), &name, depth + 1, out);
+    }
+    if let Some(s) = schema.get("additionalProperties").filter(|s| s.is_object()) {
+        let name = if field.is_empty() { MAP_KEY.to_string() } else { format!("{field}.{MAP_KEY}") };
+        limits_of(doc, s, &format!("{pointer}/{MAP_KEY}"), &name, depth + 1, out);
+    }
+}
+
+/// The key [`body_of`] gives the one entry of a map (`scores`, `criteria`).
+const MAP_KEY: &str = "k";
+
+/// The messages of a 422 answer's errors on `field`, or (as the domain names some nested
+/// fields) on its last part, or on its list.
+fn field_errors(r: &TestResponse, field: &str) -> Vec<String> {
+    if r.status != StatusCode::UNPROCESSABLE_ENTITY {
+        return Vec::new();
+    }
+    let leaf = |f: &str| f.rsplit('.').next().unwrap().split('[').next().unwrap().to_string();
+    r.json()["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            let f = e["field"].as_str().unwrap_or("");
+            f == field || leaf(f) == leaf(field)
+        })
+        .map(|e| format!("{}: {}", e["field"], e["message"].as_str().unwrap_or("").replace(['é', 'É'], "")))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_openapi_document_gives_no_lengths() {
+    let o = Office::new().await;
+    let app = &o.app;
+    let case = o.at_initial_determination(false).await;
+    let admin = app.user("admin").await;
+    let ta = app.token(&admin).await;
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    let schemas = &doc["components"]["schemas"];
+    // Every limit named in `conform` reached the document.
+    for (key, length) in icts_review::web::openapi::length_limits() {
+        let (schema, prop) = key.split_once('.').unwrap();
+        let s = &schemas[schema]["properties"][prop];
+        let (found, expected) = match length {
+            icts_review::web::openapi::Length::Chars(n) => {
+                let target = if s["items"].is_object() { &s["items"] } else { s };
+                (target["maxLength"].as_u64(), n)
+            }
+            icts_review::web::openapi::Length::Items(n) | icts_review::web::openapi::Length::ItemsExactly(n) => {
+                (s["maxItems"].as_u64(), n)
+            }
+        };
+        assert_eq!(found, Some(expected as u64), "{key}: {s}");
+    }
+    let mut tried = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") else { continue };
+            let uri = path.replace("{id}", &case.to_string()).replace("{kind}", "adversaries").replace("{code}", "XX");
+            let mut limits = Vec::new();
+            limits_of(&doc, schema, "", "", 0, &mut limits);
+            // Every free text of a body has a limit.
+            let free: Vec<&str> = limits.iter().filter(|l| l.max == usize::MAX).map(|l| l.field.as_str()).collect();
+            assert!(free.is_empty(), "{method} {path}: no maxLength for {free:?}");
+            // As the case's analyst, else as a supervisor, else as an administrator.
+            let send = async |body: Value| {
+                let mut r = None;
+                for token in [&o.ta, &o.ts, &ta] {
+                    let answer = app.send(api(&method.to_uppercase(), &uri, token, Some(body.clone()))).await;
+                    if answer.status != StatusCode::FORBIDDEN {
+                        return answer;
+                    }
+                    r = Some(answer);
+                }
+                r.unwrap()
+            };
+            for l in &limits {
+                let label = format!("{method} {path} {}", l.field);
+                let base = body_of(&doc, schema, "x", 0);
+                let over = |n: usize, text: &str| {
+                    let mut b = base.clone();
+                    let target = b.pointer_mut(&l.pointer).unwrap();
+                    *target = if l.list {
+                        Value::Array(vec![target.as_array().unwrap()[0].clone(); n])
+                    } else {
+                        json!(text.repeat(n))
+                    };
+                    b
+                };
+                // One over: refused at the boundary, naming the field, nothing written (but
+                // the supervisor's refusal where only an administrator may).
+                let written = async || -> i64 {
+                    sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE event_type <> 'access.refused'")
+                        .fetch_one(&app.pool)
+                        .await
+                        .unwrap()
+                };
+                let events = written().await;
+                let r = send(over(l.max + 1, "x")).await;
+                tried += 1;
+                assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{label}: {}", r.text());
+                assert!(
+                    r.json()["errors"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|e| e["field"] == l.field.as_str() && e["message"].as_str().unwrap().contains("at most")),
+                    "{label}: {}",
+                    r.text()
+                );
+                assert_eq!(written().await, events, "{label}: refused, yet written");
+                // At the limit, counted in characters however many bytes they take, the
+                // domain agrees (whatever else it makes of the request).
+                // (The errors on the field at the limit are those it has with one character.)
+                let r = send(over(l.max, "é")).await;
+                assert!(r.status.as_u16() < 500, "{label}: {}", r.text());
+                let short = send(over(1, "é")).await;
+                let known = field_errors(&short, &l.field);
+                let new: Vec<String> = field_errors(&r, &l.field).into_iter().filter(|e| !known.contains(e)).collect();
+                assert_eq!(new, Vec::<String>::new(), "{label}: the document allows it, the domain does not");
+            }
+        }
+    }
+    assert!(tried > 100, "every limit was tried ({tried})");
 }
 
 #[tokio::test]

@@ -1,0 +1,75 @@
+//! How long the texts people write may be: one set of limits, used by the domain's checks
+//! (pages and API alike) and given in the API's document (`web::openapi::length_limits`,
+//! whose JSON extractor refuses a body over them before any handler runs).
+//!
+//! The domain counts characters after trimming; the document counts them as JSON Schema
+//! does, as sent. A text within the document's limit is therefore within the domain's.
+
+use crate::error::FieldError;
+
+/// A code from a list: a category, an agency, an adversary, a measure's kind.
+pub const CODE: usize = 40;
+/// A person's name.
+pub const PERSON: usize = 200;
+/// A title or a name: a case, a party, a recipient, a measure's owner, a signer's title.
+pub const NAME: usize = 300;
+/// A few lines: a late act's reason, an authority, a source, a prohibition.
+pub const LINE: usize = 2_000;
+/// A short passage: a criterion's rationale, a determination's summary or penalties.
+pub const PASSAGE: usize = 5_000;
+/// A text: a summary, a finding, a comment, a note, a justification.
+pub const TEXT: usize = 20_000;
+/// A long text: a determination's background or risk analysis.
+pub const LONG: usize = 50_000;
+/// A password (new or typed to sign in).
+pub const PASSWORD: usize = crate::auth::password::MAX_LEN;
+/// An e-mail address (RFC 5321's path limit).
+pub const EMAIL: usize = 254;
+
+/// "must be at most 20,000 characters".
+pub fn at_most(max: usize) -> String {
+    format!("must be at most {} characters", grouped(max))
+}
+
+/// `max` with thousands separated by commas (20,000).
+pub fn grouped(max: usize) -> String {
+    let digits = max.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether `value`, trimmed, is longer than `max` characters.
+pub fn too_long(value: &str, max: usize) -> bool {
+    value.trim().chars().count() > max
+}
+
+/// The error for `field` when `value` (trimmed) is longer than `max` characters.
+pub fn check(field: &str, value: &str, max: usize) -> Option<FieldError> {
+    too_long(value, max).then(|| FieldError::new(field, at_most(max)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_read_as_people_write_numbers() {
+        assert_eq!(at_most(TEXT), "must be at most 20,000 characters");
+        assert_eq!(at_most(NAME), "must be at most 300 characters");
+        assert_eq!(grouped(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn characters_are_counted_after_trimming() {
+        assert!(!too_long("  abc  ", 3));
+        assert!(too_long("abcd", 3));
+        assert!(!too_long("ééé", 3), "characters, not bytes");
+        assert_eq!(check("title", "abcd", 3).unwrap().field, "title");
+    }
+}
