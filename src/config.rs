@@ -140,6 +140,16 @@ pub struct RawConfig {
     /// only on connections from them.
     #[arg(long, env = "ICTS_PIV_PROXIES", global = true)]
     pub piv_proxies: Option<String>,
+
+    /// Header in which the proxy forwards the verified certificate's issuer (its
+    /// distinguished name, e.g. nginx's `$ssl_client_i_dn`). Needed with `--piv-issuers`.
+    #[arg(long, env = "ICTS_PIV_ISSUER_HEADER", global = true)]
+    pub piv_issuer_header: Option<String>,
+
+    /// The issuers whose cards sign in, as distinguished names separated by `|` (exactly as
+    /// the proxy forwards them): a card from any other issuer the proxy trusts is refused.
+    #[arg(long, env = "ICTS_PIV_ISSUERS", global = true)]
+    pub piv_issuers: Option<String>,
 }
 
 /// Card (PIV/CAC) sign-in through the agency's reverse proxy, as configured.
@@ -149,6 +159,8 @@ pub struct PivSettings {
     pub header: String,
     /// The proxy's addresses.
     pub proxies: Vec<ipnet::IpNet>,
+    /// The header with the certificate's issuer, and the issuers accepted (both or neither).
+    pub issuers: Option<(String, Vec<String>)>,
 }
 
 /// The agency's OpenID provider, as configured.
@@ -460,6 +472,9 @@ fn piv_settings(raw: &RawConfig) -> Result<Option<PivSettings>, ConfigError> {
     let header = raw.piv_header.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let proxies = raw.piv_proxies.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let (header, proxies) = match (header, proxies) {
+        (None, None) if raw.piv_issuer_header.is_some() || raw.piv_issuers.is_some() => {
+            return Err(bad(HEADER, "is needed with the card issuers; give the header the proxy sets"));
+        }
         (None, None) => return Ok(None),
         (None, Some(_)) => {
             return Err(bad(HEADER, "is needed with the proxy's addresses; give the header the proxy sets"));
@@ -473,10 +488,35 @@ fn piv_settings(raw: &RawConfig) -> Result<Option<PivSettings>, ConfigError> {
         (Some(h), Some(p)) => (h, p),
     };
     // A header name is an HTTP token (RFC 9110).
-    if !header.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
-        return Err(bad(HEADER, format!("{header:?} is not a header name")));
-    }
-    let header = header.to_ascii_lowercase();
+    let header_name = |flag: &'static str, h: &str| {
+        if h.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+            Ok(h.to_ascii_lowercase())
+        } else {
+            Err(bad(flag, format!("{h:?} is not a header name")))
+        }
+    };
+    let header = header_name(HEADER, header)?;
+    const ISSUER_HEADER: &str = "--piv-issuer-header / ICTS_PIV_ISSUER_HEADER";
+    const ISSUERS: &str = "--piv-issuers / ICTS_PIV_ISSUERS";
+    let issuer_header = raw.piv_issuer_header.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let issuers: Vec<String> = raw
+        .piv_issuers
+        .as_deref()
+        .unwrap_or("")
+        .split('|')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let issuers = match (issuer_header, issuers.is_empty()) {
+        (None, true) => None,
+        (Some(_), true) => {
+            return Err(bad(ISSUERS, "is needed with the issuer header; list the issuers whose cards sign in"));
+        }
+        (None, false) => {
+            return Err(bad(ISSUER_HEADER, "is needed with the issuers; give the header the proxy puts the issuer in"));
+        }
+        (Some(h), false) => Some((header_name(ISSUER_HEADER, h)?, issuers)),
+    };
     let mut nets = Vec::new();
     for part in proxies.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let net = part
@@ -487,7 +527,7 @@ fn piv_settings(raw: &RawConfig) -> Result<Option<PivSettings>, ConfigError> {
             })?;
         nets.push(net);
     }
-    Ok(Some(PivSettings { header, proxies: nets }))
+    Ok(Some(PivSettings { header, proxies: nets, issuers }))
 }
 
 /// Renders a database URL with its password replaced, for logs and error messages.
@@ -583,6 +623,22 @@ mod tests {
         assert!(e.contains("ICTS_PIV_PROXIES") && e.contains("\"proxy\""), "{e}");
         let c = parse(&["--piv-header", "X-Client-Subject", "--piv-proxies", "10.0.0.0/8, 192.0.2.7"]).unwrap();
         assert_eq!(c.piv.unwrap().proxies.len(), 2);
+        let piv = ["--piv-header", "X-Client-Subject", "--piv-proxies", "10.0.0.1"];
+        let e = parse(&[&piv[..], &["--piv-issuer-header", "X-Client-Issuer"]].concat()).unwrap_err().to_string();
+        assert!(e.contains("ICTS_PIV_ISSUERS"), "{e}");
+        let e = parse(&[&piv[..], &["--piv-issuers", "CN=A"]].concat()).unwrap_err().to_string();
+        assert!(e.contains("ICTS_PIV_ISSUER_HEADER"), "{e}");
+        let c = parse(
+            &[
+                &piv[..],
+                &["--piv-issuer-header", "X-Client-Issuer", "--piv-issuers", "CN=CA A,O=U.S. Government | CN=CA B"],
+            ]
+            .concat(),
+        )
+        .unwrap();
+        let (header, issuers) = c.piv.unwrap().issuers.unwrap();
+        assert_eq!(header, "x-client-issuer");
+        assert_eq!(issuers, ["CN=CA A,O=U.S. Government", "CN=CA B"]);
     }
 
     #[test]

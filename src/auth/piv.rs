@@ -37,6 +37,9 @@ pub enum Refusal {
     /// The forwarded subject cannot be used.
     #[error("the certificate subject cannot be read")]
     BadSubject,
+    /// The card's issuer is not one whose cards sign in.
+    #[error("the card's issuer is not accepted")]
+    UntrustedIssuer { subject: String, issuer: String },
     /// No account belongs to the card.
     #[error("no account for this card")]
     UnknownCard { subject: String },
@@ -57,6 +60,7 @@ impl Refusal {
             Refusal::UntrustedProxy => "piv_untrusted_proxy",
             Refusal::NoCard => "piv_no_card",
             Refusal::BadSubject => "piv_bad_subject",
+            Refusal::UntrustedIssuer { .. } => "piv_untrusted_issuer",
             Refusal::UnknownCard { .. } => "unknown_identity",
             Refusal::Deactivated { .. } => "deactivated",
             Refusal::Assurance { .. } => "insufficient_assurance",
@@ -65,8 +69,15 @@ impl Refusal {
     }
 }
 
-/// The card subject of a request, if it came from the proxy: `Err` says why not.
-pub fn subject_of(settings: &PivSettings, peer: Option<&str>, header: Option<&[u8]>) -> Result<String, Refusal> {
+/// The card subject of a request, if it came from the proxy (with, when issuers are
+/// configured, the certificate's issuer from `issuer_header`, one of them): `Err` says why
+/// not.
+pub fn subject_of(
+    settings: &PivSettings,
+    peer: Option<&str>,
+    header: Option<&[u8]>,
+    issuer_header: Option<&[u8]>,
+) -> Result<String, Refusal> {
     let trusted = peer
         .and_then(|p| p.parse::<std::net::IpAddr>().ok())
         .is_some_and(|ip| settings.proxies.iter().any(|net| net.contains(&ip)));
@@ -79,7 +90,15 @@ pub fn subject_of(settings: &PivSettings, peer: Option<&str>, header: Option<&[u
     if text.trim().is_empty() || text.trim() == "(null)" {
         return Err(Refusal::NoCard);
     }
-    identities::card_subject(text).map_err(|_| Refusal::BadSubject)
+    let subject = identities::card_subject(text).map_err(|_| Refusal::BadSubject)?;
+    if let Some((_, accepted)) = &settings.issuers {
+        let issuer = issuer_header.and_then(|v| std::str::from_utf8(v).ok()).map(str::trim).unwrap_or("");
+        if !accepted.iter().any(|a| a == issuer) {
+            let issuer = if issuer.chars().any(crate::error::control_character) { "" } else { issuer };
+            return Err(Refusal::UntrustedIssuer { subject, issuer: issuer.chars().take(1024).collect() });
+        }
+    }
+    Ok(subject)
 }
 
 /// Signs in the account of the card `subject` (from [`subject_of`]); every refusal is a
@@ -104,6 +123,10 @@ pub async fn sign_in(
             _ => None,
         };
         let mut changes = json!({"method": "piv", "reason": refusal.reason(), "subject": shown});
+        if let Refusal::UntrustedIssuer { subject, issuer } = refusal {
+            changes["subject"] = json!(subject);
+            changes["issuer"] = json!(issuer);
+        }
         if let Refusal::Assurance { required, .. } = refusal {
             changes["required"] = json!(required);
         }

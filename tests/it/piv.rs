@@ -17,6 +17,7 @@ async fn app() -> TestApp {
         c.piv = Some(icts_review::config::PivSettings {
             header: HEADER.to_string(),
             proxies: vec!["10.20.0.0/16".parse().unwrap()],
+            issuers: None,
         })
     })
     .await
@@ -163,4 +164,51 @@ async fn a_card_whose_upn_is_the_accounts_e_mail_links_itself_and_the_role_polic
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let last = app.events("auth.sign_in").await.pop().unwrap();
     assert_eq!(last["changes"]["reason"], "insufficient_assurance");
+}
+
+const ISSUER_HEADER: &str = "x-client-issuer";
+const AGENCY_CA: &str = "CN=Agency PIV CA 2,OU=Certification Authorities,O=U.S. Government,C=US";
+
+/// `GET /sign-in/piv` through the proxy with the card `subject` issued by `issuer`.
+async fn card_from(app: &TestApp, subject: &str, issuer: Option<&str>) -> TestResponse {
+    let mut r = Request::get("/sign-in/piv?next=/cases").header(HEADER, subject);
+    if let Some(i) = issuer {
+        r = r.header(ISSUER_HEADER, i);
+    }
+    let mut r = r.body(Body::empty()).unwrap();
+    r.extensions_mut().insert(ConnectInfo("10.20.1.5:443".parse::<SocketAddr>().unwrap()));
+    app.send(r).await
+}
+
+#[tokio::test]
+async fn a_card_from_an_issuer_the_proxy_trusts_but_the_agency_does_not_is_refused() {
+    let app = TestApp::with(|c| {
+        c.piv = Some(icts_review::config::PivSettings {
+            header: HEADER.to_string(),
+            proxies: vec!["10.20.0.0/16".parse().unwrap()],
+            issuers: Some((ISSUER_HEADER.to_string(), vec![AGENCY_CA.to_string()])),
+        })
+    })
+    .await;
+    let admin = app.user("admin").await;
+    // A certificate from another issuer the proxy trusts, whose UPN is the administrator's
+    // e-mail: it would link itself by the e-mail; it is refused before any account is read.
+    let sessions = app.count("sessions").await;
+    let foreign = "CN=Commercial PIV-I CA,O=Example Trust,C=US";
+    let r = card_from(&app, &admin.email, Some(foreign)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{r:?}");
+    assert!(r.text().contains("does not sign in here"));
+    let refused = app.events("auth.sign_in").await.pop().unwrap();
+    assert_eq!(refused["outcome"], "failure");
+    assert_eq!(refused["changes"]["reason"], "piv_untrusted_issuer");
+    assert_eq!(refused["changes"]["issuer"], foreign);
+    assert_eq!(refused["changes"]["subject"], admin.email.as_str());
+    // No issuer forwarded is no accepted issuer either.
+    assert_eq!(card_from(&app, &admin.email, None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("sessions").await, sessions, "no session");
+    assert!(app.events("user.identity_linked").await.is_empty(), "nothing linked");
+    // The agency's own card signs in (and links itself by the UPN).
+    let r = card_from(&app, &admin.email, Some(AGENCY_CA)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+    assert_eq!(app.events("user.identity_linked").await.len(), 1);
 }

@@ -29,7 +29,8 @@ pub async fn sign_in(
         return Ok(Redirect::to(&next).into_response());
     }
     let forwarded = headers.get(settings.header.as_str()).map(|v| v.as_bytes());
-    let subject = piv::subject_of(&settings, meta.client_addr.as_deref(), forwarded);
+    let issuer = settings.issuers.as_ref().and_then(|(h, _)| headers.get(h.as_str())).map(|v| v.as_bytes());
+    let subject = piv::subject_of(&settings, meta.client_addr.as_deref(), forwarded, issuer);
     let previous = cookie_value(&headers, cookie_name(&state));
     match piv::sign_in(&state.db, state.now(), &meta, subject, previous.as_deref()).await {
         Ok(signed) => Ok(redirect_with_cookie(&next, session_cookie(&state, &signed.session))),
@@ -45,6 +46,11 @@ pub async fn sign_in(
                     StatusCode::UNAUTHORIZED,
                     "No card was read",
                     "No verified PIV or CAC certificate came with the request. Insert your card, choose its certificate when the browser asks, and try again.".to_string(),
+                ),
+                Refusal::UntrustedIssuer { .. } => (
+                    StatusCode::FORBIDDEN,
+                    "This card does not sign in here",
+                    "The card was read, but it was issued by an authority whose cards do not sign in to ICTS Review. Use the card your agency issued, or ask an administrator.".to_string(),
                 ),
                 Refusal::UnknownCard { subject } => (
                     StatusCode::FORBIDDEN,
