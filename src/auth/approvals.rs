@@ -88,10 +88,14 @@ pub enum Decision {
 /// The columns of [`Approval`], from the request and the two accounts it names.
 macro_rules! select_approvals {
     ($rest:literal) => {
+        select_approvals!("", $rest)
+    };
+    ($more:literal, $rest:literal) => {
         concat!(
             "SELECT a.id, a.target_id, t.email AS target_email, a.kind, a.role, a.subject, a.requested_by, \
-             r.name AS requested_by_name, a.requested_at, a.expires_at \
-             FROM admin_approvals a JOIN users t ON t.id = a.target_id JOIN users r ON r.id = a.requested_by ",
+             r.name AS requested_by_name, a.requested_at, a.expires_at",
+            $more,
+            " FROM admin_approvals a JOIN users t ON t.id = a.target_id JOIN users r ON r.id = a.requested_by ",
             $rest
         )
     };
@@ -289,13 +293,20 @@ pub async fn decide(
         _ => None,
     };
     let mut tx = conn.begin().await?;
-    let row: Option<(Uuid, Option<String>, OffsetDateTime)> =
-        sqlx::query_as("SELECT requested_by, outcome, expires_at FROM admin_approvals WHERE id = $1 FOR UPDATE")
+    // The request, locked, read once.
+    #[derive(sqlx::FromRow)]
+    struct Locked {
+        #[sqlx(flatten)]
+        approval: Approval,
+        outcome: Option<String>,
+    }
+    let Locked { approval, outcome } =
+        sqlx::query_as::<_, Locked>(select_approvals!(", a.outcome", "WHERE a.id = $1 FOR UPDATE OF a"))
             .bind(id)
             .fetch_optional(&mut *tx)
-            .await?;
-    let (requested_by, outcome, expires_at) = row.ok_or(DomainError::NotFound)?;
-    let approval = get(&mut tx, id).await?;
+            .await?
+            .ok_or(DomainError::NotFound)?;
+    let (requested_by, expires_at) = (approval.requested_by.0, approval.expires_at);
     if let Some(o) = outcome {
         return Err(DomainError::Conflict(format!("this request was already {o}")));
     }
