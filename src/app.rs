@@ -47,6 +47,8 @@ pub struct AppState {
     /// The WebAuthn relying party (security keys and passkeys), when the public URL's host
     /// can be one (not an IP address).
     pub webauthn: Option<std::sync::Arc<webauthn_rs::prelude::Webauthn>>,
+    /// Searched case lists' totals, kept while nothing is written.
+    pub search_totals: std::sync::Arc<crate::cases::totals::SearchTotals>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             sso: config.oidc.clone().map(|o| std::sync::Arc::new(crate::auth::sso::Sso::new(o, &config.public_url))),
             piv: config.piv.clone(),
             webauthn: crate::auth::security_keys::relying_party(&config.public_url),
+            search_totals: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod import;
 pub mod model;
 pub mod reference;
 pub mod service;
+pub mod totals;
 pub mod transactions;
 pub mod web;
 pub mod workflow;

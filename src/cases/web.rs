@@ -126,11 +126,12 @@ async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: Str
         Ok(f) => {
             let mut conn = state.conn().await?;
             let page = service::list(&mut conn, user, state.now(), &f).await?;
-            // The total only costs a count when there is more than this page.
+            // The total only costs a count when there is more than this page (a search's,
+            // once while nothing is written).
             let total = if page.next.is_none() && page.prev.is_none() && f.after.is_none() {
                 crate::db::Total::Exact(page.rows.len() as i64)
             } else {
-                db::count(&mut conn, &f, user.id, user.role, service::today(state.now())).await?
+                state.search_totals.count(&mut conn, &f, user.id, user.role, service::today(state.now())).await?
             };
             (page.rows, page.next, page.prev, Some(total), FormErrors::default())
         }

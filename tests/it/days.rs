@@ -1218,3 +1218,54 @@ fn section_of<'a>(page: &'a str, id: &str) -> &'a str {
     let rest = &page[start..];
     &rest[..rest.find("</details>").unwrap_or(rest.len())]
 }
+
+#[tokio::test]
+async fn a_searched_lists_total_is_counted_once_and_follows_every_write_and_who_looks() {
+    use crate::harness::{TestApp, api};
+    use axum::http::StatusCode;
+    use serde_json::json;
+    let app = TestApp::new().await;
+    let a = app.user("analyst").await;
+    let other = app.user("analyst").await;
+    let sup = app.user("supervisor").await;
+    let t = app.token(&a).await;
+    let file = async |title: &str, restricted: bool| {
+        let body = json!({"title": title, "summary": "s", "origin": "own_initiative", "category": "connected_software", "adversaries": ["RU"], "restricted": restricted});
+        let r = app.send(api("POST", "/api/v1/cases", &t, Some(body))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()
+    };
+    for i in 0..12 {
+        file(&format!("Baseband module {i:02}"), false).await;
+    }
+    let total = |page: &str| -> String {
+        let at = page.find("data-testid=\"total\"").expect("a total");
+        let start = at + page[at..].find("<strong>").unwrap() + 8;
+        page[start..start + page[start..].find("</strong>").unwrap()].to_string()
+    };
+    let (sa, so, ss) = (app.sign_in(&a).await, app.sign_in(&other).await, app.sign_in(&sup).await);
+    let list =
+        async |s: &crate::harness::BrowserSession| total(&app.send(s.get("/cases?q=baseband&limit=5")).await.text());
+    assert_eq!(list(&sa).await, "12 cases");
+    // Counted once, then read while nothing is written: the same on every page.
+    let next = link(&app.send(sa.get("/cases?q=baseband&limit=5")).await.text(), "next-page").unwrap();
+    assert_eq!(total(&app.send(sa.get(&next)).await.text()), "12 cases");
+    // A new match is counted at once.
+    let restricted = file("Baseband module, restricted", true).await;
+    assert_eq!(list(&sa).await, "13 cases", "the analyst's own restricted case");
+    assert_eq!(list(&ss).await, "13 cases", "a supervisor sees every case");
+    assert_eq!(list(&so).await, "12 cases", "another analyst does not see it, counted or kept");
+    // An edit that takes the word out is counted at once too.
+    let id = restricted["id"].as_str().unwrap();
+    let r = app
+        .send(api(
+            "PATCH",
+            &format!("/api/v1/cases/{id}"),
+            &t,
+            Some(json!({"title": "Radio module, restricted", "version": restricted["version"]})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(list(&sa).await, "12 cases");
+    assert_eq!(list(&ss).await, "12 cases");
+}
