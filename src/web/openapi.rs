@@ -195,7 +195,7 @@ fn walk_limits(
             if let Some(max) = schema["maxLength"].as_u64()
                 && s.chars().count() as u64 > max
             {
-                refuse(errors, path, format!("must be at most {max} characters"));
+                refuse(errors, path, crate::text::at_most(max as usize));
             }
         }
         Value::Array(items) => {
