@@ -46,6 +46,16 @@ fn grouped(s: &str, sep: &str) -> String {
     s.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(sep)
 }
 
+/// Where the sign-in of the challenge `secret` was going, while its row is kept (a lapsed
+/// challenge until it is swept; a used-up one is deleted).
+pub async fn next_of(pool: &sqlx::PgPool, secret: &str) -> Result<Option<String>, sqlx::Error> {
+    let next: Option<Option<String>> = sqlx::query_scalar("SELECT next FROM sign_in_challenges WHERE secret_hash = $1")
+        .bind(&session::secret_hash(secret)[..])
+        .fetch_optional(pool)
+        .await?;
+    Ok(next.flatten())
+}
+
 fn sha256(s: &str) -> Vec<u8> {
     Sha256::digest(s.as_bytes()).to_vec()
 }

@@ -242,7 +242,10 @@ struct CodePage {
 /// when the challenge is gone.
 pub(super) async fn code_page_with(state: &AppState, secret: &str, errors: FormErrors) -> Result<Response, AppError> {
     let offered = super::second_factor::offered(&state.db, state.now(), state.webauthn.as_deref(), secret).await?;
-    let Some(offered) = offered else { return code_gone(state) };
+    let Some(offered) = offered else {
+        let next = super::second_factor::next_of(&state.db, secret).await?;
+        return code_gone(state, next.as_deref());
+    };
     let key_options = match &offered.key {
         Some(o) => script_json(o)?,
         None => String::new(),
@@ -250,12 +253,13 @@ pub(super) async fn code_page_with(state: &AppState, secret: &str, errors: FormE
     render(&CodePage { layout: Layout::new(&state.web, "/sign-in"), errors, codes: offered.codes, key_options })
 }
 
-/// The sign-in page when a challenge lapsed or was used up (its cookie cleared).
-pub(super) fn code_gone(state: &AppState) -> Result<Response, AppError> {
+/// The sign-in page when a challenge lapsed or was used up (its cookie cleared), going on
+/// to `next`, where that sign-in was going.
+pub(super) fn code_gone(state: &AppState, next: Option<&str>) -> Result<Response, AppError> {
     let mut r = render(&SignInPage {
         layout: Layout::new(&state.web, "/sign-in"),
         email: String::new(),
-        next: "/".into(),
+        next: safe_next(next),
         message: "The sign-in was not finished in time, or took too many wrong tries: sign in again.".into(),
         provider: provider_name(state),
         piv: state.piv.is_some(),
@@ -294,9 +298,11 @@ pub async fn code_submit(
 ) -> Result<Response, AppError> {
     use super::second_factor::{self, CodeError, Proof};
     let Some(secret) = cookie_value(&headers, challenge_cookie_name(&state)) else {
-        return code_gone(&state);
+        return code_gone(&state, None);
     };
     let previous = cookie_value(&headers, cookie_name(&state));
+    // Where the sign-in was going, should the challenge turn out to be gone.
+    let next = second_factor::next_of(&state.db, &secret).await?;
     let proof = Proof::Code(&form.code);
     match second_factor::answer(&state.db, state.now(), &meta, &secret, proof, Kind::Browser, previous.as_deref()).await
     {
@@ -326,7 +332,7 @@ pub async fn code_submit(
             }
             Ok(r)
         }
-        Err(CodeError::Gone) => code_gone(&state),
+        Err(CodeError::Gone) => code_gone(&state, next.as_deref()),
         Err(CodeError::Db(e)) => Err(e.into()),
     }
 }

@@ -524,7 +524,8 @@ async fn case_page_with(
     // The legal record reads in the order the acts took effect (recording order within a day).
     let mut events: Vec<(Option<time::Date>, StoredEvent)> =
         events.into_iter().map(|e| (super::model::act_date_of(&e.changes), e)).collect();
-    events.sort_by_key(|(on, e)| on.unwrap_or(e.at.date()));
+    // An act without its own date took effect on the office's day it was recorded.
+    events.sort_by_key(|(on, e)| on.unwrap_or_else(|| service::today(e.at)));
     let timeline = events
         .into_iter()
         .map(|(on, e)| {

@@ -1269,3 +1269,47 @@ async fn a_searched_lists_total_is_counted_once_and_follows_every_write_and_who_
     assert_eq!(list(&sa).await, "12 cases");
     assert_eq!(list(&ss).await, "12 cases");
 }
+
+#[tokio::test]
+async fn an_undated_act_takes_the_offices_day_in_the_timeline_not_the_utc_one() {
+    use crate::harness::{TestApp, api};
+    use axum::http::StatusCode;
+    use icts_review::clock::Clock;
+    use serde_json::json;
+    let app = TestApp::new().await;
+    let a = app.user("analyst").await;
+    let t = app.token(&a).await;
+    let noon = app.clock.now();
+    let day = noon.date();
+    let body = json!({"title": "Timeline order", "summary": "s", "origin": "own_initiative", "category": "connected_software", "adversaries": ["RU"], "restricted": false});
+    let case = app.send(api("POST", "/api/v1/cases", &t, Some(body))).await.json();
+    let id = case["id"].as_str().unwrap();
+    // 01:00 UTC the next day is still the evening of `day` at the office (America/New_York).
+    app.clock.set(noon + time::Duration::hours(13));
+    let t = app.token(&a).await;
+    let r =
+        app.send(api("POST", &format!("/api/v1/cases/{id}/notes"), &t, Some(json!({"body": "Evening note"})))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // The next office day, an answer dated `day` is recorded.
+    app.clock.set(noon + time::Duration::hours(27));
+    let t = app.token(&a).await;
+    let version = app.send(api("GET", &format!("/api/v1/cases/{id}"), &t, None)).await.json()["version"].clone();
+    let r = app
+        .send(api(
+            "PATCH",
+            &format!("/api/v1/cases/{id}"),
+            &t,
+            Some(json!({"covered_note": "Answered that evening", "answered_on": day.to_string(), "version": version})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = app.send(app.sign_in(&a).await.get(&format!("/cases/{id}"))).await.text();
+    let timeline = &page[page.find("id=\"timeline\"").unwrap()..];
+    let timeline = &timeline[..timeline.find("</ol>").unwrap()];
+    let headings: Vec<&str> =
+        timeline.split("usa-process-list__heading\">").skip(1).map(|h| &h[..h.find("</p>").unwrap()]).collect();
+    let note = headings.iter().position(|h| h.contains("note")).expect("the note");
+    let answer = headings.iter().position(|h| h.starts_with(&format!("{day} · "))).expect("the dated answer");
+    // Both on the office's `day`, in the order recorded: the note first.
+    assert!(note < answer, "{headings:?}");
+}

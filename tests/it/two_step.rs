@@ -194,12 +194,14 @@ async fn one_time_codes_are_set_up_then_asked_after_the_password_and_each_is_use
     let r = code_step(&app, &challenge, &recovery[3]).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a recovery code is used once");
 
-    // A challenge lapses after five minutes.
-    let challenge = challenge_of(&app, &analyst, "/").await;
+    // A challenge lapses after five minutes; signing in again still goes where the user
+    // was going.
+    let challenge = challenge_of(&app, &analyst, "/determinations").await;
     app.clock.advance(Duration::minutes(6));
     let r = code_step(&app, &challenge, &code_at(&secret, app.state.now())).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(r.text().contains("sign in again"));
+    assert!(r.text().contains("name=\"next\" value=\"/determinations\""), "{}", r.text());
 }
 
 #[tokio::test]
