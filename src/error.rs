@@ -4,6 +4,10 @@
 
 use serde::Serialize;
 
+/// The most field errors one request is told of: a body of half a million bad items gets
+/// the first ones, not half a million (nor the time to compare them).
+pub const MAX_FIELD_ERRORS: usize = 50;
+
 /// One invalid input field: the field's name and what is wrong with it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {

@@ -21,6 +21,8 @@ pub const PASSAGE: usize = 5_000;
 pub const TEXT: usize = 20_000;
 /// A long text: a determination's background or risk analysis.
 pub const LONG: usize = 50_000;
+/// A list of codes: adversaries, data categories.
+pub const CODES: usize = 50;
 /// A password (new or typed to sign in).
 pub const PASSWORD: usize = crate::auth::password::MAX_LEN;
 /// An e-mail address (RFC 5321's path limit).

@@ -71,12 +71,13 @@ impl Refusal {
 
 /// The card subject of a request, if it came from the proxy (with, when issuers are
 /// configured, the certificate's issuer from `issuer_header`, one of them): `Err` says why
-/// not.
+/// not. Each header's values as the request has them: a header given twice (a client's
+/// own beside the proxy's, behind a proxy that appends) is refused.
 pub fn subject_of(
     settings: &PivSettings,
     peer: Option<&str>,
-    header: Option<&[u8]>,
-    issuer_header: Option<&[u8]>,
+    header: &[&[u8]],
+    issuer_header: &[&[u8]],
 ) -> Result<String, Refusal> {
     let trusted = peer
         .and_then(|p| p.parse::<std::net::IpAddr>().ok())
@@ -84,7 +85,10 @@ pub fn subject_of(
     if !trusted {
         return Err(Refusal::UntrustedProxy);
     }
-    let Some(value) = header else { return Err(Refusal::NoCard) };
+    if header.len() > 1 || issuer_header.len() > 1 {
+        return Err(Refusal::BadSubject);
+    }
+    let Some(value) = header.first().copied() else { return Err(Refusal::NoCard) };
     let text = std::str::from_utf8(value).map_err(|_| Refusal::BadSubject)?;
     // nginx forwards "(null)" or nothing when no certificate was verified.
     if text.trim().is_empty() || text.trim() == "(null)" {
@@ -92,7 +96,7 @@ pub fn subject_of(
     }
     let subject = identities::card_subject(text).map_err(|_| Refusal::BadSubject)?;
     if let Some((_, accepted)) = &settings.issuers {
-        let issuer = issuer_header.and_then(|v| std::str::from_utf8(v).ok()).map(str::trim).unwrap_or("");
+        let issuer = issuer_header.first().and_then(|v| std::str::from_utf8(v).ok()).map(str::trim).unwrap_or("");
         if !accepted.iter().any(|a| a == issuer) {
             let issuer = if issuer.chars().any(crate::error::control_character) { "" } else { issuer };
             return Err(Refusal::UntrustedIssuer { subject, issuer: issuer.chars().take(1024).collect() });

@@ -92,7 +92,7 @@ impl NewUser {
 }
 
 fn check_email(email: &str) -> Result<(), &'static str> {
-    let valid = email.len() <= crate::text::EMAIL
+    let valid = email.chars().count() <= crate::text::EMAIL
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
         })

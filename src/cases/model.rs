@@ -420,7 +420,9 @@ impl CaseInput {
             self.adversaries.iter().map(|a| a.trim().to_uppercase()).filter(|a| !a.is_empty()).collect();
         adversaries.sort();
         adversaries.dedup();
-        if adversaries.is_empty() {
+        if self.adversaries.len() > text::CODES {
+            errors.push(FieldError::new("adversaries", format!("list at most {}", text::CODES)));
+        } else if adversaries.is_empty() {
             errors.push(FieldError::new("adversaries", "name at least one foreign adversary"));
         } else if let Some(bad) =
             adversaries.iter().find(|a| !reference.adversaries.iter().any(|r| &r.code == *a && r.in_force(today)))
@@ -575,7 +577,9 @@ impl CaseEdit {
             let mut a: Vec<String> = list.iter().map(|x| x.trim().to_uppercase()).filter(|x| !x.is_empty()).collect();
             a.sort();
             a.dedup();
-            if a.is_empty() {
+            if list.len() > text::CODES {
+                errors.push(FieldError::new("adversaries", format!("list at most {}", text::CODES)));
+            } else if a.is_empty() {
                 errors.push(FieldError::new("adversaries", "name at least one foreign adversary"));
             } else if let Some(bad) = a.iter().find(|x| !reference.adversaries.iter().any(|r| &r.code == *x)) {
                 errors

@@ -65,7 +65,12 @@ impl SearchTotals {
 
     /// The total kept for `key`, if it was counted at `head`.
     fn kept_at(&self, head: i64, key: &str) -> Option<Total> {
-        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if head < kept.head {
+            // The log went back (a restore): nothing kept holds.
+            kept.totals.clear();
+            kept.head = head;
+        }
         if kept.head == head { kept.totals.get(key).copied() } else { None }
     }
 
@@ -130,6 +135,9 @@ mod tests {
         t.keep(8, "a".into(), Total::Exact(4));
         assert_eq!(t.kept_at(9, "a"), None);
         assert_eq!(t.kept_at(9, "b"), Some(Total::Exact(1)));
+        // A log that went back (a restore) holds none of them, even once it is back at 9.
+        assert_eq!(t.kept_at(3, "b"), None);
+        assert_eq!(t.kept_at(9, "b"), None);
     }
 
     #[test]

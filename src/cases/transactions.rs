@@ -144,7 +144,9 @@ impl TransactionInput {
         if self.us_persons_affected.is_some_and(|v| v < 0) {
             e.push(FieldError::new("us_persons_affected", "must not be negative"));
         }
-        if let Some(bad) = self.data_categories.iter().find(|d| !known_data.contains(d)) {
+        if self.data_categories.len() > crate::text::CODES {
+            e.push(FieldError::new("data_categories", format!("list at most {}", crate::text::CODES)));
+        } else if let Some(bad) = self.data_categories.iter().find(|d| !known_data.contains(d)) {
             e.push(FieldError::new("data_categories", format!("{bad} is not a sensitive-data category code")));
         }
         let mut parties = Vec::new();

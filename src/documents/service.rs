@@ -27,7 +27,7 @@ pub async fn store(
 ) -> Result<Document, DomainError> {
     let mut errors = std::mem::take(&mut u.refused);
     let title = u.title.trim();
-    if title.is_empty() || title.chars().count() > crate::text::NAME {
+    if (title.is_empty() || title.chars().count() > crate::text::NAME) && !errors.iter().any(|e| e.field == "title") {
         errors.push(FieldError::new("title", "must be 1 to 300 characters"));
     }
     let marking = u.marking.trim();
@@ -54,7 +54,8 @@ pub async fn store(
                 "classified material is never uploaded: give a pointer to where it is held instead",
             ));
         }
-        if pointer.is_empty() || pointer.chars().count() > POINTER_MAX {
+        if (pointer.is_empty() || pointer.chars().count() > POINTER_MAX) && !errors.iter().any(|e| e.field == "pointer")
+        {
             errors
                 .push(FieldError::new("pointer", "say where the classified material is held (1 to 1,000 characters)"));
         }

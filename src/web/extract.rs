@@ -43,7 +43,7 @@ where
         control_characters_in(&value, &mut String::new(), &mut errors);
         let document = ApiDocument::from_ref(state);
         for e in crate::web::openapi::over_limits(&document.0, &T::name(), &value) {
-            if !errors.iter().any(|known| known.field == e.field) {
+            if errors.len() < crate::error::MAX_FIELD_ERRORS && !errors.iter().any(|known| known.field == e.field) {
                 errors.push(e);
             }
         }
@@ -70,6 +70,9 @@ pub fn control_characters(field: &str, text: &str) -> Option<crate::error::Field
 /// Walks a JSON value and names each field (`parties[0].legal_name`) whose text, or whose
 /// key, holds a control character.
 fn control_characters_in(v: &serde_json::Value, path: &mut String, errors: &mut Vec<crate::error::FieldError>) {
+    if errors.len() >= crate::error::MAX_FIELD_ERRORS {
+        return;
+    }
     let name = |path: &str| if path.is_empty() { "body".to_string() } else { path.to_string() };
     match v {
         serde_json::Value::String(s) if s.chars().any(control_character) => {
@@ -111,6 +114,9 @@ fn control_characters_in(v: &serde_json::Value, path: &mut String, errors: &mut 
 fn control_characters_in_pairs(bytes: &[u8]) -> Vec<crate::error::FieldError> {
     let mut errors: Vec<crate::error::FieldError> = Vec::new();
     for (k, v) in url::form_urlencoded::parse(bytes) {
+        if errors.len() >= crate::error::MAX_FIELD_ERRORS {
+            break;
+        }
         let bad_name = k.chars().any(control_character);
         let field = if bad_name { "form".to_string() } else { k.into_owned() };
         if (bad_name || v.chars().any(control_character)) && !errors.iter().any(|e| e.field == field) {

@@ -176,7 +176,7 @@ fn walk_limits(
     errors: &mut Vec<crate::error::FieldError>,
     depth: usize,
 ) {
-    if depth > 16 {
+    if depth > 16 || errors.len() >= crate::error::MAX_FIELD_ERRORS {
         return;
     }
     if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
@@ -207,6 +207,9 @@ fn walk_limits(
             }
             if let Some(item) = schema.get("items") {
                 for (i, value) in items.iter().enumerate() {
+                    if errors.len() >= crate::error::MAX_FIELD_ERRORS {
+                        return;
+                    }
                     let len = path.len();
                     path.push_str(&format!("[{i}]"));
                     walk_limits(doc, item, value, path, errors, depth + 1);
@@ -234,7 +237,7 @@ fn walk_limits(
 
 fn refuse(errors: &mut Vec<crate::error::FieldError>, path: &str, message: String) {
     let name = if path.is_empty() { "body".to_string() } else { path.to_string() };
-    if !errors.iter().any(|e| e.field == name) {
+    if errors.len() < crate::error::MAX_FIELD_ERRORS && !errors.iter().any(|e| e.field == name) {
         errors.push(crate::error::FieldError::new(name, message));
     }
 }
@@ -286,7 +289,7 @@ pub enum Length {
 /// extractor refuses a body over them before any handler runs ([`over_limits`]); the
 /// domain's checks (which count after trimming, for the forms too) use the same numbers.
 pub fn length_limits() -> Vec<(String, Length)> {
-    use crate::text::{CODE, EMAIL, LINE, LONG, NAME, PASSAGE, PASSWORD, PERSON, TEXT};
+    use crate::text::{CODE, CODES, EMAIL, LINE, LONG, NAME, PASSAGE, PASSWORD, PERSON, TEXT};
     use Length::{Chars, Items};
     // Every act dated in the past may carry why it is recorded late.
     let late = [
@@ -314,12 +317,14 @@ pub fn length_limits() -> Vec<(String, Length)> {
         ("CaseInput.category", Chars(CODE)),
         ("CaseInput.referring_agency", Chars(CODE)),
         ("CaseInput.adversaries", Chars(CODE)),
+        ("CaseInput.adversaries", Items(CODES)),
         // ICTS-YYYY-NNNNNN, with room for the spaces a paste brings.
         ("CaseInput.docket_number", Chars(CODE)),
         ("CaseEdit.title", Chars(NAME)),
         ("CaseEdit.summary", Chars(TEXT)),
         ("CaseEdit.category", Chars(CODE)),
         ("CaseEdit.adversaries", Chars(CODE)),
+        ("CaseEdit.adversaries", Items(CODES)),
         ("CaseEdit.covered_note", Chars(TEXT)),
         ("CaseEdit.nexus_note", Chars(TEXT)),
         ("CaseEdit.undue_risk_note", Chars(TEXT)),
@@ -394,6 +399,7 @@ pub fn length_limits() -> Vec<(String, Length)> {
         ("TransactionInput.item", Chars(crate::cases::transactions::ITEM_MAX)),
         ("TransactionInput.ongoing_activity", Chars(LINE)),
         ("TransactionInput.data_categories", Chars(CODE)),
+        ("TransactionInput.data_categories", Items(CODES)),
         ("TransitionRequest.comment", Chars(TEXT)),
         ("UploadForm.title", Chars(NAME)),
         ("UploadForm.pointer", Chars(crate::documents::service::POINTER_MAX)),

@@ -1268,6 +1268,15 @@ async fn a_searched_lists_total_is_counted_once_and_follows_every_write_and_who_
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(list(&sa).await, "12 cases");
     assert_eq!(list(&ss).await, "12 cases");
+    // Counted once: a change made behind the service's back (no audit event, which no
+    // change through it lacks) is not seen until the log moves on.
+    sqlx::query("UPDATE cases SET title = 'Radio module' WHERE title = 'Baseband module 00'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(list(&ss).await, "12 cases", "the kept total");
+    file("Unrelated filing", false).await;
+    assert_eq!(list(&ss).await, "11 cases", "counted again once the log moved");
 }
 
 #[tokio::test]

@@ -203,8 +203,17 @@ async fn a_card_from_an_issuer_the_proxy_trusts_but_the_agency_does_not_is_refus
     assert_eq!(refused["changes"]["reason"], "piv_untrusted_issuer");
     assert_eq!(refused["changes"]["issuer"], foreign);
     assert_eq!(refused["changes"]["subject"], admin.email.as_str());
-    // No issuer forwarded is no accepted issuer either.
+    // No issuer forwarded is no accepted issuer either, and a header given twice (the
+    // client's own beside the proxy's) is no card.
     assert_eq!(card_from(&app, &admin.email, None).await.status, StatusCode::FORBIDDEN);
+    let mut twice = Request::get("/sign-in/piv")
+        .header(HEADER, admin.email.as_str())
+        .header(ISSUER_HEADER, AGENCY_CA)
+        .header(ISSUER_HEADER, foreign)
+        .body(Body::empty())
+        .unwrap();
+    twice.extensions_mut().insert(ConnectInfo("10.20.1.5:443".parse::<SocketAddr>().unwrap()));
+    assert_eq!(app.send(twice).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.count("sessions").await, sessions, "no session");
     assert!(app.events("user.identity_linked").await.is_empty(), "nothing linked");
     // The agency's own card signs in (and links itself by the UPN).

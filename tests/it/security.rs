@@ -936,3 +936,27 @@ async fn reading_administrator_requests_writes_nothing_and_the_sweep_marks_lapse
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0]["changes"]["kind"], "password_reset");
 }
+
+#[tokio::test]
+async fn a_body_of_many_bad_items_is_told_of_the_first_ones_only() {
+    let o = Office::new().await;
+    let app = &o.app;
+    // Half a million over-long codes (20 MiB), and as many NULs: a bounded answer, nothing
+    // written.
+    for item in ["x".repeat(41), "a\u{0}".to_string()] {
+        let body = json!({"title": "t", "summary": "s", "origin": "own_initiative", "category": "connected_software",
+            "adversaries": vec![item; 400_000], "restricted": false});
+        let cases = app.count("cases").await;
+        let r = app.send(api("POST", "/api/v1/cases", &o.ta, Some(body))).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let errors = r.json()["errors"].as_array().unwrap().len();
+        assert!((1..=icts_review::error::MAX_FIELD_ERRORS).contains(&errors), "{errors} errors");
+        assert_eq!(app.count("cases").await, cases);
+    }
+    // A list longer than the document allows is one error.
+    let body = json!({"title": "t", "summary": "s", "origin": "own_initiative", "category": "connected_software",
+        "adversaries": vec!["RU"; 51], "restricted": false});
+    let r = app.send(api("POST", "/api/v1/cases", &o.ta, Some(body))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["errors"], json!([{"field": "adversaries", "message": "list at most 50"}]));
+}

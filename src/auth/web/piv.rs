@@ -28,9 +28,10 @@ pub async fn sign_in(
     if user.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
-    let forwarded = headers.get(settings.header.as_str()).map(|v| v.as_bytes());
-    let issuer = settings.issuers.as_ref().and_then(|(h, _)| headers.get(h.as_str())).map(|v| v.as_bytes());
-    let subject = piv::subject_of(&settings, meta.client_addr.as_deref(), forwarded, issuer);
+    let values = |name: &str| -> Vec<&[u8]> { headers.get_all(name).iter().map(|v| v.as_bytes()).collect() };
+    let forwarded = values(settings.header.as_str());
+    let issuer = settings.issuers.as_ref().map(|(h, _)| values(h.as_str())).unwrap_or_default();
+    let subject = piv::subject_of(&settings, meta.client_addr.as_deref(), &forwarded, &issuer);
     let previous = cookie_value(&headers, cookie_name(&state));
     match piv::sign_in(&state.db, state.now(), &meta, subject, previous.as_deref()).await {
         Ok(signed) => Ok(redirect_with_cookie(&next, session_cookie(&state, &signed.session))),
