@@ -481,3 +481,63 @@ pub fn closed_sets() -> Vec<(&'static str, Vec<String>)> {
         ("/api/v1/audit/export?format", strs(&["ndjson", "csv"])),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The field errors the pure validators give for `schema` with `field` set to `value`
+    /// (from the type's default): a party, a transaction, a determination's content.
+    fn errors_of(schema: &str, field: &str, value: Value) -> Vec<String> {
+        fn with<T: serde::Serialize + serde::de::DeserializeOwned + Default>(field: &str, value: Value) -> T {
+            let mut v = serde_json::to_value(T::default()).unwrap();
+            v[field] = value;
+            serde_json::from_value(v).unwrap()
+        }
+        let errors = match schema {
+            "PartyInput" => with::<crate::parties::PartyInput>(field, value).parse().err().unwrap_or_default(),
+            "TransactionInput" => {
+                with::<crate::cases::transactions::TransactionInput>(field, value).parse(&[]).err().unwrap_or_default()
+            }
+            "Content" => crate::determinations::validate(
+                crate::determinations::Kind::Initial,
+                "prohibited",
+                &with::<crate::determinations::Content>(field, value),
+                true,
+                false,
+            ),
+            _ => unreachable!(),
+        };
+        // Without the text itself, which some messages quote.
+        errors.into_iter().filter(|e| e.field == field).map(|e| e.message.replace(['é', 'É'], "")).collect()
+    }
+
+    #[test]
+    fn the_pure_validators_take_every_text_the_document_allows() {
+        let mut tried = 0;
+        for (key, length) in length_limits() {
+            let (schema, field) = key.split_once('.').unwrap();
+            let Length::Chars(n) = length else { continue };
+            if !["PartyInput", "TransactionInput", "Content"].contains(&schema) {
+                continue;
+            }
+            // Two-byte characters: counted as characters, as the document counts them.
+            let text = |k: usize| {
+                let s = "é".repeat(k);
+                if field == "aliases" || field == "data_categories" { json!([s]) } else { json!(s) }
+            };
+            let short = errors_of(schema, field, text(1));
+            let at_limit = errors_of(schema, field, text(n));
+            assert_eq!(at_limit, short, "{key}: the document allows {n} characters, the domain does not");
+            // One more is refused by the domain too (the document's boundary refuses it first;
+            // the pages' forms meet only the domain). A code refused at any length but its
+            // own (a country) proves nothing here.
+            if short.is_empty() {
+                let over = errors_of(schema, field, text(n + 1));
+                assert!(!over.is_empty(), "{key}: the domain takes more than the document's {n}");
+            }
+            tried += 1;
+        }
+        assert!(tried >= 15, "{tried}");
+    }
+}
