@@ -47,7 +47,7 @@ fn grouped(s: &str, sep: &str) -> String {
 }
 
 /// Where the sign-in of the challenge `secret` was going, while its row is kept (a lapsed
-/// challenge until it is swept; a used-up one is deleted).
+/// challenge until it is answered or swept).
 pub async fn next_of(pool: &sqlx::PgPool, secret: &str) -> Result<Option<String>, sqlx::Error> {
     let next: Option<Option<String>> = sqlx::query_scalar("SELECT next FROM sign_in_challenges WHERE secret_hash = $1")
         .bind(&session::secret_hash(secret)[..])
@@ -490,8 +490,9 @@ pub(super) async fn open_passwordless_challenge(
 #[derive(Debug)]
 pub enum CodeError {
     /// No such challenge, or it lapsed, or it took its last wrong code (or the account
-    /// locked): sign in again from the password.
-    Gone,
+    /// locked): sign in again from the password, then on to `next` (where the lapsed or
+    /// used-up challenge's sign-in was going).
+    Gone { next: Option<String> },
     /// The code is wrong (or used already); this many tries are left on the challenge.
     Wrong { tries_left: i32 },
     /// The database failed.
@@ -534,7 +535,7 @@ pub async fn answer(
         .fetch_optional(&mut *tx)
         .await?
     else {
-        return Err(CodeError::Gone);
+        return Err(CodeError::Gone { next: None });
     };
     sqlx::query!("SELECT id FROM users WHERE id = $1 FOR UPDATE", owner).fetch_one(&mut *tx).await?;
     let Some(ch) = sqlx::query!(
@@ -547,7 +548,7 @@ pub async fn answer(
     .fetch_optional(&mut *tx)
     .await?
     else {
-        return Err(CodeError::Gone);
+        return Err(CodeError::Gone { next: None });
     };
     let user = UserId(ch.user_id);
     let ctx = meta.audit(Some((user, ch.role)));
@@ -555,7 +556,7 @@ pub async fn answer(
     if ch.expires_at <= now || !ch.active || wrong_kind {
         sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
         tx.commit().await?;
-        return Err(CodeError::Gone);
+        return Err(CodeError::Gone { next: ch.next });
     }
     let key_required = super::sign_in_policy::of_role(&mut tx, ch.role).await?.require_security_key
         && super::security_keys::has_key(&mut tx, user).await?;
@@ -658,7 +659,7 @@ pub async fn answer(
                 .await?;
         }
         tx.commit().await?;
-        return Err(if tries_left == 0 { CodeError::Gone } else { CodeError::Wrong { tries_left } });
+        return Err(if tries_left == 0 { CodeError::Gone { next: ch.next } } else { CodeError::Wrong { tries_left } });
     }
     sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
     // The password and the code were both right: the counts and any lock end, as at a

@@ -301,8 +301,6 @@ pub async fn code_submit(
         return code_gone(&state, None);
     };
     let previous = cookie_value(&headers, cookie_name(&state));
-    // Where the sign-in was going, should the challenge turn out to be gone.
-    let next = second_factor::next_of(&state.db, &secret).await?;
     let proof = Proof::Code(&form.code);
     match second_factor::answer(&state.db, state.now(), &meta, &secret, proof, Kind::Browser, previous.as_deref()).await
     {
@@ -332,7 +330,7 @@ pub async fn code_submit(
             }
             Ok(r)
         }
-        Err(CodeError::Gone) => code_gone(&state, next.as_deref()),
+        Err(CodeError::Gone { next }) => code_gone(&state, next.as_deref()),
         Err(CodeError::Db(e)) => Err(e.into()),
     }
 }

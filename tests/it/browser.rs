@@ -628,18 +628,15 @@ pub async fn case_at_initial_determination(
 #[tokio::test]
 async fn an_analyst_drafts_a_supervisor_signs_with_step_up_and_the_document_renders() {
     use fantoccini::Locator::{Css, Id};
-    let (_, url) = server_db().create_database().await;
-    let config = crate::harness::test_config(&url);
-    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
-    let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
     let password = "a shared long passphrase";
-    for (email, name, role) in [
-        ("drew.analyst@agency.gov", "Drew Analyst", "analyst"),
-        ("sky.supervisor@agency.gov", "Sky Supervisor", "supervisor"),
-    ] {
-        let input = icts_review::auth::service::NewUser::parse(email, name, role, password).unwrap();
-        icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
-    }
+    let (url, _pool, now) = database_with_users(
+        &[
+            ("drew.analyst@agency.gov", "Drew Analyst", "analyst"),
+            ("sky.supervisor@agency.gov", "Sky Supervisor", "supervisor"),
+        ],
+        password,
+    )
+    .await;
     let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
     let base = server.base.clone();
     // The case is brought to the initial determination through the API.
@@ -801,17 +798,12 @@ async fn an_auditor_exports_a_dossier_after_step_up_and_can_change_nothing() {
     use fantoccini::Locator::{Css, Id};
     use reqwest::Method;
     use serde_json::json;
-    let (_, url) = server_db().create_database().await;
-    let config = crate::harness::test_config(&url);
-    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
-    let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
     let password = "a shared long passphrase";
-    for (email, name, role) in
-        [("ann.analyst@agency.gov", "Ann Analyst", "analyst"), ("aud.auditor@agency.gov", "Aud Auditor", "auditor")]
-    {
-        let input = icts_review::auth::service::NewUser::parse(email, name, role, password).unwrap();
-        icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
-    }
+    let (url, _pool, _) = database_with_users(
+        &[("ann.analyst@agency.gov", "Ann Analyst", "analyst"), ("aud.auditor@agency.gov", "Aud Auditor", "auditor")],
+        password,
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("audit-key");
     icts_review::audit::checkpoint::keygen(&key).unwrap();
@@ -910,4 +902,21 @@ async fn an_auditor_exports_a_dossier_after_step_up_and_can_change_nothing() {
         console.iter().filter(|(level, text)| level == "SEVERE" && !text.contains("status of 403")).collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.close().await;
+}
+
+/// A new database on the test server with `users` (e-mail, name, role), all with
+/// `password`: its URL, a pool to it, and the time they were created.
+pub async fn database_with_users(
+    users: &[(&str, &str, &str)],
+    password: &str,
+) -> (String, sqlx::PgPool, time::OffsetDateTime) {
+    let (_, url) = server_db().create_database().await;
+    let config = crate::harness::test_config(&url);
+    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
+    let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
+    for (email, name, role) in users {
+        let input = icts_review::auth::service::NewUser::parse(email, name, role, password).unwrap();
+        icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+    }
+    (url, pool, now)
 }

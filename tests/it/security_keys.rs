@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::browser::Api;
-use crate::harness::{Browser, RunningServer, free_port, server_db};
+use crate::harness::{Browser, RunningServer, free_port};
 
 /// A case at its initial determination, with a submitted draft; returns the draft's id.
 async fn submitted_draft(analyst: &Api, supervisor: &Api, today: &str) -> String {
@@ -42,18 +42,15 @@ async fn submitted_draft(analyst: &Api, supervisor: &Api, today: &str) -> String
 
 #[tokio::test]
 async fn a_supervisor_under_a_key_policy_registers_a_key_signs_with_it_and_signs_in_with_it() {
-    let (_, url) = server_db().create_database().await;
-    let config = crate::harness::test_config(&url);
-    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
-    let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
     let password = "a shared long passphrase";
-    for (email, name, role) in [
-        ("kit.analyst@agency.gov", "Kit Analyst", "analyst"),
-        ("lee.supervisor@agency.gov", "Lee Supervisor", "supervisor"),
-    ] {
-        let input = icts_review::auth::service::NewUser::parse(email, name, role, password).unwrap();
-        icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
-    }
+    let (url, pool, now) = crate::browser::database_with_users(
+        &[
+            ("kit.analyst@agency.gov", "Kit Analyst", "analyst"),
+            ("lee.supervisor@agency.gov", "Lee Supervisor", "supervisor"),
+        ],
+        password,
+    )
+    .await;
     // Keys answer to a host name, not an IP address: the service is reached at localhost.
     let port = free_port();
     let base = format!("http://localhost:{port}");

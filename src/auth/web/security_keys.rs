@@ -193,8 +193,6 @@ pub async fn sign_in_key(
         return super::code_gone(&state, None);
     };
     let previous = cookie_value(&headers, cookie_name(&state));
-    // Where the sign-in was going, should the challenge turn out to be gone.
-    let next = second_factor::next_of(&state.db, &secret).await?;
     let proof = Proof::Key { rp: &rp, credential: &form.credential };
     match second_factor::answer(&state.db, state.now(), &meta, &secret, proof, Kind::Browser, previous.as_deref()).await
     {
@@ -218,7 +216,7 @@ pub async fn sign_in_key(
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             Ok(r)
         }
-        Err(CodeError::Gone) => super::code_gone(&state, next.as_deref()),
+        Err(CodeError::Gone { next }) => super::code_gone(&state, next.as_deref()),
         Err(CodeError::Db(e)) => Err(e.into()),
     }
 }
