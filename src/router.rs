@@ -108,6 +108,7 @@ fn table() -> Table {
         .post("/admin/users/{id}/identities/remove", auth::web::piv::unlink)
         .get("/admin/sign-in-policy", auth::web::sign_in_policy::show)
         .post("/admin/sign-in-policy", auth::web::sign_in_policy::save)
+        .post("/admin/sign-in-policy/approvals/{id}", auth::web::sign_in_policy::decide)
         .get("/admin/reference", cases::web::reference_admin)
         .get("/admin/screening", parties::web::lists_admin)
         .post("/admin/screening", parties::web::upload)

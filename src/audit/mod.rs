@@ -124,10 +124,13 @@ struct Canonical<'a> {
     outcome: &'a str,
 }
 
-/// Event types whose changes hold no case content: accounts, sign-in and sessions,
-/// refusals, the audit chain itself, reference data and screening lists.
+/// Event types whose changes hold no case content: accounts, sign-in, the roles' sign-in
+/// policy and sessions, refusals, the audit chain itself, reference data and screening
+/// lists.
 pub fn content_free(event_type: &str) -> bool {
-    ["auth.", "user.", "session.", "access.", "audit.", "reference."].iter().any(|p| event_type.starts_with(p))
+    ["auth.", "user.", "sign_in_policy.", "session.", "access.", "audit.", "reference."]
+        .iter()
+        .any(|p| event_type.starts_with(p))
         || event_type == "screening.list_imported"
 }
 

@@ -416,7 +416,9 @@ pub async fn decide_approval(
         "withdraw" => (Decision::Withdraw, "withdrawn"),
         _ => return Err(AppError::invalid("decision", "must be approve, refuse or withdraw")),
     };
-    let done = super::approvals::decide(&mut *state.conn().await?, &user, state.now(), id, decision).await?;
+    let done =
+        super::approvals::decide(&mut *state.conn().await?, &user, state.now(), id, decision, state.sso.is_some())
+            .await?;
     let reset = outcome == "approved" && done.approval.kind == "password_reset";
     Ok(ApiJson(ApprovalResult {
         approval: done.approval,

@@ -1,7 +1,9 @@
 //! Separation of duties among administrators. Resetting the password of a supervisor, an
 //! auditor or an administrator, or raising an account to one of those roles, would let one
 //! administrator sign in as someone who signs determinations or reads the whole record. So
-//! one administrator asks for it and a second one carries it out: the request is a row of
+//! one administrator asks for it and a second one carries it out. So does loosening how a
+//! role signs in ([`super::sign_in_policy::loosens`]), which would let one administrator
+//! open a way in for every supervisor. The request is a row of
 //! `admin_approvals` (the database refuses a decision by the one who asked), audited when
 //! asked, approved, refused, withdrawn or found expired; an office with a single active
 //! administrator is refused the change outright.
@@ -24,16 +26,21 @@ use crate::ids::UserId;
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Approval {
     pub id: Uuid,
-    /// The account it is about.
-    pub target_id: UserId,
+    /// The account it is about (none for a sign-in policy).
+    pub target_id: Option<UserId>,
     /// Its e-mail.
-    pub target_email: String,
-    /// `password_reset`, `role_change` or `second_factor_reset`.
+    pub target_email: Option<String>,
+    /// `password_reset`, `role_change`, `second_factor_reset`, `card_link` or
+    /// `sign_in_policy`.
     pub kind: String,
     /// The new role (a role change).
     pub role: Option<Role>,
     /// The card's certificate subject (a card link).
     pub subject: Option<String>,
+    /// The role's sign-in policy asked for, with the version it was asked against (a
+    /// sign-in policy change).
+    #[schema(value_type = Option<super::sign_in_policy::RolePolicy>)]
+    pub policy: Option<sqlx::types::Json<super::sign_in_policy::RolePolicy>>,
     /// The administrator who asked.
     pub requested_by: UserId,
     /// Their name.
@@ -49,13 +56,25 @@ pub struct Approval {
 impl Approval {
     /// What is asked for, in words.
     pub fn describe(&self) -> String {
-        match (self.kind.as_str(), self.role) {
-            ("role_change", Some(r)) => format!("change the role of {} to {}", self.target_email, r.label()),
-            ("second_factor_reset", _) => format!("reset the second factors of {}", self.target_email),
-            ("card_link", _) => {
-                format!("link the card {} to {}", self.subject.as_deref().unwrap_or_default(), self.target_email)
+        let email = self.target_email.as_deref().unwrap_or_default();
+        match (self.kind.as_str(), self.role, &self.policy) {
+            (_, _, Some(p)) => {
+                format!("loosen the sign-in policy of {}s to: {}", p.role.label().to_lowercase(), p.describe())
             }
-            _ => format!("reset the password of {}", self.target_email),
+            ("role_change", Some(r), _) => format!("change the role of {email} to {}", r.label()),
+            ("second_factor_reset", _, _) => format!("reset the second factors of {email}"),
+            ("card_link", _, _) => {
+                format!("link the card {} to {email}", self.subject.as_deref().unwrap_or_default())
+            }
+            _ => format!("reset the password of {email}"),
+        }
+    }
+
+    /// The page where the request is decided: the account's, or the sign-in policy's.
+    pub fn page(&self) -> String {
+        match self.target_id {
+            Some(t) => format!("/admin/users/{t}"),
+            None => "/admin/sign-in-policy".into(),
         }
     }
 }
@@ -92,10 +111,10 @@ macro_rules! select_approvals {
     };
     ($more:literal, $rest:literal) => {
         concat!(
-            "SELECT a.id, a.target_id, t.email AS target_email, a.kind, a.role, a.subject, a.requested_by, \
+            "SELECT a.id, a.target_id, t.email AS target_email, a.kind, a.role, a.subject, a.policy, a.requested_by, \
              r.name AS requested_by_name, a.requested_at, a.expires_at",
             $more,
-            " FROM admin_approvals a JOIN users t ON t.id = a.target_id JOIN users r ON r.id = a.requested_by ",
+            " FROM admin_approvals a LEFT JOIN users t ON t.id = a.target_id JOIN users r ON r.id = a.requested_by ",
             $rest
         )
     };
@@ -183,28 +202,94 @@ pub(super) async fn request(
     get(&mut *tx, id).await.map_err(Refused::Other)
 }
 
+/// Records `admin`'s request to loosen a role's sign-in policy from `before` (its row
+/// locked) to `after`, inside the caller's transaction.
+pub(super) async fn request_policy(
+    tx: &mut PgConnection,
+    admin: &Actor,
+    now: OffsetDateTime,
+    before: &super::sign_in_policy::RolePolicy,
+    after: &super::sign_in_policy::RolePolicy,
+) -> Result<Approval, Refused> {
+    let others: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND active AND id <> $1")
+        .bind(admin.id.0)
+        .fetch_one(&mut *tx)
+        .await?;
+    if others == 0 {
+        return Err(Refused::Alone(
+            "loosening how a role signs in needs a second administrator's approval, and this office has no other active administrator: create a second administrator account first".into(),
+        ));
+    }
+    expire(&mut *tx, now, None).await.map_err(Refused::Other)?;
+    let open: Option<(String,)> = sqlx::query_as(
+        "SELECT r.name FROM admin_approvals a JOIN users r ON r.id = a.requested_by \
+         WHERE a.kind = 'sign_in_policy' AND a.policy ->> 'role' = $1 AND a.outcome IS NULL",
+    )
+    .bind(after.role.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((by,)) = open {
+        return Err(Refused::Other(DomainError::Conflict(format!(
+            "a change to the {} sign-in policy is already waiting for approval (asked by {by}); approve, refuse or withdraw it first",
+            after.role.label().to_lowercase()
+        ))));
+    }
+    let id = Uuid::now_v7();
+    let expires = now + APPROVAL_WINDOW;
+    sqlx::query(
+        "INSERT INTO admin_approvals (id, kind, requested_by, requested_at, expires_at, policy) \
+         VALUES ($1, 'sign_in_policy', $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(admin.id.0)
+    .bind(now)
+    .bind(expires)
+    .bind(sqlx::types::Json(after))
+    .execute(&mut *tx)
+    .await?;
+    let changes = json!({
+        "approval": id,
+        "kind": "sign_in_policy",
+        "role": after.role,
+        "password_allowed": {"before": before.password_allowed, "after": after.password_allowed},
+        "sso_assurance": {"before": before.sso_assurance, "after": after.sso_assurance},
+        "require_security_key": {"before": before.require_security_key, "after": after.require_security_key},
+        "expires_at": expires.format(&time::format_description::well_known::Rfc3339).ok(),
+    });
+    audit::record(&mut *tx, now, &admin.audit(), NewEvent::new("sign_in_policy.change_requested").changes(changes))
+        .await
+        .map_err(|e| Refused::Other(e.into()))?;
+    get(&mut *tx, id).await.map_err(Refused::Other)
+}
+
 /// Marks open requests past their time (of one account, or all) as expired, each with an
 /// audit event.
 async fn expire(tx: &mut PgConnection, now: OffsetDateTime, target: Option<UserId>) -> Result<(), DomainError> {
-    let lapsed: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+    let lapsed: Vec<(Uuid, Option<Uuid>, String, Option<String>)> = sqlx::query_as(
         "UPDATE admin_approvals SET outcome = 'expired', decided_at = $1 \
          WHERE outcome IS NULL AND expires_at <= $1 AND ($2::uuid IS NULL OR target_id = $2) \
-         RETURNING id, target_id, kind",
+         RETURNING id, target_id, kind, policy ->> 'role'",
     )
     .bind(now)
     .bind(target.map(|t| t.0))
     .fetch_all(&mut *tx)
     .await?;
-    for (id, target, kind) in lapsed {
-        audit::record(
-            &mut *tx,
-            now,
-            &audit::AuditContext::default(),
-            NewEvent::new("user.change_expired").object("user", target).changes(json!({"approval": id, "kind": kind})),
-        )
-        .await?;
+    for (id, target, kind, role) in lapsed {
+        let event = match target {
+            Some(target) => NewEvent::new("user.change_expired")
+                .object("user", target)
+                .changes(json!({"approval": id, "kind": kind})),
+            None => NewEvent::new("sign_in_policy.change_expired")
+                .changes(json!({"approval": id, "kind": kind, "role": role})),
+        };
+        audit::record(&mut *tx, now, &audit::AuditContext::default(), event).await?;
     }
     Ok(())
+}
+
+/// The kind of the request `id`, if there is one.
+pub async fn kind(conn: &mut PgConnection, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT kind FROM admin_approvals WHERE id = $1").bind(id).fetch_optional(conn).await
 }
 
 async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Approval, DomainError> {
@@ -276,13 +361,16 @@ pub struct Decided {
 
 /// `admin` decides the open request `id`. Approving or refusing is for another
 /// administrator than the one who asked (and not the account's holder); withdrawing is
-/// for the one who asked.
+/// for the one who asked. Approving a sign-in policy change, like making one, needs a
+/// step-up within 5 minutes; it cannot turn password sign-in off while no single sign-on
+/// provider is configured (`provider_configured`).
 pub async fn decide(
     conn: &mut PgConnection,
     admin: &Actor,
     now: OffsetDateTime,
     id: Uuid,
     decision: Decision,
+    provider_configured: bool,
 ) -> Result<Decided, DomainError> {
     admin.authorize(conn, now, Action::ManageUsers).await?;
     let new_hash = match &decision {
@@ -311,7 +399,7 @@ pub async fn decide(
         return Err(DomainError::Conflict(format!("this request was already {o}")));
     }
     if expires_at <= now {
-        expire(&mut tx, now, Some(approval.target_id)).await?;
+        expire(&mut tx, now, approval.target_id).await?;
         tx.commit().await?;
         return Err(DomainError::Conflict("this request expired unanswered; ask again".into()));
     }
@@ -327,17 +415,26 @@ pub async fn decide(
                 "you asked for this change; a second administrator must approve or refuse it".into(),
             ));
         }
-        Decision::Approve(_) | Decision::Refuse if approval.target_id == admin.id => {
+        Decision::Approve(_) | Decision::Refuse if approval.target_id == Some(admin.id) => {
             return Err(DomainError::ForbiddenBecause(
                 "a change to your own account is for another administrator to decide".into(),
             ));
         }
         _ => {}
     }
-    let (outcome, event) = match decision {
-        Decision::Approve(_) => ("approved", "user.change_approved"),
-        Decision::Refuse => ("refused", "user.change_refused"),
-        Decision::Withdraw => ("withdrawn", "user.change_withdrawn"),
+    if let (Decision::Approve(_), Some(policy)) = (&decision, &approval.policy) {
+        admin.require_recent_reauth(now)?;
+        if !policy.password_allowed && !provider_configured {
+            return Err(DomainError::Conflict(
+                "this change turns password sign-in off, and no single sign-on provider is configured now: refuse it"
+                    .into(),
+            ));
+        }
+    }
+    let outcome = match decision {
+        Decision::Approve(_) => "approved",
+        Decision::Refuse => "refused",
+        Decision::Withdraw => "withdrawn",
     };
     sqlx::query("UPDATE admin_approvals SET outcome = $2, decided_by = $3, decided_at = $4 WHERE id = $1")
         .bind(id)
@@ -346,17 +443,40 @@ pub async fn decide(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    if let Some(policy) = &approval.policy {
+        let what =
+            json!({"approval": id, "kind": approval.kind, "role": policy.role, "requested_by": approval.requested_by});
+        let event = NewEvent::new(format!("sign_in_policy.change_{outcome}")).changes(what.clone());
+        audit::record(&mut tx, now, &admin.audit(), event).await?;
+        if outcome == "approved" {
+            let before = super::sign_in_policy::locked(&mut tx, policy.role).await?;
+            if before.version != policy.version {
+                return Err(DomainError::Conflict(format!(
+                    "the {} sign-in policy changed after this was asked for; refuse it and ask again",
+                    policy.role.label().to_lowercase()
+                )));
+            }
+            let mut by = what;
+            by["approved_by"] = json!(admin.id);
+            super::sign_in_policy::apply(&mut tx, admin, now, &before, policy, Some(by)).await?;
+        }
+        tx.commit().await?;
+        return Ok(Decided { approval, user: None });
+    }
+    let Some(target) = approval.target_id else {
+        return Err(DomainError::Internal(anyhow::anyhow!("a request about an account names none")));
+    };
     let what = json!({"approval": id, "kind": approval.kind, "role": approval.role, "subject": approval.subject,
                       "requested_by": approval.requested_by});
     audit::record(
         &mut tx,
         now,
         &admin.audit(),
-        NewEvent::new(event).object("user", approval.target_id).changes(what.clone()),
+        NewEvent::new(format!("user.change_{outcome}")).object("user", target).changes(what.clone()),
     )
     .await?;
     let user = if outcome == "approved" {
-        let before = locked_user(&mut tx, approval.target_id).await?;
+        let before = locked_user(&mut tx, target).await?;
         let change = match (approval.kind.as_str(), approval.role) {
             ("role_change", Some(r)) => AdminChange::Role(r),
             ("second_factor_reset", _) => AdminChange::ResetSecondFactors,

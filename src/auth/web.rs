@@ -1042,12 +1042,19 @@ async fn decide_approval(
         d => d,
     };
     let approving = matches!(decision, super::approvals::Decision::Approve(_));
-    match super::approvals::decide(&mut *state.conn().await?, user, state.now(), approval, decision)
-        .await
-        .map_err(AppError::from)
+    match super::approvals::decide(
+        &mut *state.conn().await?,
+        user,
+        state.now(),
+        approval,
+        decision,
+        state.sso.is_some(),
+    )
+    .await
+    .map_err(AppError::from)
     {
         Ok(done) => {
-            let id = done.approval.target_id;
+            let id = done.approval.target_id.unwrap_or(id);
             let reset = done.approval.kind == "password_reset" && approving;
             let message = if approving {
                 format!(

@@ -111,7 +111,7 @@ pub struct Locked {
 }
 
 /// Events that are an administrator's acts on accounts, reference data and lists.
-pub const ADMIN_EVENTS: [&str; 19] = [
+pub const ADMIN_EVENTS: [&str; 25] = [
     "user.created",
     "user.role_changed",
     "user.deactivated",
@@ -125,6 +125,12 @@ pub const ADMIN_EVENTS: [&str; 19] = [
     "user.change_refused",
     "user.change_withdrawn",
     "user.change_expired",
+    "sign_in_policy.changed",
+    "sign_in_policy.change_requested",
+    "sign_in_policy.change_approved",
+    "sign_in_policy.change_refused",
+    "sign_in_policy.change_withdrawn",
+    "sign_in_policy.change_expired",
     "reference.added",
     "reference.updated",
     "rubric.created",

@@ -960,3 +960,147 @@ async fn a_body_of_many_bad_items_is_told_of_the_first_ones_only() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"], json!([{"field": "adversaries", "message": "list at most 50"}]));
 }
+
+/// The supervisors' policy row as stored: whether a password signs in, whether a key is
+/// required.
+async fn supervisor_policy(app: &TestApp) -> (bool, bool, i64) {
+    sqlx::query_as(
+        "SELECT password_allowed, require_security_key, version FROM role_sign_in_policies WHERE role = 'supervisor'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn one_administrator_loosens_how_a_role_signs_in() {
+    let app = TestApp::new().await;
+    let first = app.user("admin").await;
+    let a = app.sign_in(&first).await;
+    app.reauth(&a, &first.password).await;
+    let save = |key: bool, version: i64| {
+        let version = version.to_string();
+        let mut fields = vec![("version_supervisor", version), ("password_allowed_supervisor", "on".to_string())];
+        if key {
+            fields.push(("require_security_key_supervisor", "on".to_string()));
+        }
+        fields.push(("sso_assurance_supervisor", String::new()));
+        fields
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        a.post("/admin/sign-in-policy", &borrowed)
+    };
+    // Tightening applies at once, with one administrator.
+    let r = app.send(post(save(true, 1))).await;
+    assert_eq!(r.header("location").as_deref(), Some("/admin/sign-in-policy?done=1"), "{r:?}");
+    assert_eq!(supervisor_policy(&app).await, (true, true, 2));
+
+    // Loosening it back, alone, is refused at the field, and nothing is written.
+    let events = app.count("audit_events").await;
+    let r = app.send(post(save(false, 2))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{r:?}");
+    assert!(r.text().contains(r##"href="#require_security_key_supervisor""##), "{}", r.text());
+    assert!(r.text().contains("no other active administrator"));
+    assert_eq!(supervisor_policy(&app).await, (true, true, 2));
+    assert_eq!(app.count("audit_events").await, events);
+
+    // With a second administrator it waits for their approval.
+    let second = app.user("admin").await;
+    let r = app.send(post(save(false, 2))).await;
+    assert_eq!(r.header("location").as_deref(), Some("/admin/sign-in-policy?asked=1"), "{r:?}");
+    assert_eq!(supervisor_policy(&app).await, (true, true, 2), "nothing changes yet");
+    let asked = app.events("sign_in_policy.change_requested").await;
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0]["changes"]["require_security_key"], json!({"before": true, "after": false}));
+    let id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM admin_approvals WHERE kind = 'sign_in_policy' AND outcome IS NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let page = app.send(a.get("/admin/sign-in-policy?asked=1")).await.text();
+    assert!(page.contains("Withdraw my request") && page.contains("no security key required"), "{page}");
+    // A second loosening of the same role waits for the first to be decided.
+    let r = app.send(post(save(false, 2))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{r:?}");
+    assert!(r.text().contains("already waiting for approval"));
+    // The one who asked cannot approve it.
+    let decide = |s: &crate::harness::BrowserSession, action: &str| {
+        s.post(&format!("/admin/sign-in-policy/approvals/{id}"), &[("action", action)])
+    };
+    let r = app.send(decide(&a, "approve")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text().contains("a second administrator must approve or refuse it"));
+    assert_eq!(supervisor_policy(&app).await, (true, true, 2));
+
+    // The second approves it after proving who they are; the users list shows it first.
+    let b = app.sign_in(&second).await;
+    let users = app.send(b.get("/admin/users")).await.text();
+    assert!(users.contains("/admin/sign-in-policy") && users.contains("loosen the sign-in policy of supervisors"));
+    let list = app.send(api("GET", "/api/v1/approvals", &app.token(&second).await, None)).await.json();
+    assert_eq!(list[0]["kind"], "sign_in_policy");
+    assert_eq!(list[0]["target_id"], Value::Null);
+    assert_eq!(list[0]["policy"]["require_security_key"], false);
+    let r = app.send(decide(&b, "approve")).await;
+    assert_eq!(r.header("location").as_deref(), Some("/account/reauth?next=%2Fadmin%2Fsign-in-policy"));
+    assert_eq!(supervisor_policy(&app).await, (true, true, 2));
+    app.reauth(&b, &second.password).await;
+    let r = app.send(decide(&b, "approve")).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert!(r.text().contains("Approved: loosen the sign-in policy of supervisors"));
+    assert_eq!(supervisor_policy(&app).await, (true, false, 3));
+    let changed = app.events("sign_in_policy.changed").await;
+    assert_eq!(changed.len(), 2);
+    assert_eq!(changed[1]["actor_id"], json!(second.id.to_string()));
+    assert_eq!(changed[1]["changes"]["approval"]["requested_by"], json!(first.id.to_string()));
+    assert_eq!(app.events("sign_in_policy.change_approved").await.len(), 1);
+    let r = app.send(decide(&b, "approve")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "decided once: {r:?}");
+
+    // An administrator reads these events whole: they hold no case content.
+    let path = "/api/v1/audit/events?type=sign_in_policy.changed&limit=5";
+    let seen = app.send(api("GET", path, &app.token(&first).await, None)).await.json();
+    assert_eq!(seen["items"][0]["changes"]["role"], "supervisor", "{seen}");
+
+    // A request the second refuses changes nothing; one nobody decides lapses.
+    app.send(post(save(true, 3))).await;
+    let r = app.send(post(save(false, 4))).await;
+    assert_eq!(r.header("location").as_deref(), Some("/admin/sign-in-policy?asked=1"), "{r:?}");
+    let id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM admin_approvals WHERE kind = 'sign_in_policy' AND outcome IS NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let r = app.send(b.post(&format!("/admin/sign-in-policy/approvals/{id}"), &[("action", "refuse")])).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(supervisor_policy(&app).await, (true, true, 4));
+    let r = app.send(post(save(false, 4))).await;
+    assert_eq!(r.header("location").as_deref(), Some("/admin/sign-in-policy?asked=1"), "{r:?}");
+    app.clock.advance(time::Duration::hours(25));
+    icts_review::auth::approvals::expire_lapsed(&app.pool, app.state.now()).await.unwrap();
+    let expired = app.events("sign_in_policy.change_expired").await;
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["changes"]["role"], "supervisor");
+    assert_eq!(supervisor_policy(&app).await, (true, true, 4));
+    // An account's request is not decided on the policy's page.
+    let (a, b) = (app.sign_in(&first).await, app.sign_in(&second).await);
+    let supervisor = app.user("supervisor").await;
+    let page = app.send(a.get(&format!("/admin/users/{}", supervisor.id))).await.text();
+    let v = page.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let r = app
+        .send(a.post(&format!("/admin/users/{}", supervisor.id), &[("action", "reset_password"), ("version", &v)]))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let reset: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM admin_approvals WHERE kind = 'password_reset' AND outcome IS NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let r = app.send(b.post(&format!("/admin/sign-in-policy/approvals/{reset}"), &[("action", "refuse")])).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_approvals WHERE outcome IS NULL")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(open, 1, "the reset still waits");
+}

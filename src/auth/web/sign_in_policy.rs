@@ -1,17 +1,21 @@
-//! The administrators' page of the roles' sign-in policy (`/admin/sign-in-policy`).
+//! The administrators' page of the roles' sign-in policy (`/admin/sign-in-policy`), with
+//! the loosening changes that wait for a second administrator and their decisions
+//! (`/admin/sign-in-policy/approvals/{id}`).
 
 use askama::Template;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::collections::HashMap;
 
 use crate::app::AppState;
+use crate::auth::approvals::{self, Approval, Decision};
 use crate::auth::policy::Role;
 use crate::auth::sign_in_policy::{self, PolicyChange, RolePolicy};
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::AppError;
-use crate::web::extract::{AppForm, AppQuery};
+use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::layout::{FormErrors, Layout, render};
 
 /// One role's row as the page shows it (the entered values after a refusal).
@@ -31,13 +35,18 @@ struct PolicyPage {
     rows: Vec<Row>,
     errors: FormErrors,
     provider: String,
-    done: bool,
+    /// What the last action did, in words.
+    message: String,
+    /// Loosening changes waiting for a second administrator, each with whether the reader
+    /// asked for it.
+    waiting: Vec<(Approval, bool)>,
 }
 
-/// `?done=1` after a change.
+/// `?done=1` after a change made at once; `?asked=1` when some of it waits for approval.
 #[derive(Debug, Deserialize)]
 pub struct DoneQuery {
     done: Option<String>,
+    asked: Option<String>,
 }
 
 async fn page(
@@ -45,8 +54,17 @@ async fn page(
     user: &SignedIn,
     rows: Option<Vec<Row>>,
     errors: FormErrors,
-    done: bool,
+    message: String,
 ) -> Result<Response, AppError> {
+    let waiting = approvals::open(&mut *state.conn().await?, user, state.now(), None)
+        .await?
+        .into_iter()
+        .filter(|a| a.policy.is_some())
+        .map(|a| {
+            let mine = a.requested_by == user.id;
+            (a, mine)
+        })
+        .collect();
     let rows = match rows {
         Some(r) => r,
         None => sign_in_policy::all(&mut *state.conn().await?)
@@ -67,7 +85,8 @@ async fn page(
         rows,
         errors,
         provider: state.sso.as_ref().map(|s| s.name().to_string()).unwrap_or_default(),
-        done,
+        message,
+        waiting,
     })
 }
 
@@ -77,7 +96,14 @@ pub async fn show(
     user: Authorized<perm::ManageUsers>,
     AppQuery(q): AppQuery<DoneQuery>,
 ) -> Result<Response, AppError> {
-    page(&state, &user, None, FormErrors::default(), q.done.is_some()).await
+    let message = match (q.done.is_some(), q.asked.is_some()) {
+        (_, true) => {
+            "Saved. What tightens a role's sign-in applies from each user's next sign-in; what loosens it waits for a second administrator's approval (below)."
+        }
+        (true, false) => "The sign-in policy is saved. It applies from each user's next sign-in.",
+        _ => "",
+    };
+    page(&state, &user, None, FormErrors::default(), message.into()).await
 }
 
 /// `POST /admin/sign-in-policy`: every role's row at once (`password_allowed_ROLE` is a
@@ -110,15 +136,67 @@ pub async fn save(
         })
         .collect();
     match sign_in_policy::set(&state.db, state.now(), &user, changes, state.sso.is_some()).await {
+        Ok(saved) if !saved.waiting.is_empty() => Ok(Redirect::to("/admin/sign-in-policy?asked=1").into_response()),
         Ok(_) => Ok(Redirect::to("/admin/sign-in-policy?done=1").into_response()),
         Err(crate::error::DomainError::ReauthRequired) => {
             Ok(Redirect::to("/account/reauth?next=%2Fadmin%2Fsign-in-policy").into_response())
         }
         Err(crate::error::DomainError::Invalid(errors)) => {
-            let mut r = page(&state, &user, Some(rows), FormErrors(errors), false).await?;
-            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            let mut r = page(&state, &user, Some(rows), FormErrors(errors), String::new()).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(crate::error::DomainError::Conflict(message)) => {
+            let mut r = page(&state, &user, Some(rows), FormErrors::default(), message).await?;
+            *r.status_mut() = StatusCode::CONFLICT;
             Ok(r)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A decision on a waiting change.
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    /// `approve`, `refuse` or `withdraw`.
+    action: String,
+}
+
+/// `POST /admin/sign-in-policy/approvals/{id}`: a second administrator approves or refuses
+/// a loosening change (approving, like saving the policy, after a step-up), or the one who
+/// asked withdraws it.
+pub async fn decide(
+    State(state): State<AppState>,
+    user: Authorized<perm::ManageUsers>,
+    AppPath(id): AppPath<uuid::Uuid>,
+    AppForm(form): AppForm<DecisionForm>,
+) -> Result<Response, AppError> {
+    let decision = match form.action.as_str() {
+        "approve" => Decision::Approve(None),
+        "refuse" => Decision::Refuse,
+        "withdraw" => Decision::Withdraw,
+        _ => return Err(AppError::invalid("action", "must be approve, refuse or withdraw")),
+    };
+    if approvals::kind(&mut *state.conn().await?, id).await?.as_deref() != Some("sign_in_policy") {
+        return Err(AppError::NotFound);
+    }
+    let approving = matches!(decision, Decision::Approve(_));
+    let done =
+        approvals::decide(&mut *state.conn().await?, &user, state.now(), id, decision, state.sso.is_some()).await;
+    let (message, status) = match done {
+        Ok(d) if approving => {
+            (format!("Approved: {}. It applies from each user's next sign-in.", d.approval.describe()), StatusCode::OK)
+        }
+        Ok(d) => (format!("The request to {} is closed; nothing changed.", d.approval.describe()), StatusCode::OK),
+        Err(crate::error::DomainError::ReauthRequired) => {
+            return Ok(Redirect::to("/account/reauth?next=%2Fadmin%2Fsign-in-policy").into_response());
+        }
+        Err(crate::error::DomainError::Conflict(m)) | Err(crate::error::DomainError::ForbiddenBecause(m)) => {
+            (m, StatusCode::CONFLICT)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut r = page(&state, &user, None, FormErrors::default(), message).await?;
+    *r.status_mut() = status;
+    Ok(r)
 }
