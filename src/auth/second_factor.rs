@@ -188,8 +188,22 @@ pub async fn offered(
     secret: &str,
 ) -> Result<Option<Offered>, DomainError> {
     let mut tx = pool.begin().await?;
+    // A decoy (a passkey sign-in for an address without one) offers its decoy key.
+    let decoy = sqlx::query!(
+        r#"SELECT decoy AS "decoy!", expires_at FROM sign_in_challenges WHERE secret_hash = $1 AND decoy IS NOT NULL"#,
+        &session::secret_hash(secret)[..]
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(d) = decoy {
+        if d.expires_at <= now {
+            return Ok(None);
+        }
+        let key = rp.map(|rp| super::security_keys::decoy_options(rp, &d.decoy)).transpose()?;
+        return Ok(Some(Offered { codes: false, key }));
+    }
     let ch = sqlx::query!(
-        r#"SELECT c.id, c.user_id, c.passwordless, c.expires_at, u.role AS "role: Role",
+        r#"SELECT c.id, c.user_id AS "user_id!", c.passwordless, c.expires_at, u.role AS "role: Role",
              EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = c.user_id AND t.confirmed_at IS NOT NULL) AS "totp!"
            FROM sign_in_challenges c JOIN users u ON u.id = c.user_id WHERE c.secret_hash = $1 FOR UPDATE OF c"#,
         &session::secret_hash(secret)[..]
@@ -486,6 +500,88 @@ pub(super) async fn open_passwordless_challenge(
     Ok(Challenge { id, secret, expires_at })
 }
 
+/// Opens a decoy challenge for a passkey sign-in that cannot be (no account with a passkey
+/// that may sign in so at the address whose decoy secret is `mac`): it goes on like a real
+/// one, with a decoy key and the same tries, and no answer signs anyone in. Beyond the
+/// newest five of the address, its decoys are dropped, and lapsed decoys with them.
+pub(super) async fn open_decoy_challenge(
+    tx: &mut PgConnection,
+    mac: &[u8],
+    now: OffsetDateTime,
+    meta: &RequestMeta,
+    next: Option<&str>,
+) -> Result<Challenge, sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM sign_in_challenges WHERE decoy IS NOT NULL AND (expires_at <= $2 OR (decoy = $1 AND id NOT IN \
+         (SELECT id FROM sign_in_challenges WHERE decoy = $1 AND expires_at > $2 ORDER BY created_at DESC LIMIT 4)))",
+        mac,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    let secret = session::new_secret();
+    let id = Uuid::now_v7();
+    let expires_at = now + CHALLENGE_LIFETIME;
+    let agent = meta.user_agent.as_deref().map(|u| u.chars().take(300).collect::<String>());
+    sqlx::query!(
+        "INSERT INTO sign_in_challenges \
+           (id, secret_hash, decoy, kind, created_at, expires_at, client_addr, user_agent, next, passwordless) \
+         VALUES ($1, $2, $3, 'browser', $4, $5, $6, $7, $8, true)",
+        id,
+        &session::secret_hash(&secret)[..],
+        mac,
+        now,
+        expires_at,
+        meta.client_addr.as_deref(),
+        agent.as_deref(),
+        next,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(Challenge { id, secret, expires_at })
+}
+
+/// A decoy challenge's answer: never accepted. It takes a try like a wrong key's answer on
+/// a real passkey sign-in, with the same replies, and records the failure.
+async fn answer_decoy(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    now: OffsetDateTime,
+    meta: &RequestMeta,
+    hash: &[u8],
+    method: &str,
+    kind: Kind,
+) -> Result<Answered, CodeError> {
+    let Some(ch) = sqlx::query!(
+        "SELECT id, kind, expires_at, failures, next FROM sign_in_challenges WHERE secret_hash = $1 FOR UPDATE",
+        hash
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Err(CodeError::Gone { next: None });
+    };
+    if ch.expires_at <= now || ch.kind != if kind == Kind::Api { "api" } else { "browser" } {
+        sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        return Err(CodeError::Gone { next: ch.next });
+    }
+    let event = NewEvent::new("auth.second_factor")
+        .outcome(Outcome::Failure)
+        .changes(json!({"reason": "no_passkey", "method": method, "challenge": ch.id}));
+    audit::record(&mut tx, now, &meta.audit(None), event).await?;
+    let failures = ch.failures + 1;
+    let tries_left = i32::try_from(i64::from(CHALLENGE_TRIES) - failures).unwrap_or(0).max(0);
+    if tries_left == 0 {
+        sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
+    } else {
+        sqlx::query!("UPDATE sign_in_challenges SET failures = $2 WHERE id = $1", ch.id, failures)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Err(if tries_left == 0 { CodeError::Gone { next: ch.next } } else { CodeError::Wrong { tries_left } })
+}
+
 /// Why a code did not sign the user in.
 #[derive(Debug)]
 pub enum CodeError {
@@ -537,9 +633,13 @@ pub async fn answer(
     else {
         return Err(CodeError::Gone { next: None });
     };
+    let Some(owner) = owner else {
+        let method = if matches!(proof, Proof::Key { .. }) { "security_key" } else { "none" };
+        return answer_decoy(tx, now, meta, &hash, method, kind).await;
+    };
     sqlx::query!("SELECT id FROM users WHERE id = $1 FOR UPDATE", owner).fetch_one(&mut *tx).await?;
     let Some(ch) = sqlx::query!(
-        r#"SELECT c.id, c.user_id, c.kind, c.expires_at, c.failures, c.next, c.passwordless, c.webauthn_state,
+        r#"SELECT c.id, c.user_id AS "user_id!", c.kind, c.expires_at, c.failures, c.next, c.passwordless, c.webauthn_state,
              u.active, u.role AS "role: Role"
            FROM sign_in_challenges c JOIN users u ON u.id = c.user_id
            WHERE c.secret_hash = $1 FOR UPDATE OF c"#,

@@ -8,6 +8,10 @@
 //!
 //! A ceremony's state is kept beside what it belongs to: a registration or a step-up on the
 //! session (`sessions.webauthn_state`), a sign-in on its challenge. It is taken once.
+//!
+//! A passkey sign-in for an address without a passkey is not told apart from one with: it
+//! is offered a decoy key ([`decoy_options`]), the same for the same address every time,
+//! that no authenticator holds.
 
 use std::sync::Arc;
 
@@ -50,6 +54,35 @@ pub struct KeyRow {
     pub name: String,
     pub created_at: OffsetDateTime,
     pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// The secret a decoy key is derived from for `email`: HMAC-SHA-256 of the address under
+/// this installation's secret. Kept on the decoy challenge.
+pub fn decoy_mac(installation_secret: &[u8], email: &str) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(installation_secret).expect("HMAC takes a key of any length");
+    mac.update(email.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The options of a decoy challenge: a fresh challenge, this relying party's own timeout,
+/// id and user verification (as `start_passkey_authentication` gives them), and one key
+/// whose id is derived from `mac` (16, 20, 32 or 64 bytes, as authenticators' ids come),
+/// the same for the same address every time. Like a real key's, it names no transports:
+/// webauthn-rs keeps none from a passkey's registration (its attestation is `none`).
+pub fn decoy_options(rp: &Webauthn, mac: &[u8]) -> Result<RequestChallengeResponse, DomainError> {
+    use sha2::Digest;
+    let internal = |e: String| DomainError::Internal(anyhow::anyhow!("decoy key options: {e}"));
+    let (options, _) = rp.start_passkey_authentication(&[]).map_err(|e| internal(format!("{e:?}")))?;
+    let bytes = sha2::Sha512::digest(mac);
+    let len = [16, 20, 32, 64][usize::from(mac.first().copied().unwrap_or(0) % 4)];
+    let mut value = serde_json::to_value(&options).map_err(|e| internal(e.to_string()))?;
+    value["publicKey"]["allowCredentials"] = json!([{
+        "type": "public-key",
+        "id": base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &bytes[..len]),
+    }]);
+    serde_json::from_value(value).map_err(|e| internal(e.to_string()))
 }
 
 /// The keys of `user`, oldest first.

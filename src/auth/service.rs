@@ -531,7 +531,9 @@ pub async fn sign_in(
 /// security key, a challenge that only a key's assertion answers (with the authenticator's
 /// own user verification); the key's options are offered on the challenge's page. The
 /// attempt takes its place in the address's allowance like a password's. A password lock
-/// does not stop it: the key proves more than a password.
+/// does not stop it: the key proves more than a password. For any other address (no
+/// account, no key, inactive, or a role that does not sign in so) the failure is recorded
+/// and a decoy challenge goes on just the same, so the answer tells nothing of the address.
 pub async fn start_passkey_sign_in(
     pool: &PgPool,
     now: OffsetDateTime,
@@ -561,12 +563,18 @@ pub async fn start_passkey_sign_in(
         None => true,
     };
     let Some(found) = found.filter(|f| f.active && f.has_key && local_allowed) else {
+        let secret: Vec<u8> = sqlx::query_scalar("SELECT secret FROM instance_secrets WHERE name = 'passkey_decoys'")
+            .fetch_one(&mut *tx)
+            .await?;
+        let mac = super::security_keys::decoy_mac(&secret, &email);
+        let challenge = super::second_factor::open_decoy_challenge(&mut tx, &mac, now, meta, next).await?;
+        let event = NewEvent::new("auth.sign_in").outcome(Outcome::Failure).changes(json!({
+            "email": email, "method": "passkey", "challenge": challenge.id,
+            "reason": if local_allowed { "no_passkey" } else { "password_sign_in_off" },
+        }));
+        audit::record(&mut tx, now, &meta.audit(None), event).await?;
         tx.commit().await?;
-        let event = NewEvent::new("auth.sign_in")
-            .outcome(Outcome::Failure)
-            .changes(json!({"email": email, "method": "passkey", "reason": if local_allowed { "no_passkey" } else { "password_sign_in_off" }}));
-        audit::record_alone(pool, now, &meta.audit(None), event).await?;
-        return Err(SignInError::Rejected);
+        return Ok(challenge);
     };
     let user = UserId(found.id);
     let challenge = super::second_factor::open_passwordless_challenge(&mut tx, user, now, meta, next).await?;

@@ -40,6 +40,60 @@ async fn submitted_draft(analyst: &Api, supervisor: &Api, today: &str) -> String
     did
 }
 
+/// A passkey sign-in for `email` as a script sees it: the form's answer and where it
+/// leads, the key options on the next page, and the answer to a wrong assertion with its
+/// error message.
+async fn passkey_as_seen(base: &str, email: &str) -> (u16, Option<String>, serde_json::Value, u16, String) {
+    let http =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = http.post(format!("{base}/sign-in/passkey")).form(&[("email", email)]).send().await.unwrap();
+    let (status, location) =
+        (r.status().as_u16(), r.headers().get("location").map(|v| v.to_str().unwrap().to_string()));
+    let page = http.get(format!("{base}/sign-in/code")).send().await.unwrap().text().await.unwrap();
+    let options = page
+        .split(r#"<script type="application/json" id="key-options">"#)
+        .nth(1)
+        .and_then(|t| t.split("</script>").next())
+        .map(|t| serde_json::from_str(t).unwrap())
+        .unwrap_or_default();
+    let r = http.post(format!("{base}/sign-in/key")).form(&[("credential", r#"{"id":"x"}"#)]).send().await.unwrap();
+    let answered = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    let error = text
+        .split(r#"<span class="usa-error-message" id="credential">"#)
+        .nth(1)
+        .and_then(|t| t.split("</span>").next())
+        .unwrap_or_default()
+        .to_string();
+    (status, location, options, answered, error)
+}
+
+/// The paths of a JSON value's fields, without their values (an array's items as one).
+fn shape(v: &serde_json::Value) -> Vec<String> {
+    fn walk(v: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                for (k, v) in o {
+                    let here = format!("{at}.{k}");
+                    out.push(here.clone());
+                    walk(v, &here, out);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                out.push(format!("{at}[{}]", a.len().min(1)));
+                if let Some(first) = a.first() {
+                    walk(first, &format!("{at}[]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, "", &mut out);
+    out.sort();
+    out
+}
+
 #[tokio::test]
 async fn a_supervisor_under_a_key_policy_registers_a_key_signs_with_it_and_signs_in_with_it() {
     let password = "a shared long passphrase";
@@ -136,6 +190,21 @@ async fn a_supervisor_under_a_key_policy_registers_a_key_signs_with_it_and_signs
     let name = c.wait().for_element(Css("[data-testid=user-name]")).await.unwrap().text().await.unwrap();
     assert_eq!(name, "Lee Supervisor");
     browser.close().await;
+
+    // An address without a passkey, or without an account, is answered as the one with: the
+    // same steps, key options of the same shape, the same refusal of a wrong answer.
+    let real = passkey_as_seen(&base, "lee.supervisor@agency.gov").await;
+    for email in ["kit.analyst@agency.gov", "nobody.here@agency.gov"] {
+        let decoy = passkey_as_seen(&base, email).await;
+        assert_eq!(decoy.0, real.0, "{email}: {decoy:?} {real:?}");
+        assert_eq!(decoy.1, real.1, "{email}");
+        assert_eq!(shape(&decoy.2), shape(&real.2), "{email}: {} / {}", decoy.2, real.2);
+        for field in ["rpId", "timeout", "userVerification"] {
+            assert_eq!(decoy.2["publicKey"][field], real.2["publicKey"][field], "{email}: {field}");
+        }
+        assert_eq!((decoy.3, &decoy.4), (real.3, &real.4), "{email}");
+    }
+    assert!(real.4.contains("was not from a key of this account"), "{}", real.4);
     drop(server);
 
     let events: Vec<(String, serde_json::Value)> = sqlx::query_as(
@@ -247,24 +316,96 @@ mod pages {
         assert_eq!(r.header("location").as_deref(), Some("/account/reauth?next=%2Faccount%2Fsecurity-keys"));
     }
 
-    #[tokio::test]
-    async fn a_passkey_sign_in_for_an_account_without_a_key_is_refused_and_recorded() {
-        let app = TestApp::new().await;
-        let user = app.user("analyst").await;
-        assert!(app.get("/sign-in").await.text().contains("Sign in with a passkey"));
+    /// Starts a passkey sign-in for `email`: the response and its challenge cookie.
+    async fn passkey_start(app: &TestApp, email: &str) -> (crate::harness::TestResponse, String) {
         let r = app
             .send(
                 Request::post("/sign-in/passkey")
                     .header("content-type", "application/x-www-form-urlencoded")
-                    .body(Body::from(form(&[("email", &user.email)])))
+                    .body(Body::from(form(&[("email", email), ("next", "/cases")])))
                     .unwrap(),
             )
             .await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        assert!(r.text().contains("No passkey is registered"));
+        let cookie = r.header("set-cookie").unwrap_or_default().split(';').next().unwrap_or_default().to_string();
+        (r, cookie)
+    }
+
+    /// The key options on the challenge's page.
+    async fn key_options(app: &TestApp, cookie: &str) -> serde_json::Value {
+        let page = app.send(Request::get("/sign-in/code").header("cookie", cookie).body(Body::empty()).unwrap()).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let text = page.text();
+        let json = text.split(r#"<script type="application/json" id="key-options">"#).nth(1).expect("key options");
+        serde_json::from_str(json.split("</script>").next().unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_passkey_sign_in_for_an_address_without_one_goes_on_like_one_with_a_key_and_is_recorded() {
+        let app = TestApp::new().await;
+        let user = app.user("analyst").await;
+        assert!(app.get("/sign-in").await.text().contains("Sign in with a passkey"));
+        // An account without a key and an address without an account: the same answer.
+        let (r, cookie) = passkey_start(&app, &user.email).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+        assert_eq!(r.header("location").as_deref(), Some("/sign-in/code"));
+        let (other, other_cookie) = passkey_start(&app, "nobody.here@agency.gov").await;
+        assert_eq!((other.status, other.header("location")), (r.status, r.header("location")));
         let failed = app.events("auth.sign_in").await;
-        assert_eq!(failed.last().unwrap()["changes"]["reason"], "no_passkey");
-        assert_eq!(app.count("sign_in_challenges").await, 0);
+        assert_eq!(failed.len(), 2);
+        assert!(failed.iter().all(|e| e["changes"]["reason"] == "no_passkey" && e["outcome"] == "failure"));
+
+        // Each page asks for one key, derived from the address: the same key every time for
+        // the same address, another for another.
+        let options = key_options(&app, &cookie).await;
+        let public = &options["publicKey"];
+        assert_eq!(public["userVerification"], "required");
+        assert_eq!(public["rpId"], "localhost");
+        assert_eq!(public["timeout"], 300_000);
+        assert_eq!(public["challenge"].as_str().unwrap().len(), 43, "32 bytes");
+        let allowed = public["allowCredentials"].as_array().unwrap();
+        assert_eq!(allowed.len(), 1);
+        assert_eq!(allowed[0]["type"], "public-key");
+        let id = allowed[0]["id"].clone();
+        let again = key_options(&app, &cookie).await;
+        assert_ne!(again["publicKey"]["challenge"], public["challenge"], "a new challenge each time");
+        let (_, cookie2) = passkey_start(&app, &user.email.to_uppercase()).await;
+        assert_eq!(key_options(&app, &cookie2).await["publicKey"]["allowCredentials"][0]["id"], id);
+        assert_ne!(key_options(&app, &other_cookie).await["publicKey"]["allowCredentials"][0]["id"], id);
+
+        // No answer signs anyone in: each takes a try, as a wrong key's does, then the
+        // sign-in starts again on its way.
+        let answer = |cookie: &str| {
+            Request::post("/sign-in/key")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", cookie)
+                .body(Body::from(form(&[("credential", r#"{"id":"x"}"#)])))
+                .unwrap()
+        };
+        for left in ["2 tries left", "1 try left"] {
+            let r = app.send(answer(&cookie)).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{r:?}");
+            assert!(r.text().contains("was not from a key of this account") && r.text().contains(left), "{}", r.text());
+        }
+        let r = app.send(answer(&cookie)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.text().contains("took too many wrong tries: sign in again"), "{}", r.text());
+        assert!(r.text().contains(r#"name="next" value="/cases""#), "on its way: {}", r.text());
+        let tries = app.events("auth.second_factor").await;
+        assert_eq!(tries.len(), 3);
+        assert!(tries.iter().all(|e| e["changes"]["reason"] == "no_passkey"));
+        assert_eq!(app.count("sessions").await, 0, "nobody signed in");
+        // A decoy takes no code either.
+        let r = app
+            .send(
+                Request::post("/sign-in/code")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("cookie", &other_cookie)
+                    .body(Body::from(form(&[("code", "123456")])))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{r:?}");
+        assert_eq!(app.count("sessions").await, 0);
     }
 }
 
