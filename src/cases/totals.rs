@@ -6,8 +6,10 @@
 //! it did so for every page of the list, the next page, the previous page and every return
 //! to the first. A total only changes when something is written, and everything written is
 //! written with its audit event, in the same transaction, under the lock of the log's head
-//! (`audit::record`): so a total counted when the head was at `seq` still holds while the
-//! head is at `seq`, and the head is one row to read.
+//! (`audit::record`), which keeps the position of the newest event that may change a case
+//! list (`written_seq`; [`crate::audit::may_change_cases`]: not sign-ins, refusals or
+//! openings of cases). So a total counted when that position was `seq` still holds while
+//! it is `seq`, and it is one row to read.
 //!
 //! Kept per what is searched and filtered, who can see what (everyone who sees every case
 //! shares a total; an analyst's includes their own restricted cases), and the office's
@@ -53,7 +55,8 @@ impl SearchTotals {
         today: Date,
     ) -> Result<Total, sqlx::Error> {
         let Some(q) = f.q.as_deref() else { return db::count(conn, f, user, role, today).await };
-        let head: i64 = sqlx::query_scalar("SELECT seq FROM audit_head WHERE singleton").fetch_one(&mut *conn).await?;
+        let head: i64 =
+            sqlx::query_scalar("SELECT written_seq FROM audit_head WHERE singleton").fetch_one(&mut *conn).await?;
         let key = key_of(q, f, user, role, today);
         if let Some(total) = self.kept_at(head, &key) {
             return Ok(total);

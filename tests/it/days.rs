@@ -1275,6 +1275,16 @@ async fn a_searched_lists_total_is_counted_once_and_follows_every_write_and_who_
         .await
         .unwrap();
     assert_eq!(list(&ss).await, "12 cases", "the kept total");
+    // Reading writes events too (a sign-in, an opening of a restricted case): the kept
+    // total holds through them.
+    let head: i64 = sqlx::query_scalar("SELECT seq FROM audit_head").fetch_one(&app.pool).await.unwrap();
+    let ss = app.sign_in(&sup).await;
+    let opened = app.send(ss.get(&format!("/cases/{id}"))).await;
+    assert_eq!(opened.status, StatusCode::OK);
+    assert_eq!(app.events("case.viewed").await.len(), 1);
+    let moved: i64 = sqlx::query_scalar("SELECT seq FROM audit_head").fetch_one(&app.pool).await.unwrap();
+    assert!(moved >= head + 2, "{head} {moved}");
+    assert_eq!(list(&ss).await, "12 cases", "the kept total, through reads");
     file("Unrelated filing", false).await;
     assert_eq!(list(&ss).await, "11 cases", "counted again once the log moved");
 }
