@@ -134,15 +134,6 @@ pub fn content_free(event_type: &str) -> bool {
         || event_type == "screening.list_imported"
 }
 
-/// Whether an event of `event_type` may come with a change to what a case list shows. Not
-/// sign-ins, sessions, refusals, the log's own reads and exports, nor openings and exports
-/// of cases: those only read. The log's head keeps the newest event that may
-/// (`audit_head.written_seq`), which the kept totals of searched lists follow.
-pub fn may_change_cases(event_type: &str) -> bool {
-    !(["auth.", "session.", "access.", "audit."].iter().any(|p| event_type.starts_with(p))
-        || ["case.viewed", "case.exported"].contains(&event_type))
-}
-
 /// Whether `role` reads the changes of events about cases (auditors do; admins, who see
 /// no case content anywhere, do not; analysts and supervisors never read the log).
 pub fn sees_case_content(role: crate::auth::policy::Role) -> bool {
@@ -350,9 +341,7 @@ pub async fn record(
            SELECT head.seq + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, head.hash, \
              sha256(head.hash || convert_to('{\"v\":1,\"seq\":' || (head.seq + 1)::text || ',', 'UTF8') || $12) FROM head \
            RETURNING seq, hash) \
-         UPDATE audit_head h SET seq = a.seq, hash = a.hash, \
-           written_seq = CASE WHEN $13 THEN a.seq ELSE h.written_seq END \
-         FROM appended a WHERE h.singleton RETURNING h.seq",
+         UPDATE audit_head h SET seq = a.seq, hash = a.hash FROM appended a WHERE h.singleton RETURNING h.seq",
         stored.id.0,
         stored.at,
         stored.actor_id as _,
@@ -366,7 +355,6 @@ pub async fn record(
         &stored.changes,
         &stored.outcome,
         tail,
-        may_change_cases(&stored.event_type),
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -436,9 +424,7 @@ pub async fn record_many(
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query!("UPDATE audit_head SET seq = $1, hash = $2, written_seq = $1 WHERE singleton", seq, &prev)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!("UPDATE audit_head SET seq = $1, hash = $2 WHERE singleton", seq, &prev).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -723,20 +709,6 @@ pub async fn head(pool: &PgPool) -> Result<(i64, Vec<u8>), sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_and_sign_ins_do_not_change_case_lists_and_every_other_event_may() {
-        for read in
-            ["auth.sign_in", "session.ended", "access.refused", "audit.exported", "case.viewed", "case.exported"]
-        {
-            assert!(!may_change_cases(read), "{read}");
-        }
-        for write in
-            ["case.created", "case.updated", "case.assigned", "party.updated", "note.added", "user.role_changed"]
-        {
-            assert!(may_change_cases(write), "{write}");
-        }
-    }
 
     fn sample() -> StoredEvent {
         StoredEvent {

@@ -81,7 +81,8 @@ impl Approval {
 
 /// Why a request was not recorded.
 pub enum Refused {
-    /// No second administrator exists (the refusal is recorded).
+    /// No second administrator exists (a request about an account records the refusal; a
+    /// sign-in policy change is refused at its field, with nothing written).
     Alone(String),
     /// Any other error.
     Other(DomainError),
@@ -329,7 +330,8 @@ pub async fn expire_lapsed(pool: &sqlx::PgPool, now: OffsetDateTime) -> Result<(
     Ok(())
 }
 
-/// The sweep that marks lapsed requests expired, once a minute.
+/// The sweep that marks lapsed requests expired, once a minute; it also deletes sign-in
+/// challenges long lapsed ([`super::second_factor::sweep_lapsed`]).
 pub fn spawn_expiry(pool: sqlx::PgPool, clock: crate::clock::SharedClock) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -337,6 +339,9 @@ pub fn spawn_expiry(pool: sqlx::PgPool, clock: crate::clock::SharedClock) -> tok
             tick.tick().await;
             if let Err(e) = expire_lapsed(&pool, clock.now()).await {
                 tracing::warn!(error = %e, "marking lapsed administrator requests expired failed; will retry");
+            }
+            if let Err(e) = super::second_factor::sweep_lapsed(&pool, clock.now()).await {
+                tracing::warn!(error = %e, "deleting lapsed sign-in challenges failed; will retry");
             }
         }
     })
@@ -444,18 +449,19 @@ pub async fn decide(
         .execute(&mut *tx)
         .await?;
     if let Some(policy) = &approval.policy {
+        // The role's row before the log's head, in the order a save takes them.
+        let before = super::sign_in_policy::locked(&mut tx, policy.role).await?;
+        if outcome == "approved" && before.version != policy.version {
+            return Err(DomainError::Conflict(format!(
+                "the {} sign-in policy changed after this was asked for; refuse it and ask again",
+                policy.role.label().to_lowercase()
+            )));
+        }
         let what =
             json!({"approval": id, "kind": approval.kind, "role": policy.role, "requested_by": approval.requested_by});
         let event = NewEvent::new(format!("sign_in_policy.change_{outcome}")).changes(what.clone());
         audit::record(&mut tx, now, &admin.audit(), event).await?;
         if outcome == "approved" {
-            let before = super::sign_in_policy::locked(&mut tx, policy.role).await?;
-            if before.version != policy.version {
-                return Err(DomainError::Conflict(format!(
-                    "the {} sign-in policy changed after this was asked for; refuse it and ask again",
-                    policy.role.label().to_lowercase()
-                )));
-            }
             let mut by = what;
             by["approved_by"] = json!(admin.id);
             super::sign_in_policy::apply(&mut tx, admin, now, &before, policy, Some(by)).await?;

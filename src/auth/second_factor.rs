@@ -503,7 +503,9 @@ pub(super) async fn open_passwordless_challenge(
 /// Opens a decoy challenge for a passkey sign-in that cannot be (no account with a passkey
 /// that may sign in so at the address whose decoy secret is `mac`): it goes on like a real
 /// one, with a decoy key and the same tries, and no answer signs anyone in. Beyond the
-/// newest five of the address, its decoys are dropped, and lapsed decoys with them.
+/// newest five of the address, its decoys are dropped, as a real account's passwordless
+/// challenges are (lapsed ones of either kind are left to the same sweep,
+/// [`sweep_lapsed`], so that a lapsed decoy is not told apart by being gone sooner).
 pub(super) async fn open_decoy_challenge(
     tx: &mut PgConnection,
     mac: &[u8],
@@ -512,8 +514,8 @@ pub(super) async fn open_decoy_challenge(
     next: Option<&str>,
 ) -> Result<Challenge, sqlx::Error> {
     sqlx::query!(
-        "DELETE FROM sign_in_challenges WHERE decoy IS NOT NULL AND (expires_at <= $2 OR (decoy = $1 AND id NOT IN \
-         (SELECT id FROM sign_in_challenges WHERE decoy = $1 AND expires_at > $2 ORDER BY created_at DESC LIMIT 4)))",
+        "DELETE FROM sign_in_challenges WHERE decoy = $1 AND id NOT IN \
+         (SELECT id FROM sign_in_challenges WHERE decoy = $1 AND expires_at > $2 ORDER BY created_at DESC LIMIT 4)",
         mac,
         now
     )
@@ -539,6 +541,17 @@ pub(super) async fn open_decoy_challenge(
     .execute(&mut *tx)
     .await?;
     Ok(Challenge { id, secret, expires_at })
+}
+
+/// How long a lapsed challenge is kept (its page still says where the sign-in was going).
+pub const LAPSED_KEPT: Duration = Duration::hours(1);
+
+/// Deletes the challenges, real and decoy alike, that lapsed more than [`LAPSED_KEPT`] ago.
+pub async fn sweep_lapsed(pool: &PgPool, now: OffsetDateTime) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!("DELETE FROM sign_in_challenges WHERE expires_at <= $1", now - LAPSED_KEPT)
+        .execute(pool)
+        .await?
+        .rows_affected())
 }
 
 /// A decoy challenge's answer: never accepted. It takes a try like a wrong key's answer on

@@ -1035,6 +1035,10 @@ async fn decide_approval(
     decision: super::approvals::Decision,
 ) -> Result<Response, AppError> {
     let approval = approval.ok_or_else(|| AppError::invalid("approval", "name the request to decide"))?;
+    // A sign-in policy change is decided on the policy's page.
+    if super::approvals::kind(&mut *state.conn().await?, approval).await?.as_deref() == Some("sign_in_policy") {
+        return Err(AppError::NotFound);
+    }
     // A password reset takes its temporary password now, from the approver.
     let temporary = password::generate();
     let decision = match decision {

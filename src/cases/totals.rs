@@ -7,7 +7,7 @@
 //! to the first. A total only changes when something is written, and everything written is
 //! written with its audit event, in the same transaction, under the lock of the log's head
 //! (`audit::record`), which keeps the position of the newest event that may change a case
-//! list (`written_seq`; [`crate::audit::may_change_cases`]: not sign-ins, refusals or
+//! list (`written_seq`, kept by a trigger of migration 0039: not sign-ins, refusals or
 //! openings of cases). So a total counted when that position was `seq` still holds while
 //! it is `seq`, and it is one row to read.
 //!

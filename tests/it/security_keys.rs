@@ -340,6 +340,29 @@ mod pages {
     }
 
     #[tokio::test]
+    async fn a_lapsed_decoy_stays_as_long_as_a_lapsed_real_sign_in() {
+        let app = TestApp::new().await;
+        let (_, first) = passkey_start(&app, "first.probe@agency.gov").await;
+        app.clock.advance(time::Duration::minutes(6));
+        // Another address's start leaves the first's lapsed decoy where it is: its page
+        // still knows where the sign-in was going, as a real one's does.
+        let (_, _second) = passkey_start(&app, "second.probe@agency.gov").await;
+        assert_eq!(app.count("sign_in_challenges").await, 2);
+        let page = app.send(Request::get("/sign-in/code").header("cookie", &first).body(Body::empty()).unwrap()).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        assert!(page.text().contains(r#"name="next" value="/cases""#), "{}", page.text());
+        // The sweep deletes lapsed challenges of both kinds alike, an hour after they lapse.
+        let swept = icts_review::auth::second_factor::sweep_lapsed(&app.pool, app.state.now()).await.unwrap();
+        assert_eq!(swept, 0);
+        app.clock.advance(time::Duration::minutes(60));
+        let swept = icts_review::auth::second_factor::sweep_lapsed(&app.pool, app.state.now()).await.unwrap();
+        assert_eq!(swept, 1, "the first, lapsed 61 minutes ago");
+        app.clock.advance(time::Duration::minutes(6));
+        let swept = icts_review::auth::second_factor::sweep_lapsed(&app.pool, app.state.now()).await.unwrap();
+        assert_eq!(swept, 1, "then the second");
+    }
+
+    #[tokio::test]
     async fn a_passkey_sign_in_for_an_address_without_one_goes_on_like_one_with_a_key_and_is_recorded() {
         let app = TestApp::new().await;
         let user = app.user("analyst").await;
