@@ -275,17 +275,22 @@ pub struct CreateUser {
     pub password: String,
 }
 
-/// Creates an account (administrators).
+/// Creates an account (administrators). An analyst's is active at once; a supervisor's,
+/// an auditor's or an administrator's is created inactive and waits for a second
+/// administrator to activate it (202, the request; that administrator sets its temporary
+/// password, so the one given here is not kept), or is refused when there is none (409).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
-    responses((status = 201, body = UserRecord), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
+    responses((status = 201, body = UserRecord), (status = 202, body = super::approvals::Approval, description = "The account waits for a second administrator to activate it"), (status = 409), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
 pub async fn create_user(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> Result<Response, AppError> {
     let input = NewUser::parse(&req.email, &req.name, &req.role, &req.password).map_err(AppError::Invalid)?;
-    let created = service::create_user(&state.db, state.now(), &user.audit(), input, true).await?;
-    let mut r = (StatusCode::CREATED, ApiJson(&created)).into_response();
+    let (mut r, created) = match service::admin_create_user(&state.db, state.now(), &user, input).await? {
+        service::NewAccount::Done(u) => ((StatusCode::CREATED, ApiJson(&u)).into_response(), u),
+        service::NewAccount::Requested(u, a) => ((StatusCode::ACCEPTED, ApiJson(&a)).into_response(), u),
+    };
     r.headers_mut().insert(
         header::LOCATION,
         HeaderValue::from_str(&format!("/api/v1/users/{}", created.id)).expect("header-safe"),
@@ -311,7 +316,7 @@ pub struct PatchUser {
 /// it (`POST /api/v1/approvals/{id}`); refused (409) when there is no other active
 /// administrator.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = PatchUser, params(("id" = Uuid, Path, description = "User id")),
-    responses((status = 200, body = UserRecord), (status = 202, body = super::approvals::Approval, description = "The role change waits for a second administrator"), (status = 404), (status = 409), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
+    responses((status = 200, body = UserRecord), (status = 202, body = super::approvals::Approval, description = "The role change or the activation waits for a second administrator"), (status = 404), (status = 409), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
 pub async fn patch_user(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
@@ -332,17 +337,21 @@ pub async fn patch_user(
     let mut version = req.version;
     let mut result = None;
     if let Some(active) = req.active {
-        let after = done(
-            service::admin_change(
-                &mut *state.conn().await?,
-                &user,
-                state.now(),
-                id,
-                AdminChange::Active(active),
-                version,
-            )
-            .await?,
-        )?;
+        let after = match service::admin_change(
+            &mut *state.conn().await?,
+            &user,
+            state.now(),
+            id,
+            AdminChange::Active(active),
+            version,
+        )
+        .await?
+        {
+            service::AdminOutcome::Done(after) => after,
+            // A guarded account's activation waits for a second administrator (and its
+            // role, if asked for too, is not changed meanwhile).
+            service::AdminOutcome::Requested(a) => return Ok((StatusCode::ACCEPTED, ApiJson(a)).into_response()),
+        };
         version = version.map(|_| after.version);
         result = Some(after);
     }
@@ -355,15 +364,6 @@ pub async fn patch_user(
         }
     }
     Ok(ApiJson(result.expect("one change was made")).into_response())
-}
-
-fn done(outcome: service::AdminOutcome) -> Result<UserRecord, AppError> {
-    match outcome {
-        service::AdminOutcome::Done(u) => Ok(u),
-        service::AdminOutcome::Requested(_) => {
-            Err(AppError::Internal(anyhow::anyhow!("an activation never waits for approval")))
-        }
-    }
 }
 
 /// Requests waiting for a second administrator, oldest first (administrators).
@@ -419,7 +419,7 @@ pub async fn decide_approval(
     let done =
         super::approvals::decide(&mut *state.conn().await?, &user, state.now(), id, decision, state.sso.is_some())
             .await?;
-    let reset = outcome == "approved" && done.approval.kind == "password_reset";
+    let reset = outcome == "approved" && matches!(done.approval.kind.as_str(), "password_reset" | "activation");
     Ok(ApiJson(ApprovalResult {
         approval: done.approval,
         outcome: outcome.into(),

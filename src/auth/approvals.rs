@@ -30,8 +30,8 @@ pub struct Approval {
     pub target_id: Option<UserId>,
     /// Its e-mail.
     pub target_email: Option<String>,
-    /// `password_reset`, `role_change`, `second_factor_reset`, `card_link` or
-    /// `sign_in_policy`.
+    /// `password_reset`, `role_change`, `second_factor_reset`, `card_link`, `activation`
+    /// or `sign_in_policy`.
     pub kind: String,
     /// The new role (a role change).
     pub role: Option<Role>,
@@ -63,6 +63,9 @@ impl Approval {
             }
             ("role_change", Some(r), _) => format!("change the role of {email} to {}", r.label()),
             ("second_factor_reset", _, _) => format!("reset the second factors of {email}"),
+            ("activation", _, _) => {
+                format!("activate the account of {email} (its temporary password goes to the approver)")
+            }
             ("card_link", _, _) => {
                 format!("link the card {} to {email}", self.subject.as_deref().unwrap_or_default())
             }
@@ -134,6 +137,7 @@ pub(super) async fn request(
         AdminChange::Role(r) => ("role_change", Some(*r), None),
         AdminChange::ResetSecondFactors => ("second_factor_reset", None, None),
         AdminChange::LinkCard(s) => ("card_link", None, Some(s.clone())),
+        AdminChange::Active(true) | AdminChange::Activate(_) => ("activation", None, None),
         _ => ("password_reset", None, None),
     };
     let others: i64 =
@@ -486,11 +490,15 @@ pub async fn decide(
         let change = match (approval.kind.as_str(), approval.role) {
             ("role_change", Some(r)) => AdminChange::Role(r),
             ("second_factor_reset", _) => AdminChange::ResetSecondFactors,
+            ("activation", _) => AdminChange::Activate(String::new()),
             ("card_link", _) => AdminChange::LinkCard(approval.subject.clone().unwrap_or_default()),
             _ => AdminChange::ResetPassword(String::new()),
         };
-        if matches!(change, AdminChange::ResetPassword(_)) && new_hash.is_none() {
-            return Err(DomainError::invalid("password", "a password reset needs the temporary password"));
+        if matches!(change, AdminChange::ResetPassword(_) | AdminChange::Activate(_)) && new_hash.is_none() {
+            return Err(DomainError::invalid(
+                "password",
+                "a password reset or an activation needs the temporary password",
+            ));
         }
         let mut by = what;
         by["approved_by"] = json!(admin.id);

@@ -101,7 +101,9 @@ fn check_email(email: &str) -> Result<(), &'static str> {
     if valid { Ok(()) } else { Err("must be an email address such as name@agency.gov") }
 }
 
-/// Creates an account (used by the admin pages, the API and `icts-review user add`).
+/// Creates an account (the operator's `icts-review user add`, the demonstration office and
+/// an administrator's analysts; an administrator's other accounts go through
+/// [`admin_create_user`]).
 pub async fn create_user(
     pool: &PgPool,
     now: OffsetDateTime,
@@ -111,18 +113,34 @@ pub async fn create_user(
 ) -> Result<UserRecord, DomainError> {
     let hash = password::hash_async(input.password.clone()).await;
     let mut tx = pool.begin().await?;
+    let user = insert_user(&mut tx, now, ctx, &input, &hash, must_change, true).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Inserts an account and records `user.created`, in the caller's transaction.
+async fn insert_user(
+    tx: &mut PgConnection,
+    now: OffsetDateTime,
+    ctx: &AuditContext,
+    input: &NewUser,
+    hash: &str,
+    must_change: bool,
+    active: bool,
+) -> Result<UserRecord, DomainError> {
     let id = Uuid::now_v7();
     let inserted = sqlx::query_as!(
         UserRecord,
-        r#"INSERT INTO users (id, email, name, role, password_hash, must_change_password, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version"#,
+        r#"INSERT INTO users (id, email, name, role, password_hash, must_change_password, created_at, updated_at, active)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version"#,
         id,
         &input.email,
         &input.name,
         input.role as Role,
-        &hash,
+        hash,
         must_change,
         now,
+        active,
     )
     .fetch_one(&mut *tx)
     .await;
@@ -133,13 +151,52 @@ pub async fn create_user(
         }
         Err(e) => return Err(e.into()),
     };
-    let event = NewEvent::new("user.created").object("user", user.id).changes(json!({
+    let mut changes = json!({
         "email": {"after": user.email}, "name": {"after": user.name}, "role": {"after": user.role},
         "must_change_password": {"after": must_change}
-    }));
-    audit::record(&mut tx, now, ctx, event).await?;
-    tx.commit().await?;
+    });
+    if !active {
+        changes["active"] = json!({"after": false});
+    }
+    audit::record(&mut *tx, now, ctx, NewEvent::new("user.created").object("user", user.id).changes(changes)).await?;
     Ok(user)
+}
+
+/// What became of an administrator's new account.
+#[derive(Debug)]
+pub enum NewAccount {
+    /// Made, and active: its holder signs in with the temporary password given.
+    Done(UserRecord),
+    /// Made inactive, waiting for a second administrator to activate it.
+    Requested(UserRecord, Box<super::approvals::Approval>),
+}
+
+/// An administrator creates an account. One of an analyst is made at once. One of a role in
+/// [`GUARDED_ROLES`] is made inactive, with a password nobody knows, and waits for a second
+/// administrator to activate it, who then sets and hands over its temporary password: else
+/// one administrator could create a second administrator and approve their own requests
+/// with it. With no other active administrator it is refused and nothing is made.
+pub async fn admin_create_user(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    admin: &Actor,
+    input: NewUser,
+) -> Result<NewAccount, DomainError> {
+    admin.authorize(&mut *pool.acquire().await?, now, Action::ManageUsers).await?;
+    if !GUARDED_ROLES.contains(&input.role) {
+        return create_user(pool, now, &admin.audit(), input, true).await.map(NewAccount::Done);
+    }
+    let hash = password::hash_async(password::generate()).await;
+    let mut tx = pool.begin().await?;
+    let user = insert_user(&mut tx, now, &admin.audit(), &input, &hash, true, false).await?;
+    match super::approvals::request(&mut tx, admin, now, &user, &AdminChange::Active(true)).await {
+        Ok(a) => {
+            tx.commit().await?;
+            Ok(NewAccount::Requested(user, Box::new(a)))
+        }
+        Err(super::approvals::Refused::Alone(message)) => Err(DomainError::Conflict(message)),
+        Err(super::approvals::Refused::Other(e)) => Err(e),
+    }
 }
 
 /// Lists every account.
@@ -895,6 +952,9 @@ pub enum AdminChange {
     ResetSecondFactors,
     /// Link a card (PIV/CAC) by its certificate's subject: its holder then signs in with it.
     LinkCard(String),
+    /// Activate an account of a guarded role, with a new temporary password (what a second
+    /// administrator's approval of `Active(true)` makes).
+    Activate(String),
 }
 
 /// Roles whose accounts a single administrator may not take over: resetting such an
@@ -917,9 +977,11 @@ pub enum AdminOutcome {
 /// Whether `change` to an account holding `role` needs a second administrator.
 pub fn needs_approval(role: Role, change: &AdminChange) -> bool {
     match change {
-        AdminChange::ResetPassword(_) | AdminChange::ResetSecondFactors | AdminChange::LinkCard(_) => {
-            GUARDED_ROLES.contains(&role)
-        }
+        AdminChange::ResetPassword(_)
+        | AdminChange::ResetSecondFactors
+        | AdminChange::LinkCard(_)
+        | AdminChange::Active(true)
+        | AdminChange::Activate(_) => GUARDED_ROLES.contains(&role),
         AdminChange::Role(to) => *to != role && GUARDED_ROLES.contains(to),
         _ => false,
     }
@@ -1023,6 +1085,22 @@ pub(super) async fn apply(
                 if *active { "user.reactivated" } else { "user.deactivated" },
                 json!({"active": {"before": before.active, "after": active}}),
                 !active,
+            )
+        }
+        AdminChange::Activate(_) => {
+            sqlx::query(
+                "UPDATE users SET active = true, password_hash = $2, must_change_password = true, failed_logins = 0, \
+                 first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
+            )
+            .bind(target.0)
+            .bind(&new_hash)
+            .execute(&mut *tx)
+            .await?;
+            (
+                "user.activated",
+                json!({"active": {"before": before.active, "after": true},
+                       "must_change_password": {"before": before.must_change_password, "after": true}}),
+                true,
             )
         }
         AdminChange::ResetPassword(_) => {

@@ -681,6 +681,8 @@ struct UsersPage {
     roles: [Role; 4],
     /// Requests waiting for a second administrator.
     approvals: Vec<super::approvals::Approval>,
+    /// What the last action did, in words.
+    notice: String,
 }
 
 async fn users_page_with(
@@ -689,11 +691,13 @@ async fn users_page_with(
     errors: FormErrors,
     form: Option<&CreateUserForm>,
     created: Option<(String, String)>,
+    notice: String,
 ) -> Result<Response, AppError> {
     let users = service::list_users(&state.db).await?;
     let approvals = super::approvals::open(&mut *state.conn().await?, user, state.now(), None).await?;
     render(&UsersPage {
         approvals,
+        notice,
         layout: Layout::for_user(&state.web, "/admin/users", Some(user)),
         users,
         now: state.now(),
@@ -712,7 +716,7 @@ pub async fn users_page(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
 ) -> Result<Response, AppError> {
-    users_page_with(&state, &user, FormErrors::default(), None, None).await
+    users_page_with(&state, &user, FormErrors::default(), None, None, String::new()).await
 }
 
 /// The create-account form. The initial password is generated and shown once; the user
@@ -732,18 +736,31 @@ pub async fn create_user(
 ) -> Result<Response, AppError> {
     let initial = password::generate();
     let result = match NewUser::parse(&form.email, &form.name, &form.role, &initial) {
-        Ok(input) => {
-            service::create_user(&state.db, state.now(), &user.audit(), input, true).await.map_err(AppError::from)
-        }
+        Ok(input) => service::admin_create_user(&state.db, state.now(), &user, input).await.map_err(AppError::from),
         Err(errors) => Err(AppError::Invalid(errors)),
     };
     match result {
-        Ok(created) => {
-            users_page_with(&state, &user, FormErrors::default(), None, Some((created.email, initial))).await
+        Ok(service::NewAccount::Done(created)) => {
+            users_page_with(&state, &user, FormErrors::default(), None, Some((created.email, initial)), String::new())
+                .await
+        }
+        Ok(service::NewAccount::Requested(created, _)) => {
+            let notice = format!(
+                "The account of {} is created but cannot sign in yet: a {}'s account is activated by a second administrator, who also sets its temporary password and gives it to its holder.",
+                created.email,
+                created.role.label().to_lowercase()
+            );
+            users_page_with(&state, &user, FormErrors::default(), None, None, notice).await
         }
         Err(AppError::Invalid(errors)) => {
-            let mut r = users_page_with(&state, &user, FormErrors(errors), Some(&form), None).await?;
+            let mut r = users_page_with(&state, &user, FormErrors(errors), Some(&form), None, String::new()).await?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(AppError::Conflict(message)) => {
+            let errors = FormErrors(vec![FieldError::new("role", message)]);
+            let mut r = users_page_with(&state, &user, errors, Some(&form), None, String::new()).await?;
+            *r.status_mut() = StatusCode::CONFLICT;
             Ok(r)
         }
         Err(e) => Err(e),
@@ -1059,7 +1076,7 @@ async fn decide_approval(
     {
         Ok(done) => {
             let id = done.approval.target_id.unwrap_or(id);
-            let reset = done.approval.kind == "password_reset" && approving;
+            let reset = matches!(done.approval.kind.as_str(), "password_reset" | "activation") && approving;
             let message = if approving {
                 format!(
                     "Approved: {}.{}",

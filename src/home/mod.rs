@@ -111,11 +111,12 @@ pub struct Locked {
 }
 
 /// Events that are an administrator's acts on accounts, reference data and lists.
-pub const ADMIN_EVENTS: [&str; 25] = [
+pub const ADMIN_EVENTS: [&str; 26] = [
     "user.created",
     "user.role_changed",
     "user.deactivated",
     "user.reactivated",
+    "user.activated",
     "user.password_reset",
     "user.unlocked",
     "user.sessions_ended",

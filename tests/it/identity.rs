@@ -528,12 +528,12 @@ async fn api_tokens_me_users_and_revocation() {
     assert_eq!(me.json()["email"], admin.email);
 
     // Users: create, list, patch.
-    let r = app.send(api("POST", "/api/v1/users", &token, Some(serde_json::json!({"email": "Api.Made@Agency.gov", "name": "Api Made", "role": "auditor", "password": "a temporary passphrase"})))).await;
+    let r = app.send(api("POST", "/api/v1/users", &token, Some(serde_json::json!({"email": "Api.Made@Agency.gov", "name": "Api Made", "role": "analyst", "password": "a temporary passphrase"})))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let created = r.json();
     assert_eq!(created["email"], "api.made@agency.gov");
     assert!(r.header("location").unwrap().ends_with(created["id"].as_str().unwrap()));
-    let r = app.send(api("POST", "/api/v1/users", &token, Some(serde_json::json!({"email": "api.made@agency.gov", "name": "Again", "role": "auditor", "password": "a temporary passphrase"})))).await;
+    let r = app.send(api("POST", "/api/v1/users", &token, Some(serde_json::json!({"email": "api.made@agency.gov", "name": "Again", "role": "analyst", "password": "a temporary passphrase"})))).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"][0]["field"], "email");
     let r = app

@@ -1104,3 +1104,71 @@ async fn one_administrator_loosens_how_a_role_signs_in() {
         .unwrap();
     assert_eq!(open, 1, "the reset still waits");
 }
+
+#[tokio::test]
+async fn one_administrator_creates_a_second_to_approve_their_own_requests() {
+    let app = TestApp::new().await;
+    let first = app.user("admin").await;
+    let t1 = app.token(&first).await;
+    let create = |email: &str, role: &str| json!({"email": email, "name": "Made Here", "role": role, "password": "a passphrase the creator knows"});
+    // Alone, an administrator cannot make another guarded account at all.
+    let users = app.count("users").await;
+    let r = app.send(api("POST", "/api/v1/users", &t1, Some(create("helper@agency.gov", "admin")))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("second administrator"));
+    let a = app.sign_in(&first).await;
+    let r = app
+        .send(a.post("/admin/users", &[("email", "helper@agency.gov"), ("name", "Helper"), ("role", "supervisor")]))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{r:?}");
+    assert!(r.text().contains(r##"href="#role""##), "the refusal is at the role: {}", r.text());
+    assert_eq!(app.count("users").await, users, "nothing made");
+    // An analyst's account is made at once, as before.
+    let r = app.send(api("POST", "/api/v1/users", &t1, Some(create("analyst.made@agency.gov", "analyst")))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+
+    // With a second administrator, the new one is made inactive, with a password nobody
+    // knows, and waits for the second to activate it.
+    let second = app.user("admin").await;
+    let r = app.send(api("POST", "/api/v1/users", &t1, Some(create("helper@agency.gov", "admin")))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    let request = r.json();
+    assert_eq!(request["kind"], "activation");
+    let helper: (uuid::Uuid, bool) = sqlx::query_as("SELECT id, active FROM users WHERE email = 'helper@agency.gov'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!helper.1, "inactive");
+    assert!(app.try_sign_in("helper@agency.gov", "a passphrase the creator knows", None).await.is_err());
+    let id = request["id"].as_str().unwrap();
+    let decide = |token: &str, decision: &str| {
+        api("POST", &format!("/api/v1/approvals/{id}"), token, Some(json!({"decision": decision})))
+    };
+    let r = app.send(decide(&t1, "approve")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "the creator cannot activate it: {}", r.text());
+    let t2 = app.token(&second).await;
+    let r = app.send(decide(&t2, "approve")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let temporary = r.json()["temporary_password"].as_str().expect("the approver gets the password").to_string();
+    assert_eq!(r.json()["user"]["active"], true);
+    assert!(app.try_sign_in("helper@agency.gov", "a passphrase the creator knows", None).await.is_err());
+    assert!(app.try_sign_in("helper@agency.gov", &temporary, None).await.is_ok(), "the approver's password signs in");
+    let activated = app.events("user.activated").await;
+    assert_eq!(activated.len(), 1);
+    assert_eq!(activated[0]["changes"]["approval"]["requested_by"], json!(first.id.to_string()));
+
+    // Reactivating a guarded account goes the same way.
+    let supervisor = app.user("supervisor").await;
+    let path = format!("/api/v1/users/{}", supervisor.id);
+    let r = app.send(api("PATCH", &path, &t1, Some(json!({"active": false})))).await;
+    assert_eq!(r.status, StatusCode::OK, "deactivating is at once: {}", r.text());
+    let r = app.send(api("PATCH", &path, &t1, Some(json!({"active": true})))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    assert_eq!(r.json()["kind"], "activation");
+    let active: bool = sqlx::query_scalar("SELECT active FROM users WHERE id = $1")
+        .bind(supervisor.id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!active);
+}
