@@ -310,7 +310,7 @@ pub struct PatchUser {
     pub version: Option<i32>,
 }
 
-/// Changes an account's role and/or active flag (administrators). Both end the user's
+/// Changes an account's role or its active flag (administrators). Both end the user's
 /// sessions. Raising an account to supervisor, auditor or administrator is not made at
 /// once: it is asked for (202, the request) and made when a second administrator approves
 /// it (`POST /api/v1/approvals/{id}`); refused (409) when there is no other active
@@ -332,7 +332,14 @@ pub async fn patch_user(
         None => None,
     };
     if role.is_none() && req.active.is_none() {
-        return Err(AppError::Invalid(vec![FieldError::new("body", "give role and/or active")]));
+        return Err(AppError::Invalid(vec![FieldError::new("body", "give role or active")]));
+    }
+    // Either may wait for a second administrator while the other is made: one at a time.
+    if role.is_some() && req.active.is_some() {
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "body",
+            "give role or active, not both: change them in two requests",
+        )]));
     }
     let mut version = req.version;
     let mut result = None;
@@ -419,7 +426,8 @@ pub async fn decide_approval(
     let done =
         super::approvals::decide(&mut *state.conn().await?, &user, state.now(), id, decision, state.sso.is_some())
             .await?;
-    let reset = outcome == "approved" && matches!(done.approval.kind.as_str(), "password_reset" | "activation");
+    let reset =
+        outcome == "approved" && matches!(done.approval.kind.as_str(), "password_reset" | "activation" | "role_change");
     Ok(ApiJson(ApprovalResult {
         approval: done.approval,
         outcome: outcome.into(),

@@ -61,10 +61,15 @@ impl Approval {
             (_, _, Some(p)) => {
                 format!("loosen the sign-in policy of {}s to: {}", p.role.label().to_lowercase(), p.describe())
             }
-            ("role_change", Some(r), _) => format!("change the role of {email} to {}", r.label()),
+            ("role_change", Some(r), _) => format!(
+                "change the role of {email} to {} (it starts afresh: its temporary password goes to the approver)",
+                r.label()
+            ),
             ("second_factor_reset", _, _) => format!("reset the second factors of {email}"),
             ("activation", _, _) => {
-                format!("activate the account of {email} (its temporary password goes to the approver)")
+                format!(
+                    "activate the account of {email} (it starts afresh: its temporary password goes to the approver)"
+                )
             }
             ("card_link", _, _) => {
                 format!("link the card {} to {email}", self.subject.as_deref().unwrap_or_default())
@@ -494,11 +499,13 @@ pub async fn decide(
             ("card_link", _) => AdminChange::LinkCard(approval.subject.clone().unwrap_or_default()),
             _ => AdminChange::ResetPassword(String::new()),
         };
-        if matches!(change, AdminChange::ResetPassword(_) | AdminChange::Activate(_)) && new_hash.is_none() {
-            return Err(DomainError::invalid(
-                "password",
-                "a password reset or an activation needs the temporary password",
-            ));
+        if matches!(change, AdminChange::ResetPassword(_) | AdminChange::Activate(_) | AdminChange::Role(_))
+            && new_hash.is_none()
+        {
+            return Err(DomainError::invalid("password", "this change needs the temporary password"));
+        }
+        if matches!(change, AdminChange::Activate(_)) && before.active {
+            return Err(DomainError::Conflict("the account is active already; refuse this request".into()));
         }
         let mut by = what;
         by["approved_by"] = json!(admin.id);

@@ -1021,7 +1021,8 @@ pub async fn admin_change(
     if let AdminChange::LinkCard(subject) = &change {
         super::identities::card_unlinked(&mut tx, subject).await?;
     }
-    if needs_approval(before.role, &change) {
+    let already_active = matches!(change, AdminChange::Active(true)) && before.active;
+    if needs_approval(before.role, &change) && !already_active {
         let request = super::approvals::request(&mut tx, admin, now, &before, &change).await;
         return match request {
             Ok(a) => {
@@ -1062,6 +1063,34 @@ fn stale(now: i32, given: i32) -> DomainError {
     ))
 }
 
+/// Starts an account's credentials afresh, in the caller's transaction: the temporary
+/// password `hash` (to be changed at the next sign-in), no lock, and no one-time codes,
+/// recovery codes, security keys, or linked identities and cards. What was removed, for
+/// the event.
+async fn fresh_credentials(
+    tx: &mut PgConnection,
+    target: UserId,
+    hash: &str,
+) -> Result<serde_json::Value, DomainError> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $2, must_change_password = true, failed_logins = 0, \
+         first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
+    )
+    .bind(target.0)
+    .bind(hash)
+    .execute(&mut *tx)
+    .await?;
+    let keys = super::security_keys::list(&mut *tx, target).await?.len();
+    let second_factors = super::second_factor::clear(&mut *tx, target).await?;
+    let identities = sqlx::query("DELETE FROM user_identities WHERE user_id = $1")
+        .bind(target.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    Ok(json!({"password": "temporary, from the approver", "second_factors_removed": second_factors,
+              "security_keys_removed": keys, "identities_removed": identities}))
+}
+
 /// Makes `change` to the locked account `before` and records it, with the approval it
 /// rests on when a second administrator approved it.
 pub(super) async fn apply(
@@ -1077,7 +1106,17 @@ pub(super) async fn apply(
     let (event_type, changes, end_sessions) = match change {
         AdminChange::Role(role) => {
             sqlx::query!("UPDATE users SET role = $2 WHERE id = $1", target.0, role as _).execute(&mut *tx).await?;
-            ("user.role_changed", json!({"role": {"before": before.role, "after": role}}), true)
+            let mut changes = json!({"role": {"before": before.role, "after": role}});
+            // Raised to a guarded role by an approval: the account starts afresh, its
+            // temporary password the approver's, so that whoever held it before (its creator,
+            // or whoever reset it while it was an analyst's) does not hold a supervisor's.
+            if approval.is_some() && GUARDED_ROLES.contains(role) {
+                let Some(hash) = &new_hash else {
+                    return Err(DomainError::invalid("password", "raising an account needs the temporary password"));
+                };
+                changes["credentials"] = fresh_credentials(&mut *tx, target, hash).await?;
+            }
+            ("user.role_changed", changes, true)
         }
         AdminChange::Active(active) => {
             sqlx::query!("UPDATE users SET active = $2 WHERE id = $1", target.0, active).execute(&mut *tx).await?;
@@ -1088,18 +1127,14 @@ pub(super) async fn apply(
             )
         }
         AdminChange::Activate(_) => {
-            sqlx::query(
-                "UPDATE users SET active = true, password_hash = $2, must_change_password = true, failed_logins = 0, \
-                 first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
-            )
-            .bind(target.0)
-            .bind(&new_hash)
-            .execute(&mut *tx)
-            .await?;
+            let Some(hash) = &new_hash else {
+                return Err(DomainError::invalid("password", "an activation needs the temporary password"));
+            };
+            sqlx::query("UPDATE users SET active = true WHERE id = $1").bind(target.0).execute(&mut *tx).await?;
+            let credentials = fresh_credentials(&mut *tx, target, hash).await?;
             (
                 "user.activated",
-                json!({"active": {"before": before.active, "after": true},
-                       "must_change_password": {"before": before.must_change_password, "after": true}}),
+                json!({"active": {"before": before.active, "after": true}, "credentials": credentials}),
                 true,
             )
         }

@@ -1076,7 +1076,8 @@ async fn decide_approval(
     {
         Ok(done) => {
             let id = done.approval.target_id.unwrap_or(id);
-            let reset = matches!(done.approval.kind.as_str(), "password_reset" | "activation") && approving;
+            let reset =
+                matches!(done.approval.kind.as_str(), "password_reset" | "activation" | "role_change") && approving;
             let message = if approving {
                 format!(
                     "Approved: {}.{}",

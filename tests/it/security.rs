@@ -1157,9 +1157,58 @@ async fn one_administrator_creates_a_second_to_approve_their_own_requests() {
     assert_eq!(activated.len(), 1);
     assert_eq!(activated[0]["changes"]["approval"]["requested_by"], json!(first.id.to_string()));
 
-    // Reactivating a guarded account goes the same way.
+    // An analyst's account the first made (its password theirs, a key and a card its
+    // holder's) raised to administrator with the second's approval starts afresh: the
+    // approver's temporary password, no key, no card.
+    let r = app.send(api("POST", "/api/v1/users", &t1, Some(create("raised@agency.gov", "analyst")))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let raised = r.json()["id"].as_str().unwrap().to_string();
+    let raised_id: uuid::Uuid = raised.parse().unwrap();
+    sqlx::query(
+        "INSERT INTO user_security_keys (id, user_id, name, credential_id, credential, created_at) \
+         VALUES (gen_random_uuid(), $1, 'Kept key', '\\x0a0b'::bytea, '{}'::jsonb, now())",
+    )
+    .bind(raised_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO user_identities (issuer, subject, user_id, linked_at) VALUES ('urn:icts-review:piv', 'CN=Kept Card', $1, now())")
+        .bind(raised_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let r = app.send(api("PATCH", &format!("/api/v1/users/{raised}"), &t1, Some(json!({"role": "admin"})))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    let raise = r.json()["id"].as_str().unwrap().to_string();
+    let r =
+        app.send(api("POST", &format!("/api/v1/approvals/{raise}"), &t2, Some(json!({"decision": "approve"})))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let temporary = r.json()["temporary_password"].as_str().expect("the approver gets the password").to_string();
+    assert!(app.try_sign_in("raised@agency.gov", "a passphrase the creator knows", None).await.is_err());
+    assert!(app.try_sign_in("raised@agency.gov", &temporary, None).await.is_ok());
+    let left: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM user_security_keys WHERE user_id = $1), \
+                (SELECT count(*) FROM user_identities WHERE user_id = $1)",
+    )
+    .bind(raised_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(left, (0, 0), "no key, no card");
+    let changed = app.events("user.role_changed").await;
+    assert_eq!(changed.last().unwrap()["changes"]["credentials"]["security_keys_removed"], 1);
+
+    // Both at once are refused: either may wait while the other is made.
+    let r = app
+        .send(api("PATCH", &format!("/api/v1/users/{raised}"), &t1, Some(json!({"role": "analyst", "active": true}))))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+
+    // Reactivating a guarded account goes the same way; activating an active one is nothing.
     let supervisor = app.user("supervisor").await;
     let path = format!("/api/v1/users/{}", supervisor.id);
+    let r = app.send(api("PATCH", &path, &t1, Some(json!({"active": true})))).await;
+    assert_eq!(r.status, StatusCode::OK, "already active: {}", r.text());
     let r = app.send(api("PATCH", &path, &t1, Some(json!({"active": false})))).await;
     assert_eq!(r.status, StatusCode::OK, "deactivating is at once: {}", r.text());
     let r = app.send(api("PATCH", &path, &t1, Some(json!({"active": true})))).await;
