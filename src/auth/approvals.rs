@@ -89,8 +89,9 @@ impl Approval {
 
 /// Why a request was not recorded.
 pub enum Refused {
-    /// No second administrator exists (a request about an account records the refusal; a
-    /// sign-in policy change is refused at its field, with nothing written).
+    /// No second administrator exists (a request about an existing account records the
+    /// refusal; a new account's activation and a sign-in policy change are refused with
+    /// nothing written).
     Alone(String),
     /// Any other error.
     Other(DomainError),
