@@ -1020,6 +1020,7 @@ async fn one_administrator_loosens_how_a_role_signs_in() {
             .unwrap();
     let page = app.send(a.get("/admin/sign-in-policy?asked=1")).await.text();
     assert!(page.contains("Withdraw my request") && page.contains("no security key required"), "{page}");
+    assert!(page.contains("Now: password sign-in allowed; a security key required"), "the policy it replaces: {page}");
     // A second loosening of the same role waits for the first to be decided.
     let r = app.send(post(save(false, 2))).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{r:?}");

@@ -38,8 +38,8 @@ struct PolicyPage {
     /// What the last action did, in words.
     message: String,
     /// Loosening changes waiting for a second administrator, each with whether the reader
-    /// asked for it.
-    waiting: Vec<(Approval, bool)>,
+    /// asked for it and the role's policy as it stands, in words.
+    waiting: Vec<(Approval, bool, String)>,
 }
 
 /// `?done=1` after a change made at once; `?asked=1` when some of it waits for approval.
@@ -56,15 +56,15 @@ async fn page(
     errors: FormErrors,
     message: String,
 ) -> Result<Response, AppError> {
-    let waiting = approvals::open(&mut *state.conn().await?, user, state.now(), None)
-        .await?
-        .into_iter()
-        .filter(|a| a.policy.is_some())
-        .map(|a| {
-            let mine = a.requested_by == user.id;
-            (a, mine)
-        })
-        .collect();
+    let mut conn = state.conn().await?;
+    let mut waiting = Vec::new();
+    for a in approvals::open(&mut conn, user, state.now(), None).await? {
+        let Some(asked) = &a.policy else { continue };
+        let now = sign_in_policy::of_role(&mut conn, asked.role).await?.describe();
+        let mine = a.requested_by == user.id;
+        waiting.push((a, mine, now));
+    }
+    drop(conn);
     let rows = match rows {
         Some(r) => r,
         None => sign_in_policy::all(&mut *state.conn().await?)
