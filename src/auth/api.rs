@@ -423,9 +423,16 @@ pub async fn decide_approval(
         "withdraw" => (Decision::Withdraw, "withdrawn"),
         _ => return Err(AppError::invalid("decision", "must be approve, refuse or withdraw")),
     };
-    let done =
-        super::approvals::decide(&mut *state.conn().await?, &user, state.now(), id, decision, state.sso.is_some())
-            .await?;
+    let done = super::approvals::decide(
+        &mut *state.conn().await?,
+        &user,
+        state.now(),
+        id,
+        decision,
+        state.sso.is_some(),
+        None,
+    )
+    .await?;
     let reset =
         outcome == "approved" && matches!(done.approval.kind.as_str(), "password_reset" | "activation" | "role_change");
     Ok(ApiJson(ApprovalResult {

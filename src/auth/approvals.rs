@@ -103,6 +103,14 @@ impl From<sqlx::Error> for Refused {
     }
 }
 
+/// Where a decision is made: an account's page decides that account's requests, the
+/// sign-in policy's page the policy's (the API decides any).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DecidedOn {
+    Account(UserId),
+    Policy,
+}
+
 /// A second administrator's decision.
 #[derive(Debug, Clone)]
 pub enum Decision {
@@ -298,11 +306,6 @@ async fn expire(tx: &mut PgConnection, now: OffsetDateTime, target: Option<UserI
     Ok(())
 }
 
-/// The kind of the request `id`, if there is one.
-pub async fn kind(conn: &mut PgConnection, id: Uuid) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT kind FROM admin_approvals WHERE id = $1").bind(id).fetch_optional(conn).await
-}
-
 async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Approval, DomainError> {
     sqlx::query_as::<_, Approval>(select_approvals!("WHERE a.id = $1"))
         .bind(id)
@@ -378,7 +381,8 @@ pub struct Decided {
 /// administrator than the one who asked (and not the account's holder); withdrawing is
 /// for the one who asked. Approving a sign-in policy change, like making one, needs a
 /// step-up within 5 minutes; it cannot turn password sign-in off while no single sign-on
-/// provider is configured (`provider_configured`).
+/// provider is configured (`provider_configured`). A request not decided `on` that page is
+/// not found.
 pub async fn decide(
     conn: &mut PgConnection,
     admin: &Actor,
@@ -386,6 +390,7 @@ pub async fn decide(
     id: Uuid,
     decision: Decision,
     provider_configured: bool,
+    on: Option<DecidedOn>,
 ) -> Result<Decided, DomainError> {
     admin.authorize(conn, now, Action::ManageUsers).await?;
     let new_hash = match &decision {
@@ -409,6 +414,14 @@ pub async fn decide(
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(DomainError::NotFound)?;
+    let here = match on {
+        None => true,
+        Some(DecidedOn::Account(id)) => approval.target_id == Some(id),
+        Some(DecidedOn::Policy) => approval.policy.is_some(),
+    };
+    if !here {
+        return Err(DomainError::NotFound);
+    }
     let (requested_by, expires_at) = (approval.requested_by.0, approval.expires_at);
     if let Some(o) = outcome {
         return Err(DomainError::Conflict(format!("this request was already {o}")));

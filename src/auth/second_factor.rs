@@ -458,89 +458,85 @@ pub(super) async fn open_challenge(
     Ok(Challenge { id, secret, expires_at })
 }
 
-/// Opens a passwordless challenge (a passkey alone) for `user`. It leaves any other
-/// challenge of the account in place (a stranger starting passkey sign-ins for an e-mail
-/// must not end its owner's sign-in in progress); beyond the newest five, the account's
-/// passwordless challenges are dropped.
+/// Whose a passwordless challenge (a passkey alone) is.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Passwordless<'a> {
+    /// An account with a key.
+    User(UserId),
+    /// A decoy: a passkey sign-in that cannot be (no account with a passkey that may sign in
+    /// so), for the address whose decoy secret this is. It goes on like a real one, with a
+    /// decoy key and the same tries, and no answer signs anyone in.
+    Decoy(&'a [u8]),
+}
+
+/// Opens a passwordless challenge (a passkey alone), an account's or a decoy. It leaves any
+/// other challenge of the account in place (a stranger starting passkey sign-ins for an
+/// e-mail must not end its owner's sign-in in progress); beyond the newest five, the
+/// account's (or the address's decoy) passwordless challenges are dropped. Lapsed ones of
+/// either kind are left to the same sweep, [`sweep_lapsed`], so that a lapsed decoy is not
+/// told apart by being gone sooner.
 pub(super) async fn open_passwordless_challenge(
     tx: &mut PgConnection,
-    user: UserId,
+    owner: Passwordless<'_>,
     now: OffsetDateTime,
     meta: &RequestMeta,
     next: Option<&str>,
 ) -> Result<Challenge, sqlx::Error> {
-    sqlx::query!(
-        "DELETE FROM sign_in_challenges WHERE user_id = $1 AND passwordless AND id NOT IN \
-         (SELECT id FROM sign_in_challenges WHERE user_id = $1 AND passwordless AND expires_at > $2 \
+    let (user, decoy) = match owner {
+        Passwordless::User(u) => (Some(u.0), None),
+        Passwordless::Decoy(mac) => (None, Some(mac)),
+    };
+    sqlx::query(
+        "DELETE FROM sign_in_challenges WHERE (user_id = $1 OR decoy = $2) AND passwordless AND id NOT IN \
+         (SELECT id FROM sign_in_challenges WHERE (user_id = $1 OR decoy = $2) AND passwordless AND expires_at > $3 \
           ORDER BY created_at DESC LIMIT 4)",
-        user.0,
-        now
     )
+    .bind(user)
+    .bind(decoy)
+    .bind(now)
     .execute(&mut *tx)
     .await?;
     let secret = session::new_secret();
     let id = Uuid::now_v7();
     let expires_at = now + CHALLENGE_LIFETIME;
     let agent = meta.user_agent.as_deref().map(|u| u.chars().take(300).collect::<String>());
-    sqlx::query!(
+    sqlx::query(
         "INSERT INTO sign_in_challenges \
-           (id, secret_hash, user_id, kind, created_at, expires_at, client_addr, user_agent, next, passwordless) \
-         VALUES ($1, $2, $3, 'browser', $4, $5, $6, $7, $8, true)",
-        id,
-        &session::secret_hash(&secret)[..],
-        user.0,
-        now,
-        expires_at,
-        meta.client_addr.as_deref(),
-        agent.as_deref(),
-        next,
+           (id, secret_hash, user_id, decoy, kind, created_at, expires_at, client_addr, user_agent, next, passwordless) \
+         VALUES ($1, $2, $3, $4, 'browser', $5, $6, $7, $8, $9, true)",
     )
+    .bind(id)
+    .bind(&session::secret_hash(&secret)[..])
+    .bind(user)
+    .bind(decoy)
+    .bind(now)
+    .bind(expires_at)
+    .bind(meta.client_addr.as_deref())
+    .bind(agent.as_deref())
+    .bind(next)
     .execute(&mut *tx)
     .await?;
     Ok(Challenge { id, secret, expires_at })
 }
 
-/// Opens a decoy challenge for a passkey sign-in that cannot be (no account with a passkey
-/// that may sign in so at the address whose decoy secret is `mac`): it goes on like a real
-/// one, with a decoy key and the same tries, and no answer signs anyone in. Beyond the
-/// newest five of the address, its decoys are dropped, as a real account's passwordless
-/// challenges are (lapsed ones of either kind are left to the same sweep,
-/// [`sweep_lapsed`], so that a lapsed decoy is not told apart by being gone sooner).
-pub(super) async fn open_decoy_challenge(
+/// Spends one of the challenge `id`'s tries after a wrong answer (all of them when the
+/// account `locked`), in the caller's transaction: the challenge ends with its last try.
+/// The error to answer with.
+async fn spend_try(
     tx: &mut PgConnection,
-    mac: &[u8],
-    now: OffsetDateTime,
-    meta: &RequestMeta,
-    next: Option<&str>,
-) -> Result<Challenge, sqlx::Error> {
-    sqlx::query!(
-        "DELETE FROM sign_in_challenges WHERE decoy = $1 AND id NOT IN \
-         (SELECT id FROM sign_in_challenges WHERE decoy = $1 AND expires_at > $2 ORDER BY created_at DESC LIMIT 4)",
-        mac,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
-    let secret = session::new_secret();
-    let id = Uuid::now_v7();
-    let expires_at = now + CHALLENGE_LIFETIME;
-    let agent = meta.user_agent.as_deref().map(|u| u.chars().take(300).collect::<String>());
-    sqlx::query!(
-        "INSERT INTO sign_in_challenges \
-           (id, secret_hash, decoy, kind, created_at, expires_at, client_addr, user_agent, next, passwordless) \
-         VALUES ($1, $2, $3, 'browser', $4, $5, $6, $7, $8, true)",
-        id,
-        &session::secret_hash(&secret)[..],
-        mac,
-        now,
-        expires_at,
-        meta.client_addr.as_deref(),
-        agent.as_deref(),
-        next,
-    )
-    .execute(&mut *tx)
-    .await?;
-    Ok(Challenge { id, secret, expires_at })
+    id: Uuid,
+    failures: i64,
+    locked: bool,
+    next: Option<String>,
+) -> Result<CodeError, sqlx::Error> {
+    let failures = failures + 1;
+    let tries_left = if locked { 0 } else { i32::try_from(i64::from(CHALLENGE_TRIES) - failures).unwrap_or(0).max(0) };
+    if tries_left == 0 {
+        sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", id).execute(&mut *tx).await?;
+        return Ok(CodeError::Gone { next });
+    }
+    sqlx::query!("UPDATE sign_in_challenges SET failures = $2 WHERE id = $1", id, failures).execute(&mut *tx).await?;
+    Ok(CodeError::Wrong { tries_left })
 }
 
 /// How long a lapsed challenge is kept (its page still says where the sign-in was going).
@@ -582,17 +578,9 @@ async fn answer_decoy(
         .outcome(Outcome::Failure)
         .changes(json!({"reason": "no_passkey", "method": method, "challenge": ch.id}));
     audit::record(&mut tx, now, &meta.audit(None), event).await?;
-    let failures = ch.failures + 1;
-    let tries_left = i32::try_from(i64::from(CHALLENGE_TRIES) - failures).unwrap_or(0).max(0);
-    if tries_left == 0 {
-        sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
-    } else {
-        sqlx::query!("UPDATE sign_in_challenges SET failures = $2 WHERE id = $1", ch.id, failures)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let answer = spend_try(&mut tx, ch.id, ch.failures, false, ch.next).await?;
     tx.commit().await?;
-    Err(if tries_left == 0 { CodeError::Gone { next: ch.next } } else { CodeError::Wrong { tries_left } })
+    Err(answer)
 }
 
 /// Why a code did not sign the user in.
@@ -761,18 +749,9 @@ pub async fn answer(
         } else {
             count_failure_in(&mut tx, user, &ctx, now, "auth.second_factor", reason).await?
         };
-        let failures = ch.failures + 1;
-        let tries_left =
-            if locked { 0 } else { i32::try_from(i64::from(CHALLENGE_TRIES) - failures).unwrap_or(0).max(0) };
-        if tries_left == 0 {
-            sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
-        } else {
-            sqlx::query!("UPDATE sign_in_challenges SET failures = $2 WHERE id = $1", ch.id, failures)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let answer = spend_try(&mut tx, ch.id, ch.failures, locked, ch.next).await?;
         tx.commit().await?;
-        return Err(if tries_left == 0 { CodeError::Gone { next: ch.next } } else { CodeError::Wrong { tries_left } });
+        return Err(answer);
     }
     sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
     // The password and the code were both right: the counts and any lock end, as at a

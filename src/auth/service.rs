@@ -624,7 +624,14 @@ pub async fn start_passkey_sign_in(
             .fetch_one(&mut *tx)
             .await?;
         let mac = super::security_keys::decoy_mac(&secret, &email);
-        let challenge = super::second_factor::open_decoy_challenge(&mut tx, &mac, now, meta, next).await?;
+        let challenge = super::second_factor::open_passwordless_challenge(
+            &mut tx,
+            super::second_factor::Passwordless::Decoy(&mac),
+            now,
+            meta,
+            next,
+        )
+        .await?;
         let event = NewEvent::new("auth.sign_in").outcome(Outcome::Failure).changes(json!({
             "email": email, "method": "passkey", "challenge": challenge.id,
             "reason": if local_allowed { "no_passkey" } else { "password_sign_in_off" },
@@ -634,7 +641,14 @@ pub async fn start_passkey_sign_in(
         return Ok(challenge);
     };
     let user = UserId(found.id);
-    let challenge = super::second_factor::open_passwordless_challenge(&mut tx, user, now, meta, next).await?;
+    let challenge = super::second_factor::open_passwordless_challenge(
+        &mut tx,
+        super::second_factor::Passwordless::User(user),
+        now,
+        meta,
+        next,
+    )
+    .await?;
     let event = NewEvent::new("auth.passkey_started").object("user", user).changes(json!({"challenge": challenge.id}));
     audit::record(&mut tx, now, &meta.audit(Some((user, found.role))), event).await?;
     tx.commit().await?;

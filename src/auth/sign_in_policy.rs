@@ -240,13 +240,17 @@ fn changed_meanwhile(role: Role) -> DomainError {
     ))
 }
 
-/// The policy of `role`, its row locked for a change.
+/// The policy of `role`, its row locked for a change (every role has its row, from
+/// migration 0035).
 pub(super) async fn locked(conn: &mut PgConnection, role: Role) -> Result<RolePolicy, sqlx::Error> {
-    sqlx::query("SELECT 1 FROM role_sign_in_policies WHERE role = $1 FOR UPDATE")
-        .bind(role)
-        .execute(&mut *conn)
-        .await?;
-    of_role(conn, role).await
+    let (password_allowed, sso_assurance, require_security_key, version) = sqlx::query_as(
+        "SELECT password_allowed, sso_assurance, require_security_key, version FROM role_sign_in_policies \
+         WHERE role = $1 FOR UPDATE",
+    )
+    .bind(role)
+    .fetch_one(conn)
+    .await?;
+    Ok(RolePolicy { role, password_allowed, sso_assurance, require_security_key, version })
 }
 
 /// Makes the change from `before` (locked) to `after` (whose version is the one it was

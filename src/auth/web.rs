@@ -1052,10 +1052,6 @@ async fn decide_approval(
     decision: super::approvals::Decision,
 ) -> Result<Response, AppError> {
     let approval = approval.ok_or_else(|| AppError::invalid("approval", "name the request to decide"))?;
-    // A sign-in policy change is decided on the policy's page.
-    if super::approvals::kind(&mut *state.conn().await?, approval).await?.as_deref() == Some("sign_in_policy") {
-        return Err(AppError::NotFound);
-    }
     // A password reset takes its temporary password now, from the approver.
     let temporary = password::generate();
     let decision = match decision {
@@ -1070,12 +1066,12 @@ async fn decide_approval(
         approval,
         decision,
         state.sso.is_some(),
+        Some(super::approvals::DecidedOn::Account(id)),
     )
     .await
     .map_err(AppError::from)
     {
         Ok(done) => {
-            let id = done.approval.target_id.unwrap_or(id);
             let reset =
                 matches!(done.approval.kind.as_str(), "password_reset" | "activation" | "role_change") && approving;
             let message = if approving {

@@ -961,6 +961,14 @@ async fn a_body_of_many_bad_items_is_told_of_the_first_ones_only() {
     assert_eq!(r.json()["errors"], json!([{"field": "adversaries", "message": "list at most 50"}]));
 }
 
+/// The sign-in policy request waiting for a second administrator.
+async fn waiting(app: &TestApp) -> uuid::Uuid {
+    sqlx::query_scalar("SELECT id FROM admin_approvals WHERE kind = 'sign_in_policy' AND outcome IS NULL")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
 /// The supervisors' policy row as stored: whether a password signs in, whether a key is
 /// required.
 async fn supervisor_policy(app: &TestApp) -> (bool, bool, i64) {
@@ -1013,11 +1021,7 @@ async fn one_administrator_loosens_how_a_role_signs_in() {
     let asked = app.events("sign_in_policy.change_requested").await;
     assert_eq!(asked.len(), 1);
     assert_eq!(asked[0]["changes"]["require_security_key"], json!({"before": true, "after": false}));
-    let id: uuid::Uuid =
-        sqlx::query_scalar("SELECT id FROM admin_approvals WHERE kind = 'sign_in_policy' AND outcome IS NULL")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let id = waiting(&app).await;
     let page = app.send(a.get("/admin/sign-in-policy?asked=1")).await.text();
     assert!(page.contains("Withdraw my request") && page.contains("no security key required"), "{page}");
     assert!(page.contains("Now: password sign-in allowed; a security key required"), "the policy it replaces: {page}");
@@ -1067,11 +1071,7 @@ async fn one_administrator_loosens_how_a_role_signs_in() {
     app.send(post(save(true, 3))).await;
     let r = app.send(post(save(false, 4))).await;
     assert_eq!(r.header("location").as_deref(), Some("/admin/sign-in-policy?asked=1"), "{r:?}");
-    let id: uuid::Uuid =
-        sqlx::query_scalar("SELECT id FROM admin_approvals WHERE kind = 'sign_in_policy' AND outcome IS NULL")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let id = waiting(&app).await;
     let r = app.send(b.post(&format!("/admin/sign-in-policy/approvals/{id}"), &[("action", "refuse")])).await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert_eq!(supervisor_policy(&app).await, (true, true, 4));

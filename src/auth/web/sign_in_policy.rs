@@ -177,12 +177,17 @@ pub async fn decide(
         "withdraw" => Decision::Withdraw,
         _ => return Err(AppError::invalid("action", "must be approve, refuse or withdraw")),
     };
-    if approvals::kind(&mut *state.conn().await?, id).await?.as_deref() != Some("sign_in_policy") {
-        return Err(AppError::NotFound);
-    }
     let approving = matches!(decision, Decision::Approve(_));
-    let done =
-        approvals::decide(&mut *state.conn().await?, &user, state.now(), id, decision, state.sso.is_some()).await;
+    let done = approvals::decide(
+        &mut *state.conn().await?,
+        &user,
+        state.now(),
+        id,
+        decision,
+        state.sso.is_some(),
+        Some(approvals::DecidedOn::Policy),
+    )
+    .await;
     let (message, status) = match done {
         Ok(d) if approving => {
             (format!("Approved: {}. It applies from each user's next sign-in.", d.approval.describe()), StatusCode::OK)
