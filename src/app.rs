@@ -47,6 +47,9 @@ pub struct AppState {
     /// The WebAuthn relying party (security keys and passkeys), when the public URL's host
     /// can be one (not an IP address).
     pub webauthn: Option<std::sync::Arc<webauthn_rs::prelude::Webauthn>>,
+    /// Where the audit log is forwarded, when it is (`/readyz` and the chain page show how
+    /// it goes).
+    pub forwarding: Option<crate::audit::forward::Settings>,
     /// Searched case lists' totals, kept while nothing is written.
     pub search_totals: std::sync::Arc<crate::cases::totals::SearchTotals>,
 }
@@ -72,6 +75,7 @@ impl AppState {
             sso: config.oidc.clone().map(|o| std::sync::Arc::new(crate::auth::sso::Sso::new(o, &config.public_url))),
             piv: config.piv.clone(),
             webauthn: crate::auth::security_keys::relying_party(&config.public_url),
+            forwarding: config.audit_syslog.clone(),
             search_totals: Default::default(),
         }
     }

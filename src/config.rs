@@ -113,6 +113,29 @@ pub struct RawConfig {
     #[arg(long, env = "ICTS_AUDIT_CHECKPOINT_INTERVAL", default_value = "300", global = true)]
     pub audit_checkpoint_interval: String,
 
+    /// The agency's audit collector, which receives every audit event and checkpoint as
+    /// RFC 5424 syslog: `tls://HOST:PORT` (RFC 5425; 6514 is its port) or `tcp://HOST:PORT`.
+    /// Unset: no forwarding.
+    #[arg(long, env = "ICTS_AUDIT_SYSLOG", global = true)]
+    pub audit_syslog: Option<String>,
+
+    /// CA certificates (PEM) the collector's certificate must chain to. Unset: the public
+    /// web PKI's roots.
+    #[arg(long, env = "ICTS_AUDIT_SYSLOG_CA", global = true)]
+    pub audit_syslog_ca: Option<String>,
+
+    /// This service's client certificate chain (PEM), for a collector that asks for one.
+    #[arg(long, env = "ICTS_AUDIT_SYSLOG_CERT", global = true)]
+    pub audit_syslog_cert: Option<String>,
+
+    /// The client certificate's private key (PEM).
+    #[arg(long, env = "ICTS_AUDIT_SYSLOG_KEY", global = true)]
+    pub audit_syslog_key: Option<String>,
+
+    /// Events that may wait for the collector before `/readyz` reports an overflow.
+    #[arg(long, env = "ICTS_AUDIT_SYSLOG_BACKLOG", default_value = "10000", global = true)]
+    pub audit_syslog_backlog: String,
+
     /// Issuer URL of the agency's OpenID provider (single sign-on), e.g.
     /// `https://login.agency.gov`; its discovery document is read from
     /// `ISSUER/.well-known/openid-configuration`. Unset: no single sign-on.
@@ -229,6 +252,8 @@ pub struct Config {
     pub audit_checkpoint_file: Option<PathBuf>,
     /// Interval between checkpoints.
     pub audit_checkpoint_interval: Duration,
+    /// Forwarding of the audit log to the agency's collector, when configured.
+    pub audit_syslog: Option<crate::audit::forward::Settings>,
     /// Single sign-on through an OpenID provider, when configured.
     pub oidc: Option<OidcSettings>,
     /// Card sign-in through the agency's proxy, when configured.
@@ -376,9 +401,11 @@ impl Config {
             10,
             86400,
         )?);
+        let audit_syslog = syslog_settings(raw)?;
         let oidc = oidc_settings(raw)?;
         let piv = piv_settings(raw)?;
         Ok(Config {
+            audit_syslog,
             oidc,
             piv,
             audit_signing_key,
@@ -409,6 +436,38 @@ impl Config {
     pub fn is_https(&self) -> bool {
         self.public_url.scheme() == "https"
     }
+}
+
+/// Reads the audit collector's settings; the TLS files are loaded now, so a bad one stops
+/// the boot naming its setting.
+fn syslog_settings(raw: &RawConfig) -> Result<Option<crate::audit::forward::Settings>, ConfigError> {
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from);
+    let files = crate::audit::forward::TlsFiles {
+        ca: given(&raw.audit_syslog_ca),
+        cert: given(&raw.audit_syslog_cert),
+        key: given(&raw.audit_syslog_key),
+    };
+    let Some(target) = raw.audit_syslog.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+        if files.ca.is_some() || files.cert.is_some() || files.key.is_some() {
+            return Err(bad(
+                "--audit-syslog / ICTS_AUDIT_SYSLOG",
+                "the collector's TLS files are set but not the collector: set tls://HOST:PORT",
+            ));
+        }
+        return Ok(None);
+    };
+    let limit =
+        parse_int("--audit-syslog-backlog / ICTS_AUDIT_SYSLOG_BACKLOG", &raw.audit_syslog_backlog, 1, 100_000_000)?;
+    let settings = crate::audit::forward::Settings::parse(target, files, limit as i64)
+        .map_err(|e| bad("--audit-syslog / ICTS_AUDIT_SYSLOG", e))?;
+    if let Some(files) = &settings.tls {
+        let setting = match (&files.ca, &files.cert) {
+            (Some(_), None) => "--audit-syslog-ca / ICTS_AUDIT_SYSLOG_CA",
+            _ => "--audit-syslog-cert, --audit-syslog-key / ICTS_AUDIT_SYSLOG_CERT, ICTS_AUDIT_SYSLOG_KEY",
+        };
+        crate::audit::forward::client_config(files).map_err(|e| bad(setting, e))?;
+    }
+    Ok(Some(settings))
 }
 
 /// Reads the single sign-on settings: none, or issuer, client id and secret together.

@@ -40,6 +40,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let worker = crate::notifications::outbox::spawn(state.db.clone(), state.clock.clone(), state.mail, mailer);
     let approvals = crate::auth::approvals::spawn_expiry(state.db.clone(), state.clock.clone());
+    // An installation that signs its checkpoints is never served without its key: the
+    // unsigned checkpoints it would take would fail every later verification.
+    crate::audit::checkpoint::require_key(&db.pool, &state.checkpointer).await?;
     match &config.audit_signing_key {
         Some(k) => tracing::info!(
             public_key = %hex::encode(k.verifying_key().as_bytes()),
@@ -51,6 +54,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
              the whole audit chain cannot be detected; make a key with `icts-review audit keygen --out PREFIX`"
         ),
     }
+    let forwarder = match &config.audit_syslog {
+        Some(settings) => {
+            tracing::info!(collector = %settings.target(), "audit events and checkpoints are forwarded to the collector");
+            Some(crate::audit::forward::spawn(state.db.clone(), settings.clone()).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
     let checkpoints = crate::audit::checkpoint::spawn(
         state.db.clone(),
         state.checkpointer.clone(),
@@ -131,6 +141,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     worker.abort();
     approvals.abort();
     checkpoints.abort();
+    if let Some(f) = &forwarder {
+        f.abort();
+    }
     // A last checkpoint, so nothing written before the stop waits for the next start.
     let last = crate::audit::checkpoint::create(&db.pool, &signer, clock.now(), "shutdown", true);
     match tokio::time::timeout(POOL_CLOSE_LIMIT, last).await {

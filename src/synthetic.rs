@@ -690,9 +690,13 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
     sqlx::query("UPDATE determinations d SET status = 'signed', signed_by = s.signed_by, signed_at = s.signed_at, reauth_at = s.reauth_at, content_sha256 = s.sha FROM synthetic_signatures s WHERE d.id = s.id")
         .execute(&mut *tx)
         .await?;
-    sqlx::query!("UPDATE audit_head SET seq = $1, hash = $2, written_seq = $1 WHERE singleton", seq, &prev)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE audit_head SET seq = $1, hash = $2, written_seq = $1, classified_seq = $1 WHERE singleton",
+        seq,
+        &prev
+    )
+    .execute(&mut *tx)
+    .await?;
     for (year, last) in dockets {
         crate::cases::db::reserve_docket(&mut tx, year, last as i32).await?;
     }

@@ -211,15 +211,59 @@ impl WriterStatus {
     }
 }
 
+/// Why a checkpoint was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// This installation signs its checkpoints (a key is recorded in `audit_signing_keys`)
+    /// and no signing key is configured: an unsigned checkpoint would make every later
+    /// `audit verify --public-key` fail, so none is taken.
+    #[error(
+        "this installation signs its audit checkpoints (with key {public_key}, first used {first_used}) and no signing key is configured: set --audit-signing-key or ICTS_AUDIT_SIGNING_KEY to the key file"
+    )]
+    KeyMissing {
+        /// The newest recorded public key (hex).
+        public_key: String,
+        /// When it first signed (RFC 3339).
+        first_used: String,
+    },
+}
+
+/// The installation's signing key as recorded when it first signed (the newest, when keys
+/// were changed), or `None` when no checkpoint of this installation was ever signed.
+pub async fn recorded_key(pool: &PgPool) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query!("SELECT public_key, first_used FROM audit_signing_keys ORDER BY first_used DESC LIMIT 1")
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| (hex::encode(r.public_key), r.first_used.format(&Rfc3339).unwrap_or_default())))
+}
+
+/// Refuses when this installation signs its checkpoints and `signer` has no key: what a
+/// service or a command checks before it writes anything.
+pub async fn require_key(pool: &PgPool, signer: &Checkpointer) -> Result<(), CheckpointError> {
+    if signer.key.is_some() {
+        return Ok(());
+    }
+    match recorded_key(pool).await? {
+        Some((public_key, first_used)) => Err(CheckpointError::KeyMissing { public_key, first_used }),
+        None => Ok(()),
+    }
+}
+
 /// Signs and stores a checkpoint of the current head (and appends it to the file). With
 /// `only_if_grown`, nothing is written when the head has not moved since the last one.
+/// On an installation that signs its checkpoints, a signer without the key takes none
+/// ([`CheckpointError::KeyMissing`]); a signing key is recorded the first time it signs.
 pub async fn create(
     pool: &PgPool,
     signer: &Checkpointer,
     now: OffsetDateTime,
     reason: &str,
     only_if_grown: bool,
-) -> Result<Option<Checkpoint>, sqlx::Error> {
+) -> Result<Option<Checkpoint>, CheckpointError> {
+    require_key(pool, signer).await?;
     let head = sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(pool).await?;
     let (seq, hash) = (head.seq, head.hash);
     if only_if_grown {
@@ -238,6 +282,16 @@ pub async fn create(
         }
         None => (None, None),
     };
+    let mut tx = pool.begin().await?;
+    if let Some(k) = &public_key {
+        sqlx::query!(
+            "INSERT INTO audit_signing_keys (public_key, first_used) VALUES ($1, $2) ON CONFLICT (public_key) DO NOTHING",
+            k,
+            at
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     sqlx::query!(
         "INSERT INTO audit_checkpoints (id, seq, hash, at, public_key, signature, reason, for_file) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
@@ -250,8 +304,9 @@ pub async fn create(
         reason,
         signer.file.is_some(),
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     let cp = Checkpoint {
         seq,
         hash: hash_hex,
@@ -466,8 +521,12 @@ pub fn spawn(
         loop {
             tick.tick().await;
             let now = clock.now();
-            if let Err(e) = create(&pool, &checkpointer, now, "periodic", true).await {
-                checkpointer.status.failed(now, &format!("cannot store the checkpoint in the database: {e}"));
+            match create(&pool, &checkpointer, now, "periodic", true).await {
+                Ok(_) => {}
+                Err(CheckpointError::Database(e)) => {
+                    checkpointer.status.failed(now, &format!("cannot store the checkpoint in the database: {e}"))
+                }
+                Err(e) => checkpointer.status.failed(now, &format!("no checkpoint taken: {e}")),
             }
         }
     })

@@ -10,8 +10,10 @@ pub mod api;
 pub mod checkpoint;
 pub mod dossier;
 pub mod export;
+pub mod forward;
 pub mod service;
 pub mod web;
+pub mod witness;
 
 use crate::ids::{CaseId, EventId, UserId};
 use serde::Serialize;
@@ -132,6 +134,27 @@ pub fn content_free(event_type: &str) -> bool {
         .iter()
         .any(|p| event_type.starts_with(p))
         || event_type == "screening.list_imported"
+}
+
+/// Whether an event of `event_type` may come with a change to what a case list shows. Not
+/// sign-ins, sessions, refusals, the log's own reads and exports, nor openings and exports
+/// of cases: those only read. The log's head keeps the newest event that may
+/// (`audit_head.written_seq`, moved by the append's own statement), which the kept totals
+/// of searched lists follow ([`written_seq`]).
+pub fn may_change_cases(event_type: &str) -> bool {
+    !(["auth.", "session.", "access.", "audit."].iter().any(|p| event_type.starts_with(p))
+        || ["case.viewed", "case.exported"].contains(&event_type))
+}
+
+/// The position of the newest event that may have changed a case list. When a release
+/// that does not keep it appended last (`classified_seq` behind `seq`), every event counts:
+/// the head's `seq`.
+pub async fn written_seq(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT CASE WHEN classified_seq = seq THEN written_seq ELSE seq END AS "seq!" FROM audit_head WHERE singleton"#
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// Whether `role` reads the changes of events about cases (auditors do; admins, who see
@@ -341,7 +364,9 @@ pub async fn record(
            SELECT head.seq + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, head.hash, \
              sha256(head.hash || convert_to('{\"v\":1,\"seq\":' || (head.seq + 1)::text || ',', 'UTF8') || $12) FROM head \
            RETURNING seq, hash) \
-         UPDATE audit_head h SET seq = a.seq, hash = a.hash FROM appended a WHERE h.singleton RETURNING h.seq",
+         UPDATE audit_head h SET seq = a.seq, hash = a.hash, classified_seq = a.seq, \
+           written_seq = CASE WHEN $13 OR h.classified_seq <> h.seq THEN a.seq ELSE h.written_seq END \
+         FROM appended a WHERE h.singleton RETURNING h.seq",
         stored.id.0,
         stored.at,
         stored.actor_id as _,
@@ -355,6 +380,7 @@ pub async fn record(
         &stored.changes,
         &stored.outcome,
         tail,
+        may_change_cases(&stored.event_type),
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -424,7 +450,13 @@ pub async fn record_many(
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query!("UPDATE audit_head SET seq = $1, hash = $2 WHERE singleton", seq, &prev).execute(&mut *conn).await?;
+    sqlx::query!(
+        "UPDATE audit_head SET seq = $1, hash = $2, written_seq = $1, classified_seq = $1 WHERE singleton",
+        seq,
+        &prev
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

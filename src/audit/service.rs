@@ -40,7 +40,11 @@ pub async fn build_dossier(
         "marking": marking,
     }));
     super::record_alone(pool, now, &user.audit(), event).await?;
-    let cp = checkpoint::create(pool, checkpointer, now, "export", false).await?.expect("always written");
+    let cp = match checkpoint::create(pool, checkpointer, now, "export", false).await {
+        Ok(cp) => cp.expect("always written"),
+        Err(checkpoint::CheckpointError::Database(e)) => return Err(e.into()),
+        Err(e) => return Err(DomainError::Internal(e.into())),
+    };
     let header =
         dossier::header(id, &c.docket_number, (user.id, &user.name, user.role.as_str()), now, marking, include_content);
     Ok(dossier::seal(parts, header, cp, checkpointer))

@@ -378,6 +378,7 @@ struct ChainPage {
     last_check: Option<(String, String, bool)>,
     result: Option<ChainStatus>,
     writer: checkpoint::WriterState,
+    forwarding: Option<super::forward::Status>,
     csrf_token: String,
 }
 
@@ -408,6 +409,10 @@ async fn chain_page(state: &AppState, user: &SignedIn, result: Option<ChainStatu
         }),
         result,
         writer: state.checkpointer.status.state(),
+        forwarding: match &state.forwarding {
+            Some(settings) => Some(super::forward::status(&state.db, settings).await?),
+            None => None,
+        },
         csrf_token: user.csrf_token.clone(),
     })
 }

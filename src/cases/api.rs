@@ -362,6 +362,15 @@ pub fn parse_transition(t: &TransitionRequest) -> Result<(Action, Input), AppErr
         None => None,
     };
     let method = t.method.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    if let Some(a) = action
+        && !a.needs_method()
+        && t.method.is_some()
+    {
+        errors.push(FieldError::new(
+            "method",
+            format!("is not taken by {}: only serving the initial determination names how it was served", a.as_str()),
+        ));
+    }
     errors.extend(t.comment.as_deref().and_then(|c| text::check("comment", c, text::TEXT)));
     errors.extend(t.late_reason.as_deref().and_then(|c| text::check("late_reason", c, text::LINE)));
     if !errors.is_empty() {

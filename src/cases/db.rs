@@ -33,7 +33,10 @@ macro_rules! case_columns {
         AND an.dispute_resolved_on IS NULL AND NOT EXISTS (SELECT 1 FROM ref_rule_versions rv \
         JOIN ref_official_levels needed ON needed.code = rv.objection_level \
         JOIN ref_official_levels raised ON raised.code = an.objector_level \
-        WHERE rv.code = c.rule_version AND raised.rank < needed.rank)) AS unresolved_objection, \
+        WHERE rv.code = c.rule_version AND raised.rank < needed.rank) \
+        AND NOT EXISTS (SELECT 1 FROM ref_rule_versions rv WHERE rv.code = c.rule_version \
+        AND rv.presumed_concurrence_days IS NOT NULL \
+        AND an.responded_on > c.circulated_on + rv.presumed_concurrence_days)) AS unresolved_objection, \
     (EXISTS (SELECT 1 FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'second') \
         AND NOT EXISTS (SELECT 1 FROM agency_notices an WHERE an.case_id = c.id AND an.step = 'second' \
         AND (an.response IS DISTINCT FROM 'concur') AND NOT (an.response = 'object' AND an.dispute_resolved_on IS NOT NULL))) \

@@ -55,8 +55,7 @@ impl SearchTotals {
         today: Date,
     ) -> Result<Total, sqlx::Error> {
         let Some(q) = f.q.as_deref() else { return db::count(conn, f, user, role, today).await };
-        let head: i64 =
-            sqlx::query_scalar("SELECT written_seq FROM audit_head WHERE singleton").fetch_one(&mut *conn).await?;
+        let head = crate::audit::written_seq(&mut *conn).await?;
         let key = key_of(q, f, user, role, today);
         if let Some(total) = self.kept_at(head, &key) {
             return Ok(total);

@@ -402,11 +402,26 @@ impl RuleVersion {
 
     /// The lowest level of official whose objection holds the second interagency step, or
     /// `None` when every objection does (the interim rule seeks consensus, 7.108; the final
-    /// rule counts an objection only from an Assistant Secretary or above, 791.108).
+    /// rule counts an objection only when the agency's Deputy Secretary or equivalent or
+    /// higher submits it, 791.108(c), 89 FR 96896). Migration 0041 keeps
+    /// `ref_rule_versions.objection_level` the same (a test checks that they agree).
     pub fn objection_level(self) -> Option<&'static str> {
         match self {
             RuleVersion::Ifr2021 => None,
-            RuleVersion::Final2025 => Some("assistant_secretary"),
+            RuleVersion::Final2025 => Some("deputy_secretary"),
+        }
+    }
+
+    /// Whether an objection dated `responded_on` was submitted in time to hold the step
+    /// under this rule: under the final rule within the 14 days after the proposed final
+    /// determination was circulated on `circulated_on` (791.108(c)); under the interim rule
+    /// whenever it came. An objection with either date unknown counts.
+    pub fn objection_in_time(self, responded_on: Option<Date>, circulated_on: Option<Date>) -> bool {
+        match (self, responded_on, circulated_on) {
+            (RuleVersion::Final2025, Some(r), Some(c)) => {
+                r <= c + time::Duration::days(crate::cases::clocks::PRESUMED_CONCURRENCE_DAYS)
+            }
+            _ => true,
         }
     }
 
@@ -1253,10 +1268,18 @@ mod tests {
         for (code, _, _) in OFFICIAL_LEVELS {
             assert!(Ifr2021.objection_holds(Some(code)), "{code}");
         }
-        // Under the final rule only an Assistant Secretary or above.
+        // Under the final rule only the Deputy Secretary or equivalent or higher (791.108(c)).
         assert!(Final2025.objection_holds(Some("agency_head")));
-        assert!(Final2025.objection_holds(Some("assistant_secretary")));
+        assert!(Final2025.objection_holds(Some("deputy_secretary")));
+        assert!(!Final2025.objection_holds(Some("under_secretary")));
+        assert!(!Final2025.objection_holds(Some("assistant_secretary")));
         assert!(!Final2025.objection_holds(Some("below_assistant_secretary")));
+        // ... and only within the 14 days after circulation.
+        let c = Some(date!(2025 - 05 - 10));
+        assert!(Final2025.objection_in_time(Some(date!(2025 - 05 - 24)), c));
+        assert!(!Final2025.objection_in_time(Some(date!(2025 - 05 - 25)), c));
+        assert!(Ifr2021.objection_in_time(Some(date!(2025 - 09 - 25)), c));
+        assert!(Final2025.objection_in_time(None, c));
         // A level recorded as free text before the levels were fixed holds it.
         assert!(Final2025.objection_holds(Some("Deputy Director")));
         assert!(Final2025.objection_holds(None));

@@ -66,7 +66,12 @@ pub struct NoticeResponse {
     pub responded_on: String,
     #[serde(default)]
     pub comment: String,
-    /// Level of the objector (an objection).
+    /// Level of the official who submitted the objection (an objection): `agency_head`,
+    /// `deputy_secretary`, `under_secretary`, `assistant_secretary` or
+    /// `below_assistant_secretary`. Under the 2025 rule an objection holds the second
+    /// interagency step only when the agency's Deputy Secretary or equivalent or higher
+    /// submits it within the 14 days after circulation (15 CFR 791.108(c)); one below that
+    /// level, or later, is recorded with its level and does not hold the step.
     #[serde(default)]
     pub objector_level: Option<String>,
     /// Referred to the President on, YYYY-MM-DD (an objection).

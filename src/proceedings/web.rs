@@ -82,14 +82,19 @@ impl ProceedingsPage {
         self.response_due.is_some_and(|due| *received > due)
     }
     /// An objection's level in words, and whether it holds the second step under the
-    /// case's rule (below the level the final rule names, it is recorded and does not).
-    fn objection(&self, level: &Option<String>) -> String {
+    /// case's rule (below the level the final rule names, or after its 14 days, it is
+    /// recorded and does not).
+    fn objection(&self, level: &Option<String>, responded_on: &Option<time::Date>) -> String {
         let Some(level) = level else { return String::new() };
         let name = crate::cases::workflow::level_name(level);
         match self.c.rule() {
             Some(rule) if !rule.objection_holds(Some(level)) => format!(
                 "objector: {name} — below the level the rule names ({}), recorded; it does not hold the step",
                 crate::cases::workflow::level_name(rule.objection_level().unwrap_or_default())
+            ),
+            Some(rule) if !rule.objection_in_time(*responded_on, self.c.circulated_on) => format!(
+                "objector: {name} — submitted after the {} days the rule allows, recorded; it does not hold the step",
+                crate::cases::clocks::PRESUMED_CONCURRENCE_DAYS
             ),
             _ => format!("objector: {name}"),
         }

@@ -55,7 +55,8 @@ pub async fn healthz() -> Response {
 const LOW_DISK_BYTES: u64 = 64 * 1024 * 1024;
 
 /// `GET /readyz`: whether this instance can serve, check by check (`database`, `pool`,
-/// `checkpoints`, `log`, `data_disk`). 503 when the database is unreachable; 200 with
+/// `checkpoints`, `log`, `data_disk`, and `forwarding` to the audit collector when it is
+/// configured: failing, or more events waiting than its backlog limit). 503 when the database is unreachable; 200 with
 /// `"status": "degraded"` when it serves but a check fails (a saturated pool, a failing
 /// checkpoint writer, a log or data disk nearly full).
 pub async fn readyz(State(state): State<crate::app::AppState>) -> Response {
@@ -80,16 +81,33 @@ pub async fn readyz(State(state): State<crate::app::AppState>) -> Response {
     let log_ok = !log.failing && log.free_bytes.is_none_or(|b| b >= LOW_DISK_BYTES);
     let data_free = state.data_dir.as_deref().and_then(crate::telemetry::free_bytes);
     let data_ok = data_free.is_none_or(|b| b >= LOW_DISK_BYTES);
-    let checks = json!({
+    // Forwarding to the audit collector, as every instance reads it from the database.
+    let forwarding = match &state.forwarding {
+        Some(settings) if db.reachable && !saturated => {
+            Some(crate::audit::forward::status(pool, settings).await.unwrap_or_else(|e| {
+                crate::audit::forward::Status {
+                    collector: settings.target(),
+                    last_error: Some(format!("cannot read the forwarding state: {e}")),
+                    ..Default::default()
+                }
+            }))
+        }
+        _ => None,
+    };
+    let forwarding_ok = forwarding.as_ref().is_none_or(|f| f.ok);
+    let mut checks = json!({
         "database": {"ok": db.reachable, "detail": db},
         "pool": {"ok": !saturated, "size": size, "idle": idle, "max": max},
         "checkpoints": {"ok": cp.failures == 0, "file": state.checkpointer.file, "detail": cp},
         "log": {"ok": log_ok, "detail": log},
         "data_disk": {"ok": data_ok, "free_bytes": data_free},
     });
+    if let Some(f) = &forwarding {
+        checks["forwarding"] = json!({"ok": f.ok, "detail": f});
+    }
     let (status, word) = if !db.reachable {
         (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
-    } else if saturated || cp.failures > 0 || !log_ok || !data_ok {
+    } else if saturated || cp.failures > 0 || !log_ok || !data_ok || !forwarding_ok {
         (StatusCode::OK, "degraded")
     } else {
         (StatusCode::OK, "ready")

@@ -193,6 +193,10 @@ fn walk_limits(
     }
     match v {
         Value::String(s) => {
+            // An empty date is a missing date: the field is left out (or null) when there is none.
+            if schema["format"] == "date" && s.trim().is_empty() {
+                refuse(errors, path, "must be a date YYYY-MM-DD; leave the field out when there is none".into());
+            }
             if let Some(max) = schema["maxLength"].as_u64()
                 && s.chars().count() as u64 > max
             {

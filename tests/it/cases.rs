@@ -680,3 +680,33 @@ async fn a_decided_case_is_not_edited_only_amended() {
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.json()["detail"].as_str().unwrap().contains("no longer edited"));
 }
+
+#[tokio::test]
+async fn the_api_refuses_a_field_the_act_does_not_take_and_an_empty_date() {
+    let app = TestApp::new().await;
+    let ta = app.token(&app.user("analyst").await).await;
+    let ts = app.token(&app.user("supervisor").await).await;
+    let id = create(&app, &ta, "Routers, carrier A", false).await["id"].as_str().unwrap().to_string();
+    let events = app.count("audit_events").await;
+    // Accepting a referral names no method of service: a method on it is refused, by name.
+    let r = act(&app, &ts, &id, json!({"action": "accept", "method": "__not_in_enum__"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let errors = r.json()["errors"].clone();
+    assert!(errors.as_array().unwrap().iter().any(|e| e["field"] == "method"), "{errors}");
+    let r = act(&app, &ts, &id, json!({"action": "accept", "method": "registered_mail"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a method of the rule is still not taken by accept");
+    let v = app.send(api("GET", &format!("/api/v1/cases/{id}"), &ts, None)).await.json();
+    assert_eq!(v["stage"], "intake", "nothing moved");
+    // An empty date is a missing date: leave it out, do not send "".
+    let tx =
+        json!({"item": "Customer-premises routers", "kind": "acquisition", "status": "ongoing", "initiated_on": ""});
+    let r = app.send(api("POST", &format!("/api/v1/cases/{id}/transactions"), &ta, Some(tx))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let errors = r.json()["errors"].clone();
+    assert!(errors.as_array().unwrap().iter().any(|e| e["field"] == "initiated_on"), "{errors}");
+    assert_eq!(app.count("transactions").await, 0);
+    assert_eq!(app.count("audit_events").await, events, "nothing written");
+    let tx = json!({"item": "Customer-premises routers", "kind": "acquisition", "status": "ongoing"});
+    let r = app.send(api("POST", &format!("/api/v1/cases/{id}/transactions"), &ta, Some(tx))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "left out, the date is missing: {}", r.text());
+}

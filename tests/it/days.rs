@@ -1287,6 +1287,14 @@ async fn a_searched_lists_total_is_counted_once_and_follows_every_write_and_who_
     assert_eq!(list(&ss).await, "12 cases", "the kept total, through reads");
     file("Unrelated filing", false).await;
     assert_eq!(list(&ss).await, "11 cases", "counted again once the log moved");
+    // An append by a release that does not keep `written_seq` (it moves the head's `seq`
+    // alone) counts as a write: the kept total is not trusted past it.
+    sqlx::query("UPDATE cases SET title = 'Radio module' WHERE title = 'Baseband module 01'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_head SET seq = seq + 1").execute(&app.pool).await.unwrap();
+    assert_eq!(list(&ss).await, "10 cases", "an earlier release's append counts as a write");
 }
 
 #[tokio::test]

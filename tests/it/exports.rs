@@ -583,3 +583,78 @@ async fn slow_exports_hold_no_connection_and_are_cut_and_recorded() {
     }
     assert!(server.log_text().contains("export incomplete"), "{}", server.log_text());
 }
+
+/// On an installation whose checkpoints are signed, a command run without the signing key
+/// takes no unsigned checkpoint that would fail every later verification: `user add` goes
+/// on and says so, `audit checkpoint` and the service refuse naming the setting. An
+/// installation that never signed goes on as before.
+#[tokio::test]
+async fn a_command_without_the_key_cannot_poison_verification() {
+    let (_dir, key, public) = keypair();
+    let app = signed_app(&key, None).await;
+    let bin = env!("CARGO_BIN_EXE_icts-review");
+    let run = |args: &[&str], with_key: bool| {
+        let mut cmd = Command::new(bin);
+        cmd.args(args).env("DATABASE_URL", &app.db_url).env_remove("ICTS_AUDIT_SIGNING_KEY");
+        if with_key {
+            cmd.env("ICTS_AUDIT_SIGNING_KEY", &key);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let verify = |app: &TestApp| {
+        let out = Command::new(bin)
+            .args(["audit", "verify", "--public-key", public.to_str().unwrap()])
+            .env("DATABASE_URL", &app.db_url)
+            .env_remove("ICTS_AUDIT_SIGNING_KEY")
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    // The service signs a first checkpoint: the installation knows its key from now on.
+    let signer = app.state.checkpointer.clone();
+    icts_review::audit::checkpoint::create(&app.pool, &signer, app.state.now(), "manual", false).await.unwrap();
+    let checkpoints = app.count("audit_checkpoints").await;
+
+    let add = ["user", "add", "--email", "a@agency.gov", "--name", "A", "--role", "analyst", "--generate-password"];
+    let (code, out) = run(&add, false);
+    assert_eq!(code, Some(0), "the command does its work: {out}");
+    assert!(
+        out.contains("--audit-signing-key") && out.contains("ICTS_AUDIT_SIGNING_KEY"),
+        "says what is missing: {out}"
+    );
+    assert_eq!(app.count("audit_checkpoints").await, checkpoints, "no unsigned checkpoint");
+    let (code, out) = verify(&app);
+    assert_eq!(code, Some(0), "verification still passes: {out}");
+    assert!(out.starts_with("OK "), "{out}");
+
+    let (code, out) = run(&["audit", "checkpoint"], false);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("--audit-signing-key") && out.contains("ICTS_AUDIT_SIGNING_KEY"), "{out}");
+    assert_eq!(app.count("audit_checkpoints").await, checkpoints);
+    let (code, out) = run(&["serve", "--listen", "127.0.0.1:0"], false);
+    assert_ne!(code, Some(0), "the service does not start without the key: {out}");
+    assert!(out.contains("--audit-signing-key"), "{out}");
+
+    // With the key the command takes its signed checkpoint, and verification passes.
+    let add = ["user", "add", "--email", "b@agency.gov", "--name", "B", "--role", "analyst", "--generate-password"];
+    let (code, out) = run(&add, true);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("no audit checkpoint"), "{out}");
+    assert_eq!(app.count("audit_checkpoints").await, checkpoints + 1);
+    let (code, out) = verify(&app);
+    assert_eq!(code, Some(0), "{out}");
+
+    // An installation that never signed: commands without a key checkpoint as before.
+    let plain = TestApp::new().await;
+    let out = Command::new(bin)
+        .args(add)
+        .env("DATABASE_URL", &plain.db_url)
+        .env_remove("ICTS_AUDIT_SIGNING_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(plain.count("audit_checkpoints").await, 1, "an unsigned checkpoint, as configured");
+    let out = Command::new(bin).args(["audit", "verify"]).env("DATABASE_URL", &plain.db_url).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}

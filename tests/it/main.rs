@@ -26,3 +26,4 @@ mod security_keys;
 mod seed;
 mod sso;
 mod two_step;
+mod witness;

@@ -645,9 +645,12 @@ async fn under_the_2025_rule_an_objection_below_the_named_level_is_recorded_and_
     };
     let r = o.app.send(respond(&low, "a program officer")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
-    assert!(error_of(&r, "objector_level").contains("assistant_secretary"));
-    let r = o.app.send(respond(&low, "below_assistant_secretary")).await;
+    assert!(error_of(&r, "objector_level").contains("deputy_secretary"));
+    // An Assistant Secretary's objection is below the Deputy Secretary's level the 2025 rule
+    // names (791.108(c)): recorded with its level, it does not hold the step.
+    let r = o.app.send(respond(&low, "Assistant Secretary")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["objector_level"], "assistant_secretary");
     concur(&o.app, &o.ta, &high).await;
     o.app.clock.advance(Duration::days(14));
     o.refresh().await;
@@ -655,8 +658,9 @@ async fn under_the_2025_rule_an_objection_below_the_named_level_is_recorded_and_
     assert_eq!(r.status, StatusCode::OK, "an objection below the level does not hold the step: {}", r.text());
     let page = o.app.send(o.app.sign_in(&o.analyst).await.get(&format!("/cases/{id}/proceedings"))).await.text();
     assert!(page.contains("below the level the rule names"), "recorded and shown");
+    assert!(page.contains("Deputy Secretary or equivalent"), "the page names the level the rule names");
 
-    // An objection at the level holds it.
+    // A Deputy Secretary's objection within the 14 days holds it.
     let other = o.at_initial_determination(false).await;
     signed(&o.app, &o.ta, (&o.sup, &o.ts), &other, "initial", "prohibition").await;
     o.app.clock.advance(Duration::days(21));
@@ -673,7 +677,7 @@ async fn under_the_2025_rule_an_objection_below_the_named_level_is_recorded_and_
             "POST",
             &format!("/api/v1/agency-notices/{}/response", n["id"].as_str().unwrap()),
             &o.ta,
-            Some(json!({"response": "object", "responded_on": today, "objector_level": "Assistant Secretary", "version": n["version"]})),
+            Some(json!({"response": "object", "responded_on": today, "objector_level": "Deputy Secretary", "version": n["version"]})),
         ))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -681,6 +685,47 @@ async fn under_the_2025_rule_an_objection_below_the_named_level_is_recorded_and_
     o.refresh().await;
     let r = act(&o, &o.ta, &other, json!({"action": "begin_final_determination"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+
+    // A Deputy Secretary's objection submitted after the 14 days is recorded and does not.
+    let late = o.at_initial_determination(false).await;
+    signed(&o.app, &o.ta, (&o.sup, &o.ts), &late, "initial", "prohibition").await;
+    o.app.clock.advance(Duration::days(21));
+    o.refresh().await;
+    act(&o, &o.ta, &late, json!({"action": "serve_initial_determination", "method": "registered_mail"})).await;
+    o.app.clock.advance(Duration::days(31));
+    o.refresh().await;
+    let n = notice(&o.app, &o.ta, &late, "second", "DOD").await;
+    act(&o, &o.ta, &late, json!({"action": "circulate_final_determination"})).await;
+    o.app.clock.advance(Duration::days(15));
+    o.refresh().await;
+    let today = o.app.state.now().date().to_string();
+    let r = o
+        .app
+        .send(api(
+            "POST",
+            &format!("/api/v1/agency-notices/{}/response", n["id"].as_str().unwrap()),
+            &o.ta,
+            Some(json!({"response": "object", "responded_on": today, "objector_level": "deputy_secretary", "version": n["version"]})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = act(&o, &o.ta, &late, json!({"action": "begin_final_determination"})).await;
+    assert_eq!(r.status, StatusCode::OK, "an objection after the 14 days does not hold the step: {}", r.text());
+    let page = o.app.send(o.app.sign_in(&o.analyst).await.get(&format!("/cases/{late}/proceedings"))).await.text();
+    assert!(page.contains("submitted after the 14 days"), "recorded and shown");
+}
+
+#[tokio::test]
+async fn the_rule_versions_objection_levels_agree_with_the_code() {
+    use icts_review::cases::workflow::RuleVersion;
+    let app = crate::harness::TestApp::new().await;
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT code, objection_level FROM ref_rule_versions").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    for (code, level) in rows {
+        let rule = RuleVersion::parse(&code).unwrap();
+        assert_eq!(level.as_deref(), rule.objection_level(), "{code}");
+    }
 }
 
 fn due(case: &Value, name: &str) -> Option<String> {
