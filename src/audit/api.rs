@@ -86,18 +86,11 @@ pub async fn export_case(
     };
     let form = if csv { "csv" } else { "json" };
     let turn = state.exports.turn().await.map_err(refused)?;
-    let d = service::build_dossier(
-        &state.db,
-        &state.checkpointer,
-        &user,
-        state.now(),
-        &state.web.marking,
-        id,
-        include,
-        form,
-    )
-    .await?;
+    let gathered = service::gather_dossier(&state.db, &user, state.now(), id, include).await?;
     drop(turn);
+    let d =
+        service::seal_dossier(&state.db, &state.checkpointer, &user, state.now(), &state.web.marking, gathered, form)
+            .await?;
     let docket = d.parts["header"]["docket_number"].as_str().unwrap_or("case").to_string();
     let (body, media, name) = if csv {
         (

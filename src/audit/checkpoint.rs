@@ -272,6 +272,35 @@ pub async fn create(
             return Ok(None);
         }
     }
+    let mut tx = pool.begin().await?;
+    let cp = take_at(&mut tx, signer, now, reason, seq, hash).await?;
+    tx.commit().await?;
+    to_file(signer, &cp, now).await;
+    Ok(Some(cp))
+}
+
+/// Signs and stores a checkpoint of the head inside the caller's transaction (which may
+/// hold the head's lock from its own append: an export's event and the checkpoint that
+/// covers it commit together). The caller checks [`require_key`] first, and copies the
+/// checkpoint to the file with [`to_file`] after its commit.
+pub async fn take(
+    conn: &mut sqlx::PgConnection,
+    signer: &Checkpointer,
+    now: OffsetDateTime,
+    reason: &str,
+) -> Result<Checkpoint, sqlx::Error> {
+    let head = sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(&mut *conn).await?;
+    take_at(conn, signer, now, reason, head.seq, head.hash).await
+}
+
+async fn take_at(
+    conn: &mut sqlx::PgConnection,
+    signer: &Checkpointer,
+    now: OffsetDateTime,
+    reason: &str,
+    seq: i64,
+    hash: Vec<u8>,
+) -> Result<Checkpoint, sqlx::Error> {
     let at = now.replace_nanosecond(now.microsecond() * 1000).unwrap_or(now);
     let at_text = at.format(&Rfc3339).expect("UTC times format");
     let hash_hex = hex::encode(&hash);
@@ -282,14 +311,13 @@ pub async fn create(
         }
         None => (None, None),
     };
-    let mut tx = pool.begin().await?;
     if let Some(k) = &public_key {
         sqlx::query!(
             "INSERT INTO audit_signing_keys (public_key, first_used) VALUES ($1, $2) ON CONFLICT (public_key) DO NOTHING",
             k,
             at
         )
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
     sqlx::query!(
@@ -304,19 +332,23 @@ pub async fn create(
         reason,
         signer.file.is_some(),
     )
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
-    let cp = Checkpoint {
+    Ok(Checkpoint {
         seq,
         hash: hash_hex,
         at: at_text,
         public_key: public_key.map(hex::encode),
         signature: signature.map(hex::encode),
         reason: reason.into(),
-    };
+    })
+}
+
+/// Appends a committed checkpoint to the checkpoint file (when one is configured) and
+/// notes how the write went.
+pub async fn to_file(signer: &Checkpointer, cp: &Checkpoint, now: OffsetDateTime) {
     if let Some(path) = &signer.file {
-        let line = serde_json::to_string(&cp).expect("checkpoints serialise");
+        let line = serde_json::to_string(cp).expect("checkpoints serialise");
         let file = path.clone();
         let written = tokio::task::spawn_blocking(move || append_line(&file, &line))
             .await
@@ -330,7 +362,6 @@ pub async fn create(
     } else {
         signer.status.written(now);
     }
-    Ok(Some(cp))
 }
 
 /// Appends `line` and a newline to `path` in one write, so that lines appended at the same

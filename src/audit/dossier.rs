@@ -222,7 +222,15 @@ pub fn seal(
             "manifest_signature": hex::encode(k.sign(canonical_manifest.as_bytes()).to_bytes()),
         })
     });
-    let doc = json!({"format": FORMAT, "parts": parts, "manifest": manifest_value, "signature": signature});
+    // The document as `json!` would write it (keys in order), without copying the parts.
+    #[derive(serde::Serialize)]
+    struct Document<'a> {
+        format: &'a str,
+        manifest: &'a Value,
+        parts: &'a BTreeMap<String, Value>,
+        signature: &'a Option<Value>,
+    }
+    let doc = Document { format: FORMAT, manifest: &manifest_value, parts: &parts, signature: &signature };
     Dossier {
         json: serde_json::to_vec(&doc).expect("dossiers serialise"),
         manifest_sha256: sha_hex(canonical_manifest.as_bytes()),

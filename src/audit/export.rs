@@ -306,6 +306,71 @@ async fn chunk(
     .await?)
 }
 
+/// A chunk of the export as the client receives it: its bytes, where each of its events
+/// ends in them (for the progress of a download cut mid-chunk), and whether it was full.
+#[derive(Default)]
+struct Written {
+    bytes: Vec<u8>,
+    ends: Vec<(usize, i64)>,
+    full: bool,
+}
+
+impl Written {
+    fn push(&mut self, e: &mut StoredEvent, format: Format, redact: bool) {
+        if redact && !super::content_free(&e.event_type) {
+            super::redact(e);
+        }
+        match format {
+            Format::Ndjson => {
+                serde_json::to_writer(&mut self.bytes, e).expect("events serialise");
+                self.bytes.push(b'\n');
+            }
+            Format::Csv => {
+                let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut self.bytes);
+                let _ = write_csv_record(&mut w, &csv_row(e));
+                let _ = w.flush();
+            }
+        }
+        self.ends.push((self.bytes.len(), e.seq));
+    }
+}
+
+/// Reads the chunk after `after` and writes each event as it arrives (no chunk of decoded
+/// events is held), under a read turn that ends with the read.
+#[allow(clippy::too_many_arguments)]
+async fn written_chunk(
+    pool: PgPool,
+    exports: Exports,
+    after: i64,
+    through: i64,
+    from: Option<OffsetDateTime>,
+    to: Option<OffsetDateTime>,
+    format: Format,
+    redact: bool,
+) -> Result<Written, Refused> {
+    use futures_util::TryStreamExt;
+    let _turn = exports.turn().await?;
+    let mut rows = sqlx::query_as!(
+        StoredEvent,
+        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
+         changes, outcome, prev_hash, hash FROM audit_events \
+         WHERE seq > $1 AND seq <= $2 AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4) \
+         ORDER BY seq LIMIT $5",
+        after,
+        through,
+        from,
+        to,
+        CHUNK_ROWS,
+    )
+    .fetch(&pool);
+    let mut w = Written { bytes: Vec::with_capacity(512 * 1024), ..Default::default() };
+    while let Some(mut e) = rows.try_next().await? {
+        w.push(&mut e, format, redact);
+    }
+    w.full = w.ends.len() as i64 == CHUNK_ROWS;
+    Ok(w)
+}
+
 impl LogExport {
     /// Begins an export: reads the chain head and the first chunk, so a database that
     /// cannot serve it is known before anything is answered.
@@ -335,53 +400,76 @@ impl LogExport {
         (out, r)
     }
 
+    /// Hands each chunk to the client in parts while the next one is read (and written)
+    /// in a task of its own: reading overlaps sending, and at most two chunks' bytes are
+    /// held, whatever the log's size.
     async fn write(mut self, out: &mut Outlet) -> Result<(), Cut> {
-        let mut buf: Vec<u8> = Vec::with_capacity(PART + 16 * 1024);
+        let mut current = Written::default();
         if self.format == Format::Csv {
-            let mut w = csv::Writer::from_writer(&mut buf);
+            let mut w = csv::Writer::from_writer(&mut current.bytes);
             let _ = w.write_record(COLUMNS);
             let _ = w.flush();
         }
+        let first = std::mem::take(&mut self.next);
+        current.full = first.len() as i64 == CHUNK_ROWS;
+        for mut e in first {
+            current.push(&mut e, self.format, self.redact);
+        }
         loop {
-            let mut rows = std::mem::take(&mut self.next);
-            if self.redact {
-                rows.iter_mut().filter(|e| !super::content_free(&e.event_type)).for_each(super::redact);
-            }
-            let Some(last) = rows.last().map(|e| e.seq) else { break };
-            let full = rows.len() as i64 == CHUNK_ROWS;
-            for e in &rows {
-                match self.format {
-                    Format::Ndjson => {
-                        serde_json::to_writer(&mut buf, e).expect("events serialise");
-                        buf.push(b'\n');
-                    }
-                    Format::Csv => {
-                        let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut buf);
-                        let _ = write_csv_record(&mut w, &csv_row(e));
-                        let _ = w.flush();
-                    }
+            let next = match current.ends.last() {
+                Some(&(_, last)) if current.full => Some(tokio::spawn(written_chunk(
+                    self.pool.clone(),
+                    self.exports.clone(),
+                    last,
+                    self.through,
+                    self.from,
+                    self.to,
+                    self.format,
+                    self.redact,
+                ))),
+                _ => None,
+            };
+            let handed = hand_out(out, current).await;
+            if let Err(cut) = handed {
+                if let Some(task) = next {
+                    task.abort();
                 }
-                out.progress.rows += 1;
-                out.progress.last_seq = Some(e.seq);
-                if buf.len() >= PART {
-                    let part = Bytes::from(std::mem::replace(&mut buf, Vec::with_capacity(PART + 16 * 1024)));
-                    out.put(part).await?;
-                }
+                return Err(cut);
             }
-            if !full {
+            let Some(task) = next else { break };
+            current = match task.await {
+                Ok(Ok(w)) => w,
+                Ok(Err(Refused::Busy)) => return Err(Cut::Database("no turn to read within 10 s".into())),
+                Ok(Err(Refused::Database(e))) => return Err(Cut::Database(e.to_string())),
+                Err(e) => return Err(Cut::Database(format!("the read stopped: {e}"))),
+            };
+            if current.ends.is_empty() {
                 break;
             }
-            self.next = match chunk(&self.pool, &self.exports, last, self.through, self.from, self.to).await {
-                Ok(rows) => rows,
-                Err(Refused::Busy) => return Err(Cut::Database("no turn to read within 10 s".into())),
-                Err(Refused::Database(e)) => return Err(Cut::Database(e.to_string())),
-            };
-        }
-        if !buf.is_empty() {
-            out.put(Bytes::from(buf)).await?;
         }
         Ok(())
     }
+}
+
+/// Hands a chunk's bytes to the client in parts of [`PART`] bytes, counting the events
+/// each part completes.
+async fn hand_out(out: &mut Outlet, w: Written) -> Result<(), Cut> {
+    let mut bytes = Bytes::from(w.bytes);
+    let mut ends = w.ends.into_iter().peekable();
+    let mut offset = 0;
+    while !bytes.is_empty() {
+        let part = bytes.split_to(PART.min(bytes.len()));
+        offset += part.len();
+        out.put(part).await?;
+        while let Some(&(end, seq)) = ends.peek()
+            && end <= offset
+        {
+            out.progress.rows += 1;
+            out.progress.last_seq = Some(seq);
+            ends.next();
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -13,40 +13,64 @@ use super::{NewEvent, Verdict};
 use crate::auth::Actor;
 use crate::error::DomainError;
 
-/// Builds a case's dossier: gathers the parts, records the export in the audit log, takes
-/// a checkpoint covering that event, and seals the manifest.
-///
-/// It takes the pool: the export's event is committed before the checkpoint that covers it
-/// is taken.
-#[allow(clippy::too_many_arguments)]
-pub async fn build_dossier(
+/// A case's dossier parts, gathered under need-to-know, before they are sealed.
+pub struct Gathered {
+    id: CaseId,
+    docket_number: String,
+    include_content: bool,
+    parts: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Gathers a case's dossier (after the step-up the export needs): the reads an export's
+/// read turn covers. [`seal_dossier`] records and seals it.
+pub async fn gather_dossier(
+    pool: &PgPool,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: CaseId,
+    include_content: bool,
+) -> Result<Gathered, DomainError> {
+    let mut conn = pool.acquire().await?;
+    let c = crate::cases::service::visible(&mut conn, user, id, false).await?;
+    user.require_recent_reauth(now)?;
+    let parts = dossier::gather(&mut conn, id, include_content).await?;
+    Ok(Gathered { id, docket_number: c.docket_number.clone(), include_content, parts })
+}
+
+/// Seals a gathered dossier: records the export in the audit log and takes the checkpoint
+/// covering that event in the same transaction (one commit), copies the checkpoint to the
+/// file, and signs the manifest.
+pub async fn seal_dossier(
     pool: &PgPool,
     checkpointer: &Checkpointer,
     user: &Actor,
     now: OffsetDateTime,
     marking: &str,
-    id: CaseId,
-    include_content: bool,
+    g: Gathered,
     form: &str,
 ) -> Result<Dossier, DomainError> {
-    let mut conn = pool.acquire().await?;
-    let c = crate::cases::service::visible(&mut conn, user, id, false).await?;
-    user.require_recent_reauth(now)?;
-    let parts = dossier::gather(&mut conn, id, include_content).await?;
-    drop(conn);
-    let parts_sha256 = dossier::part_hash(&serde_json::to_value(&parts).expect("parts serialise"));
+    let Gathered { id, docket_number, include_content, parts } = g;
+    // The parts as one JSON object without copying them.
+    let whole = serde_json::Value::Object(parts.into_iter().collect());
+    let parts_sha256 = dossier::part_hash(&whole);
+    let serde_json::Value::Object(parts) = whole else { unreachable!("built as an object") };
+    let parts: std::collections::BTreeMap<String, serde_json::Value> = parts.into_iter().collect();
     let event = NewEvent::new("case.exported").object("case", id).changes(json!({
         "form": form, "document_contents_included": include_content, "parts_sha256": parts_sha256,
         "marking": marking,
     }));
-    super::record_alone(pool, now, &user.audit(), event).await?;
-    let cp = match checkpoint::create(pool, checkpointer, now, "export", false).await {
-        Ok(cp) => cp.expect("always written"),
-        Err(checkpoint::CheckpointError::Database(e)) => return Err(e.into()),
-        Err(e) => return Err(DomainError::Internal(e.into())),
+    let unavailable = |e: checkpoint::CheckpointError| match e {
+        checkpoint::CheckpointError::Database(e) => DomainError::from(e),
+        e => DomainError::Internal(e.into()),
     };
+    checkpoint::require_key(pool, checkpointer).await.map_err(unavailable)?;
+    let mut tx = pool.begin().await?;
+    super::record(&mut tx, now, &user.audit(), event).await?;
+    let cp = checkpoint::take(&mut tx, checkpointer, now, "export").await?;
+    tx.commit().await?;
+    checkpoint::to_file(checkpointer, &cp, now).await;
     let header =
-        dossier::header(id, &c.docket_number, (user.id, &user.name, user.role.as_str()), now, marking, include_content);
+        dossier::header(id, &docket_number, (user.id, &user.name, user.role.as_str()), now, marking, include_content);
     Ok(dossier::seal(parts, header, cp, checkpointer))
 }
 

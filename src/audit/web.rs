@@ -278,18 +278,18 @@ pub async fn dossier_page(
     AppPath(id): AppPath<CaseId>,
 ) -> Result<Response, AppError> {
     let turn = state.exports.turn().await.map_err(super::api::refused)?;
-    let d = service::build_dossier(
+    let gathered = service::gather_dossier(&state.db, &user, state.now(), id, false).await?;
+    drop(turn);
+    let d = service::seal_dossier(
         &state.db,
         &state.checkpointer,
         &user,
         state.now(),
         &state.web.marking,
-        id,
-        false,
+        gathered,
         "printable",
     )
     .await?;
-    drop(turn);
     let order = [
         "header",
         "case",
