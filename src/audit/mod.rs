@@ -10,6 +10,7 @@ pub mod api;
 pub mod checkpoint;
 pub mod dossier;
 pub mod export;
+pub mod names;
 pub mod service;
 pub mod web;
 
