@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod dossier;
 pub mod export;
 pub mod forward;
+pub mod names;
 pub mod service;
 pub mod web;
 pub mod witness;

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use super::api::{ExportQuery, export_case};
 use super::checkpoint::{self, Checkpoint};
 use super::dossier;
+use super::names::{self, Object};
 use super::service::{self, ChainStatus};
 use super::{EventFilter, StoredEvent, list};
 use crate::app::AppState;
@@ -157,7 +158,103 @@ impl EventQuery {
 pub struct Row {
     e: StoredEvent,
     at: String,
-    changes: String,
+    /// The actor's name (none for the system or an account that no longer exists).
+    actor: Option<String>,
+    /// The object as the reader may know it.
+    object: Option<Object>,
+    /// The changes as lines to read.
+    changes: Vec<ChangeLine>,
+    /// The changes as stored (as the reader may read them), indented.
+    raw: String,
+}
+
+/// One line of an event's changes: `key: value`, indented under the key it belongs to.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ChangeLine {
+    /// 0 for a top-level key, 1 and 2 for the keys and items nested under it.
+    pub depth: usize,
+    pub key: String,
+    pub value: String,
+}
+
+/// How deep a change's values are laid out as lines; deeper ones are summarised.
+const DEPTH: usize = 2;
+/// How long a summarised value may be.
+const SUMMARY: usize = 120;
+
+/// A value on one line: a string as it is, `none` for null, a list of plain values joined;
+/// anything else as compact JSON cut at [`SUMMARY`] characters.
+fn one_line(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "none".into(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(a) if a.is_empty() => "none".into(),
+        Value::Array(a) if a.iter().all(|x| !x.is_array() && !x.is_object()) => {
+            a.iter().map(one_line).collect::<Vec<_>>().join(", ")
+        }
+        Value::Object(o) if o.len() == 2 && o.contains_key("before") && o.contains_key("after") => {
+            format!("{} → {}", one_line(&o["before"]), one_line(&o["after"]))
+        }
+        other => {
+            let s = other.to_string();
+            if s.chars().count() > SUMMARY { format!("{}…", s.chars().take(SUMMARY).collect::<String>()) } else { s }
+        }
+    }
+}
+
+/// Whether `v` is laid out on one line (else its keys or items go on lines of their own).
+fn fits_one_line(v: &serde_json::Value, depth: usize) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Object(o) => {
+            depth >= DEPTH || o.is_empty() || (o.len() == 2 && o.contains_key("before") && o.contains_key("after"))
+        }
+        Value::Array(a) => depth >= DEPTH || a.iter().all(|x| !x.is_array() && !x.is_object()),
+        _ => true,
+    }
+}
+
+fn lines_of(key: String, v: &serde_json::Value, depth: usize, out: &mut Vec<ChangeLine>) {
+    use serde_json::Value;
+    if fits_one_line(v, depth) {
+        out.push(ChangeLine { depth, key, value: one_line(v) });
+        return;
+    }
+    match v {
+        Value::Object(o) => {
+            out.push(ChangeLine { depth, key, value: String::new() });
+            for (k, x) in o {
+                lines_of(k.replace('_', " "), x, depth + 1, out);
+            }
+        }
+        Value::Array(a) => {
+            let n = a.len();
+            out.push(ChangeLine { depth, key, value: if n == 1 { "1 item".into() } else { format!("{n} items") } });
+            for (i, x) in a.iter().enumerate() {
+                lines_of(format!("{}", i + 1), x, depth + 1, out);
+            }
+        }
+        _ => unreachable!("plain values fit one line"),
+    }
+}
+
+/// An event's changes as lines to read: each key with its value (`before → after` for a
+/// change), nested objects and lists indented under their key to two levels, deeper values
+/// summarised.
+pub fn readable(changes: &serde_json::Value) -> Vec<ChangeLine> {
+    let mut out = Vec::new();
+    match changes {
+        serde_json::Value::Object(o) => {
+            for (k, v) in o {
+                lines_of(k.replace('_', " "), v, 0, &mut out);
+            }
+        }
+        other => out.push(ChangeLine { depth: 0, key: "value".into(), value: one_line(other) }),
+    }
+    out
 }
 
 #[derive(Template)]
@@ -175,6 +272,8 @@ struct EventsPage {
     export_to: String,
     /// Whether the reader's role sees case content in the log.
     sees_content: bool,
+    /// Whether the reader manages accounts (their names link to the account's page).
+    manages_users: bool,
 }
 
 /// The last whole calendar month before `today`: its first day and the first of the next.
@@ -227,12 +326,20 @@ pub async fn events_page(
         (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
         q.link()
     });
+    let rows: Vec<StoredEvent> = rows.into_iter().map(|e| super::view_for(user.role, e)).collect();
+    let names = names::of(&mut *state.conn().await?, user.id, user.role, &rows).await?;
     let rows = rows
         .into_iter()
-        .map(|e| super::view_for(user.role, e))
         .map(|e| Row {
             at: crate::auth::web::show_time(e.at, &crate::zone::Zone::utc()),
-            changes: if e.changes == serde_json::json!({}) { String::new() } else { e.changes.to_string() },
+            actor: names.actor(&e).map(str::to_string),
+            object: names.object(&e),
+            changes: readable(&e.changes),
+            raw: if e.changes == serde_json::json!({}) {
+                String::new()
+            } else {
+                serde_json::to_string_pretty(&e.changes).unwrap_or_default()
+            },
             e,
         })
         .collect();
@@ -247,6 +354,7 @@ pub async fn events_page(
         export_from: export_from.to_string(),
         export_to: export_to.to_string(),
         sees_content: super::sees_case_content(user.role),
+        manages_users: user.may(crate::auth::Action::ManageUsers),
     })
 }
 
@@ -440,5 +548,37 @@ mod tests {
     fn the_export_form_offers_the_last_whole_month() {
         assert_eq!(super::last_month(date!(2026 - 12 - 03)), (date!(2026 - 11 - 01), date!(2026 - 12 - 01)));
         assert_eq!(super::last_month(date!(2027 - 01 - 31)), (date!(2026 - 12 - 01), date!(2027 - 01 - 01)));
+    }
+
+    #[test]
+    fn changes_read_as_key_value_lines_nested_ones_indented() {
+        let changes = serde_json::json!({
+            "status": {"before": "submitted", "after": "returned"},
+            "comment": "Cite the 2024 rule",
+            "adversaries": ["CN", "RU"],
+            "restricted": false,
+            "signer": {"name": "Sam", "title": null},
+            "parties": [{"name": "A", "deep": {"x": [1, 2]}}],
+        });
+        let lines: Vec<(usize, String, String)> =
+            super::readable(&changes).into_iter().map(|l| (l.depth, l.key, l.value)).collect();
+        let l = |d: usize, k: &str, v: &str| (d, k.to_string(), v.to_string());
+        assert_eq!(
+            lines,
+            [
+                l(0, "adversaries", "CN, RU"),
+                l(0, "comment", "Cite the 2024 rule"),
+                l(0, "parties", "1 item"),
+                l(1, "1", ""),
+                l(2, "deep", "{\"x\":[1,2]}"),
+                l(2, "name", "A"),
+                l(0, "restricted", "no"),
+                l(0, "signer", ""),
+                l(1, "name", "Sam"),
+                l(1, "title", "none"),
+                l(0, "status", "submitted → returned"),
+            ]
+        );
+        assert!(super::readable(&serde_json::json!({})).is_empty());
     }
 }

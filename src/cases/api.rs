@@ -94,6 +94,9 @@ pub struct CaseQuery {
     /// Stage name.
     #[param(value_type = Option<Stage>)]
     pub stage: Option<String>,
+    /// Leave out the cases at this stage.
+    #[param(value_type = Option<Stage>)]
+    pub except_stage: Option<String>,
     /// Category code (a longer value matches nothing).
     pub category: Option<String>,
     /// Adversary code (two letters).
@@ -134,6 +137,12 @@ impl CaseQuery {
             f.stage = Stage::parse(&s);
             if f.stage.is_none() {
                 errors.push(FieldError::new("stage", "is not a stage name"));
+            }
+        }
+        if let Some(s) = some(&self.except_stage) {
+            f.except_stage = Stage::parse(&s);
+            if f.except_stage.is_none() {
+                errors.push(FieldError::new("except_stage", "is not a stage name"));
             }
         }
         f.category = some(&self.category).filter(|c| c.len() <= 40);

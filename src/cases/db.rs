@@ -288,6 +288,9 @@ impl Sort {
 #[derive(Debug, Clone)]
 pub struct CaseFilter {
     pub stage: Option<Stage>,
+    /// Leave out the cases at this stage (the supervisor's unassigned queue leaves out the
+    /// referrals still to decide, which have their own list).
+    pub except_stage: Option<Stage>,
     /// Category code.
     pub category: Option<String>,
     /// Adversary code.
@@ -316,6 +319,7 @@ impl Default for CaseFilter {
     fn default() -> Self {
         CaseFilter {
             stage: None,
+            except_stage: None,
             category: None,
             adversary: None,
             assignee: None,
@@ -377,6 +381,9 @@ fn push_attribute_filters_of(
     push_visibility(qb, user, role);
     if let Some(s) = f.stage {
         qb.push(" AND c.stage = ").push_bind(s);
+    }
+    if let Some(s) = f.except_stage {
+        qb.push(" AND c.stage <> ").push_bind(s);
     }
     if let Some(c) = &f.category {
         qb.push(" AND c.category = ").push_bind(c);
@@ -624,6 +631,12 @@ async fn list_one_way(
     let ids: Vec<Uuid> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
     let rows = rows_in_order(&mut *conn, &ids, order).await?;
     Ok(page_and_cursor(rows, f))
+}
+
+/// The rows of the cases `ids` (those that exist), in no particular order. Need-to-know is
+/// the caller's: test each with [`CaseRow::visible_to`].
+pub async fn rows_of(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<CaseRow>, sqlx::Error> {
+    rows_in_order(conn, ids, "c.id").await
 }
 
 /// The rows of the cases `ids`, in `order` (an `ORDER BY` over alias `c`).

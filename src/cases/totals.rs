@@ -106,6 +106,7 @@ fn key_of(q: &str, f: &CaseFilter, user: UserId, role: Role, today: Date) -> Str
     serde_json::json!([
         q,
         f.stage.map(|s| s.as_str()),
+        f.except_stage.map(|s| s.as_str()),
         f.category,
         f.adversary,
         assignee,

@@ -93,6 +93,11 @@ impl ListPage {
         v.as_deref().unwrap_or("")
     }
 
+    /// The stage the list leaves out, by its name, when it leaves one out.
+    fn except_stage_label(&self) -> Option<&'static str> {
+        self.q.except_stage.as_deref().and_then(|s| Stage::parse(s.trim())).map(Stage::label)
+    }
+
     /// The order shown now.
     fn sort(&self) -> &str {
         self.q.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("newest")
@@ -163,6 +168,7 @@ fn serde_urlencoded_like(q: &CaseQuery) -> String {
     crate::web::layout::query_string(&[
         ("q", &q.q),
         ("stage", &q.stage),
+        ("except_stage", &q.except_stage),
         ("category", &q.category),
         ("adversary", &q.adversary),
         ("assignee", &q.assignee),
@@ -409,6 +415,12 @@ struct CasePage {
 }
 
 impl CasePage {
+    /// The screening hits on the case's parties that stand at `status` (`open`: not yet
+    /// confirmed or dismissed; `confirmed`: the party is the listed one).
+    fn hits_with(&self, status: &str) -> Vec<&crate::parties::screening_service::Hit> {
+        self.hits.iter().filter(|h| h.status.as_str() == status).collect()
+    }
+
     fn is_compared_from(&self, id: &AssessmentId) -> bool {
         self.compared.is_some_and(|c| c.0 == *id)
     }

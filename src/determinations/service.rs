@@ -763,6 +763,19 @@ pub fn why_not_signable(kind: Kind, c: &CaseRow, user: &Actor, on: time::Date) -
     }
 }
 
+/// Why `user` cannot sign (or confirm) `d` yet, as signing would say it with the case as it
+/// stands on `today` (a recorded outside signature on its own date), or `None` when it can
+/// be signed now: the signature queue and the supervisor's home page say it beside each.
+pub async fn why_it_waits(
+    conn: &mut PgConnection,
+    user: &Actor,
+    d: &Determination,
+    today: time::Date,
+) -> Result<Option<String>, DomainError> {
+    let c = visible(conn, user, d.case_id, false).await?;
+    Ok(filed_it(&c, user).or_else(|| why_not_signable(d.kind(), &c, user, d.signed_on.unwrap_or(today))))
+}
+
 /// The title and authority `signer` stated at their last signature, else their role and
 /// [`super::DEFAULT_AUTHORITY`]: what a signature states when the signer gives none.
 pub async fn usual_statement(conn: &mut PgConnection, signer: UserId) -> Result<(String, String), DomainError> {

@@ -891,10 +891,7 @@ pub async fn queue(
     for l in service::list(&mut conn, &user, service::Listing::AwaitingSignature).await? {
         let at = l.d.submitted_at.map(|t| show_time(t, &user.zone)).unwrap_or_default();
         // Why it waits, as signing would say (the case as it stands, on the signature's date).
-        let c = visible(&mut conn, &user, l.d.case_id, false).await?;
-        let waits = service::filed_it(&c, &user)
-            .or_else(|| service::why_not_signable(l.d.kind(), &c, &user, l.d.signed_on.unwrap_or(today)))
-            .unwrap_or_default();
+        let waits = service::why_it_waits(&mut conn, &user, &l.d, today).await?.unwrap_or_default();
         awaiting.push((row(l.d), l.docket_number, l.title, at, waits));
     }
     let mine = service::list(&mut conn, &user, service::Listing::UnsignedByMe).await?;

@@ -49,10 +49,18 @@ async fn cases(
     Ok(CaseList { rows, total, query })
 }
 
+/// A determination of a home-page list.
+pub struct DeterminationItem {
+    pub l: Listed,
+    /// In the list of what awaits the user's signature: why it cannot be signed yet
+    /// ([`determinations::why_it_waits`]), or `None` when it can be signed now.
+    pub waits: Option<String>,
+}
+
 /// A few determinations and how many there are.
 pub struct DeterminationList {
     /// The first [`ROWS`].
-    pub rows: Vec<Listed>,
+    pub rows: Vec<DeterminationItem>,
     /// How many there are (the listing reads at most 500).
     pub total: Total,
 }
@@ -65,7 +73,16 @@ async fn determinations(
     let mut rows = determinations::list(conn, user, which).await?;
     let total = Total::Exact(rows.len() as i64);
     rows.truncate(ROWS as usize);
-    Ok(DeterminationList { rows, total })
+    Ok(DeterminationList { rows: rows.into_iter().map(|l| DeterminationItem { l, waits: None }).collect(), total })
+}
+
+/// The determinations awaiting `user`'s signature, each with why it cannot be signed yet.
+async fn to_sign(conn: &mut PgConnection, user: &Actor, today: Date) -> Result<DeterminationList, DomainError> {
+    let mut list = determinations(conn, user, Listing::AwaitingMySignature).await?;
+    for item in &mut list.rows {
+        item.waits = determinations::why_it_waits(conn, user, &item.l.d, today).await?;
+    }
+    Ok(list)
 }
 
 /// An unanswered request for information on one of the user's cases.
@@ -170,8 +187,8 @@ pub struct AnalystHome {
     pub rfis_total: Total,
 }
 
-/// A supervisor's day: what awaits their signature, referrals to decide, the unassigned
-/// queue by triage score, what is overdue or due soon across the office, and the drafts
+/// A supervisor's day: what awaits their signature (each with why it cannot be signed yet),
+/// referrals to decide, the unassigned queue by triage score (the referrals left out), what is overdue or due soon across the office, and the drafts
 /// they returned that have not come back.
 pub struct SupervisorHome {
     pub to_sign: DeterminationList,
@@ -215,7 +232,7 @@ pub async fn of(pool: &PgPool, user: &Actor, now: OffsetDateTime) -> Result<Home
     if user.may(Action::SignDeterminations) {
         let open = |f: CaseFilter| CaseFilter { open: true, ..f };
         return Ok(Home::Supervisor(SupervisorHome {
-            to_sign: determinations(&mut conn, user, Listing::AwaitingMySignature).await?,
+            to_sign: to_sign(&mut conn, user, today).await?,
             referrals: cases(
                 &mut conn,
                 user,
@@ -228,12 +245,14 @@ pub async fn of(pool: &PgPool, user: &Actor, now: OffsetDateTime) -> Result<Home
                 &mut conn,
                 user,
                 today,
+                // The referrals still to decide are in their own list, not here too.
                 open(CaseFilter {
                     assignee: Some(AssigneeFilter::Unassigned),
+                    except_stage: Some(Stage::Intake),
                     sort: Sort::Triage,
                     ..Default::default()
                 }),
-                "assignee=unassigned&open=true&sort=triage",
+                "assignee=unassigned&open=true&except_stage=intake&sort=triage",
             )
             .await?,
             overdue: cases(
@@ -259,7 +278,7 @@ pub async fn of(pool: &PgPool, user: &Actor, now: OffsetDateTime) -> Result<Home
     if user.may(Action::WorkCases) {
         let (rfis, rfis_total) = open_rfis(&mut conn, user.id).await?;
         let mut drafts = determinations(&mut conn, user, Listing::UnsignedByMe).await?;
-        drafts.rows.sort_by_key(|l| l.d.status != crate::determinations::Status::Returned);
+        drafts.rows.sort_by_key(|i| i.l.d.status != crate::determinations::Status::Returned);
         return Ok(Home::Analyst(AnalystHome {
             mine: cases(
                 &mut conn,

@@ -47,6 +47,8 @@ pub struct DeterminationLine {
     pub status: &'static str,
     pub returned: bool,
     pub when: String,
+    /// Why it cannot be signed yet (in the list of what awaits the reader's signature).
+    pub waits: String,
 }
 
 /// One short list of determinations.
@@ -185,7 +187,7 @@ fn determination_section(
         rows: list
             .rows
             .into_iter()
-            .map(|l| {
+            .map(|super::DeterminationItem { l, waits }| {
                 let when = l.d.submitted_at.unwrap_or(l.d.updated_at);
                 DeterminationLine {
                     id: l.d.id.to_string(),
@@ -197,6 +199,7 @@ fn determination_section(
                     status: l.d.status.label(),
                     returned: l.d.status == crate::determinations::Status::Returned,
                     when: show_time(when, zone),
+                    waits: waits.unwrap_or_default(),
                 }
             })
             .collect(),

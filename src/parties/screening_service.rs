@@ -186,6 +186,11 @@ async fn screen_parties(
     screen_rows(conn, version, index, threshold, parties, now).await
 }
 
+/// The legal names of the parties `ids` (those that exist).
+pub async fn legal_names(conn: &mut PgConnection, ids: &[PartyId]) -> Result<Vec<(PartyId, String)>, sqlx::Error> {
+    Ok(names_of(conn, Some(ids)).await?.into_iter().map(|p| (p.id, p.legal_name)).collect())
+}
+
 /// The names of the parties `only` names, or of every party. Two statements, so that one
 /// party's lookup keeps its index scan under a generic plan.
 async fn names_of(conn: &mut PgConnection, only: Option<&[PartyId]>) -> Result<Vec<PartyNames>, sqlx::Error> {

@@ -102,8 +102,14 @@ impl ProceedingsPage {
     fn levels(&self) -> &'static [(&'static str, &'static str, i64)] {
         &crate::cases::workflow::OFFICIAL_LEVELS
     }
+    /// The submitting party's name, or "not recorded" when the submission names none.
     fn party_name(&self, p: &Option<PartyId>) -> &str {
-        p.and_then(|p| self.parties.iter().find(|x| x.0 == p)).map(|x| x.1.as_str()).unwrap_or("")
+        p.and_then(|p| self.parties.iter().find(|x| x.0 == p)).map(|x| x.1.as_str()).unwrap_or("not recorded")
+    }
+
+    /// How many written responses were recorded without the party that submitted them.
+    fn responses_without_party(&self) -> usize {
+        self.submissions.iter().filter(|s| s.kind == "written_response" && s.party_id.is_none()).count()
     }
 }
 

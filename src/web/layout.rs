@@ -78,6 +78,11 @@ impl Layout {
         self.zone.date_at(*t)
     }
 
+    /// An amount of US dollars as people read it: `$1,250,000`, `$1,250.50`.
+    pub fn money(&self, dollars: &f64) -> String {
+        money(*dollars)
+    }
+
     /// Whether the navigation item for `prefix` is the current one.
     pub fn is_current(&self, prefix: &str) -> bool {
         if prefix == "/" { self.path == "/" } else { self.path.starts_with(prefix) }
@@ -441,9 +446,40 @@ pub fn render_error_page(web: &WebState, problem: &Problem) -> Response {
     response
 }
 
+/// An amount of US dollars with thousands separators, and cents only when there are some:
+/// `$1,250,000`, `$1,250.50`, `$0.05`.
+pub fn money(dollars: f64) -> String {
+    let cents = (dollars.abs() * 100.0).round() as u128;
+    let digits = (cents / 100).to_string();
+    let mut whole = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            whole.push(',');
+        }
+        whole.push(d);
+    }
+    let sign = if dollars < 0.0 && cents > 0 { "-" } else { "" };
+    match cents % 100 {
+        0 => format!("{sign}${whole}"),
+        c => format!("{sign}${whole}.{c:02}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_has_thousands_separators_and_cents_only_when_present() {
+        assert_eq!(money(1_250_000.0), "$1,250,000");
+        assert_eq!(money(1250.5), "$1,250.50");
+        assert_eq!(money(999.0), "$999");
+        assert_eq!(money(1000.0), "$1,000");
+        assert_eq!(money(0.05), "$0.05");
+        assert_eq!(money(0.0), "$0");
+        assert_eq!(money(123_456_789.994), "$123,456,789.99");
+        assert_eq!(money(1e15), "$1,000,000,000,000,000");
+    }
 
     #[test]
     fn marking_colours() {

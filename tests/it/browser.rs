@@ -181,6 +181,12 @@ async fn an_admin_adds_an_account_and_an_auditor_reads_the_log() {
     c.wait().for_element(fantoccini::Locator::Css("table.usa-table")).await.unwrap();
     let text = c.find(fantoccini::Locator::Css("table.usa-table")).await.unwrap().text().await.unwrap();
     assert!(text.contains("user.created") && text.contains("auth.sign_in") && text.contains("auth.sign_out"), "{text}");
+    // People and objects by name, the changes as lines to read, the stored form a click away.
+    assert!(text.contains("by Avery Admin (admin)") && text.contains("on account Sam Analyst"), "{text}");
+    let raw = c.find(fantoccini::Locator::Css("[data-testid=raw]")).await.unwrap();
+    assert!(!raw.is_displayed().await.unwrap(), "the stored form is folded away");
+    c.find(fantoccini::Locator::Css(".icts-raw summary")).await.unwrap().click().await.unwrap();
+    assert!(raw.is_displayed().await.unwrap() && raw.text().await.unwrap().trim_start().starts_with('{'));
     browser.screenshot("audit-log").await;
     // Auditors do not manage accounts: no Users link, and the page itself is refused.
     assert!(c.find(fantoccini::Locator::LinkText("Users")).await.is_err());
@@ -920,4 +926,76 @@ pub async fn database_with_users(
         icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
     }
     (url, pool, now)
+}
+
+/// Where an element is, in CSS pixels (left and right), and how many lines its text takes
+/// (the line boxes of a range over its contents).
+async fn bounds(c: &fantoccini::Client, css: &str) -> (f64, f64, u64) {
+    let v = c
+        .execute(
+            "const e = document.querySelector(arguments[0]); const r = e.getBoundingClientRect(); \
+             const t = document.createRange(); t.selectNodeContents(e); \
+             const lines = new Set([...t.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))); \
+             return [r.left, r.right, lines.size];",
+            vec![serde_json::json!(css)],
+        )
+        .await
+        .unwrap();
+    (v[0].as_f64().unwrap(), v[1].as_f64().unwrap(), v[2].as_u64().unwrap())
+}
+
+#[tokio::test]
+async fn the_header_keeps_sign_out_on_screen_at_320_and_on_one_line_at_1280() {
+    let (_, url) = server_db().create_database().await;
+    let config = crate::harness::test_config(&url);
+    let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
+    let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
+    let input = icts_review::auth::service::NewUser::parse(
+        "maximiliana.administrator@agency.gov",
+        "Maximiliana Administrator-Longname",
+        "admin",
+        "a shared long passphrase",
+    )
+    .unwrap();
+    icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+    let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    browser.sign_in(&server.base, "maximiliana.administrator@agency.gov", "a shared long passphrase").await;
+
+    // An administrator has the most items in the header: at 1,280 px, Sign out and the
+    // site's title each stay on one line.
+    c.set_window_size(1280, 900).await.unwrap();
+    c.goto(&format!("{}/", server.base)).await.unwrap();
+    browser.screenshot("header-1280-admin").await;
+    let vw = c.execute("return document.documentElement.clientWidth;", vec![]).await.unwrap().as_f64().unwrap();
+    for css in [".icts-user__signout", ".usa-logo__text a"] {
+        let (left, right, lines) = bounds(c, css).await;
+        assert_eq!(lines, 1, "{css} is one line");
+        assert!(left >= 0.0 && right <= vw + 0.5, "{css} is on screen: {left}–{right} of {vw}");
+    }
+
+    // At 320 px, with the menu open, Sign out is inside the screen.
+    c.set_window_size(320, 900).await.unwrap();
+    c.goto(&format!("{}/", server.base)).await.unwrap();
+    c.find(fantoccini::Locator::Css(".usa-menu-btn")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(fantoccini::Locator::Css(".usa-nav.is-visible")).await.unwrap();
+    // The menu slides in: wait until Sign out is shown and stands still.
+    let signout = c.find(fantoccini::Locator::Css(".icts-user__signout")).await.unwrap();
+    let mut last = None;
+    for _ in 0..40 {
+        let at = bounds(c, ".icts-user__signout").await;
+        if signout.is_displayed().await.unwrap() && last == Some(at) {
+            break;
+        }
+        last = Some(at);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(signout.is_displayed().await.unwrap(), "Sign out is shown in the open menu");
+    let vw = c.execute("return document.documentElement.clientWidth;", vec![]).await.unwrap().as_f64().unwrap();
+    let (left, right, lines) = bounds(c, ".icts-user__signout").await;
+    browser.screenshot("header-320-menu").await;
+    assert!(left >= 0.0 && right <= vw + 0.5, "Sign out is inside the 320 px screen: {left}–{right} of {vw}");
+    assert_eq!(lines, 1, "and on one line");
+    browser.close().await;
 }

@@ -7,13 +7,13 @@ use icts_review::auth::Role;
 use icts_review::seed::DemoAccount;
 
 /// A demonstration office served by the real binary.
-struct DemoOffice {
-    server: RunningServer,
-    accounts: Vec<DemoAccount>,
+pub struct DemoOffice {
+    pub server: RunningServer,
+    pub accounts: Vec<DemoAccount>,
 }
 
 impl DemoOffice {
-    async fn start() -> DemoOffice {
+    pub async fn start() -> DemoOffice {
         let (_, url) = server_db().create_database().await;
         let config = crate::harness::test_config(&url);
         let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
@@ -22,13 +22,13 @@ impl DemoOffice {
         DemoOffice { server, accounts }
     }
 
-    fn account(&self, role: Role) -> &DemoAccount {
+    pub fn account(&self, role: Role) -> &DemoAccount {
         self.accounts.iter().find(|a| a.role == role).unwrap()
     }
 
     /// Signs `role` in through the page, replacing the one-time password as the product
     /// asks, and returns the path the user lands on afterwards.
-    async fn sign_in(&self, browser: &Browser, role: Role) -> String {
+    pub async fn sign_in(&self, browser: &Browser, role: Role) -> String {
         let a = self.account(role);
         let c = &browser.client;
         let base = &self.server.base;
@@ -90,6 +90,29 @@ async fn sticking_out(c: &fantoccini::Client) -> Vec<String> {
     v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect()
 }
 
+/// The parts of the page that scroll sideways by themselves without being a focusable,
+/// named region (`tabindex="0"`, `role="region"`, an `aria-label` or `aria-labelledby`),
+/// as keyboard and screen-reader users need to reach and scroll them.
+async fn unlabelled_scrollers(c: &fantoccini::Client) -> Vec<String> {
+    let v = c
+        .execute(
+            r#"const names = [];
+            for (const e of document.querySelectorAll('body *')) {
+              const ox = getComputedStyle(e).overflowX;
+              if ((ox !== 'auto' && ox !== 'scroll') || e.scrollWidth <= e.clientWidth + 1) continue;
+              const named = (e.getAttribute('aria-label') || '').trim() !== '' || (e.getAttribute('aria-labelledby') || '').trim() !== '';
+              if (e.getAttribute('tabindex') === '0' && e.getAttribute('role') === 'region' && named) continue;
+              const cls = typeof e.className === 'string' && e.className.trim() ? '.' + e.className.trim().split(/\s+/).join('.') : '';
+              names.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + cls);
+            }
+            return names;"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect()
+}
+
 /// The first link on the current page whose address matches `pattern` (a regular expression
 /// over the path).
 async fn first_link(c: &fantoccini::Client, pattern: &str) -> Option<String> {
@@ -104,11 +127,12 @@ async fn first_link(c: &fantoccini::Client, pattern: &str) -> Option<String> {
 }
 
 #[tokio::test]
-async fn no_main_page_scrolls_sideways_at_320_css_pixels() {
+async fn no_main_page_scrolls_sideways_at_320_or_640_css_pixels() {
     let office = DemoOffice::start().await;
     let base = office.server.base.clone();
     let mut wide = Vec::new();
     let mut inaccessible = Vec::new();
+    let mut unlabelled = Vec::new();
     for role in [Role::Supervisor, Role::Analyst, Role::Auditor, Role::Admin] {
         let browser = Browser::start().await;
         let c = &browser.client;
@@ -184,6 +208,22 @@ async fn no_main_page_scrolls_sideways_at_320_css_pixels() {
             for v in browser.axe().await {
                 inaccessible.push(format!("{role:?} {p}: {v}"));
             }
+            for s in unlabelled_scrollers(c).await {
+                unlabelled.push(format!("{role:?} {p} at 320 px: {s}"));
+            }
+            // At 200 % zoom of a 1,280 px window (640 CSS pixels), where tables are no longer
+            // stacked: wide ones scroll inside their own labelled region, never the page.
+            c.set_window_size(640, 900).await.unwrap();
+            let (scroll, client) = widths(c).await;
+            assert!(client <= 640, "{role:?}: the viewport is {client} px wide");
+            if scroll > client {
+                wide.push(format!("{role:?} {p} at 640 px: {scroll} px ({})", sticking_out(c).await.join(", ")));
+                browser.screenshot(&shot.replacen("320-", "640-", 1)).await;
+            }
+            for s in unlabelled_scrollers(c).await {
+                unlabelled.push(format!("{role:?} {p} at 640 px: {s}"));
+            }
+            c.set_window_size(320, 900).await.unwrap();
         }
         if role == Role::Analyst {
             // Setting up one-time codes: the QR code and the key, and a refused first code.
@@ -237,7 +277,8 @@ async fn no_main_page_scrolls_sideways_at_320_css_pixels() {
         }
         browser.close().await;
     }
-    assert!(wide.is_empty(), "pages wider than their 320 px viewport:\n{}", wide.join("\n"));
+    assert!(wide.is_empty(), "pages wider than their viewport:\n{}", wide.join("\n"));
+    assert!(unlabelled.is_empty(), "parts that scroll sideways without a labelled region:\n{}", unlabelled.join("\n"));
     assert!(inaccessible.is_empty(), "axe-core violations:\n{}", inaccessible.join("\n"));
 }
 

@@ -11,6 +11,7 @@ mod days;
 mod determinations;
 mod exports;
 mod foundation;
+mod home;
 mod identity;
 mod import;
 mod layers;

@@ -64,6 +64,13 @@ async fn parties_are_screened_exactly_by_alias_reordered_and_misspelt() {
     let flagged = app.events("case.screening_hits").await;
     assert_eq!(flagged.len(), 1, "the open case with the party is flagged");
     assert_eq!(flagged[0]["object_id"], cid);
+    // The case page warns at its top, above its parts, and links to the hit.
+    let page = app.send(app.sign_in(&a).await.get(&format!("/cases/{cid}"))).await.text();
+    let alert = page.find("data-testid=\"screening-alert\"").expect("a screening alert");
+    assert!(alert < page.find("id=\"questions\"").unwrap(), "the alert comes before the three questions");
+    let alert = &page[page[..alert].rfind("<div").unwrap()..];
+    assert!(alert.starts_with("<div class=\"usa-alert usa-alert--warning\""), "{alert}");
+    assert!(alert.contains(&format!("href=\"/parties/{early}#hit-{}\"", h[0]["id"].as_str().unwrap())), "{alert}");
 
     // New parties are screened when registered.
     for (name, country, expect) in [
@@ -115,6 +122,10 @@ async fn parties_are_screened_exactly_by_alias_reordered_and_misspelt() {
     let session = app.sign_in(&a).await;
     let page = app.send(session.get(&format!("/cases/{cid}"))).await.text();
     assert!(page.contains("data-testid=\"case-hits\"") && page.contains("ZTE Corporation"));
+    assert!(
+        page.contains("usa-alert--error\" role=\"region\" aria-labelledby=\"screening-alert-heading\""),
+        "a confirmed hit"
+    );
     let form = app.send(session.get(&format!("/cases/{cid}/assess"))).await.text();
     assert!(
         form.contains("ZTE Corporation is listed: ZTE Corporation (Entity List"),
