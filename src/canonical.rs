@@ -9,18 +9,40 @@ use serde_json::Value;
 
 /// JSON with object keys sorted at every level, whatever the map implementation.
 pub fn json(v: &Value) -> String {
+    let mut out = Vec::with_capacity(256);
+    write(&mut out, v);
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// Writes the canonical JSON of `v` to `out`, in one buffer (a dossier's parts are hashed
+/// through this: no string per key or value).
+pub fn write(out: &mut Vec<u8>, v: &Value) {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            let parts: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", serde_json::to_string(k).expect("strings serialise"), json(&m[k])))
-                .collect();
-            format!("{{{}}}", parts.join(","))
+            out.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut *out, k).expect("strings serialise");
+                out.push(b':');
+                write(out, &m[k]);
+            }
+            out.push(b'}');
         }
-        Value::Array(a) => format!("[{}]", a.iter().map(json).collect::<Vec<_>>().join(",")),
-        other => serde_json::to_string(other).expect("scalars serialise"),
+        Value::Array(a) => {
+            out.push(b'[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write(out, item);
+            }
+            out.push(b']');
+        }
+        other => serde_json::to_writer(&mut *out, other).expect("scalars serialise"),
     }
 }
 

@@ -204,16 +204,47 @@ pub struct Dossier {
     pub checkpoint: Checkpoint,
 }
 
+/// The hash of each part ([`part_hash`]) and the hash of all of them as one object (what
+/// `part_hash` of that object gives), from one canonical pass over the parts.
+pub fn hash_parts(parts: &BTreeMap<String, Value>) -> (BTreeMap<String, String>, String) {
+    let mut whole = vec![b'{'];
+    let mut hashes = BTreeMap::new();
+    let mut part = Vec::new();
+    // A BTreeMap iterates in the order canonical JSON sorts keys.
+    for (i, (k, v)) in parts.iter().enumerate() {
+        part.clear();
+        crate::canonical::write(&mut part, v);
+        hashes.insert(k.clone(), sha_hex(&part));
+        if i > 0 {
+            whole.push(b',');
+        }
+        serde_json::to_writer(&mut whole, k).expect("strings serialise");
+        whole.push(b':');
+        whole.extend_from_slice(&part);
+    }
+    whole.push(b'}');
+    (hashes, sha_hex(&whole))
+}
+
 /// Seals gathered parts: adds the header and the checkpoint, the manifest and its signature.
-pub fn seal(
+pub fn seal(parts: BTreeMap<String, Value>, header: Value, checkpoint: Checkpoint, signer: &Checkpointer) -> Dossier {
+    let (hashes, _) = hash_parts(&parts);
+    seal_hashed(parts, hashes, header, checkpoint, signer)
+}
+
+/// [`seal`], given the hashes of the gathered parts ([`hash_parts`]).
+pub fn seal_hashed(
     mut parts: BTreeMap<String, Value>,
+    mut manifest: BTreeMap<String, String>,
     header: Value,
     checkpoint: Checkpoint,
     signer: &Checkpointer,
 ) -> Dossier {
+    let checkpoint_part = serde_json::to_value(&checkpoint).expect("checkpoints serialise");
+    manifest.insert("header".into(), part_hash(&header));
+    manifest.insert("checkpoint".into(), part_hash(&checkpoint_part));
     parts.insert("header".into(), header);
-    parts.insert("checkpoint".into(), serde_json::to_value(&checkpoint).expect("checkpoints serialise"));
-    let manifest: BTreeMap<String, String> = parts.iter().map(|(k, v)| (k.clone(), part_hash(v))).collect();
+    parts.insert("checkpoint".into(), checkpoint_part);
     let manifest_value = serde_json::to_value(&manifest).expect("maps serialise");
     let canonical_manifest = canonical_json(&manifest_value);
     let signature = signer.key.as_ref().map(|k| {
@@ -648,6 +679,19 @@ fn part_csv(v: &Value) -> Result<Vec<u8>, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_parts_hashed_in_one_pass_are_hashed_as_one_at_a_time() {
+        let mut parts = BTreeMap::new();
+        parts.insert("case".to_string(), json!({"b": [1, {"d": "é", "c": null}], "a": 1.5}));
+        parts.insert("audit_events".to_string(), json!([{"z": 1, "y": "x\"y"}]));
+        parts.insert("notes".to_string(), json!([]));
+        let (hashes, whole) = super::hash_parts(&parts);
+        for (k, v) in &parts {
+            assert_eq!(hashes[k], super::part_hash(v), "{k}");
+        }
+        assert_eq!(whole, super::part_hash(&serde_json::to_value(&parts).unwrap()));
+    }
+
     use super::*;
     use ed25519_dalek::SigningKey;
 

@@ -50,11 +50,9 @@ pub async fn seal_dossier(
     form: &str,
 ) -> Result<Dossier, DomainError> {
     let Gathered { id, docket_number, include_content, parts } = g;
-    // The parts as one JSON object without copying them.
-    let whole = serde_json::Value::Object(parts.into_iter().collect());
-    let parts_sha256 = dossier::part_hash(&whole);
-    let serde_json::Value::Object(parts) = whole else { unreachable!("built as an object") };
-    let parts: std::collections::BTreeMap<String, serde_json::Value> = parts.into_iter().collect();
+    // Each part is put in canonical form once: its hash for the manifest, and all of them
+    // for the event's `parts_sha256`.
+    let (hashes, parts_sha256) = dossier::hash_parts(&parts);
     let event = NewEvent::new("case.exported").object("case", id).changes(json!({
         "form": form, "document_contents_included": include_content, "parts_sha256": parts_sha256,
         "marking": marking,
@@ -71,7 +69,7 @@ pub async fn seal_dossier(
     checkpoint::to_file(checkpointer, &cp, now).await;
     let header =
         dossier::header(id, &docket_number, (user.id, &user.name, user.role.as_str()), now, marking, include_content);
-    Ok(dossier::seal(parts, header, cp, checkpointer))
+    Ok(dossier::seal_hashed(parts, hashes, header, cp, checkpointer))
 }
 
 /// The chain's state and the checkpoints' check.

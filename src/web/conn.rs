@@ -35,6 +35,12 @@ impl axum::serve::Listener for GuardedListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
+        // A response written in several parts (a streamed download's, or headers then a
+        // body) goes out at once: with Nagle's algorithm a part waits for the client's
+        // delayed acknowledgement of the one before, 40 ms each time.
+        if let Err(e) = io.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
         (Guarded { io, stall: self.stall, waiting: None }, addr)
     }
 
