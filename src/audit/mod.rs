@@ -188,7 +188,7 @@ pub struct StoredEvent {
     /// Event id.
     pub id: EventId,
     /// When (UTC).
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "as_rfc3339")]
     pub at: OffsetDateTime,
     /// Acting user.
     pub actor_id: Option<UserId>,
@@ -215,8 +215,26 @@ pub struct StoredEvent {
     pub hash: Vec<u8>,
 }
 
+/// Bytes (a hash) as lowercase hex, without a string per value (the log export writes two
+/// per event).
 fn as_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&hex::encode(bytes))
+    let mut buf = [0u8; 128];
+    match buf.get_mut(..bytes.len() * 2) {
+        Some(out) => {
+            hex::encode_to_slice(bytes, out).map_err(serde::ser::Error::custom)?;
+            s.serialize_str(std::str::from_utf8(out).map_err(serde::ser::Error::custom)?)
+        }
+        None => s.serialize_str(&hex::encode(bytes)),
+    }
+}
+
+/// A time in RFC 3339, as `time::serde::rfc3339` writes it, without a string per value.
+fn as_rfc3339<S: serde::Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+    let mut buf = [0u8; 64];
+    let mut out = &mut buf[..];
+    t.format_into(&mut out, &Rfc3339).map_err(serde::ser::Error::custom)?;
+    let n = 64 - out.len();
+    s.serialize_str(std::str::from_utf8(&buf[..n]).map_err(serde::ser::Error::custom)?)
 }
 
 /// Serialises optional bytes (a hash) as lowercase hex or null.
@@ -742,6 +760,31 @@ pub async fn head(pool: &PgPool) -> Result<(i64, Vec<u8>), sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_is_written_as_before_with_hex_hashes_and_rfc_3339_times() {
+        let e = StoredEvent {
+            seq: 7,
+            id: EventId::new(),
+            at: time::macros::datetime!(2026-12-07 10:00:00.123456 UTC),
+            actor_id: None,
+            actor_role: None,
+            client_addr: None,
+            request_id: None,
+            event_type: "case.note_added".into(),
+            object_type: None,
+            object_id: None,
+            changes: serde_json::json!({"b": 1, "a": "é"}),
+            outcome: "success".into(),
+            prev_hash: vec![0xab; 32],
+            hash: (0u8..32).collect(),
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["at"], "2026-12-07T10:00:00.123456Z");
+        assert_eq!(v["at"], time::OffsetDateTime::format(e.at, &Rfc3339).unwrap());
+        assert_eq!(v["prev_hash"], "ab".repeat(32));
+        assert_eq!(v["hash"], hex::encode(&e.hash));
+    }
 
     fn sample() -> StoredEvent {
         StoredEvent {

@@ -347,3 +347,33 @@ async fn a_collector_over_tls_witnesses_what_a_superuser_deletes() {
     );
     assert!(out.contains(&format!("the witnessed event {now} is missing from the log")), "{out}");
 }
+
+/// The chain page and `/readyz` say how forwarding stands, as every instance reads it from
+/// the database: here a collector that has been sent nothing while the log grew past the
+/// backlog limit.
+#[tokio::test]
+async fn a_backlog_past_its_limit_shows_on_the_chain_page_and_readyz() {
+    let settings = icts_review::audit::forward::Settings::parse("tcp://127.0.0.1:9", Default::default(), 2).unwrap();
+    let app = crate::harness::TestApp::with(|c| c.audit_syslog = Some(settings.clone())).await;
+    let auditor = app.user("auditor").await;
+    let s = app.sign_in(&auditor).await;
+    for _ in 0..3 {
+        app.sign_in(&auditor).await;
+    }
+    let page = app.send(s.get("/audit/chain")).await.text();
+    assert!(page.contains("data-testid=\"forwarding-failing\""), "{page}");
+    assert!(page.contains("The audit collector is falling behind") && page.contains("tcp://127.0.0.1:9"), "{page}");
+    let ready = app.get("/readyz").await.json();
+    assert_eq!(ready["status"], "degraded", "{ready}");
+    assert_eq!(ready["checks"]["forwarding"]["ok"], false, "{ready}");
+    assert_eq!(ready["checks"]["forwarding"]["detail"]["backlog_limit"], 2, "{ready}");
+    // Once the collector has been sent everything, it holds.
+    sqlx::query("UPDATE audit_forwarding SET seq = (SELECT seq FROM audit_head), forwarded_at = now()")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let page = app.send(s.get("/audit/chain")).await.text();
+    assert!(!page.contains("forwarding-failing"), "{page}");
+    assert!(page.contains("data-testid=\"forwarding\""), "{page}");
+    assert_eq!(app.get("/readyz").await.json()["checks"]["forwarding"]["ok"], true);
+}
