@@ -263,7 +263,6 @@ pub async fn create(
     reason: &str,
     only_if_grown: bool,
 ) -> Result<Option<Checkpoint>, CheckpointError> {
-    require_key(pool, signer).await?;
     let head = sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(pool).await?;
     let (seq, hash) = (head.seq, head.hash);
     if only_if_grown {
@@ -272,6 +271,7 @@ pub async fn create(
             return Ok(None);
         }
     }
+    require_key(pool, signer).await?;
     let mut tx = pool.begin().await?;
     let cp = take_at(&mut tx, signer, now, reason, seq, hash).await?;
     tx.commit().await?;
