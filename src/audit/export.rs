@@ -276,98 +276,9 @@ pub struct LogExport {
     format: Format,
     /// The chain head when the export began: later events are not part of it.
     pub through: i64,
-    next: Vec<Row>,
+    next: Vec<StoredEvent>,
     /// Events that may hold case content are written redacted ([`super::redact`]).
     redact: bool,
-}
-
-/// An event as the log export reads it: its changes as the database's JSON text, written
-/// out as they are instead of decoded and encoded again for every event.
-struct Row {
-    seq: i64,
-    id: crate::ids::EventId,
-    at: OffsetDateTime,
-    actor_id: Option<crate::ids::UserId>,
-    actor_role: Option<String>,
-    client_addr: Option<String>,
-    request_id: Option<String>,
-    event_type: String,
-    object_type: Option<String>,
-    object_id: Option<String>,
-    changes: String,
-    outcome: String,
-    prev_hash: Vec<u8>,
-    hash: Vec<u8>,
-}
-
-impl Row {
-    /// The event with its changes decoded (for a redacted one).
-    fn into_stored(self) -> StoredEvent {
-        StoredEvent {
-            seq: self.seq,
-            id: self.id,
-            at: self.at,
-            actor_id: self.actor_id,
-            actor_role: self.actor_role,
-            client_addr: self.client_addr,
-            request_id: self.request_id,
-            event_type: self.event_type,
-            object_type: self.object_type,
-            object_id: self.object_id,
-            changes: serde_json::from_str(&self.changes).unwrap_or(serde_json::Value::Null),
-            outcome: self.outcome,
-            prev_hash: self.prev_hash,
-            hash: self.hash,
-        }
-    }
-}
-
-/// A row as one NDJSON line: the fields of [`StoredEvent`] in its order, the changes as
-/// the database wrote them (compacted).
-#[derive(serde::Serialize)]
-struct Line<'a> {
-    seq: i64,
-    id: crate::ids::EventId,
-    #[serde(serialize_with = "super::as_rfc3339")]
-    at: &'a OffsetDateTime,
-    actor_id: Option<crate::ids::UserId>,
-    actor_role: &'a Option<String>,
-    client_addr: &'a Option<String>,
-    request_id: &'a Option<String>,
-    event_type: &'a str,
-    object_type: &'a Option<String>,
-    object_id: &'a Option<String>,
-    changes: &'a serde_json::value::RawValue,
-    outcome: &'a str,
-    #[serde(serialize_with = "super::as_hex")]
-    prev_hash: &'a [u8],
-    #[serde(serialize_with = "super::as_hex")]
-    hash: &'a [u8],
-}
-
-/// PostgreSQL's JSON text without the blanks it writes after `:` and `,`, into `out`.
-fn compact(text: &str, out: &mut String) {
-    out.clear();
-    let (mut in_string, mut escaped, mut after_separator) = (false, false, false);
-    for c in text.chars() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        if c == ' ' && after_separator {
-            continue;
-        }
-        after_separator = c == ':' || c == ',';
-        in_string = c == '"';
-        out.push(c);
-    }
 }
 
 async fn chunk(
@@ -377,13 +288,12 @@ async fn chunk(
     through: i64,
     from: Option<OffsetDateTime>,
     to: Option<OffsetDateTime>,
-) -> Result<Vec<Row>, Refused> {
+) -> Result<Vec<StoredEvent>, Refused> {
     let _turn = exports.turn().await?;
     Ok(sqlx::query_as!(
-        Row,
-        "SELECT seq, id AS \"id: crate::ids::EventId\", at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, \
-         client_addr, request_id, event_type, object_type, object_id, changes::text AS \"changes!\", outcome, prev_hash, hash \
-         FROM audit_events \
+        StoredEvent,
+        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
+         changes, outcome, prev_hash, hash FROM audit_events \
          WHERE seq > $1 AND seq <= $2 AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4) \
          ORDER BY seq LIMIT $5",
         after,
@@ -406,67 +316,10 @@ struct Written {
 }
 
 impl Written {
-    fn push(&mut self, row: Row, format: Format, redact: bool, scratch: &mut String) {
-        if redact && !super::content_free(&row.event_type) {
-            let mut e = row.into_stored();
-            super::redact(&mut e);
-            self.push_stored(&e, format);
-            return;
+    fn push(&mut self, e: &mut StoredEvent, format: Format, redact: bool) {
+        if redact && !super::content_free(&e.event_type) {
+            super::redact(e);
         }
-        compact(&row.changes, scratch);
-        let changes: &serde_json::value::RawValue = match serde_json::from_str(scratch) {
-            Ok(raw) => raw,
-            // Never for the database's own JSON; written decoded if it ever were.
-            Err(_) => return self.push_stored(&row.into_stored(), format),
-        };
-        match format {
-            Format::Ndjson => {
-                let line = Line {
-                    seq: row.seq,
-                    id: row.id,
-                    at: &row.at,
-                    actor_id: row.actor_id,
-                    actor_role: &row.actor_role,
-                    client_addr: &row.client_addr,
-                    request_id: &row.request_id,
-                    event_type: &row.event_type,
-                    object_type: &row.object_type,
-                    object_id: &row.object_id,
-                    changes,
-                    outcome: &row.outcome,
-                    prev_hash: &row.prev_hash,
-                    hash: &row.hash,
-                };
-                serde_json::to_writer(&mut self.bytes, &line).expect("events serialise");
-                self.bytes.push(b'\n');
-            }
-            Format::Csv => {
-                let opt = |o: &Option<String>| o.clone().unwrap_or_default();
-                let cells = [
-                    row.seq.to_string(),
-                    row.id.to_string(),
-                    row.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-                    row.actor_id.map(|a| a.to_string()).unwrap_or_default(),
-                    opt(&row.actor_role),
-                    opt(&row.client_addr),
-                    opt(&row.request_id),
-                    row.event_type.clone(),
-                    opt(&row.object_type),
-                    opt(&row.object_id),
-                    scratch.clone(),
-                    row.outcome.clone(),
-                    hex::encode(&row.prev_hash),
-                    hex::encode(&row.hash),
-                ];
-                let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut self.bytes);
-                let _ = write_csv_record(&mut w, &cells);
-                let _ = w.flush();
-            }
-        }
-        self.ends.push((self.bytes.len(), row.seq));
-    }
-
-    fn push_stored(&mut self, e: &StoredEvent, format: Format) {
         match format {
             Format::Ndjson => {
                 serde_json::to_writer(&mut self.bytes, e).expect("events serialise");
@@ -498,10 +351,9 @@ async fn written_chunk(
     use futures_util::TryStreamExt;
     let _turn = exports.turn().await?;
     let mut rows = sqlx::query_as!(
-        Row,
-        "SELECT seq, id AS \"id: crate::ids::EventId\", at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, \
-         client_addr, request_id, event_type, object_type, object_id, changes::text AS \"changes!\", outcome, prev_hash, hash \
-         FROM audit_events \
+        StoredEvent,
+        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
+         changes, outcome, prev_hash, hash FROM audit_events \
          WHERE seq > $1 AND seq <= $2 AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4) \
          ORDER BY seq LIMIT $5",
         after,
@@ -512,9 +364,8 @@ async fn written_chunk(
     )
     .fetch(&pool);
     let mut w = Written { bytes: Vec::with_capacity(512 * 1024), ..Default::default() };
-    let mut scratch = String::new();
-    while let Some(row) = rows.try_next().await? {
-        w.push(row, format, redact, &mut scratch);
+    while let Some(mut e) = rows.try_next().await? {
+        w.push(&mut e, format, redact);
     }
     w.full = w.ends.len() as i64 == CHUNK_ROWS;
     Ok(w)
@@ -561,9 +412,8 @@ impl LogExport {
         }
         let first = std::mem::take(&mut self.next);
         current.full = first.len() as i64 == CHUNK_ROWS;
-        let mut scratch = String::new();
-        for row in first {
-            current.push(row, self.format, self.redact, &mut scratch);
+        for mut e in first {
+            current.push(&mut e, self.format, self.redact);
         }
         loop {
             let next = match current.ends.last() {
@@ -625,15 +475,6 @@ async fn hand_out(out: &mut Outlet, w: Written) -> Result<(), Cut> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_databases_json_is_compacted_outside_strings_only() {
-        let mut out = String::new();
-        compact(r#"{"a": 1, "b": [1, 2, {"c": "x, y: \"z\" \\"}], "d": null}"#, &mut out);
-        assert_eq!(out, r#"{"a":1,"b":[1,2,{"c":"x, y: \"z\" \\"}],"d":null}"#);
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["b"][2]["c"], "x, y: \"z\" \\");
-    }
 
     #[test]
     fn formula_cells_are_neutralised() {

@@ -217,7 +217,7 @@ pub struct StoredEvent {
 
 /// Bytes (a hash) as lowercase hex, without a string per value (the log export writes two
 /// per event).
-pub(crate) fn as_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+fn as_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     let mut buf = [0u8; 128];
     match buf.get_mut(..bytes.len() * 2) {
         Some(out) => {
@@ -229,7 +229,7 @@ pub(crate) fn as_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, 
 }
 
 /// A time in RFC 3339, as `time::serde::rfc3339` writes it, without a string per value.
-pub(crate) fn as_rfc3339<S: serde::Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+fn as_rfc3339<S: serde::Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
     let mut buf = [0u8; 64];
     let mut out = &mut buf[..];
     t.format_into(&mut out, &Rfc3339).map_err(serde::ser::Error::custom)?;
