@@ -66,10 +66,16 @@ pub async fn seal_dossier(
     super::record(&mut tx, now, &user.audit(), event).await?;
     let cp = checkpoint::take(&mut tx, checkpointer, now, "export").await?;
     tx.commit().await?;
-    checkpoint::to_file(checkpointer, &cp, now).await;
+    // The checkpoint file's append (and its flush) runs while the dossier is sealed.
+    let filed = {
+        let (signer, cp) = (checkpointer.clone(), cp.clone());
+        tokio::spawn(async move { checkpoint::to_file(&signer, &cp, now).await })
+    };
     let header =
         dossier::header(id, &docket_number, (user.id, &user.name, user.role.as_str()), now, marking, include_content);
-    Ok(dossier::seal_hashed(parts, hashes, header, cp, checkpointer))
+    let sealed = dossier::seal_hashed(parts, hashes, header, cp, checkpointer);
+    filed.await.map_err(|e| DomainError::Internal(anyhow::anyhow!("the checkpoint file's append stopped: {e}")))?;
+    Ok(sealed)
 }
 
 /// The chain's state and the checkpoints' check.
