@@ -335,8 +335,8 @@ impl Written {
     }
 }
 
-/// Reads the chunk after `after` and writes each event as it arrives (no chunk of decoded
-/// events is held), under a read turn that ends with the read.
+/// Reads the chunk after `after` (under a read turn that ends with the read) and writes
+/// it; at most one chunk of decoded events is held, while it is written.
 #[allow(clippy::too_many_arguments)]
 async fn written_chunk(
     pool: PgPool,
@@ -348,23 +348,9 @@ async fn written_chunk(
     format: Format,
     redact: bool,
 ) -> Result<Written, Refused> {
-    use futures_util::TryStreamExt;
-    let _turn = exports.turn().await?;
-    let mut rows = sqlx::query_as!(
-        StoredEvent,
-        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
-         changes, outcome, prev_hash, hash FROM audit_events \
-         WHERE seq > $1 AND seq <= $2 AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4) \
-         ORDER BY seq LIMIT $5",
-        after,
-        through,
-        from,
-        to,
-        CHUNK_ROWS,
-    )
-    .fetch(&pool);
+    let rows = chunk(&pool, &exports, after, through, from, to).await?;
     let mut w = Written { bytes: Vec::with_capacity(512 * 1024), ..Default::default() };
-    while let Some(mut e) = rows.try_next().await? {
+    for mut e in rows {
         w.push(&mut e, format, redact);
     }
     w.full = w.ends.len() as i64 == CHUNK_ROWS;

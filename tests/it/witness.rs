@@ -135,6 +135,15 @@ action(type="omfile" file="{d}/collector.log" template="witness")
         std::fs::read_to_string(self.log()).unwrap_or_default()
     }
 
+    /// The positions of the events the collector holds, in the order it wrote them.
+    fn seqs(&self) -> Vec<i64> {
+        self.text()
+            .lines()
+            .filter_map(|l| l.split("{\"icts_audit\":\"event\",\"seq\":").nth(1))
+            .map(|r| r.split(',').next().unwrap().parse().unwrap())
+            .collect()
+    }
+
     /// Waits until the collector holds the event at `seq`.
     async fn wait_for_event(&self, seq: i64) {
         let needle = format!("{{\"icts_audit\":\"event\",\"seq\":{seq},");
@@ -241,11 +250,7 @@ async fn a_collector_over_tls_witnesses_what_a_superuser_deletes() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let text = collector.text();
-    let seqs: Vec<i64> = text
-        .lines()
-        .filter_map(|l| l.split("{\"icts_audit\":\"event\",\"seq\":").nth(1))
-        .map(|r| r.split(',').next().unwrap().parse().unwrap())
-        .collect();
+    let seqs = collector.seqs();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "in chain order, none missing");
     assert!(text.contains("icts-review"), "RFC 5424 APP-NAME: {text}");
     assert!(text.contains("\\u0421\\u043f\\u0443\\u0442\\u043d\\u0438\\u043a"), "the case's text, in ASCII JSON");
@@ -297,12 +302,7 @@ async fn a_collector_over_tls_witnesses_what_a_superuser_deletes() {
         assert!(Instant::now() < deadline, "forwarding never recovered");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let mut seqs: Vec<i64> = collector
-        .text()
-        .lines()
-        .filter_map(|l| l.split("{\"icts_audit\":\"event\",\"seq\":").nth(1))
-        .map(|r| r.split(',').next().unwrap().parse().unwrap())
-        .collect();
+    let mut seqs = collector.seqs();
     seqs.dedup();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order across the outage: {seqs:?}");
     for s in 1..=now {
