@@ -12,12 +12,13 @@ use super::api::{ExportQuery, export_case};
 use super::checkpoint::{self, Checkpoint};
 use super::dossier;
 use super::names::{self, Object};
-use super::service::{self, ChainStatus};
+use super::service;
 use super::{EventFilter, StoredEvent, list};
 use crate::app::AppState;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppPath, AppQuery, CsrfForm};
+use crate::web::flash::Flash;
 use crate::web::layout::{FormErrors, Layout, Pager, render};
 
 /// Filter parameters of the page and of `GET /api/v1/audit/events`.
@@ -484,13 +485,15 @@ struct ChainPage {
     latest: Option<Checkpoint>,
     checkpoints: usize,
     last_check: Option<(String, String, bool)>,
-    result: Option<ChainStatus>,
+    /// The outcome of a verification just asked for: its verdict, then each problem, one
+    /// a line (empty: none asked for).
+    result: Flash,
     writer: checkpoint::WriterState,
     forwarding: Option<super::forward::Status>,
     csrf_token: String,
 }
 
-async fn chain_page(state: &AppState, user: &SignedIn, result: Option<ChainStatus>) -> Result<Response, AppError> {
+async fn chain_page(state: &AppState, user: &SignedIn, result: Flash) -> Result<Response, AppError> {
     let (head_seq, head_hash) = super::head(&state.db).await?;
     let all = checkpoint::all(&state.db).await?;
     let last: Option<StoredEvent> = super::latest_of_type(&state.db, "audit.verified").await?;
@@ -526,18 +529,29 @@ async fn chain_page(state: &AppState, user: &SignedIn, result: Option<ChainStatu
 }
 
 /// `GET /audit/chain`.
-pub async fn chain(user: Authorized<perm::ReadAuditLog>, State(state): State<AppState>) -> Result<Response, AppError> {
-    chain_page(&state, &user, None).await
+pub async fn chain(
+    user: Authorized<perm::ReadAuditLog>,
+    State(state): State<AppState>,
+    flash: Flash,
+) -> Result<Response, AppError> {
+    chain_page(&state, &user, flash).await
 }
 
-/// `POST /audit/chain/verify`.
+/// `POST /audit/chain/verify`: verifies now (and records that it did), then shows the
+/// chain page with the outcome.
 pub async fn chain_verify(
     user: Authorized<perm::ReadAuditLog>,
     State(state): State<AppState>,
     _: CsrfForm,
 ) -> Result<Response, AppError> {
-    let result = service::verify_now(&state.db, &state.checkpointer, &user, state.now()).await?;
-    chain_page(&state, &user, Some(result)).await
+    let r = service::verify_now(&state.db, &state.checkpointer, &user, state.now()).await?;
+    let mut lines = vec![format!(
+        "{} — {} checkpoint(s) checked, {} validly signed.",
+        r.verdict, r.checkpoints.checked, r.checkpoints.signed
+    )];
+    lines.extend(r.checkpoints.problems);
+    let outcome = if r.ok { Flash::done(lines.join("\n")) } else { Flash::problem(lines.join("\n")) };
+    Ok(outcome.see_other(&state.web, &user, "/audit/chain"))
 }
 
 #[cfg(test)]

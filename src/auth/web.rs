@@ -25,6 +25,7 @@ use crate::web::auth::{
 };
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery, CsrfForm};
+use crate::web::flash::Flash;
 use crate::web::layout::{FormErrors, Layout, render};
 
 /// Only paths on this site are followed after sign-in (no open redirects): `next` must be
@@ -715,8 +716,9 @@ async fn users_page_with(
 pub async fn users_page(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
+    flash: Flash,
 ) -> Result<Response, AppError> {
-    users_page_with(&state, &user, FormErrors::default(), None, None, String::new()).await
+    users_page_with(&state, &user, FormErrors::default(), None, None, flash.message).await
 }
 
 /// The create-account form. The initial password is generated and shown once; the user
@@ -740,6 +742,8 @@ pub async fn create_user(
         Err(errors) => Err(AppError::Invalid(errors)),
     };
     match result {
+        // The initial password is shown once, in this answer: it is put in no cookie and
+        // kept nowhere (a re-post finds the account made and is refused).
         Ok(service::NewAccount::Done(created)) => {
             users_page_with(&state, &user, FormErrors::default(), None, Some((created.email, initial)), String::new())
                 .await
@@ -750,7 +754,7 @@ pub async fn create_user(
                 created.email,
                 created.role.label().to_lowercase()
             );
-            users_page_with(&state, &user, FormErrors::default(), None, None, notice).await
+            Ok(Flash::done(notice).see_other(&state.web, &user, "/admin/users"))
         }
         Err(AppError::Invalid(errors)) => {
             let mut r = users_page_with(&state, &user, FormErrors(errors), Some(&form), None, String::new()).await?;
@@ -907,7 +911,11 @@ pub async fn user_page(
     user: Authorized<perm::ManageUsers>,
     AppPath(id): AppPath<crate::ids::UserId>,
     AppQuery(q): AppQuery<DoneQuery>,
+    flash: Flash,
 ) -> Result<Response, AppError> {
+    if !flash.message.is_empty() {
+        return user_page_with(&state, &user, id, flash.message, String::new()).await;
+    }
     let message = match q.done.as_deref() {
         Some("card-linked") => "The card is linked: its holder signs in with it from now on.",
         Some("card-requested") => {
@@ -1020,7 +1028,7 @@ pub async fn user_action(
                 a.describe(),
                 show_time(a.expires_at, &user.zone)
             );
-            user_page_with(&state, &user, id, message, String::new()).await
+            Ok(Flash::done(message).see_other(&state.web, &user, &format!("/admin/users/{id}")))
         }
         Ok(service::AdminOutcome::Done(after)) => {
             let message = match form.action.as_str() {
@@ -1032,7 +1040,13 @@ pub async fn user_action(
                 "reset_second_factors" => "Second factor reset: the one-time codes and recovery codes are gone and the user's sessions were ended. They sign in with the password alone until they set up a new authenticator.".into(),
                 _ => "All of the user's sessions were ended.".into(),
             };
-            user_page_with(&state, &user, id, message, temporary).await
+            if temporary.is_empty() {
+                Ok(Flash::done(message).see_other(&state.web, &user, &format!("/admin/users/{id}")))
+            } else {
+                // The temporary password is shown once, in this answer: it is put in no
+                // cookie and kept nowhere (a re-post is refused: the account's version moved).
+                user_page_with(&state, &user, id, message, temporary).await
+            }
         }
         Err(AppError::Conflict(message)) => {
             let mut r = user_page_with(&state, &user, id, message, String::new()).await?;
@@ -1087,7 +1101,13 @@ async fn decide_approval(
             } else {
                 format!("The request to {} is closed; nothing changed.", done.approval.describe())
             };
-            user_page_with(state, user, id, message, if reset { temporary } else { String::new() }).await
+            if reset {
+                // The temporary password is shown once, in this answer: it is put in no
+                // cookie and kept nowhere (a re-post is refused: the request is decided).
+                user_page_with(state, user, id, message, temporary).await
+            } else {
+                Ok(Flash::done(message).see_other(&state.web, user, &format!("/admin/users/{id}")))
+            }
         }
         Err(AppError::Conflict(message)) | Err(AppError::ForbiddenBecause(message)) => {
             let mut r = user_page_with(state, user, id, message, String::new()).await?;

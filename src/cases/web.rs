@@ -22,7 +22,8 @@ use crate::auth::web::show_time;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
-use crate::web::layout::{FormErrors, Layout, Pager, Panel, render, render_again};
+use crate::web::flash::Flash;
+use crate::web::layout::{FormErrors, Layout, Pager, Panel, answer_form, render, show_refusal};
 
 /// A row of a case table.
 pub struct Row {
@@ -187,8 +188,9 @@ pub async fn list(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
     AppQuery(q): AppQuery<CaseQuery>,
+    flash: Flash,
 ) -> Result<Response, AppError> {
-    list_page(&state, &user, q, String::new()).await
+    list_page(&state, &user, q, flash.message).await
 }
 
 #[derive(Template)]
@@ -493,7 +495,8 @@ pub(crate) async fn case_page_after(
     case_page_with(state, user, id, message, true, o.status, Choices { panel, ..Choices::default() }).await
 }
 
-/// Renders the page with the outcome of a form posted from it (none for a plain read).
+/// Renders the page with a message: a form's refusal, or the flash of one that succeeded
+/// (none for a plain read).
 pub(crate) async fn case_page(
     state: &AppState,
     user: &SignedIn,
@@ -724,6 +727,7 @@ pub async fn show(
     State(state): State<AppState>,
     AppPath(id): AppPath<CaseId>,
     AppQuery(q): AppQuery<CompareQuery>,
+    flash: Flash,
 ) -> Result<Response, AppError> {
     let compare = match (q.from.as_deref().filter(|s| !s.is_empty()), q.to.as_deref().filter(|s| !s.is_empty())) {
         (Some(f), Some(t)) => Some((
@@ -737,8 +741,8 @@ pub async fn show(
         &state,
         &user,
         id,
-        String::new(),
-        false,
+        flash.message,
+        flash.is_error,
         StatusCode::OK,
         Choices { compare, party_q, ..Choices::default() },
     )
@@ -801,7 +805,7 @@ pub async fn confirm_transition(
         Ok(ok) => ok,
         Err(e) => {
             drop(conn);
-            return render_again(Err(e), "", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await;
+            return show_refusal(e, |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await;
         }
     };
     let view = service::view(&mut conn, row.clone(), &user, state.now()).await?;
@@ -892,7 +896,10 @@ pub async fn transition(
         }
         Err(e) => Err(e),
     };
-    render_again(result, "Done.", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await
+    answer_form(&state.web, &user, result, "Done.", &format!("/cases/{id}"), |o| {
+        case_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
 }
 
 /// A note from the case page.
@@ -909,7 +916,10 @@ pub async fn add_note(
     AppForm(f): AppForm<NoteForm>,
 ) -> Result<Response, AppError> {
     let result = service::add_note(&mut *state.conn().await?, &user, state.now(), id, &f.body).await.map(|_| ());
-    render_again(result, "Note added.", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await
+    answer_form(&state.web, &user, result, "Note added.", &format!("/cases/{id}"), |o| {
+        case_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
 }
 
 /// `POST /cases/{id}/rfis`: the body is read raw because `tolls` repeats.
@@ -944,7 +954,7 @@ pub async fn add_rfi(
             .map_err(AppError::from)
             .map(|_| ()),
     };
-    render_again(result, "Request for information recorded.", |o| {
+    answer_form(&state.web, &user, result, "Request for information recorded.", &format!("/cases/{id}"), |o| {
         case_page_after(&state, &user, id, o, "rfi", "", &body)
     })
     .await
@@ -969,7 +979,7 @@ pub async fn answer_rfi(
 ) -> Result<Response, AppError> {
     let when = service::When { on: f.answered_on, late_reason: f.late_reason };
     let result = service::answer_rfi(&mut *state.conn().await?, &user, state.now(), id, rfi, &f.answer, &when).await;
-    render_again(result, "Answer recorded; its clocks run again.", |o| {
+    answer_form(&state.web, &user, result, "Answer recorded; its clocks run again.", &format!("/cases/{id}"), |o| {
         case_page(&state, &user, id, o.message, o.is_error, o.status)
     })
     .await
@@ -1004,7 +1014,10 @@ pub async fn extend(
         (None, _) => Err(AppError::invalid("clock", "choose a clock")),
         (_, Err(_)) => Err(AppError::invalid("days", "must be a whole number of days")),
     };
-    render_again(result, "Clock extended.", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await
+    answer_form(&state.web, &user, result, "Clock extended.", &format!("/cases/{id}"), |o| {
+        case_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
 }
 
 /// The rule form.
@@ -1028,7 +1041,10 @@ pub async fn set_rule(
             .map_err(AppError::from),
         None => Err(AppError::invalid("rule_version", "choose ifr-2021 or final-2025")),
     };
-    render_again(result, "Rule version set.", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await
+    answer_form(&state.web, &user, result, "Rule version set.", &format!("/cases/{id}"), |o| {
+        case_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
 }
 
 /// `POST /cases/assign` (supervisors): one or many cases from the list or the case page.
@@ -1058,9 +1074,9 @@ pub async fn assign(
         .map_err(AppError::from);
     match (result, back.as_deref()) {
         (Ok(_), Some("case")) if ids.len() == 1 => {
-            case_page(&state, &user, ids[0], "Assignment saved.".into(), false, StatusCode::OK).await
+            Ok(Flash::done("Assignment saved.").see_other(&state.web, &user, &format!("/cases/{}", ids[0])))
         }
-        (Ok(n), _) => list_page(&state, &user, CaseQuery::default(), format!("{n} case(s) assigned.")).await,
+        (Ok(n), _) => Ok(Flash::done(format!("{n} case(s) assigned.")).see_other(&state.web, &user, "/cases")),
         (Err(AppError::Invalid(e)), _) => {
             let mut r = list_page(&state, &user, CaseQuery::default(), FieldError::join(&e)).await?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -1223,7 +1239,10 @@ pub async fn questions(
             .map(|_| ()),
         Err(errors) => Err(AppError::Invalid(errors)),
     };
-    render_again(result, "Answers saved.", |o| case_page(&state, &user, id, o.message, o.is_error, o.status)).await
+    answer_form(&state.web, &user, result, "Answers saved.", &format!("/cases/{id}"), |o| {
+        case_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -1413,8 +1432,9 @@ async fn reference_page(
 pub async fn reference_admin(
     user: Authorized<perm::ManageReference>,
     State(state): State<AppState>,
+    flash: Flash,
 ) -> Result<Response, AppError> {
-    reference_page(&state, &user, String::new(), false, StatusCode::OK).await
+    reference_page(&state, &user, flash.message, flash.is_error, StatusCode::OK).await
 }
 
 /// The reference-entry form.
@@ -1461,6 +1481,8 @@ pub async fn reference_save(
         Err(AppError::NotFound) => Err(AppError::invalid("kind", "choose a kind of reference data")),
         other => other,
     };
-    render_again(result, &format!("Saved {code}."), |o| reference_page(&state, &user, o.message, o.is_error, o.status))
-        .await
+    answer_form(&state.web, &user, result, format!("Saved {code}."), "/admin/reference", |o| {
+        reference_page(&state, &user, o.message, o.is_error, o.status)
+    })
+    .await
 }

@@ -29,7 +29,8 @@ use crate::proceedings::model::Submission;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppFormKept, AppPath, AppQuery, CsrfForm};
-use crate::web::layout::{FormErrors, Layout, Pager, Panel, form_outcome, render, render_again};
+use crate::web::flash::Flash;
+use crate::web::layout::{FormErrors, Layout, Pager, Panel, answer_form, form_outcome, render, show_refusal};
 
 // ---------------------------------------------------------------------------------------
 // Determinations.
@@ -53,7 +54,7 @@ pub async fn create(
     AppFormKept(f, body): AppFormKept<NewDraftForm>,
 ) -> Result<Response, AppError> {
     let Some(kind) = Kind::parse(&f.kind) else {
-        return render_again(Err(AppError::invalid("kind", "choose a kind of determination")), "", |o| {
+        return show_refusal(AppError::invalid("kind", "choose a kind of determination"), |o| {
             crate::proceedings::web::proceedings_after(&state, &user, id, o, "draft", "draft-", &body)
         })
         .await;
@@ -88,7 +89,7 @@ pub async fn create(
     match service::create(&mut *state.conn().await?, &user, state.now(), id, kind, draft, &drafted).await {
         Ok(d) => Ok(Redirect::to(&format!("/determinations/{}", d.id)).into_response()),
         Err(e) => {
-            render_again(Err(e), "", |o| {
+            show_refusal(e, |o| {
                 crate::proceedings::web::proceedings_after(&state, &user, id, o, "draft", "draft-", &body)
             })
             .await
@@ -197,7 +198,8 @@ impl DeterminationPage {
 }
 
 #[allow(clippy::too_many_arguments)]
-/// Renders the page with the outcome of a form posted from it (none for a plain read).
+/// Renders the page with a message: a form's refusal, or the flash of one that succeeded
+/// (none for a plain read).
 pub(crate) async fn determination_page(
     state: &AppState,
     user: &SignedIn,
@@ -358,8 +360,9 @@ pub async fn show(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<DeterminationId>,
+    flash: Flash,
 ) -> Result<Response, AppError> {
-    determination_page(&state, &user, id, String::new(), false, Vec::new(), StatusCode::OK, None).await
+    determination_page(&state, &user, id, flash.message, flash.is_error, Vec::new(), StatusCode::OK, None).await
 }
 
 /// Reads the draft form: plain fields, `prohibition_date_N` / `prohibition_text_N`,
@@ -463,8 +466,8 @@ pub async fn save(
         .map_err(AppError::from)
     {
         Ok(d) => {
-            let message = format!("Saved revision {}.", d.revision);
-            determination_page(&state, &user, id, message, false, Vec::new(), StatusCode::OK, None).await
+            let saved = Flash::done(format!("Saved revision {}.", d.revision));
+            Ok(saved.see_other(&state.web, &user, &format!("/determinations/{id}")))
         }
         Err(AppError::Invalid(errors)) => {
             let message = FieldError::join(&errors);
@@ -473,7 +476,7 @@ pub async fn save(
                 .await
         }
         Err(e) => {
-            let o = form_outcome(Err(e), "")?;
+            let o = form_outcome(e)?;
             determination_page(
                 &state,
                 &user,
@@ -497,9 +500,14 @@ pub async fn submit(
     _: CsrfForm,
 ) -> Result<Response, AppError> {
     let result = service::submit(&mut *state.conn().await?, &user, state.now(), id, state.mail).await.map(|_| ());
-    render_again(result, "Submitted for signature. The supervisors have been notified.", |o| {
-        determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
-    })
+    answer_form(
+        &state.web,
+        &user,
+        result,
+        "Submitted for signature. The supervisors have been notified.",
+        &format!("/determinations/{id}"),
+        |o| determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None),
+    )
     .await
 }
 
@@ -607,9 +615,14 @@ pub async fn sign(
             Ok(Redirect::to(&format!("/account/reauth?next=%2Fdeterminations%2F{id}%2Fsign")).into_response())
         }
         result => {
-            render_again(result.map(|_| ()), "Signed. The signed content can no longer change.", |o| {
-                determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None)
-            })
+            answer_form(
+                &state.web,
+                &user,
+                result.map(|_| ()),
+                "Signed. The signed content can no longer change.",
+                &format!("/determinations/{id}"),
+                |o| determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None),
+            )
             .await
         }
     }
@@ -651,9 +664,14 @@ pub async fn record_outside(
                 .map_err(AppError::from)
         }
     };
-    render_again(result, "Outside signature recorded. A second supervisor confirms it against the signed copy.", |o| {
-        determination_after(&state, &user, id, o, "outside", "outside-", &body)
-    })
+    answer_form(
+        &state.web,
+        &user,
+        result,
+        "Outside signature recorded. A second supervisor confirms it against the signed copy.",
+        &format!("/determinations/{id}"),
+        |o| determination_after(&state, &user, id, o, "outside", "outside-", &body),
+    )
     .await
 }
 
@@ -670,9 +688,12 @@ pub async fn confirm_outside(
             Ok(Redirect::to(&format!("/account/reauth?next=%2Fdeterminations%2F{id}")).into_response())
         }
         result => {
-            render_again(
+            answer_form(
+                &state.web,
+                &user,
                 result.map(|_| ()),
                 "Confirmed. The signature made outside the system is now part of the record.",
+                &format!("/determinations/{id}"),
                 |o| determination_page(&state, &user, id, o.message, o.is_error, o.errors, o.status, None),
             )
             .await
@@ -707,9 +728,14 @@ pub async fn record_sending(
         late_reason: f.late_reason,
     };
     let result = service::record_sending(&mut *state.conn().await?, &user, state.now(), id, s).await.map(|_| ());
-    render_again(result.map_err(AppError::from), "Sending recorded.", |o| {
-        determination_after(&state, &user, id, o, "sending", "send-", &body)
-    })
+    answer_form(
+        &state.web,
+        &user,
+        result.map_err(AppError::from),
+        "Sending recorded.",
+        &format!("/determinations/{id}"),
+        |o| determination_after(&state, &user, id, o, "sending", "send-", &body),
+    )
     .await
 }
 
@@ -737,9 +763,14 @@ pub async fn record_publication(
         late_reason: f.late_reason,
     };
     let result = service::record_publication(&mut *state.conn().await?, &user, state.now(), id, p).await.map(|_| ());
-    render_again(result.map_err(AppError::from), "Publication recorded.", |o| {
-        determination_after(&state, &user, id, o, "publication", "pub-", &body)
-    })
+    answer_form(
+        &state.web,
+        &user,
+        result.map_err(AppError::from),
+        "Publication recorded.",
+        &format!("/determinations/{id}"),
+        |o| determination_after(&state, &user, id, o, "publication", "pub-", &body),
+    )
     .await
 }
 
@@ -759,7 +790,7 @@ pub async fn return_draft(
     let result = service::return_draft(&mut *state.conn().await?, &user, state.now(), id, &f.comment, state.mail)
         .await
         .map(|_| ());
-    render_again(result, "Returned to the drafter.", |o| {
+    answer_form(&state.web, &user, result, "Returned to the drafter.", &format!("/determinations/{id}"), |o| {
         determination_after(&state, &user, id, o, "return", "return-", &body)
     })
     .await

@@ -15,7 +15,7 @@ use crate::cases::service::visible;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{AppMultipart, AppPath};
-use crate::web::layout::render_again;
+use crate::web::layout::answer_form;
 
 /// Reads the multipart fields `title`, `marking`, `pointer`, `submission_id` and `file`;
 /// a text part's control characters ride in [`Upload::refused`], to be reported with the
@@ -139,7 +139,7 @@ pub async fn upload(
         .await
         .map_err(AppError::from)
         .map(|_| ());
-    render_again(result, "Document stored.", |o| {
+    answer_form(&state.web, &user, result, "Document stored.", &format!("/cases/{id}/proceedings"), |o| {
         crate::proceedings::web::proceedings_after_values(&state, &user, id, o, "document", "doc-", values)
     })
     .await

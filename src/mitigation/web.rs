@@ -1,5 +1,6 @@
 //! The mitigation forms of the proceedings page: propose a measure, move its status,
-//! record a compliance check. Each re-renders the proceedings page with its outcome.
+//! record a compliance check. Each goes back to the proceedings page: with its confirmation
+//! when it was done, with its refusal (the panel open, what was typed kept) when not.
 
 use crate::ids::CaseId;
 use crate::ids::DocumentId;
@@ -14,7 +15,7 @@ use crate::app::AppState;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{AppFormKept, AppPath};
-use crate::web::layout::render_again;
+use crate::web::layout::answer_form;
 
 /// The measure form.
 #[derive(Debug, Deserialize)]
@@ -36,7 +37,7 @@ pub async fn add_measure(
     let m =
         NewMeasure { kind: f.kind, description: f.description, owner: f.owner, due_on: f.due_on, submission_id: None };
     let result = service::add(&mut *state.conn().await?, &user, state.now(), id, m).await.map(|_| ());
-    render_again(result, "Measure recorded.", |o| {
+    answer_form(&state.web, &user, result, "Measure recorded.", &format!("/cases/{id}/proceedings"), |o| {
         crate::proceedings::web::proceedings_after(&state, &user, id, o, "measure", "m-", &body)
     })
     .await
@@ -72,7 +73,7 @@ pub async fn measure_status(
     };
     let result =
         service::set_status(&mut *state.conn().await?, &user, state.now(), id, s, state.mail).await.map(|_| ());
-    render_again(result, "Measure updated.", |o| {
+    answer_form(&state.web, &user, result, "Measure updated.", &format!("/cases/{}/proceedings", f.case_id), |o| {
         crate::proceedings::web::proceedings_after(
             &state,
             &user,
@@ -118,16 +119,23 @@ pub async fn add_check(
         late_reason: f.late_reason,
     };
     let result = service::add_check(&mut *state.conn().await?, &user, state.now(), id, k, state.mail).await.map(|_| ());
-    render_again(result, "Compliance check recorded.", |o| {
-        crate::proceedings::web::proceedings_after(
-            &state,
-            &user,
-            f.case_id,
-            o,
-            format!("check-{id}"),
-            format!("ck-{id}-"),
-            &body,
-        )
-    })
+    answer_form(
+        &state.web,
+        &user,
+        result,
+        "Compliance check recorded.",
+        &format!("/cases/{}/proceedings", f.case_id),
+        |o| {
+            crate::proceedings::web::proceedings_after(
+                &state,
+                &user,
+                f.case_id,
+                o,
+                format!("check-{id}"),
+                format!("ck-{id}-"),
+                &body,
+            )
+        },
+    )
     .await
 }

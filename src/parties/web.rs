@@ -20,7 +20,8 @@ use crate::cases::reference::Reference;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
-use crate::web::layout::{FormErrors, Layout, Pager, render, render_again};
+use crate::web::flash::Flash;
+use crate::web::layout::{FormErrors, Layout, Pager, answer_form, render};
 
 #[derive(Template)]
 #[template(path = "parties/list.html")]
@@ -275,7 +276,8 @@ struct ShowPage {
     hits: Vec<super::screening_service::Hit>,
 }
 
-/// Renders the page with the outcome of a form posted from it (none for a plain read).
+/// Renders the page with a message: a form's refusal, or the flash of one that succeeded
+/// (none for a plain read).
 pub(crate) async fn show_page(
     state: &AppState,
     user: &SignedIn,
@@ -325,8 +327,9 @@ pub async fn show(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<PartyId>,
+    flash: Flash,
 ) -> Result<Response, AppError> {
-    show_page(&state, &user, id, String::new(), false, StatusCode::OK).await
+    show_page(&state, &user, id, flash.message, flash.is_error, StatusCode::OK).await
 }
 
 /// `POST /parties/{id}`: edit.
@@ -347,7 +350,10 @@ pub async fn update(
         (Err(e), _) => Err(AppError::Invalid(e)),
         (_, None) => Err(AppError::invalid("version", "is missing; reload the page")),
     };
-    render_again(result, "Party saved.", |o| show_page(&state, &user, id, o.message, o.is_error, o.status)).await
+    answer_form(&state.web, &user, result, "Party saved.", &format!("/parties/{id}"), |o| {
+        show_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
 }
 
 /// The evidence form.
@@ -370,7 +376,10 @@ pub async fn add_evidence(
     let input =
         super::EvidenceInput { criterion: f.criterion, adversary: f.adversary, finding: f.finding, source: f.source };
     let result = super::add_evidence(&mut *state.conn().await?, &user, state.now(), id, &input).await.map(|_| ());
-    render_again(result, "Evidence recorded.", |o| show_page(&state, &user, id, o.message, o.is_error, o.status)).await
+    answer_form(&state.web, &user, result, "Evidence recorded.", &format!("/parties/{id}"), |o| {
+        show_page(&state, &user, id, o.message, o.is_error, o.status)
+    })
+    .await
 }
 
 /// Linking a party from the case page.
@@ -394,7 +403,7 @@ pub async fn link(
         (Err(_), _) => Err(AppError::invalid("party_id", "choose a party")),
         (_, None) => Err(AppError::invalid("role", "choose a role")),
     };
-    render_again(result, "Party linked.", |o| {
+    answer_form(&state.web, &user, result, "Party linked.", &format!("/cases/{id}"), |o| {
         crate::cases::web::case_page(&state, &user, id, o.message, o.is_error, o.status)
     })
     .await
@@ -497,7 +506,7 @@ pub async fn add_transaction(
             Err(AppError::Invalid(errors))
         }
     };
-    render_again(result, "Transaction recorded.", |o| {
+    answer_form(&state.web, &user, result, "Transaction recorded.", &format!("/cases/{id}"), |o| {
         crate::cases::web::case_page_after(&state, &user, id, o, "transaction", "tx-", &body)
     })
     .await
@@ -532,7 +541,7 @@ pub async fn consolidate(
         Err(AppError::NotFound) => Err(AppError::invalid("from", "no case with that docket number")),
         other => other,
     };
-    render_again(result, "Case consolidated into this one.", |o| {
+    answer_form(&state.web, &user, result, "Case consolidated into this one.", &format!("/cases/{id}"), |o| {
         crate::cases::web::case_page(&state, &user, id, o.message, o.is_error, o.status)
     })
     .await
@@ -572,8 +581,9 @@ async fn lists_page(
 pub async fn lists_admin(
     user: Authorized<perm::ManageReference>,
     State(state): State<AppState>,
+    flash: Flash,
 ) -> Result<Response, AppError> {
-    lists_page(&state, &user, String::new(), false, StatusCode::OK).await
+    lists_page(&state, &user, flash.message, flash.is_error, StatusCode::OK).await
 }
 
 /// `POST /admin/screening` (administrators): upload a list file (multipart, field `file`).
@@ -630,7 +640,7 @@ pub async fn upload(
             let m = format!(
                 "List version {version} imported: {parties} parties with new hits, {cases} open cases flagged."
             );
-            lists_page(&state, &user, m, false, StatusCode::OK).await
+            Ok(Flash::done(m).see_other(&state.web, &user, "/admin/screening"))
         }
         Err(AppError::Invalid(e)) => {
             let m = e.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
@@ -663,7 +673,7 @@ pub async fn decide_page(
             .map(|_| ()),
         Err(e) => Err(e),
     };
-    render_again(result, "Screening hit decided.", |o| {
+    answer_form(&state.web, &user, result, "Screening hit decided.", &format!("/parties/{}", f.party_id), |o| {
         super::web::show_page(&state, &user, f.party_id, o.message, o.is_error, o.status)
     })
     .await

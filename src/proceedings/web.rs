@@ -22,7 +22,8 @@ use crate::mitigation::{self, Check, Measure, MeasureKind};
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{AppFormKept, AppPath};
-use crate::web::layout::{Layout, Panel, render, render_again};
+use crate::web::flash::Flash;
+use crate::web::layout::{Layout, Panel, answer_form, render};
 
 #[derive(Template)]
 #[template(path = "proceedings/page.html")]
@@ -118,7 +119,8 @@ fn works(user: &SignedIn, c: &CaseRow) -> bool {
     proceedings::may_work(user, c).is_ok()
 }
 
-/// Renders the page with the outcome of a form posted from it (none for a plain read).
+/// Renders the page with a message: a form's refusal, or the flash of one that succeeded
+/// (none for a plain read).
 pub(crate) async fn proceedings_page(
     state: &AppState,
     user: &SignedIn,
@@ -228,8 +230,9 @@ pub async fn proceedings(
     user: Authorized<perm::ViewCases>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CaseId>,
+    flash: Flash,
 ) -> Result<Response, AppError> {
-    proceedings_page(&state, &user, id, String::new(), false, StatusCode::OK).await
+    proceedings_page(&state, &user, id, flash.message, flash.is_error, StatusCode::OK).await
 }
 
 /// `POST /cases/{id}/agency-notices`.
@@ -242,8 +245,10 @@ pub async fn add_notice(
     let n =
         NewNotice { step: n.step, agency: n.agency, sent_on: n.sent_on, due_on: n.due_on, late_reason: n.late_reason };
     let result = proceedings::add_notice(&mut *state.conn().await?, &user, state.now(), id, n).await.map(|_| ());
-    render_again(result, "Notice recorded.", |o| proceedings_after(&state, &user, id, o, "notice", "notice-", &body))
-        .await
+    answer_form(&state.web, &user, result, "Notice recorded.", &format!("/cases/{id}/proceedings"), |o| {
+        proceedings_after(&state, &user, id, o, "notice", "notice-", &body)
+    })
+    .await
 }
 
 /// The notice form.
@@ -302,9 +307,14 @@ pub async fn respond(
         Ok(n) => n.case_id,
         Err(_) => f.case_id,
     };
-    render_again(result.map(|_| ()), "Response recorded.", |o| {
-        proceedings_after(&state, &user, case_id, o, format!("response-{id}"), format!("resp-{id}-"), &body)
-    })
+    answer_form(
+        &state.web,
+        &user,
+        result.map(|_| ()),
+        "Response recorded.",
+        &format!("/cases/{case_id}/proceedings"),
+        |o| proceedings_after(&state, &user, case_id, o, format!("response-{id}"), format!("resp-{id}-"), &body),
+    )
     .await
 }
 
@@ -339,7 +349,7 @@ pub async fn add_submission(
         late_reason: f.late_reason,
     };
     let result = proceedings::add_submission(&mut *state.conn().await?, &user, state.now(), id, s).await.map(|_| ());
-    render_again(result, "Submission recorded.", |o| {
+    answer_form(&state.web, &user, result, "Submission recorded.", &format!("/cases/{id}/proceedings"), |o| {
         proceedings_after(&state, &user, id, o, "submission", "sub-", &body)
     })
     .await
@@ -387,7 +397,7 @@ pub async fn record_deviation(
         }
         Err(e) => Err(e),
     };
-    render_again(result, "Emergency deviation recorded.", |o| {
+    answer_form(&state.web, &user, result, "Emergency deviation recorded.", &format!("/cases/{id}/proceedings"), |o| {
         proceedings_after(&state, &user, id, o, "deviation", "deviation-", &body)
     })
     .await
@@ -414,7 +424,7 @@ pub async fn mark_response_complete(
         .map_err(AppError::from),
         Err(e) => Err(e),
     };
-    render_again(result, "Response marked complete.", |o| {
+    answer_form(&state.web, &user, result, "Response marked complete.", &format!("/cases/{id}/proceedings"), |o| {
         proceedings_after(&state, &user, id, o, "complete", "complete-", &body)
     })
     .await
@@ -439,8 +449,13 @@ pub async fn meeting(
 ) -> Result<Response, AppError> {
     let m = MeetingOutcome { held_on: f.held_on, outcome: f.outcome, late_reason: f.late_reason };
     let result = proceedings::record_meeting(&mut *state.conn().await?, &user, state.now(), id, m).await.map(|_| ());
-    render_again(result, "Meeting outcome recorded.", |o| {
-        proceedings_after(&state, &user, f.case_id, o, format!("meeting-{id}"), format!("meet-{id}-"), &body)
-    })
+    answer_form(
+        &state.web,
+        &user,
+        result,
+        "Meeting outcome recorded.",
+        &format!("/cases/{}/proceedings", f.case_id),
+        |o| proceedings_after(&state, &user, f.case_id, o, format!("meeting-{id}"), format!("meet-{id}-"), &body),
+    )
     .await
 }

@@ -18,7 +18,7 @@ use crate::parties::NexusCriterion;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppFormKept, AppPath, FormBody};
-use crate::web::layout::render_again;
+use crate::web::layout::answer_form;
 use crate::web::layout::{FormErrors, Layout, render};
 
 #[derive(Template)]
@@ -319,9 +319,14 @@ pub async fn propose(
             .map(|_| ()),
         None => Err(AppError::invalid("band", "choose a band")),
     };
-    render_again(result, "Override proposed; it takes effect when another supervisor approves it.", |o| {
-        crate::cases::web::case_page_after(&state, &user, f.case_id, o, "override", "ov-", &body)
-    })
+    answer_form(
+        &state.web,
+        &user,
+        result,
+        "Override proposed; it takes effect when another supervisor approves it.",
+        &format!("/cases/{}", f.case_id),
+        |o| crate::cases::web::case_page_after(&state, &user, f.case_id, o, "override", "ov-", &body),
+    )
     .await
 }
 
@@ -350,7 +355,7 @@ pub async fn decide(
         &f.comment,
     )
     .await;
-    render_again(result, "Override decided.", |o| {
+    answer_form(&state.web, &user, result, "Override decided.", &format!("/cases/{}", f.case_id), |o| {
         crate::cases::web::case_page(&state, &user, f.case_id, o.message, o.is_error, o.status)
     })
     .await

@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::WebState;
+use super::auth::SignedIn;
+use super::flash::Flash;
 use crate::web::error::{AppError, Problem};
 
 /// The signed-in user as the header shows them.
@@ -154,13 +156,13 @@ impl Pager {
     }
 }
 
-/// What a form posted from a page did, shown when the page is rendered again: the message,
-/// whether it is an error, the status and the fields at fault.
+/// Why a form posted from a page was refused, shown when the page is rendered again: the
+/// message, that it is an error, the status and the fields at fault.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// Shown in the page's banner.
     pub message: String,
-    /// Whether the banner is an error.
+    /// Whether the banner is an error (always, for a refusal).
     pub is_error: bool,
     /// The status the page answers with.
     pub status: axum::http::StatusCode,
@@ -168,32 +170,55 @@ pub struct Outcome {
     pub errors: Vec<crate::error::FieldError>,
 }
 
-/// How a form's result is reported on its page: conflicts, refusals with a reason and
+/// How a form's refusal is reported on its page: conflicts, refusals with a reason and
 /// invalid input become messages; any other error passes through.
-pub fn form_outcome<E: Into<AppError>>(result: Result<(), E>, ok: &str) -> Result<Outcome, AppError> {
+pub fn form_outcome(refusal: impl Into<AppError>) -> Result<Outcome, AppError> {
     use axum::http::StatusCode;
-    let (message, is_error, status, errors) = match result.map_err(Into::into) {
-        Ok(()) => (ok.to_string(), false, StatusCode::OK, Vec::new()),
-        Err(AppError::Conflict(m)) => (m, true, StatusCode::CONFLICT, Vec::new()),
-        Err(AppError::ForbiddenBecause(m)) => (m, true, StatusCode::FORBIDDEN, Vec::new()),
-        Err(AppError::Invalid(errors)) => {
+    let (message, status, errors) = match refusal.into() {
+        AppError::Conflict(m) => (m, StatusCode::CONFLICT, Vec::new()),
+        AppError::ForbiddenBecause(m) => (m, StatusCode::FORBIDDEN, Vec::new()),
+        AppError::Invalid(errors) => {
             let message = errors.iter().map(|e| sentence(&e.field, &e.message)).collect::<Vec<_>>().join(" ");
-            (message, true, StatusCode::UNPROCESSABLE_ENTITY, errors)
+            (message, StatusCode::UNPROCESSABLE_ENTITY, errors)
         }
-        Err(e) => return Err(e),
+        e => return Err(e),
     };
-    Ok(Outcome { message, is_error, status, errors })
+    Ok(Outcome { message, is_error: true, status, errors })
 }
 
-/// The one way a page answers a form posted from it: `page` renders it again with the
-/// outcome of `result` (`ok` is the message when it succeeded).
-pub async fn render_again<E, F, Fut>(result: Result<(), E>, ok: &str, page: F) -> Result<Response, AppError>
+/// The one way a page answers a form posted from it. Done: `303 See Other` to `to`, the
+/// page that shows the result, with `ok` as its one-time message (a [`Flash`]), so that a
+/// refresh or the back button repeats nothing. Refused: `page` renders the form's page
+/// again with the refusal (its status and message, the fields at fault and what was
+/// entered).
+pub async fn answer_form<E, F, Fut>(
+    web: &WebState,
+    user: &SignedIn,
+    result: Result<(), E>,
+    ok: impl Into<String>,
+    to: &str,
+    page: F,
+) -> Result<Response, AppError>
 where
     E: Into<AppError>,
     F: FnOnce(Outcome) -> Fut,
     Fut: std::future::Future<Output = Result<Response, AppError>>,
 {
-    page(form_outcome(result, ok)?).await
+    match result {
+        Ok(()) => Ok(Flash::done(ok).see_other(web, user, to)),
+        Err(e) => show_refusal(e, page).await,
+    }
+}
+
+/// A form's page again with its refusal `e` (as [`answer_form`] shows one), for input
+/// refused before the act was tried.
+pub async fn show_refusal<E, F, Fut>(e: E, page: F) -> Result<Response, AppError>
+where
+    E: Into<AppError>,
+    F: FnOnce(Outcome) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, AppError>>,
+{
+    page(form_outcome(e)?).await
 }
 
 /// Field errors of a form, looked up by field name from templates.

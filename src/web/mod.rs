@@ -6,6 +6,7 @@ pub mod confirm;
 pub mod conn;
 pub mod error;
 pub mod extract;
+pub mod flash;
 pub mod home;
 pub mod layout;
 pub mod middleware;

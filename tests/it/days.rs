@@ -659,7 +659,7 @@ async fn acts_that_cannot_be_undone_ask_to_confirm_what_is_about_to_happen_and_w
     // Confirmed, the act is done with what the first step carried.
     assert_eq!(hidden(&confirm, "action"), "accept");
     let r = app
-        .send(s.post(
+        .submit(s.post(
             &format!("/cases/{id}/transitions"),
             &[("action", &hidden(&confirm, "action")), ("version", &hidden(&confirm, "version")), ("date", "")],
         ))
@@ -690,7 +690,7 @@ async fn acts_that_cannot_be_undone_ask_to_confirm_what_is_about_to_happen_and_w
     assert!(confirm.contains(&analyst.email) && confirm.contains("can no longer sign in"), "{confirm}");
     assert_eq!(app.send(api("GET", "/api/v1/me", &ta, None)).await.status, StatusCode::OK, "still active");
     let r = app
-        .send(sa.post(
+        .submit(sa.post(
             &format!("/admin/users/{}", analyst.id),
             &[("action", "deactivate"), ("version", &hidden(&confirm, "version"))],
         ))
@@ -1120,7 +1120,7 @@ async fn the_proceedings_panels_come_back_open_with_their_errors_at_the_fields()
     assert_eq!(app.count("audit_events").await, before, "nothing was written");
     // A measure rejected without the comment that must say why.
     let r = app
-        .send(s.post(
+        .submit(s.post(
             &format!("/cases/{id}/measures"),
             &[
                 ("kind", "independent_audit"),

@@ -364,6 +364,33 @@ impl TestApp {
         TestResponse { status, headers, body }
     }
 
+    /// Sends a form's `request` as a browser does: an answer `303 See Other` (a form that
+    /// succeeded) is followed to its `Location` with the request's cookies and those the
+    /// answer set (its one-time message), and the page found there is returned; any other
+    /// answer is returned as it is.
+    pub async fn submit(&self, request: Request<Body>) -> TestResponse {
+        let mut cookies: Vec<String> = request
+            .headers()
+            .get("cookie")
+            .map(|c| c.to_str().unwrap().split("; ").map(str::to_string).collect())
+            .unwrap_or_default();
+        let r = self.send(request).await;
+        if r.status != StatusCode::SEE_OTHER {
+            return r;
+        }
+        for set in r.headers.get_all("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
+            let name = pair.split('=').next().unwrap().to_string();
+            cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+            if !pair.ends_with('=') {
+                cookies.push(pair);
+            }
+        }
+        let location = r.header("location").expect("a redirect names where it goes");
+        let path = location.split('#').next().unwrap();
+        self.send(Request::get(path).header("cookie", cookies.join("; ")).body(Body::empty()).unwrap()).await
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> TestResponse {
         self.send(Request::get(path).body(Body::empty()).unwrap()).await

@@ -130,7 +130,7 @@ async fn three_failures_lock_the_account_and_every_failure_looks_the_same() {
     let page = app.send(admin_s.get(&format!("/admin/users/{}", inactive.id))).await;
     let version = page.text().split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     let r = app
-        .send(
+        .submit(
             admin_s.post(&format!("/admin/users/{}", inactive.id), &[("action", "deactivate"), ("version", &version)]),
         )
         .await;
@@ -194,7 +194,7 @@ async fn three_failures_lock_the_account_and_every_failure_looks_the_same() {
     assert!(page.text().contains("locked after failed sign-ins"));
     let version = page.text().split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     let r = app
-        .send(admin_s.post(&format!("/admin/users/{}", victim.id), &[("action", "unlock"), ("version", &version)]))
+        .submit(admin_s.post(&format!("/admin/users/{}", victim.id), &[("action", "unlock"), ("version", &version)]))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(app.try_sign_in(&victim.email, &victim.password, None).await.is_ok());
@@ -386,13 +386,15 @@ async fn admin_reset_forces_a_password_change_and_role_change_ends_sessions() {
 
     let v = version(app.send(a.get(&format!("/admin/users/{}", u.id))).await.text());
     let r = app
-        .send(a.post(&format!("/admin/users/{}", u.id), &[("action", "role"), ("role", "supervisor"), ("version", &v)]))
+        .submit(
+            a.post(&format!("/admin/users/{}", u.id), &[("action", "role"), ("role", "supervisor"), ("version", &v)]),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.text().contains("second administrator"), "asked, not made");
     let request = open_request("role_change").await;
     let r =
-        app.send(b.post(
+        app.submit(b.post(
             &format!("/admin/users/{}", u.id),
             &[("action", "approve"), ("approval", &request), ("version", &v)],
         ))

@@ -942,7 +942,7 @@ async fn the_other_acts_carry_their_dates_too() {
     assert!(page.contains("2021-08-30 is before the acceptance on 2021-09-01"), "{page}");
     let page = o.app.send(ext(&[("granted_on", "2021-10-01")])).await.text();
     assert!(page.contains("give a written reason for recording it late"), "a late act needs its reason");
-    let r = o.app.send(ext(&[("granted_on", "2021-10-01"), ("late_reason", "moved in")])).await;
+    let r = o.app.submit(ext(&[("granted_on", "2021-10-01"), ("late_reason", "moved in")])).await;
     assert!(r.text().contains("Clock extended."), "{}", r.text());
     let e = o.app.events("case.clock_extended").await.pop().unwrap();
     assert_eq!(e["changes"]["on"], "2021-10-01");
@@ -952,7 +952,7 @@ async fn the_other_acts_carry_their_dates_too() {
     let analyst = o.app.sign_in(&o.analyst).await;
     let r = o
         .app
-        .send(analyst.post(
+        .submit(analyst.post(
             &format!("/cases/{id}/rfis"),
             &[
                 ("asked_of", "Counsel"),
@@ -973,7 +973,7 @@ async fn the_other_acts_carry_their_dates_too() {
         )
     };
     assert!(o.app.send(answer("2021-09-09")).await.text().contains("2021-09-09 is before the request on 2021-09-10"));
-    assert!(o.app.send(answer("2021-09-20")).await.text().contains("Answer recorded"));
+    assert!(o.app.submit(answer("2021-09-20")).await.text().contains("Answer recorded"));
     assert_eq!(o.app.events("case.rfi_answered").await.pop().unwrap()["changes"]["on"], "2021-09-20");
 
     // The three questions' answers and the nexus finding.

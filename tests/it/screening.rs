@@ -54,7 +54,8 @@ async fn parties_are_screened_exactly_by_alias_reordered_and_misspelt() {
     ))
     .await;
     assert!(hits(&app, &t, &early).await.is_empty());
-    let r = app.send(upload(&s.csrf, &s.cookie, "csl.csv", icts_review::parties::screening_service::SAMPLE_LIST)).await;
+    let r =
+        app.submit(upload(&s.csrf, &s.cookie, "csl.csv", icts_review::parties::screening_service::SAMPLE_LIST)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.text().contains("List version 1 imported"));
     let h = hits(&app, &t, &early).await;
@@ -133,7 +134,7 @@ async fn parties_are_screened_exactly_by_alias_reordered_and_misspelt() {
     );
     // A re-import (new version) screens everyone again; decided hits stay decided.
     let r =
-        app.send(upload(&s.csrf, &s.cookie, "csl-2.csv", icts_review::parties::screening_service::SAMPLE_LIST)).await;
+        app.submit(upload(&s.csrf, &s.cookie, "csl-2.csv", icts_review::parties::screening_service::SAMPLE_LIST)).await;
     assert!(r.text().contains("List version 2 imported"));
     let h = hits(&app, &t, &early).await;
     assert_eq!(h.len(), 2, "one hit per list version");

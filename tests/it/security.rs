@@ -428,7 +428,7 @@ async fn one_admin_can_reset_a_supervisors_password_and_sign_in_as_them() {
     let tb = app.token(&second).await;
     let v = version(app.send(a.get(&format!("/admin/users/{}", supervisor.id))).await.text());
     let r = app
-        .send(a.post(&format!("/admin/users/{}", supervisor.id), &[("action", "reset_password"), ("version", &v)]))
+        .submit(a.post(&format!("/admin/users/{}", supervisor.id), &[("action", "reset_password"), ("version", &v)]))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(!r.text().contains("data-testid=\"temporary-password\""), "the one who asks learns no password");
@@ -921,7 +921,7 @@ async fn reading_administrator_requests_writes_nothing_and_the_sweep_marks_lapse
     let page = app.send(a.get(&format!("/admin/users/{}", supervisor.id))).await.text();
     let v = page.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     let r = app
-        .send(a.post(&format!("/admin/users/{}", supervisor.id), &[("action", "reset_password"), ("version", &v)]))
+        .submit(a.post(&format!("/admin/users/{}", supervisor.id), &[("action", "reset_password"), ("version", &v)]))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     app.clock.advance(time::Duration::hours(25));
@@ -1050,7 +1050,7 @@ async fn one_administrator_loosens_how_a_role_signs_in() {
     assert_eq!(r.header("location").as_deref(), Some("/account/reauth?next=%2Fadmin%2Fsign-in-policy"));
     assert_eq!(supervisor_policy(&app).await, (true, true, 2));
     app.reauth(&b, &second.password).await;
-    let r = app.send(decide(&b, "approve")).await;
+    let r = app.submit(decide(&b, "approve")).await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert!(r.text().contains("Approved: loosen the sign-in policy of supervisors"));
     assert_eq!(supervisor_policy(&app).await, (true, false, 3));
@@ -1072,7 +1072,7 @@ async fn one_administrator_loosens_how_a_role_signs_in() {
     let r = app.send(post(save(false, 4))).await;
     assert_eq!(r.header("location").as_deref(), Some("/admin/sign-in-policy?asked=1"), "{r:?}");
     let id = waiting(&app).await;
-    let r = app.send(b.post(&format!("/admin/sign-in-policy/approvals/{id}"), &[("action", "refuse")])).await;
+    let r = app.submit(b.post(&format!("/admin/sign-in-policy/approvals/{id}"), &[("action", "refuse")])).await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert_eq!(supervisor_policy(&app).await, (true, true, 4));
     let r = app.send(post(save(false, 4))).await;
@@ -1089,7 +1089,7 @@ async fn one_administrator_loosens_how_a_role_signs_in() {
     let page = app.send(a.get(&format!("/admin/users/{}", supervisor.id))).await.text();
     let v = page.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     let r = app
-        .send(a.post(&format!("/admin/users/{}", supervisor.id), &[("action", "reset_password"), ("version", &v)]))
+        .submit(a.post(&format!("/admin/users/{}", supervisor.id), &[("action", "reset_password"), ("version", &v)]))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let reset: uuid::Uuid =

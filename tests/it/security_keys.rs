@@ -462,7 +462,7 @@ mod reset {
             .await
             .unwrap();
         let r = app
-            .send(a.post(
+            .submit(a.post(
                 &format!("/admin/users/{}", analyst.id),
                 &[("action", "reset_second_factors"), ("version", &version.to_string())],
             ))

@@ -330,7 +330,7 @@ async fn removing_codes_needs_the_password_again_and_admins_reset_them_with_a_se
         .await
         .unwrap();
     let r = app
-        .send(a.post(
+        .submit(a.post(
             &format!("/admin/users/{}", analyst.id),
             &[("action", "reset_second_factors"), ("version", &version.to_string())],
         ))
@@ -364,7 +364,7 @@ async fn removing_codes_needs_the_password_again_and_admins_reset_them_with_a_se
     assert_eq!(r.status, StatusCode::CONFLICT, "with one administrator it is refused: {}", r.text());
     let second = app.user("admin").await;
     let r = app
-        .send(a.post(
+        .submit(a.post(
             &format!("/admin/users/{}", supervisor.id),
             &[("action", "reset_second_factors"), ("version", &version.to_string())],
         ))
@@ -378,7 +378,7 @@ async fn removing_codes_needs_the_password_again_and_admins_reset_them_with_a_se
         .unwrap();
     let b = app.sign_in(&second).await;
     let r = app
-        .send(b.post(
+        .submit(b.post(
             &format!("/admin/users/{}", supervisor.id),
             &[("action", "approve"), ("approval", &approval.to_string()), ("version", "0")],
         ))

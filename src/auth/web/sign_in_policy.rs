@@ -16,6 +16,7 @@ use crate::auth::sign_in_policy::{self, PolicyChange, RolePolicy};
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{AppForm, AppPath, AppQuery};
+use crate::web::flash::Flash;
 use crate::web::layout::{FormErrors, Layout, render};
 
 /// One role's row as the page shows it (the entered values after a refusal).
@@ -95,7 +96,11 @@ pub async fn show(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
     AppQuery(q): AppQuery<DoneQuery>,
+    flash: Flash,
 ) -> Result<Response, AppError> {
+    if !flash.message.is_empty() {
+        return page(&state, &user, None, FormErrors::default(), flash.message).await;
+    }
     let message = match (q.done.is_some(), q.asked.is_some()) {
         (_, true) => {
             "Saved. What tightens a role's sign-in applies from each user's next sign-in; what loosens it waits for a second administrator's approval (below)."
@@ -188,20 +193,18 @@ pub async fn decide(
         Some(approvals::DecidedOn::Policy),
     )
     .await;
-    let (message, status) = match done {
-        Ok(d) if approving => {
-            (format!("Approved: {}. It applies from each user's next sign-in.", d.approval.describe()), StatusCode::OK)
-        }
-        Ok(d) => (format!("The request to {} is closed; nothing changed.", d.approval.describe()), StatusCode::OK),
+    let message = match done {
+        Ok(d) if approving => format!("Approved: {}. It applies from each user's next sign-in.", d.approval.describe()),
+        Ok(d) => format!("The request to {} is closed; nothing changed.", d.approval.describe()),
         Err(crate::error::DomainError::ReauthRequired) => {
             return Ok(Redirect::to("/account/reauth?next=%2Fadmin%2Fsign-in-policy").into_response());
         }
         Err(crate::error::DomainError::Conflict(m)) | Err(crate::error::DomainError::ForbiddenBecause(m)) => {
-            (m, StatusCode::CONFLICT)
+            let mut r = page(&state, &user, None, FormErrors::default(), m).await?;
+            *r.status_mut() = StatusCode::CONFLICT;
+            return Ok(r);
         }
         Err(e) => return Err(e.into()),
     };
-    let mut r = page(&state, &user, None, FormErrors::default(), message).await?;
-    *r.status_mut() = status;
-    Ok(r)
+    Ok(Flash::done(message).see_other(&state.web, &user, "/admin/sign-in-policy"))
 }
