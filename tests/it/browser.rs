@@ -911,6 +911,108 @@ async fn an_auditor_exports_a_dossier_after_step_up_and_can_change_nothing() {
     browser.close().await;
 }
 
+/// What the case page's forms write, counted in the database: notes, transactions, the
+/// events of the three acts, and every audit event.
+async fn written(pool: &sqlx::PgPool) -> [i64; 6] {
+    let one = |sql: &'static str| async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.unwrap() };
+    [
+        one("SELECT count(*) FROM case_notes").await,
+        one("SELECT count(*) FROM transactions").await,
+        one("SELECT count(*) FROM audit_events WHERE event_type = 'case.note_added'").await,
+        one("SELECT count(*) FROM audit_events WHERE event_type = 'case.transaction_added'").await,
+        one("SELECT count(*) FROM audit_events WHERE event_type = 'case.assigned'").await,
+        one("SELECT count(*) FROM audit_events").await,
+    ]
+}
+
+/// Refreshes the page the form went back to: it is still that page, its message is gone,
+/// and `what` is written no more (the counts stay `after`).
+async fn refresh_writes_nothing(c: &fantoccini::Client, pool: &sqlx::PgPool, page: &str, after: [i64; 6], what: &str) {
+    use fantoccini::Locator::Css;
+    c.refresh().await.unwrap();
+    c.wait().for_element(Css("[data-testid=docket]")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().as_str(), page, "{what}: the page of the result");
+    assert!(c.find(Css("[data-testid=message]")).await.is_err(), "{what}: the message is gone after a reload");
+    assert_eq!(written(pool).await, after, "{what}: a refresh writes nothing");
+}
+
+#[tokio::test]
+async fn a_refresh_or_the_back_button_after_a_form_repeats_nothing_and_its_message_shows_once() {
+    use fantoccini::Locator::{Css, Id};
+    let password = "a shared long passphrase";
+    let (url, pool, _) = database_with_users(
+        &[
+            ("ana.analyst@agency.gov", "Ana Analyst", "analyst"),
+            ("sid.supervisor@agency.gov", "Sid Supervisor", "supervisor"),
+        ],
+        password,
+    )
+    .await;
+    let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
+    let base = server.base.clone();
+    let sid = Api::new(&base, "sid.supervisor@agency.gov", password).await;
+    let case = sid
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/cases",
+            Some(serde_json::json!({"title": "Edge router firmware", "summary": "Firmware updates pushed from abroad.",
+                "origin": "own_initiative", "category": "network_infrastructure", "adversaries": ["CN"], "restricted": false})),
+        )
+        .await;
+    let id = case["id"].as_str().unwrap().to_string();
+    let page = format!("{base}/cases/{id}");
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    browser.sign_in(&base, "sid.supervisor@agency.gov", password).await;
+    c.goto(&page).await.unwrap();
+    let start = written(&pool).await;
+
+    // A note.
+    c.find(Id("note-body")).await.unwrap().send_keys("The vendor called back.").await.unwrap();
+    c.find(Css("form[action$='/notes'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    let shown = wait_text(c, "[data-testid=message]", |t| t == "Note added.").await;
+    assert_eq!(shown, "Note added.");
+    assert_eq!(c.current_url().await.unwrap().as_str(), page, "the form answered with a redirect to the case page");
+    let after_note = written(&pool).await;
+    assert_eq!(after_note[0] - start[0], 1, "one note");
+    assert_eq!(after_note[2] - start[2], 1, "one note event");
+    refresh_writes_nothing(c, &pool, &page, after_note, "the note").await;
+    // Back (to the page before the form was sent) and forward again: still nothing more.
+    c.back().await.unwrap();
+    c.wait().for_element(Css("[data-testid=docket]")).await.unwrap();
+    c.forward().await.unwrap();
+    c.wait().for_element(Css("[data-testid=docket]")).await.unwrap();
+    assert_eq!(written(&pool).await, after_note, "the back button writes nothing");
+
+    // A transaction.
+    c.find(Css("#panel-transaction summary")).await.unwrap().click().await.unwrap();
+    c.find(Id("tx-item")).await.unwrap().send_keys("Edge router firmware 4.2").await.unwrap();
+    c.find(Css("form[action$='/transactions'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    let shown = wait_text(c, "[data-testid=message]", |t| t == "Transaction recorded.").await;
+    assert_eq!(shown, "Transaction recorded.");
+    let after_transaction = written(&pool).await;
+    assert_eq!(after_transaction[1] - after_note[1], 1, "one transaction");
+    assert_eq!(after_transaction[3] - after_note[3], 1, "one transaction event");
+    refresh_writes_nothing(c, &pool, &page, after_transaction, "the transaction").await;
+
+    // An assignment.
+    c.find(Id("assignee")).await.unwrap().select_by_label("Ana Analyst").await.unwrap();
+    c.find(Css("form[action='/cases/assign'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    let shown = wait_text(c, "[data-testid=message]", |t| t == "Assignment saved.").await;
+    assert_eq!(shown, "Assignment saved.");
+    let after_assignment = written(&pool).await;
+    assert_eq!(after_assignment[4] - after_transaction[4], 1, "one assignment event");
+    refresh_writes_nothing(c, &pool, &page, after_assignment, "the assignment").await;
+    let assignee = sid.call(reqwest::Method::GET, &format!("/api/v1/cases/{id}"), None).await;
+    assert_eq!(assignee["assignee"]["name"], "Ana Analyst");
+    browser.screenshot("case-after-refresh").await;
+
+    let console = browser.console().await;
+    let errors: Vec<_> = console.iter().filter(|(level, _)| level == "SEVERE").collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+}
+
 /// A new database on the test server with `users` (e-mail, name, role), all with
 /// `password`: its URL, a pool to it, and the time they were created.
 pub async fn database_with_users(

@@ -10,6 +10,7 @@ mod cases;
 mod days;
 mod determinations;
 mod exports;
+mod forms;
 mod foundation;
 mod home;
 mod identity;
