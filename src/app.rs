@@ -52,12 +52,15 @@ pub struct AppState {
     pub forwarding: Option<crate::audit::forward::Settings>,
     /// Searched case lists' totals, kept while nothing is written.
     pub search_totals: std::sync::Arc<crate::cases::totals::SearchTotals>,
+    /// Flushes the requests' audit appends to disk before they are answered.
+    pub flusher: crate::audit::durable::Flusher,
 }
 
 impl AppState {
     /// State over `db` with the system clock.
     pub fn new(db: PgPool, config: &crate::config::Config) -> Self {
         AppState {
+            flusher: crate::audit::durable::Flusher::new(db.clone()),
             db,
             web: WebState::from_config(config),
             static_dir: config.static_dir.clone(),

@@ -313,6 +313,7 @@ pub fn router(mut state: AppState) -> Router {
                 .layer(CatchPanicLayer::new())
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), web::middleware::durable))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), crate::web::auth::authenticate))
                 .layer(axum::middleware::from_fn_with_state(state.web.clone(), crate::web::flash::carry)),
         )

@@ -301,6 +301,8 @@ async fn take_at(
     seq: i64,
     hash: Vec<u8>,
 ) -> Result<Checkpoint, sqlx::Error> {
+    // Its copy goes to a file before the commit returns: the commit waits for the disk.
+    super::durable::commit_synchronously(&mut *conn).await?;
     let at = now.replace_nanosecond(now.microsecond() * 1000).unwrap_or(now);
     let at_text = at.format(&Rfc3339).expect("UTC times format");
     let hash_hex = hex::encode(&hash);

@@ -364,6 +364,11 @@ async fn pump(
             tokio::time::sleep(IDLE).await;
             continue;
         }
+        // What was read may have been committed without waiting for the disk (see
+        // `durable`): the collector gets only what a crash cannot undo.
+        if let Err(e) = super::durable::flush(&mut *conn).await {
+            return Stop::Database(e);
+        }
         let mut out = Vec::with_capacity(events.len() * 512);
         for e in &events {
             frame_event(&mut out, host, e);

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod checkpoint;
 pub mod dossier;
+pub mod durable;
 pub mod export;
 pub mod forward;
 pub mod names;
@@ -376,7 +377,11 @@ pub async fn record(
     // appends per second). The hash is the same as `event_hash`: sha256 of the previous
     // hash, the canonical prefix with the position, and the rest of the canonical JSON.
     let tail = canonical_tail(&stored);
-    let seq: i64 = sqlx::query_scalar!(
+    // Inside `durable::durably` the commit need not wait for the disk: the statement says
+    // so itself (`set_config` for this transaction) and returns the database's epoch,
+    // costing no round trip of its own.
+    let may_defer = durable::may_defer();
+    let appended = sqlx::query!(
         "WITH head AS (SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE), \
          appended AS (INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, \
            object_type, object_id, changes, outcome, prev_hash, hash) \
@@ -385,7 +390,9 @@ pub async fn record(
            RETURNING seq, hash) \
          UPDATE audit_head h SET seq = a.seq, hash = a.hash, classified_seq = a.seq, \
            written_seq = CASE WHEN $13 OR h.classified_seq <> h.seq THEN a.seq ELSE h.written_seq END \
-         FROM appended a WHERE h.singleton RETURNING h.seq",
+         FROM appended a WHERE h.singleton \
+         RETURNING h.seq, (SELECT e.epoch FROM audit_commit_epoch e WHERE CASE WHEN NOT $14 OR e.epoch IS NULL THEN false \
+           ELSE set_config('synchronous_commit', 'off', true) IS NOT NULL END) AS deferred_epoch",
         stored.id.0,
         stored.at,
         stored.actor_id as _,
@@ -400,10 +407,14 @@ pub async fn record(
         &stored.outcome,
         tail,
         may_change_cases(&stored.event_type),
+        may_defer,
     )
     .fetch_one(&mut *conn)
     .await?;
-    Ok(seq)
+    if may_defer {
+        durable::deferred(appended.deferred_epoch);
+    }
+    Ok(appended.seq)
 }
 
 /// Appends many events in the caller's transaction with one lock of the head and bulk
@@ -418,6 +429,7 @@ pub async fn record_many(
         return Ok(());
     }
     let at = crate::clock::storable(at);
+    durable::defer(&mut *conn).await?;
     let head =
         sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE").fetch_one(&mut *conn).await?;
     let mut seq: i64 = head.seq;

@@ -1,6 +1,7 @@
 //! Middleware every request passes through: request ids and the access log (tower-http's
 //! `SetRequestId`, `TraceLayer` and `PropagateRequestId`, see [`request_layers`]), and the
-//! security headers of every response.
+//! security headers of every response, and the flush before any response (see
+//! [`durable`]).
 
 use std::time::Duration;
 
@@ -115,6 +116,20 @@ pub async fn security_headers(State(web): State<WebState>, request: Request, nex
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     }
     response
+}
+
+/// Every request runs inside [`crate::audit::durable::durably`]: its audit appends release
+/// the chain's head without waiting for the disk, and its response waits until they are
+/// on disk. A failed flush answers as the database's failure would (the outcome is not
+/// known), never as the handler's success.
+pub async fn durable(State(state): State<crate::app::AppState>, request: Request, next: Next) -> Response {
+    match crate::audit::durable::durably(&state.flusher, next.run(request)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "flushing the request's changes to disk failed");
+            axum::response::IntoResponse::into_response(crate::web::error::AppError::from(e))
+        }
+    }
 }
 
 #[cfg(test)]

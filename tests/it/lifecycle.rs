@@ -440,3 +440,175 @@ async fn a_full_disk_refuses_writes_with_507_while_reads_go_on_and_it_recovers_b
     }
     assert!(server.log_text().contains("request finished"), "the log is written again");
 }
+
+/// The processes of the built-in cluster: its postmaster and every child of it.
+fn cluster_processes(postmaster: i32) -> Vec<i32> {
+    let mut pids = vec![postmaster];
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // `pid (comm) state ppid ...`: the name may hold spaces, so read after its `)`.
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok());
+        if ppid == Some(postmaster) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// What is killed under the writers.
+#[derive(Clone, Copy, Debug)]
+enum Crash {
+    /// The postmaster and every child of it: the service starts its database again.
+    Everything,
+    /// One backend serving the service: the postmaster resets its shared memory and
+    /// recovers in place, with the same start time.
+    OneBackend,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_acknowledged_change_survives_killing_every_database_process() {
+    acknowledged_notes_survive(Crash::Everything).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_acknowledged_change_survives_killing_one_backend() {
+    acknowledged_notes_survive(Crash::OneBackend).await;
+}
+
+/// Writers add notes as fast as they can; the database crashes, losing whatever was not
+/// yet written out of its shared memory (appends commit without waiting for the disk, see
+/// `audit::durable`). Every note that was answered 201 is there once the database has
+/// recovered, with its audit event, and requests caught by the crash answer 503.
+async fn acknowledged_notes_survive(crash: Crash) {
+    let data = private_temp_dir();
+    let data_dir = data.path().join("data");
+    let d = data_dir.to_str().unwrap();
+    let password = "a long passphrase for the crash test";
+    let mut add = Command::new(env!("CARGO_BIN_EXE_icts-review"))
+        .args(["--data-dir", d, "user", "add", "--email", "kill@agency.gov", "--name", "Kill Nine"])
+        .args(["--role", "analyst", "--password-stdin"])
+        .current_dir(crate::harness::manifest_dir())
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut add.stdin.take().unwrap(), password.as_bytes()).unwrap();
+    let out = add.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let server = RunningServer::start(&["--data-dir", d], &[]).await;
+    let client = reqwest::Client::new();
+    let token = client
+        .post(format!("{}/api/v1/auth/token", server.base))
+        .json(&serde_json::json!({"email": "kill@agency.gov", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let case: serde_json::Value = client
+        .post(format!("{}/api/v1/cases", server.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"title": "Notes under a crash", "summary": "Durability of acknowledged notes.",
+            "origin": "own_initiative", "category": "critical_infrastructure", "adversaries": ["CN"], "restricted": false}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let notes_path =
+        format!("{}/api/v1/cases/{}/notes", server.base, case["id"].as_str().unwrap_or_else(|| panic!("{case}")));
+
+    let killed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let (client, token, path, killed) = (client.clone(), token.clone(), notes_path.clone(), killed.clone());
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for n in 0.. {
+                    let body = format!("writer {w} note {n}");
+                    let r = client
+                        .post(&path)
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({ "body": body }))
+                        .timeout(Duration::from_secs(10))
+                        .send()
+                        .await;
+                    match r {
+                        Ok(r) if r.status() == 201 => acknowledged.push(body),
+                        Ok(r) => assert!(
+                            killed.load(std::sync::atomic::Ordering::SeqCst) && r.status() == 503,
+                            "only 503 once the database is gone, got {}",
+                            r.status()
+                        ),
+                        Err(e) => panic!("{e}"),
+                    }
+                    if killed.load(std::sync::atomic::Ordering::SeqCst) {
+                        return acknowledged;
+                    }
+                }
+                unreachable!()
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let postmaster = cluster_of(&data_dir).server_pid().expect("the postmaster runs");
+    let every = cluster_processes(postmaster);
+    assert!(every.len() >= 5, "the postmaster, its writers and the service's backends: {every:?}");
+    let victims = match crash {
+        Crash::Everything => every,
+        Crash::OneBackend => {
+            let serving = every.iter().copied().find(|pid| {
+                let title = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                String::from_utf8_lossy(&title).contains("icts_review")
+            });
+            vec![serving.expect("a backend serves the service")]
+        }
+    };
+    killed.store(true, std::sync::atomic::Ordering::SeqCst);
+    for pid in &victims {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
+    }
+    let mut acknowledged = Vec::new();
+    for w in writers {
+        acknowledged.extend(w.await.unwrap());
+    }
+    assert!(acknowledged.len() >= 100, "the writers were busy: {} notes", acknowledged.len());
+
+    // The service starts its database again (crash recovery replays what reached the disk).
+    let started = std::time::Instant::now();
+    while ready_status(&client, &server.base).await != 200 {
+        assert!(started.elapsed() < Duration::from_secs(30), "{}", server.log_text());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let socket_dir = std::fs::canonicalize(data_dir.join("run")).unwrap();
+    let url = format!("postgres://postgres@localhost/icts_review?host={}", socket_dir.display());
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let stored: std::collections::HashSet<String> =
+        sqlx::query_scalar("SELECT body FROM case_notes").fetch_all(&mut conn).await.unwrap().into_iter().collect();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE event_type = 'case.note_added'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let lost: Vec<&String> = acknowledged.iter().filter(|b| !stored.contains(*b)).collect();
+    assert!(lost.is_empty(), "{} of {} acknowledged notes lost: {lost:?}", lost.len(), acknowledged.len());
+    assert_eq!(events, stored.len() as i64, "each stored note has its audit event");
+    let out = Command::new(env!("CARGO_BIN_EXE_icts-review"))
+        .args(["--database-url", &url, "audit", "verify"])
+        .current_dir(crate::harness::manifest_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the chain verifies after the crash: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
