@@ -300,7 +300,19 @@ async fn not_found() -> AppError {
 pub fn router(mut state: AppState) -> Router {
     let (routes, doc) = table().router.split_for_parts();
     state.api = ApiDocument(Arc::new(web::openapi::conform(doc)));
-    let static_files = ServeDir::new(&state.static_dir).append_index_html_on_directories(false);
+    let manifest = web::assets::Manifest::read(&state.static_dir).unwrap_or_else(|e| {
+        tracing::warn!(dir = %state.static_dir.display(), "the static folder cannot be read: {e}");
+        web::assets::Manifest::default()
+    });
+    let manifest = Arc::new(manifest);
+    web::assets::install(manifest.clone());
+    let static_files =
+        ServiceBuilder::new().layer(axum::middleware::from_fn_with_state(manifest, web::assets::headers)).service(
+            ServeDir::new(&state.static_dir)
+                .append_index_html_on_directories(false)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
     routes
         .nest_service("/static", static_files)
         .fallback(not_found)

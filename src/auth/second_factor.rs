@@ -375,17 +375,57 @@ pub async fn remove(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) 
     Ok(())
 }
 
-/// New recovery codes for `user` in place of the old ones (after a fresh
-/// re-authentication); returned to be shown once.
+/// Names `user`'s current set of recovery codes without revealing them: 16 hex digits of a
+/// hash over the stored hashes of its codes (`none` when there are none). Each new set has
+/// a new name, so a form that carries the name of the set it replaces (the account page's
+/// "Make new recovery codes") can be told from the same form posted again.
+pub async fn recovery_set(conn: &mut PgConnection, user: UserId) -> Result<String, sqlx::Error> {
+    let hashes =
+        sqlx::query_scalar!("SELECT code_hash FROM user_recovery_codes WHERE user_id = $1 ORDER BY code_hash", user.0)
+            .fetch_all(&mut *conn)
+            .await?;
+    if hashes.is_empty() {
+        return Ok("none".into());
+    }
+    let mut digest = Sha256::new();
+    digest.update(b"icts-review recovery code set\0");
+    for hash in &hashes {
+        digest.update(hash);
+    }
+    Ok(hex::encode(&digest.finalize()[..8]))
+}
+
+/// What asking for new recovery codes came to.
+#[derive(Debug)]
+pub enum NewRecoveryCodes {
+    /// The new set, in place of the old, to be shown once.
+    Made(Vec<String>),
+    /// The set the request meant to replace is not the current one: it was replaced already
+    /// (the same form posted again, by a refresh or the back button, or from a second tab).
+    /// Nothing was written; the codes shown after the replacing request are in force.
+    AlreadyReplaced,
+}
+
+/// New recovery codes for `user` in place of the set named `replacing` (see
+/// [`recovery_set`]), after a fresh re-authentication; returned to be shown once. The codes
+/// are secrets, shown in the answer itself and kept nowhere, so a re-post of the request
+/// cannot be answered by a redirect: it is refused instead, as it names a set that is gone.
 pub async fn new_recovery_codes(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-) -> Result<Vec<String>, DomainError> {
+    replacing: &str,
+) -> Result<NewRecoveryCodes, DomainError> {
     user.require_recent_reauth(now)?;
     let mut tx = conn.begin().await?;
+    // One replacement of an account's codes at a time: the second of two posts that name
+    // the same set waits here, then finds that set gone.
+    sqlx::query!("SELECT id FROM users WHERE id = $1 FOR UPDATE", user.id.0).fetch_one(&mut *tx).await?;
     if !required(&mut tx, user.id).await? {
         return Err(DomainError::Conflict("recovery codes come with one-time codes: set those up first".into()));
+    }
+    if recovery_set(&mut tx, user.id).await? != replacing {
+        return Ok(NewRecoveryCodes::AlreadyReplaced);
     }
     let codes = replace_recovery_codes(&mut tx, user.id, now).await?;
     let event = NewEvent::new("user.recovery_codes_generated")
@@ -393,7 +433,7 @@ pub async fn new_recovery_codes(
         .changes(json!({"recovery_codes": codes.len()}));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
-    Ok(codes)
+    Ok(NewRecoveryCodes::Made(codes))
 }
 
 /// Deletes every second factor of `user` (one-time codes, recovery codes, security keys)

@@ -107,8 +107,11 @@ pub async fn security_headers(State(web): State<WebState>, request: Request, nex
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
     if is_static {
-        // Vendored assets change only with a release; they hold no user data.
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+        // The static files set their own caching (`web::assets`); anything else under
+        // /static/ is asked for again.
+        if !h.contains_key(header::CACHE_CONTROL) {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static(super::assets::REVALIDATE));
+        }
     } else {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -1,6 +1,7 @@
 //! The web layer shared by every domain: page layout, extractors that turn rejections into
 //! our error, and the middleware every response passes through.
 
+pub mod assets;
 pub mod auth;
 pub mod confirm;
 pub mod conn;

@@ -644,6 +644,51 @@ impl Browser {
     }
 }
 
+/// A Chrome DevTools Protocol command sent through chromedriver (`goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp(&'static str, serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (axum::http::Method, Option<String>) {
+        (axum::http::Method::POST, Some(serde_json::json!({"cmd": self.0, "params": self.1}).to_string()))
+    }
+}
+
+impl Browser {
+    /// Empties the browser's HTTP cache (cookies stay), so that the next page loads as a
+    /// first visit would.
+    pub async fn clear_cache(&self) {
+        self.client.issue_cmd(Cdp("Network.clearBrowserCache", serde_json::json!({}))).await.expect("the cache clears");
+    }
+
+    /// What loading `url` transferred: the page and each resource it loaded (after its
+    /// fonts), as Resource Timing's `transferSize` (headers and body as sent), with the
+    /// decoded body size beside it. A resource read from the cache shows a transfer of 0.
+    pub async fn load_transfers(&self, url: &str) -> Vec<(String, u64, u64)> {
+        let c = &self.client;
+        c.goto(url).await.unwrap();
+        let entries = c
+            .execute(
+                "return document.fonts.ready.then(() => [\
+                   ...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')\
+                 ].map(e => [e.name, e.transferSize, e.decodedBodySize]));",
+                vec![],
+            )
+            .await
+            .expect("resource timing reads");
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e[0].as_str().unwrap().to_string(), e[1].as_u64().unwrap(), e[2].as_u64().unwrap()))
+            .collect()
+    }
+}
+
 /// chromedriver's log endpoint (not part of W3C WebDriver, but supported by chromedriver).
 #[derive(Debug)]
 struct GetLog;

@@ -1222,3 +1222,86 @@ async fn one_administrator_creates_a_second_to_approve_their_own_requests() {
         .unwrap();
     assert!(!active);
 }
+
+/// The answers that show a new password (an account made, a password reset, a reset
+/// approved) show it in the answer itself, which a refresh posts again. Each such re-post is
+/// refused and writes nothing: the account exists, its version moved, the request is
+/// decided.
+#[tokio::test]
+async fn posting_a_form_that_showed_a_new_password_again_makes_no_other() {
+    let app = TestApp::new().await;
+    let first = app.user("admin").await;
+    let second = app.user("admin").await;
+    let supervisor = app.user("supervisor").await;
+    let a = app.sign_in(&first).await;
+    let b = app.sign_in(&second).await;
+    let password_of = |email: String| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let shown = |r: &TestResponse| r.text().contains("data-testid=\"temporary-password\"");
+
+    // An account made: its initial password is shown once; the same form again makes nothing.
+    let made = [("email", "new.analyst@agency.gov"), ("name", "New Analyst"), ("role", "analyst")];
+    let r = app.send(a.post("/admin/users", &made)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(shown(&r));
+    let (users, created) = (app.count("users").await, app.events("user.created").await.len());
+    let initial = password_of("new.analyst@agency.gov".into()).await;
+    let r = app.send(a.post("/admin/users", &made)).await;
+    assert!(r.status.is_client_error(), "{}", r.text());
+    assert!(!shown(&r), "no other password");
+    assert_eq!((app.count("users").await, app.events("user.created").await.len()), (users, created));
+    assert_eq!(password_of("new.analyst@agency.gov".into()).await, initial);
+
+    // A reset, by one administrator (an analyst's): the same form again is refused.
+    let new_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'new.analyst@agency.gov'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let version =
+        |html: String| html.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let v = version(app.send(a.get(&format!("/admin/users/{new_id}"))).await.text());
+    let reset = [("action", "reset_password"), ("version", v.as_str())];
+    let r = app.send(a.post(&format!("/admin/users/{new_id}"), &reset)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(shown(&r));
+    let resets = app.events("user.password_reset").await.len();
+    let after_reset = password_of("new.analyst@agency.gov".into()).await;
+    assert_ne!(after_reset, initial);
+    let r = app.send(a.post(&format!("/admin/users/{new_id}"), &reset)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(!shown(&r));
+    assert_eq!(app.events("user.password_reset").await.len(), resets);
+    assert_eq!(password_of("new.analyst@agency.gov".into()).await, after_reset);
+
+    // A supervisor's reset, approved by the second administrator: the same approval again
+    // is refused.
+    let v = version(app.send(a.get(&format!("/admin/users/{}", supervisor.id))).await.text());
+    let r = app
+        .submit(a.post(&format!("/admin/users/{}", supervisor.id), &[("action", "reset_password"), ("version", &v)]))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let request: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM admin_approvals WHERE outcome IS NULL").fetch_one(&app.pool).await.unwrap();
+    let page = app.send(b.get(&format!("/admin/users/{}", supervisor.id))).await.text();
+    let v = version(page);
+    let request = request.to_string();
+    let approve = [("action", "approve"), ("version", v.as_str()), ("approval", request.as_str())];
+    let r = app.send(b.post(&format!("/admin/users/{}", supervisor.id), &approve)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(shown(&r));
+    let resets = app.events("user.password_reset").await.len();
+    let approved = password_of(supervisor.email.clone()).await;
+    let r = app.send(b.post(&format!("/admin/users/{}", supervisor.id), &approve)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(!shown(&r));
+    assert_eq!(app.events("user.password_reset").await.len(), resets);
+    assert_eq!(password_of(supervisor.email.clone()).await, approved);
+}

@@ -388,3 +388,100 @@ async fn removing_codes_needs_the_password_again_and_admins_reset_them_with_a_se
     let reset = app.events("user.second_factors_reset").await;
     assert_eq!(reset.last().unwrap()["changes"]["approval"]["approval"], approval.to_string());
 }
+
+/// The value of the hidden field `name` in a page's form.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// The recovery codes an answer shows.
+fn shown_codes(html: &str) -> Vec<String> {
+    html.split("<li><code>").skip(1).map(|c| c.split("</code>").next().unwrap().to_string()).collect()
+}
+
+/// The stored hashes of `user`'s recovery codes, with when each was used.
+async fn stored_codes(app: &TestApp, user: &TestUser) -> Vec<(Vec<u8>, Option<time::OffsetDateTime>)> {
+    sqlx::query_as("SELECT code_hash, used_at FROM user_recovery_codes WHERE user_id = $1 ORDER BY code_hash")
+        .bind(user.id.0)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// New recovery codes are shown in the answer itself (they are secrets: no redirect or
+/// cookie carries them), so a refresh of that answer posts the same form again. The form
+/// names the set it replaces; the same body posted again names a set that is gone, and is
+/// refused with the page and a notice, writing nothing. So is a second post of the first
+/// code that turned one-time codes on (the set-up it confirms is confirmed already).
+#[tokio::test]
+async fn posting_the_same_request_for_new_recovery_codes_again_makes_none() {
+    let app = TestApp::new().await;
+    let analyst = app.user("analyst").await;
+    let s = app.sign_in(&analyst).await;
+    let (secret, first) = enrol(&app, &s, &analyst).await;
+    let at_enrolment = stored_codes(&app, &analyst).await;
+    assert_eq!(at_enrolment.len(), 10);
+
+    // The confirming code posted again: refused, nothing written, no codes shown.
+    let enrolled = app.events("user.totp_enrolled").await.len();
+    let confirming = code_at(&secret, app.state.now() - Duration::seconds(30));
+    let r = app.send(s.post("/account/two-step/confirm", &[("code", &confirming)])).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(!r.text().contains("data-testid=\"recovery-codes\""));
+    assert_eq!(app.events("user.totp_enrolled").await.len(), enrolled);
+    assert_eq!(stored_codes(&app, &analyst).await, at_enrolment);
+
+    // New codes in place of the first set, which the page names.
+    app.reauth(&s, &analyst.password).await;
+    let page = app.send(s.get("/account/two-step")).await.text();
+    let first_set = hidden(&page, "replacing");
+    assert_eq!(first_set.len(), 16, "{first_set}");
+    assert!(first.iter().all(|c| !first_set.contains(c.as_str())));
+    let request = [("replacing", first_set.as_str())];
+    let r = app.send(s.post("/account/two-step/recovery-codes", &request)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let answer = r.text();
+    let second = shown_codes(&answer);
+    assert_eq!(second.len(), 10);
+    assert!(second.iter().all(|c| !first.contains(c)), "a new set");
+    let after_second = stored_codes(&app, &analyst).await;
+    assert_ne!(after_second, at_enrolment);
+    assert_eq!(app.events("user.recovery_codes_generated").await.len(), 1);
+    let second_set = hidden(&answer, "replacing");
+    assert_ne!(second_set, first_set, "the answer's form names the new set");
+
+    // A refresh of that answer posts the same body: refused, nothing written, the codes in
+    // force are the ones shown after the last request.
+    let r = app.send(s.post("/account/two-step/recovery-codes", &request)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let refusal = r.text();
+    assert!(
+        refusal.contains(
+            "These codes were already replaced; the codes shown after the last request are the ones in force."
+        ),
+        "{refusal}"
+    );
+    assert!(!refusal.contains("data-testid=\"recovery-codes\""), "no codes shown");
+    assert!(shown_codes(&refusal).is_empty());
+    assert_eq!(stored_codes(&app, &analyst).await, after_second, "nothing written");
+    assert_eq!(app.events("user.recovery_codes_generated").await.len(), 1, "nothing recorded");
+    // A code of the second set signs in; one of the first does not.
+    app.clock.advance(Duration::seconds(30));
+    let challenge = challenge_of(&app, &analyst, "/").await;
+    assert_eq!(code_step(&app, &challenge, &first[0]).await.status, StatusCode::UNAUTHORIZED);
+    let challenge = challenge_of(&app, &analyst, "/").await;
+    let r = code_step(&app, &challenge, &second[0]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+
+    // Asking again on purpose, from the page the refusal shows, makes a third set.
+    assert_eq!(hidden(&refusal, "replacing"), second_set);
+    app.reauth(&s, &analyst.password).await;
+    let current = hidden(&app.send(s.get("/account/two-step")).await.text(), "replacing");
+    assert_eq!(current, second_set, "a used code leaves the set the same set");
+    let r = app.send(s.post("/account/two-step/recovery-codes", &[("replacing", current.as_str())])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(shown_codes(&r.text()).len(), 10);
+    assert_eq!(app.events("user.recovery_codes_generated").await.len(), 2);
+}

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::show_time;
 use crate::app::AppState;
-use crate::auth::second_factor::{self, Enrolment};
+use crate::auth::second_factor::{self, Enrolment, NewRecoveryCodes};
 use crate::web::auth::CurrentUser;
 use crate::web::error::AppError;
 use crate::web::extract::{AppForm, AppQuery, CsrfForm};
@@ -41,12 +41,16 @@ struct TwoStepPage {
     last_used: String,
     recovery_left: i64,
     recovery_last_used: String,
+    /// The name of the current set of recovery codes, which the form that replaces it
+    /// carries.
+    recovery_set: String,
     /// A set-up waiting for its first code.
     pending: Option<Enrolment>,
     /// Recovery codes to show, once.
     codes: Vec<String>,
     errors: FormErrors,
-    /// What just happened (`removed`, `recovery-code`).
+    /// What just happened (`removed`, `recovery-code`, `enrolled`, `recovery-codes`), or was
+    /// refused (`already-replaced`).
     done: String,
     /// Whether the password was re-entered within 5 minutes.
     reauth_fresh: bool,
@@ -62,6 +66,7 @@ async fn page(
     let mut conn = state.db.acquire().await?;
     let m = second_factor::methods(&mut conn, user.id).await?;
     let pending = if m.totp_pending { second_factor::pending(&mut conn, user).await? } else { None };
+    let recovery_set = second_factor::recovery_set(&mut conn, user.id).await?;
     let when = |t: Option<time::OffsetDateTime>| t.map(|t| show_time(t, &user.zone)).unwrap_or_default();
     let refused = !errors.is_empty();
     let mut r = render(&TwoStepPage {
@@ -72,6 +77,7 @@ async fn page(
         last_used: when(m.totp_last_used),
         recovery_left: m.recovery_left,
         recovery_last_used: when(m.recovery_last_used),
+        recovery_set,
         pending,
         codes,
         errors,
@@ -136,14 +142,33 @@ pub async fn two_step_confirm(
     }
 }
 
-/// `POST /account/two-step/recovery-codes`: ten new recovery codes in place of the old.
+/// The request for new recovery codes.
+#[derive(Debug, Deserialize)]
+pub struct RecoveryCodesForm {
+    /// The set the page showed as current ([`second_factor::recovery_set`]).
+    replacing: String,
+}
+
+/// `POST /account/two-step/recovery-codes`: ten new recovery codes in place of the set the
+/// form names, shown in this answer (they are secrets: no redirect can carry them). The same
+/// form posted again (a refresh, the back button) names a set that is gone: it is answered
+/// 409 with the page and a notice that the codes shown after the last request are in force,
+/// and nothing is written.
 pub async fn two_step_recovery_codes(
     State(state): State<AppState>,
     user: CurrentUser,
-    _: CsrfForm,
+    AppForm(form): AppForm<RecoveryCodesForm>,
 ) -> Result<Response, AppError> {
-    match second_factor::new_recovery_codes(&mut *state.conn().await?, &user, state.now()).await {
-        Ok(codes) => page(&state, &user, codes, FormErrors::default(), "recovery-codes".into()).await,
+    let made = second_factor::new_recovery_codes(&mut *state.conn().await?, &user, state.now(), &form.replacing).await;
+    match made {
+        Ok(NewRecoveryCodes::Made(codes)) => {
+            page(&state, &user, codes, FormErrors::default(), "recovery-codes".into()).await
+        }
+        Ok(NewRecoveryCodes::AlreadyReplaced) => {
+            let mut r = page(&state, &user, Vec::new(), FormErrors::default(), "already-replaced".into()).await?;
+            *r.status_mut() = StatusCode::CONFLICT;
+            Ok(r)
+        }
         Err(e) => refused(e),
     }
 }
