@@ -301,8 +301,6 @@ async fn take_at(
     seq: i64,
     hash: Vec<u8>,
 ) -> Result<Checkpoint, sqlx::Error> {
-    // Its copy goes to a file before the commit returns: the commit waits for the disk.
-    super::durable::commit_synchronously(&mut *conn).await?;
     let at = now.replace_nanosecond(now.microsecond() * 1000).unwrap_or(now);
     let at_text = at.format(&Rfc3339).expect("UTC times format");
     let hash_hex = hex::encode(&hash);
@@ -313,17 +311,11 @@ async fn take_at(
         }
         None => (None, None),
     };
-    if let Some(k) = &public_key {
-        sqlx::query!(
-            "INSERT INTO audit_signing_keys (public_key, first_used) VALUES ($1, $2) ON CONFLICT (public_key) DO NOTHING",
-            k,
-            at
-        )
-        .execute(&mut *conn)
-        .await?;
-    }
+    // One statement: the key is recorded the first time it signs, with the checkpoint.
     sqlx::query!(
-        "INSERT INTO audit_checkpoints (id, seq, hash, at, public_key, signature, reason, for_file) \
+        "WITH key AS (INSERT INTO audit_signing_keys (public_key, first_used) SELECT $5::bytea, $4 WHERE $5::bytea IS NOT NULL \
+           ON CONFLICT (public_key) DO NOTHING) \
+         INSERT INTO audit_checkpoints (id, seq, hash, at, public_key, signature, reason, for_file) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         Uuid::now_v7(),
         seq,

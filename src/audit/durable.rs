@@ -21,8 +21,7 @@
 //! What it keeps: nothing is answered, sent or acknowledged before it is on disk. Every
 //! HTTP request runs inside `durably` (a layer of the router), so its response waits for
 //! the flush; a background task that sends what it read (the audit forwarder) flushes
-//! first; a transaction that stores a checkpoint commits synchronously, since its copy
-//! goes to a file. Outside `durably` (the commands, background jobs) appends commit
+//! first; a dossier's checkpoint goes to its file only after [`flush_now`]. Outside `durably` (the commands, background jobs) appends commit
 //! synchronously as before. What it gives up: for the moment between a request's commit
 //! and its flush, another request may read a change that a crash in that moment would
 //! undo. No one was told it happened, and nothing built on it survives the crash either
@@ -62,9 +61,15 @@ impl Pending {
     }
 }
 
+/// What [`durably`] keeps for the work it runs.
+struct Scope {
+    pending: Cell<Pending>,
+    flusher: Flusher,
+}
+
 tokio::task_local! {
     /// Set inside [`durably`].
-    static PENDING: Cell<Pending>;
+    static SCOPE: Scope;
 }
 
 /// Flushes the database's log for every request of one pool, one flush at a time, each
@@ -122,10 +127,11 @@ fn reset() -> sqlx::Error {
 /// disk, and are flushed before this returns. A failed flush is the error (the work's
 /// outcome is then unknown to the caller, as with a failed commit).
 pub async fn durably<F: Future>(flusher: &Flusher, work: F) -> Result<F::Output, sqlx::Error> {
-    let (out, pending) = PENDING
-        .scope(Cell::new(Pending::Nothing), async {
+    let scope = Scope { pending: Cell::new(Pending::Nothing), flusher: flusher.clone() };
+    let (out, pending) = SCOPE
+        .scope(scope, async {
             let out = work.await;
-            (out, PENDING.with(Cell::get))
+            (out, SCOPE.with(|s| s.pending.get()))
         })
         .await;
     match pending {
@@ -145,13 +151,13 @@ pub async fn durably<F: Future>(flusher: &Flusher, work: F) -> Result<F::Output,
 /// waiting for the disk (its statement sets `synchronous_commit = off` for its
 /// transaction when it finds an epoch, and reports it through [`deferred`]).
 pub(crate) fn may_defer() -> bool {
-    PENDING.try_with(|_| ()).is_ok()
+    SCOPE.try_with(|_| ()).is_ok()
 }
 
 /// Reports an append made inside [`durably`]: deferred in the life `epoch`, or (`None`)
 /// synchronous for want of one.
 pub(crate) fn deferred(epoch: Option<Uuid>) {
-    let _ = PENDING.try_with(|p| p.set(p.get().and(epoch)));
+    let _ = SCOPE.try_with(|s| s.pending.set(s.pending.get().and(epoch)));
 }
 
 /// [`may_defer`] and [`deferred`] as a statement of their own, for appends whose
@@ -169,13 +175,26 @@ pub(crate) async fn defer(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Called by a transaction whose outcome leaves the database before it commits (a
-/// checkpoint, copied to a file): it commits only once on disk.
-pub(crate) async fn commit_synchronously(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    if may_defer() {
-        sqlx::query_scalar!("SELECT set_config('synchronous_commit', 'on', true)").fetch_one(&mut *conn).await?;
+/// Takes over the flush the appends made so far inside [`durably`] wait for, as a future
+/// that may run in another task: for what must not leave before they are on disk (a
+/// checkpoint's copy in its file) and can meanwhile overlap other work. Outside `durably`
+/// the appends were synchronous and it is ready at once.
+pub(crate) fn flush_now() -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'static {
+    let taken = SCOPE.try_with(|s| match s.pending.get() {
+        Pending::Flush(epoch) => {
+            s.pending.set(Pending::Nothing);
+            Some(Ok((s.flusher.clone(), epoch)))
+        }
+        Pending::Lost => Some(Err(reset())),
+        Pending::Nothing | Pending::NewEpoch => None,
+    });
+    async move {
+        match taken.ok().flatten() {
+            Some(Ok((flusher, epoch))) => flusher.flush(epoch).await,
+            Some(Err(e)) => Err(e),
+            None => Ok(()),
+        }
     }
-    Ok(())
 }
 
 /// Makes every commit made so far in this life of the database durable, and returns the

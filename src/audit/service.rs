@@ -66,15 +66,21 @@ pub async fn seal_dossier(
     super::record(&mut tx, now, &user.audit(), event).await?;
     let cp = checkpoint::take(&mut tx, checkpointer, now, "export").await?;
     tx.commit().await?;
-    // The checkpoint file's append (and its flush) runs while the dossier is sealed.
+    // The commit may not be on disk yet (see `durable`): the checkpoint's copy goes to its
+    // file once it is. Both run while the dossier is sealed.
+    let flushed = super::durable::flush_now();
     let filed = {
         let (signer, cp) = (checkpointer.clone(), cp.clone());
-        tokio::spawn(async move { checkpoint::to_file(&signer, &cp, now).await })
+        tokio::spawn(async move {
+            flushed.await?;
+            checkpoint::to_file(&signer, &cp, now).await;
+            Ok::<(), sqlx::Error>(())
+        })
     };
     let header =
         dossier::header(id, &docket_number, (user.id, &user.name, user.role.as_str()), now, marking, include_content);
     let sealed = dossier::seal_hashed(parts, hashes, header, cp, checkpointer);
-    filed.await.map_err(|e| DomainError::Internal(anyhow::anyhow!("the checkpoint file's append stopped: {e}")))?;
+    filed.await.map_err(|e| DomainError::Internal(anyhow::anyhow!("the checkpoint file's append stopped: {e}")))??;
     Ok(sealed)
 }
 

@@ -590,7 +590,15 @@ async fn acknowledged_notes_survive(crash: Crash) {
     }
     let socket_dir = std::fs::canonicalize(data_dir.join("run")).unwrap();
     let url = format!("postgres://postgres@localhost/icts_review?host={}", socket_dir.display());
-    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    // After one backend's crash the postmaster recovers in place: `/readyz` may answer
+    // before it has noticed, so connections are refused for a moment.
+    let mut conn = loop {
+        match sqlx::PgConnection::connect(&url).await {
+            Ok(conn) => break conn,
+            Err(e) => assert!(started.elapsed() < Duration::from_secs(30), "{e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let stored: std::collections::HashSet<String> =
         sqlx::query_scalar("SELECT body FROM case_notes").fetch_all(&mut conn).await.unwrap().into_iter().collect();
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE event_type = 'case.note_added'")
