@@ -213,7 +213,7 @@ pub fn pool_options(config: &Config) -> PgPoolOptions {
         .test_before_acquire(true)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                sqlx::Executor::execute(&mut *conn, "SET ROLE icts_app").await?;
+                sqlx::query!("SET ROLE icts_app").execute(&mut *conn).await?;
                 Ok(())
             })
         })
