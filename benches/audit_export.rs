@@ -8,6 +8,11 @@
 //! of the small one. Throughput is also compared with the bare SQL the endpoint runs
 //! (`SELECT * FROM audit_events ORDER BY seq`, read row by row in this process).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a bench's bare-SQL references and fixtures; src/ is held to checked SQL"
+)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -18,6 +18,11 @@
 //!   same database, `restore` (which also migrates and verifies) against a bare
 //!   `pg_restore` of that dump.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a bench's bare-SQL references and fixtures; src/ is held to checked SQL"
+)]
+
 mod common;
 
 use std::path::PathBuf;

@@ -15,6 +15,11 @@
 //! wrote, 8 concurrent audit writers against 8 plain inserters, and sign-in against the
 //! bare argon2 verification.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a bench's bare-SQL references and fixtures; src/ is held to checked SQL"
+)]
+
 mod common;
 
 use std::sync::Arc;

@@ -14,6 +14,11 @@
 //! - every outbox message is delivered exactly once (Message-ID is the outbox row id);
 //! - `audit verify` passes afterwards.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a bench's bare-SQL references and fixtures; src/ is held to checked SQL"
+)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -42,8 +42,9 @@ pub fn part_hash(v: &Value) -> String {
 
 /// Rows of one query as a JSON array (`sql` selects one jsonb column `j`).
 async fn rows(conn: &mut PgConnection, sql: &str, case_id: CaseId) -> Result<Value, sqlx::Error> {
-    // Runtime SQL: each part's statement (a constant of this file) is wrapped in the same
-    // aggregate; the parts' own statements are exercised by the dossier tests.
+    // Each part's statement (a constant of this file) is wrapped in the same aggregate; the
+    // parts' own statements are exercised by the dossier tests.
+    #[expect(clippy::disallowed_methods, reason = "each part's statement (a constant) in one aggregate")]
     let v: Option<Value> =
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT coalesce(jsonb_agg(j), '[]'::jsonb) FROM ({sql}) q")))
             .bind(case_id)

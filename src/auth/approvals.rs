@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::actor::Actor;
+use super::db;
 use super::password;
 use super::policy::{Action, Role};
 use super::service::{APPROVAL_WINDOW, AdminChange, UserRecord, apply, locked_user};
@@ -23,7 +24,7 @@ use crate::error::DomainError;
 use crate::ids::UserId;
 
 /// A request waiting for (or decided by) a second administrator.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Approval {
     pub id: Uuid,
     /// The account it is about (none for a sign-in policy).
@@ -122,22 +123,6 @@ pub enum Decision {
     Withdraw,
 }
 
-/// The columns of [`Approval`], from the request and the two accounts it names.
-macro_rules! select_approvals {
-    ($rest:literal) => {
-        select_approvals!("", $rest)
-    };
-    ($more:literal, $rest:literal) => {
-        concat!(
-            "SELECT a.id, a.target_id, t.email AS target_email, a.kind, a.role, a.subject, a.policy, a.requested_by, \
-             r.name AS requested_by_name, a.requested_at, a.expires_at",
-            $more,
-            " FROM admin_approvals a LEFT JOIN users t ON t.id = a.target_id JOIN users r ON r.id = a.requested_by ",
-            $rest
-        )
-    };
-}
-
 /// Records `admin`'s request to make `change` to the locked account `before`, inside the
 /// caller's transaction.
 pub(super) async fn request(
@@ -154,12 +139,7 @@ pub(super) async fn request(
         AdminChange::Active(true) | AdminChange::Activate(_) => ("activation", None, None),
         _ => ("password_reset", None, None),
     };
-    let others: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND active AND id <> $1 AND id <> $2")
-            .bind(admin.id.0)
-            .bind(before.id.0)
-            .fetch_one(&mut *tx)
-            .await?;
+    let others = db::other_active_admins(&mut *tx, &[admin.id, before.id]).await?;
     let what = json!({"kind": kind, "role": role, "subject": subject, "target_role": before.role});
     if others == 0 {
         let mut changes = what;
@@ -178,35 +158,24 @@ pub(super) async fn request(
         )));
     }
     expire(&mut *tx, now, Some(before.id)).await.map_err(Refused::Other)?;
-    let open: Option<(String,)> = sqlx::query_as(
-        "SELECT r.name FROM admin_approvals a JOIN users r ON r.id = a.requested_by \
-         WHERE a.target_id = $1 AND a.kind = $2 AND a.outcome IS NULL",
-    )
-    .bind(before.id.0)
-    .bind(kind)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some((by,)) = open {
+    if let Some(by) = db::open_request_by(&mut *tx, before.id, kind).await? {
         return Err(Refused::Other(DomainError::Conflict(format!(
             "a request of this kind on this account is already waiting for approval (asked by {by}); approve, refuse or withdraw it first"
         ))));
     }
     let id = Uuid::now_v7();
     let expires = now + APPROVAL_WINDOW;
-    sqlx::query(
-        "INSERT INTO admin_approvals (id, target_id, kind, role, requested_by, requested_at, expires_at, subject) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(before.id.0)
-    .bind(kind)
-    .bind(role)
-    .bind(admin.id.0)
-    .bind(now)
-    .bind(expires)
-    .bind(&subject)
-    .execute(&mut *tx)
-    .await?;
+    let request = db::NewAccountRequest {
+        id,
+        target: before.id,
+        kind,
+        role,
+        subject: subject.as_deref(),
+        requested_by: admin.id,
+        requested_at: now,
+        expires_at: expires,
+    };
+    db::insert_account_request(&mut *tx, &request).await?;
     let mut changes = what;
     changes["approval"] = json!(id);
     changes["expires_at"] = json!(expires.format(&time::format_description::well_known::Rfc3339).ok());
@@ -230,24 +199,14 @@ pub(super) async fn request_policy(
     before: &super::sign_in_policy::RolePolicy,
     after: &super::sign_in_policy::RolePolicy,
 ) -> Result<Approval, Refused> {
-    let others: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND active AND id <> $1")
-        .bind(admin.id.0)
-        .fetch_one(&mut *tx)
-        .await?;
+    let others = db::other_active_admins(&mut *tx, &[admin.id]).await?;
     if others == 0 {
         return Err(Refused::Alone(
             "loosening how a role signs in needs a second administrator's approval, and this office has no other active administrator: create a second administrator account first".into(),
         ));
     }
     expire(&mut *tx, now, None).await.map_err(Refused::Other)?;
-    let open: Option<(String,)> = sqlx::query_as(
-        "SELECT r.name FROM admin_approvals a JOIN users r ON r.id = a.requested_by \
-         WHERE a.kind = 'sign_in_policy' AND a.policy ->> 'role' = $1 AND a.outcome IS NULL",
-    )
-    .bind(after.role.to_string())
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some((by,)) = open {
+    if let Some(by) = db::open_policy_request_by(&mut *tx, after.role).await? {
         return Err(Refused::Other(DomainError::Conflict(format!(
             "a change to the {} sign-in policy is already waiting for approval (asked by {by}); approve, refuse or withdraw it first",
             after.role.label().to_lowercase()
@@ -255,17 +214,7 @@ pub(super) async fn request_policy(
     }
     let id = Uuid::now_v7();
     let expires = now + APPROVAL_WINDOW;
-    sqlx::query(
-        "INSERT INTO admin_approvals (id, kind, requested_by, requested_at, expires_at, policy) \
-         VALUES ($1, 'sign_in_policy', $2, $3, $4, $5)",
-    )
-    .bind(id)
-    .bind(admin.id.0)
-    .bind(now)
-    .bind(expires)
-    .bind(sqlx::types::Json(after))
-    .execute(&mut *tx)
-    .await?;
+    db::insert_policy_request(&mut *tx, id, admin.id, now, expires, after).await?;
     let changes = json!({
         "approval": id,
         "kind": "sign_in_policy",
@@ -284,17 +233,8 @@ pub(super) async fn request_policy(
 /// Marks open requests past their time (of one account, or all) as expired, each with an
 /// audit event.
 async fn expire(tx: &mut PgConnection, now: OffsetDateTime, target: Option<UserId>) -> Result<(), DomainError> {
-    let lapsed: Vec<(Uuid, Option<Uuid>, String, Option<String>)> = sqlx::query_as(
-        "UPDATE admin_approvals SET outcome = 'expired', decided_at = $1 \
-         WHERE outcome IS NULL AND expires_at <= $1 AND ($2::uuid IS NULL OR target_id = $2) \
-         RETURNING id, target_id, kind, policy ->> 'role'",
-    )
-    .bind(now)
-    .bind(target.map(|t| t.0))
-    .fetch_all(&mut *tx)
-    .await?;
-    for (id, target, kind, role) in lapsed {
-        let event = match target {
+    for db::Lapsed { id, target_id, kind, role } in db::expire_approvals(&mut *tx, now, target).await? {
+        let event = match target_id {
             Some(target) => NewEvent::new("user.change_expired")
                 .object("user", target)
                 .changes(json!({"approval": id, "kind": kind})),
@@ -307,11 +247,7 @@ async fn expire(tx: &mut PgConnection, now: OffsetDateTime, target: Option<UserI
 }
 
 async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Approval, DomainError> {
-    sqlx::query_as::<_, Approval>(select_approvals!("WHERE a.id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(DomainError::NotFound)
+    db::approval(conn, id).await?.ok_or(DomainError::NotFound)
 }
 
 /// Open requests (of one account, or all), oldest first, lapsed ones left out. Reading
@@ -324,14 +260,7 @@ pub async fn open(
     target: Option<UserId>,
 ) -> Result<Vec<Approval>, DomainError> {
     admin.authorize(conn, now, Action::ManageUsers).await?;
-    let rows = sqlx::query_as::<_, Approval>(select_approvals!(
-        "WHERE a.outcome IS NULL AND a.expires_at > $2 AND ($1::uuid IS NULL OR a.target_id = $1) ORDER BY a.requested_at"
-    ))
-    .bind(target.map(|t| t.0))
-    .bind(now)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows)
+    Ok(db::open_approvals(conn, target, now).await?)
 }
 
 /// Marks every lapsed request expired, with its `user.change_expired` event, in one
@@ -363,12 +292,7 @@ pub fn spawn_expiry(pool: sqlx::PgPool, clock: crate::clock::SharedClock) -> tok
 /// How many requests wait for a second administrator now (lapsed ones not counted; the
 /// sweep marks them expired).
 pub async fn count_open(conn: &mut PgConnection, now: OffsetDateTime) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM admin_approvals WHERE outcome IS NULL AND expires_at > $1"#,
-        now
-    )
-    .fetch_one(conn)
-    .await
+    db::count_open_approvals(conn, now).await
 }
 
 /// What a decision did: the request, and the account after an approval.
@@ -402,18 +326,7 @@ pub async fn decide(
     };
     let mut tx = conn.begin().await?;
     // The request, locked, read once.
-    #[derive(sqlx::FromRow)]
-    struct Locked {
-        #[sqlx(flatten)]
-        approval: Approval,
-        outcome: Option<String>,
-    }
-    let Locked { approval, outcome } =
-        sqlx::query_as::<_, Locked>(select_approvals!(", a.outcome", "WHERE a.id = $1 FOR UPDATE OF a"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(DomainError::NotFound)?;
+    let (approval, outcome) = db::locked_approval(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
     let here = match on {
         None => true,
         Some(DecidedOn::Account(id)) => approval.target_id == Some(id),
@@ -464,13 +377,7 @@ pub async fn decide(
         Decision::Refuse => "refused",
         Decision::Withdraw => "withdrawn",
     };
-    sqlx::query("UPDATE admin_approvals SET outcome = $2, decided_by = $3, decided_at = $4 WHERE id = $1")
-        .bind(id)
-        .bind(outcome)
-        .bind(admin.id.0)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    db::decide_approval(&mut tx, id, outcome, admin.id, now).await?;
     if let Some(policy) = &approval.policy {
         // The role's row before the log's head, in the order a save takes them.
         let before = super::sign_in_policy::locked(&mut tx, policy.role).await?;

@@ -49,10 +49,12 @@ fn grouped(s: &str, sep: &str) -> String {
 /// Where the sign-in of the challenge `secret` was going, while its row is kept (a lapsed
 /// challenge until it is answered or swept).
 pub async fn next_of(pool: &sqlx::PgPool, secret: &str) -> Result<Option<String>, sqlx::Error> {
-    let next: Option<Option<String>> = sqlx::query_scalar("SELECT next FROM sign_in_challenges WHERE secret_hash = $1")
-        .bind(&session::secret_hash(secret)[..])
-        .fetch_optional(pool)
-        .await?;
+    let next = sqlx::query_scalar!(
+        "SELECT next FROM sign_in_challenges WHERE secret_hash = $1",
+        &session::secret_hash(secret)[..]
+    )
+    .fetch_optional(pool)
+    .await?;
     Ok(next.flatten())
 }
 
@@ -526,34 +528,34 @@ pub(super) async fn open_passwordless_challenge(
         Passwordless::User(u) => (Some(u.0), None),
         Passwordless::Decoy(mac) => (None, Some(mac)),
     };
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM sign_in_challenges WHERE (user_id = $1 OR decoy = $2) AND passwordless AND id NOT IN \
          (SELECT id FROM sign_in_challenges WHERE (user_id = $1 OR decoy = $2) AND passwordless AND expires_at > $3 \
           ORDER BY created_at DESC LIMIT 4)",
+        user,
+        decoy,
+        now,
     )
-    .bind(user)
-    .bind(decoy)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     let secret = session::new_secret();
     let id = Uuid::now_v7();
     let expires_at = now + CHALLENGE_LIFETIME;
     let agent = meta.user_agent.as_deref().map(|u| u.chars().take(300).collect::<String>());
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO sign_in_challenges \
            (id, secret_hash, user_id, decoy, kind, created_at, expires_at, client_addr, user_agent, next, passwordless) \
          VALUES ($1, $2, $3, $4, 'browser', $5, $6, $7, $8, $9, true)",
+        id,
+        &session::secret_hash(&secret)[..],
+        user,
+        decoy,
+        now,
+        expires_at,
+        meta.client_addr.as_deref(),
+        agent.as_deref(),
+        next,
     )
-    .bind(id)
-    .bind(&session::secret_hash(&secret)[..])
-    .bind(user)
-    .bind(decoy)
-    .bind(now)
-    .bind(expires_at)
-    .bind(meta.client_addr.as_deref())
-    .bind(agent.as_deref())
-    .bind(next)
     .execute(&mut *tx)
     .await?;
     Ok(Challenge { id, secret, expires_at })

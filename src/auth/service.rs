@@ -620,7 +620,7 @@ pub async fn start_passkey_sign_in(
         None => true,
     };
     let Some(found) = found.filter(|f| f.active && f.has_key && local_allowed) else {
-        let secret: Vec<u8> = sqlx::query_scalar("SELECT secret FROM instance_secrets WHERE name = 'passkey_decoys'")
+        let secret = sqlx::query_scalar!("SELECT secret FROM instance_secrets WHERE name = 'passkey_decoys'")
             .fetch_one(&mut *tx)
             .await?;
         let mac = super::security_keys::decoy_mac(&secret, &email);
@@ -1086,18 +1086,17 @@ async fn fresh_credentials(
     target: UserId,
     hash: &str,
 ) -> Result<serde_json::Value, DomainError> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE users SET password_hash = $2, must_change_password = true, failed_logins = 0, \
          first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
+        target.0,
+        hash,
     )
-    .bind(target.0)
-    .bind(hash)
     .execute(&mut *tx)
     .await?;
     let keys = super::security_keys::list(&mut *tx, target).await?.len();
     let second_factors = super::second_factor::clear(&mut *tx, target).await?;
-    let identities = sqlx::query("DELETE FROM user_identities WHERE user_id = $1")
-        .bind(target.0)
+    let identities = sqlx::query!("DELETE FROM user_identities WHERE user_id = $1", target.0)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -1144,7 +1143,7 @@ pub(super) async fn apply(
             let Some(hash) = &new_hash else {
                 return Err(DomainError::invalid("password", "an activation needs the temporary password"));
             };
-            sqlx::query("UPDATE users SET active = true WHERE id = $1").bind(target.0).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE users SET active = true WHERE id = $1", target.0).execute(&mut *tx).await?;
             let credentials = fresh_credentials(&mut *tx, target, hash).await?;
             (
                 "user.activated",

@@ -72,28 +72,13 @@ impl RolePolicy {
 
 /// The policy of `role`.
 pub async fn of_role(conn: &mut PgConnection, role: Role) -> Result<RolePolicy, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"SELECT password_allowed, sso_assurance, require_security_key, version FROM role_sign_in_policies WHERE role = $1"#,
-        role as Role
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(match row {
-        Some(r) => RolePolicy {
-            role,
-            password_allowed: r.password_allowed,
-            sso_assurance: r.sso_assurance,
-            require_security_key: r.require_security_key,
-            version: r.version,
-        },
-        None => RolePolicy {
-            role,
-            password_allowed: true,
-            sso_assurance: Vec::new(),
-            require_security_key: false,
-            version: 0,
-        },
-    })
+    Ok(super::db::sign_in_policy(conn, role).await?.unwrap_or(RolePolicy {
+        role,
+        password_allowed: true,
+        sso_assurance: Vec::new(),
+        require_security_key: false,
+        version: 0,
+    }))
 }
 
 /// Every role's policy, in the order of [`Role::ALL`].
@@ -243,14 +228,7 @@ fn changed_meanwhile(role: Role) -> DomainError {
 /// The policy of `role`, its row locked for a change (every role has its row, from
 /// migration 0035).
 pub(super) async fn locked(conn: &mut PgConnection, role: Role) -> Result<RolePolicy, sqlx::Error> {
-    let (password_allowed, sso_assurance, require_security_key, version) = sqlx::query_as(
-        "SELECT password_allowed, sso_assurance, require_security_key, version FROM role_sign_in_policies \
-         WHERE role = $1 FOR UPDATE",
-    )
-    .bind(role)
-    .fetch_one(conn)
-    .await?;
-    Ok(RolePolicy { role, password_allowed, sso_assurance, require_security_key, version })
+    super::db::locked_sign_in_policy(conn, role).await
 }
 
 /// Makes the change from `before` (locked) to `after` (whose version is the one it was
@@ -264,19 +242,7 @@ pub(super) async fn apply(
     after: &RolePolicy,
     approved: Option<serde_json::Value>,
 ) -> Result<RolePolicy, DomainError> {
-    let updated = sqlx::query_scalar!(
-        "UPDATE role_sign_in_policies SET password_allowed = $2, sso_assurance = $3, updated_at = $4, updated_by = $5, \
-         require_security_key = $7, version = version + 1 WHERE role = $1 AND version = $6 RETURNING version",
-        after.role as Role,
-        after.password_allowed,
-        &after.sso_assurance,
-        now,
-        actor.id.0,
-        after.version,
-        after.require_security_key
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let updated = super::db::update_sign_in_policy(&mut *tx, after, actor.id, now).await?;
     let Some(version) = updated else {
         return Err(changed_meanwhile(after.role));
     };

@@ -140,10 +140,11 @@ pub async fn touch(conn: &mut PgConnection, id: CaseId, now: OffsetDateTime) -> 
     Ok(())
 }
 
-/// One case, optionally locked for update.
+/// One case, optionally locked for update. (`CASE_SELECT` is also the head of the list
+/// statements built with `QueryBuilder` below: one column list for `CaseRow` beats two
+/// kept in step.)
+#[expect(clippy::disallowed_methods, reason = "CASE_SELECT also heads the list statements: one column list")]
 pub async fn get(conn: &mut PgConnection, id: CaseId, lock: bool) -> Result<Option<CaseRow>, sqlx::Error> {
-    // Runtime SQL: CASE_SELECT is also the head of the list statements built with
-    // QueryBuilder below, and one column list for `CaseRow` beats two kept in step.
     let sql = if lock {
         format!("{CASE_SELECT} WHERE c.id = $1 FOR UPDATE OF c")
     } else {
@@ -612,6 +613,7 @@ async fn list_one_way(
     // rows (one fixed statement per order, whose plan the connection keeps). As one
     // statement, the columns' per-case subqueries made planning it cost more than running
     // it: about 1 ms a list, four lists on a supervisor's home page.
+    #[expect(clippy::disallowed_methods, reason = "the page's filters, order and cursor come from the request")]
     let mut qb = QueryBuilder::new("SELECT c.id FROM (");
     if split_due(f) && f.due_within.is_some() && f.sort == Sort::Due {
         // The page of each part, then the page of both (the parts are disjoint): the
@@ -640,11 +642,11 @@ pub async fn rows_of(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<CaseRo
 }
 
 /// The rows of the cases `ids`, in `order` (an `ORDER BY` over alias `c`).
+#[expect(clippy::disallowed_methods, reason = "the ORDER BY is one of the fixed orders of `Sort`")]
 async fn rows_in_order(conn: &mut PgConnection, ids: &[Uuid], order: &str) -> Result<Vec<CaseRow>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    // Runtime SQL: the order is one of the fixed orders of `Sort`.
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         concat!(
             "SELECT ",
@@ -759,6 +761,7 @@ async fn count_part(
     part: Part,
     limit: i64,
 ) -> Result<i64, sqlx::Error> {
+    #[expect(clippy::disallowed_methods, reason = "the filters come from the request")]
     let mut qb = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM cases c WHERE true");
     push_filters_of(&mut qb, f, user, role, today, part);
     qb.push(" LIMIT ").push_bind(limit).push(") x");
@@ -843,6 +846,7 @@ async fn list_searched_by_time(
 
     // 1. The walk: the matches among the next SEARCH_WALK cases, the last case walked, and
     // where the filing order ends (the first or the last filing time: the buckets stop there).
+    #[expect(clippy::disallowed_methods, reason = "the search's filters, order and cursor come from the request")]
     let mut qb = QueryBuilder::new(format!(
         "SELECT c.id, c.created_at, c.hit, c.n, c.walked, (SELECT {} FROM cases) AS order_end FROM (SELECT c.*, \
          count(*) FILTER (WHERE c.hit) OVER w AS hits, row_number() OVER w AS n, count(*) OVER () AS walked \
@@ -874,6 +878,7 @@ async fn list_searched_by_time(
         loop {
             let level = SEARCH_LEVELS[step.min(SEARCH_LEVELS.len() - 1)];
             let key = search_bucket(at, level);
+            #[expect(clippy::disallowed_methods, reason = "the search, its bucket and bound come from the request")]
             let mut qb = QueryBuilder::new("SELECT c.id FROM (SELECT c.id, c.created_at FROM cases c WHERE true");
             push_attribute_filters(&mut qb, f, user, role, today);
             qb.push(" AND ");
@@ -908,6 +913,7 @@ async fn list_searched_by_time(
                 // A word that filled no page in the walk and the first week is often rare:
                 // take all its remaining matches when there are few, in one step, instead
                 // of a step per bucket back to the first filing.
+                #[expect(clippy::disallowed_methods, reason = "the search's filters and bound come from the request")]
                 let mut qb = QueryBuilder::new("SELECT c.id, c.created_at FROM cases c WHERE true");
                 push_attribute_filters(&mut qb, f, user, role, today);
                 qb.push(" AND ");

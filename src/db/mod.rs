@@ -213,7 +213,7 @@ pub fn pool_options(config: &Config) -> PgPoolOptions {
         .test_before_acquire(true)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                sqlx::Executor::execute(&mut *conn, "SET ROLE icts_app").await?;
+                sqlx::query!("SET ROLE icts_app").execute(&mut *conn).await?;
                 Ok(())
             })
         })
@@ -320,6 +320,7 @@ pub async fn ensure_database(cluster: &LocalCluster, database: &str) -> Result<(
             .await?;
     if !exists {
         // The name is ours (a constant or a generated test name), never user input.
+        #[expect(clippy::disallowed_methods, reason = "a database's name cannot be a parameter")]
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{database}\" TEMPLATE template0 ENCODING 'UTF8'")))
             .execute(&mut conn)
             .await?;

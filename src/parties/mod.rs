@@ -366,6 +366,7 @@ fn push_party_search(qb: &mut sqlx::QueryBuilder<sqlx::Postgres>, q: &Option<Str
 
 /// One page of the registry in `f`'s order, by keyset (the same index walked either way).
 pub async fn page(conn: &mut PgConnection, f: &PartyFilter) -> Result<crate::db::Page<Party>, sqlx::Error> {
+    #[expect(clippy::disallowed_methods, reason = "the search, order and cursor come from the request")]
     let mut qb = sqlx::QueryBuilder::new(
         "SELECT id, legal_name, aliases, kind, country, parent_id, ownership_pct::float8 AS ownership_pct, notes, version \
          FROM parties WHERE true",
@@ -404,6 +405,7 @@ pub async fn page(conn: &mut PgConnection, f: &PartyFilter) -> Result<crate::db:
 
 /// How many parties match `f`'s search, counted up to [`crate::db::Total::CAP`].
 pub async fn count(conn: &mut PgConnection, f: &PartyFilter) -> Result<crate::db::Total, sqlx::Error> {
+    #[expect(clippy::disallowed_methods, reason = "the search comes from the request")]
     let mut qb = sqlx::QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM parties WHERE true");
     push_party_search(&mut qb, &f.q);
     qb.push(" LIMIT ").push_bind(crate::db::Total::CAP + 1).push(") x");

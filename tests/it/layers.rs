@@ -3,7 +3,9 @@
 //! or of the process's edges (`app.rs`, `router.rs`, `server.rs`, `cli.rs`, `main.rs`,
 //! `lib.rs`) is read line by line, and any mention of the web framework, the templates,
 //! the application state, the route table or a web module fails the test, naming the file
-//! and the line. And the web files hold no SQL: it lives in the domains' `db.rs`.
+//! and the line. And the web files hold no SQL: it lives in the domains' `db.rs`. And SQL
+//! given as a string at run time (not a checked `query!`) says why where it is built, as
+//! clippy's `disallowed-methods` demands (clippy.toml): this test is that rule's second guard.
 
 use std::path::{Path, PathBuf};
 
@@ -136,4 +138,149 @@ fn the_rule_catches_a_domain_file_that_imports_the_web() {
     let sql = sql_in_the_web(src);
     assert_eq!(sql.len(), 1, "{sql:?}");
     assert!(sql[0].starts_with("src/cases/api.rs:1:"), "{sql:?}");
+}
+
+/// What hands the database a string as SQL, unchecked: the calls clippy.toml's
+/// `disallowed-methods` lists. (A checked statement is a `query!`, `query_as!` or
+/// `query_scalar!`, whose `!` none of these match.)
+const RUNTIME_SQL: [&str; 14] = [
+    "sqlx::query(",
+    "sqlx::query_as(",
+    "sqlx::query_as::<",
+    "sqlx::query_scalar(",
+    "sqlx::query_scalar::<",
+    "query_with(",
+    "query_as_with(",
+    "query_scalar_with(",
+    "raw_sql(",
+    "QueryBuilder::new(",
+    "QueryBuilder::<",
+    "Executor::",
+    "copy_in_raw(",
+    "copy_out_raw(",
+];
+
+/// The code of a line, its comment left out.
+fn code(line: &str) -> &str {
+    line.split("//").next().unwrap_or("")
+}
+
+/// Whether `text` (whitespace removed) holds `#[expect(clippy::disallowed_methods,
+/// reason = "…")]` with a reason.
+fn holds_expect(text: &str) -> bool {
+    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let mark = "#[expect(clippy::disallowed_methods,reason=\"";
+    text.match_indices(mark).any(|(i, _)| text[i + mark.len()..].chars().next().is_some_and(|c| c != '"'))
+}
+
+/// Whether the call at `lines[at]` is exempted: the statement it is in carries the
+/// `expect` (the lines since the end of the statement before it), or the fn around it does
+/// (the attributes above the nearest `fn` line).
+fn exempted(lines: &[&str], at: usize) -> bool {
+    let ends_statement = |l: &str| {
+        let c = code(l).trim_end();
+        c.ends_with(';') || c.ends_with('{') || c.ends_with('}')
+    };
+    let start = (0..at).rev().find(|&i| ends_statement(lines[i])).map_or(0, |i| i + 1);
+    let statement: Vec<&str> = lines[start..=at].iter().map(|l| code(l)).collect();
+    if holds_expect(&statement.concat()) {
+        return true;
+    }
+    let Some(fn_line) = (0..=at).rev().find(|&i| mentions(code(lines[i]), "fn") && code(lines[i]).contains('(')) else {
+        return false;
+    };
+    let mut first = fn_line;
+    while first > 0 {
+        let above = lines[first - 1].trim();
+        let attribute_or_doc = above.starts_with('#')
+            || above.starts_with("//")
+            || above.starts_with(")]")
+            || above.starts_with("reason")
+            || above.ends_with(',');
+        if !attribute_or_doc {
+            break;
+        }
+        first -= 1;
+    }
+    let attributes: Vec<&str> = lines[first..fn_line].iter().map(|l| code(l)).collect();
+    holds_expect(&attributes.concat())
+}
+
+/// Every call in `src` that hands the database a string as SQL without an
+/// `#[expect(clippy::disallowed_methods, reason = "…")]` on its statement or its fn, and
+/// every `allow` of that lint (an `allow` outlives the call it was for; an `expect` does not).
+fn unexplained_runtime_sql(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    files.sort();
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(src).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            let c = code(line);
+            let what = if c.contains("allow(clippy::disallowed_methods") {
+                "allows the lint (expect it, with a reason)"
+            } else if RUNTIME_SQL.iter().any(|w| c.contains(w)) && !exempted(&lines, n) {
+                "SQL built at run time with no expect(clippy::disallowed_methods, reason = …)"
+            } else {
+                continue;
+            };
+            found.push(format!("src/{}:{}: {what}: {}", rel.display(), n + 1, line.trim()));
+        }
+    }
+    found
+}
+
+#[test]
+fn runtime_sql_says_why() {
+    let found = unexplained_runtime_sql(&manifest_dir().join("src"));
+    assert!(
+        found.is_empty(),
+        "SQL built at run time without a reason (make it a query! macro, or say why it cannot be one):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_rule_catches_runtime_sql_without_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    std::fs::create_dir_all(src.join("cases")).unwrap();
+    let file = r##"/// Said on the fn.
+#[expect(clippy::disallowed_methods, reason = "the order is one of Sort's")]
+async fn ordered(conn: &mut PgConnection, order: &str) -> Result<Vec<Row>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT 1 ORDER BY {order}"))).fetch_all(conn).await
+}
+
+async fn listed(
+    conn: &mut PgConnection,
+) -> Result<i64, sqlx::Error> {
+    // Said on the statement, in rustfmt's long form.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the filters come from the request"
+    )]
+    let mut qb = QueryBuilder::new("SELECT count(*) FROM cases WHERE true");
+    let n: i64 = qb.build_query_scalar().fetch_one(&mut *conn).await?;
+    let m: i64 = sqlx::query_scalar("SELECT 2").fetch_one(&mut *conn).await?;
+    let checked = sqlx::query_scalar!(r#"SELECT 3 AS "n!""#).fetch_one(&mut *conn).await?;
+    #[expect(clippy::disallowed_methods, reason = "")]
+    let k: (i64,) = sqlx::query_as::<_, (i64,)>("SELECT 4").fetch_one(&mut *conn).await?;
+    #[allow(clippy::disallowed_methods, reason = "no")]
+    sqlx::Executor::execute(&mut *conn, "SET ROLE icts_app").await?;
+    Ok(n + m + checked + k.0)
+}
+"##;
+    std::fs::write(src.join("cases/db.rs"), file).unwrap();
+    let found = unexplained_runtime_sql(src);
+    let at: Vec<&str> = found.iter().map(|f| f.split(": ").next().unwrap()).collect();
+    // Not the fn's call, the statement's or the checked one; the call after the statement
+    // with the expect, the one whose reason is empty, the allow and the call under it.
+    assert_eq!(
+        at,
+        ["src/cases/db.rs:17", "src/cases/db.rs:20", "src/cases/db.rs:21", "src/cases/db.rs:22"],
+        "{found:#?}"
+    );
 }
