@@ -70,7 +70,7 @@ impl AppState {
                 threshold: config.screening_threshold,
             },
             mail: config.smtp_url.is_some(),
-            checkpointer: crate::audit::checkpoint::Checkpointer::from_config(config),
+            checkpointer: config.checkpointer(),
             api: ApiDocument::default(),
             health: crate::db::health::DbHealth::shared(),
             data_dir: config.database_url.is_none().then(|| config.data_dir.clone()),

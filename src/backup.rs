@@ -149,7 +149,7 @@ pub async fn backup(config: Config, out: PathBuf) -> anyhow::Result<()> {
     let pg_dump = client_program(&config, "pg_dump")?;
     let db = Database::open(&config).await?;
     let url = database_url(&config, &db);
-    let signer = crate::audit::checkpoint::Checkpointer::from_config(&config);
+    let signer = config.checkpointer();
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     match crate::audit::checkpoint::create(&db.pool, &signer, now, "backup", true).await {
         Ok(_) => {}

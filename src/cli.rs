@@ -261,7 +261,7 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 /// grew), so that verification does not find events waiting for one, then closes the
 /// database.
 async fn finish(db: crate::db::Database, config: &Config) {
-    let signer = crate::audit::checkpoint::Checkpointer::from_config(config);
+    let signer = config.checkpointer();
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     match crate::audit::checkpoint::create(&db.pool, &signer, now, "command", true).await {
         Ok(_) => {}
@@ -419,7 +419,7 @@ async fn seed_synthetic(config: Config, cases: u64, events: u64) -> anyhow::Resu
 
 async fn audit_checkpoint(config: Config) -> anyhow::Result<()> {
     let db = crate::db::Database::open(&config).await?;
-    let signer = crate::audit::checkpoint::Checkpointer::from_config(&config);
+    let signer = config.checkpointer();
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     let cp = crate::audit::checkpoint::create(&db.pool, &signer, now, "manual", false).await;
     db.shutdown().await;

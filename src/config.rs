@@ -621,6 +621,20 @@ impl fmt::Debug for Config {
     }
 }
 
+impl Config {
+    /// The audit checkpointer this configuration describes: its key, its file, its
+    /// interval. (The configuration knows the audit log's parts; the audit log does not
+    /// know the configuration.)
+    pub fn checkpointer(&self) -> crate::audit::checkpoint::Checkpointer {
+        crate::audit::checkpoint::Checkpointer {
+            key: self.audit_signing_key.clone(),
+            file: self.audit_checkpoint_file.clone(),
+            status: Default::default(),
+            interval: Some(self.audit_checkpoint_interval),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

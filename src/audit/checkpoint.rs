@@ -152,18 +152,6 @@ pub struct Checkpointer {
     pub interval: Option<std::time::Duration>,
 }
 
-impl Checkpointer {
-    /// The checkpointer the configuration describes: its key, its file, its interval.
-    pub fn from_config(config: &crate::config::Config) -> Self {
-        Checkpointer {
-            key: config.audit_signing_key.clone(),
-            file: config.audit_checkpoint_file.clone(),
-            status: Default::default(),
-            interval: Some(config.audit_checkpoint_interval),
-        }
-    }
-}
-
 /// How checkpoint writing goes: the last success and the failures since.
 #[derive(Debug, Default)]
 pub struct WriterStatus {
