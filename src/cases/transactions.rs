@@ -10,7 +10,7 @@ use time::{Date, OffsetDateTime};
 use super::model::parse_date;
 use super::service;
 use super::workflow::{Change, Facts, Input};
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, CaseWork, case_work};
 use crate::error::{DomainError, FieldError};
@@ -267,7 +267,7 @@ pub async fn create(
         return Err(DomainError::Forbidden);
     }
     let id = insert(&mut tx, case_id, &t, user.id, now).await?;
-    let event = NewEvent::new("case.transaction_added").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::CaseTransactionAdded).object("case", case_id).changes(json!({
         "transaction": id, "item": t.item, "kind": t.kind, "status": t.status,
         "parties": t.parties.iter().map(|(p, r)| json!({"party": p, "role": r})).collect::<Vec<_>>(),
     }));
@@ -327,7 +327,7 @@ pub async fn consolidate(
         &mut tx,
         now,
         &ctx,
-        NewEvent::new("case.consolidated_into").object("case", source).changes(json!({
+        NewEvent::new(EventType::CaseConsolidatedInto).object("case", source).changes(json!({
             "into": target, "into_docket": t.docket_number, "transactions_moved": moved,
             "stage": {"before": s.stage, "after": closed},
         })),
@@ -337,7 +337,7 @@ pub async fn consolidate(
         &mut tx,
         now,
         &ctx,
-        NewEvent::new("case.consolidated_from")
+        NewEvent::new(EventType::CaseConsolidatedFrom)
             .object("case", target)
             .changes(json!({"from": source, "from_docket": s.docket_number, "transactions_moved": moved})),
     )

@@ -559,7 +559,9 @@ async fn case_page_with(
                         None => String::new(),
                     }
                 });
-            let detail = if e.event_type == "case.created" && e.changes["moved_in"] == serde_json::json!(true) {
+            let detail = if e.kind() == Some(crate::audit::EventType::CaseCreated)
+                && e.changes["moved_in"] == serde_json::json!(true)
+            {
                 "moved in from the office's records, keeping its docket number".to_string()
             } else {
                 detail

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::db::{self, get};
 use super::model::{Check, Measure, MeasureStatus, NewCheck, NewMeasure, StatusChange, opt_date};
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::cases::service::visible;
 
@@ -86,7 +86,7 @@ pub async fn add(
         (now, crate::cases::service::today(now)),
     )
     .await?;
-    let event = NewEvent::new("measure.proposed").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::MeasureProposed).object("case", case_id).changes(json!({
         "measure": id, "kind": m.kind.trim(), "owner": m.owner.trim(), "due_on": due, "status": {"after": "proposed"},
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -110,7 +110,7 @@ async fn breach(
         let change = Change::Breach;
         let to =
             crate::cases::service::apply(conn, user, now, &c, change, &Facts::default(), &Input::default()).await?;
-        let event = NewEvent::new("case.transition").object("case", case_id).changes(json!({
+        let event = NewEvent::new(EventType::CaseTransition).object("case", case_id).changes(json!({
             "action": change.as_str(), "stage": {"before": c.stage, "after": to},
             "comment": format!("Reopened for review: {what}"),
         }));
@@ -151,7 +151,7 @@ async fn move_status(
         &mut *conn,
         now,
         &user.audit(),
-        NewEvent::new("measure.status").object("case", m.case_id).changes(changes),
+        NewEvent::new(EventType::MeasureStatus).object("case", m.case_id).changes(changes),
     )
     .await?;
     if to == MeasureStatus::Breached {
@@ -258,7 +258,7 @@ pub async fn add_check(
         document_id: k.document_id,
     };
     db::insert_check(&mut tx, &check, user.id, now).await?;
-    let event = NewEvent::new("measure.checked").object("case", m.case_id).changes(json!({
+    let event = NewEvent::new(EventType::MeasureChecked).object("case", m.case_id).changes(json!({
         "measure": measure_id, "check": id, "result": result, "checked_on": on, "document": k.document_id,
         "late_reason": crate::cases::service::late_reason_of(k.late_reason.as_deref()),
     }));

@@ -6,7 +6,7 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
 use super::model::{AgencyNotice, MeetingOutcome, NewNotice, NewSubmission, NoticeResponse, Submission, date};
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::auth::policy::{CaseWork, case_work};
 use crate::cases::clocks::{AGENCY_NOTICE_DAYS, PRESUMED_CONCURRENCE_DAYS};
@@ -121,7 +121,7 @@ pub async fn add_notice(
     if inserted == 0 {
         return Err(DomainError::invalid("agency", "this agency already has a notice for this step"));
     }
-    let event = NewEvent::new("agency_notice.sent").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::AgencyNoticeSent).object("case", case_id).changes(json!({
         "notice": id, "step": step, "agency": n.agency.trim(), "sent_on": sent, "due_on": due,
         "late_reason": late_reason_of(n.late_reason.as_deref()),
     }));
@@ -210,7 +210,7 @@ pub async fn respond(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("agency_notice.response").object("case", c.id).changes(json!({
+    let event = NewEvent::new(EventType::AgencyNoticeResponse).object("case", c.id).changes(json!({
         "notice": notice_id, "agency": before.agency, "step": before.step,
         "response": {"before": before.response, "after": response},
         "objector_level": level, "referred_to_president": referred, "dispute_resolved_on": resolved,
@@ -323,7 +323,7 @@ pub async fn add_submission(
         &mut tx,
         now,
         &user.audit(),
-        NewEvent::new("submission.received").object("case", case_id).changes(changes),
+        NewEvent::new(EventType::SubmissionReceived).object("case", case_id).changes(changes),
     )
     .await?;
     let row = super::db::submissions(&mut tx, case_id).await?.into_iter().find(|x| x.id == id).expect("inserted");
@@ -372,7 +372,7 @@ pub async fn record_meeting(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("submission.meeting_held").object("case", case_id).changes(
+    let event = NewEvent::new(EventType::SubmissionMeetingHeld).object("case", case_id).changes(
         json!({"submission": submission_id, "held_on": held, "late_reason": late_reason_of(m.late_reason.as_deref())}),
     );
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -429,7 +429,7 @@ pub async fn record_deviation(
     .execute(&mut *tx)
     .await?;
     crate::cases::db::touch(&mut tx, case_id, now).await?;
-    let event = NewEvent::new("case.emergency_deviation").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::CaseEmergencyDeviation).object("case", case_id).changes(json!({
         "deviation": id, "on": on, "justification": justification, "late_reason": late_reason_of(late_reason),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -484,7 +484,7 @@ pub async fn mark_response_complete(
     .execute(&mut *tx)
     .await?;
     let parties: Vec<&str> = served.iter().map(|p| p.name.as_str()).collect();
-    let event = NewEvent::new("case.response_complete").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::CaseResponseComplete).object("case", case_id).changes(json!({
         "on": on, "parties": parties, "late_reason": late_reason_of(late_reason),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
