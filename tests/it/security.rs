@@ -553,6 +553,23 @@ async fn the_openapi_document_is_not_the_api() {
     assert_eq!(schemas["CaseInput"]["properties"]["origin"]["enum"].as_array().unwrap().len(), 3);
     assert!(schemas["DraftRequest"]["properties"]["outcome"]["enum"].to_string().contains("not_prohibited"));
     assert_eq!(schemas["NewNotice"]["properties"]["sent_on"]["format"], "date");
+    // A transaction's kind and status are types: the document lists their values from them.
+    let values = |name: &str| -> Vec<String> {
+        schemas[name]["enum"]
+            .as_array()
+            .unwrap_or(&vec![])
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect()
+    };
+    use icts_review::cases::transactions::{TransactionKind, TransactionStatus};
+    assert_eq!(values("TransactionKind"), TransactionKind::ALL.map(|k| k.as_str().to_string()));
+    assert_eq!(values("TransactionStatus"), TransactionStatus::ALL.map(|k| k.as_str().to_string()));
+    for schema in ["Transaction", "TransactionInput"] {
+        let props = &schemas[schema]["properties"];
+        assert_eq!(props["kind"]["$ref"], "#/components/schemas/TransactionKind", "{schema}: {props}");
+        assert_eq!(props["status"]["$ref"], "#/components/schemas/TransactionStatus", "{schema}: {props}");
+    }
     // Every closed set named in `conform` reached the document (a renamed schema, property
     // or parameter would leave its enum behind silently).
     for (key, values) in icts_review::web::openapi::closed_sets() {
