@@ -465,8 +465,6 @@ pub fn closed_sets() -> Vec<(&'static str, Vec<String>)> {
         ("NewNotice.step", strs(&crate::proceedings::service::NOTICE_STEPS)),
         ("AgencyNotice.step", strs(&crate::proceedings::service::NOTICE_STEPS)),
         ("NoticeResponse.response", strs(&crate::proceedings::service::NOTICE_RESPONSES)),
-        ("NewCheck.result", strs(&crate::mitigation::service::CHECK_RESULTS)),
-        ("Check.result", strs(&crate::mitigation::service::CHECK_RESULTS)),
         (
             "StatusChange.status",
             crate::mitigation::model::MeasureStatus::ALL.iter().map(|s| s.as_str().to_string()).collect(),

@@ -553,7 +553,8 @@ async fn the_openapi_document_is_not_the_api() {
     assert_eq!(schemas["CaseInput"]["properties"]["origin"]["enum"].as_array().unwrap().len(), 3);
     assert!(schemas["DraftRequest"]["properties"]["outcome"]["enum"].to_string().contains("not_prohibited"));
     assert_eq!(schemas["NewNotice"]["properties"]["sent_on"]["format"], "date");
-    // A transaction's kind and status are types: the document lists their values from them.
+    // A transaction's kind and status and a check's result are types: the document lists
+    // their values from them.
     let values = |name: &str| -> Vec<String> {
         schemas[name]["enum"]
             .as_array()
@@ -565,6 +566,12 @@ async fn the_openapi_document_is_not_the_api() {
     use icts_review::cases::transactions::{TransactionKind, TransactionStatus};
     assert_eq!(values("TransactionKind"), TransactionKind::ALL.map(|k| k.as_str().to_string()));
     assert_eq!(values("TransactionStatus"), TransactionStatus::ALL.map(|k| k.as_str().to_string()));
+    use icts_review::mitigation::model::CheckResult;
+    assert_eq!(values("CheckResult"), CheckResult::ALL.map(|r| r.as_str().to_string()));
+    for schema in ["Check", "NewCheck"] {
+        let result = &schemas[schema]["properties"]["result"];
+        assert_eq!(result["$ref"], "#/components/schemas/CheckResult", "{schema}: {result}");
+    }
     for schema in ["Transaction", "TransactionInput"] {
         let props = &schemas[schema]["properties"];
         assert_eq!(props["kind"]["$ref"], "#/components/schemas/TransactionKind", "{schema}: {props}");
