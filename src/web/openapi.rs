@@ -462,9 +462,6 @@ pub fn closed_sets() -> Vec<(&'static str, Vec<String>)> {
         ("NewSending.recipient_kind", strs(&RECIPIENT_KINDS)),
         ("NewSubmission.kind", codes(&crate::proceedings::model::SUBMISSION_KINDS)),
         ("Submission.kind", codes(&crate::proceedings::model::SUBMISSION_KINDS)),
-        ("NewNotice.step", strs(&crate::proceedings::service::NOTICE_STEPS)),
-        ("AgencyNotice.step", strs(&crate::proceedings::service::NOTICE_STEPS)),
-        ("NoticeResponse.response", strs(&crate::proceedings::service::NOTICE_RESPONSES)),
         (
             "StatusChange.status",
             crate::mitigation::model::MeasureStatus::ALL.iter().map(|s| s.as_str().to_string()).collect(),

@@ -553,8 +553,8 @@ async fn the_openapi_document_is_not_the_api() {
     assert_eq!(schemas["CaseInput"]["properties"]["origin"]["enum"].as_array().unwrap().len(), 3);
     assert!(schemas["DraftRequest"]["properties"]["outcome"]["enum"].to_string().contains("not_prohibited"));
     assert_eq!(schemas["NewNotice"]["properties"]["sent_on"]["format"], "date");
-    // A transaction's kind and status and a check's result are types: the document lists
-    // their values from them.
+    // A transaction's kind and status, a notice's step and answer and a check's result are
+    // types: the document lists their values from them.
     let values = |name: &str| -> Vec<String> {
         schemas[name]["enum"]
             .as_array()
@@ -572,6 +572,19 @@ async fn the_openapi_document_is_not_the_api() {
         let result = &schemas[schema]["properties"]["result"];
         assert_eq!(result["$ref"], "#/components/schemas/CheckResult", "{schema}: {result}");
     }
+    use icts_review::proceedings::model::{AgencyAnswer, NoticeStep};
+    assert_eq!(values("NoticeStep"), NoticeStep::ALL.map(|s| s.as_str().to_string()));
+    assert_eq!(values("AgencyAnswer"), AgencyAnswer::ALL.map(|a| a.as_str().to_string()));
+    for (schema, prop, ty) in [
+        ("AgencyNotice", "step", "NoticeStep"),
+        ("NewNotice", "step", "NoticeStep"),
+        ("NoticeResponse", "response", "AgencyAnswer"),
+    ] {
+        let s = &schemas[schema]["properties"][prop];
+        assert_eq!(s["$ref"], format!("#/components/schemas/{ty}"), "{schema}.{prop}: {s}");
+    }
+    let response = &schemas["AgencyNotice"]["properties"]["response"];
+    assert!(response.to_string().contains("#/components/schemas/AgencyAnswer"), "{response}");
     for schema in ["Transaction", "TransactionInput"] {
         let props = &schemas[schema]["properties"];
         assert_eq!(props["kind"]["$ref"], "#/components/schemas/TransactionKind", "{schema}: {props}");
