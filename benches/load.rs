@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use futures_util::TryStreamExt;
+use icts_review::audit::EventType;
 use icts_review::auth::Role;
 use icts_review::cases::db::{self as cases_db, CaseFilter};
 use icts_review::cases::reference::Reference;
@@ -799,7 +800,7 @@ async fn audit_appends(pool: &PgPool, owner: &PgPool) -> Line {
             async move {
                 let work = async {
                     let mut tx = p.begin().await.map_err(|e| e.to_string())?;
-                    let event = icts_review::audit::NewEvent::new("bench.append")
+                    let event = icts_review::audit::NewEvent::new(EventType::Bench)
                         .object("bench", i)
                         .changes(serde_json::json!({"note": {"after": "an event appended by the load benchmark"}}));
                     icts_review::audit::record(&mut tx, OffsetDateTime::now_utc(), &ctx, event)

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::audit::EventType;
 use crate::config::{Config, RawConfig};
 
 /// Case management for reviews of ICTS transactions (15 CFR Part 791).
@@ -455,7 +456,7 @@ async fn audit_export(
         request_id: Some("cli:audit-export".into()),
         ..Default::default()
     };
-    let event = crate::audit::NewEvent::new("audit.exported").changes(serde_json::json!({
+    let event = crate::audit::NewEvent::new(EventType::AuditExported).changes(serde_json::json!({
         "from": filter.from, "to": filter.to, "format": format.extension(), "via": "command line",
     }));
     crate::audit::record_alone(&db.pool, now, &ctx, event).await?;

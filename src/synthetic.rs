@@ -19,7 +19,7 @@ use sqlx::{PgConnection, PgPool};
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::audit::{StoredEvent, recompute_hash};
+use crate::audit::{EventType, StoredEvent, recompute_hash};
 use crate::cases::workflow::{RuleVersion, Stage};
 use crate::determinations::{Signed, content_hash};
 
@@ -345,7 +345,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
                           at: OffsetDateTime,
                           actor: UserId,
                           role: &str,
-                          kind: &str,
+                          kind: EventType,
                           object: (&str, String),
                           changes: Value| {
         *seq += 1;
@@ -357,7 +357,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
             actor_role: Some(role.to_string()),
             client_addr: Some(format!("10.20.{}.{}", rng.below(250), rng.below(250))),
             request_id: Some(format!("syn-{}", *seq)),
-            event_type: kind.to_string(),
+            event_type: kind.as_str().to_string(),
             object_type: Some(object.0.to_string()),
             object_id: Some(object.1),
             changes,
@@ -475,7 +475,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
                         at: OffsetDateTime,
                         actor: UserId,
                         role: &str,
-                        kind: &str,
+                        kind: EventType,
                         changes: Value| {
             if events_left > 0 {
                 push_event(ebuf, seq, prev, rng, at, actor, role, kind, ("case", id.to_string()), changes);
@@ -490,7 +490,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
             created,
             analyst,
             "analyst",
-            "case.created",
+            EventType::CaseCreated,
             json!({"docket_number": {"after": docket}, "title": {"after": title}, "category": {"after": category}, "adversaries": {"after": [adv]}}),
         );
         if i % 20 == 0 {
@@ -510,7 +510,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
                 note_at,
                 analyst,
                 "analyst",
-                "case.note_added",
+                EventType::CaseNoteAdded,
                 json!({"length": 62}),
             );
         }
@@ -538,7 +538,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
                 created + Duration::days(at_day),
                 actor,
                 role,
-                "case.transition",
+                EventType::CaseTransition,
                 json!({"action": action, "stage": {"before": before, "after": after}}),
             );
             before = after;
@@ -571,7 +571,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
                 at,
                 analyst,
                 "analyst",
-                "case.assessed",
+                EventType::CaseAssessed,
                 json!({"assessment": aid, "composite": composite, "band": band}),
             );
         }
@@ -622,7 +622,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
                 signed_at,
                 signer,
                 "supervisor",
-                "determination.signed",
+                EventType::DeterminationSigned,
                 json!({"determination": did, "kind": "final", "outcome": outcome, "content_sha256": hex::encode(hash)}),
             );
         }
@@ -639,7 +639,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
                     t,
                     analyst,
                     "analyst",
-                    "auth.sign_in",
+                    EventType::AuthSignIn,
                     ("user", analyst.to_string()),
                     json!({}),
                 );
@@ -652,7 +652,7 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
                     t,
                     supervisor,
                     "supervisor",
-                    "case.viewed",
+                    EventType::CaseViewed,
                     ("case", id.to_string()),
                     json!({"what": "case page"}),
                 );

@@ -1,6 +1,7 @@
 //! The audit API: the log for auditors and administrators, its verification and
 //! checkpoints, the whole-log export and case dossiers.
 
+use super::EventType;
 use crate::ids::CaseId;
 use axum::body::Body;
 use axum::extract::State;
@@ -170,7 +171,7 @@ pub async fn export_log(
         .map_err(AppError::Invalid)?;
     let what = json!({"export": "audit_log", "from": filter.from, "to": filter.to, "format": format.extension(),
         "case_content_redacted": !super::sees_case_content(user.role)});
-    let event = NewEvent::new("audit.exported").changes(what.clone());
+    let event = NewEvent::new(EventType::AuditExported).changes(what.clone());
     super::record_alone(&state.db, state.now(), &user.audit(), event).await?;
     // The first chunk is read before anything is answered: no 200 that then breaks. The
     // export runs up to the chain head as it is now, its own event included.
@@ -242,7 +243,7 @@ where
         let mut changes = what;
         changes["reason"] = json!(cut.reason());
         changes["delivered"] = json!(progress);
-        let mut event = NewEvent::new("audit.export_incomplete").changes(changes);
+        let mut event = NewEvent::new(EventType::AuditExportIncomplete).changes(changes);
         if let Some(id) = case {
             event = event.object("case", id);
         }

@@ -10,12 +10,15 @@ pub mod api;
 pub mod checkpoint;
 pub mod dossier;
 pub mod durable;
+pub mod event_type;
 pub mod export;
 pub mod forward;
 pub mod names;
 pub mod service;
 pub mod web;
 pub mod witness;
+
+pub use event_type::EventType;
 
 use crate::ids::{CaseId, EventId, UserId};
 use serde::Serialize;
@@ -64,8 +67,8 @@ impl Outcome {
 /// An event to append.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    /// Dotted event type, e.g. `user.role_changed`.
-    pub event_type: String,
+    /// What happened, e.g. [`EventType::UserRoleChanged`] (stored as its code).
+    pub event_type: EventType,
     /// Kind of object acted on, e.g. `user`.
     pub object_type: Option<String>,
     /// Id of the object acted on.
@@ -78,9 +81,9 @@ pub struct NewEvent {
 
 impl NewEvent {
     /// A successful event of `event_type` with no object.
-    pub fn new(event_type: impl Into<String>) -> Self {
+    pub fn new(event_type: EventType) -> Self {
         NewEvent {
-            event_type: event_type.into(),
+            event_type,
             object_type: None,
             object_id: None,
             changes: Value::Object(Default::default()),
@@ -128,24 +131,10 @@ struct Canonical<'a> {
     outcome: &'a str,
 }
 
-/// Event types whose changes hold no case content: accounts, sign-in, the roles' sign-in
-/// policy and sessions, refusals, the audit chain itself, reference data and screening
-/// lists.
+/// Whether the changes of a stored event of type `event_type` hold no case content
+/// ([`EventType::content_free`]). A code this release does not know may hold some: no.
 pub fn content_free(event_type: &str) -> bool {
-    ["auth.", "user.", "sign_in_policy.", "session.", "access.", "audit.", "reference."]
-        .iter()
-        .any(|p| event_type.starts_with(p))
-        || event_type == "screening.list_imported"
-}
-
-/// Whether an event of `event_type` may come with a change to what a case list shows. Not
-/// sign-ins, sessions, refusals, the log's own reads and exports, nor openings and exports
-/// of cases: those only read. The log's head keeps the newest event that may
-/// (`audit_head.written_seq`, moved by the append's own statement), which the kept totals
-/// of searched lists follow ([`written_seq`]).
-pub fn may_change_cases(event_type: &str) -> bool {
-    !(["auth.", "session.", "access.", "audit."].iter().any(|p| event_type.starts_with(p))
-        || ["case.viewed", "case.exported"].contains(&event_type))
+    EventType::parse(event_type).is_some_and(EventType::content_free)
 }
 
 /// The position of the newest event that may have changed a case list. When a release
@@ -198,6 +187,8 @@ pub struct StoredEvent {
     /// Client address.
     pub client_addr: Option<String>,
     pub request_id: Option<String>,
+    /// The event type's code as stored, e.g. `case.transition`: a string, since an old log
+    /// may hold a code this release does not know (see [`StoredEvent::kind`]).
     pub event_type: String,
     /// Object kind.
     pub object_type: Option<String>,
@@ -214,6 +205,15 @@ pub struct StoredEvent {
     #[serde(serialize_with = "as_hex")]
     #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub hash: Vec<u8>,
+}
+
+impl StoredEvent {
+    /// The event's type, or `None` for a code this release does not know (one a retired
+    /// release wrote, or a later one). Such an event is shown by its stored code, verifies
+    /// like any other, and is treated as holding case content.
+    pub fn kind(&self) -> Option<EventType> {
+        EventType::parse(&self.event_type)
+    }
 }
 
 /// Bytes (a hash) as lowercase hex, without a string per value (the log export writes two
@@ -363,7 +363,7 @@ pub async fn record(
         actor_role: ctx.actor_role.clone(),
         client_addr: ctx.client_addr.clone(),
         request_id: ctx.request_id.clone(),
-        event_type: event.event_type,
+        event_type: event.event_type.as_str().to_string(),
         object_type: event.object_type,
         object_id: event.object_id,
         changes,
@@ -406,7 +406,7 @@ pub async fn record(
         &stored.changes,
         &stored.outcome,
         tail,
-        may_change_cases(&stored.event_type),
+        event.event_type.may_change_cases(),
         may_defer,
     )
     .fetch_one(&mut *conn)
@@ -446,7 +446,7 @@ pub async fn record_many(
             actor_role: ctx.actor_role.clone(),
             client_addr: ctx.client_addr.clone(),
             request_id: ctx.request_id.clone(),
-            event_type: event.event_type,
+            event_type: event.event_type.as_str().to_string(),
             object_type: event.object_type,
             object_id: event.object_id,
             changes,
@@ -549,7 +549,7 @@ pub async fn record_anonymous_refusal(
     if written > ANONYMOUS_REFUSAL_EVENTS_PER_MINUTE {
         return Ok(false);
     }
-    let event = NewEvent::new("access.refused").outcome(Outcome::Denied).changes(serde_json::json!({
+    let event = NewEvent::new(EventType::AccessRefused).outcome(Outcome::Denied).changes(serde_json::json!({
         "reason": reason, "anonymous": true, "minute": minute, "refused_this_minute": n,
     }));
     record_alone(pool, at, ctx, event).await?;
@@ -570,12 +570,12 @@ pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Sto
 }
 
 /// The newest event of a type, if any (e.g. the last verification of the chain).
-pub async fn latest_of_type(pool: &PgPool, event_type: &str) -> Result<Option<StoredEvent>, sqlx::Error> {
+pub async fn latest_of_type(pool: &PgPool, event_type: EventType) -> Result<Option<StoredEvent>, sqlx::Error> {
     sqlx::query_as!(
         StoredEvent,
         "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
          changes, outcome, prev_hash, hash FROM audit_events WHERE event_type = $1 ORDER BY seq DESC LIMIT 1",
-        event_type,
+        event_type.as_str(),
     )
     .fetch_optional(pool)
     .await

@@ -1,6 +1,7 @@
 //! The audit log's use cases beyond appending: sealing a case's dossier, verifying the
 //! chain and its checkpoints now.
 
+use super::EventType;
 use crate::ids::CaseId;
 use serde::Serialize;
 use serde_json::json;
@@ -53,7 +54,7 @@ pub async fn seal_dossier(
     // Each part is put in canonical form once: its hash for the manifest, and all of them
     // for the event's `parts_sha256`.
     let (hashes, parts_sha256) = dossier::hash_parts(&parts);
-    let event = NewEvent::new("case.exported").object("case", id).changes(json!({
+    let event = NewEvent::new(EventType::CaseExported).object("case", id).changes(json!({
         "form": form, "document_contents_included": include_content, "parts_sha256": parts_sha256,
         "marking": marking,
     }));
@@ -119,7 +120,7 @@ pub async fn verify_now(
     )
     .await?;
     let ok = matches!(verdict, Verdict::Ok { .. }) && report.problems.is_empty();
-    let event = NewEvent::new("audit.verified").changes(json!({
+    let event = NewEvent::new(EventType::AuditVerified).changes(json!({
         "verdict": verdict.to_string(), "checkpoints_checked": report.checked, "checkpoint_problems": report.problems,
         "ok": ok,
     }));

@@ -1,6 +1,7 @@
 //! The audit pages: the log for auditors and administrators (filters, keyset paging), the
 //! chain's status and verification, a case's export page and printable dossier.
 
+use super::EventType;
 use crate::ids::CaseId;
 use askama::Template;
 use axum::extract::State;
@@ -496,7 +497,7 @@ struct ChainPage {
 async fn chain_page(state: &AppState, user: &SignedIn, result: Flash) -> Result<Response, AppError> {
     let (head_seq, head_hash) = super::head(&state.db).await?;
     let all = checkpoint::all(&state.db).await?;
-    let last: Option<StoredEvent> = super::latest_of_type(&state.db, "audit.verified").await?;
+    let last: Option<StoredEvent> = super::latest_of_type(&state.db, EventType::AuditVerified).await?;
     render(&ChainPage {
         layout: Layout::for_user(&state.web, "/audit", Some(user)),
         head_seq,

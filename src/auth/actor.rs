@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::policy::{self, Action, Role};
 use super::session;
-use crate::audit::{self, AuditContext, NewEvent, Outcome};
+use crate::audit::{self, AuditContext, EventType, NewEvent, Outcome};
 use crate::error::DomainError;
 
 /// Where a request comes from, for audit events and throttling.
@@ -73,7 +73,7 @@ impl Actor {
         if self.may(action) {
             return Ok(());
         }
-        let event = NewEvent::new("access.refused")
+        let event = NewEvent::new(EventType::AccessRefused)
             .outcome(Outcome::Denied)
             .changes(serde_json::json!({"action": format!("{action:?}")}));
         audit::record_alone(conn, now, &self.audit(), event).await?;

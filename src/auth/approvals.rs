@@ -19,7 +19,7 @@ use super::db;
 use super::password;
 use super::policy::{Action, Role};
 use super::service::{APPROVAL_WINDOW, AdminChange, UserRecord, apply, locked_user};
-use crate::audit::{self, NewEvent, Outcome};
+use crate::audit::{self, EventType, NewEvent, Outcome};
 use crate::error::DomainError;
 use crate::ids::UserId;
 
@@ -148,7 +148,10 @@ pub(super) async fn request(
             &mut *tx,
             now,
             &admin.audit(),
-            NewEvent::new("user.change_refused").object("user", before.id).outcome(Outcome::Denied).changes(changes),
+            NewEvent::new(EventType::UserChangeRefused)
+                .object("user", before.id)
+                .outcome(Outcome::Denied)
+                .changes(changes),
         )
         .await
         .map_err(|e| Refused::Other(e.into()))?;
@@ -183,7 +186,7 @@ pub(super) async fn request(
         &mut *tx,
         now,
         &admin.audit(),
-        NewEvent::new("user.change_requested").object("user", before.id).changes(changes),
+        NewEvent::new(EventType::UserChangeRequested).object("user", before.id).changes(changes),
     )
     .await
     .map_err(|e| Refused::Other(e.into()))?;
@@ -224,9 +227,14 @@ pub(super) async fn request_policy(
         "require_security_key": {"before": before.require_security_key, "after": after.require_security_key},
         "expires_at": expires.format(&time::format_description::well_known::Rfc3339).ok(),
     });
-    audit::record(&mut *tx, now, &admin.audit(), NewEvent::new("sign_in_policy.change_requested").changes(changes))
-        .await
-        .map_err(|e| Refused::Other(e.into()))?;
+    audit::record(
+        &mut *tx,
+        now,
+        &admin.audit(),
+        NewEvent::new(EventType::SignInPolicyChangeRequested).changes(changes),
+    )
+    .await
+    .map_err(|e| Refused::Other(e.into()))?;
     get(&mut *tx, id).await.map_err(Refused::Other)
 }
 
@@ -235,10 +243,10 @@ pub(super) async fn request_policy(
 async fn expire(tx: &mut PgConnection, now: OffsetDateTime, target: Option<UserId>) -> Result<(), DomainError> {
     for db::Lapsed { id, target_id, kind, role } in db::expire_approvals(&mut *tx, now, target).await? {
         let event = match target_id {
-            Some(target) => NewEvent::new("user.change_expired")
+            Some(target) => NewEvent::new(EventType::UserChangeExpired)
                 .object("user", target)
                 .changes(json!({"approval": id, "kind": kind})),
-            None => NewEvent::new("sign_in_policy.change_expired")
+            None => NewEvent::new(EventType::SignInPolicyChangeExpired)
                 .changes(json!({"approval": id, "kind": kind, "role": role})),
         };
         audit::record(&mut *tx, now, &audit::AuditContext::default(), event).await?;
@@ -372,10 +380,10 @@ pub async fn decide(
             ));
         }
     }
-    let outcome = match decision {
-        Decision::Approve(_) => "approved",
-        Decision::Refuse => "refused",
-        Decision::Withdraw => "withdrawn",
+    let (outcome, policy_event, user_event) = match decision {
+        Decision::Approve(_) => ("approved", EventType::SignInPolicyChangeApproved, EventType::UserChangeApproved),
+        Decision::Refuse => ("refused", EventType::SignInPolicyChangeRefused, EventType::UserChangeRefused),
+        Decision::Withdraw => ("withdrawn", EventType::SignInPolicyChangeWithdrawn, EventType::UserChangeWithdrawn),
     };
     db::decide_approval(&mut tx, id, outcome, admin.id, now).await?;
     if let Some(policy) = &approval.policy {
@@ -389,7 +397,7 @@ pub async fn decide(
         }
         let what =
             json!({"approval": id, "kind": approval.kind, "role": policy.role, "requested_by": approval.requested_by});
-        let event = NewEvent::new(format!("sign_in_policy.change_{outcome}")).changes(what.clone());
+        let event = NewEvent::new(policy_event).changes(what.clone());
         audit::record(&mut tx, now, &admin.audit(), event).await?;
         if outcome == "approved" {
             let mut by = what;
@@ -404,13 +412,8 @@ pub async fn decide(
     };
     let what = json!({"approval": id, "kind": approval.kind, "role": approval.role, "subject": approval.subject,
                       "requested_by": approval.requested_by});
-    audit::record(
-        &mut tx,
-        now,
-        &admin.audit(),
-        NewEvent::new(format!("user.change_{outcome}")).object("user", target).changes(what.clone()),
-    )
-    .await?;
+    audit::record(&mut tx, now, &admin.audit(), NewEvent::new(user_event).object("user", target).changes(what.clone()))
+        .await?;
     let user = if outcome == "approved" {
         let before = locked_user(&mut tx, target).await?;
         let change = match (approval.kind.as_str(), approval.role) {

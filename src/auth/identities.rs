@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::actor::Actor;
 use super::policy::Action;
-use crate::audit::{self, AuditContext, NewEvent};
+use crate::audit::{self, AuditContext, EventType, NewEvent};
 use crate::error::DomainError;
 use crate::ids::UserId;
 
@@ -104,7 +104,7 @@ pub async fn record_use(
         )
         .execute(&mut *tx)
         .await?;
-        let event = NewEvent::new("user.identity_linked")
+        let event = NewEvent::new(EventType::UserIdentityLinked)
             .object("user", user)
             .changes(json!({"issuer": issuer, "subject": subject, "email": email, "by": "sign_in"}));
         audit::record(&mut *tx, now, ctx, event).await?;
@@ -187,7 +187,7 @@ pub async fn unlink(
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    let event = NewEvent::new("user.identity_unlinked")
+    let event = NewEvent::new(EventType::UserIdentityUnlinked)
         .object("user", user)
         .changes(json!({"issuer": issuer, "subject": subject, "sessions_ended": ended}));
     audit::record(&mut tx, now, &actor.audit(), event).await?;

@@ -18,7 +18,7 @@ use super::identities::{self, PIV_ISSUER};
 use super::policy::Role;
 use super::service::{self, SignInClient, SignedInSession};
 use super::session::{Kind, SignInMethod};
-use crate::audit::{self, NewEvent, Outcome};
+use crate::audit::{self, EventType, NewEvent, Outcome};
 use crate::config::PivSettings;
 use crate::ids::UserId;
 
@@ -134,7 +134,7 @@ pub async fn sign_in(
         if let Refusal::Assurance { required, .. } = refusal {
             changes["required"] = json!(required);
         }
-        let mut event = NewEvent::new("auth.sign_in").outcome(Outcome::Failure).changes(changes);
+        let mut event = NewEvent::new(EventType::AuthSignIn).outcome(Outcome::Failure).changes(changes);
         if let Some((user, _)) = actor {
             event = event.object("user", user);
         }

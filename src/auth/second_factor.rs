@@ -20,7 +20,7 @@ use super::actor::{Actor, RequestMeta};
 use super::policy::Role;
 use super::service::{SignedInSession, count_failure_in, finish_sign_in};
 use super::session::{self, Kind};
-use crate::audit::{self, NewEvent, Outcome};
+use crate::audit::{self, EventType, NewEvent, Outcome};
 use crate::error::DomainError;
 use crate::ids::UserId;
 
@@ -284,7 +284,8 @@ pub async fn begin(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -
     )
     .execute(&mut *tx)
     .await?;
-    audit::record(&mut tx, now, &user.audit(), NewEvent::new("user.totp_started").object("user", user.id)).await?;
+    audit::record(&mut tx, now, &user.audit(), NewEvent::new(EventType::UserTotpStarted).object("user", user.id))
+        .await?;
     let e = enrolment(&secret, &user.email)?;
     tx.commit().await?;
     Ok(e)
@@ -356,8 +357,9 @@ pub async fn confirm(
     .execute(&mut *tx)
     .await?;
     let codes = replace_recovery_codes(&mut tx, user.id, now).await?;
-    let event =
-        NewEvent::new("user.totp_enrolled").object("user", user.id).changes(json!({"recovery_codes": codes.len()}));
+    let event = NewEvent::new(EventType::UserTotpEnrolled)
+        .object("user", user.id)
+        .changes(json!({"recovery_codes": codes.len()}));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
     Ok(codes)
@@ -372,7 +374,8 @@ pub async fn remove(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) 
     if !removed {
         return Err(DomainError::Conflict("this account has no one-time codes to remove".into()));
     }
-    audit::record(&mut tx, now, &user.audit(), NewEvent::new("user.totp_removed").object("user", user.id)).await?;
+    audit::record(&mut tx, now, &user.audit(), NewEvent::new(EventType::UserTotpRemoved).object("user", user.id))
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -430,7 +433,7 @@ pub async fn new_recovery_codes(
         return Ok(NewRecoveryCodes::AlreadyReplaced);
     }
     let codes = replace_recovery_codes(&mut tx, user.id, now).await?;
-    let event = NewEvent::new("user.recovery_codes_generated")
+    let event = NewEvent::new(EventType::UserRecoveryCodesGenerated)
         .object("user", user.id)
         .changes(json!({"recovery_codes": codes.len()}));
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -616,7 +619,7 @@ async fn answer_decoy(
         tx.commit().await?;
         return Err(CodeError::Gone { next: ch.next });
     }
-    let event = NewEvent::new("auth.second_factor")
+    let event = NewEvent::new(EventType::AuthSecondFactor)
         .outcome(Outcome::Failure)
         .changes(json!({"reason": "no_passkey", "method": method, "challenge": ch.id}));
     audit::record(&mut tx, now, &meta.audit(None), event).await?;
@@ -782,14 +785,14 @@ pub async fn answer(
         // guessed, so a wrong one only uses up the challenge's tries (else anyone could
         // lock the account, and end its sessions, by sending garbage to a passkey sign-in).
         let locked = if method == "security_key" || ch.passwordless {
-            let event = NewEvent::new("auth.second_factor")
+            let event = NewEvent::new(EventType::AuthSecondFactor)
                 .object("user", user)
                 .outcome(Outcome::Failure)
                 .changes(json!({"reason": reason, "method": method, "challenge": ch.id}));
             audit::record(&mut tx, now, &ctx, event).await?;
             false
         } else {
-            count_failure_in(&mut tx, user, &ctx, now, "auth.second_factor", reason).await?
+            count_failure_in(&mut tx, user, &ctx, now, EventType::AuthSecondFactor, reason).await?
         };
         let answer = spend_try(&mut tx, ch.id, ch.failures, locked, ch.next).await?;
         tx.commit().await?;
@@ -867,7 +870,7 @@ pub async fn code_missing(
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(u) = user {
-        let event = NewEvent::new("auth.second_factor")
+        let event = NewEvent::new(EventType::AuthSecondFactor)
             .object("user", u.id)
             .outcome(Outcome::Failure)
             .changes(json!({"reason": "code_missing"}));

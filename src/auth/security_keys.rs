@@ -27,7 +27,7 @@ use webauthn_rs::prelude::{
 
 use super::actor::Actor;
 use super::session::REAUTH_VALID;
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::error::{DomainError, FieldError};
 use crate::ids::{SessionId, UserId};
 
@@ -246,8 +246,9 @@ pub async fn finish_registration(
     if inserted.rows_affected() == 0 {
         return Err(DomainError::invalid("credential", "is a key registered already"));
     }
-    let event =
-        NewEvent::new("user.security_key_added").object("user", actor.id).changes(json!({"key": id, "name": name}));
+    let event = NewEvent::new(EventType::UserSecurityKeyAdded)
+        .object("user", actor.id)
+        .changes(json!({"key": id, "name": name}));
     audit::record(&mut tx, now, &actor.audit(), event).await?;
     tx.commit().await?;
     Ok(KeyRow { id, name, created_at: now, last_used_at: None })
@@ -267,8 +268,9 @@ pub async fn remove(pool: &PgPool, now: OffsetDateTime, actor: &Actor, key: Uuid
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(DomainError::NotFound)?;
-    let event =
-        NewEvent::new("user.security_key_removed").object("user", actor.id).changes(json!({"key": key, "name": name}));
+    let event = NewEvent::new(EventType::UserSecurityKeyRemoved)
+        .object("user", actor.id)
+        .changes(json!({"key": key, "name": name}));
     audit::record(&mut tx, now, &actor.audit(), event).await?;
     tx.commit().await?;
     Ok(())
@@ -368,7 +370,7 @@ pub async fn reauth(
             sqlx::query!("UPDATE sessions SET reauth_at = $2 WHERE id = $1", actor.session_id.0, now)
                 .execute(&mut *tx)
                 .await?;
-            let event = NewEvent::new("auth.reauthenticate")
+            let event = NewEvent::new(EventType::AuthReauthenticate)
                 .object("session", actor.session_id)
                 .changes(json!({"method": "security_key", "key": key, "name": name}));
             audit::record(&mut tx, now, &actor.audit(), event).await?;
@@ -378,7 +380,7 @@ pub async fn reauth(
         Err(reason) => {
             // A key's answer cannot be guessed, so a wrong one is recorded but not counted
             // towards the lockout (which would let anyone end the user's sessions).
-            let event = NewEvent::new("auth.reauthenticate")
+            let event = NewEvent::new(EventType::AuthReauthenticate)
                 .object("session", actor.session_id)
                 .outcome(crate::audit::Outcome::Failure)
                 .changes(json!({"method": "security_key", "reason": reason}));

@@ -12,7 +12,7 @@ use super::actor::{Actor, RequestMeta};
 use super::password;
 use super::policy::{Action, Role};
 use super::session::{self, Created, Kind};
-use crate::audit::{self, AuditContext, NewEvent, Outcome};
+use crate::audit::{self, AuditContext, EventType, NewEvent, Outcome};
 use crate::error::{DomainError, FieldError};
 
 /// Failed sign-ins within this window count towards a lockout.
@@ -158,7 +158,8 @@ async fn insert_user(
     if !active {
         changes["active"] = json!({"after": false});
     }
-    audit::record(&mut *tx, now, ctx, NewEvent::new("user.created").object("user", user.id).changes(changes)).await?;
+    audit::record(&mut *tx, now, ctx, NewEvent::new(EventType::UserCreated).object("user", user.id).changes(changes))
+        .await?;
     Ok(user)
 }
 
@@ -396,7 +397,7 @@ pub async fn sign_in(
             // count: a flood does not grow the log at its own pace.
             let over = attempts - ADDRESS_ATTEMPTS;
             if over == 1 || over % 100 == 0 {
-                let event = NewEvent::new("auth.sign_in")
+                let event = NewEvent::new(EventType::AuthSignIn)
                     .outcome(Outcome::Failure)
                     .changes(json!({"email": email, "reason": "address_throttled", "attempts_in_window": attempts}));
                 audit::record_alone(pool, now, &meta.audit(None), event).await?;
@@ -415,7 +416,7 @@ pub async fn sign_in(
     let Some(found) = found else {
         // The same work as for a known account, and the same answer.
         let _ = password::verify_async(password_given.to_string(), password::DUMMY_HASH.clone()).await;
-        let event = NewEvent::new("auth.sign_in")
+        let event = NewEvent::new(EventType::AuthSignIn)
             .outcome(Outcome::Failure)
             .changes(json!({"email": email, "reason": "unknown_account"}));
         audit::record_alone(pool, now, &meta.audit(None), event).await?;
@@ -428,7 +429,7 @@ pub async fn sign_in(
         // checked (in the time a check takes), so the answer says nothing of whether it
         // was right, and no guess is counted or refunded.
         let _ = password::verify_async(password_given.to_string(), password::DUMMY_HASH.clone()).await;
-        let event = NewEvent::new("auth.sign_in")
+        let event = NewEvent::new(EventType::AuthSignIn)
             .object("user", found.id)
             .outcome(Outcome::Failure)
             .changes(json!({"email": email, "reason": "password_sign_in_off", "role": found.role}));
@@ -446,7 +447,7 @@ pub async fn sign_in(
     if let Some(reason) = reason {
         // Refused without checking the password, in the time a check takes.
         let _ = password::verify_async(password_given.to_string(), password::DUMMY_HASH.clone()).await;
-        let event = NewEvent::new("auth.sign_in")
+        let event = NewEvent::new(EventType::AuthSignIn)
             .object("user", found.id)
             .outcome(Outcome::Failure)
             .changes(json!({"email": email, "reason": reason}));
@@ -480,14 +481,14 @@ pub async fn sign_in(
                     )
                     .execute(&mut *tx)
                     .await?;
-                    let event = NewEvent::new("auth.lockout").object("user", current.id).changes(json!({
+                    let event = NewEvent::new(EventType::AuthLockout).object("user", current.id).changes(json!({
                         "locked_until": {"before": current.locked_until, "after": until}, "failures": count,
                         "scope": "new_addresses", "locked_from": addr,
                     }));
                     audit::record(&mut tx, now, &ctx, event).await?;
                 }
                 Counter::KnownAddress => {
-                    let event = NewEvent::new("auth.lockout").object("user", current.id).changes(json!({
+                    let event = NewEvent::new(EventType::AuthLockout).object("user", current.id).changes(json!({
                         "failures": count, "scope": "known_address", "locked_from": addr,
                         "until": now + FAILURE_WINDOW,
                     }));
@@ -496,7 +497,7 @@ pub async fn sign_in(
                 Counter::Account => {}
             }
         }
-        let event = NewEvent::new("auth.sign_in")
+        let event = NewEvent::new(EventType::AuthSignIn)
             .object("user", current.id)
             .outcome(Outcome::Failure)
             .changes(json!({"email": email, "reason": "wrong_password"}));
@@ -555,7 +556,7 @@ pub async fn sign_in(
         )
         .fetch_one(&mut *tx)
         .await?;
-        let event = NewEvent::new("auth.password_accepted").object("user", current.id).changes(json!({
+        let event = NewEvent::new(EventType::AuthPasswordAccepted).object("user", current.id).changes(json!({
             "second_factor": awaited, "challenge": challenge.id, "password_rehashed": new_hash.is_some()
         }));
         audit::record(&mut tx, now, &ctx, event).await?;
@@ -632,7 +633,7 @@ pub async fn start_passkey_sign_in(
             next,
         )
         .await?;
-        let event = NewEvent::new("auth.sign_in").outcome(Outcome::Failure).changes(json!({
+        let event = NewEvent::new(EventType::AuthSignIn).outcome(Outcome::Failure).changes(json!({
             "email": email, "method": "passkey", "challenge": challenge.id,
             "reason": if local_allowed { "no_passkey" } else { "password_sign_in_off" },
         }));
@@ -649,7 +650,8 @@ pub async fn start_passkey_sign_in(
         next,
     )
     .await?;
-    let event = NewEvent::new("auth.passkey_started").object("user", user).changes(json!({"challenge": challenge.id}));
+    let event =
+        NewEvent::new(EventType::AuthPasskeyStarted).object("user", user).changes(json!({"challenge": challenge.id}));
     audit::record(&mut tx, now, &meta.audit(Some((user, found.role))), event).await?;
     tx.commit().await?;
     Ok(challenge)
@@ -691,7 +693,7 @@ pub(super) async fn finish_sign_in(
     if let (Some(c), serde_json::Value::Object(d)) = (changes.as_object_mut(), detail) {
         c.extend(d);
     }
-    let event = NewEvent::new("auth.sign_in").object("user", user).changes(changes);
+    let event = NewEvent::new(EventType::AuthSignIn).object("user", user).changes(changes);
     audit::record(&mut *tx, now, &meta.audit(Some((user, record.role))), event).await?;
     Ok(SignedInSession { session: created, user: record })
 }
@@ -734,8 +736,13 @@ pub async fn lock_details(
 pub async fn sign_out(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -> Result<(), DomainError> {
     let mut tx = conn.begin().await?;
     session::delete(&mut tx, user.session_id).await?;
-    audit::record(&mut tx, now, &user.audit(), NewEvent::new("auth.sign_out").object("session", user.session_id))
-        .await?;
+    audit::record(
+        &mut tx,
+        now,
+        &user.audit(),
+        NewEvent::new(EventType::AuthSignOut).object("session", user.session_id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -746,7 +753,7 @@ async fn count_failure(
     conn: &mut PgConnection,
     user: &Actor,
     now: OffsetDateTime,
-    what: &str,
+    what: EventType,
 ) -> Result<(), DomainError> {
     let mut tx = conn.begin().await?;
     count_failure_in(&mut tx, user.id, &user.audit(), now, what, "wrong_password").await?;
@@ -762,7 +769,7 @@ pub(super) async fn count_failure_in(
     id: UserId,
     ctx: &AuditContext,
     now: OffsetDateTime,
-    what: &str,
+    what: EventType,
     reason: &str,
 ) -> Result<bool, sqlx::Error> {
     let row = sqlx::query!("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE", id.0)
@@ -799,7 +806,7 @@ pub(super) async fn count_failure_in(
             &mut *tx,
             now,
             ctx,
-            NewEvent::new("auth.lockout").object("user", id).changes(json!({"failures": count})),
+            NewEvent::new(EventType::AuthLockout).object("user", id).changes(json!({"failures": count})),
         )
         .await?;
     }
@@ -825,13 +832,18 @@ pub async fn reauthenticate(
     }
     let stored = current_hash(&mut *conn, user.id).await?;
     if !password::verify_async(password_given.to_string(), stored).await {
-        count_failure(conn, user, now, "auth.reauthenticate").await?;
+        count_failure(conn, user, now, EventType::AuthReauthenticate).await?;
         return Err(DomainError::invalid("password", "the password is not correct"));
     }
     let mut tx = conn.begin().await?;
     sqlx::query!("UPDATE sessions SET reauth_at = $2 WHERE id = $1", user.session_id.0, now).execute(&mut *tx).await?;
-    audit::record(&mut tx, now, &user.audit(), NewEvent::new("auth.reauthenticate").object("session", user.session_id))
-        .await?;
+    audit::record(
+        &mut tx,
+        now,
+        &user.audit(),
+        NewEvent::new(EventType::AuthReauthenticate).object("session", user.session_id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -856,7 +868,7 @@ pub async fn change_own_password(
     }
     let stored = current_hash(&mut *conn, user.id).await?;
     if !password::verify_async(current.to_string(), stored).await {
-        count_failure(conn, user, now, "user.password_changed").await?;
+        count_failure(conn, user, now, EventType::UserPasswordChanged).await?;
         errors.insert(0, FieldError::new("current_password", "the current password is not correct"));
     }
     if !errors.is_empty() {
@@ -887,7 +899,7 @@ pub async fn change_own_password(
         session::SignInMethod::password(false),
     )
     .await?;
-    let event = NewEvent::new("user.password_changed").object("user", user.id).changes(json!({
+    let event = NewEvent::new(EventType::UserPasswordChanged).object("user", user.id).changes(json!({
         "must_change_password": {"before": must_change_before, "after": false}, "sessions_ended": ended, "new_session": created.id
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -920,7 +932,7 @@ pub async fn set_own_time_zone(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("user.time_zone_set")
+    let event = NewEvent::new(EventType::UserTimeZoneSet)
         .object("user", user.id)
         .changes(json!({"time_zone": {"before": before, "after": after}}));
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -943,7 +955,8 @@ pub async fn end_own_session(
     if n == 0 {
         return Err(DomainError::NotFound);
     }
-    audit::record(&mut tx, now, &user.audit(), NewEvent::new("session.ended").object("session", session_id)).await?;
+    audit::record(&mut tx, now, &user.audit(), NewEvent::new(EventType::SessionEnded).object("session", session_id))
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -1129,12 +1142,12 @@ pub(super) async fn apply(
                 };
                 changes["credentials"] = fresh_credentials(&mut *tx, target, hash).await?;
             }
-            ("user.role_changed", changes, true)
+            (EventType::UserRoleChanged, changes, true)
         }
         AdminChange::Active(active) => {
             sqlx::query!("UPDATE users SET active = $2 WHERE id = $1", target.0, active).execute(&mut *tx).await?;
             (
-                if *active { "user.reactivated" } else { "user.deactivated" },
+                if *active { EventType::UserReactivated } else { EventType::UserDeactivated },
                 json!({"active": {"before": before.active, "after": active}}),
                 !active,
             )
@@ -1146,7 +1159,7 @@ pub(super) async fn apply(
             sqlx::query!("UPDATE users SET active = true WHERE id = $1", target.0).execute(&mut *tx).await?;
             let credentials = fresh_credentials(&mut *tx, target, hash).await?;
             (
-                "user.activated",
+                EventType::UserActivated,
                 json!({"active": {"before": before.active, "after": true}, "credentials": credentials}),
                 true,
             )
@@ -1160,7 +1173,7 @@ pub(super) async fn apply(
             .execute(&mut *tx)
             .await?;
             (
-                "user.password_reset",
+                EventType::UserPasswordReset,
                 json!({"must_change_password": {"before": before.must_change_password, "after": true}}),
                 true,
             )
@@ -1178,9 +1191,9 @@ pub(super) async fn apply(
             )
             .execute(&mut *tx)
             .await?;
-            ("user.unlocked", json!({"locked_until": {"before": before.locked_until, "after": null}}), false)
+            (EventType::UserUnlocked, json!({"locked_until": {"before": before.locked_until, "after": null}}), false)
         }
-        AdminChange::EndSessions => ("user.sessions_ended", json!({}), true),
+        AdminChange::EndSessions => (EventType::UserSessionsEnded, json!({}), true),
         AdminChange::LinkCard(subject) => {
             super::identities::card_unlinked(&mut *tx, subject).await?;
             sqlx::query!(
@@ -1193,7 +1206,7 @@ pub(super) async fn apply(
             .execute(&mut *tx)
             .await?;
             (
-                "user.identity_linked",
+                EventType::UserIdentityLinked,
                 json!({"issuer": super::identities::PIV_ISSUER, "subject": subject, "by": "admin"}),
                 false,
             )
@@ -1205,7 +1218,7 @@ pub(super) async fn apply(
                 return Err(DomainError::Conflict("this account has no second factor to reset".into()));
             }
             (
-                "user.second_factors_reset",
+                EventType::UserSecondFactorsReset,
                 json!({"totp": {"before": before.totp_since.is_some() || before.totp_pending, "after": false},
                        "recovery_codes": {"before": before.recovery_left, "after": 0},
                        "security_keys": {"before": keys_before, "after": 0}}),

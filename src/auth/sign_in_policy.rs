@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::actor::Actor;
 use super::policy::{Action, Role};
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::error::{DomainError, FieldError};
 
 /// Most values a role may list as acceptable `acr`/`amr`.
@@ -255,7 +255,8 @@ pub(super) async fn apply(
     if let Some(by) = approved {
         changes["approval"] = by;
     }
-    audit::record(&mut *tx, now, &actor.audit(), NewEvent::new("sign_in_policy.changed").changes(changes)).await?;
+    audit::record(&mut *tx, now, &actor.audit(), NewEvent::new(EventType::SignInPolicyChanged).changes(changes))
+        .await?;
     Ok(RolePolicy { version, ..after.clone() })
 }
 

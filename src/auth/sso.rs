@@ -40,7 +40,7 @@ use super::actor::RequestMeta;
 use super::policy::Role;
 use super::service::{self, SignedInSession};
 use super::session::{self, Kind};
-use crate::audit::{self, NewEvent, Outcome};
+use crate::audit::{self, EventType, NewEvent, Outcome};
 use crate::config::OidcSettings;
 use crate::ids::{SessionId, UserId};
 
@@ -452,7 +452,7 @@ impl Sso {
                 Refusal::Assurance { required, .. } => changes["required"] = json!(required),
                 _ => {}
             }
-            let mut event = NewEvent::new("auth.sign_in").outcome(Outcome::Failure).changes(changes);
+            let mut event = NewEvent::new(EventType::AuthSignIn).outcome(Outcome::Failure).changes(changes);
             if let Some((user, _)) = actor {
                 event = event.object("user", user);
             }
@@ -586,7 +586,7 @@ impl Sso {
         let ctx = meta.audit(Some((user, account.role)));
         self.record_use(&mut tx, now, &ctx, user, identity, newly_linked).await?;
         sqlx::query!("UPDATE sessions SET reauth_at = $2 WHERE id = $1", session.0, now).execute(&mut *tx).await?;
-        let event = NewEvent::new("auth.reauthenticate").object("session", session).changes(json!({
+        let event = NewEvent::new(EventType::AuthReauthenticate).object("session", session).changes(json!({
             "method": "sso", "issuer": self.issuer.as_str(), "acr": identity.acr, "amr": identity.amr,
         }));
         audit::record(&mut tx, now, &ctx, event).await?;

@@ -35,7 +35,7 @@ use time::{Date, OffsetDateTime};
 use super::model::{CaseInput, NewCase};
 use super::reference::Reference;
 use super::transactions::{TransactionInput, ValidTransaction};
-use crate::audit::{self, AuditContext, NewEvent};
+use crate::audit::{self, AuditContext, EventType, NewEvent};
 use crate::parties::PartyRole;
 
 /// Every accepted column.
@@ -559,7 +559,7 @@ pub async fn load(
         .execute(&mut *conn)
         .await?;
         for (id, docket, c, _, _) in chunk {
-            events.push(NewEvent::new("case.created").object("case", id).changes(json!({
+            events.push(NewEvent::new(EventType::CaseCreated).object("case", id).changes(json!({
                 "docket_number": {"after": docket}, "title": {"after": c.title}, "origin": {"after": c.origin},
                 "category": {"after": c.category}, "adversaries": {"after": c.adversaries}, "restricted": {"after": c.restricted},
                 "source": "import",
@@ -580,8 +580,8 @@ pub async fn load(
             &tx_ids[base..base + chunk.len()] as _,
             &case_of_row[base..base + chunk.len()] as _,
             &t(&|r| r.transaction.item.clone()),
-            &t(&|r| r.transaction.kind.clone()),
-            &t(&|r| r.transaction.status.clone()),
+            &t(&|r| r.transaction.kind.as_str().to_string()),
+            &t(&|r| r.transaction.status.as_str().to_string()),
             &chunk.iter().map(|r| r.transaction.initiated_on).collect::<Vec<_>>() as _,
             &chunk.iter().map(|r| r.transaction.completed_on).collect::<Vec<_>>() as _,
             &t(&|r| r.transaction.ongoing_activity.clone()),
@@ -638,12 +638,12 @@ pub async fn load(
     sqlx::query!("UPDATE cases SET search_doc = NULL WHERE id = ANY($1)", &joined_ids as _).execute(&mut *conn).await?;
     for (case, txs) in joined {
         events.push(
-            NewEvent::new("case.transactions_imported")
+            NewEvent::new(EventType::CaseTransactionsImported)
                 .object("case", case)
                 .changes(json!({"transactions": txs, "source": "import"})),
         );
     }
-    events.push(NewEvent::new("import.completed").changes(json!({
+    events.push(NewEvent::new(EventType::ImportCompleted).changes(json!({
         "rows": report.rows, "cases_opened": report.cases_opened, "cases_joined": report.cases_joined, "parties_created": report.parties_created,
     })));
     audit::record_many(conn, now, ctx, events).await?;

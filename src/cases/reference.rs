@@ -5,6 +5,8 @@ use serde::Serialize;
 use sqlx::{Connection, PgConnection, PgPool};
 use time::{Date, OffsetDateTime};
 
+use crate::audit::EventType;
+
 /// A foreign adversary (791.4).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Adversary {
@@ -319,9 +321,13 @@ pub async fn upsert(
             .bind(code)
             .fetch_one(&mut *tx)
             .await?;
-    let event = crate::audit::NewEvent::new(if before.is_some() { "reference.updated" } else { "reference.added" })
-        .object(&format!("reference:{kind}"), code)
-        .changes(serde_json::json!({"before": before, "after": after}));
+    let event = crate::audit::NewEvent::new(if before.is_some() {
+        EventType::ReferenceUpdated
+    } else {
+        EventType::ReferenceAdded
+    })
+    .object(&format!("reference:{kind}"), code)
+    .changes(serde_json::json!({"before": before, "after": after}));
     crate::audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
     Ok(())

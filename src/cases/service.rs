@@ -11,7 +11,7 @@ use super::clocks::{self, ClockName, ClockState};
 use super::db::{self, CaseFilter};
 use super::model::{ActDates, CaseRow, CaseView, NewCase, Questions, UserRef, ValidEdit};
 use super::workflow::{self, Action, Change, Decision, Facts, Input, Refusal, RuleVersion, Stage};
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::auth::{Role, policy};
 use crate::error::{DomainError, FieldError};
@@ -98,7 +98,7 @@ pub async fn audit_read(
     what: &str,
 ) -> Result<(), DomainError> {
     if c.restricted {
-        let event = NewEvent::new("case.viewed").object("case", c.id).changes(json!({"what": what}));
+        let event = NewEvent::new(EventType::CaseViewed).object("case", c.id).changes(json!({"what": what}));
         audit::record_alone(&mut *conn, now, &user.audit(), event).await?;
     }
     Ok(())
@@ -231,7 +231,7 @@ pub async fn create_in(
     // An analyst who files a case works it until a supervisor assigns it elsewhere.
     let assignee = policy::assigned_when_filing(user.role).then_some(user.id);
     db::insert(&mut *tx, id, &docket, &input, assignee, user.id, now).await?;
-    let event = NewEvent::new("case.created").object("case", id).changes(json!({
+    let event = NewEvent::new(EventType::CaseCreated).object("case", id).changes(json!({
         "docket_number": {"after": docket}, "title": {"after": input.title}, "origin": {"after": input.origin},
         "referring_agency": {"after": input.referring_agency}, "category": {"after": input.category},
         "adversaries": {"after": input.adversaries}, "restricted": {"after": input.restricted}, "assignee": {"after": assignee},
@@ -356,7 +356,7 @@ pub async fn edit(
         &mut tx,
         now,
         &user.audit(),
-        NewEvent::new("case.updated").object("case", id).changes(Value::Object(ch)),
+        NewEvent::new(EventType::CaseUpdated).object("case", id).changes(Value::Object(ch)),
     )
     .await?;
     let row = db::get(&mut tx, id, false).await?.expect("exists");
@@ -482,8 +482,13 @@ pub async fn transition(
     for (k, v) in extra {
         changes[k] = v;
     }
-    audit::record(&mut tx, now, &user.audit(), NewEvent::new("case.transition").object("case", id).changes(changes))
-        .await?;
+    audit::record(
+        &mut tx,
+        now,
+        &user.audit(),
+        NewEvent::new(EventType::CaseTransition).object("case", id).changes(changes),
+    )
+    .await?;
     let row = db::get(&mut tx, id, false).await?.expect("exists");
     tx.commit().await?;
     Ok(row)
@@ -566,7 +571,7 @@ pub async fn add_note(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("case.note_added")
+    let event = NewEvent::new(EventType::CaseNoteAdded)
         .object("case", c.id)
         .changes(json!({"note": note, "length": body.chars().count()}));
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -616,7 +621,7 @@ pub async fn assign(
         if withdrawn > 0 {
             changes["notifications_withdrawn"] = json!(withdrawn);
         }
-        let event = NewEvent::new("case.assigned").object("case", id).changes(changes);
+        let event = NewEvent::new(EventType::CaseAssigned).object("case", id).changes(changes);
         audit::record(&mut tx, now, &user.audit(), event).await?;
         if let Some(a) = assignee.filter(|a| *a != user.id) {
             let message = format!("{}: {} assigned this case to you", c.docket_number, user.name);
@@ -673,7 +678,7 @@ pub async fn add_rfi(
     .execute(&mut *tx)
     .await?;
     refresh_dues(&mut tx, id, now).await?;
-    let event = NewEvent::new("case.rfi_sent").object("case", id).changes(
+    let event = NewEvent::new(EventType::CaseRfiSent).object("case", id).changes(
         json!({"rfi": rfi, "asked_of": asked_of.trim(), "tolls": tolls, "on": on, "late_reason": when.late_reason()}),
     );
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -720,7 +725,7 @@ pub async fn answer_rfi(
         &mut tx,
         now,
         &user.audit(),
-        NewEvent::new("case.rfi_answered")
+        NewEvent::new(EventType::CaseRfiAnswered)
             .object("case", id)
             .changes(json!({"rfi": rfi, "on": on, "late_reason": when.late_reason()})),
     )
@@ -766,7 +771,7 @@ pub async fn set_rule(
     .execute(&mut *tx)
     .await?;
     refresh_dues(&mut tx, id, now).await?;
-    let event = NewEvent::new("case.rule_set").object("case", id).changes(json!({
+    let event = NewEvent::new(EventType::CaseRuleSet).object("case", id).changes(json!({
         "rule_version": {"before": c.rule_version, "after": rule.code()},
         "in_force_on_acceptance": by_date.code(), "accepted_on": accepted, "reason": reason,
     }));
@@ -821,7 +826,7 @@ pub async fn extend(
     .execute(&mut *tx)
     .await?;
     refresh_dues(&mut tx, id, now).await?;
-    let event = NewEvent::new("case.clock_extended").object("case", id).changes(json!({
+    let event = NewEvent::new(EventType::CaseClockExtended).object("case", id).changes(json!({
         "clock": clock, "days": days, "justification": justification.trim(),
         "on": on, "late_reason": when.late_reason(),
     }));

@@ -10,16 +10,93 @@ use time::{Date, OffsetDateTime};
 use super::model::parse_date;
 use super::service;
 use super::workflow::{Change, Facts, Input};
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, CaseWork, case_work};
 use crate::error::{DomainError, FieldError};
 use crate::parties::PartyRole;
 
-/// Kinds of ICTS transaction in the rule's definition.
-pub const KINDS: [&str; 6] = ["acquisition", "importation", "transfer", "installation", "dealing", "use"];
-/// Transaction states.
-pub const STATUSES: [&str; 3] = ["pending", "completed", "ongoing"];
+/// The kinds of ICTS transaction in the rule's definition, stored, sent and shown by
+/// their lower-case names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionKind {
+    /// The ICTS is acquired.
+    Acquisition,
+    /// The ICTS is imported.
+    Importation,
+    /// The ICTS is transferred.
+    Transfer,
+    /// The ICTS is installed.
+    Installation,
+    /// The ICTS is dealt in.
+    Dealing,
+    /// The ICTS is used.
+    Use,
+}
+
+impl TransactionKind {
+    /// Every kind, in the rule's order.
+    pub const ALL: [TransactionKind; 6] = [
+        TransactionKind::Acquisition,
+        TransactionKind::Importation,
+        TransactionKind::Transfer,
+        TransactionKind::Installation,
+        TransactionKind::Dealing,
+        TransactionKind::Use,
+    ];
+
+    /// The name stored, sent and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionKind::Acquisition => "acquisition",
+            TransactionKind::Importation => "importation",
+            TransactionKind::Transfer => "transfer",
+            TransactionKind::Installation => "installation",
+            TransactionKind::Dealing => "dealing",
+            TransactionKind::Use => "use",
+        }
+    }
+
+    /// The kind named `s`, if any.
+    pub fn parse(s: &str) -> Option<TransactionKind> {
+        TransactionKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Where a transaction stands, stored, sent and shown by its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionStatus {
+    /// Not yet completed.
+    Pending,
+    /// Completed.
+    Completed,
+    /// Continuing (updates, managed services, hosting).
+    Ongoing,
+}
+
+impl TransactionStatus {
+    /// Every status.
+    pub const ALL: [TransactionStatus; 3] =
+        [TransactionStatus::Pending, TransactionStatus::Completed, TransactionStatus::Ongoing];
+
+    /// The name stored, sent and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionStatus::Pending => "pending",
+            TransactionStatus::Completed => "completed",
+            TransactionStatus::Ongoing => "ongoing",
+        }
+    }
+
+    /// The status named `s`, if any.
+    pub fn parse(s: &str) -> Option<TransactionStatus> {
+        TransactionStatus::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
 
 /// A transaction.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -30,9 +107,9 @@ pub struct Transaction {
     /// The ICTS item or service.
     pub item: String,
     /// Acquisition, importation, transfer, installation, dealing or use.
-    pub kind: String,
+    pub kind: TransactionKind,
     /// Pending, completed or ongoing.
-    pub status: String,
+    pub status: TransactionStatus,
     /// Initiated.
     pub initiated_on: Option<Date>,
     /// Completed.
@@ -61,7 +138,12 @@ pub struct TransactionPartyInput {
 pub struct TransactionInput {
     /// The ICTS item or service.
     pub item: String,
+    /// Read as text so that a wrong one is named with the other bad fields; the document
+    /// lists the kinds from [`TransactionKind`].
+    #[schema(value_type = TransactionKind)]
     pub kind: String,
+    /// As `kind`: the statuses of [`TransactionStatus`].
+    #[schema(value_type = TransactionStatus)]
     pub status: String,
     /// YYYY-MM-DD.
     #[serde(default)]
@@ -88,8 +170,8 @@ pub struct TransactionInput {
 #[derive(Debug, Clone)]
 pub struct ValidTransaction {
     pub item: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: TransactionKind,
+    pub status: TransactionStatus,
     /// Initiated.
     pub initiated_on: Option<Date>,
     /// Completed.
@@ -115,12 +197,12 @@ impl TransactionInput {
             e.push(FieldError::new("item", "is required: name it in 1 to 500 characters"));
         }
         e.extend(crate::text::check("ongoing_activity", &self.ongoing_activity, crate::text::LINE));
-        let kind = self.kind.trim().to_string();
-        if !KINDS.contains(&kind.as_str()) {
+        let kind = TransactionKind::parse(self.kind.trim());
+        if kind.is_none() {
             e.push(FieldError::new("kind", "must be acquisition, importation, transfer, installation, dealing or use"));
         }
-        let status = self.status.trim().to_string();
-        if !STATUSES.contains(&status.as_str()) {
+        let status = TransactionStatus::parse(self.status.trim());
+        if status.is_none() {
             e.push(FieldError::new("status", "must be pending, completed or ongoing"));
         }
         let mut date =
@@ -159,7 +241,7 @@ impl TransactionInput {
                 )),
             }
         }
-        if e.is_empty() {
+        if let (true, Some(kind), Some(status)) = (e.is_empty(), kind, status) {
             Ok(ValidTransaction {
                 item,
                 kind,
@@ -182,7 +264,8 @@ impl TransactionInput {
 pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Transaction>, sqlx::Error> {
     sqlx::query_as!(
         Transaction,
-        r#"SELECT id AS "id: TransactionId", case_id AS "case_id: CaseId", item, kind, status, initiated_on, completed_on,
+        r#"SELECT id AS "id: TransactionId", case_id AS "case_id: CaseId", item,
+         kind AS "kind: TransactionKind", status AS "status: TransactionStatus", initiated_on, completed_on,
          ongoing_activity, value_usd::float8 AS value_usd, us_persons_affected, data_categories
          FROM transactions WHERE case_id = $1 ORDER BY created_at, id"#,
         case_id.0
@@ -206,8 +289,8 @@ pub async fn insert(
         id.0,
         case_id.0,
         &t.item,
-        &t.kind,
-        &t.status,
+        t.kind.as_str(),
+        t.status.as_str(),
         t.initiated_on,
         t.completed_on,
         &t.ongoing_activity,
@@ -267,7 +350,7 @@ pub async fn create(
         return Err(DomainError::Forbidden);
     }
     let id = insert(&mut tx, case_id, &t, user.id, now).await?;
-    let event = NewEvent::new("case.transaction_added").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::CaseTransactionAdded).object("case", case_id).changes(json!({
         "transaction": id, "item": t.item, "kind": t.kind, "status": t.status,
         "parties": t.parties.iter().map(|(p, r)| json!({"party": p, "role": r})).collect::<Vec<_>>(),
     }));
@@ -327,7 +410,7 @@ pub async fn consolidate(
         &mut tx,
         now,
         &ctx,
-        NewEvent::new("case.consolidated_into").object("case", source).changes(json!({
+        NewEvent::new(EventType::CaseConsolidatedInto).object("case", source).changes(json!({
             "into": target, "into_docket": t.docket_number, "transactions_moved": moved,
             "stage": {"before": s.stage, "after": closed},
         })),
@@ -337,7 +420,7 @@ pub async fn consolidate(
         &mut tx,
         now,
         &ctx,
-        NewEvent::new("case.consolidated_from")
+        NewEvent::new(EventType::CaseConsolidatedFrom)
             .object("case", target)
             .changes(json!({"from": source, "from_docket": s.docket_number, "transactions_moved": moved})),
     )

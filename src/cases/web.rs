@@ -398,8 +398,8 @@ struct CasePage {
     party_options: Vec<(PartyId, String, String)>,
     party_roles: [crate::parties::PartyRole; 4],
     data_categories: Vec<super::reference::DataCategory>,
-    kinds: [&'static str; 6],
-    statuses: [&'static str; 3],
+    kinds: [super::transactions::TransactionKind; 6],
+    statuses: [super::transactions::TransactionStatus; 3],
     consolidated_into: Option<(CaseId, String)>,
     assessments: Vec<crate::risk::service::Assessment>,
     risk_bars: Vec<RiskBar>,
@@ -559,7 +559,9 @@ async fn case_page_with(
                         None => String::new(),
                     }
                 });
-            let detail = if e.event_type == "case.created" && e.changes["moved_in"] == serde_json::json!(true) {
+            let detail = if e.kind() == Some(crate::audit::EventType::CaseCreated)
+                && e.changes["moved_in"] == serde_json::json!(true)
+            {
                 "moved in from the office's records, keeping its docket number".to_string()
             } else {
                 detail
@@ -686,8 +688,8 @@ async fn case_page_with(
         found_parties,
         party_roles: crate::parties::PartyRole::ALL,
         data_categories: reference.data_categories.clone(),
-        kinds: super::transactions::KINDS,
-        statuses: super::transactions::STATUSES,
+        kinds: super::transactions::TransactionKind::ALL,
+        statuses: super::transactions::TransactionStatus::ALL,
         consolidated_into,
         assessments,
         risk_bars,

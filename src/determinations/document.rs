@@ -6,7 +6,7 @@
 //! as confidential business information. Print it, or save it as PDF from the browser.
 
 use super::{Kind, outcome_label};
-use crate::audit::StoredEvent;
+use crate::audit::{EventType, StoredEvent};
 use crate::cases::model::CaseRow;
 
 /// The authority a determination signed on `on` rests on: the regulations were 15 CFR
@@ -109,9 +109,10 @@ pub fn history(c: &CaseRow, events: &[StoredEvent], agency_name: &dyn Fn(&str) -
     let s = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
     for e in events {
         let ch = &e.changes;
-        let line = match e.event_type.as_str() {
-            "case.created" if c.referral_date.is_none() => Some("The review was opened.".to_string()),
-            "case.transition" => match ch.get("action").and_then(|a| a.as_str()).unwrap_or("") {
+        let Some(event_type) = e.kind() else { continue };
+        let line = match event_type {
+            EventType::CaseCreated if c.referral_date.is_none() => Some("The review was opened.".to_string()),
+            EventType::CaseTransition => match ch.get("action").and_then(|a| a.as_str()).unwrap_or("") {
                 "accept" => Some(format!("The office accepted the matter for review ({}).", s(ch, "rule_version"))),
                 "notify_agencies" => {
                     Some("The office notified the appropriate agency heads (first interagency step).".into())
@@ -140,7 +141,7 @@ pub fn history(c: &CaseRow, events: &[StoredEvent], agency_name: &dyn Fn(&str) -
                 }
                 _ => None,
             },
-            "submission.received" => {
+            EventType::SubmissionReceived => {
                 let on = s(ch, "received_on");
                 let what = match s(ch, "kind").as_str() {
                     "written_response" => "The parties responded in writing.",
@@ -151,36 +152,36 @@ pub fn history(c: &CaseRow, events: &[StoredEvent], agency_name: &dyn Fn(&str) -
                 out.push(HistoryLine { on: if on.is_empty() { day(e) } else { on }, what: what.into() });
                 None
             }
-            "determination.sent" => Some(format!(
+            EventType::DeterminationSent => Some(format!(
                 "The {} was sent to {} by {}.",
                 Kind::parse(&s(ch, "kind")).map(|k| k.label().to_lowercase()).unwrap_or_else(|| "determination".into()),
                 s(ch, "recipient"),
                 s(ch, "method").replace('_', " ")
             )),
-            "determination.published" => Some(format!(
+            EventType::DeterminationPublished => Some(format!(
                 "The {} was published in the Federal Register at {} (FR Doc. {}).",
                 Kind::parse(&s(ch, "kind")).map(|k| k.label().to_lowercase()).unwrap_or_else(|| "determination".into()),
                 s(ch, "citation"),
                 s(ch, "document_number")
             )),
-            "case.emergency_deviation" => Some(format!(
+            EventType::CaseEmergencyDeviation => Some(format!(
                 "The procedure was deviated from in an emergency (7.100(e) / 791.100(e)): {}",
                 s(ch, "justification")
             )),
-            "case.response_complete" => {
+            EventType::CaseResponseComplete => {
                 Some("Every party served filed its written response; the response was recorded as complete.".into())
             }
-            "case.rule_set" => Some(format!(
+            EventType::CaseRuleSet => Some(format!(
                 "The review was kept under {} (the rule in force on acceptance was {}): {}",
                 ch.get("rule_version").map(|r| s(r, "after")).unwrap_or_default(),
                 s(ch, "in_force_on_acceptance"),
                 s(ch, "reason")
             )),
-            "case.clock_extended" => Some(format!(
+            EventType::CaseClockExtended => Some(format!(
                 "The time for the final determination was extended by {} days in writing.",
                 ch.get("days").and_then(|d| d.as_i64()).unwrap_or(0)
             )),
-            "determination.signed" => {
+            EventType::DeterminationSigned => {
                 let kind = Kind::parse(&s(ch, "kind")).map(|k| k.label()).unwrap_or("A determination");
                 let outcome = outcome_label(&s(ch, "outcome")).to_lowercase();
                 Some(match ch.get("signer").and_then(|v| v.as_str()) {

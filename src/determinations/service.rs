@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Content, Determination, Kind, Status, validate};
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::cases::model::CaseRow;
 use crate::cases::service::visible;
@@ -488,7 +488,7 @@ pub async fn create(
     .execute(&mut *tx)
     .await?;
     save_revision(&mut tx, id, 1, &draft.outcome, &content, user.id, now).await?;
-    let event = NewEvent::new("determination.drafted").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::DeterminationDrafted).object("case", case_id).changes(json!({
         "determination": id, "kind": kind.as_str(), "outcome": {"after": draft.outcome}, "revision": 1,
         "supersedes": supersedes, "on": on, "late_reason": drafted.late_reason(),
     }));
@@ -604,7 +604,7 @@ pub async fn revise(
             changed.push(name);
         }
     }
-    let event = NewEvent::new("determination.revised").object("case", c.id).changes(json!({
+    let event = NewEvent::new(EventType::DeterminationRevised).object("case", c.id).changes(json!({
         "determination": id, "revision": {"before": d.revision, "after": next},
         "outcome": {"before": d.outcome, "after": draft.outcome}, "sections_changed": changed,
     }));
@@ -644,7 +644,7 @@ pub async fn submit(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("determination.submitted").object("case", c.id).changes(
+    let event = NewEvent::new(EventType::DeterminationSubmitted).object("case", c.id).changes(
         json!({"determination": id, "revision": d.revision, "status": {"before": d.status, "after": Status::Submitted}}),
     );
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -725,7 +725,7 @@ pub async fn return_draft(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("determination.returned").object("case", c.id).changes(json!({
+    let event = NewEvent::new(EventType::DeterminationReturned).object("case", c.id).changes(json!({
         "determination": id, "revision": d.revision, "comment": comment, "status": {"before": d.status, "after": "returned"},
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -890,7 +890,7 @@ pub async fn sign(
         &mut tx,
         now,
         &user.audit(),
-        NewEvent::new("determination.signed").object("case", c.id).changes(changes),
+        NewEvent::new(EventType::DeterminationSigned).object("case", c.id).changes(changes),
     )
     .await?;
     let message = format!("{}: your {} was signed by {}", c.docket_number, d.kind().label().to_lowercase(), user.name);
@@ -1057,7 +1057,7 @@ pub async fn record_outside(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("determination.signature_recorded").object("case", c.id).changes(json!({
+    let event = NewEvent::new(EventType::DeterminationSignatureRecorded).object("case", c.id).changes(json!({
         "determination": id, "revision": d.revision, "status": {"before": "submitted", "after": "recorded"},
         "signer": name, "signer_title": title, "authority": authority, "signed_on": on,
         "signed_copy": copy.id, "signed_copy_sha256": hex::encode(&copy_hash),
@@ -1144,7 +1144,7 @@ pub async fn confirm_outside(
         &mut tx,
         now,
         &user.audit(),
-        NewEvent::new("determination.signed").object("case", c.id).changes(changes),
+        NewEvent::new(EventType::DeterminationSigned).object("case", c.id).changes(changes),
     )
     .await?;
     let message = format!(
@@ -1281,7 +1281,7 @@ pub async fn record_sending(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("determination.sent").object("case", c.id).changes(json!({
+    let event = NewEvent::new(EventType::DeterminationSent).object("case", c.id).changes(json!({
         "determination": id, "kind": d.kind().as_str(), "recipient": recipient, "recipient_kind": s.recipient_kind.trim(),
         "method": method, "sent_on": on, "late_reason": crate::cases::service::late_reason_of(s.late_reason.as_deref()),
     }));
@@ -1347,7 +1347,7 @@ pub async fn record_publication(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("determination.published").object("case", c.id).changes(json!({
+    let event = NewEvent::new(EventType::DeterminationPublished).object("case", c.id).changes(json!({
         "determination": id, "kind": d.kind().as_str(), "published_on": on, "citation": citation,
         "document_number": number, "late_reason": crate::cases::service::late_reason_of(p.late_reason.as_deref()),
     }));

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::db;
 use super::model::{Document, MARKINGS, MAX_BYTES, Upload, clean_filename, sniff};
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::cases::service::visible;
 use crate::error::{DomainError, FieldError};
 use crate::proceedings::service::may_work;
@@ -104,7 +104,7 @@ pub async fn store(
         pointer: classified.then_some(pointer),
     };
     db::insert(&mut tx, &row, content.as_ref().map(|c| &c.1[..]), submission, user.id, now).await?;
-    let event = NewEvent::new("document.uploaded").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::DocumentUploaded).object("case", case_id).changes(json!({
         "document": id, "title": title, "marking": marking, "media_type": content.as_ref().map(|c| c.2),
         "size_bytes": content.as_ref().map(|c| c.1.len()), "sha256": hash.as_deref().map(hex::encode), "submission": submission,
     }));

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::model::Upload;
 use crate::app::AppState;
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::cases::service::visible;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
@@ -97,7 +97,7 @@ pub async fn download(
         )));
     }
     let content = super::db::content(&mut tx, id).await?;
-    let event = NewEvent::new("document.downloaded")
+    let event = NewEvent::new(EventType::DocumentDownloaded)
         .object("case", doc.case_id)
         .changes(json!({"document": id, "marking": doc.marking, "sha256": doc.sha256_hex()}));
     audit::record(&mut tx, now, &user.audit(), event).await?;

@@ -7,7 +7,7 @@ pub mod web;
 use sqlx::{PgConnection, PgPool};
 use time::{Date, OffsetDateTime};
 
-use crate::audit::StoredEvent;
+use crate::audit::{EventType, StoredEvent};
 use crate::auth::{Action, Actor};
 use crate::cases::db::{self as cases_db, AssigneeFilter, CaseFilter, Sort};
 use crate::cases::model::CaseRow;
@@ -128,41 +128,42 @@ pub struct Locked {
 }
 
 /// Events that are an administrator's acts on accounts, reference data and lists.
-pub const ADMIN_EVENTS: [&str; 26] = [
-    "user.created",
-    "user.role_changed",
-    "user.deactivated",
-    "user.reactivated",
-    "user.activated",
-    "user.password_reset",
-    "user.unlocked",
-    "user.sessions_ended",
-    "user.second_factors_reset",
-    "user.change_requested",
-    "user.change_approved",
-    "user.change_refused",
-    "user.change_withdrawn",
-    "user.change_expired",
-    "sign_in_policy.changed",
-    "sign_in_policy.change_requested",
-    "sign_in_policy.change_approved",
-    "sign_in_policy.change_refused",
-    "sign_in_policy.change_withdrawn",
-    "sign_in_policy.change_expired",
-    "reference.added",
-    "reference.updated",
-    "rubric.created",
-    "screening.list_imported",
-    "audit.verified",
-    "audit.exported",
+pub const ADMIN_EVENTS: [EventType; 26] = [
+    EventType::UserCreated,
+    EventType::UserRoleChanged,
+    EventType::UserDeactivated,
+    EventType::UserReactivated,
+    EventType::UserActivated,
+    EventType::UserPasswordReset,
+    EventType::UserUnlocked,
+    EventType::UserSessionsEnded,
+    EventType::UserSecondFactorsReset,
+    EventType::UserChangeRequested,
+    EventType::UserChangeApproved,
+    EventType::UserChangeRefused,
+    EventType::UserChangeWithdrawn,
+    EventType::UserChangeExpired,
+    EventType::SignInPolicyChanged,
+    EventType::SignInPolicyChangeRequested,
+    EventType::SignInPolicyChangeApproved,
+    EventType::SignInPolicyChangeRefused,
+    EventType::SignInPolicyChangeWithdrawn,
+    EventType::SignInPolicyChangeExpired,
+    EventType::ReferenceAdded,
+    EventType::ReferenceUpdated,
+    EventType::RubricCreated,
+    EventType::ScreeningListImported,
+    EventType::AuditVerified,
+    EventType::AuditExported,
 ];
 
 /// Events an auditor follows: exports and openings of restricted cases.
-pub const AUDITOR_EVENTS: [&str; 4] = ["case.exported", "audit.exported", "audit.export_incomplete", "case.viewed"];
+pub const AUDITOR_EVENTS: [EventType; 4] =
+    [EventType::CaseExported, EventType::AuditExported, EventType::AuditExportIncomplete, EventType::CaseViewed];
 
 /// The newest events of `types`, newest first: one index walk per type, merged.
-async fn recent(pool: &PgPool, types: &[&str], limit: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let types: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+async fn recent(pool: &PgPool, types: &[EventType], limit: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let types: Vec<String> = types.iter().map(|t| t.as_str().to_string()).collect();
     sqlx::query_as!(
         StoredEvent,
         r#"SELECT e.seq AS "seq!", e.id AS "id!: crate::ids::EventId", e.at AS "at!", e.actor_id AS "actor_id: UserId",
@@ -300,7 +301,7 @@ pub async fn of(pool: &PgPool, user: &Actor, now: OffsetDateTime) -> Result<Home
     }
     if user.may(Action::ReadAuditLog) {
         let (seq, hash) = crate::audit::head(pool).await?;
-        let last_check = crate::audit::latest_of_type(pool, "audit.verified").await?.map(|e| {
+        let last_check = crate::audit::latest_of_type(pool, EventType::AuditVerified).await?.map(|e| {
             let verdict = e.changes["verdict"].as_str().unwrap_or_default().to_string();
             (e.at, verdict, e.changes["ok"].as_bool().unwrap_or(false))
         });

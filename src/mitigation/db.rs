@@ -63,7 +63,7 @@ pub(super) async fn lock(conn: &mut PgConnection, id: MeasureId) -> Result<Measu
 pub async fn checks(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Check>, sqlx::Error> {
     sqlx::query_as!(
         Check,
-        "SELECT k.id, k.measure_id, k.checked_on, k.result, k.finding, k.document_id AS \"document_id: DocumentId\", k.created_at FROM compliance_checks k \
+        "SELECT k.id, k.measure_id, k.checked_on, k.result AS \"result: super::model::CheckResult\", k.finding, k.document_id AS \"document_id: DocumentId\", k.created_at FROM compliance_checks k \
          JOIN mitigation_measures m ON m.id = k.measure_id WHERE m.case_id = $1 ORDER BY k.checked_on, k.created_at",
         case_id.0,
     )
@@ -75,7 +75,7 @@ pub async fn checks(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Chec
 pub(super) async fn check(conn: &mut PgConnection, id: CheckId) -> Result<Check, sqlx::Error> {
     sqlx::query_as!(
         Check,
-        "SELECT id, measure_id, checked_on, result, finding, document_id AS \"document_id: DocumentId\", created_at FROM compliance_checks WHERE id = $1",
+        "SELECT id, measure_id, checked_on, result AS \"result: super::model::CheckResult\", finding, document_id AS \"document_id: DocumentId\", created_at FROM compliance_checks WHERE id = $1",
         id.0,
     )
     .fetch_one(conn)
@@ -167,7 +167,7 @@ pub(super) struct CheckRow<'a> {
     pub id: CheckId,
     pub measure_id: MeasureId,
     pub checked_on: Date,
-    pub result: &'a str,
+    pub result: super::model::CheckResult,
     pub finding: &'a str,
     pub document_id: Option<DocumentId>,
 }
@@ -185,7 +185,7 @@ pub(super) async fn insert_check(
         k.id.0,
         k.measure_id.0,
         k.checked_on,
-        k.result,
+        k.result.as_str(),
         k.finding,
         k.document_id as _,
         by.0,

@@ -170,6 +170,47 @@ pub struct StatusChange {
     pub late_reason: Option<String>,
 }
 
+/// What a compliance check found, stored, sent and shown by its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum CheckResult {
+    /// The measure is kept.
+    Compliant,
+    /// The measure is kept short of what it requires.
+    Deficient,
+    /// The measure is breached: the case reopens.
+    Breach,
+}
+
+impl CheckResult {
+    /// Every result.
+    pub const ALL: [CheckResult; 3] = [CheckResult::Compliant, CheckResult::Deficient, CheckResult::Breach];
+
+    /// The name stored, sent and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckResult::Compliant => "compliant",
+            CheckResult::Deficient => "deficient",
+            CheckResult::Breach => "breach",
+        }
+    }
+
+    /// The result named `s`, if any.
+    pub fn parse(s: &str) -> Option<CheckResult> {
+        CheckResult::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// How the form offers it.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckResult::Compliant => "Compliant",
+            CheckResult::Deficient => "Deficient",
+            CheckResult::Breach => "Breach (reopens the case)",
+        }
+    }
+}
+
 /// A compliance check.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Check {
@@ -178,7 +219,7 @@ pub struct Check {
     pub measure_id: MeasureId,
     pub checked_on: Date,
     /// `compliant`, `deficient` or `breach`.
-    pub result: String,
+    pub result: CheckResult,
     pub finding: String,
     /// Evidence.
     pub document_id: Option<DocumentId>,
@@ -193,7 +234,9 @@ pub struct Check {
 pub struct NewCheck {
     /// YYYY-MM-DD.
     pub checked_on: String,
-    /// `compliant`, `deficient` or `breach`.
+    /// `compliant`, `deficient` or `breach`: read as text so that a wrong one is named with
+    /// the other bad fields; the document lists the values from [`CheckResult`].
+    #[schema(value_type = CheckResult)]
     pub result: String,
     /// What was found.
     pub finding: String,

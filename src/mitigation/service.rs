@@ -8,13 +8,11 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
 use super::db::{self, get};
-use super::model::{Check, Measure, MeasureStatus, NewCheck, NewMeasure, StatusChange, opt_date};
-use crate::audit::{self, NewEvent};
+use super::model::{Check, CheckResult, Measure, MeasureStatus, NewCheck, NewMeasure, StatusChange, opt_date};
+use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::cases::service::visible;
 
-/// What a compliance check may find.
-pub const CHECK_RESULTS: [&str; 3] = ["compliant", "deficient", "breach"];
 use crate::cases::workflow::{Change, Facts, Input, Stage};
 use crate::error::{DomainError, FieldError};
 use crate::notifications::{self, Note};
@@ -86,7 +84,7 @@ pub async fn add(
         (now, crate::cases::service::today(now)),
     )
     .await?;
-    let event = NewEvent::new("measure.proposed").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::MeasureProposed).object("case", case_id).changes(json!({
         "measure": id, "kind": m.kind.trim(), "owner": m.owner.trim(), "due_on": due, "status": {"after": "proposed"},
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -110,7 +108,7 @@ async fn breach(
         let change = Change::Breach;
         let to =
             crate::cases::service::apply(conn, user, now, &c, change, &Facts::default(), &Input::default()).await?;
-        let event = NewEvent::new("case.transition").object("case", case_id).changes(json!({
+        let event = NewEvent::new(EventType::CaseTransition).object("case", case_id).changes(json!({
             "action": change.as_str(), "stage": {"before": c.stage, "after": to},
             "comment": format!("Reopened for review: {what}"),
         }));
@@ -151,7 +149,7 @@ async fn move_status(
         &mut *conn,
         now,
         &user.audit(),
-        NewEvent::new("measure.status").object("case", m.case_id).changes(changes),
+        NewEvent::new(EventType::MeasureStatus).object("case", m.case_id).changes(changes),
     )
     .await?;
     if to == MeasureStatus::Breached {
@@ -211,8 +209,8 @@ pub async fn add_check(
     mail: bool,
 ) -> Result<Check, DomainError> {
     let mut errors = Vec::new();
-    let result = k.result.trim();
-    if !CHECK_RESULTS.contains(&result) {
+    let result = CheckResult::parse(k.result.trim());
+    if result.is_none() {
         errors.push(FieldError::new("result", "must be compliant, deficient or breach"));
     }
     let on = opt_date(&mut errors, "checked_on", Some(&k.checked_on));
@@ -226,9 +224,9 @@ pub async fn add_check(
     if n == 0 || n > crate::text::TEXT {
         errors.push(FieldError::new("finding", "must be 1 to 20,000 characters"));
     }
-    if !errors.is_empty() {
+    let (true, Some(result)) = (errors.is_empty(), result) else {
         return Err(DomainError::Invalid(errors));
-    }
+    };
     let mut tx = conn.begin().await?;
     let m = db::lock(&mut tx, measure_id).await?;
     let c = visible(&mut tx, user, m.case_id, false).await?;
@@ -258,12 +256,12 @@ pub async fn add_check(
         document_id: k.document_id,
     };
     db::insert_check(&mut tx, &check, user.id, now).await?;
-    let event = NewEvent::new("measure.checked").object("case", m.case_id).changes(json!({
+    let event = NewEvent::new(EventType::MeasureChecked).object("case", m.case_id).changes(json!({
         "measure": measure_id, "check": id, "result": result, "checked_on": on, "document": k.document_id,
         "late_reason": crate::cases::service::late_reason_of(k.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
-    if result == "breach" && m.status != MeasureStatus::Breached {
+    if result == CheckResult::Breach && m.status != MeasureStatus::Breached {
         let what = format!(
             "compliance check on {}: {}",
             on.map(|d| d.to_string()).unwrap_or_default(),

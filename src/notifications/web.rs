@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::Notification;
 use crate::app::AppState;
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::web::auth::SignedIn;
 use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath, CsrfForm};
@@ -49,7 +49,7 @@ async fn mark(state: &AppState, user: &SignedIn, id: Option<NotificationId>) -> 
         return Err(AppError::NotFound);
     }
     if n > 0 {
-        let event = NewEvent::new("notification.read").changes(json!({"notification": id, "count": n}));
+        let event = NewEvent::new(EventType::NotificationRead).changes(json!({"notification": id, "count": n}));
         audit::record(&mut tx, now, &user.audit(), event).await?;
     }
     tx.commit().await?;

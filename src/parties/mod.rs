@@ -14,7 +14,7 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::error::{DomainError, FieldError};
 
@@ -463,7 +463,7 @@ pub async fn create(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("party.created").object("party", id).changes(json!({
+    let event = NewEvent::new(EventType::PartyCreated).object("party", id).changes(json!({
         "legal_name": {"after": p.legal_name}, "kind": {"after": p.kind}, "country": {"after": p.country},
         "parent_id": {"after": p.parent_id}, "ownership_pct": {"after": p.ownership_pct},
     }));
@@ -529,7 +529,7 @@ pub async fn update(
         &mut tx,
         now,
         &user.audit(),
-        NewEvent::new("party.updated").object("party", id).changes(serde_json::Value::Object(changes)),
+        NewEvent::new(EventType::PartyUpdated).object("party", id).changes(serde_json::Value::Object(changes)),
     )
     .await?;
     screening_service::screen_one(&mut tx, &screening.index, screening.threshold, id, now).await?;
@@ -669,7 +669,7 @@ pub async fn add_evidence(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("party.evidence_added")
+    let event = NewEvent::new(EventType::PartyEvidenceAdded)
         .object("party", party)
         .changes(json!({"evidence": id, "criterion": criterion, "adversary": adversary}));
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -759,8 +759,9 @@ pub async fn link(
     if n == 0 {
         return Err(DomainError::Conflict("the party already has that role in this case".into()));
     }
-    let event =
-        NewEvent::new("case.party_linked").object("case", case_id).changes(json!({"party": party, "role": role}));
+    let event = NewEvent::new(EventType::CasePartyLinked)
+        .object("case", case_id)
+        .changes(json!({"party": party, "role": role}));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
     Ok(())

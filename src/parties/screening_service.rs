@@ -11,7 +11,7 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
 use super::screening::ScreeningIndex;
-use crate::audit::{self, AuditContext, NewEvent};
+use crate::audit::{self, AuditContext, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::error::DomainError;
 
@@ -373,12 +373,12 @@ pub async fn import_list(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let mut events = vec![NewEvent::new("screening.list_imported").object("screening_list", version).changes(json!({
+    let mut events = vec![NewEvent::new(EventType::ScreeningListImported).object("screening_list", version).changes(json!({
         "file": file_name, "sha256": hex::encode(&digest), "entries": entries.len(), "parties_with_new_hits": parties.len(), "open_cases_flagged": cases.len(),
     }))];
     for c in &cases {
         events.push(
-            NewEvent::new("case.screening_hits")
+            NewEvent::new(EventType::CaseScreeningHits)
                 .object("case", c.id)
                 .changes(json!({"list_version": version, "docket_number": c.docket_number})),
         );
@@ -482,9 +482,13 @@ pub async fn decide_hit(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new(if confirm { "party.screening_hit_confirmed" } else { "party.screening_hit_dismissed" })
-        .object("party", party)
-        .changes(json!({"hit": hit, "status": {"before": status, "after": new_status}, "reason": reason.trim()}));
+    let event = NewEvent::new(if confirm {
+        EventType::PartyScreeningHitConfirmed
+    } else {
+        EventType::PartyScreeningHitDismissed
+    })
+    .object("party", party)
+    .changes(json!({"hit": hit, "status": {"before": status, "after": new_status}, "reason": reason.trim()}));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
     Ok(party)

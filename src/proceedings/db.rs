@@ -2,14 +2,15 @@
 
 use crate::ids::{CaseId, NoticeId, PartyId, SubmissionId};
 
-use super::model::{AgencyNotice, Submission};
+use super::model::{AgencyAnswer, AgencyNotice, NoticeStep, Submission};
 use crate::error::DomainError;
 
 /// The notices of a case, by step and date.
 pub async fn notices(conn: &mut sqlx::PgConnection, case_id: CaseId) -> Result<Vec<AgencyNotice>, DomainError> {
     Ok(sqlx::query_as!(
         AgencyNotice,
-        r#"SELECT id AS "id: NoticeId", case_id, step, agency, sent_on, due_on, response, responded_on, comment, objector_level,
+        r#"SELECT id AS "id: NoticeId", case_id, step AS "step: NoticeStep", agency, sent_on, due_on,
+         response AS "response: AgencyAnswer", responded_on, comment, objector_level,
          referred_to_president, dispute_resolved_on, dispute_resolution, version
          FROM agency_notices WHERE case_id = $1 ORDER BY step, sent_on, agency"#,
         case_id.0,
@@ -27,7 +28,8 @@ pub async fn notice(
     if lock {
         sqlx::query_as!(
             AgencyNotice,
-            r#"SELECT id AS "id: NoticeId", case_id, step, agency, sent_on, due_on, response, responded_on, comment, objector_level,
+            r#"SELECT id AS "id: NoticeId", case_id, step AS "step: NoticeStep", agency, sent_on, due_on,
+         response AS "response: AgencyAnswer", responded_on, comment, objector_level,
              referred_to_president, dispute_resolved_on, dispute_resolution, version
              FROM agency_notices WHERE id = $1 FOR UPDATE"#,
             id.0,
@@ -37,7 +39,8 @@ pub async fn notice(
     } else {
         sqlx::query_as!(
             AgencyNotice,
-            r#"SELECT id AS "id: NoticeId", case_id, step, agency, sent_on, due_on, response, responded_on, comment, objector_level,
+            r#"SELECT id AS "id: NoticeId", case_id, step AS "step: NoticeStep", agency, sent_on, due_on,
+         response AS "response: AgencyAnswer", responded_on, comment, objector_level,
              referred_to_president, dispute_resolved_on, dispute_resolution, version
              FROM agency_notices WHERE id = $1"#,
             id.0,

@@ -7,6 +7,84 @@ use time::{Date, OffsetDateTime};
 
 use crate::error::FieldError;
 
+/// The two steps of agency notice, stored, sent and shown by their lower-case names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeStep {
+    /// Before service of the initial determination.
+    First,
+    /// On the proposed final determination.
+    Second,
+}
+
+impl NoticeStep {
+    /// Both steps, in order.
+    pub const ALL: [NoticeStep; 2] = [NoticeStep::First, NoticeStep::Second];
+
+    /// The name stored, sent and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeStep::First => "first",
+            NoticeStep::Second => "second",
+        }
+    }
+
+    /// The step named `s`, if any.
+    pub fn parse(s: &str) -> Option<NoticeStep> {
+        NoticeStep::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// How the form offers it.
+    pub fn label(self) -> &'static str {
+        match self {
+            NoticeStep::First => "First: before service of the initial determination",
+            NoticeStep::Second => "Second: proposed final determination",
+        }
+    }
+}
+
+/// An agency's answer to a notice, stored, sent and shown by its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum AgencyAnswer {
+    /// The agency concurs.
+    Concur,
+    /// The agency objects.
+    Object,
+    /// The agency did not respond.
+    None,
+}
+
+impl AgencyAnswer {
+    /// Every answer.
+    pub const ALL: [AgencyAnswer; 3] = [AgencyAnswer::Concur, AgencyAnswer::Object, AgencyAnswer::None];
+
+    /// The name stored, sent and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgencyAnswer::Concur => "concur",
+            AgencyAnswer::Object => "object",
+            AgencyAnswer::None => "none",
+        }
+    }
+
+    /// The answer named `s`, if any.
+    pub fn parse(s: &str) -> Option<AgencyAnswer> {
+        AgencyAnswer::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// How the form offers it.
+    pub fn label(self) -> &'static str {
+        match self {
+            AgencyAnswer::Concur => "Concur",
+            AgencyAnswer::Object => "Object",
+            AgencyAnswer::None => "No response",
+        }
+    }
+}
+
 /// A notice to an agency.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AgencyNotice {
@@ -14,7 +92,7 @@ pub struct AgencyNotice {
     /// Case.
     pub case_id: CaseId,
     /// `first` (before service) or `second` (proposed final determination).
-    pub step: String,
+    pub step: NoticeStep,
     /// Agency code.
     pub agency: String,
     /// Sent.
@@ -22,7 +100,7 @@ pub struct AgencyNotice {
     /// Response due (21 days for the first step under `final-2025`, 14 for the second).
     pub due_on: Date,
     /// `concur`, `object` or `none`; null while awaited.
-    pub response: Option<String>,
+    pub response: Option<AgencyAnswer>,
     /// When the response came.
     pub responded_on: Option<Date>,
     pub comment: String,
@@ -42,7 +120,9 @@ pub struct AgencyNotice {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNotice {
-    /// `first` or `second`.
+    /// `first` or `second`: read as text so that a wrong one is named with the other bad
+    /// fields; the document lists the values from [`NoticeStep`].
+    #[schema(value_type = NoticeStep)]
     pub step: String,
     /// Agency code (see `/api/v1/reference`).
     pub agency: String,
@@ -60,7 +140,9 @@ pub struct NewNotice {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoticeResponse {
-    /// `concur`, `object` or `none`.
+    /// `concur`, `object` or `none`: read as text, as `NewNotice::step`; the document lists
+    /// the values from [`AgencyAnswer`].
+    #[schema(value_type = AgencyAnswer)]
     pub response: String,
     /// YYYY-MM-DD.
     pub responded_on: String,

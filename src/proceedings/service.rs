@@ -5,8 +5,10 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
-use super::model::{AgencyNotice, MeetingOutcome, NewNotice, NewSubmission, NoticeResponse, Submission, date};
-use crate::audit::{self, NewEvent};
+use super::model::{
+    AgencyAnswer, AgencyNotice, MeetingOutcome, NewNotice, NewSubmission, NoticeResponse, NoticeStep, Submission, date,
+};
+use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::auth::policy::{CaseWork, case_work};
 use crate::cases::clocks::{AGENCY_NOTICE_DAYS, PRESUMED_CONCURRENCE_DAYS};
@@ -14,12 +16,6 @@ use crate::cases::model::CaseRow;
 use crate::cases::service::{check_dated, late_reason_of, visible};
 use crate::cases::workflow::{RuleVersion, Stage};
 use crate::error::{DomainError, FieldError};
-
-/// The two steps of agency notice: before service, and on the proposed final determination.
-pub const NOTICE_STEPS: [&str; 2] = ["first", "second"];
-
-/// An agency's answers to a notice.
-pub const NOTICE_RESPONSES: [&str; 3] = ["concur", "object", "none"];
 
 /// Only the assigned analyst or a supervisor records the case's proceedings.
 pub fn may_work(user: &Actor, c: &CaseRow) -> Result<(), DomainError> {
@@ -42,8 +38,8 @@ pub async fn add_notice(
 ) -> Result<AgencyNotice, DomainError> {
     let today = crate::cases::service::today(now);
     let mut errors = Vec::new();
-    let step = n.step.trim();
-    if !NOTICE_STEPS.contains(&step) {
+    let step = NoticeStep::parse(n.step.trim());
+    if step.is_none() {
         errors.push(FieldError::new("step", "must be first or second"));
     }
     let sent = date(&mut errors, "sent_on", Some(&n.sent_on), true);
@@ -59,24 +55,25 @@ pub async fn add_notice(
     if !agency_ok {
         errors.push(FieldError::new("agency", "is not a known agency code"));
     }
-    if !errors.is_empty() {
+    let (true, Some(step)) = (errors.is_empty(), step) else {
         return Err(DomainError::Invalid(errors));
-    }
+    };
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, &c)?;
-    let allowed: &[Stage] = if step == "first" {
+    let allowed: &[Stage] = if step == NoticeStep::First {
         &[Stage::InitialReview, Stage::FirstInteragency, Stage::InitialDetermination]
     } else {
         &[Stage::ResponsePeriod, Stage::SecondInteragency, Stage::FinalDetermination]
     };
     if !allowed.contains(&c.stage) {
         return Err(DomainError::Conflict(format!(
-            "a {step}-step notice cannot be recorded while the case is at {}",
+            "a {}-step notice cannot be recorded while the case is at {}",
+            step.as_str(),
             c.stage.label()
         )));
     }
     let sent = sent.expect("checked");
-    if step == "first" {
+    if step == NoticeStep::First {
         check_dated(
             "sent_on",
             sent,
@@ -94,7 +91,7 @@ pub async fn add_notice(
         )?;
     }
     let period = match (c.rule(), step) {
-        (Some(RuleVersion::Final2025), "first") => AGENCY_NOTICE_DAYS,
+        (Some(RuleVersion::Final2025), NoticeStep::First) => AGENCY_NOTICE_DAYS,
         (Some(RuleVersion::Final2025), _) => PRESUMED_CONCURRENCE_DAYS,
         _ => 30,
     };
@@ -108,7 +105,7 @@ pub async fn add_notice(
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (case_id, step, agency) DO NOTHING",
         id.0,
         case_id.0,
-        step,
+        step.as_str(),
         n.agency.trim(),
         sent,
         due,
@@ -121,7 +118,7 @@ pub async fn add_notice(
     if inserted == 0 {
         return Err(DomainError::invalid("agency", "this agency already has a notice for this step"));
     }
-    let event = NewEvent::new("agency_notice.sent").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::AgencyNoticeSent).object("case", case_id).changes(json!({
         "notice": id, "step": step, "agency": n.agency.trim(), "sent_on": sent, "due_on": due,
         "late_reason": late_reason_of(n.late_reason.as_deref()),
     }));
@@ -141,8 +138,8 @@ pub async fn respond(
     r: NoticeResponse,
 ) -> Result<AgencyNotice, DomainError> {
     let mut errors = Vec::new();
-    let response = r.response.trim();
-    if !NOTICE_RESPONSES.contains(&response) {
+    let response = AgencyAnswer::parse(r.response.trim());
+    if response.is_none() {
         errors.push(FieldError::new("response", "must be concur, object or none"));
     }
     let responded = date(&mut errors, "responded_on", Some(&r.responded_on), true);
@@ -162,10 +159,11 @@ pub async fn respond(
         None => None,
     };
     let resolution = r.dispute_resolution.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    if response != "object" && (level.is_some() || referred.is_some() || resolved.is_some()) {
+    let objection = response == Some(AgencyAnswer::Object);
+    if !objection && (level.is_some() || referred.is_some() || resolved.is_some()) {
         errors.push(FieldError::new("response", "objector level, referral and resolution apply only to an objection"));
     }
-    if response == "object" && level.is_none() && r.objector_level.as_deref().is_none_or(|l| l.trim().is_empty()) {
+    if objection && level.is_none() && r.objector_level.as_deref().is_none_or(|l| l.trim().is_empty()) {
         errors.push(FieldError::new("objector_level", "say at what level the agency objected"));
     }
     if resolved.is_some() && resolution.is_none() {
@@ -178,9 +176,9 @@ pub async fn respond(
     if responded.is_some_and(|d| d > crate::cases::service::today(now)) {
         errors.push(FieldError::new("responded_on", "cannot be in the future"));
     }
-    if !errors.is_empty() {
+    let (true, Some(response)) = (errors.is_empty(), response) else {
         return Err(DomainError::Invalid(errors));
-    }
+    };
     let mut tx = conn.begin().await?;
     let before: AgencyNotice = super::db::notice(&mut tx, notice_id, true).await?.ok_or(DomainError::NotFound)?;
     let c = visible(&mut tx, user, before.case_id, false).await?;
@@ -200,7 +198,7 @@ pub async fn respond(
         "UPDATE agency_notices SET response = $2, responded_on = $3, comment = $4, objector_level = $5, \
          referred_to_president = $6, dispute_resolved_on = $7, dispute_resolution = $8, version = version + 1 WHERE id = $1",
         notice_id.0,
-        response,
+        response.as_str(),
         responded,
         r.comment.trim(),
         &level as _,
@@ -210,7 +208,7 @@ pub async fn respond(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("agency_notice.response").object("case", c.id).changes(json!({
+    let event = NewEvent::new(EventType::AgencyNoticeResponse).object("case", c.id).changes(json!({
         "notice": notice_id, "agency": before.agency, "step": before.step,
         "response": {"before": before.response, "after": response},
         "objector_level": level, "referred_to_president": referred, "dispute_resolved_on": resolved,
@@ -323,7 +321,7 @@ pub async fn add_submission(
         &mut tx,
         now,
         &user.audit(),
-        NewEvent::new("submission.received").object("case", case_id).changes(changes),
+        NewEvent::new(EventType::SubmissionReceived).object("case", case_id).changes(changes),
     )
     .await?;
     let row = super::db::submissions(&mut tx, case_id).await?.into_iter().find(|x| x.id == id).expect("inserted");
@@ -372,7 +370,7 @@ pub async fn record_meeting(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("submission.meeting_held").object("case", case_id).changes(
+    let event = NewEvent::new(EventType::SubmissionMeetingHeld).object("case", case_id).changes(
         json!({"submission": submission_id, "held_on": held, "late_reason": late_reason_of(m.late_reason.as_deref())}),
     );
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -429,7 +427,7 @@ pub async fn record_deviation(
     .execute(&mut *tx)
     .await?;
     crate::cases::db::touch(&mut tx, case_id, now).await?;
-    let event = NewEvent::new("case.emergency_deviation").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::CaseEmergencyDeviation).object("case", case_id).changes(json!({
         "deviation": id, "on": on, "justification": justification, "late_reason": late_reason_of(late_reason),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -484,7 +482,7 @@ pub async fn mark_response_complete(
     .execute(&mut *tx)
     .await?;
     let parties: Vec<&str> = served.iter().map(|p| p.name.as_str()).collect();
-    let event = NewEvent::new("case.response_complete").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::CaseResponseComplete).object("case", case_id).changes(json!({
         "on": on, "parties": parties, "late_reason": late_reason_of(late_reason),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;

@@ -10,7 +10,7 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
 use super::model::{Band, Contribution, Rubric, RubricDefinition, score};
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, CaseWork, case_work};
 use crate::cases::service::visible;
@@ -76,7 +76,7 @@ pub async fn create_rubric(
         &mut tx,
         now,
         &user.audit(),
-        NewEvent::new("rubric.created")
+        NewEvent::new(EventType::RubricCreated)
             .object("rubric", version)
             .changes(json!({"name": name.trim(), "criteria": definition.criteria.len()})),
     )
@@ -295,7 +295,7 @@ pub async fn assess(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new("case.assessed").object("case", case_id).changes(json!({
+    let event = NewEvent::new(EventType::CaseAssessed).object("case", case_id).changes(json!({
         "assessment": id, "rubric_version": rubric.version, "composite": result.composite, "band": result.band, "scores": plain,
         "on": on, "late_reason": when.late_reason(),
     }));
@@ -347,7 +347,7 @@ pub async fn propose_override(
         }
         Err(e) => return Err(e.into()),
     }
-    let event = NewEvent::new("case.band_override_proposed").object("case", case_id).changes(
+    let event = NewEvent::new(EventType::CaseBandOverrideProposed).object("case", case_id).changes(
         json!({"assessment": assessment_id, "override": id, "band": band, "justification": justification.trim()}),
     );
     audit::record(&mut tx, now, &user.audit(), event).await?;
@@ -402,9 +402,10 @@ pub async fn decide_override(
     )
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent::new(if approve { "case.band_override_approved" } else { "case.band_override_refused" })
-        .object("case", case_id)
-        .changes(json!({"override": override_id, "band": band, "comment": comment.trim()}));
+    let event =
+        NewEvent::new(if approve { EventType::CaseBandOverrideApproved } else { EventType::CaseBandOverrideRefused })
+            .object("case", case_id)
+            .changes(json!({"override": override_id, "band": band, "comment": comment.trim()}));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
     Ok(())
@@ -515,7 +516,7 @@ pub async fn record_nexus(
         &mut tx,
         now,
         &user.audit(),
-        NewEvent::new("case.nexus_recorded")
+        NewEvent::new(EventType::CaseNexusRecorded)
             .object("case", case_id)
             .changes(json!({"finding": id, "conclusion": conclusion, "on": on, "late_reason": when.late_reason()})),
     )

@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::audit::{self, NewEvent, Outcome};
+use crate::audit::{self, EventType, NewEvent, Outcome};
 pub use crate::auth::actor::{Actor, RequestMeta};
 use crate::auth::policy::{Action, Role};
 use crate::auth::session::{self, Kind, Live};
@@ -272,8 +272,9 @@ async fn refuse(
 ) -> Response {
     let recorded = match actor {
         Some(_) => {
-            let event =
-                NewEvent::new("access.refused").outcome(Outcome::Denied).changes(serde_json::json!({"reason": why}));
+            let event = NewEvent::new(EventType::AccessRefused)
+                .outcome(Outcome::Denied)
+                .changes(serde_json::json!({"reason": why}));
             audit::record_alone(&state.db, state.now(), &meta.audit(actor), event).await.map(|_| ())
         }
         // Anonymous refusals are counted and recorded per address and minute.

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use icts_review::audit::{self, AuditContext, NewEvent, Verdict};
+use icts_review::audit::{self, AuditContext, EventType, NewEvent, Verdict};
 use sqlx::PgPool;
 
 use crate::harness::TestApp;
@@ -16,7 +16,7 @@ async fn write_events(pool: PgPool, writer: usize, n: usize, app_now: time::Offs
             &mut tx,
             app_now,
             &ctx,
-            NewEvent::new("test.concurrent").changes(serde_json::json!({"writer": writer, "i": i})),
+            NewEvent::new(EventType::Test).changes(serde_json::json!({"writer": writer, "i": i})),
         )
         .await
         .unwrap();
@@ -63,8 +63,8 @@ async fn an_event_timed_to_the_nanosecond_in_another_offset_still_verifies() {
     // PostgreSQL keeps microseconds in UTC; the hash must cover the time as stored.
     let at = time::macros::datetime!(2026-03-04 05:06:07.123456789 +02:00);
     let mut tx = app.pool.begin().await.unwrap();
-    audit::record(&mut tx, at, &AuditContext::default(), NewEvent::new("test.precise")).await.unwrap();
-    audit::record_many(&mut tx, at, &AuditContext::default(), vec![NewEvent::new("test.precise")]).await.unwrap();
+    audit::record(&mut tx, at, &AuditContext::default(), NewEvent::new(EventType::Test)).await.unwrap();
+    audit::record_many(&mut tx, at, &AuditContext::default(), vec![NewEvent::new(EventType::Test)]).await.unwrap();
     tx.commit().await.unwrap();
     assert!(matches!(audit::verify(&app.pool).await.unwrap(), Verdict::Ok { count: 2, .. }));
     let stored: time::OffsetDateTime =
@@ -79,7 +79,7 @@ async fn chain_of(app: &TestApp, n: usize) {
             &app.pool,
             now,
             &AuditContext::default(),
-            NewEvent::new("test.event").changes(serde_json::json!({"i": i})),
+            NewEvent::new(EventType::Test).changes(serde_json::json!({"i": i})),
         )
         .await
         .unwrap();
@@ -178,7 +178,7 @@ async fn the_application_role_cannot_update_delete_or_truncate_events() {
 async fn a_rolled_back_change_leaves_no_event() {
     let app = TestApp::new().await;
     let mut tx = app.pool.begin().await.unwrap();
-    audit::record(&mut tx, app.state.now(), &AuditContext::default(), NewEvent::new("test.rolled_back")).await.unwrap();
+    audit::record(&mut tx, app.state.now(), &AuditContext::default(), NewEvent::new(EventType::Test)).await.unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(app.count("audit_events").await, 0);
     assert!(matches!(audit::verify(&app.pool).await.unwrap(), Verdict::Ok { count: 0, .. }));
@@ -279,4 +279,43 @@ async fn command_line_user_add_and_audit_verify() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("BROKEN at event 2"), "{stdout}");
+}
+
+#[tokio::test]
+async fn an_event_of_a_type_this_release_does_not_know_still_verifies_and_shows_its_code() {
+    let app = TestApp::new().await;
+    let mut tx = app.pool.begin().await.unwrap();
+    let ctx = AuditContext::default();
+    let changes = serde_json::json!({"note": "written by a release that had this type"});
+    audit::record(&mut tx, app.state.now(), &ctx, NewEvent::new(EventType::Test).changes(changes)).await.unwrap();
+    tx.commit().await.unwrap();
+    // As an older release wrote it: a code since retired, the chain rehashed over it.
+    let retired = "case.retired_long_ago";
+    assert_eq!(EventType::parse(retired), None);
+    let su = app.superuser_pool().await;
+    sqlx::query("ALTER TABLE audit_events DISABLE TRIGGER USER").execute(&su).await.unwrap();
+    let mut e: audit::StoredEvent = sqlx::query_as("SELECT * FROM audit_events").fetch_one(&su).await.unwrap();
+    e.event_type = retired.into();
+    e.hash = audit::recompute_hash(&e).to_vec();
+    sqlx::query("UPDATE audit_events SET event_type = $2, hash = $3 WHERE seq = $1")
+        .bind(e.seq)
+        .bind(&e.event_type)
+        .bind(&e.hash)
+        .execute(&su)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_head SET hash = $1").bind(&e.hash).execute(&su).await.unwrap();
+    sqlx::query("ALTER TABLE audit_events ENABLE TRIGGER USER").execute(&su).await.unwrap();
+    assert!(matches!(audit::verify(&app.pool).await.unwrap(), Verdict::Ok { count: 1, .. }));
+    assert_eq!(e.kind(), None);
+    // Shown by its stored code; to an administrator, as possibly holding case content.
+    let auditor = app.user("auditor").await;
+    let admin = app.user("admin").await;
+    let path = format!("/api/v1/audit/events?type={retired}");
+    let as_auditor = app.send(crate::harness::api("GET", &path, &app.token(&auditor).await, None)).await.json();
+    assert_eq!(as_auditor["items"][0]["event_type"], retired, "{as_auditor}");
+    assert_eq!(as_auditor["items"][0]["changes"]["note"], "written by a release that had this type");
+    let as_admin = app.send(crate::harness::api("GET", &path, &app.token(&admin).await, None)).await.json();
+    assert_eq!(as_admin["items"][0]["event_type"], retired, "{as_admin}");
+    assert!(as_admin["items"][0]["changes"]["redacted"].is_string(), "{as_admin}");
 }

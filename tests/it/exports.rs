@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use axum::http::StatusCode;
+use icts_review::audit::EventType;
 use serde_json::{Value, json};
 
 use crate::determinations::{Office, reauth};
@@ -290,7 +291,7 @@ async fn the_audit_log_streams_as_ndjson_and_csv_with_formulas_neutralised() {
         ..Default::default()
     };
     for i in 0..250 {
-        let e = icts_review::audit::NewEvent::new("test.event").changes(json!({"i": i}));
+        let e = icts_review::audit::NewEvent::new(EventType::Test).changes(json!({"i": i}));
         icts_review::audit::record_alone(&app.pool, app.state.now(), &ctx, e).await.unwrap();
     }
     let tu = app.token(&auditor).await;

@@ -553,6 +553,43 @@ async fn the_openapi_document_is_not_the_api() {
     assert_eq!(schemas["CaseInput"]["properties"]["origin"]["enum"].as_array().unwrap().len(), 3);
     assert!(schemas["DraftRequest"]["properties"]["outcome"]["enum"].to_string().contains("not_prohibited"));
     assert_eq!(schemas["NewNotice"]["properties"]["sent_on"]["format"], "date");
+    // A transaction's kind and status, a notice's step and answer and a check's result are
+    // types: the document lists their values from them.
+    let values = |name: &str| -> Vec<String> {
+        schemas[name]["enum"]
+            .as_array()
+            .unwrap_or(&vec![])
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect()
+    };
+    use icts_review::cases::transactions::{TransactionKind, TransactionStatus};
+    assert_eq!(values("TransactionKind"), TransactionKind::ALL.map(|k| k.as_str().to_string()));
+    assert_eq!(values("TransactionStatus"), TransactionStatus::ALL.map(|k| k.as_str().to_string()));
+    use icts_review::mitigation::model::CheckResult;
+    assert_eq!(values("CheckResult"), CheckResult::ALL.map(|r| r.as_str().to_string()));
+    for schema in ["Check", "NewCheck"] {
+        let result = &schemas[schema]["properties"]["result"];
+        assert_eq!(result["$ref"], "#/components/schemas/CheckResult", "{schema}: {result}");
+    }
+    use icts_review::proceedings::model::{AgencyAnswer, NoticeStep};
+    assert_eq!(values("NoticeStep"), NoticeStep::ALL.map(|s| s.as_str().to_string()));
+    assert_eq!(values("AgencyAnswer"), AgencyAnswer::ALL.map(|a| a.as_str().to_string()));
+    for (schema, prop, ty) in [
+        ("AgencyNotice", "step", "NoticeStep"),
+        ("NewNotice", "step", "NoticeStep"),
+        ("NoticeResponse", "response", "AgencyAnswer"),
+    ] {
+        let s = &schemas[schema]["properties"][prop];
+        assert_eq!(s["$ref"], format!("#/components/schemas/{ty}"), "{schema}.{prop}: {s}");
+    }
+    let response = &schemas["AgencyNotice"]["properties"]["response"];
+    assert!(response.to_string().contains("#/components/schemas/AgencyAnswer"), "{response}");
+    for schema in ["Transaction", "TransactionInput"] {
+        let props = &schemas[schema]["properties"];
+        assert_eq!(props["kind"]["$ref"], "#/components/schemas/TransactionKind", "{schema}: {props}");
+        assert_eq!(props["status"]["$ref"], "#/components/schemas/TransactionStatus", "{schema}: {props}");
+    }
     // Every closed set named in `conform` reached the document (a renamed schema, property
     // or parameter would leave its enum behind silently).
     for (key, values) in icts_review::web::openapi::closed_sets() {

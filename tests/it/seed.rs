@@ -178,3 +178,19 @@ async fn counts_match(app: &TestApp) {
     direct.sort_by_key(|c| c.0.as_str());
     assert_eq!(via_table, direct);
 }
+
+#[tokio::test]
+async fn every_event_the_demo_office_writes_is_an_event_type_of_this_release() {
+    let app = TestApp::new().await;
+    icts_review::seed::demo(app.pool.clone(), &app.config).await.unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT DISTINCT event_type FROM audit_events ORDER BY 1")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert!(stored.len() >= 10, "the demo office records many kinds of act: {stored:?}");
+    for code in &stored {
+        let t = icts_review::audit::EventType::parse(code).unwrap_or_else(|| panic!("{code} is no event type"));
+        assert_eq!(t.as_str(), code, "stored as its code, byte for byte");
+        assert!(!t.harness_only(), "{code} is the harness's, not the product's");
+    }
+}
