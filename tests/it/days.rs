@@ -60,11 +60,21 @@ impl DemoOffice {
 
 /// How wide the page is against its viewport, in CSS pixels.
 async fn widths(c: &fantoccini::Client) -> (u64, u64) {
-    let w = c
-        .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];", vec![])
-        .await
-        .unwrap();
-    (w[0].as_u64().unwrap(), w[1].as_u64().unwrap())
+    let measure = || async {
+        let w = c
+            .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];", vec![])
+            .await
+            .unwrap();
+        (w[0].as_u64().unwrap(), w[1].as_u64().unwrap())
+    };
+    let (scroll, client) = measure().await;
+    if scroll <= client {
+        return (scroll, client);
+    }
+    // Just after a load or a resize the layout may not have settled (web fonts swapping
+    // in): a page counts as too wide only if it still is a moment later.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    measure().await
 }
 
 /// The elements that stick out of the viewport (the innermost ones, outside any region
