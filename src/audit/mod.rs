@@ -411,9 +411,7 @@ pub async fn record(
     )
     .fetch_one(&mut *conn)
     .await?;
-    if may_defer {
-        durable::deferred(appended.deferred_epoch);
-    }
+    durable::deferred(appended.deferred_epoch);
     Ok(appended.seq)
 }
 

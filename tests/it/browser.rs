@@ -540,6 +540,11 @@ impl Api {
         Api { http, base: base.to_string(), token }
     }
 
+    /// The bearer token, for requests whose answers the caller reads itself.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     pub async fn call(
         &self,
         method: reqwest::Method,

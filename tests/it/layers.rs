@@ -58,23 +58,34 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// `file:line: text` of every line, comments left out, of the files under `src` that
 /// `which` picks and in which `bad` finds something (what it returns is named).
 fn offending_lines(src: &Path, which: impl Fn(&Path) -> bool, bad: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    lines_found(src, which, |lines, n| bad(lines[n].split("//").next().unwrap_or("")))
+}
+
+/// `file:line: what: text` for every line of the files under `src` that `which` picks
+/// where `found` (given the file's lines and the line's index) says what is wrong.
+fn lines_found(
+    src: &Path,
+    which: impl Fn(&Path) -> bool,
+    found: impl Fn(&[&str], usize) -> Option<String>,
+) -> Vec<String> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
     files.sort();
-    let mut found = Vec::new();
+    let mut out = Vec::new();
     for file in files {
         let rel = file.strip_prefix(src).unwrap();
         if !which(rel) {
             continue;
         }
         let text = std::fs::read_to_string(&file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            if let Some(what) = bad(line.split("//").next().unwrap_or("")) {
-                found.push(format!("src/{}:{}: {what}: {}", rel.display(), n + 1, line.trim()));
+        let lines: Vec<&str> = text.lines().collect();
+        for n in 0..lines.len() {
+            if let Some(what) = found(&lines, n) {
+                out.push(format!("src/{}:{}: {what}: {}", rel.display(), n + 1, lines[n].trim()));
             }
         }
     }
-    found
+    out
 }
 
 /// Every line of a domain file that names something of the web layer.
@@ -211,27 +222,20 @@ fn exempted(lines: &[&str], at: usize) -> bool {
 /// `#[expect(clippy::disallowed_methods, reason = "…")]` on its statement or its fn, and
 /// every `allow` of that lint (an `allow` outlives the call it was for; an `expect` does not).
 fn unexplained_runtime_sql(src: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    rust_files(src, &mut files);
-    files.sort();
-    let mut found = Vec::new();
-    for file in files {
-        let rel = file.strip_prefix(src).unwrap();
-        let text = std::fs::read_to_string(&file).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        for (n, line) in lines.iter().enumerate() {
-            let c = code(line);
-            let what = if c.contains("allow(clippy::disallowed_methods") {
-                "allows the lint (expect it, with a reason)"
-            } else if RUNTIME_SQL.iter().any(|w| c.contains(w)) && !exempted(&lines, n) {
-                "SQL built at run time with no expect(clippy::disallowed_methods, reason = …)"
+    lines_found(
+        src,
+        |_| true,
+        |lines, n| {
+            let c = code(lines[n]);
+            if c.contains("allow(clippy::disallowed_methods") {
+                Some("allows the lint (expect it, with a reason)".into())
+            } else if RUNTIME_SQL.iter().any(|w| c.contains(w)) && !exempted(lines, n) {
+                Some("SQL built at run time with no expect(clippy::disallowed_methods, reason = …)".into())
             } else {
-                continue;
-            };
-            found.push(format!("src/{}:{}: {what}: {}", rel.display(), n + 1, line.trim()));
-        }
-    }
-    found
+                None
+            }
+        },
+    )
 }
 
 #[test]

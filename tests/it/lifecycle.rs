@@ -500,29 +500,16 @@ async fn acknowledged_notes_survive(crash: Crash) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let server = RunningServer::start(&["--data-dir", d], &[]).await;
     let client = reqwest::Client::new();
-    let token = client
-        .post(format!("{}/api/v1/auth/token", server.base))
-        .json(&serde_json::json!({"email": "kill@agency.gov", "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let case: serde_json::Value = client
-        .post(format!("{}/api/v1/cases", server.base))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"title": "Notes under a crash", "summary": "Durability of acknowledged notes.",
-            "origin": "own_initiative", "category": "critical_infrastructure", "adversaries": ["CN"], "restricted": false}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let analyst = crate::browser::Api::new(&server.base, "kill@agency.gov", password).await;
+    let case = analyst
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/cases",
+            Some(serde_json::json!({"title": "Notes under a crash", "summary": "Durability of acknowledged notes.",
+                "origin": "own_initiative", "category": "critical_infrastructure", "adversaries": ["CN"], "restricted": false})),
+        )
+        .await;
+    let token = analyst.token().to_string();
     let notes_path =
         format!("{}/api/v1/cases/{}/notes", server.base, case["id"].as_str().unwrap_or_else(|| panic!("{case}")));
 
