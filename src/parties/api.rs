@@ -210,20 +210,47 @@ pub async fn party_hits(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HitDecision {
-    /// `confirm` or `dismiss`.
+    /// `confirm` or `dismiss`: read as text so that a wrong one is named as the field's
+    /// error; the document lists the values from [`HitVerdict`].
+    #[schema(value_type = HitVerdict)]
     pub decision: String,
     /// Why.
     pub reason: String,
 }
 
-/// The decisions on a screening hit.
-pub const HIT_DECISIONS: [&str; 2] = ["confirm", "dismiss"];
+/// What a screener decides on a hit (not stored as such: the hit's status says it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HitVerdict {
+    /// The hit is the party: confirmed.
+    Confirm,
+    /// The hit is someone else: dismissed.
+    Dismiss,
+}
 
+impl HitVerdict {
+    /// Both decisions.
+    pub const ALL: [HitVerdict; 2] = [HitVerdict::Confirm, HitVerdict::Dismiss];
+
+    /// The name sent by the form and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HitVerdict::Confirm => "confirm",
+            HitVerdict::Dismiss => "dismiss",
+        }
+    }
+
+    /// The decision named `s`, if any.
+    pub fn parse(s: &str) -> Option<HitVerdict> {
+        HitVerdict::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Whether `d` confirms the hit (`false`: dismisses it).
 pub(super) fn parse_decision(d: &str) -> Result<bool, AppError> {
-    match d.trim() {
-        "confirm" => Ok(true),
-        "dismiss" => Ok(false),
-        _ => Err(AppError::invalid("decision", "must be confirm or dismiss")),
+    match HitVerdict::parse(d.trim()) {
+        Some(v) => Ok(v == HitVerdict::Confirm),
+        None => Err(AppError::invalid("decision", "must be confirm or dismiss")),
     }
 }
 

@@ -451,7 +451,6 @@ pub fn closed_sets() -> Vec<(&'static str, Vec<String>)> {
             "EvidenceInput.criterion",
             crate::parties::NexusCriterion::ALL.iter().map(|c| c.as_str().to_string()).collect(),
         ),
-        ("HitDecision.decision", strs(&crate::parties::api::HIT_DECISIONS)),
         ("OverrideRequest.band", crate::risk::model::Band::ALL.iter().map(|b| b.as_str().to_string()).collect()),
         ("DraftRequest.kind", kinds.clone()),
         ("Determination.kind", kinds),

@@ -585,6 +585,9 @@ async fn the_openapi_document_is_not_the_api() {
     }
     let response = &schemas["AgencyNotice"]["properties"]["response"];
     assert!(response.to_string().contains("#/components/schemas/AgencyAnswer"), "{response}");
+    use icts_review::parties::api::HitVerdict;
+    assert_eq!(values("HitVerdict"), HitVerdict::ALL.map(|v| v.as_str().to_string()));
+    assert_eq!(schemas["HitDecision"]["properties"]["decision"]["$ref"], "#/components/schemas/HitVerdict");
     for schema in ["Transaction", "TransactionInput"] {
         let props = &schemas[schema]["properties"];
         assert_eq!(props["kind"]["$ref"], "#/components/schemas/TransactionKind", "{schema}: {props}");
