@@ -104,7 +104,7 @@ async fn assignable_sql(conn: &mut sqlx::PgConnection) -> Result<(), String> {
 }
 
 fn today() -> time::Date {
-    icts_review::cases::service::today(OffsetDateTime::now_utc())
+    icts_review::dates::today(OffsetDateTime::now_utc())
 }
 
 /// What `GET /cases?…` runs: the page, and its total when there is more than the page.

@@ -551,7 +551,7 @@ async fn import_transactions(config: Config, file: std::path::PathBuf, as_user: 
             None => None,
         };
         let spinner = indicatif::ProgressBar::new_spinner().with_message(format!("checking {}", file.display()));
-        let mut parsed = import::parse_all(std::io::BufReader::new(reader), &reference, crate::cases::service::today(now));
+        let mut parsed = import::parse_all(std::io::BufReader::new(reader), &reference, crate::dates::today(now));
         import::check_dockets(&mut *db.pool.acquire().await?, &mut parsed).await?;
         let rows = match if parsed.errors.is_empty() { Ok(parsed.rows) } else { Err(parsed.errors) } {
             Ok(rows) => rows,

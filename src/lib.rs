@@ -12,6 +12,7 @@ pub mod cases;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dates;
 pub mod db;
 pub mod determinations;
 pub mod documents;

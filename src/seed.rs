@@ -78,7 +78,7 @@ impl Office {
     }
 
     fn clock_today(&self) -> time::Date {
-        crate::cases::service::today(crate::clock::Clock::now(&self.clock))
+        crate::dates::today(crate::clock::Clock::now(&self.clock))
     }
 
     async fn act(&self, who: &Actor, id: CaseId, action: Action, input: Input) -> Result<CaseRow, DomainError> {
@@ -94,7 +94,7 @@ impl Office {
         id: CaseId,
         level: u8,
         overrides: &[(&str, u8)],
-        when: &service::When,
+        when: &crate::dates::When,
     ) -> Result<(), DomainError> {
         use crate::parties::NexusCriterion;
         use crate::risk::service::{CriterionScore, NexusItem, assess, current_rubric, record_nexus};
@@ -296,8 +296,7 @@ impl Office {
         // Each determination is moved in on its own (the recording takes its time).
         self.clock.advance(Duration::minutes(30));
         let title = content.title.clone();
-        let drafted =
-            crate::cases::service::When { on: Some(signed_on.to_string()), late_reason: Some(MOVED_IN.into()) };
+        let drafted = crate::dates::When { on: Some(signed_on.to_string()), late_reason: Some(MOVED_IN.into()) };
         let d = self.submitted(drafter, id, kind, outcome, content, &drafted).await?;
         // The demo's stand-in for the scanned signed copy: a small PDF naming what it stands for.
         let pdf = format!(
@@ -431,7 +430,7 @@ impl Office {
         kind: crate::determinations::Kind,
         outcome: &str,
         content: crate::determinations::Content,
-        drafted: &service::When,
+        drafted: &crate::dates::When,
     ) -> Result<crate::ids::DeterminationId, DomainError> {
         use crate::determinations::service::{Draft, create, submit};
         let draft =
@@ -564,7 +563,7 @@ impl Office {
                         None,
                     )
                     .await?;
-                    self.research(analyst, id, 3, &[], &service::When::default()).await?;
+                    self.research(analyst, id, 3, &[], &crate::dates::When::default()).await?;
                     self.later(25);
                     self.act(analyst, id, Action::BeginInitialDetermination, Input::default()).await?;
                     self.later(10);
@@ -1098,7 +1097,7 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
             crate::cases::clocks::ClockName::FinalDetermination,
             days,
             why,
-            &service::When { on: Some(granted.into()), late_reason: late() },
+            &crate::dates::When { on: Some(granted.into()), late_reason: late() },
         )
         .await?;
     }
@@ -1116,7 +1115,7 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
             k.id,
             3,
             &[("c02_adversary_control", 4), ("c08_mitigation", 4), ("c09_severity", 4), ("s05_third_party_audit", 1)],
-            &service::When { on: Some("2023-01-20".into()), late_reason: late() },
+            &crate::dates::When { on: Some("2023-01-20".into()), late_reason: late() },
         )
         .await?;
     office.act(ana, k.id, Action::BeginInitialDetermination, on(date!(2023 - 02 - 01))).await?;

@@ -24,7 +24,7 @@ pub const LONG: usize = 50_000;
 /// A list of codes: adversaries, data categories.
 pub const CODES: usize = 50;
 /// A password (new or typed to sign in).
-pub const PASSWORD: usize = crate::auth::password::MAX_LEN;
+pub const PASSWORD: usize = 256;
 /// An e-mail address (RFC 5321's path limit).
 pub const EMAIL: usize = 254;
 

@@ -9,7 +9,7 @@ use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVe
 /// Shortest password accepted.
 pub const MIN_LEN: usize = 8;
 /// Longest password accepted (long passphrases are welcome).
-pub const MAX_LEN: usize = 256;
+pub const MAX_LEN: usize = crate::text::PASSWORD;
 /// argon2id memory cost in KiB (OWASP minimum 19456).
 pub const M_COST: u32 = 19456;
 /// argon2id iterations (OWASP minimum 2).

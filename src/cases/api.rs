@@ -13,12 +13,13 @@ use time::Date;
 use uuid::Uuid;
 
 use super::db::{AssigneeFilter, CaseFilter, Sort};
-use super::model::{CaseEdit, CaseInput, CaseRow, CaseView, Origin, parse_date};
+use super::model::{CaseEdit, CaseInput, CaseRow, CaseView, Origin};
 use super::reference::Reference;
 use super::service;
 use super::workflow::{Action, Input, RuleVersion, Stage};
 use crate::app::AppState;
 use crate::audit::StoredEvent;
+use crate::dates::parse_date;
 use crate::text;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::{AppError, FieldError};
@@ -269,7 +270,7 @@ pub async fn create(
     };
     let now = state.now();
     let reference = Reference::load(&state.db).await?;
-    let new = input.parse(&reference, service::today(now)).map_err(AppError::Invalid)?;
+    let new = input.parse(&reference, crate::dates::today(now)).map_err(AppError::Invalid)?;
     let body_hash = Sha256::digest(serde_json::to_vec(&input).expect("input serialises")).to_vec();
     let mut tx = state.db.begin().await?;
     if let Some(k) = &key {
@@ -325,7 +326,7 @@ pub async fn patch(
     ApiJson(edit): ApiJson<CaseEdit>,
 ) -> Result<ApiJson<CaseView>, AppError> {
     let reference = Reference::load(&state.db).await?;
-    let valid = edit.parse(&reference, service::today(state.now())).map_err(AppError::Invalid)?;
+    let valid = edit.parse(&reference, crate::dates::today(state.now())).map_err(AppError::Invalid)?;
     let row = service::edit(&mut *state.conn().await?, &user, state.now(), id, edit.version, valid).await?;
     Ok(ApiJson(view_of(&state, &user, row).await?))
 }

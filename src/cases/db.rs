@@ -274,7 +274,7 @@ impl Sort {
             }
             // A date exactly as a cursor writes it (no sign, four-digit year).
             Sort::Due => {
-                super::model::parse_date(key).is_some_and(|d| (1..=9999).contains(&d.year()) && d.to_string() == key)
+                crate::dates::parse_date(key).is_some_and(|d| (1..=9999).contains(&d.year()) && d.to_string() == key)
             }
             Sort::Triage => key.parse::<i32>().is_ok_and(|n| (-1..=100).contains(&n)),
         }

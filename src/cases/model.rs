@@ -9,6 +9,7 @@ use super::clocks::ClockState;
 use super::reference::Reference;
 use super::workflow::{Action, Answer, Decision, RuleVersion, Stage};
 use crate::auth::Role;
+use crate::dates::parse_date;
 use crate::error::FieldError;
 use crate::text;
 
@@ -351,9 +352,6 @@ pub fn parse_docket(s: &str) -> Option<(i32, i32)> {
     let (y, n): (i32, i32) = (y.parse().ok()?, n.parse().ok()?);
     (n >= 1).then_some((y, n))
 }
-pub fn parse_date(s: &str) -> Option<Date> {
-    Date::parse(s.trim(), time::macros::format_description!("[year]-[month]-[day]")).ok()
-}
 
 fn clean_text(field: &'static str, value: &str, max: usize, required: bool, errors: &mut Vec<FieldError>) -> String {
     let v = value.trim().to_string();
@@ -543,7 +541,7 @@ pub struct ValidEdit {
     /// Note.
     pub undue_risk_note: Option<String>,
     /// When the questions' answers took effect.
-    pub answered: super::service::When,
+    pub answered: crate::dates::When,
 }
 
 impl CaseEdit {
@@ -563,7 +561,7 @@ impl CaseEdit {
                 .undue_risk_note
                 .as_deref()
                 .map(|t| clean_text("undue_risk_note", t, text::TEXT, false, &mut errors)),
-            answered: super::service::When { on: self.answered_on.clone(), late_reason: self.late_reason.clone() },
+            answered: crate::dates::When { on: self.answered_on.clone(), late_reason: self.late_reason.clone() },
             ..ValidEdit::default()
         };
         if let Some(c) = &self.category {
@@ -606,12 +604,6 @@ pub fn act_date_of(changes: &serde_json::Value) -> Option<Date> {
     ["on", "sent_on", "responded_on", "received_on", "served_on", "held_on", "checked_on", "published_on", "signed_on"]
         .iter()
         .find_map(|k| changes.get(*k).and_then(|v| v.as_str()).and_then(parse_date))
-}
-
-/// Whether an act dated `on` and recorded at `at` was recorded late (more than
-/// [`LATE_AFTER_DAYS`](super::workflow::LATE_AFTER_DAYS) days after its date).
-pub fn recorded_late(on: Date, at: OffsetDateTime) -> bool {
-    (super::service::today(at) - on).whole_days() > super::workflow::LATE_AFTER_DAYS
 }
 
 #[cfg(test)]

@@ -245,7 +245,7 @@ pub async fn upsert(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        Some(s) => super::model::parse_date(s).or_else(|| {
+        Some(s) => crate::dates::parse_date(s).or_else(|| {
             errors.push(FieldError::new(field, "must be a date YYYY-MM-DD"));
             None
         }),

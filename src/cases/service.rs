@@ -14,69 +14,8 @@ use super::workflow::{self, Action, Change, Decision, Facts, Input, Refusal, Rul
 use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::auth::{Role, policy};
+use crate::dates::{When, today};
 use crate::error::{DomainError, FieldError};
-
-/// The office's calendar date at `now`: the default date of an act, and the day the
-/// clocks and "overdue" count from. The office works by its own calendar (its zone,
-/// [`crate::zone::office`]), so an act recorded at 8 p.m. in Washington is dated that day,
-/// not the next day's UTC date.
-pub fn today(now: OffsetDateTime) -> Date {
-    crate::zone::office().date_at(now)
-}
-
-/// Checks the date of an act other than a workflow action (a notice, a response, a
-/// submission): see [`workflow::check_act_date`]. A refusal is invalid input naming the
-/// field and both dates.
-pub fn check_dated(
-    field: &'static str,
-    on: Date,
-    now: OffsetDateTime,
-    after: &[(&str, Option<Date>)],
-    late_reason: Option<&str>,
-) -> Result<(), DomainError> {
-    workflow::check_act_date(field, on, today(now), after, late_reason).map_err(|r| match r {
-        Refusal::Input(f, why) => DomainError::invalid(f, why),
-        Refusal::NotNow(why) => DomainError::Refused(why),
-        Refusal::Role => DomainError::Forbidden,
-    })
-}
-
-/// When an act other than a workflow action took effect, as a form or request gives it: its
-/// date (YYYY-MM-DD; today when absent) and why it is recorded late, if it is.
-#[derive(Debug, Clone, Default)]
-pub struct When {
-    pub on: Option<String>,
-    pub late_reason: Option<String>,
-}
-
-impl When {
-    /// The date of the act, checked as [`check_dated`] checks it (reported on `field`).
-    pub fn date(
-        &self,
-        field: &'static str,
-        now: OffsetDateTime,
-        after: &[(&str, Option<Date>)],
-    ) -> Result<Date, DomainError> {
-        let on = match self.on.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => today(now),
-            Some(s) => {
-                super::model::parse_date(s).ok_or_else(|| DomainError::invalid(field, "must be a date YYYY-MM-DD"))?
-            }
-        };
-        check_dated(field, on, now, after, self.late_reason.as_deref())?;
-        Ok(on)
-    }
-
-    /// The late reason, if one was given, for the audit event.
-    pub fn late_reason(&self) -> Option<&str> {
-        late_reason_of(self.late_reason.as_deref())
-    }
-}
-
-/// The late reason of an act, if one was given, for its audit event.
-pub fn late_reason_of(r: Option<&str>) -> Option<&str> {
-    r.map(str::trim).filter(|r| !r.is_empty())
-}
 
 /// Loads a case the user may see, or 404 (the same answer as for a case that does not
 /// exist, so restricted cases stay invisible).

@@ -7,12 +7,12 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::{Date, OffsetDateTime};
 
-use super::model::parse_date;
 use super::service;
 use super::workflow::{Change, Facts, Input};
 use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, CaseWork, case_work};
+use crate::dates::parse_date;
 use crate::error::{DomainError, FieldError};
 use crate::parties::PartyRole;
 

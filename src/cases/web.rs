@@ -137,7 +137,7 @@ async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: Str
             let total = if page.next.is_none() && page.prev.is_none() && f.after.is_none() {
                 crate::db::Total::Exact(page.rows.len() as i64)
             } else {
-                state.search_totals.count(&mut conn, &f, user.id, user.role, service::today(state.now())).await?
+                state.search_totals.count(&mut conn, &f, user.id, user.role, crate::dates::today(state.now())).await?
             };
             (page.rows, page.next, page.prev, Some(total), FormErrors::default())
         }
@@ -285,7 +285,7 @@ pub async fn create(
         docket_number: Some(form.docket_number),
     };
     let reference = Reference::load(&state.db).await?;
-    match input.parse(&reference, service::today(state.now())) {
+    match input.parse(&reference, crate::dates::today(state.now())) {
         Ok(new) => {
             let row = service::create(&mut *state.conn().await?, &user, state.now(), new).await?;
             Ok(Redirect::to(&format!("/cases/{}", row.id)).into_response())
@@ -540,7 +540,7 @@ async fn case_page_with(
     let mut events: Vec<(Option<time::Date>, StoredEvent)> =
         events.into_iter().map(|e| (super::model::act_date_of(&e.changes), e)).collect();
     // An act without its own date took effect on the office's day it was recorded.
-    events.sort_by_key(|(on, e)| on.unwrap_or_else(|| service::today(e.at)));
+    events.sort_by_key(|(on, e)| on.unwrap_or_else(|| crate::dates::today(e.at)));
     let timeline = events
         .into_iter()
         .map(|(on, e)| {
@@ -566,7 +566,7 @@ async fn case_page_with(
             } else {
                 detail
             };
-            let late = on.is_some_and(|d| super::model::recorded_late(d, e.at));
+            let late = on.is_some_and(|d| crate::dates::recorded_late(d, e.at));
             let late_reason = e.changes.get("late_reason").and_then(|r| r.as_str()).unwrap_or("").to_string();
             TimelineEntry {
                 at: show_time(e.at, &user.zone),
@@ -643,7 +643,7 @@ async fn case_page_with(
     let is_supervisor = user.may(policy::Action::AssignCases);
     let party_options = party_options(&parties, &found_parties);
     let waiting =
-        super::workflow::waiting(row.stage, user.role, &service::facts(&row, user, service::today(state.now())));
+        super::workflow::waiting(row.stage, user.role, &service::facts(&row, user, crate::dates::today(state.now())));
     let mut r = render(&CasePage {
         publications,
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
@@ -678,7 +678,7 @@ async fn case_page_with(
         csrf_token: user.csrf_token.clone(),
         message,
         message_is_error: is_error,
-        today: service::today(state.now()).to_string(),
+        today: crate::dates::today(state.now()).to_string(),
         service_methods: super::workflow::SERVICE_METHODS,
         clock_names: ClockName::ALL,
         parties,
@@ -824,7 +824,7 @@ pub async fn confirm_transition(
         Some(stage) => stage.label().to_string(),
         None => "Decided, or monitoring mitigation, as the signed determination decides".into(),
     };
-    let on = input.date.unwrap_or_else(|| service::today(state.now()));
+    let on = input.date.unwrap_or_else(|| crate::dates::today(state.now()));
     let mut facts = vec![
         ("Case".to_string(), format!("{}: {}", row.docket_number, row.title)),
         ("Act".to_string(), action.label().to_string()),
@@ -934,7 +934,7 @@ pub async fn add_rfi(
     let mut asked_of = String::new();
     let mut question = String::new();
     let mut tolls = Vec::new();
-    let mut when = service::When::default();
+    let mut when = crate::dates::When::default();
     let mut bad = None;
     for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
         match k.as_ref() {
@@ -979,7 +979,7 @@ pub async fn answer_rfi(
     AppPath((id, rfi)): AppPath<(CaseId, RfiId)>,
     AppForm(f): AppForm<AnswerForm>,
 ) -> Result<Response, AppError> {
-    let when = service::When { on: f.answered_on, late_reason: f.late_reason };
+    let when = crate::dates::When { on: f.answered_on, late_reason: f.late_reason };
     let result = service::answer_rfi(&mut *state.conn().await?, &user, state.now(), id, rfi, &f.answer, &when).await;
     answer_form(&state.web, &user, result, "Answer recorded; its clocks run again.", &format!("/cases/{id}"), |o| {
         case_page(&state, &user, id, o.message, o.is_error, o.status)
@@ -1008,7 +1008,7 @@ pub async fn extend(
 ) -> Result<Response, AppError> {
     let result = match (ClockName::parse(&f.clock), f.days.trim().parse::<i64>()) {
         (Some(clock), Ok(days)) => {
-            let when = service::When { on: f.granted_on, late_reason: f.late_reason };
+            let when = crate::dates::When { on: f.granted_on, late_reason: f.late_reason };
             service::extend(&mut *state.conn().await?, &user, state.now(), id, clock, days, &f.justification, &when)
                 .await
                 .map_err(AppError::from)
@@ -1172,7 +1172,7 @@ pub async fn edit_submit(
     let mut conn = state.db.acquire().await?;
     let current = service::visible(&mut conn, &user, id, false).await?;
     drop(conn);
-    let result = match edit.parse(&reference, service::today(state.now())) {
+    let result = match edit.parse(&reference, crate::dates::today(state.now())) {
         Ok(valid) => service::edit(&mut *state.conn().await?, &user, state.now(), id, version, valid)
             .await
             .map_err(AppError::from),
@@ -1234,7 +1234,7 @@ pub async fn questions(
         ..CaseEdit::default()
     };
     let reference = Reference::load(&state.db).await?;
-    let result = match edit.parse(&reference, service::today(state.now())) {
+    let result = match edit.parse(&reference, crate::dates::today(state.now())) {
         Ok(valid) => service::edit(&mut *state.conn().await?, &user, state.now(), id, f.version, valid)
             .await
             .map_err(AppError::from)
@@ -1343,7 +1343,7 @@ pub async fn import_upload(
     }
     let reference = Reference::load(&state.db).await?;
     // Every problem of the file at once: the header's, each row's, unknown docket numbers.
-    let mut parsed = super::import::parse_all(data.as_slice(), &reference, service::today(now));
+    let mut parsed = super::import::parse_all(data.as_slice(), &reference, crate::dates::today(now));
     super::import::check_dockets(&mut *state.conn().await?, &mut parsed).await?;
     let (rows, errors) = (parsed.rows, parsed.errors);
     let rows = match errors.is_empty() {

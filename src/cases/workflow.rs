@@ -529,51 +529,9 @@ pub struct Input {
     pub date: Option<Date>,
     /// How the initial determination was served: one of [`SERVICE_METHODS`].
     pub method: Option<String>,
-    /// Why an act is recorded more than [`LATE_AFTER_DAYS`] days after its date.
+    /// Why an act is recorded more than [`LATE_AFTER_DAYS`](crate::dates::LATE_AFTER_DAYS) days
+    /// after its date.
     pub late_reason: Option<String>,
-}
-
-/// An act recorded more than this many days after its date needs a written reason.
-pub const LATE_AFTER_DAYS: i64 = 7;
-
-/// Checks the date of an act recorded `today`: not in the future, not before `after` (the
-/// acts it follows, each with what it was), and a written reason when it is recorded more
-/// than [`LATE_AFTER_DAYS`] days late. The refusal names the field and both dates.
-pub fn check_act_date(
-    field: &'static str,
-    on: Date,
-    today: Date,
-    after: &[(&str, Option<Date>)],
-    late_reason: Option<&str>,
-) -> Result<(), Refusal> {
-    if on > today {
-        return Err(Refusal::Input(
-            field,
-            format!("the date of the act ({on}) cannot be in the future (today is {today})"),
-        ));
-    }
-    for (what, prior) in after {
-        if let Some(p) = prior
-            && on < *p
-        {
-            return Err(Refusal::Input(
-                field,
-                format!("{on} is before {what} on {p}: an act cannot precede the act it follows"),
-            ));
-        }
-    }
-    if late_reason.is_some_and(|r| crate::text::too_long(r, crate::text::LINE)) {
-        return Err(Refusal::Input("late_reason", crate::text::at_most(crate::text::LINE)));
-    }
-    if (today - on).whole_days() > LATE_AFTER_DAYS && late_reason.map(str::trim).is_none_or(str::is_empty) {
-        return Err(Refusal::Input(
-            "late_reason",
-            format!(
-                "the act is dated {on}, more than {LATE_AFTER_DAYS} days before it is recorded ({today}): give a written reason for recording it late"
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Why the parties' response window still holds the proposed final determination back on
@@ -616,6 +574,12 @@ pub enum Refusal {
     Input(&'static str, String),
 }
 
+impl From<crate::dates::BadDate> for Refusal {
+    fn from(b: crate::dates::BadDate) -> Self {
+        Refusal::Input(b.field, b.why)
+    }
+}
+
 /// Checks whether `role` may take `action` on a case in `stage` with `facts` and `input`,
 /// and returns the stage it leads to.
 pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &Input) -> Result<Stage, Refusal> {
@@ -641,7 +605,13 @@ pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &In
     let on = input.date.or(today);
     if let (Some(on), Some(t)) = (on, today) {
         let since = format!("the act that brought the case to {}", stage.label());
-        check_act_date("date", on, t, &[(since.as_str(), facts.stage_since)], input.late_reason.as_deref())?;
+        crate::dates::check_act_date(
+            "date",
+            on,
+            t,
+            &[(since.as_str(), facts.stage_since)],
+            input.late_reason.as_deref(),
+        )?;
     }
     if let Some(on) = on
         && matches!(

@@ -84,7 +84,7 @@ pub async fn create(
             cited_documents: r.cited_documents,
             unclassified_confirmed: r.unclassified_confirmed,
         },
-        &crate::cases::service::When { on: r.drafted_on, late_reason: r.late_reason },
+        &crate::dates::When { on: r.drafted_on, late_reason: r.late_reason },
     )
     .await?;
     let mut resp = (StatusCode::CREATED, ApiJson(&d)).into_response();

@@ -104,7 +104,7 @@ pub fn history(c: &CaseRow, events: &[StoredEvent], agency_name: &dyn Fn(&str) -
     }
     // The date the act took effect, not the day it was recorded.
     let day = |e: &StoredEvent| {
-        crate::cases::model::act_date_of(&e.changes).unwrap_or_else(|| crate::cases::service::today(e.at)).to_string()
+        crate::cases::model::act_date_of(&e.changes).unwrap_or_else(|| crate::dates::today(e.at)).to_string()
     };
     let s = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
     for e in events {

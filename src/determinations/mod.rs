@@ -478,7 +478,7 @@ impl Determination {
         if self.status != Status::Signed {
             return None;
         }
-        self.signed_on.or(self.signed_at.map(crate::cases::service::today))
+        self.signed_on.or(self.signed_at.map(crate::dates::today))
     }
 
     /// Whether a CBI section is marked.

@@ -405,7 +405,7 @@ pub async fn create(
     case_id: CaseId,
     kind: Kind,
     draft: Draft,
-    drafted: &crate::cases::service::When,
+    drafted: &crate::dates::When,
 ) -> Result<Determination, DomainError> {
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
@@ -843,7 +843,7 @@ pub async fn sign(
     }
     let c = visible(&mut tx, user, d.case_id, true).await?;
     not_filer(&c, user)?;
-    let on = crate::cases::service::today(now);
+    let on = crate::dates::today(now);
     if let Some(why) = why_not_signable(d.kind(), &c, user, on) {
         return Err(DomainError::Conflict(why));
     }
@@ -1029,7 +1029,7 @@ pub async fn record_outside(
             "must be an uploaded file (a classified-reference pointer has no content to hash)",
         ));
     };
-    crate::cases::service::check_dated(
+    crate::dates::check_dated(
         "signed_on",
         on,
         now,
@@ -1061,7 +1061,7 @@ pub async fn record_outside(
         "determination": id, "revision": d.revision, "status": {"before": "submitted", "after": "recorded"},
         "signer": name, "signer_title": title, "authority": authority, "signed_on": on,
         "signed_copy": copy.id, "signed_copy_sha256": hex::encode(&copy_hash),
-        "late_reason": crate::cases::service::late_reason_of(s.late_reason.as_deref()),
+        "late_reason": crate::dates::late_reason_of(s.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     let message = format!(
@@ -1256,16 +1256,10 @@ pub async fn record_sending(
     if !errors.is_empty() {
         return Err(DomainError::Invalid(errors));
     }
-    let on = on.unwrap_or_else(|| crate::cases::service::today(now));
+    let on = on.unwrap_or_else(|| crate::dates::today(now));
     let mut tx = conn.begin().await?;
     let (d, c, signed) = issued(&mut tx, user, id).await?;
-    crate::cases::service::check_dated(
-        "sent_on",
-        on,
-        now,
-        &[("its signature", Some(signed))],
-        s.late_reason.as_deref(),
-    )?;
+    crate::dates::check_dated("sent_on", on, now, &[("its signature", Some(signed))], s.late_reason.as_deref())?;
     let sid = Uuid::now_v7();
     sqlx::query!(
         "INSERT INTO determination_sendings (id, determination_id, recipient, recipient_kind, method, sent_on, recorded_by, recorded_at) \
@@ -1283,7 +1277,7 @@ pub async fn record_sending(
     .await?;
     let event = NewEvent::new(EventType::DeterminationSent).object("case", c.id).changes(json!({
         "determination": id, "kind": d.kind().as_str(), "recipient": recipient, "recipient_kind": s.recipient_kind.trim(),
-        "method": method, "sent_on": on, "late_reason": crate::cases::service::late_reason_of(s.late_reason.as_deref()),
+        "method": method, "sent_on": on, "late_reason": crate::dates::late_reason_of(s.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
@@ -1322,13 +1316,7 @@ pub async fn record_publication(
     let (on, citation, number) = (on.expect("checked"), citation.expect("checked"), number.expect("checked"));
     let mut tx = conn.begin().await?;
     let (d, c, signed) = issued(&mut tx, user, id).await?;
-    crate::cases::service::check_dated(
-        "published_on",
-        on,
-        now,
-        &[("its signature", Some(signed))],
-        p.late_reason.as_deref(),
-    )?;
+    crate::dates::check_dated("published_on", on, now, &[("its signature", Some(signed))], p.late_reason.as_deref())?;
     if let Some(before) = super::db::publication(&mut tx, id).await? {
         return Err(DomainError::Conflict(format!(
             "its publication is already recorded ({}, {})",
@@ -1349,7 +1337,7 @@ pub async fn record_publication(
     .await?;
     let event = NewEvent::new(EventType::DeterminationPublished).object("case", c.id).changes(json!({
         "determination": id, "kind": d.kind().as_str(), "published_on": on, "citation": citation,
-        "document_number": number, "late_reason": crate::cases::service::late_reason_of(p.late_reason.as_deref()),
+        "document_number": number, "late_reason": crate::dates::late_reason_of(p.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;

@@ -85,7 +85,7 @@ pub async fn create(
         cited_documents: Vec::new(),
         unclassified_confirmed: true,
     };
-    let drafted = crate::cases::service::When { on: f.drafted_on, late_reason: f.late_reason };
+    let drafted = crate::dates::When { on: f.drafted_on, late_reason: f.late_reason };
     match service::create(&mut *state.conn().await?, &user, state.now(), id, kind, draft, &drafted).await {
         Ok(d) => Ok(Redirect::to(&format!("/determinations/{}", d.id)).into_response()),
         Err(e) => {
@@ -269,7 +269,7 @@ async fn determination_page_with(
     let d_status = d.status;
     let is_supervisor = user.may(Action::SignDeterminations);
     let not_signable = if matches!(d_status, super::Status::Submitted | super::Status::Recorded) {
-        let on = d.signed_on.unwrap_or_else(|| crate::cases::service::today(now));
+        let on = d.signed_on.unwrap_or_else(|| crate::dates::today(now));
         (if user.may(Action::SignDeterminations) { service::filed_it(&c, user) } else { None })
             .or_else(|| service::why_not_signable(d.kind(), &c, user, on))
             .unwrap_or_default()
@@ -340,7 +340,7 @@ async fn determination_page_with(
         publication,
         can_notify,
         sending_methods: super::SENDING_METHODS,
-        today: crate::cases::service::today(now).to_string(),
+        today: crate::dates::today(now).to_string(),
         reauth_at: d.reauth_at.map(|t| show_time(t, &user.zone)).unwrap_or_default(),
         submitted_at: d.submitted_at.map(|t| show_time(t, &user.zone)).unwrap_or_default(),
         assessment: assessment
@@ -389,7 +389,7 @@ fn parse_draft_form(pairs: &[(String, String)]) -> Result<(i32, String, Content,
         if date.trim().is_empty() && text.trim().is_empty() {
             continue;
         }
-        match crate::cases::model::parse_date(date.trim()) {
+        match crate::dates::parse_date(date.trim()) {
             Some(effective_on) => prohibitions.push(Prohibition { description: text.trim().to_string(), effective_on }),
             None => errors
                 .push(FieldError::new(format!("prohibition_date_{i}"), "give the date from which it is prohibited")),
@@ -549,7 +549,7 @@ pub async fn sign_form(
     }
     let mut conn = state.db.acquire().await?;
     let (d, c) = service::get(&mut conn, &user, id, false).await?;
-    let on = crate::cases::service::today(state.now());
+    let on = crate::dates::today(state.now());
     let refusal = if d.status != super::Status::Submitted {
         Some(format!("only a submitted draft can be signed (this one is {})", d.status))
     } else {
@@ -917,7 +917,7 @@ pub async fn queue(
     AppQuery(q): AppQuery<DeterminationQuery>,
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
-    let today = crate::cases::service::today(state.now());
+    let today = crate::dates::today(state.now());
     let mut awaiting = Vec::new();
     for l in service::list(&mut conn, &user, service::Listing::AwaitingSignature).await? {
         let at = l.d.submitted_at.map(|t| show_time(t, &user.zone)).unwrap_or_default();
@@ -1169,7 +1169,7 @@ pub async fn document(
         documents,
         signature,
         hash: d.content_sha256.as_deref().map(hex::encode).unwrap_or_default(),
-        authority: authority(d.signature_date().unwrap_or_else(|| crate::cases::service::today(state.now()))),
+        authority: authority(d.signature_date().unwrap_or_else(|| crate::dates::today(state.now()))),
         considered,
         undue_answer,
         sendings,

@@ -228,7 +228,7 @@ pub enum Home {
 
 /// Reads the home page of `user` on `today`.
 pub async fn of(pool: &PgPool, user: &Actor, now: OffsetDateTime) -> Result<Home, DomainError> {
-    let today = crate::cases::service::today(now);
+    let today = crate::dates::today(now);
     let mut conn = pool.acquire().await?;
     if user.may(Action::SignDeterminations) {
         let open = |f: CaseFilter| CaseFilter { open: true, ..f };

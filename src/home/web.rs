@@ -235,7 +235,7 @@ async fn event_lines(
 /// The home page of a signed-in user.
 pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> Result<Response, AppError> {
     let now = state.now();
-    let today = crate::cases::service::today(now);
+    let today = crate::dates::today(now);
     let home = super::of(&state.db, user, now).await?;
     let done = match done {
         "password" => "Your password was changed.".to_string(),

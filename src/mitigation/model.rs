@@ -144,7 +144,7 @@ pub struct NewMeasure {
 
 pub(super) fn opt_date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>) -> Option<Date> {
     v.map(str::trim).filter(|s| !s.is_empty()).and_then(|s| {
-        crate::cases::model::parse_date(s).or_else(|| {
+        crate::dates::parse_date(s).or_else(|| {
             errors.push(FieldError::new(field, "must be a date YYYY-MM-DD"));
             None
         })

@@ -75,15 +75,8 @@ pub async fn add(
         submission_id: m.submission_id,
     };
     db::insert_measure(&mut tx, &row, user.id, now).await?;
-    db::record_status(
-        &mut tx,
-        id,
-        (None, MeasureStatus::Proposed),
-        "",
-        user.id,
-        (now, crate::cases::service::today(now)),
-    )
-    .await?;
+    db::record_status(&mut tx, id, (None, MeasureStatus::Proposed), "", user.id, (now, crate::dates::today(now)))
+        .await?;
     let event = NewEvent::new(EventType::MeasureProposed).object("case", case_id).changes(json!({
         "measure": id, "kind": m.kind.trim(), "owner": m.owner.trim(), "due_on": due, "status": {"after": "proposed"},
     }));
@@ -188,7 +181,7 @@ pub async fn set_status(
     if !m.status.may_move_to(to) {
         return Err(DomainError::Conflict(format!("a measure does not go from {} to {to}", m.status)));
     }
-    let when = crate::cases::service::When { on: s.changed_on.clone(), late_reason: s.late_reason.clone() };
+    let when = crate::dates::When { on: s.changed_on.clone(), late_reason: s.late_reason.clone() };
     let on = when.date("changed_on", now, &[("the acceptance", c.accepted_on)])?;
     let what = format!("{} ({})", m.description.chars().take(120).collect::<String>(), s.comment.trim());
     let extra = json!({"late_reason": when.late_reason()});
@@ -217,7 +210,7 @@ pub async fn add_check(
     if on.is_none() && !errors.iter().any(|e| e.field == "checked_on") {
         errors.push(FieldError::new("checked_on", "is required: give the date of the check as YYYY-MM-DD"));
     }
-    if on.is_some_and(|d| d > crate::cases::service::today(now)) {
+    if on.is_some_and(|d| d > crate::dates::today(now)) {
         errors.push(FieldError::new("checked_on", "cannot be in the future"));
     }
     let n = k.finding.trim().chars().count();
@@ -234,7 +227,7 @@ pub async fn add_check(
     if !m.status.takes_checks() {
         return Err(DomainError::Conflict("compliance is checked on agreed measures".into()));
     }
-    crate::cases::service::check_dated(
+    crate::dates::check_dated(
         "checked_on",
         on.expect("checked above"),
         now,
@@ -258,7 +251,7 @@ pub async fn add_check(
     db::insert_check(&mut tx, &check, user.id, now).await?;
     let event = NewEvent::new(EventType::MeasureChecked).object("case", m.case_id).changes(json!({
         "measure": measure_id, "check": id, "result": result, "checked_on": on, "document": k.document_id,
-        "late_reason": crate::cases::service::late_reason_of(k.late_reason.as_deref()),
+        "late_reason": crate::dates::late_reason_of(k.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     if result == CheckResult::Breach && m.status != MeasureStatus::Breached {

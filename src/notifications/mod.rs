@@ -149,7 +149,7 @@ pub async fn withdraw_unseen(
 /// open case that falls due within 7 days. Each (case, clock, due date) is notified once.
 /// Returns the number of notifications written.
 pub async fn remind_due_clocks(pool: &PgPool, now: OffsetDateTime, mail: bool) -> Result<u64, sqlx::Error> {
-    let today = crate::cases::service::today(now);
+    let today = crate::dates::today(now);
     let horizon = today + time::Duration::days(7);
     let due = db::due_clocks(pool, today, horizon).await?;
     let mut written = 0;

@@ -235,7 +235,7 @@ pub struct MeetingOutcome {
 /// and `required`).
 pub fn date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>, required: bool) -> Option<Date> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => crate::cases::model::parse_date(s).or_else(|| {
+        Some(s) => crate::dates::parse_date(s).or_else(|| {
             errors.push(FieldError::new(field, "must be a date YYYY-MM-DD"));
             None
         }),

@@ -13,8 +13,9 @@ use crate::auth::Actor;
 use crate::auth::policy::{CaseWork, case_work};
 use crate::cases::clocks::{AGENCY_NOTICE_DAYS, PRESUMED_CONCURRENCE_DAYS};
 use crate::cases::model::CaseRow;
-use crate::cases::service::{check_dated, late_reason_of, visible};
+use crate::cases::service::visible;
 use crate::cases::workflow::{RuleVersion, Stage};
+use crate::dates::{check_dated, late_reason_of};
 use crate::error::{DomainError, FieldError};
 
 /// Only the assigned analyst or a supervisor records the case's proceedings.
@@ -36,7 +37,7 @@ pub async fn add_notice(
     case_id: CaseId,
     n: NewNotice,
 ) -> Result<AgencyNotice, DomainError> {
-    let today = crate::cases::service::today(now);
+    let today = crate::dates::today(now);
     let mut errors = Vec::new();
     let step = NoticeStep::parse(n.step.trim());
     if step.is_none() {
@@ -173,7 +174,7 @@ pub async fn respond(
     errors.extend(
         r.dispute_resolution.as_deref().and_then(|d| crate::text::check("dispute_resolution", d, crate::text::TEXT)),
     );
-    if responded.is_some_and(|d| d > crate::cases::service::today(now)) {
+    if responded.is_some_and(|d| d > crate::dates::today(now)) {
         errors.push(FieldError::new("responded_on", "cannot be in the future"));
     }
     let (true, Some(response)) = (errors.is_empty(), response) else {
@@ -236,7 +237,7 @@ pub async fn add_submission(
         errors.push(FieldError::new("kind", "must be written_response, mitigation_proposal, meeting_request or other"));
     }
     let received = date(&mut errors, "received_on", Some(&s.received_on), true);
-    if received.is_some_and(|d| d > crate::cases::service::today(now)) {
+    if received.is_some_and(|d| d > crate::dates::today(now)) {
         errors.push(FieldError::new("received_on", "cannot be in the future"));
     }
     let n = s.summary.trim().chars().count();
@@ -403,7 +404,7 @@ pub async fn record_deviation(
             "an emergency deviation needs a written justification (at most 20,000 characters)",
         ));
     }
-    let on = on.unwrap_or_else(|| crate::cases::service::today(now));
+    let on = on.unwrap_or_else(|| crate::dates::today(now));
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
     if !c.stage.is_open() || c.accepted_on.is_none() {
@@ -447,7 +448,7 @@ pub async fn mark_response_complete(
     on: Option<time::Date>,
     late_reason: Option<&str>,
 ) -> Result<(), DomainError> {
-    let on = on.unwrap_or_else(|| crate::cases::service::today(now));
+    let on = on.unwrap_or_else(|| crate::dates::today(now));
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, &c)?;

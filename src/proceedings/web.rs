@@ -180,7 +180,7 @@ async fn proceedings_page_with(
     }
     let agencies: Vec<(String, String)> = crate::cases::reference::agencies(&mut conn).await?;
     let services = db::services(&mut conn, id).await?;
-    let today = crate::cases::service::today(state.now());
+    let today = crate::dates::today(state.now());
     let response_due = c.served_on.map(|d| d + time::Duration::days(crate::cases::clocks::RESPONSE_DAYS));
     let parties = crate::parties::parties_of_case(&mut conn, id).await?;
     let methods = crate::cases::workflow::SERVICE_METHODS;

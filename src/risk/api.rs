@@ -86,7 +86,7 @@ pub async fn assess(
     AppPath(id): AppPath<CaseId>,
     ApiJson(r): ApiJson<AssessmentRequest>,
 ) -> Result<Response, AppError> {
-    let when = crate::cases::service::When { on: r.assessed_on, late_reason: r.late_reason };
+    let when = crate::dates::When { on: r.assessed_on, late_reason: r.late_reason };
     let a = service::assess(&mut *state.conn().await?, &user, state.now(), id, r.scores, &r.narrative, &when).await?;
     Ok((StatusCode::CREATED, ApiJson(a)).into_response())
 }
@@ -184,7 +184,7 @@ pub async fn record_nexus(
         "no" => Answer::No,
         _ => return Err(AppError::invalid("conclusion", "must be yes or no")),
     };
-    let when = crate::cases::service::When { on: n.found_on, late_reason: n.late_reason };
+    let when = crate::dates::When { on: n.found_on, late_reason: n.late_reason };
     let f = service::record_nexus(
         &mut *state.conn().await?,
         &user,

@@ -233,7 +233,7 @@ pub async fn assess(
     case_id: CaseId,
     scores: BTreeMap<String, CriterionScore>,
     narrative: &str,
-    when: &crate::cases::service::When,
+    when: &crate::dates::When,
 ) -> Result<Assessment, DomainError> {
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
@@ -469,7 +469,7 @@ pub async fn record_nexus(
     criteria: BTreeMap<String, NexusItem>,
     conclusion: Answer,
     summary: &str,
-    when: &crate::cases::service::When,
+    when: &crate::dates::When,
 ) -> Result<NexusFinding, DomainError> {
     let mut errors = Vec::new();
     for (code, item) in &criteria {

@@ -126,7 +126,7 @@ pub async fn assess_submit(
     let mut values: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut evidence: BTreeMap<String, String> = BTreeMap::new();
     let mut narrative = String::new();
-    let mut when = crate::cases::service::When::default();
+    let mut when = crate::dates::When::default();
     for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
         if k == "assessed_on" {
             when.on = Some(v.into_owned());
@@ -258,7 +258,7 @@ pub async fn nexus_submit(
 ) -> Result<Response, AppError> {
     let mut values: BTreeMap<String, (String, String)> = BTreeMap::new();
     let (mut conclusion, mut summary) = (String::new(), String::new());
-    let mut when = crate::cases::service::When::default();
+    let mut when = crate::dates::When::default();
     for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
         if k == "found_on" {
             when.on = Some(v.into_owned());

@@ -440,7 +440,7 @@ async fn an_analyst_scores_a_case_and_sees_the_explanation() {
         adversaries: vec!["CN".into()],
         ..Default::default()
     }
-    .parse(&reference, icts_review::cases::service::today(now))
+    .parse(&reference, icts_review::dates::today(now))
     .unwrap();
     let case =
         icts_review::cases::service::create(&mut state.conn().await.unwrap(), &actor, state.now(), new).await.unwrap();
@@ -654,7 +654,7 @@ async fn an_analyst_drafts_a_supervisor_signs_with_step_up_and_the_document_rend
     // The case is brought to the initial determination through the API.
     let drew = Api::new(&base, "drew.analyst@agency.gov", password).await;
     let sky = Api::new(&base, "sky.supervisor@agency.gov", password).await;
-    let today = icts_review::cases::service::today(now).to_string();
+    let today = icts_review::dates::today(now).to_string();
     let id = case_at_initial_determination(
         &drew,
         &sky,

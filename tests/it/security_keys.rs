@@ -112,7 +112,7 @@ async fn a_supervisor_under_a_key_policy_registers_a_key_signs_with_it_and_signs
     let server = RunningServer::start_on(port, &["--public-url", &base], &[("DATABASE_URL", url.as_str())], log).await;
     let analyst = Api::new(&base, "kit.analyst@agency.gov", password).await;
     let supervisor = Api::new(&base, "lee.supervisor@agency.gov", password).await;
-    let today = icts_review::cases::service::today(now).to_string();
+    let today = icts_review::dates::today(now).to_string();
     let did = submitted_draft(&analyst, &supervisor, &today).await;
     // The policy now requires a key of supervisors (set as an admin's page would).
     sqlx::query("UPDATE role_sign_in_policies SET require_security_key = true WHERE role = 'supervisor'")
