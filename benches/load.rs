@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use futures_util::TryStreamExt;
+use icts_review::access::Role;
 use icts_review::audit::EventType;
-use icts_review::auth::Role;
 use icts_review::cases::db::{self as cases_db, CaseFilter};
 use icts_review::cases::reference::Reference;
 use icts_review::ids::UserId;
@@ -179,7 +179,7 @@ async fn home_sql(pool: &PgPool, secret: &str, user: UserId) -> Result<(), Strin
     let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
     session_sql(&mut conn, secret).await?;
     drop(conn);
-    let actor = icts_review::auth::Actor {
+    let actor = icts_review::access::Actor {
         id: user,
         email: String::new(),
         name: String::new(),

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use icts_review::access::Role;
 use icts_review::audit::{StoredEvent, recompute_hash};
-use icts_review::auth::Role;
 use icts_review::cases::workflow::{Facts, Stage, allowed};
 use icts_review::parties::screening::{ScreeningIndex, normalise};
 

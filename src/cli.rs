@@ -537,10 +537,10 @@ async fn import_transactions(config: Config, file: std::path::PathBuf, as_user: 
     let result = async {
         let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         let reference = Reference::load(&db.pool).await?;
-        let user: Option<(crate::ids::UserId, crate::auth::Role)> = match &as_user {
+        let user: Option<(crate::ids::UserId, crate::access::Role)> = match &as_user {
             Some(email) => Some(
                 sqlx::query!(
-                    r#"SELECT id AS "id: crate::ids::UserId", role AS "role: crate::auth::Role" FROM users WHERE email = $1 AND active"#,
+                    r#"SELECT id AS "id: crate::ids::UserId", role AS "role: crate::access::Role" FROM users WHERE email = $1 AND active"#,
                     email.trim().to_lowercase()
                 )
                 .fetch_optional(&db.pool)

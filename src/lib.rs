@@ -3,6 +3,7 @@
 //! The binary (`src/main.rs`) only parses the command line and calls [`cli::run`]. The
 //! library is organised by domain (see `docs/ARCHITECTURE.md`).
 
+pub mod access;
 pub mod app;
 pub mod audit;
 pub mod auth;

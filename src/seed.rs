@@ -11,8 +11,8 @@ use time::Duration;
 use time::macros::datetime;
 use uuid::Uuid;
 
-use crate::auth::Actor;
-use crate::auth::Role;
+use crate::access::Actor;
+use crate::access::Role;
 use crate::auth::password;
 use crate::auth::service::{NewUser, create_user};
 use crate::cases::model::{CaseEdit, CaseInput, CaseRow};
@@ -39,7 +39,7 @@ fn actor(id: crate::ids::UserId, name: &str, role: Role) -> Actor {
         role,
         session_id: crate::ids::SessionId(Uuid::nil()),
         reauth_at: None,
-        meta: crate::auth::RequestMeta { request_id: Some("seed:demo".into()), ..Default::default() },
+        meta: crate::access::RequestMeta { request_id: Some("seed:demo".into()), ..Default::default() },
     }
 }
 

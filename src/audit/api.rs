@@ -16,6 +16,7 @@ use super::export::{Cut, Format, LogExport, Outlet, Refused};
 use super::service::{self, ChainStatus};
 use super::web::EventQuery;
 use super::{AuditContext, NewEvent, StoredEvent, list};
+use crate::access::policy::sees_case_content;
 use crate::app::AppState;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
@@ -45,7 +46,7 @@ pub async fn list_events(
 ) -> Result<ApiJson<EventPage>, AppError> {
     let filter = q.to_filter().map_err(AppError::Invalid)?;
     let page = list(&state.db, &filter).await?;
-    let items = page.rows.into_iter().map(|e| super::view_for(user.role, e)).collect();
+    let items = page.rows.into_iter().map(|e| super::view_for(sees_case_content(user.role), e)).collect();
     Ok(ApiJson(EventPage { items, next_cursor: page.next, prev_cursor: page.prev }))
 }
 
@@ -170,7 +171,7 @@ pub async fn export_log(
         .to_filter()
         .map_err(AppError::Invalid)?;
     let what = json!({"export": "audit_log", "from": filter.from, "to": filter.to, "format": format.extension(),
-        "case_content_redacted": !super::sees_case_content(user.role)});
+        "case_content_redacted": !sees_case_content(user.role)});
     let event = NewEvent::new(EventType::AuditExported).changes(what.clone());
     super::record_alone(&state.db, state.now(), &user.audit(), event).await?;
     // The first chunk is read before anything is answered: no 200 that then breaks. The
@@ -178,7 +179,7 @@ pub async fn export_log(
     let export = LogExport::open(state.db.clone(), state.exports.clone(), filter.from, filter.to, format)
         .await
         .map_err(refused)?
-        .for_role(user.role);
+        .for_reader(sees_case_content(user.role));
     let mut what = what;
     what["through_seq"] = json!(export.through);
     let mut r = deliver(&state, user.audit(), None, what, move |out| export.run(out)).into_response();

@@ -372,9 +372,10 @@ impl LogExport {
         Ok(LogExport { pool, exports, from, to, format, through, next, redact: false })
     }
 
-    /// The export as `role` may read it ([`super::view_for`]).
-    pub fn for_role(mut self, role: crate::auth::policy::Role) -> Self {
-        self.redact = !super::sees_case_content(role);
+    /// The export as its reader may read it ([`super::view_for`]): redacted for one who
+    /// sees no case content.
+    pub fn for_reader(mut self, sees_case_content: bool) -> Self {
+        self.redact = !sees_case_content;
         self
     }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 
 use super::StoredEvent;
-use crate::auth::Role;
+use crate::access::Role;
 use crate::ids::{CaseId, PartyId, UserId};
 
 /// An event's object as its reader may know it.
@@ -97,7 +97,7 @@ pub async fn of(
         }
     }
     let parties: Vec<PartyId> = ids_of("party").into_iter().map(PartyId).collect();
-    if !parties.is_empty() && super::sees_case_content(role) {
+    if !parties.is_empty() && crate::access::policy::sees_case_content(role) {
         for (id, name) in crate::parties::screening_service::legal_names(&mut *conn, &parties).await? {
             names.parties.insert(id.to_string(), Object::Party { id, name });
         }

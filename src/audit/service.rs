@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::checkpoint::{self, CheckpointReport, Checkpointer};
 use super::dossier::{self, Dossier};
 use super::{NewEvent, Verdict};
-use crate::auth::Actor;
+use crate::access::Actor;
 use crate::error::DomainError;
 
 /// A case's dossier parts, gathered under need-to-know, before they are sealed.

@@ -15,6 +15,7 @@ use super::dossier;
 use super::names::{self, Object};
 use super::service;
 use super::{EventFilter, StoredEvent, list};
+use crate::access::policy::sees_case_content;
 use crate::app::AppState;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
@@ -328,7 +329,7 @@ pub async fn events_page(
         (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
         q.link()
     });
-    let rows: Vec<StoredEvent> = rows.into_iter().map(|e| super::view_for(user.role, e)).collect();
+    let rows: Vec<StoredEvent> = rows.into_iter().map(|e| super::view_for(sees_case_content(user.role), e)).collect();
     let names = names::of(&mut *state.conn().await?, user.id, user.role, &rows).await?;
     let rows = rows
         .into_iter()
@@ -355,8 +356,8 @@ pub async fn events_page(
         errors,
         export_from: export_from.to_string(),
         export_to: export_to.to_string(),
-        sees_content: super::sees_case_content(user.role),
-        manages_users: user.may(crate::auth::Action::ManageUsers),
+        sees_content: sees_case_content(user.role),
+        manages_users: user.may(crate::access::Action::ManageUsers),
     })
 }
 

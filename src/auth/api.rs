@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::password;
-use super::policy::Role;
 use super::service::{self, AdminChange, NewUser, SignInError, UserRecord};
 use super::session::Kind;
+use crate::access::policy::Role;
 use crate::app::AppState;
 use crate::web::auth::{Authorized, CurrentUser, RequestMeta, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
@@ -461,7 +461,7 @@ pub async fn reauth(
     ApiJson(r): ApiJson<ReauthRequest>,
 ) -> Result<ApiJson<serde_json::Value>, AppError> {
     service::reauthenticate(&mut *state.conn().await?, &user, state.now(), &r.password).await?;
-    let until = state.now() + super::session::REAUTH_VALID;
+    let until = state.now() + crate::access::REAUTH_VALID;
     Ok(ApiJson(
         serde_json::json!({"reauthenticated": true, "valid_until": until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()}),
     ))

@@ -14,11 +14,11 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::actor::Actor;
 use super::db;
 use super::password;
-use super::policy::{Action, Role};
 use super::service::{APPROVAL_WINDOW, AdminChange, UserRecord, apply, locked_user};
+use crate::access::actor::Actor;
+use crate::access::policy::{Action, Role};
 use crate::audit::{self, EventType, NewEvent, Outcome};
 use crate::error::DomainError;
 use crate::ids::UserId;

@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::approvals::Approval;
-use super::policy::Role;
 use super::sign_in_policy::RolePolicy;
+use crate::access::policy::Role;
 use crate::ids::UserId;
 
 /// The names of these accounts, for showing who did what.

@@ -9,8 +9,8 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
-use super::actor::Actor;
-use super::policy::Action;
+use crate::access::actor::Actor;
+use crate::access::policy::Action;
 use crate::audit::{self, AuditContext, EventType, NewEvent};
 use crate::error::DomainError;
 use crate::ids::UserId;

@@ -1,8 +1,7 @@
-//! Identity and access: accounts, password hashing, sessions, CSRF tokens, lockout, the
-//! access policy and the [`Actor`] every use case takes. The extractors that build an
-//! actor from a request are the web layer's (`web::auth`).
+//! Sign-in: accounts, password hashing, sessions, CSRF tokens, lockout, second factors,
+//! single sign-on and cards. Who acts and what they may do (the `Actor`, the access
+//! policy) is `crate::access`, below every domain.
 
-pub mod actor;
 pub mod api;
 pub mod approvals;
 pub mod csrf;
@@ -10,7 +9,6 @@ pub mod db;
 pub mod identities;
 pub mod password;
 pub mod piv;
-pub mod policy;
 pub mod second_factor;
 pub mod security_keys;
 pub mod service;
@@ -18,6 +16,3 @@ pub mod session;
 pub mod sign_in_policy;
 pub mod sso;
 pub mod web;
-
-pub use actor::{Actor, RequestMeta};
-pub use policy::{Action, Role};

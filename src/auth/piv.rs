@@ -13,11 +13,11 @@ use serde_json::json;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use super::actor::RequestMeta;
 use super::identities::{self, PIV_ISSUER};
-use super::policy::Role;
 use super::service::{self, SignInClient, SignedInSession};
 use super::session::{Kind, SignInMethod};
+use crate::access::actor::RequestMeta;
+use crate::access::policy::Role;
 use crate::audit::{self, EventType, NewEvent, Outcome};
 use crate::config::PivSettings;
 use crate::ids::UserId;

@@ -16,10 +16,10 @@ use sqlx::{Connection, PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::actor::{Actor, RequestMeta};
-use super::policy::Role;
 use super::service::{SignedInSession, count_failure_in, finish_sign_in};
 use super::session::{self, Kind};
+use crate::access::actor::{Actor, RequestMeta};
+use crate::access::policy::Role;
 use crate::audit::{self, EventType, NewEvent, Outcome};
 use crate::error::DomainError;
 use crate::ids::UserId;

@@ -25,8 +25,8 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, RequestChallengeResponse, Webauthn, WebauthnBuilder,
 };
 
-use super::actor::Actor;
-use super::session::REAUTH_VALID;
+use crate::access::REAUTH_VALID;
+use crate::access::actor::Actor;
 use crate::audit::{self, EventType, NewEvent};
 use crate::error::{DomainError, FieldError};
 use crate::ids::{SessionId, UserId};

@@ -8,10 +8,10 @@ use sqlx::{Connection, PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::actor::{Actor, RequestMeta};
 use super::password;
-use super::policy::{Action, Role};
 use super::session::{self, Created, Kind};
+use crate::access::actor::{Actor, RequestMeta};
+use crate::access::policy::{Action, Role};
 use crate::audit::{self, AuditContext, EventType, NewEvent, Outcome};
 use crate::error::{DomainError, FieldError};
 

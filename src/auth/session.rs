@@ -8,12 +8,10 @@ use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 
-use super::Role;
+use crate::access::Role;
 
 /// Absolute lifetime of a session.
 pub const ABSOLUTE: Duration = Duration::hours(8);
-/// How long a re-authentication (step-up) counts.
-pub const REAUTH_VALID: Duration = Duration::minutes(5);
 /// `last_seen_at` is written at most this often, to keep reads cheap.
 const TOUCH_EVERY: Duration = Duration::seconds(30);
 

@@ -11,8 +11,8 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
-use super::actor::Actor;
-use super::policy::{Action, Role};
+use crate::access::actor::Actor;
+use crate::access::policy::{Action, Role};
 use crate::audit::{self, EventType, NewEvent};
 use crate::error::{DomainError, FieldError};
 

@@ -36,10 +36,10 @@ use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::RwLock;
 
-use super::actor::RequestMeta;
-use super::policy::Role;
 use super::service::{self, SignedInSession};
 use super::session::{self, Kind};
+use crate::access::actor::RequestMeta;
+use crate::access::policy::Role;
 use crate::audit::{self, EventType, NewEvent, Outcome};
 use crate::config::OidcSettings;
 use crate::ids::{SessionId, UserId};

@@ -16,9 +16,9 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::password;
-use super::policy::Role;
 use super::service::{self, AdminChange, NewUser, SignInError, SignInStep, UserRecord};
 use super::session::{self, Created, Kind};
+use crate::access::policy::Role;
 use crate::app::AppState;
 use crate::web::auth::{
     Authorized, CurrentUser, MaybeUser, RequestMeta, SignedIn, challenge_cookie_name, cookie_name, cookie_value, perm,

@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::clocks::{ClockInputs, ClockName, Extension, Toll};
 use super::model::{CaseRow, NewCase, docket_number};
 use super::workflow::Stage;
-use crate::auth::Role;
-use crate::auth::policy::{CaseScope, case_scope};
+use crate::access::Role;
+use crate::access::policy::{CaseScope, case_scope};
 
 /// The columns of [`CaseRow`] over a case `c` and its assignee `u`.
 macro_rules! case_columns {

@@ -8,7 +8,7 @@ use time::{Date, OffsetDateTime};
 use super::clocks::ClockState;
 use super::reference::Reference;
 use super::workflow::{Action, Answer, Decision, RuleVersion, Stage};
-use crate::auth::Role;
+use crate::access::Role;
 use crate::dates::parse_date;
 use crate::error::FieldError;
 use crate::text;
@@ -188,7 +188,7 @@ impl CaseRow {
     /// Whether `user` (id, role) may see this case: restricted cases only by their
     /// assignee, supervisors and auditors; administrators see no case content.
     pub fn visible_to(&self, user: UserId, role: Role) -> bool {
-        crate::auth::policy::may_see_case(role, user, self.restricted, self.assignee)
+        crate::access::policy::may_see_case(role, user, self.restricted, self.assignee)
     }
 }
 

@@ -207,7 +207,7 @@ pub const KINDS: [&str; 4] = ["adversaries", "categories", "agencies", "data_cat
 /// Adds or changes one reference entry, with its audit event.
 pub async fn upsert(
     conn: &mut PgConnection,
-    user: &crate::auth::Actor,
+    user: &crate::access::Actor,
     now: OffsetDateTime,
     kind: &str,
     code: &str,

@@ -11,9 +11,9 @@ use super::clocks::{self, ClockName, ClockState};
 use super::db::{self, CaseFilter};
 use super::model::{ActDates, CaseRow, CaseView, NewCase, Questions, UserRef, ValidEdit};
 use super::workflow::{self, Action, Change, Decision, Facts, Input, Refusal, RuleVersion, Stage};
+use crate::access::Actor;
+use crate::access::{Role, policy};
 use crate::audit::{self, EventType, NewEvent};
-use crate::auth::Actor;
-use crate::auth::{Role, policy};
 use crate::dates::{When, today};
 use crate::error::{DomainError, FieldError};
 

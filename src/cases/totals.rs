@@ -22,8 +22,8 @@ use sqlx::PgConnection;
 use time::Date;
 
 use super::db::{self, AssigneeFilter, CaseFilter};
-use crate::auth::Role;
-use crate::auth::policy::{CaseScope, case_scope};
+use crate::access::Role;
+use crate::access::policy::{CaseScope, case_scope};
 use crate::db::Total;
 use crate::ids::UserId;
 

@@ -9,9 +9,9 @@ use time::{Date, OffsetDateTime};
 
 use super::service;
 use super::workflow::{Change, Facts, Input};
+use crate::access::Actor;
+use crate::access::policy::{Action, CaseWork, case_work};
 use crate::audit::{self, EventType, NewEvent};
-use crate::auth::Actor;
-use crate::auth::policy::{Action, CaseWork, case_work};
 use crate::dates::parse_date;
 use crate::error::{DomainError, FieldError};
 use crate::parties::PartyRole;

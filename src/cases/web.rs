@@ -15,9 +15,9 @@ use super::model::{CaseEdit, CaseInput, CaseRow, CaseView, Origin};
 use super::reference::Reference;
 use super::service;
 use super::workflow::{Action, Stage};
+use crate::access::policy;
 use crate::app::AppState;
 use crate::audit::StoredEvent;
-use crate::auth::policy;
 use crate::auth::web::show_time;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
@@ -672,7 +672,7 @@ async fn case_page_with(
         timeline,
         can_work,
         can_edit,
-        can_export: crate::auth::policy::allows(user.role, crate::auth::policy::Action::ExportCases),
+        can_export: crate::access::policy::allows(user.role, crate::access::policy::Action::ExportCases),
         is_supervisor,
         assignees: if is_supervisor { assignable(state).await? } else { Vec::new() },
         csrf_token: user.csrf_token.clone(),

@@ -11,8 +11,8 @@
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::auth::Role;
-use crate::auth::policy;
+use crate::access::Role;
+use crate::access::policy;
 
 /// Where a case is in the review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]

@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Content, Determination, Kind, Status, validate};
+use crate::access::Actor;
 use crate::audit::{self, EventType, NewEvent};
-use crate::auth::Actor;
 use crate::cases::model::CaseRow;
 use crate::cases::service::visible;
 use crate::cases::workflow::{Change, Decision, Facts, Input, Stage};
@@ -100,7 +100,7 @@ pub enum Listing {
 /// [`CaseRow::visible_to`] does).
 pub async fn list(conn: &mut PgConnection, user: &Actor, which: Listing) -> Result<Vec<Listed>, DomainError> {
     // Need-to-know in the query, as `CaseRow::visible_to` decides it one case at a time.
-    let sees_restricted = user.may(crate::auth::Action::SeeRestrictedCases);
+    let sees_restricted = user.may(crate::access::Action::SeeRestrictedCases);
     let ds = match which {
         Listing::AwaitingSignature => {
             select_determinations!(
@@ -227,7 +227,7 @@ pub async fn page(
     f: &DeterminationFilter,
 ) -> Result<(crate::db::Page<Listed>, crate::db::Total), DomainError> {
     use sqlx::QueryBuilder;
-    let sees_restricted = user.may(crate::auth::Action::SeeRestrictedCases);
+    let sees_restricted = user.may(crate::access::Action::SeeRestrictedCases);
     let filters = |qb: &mut QueryBuilder<sqlx::Postgres>| {
         qb.push(" FROM determinations d JOIN cases c ON c.id = d.case_id WHERE (")
             .push_bind(sees_restricted)
@@ -551,7 +551,7 @@ pub async fn revise(
 ) -> Result<Determination, DomainError> {
     let mut tx = conn.begin().await?;
     let (d, c) = get(&mut tx, user, id, true).await?;
-    if !user.may(crate::auth::Action::WorkCases) {
+    if !user.may(crate::access::Action::WorkCases) {
         return Err(DomainError::Forbidden);
     }
     editable(&d, user)?;
@@ -658,8 +658,8 @@ pub async fn submit(
 }
 
 fn not_own(d: &Determination, user: &Actor, what: &str) -> Result<(), DomainError> {
-    use crate::auth::policy::{FourEyes, four_eyes};
-    match four_eyes(user.role, user.id, d.drafted_by, crate::auth::Action::SignDeterminations) {
+    use crate::access::policy::{FourEyes, four_eyes};
+    match four_eyes(user.role, user.id, d.drafted_by, crate::access::Action::SignDeterminations) {
         Ok(()) => Ok(()),
         Err(FourEyes::NotASigner) => Err(DomainError::Forbidden),
         Err(FourEyes::OwnWork) => {
@@ -1010,7 +1010,7 @@ pub async fn record_outside(
     let on = on.expect("checked");
     let mut tx = conn.begin().await?;
     let (d, c) = get(&mut tx, user, id, true).await?;
-    if !user.may(crate::auth::Action::SignDeterminations) {
+    if !user.may(crate::access::Action::SignDeterminations) {
         return Err(DomainError::Forbidden);
     }
     if d.status != Status::Submitted {

@@ -16,9 +16,9 @@ use super::service::{self, Draft};
 use super::{
     CBI_SECTIONS, Content, Determination, Kind, PENALTIES, Prohibition, Status, SubmissionAnswer, outcome_label,
 };
+use crate::access::policy::Action;
 use crate::app::AppState;
 use crate::audit::StoredEvent;
-use crate::auth::policy::Action;
 use crate::auth::web::show_time;
 use crate::cases::model::CaseRow;
 use crate::cases::service::visible;
@@ -277,7 +277,7 @@ async fn determination_page_with(
         String::new()
     };
     let can_review = d_status == super::Status::Submitted
-        && crate::auth::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations).is_ok();
+        && crate::access::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations).is_ok();
     let signed_copy = match d.signed_copy_id {
         Some(copy) => documents::db::get(&mut conn, copy).await?,
         None => None,
@@ -321,7 +321,7 @@ async fn determination_page_with(
         can_record: d_status == super::Status::Submitted && is_supervisor,
         can_confirm: d_status == super::Status::Recorded
             && d.recorded_by != Some(user.id)
-            && crate::auth::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations).is_ok(),
+            && crate::access::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations).is_ok(),
         not_signable,
         signed_copy,
         recorded_at: d.recorded_at.map(|t| show_time(t, &user.zone)).unwrap_or_default(),
@@ -553,7 +553,7 @@ pub async fn sign_form(
     let refusal = if d.status != super::Status::Submitted {
         Some(format!("only a submitted draft can be signed (this one is {})", d.status))
     } else {
-        crate::auth::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations)
+        crate::access::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations)
             .err()
             .map(|_| "you drafted it: a second supervisor signs".to_string())
             .or_else(|| service::filed_it(&c, &user))

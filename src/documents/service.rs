@@ -20,7 +20,7 @@ pub const POINTER_MAX: usize = 1000;
 /// Stores an upload on a case (one transaction with its audit event).
 pub async fn store(
     conn: &mut PgConnection,
-    user: &crate::auth::Actor,
+    user: &crate::access::Actor,
     now: OffsetDateTime,
     case_id: CaseId,
     mut u: Upload,

@@ -7,8 +7,8 @@ pub mod web;
 use sqlx::{PgConnection, PgPool};
 use time::{Date, OffsetDateTime};
 
+use crate::access::{Action, Actor};
 use crate::audit::{EventType, StoredEvent};
-use crate::auth::{Action, Actor};
 use crate::cases::db::{self as cases_db, AssigneeFilter, CaseFilter, Sort};
 use crate::cases::model::CaseRow;
 use crate::cases::workflow::Stage;

@@ -247,7 +247,7 @@ pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> 
         name: user.name.clone(),
         intro: "",
         done,
-        can_file: user.may(crate::auth::Action::WorkCases),
+        can_file: user.may(crate::access::Action::WorkCases),
         cases: Vec::new(),
         determinations: Vec::new(),
         rfis: Vec::new(),

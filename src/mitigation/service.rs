@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use super::db::{self, get};
 use super::model::{Check, CheckResult, Measure, MeasureStatus, NewCheck, NewMeasure, StatusChange, opt_date};
+use crate::access::Actor;
 use crate::audit::{self, EventType, NewEvent};
-use crate::auth::Actor;
 use crate::cases::service::visible;
 
 use crate::cases::workflow::{Change, Facts, Input, Stage};

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Kind, Note, Notification};
-use crate::auth::Role;
+use crate::access::Role;
 use crate::ids::{CaseId, NotificationId, UserId};
 
 /// Writes notification `id` of `note`, with `message`, for `user` if the account is active;

@@ -136,7 +136,7 @@ pub async fn withdraw_unseen(
     let unseen: Vec<UserId> = db::holders(&mut *conn, case)
         .await?
         .into_iter()
-        .filter(|(u, role)| !crate::auth::policy::may_see_case(*role, *u, restricted, assignee))
+        .filter(|(u, role)| !crate::access::policy::may_see_case(*role, *u, restricted, assignee))
         .map(|(u, _)| u)
         .collect();
     if unseen.is_empty() {

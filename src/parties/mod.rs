@@ -14,8 +14,8 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
+use crate::access::Actor;
 use crate::audit::{self, EventType, NewEvent};
-use crate::auth::Actor;
 use crate::error::{DomainError, FieldError};
 
 /// What kind of person a party is.
@@ -272,7 +272,7 @@ impl PartyInput {
 }
 
 fn require_work(user: &Actor) -> Result<(), DomainError> {
-    if user.may(crate::auth::Action::WorkCases) { Ok(()) } else { Err(DomainError::Forbidden) }
+    if user.may(crate::access::Action::WorkCases) { Ok(()) } else { Err(DomainError::Forbidden) }
 }
 
 /// Loads a party.
@@ -690,7 +690,7 @@ pub struct CaseLink {
 
 /// The cases of a party that `user` may see.
 pub async fn cases_of(conn: &mut PgConnection, party: PartyId, user: &Actor) -> Result<Vec<CaseLink>, sqlx::Error> {
-    use crate::auth::policy::{CaseScope, case_scope};
+    use crate::access::policy::{CaseScope, case_scope};
     let scope = case_scope(user.role);
     sqlx::query_as!(
         CaseLink,
@@ -741,7 +741,7 @@ pub async fn link(
     require_work(user)?;
     let mut tx = conn.begin().await?;
     let c = crate::cases::service::visible(&mut tx, user, case_id, true).await?;
-    if crate::auth::policy::case_work(user.role, user.id, c.assignee) != crate::auth::policy::CaseWork::Allowed {
+    if crate::access::policy::case_work(user.role, user.id, c.assignee) != crate::access::policy::CaseWork::Allowed {
         return Err(DomainError::Forbidden);
     }
     get(&mut tx, party).await?.ok_or_else(|| DomainError::invalid("party_id", "no such party"))?;

@@ -11,8 +11,8 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
 use super::screening::ScreeningIndex;
+use crate::access::Actor;
 use crate::audit::{self, AuditContext, EventType, NewEvent};
-use crate::auth::Actor;
 use crate::error::DomainError;
 
 /// Columns every list file must have (the Consolidated Screening List's names).
@@ -452,7 +452,7 @@ pub async fn decide_hit(
     confirm: bool,
     reason: &str,
 ) -> Result<PartyId, DomainError> {
-    if !user.may(crate::auth::Action::WorkCases) {
+    if !user.may(crate::access::Action::WorkCases) {
         return Err(DomainError::Forbidden);
     }
     if reason.trim().is_empty() {

@@ -151,7 +151,7 @@ async fn list_page(
         errors: FormErrors(errors),
         list_errors: FormErrors(list_errors),
         kinds: PartyKind::ALL,
-        can_work: user.may(crate::auth::Action::WorkCases),
+        can_work: user.may(crate::access::Action::WorkCases),
         csrf_token: user.csrf_token.clone(),
     })
 }
@@ -312,7 +312,7 @@ pub(crate) async fn show_page(
         criteria: NexusCriterion::ALL,
         kinds: PartyKind::ALL,
         others,
-        can_work: user.may(crate::auth::Action::WorkCases),
+        can_work: user.may(crate::access::Action::WorkCases),
         csrf_token: user.csrf_token.clone(),
         message,
         message_is_error: is_error,

@@ -8,9 +8,9 @@ use time::OffsetDateTime;
 use super::model::{
     AgencyAnswer, AgencyNotice, MeetingOutcome, NewNotice, NewSubmission, NoticeResponse, NoticeStep, Submission, date,
 };
+use crate::access::Actor;
+use crate::access::policy::{CaseWork, case_work};
 use crate::audit::{self, EventType, NewEvent};
-use crate::auth::Actor;
-use crate::auth::policy::{CaseWork, case_work};
 use crate::cases::clocks::{AGENCY_NOTICE_DAYS, PRESUMED_CONCURRENCE_DAYS};
 use crate::cases::model::CaseRow;
 use crate::cases::service::visible;
@@ -394,7 +394,7 @@ pub async fn record_deviation(
     justification: &str,
     late_reason: Option<&str>,
 ) -> Result<(), DomainError> {
-    if !user.may(crate::auth::Action::RecordDeviations) {
+    if !user.may(crate::access::Action::RecordDeviations) {
         return Err(DomainError::Forbidden);
     }
     let justification = justification.trim();

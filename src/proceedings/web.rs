@@ -212,7 +212,7 @@ async fn proceedings_page_with(
         documents: documents::of_case(&mut conn, id).await?,
         markings: MARKINGS,
         today: today.to_string(),
-        is_supervisor: user.may(crate::auth::Action::RecordDeviations),
+        is_supervisor: user.may(crate::access::Action::RecordDeviations),
         served: db::served_parties(&mut conn, id).await?,
         parties: parties.into_iter().map(|p| (p.party_id, p.legal_name)).collect(),
         deviations: db::deviations(&mut conn, id).await?,

@@ -10,9 +10,9 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
 use super::model::{Band, Contribution, Rubric, RubricDefinition, score};
+use crate::access::Actor;
+use crate::access::policy::{Action, CaseWork, case_work};
 use crate::audit::{self, EventType, NewEvent};
-use crate::auth::Actor;
-use crate::auth::policy::{Action, CaseWork, case_work};
 use crate::cases::service::visible;
 use crate::cases::workflow::Answer;
 use crate::error::{DomainError, FieldError};
@@ -385,8 +385,8 @@ pub async fn decide_override(
     if decided.is_some() {
         return Err(DomainError::Conflict("this override was already decided".into()));
     }
-    if crate::auth::policy::four_eyes(user.role, user.id, proposer, Action::DecideOverrides)
-        == Err(crate::auth::policy::FourEyes::OwnWork)
+    if crate::access::policy::four_eyes(user.role, user.id, proposer, Action::DecideOverrides)
+        == Err(crate::access::policy::FourEyes::OwnWork)
     {
         return Err(DomainError::Conflict(
             "an override takes effect only when a supervisor other than its proposer approves it".into(),

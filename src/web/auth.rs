@@ -9,10 +9,10 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+pub use crate::access::actor::{Actor, RequestMeta};
+use crate::access::policy::{Action, Role};
 use crate::app::AppState;
 use crate::audit::{self, EventType, NewEvent, Outcome};
-pub use crate::auth::actor::{Actor, RequestMeta};
-use crate::auth::policy::{Action, Role};
 use crate::auth::session::{self, Kind, Live};
 use crate::web::error::AppError;
 

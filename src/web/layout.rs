@@ -57,7 +57,7 @@ impl Layout {
 
     /// The layout for a page at `path` seen by `user`.
     pub fn for_user(web: &WebState, path: &str, user: Option<&crate::web::auth::SignedIn>) -> Self {
-        use crate::auth::policy::{Action, allows};
+        use crate::access::policy::{Action, allows};
         let mut layout = Self::new(web, path);
         layout.user = user.map(|u| UserBadge {
             name: u.name.clone(),

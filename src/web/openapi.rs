@@ -420,7 +420,7 @@ pub fn closed_sets() -> Vec<(&'static str, Vec<String>)> {
     use crate::determinations::{CBI_SECTIONS, Kind, RECIPIENT_KINDS, SENDING_METHODS};
     let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let codes = |v: &[(&str, &str)]| v.iter().map(|s| s.0.to_string()).collect::<Vec<_>>();
-    let roles: Vec<String> = crate::auth::policy::Role::ALL.iter().map(|r| r.as_str().to_string()).collect();
+    let roles: Vec<String> = crate::access::policy::Role::ALL.iter().map(|r| r.as_str().to_string()).collect();
     let party_roles: Vec<String> = crate::parties::PartyRole::ALL.iter().map(|r| r.as_str().to_string()).collect();
     let outcomes: Vec<String> = {
         let mut v: Vec<String> = Kind::ALL.iter().flat_map(|k| k.outcomes()).map(|s| s.to_string()).collect();

@@ -339,7 +339,7 @@ async fn a_new_supervisor_changes_the_one_time_password_and_opens_the_kaspersky_
     let config = crate::harness::test_config(&url);
     let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
     let accounts = icts_review::seed::demo(pool, &config).await.unwrap();
-    let sup = accounts.iter().find(|a| a.role == icts_review::auth::Role::Supervisor).unwrap();
+    let sup = accounts.iter().find(|a| a.role == icts_review::access::Role::Supervisor).unwrap();
     let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
     let browser = Browser::start().await;
     let c = &browser.client;
@@ -422,11 +422,11 @@ async fn an_analyst_scores_a_case_and_sees_the_explanation() {
     .unwrap();
     let rita = icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
     let state = icts_review::app::AppState::new(pool.clone(), &config);
-    let actor = icts_review::auth::Actor {
+    let actor = icts_review::access::Actor {
         id: rita.id,
         email: rita.email.clone(),
         name: rita.name.clone(),
-        role: icts_review::auth::Role::Analyst,
+        role: icts_review::access::Role::Analyst,
         session_id: icts_review::ids::SessionId(uuid::Uuid::nil()),
         reauth_at: None,
         meta: Default::default(),

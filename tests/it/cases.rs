@@ -176,8 +176,9 @@ async fn need_to_know_hides_restricted_cases_everywhere() {
     }
     // Counts on the dashboard leave it out too.
     let mut conn = app.pool.acquire().await.unwrap();
-    let counts =
-        icts_review::cases::db::count_by_stage(&mut conn, analyst.id, icts_review::auth::Role::Analyst).await.unwrap();
+    let counts = icts_review::cases::db::count_by_stage(&mut conn, analyst.id, icts_review::access::Role::Analyst)
+        .await
+        .unwrap();
     assert_eq!(counts.iter().map(|c| c.1).sum::<i64>(), 1);
     drop(conn);
     // Auditors see it; administrators see no case at all.
@@ -395,11 +396,11 @@ async fn the_interim_rule_clock_runs_from_acceptance_and_tolls_and_extends() {
         .await
         .unwrap();
     let state = app.state.clone();
-    let user_row = icts_review::auth::Actor {
+    let user_row = icts_review::access::Actor {
         id: sup.id,
         email: sup.email.clone(),
         name: "s".into(),
-        role: icts_review::auth::Role::Supervisor,
+        role: icts_review::access::Role::Supervisor,
         session_id: icts_review::ids::SessionId(uuid::Uuid::nil()),
         reauth_at: None,
         meta: Default::default(),

@@ -3,7 +3,7 @@
 
 use crate::harness::{Browser, RunningServer, server_db};
 use fantoccini::Locator;
-use icts_review::auth::Role;
+use icts_review::access::Role;
 use icts_review::seed::DemoAccount;
 
 /// A demonstration office served by the real binary.

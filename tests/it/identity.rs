@@ -468,7 +468,7 @@ async fn step_up_reauthentication_lasts_five_minutes() {
     let secret = s.cookie.split_once('=').unwrap().1;
     let live = icts_review::auth::session::resolve(&mut conn, secret, app.state.now()).await.unwrap().unwrap();
     assert_eq!(live.reauth_at, Some(reauth_at));
-    let signed_in = icts_review::auth::Actor {
+    let signed_in = icts_review::access::Actor {
         id: live.user_id,
         email: live.email,
         name: live.name,

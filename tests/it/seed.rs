@@ -167,7 +167,7 @@ async fn counts_match(app: &TestApp) {
             .unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
     let mut via_table =
-        icts_review::cases::db::count_by_stage(&mut conn, analyst, icts_review::auth::Role::Analyst).await.unwrap();
+        icts_review::cases::db::count_by_stage(&mut conn, analyst, icts_review::access::Role::Analyst).await.unwrap();
     via_table.sort_by_key(|c| c.0.as_str());
     let mut direct: Vec<(icts_review::cases::workflow::Stage, i64)> =
         sqlx::query_as("SELECT stage, count(*) FROM cases WHERE NOT restricted OR assignee = $1 GROUP BY stage")

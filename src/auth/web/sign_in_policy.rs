@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::collections::HashMap;
 
+use crate::access::policy::Role;
 use crate::app::AppState;
 use crate::auth::approvals::{self, Approval, Decision};
-use crate::auth::policy::Role;
 use crate::auth::sign_in_policy::{self, PolicyChange, RolePolicy};
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::AppError;

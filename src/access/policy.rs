@@ -131,6 +131,12 @@ pub fn allows(role: Role, action: Action) -> bool {
     }
 }
 
+/// Whether `role` reads the changes of events about cases (auditors do; admins, who see
+/// no case content anywhere, do not; analysts and supervisors never read the log).
+pub fn sees_case_content(role: Role) -> bool {
+    role != Role::Admin
+}
+
 /// How much of the case register a role sees (need-to-know), for list queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseScope {

@@ -3,12 +3,14 @@
 //! domain needs to decide and to audit — identity, role, the last step-up, where the
 //! request came from — and nothing of HTTP.
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use super::policy::{self, Action, Role};
-use super::session;
 use crate::audit::{self, AuditContext, EventType, NewEvent, Outcome};
 use crate::error::DomainError;
+
+/// How long a re-authentication (step-up) counts.
+pub const REAUTH_VALID: Duration = Duration::minutes(5);
 
 /// Where a request comes from, for audit events and throttling.
 #[derive(Debug, Clone, Default)]
@@ -83,7 +85,7 @@ impl Actor {
     /// Step-up: succeeds only if the password was re-entered within the last 5 minutes.
     pub fn require_recent_reauth(&self, now: OffsetDateTime) -> Result<(), DomainError> {
         match self.reauth_at {
-            Some(at) if now - at <= session::REAUTH_VALID => Ok(()),
+            Some(at) if now - at <= REAUTH_VALID => Ok(()),
             _ => Err(DomainError::ReauthRequired),
         }
     }
