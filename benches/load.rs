@@ -587,9 +587,10 @@ async fn main() {
         let bare = drive(2, 40, move |_| {
             let stored = stored.clone();
             async move {
-                let ok = tokio::task::spawn_blocking(move || icts_review::auth::password::verify(PASSWORD, &stored))
-                    .await
-                    .unwrap();
+                let ok =
+                    tokio::task::spawn_blocking(move || icts_review::accounts::password::verify(PASSWORD, &stored))
+                        .await
+                        .unwrap();
                 if ok { Ok(()) } else { Err("the password did not verify".into()) }
             }
         })

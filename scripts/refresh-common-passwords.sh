@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates src/auth/common-passwords.txt: the ranked common-password list of the npm
+# Regenerates src/accounts/common-passwords.txt: the ranked common-password list of the npm
 # package @zxcvbn-ts/language-common (MIT), keeping entries of 8 or more characters (shorter
 # ones fail the length rule anyway). Sign-in and password changes refuse any of them.
 set -euo pipefail
@@ -10,7 +10,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 npm pack --silent "@zxcvbn-ts/language-common@${VERSION}" >/dev/null
 tar -xzf zxcvbn-ts-language-common-*.tgz
-python3 - "$root/src/auth/common-passwords.txt" "$VERSION" <<'PY'
+python3 - "$root/src/accounts/common-passwords.txt" "$VERSION" <<'PY'
 import json, sys
 out, version = sys.argv[1], sys.argv[2]
 words = json.load(open("package/src/passwords.json"))

@@ -291,7 +291,8 @@ async fn user_add(
     password_stdin: bool,
     generate: bool,
 ) -> anyhow::Result<()> {
-    use crate::auth::{password, service};
+    use crate::accounts::password;
+    use crate::auth::service;
     let (secret, must_change) = if generate {
         (password::generate(), true)
     } else if password_stdin {

@@ -4,6 +4,7 @@
 //! library is organised by domain (see `docs/ARCHITECTURE.md`).
 
 pub mod access;
+pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod auth;

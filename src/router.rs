@@ -64,7 +64,9 @@ impl Table {
 
 /// Every route of the service.
 fn table() -> Table {
-    use crate::{audit, auth, cases, determinations, documents, mitigation, notifications, parties, proceedings, risk};
+    use crate::{
+        accounts, audit, auth, cases, determinations, documents, mitigation, notifications, parties, proceedings, risk,
+    };
     Table { router: OpenApiRouter::with_openapi(web::openapi::ApiDoc::openapi()), pages: Vec::new() }
         .get("/", web::home::home)
         .get("/healthz", web::home::healthz)
@@ -106,9 +108,9 @@ fn table() -> Table {
         .post("/admin/users/{id}/confirm", auth::web::confirm_user_action)
         .post("/admin/users/{id}/cards", auth::web::piv::link)
         .post("/admin/users/{id}/identities/remove", auth::web::piv::unlink)
-        .get("/admin/sign-in-policy", auth::web::sign_in_policy::show)
-        .post("/admin/sign-in-policy", auth::web::sign_in_policy::save)
-        .post("/admin/sign-in-policy/approvals/{id}", auth::web::sign_in_policy::decide)
+        .get("/admin/sign-in-policy", accounts::web::sign_in_policy::show)
+        .post("/admin/sign-in-policy", accounts::web::sign_in_policy::save)
+        .post("/admin/sign-in-policy/approvals/{id}", accounts::web::sign_in_policy::decide)
         .get("/admin/reference", cases::web::reference_admin)
         .get("/admin/screening", parties::web::lists_admin)
         .post("/admin/screening", parties::web::upload)

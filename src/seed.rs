@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::access::Actor;
 use crate::access::Role;
-use crate::auth::password;
+use crate::accounts::password;
 use crate::auth::service::{NewUser, create_user};
 use crate::cases::model::{CaseEdit, CaseInput, CaseRow};
 use crate::cases::reference::Reference;

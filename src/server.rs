@@ -39,7 +39,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     };
     let worker = crate::notifications::outbox::spawn(state.db.clone(), state.clock.clone(), state.mail, mailer);
-    let approvals = crate::auth::approvals::spawn_expiry(state.db.clone(), state.clock.clone());
+    let approvals = crate::accounts::approvals::spawn_expiry(state.db.clone(), state.clock.clone());
     // An installation that signs its checkpoints is never served without its key: the
     // unsigned checkpoints it would take would fail every later verification.
     crate::audit::checkpoint::require_key(&db.pool, &state.checkpointer).await?;

@@ -81,8 +81,10 @@ pub async fn of(
     people.extend(ids_of("user").into_iter().map(UserId));
     people.sort_by_key(|u| u.0);
     people.dedup();
-    let mut names =
-        Names { people: crate::auth::db::names(&mut *conn, &people).await?.into_iter().collect(), ..Names::default() };
+    let mut names = Names {
+        people: crate::accounts::db::names(&mut *conn, &people).await?.into_iter().collect(),
+        ..Names::default()
+    };
     let cases = ids_of("case");
     if !cases.is_empty() {
         for c in crate::cases::db::rows_of(&mut *conn, &cases).await? {

@@ -6,10 +6,10 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::password;
 use super::service::{self, AdminChange, NewUser, SignInError, UserRecord};
 use super::session::Kind;
 use crate::access::policy::Role;
+use crate::accounts::password;
 use crate::app::AppState;
 use crate::web::auth::{Authorized, CurrentUser, RequestMeta, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
@@ -209,7 +209,7 @@ pub async fn sign_in_methods(
     let mut conn = state.conn().await?;
     let m = super::second_factor::methods(&mut conn, user.id).await?;
     let keys = super::security_keys::list(&mut conn, user.id).await?;
-    let identities = super::identities::of_user(&mut conn, user.id).await?;
+    let identities = crate::accounts::identities::of_user(&mut conn, user.id).await?;
     Ok(ApiJson(SignInMethods {
         totp: m.totp_since.is_some(),
         recovery_codes_left: m.recovery_left,
@@ -280,7 +280,7 @@ pub struct CreateUser {
 /// administrator to activate it (202, the request; that administrator sets its temporary
 /// password, so the one given here is not kept), or is refused when there is none (409).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
-    responses((status = 201, body = UserRecord), (status = 202, body = super::approvals::Approval, description = "The account waits for a second administrator to activate it"), (status = 409), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
+    responses((status = 201, body = UserRecord), (status = 202, body = crate::accounts::approvals::Approval, description = "The account waits for a second administrator to activate it"), (status = 409), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
 pub async fn create_user(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
@@ -316,7 +316,7 @@ pub struct PatchUser {
 /// it (`POST /api/v1/approvals/{id}`); refused (409) when there is no other active
 /// administrator.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = PatchUser, params(("id" = Uuid, Path, description = "User id")),
-    responses((status = 200, body = UserRecord), (status = 202, body = super::approvals::Approval, description = "The role change or the activation waits for a second administrator"), (status = 404), (status = 409), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
+    responses((status = 200, body = UserRecord), (status = 202, body = crate::accounts::approvals::Approval, description = "The role change or the activation waits for a second administrator"), (status = 404), (status = 409), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
 pub async fn patch_user(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
@@ -375,12 +375,12 @@ pub async fn patch_user(
 
 /// Requests waiting for a second administrator, oldest first (administrators).
 #[utoipa::path(get, path = "/api/v1/approvals", tag = "users",
-    responses((status = 200, body = [super::approvals::Approval])), security(("bearer" = [])))]
+    responses((status = 200, body = [crate::accounts::approvals::Approval])), security(("bearer" = [])))]
 pub async fn list_approvals(
     State(state): State<AppState>,
     user: Authorized<perm::ManageUsers>,
-) -> Result<ApiJson<Vec<super::approvals::Approval>>, AppError> {
-    Ok(ApiJson(super::approvals::open(&mut *state.conn().await?, &user, state.now(), None).await?))
+) -> Result<ApiJson<Vec<crate::accounts::approvals::Approval>>, AppError> {
+    Ok(ApiJson(crate::accounts::approvals::open(&mut *state.conn().await?, &user, state.now(), None).await?))
 }
 
 /// A decision on a request.
@@ -395,7 +395,7 @@ pub struct ApprovalDecision {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApprovalResult {
     /// The request.
-    pub approval: super::approvals::Approval,
+    pub approval: crate::accounts::approvals::Approval,
     /// `approved`, `refused` or `withdrawn`.
     pub outcome: String,
     /// The account after an approved change.
@@ -415,7 +415,7 @@ pub async fn decide_approval(
     AppPath(id): AppPath<uuid::Uuid>,
     ApiJson(req): ApiJson<ApprovalDecision>,
 ) -> Result<ApiJson<ApprovalResult>, AppError> {
-    use super::approvals::Decision;
+    use crate::accounts::approvals::Decision;
     let temporary = password::generate();
     let (decision, outcome) = match req.decision.trim() {
         "approve" => (Decision::Approve(Some(temporary.clone())), "approved"),
@@ -423,7 +423,7 @@ pub async fn decide_approval(
         "withdraw" => (Decision::Withdraw, "withdrawn"),
         _ => return Err(AppError::invalid("decision", "must be approve, refuse or withdraw")),
     };
-    let done = super::approvals::decide(
+    let done = crate::accounts::approvals::decide(
         &mut *state.conn().await?,
         &user,
         state.now(),

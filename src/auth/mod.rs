@@ -3,16 +3,11 @@
 //! policy) is `crate::access`, below every domain.
 
 pub mod api;
-pub mod approvals;
 pub mod csrf;
-pub mod db;
-pub mod identities;
-pub mod password;
 pub mod piv;
 pub mod second_factor;
 pub mod security_keys;
 pub mod service;
 pub mod session;
-pub mod sign_in_policy;
 pub mod sso;
 pub mod web;

@@ -2,7 +2,7 @@
 //! client certificate (chain, expiry, revocation) and forwards its subject — a
 //! distinguished name or a UPN — in a configured header; the service believes that header
 //! only on connections from the configured proxy addresses. The subject maps to an account
-//! like a provider's identity ([`super::identities`]): linked by an administrator, or, when
+//! like a provider's identity ([`crate::accounts::identities`]): linked by an administrator, or, when
 //! the subject is the account's e-mail address (a UPN), linked at the first sign-in.
 //!
 //! A card is phishing-resistant multi-factor authentication: its sessions carry the `amr`
@@ -13,11 +13,11 @@ use serde_json::json;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use super::identities::{self, PIV_ISSUER};
 use super::service::{self, SignInClient, SignedInSession};
 use super::session::{Kind, SignInMethod};
 use crate::access::actor::RequestMeta;
 use crate::access::policy::Role;
+use crate::accounts::identities::{self, PIV_ISSUER};
 use crate::audit::{self, EventType, NewEvent, Outcome};
 use crate::config::PivSettings;
 use crate::ids::UserId;
@@ -170,7 +170,7 @@ async fn sign_in_subject(
         return Err(Refusal::Deactivated { user, role: account.role });
     }
     let amr: Vec<String> = CARD_AMR.iter().map(|s| s.to_string()).collect();
-    let policy = super::sign_in_policy::of_role(&mut tx, account.role).await?;
+    let policy = crate::accounts::sign_in_policy::of_role(&mut tx, account.role).await?;
     if !policy.accepts(None, &amr) {
         return Err(Refusal::Assurance { user, role: account.role, required: policy.sso_assurance });
     }

@@ -215,7 +215,7 @@ pub async fn offered(
     let Some(ch) = ch.filter(|c| c.expires_at > now) else { return Ok(None) };
     // A role that requires a key takes no codes from a user who has one (a user without
     // one yet signs in with codes, then registers a key before anything else).
-    let key_required = super::sign_in_policy::of_role(&mut tx, ch.role).await?.require_security_key
+    let key_required = crate::accounts::sign_in_policy::of_role(&mut tx, ch.role).await?.require_security_key
         && super::security_keys::has_key(&mut tx, UserId(ch.user_id)).await?;
     let mut offered = Offered { codes: ch.totp && !ch.passwordless && !key_required, key: None };
     if let Some(rp) = rp
@@ -704,7 +704,7 @@ pub async fn answer(
         tx.commit().await?;
         return Err(CodeError::Gone { next: ch.next });
     }
-    let key_required = super::sign_in_policy::of_role(&mut tx, ch.role).await?.require_security_key
+    let key_required = crate::accounts::sign_in_policy::of_role(&mut tx, ch.role).await?.require_security_key
         && super::security_keys::has_key(&mut tx, user).await?;
     let given = match proof {
         // A passkey alone, or a role that requires a key, takes no code.

@@ -8,10 +8,10 @@ use sqlx::{Connection, PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::password;
 use super::session::{self, Created, Kind};
 use crate::access::actor::{Actor, RequestMeta};
 use crate::access::policy::{Action, Role};
+use crate::accounts::password;
 use crate::audit::{self, AuditContext, EventType, NewEvent, Outcome};
 use crate::error::{DomainError, FieldError};
 
@@ -169,7 +169,7 @@ pub enum NewAccount {
     /// Made, and active: its holder signs in with the temporary password given.
     Done(UserRecord),
     /// Made inactive, waiting for a second administrator to activate it.
-    Requested(UserRecord, Box<super::approvals::Approval>),
+    Requested(UserRecord, Box<crate::accounts::approvals::Approval>),
 }
 
 /// An administrator creates an account. One of an analyst is made at once. One of a role in
@@ -190,13 +190,13 @@ pub async fn admin_create_user(
     let hash = password::hash_async(password::generate()).await;
     let mut tx = pool.begin().await?;
     let user = insert_user(&mut tx, now, &admin.audit(), &input, &hash, true, false).await?;
-    match super::approvals::request(&mut tx, admin, now, &user, &AdminChange::Active(true)).await {
+    match crate::accounts::approvals::request(&mut tx, admin, now, &user, &AdminChange::Active(true)).await {
         Ok(a) => {
             tx.commit().await?;
             Ok(NewAccount::Requested(user, Box::new(a)))
         }
-        Err(super::approvals::Refused::Alone(message)) => Err(DomainError::Conflict(message)),
-        Err(super::approvals::Refused::Other(e)) => Err(e),
+        Err(crate::accounts::approvals::Refused::Alone(message)) => Err(DomainError::Conflict(message)),
+        Err(crate::accounts::approvals::Refused::Other(e)) => Err(e),
     }
 }
 
@@ -423,7 +423,8 @@ pub async fn sign_in(
         return Err(SignInError::Rejected);
     };
     let ctx = meta.audit(Some((found.id, found.role)));
-    if found.active && !super::sign_in_policy::of_role(&mut *pool.acquire().await?, found.role).await?.password_allowed
+    if found.active
+        && !crate::accounts::sign_in_policy::of_role(&mut *pool.acquire().await?, found.role).await?.password_allowed
     {
         // The role does not sign in with a password: refused before the password is
         // checked (in the time a check takes), so the answer says nothing of whether it
@@ -617,7 +618,7 @@ pub async fn start_passkey_sign_in(
     // A role that does not sign in with a password signs in only through the provider or
     // with a card: none of the account's own credentials, a passkey included, stands in.
     let local_allowed = match &found {
-        Some(f) => super::sign_in_policy::of_role(&mut tx, f.role).await?.password_allowed,
+        Some(f) => crate::accounts::sign_in_policy::of_role(&mut tx, f.role).await?.password_allowed,
         None => true,
     };
     let Some(found) = found.filter(|f| f.active && f.has_key && local_allowed) else {
@@ -824,7 +825,7 @@ pub async fn reauthenticate(
     now: OffsetDateTime,
     password_given: &str,
 ) -> Result<(), DomainError> {
-    if !super::sign_in_policy::of_role(&mut *conn, user.role).await?.password_allowed {
+    if !crate::accounts::sign_in_policy::of_role(&mut *conn, user.role).await?.password_allowed {
         return Err(DomainError::invalid(
             "password",
             "cannot confirm it is you: your role does not sign in with a password; confirm with single sign-on",
@@ -998,7 +999,7 @@ pub enum AdminOutcome {
     /// Made.
     Done(UserRecord),
     /// Waiting for a second administrator's approval.
-    Requested(super::approvals::Approval),
+    Requested(crate::accounts::approvals::Approval),
 }
 
 /// Whether `change` to an account holding `role` needs a second administrator.
@@ -1034,7 +1035,7 @@ pub async fn admin_change(
     }
     let change = match change {
         AdminChange::LinkCard(subject) => AdminChange::LinkCard(
-            super::identities::card_subject(&subject).map_err(|m| DomainError::invalid("subject", m))?,
+            crate::accounts::identities::card_subject(&subject).map_err(|m| DomainError::invalid("subject", m))?,
         ),
         other => other,
     };
@@ -1046,21 +1047,21 @@ pub async fn admin_change(
         return Err(stale(before.version, v));
     }
     if let AdminChange::LinkCard(subject) = &change {
-        super::identities::card_unlinked(&mut tx, subject).await?;
+        crate::accounts::identities::card_unlinked(&mut tx, subject).await?;
     }
     let already_active = matches!(change, AdminChange::Active(true)) && before.active;
     if needs_approval(before.role, &change) && !already_active {
-        let request = super::approvals::request(&mut tx, admin, now, &before, &change).await;
+        let request = crate::accounts::approvals::request(&mut tx, admin, now, &before, &change).await;
         return match request {
             Ok(a) => {
                 tx.commit().await?;
                 Ok(AdminOutcome::Requested(a))
             }
-            Err(super::approvals::Refused::Alone(message)) => {
+            Err(crate::accounts::approvals::Refused::Alone(message)) => {
                 tx.commit().await?;
                 Err(DomainError::Conflict(message))
             }
-            Err(super::approvals::Refused::Other(e)) => Err(e),
+            Err(crate::accounts::approvals::Refused::Other(e)) => Err(e),
         };
     }
     // The temporary password is hashed only for a change made now (a request keeps none).
@@ -1077,7 +1078,7 @@ pub async fn admin_change(
 }
 
 /// The account row, locked for the change.
-pub(super) async fn locked_user(tx: &mut PgConnection, target: UserId) -> Result<UserRecord, DomainError> {
+pub(crate) async fn locked_user(tx: &mut PgConnection, target: UserId) -> Result<UserRecord, DomainError> {
     sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1 FOR UPDATE"#, target.0)
         .fetch_optional(&mut *tx)
         .await?
@@ -1119,7 +1120,7 @@ async fn fresh_credentials(
 
 /// Makes `change` to the locked account `before` and records it, with the approval it
 /// rests on when a second administrator approved it.
-pub(super) async fn apply(
+pub(crate) async fn apply(
     tx: &mut PgConnection,
     admin: &Actor,
     now: OffsetDateTime,
@@ -1195,10 +1196,10 @@ pub(super) async fn apply(
         }
         AdminChange::EndSessions => (EventType::UserSessionsEnded, json!({}), true),
         AdminChange::LinkCard(subject) => {
-            super::identities::card_unlinked(&mut *tx, subject).await?;
+            crate::accounts::identities::card_unlinked(&mut *tx, subject).await?;
             sqlx::query!(
                 "INSERT INTO user_identities (issuer, subject, user_id, linked_at) VALUES ($1, $2, $3, $4)",
-                super::identities::PIV_ISSUER,
+                crate::accounts::identities::PIV_ISSUER,
                 subject,
                 target.0,
                 now
@@ -1207,7 +1208,7 @@ pub(super) async fn apply(
             .await?;
             (
                 EventType::UserIdentityLinked,
-                json!({"issuer": super::identities::PIV_ISSUER, "subject": subject, "by": "admin"}),
+                json!({"issuer": crate::accounts::identities::PIV_ISSUER, "subject": subject, "by": "admin"}),
                 false,
             )
         }

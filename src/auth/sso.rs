@@ -14,7 +14,7 @@
 //!   subject is then linked at this first sign-in). There is no self-registration, and the
 //!   roles are only ever the product's.
 //! - The provider's `acr` and `amr` are kept on the session and in the `auth.sign_in`
-//!   event; a role's sign-in policy can require some of them (see [`super::sign_in_policy`]).
+//!   event; a role's sign-in policy can require some of them (see [`crate::accounts::sign_in_policy`]).
 //! - A password lock does not stop a sign-in through the provider: the lock guards the
 //!   password, and the provider proves who the user is by its own means.
 
@@ -547,10 +547,10 @@ impl Sso {
         }
     }
 
-    /// The account `identity` maps to (see [`super::identities::account_of`]).
+    /// The account `identity` maps to (see [`crate::accounts::identities::account_of`]).
     async fn account_of(&self, tx: &mut sqlx::PgConnection, identity: &Identity) -> Result<(UserId, bool), Refusal> {
         let email = identity.email.as_deref().filter(|_| identity.email_verified);
-        match super::identities::account_of(tx, self.issuer.as_str(), &identity.subject, email).await? {
+        match crate::accounts::identities::account_of(tx, self.issuer.as_str(), &identity.subject, email).await? {
             Some(found) => Ok(found),
             None => Err(Refusal::UnknownIdentity { subject: identity.subject.clone(), email: identity.email.clone() }),
         }
@@ -579,7 +579,7 @@ impl Sso {
             return Err(Refusal::NotTheSessionUser);
         }
         let account = service::get_user(&mut tx, user).await?.ok_or(sqlx::Error::RowNotFound)?;
-        let policy = super::sign_in_policy::of_role(&mut tx, account.role).await?;
+        let policy = crate::accounts::sign_in_policy::of_role(&mut tx, account.role).await?;
         if !policy.accepts(identity.acr.as_deref(), &identity.amr) {
             return Err(Refusal::Assurance { user, role: account.role, required: policy.sso_assurance });
         }
@@ -605,8 +605,17 @@ impl Sso {
         newly_linked: bool,
     ) -> Result<(), sqlx::Error> {
         let email = identity.email.as_deref();
-        super::identities::record_use(tx, now, ctx, user, self.issuer.as_str(), &identity.subject, email, newly_linked)
-            .await
+        crate::accounts::identities::record_use(
+            tx,
+            now,
+            ctx,
+            user,
+            self.issuer.as_str(),
+            &identity.subject,
+            email,
+            newly_linked,
+        )
+        .await
     }
 
     async fn user_info(
@@ -641,7 +650,7 @@ impl Sso {
         if !account.active {
             return Err(Refusal::Deactivated { user, role: account.role });
         }
-        let policy = super::sign_in_policy::of_role(&mut tx, account.role).await?;
+        let policy = crate::accounts::sign_in_policy::of_role(&mut tx, account.role).await?;
         if !policy.accepts(identity.acr.as_deref(), &identity.amr) {
             return Err(Refusal::Assurance { user, role: account.role, required: policy.sso_assurance });
         }

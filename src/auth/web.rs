@@ -3,7 +3,6 @@
 
 pub mod piv;
 pub mod security_keys;
-pub mod sign_in_policy;
 pub mod sso;
 pub mod two_step;
 
@@ -15,10 +14,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::password;
 use super::service::{self, AdminChange, NewUser, SignInError, SignInStep, UserRecord};
 use super::session::{self, Created, Kind};
 use crate::access::policy::Role;
+use crate::accounts::password;
 use crate::app::AppState;
 use crate::web::auth::{
     Authorized, CurrentUser, MaybeUser, RequestMeta, SignedIn, challenge_cookie_name, cookie_name, cookie_value, perm,
@@ -459,7 +458,8 @@ pub(super) async fn reauth_page_with(
     next: String,
     errors: FormErrors,
 ) -> Result<Response, AppError> {
-    let password = super::sign_in_policy::of_role(&mut *state.conn().await?, user.role).await?.password_allowed;
+    let password =
+        crate::accounts::sign_in_policy::of_role(&mut *state.conn().await?, user.role).await?.password_allowed;
     let key_options = match &state.webauthn {
         Some(rp) => match super::security_keys::begin_reauth(&state.db, state.now(), user, rp).await? {
             Some(o) => script_json(&o)?,
@@ -681,7 +681,7 @@ struct UsersPage {
     csrf_token: String,
     roles: [Role; 4],
     /// Requests waiting for a second administrator.
-    approvals: Vec<super::approvals::Approval>,
+    approvals: Vec<crate::accounts::approvals::Approval>,
     /// What the last action did, in words.
     notice: String,
 }
@@ -695,7 +695,7 @@ async fn users_page_with(
     notice: String,
 ) -> Result<Response, AppError> {
     let users = service::list_users(&state.db).await?;
-    let approvals = super::approvals::open(&mut *state.conn().await?, user, state.now(), None).await?;
+    let approvals = crate::accounts::approvals::open(&mut *state.conn().await?, user, state.now(), None).await?;
     render(&UsersPage {
         approvals,
         notice,
@@ -789,7 +789,7 @@ struct UserPage {
     temporary_password: String,
     /// Requests on this account waiting for a second administrator, with what the viewer
     /// may do with each (`true`: they asked, so they may withdraw it).
-    approvals: Vec<(super::approvals::Approval, bool)>,
+    approvals: Vec<(crate::accounts::approvals::Approval, bool)>,
     /// Whether the account's password reset needs a second administrator.
     reset_needs_approval: bool,
     /// Its second factors: when one-time codes were set up and last used (empty: never),
@@ -844,7 +844,7 @@ pub(super) async fn user_page_full(
     let mut conn = state.db.acquire().await?;
     let target = service::get_user(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let details = service::lock_details(&mut conn, id, state.now()).await?;
-    let approvals = super::approvals::open(&mut conn, user, state.now(), Some(id))
+    let approvals = crate::accounts::approvals::open(&mut conn, user, state.now(), Some(id))
         .await?
         .into_iter()
         .map(|a| {
@@ -863,7 +863,7 @@ pub(super) async fn user_page_full(
         })
         .collect();
     let when = |t: Option<OffsetDateTime>| t.map(|t| show_time(t, &user.zone)).unwrap_or_default();
-    let identities = super::identities::of_user(&mut conn, id)
+    let identities = crate::accounts::identities::of_user(&mut conn, id)
         .await?
         .into_iter()
         .map(|i| IdentityRow {
@@ -988,9 +988,9 @@ pub async fn user_action(
 ) -> Result<Response, AppError> {
     let mut temporary = String::new();
     if let Some(decision) = match form.action.as_str() {
-        "approve" => Some(super::approvals::Decision::Approve(None)),
-        "refuse" => Some(super::approvals::Decision::Refuse),
-        "withdraw" => Some(super::approvals::Decision::Withdraw),
+        "approve" => Some(crate::accounts::approvals::Decision::Approve(None)),
+        "refuse" => Some(crate::accounts::approvals::Decision::Refuse),
+        "withdraw" => Some(crate::accounts::approvals::Decision::Withdraw),
         _ => None,
     } {
         return decide_approval(&state, &user, id, form.approval, decision).await;
@@ -1063,24 +1063,26 @@ async fn decide_approval(
     user: &SignedIn,
     id: crate::ids::UserId,
     approval: Option<uuid::Uuid>,
-    decision: super::approvals::Decision,
+    decision: crate::accounts::approvals::Decision,
 ) -> Result<Response, AppError> {
     let approval = approval.ok_or_else(|| AppError::invalid("approval", "name the request to decide"))?;
     // A password reset takes its temporary password now, from the approver.
     let temporary = password::generate();
     let decision = match decision {
-        super::approvals::Decision::Approve(_) => super::approvals::Decision::Approve(Some(temporary.clone())),
+        crate::accounts::approvals::Decision::Approve(_) => {
+            crate::accounts::approvals::Decision::Approve(Some(temporary.clone()))
+        }
         d => d,
     };
-    let approving = matches!(decision, super::approvals::Decision::Approve(_));
-    match super::approvals::decide(
+    let approving = matches!(decision, crate::accounts::approvals::Decision::Approve(_));
+    match crate::accounts::approvals::decide(
         &mut *state.conn().await?,
         user,
         state.now(),
         approval,
         decision,
         state.sso.is_some(),
-        Some(super::approvals::DecidedOn::Account(id)),
+        Some(crate::accounts::approvals::DecidedOn::Account(id)),
     )
     .await
     .map_err(AppError::from)

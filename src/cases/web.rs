@@ -123,7 +123,7 @@ impl ListPage {
 }
 
 async fn assignable(state: &AppState) -> Result<Vec<(UserId, String)>, AppError> {
-    Ok(crate::auth::db::assignable(&mut *state.conn().await?).await?)
+    Ok(crate::accounts::db::assignable(&mut *state.conn().await?).await?)
 }
 
 async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: String) -> Result<Response, AppError> {
@@ -532,7 +532,7 @@ async fn case_page_with(
     let rfis = db::rfis_of(&mut conn, id).await?;
     let events: Vec<StoredEvent> = crate::audit::of_case(&mut conn, id).await?;
     let actors: Vec<UserId> = events.iter().filter_map(|e| e.actor_id).collect();
-    let names = crate::auth::db::names(&mut conn, &actors).await?;
+    let names = crate::accounts::db::names(&mut conn, &actors).await?;
     let name_of = |id: Option<UserId>| {
         id.and_then(|i| names.iter().find(|n| n.0 == i).map(|n| n.1.clone())).unwrap_or_else(|| "system".into())
     };

@@ -321,7 +321,7 @@ pub async fn of(pool: &PgPool, user: &Actor, now: OffsetDateTime) -> Result<Home
     )
     .fetch_all(&mut *conn)
     .await?;
-    let approvals_open = crate::auth::approvals::count_open(&mut conn, now).await?;
+    let approvals_open = crate::accounts::approvals::count_open(&mut conn, now).await?;
     Ok(Home::Admin(AdminHome {
         locked: now_locked
             .into_iter()

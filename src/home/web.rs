@@ -212,7 +212,7 @@ async fn event_lines(
     zone: &crate::zone::Zone,
 ) -> Result<Vec<EventLine>, AppError> {
     let ids: Vec<_> = events.iter().filter_map(|e| e.actor_id).collect();
-    let names = crate::auth::db::names(&mut *state.conn().await?, &ids).await?;
+    let names = crate::accounts::db::names(&mut *state.conn().await?, &ids).await?;
     Ok(events
         .into_iter()
         .map(|e| EventLine {

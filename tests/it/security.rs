@@ -971,7 +971,7 @@ async fn reading_administrator_requests_writes_nothing_and_the_sweep_marks_lapse
     assert_eq!(list.as_array().unwrap().len(), 0, "a lapsed request is not listed");
     let _ = app.send(a.get("/admin/users")).await;
     assert_eq!(app.count("audit_events").await, events, "reading wrote nothing");
-    icts_review::auth::approvals::expire_lapsed(&app.pool, app.state.now()).await.unwrap();
+    icts_review::accounts::approvals::expire_lapsed(&app.pool, app.state.now()).await.unwrap();
     let expired = app.events("user.change_expired").await;
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0]["changes"]["kind"], "password_reset");
@@ -1118,7 +1118,7 @@ async fn one_administrator_loosens_how_a_role_signs_in() {
     let r = app.send(post(save(false, 4))).await;
     assert_eq!(r.header("location").as_deref(), Some("/admin/sign-in-policy?asked=1"), "{r:?}");
     app.clock.advance(time::Duration::hours(25));
-    icts_review::auth::approvals::expire_lapsed(&app.pool, app.state.now()).await.unwrap();
+    icts_review::accounts::approvals::expire_lapsed(&app.pool, app.state.now()).await.unwrap();
     let expired = app.events("sign_in_policy.change_expired").await;
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0]["changes"]["role"], "supervisor");

@@ -1,5 +1,5 @@
 //! Card sign-in (`/sign-in/piv`) and the administrators' linking of card subjects to
-//! accounts. The use cases are [`crate::auth::piv`]'s and [`crate::auth::identities`]'s.
+//! accounts. The use cases are [`crate::auth::piv`]'s and [`crate::accounts::identities`]'s.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{NextQuery, redirect_with_cookie, safe_next, session_cookie};
+use crate::accounts::identities;
 use crate::app::AppState;
-use crate::auth::identities;
 use crate::auth::piv::{self, Refusal};
 use crate::web::auth::{Authorized, MaybeUser, RequestMeta, cookie_name, cookie_value, perm};
 use crate::web::error::AppError;

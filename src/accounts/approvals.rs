@@ -16,10 +16,10 @@ use uuid::Uuid;
 
 use super::db;
 use super::password;
-use super::service::{APPROVAL_WINDOW, AdminChange, UserRecord, apply, locked_user};
 use crate::access::actor::Actor;
 use crate::access::policy::{Action, Role};
 use crate::audit::{self, EventType, NewEvent, Outcome};
+use crate::auth::service::{APPROVAL_WINDOW, AdminChange, UserRecord, apply, locked_user};
 use crate::error::DomainError;
 use crate::ids::UserId;
 
@@ -125,7 +125,7 @@ pub enum Decision {
 
 /// Records `admin`'s request to make `change` to the locked account `before`, inside the
 /// caller's transaction.
-pub(super) async fn request(
+pub(crate) async fn request(
     tx: &mut PgConnection,
     admin: &Actor,
     now: OffsetDateTime,
@@ -195,7 +195,7 @@ pub(super) async fn request(
 
 /// Records `admin`'s request to loosen a role's sign-in policy from `before` (its row
 /// locked) to `after`, inside the caller's transaction.
-pub(super) async fn request_policy(
+pub(crate) async fn request_policy(
     tx: &mut PgConnection,
     admin: &Actor,
     now: OffsetDateTime,
@@ -281,7 +281,7 @@ pub async fn expire_lapsed(pool: &sqlx::PgPool, now: OffsetDateTime) -> Result<(
 }
 
 /// The sweep that marks lapsed requests expired, once a minute; it also deletes sign-in
-/// challenges long lapsed ([`super::second_factor::sweep_lapsed`]).
+/// challenges long lapsed ([`crate::auth::second_factor::sweep_lapsed`]).
 pub fn spawn_expiry(pool: sqlx::PgPool, clock: crate::clock::SharedClock) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -290,7 +290,7 @@ pub fn spawn_expiry(pool: sqlx::PgPool, clock: crate::clock::SharedClock) -> tok
             if let Err(e) = expire_lapsed(&pool, clock.now()).await {
                 tracing::warn!(error = %e, "marking lapsed administrator requests expired failed; will retry");
             }
-            if let Err(e) = super::second_factor::sweep_lapsed(&pool, clock.now()).await {
+            if let Err(e) = crate::auth::second_factor::sweep_lapsed(&pool, clock.now()).await {
                 tracing::warn!(error = %e, "deleting lapsed sign-in challenges failed; will retry");
             }
         }

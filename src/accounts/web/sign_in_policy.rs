@@ -10,9 +10,9 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 use crate::access::policy::Role;
+use crate::accounts::approvals::{self, Approval, Decision};
+use crate::accounts::sign_in_policy::{self, PolicyChange, RolePolicy};
 use crate::app::AppState;
-use crate::auth::approvals::{self, Approval, Decision};
-use crate::auth::sign_in_policy::{self, PolicyChange, RolePolicy};
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{AppForm, AppPath, AppQuery};

@@ -1,0 +1,3 @@
+//! The administrators' pages of the accounts domain.
+
+pub mod sign_in_policy;
