@@ -292,7 +292,6 @@ async fn user_add(
     generate: bool,
 ) -> anyhow::Result<()> {
     use crate::accounts::password;
-    use crate::auth::service;
     let (secret, must_change) = if generate {
         (password::generate(), true)
     } else if password_stdin {
@@ -305,7 +304,7 @@ async fn user_add(
         anyhow::ensure!(first == again, "the two passwords differ; nothing was created");
         (first, false)
     };
-    let input = match service::NewUser::parse(&email, &name, &role, &secret) {
+    let input = match crate::accounts::model::NewUser::parse(&email, &name, &role, &secret) {
         Ok(i) => i,
         Err(errors) => {
             for e in errors {
@@ -321,7 +320,7 @@ async fn user_add(
         ..Default::default()
     };
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
-    let result = service::create_user(&db.pool, now, &ctx, input, must_change).await;
+    let result = crate::accounts::service::create_user(&db.pool, now, &ctx, input, must_change).await;
     finish(db, &config).await;
     match result {
         Ok(user) => {

@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use crate::access::Actor;
 use crate::access::Role;
+use crate::accounts::model::NewUser;
 use crate::accounts::password;
-use crate::auth::service::{NewUser, create_user};
+use crate::accounts::service::create_user;
 use crate::cases::model::{CaseEdit, CaseInput, CaseRow};
 use crate::cases::reference::Reference;
 use crate::cases::workflow::{Action, Decision, Input, Stage};

@@ -40,6 +40,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let worker = crate::notifications::outbox::spawn(state.db.clone(), state.clock.clone(), state.mail, mailer);
     let approvals = crate::accounts::approvals::spawn_expiry(state.db.clone(), state.clock.clone());
+    let challenges = crate::auth::second_factor::spawn_sweep(state.db.clone(), state.clock.clone());
     // An installation that signs its checkpoints is never served without its key: the
     // unsigned checkpoints it would take would fail every later verification.
     crate::audit::checkpoint::require_key(&db.pool, &state.checkpointer).await?;
@@ -67,7 +68,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.clock.clone(),
         config.audit_checkpoint_interval,
     );
-    if !crate::auth::service::any_user(&db.pool).await? {
+    if !crate::accounts::db::any_user(&db.pool).await? {
         let how = "No accounts exist yet. Create the first administrator with:\n    icts-review user add --email you@agency.gov --name \"Your Name\" --role admin\n(with the same --data-dir or DATABASE_URL as the service; add --generate-password to get a one-time password)";
         tracing::warn!("{how}");
     }
@@ -140,6 +141,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     watch.abort();
     worker.abort();
     approvals.abort();
+    challenges.abort();
     checkpoints.abort();
     if let Some(f) = &forwarder {
         f.abort();

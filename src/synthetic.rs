@@ -206,14 +206,14 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
         for i in 0..n {
             let mut pw = [0u8; 18];
             getrandom::fill(&mut pw).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let input = crate::auth::service::NewUser::parse(
+            let input = crate::accounts::model::NewUser::parse(
                 &format!("{role}{i}@synthetic.icts.example"),
                 &format!("Synthetic {role} {i}"),
                 role,
                 &base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, pw),
             )
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let u = crate::auth::service::create_user(pool, now, &Default::default(), input, true)
+            let u = crate::accounts::service::create_user(pool, now, &Default::default(), input, true)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             match role {

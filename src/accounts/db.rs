@@ -1,16 +1,19 @@
-//! Account SQL, checked against the schema at compile time: the account reads other
-//! domains need, administrators' requests for a second administrator's approval
-//! ([`super::approvals`]) and the roles' sign-in policies ([`super::sign_in_policy`]).
+//! Account SQL, checked against the schema at compile time: the accounts themselves
+//! (`users`), the account reads other domains need, administrators' requests for a second
+//! administrator's approval ([`super::approvals`]), the roles' sign-in policies
+//! ([`super::sign_in_policy`]), and what an administrator's change removes of the
+//! credentials an account holds: its sessions, second factors and linked identities.
+//! Sign-in uses the same statements for the same ends (a lockout or a new password ends
+//! the account's sessions).
 
-use sqlx::PgConnection;
 use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::approvals::Approval;
-use super::sign_in_policy::RolePolicy;
+use super::model::{Approval, KNOWN_ADDRESS, KeyRow, LockDetails, Methods, NewUser, RolePolicy, UserRecord};
 use crate::access::policy::Role;
-use crate::ids::UserId;
+use crate::ids::{SessionId, UserId};
 
 /// The names of these accounts, for showing who did what.
 pub async fn names(conn: &mut PgConnection, ids: &[UserId]) -> Result<Vec<(UserId, String)>, sqlx::Error> {
@@ -304,5 +307,248 @@ pub async fn update_sign_in_policy(
         after.require_security_key
     )
     .fetch_optional(conn)
+    .await
+}
+
+/// Inserts the account `input` with the password `hash`; a taken e-mail address is the
+/// database's unique violation, for the caller to name.
+pub async fn insert_user(
+    conn: &mut PgConnection,
+    id: Uuid,
+    input: &NewUser,
+    hash: &str,
+    must_change: bool,
+    now: OffsetDateTime,
+    active: bool,
+) -> Result<UserRecord, sqlx::Error> {
+    sqlx::query_as!(
+        UserRecord,
+        r#"INSERT INTO users (id, email, name, role, password_hash, must_change_password, created_at, updated_at, active)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version"#,
+        id,
+        &input.email,
+        &input.name,
+        input.role as Role,
+        hash,
+        must_change,
+        now,
+        active,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Lists every account.
+pub async fn list_users(pool: &PgPool) -> Result<Vec<UserRecord>, sqlx::Error> {
+    sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users ORDER BY lower(name), email"#).fetch_all(pool).await
+}
+
+/// One account.
+pub async fn get_user(conn: &mut PgConnection, id: UserId) -> Result<Option<UserRecord>, sqlx::Error> {
+    sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1"#, id.0).fetch_optional(conn).await
+}
+
+/// Whether any account exists (the first start explains how to create one).
+pub async fn any_user(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users) AS "v!""#).fetch_one(pool).await
+}
+
+/// The account `target`, its row locked for a change.
+pub async fn locked_user(conn: &mut PgConnection, target: UserId) -> Result<Option<UserRecord>, sqlx::Error> {
+    sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1 FOR UPDATE"#, target.0)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The time zone `id` chose (none: the office's), its row locked for a change.
+pub async fn locked_time_zone(conn: &mut PgConnection, id: UserId) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT time_zone FROM users WHERE id = $1 FOR UPDATE", id.0).fetch_one(conn).await
+}
+
+/// Sets the time zone of `id` (none: the office's) and moves its version.
+pub async fn set_time_zone(
+    conn: &mut PgConnection,
+    id: UserId,
+    zone: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE users SET time_zone = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+        id.0,
+        zone,
+        now,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Gives `id` the role `role`.
+pub async fn set_role(conn: &mut PgConnection, id: UserId, role: Role) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE users SET role = $2 WHERE id = $1", id.0, role as _).execute(conn).await?;
+    Ok(())
+}
+
+/// Activates or deactivates `id`.
+pub async fn set_active(conn: &mut PgConnection, id: UserId, active: bool) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE users SET active = $2 WHERE id = $1", id.0, active).execute(conn).await?;
+    Ok(())
+}
+
+/// Activates `id`.
+pub async fn activate(conn: &mut PgConnection, id: UserId) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE users SET active = true WHERE id = $1", id.0).execute(conn).await?;
+    Ok(())
+}
+
+/// Gives `id` the temporary password `hash`, to be changed at the next sign-in, and lifts
+/// any lock.
+pub async fn set_temporary_password(
+    conn: &mut PgConnection,
+    id: UserId,
+    hash: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE users SET password_hash = $2, must_change_password = true, failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
+        id.0,
+        hash as _,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Lifts the lock of `id`, and clears the failures counted at the addresses it signs in
+/// from.
+pub async fn unlock(conn: &mut PgConnection, id: UserId) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
+        id.0
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("UPDATE user_sign_in_addresses SET failures = 0, first_failure_at = NULL WHERE user_id = $1", id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks `id` changed at `now`: its version moves.
+pub async fn touch(conn: &mut PgConnection, id: UserId, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE users SET updated_at = $2, version = version + 1 WHERE id = $1", id.0, now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user, except `keep` if given. Returns how many ended.
+pub async fn end_sessions(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    keep: Option<SessionId>,
+) -> Result<u64, sqlx::Error> {
+    // A sign-in waiting for its one-time code ends with the sessions: a password changed or
+    // reset, a lockout or an administrator's "end all sessions" must not be finished by a
+    // code afterwards.
+    sqlx::query!("DELETE FROM sign_in_challenges WHERE user_id = $1", user_id.0).execute(&mut *conn).await?;
+    Ok(sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2)", user_id.0, keep as _)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// [`Methods`] of `user`.
+pub async fn second_factors(conn: &mut PgConnection, user: UserId) -> Result<Methods, sqlx::Error> {
+    let t = sqlx::query!("SELECT confirmed_at, last_used_at FROM user_totp WHERE user_id = $1", user.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let r = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE used_at IS NULL) AS "left!", max(used_at) AS last_used
+           FROM user_recovery_codes WHERE user_id = $1"#,
+        user.0
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Methods {
+        totp_since: t.as_ref().and_then(|t| t.confirmed_at),
+        totp_last_used: t.as_ref().and_then(|t| t.last_used_at),
+        totp_pending: t.as_ref().is_some_and(|t| t.confirmed_at.is_none()),
+        recovery_left: r.left,
+        recovery_last_used: r.last_used,
+    })
+}
+
+/// What [`clear_second_factors`] deleted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cleared {
+    /// Authenticators (confirmed or being set up).
+    pub totp: u64,
+    /// Recovery codes, used or not.
+    pub recovery_codes: u64,
+    /// Security keys.
+    pub security_keys: u64,
+}
+
+impl Cleared {
+    /// Whether there was anything to delete.
+    pub fn any(&self) -> bool {
+        self.totp + self.recovery_codes + self.security_keys > 0
+    }
+}
+
+/// Deletes every second factor of `user` (one-time codes, recovery codes, security keys)
+/// and their open challenges, in the caller's transaction.
+pub async fn clear_second_factors(tx: &mut PgConnection, user: UserId) -> Result<Cleared, sqlx::Error> {
+    let totp =
+        sqlx::query!("DELETE FROM user_totp WHERE user_id = $1", user.0).execute(&mut *tx).await?.rows_affected();
+    let codes = sqlx::query!("DELETE FROM user_recovery_codes WHERE user_id = $1", user.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let keys = sqlx::query!("DELETE FROM user_security_keys WHERE user_id = $1", user.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query!("DELETE FROM sign_in_challenges WHERE user_id = $1", user.0).execute(&mut *tx).await?;
+    Ok(Cleared { totp, recovery_codes: codes, security_keys: keys })
+}
+
+/// Removes every identity linked to `user`; how many there were.
+pub async fn clear_identities(conn: &mut PgConnection, user: UserId) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!("DELETE FROM user_identities WHERE user_id = $1", user.0).execute(conn).await?.rows_affected())
+}
+
+/// [`LockDetails`] of `id` at `now`.
+pub async fn lock_details(
+    conn: &mut PgConnection,
+    id: UserId,
+    now: OffsetDateTime,
+) -> Result<LockDetails, sqlx::Error> {
+    let locked_from = sqlx::query_scalar!("SELECT locked_from FROM users WHERE id = $1", id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+    let known = sqlx::query!(
+        "SELECT client_addr, last_success_at FROM user_sign_in_addresses WHERE user_id = $1 AND last_success_at > $2 \
+         ORDER BY last_success_at DESC LIMIT 20",
+        id.0,
+        now - KNOWN_ADDRESS
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.client_addr, r.last_success_at))
+    .collect();
+    Ok(LockDetails { locked_from, known })
+}
+
+/// The keys of `user`, oldest first.
+pub async fn security_keys(conn: &mut PgConnection, user: UserId) -> Result<Vec<KeyRow>, sqlx::Error> {
+    sqlx::query_as!(
+        KeyRow,
+        "SELECT id, name, created_at, last_used_at FROM user_security_keys WHERE user_id = $1 ORDER BY created_at, id",
+        user.0
+    )
+    .fetch_all(conn)
     .await
 }

@@ -157,6 +157,26 @@ pub async fn card_unlinked(tx: &mut PgConnection, subject: &str) -> Result<(), D
     Ok(())
 }
 
+/// Links the card `subject` to `user` (an administrator's change, checked by
+/// [`card_unlinked`] first), in the caller's transaction.
+pub(super) async fn link_card(
+    tx: &mut PgConnection,
+    subject: &str,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO user_identities (issuer, subject, user_id, linked_at) VALUES ($1, $2, $3, $4)",
+        PIV_ISSUER,
+        subject,
+        user.0,
+        now
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 /// An administrator removes an identity from an account (a card replaced, a subject
 /// linked by mistake); the account's sessions signed in the same way (with a card, or
 /// through the provider) end with it.

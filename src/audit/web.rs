@@ -334,7 +334,7 @@ pub async fn events_page(
     let rows = rows
         .into_iter()
         .map(|e| Row {
-            at: crate::auth::web::show_time(e.at, &crate::zone::Zone::utc()),
+            at: crate::web::layout::show_time(e.at, &crate::zone::Zone::utc()),
             actor: names.actor(&e).map(str::to_string),
             object: names.object(&e),
             changes: readable(&e.changes),
@@ -515,7 +515,7 @@ async fn chain_page(state: &AppState, user: &SignedIn, result: Flash) -> Result<
         latest: all.last().cloned(),
         last_check: last.map(|e| {
             (
-                crate::auth::web::show_time(e.at, &crate::zone::Zone::utc()),
+                crate::web::layout::show_time(e.at, &crate::zone::Zone::utc()),
                 e.changes["verdict"].as_str().unwrap_or("").to_string(),
                 e.changes["ok"].as_bool().unwrap_or(false),
             )

@@ -1,19 +1,19 @@
-//! The identity API: tokens, `me`, and account administration.
+//! The identity API: tokens, `me`, the step-up. Account administration is
+//! `accounts::api`.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::service::{self, AdminChange, NewUser, SignInError, UserRecord};
+use super::service::{self, SignInError};
 use super::session::Kind;
 use crate::access::policy::Role;
-use crate::accounts::password;
 use crate::app::AppState;
-use crate::web::auth::{Authorized, CurrentUser, RequestMeta, SignedIn, perm};
-use crate::web::error::{AppError, FieldError};
-use crate::web::extract::{ApiJson, AppPath};
+use crate::web::auth::{CurrentUser, RequestMeta, SignedIn};
+use crate::web::error::AppError;
+use crate::web::extract::ApiJson;
 
 /// Credentials for a token.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -68,7 +68,7 @@ pub async fn create_token(
         &meta,
         &req.email,
         &req.password,
-        service::SignInClient { kind: Kind::Api, previous_secret: None, next: None },
+        super::finish::SignInClient { kind: Kind::Api, previous_secret: None, next: None },
     )
     .await
     {
@@ -207,8 +207,8 @@ pub async fn sign_in_methods(
     user: SignedIn,
 ) -> Result<ApiJson<SignInMethods>, AppError> {
     let mut conn = state.conn().await?;
-    let m = super::second_factor::methods(&mut conn, user.id).await?;
-    let keys = super::security_keys::list(&mut conn, user.id).await?;
+    let m = crate::accounts::db::second_factors(&mut conn, user.id).await?;
+    let keys = crate::accounts::db::security_keys(&mut conn, user.id).await?;
     let identities = crate::accounts::identities::of_user(&mut conn, user.id).await?;
     Ok(ApiJson(SignInMethods {
         totp: m.totp_since.is_some(),
@@ -249,198 +249,9 @@ pub async fn set_time_zone(
         Some(name) => Some(crate::zone::Zone::parse(name).map_err(|e| AppError::invalid("time_zone", e.0))?),
         None => None,
     };
-    service::set_own_time_zone(&mut *state.conn().await?, &user, state.now(), zone.as_ref()).await?;
+    crate::accounts::service::set_own_time_zone(&mut *state.conn().await?, &user, state.now(), zone.as_ref()).await?;
     let chosen = zone.is_some();
     Ok(ApiJson(me_of(&user, &zone.unwrap_or_else(|| state.web.zone.clone()), chosen)))
-}
-
-/// Lists accounts (administrators).
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, body = [UserRecord]), (status = 401), (status = 403)), security(("bearer" = [])))]
-pub async fn list_users(
-    _user: Authorized<perm::ManageUsers>,
-    State(state): State<AppState>,
-) -> Result<ApiJson<Vec<UserRecord>>, AppError> {
-    Ok(ApiJson(service::list_users(&state.db).await?))
-}
-
-/// A new account.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUser {
-    pub email: String,
-    pub name: String,
-    /// `analyst`, `supervisor`, `auditor` or `admin`.
-    pub role: String,
-    /// Initial password; the user must change it at the first sign-in.
-    pub password: String,
-}
-
-/// Creates an account (administrators). An analyst's is active at once; a supervisor's,
-/// an auditor's or an administrator's is created inactive and waits for a second
-/// administrator to activate it (202, the request; that administrator sets its temporary
-/// password, so the one given here is not kept), or is refused when there is none (409).
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
-    responses((status = 201, body = UserRecord), (status = 202, body = crate::accounts::approvals::Approval, description = "The account waits for a second administrator to activate it"), (status = 409), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
-pub async fn create_user(
-    State(state): State<AppState>,
-    user: Authorized<perm::ManageUsers>,
-    ApiJson(req): ApiJson<CreateUser>,
-) -> Result<Response, AppError> {
-    let input = NewUser::parse(&req.email, &req.name, &req.role, &req.password).map_err(AppError::Invalid)?;
-    let (mut r, created) = match service::admin_create_user(&state.db, state.now(), &user, input).await? {
-        service::NewAccount::Done(u) => ((StatusCode::CREATED, ApiJson(&u)).into_response(), u),
-        service::NewAccount::Requested(u, a) => ((StatusCode::ACCEPTED, ApiJson(&a)).into_response(), u),
-    };
-    r.headers_mut().insert(
-        header::LOCATION,
-        HeaderValue::from_str(&format!("/api/v1/users/{}", created.id)).expect("header-safe"),
-    );
-    Ok(r)
-}
-
-/// Changes to an account.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PatchUser {
-    /// New role.
-    pub role: Option<String>,
-    /// Activate (true) or deactivate (false).
-    pub active: Option<bool>,
-    /// The version the change was made from; a stale one gets 409.
-    pub version: Option<i32>,
-}
-
-/// Changes an account's role or its active flag (administrators). Both end the user's
-/// sessions. Raising an account to supervisor, auditor or administrator is not made at
-/// once: it is asked for (202, the request) and made when a second administrator approves
-/// it (`POST /api/v1/approvals/{id}`); refused (409) when there is no other active
-/// administrator.
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = PatchUser, params(("id" = Uuid, Path, description = "User id")),
-    responses((status = 200, body = UserRecord), (status = 202, body = crate::accounts::approvals::Approval, description = "The role change or the activation waits for a second administrator"), (status = 404), (status = 409), (status = 422), (status = 401), (status = 403)), security(("bearer" = [])))]
-pub async fn patch_user(
-    State(state): State<AppState>,
-    user: Authorized<perm::ManageUsers>,
-    AppPath(id): AppPath<crate::ids::UserId>,
-
-    ApiJson(req): ApiJson<PatchUser>,
-) -> Result<Response, AppError> {
-    let role = match req.role.as_deref() {
-        Some(r) => Some(
-            Role::parse(r)
-                .ok_or_else(|| AppError::invalid("role", "must be one of analyst, supervisor, auditor, admin"))?,
-        ),
-        None => None,
-    };
-    if role.is_none() && req.active.is_none() {
-        return Err(AppError::Invalid(vec![FieldError::new("body", "give role or active")]));
-    }
-    // Either may wait for a second administrator while the other is made: one at a time.
-    if role.is_some() && req.active.is_some() {
-        return Err(AppError::Invalid(vec![FieldError::new(
-            "body",
-            "give role or active, not both: change them in two requests",
-        )]));
-    }
-    let mut version = req.version;
-    let mut result = None;
-    if let Some(active) = req.active {
-        let after = match service::admin_change(
-            &mut *state.conn().await?,
-            &user,
-            state.now(),
-            id,
-            AdminChange::Active(active),
-            version,
-        )
-        .await?
-        {
-            service::AdminOutcome::Done(after) => after,
-            // A guarded account's activation waits for a second administrator (and its
-            // role, if asked for too, is not changed meanwhile).
-            service::AdminOutcome::Requested(a) => return Ok((StatusCode::ACCEPTED, ApiJson(a)).into_response()),
-        };
-        version = version.map(|_| after.version);
-        result = Some(after);
-    }
-    if let Some(role) = role {
-        match service::admin_change(&mut *state.conn().await?, &user, state.now(), id, AdminChange::Role(role), version)
-            .await?
-        {
-            service::AdminOutcome::Done(after) => result = Some(after),
-            service::AdminOutcome::Requested(a) => return Ok((StatusCode::ACCEPTED, ApiJson(a)).into_response()),
-        }
-    }
-    Ok(ApiJson(result.expect("one change was made")).into_response())
-}
-
-/// Requests waiting for a second administrator, oldest first (administrators).
-#[utoipa::path(get, path = "/api/v1/approvals", tag = "users",
-    responses((status = 200, body = [crate::accounts::approvals::Approval])), security(("bearer" = [])))]
-pub async fn list_approvals(
-    State(state): State<AppState>,
-    user: Authorized<perm::ManageUsers>,
-) -> Result<ApiJson<Vec<crate::accounts::approvals::Approval>>, AppError> {
-    Ok(ApiJson(crate::accounts::approvals::open(&mut *state.conn().await?, &user, state.now(), None).await?))
-}
-
-/// A decision on a request.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApprovalDecision {
-    /// `approve` or `refuse` (another administrator), `withdraw` (the one who asked).
-    pub decision: String,
-}
-
-/// What a decision did.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ApprovalResult {
-    /// The request.
-    pub approval: crate::accounts::approvals::Approval,
-    /// `approved`, `refused` or `withdrawn`.
-    pub outcome: String,
-    /// The account after an approved change.
-    pub user: Option<UserRecord>,
-    /// An approved password reset's temporary password (shown once; the user must change
-    /// it at the next sign-in).
-    pub temporary_password: Option<String>,
-}
-
-/// Decides a request waiting for a second administrator: approving carries the change
-/// out. The administrator who asked may only withdraw it.
-#[utoipa::path(post, path = "/api/v1/approvals/{id}", tag = "users", request_body = ApprovalDecision, params(("id" = Uuid, Path)),
-    responses((status = 200, body = ApprovalResult), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
-pub async fn decide_approval(
-    State(state): State<AppState>,
-    user: Authorized<perm::ManageUsers>,
-    AppPath(id): AppPath<uuid::Uuid>,
-    ApiJson(req): ApiJson<ApprovalDecision>,
-) -> Result<ApiJson<ApprovalResult>, AppError> {
-    use crate::accounts::approvals::Decision;
-    let temporary = password::generate();
-    let (decision, outcome) = match req.decision.trim() {
-        "approve" => (Decision::Approve(Some(temporary.clone())), "approved"),
-        "refuse" => (Decision::Refuse, "refused"),
-        "withdraw" => (Decision::Withdraw, "withdrawn"),
-        _ => return Err(AppError::invalid("decision", "must be approve, refuse or withdraw")),
-    };
-    let done = crate::accounts::approvals::decide(
-        &mut *state.conn().await?,
-        &user,
-        state.now(),
-        id,
-        decision,
-        state.sso.is_some(),
-        None,
-    )
-    .await?;
-    let reset =
-        outcome == "approved" && matches!(done.approval.kind.as_str(), "password_reset" | "activation" | "role_change");
-    Ok(ApiJson(ApprovalResult {
-        approval: done.approval,
-        outcome: outcome.into(),
-        user: done.user,
-        temporary_password: reset.then_some(temporary),
-    }))
 }
 
 /// A step-up re-authentication.

@@ -2,7 +2,7 @@
 //! client certificate (chain, expiry, revocation) and forwards its subject — a
 //! distinguished name or a UPN — in a configured header; the service believes that header
 //! only on connections from the configured proxy addresses. The subject maps to an account
-//! like a provider's identity ([`crate::accounts::identities`]): linked by an administrator, or, when
+//! like a provider's identity ([`super::identities`]): linked by an administrator, or, when
 //! the subject is the account's e-mail address (a UPN), linked at the first sign-in.
 //!
 //! A card is phishing-resistant multi-factor authentication: its sessions carry the `amr`
@@ -13,7 +13,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use super::service::{self, SignInClient, SignedInSession};
+use super::finish::{SignInClient, SignedInSession, finish_sign_in};
 use super::session::{Kind, SignInMethod};
 use crate::access::actor::RequestMeta;
 use crate::access::policy::Role;
@@ -165,7 +165,7 @@ async fn sign_in_subject(
     let Some((user, newly_linked)) = identities::account_of(&mut tx, PIV_ISSUER, subject, email).await? else {
         return Err(Refusal::UnknownCard { subject: subject.to_string() });
     };
-    let account = service::get_user(&mut tx, user).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let account = crate::accounts::db::get_user(&mut tx, user).await?.ok_or(sqlx::Error::RowNotFound)?;
     if !account.active {
         return Err(Refusal::Deactivated { user, role: account.role });
     }
@@ -176,7 +176,7 @@ async fn sign_in_subject(
     }
     let ctx = meta.audit(Some((user, account.role)));
     identities::record_use(&mut tx, now, &ctx, user, PIV_ISSUER, subject, email, newly_linked).await?;
-    let signed = service::finish_sign_in(
+    let signed = finish_sign_in(
         &mut tx,
         user,
         now,

@@ -16,7 +16,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::service::{SignedInSession, count_failure_in, finish_sign_in};
+use super::finish::{SignInClient, SignedInSession, count_failure_in, finish_sign_in};
 use super::session::{self, Kind};
 use crate::access::actor::{Actor, RequestMeta};
 use crate::access::policy::Role;
@@ -115,42 +115,6 @@ fn classify(code: &str) -> Given {
 /// A new recovery code: 80 random bits in base32, shown in four groups (`ABCD-EFGH-…`).
 fn new_recovery_code() -> String {
     grouped(&totp_rs::Secret::from(random::<10>().to_vec()).to_base32(), "-")
-}
-
-/// The second factors of an account, as its owner and administrators see them.
-#[derive(Debug, Clone, Default)]
-pub struct Methods {
-    /// When an authenticator was confirmed (none: no one-time codes).
-    pub totp_since: Option<OffsetDateTime>,
-    /// When its code last signed the user in.
-    pub totp_last_used: Option<OffsetDateTime>,
-    /// Whether a set-up was begun and not confirmed.
-    pub totp_pending: bool,
-    /// Recovery codes not used yet.
-    pub recovery_left: i64,
-    /// When a recovery code was last used.
-    pub recovery_last_used: Option<OffsetDateTime>,
-}
-
-/// [`Methods`] of `user`.
-pub async fn methods(conn: &mut PgConnection, user: UserId) -> Result<Methods, sqlx::Error> {
-    let t = sqlx::query!("SELECT confirmed_at, last_used_at FROM user_totp WHERE user_id = $1", user.0)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let r = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE used_at IS NULL) AS "left!", max(used_at) AS last_used
-           FROM user_recovery_codes WHERE user_id = $1"#,
-        user.0
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Methods {
-        totp_since: t.as_ref().and_then(|t| t.confirmed_at),
-        totp_last_used: t.as_ref().and_then(|t| t.last_used_at),
-        totp_pending: t.as_ref().is_some_and(|t| t.confirmed_at.is_none()),
-        recovery_left: r.left,
-        recovery_last_used: r.last_used,
-    })
 }
 
 /// Whether `user` signs in with a one-time code after the password.
@@ -370,7 +334,7 @@ pub async fn confirm(
 pub async fn remove(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -> Result<(), DomainError> {
     user.require_recent_reauth(now)?;
     let mut tx = conn.begin().await?;
-    let removed = clear(&mut tx, user.id).await?;
+    let removed = crate::accounts::db::clear_second_factors(&mut tx, user.id).await?.any();
     if !removed {
         return Err(DomainError::Conflict("this account has no one-time codes to remove".into()));
     }
@@ -439,24 +403,6 @@ pub async fn new_recovery_codes(
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
     Ok(NewRecoveryCodes::Made(codes))
-}
-
-/// Deletes every second factor of `user` (one-time codes, recovery codes, security keys)
-/// and their open challenges, in the caller's
-/// transaction; whether there was an authenticator or codes to delete.
-pub(super) async fn clear(tx: &mut PgConnection, user: UserId) -> Result<bool, sqlx::Error> {
-    let totp =
-        sqlx::query!("DELETE FROM user_totp WHERE user_id = $1", user.0).execute(&mut *tx).await?.rows_affected();
-    let codes = sqlx::query!("DELETE FROM user_recovery_codes WHERE user_id = $1", user.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    let keys = sqlx::query!("DELETE FROM user_security_keys WHERE user_id = $1", user.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    sqlx::query!("DELETE FROM sign_in_challenges WHERE user_id = $1", user.0).execute(&mut *tx).await?;
-    Ok(totp + codes + keys > 0)
 }
 
 /// A challenge waiting for a one-time code: its secret goes to the client once (a cookie,
@@ -593,6 +539,19 @@ pub async fn sweep_lapsed(pool: &PgPool, now: OffsetDateTime) -> Result<u64, sql
         .execute(pool)
         .await?
         .rows_affected())
+}
+
+/// The sweep that deletes long-lapsed challenges ([`sweep_lapsed`]), once a minute.
+pub fn spawn_sweep(pool: PgPool, clock: crate::clock::SharedClock) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweep_lapsed(&pool, clock.now()).await {
+                tracing::warn!(error = %e, "deleting lapsed sign-in challenges failed; will retry");
+            }
+        }
+    })
 }
 
 /// A decoy challenge's answer: never accepted. It takes a try like a wrong key's answer on
@@ -828,7 +787,7 @@ pub async fn answer(
         user,
         now,
         meta,
-        super::service::SignInClient { kind, previous_secret, next: None },
+        SignInClient { kind, previous_secret, next: None },
         session::SignInMethod {
             name: match (ch.passwordless, method) {
                 (true, _) => "passkey",

@@ -27,6 +27,7 @@ use webauthn_rs::prelude::{
 
 use crate::access::REAUTH_VALID;
 use crate::access::actor::Actor;
+use crate::accounts::model::KeyRow;
 use crate::audit::{self, EventType, NewEvent};
 use crate::error::{DomainError, FieldError};
 use crate::ids::{SessionId, UserId};
@@ -45,15 +46,6 @@ pub fn relying_party(public_url: &url::Url) -> Option<Arc<Webauthn>> {
     }
     let origin = url::Url::parse(&public_url.origin().ascii_serialization()).ok()?;
     WebauthnBuilder::new(host, &origin).ok()?.rp_name("ICTS Review").build().ok().map(Arc::new)
-}
-
-/// A registered key as the account page shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct KeyRow {
-    pub id: Uuid,
-    pub name: String,
-    pub created_at: OffsetDateTime,
-    pub last_used_at: Option<OffsetDateTime>,
 }
 
 /// The secret a decoy key is derived from for `email`: HMAC-SHA-256 of the address under
@@ -83,17 +75,6 @@ pub fn decoy_options(rp: &Webauthn, mac: &[u8]) -> Result<RequestChallengeRespon
         "id": base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &bytes[..len]),
     }]);
     serde_json::from_value(value).map_err(|e| internal(e.to_string()))
-}
-
-/// The keys of `user`, oldest first.
-pub async fn list(conn: &mut PgConnection, user: UserId) -> Result<Vec<KeyRow>, sqlx::Error> {
-    sqlx::query_as!(
-        KeyRow,
-        "SELECT id, name, created_at, last_used_at FROM user_security_keys WHERE user_id = $1 ORDER BY created_at, id",
-        user.0
-    )
-    .fetch_all(conn)
-    .await
 }
 
 /// Whether `user` has a key.

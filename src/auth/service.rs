@@ -1,219 +1,26 @@
-//! Account use cases. Each is one transaction that checks permission, changes rows and
-//! appends its audit event; pages, the API and the command line all call these.
+//! Sign-in use cases: signing in with a password or a passkey (with lockout and throttle),
+//! signing out, the step-up, changing one's own password, ending one's own session. How
+//! every sign-in ends, in success or failure, is [`super::finish`]. The account itself (its row, its password's
+//! rules and hashing, its role's sign-in policy) is `crate::accounts`.
 
 use crate::ids::{SessionId, UserId};
-use serde::Serialize;
 use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool};
-use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
+use time::OffsetDateTime;
 
+use super::finish::{
+    FAILURE_WINDOW, LOCKOUT, MAX_FAILURES, SignInClient, SignedInSession, count_failure_in, finish_sign_in,
+};
 use super::session::{self, Created, Kind};
 use crate::access::actor::{Actor, RequestMeta};
-use crate::access::policy::{Action, Role};
-use crate::accounts::password;
-use crate::audit::{self, AuditContext, EventType, NewEvent, Outcome};
+use crate::access::policy::Role;
+use crate::accounts::model::KNOWN_ADDRESS;
+use crate::accounts::{db as accounts, password, sign_in_policy};
+use crate::audit::{self, EventType, NewEvent, Outcome};
 use crate::error::{DomainError, FieldError};
 
-/// Failed sign-ins within this window count towards a lockout.
-pub const FAILURE_WINDOW: Duration = Duration::minutes(15);
-/// Failures within the window that lock the account.
-pub const MAX_FAILURES: i32 = 3;
-/// How long a lockout lasts unless an admin unlocks the account first.
-pub const LOCKOUT: Duration = Duration::hours(3);
 /// Sign-in attempts allowed per client address per window.
 pub const ADDRESS_ATTEMPTS: i32 = 30;
-
-/// An account as shown to administrators and in the API.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct UserRecord {
-    pub id: UserId,
-    /// Email (lower case).
-    pub email: String,
-    /// Display name.
-    pub name: String,
-    pub role: Role,
-    /// Whether the account may sign in.
-    pub active: bool,
-    /// Whether the user must change the password at the next sign-in.
-    pub must_change_password: bool,
-    /// Locked until (after repeated failed sign-ins).
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub locked_until: Option<OffsetDateTime>,
-    /// Created.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    /// Version for optimistic concurrency.
-    pub version: i32,
-}
-
-impl UserRecord {
-    /// Whether the account is locked at `now`.
-    pub fn locked_at(&self, now: OffsetDateTime) -> bool {
-        self.locked_until.is_some_and(|t| t > now)
-    }
-}
-
-/// Validated input for a new account.
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    /// Initial password.
-    pub password: String,
-}
-
-impl NewUser {
-    /// Checks raw input, naming every bad field.
-    pub fn parse(email: &str, name: &str, role: &str, password: &str) -> Result<NewUser, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let email = email.trim().to_lowercase();
-        if let Err(e) = check_email(&email) {
-            errors.push(FieldError::new("email", e));
-        }
-        let name = name.trim().to_string();
-        if name.is_empty() || name.chars().count() > crate::text::PERSON || name.chars().any(char::is_control) {
-            errors.push(FieldError::new("name", "must be 1 to 200 characters"));
-        }
-        let role_parsed = Role::parse(role);
-        if role_parsed.is_none() {
-            errors.push(FieldError::new("role", "must be one of analyst, supervisor, auditor, admin"));
-        }
-        if let Err(e) = password::check_new(password) {
-            errors.push(FieldError::new("password", format!("password {e}")));
-        }
-        if errors.is_empty() {
-            Ok(NewUser { email, name, role: role_parsed.expect("checked"), password: password.to_string() })
-        } else {
-            Err(errors)
-        }
-    }
-}
-
-fn check_email(email: &str) -> Result<(), &'static str> {
-    let valid = email.chars().count() <= crate::text::EMAIL
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email.matches('@').count() == 1;
-    if valid { Ok(()) } else { Err("must be an email address such as name@agency.gov") }
-}
-
-/// Creates an account (the operator's `icts-review user add`, the demonstration office and
-/// an administrator's analysts; an administrator's other accounts go through
-/// [`admin_create_user`]).
-pub async fn create_user(
-    pool: &PgPool,
-    now: OffsetDateTime,
-    ctx: &AuditContext,
-    input: NewUser,
-    must_change: bool,
-) -> Result<UserRecord, DomainError> {
-    let hash = password::hash_async(input.password.clone()).await;
-    let mut tx = pool.begin().await?;
-    let user = insert_user(&mut tx, now, ctx, &input, &hash, must_change, true).await?;
-    tx.commit().await?;
-    Ok(user)
-}
-
-/// Inserts an account and records `user.created`, in the caller's transaction.
-async fn insert_user(
-    tx: &mut PgConnection,
-    now: OffsetDateTime,
-    ctx: &AuditContext,
-    input: &NewUser,
-    hash: &str,
-    must_change: bool,
-    active: bool,
-) -> Result<UserRecord, DomainError> {
-    let id = Uuid::now_v7();
-    let inserted = sqlx::query_as!(
-        UserRecord,
-        r#"INSERT INTO users (id, email, name, role, password_hash, must_change_password, created_at, updated_at, active)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version"#,
-        id,
-        &input.email,
-        &input.name,
-        input.role as Role,
-        hash,
-        must_change,
-        now,
-        active,
-    )
-    .fetch_one(&mut *tx)
-    .await;
-    let user = match inserted {
-        Ok(u) => u,
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(DomainError::invalid("email", "an account with this email already exists"));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let mut changes = json!({
-        "email": {"after": user.email}, "name": {"after": user.name}, "role": {"after": user.role},
-        "must_change_password": {"after": must_change}
-    });
-    if !active {
-        changes["active"] = json!({"after": false});
-    }
-    audit::record(&mut *tx, now, ctx, NewEvent::new(EventType::UserCreated).object("user", user.id).changes(changes))
-        .await?;
-    Ok(user)
-}
-
-/// What became of an administrator's new account.
-#[derive(Debug)]
-pub enum NewAccount {
-    /// Made, and active: its holder signs in with the temporary password given.
-    Done(UserRecord),
-    /// Made inactive, waiting for a second administrator to activate it.
-    Requested(UserRecord, Box<crate::accounts::approvals::Approval>),
-}
-
-/// An administrator creates an account. One of an analyst is made at once. One of a role in
-/// [`GUARDED_ROLES`] is made inactive, with a password nobody knows, and waits for a second
-/// administrator to activate it, who then sets and hands over its temporary password: else
-/// one administrator could create a second administrator and approve their own requests
-/// with it. With no other active administrator it is refused and nothing is made.
-pub async fn admin_create_user(
-    pool: &PgPool,
-    now: OffsetDateTime,
-    admin: &Actor,
-    input: NewUser,
-) -> Result<NewAccount, DomainError> {
-    admin.authorize(&mut *pool.acquire().await?, now, Action::ManageUsers).await?;
-    if !GUARDED_ROLES.contains(&input.role) {
-        return create_user(pool, now, &admin.audit(), input, true).await.map(NewAccount::Done);
-    }
-    let hash = password::hash_async(password::generate()).await;
-    let mut tx = pool.begin().await?;
-    let user = insert_user(&mut tx, now, &admin.audit(), &input, &hash, true, false).await?;
-    match crate::accounts::approvals::request(&mut tx, admin, now, &user, &AdminChange::Active(true)).await {
-        Ok(a) => {
-            tx.commit().await?;
-            Ok(NewAccount::Requested(user, Box::new(a)))
-        }
-        Err(crate::accounts::approvals::Refused::Alone(message)) => Err(DomainError::Conflict(message)),
-        Err(crate::accounts::approvals::Refused::Other(e)) => Err(e),
-    }
-}
-
-/// Lists every account.
-pub async fn list_users(pool: &PgPool) -> Result<Vec<UserRecord>, sqlx::Error> {
-    sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users ORDER BY lower(name), email"#).fetch_all(pool).await
-}
-
-/// One account.
-pub async fn get_user(conn: &mut PgConnection, id: UserId) -> Result<Option<UserRecord>, sqlx::Error> {
-    sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1"#, id.0).fetch_optional(conn).await
-}
-
-/// Whether any account exists (the first start explains how to create one).
-pub async fn any_user(pool: &PgPool) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users) AS "v!""#).fetch_one(pool).await
-}
 
 /// Why a sign-in failed. Every cause looks the same to the client.
 #[derive(Debug)]
@@ -235,15 +42,6 @@ impl From<sqlx::Error> for SignInError {
     }
 }
 
-/// Who signs in, besides their credentials: a browser or an API client, the session the
-/// browser had (replaced by the new one), and where it was going (kept by a challenge).
-#[derive(Debug, Clone, Copy)]
-pub struct SignInClient<'a> {
-    pub kind: Kind,
-    pub previous_secret: Option<&'a str>,
-    pub next: Option<&'a str>,
-}
-
 /// Where a correct password leads.
 #[derive(Debug)]
 pub enum SignInStep {
@@ -251,15 +49,6 @@ pub enum SignInStep {
     Done(SignedInSession),
     /// The account signs in with a one-time code too: the challenge that waits for it.
     Code(super::second_factor::Challenge),
-}
-
-/// A successful sign-in.
-#[derive(Debug)]
-pub struct SignedInSession {
-    /// The new session.
-    pub session: Created,
-    /// The account.
-    pub user: UserRecord,
 }
 
 #[derive(sqlx::FromRow)]
@@ -270,10 +59,6 @@ struct Credentials {
     active: bool,
     locked_until: Option<OffsetDateTime>,
 }
-
-/// How long an address an account signed in from stays one it may sign in from while
-/// locked for others.
-pub const KNOWN_ADDRESS: Duration = Duration::days(90);
 
 /// Takes one attempt from `addr`'s allowance for the current window, atomically, before
 /// any password is checked; returns the attempts taken in the window, this one included.
@@ -294,15 +79,6 @@ async fn take_address_attempt(pool: &PgPool, addr: &str, now: OffsetDateTime) ->
     )
     .fetch_one(pool)
     .await
-}
-
-/// Gives a successful sign-in's attempt back to its address.
-async fn refund_address(conn: &mut PgConnection, addr: Option<&str>) -> Result<(), sqlx::Error> {
-    let Some(addr) = addr else { return Ok(()) };
-    sqlx::query!("UPDATE login_throttle SET attempts = greatest(attempts - 1, 0) WHERE client_addr = $1", addr)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// Whose guesses an attempt counts against.
@@ -371,7 +147,7 @@ async fn take_account_attempt(
 ///
 /// Lockout: [`MAX_FAILURES`] failures within [`FAILURE_WINDOW`] lock the account for
 /// [`LOCKOUT`] for password sign-in from addresses it has not signed in from within
-/// [`KNOWN_ADDRESS`]; from such an address it still signs in, each address with its own
+/// [`KNOWN_ADDRESS`](crate::accounts::model::KNOWN_ADDRESS); from such an address it still signs in, each address with its own
 /// count of failures. So whoever knows an e-mail address can lock out guessing from
 /// elsewhere, not the account's owner at their desk. The lock is not extended by the
 /// attempts made while it holds.
@@ -423,9 +199,7 @@ pub async fn sign_in(
         return Err(SignInError::Rejected);
     };
     let ctx = meta.audit(Some((found.id, found.role)));
-    if found.active
-        && !crate::accounts::sign_in_policy::of_role(&mut *pool.acquire().await?, found.role).await?.password_allowed
-    {
+    if found.active && !sign_in_policy::of_role(&mut *pool.acquire().await?, found.role).await?.password_allowed {
         // The role does not sign in with a password: refused before the password is
         // checked (in the time a check takes), so the answer says nothing of whether it
         // was right, and no guess is counted or refunded.
@@ -618,7 +392,7 @@ pub async fn start_passkey_sign_in(
     // A role that does not sign in with a password signs in only through the provider or
     // with a card: none of the account's own credentials, a passkey included, stands in.
     let local_allowed = match &found {
-        Some(f) => crate::accounts::sign_in_policy::of_role(&mut tx, f.role).await?.password_allowed,
+        Some(f) => sign_in_policy::of_role(&mut tx, f.role).await?.password_allowed,
         None => true,
     };
     let Some(found) = found.filter(|f| f.active && f.has_key && local_allowed) else {
@@ -658,81 +432,6 @@ pub async fn start_passkey_sign_in(
     Ok(challenge)
 }
 
-/// The end of every successful sign-in, in the caller's transaction: remembers the
-/// address (the account may sign in from it while locked for others), gives the address
-/// its attempt back, replaces the client's old session with a new one (a new id at every
-/// sign-in) and records `auth.sign_in` with `detail` (how the user proved who they are).
-pub(super) async fn finish_sign_in(
-    tx: &mut PgConnection,
-    user: UserId,
-    now: OffsetDateTime,
-    meta: &RequestMeta,
-    client: SignInClient<'_>,
-    how: session::SignInMethod<'_>,
-    detail: serde_json::Value,
-) -> Result<SignedInSession, sqlx::Error> {
-    let SignInClient { kind, previous_secret, .. } = client;
-    let addr = meta.client_addr.as_deref();
-    if let Some(addr) = addr {
-        sqlx::query!(
-            "INSERT INTO user_sign_in_addresses (user_id, client_addr, last_success_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id, client_addr) DO UPDATE SET last_success_at = $3, failures = 0, first_failure_at = NULL",
-            user.0,
-            addr,
-            now
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
-    refund_address(&mut *tx, addr).await?;
-    if let Some(old) = previous_secret {
-        session::delete_by_secret(&mut *tx, old).await?;
-    }
-    let created = session::create(&mut *tx, user, kind, now, addr, meta.user_agent.as_deref(), how).await?;
-    let record = get_user(&mut *tx, user).await?.ok_or(sqlx::Error::RowNotFound)?;
-    let mut changes = json!({"session": created.id, "kind": if kind == Kind::Api { "api" } else { "browser" }});
-    if let (Some(c), serde_json::Value::Object(d)) = (changes.as_object_mut(), detail) {
-        c.extend(d);
-    }
-    let event = NewEvent::new(EventType::AuthSignIn).object("user", user).changes(changes);
-    audit::record(&mut *tx, now, &meta.audit(Some((user, record.role))), event).await?;
-    Ok(SignedInSession { session: created, user: record })
-}
-
-/// Where an account's lock came from and the addresses it may still sign in from, for the
-/// admins' page.
-#[derive(Debug, Clone, Default)]
-pub struct LockDetails {
-    /// The address of the failure that locked it (while locked).
-    pub locked_from: Option<String>,
-    /// Addresses it signed in from within [`KNOWN_ADDRESS`], newest first, with the time.
-    pub known: Vec<(String, OffsetDateTime)>,
-}
-
-/// [`LockDetails`] of `id`.
-pub async fn lock_details(
-    conn: &mut PgConnection,
-    id: UserId,
-    now: OffsetDateTime,
-) -> Result<LockDetails, sqlx::Error> {
-    let locked_from = sqlx::query_scalar!("SELECT locked_from FROM users WHERE id = $1", id.0)
-        .fetch_optional(&mut *conn)
-        .await?
-        .flatten();
-    let known = sqlx::query!(
-        "SELECT client_addr, last_success_at FROM user_sign_in_addresses WHERE user_id = $1 AND last_success_at > $2 \
-         ORDER BY last_success_at DESC LIMIT 20",
-        id.0,
-        now - KNOWN_ADDRESS
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|r| (r.client_addr, r.last_success_at))
-    .collect();
-    Ok(LockDetails { locked_from, known })
-}
-
 /// Ends the user's current session.
 pub async fn sign_out(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -> Result<(), DomainError> {
     let mut tx = conn.begin().await?;
@@ -762,58 +461,6 @@ async fn count_failure(
     Ok(())
 }
 
-/// Counts a failure of account `id` in the caller's transaction ([`MAX_FAILURES`] within
-/// [`FAILURE_WINDOW`] lock it for [`LOCKOUT`] and end its sessions), recording it as a
-/// `what` event with `reason`. Returns whether this failure locked the account.
-pub(super) async fn count_failure_in(
-    tx: &mut PgConnection,
-    id: UserId,
-    ctx: &AuditContext,
-    now: OffsetDateTime,
-    what: EventType,
-    reason: &str,
-) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query!("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE", id.0)
-        .fetch_one(&mut *tx)
-        .await?;
-    let (count, first) = (row.failed_logins, row.first_failed_login_at);
-    let fresh = first.is_none_or(|t| now - t > FAILURE_WINDOW);
-    let (count, first) = if fresh { (1, now) } else { (count + 1, first.unwrap_or(now)) };
-    let lock = count >= MAX_FAILURES;
-    sqlx::query!(
-        "UPDATE users SET failed_logins = $2, first_failed_login_at = $3, \
-         locked_from = CASE WHEN $4 AND (locked_until IS NULL OR locked_until <= $6) THEN $7 ELSE locked_from END, \
-         locked_until = CASE WHEN $4 AND (locked_until IS NULL OR locked_until <= $6) THEN $5 ELSE locked_until END WHERE id = $1",
-        id.0,
-        count,
-        first,
-        lock,
-        now + LOCKOUT,
-        now,
-        ctx.client_addr.as_deref(),
-    )
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut *tx,
-        now,
-        ctx,
-        NewEvent::new(what).object("user", id).outcome(Outcome::Failure).changes(json!({"reason": reason})),
-    )
-    .await?;
-    if lock {
-        session::delete_for_user(&mut *tx, id, None).await?;
-        audit::record(
-            &mut *tx,
-            now,
-            ctx,
-            NewEvent::new(EventType::AuthLockout).object("user", id).changes(json!({"failures": count})),
-        )
-        .await?;
-    }
-    Ok(lock)
-}
-
 async fn current_hash(conn: &mut PgConnection, id: UserId) -> Result<String, sqlx::Error> {
     sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", id.0).fetch_one(conn).await
 }
@@ -825,7 +472,7 @@ pub async fn reauthenticate(
     now: OffsetDateTime,
     password_given: &str,
 ) -> Result<(), DomainError> {
-    if !crate::accounts::sign_in_policy::of_role(&mut *conn, user.role).await?.password_allowed {
+    if !sign_in_policy::of_role(&mut *conn, user.role).await?.password_allowed {
         return Err(DomainError::invalid(
             "password",
             "cannot confirm it is you: your role does not sign in with a password; confirm with single sign-on",
@@ -889,7 +536,7 @@ pub async fn change_own_password(
     )
     .execute(&mut *tx)
     .await?;
-    let ended = session::delete_for_user(&mut tx, user.id, None).await?;
+    let ended = accounts::end_sessions(&mut tx, user.id, None).await?;
     let created = session::create(
         &mut tx,
         user.id,
@@ -906,39 +553,6 @@ pub async fn change_own_password(
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
     Ok(created)
-}
-
-/// Sets where pages show the user times: `Some` zone of their own, or `None` for the
-/// office's. Recorded with the zone before and after; setting the zone already set
-/// records nothing.
-pub async fn set_own_time_zone(
-    conn: &mut PgConnection,
-    user: &Actor,
-    now: OffsetDateTime,
-    zone: Option<&crate::zone::Zone>,
-) -> Result<(), DomainError> {
-    let mut tx = conn.begin().await?;
-    let before: Option<String> = sqlx::query_scalar!("SELECT time_zone FROM users WHERE id = $1 FOR UPDATE", user.id.0)
-        .fetch_one(&mut *tx)
-        .await?;
-    let after = zone.map(|z| z.name().to_string());
-    if before == after {
-        return Ok(());
-    }
-    sqlx::query!(
-        "UPDATE users SET time_zone = $2, updated_at = $3, version = version + 1 WHERE id = $1",
-        user.id.0,
-        after.as_deref(),
-        now,
-    )
-    .execute(&mut *tx)
-    .await?;
-    let event = NewEvent::new(EventType::UserTimeZoneSet)
-        .object("user", user.id)
-        .changes(json!({"time_zone": {"before": before, "after": after}}));
-    audit::record(&mut tx, now, &user.audit(), event).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Ends one of the user's own sessions.
@@ -960,310 +574,4 @@ pub async fn end_own_session(
         .await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// An administrator's change to an account.
-#[derive(Debug, Clone)]
-pub enum AdminChange {
-    /// New role (ends the user's sessions: a privilege change).
-    Role(Role),
-    /// Activate or deactivate (deactivation ends sessions).
-    Active(bool),
-    /// Set a new temporary password that must be changed at the next sign-in.
-    ResetPassword(String),
-    /// Lift a lockout.
-    Unlock,
-    /// End every session of the user.
-    EndSessions,
-    /// Remove the user's one-time codes and recovery codes (a lost authenticator); their
-    /// sessions end, and they sign in with the password alone until they set up a new one.
-    ResetSecondFactors,
-    /// Link a card (PIV/CAC) by its certificate's subject: its holder then signs in with it.
-    LinkCard(String),
-    /// Activate an account of a guarded role, with a new temporary password (what a second
-    /// administrator's approval of `Active(true)` makes).
-    Activate(String),
-}
-
-/// Roles whose accounts a single administrator may not take over: resetting such an
-/// account's password, or raising an account to such a role, needs a second
-/// administrator's approval.
-pub const GUARDED_ROLES: [Role; 3] = [Role::Supervisor, Role::Auditor, Role::Admin];
-
-/// How long a request waits for a second administrator.
-pub const APPROVAL_WINDOW: Duration = Duration::hours(24);
-
-/// What became of an administrator's change.
-#[derive(Debug, Clone)]
-pub enum AdminOutcome {
-    /// Made.
-    Done(UserRecord),
-    /// Waiting for a second administrator's approval.
-    Requested(crate::accounts::approvals::Approval),
-}
-
-/// Whether `change` to an account holding `role` needs a second administrator.
-pub fn needs_approval(role: Role, change: &AdminChange) -> bool {
-    match change {
-        AdminChange::ResetPassword(_)
-        | AdminChange::ResetSecondFactors
-        | AdminChange::LinkCard(_)
-        | AdminChange::Active(true)
-        | AdminChange::Activate(_) => GUARDED_ROLES.contains(&role),
-        AdminChange::Role(to) => *to != role && GUARDED_ROLES.contains(to),
-        _ => false,
-    }
-}
-
-/// Applies an administrator's change. `expected_version`, when given, must match (409
-/// otherwise). Admins cannot change their own role or deactivate themselves. A change that
-/// [`needs_approval`] is not made: it is recorded as a request for a second administrator
-/// (refused outright when there is no other active administrator).
-pub async fn admin_change(
-    conn: &mut PgConnection,
-    admin: &Actor,
-    now: OffsetDateTime,
-    target: UserId,
-    change: AdminChange,
-    expected_version: Option<i32>,
-) -> Result<AdminOutcome, DomainError> {
-    admin.authorize(conn, now, Action::ManageUsers).await?;
-    if target == admin.id && matches!(change, AdminChange::Role(_) | AdminChange::Active(false)) {
-        return Err(DomainError::Conflict(
-            "you cannot change your own role or deactivate your own account; ask another administrator".into(),
-        ));
-    }
-    let change = match change {
-        AdminChange::LinkCard(subject) => AdminChange::LinkCard(
-            crate::accounts::identities::card_subject(&subject).map_err(|m| DomainError::invalid("subject", m))?,
-        ),
-        other => other,
-    };
-    let mut tx = conn.begin().await?;
-    let before = locked_user(&mut tx, target).await?;
-    if let Some(v) = expected_version
-        && v != before.version
-    {
-        return Err(stale(before.version, v));
-    }
-    if let AdminChange::LinkCard(subject) = &change {
-        crate::accounts::identities::card_unlinked(&mut tx, subject).await?;
-    }
-    let already_active = matches!(change, AdminChange::Active(true)) && before.active;
-    if needs_approval(before.role, &change) && !already_active {
-        let request = crate::accounts::approvals::request(&mut tx, admin, now, &before, &change).await;
-        return match request {
-            Ok(a) => {
-                tx.commit().await?;
-                Ok(AdminOutcome::Requested(a))
-            }
-            Err(crate::accounts::approvals::Refused::Alone(message)) => {
-                tx.commit().await?;
-                Err(DomainError::Conflict(message))
-            }
-            Err(crate::accounts::approvals::Refused::Other(e)) => Err(e),
-        };
-    }
-    // The temporary password is hashed only for a change made now (a request keeps none).
-    let new_hash = match &change {
-        AdminChange::ResetPassword(p) => {
-            password::check_new(p).map_err(|e| DomainError::invalid("password", format!("password {e}")))?;
-            Some(password::hash_async(p.clone()).await)
-        }
-        _ => None,
-    };
-    let after = apply(&mut tx, admin, now, &before, &change, new_hash, None).await?;
-    tx.commit().await?;
-    Ok(AdminOutcome::Done(after))
-}
-
-/// The account row, locked for the change.
-pub(crate) async fn locked_user(tx: &mut PgConnection, target: UserId) -> Result<UserRecord, DomainError> {
-    sqlx::query_as!(UserRecord, r#"SELECT id, email, name, role AS "role: Role", active, must_change_password, locked_until, created_at, version FROM users WHERE id = $1 FOR UPDATE"#, target.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(DomainError::NotFound)
-}
-
-fn stale(now: i32, given: i32) -> DomainError {
-    DomainError::Conflict(format!(
-        "the account changed since you loaded it (version {now} now, {given} in your request); reload and try again"
-    ))
-}
-
-/// Starts an account's credentials afresh, in the caller's transaction: the temporary
-/// password `hash` (to be changed at the next sign-in), no lock, and no one-time codes,
-/// recovery codes, security keys, or linked identities and cards. What was removed, for
-/// the event.
-async fn fresh_credentials(
-    tx: &mut PgConnection,
-    target: UserId,
-    hash: &str,
-) -> Result<serde_json::Value, DomainError> {
-    sqlx::query!(
-        "UPDATE users SET password_hash = $2, must_change_password = true, failed_logins = 0, \
-         first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
-        target.0,
-        hash,
-    )
-    .execute(&mut *tx)
-    .await?;
-    let keys = super::security_keys::list(&mut *tx, target).await?.len();
-    let second_factors = super::second_factor::clear(&mut *tx, target).await?;
-    let identities = sqlx::query!("DELETE FROM user_identities WHERE user_id = $1", target.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    Ok(json!({"password": "temporary, from the approver", "second_factors_removed": second_factors,
-              "security_keys_removed": keys, "identities_removed": identities}))
-}
-
-/// Makes `change` to the locked account `before` and records it, with the approval it
-/// rests on when a second administrator approved it.
-pub(crate) async fn apply(
-    tx: &mut PgConnection,
-    admin: &Actor,
-    now: OffsetDateTime,
-    before: &UserRecord,
-    change: &AdminChange,
-    new_hash: Option<String>,
-    approval: Option<serde_json::Value>,
-) -> Result<UserRecord, DomainError> {
-    let target = before.id;
-    let (event_type, changes, end_sessions) = match change {
-        AdminChange::Role(role) => {
-            sqlx::query!("UPDATE users SET role = $2 WHERE id = $1", target.0, role as _).execute(&mut *tx).await?;
-            let mut changes = json!({"role": {"before": before.role, "after": role}});
-            // Raised to a guarded role by an approval: the account starts afresh, its
-            // temporary password the approver's, so that whoever held it before (its creator,
-            // or whoever reset it while it was an analyst's) does not hold a supervisor's.
-            if approval.is_some() && GUARDED_ROLES.contains(role) {
-                let Some(hash) = &new_hash else {
-                    return Err(DomainError::invalid("password", "raising an account needs the temporary password"));
-                };
-                changes["credentials"] = fresh_credentials(&mut *tx, target, hash).await?;
-            }
-            (EventType::UserRoleChanged, changes, true)
-        }
-        AdminChange::Active(active) => {
-            sqlx::query!("UPDATE users SET active = $2 WHERE id = $1", target.0, active).execute(&mut *tx).await?;
-            (
-                if *active { EventType::UserReactivated } else { EventType::UserDeactivated },
-                json!({"active": {"before": before.active, "after": active}}),
-                !active,
-            )
-        }
-        AdminChange::Activate(_) => {
-            let Some(hash) = &new_hash else {
-                return Err(DomainError::invalid("password", "an activation needs the temporary password"));
-            };
-            sqlx::query!("UPDATE users SET active = true WHERE id = $1", target.0).execute(&mut *tx).await?;
-            let credentials = fresh_credentials(&mut *tx, target, hash).await?;
-            (
-                EventType::UserActivated,
-                json!({"active": {"before": before.active, "after": true}, "credentials": credentials}),
-                true,
-            )
-        }
-        AdminChange::ResetPassword(_) => {
-            sqlx::query!(
-                "UPDATE users SET password_hash = $2, must_change_password = true, failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
-                target.0,
-                &new_hash as _,
-            )
-            .execute(&mut *tx)
-            .await?;
-            (
-                EventType::UserPasswordReset,
-                json!({"must_change_password": {"before": before.must_change_password, "after": true}}),
-                true,
-            )
-        }
-        AdminChange::Unlock => {
-            sqlx::query!(
-                "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
-                target.0
-            )
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query!(
-                "UPDATE user_sign_in_addresses SET failures = 0, first_failure_at = NULL WHERE user_id = $1",
-                target.0
-            )
-            .execute(&mut *tx)
-            .await?;
-            (EventType::UserUnlocked, json!({"locked_until": {"before": before.locked_until, "after": null}}), false)
-        }
-        AdminChange::EndSessions => (EventType::UserSessionsEnded, json!({}), true),
-        AdminChange::LinkCard(subject) => {
-            crate::accounts::identities::card_unlinked(&mut *tx, subject).await?;
-            sqlx::query!(
-                "INSERT INTO user_identities (issuer, subject, user_id, linked_at) VALUES ($1, $2, $3, $4)",
-                crate::accounts::identities::PIV_ISSUER,
-                subject,
-                target.0,
-                now
-            )
-            .execute(&mut *tx)
-            .await?;
-            (
-                EventType::UserIdentityLinked,
-                json!({"issuer": crate::accounts::identities::PIV_ISSUER, "subject": subject, "by": "admin"}),
-                false,
-            )
-        }
-        AdminChange::ResetSecondFactors => {
-            let before = super::second_factor::methods(&mut *tx, target).await?;
-            let keys_before = super::security_keys::list(&mut *tx, target).await?.len();
-            if !super::second_factor::clear(&mut *tx, target).await? {
-                return Err(DomainError::Conflict("this account has no second factor to reset".into()));
-            }
-            (
-                EventType::UserSecondFactorsReset,
-                json!({"totp": {"before": before.totp_since.is_some() || before.totp_pending, "after": false},
-                       "recovery_codes": {"before": before.recovery_left, "after": 0},
-                       "security_keys": {"before": keys_before, "after": 0}}),
-                true,
-            )
-        }
-    };
-    sqlx::query!("UPDATE users SET updated_at = $2, version = version + 1 WHERE id = $1", target.0, now)
-        .execute(&mut *tx)
-        .await?;
-    let mut changes = changes;
-    if end_sessions {
-        let ended = session::delete_for_user(&mut *tx, target, None).await?;
-        changes["sessions_ended"] = json!(ended);
-    }
-    if let Some(a) = approval {
-        changes["approval"] = a;
-    }
-    audit::record(&mut *tx, now, &admin.audit(), NewEvent::new(event_type).object("user", target).changes(changes))
-        .await?;
-    get_user(&mut *tx, target).await?.ok_or(DomainError::NotFound)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn new_user_input_names_every_bad_field() {
-        let errs = NewUser::parse("not-an-email", "", "root", "short").unwrap_err();
-        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["email", "name", "role", "password"]);
-        let ok = NewUser::parse(" Ana.Lyst@Agency.GOV ", " Ana Lyst ", "analyst", "a long enough passphrase").unwrap();
-        assert_eq!(ok.email, "ana.lyst@agency.gov");
-        assert_eq!(ok.name, "Ana Lyst");
-        assert_eq!(ok.role, Role::Analyst);
-    }
-
-    #[test]
-    fn email_shapes() {
-        assert!(check_email("a@b.gov").is_ok());
-        assert!(check_email("a@b").is_err());
-        assert!(check_email("a b@c.gov").is_err());
-        assert!(check_email("a@@c.gov").is_err());
-        assert!(check_email("@c.gov").is_err());
-    }
 }

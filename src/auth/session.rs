@@ -220,22 +220,6 @@ pub async fn delete_by_secret(conn: &mut PgConnection, secret: &str) -> Result<u
         .rows_affected())
 }
 
-/// Ends every session of a user, except `keep` if given. Returns how many ended.
-pub async fn delete_for_user(
-    conn: &mut PgConnection,
-    user_id: UserId,
-    keep: Option<SessionId>,
-) -> Result<u64, sqlx::Error> {
-    // A sign-in waiting for its one-time code ends with the sessions: a password changed or
-    // reset, a lockout or an administrator's "end all sessions" must not be finished by a
-    // code afterwards.
-    sqlx::query!("DELETE FROM sign_in_challenges WHERE user_id = $1", user_id.0).execute(&mut *conn).await?;
-    Ok(sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2)", user_id.0, keep as _)
-        .execute(conn)
-        .await?
-        .rows_affected())
-}
-
 /// A session as listed to its owner.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Listed {

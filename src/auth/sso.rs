@@ -14,7 +14,7 @@
 //!   subject is then linked at this first sign-in). There is no self-registration, and the
 //!   roles are only ever the product's.
 //! - The provider's `acr` and `amr` are kept on the session and in the `auth.sign_in`
-//!   event; a role's sign-in policy can require some of them (see [`crate::accounts::sign_in_policy`]).
+//!   event; a role's sign-in policy can require some of them (see [`super::sign_in_policy`]).
 //! - A password lock does not stop a sign-in through the provider: the lock guards the
 //!   password, and the provider proves who the user is by its own means.
 
@@ -36,7 +36,7 @@ use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::RwLock;
 
-use super::service::{self, SignedInSession};
+use super::finish::{self, SignedInSession};
 use super::session::{self, Kind};
 use crate::access::actor::RequestMeta;
 use crate::access::policy::Role;
@@ -578,7 +578,7 @@ impl Sso {
         if owner != Some(user.0) || !fresh {
             return Err(Refusal::NotTheSessionUser);
         }
-        let account = service::get_user(&mut tx, user).await?.ok_or(sqlx::Error::RowNotFound)?;
+        let account = crate::accounts::db::get_user(&mut tx, user).await?.ok_or(sqlx::Error::RowNotFound)?;
         let policy = crate::accounts::sign_in_policy::of_role(&mut tx, account.role).await?;
         if !policy.accepts(identity.acr.as_deref(), &identity.amr) {
             return Err(Refusal::Assurance { user, role: account.role, required: policy.sso_assurance });
@@ -646,7 +646,7 @@ impl Sso {
         let issuer = self.issuer.as_str();
         let mut tx = pool.begin().await?;
         let (user, newly_linked) = self.account_of(&mut tx, identity).await?;
-        let account = service::get_user(&mut tx, user).await?.ok_or(sqlx::Error::RowNotFound)?;
+        let account = crate::accounts::db::get_user(&mut tx, user).await?.ok_or(sqlx::Error::RowNotFound)?;
         if !account.active {
             return Err(Refusal::Deactivated { user, role: account.role });
         }
@@ -662,12 +662,12 @@ impl Sso {
             amr: &identity.amr,
             id_token: Some(raw_id_token),
         };
-        let signed = service::finish_sign_in(
+        let signed = finish::finish_sign_in(
             &mut tx,
             user,
             now,
             meta,
-            service::SignInClient { kind: Kind::Browser, previous_secret, next: None },
+            finish::SignInClient { kind: Kind::Browser, previous_secret, next: None },
             how,
             json!({"method": "sso", "issuer": issuer, "subject": identity.subject, "acr": identity.acr, "amr": identity.amr}),
         )

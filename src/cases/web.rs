@@ -18,11 +18,11 @@ use super::workflow::{Action, Stage};
 use crate::access::policy;
 use crate::app::AppState;
 use crate::audit::StoredEvent;
-use crate::auth::web::show_time;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
 use crate::web::flash::Flash;
+use crate::web::layout::show_time;
 use crate::web::layout::{FormErrors, Layout, Pager, Panel, answer_form, render, show_refusal};
 
 /// A row of a case table.

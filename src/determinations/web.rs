@@ -19,7 +19,6 @@ use super::{
 use crate::access::policy::Action;
 use crate::app::AppState;
 use crate::audit::StoredEvent;
-use crate::auth::web::show_time;
 use crate::cases::model::CaseRow;
 use crate::cases::service::visible;
 use crate::cases::workflow::Stage;
@@ -30,6 +29,7 @@ use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppFormKept, AppPath, AppQuery, CsrfForm};
 use crate::web::flash::Flash;
+use crate::web::layout::show_time;
 use crate::web::layout::{FormErrors, Layout, Pager, Panel, answer_form, form_outcome, render, show_refusal};
 
 // ---------------------------------------------------------------------------------------

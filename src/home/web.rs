@@ -6,10 +6,10 @@ use time::Date;
 
 use super::{CaseList, DeterminationList, Home, ROWS};
 use crate::audit::StoredEvent;
-use crate::auth::web::show_time;
 use crate::cases::web::{Bar, stage_bars};
 use crate::web::auth::SignedIn;
 use crate::web::error::AppError;
+use crate::web::layout::show_time;
 use crate::web::layout::{Layout, render};
 
 /// A case as a home-page row.

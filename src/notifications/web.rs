@@ -32,7 +32,7 @@ pub async fn page(user: SignedIn, State(state): State<AppState>) -> Result<Respo
         b.unread = unread;
     }
     let items = items.into_iter().map(|n| {
-        let at = crate::auth::web::show_time(n.created_at, &user.zone);
+        let at = crate::web::layout::show_time(n.created_at, &user.zone);
         (n, at)
     });
     render(&NotificationsPage { layout, items: items.collect(), unread, csrf_token: user.csrf_token.clone() })

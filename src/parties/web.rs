@@ -15,12 +15,12 @@ use super::{
     CaseLink, ChainLink, Evidence, NexusCriterion, Party, PartyFilter, PartyInput, PartyKind, PartyRole, PartySort,
 };
 use crate::app::AppState;
-use crate::auth::web::show_time;
 use crate::cases::reference::Reference;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
 use crate::web::flash::Flash;
+use crate::web::layout::show_time;
 use crate::web::layout::{FormErrors, Layout, Pager, answer_form, render};
 
 #[derive(Template)]

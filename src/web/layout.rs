@@ -43,6 +43,11 @@ pub struct Layout {
     pub zone: crate::zone::Zone,
 }
 
+/// Formats a time for pages in the reader's zone, naming it: `2026-11-28 12:40 EST`.
+pub fn show_time(t: time::OffsetDateTime, zone: &crate::zone::Zone) -> String {
+    zone.wall_clock(t)
+}
+
 impl Layout {
     /// The layout for a page at `path` seen by nobody signed in.
     pub fn new(web: &WebState, path: &str) -> Self {

@@ -51,7 +51,7 @@ async fn a_user_signs_in_sees_their_name_and_signs_out() {
     let (_, url) = server_db().create_database().await;
     let config = crate::harness::test_config(&url);
     let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
-    let input = icts_review::auth::service::NewUser::parse(
+    let input = icts_review::accounts::model::NewUser::parse(
         "dana.analyst@agency.gov",
         "Dana Analyst",
         "analyst",
@@ -59,7 +59,7 @@ async fn a_user_signs_in_sees_their_name_and_signs_out() {
     )
     .unwrap();
     let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
-    icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+    icts_review::accounts::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
 
     let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
     let browser = Browser::start().await;
@@ -124,8 +124,9 @@ async fn an_admin_adds_an_account_and_an_auditor_reads_the_log() {
     for (email, name, role) in
         [("avery.admin@agency.gov", "Avery Admin", "admin"), ("ari.auditor@agency.gov", "Ari Auditor", "auditor")]
     {
-        let input = icts_review::auth::service::NewUser::parse(email, name, role, "a shared long passphrase").unwrap();
-        icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+        let input =
+            icts_review::accounts::model::NewUser::parse(email, name, role, "a shared long passphrase").unwrap();
+        icts_review::accounts::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
     }
     let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
     let browser = Browser::start().await;
@@ -212,8 +213,9 @@ async fn an_analyst_files_a_case_finds_it_and_a_supervisor_accepts_it() {
         ("ana.analyst@agency.gov", "Ana Analyst", "analyst"),
         ("sid.supervisor@agency.gov", "Sid Supervisor", "supervisor"),
     ] {
-        let input = icts_review::auth::service::NewUser::parse(email, name, role, "a shared long passphrase").unwrap();
-        icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+        let input =
+            icts_review::accounts::model::NewUser::parse(email, name, role, "a shared long passphrase").unwrap();
+        icts_review::accounts::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
     }
     let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
     let browser = Browser::start().await;
@@ -413,14 +415,15 @@ async fn an_analyst_scores_a_case_and_sees_the_explanation() {
     let config = crate::harness::test_config(&url);
     let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
     let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
-    let input = icts_review::auth::service::NewUser::parse(
+    let input = icts_review::accounts::model::NewUser::parse(
         "rita.analyst@agency.gov",
         "Rita Analyst",
         "analyst",
         "a shared long passphrase",
     )
     .unwrap();
-    let rita = icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+    let rita =
+        icts_review::accounts::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
     let state = icts_review::app::AppState::new(pool.clone(), &config);
     let actor = icts_review::access::Actor {
         id: rita.id,
@@ -1029,8 +1032,8 @@ pub async fn database_with_users(
     let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
     let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
     for (email, name, role) in users {
-        let input = icts_review::auth::service::NewUser::parse(email, name, role, password).unwrap();
-        icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+        let input = icts_review::accounts::model::NewUser::parse(email, name, role, password).unwrap();
+        icts_review::accounts::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
     }
     (url, pool, now)
 }
@@ -1057,14 +1060,14 @@ async fn the_header_keeps_sign_out_on_screen_at_320_and_on_one_line_at_1280() {
     let config = crate::harness::test_config(&url);
     let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
     let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
-    let input = icts_review::auth::service::NewUser::parse(
+    let input = icts_review::accounts::model::NewUser::parse(
         "maximiliana.administrator@agency.gov",
         "Maximiliana Administrator-Longname",
         "admin",
         "a shared long passphrase",
     )
     .unwrap();
-    icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+    icts_review::accounts::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
     let server = RunningServer::start(&[], &[("DATABASE_URL", url.as_str())]).await;
     let browser = Browser::start().await;
     let c = &browser.client;

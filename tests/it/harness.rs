@@ -282,10 +282,11 @@ impl TestApp {
         let email = format!("{role}{n}@agency.gov");
         let password = format!("a long {role} passphrase {n}");
         let name = format!("Test {role} {n}");
-        let input = icts_review::auth::service::NewUser::parse(&email, &name, role, &password).unwrap();
+        let input = icts_review::accounts::model::NewUser::parse(&email, &name, role, &password).unwrap();
         let ctx = icts_review::audit::AuditContext::default();
-        let u =
-            icts_review::auth::service::create_user(&self.pool, self.state.now(), &ctx, input, false).await.unwrap();
+        let u = icts_review::accounts::service::create_user(&self.pool, self.state.now(), &ctx, input, false)
+            .await
+            .unwrap();
         TestUser { id: u.id, email, password, name }
     }
 

@@ -590,7 +590,7 @@ async fn in_a_browser_a_user_signs_in_through_the_provider_and_is_offered_its_si
     let (_, url) = server_db().create_database().await;
     let config = crate::harness::test_config(&url);
     let pool = icts_review::db::pool_options(&config).connect(&url).await.unwrap();
-    let input = icts_review::auth::service::NewUser::parse(
+    let input = icts_review::accounts::model::NewUser::parse(
         "sam.sso@agency.gov",
         "Sam Signon",
         "supervisor",
@@ -598,7 +598,7 @@ async fn in_a_browser_a_user_signs_in_through_the_provider_and_is_offered_its_si
     )
     .unwrap();
     let now = icts_review::clock::Clock::now(&icts_review::clock::SystemClock);
-    icts_review::auth::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
+    icts_review::accounts::service::create_user(&pool, now, &Default::default(), input, false).await.unwrap();
 
     let port = free_port();
     let base = format!("http://localhost:{port}");

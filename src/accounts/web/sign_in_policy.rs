@@ -10,8 +10,10 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 use crate::access::policy::Role;
-use crate::accounts::approvals::{self, Approval, Decision};
-use crate::accounts::sign_in_policy::{self, PolicyChange, RolePolicy};
+use crate::accounts::approvals;
+use crate::accounts::model::{Approval, DecidedOn, Decision, PolicyChange, RolePolicy};
+use crate::accounts::service;
+use crate::accounts::sign_in_policy;
 use crate::app::AppState;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::AppError;
@@ -183,14 +185,14 @@ pub async fn decide(
         _ => return Err(AppError::invalid("action", "must be approve, refuse or withdraw")),
     };
     let approving = matches!(decision, Decision::Approve(_));
-    let done = approvals::decide(
+    let done = service::decide(
         &mut *state.conn().await?,
         &user,
         state.now(),
         id,
         decision,
         state.sso.is_some(),
-        Some(approvals::DecidedOn::Policy),
+        Some(DecidedOn::Policy),
     )
     .await;
     let message = match done {

@@ -96,16 +96,17 @@ pub async fn link(
     AppPath(id): AppPath<crate::ids::UserId>,
     AppForm(form): AppForm<LinkForm>,
 ) -> Result<Response, AppError> {
-    let change = crate::auth::service::AdminChange::LinkCard(form.subject.clone());
-    match crate::auth::service::admin_change(&mut *state.conn().await?, &user, state.now(), id, change, None).await {
-        Ok(crate::auth::service::AdminOutcome::Done(_)) => {
+    let change = crate::accounts::model::AdminChange::LinkCard(form.subject.clone());
+    match crate::accounts::service::admin_change(&mut *state.conn().await?, &user, state.now(), id, change, None).await
+    {
+        Ok(crate::accounts::model::AdminOutcome::Done(_)) => {
             Ok(Redirect::to(&format!("/admin/users/{}?done=card-linked", id.0)).into_response())
         }
-        Ok(crate::auth::service::AdminOutcome::Requested(_)) => {
+        Ok(crate::accounts::model::AdminOutcome::Requested(_)) => {
             Ok(Redirect::to(&format!("/admin/users/{}?done=card-requested", id.0)).into_response())
         }
         Err(crate::error::DomainError::Invalid(errors)) => {
-            let mut r = super::user_page_full(
+            let mut r = crate::accounts::web::user_page_full(
                 &state,
                 &user,
                 id,

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{named_cookie, redirect_with_cookie, safe_next, session_cookie, show_time};
+use super::{named_cookie, redirect_with_cookie, safe_next, session_cookie};
 use crate::app::AppState;
 use crate::auth::second_factor::{self, CodeError, Proof};
 use crate::auth::security_keys;
@@ -20,6 +20,7 @@ use crate::error::DomainError;
 use crate::web::auth::{RequestMeta, SignedIn, challenge_cookie_name, cookie_name, cookie_value};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
+use crate::web::layout::show_time;
 use crate::web::layout::{FormErrors, Layout, render};
 
 /// Where the page sends the user to confirm who they are before adding or removing a key.
@@ -65,7 +66,7 @@ async fn page(
     ceremony: String,
     done: String,
 ) -> Result<Response, AppError> {
-    let keys = security_keys::list(&mut *state.conn().await?, user.id).await?;
+    let keys = crate::accounts::db::security_keys(&mut *state.conn().await?, user.id).await?;
     let refused = !errors.is_empty();
     let mut r = render(&KeysPage {
         layout: Layout::for_user(&state.web, "/account/sessions", Some(user)),

@@ -9,12 +9,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::show_time;
 use crate::app::AppState;
 use crate::auth::second_factor::{self, Enrolment, NewRecoveryCodes};
 use crate::web::auth::CurrentUser;
 use crate::web::error::AppError;
 use crate::web::extract::{AppForm, AppQuery, CsrfForm};
+use crate::web::layout::show_time;
 use crate::web::layout::{FormErrors, Layout, render};
 
 /// Where the page sends the user to re-enter the password before setting up, removing or
@@ -64,7 +64,7 @@ async fn page(
     done: String,
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
-    let m = second_factor::methods(&mut conn, user.id).await?;
+    let m = crate::accounts::db::second_factors(&mut conn, user.id).await?;
     let pending = if m.totp_pending { second_factor::pending(&mut conn, user).await? } else { None };
     let recovery_set = second_factor::recovery_set(&mut conn, user.id).await?;
     let when = |t: Option<time::OffsetDateTime>| t.map(|t| show_time(t, &user.zone)).unwrap_or_default();
