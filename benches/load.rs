@@ -204,7 +204,7 @@ async fn api_list_sql(pool: &PgPool, secret: &str, user: UserId, f: &CaseFilter)
 async fn dossier_sql(pool: &PgPool, secret: &str, id: icts_review::ids::CaseId) -> Result<(), String> {
     let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
     session_sql(&mut conn, secret).await?;
-    icts_review::audit::dossier::gather(&mut conn, id, false).await.map_err(|e| e.to_string())?;
+    icts_review::dossier::gather(&mut conn, id, false).await.map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -510,9 +510,9 @@ fn verify_export(file: std::path::PathBuf, public_key: Option<std::path::PathBuf
     let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     // A dossier zip: its dossier.json, and every other file against the signed parts.
     let report = if bytes.starts_with(b"PK") {
-        crate::audit::dossier::verify_zip(&bytes, expected.as_ref())
+        crate::dossier::verify_zip(&bytes, expected.as_ref())
     } else {
-        crate::audit::dossier::verify(&bytes, expected.as_ref())
+        crate::dossier::verify(&bytes, expected.as_ref())
     };
     for line in &report.ok {
         println!("ok: {line}");

@@ -18,6 +18,7 @@ pub mod dates;
 pub mod db;
 pub mod determinations;
 pub mod documents;
+pub mod dossier;
 pub mod error;
 pub mod home;
 pub mod ids;

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::checkpoint::{self, Checkpoint};
-use super::dossier;
 use super::export::{Cut, Format, LogExport, Outlet, Refused};
 use super::service::{self, ChainStatus};
 use super::web::EventQuery;
@@ -88,15 +87,22 @@ pub async fn export_case(
     };
     let form = if csv { "csv" } else { "json" };
     let turn = state.exports.turn().await.map_err(refused)?;
-    let gathered = service::gather_dossier(&state.db, &user, state.now(), id, include).await?;
+    let gathered = crate::dossier::service::gather_dossier(&state.db, &user, state.now(), id, include).await?;
     drop(turn);
-    let d =
-        service::seal_dossier(&state.db, &state.checkpointer, &user, state.now(), &state.web.marking, gathered, form)
-            .await?;
+    let d = crate::dossier::service::seal_dossier(
+        &state.db,
+        &state.checkpointer,
+        &user,
+        state.now(),
+        &state.web.marking,
+        gathered,
+        form,
+    )
+    .await?;
     let docket = d.parts["header"]["docket_number"].as_str().unwrap_or("case").to_string();
     let (body, media, name) = if csv {
         (
-            dossier::zip(&d).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?,
+            crate::dossier::zip(&d).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?,
             "application/zip",
             format!("{docket}-dossier.zip"),
         )
@@ -127,7 +133,7 @@ pub async fn verify_api(
     user: Authorized<perm::ReadAuditLog>,
     State(state): State<AppState>,
 ) -> Result<ApiJson<ChainStatus>, AppError> {
-    Ok(ApiJson(service::verify_now(&state.db, &state.checkpointer, &user, state.now()).await?))
+    Ok(ApiJson(service::verify_now(&state.db, &state.checkpointer, &user.audit(), state.now()).await?))
 }
 
 /// Every checkpoint, oldest first.

@@ -8,12 +8,10 @@
 
 pub mod api;
 pub mod checkpoint;
-pub mod dossier;
 pub mod durable;
 pub mod event_type;
 pub mod export;
 pub mod forward;
-pub mod names;
 pub mod service;
 pub mod web;
 pub mod witness;

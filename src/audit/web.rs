@@ -1,5 +1,8 @@
 //! The audit pages: the log for auditors and administrators (filters, keyset paging), the
-//! chain's status and verification, a case's export page and printable dossier.
+//! chain's status and verification, a case's export page and printable dossier. The
+//! names a page shows of the log's actors and objects are [`names`]'s.
+
+pub mod names;
 
 use super::EventType;
 use crate::ids::CaseId;
@@ -9,10 +12,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use self::names::Object;
 use super::api::{ExportQuery, export_case};
 use super::checkpoint::{self, Checkpoint};
-use super::dossier;
-use super::names::{self, Object};
 use super::service;
 use super::{EventFilter, StoredEvent, list};
 use crate::access::policy::sees_case_content;
@@ -389,9 +391,9 @@ pub async fn dossier_page(
     AppPath(id): AppPath<CaseId>,
 ) -> Result<Response, AppError> {
     let turn = state.exports.turn().await.map_err(super::api::refused)?;
-    let gathered = service::gather_dossier(&state.db, &user, state.now(), id, false).await?;
+    let gathered = crate::dossier::service::gather_dossier(&state.db, &user, state.now(), id, false).await?;
     drop(turn);
-    let d = service::seal_dossier(
+    let d = crate::dossier::service::seal_dossier(
         &state.db,
         &state.checkpointer,
         &user,
@@ -438,8 +440,8 @@ pub async fn dossier_page(
         .into_iter()
         .map(|n| {
             let v = &d.parts[n];
-            let (cols, rows) = dossier::table(v);
-            Section { name: n.replace('_', " "), hash: dossier::part_hash(v), cols, rows }
+            let (cols, rows) = crate::dossier::table(v);
+            Section { name: n.replace('_', " "), hash: crate::dossier::part_hash(v), cols, rows }
         })
         .collect();
     render(&DossierPage {
@@ -546,7 +548,7 @@ pub async fn chain_verify(
     State(state): State<AppState>,
     _: CsrfForm,
 ) -> Result<Response, AppError> {
-    let r = service::verify_now(&state.db, &state.checkpointer, &user, state.now()).await?;
+    let r = service::verify_now(&state.db, &state.checkpointer, &user.audit(), state.now()).await?;
     let mut lines = vec![format!(
         "{} — {} checkpoint(s) checked, {} validly signed.",
         r.verdict, r.checkpoints.checked, r.checkpoints.signed

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
-use super::StoredEvent;
 use crate::access::Role;
+use crate::audit::StoredEvent;
 use crate::ids::{CaseId, PartyId, UserId};
 
 /// An event's object as its reader may know it.

@@ -1,5 +1,8 @@
 //! The case dossier: everything about one case, exported so that it can be verified after
-//! it leaves the system (format: `docs/DOSSIER.md`).
+//! it leaves the system (format: `docs/DOSSIER.md`). It gathers from every domain (the case,
+//! its parties, determinations, proceedings, mitigation, documents) and from the audit
+//! log, so it sits above them all: no domain, and not the audit log's core, imports it.
+//! [`service`] gathers a case's dossier for a reader and seals it.
 //!
 //! The dossier is one compact JSON document `{"format", "parts", "manifest", "signature"}`.
 //! `parts` holds the case record, its parties and their nexus facts, screening hits and list
@@ -11,6 +14,8 @@
 //! sha256 of the canonical JSON of every part; `signature` is the Ed25519 signature of the
 //! canonical manifest with the checkpoint key. [`verify`] checks all of it with no database
 //! and no network.
+
+pub mod service;
 
 use crate::ids::CaseId;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,8 +29,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::checkpoint::{self, Checkpoint, Checkpointer};
-use super::{StoredEvent, event_from_json, recompute_hash};
+use crate::audit::checkpoint::{self, Checkpoint, Checkpointer};
+use crate::audit::{StoredEvent, event_from_json, recompute_hash};
 use crate::determinations::{Signed, canonical_json, content_hash};
 
 /// The format name written into every dossier.
@@ -188,7 +193,7 @@ pub async fn gather(
             .await?,
         );
     }
-    let events: Vec<StoredEvent> = super::of_case(conn, case_id).await?;
+    let events: Vec<StoredEvent> = crate::audit::of_case(conn, case_id).await?;
     parts.insert("audit_events".into(), serde_json::to_value(&events).expect("events serialise"));
     Ok(parts)
 }
@@ -671,9 +676,9 @@ pub fn table(v: &Value) -> (Vec<String>, Vec<Vec<String>>) {
 fn part_csv(v: &Value) -> Result<Vec<u8>, String> {
     let (cols, rows) = table(v);
     let mut w = csv::Writer::from_writer(Vec::new());
-    super::export::write_csv_record(&mut w, &cols).map_err(|e| e.to_string())?;
+    crate::audit::export::write_csv_record(&mut w, &cols).map_err(|e| e.to_string())?;
     for r in rows {
-        super::export::write_csv_record(&mut w, &r).map_err(|e| e.to_string())?;
+        crate::audit::export::write_csv_record(&mut w, &r).map_err(|e| e.to_string())?;
     }
     w.into_inner().map_err(|e| e.to_string())
 }
