@@ -12,6 +12,8 @@ use std::time::Duration;
 use clap::Args;
 use url::Url;
 
+use crate::db::redact_url;
+
 /// The default marking shown in the banner at the top and bottom of every page.
 pub const DEFAULT_MARKING: &str = "CONTROLLED UNCLASSIFIED INFORMATION";
 
@@ -589,13 +591,23 @@ fn piv_settings(raw: &RawConfig) -> Result<Option<PivSettings>, ConfigError> {
     Ok(Some(PivSettings { header, proxies: nets, issuers }))
 }
 
-/// Renders a database URL with its password replaced, for logs and error messages.
-pub fn redact_url(url: &Url) -> String {
-    let mut shown = url.clone();
-    if shown.password().is_some() {
-        let _ = shown.set_password(Some("***"));
+/// The pool's settings, as configured.
+impl From<&Config> for crate::db::PoolSettings {
+    fn from(config: &Config) -> Self {
+        crate::db::PoolSettings { size: config.db_pool_size, acquire_timeout: config.db_acquire_timeout }
     }
-    shown.to_string()
+}
+
+/// Where the database is, as configured, and the pool's settings.
+impl From<&Config> for crate::db::Settings {
+    fn from(config: &Config) -> Self {
+        crate::db::Settings {
+            url: config.database_url.clone(),
+            pg_bin_dir: config.pg_bin_dir.clone(),
+            data_dir: config.data_dir.clone(),
+            pool: config.into(),
+        }
+    }
 }
 
 impl fmt::Debug for Config {

@@ -1,4 +1,7 @@
-//! The database: connection pool, migrations, and the built-in local PostgreSQL.
+//! The database: connection pool, migrations, and the built-in local PostgreSQL. It takes
+//! its settings ([`Settings`], [`PoolSettings`]) from whoever opens it and reads no
+//! configuration, so the modules below the domains that use its pages and totals do not
+//! reach the configuration (which names the audit log's and the mail's settings) through it.
 
 pub mod health;
 pub mod local;
@@ -9,7 +12,6 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
-use crate::config::{Config, redact_url};
 use local::{Durability, LocalCluster, LocalDbError, PgBinaries};
 
 /// Name of the application database inside the built-in cluster.
@@ -198,17 +200,46 @@ pub struct Database {
     pub options: PgConnectOptions,
 }
 
+/// The pool's size and how long a request waits for a connection.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub size: u32,
+    pub acquire_timeout: Duration,
+}
+
+/// Where the database is (a URL, or the built-in cluster's folders) and the pool's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// External database; `None` runs the built-in one.
+    pub url: Option<url::Url>,
+    /// Where the PostgreSQL server binaries are (the built-in database).
+    pub pg_bin_dir: Option<std::path::PathBuf>,
+    /// The built-in database's folder.
+    pub data_dir: std::path::PathBuf,
+    pub pool: PoolSettings,
+}
+
+/// Renders a database URL with its password replaced, for logs and error messages.
+pub fn redact_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
+}
+
 /// Builds the pool with the configured size and acquire timeout. Connections are tested
 /// before use, so the pool recovers by itself after the database comes back.
 ///
 /// Every connection switches to the `icts_app` role (created by the first migration), so
 /// the service's queries run with only that role's privileges: in particular it can only
 /// INSERT and SELECT audit events.
-pub fn pool_options(config: &Config) -> PgPoolOptions {
+pub fn pool_options(settings: impl Into<PoolSettings>) -> PgPoolOptions {
+    let settings = settings.into();
     PgPoolOptions::new()
-        .max_connections(config.db_pool_size)
+        .max_connections(settings.size)
         .min_connections(0)
-        .acquire_timeout(config.db_acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
         .test_before_acquire(true)
         .after_connect(|conn, _meta| {
@@ -230,8 +261,9 @@ pub async fn migrate(options: &PgConnectOptions) -> Result<(), DbError> {
 impl Database {
     /// Opens the configured database (starting the built-in one when no URL is set) and
     /// runs the migrations.
-    pub async fn open(config: &Config) -> Result<Self, DbError> {
-        let (options, local, target) = match &config.database_url {
+    pub async fn open(settings: impl Into<Settings>) -> Result<Self, DbError> {
+        let settings = settings.into();
+        let (options, local, target) = match &settings.url {
             Some(url) => {
                 let target = redact_url(url);
                 let opts = PgConnectOptions::from_str(url.as_str())
@@ -239,8 +271,8 @@ impl Database {
                 (opts, None, target)
             }
             None => {
-                let pg_bin_dir = config.pg_bin_dir.clone();
-                let data_dir = config.data_dir.clone();
+                let pg_bin_dir = settings.pg_bin_dir.clone();
+                let data_dir = settings.data_dir.clone();
                 let (cluster, started) =
                     tokio::task::spawn_blocking(move || -> Result<(LocalCluster, bool), LocalDbError> {
                         let bins = PgBinaries::discover(pg_bin_dir.as_deref())?;
@@ -260,7 +292,7 @@ impl Database {
         };
         let options = options.log_statements(tracing::log::LevelFilter::Debug);
         migrate(&options).await?;
-        let pool = pool_options(config)
+        let pool = pool_options(settings.pool)
             .connect_with(options.clone())
             .await
             .map_err(|source| DbError::Sql { target: target.clone(), source })?;
