@@ -853,9 +853,16 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         )
         .await
         .map_err(e)?;
-        parties::link(&mut *state.conn().await?, analyst, state.now(), c.id, sp.id, PartyRole::Supplier)
-            .await
-            .map_err(e)?;
+        crate::cases::service::link_party(
+            &mut *state.conn().await?,
+            analyst,
+            state.now(),
+            c.id,
+            sp.id,
+            PartyRole::Supplier,
+        )
+        .await
+        .map_err(e)?;
         if i % 4 == 0 {
             service::add_note(
                 &mut *state.conn().await?,
@@ -1065,8 +1072,10 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
         };
         parties::add_evidence(&mut *state.conn().await?, ana, state.now(), ao.id, &ev).await?;
     }
-    parties::link(&mut *state.conn().await?, ana, state.now(), k.id, us.id, PartyRole::Supplier).await?;
-    parties::link(&mut *state.conn().await?, ana, state.now(), k.id, ao.id, PartyRole::Owner).await?;
+    crate::cases::service::link_party(&mut *state.conn().await?, ana, state.now(), k.id, us.id, PartyRole::Supplier)
+        .await?;
+    crate::cases::service::link_party(&mut *state.conn().await?, ana, state.now(), k.id, ao.id, PartyRole::Owner)
+        .await?;
     let known: Vec<String> = office.reference.data_categories.iter().map(|d| d.code.clone()).collect();
     let t = transactions::TransactionInput {
         item: "Kaspersky anti-virus and cybersecurity software, with update and threat-intelligence services".into(),

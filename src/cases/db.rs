@@ -1,6 +1,6 @@
 //! The SQL of cases. Functions take a connection (usually a transaction), never the state.
 
-use crate::ids::{CaseId, RfiId, UserId};
+use crate::ids::{CaseId, PartyId, RfiId, UserId};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -10,6 +10,7 @@ use super::model::{CaseRow, NewCase, docket_number};
 use super::workflow::Stage;
 use crate::access::Role;
 use crate::access::policy::{CaseScope, case_scope};
+use crate::parties::PartyRole;
 
 /// The columns of [`CaseRow`] over a case `c` and its assignee `u`.
 macro_rules! case_columns {
@@ -1114,6 +1115,30 @@ pub async fn keep_idempotent_answer(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Links `party` to `case_id` in `role`, by `by` at `at`; false when it has that role there
+/// already.
+pub async fn link_party(
+    conn: &mut PgConnection,
+    case_id: CaseId,
+    party: PartyId,
+    role: PartyRole,
+    by: UserId,
+    at: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
+        case_id.0,
+        party.0,
+        role as _,
+        by.0,
+        at,
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
 }
 
 #[cfg(test)]

@@ -490,7 +490,7 @@ pub async fn load(
     .await?;
     let with_hits: std::collections::HashSet<PartyId> = with_hits.into_iter().collect();
     let triage_of = |r: &ImportRow, c: &NewCase| {
-        crate::risk::triage::score(&crate::risk::triage::TriageFacts {
+        super::triage::score(&super::triage::TriageFacts {
             category: &c.category,
             adversaries: c.adversaries.len(),
             screening_hits: r.parties.iter().filter(|p| with_hits.contains(&party_ids[&p.0])).count(),

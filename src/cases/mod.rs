@@ -10,5 +10,6 @@ pub mod reference;
 pub mod service;
 pub mod totals;
 pub mod transactions;
+pub mod triage;
 pub mod web;
 pub mod workflow;

@@ -1,7 +1,7 @@
 //! Case use cases: each checks permission and need-to-know, applies the pure rules, writes
 //! with a version guard, and appends its audit event, all in one transaction.
 
-use crate::ids::{CaseId, NoteId, RfiId, UserId};
+use crate::ids::{CaseId, NoteId, PartyId, RfiId, UserId};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use time::{Date, OffsetDateTime};
@@ -16,6 +16,7 @@ use crate::access::{Role, policy};
 use crate::audit::{self, EventType, NewEvent};
 use crate::dates::{When, today};
 use crate::error::{DomainError, FieldError};
+use crate::parties::PartyRole;
 
 /// Loads a case the user may see, or 404 (the same answer as for a case that does not
 /// exist, so restricted cases stay invisible).
@@ -25,6 +26,36 @@ pub async fn visible(conn: &mut PgConnection, user: &Actor, id: CaseId, lock: bo
         return Err(DomainError::NotFound);
     }
     Ok(row)
+}
+
+/// Links a party to a case the user can see and work (a case knows its parties; the
+/// party domain knows nothing of cases).
+pub async fn link_party(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    case_id: CaseId,
+    party: PartyId,
+    role: PartyRole,
+) -> Result<(), DomainError> {
+    if !user.may(policy::Action::WorkCases) {
+        return Err(DomainError::Forbidden);
+    }
+    let mut tx = conn.begin().await?;
+    let c = visible(&mut tx, user, case_id, true).await?;
+    if policy::case_work(user.role, user.id, c.assignee) != policy::CaseWork::Allowed {
+        return Err(DomainError::Forbidden);
+    }
+    crate::parties::get(&mut tx, party).await?.ok_or_else(|| DomainError::invalid("party_id", "no such party"))?;
+    if !db::link_party(&mut tx, case_id, party, role, user.id, now).await? {
+        return Err(DomainError::Conflict("the party already has that role in this case".into()));
+    }
+    let event = NewEvent::new(EventType::CasePartyLinked)
+        .object("case", case_id)
+        .changes(json!({"party": party, "role": role}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Records that `user` read a restricted case (`what`: the page or resource), so reads of

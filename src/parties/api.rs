@@ -132,7 +132,7 @@ pub async fn link(
 ) -> Result<StatusCode, AppError> {
     let role = PartyRole::parse(l.role.trim())
         .ok_or_else(|| AppError::invalid("role", "must be supplier, us_counterparty, owner or intermediary"))?;
-    super::link(&mut *state.conn().await?, &user, state.now(), id, l.party_id, role).await?;
+    crate::cases::service::link_party(&mut *state.conn().await?, &user, state.now(), id, l.party_id, role).await?;
     Ok(StatusCode::CREATED)
 }
 

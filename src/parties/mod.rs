@@ -729,44 +729,6 @@ pub async fn parties_of_case(conn: &mut PgConnection, case_id: CaseId) -> Result
     .await
 }
 
-/// Links a party to a case the user can see and work.
-pub async fn link(
-    conn: &mut PgConnection,
-    user: &Actor,
-    now: OffsetDateTime,
-    case_id: CaseId,
-    party: PartyId,
-    role: PartyRole,
-) -> Result<(), DomainError> {
-    require_work(user)?;
-    let mut tx = conn.begin().await?;
-    let c = crate::cases::service::visible(&mut tx, user, case_id, true).await?;
-    if crate::access::policy::case_work(user.role, user.id, c.assignee) != crate::access::policy::CaseWork::Allowed {
-        return Err(DomainError::Forbidden);
-    }
-    get(&mut tx, party).await?.ok_or_else(|| DomainError::invalid("party_id", "no such party"))?;
-    let n = sqlx::query!(
-        "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
-        case_id.0,
-        party.0,
-        role as _,
-        user.id.0,
-        now,
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n == 0 {
-        return Err(DomainError::Conflict("the party already has that role in this case".into()));
-    }
-    let event = NewEvent::new(EventType::CasePartyLinked)
-        .object("case", case_id)
-        .changes(json!({"party": party, "role": role}));
-    audit::record(&mut tx, now, &user.audit(), event).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// The nexus evidence recorded on a case's parties: party, criterion, finding.
 pub async fn nexus_evidence_of_case(
     conn: &mut PgConnection,

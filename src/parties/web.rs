@@ -397,9 +397,9 @@ pub async fn link(
     AppForm(f): AppForm<LinkForm>,
 ) -> Result<Response, AppError> {
     let result = match (f.party_id.trim().parse::<PartyId>(), PartyRole::parse(f.role.trim())) {
-        (Ok(p), Some(r)) => {
-            super::link(&mut *state.conn().await?, &user, state.now(), id, p, r).await.map_err(AppError::from)
-        }
+        (Ok(p), Some(r)) => crate::cases::service::link_party(&mut *state.conn().await?, &user, state.now(), id, p, r)
+            .await
+            .map_err(AppError::from),
         (Err(_), _) => Err(AppError::invalid("party_id", "choose a party")),
         (_, None) => Err(AppError::invalid("role", "choose a role")),
     };

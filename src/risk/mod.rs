@@ -4,5 +4,4 @@
 pub mod api;
 pub mod model;
 pub mod service;
-pub mod triage;
 pub mod web;
