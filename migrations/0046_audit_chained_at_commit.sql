@@ -12,7 +12,9 @@
 -- The chain is the same: the hash is computed here as `audit::event_hash` computes it,
 -- from the canonical tail the application wrote. A transaction that must see its own
 -- events in the chain before it commits (a checkpoint that covers its own event, a bulk
--- append after single ones) runs `SET CONSTRAINTS audit_pending_chain IMMEDIATE`. Rows of
+-- append after single ones) runs `SET CONSTRAINTS audit_pending_chain IMMEDIATE`; the
+-- setting `icts.audit_pending`, which `audit::record` sets and this trigger clears, tells
+-- whether it has events waiting without reading the table. Rows of
 -- a transaction that rolls back vanish with it; a crash empties the table with the
 -- transactions it belonged to.
 --
@@ -61,6 +63,9 @@ BEGIN
     UPDATE audit_head h SET seq = a.seq, hash = a.hash, classified_seq = a.seq,
         written_seq = CASE WHEN NEW.may_change_cases OR h.classified_seq <> h.seq THEN a.seq ELSE h.written_seq END
     FROM appended a WHERE h.singleton;
+    -- None of this transaction's events waits any more (`audit::record` marks that one
+    -- does; each pending row's trigger runs before the commit ends).
+    PERFORM set_config('icts.audit_pending', '', true);
     RETURN NULL;
 END
 $$;

@@ -390,7 +390,8 @@ pub async fn record(
         "INSERT INTO audit_pending (id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, \
            object_id, changes, outcome, tail, may_change_cases) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         RETURNING (SELECT e.epoch FROM audit_commit_epoch e WHERE CASE WHEN NOT $14 OR e.epoch IS NULL THEN false \
+         RETURNING set_config('icts.audit_pending', 'yes', true), \
+           (SELECT e.epoch FROM audit_commit_epoch e WHERE CASE WHEN NOT $14 OR e.epoch IS NULL THEN false \
            ELSE set_config('synchronous_commit', 'off', true) IS NOT NULL END) AS deferred_epoch",
         stored.id.0,
         stored.at,
@@ -428,10 +429,10 @@ pub async fn record_linked(
     let may_defer = durable::may_defer();
     // One statement locks the head, hashes (as `event_hash` does), appends and moves it;
     // it appends nothing while this transaction has events waiting for its commit, which
-    // are linked first.
-    loop {
+    // are linked first (once: linking clears the mark the statement reads).
+    for _ in 0..2 {
         let appended = sqlx::query!(
-        "WITH head AS (SELECT seq, hash FROM audit_head WHERE singleton AND NOT EXISTS (SELECT FROM audit_pending) FOR UPDATE), \
+        "WITH head AS (SELECT seq, hash FROM audit_head WHERE singleton AND coalesce(current_setting('icts.audit_pending', true), '') = '' FOR UPDATE), \
          appended AS (INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, \
            object_type, object_id, changes, outcome, prev_hash, hash) \
            SELECT head.seq + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, head.hash, \
@@ -467,6 +468,7 @@ pub async fn record_linked(
             None => chain_now(&mut *conn).await?,
         }
     }
+    Err(sqlx::Error::Protocol("the audit head stayed marked as having events waiting after they were linked".into()))
 }
 
 /// Links the events this transaction has recorded so far into the chain now rather than at
