@@ -338,6 +338,7 @@ pub struct TransitionRequest {
     pub action: String,
     /// Reason, question or justification (required for some actions).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub comment: Option<String>,
     /// The date the act took effect, YYYY-MM-DD (today when absent). Not in the future,
     /// not before the act it follows.
@@ -345,6 +346,7 @@ pub struct TransitionRequest {
     pub date: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
     /// How the initial determination was served: one of the rule's methods
     /// (`registered_mail`, `facsimile`, `electronic_transmission`, `commercial_carrier`,
@@ -410,6 +412,7 @@ pub async fn transition(
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
     /// Text.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub body: String,
 }
 
@@ -444,6 +447,7 @@ pub async fn events(
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
     /// Case ids.
+    #[schema(value_type = crate::text::List<CaseId, { ASSIGN_AT_ONCE }>, inline)]
     pub cases: Vec<CaseId>,
     /// The new assignee, or null to unassign.
     pub assignee: Option<UserId>,
@@ -489,6 +493,7 @@ pub struct RuleRequest {
     /// `ifr-2021` or `final-2025`.
     pub rule_version: String,
     /// The written reason (shown on the case).
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
     pub reason: String,
 }
 

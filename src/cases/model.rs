@@ -298,20 +298,25 @@ impl std::ops::Deref for CaseView {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseInput {
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub title: String,
     /// Summary of the transaction(s) and concerns.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub summary: String,
     /// `agency_referral`, `own_initiative` or `submitted_information`.
     pub origin: String,
     /// Agency code, required for an agency referral.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::CODE }>>, inline)]
     pub referring_agency: Option<String>,
     /// Referral date (YYYY-MM-DD).
     #[serde(default)]
     pub referral_date: Option<String>,
     /// Covered category code.
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub category: String,
     /// Adversary codes.
+    #[schema(value_type = crate::text::Texts<{ crate::text::CODE }, { crate::text::CODES }>, inline)]
     pub adversaries: Vec<String>,
     /// Need-to-know.
     #[serde(default)]
@@ -320,6 +325,7 @@ pub struct CaseInput {
     /// (`ICTS-YYYY-NNN`; supervisors moving their open reviews in). New cases get the next
     /// number of the gap-free counter.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::CODE }>>, inline)]
     pub docket_number: Option<String>,
 }
 
@@ -472,15 +478,19 @@ pub struct CaseEdit {
     pub version: i32,
     /// New title.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::NAME }>>, inline)]
     pub title: Option<String>,
     /// New summary.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub summary: Option<String>,
     /// New category code.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::CODE }>>, inline)]
     pub category: Option<String>,
     /// New adversary codes.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Texts<{ crate::text::CODE }, { crate::text::CODES }>>, inline)]
     pub adversaries: Option<Vec<String>>,
     /// Need-to-know (supervisors only).
     #[serde(default)]
@@ -490,18 +500,21 @@ pub struct CaseEdit {
     pub covered: Option<String>,
     /// Reasoning.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub covered_note: Option<String>,
     /// Nexus? `yes`, `no` or empty.
     #[serde(default)]
     pub nexus: Option<String>,
     /// Reasoning.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub nexus_note: Option<String>,
     /// Undue risk? `yes`, `no` or empty.
     #[serde(default)]
     pub undue_risk: Option<String>,
     /// Reasoning.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub undue_risk_note: Option<String>,
     /// The date the three questions were answered as changed here, YYYY-MM-DD (today when
     /// absent).
@@ -509,6 +522,7 @@ pub struct CaseEdit {
     pub answered_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 

@@ -137,6 +137,7 @@ pub struct TransactionPartyInput {
 #[serde(deny_unknown_fields)]
 pub struct TransactionInput {
     /// The ICTS item or service.
+    #[schema(value_type = crate::text::Text<{ crate::cases::transactions::ITEM_MAX }>, inline)]
     pub item: String,
     /// Read as text so that a wrong one is named with the other bad fields; the document
     /// lists the kinds from [`TransactionKind`].
@@ -152,6 +153,7 @@ pub struct TransactionInput {
     #[serde(default)]
     pub completed_on: Option<String>,
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
     pub ongoing_activity: String,
     /// Value in US dollars.
     #[serde(default)]
@@ -160,6 +162,7 @@ pub struct TransactionInput {
     pub us_persons_affected: Option<i64>,
     /// Sensitive-data category codes.
     #[serde(default)]
+    #[schema(value_type = crate::text::Texts<{ crate::text::CODE }, { crate::text::CODES }>, inline)]
     pub data_categories: Vec<String>,
     /// Parties and their roles.
     #[serde(default)]

@@ -215,6 +215,7 @@ pub struct HitDecision {
     #[schema(value_type = HitVerdict)]
     pub decision: String,
     /// Why.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub reason: String,
 }
 

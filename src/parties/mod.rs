@@ -186,13 +186,16 @@ macro_rules! select_parties {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartyInput {
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub legal_name: String,
     /// Other names.
     #[serde(default)]
+    #[schema(value_type = crate::text::Texts<{ crate::text::NAME }, { crate::parties::MAX_ALIASES }>, inline)]
     pub aliases: Vec<String>,
     /// `company`, `person` or `government_body`.
     pub kind: String,
     /// Country code (two letters).
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub country: String,
     /// Parent party id.
     #[serde(default)]
@@ -201,6 +204,7 @@ pub struct PartyInput {
     #[serde(default)]
     pub ownership_pct: Option<f64>,
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub notes: String,
     /// Version (edits only).
     #[serde(default)]
@@ -611,11 +615,14 @@ pub struct EvidenceInput {
     /// Criterion name.
     pub criterion: String,
     /// Adversary code.
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub adversary: String,
     /// What was found.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub finding: String,
     /// Where it comes from (document, open source).
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
     pub source: String,
 }
 

@@ -42,6 +42,7 @@ pub async fn get(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRubric {
+    #[schema(value_type = crate::text::Text<{ crate::risk::service::RUBRIC_NAME_MAX }>, inline)]
     pub name: String,
     /// Criteria and thresholds.
     pub definition: RubricDefinition,
@@ -68,12 +69,14 @@ pub struct AssessmentRequest {
     /// Criterion code → score and rationale.
     pub scores: BTreeMap<String, CriterionScore>,
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub narrative: String,
     /// The date of the assessment, YYYY-MM-DD (today when absent).
     #[serde(default)]
     pub assessed_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -110,6 +113,7 @@ pub struct OverrideRequest {
     /// `low`, `moderate`, `high` or `critical`.
     pub band: String,
     /// Why.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub justification: String,
 }
 
@@ -136,6 +140,7 @@ pub struct DecisionRequest {
     /// Approve (true) or refuse (false).
     pub approve: bool,
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub comment: String,
 }
 
@@ -161,12 +166,14 @@ pub struct NexusRequest {
     /// `yes` or `no`.
     pub conclusion: String,
     /// The conclusion in words.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub summary: String,
     /// The date of the finding, YYYY-MM-DD (today when absent).
     #[serde(default)]
     pub found_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
