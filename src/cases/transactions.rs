@@ -13,6 +13,7 @@ use super::workflow::{Change, Facts, Input};
 use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, CaseWork, case_work};
+use crate::choice::Choice;
 use crate::error::{DomainError, FieldError};
 use crate::parties::PartyRole;
 
@@ -129,7 +130,8 @@ pub struct Transaction {
 #[serde(deny_unknown_fields)]
 pub struct TransactionPartyInput {
     pub party_id: PartyId,
-    pub role: String,
+    #[schema(value_type = PartyRole)]
+    pub role: Choice<PartyRole>,
 }
 
 /// New transaction.
@@ -236,11 +238,11 @@ impl TransactionInput {
         }
         let mut parties = Vec::new();
         for p in &self.parties {
-            match PartyRole::parse(p.role.trim()) {
+            match p.role.known() {
                 Some(r) => parties.push((p.party_id, r)),
                 None => e.push(FieldError::new(
                     "parties",
-                    format!("role {:?} must be supplier, us_counterparty, owner or intermediary", p.role),
+                    format!("role {:?} must be supplier, us_counterparty, owner or intermediary", p.role.as_text()),
                 )),
             }
         }

@@ -316,42 +316,20 @@ fn is_date(s: &Value) -> bool {
 /// The closed sets of values, by `Schema.property` or `path?parameter`, from the domain's
 /// own lists.
 pub fn closed_sets() -> Vec<(&'static str, Vec<String>)> {
-    use crate::cases::workflow::{Action, RuleVersion, SERVICE_METHODS, Stage};
     use crate::determinations::{CBI_SECTIONS, Kind, RECIPIENT_KINDS, SENDING_METHODS};
     let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let codes = |v: &[(&str, &str)]| v.iter().map(|s| s.0.to_string()).collect::<Vec<_>>();
     let roles: Vec<String> = crate::auth::policy::Role::ALL.iter().map(|r| r.as_str().to_string()).collect();
-    let party_roles: Vec<String> = crate::parties::PartyRole::ALL.iter().map(|r| r.as_str().to_string()).collect();
     let outcomes: Vec<String> = {
         let mut v: Vec<String> = Kind::ALL.iter().flat_map(|k| k.outcomes()).map(|s| s.to_string()).collect();
         v.dedup();
         v
     };
     let kinds: Vec<String> = Kind::ALL.iter().map(|k| k.as_str().to_string()).collect();
-    let answer_or_empty = strs(&["", "yes", "no"]);
     let markings = codes(&crate::documents::model::MARKINGS);
     vec![
-        ("CaseInput.origin", crate::cases::model::Origin::ALL.iter().map(|o| o.as_str().to_string()).collect()),
-        ("CaseEdit.covered", answer_or_empty.clone()),
-        ("CaseEdit.nexus", answer_or_empty.clone()),
-        ("CaseEdit.undue_risk", answer_or_empty),
-        ("NexusRequest.conclusion", strs(&["yes", "no"])),
-        ("TransitionRequest.action", Action::ALL.iter().map(|a| a.as_str().to_string()).collect()),
-        ("TransitionRequest.method", codes(&SERVICE_METHODS)),
-        (
-            "RuleRequest.rule_version",
-            [RuleVersion::Ifr2021, RuleVersion::Final2025].map(|r| r.code().to_string()).to_vec(),
-        ),
         ("CreateUser.role", roles.clone()),
         ("PatchUser.role", roles),
-        ("PartyInput.kind", crate::parties::PartyKind::ALL.iter().map(|k| k.as_str().to_string()).collect()),
-        ("LinkRequest.role", party_roles.clone()),
-        ("TransactionPartyInput.role", party_roles),
-        (
-            "EvidenceInput.criterion",
-            crate::parties::NexusCriterion::ALL.iter().map(|c| c.as_str().to_string()).collect(),
-        ),
-        ("OverrideRequest.band", crate::risk::model::Band::ALL.iter().map(|b| b.as_str().to_string()).collect()),
         ("DraftRequest.kind", kinds.clone()),
         ("Determination.kind", kinds),
         ("DraftRequest.outcome", outcomes.clone()),
@@ -370,8 +348,6 @@ pub fn closed_sets() -> Vec<(&'static str, Vec<String>)> {
         ("ApprovalDecision.decision", strs(&["approve", "refuse", "withdraw"])),
         ("Approval.kind", strs(&["password_reset", "role_change", "second_factor_reset"])),
         ("StoredEvent.outcome", strs(&["success", "failure", "denied"])),
-        ("/api/v1/cases?stage", Stage::ALL.iter().map(|s| s.as_str().to_string()).collect()),
-        ("/api/v1/cases?sort", crate::cases::db::Sort::ALL.iter().map(|s| s.as_str().to_string()).collect()),
         ("/api/v1/cases/{id}/export?format", strs(&["json", "csv"])),
         ("/api/v1/audit/export?format", strs(&["ndjson", "csv"])),
     ]
