@@ -15,13 +15,13 @@ use crate::auth::Actor;
 use crate::auth::Role;
 use crate::auth::password;
 use crate::auth::service::{NewUser, create_user};
-use crate::cases::model::{CaseEdit, CaseInput, CaseRow};
+use crate::cases::model::{AnswerEdit, CaseEdit, CaseInput, CaseRow, Origin};
 use crate::cases::reference::Reference;
 use crate::cases::workflow::{Action, Decision, Input, Stage};
 use crate::cases::{service, transactions};
 use crate::clock::ManualClock;
 use crate::error::DomainError;
-use crate::parties::{self, EvidenceInput, PartyInput, PartyRole};
+use crate::parties::{self, EvidenceInput, NexusCriterion, PartyInput, PartyKind, PartyRole};
 
 /// The accounts created, with their one-time passwords.
 pub struct DemoAccount {
@@ -167,11 +167,11 @@ impl Office {
         drop(conn);
         let edit = CaseEdit {
             version: c.version,
-            covered: Some("yes".into()),
+            covered: Some(AnswerEdit::Yes.into()),
             covered_note: Some(notes[0].into()),
-            nexus: Some("yes".into()),
+            nexus: Some(AnswerEdit::Yes.into()),
             nexus_note: Some(notes[1].into()),
-            undue_risk: Some("yes".into()),
+            undue_risk: Some(AnswerEdit::Yes.into()),
             undue_risk_note: Some(notes[2].into()),
             answered_on: answered_on.map(str::to_string),
             late_reason: answered_on.map(|_| MOVED_IN.to_string()),
@@ -581,7 +581,7 @@ impl Office {
                 Action::ServeInitialDetermination => {
                     let input = Input {
                         date: Some(self.clock_today()),
-                        method: Some("electronic_transmission".into()),
+                        method: Some(crate::cases::workflow::ServiceMethod::ElectronicTransmission),
                         ..Input::default()
                     };
                     self.act(analyst, id, Action::ServeInitialDetermination, input).await?;
@@ -689,7 +689,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         .file(ana, CaseInput {
             title: "Cloud services of a carrier affiliated with China Mobile".into(),
             summary: "Review of cloud and data-centre services offered to US customers by a US subsidiary of a PRC state-owned carrier; access to stored customer data by PRC authorities.".into(),
-            origin: "own_initiative".into(),
+            origin: Origin::OwnInitiative.into(),
             referral_date: Some("2021-06-01".into()),
             category: "data_hosting".into(),
             adversaries: vec!["CN".into()],
@@ -814,7 +814,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         // Later cases fall under the 2025 rule.
         start += Duration::days(if i < 24 { 40 } else { 25 });
         clock.set(start);
-        let origin = ["agency_referral", "own_initiative", "submitted_information"][i % 3];
+        let origin = Origin::ALL[i % 3];
         let c = office
             .file(
                 analyst,
@@ -825,7 +825,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
                     ),
                     summary: format!("{concern} Supplier: {supplier}."),
                     origin: origin.into(),
-                    referring_agency: (origin == "agency_referral")
+                    referring_agency: (origin == Origin::AgencyReferral)
                         .then(|| ["DHS", "DOD", "FCC", "TREAS"][i % 4].to_string()),
                     referral_date: Some(office.clock_today().to_string()),
                     category: category.into(),
@@ -844,7 +844,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
             &state.screening,
             PartyInput {
                 legal_name: format!("{supplier} #{}", i / topics.len() + 1),
-                kind: "company".into(),
+                kind: PartyKind::Company.into(),
                 country: adv.into(),
                 ..PartyInput::default()
             }
@@ -1003,7 +1003,7 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
         .file(sam, CaseInput {
             title: "Kaspersky Lab, Inc. — anti-virus software and related services".into(),
             summary: "Referred by the Department of Justice. Kaspersky anti-virus and cybersecurity products run with administrative privileges on US systems and receive updates and instructions from servers under Russian jurisdiction; Russian law can compel the company's cooperation with intelligence services.".into(),
-            origin: "agency_referral".into(),
+            origin: Origin::AgencyReferral.into(),
             referring_agency: Some("DOJ".into()),
             referral_date: Some("2021-08-10".into()),
             category: "connected_software".into(),
@@ -1015,7 +1015,7 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
     service::assign(&mut *state.conn().await?, sam, state.now(), &[k.id], Some(ana.id), state.mail).await?;
     let p = |legal_name: &str, country: &str, parent: Option<crate::ids::PartyId>, pct: Option<f64>| PartyInput {
         legal_name: legal_name.into(),
-        kind: "company".into(),
+        kind: PartyKind::Company.into(),
         country: country.into(),
         parent_id: parent,
         ownership_pct: pct,
@@ -1047,13 +1047,13 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
     )
     .await?;
     for (criterion, finding) in [
-        ("facilities", "Headquarters and principal research and development in Moscow."),
+        (NexusCriterion::Facilities, "Headquarters and principal research and development in Moscow."),
         (
-            "adversary_law",
+            NexusCriterion::AdversaryLaw,
             "Subject to Russian laws that can compel assistance to the FSB and other intelligence services.",
         ),
         (
-            "operation_control",
+            NexusCriterion::OperationControl,
             "Software updates, threat-intelligence data and instructions are delivered from infrastructure operated from Russia.",
         ),
     ] {
@@ -1132,7 +1132,10 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
             ana,
             k.id,
             Action::ServeInitialDetermination,
-            Input { method: Some("commercial_carrier".into()), ..on(date!(2023 - 10 - 02)) },
+            Input {
+                method: Some(crate::cases::workflow::ServiceMethod::CommercialCarrier),
+                ..on(date!(2023 - 10 - 02))
+            },
         )
         .await?;
 

@@ -20,7 +20,9 @@ use crate::web::extract::{ApiJson, AppPath};
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// Account email.
+    #[schema(value_type = crate::text::Text<{ crate::text::EMAIL }>, inline)]
     pub email: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSWORD }>, inline)]
     pub password: String,
     /// For an account with one-time codes: the six digits its authenticator shows now,
     /// or one of its recovery codes.
@@ -267,11 +269,14 @@ pub async fn list_users(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(value_type = crate::text::Text<{ crate::text::EMAIL }>, inline)]
     pub email: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::PERSON }>, inline)]
     pub name: String,
     /// `analyst`, `supervisor`, `auditor` or `admin`.
     pub role: String,
     /// Initial password; the user must change it at the first sign-in.
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSWORD }>, inline)]
     pub password: String,
 }
 
@@ -448,6 +453,7 @@ pub async fn decide_approval(
 #[serde(deny_unknown_fields)]
 pub struct ReauthRequest {
     /// The account's password.
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSWORD }>, inline)]
     pub password: String,
 }
 

@@ -13,6 +13,7 @@ use super::workflow::{Change, Facts, Input};
 use crate::audit::{self, EventType, NewEvent};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, CaseWork, case_work};
+use crate::choice::Choice;
 use crate::error::{DomainError, FieldError};
 use crate::parties::PartyRole;
 
@@ -129,7 +130,8 @@ pub struct Transaction {
 #[serde(deny_unknown_fields)]
 pub struct TransactionPartyInput {
     pub party_id: PartyId,
-    pub role: String,
+    #[schema(value_type = PartyRole)]
+    pub role: Choice<PartyRole>,
 }
 
 /// New transaction.
@@ -137,6 +139,7 @@ pub struct TransactionPartyInput {
 #[serde(deny_unknown_fields)]
 pub struct TransactionInput {
     /// The ICTS item or service.
+    #[schema(value_type = crate::text::Text<{ crate::cases::transactions::ITEM_MAX }>, inline)]
     pub item: String,
     /// Read as text so that a wrong one is named with the other bad fields; the document
     /// lists the kinds from [`TransactionKind`].
@@ -152,6 +155,7 @@ pub struct TransactionInput {
     #[serde(default)]
     pub completed_on: Option<String>,
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
     pub ongoing_activity: String,
     /// Value in US dollars.
     #[serde(default)]
@@ -160,6 +164,7 @@ pub struct TransactionInput {
     pub us_persons_affected: Option<i64>,
     /// Sensitive-data category codes.
     #[serde(default)]
+    #[schema(value_type = crate::text::Texts<{ crate::text::CODE }, { crate::text::CODES }>, inline)]
     pub data_categories: Vec<String>,
     /// Parties and their roles.
     #[serde(default)]
@@ -233,11 +238,11 @@ impl TransactionInput {
         }
         let mut parties = Vec::new();
         for p in &self.parties {
-            match PartyRole::parse(p.role.trim()) {
+            match p.role.known() {
                 Some(r) => parties.push((p.party_id, r)),
                 None => e.push(FieldError::new(
                     "parties",
-                    format!("role {:?} must be supplier, us_counterparty, owner or intermediary", p.role),
+                    format!("role {:?} must be supplier, us_counterparty, owner or intermediary", p.role.as_text()),
                 )),
             }
         }

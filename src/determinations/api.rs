@@ -34,6 +34,7 @@ pub struct DraftRequest {
     pub drafted_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -58,6 +59,7 @@ pub struct ReviseRequest {
 #[serde(deny_unknown_fields)]
 pub struct ReturnRequest {
     /// What must change (required).
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub comment: String,
 }
 

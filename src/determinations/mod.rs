@@ -119,6 +119,7 @@ pub struct SubmissionAnswer {
     /// The submission answered.
     pub submission_id: SubmissionId,
     /// The office's answer.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub answer: String,
 }
 
@@ -127,6 +128,7 @@ pub struct SubmissionAnswer {
 #[serde(deny_unknown_fields)]
 pub struct Prohibition {
     /// What is prohibited.
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
     pub description: String,
     /// From when.
     pub effective_on: Date,
@@ -137,29 +139,38 @@ pub struct Prohibition {
 #[serde(deny_unknown_fields)]
 pub struct Content {
     /// Title (e.g. "Final Determination: Case No. ICTS-2021-002, Kaspersky Lab, Inc.").
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub title: String,
     /// The party the determination names.
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub party: String,
     /// Finding on question 1: a covered ICTS transaction.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub covered_finding: String,
     /// Finding on question 2: the foreign-adversary nexus.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub nexus_finding: String,
     /// Risk analysis (question 3), resting on the linked assessment.
+    #[schema(value_type = crate::text::Text<{ crate::text::LONG }>, inline)]
     pub risk_analysis: String,
     /// Background beyond the procedural history drawn from the case.
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::LONG }>, inline)]
     pub background: String,
     /// Answers to each party submission.
     #[serde(default)]
     pub submission_answers: Vec<SubmissionAnswer>,
     /// Timing and manner of cessation.
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub cessation: String,
     /// Prohibited transactions with their dates.
     #[serde(default)]
+    #[schema(value_type = crate::text::List<Prohibition, { MAX_PROHIBITIONS }>, inline)]
     pub prohibitions: Vec<Prohibition>,
     /// Penalties statement.
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSAGE }>, inline)]
     pub penalties: String,
     /// Mitigation measures of the case this determination rests on.
     #[serde(default)]
@@ -171,11 +182,13 @@ pub struct Content {
     /// again in the future (7.109(d) / 791.109). Left out of the signed content when empty,
     /// so earlier determinations keep their hashes.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSAGE }>, inline)]
     pub future_review: String,
     /// The summary printed in the Federal Register front matter (drawn from the finding when
     /// empty). Left out of the signed content when empty, so earlier determinations keep
     /// their hashes.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSAGE }>, inline)]
     pub summary: String,
 }
 
@@ -593,16 +606,36 @@ pub const DEFAULT_AUTHORITY: &str =
 pub struct SignRequest {
     /// The signer's title, e.g. "Under Secretary for Industry and Security".
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::NAME }>>, inline)]
     pub signer_title: Option<String>,
     /// The delegation of the Secretary's authority under which they sign.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub authority: Option<String>,
     /// The sha256 (hex) of the content the signer reviewed, as the confirmation step shows
     /// it: given, the signature is refused if the content is no longer that.
     #[serde(default)]
-    #[schema(pattern = "^[0-9a-f]{64}$")]
+    #[schema(value_type = Option<Sha256Hex>, inline)]
     pub content_sha256: Option<String>,
 }
+
+/// The document's schema of a sha256 in hex: [`SHA256_HEX`] lower-case hex digits.
+pub struct Sha256Hex;
+
+/// How many hex digits a sha256 takes.
+pub const SHA256_HEX: usize = 64;
+
+impl utoipa::PartialSchema for Sha256Hex {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(SHA256_HEX))
+            .pattern(Some(format!("^[0-9a-f]{{{SHA256_HEX}}}$")))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Sha256Hex {}
 
 /// A determination signed outside the system, as a supervisor records it from the signed
 /// copy; a second supervisor confirms it.
@@ -610,10 +643,13 @@ pub struct SignRequest {
 #[serde(deny_unknown_fields)]
 pub struct OutsideSignature {
     /// The signer's name, as on the signed copy.
+    #[schema(value_type = crate::text::Text<{ crate::text::PERSON }>, inline)]
     pub signer_name: String,
     /// The signer's title.
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub signer_title: String,
     /// The delegation of the Secretary's authority under which they signed.
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
     pub authority: String,
     /// The date of the signature, YYYY-MM-DD.
     pub signed_on: String,
@@ -621,6 +657,7 @@ pub struct OutsideSignature {
     pub signed_copy: DocumentId,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -642,6 +679,7 @@ pub const RECIPIENT_KINDS: [&str; 2] = ["party", "agency"];
 #[serde(deny_unknown_fields)]
 pub struct NewSending {
     /// Who it was sent to (a party's or an agency's name).
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub recipient: String,
     /// `party` or `agency`.
     pub recipient_kind: String,
@@ -652,6 +690,7 @@ pub struct NewSending {
     pub sent_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -672,11 +711,14 @@ pub struct NewPublication {
     /// Published on, YYYY-MM-DD.
     pub published_on: String,
     /// Citation, e.g. `89 FR 52434`.
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub citation: String,
     /// Federal Register document number, e.g. `2024-13532`.
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub document_number: String,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 

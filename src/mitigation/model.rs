@@ -129,10 +129,13 @@ pub struct Measure {
 #[serde(deny_unknown_fields)]
 pub struct NewMeasure {
     /// Kind code (see `GET /api/v1/mitigation/kinds`).
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub kind: String,
     /// What it requires.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub description: String,
     /// Who is responsible.
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub owner: String,
     /// Due, YYYY-MM-DD.
     #[serde(default)]
@@ -159,6 +162,7 @@ pub struct StatusChange {
     pub status: String,
     /// Why (required for rejected and breached).
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub comment: String,
     /// The measure's version.
     pub version: i32,
@@ -167,6 +171,7 @@ pub struct StatusChange {
     pub changed_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -239,12 +244,14 @@ pub struct NewCheck {
     #[schema(value_type = CheckResult)]
     pub result: String,
     /// What was found.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub finding: String,
     /// A document of the case as evidence.
     #[serde(default)]
     pub document_id: Option<DocumentId>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 

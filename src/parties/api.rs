@@ -11,6 +11,7 @@ use super::screening_service::{self, Hit, ListVersion};
 use super::{CaseLink, ChainLink, Evidence, EvidenceInput, Party, PartyInput, PartyRole};
 use crate::app::AppState;
 use crate::cases::transactions::{self, Transaction, TransactionInput};
+use crate::choice::Choice;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath, AppQuery};
@@ -117,8 +118,9 @@ pub async fn add_evidence(
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
     pub party_id: PartyId,
-    /// `supplier`, `us_counterparty`, `owner` or `intermediary`.
-    pub role: String,
+    /// The part the party plays in the case.
+    #[schema(value_type = PartyRole)]
+    pub role: Choice<PartyRole>,
 }
 
 /// Links a party to a case with a role.
@@ -130,8 +132,7 @@ pub async fn link(
     AppPath(id): AppPath<CaseId>,
     ApiJson(l): ApiJson<LinkRequest>,
 ) -> Result<StatusCode, AppError> {
-    let role = PartyRole::parse(l.role.trim())
-        .ok_or_else(|| AppError::invalid("role", "must be supplier, us_counterparty, owner or intermediary"))?;
+    let role = l.role.or_invalid("role", "must be supplier, us_counterparty, owner or intermediary")?;
     super::link(&mut *state.conn().await?, &user, state.now(), id, l.party_id, role).await?;
     Ok(StatusCode::CREATED)
 }
@@ -215,6 +216,7 @@ pub struct HitDecision {
     #[schema(value_type = HitVerdict)]
     pub decision: String,
     /// Why.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub reason: String,
 }
 

@@ -17,6 +17,7 @@ use super::{
 use crate::app::AppState;
 use crate::auth::web::show_time;
 use crate::cases::reference::Reference;
+use crate::choice::Choice;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
@@ -162,7 +163,7 @@ pub async fn list(
     State(state): State<AppState>,
     AppQuery(q): AppQuery<PartyQuery>,
 ) -> Result<Response, AppError> {
-    list_page(&state, &user, q, PartyInput { kind: "company".into(), ..PartyInput::default() }, Vec::new()).await
+    list_page(&state, &user, q, PartyInput::default(), Vec::new()).await
 }
 
 /// The party form.
@@ -209,7 +210,7 @@ impl PartyForm {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect(),
-            kind: self.kind.clone(),
+            kind: Choice::named(self.kind.trim()),
             country: self.country.clone(),
             parent_id,
             ownership_pct,
@@ -223,7 +224,7 @@ impl PartyForm {
         PartyInput {
             legal_name: self.legal_name.clone(),
             aliases: vec![self.aliases.clone()],
-            kind: self.kind.clone(),
+            kind: Choice::named(self.kind.trim()),
             country: self.country.clone(),
             notes: self.notes.clone(),
             ..PartyInput::default()
@@ -359,7 +360,7 @@ pub async fn update(
 /// The evidence form.
 #[derive(Debug, Deserialize)]
 pub struct EvidenceForm {
-    criterion: String,
+    criterion: Choice<NexusCriterion>,
     adversary: String,
     finding: String,
     #[serde(default)]
@@ -464,7 +465,7 @@ pub async fn add_transaction(
     let us_persons = num("us_persons_affected", &f.us_persons_affected, &mut errors).map(|v| v as i64);
     let mut parties = Vec::new();
     for (field, v, role) in
-        [("supplier", &f.supplier, "supplier"), ("counterparty", &f.counterparty, "us_counterparty")]
+        [("supplier", &f.supplier, PartyRole::Supplier), ("counterparty", &f.counterparty, PartyRole::UsCounterparty)]
     {
         if !v.trim().is_empty() {
             match v.trim().parse::<PartyId>() {

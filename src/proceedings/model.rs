@@ -125,6 +125,7 @@ pub struct NewNotice {
     #[schema(value_type = NoticeStep)]
     pub step: String,
     /// Agency code (see `/api/v1/reference`).
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub agency: String,
     /// Sent, YYYY-MM-DD.
     pub sent_on: String,
@@ -133,6 +134,7 @@ pub struct NewNotice {
     pub due_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -147,6 +149,7 @@ pub struct NoticeResponse {
     /// YYYY-MM-DD.
     pub responded_on: String,
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub comment: String,
     /// Level of the official who submitted the objection (an objection): `agency_head`,
     /// `deputy_secretary`, `under_secretary`, `assistant_secretary` or
@@ -155,6 +158,7 @@ pub struct NoticeResponse {
     /// submits it within the 14 days after circulation (15 CFR 791.108(c)); one below that
     /// level, or later, is recorded with its level and does not hold the step.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::CODE }>>, inline)]
     pub objector_level: Option<String>,
     /// Referred to the President on, YYYY-MM-DD (an objection).
     #[serde(default)]
@@ -164,11 +168,13 @@ pub struct NoticeResponse {
     pub dispute_resolved_on: Option<String>,
     /// How the dispute was resolved.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub dispute_resolution: Option<String>,
     /// The notice's version.
     pub version: i32,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -210,12 +216,14 @@ pub struct NewSubmission {
     pub kind: String,
     /// Received, YYYY-MM-DD.
     pub received_on: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub summary: String,
     /// The party.
     #[serde(default)]
     pub party_id: Option<PartyId>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -225,9 +233,11 @@ pub struct NewSubmission {
 pub struct MeetingOutcome {
     /// Held on, YYYY-MM-DD.
     pub held_on: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub outcome: String,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 

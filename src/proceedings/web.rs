@@ -15,6 +15,7 @@ use super::{db, service as proceedings};
 use crate::app::AppState;
 use crate::cases::model::CaseRow;
 use crate::cases::service::visible;
+use crate::cases::workflow::ServiceMethod;
 use crate::determinations::Kind;
 use crate::determinations::web::{DeterminationRow, row};
 use crate::documents::{self, Document, MARKINGS};
@@ -183,8 +184,6 @@ async fn proceedings_page_with(
     let today = crate::cases::service::today(state.now());
     let response_due = c.served_on.map(|d| d + time::Duration::days(crate::cases::clocks::RESPONSE_DAYS));
     let parties = crate::parties::parties_of_case(&mut conn, id).await?;
-    let methods = crate::cases::workflow::SERVICE_METHODS;
-    let earlier = crate::cases::workflow::EARLIER_SERVICE_METHODS;
     let page = ProceedingsPage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
         panel,
@@ -199,10 +198,7 @@ async fn proceedings_page_with(
         agencies,
         services: services
             .into_iter()
-            .map(|(m, on, who)| {
-                let label = methods.iter().chain(earlier.iter()).find(|x| x.0 == m).map(|x| x.1).unwrap_or("");
-                (label.to_string(), on.to_string(), who)
-            })
+            .map(|(m, on, who)| (ServiceMethod::label_of(&m).to_string(), on.to_string(), who))
             .collect(),
         submissions: db::submissions(&mut conn, id).await?,
         submission_kinds: super::model::SUBMISSION_KINDS,

@@ -541,17 +541,21 @@ async fn the_openapi_document_is_not_the_api() {
         }
     }
     assert!(doc["paths"]["/api/v1/auth/token"]["post"]["responses"].get("429").is_some(), "sign-in is throttled");
-    // Closed sets are enums, drawn from the domain's own lists.
+    // Closed sets are enums, drawn from the domain's own types.
     let stage = &doc["paths"]["/api/v1/cases"]["get"]["parameters"]
         .as_array()
         .unwrap()
         .iter()
         .find(|p| p["name"] == "stage")
         .unwrap()["schema"]["anyOf"][0];
-    assert!(stage.to_string().contains("initial_review"), "{stage}");
+    assert!(resolved(&doc, stage).to_string().contains("initial_review"), "{stage}");
     let schemas = &doc["components"]["schemas"];
-    assert_eq!(schemas["CaseInput"]["properties"]["origin"]["enum"].as_array().unwrap().len(), 3);
-    assert!(schemas["DraftRequest"]["properties"]["outcome"]["enum"].to_string().contains("not_prohibited"));
+    assert_eq!(resolved(&doc, &schemas["CaseInput"]["properties"]["origin"])["enum"].as_array().unwrap().len(), 3);
+    assert!(
+        resolved(&doc, &schemas["DraftRequest"]["properties"]["outcome"])["enum"]
+            .to_string()
+            .contains("not_prohibited")
+    );
     assert_eq!(schemas["NewNotice"]["properties"]["sent_on"]["format"], "date");
     // A transaction's kind and status, a notice's step and answer and a check's result are
     // types: the document lists their values from them.
@@ -604,12 +608,27 @@ async fn the_openapi_document_is_not_the_api() {
             p.map(|p| p["schema"]["anyOf"][0].clone()).unwrap_or(Value::Null)
         } else {
             let (schema, prop) = key.split_once('.').unwrap();
-            let s = schemas[schema]["properties"][prop].clone();
-            if s["type"] == "array" { s["items"].clone() } else { s }
+            let s = resolved(&doc, &schemas[schema]["properties"][prop]);
+            if s["type"] == "array" { resolved(&doc, &s["items"]) } else { s }
         };
         let listed = target["enum"].as_array().map(|v| v.iter().filter_map(Value::as_str).count()).unwrap_or(0);
         assert_eq!(listed, values.len(), "{key}: {target}");
     }
+}
+
+/// The schema `s` stands for in `doc`: its `$ref` followed, and of a `oneOf` or `anyOf` (an
+/// optional value, a filter that may be left blank) the first branch that is not `null` or
+/// blank.
+fn resolved(doc: &Value, s: &Value) -> Value {
+    if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+        return resolved(doc, doc.pointer(r.trim_start_matches('#')).unwrap_or(&Value::Null));
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(first) = s[key].as_array().and_then(|v| v.iter().find(|b| b["type"] != "null")) {
+            return resolved(doc, first);
+        }
+    }
+    s.clone()
 }
 
 /// A body for `schema` (resolved against `doc`) whose every text is `text`.
@@ -781,21 +800,19 @@ async fn the_openapi_document_gives_no_lengths() {
     let ta = app.token(&admin).await;
     let doc = app.get("/api/v1/openapi.json").await.json();
     let schemas = &doc["components"]["schemas"];
-    // Every limit named in `conform` reached the document.
-    for (key, length) in icts_review::web::openapi::length_limits() {
-        let (schema, prop) = key.split_once('.').unwrap();
-        let s = &schemas[schema]["properties"][prop];
-        let (found, expected) = match length {
-            icts_review::web::openapi::Length::Chars(n) => {
-                let target = if s["items"].is_object() { &s["items"] } else { s };
-                (target["maxLength"].as_u64(), n)
-            }
-            icts_review::web::openapi::Length::Items(n) | icts_review::web::openapi::Length::ItemsExactly(n) => {
-                (s["maxItems"].as_u64(), n)
-            }
-        };
-        assert_eq!(found, Some(expected as u64), "{key}: {s}");
-    }
+    // The limits are the fields' own, from the domain's constants (`text::Text<{ text::NAME }>`
+    // on the field): a text, a list of texts, a list of other values, an optional text.
+    use icts_review::text;
+    let props = |schema: &str| schemas[schema]["properties"].clone();
+    assert_eq!(props("CaseInput")["title"]["maxLength"], text::NAME);
+    assert_eq!(props("CaseInput")["adversaries"]["items"]["maxLength"], text::CODE);
+    assert_eq!(props("CaseInput")["adversaries"]["maxItems"], text::CODES);
+    assert_eq!(props("AssignRequest")["cases"]["maxItems"], icts_review::cases::api::ASSIGN_AT_ONCE);
+    assert_eq!(props("AssignRequest")["cases"]["items"]["$ref"], "#/components/schemas/CaseId");
+    assert_eq!(props("CaseEdit")["late_reason"]["maxLength"], text::LINE);
+    assert_eq!(props("CaseEdit")["late_reason"]["type"], json!(["string", "null"]));
+    assert_eq!(props("CaseEdit")["late_reason"]["description"].as_str().map(|d| d.contains("7 days")), Some(true));
+    assert_eq!(props("Criterion")["levels"]["minItems"], props("Criterion")["levels"]["maxItems"]);
     let mut tried = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
