@@ -73,9 +73,10 @@ impl<T> From<T> for Choice<T> {
     }
 }
 
-impl<T: Default> Default for Choice<T> {
+impl<T> Default for Choice<T> {
+    /// Nothing named, as an empty field of a form.
     fn default() -> Self {
-        Choice::Known(T::default())
+        Choice::Unknown(String::new())
     }
 }
 

@@ -205,7 +205,7 @@ impl Office {
                 self.state.now(),
                 id,
                 NewNotice {
-                    step: step.into(),
+                    step: crate::choice::Choice::named(step),
                     agency: (*a).into(),
                     sent_on: self.clock_today().to_string(),
                     due_on: None,
@@ -215,7 +215,7 @@ impl Office {
             .await?;
             if concur {
                 let r = NoticeResponse {
-                    response: "concur".into(),
+                    response: crate::proceedings::model::AgencyAnswer::Concur.into(),
                     responded_on: self.clock_today().to_string(),
                     comment: "No objection.".into(),
                     objector_level: None,
@@ -252,7 +252,7 @@ impl Office {
                 self.state.now(),
                 id,
                 NewNotice {
-                    step: step.into(),
+                    step: crate::choice::Choice::named(step),
                     agency: (*a).into(),
                     sent_on: sent_on.to_string(),
                     due_on: None,
@@ -262,7 +262,7 @@ impl Office {
             .await?;
             if let Some(on) = concur_on {
                 let r = NoticeResponse {
-                    response: "concur".into(),
+                    response: crate::proceedings::model::AgencyAnswer::Concur.into(),
                     responded_on: on.to_string(),
                     comment: "No objection.".into(),
                     objector_level: None,
@@ -344,7 +344,7 @@ impl Office {
     /// Records a party submission received today.
     async fn submission(&self, who: &Actor, id: CaseId, kind: &str, summary: &str) -> Result<(), DomainError> {
         let s = crate::proceedings::model::NewSubmission {
-            kind: kind.into(),
+            kind: crate::choice::Choice::named(kind),
             received_on: self.clock_today().to_string(),
             summary: summary.into(),
             party_id: None,
@@ -383,7 +383,7 @@ impl Office {
         drop(conn);
         for m in measures.into_iter().filter(|m| m.status == crate::mitigation::MeasureStatus::Proposed) {
             let s = crate::mitigation::StatusChange {
-                status: "agreed".into(),
+                status: crate::mitigation::MeasureStatus::Agreed.into(),
                 comment: "Agreed in the mitigation agreement.".into(),
                 version: m.version,
                 changed_on: None,
@@ -488,7 +488,7 @@ impl Office {
             background: String::new(),
             submission_answers: submissions
                 .iter()
-                .filter(|s| s.kind != "meeting_request")
+                .filter(|s| s.kind != crate::proceedings::model::SubmissionKind::MeetingRequest)
                 .map(|s| SubmissionAnswer {
                     submission_id: s.id,
                     answer: "Considered in full; it does not address the risk identified.".into(),
@@ -944,7 +944,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
                         };
                         let check = crate::mitigation::NewCheck {
                             checked_on: office.clock_today().to_string(),
-                            result: result.into(),
+                            result: crate::choice::Choice::named(result),
                             finding: finding.into(),
                             document_id: None,
                             late_reason: None,
@@ -1070,8 +1070,8 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
     let known: Vec<String> = office.reference.data_categories.iter().map(|d| d.code.clone()).collect();
     let t = transactions::TransactionInput {
         item: "Kaspersky anti-virus and cybersecurity software, with update and threat-intelligence services".into(),
-        kind: "dealing".into(),
-        status: "ongoing".into(),
+        kind: transactions::TransactionKind::Dealing.into(),
+        status: transactions::TransactionStatus::Ongoing.into(),
         initiated_on: Some("2021-01-19".into()),
         ongoing_activity: "Signature and software updates; cloud-based threat analysis".into(),
         data_categories: vec!["private_communications".into()],
@@ -1148,7 +1148,7 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
         ),
     ] {
         let s = crate::proceedings::model::NewSubmission {
-            kind: kind.into(),
+            kind: crate::choice::Choice::named(kind),
             received_on: "2023-11-01".into(),
             summary: summary.into(),
             party_id: Some(us.id),
@@ -1169,7 +1169,7 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
         };
         let m = crate::mitigation::add(&mut *state.conn().await?, ana, state.now(), k.id, m).await?;
         let s = crate::mitigation::StatusChange {
-            status: "rejected".into(),
+            status: crate::mitigation::MeasureStatus::Rejected.into(),
             comment: "Does not address the risk: updates and instructions would still come from infrastructure under Russian jurisdiction, and the code reviewed is not the code delivered.".into(),
             version: m.version,
             changed_on: Some("2024-03-15".into()),
@@ -1205,11 +1205,14 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
         .await?;
 
     // Notice to the parties and the agencies, and publication at 89 FR 52434.
-    let mut sendings =
-        vec![("Kaspersky Lab, Inc.", "party", "registered_mail"), ("Kaspersky Lab, Inc.", "party", "electronic_mail")];
+    use crate::determinations::{RecipientKind, SendingMethod};
+    let mut sendings = vec![
+        ("Kaspersky Lab, Inc.", RecipientKind::Party, SendingMethod::RegisteredMail),
+        ("Kaspersky Lab, Inc.", RecipientKind::Party, SendingMethod::ElectronicMail),
+    ];
     sendings.extend(
         ["Department of Justice", "Department of Homeland Security", "Department of Defense"]
-            .map(|a| (a, "agency", "electronic_mail")),
+            .map(|a| (a, RecipientKind::Agency, SendingMethod::ElectronicMail)),
     );
     for (recipient, kind, method) in sendings {
         let s = NewSending {

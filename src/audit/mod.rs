@@ -42,8 +42,8 @@ pub struct AuditContext {
     pub request_id: Option<String>,
 }
 
-/// How an action ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How an action ended, stored, hashed and exported by its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// It happened.
@@ -55,7 +55,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    /// Every outcome.
+    pub const ALL: [Outcome; 3] = [Outcome::Success, Outcome::Failure, Outcome::Denied];
+
+    /// The name stored, hashed and exported.
+    pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Success => "success",
             Outcome::Failure => "failure",
@@ -195,7 +199,9 @@ pub struct StoredEvent {
     pub object_id: Option<String>,
     /// Changed fields / facts.
     pub changes: Value,
-    /// `success`, `failure` or `denied`.
+    /// How it ended. Kept as read, like the type's code: the chain hashes the stored text;
+    /// the document lists the values from [`Outcome`].
+    #[schema(value_type = Outcome)]
     pub outcome: String,
     /// Hash of the previous event (hex in JSON).
     #[serde(serialize_with = "as_hex")]

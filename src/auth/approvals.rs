@@ -8,7 +8,7 @@
 //! asked, approved, refused, withdrawn or found expired; an office with a single active
 //! administrator is refused the change outright.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
@@ -23,6 +23,55 @@ use crate::audit::{self, EventType, NewEvent, Outcome};
 use crate::error::DomainError;
 use crate::ids::UserId;
 
+/// What a request asks a second administrator for, stored, sent and audited by its
+/// lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKind {
+    /// Reset the password of a supervisor, an auditor or an administrator.
+    PasswordReset,
+    /// Raise an account to supervisor, auditor or administrator.
+    RoleChange,
+    /// Reset an account's second factors.
+    SecondFactorReset,
+    /// Link a card's certificate to an account.
+    CardLink,
+    /// Activate such an account.
+    Activation,
+    /// Loosen how a role signs in.
+    SignInPolicy,
+}
+
+impl ApprovalKind {
+    /// Every kind.
+    pub const ALL: [ApprovalKind; 6] = [
+        ApprovalKind::PasswordReset,
+        ApprovalKind::RoleChange,
+        ApprovalKind::SecondFactorReset,
+        ApprovalKind::CardLink,
+        ApprovalKind::Activation,
+        ApprovalKind::SignInPolicy,
+    ];
+
+    /// The name stored, sent and audited.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalKind::PasswordReset => "password_reset",
+            ApprovalKind::RoleChange => "role_change",
+            ApprovalKind::SecondFactorReset => "second_factor_reset",
+            ApprovalKind::CardLink => "card_link",
+            ApprovalKind::Activation => "activation",
+            ApprovalKind::SignInPolicy => "sign_in_policy",
+        }
+    }
+
+    /// Whether approving it gives the approver the account's new temporary password.
+    pub fn sets_a_password(self) -> bool {
+        matches!(self, ApprovalKind::PasswordReset | ApprovalKind::Activation | ApprovalKind::RoleChange)
+    }
+}
+
 /// A request waiting for (or decided by) a second administrator.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Approval {
@@ -31,9 +80,8 @@ pub struct Approval {
     pub target_id: Option<UserId>,
     /// Its e-mail.
     pub target_email: Option<String>,
-    /// `password_reset`, `role_change`, `second_factor_reset`, `card_link`, `activation`
-    /// or `sign_in_policy`.
-    pub kind: String,
+    /// What it asks for.
+    pub kind: ApprovalKind,
     /// The new role (a role change).
     pub role: Option<Role>,
     /// The card's certificate subject (a card link).
@@ -58,21 +106,21 @@ impl Approval {
     /// What is asked for, in words.
     pub fn describe(&self) -> String {
         let email = self.target_email.as_deref().unwrap_or_default();
-        match (self.kind.as_str(), self.role, &self.policy) {
+        match (self.kind, self.role, &self.policy) {
             (_, _, Some(p)) => {
                 format!("loosen the sign-in policy of {}s to: {}", p.role.label().to_lowercase(), p.describe())
             }
-            ("role_change", Some(r), _) => format!(
+            (ApprovalKind::RoleChange, Some(r), _) => format!(
                 "change the role of {email} to {} (it starts afresh: its temporary password goes to the approver)",
                 r.label()
             ),
-            ("second_factor_reset", _, _) => format!("reset the second factors of {email}"),
-            ("activation", _, _) => {
+            (ApprovalKind::SecondFactorReset, _, _) => format!("reset the second factors of {email}"),
+            (ApprovalKind::Activation, _, _) => {
                 format!(
                     "activate the account of {email} (it starts afresh: its temporary password goes to the approver)"
                 )
             }
-            ("card_link", _, _) => {
+            (ApprovalKind::CardLink, _, _) => {
                 format!("link the card {} to {email}", self.subject.as_deref().unwrap_or_default())
             }
             _ => format!("reset the password of {email}"),
@@ -133,11 +181,11 @@ pub(super) async fn request(
     change: &AdminChange,
 ) -> Result<Approval, Refused> {
     let (kind, role, subject) = match change {
-        AdminChange::Role(r) => ("role_change", Some(*r), None),
-        AdminChange::ResetSecondFactors => ("second_factor_reset", None, None),
-        AdminChange::LinkCard(s) => ("card_link", None, Some(s.clone())),
-        AdminChange::Active(true) | AdminChange::Activate(_) => ("activation", None, None),
-        _ => ("password_reset", None, None),
+        AdminChange::Role(r) => (ApprovalKind::RoleChange, Some(*r), None),
+        AdminChange::ResetSecondFactors => (ApprovalKind::SecondFactorReset, None, None),
+        AdminChange::LinkCard(s) => (ApprovalKind::CardLink, None, Some(s.clone())),
+        AdminChange::Active(true) | AdminChange::Activate(_) => (ApprovalKind::Activation, None, None),
+        _ => (ApprovalKind::PasswordReset, None, None),
     };
     let others = db::other_active_admins(&mut *tx, &[admin.id, before.id]).await?;
     let what = json!({"kind": kind, "role": role, "subject": subject, "target_role": before.role});
@@ -220,7 +268,7 @@ pub(super) async fn request_policy(
     db::insert_policy_request(&mut *tx, id, admin.id, now, expires, after).await?;
     let changes = json!({
         "approval": id,
-        "kind": "sign_in_policy",
+        "kind": ApprovalKind::SignInPolicy,
         "role": after.role,
         "password_allowed": {"before": before.password_allowed, "after": after.password_allowed},
         "sso_assurance": {"before": before.sso_assurance, "after": after.sso_assurance},
@@ -416,11 +464,11 @@ pub async fn decide(
         .await?;
     let user = if outcome == "approved" {
         let before = locked_user(&mut tx, target).await?;
-        let change = match (approval.kind.as_str(), approval.role) {
-            ("role_change", Some(r)) => AdminChange::Role(r),
-            ("second_factor_reset", _) => AdminChange::ResetSecondFactors,
-            ("activation", _) => AdminChange::Activate(String::new()),
-            ("card_link", _) => AdminChange::LinkCard(approval.subject.clone().unwrap_or_default()),
+        let change = match (approval.kind, approval.role) {
+            (ApprovalKind::RoleChange, Some(r)) => AdminChange::Role(r),
+            (ApprovalKind::SecondFactorReset, _) => AdminChange::ResetSecondFactors,
+            (ApprovalKind::Activation, _) => AdminChange::Activate(String::new()),
+            (ApprovalKind::CardLink, _) => AdminChange::LinkCard(approval.subject.clone().unwrap_or_default()),
             _ => AdminChange::ResetPassword(String::new()),
         };
         if matches!(change, AdminChange::ResetPassword(_) | AdminChange::Activate(_) | AdminChange::Role(_))

@@ -342,8 +342,8 @@ pub fn parse_all(input: impl Read, reference: &Reference, today: Date) -> Parsed
             |column: &str, message: String| errors.push(RowError { row: line, column: column.into(), message });
         let tx = TransactionInput {
             item: get("item"),
-            kind: get("kind"),
-            status: get("status"),
+            kind: Choice::named(get("kind").trim()),
+            status: Choice::named(get("status").trim()),
             initiated_on: Some(get("initiated_on")),
             completed_on: Some(get("completed_on")),
             ongoing_activity: get("ongoing_activity"),

@@ -13,13 +13,12 @@ use crate::choice::Choice;
 use crate::error::FieldError;
 use crate::text;
 
-/// How a case came to the office (791.103(a)). A new case's form starts at a referral.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+/// How a case came to the office (791.103(a)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[sqlx(type_name = "case_origin", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// Written request of an agency head.
-    #[default]
     AgencyReferral,
     /// The office's own initiative.
     OwnInitiative,

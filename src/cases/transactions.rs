@@ -141,13 +141,12 @@ pub struct TransactionInput {
     /// The ICTS item or service.
     #[schema(value_type = crate::text::Text<{ crate::cases::transactions::ITEM_MAX }>, inline)]
     pub item: String,
-    /// Read as text so that a wrong one is named with the other bad fields; the document
-    /// lists the kinds from [`TransactionKind`].
+    /// What kind of transaction it is.
     #[schema(value_type = TransactionKind)]
-    pub kind: String,
-    /// As `kind`: the statuses of [`TransactionStatus`].
+    pub kind: Choice<TransactionKind>,
+    /// Where it stands.
     #[schema(value_type = TransactionStatus)]
-    pub status: String,
+    pub status: Choice<TransactionStatus>,
     /// YYYY-MM-DD.
     #[serde(default)]
     pub initiated_on: Option<String>,
@@ -202,14 +201,12 @@ impl TransactionInput {
             e.push(FieldError::new("item", "is required: name it in 1 to 500 characters"));
         }
         e.extend(crate::text::check("ongoing_activity", &self.ongoing_activity, crate::text::LINE));
-        let kind = TransactionKind::parse(self.kind.trim());
-        if kind.is_none() {
-            e.push(FieldError::new("kind", "must be acquisition, importation, transfer, installation, dealing or use"));
-        }
-        let status = TransactionStatus::parse(self.status.trim());
-        if status.is_none() {
-            e.push(FieldError::new("status", "must be pending, completed or ongoing"));
-        }
+        let kind = self.kind.or_error(
+            "kind",
+            "must be acquisition, importation, transfer, installation, dealing or use",
+            &mut e,
+        );
+        let status = self.status.or_error("status", "must be pending, completed or ongoing", &mut e);
         let mut date =
             |field: &'static str, v: &Option<String>| match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 Some(s) => parse_date(s).or_else(|| {
@@ -442,8 +439,8 @@ mod tests {
     fn transaction_input_names_every_bad_field() {
         let t = TransactionInput {
             item: "".into(),
-            kind: "theft".into(),
-            status: "maybe".into(),
+            kind: Choice::named("theft"),
+            status: Choice::named("maybe"),
             initiated_on: Some("2024-05-01".into()),
             completed_on: Some("2024-04-01".into()),
             value_usd: Some(-1.0),

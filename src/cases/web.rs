@@ -226,7 +226,7 @@ pub async fn new_form(user: Authorized<perm::WorkCases>, State(state): State<App
         layout: Layout::for_user(&state.web, "/cases/new", Some(&user)),
         heading: "File a case".into(),
         action: "/cases".into(),
-        input: CaseInput::default(),
+        input: CaseInput { origin: Origin::AgencyReferral.into(), ..CaseInput::default() },
         errors: FormErrors::default(),
         reference,
         origins: Origin::ALL,

@@ -22,8 +22,8 @@ pub struct UploadForm {
     /// Title.
     #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     title: String,
-    /// `public`, `cui`, `cbi` or `classified_reference`.
-    marking: String,
+    /// How it is marked.
+    marking: super::Marking,
     /// The content (not for `classified_reference`).
     #[schema(value_type = Option<String>, format = Binary)]
     file: Option<Vec<u8>>,

@@ -6,6 +6,7 @@ use crate::ids::{CheckId, DocumentId};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use crate::choice::Choice;
 use crate::error::FieldError;
 
 /// A kind of measure from the catalogue.
@@ -159,7 +160,8 @@ pub(super) fn opt_date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     /// New status.
-    pub status: String,
+    #[schema(value_type = MeasureStatus)]
+    pub status: Choice<MeasureStatus>,
     /// Why (required for rejected and breached).
     #[serde(default)]
     #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
@@ -239,10 +241,9 @@ pub struct Check {
 pub struct NewCheck {
     /// YYYY-MM-DD.
     pub checked_on: String,
-    /// `compliant`, `deficient` or `breach`: read as text so that a wrong one is named with
-    /// the other bad fields; the document lists the values from [`CheckResult`].
+    /// What the check found.
     #[schema(value_type = CheckResult)]
-    pub result: String,
+    pub result: Choice<CheckResult>,
     /// What was found.
     #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub finding: String,

@@ -211,10 +211,9 @@ pub async fn party_hits(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HitDecision {
-    /// `confirm` or `dismiss`: read as text so that a wrong one is named as the field's
-    /// error; the document lists the values from [`HitVerdict`].
+    /// Whether the hit is the party.
     #[schema(value_type = HitVerdict)]
-    pub decision: String,
+    pub decision: Choice<HitVerdict>,
     /// Why.
     #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub reason: String,
@@ -249,11 +248,8 @@ impl HitVerdict {
 }
 
 /// Whether `d` confirms the hit (`false`: dismisses it).
-pub(super) fn parse_decision(d: &str) -> Result<bool, AppError> {
-    match HitVerdict::parse(d.trim()) {
-        Some(v) => Ok(v == HitVerdict::Confirm),
-        None => Err(AppError::invalid("decision", "must be confirm or dismiss")),
-    }
+pub(super) fn parse_decision(d: &Choice<HitVerdict>) -> Result<bool, AppError> {
+    Ok(d.or_invalid("decision", "must be confirm or dismiss")? == HitVerdict::Confirm)
 }
 
 /// Confirms or dismisses a hit, with a reason.

@@ -19,13 +19,12 @@ use crate::auth::Actor;
 use crate::choice::Choice;
 use crate::error::{DomainError, FieldError};
 
-/// What kind of person a party is. The party form starts at a company.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+/// What kind of person a party is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[sqlx(type_name = "party_kind", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum PartyKind {
     /// A company or other organisation.
-    #[default]
     Company,
     /// A natural person.
     Person,

@@ -163,7 +163,8 @@ pub async fn list(
     State(state): State<AppState>,
     AppQuery(q): AppQuery<PartyQuery>,
 ) -> Result<Response, AppError> {
-    list_page(&state, &user, q, PartyInput::default(), Vec::new()).await
+    list_page(&state, &user, q, PartyInput { kind: PartyKind::Company.into(), ..PartyInput::default() }, Vec::new())
+        .await
 }
 
 /// The party form.
@@ -478,8 +479,8 @@ pub async fn add_transaction(
     }
     let input = crate::cases::transactions::TransactionInput {
         item: f.item,
-        kind: f.kind,
-        status: f.status,
+        kind: Choice::named(f.kind.trim()),
+        status: Choice::named(f.status.trim()),
         initiated_on: Some(f.initiated_on),
         completed_on: Some(f.completed_on),
         ongoing_activity: f.ongoing_activity,
@@ -655,7 +656,7 @@ pub async fn upload(
 /// The decision form on the party page.
 #[derive(Debug, Deserialize)]
 pub struct HitForm {
-    decision: String,
+    decision: Choice<super::api::HitVerdict>,
     reason: String,
     party_id: PartyId,
 }

@@ -48,22 +48,18 @@ pub async fn openapi_json(State(doc): State<ApiDocument>) -> ApiJson<ApiDocument
 
 /// What the route table's document does not say by itself, added before it is served: every
 /// answer's description, the problem schema of every error answer and the statuses every
-/// route can give (authentication, bodies, the database being away), the closed sets of
-/// values the domain accepts, dates as dates, and operation ids that are unique. The texts'
-/// lengths are the fields' own (`text::Text` and its kin): this only joins what utoipa
+/// route can give (authentication, bodies, the database being away), dates as dates, and
+/// operation ids that are unique. The closed sets of values and the texts' lengths are the
+/// types' own (the enums' schemas, `text::Text` and its kin): this only joins what utoipa
 /// writes in two parts for a field whose schema is inline (see [`join_inline`]).
 pub fn conform(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serialises");
     join_inline(&mut doc);
-    let sets = closed_sets();
     if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
-        for (name, schema) in schemas.iter_mut() {
+        for schema in schemas.values_mut() {
             let input = schema.get("additionalProperties") == Some(&Value::Bool(false));
             let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else { continue };
-            for (prop, s) in props.iter_mut() {
-                if let Some(values) = sets.iter().find(|(k, _)| *k == format!("{name}.{prop}")).map(|(_, v)| v) {
-                    restrict(s, values);
-                }
+            for s in props.values_mut() {
                 if input && is_date(s) {
                     s["format"] = json!("date");
                 }
@@ -85,10 +81,6 @@ pub fn conform(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
         }
         if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
             for p in params {
-                let key = format!("{path}?{}", p["name"].as_str().unwrap_or(""));
-                if let Some(values) = sets.iter().find(|(k, _)| *k == key).map(|(_, v)| v) {
-                    restrict(&mut p["schema"], values);
-                }
                 // A filter left blank (as a search form sends it) is a filter not given.
                 if p["in"] == "query" {
                     let given = p["schema"].take();
@@ -248,17 +240,6 @@ fn for_each_operation(doc: &mut Value, mut f: impl FnMut(&str, &str, &mut Value)
     }
 }
 
-/// A string (or nullable string, or array of strings) schema limited to `values`.
-fn restrict(schema: &mut Value, values: &[String]) {
-    let target = if schema["type"] == "array" { &mut schema["items"] } else { schema };
-    let nullable = target["type"].as_array().is_some_and(|t| t.contains(&json!("null")));
-    let mut allowed: Vec<Value> = values.iter().map(|v| json!(v)).collect();
-    if nullable {
-        allowed.push(Value::Null);
-    }
-    target["enum"] = Value::Array(allowed);
-}
-
 /// The keys of an object that only describes: what utoipa puts beside an inline schema.
 const ANNOTATIONS: [&str; 6] = ["description", "title", "default", "readOnly", "writeOnly", "deprecated"];
 
@@ -311,46 +292,6 @@ fn is_date(s: &Value) -> bool {
     string
         && s.get("format").is_none()
         && s["description"].as_str().is_some_and(|d| d.contains("YYYY-MM-DD") && !d.contains("RFC 3339"))
-}
-
-/// The closed sets of values, by `Schema.property` or `path?parameter`, from the domain's
-/// own lists.
-pub fn closed_sets() -> Vec<(&'static str, Vec<String>)> {
-    use crate::determinations::{CBI_SECTIONS, Kind, RECIPIENT_KINDS, SENDING_METHODS};
-    let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let codes = |v: &[(&str, &str)]| v.iter().map(|s| s.0.to_string()).collect::<Vec<_>>();
-    let roles: Vec<String> = crate::auth::policy::Role::ALL.iter().map(|r| r.as_str().to_string()).collect();
-    let outcomes: Vec<String> = {
-        let mut v: Vec<String> = Kind::ALL.iter().flat_map(|k| k.outcomes()).map(|s| s.to_string()).collect();
-        v.dedup();
-        v
-    };
-    let kinds: Vec<String> = Kind::ALL.iter().map(|k| k.as_str().to_string()).collect();
-    let markings = codes(&crate::documents::model::MARKINGS);
-    vec![
-        ("CreateUser.role", roles.clone()),
-        ("PatchUser.role", roles),
-        ("DraftRequest.kind", kinds.clone()),
-        ("Determination.kind", kinds),
-        ("DraftRequest.outcome", outcomes.clone()),
-        ("ReviseRequest.outcome", outcomes),
-        ("Content.cbi_sections", codes(&CBI_SECTIONS)),
-        ("NewSending.method", codes(&SENDING_METHODS)),
-        ("NewSending.recipient_kind", strs(&RECIPIENT_KINDS)),
-        ("NewSubmission.kind", codes(&crate::proceedings::model::SUBMISSION_KINDS)),
-        ("Submission.kind", codes(&crate::proceedings::model::SUBMISSION_KINDS)),
-        (
-            "StatusChange.status",
-            crate::mitigation::model::MeasureStatus::ALL.iter().map(|s| s.as_str().to_string()).collect(),
-        ),
-        ("Document.marking", markings.clone()),
-        ("UploadForm.marking", markings),
-        ("ApprovalDecision.decision", strs(&["approve", "refuse", "withdraw"])),
-        ("Approval.kind", strs(&["password_reset", "role_change", "second_factor_reset"])),
-        ("StoredEvent.outcome", strs(&["success", "failure", "denied"])),
-        ("/api/v1/cases/{id}/export?format", strs(&["json", "csv"])),
-        ("/api/v1/audit/export?format", strs(&["ndjson", "csv"])),
-    ]
 }
 
 #[cfg(test)]

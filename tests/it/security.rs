@@ -597,22 +597,98 @@ async fn the_openapi_document_is_not_the_api() {
         assert_eq!(props["kind"]["$ref"], "#/components/schemas/TransactionKind", "{schema}: {props}");
         assert_eq!(props["status"]["$ref"], "#/components/schemas/TransactionStatus", "{schema}: {props}");
     }
-    // Every closed set named in `conform` reached the document (a renamed schema, property
-    // or parameter would leave its enum behind silently).
-    for (key, values) in icts_review::web::openapi::closed_sets() {
+    // Every closed set is an enum in the document, listing its type's values: those that
+    // `web::openapi::closed_sets` once listed by hand, and the types' since. A field that goes
+    // back to a plain string (or a renamed schema, property or parameter) fails here.
+    use icts_review::{audit, auth, cases, determinations as det, documents, mitigation, parties, proceedings, risk};
+    fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
+        all.iter().map(|v| name(*v).to_string()).collect()
+    }
+    let roles = names(&auth::policy::Role::ALL, auth::policy::Role::as_str);
+    let party_roles = names(&parties::PartyRole::ALL, parties::PartyRole::as_str);
+    let kinds = names(&det::Kind::ALL, det::Kind::as_str);
+    let outcomes = names(&det::Outcome::ALL, det::Outcome::as_str);
+    let answer_or_clear = names(&cases::model::AnswerEdit::ALL, cases::model::AnswerEdit::as_str);
+    let submission_kinds = names(&proceedings::model::SubmissionKind::ALL, proceedings::model::SubmissionKind::as_str);
+    let markings = names(&documents::Marking::ALL, documents::Marking::as_str);
+    let sets: Vec<(&str, Vec<String>)> = vec![
+        ("CaseInput.origin", names(&cases::model::Origin::ALL, cases::model::Origin::as_str)),
+        ("CaseEdit.covered", answer_or_clear.clone()),
+        ("CaseEdit.nexus", answer_or_clear.clone()),
+        ("CaseEdit.undue_risk", answer_or_clear),
+        (
+            "NexusRequest.conclusion",
+            names(&[cases::workflow::Answer::Yes, cases::workflow::Answer::No], |a| match a {
+                cases::workflow::Answer::Yes => "yes",
+                cases::workflow::Answer::No => "no",
+            }),
+        ),
+        ("TransitionRequest.action", names(&cases::workflow::Action::ALL, cases::workflow::Action::as_str)),
+        (
+            "TransitionRequest.method",
+            names(&cases::workflow::ServiceMethod::ALL, cases::workflow::ServiceMethod::as_str),
+        ),
+        (
+            "RuleRequest.rule_version",
+            names(
+                &[cases::workflow::RuleVersion::Ifr2021, cases::workflow::RuleVersion::Final2025],
+                cases::workflow::RuleVersion::code,
+            ),
+        ),
+        ("CreateUser.role", roles.clone()),
+        ("PatchUser.role", roles),
+        ("PartyInput.kind", names(&parties::PartyKind::ALL, parties::PartyKind::as_str)),
+        ("LinkRequest.role", party_roles.clone()),
+        ("TransactionPartyInput.role", party_roles),
+        ("EvidenceInput.criterion", names(&parties::NexusCriterion::ALL, parties::NexusCriterion::as_str)),
+        ("OverrideRequest.band", names(&risk::model::Band::ALL, risk::model::Band::as_str)),
+        ("DraftRequest.kind", kinds.clone()),
+        ("Determination.kind", kinds),
+        ("DraftRequest.outcome", outcomes.clone()),
+        ("ReviseRequest.outcome", outcomes.clone()),
+        ("Determination.outcome", outcomes),
+        ("Content.cbi_sections", names(&det::CbiSection::ALL, det::CbiSection::as_str)),
+        ("NewSending.method", names(&det::SendingMethod::ALL, det::SendingMethod::as_str)),
+        ("NewSending.recipient_kind", names(&det::RecipientKind::ALL, det::RecipientKind::as_str)),
+        ("Sending.method", names(&det::SendingMethod::ALL, det::SendingMethod::as_str)),
+        ("NewSubmission.kind", submission_kinds.clone()),
+        ("Submission.kind", submission_kinds),
+        (
+            "StatusChange.status",
+            names(&mitigation::model::MeasureStatus::ALL, mitigation::model::MeasureStatus::as_str),
+        ),
+        ("Document.marking", markings.clone()),
+        ("UploadForm.marking", markings),
+        ("ApprovalDecision.decision", names(&auth::api::ApprovalVerdict::ALL, auth::api::ApprovalVerdict::as_str)),
+        ("Approval.kind", names(&auth::approvals::ApprovalKind::ALL, auth::approvals::ApprovalKind::as_str)),
+        ("StoredEvent.outcome", names(&audit::Outcome::ALL, audit::Outcome::as_str)),
+        ("/api/v1/cases?stage", names(&cases::workflow::Stage::ALL, cases::workflow::Stage::as_str)),
+        ("/api/v1/cases?except_stage", names(&cases::workflow::Stage::ALL, cases::workflow::Stage::as_str)),
+        ("/api/v1/cases?sort", names(&cases::db::Sort::ALL, cases::db::Sort::as_str)),
+        ("/api/v1/cases/{id}/export?format", vec!["json".into(), "csv".into()]),
+        ("/api/v1/audit/export?format", vec!["ndjson".into(), "csv".into()]),
+    ];
+    for (key, values) in sets {
         let target = if let Some((path, name)) = key.split_once('?') {
             let params = doc["paths"][path].as_object().into_iter().flat_map(|m| m.values());
             let p = params
                 .flat_map(|op| op["parameters"].as_array().cloned().unwrap_or_default())
                 .find(|p| p["name"] == name && p["in"] == "query");
-            p.map(|p| p["schema"]["anyOf"][0].clone()).unwrap_or(Value::Null)
+            p.map(|p| resolved(&doc, &p["schema"]["anyOf"][0])).unwrap_or(Value::Null)
         } else {
             let (schema, prop) = key.split_once('.').unwrap();
             let s = resolved(&doc, &schemas[schema]["properties"][prop]);
             if s["type"] == "array" { resolved(&doc, &s["items"]) } else { s }
         };
-        let listed = target["enum"].as_array().map(|v| v.iter().filter_map(Value::as_str).count()).unwrap_or(0);
-        assert_eq!(listed, values.len(), "{key}: {target}");
+        let listed: Vec<String> =
+            target["enum"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
+        assert_eq!(listed, values, "{key}: {target}");
+    }
+    // Every reference names a schema of the document (a type used only in a parameter is
+    // not gathered into it by itself).
+    let text = doc.to_string();
+    for r in text.split("\"$ref\":\"").skip(1).filter_map(|s| s.split('"').next()) {
+        assert!(doc.pointer(r.trim_start_matches('#')).is_some(), "{r} names no schema");
     }
 }
 
