@@ -11,6 +11,7 @@ pub mod auth;
 pub mod backup;
 pub mod canonical;
 pub mod cases;
+pub mod choice;
 pub mod cli;
 pub mod clock;
 pub mod config;

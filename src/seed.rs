@@ -16,13 +16,13 @@ use crate::access::Role;
 use crate::accounts::model::NewUser;
 use crate::accounts::password;
 use crate::accounts::service::create_user;
-use crate::cases::model::{CaseEdit, CaseInput, CaseRow};
+use crate::cases::model::{AnswerEdit, CaseEdit, CaseInput, CaseRow, Origin};
 use crate::cases::reference::Reference;
 use crate::cases::workflow::{Action, Decision, Input, Stage};
 use crate::cases::{service, transactions};
 use crate::clock::ManualClock;
 use crate::error::DomainError;
-use crate::parties::{self, EvidenceInput, PartyInput, PartyRole};
+use crate::parties::{self, EvidenceInput, NexusCriterion, PartyInput, PartyKind, PartyRole};
 
 /// The accounts created, with their one-time passwords.
 pub struct DemoAccount {
@@ -168,11 +168,11 @@ impl Office {
         drop(conn);
         let edit = CaseEdit {
             version: c.version,
-            covered: Some("yes".into()),
+            covered: Some(AnswerEdit::Yes.into()),
             covered_note: Some(notes[0].into()),
-            nexus: Some("yes".into()),
+            nexus: Some(AnswerEdit::Yes.into()),
             nexus_note: Some(notes[1].into()),
-            undue_risk: Some("yes".into()),
+            undue_risk: Some(AnswerEdit::Yes.into()),
             undue_risk_note: Some(notes[2].into()),
             answered_on: answered_on.map(str::to_string),
             late_reason: answered_on.map(|_| MOVED_IN.to_string()),
@@ -206,7 +206,7 @@ impl Office {
                 self.state.now(),
                 id,
                 NewNotice {
-                    step: step.into(),
+                    step: crate::choice::Choice::named(step),
                     agency: (*a).into(),
                     sent_on: self.clock_today().to_string(),
                     due_on: None,
@@ -216,7 +216,7 @@ impl Office {
             .await?;
             if concur {
                 let r = NoticeResponse {
-                    response: "concur".into(),
+                    response: crate::proceedings::model::AgencyAnswer::Concur.into(),
                     responded_on: self.clock_today().to_string(),
                     comment: "No objection.".into(),
                     objector_level: None,
@@ -253,7 +253,7 @@ impl Office {
                 self.state.now(),
                 id,
                 NewNotice {
-                    step: step.into(),
+                    step: crate::choice::Choice::named(step),
                     agency: (*a).into(),
                     sent_on: sent_on.to_string(),
                     due_on: None,
@@ -263,7 +263,7 @@ impl Office {
             .await?;
             if let Some(on) = concur_on {
                 let r = NoticeResponse {
-                    response: "concur".into(),
+                    response: crate::proceedings::model::AgencyAnswer::Concur.into(),
                     responded_on: on.to_string(),
                     comment: "No objection.".into(),
                     objector_level: None,
@@ -344,7 +344,7 @@ impl Office {
     /// Records a party submission received today.
     async fn submission(&self, who: &Actor, id: CaseId, kind: &str, summary: &str) -> Result<(), DomainError> {
         let s = crate::proceedings::model::NewSubmission {
-            kind: kind.into(),
+            kind: crate::choice::Choice::named(kind),
             received_on: self.clock_today().to_string(),
             summary: summary.into(),
             party_id: None,
@@ -383,7 +383,7 @@ impl Office {
         drop(conn);
         for m in measures.into_iter().filter(|m| m.status == crate::mitigation::MeasureStatus::Proposed) {
             let s = crate::mitigation::StatusChange {
-                status: "agreed".into(),
+                status: crate::mitigation::MeasureStatus::Agreed.into(),
                 comment: "Agreed in the mitigation agreement.".into(),
                 version: m.version,
                 changed_on: None,
@@ -488,7 +488,7 @@ impl Office {
             background: String::new(),
             submission_answers: submissions
                 .iter()
-                .filter(|s| s.kind != "meeting_request")
+                .filter(|s| s.kind != crate::proceedings::model::SubmissionKind::MeetingRequest)
                 .map(|s| SubmissionAnswer {
                     submission_id: s.id,
                     answer: "Considered in full; it does not address the risk identified.".into(),
@@ -581,7 +581,7 @@ impl Office {
                 Action::ServeInitialDetermination => {
                     let input = Input {
                         date: Some(self.clock_today()),
-                        method: Some("electronic_transmission".into()),
+                        method: Some(crate::cases::workflow::ServiceMethod::ElectronicTransmission),
                         ..Input::default()
                     };
                     self.act(analyst, id, Action::ServeInitialDetermination, input).await?;
@@ -689,7 +689,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         .file(ana, CaseInput {
             title: "Cloud services of a carrier affiliated with China Mobile".into(),
             summary: "Review of cloud and data-centre services offered to US customers by a US subsidiary of a PRC state-owned carrier; access to stored customer data by PRC authorities.".into(),
-            origin: "own_initiative".into(),
+            origin: Origin::OwnInitiative.into(),
             referral_date: Some("2021-06-01".into()),
             category: "data_hosting".into(),
             adversaries: vec!["CN".into()],
@@ -814,7 +814,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         // Later cases fall under the 2025 rule.
         start += Duration::days(if i < 24 { 40 } else { 25 });
         clock.set(start);
-        let origin = ["agency_referral", "own_initiative", "submitted_information"][i % 3];
+        let origin = Origin::ALL[i % 3];
         let c = office
             .file(
                 analyst,
@@ -825,7 +825,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
                     ),
                     summary: format!("{concern} Supplier: {supplier}."),
                     origin: origin.into(),
-                    referring_agency: (origin == "agency_referral")
+                    referring_agency: (origin == Origin::AgencyReferral)
                         .then(|| ["DHS", "DOD", "FCC", "TREAS"][i % 4].to_string()),
                     referral_date: Some(office.clock_today().to_string()),
                     category: category.into(),
@@ -844,7 +844,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
             &state.screening,
             PartyInput {
                 legal_name: format!("{supplier} #{}", i / topics.len() + 1),
-                kind: "company".into(),
+                kind: PartyKind::Company.into(),
                 country: adv.into(),
                 ..PartyInput::default()
             }
@@ -951,7 +951,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
                         };
                         let check = crate::mitigation::NewCheck {
                             checked_on: office.clock_today().to_string(),
-                            result: result.into(),
+                            result: crate::choice::Choice::named(result),
                             finding: finding.into(),
                             document_id: None,
                             late_reason: None,
@@ -1010,7 +1010,7 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
         .file(sam, CaseInput {
             title: "Kaspersky Lab, Inc. — anti-virus software and related services".into(),
             summary: "Referred by the Department of Justice. Kaspersky anti-virus and cybersecurity products run with administrative privileges on US systems and receive updates and instructions from servers under Russian jurisdiction; Russian law can compel the company's cooperation with intelligence services.".into(),
-            origin: "agency_referral".into(),
+            origin: Origin::AgencyReferral.into(),
             referring_agency: Some("DOJ".into()),
             referral_date: Some("2021-08-10".into()),
             category: "connected_software".into(),
@@ -1022,7 +1022,7 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
     service::assign(&mut *state.conn().await?, sam, state.now(), &[k.id], Some(ana.id), state.mail).await?;
     let p = |legal_name: &str, country: &str, parent: Option<crate::ids::PartyId>, pct: Option<f64>| PartyInput {
         legal_name: legal_name.into(),
-        kind: "company".into(),
+        kind: PartyKind::Company.into(),
         country: country.into(),
         parent_id: parent,
         ownership_pct: pct,
@@ -1054,13 +1054,13 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
     )
     .await?;
     for (criterion, finding) in [
-        ("facilities", "Headquarters and principal research and development in Moscow."),
+        (NexusCriterion::Facilities, "Headquarters and principal research and development in Moscow."),
         (
-            "adversary_law",
+            NexusCriterion::AdversaryLaw,
             "Subject to Russian laws that can compel assistance to the FSB and other intelligence services.",
         ),
         (
-            "operation_control",
+            NexusCriterion::OperationControl,
             "Software updates, threat-intelligence data and instructions are delivered from infrastructure operated from Russia.",
         ),
     ] {
@@ -1079,8 +1079,8 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
     let known: Vec<String> = office.reference.data_categories.iter().map(|d| d.code.clone()).collect();
     let t = transactions::TransactionInput {
         item: "Kaspersky anti-virus and cybersecurity software, with update and threat-intelligence services".into(),
-        kind: "dealing".into(),
-        status: "ongoing".into(),
+        kind: transactions::TransactionKind::Dealing.into(),
+        status: transactions::TransactionStatus::Ongoing.into(),
         initiated_on: Some("2021-01-19".into()),
         ongoing_activity: "Signature and software updates; cloud-based threat analysis".into(),
         data_categories: vec!["private_communications".into()],
@@ -1141,7 +1141,10 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
             ana,
             k.id,
             Action::ServeInitialDetermination,
-            Input { method: Some("commercial_carrier".into()), ..on(date!(2023 - 10 - 02)) },
+            Input {
+                method: Some(crate::cases::workflow::ServiceMethod::CommercialCarrier),
+                ..on(date!(2023 - 10 - 02))
+            },
         )
         .await?;
 
@@ -1154,7 +1157,7 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
         ),
     ] {
         let s = crate::proceedings::model::NewSubmission {
-            kind: kind.into(),
+            kind: crate::choice::Choice::named(kind),
             received_on: "2023-11-01".into(),
             summary: summary.into(),
             party_id: Some(us.id),
@@ -1175,7 +1178,7 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
         };
         let m = crate::mitigation::add(&mut *state.conn().await?, ana, state.now(), k.id, m).await?;
         let s = crate::mitigation::StatusChange {
-            status: "rejected".into(),
+            status: crate::mitigation::MeasureStatus::Rejected.into(),
             comment: "Does not address the risk: updates and instructions would still come from infrastructure under Russian jurisdiction, and the code reviewed is not the code delivered.".into(),
             version: m.version,
             changed_on: Some("2024-03-15".into()),
@@ -1211,11 +1214,14 @@ async fn move_in_kaspersky(office: &Office, state: &SeedState) -> Result<(), Dom
         .await?;
 
     // Notice to the parties and the agencies, and publication at 89 FR 52434.
-    let mut sendings =
-        vec![("Kaspersky Lab, Inc.", "party", "registered_mail"), ("Kaspersky Lab, Inc.", "party", "electronic_mail")];
+    use crate::determinations::{RecipientKind, SendingMethod};
+    let mut sendings = vec![
+        ("Kaspersky Lab, Inc.", RecipientKind::Party, SendingMethod::RegisteredMail),
+        ("Kaspersky Lab, Inc.", RecipientKind::Party, SendingMethod::ElectronicMail),
+    ];
     sendings.extend(
         ["Department of Justice", "Department of Homeland Security", "Department of Defense"]
-            .map(|a| (a, "agency", "electronic_mail")),
+            .map(|a| (a, RecipientKind::Agency, SendingMethod::ElectronicMail)),
     );
     for (recipient, kind, method) in sendings {
         let s = NewSending {

@@ -1,9 +1,19 @@
 //! How long the texts people write may be: one set of limits, used by the domain's checks
-//! (pages and API alike) and given in the API's document (`web::openapi::length_limits`,
-//! whose JSON extractor refuses a body over them before any handler runs).
+//! (pages and API alike) and given in the API's document, whose JSON extractor refuses a
+//! body over them before any handler runs (`web::openapi::over_limits`).
+//!
+//! A field declares its limit once, on itself, by naming the constant in its schema:
+//! `#[schema(value_type = Text<{ text::NAME }>, inline)]` (a list of texts: [`Texts`]; a
+//! list of other values: [`List`]); the domain's check reads the same constant. utoipa's own
+//! `max_length` takes only a number written out, hence these types.
 //!
 //! The domain counts characters after trimming; the document counts them as JSON Schema
 //! does, as sent. A text within the document's limit is therefore within the domain's.
+
+use std::marker::PhantomData;
+
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
 
 use crate::error::FieldError;
 
@@ -55,6 +65,50 @@ pub fn too_long(value: &str, max: usize) -> bool {
 pub fn check(field: &str, value: &str, max: usize) -> Option<FieldError> {
     too_long(value, max).then(|| FieldError::new(field, at_most(max)))
 }
+
+/// The document's schema of a text of at most `MAX` characters. Only a schema: the field
+/// itself stays a `String`.
+pub struct Text<const MAX: usize>;
+
+impl<const MAX: usize> utoipa::PartialSchema for Text<MAX> {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX)).into()
+    }
+}
+
+impl<const MAX: usize> utoipa::ToSchema for Text<MAX> {}
+
+/// The document's schema of a list of at least `AT_LEAST` and at most `ITEMS` texts of at
+/// most `MAX` characters each.
+pub struct Texts<const MAX: usize, const ITEMS: usize, const AT_LEAST: usize = 0>;
+
+impl<const MAX: usize, const ITEMS: usize, const AT_LEAST: usize> utoipa::PartialSchema
+    for Texts<MAX, ITEMS, AT_LEAST>
+{
+    fn schema() -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX)))
+            .max_items(Some(ITEMS))
+            .min_items((AT_LEAST > 0).then_some(AT_LEAST))
+            .into()
+    }
+}
+
+impl<const MAX: usize, const ITEMS: usize, const AT_LEAST: usize> utoipa::ToSchema for Texts<MAX, ITEMS, AT_LEAST> {}
+
+/// The document's schema of a list of at most `ITEMS` values of `T` (a reference to `T`'s
+/// own schema).
+pub struct List<T, const ITEMS: usize>(PhantomData<T>);
+
+// utoipa composes a field's generic schema through this trait (hidden from its documentation,
+// but what its derive calls); `T` is listed among the document's schemas by the derive.
+impl<T: utoipa::ToSchema, const ITEMS: usize> utoipa::__dev::ComposeSchema for List<T, ITEMS> {
+    fn compose(_: Vec<RefOr<Schema>>) -> RefOr<Schema> {
+        ArrayBuilder::new().items(RefOr::Ref(Ref::from_schema_name(T::name()))).max_items(Some(ITEMS)).into()
+    }
+}
+
+impl<T: utoipa::ToSchema, const ITEMS: usize> utoipa::ToSchema for List<T, ITEMS> {}
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ use super::model::{AdminChange, AdminOutcome, Approval, NewAccount, NewUser, Use
 use super::{approvals, db, password, service};
 use crate::access::policy::Role;
 use crate::app::AppState;
+use crate::choice::Choice;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{ApiJson, AppPath};
@@ -27,11 +28,15 @@ pub async fn list_users(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(value_type = crate::text::Text<{ crate::text::EMAIL }>, inline)]
     pub email: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::PERSON }>, inline)]
     pub name: String,
-    /// `analyst`, `supervisor`, `auditor` or `admin`.
-    pub role: String,
+    /// The account's role.
+    #[schema(value_type = Role)]
+    pub role: Choice<Role>,
     /// Initial password; the user must change it at the first sign-in.
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSWORD }>, inline)]
     pub password: String,
 }
 
@@ -46,7 +51,7 @@ pub async fn create_user(
     user: Authorized<perm::ManageUsers>,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> Result<Response, AppError> {
-    let input = NewUser::parse(&req.email, &req.name, &req.role, &req.password).map_err(AppError::Invalid)?;
+    let input = NewUser::parse(&req.email, &req.name, &req.role.as_text(), &req.password).map_err(AppError::Invalid)?;
     let (mut r, created) = match service::admin_create_user(&state.db, state.now(), &user, input).await? {
         NewAccount::Done(u) => ((StatusCode::CREATED, ApiJson(&u)).into_response(), u),
         NewAccount::Requested(u, a) => ((StatusCode::ACCEPTED, ApiJson(&a)).into_response(), u),
@@ -63,7 +68,8 @@ pub async fn create_user(
 #[serde(deny_unknown_fields)]
 pub struct PatchUser {
     /// New role.
-    pub role: Option<String>,
+    #[schema(value_type = Option<Role>)]
+    pub role: Option<Choice<Role>>,
     /// Activate (true) or deactivate (false).
     pub active: Option<bool>,
     /// The version the change was made from; a stale one gets 409.
@@ -84,11 +90,8 @@ pub async fn patch_user(
 
     ApiJson(req): ApiJson<PatchUser>,
 ) -> Result<Response, AppError> {
-    let role = match req.role.as_deref() {
-        Some(r) => Some(
-            Role::parse(r)
-                .ok_or_else(|| AppError::invalid("role", "must be one of analyst, supervisor, auditor, admin"))?,
-        ),
+    let role = match &req.role {
+        Some(r) => Some(r.or_invalid("role", "must be one of analyst, supervisor, auditor, admin")?),
         None => None,
     };
     if role.is_none() && req.active.is_none() {
@@ -147,8 +150,37 @@ pub async fn list_approvals(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalDecision {
-    /// `approve` or `refuse` (another administrator), `withdraw` (the one who asked).
-    pub decision: String,
+    /// What is decided.
+    #[schema(value_type = ApprovalVerdict)]
+    pub decision: Choice<ApprovalVerdict>,
+}
+
+/// What an administrator decides on a request: another administrator approves or refuses
+/// it, the one who asked withdraws it (not stored as such: the request's outcome says it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalVerdict {
+    /// Carry the change out.
+    Approve,
+    /// Refuse it.
+    Refuse,
+    /// Take it back (the administrator who asked).
+    Withdraw,
+}
+
+impl ApprovalVerdict {
+    /// Every decision.
+    pub const ALL: [ApprovalVerdict; 3] =
+        [ApprovalVerdict::Approve, ApprovalVerdict::Refuse, ApprovalVerdict::Withdraw];
+
+    /// The name sent (the page's buttons and the API).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalVerdict::Approve => "approve",
+            ApprovalVerdict::Refuse => "refuse",
+            ApprovalVerdict::Withdraw => "withdraw",
+        }
+    }
 }
 
 /// What a decision did.
@@ -177,16 +209,14 @@ pub async fn decide_approval(
 ) -> Result<ApiJson<ApprovalResult>, AppError> {
     use super::model::Decision;
     let temporary = password::generate();
-    let (decision, outcome) = match req.decision.trim() {
-        "approve" => (Decision::Approve(Some(temporary.clone())), "approved"),
-        "refuse" => (Decision::Refuse, "refused"),
-        "withdraw" => (Decision::Withdraw, "withdrawn"),
-        _ => return Err(AppError::invalid("decision", "must be approve, refuse or withdraw")),
+    let (decision, outcome) = match req.decision.or_invalid("decision", "must be approve, refuse or withdraw")? {
+        ApprovalVerdict::Approve => (Decision::Approve(Some(temporary.clone())), "approved"),
+        ApprovalVerdict::Refuse => (Decision::Refuse, "refused"),
+        ApprovalVerdict::Withdraw => (Decision::Withdraw, "withdrawn"),
     };
     let done =
         service::decide(&mut *state.conn().await?, &user, state.now(), id, decision, state.sso.is_some(), None).await?;
-    let reset =
-        outcome == "approved" && matches!(done.approval.kind.as_str(), "password_reset" | "activation" | "role_change");
+    let reset = outcome == "approved" && done.approval.kind.sets_a_password();
     Ok(ApiJson(ApprovalResult {
         approval: done.approval,
         outcome: outcome.into(),

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::db;
-use super::model::{APPROVAL_WINDOW, AdminChange, Approval, RolePolicy, UserRecord};
+use super::model::{APPROVAL_WINDOW, AdminChange, Approval, ApprovalKind, RolePolicy, UserRecord};
 use crate::access::actor::Actor;
 use crate::access::policy::Action;
 use crate::audit::{self, EventType, NewEvent, Outcome};
@@ -49,11 +49,11 @@ pub(super) async fn request(
     change: &AdminChange,
 ) -> Result<Approval, Refused> {
     let (kind, role, subject) = match change {
-        AdminChange::Role(r) => ("role_change", Some(*r), None),
-        AdminChange::ResetSecondFactors => ("second_factor_reset", None, None),
-        AdminChange::LinkCard(s) => ("card_link", None, Some(s.clone())),
-        AdminChange::Active(true) | AdminChange::Activate(_) => ("activation", None, None),
-        _ => ("password_reset", None, None),
+        AdminChange::Role(r) => (ApprovalKind::RoleChange, Some(*r), None),
+        AdminChange::ResetSecondFactors => (ApprovalKind::SecondFactorReset, None, None),
+        AdminChange::LinkCard(s) => (ApprovalKind::CardLink, None, Some(s.clone())),
+        AdminChange::Active(true) | AdminChange::Activate(_) => (ApprovalKind::Activation, None, None),
+        _ => (ApprovalKind::PasswordReset, None, None),
     };
     let others = db::other_active_admins(&mut *tx, &[admin.id, before.id]).await?;
     let what = json!({"kind": kind, "role": role, "subject": subject, "target_role": before.role});
@@ -136,7 +136,7 @@ pub(super) async fn request_policy(
     db::insert_policy_request(&mut *tx, id, admin.id, now, expires, after).await?;
     let changes = json!({
         "approval": id,
-        "kind": "sign_in_policy",
+        "kind": ApprovalKind::SignInPolicy,
         "role": after.role,
         "password_allowed": {"before": before.password_allowed, "after": after.password_allowed},
         "sso_assurance": {"before": before.sso_assurance, "after": after.sso_assurance},

@@ -11,7 +11,7 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::model::{Approval, KNOWN_ADDRESS, KeyRow, LockDetails, Methods, NewUser, RolePolicy, UserRecord};
+use super::model::{Approval, ApprovalKind, KNOWN_ADDRESS, KeyRow, LockDetails, Methods, NewUser, RolePolicy, UserRecord};
 use crate::access::policy::Role;
 use crate::ids::{SessionId, UserId};
 
@@ -53,7 +53,7 @@ pub async fn other_active_admins(conn: &mut PgConnection, besides: &[UserId]) ->
 macro_rules! select_approvals {
     ($rest:literal $(, $arg:expr)* $(,)?) => {
         sqlx::query!(
-            r#"SELECT a.id, a.target_id AS "target_id: UserId", t.email AS "target_email?", a.kind,
+            r#"SELECT a.id, a.target_id AS "target_id: UserId", t.email AS "target_email?", a.kind AS "kind: ApprovalKind",
                  a.role AS "role: Role", a.subject, a.policy AS "policy: Json<RolePolicy>",
                  a.requested_by AS "requested_by: UserId", r.name AS requested_by_name, a.requested_at,
                  a.expires_at, a.outcome
@@ -125,13 +125,13 @@ pub async fn count_open_approvals(conn: &mut PgConnection, now: OffsetDateTime) 
 pub async fn open_request_by(
     conn: &mut PgConnection,
     target: UserId,
-    kind: &str,
+    kind: ApprovalKind,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar!(
         "SELECT r.name FROM admin_approvals a JOIN users r ON r.id = a.requested_by \
          WHERE a.target_id = $1 AND a.kind = $2 AND a.outcome IS NULL",
         target.0,
-        kind
+        kind.as_str()
     )
     .fetch_optional(conn)
     .await
@@ -153,7 +153,7 @@ pub async fn open_policy_request_by(conn: &mut PgConnection, role: Role) -> Resu
 pub struct NewAccountRequest<'a> {
     pub id: Uuid,
     pub target: UserId,
-    pub kind: &'a str,
+    pub kind: ApprovalKind,
     pub role: Option<Role>,
     pub subject: Option<&'a str>,
     pub requested_by: UserId,
@@ -168,7 +168,7 @@ pub async fn insert_account_request(conn: &mut PgConnection, r: &NewAccountReque
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         r.id,
         r.target.0,
-        r.kind,
+        r.kind.as_str(),
         r.role as _,
         r.requested_by.0,
         r.requested_at,

@@ -153,6 +153,55 @@ pub fn needs_approval(role: Role, change: &AdminChange) -> bool {
     }
 }
 
+/// What a request asks a second administrator for, stored, sent and audited by its
+/// lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKind {
+    /// Reset the password of a supervisor, an auditor or an administrator.
+    PasswordReset,
+    /// Raise an account to supervisor, auditor or administrator.
+    RoleChange,
+    /// Reset an account's second factors.
+    SecondFactorReset,
+    /// Link a card's certificate to an account.
+    CardLink,
+    /// Activate such an account.
+    Activation,
+    /// Loosen how a role signs in.
+    SignInPolicy,
+}
+
+impl ApprovalKind {
+    /// Every kind.
+    pub const ALL: [ApprovalKind; 6] = [
+        ApprovalKind::PasswordReset,
+        ApprovalKind::RoleChange,
+        ApprovalKind::SecondFactorReset,
+        ApprovalKind::CardLink,
+        ApprovalKind::Activation,
+        ApprovalKind::SignInPolicy,
+    ];
+
+    /// The name stored, sent and audited.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalKind::PasswordReset => "password_reset",
+            ApprovalKind::RoleChange => "role_change",
+            ApprovalKind::SecondFactorReset => "second_factor_reset",
+            ApprovalKind::CardLink => "card_link",
+            ApprovalKind::Activation => "activation",
+            ApprovalKind::SignInPolicy => "sign_in_policy",
+        }
+    }
+
+    /// Whether approving it gives the approver the account's new temporary password.
+    pub fn sets_a_password(self) -> bool {
+        matches!(self, ApprovalKind::PasswordReset | ApprovalKind::Activation | ApprovalKind::RoleChange)
+    }
+}
+
 /// A request waiting for (or decided by) a second administrator.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Approval {
@@ -161,9 +210,8 @@ pub struct Approval {
     pub target_id: Option<UserId>,
     /// Its e-mail.
     pub target_email: Option<String>,
-    /// `password_reset`, `role_change`, `second_factor_reset`, `card_link`, `activation`
-    /// or `sign_in_policy`.
-    pub kind: String,
+    /// What it asks for.
+    pub kind: ApprovalKind,
     /// The new role (a role change).
     pub role: Option<Role>,
     /// The card's certificate subject (a card link).
@@ -188,21 +236,21 @@ impl Approval {
     /// What is asked for, in words.
     pub fn describe(&self) -> String {
         let email = self.target_email.as_deref().unwrap_or_default();
-        match (self.kind.as_str(), self.role, &self.policy) {
+        match (self.kind, self.role, &self.policy) {
             (_, _, Some(p)) => {
                 format!("loosen the sign-in policy of {}s to: {}", p.role.label().to_lowercase(), p.describe())
             }
-            ("role_change", Some(r), _) => format!(
+            (ApprovalKind::RoleChange, Some(r), _) => format!(
                 "change the role of {email} to {} (it starts afresh: its temporary password goes to the approver)",
                 r.label()
             ),
-            ("second_factor_reset", _, _) => format!("reset the second factors of {email}"),
-            ("activation", _, _) => {
+            (ApprovalKind::SecondFactorReset, _, _) => format!("reset the second factors of {email}"),
+            (ApprovalKind::Activation, _, _) => {
                 format!(
                     "activate the account of {email} (it starts afresh: its temporary password goes to the approver)"
                 )
             }
-            ("card_link", _, _) => {
+            (ApprovalKind::CardLink, _, _) => {
                 format!("link the card {} to {email}", self.subject.as_deref().unwrap_or_default())
             }
             _ => format!("reset the password of {email}"),

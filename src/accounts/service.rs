@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use super::approvals::{self, Refused};
 use super::model::{
-    AdminChange, AdminOutcome, Decided, DecidedOn, Decision, GUARDED_ROLES, NewAccount, NewUser, UserRecord,
+    AdminChange, AdminOutcome, ApprovalKind, Decided, DecidedOn, Decision, GUARDED_ROLES, NewAccount, NewUser,
+    UserRecord,
     needs_approval,
 };
 use super::{db, identities, password, sign_in_policy};
@@ -417,11 +418,11 @@ pub async fn decide(
         .await?;
     let user = if outcome == "approved" {
         let before = locked_user(&mut tx, target).await?;
-        let change = match (approval.kind.as_str(), approval.role) {
-            ("role_change", Some(r)) => AdminChange::Role(r),
-            ("second_factor_reset", _) => AdminChange::ResetSecondFactors,
-            ("activation", _) => AdminChange::Activate(String::new()),
-            ("card_link", _) => AdminChange::LinkCard(approval.subject.clone().unwrap_or_default()),
+        let change = match (approval.kind, approval.role) {
+            (ApprovalKind::RoleChange, Some(r)) => AdminChange::Role(r),
+            (ApprovalKind::SecondFactorReset, _) => AdminChange::ResetSecondFactors,
+            (ApprovalKind::Activation, _) => AdminChange::Activate(String::new()),
+            (ApprovalKind::CardLink, _) => AdminChange::LinkCard(approval.subject.clone().unwrap_or_default()),
             _ => AdminChange::ResetPassword(String::new()),
         };
         if matches!(change, AdminChange::ResetPassword(_) | AdminChange::Activate(_) | AdminChange::Role(_))

@@ -450,8 +450,7 @@ async fn decide_approval(
     .map_err(AppError::from)
     {
         Ok(done) => {
-            let reset =
-                matches!(done.approval.kind.as_str(), "password_reset" | "activation" | "role_change") && approving;
+            let reset = done.approval.kind.sets_a_password() && approving;
             let message = if approving {
                 format!(
                     "Approved: {}.{}",

@@ -55,9 +55,39 @@ pub async fn list_events(
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `json` (default) or `csv` (a zip of CSV files with the JSON dossier inside).
+    #[param(value_type = Option<DossierFormat>, inline)]
     pub format: Option<String>,
     /// Include the documents' content (base64) as well as their hashes.
     pub content: Option<String>,
+}
+
+/// How a case's dossier is exported, named in its query by its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DossierFormat {
+    /// The JSON dossier.
+    Json,
+    /// A zip of CSV files with the JSON dossier inside.
+    Csv,
+}
+
+impl DossierFormat {
+    /// The format named `s` (trimmed; none is JSON).
+    pub fn parse(s: &str) -> Option<DossierFormat> {
+        match s.trim() {
+            "" | "json" => Some(DossierFormat::Json),
+            "csv" => Some(DossierFormat::Csv),
+            _ => None,
+        }
+    }
+
+    /// Its name, as the dossier's manifest records it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DossierFormat::Json => "json",
+            DossierFormat::Csv => "csv",
+        }
+    }
 }
 
 fn truthy(v: &Option<String>) -> Result<bool, AppError> {
@@ -80,12 +110,9 @@ pub async fn export_case(
     AppQuery(q): AppQuery<ExportQuery>,
 ) -> Result<Response, AppError> {
     let include = truthy(&q.content)?;
-    let csv = match q.format.as_deref().map(str::trim) {
-        None | Some("") | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(AppError::invalid("format", "must be json or csv")),
-    };
-    let form = if csv { "csv" } else { "json" };
+    let format = DossierFormat::parse(q.format.as_deref().unwrap_or(""))
+        .ok_or_else(|| AppError::invalid("format", "must be json or csv"))?;
+    let (form, csv) = (format.as_str(), format == DossierFormat::Csv);
     let turn = state.exports.turn().await.map_err(refused)?;
     let gathered = crate::dossier::service::gather_dossier(&state.db, &user, state.now(), id, include).await?;
     drop(turn);
@@ -155,6 +182,7 @@ pub struct LogExportQuery {
     /// To (RFC 3339 or YYYY-MM-DD), exclusive.
     pub to: Option<String>,
     /// `ndjson` (default) or `csv`.
+    #[param(value_type = Option<Format>, inline)]
     pub format: Option<String>,
 }
 

@@ -267,18 +267,19 @@ pub async fn create(
     Ok(Some(cp))
 }
 
-/// Signs and stores a checkpoint of the head inside the caller's transaction (which may
-/// hold the head's lock from its own append: an export's event and the checkpoint that
-/// covers it commit together). The caller checks [`require_key`] first, and copies the
-/// checkpoint to the file with [`to_file`] after its commit.
-pub async fn take(
+/// Signs and stores a checkpoint at `seq` with `hash`, the head as the caller's own append
+/// left it ([`super::record_linked`]), inside the caller's transaction, which holds the
+/// head's lock from that append: an export's event and the checkpoint that covers it
+/// commit together. The caller checks [`require_key`] first, and copies the checkpoint to
+/// the file with [`to_file`] after its commit.
+pub async fn take_covering(
     conn: &mut sqlx::PgConnection,
     signer: &Checkpointer,
     now: OffsetDateTime,
     reason: &str,
+    (seq, hash): (i64, Vec<u8>),
 ) -> Result<Checkpoint, sqlx::Error> {
-    let head = sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(&mut *conn).await?;
-    take_at(conn, signer, now, reason, head.seq, head.hash).await
+    take_at(conn, signer, now, reason, seq, hash).await
 }
 
 async fn take_at(

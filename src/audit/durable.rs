@@ -1,7 +1,8 @@
 //! Appends that do not wait for the disk while they hold the chain's head.
 //!
-//! Every append locks the single `audit_head` row until its transaction ends. With the
-//! commit flushed to disk while that lock is held, writers queue behind one flush each:
+//! Every append locks the single `audit_head` row while its transaction commits (the
+//! commit links the event into the chain, migration 0046). With the commit flushed to
+//! disk while that lock is held, writers queue behind one flush each:
 //! 8 writers appended about 0.45× as fast as 8 plain inserters, whose flushes are shared
 //! (group commit). Inside [`durably`], an appending transaction commits without waiting
 //! for the flush (`synchronous_commit = off` for that transaction only), which releases

@@ -17,8 +17,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::StoredEvent;
 
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output format of the log's export, named in its query by its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// One JSON object per line.
     Ndjson,

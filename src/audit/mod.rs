@@ -40,8 +40,8 @@ pub struct AuditContext {
     pub request_id: Option<String>,
 }
 
-/// How an action ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How an action ended, stored, hashed and exported by its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// It happened.
@@ -53,7 +53,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    /// Every outcome.
+    pub const ALL: [Outcome; 3] = [Outcome::Success, Outcome::Failure, Outcome::Denied];
+
+    /// The name stored, hashed and exported.
+    pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Success => "success",
             Outcome::Failure => "failure",
@@ -188,7 +192,9 @@ pub struct StoredEvent {
     pub object_id: Option<String>,
     /// Changed fields / facts.
     pub changes: Value,
-    /// `success`, `failure` or `denied`.
+    /// How it ended. Kept as read, like the type's code: the chain hashes the stored text;
+    /// the document lists the values from [`Outcome`].
+    #[schema(value_type = Outcome)]
     pub outcome: String,
     /// Hash of the previous event (hex in JSON).
     #[serde(serialize_with = "as_hex")]
@@ -336,61 +342,60 @@ fn canonical_tail(e: &StoredEvent) -> Vec<u8> {
     bytes
 }
 
-/// Appends one event inside the caller's transaction (so the event commits or rolls back
-/// with the change it records). Locks the chain head until that transaction ends.
-pub async fn record(
-    conn: &mut PgConnection,
-    at: OffsetDateTime,
-    ctx: &AuditContext,
-    event: NewEvent,
-) -> Result<i64, sqlx::Error> {
-    // Hash the time as it will be read back.
-    let at = crate::clock::storable(at);
-    // The JSON goes through jsonb; hash what will be read back.
-    let changes: Value = serde_json::from_str(&event.changes.to_string()).expect("JSON re-parses");
-    let stored = StoredEvent {
+/// The event as it will be stored and read back, before it has a place in the chain: the
+/// time as the database keeps it, the changes as they come back through jsonb (what is
+/// hashed is what will be read).
+fn to_store(at: OffsetDateTime, ctx: &AuditContext, event: &NewEvent) -> StoredEvent {
+    StoredEvent {
         seq: 0,
         id: EventId::new(),
-        at,
+        at: crate::clock::storable(at),
         actor_id: ctx.actor_id,
         actor_role: ctx.actor_role.clone(),
         client_addr: ctx.client_addr.clone(),
         request_id: ctx.request_id.clone(),
         event_type: event.event_type.as_str().to_string(),
-        object_type: event.object_type,
-        object_id: event.object_id,
-        changes,
+        object_type: event.object_type.clone(),
+        object_id: event.object_id.clone(),
+        changes: serde_json::from_str(&event.changes.to_string()).expect("JSON re-parses"),
         outcome: event.outcome.as_str().to_string(),
         prev_hash: Vec::new(),
         hash: Vec::new(),
-    };
-    // One statement locks the head, hashes, appends and moves the head: the head stays
-    // locked until the transaction ends, and every round trip while it is held is time
-    // every other writer waits (three round trips made 8 writers top out near 1,800
-    // appends per second). The hash is the same as `event_hash`: sha256 of the previous
-    // hash, the canonical prefix with the position, and the rest of the canonical JSON.
+    }
+}
+
+/// Appends one event inside the caller's transaction (so the event commits or rolls back
+/// with the change it records). The commit links it into the chain, in the order the
+/// transaction recorded its events; until then it is not in `audit_events` (see
+/// [`chain_now`]).
+pub async fn record(
+    conn: &mut PgConnection,
+    at: OffsetDateTime,
+    ctx: &AuditContext,
+    event: NewEvent,
+) -> Result<(), sqlx::Error> {
+    let stored = to_store(at, ctx, &event);
+    // The event's content goes to `audit_pending`; the commit links it into the chain (a
+    // deferred trigger, migration 0046: it locks the head, hashes as `event_hash` does —
+    // sha256 of the previous hash, the canonical prefix with the position, and this tail —
+    // appends and moves the head), so that the head is held only inside the commit, never
+    // across a round trip to this process.
     let tail = canonical_tail(&stored);
     // Inside `durable::durably` the commit need not wait for the disk: the statement says
     // so itself (`set_config` for this transaction) and returns the database's epoch,
     // costing no round trip of its own.
     let may_defer = durable::may_defer();
     let appended = sqlx::query!(
-        "WITH head AS (SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE), \
-         appended AS (INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, \
-           object_type, object_id, changes, outcome, prev_hash, hash) \
-           SELECT head.seq + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, head.hash, \
-             sha256(head.hash || convert_to('{\"v\":1,\"seq\":' || (head.seq + 1)::text || ',', 'UTF8') || $12) FROM head \
-           RETURNING seq, hash) \
-         UPDATE audit_head h SET seq = a.seq, hash = a.hash, classified_seq = a.seq, \
-           written_seq = CASE WHEN $13 OR h.classified_seq <> h.seq THEN a.seq ELSE h.written_seq END \
-         FROM appended a WHERE h.singleton \
-         RETURNING h.seq, (SELECT e.epoch FROM audit_commit_epoch e WHERE CASE WHEN NOT $14 OR e.epoch IS NULL THEN false \
+        "INSERT INTO audit_pending (id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, \
+           object_id, changes, outcome, tail, may_change_cases) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         RETURNING set_config('icts.audit_pending', 'yes', true), \
+           (SELECT e.epoch FROM audit_commit_epoch e WHERE CASE WHEN NOT $14 OR e.epoch IS NULL THEN false \
            ELSE set_config('synchronous_commit', 'off', true) IS NOT NULL END) AS deferred_epoch",
         stored.id.0,
         stored.at,
         stored.actor_id as _,
         &stored.actor_role as _,
-
         &stored.client_addr as _,
         &stored.request_id as _,
         &stored.event_type,
@@ -405,7 +410,72 @@ pub async fn record(
     .fetch_one(&mut *conn)
     .await?;
     durable::deferred(appended.deferred_epoch);
-    Ok(appended.seq)
+    Ok(())
+}
+
+/// Appends one event inside the caller's transaction and links it into the chain at once,
+/// returning its position and hash: for a transaction that takes the checkpoint covering
+/// its own event (a dossier's export). The head stays locked until the transaction ends,
+/// so the caller commits promptly. Events it recorded before come first ([`chain_now`]).
+pub async fn record_linked(
+    conn: &mut PgConnection,
+    at: OffsetDateTime,
+    ctx: &AuditContext,
+    event: NewEvent,
+) -> Result<(i64, Vec<u8>), sqlx::Error> {
+    let stored = to_store(at, ctx, &event);
+    let tail = canonical_tail(&stored);
+    let may_defer = durable::may_defer();
+    // One statement locks the head, hashes (as `event_hash` does), appends and moves it;
+    // it appends nothing while this transaction has events waiting for its commit, which
+    // are linked first (once: linking clears the mark the statement reads).
+    for _ in 0..2 {
+        let appended = sqlx::query!(
+        "WITH head AS (SELECT seq, hash FROM audit_head WHERE singleton AND coalesce(current_setting('icts.audit_pending', true), '') = '' FOR UPDATE), \
+         appended AS (INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, \
+           object_type, object_id, changes, outcome, prev_hash, hash) \
+           SELECT head.seq + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, head.hash, \
+             sha256(head.hash || convert_to('{\"v\":1,\"seq\":' || (head.seq + 1)::text || ',', 'UTF8') || $12) FROM head \
+           RETURNING seq, hash) \
+         UPDATE audit_head h SET seq = a.seq, hash = a.hash, classified_seq = a.seq, \
+           written_seq = CASE WHEN $13 OR h.classified_seq <> h.seq THEN a.seq ELSE h.written_seq END \
+         FROM appended a WHERE h.singleton \
+         RETURNING h.seq, h.hash, (SELECT e.epoch FROM audit_commit_epoch e WHERE CASE WHEN NOT $14 OR e.epoch IS NULL THEN false \
+           ELSE set_config('synchronous_commit', 'off', true) IS NOT NULL END) AS deferred_epoch",
+        stored.id.0,
+        stored.at,
+        stored.actor_id as _,
+        &stored.actor_role as _,
+        &stored.client_addr as _,
+        &stored.request_id as _,
+        &stored.event_type,
+        &stored.object_type as _,
+        &stored.object_id as _,
+        &stored.changes,
+        &stored.outcome,
+        tail,
+        event.event_type.may_change_cases(),
+        may_defer,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+        match appended {
+            Some(appended) => {
+                durable::deferred(appended.deferred_epoch);
+                return Ok((appended.seq, appended.hash));
+            }
+            None => chain_now(&mut *conn).await?,
+        }
+    }
+    Err(sqlx::Error::Protocol("the audit head stayed marked as having events waiting after they were linked".into()))
+}
+
+/// Links the events this transaction has recorded so far into the chain now rather than at
+/// its commit (and every later one as it is recorded): for a transaction that reads the
+/// head or its own events before it commits. It holds the head until the commit.
+pub async fn chain_now(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query!("SET CONSTRAINTS audit_pending_chain IMMEDIATE").execute(conn).await?;
+    Ok(())
 }
 
 /// Appends many events in the caller's transaction with one lock of the head and bulk
@@ -419,8 +489,9 @@ pub async fn record_many(
     if events.is_empty() {
         return Ok(());
     }
-    let at = crate::clock::storable(at);
     durable::defer(&mut *conn).await?;
+    // The events this transaction recorded one by one come first.
+    chain_now(&mut *conn).await?;
     let head =
         sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE").fetch_one(&mut *conn).await?;
     let mut seq: i64 = head.seq;
@@ -428,23 +499,7 @@ pub async fn record_many(
     let mut rows: Vec<StoredEvent> = Vec::with_capacity(events.len());
     for event in events {
         seq += 1;
-        let changes: Value = serde_json::from_str(&event.changes.to_string()).expect("JSON re-parses");
-        let mut stored = StoredEvent {
-            seq,
-            id: EventId::new(),
-            at,
-            actor_id: ctx.actor_id,
-            actor_role: ctx.actor_role.clone(),
-            client_addr: ctx.client_addr.clone(),
-            request_id: ctx.request_id.clone(),
-            event_type: event.event_type.as_str().to_string(),
-            object_type: event.object_type,
-            object_id: event.object_id,
-            changes,
-            outcome: event.outcome.as_str().to_string(),
-            prev_hash: prev.clone(),
-            hash: Vec::new(),
-        };
+        let mut stored = StoredEvent { seq, prev_hash: prev.clone(), ..to_store(at, ctx, &event) };
         stored.hash = event_hash(&prev, &stored).to_vec();
         prev = stored.hash.clone();
         rows.push(stored);
@@ -489,11 +544,10 @@ pub async fn record_alone<'c>(
     at: OffsetDateTime,
     ctx: &AuditContext,
     event: NewEvent,
-) -> Result<i64, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
-    let seq = record(&mut tx, at, ctx, event).await?;
-    tx.commit().await?;
-    Ok(seq)
+    record(&mut tx, at, ctx, event).await?;
+    tx.commit().await
 }
 
 /// Events about anonymous refusals written per minute over all addresses, at most.

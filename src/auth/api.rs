@@ -20,7 +20,9 @@ use crate::web::extract::ApiJson;
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// Account email.
+    #[schema(value_type = crate::text::Text<{ crate::text::EMAIL }>, inline)]
     pub email: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSWORD }>, inline)]
     pub password: String,
     /// For an account with one-time codes: the six digits its authenticator shows now,
     /// or one of its recovery codes.
@@ -259,6 +261,7 @@ pub async fn set_time_zone(
 #[serde(deny_unknown_fields)]
 pub struct ReauthRequest {
     /// The account's password.
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSWORD }>, inline)]
     pub password: String,
 }
 

@@ -16,10 +16,11 @@ use super::db::{AssigneeFilter, CaseFilter, Sort};
 use super::model::{CaseEdit, CaseInput, CaseRow, CaseView, Origin};
 use super::reference::Reference;
 use super::service;
-use super::workflow::{Action, Input, RuleVersion, Stage};
+use super::workflow::{Action, Input, RuleVersion, ServiceMethod, Stage};
 use crate::app::AppState;
 use crate::audit::StoredEvent;
 use crate::dates::parse_date;
+use crate::choice::Choice;
 use crate::text;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::{AppError, FieldError};
@@ -117,7 +118,8 @@ pub struct CaseQuery {
     /// Full-text search (docket number, title, summary, notes).
     #[param(max_length = 200)]
     pub q: Option<String>,
-    /// `newest` (default), `oldest`, `docket`, `due` or `triage` (preliminary score).
+    /// The order (`newest` by default; `triage` is by preliminary score).
+    #[param(value_type = Option<Sort>, inline)]
     pub sort: Option<String>,
     /// Page size 1 to 200 (default 50).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
@@ -335,10 +337,12 @@ pub async fn patch(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
-    /// Action name (see `allowed_actions`).
-    pub action: String,
+    /// The action (see `allowed_actions`).
+    #[schema(value_type = Action)]
+    pub action: Choice<Action>,
     /// Reason, question or justification (required for some actions).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub comment: Option<String>,
     /// The date the act took effect, YYYY-MM-DD (today when absent). Not in the future,
     /// not before the act it follows.
@@ -346,12 +350,12 @@ pub struct TransitionRequest {
     pub date: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
-    /// How the initial determination was served: one of the rule's methods
-    /// (`registered_mail`, `facsimile`, `electronic_transmission`, `commercial_carrier`,
-    /// `personal_delivery`, `federal_register`).
+    /// How the initial determination was served (only that act names it).
     #[serde(default)]
-    pub method: Option<String>,
+    #[schema(value_type = Option<ServiceMethod>)]
+    pub method: Option<Choice<ServiceMethod>>,
     /// The version the action was chosen from (optional; 409 when stale).
     #[serde(default)]
     pub version: Option<i32>,
@@ -360,10 +364,7 @@ pub struct TransitionRequest {
 /// Parses a transition request.
 pub fn parse_transition(t: &TransitionRequest) -> Result<(Action, Input), AppError> {
     let mut errors = Vec::new();
-    let action = Action::parse(t.action.trim());
-    if action.is_none() {
-        errors.push(FieldError::new("action", "is not a workflow action"));
-    }
+    let action = t.action.or_error("action", "is not a workflow action", &mut errors);
     let date: Option<Date> = match t.date.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(d) => parse_date(d).or_else(|| {
             errors.push(FieldError::new("date", "must be a date YYYY-MM-DD"));
@@ -371,7 +372,6 @@ pub fn parse_transition(t: &TransitionRequest) -> Result<(Action, Input), AppErr
         }),
         None => None,
     };
-    let method = t.method.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     if let Some(a) = action
         && !a.needs_method()
         && t.method.is_some()
@@ -381,6 +381,8 @@ pub fn parse_transition(t: &TransitionRequest) -> Result<(Action, Input), AppErr
             format!("is not taken by {}: only serving the initial determination names how it was served", a.as_str()),
         ));
     }
+    // A method that is none of the rule's is a method not given: the workflow asks for one.
+    let method = t.method.as_ref().and_then(Choice::known);
     errors.extend(t.comment.as_deref().and_then(|c| text::check("comment", c, text::TEXT)));
     errors.extend(t.late_reason.as_deref().and_then(|c| text::check("late_reason", c, text::LINE)));
     if !errors.is_empty() {
@@ -411,6 +413,7 @@ pub async fn transition(
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
     /// Text.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub body: String,
 }
 
@@ -445,6 +448,7 @@ pub async fn events(
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
     /// Case ids.
+    #[schema(value_type = crate::text::List<CaseId, { ASSIGN_AT_ONCE }>, inline)]
     pub cases: Vec<CaseId>,
     /// The new assignee, or null to unassign.
     pub assignee: Option<UserId>,
@@ -487,9 +491,11 @@ pub async fn put_reference(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleRequest {
-    /// `ifr-2021` or `final-2025`.
-    pub rule_version: String,
+    /// The rule the case is kept under.
+    #[schema(value_type = RuleVersion)]
+    pub rule_version: Choice<RuleVersion>,
     /// The written reason (shown on the case).
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
     pub reason: String,
 }
 
@@ -502,8 +508,7 @@ pub async fn set_rule(
     AppPath(id): AppPath<CaseId>,
     ApiJson(r): ApiJson<RuleRequest>,
 ) -> Result<ApiJson<CaseView>, AppError> {
-    let rule = RuleVersion::parse(r.rule_version.trim())
-        .ok_or_else(|| AppError::invalid("rule_version", "must be ifr-2021 or final-2025"))?;
+    let rule = r.rule_version.or_invalid("rule_version", "must be ifr-2021 or final-2025")?;
     let row = service::set_rule(&mut *state.conn().await?, &user, state.now(), id, rule, &r.reason).await?;
     Ok(ApiJson(view_of(&state, &user, row).await?))
 }

@@ -174,8 +174,9 @@ pub enum AssigneeFilter {
     Unassigned,
 }
 
-/// List orders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// List orders, named in the list's query by their lower-case names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Sort {
     /// Newest filed first.
     Newest,

@@ -36,6 +36,7 @@ use super::model::{CaseInput, NewCase};
 use super::reference::Reference;
 use super::transactions::{TransactionInput, ValidTransaction};
 use crate::audit::{self, AuditContext, EventType, NewEvent};
+use crate::choice::Choice;
 use crate::parties::PartyRole;
 
 /// Every accepted column.
@@ -305,7 +306,7 @@ pub fn parse_all(input: impl Read, reference: &Reference, today: Date) -> Parsed
             let input = CaseInput {
                 title: get("title"),
                 summary: get("summary"),
-                origin: get("origin"),
+                origin: Choice::named(get("origin").trim()),
                 referring_agency: Some(get("referring_agency")),
                 referral_date: Some(get("referral_date")),
                 category: get("category"),
@@ -341,8 +342,8 @@ pub fn parse_all(input: impl Read, reference: &Reference, today: Date) -> Parsed
             |column: &str, message: String| errors.push(RowError { row: line, column: column.into(), message });
         let tx = TransactionInput {
             item: get("item"),
-            kind: get("kind"),
-            status: get("status"),
+            kind: Choice::named(get("kind").trim()),
+            status: Choice::named(get("status").trim()),
             initiated_on: Some(get("initiated_on")),
             completed_on: Some(get("completed_on")),
             ongoing_activity: get("ongoing_activity"),

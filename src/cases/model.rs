@@ -9,6 +9,7 @@ use super::clocks::ClockState;
 use super::reference::Reference;
 use super::workflow::{Action, Answer, Decision, RuleVersion, Stage};
 use crate::access::Role;
+use crate::choice::Choice;
 use crate::dates::parse_date;
 use crate::error::FieldError;
 use crate::text;
@@ -299,20 +300,26 @@ impl std::ops::Deref for CaseView {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseInput {
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub title: String,
     /// Summary of the transaction(s) and concerns.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub summary: String,
-    /// `agency_referral`, `own_initiative` or `submitted_information`.
-    pub origin: String,
+    /// How the review started.
+    #[schema(value_type = Origin)]
+    pub origin: Choice<Origin>,
     /// Agency code, required for an agency referral.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::CODE }>>, inline)]
     pub referring_agency: Option<String>,
     /// Referral date (YYYY-MM-DD).
     #[serde(default)]
     pub referral_date: Option<String>,
     /// Covered category code.
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub category: String,
     /// Adversary codes.
+    #[schema(value_type = crate::text::Texts<{ crate::text::CODE }, { crate::text::CODES }>, inline)]
     pub adversaries: Vec<String>,
     /// Need-to-know.
     #[serde(default)]
@@ -321,6 +328,7 @@ pub struct CaseInput {
     /// (`ICTS-YYYY-NNN`; supervisors moving their open reviews in). New cases get the next
     /// number of the gap-free counter.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::CODE }>>, inline)]
     pub docket_number: Option<String>,
 }
 
@@ -372,10 +380,11 @@ impl CaseInput {
         let mut errors = Vec::new();
         let title = clean_text("title", &self.title, text::NAME, true, &mut errors);
         let summary = clean_text("summary", &self.summary, text::TEXT, true, &mut errors);
-        let origin = Origin::parse(self.origin.trim());
-        if origin.is_none() {
-            errors.push(FieldError::new("origin", "must be agency_referral, own_initiative or submitted_information"));
-        }
+        let origin = self.origin.or_error(
+            "origin",
+            "must be agency_referral, own_initiative or submitted_information",
+            &mut errors,
+        );
         let agency = self.referring_agency.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         match (origin, &agency) {
             (Some(Origin::AgencyReferral), None) => {
@@ -470,36 +479,46 @@ pub struct CaseEdit {
     pub version: i32,
     /// New title.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::NAME }>>, inline)]
     pub title: Option<String>,
     /// New summary.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub summary: Option<String>,
     /// New category code.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::CODE }>>, inline)]
     pub category: Option<String>,
     /// New adversary codes.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Texts<{ crate::text::CODE }, { crate::text::CODES }>>, inline)]
     pub adversaries: Option<Vec<String>>,
     /// Need-to-know (supervisors only).
     #[serde(default)]
     pub restricted: Option<bool>,
     /// Covered? `yes`, `no` or empty to clear.
     #[serde(default)]
-    pub covered: Option<String>,
+    #[schema(value_type = Option<AnswerEdit>)]
+    pub covered: Option<Choice<AnswerEdit>>,
     /// Reasoning.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub covered_note: Option<String>,
     /// Nexus? `yes`, `no` or empty.
     #[serde(default)]
-    pub nexus: Option<String>,
+    #[schema(value_type = Option<AnswerEdit>)]
+    pub nexus: Option<Choice<AnswerEdit>>,
     /// Reasoning.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub nexus_note: Option<String>,
     /// Undue risk? `yes`, `no` or empty.
     #[serde(default)]
-    pub undue_risk: Option<String>,
+    #[schema(value_type = Option<AnswerEdit>)]
+    pub undue_risk: Option<Choice<AnswerEdit>>,
     /// Reasoning.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub undue_risk_note: Option<String>,
     /// The date the three questions were answered as changed here, YYYY-MM-DD (today when
     /// absent).
@@ -507,21 +526,60 @@ pub struct CaseEdit {
     pub answered_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
-/// Parses an answer field: `yes`, `no`, or empty for "not answered".
-pub fn parse_answer(field: &'static str, v: &str, errors: &mut Vec<FieldError>) -> Option<Option<Answer>> {
-    match v.trim() {
-        "" => Some(None),
-        "yes" => Some(Some(Answer::Yes)),
-        "no" => Some(Some(Answer::No)),
-        _ => {
-            errors.push(FieldError::new(field, "must be yes, no or empty"));
-            None
+/// An answer to one of the three questions as an edit gives it: `yes`, `no`, or empty
+/// for "not answered" (the form's first choice), which clears an earlier answer. Its
+/// schema is written out below: utoipa takes an empty rename for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AnswerEdit {
+    /// Not answered (again).
+    #[serde(rename = "")]
+    Clear,
+    /// Yes.
+    #[serde(rename = "yes")]
+    Yes,
+    /// No.
+    #[serde(rename = "no")]
+    No,
+}
+
+impl AnswerEdit {
+    /// Every choice, as the form lists them.
+    pub const ALL: [AnswerEdit; 3] = [AnswerEdit::Clear, AnswerEdit::Yes, AnswerEdit::No];
+
+    /// The value sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerEdit::Clear => "",
+            AnswerEdit::Yes => "yes",
+            AnswerEdit::No => "no",
+        }
+    }
+
+    /// The answer it leaves: none when cleared.
+    pub fn answer(self) -> Option<Answer> {
+        match self {
+            AnswerEdit::Clear => None,
+            AnswerEdit::Yes => Some(Answer::Yes),
+            AnswerEdit::No => Some(Answer::No),
         }
     }
 }
+
+impl utoipa::PartialSchema for AnswerEdit {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(AnswerEdit::ALL.map(AnswerEdit::as_str)))
+            .description(Some("`yes`, `no`, or empty for \"not answered\", which clears an earlier answer."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AnswerEdit {}
 
 /// A validated edit: each field `Some` when it changes.
 #[derive(Debug, Clone, Default)]
@@ -585,9 +643,12 @@ impl CaseEdit {
             }
             out.adversaries = Some(a);
         }
-        out.covered = self.covered.as_deref().and_then(|v| parse_answer("covered", v, &mut errors));
-        out.nexus = self.nexus.as_deref().and_then(|v| parse_answer("nexus", v, &mut errors));
-        out.undue_risk = self.undue_risk.as_deref().and_then(|v| parse_answer("undue_risk", v, &mut errors));
+        let mut answer = |field: &str, v: &Option<Choice<AnswerEdit>>| {
+            v.as_ref().and_then(|v| v.or_error(field, "must be yes, no or empty", &mut errors)).map(AnswerEdit::answer)
+        };
+        out.covered = answer("covered", &self.covered);
+        out.nexus = answer("nexus", &self.nexus);
+        out.undue_risk = answer("undue_risk", &self.undue_risk);
         if errors.is_empty() { Ok(out) } else { Err(errors) }
     }
 }
@@ -612,6 +673,17 @@ mod tests {
     use time::macros::date;
 
     #[test]
+    fn an_edit_answers_by_the_values_its_schema_lists() {
+        for a in AnswerEdit::ALL {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+            assert_eq!(serde_json::from_value::<AnswerEdit>(a.as_str().into()).unwrap(), a);
+        }
+        let schema = serde_json::to_value(<AnswerEdit as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(schema["enum"], serde_json::json!(["", "yes", "no"]));
+        assert_eq!(AnswerEdit::Clear.answer(), None);
+    }
+
+    #[test]
     fn docket_numbers() {
         assert_eq!(docket_number(2021, 2), "ICTS-2021-002");
         assert_eq!(docket_number(2026, 1234), "ICTS-2026-1234");
@@ -623,7 +695,7 @@ mod tests {
         let input = CaseInput {
             title: " ".into(),
             summary: "s".into(),
-            origin: "agency_referral".into(),
+            origin: Origin::AgencyReferral.into(),
             referring_agency: None,
             referral_date: Some("2030-01-01".into()),
             category: "gardening".into(),
@@ -637,7 +709,7 @@ mod tests {
         let ok = CaseInput {
             title: "Anti-virus software".into(),
             summary: "Kernel-level access".into(),
-            origin: "agency_referral".into(),
+            origin: Origin::AgencyReferral.into(),
             referring_agency: Some("DOJ".into()),
             referral_date: Some("2021-08-10".into()),
             category: "connected_software".into(),

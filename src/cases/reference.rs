@@ -183,12 +183,15 @@ impl Reference {
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferenceEntry {
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub name: String,
     /// Adversaries: qualification (e.g. "including Hong Kong").
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub note: Option<String>,
     /// Categories: what the category covers.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub description: Option<String>,
     /// Categories: whether the connected-software criteria apply.
     #[serde(default)]

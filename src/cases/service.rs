@@ -413,13 +413,13 @@ pub async fn transition(
         }
         Action::ServeInitialDetermination => {
             let served = on;
-            let method = input.method.clone().expect("checked by the workflow");
+            let method = input.method.expect("checked by the workflow").as_str();
             sqlx::query!("UPDATE cases SET served_on = $2 WHERE id = $1", id.0, served).execute(&mut *tx).await?;
             sqlx::query!(
                 "INSERT INTO case_services (id, case_id, method, served_on, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6)",
                 Uuid::now_v7(),
                 id.0,
-                &method,
+                method,
                 served,
                 user.id.0,
                 now,

@@ -12,6 +12,7 @@ use super::workflow::{Change, Facts, Input};
 use crate::access::Actor;
 use crate::access::policy::{Action, CaseWork, case_work};
 use crate::audit::{self, EventType, NewEvent};
+use crate::choice::Choice;
 use crate::dates::parse_date;
 use crate::error::{DomainError, FieldError};
 use crate::parties::PartyRole;
@@ -129,7 +130,8 @@ pub struct Transaction {
 #[serde(deny_unknown_fields)]
 pub struct TransactionPartyInput {
     pub party_id: PartyId,
-    pub role: String,
+    #[schema(value_type = PartyRole)]
+    pub role: Choice<PartyRole>,
 }
 
 /// New transaction.
@@ -137,14 +139,14 @@ pub struct TransactionPartyInput {
 #[serde(deny_unknown_fields)]
 pub struct TransactionInput {
     /// The ICTS item or service.
+    #[schema(value_type = crate::text::Text<{ crate::cases::transactions::ITEM_MAX }>, inline)]
     pub item: String,
-    /// Read as text so that a wrong one is named with the other bad fields; the document
-    /// lists the kinds from [`TransactionKind`].
+    /// What kind of transaction it is.
     #[schema(value_type = TransactionKind)]
-    pub kind: String,
-    /// As `kind`: the statuses of [`TransactionStatus`].
+    pub kind: Choice<TransactionKind>,
+    /// Where it stands.
     #[schema(value_type = TransactionStatus)]
-    pub status: String,
+    pub status: Choice<TransactionStatus>,
     /// YYYY-MM-DD.
     #[serde(default)]
     pub initiated_on: Option<String>,
@@ -152,6 +154,7 @@ pub struct TransactionInput {
     #[serde(default)]
     pub completed_on: Option<String>,
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
     pub ongoing_activity: String,
     /// Value in US dollars.
     #[serde(default)]
@@ -160,6 +163,7 @@ pub struct TransactionInput {
     pub us_persons_affected: Option<i64>,
     /// Sensitive-data category codes.
     #[serde(default)]
+    #[schema(value_type = crate::text::Texts<{ crate::text::CODE }, { crate::text::CODES }>, inline)]
     pub data_categories: Vec<String>,
     /// Parties and their roles.
     #[serde(default)]
@@ -197,14 +201,12 @@ impl TransactionInput {
             e.push(FieldError::new("item", "is required: name it in 1 to 500 characters"));
         }
         e.extend(crate::text::check("ongoing_activity", &self.ongoing_activity, crate::text::LINE));
-        let kind = TransactionKind::parse(self.kind.trim());
-        if kind.is_none() {
-            e.push(FieldError::new("kind", "must be acquisition, importation, transfer, installation, dealing or use"));
-        }
-        let status = TransactionStatus::parse(self.status.trim());
-        if status.is_none() {
-            e.push(FieldError::new("status", "must be pending, completed or ongoing"));
-        }
+        let kind = self.kind.or_error(
+            "kind",
+            "must be acquisition, importation, transfer, installation, dealing or use",
+            &mut e,
+        );
+        let status = self.status.or_error("status", "must be pending, completed or ongoing", &mut e);
         let mut date =
             |field: &'static str, v: &Option<String>| match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 Some(s) => parse_date(s).or_else(|| {
@@ -233,11 +235,11 @@ impl TransactionInput {
         }
         let mut parties = Vec::new();
         for p in &self.parties {
-            match PartyRole::parse(p.role.trim()) {
+            match p.role.known() {
                 Some(r) => parties.push((p.party_id, r)),
                 None => e.push(FieldError::new(
                     "parties",
-                    format!("role {:?} must be supplier, us_counterparty, owner or intermediary", p.role),
+                    format!("role {:?} must be supplier, us_counterparty, owner or intermediary", p.role.as_text()),
                 )),
             }
         }
@@ -437,8 +439,8 @@ mod tests {
     fn transaction_input_names_every_bad_field() {
         let t = TransactionInput {
             item: "".into(),
-            kind: "theft".into(),
-            status: "maybe".into(),
+            kind: Choice::named("theft"),
+            status: Choice::named("maybe"),
             initiated_on: Some("2024-05-01".into()),
             completed_on: Some("2024-04-01".into()),
             value_usd: Some(-1.0),

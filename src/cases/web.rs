@@ -18,6 +18,7 @@ use super::workflow::{Action, Stage};
 use crate::access::policy;
 use crate::app::AppState;
 use crate::audit::StoredEvent;
+use crate::choice::Choice;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
@@ -225,7 +226,7 @@ pub async fn new_form(user: Authorized<perm::WorkCases>, State(state): State<App
         layout: Layout::for_user(&state.web, "/cases/new", Some(&user)),
         heading: "File a case".into(),
         action: "/cases".into(),
-        input: CaseInput { origin: "agency_referral".into(), ..CaseInput::default() },
+        input: CaseInput { origin: Origin::AgencyReferral.into(), ..CaseInput::default() },
         errors: FormErrors::default(),
         reference,
         origins: Origin::ALL,
@@ -276,7 +277,7 @@ pub async fn create(
     let input = CaseInput {
         title: form.title,
         summary: form.summary,
-        origin: form.origin,
+        origin: Choice::named(form.origin.trim()),
         referring_agency: Some(form.referring_agency),
         referral_date: Some(form.referral_date),
         category: form.category,
@@ -679,7 +680,7 @@ async fn case_page_with(
         message,
         message_is_error: is_error,
         today: crate::dates::today(state.now()).to_string(),
-        service_methods: super::workflow::SERVICE_METHODS,
+        service_methods: super::workflow::ServiceMethod::ALL.map(|m| (m.as_str(), m.label())),
         clock_names: ClockName::ALL,
         parties,
         transactions,
@@ -766,13 +767,13 @@ const PARTY_MATCHES: i64 = 25;
 /// A workflow action from the case page.
 #[derive(Debug, Deserialize)]
 pub struct ActionForm {
-    action: String,
+    action: Choice<super::workflow::Action>,
     #[serde(default)]
     comment: Option<String>,
     #[serde(default)]
     date: Option<String>,
     #[serde(default)]
-    method: Option<String>,
+    method: Option<Choice<super::workflow::ServiceMethod>>,
     #[serde(default)]
     late_reason: Option<String>,
     version: i32,
@@ -835,9 +836,8 @@ pub async fn confirm_transition(
     if let Some(c) = input.comment.as_deref().filter(|c| !c.trim().is_empty()) {
         facts.push(("Reason".into(), c.to_string()));
     }
-    if let Some(m) = input.method.as_deref() {
-        let label = super::workflow::SERVICE_METHODS.iter().find(|(code, _)| *code == m).map(|(_, l)| *l).unwrap_or(m);
-        facts.push(("How it was served".into(), label.to_string()));
+    if let Some(m) = input.method {
+        facts.push(("How it was served".into(), m.label().to_string()));
     }
     if let Some(r) = input.late_reason.as_deref().filter(|r| !r.trim().is_empty()) {
         facts.push(("Why it is recorded late".into(), r.to_string()));
@@ -846,10 +846,10 @@ pub async fn confirm_transition(
     let hidden = [
         Some(("csrf_token".to_string(), user.csrf_token.clone())),
         Some(("version".to_string(), f.version.to_string())),
-        Some(("action".to_string(), f.action.clone())),
+        Some(("action".to_string(), f.action.as_text())),
         field("comment", &f.comment),
         field("date", &f.date),
-        field("method", &f.method),
+        f.method.as_ref().map(|m| ("method".to_string(), m.as_text())),
         field("late_reason", &f.late_reason),
     ]
     .into_iter()
@@ -1116,7 +1116,7 @@ fn input_of(row: &CaseRow) -> CaseInput {
     CaseInput {
         title: row.title.clone(),
         summary: row.summary.clone(),
-        origin: row.origin.as_str().into(),
+        origin: row.origin.into(),
         referring_agency: row.referring_agency.clone(),
         referral_date: row.referral_date.map(|d| d.to_string()),
         category: row.category.clone(),
@@ -1161,7 +1161,7 @@ pub async fn edit_submit(
     let typed = CaseInput {
         title: form.title,
         summary: form.summary,
-        origin: form.origin,
+        origin: Choice::named(form.origin.trim()),
         referring_agency: Some(form.referring_agency),
         referral_date: Some(form.referral_date),
         category: form.category,
@@ -1202,11 +1202,11 @@ pub async fn edit_submit(
 #[derive(Debug, Deserialize)]
 pub struct QuestionsForm {
     version: i32,
-    covered: String,
+    covered: Choice<super::model::AnswerEdit>,
     covered_note: String,
-    nexus: String,
+    nexus: Choice<super::model::AnswerEdit>,
     nexus_note: String,
-    undue_risk: String,
+    undue_risk: Choice<super::model::AnswerEdit>,
     undue_risk_note: String,
     #[serde(default)]
     answered_on: Option<String>,

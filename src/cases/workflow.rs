@@ -527,8 +527,8 @@ pub struct Input {
     pub comment: Option<String>,
     /// The date the act took effect (today when absent).
     pub date: Option<Date>,
-    /// How the initial determination was served: one of [`SERVICE_METHODS`].
-    pub method: Option<String>,
+    /// How the initial determination was served.
+    pub method: Option<ServiceMethod>,
     /// Why an act is recorded more than [`LATE_AFTER_DAYS`](crate::dates::LATE_AFTER_DAYS) days
     /// after its date.
     pub late_reason: Option<String>,
@@ -550,15 +550,75 @@ pub fn response_window_holds(facts: &Facts, on: Date) -> Option<String> {
     }
 }
 
-/// The ways a determination is served on the parties (7.105(b) / 791.105(b)).
-pub const SERVICE_METHODS: [(&str, &str); 6] = [
-    ("registered_mail", "Registered mail"),
-    ("facsimile", "Facsimile"),
-    ("electronic_transmission", "Electronic transmission"),
-    ("commercial_carrier", "Third-party commercial carrier"),
-    ("personal_delivery", "Personal delivery"),
-    ("federal_register", "Publication in the Federal Register"),
-];
+/// The ways a determination is served on the parties (7.105(b) / 791.105(b)), sent and
+/// stored by their lower-case names. Not read from the database as the type: a service
+/// recorded before the rule's methods were kept names one of
+/// [`EARLIER_SERVICE_METHODS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceMethod {
+    /// Registered mail.
+    RegisteredMail,
+    /// Facsimile.
+    Facsimile,
+    /// Electronic transmission.
+    ElectronicTransmission,
+    /// A third-party commercial carrier.
+    CommercialCarrier,
+    /// Personal delivery.
+    PersonalDelivery,
+    /// Publication in the Federal Register.
+    FederalRegister,
+}
+
+impl ServiceMethod {
+    /// Every method, in the rule's order.
+    pub const ALL: [ServiceMethod; 6] = [
+        ServiceMethod::RegisteredMail,
+        ServiceMethod::Facsimile,
+        ServiceMethod::ElectronicTransmission,
+        ServiceMethod::CommercialCarrier,
+        ServiceMethod::PersonalDelivery,
+        ServiceMethod::FederalRegister,
+    ];
+
+    /// The name sent and stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceMethod::RegisteredMail => "registered_mail",
+            ServiceMethod::Facsimile => "facsimile",
+            ServiceMethod::ElectronicTransmission => "electronic_transmission",
+            ServiceMethod::CommercialCarrier => "commercial_carrier",
+            ServiceMethod::PersonalDelivery => "personal_delivery",
+            ServiceMethod::FederalRegister => "federal_register",
+        }
+    }
+
+    /// How it reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServiceMethod::RegisteredMail => "Registered mail",
+            ServiceMethod::Facsimile => "Facsimile",
+            ServiceMethod::ElectronicTransmission => "Electronic transmission",
+            ServiceMethod::CommercialCarrier => "Third-party commercial carrier",
+            ServiceMethod::PersonalDelivery => "Personal delivery",
+            ServiceMethod::FederalRegister => "Publication in the Federal Register",
+        }
+    }
+
+    /// The method named `s`, if any.
+    pub fn parse(s: &str) -> Option<ServiceMethod> {
+        ServiceMethod::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// How a stored service's method reads: the rule's methods and the earlier ones.
+    pub fn label_of(stored: &str) -> &'static str {
+        ServiceMethod::parse(stored)
+            .map(ServiceMethod::label)
+            .or_else(|| EARLIER_SERVICE_METHODS.iter().find(|(code, _)| *code == stored).map(|(_, l)| *l))
+            .unwrap_or("")
+    }
+}
 
 /// The labels of service methods recorded before the rule's methods were kept.
 pub const EARLIER_SERVICE_METHODS: [(&str, &str); 3] = [("mail", "Mail"), ("email", "Email"), ("courier", "Courier")];
@@ -670,7 +730,7 @@ pub fn check(stage: Stage, action: Action, role: Role, facts: &Facts, input: &In
                     ),
                 ));
             }
-            if !input.method.as_deref().is_some_and(|m| SERVICE_METHODS.iter().any(|(code, _)| *code == m)) {
+            if input.method.is_none() {
                 return Err(Refusal::Input(
                     "method",
                     "choose registered_mail, facsimile, electronic_transmission, commercial_carrier, personal_delivery or federal_register".into(),
@@ -833,7 +893,7 @@ pub fn waiting(stage: Stage, role: Role, facts: &Facts) -> Vec<String> {
     let input = Input {
         comment: Some("x".into()),
         date: facts.today,
-        method: Some("registered_mail".into()),
+        method: Some(ServiceMethod::RegisteredMail),
         late_reason: None,
     };
     Action::ALL
@@ -864,7 +924,7 @@ pub fn allowed(stage: Stage, role: Role, facts: &Facts) -> Vec<Action> {
             let input = Input {
                 comment: Some("x".into()),
                 date: facts.today,
-                method: Some("registered_mail".into()),
+                method: Some(ServiceMethod::RegisteredMail),
                 late_reason: None,
             };
             check(stage, *a, role, facts, &input).is_ok()
@@ -911,7 +971,7 @@ mod tests {
         Input {
             comment: Some("because".into()),
             date: None,
-            method: Some("commercial_carrier".into()),
+            method: Some(ServiceMethod::CommercialCarrier),
             late_reason: None,
         }
     }

@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::service::{self, Draft};
-use super::{Content, Determination, Kind};
+use super::{Content, Determination, Kind, Outcome};
 use crate::app::AppState;
+use crate::choice::Choice;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath, MaybeJson};
@@ -18,11 +19,14 @@ use crate::web::extract::{ApiJson, AppPath, MaybeJson};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DraftRequest {
-    /// `initial`, `final`, `amendment` or `revocation`.
-    pub kind: String,
-    /// Outcome (initial: `prohibition` / `mitigation`; final and amendment: `prohibited` /
-    /// `not_prohibited` / `permitted_with_mitigation`; revocation: `revoked`).
-    pub outcome: String,
+    /// What it is.
+    #[schema(value_type = Kind)]
+    pub kind: Choice<Kind>,
+    /// What it decides: one of its kind's outcomes (initial: `prohibition` / `mitigation`;
+    /// final and amendment: `prohibited` / `not_prohibited` / `permitted_with_mitigation`;
+    /// revocation: `revoked`).
+    #[schema(value_type = Outcome)]
+    pub outcome: Choice<Outcome>,
     pub content: Content,
     /// Documents of the case cited (never classified-reference ones).
     #[serde(default)]
@@ -34,6 +38,7 @@ pub struct DraftRequest {
     pub drafted_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -43,7 +48,9 @@ pub struct DraftRequest {
 pub struct ReviseRequest {
     /// The revision this one replaces (409 when stale).
     pub revision: i32,
-    pub outcome: String,
+    /// What it decides: one of its kind's outcomes.
+    #[schema(value_type = Outcome)]
+    pub outcome: Choice<Outcome>,
     /// Content (the whole of it).
     pub content: Content,
     /// Documents cited.
@@ -58,6 +65,7 @@ pub struct ReviseRequest {
 #[serde(deny_unknown_fields)]
 pub struct ReturnRequest {
     /// What must change (required).
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub comment: String,
 }
 
@@ -70,8 +78,7 @@ pub async fn create(
     AppPath(id): AppPath<CaseId>,
     ApiJson(r): ApiJson<DraftRequest>,
 ) -> Result<Response, AppError> {
-    let kind = Kind::parse(&r.kind)
-        .ok_or_else(|| AppError::invalid("kind", "must be initial, final, amendment or revocation"))?;
+    let kind = r.kind.or_invalid("kind", "must be initial, final, amendment or revocation")?;
     let d = service::create(
         &mut *state.conn().await?,
         &user,
@@ -79,7 +86,7 @@ pub async fn create(
         id,
         kind,
         Draft {
-            outcome: r.outcome.trim().to_string(),
+            outcome: r.outcome.as_text(),
             content: r.content,
             cited_documents: r.cited_documents,
             unclassified_confirmed: r.unclassified_confirmed,
@@ -130,7 +137,7 @@ pub async fn revise(
     ApiJson(r): ApiJson<ReviseRequest>,
 ) -> Result<ApiJson<Determination>, AppError> {
     let draft = Draft {
-        outcome: r.outcome.trim().to_string(),
+        outcome: r.outcome.as_text(),
         content: r.content,
         cited_documents: r.cited_documents,
         unclassified_confirmed: r.unclassified_confirmed,

@@ -45,8 +45,9 @@ pub async fn first_party_name(conn: &mut PgConnection, case_id: CaseId) -> Resul
 pub async fn sendings(conn: &mut PgConnection, id: DeterminationId) -> Result<Vec<super::Sending>, sqlx::Error> {
     sqlx::query_as!(
         super::Sending,
-        "SELECT id, recipient, recipient_kind, method, sent_on FROM determination_sendings \
-         WHERE determination_id = $1 ORDER BY sent_on, recorded_at, id",
+        r#"SELECT id, recipient, recipient_kind AS "recipient_kind: super::RecipientKind",
+             method AS "method: super::SendingMethod", sent_on
+           FROM determination_sendings WHERE determination_id = $1 ORDER BY sent_on, recorded_at, id"#,
         id.0
     )
     .fetch_all(conn)

@@ -21,10 +21,12 @@ use sha2::{Digest, Sha256};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::choice::Choice;
 use crate::error::FieldError;
 
-/// What a determination is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// What a determination is, stored, sent and hashed by its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Initial determination (proposes prohibition or mitigation).
@@ -67,47 +69,161 @@ impl Kind {
     }
 
     /// The outcomes this kind may state.
-    pub fn outcomes(self) -> &'static [&'static str] {
+    pub fn outcomes(self) -> &'static [Outcome] {
         match self {
-            Kind::Initial => &["prohibition", "mitigation"],
-            Kind::Final | Kind::Amendment => &["prohibited", "not_prohibited", "permitted_with_mitigation"],
-            Kind::Revocation => &["revoked"],
+            Kind::Initial => &[Outcome::Prohibition, Outcome::Mitigation],
+            Kind::Final | Kind::Amendment => {
+                &[Outcome::Prohibited, Outcome::NotProhibited, Outcome::PermittedWithMitigation]
+            }
+            Kind::Revocation => &[Outcome::Revoked],
         }
     }
 }
 
-/// Label of an outcome.
-pub fn outcome_label(outcome: &str) -> &'static str {
-    match outcome {
-        "prohibition" => "Proposes prohibition",
-        "mitigation" => "Proposes mitigation",
-        "prohibited" => "Prohibited",
-        "not_prohibited" => "Not prohibited",
-        "permitted_with_mitigation" => "Permitted with mitigation",
-        "revoked" => "Revoked",
-        _ => "Unknown",
+/// What a determination decides, stored, sent and hashed by its lower-case name; each
+/// [`Kind`] states some of them ([`Kind::outcomes`]). Its schema is `DeterminationOutcome`,
+/// apart from an audit event's `Outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[schema(as = DeterminationOutcome)]
+pub enum Outcome {
+    /// An initial determination proposes prohibiting the transaction.
+    Prohibition,
+    /// An initial determination proposes mitigation.
+    Mitigation,
+    /// The transaction is prohibited.
+    Prohibited,
+    /// The transaction is not prohibited.
+    NotProhibited,
+    /// The transaction is permitted with mitigation measures.
+    PermittedWithMitigation,
+    /// A final determination is revoked.
+    Revoked,
+}
+
+impl Outcome {
+    /// Every outcome, the kinds' in their order.
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Prohibition,
+        Outcome::Mitigation,
+        Outcome::Prohibited,
+        Outcome::NotProhibited,
+        Outcome::PermittedWithMitigation,
+        Outcome::Revoked,
+    ];
+
+    /// The name stored, sent and hashed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Prohibition => "prohibition",
+            Outcome::Mitigation => "mitigation",
+            Outcome::Prohibited => "prohibited",
+            Outcome::NotProhibited => "not_prohibited",
+            Outcome::PermittedWithMitigation => "permitted_with_mitigation",
+            Outcome::Revoked => "revoked",
+        }
+    }
+
+    /// The outcome named `s`, if any.
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// How it reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Prohibition => "Proposes prohibition",
+            Outcome::Mitigation => "Proposes mitigation",
+            Outcome::Prohibited => "Prohibited",
+            Outcome::NotProhibited => "Not prohibited",
+            Outcome::PermittedWithMitigation => "Permitted with mitigation",
+            Outcome::Revoked => "Revoked",
+        }
+    }
+
+    /// Whether it rests on mitigation measures.
+    pub fn needs_measures(self) -> bool {
+        matches!(self, Outcome::Mitigation | Outcome::PermittedWithMitigation)
+    }
+
+    /// Whether it prohibits the transaction.
+    pub fn prohibits(self) -> bool {
+        matches!(self, Outcome::Prohibition | Outcome::Prohibited)
     }
 }
 
-/// Whether an outcome rests on mitigation measures.
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Label of an outcome named by its stored name (an event's, a revision's).
+pub fn outcome_label(outcome: &str) -> &'static str {
+    Outcome::parse(outcome).map(Outcome::label).unwrap_or("Unknown")
+}
+
+/// Whether an outcome named by its name rests on mitigation measures.
 pub fn outcome_needs_measures(outcome: &str) -> bool {
-    matches!(outcome, "mitigation" | "permitted_with_mitigation")
+    Outcome::parse(outcome).is_some_and(Outcome::needs_measures)
 }
 
-/// Whether an outcome prohibits the transaction.
+/// Whether an outcome named by its name prohibits the transaction.
 pub fn outcome_prohibits(outcome: &str) -> bool {
-    matches!(outcome, "prohibition" | "prohibited")
+    Outcome::parse(outcome).is_some_and(Outcome::prohibits)
 }
 
-/// Sections a drafter may mark as containing confidential business information; the
-/// Federal Register form of the document leaves them out.
-pub const CBI_SECTIONS: [(&str, &str); 5] = [
-    ("background", "Background"),
-    ("risk_analysis", "Risk analysis"),
-    ("submission_answers", "Answers to the parties' submissions"),
-    ("cessation", "Timing and manner of cessation"),
-    ("measures", "Mitigation measures"),
-];
+/// A section a drafter may mark as containing confidential business information; the
+/// Federal Register form of the document leaves them out. Kept in the signed content by
+/// its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CbiSection {
+    /// Background.
+    Background,
+    /// Risk analysis.
+    RiskAnalysis,
+    /// Answers to the parties' submissions.
+    SubmissionAnswers,
+    /// Timing and manner of cessation.
+    Cessation,
+    /// Mitigation measures.
+    Measures,
+}
+
+impl CbiSection {
+    /// Every section that can be marked, in the document's order.
+    pub const ALL: [CbiSection; 5] = [
+        CbiSection::Background,
+        CbiSection::RiskAnalysis,
+        CbiSection::SubmissionAnswers,
+        CbiSection::Cessation,
+        CbiSection::Measures,
+    ];
+
+    /// The name kept in the content.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CbiSection::Background => "background",
+            CbiSection::RiskAnalysis => "risk_analysis",
+            CbiSection::SubmissionAnswers => "submission_answers",
+            CbiSection::Cessation => "cessation",
+            CbiSection::Measures => "measures",
+        }
+    }
+
+    /// The section's heading.
+    pub fn label(self) -> &'static str {
+        match self {
+            CbiSection::Background => "Background",
+            CbiSection::RiskAnalysis => "Risk analysis",
+            CbiSection::SubmissionAnswers => "Answers to the parties' submissions",
+            CbiSection::Cessation => "Timing and manner of cessation",
+            CbiSection::Measures => "Mitigation measures",
+        }
+    }
+}
 
 /// The penalties statement a draft starts with (IEEPA, 50 U.S.C. 1705).
 pub const PENALTIES: &str = "Any person who violates, attempts to violate, conspires to violate, or causes a violation of this determination may be subject to civil penalties of up to the greater of the amount set by 50 U.S.C. 1705(b) as adjusted for inflation (currently about $300,000) or twice the value of the transaction per violation, and, for wilful violations, criminal fines of up to $1,000,000 and imprisonment of up to 20 years (50 U.S.C. 1705(c)).";
@@ -119,6 +235,7 @@ pub struct SubmissionAnswer {
     /// The submission answered.
     pub submission_id: SubmissionId,
     /// The office's answer.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub answer: String,
 }
 
@@ -127,6 +244,7 @@ pub struct SubmissionAnswer {
 #[serde(deny_unknown_fields)]
 pub struct Prohibition {
     /// What is prohibited.
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
     pub description: String,
     /// From when.
     pub effective_on: Date,
@@ -137,45 +255,57 @@ pub struct Prohibition {
 #[serde(deny_unknown_fields)]
 pub struct Content {
     /// Title (e.g. "Final Determination: Case No. ICTS-2021-002, Kaspersky Lab, Inc.").
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub title: String,
     /// The party the determination names.
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub party: String,
     /// Finding on question 1: a covered ICTS transaction.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub covered_finding: String,
     /// Finding on question 2: the foreign-adversary nexus.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub nexus_finding: String,
     /// Risk analysis (question 3), resting on the linked assessment.
+    #[schema(value_type = crate::text::Text<{ crate::text::LONG }>, inline)]
     pub risk_analysis: String,
     /// Background beyond the procedural history drawn from the case.
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::LONG }>, inline)]
     pub background: String,
     /// Answers to each party submission.
     #[serde(default)]
     pub submission_answers: Vec<SubmissionAnswer>,
     /// Timing and manner of cessation.
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub cessation: String,
     /// Prohibited transactions with their dates.
     #[serde(default)]
+    #[schema(value_type = crate::text::List<Prohibition, { MAX_PROHIBITIONS }>, inline)]
     pub prohibitions: Vec<Prohibition>,
     /// Penalties statement.
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSAGE }>, inline)]
     pub penalties: String,
     /// Mitigation measures of the case this determination rests on.
     #[serde(default)]
     pub measures: Vec<MeasureId>,
-    /// Sections containing confidential business information (see [`CBI_SECTIONS`]).
+    /// Sections containing confidential business information.
     #[serde(default)]
-    pub cbi_sections: Vec<String>,
+    #[schema(value_type = Vec<CbiSection>)]
+    pub cbi_sections: Vec<Choice<CbiSection>>,
     /// A *not prohibited* determination's statement that the transaction may be reviewed
     /// again in the future (7.109(d) / 791.109). Left out of the signed content when empty,
     /// so earlier determinations keep their hashes.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSAGE }>, inline)]
     pub future_review: String,
     /// The summary printed in the Federal Register front matter (drawn from the finding when
     /// empty). Left out of the signed content when empty, so earlier determinations keep
     /// their hashes.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSAGE }>, inline)]
     pub summary: String,
 }
 
@@ -201,8 +331,9 @@ pub fn validate(
     complete: bool,
 ) -> Vec<FieldError> {
     let mut e = Vec::new();
-    if !kind.outcomes().contains(&outcome) {
-        e.push(FieldError::new("outcome", format!("must be one of {}", kind.outcomes().join(", "))));
+    if !kind.outcomes().iter().any(|o| o.as_str() == outcome) {
+        let names: Vec<&str> = kind.outcomes().iter().map(|o| o.as_str()).collect();
+        e.push(FieldError::new("outcome", format!("must be one of {}", names.join(", "))));
     }
     if !unclassified_confirmed {
         e.push(FieldError::new(
@@ -247,7 +378,7 @@ pub fn validate(
         e.push(FieldError::new("measures", "choose the mitigation measures this determination rests on"));
     }
     for s in &c.cbi_sections {
-        if !CBI_SECTIONS.iter().any(|(k, _)| k == s) {
+        if let Choice::Unknown(s) = s {
             e.push(FieldError::new("cbi_sections", format!("{s:?} is not a section that can be marked")));
         }
     }
@@ -369,13 +500,12 @@ pub struct Determination {
     pub id: DeterminationId,
     /// Case.
     pub case_id: CaseId,
-    /// `initial`, `final`, `amendment` or `revocation`.
-    pub kind: String,
+    /// What it is.
+    pub kind: Kind,
     /// The determination amended or revoked.
     pub supersedes: Option<DeterminationId>,
-    /// `prohibition` / `mitigation` (initial); `prohibited` / `not_prohibited` /
-    /// `permitted_with_mitigation` (final, amendment); `revoked`.
-    pub outcome: String,
+    /// What it decides: one of its kind's outcomes.
+    pub outcome: Outcome,
     /// Where it stands.
     pub status: Status,
     /// Revision number (send it back when revising).
@@ -447,9 +577,9 @@ impl Determination {
         serde_json::from_value(self.content.clone()).unwrap_or_default()
     }
 
-    /// Kind, typed.
+    /// What it is.
     pub fn kind(&self) -> Kind {
-        Kind::parse(&self.kind).unwrap_or(Kind::Final)
+        self.kind
     }
 
     /// The hash of the content as stored (to compare with `content_sha256`).
@@ -457,8 +587,8 @@ impl Determination {
         content_hash(&Signed {
             id: self.id,
             case_id: self.case_id,
-            kind: &self.kind,
-            outcome: &self.outcome,
+            kind: self.kind.as_str(),
+            outcome: self.outcome.as_str(),
             revision: self.revision,
             content: &self.content,
             cited_documents: &self.cited_documents,
@@ -483,7 +613,7 @@ impl Determination {
 
     /// Whether a CBI section is marked.
     pub fn is_cbi(&self, section: &str) -> bool {
-        self.typed().cbi_sections.iter().any(|s| s == section)
+        self.typed().cbi_sections.iter().any(|s| s.as_text() == section)
     }
 }
 
@@ -593,16 +723,36 @@ pub const DEFAULT_AUTHORITY: &str =
 pub struct SignRequest {
     /// The signer's title, e.g. "Under Secretary for Industry and Security".
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::NAME }>>, inline)]
     pub signer_title: Option<String>,
     /// The delegation of the Secretary's authority under which they sign.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub authority: Option<String>,
     /// The sha256 (hex) of the content the signer reviewed, as the confirmation step shows
     /// it: given, the signature is refused if the content is no longer that.
     #[serde(default)]
-    #[schema(pattern = "^[0-9a-f]{64}$")]
+    #[schema(value_type = Option<Sha256Hex>, inline)]
     pub content_sha256: Option<String>,
 }
+
+/// The document's schema of a sha256 in hex: [`SHA256_HEX`] lower-case hex digits.
+pub struct Sha256Hex;
+
+/// How many hex digits a sha256 takes.
+pub const SHA256_HEX: usize = 64;
+
+impl utoipa::PartialSchema for Sha256Hex {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(SHA256_HEX))
+            .pattern(Some(format!("^[0-9a-f]{{{SHA256_HEX}}}$")))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Sha256Hex {}
 
 /// A determination signed outside the system, as a supervisor records it from the signed
 /// copy; a second supervisor confirms it.
@@ -610,10 +760,13 @@ pub struct SignRequest {
 #[serde(deny_unknown_fields)]
 pub struct OutsideSignature {
     /// The signer's name, as on the signed copy.
+    #[schema(value_type = crate::text::Text<{ crate::text::PERSON }>, inline)]
     pub signer_name: String,
     /// The signer's title.
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub signer_title: String,
     /// The delegation of the Secretary's authority under which they signed.
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
     pub authority: String,
     /// The date of the signature, YYYY-MM-DD.
     pub signed_on: String,
@@ -621,37 +774,105 @@ pub struct OutsideSignature {
     pub signed_copy: DocumentId,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
 /// How a final determination is sent to the parties and agencies (7.109(e): registered mail
-/// and electronic mail; the others where the office uses them).
-pub const SENDING_METHODS: [(&str, &str); 5] = [
-    ("registered_mail", "Registered mail"),
-    ("electronic_mail", "Electronic mail"),
-    ("facsimile", "Facsimile"),
-    ("commercial_carrier", "Third-party commercial carrier"),
-    ("personal_delivery", "Personal delivery"),
-];
+/// and electronic mail; the others where the office uses them), stored and sent by its
+/// lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum SendingMethod {
+    /// Registered mail.
+    RegisteredMail,
+    /// Electronic mail.
+    ElectronicMail,
+    /// Facsimile.
+    Facsimile,
+    /// A third-party commercial carrier.
+    CommercialCarrier,
+    /// Personal delivery.
+    PersonalDelivery,
+}
 
-/// To whom a determination is sent.
-pub const RECIPIENT_KINDS: [&str; 2] = ["party", "agency"];
+impl SendingMethod {
+    /// Every method, the rule's first.
+    pub const ALL: [SendingMethod; 5] = [
+        SendingMethod::RegisteredMail,
+        SendingMethod::ElectronicMail,
+        SendingMethod::Facsimile,
+        SendingMethod::CommercialCarrier,
+        SendingMethod::PersonalDelivery,
+    ];
+
+    /// The name stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendingMethod::RegisteredMail => "registered_mail",
+            SendingMethod::ElectronicMail => "electronic_mail",
+            SendingMethod::Facsimile => "facsimile",
+            SendingMethod::CommercialCarrier => "commercial_carrier",
+            SendingMethod::PersonalDelivery => "personal_delivery",
+        }
+    }
+
+    /// How it reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            SendingMethod::RegisteredMail => "Registered mail",
+            SendingMethod::ElectronicMail => "Electronic mail",
+            SendingMethod::Facsimile => "Facsimile",
+            SendingMethod::CommercialCarrier => "Third-party commercial carrier",
+            SendingMethod::PersonalDelivery => "Personal delivery",
+        }
+    }
+}
+
+/// To whom a determination is sent, stored and sent by its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientKind {
+    /// A party to the transaction.
+    Party,
+    /// An appropriate agency.
+    Agency,
+}
+
+impl RecipientKind {
+    /// Both.
+    pub const ALL: [RecipientKind; 2] = [RecipientKind::Party, RecipientKind::Agency];
+
+    /// The name stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecipientKind::Party => "party",
+            RecipientKind::Agency => "agency",
+        }
+    }
+}
 
 /// A signed determination sent to a party or an agency.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSending {
     /// Who it was sent to (a party's or an agency's name).
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub recipient: String,
-    /// `party` or `agency`.
-    pub recipient_kind: String,
-    /// See [`SENDING_METHODS`].
-    pub method: String,
+    /// Whether it was sent to a party or an agency.
+    #[schema(value_type = RecipientKind)]
+    pub recipient_kind: Choice<RecipientKind>,
+    /// How.
+    #[schema(value_type = SendingMethod)]
+    pub method: Choice<SendingMethod>,
     /// Sent on, YYYY-MM-DD (today when absent).
     #[serde(default)]
     pub sent_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -660,8 +881,8 @@ pub struct NewSending {
 pub struct Sending {
     pub id: Uuid,
     pub recipient: String,
-    pub recipient_kind: String,
-    pub method: String,
+    pub recipient_kind: RecipientKind,
+    pub method: SendingMethod,
     pub sent_on: time::Date,
 }
 
@@ -672,11 +893,14 @@ pub struct NewPublication {
     /// Published on, YYYY-MM-DD.
     pub published_on: String,
     /// Citation, e.g. `89 FR 52434`.
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub citation: String,
     /// Federal Register document number, e.g. `2024-13532`.
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub document_number: String,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 

@@ -7,7 +7,7 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Content, Determination, Kind, Status, validate};
+use super::{Content, Determination, Kind, Outcome, Status, validate};
 use crate::access::Actor;
 use crate::audit::{self, EventType, NewEvent};
 use crate::cases::model::CaseRow;
@@ -22,8 +22,8 @@ macro_rules! select_determinations {
     ($rest:tt $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             Determination,
-            r#"SELECT d.id AS "id: DeterminationId", d.case_id AS "case_id: CaseId", d.kind,
-                d.supersedes AS "supersedes: DeterminationId", d.outcome, d.status AS "status: Status", d.revision, d.content,
+            r#"SELECT d.id AS "id: DeterminationId", d.case_id AS "case_id: CaseId", d.kind AS "kind: Kind",
+                d.supersedes AS "supersedes: DeterminationId", d.outcome AS "outcome: Outcome", d.status AS "status: Status", d.revision, d.content,
                 d.assessment_id AS "assessment_id: AssessmentId", d.cited_documents AS "cited_documents: Vec<DocumentId>",
                 d.unclassified_confirmed, d.drafted_by AS "drafted_by: UserId", du.name AS drafted_by_name, d.created_at,
                 d.updated_at, d.submitted_at, d.signed_by AS "signed_by: UserId",
@@ -628,8 +628,8 @@ pub async fn submit(
     editable(&d, user)?;
     let content = d.typed();
     let kind = d.kind();
-    let mut errors = validate(kind, &d.outcome, &content, d.unclassified_confirmed, true);
-    errors.extend(check_references(&mut tx, c.id, kind, &d.outcome, &content, &d.cited_documents, true).await?);
+    let mut errors = validate(kind, d.outcome.as_str(), &content, d.unclassified_confirmed, true);
+    errors.extend(check_references(&mut tx, c.id, kind, d.outcome.as_str(), &content, &d.cited_documents, true).await?);
     if !errors.is_empty() {
         return Err(DomainError::Invalid(errors));
     }
@@ -924,7 +924,7 @@ async fn take_effect(
             .await?;
         }
         Kind::Final | Kind::Amendment => {
-            let decision = Decision::parse(&d.outcome).expect("checked by the database");
+            let decision = Decision::parse(d.outcome.as_str()).expect("checked by the database");
             sqlx::query!(
                 "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
                 c.id.0,
@@ -1242,21 +1242,18 @@ pub async fn record_sending(
     if recipient.is_empty() || recipient.chars().count() > crate::text::NAME {
         errors.push(FieldError::new("recipient", "name the party or agency it was sent to (at most 300 characters)"));
     }
-    if !super::RECIPIENT_KINDS.contains(&s.recipient_kind.trim()) {
-        errors.push(FieldError::new("recipient_kind", "must be party or agency"));
-    }
-    let method = s.method.trim();
-    if !super::SENDING_METHODS.iter().any(|(m, _)| *m == method) {
-        errors.push(FieldError::new(
-            "method",
-            "choose registered_mail, electronic_mail, facsimile, commercial_carrier or personal_delivery",
-        ));
-    }
+    let recipient_kind = s.recipient_kind.or_error("recipient_kind", "must be party or agency", &mut errors);
+    let method = s.method.or_error(
+        "method",
+        "choose registered_mail, electronic_mail, facsimile, commercial_carrier or personal_delivery",
+        &mut errors,
+    );
     let on = crate::proceedings::model::date(&mut errors, "sent_on", s.sent_on.as_deref(), false);
     if !errors.is_empty() {
         return Err(DomainError::Invalid(errors));
     }
     let on = on.unwrap_or_else(|| crate::dates::today(now));
+    let (recipient_kind, method) = (recipient_kind.expect("checked"), method.expect("checked"));
     let mut tx = conn.begin().await?;
     let (d, c, signed) = issued(&mut tx, user, id).await?;
     crate::dates::check_dated("sent_on", on, now, &[("its signature", Some(signed))], s.late_reason.as_deref())?;
@@ -1267,8 +1264,8 @@ pub async fn record_sending(
         sid,
         id.0,
         recipient,
-        s.recipient_kind.trim(),
-        method,
+        recipient_kind.as_str(),
+        method.as_str(),
         on,
         user.id.0,
         now
@@ -1276,18 +1273,12 @@ pub async fn record_sending(
     .execute(&mut *tx)
     .await?;
     let event = NewEvent::new(EventType::DeterminationSent).object("case", c.id).changes(json!({
-        "determination": id, "kind": d.kind().as_str(), "recipient": recipient, "recipient_kind": s.recipient_kind.trim(),
+        "determination": id, "kind": d.kind().as_str(), "recipient": recipient, "recipient_kind": recipient_kind,
         "method": method, "sent_on": on, "late_reason": crate::dates::late_reason_of(s.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
-    Ok(super::Sending {
-        id: sid,
-        recipient: recipient.to_string(),
-        recipient_kind: s.recipient_kind.trim().to_string(),
-        method: method.to_string(),
-        sent_on: on,
-    })
+    Ok(super::Sending { id: sid, recipient: recipient.to_string(), recipient_kind, method, sent_on: on })
 }
 
 /// Records the Federal Register publication of a signed final determination (7.109(f)):

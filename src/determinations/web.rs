@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::document::{HistoryLine, authority, finding, history};
 use super::service::{self, Draft};
 use super::{
-    CBI_SECTIONS, Content, Determination, Kind, PENALTIES, Prohibition, Status, SubmissionAnswer, outcome_label,
+    CbiSection, Content, Determination, Kind, Outcome, PENALTIES, Prohibition, Status, SubmissionAnswer, outcome_label,
 };
 use crate::access::policy::Action;
 use crate::app::AppState;
@@ -22,6 +22,7 @@ use crate::audit::StoredEvent;
 use crate::cases::model::CaseRow;
 use crate::cases::service::visible;
 use crate::cases::workflow::Stage;
+use crate::choice::Choice;
 use crate::documents::{self, Document};
 use crate::mitigation::{self, Measure};
 use crate::proceedings::model::Submission;
@@ -163,7 +164,7 @@ impl DeterminationPage {
         self.d.cited_documents.contains(id)
     }
     fn cbi(&self, s: &str) -> bool {
-        self.content.cbi_sections.iter().any(|x| x == s)
+        self.content.cbi_sections.iter().any(|x| x.as_text() == s)
     }
     fn hex(&self) -> String {
         self.d.content_sha256.as_deref().map(hex::encode).unwrap_or_default()
@@ -193,7 +194,10 @@ impl DeterminationPage {
         ]
     }
     fn answerable(&self) -> Vec<&Submission> {
-        self.submissions.iter().filter(|s| s.kind != "meeting_request").collect()
+        self.submissions
+            .iter()
+            .filter(|s| s.kind != crate::proceedings::model::SubmissionKind::MeetingRequest)
+            .collect()
     }
 }
 
@@ -293,7 +297,7 @@ async fn determination_page_with(
     let hash_ok = d.content_sha256.as_deref().is_none_or(|h| h == d.computed_hash());
     let mut content = d.typed();
     if let Some((outcome, unsaved, cited)) = unsaved {
-        d.outcome = outcome;
+        d.outcome = Outcome::parse(&outcome).unwrap_or(d.outcome);
         d.cited_documents = cited;
         content = unsaved;
     }
@@ -332,14 +336,14 @@ async fn determination_page_with(
         measures,
         documents,
         prohibition_rows,
-        cbi_sections: CBI_SECTIONS,
-        outcomes: d.kind().outcomes().iter().map(|o| (*o, outcome_label(o))).collect(),
+        cbi_sections: CbiSection::ALL.map(|s| (s.as_str(), s.label())),
+        outcomes: d.kind().outcomes().iter().map(|o| (o.as_str(), o.label())).collect(),
         hash_ok,
         signed_at: d.signed_at.map(|t| show_time(t, &user.zone)).unwrap_or_default(),
         sendings,
         publication,
         can_notify,
-        sending_methods: super::SENDING_METHODS,
+        sending_methods: super::SendingMethod::ALL.map(|m| (m.as_str(), m.label())),
         today: crate::dates::today(now).to_string(),
         reauth_at: d.reauth_at.map(|t| show_time(t, &user.zone)).unwrap_or_default(),
         submitted_at: d.submitted_at.map(|t| show_time(t, &user.zone)).unwrap_or_default(),
@@ -423,7 +427,7 @@ fn parse_draft_form(pairs: &[(String, String)]) -> Result<(i32, String, Content,
         prohibitions,
         penalties: get("penalties").trim().to_string(),
         measures,
-        cbi_sections: all("cbi_sections"),
+        cbi_sections: all("cbi_sections").iter().map(|s| Choice::named(s)).collect(),
         future_review: get("future_review").trim().to_string(),
         summary: get("summary").trim().to_string(),
     };
@@ -579,7 +583,7 @@ pub async fn sign_form(
     let content = d.typed();
     let mut facts = vec![
         ("Determination", format!("{} (revision {})", kind.label(), d.revision)),
-        ("Outcome", super::outcome_label(&d.outcome).to_string()),
+        ("Outcome", d.outcome.label().to_string()),
         ("Case", format!("{}: {}", c.docket_number, c.title)),
         ("Title", content.title.clone()),
         ("Drafted by", d.drafted_by_name.clone()),
@@ -722,8 +726,8 @@ pub async fn record_sending(
 ) -> Result<Response, AppError> {
     let s = super::NewSending {
         recipient: f.recipient,
-        recipient_kind: f.recipient_kind,
-        method: f.method,
+        recipient_kind: Choice::named(f.recipient_kind.trim()),
+        method: Choice::named(f.method.trim()),
         sent_on: f.sent_on,
         late_reason: f.late_reason,
     };
@@ -989,7 +993,7 @@ pub struct DeterminationRow {
 pub fn row(d: Determination) -> DeterminationRow {
     DeterminationRow {
         label: d.kind().label(),
-        outcome: outcome_label(&d.outcome),
+        outcome: d.outcome.label(),
         signed_at: d.signature_date().map(|on| on.to_string()).unwrap_or_default(),
         d,
     }
@@ -1033,7 +1037,7 @@ struct DocumentPage {
 
 impl DocumentPage {
     fn shown(&self, section: &str) -> bool {
-        !(self.publication && self.content.cbi_sections.iter().any(|s| s == section))
+        !(self.publication && self.content.cbi_sections.iter().any(|s| s.as_text() == section))
     }
     /// A section's text with its CBI spans kept (internal) or redacted (publication).
     fn text(&self, t: &str) -> String {
@@ -1077,7 +1081,7 @@ pub async fn document(
             submissions
                 .iter()
                 .find(|s| s.id == a.submission_id)
-                .map(|s| (s.received_on.to_string(), s.kind.replace('_', " "), a.answer.clone()))
+                .map(|s| (s.received_on.to_string(), s.kind.as_str().replace('_', " "), a.answer.clone()))
         })
         .collect();
     let all_measures = crate::mitigation::db::measures(&mut conn, c.id).await?;
@@ -1115,11 +1119,13 @@ pub async fn document(
     let sendings = super::db::sendings(&mut conn, id).await?;
     let published = super::db::publication(&mut conn, id).await?;
     let cited: Vec<&crate::documents::Document> = docs.iter().filter(|x| d.cited_documents.contains(&x.id)).collect();
-    let has_cbi_doc = cited.iter().any(|x| x.marking == "cbi");
-    let has_cui_doc = cited.iter().any(|x| x.marking == "cui");
+    let has_cbi_doc = cited.iter().any(|x| x.marking == crate::documents::Marking::Cbi);
+    let has_cui_doc = cited.iter().any(|x| x.marking == crate::documents::Marking::Cui);
     let documents = cited
         .iter()
-        .filter(|x| !(publication && matches!(x.marking.as_str(), "cbi" | "cui")))
+        .filter(|x| {
+            !(publication && matches!(x.marking, crate::documents::Marking::Cbi | crate::documents::Marking::Cui))
+        })
         .map(|x| (x.title.clone(), x.marking_label().to_string(), x.sha256_hex()))
         .collect();
     drop(conn);
@@ -1147,7 +1153,7 @@ pub async fn document(
             d.kind(),
             &c.docket_number,
             &content,
-            &finding(d.kind(), &d.outcome, &content.party),
+            &finding(d.kind(), d.outcome.as_str(), &content.party),
             d.signature_date(),
             &state.web.fr_contact,
         )
@@ -1157,7 +1163,7 @@ pub async fn document(
         publication,
         marking,
         draft: d.status != crate::determinations::Status::Signed,
-        finding: finding(d.kind(), &d.outcome, &content.party),
+        finding: finding(d.kind(), d.outcome.as_str(), &content.party),
         history,
         // The office's internal score is never published.
         assessment: assessment

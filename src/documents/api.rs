@@ -20,13 +20,15 @@ use crate::web::extract::{ApiJson, AppMultipart, AppPath};
 #[allow(dead_code)]
 pub struct UploadForm {
     /// Title.
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     title: String,
-    /// `public`, `cui`, `cbi` or `classified_reference`.
-    marking: String,
+    /// How it is marked.
+    marking: super::Marking,
     /// The content (not for `classified_reference`).
     #[schema(value_type = Option<String>, format = Binary)]
     file: Option<Vec<u8>>,
     /// Where a classified-reference document is held.
+    #[schema(value_type = Option<crate::text::Text<{ crate::documents::service::POINTER_MAX }>>, inline)]
     pointer: Option<String>,
     /// The party submission it came with.
     submission_id: Option<crate::ids::SubmissionId>,

@@ -6,13 +6,13 @@ use crate::ids::{CaseId, SubmissionId};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
-use super::model::Document;
+use super::model::{Document, Marking};
 
 /// The documents of a case, in the order they were uploaded.
 pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Document>, sqlx::Error> {
     sqlx::query_as!(
         Document,
-        r#"SELECT d.id, d.case_id, d.title, d.marking::text AS "marking!", d.filename, d.media_type, d.size_bytes, d.sha256,
+        r#"SELECT d.id, d.case_id, d.title, d.marking AS "marking: Marking", d.filename, d.media_type, d.size_bytes, d.sha256,
            d.pointer, (SELECT sd.submission_id FROM submission_documents sd WHERE sd.document_id = d.id LIMIT 1) AS "submission_id?: SubmissionId",
            d.uploaded_at, u.name AS uploaded_by_name
            FROM documents d JOIN users u ON u.id = d.uploaded_by WHERE d.case_id = $1 ORDER BY d.uploaded_at, d.id"#,
@@ -26,7 +26,7 @@ pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Doc
 pub async fn get(conn: &mut PgConnection, id: DocumentId) -> Result<Option<Document>, sqlx::Error> {
     sqlx::query_as!(
         Document,
-        r#"SELECT d.id, d.case_id, d.title, d.marking::text AS "marking!", d.filename, d.media_type, d.size_bytes, d.sha256,
+        r#"SELECT d.id, d.case_id, d.title, d.marking AS "marking: Marking", d.filename, d.media_type, d.size_bytes, d.sha256,
            d.pointer, (SELECT sd.submission_id FROM submission_documents sd WHERE sd.document_id = d.id LIMIT 1) AS "submission_id?: SubmissionId",
            d.uploaded_at, u.name AS uploaded_by_name
            FROM documents d JOIN users u ON u.id = d.uploaded_by WHERE d.id = $1"#,

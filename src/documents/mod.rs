@@ -12,4 +12,4 @@ pub mod service;
 pub mod web;
 
 pub use db::of_case;
-pub use model::{Document, MARKINGS};
+pub use model::{Document, Marking};

@@ -2,19 +2,57 @@
 
 use crate::ids::DocumentId;
 use crate::ids::{CaseId, SubmissionId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Largest document accepted.
 pub const MAX_BYTES: usize = 20 * 1024 * 1024;
 
-/// Markings, in increasing sensitivity.
-pub const MARKINGS: [(&str, &str); 4] = [
-    ("public", "Public"),
-    ("cui", "CUI"),
-    ("cbi", "Confidential business information (CBI)"),
-    ("classified_reference", "Classified — reference only (pointer, no content)"),
-];
+/// How a document is marked, stored (the `document_marking` type), sent and audited by its
+/// lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "document_marking", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Marking {
+    /// Public.
+    Public,
+    /// Controlled unclassified information.
+    Cui,
+    /// Confidential business information.
+    Cbi,
+    /// Classified: only where it is held is recorded, never its content.
+    ClassifiedReference,
+}
+
+impl Marking {
+    /// Every marking, in increasing sensitivity.
+    pub const ALL: [Marking; 4] = [Marking::Public, Marking::Cui, Marking::Cbi, Marking::ClassifiedReference];
+
+    /// The name stored, sent and audited.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Marking::Public => "public",
+            Marking::Cui => "cui",
+            Marking::Cbi => "cbi",
+            Marking::ClassifiedReference => "classified_reference",
+        }
+    }
+
+    /// The marking named `s`, if any.
+    pub fn parse(s: &str) -> Option<Marking> {
+        Marking::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// How it reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Marking::Public => "Public",
+            Marking::Cui => "CUI",
+            Marking::Cbi => "Confidential business information (CBI)",
+            Marking::ClassifiedReference => "Classified — reference only (pointer, no content)",
+        }
+    }
+}
 
 /// A document's metadata.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -23,8 +61,8 @@ pub struct Document {
     /// Case.
     pub case_id: CaseId,
     pub title: String,
-    /// `public`, `cui`, `cbi` or `classified_reference`.
-    pub marking: String,
+    /// How it is marked.
+    pub marking: Marking,
     /// Original file name (display only).
     pub filename: Option<String>,
     /// Media type found from the content.
@@ -53,7 +91,7 @@ impl Document {
     }
     /// Label of the marking.
     pub fn marking_label(&self) -> &'static str {
-        MARKINGS.iter().find(|m| m.0 == self.marking).map(|m| m.1).unwrap_or("")
+        self.marking.label()
     }
 }
 

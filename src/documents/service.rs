@@ -8,7 +8,7 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
 use super::db;
-use super::model::{Document, MARKINGS, MAX_BYTES, Upload, clean_filename, sniff};
+use super::model::{Document, MAX_BYTES, Marking, Upload, clean_filename, sniff};
 use crate::audit::{self, EventType, NewEvent};
 use crate::cases::service::visible;
 use crate::error::{DomainError, FieldError};
@@ -31,7 +31,7 @@ pub async fn store(
         errors.push(FieldError::new("title", "must be 1 to 300 characters"));
     }
     let marking = u.marking.trim();
-    if !MARKINGS.iter().any(|m| m.0 == marking) {
+    if Marking::parse(marking).is_none() {
         errors.push(FieldError::new("marking", "must be public, cui, cbi or classified_reference"));
     }
     let submission = match u.submission_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -44,7 +44,7 @@ pub async fn store(
         },
         None => None,
     };
-    let classified = marking == "classified_reference";
+    let classified = Marking::parse(marking) == Some(Marking::ClassifiedReference);
     let pointer = u.pointer.trim();
     let mut content: Option<(String, Vec<u8>, &'static str)> = None;
     if classified {

@@ -90,7 +90,7 @@ pub async fn download(
     let mut tx = state.db.begin().await?;
     let doc = super::db::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     visible(&mut tx, &user, doc.case_id, false).await?;
-    if doc.marking == "classified_reference" {
+    if doc.marking == super::Marking::ClassifiedReference {
         return Err(AppError::Conflict(format!(
             "this is a classified-reference document: no content is held here; it is at {}",
             doc.pointer.clone().unwrap_or_default()

@@ -63,8 +63,8 @@ pub async fn seal_dossier(
     };
     checkpoint::require_key(pool, checkpointer).await.map_err(unavailable)?;
     let mut tx = pool.begin().await?;
-    audit::record(&mut tx, now, &user.audit(), event).await?;
-    let cp = checkpoint::take(&mut tx, checkpointer, now, "export").await?;
+    let head = audit::record_linked(&mut tx, now, &user.audit(), event).await?;
+    let cp = checkpoint::take_covering(&mut tx, checkpointer, now, "export", head).await?;
     tx.commit().await?;
     // The commit may not be on disk yet (see `durable`): the checkpoint's copy goes to its
     // file once it is. Both run while the dossier is sealed.

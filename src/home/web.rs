@@ -195,7 +195,7 @@ fn determination_section(
                     docket: l.docket_number,
                     title: l.title,
                     kind: l.d.kind().label(),
-                    outcome: crate::determinations::outcome_label(&l.d.outcome),
+                    outcome: l.d.outcome.label(),
                     status: l.d.status.label(),
                     returned: l.d.status == crate::determinations::Status::Returned,
                     when: show_time(when, zone),

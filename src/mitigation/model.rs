@@ -6,6 +6,7 @@ use crate::ids::{CheckId, DocumentId};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use crate::choice::Choice;
 use crate::error::FieldError;
 
 /// A kind of measure from the catalogue.
@@ -129,10 +130,13 @@ pub struct Measure {
 #[serde(deny_unknown_fields)]
 pub struct NewMeasure {
     /// Kind code (see `GET /api/v1/mitigation/kinds`).
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub kind: String,
     /// What it requires.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub description: String,
     /// Who is responsible.
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub owner: String,
     /// Due, YYYY-MM-DD.
     #[serde(default)]
@@ -156,9 +160,11 @@ pub(super) fn opt_date(errors: &mut Vec<FieldError>, field: &str, v: Option<&str
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     /// New status.
-    pub status: String,
+    #[schema(value_type = MeasureStatus)]
+    pub status: Choice<MeasureStatus>,
     /// Why (required for rejected and breached).
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub comment: String,
     /// The measure's version.
     pub version: i32,
@@ -167,6 +173,7 @@ pub struct StatusChange {
     pub changed_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -234,17 +241,18 @@ pub struct Check {
 pub struct NewCheck {
     /// YYYY-MM-DD.
     pub checked_on: String,
-    /// `compliant`, `deficient` or `breach`: read as text so that a wrong one is named with
-    /// the other bad fields; the document lists the values from [`CheckResult`].
+    /// What the check found.
     #[schema(value_type = CheckResult)]
-    pub result: String,
+    pub result: Choice<CheckResult>,
     /// What was found.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub finding: String,
     /// A document of the case as evidence.
     #[serde(default)]
     pub document_id: Option<DocumentId>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 

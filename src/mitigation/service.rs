@@ -161,7 +161,7 @@ pub async fn set_status(
     s: StatusChange,
     mail: bool,
 ) -> Result<Measure, DomainError> {
-    let Some(to) = MeasureStatus::parse(&s.status) else {
+    let Some(to) = s.status.known() else {
         let names: Vec<&str> = MeasureStatus::ALL.iter().map(|m| m.as_str()).collect();
         return Err(DomainError::invalid("status", format!("must be one of {}", names.join(", "))));
     };
@@ -202,10 +202,7 @@ pub async fn add_check(
     mail: bool,
 ) -> Result<Check, DomainError> {
     let mut errors = Vec::new();
-    let result = CheckResult::parse(k.result.trim());
-    if result.is_none() {
-        errors.push(FieldError::new("result", "must be compliant, deficient or breach"));
-    }
+    let result = k.result.or_error("result", "must be compliant, deficient or breach", &mut errors);
     let on = opt_date(&mut errors, "checked_on", Some(&k.checked_on));
     if on.is_none() && !errors.iter().any(|e| e.field == "checked_on") {
         errors.push(FieldError::new("checked_on", "is required: give the date of the check as YYYY-MM-DD"));

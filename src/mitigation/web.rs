@@ -65,7 +65,7 @@ pub async fn measure_status(
     AppFormKept(f, body): AppFormKept<MeasureStatusForm>,
 ) -> Result<Response, AppError> {
     let s = StatusChange {
-        status: f.status,
+        status: crate::choice::Choice::named(f.status.trim()),
         comment: f.comment,
         version: f.version,
         changed_on: f.changed_on,
@@ -113,7 +113,7 @@ pub async fn add_check(
     };
     let k = NewCheck {
         checked_on: f.checked_on,
-        result: f.result,
+        result: crate::choice::Choice::named(f.result.trim()),
         finding: f.finding,
         document_id,
         late_reason: f.late_reason,

@@ -11,6 +11,7 @@ use super::screening_service::{self, Hit, ListVersion};
 use super::{CaseLink, ChainLink, Evidence, EvidenceInput, Party, PartyInput, PartyRole};
 use crate::app::AppState;
 use crate::cases::transactions::{self, Transaction, TransactionInput};
+use crate::choice::Choice;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath, AppQuery};
@@ -117,8 +118,9 @@ pub async fn add_evidence(
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
     pub party_id: PartyId,
-    /// `supplier`, `us_counterparty`, `owner` or `intermediary`.
-    pub role: String,
+    /// The part the party plays in the case.
+    #[schema(value_type = PartyRole)]
+    pub role: Choice<PartyRole>,
 }
 
 /// Links a party to a case with a role.
@@ -130,8 +132,7 @@ pub async fn link(
     AppPath(id): AppPath<CaseId>,
     ApiJson(l): ApiJson<LinkRequest>,
 ) -> Result<StatusCode, AppError> {
-    let role = PartyRole::parse(l.role.trim())
-        .ok_or_else(|| AppError::invalid("role", "must be supplier, us_counterparty, owner or intermediary"))?;
+    let role = l.role.or_invalid("role", "must be supplier, us_counterparty, owner or intermediary")?;
     crate::cases::service::link_party(&mut *state.conn().await?, &user, state.now(), id, l.party_id, role).await?;
     Ok(StatusCode::CREATED)
 }
@@ -210,11 +211,11 @@ pub async fn party_hits(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HitDecision {
-    /// `confirm` or `dismiss`: read as text so that a wrong one is named as the field's
-    /// error; the document lists the values from [`HitVerdict`].
+    /// Whether the hit is the party.
     #[schema(value_type = HitVerdict)]
-    pub decision: String,
+    pub decision: Choice<HitVerdict>,
     /// Why.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub reason: String,
 }
 
@@ -247,11 +248,8 @@ impl HitVerdict {
 }
 
 /// Whether `d` confirms the hit (`false`: dismisses it).
-pub(super) fn parse_decision(d: &str) -> Result<bool, AppError> {
-    match HitVerdict::parse(d.trim()) {
-        Some(v) => Ok(v == HitVerdict::Confirm),
-        None => Err(AppError::invalid("decision", "must be confirm or dismiss")),
-    }
+pub(super) fn parse_decision(d: &Choice<HitVerdict>) -> Result<bool, AppError> {
+    Ok(d.or_invalid("decision", "must be confirm or dismiss")? == HitVerdict::Confirm)
 }
 
 /// Confirms or dismisses a hit, with a reason.

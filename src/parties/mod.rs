@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 
 use crate::access::Actor;
 use crate::audit::{self, EventType, NewEvent};
+use crate::choice::Choice;
 use crate::error::{DomainError, FieldError};
 
 /// What kind of person a party is.
@@ -46,6 +47,7 @@ impl PartyKind {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
     pub fn label(self) -> &'static str {
         match self {
             PartyKind::Company => "Company",
@@ -186,13 +188,17 @@ macro_rules! select_parties {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartyInput {
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub legal_name: String,
     /// Other names.
     #[serde(default)]
+    #[schema(value_type = crate::text::Texts<{ crate::text::NAME }, { crate::parties::MAX_ALIASES }>, inline)]
     pub aliases: Vec<String>,
-    /// `company`, `person` or `government_body`.
-    pub kind: String,
+    /// What kind of person the party is.
+    #[schema(value_type = PartyKind)]
+    pub kind: Choice<PartyKind>,
     /// Country code (two letters).
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub country: String,
     /// Parent party id.
     #[serde(default)]
@@ -201,6 +207,7 @@ pub struct PartyInput {
     #[serde(default)]
     pub ownership_pct: Option<f64>,
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub notes: String,
     /// Version (edits only).
     #[serde(default)]
@@ -236,10 +243,7 @@ impl PartyInput {
         if aliases.len() > MAX_ALIASES || aliases.iter().any(|a| a.chars().count() > text::NAME) {
             errors.push(FieldError::new("aliases", "at most 50 aliases of up to 300 characters"));
         }
-        let kind = PartyKind::parse(self.kind.trim());
-        if kind.is_none() {
-            errors.push(FieldError::new("kind", "must be company, person or government_body"));
-        }
+        let kind = self.kind.or_error("kind", "must be company, person or government_body", &mut errors);
         let country = self.country.trim().to_uppercase();
         if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
             errors.push(FieldError::new("country", "must be a two-letter country code such as US, CN or RU"));
@@ -608,14 +612,18 @@ pub async fn evidence(conn: &mut PgConnection, id: PartyId) -> Result<Vec<Eviden
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceInput {
-    /// Criterion name.
-    pub criterion: String,
+    /// The criterion the evidence bears on.
+    #[schema(value_type = NexusCriterion)]
+    pub criterion: Choice<NexusCriterion>,
     /// Adversary code.
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub adversary: String,
     /// What was found.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub finding: String,
     /// Where it comes from (document, open source).
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
     pub source: String,
 }
 
@@ -629,13 +637,11 @@ pub async fn add_evidence(
 ) -> Result<EvidenceId, DomainError> {
     require_work(user)?;
     let mut errors = Vec::new();
-    let criterion = NexusCriterion::parse(e.criterion.trim());
-    if criterion.is_none() {
-        errors.push(FieldError::new(
-            "criterion",
-            "must be ownership, facilities, personnel_ties, adversary_law or operation_control",
-        ));
-    }
+    let criterion = e.criterion.or_error(
+        "criterion",
+        "must be ownership, facilities, personnel_ties, adversary_law or operation_control",
+        &mut errors,
+    );
     let adversary = e.adversary.trim().to_uppercase();
     if e.finding.trim().is_empty() || text::too_long(&e.finding, text::TEXT) {
         errors.push(FieldError::new("finding", "describe what was found (1 to 20,000 characters)"));
@@ -754,7 +760,7 @@ mod tests {
     fn party_input_names_every_bad_field() {
         let p = PartyInput {
             legal_name: "".into(),
-            kind: "robot".into(),
+            kind: Choice::named("robot"),
             country: "Russia".into(),
             parent_id: Some(PartyId(uuid::Uuid::nil())),
             ownership_pct: Some(150.0),
@@ -764,7 +770,7 @@ mod tests {
         assert_eq!(fields, ["legal_name", "kind", "country", "ownership_pct"]);
         let ok = PartyInput {
             legal_name: " AO Kaspersky Lab ".into(),
-            kind: "company".into(),
+            kind: PartyKind::Company.into(),
             country: "ru".into(),
             ..PartyInput::default()
         };

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::app::AppState;
 use crate::cases::reference::Reference;
+use crate::choice::Choice;
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
@@ -162,7 +163,8 @@ pub async fn list(
     State(state): State<AppState>,
     AppQuery(q): AppQuery<PartyQuery>,
 ) -> Result<Response, AppError> {
-    list_page(&state, &user, q, PartyInput { kind: "company".into(), ..PartyInput::default() }, Vec::new()).await
+    list_page(&state, &user, q, PartyInput { kind: PartyKind::Company.into(), ..PartyInput::default() }, Vec::new())
+        .await
 }
 
 /// The party form.
@@ -209,7 +211,7 @@ impl PartyForm {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect(),
-            kind: self.kind.clone(),
+            kind: Choice::named(self.kind.trim()),
             country: self.country.clone(),
             parent_id,
             ownership_pct,
@@ -223,7 +225,7 @@ impl PartyForm {
         PartyInput {
             legal_name: self.legal_name.clone(),
             aliases: vec![self.aliases.clone()],
-            kind: self.kind.clone(),
+            kind: Choice::named(self.kind.trim()),
             country: self.country.clone(),
             notes: self.notes.clone(),
             ..PartyInput::default()
@@ -359,7 +361,7 @@ pub async fn update(
 /// The evidence form.
 #[derive(Debug, Deserialize)]
 pub struct EvidenceForm {
-    criterion: String,
+    criterion: Choice<NexusCriterion>,
     adversary: String,
     finding: String,
     #[serde(default)]
@@ -464,7 +466,7 @@ pub async fn add_transaction(
     let us_persons = num("us_persons_affected", &f.us_persons_affected, &mut errors).map(|v| v as i64);
     let mut parties = Vec::new();
     for (field, v, role) in
-        [("supplier", &f.supplier, "supplier"), ("counterparty", &f.counterparty, "us_counterparty")]
+        [("supplier", &f.supplier, PartyRole::Supplier), ("counterparty", &f.counterparty, PartyRole::UsCounterparty)]
     {
         if !v.trim().is_empty() {
             match v.trim().parse::<PartyId>() {
@@ -477,8 +479,8 @@ pub async fn add_transaction(
     }
     let input = crate::cases::transactions::TransactionInput {
         item: f.item,
-        kind: f.kind,
-        status: f.status,
+        kind: Choice::named(f.kind.trim()),
+        status: Choice::named(f.status.trim()),
         initiated_on: Some(f.initiated_on),
         completed_on: Some(f.completed_on),
         ongoing_activity: f.ongoing_activity,
@@ -654,7 +656,7 @@ pub async fn upload(
 /// The decision form on the party page.
 #[derive(Debug, Deserialize)]
 pub struct HitForm {
-    decision: String,
+    decision: Choice<super::api::HitVerdict>,
     reason: String,
     party_id: PartyId,
 }

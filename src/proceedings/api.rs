@@ -105,9 +105,11 @@ pub struct DatedAct {
     pub date: Option<String>,
     /// The written justification (an emergency deviation).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub justification: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 

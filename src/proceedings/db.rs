@@ -2,7 +2,7 @@
 
 use crate::ids::{CaseId, NoticeId, PartyId, SubmissionId};
 
-use super::model::{AgencyAnswer, AgencyNotice, NoticeStep, Submission};
+use super::model::{AgencyAnswer, AgencyNotice, NoticeStep, Submission, SubmissionKind};
 use crate::error::DomainError;
 
 /// The notices of a case, by step and date.
@@ -54,7 +54,7 @@ pub async fn notice(
 pub async fn submissions(conn: &mut sqlx::PgConnection, case_id: CaseId) -> Result<Vec<Submission>, DomainError> {
     Ok(sqlx::query_as!(
         Submission,
-        "SELECT id AS \"id: SubmissionId\", case_id, party_id AS \"party_id: PartyId\", received_on, kind, summary, meeting_held_on, meeting_outcome, created_at \
+        "SELECT id AS \"id: SubmissionId\", case_id, party_id AS \"party_id: PartyId\", received_on, kind AS \"kind: SubmissionKind\", summary, meeting_held_on, meeting_outcome, created_at \
          FROM case_submissions WHERE case_id = $1 ORDER BY received_on, created_at",
         case_id.0,
     )

@@ -5,6 +5,7 @@ use crate::ids::{CaseId, NoticeId, SubmissionId};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use crate::choice::Choice;
 use crate::error::FieldError;
 
 /// The two steps of agency notice, stored, sent and shown by their lower-case names.
@@ -120,11 +121,11 @@ pub struct AgencyNotice {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNotice {
-    /// `first` or `second`: read as text so that a wrong one is named with the other bad
-    /// fields; the document lists the values from [`NoticeStep`].
+    /// Which of the rule's notices it is.
     #[schema(value_type = NoticeStep)]
-    pub step: String,
+    pub step: Choice<NoticeStep>,
     /// Agency code (see `/api/v1/reference`).
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub agency: String,
     /// Sent, YYYY-MM-DD.
     pub sent_on: String,
@@ -133,6 +134,7 @@ pub struct NewNotice {
     pub due_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -140,13 +142,13 @@ pub struct NewNotice {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoticeResponse {
-    /// `concur`, `object` or `none`: read as text, as `NewNotice::step`; the document lists
-    /// the values from [`AgencyAnswer`].
+    /// What the agency answered.
     #[schema(value_type = AgencyAnswer)]
-    pub response: String,
+    pub response: Choice<AgencyAnswer>,
     /// YYYY-MM-DD.
     pub responded_on: String,
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub comment: String,
     /// Level of the official who submitted the objection (an objection): `agency_head`,
     /// `deputy_secretary`, `under_secretary`, `assistant_secretary` or
@@ -155,6 +157,7 @@ pub struct NoticeResponse {
     /// submits it within the 14 days after circulation (15 CFR 791.108(c)); one below that
     /// level, or later, is recorded with its level and does not hold the step.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::CODE }>>, inline)]
     pub objector_level: Option<String>,
     /// Referred to the President on, YYYY-MM-DD (an objection).
     #[serde(default)]
@@ -164,11 +167,13 @@ pub struct NoticeResponse {
     pub dispute_resolved_on: Option<String>,
     /// How the dispute was resolved.
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::TEXT }>>, inline)]
     pub dispute_resolution: Option<String>,
     /// The notice's version.
     pub version: i32,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -182,8 +187,8 @@ pub struct Submission {
     pub party_id: Option<PartyId>,
     /// Received.
     pub received_on: Date,
-    /// `written_response`, `mitigation_proposal`, `meeting_request` or `other`.
-    pub kind: String,
+    /// What the party sent.
+    pub kind: SubmissionKind,
     pub summary: String,
     /// A meeting request's meeting date.
     pub meeting_held_on: Option<Date>,
@@ -194,28 +199,74 @@ pub struct Submission {
     pub created_at: OffsetDateTime,
 }
 
-/// Kinds of submission.
-pub const SUBMISSION_KINDS: [(&str, &str); 4] = [
-    ("written_response", "Written response"),
-    ("mitigation_proposal", "Mitigation proposal"),
-    ("meeting_request", "Meeting request"),
-    ("other", "Other"),
-];
+/// What a party submits, stored and sent by its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum SubmissionKind {
+    /// A written response to the initial determination.
+    WrittenResponse,
+    /// A proposal of mitigation measures.
+    MitigationProposal,
+    /// A request for a meeting with the office.
+    MeetingRequest,
+    /// Anything else.
+    Other,
+}
+
+impl SubmissionKind {
+    /// Every kind, as the form lists them.
+    pub const ALL: [SubmissionKind; 4] = [
+        SubmissionKind::WrittenResponse,
+        SubmissionKind::MitigationProposal,
+        SubmissionKind::MeetingRequest,
+        SubmissionKind::Other,
+    ];
+
+    /// The name stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubmissionKind::WrittenResponse => "written_response",
+            SubmissionKind::MitigationProposal => "mitigation_proposal",
+            SubmissionKind::MeetingRequest => "meeting_request",
+            SubmissionKind::Other => "other",
+        }
+    }
+
+    /// How it reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            SubmissionKind::WrittenResponse => "Written response",
+            SubmissionKind::MitigationProposal => "Mitigation proposal",
+            SubmissionKind::MeetingRequest => "Meeting request",
+            SubmissionKind::Other => "Other",
+        }
+    }
+
+    /// Whether it is the parties' response to the initial determination (the first one
+    /// dates the response).
+    pub fn is_response(self) -> bool {
+        matches!(self, SubmissionKind::WrittenResponse | SubmissionKind::MitigationProposal)
+    }
+}
 
 /// A new submission.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubmission {
-    /// See [`SUBMISSION_KINDS`].
-    pub kind: String,
+    /// What the party sent.
+    #[schema(value_type = SubmissionKind)]
+    pub kind: Choice<SubmissionKind>,
     /// Received, YYYY-MM-DD.
     pub received_on: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub summary: String,
     /// The party.
     #[serde(default)]
     pub party_id: Option<PartyId>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -225,9 +276,11 @@ pub struct NewSubmission {
 pub struct MeetingOutcome {
     /// Held on, YYYY-MM-DD.
     pub held_on: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub outcome: String,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 

@@ -39,10 +39,7 @@ pub async fn add_notice(
 ) -> Result<AgencyNotice, DomainError> {
     let today = crate::dates::today(now);
     let mut errors = Vec::new();
-    let step = NoticeStep::parse(n.step.trim());
-    if step.is_none() {
-        errors.push(FieldError::new("step", "must be first or second"));
-    }
+    let step = n.step.or_error("step", "must be first or second", &mut errors);
     let sent = date(&mut errors, "sent_on", Some(&n.sent_on), true);
     let due = date(&mut errors, "due_on", n.due_on.as_deref(), false);
     if sent.is_some_and(|s| s > today) {
@@ -139,10 +136,7 @@ pub async fn respond(
     r: NoticeResponse,
 ) -> Result<AgencyNotice, DomainError> {
     let mut errors = Vec::new();
-    let response = AgencyAnswer::parse(r.response.trim());
-    if response.is_none() {
-        errors.push(FieldError::new("response", "must be concur, object or none"));
-    }
+    let response = r.response.or_error("response", "must be concur, object or none", &mut errors);
     let responded = date(&mut errors, "responded_on", Some(&r.responded_on), true);
     let referred = date(&mut errors, "referred_to_president", r.referred_to_president.as_deref(), false);
     let resolved = date(&mut errors, "dispute_resolved_on", r.dispute_resolved_on.as_deref(), false);
@@ -232,10 +226,8 @@ pub async fn add_submission(
     s: NewSubmission,
 ) -> Result<Submission, DomainError> {
     let mut errors = Vec::new();
-    let kind = s.kind.trim();
-    if !super::model::SUBMISSION_KINDS.iter().any(|(k, _)| *k == kind) {
-        errors.push(FieldError::new("kind", "must be written_response, mitigation_proposal, meeting_request or other"));
-    }
+    let kind =
+        s.kind.or_error("kind", "must be written_response, mitigation_proposal, meeting_request or other", &mut errors);
     let received = date(&mut errors, "received_on", Some(&s.received_on), true);
     if received.is_some_and(|d| d > crate::dates::today(now)) {
         errors.push(FieldError::new("received_on", "cannot be in the future"));
@@ -277,7 +269,7 @@ pub async fn add_submission(
             c.stage.label()
         )));
     }
-    let received = received.expect("checked");
+    let (received, kind) = (received.expect("checked"), kind.expect("checked"));
     check_dated(
         "received_on",
         received,
@@ -296,7 +288,7 @@ pub async fn add_submission(
         case_id.0,
         s.party_id as _,
         received,
-        kind,
+        kind.as_str(),
         s.summary.trim(),
         user.id.0,
         now
@@ -307,7 +299,7 @@ pub async fn add_submission(
         "submission": id, "kind": kind, "received_on": received, "party": s.party_id,
         "after_window": after_window, "late_reason": late_reason_of(s.late_reason.as_deref()),
     });
-    if matches!(kind, "written_response" | "mitigation_proposal") && c.response_received_on.is_none() {
+    if kind.is_response() && c.response_received_on.is_none() {
         sqlx::query!(
             "UPDATE cases SET response_received_on = $2, version = version + 1, updated_at = $3 WHERE id = $1",
             case_id.0,

@@ -15,9 +15,11 @@ use super::{db, service as proceedings};
 use crate::app::AppState;
 use crate::cases::model::CaseRow;
 use crate::cases::service::visible;
+use crate::cases::workflow::ServiceMethod;
+use crate::choice::Choice;
 use crate::determinations::Kind;
 use crate::determinations::web::{DeterminationRow, row};
-use crate::documents::{self, Document, MARKINGS};
+use crate::documents::{self, Document, Marking};
 use crate::mitigation::{self, Check, Measure, MeasureKind};
 use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::AppError;
@@ -38,12 +40,12 @@ struct ProceedingsPage {
     message_is_error: bool,
     can_work: bool,
     determinations: Vec<DeterminationRow>,
-    draft_kinds: Vec<(&'static str, &'static str, &'static [&'static str])>,
+    draft_kinds: Vec<(&'static str, &'static str, &'static [crate::determinations::Outcome])>,
     notices: Vec<AgencyNotice>,
     agencies: Vec<(String, String)>,
     services: Vec<(String, String, String)>,
     submissions: Vec<Submission>,
-    submission_kinds: [(&'static str, &'static str); 4],
+    submission_kinds: [super::model::SubmissionKind; 4],
     measures: Vec<Measure>,
     measure_kinds: Vec<MeasureKind>,
     checks: Vec<Check>,
@@ -67,8 +69,8 @@ impl ProceedingsPage {
     fn kind_name(&self, code: &str) -> String {
         self.measure_kinds.iter().find(|k| k.code == code).map(|k| k.name.clone()).unwrap_or_else(|| code.to_string())
     }
-    fn submission_kind(&self, code: &str) -> &'static str {
-        self.submission_kinds.iter().find(|k| k.0 == code).map(|k| k.1).unwrap_or("Other")
+    fn submission_kind(&self, kind: &super::model::SubmissionKind) -> &'static str {
+        kind.label()
     }
     fn checks_of(&self, measure: &MeasureId) -> Vec<&Check> {
         self.checks.iter().filter(|k| k.measure_id == *measure).collect()
@@ -110,7 +112,10 @@ impl ProceedingsPage {
 
     /// How many written responses were recorded without the party that submitted them.
     fn responses_without_party(&self) -> usize {
-        self.submissions.iter().filter(|s| s.kind == "written_response" && s.party_id.is_none()).count()
+        self.submissions
+            .iter()
+            .filter(|s| s.kind == super::model::SubmissionKind::WrittenResponse && s.party_id.is_none())
+            .count()
     }
 }
 
@@ -183,8 +188,6 @@ async fn proceedings_page_with(
     let today = crate::dates::today(state.now());
     let response_due = c.served_on.map(|d| d + time::Duration::days(crate::cases::clocks::RESPONSE_DAYS));
     let parties = crate::parties::parties_of_case(&mut conn, id).await?;
-    let methods = crate::cases::workflow::SERVICE_METHODS;
-    let earlier = crate::cases::workflow::EARLIER_SERVICE_METHODS;
     let page = ProceedingsPage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
         panel,
@@ -199,18 +202,15 @@ async fn proceedings_page_with(
         agencies,
         services: services
             .into_iter()
-            .map(|(m, on, who)| {
-                let label = methods.iter().chain(earlier.iter()).find(|x| x.0 == m).map(|x| x.1).unwrap_or("");
-                (label.to_string(), on.to_string(), who)
-            })
+            .map(|(m, on, who)| (ServiceMethod::label_of(&m).to_string(), on.to_string(), who))
             .collect(),
         submissions: db::submissions(&mut conn, id).await?,
-        submission_kinds: super::model::SUBMISSION_KINDS,
+        submission_kinds: super::model::SubmissionKind::ALL,
         measures: mitigation::db::measures(&mut conn, id).await?,
         measure_kinds: mitigation::db::kinds(&mut conn).await?,
         checks: mitigation::db::checks(&mut conn, id).await?,
         documents: documents::of_case(&mut conn, id).await?,
-        markings: MARKINGS,
+        markings: Marking::ALL.map(|m| (m.as_str(), m.label())),
         today: today.to_string(),
         is_supervisor: user.may(crate::access::Action::RecordDeviations),
         served: db::served_parties(&mut conn, id).await?,
@@ -242,8 +242,13 @@ pub async fn add_notice(
     AppPath(id): AppPath<CaseId>,
     AppFormKept(n, body): AppFormKept<NoticeForm>,
 ) -> Result<Response, AppError> {
-    let n =
-        NewNotice { step: n.step, agency: n.agency, sent_on: n.sent_on, due_on: n.due_on, late_reason: n.late_reason };
+    let n = NewNotice {
+        step: Choice::named(n.step.trim()),
+        agency: n.agency,
+        sent_on: n.sent_on,
+        due_on: n.due_on,
+        late_reason: n.late_reason,
+    };
     let result = proceedings::add_notice(&mut *state.conn().await?, &user, state.now(), id, n).await.map(|_| ());
     answer_form(&state.web, &user, result, "Notice recorded.", &format!("/cases/{id}/proceedings"), |o| {
         proceedings_after(&state, &user, id, o, "notice", "notice-", &body)
@@ -292,7 +297,7 @@ pub async fn respond(
     AppFormKept(f, body): AppFormKept<ResponseForm>,
 ) -> Result<Response, AppError> {
     let r = NoticeResponse {
-        response: f.response,
+        response: Choice::named(f.response.trim()),
         responded_on: f.responded_on,
         comment: f.comment,
         objector_level: f.objector_level,
@@ -342,7 +347,7 @@ pub async fn add_submission(
         None => None,
     };
     let s = NewSubmission {
-        kind: f.kind,
+        kind: Choice::named(f.kind.trim()),
         received_on: f.received_on,
         summary: f.summary,
         party_id,

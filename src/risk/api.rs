@@ -13,6 +13,7 @@ use super::model::{Band, Rubric, RubricDefinition};
 use super::service::{self, Assessment, CriterionScore, NexusFinding, NexusItem};
 use crate::app::AppState;
 use crate::cases::workflow::Answer;
+use crate::choice::Choice;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath};
@@ -42,6 +43,7 @@ pub async fn get(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRubric {
+    #[schema(value_type = crate::text::Text<{ crate::risk::service::RUBRIC_NAME_MAX }>, inline)]
     pub name: String,
     /// Criteria and thresholds.
     pub definition: RubricDefinition,
@@ -68,12 +70,14 @@ pub struct AssessmentRequest {
     /// Criterion code → score and rationale.
     pub scores: BTreeMap<String, CriterionScore>,
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub narrative: String,
     /// The date of the assessment, YYYY-MM-DD (today when absent).
     #[serde(default)]
     pub assessed_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -107,9 +111,11 @@ pub async fn list(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OverrideRequest {
-    /// `low`, `moderate`, `high` or `critical`.
-    pub band: String,
+    /// The band proposed instead of the computed one.
+    #[schema(value_type = Band)]
+    pub band: Choice<Band>,
     /// Why.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub justification: String,
 }
 
@@ -122,8 +128,7 @@ pub async fn propose(
     AppPath(id): AppPath<AssessmentId>,
     ApiJson(o): ApiJson<OverrideRequest>,
 ) -> Result<Response, AppError> {
-    let band = Band::parse(o.band.trim())
-        .ok_or_else(|| AppError::invalid("band", "must be low, moderate, high or critical"))?;
+    let band = o.band.or_invalid("band", "must be low, moderate, high or critical")?;
     let oid =
         service::propose_override(&mut *state.conn().await?, &user, state.now(), id, band, &o.justification).await?;
     Ok((StatusCode::CREATED, ApiJson(json!({"id": oid}))).into_response())
@@ -136,6 +141,7 @@ pub struct DecisionRequest {
     /// Approve (true) or refuse (false).
     pub approve: bool,
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub comment: String,
 }
 
@@ -158,15 +164,18 @@ pub async fn decide(
 pub struct NexusRequest {
     /// Criterion (`ownership`, `facilities`, `personnel_ties`, `adversary_law`, `operation_control`) → finding.
     pub criteria: BTreeMap<String, NexusItem>,
-    /// `yes` or `no`.
-    pub conclusion: String,
+    /// Whether the nexus is found.
+    #[schema(value_type = Answer)]
+    pub conclusion: Choice<Answer>,
     /// The conclusion in words.
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub summary: String,
     /// The date of the finding, YYYY-MM-DD (today when absent).
     #[serde(default)]
     pub found_on: Option<String>,
     /// Why the act is recorded more than 7 days after its date (required then).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::LINE }>>, inline)]
     pub late_reason: Option<String>,
 }
 
@@ -179,11 +188,7 @@ pub async fn record_nexus(
     AppPath(id): AppPath<CaseId>,
     ApiJson(n): ApiJson<NexusRequest>,
 ) -> Result<Response, AppError> {
-    let conclusion = match n.conclusion.trim() {
-        "yes" => Answer::Yes,
-        "no" => Answer::No,
-        _ => return Err(AppError::invalid("conclusion", "must be yes or no")),
-    };
+    let conclusion = n.conclusion.or_invalid("conclusion", "must be yes or no")?;
     let when = crate::dates::When { on: n.found_on, late_reason: n.late_reason };
     let f = service::record_nexus(
         &mut *state.conn().await?,

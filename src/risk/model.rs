@@ -63,9 +63,12 @@ pub const LEVELS: usize = 5;
 #[serde(deny_unknown_fields)]
 pub struct Criterion {
     /// Short code, e.g. `c01_nature`.
+    #[schema(value_type = crate::text::Text<{ crate::text::CODE }>, inline)]
     pub code: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::NAME }>, inline)]
     pub name: String,
     /// Where it comes from (e.g. "791.103(c)(1)").
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
     pub source: String,
     pub group: Group,
     /// Weight (positive).
@@ -74,6 +77,7 @@ pub struct Criterion {
     #[serde(default)]
     pub connected_software_only: bool,
     /// What each level 0–4 means.
+    #[schema(value_type = crate::text::Texts<{ crate::text::LINE }, { LEVELS }, { LEVELS }>, inline)]
     pub levels: [String; LEVELS],
 }
 

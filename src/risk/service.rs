@@ -92,9 +92,11 @@ pub struct CriterionScore {
     /// 0 to 4.
     pub score: u8,
     /// Why (required).
+    #[schema(value_type = crate::text::Text<{ crate::text::PASSAGE }>, inline)]
     pub rationale: String,
     /// Evidence: party facts, documents, screening hits (optional).
     #[serde(default)]
+    #[schema(value_type = Option<crate::text::Text<{ crate::text::PASSAGE }>>, inline)]
     pub evidence: Option<String>,
 }
 
@@ -416,9 +418,11 @@ pub async fn decide_override(
 #[serde(deny_unknown_fields)]
 pub struct NexusItem {
     /// What was found for this criterion (may be "none").
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub finding: String,
     /// Evidence relied on (party facts, documents).
     #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
     pub evidence: String,
 }
 

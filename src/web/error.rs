@@ -236,6 +236,13 @@ impl AppError {
     }
 }
 
+impl From<FieldError> for AppError {
+    /// One bad field: 422 naming it.
+    fn from(e: FieldError) -> Self {
+        AppError::Invalid(vec![e])
+    }
+}
+
 impl From<DomainError> for AppError {
     /// The one place where a domain error gets its HTTP meaning.
     fn from(e: DomainError) -> Self {

@@ -35,7 +35,8 @@ where
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         // Content type, size and syntax as axum checks them; then every string, then the
-        // lengths the document gives, then the target type (whose errors name the field).
+        // lengths the document gives, then the target type (whose errors name the field: a
+        // value outside a closed set is an unknown variant of its enum).
         let axum::Json(raw) = axum::Json::<Box<serde_json::value::RawValue>>::from_request(req, state).await?;
         let value: serde_json::Value = serde_json::from_str(raw.get())
             .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
@@ -50,8 +51,29 @@ where
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
-        let axum::Json(v) = axum::Json::<T>::from_bytes(raw.get().as_bytes())?;
-        Ok(ApiJson(v))
+        let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+        serde_path_to_error::deserialize(&mut deserializer).map(ApiJson).map_err(|e| {
+            AppError::Invalid(vec![crate::error::FieldError::new(field_of(e.path()), message_of(e.inner()))])
+        })
+    }
+}
+
+/// The field a deserialisation error is about, as the body names it (`parties[0].role`), or
+/// `body` for the body as a whole.
+fn field_of(path: &serde_path_to_error::Path) -> String {
+    match path.to_string() {
+        p if p == "." || p.is_empty() => "body".to_string(),
+        p => p,
+    }
+}
+
+/// What serde says of a value that does not fit its type (`unknown variant `x`, expected
+/// `yes` or `no``), without the position in the body.
+fn message_of(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((message, _)) if e.line() > 0 => message.to_string(),
+        _ => text,
     }
 }
 

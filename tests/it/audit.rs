@@ -185,6 +185,69 @@ async fn a_rolled_back_change_leaves_no_event() {
 }
 
 #[tokio::test]
+async fn events_join_the_chain_at_commit_in_the_order_they_were_recorded() {
+    let app = TestApp::new().await;
+    let now = app.state.now();
+    let event = |i: i32| NewEvent::new(EventType::Test).changes(serde_json::json!({"i": i}));
+    let mut tx = app.pool.begin().await.unwrap();
+    for i in 0..3 {
+        audit::record(&mut tx, now, &AuditContext::default(), event(i)).await.unwrap();
+    }
+    // Recorded, not yet linked: the head is free for other writers until this commit.
+    let inside: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events").fetch_one(&mut *tx).await.unwrap();
+    assert_eq!(inside, 0);
+    let other = app.pool.begin().await;
+    let mut other = other.unwrap();
+    let head: i64 = sqlx::query_scalar("SELECT seq FROM audit_head WHERE singleton FOR UPDATE NOWAIT")
+        .fetch_one(&mut *other)
+        .await
+        .expect("the head is not held by a transaction that has only recorded");
+    assert_eq!(head, 0);
+    other.rollback().await.unwrap();
+    tx.commit().await.unwrap();
+    let order: Vec<(i64, i32)> = sqlx::query_as("SELECT seq, (changes->>'i')::int FROM audit_events ORDER BY seq")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(order, vec![(1, 0), (2, 1), (3, 2)]);
+    assert_eq!(app.count("audit_pending").await, 0, "the commit took the pending rows");
+    // A transaction that reads its own events first links them at once, and those it
+    // records afterwards as it records them; a bulk append comes after the single ones.
+    let mut tx = app.pool.begin().await.unwrap();
+    audit::record(&mut tx, now, &AuditContext::default(), event(3)).await.unwrap();
+    audit::chain_now(&mut tx).await.unwrap();
+    let head: i64 = sqlx::query_scalar("SELECT seq FROM audit_head").fetch_one(&mut *tx).await.unwrap();
+    assert_eq!(head, 4);
+    audit::record(&mut tx, now, &AuditContext::default(), event(4)).await.unwrap();
+    audit::record_many(&mut tx, now, &AuditContext::default(), vec![event(5), event(6)]).await.unwrap();
+    audit::record(&mut tx, now, &AuditContext::default(), event(7)).await.unwrap();
+    tx.commit().await.unwrap();
+    let order: Vec<i32> = sqlx::query_scalar("SELECT (changes->>'i')::int FROM audit_events ORDER BY seq")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(order, (0..8).collect::<Vec<_>>());
+    // An event linked at once (a dossier's, whose checkpoint covers it) comes after those
+    // the transaction recorded before it, and says where it is.
+    let mut tx = app.pool.begin().await.unwrap();
+    audit::record(&mut tx, now, &AuditContext::default(), event(8)).await.unwrap();
+    let (seq, hash) = audit::record_linked(&mut tx, now, &AuditContext::default(), event(9)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(seq, 10);
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT hash FROM audit_events WHERE seq = 10 AND changes->>'i' = '9'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, hash);
+    // A rolled-back transaction leaves nothing pending and the head where it was.
+    let mut tx = app.pool.begin().await.unwrap();
+    audit::record(&mut tx, now, &AuditContext::default(), event(10)).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(app.count("audit_pending").await, 0);
+    assert!(matches!(audit::verify(&app.pool).await.unwrap(), Verdict::Ok { count: 10, .. }));
+}
+
+#[tokio::test]
 async fn command_line_user_add_and_audit_verify() {
     let app = TestApp::new().await;
     let bin = env!("CARGO_BIN_EXE_icts-review");

@@ -438,7 +438,7 @@ async fn an_analyst_scores_a_case_and_sees_the_explanation() {
     let new = icts_review::cases::model::CaseInput {
         title: "Genomic cloud".into(),
         summary: "Genetic data of US patients".into(),
-        origin: "own_initiative".into(),
+        origin: icts_review::cases::model::Origin::OwnInitiative.into(),
         category: "data_hosting".into(),
         adversaries: vec!["CN".into()],
         ..Default::default()

@@ -541,17 +541,21 @@ async fn the_openapi_document_is_not_the_api() {
         }
     }
     assert!(doc["paths"]["/api/v1/auth/token"]["post"]["responses"].get("429").is_some(), "sign-in is throttled");
-    // Closed sets are enums, drawn from the domain's own lists.
+    // Closed sets are enums, drawn from the domain's own types.
     let stage = &doc["paths"]["/api/v1/cases"]["get"]["parameters"]
         .as_array()
         .unwrap()
         .iter()
         .find(|p| p["name"] == "stage")
         .unwrap()["schema"]["anyOf"][0];
-    assert!(stage.to_string().contains("initial_review"), "{stage}");
+    assert!(resolved(&doc, stage).to_string().contains("initial_review"), "{stage}");
     let schemas = &doc["components"]["schemas"];
-    assert_eq!(schemas["CaseInput"]["properties"]["origin"]["enum"].as_array().unwrap().len(), 3);
-    assert!(schemas["DraftRequest"]["properties"]["outcome"]["enum"].to_string().contains("not_prohibited"));
+    assert_eq!(resolved(&doc, &schemas["CaseInput"]["properties"]["origin"])["enum"].as_array().unwrap().len(), 3);
+    assert!(
+        resolved(&doc, &schemas["DraftRequest"]["properties"]["outcome"])["enum"]
+            .to_string()
+            .contains("not_prohibited")
+    );
     assert_eq!(schemas["NewNotice"]["properties"]["sent_on"]["format"], "date");
     // A transaction's kind and status, a notice's step and answer and a check's result are
     // types: the document lists their values from them.
@@ -593,23 +597,114 @@ async fn the_openapi_document_is_not_the_api() {
         assert_eq!(props["kind"]["$ref"], "#/components/schemas/TransactionKind", "{schema}: {props}");
         assert_eq!(props["status"]["$ref"], "#/components/schemas/TransactionStatus", "{schema}: {props}");
     }
-    // Every closed set named in `conform` reached the document (a renamed schema, property
-    // or parameter would leave its enum behind silently).
-    for (key, values) in icts_review::web::openapi::closed_sets() {
+    // Every closed set is an enum in the document, listing its type's values: those that
+    // `web::openapi::closed_sets` once listed by hand, and the types' since. A field that goes
+    // back to a plain string (or a renamed schema, property or parameter) fails here.
+    use icts_review::{access, accounts, audit, cases, determinations as det, documents, mitigation, parties, proceedings, risk};
+    fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
+        all.iter().map(|v| name(*v).to_string()).collect()
+    }
+    let roles = names(&access::policy::Role::ALL, access::policy::Role::as_str);
+    let party_roles = names(&parties::PartyRole::ALL, parties::PartyRole::as_str);
+    let kinds = names(&det::Kind::ALL, det::Kind::as_str);
+    let outcomes = names(&det::Outcome::ALL, det::Outcome::as_str);
+    let answer_or_clear = names(&cases::model::AnswerEdit::ALL, cases::model::AnswerEdit::as_str);
+    let submission_kinds = names(&proceedings::model::SubmissionKind::ALL, proceedings::model::SubmissionKind::as_str);
+    let markings = names(&documents::Marking::ALL, documents::Marking::as_str);
+    let sets: Vec<(&str, Vec<String>)> = vec![
+        ("CaseInput.origin", names(&cases::model::Origin::ALL, cases::model::Origin::as_str)),
+        ("CaseEdit.covered", answer_or_clear.clone()),
+        ("CaseEdit.nexus", answer_or_clear.clone()),
+        ("CaseEdit.undue_risk", answer_or_clear),
+        (
+            "NexusRequest.conclusion",
+            names(&[cases::workflow::Answer::Yes, cases::workflow::Answer::No], |a| match a {
+                cases::workflow::Answer::Yes => "yes",
+                cases::workflow::Answer::No => "no",
+            }),
+        ),
+        ("TransitionRequest.action", names(&cases::workflow::Action::ALL, cases::workflow::Action::as_str)),
+        (
+            "TransitionRequest.method",
+            names(&cases::workflow::ServiceMethod::ALL, cases::workflow::ServiceMethod::as_str),
+        ),
+        (
+            "RuleRequest.rule_version",
+            names(
+                &[cases::workflow::RuleVersion::Ifr2021, cases::workflow::RuleVersion::Final2025],
+                cases::workflow::RuleVersion::code,
+            ),
+        ),
+        ("CreateUser.role", roles.clone()),
+        ("PatchUser.role", roles),
+        ("PartyInput.kind", names(&parties::PartyKind::ALL, parties::PartyKind::as_str)),
+        ("LinkRequest.role", party_roles.clone()),
+        ("TransactionPartyInput.role", party_roles),
+        ("EvidenceInput.criterion", names(&parties::NexusCriterion::ALL, parties::NexusCriterion::as_str)),
+        ("OverrideRequest.band", names(&risk::model::Band::ALL, risk::model::Band::as_str)),
+        ("DraftRequest.kind", kinds.clone()),
+        ("Determination.kind", kinds),
+        ("DraftRequest.outcome", outcomes.clone()),
+        ("ReviseRequest.outcome", outcomes.clone()),
+        ("Determination.outcome", outcomes),
+        ("Content.cbi_sections", names(&det::CbiSection::ALL, det::CbiSection::as_str)),
+        ("NewSending.method", names(&det::SendingMethod::ALL, det::SendingMethod::as_str)),
+        ("NewSending.recipient_kind", names(&det::RecipientKind::ALL, det::RecipientKind::as_str)),
+        ("Sending.method", names(&det::SendingMethod::ALL, det::SendingMethod::as_str)),
+        ("NewSubmission.kind", submission_kinds.clone()),
+        ("Submission.kind", submission_kinds),
+        (
+            "StatusChange.status",
+            names(&mitigation::model::MeasureStatus::ALL, mitigation::model::MeasureStatus::as_str),
+        ),
+        ("Document.marking", markings.clone()),
+        ("UploadForm.marking", markings),
+        ("ApprovalDecision.decision", names(&accounts::api::ApprovalVerdict::ALL, accounts::api::ApprovalVerdict::as_str)),
+        ("Approval.kind", names(&accounts::model::ApprovalKind::ALL, accounts::model::ApprovalKind::as_str)),
+        ("StoredEvent.outcome", names(&audit::Outcome::ALL, audit::Outcome::as_str)),
+        ("/api/v1/cases?stage", names(&cases::workflow::Stage::ALL, cases::workflow::Stage::as_str)),
+        ("/api/v1/cases?except_stage", names(&cases::workflow::Stage::ALL, cases::workflow::Stage::as_str)),
+        ("/api/v1/cases?sort", names(&cases::db::Sort::ALL, cases::db::Sort::as_str)),
+        ("/api/v1/cases/{id}/export?format", vec!["json".into(), "csv".into()]),
+        ("/api/v1/audit/export?format", vec!["ndjson".into(), "csv".into()]),
+    ];
+    for (key, values) in sets {
         let target = if let Some((path, name)) = key.split_once('?') {
             let params = doc["paths"][path].as_object().into_iter().flat_map(|m| m.values());
             let p = params
                 .flat_map(|op| op["parameters"].as_array().cloned().unwrap_or_default())
                 .find(|p| p["name"] == name && p["in"] == "query");
-            p.map(|p| p["schema"]["anyOf"][0].clone()).unwrap_or(Value::Null)
+            p.map(|p| resolved(&doc, &p["schema"]["anyOf"][0])).unwrap_or(Value::Null)
         } else {
             let (schema, prop) = key.split_once('.').unwrap();
-            let s = schemas[schema]["properties"][prop].clone();
-            if s["type"] == "array" { s["items"].clone() } else { s }
+            let s = resolved(&doc, &schemas[schema]["properties"][prop]);
+            if s["type"] == "array" { resolved(&doc, &s["items"]) } else { s }
         };
-        let listed = target["enum"].as_array().map(|v| v.iter().filter_map(Value::as_str).count()).unwrap_or(0);
-        assert_eq!(listed, values.len(), "{key}: {target}");
+        let listed: Vec<String> =
+            target["enum"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
+        assert_eq!(listed, values, "{key}: {target}");
     }
+    // Every reference names a schema of the document (a type used only in a parameter is
+    // not gathered into it by itself).
+    let text = doc.to_string();
+    for r in text.split("\"$ref\":\"").skip(1).filter_map(|s| s.split('"').next()) {
+        assert!(doc.pointer(r.trim_start_matches('#')).is_some(), "{r} names no schema");
+    }
+}
+
+/// The schema `s` stands for in `doc`: its `$ref` followed, and of a `oneOf` or `anyOf` (an
+/// optional value, a filter that may be left blank) the first branch that is not `null` or
+/// blank.
+fn resolved(doc: &Value, s: &Value) -> Value {
+    if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+        return resolved(doc, doc.pointer(r.trim_start_matches('#')).unwrap_or(&Value::Null));
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(first) = s[key].as_array().and_then(|v| v.iter().find(|b| b["type"] != "null")) {
+            return resolved(doc, first);
+        }
+    }
+    s.clone()
 }
 
 /// A body for `schema` (resolved against `doc`) whose every text is `text`.
@@ -781,21 +876,19 @@ async fn the_openapi_document_gives_no_lengths() {
     let ta = app.token(&admin).await;
     let doc = app.get("/api/v1/openapi.json").await.json();
     let schemas = &doc["components"]["schemas"];
-    // Every limit named in `conform` reached the document.
-    for (key, length) in icts_review::web::openapi::length_limits() {
-        let (schema, prop) = key.split_once('.').unwrap();
-        let s = &schemas[schema]["properties"][prop];
-        let (found, expected) = match length {
-            icts_review::web::openapi::Length::Chars(n) => {
-                let target = if s["items"].is_object() { &s["items"] } else { s };
-                (target["maxLength"].as_u64(), n)
-            }
-            icts_review::web::openapi::Length::Items(n) | icts_review::web::openapi::Length::ItemsExactly(n) => {
-                (s["maxItems"].as_u64(), n)
-            }
-        };
-        assert_eq!(found, Some(expected as u64), "{key}: {s}");
-    }
+    // The limits are the fields' own, from the domain's constants (`text::Text<{ text::NAME }>`
+    // on the field): a text, a list of texts, a list of other values, an optional text.
+    use icts_review::text;
+    let props = |schema: &str| schemas[schema]["properties"].clone();
+    assert_eq!(props("CaseInput")["title"]["maxLength"], text::NAME);
+    assert_eq!(props("CaseInput")["adversaries"]["items"]["maxLength"], text::CODE);
+    assert_eq!(props("CaseInput")["adversaries"]["maxItems"], text::CODES);
+    assert_eq!(props("AssignRequest")["cases"]["maxItems"], icts_review::cases::api::ASSIGN_AT_ONCE);
+    assert_eq!(props("AssignRequest")["cases"]["items"]["$ref"], "#/components/schemas/CaseId");
+    assert_eq!(props("CaseEdit")["late_reason"]["maxLength"], text::LINE);
+    assert_eq!(props("CaseEdit")["late_reason"]["type"], json!(["string", "null"]));
+    assert_eq!(props("CaseEdit")["late_reason"]["description"].as_str().map(|d| d.contains("7 days")), Some(true));
+    assert_eq!(props("Criterion")["levels"]["minItems"], props("Criterion")["levels"]["maxItems"]);
     let mut tried = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
