@@ -261,34 +261,24 @@ pub async fn create(
     }
     require_key(pool, signer).await?;
     let mut tx = pool.begin().await?;
-    let cp = take_at(&mut tx, signer, now, reason, seq, hash).await?;
+    let cp = take_covering(&mut tx, signer, now, reason, (seq, hash)).await?;
     tx.commit().await?;
     to_file(signer, &cp, now).await;
     Ok(Some(cp))
 }
 
-/// Signs and stores a checkpoint at `seq` with `hash`, the head as the caller's own append
-/// left it ([`super::record_linked`]), inside the caller's transaction, which holds the
-/// head's lock from that append: an export's event and the checkpoint that covers it
-/// commit together. The caller checks [`require_key`] first, and copies the checkpoint to
-/// the file with [`to_file`] after its commit.
+/// Signs and stores a checkpoint at `seq` with `hash` inside the caller's transaction:
+/// the head as the caller's own append left it ([`super::record_linked`], whose lock on
+/// the head the transaction holds, so that an export's event and the checkpoint covering
+/// it commit together), or the head as read (the periodic checkpoint). The caller checks
+/// [`require_key`] first, and copies the checkpoint to the file with [`to_file`] after its
+/// commit.
 pub async fn take_covering(
     conn: &mut sqlx::PgConnection,
     signer: &Checkpointer,
     now: OffsetDateTime,
     reason: &str,
     (seq, hash): (i64, Vec<u8>),
-) -> Result<Checkpoint, sqlx::Error> {
-    take_at(conn, signer, now, reason, seq, hash).await
-}
-
-async fn take_at(
-    conn: &mut sqlx::PgConnection,
-    signer: &Checkpointer,
-    now: OffsetDateTime,
-    reason: &str,
-    seq: i64,
-    hash: Vec<u8>,
 ) -> Result<Checkpoint, sqlx::Error> {
     let at = now.replace_nanosecond(now.microsecond() * 1000).unwrap_or(now);
     let at_text = at.format(&Rfc3339).expect("UTC times format");
