@@ -9,6 +9,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod calendar;
 pub mod canonical;
 pub mod cases;
 pub mod choice;

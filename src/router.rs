@@ -65,7 +65,8 @@ impl Table {
 /// Every route of the service.
 fn table() -> Table {
     use crate::{
-        accounts, audit, auth, cases, determinations, documents, mitigation, notifications, parties, proceedings, risk,
+        accounts, audit, auth, calendar, cases, determinations, documents, mitigation, notifications, parties, proceedings,
+        risk,
     };
     Table { router: OpenApiRouter::with_openapi(web::openapi::ApiDoc::openapi()), pages: Vec::new() }
         .get("/", web::home::home)
@@ -172,6 +173,8 @@ fn table() -> Table {
         .get("/determinations/{id}/document", determinations::web::document)
         .post("/determinations/{id}/sendings", determinations::web::record_sending)
         .post("/determinations/{id}/publication", determinations::web::record_publication)
+        // The federal calendar.
+        .get("/calendar", calendar::web::page)
         // Notifications.
         .get("/notifications", notifications::web::page)
         .post("/notifications/read-all", notifications::web::read_all)
@@ -270,6 +273,8 @@ fn table() -> Table {
         .api(routes!(documents::web::download))
         .api(routes!(notifications::web::list_api))
         .api(routes!(notifications::web::read_api))
+        .api(routes!(calendar::api::holidays))
+        .api(routes!(calendar::api::due))
 }
 
 /// Every route as (method, path): the pages, then the API from its OpenAPI document.

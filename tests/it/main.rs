@@ -12,6 +12,7 @@ mod assets;
 mod audit;
 mod backup;
 mod browser;
+mod calendar;
 mod cases;
 mod days;
 mod determinations;
