@@ -65,8 +65,8 @@ impl Table {
 /// Every route of the service.
 fn table() -> Table {
     use crate::{
-        accounts, audit, auth, calendar, cases, determinations, documents, mitigation, notifications, parties, proceedings,
-        risk,
+        accounts, audit, auth, calendar, cases, determinations, documents, mitigation, notifications, parties,
+        proceedings, risk,
     };
     Table { router: OpenApiRouter::with_openapi(web::openapi::ApiDoc::openapi()), pages: Vec::new() }
         .get("/", web::home::home)

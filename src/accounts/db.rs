@@ -11,7 +11,9 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::model::{Approval, ApprovalKind, KNOWN_ADDRESS, KeyRow, LockDetails, Methods, NewUser, RolePolicy, UserRecord};
+use super::model::{
+    Approval, ApprovalKind, KNOWN_ADDRESS, KeyRow, LockDetails, Methods, NewUser, RolePolicy, UserRecord,
+};
 use crate::access::policy::Role;
 use crate::ids::{SessionId, UserId};
 

@@ -14,8 +14,7 @@ use uuid::Uuid;
 use super::approvals::{self, Refused};
 use super::model::{
     AdminChange, AdminOutcome, ApprovalKind, Decided, DecidedOn, Decision, GUARDED_ROLES, NewAccount, NewUser,
-    UserRecord,
-    needs_approval,
+    UserRecord, needs_approval,
 };
 use super::{db, identities, password, sign_in_policy};
 use crate::access::actor::Actor;

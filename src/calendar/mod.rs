@@ -359,7 +359,8 @@ mod tests {
             // the last day of the one before.
             for h in Holiday::ALL {
                 let here = days.iter().filter(|o| o.holiday == h && o.legal_date.year() == year).count();
-                let before = observed_in(year - 1).iter().filter(|o| o.holiday == h && o.legal_date.year() == year).count();
+                let before =
+                    observed_in(year - 1).iter().filter(|o| o.holiday == h && o.legal_date.year() == year).count();
                 let expected = usize::from(h.observed(year).is_some());
                 assert_eq!(here + before, expected, "{h:?} {year}");
             }

@@ -600,7 +600,9 @@ async fn the_openapi_document_is_not_the_api() {
     // Every closed set is an enum in the document, listing its type's values: those that
     // `web::openapi::closed_sets` once listed by hand, and the types' since. A field that goes
     // back to a plain string (or a renamed schema, property or parameter) fails here.
-    use icts_review::{access, accounts, audit, cases, determinations as det, documents, mitigation, parties, proceedings, risk};
+    use icts_review::{
+        access, accounts, audit, cases, determinations as det, documents, mitigation, parties, proceedings, risk,
+    };
     fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
         all.iter().map(|v| name(*v).to_string()).collect()
     }
@@ -659,7 +661,10 @@ async fn the_openapi_document_is_not_the_api() {
         ),
         ("Document.marking", markings.clone()),
         ("UploadForm.marking", markings),
-        ("ApprovalDecision.decision", names(&accounts::api::ApprovalVerdict::ALL, accounts::api::ApprovalVerdict::as_str)),
+        (
+            "ApprovalDecision.decision",
+            names(&accounts::api::ApprovalVerdict::ALL, accounts::api::ApprovalVerdict::as_str),
+        ),
         ("Approval.kind", names(&accounts::model::ApprovalKind::ALL, accounts::model::ApprovalKind::as_str)),
         ("StoredEvent.outcome", names(&audit::Outcome::ALL, audit::Outcome::as_str)),
         ("/api/v1/cases?stage", names(&cases::workflow::Stage::ALL, cases::workflow::Stage::as_str)),
