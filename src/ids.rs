@@ -65,6 +65,10 @@ typed_id!(
     /// A party in the shared registry.
     PartyId
 );
+typed_id!(
+    /// A Declaration of Conformity.
+    DeclarationId
+);
 
 typed_id!(
     /// A determination (initial or final) of a case.

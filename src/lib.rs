@@ -18,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod dates;
 pub mod db;
+pub mod declarations;
 pub mod determinations;
 pub mod documents;
 pub mod dossier;

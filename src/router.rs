@@ -65,8 +65,8 @@ impl Table {
 /// Every route of the service.
 fn table() -> Table {
     use crate::{
-        accounts, audit, auth, calendar, cases, determinations, documents, mitigation, notifications, parties,
-        proceedings, risk,
+        accounts, audit, auth, calendar, cases, declarations, determinations, documents, mitigation, notifications,
+        parties, proceedings, risk,
     };
     Table { router: OpenApiRouter::with_openapi(web::openapi::ApiDoc::openapi()), pages: Vec::new() }
         .get("/", web::home::home)
@@ -173,6 +173,13 @@ fn table() -> Table {
         .get("/determinations/{id}/document", determinations::web::document)
         .post("/determinations/{id}/sendings", determinations::web::record_sending)
         .post("/determinations/{id}/publication", determinations::web::record_publication)
+        // The second docket: Declarations of Conformity, and parties' filer roles.
+        .get("/declarations", declarations::web::list)
+        .post("/declarations", declarations::web::file)
+        .get("/declarations/{id}", declarations::web::show)
+        .post("/declarations/{id}/status", declarations::web::set_status)
+        .post("/declarations/{id}/amendment", declarations::web::amend)
+        .post("/parties/{id}/filer-roles", declarations::web::record_filer_role)
         // The federal calendar.
         .get("/calendar", calendar::web::page)
         // Notifications.
@@ -273,6 +280,11 @@ fn table() -> Table {
         .api(routes!(documents::web::download))
         .api(routes!(notifications::web::list_api))
         .api(routes!(notifications::web::read_api))
+        .api(routes!(declarations::api::list, declarations::api::file))
+        .api(routes!(declarations::api::get))
+        .api(routes!(declarations::api::set_status))
+        .api(routes!(declarations::api::amend))
+        .api(routes!(declarations::api::filer_roles, declarations::api::record_filer_role))
         .api(routes!(calendar::api::holidays))
         .api(routes!(calendar::api::due))
 }

@@ -982,6 +982,8 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
     // public record's dates, act by act, as an office adopting the product would.
     office.later(1);
     move_in_kaspersky(&office, &state).await.map_err(e)?;
+    // The second docket: the model year 2027 season of connected-vehicle declarations.
+    connected_vehicles_season(&office, &state).await.map_err(e)?;
 
     // The office's history notified people along the way; only the breach still calls for
     // attention when the demo starts.
@@ -990,6 +992,184 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         .await?;
     tracing::info!(cases = made, first = %first.docket_number, "demo office seeded");
     Ok(accounts)
+}
+
+/// The model year 2027 season of the second docket, filed in 2026: a dozen connected-vehicle
+/// manufacturers and thirty VCS hardware importers (a few of them PRC-based), recorded as
+/// filers, and their declarations as the office received and reviewed them: most received
+/// or accepted, some under review or with questions asked, one found deficient, one amended.
+async fn connected_vehicles_season(office: &Office, state: &SeedState) -> Result<(), DomainError> {
+    use crate::declarations::model::{DeclarationAmendment, DeclarationStatusChange, NewDeclaration, NewFilerRole};
+    use crate::declarations::service::{self as decl, Via};
+    let (ana, raj, sam) = (&office.analysts[0], &office.analysts[1], &office.supervisors[0]);
+    office.clock.set(datetime!(2026-03-02 15:00 UTC));
+    let makers = [
+        "Voltra Motors LLC",
+        "Northbeam Automotive Inc.",
+        "Cascade Electric Vehicles Corp.",
+        "Harbor & Pine Motor Co.",
+        "Meridian Mobility Inc.",
+        "Solstice Cars USA LLC",
+        "Red Mesa Trucks Inc.",
+        "Tidewater Automotive Group",
+        "Aurora Drive Systems Inc.",
+        "Granite State Motors LLC",
+        "Lakeshore EV Company",
+        "Pioneer Valley Autos Inc.",
+    ];
+    let importers: Vec<(String, &str)> = (0..30)
+        .map(|i| {
+            let (name, country) = match i % 10 {
+                3 => ("Shenzhen Telematics Trading", "CN"),
+                7 => ("Harbin Connected Modules", "CN"),
+                _ => ("Telematics Import Partners", "US"),
+            };
+            (format!("{name} {}", i + 1), country)
+        })
+        .collect();
+    let certify = |kind: &str| {
+        vec![match kind {
+            "hardware" => "The VCS hardware is not designed, developed, manufactured or supplied by a person owned by, controlled by, or subject to the jurisdiction or direction of the PRC or Russia (791.302); due diligence done and bills of materials kept.".to_string(),
+            _ => "The completed vehicles carry no covered software designed, developed or supplied by a person owned by, controlled by, or subject to the jurisdiction or direction of the PRC or Russia (791.303, 791.304); due diligence done.".to_string(),
+        }]
+    };
+    let mut filed = Vec::new();
+    for (i, name) in makers.iter().enumerate() {
+        let p = crate::parties::create(
+            &mut *state.conn().await?,
+            ana,
+            state.now(),
+            &state.screening,
+            PartyInput {
+                legal_name: (*name).into(),
+                kind: PartyKind::Company.into(),
+                country: "US".into(),
+                ..PartyInput::default()
+            }
+            .parse()
+            .map_err(DomainError::Invalid)?,
+        )
+        .await?;
+        let role = NewFilerRole {
+            role: crate::declarations::FilerRole::VehicleManufacturer.into(),
+            since: Some("2025-03-17".into()),
+        };
+        decl::record_filer_role(&mut *state.conn().await?, ana, state.now(), p.id, &role).await?;
+        // One manufacturer files nothing yet this season.
+        if i == makers.len() - 1 {
+            continue;
+        }
+        let model = name.split_whitespace().next().unwrap_or("Model");
+        let d = NewDeclaration {
+            filer_id: p.id,
+            kind: crate::declarations::DeclarationKind::CompletedVehicle.into(),
+            model_year: Some(2027),
+            calendar_year: None,
+            covers: vec![
+                format!("{model} Crossover LX"),
+                format!("{model} Crossover Touring"),
+                format!("{model} Sedan Base"),
+            ],
+            certifications: certify("completed_vehicle"),
+            general_authorization: (i % 5 == 2).then(|| "GA 1".into()),
+            filed_on: Some(office.clock_today().to_string()),
+        };
+        filed.push(
+            decl::file(&mut *state.conn().await?, if i % 2 == 0 { ana } else { raj }, state.now(), &d, Via::Api)
+                .await?,
+        );
+        office.later(3);
+    }
+    for (i, (name, country)) in importers.iter().enumerate() {
+        let p = crate::parties::create(
+            &mut *state.conn().await?,
+            raj,
+            state.now(),
+            &state.screening,
+            PartyInput {
+                legal_name: name.clone(),
+                kind: PartyKind::Company.into(),
+                country: (*country).into(),
+                ..PartyInput::default()
+            }
+            .parse()
+            .map_err(DomainError::Invalid)?,
+        )
+        .await?;
+        let role = NewFilerRole {
+            role: crate::declarations::FilerRole::HardwareImporter.into(),
+            since: Some("2025-03-17".into()),
+        };
+        decl::record_filer_role(&mut *state.conn().await?, raj, state.now(), p.id, &role).await?;
+        let (model_year, calendar_year) = if i % 3 == 0 { (None, Some(2029)) } else { (Some(2027), None) };
+        let d = NewDeclaration {
+            filer_id: p.id,
+            kind: crate::declarations::DeclarationKind::Hardware.into(),
+            model_year,
+            calendar_year,
+            covers: vec![format!("TCU-{:04}", 2200 + i), format!("GW-{:04}", 4100 + i)],
+            certifications: certify("hardware"),
+            general_authorization: None,
+            filed_on: Some(office.clock_today().to_string()),
+        };
+        filed.push(decl::file(&mut *state.conn().await?, raj, state.now(), &d, Via::Api).await?);
+        if i % 4 == 3 {
+            office.later(2);
+        }
+    }
+    // The review so far: most accepted, some under review or with questions, one deficient.
+    let step = |status: crate::declarations::DeclarationStatus, reason: &str, version: i64| DeclarationStatusChange {
+        status: status.into(),
+        reason: reason.into(),
+        version,
+    };
+    use crate::declarations::DeclarationStatus::{Accepted, Deficient, QuestionsAsked, UnderReview};
+    for (i, d) in filed.iter().enumerate() {
+        let who = if i % 2 == 0 { ana } else { raj };
+        let conn = &mut *state.conn().await?;
+        match i % 6 {
+            0..=2 => {
+                decl::set_status(conn, who, state.now(), d.id, &step(UnderReview, "", 1)).await?;
+                decl::set_status(conn, who, state.now(), d.id, &step(Accepted, "", 2)).await?;
+            }
+            3 => {
+                decl::set_status(conn, who, state.now(), d.id, &step(UnderReview, "", 1)).await?;
+            }
+            4 if i < 20 => {
+                decl::set_status(conn, who, state.now(), d.id, &step(UnderReview, "", 1)).await?;
+                let q = "Does the filer rely on General Authorization 1 for its test fleet? Send the supplier due-diligence records for the telematics control unit.";
+                decl::set_status(conn, who, state.now(), d.id, &step(QuestionsAsked, q, 2)).await?;
+            }
+            _ => {}
+        }
+    }
+    office.later(10);
+    // One found deficient: its certification leaves out the covered software.
+    let deficient = &filed[5];
+    let conn = &mut *state.conn().await?;
+    decl::set_status(conn, sam, state.now(), deficient.id, &step(UnderReview, "", 1)).await?;
+    let why = "The certification covers the hardware only; a manufacturer's declaration must also certify the covered software (791.303).";
+    decl::set_status(conn, sam, state.now(), deficient.id, &step(Deficient, why, 2)).await?;
+    // One amended after a material change: a trim added.
+    office.later(5);
+    let first = &filed[0];
+    let mut covers = first.covers.clone();
+    covers.push("Voltra Crossover Sport".into());
+    let amendment = DeclarationAmendment {
+        declaration: NewDeclaration {
+            filer_id: first.filer_id,
+            kind: first.kind.into(),
+            model_year: first.model_year,
+            calendar_year: None,
+            covers,
+            certifications: first.certifications.clone(),
+            general_authorization: first.general_authorization.clone(),
+            filed_on: Some(office.clock_today().to_string()),
+        },
+        reason: "A Sport trim added to the 2027 season after the declaration was filed.".into(),
+    };
+    decl::amend(conn, ana, state.now(), first.id, &amendment, Via::Api).await?;
+    Ok(())
 }
 
 /// Why the Kaspersky review's acts are recorded long after their dates.

@@ -107,6 +107,10 @@ pub enum Action {
     RecordDeviations,
     /// Enter a case that began outside the system, with the office's docket number.
     EnterExistingCases,
+    /// See the second docket's filings (declarations) and filers.
+    ViewFilings,
+    /// Receive filings, record filer roles and review declarations.
+    WorkFilings,
 }
 
 /// Whether `role` may take `action`.
@@ -128,6 +132,8 @@ pub fn allows(role: Role, action: Action) -> bool {
         | EnterExistingCases => role == Supervisor,
         ManageRubrics => role == Admin,
         SeeRestrictedCases => matches!(role, Supervisor | Auditor),
+        ViewFilings => matches!(role, Analyst | Supervisor | Auditor),
+        WorkFilings => matches!(role, Analyst | Supervisor),
     }
 }
 

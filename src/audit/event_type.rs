@@ -121,6 +121,12 @@ event_types! {
     CaseUpdated = "case.updated",
     /// A restricted case opened.
     CaseViewed = "case.viewed",
+    /// A Declaration of Conformity filed (an amendment too).
+    DeclarationFiled = "declaration.filed",
+    /// A declaration moved by its review.
+    DeclarationStatusChanged = "declaration.status_changed",
+    /// A declaration replaced by its amendment.
+    DeclarationSuperseded = "declaration.superseded",
     /// A determination drafted.
     DeterminationDrafted = "determination.drafted",
     /// A determination published.
@@ -155,6 +161,8 @@ event_types! {
     PartyCreated = "party.created",
     /// Evidence added to a party.
     PartyEvidenceAdded = "party.evidence_added",
+    /// A party's filer role recorded (connected vehicles).
+    PartyFilerRoleRecorded = "party.filer_role_recorded",
     /// A screening hit on a party confirmed.
     PartyScreeningHitConfirmed = "party.screening_hit_confirmed",
     /// A screening hit on a party dismissed.

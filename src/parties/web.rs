@@ -276,6 +276,10 @@ struct ShowPage {
     message: String,
     message_is_error: bool,
     hits: Vec<super::screening_service::Hit>,
+    /// Its filer roles and declarations (the second docket).
+    filer_roles: Vec<crate::declarations::model::FilerRoleRow>,
+    declarations: Vec<crate::declarations::Declaration>,
+    filer_role_choices: [crate::declarations::FilerRole; 2],
 }
 
 /// Renders the page with a message: a form's refusal, or the flash of one that succeeded
@@ -302,6 +306,7 @@ pub(crate) async fn show_page(
     let cases = super::cases_of(&mut conn, id, user).await?;
     let others = super::list(&mut conn, None, 500).await?.into_iter().filter(|p| p.id != id).collect();
     let hits = super::screening_service::hits_of_party(&mut conn, id).await?;
+    let (filer_roles, declarations) = crate::declarations::service::of_filer(&mut conn, user, id).await?;
     drop(conn);
     let reference = Reference::load(&state.db).await?;
     let mut r = render(&ShowPage {
@@ -319,6 +324,9 @@ pub(crate) async fn show_page(
         message,
         message_is_error: is_error,
         hits,
+        filer_roles,
+        declarations,
+        filer_role_choices: crate::declarations::FilerRole::ALL,
     })?;
     *r.status_mut() = status;
     Ok(r)

@@ -461,6 +461,20 @@ pub mod perm {
         const ACTION: Action = Action::ExportCases;
     }
 
+    /// May see the second docket's filings.
+    #[derive(Debug)]
+    pub struct ViewFilings;
+    impl Permission for ViewFilings {
+        const ACTION: Action = Action::ViewFilings;
+    }
+
+    /// May receive and review filings.
+    #[derive(Debug)]
+    pub struct WorkFilings;
+    impl Permission for WorkFilings {
+        const ACTION: Action = Action::WorkFilings;
+    }
+
     /// May sign or return determinations.
     #[derive(Debug)]
     pub struct SignDeterminations;

@@ -15,6 +15,7 @@ mod browser;
 mod calendar;
 mod cases;
 mod days;
+mod declarations;
 mod determinations;
 mod exports;
 mod forms;

@@ -600,6 +600,7 @@ async fn the_openapi_document_is_not_the_api() {
     // Every closed set is an enum in the document, listing its type's values: those that
     // `web::openapi::closed_sets` once listed by hand, and the types' since. A field that goes
     // back to a plain string (or a renamed schema, property or parameter) fails here.
+    use icts_review::declarations as decl;
     use icts_review::{
         access, accounts, audit, cases, determinations as det, documents, mitigation, parties, proceedings, risk,
     };
@@ -667,6 +668,12 @@ async fn the_openapi_document_is_not_the_api() {
         ),
         ("Approval.kind", names(&accounts::model::ApprovalKind::ALL, accounts::model::ApprovalKind::as_str)),
         ("StoredEvent.outcome", names(&audit::Outcome::ALL, audit::Outcome::as_str)),
+        ("NewDeclaration.kind", names(&decl::DeclarationKind::ALL, decl::DeclarationKind::as_str)),
+        ("Declaration.status", names(&decl::DeclarationStatus::ALL, decl::DeclarationStatus::as_str)),
+        ("DeclarationStatusChange.status", names(&decl::DeclarationStatus::ALL, decl::DeclarationStatus::as_str)),
+        ("NewFilerRole.role", names(&decl::FilerRole::ALL, decl::FilerRole::as_str)),
+        ("/api/v1/declarations?status", names(&decl::DeclarationStatus::ALL, decl::DeclarationStatus::as_str)),
+        ("/api/v1/declarations?kind", names(&decl::DeclarationKind::ALL, decl::DeclarationKind::as_str)),
         ("/api/v1/cases?stage", names(&cases::workflow::Stage::ALL, cases::workflow::Stage::as_str)),
         ("/api/v1/cases?except_stage", names(&cases::workflow::Stage::ALL, cases::workflow::Stage::as_str)),
         ("/api/v1/cases?sort", names(&cases::db::Sort::ALL, cases::db::Sort::as_str)),

@@ -1,0 +1,315 @@
+//! Declaration SQL, checked against the schema at compile time: filer roles, declarations
+//! and their history, the list's pages.
+
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+
+use super::model::{Checked, Declaration, DeclarationKind, DeclarationStatus, FilerRole, FilerRoleRow, HistoryEntry};
+use crate::ids::{DeclarationId, PartyId, UserId};
+
+/// A declaration's columns, with its filer's name.
+macro_rules! select_declarations {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Declaration,
+            r#"SELECT d.id AS "id: DeclarationId", d.number, d.filer_id AS "filer_id: PartyId",
+                 p.legal_name AS filer_name, d.kind AS "kind: DeclarationKind", d.model_year, d.calendar_year,
+                 d.covers, d.certifications, d.general_authorization, d.filed_on, d.received_at, d.via,
+                 d.status AS "status: DeclarationStatus", d.status_reason, d.amends AS "amends: DeclarationId",
+                 d.amendment_reason, d.superseded_by AS "superseded_by: DeclarationId", d.version
+               FROM declarations d JOIN parties p ON p.id = d.filer_id "# + $rest
+            $(, $arg)*
+        )
+    };
+}
+
+/// A party's filer roles.
+pub async fn filer_roles(conn: &mut PgConnection, party: PartyId) -> Result<Vec<FilerRoleRow>, sqlx::Error> {
+    sqlx::query_as!(
+        FilerRoleRow,
+        r#"SELECT role AS "role: FilerRole", since FROM filer_roles WHERE party_id = $1 ORDER BY role"#,
+        party.0
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The parties that hold a filer role, by name.
+pub async fn filers(conn: &mut PgConnection) -> Result<Vec<(PartyId, String)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"SELECT p.id AS "id: PartyId", p.legal_name FROM parties p
+           WHERE EXISTS (SELECT 1 FROM filer_roles r WHERE r.party_id = p.id) ORDER BY p.legal_name, p.id LIMIT 2000"#
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.legal_name))
+    .collect())
+}
+
+/// Records a party's filer role; `false` when it holds it already.
+pub async fn insert_filer_role(
+    conn: &mut PgConnection,
+    party: PartyId,
+    role: FilerRole,
+    since: Date,
+    (by, at): (UserId, OffsetDateTime),
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "INSERT INTO filer_roles (party_id, role, since, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (party_id, role) DO NOTHING",
+        party.0,
+        role as FilerRole,
+        since,
+        at,
+        by.0,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The next number of the office's declarations in `year`: `CVD-2026-000042`.
+pub async fn next_number(conn: &mut PgConnection, year: i32) -> Result<String, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar!(r#"SELECT nextval('declaration_numbers') AS "n!""#).fetch_one(conn).await?;
+    Ok(format!("CVD-{year}-{n:06}"))
+}
+
+/// A declaration to insert.
+pub struct NewRow<'a> {
+    pub id: DeclarationId,
+    pub number: &'a str,
+    pub d: &'a Checked,
+    pub via: &'a str,
+    pub amends: Option<(DeclarationId, &'a str)>,
+}
+
+/// Inserts a declaration, received now by `by`; `false` when another is in force for the
+/// same filer, kind and year (the unique index says so).
+pub async fn insert(
+    conn: &mut PgConnection,
+    r: &NewRow<'_>,
+    (by, at): (UserId, OffsetDateTime),
+) -> Result<bool, sqlx::Error> {
+    let (amends, reason) = r.amends.map_or((None, ""), |(id, why)| (Some(id.0), why));
+    let done = sqlx::query!(
+        "INSERT INTO declarations (id, number, filer_id, kind, model_year, calendar_year, covers, certifications, \
+           general_authorization, filed_on, received_at, received_by, via, amends, amendment_reason, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11) \
+         ON CONFLICT DO NOTHING",
+        r.id.0,
+        r.number,
+        r.d.filer_id.0,
+        r.d.kind as DeclarationKind,
+        r.d.model_year,
+        r.d.calendar_year,
+        &r.d.covers,
+        &r.d.certifications,
+        r.d.general_authorization,
+        r.d.filed_on,
+        at,
+        by.0,
+        r.via,
+        amends,
+        reason,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The declaration in force for a filer, kind and year.
+pub async fn in_force(conn: &mut PgConnection, d: &Checked) -> Result<Option<(DeclarationId, String)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"SELECT id AS "id: DeclarationId", number FROM declarations
+           WHERE filer_id = $1 AND kind = $2 AND model_year IS NOT DISTINCT FROM $3
+             AND calendar_year IS NOT DISTINCT FROM $4 AND superseded_by IS NULL"#,
+        d.filer_id.0,
+        d.kind as DeclarationKind,
+        d.model_year,
+        d.calendar_year,
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(|r| (r.id, r.number)))
+}
+
+/// A declaration.
+pub async fn get(conn: &mut PgConnection, id: DeclarationId) -> Result<Option<Declaration>, sqlx::Error> {
+    select_declarations!("WHERE d.id = $1", id.0).fetch_optional(conn).await
+}
+
+/// A declaration, locked for a change.
+pub async fn lock(conn: &mut PgConnection, id: DeclarationId) -> Result<Option<Declaration>, sqlx::Error> {
+    select_declarations!("WHERE d.id = $1 FOR UPDATE OF d", id.0).fetch_optional(conn).await
+}
+
+/// Moves a declaration to `to` with its reason, and its version on.
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: DeclarationId,
+    to: DeclarationStatus,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE declarations SET status = $2, status_reason = $3, version = version + 1, updated_at = $4 WHERE id = $1",
+        id.0,
+        to as DeclarationStatus,
+        reason,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a declaration superseded by its amendment (inserted after, in the same
+/// transaction: the reference is checked at commit).
+pub async fn supersede(
+    conn: &mut PgConnection,
+    id: DeclarationId,
+    by: DeclarationId,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE declarations SET status = 'superseded', superseded_by = $2, version = version + 1, updated_at = $3 \
+         WHERE id = $1",
+        id.0,
+        by.0,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a status a declaration went through.
+pub async fn record_history(
+    conn: &mut PgConnection,
+    id: DeclarationId,
+    (before, after): (Option<DeclarationStatus>, DeclarationStatus),
+    reason: &str,
+    (by, at): (UserId, OffsetDateTime),
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO declaration_history (declaration_id, at, by_user, status_before, status_after, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        id.0,
+        at,
+        by.0,
+        before as Option<DeclarationStatus>,
+        after as DeclarationStatus,
+        reason
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A declaration's history, oldest first.
+pub async fn history(conn: &mut PgConnection, id: DeclarationId) -> Result<Vec<HistoryEntry>, sqlx::Error> {
+    sqlx::query_as!(
+        HistoryEntry,
+        r#"SELECT h.at, h.by_user AS "by: UserId", u.name AS by_name,
+             h.status_before AS "status_before: DeclarationStatus", h.status_after AS "status_after: DeclarationStatus",
+             h.reason
+           FROM declaration_history h JOIN users u ON u.id = h.by_user
+           WHERE h.declaration_id = $1 ORDER BY h.seq"#,
+        id.0
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// A filer's declarations, newest first.
+pub async fn of_filer(conn: &mut PgConnection, filer: PartyId) -> Result<Vec<Declaration>, sqlx::Error> {
+    select_declarations!("WHERE d.filer_id = $1 ORDER BY d.received_at DESC, d.id DESC", filer.0).fetch_all(conn).await
+}
+
+/// What the declaration list shows: its filters, and where the page starts.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Number, filer name or an item covered (a part of it).
+    pub q: Option<String>,
+    pub status: Option<DeclarationStatus>,
+    pub kind: Option<DeclarationKind>,
+    /// Model year, or calendar year for hardware.
+    pub year: Option<i64>,
+    pub filer: Option<PartyId>,
+    /// The (received at, id) the page continues after, newest first; or before, going back.
+    pub after: Option<(OffsetDateTime, DeclarationId)>,
+    pub backwards: bool,
+    pub limit: i64,
+}
+
+/// A page of the declaration list with one row more than the page when there is more: newest
+/// first, or oldest first going back (see [`crate::db::Page::from_read`]).
+pub async fn page(conn: &mut PgConnection, f: &Filter) -> Result<Vec<Declaration>, sqlx::Error> {
+    let q = f.q.as_deref().map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let (at, id) = f.after.map_or((None, None), |(at, id)| (Some(at), Some(id.0)));
+    let (status, kind, filer) = (f.status, f.kind, f.filer.map(|p| p.0));
+    if f.backwards {
+        return select_declarations!(
+            r#"WHERE ($1::text IS NULL OR d.number ILIKE $1 OR p.legal_name ILIKE $1
+                   OR EXISTS (SELECT 1 FROM unnest(d.covers) c WHERE c ILIKE $1))
+                 AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.kind = $3)
+                 AND ($4::bigint IS NULL OR coalesce(d.model_year, d.calendar_year) = $4)
+                 AND ($5::uuid IS NULL OR d.filer_id = $5)
+                 AND (d.received_at, d.id) > ($6, $7)
+               ORDER BY d.received_at, d.id LIMIT $8"#,
+            q,
+            status as Option<DeclarationStatus>,
+            kind as Option<DeclarationKind>,
+            f.year,
+            filer,
+            at,
+            id,
+            f.limit + 1
+        )
+        .fetch_all(conn)
+        .await;
+    }
+    select_declarations!(
+        r#"WHERE ($1::text IS NULL OR d.number ILIKE $1 OR p.legal_name ILIKE $1
+               OR EXISTS (SELECT 1 FROM unnest(d.covers) c WHERE c ILIKE $1))
+             AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.kind = $3)
+             AND ($4::bigint IS NULL OR coalesce(d.model_year, d.calendar_year) = $4)
+             AND ($5::uuid IS NULL OR d.filer_id = $5)
+             AND ($6::timestamptz IS NULL OR (d.received_at, d.id) < ($6, $7))
+           ORDER BY d.received_at DESC, d.id DESC LIMIT $8"#,
+        q,
+        status as Option<DeclarationStatus>,
+        kind as Option<DeclarationKind>,
+        f.year,
+        filer,
+        at,
+        id,
+        f.limit + 1
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// How many declarations match `f`'s filters, counted up to [`crate::db::Total::CAP`].
+pub async fn count(conn: &mut PgConnection, f: &Filter) -> Result<crate::db::Total, sqlx::Error> {
+    let q = f.q.as_deref().map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let n: i64 = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM declarations d JOIN parties p ON p.id = d.filer_id
+             WHERE ($1::text IS NULL OR d.number ILIKE $1 OR p.legal_name ILIKE $1
+                    OR EXISTS (SELECT 1 FROM unnest(d.covers) c WHERE c ILIKE $1))
+               AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.kind = $3)
+               AND ($4::bigint IS NULL OR coalesce(d.model_year, d.calendar_year) = $4)
+               AND ($5::uuid IS NULL OR d.filer_id = $5)
+             LIMIT $6) x"#,
+        q,
+        f.status as Option<DeclarationStatus>,
+        f.kind as Option<DeclarationKind>,
+        f.year,
+        f.filer.map(|p| p.0),
+        crate::db::Total::CAP + 1
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(crate::db::Total::counted(n))
+}

@@ -1,0 +1,327 @@
+//! Declarations' use cases: a party's filer role recorded, a declaration filed, amended
+//! and moved through its review. Each change is one transaction with its audit event.
+
+use serde_json::json;
+use sqlx::{Connection, PgConnection};
+use time::OffsetDateTime;
+
+use super::db;
+use super::model::{
+    Checked, Declaration, DeclarationAmendment, DeclarationStatus, DeclarationStatusChange, FilerRoleRow, HistoryEntry,
+    NewDeclaration, NewFilerRole,
+};
+use crate::access::{Action, Actor};
+use crate::audit::{self, EventType, NewEvent};
+use crate::error::{DomainError, FieldError};
+use crate::ids::{DeclarationId, PartyId};
+
+/// How a declaration reached the office.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The API (the office's public portal calls it).
+    Api,
+    /// An analyst's form.
+    Form,
+}
+
+impl Via {
+    fn as_str(self) -> &'static str {
+        match self {
+            Via::Api => "api",
+            Via::Form => "form",
+        }
+    }
+}
+
+fn require(user: &Actor, action: Action) -> Result<(), DomainError> {
+    if user.may(action) { Ok(()) } else { Err(DomainError::Forbidden) }
+}
+
+/// Records that a party files as `role` from a date: the registry's parties become filers.
+pub async fn record_filer_role(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    party: PartyId,
+    r: &NewFilerRole,
+) -> Result<Vec<FilerRoleRow>, DomainError> {
+    require(user, Action::WorkFilings)?;
+    let today = crate::dates::today(now);
+    let mut errors = Vec::new();
+    let role = r.role.or_error("role", "must be vehicle_manufacturer or hardware_importer", &mut errors);
+    let since = match r.since.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Some(today),
+        Some(s) => match crate::dates::parse_date(s) {
+            Some(d) if d <= today => Some(d),
+            Some(_) => {
+                errors.push(FieldError::new("since", format!("cannot be in the future (today is {today})")));
+                None
+            }
+            None => {
+                errors.push(FieldError::new("since", "give a date as YYYY-MM-DD"));
+                None
+            }
+        },
+    };
+    let (Some(role), Some(since)) = (role, since) else { return Err(DomainError::Invalid(errors)) };
+    let mut tx = conn.begin().await?;
+    let p = crate::parties::get(&mut tx, party).await?.ok_or(DomainError::NotFound)?;
+    if !db::insert_filer_role(&mut tx, party, role, since, (user.id, now)).await? {
+        return Err(DomainError::Conflict(format!("{} is already recorded as a {}", p.legal_name, role.label())));
+    }
+    let event = NewEvent::new(EventType::PartyFilerRoleRecorded)
+        .object("party", party)
+        .changes(json!({"role": role, "since": since}));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let roles = db::filer_roles(&mut tx, party).await?;
+    tx.commit().await?;
+    Ok(roles)
+}
+
+/// Refuses a filer that is no party, or does not hold the role the declaration's kind
+/// needs.
+async fn check_filer(conn: &mut PgConnection, d: &Checked) -> Result<(), DomainError> {
+    let party = crate::parties::get(&mut *conn, d.filer_id)
+        .await?
+        .ok_or_else(|| DomainError::invalid("filer_id", "no such party"))?;
+    let needed = d.kind.filer_role();
+    if !db::filer_roles(conn, d.filer_id).await?.iter().any(|r| r.role == needed) {
+        return Err(DomainError::invalid(
+            "filer_id",
+            format!(
+                "{} is not recorded as a {}: record its filer role on its page first",
+                party.legal_name,
+                needed.label().to_lowercase()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The changes an event of a filed declaration carries.
+fn filed(number: &str, d: &Checked, via: Via) -> serde_json::Value {
+    json!({
+        "number": number, "filer": d.filer_id, "kind": d.kind, "model_year": d.model_year,
+        "calendar_year": d.calendar_year, "covers": d.covers, "certifications": d.certifications,
+        "general_authorization": d.general_authorization, "filed_on": d.filed_on, "via": via.as_str(),
+    })
+}
+
+/// Receives a declaration: numbered, recorded as received with its history and audit event.
+/// Refused (409) when one is in force for the same filer, kind and year: a change to it is
+/// filed as its amendment.
+pub async fn file(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    n: &NewDeclaration,
+    via: Via,
+) -> Result<Declaration, DomainError> {
+    require(user, Action::WorkFilings)?;
+    let d = n.check(crate::dates::today(now)).map_err(DomainError::Invalid)?;
+    let mut tx = conn.begin().await?;
+    check_filer(&mut tx, &d).await?;
+    let (id, number) = (DeclarationId::new(), db::next_number(&mut tx, now.year()).await?);
+    if !db::insert(&mut tx, &db::NewRow { id, number: &number, d: &d, via: via.as_str(), amends: None }, (user.id, now))
+        .await?
+    {
+        let (_, existing) = db::in_force(&mut tx, &d).await?.unwrap_or_default();
+        return Err(DomainError::Conflict(format!(
+            "{existing} is already in force for this filer, kind and year: file the change as its amendment"
+        )));
+    }
+    db::record_history(&mut tx, id, (None, DeclarationStatus::Received), "", (user.id, now)).await?;
+    let event = NewEvent::new(EventType::DeclarationFiled).object("declaration", id).changes(filed(&number, &d, via));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let row = db::get(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Files an amendment of declaration `id` after a material change: the amendment is
+/// received as a new declaration of the same filer, kind and year, and the one it amends
+/// is superseded, its history kept. Refused (409) when that one is superseded already.
+pub async fn amend(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: DeclarationId,
+    a: &DeclarationAmendment,
+    via: Via,
+) -> Result<Declaration, DomainError> {
+    require(user, Action::WorkFilings)?;
+    let mut errors = Vec::new();
+    let d = a.declaration.check(crate::dates::today(now)).map_err(|e| errors.extend(e)).ok();
+    let reason = a.reason.trim();
+    if reason.is_empty() || crate::text::too_long(reason, crate::text::TEXT) {
+        errors.push(FieldError::new("reason", "say what changed (1 to 20,000 characters)"));
+    }
+    let Some(d) = d.filter(|_| errors.is_empty()) else { return Err(DomainError::Invalid(errors)) };
+    let mut tx = conn.begin().await?;
+    let old = db::lock(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
+    if let Some(by) = old.superseded_by {
+        let by = db::get(&mut tx, by).await?.map(|b| b.number).unwrap_or_default();
+        return Err(DomainError::Conflict(format!("{} is already superseded by {by}: amend that one", old.number)));
+    }
+    if (old.filer_id, old.kind, old.model_year, old.calendar_year)
+        != (d.filer_id, d.kind, d.model_year, d.calendar_year)
+    {
+        return Err(DomainError::invalid(
+            "declaration",
+            format!(
+                "an amendment keeps the filer, kind and year of {} ({}, {})",
+                old.number,
+                old.kind.label(),
+                old.year()
+            ),
+        ));
+    }
+    check_filer(&mut tx, &d).await?;
+    let (new, number) = (DeclarationId::new(), db::next_number(&mut tx, now.year()).await?);
+    db::supersede(&mut tx, id, new, now).await?;
+    db::record_history(&mut tx, id, (Some(old.status), DeclarationStatus::Superseded), reason, (user.id, now)).await?;
+    let row = db::NewRow { id: new, number: &number, d: &d, via: via.as_str(), amends: Some((id, reason)) };
+    if !db::insert(&mut tx, &row, (user.id, now)).await? {
+        return Err(DomainError::Conflict(format!("{} changed meanwhile: look at it again", old.number)));
+    }
+    db::record_history(&mut tx, new, (None, DeclarationStatus::Received), reason, (user.id, now)).await?;
+    let superseded = NewEvent::new(EventType::DeclarationSuperseded).object("declaration", id).changes(json!({
+        "number": old.number, "status": {"before": old.status, "after": DeclarationStatus::Superseded},
+        "superseded_by": new, "reason": reason,
+    }));
+    audit::record(&mut tx, now, &user.audit(), superseded).await?;
+    let mut changes = filed(&number, &d, via);
+    changes["amends"] = json!(id);
+    changes["amendment_reason"] = json!(reason);
+    let event = NewEvent::new(EventType::DeclarationFiled).object("declaration", new).changes(changes);
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let row = db::get(&mut tx, new).await?.ok_or(DomainError::NotFound)?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Moves a declaration through its review, from the version the reviewer saw.
+pub async fn set_status(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: DeclarationId,
+    c: &DeclarationStatusChange,
+) -> Result<Declaration, DomainError> {
+    require(user, Action::WorkFilings)?;
+    let to = c
+        .status
+        .or_invalid("status", "must be under_review, questions_asked, accepted or deficient")
+        .map_err(|e| DomainError::Invalid(vec![e]))?;
+    let reason = c.reason.trim();
+    if crate::text::too_long(reason, crate::text::TEXT) {
+        return Err(DomainError::invalid("reason", crate::text::at_most(crate::text::TEXT)));
+    }
+    let mut tx = conn.begin().await?;
+    let d = db::lock(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
+    if d.version != c.version {
+        return Err(DomainError::Conflict(format!(
+            "{} changed since you opened it (it is {} now): look at it again",
+            d.number,
+            d.status.label().to_lowercase()
+        )));
+    }
+    if !d.status.may_move_to(to) {
+        return Err(DomainError::Conflict(format!(
+            "{} is {}: it cannot move to {}",
+            d.number,
+            d.status.label().to_lowercase(),
+            to.label().to_lowercase()
+        )));
+    }
+    if to.needs_reason(d.status) && reason.is_empty() {
+        return Err(DomainError::invalid(
+            "reason",
+            match to {
+                DeclarationStatus::QuestionsAsked => "give the questions asked",
+                DeclarationStatus::Deficient => "give the deficiencies found",
+                _ => "say why a decided declaration is reviewed again",
+            },
+        ));
+    }
+    db::set_status(&mut tx, id, to, reason, now).await?;
+    db::record_history(&mut tx, id, (Some(d.status), to), reason, (user.id, now)).await?;
+    let event = NewEvent::new(EventType::DeclarationStatusChanged).object("declaration", id).changes(json!({
+        "number": d.number, "status": {"before": d.status, "after": to}, "reason": reason,
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    let row = db::get(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// A party's filer roles, for a reader of filings.
+pub async fn filer_roles(
+    conn: &mut PgConnection,
+    user: &Actor,
+    party: PartyId,
+) -> Result<Vec<FilerRoleRow>, DomainError> {
+    require(user, Action::ViewFilings)?;
+    crate::parties::get(&mut *conn, party).await?.ok_or(DomainError::NotFound)?;
+    Ok(db::filer_roles(conn, party).await?)
+}
+
+/// A party's filer roles and declarations, newest first: what a filer's page shows of the
+/// second docket (nothing for a reader who sees no filings).
+pub async fn of_filer(
+    conn: &mut PgConnection,
+    user: &Actor,
+    party: PartyId,
+) -> Result<(Vec<FilerRoleRow>, Vec<Declaration>), DomainError> {
+    if !user.may(Action::ViewFilings) {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    Ok((db::filer_roles(&mut *conn, party).await?, db::of_filer(conn, party).await?))
+}
+
+/// A declaration and its history, for a reader of filings.
+pub async fn get(
+    conn: &mut PgConnection,
+    user: &Actor,
+    id: DeclarationId,
+) -> Result<(Declaration, Vec<HistoryEntry>), DomainError> {
+    require(user, Action::ViewFilings)?;
+    let d = db::get(&mut *conn, id).await?.ok_or(DomainError::NotFound)?;
+    let h = db::history(conn, id).await?;
+    Ok((d, h))
+}
+
+/// A page of the declaration list, for a reader of filings.
+pub async fn page(
+    conn: &mut PgConnection,
+    user: &Actor,
+    f: &db::Filter,
+) -> Result<crate::db::Page<Declaration>, DomainError> {
+    require(user, Action::ViewFilings)?;
+    let rows = db::page(conn, f).await?;
+    Ok(crate::db::Page::from_read(rows, f.limit, f.after.is_some(), f.backwards, cursor_of))
+}
+
+/// How many declarations match `f`, for a reader of filings.
+pub async fn count(conn: &mut PgConnection, user: &Actor, f: &db::Filter) -> Result<crate::db::Total, DomainError> {
+    require(user, Action::ViewFilings)?;
+    Ok(db::count(conn, f).await?)
+}
+
+/// The parties that hold a filer role, by name, for the intake form.
+pub async fn filers(conn: &mut PgConnection, user: &Actor) -> Result<Vec<(PartyId, String)>, DomainError> {
+    require(user, Action::ViewFilings)?;
+    Ok(db::filers(conn).await?)
+}
+
+/// The list's cursor of a row: its receipt (in nanoseconds) and id.
+pub fn cursor_of(d: &Declaration) -> String {
+    format!("{}~{}", d.received_at.unix_timestamp_nanos(), d.id)
+}
+
+/// The (received at, id) a cursor names.
+pub fn parse_cursor(c: &str) -> Option<(OffsetDateTime, DeclarationId)> {
+    let (key, id) = crate::db::parse_cursor(c)?;
+    let at = OffsetDateTime::from_unix_timestamp_nanos(key.parse().ok()?).ok()?;
+    Some((at, DeclarationId(id)))
+}

@@ -1,0 +1,423 @@
+//! Declaration pages: the list with its filters and the form that receives a declaration;
+//! a declaration's page with its history, its review and its amendment; and the filer-role
+//! form of a party's page. Every successful post answers 303 to the page that shows it.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::api::ListQuery;
+use super::model::{
+    Declaration, DeclarationAmendment, DeclarationKind, DeclarationStatus, DeclarationStatusChange, FilerRole,
+    HistoryEntry, NewDeclaration, NewFilerRole,
+};
+use super::service::{self, Via};
+use crate::app::AppState;
+use crate::choice::Choice;
+use crate::ids::{DeclarationId, PartyId};
+use crate::web::auth::{Authorized, SignedIn, perm};
+use crate::web::error::{AppError, FieldError};
+use crate::web::extract::{AppForm, AppPath, AppQuery};
+use crate::web::flash::Flash;
+use crate::web::layout::{FormErrors, Layout, Pager, render, show_time};
+
+/// The fields of the form that files a declaration or an amendment, as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DeclarationForm {
+    #[serde(default)]
+    filer_id: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    model_year: String,
+    #[serde(default)]
+    calendar_year: String,
+    /// One per line.
+    #[serde(default)]
+    covers: String,
+    /// One per line.
+    #[serde(default)]
+    certifications: String,
+    #[serde(default)]
+    general_authorization: String,
+    #[serde(default)]
+    filed_on: String,
+    /// What changed (an amendment).
+    #[serde(default)]
+    reason: String,
+}
+
+impl DeclarationForm {
+    /// The declaration the form names, or what in it is no number or id.
+    fn to_input(&self) -> Result<NewDeclaration, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let filer_id = self.filer_id.trim().parse::<PartyId>().map_err(|_| {
+            errors.push(FieldError::new("filer_id", "choose the filer"));
+        });
+        let mut year = |field: &str, v: &str| match v.trim() {
+            "" => None,
+            y => y.parse::<i64>().map(Some).unwrap_or_else(|_| {
+                errors.push(FieldError::new(field, "must be a year from 2024 to 2100"));
+                None
+            }),
+        };
+        let (model_year, calendar_year) =
+            (year("model_year", &self.model_year), year("calendar_year", &self.calendar_year));
+        let lines = |v: &str| v.lines().map(str::to_string).collect::<Vec<_>>();
+        match filer_id {
+            Ok(filer_id) if errors.is_empty() => Ok(NewDeclaration {
+                filer_id,
+                kind: Choice::named(self.kind.trim()),
+                model_year,
+                calendar_year,
+                covers: lines(&self.covers),
+                certifications: lines(&self.certifications),
+                general_authorization: Some(self.general_authorization.clone()),
+                filed_on: Some(self.filed_on.clone()),
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// The form of a declaration, to amend it.
+    fn of(d: &Declaration) -> DeclarationForm {
+        DeclarationForm {
+            filer_id: d.filer_id.to_string(),
+            kind: d.kind.as_str().into(),
+            model_year: d.model_year.map(|y| y.to_string()).unwrap_or_default(),
+            calendar_year: d.calendar_year.map(|y| y.to_string()).unwrap_or_default(),
+            covers: d.covers.join("\n"),
+            certifications: d.certifications.join("\n"),
+            general_authorization: d.general_authorization.clone().unwrap_or_default(),
+            filed_on: String::new(),
+            reason: String::new(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "declarations/list.html")]
+struct ListPage {
+    layout: Layout,
+    q: ListQuery,
+    rows: Vec<Declaration>,
+    total: String,
+    pager: Pager,
+    list_errors: FormErrors,
+    can_work: bool,
+    filers: Vec<(PartyId, String)>,
+    form: DeclarationForm,
+    errors: FormErrors,
+    csrf_token: String,
+    statuses: [DeclarationStatus; 6],
+    kinds: [DeclarationKind; 3],
+}
+
+impl ListPage {
+    fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+}
+
+impl ListQuery {
+    /// `/declarations?…` with what is set.
+    fn link(&self) -> String {
+        crate::web::layout::address(
+            "/declarations",
+            &[
+                ("q", &self.q),
+                ("status", &self.status),
+                ("kind", &self.kind),
+                ("year", &self.year),
+                ("filer", &self.filer),
+                ("limit", &self.limit),
+                ("cursor", &self.cursor),
+                ("before", &self.before),
+            ],
+            "",
+        )
+    }
+}
+
+async fn list_page(
+    state: &AppState,
+    user: &SignedIn,
+    q: ListQuery,
+    form: DeclarationForm,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let (rows, next, prev, total, list_errors) = match q.to_filter() {
+        Ok(f) => {
+            let page = service::page(&mut conn, user, &f).await?;
+            let total = if page.next.is_none() && page.prev.is_none() && f.after.is_none() {
+                crate::db::Total::Exact(page.rows.len() as i64)
+            } else {
+                service::count(&mut conn, user, &f).await?
+            };
+            (page.rows, page.next, page.prev, total.describe("declaration", "declarations"), Vec::new())
+        }
+        Err(e) => (Vec::new(), None, None, String::new(), e),
+    };
+    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
+        let mut q = q.clone();
+        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
+        q.link()
+    });
+    let can_work = user.may(crate::access::Action::WorkFilings);
+    let filers = if can_work { service::filers(&mut conn, user).await? } else { Vec::new() };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let mut r = render(&ListPage {
+        layout: Layout::for_user(&state.web, "/declarations", Some(user)),
+        q,
+        rows,
+        total,
+        pager,
+        list_errors: FormErrors(list_errors),
+        can_work,
+        filers,
+        form,
+        errors: FormErrors(errors),
+        csrf_token: user.csrf_token.clone(),
+        statuses: DeclarationStatus::ALL,
+        kinds: DeclarationKind::ALL,
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// `GET /declarations`: the declarations received, filtered and paged, and (for analysts
+/// and supervisors) the form that receives one.
+pub async fn list(
+    user: Authorized<perm::ViewFilings>,
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> Result<Response, AppError> {
+    let form = DeclarationForm { kind: "completed_vehicle".into(), ..DeclarationForm::default() };
+    list_page(&state, &user, q, form, Vec::new()).await
+}
+
+/// `POST /declarations`: receives a declaration typed from a filing.
+pub async fn file(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    AppForm(f): AppForm<DeclarationForm>,
+) -> Result<Response, AppError> {
+    let done = match f.to_input() {
+        Ok(n) => {
+            service::file(&mut *state.conn().await?, &user, state.now(), &n, Via::Form).await.map_err(AppError::from)
+        }
+        Err(e) => Err(AppError::Invalid(e)),
+    };
+    match done {
+        Ok(d) => {
+            let message = format!("{} is received for {} ({}, {}).", d.number, d.filer_name, d.kind.label(), d.year());
+            Ok(Flash::done(message).see_other(&state.web, &user, &format!("/declarations/{}", d.id)))
+        }
+        Err(AppError::Invalid(errors)) => list_page(&state, &user, ListQuery::default(), f, errors).await,
+        Err(AppError::Conflict(message)) => {
+            let errors = vec![FieldError::new("filer_id", message)];
+            let mut r = list_page(&state, &user, ListQuery::default(), f, errors).await?;
+            *r.status_mut() = StatusCode::CONFLICT;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "declarations/show.html")]
+struct ShowPage {
+    layout: Layout,
+    d: Declaration,
+    received_at: String,
+    history: Vec<(HistoryEntry, String)>,
+    amends_number: Option<String>,
+    superseded_by_number: Option<String>,
+    message: String,
+    message_is_error: bool,
+    can_work: bool,
+    next: Vec<DeclarationStatus>,
+    status_errors: FormErrors,
+    status_form: (String, String),
+    amend_form: DeclarationForm,
+    amend_errors: FormErrors,
+    csrf_token: String,
+}
+
+/// What the page shows besides the declaration: a message, and a form that came back.
+#[derive(Default)]
+struct Shown {
+    message: String,
+    is_error: bool,
+    status_errors: Vec<FieldError>,
+    status_form: (String, String),
+    amend: Option<DeclarationForm>,
+    amend_errors: Vec<FieldError>,
+}
+
+async fn show_page(
+    state: &AppState,
+    user: &SignedIn,
+    id: DeclarationId,
+    shown: Shown,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let (d, history) = service::get(&mut conn, user, id).await?;
+    let amends_number = match d.amends {
+        Some(a) => Some(service::get(&mut conn, user, a).await?.0.number),
+        None => None,
+    };
+    let superseded_by_number = match d.superseded_by {
+        Some(s) => Some(service::get(&mut conn, user, s).await?.0.number),
+        None => None,
+    };
+    let history = history
+        .into_iter()
+        .map(|h| {
+            let at = show_time(h.at, &user.zone);
+            (h, at)
+        })
+        .collect();
+    let mut r = render(&ShowPage {
+        layout: Layout::for_user(&state.web, "/declarations", Some(user)),
+        received_at: show_time(d.received_at, &user.zone),
+        history,
+        amends_number,
+        superseded_by_number,
+        message: shown.message,
+        message_is_error: shown.is_error,
+        can_work: user.may(crate::access::Action::WorkFilings),
+        next: d.status.next(),
+        status_errors: FormErrors(shown.status_errors),
+        status_form: shown.status_form,
+        amend_form: shown.amend.unwrap_or_else(|| DeclarationForm::of(&d)),
+        amend_errors: FormErrors(shown.amend_errors),
+        csrf_token: user.csrf_token.clone(),
+        d,
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// `GET /declarations/{id}`.
+pub async fn show(
+    user: Authorized<perm::ViewFilings>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeclarationId>,
+    flash: Flash,
+) -> Result<Response, AppError> {
+    let shown = Shown { message: flash.message, is_error: flash.is_error, ..Shown::default() };
+    show_page(&state, &user, id, shown, StatusCode::OK).await
+}
+
+/// The review form.
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    reason: String,
+    version: i64,
+}
+
+/// `POST /declarations/{id}/status`.
+pub async fn set_status(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeclarationId>,
+    AppForm(f): AppForm<StatusForm>,
+) -> Result<Response, AppError> {
+    let change = DeclarationStatusChange {
+        status: Choice::named(f.status.trim()),
+        reason: f.reason.clone(),
+        version: f.version,
+    };
+    match service::set_status(&mut *state.conn().await?, &user, state.now(), id, &change).await.map_err(AppError::from)
+    {
+        Ok(d) => {
+            let message = format!("{} is {} now.", d.number, d.status.label().to_lowercase());
+            Ok(Flash::done(message).see_other(&state.web, &user, &format!("/declarations/{id}")))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let shown = Shown { status_errors: errors, status_form: (f.status, f.reason), ..Shown::default() };
+            show_page(&state, &user, id, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(AppError::Conflict(message)) => {
+            let shown = Shown { message, is_error: true, ..Shown::default() };
+            show_page(&state, &user, id, shown, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /declarations/{id}/amendment`: files its amendment.
+pub async fn amend(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeclarationId>,
+    AppForm(f): AppForm<DeclarationForm>,
+) -> Result<Response, AppError> {
+    let done = match f.to_input() {
+        Ok(n) => {
+            let a = DeclarationAmendment { declaration: n, reason: f.reason.clone() };
+            service::amend(&mut *state.conn().await?, &user, state.now(), id, &a, Via::Form)
+                .await
+                .map_err(AppError::from)
+        }
+        Err(e) => Err(AppError::Invalid(e)),
+    };
+    match done {
+        Ok(d) => {
+            let message = format!("{} is received: it amends and supersedes the declaration before it.", d.number);
+            Ok(Flash::done(message).see_other(&state.web, &user, &format!("/declarations/{}", d.id)))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let shown = Shown { amend: Some(f), amend_errors: errors, ..Shown::default() };
+            show_page(&state, &user, id, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(AppError::Conflict(message)) => {
+            let shown = Shown { message, is_error: true, ..Shown::default() };
+            show_page(&state, &user, id, shown, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The filer-role form of a party's page.
+#[derive(Debug, Deserialize)]
+pub struct FilerRoleForm {
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    since: String,
+}
+
+/// `POST /parties/{id}/filer-roles`: records a party's filer role, back to its page.
+pub async fn record_filer_role(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<PartyId>,
+    AppForm(f): AppForm<FilerRoleForm>,
+) -> Result<Response, AppError> {
+    let r = NewFilerRole { role: Choice::named(f.role.trim()), since: Some(f.since.clone()) };
+    let to = format!("/parties/{id}#filer-roles");
+    match service::record_filer_role(&mut *state.conn().await?, &user, state.now(), id, &r)
+        .await
+        .map_err(AppError::from)
+    {
+        Ok(_) => {
+            let role = r.role.known().map(FilerRole::label).unwrap_or_default();
+            Ok(Flash::done(format!("Recorded as a {}.", role.to_lowercase())).see_other(&state.web, &user, &to))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let message = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+            Ok(Flash::problem(format!("Nothing was recorded. {message}.")).see_other(&state.web, &user, &to))
+        }
+        Err(AppError::Conflict(message)) => Ok(Flash::problem(message).see_other(&state.web, &user, &to)),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,238 @@
+//! The second docket's Declarations of Conformity through the API and the pages: filer
+//! roles, intake, one in force per filer, kind and year, review, amendments that supersede
+//! with the history kept, bad input named by field with nothing written, and who may do what.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, api};
+
+fn fields(r: &Value) -> Vec<String> {
+    r["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect()
+}
+
+async fn party(app: &TestApp, t: &str, name: &str, country: &str) -> String {
+    let body = json!({"legal_name": name, "kind": "company", "country": country});
+    let r = app.send(api("POST", "/api/v1/parties", t, Some(body))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
+fn declaration(filer: &str, covers: &[&str]) -> Value {
+    json!({
+        "filer_id": filer, "kind": "completed_vehicle", "model_year": 2027, "covers": covers,
+        "certifications": ["No VCS hardware or covered software of a PRC- or Russia-linked supplier (791.305(b))"],
+    })
+}
+
+#[tokio::test]
+async fn a_declaration_is_received_reviewed_and_superseded_by_its_amendment_with_its_history_kept() {
+    let app = TestApp::new().await;
+    let analyst = app.user("analyst").await;
+    let t = app.token(&analyst).await;
+    let maker = party(&app, &t, "Voltra Motors LLC", "US").await;
+
+    // A party that is not recorded as a manufacturer files nothing.
+    let r = app.send(api("POST", "/api/v1/declarations", &t, Some(declaration(&maker, &["Voltra EX"])))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(fields(&r.json()), ["filer_id"]);
+    assert!(r.text().contains("connected-vehicle manufacturer"), "{}", r.text());
+
+    let roles = json!({"role": "vehicle_manufacturer", "since": "2024-03-01"});
+    let r = app.send(api("POST", &format!("/api/v1/parties/{maker}/filer-roles"), &t, Some(roles.clone()))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()[0]["role"], "vehicle_manufacturer");
+    let again = app.send(api("POST", &format!("/api/v1/parties/{maker}/filer-roles"), &t, Some(roles))).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    let r = app.send(api("POST", "/api/v1/declarations", &t, Some(declaration(&maker, &["Voltra EX Touring"])))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let first = r.json();
+    let id = first["id"].as_str().unwrap().to_string();
+    assert_eq!(r.header("location"), Some(format!("/api/v1/declarations/{id}")));
+    assert!(first["number"].as_str().unwrap().starts_with("CVD-"), "{first}");
+    assert_eq!((first["status"].as_str(), first["via"].as_str()), (Some("received"), Some("api")));
+
+    // One in force per filer, kind and year: a second is refused, naming the first.
+    let r = app.send(api("POST", "/api/v1/declarations", &t, Some(declaration(&maker, &["Voltra GT"])))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains(first["number"].as_str().unwrap()), "{}", r.text());
+
+    // The list finds it by filter and search; the year of another season finds nothing.
+    let l = app.send(api("GET", "/api/v1/declarations?year=2027&status=received&q=touring", &t, None)).await.json();
+    assert_eq!(l["declarations"].as_array().unwrap().len(), 1, "{l}");
+    let l = app.send(api("GET", "/api/v1/declarations?year=2028", &t, None)).await.json();
+    assert!(l["declarations"].as_array().unwrap().is_empty());
+    let bad = app.send(api("GET", "/api/v1/declarations?status=lost&kind=boat&year=1900&limit=0", &t, None)).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&bad.json()), ["status", "kind", "year", "limit"]);
+
+    // The review: under review, then deficient needs its deficiencies, then accepted.
+    let to = |status: &str, reason: &str, version: i64| json!({"status": status, "reason": reason, "version": version});
+    let path = format!("/api/v1/declarations/{id}/status");
+    let r = app.send(api("POST", &path, &t, Some(to("accepted", "", 1)))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "received cannot be accepted unreviewed: {}", r.text());
+    let r = app.send(api("POST", &path, &t, Some(to("under_review", "", 1)))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = app.send(api("POST", &path, &t, Some(to("deficient", " ", 2)))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&r.json()), ["reason"]);
+    let stale = app.send(api("POST", &path, &t, Some(to("accepted", "", 1)))).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "a stale version: {}", stale.text());
+    let r = app.send(api("POST", &path, &t, Some(to("accepted", "", 2)))).await;
+    assert_eq!(r.json()["status"], "accepted");
+
+    // A material change: the amendment supersedes it, which keeps its history.
+    let mut changed = declaration(&maker, &["Voltra EX Touring", "Voltra EX Sport"]);
+    changed["general_authorization"] = json!("GA 1");
+    let amendment = json!({"declaration": changed, "reason": "A trim added for the 2027 season"});
+    let r = app.send(api("POST", &format!("/api/v1/declarations/{id}/amendments"), &t, Some(amendment.clone()))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let second = r.json();
+    assert_eq!(second["amends"].as_str(), Some(id.as_str()));
+    assert_eq!(second["status"], "received");
+    let old = app.send(api("GET", &format!("/api/v1/declarations/{id}"), &t, None)).await.json();
+    assert_eq!(old["declaration"]["status"], "superseded");
+    assert_eq!(old["declaration"]["superseded_by"], second["id"]);
+    let history: Vec<&str> =
+        old["history"].as_array().unwrap().iter().map(|h| h["status_after"].as_str().unwrap()).collect();
+    assert_eq!(history, ["received", "under_review", "accepted", "superseded"]);
+    // Superseded once: amending it again is refused, and so is moving it.
+    let r = app.send(api("POST", &format!("/api/v1/declarations/{id}/amendments"), &t, Some(amendment))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = app.send(api("POST", &path, &t, Some(to("under_review", "again", 4)))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // An amendment keeps the filer, kind and year.
+    let other_year = json!({"declaration": {"filer_id": maker, "kind": "completed_vehicle", "model_year": 2028,
+        "covers": ["Voltra EX"], "certifications": ["c"]}, "reason": "r"});
+    let sid = second["id"].as_str().unwrap();
+    let r = app.send(api("POST", &format!("/api/v1/declarations/{sid}/amendments"), &t, Some(other_year))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+
+    // Every act is in the audit chain.
+    assert_eq!(app.events("declaration.filed").await.len(), 2);
+    assert_eq!(app.events("declaration.status_changed").await.len(), 2);
+    assert_eq!(app.events("declaration.superseded").await.len(), 1);
+    assert_eq!(app.events("party.filer_role_recorded").await.len(), 1);
+    assert_eq!(app.count("declarations").await, 2);
+}
+
+#[tokio::test]
+async fn bad_declarations_are_named_by_field_and_write_nothing_and_roles_limit_who_acts() {
+    let app = TestApp::new().await;
+    let t = app.token(&app.user("analyst").await).await;
+    let importer = party(&app, &t, "Shenzhen Telematics Co.", "CN").await;
+    let r = app
+        .send(api(
+            "POST",
+            &format!("/api/v1/parties/{importer}/filer-roles"),
+            &t,
+            Some(json!({"role": "hardware_importer"})),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let bad = json!({"filer_id": importer, "kind": "spaceship", "model_year": 2027, "calendar_year": 2029,
+        "covers": [], "certifications": [" "], "filed_on": "2999-01-01"});
+    let r = app.send(api("POST", "/api/v1/declarations", &t, Some(bad))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&r.json()), ["kind", "calendar_year", "covers", "certifications", "filed_on"]);
+    // Hardware without a model year is declared by calendar year.
+    let hw = json!({"filer_id": importer, "kind": "hardware", "calendar_year": 2029,
+        "covers": ["TCU-4G-2231", "TCU-5G-0100"], "certifications": ["Not designed by a PRC-controlled firm"]});
+    let r = app.send(api("POST", "/api/v1/declarations", &t, Some(hw.clone()))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(app.count("declarations").await, 1);
+    assert_eq!(app.count("declaration_history").await, 1);
+
+    // Auditors read and do not file; administrators see no filings.
+    let auditor = app.token(&app.user("auditor").await).await;
+    let l = app.send(api("GET", "/api/v1/declarations", &auditor, None)).await;
+    assert_eq!(l.status, StatusCode::OK);
+    assert_eq!(l.json()["declarations"].as_array().unwrap().len(), 1);
+    let r = app.send(api("POST", "/api/v1/declarations", &auditor, Some(hw))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let admin = app.token(&app.user("admin").await).await;
+    assert_eq!(app.send(api("GET", "/api/v1/declarations", &admin, None)).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_pages_receive_review_and_amend_a_declaration_and_a_refresh_repeats_nothing() {
+    let app = TestApp::new().await;
+    let analyst = app.user("analyst").await;
+    let t = app.token(&analyst).await;
+    let maker = party(&app, &t, "Northbeam Automotive Inc.", "US").await;
+    let s = app.sign_in(&analyst).await;
+
+    // The party's page records the filer role.
+    let r = app
+        .send(s.post(&format!("/parties/{maker}/filer-roles"), &[("role", "vehicle_manufacturer"), ("since", "")]))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+    let page = app.send(s.get(&format!("/parties/{maker}"))).await.text();
+    assert!(page.contains("Connected-vehicle manufacturer"), "{page}");
+
+    // A form with errors comes back at 422 with its summary, and writes nothing.
+    let bad = [
+        ("filer_id", maker.as_str()),
+        ("kind", "software"),
+        ("model_year", "MY27"),
+        ("covers", ""),
+        ("certifications", ""),
+    ];
+    let r = app.send(s.post("/declarations", &bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{r:?}");
+    assert!(r.text().contains("data-testid=\"error-summary\""));
+    assert_eq!(app.count("declarations").await, 0);
+
+    let good = [
+        ("filer_id", maker.as_str()),
+        ("kind", "software"),
+        ("model_year", "2027"),
+        ("covers", "Northbeam Aria LX\nNorthbeam Aria Base"),
+        ("certifications", "No covered software from a PRC- or Russia-linked developer"),
+        ("general_authorization", ""),
+        ("filed_on", ""),
+    ];
+    let r = app.send(s.post("/declarations", &good)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+    let at = r.header("location").unwrap();
+    assert!(at.starts_with("/declarations/"), "{at}");
+    assert_eq!(app.count("declarations").await, 1);
+    let shown = app.send(s.get(&at)).await.text();
+    assert!(shown.contains("Northbeam Aria LX") && shown.contains("Covered software, MY2027"), "{shown}");
+    // Loading the page again files nothing.
+    app.send(s.get(&at)).await;
+    assert_eq!(app.count("declarations").await, 1);
+
+    let r = app
+        .send(s.post(&format!("{at}/status"), &[("status", "under_review"), ("reason", ""), ("version", "1")]))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+    let r = app
+        .send(s.post(&format!("{at}/status"), &[("status", "under_review"), ("reason", ""), ("version", "1")]))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "a re-post of a stale form is refused");
+    let r = app
+        .send(s.post(
+            &format!("{at}/amendment"),
+            &[
+                ("filer_id", maker.as_str()),
+                ("kind", "software"),
+                ("model_year", "2027"),
+                ("calendar_year", ""),
+                ("covers", "Northbeam Aria LX"),
+                ("certifications", "No covered software from a PRC- or Russia-linked developer"),
+                ("general_authorization", ""),
+                ("filed_on", ""),
+                ("reason", "The base trim is withdrawn from the 2027 season"),
+            ],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+    let amended = app.send(s.get(&r.header("location").unwrap())).await.text();
+    assert!(amended.contains("data-testid=\"amends\""), "{amended}");
+    let old = app.send(s.get(&at)).await.text();
+    assert!(old.contains("data-testid=\"superseded-by\"") && old.contains("Superseded"), "{old}");
+    let list = app.send(s.get("/declarations?status=superseded")).await.text();
+    assert!(list.contains("1 declaration"), "{list}");
+}
