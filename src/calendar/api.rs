@@ -12,6 +12,8 @@ use crate::web::extract::{ApiJson, AppQuery};
 
 /// Which year.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct YearQuery {
     /// The year (1990 to 2100); the office's current one when left out.
     pub year: Option<i32>,
@@ -49,6 +51,8 @@ pub async fn holidays(
 
 /// A count of days to reckon.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DueQuery {
     /// The day counted from (`YYYY-MM-DD`), e.g. a notice's delivery.
     #[param(value_type = Date)]
