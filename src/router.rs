@@ -180,6 +180,8 @@ fn table() -> Table {
         .post("/declarations/{id}/status", declarations::web::set_status)
         .post("/declarations/{id}/amendment", declarations::web::amend)
         .post("/parties/{id}/filer-roles", declarations::web::record_filer_role)
+        .get("/admin/declaration-due-dates", declarations::web::due_dates)
+        .post("/admin/declaration-due-dates", declarations::web::set_due_date)
         // The federal calendar.
         .get("/calendar", calendar::web::page)
         // Notifications.
@@ -284,6 +286,9 @@ fn table() -> Table {
         .api(routes!(declarations::api::get))
         .api(routes!(declarations::api::set_status))
         .api(routes!(declarations::api::amend))
+        .api(routes!(declarations::api::due_dates))
+        .api(routes!(declarations::api::set_due_date))
+        .api(routes!(declarations::api::missing))
         .api(routes!(declarations::api::filer_roles, declarations::api::record_filer_role))
         .api(routes!(calendar::api::holidays))
         .api(routes!(calendar::api::due))

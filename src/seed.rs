@@ -69,6 +69,8 @@ struct Office {
     clock: ManualClock,
     analysts: Vec<Actor>,
     supervisors: Vec<Actor>,
+    /// The office's administrator (reference data).
+    admin: Actor,
     reference: Reference,
 }
 
@@ -653,6 +655,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
     let mut accounts = Vec::new();
     let mut analysts = Vec::new();
     let mut supervisors = Vec::new();
+    let mut admin = None;
     for (email, name, role) in people {
         let pw = password::generate();
         let input = NewUser::parse(email, name, role.as_str(), &pw).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -662,6 +665,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
         match role {
             Role::Analyst => analysts.push(actor(u.id, name, role)),
             Role::Supervisor => supervisors.push(actor(u.id, name, role)),
+            Role::Admin => admin = Some(actor(u.id, name, role)),
             _ => {}
         }
         accounts.push(DemoAccount { email: email.into(), role, password: pw });
@@ -679,7 +683,8 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let office = Office { state: state.clone(), clock: clock.clone(), analysts, supervisors, reference };
+    let admin = admin.ok_or_else(|| anyhow::anyhow!("the demo office has an administrator"))?;
+    let office = Office { state: state.clone(), clock: clock.clone(), analysts, supervisors, admin, reference };
     let e = |e: DomainError| anyhow::anyhow!("seeding failed: {e}: {e:?}");
     let (ana, raj) = (&office.analysts[0], &office.analysts[1]);
     let (sam, pat) = (&office.supervisors[0], &office.supervisors[1]);
@@ -1033,6 +1038,13 @@ async fn connected_vehicles_season(office: &Office, state: &SeedState) -> Result
             _ => "The completed vehicles carry no covered software designed, developed or supplied by a person owned by, controlled by, or subject to the jurisdiction or direction of the PRC or Russia (791.303, 791.304); due diligence done.".to_string(),
         }]
     };
+    // The office expects the model year 2027 declarations by 1 April 2026: those filed after
+    // are late, and a manufacturer that files none shows as missing.
+    let due = crate::declarations::model::NewDueDate {
+        due_on: "2026-04-01".into(),
+        note: "Before the first sales of the 2027 season".into(),
+    };
+    decl::set_due_date(&mut *state.conn().await?, &office.admin, state.now(), 2027, &due).await?;
     let mut filed = Vec::new();
     for (i, name) in makers.iter().enumerate() {
         let p = crate::parties::create(
@@ -1101,7 +1113,7 @@ async fn connected_vehicles_season(office: &Office, state: &SeedState) -> Result
             since: Some("2025-03-17".into()),
         };
         decl::record_filer_role(&mut *state.conn().await?, raj, state.now(), p.id, &role).await?;
-        let (model_year, calendar_year) = if i % 3 == 0 { (None, Some(2029)) } else { (Some(2027), None) };
+        let (model_year, calendar_year) = if i % 3 == 0 { (None, Some(2027)) } else { (Some(2027), None) };
         let d = NewDeclaration {
             filer_id: p.id,
             kind: crate::declarations::DeclarationKind::Hardware.into(),

@@ -8,14 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use super::db::Filter;
 use super::model::{
-    Declaration, DeclarationAmendment, DeclarationKind, DeclarationStatus, DeclarationStatusChange, FilerRoleRow,
-    HistoryEntry, NewDeclaration, NewFilerRole,
+    Declaration, DeclarationAmendment, DeclarationKind, DeclarationStatus, DeclarationStatusChange, DueDate,
+    FilerRoleRow, HistoryEntry, Missing, NewDeclaration, NewDueDate, NewFilerRole,
 };
 use super::service::{self, Via};
 use crate::app::AppState;
 use crate::error::FieldError;
 use crate::ids::{DeclarationId, PartyId};
-use crate::web::auth::{Authorized, perm};
+use crate::web::auth::{Authorized, CurrentUser, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath, AppQuery};
 
@@ -217,4 +217,38 @@ pub async fn record_filer_role(
     ApiJson(r): ApiJson<NewFilerRole>,
 ) -> Result<ApiJson<Vec<FilerRoleRow>>, AppError> {
     Ok(ApiJson(service::record_filer_role(&mut *state.conn().await?, &user, state.now(), id, &r).await?))
+}
+
+/// The dates by which the office expects each year's declarations, latest year first
+/// (readers of filings, administrators).
+#[utoipa::path(get, path = "/api/v1/declarations/due-dates", tag = "declarations",
+    responses((status = 200, body = [DueDate]), (status = 401), (status = 403)), security(("bearer" = [])))]
+pub async fn due_dates(user: CurrentUser, State(state): State<AppState>) -> Result<ApiJson<Vec<DueDate>>, AppError> {
+    Ok(ApiJson(service::due_dates(&mut *state.conn().await?, &user).await?))
+}
+
+/// Sets the date by which a year's declarations are expected (administrators: the office's
+/// reference data). Filers in their role by then with no declaration for the year show as
+/// missing once it passes, and declarations filed after it as late.
+#[utoipa::path(put, path = "/api/v1/declarations/due-dates/{year}", tag = "declarations", request_body = NewDueDate,
+    params(("year" = i64, Path, description = "The model year (or calendar year)")),
+    responses((status = 200, body = DueDate), (status = 401), (status = 403), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn set_due_date(
+    user: Authorized<perm::ManageReference>,
+    State(state): State<AppState>,
+    AppPath(year): AppPath<i64>,
+    ApiJson(n): ApiJson<NewDueDate>,
+) -> Result<ApiJson<DueDate>, AppError> {
+    Ok(ApiJson(service::set_due_date(&mut *state.conn().await?, &user, state.now(), year, &n).await?))
+}
+
+/// The filers expected but missing today: in their role by a year's due date that has
+/// passed, with no declaration for the year (analysts, supervisors, auditors).
+#[utoipa::path(get, path = "/api/v1/declarations/missing", tag = "declarations",
+    responses((status = 200, body = [Missing]), (status = 401), (status = 403)), security(("bearer" = [])))]
+pub async fn missing(
+    user: Authorized<perm::ViewFilings>,
+    State(state): State<AppState>,
+) -> Result<ApiJson<Vec<Missing>>, AppError> {
+    Ok(ApiJson(service::missing(&mut *state.conn().await?, &user, state.now()).await?))
 }

@@ -4,7 +4,9 @@
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
-use super::model::{Checked, Declaration, DeclarationKind, DeclarationStatus, FilerRole, FilerRoleRow, HistoryEntry};
+use super::model::{
+    Checked, Declaration, DeclarationKind, DeclarationStatus, DueDate, FilerRole, FilerRoleRow, HistoryEntry, Missing,
+};
 use crate::ids::{DeclarationId, PartyId, UserId};
 
 /// A declaration's columns, with its filer's name.
@@ -16,8 +18,10 @@ macro_rules! select_declarations {
                  p.legal_name AS filer_name, d.kind AS "kind: DeclarationKind", d.model_year, d.calendar_year,
                  d.covers, d.certifications, d.general_authorization, d.filed_on, d.received_at, d.via,
                  d.status AS "status: DeclarationStatus", d.status_reason, d.amends AS "amends: DeclarationId",
-                 d.amendment_reason, d.superseded_by AS "superseded_by: DeclarationId", d.version
-               FROM declarations d JOIN parties p ON p.id = d.filer_id "# + $rest
+                 d.amendment_reason, d.superseded_by AS "superseded_by: DeclarationId", d.version,
+                 (d.amends IS NULL AND d.filed_on > coalesce(dd.due_on, 'infinity'::date)) AS "late!"
+               FROM declarations d JOIN parties p ON p.id = d.filer_id
+                 LEFT JOIN declaration_due_dates dd ON dd.year = coalesce(d.model_year, d.calendar_year) "# + $rest
             $(, $arg)*
         )
     };
@@ -312,4 +316,57 @@ pub async fn count(conn: &mut PgConnection, f: &Filter) -> Result<crate::db::Tot
     .fetch_one(conn)
     .await?;
     Ok(crate::db::Total::counted(n))
+}
+
+/// The dates by which the office expects each year's declarations, latest year first.
+pub async fn due_dates(conn: &mut PgConnection) -> Result<Vec<DueDate>, sqlx::Error> {
+    sqlx::query_as!(DueDate, "SELECT year, due_on, note FROM declaration_due_dates ORDER BY year DESC")
+        .fetch_all(conn)
+        .await
+}
+
+/// Sets the date by which `year`'s declarations are expected; the one it replaces, if any.
+pub async fn set_due_date(
+    conn: &mut PgConnection,
+    d: &DueDate,
+    (by, at): (UserId, OffsetDateTime),
+) -> Result<Option<Date>, sqlx::Error> {
+    let before = sqlx::query_scalar!("SELECT due_on FROM declaration_due_dates WHERE year = $1 FOR UPDATE", d.year)
+        .fetch_optional(&mut *conn)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO declaration_due_dates (year, due_on, note, set_at, set_by) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (year) DO UPDATE SET due_on = $2, note = $3, set_at = $4, set_by = $5",
+        d.year,
+        d.due_on,
+        d.note,
+        at,
+        by.0
+    )
+    .execute(conn)
+    .await?;
+    Ok(before)
+}
+
+/// The filers expected but missing on `today`: in their role by a year's due date that has
+/// passed, with no declaration of their role's kinds for the year (a hardware importer's
+/// by model or calendar year).
+pub async fn missing(conn: &mut PgConnection, today: Date) -> Result<Vec<Missing>, sqlx::Error> {
+    sqlx::query_as!(
+        Missing,
+        r#"SELECT p.id AS "filer_id: PartyId", p.legal_name AS filer_name, r.role AS "role: FilerRole", dd.year,
+             dd.due_on
+           FROM declaration_due_dates dd
+             JOIN filer_roles r ON r.since <= dd.due_on
+             JOIN parties p ON p.id = r.party_id
+           WHERE dd.due_on < $1
+             AND NOT EXISTS (SELECT 1 FROM declarations d
+                 WHERE d.filer_id = r.party_id AND coalesce(d.model_year, d.calendar_year) = dd.year
+                   AND (d.kind = 'hardware') = (r.role = 'hardware_importer'))
+           ORDER BY dd.year DESC, p.legal_name, r.role
+           LIMIT 1000"#,
+        today
+    )
+    .fetch_all(conn)
+    .await
 }

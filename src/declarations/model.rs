@@ -214,6 +214,9 @@ pub struct Declaration {
     pub superseded_by: Option<DeclarationId>,
     /// Its version: a status change names the one it was made from.
     pub version: i64,
+    /// Filed after the date the office expected its year's declarations by (an amendment
+    /// is never late).
+    pub late: bool,
 }
 
 impl Declaration {
@@ -225,6 +228,40 @@ impl Declaration {
             _ => String::new(),
         }
     }
+}
+
+/// The date by which the office expects a year's declarations: its setting.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DueDate {
+    /// The model year (or the calendar year of hardware declared without one).
+    pub year: i64,
+    pub due_on: Date,
+    /// Why this date (e.g. the lead time before the season's first sales).
+    pub note: String,
+}
+
+/// The date by which a year's declarations are expected, as set.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDueDate {
+    /// `YYYY-MM-DD`.
+    #[schema(value_type = Date)]
+    pub due_on: String,
+    /// Why this date.
+    #[serde(default)]
+    #[schema(value_type = crate::text::Text<{ crate::text::LINE }>, inline)]
+    pub note: String,
+}
+
+/// A filer in its role by a year's due date that filed no declaration for the year.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Missing {
+    pub filer_id: PartyId,
+    pub filer_name: String,
+    pub role: FilerRole,
+    pub year: i64,
+    /// When it was due.
+    pub due_on: Date,
 }
 
 /// A status a declaration went through.

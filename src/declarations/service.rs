@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 
 use super::db;
 use super::model::{
-    Checked, Declaration, DeclarationAmendment, DeclarationStatus, DeclarationStatusChange, FilerRoleRow, HistoryEntry,
-    NewDeclaration, NewFilerRole,
+    Checked, Declaration, DeclarationAmendment, DeclarationStatus, DeclarationStatusChange, DueDate, FilerRoleRow,
+    HistoryEntry, Missing, NewDeclaration, NewDueDate, NewFilerRole,
 };
 use crate::access::{Action, Actor};
 use crate::audit::{self, EventType, NewEvent};
@@ -324,4 +324,53 @@ pub fn parse_cursor(c: &str) -> Option<(OffsetDateTime, DeclarationId)> {
     let (key, id) = crate::db::parse_cursor(c)?;
     let at = OffsetDateTime::from_unix_timestamp_nanos(key.parse().ok()?).ok()?;
     Some((at, DeclarationId(id)))
+}
+
+/// The dates by which the office expects each year's declarations, for a reader of filings
+/// or an administrator.
+pub async fn due_dates(conn: &mut PgConnection, user: &Actor) -> Result<Vec<DueDate>, DomainError> {
+    if !(user.may(Action::ViewFilings) || user.may(Action::ManageReference)) {
+        return Err(DomainError::Forbidden);
+    }
+    Ok(db::due_dates(conn).await?)
+}
+
+/// Sets the date by which `year`'s declarations are expected (administrators: the office's
+/// reference data), with its audit event.
+pub async fn set_due_date(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    year: i64,
+    n: &NewDueDate,
+) -> Result<DueDate, DomainError> {
+    require(user, Action::ManageReference)?;
+    let mut errors = Vec::new();
+    if !super::model::YEARS.contains(&year) {
+        errors.push(FieldError::new("year", "must be a year from 2024 to 2100"));
+    }
+    let due_on = crate::dates::parse_date(&n.due_on);
+    if due_on.is_none() {
+        errors.push(FieldError::new("due_on", "give a date as YYYY-MM-DD"));
+    }
+    let note = n.note.trim().to_string();
+    if crate::text::too_long(&note, crate::text::LINE) {
+        errors.push(FieldError::new("note", crate::text::at_most(crate::text::LINE)));
+    }
+    let (Some(due_on), true) = (due_on, errors.is_empty()) else { return Err(DomainError::Invalid(errors)) };
+    let d = DueDate { year, due_on, note };
+    let mut tx = conn.begin().await?;
+    let before = db::set_due_date(&mut tx, &d, (user.id, now)).await?;
+    let event = NewEvent::new(EventType::ReferenceUpdated).object("declaration_due_date", year).changes(json!({
+        "year": year, "due_on": {"before": before, "after": due_on}, "note": d.note,
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    tx.commit().await?;
+    Ok(d)
+}
+
+/// The filers expected but missing today, for a reader of filings.
+pub async fn missing(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -> Result<Vec<Missing>, DomainError> {
+    require(user, Action::ViewFilings)?;
+    Ok(db::missing(conn, crate::dates::today(now)).await?)
 }

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::api::ListQuery;
 use super::model::{
-    Declaration, DeclarationAmendment, DeclarationKind, DeclarationStatus, DeclarationStatusChange, FilerRole,
-    HistoryEntry, NewDeclaration, NewFilerRole,
+    Declaration, DeclarationAmendment, DeclarationKind, DeclarationStatus, DeclarationStatusChange, DueDate, FilerRole,
+    HistoryEntry, Missing, NewDeclaration, NewDueDate, NewFilerRole,
 };
 use super::service::{self, Via};
 use crate::app::AppState;
@@ -113,6 +113,8 @@ struct ListPage {
     csrf_token: String,
     statuses: [DeclarationStatus; 6],
     kinds: [DeclarationKind; 3],
+    /// Filers expected but missing, and how many in all.
+    missing: Vec<Missing>,
 }
 
 impl ListPage {
@@ -168,6 +170,7 @@ async fn list_page(
     });
     let can_work = user.may(crate::access::Action::WorkFilings);
     let filers = if can_work { service::filers(&mut conn, user).await? } else { Vec::new() };
+    let missing = service::missing(&mut conn, user, state.now()).await?;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut r = render(&ListPage {
         layout: Layout::for_user(&state.web, "/declarations", Some(user)),
@@ -183,6 +186,7 @@ async fn list_page(
         csrf_token: user.csrf_token.clone(),
         statuses: DeclarationStatus::ALL,
         kinds: DeclarationKind::ALL,
+        missing,
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -418,6 +422,75 @@ pub async fn record_filer_role(
             Ok(Flash::problem(format!("Nothing was recorded. {message}.")).see_other(&state.web, &user, &to))
         }
         Err(AppError::Conflict(message)) => Ok(Flash::problem(message).see_other(&state.web, &user, &to)),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "declarations/due_dates.html")]
+struct DueDatesPage {
+    layout: Layout,
+    dates: Vec<DueDate>,
+    form: DueDateForm,
+    errors: FormErrors,
+    csrf_token: String,
+}
+
+/// The due-date form.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DueDateForm {
+    #[serde(default)]
+    year: String,
+    #[serde(default)]
+    due_on: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn due_dates_page(
+    state: &AppState,
+    user: &SignedIn,
+    form: DueDateForm,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    let dates = service::due_dates(&mut *state.conn().await?, user).await?;
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let mut r = render(&DueDatesPage {
+        layout: Layout::for_user(&state.web, "/admin/reference", Some(user)),
+        dates,
+        form,
+        errors: FormErrors(errors),
+        csrf_token: user.csrf_token.clone(),
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// `GET /admin/declaration-due-dates` (administrators).
+pub async fn due_dates(
+    user: Authorized<perm::ManageReference>,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    due_dates_page(&state, &user, DueDateForm::default(), Vec::new()).await
+}
+
+/// `POST /admin/declaration-due-dates` (administrators): sets a year's date.
+pub async fn set_due_date(
+    user: Authorized<perm::ManageReference>,
+    State(state): State<AppState>,
+    AppForm(f): AppForm<DueDateForm>,
+) -> Result<Response, AppError> {
+    let Ok(year) = f.year.trim().parse::<i64>() else {
+        let errors = vec![FieldError::new("year", "must be a year from 2024 to 2100")];
+        return due_dates_page(&state, &user, f, errors).await;
+    };
+    let n = NewDueDate { due_on: f.due_on.clone(), note: f.note.clone() };
+    match service::set_due_date(&mut *state.conn().await?, &user, state.now(), year, &n).await.map_err(AppError::from) {
+        Ok(d) => {
+            let message = format!("Declarations for {} are expected by {}.", d.year, d.due_on);
+            Ok(Flash::done(message).see_other(&state.web, &user, "/admin/declaration-due-dates"))
+        }
+        Err(AppError::Invalid(errors)) => due_dates_page(&state, &user, f, errors).await,
         Err(e) => Err(e),
     }
 }

@@ -236,3 +236,62 @@ async fn the_pages_receive_review_and_amend_a_declaration_and_a_refresh_repeats_
     let list = app.send(s.get("/declarations?status=superseded")).await.text();
     assert!(list.contains("1 declaration"), "{list}");
 }
+
+#[tokio::test]
+async fn after_the_date_the_office_set_a_filer_without_a_declaration_is_missing_and_a_later_one_is_late() {
+    let app = TestApp::new().await;
+    let t = app.token(&app.user("analyst").await).await;
+    let admin = app.token(&app.user("admin").await).await;
+    let early = party(&app, &t, "Early Motors Inc.", "US").await;
+    let tardy = party(&app, &t, "Tardy Motors Inc.", "US").await;
+    let silent = party(&app, &t, "Silent Motors Inc.", "US").await;
+    let newcomer = party(&app, &t, "Newcomer Motors Inc.", "US").await;
+    for (p, since) in
+        [(&early, Some("2025-06-01")), (&tardy, Some("2025-06-01")), (&silent, Some("2025-06-01")), (&newcomer, None)]
+    {
+        let role = json!({"role": "vehicle_manufacturer", "since": since});
+        let r = app.send(api("POST", &format!("/api/v1/parties/{p}/filer-roles"), &t, Some(role))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let mut on_time = declaration(&early, &["Early E1"]);
+    on_time["filed_on"] = json!("2026-01-15");
+    assert_eq!(app.send(api("POST", "/api/v1/declarations", &t, Some(on_time))).await.status, StatusCode::CREATED);
+    let mut late = declaration(&tardy, &["Tardy T1"]);
+    late["filed_on"] = json!("2026-02-10");
+    assert_eq!(app.send(api("POST", "/api/v1/declarations", &t, Some(late))).await.status, StatusCode::CREATED);
+    // No date set: nobody is missing, nothing is late.
+    let m = app.send(api("GET", "/api/v1/declarations/missing", &t, None)).await.json();
+    assert!(m.as_array().unwrap().is_empty(), "{m}");
+
+    // Only an administrator sets the date, and a bad one is named.
+    let due = json!({"due_on": "2026-02-01", "note": "Before the first 2027 sales"});
+    let r = app.send(api("PUT", "/api/v1/declarations/due-dates/2027", &t, Some(due.clone()))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app.send(api("PUT", "/api/v1/declarations/due-dates/1999", &admin, Some(json!({"due_on": "soon"})))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&r.json()), ["year", "due_on"]);
+    let r = app.send(api("PUT", "/api/v1/declarations/due-dates/2027", &admin, Some(due))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(app.events("reference.updated").await.len(), 1);
+
+    // The date has passed: the filer in its role by then with nothing filed is missing (the
+    // newcomer took up its role after it), and the declaration filed after it is late.
+    let m = app.send(api("GET", "/api/v1/declarations/missing", &t, None)).await.json();
+    let names: Vec<&str> = m.as_array().unwrap().iter().map(|x| x["filer_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Silent Motors Inc."], "{m}");
+    assert_eq!(m[0]["due_on"], "2026-02-01");
+    let l = app.send(api("GET", "/api/v1/declarations?year=2027", &t, None)).await.json();
+    let late: Vec<(&str, bool)> = l["declarations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["filer_name"].as_str().unwrap(), d["late"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(late, [("Tardy Motors Inc.", true), ("Early Motors Inc.", false)]);
+
+    // The list page says so too.
+    let s = app.sign_in(&app.user("supervisor").await).await;
+    let page = app.send(s.get("/declarations")).await.text();
+    assert!(page.contains("Expected but missing: 1") && page.contains("Silent Motors Inc."), "{page}");
+    assert_eq!(page.matches("data-testid=\"late\"").count(), 1);
+}

@@ -774,7 +774,11 @@ async fn no_text_in_any_json_body_gives_a_5xx_or_writes_half() {
             if path.starts_with("/api/v1/auth/") {
                 continue;
             }
-            let uri = path.replace("{id}", &case.to_string()).replace("{kind}", "adversaries").replace("{code}", "XX");
+            let uri = path
+                .replace("{id}", &case.to_string())
+                .replace("{kind}", "adversaries")
+                .replace("{code}", "XX")
+                .replace("{year}", "2027");
             for text in texts {
                 let mut raw = body_of(&doc, schema, text, 0).to_string();
                 raw = raw.replace(SURROGATE, "\\ud800");
@@ -905,7 +909,11 @@ async fn the_openapi_document_gives_no_lengths() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") else { continue };
-            let uri = path.replace("{id}", &case.to_string()).replace("{kind}", "adversaries").replace("{code}", "XX");
+            let uri = path
+                .replace("{id}", &case.to_string())
+                .replace("{kind}", "adversaries")
+                .replace("{code}", "XX")
+                .replace("{year}", "2027");
             let mut limits = Vec::new();
             limits_of(&doc, schema, "", "", 0, &mut limits);
             // Every free text of a body has a limit.
