@@ -6,6 +6,7 @@ use time::{Date, OffsetDateTime};
 
 use super::model::{
     Checked, Declaration, DeclarationKind, DeclarationStatus, DueDate, FilerRole, FilerRoleRow, HistoryEntry, Missing,
+    Work,
 };
 use crate::ids::{DeclarationId, PartyId, UserId};
 
@@ -369,4 +370,26 @@ pub async fn missing(conn: &mut PgConnection, today: Date) -> Result<Vec<Missing
     )
     .fetch_all(conn)
     .await
+}
+
+/// How many declarations in force wait at each step of the review, and how many are late.
+pub async fn work(conn: &mut PgConnection) -> Result<Work, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE d.status = 'received') AS "received!",
+             count(*) FILTER (WHERE d.status = 'under_review') AS "under_review!",
+             count(*) FILTER (WHERE d.status = 'questions_asked') AS "questions_asked!",
+             count(*) FILTER (WHERE d.amends IS NULL AND d.filed_on > dd.due_on) AS "late!"
+           FROM declarations d
+             LEFT JOIN declaration_due_dates dd ON dd.year = coalesce(d.model_year, d.calendar_year)
+           WHERE d.superseded_by IS NULL"#
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(Work {
+        received: r.received,
+        under_review: r.under_review,
+        questions_asked: r.questions_asked,
+        late: r.late,
+        missing: 0,
+    })
 }

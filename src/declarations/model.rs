@@ -264,6 +264,20 @@ pub struct Missing {
     pub due_on: Date,
 }
 
+/// The second docket's work in numbers, for a home page.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Work {
+    /// Received, not yet looked at.
+    pub received: i64,
+    pub under_review: i64,
+    /// Waiting for the filer's answers.
+    pub questions_asked: i64,
+    /// Filed after their year's due date (those in force).
+    pub late: i64,
+    /// Filers expected but missing.
+    pub missing: i64,
+}
+
 /// A status a declaration went through.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::db;
 use super::model::{
     Checked, Declaration, DeclarationAmendment, DeclarationStatus, DeclarationStatusChange, DueDate, FilerRoleRow,
-    HistoryEntry, Missing, NewDeclaration, NewDueDate, NewFilerRole,
+    HistoryEntry, Missing, NewDeclaration, NewDueDate, NewFilerRole, Work,
 };
 use crate::access::{Action, Actor};
 use crate::audit::{self, EventType, NewEvent};
@@ -373,4 +373,14 @@ pub async fn set_due_date(
 pub async fn missing(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -> Result<Vec<Missing>, DomainError> {
     require(user, Action::ViewFilings)?;
     Ok(db::missing(conn, crate::dates::today(now)).await?)
+}
+
+/// The second docket's work for a home page: none for a role that does not review filings.
+pub async fn work(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -> Result<Option<Work>, DomainError> {
+    if !user.may(Action::WorkFilings) {
+        return Ok(None);
+    }
+    let mut w = db::work(&mut *conn).await?;
+    w.missing = db::missing(conn, crate::dates::today(now)).await?.len() as i64;
+    Ok(Some(w))
 }

@@ -112,6 +112,8 @@ struct SignedInHome {
     approvals_open: i64,
     bars: Vec<Bar>,
     chart_height: i64,
+    /// The second docket's work (analysts and supervisors).
+    filings: Option<crate::declarations::model::Work>,
 }
 
 fn days(n: i64) -> String {
@@ -261,6 +263,7 @@ pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> 
         approvals_open: 0,
         bars: Vec::new(),
         chart_height: 0,
+        filings: crate::declarations::service::work(&mut *state.conn().await?, user, now).await?,
     };
     match home {
         Home::Analyst(a) => {

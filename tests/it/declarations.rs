@@ -294,4 +294,8 @@ async fn after_the_date_the_office_set_a_filer_without_a_declaration_is_missing_
     let page = app.send(s.get("/declarations")).await.text();
     assert!(page.contains("Expected but missing: 1") && page.contains("Silent Motors Inc."), "{page}");
     assert_eq!(page.matches("data-testid=\"late\"").count(), 1);
+    // And the supervisor's home page counts the work.
+    let home = app.send(s.get("/")).await.text();
+    assert!(home.contains("data-testid=\"filings-missing\">1 expected but missing</a> · 1 filed late"), "{home}");
+    assert!(home.contains("data-testid=\"filings-received\">2 received</a>"), "{home}");
 }
