@@ -176,6 +176,9 @@ fn table() -> Table {
         // The second docket: Declarations of Conformity, and parties' filer roles.
         .get("/declarations", declarations::web::list)
         .post("/declarations", declarations::web::file)
+        .get("/declarations/import", declarations::web::import_form)
+        .post("/declarations/import", declarations::web::import_upload)
+        .get("/declarations/import/template.csv", declarations::web::import_template)
         .get("/declarations/{id}", declarations::web::show)
         .post("/declarations/{id}/status", declarations::web::set_status)
         .post("/declarations/{id}/amendment", declarations::web::amend)

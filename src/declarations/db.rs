@@ -393,3 +393,46 @@ pub async fn work(conn: &mut PgConnection) -> Result<Work, sqlx::Error> {
         missing: 0,
     })
 }
+
+/// The parties a file names, by id or by legal name (lower case), each with its name and
+/// filer roles.
+pub async fn filers_named(
+    conn: &mut PgConnection,
+    names: &[String],
+) -> Result<std::collections::HashMap<String, (PartyId, String, Vec<FilerRole>)>, sqlx::Error> {
+    let lower: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    let rows = sqlx::query!(
+        r#"SELECT p.id AS "id: PartyId", p.legal_name,
+             coalesce(array_agg(r.role) FILTER (WHERE r.role IS NOT NULL), '{}') AS "roles!: Vec<FilerRole>"
+           FROM parties p LEFT JOIN filer_roles r ON r.party_id = p.id
+           WHERE p.id::text = ANY($1) OR lower(p.legal_name) = ANY($1)
+           GROUP BY p.id, p.legal_name"#,
+        &lower
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut found = std::collections::HashMap::new();
+    for r in rows {
+        found.insert(r.id.to_string(), (r.id, r.legal_name.clone(), r.roles.clone()));
+        found.insert(r.legal_name.to_lowercase(), (r.id, r.legal_name, r.roles));
+    }
+    Ok(found)
+}
+
+/// The declarations in force of these filers, by (filer, kind, model year, calendar year).
+pub async fn in_force_of(
+    conn: &mut PgConnection,
+    filers: &[PartyId],
+) -> Result<std::collections::HashMap<(PartyId, DeclarationKind, Option<i64>, Option<i64>), String>, sqlx::Error> {
+    let ids: Vec<uuid::Uuid> = filers.iter().map(|f| f.0).collect();
+    Ok(sqlx::query!(
+        r#"SELECT filer_id AS "filer_id: PartyId", kind AS "kind: DeclarationKind", model_year, calendar_year, number
+           FROM declarations WHERE filer_id = ANY($1) AND superseded_by IS NULL"#,
+        &ids
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| ((r.filer_id, r.kind, r.model_year, r.calendar_year), r.number))
+    .collect())
+}

@@ -7,6 +7,7 @@
 //! that supersedes the declaration it replaces, whose history stays.
 
 pub mod api;
+pub mod bulk;
 pub mod db;
 pub mod model;
 pub mod service;

@@ -494,3 +494,89 @@ pub async fn set_due_date(
         Err(e) => Err(e),
     }
 }
+
+#[derive(Template)]
+#[template(path = "declarations/import.html")]
+struct ImportPage {
+    layout: Layout,
+    csrf_token: String,
+    errors: Vec<crate::cases::import::RowError>,
+    columns: [(&'static str, &'static str); 8],
+}
+
+fn import_page(
+    state: &AppState,
+    user: &SignedIn,
+    errors: Vec<crate::cases::import::RowError>,
+) -> Result<Response, AppError> {
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let mut r = render(&ImportPage {
+        layout: Layout::for_user(&state.web, "/declarations", Some(user)),
+        csrf_token: user.csrf_token.clone(),
+        errors,
+        columns: super::bulk::COLUMNS,
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// `GET /declarations/import`: the bulk intake's form.
+pub async fn import_form(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    import_page(&state, &user, Vec::new())
+}
+
+/// `GET /declarations/import/template.csv`.
+pub async fn import_template(_user: Authorized<perm::WorkFilings>) -> Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"declarations-template.csv\""),
+        ],
+        super::bulk::template_csv(),
+    )
+        .into_response()
+}
+
+/// `POST /declarations/import`: receives a CSV file of declarations, all or none; every
+/// row's problems come back at once.
+pub async fn import_upload(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    crate::web::extract::AppMultipart(mut multipart): crate::web::extract::AppMultipart,
+) -> Result<Response, AppError> {
+    let mut data: Option<Vec<u8>> = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("the upload is not a valid form: {e}")))?
+    {
+        if field.name() == Some("file") {
+            data = Some(field.bytes().await.map_err(|_| AppError::PayloadTooLarge)?.to_vec());
+        }
+    }
+    let problem =
+        |message: &str| vec![crate::cases::import::RowError { row: 0, column: "file".into(), message: message.into() }];
+    let Some(data) = data.filter(|d| !d.is_empty()) else {
+        return import_page(&state, &user, problem("choose a CSV file"));
+    };
+    let Ok(text) = String::from_utf8(data) else {
+        return import_page(&state, &user, problem("is not a UTF-8 text (CSV) file"));
+    };
+    match super::bulk::receive(&mut *state.conn().await?, &user, state.now(), &text).await? {
+        Ok(received) => {
+            let n = received.numbers.len();
+            let message = format!(
+                "{n} declaration{} received: {} to {}.",
+                if n == 1 { " is" } else { "s are" },
+                received.numbers.first().map(String::as_str).unwrap_or_default(),
+                received.numbers.last().map(String::as_str).unwrap_or_default()
+            );
+            Ok(Flash::done(message).see_other(&state.web, &user, "/declarations?status=received"))
+        }
+        Err(errors) => import_page(&state, &user, errors),
+    }
+}

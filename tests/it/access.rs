@@ -190,7 +190,8 @@ async fn every_page_form_checks_its_csrf_token_in_the_body() {
                 .push(format!("POST {} as {}: no token, got {} (not refused for CSRF)", row.path, roles[i], r.status));
         }
         // File uploads carry the token in the form's action URL; other forms in the body.
-        let upload = ["/cases/import", "/admin/screening", "/cases/{id}/documents"].contains(&row.path.as_str());
+        let upload = ["/cases/import", "/admin/screening", "/cases/{id}/documents", "/declarations/import"]
+            .contains(&row.path.as_str());
         let r = if upload {
             let with_token = format!("{path}?csrf_token={}", s.csrf_token);
             let req = Request::post(&with_token)

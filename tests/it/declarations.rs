@@ -299,3 +299,100 @@ async fn after_the_date_the_office_set_a_filer_without_a_declaration_is_missing_
     assert!(home.contains("data-testid=\"filings-missing\">1 expected but missing</a> · 1 filed late"), "{home}");
     assert!(home.contains("data-testid=\"filings-received\">2 received</a>"), "{home}");
 }
+
+fn upload(s: &crate::harness::BrowserSession, csv: &str) -> axum::http::Request<axum::body::Body> {
+    let boundary = "DeclBoundary42";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"season.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+    );
+    axum::http::Request::post(format!("/declarations/import?csrf_token={}", s.csrf))
+        .header("cookie", &s.cookie)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(axum::body::Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_file_of_declarations_is_received_whole_or_lists_every_rows_problems_and_writes_nothing() {
+    let app = TestApp::new().await;
+    let analyst = app.user("analyst").await;
+    let t = app.token(&analyst).await;
+    let maker = party(&app, &t, "Voltra Motors LLC", "US").await;
+    let importer = party(&app, &t, "Harbin Connected Modules", "CN").await;
+    let plain = party(&app, &t, "No Role Holdings", "US").await;
+    for (p, role) in [(&maker, "vehicle_manufacturer"), (&importer, "hardware_importer")] {
+        let r =
+            app.send(api("POST", &format!("/api/v1/parties/{p}/filer-roles"), &t, Some(json!({"role": role})))).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let existing = declaration(&maker, &["Voltra EX"]);
+    let r = app.send(api("POST", "/api/v1/declarations", &t, Some(existing))).await;
+    let in_force = r.json()["number"].as_str().unwrap().to_string();
+    let s = app.sign_in(&analyst).await;
+    let header = "filer,kind,model_year,calendar_year,covers,certifications,general_authorization,filed_on";
+
+    // Every row's problems at once, by line and column; nothing received.
+    let bad = format!(
+        "{header}\n\
+         Voltra Motors LLC,completed_vehicle,2027,,Voltra GT,certified,,\n\
+         Nobody Inc.,hardware,2027,,P-1,certified,,\n\
+         {plain},hardware,2027,,P-2,certified,,\n\
+         harbin connected modules,hardware,MY27,,P-3,certified,,\n\
+         Harbin Connected Modules,hardware,2028,,P-4;P-5,certified,,\n\
+         {importer},hardware,2028,,P-6,certified,,\n\
+         Harbin Connected Modules,boat,2028,,,,,2999-01-01\n"
+    );
+    let r = app.send(upload(&s, &bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{r:?}");
+    let page = r.text();
+    let rows: Vec<String> = page
+        .split("<tr><td>")
+        .skip(1)
+        .map(|row| {
+            let cells: Vec<&str> = row.split("</td><td>").take(2).collect();
+            format!("{}:{}", cells[0], cells[1])
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "2:filer",
+            "3:filer",
+            "4:filer",
+            "5:model_year",
+            "7:filer",
+            "8:kind",
+            "8:covers",
+            "8:certifications",
+            "8:filed_on"
+        ],
+        "{page}"
+    );
+    assert!(page.contains(&in_force), "the declaration in force is named: {page}");
+    assert_eq!(app.count("declarations").await, 1);
+
+    // A good file is received whole, each declaration numbered and audited.
+    let good = format!(
+        "{header}\n\
+         harbin connected modules,hardware,,2027,TCU-1;TCU-2,Not designed by a PRC-controlled firm,,\n\
+         {importer},hardware,2028,,TCU-3,Not designed by a PRC-controlled firm|Due diligence done,GA 2,2026-02-01\n"
+    );
+    let r = app.send(upload(&s, &good)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+    assert_eq!(r.header("location").as_deref(), Some("/declarations?status=received"));
+    assert_eq!(app.count("declarations").await, 3);
+    assert_eq!(app.events("declaration.filed").await.len(), 3);
+    let l = app.send(api("GET", &format!("/api/v1/declarations?filer={importer}"), &t, None)).await.json();
+    let got: Vec<(Value, Value, Value)> = l["declarations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["calendar_year"].clone(), d["via"].clone(), d["certifications"].clone()))
+        .collect();
+    assert_eq!(got.len(), 2, "{l}");
+    assert!(got.contains(&(json!(2027), json!("bulk"), json!(["Not designed by a PRC-controlled firm"]))), "{l}");
+    assert!(got.iter().any(|g| g.2 == json!(["Not designed by a PRC-controlled firm", "Due diligence done"])), "{l}");
+    // The template reads back as a file with the columns.
+    let tpl = app.send(s.get("/declarations/import/template.csv")).await;
+    assert!(tpl.text().starts_with(header), "{}", tpl.text());
+}
