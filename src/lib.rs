@@ -22,6 +22,7 @@ pub mod declarations;
 pub mod determinations;
 pub mod documents;
 pub mod dossier;
+pub mod enforcement;
 pub mod error;
 pub mod home;
 pub mod ids;

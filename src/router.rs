@@ -65,8 +65,8 @@ impl Table {
 /// Every route of the service.
 fn table() -> Table {
     use crate::{
-        accounts, audit, auth, calendar, cases, declarations, determinations, documents, mitigation, notifications,
-        parties, proceedings, risk,
+        accounts, audit, auth, calendar, cases, declarations, determinations, documents, enforcement, mitigation,
+        notifications, parties, proceedings, risk,
     };
     Table { router: OpenApiRouter::with_openapi(web::openapi::ApiDoc::openapi()), pages: Vec::new() }
         .get("/", web::home::home)
@@ -185,6 +185,8 @@ fn table() -> Table {
         .post("/parties/{id}/filer-roles", declarations::web::record_filer_role)
         .get("/admin/declaration-due-dates", declarations::web::due_dates)
         .post("/admin/declaration-due-dates", declarations::web::set_due_date)
+        // Enforcement: the penalty calculator.
+        .get("/enforcement/penalty", enforcement::web::page)
         // The federal calendar.
         .get("/calendar", calendar::web::page)
         // Notifications.
@@ -293,6 +295,7 @@ fn table() -> Table {
         .api(routes!(declarations::api::set_due_date))
         .api(routes!(declarations::api::missing))
         .api(routes!(declarations::api::filer_roles, declarations::api::record_filer_role))
+        .api(routes!(enforcement::api::penalty_basis))
         .api(routes!(calendar::api::holidays))
         .api(routes!(calendar::api::due))
 }

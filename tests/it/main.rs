@@ -17,6 +17,7 @@ mod cases;
 mod days;
 mod declarations;
 mod determinations;
+mod enforcement;
 mod exports;
 mod forms;
 mod foundation;
