@@ -5,12 +5,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
 use super::db;
 use super::model::{Checked, DeclarationStatus, NewDeclaration};
+use super::service::Via;
 use crate::access::{Action, Actor};
 use crate::audit::{self, EventType, NewEvent};
 use crate::cases::import::RowError;
@@ -203,18 +203,15 @@ pub async fn receive(
     let mut events = Vec::with_capacity(checked.len());
     for (_, d) in &checked {
         let (id, number) = (DeclarationId::new(), db::next_number(&mut tx, now.year()).await?);
-        let row = db::NewRow { id, number: &number, d, via: "bulk", amends: None };
+        let row = db::NewRow { id, number: &number, d, via: Via::Bulk.as_str(), amends: None };
         if !db::insert(&mut tx, &row, (user.id, now)).await? {
             return Err(DomainError::Conflict(format!(
                 "a declaration in force for {number}'s filer came in meanwhile: send the file again"
             )));
         }
         db::record_history(&mut tx, id, (None, DeclarationStatus::Received), "", (user.id, now)).await?;
-        events.push(NewEvent::new(EventType::DeclarationFiled).object("declaration", id).changes(json!({
-            "number": number, "filer": d.filer_id, "kind": d.kind, "model_year": d.model_year,
-            "calendar_year": d.calendar_year, "covers": d.covers, "certifications": d.certifications,
-            "general_authorization": d.general_authorization, "filed_on": d.filed_on, "via": "bulk",
-        })));
+        let changes = super::service::filed(&number, d, Via::Bulk);
+        events.push(NewEvent::new(EventType::DeclarationFiled).object("declaration", id).changes(changes));
         numbers.push(number);
     }
     audit::record_many(&mut tx, now, &user.audit(), events).await?;

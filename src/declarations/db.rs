@@ -144,6 +144,11 @@ pub async fn get(conn: &mut PgConnection, id: DeclarationId) -> Result<Option<De
     select_declarations!("WHERE d.id = $1", id.0).fetch_optional(conn).await
 }
 
+/// A declaration's number.
+pub async fn number(conn: &mut PgConnection, id: DeclarationId) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT number FROM declarations WHERE id = $1", id.0).fetch_optional(conn).await
+}
+
 /// A declaration, locked for a change.
 pub async fn lock(conn: &mut PgConnection, id: DeclarationId) -> Result<Option<Declaration>, sqlx::Error> {
     select_declarations!("WHERE d.id = $1 FOR UPDATE OF d", id.0).fetch_optional(conn).await
@@ -248,10 +253,15 @@ pub struct Filter {
     pub limit: i64,
 }
 
+/// The `ILIKE` pattern that finds `q` anywhere, its wildcards taken literally.
+fn pattern(q: &str) -> String {
+    format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
 /// A page of the declaration list with one row more than the page when there is more: newest
 /// first, or oldest first going back (see [`crate::db::Page::from_read`]).
 pub async fn page(conn: &mut PgConnection, f: &Filter) -> Result<Vec<Declaration>, sqlx::Error> {
-    let q = f.q.as_deref().map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let q = f.q.as_deref().map(pattern);
     let (at, id) = f.after.map_or((None, None), |(at, id)| (Some(at), Some(id.0)));
     let (status, kind, filer) = (f.status, f.kind, f.filer.map(|p| p.0));
     if f.backwards {
@@ -298,7 +308,7 @@ pub async fn page(conn: &mut PgConnection, f: &Filter) -> Result<Vec<Declaration
 
 /// How many declarations match `f`'s filters, counted up to [`crate::db::Total::CAP`].
 pub async fn count(conn: &mut PgConnection, f: &Filter) -> Result<crate::db::Total, sqlx::Error> {
-    let q = f.q.as_deref().map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let q = f.q.as_deref().map(pattern);
     let n: i64 = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM declarations d JOIN parties p ON p.id = d.filer_id
              WHERE ($1::text IS NULL OR d.number ILIKE $1 OR p.legal_name ILIKE $1

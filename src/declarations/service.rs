@@ -22,13 +22,16 @@ pub enum Via {
     Api,
     /// An analyst's form.
     Form,
+    /// A CSV file ([`super::bulk`]).
+    Bulk,
 }
 
 impl Via {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Via::Api => "api",
             Via::Form => "form",
+            Via::Bulk => "bulk",
         }
     }
 }
@@ -49,20 +52,7 @@ pub async fn record_filer_role(
     let today = crate::dates::today(now);
     let mut errors = Vec::new();
     let role = r.role.or_error("role", "must be vehicle_manufacturer or hardware_importer", &mut errors);
-    let since = match r.since.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Some(today),
-        Some(s) => match crate::dates::parse_date(s) {
-            Some(d) if d <= today => Some(d),
-            Some(_) => {
-                errors.push(FieldError::new("since", format!("cannot be in the future (today is {today})")));
-                None
-            }
-            None => {
-                errors.push(FieldError::new("since", "give a date as YYYY-MM-DD"));
-                None
-            }
-        },
-    };
+    let since = super::model::past_date("since", r.since.as_deref(), today, &mut errors);
     let (Some(role), Some(since)) = (role, since) else { return Err(DomainError::Invalid(errors)) };
     let mut tx = conn.begin().await?;
     let p = crate::parties::get(&mut tx, party).await?.ok_or(DomainError::NotFound)?;
@@ -99,7 +89,7 @@ async fn check_filer(conn: &mut PgConnection, d: &Checked) -> Result<(), DomainE
 }
 
 /// The changes an event of a filed declaration carries.
-fn filed(number: &str, d: &Checked, via: Via) -> serde_json::Value {
+pub(super) fn filed(number: &str, d: &Checked, via: Via) -> serde_json::Value {
     json!({
         "number": number, "filer": d.filer_id, "kind": d.kind, "model_year": d.model_year,
         "calendar_year": d.calendar_year, "covers": d.covers, "certifications": d.certifications,
@@ -160,7 +150,7 @@ pub async fn amend(
     let mut tx = conn.begin().await?;
     let old = db::lock(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
     if let Some(by) = old.superseded_by {
-        let by = db::get(&mut tx, by).await?.map(|b| b.number).unwrap_or_default();
+        let by = db::number(&mut tx, by).await?.unwrap_or_default();
         return Err(DomainError::Conflict(format!("{} is already superseded by {by}: amend that one", old.number)));
     }
     if (old.filer_id, old.kind, old.model_year, old.calendar_year)
@@ -277,6 +267,12 @@ pub async fn of_filer(
         return Ok((Vec::new(), Vec::new()));
     }
     Ok((db::filer_roles(&mut *conn, party).await?, db::of_filer(conn, party).await?))
+}
+
+/// The number of a declaration, for a reader of filings (a link to it).
+pub async fn number_of(conn: &mut PgConnection, user: &Actor, id: DeclarationId) -> Result<String, DomainError> {
+    require(user, Action::ViewFilings)?;
+    db::number(conn, id).await?.ok_or(DomainError::NotFound)
 }
 
 /// A declaration and its history, for a reader of filings.

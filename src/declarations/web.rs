@@ -272,11 +272,11 @@ async fn show_page(
     let mut conn = state.db.acquire().await?;
     let (d, history) = service::get(&mut conn, user, id).await?;
     let amends_number = match d.amends {
-        Some(a) => Some(service::get(&mut conn, user, a).await?.0.number),
+        Some(a) => Some(service::number_of(&mut conn, user, a).await?),
         None => None,
     };
     let superseded_by_number = match d.superseded_by {
-        Some(s) => Some(service::get(&mut conn, user, s).await?.0.number),
+        Some(s) => Some(service::number_of(&mut conn, user, s).await?),
         None => None,
     };
     let history = history
