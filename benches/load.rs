@@ -313,7 +313,7 @@ async fn main() {
         "SELECT c.docket_number, p.legal_name FROM cases c JOIN case_parties cp ON cp.case_id = c.id \
          JOIN parties p ON p.id = cp.party_id WHERE c.id = ANY($1) LIMIT 2",
     )
-    .bind(&ids[..50])
+    .bind(&ids[..ids.len().min(50)])
     .fetch_all(&owner)
     .await
     .unwrap();

@@ -113,7 +113,7 @@ pub async fn export_case(
     let format = DossierFormat::parse(q.format.as_deref().unwrap_or(""))
         .ok_or_else(|| AppError::invalid("format", "must be json or csv"))?;
     let (form, csv) = (format.as_str(), format == DossierFormat::Csv);
-    let turn = state.exports.turn().await.map_err(refused)?;
+    let turn = state.exports.dossier_turn(include).await.map_err(refused)?;
     let gathered = crate::dossier::service::gather_dossier(&state.db, &user, state.now(), id, include).await?;
     drop(turn);
     let d = crate::dossier::service::seal_dossier(

@@ -152,6 +152,13 @@ impl Exports {
             _ => Err(Refused::Busy),
         }
     }
+
+    /// The turn a case dossier's gathering takes: one of the export turns when it carries
+    /// the documents' contents (a read as large as the files), none without them (a read
+    /// the size of the case's page, bounded by the one case, like every page's).
+    pub async fn dossier_turn(&self, with_contents: bool) -> Result<Option<OwnedSemaphorePermit>, Refused> {
+        if with_contents { self.turn().await.map(Some) } else { Ok(None) }
+    }
 }
 
 /// How far a download got.

@@ -390,7 +390,7 @@ pub async fn dossier_page(
     State(state): State<AppState>,
     AppPath(id): AppPath<CaseId>,
 ) -> Result<Response, AppError> {
-    let turn = state.exports.turn().await.map_err(super::api::refused)?;
+    let turn = state.exports.dossier_turn(false).await.map_err(super::api::refused)?;
     let gathered = crate::dossier::service::gather_dossier(&state.db, &user, state.now(), id, false).await?;
     drop(turn);
     let d = crate::dossier::service::seal_dossier(
