@@ -69,6 +69,10 @@ typed_id!(
     /// A Declaration of Conformity.
     DeclarationId
 );
+typed_id!(
+    /// An enforcement matter: one alleged violation and its proceeding.
+    MatterId
+);
 
 typed_id!(
     /// A determination (initial or final) of a case.

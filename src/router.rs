@@ -185,8 +185,13 @@ fn table() -> Table {
         .post("/parties/{id}/filer-roles", declarations::web::record_filer_role)
         .get("/admin/declaration-due-dates", declarations::web::due_dates)
         .post("/admin/declaration-due-dates", declarations::web::set_due_date)
-        // Enforcement: the penalty calculator.
+        // Enforcement: the matters and the penalty calculator.
+        .get("/enforcement", enforcement::web::list)
+        .post("/enforcement", enforcement::web::open)
+        .get("/enforcement/new", enforcement::web::new)
         .get("/enforcement/penalty", enforcement::web::page)
+        .get("/enforcement/{id}", enforcement::web::show)
+        .post("/enforcement/{id}/acts", enforcement::web::record_act)
         // The federal calendar.
         .get("/calendar", calendar::web::page)
         // Notifications.
@@ -296,6 +301,9 @@ fn table() -> Table {
         .api(routes!(declarations::api::missing))
         .api(routes!(declarations::api::filer_roles, declarations::api::record_filer_role))
         .api(routes!(enforcement::api::penalty_basis))
+        .api(routes!(enforcement::api::matters, enforcement::api::open))
+        .api(routes!(enforcement::api::matter))
+        .api(routes!(enforcement::api::record_act))
         .api(routes!(calendar::api::holidays))
         .api(routes!(calendar::api::due))
 }

@@ -1092,6 +1092,7 @@ async fn connected_vehicles_season(office: &Office, state: &SeedState) -> Result
         );
         office.later(3);
     }
+    let mut importer_ids = Vec::new();
     for (i, (name, country)) in importers.iter().enumerate() {
         let p = crate::parties::create(
             &mut *state.conn().await?,
@@ -1113,6 +1114,7 @@ async fn connected_vehicles_season(office: &Office, state: &SeedState) -> Result
             since: Some("2025-03-17".into()),
         };
         decl::record_filer_role(&mut *state.conn().await?, raj, state.now(), p.id, &role).await?;
+        importer_ids.push(p.id);
         let (model_year, calendar_year) = if i % 3 == 0 { (None, Some(2027)) } else { (Some(2027), None) };
         let d = NewDeclaration {
             filer_id: p.id,
@@ -1181,6 +1183,96 @@ async fn connected_vehicles_season(office: &Office, state: &SeedState) -> Result
         reason: "A Sport trim added to the 2027 season after the declaration was filed.".into(),
     };
     decl::amend(conn, ana, state.now(), first.id, &amendment, Via::Api).await?;
+    enforcement_matters(office, state, (importer_ids[3], importer_ids[7])).await
+}
+
+/// Two enforcement matters against PRC-based importers: one settled after its initial
+/// finding became final, and one with a pre-penalty notice delivered on 25 November 2026,
+/// whose answer date, the 30th day after, falls on Christmas Day and rolls to Monday 28
+/// December.
+async fn enforcement_matters(
+    office: &Office,
+    state: &SeedState,
+    (shenzhen, harbin): (crate::ids::PartyId, crate::ids::PartyId),
+) -> Result<(), DomainError> {
+    use crate::enforcement::model::{NewAct, NewMatter, Provision};
+    use crate::enforcement::service as enf;
+    let (ana, sam) = (&office.analysts[0], &office.supervisors[0]);
+    office.clock.set(datetime!(2026-12-01 15:00 UTC));
+    let conn = &mut *state.conn().await?;
+    let opened =
+        |party, provision: Provision, summary: &str, violation_on: &str, value: &str, disclosed, on: &str| NewMatter {
+            party_id: Some(party),
+            provision: Some(provision.into()),
+            summary: summary.into(),
+            violation_on: violation_on.into(),
+            transaction_value: Some(value.into()),
+            self_disclosed: disclosed,
+            opened_on: Some(on.into()),
+            ..NewMatter::default()
+        };
+    let act = |kind: crate::enforcement::model::ActKind, on: &str, amount: &str, note: &str, version| NewAct {
+        kind: kind.into(),
+        effective_on: Some(on.into()),
+        amount: Some(amount.into()).filter(|a: &String| !a.is_empty()),
+        due_on: None,
+        note: note.into(),
+        version,
+    };
+    use crate::enforcement::model::ActKind::{
+        FindingAnswered, FindingFinal, FindingIssued, PrePenaltyNotice, Settlement,
+    };
+    let h = enf::open(conn, ana, state.now(), &opened(
+        harbin,
+        Provision::HardwareImport,
+        "Imported 2,400 telematics gateways of a PRC-controlled supplier for model year 2027 vehicles, disclosed by the importer.",
+        "2026-05-20",
+        "310,000",
+        true,
+        "2026-06-15",
+    )).await?;
+    let steps = [
+        (
+            FindingIssued,
+            "2026-07-02",
+            "",
+            "Initial finding of violation: the gateways are VCS hardware of a PRC-controlled supplier (791.302).",
+        ),
+        (
+            FindingAnswered,
+            "2026-07-28",
+            "",
+            "The importer admits the imports and states the gateways were withdrawn from sale.",
+        ),
+        (FindingFinal, "2026-08-10", "", "The finding is final agency action."),
+        (
+            Settlement,
+            "2026-10-15",
+            "120,000",
+            "Settled for $120,000, the voluntary self-disclosure and cooperation weighed.",
+        ),
+    ];
+    for (i, (kind, on, amount, note)) in steps.into_iter().enumerate() {
+        let who = if kind == FindingAnswered { ana } else { sam };
+        enf::record_act(conn, who, state.now(), h.id, &act(kind, on, amount, note, i as i64 + 1)).await?;
+    }
+    let s = enf::open(conn, ana, state.now(), &opened(
+        shenzhen,
+        Provision::Declaration,
+        "Imported VCS hardware for model year 2027 with no Declaration of Conformity filed before the first import (791.305).",
+        "2026-04-20",
+        "95,000",
+        false,
+        "2026-10-01",
+    )).await?;
+    let notice = act(
+        PrePenaltyNotice,
+        "2026-11-25",
+        "250,000",
+        "Pre-penalty notice: imports without a declaration; $250,000 proposed.",
+        1,
+    );
+    enf::record_act(conn, sam, state.now(), s.id, &notice).await?;
     Ok(())
 }
 

@@ -110,6 +110,30 @@ impl<T: utoipa::ToSchema, const ITEMS: usize> utoipa::__dev::ComposeSchema for L
 
 impl<T: utoipa::ToSchema, const ITEMS: usize> utoipa::ToSchema for List<T, ITEMS> {}
 
+/// An amount of US dollars with thousands separators, and cents only when there are some:
+/// `$1,250,000`, `$1,250.50`, `$0.05`.
+pub fn money(dollars: f64) -> String {
+    let cents = (dollars.abs() * 100.0).round() as u128;
+    let digits = (cents / 100).to_string();
+    let mut whole = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            whole.push(',');
+        }
+        whole.push(d);
+    }
+    let sign = if dollars < 0.0 && cents > 0 { "-" } else { "" };
+    match cents % 100 {
+        0 => format!("{sign}${whole}"),
+        c => format!("{sign}${whole}.{c:02}"),
+    }
+}
+
+/// An amount in cents as [`money`] writes it.
+pub fn cents(cents: i64) -> String {
+    money(cents as f64 / 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,6 +111,13 @@ pub enum Action {
     ViewFilings,
     /// Receive filings, record filer roles and review declarations.
     WorkFilings,
+    /// See enforcement matters (both dockets; a first-docket matter subject to its case's
+    /// need-to-know).
+    ViewEnforcement,
+    /// Open enforcement matters and record the respondent's answers.
+    WorkEnforcement,
+    /// Record the office's acts in a matter: findings, notices, extensions, settlements.
+    DecideEnforcement,
 }
 
 /// Whether `role` may take `action`.
@@ -134,6 +141,9 @@ pub fn allows(role: Role, action: Action) -> bool {
         SeeRestrictedCases => matches!(role, Supervisor | Auditor),
         ViewFilings => matches!(role, Analyst | Supervisor | Auditor),
         WorkFilings => matches!(role, Analyst | Supervisor),
+        ViewEnforcement => matches!(role, Analyst | Supervisor | Auditor),
+        WorkEnforcement => matches!(role, Analyst | Supervisor),
+        DecideEnforcement => role == Supervisor,
     }
 }
 

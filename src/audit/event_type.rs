@@ -147,6 +147,11 @@ event_types! {
     DocumentDownloaded = "document.downloaded",
     /// A document uploaded.
     DocumentUploaded = "document.uploaded",
+    /// An act recorded in an enforcement matter (a finding, a notice, an answer, an
+    /// extension, a settlement, the matter closed).
+    EnforcementActRecorded = "enforcement.act_recorded",
+    /// An enforcement matter opened.
+    EnforcementMatterOpened = "enforcement.matter_opened",
     /// An import of records completed.
     ImportCompleted = "import.completed",
     /// A mitigation measure checked.

@@ -446,3 +446,10 @@ pub async fn in_force_of(
     .map(|r| ((r.filer_id, r.kind, r.model_year, r.calendar_year), r.number))
     .collect())
 }
+
+/// The filer of declaration `id`.
+pub async fn filer_of(conn: &mut PgConnection, id: DeclarationId) -> Result<Option<PartyId>, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT filer_id AS "filer_id: PartyId" FROM declarations WHERE id = $1"#, id.0)
+        .fetch_optional(conn)
+        .await
+}

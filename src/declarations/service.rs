@@ -380,3 +380,9 @@ pub async fn work(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) ->
     w.missing = db::missing(conn, crate::dates::today(now)).await?.len() as i64;
     Ok(Some(w))
 }
+
+/// The filer of declaration `id` (another domain's check that a declaration it names is
+/// the party's).
+pub async fn filer_of(conn: &mut PgConnection, id: DeclarationId) -> Result<Option<PartyId>, DomainError> {
+    Ok(db::filer_of(conn, id).await?)
+}

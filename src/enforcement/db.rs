@@ -1,9 +1,11 @@
-//! Enforcement SQL, checked at compile time: the adjusted statutory maximums.
+//! Enforcement SQL, checked at compile time: the adjusted statutory maximums, the matters
+//! and their acts.
 
 use sqlx::PgConnection;
-use time::Date;
+use time::{Date, OffsetDateTime};
 
-use super::model::Maximum;
+use super::model::{Act, ActKind, ActRow, Docket, EnforcementWork, Matter, MatterStage, Maximum, Provision, Standing};
+use crate::ids::{CaseId, DeclarationId, MatterId, PartyId, UserId};
 
 /// The maximum in force on `day`: the latest that took effect by then.
 pub async fn maximum_on(conn: &mut PgConnection, day: Date) -> Result<Option<Maximum>, sqlx::Error> {
@@ -25,4 +27,181 @@ pub async fn maximums(conn: &mut PgConnection) -> Result<Vec<Maximum>, sqlx::Err
     )
     .fetch_all(conn)
     .await
+}
+
+/// A matter's columns, with the names it links to.
+macro_rules! select_matters {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Matter,
+            r#"SELECT m.id AS "id: MatterId", m.number, m.docket AS "docket: Docket", m.party_id AS "party_id: PartyId",
+                 p.legal_name AS party_name, m.case_id AS "case_id: CaseId", c.docket_number AS "case_docket?",
+                 coalesce(c.restricted, false) AS "case_restricted!", c.assignee AS "case_assignee?: UserId",
+                 m.declaration_id AS "declaration_id: DeclarationId", d.number AS "declaration_number?",
+                 m.provision AS "provision: Provision", m.summary, m.violation_on, m.transaction_value_cents,
+                 m.self_disclosed, m.stage AS "stage: MatterStage", m.answer_due_on, m.answered_on, m.last_act_on,
+                 m.version, m.opened_on, m.opened_at
+               FROM enforcement_matters m JOIN parties p ON p.id = m.party_id
+                 LEFT JOIN cases c ON c.id = m.case_id
+                 LEFT JOIN declarations d ON d.id = m.declaration_id "# + $rest
+            $(, $arg)*
+        )
+    };
+}
+
+/// The next matter number in `year`: `ENF-2026-0042`.
+pub async fn next_number(conn: &mut PgConnection, year: i32) -> Result<String, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar!(r#"SELECT nextval('enforcement_matter_numbers') AS "n!""#).fetch_one(conn).await?;
+    Ok(format!("ENF-{year}-{n:04}"))
+}
+
+/// A matter to insert, checked.
+pub struct NewMatterRow<'a> {
+    pub id: MatterId,
+    pub number: &'a str,
+    pub party: PartyId,
+    pub provision: Provision,
+    pub case: Option<CaseId>,
+    pub declaration: Option<DeclarationId>,
+    pub summary: &'a str,
+    pub violation_on: Date,
+    pub value_cents: Option<i64>,
+    pub self_disclosed: bool,
+    pub opened_on: Date,
+}
+
+/// Inserts a matter, open.
+pub async fn insert(
+    conn: &mut PgConnection,
+    m: &NewMatterRow<'_>,
+    (by, at): (UserId, OffsetDateTime),
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO enforcement_matters (id, number, docket, party_id, case_id, declaration_id, provision, summary, \
+           violation_on, transaction_value_cents, self_disclosed, opened_on, last_act_on, opened_at, opened_by, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $13)",
+        m.id.0,
+        m.number,
+        m.provision.docket() as Docket,
+        m.party.0,
+        m.case.map(|c| c.0),
+        m.declaration.map(|d| d.0),
+        m.provision as Provision,
+        m.summary,
+        m.violation_on,
+        m.value_cents,
+        m.self_disclosed,
+        m.opened_on,
+        at,
+        by.0,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records an act of matter `id`.
+pub async fn insert_act(
+    conn: &mut PgConnection,
+    id: MatterId,
+    a: &Act,
+    (by, at): (UserId, OffsetDateTime),
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO enforcement_acts (matter_id, kind, effective_on, amount_cents, due_on, note, recorded_at, recorded_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        id.0,
+        a.kind as ActKind,
+        a.effective_on,
+        a.amount_cents,
+        a.due_on,
+        a.note,
+        at,
+        by.0,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves matter `id` to where an act left it, from `version`; `false` when it changed
+/// meanwhile.
+pub async fn set_standing(
+    conn: &mut PgConnection,
+    id: MatterId,
+    version: i64,
+    s: &Standing,
+    at: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE enforcement_matters SET stage = $3, answer_due_on = $4, answered_on = $5, last_act_on = $6, \
+           version = version + 1, updated_at = $7 WHERE id = $1 AND version = $2",
+        id.0,
+        version,
+        s.stage as MatterStage,
+        s.answer_due_on,
+        s.answered_on,
+        s.last_act_on,
+        at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A matter.
+pub async fn get(conn: &mut PgConnection, id: MatterId) -> Result<Option<Matter>, sqlx::Error> {
+    select_matters!("WHERE m.id = $1", id.0).fetch_optional(conn).await
+}
+
+/// A matter's acts, in the order recorded.
+pub async fn acts(conn: &mut PgConnection, id: MatterId) -> Result<Vec<ActRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ActRow,
+        r#"SELECT a.seq, a.kind AS "kind: ActKind", a.effective_on, a.amount_cents, a.due_on, a.note, a.recorded_at,
+             u.name AS recorded_by
+           FROM enforcement_acts a JOIN users u ON u.id = a.recorded_by WHERE a.matter_id = $1 ORDER BY a.seq"#,
+        id.0
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The matters in `stage` (all when `None`), those awaiting an answer first by its date,
+/// then the newest; at most `limit`.
+pub async fn list(
+    conn: &mut PgConnection,
+    stage: Option<MatterStage>,
+    party: Option<PartyId>,
+    limit: i64,
+) -> Result<Vec<Matter>, sqlx::Error> {
+    select_matters!(
+        "WHERE ($1::text IS NULL OR m.stage = $1) AND ($2::uuid IS NULL OR m.party_id = $2) \
+         ORDER BY (m.answer_due_on IS NULL OR m.answered_on IS NOT NULL), m.answer_due_on, m.opened_at DESC, m.id DESC \
+         LIMIT $3",
+        stage.map(|s| s.as_str()),
+        party.map(|p| p.0),
+        limit,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Enforcement's counts for a home page on `today`.
+pub async fn work(conn: &mut PgConnection, today: Date) -> Result<EnforcementWork, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE stage NOT IN ('settled', 'penalty_imposed', 'closed')) AS "open!",
+             count(*) FILTER (WHERE answer_due_on >= $1 AND answered_on IS NULL) AS "due!",
+             count(*) FILTER (WHERE answer_due_on < $1 AND answered_on IS NULL) AS "overdue!"
+           FROM enforcement_matters"#,
+        today
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(EnforcementWork { open: r.open, answers_due: r.due, answers_overdue: r.overdue })
+}
+
+/// A matter, locked for an act.
+pub async fn lock(conn: &mut PgConnection, id: MatterId) -> Result<Option<Matter>, sqlx::Error> {
+    select_matters!("WHERE m.id = $1 FOR UPDATE OF m", id.0).fetch_optional(conn).await
 }

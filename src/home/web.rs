@@ -114,6 +114,8 @@ struct SignedInHome {
     chart_height: i64,
     /// The second docket's work (analysts and supervisors).
     filings: Option<crate::declarations::model::Work>,
+    /// Enforcement's work (analysts and supervisors).
+    enforcement: Option<crate::enforcement::model::EnforcementWork>,
 }
 
 fn days(n: i64) -> String {
@@ -264,6 +266,7 @@ pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> 
         bars: Vec::new(),
         chart_height: 0,
         filings: crate::declarations::service::work(&mut *state.conn().await?, user, now).await?,
+        enforcement: crate::enforcement::service::work(&mut *state.conn().await?, user, now).await?,
     };
     match home {
         Home::Analyst(a) => {

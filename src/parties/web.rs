@@ -280,6 +280,9 @@ struct ShowPage {
     filer_roles: Vec<crate::declarations::model::FilerRoleRow>,
     declarations: Vec<crate::declarations::Declaration>,
     filer_role_choices: [crate::declarations::FilerRole; 2],
+    /// Its enforcement matters (both dockets), and whether the reader may open one.
+    matters: Vec<crate::enforcement::model::Matter>,
+    can_open_matter: bool,
 }
 
 /// Renders the page with a message: a form's refusal, or the flash of one that succeeded
@@ -307,6 +310,7 @@ pub(crate) async fn show_page(
     let others = super::list(&mut conn, None, 500).await?.into_iter().filter(|p| p.id != id).collect();
     let hits = super::screening_service::hits_of_party(&mut conn, id).await?;
     let (filer_roles, declarations) = crate::declarations::service::of_filer(&mut conn, user, id).await?;
+    let matters = crate::enforcement::service::of_party(&mut conn, user, id).await?;
     drop(conn);
     let reference = Reference::load(&state.db).await?;
     let mut r = render(&ShowPage {
@@ -327,6 +331,8 @@ pub(crate) async fn show_page(
         filer_roles,
         declarations,
         filer_role_choices: crate::declarations::FilerRole::ALL,
+        matters,
+        can_open_matter: user.may(crate::access::Action::WorkEnforcement),
     })?;
     *r.status_mut() = status;
     Ok(r)

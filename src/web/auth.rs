@@ -475,6 +475,21 @@ pub mod perm {
         const ACTION: Action = Action::WorkFilings;
     }
 
+    /// May see enforcement matters.
+    #[derive(Debug)]
+    pub struct ViewEnforcement;
+    impl Permission for ViewEnforcement {
+        const ACTION: Action = Action::ViewEnforcement;
+    }
+
+    /// May open enforcement matters and record answers (the office's acts need
+    /// [`Action::DecideEnforcement`], checked by the service).
+    #[derive(Debug)]
+    pub struct WorkEnforcement;
+    impl Permission for WorkEnforcement {
+        const ACTION: Action = Action::WorkEnforcement;
+    }
+
     /// May sign or return determinations.
     #[derive(Debug)]
     pub struct SignDeterminations;

@@ -476,24 +476,7 @@ pub fn render_error_page(web: &WebState, problem: &Problem) -> Response {
     response
 }
 
-/// An amount of US dollars with thousands separators, and cents only when there are some:
-/// `$1,250,000`, `$1,250.50`, `$0.05`.
-pub fn money(dollars: f64) -> String {
-    let cents = (dollars.abs() * 100.0).round() as u128;
-    let digits = (cents / 100).to_string();
-    let mut whole = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            whole.push(',');
-        }
-        whole.push(d);
-    }
-    let sign = if dollars < 0.0 && cents > 0 { "-" } else { "" };
-    match cents % 100 {
-        0 => format!("{sign}${whole}"),
-        c => format!("{sign}${whole}.{c:02}"),
-    }
-}
+pub use crate::text::money;
 
 #[cfg(test)]
 mod tests {
