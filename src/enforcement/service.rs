@@ -80,19 +80,6 @@ fn cents(typed: &str) -> Option<i64> {
     (c <= MAX_VALUE_CENTS).then_some(c)
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn amounts_read_as_typed() {
-        assert_eq!(super::cents("$1,250,000"), Some(125_000_000));
-        assert_eq!(super::cents("1250000.5"), Some(125_000_050));
-        assert_eq!(super::cents("0.05"), Some(5));
-        for bad in ["", "-5", "1.234", "ten", "1e9", "99999999999999999999"] {
-            assert_eq!(super::cents(bad), None, "{bad}");
-        }
-    }
-}
-
 fn require(user: &Actor, action: Action) -> Result<(), DomainError> {
     if user.may(action) { Ok(()) } else { Err(DomainError::Forbidden) }
 }
@@ -375,4 +362,17 @@ pub async fn of_party(conn: &mut PgConnection, user: &Actor, party: PartyId) -> 
         return Ok(Vec::new());
     }
     list(conn, user, None, Some(party)).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn amounts_read_as_typed() {
+        assert_eq!(super::cents("$1,250,000"), Some(125_000_000));
+        assert_eq!(super::cents("1250000.5"), Some(125_000_050));
+        assert_eq!(super::cents("0.05"), Some(5));
+        for bad in ["", "-5", "1.234", "ten", "1e9", "99999999999999999999"] {
+            assert_eq!(super::cents(bad), None, "{bad}");
+        }
+    }
 }

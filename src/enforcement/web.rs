@@ -192,7 +192,8 @@ impl MatterForm {
         };
         let party = id("party_id", &self.party_id, "the party").map(PartyId);
         let case = id("case_id", &self.case_id, "one of the party's cases").map(CaseId);
-        let declaration = id("declaration_id", &self.declaration_id, "one of the party's declarations").map(DeclarationId);
+        let declaration =
+            id("declaration_id", &self.declaration_id, "one of the party's declarations").map(DeclarationId);
         let provision = match self.provision.trim() {
             "" => None,
             t => Some(Choice::named(t)),
