@@ -123,6 +123,10 @@ event_types! {
     CaseViewed = "case.viewed",
     /// A Declaration of Conformity filed (an amendment too).
     DeclarationFiled = "declaration.filed",
+    /// A question about a declaration answered by its filer.
+    DeclarationQuestionAnswered = "declaration.question_answered",
+    /// A question about a declaration asked of its filer.
+    DeclarationQuestionAsked = "declaration.question_asked",
     /// A declaration moved by its review.
     DeclarationStatusChanged = "declaration.status_changed",
     /// A declaration replaced by its amendment.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::db::Filter;
 use super::model::{
     Declaration, DeclarationAmendment, DeclarationKind, DeclarationStatus, DeclarationStatusChange, DueDate,
-    FilerRoleRow, HistoryEntry, Missing, NewDeclaration, NewDueDate, NewFilerRole,
+    FilerRoleRow, HistoryEntry, Missing, NewAnswer, NewDeclaration, NewDueDate, NewFilerRole, NewQuestion, Question,
 };
 use super::service::{self, Via};
 use crate::app::AppState;
@@ -152,6 +152,8 @@ pub struct DeclarationView {
     pub declaration: Declaration,
     /// Every status it went through, oldest first.
     pub history: Vec<HistoryEntry>,
+    /// The questions asked of its filer and their answers, in the order asked.
+    pub questions: Vec<Question>,
 }
 
 /// A declaration with its history (analysts, supervisors, auditors).
@@ -162,8 +164,40 @@ pub async fn get(
     State(state): State<AppState>,
     AppPath(id): AppPath<DeclarationId>,
 ) -> Result<ApiJson<DeclarationView>, AppError> {
-    let (declaration, history) = service::get(&mut *state.conn().await?, &user, id).await?;
-    Ok(ApiJson(DeclarationView { declaration, history }))
+    let mut conn = state.conn().await?;
+    let (declaration, history) = service::get(&mut conn, &user, id).await?;
+    let questions = service::questions(&mut conn, &user, id).await?;
+    Ok(ApiJson(DeclarationView { declaration, history, questions }))
+}
+
+/// Asks the filer a question (791.305: whether a general authorization is relied on, its
+/// records), tracked as a request for information: a declaration under review moves to
+/// questions asked; one waiting for answers gets one more (analysts, supervisors). 409 for a
+/// declaration not under review, or a stale `version`.
+#[utoipa::path(post, path = "/api/v1/declarations/{id}/questions", tag = "declarations", request_body = NewQuestion, params(("id" = Uuid, Path)),
+    responses((status = 200, body = Declaration), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn ask(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeclarationId>,
+    ApiJson(q): ApiJson<NewQuestion>,
+) -> Result<ApiJson<Declaration>, AppError> {
+    Ok(ApiJson(service::ask(&mut *state.conn().await?, &user, state.now(), id, &q).await?))
+}
+
+/// Records the filer's answer to a question; once every question is answered the
+/// declaration goes back under review (analysts, supervisors). 409 when it is answered
+/// already.
+#[utoipa::path(post, path = "/api/v1/declarations/{id}/questions/{seq}/answer", tag = "declarations", request_body = NewAnswer,
+    params(("id" = Uuid, Path), ("seq" = i64, Path, description = "The question's number")),
+    responses((status = 200, body = Declaration), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn answer(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    AppPath((id, seq)): AppPath<(DeclarationId, i64)>,
+    ApiJson(a): ApiJson<NewAnswer>,
+) -> Result<ApiJson<Declaration>, AppError> {
+    Ok(ApiJson(service::answer(&mut *state.conn().await?, &user, state.now(), id, seq, &a).await?))
 }
 
 /// Moves a declaration through its review: under review, questions asked (with the

@@ -6,7 +6,7 @@ use time::{Date, OffsetDateTime};
 
 use super::model::{
     Checked, Declaration, DeclarationKind, DeclarationStatus, DueDate, FilerRole, FilerRoleRow, HistoryEntry, Missing,
-    Work,
+    Question, Work,
 };
 use crate::ids::{DeclarationId, PartyId, UserId};
 
@@ -452,4 +452,89 @@ pub async fn filer_of(conn: &mut PgConnection, id: DeclarationId) -> Result<Opti
     sqlx::query_scalar!(r#"SELECT filer_id AS "filer_id: PartyId" FROM declarations WHERE id = $1"#, id.0)
         .fetch_optional(conn)
         .await
+}
+
+/// Records a question asked of a declaration's filer.
+pub async fn insert_question(
+    conn: &mut PgConnection,
+    id: DeclarationId,
+    question: &str,
+    asked_on: Date,
+    (by, at): (UserId, OffsetDateTime),
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "INSERT INTO declaration_questions (declaration_id, question, asked_on, asked_at, asked_by) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+        id.0,
+        question,
+        asked_on,
+        at,
+        by.0
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// When question `seq` of declaration `id` was asked and whether it is answered, locked
+/// for its answer; `None` when there is no such question.
+pub async fn lock_question(
+    conn: &mut PgConnection,
+    id: DeclarationId,
+    seq: i64,
+) -> Result<Option<(Date, bool)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"SELECT asked_on, answered_on IS NOT NULL AS "answered!" FROM declaration_questions
+           WHERE declaration_id = $1 AND seq = $2 FOR UPDATE"#,
+        id.0,
+        seq
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(|q| (q.asked_on, q.answered)))
+}
+
+/// Records the answer to question `seq` of declaration `id`.
+pub async fn set_answer(
+    conn: &mut PgConnection,
+    id: DeclarationId,
+    seq: i64,
+    (answer, answered_on): (&str, Date),
+    (by, at): (UserId, OffsetDateTime),
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE declaration_questions SET answered_on = $3, answer = $4, answered_at = $5, answered_by = $6 \
+         WHERE declaration_id = $1 AND seq = $2",
+        id.0,
+        seq,
+        answered_on,
+        answer,
+        at,
+        by.0
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A declaration's questions, in the order asked.
+pub async fn questions(conn: &mut PgConnection, id: DeclarationId) -> Result<Vec<Question>, sqlx::Error> {
+    sqlx::query_as!(
+        Question,
+        r#"SELECT q.seq, q.question, q.asked_on, u.name AS asked_by, q.answered_on, q.answer
+           FROM declaration_questions q JOIN users u ON u.id = q.asked_by
+           WHERE q.declaration_id = $1 ORDER BY q.seq"#,
+        id.0
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// How many of a declaration's questions are open.
+pub async fn open_questions(conn: &mut PgConnection, id: DeclarationId) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM declaration_questions WHERE declaration_id = $1 AND answered_on IS NULL"#,
+        id.0
+    )
+    .fetch_one(conn)
+    .await
 }

@@ -437,6 +437,46 @@ impl NewDeclaration {
     }
 }
 
+/// A question asked of a declaration's filer, tracked as a request for information is.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Question {
+    /// Its number (an answer names it).
+    pub seq: i64,
+    pub question: String,
+    pub asked_on: Date,
+    /// Who asked it.
+    pub asked_by: String,
+    /// When the filer answered, once it has.
+    pub answered_on: Option<Date>,
+    pub answer: Option<String>,
+}
+
+/// A question asked of the filer.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewQuestion {
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
+    pub question: String,
+    /// The date it was asked (`YYYY-MM-DD`); today when left out.
+    #[serde(default)]
+    #[schema(value_type = Option<Date>)]
+    pub asked_on: Option<String>,
+    /// The declaration's version it was asked from; a stale one gets 409.
+    pub version: i64,
+}
+
+/// The filer's answer to a question.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAnswer {
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
+    pub answer: String,
+    /// The date it came (`YYYY-MM-DD`); today when left out.
+    #[serde(default)]
+    #[schema(value_type = Option<Date>)]
+    pub answered_on: Option<String>,
+}
+
 /// A reviewer's move of a declaration.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::db;
 use super::model::{
     Checked, Declaration, DeclarationAmendment, DeclarationStatus, DeclarationStatusChange, DueDate, FilerRoleRow,
-    HistoryEntry, Missing, NewDeclaration, NewDueDate, NewFilerRole, Work,
+    HistoryEntry, Missing, NewAnswer, NewDeclaration, NewDueDate, NewFilerRole, NewQuestion, Question, Work,
 };
 use crate::access::{Action, Actor};
 use crate::audit::{self, EventType, NewEvent};
@@ -234,15 +234,144 @@ pub async fn set_status(
             },
         ));
     }
-    db::set_status(&mut tx, id, to, reason, now).await?;
-    db::record_history(&mut tx, id, (Some(d.status), to), reason, (user.id, now)).await?;
-    let event = NewEvent::new(EventType::DeclarationStatusChanged).object("declaration", id).changes(json!({
-        "number": d.number, "status": {"before": d.status, "after": to}, "reason": reason,
-    }));
-    audit::record(&mut tx, now, &user.audit(), event).await?;
+    move_to(&mut tx, user, now, &d, to, reason).await?;
+    if to == DeclarationStatus::QuestionsAsked {
+        record_question(&mut tx, user, now, &d, reason, crate::dates::today(now)).await?;
+    }
     let row = db::get(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
     tx.commit().await?;
     Ok(row)
+}
+
+/// Moves declaration `d` to `to` with its history and audit event.
+async fn move_to(
+    tx: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    d: &Declaration,
+    to: DeclarationStatus,
+    reason: &str,
+) -> Result<(), DomainError> {
+    db::set_status(&mut *tx, d.id, to, reason, now).await?;
+    db::record_history(&mut *tx, d.id, (Some(d.status), to), reason, (user.id, now)).await?;
+    let event = NewEvent::new(EventType::DeclarationStatusChanged).object("declaration", d.id).changes(json!({
+        "number": d.number, "status": {"before": d.status, "after": to}, "reason": reason,
+    }));
+    audit::record(tx, now, &user.audit(), event).await?;
+    Ok(())
+}
+
+/// Records a question asked of declaration `d`'s filer on `asked_on`, with its audit event.
+async fn record_question(
+    tx: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    d: &Declaration,
+    question: &str,
+    asked_on: time::Date,
+) -> Result<i64, DomainError> {
+    let seq = db::insert_question(&mut *tx, d.id, question, asked_on, (user.id, now)).await?;
+    let event = NewEvent::new(EventType::DeclarationQuestionAsked).object("declaration", d.id).changes(json!({
+        "number": d.number, "question": seq, "text": question, "asked_on": asked_on,
+    }));
+    audit::record(tx, now, &user.audit(), event).await?;
+    Ok(seq)
+}
+
+/// Asks the filer a question about declaration `id`, from the version the reviewer saw: a
+/// declaration under review moves to questions asked; one waiting for answers gets one
+/// more. Refused (409) for a declaration not under review.
+pub async fn ask(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: DeclarationId,
+    q: &NewQuestion,
+) -> Result<Declaration, DomainError> {
+    require(user, Action::WorkFilings)?;
+    let today = crate::dates::today(now);
+    let mut errors = Vec::new();
+    let question = q.question.trim();
+    if question.is_empty() || crate::text::too_long(question, crate::text::TEXT) {
+        errors.push(FieldError::new("question", "give the question (1 to 20,000 characters)"));
+    }
+    let asked_on = super::model::past_date("asked_on", q.asked_on.as_deref(), today, &mut errors);
+    let (Some(asked_on), true) = (asked_on, errors.is_empty()) else { return Err(DomainError::Invalid(errors)) };
+    let mut tx = conn.begin().await?;
+    let d = db::lock(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
+    if d.version != q.version {
+        return Err(DomainError::Conflict(format!("{} changed since you opened it: look at it again", d.number)));
+    }
+    match d.status {
+        DeclarationStatus::UnderReview => {
+            move_to(&mut tx, user, now, &d, DeclarationStatus::QuestionsAsked, question).await?
+        }
+        DeclarationStatus::QuestionsAsked => {}
+        s => {
+            return Err(DomainError::Conflict(format!(
+                "{} is {}: questions are asked of a declaration under review",
+                d.number,
+                s.label().to_lowercase()
+            )));
+        }
+    }
+    record_question(&mut tx, user, now, &d, question, asked_on).await?;
+    let row = db::get(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Records the filer's answer to question `seq` of declaration `id`. Once every question is
+/// answered, a declaration waiting for answers goes back under review.
+pub async fn answer(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+    id: DeclarationId,
+    seq: i64,
+    a: &NewAnswer,
+) -> Result<Declaration, DomainError> {
+    require(user, Action::WorkFilings)?;
+    let today = crate::dates::today(now);
+    let mut errors = Vec::new();
+    let answer = a.answer.trim();
+    if answer.is_empty() || crate::text::too_long(answer, crate::text::TEXT) {
+        errors.push(FieldError::new("answer", "give the filer's answer (1 to 20,000 characters)"));
+    }
+    let answered_on = super::model::past_date("answered_on", a.answered_on.as_deref(), today, &mut errors);
+    let (Some(answered_on), true) = (answered_on, errors.is_empty()) else {
+        return Err(DomainError::Invalid(errors));
+    };
+    let mut tx = conn.begin().await?;
+    let d = db::lock(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
+    let (asked_on, answered) = db::lock_question(&mut tx, id, seq).await?.ok_or(DomainError::NotFound)?;
+    if answered {
+        return Err(DomainError::Conflict(format!("question {seq} of {} is answered already", d.number)));
+    }
+    if answered_on < asked_on {
+        return Err(DomainError::invalid(
+            "answered_on",
+            format!("cannot be before the question was asked, {asked_on}"),
+        ));
+    }
+    db::set_answer(&mut tx, id, seq, (answer, answered_on), (user.id, now)).await?;
+    let event = NewEvent::new(EventType::DeclarationQuestionAnswered).object("declaration", id).changes(json!({
+        "number": d.number, "question": seq, "answer": answer, "answered_on": answered_on,
+    }));
+    audit::record(&mut tx, now, &user.audit(), event).await?;
+    if d.status == DeclarationStatus::QuestionsAsked && db::open_questions(&mut tx, id).await? == 0 {
+        let why = "The filer answered every question.";
+        move_to(&mut tx, user, now, &d, DeclarationStatus::UnderReview, why).await?;
+    }
+    let row = db::get(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// A declaration's questions, in the order asked, for a reader of filings.
+pub async fn questions(conn: &mut PgConnection, user: &Actor, id: DeclarationId) -> Result<Vec<Question>, DomainError> {
+    require(user, Action::ViewFilings)?;
+    Ok(db::questions(conn, id).await?)
 }
 
 /// A party's filer roles, for a reader of filings.

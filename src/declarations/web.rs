@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::api::ListQuery;
 use super::model::{
     Declaration, DeclarationAmendment, DeclarationKind, DeclarationStatus, DeclarationStatusChange, DueDate, FilerRole,
-    HistoryEntry, Missing, NewDeclaration, NewDueDate, NewFilerRole,
+    HistoryEntry, Missing, NewAnswer, NewDeclaration, NewDueDate, NewFilerRole, NewQuestion, Question,
 };
 use super::service::{self, Via};
 use crate::app::AppState;
@@ -248,6 +248,13 @@ struct ShowPage {
     status_form: (String, String),
     amend_form: DeclarationForm,
     amend_errors: FormErrors,
+    /// The questions asked of the filer, and whether more may be asked now.
+    questions: Vec<Question>,
+    may_ask: bool,
+    ask_form: (String, String),
+    ask_errors: FormErrors,
+    answer_form: (i64, String, String),
+    answer_errors: FormErrors,
     csrf_token: String,
 }
 
@@ -260,6 +267,12 @@ struct Shown {
     status_form: (String, String),
     amend: Option<DeclarationForm>,
     amend_errors: Vec<FieldError>,
+    /// The question form (the question, the date) and its errors.
+    ask_form: (String, String),
+    ask_errors: Vec<FieldError>,
+    /// The answer form of one question (its number, the answer, the date) and its errors.
+    answer_form: (i64, String, String),
+    answer_errors: Vec<FieldError>,
 }
 
 async fn show_page(
@@ -271,6 +284,7 @@ async fn show_page(
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let (d, history) = service::get(&mut conn, user, id).await?;
+    let questions = service::questions(&mut conn, user, id).await?;
     let amends_number = match d.amends {
         Some(a) => Some(service::number_of(&mut conn, user, a).await?),
         None => None,
@@ -300,6 +314,12 @@ async fn show_page(
         status_form: shown.status_form,
         amend_form: shown.amend.unwrap_or_else(|| DeclarationForm::of(&d)),
         amend_errors: FormErrors(shown.amend_errors),
+        questions,
+        may_ask: matches!(d.status, DeclarationStatus::UnderReview | DeclarationStatus::QuestionsAsked),
+        ask_form: shown.ask_form,
+        ask_errors: FormErrors(shown.ask_errors),
+        answer_form: shown.answer_form,
+        answer_errors: FormErrors(shown.answer_errors),
         csrf_token: user.csrf_token.clone(),
         d,
     })?;
@@ -578,5 +598,82 @@ pub async fn import_upload(
             Ok(Flash::done(message).see_other(&state.web, &user, "/declarations?status=received"))
         }
         Err(errors) => import_page(&state, &user, errors),
+    }
+}
+
+/// The form that asks the filer a question.
+#[derive(Debug, Deserialize)]
+pub struct AskForm {
+    #[serde(default)]
+    question: String,
+    #[serde(default)]
+    asked_on: String,
+    version: i64,
+}
+
+/// `POST /declarations/{id}/questions`.
+pub async fn ask(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<DeclarationId>,
+    AppForm(f): AppForm<AskForm>,
+) -> Result<Response, AppError> {
+    let q = NewQuestion {
+        question: f.question.clone(),
+        asked_on: Some(f.asked_on.clone()).filter(|s| !s.trim().is_empty()),
+        version: f.version,
+    };
+    match service::ask(&mut *state.conn().await?, &user, state.now(), id, &q).await.map_err(AppError::from) {
+        Ok(d) => {
+            let message = format!("Question asked. {} waits for the filer's answers.", d.number);
+            Ok(Flash::done(message).see_other(&state.web, &user, &format!("/declarations/{id}#questions")))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let shown = Shown { ask_errors: errors, ask_form: (f.question, f.asked_on), ..Shown::default() };
+            show_page(&state, &user, id, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(AppError::Conflict(message)) => {
+            let shown = Shown { message, is_error: true, ..Shown::default() };
+            show_page(&state, &user, id, shown, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The form that records the filer's answer to a question.
+#[derive(Debug, Deserialize)]
+pub struct AnswerForm {
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    answered_on: String,
+}
+
+/// `POST /declarations/{id}/questions/{seq}/answer`.
+pub async fn answer(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    AppPath((id, seq)): AppPath<(DeclarationId, i64)>,
+    AppForm(f): AppForm<AnswerForm>,
+) -> Result<Response, AppError> {
+    let a = NewAnswer {
+        answer: f.answer.clone(),
+        answered_on: Some(f.answered_on.clone()).filter(|s| !s.trim().is_empty()),
+    };
+    match service::answer(&mut *state.conn().await?, &user, state.now(), id, seq, &a).await.map_err(AppError::from) {
+        Ok(d) => {
+            let message = format!("Answer recorded. {} is {} now.", d.number, d.status.label().to_lowercase());
+            Ok(Flash::done(message).see_other(&state.web, &user, &format!("/declarations/{id}#questions")))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let shown =
+                Shown { answer_errors: errors, answer_form: (seq, f.answer, f.answered_on), ..Shown::default() };
+            show_page(&state, &user, id, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(AppError::Conflict(message)) => {
+            let shown = Shown { message, is_error: true, ..Shown::default() };
+            show_page(&state, &user, id, shown, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e),
     }
 }

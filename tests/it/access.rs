@@ -50,6 +50,7 @@ fn concrete(path: &str) -> String {
         .replace("{kind}", "adversaries")
         .replace("{code}", "ZZ")
         .replace("{version}", "1")
+        .replace("{seq}", "1")
 }
 
 #[tokio::test]

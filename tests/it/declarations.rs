@@ -396,3 +396,56 @@ async fn a_file_of_declarations_is_received_whole_or_lists_every_rows_problems_a
     let tpl = app.send(s.get("/declarations/import/template.csv")).await;
     assert!(tpl.text().starts_with(header), "{}", tpl.text());
 }
+
+#[tokio::test]
+async fn questions_to_a_filer_are_tracked_until_answered_and_the_review_resumes() {
+    let app = TestApp::new().await;
+    let t = app.token(&app.user("analyst").await).await;
+    let maker = party(&app, &t, "Northbeam Automotive Inc.", "US").await;
+    let roles = json!({"role": "vehicle_manufacturer", "since": "2024-03-01"});
+    app.send(api("POST", &format!("/api/v1/parties/{maker}/filer-roles"), &t, Some(roles))).await;
+    let r = app.send(api("POST", "/api/v1/declarations", &t, Some(declaration(&maker, &["Northbeam LX"])))).await;
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let ask = |q: &str, version: i64| {
+        api(
+            "POST",
+            &format!("/api/v1/declarations/{id}/questions"),
+            &t,
+            Some(json!({"question": q, "version": version})),
+        )
+    };
+    // Only a declaration under review is asked questions.
+    let r = app.send(ask("Is General Authorization 1 relied on?", 1)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let step = json!({"status": "under_review", "reason": "", "version": 1});
+    app.send(api("POST", &format!("/api/v1/declarations/{id}/status"), &t, Some(step))).await;
+    let r = app.send(ask(" ", 2)).await;
+    assert_eq!(fields(&r.json()), ["question"]);
+    let r = app.send(ask("Is General Authorization 1 relied on for the test fleet?", 2)).await;
+    assert_eq!(r.json()["status"], "questions_asked", "{}", r.text());
+    let r = app.send(ask("Send the supplier due-diligence records for the telematics unit.", 3)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = app.send(api("GET", &format!("/api/v1/declarations/{id}"), &t, None)).await.json();
+    let q = v["questions"].as_array().unwrap();
+    assert_eq!(q.len(), 2, "{v}");
+    assert!(q.iter().all(|q| q["answered_on"].is_null()));
+    let (first, second) = (q[0]["seq"].as_i64().unwrap(), q[1]["seq"].as_i64().unwrap());
+    let answer = |seq: i64, body: Value| {
+        api("POST", &format!("/api/v1/declarations/{id}/questions/{seq}/answer"), &t, Some(body))
+    };
+    let r = app.send(answer(first, json!({"answer": "", "answered_on": "2999-01-01"}))).await;
+    assert_eq!(fields(&r.json()), ["answer", "answered_on"]);
+    let r = app.send(answer(first, json!({"answer": "Yes, for twelve test vehicles."}))).await;
+    assert_eq!(r.json()["status"], "questions_asked", "one question is still open: {}", r.text());
+    let again = app.send(answer(first, json!({"answer": "Again"}))).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(app.send(answer(9_999_999, json!({"answer": "x"}))).await.status, StatusCode::NOT_FOUND);
+    let r = app.send(answer(second, json!({"answer": "Records attached to the portal filing."}))).await;
+    assert_eq!(r.json()["status"], "under_review", "every question answered: {}", r.text());
+    assert_eq!(app.events("declaration.question_asked").await.len(), 2);
+    assert_eq!(app.events("declaration.question_answered").await.len(), 2);
+    // The page shows the questions and their answers.
+    let s = app.sign_in(&app.user("supervisor").await).await;
+    let html = app.send(s.get(&format!("/declarations/{id}"))).await.text();
+    assert!(html.contains("Yes, for twelve test vehicles.") && html.contains("due-diligence records"), "{html}");
+}

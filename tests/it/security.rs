@@ -778,7 +778,8 @@ async fn no_text_in_any_json_body_gives_a_5xx_or_writes_half() {
                 .replace("{id}", &case.to_string())
                 .replace("{kind}", "adversaries")
                 .replace("{code}", "XX")
-                .replace("{year}", "2027");
+                .replace("{year}", "2027")
+                .replace("{seq}", "1");
             for text in texts {
                 let mut raw = body_of(&doc, schema, text, 0).to_string();
                 raw = raw.replace(SURROGATE, "\\ud800");
@@ -913,7 +914,8 @@ async fn the_openapi_document_gives_no_lengths() {
                 .replace("{id}", &case.to_string())
                 .replace("{kind}", "adversaries")
                 .replace("{code}", "XX")
-                .replace("{year}", "2027");
+                .replace("{year}", "2027")
+                .replace("{seq}", "1");
             let mut limits = Vec::new();
             limits_of(&doc, schema, "", "", 0, &mut limits);
             // Every free text of a body has a limit.
