@@ -343,26 +343,39 @@ impl Written {
     }
 }
 
-/// Reads the chunk after `after` (under a read turn that ends with the read) and writes
-/// it; at most one chunk of decoded events is held, while it is written.
-#[allow(clippy::too_many_arguments)]
-async fn written_chunk(
-    pool: PgPool,
-    exports: Exports,
-    after: i64,
-    through: i64,
-    from: Option<OffsetDateTime>,
-    to: Option<OffsetDateTime>,
-    format: Format,
-    redact: bool,
-) -> Result<Written, Refused> {
-    let rows = chunk(&pool, &exports, after, through, from, to).await?;
+/// Writes a chunk of events as the client receives them.
+fn written(rows: Vec<StoredEvent>, format: Format, redact: bool) -> Written {
     let mut w = Written { bytes: Vec::with_capacity(512 * 1024), ..Default::default() };
+    w.full = rows.len() as i64 == CHUNK_ROWS;
     for mut e in rows {
         w.push(&mut e, format, redact);
     }
-    w.full = w.ends.len() as i64 == CHUNK_ROWS;
-    Ok(w)
+    w
+}
+
+/// Reads the chunks after `after` one by one (each under a read turn that ends with the
+/// read) into `to`, which holds one: the reading runs a chunk ahead of the writing, and
+/// stops at the last chunk, at a failure (sent on), or when the writer is gone.
+async fn read_ahead(
+    (pool, exports): (PgPool, Exports),
+    mut after: i64,
+    through: i64,
+    (from, to): (Option<OffsetDateTime>, Option<OffsetDateTime>),
+    into: tokio::sync::mpsc::Sender<Result<Vec<StoredEvent>, Refused>>,
+) {
+    loop {
+        let rows = chunk(&pool, &exports, after, through, from, to).await;
+        let more = match &rows {
+            Ok(rows) => {
+                after = rows.last().map_or(after, |e| e.seq);
+                rows.len() as i64 == CHUNK_ROWS
+            }
+            Err(_) => false,
+        };
+        if into.send(rows).await.is_err() || !more {
+            return;
+        }
+    }
 }
 
 impl LogExport {
@@ -395,33 +408,61 @@ impl LogExport {
         (out, r)
     }
 
-    /// Hands each chunk to the client in parts while the next one is read (and written)
-    /// in a task of its own: reading overlaps sending, and at most two chunks' bytes are
-    /// held, whatever the log's size.
+    /// Hands each chunk to the client in parts while the next one is written and the one
+    /// after it read, each in a task of its own: reading, writing and sending overlap, and
+    /// at most four chunks are held (one read, one waiting, one written, one sent),
+    /// whatever the log's size.
     async fn write(mut self, out: &mut Outlet) -> Result<(), Cut> {
+        let first = std::mem::take(&mut self.next);
         let mut current = Written::default();
         if self.format == Format::Csv {
             let mut w = csv::Writer::from_writer(&mut current.bytes);
             let _ = w.write_record(COLUMNS);
             let _ = w.flush();
         }
-        let first = std::mem::take(&mut self.next);
-        current.full = first.len() as i64 == CHUNK_ROWS;
-        for mut e in first {
-            current.push(&mut e, self.format, self.redact);
+        let after = first.last().map(|e| e.seq);
+        let first = written(first, self.format, self.redact);
+        current.bytes.extend_from_slice(&first.bytes);
+        let header = current.bytes.len() - first.bytes.len();
+        current.ends = first.ends.into_iter().map(|(end, seq)| (end + header, seq)).collect();
+        current.full = first.full;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let reader = match after {
+            Some(after) if current.full => Some(tokio::spawn(read_ahead(
+                (self.pool.clone(), self.exports.clone()),
+                after,
+                self.through,
+                (self.from, self.to),
+                tx,
+            ))),
+            _ => None,
+        };
+        let r = self.send_all(out, current, rx).await;
+        if let Some(reader) = reader {
+            reader.abort();
         }
+        r
+    }
+
+    /// Sends `current`, then each chunk `rx` brings, written while the one before is sent.
+    async fn send_all(
+        &self,
+        out: &mut Outlet,
+        mut current: Written,
+        rx: tokio::sync::mpsc::Receiver<Result<Vec<StoredEvent>, Refused>>,
+    ) -> Result<(), Cut> {
+        let mut rx = Some(rx);
+        let (format, redact) = (self.format, self.redact);
         loop {
-            let next = match current.ends.last() {
-                Some(&(_, last)) if current.full => Some(tokio::spawn(written_chunk(
-                    self.pool.clone(),
-                    self.exports.clone(),
-                    last,
-                    self.through,
-                    self.from,
-                    self.to,
-                    self.format,
-                    self.redact,
-                ))),
+            let next = match rx.take() {
+                Some(mut rx) if current.full => Some(tokio::spawn(async move {
+                    let w = match rx.recv().await {
+                        Some(Ok(rows)) => Ok(written(rows, format, redact)),
+                        Some(Err(e)) => Err(e),
+                        None => Ok(Written::default()),
+                    };
+                    (rx, w)
+                })),
                 _ => None,
             };
             let handed = hand_out(out, current).await;
@@ -431,18 +472,20 @@ impl LogExport {
                 }
                 return Err(cut);
             }
-            let Some(task) = next else { break };
+            let Some(task) = next else { return Ok(()) };
             current = match task.await {
-                Ok(Ok(w)) => w,
-                Ok(Err(Refused::Busy)) => return Err(Cut::Database("no turn to read within 10 s".into())),
-                Ok(Err(Refused::Database(e))) => return Err(Cut::Database(e.to_string())),
+                Ok((back, Ok(w))) => {
+                    rx = Some(back);
+                    w
+                }
+                Ok((_, Err(Refused::Busy))) => return Err(Cut::Database("no turn to read within 10 s".into())),
+                Ok((_, Err(Refused::Database(e)))) => return Err(Cut::Database(e.to_string())),
                 Err(e) => return Err(Cut::Database(format!("the read stopped: {e}"))),
             };
             if current.ends.is_empty() {
-                break;
+                return Ok(());
             }
         }
-        Ok(())
     }
 }
 
