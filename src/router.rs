@@ -212,6 +212,7 @@ fn table() -> Table {
         .get("/audit/export", audit::web::export_log_page)
         .post("/audit/chain/verify", audit::web::chain_verify)
         .get("/cases/{id}/export", audit::web::export_case_page)
+        .get("/parties/{id}/export", audit::web::export_party_page)
         .get("/cases/{id}/dossier", audit::web::dossier_page)
         // API.
         .api(routes!(web::openapi::openapi_json))
@@ -230,6 +231,7 @@ fn table() -> Table {
         .api(routes!(audit::api::checkpoints_api))
         .api(routes!(audit::api::export_log))
         .api(routes!(audit::api::export_case))
+        .api(routes!(audit::api::export_party))
         .api(routes!(cases::api::reference))
         .api(routes!(cases::api::put_reference))
         .api(routes!(cases::api::list))

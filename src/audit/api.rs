@@ -153,6 +153,47 @@ pub async fn export_case(
     Ok(r)
 }
 
+/// Exports a party's dossier as a filer, across both dockets (auditors and supervisors;
+/// needs a re-authentication within 5 minutes): the party, its owners, nexus evidence and
+/// screening hits, the cases it is linked to, its filer roles, declarations (with their
+/// history and questions) and enforcement matters (with their acts), and their audit
+/// events, sealed and signed like a case's dossier (`icts-review verify-export`).
+#[utoipa::path(get, path = "/api/v1/parties/{id}/export", tag = "audit", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "the dossier, as an attachment"), (status = 403, description = "role, or no fresh re-authentication"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn export_party(
+    user: Authorized<perm::ExportCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<crate::ids::PartyId>,
+) -> Result<Response, AppError> {
+    let turn = state.exports.dossier_turn(false).await.map_err(refused)?;
+    let d = crate::dossier::service::party_dossier(
+        &state.db,
+        &state.checkpointer,
+        (&user, state.now()),
+        &state.web.marking,
+        id,
+    )
+    .await?;
+    drop(turn);
+    let what = json!({"export": "party_dossier", "form": "json", "bytes": d.json.len()});
+    let (manifest, body) = (d.manifest_sha256.clone(), bytes::Bytes::from(d.json));
+    let mut r = deliver(&state, user.audit(), None, what, move |mut out| async move {
+        let r = out.put_all(body).await;
+        (out, r)
+    })
+    .into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"party-{id}-dossier.json\""))
+            .expect("ids are header-safe"),
+    );
+    h.insert("x-dossier-manifest-sha256", HeaderValue::from_str(&manifest).expect("hex"));
+    Ok(r)
+}
+
 /// Recomputes the whole chain and checks it against every checkpoint (recorded as an
 /// audit event).
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, body = ChainStatus)), security(("bearer" = [])))]

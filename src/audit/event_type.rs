@@ -170,6 +170,8 @@ event_types! {
     PartyCreated = "party.created",
     /// Evidence added to a party.
     PartyEvidenceAdded = "party.evidence_added",
+    /// A party's dossier exported (as a filer, across both dockets).
+    PartyExported = "party.exported",
     /// A party's filer role recorded (connected vehicles).
     PartyFilerRoleRecorded = "party.filer_role_recorded",
     /// A screening hit on a party confirmed.
@@ -282,7 +284,7 @@ impl EventType {
     /// by the same rule.)
     pub fn may_change_cases(self) -> bool {
         !(matches!(self.domain(), "auth" | "session" | "access" | "audit")
-            || matches!(self, EventType::CaseViewed | EventType::CaseExported))
+            || matches!(self, EventType::CaseViewed | EventType::CaseExported | EventType::PartyExported))
     }
 
     /// Whether only the test and benchmark harnesses write it.

@@ -378,6 +378,40 @@ async fn read_ahead(
     }
 }
 
+/// The positions a period's events lie between: after the first event at or after `from`
+/// (less one) and through the last before `to`, at most `head`. Times follow the chain
+/// only roughly, so the chunks still filter by time; the bounds keep the reads from
+/// scanning the log beyond the period (a period early in a long log ended in a scan of
+/// all the rest). Each bound is read through the index on `at`.
+async fn window(
+    pool: &PgPool,
+    head: i64,
+    from: Option<OffsetDateTime>,
+    to: Option<OffsetDateTime>,
+) -> Result<(i64, i64), sqlx::Error> {
+    let through = match to {
+        None => head,
+        Some(to) => {
+            sqlx::query_scalar!("SELECT max(seq) FROM (SELECT seq FROM audit_events WHERE at < $1 OFFSET 0) q", to)
+                .fetch_one(pool)
+                .await?
+                .map_or(0, |s| s.min(head))
+        }
+    };
+    let after = match from {
+        None => 0,
+        Some(from) => sqlx::query_scalar!(
+            "SELECT min(seq) FROM (SELECT seq FROM audit_events WHERE at >= $1 AND seq <= $2 OFFSET 0) q",
+            from,
+            through
+        )
+        .fetch_one(pool)
+        .await?
+        .map_or(through, |s| s - 1),
+    };
+    Ok((after, through))
+}
+
 impl LogExport {
     /// Begins an export: reads the chain head and the first chunk, so a database that
     /// cannot serve it is known before anything is answered.
@@ -388,8 +422,9 @@ impl LogExport {
         to: Option<OffsetDateTime>,
         format: Format,
     ) -> Result<LogExport, Refused> {
-        let through = sqlx::query_scalar!("SELECT seq FROM audit_head WHERE singleton").fetch_one(&pool).await?;
-        let next = chunk(&pool, &exports, 0, through, from, to).await?;
+        let head = sqlx::query_scalar!("SELECT seq FROM audit_head WHERE singleton").fetch_one(&pool).await?;
+        let (after, through) = window(&pool, head, from, to).await?;
+        let next = chunk(&pool, &exports, after, through, from, to).await?;
         Ok(LogExport { pool, exports, from, to, format, through, next, redact: false })
     }
 

@@ -614,6 +614,24 @@ pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Sto
     .await
 }
 
+/// A party's audit events, in chain order: the party's own, its declarations' and its
+/// enforcement matters'.
+pub async fn of_party(conn: &mut PgConnection, party: crate::ids::PartyId) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredEvent,
+        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
+         changes, outcome, prev_hash, hash FROM audit_events \
+         WHERE (object_type = 'party' AND object_id = $1) \
+            OR (object_type = 'declaration' AND object_id IN (SELECT id::text FROM declarations WHERE filer_id = $2)) \
+            OR (object_type = 'enforcement_matter' AND object_id IN (SELECT id::text FROM enforcement_matters WHERE party_id = $2)) \
+         ORDER BY seq",
+        party.to_string(),
+        party.0,
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// The newest event of a type, if any (e.g. the last verification of the chain).
 pub async fn latest_of_type(pool: &PgPool, event_type: EventType) -> Result<Option<StoredEvent>, sqlx::Error> {
     sqlx::query_as!(

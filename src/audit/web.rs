@@ -477,6 +477,16 @@ pub async fn export_case_page(
     export_case(user, state, path, query).await
 }
 
+/// `GET /parties/{id}/export`: the party's dossier download of its page, after the same
+/// re-authentication as the API's.
+pub async fn export_party_page(
+    user: Authorized<perm::ExportCases>,
+    state: State<AppState>,
+    path: AppPath<crate::ids::PartyId>,
+) -> Result<Response, AppError> {
+    super::api::export_party(user, state, path).await
+}
+
 #[derive(Template)]
 #[template(path = "audit/chain.html")]
 struct ChainPage {

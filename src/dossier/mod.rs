@@ -17,7 +17,7 @@
 
 pub mod service;
 
-use crate::ids::CaseId;
+use crate::ids::{CaseId, PartyId};
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
@@ -46,13 +46,13 @@ pub fn part_hash(v: &Value) -> String {
 }
 
 /// Rows of one query as a JSON array (`sql` selects one jsonb column `j`).
-async fn rows(conn: &mut PgConnection, sql: &str, case_id: CaseId) -> Result<Value, sqlx::Error> {
+async fn rows(conn: &mut PgConnection, sql: &str, id: Uuid) -> Result<Value, sqlx::Error> {
     // Each part's statement (a constant of this file) is wrapped in the same aggregate; the
     // parts' own statements are exercised by the dossier tests.
     #[expect(clippy::disallowed_methods, reason = "each part's statement (a constant) in one aggregate")]
     let v: Option<Value> =
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT coalesce(jsonb_agg(j), '[]'::jsonb) FROM ({sql}) q")))
-            .bind(case_id)
+            .bind(id)
             .fetch_one(conn)
             .await?;
     Ok(v.unwrap_or_else(|| json!([])))
@@ -179,7 +179,7 @@ pub async fn gather(
         ),
     ];
     for (name, sql) in queries {
-        parts.insert(name.to_string(), rows(&mut *conn, sql, case_id).await?);
+        parts.insert(name.to_string(), rows(&mut *conn, sql, case_id.0).await?);
     }
     if include_content {
         parts.insert(
@@ -188,12 +188,75 @@ pub async fn gather(
                 &mut *conn,
                 "SELECT jsonb_build_object('document_id', c.document_id, 'content_base64', encode(c.content, 'base64')) AS j \
                  FROM document_contents c JOIN documents d ON d.id = c.document_id WHERE d.case_id = $1 ORDER BY c.document_id",
-                case_id,
+                case_id.0,
             )
             .await?,
         );
     }
     let events: Vec<StoredEvent> = crate::audit::of_case(conn, case_id).await?;
+    parts.insert("audit_events".into(), serde_json::to_value(&events).expect("events serialise"));
+    Ok(parts)
+}
+
+/// Gathers the parts of a party's dossier as a filer, across both dockets (everything but
+/// the checkpoint): the party, its owners, its nexus evidence and screening hits, the cases
+/// it is linked to (their numbers: a case's own dossier holds the case), its filer roles,
+/// declarations with their history and questions, its enforcement matters with their acts,
+/// and the audit events of the party, its declarations and its matters.
+pub async fn gather_party(conn: &mut PgConnection, party: PartyId) -> Result<BTreeMap<String, Value>, sqlx::Error> {
+    const OBJECTS: &str = "(object_type = 'party' AND object_id = $1::text) \
+        OR (object_type = 'declaration' AND object_id IN (SELECT id::text FROM declarations WHERE filer_id = $1)) \
+        OR (object_type = 'enforcement_matter' AND object_id IN (SELECT id::text FROM enforcement_matters WHERE party_id = $1))";
+    let people = format!(
+        "SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role) AS j FROM users u \
+         WHERE u.id IN (SELECT actor_id FROM audit_events WHERE {OBJECTS}) ORDER BY u.id"
+    );
+    let queries: [(&str, &str); 12] = [
+        ("party", "SELECT to_jsonb(p) AS j FROM parties p WHERE p.id = $1"),
+        (
+            "party_owners",
+            "WITH RECURSIVE chain AS (SELECT p.parent_id AS id FROM parties p WHERE p.id = $1 AND p.parent_id IS NOT NULL UNION SELECT p.parent_id FROM parties p JOIN chain ON p.id = chain.id WHERE p.parent_id IS NOT NULL) SELECT to_jsonb(p) AS j FROM parties p WHERE p.id IN (SELECT id FROM chain) ORDER BY p.id",
+        ),
+        (
+            "party_nexus_evidence",
+            "SELECT to_jsonb(e) AS j FROM party_nexus_evidence e WHERE e.party_id = $1 ORDER BY e.recorded_at, e.id",
+        ),
+        (
+            "screening_hits",
+            "SELECT to_jsonb(h) || jsonb_build_object('listed_name', se.name, 'listed_source', se.source) AS j FROM screening_hits h LEFT JOIN screening_entries se ON se.list_version = h.list_version AND se.entry_no = h.entry_no WHERE h.party_id = $1 ORDER BY h.list_version, h.entry_no",
+        ),
+        (
+            "cases",
+            "SELECT jsonb_build_object('case_id', c.id, 'docket_number', c.docket_number, 'role', cp.role, 'linked_at', cp.added_at) AS j FROM case_parties cp JOIN cases c ON c.id = cp.case_id WHERE cp.party_id = $1 ORDER BY c.docket_number, cp.role",
+        ),
+        ("filer_roles", "SELECT to_jsonb(r) AS j FROM filer_roles r WHERE r.party_id = $1 ORDER BY r.role"),
+        (
+            "declarations",
+            "SELECT to_jsonb(d) AS j FROM declarations d WHERE d.filer_id = $1 ORDER BY d.received_at, d.id",
+        ),
+        (
+            "declaration_history",
+            "SELECT to_jsonb(h) AS j FROM declaration_history h JOIN declarations d ON d.id = h.declaration_id WHERE d.filer_id = $1 ORDER BY h.seq",
+        ),
+        (
+            "declaration_questions",
+            "SELECT to_jsonb(q) AS j FROM declaration_questions q JOIN declarations d ON d.id = q.declaration_id WHERE d.filer_id = $1 ORDER BY q.seq",
+        ),
+        (
+            "enforcement_matters",
+            "SELECT to_jsonb(m) AS j FROM enforcement_matters m WHERE m.party_id = $1 ORDER BY m.opened_at, m.id",
+        ),
+        (
+            "enforcement_acts",
+            "SELECT to_jsonb(a) AS j FROM enforcement_acts a JOIN enforcement_matters m ON m.id = a.matter_id WHERE m.party_id = $1 ORDER BY a.seq",
+        ),
+        ("people", &people),
+    ];
+    let mut parts = BTreeMap::new();
+    for (name, sql) in queries {
+        parts.insert(name.to_string(), rows(&mut *conn, sql, party.0).await?);
+    }
+    let events: Vec<StoredEvent> = crate::audit::of_party(conn, party).await?;
     parts.insert("audit_events".into(), serde_json::to_value(&events).expect("events serialise"));
     Ok(parts)
 }
@@ -294,6 +357,41 @@ pub fn header(
         "marking": marking,
         "document_contents_included": include_content,
     })
+}
+
+/// The header part of a party's dossier.
+pub fn party_header(
+    party: PartyId,
+    legal_name: &str,
+    by: (crate::ids::UserId, &str, &str),
+    at: OffsetDateTime,
+    marking: &str,
+) -> Value {
+    json!({
+        "format": FORMAT,
+        "party_id": party,
+        "legal_name": legal_name,
+        "generated_at": at.format(&Rfc3339).expect("UTC times format"),
+        "generated_by": {"id": by.0, "name": by.1, "role": by.2},
+        "marking": marking,
+        "document_contents_included": false,
+    })
+}
+
+/// What the audit events of a dossier may be about: its case; or its party, the party's
+/// declarations and its enforcement matters (each read from the verified parts).
+fn subjects(parts: &serde_json::Map<String, Value>) -> BTreeSet<String> {
+    let ids = |part: &str| -> Vec<String> {
+        parts
+            .get(part)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|x| x["id"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    match parts.get("case").and_then(|c| c["id"].as_str()) {
+        Some(case) => BTreeSet::from([case.to_string()]),
+        None => ["party", "declarations", "enforcement_matters"].into_iter().flat_map(ids).collect(),
+    }
 }
 
 /// What offline verification found.
@@ -411,7 +509,7 @@ pub fn verify(bytes: &[u8], expected: Option<&VerifyingKey>) -> Report {
         }
     }
     // Every audit event against its own hash, in chain order, within the checkpoint.
-    let case_id = parts.get("case").and_then(|c| c["id"].as_str()).unwrap_or("").to_string();
+    let subjects = subjects(parts);
     let mut last_seq = 0i64;
     let mut events_ok = 0;
     for (i, e) in
@@ -427,8 +525,9 @@ pub fn verify(bytes: &[u8], expected: Option<&VerifyingKey>) -> Report {
                     r.problems.push(format!("audit_events[{i}] (event {}): out of chain order", ev.seq));
                 } else if ev.seq > checkpoint_seq {
                     r.problems.push(format!("audit_events[{i}] (event {}): after the checkpoint", ev.seq));
-                } else if ev.object_id.as_deref() != Some(case_id.as_str()) {
-                    r.problems.push(format!("audit_events[{i}] (event {}): not an event of this case", ev.seq));
+                } else if !ev.object_id.as_ref().is_some_and(|o| subjects.contains(o)) {
+                    r.problems
+                        .push(format!("audit_events[{i}] (event {}): not an event of this dossier's subject", ev.seq));
                 } else {
                     events_ok += 1;
                 }

@@ -11,7 +11,7 @@ use crate::access::Actor;
 use crate::audit::checkpoint::{self, Checkpointer};
 use crate::audit::{self, EventType, NewEvent};
 use crate::error::DomainError;
-use crate::ids::CaseId;
+use crate::ids::{CaseId, PartyId};
 
 /// A case's dossier parts, gathered under need-to-know, before they are sealed.
 pub struct Gathered {
@@ -50,13 +50,32 @@ pub async fn seal_dossier(
     form: &str,
 ) -> Result<Dossier, DomainError> {
     let Gathered { id, docket_number, include_content, parts } = g;
+    let header =
+        super::header(id, &docket_number, (user.id, &user.name, user.role.as_str()), now, marking, include_content);
+    let event = |parts_sha256: &str| {
+        NewEvent::new(EventType::CaseExported).object("case", id).changes(json!({
+            "form": form, "document_contents_included": include_content, "parts_sha256": parts_sha256,
+            "marking": marking,
+        }))
+    };
+    seal(pool, checkpointer, (user, now), parts, header, event).await
+}
+
+/// Seals `parts` under `header`: records the export's event (made from the hash of the
+/// parts) and takes the checkpoint covering it in one transaction, copies the checkpoint
+/// to its file once the commit is on disk, and signs the manifest.
+async fn seal(
+    pool: &PgPool,
+    checkpointer: &Checkpointer,
+    (user, now): (&Actor, OffsetDateTime),
+    parts: std::collections::BTreeMap<String, serde_json::Value>,
+    header: serde_json::Value,
+    event: impl FnOnce(&str) -> NewEvent,
+) -> Result<Dossier, DomainError> {
     // Each part is put in canonical form once: its hash for the manifest, and all of them
     // for the event's `parts_sha256`.
     let (hashes, parts_sha256) = super::hash_parts(&parts);
-    let event = NewEvent::new(EventType::CaseExported).object("case", id).changes(json!({
-        "form": form, "document_contents_included": include_content, "parts_sha256": parts_sha256,
-        "marking": marking,
-    }));
+    let event = event(&parts_sha256);
     let unavailable = |e: checkpoint::CheckpointError| match e {
         checkpoint::CheckpointError::Database(e) => DomainError::from(e),
         e => DomainError::Internal(e.into()),
@@ -77,9 +96,34 @@ pub async fn seal_dossier(
             Ok::<(), sqlx::Error>(())
         })
     };
-    let header =
-        super::header(id, &docket_number, (user.id, &user.name, user.role.as_str()), now, marking, include_content);
     let sealed = super::seal_hashed(parts, hashes, header, cp, checkpointer);
     filed.await.map_err(|e| DomainError::Internal(anyhow::anyhow!("the checkpoint file's append stopped: {e}")))??;
     Ok(sealed)
+}
+
+/// A party's dossier as a filer, across both dockets (supervisors and auditors, after the
+/// step-up an export needs): gathered, recorded as `party.exported` and sealed like a
+/// case's.
+pub async fn party_dossier(
+    pool: &PgPool,
+    checkpointer: &Checkpointer,
+    (user, now): (&Actor, OffsetDateTime),
+    marking: &str,
+    party: PartyId,
+) -> Result<Dossier, DomainError> {
+    if !user.may(crate::access::Action::ExportCases) {
+        return Err(DomainError::Forbidden);
+    }
+    user.require_recent_reauth(now)?;
+    let mut conn = pool.acquire().await?;
+    let p = crate::parties::get(&mut conn, party).await?.ok_or(DomainError::NotFound)?;
+    let parts = super::gather_party(&mut conn, party).await?;
+    drop(conn);
+    let header = super::party_header(party, &p.legal_name, (user.id, &user.name, user.role.as_str()), now, marking);
+    let event = |parts_sha256: &str| {
+        NewEvent::new(EventType::PartyExported).object("party", party).changes(json!({
+            "form": "json", "parts_sha256": parts_sha256, "marking": marking,
+        }))
+    };
+    seal(pool, checkpointer, (user, now), parts, header, event).await
 }

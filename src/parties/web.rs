@@ -283,6 +283,8 @@ struct ShowPage {
     /// Its enforcement matters (both dockets), and whether the reader may open one.
     matters: Vec<crate::enforcement::model::Matter>,
     can_open_matter: bool,
+    /// Whether the reader may export the party's dossier.
+    can_export: bool,
 }
 
 /// Renders the page with a message: a form's refusal, or the flash of one that succeeded
@@ -333,6 +335,7 @@ pub(crate) async fn show_page(
         filer_role_choices: crate::declarations::FilerRole::ALL,
         matters,
         can_open_matter: user.may(crate::access::Action::WorkEnforcement),
+        can_export: user.may(crate::access::Action::ExportCases),
     })?;
     *r.status_mut() = status;
     Ok(r)

@@ -659,3 +659,73 @@ async fn a_command_without_the_key_cannot_poison_verification() {
     let out = Command::new(bin).args(["audit", "verify"]).env("DATABASE_URL", &plain.db_url).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[tokio::test]
+async fn a_filers_dossier_holds_both_dockets_and_verifies_offline() {
+    let (dir, key, public) = keypair();
+    let app = signed_app(&key, None).await;
+    let (analyst, supervisor) = (app.user("analyst").await, app.user("supervisor").await);
+    let (ta, ts) = (app.token(&analyst).await, app.token(&supervisor).await);
+    let body = json!({"legal_name": "Harbin Connected Modules", "kind": "company", "country": "CN"});
+    let party =
+        app.send(api("POST", "/api/v1/parties", &ta, Some(body))).await.json()["id"].as_str().unwrap().to_string();
+    let role = json!({"role": "hardware_importer", "since": "2025-03-17"});
+    app.send(api("POST", &format!("/api/v1/parties/{party}/filer-roles"), &ta, Some(role))).await;
+    let d = json!({"filer_id": party, "kind": "hardware", "calendar_year": 2027, "covers": ["TCU-2203"],
+                   "certifications": ["No VCS hardware of a PRC- or Russia-linked supplier"]});
+    let r = app.send(api("POST", "/api/v1/declarations", &ta, Some(d))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let m = json!({"party_id": party, "provision": "791.302", "summary": "Gateways of a PRC-controlled supplier",
+                   "violation_on": "2026-03-01", "transaction_value": "310,000", "opened_on": "2026-04-01"});
+    let r = app.send(api("POST", "/api/v1/enforcement/matters", &ta, Some(m))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let matter = r.json()["id"].as_str().unwrap().to_string();
+    let notice = json!({"kind": "pre_penalty_notice", "effective_on": "2026-04-10", "amount": "200,000",
+                        "note": "Imports of VCS hardware (791.302)", "version": 1});
+    let r = app.send(api("POST", &format!("/api/v1/enforcement/matters/{matter}/acts"), &ts, Some(notice))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // Analysts do not export; an auditor does, after a step-up.
+    let path = format!("/api/v1/parties/{party}/export");
+    assert_eq!(app.send(api("GET", &path, &ta, None)).await.status, StatusCode::FORBIDDEN);
+    let auditor = app.user("auditor").await;
+    let tu = app.token(&auditor).await;
+    let r = app.send(api("GET", &path, &tu, None)).await;
+    assert_eq!(r.json()["type"], "urn:icts-review:problem:reauth-required");
+    reauth(&app, &tu, &auditor).await;
+    let r = app.send(api("GET", &path, &tu, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    let doc: Value = serde_json::from_slice(&r.body).unwrap();
+    let parts = &doc["parts"];
+    assert_eq!(parts["header"]["party_id"], json!(party));
+    assert_eq!(parts["party"][0]["legal_name"], "Harbin Connected Modules");
+    for (part, n) in [
+        ("filer_roles", 1),
+        ("declarations", 1),
+        ("declaration_history", 1),
+        ("enforcement_matters", 1),
+        ("enforcement_acts", 2),
+    ] {
+        assert_eq!(parts[part].as_array().unwrap().len(), n, "{part}: {}", parts[part]);
+    }
+    let types: Vec<&str> =
+        parts["audit_events"].as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    for t in [
+        "party.created",
+        "party.filer_role_recorded",
+        "declaration.filed",
+        "enforcement.matter_opened",
+        "enforcement.act_recorded",
+    ] {
+        assert!(types.contains(&t), "{t} in {types:?}");
+    }
+    assert_eq!(app.events("party.exported").await.len(), 1);
+    let file = dir.path().join("party.json");
+    std::fs::write(&file, &r.body).unwrap();
+    let (ok, out) = verify_export(&file, &public);
+    assert!(ok && out.contains("VERIFIED"), "{out}");
+    // A changed item covered is named.
+    std::fs::write(&file, tamper(&r.body, "\"declarations\":[", "TCU-2203", "TCU-2204")).unwrap();
+    let (ok, out) = verify_export(&file, &public);
+    assert!(!ok && out.contains("part declarations"), "{out}");
+}
