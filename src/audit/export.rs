@@ -354,8 +354,9 @@ fn written(rows: Vec<StoredEvent>, format: Format, redact: bool) -> Written {
 }
 
 /// Reads the chunks after `after` one by one (each under a read turn that ends with the
-/// read) into `to`, which holds one: the reading runs a chunk ahead of the writing, and
-/// stops at the last chunk, at a failure (sent on), or when the writer is gone.
+/// read) into `into`, which holds one, each as soon as the one before is taken: the reading
+/// runs a chunk ahead of the writing, and stops at the last chunk, at a failure (sent on),
+/// or when the writer is gone.
 async fn read_ahead(
     (pool, exports): (PgPool, Exports),
     mut after: i64,
@@ -364,6 +365,8 @@ async fn read_ahead(
     into: tokio::sync::mpsc::Sender<Result<Vec<StoredEvent>, Refused>>,
 ) {
     loop {
+        // The place in `into` first: a chunk is read only once the one before it is taken.
+        let Ok(place) = into.reserve().await else { return };
         let rows = chunk(&pool, &exports, after, through, from, to).await;
         let more = match &rows {
             Ok(rows) => {
@@ -372,7 +375,8 @@ async fn read_ahead(
             }
             Err(_) => false,
         };
-        if into.send(rows).await.is_err() || !more {
+        place.send(rows);
+        if !more {
             return;
         }
     }
@@ -445,8 +449,8 @@ impl LogExport {
 
     /// Hands each chunk to the client in parts while the next one is written and the one
     /// after it read, each in a task of its own: reading, writing and sending overlap, and
-    /// at most four chunks are held (one read, one waiting, one written, one sent),
-    /// whatever the log's size.
+    /// at most three chunks are held (one read, one written, one sent), whatever the log's
+    /// size.
     async fn write(mut self, out: &mut Outlet) -> Result<(), Cut> {
         let first = std::mem::take(&mut self.next);
         let mut current = Written::default();
