@@ -327,6 +327,26 @@ async fn show_page(
     Ok(r)
 }
 
+/// Answers a post of a declaration's page: 303 to `to` with `message` once done; else the
+/// page again, with the form's errors as `invalid` shows them (422) or the refusal (409).
+async fn answered(
+    (state, user, id): (&AppState, &SignedIn, DeclarationId),
+    done: Result<(String, String), AppError>,
+    invalid: impl FnOnce(Vec<FieldError>) -> Shown,
+) -> Result<Response, AppError> {
+    match done {
+        Ok((message, to)) => Ok(Flash::done(message).see_other(&state.web, user, &to)),
+        Err(AppError::Invalid(errors)) => {
+            show_page(state, user, id, invalid(errors), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(AppError::Conflict(message)) => {
+            let shown = Shown { message, is_error: true, ..Shown::default() };
+            show_page(state, user, id, shown, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// `GET /declarations/{id}`.
 pub async fn show(
     user: Authorized<perm::ViewFilings>,
@@ -360,22 +380,15 @@ pub async fn set_status(
         reason: f.reason.clone(),
         version: f.version,
     };
-    match service::set_status(&mut *state.conn().await?, &user, state.now(), id, &change).await.map_err(AppError::from)
-    {
-        Ok(d) => {
-            let message = format!("{} is {} now.", d.number, d.status.label().to_lowercase());
-            Ok(Flash::done(message).see_other(&state.web, &user, &format!("/declarations/{id}")))
-        }
-        Err(AppError::Invalid(errors)) => {
-            let shown = Shown { status_errors: errors, status_form: (f.status, f.reason), ..Shown::default() };
-            show_page(&state, &user, id, shown, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(AppError::Conflict(message)) => {
-            let shown = Shown { message, is_error: true, ..Shown::default() };
-            show_page(&state, &user, id, shown, StatusCode::CONFLICT).await
-        }
-        Err(e) => Err(e),
-    }
+    let done = service::set_status(&mut *state.conn().await?, &user, state.now(), id, &change).await;
+    let done = done
+        .map(|d| (format!("{} is {} now.", d.number, d.status.label().to_lowercase()), format!("/declarations/{id}")));
+    answered((&state, &user, id), done.map_err(AppError::from), |errors| Shown {
+        status_errors: errors,
+        status_form: (f.status, f.reason),
+        ..Shown::default()
+    })
+    .await
 }
 
 /// `POST /declarations/{id}/amendment`: files its amendment.
@@ -394,21 +407,12 @@ pub async fn amend(
         }
         Err(e) => Err(AppError::Invalid(e)),
     };
-    match done {
-        Ok(d) => {
-            let message = format!("{} is received: it amends and supersedes the declaration before it.", d.number);
-            Ok(Flash::done(message).see_other(&state.web, &user, &format!("/declarations/{}", d.id)))
-        }
-        Err(AppError::Invalid(errors)) => {
-            let shown = Shown { amend: Some(f), amend_errors: errors, ..Shown::default() };
-            show_page(&state, &user, id, shown, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(AppError::Conflict(message)) => {
-            let shown = Shown { message, is_error: true, ..Shown::default() };
-            show_page(&state, &user, id, shown, StatusCode::CONFLICT).await
-        }
-        Err(e) => Err(e),
-    }
+    let done = done.map(|d| {
+        let message = format!("{} is received: it amends and supersedes the declaration before it.", d.number);
+        (message, format!("/declarations/{}", d.id))
+    });
+    answered((&state, &user, id), done, |errors| Shown { amend: Some(f), amend_errors: errors, ..Shown::default() })
+        .await
 }
 
 /// The filer-role form of a party's page.
@@ -623,21 +627,18 @@ pub async fn ask(
         asked_on: Some(f.asked_on.clone()).filter(|s| !s.trim().is_empty()),
         version: f.version,
     };
-    match service::ask(&mut *state.conn().await?, &user, state.now(), id, &q).await.map_err(AppError::from) {
-        Ok(d) => {
-            let message = format!("Question asked. {} waits for the filer's answers.", d.number);
-            Ok(Flash::done(message).see_other(&state.web, &user, &format!("/declarations/{id}#questions")))
-        }
-        Err(AppError::Invalid(errors)) => {
-            let shown = Shown { ask_errors: errors, ask_form: (f.question, f.asked_on), ..Shown::default() };
-            show_page(&state, &user, id, shown, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(AppError::Conflict(message)) => {
-            let shown = Shown { message, is_error: true, ..Shown::default() };
-            show_page(&state, &user, id, shown, StatusCode::CONFLICT).await
-        }
-        Err(e) => Err(e),
-    }
+    let done = service::ask(&mut *state.conn().await?, &user, state.now(), id, &q).await.map(|d| {
+        (
+            format!("Question asked. {} waits for the filer's answers.", d.number),
+            format!("/declarations/{id}#questions"),
+        )
+    });
+    answered((&state, &user, id), done.map_err(AppError::from), |errors| Shown {
+        ask_errors: errors,
+        ask_form: (f.question, f.asked_on),
+        ..Shown::default()
+    })
+    .await
 }
 
 /// The form that records the filer's answer to a question.
@@ -660,20 +661,14 @@ pub async fn answer(
         answer: f.answer.clone(),
         answered_on: Some(f.answered_on.clone()).filter(|s| !s.trim().is_empty()),
     };
-    match service::answer(&mut *state.conn().await?, &user, state.now(), id, seq, &a).await.map_err(AppError::from) {
-        Ok(d) => {
-            let message = format!("Answer recorded. {} is {} now.", d.number, d.status.label().to_lowercase());
-            Ok(Flash::done(message).see_other(&state.web, &user, &format!("/declarations/{id}#questions")))
-        }
-        Err(AppError::Invalid(errors)) => {
-            let shown =
-                Shown { answer_errors: errors, answer_form: (seq, f.answer, f.answered_on), ..Shown::default() };
-            show_page(&state, &user, id, shown, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(AppError::Conflict(message)) => {
-            let shown = Shown { message, is_error: true, ..Shown::default() };
-            show_page(&state, &user, id, shown, StatusCode::CONFLICT).await
-        }
-        Err(e) => Err(e),
-    }
+    let done = service::answer(&mut *state.conn().await?, &user, state.now(), id, seq, &a).await.map(|d| {
+        let message = format!("Answer recorded. {} is {} now.", d.number, d.status.label().to_lowercase());
+        (message, format!("/declarations/{id}#questions"))
+    });
+    answered((&state, &user, id), done.map_err(AppError::from), |errors| Shown {
+        answer_errors: errors,
+        answer_form: (seq, f.answer, f.answered_on),
+        ..Shown::default()
+    })
+    .await
 }

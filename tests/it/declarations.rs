@@ -448,4 +448,17 @@ async fn questions_to_a_filer_are_tracked_until_answered_and_the_review_resumes(
     let s = app.sign_in(&app.user("supervisor").await).await;
     let html = app.send(s.get(&format!("/declarations/{id}"))).await.text();
     assert!(html.contains("Yes, for twelve test vehicles.") && html.contains("due-diligence records"), "{html}");
+    // The page's own forms: a question left empty is named; one asked answers 303 back to
+    // the questions.
+    let at = format!("/declarations/{id}/questions");
+    let r = app.send(s.post(&at, &[("question", ""), ("asked_on", ""), ("version", "1")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("give the question"), "{}", r.text());
+    let v = app.send(api("GET", &format!("/api/v1/declarations/{id}"), &t, None)).await.json();
+    let version = v["declaration"]["version"].to_string();
+    let r = app
+        .send(s.post(&at, &[("question", "Which supplier made the gateway?"), ("asked_on", ""), ("version", &version)]))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.header("location"), Some(format!("/declarations/{id}#questions")));
 }
