@@ -73,6 +73,14 @@ typed_id!(
     /// An enforcement matter: one alleged violation and its proceeding.
     MatterId
 );
+typed_id!(
+    /// An application for a specific authorization (connected vehicles, 791.307).
+    ApplicationId
+);
+typed_id!(
+    /// The office's decision on a specific authorization application.
+    DecisionId
+);
 
 typed_id!(
     /// A determination (initial or final) of a case.

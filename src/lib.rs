@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod authorizations;
 pub mod backup;
 pub mod calendar;
 pub mod canonical;

@@ -65,8 +65,8 @@ impl Table {
 /// Every route of the service.
 fn table() -> Table {
     use crate::{
-        accounts, audit, auth, calendar, cases, declarations, determinations, documents, enforcement, mitigation,
-        notifications, parties, proceedings, risk,
+        accounts, audit, auth, authorizations, calendar, cases, declarations, determinations, documents, enforcement,
+        mitigation, notifications, parties, proceedings, risk,
     };
     Table { router: OpenApiRouter::with_openapi(web::openapi::ApiDoc::openapi()), pages: Vec::new() }
         .get("/", web::home::home)
@@ -188,6 +188,16 @@ fn table() -> Table {
         .get("/admin/declaration-due-dates", declarations::web::due_dates)
         .post("/admin/declaration-due-dates", declarations::web::set_due_date)
         // Enforcement: the matters and the penalty calculator.
+        .get("/authorizations", authorizations::web::list)
+        .post("/authorizations", authorizations::web::file)
+        .get("/authorizations/new", authorizations::web::new)
+        .get("/authorizations/{id}", authorizations::web::show)
+        .post("/authorizations/{id}/acts", authorizations::web::record_act)
+        .post("/authorizations/{id}/material", authorizations::web::add_material)
+        .post("/authorizations/{id}/decision", authorizations::web::draft_decision)
+        .get("/authorizations/{id}/sign", authorizations::web::sign_form)
+        .post("/authorizations/{id}/sign", authorizations::web::sign)
+        .post("/authorizations/{id}/conditions/{seq}", authorizations::web::check_condition)
         .get("/enforcement", enforcement::web::list)
         .post("/enforcement", enforcement::web::open)
         .get("/enforcement/new", enforcement::web::new)
@@ -306,6 +316,13 @@ fn table() -> Table {
         .api(routes!(declarations::api::set_due_date))
         .api(routes!(declarations::api::missing))
         .api(routes!(declarations::api::filer_roles, declarations::api::record_filer_role))
+        .api(routes!(authorizations::api::applications, authorizations::api::file))
+        .api(routes!(authorizations::api::application))
+        .api(routes!(authorizations::api::record_act))
+        .api(routes!(authorizations::api::add_material))
+        .api(routes!(authorizations::api::draft_decision))
+        .api(routes!(authorizations::api::sign))
+        .api(routes!(authorizations::api::check_condition))
         .api(routes!(enforcement::api::penalty_basis))
         .api(routes!(enforcement::api::matters, enforcement::api::open))
         .api(routes!(enforcement::api::matter))

@@ -1183,7 +1183,204 @@ async fn connected_vehicles_season(office: &Office, state: &SeedState) -> Result
         reason: "A Sport trim added to the 2027 season after the declaration was filed.".into(),
     };
     decl::amend(conn, ana, state.now(), first.id, &amendment, Via::Api).await?;
+    authorization_applications(office, state, (first.filer_id, filed[1].filer_id, importer_ids[0])).await?;
     enforcement_matters(office, state, (importer_ids[3], importer_ids[7])).await
+}
+
+/// Three specific authorization applications (791.307): Voltra's, returned incomplete,
+/// supplemented, questioned and granted with two conditions (one naming a third-party
+/// assessor); Northbeam's, denied; and an importer's, waiting on the office's question.
+async fn authorization_applications(
+    office: &Office,
+    state: &SeedState,
+    (voltra, northbeam, importer): (crate::ids::PartyId, crate::ids::PartyId, crate::ids::PartyId),
+) -> Result<(), DomainError> {
+    use crate::authorizations::model::{Contents, NewCondition, NewDecision, Outcome};
+    use crate::authorizations::service::{self as auth, Material, NewAct, NewApplication, Requested, SignRequest};
+    let (ana, raj, sam, pat) =
+        (&office.analysts[0], &office.analysts[1], &office.supervisors[0], &office.supervisors[1]);
+    let conn = &mut *state.conn().await?;
+    let act = |kind: Requested, note: &str, answers: Option<i64>, version: i64| NewAct {
+        kind: kind.into(),
+        effective_on: None,
+        note: note.into(),
+        answers,
+        version,
+    };
+    let assessment = |threat: &str, mitigation: &str| {
+        [
+            ("threat", threat),
+            ("vulnerability", "The unit reaches the vehicle network through a gateway that filters its messages."),
+            (
+                "consequence",
+                "Location and driving data of the vehicles sold, and remote functions if the gateway failed.",
+            ),
+            ("mitigation", mitigation),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    let signed = |who: &Actor| {
+        let mut fresh = who.clone();
+        fresh.reauth_at = Some(crate::clock::Clock::now(&office.clock));
+        fresh
+    };
+    let full = |vehicles: &str, foreign: &str| {
+        Contents {
+        parties_and_owners: "The applicant (US, publicly held); its module supplier, Quanta Link Ltd (PRC), wholly owned by Quanta Holdings Ltd (PRC).".into(),
+        foreign_items: foreign.into(),
+        vehicles: vehicles.into(),
+        vcs_function: "Cellular connectivity for telematics and over-the-air updates.".into(),
+        analyses: "Threat analysis and risk assessment per ISO/SAE 21434, February 2026.".into(),
+        access_cutoff: "The supplier has no remote access: updates are built, signed and served in the United States.".into(),
+        security_standards: "ISO/SAE 21434; UN Regulation No. 155; NIST SP 800-193 for firmware resilience.".into(),
+        proposed_mitigation: "Firmware escrow and review, a US-hosted update server, annual third-party audit.".into(),
+    }
+    };
+
+    // Voltra: returned incomplete, supplemented, questioned, granted with conditions.
+    office.clock.set(datetime!(2026-06-01 15:00 UTC));
+    let assessor = crate::parties::create(
+        conn,
+        raj,
+        state.now(),
+        &state.screening,
+        PartyInput {
+            legal_name: "Keystone Cyber Assurance LLC".into(),
+            kind: PartyKind::Company.into(),
+            country: "US".into(),
+            ..PartyInput::default()
+        }
+        .parse()
+        .map_err(DomainError::Invalid)?,
+    )
+    .await?;
+    let mut contents = full(
+        "Voltra Crossover LX, Touring and Sport, model year 2027",
+        "The cellular module's firmware, designed and assembled by Quanta Link Ltd (PRC).",
+    );
+    contents.analyses.clear();
+    let v = auth::file(
+        conn,
+        ana,
+        state.now(),
+        &NewApplication {
+            applicant_id: Some(voltra),
+            summary: "Import and sale of model year 2027 vehicles whose telematics unit carries a PRC-designed cellular module.".into(),
+            contents,
+            filed_on: None,
+        },
+        "api",
+    )
+    .await?;
+    auth::record_act(conn, ana, state.now(), v.id, &act(Requested::Check, "", None, 1)).await?;
+    office.later(9);
+    let added = Contents {
+        analyses:
+            "Threat analysis and risk assessment per ISO/SAE 21434, February 2026, with its vulnerability register."
+                .into(),
+        ..Contents::default()
+    };
+    let material =
+        Material { contents: added, note: "Voltra's letter of 8 June 2026 with the analysis.".into(), version: 2 };
+    auth::add_material(conn, ana, state.now(), v.id, &material).await?;
+    auth::record_act(conn, ana, state.now(), v.id, &act(Requested::Check, "", None, 3)).await?;
+    office.later(14);
+    let q = "Who holds the keys that sign the module's firmware, and where?";
+    let a = auth::record_act(conn, ana, state.now(), v.id, &act(Requested::QuestionAsked, q, None, 4)).await?;
+    office.later(12);
+    let seq = auth::get(conn, ana, state.now(), v.id).await?.acts.last().map(|x| x.seq);
+    let answer = "Voltra's hardware security module in Michigan; Quanta Link holds none.";
+    let a = auth::record_act(conn, ana, state.now(), v.id, &act(Requested::QuestionAnswered, answer, seq, a.version))
+        .await?;
+    office.later(20);
+    let grant = NewDecision {
+        outcome: Outcome::Granted.into(),
+        reasons: "With the signing keys and the update path in the United States and a yearly independent audit, the module gives the PRC no access the conditions do not close.".into(),
+        assessment: assessment(
+            "The module's firmware is designed by a PRC-owned supplier subject to PRC law.",
+            "Firmware escrow and review, US-held signing keys and an annual audit by an independent assessor.",
+        ),
+        conditions: vec![
+            NewCondition {
+                description: "An annual audit of the update path and the firmware escrow by the named third-party assessor, its report filed with the office.".into(),
+                owner: "Voltra Motors LLC".into(),
+                due_on: Some("2027-07-31".into()),
+                assessor_id: Some(assessor.id),
+            },
+            NewCondition {
+                description: "Notice to the office within 30 days of any change of the module's supplier or of the holder of the signing keys.".into(),
+                owner: "Voltra Motors LLC".into(),
+                due_on: None,
+                assessor_id: None,
+            },
+        ],
+        version: a.version,
+    };
+    let a = auth::draft_decision(conn, ana, state.now(), v.id, &grant).await?;
+    office.later(6);
+    let hash = auth::get(conn, pat, state.now(), v.id).await?.draft_sha256.unwrap_or_default();
+    auth::sign(conn, &signed(pat), state.now(), a.id, &SignRequest { content_sha256: hash }).await?;
+
+    // Northbeam: complete, denied.
+    office.clock.set(datetime!(2026-08-10 15:00 UTC));
+    let n = auth::file(
+        conn,
+        raj,
+        state.now(),
+        &NewApplication {
+            applicant_id: Some(northbeam),
+            summary: "Automated driving software of a PRC developer in model year 2027 vehicles.".into(),
+            contents: full(
+                "Northbeam Ranger and Ranger Max, model year 2027",
+                "The driving-automation stack, developed and updated by a PRC software house.",
+            ),
+            filed_on: None,
+        },
+        "api",
+    )
+    .await?;
+    auth::record_act(conn, raj, state.now(), n.id, &act(Requested::Check, "", None, 1)).await?;
+    office.later(35);
+    let deny = NewDecision {
+        outcome: Outcome::Denied.into(),
+        reasons: "The developer updates the software continuously from the PRC; no condition would cut off its access to the vehicles' controls.".into(),
+        assessment: assessment(
+            "The developer is a PRC firm that builds and updates the software.",
+            "The updates cannot be reviewed before they reach the vehicles: no mitigation proposed holds the risk.",
+        ),
+        conditions: Vec::new(),
+        version: 2,
+    };
+    let d = auth::draft_decision(conn, sam, state.now(), n.id, &deny).await?;
+    office.later(3);
+    let hash = auth::get(conn, pat, state.now(), d.id).await?.draft_sha256.unwrap_or_default();
+    auth::sign(conn, &signed(pat), state.now(), d.id, &SignRequest { content_sha256: hash }).await?;
+
+    // An importer's, complete and waiting on the applicant's answer.
+    office.clock.set(datetime!(2026-11-02 15:00 UTC));
+    let w = auth::file(
+        conn,
+        raj,
+        state.now(),
+        &NewApplication {
+            applicant_id: Some(importer),
+            summary: "Import of telematics gateways whose modem is assembled in the PRC, for model year 2028.".into(),
+            contents: full(
+                "Gateway part numbers GW-4100 and GW-4101",
+                "The gateway's modem, assembled by a PRC contract manufacturer.",
+            ),
+            filed_on: None,
+        },
+        "api",
+    )
+    .await?;
+    auth::record_act(conn, raj, state.now(), w.id, &act(Requested::Check, "", None, 1)).await?;
+    office.later(18);
+    let q = "Please brief the office on the modem's firmware supply chain and who can update it in the field.";
+    auth::record_act(conn, raj, state.now(), w.id, &act(Requested::QuestionAsked, q, None, 2)).await?;
+    Ok(())
 }
 
 /// Two enforcement matters against PRC-based importers: one settled after its initial

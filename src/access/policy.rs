@@ -118,6 +118,9 @@ pub enum Action {
     WorkEnforcement,
     /// Record the office's acts in a matter: findings, notices, extensions, settlements.
     DecideEnforcement,
+    /// Sign the office's decision on a specific authorization application (never one's own
+    /// draft).
+    SignAuthorizations,
 }
 
 /// Whether `role` may take `action`.
@@ -144,6 +147,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         ViewEnforcement => matches!(role, Analyst | Supervisor | Auditor),
         WorkEnforcement => matches!(role, Analyst | Supervisor),
         DecideEnforcement => role == Supervisor,
+        SignAuthorizations => role == Supervisor,
     }
 }
 

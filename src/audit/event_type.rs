@@ -73,6 +73,17 @@ event_types! {
     AuthSignIn = "auth.sign_in",
     /// A sign-out.
     AuthSignOut = "auth.sign_out",
+    /// An act on a specific authorization application: its completeness check, material
+    /// added, a question, an answer, a briefing, the application withdrawn.
+    AuthorizationActRecorded = "authorization.act_recorded",
+    /// A specific authorization application filed.
+    AuthorizationApplicationFiled = "authorization.application_filed",
+    /// A condition of a specific authorization checked (implemented, verified, breached).
+    AuthorizationConditionChecked = "authorization.condition_checked",
+    /// The decision on a specific authorization application drafted.
+    AuthorizationDecisionDrafted = "authorization.decision_drafted",
+    /// The decision on a specific authorization application signed.
+    AuthorizationDecisionSigned = "authorization.decision_signed",
     /// A case's risk assessed.
     CaseAssessed = "case.assessed",
     /// A case assigned.

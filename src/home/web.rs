@@ -116,6 +116,8 @@ struct SignedInHome {
     filings: Option<crate::declarations::model::Work>,
     /// Enforcement's work (analysts and supervisors).
     enforcement: Option<crate::enforcement::model::EnforcementWork>,
+    /// Specific authorization applications' work (analysts and supervisors).
+    authorizations: Option<crate::authorizations::model::AuthorizationWork>,
 }
 
 fn days(n: i64) -> String {
@@ -267,6 +269,7 @@ pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> 
         chart_height: 0,
         filings: crate::declarations::service::work(&mut *state.conn().await?, user, now).await?,
         enforcement: crate::enforcement::service::work(&mut *state.conn().await?, user, now).await?,
+        authorizations: crate::authorizations::service::work(&mut *state.conn().await?, user, now).await?,
     };
     match home {
         Home::Analyst(a) => {

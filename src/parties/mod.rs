@@ -580,6 +580,40 @@ pub async fn ownership_chain(conn: &mut PgConnection, id: PartyId) -> Result<Vec
     Ok(out)
 }
 
+/// Why party `id` counts as owned, controlled or directed by the PRC or Russia (what 791.315
+/// bars in a third-party assessor, and 791.304 in a manufacturer): a link of its ownership
+/// chain in China, Hong Kong or Russia, or evidence of ownership or control by either
+/// recorded on it or on a parent. `None` when nothing the registry holds shows it.
+pub async fn prc_or_russia_tie(conn: &mut PgConnection, id: PartyId) -> Result<Option<String>, sqlx::Error> {
+    let chain = ownership_chain(&mut *conn, id).await?;
+    for link in &chain {
+        let country = match link.party.country.as_str() {
+            "CN" | "HK" => "the People's Republic of China",
+            "RU" => "Russia",
+            _ => continue,
+        };
+        return Ok(Some(if link.depth == 0 {
+            format!("{} is in {country}", link.party.legal_name)
+        } else {
+            format!("its owner {} is in {country}", link.party.legal_name)
+        }));
+    }
+    let ids: Vec<uuid::Uuid> = chain.iter().map(|l| l.party.id.0).collect();
+    let found = sqlx::query!(
+        r#"SELECT p.legal_name, e.adversary FROM party_nexus_evidence e JOIN parties p ON p.id = e.party_id
+           WHERE e.party_id = ANY($1) AND e.adversary IN ('CN', 'RU')
+             AND e.criterion IN ('ownership', 'operation_control')
+           ORDER BY e.recorded_at LIMIT 1"#,
+        &ids
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.map(|f| {
+        let by = if f.adversary == "CN" { "the People's Republic of China" } else { "Russia" };
+        format!("evidence recorded on {} shows ownership or control by {by}", f.legal_name)
+    }))
+}
+
 /// A piece of nexus evidence.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Evidence {

@@ -283,6 +283,9 @@ struct ShowPage {
     /// Its enforcement matters (both dockets), and whether the reader may open one.
     matters: Vec<crate::enforcement::model::Matter>,
     can_open_matter: bool,
+    /// Its specific authorization applications, and whether the reader may file one.
+    applications: Vec<crate::authorizations::model::Application>,
+    can_file_application: bool,
     /// Whether the reader may export the party's dossier.
     can_export: bool,
 }
@@ -313,6 +316,7 @@ pub(crate) async fn show_page(
     let hits = super::screening_service::hits_of_party(&mut conn, id).await?;
     let (filer_roles, declarations) = crate::declarations::service::of_filer(&mut conn, user, id).await?;
     let matters = crate::enforcement::service::of_party(&mut conn, user, id).await?;
+    let applications = crate::authorizations::service::of_party(&mut conn, user, id).await?;
     drop(conn);
     let reference = Reference::load(&state.db).await?;
     let mut r = render(&ShowPage {
@@ -335,6 +339,8 @@ pub(crate) async fn show_page(
         filer_role_choices: crate::declarations::FilerRole::ALL,
         matters,
         can_open_matter: user.may(crate::access::Action::WorkEnforcement),
+        applications,
+        can_file_application: user.may(crate::access::Action::WorkFilings),
         can_export: user.may(crate::access::Action::ExportCases),
     })?;
     *r.status_mut() = status;

@@ -490,6 +490,14 @@ pub mod perm {
         const ACTION: Action = Action::WorkEnforcement;
     }
 
+    /// May sign the decision on a specific authorization application (never one's own
+    /// draft: checked by the service).
+    #[derive(Debug)]
+    pub struct SignAuthorizations;
+    impl Permission for SignAuthorizations {
+        const ACTION: Action = Action::SignAuthorizations;
+    }
+
     /// May sign or return determinations.
     #[derive(Debug)]
     pub struct SignDeterminations;

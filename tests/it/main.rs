@@ -10,6 +10,7 @@ mod harness;
 mod access;
 mod assets;
 mod audit;
+mod authorizations;
 mod backup;
 mod browser;
 mod calendar;
