@@ -614,8 +614,8 @@ pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Sto
     .await
 }
 
-/// A party's audit events, in chain order: the party's own, its declarations' and its
-/// enforcement matters'.
+/// A party's audit events, in chain order: the party's own, its declarations', its
+/// enforcement matters' and its specific authorization applications'.
 pub async fn of_party(conn: &mut PgConnection, party: crate::ids::PartyId) -> Result<Vec<StoredEvent>, sqlx::Error> {
     sqlx::query_as!(
         StoredEvent,
@@ -624,6 +624,7 @@ pub async fn of_party(conn: &mut PgConnection, party: crate::ids::PartyId) -> Re
          WHERE (object_type = 'party' AND object_id = $1) \
             OR (object_type = 'declaration' AND object_id IN (SELECT id::text FROM declarations WHERE filer_id = $2)) \
             OR (object_type = 'enforcement_matter' AND object_id IN (SELECT id::text FROM enforcement_matters WHERE party_id = $2)) \
+            OR (object_type = 'authorization_application' AND object_id IN (SELECT id::text FROM authorization_applications WHERE applicant_id = $2)) \
          ORDER BY seq",
         party.to_string(),
         party.0,

@@ -206,12 +206,13 @@ pub async fn gather(
 pub async fn gather_party(conn: &mut PgConnection, party: PartyId) -> Result<BTreeMap<String, Value>, sqlx::Error> {
     const OBJECTS: &str = "(object_type = 'party' AND object_id = $1::text) \
         OR (object_type = 'declaration' AND object_id IN (SELECT id::text FROM declarations WHERE filer_id = $1)) \
-        OR (object_type = 'enforcement_matter' AND object_id IN (SELECT id::text FROM enforcement_matters WHERE party_id = $1))";
+        OR (object_type = 'enforcement_matter' AND object_id IN (SELECT id::text FROM enforcement_matters WHERE party_id = $1)) \
+        OR (object_type = 'authorization_application' AND object_id IN (SELECT id::text FROM authorization_applications WHERE applicant_id = $1))";
     let people = format!(
         "SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role) AS j FROM users u \
          WHERE u.id IN (SELECT actor_id FROM audit_events WHERE {OBJECTS}) ORDER BY u.id"
     );
-    let queries: [(&str, &str); 12] = [
+    let queries: [(&str, &str); 16] = [
         ("party", "SELECT to_jsonb(p) AS j FROM parties p WHERE p.id = $1"),
         (
             "party_owners",
@@ -249,6 +250,22 @@ pub async fn gather_party(conn: &mut PgConnection, party: PartyId) -> Result<BTr
         (
             "enforcement_acts",
             "SELECT to_jsonb(a) AS j FROM enforcement_acts a JOIN enforcement_matters m ON m.id = a.matter_id WHERE m.party_id = $1 ORDER BY a.seq",
+        ),
+        (
+            "authorization_applications",
+            "SELECT to_jsonb(a) AS j FROM authorization_applications a WHERE a.applicant_id = $1 ORDER BY a.received_at, a.id",
+        ),
+        (
+            "authorization_acts",
+            "SELECT to_jsonb(x) AS j FROM authorization_acts x JOIN authorization_applications a ON a.id = x.application_id WHERE a.applicant_id = $1 ORDER BY x.seq",
+        ),
+        (
+            "authorization_decisions",
+            "SELECT to_jsonb(d) || jsonb_build_object('content_sha256', encode(d.content_sha256, 'hex')) AS j FROM authorization_decisions d JOIN authorization_applications a ON a.id = d.application_id WHERE a.applicant_id = $1 ORDER BY d.drafted_at, d.id",
+        ),
+        (
+            "authorization_conditions",
+            "SELECT to_jsonb(c) AS j FROM authorization_conditions c JOIN authorization_decisions d ON d.id = c.decision_id JOIN authorization_applications a ON a.id = d.application_id WHERE a.applicant_id = $1 ORDER BY d.drafted_at, d.id, c.seq",
         ),
         ("people", &people),
     ];
@@ -379,7 +396,8 @@ pub fn party_header(
 }
 
 /// What the audit events of a dossier may be about: its case; or its party, the party's
-/// declarations and its enforcement matters (each read from the verified parts).
+/// declarations, its enforcement matters and its specific authorization applications (each
+/// read from the verified parts).
 fn subjects(parts: &serde_json::Map<String, Value>) -> BTreeSet<String> {
     let ids = |part: &str| -> Vec<String> {
         parts
@@ -390,7 +408,10 @@ fn subjects(parts: &serde_json::Map<String, Value>) -> BTreeSet<String> {
     };
     match parts.get("case").and_then(|c| c["id"].as_str()) {
         Some(case) => BTreeSet::from([case.to_string()]),
-        None => ["party", "declarations", "enforcement_matters"].into_iter().flat_map(ids).collect(),
+        None => ["party", "declarations", "enforcement_matters", "authorization_applications"]
+            .into_iter()
+            .flat_map(ids)
+            .collect(),
     }
 }
 

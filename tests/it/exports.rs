@@ -685,6 +685,17 @@ async fn a_filers_dossier_holds_both_dockets_and_verifies_offline() {
     let r = app.send(api("POST", &format!("/api/v1/enforcement/matters/{matter}/acts"), &ts, Some(notice))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 
+    let a = json!({"applicant_id": party, "summary": "Gateways whose modem is assembled in the PRC",
+                   "contents": {"vehicles": "GW-4100"}});
+    let r = app.send(api("POST", "/api/v1/authorizations/applications", &ta, Some(a))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let application = r.json()["id"].as_str().unwrap().to_string();
+    let check = json!({"kind": "check", "version": 1});
+    let r = app
+        .send(api("POST", &format!("/api/v1/authorizations/applications/{application}/acts"), &ta, Some(check)))
+        .await;
+    assert_eq!(r.json()["status"], "incomplete", "{}", r.text());
+
     // Analysts do not export; an auditor does, after a step-up.
     let path = format!("/api/v1/parties/{party}/export");
     assert_eq!(app.send(api("GET", &path, &ta, None)).await.status, StatusCode::FORBIDDEN);
@@ -705,6 +716,8 @@ async fn a_filers_dossier_holds_both_dockets_and_verifies_offline() {
         ("declaration_history", 1),
         ("enforcement_matters", 1),
         ("enforcement_acts", 2),
+        ("authorization_applications", 1),
+        ("authorization_acts", 2),
     ] {
         assert_eq!(parts[part].as_array().unwrap().len(), n, "{part}: {}", parts[part]);
     }
@@ -716,6 +729,8 @@ async fn a_filers_dossier_holds_both_dockets_and_verifies_offline() {
         "declaration.filed",
         "enforcement.matter_opened",
         "enforcement.act_recorded",
+        "authorization.application_filed",
+        "authorization.act_recorded",
     ] {
         assert!(types.contains(&t), "{t} in {types:?}");
     }
