@@ -81,6 +81,14 @@ typed_id!(
     /// The office's decision on a specific authorization application.
     DecisionId
 );
+typed_id!(
+    /// A firm's reliance on a general authorization.
+    RelianceId
+);
+typed_id!(
+    /// A supplier's application for the approved-supplier list of GA 3.
+    SupplierId
+);
 
 typed_id!(
     /// A determination (initial or final) of a case.

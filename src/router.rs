@@ -66,7 +66,7 @@ impl Table {
 fn table() -> Table {
     use crate::{
         accounts, audit, auth, authorizations, calendar, cases, declarations, determinations, documents, enforcement,
-        mitigation, notifications, parties, proceedings, risk,
+        general_authorizations, mitigation, notifications, parties, proceedings, risk,
     };
     Table { router: OpenApiRouter::with_openapi(web::openapi::ApiDoc::openapi()), pages: Vec::new() }
         .get("/", web::home::home)
@@ -198,6 +198,12 @@ fn table() -> Table {
         .get("/authorizations/{id}/sign", authorizations::web::sign_form)
         .post("/authorizations/{id}/sign", authorizations::web::sign)
         .post("/authorizations/{id}/conditions/{seq}", authorizations::web::check_condition)
+        .get("/general-authorizations", general_authorizations::web::index)
+        .post("/general-authorizations/reliances", general_authorizations::web::rely)
+        .get("/general-authorizations/reliances/{id}", general_authorizations::web::reliance)
+        .post("/general-authorizations/reliances/{id}/acts", general_authorizations::web::record)
+        .post("/general-authorizations/suppliers", general_authorizations::web::apply_supplier)
+        .post("/general-authorizations/suppliers/{id}/decision", general_authorizations::web::decide_supplier)
         .get("/enforcement", enforcement::web::list)
         .post("/enforcement", enforcement::web::open)
         .get("/enforcement/new", enforcement::web::new)
@@ -323,6 +329,12 @@ fn table() -> Table {
         .api(routes!(authorizations::api::draft_decision))
         .api(routes!(authorizations::api::sign))
         .api(routes!(authorizations::api::check_condition))
+        .api(routes!(general_authorizations::api::versions))
+        .api(routes!(general_authorizations::api::reliances, general_authorizations::api::rely))
+        .api(routes!(general_authorizations::api::reliance))
+        .api(routes!(general_authorizations::api::record))
+        .api(routes!(general_authorizations::api::suppliers, general_authorizations::api::apply_supplier))
+        .api(routes!(general_authorizations::api::decide_supplier))
         .api(routes!(enforcement::api::penalty_basis))
         .api(routes!(enforcement::api::matters, enforcement::api::open))
         .api(routes!(enforcement::api::matter))

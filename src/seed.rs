@@ -1184,7 +1184,82 @@ async fn connected_vehicles_season(office: &Office, state: &SeedState) -> Result
     };
     decl::amend(conn, ana, state.now(), first.id, &amendment, Via::Api).await?;
     authorization_applications(office, state, (first.filer_id, filed[1].filer_id, importer_ids[0])).await?;
+    general_authorization_reliances(office, state, (&filed[2], &filed[7])).await?;
     enforcement_matters(office, state, (importer_ids[3], importer_ids[7])).await
+}
+
+/// Two manufacturers relying on GA 1 as their declarations state, one of them with its
+/// first report missed (reliance void from its date), the other on time; and GA 3's list
+/// with one supplier approved and one applying.
+async fn general_authorization_reliances(
+    office: &Office,
+    state: &SeedState,
+    (missed, kept): (&crate::declarations::Declaration, &crate::declarations::Declaration),
+) -> Result<(), DomainError> {
+    use crate::general_authorizations::model::{
+        ActKind, NewAct, NewReliance, NewSupplier, SupplierDecision, SupplierStatus,
+    };
+    use crate::general_authorizations::service as ga;
+    let (raj, sam) = (&office.analysts[1], &office.supervisors[0]);
+    office.clock.set(datetime!(2026-11-24 15:00 UTC));
+    let conn = &mut *state.conn().await?;
+    let relied = |d: &crate::declarations::Declaration, from: &str| NewReliance {
+        party_id: Some(d.filer_id),
+        ga_number: "GA 1".into(),
+        declaration_id: Some(d.id),
+        summary: "Engineering test vehicles driven on public roads under GA 1, as the declaration states.".into(),
+        relied_from: Some(from.into()),
+    };
+    ga::rely(conn, raj, state.now(), &relied(missed, "2026-03-10")).await?;
+    let r = ga::rely(conn, raj, state.now(), &relied(kept, "2026-03-20")).await?;
+    let report = NewAct {
+        kind: ActKind::ReportFiled.into(),
+        effective_on: Some("2026-09-10".into()),
+        note: "Twelve test vehicles in Michigan and Arizona; no change of supplier.".into(),
+        version: r.version,
+    };
+    ga::record(conn, raj, state.now(), r.id, &report).await?;
+    let mut ids = Vec::new();
+    for name in ["Ridgeline Modem Works Inc.", "Bluewater Antenna Systems LLC"] {
+        let p = crate::parties::create(
+            conn,
+            raj,
+            state.now(),
+            &state.screening,
+            PartyInput {
+                legal_name: name.into(),
+                kind: PartyKind::Company.into(),
+                country: "US".into(),
+                ..PartyInput::default()
+            }
+            .parse()
+            .map_err(DomainError::Invalid)?,
+        )
+        .await?;
+        ids.push(p.id);
+    }
+    let approved = ga::apply_supplier(
+        conn,
+        raj,
+        state.now(),
+        &NewSupplier { party_id: Some(ids[0]), applied_on: Some("2026-07-01".into()) },
+    )
+    .await?;
+    let decision = SupplierDecision {
+        status: SupplierStatus::Approved.into(),
+        on: Some("2026-08-14".into()),
+        reason: "Its modems are designed and made in the United States and Mexico; no PRC or Russian owner.".into(),
+        version: approved.version,
+    };
+    ga::decide_supplier(conn, sam, state.now(), approved.id, &decision).await?;
+    ga::apply_supplier(
+        conn,
+        raj,
+        state.now(),
+        &NewSupplier { party_id: Some(ids[1]), applied_on: Some("2026-11-02".into()) },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Three specific authorization applications (791.307): Voltra's, returned incomplete,

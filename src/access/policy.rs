@@ -119,7 +119,7 @@ pub enum Action {
     /// Record the office's acts in a matter: findings, notices, extensions, settlements.
     DecideEnforcement,
     /// Sign the office's decision on a specific authorization application (never one's own
-    /// draft).
+    /// draft), and decide on suppliers for GA 3's approved-supplier list.
     SignAuthorizations,
 }
 

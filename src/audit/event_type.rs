@@ -167,6 +167,15 @@ event_types! {
     EnforcementActRecorded = "enforcement.act_recorded",
     /// An enforcement matter opened.
     EnforcementMatterOpened = "enforcement.matter_opened",
+    /// A firm's reliance on a general authorization recorded.
+    GeneralAuthorizationRelied = "general_authorization.relied",
+    /// An act of a reliance on a general authorization: a report filed, a change of
+    /// circumstance, its reassessment, the reliance ended.
+    GeneralAuthorizationRelianceAct = "general_authorization.reliance_act",
+    /// A supplier's application for GA 3's approved-supplier list recorded.
+    GeneralAuthorizationSupplierApplied = "general_authorization.supplier_applied",
+    /// The office's decision on a supplier for GA 3's list, or its removal.
+    GeneralAuthorizationSupplierDecided = "general_authorization.supplier_decided",
     /// An import of records completed.
     ImportCompleted = "import.completed",
     /// A mitigation measure checked.

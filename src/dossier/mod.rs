@@ -207,12 +207,14 @@ pub async fn gather_party(conn: &mut PgConnection, party: PartyId) -> Result<BTr
     const OBJECTS: &str = "(object_type = 'party' AND object_id = $1::text) \
         OR (object_type = 'declaration' AND object_id IN (SELECT id::text FROM declarations WHERE filer_id = $1)) \
         OR (object_type = 'enforcement_matter' AND object_id IN (SELECT id::text FROM enforcement_matters WHERE party_id = $1)) \
-        OR (object_type = 'authorization_application' AND object_id IN (SELECT id::text FROM authorization_applications WHERE applicant_id = $1))";
+        OR (object_type = 'authorization_application' AND object_id IN (SELECT id::text FROM authorization_applications WHERE applicant_id = $1)) \
+        OR (object_type = 'ga_reliance' AND object_id IN (SELECT id::text FROM ga_reliances WHERE party_id = $1)) \
+        OR (object_type = 'ga_supplier' AND object_id IN (SELECT id::text FROM ga_suppliers WHERE party_id = $1))";
     let people = format!(
         "SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role) AS j FROM users u \
          WHERE u.id IN (SELECT actor_id FROM audit_events WHERE {OBJECTS}) ORDER BY u.id"
     );
-    let queries: [(&str, &str); 16] = [
+    let queries: [(&str, &str); 19] = [
         ("party", "SELECT to_jsonb(p) AS j FROM parties p WHERE p.id = $1"),
         (
             "party_owners",
@@ -266,6 +268,18 @@ pub async fn gather_party(conn: &mut PgConnection, party: PartyId) -> Result<BTr
         (
             "authorization_conditions",
             "SELECT to_jsonb(c) AS j FROM authorization_conditions c JOIN authorization_decisions d ON d.id = c.decision_id JOIN authorization_applications a ON a.id = d.application_id WHERE a.applicant_id = $1 ORDER BY d.drafted_at, d.id, c.seq",
+        ),
+        (
+            "ga_reliances",
+            "SELECT to_jsonb(r) AS j FROM ga_reliances r WHERE r.party_id = $1 ORDER BY r.recorded_at, r.id",
+        ),
+        (
+            "ga_reliance_acts",
+            "SELECT to_jsonb(x) AS j FROM ga_reliance_acts x JOIN ga_reliances r ON r.id = x.reliance_id WHERE r.party_id = $1 ORDER BY x.seq",
+        ),
+        (
+            "ga_suppliers",
+            "SELECT to_jsonb(g) AS j FROM ga_suppliers g WHERE g.party_id = $1 ORDER BY g.recorded_at, g.id",
         ),
         ("people", &people),
     ];
@@ -396,8 +410,9 @@ pub fn party_header(
 }
 
 /// What the audit events of a dossier may be about: its case; or its party, the party's
-/// declarations, its enforcement matters and its specific authorization applications (each
-/// read from the verified parts).
+/// declarations, its enforcement matters, its specific authorization applications, its
+/// reliances on general authorizations and its applications for GA 3's list (each read
+/// from the verified parts).
 fn subjects(parts: &serde_json::Map<String, Value>) -> BTreeSet<String> {
     let ids = |part: &str| -> Vec<String> {
         parts
@@ -408,10 +423,17 @@ fn subjects(parts: &serde_json::Map<String, Value>) -> BTreeSet<String> {
     };
     match parts.get("case").and_then(|c| c["id"].as_str()) {
         Some(case) => BTreeSet::from([case.to_string()]),
-        None => ["party", "declarations", "enforcement_matters", "authorization_applications"]
-            .into_iter()
-            .flat_map(ids)
-            .collect(),
+        None => [
+            "party",
+            "declarations",
+            "enforcement_matters",
+            "authorization_applications",
+            "ga_reliances",
+            "ga_suppliers",
+        ]
+        .into_iter()
+        .flat_map(ids)
+        .collect(),
     }
 }
 

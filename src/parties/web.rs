@@ -286,6 +286,8 @@ struct ShowPage {
     /// Its specific authorization applications, and whether the reader may file one.
     applications: Vec<crate::authorizations::model::Application>,
     can_file_application: bool,
+    /// Its reliances on general authorizations, with their standing today.
+    reliances: Vec<crate::general_authorizations::model::Reliance>,
     /// Whether the reader may export the party's dossier.
     can_export: bool,
 }
@@ -317,6 +319,11 @@ pub(crate) async fn show_page(
     let (filer_roles, declarations) = crate::declarations::service::of_filer(&mut conn, user, id).await?;
     let matters = crate::enforcement::service::of_party(&mut conn, user, id).await?;
     let applications = crate::authorizations::service::of_party(&mut conn, user, id).await?;
+    let reliances = if user.may(crate::access::Action::ViewFilings) {
+        crate::general_authorizations::service::reliances(&mut conn, user, state.now(), Some(id)).await?
+    } else {
+        Vec::new()
+    };
     drop(conn);
     let reference = Reference::load(&state.db).await?;
     let mut r = render(&ShowPage {
@@ -341,6 +348,7 @@ pub(crate) async fn show_page(
         can_open_matter: user.may(crate::access::Action::WorkEnforcement),
         applications,
         can_file_application: user.may(crate::access::Action::WorkFilings),
+        reliances,
         can_export: user.may(crate::access::Action::ExportCases),
     })?;
     *r.status_mut() = status;

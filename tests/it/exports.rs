@@ -696,6 +696,10 @@ async fn a_filers_dossier_holds_both_dockets_and_verifies_offline() {
         .await;
     assert_eq!(r.json()["status"], "incomplete", "{}", r.text());
 
+    let b = json!({"party_id": party, "ga_number": "GA 2", "summary": "Prototype gateways imported for testing"});
+    let r = app.send(api("POST", "/api/v1/general-authorizations/reliances", &ta, Some(b))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a PRC firm may not rely: {}", r.text());
+
     // Analysts do not export; an auditor does, after a step-up.
     let path = format!("/api/v1/parties/{party}/export");
     assert_eq!(app.send(api("GET", &path, &ta, None)).await.status, StatusCode::FORBIDDEN);

@@ -22,6 +22,7 @@ mod enforcement;
 mod exports;
 mod forms;
 mod foundation;
+mod general_authorizations;
 mod home;
 mod identity;
 mod import;
