@@ -34,6 +34,7 @@ pub mod parties;
 pub mod proceedings;
 pub mod risk;
 pub mod router;
+pub mod search;
 pub mod seed;
 pub mod server;
 pub mod synthetic;

@@ -66,7 +66,7 @@ impl Table {
 fn table() -> Table {
     use crate::{
         accounts, audit, auth, authorizations, calendar, cases, declarations, determinations, documents, enforcement,
-        general_authorizations, mitigation, notifications, parties, proceedings, risk,
+        general_authorizations, mitigation, notifications, parties, proceedings, risk, search,
     };
     Table { router: OpenApiRouter::with_openapi(web::openapi::ApiDoc::openapi()), pages: Vec::new() }
         .get("/", web::home::home)
@@ -198,6 +198,7 @@ fn table() -> Table {
         .get("/authorizations/{id}/sign", authorizations::web::sign_form)
         .post("/authorizations/{id}/sign", authorizations::web::sign)
         .post("/authorizations/{id}/conditions/{seq}", authorizations::web::check_condition)
+        .get("/search", search::web::page)
         .get("/general-authorizations", general_authorizations::web::index)
         .post("/general-authorizations/reliances", general_authorizations::web::rely)
         .get("/general-authorizations/reliances/{id}", general_authorizations::web::reliance)
@@ -329,6 +330,7 @@ fn table() -> Table {
         .api(routes!(authorizations::api::draft_decision))
         .api(routes!(authorizations::api::sign))
         .api(routes!(authorizations::api::check_condition))
+        .api(routes!(search::api::search))
         .api(routes!(general_authorizations::api::versions))
         .api(routes!(general_authorizations::api::reliances, general_authorizations::api::rely))
         .api(routes!(general_authorizations::api::reliance))

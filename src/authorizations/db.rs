@@ -265,6 +265,20 @@ pub async fn list(
     Ok(rows.into_iter().map(Application::from).collect())
 }
 
+/// The applications whose number, applicant or transaction holds `q`, newest first; at
+/// most `limit`.
+pub async fn search(conn: &mut PgConnection, q: &str, limit: i64) -> sqlx::Result<Vec<Application>> {
+    let rows = select_applications!(
+        "WHERE a.number ILIKE $1 OR p.legal_name ILIKE $1 OR a.summary ILIKE $1 \
+         ORDER BY a.received_at DESC, a.id DESC LIMIT $2",
+        crate::db::contains_pattern(q),
+        limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Application::from).collect())
+}
+
 /// An application's acts, in the order recorded.
 pub async fn acts(conn: &mut PgConnection, id: ApplicationId) -> sqlx::Result<Vec<ActRow>> {
     sqlx::query_as!(

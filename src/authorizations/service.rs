@@ -753,6 +753,18 @@ pub async fn list(
     Ok(db::list(conn, status, applicant, LIST_LIMIT).await?)
 }
 
+/// The applications whose number, applicant or transaction holds `q`, newest first: at
+/// most `limit`.
+pub async fn search(
+    conn: &mut PgConnection,
+    user: &Actor,
+    q: &str,
+    limit: i64,
+) -> Result<Vec<Application>, DomainError> {
+    require(user, Action::ViewFilings)?;
+    Ok(db::search(conn, q, limit).await?)
+}
+
 /// A party's applications, newest first (none for a reader who sees no filings).
 pub async fn of_party(conn: &mut PgConnection, user: &Actor, party: PartyId) -> Result<Vec<Application>, DomainError> {
     if !user.may(Action::ViewFilings) {

@@ -153,6 +153,11 @@ pub fn parse_cursor(cursor: &str) -> Option<(String, uuid::Uuid)> {
     Some((key.to_string(), uuid::Uuid::parse_str(id).ok()?))
 }
 
+/// The `ILIKE` pattern that finds `q` anywhere in a text, its wildcards taken literally.
+pub fn contains_pattern(q: &str) -> String {
+    format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
 /// `12345` as `12,345`.
 pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();

@@ -253,10 +253,7 @@ pub struct Filter {
     pub limit: i64,
 }
 
-/// The `ILIKE` pattern that finds `q` anywhere, its wildcards taken literally.
-fn pattern(q: &str) -> String {
-    format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
-}
+use crate::db::contains_pattern as pattern;
 
 /// A page of the declaration list with one row more than the page when there is more: newest
 /// first, or oldest first going back (see [`crate::db::Page::from_read`]).

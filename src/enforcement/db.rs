@@ -205,3 +205,16 @@ pub async fn work(conn: &mut PgConnection, today: Date) -> Result<EnforcementWor
 pub async fn lock(conn: &mut PgConnection, id: MatterId) -> Result<Option<Matter>, sqlx::Error> {
     select_matters!("WHERE m.id = $1 FOR UPDATE OF m", id.0).fetch_optional(conn).await
 }
+
+/// The matters whose number, party or alleged violation holds `q`, newest first; at most
+/// `limit`.
+pub async fn search(conn: &mut PgConnection, q: &str, limit: i64) -> Result<Vec<Matter>, sqlx::Error> {
+    select_matters!(
+        "WHERE m.number ILIKE $1 OR p.legal_name ILIKE $1 OR m.summary ILIKE $1 \
+         ORDER BY m.opened_at DESC, m.id DESC LIMIT $2",
+        crate::db::contains_pattern(q),
+        limit,
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -319,6 +319,13 @@ pub async fn list(
     Ok(db::list(conn, stage, party, LIST_LIMIT).await?.into_iter().filter(|m| sees(user, m)).collect())
 }
 
+/// The matters whose number, party or alleged violation holds `q`, newest first: at most
+/// `limit`, those the user may see.
+pub async fn search(conn: &mut PgConnection, user: &Actor, q: &str, limit: i64) -> Result<Vec<Matter>, DomainError> {
+    require(user, Action::ViewEnforcement)?;
+    Ok(db::search(conn, q, limit).await?.into_iter().filter(|m| sees(user, m)).collect())
+}
+
 /// The most matters a list shows.
 pub const LIST_LIMIT: i64 = 500;
 

@@ -34,6 +34,7 @@ mod piv;
 mod record;
 mod risk;
 mod screening;
+mod search;
 mod security;
 mod security_keys;
 mod seed;
