@@ -345,3 +345,49 @@ async fn the_pages_file_check_draft_and_sign_an_application_after_a_step_up() {
     let html = app.send(sv.get(&page)).await.text();
     assert!(html.contains("Decision signed 2026-04-06: Denied"), "{html}");
 }
+
+#[tokio::test]
+async fn the_second_dockets_new_pages_are_accessible_in_a_real_browser() {
+    use crate::days::DemoOffice;
+    use crate::harness::Browser;
+    use fantoccini::Locator;
+    use icts_review::access::Role;
+    let office = DemoOffice::start().await;
+    let base = office.server.base.clone();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    office.sign_in(&browser, Role::Supervisor).await;
+
+    c.goto(&format!("{base}/authorizations")).await.unwrap();
+    c.wait().for_element(Locator::Css("[data-testid=applications]")).await.unwrap();
+    browser.assert_accessible("the application list").await;
+    // Voltra's, granted with its conditions and their check forms.
+    c.find(Locator::XPath("//a[contains(text(), 'SA-2026-0001')]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("[data-testid=conditions]")).await.unwrap();
+    browser.screenshot("authorization-granted").await;
+    browser.assert_accessible("a granted application with its conditions").await;
+    // The one waiting on its question, with the answer and decision forms.
+    c.goto(&format!("{base}/authorizations?status=questions_asked")).await.unwrap();
+    c.find(Locator::Css("[data-testid=applications] tbody a")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("[data-testid=questions]")).await.unwrap();
+    browser.assert_accessible("an application with a question open").await;
+    // A refused filing lists its problems.
+    c.goto(&format!("{base}/authorizations/new")).await.unwrap();
+    browser.assert_accessible("the form that files an application").await;
+    c.find(Locator::Css("form.usa-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("[data-testid=error-summary]")).await.unwrap();
+    browser.assert_accessible("the application form with errors").await;
+    // General authorizations, a void reliance, and the search.
+    c.goto(&format!("{base}/general-authorizations")).await.unwrap();
+    c.wait().for_element(Locator::Css("[data-testid=reliances]")).await.unwrap();
+    browser.screenshot("general-authorizations").await;
+    browser.assert_accessible("the general authorizations").await;
+    c.find(Locator::XPath("//a[contains(text(), 'Cascade Electric')]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("[data-testid=void]")).await.unwrap();
+    browser.assert_accessible("a reliance void from a missed report").await;
+    c.goto(&format!("{base}/search?q=Voltra")).await.unwrap();
+    let found = c.wait().for_element(Locator::Css("[data-testid=found]")).await.unwrap();
+    assert!(found.text().await.unwrap().contains("found"));
+    browser.assert_accessible("the search across both dockets").await;
+    browser.close().await;
+}
