@@ -1393,10 +1393,10 @@ async fn authorization_applications(
         ],
         version: a.version,
     };
-    let a = auth::draft_decision(conn, ana, state.now(), v.id, &grant).await?;
+    let a = auth::draft_decision(conn, ana, state.now(), v.id, &grant, state.mail).await?;
     office.later(6);
     let hash = auth::get(conn, pat, state.now(), v.id).await?.draft_sha256.unwrap_or_default();
-    auth::sign(conn, &signed(pat), state.now(), a.id, &SignRequest { content_sha256: hash }).await?;
+    auth::sign(conn, &signed(pat), state.now(), a.id, &SignRequest { content_sha256: hash }, state.mail).await?;
 
     // Northbeam: complete, denied.
     office.clock.set(datetime!(2026-08-10 15:00 UTC));
@@ -1428,10 +1428,10 @@ async fn authorization_applications(
         conditions: Vec::new(),
         version: 2,
     };
-    let d = auth::draft_decision(conn, sam, state.now(), n.id, &deny).await?;
+    let d = auth::draft_decision(conn, sam, state.now(), n.id, &deny, state.mail).await?;
     office.later(3);
     let hash = auth::get(conn, pat, state.now(), d.id).await?.draft_sha256.unwrap_or_default();
-    auth::sign(conn, &signed(pat), state.now(), d.id, &SignRequest { content_sha256: hash }).await?;
+    auth::sign(conn, &signed(pat), state.now(), d.id, &SignRequest { content_sha256: hash }, state.mail).await?;
 
     // An importer's, complete and waiting on the applicant's answer.
     office.clock.set(datetime!(2026-11-02 15:00 UTC));

@@ -129,7 +129,7 @@ pub async fn draft_decision(
     AppPath(id): AppPath<ApplicationId>,
     ApiJson(d): ApiJson<NewDecision>,
 ) -> Result<ApiJson<Application>, AppError> {
-    Ok(ApiJson(service::draft_decision(&mut *state.conn().await?, &user, state.now(), id, &d).await?))
+    Ok(ApiJson(service::draft_decision(&mut *state.conn().await?, &user, state.now(), id, &d, state.mail).await?))
 }
 
 /// Signs the draft decision (a supervisor who did not draft it, after a fresh
@@ -144,7 +144,7 @@ pub async fn sign(
     AppPath(id): AppPath<ApplicationId>,
     ApiJson(r): ApiJson<SignRequest>,
 ) -> Result<ApiJson<Application>, AppError> {
-    Ok(ApiJson(service::sign(&mut *state.conn().await?, &user, state.now(), id, &r).await?))
+    Ok(ApiJson(service::sign(&mut *state.conn().await?, &user, state.now(), id, &r, state.mail).await?))
 }
 
 /// Records a check of a grant's condition (analysts, supervisors): implemented, verified,
@@ -158,5 +158,5 @@ pub async fn check_condition(
     AppPath((id, seq)): AppPath<(ApplicationId, i64)>,
     ApiJson(c): ApiJson<ConditionCheck>,
 ) -> Result<ApiJson<Application>, AppError> {
-    Ok(ApiJson(service::check_condition(&mut *state.conn().await?, &user, state.now(), id, seq, &c).await?))
+    Ok(ApiJson(service::check_condition(&mut *state.conn().await?, &user, state.now(), id, seq, &c, state.mail).await?))
 }

@@ -421,6 +421,7 @@ pub async fn draft_decision(
     now: OffsetDateTime,
     id: ApplicationId,
     d: &NewDecision,
+    mail: bool,
 ) -> Result<Application, DomainError> {
     require(user, Action::WorkFilings)?;
     let today = crate::dates::today(now);
@@ -521,6 +522,11 @@ pub async fn draft_decision(
         .changes(json!({"number": a.number, "decision": decision, "outcome": outcome, "reasons": reasons,
                "assessment": assessment, "conditions": conditions}));
     audit::record(&mut tx, now, &user.audit(), event).await?;
+    let message =
+        format!("{}: a decision ({}) awaits a second supervisor's signature", a.number, outcome.label().to_lowercase());
+    let link = format!("/authorizations/{id}");
+    let note = crate::notifications::Note::about(crate::notifications::Kind::AwaitingSignature, &message, &link);
+    crate::notifications::notify_supervisors(&mut tx, now, mail, Some(user.id), &note).await?;
     let a = db::get(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
     tx.commit().await?;
     Ok(a)
@@ -591,6 +597,7 @@ pub async fn sign(
     now: OffsetDateTime,
     id: ApplicationId,
     req: &SignRequest,
+    mail: bool,
 ) -> Result<Application, DomainError> {
     require(user, Action::SignAuthorizations)?;
     user.require_recent_reauth(now)?;
@@ -634,6 +641,11 @@ pub async fn sign(
                "status": {"before": a.status, "after": s.status}}),
     );
     audit::record(&mut tx, now, &user.audit(), event).await?;
+    let message =
+        format!("{}: your decision ({}) was signed by {}", a.number, d.outcome.label().to_lowercase(), user.name);
+    let link = format!("/authorizations/{id}");
+    let note = crate::notifications::Note::about(crate::notifications::Kind::Signed, &message, &link);
+    crate::notifications::notify(&mut tx, now, mail, d.drafted_by, &note).await?;
     let a = db::get(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
     tx.commit().await?;
     Ok(a)
@@ -648,6 +660,7 @@ pub async fn check_condition(
     id: ApplicationId,
     seq: i64,
     c: &ConditionCheck,
+    mail: bool,
 ) -> Result<Application, DomainError> {
     require(user, Action::WorkFilings)?;
     let today = crate::dates::today(now);
@@ -708,6 +721,12 @@ pub async fn check_condition(
                "status": {"before": a.status, "after": s.status}}),
         );
     audit::record(&mut tx, now, &user.audit(), event).await?;
+    if kind == ActKind::ConditionBreached {
+        let message = format!("{}: condition {seq} of the grant was breached; the application is reopened", a.number);
+        let link = format!("/authorizations/{id}");
+        let note = crate::notifications::Note::about(crate::notifications::Kind::Breach, &message, &link);
+        crate::notifications::notify_supervisors(&mut tx, now, mail, Some(user.id), &note).await?;
+    }
     let a = db::get(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
     tx.commit().await?;
     Ok(a)

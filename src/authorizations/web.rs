@@ -524,7 +524,7 @@ pub async fn draft_decision(
         version: f.version,
     };
     let done = if errors.is_empty() {
-        service::draft_decision(&mut conn, &user, state.now(), id, &d)
+        service::draft_decision(&mut conn, &user, state.now(), id, &d, state.mail)
             .await
             .map(|a| format!("Decision drafted on {}: a second supervisor signs it.", a.number))
             .map_err(AppError::from)
@@ -548,7 +548,7 @@ pub async fn check_condition(
         checked_on: some(&f.effective_on),
         version: f.version,
     };
-    let done = service::check_condition(&mut *state.conn().await?, &user, state.now(), id, seq, &c)
+    let done = service::check_condition(&mut *state.conn().await?, &user, state.now(), id, seq, &c, state.mail)
         .await
         .map(|a| match a.status {
             ApplicationStatus::Reopened => format!("Breach recorded: {} is reopened for review.", a.number),
@@ -610,7 +610,10 @@ pub async fn sign(
     AppForm(f): AppForm<PageForm>,
 ) -> Result<Response, AppError> {
     let req = SignRequest { content_sha256: f.content_sha256.clone() };
-    match service::sign(&mut *state.conn().await?, &user, state.now(), id, &req).await.map_err(AppError::from) {
+    match service::sign(&mut *state.conn().await?, &user, state.now(), id, &req, state.mail)
+        .await
+        .map_err(AppError::from)
+    {
         Err(AppError::ReauthRequired) => Ok(reauth(id)),
         done => {
             let done = done.map(|a| format!("Signed: {} is {}.", a.number, a.status.label().to_lowercase()));

@@ -21,13 +21,14 @@ pub enum Kind {
     Assigned,
     /// Your draft determination was returned.
     Returned,
-    /// A determination awaits a supervisor's signature.
+    /// A determination, or a decision on a specific authorization, awaits a supervisor's
+    /// signature.
     AwaitingSignature,
     /// A clock of your case is due within 7 days.
     ClockDue,
-    /// A mitigation measure was breached.
+    /// A mitigation measure, or a condition of a specific authorization, was breached.
     Breach,
-    /// Your draft determination was signed.
+    /// Your draft determination, or your draft decision on an authorization, was signed.
     Signed,
 }
 
@@ -80,6 +81,11 @@ pub struct Note<'a> {
 }
 
 impl<'a> Note<'a> {
+    /// A notification about something other than a case (no dedupe key).
+    pub fn about(kind: Kind, message: &'a str, link: &'a str) -> Note<'a> {
+        Note { kind, case_id: None, message, link, dedupe_key: None }
+    }
+
     /// A notification about a case (no dedupe key).
     pub fn on_case(kind: Kind, case_id: CaseId, message: &'a str, link: &'a str) -> Note<'a> {
         Note { kind, case_id: Some(case_id), message, link, dedupe_key: None }

@@ -203,6 +203,8 @@ async fn an_application_is_returned_incomplete_granted_by_a_second_supervisor_an
         (Some(hash.as_str()), Some("agreed"))
     );
     assert_eq!(d["conditions"][0]["assessor_name"], "Keystone Cyber Assurance LLC");
+    // Both supervisors were told a decision awaits a signature; the drafter, that it was signed.
+    assert_eq!(app.count("notifications").await, 3);
     let signed = app.events("authorization.decision_signed").await;
     assert_eq!((signed.len(), signed[0]["changes"]["content_sha256"].as_str()), (1, Some(hash.as_str())));
     let r = app
@@ -240,6 +242,7 @@ async fn an_application_is_returned_incomplete_granted_by_a_second_supervisor_an
     assert_eq!(v["decisions"][0]["conditions"][0]["status"], "breached");
     assert_eq!(v["clock"]["due_on"], "2026-08-30");
     assert_eq!(app.events("authorization.condition_checked").await.len(), 2);
+    assert_eq!(app.count("notifications").await, 5, "the supervisors are told of the breach");
 
     // A second application, denied: its drafter may not sign it, a second supervisor does.
     let body = json!({"applicant_id": voltra, "summary": "Driving-automation software of a PRC developer",
