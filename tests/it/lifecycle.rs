@@ -417,8 +417,17 @@ async fn a_full_disk_refuses_writes_with_507_while_reads_go_on_and_it_recovers_b
     for path in ["/sign-in", "/healthz", "/static/vendor/uswds/css/uswds.min.css"] {
         assert_eq!(client.get(format!("{}{path}", server.base)).send().await.unwrap().status(), 200, "{path}");
     }
-    let ready: serde_json::Value =
-        client.get(format!("{}/readyz", server.base)).send().await.unwrap().json().await.unwrap();
+    // The log's writer runs beside the requests: it finds the disk full at its next write,
+    // which may come a moment after the refusal (the reads above log lines of their own).
+    let waited = std::time::Instant::now();
+    let ready = loop {
+        let ready: serde_json::Value =
+            client.get(format!("{}/readyz", server.base)).send().await.unwrap().json().await.unwrap();
+        if ready["checks"]["log"]["detail"]["failing"] == true || waited.elapsed() > Duration::from_secs(20) {
+            break ready;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(ready["status"], "degraded", "{ready}");
     assert_eq!(ready["checks"]["data_disk"]["ok"], false, "{ready}");
     assert_eq!(ready["checks"]["log"]["ok"], false, "{ready}");
