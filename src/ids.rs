@@ -82,6 +82,10 @@ typed_id!(
     DecisionId
 );
 typed_id!(
+    /// A request for an advisory opinion (connected vehicles, 791.310), with its opinion.
+    OpinionId
+);
+typed_id!(
     /// A firm's reliance on a general authorization.
     RelianceId
 );

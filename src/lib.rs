@@ -30,6 +30,7 @@ pub mod home;
 pub mod ids;
 pub mod mitigation;
 pub mod notifications;
+pub mod opinions;
 pub mod parties;
 pub mod proceedings;
 pub mod risk;

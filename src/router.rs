@@ -66,7 +66,7 @@ impl Table {
 fn table() -> Table {
     use crate::{
         accounts, audit, auth, authorizations, calendar, cases, declarations, determinations, documents, enforcement,
-        general_authorizations, mitigation, notifications, parties, proceedings, risk, search,
+        general_authorizations, mitigation, notifications, opinions, parties, proceedings, risk, search,
     };
     Table { router: OpenApiRouter::with_openapi(web::openapi::ApiDoc::openapi()), pages: Vec::new() }
         .get("/", web::home::home)
@@ -198,6 +198,16 @@ fn table() -> Table {
         .get("/authorizations/{id}/sign", authorizations::web::sign_form)
         .post("/authorizations/{id}/sign", authorizations::web::sign)
         .post("/authorizations/{id}/conditions/{seq}", authorizations::web::check_condition)
+        .get("/opinions", opinions::web::list)
+        .post("/opinions", opinions::web::file)
+        .get("/opinions/new", opinions::web::new)
+        .get("/opinions/{id}", opinions::web::show)
+        .post("/opinions/{id}/acts", opinions::web::record_act)
+        .post("/opinions/{id}/material", opinions::web::add_material)
+        .post("/opinions/{id}/opinion", opinions::web::draft)
+        .get("/opinions/{id}/sign", opinions::web::sign_form)
+        .post("/opinions/{id}/sign", opinions::web::sign)
+        .get("/opinions/{id}/public", opinions::web::public)
         .get("/search", search::web::page)
         .get("/general-authorizations", general_authorizations::web::index)
         .post("/general-authorizations/reliances", general_authorizations::web::rely)
@@ -330,6 +340,13 @@ fn table() -> Table {
         .api(routes!(authorizations::api::draft_decision))
         .api(routes!(authorizations::api::sign))
         .api(routes!(authorizations::api::check_condition))
+        .api(routes!(opinions::api::list, opinions::api::file))
+        .api(routes!(opinions::api::get))
+        .api(routes!(opinions::api::record_act))
+        .api(routes!(opinions::api::add_material))
+        .api(routes!(opinions::api::draft))
+        .api(routes!(opinions::api::sign))
+        .api(routes!(opinions::api::public))
         .api(routes!(search::api::search))
         .api(routes!(general_authorizations::api::versions))
         .api(routes!(general_authorizations::api::reliances, general_authorizations::api::rely))

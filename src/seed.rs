@@ -1188,6 +1188,71 @@ async fn connected_vehicles_season(office: &Office, state: &SeedState) -> Result
     enforcement_matters(office, state, (importer_ids[3], importer_ids[7])).await
 }
 
+/// An importer's request for an advisory opinion, completed, weighed with the modem maker's
+/// letter, and answered by an opinion drafted by an analyst and issued by a supervisor; its
+/// public version redacts the price.
+async fn advisory_opinion(
+    office: &Office,
+    state: &SeedState,
+    importer: crate::ids::PartyId,
+) -> Result<(), DomainError> {
+    use crate::opinions::model::{Conclusion, Contents, NewOpinion};
+    use crate::opinions::service::{self as ao, Material, NewAct, NewRequest, Requested, SignRequest};
+    let (raj, sam) = (&office.analysts[1], &office.supervisors[0]);
+    office.clock.set(datetime!(2026-10-05 15:00 UTC));
+    let conn = &mut *state.conn().await?;
+    let r = ao::file(
+        conn,
+        raj,
+        state.now(),
+        &NewRequest {
+            requester_id: Some(importer),
+            question: "Is importing the GW-4100 telematics gateway, whose modem is assembled in the PRC, for model year 2028 vehicles prohibited?".into(),
+            interest: "The importer would bring in about 20,000 gateways a year for two US manufacturers.".into(),
+            contents: Contents {
+                submitter: "Compliance counsel, +1 202 555 0100, counsel@importer.example".into(),
+                submitter_address: "1 Harbor Way, Newark, NJ 07114, United States".into(),
+                parties: "The importer (US); the modem's maker, a PRC contract manufacturer; two US vehicle manufacturers.".into(),
+                technology: "GW-4100 telematics gateway: cellular modem, CAN gateway, firmware updated over the air; specifications attached.".into(),
+                system: "GW-4100, for the manufacturers' model year 2028 crossovers.".into(),
+                ..Contents::default()
+            },
+            filed_on: None,
+        },
+        "api",
+    )
+    .await?;
+    let act = |kind: Requested, version| NewAct {
+        kind: kind.into(),
+        effective_on: None,
+        note: String::new(),
+        answers: None,
+        version,
+    };
+    ao::record_act(conn, raj, state.now(), r.id, &act(Requested::Check, 1)).await?;
+    office.later(4);
+    let letter = Material {
+        contents: Contents::default(),
+        note: "The modem maker's letter on who builds and signs its firmware.".into(),
+        source: "The modem's PRC contract manufacturer".into(),
+        version: 2,
+    };
+    ao::add_material(conn, raj, state.now(), r.id, &letter).await?;
+    office.later(6);
+    let opinion = NewOpinion {
+        conclusion: Conclusion::NotProhibited.into(),
+        opinion: "The GW-4100's modem is VCS hardware supplied by a PRC-controlled person ([CBI]at a unit price of $41.20 under a supply contract to 2029[/CBI]). Its import for model year 2028 vehicles is not prohibited: the VCS hardware prohibition of 791.302 applies from model year 2030. The importer must still declare conformity for the year (791.305).".into(),
+        version: 3,
+    };
+    ao::draft(conn, raj, state.now(), r.id, &opinion, state.mail).await?;
+    office.later(4);
+    let hash = ao::get(conn, sam, r.id).await?.draft_sha256.unwrap_or_default();
+    let mut fresh = sam.clone();
+    fresh.reauth_at = Some(crate::clock::Clock::now(&office.clock));
+    ao::sign(conn, &fresh, state.now(), r.id, &SignRequest { content_sha256: hash }, state.mail).await?;
+    Ok(())
+}
+
 /// Two manufacturers relying on GA 1 as their declarations state, one of them with its
 /// first report missed (reliance void from its date), the other on time; and GA 3's list
 /// with one supplier approved and one applying.
@@ -1432,6 +1497,10 @@ async fn authorization_applications(
     office.later(3);
     let hash = auth::get(conn, pat, state.now(), d.id).await?.draft_sha256.unwrap_or_default();
     auth::sign(conn, &signed(pat), state.now(), d.id, &SignRequest { content_sha256: hash }, state.mail).await?;
+
+    // The importer asks for an advisory opinion first; it is answered, with a price kept
+    // confidential in the public version.
+    advisory_opinion(office, state, importer).await?;
 
     // An importer's, complete and waiting on the applicant's answer.
     office.clock.set(datetime!(2026-11-02 15:00 UTC));

@@ -186,6 +186,15 @@ event_types! {
     MeasureStatus = "measure.status",
     /// A notification read.
     NotificationRead = "notification.read",
+    /// An act on a request for an advisory opinion: its completeness check, a question, an
+    /// answer, the requester's or a third party's material, the request withdrawn.
+    OpinionActRecorded = "opinion.act_recorded",
+    /// An advisory opinion drafted.
+    OpinionDrafted = "opinion.drafted",
+    /// An advisory opinion signed and issued.
+    OpinionIssued = "opinion.issued",
+    /// A request for an advisory opinion filed.
+    OpinionRequested = "opinion.requested",
     /// A party created.
     PartyCreated = "party.created",
     /// Evidence added to a party.

@@ -616,7 +616,7 @@ pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Sto
 
 /// A party's audit events, in chain order: the party's own, its declarations', its
 /// enforcement matters', its specific authorization applications', its reliances on general
-/// authorizations' and its applications for GA 3's list.
+/// authorizations', its applications for GA 3's list and its requests for advisory opinions.
 pub async fn of_party(conn: &mut PgConnection, party: crate::ids::PartyId) -> Result<Vec<StoredEvent>, sqlx::Error> {
     sqlx::query_as!(
         StoredEvent,
@@ -628,6 +628,7 @@ pub async fn of_party(conn: &mut PgConnection, party: crate::ids::PartyId) -> Re
             OR (object_type = 'authorization_application' AND object_id IN (SELECT id::text FROM authorization_applications WHERE applicant_id = $2)) \
             OR (object_type = 'ga_reliance' AND object_id IN (SELECT id::text FROM ga_reliances WHERE party_id = $2)) \
             OR (object_type = 'ga_supplier' AND object_id IN (SELECT id::text FROM ga_suppliers WHERE party_id = $2)) \
+            OR (object_type = 'opinion_request' AND object_id IN (SELECT id::text FROM opinion_requests WHERE requester_id = $2)) \
          ORDER BY seq",
         party.to_string(),
         party.0,

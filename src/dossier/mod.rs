@@ -209,12 +209,13 @@ pub async fn gather_party(conn: &mut PgConnection, party: PartyId) -> Result<BTr
         OR (object_type = 'enforcement_matter' AND object_id IN (SELECT id::text FROM enforcement_matters WHERE party_id = $1)) \
         OR (object_type = 'authorization_application' AND object_id IN (SELECT id::text FROM authorization_applications WHERE applicant_id = $1)) \
         OR (object_type = 'ga_reliance' AND object_id IN (SELECT id::text FROM ga_reliances WHERE party_id = $1)) \
-        OR (object_type = 'ga_supplier' AND object_id IN (SELECT id::text FROM ga_suppliers WHERE party_id = $1))";
+        OR (object_type = 'ga_supplier' AND object_id IN (SELECT id::text FROM ga_suppliers WHERE party_id = $1)) \
+        OR (object_type = 'opinion_request' AND object_id IN (SELECT id::text FROM opinion_requests WHERE requester_id = $1))";
     let people = format!(
         "SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role) AS j FROM users u \
          WHERE u.id IN (SELECT actor_id FROM audit_events WHERE {OBJECTS}) ORDER BY u.id"
     );
-    let queries: [(&str, &str); 19] = [
+    let queries: [(&str, &str); 21] = [
         ("party", "SELECT to_jsonb(p) AS j FROM parties p WHERE p.id = $1"),
         (
             "party_owners",
@@ -280,6 +281,14 @@ pub async fn gather_party(conn: &mut PgConnection, party: PartyId) -> Result<BTr
         (
             "ga_suppliers",
             "SELECT to_jsonb(g) AS j FROM ga_suppliers g WHERE g.party_id = $1 ORDER BY g.recorded_at, g.id",
+        ),
+        (
+            "opinion_requests",
+            "SELECT to_jsonb(o) || jsonb_build_object('content_sha256', encode(o.content_sha256, 'hex')) AS j FROM opinion_requests o WHERE o.requester_id = $1 ORDER BY o.received_at, o.id",
+        ),
+        (
+            "opinion_acts",
+            "SELECT to_jsonb(x) AS j FROM opinion_acts x JOIN opinion_requests o ON o.id = x.request_id WHERE o.requester_id = $1 ORDER BY x.seq",
         ),
         ("people", &people),
     ];
@@ -411,8 +420,8 @@ pub fn party_header(
 
 /// What the audit events of a dossier may be about: its case; or its party, the party's
 /// declarations, its enforcement matters, its specific authorization applications, its
-/// reliances on general authorizations and its applications for GA 3's list (each read
-/// from the verified parts).
+/// reliances on general authorizations, its applications for GA 3's list and its requests
+/// for advisory opinions (each read from the verified parts).
 fn subjects(parts: &serde_json::Map<String, Value>) -> BTreeSet<String> {
     let ids = |part: &str| -> Vec<String> {
         parts
@@ -430,6 +439,7 @@ fn subjects(parts: &serde_json::Map<String, Value>) -> BTreeSet<String> {
             "authorization_applications",
             "ga_reliances",
             "ga_suppliers",
+            "opinion_requests",
         ]
         .into_iter()
         .flat_map(ids)

@@ -288,6 +288,8 @@ struct ShowPage {
     can_file_application: bool,
     /// Its reliances on general authorizations, with their standing today.
     reliances: Vec<crate::general_authorizations::model::Reliance>,
+    /// Its requests for advisory opinions.
+    opinions: Vec<crate::opinions::model::Request>,
     /// Whether the reader may export the party's dossier.
     can_export: bool,
 }
@@ -319,10 +321,13 @@ pub(crate) async fn show_page(
     let (filer_roles, declarations) = crate::declarations::service::of_filer(&mut conn, user, id).await?;
     let matters = crate::enforcement::service::of_party(&mut conn, user, id).await?;
     let applications = crate::authorizations::service::of_party(&mut conn, user, id).await?;
-    let reliances = if user.may(crate::access::Action::ViewFilings) {
-        crate::general_authorizations::service::reliances(&mut conn, user, state.now(), Some(id)).await?
+    let (reliances, opinions) = if user.may(crate::access::Action::ViewFilings) {
+        (
+            crate::general_authorizations::service::reliances(&mut conn, user, state.now(), Some(id)).await?,
+            crate::opinions::service::list(&mut conn, user, None, Some(id)).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     drop(conn);
     let reference = Reference::load(&state.db).await?;
@@ -349,6 +354,7 @@ pub(crate) async fn show_page(
         applications,
         can_file_application: user.may(crate::access::Action::WorkFilings),
         reliances,
+        opinions,
         can_export: user.may(crate::access::Action::ExportCases),
     })?;
     *r.status_mut() = status;

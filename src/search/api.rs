@@ -14,8 +14,7 @@ use crate::web::extract::{ApiJson, AppQuery};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// Words, a number or a name (at most 200 characters).
-    #[param(value_type = Option<crate::text::Text<200>>)]
+    /// Words, a number or a name (at most 200 characters: a longer one is refused with 422).
     pub q: Option<String>,
 }
 

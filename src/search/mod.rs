@@ -1,5 +1,6 @@
 //! One search across both dockets: the cases (full text, under need-to-know), the parties,
-//! the declarations, the specific authorization applications and the enforcement matters
+//! the declarations, the specific authorization applications, the advisory opinion requests
+//! and the enforcement matters
 //! the reader may see, each kind capped with a link to its own list for the rest. It
 //! gathers across domains, so it sits above them, as the dossier and the home pages do.
 
@@ -123,6 +124,16 @@ pub async fn search(
             })
             .collect();
         out.push(section("applications", "Specific authorization applications", hits, None));
+        let requests = crate::opinions::service::search(&mut *conn, user, q, PER_KIND).await?;
+        let hits = requests
+            .into_iter()
+            .map(|r| Hit {
+                title: r.number.clone(),
+                detail: format!("{}: {} ({})", r.requester_name, r.question, r.status.label()),
+                href: format!("/opinions/{}", r.id),
+            })
+            .collect();
+        out.push(section("opinions", "Advisory opinion requests", hits, None));
     }
     if user.may(Action::ViewEnforcement) {
         let matters = crate::enforcement::service::search(&mut *conn, user, q, PER_KIND).await?;

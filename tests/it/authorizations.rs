@@ -388,6 +388,17 @@ async fn the_second_dockets_new_pages_are_accessible_in_a_real_browser() {
     c.find(Locator::XPath("//a[contains(text(), 'Cascade Electric')]")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Locator::Css("[data-testid=void]")).await.unwrap();
     browser.assert_accessible("a reliance void from a missed report").await;
+    // The advisory opinion, issued, and its public version.
+    c.goto(&format!("{base}/opinions")).await.unwrap();
+    c.wait().for_element(Locator::Css("[data-testid=opinions]")).await.unwrap();
+    browser.assert_accessible("the advisory opinion requests").await;
+    c.find(Locator::Css("[data-testid=opinions] tbody a")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("[data-testid=opinion]")).await.unwrap();
+    browser.assert_accessible("a request with its issued opinion").await;
+    c.find(Locator::Css("[data-testid=public-link]")).await.unwrap().click().await.unwrap();
+    let text = c.wait().for_element(Locator::Css("[data-testid=public-text]")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("[CBI redacted]") && !text.contains("41.20"), "{text}");
+    browser.assert_accessible("an opinion's public version").await;
     c.goto(&format!("{base}/search?q=Voltra")).await.unwrap();
     let found = c.wait().for_element(Locator::Css("[data-testid=found]")).await.unwrap();
     assert!(found.text().await.unwrap().contains("found"));

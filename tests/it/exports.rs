@@ -696,6 +696,9 @@ async fn a_filers_dossier_holds_both_dockets_and_verifies_offline() {
         .await;
     assert_eq!(r.json()["status"], "incomplete", "{}", r.text());
 
+    let o = json!({"requester_id": party, "question": "Is importing the modem prohibited for MY2028?",
+                   "interest": "Our imports"});
+    assert_eq!(app.send(api("POST", "/api/v1/opinions", &ta, Some(o))).await.status, StatusCode::CREATED);
     let b = json!({"party_id": party, "ga_number": "GA 2", "summary": "Prototype gateways imported for testing"});
     let r = app.send(api("POST", "/api/v1/general-authorizations/reliances", &ta, Some(b))).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a PRC firm may not rely: {}", r.text());
@@ -722,6 +725,8 @@ async fn a_filers_dossier_holds_both_dockets_and_verifies_offline() {
         ("enforcement_acts", 2),
         ("authorization_applications", 1),
         ("authorization_acts", 2),
+        ("opinion_requests", 1),
+        ("opinion_acts", 1),
     ] {
         assert_eq!(parts[part].as_array().unwrap().len(), n, "{part}: {}", parts[part]);
     }
@@ -735,6 +740,7 @@ async fn a_filers_dossier_holds_both_dockets_and_verifies_offline() {
         "enforcement.act_recorded",
         "authorization.application_filed",
         "authorization.act_recorded",
+        "opinion.requested",
     ] {
         assert!(types.contains(&t), "{t} in {types:?}");
     }

@@ -29,6 +29,7 @@ mod import;
 mod layers;
 mod lifecycle;
 mod migrations;
+mod opinions;
 mod parties;
 mod piv;
 mod record;

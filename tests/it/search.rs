@@ -37,7 +37,8 @@ async fn one_search_finds_parties_declarations_applications_and_matters_of_both_
         .iter()
         .map(|s| (s["kind"].as_str().unwrap().to_string(), s["hits"].as_array().unwrap().len()))
         .collect();
-    let want = [("cases", 0), ("parties", 1), ("declarations", 1), ("applications", 1), ("matters", 1)];
+    let want =
+        [("cases", 0), ("parties", 1), ("declarations", 1), ("applications", 1), ("opinions", 0), ("matters", 1)];
     assert_eq!(found, want.map(|(k, n)| (k.to_string(), n)), "{sections}");
     assert!(sections[3]["hits"][0]["href"].as_str().unwrap().starts_with("/authorizations/"));
     // A part of an item covered finds its declaration; nothing is found for nothing.

@@ -1,0 +1,147 @@
+//! Advisory opinions in the API.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::model::{NewOpinion, PublicOpinion, Request, Status};
+use super::service::{self, Material, NewAct, NewRequest, SignRequest, View};
+use crate::app::AppState;
+use crate::error::FieldError;
+use crate::ids::{OpinionId, PartyId};
+use crate::web::auth::{Authorized, perm};
+use crate::web::error::AppError;
+use crate::web::extract::{ApiJson, AppPath, AppQuery};
+
+/// The request list's filters: `?status=&requester=`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OpinionQuery {
+    /// Only requests with this status.
+    #[param(value_type = Option<Status>)]
+    pub status: Option<String>,
+    /// Only this requester's.
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub requester: Option<String>,
+}
+
+impl OpinionQuery {
+    pub fn to_filter(&self) -> Result<(Option<Status>, Option<PartyId>), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let status = service::status_named(self.status.as_deref()).map_err(|e| errors.push(e)).ok().flatten();
+        let requester = match self.requester.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(p) => {
+                p.parse::<PartyId>().map_err(|_| errors.push(FieldError::new("requester", "must be a party's id"))).ok()
+            }
+        };
+        if errors.is_empty() { Ok((status, requester)) } else { Err(errors) }
+    }
+}
+
+/// The requests for advisory opinions, newest first (analysts, supervisors, auditors).
+#[utoipa::path(get, path = "/api/v1/opinions", tag = "opinions", params(OpinionQuery),
+    responses((status = 200, body = [Request]), (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
+pub async fn list(
+    user: Authorized<perm::ViewFilings>,
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<OpinionQuery>,
+) -> Result<ApiJson<Vec<Request>>, AppError> {
+    let (status, requester) = q.to_filter().map_err(AppError::Invalid)?;
+    Ok(ApiJson(service::list(&mut *state.conn().await?, &user, status, requester).await?))
+}
+
+/// Files a request for an advisory opinion (791.310; analysts, supervisors): the requester,
+/// the question, its direct financial interest and the (c)(1)–(7) content.
+#[utoipa::path(post, path = "/api/v1/opinions", tag = "opinions", request_body = NewRequest,
+    responses((status = 201, body = Request), (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
+pub async fn file(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    ApiJson(n): ApiJson<NewRequest>,
+) -> Result<Response, AppError> {
+    let r = service::file(&mut *state.conn().await?, &user, state.now(), &n, "api").await?;
+    let mut resp = (StatusCode::CREATED, ApiJson(&r)).into_response();
+    resp.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_str(&format!("/api/v1/opinions/{}", r.id)).expect("header-safe"));
+    Ok(resp)
+}
+
+/// A request with what it lacks, its history and the hash of its unsigned draft.
+#[utoipa::path(get, path = "/api/v1/opinions/{id}", tag = "opinions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = View), (status = 401), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn get(
+    user: Authorized<perm::ViewFilings>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<OpinionId>,
+) -> Result<ApiJson<View>, AppError> {
+    Ok(ApiJson(service::get(&mut *state.conn().await?, &user, id).await?))
+}
+
+/// Records a dated act (analysts, supervisors): `check` (an incomplete request is returned
+/// naming what it lacks), `question_asked`, `question_answered` (naming the question) or
+/// `withdrawn`. A stale `version` gets 409.
+#[utoipa::path(post, path = "/api/v1/opinions/{id}/acts", tag = "opinions", request_body = NewAct, params(("id" = Uuid, Path)),
+    responses((status = 200, body = Request), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn record_act(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<OpinionId>,
+    ApiJson(n): ApiJson<NewAct>,
+) -> Result<ApiJson<Request>, AppError> {
+    Ok(ApiJson(service::record_act(&mut *state.conn().await?, &user, state.now(), id, &n).await?))
+}
+
+/// Adds material until the opinion: the requester's, supplementing the items it names, or
+/// a third party's (791.310(d)), noted with whose it is.
+#[utoipa::path(post, path = "/api/v1/opinions/{id}/material", tag = "opinions", request_body = Material, params(("id" = Uuid, Path)),
+    responses((status = 200, body = Request), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn add_material(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<OpinionId>,
+    ApiJson(m): ApiJson<Material>,
+) -> Result<ApiJson<Request>, AppError> {
+    Ok(ApiJson(service::add_material(&mut *state.conn().await?, &user, state.now(), id, &m).await?))
+}
+
+/// Drafts (or redrafts) the opinion on a complete request with no question open (analysts,
+/// supervisors); `[CBI]…[/CBI]` marks what the public version redacts.
+#[utoipa::path(put, path = "/api/v1/opinions/{id}/opinion", tag = "opinions", request_body = NewOpinion, params(("id" = Uuid, Path)),
+    responses((status = 200, body = Request), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn draft(
+    user: Authorized<perm::WorkFilings>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<OpinionId>,
+    ApiJson(d): ApiJson<NewOpinion>,
+) -> Result<ApiJson<Request>, AppError> {
+    Ok(ApiJson(service::draft(&mut *state.conn().await?, &user, state.now(), id, &d, state.mail).await?))
+}
+
+/// Signs and issues the draft opinion (a supervisor who did not draft it, after a fresh
+/// re-authentication) on the content hash read.
+#[utoipa::path(post, path = "/api/v1/opinions/{id}/sign", tag = "opinions", request_body = SignRequest, params(("id" = Uuid, Path)),
+    responses((status = 200, body = Request), (status = 401), (status = 403, description = "not a supervisor, the drafter, or no fresh re-authentication"),
+        (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn sign(
+    user: Authorized<perm::SignAuthorizations>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<OpinionId>,
+    ApiJson(r): ApiJson<SignRequest>,
+) -> Result<ApiJson<Request>, AppError> {
+    Ok(ApiJson(service::sign(&mut *state.conn().await?, &user, state.now(), id, &r, state.mail).await?))
+}
+
+/// The public version of an issued opinion: confidential business information redacted
+/// span by span (`[CBI redacted]`), with what the opinion binds.
+#[utoipa::path(get, path = "/api/v1/opinions/{id}/public", tag = "opinions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = PublicOpinion), (status = 401), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn public(
+    user: Authorized<perm::ViewFilings>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<OpinionId>,
+) -> Result<ApiJson<PublicOpinion>, AppError> {
+    Ok(ApiJson(service::public(&mut *state.conn().await?, &user, id).await?))
+}

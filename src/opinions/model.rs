@@ -1,0 +1,412 @@
+//! Advisory opinions' types and rules, with no I/O: the request's 791.310(c)(1)–(7) content
+//! and what a complete one holds, its statuses, the opinion's conclusion and content hash,
+//! and its public version with the confidential business information redacted.
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+use crate::choice::Choice;
+use crate::ids::{OpinionId, PartyId, UserId};
+
+/// One item of a request, as 791.310(c) lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = OpinionItem)]
+pub enum Item {
+    /// (c)(1) The submitter's name, title, telephone and e-mail.
+    Submitter,
+    /// (c)(2) The submitter's complete address.
+    SubmitterAddress,
+    /// (c)(3) What identifies the parties to the prospective transaction.
+    Parties,
+    /// (c)(4) The VCS hardware or covered software, with the technical detail to verify
+    /// whether the transaction would be prohibited.
+    Technology,
+    /// (c)(5) A manufacturer's completed vehicle: make, model and trim.
+    Vehicle,
+    /// (c)(6) An importer's system, and the vehicles it is meant for if known.
+    System,
+    /// (c)(7) Anything else the submitter believes material.
+    Other,
+}
+
+impl Item {
+    pub const ALL: [Item; 7] = [
+        Item::Submitter,
+        Item::SubmitterAddress,
+        Item::Parties,
+        Item::Technology,
+        Item::Vehicle,
+        Item::System,
+        Item::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Item::Submitter => "submitter",
+            Item::SubmitterAddress => "submitter_address",
+            Item::Parties => "parties",
+            Item::Technology => "technology",
+            Item::Vehicle => "vehicle",
+            Item::System => "system",
+            Item::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Item> {
+        Item::ALL.into_iter().find(|i| i.as_str() == s)
+    }
+
+    /// Its paragraph of the rule: `(c)(4)`.
+    pub fn cite(self) -> String {
+        let n = Item::ALL.iter().position(|i| *i == self).expect("listed") + 1;
+        format!("(c)({n})")
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Item::Submitter => "The submitter's name, title, telephone and e-mail",
+            Item::SubmitterAddress => "The submitter's complete address",
+            Item::Parties => "What identifies the parties to the prospective transaction",
+            Item::Technology => {
+                "The VCS hardware or covered software, with the technical detail to verify whether the transaction would be prohibited"
+            }
+            Item::Vehicle => "A manufacturer's completed vehicle: make, model and trim",
+            Item::System => "An importer's system, and the vehicles it is meant for if known",
+            Item::Other => "Anything else the submitter believes material",
+        }
+    }
+
+    /// `(c)(3) what identifies the parties …`.
+    pub fn named(self) -> String {
+        let l = self.label();
+        let mut first = l.chars();
+        let lower = first.next().map(|c| c.to_lowercase().collect::<String>()).unwrap_or_default() + first.as_str();
+        format!("{} {lower}", self.cite())
+    }
+}
+
+/// A request's (c)(1)–(7) content, each item's text empty until given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = OpinionRequestContents)]
+pub struct Contents {
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
+    #[serde(default)]
+    pub submitter: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
+    #[serde(default)]
+    pub submitter_address: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
+    #[serde(default)]
+    pub parties: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
+    #[serde(default)]
+    pub technology: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
+    #[serde(default)]
+    pub vehicle: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
+    #[serde(default)]
+    pub system: String,
+    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
+    #[serde(default)]
+    pub other: String,
+}
+
+impl Contents {
+    pub fn get(&self, item: Item) -> &str {
+        match item {
+            Item::Submitter => &self.submitter,
+            Item::SubmitterAddress => &self.submitter_address,
+            Item::Parties => &self.parties,
+            Item::Technology => &self.technology,
+            Item::Vehicle => &self.vehicle,
+            Item::System => &self.system,
+            Item::Other => &self.other,
+        }
+    }
+
+    fn get_mut(&mut self, item: Item) -> &mut String {
+        match item {
+            Item::Submitter => &mut self.submitter,
+            Item::SubmitterAddress => &mut self.submitter_address,
+            Item::Parties => &mut self.parties,
+            Item::Technology => &mut self.technology,
+            Item::Vehicle => &mut self.vehicle,
+            Item::System => &mut self.system,
+            Item::Other => &mut self.other,
+        }
+    }
+
+    /// What a complete request still lacks: (c)(1) to (c)(4), and the vehicle (c)(5) or the
+    /// system (c)(6) concerned (either, as the requester manufactures or imports); (c)(7) is
+    /// the submitter's to add or not.
+    pub fn missing(&self) -> Vec<Item> {
+        let given = |i: Item| !self.get(i).trim().is_empty();
+        let mut out: Vec<Item> = [Item::Submitter, Item::SubmitterAddress, Item::Parties, Item::Technology]
+            .into_iter()
+            .filter(|i| !given(*i))
+            .collect();
+        if !given(Item::Vehicle) && !given(Item::System) {
+            out.extend([Item::Vehicle, Item::System]);
+        }
+        out
+    }
+
+    /// Each item trimmed, every one too long named.
+    pub fn checked(&self) -> Result<Contents, Vec<crate::error::FieldError>> {
+        let mut out = Contents::default();
+        let mut errors = Vec::new();
+        for i in Item::ALL {
+            let t = self.get(i).trim();
+            if crate::text::too_long(t, crate::text::TEXT) {
+                errors.push(crate::error::FieldError::new(i.as_str(), crate::text::at_most(crate::text::TEXT)));
+            }
+            *out.get_mut(i) = t.to_string();
+        }
+        if errors.is_empty() { Ok(out) } else { Err(errors) }
+    }
+
+    /// These contents with `added`'s items appended, and the items it touched.
+    pub fn supplemented(&self, added: &Contents) -> (Contents, Vec<Item>) {
+        let mut out = self.clone();
+        let mut touched = Vec::new();
+        for i in Item::ALL {
+            let more = added.get(i).trim();
+            if more.is_empty() {
+                continue;
+            }
+            let slot = out.get_mut(i);
+            *slot = if slot.is_empty() { more.to_string() } else { format!("{slot}\n\n{more}") };
+            touched.push(i);
+        }
+        (out, touched)
+    }
+}
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[schema(as = OpinionRequestStatus)]
+pub enum Status {
+    Received,
+    Incomplete,
+    UnderReview,
+    QuestionsAsked,
+    Issued,
+    Withdrawn,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Received,
+        Status::Incomplete,
+        Status::UnderReview,
+        Status::QuestionsAsked,
+        Status::Issued,
+        Status::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Incomplete => "incomplete",
+            Status::UnderReview => "under_review",
+            Status::QuestionsAsked => "questions_asked",
+            Status::Issued => "issued",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Received => "Received",
+            Status::Incomplete => "Returned incomplete",
+            Status::UnderReview => "Under review",
+            Status::QuestionsAsked => "Questions asked",
+            Status::Issued => "Opinion issued",
+            Status::Withdrawn => "Withdrawn",
+        }
+    }
+
+    pub fn awaits_check(self) -> bool {
+        matches!(self, Status::Received | Status::Incomplete)
+    }
+
+    pub fn in_review(self) -> bool {
+        matches!(self, Status::UnderReview | Status::QuestionsAsked)
+    }
+
+    /// Whether material (the requester's or a third party's) is still taken.
+    pub fn takes_material(self) -> bool {
+        !matches!(self, Status::Issued | Status::Withdrawn)
+    }
+}
+
+/// An act of a request's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[schema(as = OpinionActKind)]
+pub enum ActKind {
+    Filed,
+    ReturnedIncomplete,
+    FoundComplete,
+    MaterialAdded,
+    ThirdPartyMaterial,
+    QuestionAsked,
+    QuestionAnswered,
+    OpinionDrafted,
+    OpinionIssued,
+    Withdrawn,
+}
+
+impl ActKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ActKind::Filed => "Filed",
+            ActKind::ReturnedIncomplete => "Returned incomplete",
+            ActKind::FoundComplete => "Found complete",
+            ActKind::MaterialAdded => "The requester's material added",
+            ActKind::ThirdPartyMaterial => "Third-party material considered",
+            ActKind::QuestionAsked => "Question asked",
+            ActKind::QuestionAnswered => "Question answered",
+            ActKind::OpinionDrafted => "Opinion drafted",
+            ActKind::OpinionIssued => "Opinion signed and issued",
+            ActKind::Withdrawn => "Withdrawn",
+        }
+    }
+}
+
+/// An act as recorded.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = OpinionAct)]
+pub struct ActRow {
+    pub seq: i64,
+    pub kind: ActKind,
+    pub effective_on: Date,
+    pub items: Vec<String>,
+    pub note: String,
+    /// Third-party material: whose.
+    pub source: String,
+    /// An answer: the question's `seq`.
+    pub answers: Option<i64>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+    pub recorded_by: String,
+}
+
+/// The opinion's conclusion on the prospective transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Conclusion {
+    /// The transaction, on the facts given, would be prohibited by Subpart D.
+    Prohibited,
+    /// It would not be prohibited.
+    NotProhibited,
+}
+
+impl Conclusion {
+    pub fn label(self) -> &'static str {
+        match self {
+            Conclusion::Prohibited => "Prohibited on the facts given",
+            Conclusion::NotProhibited => "Not prohibited on the facts given",
+        }
+    }
+}
+
+/// A request with its opinion (drafted or issued).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = OpinionRequest)]
+pub struct Request {
+    pub id: OpinionId,
+    /// `AO-2026-0001`.
+    pub number: String,
+    pub requester_id: PartyId,
+    pub requester_name: String,
+    /// The question(s) presented.
+    pub question: String,
+    /// The requester's direct financial interest in it (791.310(a)).
+    pub interest: String,
+    pub contents: Contents,
+    pub filed_on: Date,
+    pub status: Status,
+    pub complete_on: Option<Date>,
+    pub last_act_on: Date,
+    pub version: i64,
+    pub conclusion: Option<Conclusion>,
+    /// The opinion as drafted, `[CBI]…[/CBI]` marking confidential business information.
+    pub opinion: String,
+    pub revision: i64,
+    pub drafted_by: Option<UserId>,
+    pub drafted_by_name: Option<String>,
+    pub signed_by_name: Option<String>,
+    pub signed_on: Option<Date>,
+    /// The hash the signature covers (hex), once issued.
+    pub content_sha256: Option<String>,
+}
+
+/// What a signature on `r`'s opinion covers, in canonical JSON's sha256.
+pub fn content_hash(r: &Request) -> [u8; 32] {
+    use sha2::Digest;
+    let v = serde_json::json!({
+        "request": r.id, "number": r.number, "requester": r.requester_id, "question": r.question,
+        "conclusion": r.conclusion, "opinion": r.opinion, "revision": r.revision, "drafted_by": r.drafted_by,
+    });
+    sha2::Sha256::digest(crate::canonical::json(&v).as_bytes()).into()
+}
+
+/// What the opinion binds, as its public version states it.
+pub const BINDS: &str = "This opinion binds the Bureau only on the facts stated in the request; it does not bind it on any other facts or on any other party's transaction.";
+
+/// The public version of an issued opinion: its text with each confidential span replaced
+/// by `[CBI redacted]`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PublicOpinion {
+    pub number: String,
+    pub requester_name: String,
+    pub question: String,
+    pub conclusion: Conclusion,
+    pub text: String,
+    pub issued_on: Date,
+    pub binds: &'static str,
+}
+
+/// An opinion drafted (or redrafted).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOpinion {
+    #[schema(value_type = Conclusion)]
+    pub conclusion: Choice<Conclusion>,
+    /// The opinion; mark confidential business information `[CBI]…[/CBI]`: the public
+    /// version prints `[CBI redacted]` in its place.
+    #[schema(value_type = crate::text::Text<{ crate::text::LONG }>, inline)]
+    pub opinion: String,
+    /// The request's version; a stale one gets 409.
+    pub version: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_complete_request_names_a_vehicle_or_a_system() {
+        let c =
+            Contents { submitter: "A. Li, counsel".into(), parties: "Voltra; Quanta".into(), ..Contents::default() };
+        let missing: Vec<String> = c.missing().into_iter().map(Item::cite).collect();
+        assert_eq!(missing, ["(c)(2)", "(c)(4)", "(c)(5)", "(c)(6)"]);
+        let c = Contents {
+            submitter: "a".into(),
+            submitter_address: "b".into(),
+            parties: "c".into(),
+            technology: "d".into(),
+            system: "TCU-2203".into(),
+            ..Contents::default()
+        };
+        assert!(c.missing().is_empty(), "an importer names its system, not a vehicle; (c)(7) is optional");
+        assert_eq!(Item::Parties.named(), "(c)(3) what identifies the parties to the prospective transaction");
+    }
+}
