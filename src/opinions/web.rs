@@ -241,6 +241,11 @@ impl ShowPage {
     fn typed(&self, form: &str) -> bool {
         self.failed == form
     }
+
+    /// The opinion as the office reads it: each confidential span shown as `[CBI: …]`.
+    fn internal(&self) -> String {
+        crate::determinations::document::redact(&self.r.opinion, false)
+    }
 }
 
 async fn show_page(

@@ -107,6 +107,10 @@ async fn a_request_is_completed_questioned_and_answered_by_an_opinion_whose_publ
     );
     let html = app.send(s.get(&format!("/opinions/{id}"))).await.text();
     assert!(html.contains("Third-party material considered (Quanta Link Ltd)"), "{html}");
+    assert!(
+        html.contains("[CBI: Quanta Link&#39;s unit price of $41.20]"),
+        "the office reads the span, marked: {html}"
+    );
     // Nothing is added after the opinion.
     let m = json!({"note": "late letter", "version": 9});
     let r = app.send(api("POST", &format!("{base}/material"), &ta, Some(m))).await;
