@@ -25,6 +25,31 @@ pub fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s.trim(), time::macros::format_description!("[year]-[month]-[day]")).ok()
 }
 
+/// A date of the past as typed (`YYYY-MM-DD`), `today` when none is given; or `None`, with
+/// the problem for `field` added to `errors`.
+pub fn past_date(
+    field: &str,
+    typed: Option<&str>,
+    today: Date,
+    errors: &mut Vec<crate::error::FieldError>,
+) -> Option<Date> {
+    match typed.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Some(today),
+        Some(s) => match crate::dates::parse_date(s) {
+            Some(d) if d <= today => Some(d),
+            Some(_) => {
+                errors
+                    .push(crate::error::FieldError::new(field, format!("cannot be in the future (today is {today})")));
+                None
+            }
+            None => {
+                errors.push(crate::error::FieldError::new(field, "give a date as YYYY-MM-DD"));
+                None
+            }
+        },
+    }
+}
+
 /// Why the date of an act is refused: the field at fault, and why in words naming the
 /// dates concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,33 +5,47 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::model::{Application, ApplicationStatus, ConditionCheck, NewDecision};
+use super::db::Filter;
+use super::model::{Application, ApplicationStatus, ConditionCheck, Listed, NewDecision};
 use super::service::{self, Material, NewAct, NewApplication, SignRequest, View};
 use crate::app::AppState;
+use crate::db::keyset::{self, Keyset};
 use crate::error::FieldError;
 use crate::ids::{ApplicationId, PartyId};
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath, AppQuery};
 
-/// The application list's filters: `?status=&applicant=`.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+/// The application list's filters and page:
+/// `?q=&status=&applicant=&sort=&limit=&cursor=&before=`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ApplicationQuery {
+    /// A part of the number, the applicant's name or the transaction.
+    pub q: Option<String>,
     /// Only applications with this status.
     #[param(value_type = Option<ApplicationStatus>)]
     pub status: Option<String>,
     /// Only this applicant's.
     #[param(value_type = Option<uuid::Uuid>)]
     pub applicant: Option<String>,
+    /// `newest` (received, the default) or `oldest` first.
+    pub sort: Option<String>,
+    /// Rows per page (1 to 200, 50 by default).
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+    /// The `next` of the page before.
+    pub cursor: Option<String>,
+    /// The `prev` of the page after (going back).
+    pub before: Option<String>,
 }
 
 impl ApplicationQuery {
-    /// The status and applicant asked for, naming every bad parameter.
-    pub fn to_filter(&self) -> Result<(Option<ApplicationStatus>, Option<PartyId>), Vec<FieldError>> {
+    /// The filter and page asked for, naming every bad parameter.
+    pub fn to_filter(&self) -> Result<Filter, Vec<FieldError>> {
         let mut errors = Vec::new();
         let status = service::status_named(self.status.as_deref()).map_err(|e| errors.push(e)).ok().flatten();
         let applicant = match self.applicant.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -40,21 +54,44 @@ impl ApplicationQuery {
                 p.parse::<PartyId>().map_err(|_| errors.push(FieldError::new("applicant", "must be a party's id"))).ok()
             }
         };
-        if errors.is_empty() { Ok((status, applicant)) } else { Err(errors) }
+        let ascending = keyset::oldest_first(self.sort.as_deref(), &mut errors);
+        let page = Keyset::from_query(
+            ascending,
+            (self.limit.as_deref(), self.cursor.as_deref(), self.before.as_deref()),
+            &mut errors,
+        );
+        let q = keyset::search_text(self.q.as_deref());
+        if errors.is_empty() { Ok(Filter { q, status, applicant, page }) } else { Err(errors) }
     }
 }
 
-/// The specific authorization applications, newest first (analysts, supervisors,
-/// auditors).
+/// A page of applications.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApplicationList {
+    /// Each with its clock now.
+    pub applications: Vec<Listed>,
+    /// How many match the filters.
+    pub total: crate::db::Total,
+    /// Pass as `cursor` for the next page.
+    pub next: Option<String>,
+    /// Pass as `before` for the page before.
+    pub prev: Option<String>,
+}
+
+/// The specific authorization applications, filtered and paged, newest first unless asked
+/// otherwise (analysts, supervisors, auditors).
 #[utoipa::path(get, path = "/api/v1/authorizations/applications", tag = "authorizations", params(ApplicationQuery),
-    responses((status = 200, body = [Application]), (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
+    responses((status = 200, body = ApplicationList), (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn applications(
     user: Authorized<perm::ViewFilings>,
     State(state): State<AppState>,
     AppQuery(q): AppQuery<ApplicationQuery>,
-) -> Result<ApiJson<Vec<Application>>, AppError> {
-    let (status, applicant) = q.to_filter().map_err(AppError::Invalid)?;
-    Ok(ApiJson(service::list(&mut *state.conn().await?, &user, status, applicant).await?))
+) -> Result<ApiJson<ApplicationList>, AppError> {
+    let f = q.to_filter().map_err(AppError::Invalid)?;
+    let mut conn = state.conn().await?;
+    let page = service::page(&mut conn, &user, &f, state.now()).await?;
+    let total = page.total(f.page.after.is_some(), service::count(&mut conn, &user, &f)).await?;
+    Ok(ApiJson(ApplicationList { applications: page.rows, total, next: page.next, prev: page.prev }))
 }
 
 /// Files an application for a specific authorization (791.307; analysts, supervisors):

@@ -9,6 +9,7 @@ use super::model::{
     ActKind, ActRow, Application, ApplicationStatus, Assessment, AuthorizationWork, Condition, Contents, Decision,
     Item, Outcome,
 };
+use crate::db::keyset::Keyset;
 use crate::ids::{ApplicationId, DecisionId, PartyId, UserId};
 use crate::mitigation::model::MeasureStatus;
 
@@ -245,19 +246,73 @@ pub async fn lock(conn: &mut PgConnection, id: ApplicationId) -> sqlx::Result<Op
     Ok(select_applications!("WHERE a.id = $1 FOR UPDATE OF a", id.0).fetch_optional(conn).await?.map(Application::from))
 }
 
-/// The applications with `status` (all when `None`), of `applicant` (all when `None`),
-/// newest first; at most `limit`.
-pub async fn list(
-    conn: &mut PgConnection,
-    status: Option<ApplicationStatus>,
-    applicant: Option<PartyId>,
-    limit: i64,
-) -> sqlx::Result<Vec<Application>> {
+/// The office's targets to decide: each with the day it took effect, earliest first.
+pub async fn targets(conn: &mut PgConnection) -> Result<Vec<(Date, i64)>, sqlx::Error> {
+    Ok(sqlx::query!("SELECT effective_from, days FROM authorization_targets ORDER BY effective_from")
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.effective_from, r.days))
+        .collect())
+}
+
+/// What the application list shows: its filters, and where the page starts.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// A part of the number, the applicant's name or the transaction.
+    pub q: Option<String>,
+    pub status: Option<ApplicationStatus>,
+    pub applicant: Option<PartyId>,
+    /// By receipt: newest first, or oldest first.
+    pub page: Keyset<OffsetDateTime>,
+}
+
+/// A page of the application list, one row more when more follow (see [`Keyset`]).
+pub async fn page(conn: &mut PgConnection, f: &Filter) -> sqlx::Result<Vec<Application>> {
     let rows = select_applications!(
-        "WHERE ($1::text IS NULL OR a.status = $1) AND ($2::uuid IS NULL OR a.applicant_id = $2) \
-         ORDER BY a.received_at DESC, a.id DESC LIMIT $3",
-        status.map(|s| s.as_str()),
-        applicant.map(|p| p.0),
+        r#"WHERE ($1::text IS NULL OR a.status = $1) AND ($2::uuid IS NULL OR a.applicant_id = $2)
+             AND ($3::text IS NULL OR a.number ILIKE $3 OR p.legal_name ILIKE $3 OR a.summary ILIKE $3)
+             AND ($4::timestamptz IS NULL
+                  OR CASE WHEN $6::boolean THEN (a.received_at, a.id) > ($4, $5::uuid)
+                          ELSE (a.received_at, a.id) < ($4, $5::uuid) END)
+           ORDER BY CASE WHEN $6 THEN a.received_at END, CASE WHEN $6 THEN a.id END,
+                    a.received_at DESC, a.id DESC
+           LIMIT $7"#,
+        f.status.map(|s| s.as_str()),
+        f.applicant.map(|p| p.0),
+        f.q.as_deref().map(crate::db::contains_pattern),
+        f.page.key(),
+        f.page.id(),
+        f.page.reads_ascending(),
+        f.page.read_limit(),
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Application::from).collect())
+}
+
+/// How many applications match `f`'s filters, counted up to [`crate::db::Total::CAP`].
+pub async fn count(conn: &mut PgConnection, f: &Filter) -> sqlx::Result<crate::db::Total> {
+    let n = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM authorization_applications a JOIN parties p ON p.id = a.applicant_id
+             WHERE ($1::text IS NULL OR a.status = $1) AND ($2::uuid IS NULL OR a.applicant_id = $2)
+               AND ($3::text IS NULL OR a.number ILIKE $3 OR p.legal_name ILIKE $3 OR a.summary ILIKE $3)
+             LIMIT $4) x"#,
+        f.status.map(|s| s.as_str()),
+        f.applicant.map(|p| p.0),
+        f.q.as_deref().map(crate::db::contains_pattern),
+        crate::db::Total::CAP + 1,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(crate::db::Total::counted(n))
+}
+
+/// The applications of `applicant`, newest first; at most `limit`.
+pub async fn of_applicant(conn: &mut PgConnection, applicant: PartyId, limit: i64) -> sqlx::Result<Vec<Application>> {
+    let rows = select_applications!(
+        "WHERE a.applicant_id = $1 ORDER BY a.received_at DESC, a.id DESC LIMIT $2",
+        applicant.0,
         limit,
     )
     .fetch_all(conn)

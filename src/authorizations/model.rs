@@ -643,6 +643,21 @@ pub fn clock(a: &Application, target_days: i64, today: Date) -> Option<Clock> {
     })
 }
 
+/// The office's target in days in force on `day`, from its targets (each with the day it
+/// took effect, earliest first); 90 days before the first.
+pub fn target_on(targets: &[(Date, i64)], day: Date) -> i64 {
+    targets.iter().rev().find(|(from, _)| *from <= day).map_or(90, |(_, days)| *days)
+}
+
+/// An application as the list shows it: with its clock (none before it is found complete,
+/// and once decided or withdrawn).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ListedApplication)]
+pub struct Listed {
+    pub application: Application,
+    pub clock: Option<Clock>,
+}
+
 /// The work of applications for a home page.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct AuthorizationWork {

@@ -12,7 +12,7 @@ use time::{Date, OffsetDateTime};
 use super::db::{self, ConditionRow, DraftRow, NewActRow, NewRow, Standing};
 use super::model::{
     ActKind, ActRow, Application, ApplicationStatus, AuthorizationWork, Clock, ConditionCheck, Contents, Decision,
-    Factor, Item, NewDecision, Outcome,
+    Factor, Item, Listed, NewDecision, Outcome, target_on,
 };
 use crate::access::{Action, Actor};
 use crate::audit::{self, EventType, NewEvent};
@@ -21,8 +21,8 @@ use crate::error::{DomainError, FieldError};
 use crate::ids::{ApplicationId, PartyId};
 use crate::mitigation::model::MeasureStatus;
 
-/// The most applications a list shows.
-pub const LIST_LIMIT: i64 = 500;
+/// The most applications a party's page lists (the list pages through them all).
+pub const PARTY_LIMIT: i64 = 500;
 
 /// An application as filed (through the API the office's portal calls, or the form).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -129,10 +129,6 @@ fn require(user: &Actor, action: Action) -> Result<(), DomainError> {
     if user.may(action) { Ok(()) } else { Err(DomainError::Forbidden) }
 }
 
-fn past_date(field: &str, typed: Option<&str>, today: Date, errors: &mut Vec<FieldError>) -> Option<Date> {
-    crate::declarations::model::past_date(field, typed, today, errors)
-}
-
 /// Files an application with its "filed" act and audit event, in one transaction.
 pub async fn file(
     conn: &mut PgConnection,
@@ -155,7 +151,7 @@ pub async fn file(
         ));
     }
     let contents = n.contents.checked().map_err(|e| errors.extend(e)).ok();
-    let filed_on = past_date("filed_on", n.filed_on.as_deref(), today, &mut errors);
+    let filed_on = crate::dates::past_date("filed_on", n.filed_on.as_deref(), today, &mut errors);
     let (Some(applicant), Some(contents), Some(filed_on), true) =
         (n.applicant_id, contents, filed_on, errors.is_empty())
     else {
@@ -219,7 +215,7 @@ async fn settle(
 
 /// A date for an act on `a`: not in the future, not before its last act.
 fn act_date(a: &Application, typed: Option<&str>, today: Date, errors: &mut Vec<FieldError>) -> Option<Date> {
-    let on = past_date("effective_on", typed, today, errors)?;
+    let on = crate::dates::past_date("effective_on", typed, today, errors)?;
     if on < a.last_act_on {
         errors.push(FieldError::new("effective_on", format!("cannot be before the last act, on {}", a.last_act_on)));
         return None;
@@ -760,16 +756,33 @@ pub async fn clock_of(
     Ok(super::model::clock(a, target, crate::dates::today(now)))
 }
 
-/// The applications with `status` (or all), of `applicant` (or all), newest first: at most
-/// [`LIST_LIMIT`].
-pub async fn list(
+/// A page of the application list as `f` asks, each application with its clock now.
+pub async fn page(
     conn: &mut PgConnection,
     user: &Actor,
-    status: Option<ApplicationStatus>,
-    applicant: Option<PartyId>,
-) -> Result<Vec<Application>, DomainError> {
+    f: &db::Filter,
+    now: OffsetDateTime,
+) -> Result<crate::db::Page<Listed>, DomainError> {
     require(user, Action::ViewFilings)?;
-    Ok(db::list(conn, status, applicant, LIST_LIMIT).await?)
+    let rows = db::page(&mut *conn, f).await?;
+    let targets = db::targets(conn).await?;
+    let today = crate::dates::today(now);
+    let rows = rows
+        .into_iter()
+        .map(|application| {
+            let clock = application
+                .complete_on
+                .and_then(|started| super::model::clock(&application, target_on(&targets, started), today));
+            Listed { application, clock }
+        })
+        .collect();
+    Ok(f.page.page(rows, |l: &Listed| (l.application.received_at, l.application.id.0)))
+}
+
+/// How many applications match `f`.
+pub async fn count(conn: &mut PgConnection, user: &Actor, f: &db::Filter) -> Result<crate::db::Total, DomainError> {
+    require(user, Action::ViewFilings)?;
+    Ok(db::count(conn, f).await?)
 }
 
 /// The applications whose number, applicant or transaction holds `q`, newest first: at
@@ -789,7 +802,7 @@ pub async fn of_party(conn: &mut PgConnection, user: &Actor, party: PartyId) -> 
     if !user.may(Action::ViewFilings) {
         return Ok(Vec::new());
     }
-    list(conn, user, None, Some(party)).await
+    Ok(db::of_applicant(conn, party, PARTY_LIMIT).await?)
 }
 
 /// The applications' work for a home page: none for a role that does not work filings.

@@ -23,7 +23,7 @@ use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::flash::Flash;
-use crate::web::layout::{FormErrors, Layout, render, show_time};
+use crate::web::layout::{FormErrors, Layout, Pager, render, show_time};
 
 /// How many condition rows the decision form offers.
 const CONDITION_ROWS: usize = 4;
@@ -32,38 +32,75 @@ const CONDITION_ROWS: usize = 4;
 #[template(path = "authorizations/list.html")]
 struct ListPage {
     layout: Layout,
+    q: ApplicationQuery,
     rows: Vec<(Application, String)>,
+    total: String,
+    pager: Pager,
     statuses: [ApplicationStatus; 8],
-    status: String,
     errors: FormErrors,
-    limit: i64,
     can_file: bool,
 }
 
-/// `GET /authorizations`: the applications, newest first, each with its clock.
+impl ListPage {
+    fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+}
+
+impl ApplicationQuery {
+    /// `/authorizations?…` with what is set.
+    fn link(&self) -> String {
+        crate::web::layout::address(
+            "/authorizations",
+            &[
+                ("q", &self.q),
+                ("status", &self.status),
+                ("applicant", &self.applicant),
+                ("sort", &self.sort),
+                ("limit", &self.limit),
+                ("cursor", &self.cursor),
+                ("before", &self.before),
+            ],
+            "",
+        )
+    }
+}
+
+/// `GET /authorizations`: the applications, filtered and paged, newest first unless asked
+/// otherwise, each with its clock.
 pub async fn list(
     user: Authorized<perm::ViewFilings>,
     State(state): State<AppState>,
     AppQuery(q): AppQuery<ApplicationQuery>,
 ) -> Result<Response, AppError> {
     let mut conn = state.conn().await?;
-    let (apps, errors) = match q.to_filter() {
-        Ok((status, applicant)) => (service::list(&mut conn, &user, status, applicant).await?, Vec::new()),
-        Err(e) => (Vec::new(), e),
+    let (rows, next, prev, total, errors) = match q.to_filter() {
+        Ok(f) => {
+            let page = service::page(&mut conn, &user, &f, state.now()).await?;
+            let total = page.total(f.page.after.is_some(), service::count(&mut conn, &user, &f)).await?;
+            let rows = page
+                .rows
+                .into_iter()
+                .map(|l| (l.application, l.clock.map(|c| clock_words(&c)).unwrap_or_default()))
+                .collect();
+            (rows, page.next, page.prev, total.describe("application", "applications"), Vec::new())
+        }
+        Err(e) => (Vec::new(), None, None, String::new(), e),
     };
-    let mut rows = Vec::with_capacity(apps.len());
-    for a in apps {
-        let clock = service::clock_of(&mut conn, &a, state.now()).await?.map(|c| clock_words(&c)).unwrap_or_default();
-        rows.push((a, clock));
-    }
+    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
+        let mut q = q.clone();
+        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
+        q.link()
+    });
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut r = render(&ListPage {
         layout: Layout::for_user(&state.web, "/authorizations", Some(&user)),
+        q,
         rows,
+        total,
+        pager,
         statuses: ApplicationStatus::ALL,
-        status: q.status.unwrap_or_default(),
         errors: FormErrors(errors),
-        limit: service::LIST_LIMIT,
         can_file: user.may(crate::access::Action::WorkFilings),
     })?;
     *r.status_mut() = status;

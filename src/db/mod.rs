@@ -4,6 +4,7 @@
 //! reach the configuration (which names the audit log's and the mail's settings) through it.
 
 pub mod health;
+pub mod keyset;
 pub mod local;
 
 use std::str::FromStr;

@@ -342,25 +342,6 @@ pub struct Checked {
     pub filed_on: Date,
 }
 
-/// A date of the past as typed (`YYYY-MM-DD`), `today` when none is given; or `None`, with
-/// the problem for `field` added to `errors`.
-pub fn past_date(field: &str, typed: Option<&str>, today: Date, errors: &mut Vec<FieldError>) -> Option<Date> {
-    match typed.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Some(today),
-        Some(s) => match crate::dates::parse_date(s) {
-            Some(d) if d <= today => Some(d),
-            Some(_) => {
-                errors.push(FieldError::new(field, format!("cannot be in the future (today is {today})")));
-                None
-            }
-            None => {
-                errors.push(FieldError::new(field, "give a date as YYYY-MM-DD"));
-                None
-            }
-        },
-    }
-}
-
 /// Trimmed, non-empty items of a list, each at most `max_chars`, at most `max_items`.
 fn items(
     field: &str,
@@ -420,7 +401,7 @@ impl NewDeclaration {
         if general_authorization.as_ref().is_some_and(|g| g.chars().count() > text::CODE) {
             errors.push(FieldError::new("general_authorization", text::at_most(text::CODE)));
         }
-        let filed_on = past_date("filed_on", self.filed_on.as_deref(), today, &mut errors);
+        let filed_on = crate::dates::past_date("filed_on", self.filed_on.as_deref(), today, &mut errors);
         match (kind, filed_on) {
             (Some(kind), Some(filed_on)) if errors.is_empty() => Ok(Checked {
                 filer_id: self.filer_id,

@@ -52,7 +52,7 @@ pub async fn record_filer_role(
     let today = crate::dates::today(now);
     let mut errors = Vec::new();
     let role = r.role.or_error("role", "must be vehicle_manufacturer or hardware_importer", &mut errors);
-    let since = super::model::past_date("since", r.since.as_deref(), today, &mut errors);
+    let since = crate::dates::past_date("since", r.since.as_deref(), today, &mut errors);
     let (Some(role), Some(since)) = (role, since) else { return Err(DomainError::Invalid(errors)) };
     let mut tx = conn.begin().await?;
     let p = crate::parties::get(&mut tx, party).await?.ok_or(DomainError::NotFound)?;
@@ -295,7 +295,7 @@ pub async fn ask(
     if question.is_empty() || crate::text::too_long(question, crate::text::TEXT) {
         errors.push(FieldError::new("question", "give the question (1 to 20,000 characters)"));
     }
-    let asked_on = super::model::past_date("asked_on", q.asked_on.as_deref(), today, &mut errors);
+    let asked_on = crate::dates::past_date("asked_on", q.asked_on.as_deref(), today, &mut errors);
     let (Some(asked_on), true) = (asked_on, errors.is_empty()) else { return Err(DomainError::Invalid(errors)) };
     let mut tx = conn.begin().await?;
     let d = db::lock(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
@@ -338,7 +338,7 @@ pub async fn answer(
     if answer.is_empty() || crate::text::too_long(answer, crate::text::TEXT) {
         errors.push(FieldError::new("answer", "give the filer's answer (1 to 20,000 characters)"));
     }
-    let answered_on = super::model::past_date("answered_on", a.answered_on.as_deref(), today, &mut errors);
+    let answered_on = crate::dates::past_date("answered_on", a.answered_on.as_deref(), today, &mut errors);
     let (Some(answered_on), true) = (answered_on, errors.is_empty()) else {
         return Err(DomainError::Invalid(errors));
     };

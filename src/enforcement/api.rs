@@ -5,10 +5,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::db::{Filter, MatterPage};
 use super::model::{ActRow, Basis, Factor, Matter, MatterStage, NewAct, NewMatter};
 use super::service::{self, Asked};
 use crate::app::AppState;
 use crate::choice::Choice;
+use crate::db::keyset::{self, Keyset};
 use crate::error::FieldError;
 use crate::ids::{MatterId, PartyId};
 use crate::web::auth::{Authorized, perm};
@@ -50,22 +52,34 @@ pub async fn penalty_basis(
     Ok(ApiJson(service::basis(&mut *state.conn().await?, &user, &asked).await?))
 }
 
-/// The matter list's filters: `?stage=&party=`.
+/// The matter list's filters and page: `?q=&stage=&party=&sort=&limit=&cursor=&before=`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MatterQuery {
+    /// A part of the number, the party's name or the alleged violation.
+    pub q: Option<String>,
     /// Only matters at this stage.
     #[param(value_type = Option<MatterStage>)]
     pub stage: Option<String>,
     /// Only this party's.
     #[param(value_type = Option<uuid::Uuid>)]
     pub party: Option<String>,
+    /// `due` (those awaiting an answer first, by its date; the default), `newest` or
+    /// `oldest` (opened).
+    pub sort: Option<String>,
+    /// Rows per page (1 to 200, 50 by default).
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+    /// The `next` of the page before.
+    pub cursor: Option<String>,
+    /// The `prev` of the page after (going back).
+    pub before: Option<String>,
 }
 
 impl MatterQuery {
-    /// The stage and party asked for, naming every bad parameter.
-    pub fn to_filter(&self) -> Result<(Option<MatterStage>, Option<PartyId>), Vec<FieldError>> {
+    /// The filter and page asked for, naming every bad parameter.
+    pub fn to_filter(&self) -> Result<Filter, Vec<FieldError>> {
         let some = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let mut errors = Vec::new();
         let stage = some(&self.stage).and_then(|s| {
@@ -78,21 +92,53 @@ impl MatterQuery {
                 None
             }
         });
-        if errors.is_empty() { Ok((stage, party)) } else { Err(errors) }
+        let at = (self.limit.as_deref(), self.cursor.as_deref(), self.before.as_deref());
+        // `Some(ascending)` by opening; `None` by the answers due.
+        let opened = match some(&self.sort).as_deref() {
+            None | Some("due") => None,
+            Some("newest") => Some(false),
+            Some("oldest") => Some(true),
+            Some(_) => {
+                errors.push(FieldError::new("sort", "must be due, newest or oldest"));
+                None
+            }
+        };
+        let page = match opened {
+            Some(ascending) => MatterPage::Opened(Keyset::from_query(ascending, at, &mut errors)),
+            None => MatterPage::Due(Keyset::from_query(true, at, &mut errors)),
+        };
+        let q = keyset::search_text(self.q.as_deref());
+        if errors.is_empty() { Ok(Filter { q, stage, party, page }) } else { Err(errors) }
     }
 }
 
-/// The enforcement matters: those awaiting an answer first by its date, then the newest
-/// (analysts, supervisors, auditors; a first-docket matter only to who may see its case).
+/// A page of matters.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MatterList {
+    pub matters: Vec<Matter>,
+    /// How many the reader may see match the filters.
+    pub total: crate::db::Total,
+    /// Pass as `cursor` for the next page.
+    pub next: Option<String>,
+    /// Pass as `before` for the page before.
+    pub prev: Option<String>,
+}
+
+/// The enforcement matters, filtered and paged: those awaiting an answer first by its
+/// date unless asked otherwise (analysts, supervisors, auditors; a first-docket matter
+/// only to who may see its case).
 #[utoipa::path(get, path = "/api/v1/enforcement/matters", tag = "enforcement", params(MatterQuery),
-    responses((status = 200, body = [Matter]), (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
+    responses((status = 200, body = MatterList), (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn matters(
     user: Authorized<perm::ViewEnforcement>,
     State(state): State<AppState>,
     AppQuery(q): AppQuery<MatterQuery>,
-) -> Result<ApiJson<Vec<Matter>>, AppError> {
-    let (stage, party) = q.to_filter().map_err(AppError::Invalid)?;
-    Ok(ApiJson(service::list(&mut *state.conn().await?, &user, stage, party).await?))
+) -> Result<ApiJson<MatterList>, AppError> {
+    let f = q.to_filter().map_err(AppError::Invalid)?;
+    let mut conn = state.conn().await?;
+    let page = service::page(&mut conn, &user, &f).await?;
+    let total = page.total(f.page.from_cursor(), service::count(&mut conn, &user, &f)).await?;
+    Ok(ApiJson(MatterList { matters: page.rows, total, next: page.next, prev: page.prev }))
 }
 
 /// Opens a matter for an alleged violation (analysts, supervisors): the party, the

@@ -5,6 +5,7 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::model::{Act, ActKind, ActRow, Docket, EnforcementWork, Matter, MatterStage, Maximum, Provision, Standing};
+use crate::db::keyset::Keyset;
 use crate::ids::{CaseId, DeclarationId, MatterId, PartyId, UserId};
 
 /// The maximum in force on `day`: the latest that took effect by then.
@@ -167,24 +168,135 @@ pub async fn acts(conn: &mut PgConnection, id: MatterId) -> Result<Vec<ActRow>, 
     .await
 }
 
-/// The matters in `stage` (all when `None`), those awaiting an answer first by its date,
-/// then the newest; at most `limit`.
-pub async fn list(
-    conn: &mut PgConnection,
-    stage: Option<MatterStage>,
-    party: Option<PartyId>,
-    limit: i64,
-) -> Result<Vec<Matter>, sqlx::Error> {
-    select_matters!(
-        "WHERE ($1::text IS NULL OR m.stage = $1) AND ($2::uuid IS NULL OR m.party_id = $2) \
-         ORDER BY (m.answer_due_on IS NULL OR m.answered_on IS NOT NULL), m.answer_due_on, m.opened_at DESC, m.id DESC \
-         LIMIT $3",
-        stage.map(|s| s.as_str()),
-        party.map(|p| p.0),
-        limit,
+/// The order of the matter list and where its page starts.
+#[derive(Debug, Clone, Copy)]
+pub enum MatterPage {
+    /// Those awaiting an answer first, by the day it is due, then the rest in the order
+    /// opened: by [`Matter::due_key`] and id.
+    Due(Keyset<Date>),
+    /// By the moment opened, newest or oldest first.
+    Opened(Keyset<OffsetDateTime>),
+}
+
+impl MatterPage {
+    /// Whether the page starts at a cursor (so it is not the first).
+    pub fn from_cursor(&self) -> bool {
+        match self {
+            MatterPage::Due(k) => k.after.is_some(),
+            MatterPage::Opened(k) => k.after.is_some(),
+        }
+    }
+}
+
+/// What the matter list shows: its filters, and where the page starts.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// A part of the number, the party's name or the alleged violation.
+    pub q: Option<String>,
+    pub stage: Option<MatterStage>,
+    pub party: Option<PartyId>,
+    pub page: MatterPage,
+}
+
+/// Who reads a list, for need-to-know: first-docket matters show as their cases do.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader {
+    /// Sees every case's matters.
+    pub all_cases: bool,
+    /// Sees unrestricted cases' matters (and the restricted ones assigned to `user`).
+    pub open_cases: bool,
+    pub user: UserId,
+}
+
+/// A page of the matter list `reader` may see, one row more when more follow.
+pub async fn page(conn: &mut PgConnection, f: &Filter, reader: Reader) -> Result<Vec<Matter>, sqlx::Error> {
+    let q = f.q.as_deref().map(crate::db::contains_pattern);
+    let (stage, party) = (f.stage.map(|s| s.as_str()), f.party.map(|p| p.0));
+    match f.page {
+        MatterPage::Due(k) => {
+            select_matters!(
+                r#"WHERE ($1::text IS NULL OR m.stage = $1) AND ($2::uuid IS NULL OR m.party_id = $2)
+                     AND ($3::text IS NULL OR m.number ILIKE $3 OR p.legal_name ILIKE $3 OR m.summary ILIKE $3)
+                     AND (m.case_id IS NULL OR $8::boolean OR ($9::boolean AND (NOT c.restricted OR c.assignee = $10)))
+                     AND ($4::date IS NULL
+                          OR CASE WHEN $6::boolean
+                                  THEN (coalesce(CASE WHEN m.answered_on IS NULL THEN m.answer_due_on END, DATE '9999-12-31'), m.id) > ($4, $5::uuid)
+                                  ELSE (coalesce(CASE WHEN m.answered_on IS NULL THEN m.answer_due_on END, DATE '9999-12-31'), m.id) < ($4, $5::uuid) END)
+                   ORDER BY CASE WHEN $6 THEN coalesce(CASE WHEN m.answered_on IS NULL THEN m.answer_due_on END, DATE '9999-12-31') END,
+                            CASE WHEN $6 THEN m.id END,
+                            coalesce(CASE WHEN m.answered_on IS NULL THEN m.answer_due_on END, DATE '9999-12-31') DESC, m.id DESC
+                   LIMIT $7"#,
+                stage,
+                party,
+                q,
+                k.key(),
+                k.id(),
+                k.reads_ascending(),
+                k.read_limit(),
+                reader.all_cases,
+                reader.open_cases,
+                reader.user.0,
+            )
+            .fetch_all(conn)
+            .await
+        }
+        MatterPage::Opened(k) => {
+            select_matters!(
+                r#"WHERE ($1::text IS NULL OR m.stage = $1) AND ($2::uuid IS NULL OR m.party_id = $2)
+                     AND ($3::text IS NULL OR m.number ILIKE $3 OR p.legal_name ILIKE $3 OR m.summary ILIKE $3)
+                     AND (m.case_id IS NULL OR $8::boolean OR ($9::boolean AND (NOT c.restricted OR c.assignee = $10)))
+                     AND ($4::timestamptz IS NULL
+                          OR CASE WHEN $6::boolean THEN (m.opened_at, m.id) > ($4, $5::uuid)
+                                  ELSE (m.opened_at, m.id) < ($4, $5::uuid) END)
+                   ORDER BY CASE WHEN $6 THEN m.opened_at END, CASE WHEN $6 THEN m.id END,
+                            m.opened_at DESC, m.id DESC
+                   LIMIT $7"#,
+                stage,
+                party,
+                q,
+                k.key(),
+                k.id(),
+                k.reads_ascending(),
+                k.read_limit(),
+                reader.all_cases,
+                reader.open_cases,
+                reader.user.0,
+            )
+            .fetch_all(conn)
+            .await
+        }
+    }
+}
+
+/// How many matters `reader` may see match `f`'s filters, counted up to
+/// [`crate::db::Total::CAP`].
+pub async fn count(conn: &mut PgConnection, f: &Filter, reader: Reader) -> Result<crate::db::Total, sqlx::Error> {
+    let n = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM enforcement_matters m JOIN parties p ON p.id = m.party_id
+             LEFT JOIN cases c ON c.id = m.case_id
+             WHERE ($1::text IS NULL OR m.stage = $1) AND ($2::uuid IS NULL OR m.party_id = $2)
+               AND ($3::text IS NULL OR m.number ILIKE $3 OR p.legal_name ILIKE $3 OR m.summary ILIKE $3)
+               AND (m.case_id IS NULL OR $4::boolean OR ($5::boolean AND (NOT c.restricted OR c.assignee = $6)))
+             LIMIT $7) x"#,
+        f.stage.map(|s| s.as_str()),
+        f.party.map(|p| p.0),
+        f.q.as_deref().map(crate::db::contains_pattern),
+        reader.all_cases,
+        reader.open_cases,
+        reader.user.0,
+        crate::db::Total::CAP + 1,
     )
-    .fetch_all(conn)
-    .await
+    .fetch_one(conn)
+    .await?;
+    Ok(crate::db::Total::counted(n))
+}
+
+/// The matters of `party`, newest first; at most `limit` (filtered for need-to-know by
+/// the caller).
+pub async fn of_party(conn: &mut PgConnection, party: PartyId, limit: i64) -> Result<Vec<Matter>, sqlx::Error> {
+    select_matters!("WHERE m.party_id = $1 ORDER BY m.opened_at DESC, m.id DESC LIMIT $2", party.0, limit)
+        .fetch_all(conn)
+        .await
 }
 
 /// Enforcement's counts for a home page on `today`.

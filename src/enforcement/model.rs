@@ -611,12 +611,21 @@ impl Matter {
         self.answer_due_on.is_some() && self.answered_on.is_none()
     }
 
+    /// Where the list by answers due puts the matter: the day its answer is due while it
+    /// awaits one, after every such day otherwise (as the list's SQL computes it).
+    pub fn due_key(&self) -> Date {
+        self.answer_due_on.filter(|_| self.answered_on.is_none()).unwrap_or(NO_ANSWER_DUE)
+    }
+
     /// Whether the answer's date passed on `today` with none received: the answer is
     /// waived, and the office's next act is due.
     pub fn answer_passed(&self, today: Date) -> bool {
         self.answered_on.is_none() && self.answer_due_on.is_some_and(|d| d < today)
     }
 }
+
+/// The list's key of a matter awaiting no answer: after every day one is due.
+pub const NO_ANSWER_DUE: Date = time::macros::date!(9999 - 12 - 31);
 
 /// An act of a matter as recorded.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::db;
 use super::model::{
-    Act, ActKind, ActRow, Basis, EnforcementWork, Factor, Matter, MatterStage, Maximum, NewAct, NewMatter, Provision,
+    Act, ActKind, ActRow, Basis, EnforcementWork, Factor, Matter, Maximum, NewAct, NewMatter, Provision,
 };
 use crate::access::{Action, Actor};
 use crate::audit::{self, EventType, NewEvent};
@@ -141,7 +141,7 @@ pub async fn open(
         errors.push(FieldError::new("violation_on", "give the violation's date as YYYY-MM-DD"));
         None
     } else {
-        crate::declarations::model::past_date("violation_on", Some(&n.violation_on), today, &mut errors)
+        crate::dates::past_date("violation_on", Some(&n.violation_on), today, &mut errors)
     };
     let value = match n.transaction_value.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
@@ -156,7 +156,7 @@ pub async fn open(
             c
         }
     };
-    let opened_on = crate::declarations::model::past_date("opened_on", n.opened_on.as_deref(), today, &mut errors);
+    let opened_on = crate::dates::past_date("opened_on", n.opened_on.as_deref(), today, &mut errors);
     if let (Some(v), Some(o)) = (violation_on, opened_on)
         && o < v
     {
@@ -242,7 +242,7 @@ pub async fn record_act(
         }
         ok
     });
-    let on = crate::declarations::model::past_date("effective_on", a.effective_on.as_deref(), today, &mut errors);
+    let on = crate::dates::past_date("effective_on", a.effective_on.as_deref(), today, &mut errors);
     let amount = match a.amount.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(t) => {
@@ -307,16 +307,31 @@ pub async fn get(conn: &mut PgConnection, user: &Actor, id: MatterId) -> Result<
     Ok((m, acts))
 }
 
-/// The matters in `stage` (or all), of `party` (or all), those awaiting an answer first:
-/// at most [`LIST_LIMIT`], those the user may see.
-pub async fn list(
+/// How `user` reads the matter list, for need-to-know.
+fn reader(user: &Actor) -> db::Reader {
+    use crate::access::policy::{CaseScope, case_scope};
+    let scope = case_scope(user.role);
+    db::Reader { all_cases: scope == CaseScope::All, open_cases: scope != CaseScope::Nothing, user: user.id }
+}
+
+/// A page of the matter list as `f` asks, those the user may see.
+pub async fn page(
     conn: &mut PgConnection,
     user: &Actor,
-    stage: Option<MatterStage>,
-    party: Option<PartyId>,
-) -> Result<Vec<Matter>, DomainError> {
+    f: &db::Filter,
+) -> Result<crate::db::Page<Matter>, DomainError> {
     require(user, Action::ViewEnforcement)?;
-    Ok(db::list(conn, stage, party, LIST_LIMIT).await?.into_iter().filter(|m| sees(user, m)).collect())
+    let rows = db::page(conn, f, reader(user)).await?;
+    Ok(match f.page {
+        db::MatterPage::Due(k) => k.page(rows, |m: &Matter| (m.due_key(), m.id.0)),
+        db::MatterPage::Opened(k) => k.page(rows, |m: &Matter| (m.opened_at, m.id.0)),
+    })
+}
+
+/// How many matters the user may see match `f`.
+pub async fn count(conn: &mut PgConnection, user: &Actor, f: &db::Filter) -> Result<crate::db::Total, DomainError> {
+    require(user, Action::ViewEnforcement)?;
+    Ok(db::count(conn, f, reader(user)).await?)
 }
 
 /// The matters whose number, party or alleged violation holds `q`, newest first: at most
@@ -326,8 +341,8 @@ pub async fn search(conn: &mut PgConnection, user: &Actor, q: &str, limit: i64) 
     Ok(db::search(conn, q, limit).await?.into_iter().filter(|m| sees(user, m)).collect())
 }
 
-/// The most matters a list shows.
-pub const LIST_LIMIT: i64 = 500;
+/// The most matters a party's page lists (the list pages through them all).
+pub const PARTY_LIMIT: i64 = 500;
 
 /// Enforcement's work for a home page: none for a role that does not work matters.
 pub async fn work(
@@ -368,7 +383,7 @@ pub async fn of_party(conn: &mut PgConnection, user: &Actor, party: PartyId) -> 
     if !user.may(Action::ViewEnforcement) {
         return Ok(Vec::new());
     }
-    list(conn, user, None, Some(party)).await
+    Ok(db::of_party(conn, party, PARTY_LIMIT).await?.into_iter().filter(|m| sees(user, m)).collect())
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::flash::Flash;
-use crate::web::layout::{FormErrors, Layout, money, render, show_time};
+use crate::web::layout::{FormErrors, Layout, Pager, money, render, show_time};
 
 #[derive(Template)]
 #[template(path = "enforcement/penalty.html")]
@@ -119,39 +119,79 @@ fn cents(c: i64) -> String {
 #[template(path = "enforcement/list.html")]
 struct ListPage {
     layout: Layout,
+    q: MatterQuery,
     /// Each with whether its answer date passed unanswered.
     rows: Vec<(Matter, bool)>,
+    total: String,
+    pager: Pager,
     stages: [MatterStage; 7],
-    stage: String,
     errors: FormErrors,
-    limit: i64,
 }
 
-/// `GET /enforcement`: the matters, those awaiting an answer first.
+impl ListPage {
+    fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+}
+
+impl MatterQuery {
+    /// `/enforcement?…` with what is set.
+    fn link(&self) -> String {
+        crate::web::layout::address(
+            "/enforcement",
+            &[
+                ("q", &self.q),
+                ("stage", &self.stage),
+                ("party", &self.party),
+                ("sort", &self.sort),
+                ("limit", &self.limit),
+                ("cursor", &self.cursor),
+                ("before", &self.before),
+            ],
+            "",
+        )
+    }
+}
+
+/// `GET /enforcement`: the matters, filtered and paged, those awaiting an answer first
+/// unless asked otherwise.
 pub async fn list(
     user: Authorized<perm::ViewEnforcement>,
     State(state): State<AppState>,
     AppQuery(q): AppQuery<MatterQuery>,
 ) -> Result<Response, AppError> {
-    let (rows, errors) = match q.to_filter() {
-        Ok((stage, party)) => (service::list(&mut *state.conn().await?, &user, stage, party).await?, Vec::new()),
-        Err(e) => (Vec::new(), e),
-    };
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let today = crate::dates::today(state.now());
+    let mut conn = state.conn().await?;
+    let (rows, next, prev, total, errors) = match q.to_filter() {
+        Ok(f) => {
+            let page = service::page(&mut conn, &user, &f).await?;
+            let total = page.total(f.page.from_cursor(), service::count(&mut conn, &user, &f)).await?;
+            let rows = page
+                .rows
+                .into_iter()
+                .map(|m| {
+                    let passed = m.answer_passed(today);
+                    (m, passed)
+                })
+                .collect();
+            (rows, page.next, page.prev, total.describe("matter", "matters"), Vec::new())
+        }
+        Err(e) => (Vec::new(), None, None, String::new(), e),
+    };
+    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
+        let mut q = q.clone();
+        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
+        q.link()
+    });
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut r = render(&ListPage {
         layout: Layout::for_user(&state.web, "/enforcement", Some(&user)),
-        rows: rows
-            .into_iter()
-            .map(|m| {
-                let passed = m.answer_passed(today);
-                (m, passed)
-            })
-            .collect(),
+        q,
+        rows,
+        total,
+        pager,
         stages: MatterStage::ALL,
-        stage: q.stage.unwrap_or_default(),
         errors: FormErrors(errors),
-        limit: service::LIST_LIMIT,
     })?;
     *r.status_mut() = status;
     Ok(r)

@@ -68,6 +68,11 @@ pub async fn reliances(conn: &mut PgConnection, party: Option<PartyId>, limit: i
     .await
 }
 
+/// The reliances not ended, for the home page's counts.
+pub async fn unended(conn: &mut PgConnection) -> sqlx::Result<Vec<RelianceRow>> {
+    select_reliances!("WHERE r.ended_on IS NULL").fetch_all(conn).await
+}
+
 /// A reliance to insert.
 pub struct NewRelianceRow<'a> {
     pub id: RelianceId,

@@ -317,6 +317,37 @@ pub struct SupplierDecision {
     pub version: i64,
 }
 
+/// The work of reliances on general authorizations for a home page, on a day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RelianceWork {
+    /// Not ended, and void from a report that was missed or late: the party must be told.
+    pub void: i64,
+    /// In force with a report due within [`REPORT_SOON_DAYS`] days.
+    pub reports_due_soon: i64,
+    /// Changes of circumstance awaiting their reassessment, and how many of them are late.
+    pub reassessments: i64,
+    pub reassessments_overdue: i64,
+}
+
+/// How many days ahead a home page counts reports coming due.
+pub const REPORT_SOON_DAYS: i64 = 30;
+
+impl RelianceWork {
+    /// The counts from the standings of the reliances not ended, on `today`.
+    pub fn of(standings: impl IntoIterator<Item = Standing>, today: Date) -> RelianceWork {
+        let soon = today + Duration::days(REPORT_SOON_DAYS);
+        let mut w = RelianceWork::default();
+        for s in standings {
+            w.void += i64::from(s.status == RelianceStatus::Void);
+            w.reports_due_soon +=
+                i64::from(s.status == RelianceStatus::Active && s.next_report_due.is_some_and(|d| d <= soon));
+            w.reassessments += i64::from(s.reassess_due.is_some());
+            w.reassessments_overdue += i64::from(s.reassess_overdue);
+        }
+        w
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,5 +418,35 @@ mod tests {
         assert!(!s.listed_on(date!(2025 - 07 - 31)));
         assert!(s.listed_on(date!(2025 - 08 - 01)) && s.listed_on(date!(2026 - 01 - 31)));
         assert!(!s.listed_on(date!(2026 - 02 - 01)));
+    }
+
+    #[test]
+    fn the_home_page_counts_void_reliances_reports_coming_due_and_reassessments() {
+        let today = date!(2026 - 06 - 01);
+        let active = |due, reassess: Option<(Date, bool)>| Standing {
+            status: RelianceStatus::Active,
+            void_from: None,
+            next_report_due: Some(due),
+            reassess_due: reassess.map(|r| r.0),
+            reassess_overdue: reassess.is_some_and(|r| r.1),
+        };
+        let void = Standing {
+            status: RelianceStatus::Void,
+            void_from: Some(date!(2026 - 05 - 01)),
+            next_report_due: None,
+            reassess_due: None,
+            reassess_overdue: false,
+        };
+        let w = RelianceWork::of(
+            [
+                active(date!(2026 - 07 - 01), None),
+                active(date!(2026 - 07 - 02), Some((date!(2026 - 05 - 30), true))),
+                active(date!(2026 - 06 - 20), Some((date!(2026 - 06 - 30), false))),
+                void,
+            ],
+            today,
+        );
+        // 1 July is the 30th day ahead; 2 July is not yet counted.
+        assert_eq!(w, RelianceWork { void: 1, reports_due_soon: 2, reassessments: 2, reassessments_overdue: 1 });
     }
 }

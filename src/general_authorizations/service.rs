@@ -10,8 +10,8 @@ use time::{Date, OffsetDateTime};
 
 use super::db::{self, NewRelianceRow, RelianceRow};
 use super::model::{
-    ActKind, ActRow, GeneralAuthorization, NewAct, NewReliance, NewSupplier, Reliance, RelianceStatus, Supplier,
-    SupplierDecision, SupplierStatus,
+    ActKind, ActRow, GeneralAuthorization, NewAct, NewReliance, NewSupplier, Reliance, RelianceStatus, RelianceWork,
+    Supplier, SupplierDecision, SupplierStatus,
 };
 use crate::access::{Action, Actor};
 use crate::audit::{self, EventType, NewEvent};
@@ -23,10 +23,6 @@ pub const LIST_LIMIT: i64 = 500;
 
 fn require(user: &Actor, action: Action) -> Result<(), DomainError> {
     if user.may(action) { Ok(()) } else { Err(DomainError::Forbidden) }
-}
-
-fn past_date(field: &str, typed: Option<&str>, today: Date, errors: &mut Vec<FieldError>) -> Option<Date> {
-    crate::declarations::model::past_date(field, typed, today, errors)
 }
 
 /// Every version of every general authorization.
@@ -77,6 +73,22 @@ pub async fn reliances(
     with_standing(conn, rows, crate::dates::today(now)).await
 }
 
+/// The reliances' work for a home page on the day of `now`: none for a role that does not
+/// work filings.
+pub async fn work(
+    conn: &mut PgConnection,
+    user: &Actor,
+    now: OffsetDateTime,
+) -> Result<Option<RelianceWork>, DomainError> {
+    if !user.may(Action::WorkFilings) {
+        return Ok(None);
+    }
+    let today = crate::dates::today(now);
+    let rows = db::unended(&mut *conn).await?;
+    let standings = with_standing(conn, rows, today).await?.into_iter().map(|r| r.standing);
+    Ok(Some(RelianceWork::of(standings, today)))
+}
+
 /// A reliance with its standing today and its acts.
 pub async fn reliance(
     conn: &mut PgConnection,
@@ -109,7 +121,7 @@ pub async fn rely(
     if summary.is_empty() || crate::text::too_long(summary, crate::text::TEXT) {
         errors.push(FieldError::new("summary", "say what is done under it (1 to 20,000 characters)"));
     }
-    let from = past_date("relied_from", n.relied_from.as_deref(), today, &mut errors);
+    let from = crate::dates::past_date("relied_from", n.relied_from.as_deref(), today, &mut errors);
     let mut tx = conn.begin().await?;
     let versions = db::versions(&mut tx).await?;
     let number =
@@ -183,7 +195,7 @@ pub async fn record(
     if kind == Some(ActKind::Relied) {
         errors.push(FieldError::new("kind", "a reliance begins once, with its own form"));
     }
-    let on = past_date("effective_on", a.effective_on.as_deref(), today, &mut errors);
+    let on = crate::dates::past_date("effective_on", a.effective_on.as_deref(), today, &mut errors);
     let note = a.note.trim();
     if note.is_empty() || crate::text::too_long(note, crate::text::TEXT) {
         errors
@@ -258,7 +270,7 @@ pub async fn apply_supplier(
     if n.party_id.is_none() {
         errors.push(FieldError::new("party_id", "choose the supplier"));
     }
-    let on = past_date("applied_on", n.applied_on.as_deref(), today, &mut errors);
+    let on = crate::dates::past_date("applied_on", n.applied_on.as_deref(), today, &mut errors);
     let (Some(party), Some(on), true) = (n.party_id, on, errors.is_empty()) else {
         return Err(DomainError::Invalid(errors));
     };
@@ -296,7 +308,7 @@ pub async fn decide_supplier(
     let today = crate::dates::today(now);
     let mut errors = Vec::new();
     let status = d.status.or_error("status", "must be approved, denied or removed", &mut errors);
-    let on = past_date("on", d.on.as_deref(), today, &mut errors);
+    let on = crate::dates::past_date("on", d.on.as_deref(), today, &mut errors);
     let reason = d.reason.trim();
     if crate::text::too_long(reason, crate::text::TEXT) {
         errors.push(FieldError::new("reason", crate::text::at_most(crate::text::TEXT)));

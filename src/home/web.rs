@@ -118,6 +118,10 @@ struct SignedInHome {
     enforcement: Option<crate::enforcement::model::EnforcementWork>,
     /// Specific authorization applications' work (analysts and supervisors).
     authorizations: Option<crate::authorizations::model::AuthorizationWork>,
+    /// Advisory opinion requests to work, for those who work filings.
+    opinions: Option<crate::opinions::model::OpinionWork>,
+    /// Reliances on general authorizations that need the office, for those who work filings.
+    reliances: Option<crate::general_authorizations::model::RelianceWork>,
 }
 
 fn days(n: i64) -> String {
@@ -243,6 +247,14 @@ pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> 
     let now = state.now();
     let today = crate::dates::today(now);
     let home = super::of(&state.db, user, now).await?;
+    // The second docket's counts, on one connection.
+    let mut conn = state.conn().await?;
+    let filings = crate::declarations::service::work(&mut conn, user, now).await?;
+    let enforcement = crate::enforcement::service::work(&mut conn, user, now).await?;
+    let authorizations = crate::authorizations::service::work(&mut conn, user, now).await?;
+    let opinions = crate::opinions::service::work(&mut conn, user).await?;
+    let reliances = crate::general_authorizations::service::work(&mut conn, user, now).await?;
+    drop(conn);
     let done = match done {
         "password" => "Your password was changed.".to_string(),
         _ => String::new(),
@@ -267,9 +279,11 @@ pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> 
         approvals_open: 0,
         bars: Vec::new(),
         chart_height: 0,
-        filings: crate::declarations::service::work(&mut *state.conn().await?, user, now).await?,
-        enforcement: crate::enforcement::service::work(&mut *state.conn().await?, user, now).await?,
-        authorizations: crate::authorizations::service::work(&mut *state.conn().await?, user, now).await?,
+        filings,
+        enforcement,
+        authorizations,
+        opinions,
+        reliances,
     };
     match home {
         Home::Analyst(a) => {

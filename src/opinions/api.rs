@@ -3,32 +3,46 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use super::db::Filter;
 use super::model::{NewOpinion, PublicOpinion, Request, Status};
 use super::service::{self, Material, NewAct, NewRequest, SignRequest, View};
 use crate::app::AppState;
+use crate::db::keyset::{self, Keyset};
 use crate::error::FieldError;
 use crate::ids::{OpinionId, PartyId};
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath, AppQuery};
 
-/// The request list's filters: `?status=&requester=`.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+/// The request list's filters and page: `?q=&status=&requester=&sort=&limit=&cursor=&before=`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OpinionQuery {
+    /// A part of the number, the requester's name or the question.
+    pub q: Option<String>,
     /// Only requests with this status.
     #[param(value_type = Option<Status>)]
     pub status: Option<String>,
     /// Only this requester's.
     #[param(value_type = Option<uuid::Uuid>)]
     pub requester: Option<String>,
+    /// `newest` (received, the default) or `oldest` first.
+    pub sort: Option<String>,
+    /// Rows per page (1 to 200, 50 by default).
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+    /// The `next` of the page before.
+    pub cursor: Option<String>,
+    /// The `prev` of the page after (going back).
+    pub before: Option<String>,
 }
 
 impl OpinionQuery {
-    pub fn to_filter(&self) -> Result<(Option<Status>, Option<PartyId>), Vec<FieldError>> {
+    /// The filter and page asked for, naming every bad parameter.
+    pub fn to_filter(&self) -> Result<Filter, Vec<FieldError>> {
         let mut errors = Vec::new();
         let status = service::status_named(self.status.as_deref()).map_err(|e| errors.push(e)).ok().flatten();
         let requester = match self.requester.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -37,20 +51,43 @@ impl OpinionQuery {
                 p.parse::<PartyId>().map_err(|_| errors.push(FieldError::new("requester", "must be a party's id"))).ok()
             }
         };
-        if errors.is_empty() { Ok((status, requester)) } else { Err(errors) }
+        let ascending = keyset::oldest_first(self.sort.as_deref(), &mut errors);
+        let page = Keyset::from_query(
+            ascending,
+            (self.limit.as_deref(), self.cursor.as_deref(), self.before.as_deref()),
+            &mut errors,
+        );
+        let q = keyset::search_text(self.q.as_deref());
+        if errors.is_empty() { Ok(Filter { q, status, requester, page }) } else { Err(errors) }
     }
 }
 
-/// The requests for advisory opinions, newest first (analysts, supervisors, auditors).
+/// A page of requests.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OpinionRequestList {
+    pub requests: Vec<Request>,
+    /// How many match the filters.
+    pub total: crate::db::Total,
+    /// Pass as `cursor` for the next page.
+    pub next: Option<String>,
+    /// Pass as `before` for the page before.
+    pub prev: Option<String>,
+}
+
+/// The requests for advisory opinions, filtered and paged, newest first unless asked
+/// otherwise (analysts, supervisors, auditors).
 #[utoipa::path(get, path = "/api/v1/opinions", tag = "opinions", params(OpinionQuery),
-    responses((status = 200, body = [Request]), (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
+    responses((status = 200, body = OpinionRequestList), (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn list(
     user: Authorized<perm::ViewFilings>,
     State(state): State<AppState>,
     AppQuery(q): AppQuery<OpinionQuery>,
-) -> Result<ApiJson<Vec<Request>>, AppError> {
-    let (status, requester) = q.to_filter().map_err(AppError::Invalid)?;
-    Ok(ApiJson(service::list(&mut *state.conn().await?, &user, status, requester).await?))
+) -> Result<ApiJson<OpinionRequestList>, AppError> {
+    let f = q.to_filter().map_err(AppError::Invalid)?;
+    let mut conn = state.conn().await?;
+    let page = service::page(&mut conn, &user, &f).await?;
+    let total = page.total(f.page.after.is_some(), service::count(&mut conn, &user, &f)).await?;
+    Ok(ApiJson(OpinionRequestList { requests: page.rows, total, next: page.next, prev: page.prev }))
 }
 
 /// Files a request for an advisory opinion (791.310; analysts, supervisors): the requester,

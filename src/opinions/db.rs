@@ -3,7 +3,8 @@
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
-use super::model::{ActKind, ActRow, Conclusion, Contents, Item, Request, Status};
+use super::model::{ActKind, ActRow, Conclusion, Contents, Item, OpinionWork, Request, Status};
+use crate::db::keyset::Keyset;
 use crate::ids::{OpinionId, PartyId, UserId};
 
 /// The next request number in `year`: `AO-2026-0003`.
@@ -39,6 +40,7 @@ struct Row {
     signed_by_name: Option<String>,
     signed_on: Option<Date>,
     content_sha256: Option<Vec<u8>>,
+    received_at: OffsetDateTime,
 }
 
 impl From<Row> for Request {
@@ -72,6 +74,7 @@ impl From<Row> for Request {
             signed_by_name: r.signed_by_name,
             signed_on: r.signed_on,
             content_sha256: r.content_sha256.map(hex::encode),
+            received_at: r.received_at,
         }
     }
 }
@@ -85,7 +88,7 @@ macro_rules! select_requests {
                  o.technology, o.vehicle, o.system, o.other, o.filed_on, o.status AS "status: Status", o.complete_on,
                  o.last_act_on, o.version, o.conclusion AS "conclusion: Conclusion", o.opinion, o.revision,
                  o.drafted_by AS "drafted_by: UserId", du.name AS "drafted_by_name?", su.name AS "signed_by_name?",
-                 o.signed_on, o.content_sha256
+                 o.signed_on, o.content_sha256, o.received_at
                FROM opinion_requests o JOIN parties p ON p.id = o.requester_id
                  LEFT JOIN users du ON du.id = o.drafted_by LEFT JOIN users su ON su.id = o.signed_by "# + $rest
             $(, $arg)*
@@ -262,20 +265,64 @@ pub async fn lock(conn: &mut PgConnection, id: OpinionId) -> sqlx::Result<Option
     Ok(select_requests!("WHERE o.id = $1 FOR UPDATE OF o", id.0).fetch_optional(conn).await?.map(Request::from))
 }
 
-/// The requests with `status` (all when `None`), of `requester` (all when `None`), newest
-/// first; at most `limit`.
-pub async fn list(
-    conn: &mut PgConnection,
-    status: Option<Status>,
-    requester: Option<PartyId>,
-    limit: i64,
-) -> sqlx::Result<Vec<Request>> {
+/// What the request list shows: its filters, and where the page starts.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// A part of the number, the requester's name or the question.
+    pub q: Option<String>,
+    pub status: Option<Status>,
+    pub requester: Option<PartyId>,
+    /// By receipt: newest first, or oldest first.
+    pub page: Keyset<OffsetDateTime>,
+}
+
+/// A page of the request list, one row more when more follow (see [`Keyset`]).
+pub async fn page(conn: &mut PgConnection, f: &Filter) -> sqlx::Result<Vec<Request>> {
     let rows = select_requests!(
-        "WHERE ($1::text IS NULL OR o.status = $1) AND ($2::uuid IS NULL OR o.requester_id = $2) \
-         ORDER BY o.received_at DESC, o.id DESC LIMIT $3",
-        status.map(|s| s.as_str()),
-        requester.map(|p| p.0),
-        limit,
+        r#"WHERE ($1::text IS NULL OR o.status = $1) AND ($2::uuid IS NULL OR o.requester_id = $2)
+             AND ($3::text IS NULL OR o.number ILIKE $3 OR p.legal_name ILIKE $3 OR o.question ILIKE $3)
+             AND ($4::timestamptz IS NULL
+                  OR CASE WHEN $6::boolean THEN (o.received_at, o.id) > ($4, $5::uuid)
+                          ELSE (o.received_at, o.id) < ($4, $5::uuid) END)
+           ORDER BY CASE WHEN $6 THEN o.received_at END, CASE WHEN $6 THEN o.id END,
+                    o.received_at DESC, o.id DESC
+           LIMIT $7"#,
+        f.status.map(|s| s.as_str()),
+        f.requester.map(|p| p.0),
+        f.q.as_deref().map(crate::db::contains_pattern),
+        f.page.key(),
+        f.page.id(),
+        f.page.reads_ascending(),
+        f.page.read_limit(),
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Request::from).collect())
+}
+
+/// How many requests match `f`'s filters, counted up to [`crate::db::Total::CAP`].
+pub async fn count(conn: &mut PgConnection, f: &Filter) -> sqlx::Result<crate::db::Total> {
+    let n = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM opinion_requests o JOIN parties p ON p.id = o.requester_id
+             WHERE ($1::text IS NULL OR o.status = $1) AND ($2::uuid IS NULL OR o.requester_id = $2)
+               AND ($3::text IS NULL OR o.number ILIKE $3 OR p.legal_name ILIKE $3 OR o.question ILIKE $3)
+             LIMIT $4) x"#,
+        f.status.map(|s| s.as_str()),
+        f.requester.map(|p| p.0),
+        f.q.as_deref().map(crate::db::contains_pattern),
+        crate::db::Total::CAP + 1,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(crate::db::Total::counted(n))
+}
+
+/// The requests of `requester`, newest first; at most `limit`.
+pub async fn of_requester(conn: &mut PgConnection, requester: PartyId, limit: i64) -> sqlx::Result<Vec<Request>> {
+    let rows = select_requests!(
+        "WHERE o.requester_id = $1 ORDER BY o.received_at DESC, o.id DESC LIMIT $2",
+        requester.0,
+        limit
     )
     .fetch_all(conn)
     .await?;
@@ -305,4 +352,19 @@ pub async fn search(conn: &mut PgConnection, q: &str, limit: i64) -> sqlx::Resul
     .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(Request::from).collect())
+}
+
+/// The requests' counts for a home page.
+pub async fn work(conn: &mut PgConnection) -> sqlx::Result<OpinionWork> {
+    let r = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE status = 'received') AS "to_check!",
+             count(*) FILTER (WHERE status IN ('under_review', 'questions_asked')) AS "in_review!",
+             count(*) FILTER (WHERE status = 'questions_asked') AS "questions!",
+             count(*) FILTER (WHERE drafted_by IS NOT NULL AND signed_by IS NULL
+                              AND status IN ('under_review', 'questions_asked')) AS "to_sign!"
+           FROM opinion_requests"#
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(OpinionWork { to_check: r.to_check, in_review: r.in_review, questions_asked: r.questions, to_sign: r.to_sign })
 }

@@ -346,6 +346,8 @@ pub struct Request {
     pub signed_on: Option<Date>,
     /// The hash the signature covers (hex), once issued.
     pub content_sha256: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
 }
 
 /// What a signature on `r`'s opinion covers, in canonical JSON's sha256.
@@ -409,4 +411,17 @@ mod tests {
         assert!(c.missing().is_empty(), "an importer names its system, not a vehicle; (c)(7) is optional");
         assert_eq!(Item::Parties.named(), "(c)(3) what identifies the parties to the prospective transaction");
     }
+}
+
+/// The work of advisory opinion requests for a home page.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct OpinionWork {
+    /// Received and not yet checked for completeness.
+    pub to_check: i64,
+    /// Complete and being reviewed (questions open included).
+    pub in_review: i64,
+    /// Waiting for the requester's answers.
+    pub questions_asked: i64,
+    /// Opinions drafted and awaiting a second supervisor's signature.
+    pub to_sign: i64,
 }

@@ -7,18 +7,18 @@
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::db::{self, NewActRow, NewRow};
-use super::model::{ActKind, ActRow, Contents, Item, NewOpinion, PublicOpinion, Request, Status};
+use super::model::{ActKind, ActRow, Contents, Item, NewOpinion, OpinionWork, PublicOpinion, Request, Status};
 use crate::access::{Action, Actor};
 use crate::audit::{self, EventType, NewEvent};
 use crate::choice::Choice;
 use crate::error::{DomainError, FieldError};
 use crate::ids::{OpinionId, PartyId};
 
-/// The most requests a list shows.
-pub const LIST_LIMIT: i64 = 500;
+/// The most requests a party's page lists (the list pages through them all).
+pub const PARTY_LIMIT: i64 = 500;
 
 /// A request as filed.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -117,10 +117,6 @@ fn require(user: &Actor, action: Action) -> Result<(), DomainError> {
     if user.may(action) { Ok(()) } else { Err(DomainError::Forbidden) }
 }
 
-fn past_date(field: &str, typed: Option<&str>, today: Date, errors: &mut Vec<FieldError>) -> Option<Date> {
-    crate::declarations::model::past_date(field, typed, today, errors)
-}
-
 fn text(field: &str, value: &str, what: &str, errors: &mut Vec<FieldError>) {
     if value.trim().is_empty() || crate::text::too_long(value.trim(), crate::text::TEXT) {
         errors.push(FieldError::new(field, format!("{what} (1 to 20,000 characters)")));
@@ -144,7 +140,7 @@ pub async fn file(
     text("question", &n.question, "state the question presented", &mut errors);
     text("interest", &n.interest, "state the requester's direct financial interest in it", &mut errors);
     let contents = n.contents.checked().map_err(|e| errors.extend(e)).ok();
-    let filed_on = past_date("filed_on", n.filed_on.as_deref(), today, &mut errors);
+    let filed_on = crate::dates::past_date("filed_on", n.filed_on.as_deref(), today, &mut errors);
     let (Some(requester), Some(contents), Some(filed_on), true) =
         (n.requester_id, contents, filed_on, errors.is_empty())
     else {
@@ -220,7 +216,7 @@ pub async fn record_act(
     }
     let mut tx = conn.begin().await?;
     let r = locked(&mut tx, id, n.version).await?;
-    let on = past_date("effective_on", n.effective_on.as_deref(), today, &mut errors).filter(|on| {
+    let on = crate::dates::past_date("effective_on", n.effective_on.as_deref(), today, &mut errors).filter(|on| {
         let ok = *on >= r.last_act_on;
         if !ok {
             errors
@@ -510,21 +506,43 @@ pub async fn public(conn: &mut PgConnection, user: &Actor, id: OpinionId) -> Res
     })
 }
 
-/// The requests with `status` (or all), of `requester` (or all), newest first.
-pub async fn list(
+/// A page of the request list as `f` asks.
+pub async fn page(
     conn: &mut PgConnection,
     user: &Actor,
-    status: Option<Status>,
-    requester: Option<PartyId>,
-) -> Result<Vec<Request>, DomainError> {
+    f: &db::Filter,
+) -> Result<crate::db::Page<Request>, DomainError> {
     require(user, Action::ViewFilings)?;
-    Ok(db::list(conn, status, requester, LIST_LIMIT).await?)
+    let rows = db::page(conn, f).await?;
+    Ok(f.page.page(rows, |r: &Request| (r.received_at, r.id.0)))
+}
+
+/// How many requests match `f`.
+pub async fn count(conn: &mut PgConnection, user: &Actor, f: &db::Filter) -> Result<crate::db::Total, DomainError> {
+    require(user, Action::ViewFilings)?;
+    Ok(db::count(conn, f).await?)
+}
+
+/// A party's requests, newest first (none for a reader who sees no filings).
+pub async fn of_party(conn: &mut PgConnection, user: &Actor, party: PartyId) -> Result<Vec<Request>, DomainError> {
+    if !user.may(Action::ViewFilings) {
+        return Ok(Vec::new());
+    }
+    Ok(db::of_requester(conn, party, PARTY_LIMIT).await?)
 }
 
 /// The requests whose number, requester or question holds `q`, newest first: at most `limit`.
 pub async fn search(conn: &mut PgConnection, user: &Actor, q: &str, limit: i64) -> Result<Vec<Request>, DomainError> {
     require(user, Action::ViewFilings)?;
     Ok(db::search(conn, q, limit).await?)
+}
+
+/// The requests' work for a home page: none for a role that does not work filings.
+pub async fn work(conn: &mut PgConnection, user: &Actor) -> Result<Option<OpinionWork>, DomainError> {
+    if !user.may(Action::WorkFilings) {
+        return Ok(None);
+    }
+    Ok(Some(db::work(conn).await?))
 }
 
 /// The status filter as typed, or the error naming it.

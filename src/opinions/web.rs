@@ -19,7 +19,7 @@ use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::flash::Flash;
-use crate::web::layout::{FormErrors, Layout, render, show_time};
+use crate::web::layout::{FormErrors, Layout, Pager, render, show_time};
 
 /// The fields of every form of these pages, as typed.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -92,34 +92,69 @@ fn some(s: &str) -> Option<String> {
 #[template(path = "opinions/list.html")]
 struct ListPage {
     layout: Layout,
+    q: OpinionQuery,
     rows: Vec<Request>,
+    total: String,
+    pager: Pager,
     statuses: [Status; 6],
-    status: String,
     errors: FormErrors,
-    limit: i64,
     can_file: bool,
 }
 
-/// `GET /opinions`.
+impl ListPage {
+    fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+}
+
+impl OpinionQuery {
+    /// `/opinions?…` with what is set.
+    fn link(&self) -> String {
+        crate::web::layout::address(
+            "/opinions",
+            &[
+                ("q", &self.q),
+                ("status", &self.status),
+                ("requester", &self.requester),
+                ("sort", &self.sort),
+                ("limit", &self.limit),
+                ("cursor", &self.cursor),
+                ("before", &self.before),
+            ],
+            "",
+        )
+    }
+}
+
+/// `GET /opinions`: the requests, filtered and paged, newest first unless asked otherwise.
 pub async fn list(
     user: Authorized<perm::ViewFilings>,
     State(state): State<AppState>,
     AppQuery(q): AppQuery<OpinionQuery>,
 ) -> Result<Response, AppError> {
-    let (rows, errors) = match q.to_filter() {
-        Ok((status, requester)) => {
-            (service::list(&mut *state.conn().await?, &user, status, requester).await?, Vec::new())
+    let mut conn = state.conn().await?;
+    let (rows, next, prev, total, errors) = match q.to_filter() {
+        Ok(f) => {
+            let page = service::page(&mut conn, &user, &f).await?;
+            let total = page.total(f.page.after.is_some(), service::count(&mut conn, &user, &f)).await?;
+            (page.rows, page.next, page.prev, total.describe("request", "requests"), Vec::new())
         }
-        Err(e) => (Vec::new(), e),
+        Err(e) => (Vec::new(), None, None, String::new(), e),
     };
+    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
+        let mut q = q.clone();
+        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
+        q.link()
+    });
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut r = render(&ListPage {
         layout: Layout::for_user(&state.web, "/opinions", Some(&user)),
+        q,
         rows,
+        total,
+        pager,
         statuses: Status::ALL,
-        status: q.status.unwrap_or_default(),
         errors: FormErrors(errors),
-        limit: service::LIST_LIMIT,
         can_file: user.may(crate::access::Action::WorkFilings),
     })?;
     *r.status_mut() = status;

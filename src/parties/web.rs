@@ -324,7 +324,7 @@ pub(crate) async fn show_page(
     let (reliances, opinions) = if user.may(crate::access::Action::ViewFilings) {
         (
             crate::general_authorizations::service::reliances(&mut conn, user, state.now(), Some(id)).await?,
-            crate::opinions::service::list(&mut conn, user, None, Some(id)).await?,
+            crate::opinions::service::of_party(&mut conn, user, id).await?,
         )
     } else {
         (Vec::new(), Vec::new())

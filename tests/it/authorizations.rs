@@ -269,7 +269,8 @@ async fn an_application_is_returned_incomplete_granted_by_a_second_supervisor_an
 
     // The list filters by status; the applicant's page lists both.
     let r = app.send(api("GET", &format!("{base}?status=reopened"), &tu, None)).await.json();
-    assert_eq!(r.as_array().unwrap().len(), 1);
+    assert_eq!(r["applications"].as_array().unwrap().len(), 1);
+    assert_eq!(r["applications"][0]["application"]["status"], "reopened");
     let r = app.send(api("GET", &format!("{base}?status=sideways"), &tu, None)).await;
     assert_eq!(fields(&r.json()), ["status"]);
     let s = app.sign_in(&analyst).await;

@@ -168,7 +168,8 @@ async fn a_matter_runs_its_proceeding_in_the_rules_order_with_its_answer_date_ro
     assert_eq!(app.events("enforcement.act_recorded").await.len(), 4);
     // The party's page lists it; the list finds it by stage.
     let l = app.send(api("GET", "/api/v1/enforcement/matters?stage=penalty_imposed", &ta, None)).await.json();
-    assert_eq!(l.as_array().unwrap().len(), 1);
+    assert_eq!(l["matters"].as_array().unwrap().len(), 1);
+    assert_eq!(l["total"], serde_json::json!({"kind": "exact", "count": 1}));
     let bad = app.send(api("GET", "/api/v1/enforcement/matters?stage=lost&party=x", &ta, None)).await;
     assert_eq!(fields(&bad.json()), ["stage", "party"]);
     let html = app.send(s.get(&format!("/parties/{importer}"))).await.text();

@@ -92,6 +92,10 @@ async fn a_missed_report_voids_reliance_from_its_date_and_a_change_is_reassessed
     let s = app.sign_in(&analyst).await;
     let html = app.send(s.get("/general-authorizations")).await.text();
     assert!(html.contains("void from 2026-12-31"), "{html}");
+    // The home page counts it among the reliances that need the office.
+    let home = app.send(s.get("/")).await.text();
+    assert!(home.contains("data-testid=\"reliances-void\">1 void</a>"), "{home}");
+    assert!(home.contains("data-testid=\"reliances-reassessments\">0 changes of circumstance</span>"), "{home}");
     let html = app.send(s.get(&format!("/general-authorizations/reliances/{id}"))).await.text();
     assert!(html.contains("The report due on 2026-12-31 was not filed by then"), "{html}");
     let html = app.send(s.get(&format!("/parties/{voltra}"))).await.text();

@@ -20,6 +20,7 @@ mod declarations;
 mod determinations;
 mod enforcement;
 mod exports;
+mod filing_lists;
 mod forms;
 mod foundation;
 mod general_authorizations;

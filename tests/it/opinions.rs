@@ -80,6 +80,10 @@ async fn a_request_is_completed_questioned_and_answered_by_an_opinion_whose_publ
     );
     let r = app.send(draft(&text, 7)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The home page counts the draft awaiting a second supervisor.
+    let home = app.send(app.sign_in(&analyst).await.get("/")).await.text();
+    assert!(home.contains("data-testid=\"opinions-to-sign\">1 opinion drafted</span>"), "{home}");
+    assert!(home.contains("data-testid=\"opinions-in-review\">1 in review</a>"), "{home}");
     let r = app.send(api("GET", &format!("{base}/public"), &tu, None)).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "no public version before it is issued");
 
