@@ -221,6 +221,7 @@ fn table() -> Table {
         .get("/enforcement/penalty", enforcement::web::page)
         .get("/enforcement/{id}", enforcement::web::show)
         .post("/enforcement/{id}/acts", enforcement::web::record_act)
+        .get("/enforcement/{id}/export", audit::web::export_matter_page)
         // The federal calendar.
         .get("/calendar", calendar::web::page)
         // Notifications.
@@ -259,6 +260,7 @@ fn table() -> Table {
         .api(routes!(audit::api::export_log))
         .api(routes!(audit::api::export_case))
         .api(routes!(audit::api::export_party))
+        .api(routes!(audit::api::export_matter))
         .api(routes!(cases::api::reference))
         .api(routes!(cases::api::put_reference))
         .api(routes!(cases::api::list))

@@ -176,9 +176,46 @@ pub async fn export_party(
     )
     .await?;
     drop(turn);
-    let what = json!({"export": "party_dossier", "form": "json", "bytes": d.json.len()});
+    Ok(json_dossier(&state, &user, d, "party_dossier", &format!("party-{id}-dossier.json")))
+}
+
+/// Exports an enforcement matter's dossier (auditors and supervisors who may see it; needs a
+/// re-authentication within 5 minutes): the matter and its acts, the party, the declaration
+/// and the case it names, who acted and its audit events, sealed and signed like a case's
+/// dossier (`icts-review verify-export`).
+#[utoipa::path(get, path = "/api/v1/enforcement/matters/{id}/export", tag = "audit", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "the dossier, as an attachment"), (status = 403, description = "role, or no fresh re-authentication"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn export_matter(
+    user: Authorized<perm::ExportCases>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<crate::ids::MatterId>,
+) -> Result<Response, AppError> {
+    let turn = state.exports.dossier_turn(false).await.map_err(refused)?;
+    let d = crate::dossier::service::matter_dossier(
+        &state.db,
+        &state.checkpointer,
+        (&user, state.now()),
+        &state.web.marking,
+        id,
+    )
+    .await?;
+    drop(turn);
+    let name = format!("{}-dossier.json", d.parts["header"]["matter_number"].as_str().unwrap_or("matter"));
+    Ok(json_dossier(&state, &user, d, "matter_dossier", &name))
+}
+
+/// A sealed JSON dossier as an attachment named `name`, its delivery recorded as `export`.
+fn json_dossier(
+    state: &AppState,
+    user: &Authorized<perm::ExportCases>,
+    d: crate::dossier::Dossier,
+    export: &str,
+    name: &str,
+) -> Response {
+    let what = json!({"export": export, "form": "json", "bytes": d.json.len()});
     let (manifest, body) = (d.manifest_sha256.clone(), bytes::Bytes::from(d.json));
-    let mut r = deliver(&state, user.audit(), None, what, move |mut out| async move {
+    let mut r = deliver(state, user.audit(), None, what, move |mut out| async move {
         let r = out.put_all(body).await;
         (out, r)
     })
@@ -187,11 +224,10 @@ pub async fn export_party(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(
         header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"party-{id}-dossier.json\""))
-            .expect("ids are header-safe"),
+        HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).expect("numbers and ids are header-safe"),
     );
     h.insert("x-dossier-manifest-sha256", HeaderValue::from_str(&manifest).expect("hex"));
-    Ok(r)
+    r
 }
 
 /// Recomputes the whole chain and checks it against every checkpoint (recorded as an

@@ -165,6 +165,8 @@ event_types! {
     /// An act recorded in an enforcement matter (a finding, a notice, an answer, an
     /// extension, a settlement, the matter closed).
     EnforcementActRecorded = "enforcement.act_recorded",
+    /// An enforcement matter's dossier exported.
+    EnforcementMatterExported = "enforcement.matter_exported",
     /// An enforcement matter opened.
     EnforcementMatterOpened = "enforcement.matter_opened",
     /// A firm's reliance on a general authorization recorded.
@@ -313,7 +315,13 @@ impl EventType {
     /// by the same rule.)
     pub fn may_change_cases(self) -> bool {
         !(matches!(self.domain(), "auth" | "session" | "access" | "audit")
-            || matches!(self, EventType::CaseViewed | EventType::CaseExported | EventType::PartyExported))
+            || matches!(
+                self,
+                EventType::CaseViewed
+                    | EventType::CaseExported
+                    | EventType::PartyExported
+                    | EventType::EnforcementMatterExported
+            ))
     }
 
     /// Whether only the test and benchmark harnesses write it.

@@ -614,6 +614,18 @@ pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Sto
     .await
 }
 
+/// An enforcement matter's audit events, in chain order.
+pub async fn of_matter(conn: &mut PgConnection, matter: crate::ids::MatterId) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredEvent,
+        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
+         changes, outcome, prev_hash, hash FROM audit_events WHERE object_type = 'enforcement_matter' AND object_id = $1 ORDER BY seq",
+        matter.to_string(),
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// A party's audit events, in chain order: the party's own, its declarations', its
 /// enforcement matters', its specific authorization applications', its reliances on general
 /// authorizations', its applications for GA 3's list and its requests for advisory opinions.

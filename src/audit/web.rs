@@ -487,6 +487,16 @@ pub async fn export_party_page(
     super::api::export_party(user, state, path).await
 }
 
+/// `GET /enforcement/{id}/export`: the matter's dossier download of its page, after the
+/// same re-authentication as the API's.
+pub async fn export_matter_page(
+    user: Authorized<perm::ExportCases>,
+    state: State<AppState>,
+    path: AppPath<crate::ids::MatterId>,
+) -> Result<Response, AppError> {
+    super::api::export_matter(user, state, path).await
+}
+
 #[derive(Template)]
 #[template(path = "audit/chain.html")]
 struct ChainPage {

@@ -204,18 +204,7 @@ pub async fn gather(
 /// declarations with their history and questions, its enforcement matters with their acts,
 /// and the audit events of the party, its declarations and its matters.
 pub async fn gather_party(conn: &mut PgConnection, party: PartyId) -> Result<BTreeMap<String, Value>, sqlx::Error> {
-    const OBJECTS: &str = "(object_type = 'party' AND object_id = $1::text) \
-        OR (object_type = 'declaration' AND object_id IN (SELECT id::text FROM declarations WHERE filer_id = $1)) \
-        OR (object_type = 'enforcement_matter' AND object_id IN (SELECT id::text FROM enforcement_matters WHERE party_id = $1)) \
-        OR (object_type = 'authorization_application' AND object_id IN (SELECT id::text FROM authorization_applications WHERE applicant_id = $1)) \
-        OR (object_type = 'ga_reliance' AND object_id IN (SELECT id::text FROM ga_reliances WHERE party_id = $1)) \
-        OR (object_type = 'ga_supplier' AND object_id IN (SELECT id::text FROM ga_suppliers WHERE party_id = $1)) \
-        OR (object_type = 'opinion_request' AND object_id IN (SELECT id::text FROM opinion_requests WHERE requester_id = $1))";
-    let people = format!(
-        "SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role) AS j FROM users u \
-         WHERE u.id IN (SELECT actor_id FROM audit_events WHERE {OBJECTS}) ORDER BY u.id"
-    );
-    let queries: [(&str, &str); 21] = [
+    let queries: [(&str, &str); 20] = [
         ("party", "SELECT to_jsonb(p) AS j FROM parties p WHERE p.id = $1"),
         (
             "party_owners",
@@ -290,13 +279,61 @@ pub async fn gather_party(conn: &mut PgConnection, party: PartyId) -> Result<BTr
             "opinion_acts",
             "SELECT to_jsonb(x) AS j FROM opinion_acts x JOIN opinion_requests o ON o.id = x.request_id WHERE o.requester_id = $1 ORDER BY x.seq",
         ),
-        ("people", &people),
     ];
     let mut parts = BTreeMap::new();
     for (name, sql) in queries {
         parts.insert(name.to_string(), rows(&mut *conn, sql, party.0).await?);
     }
-    let events: Vec<StoredEvent> = crate::audit::of_party(conn, party).await?;
+    let events: Vec<StoredEvent> = crate::audit::of_party(&mut *conn, party).await?;
+    parts.insert("people".into(), people(conn, &events).await?);
+    parts.insert("audit_events".into(), serde_json::to_value(&events).expect("events serialise"));
+    Ok(parts)
+}
+
+/// Who acted in `events`: each person's id, name and role, by id.
+async fn people(conn: &mut PgConnection, events: &[StoredEvent]) -> Result<Value, sqlx::Error> {
+    let ids: Vec<Uuid> = events.iter().filter_map(|e| e.actor_id.map(|a| a.0)).collect();
+    let v = sqlx::query_scalar!(
+        r#"SELECT coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role) ORDER BY u.id),
+                   '[]'::jsonb) AS "j!"
+           FROM users u WHERE u.id = ANY($1)"#,
+        &ids
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(v)
+}
+
+/// Gathers the parts of an enforcement matter's dossier (everything but the checkpoint):
+/// the matter, its acts, the party it concerns, the declaration it names (if any), the
+/// case it names by number only (a case's own dossier holds the case), who acted on it,
+/// and its audit events.
+pub async fn gather_matter(
+    conn: &mut PgConnection,
+    matter: crate::ids::MatterId,
+) -> Result<BTreeMap<String, Value>, sqlx::Error> {
+    let queries: [(&str, &str); 5] = [
+        ("enforcement_matter", "SELECT to_jsonb(m) AS j FROM enforcement_matters m WHERE m.id = $1"),
+        ("enforcement_acts", "SELECT to_jsonb(a) AS j FROM enforcement_acts a WHERE a.matter_id = $1 ORDER BY a.seq"),
+        (
+            "party",
+            "SELECT to_jsonb(p) AS j FROM parties p JOIN enforcement_matters m ON m.party_id = p.id WHERE m.id = $1",
+        ),
+        (
+            "declaration",
+            "SELECT to_jsonb(d) AS j FROM declarations d JOIN enforcement_matters m ON m.declaration_id = d.id WHERE m.id = $1",
+        ),
+        (
+            "case_reference",
+            "SELECT jsonb_build_object('case_id', c.id, 'docket_number', c.docket_number) AS j FROM cases c JOIN enforcement_matters m ON m.case_id = c.id WHERE m.id = $1",
+        ),
+    ];
+    let mut parts = BTreeMap::new();
+    for (name, sql) in queries {
+        parts.insert(name.to_string(), rows(&mut *conn, sql, matter.0).await?);
+    }
+    let events: Vec<StoredEvent> = crate::audit::of_matter(&mut *conn, matter).await?;
+    parts.insert("people".into(), people(conn, &events).await?);
     parts.insert("audit_events".into(), serde_json::to_value(&events).expect("events serialise"));
     Ok(parts)
 }
@@ -418,7 +455,27 @@ pub fn party_header(
     })
 }
 
-/// What the audit events of a dossier may be about: its case; or its party, the party's
+/// The header part of an enforcement matter's dossier.
+pub fn matter_header(
+    matter: crate::ids::MatterId,
+    number: &str,
+    by: (crate::ids::UserId, &str, &str),
+    at: OffsetDateTime,
+    marking: &str,
+) -> Value {
+    json!({
+        "format": FORMAT,
+        "matter_id": matter,
+        "matter_number": number,
+        "generated_at": at.format(&Rfc3339).expect("UTC times format"),
+        "generated_by": {"id": by.0, "name": by.1, "role": by.2},
+        "marking": marking,
+        "document_contents_included": false,
+    })
+}
+
+/// What the audit events of a dossier may be about: its case; its enforcement matter (named
+/// by its header); or its party, the party's
 /// declarations, its enforcement matters, its specific authorization applications, its
 /// reliances on general authorizations, its applications for GA 3's list and its requests
 /// for advisory opinions (each read from the verified parts).
@@ -430,9 +487,11 @@ fn subjects(parts: &serde_json::Map<String, Value>) -> BTreeSet<String> {
             .map(|a| a.iter().filter_map(|x| x["id"].as_str().map(str::to_string)).collect())
             .unwrap_or_default()
     };
-    match parts.get("case").and_then(|c| c["id"].as_str()) {
-        Some(case) => BTreeSet::from([case.to_string()]),
-        None => [
+    let matter = parts.get("header").and_then(|h| h["matter_id"].as_str());
+    match (parts.get("case").and_then(|c| c["id"].as_str()), matter) {
+        (Some(case), _) => BTreeSet::from([case.to_string()]),
+        (None, Some(matter)) => BTreeSet::from([matter.to_string()]),
+        (None, None) => [
             "party",
             "declarations",
             "enforcement_matters",

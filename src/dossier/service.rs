@@ -11,7 +11,7 @@ use crate::access::Actor;
 use crate::audit::checkpoint::{self, Checkpointer};
 use crate::audit::{self, EventType, NewEvent};
 use crate::error::DomainError;
-use crate::ids::{CaseId, PartyId};
+use crate::ids::{CaseId, MatterId, PartyId};
 
 /// A case's dossier parts, gathered under need-to-know, before they are sealed.
 pub struct Gathered {
@@ -122,6 +122,33 @@ pub async fn party_dossier(
     let header = super::party_header(party, &p.legal_name, (user.id, &user.name, user.role.as_str()), now, marking);
     let event = |parts_sha256: &str| {
         NewEvent::new(EventType::PartyExported).object("party", party).changes(json!({
+            "form": "json", "parts_sha256": parts_sha256, "marking": marking,
+        }))
+    };
+    seal(pool, checkpointer, (user, now), parts, header, event).await
+}
+
+/// An enforcement matter's dossier (supervisors and auditors who may see the matter, after
+/// the step-up an export needs): gathered, recorded as `enforcement.matter_exported` and
+/// sealed like a case's.
+pub async fn matter_dossier(
+    pool: &PgPool,
+    checkpointer: &Checkpointer,
+    (user, now): (&Actor, OffsetDateTime),
+    marking: &str,
+    matter: MatterId,
+) -> Result<Dossier, DomainError> {
+    if !user.may(crate::access::Action::ExportCases) {
+        return Err(DomainError::Forbidden);
+    }
+    let mut conn = pool.acquire().await?;
+    let (m, _) = crate::enforcement::service::get(&mut conn, user, matter).await?;
+    user.require_recent_reauth(now)?;
+    let parts = super::gather_matter(&mut conn, matter).await?;
+    drop(conn);
+    let header = super::matter_header(matter, &m.number, (user.id, &user.name, user.role.as_str()), now, marking);
+    let event = |parts_sha256: &str| {
+        NewEvent::new(EventType::EnforcementMatterExported).object("enforcement_matter", matter).changes(json!({
             "form": "json", "parts_sha256": parts_sha256, "marking": marking,
         }))
     };

@@ -351,6 +351,7 @@ struct ShowPage {
     message: String,
     message_is_error: bool,
     csrf_token: String,
+    can_export: bool,
 }
 
 impl ShowPage {
@@ -410,6 +411,7 @@ async fn show_page(
         message,
         message_is_error: is_error,
         csrf_token: user.csrf_token.clone(),
+        can_export: user.may(crate::access::Action::ExportCases),
     })?;
     *r.status_mut() = status;
     Ok(r)

@@ -317,6 +317,31 @@ pub struct SupplierDecision {
     pub version: i64,
 }
 
+/// A general authorization's number as the office publishes it: `GA 1`, `GA 3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GaNumber(u16);
+
+impl GaNumber {
+    /// The number as typed: `GA 1`, `ga1`, `GA-1` or `1`; `None` for anything else.
+    pub fn parse(typed: &str) -> Option<GaNumber> {
+        let t = typed.trim();
+        let digits = match t.get(..2) {
+            Some(p) if p.eq_ignore_ascii_case("GA") => t[2..].trim_start_matches([' ', '-']),
+            _ => t,
+        };
+        if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok().filter(|n| *n > 0).map(GaNumber)
+    }
+}
+
+impl std::fmt::Display for GaNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GA {}", self.0)
+    }
+}
+
 /// The work of reliances on general authorizations for a home page, on a day.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RelianceWork {
@@ -448,5 +473,15 @@ mod tests {
         );
         // 1 July is the 30th day ahead; 2 July is not yet counted.
         assert_eq!(w, RelianceWork { void: 1, reports_due_soon: 2, reassessments: 2, reassessments_overdue: 1 });
+    }
+
+    #[test]
+    fn a_general_authorizations_number_reads_as_typed_and_writes_as_published() {
+        for typed in ["GA 1", "ga1", " GA-1 ", "1", "Ga  1"] {
+            assert_eq!(GaNumber::parse(typed).map(|n| n.to_string()).as_deref(), Some("GA 1"), "{typed}");
+        }
+        for typed in ["", "GA", "GA 0", "GA x", "G 1", "GA 1a", "GA 12345", "-1"] {
+            assert_eq!(GaNumber::parse(typed), None, "{typed}");
+        }
     }
 }

@@ -10,8 +10,8 @@ use time::{Date, OffsetDateTime};
 
 use super::db::{self, NewRelianceRow, RelianceRow};
 use super::model::{
-    ActKind, ActRow, GeneralAuthorization, NewAct, NewReliance, NewSupplier, Reliance, RelianceStatus, RelianceWork,
-    Supplier, SupplierDecision, SupplierStatus,
+    ActKind, ActRow, GaNumber, GeneralAuthorization, NewAct, NewReliance, NewSupplier, Reliance, RelianceStatus,
+    RelianceWork, Supplier, SupplierDecision, SupplierStatus,
 };
 use crate::access::{Action, Actor};
 use crate::audit::{self, EventType, NewEvent};
@@ -124,8 +124,7 @@ pub async fn rely(
     let from = crate::dates::past_date("relied_from", n.relied_from.as_deref(), today, &mut errors);
     let mut tx = conn.begin().await?;
     let versions = db::versions(&mut tx).await?;
-    let number =
-        n.ga_number.trim().to_uppercase().replace("GA", "GA ").split_whitespace().collect::<Vec<_>>().join(" ");
+    let number = GaNumber::parse(&n.ga_number).map(|g| g.to_string()).unwrap_or_default();
     let ga = from.and_then(|day| versions.iter().find(|g| g.number == number && g.in_force_on(day)));
     match (versions.iter().any(|g| g.number == number), ga, from) {
         (false, _, _) => {

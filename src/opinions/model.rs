@@ -413,6 +413,14 @@ mod tests {
     }
 }
 
+/// The questions of a request's history not yet answered: each one's act number and text.
+pub fn open_questions(acts: &[ActRow]) -> Vec<(i64, String)> {
+    acts.iter()
+        .filter(|q| q.kind == ActKind::QuestionAsked && !acts.iter().any(|a| a.answers == Some(q.seq)))
+        .map(|q| (q.seq, q.note.clone()))
+        .collect()
+}
+
 /// The work of advisory opinion requests for a home page.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct OpinionWork {

@@ -189,14 +189,6 @@ fn conflict(r: &Request, why: &str) -> DomainError {
     DomainError::Conflict(format!("{} is {}: {why}", r.number, r.status.label().to_lowercase()))
 }
 
-/// The open questions of a history.
-fn open_questions(acts: &[ActRow]) -> Vec<i64> {
-    acts.iter()
-        .filter(|q| q.kind == ActKind::QuestionAsked && !acts.iter().any(|a| a.answers == Some(q.seq)))
-        .map(|q| q.seq)
-        .collect()
-}
-
 /// Records a dated act: the completeness check (returning an incomplete request naming the
 /// missing items), a question, its answer, or the request withdrawn.
 pub async fn record_act(
@@ -251,7 +243,8 @@ pub async fn record_act(
             ActKind::QuestionAsked
         }
         Some(Requested::QuestionAnswered) => {
-            let open = open_questions(&db::acts(&mut tx, id).await?);
+            let open: Vec<i64> =
+                super::model::open_questions(&db::acts(&mut tx, id).await?).into_iter().map(|(seq, _)| seq).collect();
             match n.answers {
                 Some(q) if open.contains(&q) => {}
                 Some(_) => errors.push(FieldError::new("answers", "must be an open question of this request")),

@@ -293,12 +293,7 @@ async fn show_page(
 ) -> Result<Response, AppError> {
     let v = service::get(&mut *state.conn().await?, user, id).await?;
     let r = v.request;
-    let open = v
-        .acts
-        .iter()
-        .filter(|q| q.kind == super::model::ActKind::QuestionAsked && !v.acts.iter().any(|a| a.answers == Some(q.seq)))
-        .map(|q| (q.seq, q.note.clone()))
-        .collect();
+    let open = super::model::open_questions(&v.acts);
     let acts = v
         .acts
         .into_iter()

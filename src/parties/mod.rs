@@ -290,7 +290,7 @@ pub async fn list(conn: &mut PgConnection, q: Option<&str>, limit: i64) -> Resul
         Some(q) => {
             select_parties!(
                 "WHERE party_search_text(legal_name, aliases) ILIKE $1 ORDER BY legal_name LIMIT $2",
-                format!("%{}%", q.replace('%', "").replace('_', "\\_")),
+                crate::db::contains_pattern(q),
                 limit
             )
             .fetch_all(conn)
@@ -363,8 +363,7 @@ pub struct PartyFilter {
 
 fn push_party_search(qb: &mut sqlx::QueryBuilder<sqlx::Postgres>, q: &Option<String>) {
     if let Some(q) = q {
-        qb.push(" AND party_search_text(legal_name, aliases) ILIKE ")
-            .push_bind(format!("%{}%", q.replace('%', "").replace('_', "\\_")));
+        qb.push(" AND party_search_text(legal_name, aliases) ILIKE ").push_bind(crate::db::contains_pattern(q));
     }
 }
 

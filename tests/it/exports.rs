@@ -754,3 +754,82 @@ async fn a_filers_dossier_holds_both_dockets_and_verifies_offline() {
     let (ok, out) = verify_export(&file, &public);
     assert!(!ok && out.contains("part declarations"), "{out}");
 }
+
+#[tokio::test]
+async fn a_matters_dossier_holds_its_acts_party_and_declaration_and_verifies_offline() {
+    let (dir, key, public) = keypair();
+    let app = signed_app(&key, None).await;
+    let (analyst, supervisor) = (app.user("analyst").await, app.user("supervisor").await);
+    let (ta, ts) = (app.token(&analyst).await, app.token(&supervisor).await);
+    let body = json!({"legal_name": "Qingdao Telematics Export Co.", "kind": "company", "country": "CN"});
+    let party =
+        app.send(api("POST", "/api/v1/parties", &ta, Some(body))).await.json()["id"].as_str().unwrap().to_string();
+    let role = json!({"role": "hardware_importer", "since": "2025-03-17"});
+    app.send(api("POST", &format!("/api/v1/parties/{party}/filer-roles"), &ta, Some(role))).await;
+    let d = json!({"filer_id": party, "kind": "hardware", "calendar_year": 2027, "covers": ["QT-880"],
+                   "certifications": ["No VCS hardware of a PRC- or Russia-linked supplier"]});
+    let r = app.send(api("POST", "/api/v1/declarations", &ta, Some(d))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let declaration = r.json()["id"].as_str().unwrap().to_string();
+    let m = json!({"party_id": party, "provision": "791.305", "declaration_id": declaration,
+                   "summary": "A declaration certifying what the imports contradict",
+                   "violation_on": "2026-03-01", "transaction_value": "410,000", "opened_on": "2026-04-01"});
+    let r = app.send(api("POST", "/api/v1/enforcement/matters", &ta, Some(m))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let (matter, number) =
+        (r.json()["id"].as_str().unwrap().to_string(), r.json()["number"].as_str().unwrap().to_string());
+    let notice = json!({"kind": "pre_penalty_notice", "effective_on": "2026-04-10", "amount": "300,000",
+                        "note": "False certification (791.305)", "version": 1});
+    let r = app.send(api("POST", &format!("/api/v1/enforcement/matters/{matter}/acts"), &ts, Some(notice))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // Analysts do not export; an auditor does, after a step-up; an unknown matter is 404.
+    let path = format!("/api/v1/enforcement/matters/{matter}/export");
+    assert_eq!(app.send(api("GET", &path, &ta, None)).await.status, StatusCode::FORBIDDEN);
+    let auditor = app.user("auditor").await;
+    let tu = app.token(&auditor).await;
+    let r = app.send(api("GET", &path, &tu, None)).await;
+    assert_eq!(r.json()["type"], "urn:icts-review:problem:reauth-required");
+    reauth(&app, &tu, &auditor).await;
+    let unknown = format!("/api/v1/enforcement/matters/{}/export", uuid::Uuid::now_v7());
+    assert_eq!(app.send(api("GET", &unknown, &tu, None)).await.status, StatusCode::NOT_FOUND);
+    let r = app.send(api("GET", &path, &tu, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("content-disposition").unwrap(), format!("attachment; filename=\"{number}-dossier.json\""));
+    let doc: Value = serde_json::from_slice(&r.body).unwrap();
+    let parts = &doc["parts"];
+    assert_eq!(
+        (parts["header"]["matter_id"].as_str(), parts["header"]["matter_number"].as_str()),
+        (Some(matter.as_str()), Some(number.as_str()))
+    );
+    assert_eq!(parts["enforcement_matter"][0]["id"], json!(matter));
+    assert_eq!(parts["party"][0]["legal_name"], "Qingdao Telematics Export Co.");
+    assert_eq!(parts["declaration"][0]["id"], json!(declaration));
+    assert_eq!(parts["case_reference"], json!([]));
+    let kinds: Vec<&str> =
+        parts["enforcement_acts"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["opened", "pre_penalty_notice"]);
+    let names: Vec<&str> = parts["people"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&analyst.name.as_str()) && names.contains(&supervisor.name.as_str()), "{names:?}");
+    // Its events are the matter's, and only the matter's.
+    let events = parts["audit_events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events.iter().all(|e| e["object_id"] == json!(matter)), "{events:?}");
+    assert_eq!(app.events("enforcement.matter_exported").await.len(), 1);
+
+    let file = dir.path().join("matter.json");
+    std::fs::write(&file, &r.body).unwrap();
+    let (ok, out) = verify_export(&file, &public);
+    assert!(ok && out.contains("VERIFIED"), "{out}");
+    // A changed amount is named by its part.
+    std::fs::write(&file, tamper(&r.body, "\"enforcement_acts\":[", "30000000", "30000001")).unwrap();
+    let (ok, out) = verify_export(&file, &public);
+    assert!(!ok && out.contains("part enforcement_acts"), "{out}");
+    // The matter's page offers the export to who may make it.
+    let s = app.sign_in(&auditor).await;
+    let html = app.send(s.get(&format!("/enforcement/{matter}"))).await.text();
+    assert!(html.contains(&format!("href=\"/enforcement/{matter}/export\"")), "{html}");
+    let s = app.sign_in(&analyst).await;
+    let html = app.send(s.get(&format!("/enforcement/{matter}"))).await.text();
+    assert!(!html.contains("export-matter"), "{html}");
+}
