@@ -1,8 +1,9 @@
 //! The service under load, where users feel it, against a synthetic office.
 //!
 //! `cargo bench --bench load -- [--cases N] [--events M] [--data DIR] [--concurrency C]
-//! [--requests R] [--import-rows K]` (defaults: 100,000 cases, 2,000,000 events, a temporary
-//! folder, 4 in flight, 2,000 requests per measure, 10,000 import rows). With `--data DIR`
+//! [--requests R] [--import-rows K] [--declarations D]` (defaults: 100,000 cases, 2,000,000
+//! events, a temporary folder, 4 in flight, 2,000 requests per measure, 10,000 import rows,
+//! 100,000 declarations). With `--data DIR`
 //! the built-in database there is seeded once (`seed --synthetic`) and reused by later runs.
 //!
 //! It starts the real service (release build) as a child process, signs in as a
@@ -31,6 +32,7 @@ use icts_review::access::Role;
 use icts_review::audit::EventType;
 use icts_review::cases::db::{self as cases_db, CaseFilter};
 use icts_review::cases::reference::Reference;
+use icts_review::declarations::db as decl_db;
 use icts_review::ids::UserId;
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -200,6 +202,66 @@ async fn api_list_sql(pool: &PgPool, secret: &str, user: UserId, f: &CaseFilter)
     Ok(())
 }
 
+/// A supervisor, as the second docket's services take one.
+fn supervisor_actor(user: UserId) -> icts_review::access::Actor {
+    icts_review::access::Actor {
+        id: user,
+        email: String::new(),
+        name: String::new(),
+        role: Role::Supervisor,
+        session_id: icts_review::ids::SessionId(Uuid::nil()),
+        reauth_at: None,
+        meta: Default::default(),
+    }
+}
+
+/// What `GET /declarations` runs for a supervisor: the session, the page, its total when
+/// the page is not the whole list, the filers of the intake form and the filers missing.
+async fn declaration_list_sql(pool: &PgPool, secret: &str, f: &decl_db::Filter) -> Result<(), String> {
+    let e = |e: sqlx::Error| e.to_string();
+    let mut conn = pool.acquire().await.map_err(e)?;
+    session_sql(&mut conn, secret).await?;
+    let rows = decl_db::page(&mut conn, f).await.map_err(e)?;
+    if rows.len() as i64 > f.limit || f.after.is_some() {
+        decl_db::count(&mut conn, f).await.map_err(e)?;
+    }
+    decl_db::filers(&mut conn, icts_review::declarations::service::FILERS_LISTED + 1).await.map_err(e)?;
+    decl_db::missing(&mut conn, today()).await.map_err(e)?;
+    Ok(())
+}
+
+/// What `GET /parties/{id}` runs for a filer, for a supervisor: the party, its owners,
+/// evidence, cases, the parties of the owner form, screening hits, and both dockets' filings.
+async fn filer_page_sql(
+    pool: &PgPool,
+    secret: &str,
+    user: UserId,
+    id: icts_review::ids::PartyId,
+) -> Result<(), String> {
+    use icts_review::parties;
+    let e = |e: sqlx::Error| e.to_string();
+    let mut conn = pool.acquire().await.map_err(e)?;
+    session_sql(&mut conn, secret).await?;
+    let actor = supervisor_actor(user);
+    parties::get(&mut conn, id).await.map_err(e)?.ok_or("no such party")?;
+    parties::ownership_chain(&mut conn, id).await.map_err(e)?;
+    parties::evidence(&mut conn, id).await.map_err(e)?;
+    parties::cases_of(&mut conn, id, &actor).await.map_err(e)?;
+    parties::list(&mut conn, None, 500).await.map_err(e)?;
+    parties::screening_service::hits_of_party(&mut conn, id).await.map_err(e)?;
+    decl_db::filer_roles(&mut conn, id).await.map_err(e)?;
+    decl_db::of_filer(&mut conn, id).await.map_err(e)?;
+    icts_review::enforcement::db::of_party(&mut conn, id, 500).await.map_err(e)?;
+    icts_review::authorizations::db::of_applicant(&mut conn, id, 500).await.map_err(e)?;
+    let rel = icts_review::general_authorizations::db::reliances(&mut conn, Some(id), 500).await.map_err(e)?;
+    let ids: Vec<Uuid> = rel.iter().map(|r| r.id.0).collect();
+    icts_review::general_authorizations::db::acts_of(&mut conn, &ids).await.map_err(e)?;
+    icts_review::opinions::db::of_requester(&mut conn, id, 500).await.map_err(e)?;
+    drop(conn);
+    Reference::load(pool).await.map_err(e)?;
+    Ok(())
+}
+
 /// What a dossier export gathers.
 async fn dossier_sql(pool: &PgPool, secret: &str, id: icts_review::ids::CaseId) -> Result<(), String> {
     let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
@@ -254,8 +316,10 @@ async fn main() {
     };
     if !seeded {
         let started = Instant::now();
-        println!("seeding {} cases and {} audit events …", o.cases, o.events);
-        cli(&data, &["seed", "--synthetic", "--cases", &o.cases.to_string(), "--events", &o.events.to_string()], None);
+        println!("seeding {} cases, {} audit events and {} declarations …", o.cases, o.events, o.declarations);
+        let (cases, events, declarations) = (o.cases.to_string(), o.events.to_string(), o.declarations.to_string());
+        let seed = ["seed", "--synthetic", "--cases", &cases, "--events", &events, "--declarations", &declarations];
+        cli(&data, &seed, None);
         println!("seeded in {:.0} s", started.elapsed().as_secs_f64());
     }
     let supervisor = add_user(&data, "supervisor", &run);
@@ -427,6 +491,123 @@ async fn main() {
                 async move { list_page_sql(&p, &s, sup_id, &CaseFilter { after, ..Default::default() }).await }
             })
         );
+    }
+    // The second docket: the declaration list (filtered, searched, a deep keyset page) and
+    // a filer's page.
+    let (decl_total, filers): (i64, Vec<icts_review::ids::PartyId>) = (
+        sqlx::query_scalar("SELECT count(*) FROM declarations").fetch_one(&owner).await.unwrap(),
+        sqlx::query_scalar("SELECT party_id FROM filer_roles TABLESAMPLE SYSTEM (10) LIMIT 500")
+            .fetch_all(&owner)
+            .await
+            .unwrap(),
+    );
+    println!("{decl_total} declarations, {} filers sampled", filers.len());
+    if decl_total > 0 && !filers.is_empty() {
+        let filers = Arc::new(filers);
+        let mut decl_cursors = Vec::new();
+        for part in [4, 2] {
+            let (at, id): (OffsetDateTime, Uuid) = sqlx::query_as(
+                "SELECT received_at, id FROM declarations ORDER BY received_at DESC, id DESC OFFSET $1 LIMIT 1",
+            )
+            .bind(decl_total * (part - 1) / part)
+            .fetch_one(&owner)
+            .await
+            .unwrap();
+            decl_cursors.push((at, id));
+        }
+        let decl_cursors = Arc::new(decl_cursors);
+        // A make (thousands of matches), a part number and a filer's name (a handful).
+        let mut decl_terms = vec!["Kestrel".to_string()];
+        let (part, name): (String, String) = sqlx::query_as(
+            "SELECT d.covers[1], p.legal_name FROM declarations d JOIN parties p ON p.id = d.filer_id \
+             WHERE d.kind = 'hardware' LIMIT 1",
+        )
+        .fetch_one(&owner)
+        .await
+        .unwrap();
+        decl_terms.extend([part, name]);
+        println!("declaration search terms: {decl_terms:?}");
+        let decl_terms = Arc::new(decl_terms);
+        let filter = |f: decl_db::Filter| decl_db::Filter { limit: 50, ..f };
+        {
+            let (cl, b, s) = (client.clone(), base.clone(), sup_secret.clone());
+            let (p, s2) = (pool.clone(), sup_secret.clone());
+            measure!(
+                "declaration list, filtered",
+                drive(c, n, move |i| {
+                    let (cl, s) = (cl.clone(), s.clone());
+                    let u = format!("{b}/declarations?status=accepted&year={}", 2026 + i % 4);
+                    async move { get_page(&cl, &u, &s).await }
+                }),
+                drive(c, n, move |i| {
+                    let (p, s) = (p.clone(), s2.clone());
+                    let f = filter(decl_db::Filter {
+                        status: Some(icts_review::declarations::model::DeclarationStatus::Accepted),
+                        year: Some(2026 + (i % 4) as i64),
+                        ..Default::default()
+                    });
+                    async move { declaration_list_sql(&p, &s, &f).await }
+                })
+            );
+        }
+        {
+            let (cl, b, s, t) = (client.clone(), base.clone(), sup_secret.clone(), decl_terms.clone());
+            let (p, s2, t2) = (pool.clone(), sup_secret.clone(), decl_terms.clone());
+            measure!(
+                "declaration list, searched",
+                drive(c, n, move |i| {
+                    let (cl, s) = (cl.clone(), s.clone());
+                    let u = format!("{b}/declarations?q={}", url_encode(&t[i % t.len()]));
+                    async move { get_page(&cl, &u, &s).await }
+                }),
+                drive(c, n, move |i| {
+                    let (p, s) = (p.clone(), s2.clone());
+                    let f = filter(decl_db::Filter { q: Some(t2[i % t2.len()].clone()), ..Default::default() });
+                    async move { declaration_list_sql(&p, &s, &f).await }
+                })
+            );
+        }
+        {
+            let (cl, b, s, k) = (client.clone(), base.clone(), sup_secret.clone(), decl_cursors.clone());
+            let (p, s2, k2) = (pool.clone(), sup_secret.clone(), decl_cursors.clone());
+            measure!(
+                "declaration list, deep keyset page",
+                drive(c, n, move |i| {
+                    let (cl, s) = (cl.clone(), s.clone());
+                    let (at, id) = k[i % k.len()];
+                    let u = format!(
+                        "{b}/declarations?cursor={}",
+                        url_encode(&format!("{}~{id}", at.unix_timestamp_nanos()))
+                    );
+                    async move { get_page(&cl, &u, &s).await }
+                }),
+                drive(c, n, move |i| {
+                    let (p, s) = (p.clone(), s2.clone());
+                    let (at, id) = k2[i % k2.len()];
+                    let f = filter(decl_db::Filter {
+                        after: Some((at, icts_review::ids::DeclarationId(id))),
+                        ..Default::default()
+                    });
+                    async move { declaration_list_sql(&p, &s, &f).await }
+                })
+            );
+        }
+        {
+            let (cl, b, s, f1) = (client.clone(), base.clone(), sup_secret.clone(), filers.clone());
+            let (p, s2, f2) = (pool.clone(), sup_secret.clone(), filers.clone());
+            measure!(
+                "filer page, with its declarations",
+                drive(c, n, move |i| {
+                    let (cl, s) = (cl.clone(), s.clone());
+                    let u = format!("{b}/parties/{}", f1[i % f1.len()]);
+                    async move { get_page(&cl, &u, &s).await }
+                }),
+                drive(c, n, move |i| {
+                    let (p, s, id) = (p.clone(), s2.clone(), f2[i % f2.len()]);
+                    async move { filer_page_sql(&p, &s, sup_id, id).await }
+                })
+            );
+        }
     }
     // Case page.
     {

@@ -84,6 +84,10 @@ pub enum Command {
         /// Number of synthetic audit events (at least one per case).
         #[arg(long, default_value_t = 2_000_000, requires = "synthetic")]
         events: u64,
+        /// Number of synthetic Declarations of Conformity (the second docket), each with its
+        /// filer, history and audit event.
+        #[arg(long, default_value_t = 0, requires = "synthetic")]
+        declarations: u64,
     },
 }
 
@@ -230,7 +234,9 @@ pub fn main() -> ExitCode {
             Command::Import(ImportCommand::Transactions { file, as_user }) => {
                 import_transactions(config, file, as_user).await
             }
-            Command::Seed { synthetic: true, cases, events, .. } => seed_synthetic(config, cases, events).await,
+            Command::Seed { synthetic: true, cases, events, declarations, .. } => {
+                seed_synthetic(config, cases, events, declarations).await
+            }
             Command::Seed { .. } => seed_demo(config).await,
             Command::Screening(ScreeningCommand::Import { file }) => screening_import(config, file).await,
         }
@@ -397,21 +403,23 @@ async fn audit_verify(
     }
 }
 
-async fn seed_synthetic(config: Config, cases: u64, events: u64) -> anyhow::Result<()> {
+async fn seed_synthetic(config: Config, cases: u64, events: u64, declarations: u64) -> anyhow::Result<()> {
     let db = crate::db::Database::open(&config).await?;
     let started = std::time::Instant::now();
-    let result =
-        crate::synthetic::load(&db.pool, cases, events, std::io::IsTerminal::is_terminal(&std::io::stderr())).await;
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let result = crate::synthetic::load(&db.pool, cases, events, declarations, progress).await;
     finish(db, &config).await;
     let s = result?;
     println!(
-        "synthetic office loaded in {:.1} s: {} cases, {} parties, {} notes, {} assessments, {} signed determinations, {} audit events, {} accounts",
+        "synthetic office loaded in {:.1} s: {} cases, {} parties, {} notes, {} assessments, {} signed determinations, {} filers with {} declarations, {} audit events, {} accounts",
         started.elapsed().as_secs_f64(),
         s.cases,
         s.parties,
         s.notes,
         s.assessments,
         s.determinations,
+        s.filers,
+        s.declarations,
         s.events,
         s.users
     );

@@ -1,4 +1,4 @@
-//! `icts-review seed --synthetic --cases N --events M`: a large, realistic office for
+//! `icts-review seed --synthetic --cases N --events M [--declarations K]`: a large, realistic office for
 //! measuring the service at scale, loaded with `COPY` in one transaction (all or nothing)
 //! with a progress bar.
 //!
@@ -7,8 +7,11 @@
 //! adversary countries, notes, risk assessments scored with the real rubric, signed final
 //! determinations (four-eyes, fresh re-authentication, content hashes — through the same
 //! database guard as the service), and `M` audit events forming a valid hash chain: each
-//! case's lifecycle events, then reads and sign-ins up to the requested count. The data is
-//! deterministic for a given N and M.
+//! case's lifecycle events, then reads and sign-ins up to the requested count. With
+//! `--declarations K`, the second docket: connected-vehicle manufacturers and VCS hardware
+//! importers in their filer roles and K Declarations of Conformity (one in force per filer,
+//! kind and year; some amended), each with its history and `declaration.filed` event
+//! appended to the chain. The data is deterministic for given N, M and K.
 
 use crate::ids::UserId;
 use std::collections::BTreeMap;
@@ -36,6 +39,9 @@ pub struct Summary {
     pub determinations: u64,
     /// Audit events.
     pub events: u64,
+    /// Connected-vehicle filers (manufacturers and importers) and their declarations.
+    pub filers: u64,
+    pub declarations: u64,
 }
 
 /// A small deterministic generator.
@@ -185,9 +191,15 @@ fn bar(len: u64, what: &str, show: bool) -> ProgressBar {
     b
 }
 
-/// Loads a synthetic office of `cases` cases and `events` audit events into an empty
-/// database.
-pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> anyhow::Result<Summary> {
+/// Loads a synthetic office of `cases` cases and `events` audit events, and of the second
+/// docket `declarations` Declarations of Conformity, into an empty database.
+pub async fn load(
+    pool: &PgPool,
+    cases: u64,
+    events: u64,
+    declarations: u64,
+    progress: bool,
+) -> anyhow::Result<Summary> {
     let existing: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM cases"#).fetch_one(pool).await?;
     anyhow::ensure!(
         existing == 0,
@@ -677,6 +689,164 @@ pub async fn load(pool: &PgPool, cases: u64, events: u64, progress: bool) -> any
     flush(&mut tx, copy_events, &mut ebuf, true).await?;
     b.finish_and_clear();
     summary.cases = cases;
+
+    // The second docket: filers in their roles (a few PRC-controlled) and their
+    // declarations, one in force per filer, kind and year, some amended; each received with
+    // its history and `declaration.filed` event.
+    if declarations > 0 {
+        let filers_n = (declarations / 20).max(12);
+        let d_start = OffsetDateTime::new_utc(time::macros::date!(2025 - 03 - 17), time::macros::time!(09:00));
+        let d_span = (now - d_start).whole_seconds().max(1);
+        let (mut pbuf, mut rbuf, mut dbuf2, mut hbuf) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut filers: Vec<(Uuid, &'static [&'static str])> = Vec::with_capacity(filers_n as usize);
+        for f in 0..filers_n {
+            let id = rng.uuid(d_start);
+            let manufacturer = f % 3 == 0;
+            let country = if f % 17 == 5 { "CN" } else { ["US", "JP", "DE", "KR", "MX", "CA"][f as usize % 6] };
+            let name = if manufacturer {
+                format!(
+                    "{} Motors {f} {}",
+                    ["Voltra", "Ridgeway", "Kestrel", "Aurora", "Granite"][f as usize % 5],
+                    if country == "US" { "Inc." } else { "Ltd." }
+                )
+            } else {
+                format!(
+                    "{} Telematics Imports {f} LLC",
+                    ["Harbor", "Summit", "Pacific", "Lakeside", "Cobalt"][f as usize % 5]
+                )
+            };
+            row.text(&id.to_string()).text(&name).raw("company").text(country).null().null().ts(d_start).ts(d_start);
+            row.end(&mut pbuf);
+            let role = if manufacturer { "vehicle_manufacturer" } else { "hardware_importer" };
+            row.text(&id.to_string())
+                .raw(role)
+                .raw("2025-03-17")
+                .ts(d_start)
+                .text(&analysts[f as usize % analysts.len()].to_string());
+            row.end(&mut rbuf);
+            const MAKER: &[&str] = &["completed_vehicle", "software"];
+            const IMPORTER: &[&str] = &["hardware"];
+            filers.push((id, if manufacturer { MAKER } else { IMPORTER }));
+        }
+        flush(&mut tx, "COPY parties (id, legal_name, kind, country, parent_id, ownership_pct, created_at, updated_at) FROM STDIN (FORMAT csv)", &mut pbuf, true).await?;
+        flush(
+            &mut tx,
+            "COPY filer_roles (party_id, role, since, recorded_at, recorded_by) FROM STDIN (FORMAT csv)",
+            &mut rbuf,
+            true,
+        )
+        .await?;
+        let copy_decl = "COPY declarations (id, number, filer_id, kind, model_year, calendar_year, covers, certifications, \
+            general_authorization, filed_on, received_at, received_by, via, status, status_reason, amends, amendment_reason, \
+            superseded_by, version, updated_at) FROM STDIN (FORMAT csv)";
+        let copy_hist = "COPY declaration_history (declaration_id, at, by_user, status_before, status_after, reason) FROM STDIN (FORMAT csv)";
+        let b = bar(declarations, "declarations", progress);
+        let mut number = 0u64;
+        let mut written = 0u64;
+        let mut slot = 0u64;
+        while written < declarations {
+            let (filer, kinds) = filers[(slot % filers_n) as usize];
+            let k = slot / filers_n;
+            slot += 1;
+            let kind = kinds[(k % kinds.len() as u64) as usize];
+            let year = 2026 + (k / kinds.len() as u64) as i64;
+            if year > 2100 {
+                anyhow::bail!("too many declarations for {filers_n} filers");
+            }
+            let received =
+                d_start + Duration::seconds((d_span as i128 * written as i128 / declarations as i128) as i64);
+            let by = analysts[rng.below(analysts.len() as u64) as usize];
+            let covers = if kind == "hardware" {
+                format!("{{\"TCU-{:04}\",\"GW-{:04}\"}}", rng.below(10_000), rng.below(10_000))
+            } else {
+                let make = ["Voltra", "Ridgeway", "Kestrel", "Aurora", "Granite"][rng.below(5) as usize];
+                format!(
+                    "{{\"{make} Model {} {year}\",\"{make} Model {} {year} Touring\"}}",
+                    rng.below(40),
+                    rng.below(40)
+                )
+            };
+            let certs = "{\"No VCS hardware or covered software of a PRC- or Russia-linked supplier\"}";
+            // One in thirty is amended: the first filing superseded by its amendment.
+            let amended = rng.below(30) == 0 && written + 2 <= declarations;
+            let status =
+                ["received", "under_review", "questions_asked", "accepted", "accepted", "accepted", "deficient"]
+                    [rng.below(7) as usize];
+            let mut rows: Vec<(Uuid, Option<Uuid>, Option<Uuid>, &str)> = Vec::new();
+            let first = rng.uuid(received);
+            if amended {
+                let second = rng.uuid(received + Duration::hours(30));
+                rows.push((first, None, Some(second), "superseded"));
+                rows.push((second, Some(first), None, status));
+            } else {
+                rows.push((first, None, None, status));
+            }
+            for (n, (id, amends, superseded_by, status)) in rows.into_iter().enumerate() {
+                number += 1;
+                let at = received + Duration::hours(30 * n as i64);
+                let num = format!("CVD-{}-{number:06}", at.year());
+                let (model_year, calendar_year) =
+                    if kind == "hardware" { (None, Some(year)) } else { (Some(year), None) };
+                row.text(&id.to_string())
+                    .text(&num)
+                    .text(&filer.to_string())
+                    .raw(kind)
+                    .opt(model_year)
+                    .opt(calendar_year)
+                    .text(&covers)
+                    .text(certs)
+                    .opt(if rng.below(10) == 0 { Some("GA 1") } else { None })
+                    .raw(&crate::dates::today(at).to_string())
+                    .ts(at)
+                    .text(&by.to_string())
+                    .raw(["api", "form", "bulk"][rng.below(3) as usize])
+                    .raw(status)
+                    .text(if status == "deficient" { "The certification names no supplier assessment." } else { "" })
+                    .opt(amends)
+                    .text(if amends.is_some() { "A supplier of the telematics unit changed." } else { "" })
+                    .opt(superseded_by)
+                    .raw("1")
+                    .ts(at);
+                row.end(&mut dbuf2);
+                row.text(&id.to_string()).ts(at).text(&by.to_string()).null().raw("received").text("");
+                row.end(&mut hbuf);
+                push_event(
+                    &mut ebuf,
+                    &mut seq,
+                    &mut prev,
+                    &mut rng,
+                    at,
+                    by,
+                    "analyst",
+                    EventType::DeclarationFiled,
+                    ("declaration", id.to_string()),
+                    json!({"number": num, "filer": filer, "kind": kind, "model_year": model_year,
+                           "calendar_year": calendar_year, "via": "api"}),
+                );
+                written += 1;
+                b.inc(1);
+            }
+            if dbuf2.len() > 8 << 20 || ebuf.len() > 32 << 20 {
+                flush(&mut tx, copy_decl, &mut dbuf2, true).await?;
+                flush(&mut tx, copy_hist, &mut hbuf, true).await?;
+                flush(&mut tx, copy_events, &mut ebuf, true).await?;
+            }
+        }
+        flush(&mut tx, copy_decl, &mut dbuf2, true).await?;
+        flush(&mut tx, copy_hist, &mut hbuf, true).await?;
+        flush(&mut tx, copy_events, &mut ebuf, true).await?;
+        b.finish_and_clear();
+        // The numbers used, taken from the office's sequence (the service's role may draw from
+        // it, not set it), so the next declaration received continues after them.
+        sqlx::query_scalar!(
+            r#"SELECT count(nextval('declaration_numbers')) AS "n!" FROM generate_series(1, $1::bigint)"#,
+            number as i64
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        summary.filers = filers_n;
+        summary.declarations = written;
+    }
     summary.events = (seq - sqlx::query_scalar!("SELECT seq FROM audit_head").fetch_one(&mut *tx).await?) as u64;
     // Signatures go through the database's guard like the service's: submitted, then signed.
     sqlx::query!("CREATE TEMP TABLE synthetic_signatures (id uuid, signed_by uuid, signed_at timestamptz, reauth_at timestamptz, sha bytea) ON COMMIT DROP")

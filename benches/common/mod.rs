@@ -24,6 +24,8 @@ pub struct Options {
     pub concurrency: usize,
     pub requests: usize,
     pub import_rows: usize,
+    /// Declarations of Conformity seeded beside the cases (the second docket).
+    pub declarations: u64,
     /// Only the measures whose name contains this.
     pub only: Option<String>,
 }
@@ -37,6 +39,7 @@ impl Options {
             concurrency: 4,
             requests: 2_000,
             import_rows: 10_000,
+            declarations: 100_000,
             only: None,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,6 +56,7 @@ impl Options {
                 "--concurrency" => o.concurrency = number("--concurrency") as usize,
                 "--requests" => o.requests = number("--requests") as usize,
                 "--import-rows" => o.import_rows = number("--import-rows") as usize,
+                "--declarations" => o.declarations = number("--declarations"),
                 "--only" => o.only = Some(value()),
                 // cargo passes --bench to every benchmark binary.
                 _ => {

@@ -258,7 +258,9 @@ impl PageForm {
 #[template(path = "authorizations/new.html")]
 struct NewPage {
     layout: Layout,
+    /// The filers to choose from; none when the form takes a filer's name (`by_name`).
     filers: Vec<(PartyId, String)>,
+    by_name: bool,
     items: [Item; 8],
     form: PageForm,
     errors: FormErrors,
@@ -281,8 +283,11 @@ async fn new_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let mut conn = state.conn().await?;
-    let mut filers = crate::declarations::service::filers(&mut conn, user).await?;
+    let listed = crate::declarations::service::filers(&mut conn, user).await?;
+    let by_name = listed.is_none();
+    let mut filers = listed.unwrap_or_default();
     if let Ok(p) = form.applicant_id.trim().parse::<PartyId>()
+        && !by_name
         && !filers.iter().any(|(id, _)| *id == p)
         && let Some(party) = crate::parties::get(&mut conn, p).await?
     {
@@ -291,6 +296,7 @@ async fn new_page(
     let mut r = render(&NewPage {
         layout: Layout::for_user(&state.web, "/authorizations", Some(user)),
         filers,
+        by_name,
         items: Item::ALL,
         form,
         errors: FormErrors(errors),
@@ -316,16 +322,13 @@ pub async fn file(
     State(state): State<AppState>,
     AppForm(f): AppForm<PageForm>,
 ) -> Result<Response, AppError> {
-    let applicant = match f.applicant_id.trim() {
-        "" => None,
-        t => match t.parse::<PartyId>() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                let e = vec![FieldError::new("applicant_id", "choose the applicant")];
-                return new_page(&state, &user, f, e, StatusCode::UNPROCESSABLE_ENTITY).await;
-            }
-        },
-    };
+    let applicant =
+        match crate::declarations::service::filer_named(&mut *state.conn().await?, &f.applicant_id, "applicant_id")
+            .await?
+        {
+            Ok(p) => p,
+            Err(e) => return new_page(&state, &user, f, vec![e], StatusCode::UNPROCESSABLE_ENTITY).await,
+        };
     let n = NewApplication {
         applicant_id: applicant,
         summary: f.summary.clone(),

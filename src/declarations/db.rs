@@ -39,11 +39,29 @@ pub async fn filer_roles(conn: &mut PgConnection, party: PartyId) -> Result<Vec<
     .await
 }
 
-/// The parties that hold a filer role, by name.
-pub async fn filers(conn: &mut PgConnection) -> Result<Vec<(PartyId, String)>, sqlx::Error> {
+/// The parties that hold a filer role, by name; at most `limit`.
+pub async fn filers(conn: &mut PgConnection, limit: i64) -> Result<Vec<(PartyId, String)>, sqlx::Error> {
     Ok(sqlx::query!(
         r#"SELECT p.id AS "id: PartyId", p.legal_name FROM parties p
-           WHERE EXISTS (SELECT 1 FROM filer_roles r WHERE r.party_id = p.id) ORDER BY p.legal_name, p.id LIMIT 2000"#
+           WHERE EXISTS (SELECT 1 FROM filer_roles r WHERE r.party_id = p.id) ORDER BY p.legal_name, p.id LIMIT $1"#,
+        limit
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.legal_name))
+    .collect())
+}
+
+/// The filers whose name or alias holds `q` (any case), by name; at most `limit`.
+pub async fn filers_like(conn: &mut PgConnection, q: &str, limit: i64) -> Result<Vec<(PartyId, String)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"SELECT p.id AS "id: PartyId", p.legal_name FROM parties p
+           WHERE party_search_text(p.legal_name, p.aliases) ILIKE $1
+             AND EXISTS (SELECT 1 FROM filer_roles r WHERE r.party_id = p.id)
+           ORDER BY p.legal_name, p.id LIMIT $2"#,
+        crate::db::contains_pattern(q),
+        limit
     )
     .fetch_all(conn)
     .await?

@@ -433,10 +433,47 @@ pub async fn count(conn: &mut PgConnection, user: &Actor, f: &db::Filter) -> Res
     Ok(db::count(conn, f).await?)
 }
 
-/// The parties that hold a filer role, by name, for the intake form.
-pub async fn filers(conn: &mut PgConnection, user: &Actor) -> Result<Vec<(PartyId, String)>, DomainError> {
+/// How many filers a form lists to choose from; with more, it takes a filer's name.
+pub const FILERS_LISTED: i64 = 100;
+
+/// The filers a form offers, by name: all of them when the office has at most
+/// [`FILERS_LISTED`]; none when it has more (the form then takes a filer's name or id,
+/// found by [`filer_named`] when posted).
+pub async fn filers(conn: &mut PgConnection, user: &Actor) -> Result<Option<Vec<(PartyId, String)>>, DomainError> {
     require(user, Action::ViewFilings)?;
-    Ok(db::filers(conn).await?)
+    let all = db::filers(conn, FILERS_LISTED + 1).await?;
+    Ok((all.len() as i64 <= FILERS_LISTED).then_some(all))
+}
+
+/// The filer a form's `field` names: its id, or its legal name in any case; `None` when
+/// nothing is typed. Otherwise the problem, naming up to five filers whose names hold what
+/// was typed.
+pub async fn filer_named(
+    conn: &mut PgConnection,
+    typed: &str,
+    field: &str,
+) -> Result<Result<Option<PartyId>, FieldError>, DomainError> {
+    let t = typed.trim();
+    if t.is_empty() {
+        return Ok(Ok(None));
+    }
+    if let Ok(id) = t.parse::<PartyId>() {
+        return Ok(Ok(Some(id)));
+    }
+    let found = db::filers_named(&mut *conn, &[t.to_string()]).await?;
+    if let Some((id, _, roles)) = found.get(&t.to_lowercase())
+        && !roles.is_empty()
+    {
+        return Ok(Ok(Some(*id)));
+    }
+    let like = db::filers_like(conn, &t.chars().take(200).collect::<String>(), 5).await?;
+    let message = if like.is_empty() {
+        format!("no filer is named {t:?}: record the party's filer role on its page first")
+    } else {
+        let names: Vec<&str> = like.iter().map(|(_, n)| n.as_str()).collect();
+        format!("no filer is named exactly {t:?}; filers whose names hold it: {}", names.join("; "))
+    };
+    Ok(Err(FieldError::new(field, message)))
 }
 
 /// The list's cursor of a row: its receipt (in nanoseconds) and id.

@@ -50,12 +50,21 @@ pub struct DeclarationForm {
 }
 
 impl DeclarationForm {
-    /// The declaration the form names, or what in it is no number or id.
-    fn to_input(&self) -> Result<NewDeclaration, Vec<FieldError>> {
+    /// The declaration the form names, with its filer as found from what was typed
+    /// ([`service::filer_named`]), or what in it is no filer, number or year.
+    fn to_input(&self, filer: Result<Option<PartyId>, FieldError>) -> Result<NewDeclaration, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let filer_id = self.filer_id.trim().parse::<PartyId>().map_err(|_| {
-            errors.push(FieldError::new("filer_id", "choose the filer"));
-        });
+        let filer_id = match filer {
+            Ok(Some(id)) => Some(id),
+            Ok(None) => {
+                errors.push(FieldError::new("filer_id", "choose the filer"));
+                None
+            }
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
         let mut year = |field: &str, v: &str| match v.trim() {
             "" => None,
             y => y.parse::<i64>().map(Some).unwrap_or_else(|_| {
@@ -67,7 +76,7 @@ impl DeclarationForm {
             (year("model_year", &self.model_year), year("calendar_year", &self.calendar_year));
         let lines = |v: &str| v.lines().map(str::to_string).collect::<Vec<_>>();
         match filer_id {
-            Ok(filer_id) if errors.is_empty() => Ok(NewDeclaration {
+            Some(filer_id) if errors.is_empty() => Ok(NewDeclaration {
                 filer_id,
                 kind: Choice::named(self.kind.trim()),
                 model_year,
@@ -107,7 +116,9 @@ struct ListPage {
     pager: Pager,
     list_errors: FormErrors,
     can_work: bool,
+    /// The filers to choose from; none when the form takes a filer's name (`by_name`).
     filers: Vec<(PartyId, String)>,
+    by_name: bool,
     form: DeclarationForm,
     errors: FormErrors,
     csrf_token: String,
@@ -169,7 +180,10 @@ async fn list_page(
         q.link()
     });
     let can_work = user.may(crate::access::Action::WorkFilings);
-    let filers = if can_work { service::filers(&mut conn, user).await? } else { Vec::new() };
+    let (filers, by_name) = match can_work {
+        true => service::filers(&mut conn, user).await?.map_or((Vec::new(), true), |l| (l, false)),
+        false => (Vec::new(), false),
+    };
     let missing = service::missing(&mut conn, user, state.now()).await?;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut r = render(&ListPage {
@@ -181,6 +195,7 @@ async fn list_page(
         list_errors: FormErrors(list_errors),
         can_work,
         filers,
+        by_name,
         form,
         errors: FormErrors(errors),
         csrf_token: user.csrf_token.clone(),
@@ -209,7 +224,8 @@ pub async fn file(
     State(state): State<AppState>,
     AppForm(f): AppForm<DeclarationForm>,
 ) -> Result<Response, AppError> {
-    let done = match f.to_input() {
+    let filer = service::filer_named(&mut *state.conn().await?, &f.filer_id, "filer_id").await?;
+    let done = match f.to_input(filer) {
         Ok(n) => {
             service::file(&mut *state.conn().await?, &user, state.now(), &n, Via::Form).await.map_err(AppError::from)
         }
@@ -398,7 +414,8 @@ pub async fn amend(
     AppPath(id): AppPath<DeclarationId>,
     AppForm(f): AppForm<DeclarationForm>,
 ) -> Result<Response, AppError> {
-    let done = match f.to_input() {
+    let filer = service::filer_named(&mut *state.conn().await?, &f.filer_id, "filer_id").await?;
+    let done = match f.to_input(filer) {
         Ok(n) => {
             let a = DeclarationAmendment { declaration: n, reason: f.reason.clone() };
             service::amend(&mut *state.conn().await?, &user, state.now(), id, &a, Via::Form)

@@ -51,13 +51,6 @@ fn some(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-fn party_of(typed: &str, field: &str, what: &str) -> Result<Option<PartyId>, AppError> {
-    match typed.trim() {
-        "" => Ok(None),
-        t => t.parse().map(Some).map_err(|_| AppError::invalid(field, format!("choose {what}"))),
-    }
-}
-
 #[derive(Template)]
 #[template(path = "general_authorizations/index.html")]
 struct IndexPage {
@@ -67,7 +60,9 @@ struct IndexPage {
     listed: Vec<Supplier>,
     applications: Vec<Supplier>,
     on: String,
+    /// The filers to choose from; none when the form takes a filer's name (`by_name`).
     filers: Vec<(PartyId, String)>,
+    by_name: bool,
     can_work: bool,
     can_decide: bool,
     /// The form that failed (`rely`, `supplier`, `decision`) and its fields.
@@ -112,6 +107,7 @@ async fn index_page(
     };
     let status = if errors.is_empty() { status } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut conn = state.conn().await?;
+    let listed_filers = crate::declarations::service::filers(&mut conn, user).await?;
     let mut r = render(&IndexPage {
         layout: Layout::for_user(&state.web, "/general-authorizations", Some(user)),
         versions: service::versions(&mut conn, user).await?,
@@ -119,7 +115,8 @@ async fn index_page(
         listed: service::listed_on(&mut conn, user, day).await?,
         applications: service::suppliers(&mut conn, user).await?,
         on: day.to_string(),
-        filers: crate::declarations::service::filers(&mut conn, user).await?,
+        by_name: listed_filers.is_none(),
+        filers: listed_filers.unwrap_or_default(),
         can_work: user.may(crate::access::Action::WorkFilings),
         can_decide: user.may(crate::access::Action::SignAuthorizations),
         failed: failed.to_string(),
@@ -170,7 +167,8 @@ pub async fn rely(
     State(state): State<AppState>,
     AppForm(f): AppForm<PageForm>,
 ) -> Result<Response, AppError> {
-    let done = match party_of(&f.party_id, "party_id", "the firm relying") {
+    let named = crate::declarations::service::filer_named(&mut *state.conn().await?, &f.party_id, "party_id").await?;
+    let done = match named.map_err(|e| AppError::Invalid(vec![e])) {
         Ok(party) => {
             let n = NewReliance {
                 party_id: party,

@@ -165,7 +165,9 @@ pub async fn list(
 #[template(path = "opinions/new.html")]
 struct NewPage {
     layout: Layout,
+    /// The filers to choose from; none when the form takes a filer's name (`by_name`).
     filers: Vec<(PartyId, String)>,
+    by_name: bool,
     items: [Item; 7],
     form: PageForm,
     errors: FormErrors,
@@ -188,8 +190,11 @@ async fn new_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let mut conn = state.conn().await?;
-    let mut filers = crate::declarations::service::filers(&mut conn, user).await?;
+    let listed = crate::declarations::service::filers(&mut conn, user).await?;
+    let by_name = listed.is_none();
+    let mut filers = listed.unwrap_or_default();
     if let Ok(p) = form.requester_id.trim().parse::<PartyId>()
+        && !by_name
         && !filers.iter().any(|(id, _)| *id == p)
         && let Some(party) = crate::parties::get(&mut conn, p).await?
     {
@@ -198,6 +203,7 @@ async fn new_page(
     let mut r = render(&NewPage {
         layout: Layout::for_user(&state.web, "/opinions", Some(user)),
         filers,
+        by_name,
         items: Item::ALL,
         form,
         errors: FormErrors(errors),
@@ -223,16 +229,13 @@ pub async fn file(
     State(state): State<AppState>,
     AppForm(f): AppForm<PageForm>,
 ) -> Result<Response, AppError> {
-    let requester = match f.requester_id.trim() {
-        "" => None,
-        t => match t.parse::<PartyId>() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                let e = vec![FieldError::new("requester_id", "choose the requester")];
-                return new_page(&state, &user, f, e, StatusCode::UNPROCESSABLE_ENTITY).await;
-            }
-        },
-    };
+    let requester =
+        match crate::declarations::service::filer_named(&mut *state.conn().await?, &f.requester_id, "requester_id")
+            .await?
+        {
+            Ok(p) => p,
+            Err(e) => return new_page(&state, &user, f, vec![e], StatusCode::UNPROCESSABLE_ENTITY).await,
+        };
     let n = NewRequest {
         requester_id: requester,
         question: f.question.clone(),

@@ -462,3 +462,78 @@ async fn questions_to_a_filer_are_tracked_until_answered_and_the_review_resumes(
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(r.header("location"), Some(format!("/declarations/{id}#questions")));
 }
+
+#[tokio::test]
+async fn with_more_filers_than_a_list_shows_the_forms_take_a_filers_name_and_suggest_near_ones() {
+    let app = TestApp::new().await;
+    let analyst = app.user("analyst").await;
+    let t = app.token(&analyst).await;
+    let s = app.sign_in(&analyst).await;
+    // A small office chooses its filer from a list.
+    let first = party(&app, &t, "Granite Motors 0 Inc.", "US").await;
+    let role = json!({"role": "vehicle_manufacturer", "since": "2025-03-17"});
+    app.send(api("POST", &format!("/api/v1/parties/{first}/filer-roles"), &t, Some(role))).await;
+    let page = app.send(s.get("/declarations")).await.text();
+    assert!(page.contains(&format!("<option value=\"{first}\">Granite Motors 0 Inc.</option>")), "{page}");
+    // Past a hundred filers, the form takes a name instead of listing them all.
+    let listed = icts_review::declarations::service::FILERS_LISTED;
+    sqlx::query(
+        "INSERT INTO parties (id, legal_name, kind, country, created_at, updated_at) \
+         SELECT gen_random_uuid(), 'Granite Motors ' || n || ' Inc.', 'company', 'US', now(), now() FROM generate_series(1, $1) n",
+    )
+    .bind(listed)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO filer_roles (party_id, role, since, recorded_at, recorded_by) \
+         SELECT id, 'vehicle_manufacturer', '2025-03-17', now(), $1 FROM parties WHERE legal_name LIKE 'Granite Motors %' AND id <> $2",
+    )
+    .bind(analyst.id)
+    .bind(uuid::Uuid::parse_str(&first).unwrap())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let page = app.send(s.get("/declarations")).await.text();
+    assert!(!page.contains("Granite Motors 0 Inc.</option>"), "no filer is listed: {page}");
+    assert!(page.contains("the office has too many filers to list"), "{page}");
+    let form = |filer: &str| {
+        vec![
+            ("filer_id", filer.to_string()),
+            ("kind", "software".to_string()),
+            ("model_year", "2027".to_string()),
+            ("covers", "Granite Ridge 2027".to_string()),
+            ("certifications", "No covered software from a PRC- or Russia-linked developer".to_string()),
+        ]
+    };
+    let post = |f: Vec<(&'static str, String)>| {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        s.post("/declarations", &f)
+    };
+    // A name not quite right is refused, naming the filers whose names hold it, and nothing
+    // is written.
+    let r = app.send(post(form("Granite Motors 4"))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = r.text();
+    assert!(text.contains("no filer is named exactly") && text.contains("Granite Motors 4 Inc."), "{text}");
+    assert_eq!(app.count("declarations").await, 0);
+    let r = app.send(post(form("Nobody At All"))).await;
+    assert!(r.text().contains("record the party&#39;s filer role on its page first"), "{}", r.text());
+    // Its exact name, in any case, finds it; its id still does.
+    let r = app.send(post(form("granite MOTORS 42 inc."))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = app.send(post(form(&first))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT p.legal_name FROM declarations d JOIN parties p ON p.id = d.filer_id ORDER BY d.received_at",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(names, ["Granite Motors 42 Inc.", "Granite Motors 0 Inc."]);
+    // The applications' and opinions' forms take a name the same way.
+    let page = app.send(s.get("/authorizations/new")).await.text();
+    assert!(page.contains("the office has too many filers to list"), "{page}");
+    let page = app.send(s.get("/opinions/new")).await.text();
+    assert!(page.contains("the office has too many filers to list"), "{page}");
+}

@@ -103,9 +103,20 @@ async fn the_demo_office_has_every_stage_category_and_the_kaspersky_review() {
 #[tokio::test]
 async fn a_synthetic_office_loads_with_a_valid_chain_and_signed_determinations() {
     let app = TestApp::new().await;
-    let s = icts_review::synthetic::load(&app.pool, 2_000, 30_000, false).await.unwrap();
+    let s = icts_review::synthetic::load(&app.pool, 2_000, 30_000, 3_000, false).await.unwrap();
     assert_eq!(s.cases, 2_000);
-    assert_eq!(s.events, 30_000);
+    // The cases' events, then one `declaration.filed` per declaration.
+    assert_eq!((s.events, s.declarations), (33_000, 3_000));
+    assert_eq!(app.count("declarations").await, 3_000);
+    assert_eq!(app.count("declaration_history").await, 3_000);
+    assert_eq!(app.count("filer_roles").await, s.filers as i64);
+    let (superseded, amendments): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'superseded'), count(*) FILTER (WHERE amends IS NOT NULL) FROM declarations",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(superseded > 0 && superseded == amendments, "{superseded} superseded, {amendments} amendments");
     assert_eq!(app.count("cases").await, 2_000);
     assert_eq!(app.count("case_parties").await, 2_000);
     let parties_with_owner: i64 = sqlx::query_scalar("SELECT count(*) FROM parties WHERE parent_id IS NOT NULL")
@@ -130,7 +141,7 @@ async fn a_synthetic_office_loads_with_a_valid_chain_and_signed_determinations()
     assert!(s.assessments > 500 && s.notes >= 100, "{s:?}");
     match icts_review::audit::verify(&app.pool).await.unwrap() {
         icts_review::audit::Verdict::Ok { count, .. } => {
-            assert_eq!(count, 30_000 + s.users as i64, "plus the accounts' creation")
+            assert_eq!(count, 33_000 + s.users as i64, "plus the accounts' creation")
         }
         v => panic!("{v}"),
     }
@@ -143,7 +154,18 @@ async fn a_synthetic_office_loads_with_a_valid_chain_and_signed_determinations()
         app.send(crate::harness::api("GET", &format!("/api/v1/cases/{id}"), &t, None)).await.status,
         axum::http::StatusCode::OK
     );
-    assert!(icts_review::synthetic::load(&app.pool, 10, 10, false).await.is_err(), "only an empty office");
+    // And a declaration from the list, through the API, with its filer's page.
+    let list =
+        app.send(crate::harness::api("GET", "/api/v1/declarations?limit=5&status=accepted", &t, None)).await.json();
+    assert_eq!(list["declarations"].as_array().unwrap().len(), 5, "{list}");
+    let d = &list["declarations"][0];
+    assert_eq!(
+        app.send(crate::harness::api("GET", &format!("/api/v1/declarations/{}", d["id"].as_str().unwrap()), &t, None))
+            .await
+            .status,
+        axum::http::StatusCode::OK
+    );
+    assert!(icts_review::synthetic::load(&app.pool, 10, 10, 0, false).await.is_err(), "only an empty office");
     counts_match(&app).await;
 }
 
