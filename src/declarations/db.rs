@@ -273,16 +273,76 @@ pub struct Filter {
 
 use crate::db::contains_pattern as pattern;
 
+/// The most matches of a search the list reads through the trigram indexes (the
+/// declarations' text, 0056, and the parties' names, 0014) and then sorts; a search with
+/// more (a common word: its matches are dense in the list's order) walks the list in its
+/// order instead, testing each declaration, which stops as soon as a page is found.
+pub const SEARCH_PROBE: usize = 2_000;
+
+/// The declarations whose number, items covered or filer's name or alias hold `q`, read
+/// through the trigram indexes: `None` when there are more than [`SEARCH_PROBE`].
+async fn search_ids(conn: &mut PgConnection, q: &str) -> Result<Option<Vec<uuid::Uuid>>, sqlx::Error> {
+    let mut ids: Vec<uuid::Uuid> = sqlx::query_scalar!(
+        r#"SELECT x.id AS "id!" FROM (
+             SELECT d.id FROM declarations d WHERE declaration_search_text(d.number, d.covers) ILIKE $1
+             UNION ALL
+             SELECT d.id FROM declarations d
+               WHERE d.filer_id IN (SELECT s.id FROM parties s WHERE party_search_text(s.legal_name, s.aliases) ILIKE $1)
+           ) x LIMIT $2"#,
+        pattern(q),
+        (2 * SEARCH_PROBE + 1) as i64
+    )
+    .fetch_all(conn)
+    .await?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok((ids.len() <= SEARCH_PROBE).then_some(ids))
+}
+
+/// A page of the declarations among `ids` that `f`'s other filters keep, in the list's
+/// order (see [`page`]).
+async fn page_among(conn: &mut PgConnection, f: &Filter, ids: &[uuid::Uuid]) -> Result<Vec<Declaration>, sqlx::Error> {
+    let (at, id) = f.after.map_or((None, None), |(at, id)| (Some(at), Some(id.0)));
+    select_declarations!(
+        r#"WHERE d.id = ANY($1)
+             AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.kind = $3)
+             AND ($4::bigint IS NULL OR coalesce(d.model_year, d.calendar_year) = $4)
+             AND ($5::uuid IS NULL OR d.filer_id = $5)
+             AND ($6::timestamptz IS NULL
+                  OR CASE WHEN $8::boolean THEN (d.received_at, d.id) > ($6, $7::uuid)
+                          ELSE (d.received_at, d.id) < ($6, $7::uuid) END)
+           ORDER BY CASE WHEN $8 THEN d.received_at END, CASE WHEN $8 THEN d.id END,
+                    d.received_at DESC, d.id DESC
+           LIMIT $9"#,
+        ids,
+        f.status as Option<DeclarationStatus>,
+        f.kind as Option<DeclarationKind>,
+        f.year,
+        f.filer.map(|p| p.0),
+        at,
+        id,
+        f.backwards,
+        f.limit + 1
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// A page of the declaration list with one row more than the page when there is more: newest
 /// first, or oldest first going back (see [`crate::db::Page::from_read`]).
 pub async fn page(conn: &mut PgConnection, f: &Filter) -> Result<Vec<Declaration>, sqlx::Error> {
+    if let Some(q) = f.q.as_deref()
+        && let Some(ids) = search_ids(&mut *conn, q).await?
+    {
+        return page_among(conn, f, &ids).await;
+    }
     let q = f.q.as_deref().map(pattern);
     let (at, id) = f.after.map_or((None, None), |(at, id)| (Some(at), Some(id.0)));
     let (status, kind, filer) = (f.status, f.kind, f.filer.map(|p| p.0));
     if f.backwards {
         return select_declarations!(
-            r#"WHERE ($1::text IS NULL OR d.number ILIKE $1 OR p.legal_name ILIKE $1
-                   OR EXISTS (SELECT 1 FROM unnest(d.covers) c WHERE c ILIKE $1))
+            r#"WHERE ($1::text IS NULL OR declaration_search_text(d.number, d.covers) ILIKE $1
+                   OR d.filer_id IN (SELECT s.id FROM parties s WHERE party_search_text(s.legal_name, s.aliases) ILIKE $1))
                  AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.kind = $3)
                  AND ($4::bigint IS NULL OR coalesce(d.model_year, d.calendar_year) = $4)
                  AND ($5::uuid IS NULL OR d.filer_id = $5)
@@ -301,8 +361,8 @@ pub async fn page(conn: &mut PgConnection, f: &Filter) -> Result<Vec<Declaration
         .await;
     }
     select_declarations!(
-        r#"WHERE ($1::text IS NULL OR d.number ILIKE $1 OR p.legal_name ILIKE $1
-               OR EXISTS (SELECT 1 FROM unnest(d.covers) c WHERE c ILIKE $1))
+        r#"WHERE ($1::text IS NULL OR declaration_search_text(d.number, d.covers) ILIKE $1
+                   OR d.filer_id IN (SELECT s.id FROM parties s WHERE party_search_text(s.legal_name, s.aliases) ILIKE $1))
              AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.kind = $3)
              AND ($4::bigint IS NULL OR coalesce(d.model_year, d.calendar_year) = $4)
              AND ($5::uuid IS NULL OR d.filer_id = $5)
@@ -323,11 +383,29 @@ pub async fn page(conn: &mut PgConnection, f: &Filter) -> Result<Vec<Declaration
 
 /// How many declarations match `f`'s filters, counted up to [`crate::db::Total::CAP`].
 pub async fn count(conn: &mut PgConnection, f: &Filter) -> Result<crate::db::Total, sqlx::Error> {
+    if let Some(q) = f.q.as_deref()
+        && let Some(ids) = search_ids(&mut *conn, q).await?
+    {
+        let n: i64 = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM declarations d WHERE d.id = ANY($1)
+                 AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.kind = $3)
+                 AND ($4::bigint IS NULL OR coalesce(d.model_year, d.calendar_year) = $4)
+                 AND ($5::uuid IS NULL OR d.filer_id = $5)"#,
+            &ids,
+            f.status as Option<DeclarationStatus>,
+            f.kind as Option<DeclarationKind>,
+            f.year,
+            f.filer.map(|p| p.0)
+        )
+        .fetch_one(conn)
+        .await?;
+        return Ok(crate::db::Total::counted(n));
+    }
     let q = f.q.as_deref().map(pattern);
     let n: i64 = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM declarations d JOIN parties p ON p.id = d.filer_id
-             WHERE ($1::text IS NULL OR d.number ILIKE $1 OR p.legal_name ILIKE $1
-                    OR EXISTS (SELECT 1 FROM unnest(d.covers) c WHERE c ILIKE $1))
+             WHERE ($1::text IS NULL OR declaration_search_text(d.number, d.covers) ILIKE $1
+                   OR d.filer_id IN (SELECT s.id FROM parties s WHERE party_search_text(s.legal_name, s.aliases) ILIKE $1))
                AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.kind = $3)
                AND ($4::bigint IS NULL OR coalesce(d.model_year, d.calendar_year) = $4)
                AND ($5::uuid IS NULL OR d.filer_id = $5)

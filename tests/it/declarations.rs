@@ -537,3 +537,60 @@ async fn with_more_filers_than_a_list_shows_the_forms_take_a_filers_name_and_sug
     let page = app.send(s.get("/opinions/new")).await.text();
     assert!(page.contains("the office has too many filers to list"), "{page}");
 }
+
+#[tokio::test]
+async fn a_search_finds_the_same_declarations_whether_its_matches_are_few_or_many() {
+    let app = TestApp::new().await;
+    let analyst = app.user("analyst").await;
+    let t = app.token(&analyst).await;
+    // More declarations covering a common part than a search reads through its indexes, each
+    // of its own importer, every hundredth also covering a rare one; received an hour apart.
+    let many = icts_review::declarations::db::SEARCH_PROBE as i64 + 150;
+    sqlx::query(
+        "WITH f AS (INSERT INTO parties (id, legal_name, kind, country, created_at, updated_at) \
+           SELECT gen_random_uuid(), 'Harborline Imports ' || n || ' LLC', 'company', 'US', now(), now() \
+           FROM generate_series(1, $1) n RETURNING id, legal_name) \
+         INSERT INTO declarations (id, number, filer_id, kind, calendar_year, covers, certifications, filed_on, \
+           received_at, received_by, via, updated_at) \
+         SELECT gen_random_uuid(), 'CVD-T-' || lpad(n::text, 6, '0'), f.id, 'hardware', 2026, \
+           CASE WHEN n % 100 = 0 THEN ARRAY['GW-COMMON', 'QX-RARE-' || n] ELSE ARRAY['GW-COMMON'] END, \
+           ARRAY['No VCS hardware of a PRC- or Russia-linked supplier'], DATE '2026-01-01', \
+           TIMESTAMPTZ '2026-01-01 00:00Z' + n * interval '1 hour', $2, 'api', now() \
+         FROM f CROSS JOIN LATERAL (SELECT substring(f.legal_name from '[0-9]+')::int AS n) x",
+    )
+    .bind(many)
+    .bind(analyst.id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let number = |v: &Value| v["number"].as_str().unwrap().to_string();
+    let page = |q: &str, extra: &str| api("GET", &format!("/api/v1/declarations?q={q}&limit=40{extra}"), &t, None);
+    // A rare part (few matches, read through the indexes and sorted): newest first.
+    let r = app.send(page("QX-RARE", "")).await.json();
+    let rare: Vec<String> = r["declarations"].as_array().unwrap().iter().map(number).collect();
+    let expected: Vec<String> = (1..=many).rev().filter(|n| n % 100 == 0).map(|n| format!("CVD-T-{n:06}")).collect();
+    assert_eq!(rare, expected[..expected.len().min(40)]);
+    // A common part (more matches than the indexes' reading takes: the list walks its
+    // order): newest first, pages that neither skip nor repeat, the same total either way.
+    let mut seen = Vec::new();
+    let mut r = app.send(page("gw-common", "")).await.json();
+    loop {
+        seen.extend(r["declarations"].as_array().unwrap().iter().map(number));
+        let Some(next) = r["next"].as_str().map(str::to_string) else { break };
+        if seen.len() >= 200 {
+            break;
+        }
+        r = app.send(page("gw-common", &format!("&cursor={}", next.replace('~', "%7E")))).await.json();
+    }
+    let expected: Vec<String> = (1..=many).rev().take(seen.len()).map(|n| format!("CVD-T-{n:06}")).collect();
+    assert_eq!(seen, expected);
+    // A filer's name finds its declaration through the parties' index.
+    let r = app.send(page("Harborline%20Imports%20777%20LLC", "")).await.json();
+    assert_eq!(r["declarations"].as_array().unwrap().iter().map(number).collect::<Vec<_>>(), ["CVD-T-000777"]);
+    // The list's page counts both kinds of search.
+    let s = app.sign_in(&analyst).await;
+    let html = app.send(s.get("/declarations?q=QX-RARE&limit=5")).await.text();
+    assert!(html.contains(&format!("{} declarations", many / 100)), "{html}");
+    let html = app.send(s.get("/declarations?q=GW-COMMON&limit=5")).await.text();
+    assert!(html.contains(&format!("{} declarations", icts_review::db::thousands(many))), "{html}");
+}
