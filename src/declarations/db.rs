@@ -403,7 +403,7 @@ pub async fn count(conn: &mut PgConnection, f: &Filter) -> Result<crate::db::Tot
     }
     let q = f.q.as_deref().map(pattern);
     let n: i64 = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM declarations d JOIN parties p ON p.id = d.filer_id
+        r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM declarations d
              WHERE ($1::text IS NULL OR declaration_search_text(d.number, d.covers) ILIKE $1
                    OR d.filer_id IN (SELECT s.id FROM parties s WHERE party_search_text(s.legal_name, s.aliases) ILIKE $1))
                AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.kind = $3)
