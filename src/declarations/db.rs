@@ -53,6 +53,13 @@ pub async fn filers(conn: &mut PgConnection, limit: i64) -> Result<Vec<(PartyId,
     .collect())
 }
 
+/// How many filer roles the office has recorded, counted up to `cap`.
+pub async fn filer_roles_to(conn: &mut PgConnection, cap: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM filer_roles LIMIT $1) x"#, cap)
+        .fetch_one(conn)
+        .await
+}
+
 /// The filers whose name or alias holds `q` (any case), by name; at most `limit`.
 pub async fn filers_like(conn: &mut PgConnection, q: &str, limit: i64) -> Result<Vec<(PartyId, String)>, sqlx::Error> {
     Ok(sqlx::query!(
@@ -383,9 +390,16 @@ pub async fn page(conn: &mut PgConnection, f: &Filter) -> Result<Vec<Declaration
 
 /// How many declarations match `f`'s filters, counted up to [`crate::db::Total::CAP`].
 pub async fn count(conn: &mut PgConnection, f: &Filter) -> Result<crate::db::Total, sqlx::Error> {
-    if let Some(q) = f.q.as_deref()
-        && let Some(ids) = search_ids(&mut *conn, q).await?
-    {
+    let ids = match f.q.as_deref() {
+        Some(q) => search_ids(&mut *conn, q).await?,
+        None => None,
+    };
+    // A common word alone: more matches than the indexes' reading takes, which is all the
+    // total says (counting them would walk the list).
+    if f.q.is_some() && ids.is_none() && (f.status, f.kind, f.year, f.filer) == (None, None, None, None) {
+        return Ok(crate::db::Total::MoreThan(SEARCH_PROBE as i64));
+    }
+    if let Some(ids) = ids {
         let n: i64 = sqlx::query_scalar!(
             r#"SELECT count(*) AS "n!" FROM declarations d WHERE d.id = ANY($1)
                  AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.kind = $3)

@@ -441,8 +441,11 @@ pub const FILERS_LISTED: i64 = 100;
 /// found by [`filer_named`] when posted).
 pub async fn filers(conn: &mut PgConnection, user: &Actor) -> Result<Option<Vec<(PartyId, String)>>, DomainError> {
     require(user, Action::ViewFilings)?;
-    let all = db::filers(conn, FILERS_LISTED + 1).await?;
-    Ok((all.len() as i64 <= FILERS_LISTED).then_some(all))
+    // Counted first (at most one more than are listed): listing sorts the filers by name.
+    if db::filer_roles_to(&mut *conn, FILERS_LISTED + 1).await? > FILERS_LISTED {
+        return Ok(None);
+    }
+    Ok(Some(db::filers(conn, FILERS_LISTED).await?))
 }
 
 /// The filer a form's `field` names: its id, or its legal name in any case; `None` when

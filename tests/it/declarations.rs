@@ -591,6 +591,11 @@ async fn a_search_finds_the_same_declarations_whether_its_matches_are_few_or_man
     let s = app.sign_in(&analyst).await;
     let html = app.send(s.get("/declarations?q=QX-RARE&limit=5")).await.text();
     assert!(html.contains(&format!("{} declarations", many / 100)), "{html}");
+    // A common word alone is counted as far as the indexes read it; with another filter,
+    // exactly.
+    let probe = icts_review::db::thousands(icts_review::declarations::db::SEARCH_PROBE as i64);
     let html = app.send(s.get("/declarations?q=GW-COMMON&limit=5")).await.text();
+    assert!(html.contains(&format!("more than {probe} declarations")), "{html}");
+    let html = app.send(s.get("/declarations?q=GW-COMMON&year=2026&limit=5")).await.text();
     assert!(html.contains(&format!("{} declarations", icts_review::db::thousands(many))), "{html}");
 }
