@@ -743,6 +743,11 @@ async fn main() {
         lines.extend(bulk_intake(&data, &owner, &supervisor, o.import_rows, &memory).await);
     }
 
+    // The declarations' CSV intake against a plain COPY of the rows it wrote.
+    if o.runs("declaration bulk intake") && o.declarations > 0 {
+        lines.push(declaration_bulk_intake(&pool, &owner, sup_id, o.declaration_rows).await);
+    }
+
     // 8 concurrent audit writers against 8 plain inserters.
     if o.runs("audit appends") {
         // The intake and the exports before it leave thousands of dirty pages: write them
@@ -962,6 +967,117 @@ async fn bulk_intake(
         import_peak,
         Some((rows, copy_s)),
     )]
+}
+
+/// The declarations' CSV intake of `rows` declarations of the synthetic importers (for
+/// calendar years none has declared), run in this process as the intake page runs it,
+/// against a plain COPY of the very rows it wrote (declarations, their history, their audit
+/// events) into the same tables, in one transaction rolled back after the intake's own rows
+/// are taken out of it.
+async fn declaration_bulk_intake(pool: &PgPool, owner: &PgPool, user: UserId, rows: usize) -> Line {
+    let importers: Vec<Uuid> =
+        sqlx::query_scalar("SELECT party_id FROM filer_roles WHERE role = 'hardware_importer' ORDER BY party_id")
+            .fetch_all(owner)
+            .await
+            .unwrap();
+    let next_year: i64 = sqlx::query_scalar("SELECT coalesce(max(calendar_year), 2025) + 1 FROM declarations")
+        .fetch_one(owner)
+        .await
+        .unwrap();
+    let mut csv = icts_review::declarations::bulk::template_csv().lines().next().unwrap().to_string();
+    csv.push('\n');
+    for i in 0..rows {
+        let year = next_year + (i / importers.len()) as i64;
+        assert!(year <= 2100, "too few importers for {rows} rows");
+        csv.push_str(&format!(
+            "{},hardware,,{year},TCU-{i:06};GW-{i:06},No VCS hardware of a PRC- or Russia-linked supplier,,\n",
+            importers[i % importers.len()]
+        ));
+    }
+    let before: i64 = sqlx::query_scalar("SELECT seq FROM audit_head").fetch_one(owner).await.unwrap();
+    let actor = supervisor_actor(user);
+    let mut conn = pool.acquire().await.unwrap();
+    let started = Instant::now();
+    let received = icts_review::declarations::bulk::receive(&mut conn, &actor, OffsetDateTime::now_utc(), &csv)
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{:?}", &e[..e.len().min(3)]));
+    let intake_s = started.elapsed().as_secs_f64();
+    drop(conn);
+    assert_eq!(received.numbers.len(), rows);
+    // The rows it wrote, as COPY writes them (identity columns left to the table).
+    let written = format!("SELECT id FROM declarations WHERE number = ANY('{{{}}}')", received.numbers.join(","));
+    let mut dumps = Vec::new();
+    let mut conn = owner.acquire().await.unwrap();
+    for (table, of_run) in [
+        ("declarations", format!("id IN ({written})")),
+        ("declaration_history", format!("declaration_id IN ({written})")),
+        ("audit_events", format!("seq > {before}")),
+    ] {
+        let columns: String = sqlx::query_scalar(
+            "SELECT string_agg(column_name, ', ' ORDER BY ordinal_position) FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = $1 AND is_generated = 'NEVER' AND is_identity = 'NO'",
+        )
+        .bind(table)
+        .fetch_one(owner)
+        .await
+        .unwrap();
+        let mut out =
+            conn.copy_out_raw(&format!("COPY (SELECT {columns} FROM {table} WHERE {of_run}) TO STDOUT")).await.unwrap();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = out.try_next().await.unwrap() {
+            bytes.extend_from_slice(&chunk);
+        }
+        let mut text = String::from_utf8(bytes).unwrap();
+        if table == "audit_events" {
+            // New chain positions and ids: the log's rows cannot be taken out.
+            text = text
+                .lines()
+                .map(|l| {
+                    let mut f: Vec<String> = l.split('\t').map(str::to_string).collect();
+                    f[0] = (f[0].parse::<i64>().unwrap() + 1_000_000_000_000).to_string();
+                    f[1] = Uuid::new_v4().to_string();
+                    f.join("\t") + "\n"
+                })
+                .collect();
+        }
+        dumps.push((table, columns, text));
+    }
+    drop(conn);
+    let table_rows: usize = dumps.iter().map(|(_, _, t)| t.lines().count()).sum();
+    let mut tx = owner.begin().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM declaration_history WHERE declaration_id IN ({written})")))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM declarations WHERE id IN ({written})")))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    for (table, columns, text) in &dumps {
+        let mut copy = tx.copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN")).await.unwrap();
+        copy.send(text.as_bytes()).await.unwrap();
+        copy.finish().await.unwrap();
+    }
+    let copy_s = started.elapsed().as_secs_f64();
+    tx.rollback().await.unwrap();
+    for (table, _, _) in &dumps {
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM (ANALYZE) {table}"))).execute(owner).await.unwrap();
+    }
+    println!(
+        "declaration bulk intake: {rows} rows in {intake_s:.2} s ({table_rows} table rows); COPY of those rows {copy_s:.2} s; ratio {:.2}",
+        intake_s / copy_s
+    );
+    one_shot(
+        format!(
+            "declaration bulk intake, {rows} rows → {table_rows} table rows (in process; bare = COPY of the same rows)"
+        ),
+        rows,
+        intake_s,
+        0.0,
+        Some((rows, copy_s)),
+    )
 }
 
 /// 8 writers each appending events to the hash chain, one transaction per event (as a

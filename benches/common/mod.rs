@@ -26,6 +26,8 @@ pub struct Options {
     pub import_rows: usize,
     /// Declarations of Conformity seeded beside the cases (the second docket).
     pub declarations: u64,
+    /// Rows of the declarations' CSV intake measured against COPY.
+    pub declaration_rows: usize,
     /// Only the measures whose name contains this.
     pub only: Option<String>,
 }
@@ -40,6 +42,7 @@ impl Options {
             requests: 2_000,
             import_rows: 10_000,
             declarations: 100_000,
+            declaration_rows: 100_000,
             only: None,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
@@ -57,6 +60,7 @@ impl Options {
                 "--requests" => o.requests = number("--requests") as usize,
                 "--import-rows" => o.import_rows = number("--import-rows") as usize,
                 "--declarations" => o.declarations = number("--declarations"),
+                "--declaration-rows" => o.declaration_rows = number("--declaration-rows") as usize,
                 "--only" => o.only = Some(value()),
                 // cargo passes --bench to every benchmark binary.
                 _ => {

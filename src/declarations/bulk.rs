@@ -9,7 +9,7 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
 use super::db;
-use super::model::{Checked, DeclarationStatus, NewDeclaration};
+use super::model::{Checked, NewDeclaration};
 use super::service::Via;
 use crate::access::{Action, Actor};
 use crate::audit::{self, EventType, NewEvent};
@@ -199,21 +199,28 @@ pub async fn receive(
         errors.sort_by_key(|e| e.row);
         return Ok(Err(errors));
     }
-    let mut numbers = Vec::with_capacity(checked.len());
-    let mut events = Vec::with_capacity(checked.len());
-    for (_, d) in &checked {
-        let (id, number) = (DeclarationId::new(), db::next_number(&mut tx, now.year()).await?);
-        let row = db::NewRow { id, number: &number, d, via: Via::Bulk.as_str(), amends: None };
-        if !db::insert(&mut tx, &row, (user.id, now)).await? {
-            return Err(DomainError::Conflict(format!(
-                "a declaration in force for {number}'s filer came in meanwhile: send the file again"
-            )));
-        }
-        db::record_history(&mut tx, id, (None, DeclarationStatus::Received), "", (user.id, now)).await?;
-        let changes = super::service::filed(&number, d, Via::Bulk);
-        events.push(NewEvent::new(EventType::DeclarationFiled).object("declaration", id).changes(changes));
-        numbers.push(number);
+    // Numbered in the file's order, inserted a few thousand a statement with their history.
+    let numbers = db::next_numbers(&mut tx, now.year(), checked.len() as i64).await?;
+    let ids: Vec<DeclarationId> = checked.iter().map(|_| DeclarationId::new()).collect();
+    let rows: Vec<db::NewRow> = checked
+        .iter()
+        .zip(&numbers)
+        .zip(&ids)
+        .map(|(((_, d), number), id)| db::NewRow { id: *id, number, d, via: Via::Bulk.as_str(), amends: None })
+        .collect();
+    if db::insert_many(&mut tx, &rows, (user.id, now)).await? != rows.len() as u64 {
+        return Err(DomainError::Conflict(
+            "a declaration in force for a filer, kind and year of the file came in meanwhile: send the file again"
+                .into(),
+        ));
     }
+    let events: Vec<NewEvent> = rows
+        .iter()
+        .map(|r| {
+            let changes = super::service::filed(r.number, r.d, Via::Bulk);
+            NewEvent::new(EventType::DeclarationFiled).object("declaration", r.id).changes(changes)
+        })
+        .collect();
     audit::record_many(&mut tx, now, &user.audit(), events).await?;
     tx.commit().await?;
     Ok(Ok(Received { numbers }))

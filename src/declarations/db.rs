@@ -105,6 +105,68 @@ pub async fn next_number(conn: &mut PgConnection, year: i32) -> Result<String, s
     Ok(format!("CVD-{year}-{n:06}"))
 }
 
+/// The next `n` numbers of the office's declarations in `year`, in order.
+pub async fn next_numbers(conn: &mut PgConnection, year: i32, n: i64) -> Result<Vec<String>, sqlx::Error> {
+    let ns: Vec<i64> = sqlx::query_scalar!(
+        r#"SELECT nextval('declaration_numbers') AS "n!" FROM generate_series(1, $1::bigint) ORDER BY 1"#,
+        n
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(ns.into_iter().map(|n| format!("CVD-{year}-{n:06}")).collect())
+}
+
+/// Inserts declarations received together (a file) by `by`, each with its "received"
+/// history, a few thousand rows a statement; how many went in (fewer when one was in force
+/// already for the same filer, kind and year).
+pub async fn insert_many(
+    conn: &mut PgConnection,
+    rows: &[NewRow<'_>],
+    (by, at): (UserId, OffsetDateTime),
+) -> Result<u64, sqlx::Error> {
+    let mut inserted = 0;
+    for chunk in rows.chunks(5_000) {
+        let json: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id.0, "number": r.number, "filer_id": r.d.filer_id.0, "kind": r.d.kind.as_str(),
+                    "model_year": r.d.model_year, "calendar_year": r.d.calendar_year, "covers": r.d.covers,
+                    "certifications": r.d.certifications, "general_authorization": r.d.general_authorization,
+                    "filed_on": r.d.filed_on.to_string(), "via": r.via,
+                })
+            })
+            .collect();
+        let done = sqlx::query!(
+            r#"INSERT INTO declarations (id, number, filer_id, kind, model_year, calendar_year, covers, certifications,
+                 general_authorization, filed_on, received_at, received_by, via, updated_at)
+               SELECT x.id, x.number, x.filer_id, x.kind, x.model_year, x.calendar_year, x.covers, x.certifications,
+                 x.general_authorization, x.filed_on, $2, $3, x.via, $2
+               FROM jsonb_to_recordset($1) AS x(id uuid, number text, filer_id uuid, kind text, model_year bigint,
+                 calendar_year bigint, covers text[], certifications text[], general_authorization text, filed_on date,
+                 via text)
+               ON CONFLICT DO NOTHING"#,
+            serde_json::Value::Array(json),
+            at,
+            by.0
+        )
+        .execute(&mut *conn)
+        .await?;
+        inserted += done.rows_affected();
+        let ids: Vec<uuid::Uuid> = chunk.iter().map(|r| r.id.0).collect();
+        sqlx::query!(
+            "INSERT INTO declaration_history (declaration_id, at, by_user, status_before, status_after, reason) \
+             SELECT d.id, $2, $3, NULL, 'received', '' FROM declarations d WHERE d.id = ANY($1) ORDER BY d.number",
+            &ids,
+            at,
+            by.0
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(inserted)
+}
+
 /// A declaration to insert.
 pub struct NewRow<'a> {
     pub id: DeclarationId,

@@ -382,6 +382,17 @@ async fn a_file_of_declarations_is_received_whole_or_lists_every_rows_problems_a
     assert_eq!(r.header("location").as_deref(), Some("/declarations?status=received"));
     assert_eq!(app.count("declarations").await, 3);
     assert_eq!(app.events("declaration.filed").await.len(), 3);
+    // Each with its "received" history, numbered in the file's order.
+    let history: Vec<(String, Option<String>, String)> = sqlx::query_as(
+        "SELECT d.number, h.status_before, h.status_after FROM declaration_history h \
+         JOIN declarations d ON d.id = h.declaration_id WHERE d.via = 'bulk' ORDER BY h.seq",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert!(history.iter().all(|(_, before, after)| before.is_none() && after == "received"), "{history:?}");
+    assert!(history[0].0 < history[1].0, "{history:?}");
     let l = app.send(api("GET", &format!("/api/v1/declarations?filer={importer}"), &t, None)).await.json();
     let got: Vec<(Value, Value, Value)> = l["declarations"]
         .as_array()
