@@ -83,7 +83,7 @@ impl ListQuery {
             crate::db::keyset_args(some(&self.cursor).as_deref(), some(&self.before).as_deref(), valid, &mut errors);
         let after = after.and_then(|(key, id)| service::parse_cursor(&format!("{key}~{id}")));
         if errors.is_empty() {
-            Ok(Filter { q, status, kind, year, filer, after, backwards, limit })
+            Ok(Filter { q, status, kind, year, filer, after, backwards, limit, matches: Default::default() })
         } else {
             Err(errors)
         }

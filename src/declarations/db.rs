@@ -338,6 +338,9 @@ pub struct Filter {
     pub after: Option<(OffsetDateTime, DeclarationId)>,
     pub backwards: bool,
     pub limit: i64,
+    /// The search's matches as the trigram indexes read them ([`search_ids`]), read once
+    /// for the filter: the page and its total share them.
+    pub matches: tokio::sync::OnceCell<Option<Vec<uuid::Uuid>>>,
 }
 
 use crate::db::contains_pattern as pattern;
@@ -366,6 +369,13 @@ async fn search_ids(conn: &mut PgConnection, q: &str) -> Result<Option<Vec<uuid:
     ids.sort_unstable();
     ids.dedup();
     Ok((ids.len() <= SEARCH_PROBE).then_some(ids))
+}
+
+/// The matches of `f`'s search read through the indexes, once per filter: `None` without
+/// a search, or when it has more than [`SEARCH_PROBE`].
+async fn matches<'f>(conn: &mut PgConnection, f: &'f Filter) -> Result<Option<&'f [uuid::Uuid]>, sqlx::Error> {
+    let Some(q) = f.q.as_deref() else { return Ok(None) };
+    Ok(f.matches.get_or_try_init(|| search_ids(conn, q)).await?.as_deref())
 }
 
 /// A page of the declarations among `ids` that `f`'s other filters keep, in the list's
@@ -400,10 +410,8 @@ async fn page_among(conn: &mut PgConnection, f: &Filter, ids: &[uuid::Uuid]) -> 
 /// A page of the declaration list with one row more than the page when there is more: newest
 /// first, or oldest first going back (see [`crate::db::Page::from_read`]).
 pub async fn page(conn: &mut PgConnection, f: &Filter) -> Result<Vec<Declaration>, sqlx::Error> {
-    if let Some(q) = f.q.as_deref()
-        && let Some(ids) = search_ids(&mut *conn, q).await?
-    {
-        return page_among(conn, f, &ids).await;
+    if let Some(ids) = matches(&mut *conn, f).await? {
+        return page_among(conn, f, ids).await;
     }
     let q = f.q.as_deref().map(pattern);
     let (at, id) = f.after.map_or((None, None), |(at, id)| (Some(at), Some(id.0)));
@@ -452,10 +460,7 @@ pub async fn page(conn: &mut PgConnection, f: &Filter) -> Result<Vec<Declaration
 
 /// How many declarations match `f`'s filters, counted up to [`crate::db::Total::CAP`].
 pub async fn count(conn: &mut PgConnection, f: &Filter) -> Result<crate::db::Total, sqlx::Error> {
-    let ids = match f.q.as_deref() {
-        Some(q) => search_ids(&mut *conn, q).await?,
-        None => None,
-    };
+    let ids = matches(&mut *conn, f).await?;
     // A common word alone: more matches than the indexes' reading takes, which is all the
     // total says (counting them would walk the list).
     if f.q.is_some() && ids.is_none() && (f.status, f.kind, f.year, f.filer) == (None, None, None, None) {
@@ -467,7 +472,7 @@ pub async fn count(conn: &mut PgConnection, f: &Filter) -> Result<crate::db::Tot
                  AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.kind = $3)
                  AND ($4::bigint IS NULL OR coalesce(d.model_year, d.calendar_year) = $4)
                  AND ($5::uuid IS NULL OR d.filer_id = $5)"#,
-            &ids,
+            ids,
             f.status as Option<DeclarationStatus>,
             f.kind as Option<DeclarationKind>,
             f.year,
