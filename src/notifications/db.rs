@@ -1,5 +1,5 @@
-//! Notification SQL, checked against the schema at compile time (the mail outbox's own
-//! statements are in [`super::outbox`]).
+//! Notification SQL, checked against the schema at compile time, the mail outbox's with
+//! it (its worker is [`super::outbox`]).
 
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -189,4 +189,95 @@ pub async fn link_of(pool: &PgPool, id: NotificationId, user: UserId) -> Result<
     sqlx::query_scalar!("SELECT link FROM notifications WHERE id = $1 AND user_id = $2", id.0, user.0)
         .fetch_optional(pool)
         .await
+}
+
+/// A message claimed for sending, as its row holds it.
+#[derive(Debug)]
+pub struct ClaimedRow {
+    pub id: Uuid,
+    pub to_address: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i32,
+}
+
+fn pg_interval(d: time::Duration) -> sqlx::postgres::types::PgInterval {
+    sqlx::postgres::types::PgInterval { months: 0, days: 0, microseconds: d.whole_microseconds() as i64 }
+}
+
+/// Claims up to `batch` due messages for `worker` for `lease` (committed with the pool's
+/// own statement): messages not yet sent, due by `now`, claimed fewer than two times
+/// without an outcome, and not under another worker's live claim.
+pub async fn claim_mail(
+    pool: &PgPool,
+    worker: &str,
+    now: OffsetDateTime,
+    lease: time::Duration,
+    batch: i64,
+) -> Result<Vec<ClaimedRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ClaimedRow,
+        "UPDATE mail_outbox SET claimed_at = $1, claimed_by = $2, unconfirmed = unconfirmed + 1, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM mail_outbox \
+                      WHERE sent_at IS NULL AND next_attempt_at <= $1 AND unconfirmed < 2 \
+                        AND (claimed_at IS NULL OR claimed_at < $1 - $3::interval) \
+                      ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, to_address, subject, body, attempts",
+        now,
+        worker,
+        pg_interval(lease),
+        batch,
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Records a message as sent by `worker` at `now`, its claim released.
+pub async fn mail_sent(pool: &PgPool, id: Uuid, now: OffsetDateTime, worker: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE mail_outbox SET sent_at = $2, sent_by = $3, claimed_at = NULL, unconfirmed = 0, last_error = NULL \
+                         WHERE id = $1",
+        id,
+        now,
+        worker
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records a message known not sent: its claim released, the error kept, tried again at
+/// `next`.
+pub async fn mail_not_sent(pool: &PgPool, id: Uuid, error: &str, next: OffsetDateTime) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE mail_outbox SET claimed_at = NULL, unconfirmed = unconfirmed - 1, last_error = $2, \
+                         next_attempt_at = $3 WHERE id = $1",
+        id,
+        error,
+        next
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Marks with `held` (once) the messages claimed twice without an outcome whose last claim
+/// is older than `lease`; returns them.
+pub async fn hold_mail(
+    pool: &PgPool,
+    now: OffsetDateTime,
+    lease: time::Duration,
+    held: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "UPDATE mail_outbox SET last_error = $3 \
+         WHERE sent_at IS NULL AND unconfirmed >= 2 AND claimed_at < $1::timestamptz - $2::interval \
+           AND last_error IS DISTINCT FROM $3 \
+         RETURNING id",
+        now,
+        pg_interval(lease),
+        held,
+    )
+    .fetch_all(pool)
+    .await
 }

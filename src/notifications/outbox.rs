@@ -72,28 +72,11 @@ pub struct Claimed {
 /// Claims up to ten due messages for `worker` and commits the claim: from here until the
 /// send is recorded, a crash leaves the message claimed (sent or not, nobody knows).
 pub async fn claim(pool: &PgPool, worker: &str, now: OffsetDateTime) -> Result<Vec<Claimed>, sqlx::Error> {
-    let rows = sqlx::query!(
-        "UPDATE mail_outbox SET claimed_at = $1, claimed_by = $2, unconfirmed = unconfirmed + 1, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM mail_outbox \
-                      WHERE sent_at IS NULL AND next_attempt_at <= $1 AND unconfirmed < 2 \
-                        AND (claimed_at IS NULL OR claimed_at < $1 - $3::interval) \
-                      ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, to_address, subject, body, attempts",
-        now,
-        worker,
-        pg_interval(LEASE),
-        CLAIM_BATCH,
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
+    Ok(super::db::claim_mail(pool, worker, now, LEASE, CLAIM_BATCH)
+        .await?
         .into_iter()
         .map(|r| Claimed { id: r.id, to: r.to_address, subject: r.subject, body: r.body, attempts: r.attempts })
         .collect())
-}
-
-fn pg_interval(d: time::Duration) -> sqlx::postgres::types::PgInterval {
-    sqlx::postgres::types::PgInterval { months: 0, days: 0, microseconds: d.whole_microseconds() as i64 }
 }
 
 /// Sends every pending message due now, claiming a few at a time; returns how many were
@@ -114,15 +97,7 @@ pub async fn send_pending(
         for m in batch {
             match mailer.send(m.id, &m.to, &m.subject, &m.body).await {
                 Ok(()) => {
-                    sqlx::query!(
-                        "UPDATE mail_outbox SET sent_at = $2, sent_by = $3, claimed_at = NULL, unconfirmed = 0, last_error = NULL \
-                         WHERE id = $1",
-                        m.id,
-                        now,
-                        worker
-                    )
-                    .execute(pool)
-                    .await?;
+                    super::db::mail_sent(pool, m.id, now, worker).await?;
                     sent += 1;
                 }
                 Err(e) => {
@@ -130,15 +105,8 @@ pub async fn send_pending(
                     let delay =
                         time::Duration::minutes(1i64 << (m.attempts - 1).clamp(0, 10)).min(time::Duration::days(1));
                     tracing::warn!(message_id = %m.id, error = %e, "mail not sent; will retry");
-                    sqlx::query!(
-                        "UPDATE mail_outbox SET claimed_at = NULL, unconfirmed = unconfirmed - 1, last_error = $2, \
-                         next_attempt_at = $3 WHERE id = $1",
-                        m.id,
-                        e.chars().take(1000).collect::<String>(),
-                        now + delay
-                    )
-                    .execute(pool)
-                    .await?;
+                    let error = e.chars().take(1000).collect::<String>();
+                    super::db::mail_not_sent(pool, m.id, &error, now + delay).await?;
                 }
             }
         }
@@ -151,17 +119,7 @@ pub const HELD: &str =
 
 /// Marks (once) and logs messages held after two claims of unknown outcome.
 async fn report_held(pool: &PgPool, now: OffsetDateTime) -> Result<(), sqlx::Error> {
-    let held = sqlx::query_scalar!(
-        "UPDATE mail_outbox SET last_error = $3 \
-         WHERE sent_at IS NULL AND unconfirmed >= 2 AND claimed_at < $1::timestamptz - $2::interval \
-           AND last_error IS DISTINCT FROM $3 \
-         RETURNING id",
-        now,
-        pg_interval(LEASE),
-        HELD,
-    )
-    .fetch_all(pool)
-    .await?;
+    let held = super::db::hold_mail(pool, now, LEASE, HELD).await?;
     for id in held {
         tracing::error!(message_id = %id, "{HELD}");
     }
