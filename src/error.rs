@@ -66,6 +66,20 @@ impl DomainError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         DomainError::Invalid(vec![FieldError::new(field, message)])
     }
+
+    /// The refusal of an act on `what` ("CVD-2026-000042", "this reliance") that changed
+    /// since the user opened it, naming where it stands now when `now` is given.
+    pub fn changed_since(what: &str, now: Option<&str>) -> Self {
+        DomainError::Conflict(match now {
+            Some(s) => format!("{what} changed since you opened it (it is {} now): look at it again", s.to_lowercase()),
+            None => format!("{what} changed since you opened it: look at it again"),
+        })
+    }
+
+    /// The refusal of a write that found `what` changed meanwhile.
+    pub fn changed_meanwhile(what: &str) -> Self {
+        DomainError::Conflict(format!("{what} changed meanwhile: look at it again"))
+    }
 }
 
 /// The characters no text of ours may hold: the C0 controls other than tab, line feed and

@@ -25,6 +25,7 @@ pub mod documents;
 pub mod dossier;
 pub mod enforcement;
 pub mod error;
+pub mod filings;
 pub mod general_authorizations;
 pub mod home;
 pub mod ids;

@@ -232,6 +232,16 @@ pub enum FourEyes {
     OwnWork,
 }
 
+impl FourEyes {
+    /// The refusal in words, for signing `what` ("a decision", "an opinion").
+    pub fn refusal(self, what: &str) -> String {
+        match self {
+            FourEyes::NotASigner => format!("only a supervisor signs {what}"),
+            FourEyes::OwnWork => "you drafted it: a second supervisor signs".to_string(),
+        }
+    }
+}
+
 /// Four-eyes: a supervisor signs, returns or decides only what someone else wrote.
 pub fn four_eyes(role: Role, actor: UserId, author: UserId, action: Action) -> Result<(), FourEyes> {
     if !allows(role, action) {
@@ -294,6 +304,8 @@ mod tests {
         assert_eq!(four_eyes(Role::Supervisor, me, other, sign), Ok(()));
         assert_eq!(four_eyes(Role::Supervisor, me, me, sign), Err(FourEyes::OwnWork));
         assert_eq!(four_eyes(Role::Analyst, me, other, sign), Err(FourEyes::NotASigner));
+        assert_eq!(FourEyes::NotASigner.refusal("an opinion"), "only a supervisor signs an opinion");
+        assert_eq!(FourEyes::OwnWork.refusal("an opinion"), "you drafted it: a second supervisor signs");
     }
 
     #[test]

@@ -9,186 +9,36 @@ use crate::choice::Choice;
 use crate::ids::{ApplicationId, DecisionId, PartyId, UserId};
 use crate::mitigation::model::MeasureStatus;
 
-/// One item of an application's content, as 791.307(c) lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[schema(as = AuthorizationItem)]
-#[serde(rename_all = "snake_case")]
-pub enum Item {
+crate::rule_items! {
+    /// One item of an application's content, as 791.307(c) lists them.
+    item Item as AuthorizationItem;
+    /// An application's (c)(1)–(8) content: each item's text, empty until given.
+    contents Contents as ApplicationContents;
     /// (c)(1) The parties to the transaction and their ultimate owners.
-    PartiesAndOwners,
+    PartiesAndOwners => parties_and_owners: "The parties to the transaction and their ultimate owners";
     /// (c)(2) The PRC- or Russia-linked hardware or software, and who designs, makes or
     /// assembles it.
-    ForeignItems,
+    ForeignItems => foreign_items:
+        "The PRC- or Russia-linked hardware or software, and who designs, makes or assembles it";
     /// (c)(3) The makes, models and trims (or part numbers) concerned.
-    Vehicles,
+    Vehicles => vehicles: "The makes, models and trims (or part numbers) concerned";
     /// (c)(4) What the hardware or software does in the vehicle.
-    VcsFunction,
+    VcsFunction => vcs_function: "What the hardware or software does in the vehicle";
     /// (c)(5) Supporting analyses, e.g. an ISO/SAE 21434 threat analysis and risk
     /// assessment.
-    Analyses,
+    Analyses => analyses: "Supporting analyses (e.g. an ISO/SAE 21434 threat analysis and risk assessment)";
     /// (c)(6) The applicant's ability to cut off PRC or Russia access.
-    AccessCutoff,
+    AccessCutoff => access_cutoff: "The applicant's ability to cut off PRC or Russia access";
     /// (c)(7) The security standards applied.
-    SecurityStandards,
+    SecurityStandards => security_standards: "The security standards applied";
     /// (c)(8) The mitigation proposed.
-    ProposedMitigation,
-}
-
-impl Item {
-    /// Every item, in the rule's order.
-    pub const ALL: [Item; 8] = [
-        Item::PartiesAndOwners,
-        Item::ForeignItems,
-        Item::Vehicles,
-        Item::VcsFunction,
-        Item::Analyses,
-        Item::AccessCutoff,
-        Item::SecurityStandards,
-        Item::ProposedMitigation,
-    ];
-
-    /// The name stored and sent (the field's name).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Item::PartiesAndOwners => "parties_and_owners",
-            Item::ForeignItems => "foreign_items",
-            Item::Vehicles => "vehicles",
-            Item::VcsFunction => "vcs_function",
-            Item::Analyses => "analyses",
-            Item::AccessCutoff => "access_cutoff",
-            Item::SecurityStandards => "security_standards",
-            Item::ProposedMitigation => "proposed_mitigation",
-        }
-    }
-
-    /// The item a stored name names.
-    pub fn parse(s: &str) -> Option<Item> {
-        Item::ALL.into_iter().find(|i| i.as_str() == s)
-    }
-
-    /// Its paragraph of the rule: `(c)(3)`.
-    pub fn cite(self) -> String {
-        let n = Item::ALL.iter().position(|i| *i == self).expect("listed") + 1;
-        format!("(c)({n})")
-    }
-
-    /// What the item asks for, in words.
-    pub fn label(self) -> &'static str {
-        match self {
-            Item::PartiesAndOwners => "The parties to the transaction and their ultimate owners",
-            Item::ForeignItems => {
-                "The PRC- or Russia-linked hardware or software, and who designs, makes or assembles it"
-            }
-            Item::Vehicles => "The makes, models and trims (or part numbers) concerned",
-            Item::VcsFunction => "What the hardware or software does in the vehicle",
-            Item::Analyses => "Supporting analyses (e.g. an ISO/SAE 21434 threat analysis and risk assessment)",
-            Item::AccessCutoff => "The applicant's ability to cut off PRC or Russia access",
-            Item::SecurityStandards => "The security standards applied",
-            Item::ProposedMitigation => "The mitigation proposed",
-        }
-    }
-
-    /// `(c)(3) the makes, models and trims …`: how a list of what is missing names it.
-    pub fn named(self) -> String {
-        let l = self.label();
-        let mut first = l.chars();
-        let lower = first.next().map(|c| c.to_lowercase().collect::<String>()).unwrap_or_default() + first.as_str();
-        format!("{} {lower}", self.cite())
-    }
-}
-
-/// An application's (c)(1)–(8) content: each item's text, empty until given.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[schema(as = ApplicationContents)]
-pub struct Contents {
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub parties_and_owners: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub foreign_items: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub vehicles: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub vcs_function: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub analyses: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub access_cutoff: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub security_standards: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub proposed_mitigation: String,
+    ProposedMitigation => proposed_mitigation: "The mitigation proposed";
 }
 
 impl Contents {
-    /// The text of `item`.
-    pub fn get(&self, item: Item) -> &str {
-        match item {
-            Item::PartiesAndOwners => &self.parties_and_owners,
-            Item::ForeignItems => &self.foreign_items,
-            Item::Vehicles => &self.vehicles,
-            Item::VcsFunction => &self.vcs_function,
-            Item::Analyses => &self.analyses,
-            Item::AccessCutoff => &self.access_cutoff,
-            Item::SecurityStandards => &self.security_standards,
-            Item::ProposedMitigation => &self.proposed_mitigation,
-        }
-    }
-
-    fn get_mut(&mut self, item: Item) -> &mut String {
-        match item {
-            Item::PartiesAndOwners => &mut self.parties_and_owners,
-            Item::ForeignItems => &mut self.foreign_items,
-            Item::Vehicles => &mut self.vehicles,
-            Item::VcsFunction => &mut self.vcs_function,
-            Item::Analyses => &mut self.analyses,
-            Item::AccessCutoff => &mut self.access_cutoff,
-            Item::SecurityStandards => &mut self.security_standards,
-            Item::ProposedMitigation => &mut self.proposed_mitigation,
-        }
-    }
-
     /// The items not given, in the rule's order: what a completeness check returns.
     pub fn missing(&self) -> Vec<Item> {
         Item::ALL.into_iter().filter(|i| self.get(*i).trim().is_empty()).collect()
-    }
-
-    /// Each item trimmed, every one too long named.
-    pub fn checked(&self) -> Result<Contents, Vec<crate::error::FieldError>> {
-        let mut out = Contents::default();
-        let mut errors = Vec::new();
-        for i in Item::ALL {
-            let t = self.get(i).trim();
-            if crate::text::too_long(t, crate::text::TEXT) {
-                errors.push(crate::error::FieldError::new(i.as_str(), crate::text::at_most(crate::text::TEXT)));
-            }
-            *out.get_mut(i) = t.to_string();
-        }
-        if errors.is_empty() { Ok(out) } else { Err(errors) }
-    }
-
-    /// These contents with `added`'s non-empty items added to them (material the applicant
-    /// adds supplements an item, it never erases one), and the items it touched.
-    pub fn supplemented(&self, added: &Contents) -> (Contents, Vec<Item>) {
-        let mut out = self.clone();
-        let mut touched = Vec::new();
-        for i in Item::ALL {
-            let more = added.get(i).trim();
-            if more.is_empty() {
-                continue;
-            }
-            let slot = out.get_mut(i);
-            *slot = if slot.is_empty() { more.to_string() } else { format!("{slot}\n\n{more}") };
-            touched.push(i);
-        }
-        (out, touched)
     }
 }
 

@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::db::{self, ConditionRow, DraftRow, NewActRow, NewRow, Standing};
 use super::model::{
@@ -189,11 +189,7 @@ pub async fn file(
 async fn locked(tx: &mut PgConnection, id: ApplicationId, version: i64) -> Result<Application, DomainError> {
     let a = db::lock(tx, id).await?.ok_or(DomainError::NotFound)?;
     if a.version != version {
-        return Err(DomainError::Conflict(format!(
-            "{} changed since you opened it (it is {} now): look at it again",
-            a.number,
-            a.status.label().to_lowercase()
-        )));
+        return Err(DomainError::changed_since(&a.number, Some(a.status.label())));
     }
     Ok(a)
 }
@@ -209,18 +205,8 @@ async fn settle(
     if db::set_standing(tx, a.id, a.version, s, c, now).await? {
         Ok(())
     } else {
-        Err(DomainError::Conflict(format!("{} changed meanwhile: look at it again", a.number)))
+        Err(DomainError::changed_meanwhile(&a.number))
     }
-}
-
-/// A date for an act on `a`: not in the future, not before its last act.
-fn act_date(a: &Application, typed: Option<&str>, today: Date, errors: &mut Vec<FieldError>) -> Option<Date> {
-    let on = crate::dates::past_date("effective_on", typed, today, errors)?;
-    if on < a.last_act_on {
-        errors.push(FieldError::new("effective_on", format!("cannot be before the last act, on {}", a.last_act_on)));
-        return None;
-    }
-    Some(on)
 }
 
 /// Records a dated act: the completeness check (which returns an incomplete application
@@ -243,7 +229,7 @@ pub async fn record_act(
     let mut tx = conn.begin().await?;
     let a = locked(&mut tx, id, n.version).await?;
     let mut errors = Vec::new();
-    let on = act_date(&a, n.effective_on.as_deref(), today, &mut errors);
+    let on = crate::filings::act_date(n.effective_on.as_deref(), today, a.last_act_on, &mut errors);
     let mut s = Standing::of(&a);
     let (kind, items, answers): (ActKind, Vec<Item>, Option<i64>) = match n.kind.known() {
         Some(Requested::Check) => {
@@ -283,14 +269,7 @@ pub async fn record_act(
             let acts = db::acts(&mut tx, id).await?;
             let open: Vec<i64> =
                 super::model::questions(&acts).into_iter().filter(|q| q.answered_on.is_none()).map(|q| q.seq).collect();
-            match n.answers {
-                Some(q) if open.contains(&q) => {}
-                Some(_) => errors.push(FieldError::new("answers", "must be an open question of this application")),
-                None => errors.push(FieldError::new("answers", "choose the question answered")),
-            }
-            if note.is_empty() {
-                errors.push(FieldError::new("note", "write the answer, or where the office holds it"));
-            }
+            crate::filings::check_answer(&open, n.answers, "this application", note, &mut errors);
             if open.len() == 1
                 && let (Some(since), Some(on)) = (a.paused_since, on)
             {
@@ -375,15 +354,7 @@ pub async fn add_material(
             a.status.label().to_lowercase()
         )));
     }
-    let (contents, touched) = a.contents.supplemented(&added);
-    if touched.is_empty() && note.is_empty() {
-        return Err(DomainError::invalid("note", "add text to at least one item, or say what the material is"));
-    }
-    for i in &touched {
-        if crate::text::too_long(contents.get(*i), crate::text::TEXT) {
-            return Err(DomainError::invalid(i.as_str(), "the item would be longer than 20,000 characters"));
-        }
-    }
+    let (contents, touched) = a.contents.supplement(&added, note)?;
     let on = today.max(a.last_act_on);
     let mut s = Standing::of(&a);
     s.last_act_on = on;
@@ -578,8 +549,7 @@ pub fn draft_of(a: &Application, decisions: &[Decision]) -> Option<(Decision, St
 /// Why `user` may not sign the draft of `a` now, in words; `None` when they may.
 pub fn why_not_signable(user: &Actor, a: &Application, d: &Decision) -> Option<String> {
     match crate::access::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignAuthorizations) {
-        Err(crate::access::policy::FourEyes::NotASigner) => Some("only a supervisor signs a decision".into()),
-        Err(crate::access::policy::FourEyes::OwnWork) => Some("you drafted it: a second supervisor signs".into()),
+        Err(refused) => Some(refused.refusal("a decision")),
         Ok(()) => why_undecidable(a),
     }
 }
@@ -674,7 +644,7 @@ pub async fn check_condition(
     }
     let mut tx = conn.begin().await?;
     let a = locked(&mut tx, id, c.version).await?;
-    let on = act_date(&a, c.checked_on.as_deref(), today, &mut errors);
+    let on = crate::filings::act_date(c.checked_on.as_deref(), today, a.last_act_on, &mut errors);
     let (Some(status), Some(on), true) = (status, on, errors.is_empty()) else {
         return Err(DomainError::Invalid(errors));
     };

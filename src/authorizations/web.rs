@@ -220,17 +220,8 @@ impl PageForm {
     }
 
     /// The text typed for item `i`.
-    fn item(&self, i: &Item) -> &str {
-        match i {
-            Item::PartiesAndOwners => &self.parties_and_owners,
-            Item::ForeignItems => &self.foreign_items,
-            Item::Vehicles => &self.vehicles,
-            Item::VcsFunction => &self.vcs_function,
-            Item::Analyses => &self.analyses,
-            Item::AccessCutoff => &self.access_cutoff,
-            Item::SecurityStandards => &self.security_standards,
-            Item::ProposedMitigation => &self.proposed_mitigation,
-        }
+    fn item(&self, i: &Item) -> String {
+        self.contents().get(*i).to_string()
     }
 
     /// The finding typed for factor `f`.
@@ -283,16 +274,7 @@ async fn new_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let mut conn = state.conn().await?;
-    let listed = crate::declarations::service::filers(&mut conn, user).await?;
-    let by_name = listed.is_none();
-    let mut filers = listed.unwrap_or_default();
-    if let Ok(p) = form.applicant_id.trim().parse::<PartyId>()
-        && !by_name
-        && !filers.iter().any(|(id, _)| *id == p)
-        && let Some(party) = crate::parties::get(&mut conn, p).await?
-    {
-        filers.insert(0, (party.id, party.legal_name));
-    }
+    let (filers, by_name) = crate::declarations::service::filer_choices(&mut conn, user, &form.applicant_id).await?;
     let mut r = render(&NewPage {
         layout: Layout::for_user(&state.web, "/authorizations", Some(user)),
         filers,
@@ -447,17 +429,10 @@ async fn answered(
     done: Result<String, AppError>,
     (failed, form): (&str, PageForm),
 ) -> Result<Response, AppError> {
-    match done {
-        Ok(message) => Ok(Flash::done(message).see_other(&state.web, user, &format!("/authorizations/{id}"))),
-        Err(AppError::Invalid(errors)) => {
-            show_page(state, user, id, (failed, form, errors), (String::new(), false), StatusCode::UNPROCESSABLE_ENTITY)
-                .await
-        }
-        Err(AppError::Conflict(message)) => {
-            show_page(state, user, id, (failed, form, Vec::new()), (message, true), StatusCode::CONFLICT).await
-        }
-        Err(e) => Err(e),
-    }
+    Flash::answered(&state.web, user, &format!("/authorizations/{id}"), done, |errors, message, status| {
+        show_page(state, user, id, (failed, form, errors), message, status)
+    })
+    .await
 }
 
 fn some(s: &str) -> Option<String> {

@@ -172,7 +172,7 @@ pub async fn amend(
     db::record_history(&mut tx, id, (Some(old.status), DeclarationStatus::Superseded), reason, (user.id, now)).await?;
     let row = db::NewRow { id: new, number: &number, d: &d, via: via.as_str(), amends: Some((id, reason)) };
     if !db::insert(&mut tx, &row, (user.id, now)).await? {
-        return Err(DomainError::Conflict(format!("{} changed meanwhile: look at it again", old.number)));
+        return Err(DomainError::changed_meanwhile(&old.number));
     }
     db::record_history(&mut tx, new, (None, DeclarationStatus::Received), reason, (user.id, now)).await?;
     let superseded = NewEvent::new(EventType::DeclarationSuperseded).object("declaration", id).changes(json!({
@@ -210,11 +210,7 @@ pub async fn set_status(
     let mut tx = conn.begin().await?;
     let d = db::lock(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
     if d.version != c.version {
-        return Err(DomainError::Conflict(format!(
-            "{} changed since you opened it (it is {} now): look at it again",
-            d.number,
-            d.status.label().to_lowercase()
-        )));
+        return Err(DomainError::changed_since(&d.number, Some(d.status.label())));
     }
     if !d.status.may_move_to(to) {
         return Err(DomainError::Conflict(format!(
@@ -300,7 +296,7 @@ pub async fn ask(
     let mut tx = conn.begin().await?;
     let d = db::lock(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
     if d.version != q.version {
-        return Err(DomainError::Conflict(format!("{} changed since you opened it: look at it again", d.number)));
+        return Err(DomainError::changed_since(&d.number, None));
     }
     match d.status {
         DeclarationStatus::UnderReview => {
@@ -446,6 +442,24 @@ pub async fn filers(conn: &mut PgConnection, user: &Actor) -> Result<Option<Vec<
         return Ok(None);
     }
     Ok(Some(db::filers(conn, FILERS_LISTED).await?))
+}
+
+/// What a form's filer field offers: the filers listed (see [`filers`]), with the one
+/// `chosen` (an id picked or given before) first when the list leaves it out, and whether
+/// the field takes a name or id instead of a choice.
+pub async fn filer_choices(
+    conn: &mut PgConnection,
+    user: &Actor,
+    chosen: &str,
+) -> Result<(Vec<(PartyId, String)>, bool), DomainError> {
+    let Some(mut listed) = filers(&mut *conn, user).await? else { return Ok((Vec::new(), true)) };
+    if let Ok(p) = chosen.trim().parse::<PartyId>()
+        && !listed.iter().any(|(id, _)| *id == p)
+        && let Some(party) = crate::parties::get(&mut *conn, p).await?
+    {
+        listed.insert(0, (party.id, party.legal_name));
+    }
+    Ok((listed, false))
 }
 
 /// The filer a form's `field` names: its id, or its legal name in any case; `None` when

@@ -181,7 +181,7 @@ async fn list_page(
     });
     let can_work = user.may(crate::access::Action::WorkFilings);
     let (filers, by_name) = match can_work {
-        true => service::filers(&mut conn, user).await?.map_or((Vec::new(), true), |l| (l, false)),
+        true => service::filer_choices(&mut conn, user, "").await?,
         false => (Vec::new(), false),
     };
     let missing = service::missing(&mut conn, user, state.now()).await?;

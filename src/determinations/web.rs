@@ -559,7 +559,7 @@ pub async fn sign_form(
     } else {
         crate::access::policy::four_eyes(user.role, user.id, d.drafted_by, Action::SignDeterminations)
             .err()
-            .map(|_| "you drafted it: a second supervisor signs".to_string())
+            .map(|refused| refused.refusal("a determination"))
             .or_else(|| service::filed_it(&c, &user))
             .or_else(|| service::why_not_signable(d.kind(), &c, &user, on))
     };

@@ -273,11 +273,7 @@ pub async fn record_act(
     let mut tx = conn.begin().await?;
     let m = db::lock(&mut tx, id).await?.filter(|m| sees(user, m)).ok_or(DomainError::NotFound)?;
     if m.version != a.version {
-        return Err(DomainError::Conflict(format!(
-            "{} changed since you opened it (it is {} now): look at it again",
-            m.number,
-            m.stage.label().to_lowercase()
-        )));
+        return Err(DomainError::changed_since(&m.number, Some(m.stage.label())));
     }
     let maximum = maximum_for(&mut tx, &m).await?;
     let asked = Act { kind, effective_on: on, amount_cents: amount, due_on, note: a.note.clone() };
@@ -285,7 +281,7 @@ pub async fn record_act(
         .map_err(|r| DomainError::invalid(r.field, r.message))?;
     db::insert_act(&mut tx, id, &act, (user.id, now)).await?;
     if !db::set_standing(&mut tx, id, m.version, &next, now).await? {
-        return Err(DomainError::Conflict(format!("{} changed meanwhile: look at it again", m.number)));
+        return Err(DomainError::changed_meanwhile(&m.number));
     }
     let event = NewEvent::new(EventType::EnforcementActRecorded).object("enforcement_matter", id).changes(json!({
         "number": m.number, "act": act.kind, "effective_on": act.effective_on, "amount_cents": act.amount_cents,

@@ -465,20 +465,22 @@ pub async fn record_act(
         note: f.note.clone(),
         version: f.version,
     };
-    match service::record_act(&mut *state.conn().await?, &user, state.now(), id, &act).await.map_err(AppError::from) {
-        Ok(m) => {
-            let message = match (m.stage, m.answer_due_on) {
-                (_, Some(due)) if m.awaits_answer() => format!("Recorded. {}: the answer is due by {due}.", m.number),
-                (s, _) => format!("Recorded. {} is {} now.", m.number, s.label().to_lowercase()),
-            };
-            Ok(Flash::done(message).see_other(&state.web, &user, &format!("/enforcement/{id}")))
+    let done = service::record_act(&mut *state.conn().await?, &user, state.now(), id, &act).await.map(|m| {
+        match (m.stage, m.answer_due_on) {
+            (_, Some(due)) if m.awaits_answer() => format!("Recorded. {}: the answer is due by {due}.", m.number),
+            (s, _) => format!("Recorded. {} is {} now.", m.number, s.label().to_lowercase()),
         }
-        Err(AppError::Invalid(errors)) => {
-            show_page(&state, &user, id, (f, errors), (String::new(), false), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(AppError::Conflict(message)) => {
-            show_page(&state, &user, id, (ActForm::default(), Vec::new()), (message, true), StatusCode::CONFLICT).await
-        }
-        Err(e) => Err(e),
-    }
+    });
+    Flash::answered(
+        &state.web,
+        &user,
+        &format!("/enforcement/{id}"),
+        done.map_err(AppError::from),
+        |errors, message, status| {
+            // A refusal shows the page with an empty form; errors keep what was typed.
+            let form = if errors.is_empty() { ActForm::default() } else { f };
+            show_page(&state, &user, id, (form, errors), message, status)
+        },
+    )
+    .await
 }

@@ -204,7 +204,7 @@ pub async fn record(
     let mut tx = conn.begin().await?;
     let row = db::lock(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
     if row.version != a.version {
-        return Err(DomainError::Conflict("this reliance changed since you opened it: look at it again".into()));
+        return Err(DomainError::changed_since("this reliance", None));
     }
     let before = with_standing(&mut tx, vec![row], today).await?.remove(0);
     if on < before.relied_from {
@@ -230,7 +230,7 @@ pub async fn record(
     db::insert_act(&mut tx, id, (kind, on, note), (user.id, now)).await?;
     let ended = (kind == ActKind::Ended).then_some(on);
     if !db::touch(&mut tx, id, a.version, ended, now).await? {
-        return Err(DomainError::Conflict("this reliance changed meanwhile: look at it again".into()));
+        return Err(DomainError::changed_meanwhile("this reliance"));
     }
     let row = db::reliance(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
     let after = with_standing(&mut tx, vec![row], today).await?.remove(0);
@@ -321,7 +321,7 @@ pub async fn decide_supplier(
     let mut tx = conn.begin().await?;
     let s = db::lock_supplier(&mut tx, id).await?.ok_or(DomainError::NotFound)?;
     if s.version != d.version {
-        return Err(DomainError::Conflict("this application changed since you opened it: look at it again".into()));
+        return Err(DomainError::changed_since("this application", None));
     }
     let allowed = matches!(
         (s.status, status),
@@ -345,7 +345,7 @@ pub async fn decide_supplier(
         return Err(DomainError::Conflict(format!("the supplier cannot be listed: {why}")));
     }
     if !db::decide_supplier(&mut tx, id, d.version, (status, on, reason), now).await? {
-        return Err(DomainError::Conflict("this application changed meanwhile: look at it again".into()));
+        return Err(DomainError::changed_meanwhile("this application"));
     }
     let event =
         NewEvent::new(EventType::GeneralAuthorizationSupplierDecided).object("ga_supplier", id).changes(json!({

@@ -107,7 +107,7 @@ async fn index_page(
     };
     let status = if errors.is_empty() { status } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut conn = state.conn().await?;
-    let listed_filers = crate::declarations::service::filers(&mut conn, user).await?;
+    let (filers, by_name) = crate::declarations::service::filer_choices(&mut conn, user, "").await?;
     let mut r = render(&IndexPage {
         layout: Layout::for_user(&state.web, "/general-authorizations", Some(user)),
         versions: service::versions(&mut conn, user).await?,
@@ -115,8 +115,8 @@ async fn index_page(
         listed: service::listed_on(&mut conn, user, day).await?,
         applications: service::suppliers(&mut conn, user).await?,
         on: day.to_string(),
-        by_name: listed_filers.is_none(),
-        filers: listed_filers.unwrap_or_default(),
+        by_name,
+        filers,
         can_work: user.may(crate::access::Action::WorkFilings),
         can_decide: user.may(crate::access::Action::SignAuthorizations),
         failed: failed.to_string(),

@@ -8,136 +8,30 @@ use time::{Date, OffsetDateTime};
 use crate::choice::Choice;
 use crate::ids::{OpinionId, PartyId, UserId};
 
-/// One item of a request, as 791.310(c) lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = OpinionItem)]
-pub enum Item {
+crate::rule_items! {
+    /// One item of a request, as 791.310(c) lists them.
+    item Item as OpinionItem;
+    /// A request's (c)(1)–(7) content, each item's text empty until given.
+    contents Contents as OpinionRequestContents;
     /// (c)(1) The submitter's name, title, telephone and e-mail.
-    Submitter,
+    Submitter => submitter: "The submitter's name, title, telephone and e-mail";
     /// (c)(2) The submitter's complete address.
-    SubmitterAddress,
+    SubmitterAddress => submitter_address: "The submitter's complete address";
     /// (c)(3) What identifies the parties to the prospective transaction.
-    Parties,
+    Parties => parties: "What identifies the parties to the prospective transaction";
     /// (c)(4) The VCS hardware or covered software, with the technical detail to verify
     /// whether the transaction would be prohibited.
-    Technology,
+    Technology => technology:
+        "The VCS hardware or covered software, with the technical detail to verify whether the transaction would be prohibited";
     /// (c)(5) A manufacturer's completed vehicle: make, model and trim.
-    Vehicle,
+    Vehicle => vehicle: "A manufacturer's completed vehicle: make, model and trim";
     /// (c)(6) An importer's system, and the vehicles it is meant for if known.
-    System,
+    System => system: "An importer's system, and the vehicles it is meant for if known";
     /// (c)(7) Anything else the submitter believes material.
-    Other,
-}
-
-impl Item {
-    pub const ALL: [Item; 7] = [
-        Item::Submitter,
-        Item::SubmitterAddress,
-        Item::Parties,
-        Item::Technology,
-        Item::Vehicle,
-        Item::System,
-        Item::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Item::Submitter => "submitter",
-            Item::SubmitterAddress => "submitter_address",
-            Item::Parties => "parties",
-            Item::Technology => "technology",
-            Item::Vehicle => "vehicle",
-            Item::System => "system",
-            Item::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Item> {
-        Item::ALL.into_iter().find(|i| i.as_str() == s)
-    }
-
-    /// Its paragraph of the rule: `(c)(4)`.
-    pub fn cite(self) -> String {
-        let n = Item::ALL.iter().position(|i| *i == self).expect("listed") + 1;
-        format!("(c)({n})")
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Item::Submitter => "The submitter's name, title, telephone and e-mail",
-            Item::SubmitterAddress => "The submitter's complete address",
-            Item::Parties => "What identifies the parties to the prospective transaction",
-            Item::Technology => {
-                "The VCS hardware or covered software, with the technical detail to verify whether the transaction would be prohibited"
-            }
-            Item::Vehicle => "A manufacturer's completed vehicle: make, model and trim",
-            Item::System => "An importer's system, and the vehicles it is meant for if known",
-            Item::Other => "Anything else the submitter believes material",
-        }
-    }
-
-    /// `(c)(3) what identifies the parties …`.
-    pub fn named(self) -> String {
-        let l = self.label();
-        let mut first = l.chars();
-        let lower = first.next().map(|c| c.to_lowercase().collect::<String>()).unwrap_or_default() + first.as_str();
-        format!("{} {lower}", self.cite())
-    }
-}
-
-/// A request's (c)(1)–(7) content, each item's text empty until given.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[schema(as = OpinionRequestContents)]
-pub struct Contents {
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub submitter: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub submitter_address: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub parties: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub technology: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub vehicle: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub system: String,
-    #[schema(value_type = crate::text::Text<{ crate::text::TEXT }>, inline)]
-    #[serde(default)]
-    pub other: String,
+    Other => other: "Anything else the submitter believes material";
 }
 
 impl Contents {
-    pub fn get(&self, item: Item) -> &str {
-        match item {
-            Item::Submitter => &self.submitter,
-            Item::SubmitterAddress => &self.submitter_address,
-            Item::Parties => &self.parties,
-            Item::Technology => &self.technology,
-            Item::Vehicle => &self.vehicle,
-            Item::System => &self.system,
-            Item::Other => &self.other,
-        }
-    }
-
-    fn get_mut(&mut self, item: Item) -> &mut String {
-        match item {
-            Item::Submitter => &mut self.submitter,
-            Item::SubmitterAddress => &mut self.submitter_address,
-            Item::Parties => &mut self.parties,
-            Item::Technology => &mut self.technology,
-            Item::Vehicle => &mut self.vehicle,
-            Item::System => &mut self.system,
-            Item::Other => &mut self.other,
-        }
-    }
-
     /// What a complete request still lacks: (c)(1) to (c)(4), and the vehicle (c)(5) or the
     /// system (c)(6) concerned (either, as the requester manufactures or imports); (c)(7) is
     /// the submitter's to add or not.
@@ -151,36 +45,6 @@ impl Contents {
             out.extend([Item::Vehicle, Item::System]);
         }
         out
-    }
-
-    /// Each item trimmed, every one too long named.
-    pub fn checked(&self) -> Result<Contents, Vec<crate::error::FieldError>> {
-        let mut out = Contents::default();
-        let mut errors = Vec::new();
-        for i in Item::ALL {
-            let t = self.get(i).trim();
-            if crate::text::too_long(t, crate::text::TEXT) {
-                errors.push(crate::error::FieldError::new(i.as_str(), crate::text::at_most(crate::text::TEXT)));
-            }
-            *out.get_mut(i) = t.to_string();
-        }
-        if errors.is_empty() { Ok(out) } else { Err(errors) }
-    }
-
-    /// These contents with `added`'s items appended, and the items it touched.
-    pub fn supplemented(&self, added: &Contents) -> (Contents, Vec<Item>) {
-        let mut out = self.clone();
-        let mut touched = Vec::new();
-        for i in Item::ALL {
-            let more = added.get(i).trim();
-            if more.is_empty() {
-                continue;
-            }
-            let slot = out.get_mut(i);
-            *slot = if slot.is_empty() { more.to_string() } else { format!("{slot}\n\n{more}") };
-            touched.push(i);
-        }
-        (out, touched)
     }
 }
 

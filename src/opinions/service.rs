@@ -176,11 +176,7 @@ pub async fn file(
 async fn locked(tx: &mut PgConnection, id: OpinionId, version: i64) -> Result<Request, DomainError> {
     let r = db::lock(tx, id).await?.ok_or(DomainError::NotFound)?;
     if r.version != version {
-        return Err(DomainError::Conflict(format!(
-            "{} changed since you opened it (it is {} now): look at it again",
-            r.number,
-            r.status.label().to_lowercase()
-        )));
+        return Err(DomainError::changed_since(&r.number, Some(r.status.label())));
     }
     Ok(r)
 }
@@ -208,14 +204,7 @@ pub async fn record_act(
     }
     let mut tx = conn.begin().await?;
     let r = locked(&mut tx, id, n.version).await?;
-    let on = crate::dates::past_date("effective_on", n.effective_on.as_deref(), today, &mut errors).filter(|on| {
-        let ok = *on >= r.last_act_on;
-        if !ok {
-            errors
-                .push(FieldError::new("effective_on", format!("cannot be before the last act, on {}", r.last_act_on)));
-        }
-        ok
-    });
+    let on = crate::filings::act_date(n.effective_on.as_deref(), today, r.last_act_on, &mut errors);
     let (mut status, mut complete_on) = (r.status, r.complete_on);
     let mut items = Vec::new();
     let act = match kind {
@@ -245,14 +234,7 @@ pub async fn record_act(
         Some(Requested::QuestionAnswered) => {
             let open: Vec<i64> =
                 super::model::open_questions(&db::acts(&mut tx, id).await?).into_iter().map(|(seq, _)| seq).collect();
-            match n.answers {
-                Some(q) if open.contains(&q) => {}
-                Some(_) => errors.push(FieldError::new("answers", "must be an open question of this request")),
-                None => errors.push(FieldError::new("answers", "choose the question answered")),
-            }
-            if note.is_empty() {
-                errors.push(FieldError::new("note", "write the answer, or where the office holds it"));
-            }
+            crate::filings::check_answer(&open, n.answers, "this request", note, &mut errors);
             if open.len() == 1 {
                 status = Status::UnderReview;
             }
@@ -272,7 +254,7 @@ pub async fn record_act(
     let row = NewActRow { kind: act, effective_on: on, items: &items, note, source: "", answers };
     db::insert_act(&mut tx, id, &row, (user.id, now)).await?;
     if !db::set_standing(&mut tx, id, r.version, (status, complete_on, on), &r.contents, now).await? {
-        return Err(DomainError::Conflict(format!("{} changed meanwhile: look at it again", r.number)));
+        return Err(DomainError::changed_meanwhile(&r.number));
     }
     let names: Vec<&str> = items.iter().map(|i| i.as_str()).collect();
     let event = NewEvent::new(EventType::OpinionActRecorded).object("opinion_request", id).changes(json!({
@@ -320,21 +302,13 @@ pub async fn add_material(
     if !r.status.takes_material() {
         return Err(conflict(&r, "material is taken until the opinion"));
     }
-    let (contents, touched) = r.contents.supplemented(&added);
-    if touched.is_empty() && note.is_empty() {
-        return Err(DomainError::invalid("note", "add text to at least one item, or say what the material is"));
-    }
-    for i in &touched {
-        if crate::text::too_long(contents.get(*i), crate::text::TEXT) {
-            return Err(DomainError::invalid(i.as_str(), "the item would be longer than 20,000 characters"));
-        }
-    }
+    let (contents, touched) = r.contents.supplement(&added, note)?;
     let on = today.max(r.last_act_on);
     let kind = if third_party { ActKind::ThirdPartyMaterial } else { ActKind::MaterialAdded };
     let row = NewActRow { kind, effective_on: on, items: &touched, note, source, answers: None };
     db::insert_act(&mut tx, id, &row, (user.id, now)).await?;
     if !db::set_standing(&mut tx, id, r.version, (r.status, r.complete_on, on), &contents, now).await? {
-        return Err(DomainError::Conflict(format!("{} changed meanwhile: look at it again", r.number)));
+        return Err(DomainError::changed_meanwhile(&r.number));
     }
     let names: Vec<&str> = touched.iter().map(|i| i.as_str()).collect();
     let event = NewEvent::new(EventType::OpinionActRecorded).object("opinion_request", id).changes(json!({
@@ -372,7 +346,7 @@ pub async fn draft(
     }
     let on = crate::dates::today(now).max(r.last_act_on);
     if !db::set_draft(&mut tx, id, r.version, (conclusion, opinion, on), (user.id, now)).await? {
-        return Err(DomainError::Conflict(format!("{} changed meanwhile: look at it again", r.number)));
+        return Err(DomainError::changed_meanwhile(&r.number));
     }
     let row = NewActRow {
         kind: ActKind::OpinionDrafted,
@@ -405,8 +379,7 @@ pub fn draft_hash(r: &Request) -> Option<String> {
 pub fn why_not_signable(user: &Actor, r: &Request) -> Option<String> {
     let drafter = r.drafted_by?;
     match crate::access::policy::four_eyes(user.role, user.id, drafter, Action::SignAuthorizations) {
-        Err(crate::access::policy::FourEyes::NotASigner) => Some("only a supervisor signs an opinion".into()),
-        Err(crate::access::policy::FourEyes::OwnWork) => Some("you drafted it: a second supervisor signs".into()),
+        Err(refused) => Some(refused.refusal("an opinion")),
         Ok(()) if r.status != Status::UnderReview => {
             Some(format!("{} is {}: it is not awaiting its opinion", r.number, r.status.label().to_lowercase()))
         }

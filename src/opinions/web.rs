@@ -79,6 +79,7 @@ impl PageForm {
         }
     }
 
+    /// The text typed for item `i`.
     fn item(&self, i: &Item) -> String {
         self.contents().get(*i).to_string()
     }
@@ -190,16 +191,7 @@ async fn new_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let mut conn = state.conn().await?;
-    let listed = crate::declarations::service::filers(&mut conn, user).await?;
-    let by_name = listed.is_none();
-    let mut filers = listed.unwrap_or_default();
-    if let Ok(p) = form.requester_id.trim().parse::<PartyId>()
-        && !by_name
-        && !filers.iter().any(|(id, _)| *id == p)
-        && let Some(party) = crate::parties::get(&mut conn, p).await?
-    {
-        filers.insert(0, (party.id, party.legal_name));
-    }
+    let (filers, by_name) = crate::declarations::service::filer_choices(&mut conn, user, &form.requester_id).await?;
     let mut r = render(&NewPage {
         layout: Layout::for_user(&state.web, "/opinions", Some(user)),
         filers,
@@ -339,22 +331,17 @@ pub async fn show(
         .await
 }
 
+/// Answers a post of a request's page: 303 back with the message once done; else the page
+/// again with the form as typed and its errors (422), or the refusal (409).
 async fn answered(
     (state, user, id): (&AppState, &SignedIn, OpinionId),
     done: Result<String, AppError>,
     (failed, form): (&str, PageForm),
 ) -> Result<Response, AppError> {
-    match done {
-        Ok(message) => Ok(Flash::done(message).see_other(&state.web, user, &format!("/opinions/{id}"))),
-        Err(AppError::Invalid(errors)) => {
-            show_page(state, user, id, (failed, form, errors), (String::new(), false), StatusCode::UNPROCESSABLE_ENTITY)
-                .await
-        }
-        Err(AppError::Conflict(message)) => {
-            show_page(state, user, id, (failed, form, Vec::new()), (message, true), StatusCode::CONFLICT).await
-        }
-        Err(e) => Err(e),
-    }
+    Flash::answered(&state.web, user, &format!("/opinions/{id}"), done, |errors, message, status| {
+        show_page(state, user, id, (failed, form, errors), message, status)
+    })
+    .await
 }
 
 /// `POST /opinions/{id}/acts`.

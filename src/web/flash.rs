@@ -79,6 +79,33 @@ impl Flash {
         r
     }
 
+    /// How a page's post answers: once `done`, `303 See Other` to `to` with its
+    /// confirmation; otherwise the page again through `again` (the form's errors, the
+    /// message shown and whether it is a problem, the status): the errors with 422, a
+    /// refusal (a stale version, an act the record no longer allows) as a problem with 409.
+    pub async fn answered<Fut>(
+        web: &WebState,
+        user: &SignedIn,
+        to: &str,
+        done: Result<String, crate::web::error::AppError>,
+        again: impl FnOnce(Vec<crate::error::FieldError>, (String, bool), axum::http::StatusCode) -> Fut,
+    ) -> Result<Response, crate::web::error::AppError>
+    where
+        Fut: std::future::Future<Output = Result<Response, crate::web::error::AppError>>,
+    {
+        use crate::web::error::AppError;
+        match done {
+            Ok(message) => Ok(Flash::done(message).see_other(web, user, to)),
+            Err(AppError::Invalid(errors)) => {
+                again(errors, (String::new(), false), axum::http::StatusCode::UNPROCESSABLE_ENTITY).await
+            }
+            Err(AppError::Conflict(message)) => {
+                again(Vec::new(), (message, true), axum::http::StatusCode::CONFLICT).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The flash cookie's value for the page at `to` in the session of `session_secret`:
     /// the payload and its signature, each base64url.
     pub fn sealed(self, session_secret: &str, to: &str) -> String {
