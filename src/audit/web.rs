@@ -24,6 +24,7 @@ use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppPath, AppQuery, CsrfForm};
 use crate::web::flash::Flash;
 use crate::web::layout::{FormErrors, Layout, Pager, render};
+use crate::web::list::ListQuery;
 
 /// Filter parameters of the page and of `GET /api/v1/audit/events`.
 #[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
@@ -137,25 +138,6 @@ impl EventQuery {
         } else {
             Err(errors)
         }
-    }
-
-    /// `/audit?…` with what is set.
-    fn link(&self) -> String {
-        crate::web::layout::address(
-            "/audit",
-            &[
-                ("actor", &self.actor),
-                ("type", &self.event_type),
-                ("object", &self.object),
-                ("from", &self.from),
-                ("to", &self.to),
-                ("limit", &self.limit),
-                ("sort", &self.sort),
-                ("cursor", &self.cursor),
-                ("before", &self.before),
-            ],
-            "",
-        )
     }
 }
 
@@ -295,15 +277,40 @@ impl EventsPage {
 
     /// Whether the page lists the oldest events first.
     fn oldest_first(&self) -> bool {
-        self.q.sort.as_deref().map(str::trim) == Some("oldest")
+        self.q.sort() == "oldest"
     }
 
     /// The log in the other order, filters and page size kept, from its first page.
     fn other_order(&self) -> String {
-        let mut q = self.q.clone();
-        q.sort = Some(if self.oldest_first() { "newest" } else { "oldest" }.to_string());
-        (q.cursor, q.before) = (None, None);
-        q.link()
+        self.q.sorted_by(if self.oldest_first() { "newest" } else { "oldest" })
+    }
+}
+
+impl ListQuery for EventQuery {
+    const PATH: &'static str = "/audit";
+    const SORTS: &'static [&'static str] = &["newest", "oldest"];
+    const DESCENDING: &'static [&'static str] = &["newest"];
+
+    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
+        vec![
+            ("actor", &self.actor),
+            ("type", &self.event_type),
+            ("object", &self.object),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("limit", &self.limit),
+            ("sort", &self.sort),
+            ("cursor", &self.cursor),
+            ("before", &self.before),
+        ]
+    }
+
+    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
+        [&mut self.cursor, &mut self.before]
+    }
+
+    fn order_mut(&mut self) -> Option<&mut Option<String>> {
+        Some(&mut self.sort)
     }
 }
 
@@ -326,11 +333,7 @@ pub async fn events_page(
         }
         Err(errors) => (Vec::new(), None, None, String::new(), FormErrors(errors)),
     };
-    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
-        let mut q = q.clone();
-        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
-        q.link()
-    });
+    let pager = q.pager(next, prev);
     let rows: Vec<StoredEvent> = rows.into_iter().map(|e| super::view_for(sees_case_content(user.role), e)).collect();
     let names = names::of(&mut *state.conn().await?, user.id, user.role, &rows).await?;
     let rows = rows

@@ -24,6 +24,7 @@ use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::flash::Flash;
 use crate::web::layout::{FormErrors, Layout, Pager, render, show_time};
+use crate::web::list::ListQuery;
 
 /// How many condition rows the decision form offers.
 const CONDITION_ROWS: usize = 4;
@@ -47,22 +48,29 @@ impl ListPage {
     }
 }
 
-impl ApplicationQuery {
-    /// `/authorizations?…` with what is set.
-    fn link(&self) -> String {
-        crate::web::layout::address(
-            "/authorizations",
-            &[
-                ("q", &self.q),
-                ("status", &self.status),
-                ("applicant", &self.applicant),
-                ("sort", &self.sort),
-                ("limit", &self.limit),
-                ("cursor", &self.cursor),
-                ("before", &self.before),
-            ],
-            "",
-        )
+impl ListQuery for ApplicationQuery {
+    const PATH: &'static str = "/authorizations";
+    const SORTS: &'static [&'static str] = &["newest", "oldest"];
+    const DESCENDING: &'static [&'static str] = &["newest"];
+
+    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
+        vec![
+            ("q", &self.q),
+            ("status", &self.status),
+            ("applicant", &self.applicant),
+            ("sort", &self.sort),
+            ("limit", &self.limit),
+            ("cursor", &self.cursor),
+            ("before", &self.before),
+        ]
+    }
+
+    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
+        [&mut self.cursor, &mut self.before]
+    }
+
+    fn order_mut(&mut self) -> Option<&mut Option<String>> {
+        Some(&mut self.sort)
     }
 }
 
@@ -87,11 +95,7 @@ pub async fn list(
         }
         Err(e) => (Vec::new(), None, None, String::new(), e),
     };
-    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
-        let mut q = q.clone();
-        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
-        q.link()
-    });
+    let pager = q.pager(next, prev);
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut r = render(&ListPage {
         layout: Layout::for_user(&state.web, "/authorizations", Some(&user)),

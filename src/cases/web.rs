@@ -25,6 +25,7 @@ use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
 use crate::web::flash::Flash;
 use crate::web::layout::show_time;
 use crate::web::layout::{FormErrors, Layout, Pager, Panel, answer_form, render, show_refusal};
+use crate::web::list::ListQuery;
 
 /// A row of a case table.
 pub struct Row {
@@ -99,28 +100,6 @@ impl ListPage {
     fn except_stage_label(&self) -> Option<&'static str> {
         self.q.except_stage.as_deref().and_then(|s| Stage::parse(s.trim())).map(Stage::label)
     }
-
-    /// The order shown now.
-    fn sort(&self) -> &str {
-        self.q.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("newest")
-    }
-
-    /// The list in order `sort`, filters kept, from its first page.
-    fn sorted_by(&self, sort: &str) -> String {
-        let mut q = self.q.clone();
-        q.sort = Some(sort.to_string());
-        (q.cursor, q.before) = (None, None);
-        format!("/cases?{}", serde_urlencoded_like(&q))
-    }
-
-    /// `aria-sort` of a column header sorting by `orders` (the first ascending).
-    fn aria_sort(&self, orders: &[&str]) -> &'static str {
-        match orders.iter().position(|o| *o == self.sort()) {
-            Some(_) if self.sort() == "newest" || self.sort() == "triage" => "descending",
-            Some(_) => "ascending",
-            None => "none",
-        }
-    }
 }
 
 async fn assignable(state: &AppState) -> Result<Vec<(UserId, String)>, AppError> {
@@ -144,11 +123,7 @@ async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: Str
         }
         Err(e) => (Vec::new(), None, None, None, FormErrors(e)),
     };
-    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
-        let mut q = q.clone();
-        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
-        format!("/cases?{}", serde_urlencoded_like(&q))
-    });
+    let pager = q.pager(next, prev);
     let is_supervisor = user.may(policy::Action::AssignCases);
     render(&ListPage {
         layout: Layout::for_user(&state.web, "/cases", Some(user)),
@@ -166,22 +141,36 @@ async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: Str
     })
 }
 
-fn serde_urlencoded_like(q: &CaseQuery) -> String {
-    crate::web::layout::query_string(&[
-        ("q", &q.q),
-        ("stage", &q.stage),
-        ("except_stage", &q.except_stage),
-        ("category", &q.category),
-        ("adversary", &q.adversary),
-        ("assignee", &q.assignee),
-        ("overdue", &q.overdue),
-        ("due_within", &q.due_within),
-        ("open", &q.open),
-        ("sort", &q.sort),
-        ("limit", &q.limit),
-        ("cursor", &q.cursor),
-        ("before", &q.before),
-    ])
+impl ListQuery for CaseQuery {
+    const PATH: &'static str = "/cases";
+    const SORTS: &'static [&'static str] = &["newest", "oldest", "docket", "due", "triage"];
+    const DESCENDING: &'static [&'static str] = &["newest", "triage"];
+
+    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
+        vec![
+            ("q", &self.q),
+            ("stage", &self.stage),
+            ("except_stage", &self.except_stage),
+            ("category", &self.category),
+            ("adversary", &self.adversary),
+            ("assignee", &self.assignee),
+            ("overdue", &self.overdue),
+            ("due_within", &self.due_within),
+            ("open", &self.open),
+            ("sort", &self.sort),
+            ("limit", &self.limit),
+            ("cursor", &self.cursor),
+            ("before", &self.before),
+        ]
+    }
+
+    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
+        [&mut self.cursor, &mut self.before]
+    }
+
+    fn order_mut(&mut self) -> Option<&mut Option<String>> {
+        Some(&mut self.sort)
+    }
 }
 
 /// `GET /cases`.

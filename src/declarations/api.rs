@@ -23,7 +23,7 @@ use crate::web::extract::{ApiJson, AppPath, AppQuery};
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
+pub struct DeclarationQuery {
     /// A part of the number, the filer's name or an item covered.
     pub q: Option<String>,
     /// Only declarations in this status.
@@ -47,7 +47,7 @@ pub struct ListQuery {
     pub before: Option<String>,
 }
 
-impl ListQuery {
+impl DeclarationQuery {
     /// The filter, naming every bad parameter.
     pub fn to_filter(&self) -> Result<Filter, Vec<FieldError>> {
         let some = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
@@ -111,12 +111,12 @@ pub struct DeclarationList {
 
 /// The second docket's declarations, newest first, filtered and paged (analysts,
 /// supervisors, auditors).
-#[utoipa::path(get, path = "/api/v1/declarations", tag = "declarations", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/declarations", tag = "declarations", params(DeclarationQuery),
     responses((status = 200, body = DeclarationList), (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn list(
     user: Authorized<perm::ViewFilings>,
     State(state): State<AppState>,
-    AppQuery(q): AppQuery<ListQuery>,
+    AppQuery(q): AppQuery<DeclarationQuery>,
 ) -> Result<ApiJson<DeclarationList>, AppError> {
     let f = q.to_filter().map_err(AppError::Invalid)?;
     let page = service::page(&mut *state.conn().await?, &user, &f).await?;

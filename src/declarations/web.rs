@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::api::ListQuery;
+use super::api::DeclarationQuery;
 use super::model::{
     Declaration, DeclarationAmendment, DeclarationKind, DeclarationStatus, DeclarationStatusChange, DueDate, FilerRole,
     HistoryEntry, Missing, NewAnswer, NewDeclaration, NewDueDate, NewFilerRole, NewQuestion, Question,
@@ -22,6 +22,7 @@ use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::flash::Flash;
 use crate::web::layout::{FormErrors, Layout, Pager, render, show_time};
+use crate::web::list::ListQuery;
 
 /// The fields of the form that files a declaration or an amendment, as typed.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -110,7 +111,7 @@ impl DeclarationForm {
 #[template(path = "declarations/list.html")]
 struct ListPage {
     layout: Layout,
-    q: ListQuery,
+    q: DeclarationQuery,
     rows: Vec<Declaration>,
     total: String,
     pager: Pager,
@@ -134,30 +135,31 @@ impl ListPage {
     }
 }
 
-impl ListQuery {
-    /// `/declarations?…` with what is set.
-    fn link(&self) -> String {
-        crate::web::layout::address(
-            "/declarations",
-            &[
-                ("q", &self.q),
-                ("status", &self.status),
-                ("kind", &self.kind),
-                ("year", &self.year),
-                ("filer", &self.filer),
-                ("limit", &self.limit),
-                ("cursor", &self.cursor),
-                ("before", &self.before),
-            ],
-            "",
-        )
+impl ListQuery for DeclarationQuery {
+    const PATH: &'static str = "/declarations";
+
+    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
+        vec![
+            ("q", &self.q),
+            ("status", &self.status),
+            ("kind", &self.kind),
+            ("year", &self.year),
+            ("filer", &self.filer),
+            ("limit", &self.limit),
+            ("cursor", &self.cursor),
+            ("before", &self.before),
+        ]
+    }
+
+    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
+        [&mut self.cursor, &mut self.before]
     }
 }
 
 async fn list_page(
     state: &AppState,
     user: &SignedIn,
-    q: ListQuery,
+    q: DeclarationQuery,
     form: DeclarationForm,
     errors: Vec<FieldError>,
 ) -> Result<Response, AppError> {
@@ -174,11 +176,7 @@ async fn list_page(
         }
         Err(e) => (Vec::new(), None, None, String::new(), e),
     };
-    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
-        let mut q = q.clone();
-        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
-        q.link()
-    });
+    let pager = q.pager(next, prev);
     let can_work = user.may(crate::access::Action::WorkFilings);
     let (filers, by_name) = match can_work {
         true => service::filer_choices(&mut conn, user, "").await?,
@@ -212,7 +210,7 @@ async fn list_page(
 pub async fn list(
     user: Authorized<perm::ViewFilings>,
     State(state): State<AppState>,
-    AppQuery(q): AppQuery<ListQuery>,
+    AppQuery(q): AppQuery<DeclarationQuery>,
 ) -> Result<Response, AppError> {
     let form = DeclarationForm { kind: "completed_vehicle".into(), ..DeclarationForm::default() };
     list_page(&state, &user, q, form, Vec::new()).await
@@ -236,10 +234,10 @@ pub async fn file(
             let message = format!("{} is received for {} ({}, {}).", d.number, d.filer_name, d.kind.label(), d.year());
             Ok(Flash::done(message).see_other(&state.web, &user, &format!("/declarations/{}", d.id)))
         }
-        Err(AppError::Invalid(errors)) => list_page(&state, &user, ListQuery::default(), f, errors).await,
+        Err(AppError::Invalid(errors)) => list_page(&state, &user, DeclarationQuery::default(), f, errors).await,
         Err(AppError::Conflict(message)) => {
             let errors = vec![FieldError::new("filer_id", message)];
-            let mut r = list_page(&state, &user, ListQuery::default(), f, errors).await?;
+            let mut r = list_page(&state, &user, DeclarationQuery::default(), f, errors).await?;
             *r.status_mut() = StatusCode::CONFLICT;
             Ok(r)
         }

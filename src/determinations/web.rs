@@ -32,6 +32,7 @@ use crate::web::extract::{AppForm, AppFormKept, AppPath, AppQuery, CsrfForm};
 use crate::web::flash::Flash;
 use crate::web::layout::show_time;
 use crate::web::layout::{FormErrors, Layout, Pager, Panel, answer_form, form_outcome, render, show_refusal};
+use crate::web::list::ListQuery;
 
 // ---------------------------------------------------------------------------------------
 // Determinations.
@@ -357,6 +358,32 @@ async fn determination_page_with(
     let mut r = render(&page)?;
     *r.status_mut() = status;
     Ok(r)
+}
+
+impl ListQuery for DeterminationQuery {
+    const PATH: &'static str = "/determinations";
+    const FRAGMENT: &'static str = "#all";
+    const SORTS: &'static [&'static str] = &["newest", "oldest", "docket"];
+    const DESCENDING: &'static [&'static str] = &["newest"];
+
+    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
+        vec![
+            ("status", &self.status),
+            ("kind", &self.kind),
+            ("sort", &self.sort),
+            ("limit", &self.limit),
+            ("cursor", &self.cursor),
+            ("before", &self.before),
+        ]
+    }
+
+    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
+        [&mut self.cursor, &mut self.before]
+    }
+
+    fn order_mut(&mut self) -> Option<&mut Option<String>> {
+        Some(&mut self.sort)
+    }
 }
 
 /// `GET /determinations/{id}`.
@@ -823,32 +850,6 @@ impl QueuePage {
     fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
         v.as_deref().unwrap_or("")
     }
-
-    /// The order shown now.
-    fn sort(&self) -> &str {
-        self.q
-            .sort
-            .as_deref()
-            .and_then(service::DeterminationSort::parse)
-            .unwrap_or(service::DeterminationSort::Newest)
-            .as_str()
-    }
-
-    /// The list in order `sort`, filters kept, from its first page.
-    fn sorted_by(&self, sort: &str) -> String {
-        let mut q = self.q.clone();
-        (q.sort, q.cursor, q.before) = (Some(sort.to_string()), None, None);
-        q.link()
-    }
-
-    /// `aria-sort` of a column header sorting by `orders`.
-    fn aria_sort(&self, orders: &[&str]) -> &'static str {
-        match orders.iter().position(|o| *o == self.sort()) {
-            Some(_) if self.sort() == "newest" => "descending",
-            Some(_) => "ascending",
-            None => "none",
-        }
-    }
 }
 
 /// The list of every determination: `?status=&kind=&sort=&limit=&cursor=&before=`.
@@ -895,22 +896,6 @@ impl DeterminationQuery {
             crate::db::keyset_args(some(&self.cursor).as_deref(), some(&self.before).as_deref(), valid, &mut errors);
         if errors.is_empty() { Ok(f) } else { Err(errors) }
     }
-
-    /// `/determinations?…` with what is set, at the list.
-    fn link(&self) -> String {
-        crate::web::layout::address(
-            "/determinations",
-            &[
-                ("status", &self.status),
-                ("kind", &self.kind),
-                ("sort", &self.sort),
-                ("limit", &self.limit),
-                ("cursor", &self.cursor),
-                ("before", &self.before),
-            ],
-            "#all",
-        )
-    }
 }
 
 /// `GET /determinations`: drafts awaiting signature, one's own unsigned drafts, and every
@@ -945,11 +930,7 @@ pub async fn queue(
         }
         Err(e) => (Vec::new(), None, None, String::new(), FormErrors(e)),
     };
-    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
-        let mut q = q.clone();
-        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
-        q.link()
-    });
+    let pager = q.pager(next, prev);
     render(&QueuePage {
         layout: Layout::for_user(&state.web, "/determinations", Some(&user)),
         awaiting,

@@ -24,6 +24,7 @@ use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::flash::Flash;
 use crate::web::layout::{FormErrors, Layout, Pager, money, render, show_time};
+use crate::web::list::ListQuery;
 
 #[derive(Template)]
 #[template(path = "enforcement/penalty.html")]
@@ -71,6 +72,32 @@ impl PenaltyQuery {
             }
         }
         q
+    }
+}
+
+impl ListQuery for MatterQuery {
+    const PATH: &'static str = "/enforcement";
+    const SORTS: &'static [&'static str] = &["due", "newest", "oldest"];
+    const DESCENDING: &'static [&'static str] = &["newest"];
+
+    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
+        vec![
+            ("q", &self.q),
+            ("stage", &self.stage),
+            ("party", &self.party),
+            ("sort", &self.sort),
+            ("limit", &self.limit),
+            ("cursor", &self.cursor),
+            ("before", &self.before),
+        ]
+    }
+
+    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
+        [&mut self.cursor, &mut self.before]
+    }
+
+    fn order_mut(&mut self) -> Option<&mut Option<String>> {
+        Some(&mut self.sort)
     }
 }
 
@@ -134,25 +161,6 @@ impl ListPage {
     }
 }
 
-impl MatterQuery {
-    /// `/enforcement?…` with what is set.
-    fn link(&self) -> String {
-        crate::web::layout::address(
-            "/enforcement",
-            &[
-                ("q", &self.q),
-                ("stage", &self.stage),
-                ("party", &self.party),
-                ("sort", &self.sort),
-                ("limit", &self.limit),
-                ("cursor", &self.cursor),
-                ("before", &self.before),
-            ],
-            "",
-        )
-    }
-}
-
 /// `GET /enforcement`: the matters, filtered and paged, those awaiting an answer first
 /// unless asked otherwise.
 pub async fn list(
@@ -178,11 +186,7 @@ pub async fn list(
         }
         Err(e) => (Vec::new(), None, None, String::new(), e),
     };
-    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
-        let mut q = q.clone();
-        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
-        q.link()
-    });
+    let pager = q.pager(next, prev);
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut r = render(&ListPage {
         layout: Layout::for_user(&state.web, "/enforcement", Some(&user)),

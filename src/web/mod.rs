@@ -10,6 +10,7 @@ pub mod extract;
 pub mod flash;
 pub mod home;
 pub mod layout;
+pub mod list;
 pub mod middleware;
 pub mod openapi;
 
