@@ -286,32 +286,10 @@ impl EventsPage {
     }
 }
 
-impl ListQuery for EventQuery {
-    const PATH: &'static str = "/audit";
-    const SORTS: &'static [&'static str] = &["newest", "oldest"];
-    const DESCENDING: &'static [&'static str] = &["newest"];
-
-    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
-        vec![
-            ("actor", &self.actor),
-            ("type", &self.event_type),
-            ("object", &self.object),
-            ("from", &self.from),
-            ("to", &self.to),
-            ("limit", &self.limit),
-            ("sort", &self.sort),
-            ("cursor", &self.cursor),
-            ("before", &self.before),
-        ]
-    }
-
-    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
-        [&mut self.cursor, &mut self.before]
-    }
-
-    fn order_mut(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.sort)
-    }
+crate::list_query! {
+    EventQuery => "/audit";
+    sorts ["newest", "oldest"] descending ["newest"];
+    params actor, event_type as "type", object, from, to, limit, sort, cursor, before
 }
 
 /// `GET /audit`.

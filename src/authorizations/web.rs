@@ -48,30 +48,10 @@ impl ListPage {
     }
 }
 
-impl ListQuery for ApplicationQuery {
-    const PATH: &'static str = "/authorizations";
-    const SORTS: &'static [&'static str] = &["newest", "oldest"];
-    const DESCENDING: &'static [&'static str] = &["newest"];
-
-    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
-        vec![
-            ("q", &self.q),
-            ("status", &self.status),
-            ("applicant", &self.applicant),
-            ("sort", &self.sort),
-            ("limit", &self.limit),
-            ("cursor", &self.cursor),
-            ("before", &self.before),
-        ]
-    }
-
-    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
-        [&mut self.cursor, &mut self.before]
-    }
-
-    fn order_mut(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.sort)
-    }
+crate::list_query! {
+    ApplicationQuery => "/authorizations";
+    sorts ["newest", "oldest"] descending ["newest"];
+    params q, status, applicant, sort, limit, cursor, before
 }
 
 /// `GET /authorizations`: the applications, filtered and paged, newest first unless asked

@@ -141,36 +141,10 @@ async fn list_page(state: &AppState, user: &SignedIn, q: CaseQuery, message: Str
     })
 }
 
-impl ListQuery for CaseQuery {
-    const PATH: &'static str = "/cases";
-    const SORTS: &'static [&'static str] = &["newest", "oldest", "docket", "due", "triage"];
-    const DESCENDING: &'static [&'static str] = &["newest", "triage"];
-
-    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
-        vec![
-            ("q", &self.q),
-            ("stage", &self.stage),
-            ("except_stage", &self.except_stage),
-            ("category", &self.category),
-            ("adversary", &self.adversary),
-            ("assignee", &self.assignee),
-            ("overdue", &self.overdue),
-            ("due_within", &self.due_within),
-            ("open", &self.open),
-            ("sort", &self.sort),
-            ("limit", &self.limit),
-            ("cursor", &self.cursor),
-            ("before", &self.before),
-        ]
-    }
-
-    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
-        [&mut self.cursor, &mut self.before]
-    }
-
-    fn order_mut(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.sort)
-    }
+crate::list_query! {
+    CaseQuery => "/cases";
+    sorts ["newest", "oldest", "docket", "due", "triage"] descending ["newest", "triage"];
+    params q, stage, except_stage, category, adversary, assignee, overdue, due_within, open, sort, limit, cursor, before
 }
 
 /// `GET /cases`.

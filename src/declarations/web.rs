@@ -135,25 +135,9 @@ impl ListPage {
     }
 }
 
-impl ListQuery for DeclarationQuery {
-    const PATH: &'static str = "/declarations";
-
-    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
-        vec![
-            ("q", &self.q),
-            ("status", &self.status),
-            ("kind", &self.kind),
-            ("year", &self.year),
-            ("filer", &self.filer),
-            ("limit", &self.limit),
-            ("cursor", &self.cursor),
-            ("before", &self.before),
-        ]
-    }
-
-    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
-        [&mut self.cursor, &mut self.before]
-    }
+crate::list_query! {
+    DeclarationQuery => "/declarations";
+    params q, status, kind, year, filer, limit, cursor, before
 }
 
 async fn list_page(

@@ -360,30 +360,10 @@ async fn determination_page_with(
     Ok(r)
 }
 
-impl ListQuery for DeterminationQuery {
-    const PATH: &'static str = "/determinations";
-    const FRAGMENT: &'static str = "#all";
-    const SORTS: &'static [&'static str] = &["newest", "oldest", "docket"];
-    const DESCENDING: &'static [&'static str] = &["newest"];
-
-    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
-        vec![
-            ("status", &self.status),
-            ("kind", &self.kind),
-            ("sort", &self.sort),
-            ("limit", &self.limit),
-            ("cursor", &self.cursor),
-            ("before", &self.before),
-        ]
-    }
-
-    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
-        [&mut self.cursor, &mut self.before]
-    }
-
-    fn order_mut(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.sort)
-    }
+crate::list_query! {
+    DeterminationQuery => "/determinations", fragment "#all";
+    sorts ["newest", "oldest", "docket"] descending ["newest"];
+    params status, kind, sort, limit, cursor, before
 }
 
 /// `GET /determinations/{id}`.

@@ -75,30 +75,10 @@ impl PenaltyQuery {
     }
 }
 
-impl ListQuery for MatterQuery {
-    const PATH: &'static str = "/enforcement";
-    const SORTS: &'static [&'static str] = &["due", "newest", "oldest"];
-    const DESCENDING: &'static [&'static str] = &["newest"];
-
-    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
-        vec![
-            ("q", &self.q),
-            ("stage", &self.stage),
-            ("party", &self.party),
-            ("sort", &self.sort),
-            ("limit", &self.limit),
-            ("cursor", &self.cursor),
-            ("before", &self.before),
-        ]
-    }
-
-    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
-        [&mut self.cursor, &mut self.before]
-    }
-
-    fn order_mut(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.sort)
-    }
+crate::list_query! {
+    MatterQuery => "/enforcement";
+    sorts ["due", "newest", "oldest"] descending ["newest"];
+    params q, stage, party, sort, limit, cursor, before
 }
 
 /// `GET /enforcement/penalty`.

@@ -109,30 +109,10 @@ impl ListPage {
     }
 }
 
-impl ListQuery for OpinionQuery {
-    const PATH: &'static str = "/opinions";
-    const SORTS: &'static [&'static str] = &["newest", "oldest"];
-    const DESCENDING: &'static [&'static str] = &["newest"];
-
-    fn params(&self) -> Vec<(&'static str, &Option<String>)> {
-        vec![
-            ("q", &self.q),
-            ("status", &self.status),
-            ("requester", &self.requester),
-            ("sort", &self.sort),
-            ("limit", &self.limit),
-            ("cursor", &self.cursor),
-            ("before", &self.before),
-        ]
-    }
-
-    fn place_mut(&mut self) -> [&mut Option<String>; 2] {
-        [&mut self.cursor, &mut self.before]
-    }
-
-    fn order_mut(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.sort)
-    }
+crate::list_query! {
+    OpinionQuery => "/opinions";
+    sorts ["newest", "oldest"] descending ["newest"];
+    params q, status, requester, sort, limit, cursor, before
 }
 
 /// `GET /opinions`: the requests, filtered and paged, newest first unless asked otherwise.

@@ -5,6 +5,48 @@
 
 use super::layout::{Pager, address};
 
+/// Implements [`ListQuery`] for a query struct from its address, its orders (the default
+/// first; those read from the end) and its parameters in the order of its links, each its
+/// field's name unless given (`event_type as "type"`). The struct has `cursor` and `before`,
+/// and `sort` when it names orders.
+#[macro_export]
+macro_rules! list_query {
+    (@name $field:ident) => { stringify!($field) };
+    (@name $field:ident $name:literal) => { $name };
+    (@order $q:ident) => {{
+        let _ = $q;
+        None
+    }};
+    (@order $q:ident $($sort:literal)+) => { Some(&mut $q.sort) };
+    (
+        $ty:ident => $path:literal $(, fragment $fragment:literal)?;
+        $(sorts [$($sort:literal),+] descending [$($desc:literal),*];)?
+        params $($field:ident $(as $name:literal)?),+ $(,)?
+    ) => {
+        impl $crate::web::list::ListQuery for $ty {
+            const PATH: &'static str = $path;
+            $(const FRAGMENT: &'static str = $fragment;)?
+            $(
+                const SORTS: &'static [&'static str] = &[$($sort),+];
+                const DESCENDING: &'static [&'static str] = &[$($desc),*];
+            )?
+
+            fn params(&self) -> Vec<(&'static str, &Option<String>)> {
+                vec![$(($crate::list_query!(@name $field $($name)?), &self.$field)),+]
+            }
+
+            fn place_mut(&mut self) -> [&mut Option<String>; 2] {
+                [&mut self.cursor, &mut self.before]
+            }
+
+            fn order_mut(&mut self) -> Option<&mut Option<String>> {
+                let q = self;
+                $crate::list_query!(@order q $($($sort)+)?)
+            }
+        }
+    };
+}
+
 /// A list page's query string, `?…&sort=&limit=&cursor=&before=`.
 pub trait ListQuery: Clone {
     /// The list's address, e.g. `/cases`.
@@ -93,22 +135,22 @@ mod tests {
         before: Option<String>,
     }
 
-    impl ListQuery for Q {
-        const PATH: &'static str = "/things";
-        const SORTS: &'static [&'static str] = &["newest", "oldest", "name"];
-        const DESCENDING: &'static [&'static str] = &["newest"];
+    crate::list_query! {
+        Q => "/things";
+        sorts ["newest", "oldest", "name"] descending ["newest"];
+        params q as "q", sort, cursor, before
+    }
 
-        fn params(&self) -> Vec<(&'static str, &Option<String>)> {
-            vec![("q", &self.q), ("sort", &self.sort), ("cursor", &self.cursor), ("before", &self.before)]
-        }
+    #[derive(Clone, Default)]
+    struct One {
+        kind: Option<String>,
+        cursor: Option<String>,
+        before: Option<String>,
+    }
 
-        fn place_mut(&mut self) -> [&mut Option<String>; 2] {
-            [&mut self.cursor, &mut self.before]
-        }
-
-        fn order_mut(&mut self) -> Option<&mut Option<String>> {
-            Some(&mut self.sort)
-        }
+    crate::list_query! {
+        One => "/ones", fragment "#all";
+        params kind as "type", cursor, before
     }
 
     #[test]
@@ -126,5 +168,9 @@ mod tests {
         assert_eq!(pager.next.as_deref(), Some("/things?q=a+b&cursor=n2"));
         assert_eq!(pager.prev.as_deref(), Some("/things?q=a+b&before=p0"));
         assert_eq!(pager.first.as_deref(), Some("/things?q=a+b"));
+        let one = One { kind: Some("x".into()), cursor: Some("c".into()), ..One::default() };
+        assert_eq!(one.sort(), "", "a list of one order");
+        assert_eq!(one.sorted_by("newest"), "/ones?type=x#all", "it has no order to change");
+        assert_eq!(one.pager(Some("n".into()), None).next.as_deref(), Some("/ones?type=x&cursor=n#all"));
     }
 }
