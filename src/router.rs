@@ -69,9 +69,9 @@ fn table() -> Table {
         general_authorizations, mitigation, notifications, opinions, parties, proceedings, risk, search,
     };
     Table { router: OpenApiRouter::with_openapi(web::openapi::ApiDoc::openapi()), pages: Vec::new() }
-        .get("/", web::home::home)
-        .get("/healthz", web::home::healthz)
-        .get("/readyz", web::home::readyz)
+        .get("/", crate::home::web::home)
+        .get("/healthz", web::health::healthz)
+        .get("/readyz", web::health::readyz)
         // Sign-in and one's own account.
         .get("/sign-in", auth::web::sign_in_page)
         .post("/sign-in", auth::web::sign_in_submit)

@@ -1,14 +1,16 @@
 //! The home page a signed-in user lands on: their own day, by what their role does.
 
 use askama::Template;
+use axum::extract::State;
 use axum::response::Response;
 use time::Date;
 
 use super::{CaseList, DeterminationList, Home, ROWS};
 use crate::audit::StoredEvent;
 use crate::cases::web::{Bar, stage_bars};
-use crate::web::auth::SignedIn;
+use crate::web::auth::{MaybeUser, SignedIn};
 use crate::web::error::AppError;
+use crate::web::extract::AppQuery;
 use crate::web::layout::show_time;
 use crate::web::layout::{Layout, render};
 
@@ -395,4 +397,31 @@ pub async fn page(state: &crate::app::AppState, user: &SignedIn, done: &str) -> 
         }
     }
     render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "home/index.html")]
+struct HomePage {
+    layout: Layout,
+}
+
+/// `?done=` after an act that lands on the home page.
+#[derive(Debug, serde::Deserialize)]
+pub struct HomeQuery {
+    done: Option<String>,
+}
+
+/// `GET /`: for a signed-in user their own day ([`crate::home::web::page`]); for anyone
+/// else what the system is, and the way in.
+pub async fn home(
+    State(state): State<crate::app::AppState>,
+    MaybeUser(user): MaybeUser,
+    AppQuery(q): AppQuery<HomeQuery>,
+) -> Result<Response, AppError> {
+    match user {
+        Some(u) if u.must_change_password => Err(AppError::PasswordChangeRequired),
+        Some(u) if u.must_register_key => Err(AppError::SecurityKeyRequired),
+        Some(u) => page(&state, &u, q.done.as_deref().unwrap_or_default()).await,
+        None => render(&HomePage { layout: Layout::for_user(&state.web, "/", None) }),
+    }
 }

@@ -8,7 +8,7 @@ pub mod conn;
 pub mod error;
 pub mod extract;
 pub mod flash;
-pub mod home;
+pub mod health;
 pub mod layout;
 pub mod list;
 pub mod middleware;

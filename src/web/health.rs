@@ -1,44 +1,12 @@
-//! The home page and the operational endpoints (`/healthz`, `/readyz`).
+//! The operational endpoints: `/healthz` (the process runs) and `/readyz` (it can serve,
+//! check by check).
 
 use std::time::Duration;
 
-use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-
-use super::layout::{Layout, render};
-use crate::web::auth::MaybeUser;
-use crate::web::error::AppError;
-use crate::web::extract::AppQuery;
-
-#[derive(Template)]
-#[template(path = "home/index.html")]
-struct HomePage {
-    layout: Layout,
-}
-
-/// `?done=` after an act that lands on the home page.
-#[derive(Debug, serde::Deserialize)]
-pub struct HomeQuery {
-    done: Option<String>,
-}
-
-/// `GET /`: for a signed-in user their own day ([`crate::home::web::page`]); for anyone
-/// else what the system is, and the way in.
-pub async fn home(
-    State(state): State<crate::app::AppState>,
-    MaybeUser(user): MaybeUser,
-    AppQuery(q): AppQuery<HomeQuery>,
-) -> Result<Response, AppError> {
-    match user {
-        Some(u) if u.must_change_password => Err(AppError::PasswordChangeRequired),
-        Some(u) if u.must_register_key => Err(AppError::SecurityKeyRequired),
-        Some(u) => crate::home::web::page(&state, &u, q.done.as_deref().unwrap_or_default()).await,
-        None => render(&HomePage { layout: Layout::for_user(&state.web, "/", None) }),
-    }
-}
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
     let mut r = (status, body.to_string()).into_response();
