@@ -547,14 +547,9 @@ async fn import_transactions(config: Config, file: std::path::PathBuf, as_user: 
         let reference = Reference::load(&db.pool).await?;
         let user: Option<(crate::ids::UserId, crate::access::Role)> = match &as_user {
             Some(email) => Some(
-                sqlx::query!(
-                    r#"SELECT id AS "id: crate::ids::UserId", role AS "role: crate::access::Role" FROM users WHERE email = $1 AND active"#,
-                    email.trim().to_lowercase()
-                )
-                .fetch_optional(&db.pool)
-                .await?
-                .map(|r| (r.id, r.role))
-                .ok_or_else(|| anyhow::anyhow!("--as: no active account {email}"))?,
+                crate::accounts::db::active_by_email(&db.pool, email)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("--as: no active account {email}"))?,
             ),
             None => None,
         };

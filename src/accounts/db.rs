@@ -27,6 +27,17 @@ pub async fn names(conn: &mut PgConnection, ids: &[UserId]) -> Result<Vec<(UserI
         .collect())
 }
 
+/// The active account whose e-mail is `email` (any case, spaces trimmed): its id and role.
+pub async fn active_by_email(pool: &PgPool, email: &str) -> Result<Option<(UserId, Role)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"SELECT id AS "id: crate::ids::UserId", role AS "role: crate::access::Role" FROM users WHERE email = $1 AND active"#,
+        email.trim().to_lowercase()
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(|r| (r.id, r.role)))
+}
+
 /// The active accounts a case can be assigned to (analysts and supervisors), by name.
 pub async fn assignable(conn: &mut PgConnection) -> Result<Vec<(UserId, String)>, sqlx::Error> {
     Ok(sqlx::query!(
