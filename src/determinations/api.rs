@@ -112,7 +112,7 @@ pub async fn list(
 ) -> Result<ApiJson<Vec<Determination>>, AppError> {
     let mut conn = state.db.acquire().await?;
     crate::cases::service::visible(&mut conn, &user, id, false).await?;
-    Ok(ApiJson(service::of_case(&mut conn, id).await?))
+    Ok(ApiJson(super::db::of_case(&mut conn, id).await?))
 }
 
 /// One determination.

@@ -1,13 +1,13 @@
 //! Determination use cases: draft, revise, submit, return and sign. Each is one
 //! transaction with its audit event (object: the case, so the case's timeline shows it).
 
-use crate::ids::{AssessmentId, CaseId, DeterminationId, DocumentId, MeasureId, SubmissionId, UserId};
+use crate::ids::{CaseId, DeterminationId, DocumentId, UserId};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Content, Determination, Kind, Outcome, Status, validate};
+use super::{Content, Determination, Kind, Status, validate};
 use crate::access::Actor;
 use crate::audit::{self, EventType, NewEvent};
 use crate::cases::model::CaseRow;
@@ -15,29 +15,6 @@ use crate::cases::service::visible;
 use crate::cases::workflow::{Change, Decision, Facts, Input, Stage};
 use crate::error::{DomainError, FieldError};
 use crate::notifications::{self, Note};
-
-/// `query_as!` over the columns of [`Determination`] with its people's names: the rest of
-/// the statement after the joins, then its parameters.
-macro_rules! select_determinations {
-    ($rest:tt $(, $arg:expr)* $(,)?) => {
-        sqlx::query_as!(
-            Determination,
-            r#"SELECT d.id AS "id: DeterminationId", d.case_id AS "case_id: CaseId", d.kind AS "kind: Kind",
-                d.supersedes AS "supersedes: DeterminationId", d.outcome AS "outcome: Outcome", d.status AS "status: Status", d.revision, d.content,
-                d.assessment_id AS "assessment_id: AssessmentId", d.cited_documents AS "cited_documents: Vec<DocumentId>",
-                d.unclassified_confirmed, d.drafted_by AS "drafted_by: UserId", du.name AS drafted_by_name, d.created_at,
-                d.updated_at, d.submitted_at, d.signed_by AS "signed_by: UserId",
-                coalesce(su.name, d.outside_signer) AS "signed_by_name?", d.signed_at, d.reauth_at, d.content_sha256,
-                d.signed_on, d.signer_title, d.signer_authority, d.outside_signer,
-                d.signed_copy_id AS "signed_copy_id: DocumentId", d.signed_copy_sha256,
-                d.recorded_by AS "recorded_by: UserId", ru.name AS "recorded_by_name?", d.recorded_at,
-                d.confirmed_by AS "confirmed_by: UserId", cu.name AS "confirmed_by_name?"
-              FROM determinations d JOIN users du ON du.id = d.drafted_by LEFT JOIN users su ON su.id = d.signed_by
-              LEFT JOIN users ru ON ru.id = d.recorded_by LEFT JOIN users cu ON cu.id = d.confirmed_by "# + $rest
-            $(, $arg)*
-        )
-    };
-}
 
 /// What a draft says (its kind is fixed when it is started).
 pub struct Draft {
@@ -57,19 +34,9 @@ pub async fn get(
     id: DeterminationId,
     lock: bool,
 ) -> Result<(Determination, CaseRow), DomainError> {
-    let d = if lock {
-        select_determinations!("WHERE d.id = $1 FOR UPDATE OF d", id.0).fetch_optional(&mut *conn).await?
-    } else {
-        select_determinations!("WHERE d.id = $1", id.0).fetch_optional(&mut *conn).await?
-    }
-    .ok_or(DomainError::NotFound)?;
+    let d = super::db::get(conn, id, lock).await?.ok_or(DomainError::NotFound)?;
     let c = visible(conn, user, d.case_id, false).await?;
     Ok((d, c))
-}
-
-/// The determinations of a case, oldest first.
-pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Determination>, DomainError> {
-    Ok(select_determinations!("WHERE d.case_id = $1 ORDER BY d.created_at, d.id", case_id.0).fetch_all(conn).await?)
 }
 
 /// A determination listed with its case's docket number and title.
@@ -101,59 +68,9 @@ pub enum Listing {
 pub async fn list(conn: &mut PgConnection, user: &Actor, which: Listing) -> Result<Vec<Listed>, DomainError> {
     // Need-to-know in the query, as `CaseRow::visible_to` decides it one case at a time.
     let sees_restricted = user.may(crate::access::Action::SeeRestrictedCases);
-    let ds = match which {
-        Listing::AwaitingSignature => {
-            select_determinations!(
-                "JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1)
-                 AND d.status IN ('submitted', 'recorded') ORDER BY coalesce(d.recorded_at, d.submitted_at), d.id LIMIT 500",
-                user.id.0,
-                sees_restricted
-            )
-            .fetch_all(&mut *conn)
-            .await?
-        }
-        Listing::AwaitingMySignature => {
-            select_determinations!(
-                "JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1)
-                 AND d.status IN ('submitted', 'recorded') AND d.drafted_by <> $1
-                 AND d.recorded_by IS DISTINCT FROM $1 AND c.created_by IS DISTINCT FROM $1
-                 ORDER BY coalesce(d.recorded_at, d.submitted_at), d.id LIMIT 500",
-                user.id.0,
-                sees_restricted
-            )
-            .fetch_all(&mut *conn)
-            .await?
-        }
-        Listing::UnsignedByMe => {
-            select_determinations!(
-                "JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1)
-                 AND d.drafted_by = $1 AND d.status <> 'signed' ORDER BY d.updated_at DESC, d.id LIMIT 500",
-                user.id.0,
-                sees_restricted
-            )
-            .fetch_all(&mut *conn)
-            .await?
-        }
-        Listing::ReturnedBy => {
-            select_determinations!(
-                "JOIN cases c ON c.id = d.case_id WHERE ($2 OR NOT c.restricted OR c.assignee = $1)
-                 AND d.status = 'returned' AND EXISTS (SELECT 1 FROM determination_returns r
-                 WHERE r.determination_id = d.id AND r.returned_by = $1) ORDER BY d.updated_at DESC, d.id LIMIT 500",
-                user.id.0,
-                sees_restricted
-            )
-            .fetch_all(&mut *conn)
-            .await?
-        }
-    };
+    let ds = super::db::listed(conn, &which, user.id, sees_restricted).await?;
     let ids: Vec<CaseId> = ds.iter().map(|d| d.case_id).collect();
-    let cases: std::collections::HashMap<CaseId, (String, String)> =
-        sqlx::query!(r#"SELECT id AS "id: CaseId", docket_number, title FROM cases WHERE id = ANY($1)"#, &ids as _)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, (r.docket_number, r.title)))
-            .collect();
+    let cases = super::db::dockets_and_titles(conn, &ids).await?;
     Ok(ds
         .into_iter()
         .map(|d| {
@@ -226,59 +143,8 @@ pub async fn page(
     user: &Actor,
     f: &DeterminationFilter,
 ) -> Result<(crate::db::Page<Listed>, crate::db::Total), DomainError> {
-    use sqlx::QueryBuilder;
     let sees_restricted = user.may(crate::access::Action::SeeRestrictedCases);
-    let filters = |qb: &mut QueryBuilder<sqlx::Postgres>| {
-        qb.push(" FROM determinations d JOIN cases c ON c.id = d.case_id WHERE (")
-            .push_bind(sees_restricted)
-            .push(" OR NOT c.restricted OR c.assignee = ")
-            .push_bind(user.id.0)
-            .push(")");
-        if let Some(st) = f.status {
-            qb.push(" AND d.status = ").push_bind(st.as_str()).push("::text");
-        }
-        if let Some(k) = f.kind {
-            qb.push(" AND d.kind = ").push_bind(k.as_str());
-        }
-    };
-    // The page: ids in order, by keyset on the order's columns (walked backwards for the
-    // page before the cursor).
-    #[expect(clippy::disallowed_methods, reason = "the filters, order and cursor come from the request")]
-    let mut qb = QueryBuilder::new("SELECT d.id, d.updated_at, c.docket_number");
-    filters(&mut qb);
-    let ascending = f.sort != DeterminationSort::Newest;
-    let op = if ascending != f.backwards { ">" } else { "<" };
-    let dir = if ascending != f.backwards { "ASC" } else { "DESC" };
-    if let Some((key, id)) = &f.after {
-        match f.sort {
-            DeterminationSort::Newest | DeterminationSort::Oldest => {
-                qb.push(format!(" AND (d.updated_at, d.id) {op} (CAST("))
-                    .push_bind(key.clone())
-                    .push(" AS timestamptz), ")
-                    .push_bind(*id)
-                    .push(")");
-            }
-            DeterminationSort::Docket => {
-                qb.push(format!(" AND (c.docket_year, c.docket_seq, d.id) {op} (split_part("))
-                    .push_bind(key.clone())
-                    .push(", '-', 2)::integer, split_part(")
-                    .push_bind(key.clone())
-                    .push(", '-', 3)::integer, ")
-                    .push_bind(*id)
-                    .push(")");
-            }
-        }
-    }
-    match f.sort {
-        DeterminationSort::Newest | DeterminationSort::Oldest => {
-            qb.push(format!(" ORDER BY d.updated_at {dir}, d.id {dir}"));
-        }
-        DeterminationSort::Docket => {
-            qb.push(format!(" ORDER BY c.docket_year {dir}, c.docket_seq {dir}, d.id {dir}"));
-        }
-    }
-    qb.push(" LIMIT ").push_bind(f.limit + 1);
-    let keys: Vec<(uuid::Uuid, OffsetDateTime, String)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    let keys = super::db::page_keys(conn, user.id, sees_restricted, f).await?;
     let sort = f.sort;
     let ids = crate::db::Page::from_read(keys, f.limit, f.after.is_some(), f.backwards, |(id, at, docket)| {
         let key = match sort {
@@ -290,9 +156,7 @@ pub async fn page(
         format!("{key}~{id}")
     });
     let wanted: Vec<uuid::Uuid> = ids.rows.iter().map(|r| r.0).collect();
-    let ds = select_determinations!("JOIN unnest($1::uuid[]) AS w(id) ON w.id = d.id", &wanted)
-        .fetch_all(&mut *conn)
-        .await?;
+    let ds = super::db::by_ids(conn, &wanted).await?;
     let mut by_id: std::collections::HashMap<uuid::Uuid, Determination> = ds.into_iter().map(|d| (d.id.0, d)).collect();
     let rows: Vec<Listed> = ids
         .rows
@@ -304,11 +168,7 @@ pub async fn page(
     let total = if ids.next.is_none() && ids.prev.is_none() && f.after.is_none() {
         crate::db::Total::Exact(rows.len() as i64)
     } else {
-        #[expect(clippy::disallowed_methods, reason = "the filters come from the request")]
-        let mut qb = QueryBuilder::new("SELECT count(*) FROM (SELECT 1");
-        filters(&mut qb);
-        qb.push(" LIMIT ").push_bind(crate::db::Total::CAP + 1).push(") x");
-        crate::db::Total::counted(qb.build_query_scalar().fetch_one(&mut *conn).await?)
+        crate::db::Total::counted(super::db::count(conn, user.id, sees_restricted, f).await?)
     };
     Ok((crate::db::Page { rows, next: ids.next, prev: ids.prev }, total))
 }
@@ -326,29 +186,20 @@ async fn check_references(
     complete: bool,
 ) -> Result<Vec<FieldError>, DomainError> {
     let mut e = Vec::new();
-    let docs = sqlx::query!(
-        r#"SELECT id AS "id: DocumentId", marking::text AS "marking!" FROM documents WHERE case_id = $1 AND id = ANY($2)"#,
-        case_id.0,
-        cited as _
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let docs = super::db::markings(conn, case_id, cited).await?;
     for id in cited {
-        match docs.iter().find(|d| d.id == *id) {
+        match docs.iter().find(|(d, _)| d == id) {
             None => e.push(FieldError::new("cited_documents", format!("{id} is not a document of this case"))),
-            Some(d) if d.marking == "classified_reference" => e.push(FieldError::new(
+            Some((_, marking)) if marking == "classified_reference" => e.push(FieldError::new(
                 "cited_documents",
                 "a classified-reference document can never be cited in a determination (it must be unclassified)",
             )),
             _ => {}
         }
     }
-    let submissions =
-        sqlx::query!(r#"SELECT id AS "id: SubmissionId", kind FROM case_submissions WHERE case_id = $1"#, case_id.0)
-            .fetch_all(&mut *conn)
-            .await?;
+    let submissions = super::db::submission_kinds(conn, case_id).await?;
     for a in &content.submission_answers {
-        if !submissions.iter().any(|s| s.id == a.submission_id) {
+        if !submissions.iter().any(|(id, _)| *id == a.submission_id) {
             e.push(FieldError::new(
                 "submission_answers",
                 format!("{} is not a submission of this case", a.submission_id),
@@ -358,8 +209,8 @@ async fn check_references(
     if complete && matches!(kind, Kind::Final | Kind::Amendment) {
         let unanswered = submissions
             .iter()
-            .filter(|s| s.kind != "meeting_request")
-            .filter(|s| !content.submission_answers.iter().any(|a| a.submission_id == s.id))
+            .filter(|(_, kind)| kind != "meeting_request")
+            .filter(|(id, _)| !content.submission_answers.iter().any(|a| a.submission_id == *id))
             .count();
         if unanswered > 0 {
             e.push(FieldError::new(
@@ -368,33 +219,17 @@ async fn check_references(
             ));
         }
     }
-    let measures = sqlx::query!(
-        r#"SELECT id AS "id: MeasureId", status AS "status: crate::mitigation::MeasureStatus"
-         FROM mitigation_measures WHERE case_id = $1 AND id = ANY($2)"#,
-        case_id.0,
-        &content.measures as _
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let measures = super::db::measure_statuses(conn, case_id, &content.measures).await?;
     for id in &content.measures {
-        match measures.iter().find(|m| m.id == *id) {
+        match measures.iter().find(|(m, _)| m == id) {
             None => e.push(FieldError::new("measures", format!("{id} is not a mitigation measure of this case"))),
-            Some(m) if complete && outcome == "permitted_with_mitigation" && !m.status.is_in_force() => {
+            Some((_, status)) if complete && outcome == "permitted_with_mitigation" && !status.is_in_force() => {
                 e.push(FieldError::new("measures", "a final determination rests only on agreed measures"))
             }
             _ => {}
         }
     }
     Ok(e)
-}
-
-async fn current_assessment(conn: &mut PgConnection, case_id: CaseId) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "SELECT id FROM assessments WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
-        case_id.0,
-    )
-    .fetch_optional(conn)
-    .await
 }
 
 /// Starts a draft on a case.
@@ -418,13 +253,7 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(DomainError::Invalid(errors));
     }
-    let signed_final: Option<Uuid> = sqlx::query_scalar!(
-        "SELECT id FROM determinations WHERE case_id = $1 AND status = 'signed' AND kind IN ('final', 'amendment') \
-         ORDER BY signed_at DESC LIMIT 1",
-        case_id.0,
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let signed_final = super::db::last_signed_final(&mut tx, case_id).await?;
     let supersedes = match kind {
         Kind::Initial if c.stage != Stage::InitialDetermination || c.initial_signed_by.is_some() => {
             return Err(DomainError::Conflict(format!(
@@ -454,14 +283,7 @@ pub async fn create(
         }
         _ => None,
     };
-    let open: bool = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM determinations WHERE case_id = $1 AND status <> 'signed' AND (kind = $2 OR (kind IN ('amendment', 'revocation') AND $2 IN ('amendment', 'revocation')))) AS "v!""#,
-        case_id.0,
-        kind.as_str(),
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if open {
+    if super::db::has_open_draft(&mut tx, case_id, kind).await? {
         return Err(DomainError::Conflict(format!(
             "this case already has an unsigned {} draft: revise that one",
             kind.label().to_lowercase()
@@ -469,25 +291,15 @@ pub async fn create(
     }
     let id = DeterminationId::new();
     let content = serde_json::to_value(&draft.content).expect("content serialises");
-    let assessment = current_assessment(&mut tx, case_id).await?;
-    sqlx::query!(
-        "INSERT INTO determinations (id, case_id, kind, supersedes, outcome, content, assessment_id, cited_documents, \
-         unclassified_confirmed, drafted_by, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)",
-        id.0,
-        case_id.0,
-        kind.as_str(),
-        supersedes,
-        &draft.outcome,
-        &content,
-        assessment,
-        &draft.cited_documents as _,
-        draft.unclassified_confirmed,
-        user.id.0,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
-    save_revision(&mut tx, id, 1, &draft.outcome, &content, user.id, now).await?;
+    let row = super::db::DraftRow {
+        outcome: &draft.outcome,
+        content: &content,
+        cited_documents: &draft.cited_documents,
+        unclassified_confirmed: draft.unclassified_confirmed,
+        assessment_id: super::db::current_assessment(&mut tx, case_id).await?,
+    };
+    super::db::insert(&mut tx, id, case_id, (kind, supersedes), &row, (user.id, now)).await?;
+    super::db::insert_revision(&mut tx, id, 1, &draft.outcome, &content, (user.id, now)).await?;
     let event = NewEvent::new(EventType::DeterminationDrafted).object("case", case_id).changes(json!({
         "determination": id, "kind": kind.as_str(), "outcome": {"after": draft.outcome}, "revision": 1,
         "supersedes": supersedes, "on": on, "late_reason": drafted.late_reason(),
@@ -496,30 +308,6 @@ pub async fn create(
     let (d, _) = get(&mut tx, user, id, false).await?;
     tx.commit().await?;
     Ok(d)
-}
-
-async fn save_revision(
-    conn: &mut PgConnection,
-    id: DeterminationId,
-    revision: i32,
-    outcome: &str,
-    content: &serde_json::Value,
-    by: UserId,
-    at: OffsetDateTime,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO determination_revisions (determination_id, revision, outcome, content, saved_by, saved_at) \
-         VALUES ($1,$2,$3,$4,$5,$6)",
-        id.0,
-        revision,
-        outcome,
-        content,
-        by.0,
-        at
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 fn editable(d: &Determination, user: &Actor) -> Result<(), DomainError> {
@@ -571,23 +359,15 @@ pub async fn revise(
     }
     let content = serde_json::to_value(&draft.content).expect("content serialises");
     let next = d.revision + 1;
-    let assessment = current_assessment(&mut tx, c.id).await?;
-    sqlx::query!(
-        "UPDATE determinations SET outcome = $2, content = $3, cited_documents = $4, unclassified_confirmed = $5, \
-         assessment_id = $6, revision = $7, updated_at = $8 WHERE id = $1 AND revision = $9",
-        id.0,
-        &draft.outcome,
-        &content,
-        &draft.cited_documents as _,
-        draft.unclassified_confirmed,
-        assessment,
-        next,
-        now,
-        d.revision
-    )
-    .execute(&mut *tx)
-    .await?;
-    save_revision(&mut tx, id, next, &draft.outcome, &content, user.id, now).await?;
+    let row = super::db::DraftRow {
+        outcome: &draft.outcome,
+        content: &content,
+        cited_documents: &draft.cited_documents,
+        unclassified_confirmed: draft.unclassified_confirmed,
+        assessment_id: super::db::current_assessment(&mut tx, c.id).await?,
+    };
+    super::db::update_draft(&mut tx, id, (d.revision, next), &row, now).await?;
+    super::db::insert_revision(&mut tx, id, next, &draft.outcome, &content, (user.id, now)).await?;
     let mut changed: Vec<&str> = Vec::new();
     let old = d.typed();
     for (name, a, b) in [
@@ -636,14 +416,7 @@ pub async fn submit(
     if matches!(kind, Kind::Initial | Kind::Final) && d.assessment_id.is_none() {
         return Err(DomainError::Conflict("the risk analysis must rest on a recorded risk assessment".into()));
     }
-    sqlx::query!(
-        "UPDATE determinations SET status = $3, submitted_at = $2 WHERE id = $1",
-        id.0,
-        now,
-        Status::Submitted as _
-    )
-    .execute(&mut *tx)
-    .await?;
+    super::db::set_submitted(&mut tx, id, now).await?;
     let event = NewEvent::new(EventType::DeterminationSubmitted).object("case", c.id).changes(
         json!({"determination": id, "revision": d.revision, "status": {"before": d.status, "after": Status::Submitted}}),
     );
@@ -705,26 +478,8 @@ pub async fn return_draft(
         )));
     }
     // A recorded outside signature that is returned is no longer part of the draft.
-    sqlx::query!(
-        "UPDATE determinations SET status = $2, outside_signer = NULL, signer_title = NULL, signer_authority = NULL, \
-         signed_on = NULL, signed_copy_id = NULL, signed_copy_sha256 = NULL, recorded_by = NULL, recorded_at = NULL \
-         WHERE id = $1",
-        id.0,
-        Status::Returned as _
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "INSERT INTO determination_returns (id, determination_id, revision, comment, returned_by, returned_at) VALUES ($1,$2,$3,$4,$5,$6)",
-        Uuid::now_v7(),
-        id.0,
-        d.revision,
-        comment,
-        user.id.0,
-        now,
-    )
-    .execute(&mut *tx)
-    .await?;
+    super::db::set_returned(&mut tx, id).await?;
+    super::db::insert_return(&mut tx, id, d.revision, comment, (user.id, now)).await?;
     let event = NewEvent::new(EventType::DeterminationReturned).object("case", c.id).changes(json!({
         "determination": id, "revision": d.revision, "comment": comment, "status": {"before": d.status, "after": "returned"},
     }));
@@ -857,24 +612,16 @@ pub async fn sign(
     let (title, authority) = signer_statement(&mut tx, user, &req).await?;
     let hash = d.computed_hash();
     let reauth_at = user.reauth_at.expect("checked above");
-    let n = sqlx::query!(
-        "UPDATE determinations SET status = $6, signed_by = $2, signed_at = $3, reauth_at = $4, content_sha256 = $5, \
-         signed_on = $8, signer_title = $9, signer_authority = $10 WHERE id = $1 AND status = $7",
-        id.0,
-        user.id.0,
-        now,
+    let signature = super::db::SignatureRow {
+        signed_by: user.id,
+        signed_at: now,
         reauth_at,
-        &hash[..],
-        Status::Signed as _,
-        Status::Submitted as _,
-        on,
-        title,
-        authority,
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n != 1 {
+        content_sha256: &hash[..],
+        signed_on: on,
+        signer_title: &title,
+        signer_authority: &authority,
+    };
+    if !super::db::sign(&mut tx, id, &signature).await? {
         return Err(DomainError::Conflict("this determination is already signed".into()));
     }
     let stage_after = take_effect(&mut tx, user, now, &d, &c).await?;
@@ -914,26 +661,11 @@ async fn take_effect(
     let mut change = None;
     match d.kind() {
         Kind::Initial => {
-            sqlx::query!(
-                "UPDATE cases SET initial_signed_by = $2, initial_signed_at = $3 WHERE id = $1",
-                c.id.0,
-                user.id.0,
-                now
-            )
-            .execute(&mut *tx)
-            .await?;
+            super::db::set_initial_signed(&mut *tx, c.id, (user.id, now)).await?;
         }
         Kind::Final | Kind::Amendment => {
             let decision = Decision::parse(d.outcome.as_str()).expect("checked by the database");
-            sqlx::query!(
-                "UPDATE cases SET final_decision = $2, final_signed_by = $3, final_signed_at = $4 WHERE id = $1",
-                c.id.0,
-                decision as _,
-                user.id.0,
-                now
-            )
-            .execute(&mut *tx)
-            .await?;
+            super::db::set_final_decision(&mut *tx, c.id, decision, (user.id, now)).await?;
             if d.kind() == Kind::Amendment {
                 change = Some(Change::Amended(decision));
                 crate::cases::service::determination_event(
@@ -1039,24 +771,15 @@ pub async fn record_outside(
     if let Some(why) = why_not_signable(d.kind(), &c, user, on) {
         return Err(DomainError::Conflict(why));
     }
-    sqlx::query!(
-        "UPDATE determinations SET status = $2, outside_signer = $3, signer_title = $4, signer_authority = $5, \
-         signed_on = $6, signed_copy_id = $7, signed_copy_sha256 = $8, recorded_by = $9, recorded_at = $10 \
-         WHERE id = $1 AND status = $11",
-        id.0,
-        Status::Recorded as _,
-        name,
-        title,
-        authority,
-        on,
-        copy.id.0,
-        &copy_hash,
-        user.id.0,
-        now,
-        Status::Submitted as _,
-    )
-    .execute(&mut *tx)
-    .await?;
+    let outside = super::db::OutsideRow {
+        signer: name,
+        signer_title: title,
+        signer_authority: authority,
+        signed_on: on,
+        signed_copy_id: copy.id,
+        signed_copy_sha256: &copy_hash,
+    };
+    super::db::record_outside(&mut tx, id, &outside, (user.id, now)).await?;
     let event = NewEvent::new(EventType::DeterminationSignatureRecorded).object("case", c.id).changes(json!({
         "determination": id, "revision": d.revision, "status": {"before": "submitted", "after": "recorded"},
         "signer": name, "signer_title": title, "authority": authority, "signed_on": on,
@@ -1113,21 +836,7 @@ pub async fn confirm_outside(
     }
     let hash = d.computed_hash();
     let reauth_at = user.reauth_at.expect("checked above");
-    let n = sqlx::query!(
-        "UPDATE determinations SET status = $2, signed_at = $3, reauth_at = $4, content_sha256 = $5, confirmed_by = $6 \
-         WHERE id = $1 AND status = $7",
-        id.0,
-        Status::Signed as _,
-        now,
-        reauth_at,
-        &hash[..],
-        user.id.0,
-        Status::Recorded as _,
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n != 1 {
+    if !super::db::confirm_outside(&mut tx, id, (reauth_at, &hash[..]), (user.id, now)).await? {
         return Err(DomainError::Conflict("this determination is already signed".into()));
     }
     let stage_after = take_effect(&mut tx, user, now, &d, &c).await?;
@@ -1172,40 +881,6 @@ async fn tell_drafter(
     notifications::resolve(&mut *conn, now, notifications::Kind::AwaitingSignature, &link).await?;
     notifications::notify(conn, now, mail, d.drafted_by, &Note::on_case(kind, d.case_id, message, &link)).await?;
     Ok(())
-}
-
-/// The saved revisions of a determination: (revision, outcome, who, when), oldest first.
-pub async fn revisions(
-    conn: &mut PgConnection,
-    id: DeterminationId,
-) -> Result<Vec<(i32, String, String, OffsetDateTime)>, DomainError> {
-    Ok(sqlx::query!(
-        "SELECT r.revision, r.outcome, u.name, r.saved_at FROM determination_revisions r JOIN users u ON u.id = r.saved_by \
-         WHERE r.determination_id = $1 ORDER BY r.revision",
-        id.0
-    )
-    .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|r| (r.revision, r.outcome, r.name, r.saved_at))
-    .collect())
-}
-
-/// The returns of a determination: (revision, comment, who, when).
-pub async fn returns(
-    conn: &mut PgConnection,
-    id: DeterminationId,
-) -> Result<Vec<(i32, String, String, OffsetDateTime)>, DomainError> {
-    Ok(sqlx::query!(
-        "SELECT r.revision, r.comment, u.name, r.returned_at FROM determination_returns r JOIN users u ON u.id = r.returned_by \
-         WHERE r.determination_id = $1 ORDER BY r.returned_at",
-        id.0
-    )
-    .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|r| (r.revision, r.comment, r.name, r.returned_at))
-    .collect())
 }
 
 /// A signed final determination (or its amendment or revocation) that may be sent and
@@ -1257,28 +932,16 @@ pub async fn record_sending(
     let mut tx = conn.begin().await?;
     let (d, c, signed) = issued(&mut tx, user, id).await?;
     crate::dates::check_dated("sent_on", on, now, &[("its signature", Some(signed))], s.late_reason.as_deref())?;
-    let sid = Uuid::now_v7();
-    sqlx::query!(
-        "INSERT INTO determination_sendings (id, determination_id, recipient, recipient_kind, method, sent_on, recorded_by, recorded_at) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        sid,
-        id.0,
-        recipient,
-        recipient_kind.as_str(),
-        method.as_str(),
-        on,
-        user.id.0,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    let sending =
+        super::Sending { id: Uuid::now_v7(), recipient: recipient.to_string(), recipient_kind, method, sent_on: on };
+    super::db::insert_sending(&mut tx, id, &sending, (user.id, now)).await?;
     let event = NewEvent::new(EventType::DeterminationSent).object("case", c.id).changes(json!({
         "determination": id, "kind": d.kind().as_str(), "recipient": recipient, "recipient_kind": recipient_kind,
         "method": method, "sent_on": on, "late_reason": crate::dates::late_reason_of(s.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
-    Ok(super::Sending { id: sid, recipient: recipient.to_string(), recipient_kind, method, sent_on: on })
+    Ok(sending)
 }
 
 /// Records the Federal Register publication of a signed final determination (7.109(f)):
@@ -1314,23 +977,13 @@ pub async fn record_publication(
             before.citation, before.published_on
         )));
     }
-    sqlx::query!(
-        "INSERT INTO determination_publications (determination_id, published_on, citation, document_number, recorded_by, recorded_at) \
-         VALUES ($1,$2,$3,$4,$5,$6)",
-        id.0,
-        on,
-        citation,
-        number,
-        user.id.0,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    let publication = super::Publication { published_on: on, citation, document_number: number };
+    super::db::insert_publication(&mut tx, id, &publication, (user.id, now)).await?;
     let event = NewEvent::new(EventType::DeterminationPublished).object("case", c.id).changes(json!({
-        "determination": id, "kind": d.kind().as_str(), "published_on": on, "citation": citation,
-        "document_number": number, "late_reason": crate::dates::late_reason_of(p.late_reason.as_deref()),
+        "determination": id, "kind": d.kind().as_str(), "published_on": on, "citation": publication.citation,
+        "document_number": publication.document_number, "late_reason": crate::dates::late_reason_of(p.late_reason.as_deref()),
     }));
     audit::record(&mut tx, now, &user.audit(), event).await?;
     tx.commit().await?;
-    Ok(super::Publication { published_on: on, citation, document_number: number })
+    Ok(publication)
 }

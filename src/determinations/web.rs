@@ -256,12 +256,12 @@ async fn determination_page_with(
             .await?;
     }
     let now = state.now();
-    let returns = service::returns(&mut conn, id)
+    let returns = super::db::returns(&mut conn, id)
         .await?
         .into_iter()
         .map(|(rev, comment, who, at)| (rev, comment, who, show_time(at, &user.zone)))
         .collect();
-    let revisions = service::revisions(&mut conn, id)
+    let revisions = super::db::revisions(&mut conn, id)
         .await?
         .into_iter()
         .map(|(rev, outcome, who, at)| (rev, outcome_label(&outcome), who, show_time(at, &user.zone)))

@@ -46,10 +46,7 @@ pub async fn add_notice(
         errors.push(FieldError::new("sent_on", "cannot be in the future"));
     }
     let mut tx = conn.begin().await?;
-    let agency_ok: bool =
-        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM ref_agencies WHERE code = $1) AS "v!""#, n.agency.trim(),)
-            .fetch_one(&mut *tx)
-            .await?;
+    let agency_ok = super::db::agency_exists(&mut tx, n.agency.trim()).await?;
     if !agency_ok {
         errors.push(FieldError::new("agency", "is not a known agency code"));
     }
@@ -98,22 +95,9 @@ pub async fn add_notice(
         return Err(DomainError::invalid("due_on", "cannot be before the notice was sent"));
     }
     let id = NoticeId::new();
-    let inserted = sqlx::query!(
-        "INSERT INTO agency_notices (id, case_id, step, agency, sent_on, due_on, created_by, created_at) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (case_id, step, agency) DO NOTHING",
-        id.0,
-        case_id.0,
-        step.as_str(),
-        n.agency.trim(),
-        sent,
-        due,
-        user.id.0,
-        now
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
+    let inserted =
+        super::db::insert_notice(&mut tx, id, case_id, step, n.agency.trim(), (sent, due), (user.id, now)).await?;
+    if !inserted {
         return Err(DomainError::invalid("agency", "this agency already has a notice for this step"));
     }
     let event = NewEvent::new(EventType::AgencyNoticeSent).object("case", case_id).changes(json!({
@@ -189,20 +173,16 @@ pub async fn respond(
             check_dated(field, d, now, &[("the objection", responded)], None)?;
         }
     }
-    sqlx::query!(
-        "UPDATE agency_notices SET response = $2, responded_on = $3, comment = $4, objector_level = $5, \
-         referred_to_president = $6, dispute_resolved_on = $7, dispute_resolution = $8, version = version + 1 WHERE id = $1",
-        notice_id.0,
-        response.as_str(),
-        responded,
-        r.comment.trim(),
-        &level as _,
-        referred,
-        resolved,
-        &resolution as _,
-    )
-    .execute(&mut *tx)
-    .await?;
+    let row = super::db::ResponseRow {
+        response,
+        responded_on: responded,
+        comment: r.comment.trim(),
+        objector_level: &level,
+        referred_to_president: referred,
+        dispute_resolved_on: resolved,
+        dispute_resolution: &resolution,
+    };
+    super::db::set_response(&mut tx, notice_id, &row).await?;
     let event = NewEvent::new(EventType::AgencyNoticeResponse).object("case", c.id).changes(json!({
         "notice": notice_id, "agency": before.agency, "step": before.step,
         "response": {"before": before.response, "after": response},
@@ -242,17 +222,10 @@ pub async fn add_submission(
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, &c)?;
-    if let Some(p) = s.party_id {
-        let linked: bool = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM case_parties WHERE case_id = $1 AND party_id = $2) AS "v!""#,
-            case_id.0,
-            p.0,
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if !linked {
-            return Err(DomainError::invalid("party_id", "is not a party to this case"));
-        }
+    if let Some(p) = s.party_id
+        && !super::db::is_party_of(&mut tx, case_id, p).await?
+    {
+        return Err(DomainError::invalid("party_id", "is not a party to this case"));
     }
     if c.served_on.is_none()
         || !matches!(
@@ -281,33 +254,21 @@ pub async fn add_submission(
     let response_due = c.served_on.map(|d| d + time::Duration::days(crate::cases::clocks::RESPONSE_DAYS));
     let after_window = response_due.is_some_and(|due| received > due);
     let id = SubmissionId::new();
-    sqlx::query!(
-        "INSERT INTO case_submissions (id, case_id, party_id, received_on, kind, summary, created_by, created_at) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        id.0,
-        case_id.0,
-        s.party_id as _,
-        received,
-        kind.as_str(),
-        s.summary.trim(),
-        user.id.0,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    let row = super::db::NewSubmissionRow {
+        id,
+        case_id,
+        party_id: s.party_id,
+        received_on: received,
+        kind,
+        summary: s.summary.trim(),
+    };
+    super::db::insert_submission(&mut tx, &row, (user.id, now)).await?;
     let mut changes = json!({
         "submission": id, "kind": kind, "received_on": received, "party": s.party_id,
         "after_window": after_window, "late_reason": late_reason_of(s.late_reason.as_deref()),
     });
     if kind.is_response() && c.response_received_on.is_none() {
-        sqlx::query!(
-            "UPDATE cases SET response_received_on = $2, version = version + 1, updated_at = $3 WHERE id = $1",
-            case_id.0,
-            received,
-            now
-        )
-        .execute(&mut *tx)
-        .await?;
+        super::db::set_response_received(&mut tx, case_id, received, now).await?;
         changes["response_received_on"] = json!(received);
     }
     audit::record(
@@ -340,14 +301,8 @@ pub async fn record_meeting(
         return Err(DomainError::Invalid(errors));
     }
     let mut tx = conn.begin().await?;
-    let row = sqlx::query!(
-        r#"SELECT case_id AS "case_id: CaseId", kind, received_on FROM case_submissions WHERE id = $1 FOR UPDATE"#,
-        submission_id.0
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(DomainError::NotFound)?;
-    let (case_id, kind, requested) = (row.case_id, row.kind, row.received_on);
+    let (case_id, kind, requested) =
+        super::db::lock_submission(&mut tx, submission_id).await?.ok_or(DomainError::NotFound)?;
     let c = visible(&mut tx, user, case_id, false).await?;
     may_work(user, &c)?;
     if kind != "meeting_request" {
@@ -355,14 +310,7 @@ pub async fn record_meeting(
     }
     let held = held.expect("checked");
     check_dated("held_on", held, now, &[("the meeting request", Some(requested))], m.late_reason.as_deref())?;
-    sqlx::query!(
-        "UPDATE case_submissions SET meeting_held_on = $2, meeting_outcome = $3 WHERE id = $1",
-        submission_id.0,
-        held,
-        m.outcome.trim()
-    )
-    .execute(&mut *tx)
-    .await?;
+    super::db::set_meeting(&mut tx, submission_id, held, m.outcome.trim()).await?;
     let event = NewEvent::new(EventType::SubmissionMeetingHeld).object("case", case_id).changes(
         json!({"submission": submission_id, "held_on": held, "late_reason": late_reason_of(m.late_reason.as_deref())}),
     );
@@ -407,18 +355,7 @@ pub async fn record_deviation(
     }
     check_dated("date", on, now, &[("the acceptance of the referral", c.accepted_on)], late_reason)?;
     let id = uuid::Uuid::now_v7();
-    sqlx::query!(
-        "INSERT INTO case_deviations (id, case_id, decided_on, justification, recorded_by, recorded_at) \
-         VALUES ($1,$2,$3,$4,$5,$6)",
-        id,
-        case_id.0,
-        on,
-        justification,
-        user.id.0,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    super::db::insert_deviation(&mut tx, id, case_id, on, justification, (user.id, now)).await?;
     crate::cases::db::touch(&mut tx, case_id, now).await?;
     let event = NewEvent::new(EventType::CaseEmergencyDeviation).object("case", case_id).changes(json!({
         "deviation": id, "on": on, "justification": justification, "late_reason": late_reason_of(late_reason),
@@ -466,14 +403,7 @@ pub async fn mark_response_complete(
     }
     let last = served.iter().filter_map(|p| p.answered_on).max();
     check_dated("date", on, now, &[("the last written response", last)], late_reason)?;
-    sqlx::query!(
-        "UPDATE cases SET response_complete_on = $2, updated_at = $3, version = version + 1 WHERE id = $1",
-        case_id.0,
-        on,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    super::db::set_response_complete(&mut tx, case_id, on, now).await?;
     let parties: Vec<&str> = served.iter().map(|p| p.name.as_str()).collect();
     let event = NewEvent::new(EventType::CaseResponseComplete).object("case", case_id).changes(json!({
         "on": on, "parties": parties, "late_reason": late_reason_of(late_reason),

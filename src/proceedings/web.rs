@@ -196,7 +196,7 @@ async fn proceedings_page_with(
         message,
         message_is_error: is_error,
         can_work: works(user, &c),
-        determinations: crate::determinations::service::of_case(&mut conn, id).await?.into_iter().map(row).collect(),
+        determinations: crate::determinations::db::of_case(&mut conn, id).await?.into_iter().map(row).collect(),
         draft_kinds: Kind::ALL.into_iter().map(|k| (k.as_str(), k.label(), k.outcomes())).collect(),
         notices: db::notices(&mut conn, id).await?,
         agencies,

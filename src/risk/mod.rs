@@ -2,6 +2,7 @@
 //! assessments, supervisor-approved band overrides and the nexus finding.
 
 pub mod api;
+pub mod db;
 pub mod model;
 pub mod service;
 pub mod web;

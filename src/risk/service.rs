@@ -21,10 +21,7 @@ use crate::text;
 
 /// Loads a rubric version.
 pub async fn rubric(conn: &mut PgConnection, version: i32) -> Result<Option<Rubric>, DomainError> {
-    let row = sqlx::query!("SELECT version, name, definition FROM rubric_versions WHERE version = $1", version)
-        .fetch_optional(&mut *conn)
-        .await?;
-    match row {
+    match super::db::rubric(conn, version).await? {
         Some(r) => {
             let (version, name) = (r.version, r.name);
             let definition: RubricDefinition = serde_json::from_value(r.definition)
@@ -37,8 +34,7 @@ pub async fn rubric(conn: &mut PgConnection, version: i32) -> Result<Option<Rubr
 
 /// The newest rubric version.
 pub async fn current_rubric(conn: &mut PgConnection) -> Result<Rubric, DomainError> {
-    let v: i32 =
-        sqlx::query_scalar!(r#"SELECT max(version) AS "v!" FROM rubric_versions"#).fetch_one(&mut *conn).await?;
+    let v = super::db::newest_rubric_version(conn).await?;
     rubric(conn, v).await?.ok_or(DomainError::NotFound)
 }
 
@@ -58,20 +54,10 @@ pub async fn create_rubric(
     }
     definition.validate().map_err(|m| DomainError::invalid("definition", m))?;
     let mut tx = conn.begin().await?;
-    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('rubric_versions'))").execute(&mut *tx).await?;
-    let version: i32 = sqlx::query_scalar!(r#"SELECT coalesce(max(version), 0) + 1 AS "v!" FROM rubric_versions"#)
-        .fetch_one(&mut *tx)
-        .await?;
-    sqlx::query!(
-        "INSERT INTO rubric_versions (version, name, definition, created_by, created_at) VALUES ($1,$2,$3,$4,$5)",
-        version,
-        name.trim(),
-        serde_json::to_value(&definition).expect("definitions serialise"),
-        user.id.0,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    super::db::lock_rubric_numbering(&mut tx).await?;
+    let version = super::db::next_rubric_version(&mut tx).await?;
+    let json = serde_json::to_value(&definition).expect("definitions serialise");
+    super::db::insert_rubric(&mut tx, version, name.trim(), json, (user.id, now)).await?;
     audit::record(
         &mut tx,
         now,
@@ -147,42 +133,10 @@ pub struct Override {
     pub approved: Option<bool>,
 }
 
-struct AssessmentRow {
-    id: AssessmentId,
-    case_id: CaseId,
-    rubric_version: i32,
-    connected_software: bool,
-    scores: serde_json::Value,
-    contributions: serde_json::Value,
-    composite: f64,
-    band: Band,
-    narrative: String,
-    author: UserId,
-    author_name: String,
-    created_at: OffsetDateTime,
-}
-
 /// The assessments of a case, newest first.
 pub async fn assessments(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Assessment>, DomainError> {
-    let rows = sqlx::query_as!(
-        AssessmentRow,
-        r#"SELECT a.id AS "id: AssessmentId", a.case_id AS "case_id: CaseId", a.rubric_version, a.connected_software, a.scores,
-         a.contributions, a.composite::float8 AS "composite!", a.band AS "band: Band", a.narrative, a.author AS "author: UserId",
-         u.name AS author_name, a.created_at FROM assessments a JOIN users u ON u.id = a.author
-         WHERE a.case_id = $1 ORDER BY a.created_at DESC, a.id DESC"#,
-        case_id.0
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let overrides = sqlx::query_as!(
-        Override,
-        r#"SELECT o.id AS "id: OverrideId", o.assessment_id AS "assessment_id: AssessmentId", o.proposed_band AS "proposed_band: Band",
-         o.justification, o.proposed_by AS "proposed_by: UserId", o.decided_by AS "decided_by: UserId", o.approved
-         FROM band_overrides o JOIN assessments a ON a.id = o.assessment_id WHERE a.case_id = $1 ORDER BY o.proposed_at"#,
-        case_id.0
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = super::db::assessments(conn, case_id).await?;
+    let overrides = super::db::overrides_of_case(conn, case_id).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -207,13 +161,6 @@ pub async fn assessments(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec
             }
         })
         .collect())
-}
-
-async fn connected_software(conn: &mut PgConnection, category: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query_scalar!("SELECT connected_software FROM ref_categories WHERE code = $1", category)
-        .fetch_optional(conn)
-        .await?
-        .unwrap_or(false))
 }
 
 fn may_work(user: &Actor, assignee: Option<UserId>) -> Result<(), DomainError> {
@@ -245,7 +192,7 @@ pub async fn assess(
         return Err(DomainError::Conflict(format!("{} is no longer under review", c.docket_number)));
     }
     let rubric = current_rubric(&mut tx).await?;
-    let cs = connected_software(&mut tx, &c.category).await?;
+    let cs = super::db::connected_software(&mut tx, &c.category).await?;
     let mut errors: Vec<FieldError> = Vec::new();
     for (code, s) in &scores {
         if s.rationale.trim().is_empty() {
@@ -276,27 +223,21 @@ pub async fn assess(
     let result = result.expect("no errors");
     let id = AssessmentId::new();
     // Which screening-list version the assessment saw.
-    let list_version: Option<i32> =
-        sqlx::query_scalar!("SELECT max(version) FROM screening_lists").fetch_one(&mut *tx).await?;
-    sqlx::query!(
-        "INSERT INTO assessments (id, case_id, rubric_version, connected_software, scores, contributions, composite, band, narrative, author, created_at, \
-         screening_list_version, assessed_on) VALUES ($1,$2,$3,$4,$5,$6,$7::float8::numeric,$8,$9,$10,$11,$12,$13)",
-        id.0,
-        case_id.0,
-        rubric.version,
-        cs,
-        serde_json::to_value(&scores).expect("serialise"),
-        serde_json::to_value(&result.contributions).expect("serialise"),
-        result.composite,
-        result.band as _,
-        narrative.trim(),
-        user.id.0,
-        now,
-        list_version,
-        on,
-    )
-    .execute(&mut *tx)
-    .await?;
+    let list_version = super::db::screening_list_version(&mut tx).await?;
+    let row = super::db::NewAssessment {
+        id,
+        case_id,
+        rubric_version: rubric.version,
+        connected_software: cs,
+        scores: serde_json::to_value(&scores).expect("serialise"),
+        contributions: serde_json::to_value(&result.contributions).expect("serialise"),
+        composite: result.composite,
+        band: result.band,
+        narrative: narrative.trim(),
+        screening_list_version: list_version,
+        assessed_on: on,
+    };
+    super::db::insert_assessment(&mut tx, row, (user.id, now)).await?;
     let event = NewEvent::new(EventType::CaseAssessed).object("case", case_id).changes(json!({
         "assessment": id, "rubric_version": rubric.version, "composite": result.composite, "band": result.band, "scores": plain,
         "on": on, "late_reason": when.late_reason(),
@@ -323,25 +264,12 @@ pub async fn propose_override(
         return Err(DomainError::Invalid(vec![e]));
     }
     let mut tx = conn.begin().await?;
-    let case_id =
-        sqlx::query_scalar!(r#"SELECT case_id AS "case_id: CaseId" FROM assessments WHERE id = $1"#, assessment_id.0)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(DomainError::NotFound)?;
+    let case_id = super::db::case_of_assessment(&mut tx, assessment_id).await?.ok_or(DomainError::NotFound)?;
     let c = visible(&mut tx, user, case_id, true).await?;
     may_work(user, c.assignee)?;
     let id = OverrideId::new();
-    let inserted = sqlx::query!(
-        "INSERT INTO band_overrides (id, assessment_id, proposed_band, justification, proposed_by, proposed_at) VALUES ($1,$2,$3,$4,$5,$6)",
-        id.0,
-        assessment_id.0,
-        band as _,
-        justification.trim(),
-        user.id.0,
-        now,
-    )
-    .execute(&mut *tx)
-    .await;
+    let inserted =
+        super::db::insert_override(&mut tx, id, assessment_id, band, justification.trim(), (user.id, now)).await;
     match inserted {
         Ok(_) => {}
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -373,15 +301,7 @@ pub async fn decide_override(
         return Err(DomainError::Invalid(vec![e]));
     }
     let mut tx = conn.begin().await?;
-    let row = sqlx::query!(
-        r#"SELECT a.case_id AS "case_id: CaseId", o.proposed_by AS "proposed_by: UserId", o.decided_by AS "decided_by: UserId",
-         o.proposed_band AS "proposed_band: Band"
-         FROM band_overrides o JOIN assessments a ON a.id = o.assessment_id WHERE o.id = $1 FOR UPDATE OF o"#,
-        override_id.0
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(DomainError::NotFound)?;
+    let row = super::db::lock_override(&mut tx, override_id).await?.ok_or(DomainError::NotFound)?;
     let (case_id, proposer, decided, band) = (row.case_id, row.proposed_by, row.decided_by, row.proposed_band);
     visible(&mut tx, user, case_id, false).await?;
     if decided.is_some() {
@@ -394,16 +314,7 @@ pub async fn decide_override(
             "an override takes effect only when a supervisor other than its proposer approves it".into(),
         ));
     }
-    sqlx::query!(
-        "UPDATE band_overrides SET decided_by = $2, decided_at = $3, approved = $4, decision_comment = $5 WHERE id = $1",
-        override_id.0,
-        user.id.0,
-        now,
-        approve,
-        comment.trim(),
-    )
-    .execute(&mut *tx)
-    .await?;
+    super::db::decide_override(&mut tx, override_id, approve, comment.trim(), (user.id, now)).await?;
     let event =
         NewEvent::new(if approve { EventType::CaseBandOverrideApproved } else { EventType::CaseBandOverrideRefused })
             .object("case", case_id)
@@ -446,13 +357,7 @@ pub struct NexusFinding {
 
 /// The latest nexus finding of a case.
 pub async fn current_nexus(conn: &mut PgConnection, case_id: CaseId) -> Result<Option<NexusFinding>, DomainError> {
-    let row = sqlx::query!(
-        r#"SELECT id AS "id: FindingId", criteria, conclusion AS "conclusion: Answer", summary, author AS "author: UserId", created_at
-         FROM nexus_findings WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"#,
-        case_id.0
-    )
-    .fetch_optional(conn)
-    .await?;
+    let row = super::db::latest_nexus(conn, case_id).await?;
     Ok(row.map(|r| NexusFinding {
         id: r.id,
         criteria: serde_json::from_value(r.criteria).unwrap_or_default(),
@@ -502,20 +407,15 @@ pub async fn record_nexus(
     may_work(user, c.assignee)?;
     let on = when.date("found_on", now, &[("the acceptance", c.accepted_on)])?;
     let id = FindingId::new();
-    sqlx::query!(
-        "INSERT INTO nexus_findings (id, case_id, criteria, conclusion, summary, author, created_at, found_on) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        id.0,
-        case_id.0,
-        serde_json::to_value(&criteria).expect("serialise"),
-        conclusion as _,
-        summary.trim(),
-        user.id.0,
-        now,
-        on,
-    )
-    .execute(&mut *tx)
-    .await?;
+    let row = super::db::NewNexus {
+        id,
+        case_id,
+        criteria: serde_json::to_value(&criteria).expect("serialise"),
+        conclusion,
+        summary: summary.trim(),
+        found_on: on,
+    };
+    super::db::insert_nexus(&mut tx, row, (user.id, now)).await?;
     audit::record(
         &mut tx,
         now,
