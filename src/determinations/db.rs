@@ -9,7 +9,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::service::{DeterminationFilter, DeterminationSort, Listing};
+use super::model::{DeterminationFilter, DeterminationSort, Listing};
 use super::{Determination, Kind, Outcome, Status};
 use crate::cases::workflow::Decision;
 use crate::mitigation::MeasureStatus;

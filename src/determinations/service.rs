@@ -7,6 +7,7 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use super::model::{DeterminationFilter, DeterminationSort, Listed, Listing};
 use super::{Content, Determination, Kind, Status, validate};
 use crate::access::Actor;
 use crate::audit::{self, EventType, NewEvent};
@@ -39,30 +40,6 @@ pub async fn get(
     Ok((d, c))
 }
 
-/// A determination listed with its case's docket number and title.
-pub struct Listed {
-    /// The determination.
-    pub d: Determination,
-    /// Its case's docket number.
-    pub docket_number: String,
-    /// Its case's title.
-    pub title: String,
-}
-
-/// Which determinations to list.
-pub enum Listing {
-    /// Submitted, awaiting a signature (or a recorded outside signature awaiting its
-    /// confirmation), oldest first.
-    AwaitingSignature,
-    /// As `AwaitingSignature`, without what four-eyes keeps from the user's signature:
-    /// drafts they wrote, outside signatures they recorded, drafts on cases they filed.
-    AwaitingMySignature,
-    /// The user's own unsigned drafts, latest first.
-    UnsignedByMe,
-    /// Drafts the user returned to their drafters that have not come back, latest first.
-    ReturnedBy,
-}
-
 /// Determinations on cases `user` may see (need-to-know applied in the query, as
 /// [`CaseRow::visible_to`] does).
 pub async fn list(conn: &mut PgConnection, user: &Actor, which: Listing) -> Result<Vec<Listed>, DomainError> {
@@ -78,61 +55,6 @@ pub async fn list(conn: &mut PgConnection, user: &Actor, which: Listing) -> Resu
             Listed { d, docket_number, title }
         })
         .collect())
-}
-
-/// The orders of the list of every determination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeterminationSort {
-    /// Last changed, newest first (the default).
-    Newest,
-    /// Last changed, oldest first.
-    Oldest,
-    /// By the case's docket number.
-    Docket,
-}
-
-impl DeterminationSort {
-    /// Every order.
-    pub const ALL: [DeterminationSort; 3] =
-        [DeterminationSort::Newest, DeterminationSort::Oldest, DeterminationSort::Docket];
-
-    /// Parses a name.
-    pub fn parse(s: &str) -> Option<DeterminationSort> {
-        DeterminationSort::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-
-    /// Name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeterminationSort::Newest => "newest",
-            DeterminationSort::Oldest => "oldest",
-            DeterminationSort::Docket => "docket",
-        }
-    }
-}
-
-/// What the list of every determination shows.
-#[derive(Debug, Clone)]
-pub struct DeterminationFilter {
-    pub status: Option<Status>,
-    pub kind: Option<Kind>,
-    pub sort: DeterminationSort,
-    /// The cursor's key and id: the page after it, or before it when `backwards`.
-    pub after: Option<(String, uuid::Uuid)>,
-    pub backwards: bool,
-    pub limit: i64,
-}
-
-impl DeterminationFilter {
-    /// Whether `key` can be a cursor key of the filter's order (values the columns hold,
-    /// written as a cursor writes them: the case list's rules).
-    pub fn valid_key(&self, key: &str) -> bool {
-        use crate::cases::db::Sort;
-        match self.sort {
-            DeterminationSort::Newest | DeterminationSort::Oldest => Sort::Newest.valid_key(key),
-            DeterminationSort::Docket => Sort::Docket.valid_key(key),
-        }
-    }
 }
 
 /// One page of the determinations on cases `user` may see, in the filter's order, and how

@@ -5,8 +5,7 @@ use crate::ids::{AssessmentId, CaseId, FindingId, OverrideId, UserId};
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
-use super::model::Band;
-use super::service::Override;
+use super::model::{Band, Override};
 use crate::cases::workflow::Answer;
 
 /// A rubric version as stored: its definition still JSON.

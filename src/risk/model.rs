@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::ids::{AssessmentId, OverrideId, UserId};
+
 use serde::{Deserialize, Serialize};
 
 /// The group a criterion belongs to.
@@ -268,6 +270,22 @@ pub fn score(
 /// the eight connected-software criteria of 791.103(c)(2023 amendment).
 pub fn version_one() -> RubricDefinition {
     serde_json::from_str(include_str!("rubric-v1.json")).expect("the bundled rubric parses")
+}
+
+/// A band override.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Override {
+    pub id: OverrideId,
+    /// Assessment.
+    pub assessment_id: AssessmentId,
+    pub proposed_band: Band,
+    pub justification: String,
+    /// Who proposed it.
+    pub proposed_by: UserId,
+    /// Who decided.
+    pub decided_by: Option<UserId>,
+    /// Approved?
+    pub approved: Option<bool>,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
+pub use super::model::Override;
 use super::model::{Band, Contribution, Rubric, RubricDefinition, score};
 use crate::access::Actor;
 use crate::access::policy::{Action, CaseWork, case_work};
@@ -115,22 +116,6 @@ pub struct Assessment {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-}
-
-/// A band override.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Override {
-    pub id: OverrideId,
-    /// Assessment.
-    pub assessment_id: AssessmentId,
-    pub proposed_band: Band,
-    pub justification: String,
-    /// Who proposed it.
-    pub proposed_by: UserId,
-    /// Who decided.
-    pub decided_by: Option<UserId>,
-    /// Approved?
-    pub approved: Option<bool>,
 }
 
 /// The assessments of a case, newest first.
