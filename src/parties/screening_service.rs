@@ -2,7 +2,7 @@
 //! dated version (re-screening every party), screening a party when it is registered or
 //! renamed, and the analyst's confirm / dismiss of each hit.
 
-use crate::ids::{CaseId, HitId, PartyId, UserId};
+use crate::ids::{HitId, PartyId, UserId};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -10,10 +10,13 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
+use super::db::{self, HitColumns, PartyNames};
 use super::screening::ScreeningIndex;
 use crate::access::Actor;
 use crate::audit::{self, AuditContext, EventType, NewEvent};
 use crate::error::DomainError;
+
+pub use super::db::{hits_of_case, hits_of_party, lists};
 
 /// Columns every list file must have (the Consolidated Screening List's names).
 pub const REQUIRED: [&str; 12] = [
@@ -134,42 +137,26 @@ pub struct IndexCache(Arc<Mutex<CachedIndex>>);
 /// A list version and its index.
 type CachedIndex = Option<(i32, Arc<ScreeningIndex>)>;
 
-/// New hits as columns for one bulk insert: id, party, entry, party name, matched name, score.
-type HitColumns = (Vec<HitId>, Vec<PartyId>, Vec<i32>, Vec<String>, Vec<String>, Vec<f32>);
-
 /// The current list version and its index, if a list was imported.
 pub async fn current_index(
     conn: &mut PgConnection,
     cache: &IndexCache,
 ) -> Result<Option<(i32, Arc<ScreeningIndex>)>, sqlx::Error> {
-    let version: Option<i32> =
-        sqlx::query_scalar!("SELECT max(version) FROM screening_lists").fetch_one(&mut *conn).await?;
+    let version: Option<i32> = db::current_list_version(&mut *conn).await?;
     let Some(version) = version else { return Ok(None) };
     if let Some((v, idx)) = cache.0.lock().expect("cache lock").clone()
         && v == version
     {
         return Ok(Some((v, idx)));
     }
-    let rows = sqlx::query!(
-        "SELECT name, alt_names FROM screening_entries WHERE list_version = $1 ORDER BY entry_no",
-        version
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = db::entry_names(&mut *conn, version).await?;
     let entries: Vec<Vec<String>> = rows
         .into_iter()
-        .map(|r| ListEntry { name: r.name, alt_names: r.alt_names, ..ListEntry::default() }.names())
+        .map(|(name, alt_names)| ListEntry { name, alt_names, ..ListEntry::default() }.names())
         .collect();
     let idx = Arc::new(ScreeningIndex::build(&entries));
     *cache.0.lock().expect("cache lock") = Some((version, idx.clone()));
     Ok(Some((version, idx)))
-}
-
-/// A party's names, as screened.
-struct PartyNames {
-    id: PartyId,
-    legal_name: String,
-    aliases: Vec<String>,
 }
 
 /// Screens parties against a list version; records new hits. Returns the parties with new
@@ -182,34 +169,13 @@ async fn screen_parties(
     only: Option<PartyId>,
     now: OffsetDateTime,
 ) -> Result<Vec<PartyId>, sqlx::Error> {
-    let parties = names_of(conn, only.as_ref().map(std::slice::from_ref)).await?;
+    let parties = db::names_of(conn, only.as_ref().map(std::slice::from_ref)).await?;
     screen_rows(conn, version, index, threshold, parties, now).await
 }
 
 /// The legal names of the parties `ids` (those that exist).
 pub async fn legal_names(conn: &mut PgConnection, ids: &[PartyId]) -> Result<Vec<(PartyId, String)>, sqlx::Error> {
-    Ok(names_of(conn, Some(ids)).await?.into_iter().map(|p| (p.id, p.legal_name)).collect())
-}
-
-/// The names of the parties `only` names, or of every party. Two statements, so that one
-/// party's lookup keeps its index scan under a generic plan.
-async fn names_of(conn: &mut PgConnection, only: Option<&[PartyId]>) -> Result<Vec<PartyNames>, sqlx::Error> {
-    match only {
-        Some(ids) => {
-            sqlx::query_as!(
-                PartyNames,
-                r#"SELECT id AS "id: PartyId", legal_name, aliases FROM parties WHERE id = ANY($1)"#,
-                ids as _
-            )
-            .fetch_all(conn)
-            .await
-        }
-        None => {
-            sqlx::query_as!(PartyNames, r#"SELECT id AS "id: PartyId", legal_name, aliases FROM parties"#)
-                .fetch_all(conn)
-                .await
-        }
-    }
+    Ok(db::names_of(conn, Some(ids)).await?.into_iter().map(|p| (p.id, p.legal_name)).collect())
 }
 
 async fn screen_rows(
@@ -238,40 +204,13 @@ async fn screen_rows(
         }
     }
     if !rows.0.is_empty() {
-        let inserted: Vec<PartyId> = sqlx::query_scalar!(
-            r#"INSERT INTO screening_hits (id, party_id, list_version, entry_no, party_name, matched_name, score, created_at)
-             SELECT id, party, $3, entry, pname, mname, score, $8 FROM UNNEST($1::uuid[], $2::uuid[], $4::int[], $5::text[], $6::text[], $7::real[])
-             AS t(id, party, entry, pname, mname, score) ON CONFLICT (party_id, list_version, entry_no) DO NOTHING RETURNING party_id AS "party_id: PartyId""#,
-            &rows.0 as _,
-            &rows.1 as _,
-            version,
-            &rows.2,
-            &rows.3,
-            &rows.4,
-            &rows.5,
-            now,
-        )
-        .fetch_all(&mut *conn)
-        .await?;
+        let inserted: Vec<PartyId> = db::insert_hits(&mut *conn, version, &rows, now).await?;
         hit_party = inserted;
         hit_party.sort();
         hit_party.dedup();
         // A decision on the same party and the same listed entry (same source and name) in
         // an earlier list version carries over, so a new list does not reopen every hit.
-        sqlx::query!(
-            "UPDATE screening_hits h SET status = prev.status, decided_by = prev.decided_by, decided_at = $2, \
-               reason = 'carried over from list version ' || prev.list_version || ': ' || prev.reason \
-             FROM (SELECT DISTINCT ON (p.party_id, pe.source, pe.name) p.party_id, pe.source, pe.name, p.status, p.reason, p.decided_by, p.list_version \
-                   FROM screening_hits p JOIN screening_entries pe ON pe.list_version = p.list_version AND pe.entry_no = p.entry_no \
-                   WHERE p.status <> 'open' AND p.list_version < $1 ORDER BY p.party_id, pe.source, pe.name, p.list_version DESC) prev, \
-                  screening_entries he \
-             WHERE h.list_version = $1 AND h.status = 'open' AND he.list_version = h.list_version AND he.entry_no = h.entry_no \
-               AND prev.party_id = h.party_id AND prev.source = he.source AND prev.name = he.name",
-            version,
-            now,
-        )
-        .execute(&mut *conn)
-        .await?;
+        db::carry_over_decisions(&mut *conn, version, now).await?;
     }
     Ok(hit_party)
 }
@@ -287,7 +226,7 @@ pub async fn screen_many(
     let cache = IndexCache::default();
     if let Some((v, idx)) = current_index(conn, &cache).await? {
         for chunk in parties.chunks(10_000) {
-            let rows = names_of(conn, Some(chunk)).await?;
+            let rows = db::names_of(conn, Some(chunk)).await?;
             screen_rows(conn, v, &idx, threshold, rows, now).await?;
         }
     }
@@ -322,65 +261,25 @@ pub async fn import_list(
 ) -> Result<(i32, usize, usize), DomainError> {
     let entries = parse_list(bytes).map_err(|e| DomainError::invalid("file", e.to_string()))?;
     let mut tx = conn.begin().await?;
-    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('screening_lists'))").execute(&mut *tx).await?;
-    let version: i32 = sqlx::query_scalar!(r#"SELECT coalesce(max(version), 0) + 1 AS "v!" FROM screening_lists"#)
-        .fetch_one(&mut *tx)
-        .await?;
+    db::lock_screening_lists(&mut tx).await?;
+    let version: i32 = db::next_list_version(&mut tx).await?;
     let digest = <sha2::Sha256 as sha2::Digest>::digest(bytes).to_vec();
-    sqlx::query!(
-        "INSERT INTO screening_lists (version, source_file, sha256, entries, imported_by, imported_at) VALUES ($1,$2,$3,$4,$5,$6)",
-        version,
-        file_name,
-        &digest,
-        entries.len() as i32,
-        user as _,
-        now,
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::insert_list(&mut tx, version, (file_name, &digest), entries.len() as i32, user, now).await?;
     for (chunk_no, chunk) in entries.chunks(5000).enumerate() {
         let base = (chunk_no * 5000) as i32;
-        let col = |f: &dyn Fn(&ListEntry) -> String| chunk.iter().map(f).collect::<Vec<String>>();
-        sqlx::query!(
-            "INSERT INTO screening_entries (list_version, entry_no, source, entity_number, type, programs, name, title, addresses, \
-             federal_register_notice, start_date, end_date, alt_names, source_list_url) \
-             SELECT $1, $2 + ord::int - 1, a, b, c, d, e, f, g, h, i, j, k, l FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY AS t(a, b, c, d, e, f, g, h, i, j, k, l, ord)",
-            version,
-            base,
-            col(&|e| e.source.clone()) as _,
-            col(&|e| e.entity_number.clone()) as _,
-            col(&|e| e.r#type.clone()) as _,
-            col(&|e| e.programs.clone()) as _,
-            col(&|e| e.name.clone()) as _,
-            col(&|e| e.title.clone()) as _,
-            col(&|e| e.addresses.clone()) as _,
-            col(&|e| e.federal_register_notice.clone()) as _,
-            col(&|e| e.start_date.clone()) as _,
-            col(&|e| e.end_date.clone()) as _,
-            col(&|e| e.alt_names.clone()) as _,
-            col(&|e| e.source_list_url.clone()) as _,
-        )
-        .execute(&mut *tx)
-        .await?;
+        db::insert_entries(&mut tx, version, base, chunk).await?;
     }
     let index = ScreeningIndex::build(&entries.iter().map(ListEntry::names).collect::<Vec<_>>());
     let parties = screen_parties(&mut tx, version, &index, threshold, None, now).await?;
-    let cases = sqlx::query!(
-        r#"SELECT DISTINCT c.id AS "id: CaseId", c.docket_number FROM case_parties cp JOIN cases c ON c.id = cp.case_id WHERE cp.party_id = ANY($1)
-         AND c.stage NOT IN ('rejected', 'closed_no_action', 'decided', 'monitoring', 'closed')"#,
-        &parties as _
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let cases = db::open_cases_of(&mut tx, &parties).await?;
     let mut events = vec![NewEvent::new(EventType::ScreeningListImported).object("screening_list", version).changes(json!({
         "file": file_name, "sha256": hex::encode(&digest), "entries": entries.len(), "parties_with_new_hits": parties.len(), "open_cases_flagged": cases.len(),
     }))];
-    for c in &cases {
+    for (id, docket_number) in &cases {
         events.push(
             NewEvent::new(EventType::CaseScreeningHits)
-                .object("case", c.id)
-                .changes(json!({"list_version": version, "docket_number": c.docket_number})),
+                .object("case", id)
+                .changes(json!({"list_version": version, "docket_number": docket_number})),
         );
     }
     audit::record_many(&mut tx, now, ctx, events).await?;
@@ -413,36 +312,6 @@ pub struct Hit {
     pub federal_register_notice: String,
 }
 
-/// The hits of a party (latest list versions first).
-pub async fn hits_of_party(conn: &mut PgConnection, party: PartyId) -> Result<Vec<Hit>, sqlx::Error> {
-    sqlx::query_as!(
-        Hit,
-        r#"SELECT h.id AS "id: HitId", h.party_id AS "party_id: PartyId", h.list_version, h.party_name, h.matched_name, h.score,
-         h.status AS "status: HitStatus", h.reason, e.source, e.name AS entry_name, e.programs, e.federal_register_notice
-         FROM screening_hits h JOIN screening_entries e ON e.list_version = h.list_version AND e.entry_no = h.entry_no
-         WHERE h.party_id = $1 ORDER BY h.list_version DESC, h.score DESC"#,
-        party.0
-    )
-    .fetch_all(conn)
-    .await
-}
-
-/// The hits on a case's parties (latest list version only), for the case page and the
-/// assessment form.
-pub async fn hits_of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Hit>, sqlx::Error> {
-    sqlx::query_as!(
-        Hit,
-        r#"SELECT h.id AS "id: HitId", h.party_id AS "party_id: PartyId", h.list_version, h.party_name, h.matched_name, h.score,
-         h.status AS "status: HitStatus", h.reason, e.source, e.name AS entry_name, e.programs, e.federal_register_notice
-         FROM screening_hits h JOIN screening_entries e ON e.list_version = h.list_version AND e.entry_no = h.entry_no
-         WHERE h.party_id IN (SELECT party_id FROM case_parties WHERE case_id = $1)
-         AND h.list_version = (SELECT max(version) FROM screening_lists) ORDER BY h.score DESC"#,
-        case_id.0
-    )
-    .fetch_all(conn)
-    .await
-}
-
 /// An analyst confirms or dismisses a hit, with a reason.
 pub async fn decide_hit(
     conn: &mut PgConnection,
@@ -462,26 +331,11 @@ pub async fn decide_hit(
         return Err(DomainError::Invalid(vec![e]));
     }
     let mut tx = conn.begin().await?;
-    let row = sqlx::query!(
-        r#"SELECT party_id AS "party_id: PartyId", status AS "status: HitStatus" FROM screening_hits WHERE id = $1 FOR UPDATE"#,
-        hit.0
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (party, status) = row.map(|r| (r.party_id, r.status)).ok_or(DomainError::NotFound)?;
+    let (party, status) = db::lock_hit(&mut tx, hit).await?.ok_or(DomainError::NotFound)?;
     let Some(new_status) = status.decide(confirm) else {
         return Err(DomainError::Conflict(format!("this hit was already {status}")));
     };
-    sqlx::query!(
-        "UPDATE screening_hits SET status = $2, reason = $3, decided_by = $4, decided_at = $5 WHERE id = $1",
-        hit.0,
-        new_status as _,
-        reason.trim(),
-        user.id.0,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::decide_hit(&mut tx, hit, new_status, reason.trim(), user.id, now).await?;
     let event = NewEvent::new(if confirm {
         EventType::PartyScreeningHitConfirmed
     } else {
@@ -544,16 +398,6 @@ pub struct ListVersion {
     /// Imported.
     #[serde(with = "time::serde::rfc3339")]
     pub imported_at: OffsetDateTime,
-}
-
-/// The imported list versions, newest first.
-pub async fn lists(conn: &mut PgConnection) -> Result<Vec<ListVersion>, sqlx::Error> {
-    sqlx::query_as!(
-        ListVersion,
-        "SELECT version, source_file, entries, imported_at FROM screening_lists ORDER BY version DESC"
-    )
-    .fetch_all(conn)
-    .await
 }
 
 /// The small list in the Consolidated Screening List's format shipped for tests and the
