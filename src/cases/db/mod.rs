@@ -1,4 +1,10 @@
 //! The SQL of cases. Functions take a connection (usually a transaction), never the state.
+//! The intake's bulk statements, the reference data and the transactions have their own
+//! files below.
+
+pub mod import;
+pub mod reference;
+pub mod transactions;
 
 use crate::ids::{CaseId, PartyId, RfiId, UserId};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
