@@ -32,6 +32,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
+use super::db::import as db;
 use super::model::{CaseInput, NewCase};
 use super::reference::Reference;
 use super::transactions::{TransactionInput, ValidTransaction};
@@ -210,9 +211,7 @@ pub async fn check_dockets(conn: &mut PgConnection, parsed: &mut Parsed) -> Resu
     if dockets.is_empty() {
         return Ok(());
     }
-    let found = sqlx::query_scalar!("SELECT docket_number FROM cases WHERE docket_number = ANY($1)", &dockets)
-        .fetch_all(&mut *conn)
-        .await?;
+    let found = db::existing_dockets(conn, &dockets).await?;
     parsed.errors.extend(parsed.dockets.iter().filter(|(_, d)| !found.contains(d)).map(|(line, d)| RowError {
         row: *line,
         column: "docket_number".into(),
@@ -414,7 +413,7 @@ pub async fn load(
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport { rows: rows.len(), ..ImportReport::default() };
     // New cases get their search documents with their rows (see migration 0003).
-    sqlx::query_scalar!("SELECT set_config('icts.bulk_load', 'on', true)").fetch_one(&mut *conn).await?;
+    db::set_bulk_load(&mut *conn, true).await?;
     // Existing cases named by docket number.
     let dockets: Vec<String> = {
         let mut d: Vec<String> = rows.iter().filter_map(|r| r.docket.clone()).collect();
@@ -422,11 +421,7 @@ pub async fn load(
         d.dedup();
         d
     };
-    let found =
-        sqlx::query!(r#"SELECT docket_number, id AS "id: CaseId" FROM cases WHERE docket_number = ANY($1)"#, &dockets)
-            .fetch_all(&mut *conn)
-            .await?;
-    let by_docket: HashMap<String, CaseId> = found.into_iter().map(|r| (r.docket_number, r.id)).collect();
+    let by_docket: HashMap<String, CaseId> = db::cases_by_docket(&mut *conn, &dockets).await?.into_iter().collect();
     // Checked by `check` already; a case cannot go away, but a caller may skip the check.
     let missing: Vec<RowError> = rows
         .iter()
@@ -447,30 +442,16 @@ pub async fn load(
     keys.dedup();
     let names: Vec<String> = keys.iter().map(|k| k.name.clone()).collect();
     let countries: Vec<String> = keys.iter().map(|k| k.country.clone()).collect();
-    let existing = sqlx::query!(
-        r#"SELECT DISTINCT ON (p.legal_name, p.country) p.legal_name, p.country, p.id AS "id: PartyId" FROM parties p
-         JOIN UNNEST($1::text[], $2::text[]) AS k(name, country) ON p.legal_name = k.name AND p.country = k.country ORDER BY p.legal_name, p.country, p.created_at"#,
-        &names,
-        &countries
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let existing = db::parties_named(&mut *conn, &names, &countries).await?;
     let mut party_ids: HashMap<PartyKey, PartyId> =
-        existing.into_iter().map(|r| (PartyKey { name: r.legal_name, country: r.country }, r.id)).collect();
+        existing.into_iter().map(|(name, country, id)| (PartyKey { name, country }, id)).collect();
     let new_parties: Vec<(PartyId, PartyKey)> =
         keys.into_iter().filter(|k| !party_ids.contains_key(k)).map(|k| (PartyId::new(), k)).collect();
     for chunk in new_parties.chunks(10_000) {
-        sqlx::query!(
-            "INSERT INTO parties (id, legal_name, kind, country, created_by, created_at, updated_at) \
-             SELECT id, name, 'company', country, $4, $5, $5 FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS t(id, name, country)",
-            &chunk.iter().map(|p| p.0).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|p| p.1.name.clone()).collect::<Vec<_>>(),
-            &chunk.iter().map(|p| p.1.country.clone()).collect::<Vec<_>>(),
-            user as _,
-            now,
-        )
-        .execute(&mut *conn)
-        .await?;
+        let ids: Vec<PartyId> = chunk.iter().map(|p| p.0).collect();
+        let names: Vec<String> = chunk.iter().map(|p| p.1.name.clone()).collect();
+        let countries: Vec<String> = chunk.iter().map(|p| p.1.country.clone()).collect();
+        db::insert_parties(&mut *conn, (&ids, &names, &countries), user, now).await?;
     }
     report.parties_created = new_parties.len();
     for (id, k) in new_parties {
@@ -482,13 +463,7 @@ pub async fn load(
     involved.sort();
     involved.dedup();
     crate::parties::screening_service::screen_many(&mut *conn, screening_threshold, &involved, now).await?;
-    let with_hits: Vec<PartyId> = sqlx::query_scalar!(
-        r#"SELECT DISTINCT party_id AS "party_id: PartyId" FROM screening_hits WHERE party_id = ANY($1) AND status <> 'dismissed'
-         AND list_version = (SELECT max(version) FROM screening_lists)"#,
-        &involved as _,
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let with_hits: Vec<PartyId> = db::parties_with_hits(&mut *conn, &involved).await?;
     let with_hits: std::collections::HashSet<PartyId> = with_hits.into_iter().collect();
     let triage_of = |r: &ImportRow, c: &NewCase| {
         super::triage::score(&super::triage::TriageFacts {
@@ -503,20 +478,14 @@ pub async fn load(
     let new_count = rows.iter().filter(|r| r.new_case.is_some()).count() as i32;
     let year = now.year();
     let first = if new_count > 0 {
-        let last: i32 = sqlx::query_scalar!(
-            "INSERT INTO docket_counters (year, last) VALUES ($1, $2) ON CONFLICT (year) DO UPDATE SET last = docket_counters.last + $2 RETURNING last",
-            year,
-            new_count,
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+        let last: i32 = db::reserve_dockets(&mut *conn, year, new_count).await?;
         last - new_count + 1
     } else {
         0
     };
     let mut events = Vec::new();
     let mut case_of_row: Vec<CaseId> = Vec::with_capacity(rows.len());
-    let mut new_cases: Vec<(CaseId, String, &NewCase, String, i32)> = Vec::new();
+    let mut new_cases: Vec<db::OpenedCase> = Vec::new();
     let mut n = 0;
     for r in &rows {
         match (&r.new_case, &r.docket) {
@@ -525,7 +494,7 @@ pub async fn load(
                 let docket = super::model::docket_number(year, first + n);
                 n += 1;
                 let party_names = r.parties.iter().map(|p| p.0.name.as_str()).collect::<Vec<_>>().join(" ");
-                new_cases.push((id, docket, c, party_names, triage_of(r, c)));
+                new_cases.push(db::OpenedCase { id, docket, case: c, party_names, score: triage_of(r, c) });
                 case_of_row.push(id);
             }
             (None, Some(d)) => case_of_row.push(by_docket[d]),
@@ -534,32 +503,8 @@ pub async fn load(
     }
     report.cases_opened = new_cases.len();
     for chunk in new_cases.chunks(5_000) {
-        sqlx::query!(
-            "INSERT INTO cases (id, docket_number, title, summary, origin, referring_agency, referral_date, category, adversaries, restricted, \
-             created_by, created_at, updated_at, preliminary_score, search_doc) \
-             SELECT id, docket, title, summary, origin::case_origin, agency, rdate, category, string_to_array(advs, ';'), restricted, $11, $12, $12, score, \
-               setweight(to_tsvector('simple', docket), 'A') || setweight(to_tsvector('english', title), 'A') \
-               || setweight(to_tsvector('english', summary), 'B') || setweight(to_tsvector('simple', names), 'B') \
-             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::text[], $9::text[], $10::bool[], $13::text[], $14::int[]) \
-             AS t(id, docket, title, summary, origin, agency, rdate, category, advs, restricted, names, score)",
-            &chunk.iter().map(|c| c.0).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|c| c.1.clone()).collect::<Vec<_>>(),
-            &chunk.iter().map(|c| c.2.title.clone()).collect::<Vec<_>>(),
-            &chunk.iter().map(|c| c.2.summary.clone()).collect::<Vec<_>>(),
-            &chunk.iter().map(|c| c.2.origin.as_str().to_string()).collect::<Vec<_>>(),
-            &chunk.iter().map(|c| c.2.referring_agency.clone()).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|c| c.2.referral_date).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|c| c.2.category.clone()).collect::<Vec<_>>(),
-            &chunk.iter().map(|c| c.2.adversaries.join(";")).collect::<Vec<_>>(),
-            &chunk.iter().map(|c| c.2.restricted).collect::<Vec<_>>(),
-            user as _,
-            now,
-            &chunk.iter().map(|c| c.3.clone()).collect::<Vec<_>>(),
-            &chunk.iter().map(|c| c.4).collect::<Vec<_>>(),
-        )
-        .execute(&mut *conn)
-        .await?;
-        for (id, docket, c, _, _) in chunk {
+        db::insert_cases(&mut *conn, chunk, user, now).await?;
+        for db::OpenedCase { id, docket, case: c, .. } in chunk {
             events.push(NewEvent::new(EventType::CaseCreated).object("case", id).changes(json!({
                 "docket_number": {"after": docket}, "title": {"after": c.title}, "origin": {"after": c.origin},
                 "category": {"after": c.category}, "adversaries": {"after": c.adversaries}, "restricted": {"after": c.restricted},
@@ -571,29 +516,8 @@ pub async fn load(
     let tx_ids: Vec<TransactionId> = rows.iter().map(|_| TransactionId::new()).collect();
     for (chunk_no, chunk) in rows.chunks(10_000).enumerate() {
         let base = chunk_no * 10_000;
-        let t = |f: &dyn Fn(&ImportRow) -> String| chunk.iter().map(f).collect::<Vec<String>>();
-        sqlx::query!(
-            "INSERT INTO transactions (id, case_id, item, kind, status, initiated_on, completed_on, ongoing_activity, value_usd, \
-             us_persons_affected, data_categories, created_by, created_at) \
-             SELECT id, case_id, item, kind, status, i, c, ongoing, value, persons, string_to_array(data, ';'), $12, $13 \
-             FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::date[], $7::date[], $8::text[], $9::float8[], $10::int8[], $11::text[]) \
-             AS t(id, case_id, item, kind, status, i, c, ongoing, value, persons, data)",
-            &tx_ids[base..base + chunk.len()] as _,
-            &case_of_row[base..base + chunk.len()] as _,
-            &t(&|r| r.transaction.item.clone()),
-            &t(&|r| r.transaction.kind.as_str().to_string()),
-            &t(&|r| r.transaction.status.as_str().to_string()),
-            &chunk.iter().map(|r| r.transaction.initiated_on).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|r| r.transaction.completed_on).collect::<Vec<_>>() as _,
-            &t(&|r| r.transaction.ongoing_activity.clone()),
-            &chunk.iter().map(|r| r.transaction.value_usd).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|r| r.transaction.us_persons_affected).collect::<Vec<_>>() as _,
-            &t(&|r| r.transaction.data_categories.join(";")),
-            user as _,
-            now,
-        )
-        .execute(&mut *conn)
-        .await?;
+        let ids = (&tx_ids[base..base + chunk.len()], &case_of_row[base..base + chunk.len()]);
+        db::insert_transactions(&mut *conn, ids, chunk, user, now).await?;
         let mut tp: (Vec<TransactionId>, Vec<PartyId>, Vec<String>, Vec<CaseId>) = Default::default();
         for (i, r) in chunk.iter().enumerate() {
             for (k, role) in &r.parties {
@@ -603,26 +527,8 @@ pub async fn load(
                 tp.3.push(case_of_row[base + i]);
             }
         }
-        sqlx::query!(
-            "INSERT INTO transaction_parties (transaction_id, party_id, role) SELECT t, p, r::party_role FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS x(t, p, r) \
-             ON CONFLICT DO NOTHING",
-            &tp.0 as _,
-            &tp.1 as _,
-            &tp.2,
-        )
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query!(
-            "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) \
-             SELECT DISTINCT c, p, r::party_role, $4::uuid, $5::timestamptz FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS x(c, p, r) ON CONFLICT DO NOTHING",
-            &tp.3 as _,
-            &tp.1 as _,
-            &tp.2,
-            user as _,
-            now,
-        )
-        .execute(&mut *conn)
-        .await?;
+        db::insert_transaction_parties(&mut *conn, &tp.0, &tp.1, &tp.2).await?;
+        db::insert_case_parties(&mut *conn, (&tp.3, &tp.1, &tp.2), user, now).await?;
         progress(rows.len().min(base + chunk.len()));
     }
     // Joined cases: one event per case, naming the transactions added.
@@ -634,9 +540,9 @@ pub async fn load(
     }
     report.cases_joined = joined.len();
     // Existing cases joined: recompute their search documents with the new parties.
-    sqlx::query_scalar!("SELECT set_config('icts.bulk_load', 'off', true)").fetch_one(&mut *conn).await?;
+    db::set_bulk_load(&mut *conn, false).await?;
     let joined_ids: Vec<CaseId> = joined.keys().copied().collect();
-    sqlx::query!("UPDATE cases SET search_doc = NULL WHERE id = ANY($1)", &joined_ids as _).execute(&mut *conn).await?;
+    db::clear_search_docs(&mut *conn, &joined_ids).await?;
     for (case, txs) in joined {
         events.push(
             NewEvent::new(EventType::CaseTransactionsImported)
@@ -766,16 +672,7 @@ pub async fn start_job(
 ) -> Result<uuid::Uuid, sqlx::Error> {
     let id = uuid::Uuid::now_v7();
     let name: String = file_name.chars().filter(|c| !c.is_control()).take(300).collect();
-    sqlx::query!(
-        "INSERT INTO import_jobs (id, created_by, created_at, file_name, rows, status, heartbeat_at) VALUES ($1, $2, $3, $4, $5, 'running', $3)",
-        id,
-        user.0,
-        now,
-        name,
-        rows as i64
-    )
-    .execute(conn)
-    .await?;
+    db::insert_job(conn, id, (user, now), &name, rows as i64).await?;
     Ok(id)
 }
 
@@ -806,14 +703,7 @@ pub async fn run_job(
             loop {
                 tokio::time::sleep(JOB_TICK).await;
                 let n = done.load(Ordering::Relaxed) as i64;
-                let _ = sqlx::query!(
-                    "UPDATE import_jobs SET done = least($2, rows), heartbeat_at = $3 WHERE id = $1 AND status = 'running'",
-                    id,
-                    n,
-                    clock.now()
-                )
-                .execute(&pool)
-                .await;
+                let _ = db::job_progress(&pool, id, n, clock.now()).await;
             }
         }))
     };
@@ -838,15 +728,9 @@ pub async fn run_job(
         // The job's outcome commits with the rows it loaded: a committed import is never
         // shown as stopped, and a job that says done holds its rows.
         let finished = clock.now();
-        sqlx::query!(
-            "UPDATE import_jobs SET status = 'done', done = rows, report = $2, heartbeat_at = $3, finished_at = $3 WHERE id = $1",
-            id,
-            serde_json::to_value(&report).unwrap_or_default(),
-            finished
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| format!("the database failed: {e}"))?;
+        db::job_done(&mut tx, id, serde_json::to_value(&report).unwrap_or_default(), finished)
+            .await
+            .map_err(|e| format!("the database failed: {e}"))?;
         tx.commit().await.map_err(|e| format!("the database failed: {e}"))?;
         Ok(report)
     }
@@ -854,45 +738,13 @@ pub async fn run_job(
     drop(ticker);
     let finished = clock.now();
     let written = match &outcome {
-        Ok(_) => Ok(sqlx::postgres::PgQueryResult::default()),
+        Ok(_) => Ok(()),
         Err(why) => {
             tracing::warn!(job = %id, error = %why, "import failed; nothing of it was written");
-            sqlx::query!(
-                "UPDATE import_jobs SET status = 'failed', error = $2, heartbeat_at = $3, finished_at = $3 WHERE id = $1",
-                id,
-                why,
-                finished
-            )
-            .execute(&pool)
-            .await
+            db::job_failed(&pool, id, why, finished).await
         }
     };
     if let Err(e) = written {
         tracing::error!(job = %id, error = %e, "the outcome of an import could not be recorded");
     }
-}
-
-/// One import job.
-pub async fn job(conn: &mut PgConnection, id: uuid::Uuid) -> Result<Option<Job>, sqlx::Error> {
-    sqlx::query_as!(
-        Job,
-        r#"SELECT id, created_by AS "created_by: UserId", created_at, file_name, rows, done, status, heartbeat_at,
-           finished_at, report, error FROM import_jobs WHERE id = $1"#,
-        id
-    )
-    .fetch_optional(conn)
-    .await
-}
-
-/// The user's latest imports, newest first.
-pub async fn jobs_of(conn: &mut PgConnection, user: UserId, limit: i64) -> Result<Vec<Job>, sqlx::Error> {
-    sqlx::query_as!(
-        Job,
-        r#"SELECT id, created_by AS "created_by: UserId", created_at, file_name, rows, done, status, heartbeat_at,
-           finished_at, report, error FROM import_jobs WHERE created_by = $1 ORDER BY created_at DESC LIMIT $2"#,
-        user.0,
-        limit
-    )
-    .fetch_all(conn)
-    .await
 }

@@ -5,7 +5,10 @@ use serde::Serialize;
 use sqlx::{Connection, PgConnection, PgPool};
 use time::{Date, OffsetDateTime};
 
+use super::db::reference as db;
 use crate::audit::EventType;
+
+pub use super::db::reference::{connected_software, data_category_codes};
 
 /// A foreign adversary (791.4).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -104,32 +107,11 @@ impl Reference {
     /// Loads everything (small tables).
     pub async fn load(pool: &PgPool) -> Result<Reference, sqlx::Error> {
         Ok(Reference {
-            adversaries: sqlx::query_as!(
-                Adversary,
-                "SELECT code, name, note, effective_from, effective_to FROM ref_adversaries ORDER BY code"
-            )
-            .fetch_all(pool)
-            .await?,
-            categories: sqlx::query_as!(
-                Category,
-                "SELECT code, name, description, connected_software, effective_from, effective_to FROM ref_categories ORDER BY name",
-            )
-            .fetch_all(pool)
-            .await?,
-            agencies: sqlx::query_as!(
-                Agency,
-                "SELECT code, name FROM ref_agencies ORDER BY name",
-            ).fetch_all(pool).await?,
-            data_categories: sqlx::query_as!(DataCategory, "SELECT code, name FROM ref_data_categories ORDER BY name")
-                .fetch_all(pool)
-                .await?,
-            rule_versions: sqlx::query_as!(
-                RuleVersionRow,
-                "SELECT code, name, citation, effective_from, final_clock_days, final_clock_starts, response_days, \
-                 agency_notice_days, presumed_concurrence_days FROM ref_rule_versions ORDER BY effective_from",
-            )
-            .fetch_all(pool)
-            .await?,
+            adversaries: db::adversaries(pool).await?,
+            categories: db::categories(pool).await?,
+            agencies: db::agencies(pool).await?,
+            data_categories: db::data_categories(pool).await?,
+            rule_versions: db::rule_versions(pool).await?,
         })
     }
 
@@ -271,59 +253,20 @@ pub async fn upsert(
         return Err(DomainError::Invalid(errors));
     }
     let mut tx = conn.begin().await?;
-    // The table is chosen by `kind`, one of the fixed reference tables checked above, and a
-    // table name cannot be a parameter.
-    #[expect(clippy::disallowed_methods, reason = "the table is named by `kind` (checked above)")]
-    let before: Option<serde_json::Value> =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT to_jsonb(r) FROM ref_{kind} r WHERE code = $1")))
-            .bind(code)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let before = db::entry(&mut tx, kind, code).await?;
     match kind {
         "adversaries" => {
-            sqlx::query!(
-                "INSERT INTO ref_adversaries (code, name, note, effective_from, effective_to) VALUES ($1,$2,$3,$4,$5) \
-                 ON CONFLICT (code) DO UPDATE SET name = $2, note = $3, effective_from = $4, effective_to = $5",
-                code,
-                name,
-                e.note.as_deref().unwrap_or("").trim(),
-                from,
-                to
-            )
-            .execute(&mut *tx)
-            .await?;
+            let note = e.note.as_deref().unwrap_or("").trim();
+            db::upsert_adversary(&mut tx, (code, name, note), from, to).await?;
         }
         "categories" => {
-            sqlx::query!(
-                "INSERT INTO ref_categories (code, name, description, connected_software, effective_from, effective_to) VALUES ($1,$2,$3,$4,$5,$6) \
-                 ON CONFLICT (code) DO UPDATE SET name = $2, description = $3, connected_software = $4, effective_from = $5, effective_to = $6",
-                code,
-                name,
-                e.description.as_deref().unwrap_or("").trim(),
-                e.connected_software.unwrap_or(false),
-                from,
-                to,
-            )
-            .execute(&mut *tx)
-            .await?;
+            let description = e.description.as_deref().unwrap_or("").trim();
+            let connected_software = e.connected_software.unwrap_or(false);
+            db::upsert_category(&mut tx, (code, name, description), connected_software, from, to).await?;
         }
-        _ => {
-            #[expect(clippy::disallowed_methods, reason = "the table is named by `kind` (checked above)")]
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO ref_{kind} (code, name) VALUES ($1,$2) ON CONFLICT (code) DO UPDATE SET name = $2"
-            )))
-            .bind(code)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        }
+        _ => db::upsert_named(&mut tx, kind, code, name).await?,
     }
-    #[expect(clippy::disallowed_methods, reason = "the table is named by `kind` (checked above)")]
-    let after: serde_json::Value =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT to_jsonb(r) FROM ref_{kind} r WHERE code = $1")))
-            .bind(code)
-            .fetch_one(&mut *tx)
-            .await?;
+    let after = db::entry(&mut tx, kind, code).await?.ok_or(sqlx::Error::RowNotFound)?;
     let event = crate::audit::NewEvent::new(if before.is_some() {
         EventType::ReferenceUpdated
     } else {
@@ -336,22 +279,7 @@ pub async fn upsert(
     Ok(())
 }
 
-/// The codes of the sensitive-personal-data categories (for checking transactions).
-pub async fn data_category_codes(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT code FROM ref_data_categories").fetch_all(pool).await
-}
-
 /// The agencies as (code, name), by name.
 pub async fn agencies(conn: &mut PgConnection) -> Result<Vec<(String, String)>, sqlx::Error> {
-    Ok(sqlx::query!("SELECT code, name FROM ref_agencies ORDER BY name")
-        .fetch_all(conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.code, r.name))
-        .collect())
-}
-
-/// Whether a category covers connected software (its rubric criteria apply).
-pub async fn connected_software(conn: &mut PgConnection, category: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!("SELECT connected_software FROM ref_categories WHERE code = $1", category).fetch_one(conn).await
+    Ok(db::agencies(conn).await?.into_iter().map(|a| (a.code, a.name)).collect())
 }

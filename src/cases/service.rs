@@ -5,18 +5,20 @@ use crate::ids::{CaseId, NoteId, PartyId, RfiId, UserId};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use time::{Date, OffsetDateTime};
-use uuid::Uuid;
 
 use super::clocks::{self, ClockName, ClockState};
 use super::db::{self, CaseFilter};
 use super::model::{ActDates, CaseRow, CaseView, NewCase, Questions, UserRef, ValidEdit};
-use super::workflow::{self, Action, Change, Decision, Facts, Input, Refusal, RuleVersion, Stage};
+use super::workflow::{self, Action, Change, Facts, Input, Refusal, RuleVersion, Stage};
 use crate::access::Actor;
 use crate::access::{Role, policy};
 use crate::audit::{self, EventType, NewEvent};
 use crate::dates::{When, today};
 use crate::error::{DomainError, FieldError};
 use crate::parties::PartyRole;
+
+// Kept here for the determinations, which record their events through the cases.
+pub use super::db::determination_event;
 
 /// Loads a case the user may see, or 404 (the same answer as for a case that does not
 /// exist, so restricted cases stay invisible).
@@ -294,28 +296,10 @@ pub async fn edit(
         tx.rollback().await?;
         return Ok(c);
     }
-    let n = sqlx::query!(
-        "UPDATE cases SET title=$3, summary=$4, category=$5, adversaries=$6, restricted=$7, covered=$8, covered_note=$9, nexus=$10, \
-         nexus_note=$11, undue_risk=$12, undue_risk_note=$13, updated_at=$14, version = version + 1 WHERE id = $1 AND version = $2",
-        id.0,
-        version,
-        &title,
-        &summary,
-        &category,
-        &adversaries,
-        restricted,
-        covered as _,
-        &covered_note,
-        nexus as _,
-        &nexus_note,
-        undue_risk as _,
-        &undue_risk_note,
-        now,
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n == 0 {
+    let record =
+        db::CaseRecord { title: &title, summary: &summary, category: &category, adversaries: &adversaries, restricted };
+    let questions = Questions { covered, covered_note, nexus, nexus_note, undue_risk, undue_risk_note };
+    if !db::update_record(&mut tx, (id, version), &record, &questions, now).await? {
         return Err(DomainError::Conflict("the case changed while saving; nothing was saved".into()));
     }
     let withdrawn = crate::notifications::withdraw_unseen(&mut tx, id, restricted, c.assignee).await?;
@@ -370,77 +354,37 @@ pub async fn transition(
         Action::Accept => {
             // The rule in force on the date of acceptance, not on the day it is recorded.
             let rule = RuleVersion::in_force_on(on);
-            sqlx::query!("UPDATE cases SET accepted_on = $2, rule_version = $3 WHERE id = $1", id.0, on, rule.code())
-                .execute(&mut *tx)
-                .await?;
+            db::set_accepted(&mut tx, id, on, rule.code()).await?;
             extra.insert("rule_version".into(), json!(rule.code()));
             extra.insert("accepted_on".into(), json!(on));
         }
         Action::RequestInformation => {
             let asked_of = c.referring_agency.clone().unwrap_or_else(|| "the referring party".into());
-            sqlx::query!(
-                "INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
-                RfiId::new().0,
-                id.0,
-                &asked_of,
-                &comment,
-                on,
-                user.id.0,
-                now,
-            )
-            .execute(&mut *tx)
-            .await?;
+            db::insert_rfi(&mut tx, RfiId::new(), id, (&asked_of, &comment), on, &[], user.id, now).await?;
         }
         Action::InformationReceived => {
-            sqlx::query!(
-                "UPDATE case_rfis SET answered_on = $2, answer = coalesce(answer, $3) WHERE case_id = $1 AND answered_on IS NULL AND cardinality(tolls) = 0",
-                id.0,
-                on,
-                &comment,
-            )
-            .execute(&mut *tx)
-            .await?;
+            db::answer_open_rfis(&mut tx, id, on, &comment).await?;
         }
         Action::NotifyAgencies => {
             // The agencies were notified when the first notice went out.
-            let on: Date = sqlx::query_scalar!(
-                r#"UPDATE cases SET agencies_notified_on = (SELECT min(sent_on) FROM agency_notices WHERE case_id = $1 AND step = 'first') WHERE id = $1 RETURNING agencies_notified_on AS "v!""#,
-                id.0,
-            )
-            .fetch_one(&mut *tx)
-            .await?;
+            let on: Date = db::set_agencies_notified(&mut tx, id).await?;
             extra.insert("agencies_notified_on".into(), json!(on));
         }
         Action::ServeInitialDetermination => {
             let served = on;
             let method = input.method.expect("checked by the workflow").as_str();
-            sqlx::query!("UPDATE cases SET served_on = $2 WHERE id = $1", id.0, served).execute(&mut *tx).await?;
-            sqlx::query!(
-                "INSERT INTO case_services (id, case_id, method, served_on, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6)",
-                Uuid::now_v7(),
-                id.0,
-                method,
-                served,
-                user.id.0,
-                now,
-            )
-            .execute(&mut *tx)
-            .await?;
+            db::set_served(&mut tx, id, served).await?;
+            db::insert_service(&mut tx, id, (method, served), user.id, now).await?;
             extra.insert("served_on".into(), json!(served));
             extra.insert("method".into(), json!(method));
         }
         Action::CirculateFinalDetermination => {
-            let on: Date = sqlx::query_scalar!(
-                r#"UPDATE cases SET circulated_on = (SELECT min(sent_on) FROM agency_notices WHERE case_id = $1 AND step = 'second') WHERE id = $1 RETURNING circulated_on AS "v!""#,
-                id.0,
-            )
-            .fetch_one(&mut *tx)
-            .await?;
+            let on: Date = db::set_circulated(&mut tx, id).await?;
             extra.insert("circulated_on".into(), json!(on));
         }
         Action::IssueFinalDetermination => {
-            sqlx::query!("UPDATE cases SET decided_on = $2 WHERE id = $1", id.0, on).execute(&mut *tx).await?;
-            determination_event(&mut tx, id, "issued", c.final_decision, &comment, user.id, now).await?;
+            db::set_decided(&mut tx, id, on).await?;
+            db::determination_event(&mut tx, id, "issued", c.final_decision, &comment, user.id, now).await?;
         }
         _ => {}
     }
@@ -489,31 +433,6 @@ pub async fn apply(
     Ok(to)
 }
 
-/// Records that a determination was issued, amended or revoked (history, never edited).
-pub async fn determination_event(
-    conn: &mut PgConnection,
-    case_id: CaseId,
-    kind: &str,
-    decision: Option<Decision>,
-    comment: &str,
-    actor: UserId,
-    at: OffsetDateTime,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO case_determination_events (id, case_id, kind, decision, comment, actor, at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
-        Uuid::now_v7(),
-        case_id.0,
-        kind,
-        decision as _,
-        comment,
-        actor.0,
-        at,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Adds a note to a case the user can see (auditors change nothing, administrators see
 /// no cases).
 pub async fn add_note(
@@ -531,16 +450,7 @@ pub async fn add_note(
     let mut tx = conn.begin().await?;
     let c = visible(&mut tx, user, id, false).await?;
     let note = NoteId::new();
-    sqlx::query!(
-        "INSERT INTO case_notes (id, case_id, author, body, created_at) VALUES ($1,$2,$3,$4,$5)",
-        note.0,
-        c.id.0,
-        user.id.0,
-        body,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::insert_note(&mut tx, note, c.id, user.id, body, now).await?;
     let event = NewEvent::new(EventType::CaseNoteAdded)
         .object("case", c.id)
         .changes(json!({"note": note, "length": body.chars().count()}));
@@ -565,10 +475,7 @@ pub async fn assign(
     }
     let mut tx = conn.begin().await?;
     if let Some(a) = assignee {
-        let role: Option<Role> =
-            sqlx::query_scalar!(r#"SELECT role AS "role: Role" FROM users WHERE id = $1 AND active"#, a.0,)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let role: Option<Role> = db::active_role(&mut tx, a).await?;
         if !role.is_some_and(|r| policy::allows(r, policy::Action::BeAssigned)) {
             return Err(DomainError::invalid("assignee", "must be an active analyst or supervisor"));
         }
@@ -578,14 +485,7 @@ pub async fn assign(
         if c.assignee == assignee {
             continue;
         }
-        sqlx::query!(
-            "UPDATE cases SET assignee = $2, updated_at = $3, version = version + 1 WHERE id = $1",
-            id.0,
-            assignee as _,
-            now
-        )
-        .execute(&mut *tx)
-        .await?;
+        db::set_assignee(&mut tx, *id, assignee, now).await?;
         let withdrawn = crate::notifications::withdraw_unseen(&mut tx, *id, c.restricted, assignee).await?;
         let mut changes = json!({"assignee": {"before": c.assignee, "after": assignee}});
         if withdrawn > 0 {
@@ -634,19 +534,7 @@ pub async fn add_rfi(
     }
     let on = when.date("asked_on", now, &[(&format!("the case reached {}", c.stage.label()), c.stage_since)])?;
     let rfi = RfiId::new();
-    sqlx::query!(
-        "INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, tolls, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        rfi.0,
-        id.0,
-        asked_of.trim(),
-        question.trim(),
-        on,
-        &tolls as _,
-        user.id.0,
-        now,
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::insert_rfi(&mut tx, rfi, id, (asked_of.trim(), question.trim()), on, &tolls, user.id, now).await?;
     refresh_dues(&mut tx, id, now).await?;
     let event = NewEvent::new(EventType::CaseRfiSent).object("case", id).changes(
         json!({"rfi": rfi, "asked_of": asked_of.trim(), "tolls": tolls, "on": on, "late_reason": when.late_reason()}),
@@ -672,22 +560,9 @@ pub async fn answer_rfi(
     }
     let mut tx = conn.begin().await?;
     visible(&mut tx, user, id, true).await?;
-    let asked: Option<Date> =
-        sqlx::query_scalar!("SELECT asked_on FROM case_rfis WHERE id = $1 AND case_id = $2", rfi.0, id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let asked: Option<Date> = db::rfi_asked_on(&mut tx, rfi, id).await?;
     let on = when.date("answered_on", now, &[("the request", asked)])?;
-    let n = sqlx::query!(
-        "UPDATE case_rfis SET answered_on = $3, answer = $4 WHERE id = $1 AND case_id = $2 AND answered_on IS NULL",
-        rfi.0,
-        id.0,
-        on,
-        answer.trim()
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n == 0 {
+    if !db::answer_rfi(&mut tx, (rfi, id), on, answer.trim()).await? {
         return Err(DomainError::Conflict("that request is unknown or already answered".into()));
     }
     refresh_dues(&mut tx, id, now).await?;
@@ -731,15 +606,7 @@ pub async fn set_rule(
         return Err(DomainError::Conflict(format!("{} is already under {}", c.docket_number, rule.code())));
     }
     let kept_reason = (rule != by_date).then_some(reason);
-    sqlx::query!(
-        "UPDATE cases SET rule_version = $2, rule_reason = $3, updated_at = $4, version = version + 1 WHERE id = $1",
-        id.0,
-        rule.code(),
-        kept_reason,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::set_rule(&mut tx, id, rule.code(), kept_reason, now).await?;
     refresh_dues(&mut tx, id, now).await?;
     let event = NewEvent::new(EventType::CaseRuleSet).object("case", id).changes(json!({
         "rule_version": {"before": c.rule_version, "after": rule.code()},
@@ -781,20 +648,7 @@ pub async fn extend(
     if !running.iter().any(|s| s.name == clock && s.running) {
         return Err(DomainError::Conflict(format!("the {} clock is not running on this case", clock.as_str())));
     }
-    sqlx::query!(
-        "INSERT INTO case_extensions (id, case_id, clock, days, justification, granted_by, granted_at, granted_on) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        Uuid::now_v7(),
-        id.0,
-        clock as _,
-        days as i32,
-        justification.trim(),
-        user.id.0,
-        now,
-        on,
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::insert_extension(&mut tx, id, (clock, days as i32), justification.trim(), user.id, (now, on)).await?;
     refresh_dues(&mut tx, id, now).await?;
     let event = NewEvent::new(EventType::CaseClockExtended).object("case", id).changes(json!({
         "clock": clock, "days": days, "justification": justification.trim(),

@@ -7,7 +7,10 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use time::{Date, OffsetDateTime};
 
+use super::db::transactions as db;
 use super::service;
+
+pub use super::db::transactions::of_case;
 use super::workflow::{Change, Facts, Input};
 use crate::access::Actor;
 use crate::access::policy::{Action, CaseWork, case_work};
@@ -262,20 +265,6 @@ impl TransactionInput {
     }
 }
 
-/// The transactions of a case.
-pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<Transaction>, sqlx::Error> {
-    sqlx::query_as!(
-        Transaction,
-        r#"SELECT id AS "id: TransactionId", case_id AS "case_id: CaseId", item,
-         kind AS "kind: TransactionKind", status AS "status: TransactionStatus", initiated_on, completed_on,
-         ongoing_activity, value_usd::float8 AS value_usd, us_persons_affected, data_categories
-         FROM transactions WHERE case_id = $1 ORDER BY created_at, id"#,
-        case_id.0
-    )
-    .fetch_all(conn)
-    .await
-}
-
 /// Inserts a transaction and its parties (the caller checks access and audits).
 pub async fn insert(
     conn: &mut PgConnection,
@@ -285,52 +274,14 @@ pub async fn insert(
     now: time::OffsetDateTime,
 ) -> Result<TransactionId, DomainError> {
     let id = TransactionId::new();
-    sqlx::query!(
-        "INSERT INTO transactions (id, case_id, item, kind, status, initiated_on, completed_on, ongoing_activity, value_usd, \
-         us_persons_affected, data_categories, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::float8,$10,$11,$12,$13)",
-        id.0,
-        case_id.0,
-        &t.item,
-        t.kind.as_str(),
-        t.status.as_str(),
-        t.initiated_on,
-        t.completed_on,
-        &t.ongoing_activity,
-        t.value_usd,
-        t.us_persons_affected,
-        &t.data_categories,
-        user.0,
-        now,
-    )
-    .execute(&mut *conn)
-    .await?;
+    db::insert(&mut *conn, (id, case_id), t, user, now).await?;
     for (party, role) in &t.parties {
-        let exists: bool =
-            sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM parties WHERE id = $1) AS "v!""#, party.0)
-                .fetch_one(&mut *conn)
-                .await?;
-        if !exists {
+        if !db::party_exists(&mut *conn, *party).await? {
             return Err(DomainError::invalid("parties", format!("party {party} does not exist")));
         }
-        sqlx::query!(
-            "INSERT INTO transaction_parties (transaction_id, party_id, role) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
-            id.0,
-            party.0,
-            role as _
-        )
-        .execute(&mut *conn)
-        .await?;
+        db::add_party(&mut *conn, id, *party, *role).await?;
         // The case lists every party of its transactions.
-        sqlx::query!(
-            "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
-            case_id.0,
-            party.0,
-            role as _,
-            user.0,
-            now,
-        )
-        .execute(&mut *conn)
-        .await?;
+        super::db::link_party(&mut *conn, case_id, *party, *role, user, now).await?;
     }
     Ok(id)
 }
@@ -389,23 +340,11 @@ pub async fn consolidate(
     if !s.stage.is_open() {
         return Err(DomainError::Conflict(format!("{} is already closed or decided", s.docket_number)));
     }
-    let moved = sqlx::query!("UPDATE transactions SET case_id = $1 WHERE case_id = $2", target.0, source.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    sqlx::query!(
-        "INSERT INTO case_parties (case_id, party_id, role, added_by, added_at) SELECT $1, party_id, role, $3, $4 FROM case_parties WHERE case_id = $2 \
-         ON CONFLICT DO NOTHING",
-        target.0,
-        source.0,
-        user.id.0,
-        now,
-    )
-    .execute(&mut *tx)
-    .await?;
+    let moved = db::move_all(&mut tx, source, target).await?;
+    db::copy_case_parties(&mut tx, source, target, user.id, now).await?;
     let closed =
         service::apply(&mut tx, user, now, &s, Change::Consolidated, &Facts::default(), &Input::default()).await?;
-    sqlx::query!("UPDATE cases SET consolidated_into = $2 WHERE id = $1", source.0, target.0).execute(&mut *tx).await?;
+    db::set_consolidated_into(&mut tx, source, target).await?;
     super::db::touch(&mut tx, target, now).await?;
     let ctx = user.audit();
     audit::record(

@@ -1228,7 +1228,7 @@ pub async fn import_form(
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
     let now = state.now();
-    let jobs = super::import::jobs_of(&mut *state.conn().await?, user.id, 10)
+    let jobs = super::db::import::jobs_of(&mut *state.conn().await?, user.id, 10)
         .await?
         .into_iter()
         .map(|j| (j.state(now), show_time(j.created_at, &user.zone), j))
@@ -1351,7 +1351,7 @@ pub async fn import_job(
     State(state): State<AppState>,
     AppPath(id): AppPath<uuid::Uuid>,
 ) -> Result<Response, AppError> {
-    let job = super::import::job(&mut *state.conn().await?, id).await?.ok_or(AppError::NotFound)?;
+    let job = super::db::import::job(&mut *state.conn().await?, id).await?.ok_or(AppError::NotFound)?;
     let now = state.now();
     render(&ImportJobPage {
         layout: Layout::for_user(&state.web, "/cases/import", Some(&user)),

@@ -1,13 +1,19 @@
 //! The SQL of cases. Functions take a connection (usually a transaction), never the state.
+//! The intake's bulk statements, the reference data and the transactions have their own
+//! files below.
 
-use crate::ids::{CaseId, PartyId, RfiId, UserId};
+pub mod import;
+pub mod reference;
+pub mod transactions;
+
+use crate::ids::{CaseId, NoteId, PartyId, RfiId, UserId};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::clocks::{ClockInputs, ClockName, Extension, Toll};
-use super::model::{CaseRow, NewCase, docket_number};
-use super::workflow::Stage;
+use super::model::{CaseRow, NewCase, Questions, docket_number};
+use super::workflow::{Decision, Stage};
 use crate::access::Role;
 use crate::access::policy::{CaseScope, case_scope};
 use crate::parties::PartyRole;
@@ -1140,6 +1146,303 @@ pub async fn link_party(
     .await?
     .rows_affected();
     Ok(n > 0)
+}
+
+/// A case's descriptive fields as an edit leaves them.
+pub struct CaseRecord<'a> {
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub category: &'a str,
+    pub adversaries: &'a [String],
+    pub restricted: bool,
+}
+
+/// Writes a case's descriptive fields and its answers to the three questions if it is
+/// still at `version` (a new version); returns whether it was.
+pub async fn update_record(
+    conn: &mut PgConnection,
+    (id, version): (CaseId, i32),
+    r: &CaseRecord<'_>,
+    q: &Questions,
+    now: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "UPDATE cases SET title=$3, summary=$4, category=$5, adversaries=$6, restricted=$7, covered=$8, covered_note=$9, nexus=$10, \
+         nexus_note=$11, undue_risk=$12, undue_risk_note=$13, updated_at=$14, version = version + 1 WHERE id = $1 AND version = $2",
+        id.0,
+        version,
+        r.title,
+        r.summary,
+        r.category,
+        r.adversaries,
+        r.restricted,
+        q.covered as _,
+        &q.covered_note,
+        q.nexus as _,
+        &q.nexus_note,
+        q.undue_risk as _,
+        &q.undue_risk_note,
+        now,
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+/// Records a case's acceptance on `on`, under rule version `rule`.
+pub async fn set_accepted(conn: &mut PgConnection, id: CaseId, on: Date, rule: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE cases SET accepted_on = $2, rule_version = $3 WHERE id = $1", id.0, on, rule)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records request for information `rfi` on `case_id`: of whom, what, on which date, and
+/// the clocks it stops until it is answered.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_rfi(
+    conn: &mut PgConnection,
+    rfi: RfiId,
+    case_id: CaseId,
+    (asked_of, question): (&str, &str),
+    on: Date,
+    tolls: &[ClockName],
+    by: UserId,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO case_rfis (id, case_id, asked_of, question, asked_on, tolls, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        rfi.0,
+        case_id.0,
+        asked_of,
+        question,
+        on,
+        tolls as _,
+        by.0,
+        now,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records as answered on `on` the case's open requests for information that stop no
+/// clock (an answer already written is kept; else `answer`).
+pub async fn answer_open_rfis(conn: &mut PgConnection, id: CaseId, on: Date, answer: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE case_rfis SET answered_on = $2, answer = coalesce(answer, $3) WHERE case_id = $1 AND answered_on IS NULL AND cardinality(tolls) = 0",
+        id.0,
+        on,
+        answer,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that the agencies were notified when the case's first notice went out; returns
+/// that date.
+pub async fn set_agencies_notified(conn: &mut PgConnection, id: CaseId) -> Result<Date, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"UPDATE cases SET agencies_notified_on = (SELECT min(sent_on) FROM agency_notices WHERE case_id = $1 AND step = 'first') WHERE id = $1 RETURNING agencies_notified_on AS "v!""#,
+        id.0,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Records the date the initial determination was served on the case.
+pub async fn set_served(conn: &mut PgConnection, id: CaseId, served: Date) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE cases SET served_on = $2 WHERE id = $1", id.0, served).execute(conn).await?;
+    Ok(())
+}
+
+/// Records how the initial determination was served on a case: method, date, by whom.
+pub async fn insert_service(
+    conn: &mut PgConnection,
+    case_id: CaseId,
+    (method, served): (&str, Date),
+    by: UserId,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO case_services (id, case_id, method, served_on, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6)",
+        Uuid::now_v7(),
+        case_id.0,
+        method,
+        served,
+        by.0,
+        now,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that the final determination was circulated when the case's second notice
+/// went out; returns that date.
+pub async fn set_circulated(conn: &mut PgConnection, id: CaseId) -> Result<Date, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"UPDATE cases SET circulated_on = (SELECT min(sent_on) FROM agency_notices WHERE case_id = $1 AND step = 'second') WHERE id = $1 RETURNING circulated_on AS "v!""#,
+        id.0,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Records the date of the case's final determination.
+pub async fn set_decided(conn: &mut PgConnection, id: CaseId, on: Date) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE cases SET decided_on = $2 WHERE id = $1", id.0, on).execute(conn).await?;
+    Ok(())
+}
+
+/// Records that a determination was issued, amended or revoked (history, never edited).
+pub async fn determination_event(
+    conn: &mut PgConnection,
+    case_id: CaseId,
+    kind: &str,
+    decision: Option<Decision>,
+    comment: &str,
+    actor: UserId,
+    at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO case_determination_events (id, case_id, kind, decision, comment, actor, at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        Uuid::now_v7(),
+        case_id.0,
+        kind,
+        decision as _,
+        comment,
+        actor.0,
+        at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds note `note` by `author` to a case.
+pub async fn insert_note(
+    conn: &mut PgConnection,
+    note: NoteId,
+    case_id: CaseId,
+    author: UserId,
+    body: &str,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO case_notes (id, case_id, author, body, created_at) VALUES ($1,$2,$3,$4,$5)",
+        note.0,
+        case_id.0,
+        author.0,
+        body,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The role of `user` if the account is active.
+pub async fn active_role(conn: &mut PgConnection, user: UserId) -> Result<Option<Role>, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT role AS "role: Role" FROM users WHERE id = $1 AND active"#, user.0,)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Assigns a case to `assignee` (or to no one), as a new version.
+pub async fn set_assignee(
+    conn: &mut PgConnection,
+    id: CaseId,
+    assignee: Option<UserId>,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE cases SET assignee = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+        id.0,
+        assignee as _,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// When request for information `rfi` of `case_id` was sent, if it is one of the case's.
+pub async fn rfi_asked_on(conn: &mut PgConnection, rfi: RfiId, case_id: CaseId) -> Result<Option<Date>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT asked_on FROM case_rfis WHERE id = $1 AND case_id = $2", rfi.0, case_id.0)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Records the answer to request for information `rfi` of `case_id`, received on `on`, if
+/// it was still open; returns whether it was.
+pub async fn answer_rfi(
+    conn: &mut PgConnection,
+    (rfi, case_id): (RfiId, CaseId),
+    on: Date,
+    answer: &str,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "UPDATE case_rfis SET answered_on = $3, answer = $4 WHERE id = $1 AND case_id = $2 AND answered_on IS NULL",
+        rfi.0,
+        case_id.0,
+        on,
+        answer
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+/// Puts a case under rule version `rule`, with the reason it is not the one in force on its
+/// acceptance date (`None` when it is), as a new version.
+pub async fn set_rule(
+    conn: &mut PgConnection,
+    id: CaseId,
+    rule: &str,
+    reason: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE cases SET rule_version = $2, rule_reason = $3, updated_at = $4, version = version + 1 WHERE id = $1",
+        id.0,
+        rule,
+        reason,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records an extension of `clock` on a case by `days`, granted by `by` on `on` with a
+/// written justification.
+pub async fn insert_extension(
+    conn: &mut PgConnection,
+    case_id: CaseId,
+    (clock, days): (ClockName, i32),
+    justification: &str,
+    by: UserId,
+    (now, on): (OffsetDateTime, Date),
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO case_extensions (id, case_id, clock, days, justification, granted_by, granted_at, granted_on) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        Uuid::now_v7(),
+        case_id.0,
+        clock as _,
+        days,
+        justification,
+        by.0,
+        now,
+        on,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]
