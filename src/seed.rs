@@ -454,12 +454,7 @@ impl Office {
         use crate::determinations::{Content, Kind, PENALTIES, Prohibition, SubmissionAnswer};
         let mut conn = self.state.db.acquire().await?;
         let c = service::visible(&mut conn, who, id, false).await?;
-        let party: Option<String> = sqlx::query_scalar!(
-            "SELECT p.legal_name FROM case_parties cp JOIN parties p ON p.id = cp.party_id WHERE cp.case_id = $1 ORDER BY cp.role LIMIT 1",
-            id.0,
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
+        let party = crate::parties::db::parties_of_case(&mut conn, id).await?.into_iter().next().map(|p| p.legal_name);
         let submissions = crate::proceedings::db::submissions(&mut conn, id).await?;
         let measures = crate::mitigation::db::measures(&mut conn, id).await?;
         let party = party.unwrap_or_else(|| c.title.clone());
@@ -627,7 +622,7 @@ impl Office {
 
 /// Seeds the demo office. Refuses a database that already holds cases or the demo accounts.
 pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow::Result<Vec<DemoAccount>> {
-    let cases: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "v!" FROM cases"#).fetch_one(&pool).await?;
+    let cases = crate::cases::db::count_all(&pool).await?;
     anyhow::ensure!(cases == 0, "the database already holds {cases} case(s); seed --demo fills only an empty office");
     let clock = ManualClock::at(datetime!(2021-06-01 14:00 UTC));
     let state = SeedState {
@@ -992,9 +987,7 @@ pub async fn demo(pool: sqlx::PgPool, config: &crate::config::Config) -> anyhow:
 
     // The office's history notified people along the way; only the breach still calls for
     // attention when the demo starts.
-    sqlx::query!("UPDATE notifications SET read_at = created_at + interval '1 hour' WHERE kind <> 'breach'")
-        .execute(&state.db)
-        .await?;
+    crate::notifications::db::read_all_but(&state.db, crate::notifications::Kind::Breach).await?;
     tracing::info!(cases = made, first = %first.docket_number, "demo office seeded");
     Ok(accounts)
 }

@@ -56,6 +56,11 @@ pub const CASE_SELECT: &str =
     concat!("SELECT ", case_columns!(), "FROM cases c LEFT JOIN users u ON u.id = c.assignee");
 
 /// Takes the next docket number of `year`. Gap-free: the counter row stays locked until
+/// How many cases the office holds.
+pub async fn count_all(pool: &sqlx::PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "v!" FROM cases"#).fetch_one(pool).await
+}
+
 /// the calling transaction ends, and a rollback gives the number back.
 pub async fn next_docket(conn: &mut PgConnection, year: i32) -> Result<String, sqlx::Error> {
     let n: i32 = sqlx::query_scalar!(
