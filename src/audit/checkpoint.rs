@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use uuid::Uuid;
+
+use super::db;
 
 /// A checkpoint as stored and exported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -222,10 +223,8 @@ pub enum CheckpointError {
 /// The installation's signing key as recorded when it first signed (the newest, when keys
 /// were changed), or `None` when no checkpoint of this installation was ever signed.
 pub async fn recorded_key(pool: &PgPool) -> Result<Option<(String, String)>, sqlx::Error> {
-    let row = sqlx::query!("SELECT public_key, first_used FROM audit_signing_keys ORDER BY first_used DESC LIMIT 1")
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(|r| (hex::encode(r.public_key), r.first_used.format(&Rfc3339).unwrap_or_default())))
+    let row = db::recorded_key(pool).await?;
+    Ok(row.map(|(public_key, first_used)| (hex::encode(public_key), first_used.format(&Rfc3339).unwrap_or_default())))
 }
 
 /// Refuses when this installation signs its checkpoints and `signer` has no key: what a
@@ -251,10 +250,9 @@ pub async fn create(
     reason: &str,
     only_if_grown: bool,
 ) -> Result<Option<Checkpoint>, CheckpointError> {
-    let head = sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(pool).await?;
-    let (seq, hash) = (head.seq, head.hash);
+    let (seq, hash) = db::head(pool).await?;
     if only_if_grown {
-        let last: Option<i64> = sqlx::query_scalar!("SELECT max(seq) FROM audit_checkpoints").fetch_one(pool).await?;
+        let last: Option<i64> = db::last_checkpoint_seq(pool).await?;
         if last == Some(seq) {
             return Ok(None);
         }
@@ -291,21 +289,18 @@ pub async fn take_covering(
         None => (None, None),
     };
     // One statement: the key is recorded the first time it signs, with the checkpoint.
-    sqlx::query!(
-        "WITH key AS (INSERT INTO audit_signing_keys (public_key, first_used) SELECT $5::bytea, $4 WHERE $5::bytea IS NOT NULL \
-           ON CONFLICT (public_key) DO NOTHING) \
-         INSERT INTO audit_checkpoints (id, seq, hash, at, public_key, signature, reason, for_file) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        Uuid::now_v7(),
-        seq,
-        &hash,
-        at,
-        public_key.as_deref(),
-        signature.as_deref(),
-        reason,
-        signer.file.is_some(),
+    db::insert_checkpoint(
+        &mut *conn,
+        db::NewCheckpoint {
+            seq,
+            hash: &hash,
+            at,
+            public_key: public_key.as_deref(),
+            signature: signature.as_deref(),
+            reason,
+            for_file: signer.file.is_some(),
+        },
     )
-    .execute(&mut *conn)
     .await?;
     Ok(Checkpoint {
         seq,
@@ -353,11 +348,7 @@ pub async fn all(pool: &PgPool) -> Result<Vec<Checkpoint>, sqlx::Error> {
 /// Every checkpoint in the database, oldest first, each with whether it was meant for the
 /// checkpoint file.
 async fn stored(pool: &PgPool) -> Result<Vec<(Checkpoint, bool)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        "SELECT seq, hash, at, public_key, signature, reason, for_file FROM audit_checkpoints ORDER BY at, seq"
-    )
-    .fetch_all(pool)
-    .await?;
+    let rows = db::checkpoints(pool).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -473,8 +464,7 @@ pub async fn verify_all(pool: &PgPool, want: Expectations<'_>) -> Result<Checkpo
         if cp.seq == 0 {
             continue;
         }
-        let hash: Option<Vec<u8>> =
-            sqlx::query_scalar!("SELECT hash FROM audit_events WHERE seq = $1", cp.seq).fetch_optional(pool).await?;
+        let hash: Option<Vec<u8>> = db::hash_at(pool, cp.seq).await?;
         match hash {
             None => report.problems.push(format!("{origin} checkpoint at event {}: that event is gone", cp.seq)),
             Some(h) if hex::encode(&h) != cp.hash => report.problems.push(format!(
@@ -493,18 +483,15 @@ pub async fn verify_all(pool: &PgPool, want: Expectations<'_>) -> Result<Checkpo
             .map(|c| c.seq)
             .max()
             .unwrap_or(0);
-        let first_uncovered =
-            sqlx::query!("SELECT seq, at FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 1", covered)
-                .fetch_optional(pool)
-                .await?;
+        let first_uncovered = db::first_after(pool, covered).await?;
         let allowed = time::Duration::try_from(interval).unwrap_or(time::Duration::DAY) + INTERVAL_LEEWAY;
-        if let Some(e) = first_uncovered
-            && want.now - e.at > allowed
+        if let Some((seq, at)) = first_uncovered
+            && want.now - at > allowed
         {
             report.problems.push(format!(
                 "events from {} on (the first at {}) have had no signed checkpoint for longer than the checkpoint interval ({} s): the checkpoint writer is not running, failing, or its checkpoints were removed",
-                e.seq,
-                e.at.format(&Rfc3339).unwrap_or_default(),
+                seq,
+                at.format(&Rfc3339).unwrap_or_default(),
                 interval.as_secs()
             ));
         }

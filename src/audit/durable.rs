@@ -34,6 +34,8 @@ use std::future::Future;
 use std::sync::Arc;
 use uuid::Uuid;
 
+pub use super::db::flush;
+
 /// What the appends made inside one [`durably`] left to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pending {
@@ -165,12 +167,7 @@ pub(crate) fn deferred(epoch: Option<Uuid>) {
 /// statement cannot say it.
 pub(crate) async fn defer(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     if may_defer() {
-        let epoch = sqlx::query_scalar!(
-            "SELECT epoch FROM audit_commit_epoch \
-             WHERE CASE WHEN epoch IS NULL THEN false ELSE set_config('synchronous_commit', 'off', true) IS NOT NULL END"
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
+        let epoch = super::db::defer_commit(&mut *conn).await?;
         deferred(epoch);
     }
     Ok(())
@@ -196,22 +193,6 @@ pub(crate) fn flush_now() -> impl Future<Output = Result<(), sqlx::Error>> + Sen
             None => Ok(()),
         }
     }
-}
-
-/// Makes every commit made so far in this life of the database durable, and returns the
-/// life's epoch (making one if crash recovery emptied it). A transaction commits
-/// synchronously only when it wrote to the log and has a transaction id: a transactional
-/// logical-decoding message is the smallest such write, and its commit flushes the log up
-/// to itself, so through every earlier commit.
-pub async fn flush(conn: &mut PgConnection) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar!(
-        "WITH made AS (INSERT INTO audit_commit_epoch (epoch) VALUES (gen_random_uuid()) \
-           ON CONFLICT (singleton) DO NOTHING RETURNING epoch) \
-         SELECT coalesce((SELECT epoch FROM made), (SELECT epoch FROM audit_commit_epoch)) AS \"epoch!\" \
-         FROM (SELECT pg_logical_emit_message(true, 'icts-review', 'flush')) AS flushed"
-    )
-    .fetch_one(&mut *conn)
-    .await
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::StoredEvent;
+use super::db;
 
 /// Output format of the log's export, named in its query by its lower-case name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -298,20 +299,7 @@ async fn chunk(
     to: Option<OffsetDateTime>,
 ) -> Result<Vec<StoredEvent>, Refused> {
     let _turn = exports.turn().await?;
-    Ok(sqlx::query_as!(
-        StoredEvent,
-        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
-         changes, outcome, prev_hash, hash FROM audit_events \
-         WHERE seq > $1 AND seq <= $2 AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4) \
-         ORDER BY seq LIMIT $5",
-        after,
-        through,
-        from,
-        to,
-        CHUNK_ROWS,
-    )
-    .fetch_all(pool)
-    .await?)
+    Ok(db::export_chunk(pool, (after, through), from, to, CHUNK_ROWS).await?)
 }
 
 /// A chunk of the export as the client receives it: its bytes, where each of its events
@@ -395,23 +383,11 @@ async fn window(
 ) -> Result<(i64, i64), sqlx::Error> {
     let through = match to {
         None => head,
-        Some(to) => {
-            sqlx::query_scalar!("SELECT max(seq) FROM (SELECT seq FROM audit_events WHERE at < $1 OFFSET 0) q", to)
-                .fetch_one(pool)
-                .await?
-                .map_or(0, |s| s.min(head))
-        }
+        Some(to) => db::last_before(pool, to).await?.map_or(0, |s| s.min(head)),
     };
     let after = match from {
         None => 0,
-        Some(from) => sqlx::query_scalar!(
-            "SELECT min(seq) FROM (SELECT seq FROM audit_events WHERE at >= $1 AND seq <= $2 OFFSET 0) q",
-            from,
-            through
-        )
-        .fetch_one(pool)
-        .await?
-        .map_or(through, |s| s - 1),
+        Some(from) => db::first_from(pool, from, through).await?.map_or(through, |s| s - 1),
     };
     Ok((after, through))
 }
@@ -426,7 +402,7 @@ impl LogExport {
         to: Option<OffsetDateTime>,
         format: Format,
     ) -> Result<LogExport, Refused> {
-        let head = sqlx::query_scalar!("SELECT seq FROM audit_head WHERE singleton").fetch_one(&pool).await?;
+        let head = db::head_seq(&pool).await?;
         let (after, through) = window(&pool, head, from, to).await?;
         let next = chunk(&pool, &exports, after, through, from, to).await?;
         Ok(LogExport { pool, exports, from, to, format, through, next, redact: false })

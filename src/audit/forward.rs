@@ -25,6 +25,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::StoredEvent;
 use super::checkpoint::Checkpoint;
+use super::db;
 
 /// The marker that opens every forwarded message's JSON, by which the witness finds it in
 /// whatever line format the collector writes.
@@ -238,12 +239,7 @@ pub struct Status {
 
 /// Reads how forwarding stands.
 pub async fn status(pool: &PgPool, settings: &Settings) -> Result<Status, sqlx::Error> {
-    let r = sqlx::query!(
-        r#"SELECT f.seq, f.forwarded_at, f.failing_since, f.last_error, h.seq AS "head!"
-           FROM audit_forwarding f CROSS JOIN audit_head h WHERE f.singleton AND h.singleton"#
-    )
-    .fetch_one(pool)
-    .await?;
+    let r = db::forwarding(pool).await?;
     let time = |t: Option<OffsetDateTime>| t.and_then(|t| t.format(&Rfc3339).ok());
     let backlog = (r.head - r.seq).max(0);
     Ok(Status {
@@ -261,12 +257,7 @@ pub async fn status(pool: &PgPool, settings: &Settings) -> Result<Status, sqlx::
 
 async fn note_failure(pool: &PgPool, error: &str) {
     tracing::error!(error, "audit events not forwarded to the collector");
-    let noted = sqlx::query!(
-        "UPDATE audit_forwarding SET failing_since = coalesce(failing_since, now()), last_error = $1 WHERE singleton",
-        error
-    )
-    .execute(pool)
-    .await;
+    let noted = db::note_forwarding_failure(pool, error).await;
     if let Err(e) = noted {
         tracing::warn!(error = %e, "cannot record the forwarding failure");
     }
@@ -317,46 +308,23 @@ async fn pump(
         if closed.load(std::sync::atomic::Ordering::SeqCst) {
             return Stop::Collector("the collector closed the connection".into());
         }
-        let cursor =
-            match sqlx::query_scalar!("SELECT seq FROM audit_forwarding WHERE singleton").fetch_one(&mut *conn).await {
-                Ok(c) => c,
-                Err(e) => return Stop::Database(e),
-            };
-        let events = match sqlx::query_as!(
-            StoredEvent,
-            "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, \
-             object_type, object_id, changes, outcome, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
-            cursor,
-            BATCH,
-        )
-        .fetch_all(&mut *conn)
-        .await
-        {
+        let cursor = match db::forwarded_seq(&mut *conn).await {
+            Ok(c) => c,
+            Err(e) => return Stop::Database(e),
+        };
+        let events = match db::events_to_forward(&mut *conn, cursor, BATCH).await {
             Ok(e) => e,
             Err(e) => return Stop::Database(e),
         };
         let upto = events.last().map(|e| e.seq).unwrap_or(cursor);
-        let checkpoints = match sqlx::query!(
-            "SELECT c.id, c.seq, c.hash, c.at, c.public_key, c.signature, c.reason FROM audit_checkpoints c \
-             WHERE c.seq <= $1 AND NOT EXISTS (SELECT 1 FROM audit_forwarded_checkpoints f WHERE f.checkpoint_id = c.id) \
-             ORDER BY c.seq, c.at LIMIT 100",
-            upto
-        )
-        .fetch_all(&mut *conn)
-        .await
-        {
+        let checkpoints = match db::checkpoints_to_forward(&mut *conn, upto).await {
             Ok(c) => c,
             Err(e) => return Stop::Database(e),
         };
         if events.is_empty() && checkpoints.is_empty() {
             if !healthy {
                 // Connected and caught up: whatever failed before holds again.
-                if let Err(e) = sqlx::query!(
-                    "UPDATE audit_forwarding SET failing_since = NULL, last_error = NULL WHERE singleton AND failing_since IS NOT NULL"
-                )
-                .execute(pool)
-                .await
-                {
+                if let Err(e) = db::clear_forwarding_failure(pool).await {
                     return Stop::Database(e);
                 }
                 healthy = true;
@@ -399,20 +367,8 @@ async fn pump(
         let ids: Vec<uuid::Uuid> = checkpoints.iter().map(|c| c.id).collect();
         let moved = async {
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            sqlx::query!(
-                "UPDATE audit_forwarding SET seq = $1, forwarded_at = now(), failing_since = NULL, last_error = NULL \
-                 WHERE singleton",
-                upto
-            )
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query!(
-                "INSERT INTO audit_forwarded_checkpoints (checkpoint_id, forwarded_at) \
-                 SELECT unnest($1::uuid[]), now() ON CONFLICT DO NOTHING",
-                &ids
-            )
-            .execute(&mut *tx)
-            .await?;
+            db::forwarded_through(&mut tx, upto).await?;
+            db::checkpoints_forwarded(&mut tx, &ids).await?;
             tx.commit().await
         };
         if let Err(e) = moved.await {
@@ -439,10 +395,7 @@ pub fn spawn(pool: PgPool, settings: Settings) -> Result<tokio::task::JoinHandle
                     continue;
                 }
             };
-            match sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "locked!""#, LOCK_KEY)
-                .fetch_one(&mut leader)
-                .await
-            {
+            match db::try_advisory_lock(&mut leader, LOCK_KEY).await {
                 Ok(true) => {}
                 _ => {
                     drop(leader);
@@ -458,7 +411,7 @@ pub fn spawn(pool: PgPool, settings: Settings) -> Result<tokio::task::JoinHandle
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                         // Still the forwarder? (The lock goes with its connection.)
-                        if sqlx::query!("SELECT 1 AS one").fetch_one(&mut leader).await.is_err() {
+                        if db::ping(&mut leader).await.is_err() {
                             break;
                         }
                         continue;

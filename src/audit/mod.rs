@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod checkpoint;
+pub mod db;
 pub mod durable;
 pub mod event_type;
 pub mod export;
@@ -16,9 +17,10 @@ pub mod service;
 pub mod web;
 pub mod witness;
 
+pub use db::{chain_now, head, latest_of_type, of_case, of_matter, of_party, written_seq};
 pub use event_type::EventType;
 
-use crate::ids::{CaseId, EventId, UserId};
+use crate::ids::{EventId, UserId};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -137,17 +139,6 @@ struct Canonical<'a> {
 /// ([`EventType::content_free`]). A code this release does not know may hold some: no.
 pub fn content_free(event_type: &str) -> bool {
     EventType::parse(event_type).is_some_and(EventType::content_free)
-}
-
-/// The position of the newest event that may have changed a case list. When a release
-/// that does not keep it appended last (`classified_seq` behind `seq`), every event counts:
-/// the head's `seq`.
-pub async fn written_seq(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT CASE WHEN classified_seq = seq THEN written_seq ELSE seq END AS "seq!" FROM audit_head WHERE singleton"#
-    )
-    .fetch_one(conn)
-    .await
 }
 
 /// The event as a reader may read it: for one who sees no case content (an administrator:
@@ -385,31 +376,9 @@ pub async fn record(
     // so itself (`set_config` for this transaction) and returns the database's epoch,
     // costing no round trip of its own.
     let may_defer = durable::may_defer();
-    let appended = sqlx::query!(
-        "INSERT INTO audit_pending (id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, \
-           object_id, changes, outcome, tail, may_change_cases) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         RETURNING set_config('icts.audit_pending', 'yes', true), \
-           (SELECT e.epoch FROM audit_commit_epoch e WHERE CASE WHEN NOT $14 OR e.epoch IS NULL THEN false \
-           ELSE set_config('synchronous_commit', 'off', true) IS NOT NULL END) AS deferred_epoch",
-        stored.id.0,
-        stored.at,
-        stored.actor_id as _,
-        &stored.actor_role as _,
-        &stored.client_addr as _,
-        &stored.request_id as _,
-        &stored.event_type,
-        &stored.object_type as _,
-        &stored.object_id as _,
-        &stored.changes,
-        &stored.outcome,
-        tail,
-        event.event_type.may_change_cases(),
-        may_defer,
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    durable::deferred(appended.deferred_epoch);
+    let deferred_epoch =
+        db::insert_pending(conn, &stored, &tail, event.event_type.may_change_cases(), may_defer).await?;
+    durable::deferred(deferred_epoch);
     Ok(())
 }
 
@@ -430,35 +399,8 @@ pub async fn record_linked(
     // it appends nothing while this transaction has events waiting for its commit, which
     // are linked first (once: linking clears the mark the statement reads).
     for _ in 0..2 {
-        let appended = sqlx::query!(
-        "WITH head AS (SELECT seq, hash FROM audit_head WHERE singleton AND coalesce(current_setting('icts.audit_pending', true), '') = '' FOR UPDATE), \
-         appended AS (INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, \
-           object_type, object_id, changes, outcome, prev_hash, hash) \
-           SELECT head.seq + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, head.hash, \
-             sha256(head.hash || convert_to('{\"v\":1,\"seq\":' || (head.seq + 1)::text || ',', 'UTF8') || $12) FROM head \
-           RETURNING seq, hash) \
-         UPDATE audit_head h SET seq = a.seq, hash = a.hash, classified_seq = a.seq, \
-           written_seq = CASE WHEN $13 OR h.classified_seq <> h.seq THEN a.seq ELSE h.written_seq END \
-         FROM appended a WHERE h.singleton \
-         RETURNING h.seq, h.hash, (SELECT e.epoch FROM audit_commit_epoch e WHERE CASE WHEN NOT $14 OR e.epoch IS NULL THEN false \
-           ELSE set_config('synchronous_commit', 'off', true) IS NOT NULL END) AS deferred_epoch",
-        stored.id.0,
-        stored.at,
-        stored.actor_id as _,
-        &stored.actor_role as _,
-        &stored.client_addr as _,
-        &stored.request_id as _,
-        &stored.event_type,
-        &stored.object_type as _,
-        &stored.object_id as _,
-        &stored.changes,
-        &stored.outcome,
-        tail,
-        event.event_type.may_change_cases(),
-        may_defer,
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
+        let appended =
+            db::append_linked(&mut *conn, &stored, &tail, event.event_type.may_change_cases(), may_defer).await?;
         match appended {
             Some(appended) => {
                 durable::deferred(appended.deferred_epoch);
@@ -468,14 +410,6 @@ pub async fn record_linked(
         }
     }
     Err(sqlx::Error::Protocol("the audit head stayed marked as having events waiting after they were linked".into()))
-}
-
-/// Links the events this transaction has recorded so far into the chain now rather than at
-/// its commit (and every later one as it is recorded): for a transaction that reads the
-/// head or its own events before it commits. It holds the head until the commit.
-pub async fn chain_now(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query!("SET CONSTRAINTS audit_pending_chain IMMEDIATE").execute(conn).await?;
-    Ok(())
 }
 
 /// Appends many events in the caller's transaction with one lock of the head and bulk
@@ -492,10 +426,7 @@ pub async fn record_many(
     durable::defer(&mut *conn).await?;
     // The events this transaction recorded one by one come first.
     chain_now(&mut *conn).await?;
-    let head =
-        sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE").fetch_one(&mut *conn).await?;
-    let mut seq: i64 = head.seq;
-    let mut prev: Vec<u8> = head.hash;
+    let (mut seq, mut prev): (i64, Vec<u8>) = db::lock_head(&mut *conn).await?;
     let mut rows: Vec<StoredEvent> = Vec::with_capacity(events.len());
     for event in events {
         seq += 1;
@@ -505,35 +436,9 @@ pub async fn record_many(
         rows.push(stored);
     }
     for chunk in rows.chunks(5000) {
-        sqlx::query!(
-            "INSERT INTO audit_events (seq, id, at, actor_id, actor_role, client_addr, request_id, event_type, object_type, object_id, \
-             changes, outcome, prev_hash, hash) SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], \
-             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::bytea[], $14::bytea[])",
-            &chunk.iter().map(|e| e.seq).collect::<Vec<_>>(),
-            &chunk.iter().map(|e| e.id).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|e| e.at).collect::<Vec<_>>(),
-            &chunk.iter().map(|e| e.actor_id).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|e| e.actor_role.clone()).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|e| e.client_addr.clone()).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|e| e.request_id.clone()).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>(),
-            &chunk.iter().map(|e| e.object_type.clone()).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|e| e.object_id.clone()).collect::<Vec<_>>() as _,
-            &chunk.iter().map(|e| e.changes.clone()).collect::<Vec<_>>(),
-            &chunk.iter().map(|e| e.outcome.clone()).collect::<Vec<_>>(),
-            &chunk.iter().map(|e| e.prev_hash.clone()).collect::<Vec<_>>(),
-            &chunk.iter().map(|e| e.hash.clone()).collect::<Vec<_>>(),
-        )
-        .execute(&mut *conn)
-        .await?;
+        db::insert_events(&mut *conn, chunk).await?;
     }
-    sqlx::query!(
-        "UPDATE audit_head SET seq = $1, hash = $2, written_seq = $1, classified_seq = $1 WHERE singleton",
-        seq,
-        &prev
-    )
-    .execute(&mut *conn)
-    .await?;
+    db::set_head(&mut *conn, seq, &prev).await?;
     Ok(())
 }
 
@@ -567,15 +472,7 @@ pub async fn record_anonymous_refusal(
 ) -> Result<bool, sqlx::Error> {
     let addr = ctx.client_addr.clone().unwrap_or_else(|| "unknown".into());
     let minute = at.replace_second(0).unwrap_or(at).replace_nanosecond(0).unwrap_or(at);
-    let count = |addr: String| {
-        sqlx::query_scalar!(
-            "INSERT INTO anonymous_refusals (minute, client_addr, refused) VALUES ($1, $2, 1) \
-             ON CONFLICT (minute, client_addr) DO UPDATE SET refused = anonymous_refusals.refused + 1 RETURNING refused",
-            minute,
-            addr,
-        )
-        .fetch_one(pool)
-    };
+    let count = |addr: String| db::count_refusal(pool, minute, addr);
     let n = count(addr).await?;
     let mut m = n;
     while m >= 10 && m % 10 == 0 {
@@ -587,9 +484,7 @@ pub async fn record_anonymous_refusal(
     let written = count("*".into()).await?;
     if written == 1 {
         // A new minute: yesterday's counts go.
-        sqlx::query!("DELETE FROM anonymous_refusals WHERE minute < $1", minute - time::Duration::days(1))
-            .execute(pool)
-            .await?;
+        db::forget_refusals_before(pool, minute - time::Duration::days(1)).await?;
     }
     if written > ANONYMOUS_REFUSAL_EVENTS_PER_MINUTE {
         return Ok(false);
@@ -599,66 +494,6 @@ pub async fn record_anonymous_refusal(
     }));
     record_alone(pool, at, ctx, event).await?;
     Ok(true)
-}
-
-/// Every event about one case, in chain order (its history, for the case page, the API
-/// and the procedural history of its documents).
-pub async fn of_case(conn: &mut PgConnection, case_id: CaseId) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    sqlx::query_as!(
-        StoredEvent,
-        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
-         changes, outcome, prev_hash, hash FROM audit_events WHERE object_type = 'case' AND object_id = $1 ORDER BY seq",
-        case_id.to_string(),
-    )
-    .fetch_all(conn)
-    .await
-}
-
-/// An enforcement matter's audit events, in chain order.
-pub async fn of_matter(conn: &mut PgConnection, matter: crate::ids::MatterId) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    sqlx::query_as!(
-        StoredEvent,
-        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
-         changes, outcome, prev_hash, hash FROM audit_events WHERE object_type = 'enforcement_matter' AND object_id = $1 ORDER BY seq",
-        matter.to_string(),
-    )
-    .fetch_all(conn)
-    .await
-}
-
-/// A party's audit events, in chain order: the party's own, its declarations', its
-/// enforcement matters', its specific authorization applications', its reliances on general
-/// authorizations', its applications for GA 3's list and its requests for advisory opinions.
-pub async fn of_party(conn: &mut PgConnection, party: crate::ids::PartyId) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    sqlx::query_as!(
-        StoredEvent,
-        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
-         changes, outcome, prev_hash, hash FROM audit_events \
-         WHERE (object_type = 'party' AND object_id = $1) \
-            OR (object_type = 'declaration' AND object_id IN (SELECT id::text FROM declarations WHERE filer_id = $2)) \
-            OR (object_type = 'enforcement_matter' AND object_id IN (SELECT id::text FROM enforcement_matters WHERE party_id = $2)) \
-            OR (object_type = 'authorization_application' AND object_id IN (SELECT id::text FROM authorization_applications WHERE applicant_id = $2)) \
-            OR (object_type = 'ga_reliance' AND object_id IN (SELECT id::text FROM ga_reliances WHERE party_id = $2)) \
-            OR (object_type = 'ga_supplier' AND object_id IN (SELECT id::text FROM ga_suppliers WHERE party_id = $2)) \
-            OR (object_type = 'opinion_request' AND object_id IN (SELECT id::text FROM opinion_requests WHERE requester_id = $2)) \
-         ORDER BY seq",
-        party.to_string(),
-        party.0,
-    )
-    .fetch_all(conn)
-    .await
-}
-
-/// The newest event of a type, if any (e.g. the last verification of the chain).
-pub async fn latest_of_type(pool: &PgPool, event_type: EventType) -> Result<Option<StoredEvent>, sqlx::Error> {
-    sqlx::query_as!(
-        StoredEvent,
-        "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
-         changes, outcome, prev_hash, hash FROM audit_events WHERE event_type = $1 ORDER BY seq DESC LIMIT 1",
-        event_type.as_str(),
-    )
-    .fetch_optional(pool)
-    .await
 }
 
 /// The result of checking the chain.
@@ -695,14 +530,7 @@ pub async fn verify(pool: &PgPool) -> Result<Verdict, sqlx::Error> {
     let mut running = vec![0u8; 32];
     let mut after = 0i64;
     loop {
-        let page: Vec<StoredEvent> = sqlx::query_as!(
-            StoredEvent,
-            "SELECT seq, id, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_role, client_addr, request_id, event_type, object_type, object_id, \
-             changes, outcome, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 5000",
-            after,
-        )
-        .fetch_all(pool)
-        .await?;
+        let page: Vec<StoredEvent> = db::events_after(pool, after).await?;
         if page.is_empty() {
             break;
         }
@@ -732,8 +560,7 @@ pub async fn verify(pool: &PgPool) -> Result<Verdict, sqlx::Error> {
         after = page.last().map(|e| e.seq).unwrap_or(after);
     }
     let count = expected_seq - 1;
-    let head = sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(pool).await?;
-    let (head_seq, head_hash) = (head.seq, head.hash);
+    let (head_seq, head_hash) = db::head(pool).await?;
     if head_seq != count || head_hash != running {
         return Ok(Verdict::Broken {
             seq: count + 1,
@@ -783,43 +610,7 @@ pub async fn list(pool: &PgPool, f: &EventFilter) -> Result<crate::db::Page<Stor
     // Read newest first (below the cursor) or oldest first (above it): the list's order,
     // or the opposite one for the page before the cursor.
     let downwards = f.oldest_first == f.backwards;
-    let rows = if downwards {
-        sqlx::query_as!(
-            StoredEvent,
-            r#"SELECT seq, id AS "id: EventId", at, actor_id AS "actor_id: UserId", actor_role, client_addr, request_id, event_type,
-             object_type, object_id, changes, outcome, prev_hash, hash
-             FROM audit_events WHERE ($1::uuid IS NULL OR actor_id = $1) AND ($2::text IS NULL OR event_type LIKE $2)
-             AND ($3::text IS NULL OR object_id = $3) AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
-             AND ($6::bigint IS NULL OR seq < $6) ORDER BY seq DESC LIMIT $7"#,
-            f.actor as _,
-            type_pattern,
-            f.object.as_deref(),
-            f.from,
-            f.to,
-            f.cursor,
-            f.limit + 1
-        )
-        .fetch_all(pool)
-        .await?
-    } else {
-        sqlx::query_as!(
-            StoredEvent,
-            r#"SELECT seq, id AS "id: EventId", at, actor_id AS "actor_id: UserId", actor_role, client_addr, request_id, event_type,
-             object_type, object_id, changes, outcome, prev_hash, hash
-             FROM audit_events WHERE ($1::uuid IS NULL OR actor_id = $1) AND ($2::text IS NULL OR event_type LIKE $2)
-             AND ($3::text IS NULL OR object_id = $3) AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
-             AND ($6::bigint IS NULL OR seq > $6) ORDER BY seq ASC LIMIT $7"#,
-            f.actor as _,
-            type_pattern,
-            f.object.as_deref(),
-            f.from,
-            f.to,
-            f.cursor,
-            f.limit + 1
-        )
-        .fetch_all(pool)
-        .await?
-    };
+    let rows = db::events(pool, f, type_pattern, downwards).await?;
     Ok(crate::db::Page::from_read(rows, f.limit, f.cursor.is_some(), f.backwards, |e| e.seq.to_string()))
 }
 
@@ -827,26 +618,8 @@ pub async fn list(pool: &PgPool, f: &EventFilter) -> Result<crate::db::Page<Stor
 /// [`crate::db::Total::CAP`].
 pub async fn count(pool: &PgPool, f: &EventFilter) -> Result<crate::db::Total, sqlx::Error> {
     let type_pattern = type_pattern(&f.event_type);
-    let n = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM audit_events WHERE ($1::uuid IS NULL OR actor_id = $1)
-         AND ($2::text IS NULL OR event_type LIKE $2) AND ($3::text IS NULL OR object_id = $3)
-         AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5) LIMIT $6) x"#,
-        f.actor as _,
-        type_pattern,
-        f.object.as_deref(),
-        f.from,
-        f.to,
-        crate::db::Total::CAP + 1
-    )
-    .fetch_one(pool)
-    .await?;
+    let n = db::count_events(pool, f, type_pattern, crate::db::Total::CAP + 1).await?;
     Ok(crate::db::Total::counted(n))
-}
-
-/// The chain's head: the newest position and its hash.
-pub async fn head(pool: &PgPool) -> Result<(i64, Vec<u8>), sqlx::Error> {
-    let r = sqlx::query!("SELECT seq, hash FROM audit_head WHERE singleton").fetch_one(pool).await?;
-    Ok((r.seq, r.hash))
 }
 
 #[cfg(test)]

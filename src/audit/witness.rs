@@ -17,6 +17,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 
 use super::checkpoint::Checkpoint;
+use super::db;
 use super::forward::MARKER;
 
 /// Problems named one by one; past this, the rest are counted.
@@ -150,8 +151,7 @@ pub async fn check(pool: &PgPool, path: &Path, key: Option<&VerifyingKey>) -> Re
         {
             report.problem(format!("the witnessed checkpoint at event {} of {}: {e}", cp.seq, cp.at));
         }
-        let hash: Option<Vec<u8>> =
-            sqlx::query_scalar!("SELECT hash FROM audit_events WHERE seq = $1", cp.seq).fetch_optional(pool).await?;
+        let hash: Option<Vec<u8>> = db::hash_at(pool, cp.seq).await?;
         match hash {
             None if cp.seq > 0 => report.problem(format!(
                 "the witnessed checkpoint at event {} of {}: that event is gone from the log",
@@ -178,8 +178,8 @@ async fn compare_events(
     }
     let mut seqs: Vec<i64> = pending.keys().copied().collect();
     seqs.sort_unstable();
-    let rows = sqlx::query!("SELECT seq, hash FROM audit_events WHERE seq = ANY($1)", &seqs).fetch_all(pool).await?;
-    let found: HashMap<i64, String> = rows.into_iter().map(|r| (r.seq, hex::encode(r.hash))).collect();
+    let rows = db::hashes_at(pool, &seqs).await?;
+    let found: HashMap<i64, String> = rows.into_iter().map(|(seq, hash)| (seq, hex::encode(hash))).collect();
     report.events += seqs.len();
     report.newest = report.newest.max(*seqs.last().expect("not empty"));
     for seq in seqs {
