@@ -2,6 +2,7 @@
 //! the filter of the full list it starts. Only open cases appear where the user has to
 //! act; every list is need-to-know filtered by the query that reads it.
 
+pub mod db;
 pub mod web;
 
 use sqlx::{PgConnection, PgPool};
@@ -102,18 +103,7 @@ pub struct OpenRfi {
 /// The unanswered requests for information on open cases assigned to `user`, oldest first.
 async fn open_rfis(conn: &mut PgConnection, user: UserId) -> Result<(Vec<OpenRfi>, Total), sqlx::Error> {
     let open: Vec<String> = Stage::ALL.into_iter().filter(|s| s.is_open()).map(|s| s.as_str().to_string()).collect();
-    let rows = sqlx::query_as!(
-        OpenRfi,
-        r#"SELECT r.id AS "id: RfiId", c.id AS "case_id: CaseId", c.docket_number, r.asked_of, r.asked_on,
-           cardinality(r.tolls) > 0 AS "tolls!"
-           FROM case_rfis r JOIN cases c ON c.id = r.case_id
-           WHERE c.assignee = $1 AND r.answered_on IS NULL AND c.stage::text = ANY($2)
-           ORDER BY r.asked_on, r.id LIMIT 501"#,
-        user.0,
-        &open
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = db::open_rfis(conn, user, &open).await?;
     let total = if rows.len() > 500 { Total::MoreThan(500) } else { Total::Exact(rows.len() as i64) };
     Ok((rows.into_iter().take(ROWS as usize).collect(), total))
 }
@@ -160,24 +150,6 @@ pub const ADMIN_EVENTS: [EventType; 26] = [
 /// Events an auditor follows: exports and openings of restricted cases.
 pub const AUDITOR_EVENTS: [EventType; 4] =
     [EventType::CaseExported, EventType::AuditExported, EventType::AuditExportIncomplete, EventType::CaseViewed];
-
-/// The newest events of `types`, newest first: one index walk per type, merged.
-async fn recent(pool: &PgPool, types: &[EventType], limit: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let types: Vec<String> = types.iter().map(|t| t.as_str().to_string()).collect();
-    sqlx::query_as!(
-        StoredEvent,
-        r#"SELECT e.seq AS "seq!", e.id AS "id!: crate::ids::EventId", e.at AS "at!", e.actor_id AS "actor_id: UserId",
-           e.actor_role, e.client_addr, e.request_id, e.event_type AS "event_type!", e.object_type, e.object_id,
-           e.changes AS "changes!", e.outcome AS "outcome!", e.prev_hash AS "prev_hash!", e.hash AS "hash!"
-           FROM unnest($1::text[]) t(event_type)
-           CROSS JOIN LATERAL (SELECT * FROM audit_events a WHERE a.event_type = t.event_type ORDER BY a.seq DESC LIMIT $2) e
-           ORDER BY e.seq DESC LIMIT $2"#,
-        &types,
-        limit
-    )
-    .fetch_all(pool)
-    .await
-}
 
 /// An analyst's day: their open cases by the next date due, their drafts (returned ones
 /// first), and the requests for information still unanswered on their cases.
@@ -307,27 +279,14 @@ pub async fn of(pool: &PgPool, user: &Actor, now: OffsetDateTime) -> Result<Home
         });
         if user.may(Action::ViewCases) {
             return Ok(Home::Auditor(AuditorHome {
-                recent: recent(pool, &AUDITOR_EVENTS, ROWS).await?,
+                recent: db::recent(pool, &AUDITOR_EVENTS, ROWS).await?,
                 head: (seq, hex::encode(hash)),
                 last_check,
                 stages: cases_db::count_by_stage(&mut conn, user.id, user.role).await?,
             }));
         }
     }
-    let now_locked = sqlx::query!(
-        r#"SELECT id AS "id: UserId", name, email, locked_until AS "until!" FROM users
-           WHERE active AND locked_until > $1 ORDER BY locked_until DESC LIMIT 50"#,
-        now
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let locked = db::locked_accounts(&mut conn, now).await?;
     let approvals_open = crate::accounts::approvals::count_open(&mut conn, now).await?;
-    Ok(Home::Admin(AdminHome {
-        locked: now_locked
-            .into_iter()
-            .map(|r| Locked { id: r.id, name: r.name, email: r.email, until: r.until })
-            .collect(),
-        approvals_open,
-        recent: recent(pool, &ADMIN_EVENTS, ROWS).await?,
-    }))
+    Ok(Home::Admin(AdminHome { locked, approvals_open, recent: db::recent(pool, &ADMIN_EVENTS, ROWS).await? }))
 }
