@@ -2,7 +2,8 @@
 //! (`users`), the account reads other domains need, administrators' requests for a second
 //! administrator's approval ([`super::approvals`]), the roles' sign-in policies
 //! ([`super::sign_in_policy`]), and what an administrator's change removes of the
-//! credentials an account holds: its sessions, second factors and linked identities.
+//! credentials an account holds: its sessions, second factors and linked identities; and
+//! the identities linked to accounts ([`super::identities`]: found, linked, used, removed).
 //! Sign-in uses the same statements for the same ends (a lockout or a new password ends
 //! the account's sessions).
 
@@ -11,6 +12,7 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::identities::{LinkedIdentity, PIV_ISSUER};
 use super::model::{
     Approval, ApprovalKind, KNOWN_ADDRESS, KeyRow, LockDetails, Methods, NewUser, RolePolicy, UserRecord,
 };
@@ -431,15 +433,22 @@ pub async fn set_temporary_password(
     Ok(())
 }
 
-/// Lifts the lock of `id`, and clears the failures counted at the addresses it signs in
-/// from.
-pub async fn unlock(conn: &mut PgConnection, id: UserId) -> Result<(), sqlx::Error> {
+/// Lifts the lock of `id` and ends its count of failures (an administrator's unlock, or a
+/// sign-in whose second factor was right too).
+pub async fn clear_lock(conn: &mut PgConnection, id: UserId) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
         id.0
     )
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Lifts the lock of `id`, and clears the failures counted at the addresses it signs in
+/// from.
+pub async fn unlock(conn: &mut PgConnection, id: UserId) -> Result<(), sqlx::Error> {
+    clear_lock(&mut *conn, id).await?;
     sqlx::query!("UPDATE user_sign_in_addresses SET failures = 0, first_failure_at = NULL WHERE user_id = $1", id.0)
         .execute(conn)
         .await?;
@@ -463,11 +472,17 @@ pub async fn end_sessions(
     // A sign-in waiting for its one-time code ends with the sessions: a password changed or
     // reset, a lockout or an administrator's "end all sessions" must not be finished by a
     // code afterwards.
-    sqlx::query!("DELETE FROM sign_in_challenges WHERE user_id = $1", user_id.0).execute(&mut *conn).await?;
+    delete_challenges(&mut *conn, user_id).await?;
     Ok(sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2)", user_id.0, keep as _)
         .execute(conn)
         .await?
         .rows_affected())
+}
+
+/// Ends every sign-in of `user` waiting for its second factor (or a passkey's answer).
+pub async fn delete_challenges(conn: &mut PgConnection, user: UserId) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM sign_in_challenges WHERE user_id = $1", user.0).execute(conn).await?;
+    Ok(())
 }
 
 /// [`Methods`] of `user`.
@@ -522,8 +537,155 @@ pub async fn clear_second_factors(tx: &mut PgConnection, user: UserId) -> Result
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    sqlx::query!("DELETE FROM sign_in_challenges WHERE user_id = $1", user.0).execute(&mut *tx).await?;
+    delete_challenges(&mut *tx, user).await?;
     Ok(Cleared { totp, recovery_codes: codes, security_keys: keys })
+}
+
+/// The identities linked to `user`, newest first.
+pub async fn identities(conn: &mut PgConnection, user: UserId) -> Result<Vec<LinkedIdentity>, sqlx::Error> {
+    sqlx::query_as!(
+        LinkedIdentity,
+        "SELECT issuer, subject, email, linked_at, last_used_at FROM user_identities WHERE user_id = $1 ORDER BY linked_at DESC",
+        user.0
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The account (`issuer`, `subject`) is linked to, its link locked for the caller's
+/// transaction.
+pub async fn locked_identity_owner(
+    conn: &mut PgConnection,
+    issuer: &str,
+    subject: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT user_id FROM user_identities WHERE issuer = $1 AND subject = $2 FOR UPDATE",
+        issuer,
+        subject
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The account of the e-mail `email` (compared in lower case) that has no identity of
+/// `issuer` linked yet, its row locked for the caller's transaction.
+pub async fn locked_unlinked_account(
+    conn: &mut PgConnection,
+    email: &str,
+    issuer: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT u.id FROM users u WHERE u.email = lower($1) \
+         AND NOT EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = u.id AND i.issuer = $2) \
+         FOR UPDATE",
+        email,
+        issuer
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Links (`issuer`, `subject`), matched by `email`, to `user` at a sign-in at `now`
+/// (used at the same time).
+pub async fn link_identity(
+    conn: &mut PgConnection,
+    issuer: &str,
+    subject: &str,
+    user: UserId,
+    email: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO user_identities (issuer, subject, user_id, email, linked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        issuer,
+        subject,
+        user.0,
+        email,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Notes a sign-in with the linked identity (`issuer`, `subject`) at `now`.
+pub async fn note_identity_use(
+    conn: &mut PgConnection,
+    issuer: &str,
+    subject: &str,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE user_identities SET last_used_at = $3 WHERE issuer = $1 AND subject = $2",
+        issuer,
+        subject,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether (`issuer`, `subject`) is linked to an account.
+pub async fn identity_linked(conn: &mut PgConnection, issuer: &str, subject: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM user_identities WHERE issuer = $1 AND subject = $2) AS "v!""#,
+        issuer,
+        subject
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Links the card `subject` to `user` at `now` (an administrator's change, checked by
+/// [`card_unlinked`](super::identities::card_unlinked) first).
+pub async fn link_card(
+    conn: &mut PgConnection,
+    subject: &str,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO user_identities (issuer, subject, user_id, linked_at) VALUES ($1, $2, $3, $4)",
+        PIV_ISSUER,
+        subject,
+        user.0,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes the identity (`issuer`, `subject`) from `user`; how many were removed (0 or 1).
+pub async fn delete_identity(
+    conn: &mut PgConnection,
+    user: UserId,
+    issuer: &str,
+    subject: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "DELETE FROM user_identities WHERE user_id = $1 AND issuer = $2 AND subject = $3",
+        user.0,
+        issuer,
+        subject
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// Ends the sessions of `user` signed in to by `method` (`piv`, `sso`); how many ended.
+pub async fn end_sessions_signed_in_by(
+    conn: &mut PgConnection,
+    user: UserId,
+    method: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND sign_in_method = $2", user.0, method)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }
 
 /// Removes every identity linked to `user`; how many there were.

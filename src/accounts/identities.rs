@@ -9,6 +9,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
+use super::db;
 use crate::access::actor::Actor;
 use crate::access::policy::Action;
 use crate::audit::{self, AuditContext, EventType, NewEvent};
@@ -37,17 +38,6 @@ impl LinkedIdentity {
     }
 }
 
-/// The identities linked to `user`, newest first.
-pub async fn of_user(conn: &mut PgConnection, user: UserId) -> Result<Vec<LinkedIdentity>, sqlx::Error> {
-    sqlx::query_as!(
-        LinkedIdentity,
-        "SELECT issuer, subject, email, linked_at, last_used_at FROM user_identities WHERE user_id = $1 ORDER BY linked_at DESC",
-        user.0
-    )
-    .fetch_all(conn)
-    .await
-}
-
 /// The account of (`issuer`, `subject`): linked, or found by `verified_email` when no
 /// identity of this issuer is linked to that account yet; `true` when it is to be linked
 /// now ([`record_use`] links it). The rows are locked for the caller's transaction.
@@ -57,26 +47,12 @@ pub async fn account_of(
     subject: &str,
     verified_email: Option<&str>,
 ) -> Result<Option<(UserId, bool)>, sqlx::Error> {
-    let linked = sqlx::query_scalar!(
-        "SELECT user_id FROM user_identities WHERE issuer = $1 AND subject = $2 FOR UPDATE",
-        issuer,
-        subject
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let linked = db::locked_identity_owner(&mut *tx, issuer, subject).await?;
     if let Some(id) = linked {
         return Ok(Some((UserId(id), false)));
     }
     let Some(email) = verified_email else { return Ok(None) };
-    let found = sqlx::query_scalar!(
-        "SELECT u.id FROM users u WHERE u.email = lower($1) \
-         AND NOT EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = u.id AND i.issuer = $2) \
-         FOR UPDATE",
-        email.trim(),
-        issuer
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let found = db::locked_unlinked_account(tx, email.trim(), issuer).await?;
     Ok(found.map(|id| (UserId(id), true)))
 }
 
@@ -94,29 +70,13 @@ pub async fn record_use(
     newly_linked: bool,
 ) -> Result<(), sqlx::Error> {
     if newly_linked {
-        sqlx::query!(
-            "INSERT INTO user_identities (issuer, subject, user_id, email, linked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $5)",
-            issuer,
-            subject,
-            user.0,
-            email,
-            now
-        )
-        .execute(&mut *tx)
-        .await?;
+        db::link_identity(&mut *tx, issuer, subject, user, email, now).await?;
         let event = NewEvent::new(EventType::UserIdentityLinked)
             .object("user", user)
             .changes(json!({"issuer": issuer, "subject": subject, "email": email, "by": "sign_in"}));
         audit::record(&mut *tx, now, ctx, event).await?;
     } else {
-        sqlx::query!(
-            "UPDATE user_identities SET last_used_at = $3 WHERE issuer = $1 AND subject = $2",
-            issuer,
-            subject,
-            now
-        )
-        .execute(&mut *tx)
-        .await?;
+        db::note_identity_use(tx, issuer, subject, now).await?;
     }
     Ok(())
 }
@@ -144,36 +104,10 @@ pub fn card_subject(subject: &str) -> Result<String, &'static str> {
 /// supervisor, an auditor or an administrator it waits for a second administrator, as a
 /// password reset does, since a linked card signs its holder in to the account.
 pub async fn card_unlinked(tx: &mut PgConnection, subject: &str) -> Result<(), DomainError> {
-    let taken = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM user_identities WHERE issuer = $1 AND subject = $2) AS "v!""#,
-        PIV_ISSUER,
-        subject
-    )
-    .fetch_one(tx)
-    .await?;
+    let taken = db::identity_linked(tx, PIV_ISSUER, subject).await?;
     if taken {
         return Err(DomainError::invalid("subject", "is linked to an account already; remove it there first"));
     }
-    Ok(())
-}
-
-/// Links the card `subject` to `user` (an administrator's change, checked by
-/// [`card_unlinked`] first), in the caller's transaction.
-pub(super) async fn link_card(
-    tx: &mut PgConnection,
-    subject: &str,
-    user: UserId,
-    now: OffsetDateTime,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO user_identities (issuer, subject, user_id, linked_at) VALUES ($1, $2, $3, $4)",
-        PIV_ISSUER,
-        subject,
-        user.0,
-        now
-    )
-    .execute(tx)
-    .await?;
     Ok(())
 }
 
@@ -190,23 +124,13 @@ pub async fn unlink(
 ) -> Result<(), DomainError> {
     let mut tx = pool.begin().await?;
     actor.authorize(&mut tx, now, Action::ManageUsers).await?;
-    let removed = sqlx::query!(
-        "DELETE FROM user_identities WHERE user_id = $1 AND issuer = $2 AND subject = $3",
-        user.0,
-        issuer,
-        subject
-    )
-    .execute(&mut *tx)
-    .await?;
-    if removed.rows_affected() == 0 {
+    let removed = db::delete_identity(&mut tx, user, issuer, subject).await?;
+    if removed == 0 {
         return Err(DomainError::NotFound);
     }
     // The sessions it may have opened end with it (sessions keep how, not which identity).
     let method = if issuer == PIV_ISSUER { "piv" } else { "sso" };
-    let ended = sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND sign_in_method = $2", user.0, method)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let ended = db::end_sessions_signed_in_by(&mut tx, user, method).await?;
     let event = NewEvent::new(EventType::UserIdentityUnlinked)
         .object("user", user)
         .changes(json!({"issuer": issuer, "subject": subject, "sessions_ended": ended}));

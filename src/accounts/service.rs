@@ -273,7 +273,7 @@ async fn apply(
         AdminChange::EndSessions => (EventType::UserSessionsEnded, json!({}), true),
         AdminChange::LinkCard(subject) => {
             identities::card_unlinked(&mut *tx, subject).await?;
-            identities::link_card(&mut *tx, subject, target, now).await?;
+            db::link_card(&mut *tx, subject, target, now).await?;
             (
                 EventType::UserIdentityLinked,
                 json!({"issuer": identities::PIV_ISSUER, "subject": subject, "by": "admin"}),

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::model::{
     AdminChange, AdminOutcome, Approval, DecidedOn, Decision, NewAccount, NewUser, UserRecord, needs_approval,
 };
-use super::{approvals, db, identities, password, service};
+use super::{approvals, db, password, service};
 use crate::access::policy::Role;
 use crate::app::AppState;
 use crate::web::auth::{Authorized, SignedIn, perm};
@@ -221,7 +221,7 @@ pub(crate) async fn user_page_full(
         })
         .collect();
     let when = |t: Option<OffsetDateTime>| t.map(|t| show_time(t, &user.zone)).unwrap_or_default();
-    let identities = identities::of_user(&mut conn, id)
+    let identities = db::identities(&mut conn, id)
         .await?
         .into_iter()
         .map(|i| IdentityRow {

@@ -211,7 +211,7 @@ pub async fn sign_in_methods(
     let mut conn = state.conn().await?;
     let m = crate::accounts::db::second_factors(&mut conn, user.id).await?;
     let keys = crate::accounts::db::security_keys(&mut conn, user.id).await?;
-    let identities = crate::accounts::identities::of_user(&mut conn, user.id).await?;
+    let identities = crate::accounts::db::identities(&mut conn, user.id).await?;
     Ok(ApiJson(SignInMethods {
         totp: m.totp_since.is_some(),
         recovery_codes_left: m.recovery_left,

@@ -8,6 +8,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 
+use super::db;
 use super::session::{self, Created, Kind};
 use crate::access::actor::RequestMeta;
 use crate::accounts::db as accounts;
@@ -39,15 +40,6 @@ pub struct SignedInSession {
     pub user: UserRecord,
 }
 
-/// Gives a successful sign-in's attempt back to its address.
-pub(super) async fn refund_address(conn: &mut PgConnection, addr: Option<&str>) -> Result<(), sqlx::Error> {
-    let Some(addr) = addr else { return Ok(()) };
-    sqlx::query!("UPDATE login_throttle SET attempts = greatest(attempts - 1, 0) WHERE client_addr = $1", addr)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// The end of every successful sign-in, in the caller's transaction: remembers the
 /// address (the account may sign in from it while locked for others), gives the address
 /// its attempt back, replaces the client's old session with a new one (a new id at every
@@ -64,17 +56,9 @@ pub(super) async fn finish_sign_in(
     let SignInClient { kind, previous_secret, .. } = client;
     let addr = meta.client_addr.as_deref();
     if let Some(addr) = addr {
-        sqlx::query!(
-            "INSERT INTO user_sign_in_addresses (user_id, client_addr, last_success_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id, client_addr) DO UPDATE SET last_success_at = $3, failures = 0, first_failure_at = NULL",
-            user.0,
-            addr,
-            now
-        )
-        .execute(&mut *tx)
-        .await?;
+        db::remember_address(&mut *tx, user, addr, now).await?;
+        db::refund_address(&mut *tx, addr).await?;
     }
-    refund_address(&mut *tx, addr).await?;
     if let Some(old) = previous_secret {
         session::delete_by_secret(&mut *tx, old).await?;
     }
@@ -100,27 +84,12 @@ pub(super) async fn count_failure_in(
     what: EventType,
     reason: &str,
 ) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query!("SELECT failed_logins, first_failed_login_at FROM users WHERE id = $1 FOR UPDATE", id.0)
-        .fetch_one(&mut *tx)
-        .await?;
-    let (count, first) = (row.failed_logins, row.first_failed_login_at);
+    let (count, first) = db::locked_failures(&mut *tx, id).await?;
     let fresh = first.is_none_or(|t| now - t > FAILURE_WINDOW);
     let (count, first) = if fresh { (1, now) } else { (count + 1, first.unwrap_or(now)) };
     let lock = count >= MAX_FAILURES;
-    sqlx::query!(
-        "UPDATE users SET failed_logins = $2, first_failed_login_at = $3, \
-         locked_from = CASE WHEN $4 AND (locked_until IS NULL OR locked_until <= $6) THEN $7 ELSE locked_from END, \
-         locked_until = CASE WHEN $4 AND (locked_until IS NULL OR locked_until <= $6) THEN $5 ELSE locked_until END WHERE id = $1",
-        id.0,
-        count,
-        first,
-        lock,
-        now + LOCKOUT,
-        now,
-        ctx.client_addr.as_deref(),
-    )
-    .execute(&mut *tx)
-    .await?;
+    let failure = db::Failure { count, first, lock, until: now + LOCKOUT, now, from: ctx.client_addr.as_deref() };
+    db::set_failures(&mut *tx, id, &failure).await?;
     audit::record(
         &mut *tx,
         now,

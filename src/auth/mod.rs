@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod csrf;
+pub mod db;
 pub mod finish;
 pub mod piv;
 pub mod second_factor;

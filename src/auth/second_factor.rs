@@ -16,10 +16,10 @@ use sqlx::{Connection, PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use super::db;
 use super::finish::{SignInClient, SignedInSession, count_failure_in, finish_sign_in};
 use super::session::{self, Kind};
 use crate::access::actor::{Actor, RequestMeta};
-use crate::access::policy::Role;
 use crate::audit::{self, EventType, NewEvent, Outcome};
 use crate::error::DomainError;
 use crate::ids::UserId;
@@ -49,12 +49,7 @@ fn grouped(s: &str, sep: &str) -> String {
 /// Where the sign-in of the challenge `secret` was going, while its row is kept (a lapsed
 /// challenge until it is answered or swept).
 pub async fn next_of(pool: &sqlx::PgPool, secret: &str) -> Result<Option<String>, sqlx::Error> {
-    let next = sqlx::query_scalar!(
-        "SELECT next FROM sign_in_challenges WHERE secret_hash = $1",
-        &session::secret_hash(secret)[..]
-    )
-    .fetch_optional(pool)
-    .await?;
+    let next = db::challenge_next(pool, &session::secret_hash(secret)).await?;
     Ok(next.flatten())
 }
 
@@ -117,17 +112,6 @@ fn new_recovery_code() -> String {
     grouped(&totp_rs::Secret::from(random::<10>().to_vec()).to_base32(), "-")
 }
 
-/// Whether `user` signs in with a one-time code after the password.
-pub async fn required(conn: &mut PgConnection, user: UserId) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL)
-               OR EXISTS (SELECT 1 FROM user_security_keys WHERE user_id = $1) AS "v!""#,
-        user.0
-    )
-    .fetch_one(conn)
-    .await
-}
-
 /// What answers a challenge: a one-time or recovery code, or a security key's assertion
 /// (the browser's answer, JSON) checked by the relying party.
 #[derive(Clone, Copy)]
@@ -155,12 +139,7 @@ pub async fn offered(
 ) -> Result<Option<Offered>, DomainError> {
     let mut tx = pool.begin().await?;
     // A decoy (a passkey sign-in for an address without one) offers its decoy key.
-    let decoy = sqlx::query!(
-        r#"SELECT decoy AS "decoy!", expires_at FROM sign_in_challenges WHERE secret_hash = $1 AND decoy IS NOT NULL"#,
-        &session::secret_hash(secret)[..]
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let decoy = db::decoy_offer(&mut tx, &session::secret_hash(secret)).await?;
     if let Some(d) = decoy {
         if d.expires_at <= now {
             return Ok(None);
@@ -168,27 +147,18 @@ pub async fn offered(
         let key = rp.map(|rp| super::security_keys::decoy_options(rp, &d.decoy)).transpose()?;
         return Ok(Some(Offered { codes: false, key }));
     }
-    let ch = sqlx::query!(
-        r#"SELECT c.id, c.user_id AS "user_id!", c.passwordless, c.expires_at, u.role AS "role: Role",
-             EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = c.user_id AND t.confirmed_at IS NOT NULL) AS "totp!"
-           FROM sign_in_challenges c JOIN users u ON u.id = c.user_id WHERE c.secret_hash = $1 FOR UPDATE OF c"#,
-        &session::secret_hash(secret)[..]
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let ch = db::locked_offer(&mut tx, &session::secret_hash(secret)).await?;
     let Some(ch) = ch.filter(|c| c.expires_at > now) else { return Ok(None) };
     // A role that requires a key takes no codes from a user who has one (a user without
     // one yet signs in with codes, then registers a key before anything else).
     let key_required = crate::accounts::sign_in_policy::of_role(&mut tx, ch.role).await?.require_security_key
-        && super::security_keys::has_key(&mut tx, UserId(ch.user_id)).await?;
+        && db::has_security_key(&mut tx, UserId(ch.user_id)).await?;
     let mut offered = Offered { codes: ch.totp && !ch.passwordless && !key_required, key: None };
     if let Some(rp) = rp
         && let Some((options, state)) = super::security_keys::begin_assertion(&mut tx, rp, UserId(ch.user_id)).await?
     {
         let state = serde_json::to_value(&state).map_err(|e| DomainError::Internal(e.into()))?;
-        sqlx::query!("UPDATE sign_in_challenges SET webauthn_state = $2 WHERE id = $1", ch.id, state)
-            .execute(&mut *tx)
-            .await?;
+        db::set_challenge_ceremony(&mut tx, ch.id, state).await?;
         offered.key = Some(options);
     }
     tx.commit().await?;
@@ -228,10 +198,7 @@ pub async fn begin(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -
     // lock its owner out): setting one up needs the password again, like removing it.
     user.require_recent_reauth(now)?;
     let mut tx = conn.begin().await?;
-    let confirmed = sqlx::query_scalar!("SELECT confirmed_at FROM user_totp WHERE user_id = $1 FOR UPDATE", user.id.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .flatten();
+    let confirmed = db::locked_totp_confirmed_at(&mut tx, user.id).await?.flatten();
     if confirmed.is_some() {
         return Err(DomainError::Conflict(
             "one-time codes are already set up for this account: remove them first to move to another authenticator"
@@ -239,15 +206,7 @@ pub async fn begin(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -
         ));
     }
     let secret = random::<SECRET_BYTES>();
-    sqlx::query!(
-        "INSERT INTO user_totp (user_id, secret, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (user_id) DO UPDATE SET secret = $2, created_at = $3, last_step = NULL, last_used_at = NULL",
-        user.id.0,
-        &secret[..],
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::start_totp(&mut tx, user.id, &secret, now).await?;
     audit::record(&mut tx, now, &user.audit(), NewEvent::new(EventType::UserTotpStarted).object("user", user.id))
         .await?;
     let e = enrolment(&secret, &user.email)?;
@@ -257,10 +216,7 @@ pub async fn begin(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -
 
 /// The set-up `user` began and has not confirmed, if any.
 pub async fn pending(conn: &mut PgConnection, user: &Actor) -> Result<Option<Enrolment>, DomainError> {
-    let secret =
-        sqlx::query_scalar!("SELECT secret FROM user_totp WHERE user_id = $1 AND confirmed_at IS NULL", user.id.0)
-            .fetch_optional(conn)
-            .await?;
+    let secret = db::unconfirmed_totp_secret(conn, user.id, false).await?;
     secret.map(|s| enrolment(&s, &user.email)).transpose()
 }
 
@@ -271,17 +227,10 @@ async fn replace_recovery_codes(
     user: UserId,
     now: OffsetDateTime,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query!("DELETE FROM user_recovery_codes WHERE user_id = $1", user.0).execute(&mut *tx).await?;
+    db::delete_recovery_codes(&mut *tx, user).await?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
     let hashes: Vec<Vec<u8>> = codes.iter().map(|c| sha256(&normalize(c))).collect();
-    sqlx::query!(
-        "INSERT INTO user_recovery_codes (user_id, code_hash, created_at) SELECT $1, h, $3 FROM unnest($2::bytea[]) h",
-        user.0,
-        &hashes,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::insert_recovery_codes(&mut *tx, user, &hashes, now).await?;
     Ok(codes)
 }
 
@@ -295,13 +244,9 @@ pub async fn confirm(
     code: &str,
 ) -> Result<Vec<String>, DomainError> {
     let mut tx = conn.begin().await?;
-    let secret = sqlx::query_scalar!(
-        "SELECT secret FROM user_totp WHERE user_id = $1 AND confirmed_at IS NULL FOR UPDATE",
-        user.id.0
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| DomainError::Conflict("there is no set-up of one-time codes to confirm: begin one first".into()))?;
+    let secret = db::unconfirmed_totp_secret(&mut tx, user.id, true).await?.ok_or_else(|| {
+        DomainError::Conflict("there is no set-up of one-time codes to confirm: begin one first".into())
+    })?;
     let step = match classify(code) {
         Given::Totp(c) => matching_step(&secret, &c, now),
         _ => None,
@@ -312,14 +257,7 @@ pub async fn confirm(
             "is not what your authenticator shows now: enter the six digits it shows for this account",
         ));
     };
-    sqlx::query!(
-        "UPDATE user_totp SET confirmed_at = $2, last_step = $3 WHERE user_id = $1",
-        user.id.0,
-        now,
-        i64::try_from(step).unwrap_or(i64::MAX)
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::confirm_totp(&mut tx, user.id, now, i64::try_from(step).unwrap_or(i64::MAX)).await?;
     let codes = replace_recovery_codes(&mut tx, user.id, now).await?;
     let event = NewEvent::new(EventType::UserTotpEnrolled)
         .object("user", user.id)
@@ -349,10 +287,7 @@ pub async fn remove(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) 
 /// a new name, so a form that carries the name of the set it replaces (the account page's
 /// "Make new recovery codes") can be told from the same form posted again.
 pub async fn recovery_set(conn: &mut PgConnection, user: UserId) -> Result<String, sqlx::Error> {
-    let hashes =
-        sqlx::query_scalar!("SELECT code_hash FROM user_recovery_codes WHERE user_id = $1 ORDER BY code_hash", user.0)
-            .fetch_all(&mut *conn)
-            .await?;
+    let hashes = db::recovery_code_hashes(conn, user).await?;
     if hashes.is_empty() {
         return Ok("none".into());
     }
@@ -389,8 +324,8 @@ pub async fn new_recovery_codes(
     let mut tx = conn.begin().await?;
     // One replacement of an account's codes at a time: the second of two posts that name
     // the same set waits here, then finds that set gone.
-    sqlx::query!("SELECT id FROM users WHERE id = $1 FOR UPDATE", user.id.0).fetch_one(&mut *tx).await?;
-    if !required(&mut tx, user.id).await? {
+    db::lock_user_row(&mut tx, user.id).await?;
+    if !db::has_second_factor(&mut tx, user.id).await? {
         return Err(DomainError::Conflict("recovery codes come with one-time codes: set those up first".into()));
     }
     if recovery_set(&mut tx, user.id).await? != replacing {
@@ -426,26 +361,21 @@ pub(super) async fn open_challenge(
     meta: &RequestMeta,
     next: Option<&str>,
 ) -> Result<Challenge, sqlx::Error> {
-    sqlx::query!("DELETE FROM sign_in_challenges WHERE user_id = $1", user.0).execute(&mut *tx).await?;
+    crate::accounts::db::delete_challenges(&mut *tx, user).await?;
     let secret = session::new_secret();
     let id = Uuid::now_v7();
     let expires_at = now + CHALLENGE_LIFETIME;
     let agent = meta.user_agent.as_deref().map(|u| u.chars().take(300).collect::<String>());
-    sqlx::query!(
-        "INSERT INTO sign_in_challenges (id, secret_hash, user_id, kind, created_at, expires_at, client_addr, user_agent, next) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    let new = db::NewChallenge {
         id,
-        &session::secret_hash(&secret)[..],
-        user.0,
-        if kind == Kind::Api { "api" } else { "browser" },
-        now,
+        secret_hash: &session::secret_hash(&secret),
+        created_at: now,
         expires_at,
-        meta.client_addr.as_deref(),
-        agent.as_deref(),
-        next
-    )
-    .execute(&mut *tx)
-    .await?;
+        client_addr: meta.client_addr.as_deref(),
+        user_agent: agent.as_deref(),
+        next,
+    };
+    db::insert_challenge(&mut *tx, &new, user, if kind == Kind::Api { "api" } else { "browser" }).await?;
     Ok(Challenge { id, secret, expires_at })
 }
 
@@ -477,36 +407,21 @@ pub(super) async fn open_passwordless_challenge(
         Passwordless::User(u) => (Some(u.0), None),
         Passwordless::Decoy(mac) => (None, Some(mac)),
     };
-    sqlx::query!(
-        "DELETE FROM sign_in_challenges WHERE (user_id = $1 OR decoy = $2) AND passwordless AND id NOT IN \
-         (SELECT id FROM sign_in_challenges WHERE (user_id = $1 OR decoy = $2) AND passwordless AND expires_at > $3 \
-          ORDER BY created_at DESC LIMIT 4)",
-        user,
-        decoy,
-        now,
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::trim_passwordless_challenges(&mut *tx, user, decoy, now).await?;
     let secret = session::new_secret();
     let id = Uuid::now_v7();
     let expires_at = now + CHALLENGE_LIFETIME;
     let agent = meta.user_agent.as_deref().map(|u| u.chars().take(300).collect::<String>());
-    sqlx::query!(
-        "INSERT INTO sign_in_challenges \
-           (id, secret_hash, user_id, decoy, kind, created_at, expires_at, client_addr, user_agent, next, passwordless) \
-         VALUES ($1, $2, $3, $4, 'browser', $5, $6, $7, $8, $9, true)",
+    let new = db::NewChallenge {
         id,
-        &session::secret_hash(&secret)[..],
-        user,
-        decoy,
-        now,
+        secret_hash: &session::secret_hash(&secret),
+        created_at: now,
         expires_at,
-        meta.client_addr.as_deref(),
-        agent.as_deref(),
+        client_addr: meta.client_addr.as_deref(),
+        user_agent: agent.as_deref(),
         next,
-    )
-    .execute(&mut *tx)
-    .await?;
+    };
+    db::insert_passwordless_challenge(&mut *tx, &new, user, decoy).await?;
     Ok(Challenge { id, secret, expires_at })
 }
 
@@ -523,10 +438,10 @@ async fn spend_try(
     let failures = failures + 1;
     let tries_left = if locked { 0 } else { i32::try_from(i64::from(CHALLENGE_TRIES) - failures).unwrap_or(0).max(0) };
     if tries_left == 0 {
-        sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", id).execute(&mut *tx).await?;
+        db::delete_challenge(&mut *tx, id).await?;
         return Ok(CodeError::Gone { next });
     }
-    sqlx::query!("UPDATE sign_in_challenges SET failures = $2 WHERE id = $1", id, failures).execute(&mut *tx).await?;
+    db::set_challenge_failures(&mut *tx, id, failures).await?;
     Ok(CodeError::Wrong { tries_left })
 }
 
@@ -535,10 +450,7 @@ pub const LAPSED_KEPT: Duration = Duration::hours(1);
 
 /// Deletes the challenges, real and decoy alike, that lapsed more than [`LAPSED_KEPT`] ago.
 pub async fn sweep_lapsed(pool: &PgPool, now: OffsetDateTime) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query!("DELETE FROM sign_in_challenges WHERE expires_at <= $1", now - LAPSED_KEPT)
-        .execute(pool)
-        .await?
-        .rows_affected())
+    db::delete_challenges_lapsed_by(pool, now - LAPSED_KEPT).await
 }
 
 /// The sweep that deletes long-lapsed challenges ([`sweep_lapsed`]), once a minute.
@@ -564,17 +476,11 @@ async fn answer_decoy(
     method: &str,
     kind: Kind,
 ) -> Result<Answered, CodeError> {
-    let Some(ch) = sqlx::query!(
-        "SELECT id, kind, expires_at, failures, next FROM sign_in_challenges WHERE secret_hash = $1 FOR UPDATE",
-        hash
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
+    let Some(ch) = db::locked_decoy_challenge(&mut tx, hash).await? else {
         return Err(CodeError::Gone { next: None });
     };
     if ch.expires_at <= now || ch.kind != if kind == Kind::Api { "api" } else { "browser" } {
-        sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
+        db::delete_challenge(&mut *tx, ch.id).await?;
         tx.commit().await?;
         return Err(CodeError::Gone { next: ch.next });
     }
@@ -632,39 +538,27 @@ pub async fn answer(
     let hash = session::secret_hash(secret);
     // The account's row first, then the challenge: the order in which a sign-in and an
     // administrator's reset take them too.
-    let Some(owner) = sqlx::query_scalar!("SELECT user_id FROM sign_in_challenges WHERE secret_hash = $1", &hash[..])
-        .fetch_optional(&mut *tx)
-        .await?
-    else {
+    let Some(owner) = db::challenge_owner(&mut tx, &hash).await? else {
         return Err(CodeError::Gone { next: None });
     };
     let Some(owner) = owner else {
         let method = if matches!(proof, Proof::Key { .. }) { "security_key" } else { "none" };
         return answer_decoy(tx, now, meta, &hash, method, kind).await;
     };
-    sqlx::query!("SELECT id FROM users WHERE id = $1 FOR UPDATE", owner).fetch_one(&mut *tx).await?;
-    let Some(ch) = sqlx::query!(
-        r#"SELECT c.id, c.user_id AS "user_id!", c.kind, c.expires_at, c.failures, c.next, c.passwordless, c.webauthn_state,
-             u.active, u.role AS "role: Role"
-           FROM sign_in_challenges c JOIN users u ON u.id = c.user_id
-           WHERE c.secret_hash = $1 FOR UPDATE OF c"#,
-        &hash[..]
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
+    db::lock_user_row(&mut tx, UserId(owner)).await?;
+    let Some(ch) = db::locked_challenge(&mut tx, &hash).await? else {
         return Err(CodeError::Gone { next: None });
     };
     let user = UserId(ch.user_id);
     let ctx = meta.audit(Some((user, ch.role)));
     let wrong_kind = ch.kind != if kind == Kind::Api { "api" } else { "browser" };
     if ch.expires_at <= now || !ch.active || wrong_kind {
-        sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
+        db::delete_challenge(&mut *tx, ch.id).await?;
         tx.commit().await?;
         return Err(CodeError::Gone { next: ch.next });
     }
     let key_required = crate::accounts::sign_in_policy::of_role(&mut tx, ch.role).await?.require_security_key
-        && super::security_keys::has_key(&mut tx, user).await?;
+        && db::has_security_key(&mut tx, user).await?;
     let given = match proof {
         // A passkey alone, or a role that requires a key, takes no code.
         Proof::Code(_) if ch.passwordless || key_required => None,
@@ -690,28 +584,11 @@ pub async fn answer(
         }
         (Proof::Code(_), None) => ("none", Err("key_required")),
         (Proof::Code(_), Some(Given::Totp(c))) => {
-            let secret = sqlx::query_scalar!(
-                "SELECT secret FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL",
-                user.0
-            )
-            .fetch_optional(&mut *tx)
-            .await?;
+            let secret = db::confirmed_totp_secret(&mut tx, user).await?;
             let step = secret.and_then(|s| matching_step(&s, &c, now));
             let taken = match step {
                 // Accepted once: only a step newer than the last one accepted.
-                Some(step) => {
-                    sqlx::query!(
-                        "UPDATE user_totp SET last_step = $2, last_used_at = $3 \
-                         WHERE user_id = $1 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $2)",
-                        user.0,
-                        i64::try_from(step).unwrap_or(i64::MAX),
-                        now
-                    )
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                        == 1
-                }
+                Some(step) => db::take_totp_step(&mut tx, user, i64::try_from(step).unwrap_or(i64::MAX), now).await?,
                 None => false,
             };
             (
@@ -726,16 +603,8 @@ pub async fn answer(
             )
         }
         (Proof::Code(_), Some(Given::Recovery(c))) => {
-            let used = sqlx::query!(
-                "UPDATE user_recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
-                user.0,
-                &sha256(&c),
-                now
-            )
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            ("recovery_code", if used == 1 { Ok(()) } else { Err("wrong_code") })
+            let used = db::use_recovery_code(&mut tx, user, &sha256(&c), now).await?;
+            ("recovery_code", if used { Ok(()) } else { Err("wrong_code") })
         }
         (Proof::Code(_), Some(Given::Malformed)) => ("none", Err("malformed_code")),
     };
@@ -757,27 +626,12 @@ pub async fn answer(
         tx.commit().await?;
         return Err(answer);
     }
-    sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", ch.id).execute(&mut *tx).await?;
+    db::delete_challenge(&mut *tx, ch.id).await?;
     // The password and the code were both right: the counts and any lock end, as at a
     // sign-in with a password alone.
-    sqlx::query!(
-        "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL WHERE id = $1",
-        user.0
-    )
-    .execute(&mut *tx)
-    .await?;
-    let recovery_left = if method == "recovery_code" {
-        Some(
-            sqlx::query_scalar!(
-                r#"SELECT count(*) AS "n!" FROM user_recovery_codes WHERE user_id = $1 AND used_at IS NULL"#,
-                user.0
-            )
-            .fetch_one(&mut *tx)
-            .await?,
-        )
-    } else {
-        None
-    };
+    crate::accounts::db::clear_lock(&mut tx, user).await?;
+    let recovery_left =
+        if method == "recovery_code" { Some(db::recovery_codes_left(&mut tx, user).await?) } else { None };
     let mut detail = json!({"second_factor": method, "challenge": ch.id, "passwordless": ch.passwordless});
     if let Some(n) = recovery_left {
         detail["recovery_codes_left"] = json!(n);
@@ -808,8 +662,7 @@ pub async fn answer(
 /// Ends `challenge` without a record: the API's token request that answered it wrongly
 /// (the wrong code is recorded already).
 pub async fn discard(pool: &PgPool, challenge: &Challenge) -> Result<(), sqlx::Error> {
-    sqlx::query!("DELETE FROM sign_in_challenges WHERE id = $1", challenge.id).execute(pool).await?;
-    Ok(())
+    db::delete_challenge(pool, challenge.id).await
 }
 
 /// Records that the API was asked for a token without the code the account needs, and
@@ -821,19 +674,13 @@ pub async fn code_missing(
     challenge: &Challenge,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let user = sqlx::query!(
-        r#"DELETE FROM sign_in_challenges c USING users u WHERE c.id = $1 AND u.id = c.user_id
-           RETURNING u.id AS "id: UserId", u.role AS "role: Role""#,
-        challenge.id
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(u) = user {
+    let user = db::delete_challenge_returning_user(&mut tx, challenge.id).await?;
+    if let Some((id, role)) = user {
         let event = NewEvent::new(EventType::AuthSecondFactor)
-            .object("user", u.id)
+            .object("user", id)
             .outcome(Outcome::Failure)
             .changes(json!({"reason": "code_missing"}));
-        audit::record(&mut tx, now, &meta.audit(Some((u.id, u.role))), event).await?;
+        audit::record(&mut tx, now, &meta.audit(Some((id, role))), event).await?;
     }
     tx.commit().await?;
     Ok(())

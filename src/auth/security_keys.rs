@@ -25,6 +25,7 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, RequestChallengeResponse, Webauthn, WebauthnBuilder,
 };
 
+use super::db;
 use crate::access::REAUTH_VALID;
 use crate::access::actor::Actor;
 use crate::accounts::model::KeyRow;
@@ -77,23 +78,14 @@ pub fn decoy_options(rp: &Webauthn, mac: &[u8]) -> Result<RequestChallengeRespon
     serde_json::from_value(value).map_err(|e| internal(e.to_string()))
 }
 
-/// Whether `user` has a key.
-pub async fn has_key(conn: &mut PgConnection, user: UserId) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM user_security_keys WHERE user_id = $1) AS "v!""#, user.0)
-        .fetch_one(conn)
-        .await
-}
-
 /// The stored credentials of `user`, with their row ids.
 async fn credentials(conn: &mut PgConnection, user: UserId) -> Result<Vec<(Uuid, Passkey)>, DomainError> {
-    let rows = sqlx::query!("SELECT id, credential FROM user_security_keys WHERE user_id = $1", user.0)
-        .fetch_all(conn)
-        .await?;
+    let rows = db::security_key_credentials(conn, user).await?;
     rows.into_iter()
-        .map(|r| {
-            serde_json::from_value::<Passkey>(r.credential)
-                .map(|p| (r.id, p))
-                .map_err(|e| DomainError::Internal(anyhow::anyhow!("stored security key {}: {e}", r.id)))
+        .map(|(id, credential)| {
+            serde_json::from_value::<Passkey>(credential)
+                .map(|p| (id, p))
+                .map_err(|e| DomainError::Internal(anyhow::anyhow!("stored security key {id}: {e}")))
         })
         .collect()
 }
@@ -117,7 +109,7 @@ enum SessionCeremony {
 
 async fn keep_on_session(conn: &mut PgConnection, session: SessionId, c: &SessionCeremony) -> Result<(), DomainError> {
     let value = serde_json::to_value(c).map_err(|e| DomainError::Internal(e.into()))?;
-    sqlx::query!("UPDATE sessions SET webauthn_state = $2 WHERE id = $1", session.0, value).execute(conn).await?;
+    db::set_session_ceremony(conn, session, value).await?;
     Ok(())
 }
 
@@ -126,14 +118,7 @@ async fn take_from_session(
     conn: &mut PgConnection,
     session: SessionId,
 ) -> Result<Option<SessionCeremony>, sqlx::Error> {
-    let old = sqlx::query_scalar!(
-        "UPDATE sessions s SET webauthn_state = NULL FROM (SELECT id, webauthn_state FROM sessions WHERE id = $1 FOR UPDATE) o \
-         WHERE s.id = o.id RETURNING o.webauthn_state",
-        session.0
-    )
-    .fetch_optional(conn)
-    .await?
-    .flatten();
+    let old = db::take_session_ceremony(conn, session).await?;
     Ok(old.and_then(|v| serde_json::from_value(v).ok()))
 }
 
@@ -153,9 +138,7 @@ async fn fresh(conn: &mut PgConnection, actor: &Actor, now: OffsetDateTime) -> R
     if actor.reauth_at.is_some_and(|t| now - t < REAUTH_VALID) {
         return Ok(true);
     }
-    let created = sqlx::query_scalar!("SELECT created_at FROM sessions WHERE id = $1", actor.session_id.0)
-        .fetch_optional(conn)
-        .await?;
+    let created = db::session_created_at(conn, actor.session_id).await?;
     Ok(created.is_some_and(|t| now - t < REAUTH_VALID))
 }
 
@@ -212,19 +195,9 @@ pub async fn finish_registration(
     let id = Uuid::now_v7();
     let stored = serde_json::to_value(&passkey).map_err(|e| DomainError::Internal(e.into()))?;
     let cred_id: &[u8] = passkey.cred_id().as_ref();
-    let inserted = sqlx::query!(
-        "INSERT INTO user_security_keys (id, user_id, name, credential_id, credential, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credential_id) DO NOTHING",
-        id,
-        actor.id.0,
-        &name,
-        cred_id,
-        stored,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
+    let key =
+        db::NewKey { id, user: actor.id, name: &name, credential_id: cred_id, credential: &stored, created_at: now };
+    if !db::insert_security_key(&mut tx, &key).await? {
         return Err(DomainError::invalid("credential", "is a key registered already"));
     }
     let event = NewEvent::new(EventType::UserSecurityKeyAdded)
@@ -241,14 +214,7 @@ pub async fn remove(pool: &PgPool, now: OffsetDateTime, actor: &Actor, key: Uuid
     if !fresh(&mut tx, actor, now).await? {
         return Err(DomainError::ReauthRequired);
     }
-    let name = sqlx::query_scalar!(
-        "DELETE FROM user_security_keys WHERE id = $1 AND user_id = $2 RETURNING name",
-        key,
-        actor.id.0
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(DomainError::NotFound)?;
+    let name = db::delete_security_key(&mut tx, key, actor.id).await?.ok_or(DomainError::NotFound)?;
     let event = NewEvent::new(EventType::UserSecurityKeyRemoved)
         .object("user", actor.id)
         .changes(json!({"key": key, "name": name}));
@@ -292,27 +258,13 @@ pub async fn check_assertion(
         return Ok(Err("wrong_key"));
     };
     let used: &[u8] = result.cred_id().as_ref();
-    let row = sqlx::query!(
-        "SELECT id, name, credential FROM user_security_keys WHERE user_id = $1 AND credential_id = $2 FOR UPDATE",
-        user.0,
-        used
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let row = db::locked_security_key(&mut *tx, user, used).await?;
     let Some(row) = row else { return Ok(Err("wrong_key")) };
     let mut passkey: Passkey = serde_json::from_value(row.credential)
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("stored key: {e}")))?;
     let updated = passkey.update_credential(&result);
     let stored = serde_json::to_value(&passkey).map_err(|e| DomainError::Internal(e.into()))?;
-    sqlx::query!(
-        "UPDATE user_security_keys SET last_used_at = $2, credential = CASE WHEN $3 THEN $4 ELSE credential END WHERE id = $1",
-        row.id,
-        now,
-        updated == Some(true),
-        stored
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::note_key_use(&mut *tx, row.id, now, updated == Some(true), stored).await?;
     Ok(Ok((row.id, row.name)))
 }
 
@@ -348,9 +300,7 @@ pub async fn reauth(
     let mut tx = pool.begin().await?;
     match check_assertion(&mut tx, now, rp, actor.id, &state, credential).await? {
         Ok((key, name)) => {
-            sqlx::query!("UPDATE sessions SET reauth_at = $2 WHERE id = $1", actor.session_id.0, now)
-                .execute(&mut *tx)
-                .await?;
+            db::set_reauth(&mut tx, actor.session_id, now).await?;
             let event = NewEvent::new(EventType::AuthReauthenticate)
                 .object("session", actor.session_id)
                 .changes(json!({"method": "security_key", "key": key, "name": name}));

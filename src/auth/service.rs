@@ -8,12 +8,12 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool};
 use time::OffsetDateTime;
 
+use super::db;
 use super::finish::{
     FAILURE_WINDOW, LOCKOUT, MAX_FAILURES, SignInClient, SignedInSession, count_failure_in, finish_sign_in,
 };
 use super::session::{self, Created, Kind};
 use crate::access::actor::{Actor, RequestMeta};
-use crate::access::policy::Role;
 use crate::accounts::model::KNOWN_ADDRESS;
 use crate::accounts::{db as accounts, password, sign_in_policy};
 use crate::audit::{self, EventType, NewEvent, Outcome};
@@ -51,36 +51,6 @@ pub enum SignInStep {
     Code(super::second_factor::Challenge),
 }
 
-#[derive(sqlx::FromRow)]
-struct Credentials {
-    id: UserId,
-    role: Role,
-    password_hash: String,
-    active: bool,
-    locked_until: Option<OffsetDateTime>,
-}
-
-/// Takes one attempt from `addr`'s allowance for the current window, atomically, before
-/// any password is checked; returns the attempts taken in the window, this one included.
-/// However many attempts arrive at once, at most [`ADDRESS_ATTEMPTS`] get a number within
-/// the allowance. A successful sign-in gives its attempt back ([`refund_address`]), so
-/// only failures use the allowance up and an office behind one address is not throttled
-/// by its own sign-ins.
-async fn take_address_attempt(pool: &PgPool, addr: &str, now: OffsetDateTime) -> Result<i32, sqlx::Error> {
-    sqlx::query_scalar!(
-        "INSERT INTO login_throttle (client_addr, window_start, attempts) VALUES ($1, $2, 1) \
-         ON CONFLICT (client_addr) DO UPDATE SET \
-           attempts = CASE WHEN login_throttle.window_start <= $2 - $3::interval THEN 1 ELSE login_throttle.attempts + 1 END, \
-           window_start = CASE WHEN login_throttle.window_start <= $2 - $3::interval THEN $2 ELSE login_throttle.window_start END \
-         RETURNING attempts",
-        addr,
-        now,
-        format!("{} minutes", FAILURE_WINDOW.whole_minutes()) as _,
-    )
-    .fetch_one(pool)
-    .await
-}
-
 /// Whose guesses an attempt counts against.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Counter {
@@ -103,39 +73,14 @@ async fn take_account_attempt(
     addr: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Option<(Counter, i32)>, sqlx::Error> {
-    let window = format!("{} minutes", FAILURE_WINDOW.whole_minutes());
     if let Some(addr) = addr {
-        let known = sqlx::query_scalar!(
-            "UPDATE user_sign_in_addresses SET \
-               failures = CASE WHEN first_failure_at IS NULL OR first_failure_at <= $3::timestamptz - $4::interval THEN 1 ELSE failures + 1 END, \
-               first_failure_at = CASE WHEN first_failure_at IS NULL OR first_failure_at <= $3::timestamptz - $4::interval THEN $3 ELSE first_failure_at END \
-             WHERE user_id = $1 AND client_addr = $2 AND last_success_at > $3::timestamptz - $5::interval \
-               AND (failures < $6 OR first_failure_at <= $3::timestamptz - $4::interval) \
-             RETURNING failures",
-            user.0,
-            addr,
-            now,
-            &window as _,
-            format!("{} days", KNOWN_ADDRESS.whole_days()) as _,
-            i64::from(MAX_FAILURES),
-        )
-        .fetch_optional(pool)
-        .await?;
+        let known =
+            db::take_known_address_attempt(pool, user, addr, now, FAILURE_WINDOW, KNOWN_ADDRESS, MAX_FAILURES).await?;
         if let Some(n) = known {
             return Ok(Some((Counter::KnownAddress, i32::try_from(n).unwrap_or(i32::MAX))));
         }
     }
-    let n = sqlx::query_scalar!(
-        "UPDATE users SET \
-           failed_logins = CASE WHEN first_failed_login_at IS NULL OR first_failed_login_at <= $2 - $3::interval THEN 1 ELSE failed_logins + 1 END, \
-           first_failed_login_at = CASE WHEN first_failed_login_at IS NULL OR first_failed_login_at <= $2 - $3::interval THEN $2 ELSE first_failed_login_at END \
-         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_logins",
-        user.0,
-        now,
-        &window as _,
-    )
-    .fetch_optional(pool)
-    .await?;
+    let n = db::take_account_attempt(pool, user, now, FAILURE_WINDOW).await?;
     Ok(n.map(|n| (Counter::Account, n)))
 }
 
@@ -167,7 +112,7 @@ pub async fn sign_in(
     let email = email.trim().to_lowercase();
     let addr = meta.client_addr.as_deref();
     if let Some(addr) = addr {
-        let attempts = take_address_attempt(pool, addr, now).await?;
+        let attempts = db::take_address_attempt(pool, addr, now, FAILURE_WINDOW).await?;
         if attempts > ADDRESS_ATTEMPTS {
             // One event when the address runs out, then one per hundred refused, with the
             // count: a flood does not grow the log at its own pace.
@@ -181,14 +126,7 @@ pub async fn sign_in(
             return Err(SignInError::Throttled);
         }
     }
-    let found = sqlx::query_as!(
-        Credentials,
-        r#"SELECT id, role AS "role: Role", password_hash, active, locked_until
-           FROM users WHERE email = $1"#,
-        &email,
-    )
-    .fetch_optional(pool)
-    .await?;
+    let found = db::credentials_by_email(pool, &email).await?;
     let Some(found) = found else {
         // The same work as for a known account, and the same answer.
         let _ = password::verify_async(password_given.to_string(), password::DUMMY_HASH.clone()).await;
@@ -234,28 +172,14 @@ pub async fn sign_in(
 
     let mut tx = pool.begin().await?;
     // Under the account's row lock, so that concurrent attempts on any instance lock once.
-    let current = sqlx::query_as!(
-        Credentials,
-        r#"SELECT id, role AS "role: Role", password_hash, active, locked_until
-           FROM users WHERE id = $1 FOR UPDATE"#,
-        found.id.0,
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let current = db::locked_credentials(&mut tx, found.id).await?;
     if !password_ok {
         let locked = current.locked_until.is_some_and(|t| t > now);
         if count >= MAX_FAILURES {
             match counter {
                 Counter::Account if !locked => {
                     let until = now + LOCKOUT;
-                    sqlx::query!(
-                        "UPDATE users SET locked_until = $2, locked_from = $3 WHERE id = $1",
-                        current.id.0,
-                        until,
-                        addr
-                    )
-                    .execute(&mut *tx)
-                    .await?;
+                    db::lock_account(&mut tx, current.id, until, addr).await?;
                     let event = NewEvent::new(EventType::AuthLockout).object("user", current.id).changes(json!({
                         "locked_until": {"before": current.locked_until, "after": until}, "failures": count,
                         "scope": "new_addresses", "locked_from": addr,
@@ -288,7 +212,7 @@ pub async fn sign_in(
     } else {
         None
     };
-    if super::second_factor::required(&mut tx, current.id).await? {
+    if db::has_second_factor(&mut tx, current.id).await? {
         // The password is right; the session waits for the account's one-time code. The
         // attempt this password took is given back, but the counts and any lock stay as
         // they are until the code is right too: wrong codes add to the same count, and a
@@ -296,41 +220,15 @@ pub async fn sign_in(
         // password, two wrong codes … would never lock).
         match counter {
             Counter::Account => {
-                sqlx::query!(
-                    "UPDATE users SET failed_logins = greatest(failed_logins - 1, 0), \
-                     password_hash = COALESCE($2, password_hash) WHERE id = $1",
-                    current.id.0,
-                    &new_hash as _
-                )
-                .execute(&mut *tx)
-                .await?;
+                db::refund_account_attempt(&mut tx, current.id, new_hash.as_deref()).await?;
             }
             Counter::KnownAddress => {
-                sqlx::query!(
-                    "UPDATE user_sign_in_addresses SET failures = greatest(failures - 1, 0) WHERE user_id = $1 AND client_addr = $2",
-                    current.id.0,
-                    addr
-                )
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query!(
-                    "UPDATE users SET password_hash = COALESCE($2, password_hash) WHERE id = $1",
-                    current.id.0,
-                    &new_hash as _
-                )
-                .execute(&mut *tx)
-                .await?;
+                db::refund_known_address_attempt(&mut tx, current.id, addr).await?;
+                db::rehash_password(&mut tx, current.id, new_hash.as_deref()).await?;
             }
         }
         let challenge = super::second_factor::open_challenge(&mut tx, current.id, kind, now, meta, next).await?;
-        let awaited = sqlx::query_scalar!(
-            r#"SELECT concat_ws(' or ',
-                 CASE WHEN EXISTS (SELECT 1 FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL) THEN 'totp' END,
-                 CASE WHEN EXISTS (SELECT 1 FROM user_security_keys WHERE user_id = $1) THEN 'security_key' END) AS "v!""#,
-            current.id.0
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        let awaited = db::second_factors_awaited(&mut tx, current.id).await?;
         let event = NewEvent::new(EventType::AuthPasswordAccepted).object("user", current.id).changes(json!({
             "second_factor": awaited, "challenge": challenge.id, "password_rehashed": new_hash.is_some()
         }));
@@ -338,14 +236,7 @@ pub async fn sign_in(
         tx.commit().await?;
         return Ok(SignInStep::Code(challenge));
     }
-    sqlx::query!(
-        "UPDATE users SET failed_logins = 0, first_failed_login_at = NULL, locked_until = NULL, locked_from = NULL, \
-         password_hash = COALESCE($2, password_hash) WHERE id = $1",
-        current.id.0,
-        &new_hash as _
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::clear_failures_and_rehash(&mut tx, current.id, new_hash.as_deref()).await?;
     let signed = finish_sign_in(
         &mut tx,
         current.id,
@@ -376,19 +267,12 @@ pub async fn start_passkey_sign_in(
 ) -> Result<super::second_factor::Challenge, SignInError> {
     let email = email.trim().to_lowercase();
     if let Some(addr) = meta.client_addr.as_deref()
-        && take_address_attempt(pool, addr, now).await? > ADDRESS_ATTEMPTS
+        && db::take_address_attempt(pool, addr, now, FAILURE_WINDOW).await? > ADDRESS_ATTEMPTS
     {
         return Err(SignInError::Throttled);
     }
     let mut tx = pool.begin().await?;
-    let found = sqlx::query!(
-        r#"SELECT id, role AS "role: Role", active,
-             EXISTS (SELECT 1 FROM user_security_keys k WHERE k.user_id = users.id) AS "has_key!"
-           FROM users WHERE email = $1 FOR UPDATE"#,
-        &email
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let found = db::locked_passkey_candidate(&mut tx, &email).await?;
     // A role that does not sign in with a password signs in only through the provider or
     // with a card: none of the account's own credentials, a passkey included, stands in.
     let local_allowed = match &found {
@@ -396,9 +280,7 @@ pub async fn start_passkey_sign_in(
         None => true,
     };
     let Some(found) = found.filter(|f| f.active && f.has_key && local_allowed) else {
-        let secret = sqlx::query_scalar!("SELECT secret FROM instance_secrets WHERE name = 'passkey_decoys'")
-            .fetch_one(&mut *tx)
-            .await?;
+        let secret = db::passkey_decoy_secret(&mut tx).await?;
         let mac = super::security_keys::decoy_mac(&secret, &email);
         let challenge = super::second_factor::open_passwordless_challenge(
             &mut tx,
@@ -435,7 +317,7 @@ pub async fn start_passkey_sign_in(
 /// Ends the user's current session.
 pub async fn sign_out(conn: &mut PgConnection, user: &Actor, now: OffsetDateTime) -> Result<(), DomainError> {
     let mut tx = conn.begin().await?;
-    session::delete(&mut tx, user.session_id).await?;
+    db::delete_session(&mut tx, user.session_id).await?;
     audit::record(
         &mut tx,
         now,
@@ -461,10 +343,6 @@ async fn count_failure(
     Ok(())
 }
 
-async fn current_hash(conn: &mut PgConnection, id: UserId) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", id.0).fetch_one(conn).await
-}
-
 /// Step-up: re-entering the password marks the session re-authenticated for 5 minutes.
 pub async fn reauthenticate(
     conn: &mut PgConnection,
@@ -478,13 +356,13 @@ pub async fn reauthenticate(
             "cannot confirm it is you: your role does not sign in with a password; confirm with single sign-on",
         ));
     }
-    let stored = current_hash(&mut *conn, user.id).await?;
+    let stored = db::password_hash(&mut *conn, user.id).await?;
     if !password::verify_async(password_given.to_string(), stored).await {
         count_failure(conn, user, now, EventType::AuthReauthenticate).await?;
         return Err(DomainError::invalid("password", "the password is not correct"));
     }
     let mut tx = conn.begin().await?;
-    sqlx::query!("UPDATE sessions SET reauth_at = $2 WHERE id = $1", user.session_id.0, now).execute(&mut *tx).await?;
+    db::set_reauth(&mut tx, user.session_id, now).await?;
     audit::record(
         &mut tx,
         now,
@@ -514,7 +392,7 @@ pub async fn change_own_password(
     } else if new == current {
         errors.push(FieldError::new("new_password", "must differ from the current password"));
     }
-    let stored = current_hash(&mut *conn, user.id).await?;
+    let stored = db::password_hash(&mut *conn, user.id).await?;
     if !password::verify_async(current.to_string(), stored).await {
         count_failure(conn, user, now, EventType::UserPasswordChanged).await?;
         errors.insert(0, FieldError::new("current_password", "the current password is not correct"));
@@ -524,18 +402,8 @@ pub async fn change_own_password(
     }
     let hash = password::hash_async(new.to_string()).await;
     let mut tx = conn.begin().await?;
-    let must_change_before: bool =
-        sqlx::query_scalar!("SELECT must_change_password FROM users WHERE id = $1 FOR UPDATE", user.id.0)
-            .fetch_one(&mut *tx)
-            .await?;
-    sqlx::query!(
-        "UPDATE users SET password_hash = $2, must_change_password = false, updated_at = $3, version = version + 1 WHERE id = $1",
-        user.id.0,
-        &hash,
-        now,
-    )
-    .execute(&mut *tx)
-    .await?;
+    let must_change_before = db::locked_must_change_password(&mut tx, user.id).await?;
+    db::set_own_password(&mut tx, user.id, &hash, now).await?;
     let ended = accounts::end_sessions(&mut tx, user.id, None).await?;
     let created = session::create(
         &mut tx,
@@ -563,10 +431,7 @@ pub async fn end_own_session(
     session_id: SessionId,
 ) -> Result<(), DomainError> {
     let mut tx = conn.begin().await?;
-    let n = sqlx::query!("DELETE FROM sessions WHERE id = $1 AND user_id = $2", session_id.0, user.id.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let n = db::delete_own_session(&mut tx, session_id, user.id).await?;
     if n == 0 {
         return Err(DomainError::NotFound);
     }

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 
+use super::db;
 use crate::access::Role;
 
 /// Absolute lifetime of a session.
@@ -104,26 +105,19 @@ pub async fn create(
     let id = SessionId::new();
     let expires_at = now + ABSOLUTE;
     let user_agent = user_agent.map(|u| u.chars().take(300).collect::<String>());
-    sqlx::query!(
-        "INSERT INTO sessions (id, secret_hash, user_id, kind, csrf_token, created_at, last_seen_at, expires_at, client_addr, user_agent, \
-         sign_in_method, acr, amr, id_token) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13)",
-        id.0,
-        &secret_hash(&secret)[..],
-        user_id.0,
-        kind.as_str(),
-        &csrf_token,
+    let new = db::NewSession {
+        id,
+        secret_hash: &secret_hash(&secret),
+        user: user_id,
+        kind: kind.as_str(),
+        csrf_token: &csrf_token,
         now,
         expires_at,
         client_addr,
-        user_agent.as_deref(),
-        how.name,
-        how.acr,
-        how.amr,
-        how.id_token,
-    )
-    .execute(conn)
-    .await?;
+        user_agent: user_agent.as_deref(),
+        how,
+    };
+    db::insert_session(conn, &new).await?;
     Ok(Created { id, secret, csrf_token, expires_at })
 }
 
@@ -165,59 +159,22 @@ pub struct Live {
 
 /// Looks up the session of `secret`, ends it if it has timed out, and records activity.
 pub async fn resolve(conn: &mut PgConnection, secret: &str, now: OffsetDateTime) -> Result<Option<Live>, sqlx::Error> {
-    let live = sqlx::query_as!(
-        Live,
-        r#"SELECT s.id AS session_id, s.kind, s.csrf_token, s.last_seen_at, s.expires_at, s.reauth_at,
-         u.id AS user_id, u.email, u.name, u.role AS "role: Role",
-         (u.must_change_password AND s.sign_in_method IS DISTINCT FROM 'sso' AND s.sign_in_method IS DISTINCT FROM 'piv')
-           AS "must_change_password!",
-         (s.sign_in_method IS DISTINCT FROM 'piv'
-          AND EXISTS (SELECT 1 FROM role_sign_in_policies p WHERE p.role = u.role AND p.require_security_key
-                      AND NOT (s.sign_in_method = 'sso' AND cardinality(p.sso_assurance) > 0))
-          AND NOT EXISTS (SELECT 1 FROM user_security_keys k WHERE k.user_id = u.id)) AS "must_register_key!",
-         u.active,
-         (SELECT count(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS "unread_notifications!",
-         u.time_zone
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = $1"#,
-        &secret_hash(secret)[..],
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
+    let live = db::live_session(&mut *conn, &secret_hash(secret)).await?;
     let Some(live) = live else { return Ok(None) };
     let idle = Duration::minutes(live.role.idle_minutes());
     if !live.active || now >= live.expires_at || now - live.last_seen_at > idle {
-        sqlx::query!("DELETE FROM sessions WHERE id = $1", live.session_id.0).execute(&mut *conn).await?;
+        db::delete_session(&mut *conn, live.session_id).await?;
         return Ok(None);
     }
     if now - live.last_seen_at >= TOUCH_EVERY {
-        sqlx::query!("UPDATE sessions SET last_seen_at = $2 WHERE id = $1", live.session_id.0, now)
-            .execute(&mut *conn)
-            .await?;
+        db::touch_session(conn, live.session_id, now).await?;
     }
     Ok(Some(live))
 }
 
-/// The sign-in method and ID token of a session (for the provider's sign-out).
-pub async fn method_of(
-    conn: &mut PgConnection,
-    id: SessionId,
-) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
-    let row =
-        sqlx::query!("SELECT sign_in_method, id_token FROM sessions WHERE id = $1", id.0).fetch_optional(conn).await?;
-    Ok(row.and_then(|r| r.sign_in_method.map(|m| (m, r.id_token))))
-}
-
-/// Ends one session by its id.
-pub async fn delete(conn: &mut PgConnection, id: SessionId) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query!("DELETE FROM sessions WHERE id = $1", id.0).execute(conn).await?.rows_affected())
-}
-
 /// Ends one session by its secret.
 pub async fn delete_by_secret(conn: &mut PgConnection, secret: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query!("DELETE FROM sessions WHERE secret_hash = $1", &secret_hash(secret)[..])
-        .execute(conn)
-        .await?
-        .rows_affected())
+    db::delete_session_by_hash(conn, &secret_hash(secret)).await
 }
 
 /// A session as listed to its owner.
@@ -236,17 +193,6 @@ pub struct Listed {
     pub client_addr: Option<String>,
     /// Browser at sign-in.
     pub user_agent: Option<String>,
-}
-
-/// The user's sessions, newest first.
-pub async fn list_for_user(conn: &mut PgConnection, user_id: UserId) -> Result<Vec<Listed>, sqlx::Error> {
-    sqlx::query_as!(
-        Listed,
-        "SELECT id, kind, created_at, last_seen_at, expires_at, client_addr, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at DESC",
-        user_id.0,
-    )
-    .fetch_all(conn)
-    .await
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::RwLock;
 
+use super::db;
 use super::finish::{self, SignedInSession};
 use super::session::{self, Kind};
 use crate::access::actor::RequestMeta;
@@ -320,14 +321,9 @@ impl Sso {
             Purpose::Reauth(s) => (true, Some(s.0)),
         };
         let mut tx = pool.begin().await?;
-        sqlx::query!("DELETE FROM sso_logins WHERE expires_at <= $1", now).execute(&mut *tx).await?;
-        let pending = sqlx::query!(
-            r#"SELECT count(*) AS "all!", count(*) FILTER (WHERE client_addr = $1) AS "here!" FROM sso_logins"#,
-            meta.client_addr.as_deref()
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if pending.here >= PENDING_PER_ADDRESS || pending.all >= PENDING_IN_ALL {
+        db::delete_lapsed_sso_logins(&mut tx, now).await?;
+        let (all, here) = db::pending_sso_logins(&mut tx, meta.client_addr.as_deref()).await?;
+        if here >= PENDING_PER_ADDRESS || all >= PENDING_IN_ALL {
             tx.commit().await?;
             audit::record_anonymous_refusal(pool, now, &meta.audit(None), "sso_sign_ins_throttled").await?;
             return Err(Refusal::Throttled);
@@ -345,21 +341,18 @@ impl Sso {
         }
         let (url, state, nonce) = request.url();
         let binding = session::new_secret();
-        sqlx::query!(
-            "INSERT INTO sso_logins (binding_hash, state, nonce, pkce_verifier, next, created_at, expires_at, client_addr, session_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &session::secret_hash(&binding)[..],
-            state.secret(),
-            nonce.secret(),
-            verifier.secret(),
+        let login = db::NewSsoLogin {
+            binding_hash: &session::secret_hash(&binding),
+            state: state.secret(),
+            nonce: nonce.secret(),
+            pkce_verifier: verifier.secret(),
             next,
-            now,
-            now + LOGIN_LIFETIME,
-            meta.client_addr.as_deref(),
-            session,
-        )
-        .execute(&mut *tx)
-        .await?;
+            created_at: now,
+            expires_at: now + LOGIN_LIFETIME,
+            client_addr: meta.client_addr.as_deref(),
+            session_id: session,
+        };
+        db::insert_sso_login(&mut tx, &login).await?;
         tx.commit().await?;
         Ok(Started { url, binding })
     }
@@ -474,15 +467,7 @@ impl Sso {
     ) -> Result<Finished, Refusal> {
         // The waiting sign-in is taken whatever the answer: it can be answered once.
         let waiting = match binding {
-            Some(b) => {
-                sqlx::query!(
-                    "DELETE FROM sso_logins WHERE binding_hash = $1 \
-                     RETURNING state, nonce, pkce_verifier, next, created_at, expires_at, session_id",
-                    &session::secret_hash(b)[..]
-                )
-                .fetch_optional(pool)
-                .await?
-            }
+            Some(b) => db::take_sso_login(pool, &session::secret_hash(b)).await?,
             None => None,
         };
         let Some(waiting) = waiting.filter(|w| w.expires_at > now) else {
@@ -569,9 +554,7 @@ impl Sso {
         begun: OffsetDateTime,
     ) -> Result<(), Refusal> {
         let mut tx = pool.begin().await?;
-        let owner = sqlx::query_scalar!("SELECT user_id FROM sessions WHERE id = $1 FOR UPDATE", session.0)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let owner = db::locked_session_owner(&mut tx, session).await?;
         let (user, newly_linked) = self.account_of(&mut tx, identity).await?;
         // The provider's authentication must be this one (a minute's leeway for clocks).
         let fresh = identity.auth_time.is_some_and(|t| t >= begun.unix_timestamp() - 60);
@@ -585,7 +568,7 @@ impl Sso {
         }
         let ctx = meta.audit(Some((user, account.role)));
         self.record_use(&mut tx, now, &ctx, user, identity, newly_linked).await?;
-        sqlx::query!("UPDATE sessions SET reauth_at = $2 WHERE id = $1", session.0, now).execute(&mut *tx).await?;
+        db::set_reauth(&mut tx, session, now).await?;
         let event = NewEvent::new(EventType::AuthReauthenticate).object("session", session).changes(json!({
             "method": "sso", "issuer": self.issuer.as_str(), "acr": identity.acr, "amr": identity.amr,
         }));

@@ -342,7 +342,7 @@ struct SignedOutPage {
 /// `POST /sign-out`. A session signed in to through the OpenID provider ends here and is
 /// offered the provider's own sign-out (RP-initiated logout, when the provider has it).
 pub async fn sign_out(State(state): State<AppState>, user: SignedIn, _: CsrfForm) -> Result<Response, AppError> {
-    let method = session::method_of(&mut *state.conn().await?, user.session_id).await?;
+    let method = super::db::sign_in_method(&mut *state.conn().await?, user.session_id).await?;
     service::sign_out(&mut *state.conn().await?, &user, state.now()).await?;
     let provider_logout = match (&state.sso, method) {
         (Some(p), Some((m, id_token))) if m == "sso" => p.logout_url(id_token.as_deref()).await,
@@ -575,7 +575,7 @@ async fn account_page(
     done: bool,
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
-    let rows = session::list_for_user(&mut conn, user.id).await?;
+    let rows = super::db::sessions_of(&mut conn, user.id).await?;
     let sessions = rows
         .into_iter()
         .map(|s| SessionRow {
