@@ -3,7 +3,8 @@
 //! or of the process's edges (`app.rs`, `router.rs`, `server.rs`, `cli.rs`, `main.rs`,
 //! `lib.rs`) is read line by line, and any mention of the web framework, the templates,
 //! the application state, the route table or a web module fails the test, naming the file
-//! and the line. And the web files hold no SQL: it lives in the domains' `db.rs`. And SQL
+//! and the line. And SQL lives in the domains' `db.rs` (or a file `SQL_ELSEWHERE` names
+//! with its reason), never in a service, a model or a web file. And SQL
 //! given as a string at run time (not a checked `query!`) says why where it is built, as
 //! clippy's `disallowed-methods` demands (clippy.toml): this test is that rule's second guard.
 //! And the top-level modules of the domain layer import one another round no circle but
@@ -134,6 +135,85 @@ fn sql_in_the_web(src: &Path) -> Vec<String> {
 fn handlers_hold_no_sql() {
     let found = sql_in_the_web(&manifest_dir().join("src"));
     assert!(found.is_empty(), "SQL in web files (move it to the domain's db.rs):\n{}", found.join("\n"));
+}
+
+/// The files outside a domain's `db.rs` where SQL may stand, each with its reason. The list
+/// only shrinks: an entry whose file holds no SQL any more fails too.
+const SQL_ELSEWHERE: [(&str, &str); 3] = [
+    ("db/", "the database layer itself: pools, the application's role, migrations, health"),
+    (
+        "backup.rs",
+        "backup and restore work on the whole database, no domain's data: a snapshot, every table's count, the role",
+    ),
+    (
+        "synthetic.rs",
+        "the synthetic office's loader fills whole tables set-based, at a scale no domain's write is made for",
+    ),
+];
+
+/// Whether a line of code holds SQL: a checked statement or one given at run time.
+fn holds_sql(code: &str) -> bool {
+    ["query!(", "query_as!(", "query_scalar!("].iter().any(|w| mentions(code, w))
+        || RUNTIME_SQL.iter().any(|w| code.contains(w))
+}
+
+/// Whether a file (relative to `src/`) is where SQL lives: a `db.rs`, a file of a `db/`
+/// folder, or one that `SQL_ELSEWHERE` names.
+fn is_sql_place(rel: &Path) -> bool {
+    let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let path = rel.to_string_lossy().replace('\\', "/");
+    name == "db.rs"
+        || rel.components().rev().skip(1).any(|c| c.as_os_str() == "db")
+        || SQL_ELSEWHERE.iter().any(|(place, _)| path == *place || (place.ends_with('/') && path.starts_with(place)))
+}
+
+/// Every line outside the places of SQL that holds SQL.
+fn sql_out_of_place(src: &Path) -> Vec<String> {
+    offending_lines(src, |rel| !is_sql_place(rel), |code| holds_sql(code).then(|| "holds SQL".to_string()))
+}
+
+#[test]
+fn sql_lives_in_the_domains_db_files() {
+    let src = manifest_dir().join("src");
+    let found = sql_out_of_place(&src);
+    assert!(
+        found.is_empty(),
+        "SQL outside a db.rs (move it to the domain's db.rs, or name the file and why in SQL_ELSEWHERE):\n{}",
+        found.join("\n")
+    );
+    for (place, why) in SQL_ELSEWHERE {
+        assert!(!why.is_empty());
+        let holds = offending_lines(
+            &src,
+            |rel| {
+                let path = rel.to_string_lossy().replace('\\', "/");
+                path == place || (place.ends_with('/') && path.starts_with(place))
+            },
+            |code| holds_sql(code).then(String::new),
+        );
+        assert!(!holds.is_empty(), "SQL_ELSEWHERE names {place}, which holds no SQL any more: take it off the list");
+    }
+}
+
+#[test]
+fn the_rule_catches_sql_outside_a_db_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    for d in ["cases", "cases/db", "db"] {
+        std::fs::create_dir_all(src.join(d)).unwrap();
+    }
+    std::fs::write(src.join("cases/db.rs"), "let n = sqlx::query_scalar!(\"SELECT 1\");\n").unwrap();
+    std::fs::write(src.join("cases/db/import.rs"), "sqlx::query!(\"SELECT 1\");\n").unwrap();
+    std::fs::write(src.join("db/mod.rs"), "sqlx::query!(\"SELECT 1\");\n").unwrap();
+    std::fs::write(
+        src.join("cases/service.rs"),
+        "// sqlx::query!(\"in a comment\")\nlet r = sqlx::query_as!(Row, \"SELECT 1\");\nlet q = sqlx::query(&sql);\ncrate::list_query!(@name a);\n",
+    )
+    .unwrap();
+    let found = sql_out_of_place(src);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].starts_with("src/cases/service.rs:2: holds SQL"), "{found:?}");
+    assert!(found[1].starts_with("src/cases/service.rs:3: holds SQL"), "{found:?}");
 }
 
 #[test]
