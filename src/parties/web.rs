@@ -23,6 +23,7 @@ use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
 use crate::web::flash::Flash;
 use crate::web::layout::show_time;
 use crate::web::layout::{FormErrors, Layout, Pager, answer_form, render};
+use crate::web::list::ListQuery;
 
 #[derive(Template)]
 #[template(path = "parties/list.html")]
@@ -45,27 +46,6 @@ struct ListPage {
 impl ListPage {
     fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
         v.as_deref().unwrap_or("")
-    }
-
-    /// The order shown now.
-    fn sort(&self) -> &str {
-        self.q.sort.as_deref().and_then(PartySort::parse).unwrap_or(PartySort::Name).as_str()
-    }
-
-    /// The list in order `sort`, search and page size kept, from its first page.
-    fn sorted_by(&self, sort: &str) -> String {
-        let mut q = self.q.clone();
-        (q.sort, q.cursor, q.before) = (Some(sort.to_string()), None, None);
-        q.link()
-    }
-
-    /// `aria-sort` of a column header sorting by `orders`.
-    fn aria_sort(&self, orders: &[&str]) -> &'static str {
-        match orders.iter().position(|o| *o == self.sort()) {
-            Some(_) if self.sort() == "name_desc" => "descending",
-            Some(_) => "ascending",
-            None => "none",
-        }
     }
 }
 
@@ -99,21 +79,12 @@ impl PartyQuery {
         let f = PartyFilter { q, sort, after, backwards, limit };
         if errors.is_empty() { Ok(f) } else { Err(errors) }
     }
+}
 
-    /// `/parties?…` with what is set.
-    fn link(&self) -> String {
-        crate::web::layout::address(
-            "/parties",
-            &[
-                ("q", &self.q),
-                ("sort", &self.sort),
-                ("limit", &self.limit),
-                ("cursor", &self.cursor),
-                ("before", &self.before),
-            ],
-            "",
-        )
-    }
+crate::list_query! {
+    PartyQuery => "/parties";
+    sorts ["name", "name_desc", "country"] descending ["name_desc"];
+    params q, sort, limit, cursor, before
 }
 
 async fn list_page(
@@ -137,11 +108,7 @@ async fn list_page(
         }
         Err(e) => (Vec::new(), None, None, String::new(), e),
     };
-    let pager = Pager::new(next, prev, Pager::after_cursor(&q.cursor), |cursor, before| {
-        let mut q = q.clone();
-        (q.cursor, q.before) = (cursor.map(str::to_string), before.map(str::to_string));
-        q.link()
-    });
+    let pager = q.pager(next, prev);
     render(&ListPage {
         layout: Layout::for_user(&state.web, "/parties", Some(user)),
         q,
