@@ -23,7 +23,7 @@ use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::flash::Flash;
-use crate::web::layout::{FormErrors, Layout, Pager, render, show_time};
+use crate::web::layout::{FormErrors, Layout, Pager, render, render_as, show_time};
 use crate::web::list::ListQuery;
 
 /// How many condition rows the decision form offers.
@@ -77,18 +77,19 @@ pub async fn list(
     };
     let pager = q.pager(next, prev);
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut r = render(&ListPage {
-        layout: Layout::for_user(&state.web, "/authorizations", Some(&user)),
-        q,
-        rows,
-        total,
-        pager,
-        statuses: ApplicationStatus::ALL,
-        errors: FormErrors(errors),
-        can_file: user.may(crate::access::Action::WorkFilings),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &ListPage {
+            layout: Layout::for_user(&state.web, "/authorizations", Some(&user)),
+            q,
+            rows,
+            total,
+            pager,
+            statuses: ApplicationStatus::ALL,
+            errors: FormErrors(errors),
+            can_file: user.may(crate::access::Action::WorkFilings),
+        },
+    )
 }
 
 /// A clock in words: `due 2026-04-10 (68 days left)`, `paused`, `13 days past the target`.
@@ -259,17 +260,18 @@ async fn new_page(
 ) -> Result<Response, AppError> {
     let mut conn = state.conn().await?;
     let (filers, by_name) = crate::declarations::service::filer_choices(&mut conn, user, &form.applicant_id).await?;
-    let mut r = render(&NewPage {
-        layout: Layout::for_user(&state.web, "/authorizations", Some(user)),
-        filers,
-        by_name,
-        items: Item::ALL,
-        form,
-        errors: FormErrors(errors),
-        csrf_token: user.csrf_token.clone(),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &NewPage {
+            layout: Layout::for_user(&state.web, "/authorizations", Some(user)),
+            filers,
+            by_name,
+            items: Item::ALL,
+            form,
+            errors: FormErrors(errors),
+            csrf_token: user.csrf_token.clone(),
+        },
+    )
 }
 
 /// `GET /authorizations/new?applicant=…`: the form that files an application.
@@ -368,31 +370,32 @@ async fn show_page(
             (x, items.join(", "), at)
         })
         .collect();
-    let mut r = render(&ShowPage {
-        layout: Layout::for_user(&state.web, "/authorizations", Some(user)),
-        items: Item::ALL.into_iter().map(|i| (i, a.contents.get(i).to_string())).collect(),
-        missing: v.missing.iter().map(|i| i.named()).collect(),
-        clock: v.clock.as_ref().map(clock_words),
-        clock_passed: v.clock.is_some_and(|c| c.days_left < 0),
-        a,
-        acts,
-        questions,
-        draft,
-        signed: v.decisions.into_iter().filter(|d| d.is_signed()).collect(),
-        factors: Factor::ALL,
-        rows: (1..=CONDITION_ROWS).collect(),
-        can_work: user.may(crate::access::Action::WorkFilings),
-        can_sign,
-        sign_refusal,
-        failed: failed.to_string(),
-        form,
-        errors: FormErrors(errors),
-        message,
-        message_is_error: is_error,
-        csrf_token: user.csrf_token.clone(),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &ShowPage {
+            layout: Layout::for_user(&state.web, "/authorizations", Some(user)),
+            items: Item::ALL.into_iter().map(|i| (i, a.contents.get(i).to_string())).collect(),
+            missing: v.missing.iter().map(|i| i.named()).collect(),
+            clock: v.clock.as_ref().map(clock_words),
+            clock_passed: v.clock.is_some_and(|c| c.days_left < 0),
+            a,
+            acts,
+            questions,
+            draft,
+            signed: v.decisions.into_iter().filter(|d| d.is_signed()).collect(),
+            factors: Factor::ALL,
+            rows: (1..=CONDITION_ROWS).collect(),
+            can_work: user.may(crate::access::Action::WorkFilings),
+            can_sign,
+            sign_refusal,
+            failed: failed.to_string(),
+            form,
+            errors: FormErrors(errors),
+            message,
+            message_is_error: is_error,
+            csrf_token: user.csrf_token.clone(),
+        },
+    )
 }
 
 /// `GET /authorizations/{id}`.

@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::web::auth::CurrentUser;
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::AppQuery;
-use crate::web::layout::{Layout, render};
+use crate::web::layout::{Layout, render_as};
 
 #[derive(Template)]
 #[template(path = "calendar/index.html")]
@@ -88,15 +88,16 @@ pub async fn page(
         }
     }
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut r = render(&CalendarPage {
-        layout: Layout::for_user(&state.web, "/calendar", Some(&user)),
-        year,
-        holidays: super::observed_in(year),
-        from,
-        days,
-        due,
-        errors,
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &CalendarPage {
+            layout: Layout::for_user(&state.web, "/calendar", Some(&user)),
+            year,
+            holidays: super::observed_in(year),
+            from,
+            days,
+            due,
+            errors,
+        },
+    )
 }

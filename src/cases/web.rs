@@ -24,7 +24,7 @@ use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
 use crate::web::flash::Flash;
 use crate::web::layout::show_time;
-use crate::web::layout::{FormErrors, Layout, Pager, Panel, answer_form, render, show_refusal};
+use crate::web::layout::{FormErrors, Layout, Pager, Panel, answer_form, render, render_as, show_refusal};
 use crate::web::list::ListQuery;
 
 /// A row of a case table.
@@ -1381,16 +1381,17 @@ async fn reference_page(
     is_error: bool,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let mut r = render(&ReferencePage {
-        layout: Layout::for_user(&state.web, "/admin/reference", Some(user)),
-        reference: Reference::load(&state.db).await?,
-        csrf_token: user.csrf_token.clone(),
-        message,
-        message_is_error: is_error,
-        kinds: super::reference::KINDS,
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &ReferencePage {
+            layout: Layout::for_user(&state.web, "/admin/reference", Some(user)),
+            reference: Reference::load(&state.db).await?,
+            csrf_token: user.csrf_token.clone(),
+            message,
+            message_is_error: is_error,
+            kinds: super::reference::KINDS,
+        },
+    )
 }
 
 /// `GET /admin/reference` (administrators).

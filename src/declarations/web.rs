@@ -21,7 +21,7 @@ use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::flash::Flash;
-use crate::web::layout::{FormErrors, Layout, Pager, render, show_time};
+use crate::web::layout::{FormErrors, Layout, Pager, render_as, show_time};
 use crate::web::list::ListQuery;
 
 /// The fields of the form that files a declaration or an amendment, as typed.
@@ -168,25 +168,26 @@ async fn list_page(
     };
     let missing = service::missing(&mut conn, user, state.now()).await?;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut r = render(&ListPage {
-        layout: Layout::for_user(&state.web, "/declarations", Some(user)),
-        q,
-        rows,
-        total,
-        pager,
-        list_errors: FormErrors(list_errors),
-        can_work,
-        filers,
-        by_name,
-        form,
-        errors: FormErrors(errors),
-        csrf_token: user.csrf_token.clone(),
-        statuses: DeclarationStatus::ALL,
-        kinds: DeclarationKind::ALL,
-        missing,
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &ListPage {
+            layout: Layout::for_user(&state.web, "/declarations", Some(user)),
+            q,
+            rows,
+            total,
+            pager,
+            list_errors: FormErrors(list_errors),
+            can_work,
+            filers,
+            by_name,
+            form,
+            errors: FormErrors(errors),
+            csrf_token: user.csrf_token.clone(),
+            statuses: DeclarationStatus::ALL,
+            kinds: DeclarationKind::ALL,
+            missing,
+        },
+    )
 }
 
 /// `GET /declarations`: the declarations received, filtered and paged, and (for analysts
@@ -298,31 +299,32 @@ async fn show_page(
             (h, at)
         })
         .collect();
-    let mut r = render(&ShowPage {
-        layout: Layout::for_user(&state.web, "/declarations", Some(user)),
-        received_at: show_time(d.received_at, &user.zone),
-        history,
-        amends_number,
-        superseded_by_number,
-        message: shown.message,
-        message_is_error: shown.is_error,
-        can_work: user.may(crate::access::Action::WorkFilings),
-        next: d.status.next(),
-        status_errors: FormErrors(shown.status_errors),
-        status_form: shown.status_form,
-        amend_form: shown.amend.unwrap_or_else(|| DeclarationForm::of(&d)),
-        amend_errors: FormErrors(shown.amend_errors),
-        questions,
-        may_ask: matches!(d.status, DeclarationStatus::UnderReview | DeclarationStatus::QuestionsAsked),
-        ask_form: shown.ask_form,
-        ask_errors: FormErrors(shown.ask_errors),
-        answer_form: shown.answer_form,
-        answer_errors: FormErrors(shown.answer_errors),
-        csrf_token: user.csrf_token.clone(),
-        d,
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &ShowPage {
+            layout: Layout::for_user(&state.web, "/declarations", Some(user)),
+            received_at: show_time(d.received_at, &user.zone),
+            history,
+            amends_number,
+            superseded_by_number,
+            message: shown.message,
+            message_is_error: shown.is_error,
+            can_work: user.may(crate::access::Action::WorkFilings),
+            next: d.status.next(),
+            status_errors: FormErrors(shown.status_errors),
+            status_form: shown.status_form,
+            amend_form: shown.amend.unwrap_or_else(|| DeclarationForm::of(&d)),
+            amend_errors: FormErrors(shown.amend_errors),
+            questions,
+            may_ask: matches!(d.status, DeclarationStatus::UnderReview | DeclarationStatus::QuestionsAsked),
+            ask_form: shown.ask_form,
+            ask_errors: FormErrors(shown.ask_errors),
+            answer_form: shown.answer_form,
+            answer_errors: FormErrors(shown.answer_errors),
+            csrf_token: user.csrf_token.clone(),
+            d,
+        },
+    )
 }
 
 /// Answers a post of a declaration's page: 303 to `to` with `message` once done; else the
@@ -478,15 +480,16 @@ async fn due_dates_page(
 ) -> Result<Response, AppError> {
     let dates = service::due_dates(&mut *state.conn().await?, user).await?;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut r = render(&DueDatesPage {
-        layout: Layout::for_user(&state.web, "/admin/reference", Some(user)),
-        dates,
-        form,
-        errors: FormErrors(errors),
-        csrf_token: user.csrf_token.clone(),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &DueDatesPage {
+            layout: Layout::for_user(&state.web, "/admin/reference", Some(user)),
+            dates,
+            form,
+            errors: FormErrors(errors),
+            csrf_token: user.csrf_token.clone(),
+        },
+    )
 }
 
 /// `GET /admin/declaration-due-dates` (administrators).
@@ -533,14 +536,15 @@ fn import_page(
     errors: Vec<crate::cases::import::RowError>,
 ) -> Result<Response, AppError> {
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut r = render(&ImportPage {
-        layout: Layout::for_user(&state.web, "/declarations", Some(user)),
-        csrf_token: user.csrf_token.clone(),
-        errors,
-        columns: super::bulk::COLUMNS,
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &ImportPage {
+            layout: Layout::for_user(&state.web, "/declarations", Some(user)),
+            csrf_token: user.csrf_token.clone(),
+            errors,
+            columns: super::bulk::COLUMNS,
+        },
+    )
 }
 
 /// `GET /declarations/import`: the bulk intake's form.

@@ -23,7 +23,7 @@ use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::flash::Flash;
-use crate::web::layout::{FormErrors, Layout, Pager, money, render, show_time};
+use crate::web::layout::{FormErrors, Layout, Pager, money, render_as, show_time};
 use crate::web::list::ListQuery;
 
 #[derive(Template)]
@@ -105,16 +105,17 @@ pub async fn page(
         (None, Vec::<FieldError>::new())
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut r = render(&PenaltyPage {
-        layout: Layout::for_user(&state.web, "/enforcement", Some(&user)),
-        q,
-        basis,
-        errors: FormErrors(errors),
-        factors: Factor::ALL,
-        maximums: service::maximums(&mut conn).await?,
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &PenaltyPage {
+            layout: Layout::for_user(&state.web, "/enforcement", Some(&user)),
+            q,
+            basis,
+            errors: FormErrors(errors),
+            factors: Factor::ALL,
+            maximums: service::maximums(&mut conn).await?,
+        },
+    )
 }
 
 /// Cents as the pages write amounts.
@@ -168,17 +169,18 @@ pub async fn list(
     };
     let pager = q.pager(next, prev);
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut r = render(&ListPage {
-        layout: Layout::for_user(&state.web, "/enforcement", Some(&user)),
-        q,
-        rows,
-        total,
-        pager,
-        stages: MatterStage::ALL,
-        errors: FormErrors(errors),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &ListPage {
+            layout: Layout::for_user(&state.web, "/enforcement", Some(&user)),
+            q,
+            rows,
+            total,
+            pager,
+            stages: MatterStage::ALL,
+            errors: FormErrors(errors),
+        },
+    )
 }
 
 /// The form that opens a matter, as typed.
@@ -272,18 +274,19 @@ async fn new_page(
     let party = crate::parties::get(&mut conn, party_id).await?.ok_or(AppError::NotFound)?;
     let cases = crate::parties::cases_of(&mut conn, party_id, user).await?;
     let (_, declarations) = crate::declarations::service::of_filer(&mut conn, user, party_id).await?;
-    let mut r = render(&NewPage {
-        layout: Layout::for_user(&state.web, "/enforcement", Some(user)),
-        party,
-        cases,
-        declarations,
-        provisions: Provision::ALL,
-        form,
-        errors: FormErrors(errors),
-        csrf_token: user.csrf_token.clone(),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &NewPage {
+            layout: Layout::for_user(&state.web, "/enforcement", Some(user)),
+            party,
+            cases,
+            declarations,
+            provisions: Provision::ALL,
+            form,
+            errors: FormErrors(errors),
+            csrf_token: user.csrf_token.clone(),
+        },
+    )
 }
 
 /// `GET /enforcement/new?party=…`: the form that opens a matter against a party (from its
@@ -382,23 +385,24 @@ async fn show_page(
             (a, at)
         })
         .collect();
-    let mut r = render(&ShowPage {
-        layout: Layout::for_user(&state.web, "/enforcement", Some(user)),
-        passed: m.answer_passed(crate::dates::today(state.now())),
-        m,
-        acts,
-        basis,
-        due,
-        next,
-        form,
-        errors: FormErrors(errors),
-        message,
-        message_is_error: is_error,
-        csrf_token: user.csrf_token.clone(),
-        can_export: user.may(crate::access::Action::ExportCases),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &ShowPage {
+            layout: Layout::for_user(&state.web, "/enforcement", Some(user)),
+            passed: m.answer_passed(crate::dates::today(state.now())),
+            m,
+            acts,
+            basis,
+            due,
+            next,
+            form,
+            errors: FormErrors(errors),
+            message,
+            message_is_error: is_error,
+            csrf_token: user.csrf_token.clone(),
+            can_export: user.may(crate::access::Action::ExportCases),
+        },
+    )
 }
 
 /// How a matter's answer date was reckoned, in words: from the delivery of the notice that

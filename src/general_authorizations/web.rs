@@ -20,7 +20,7 @@ use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::flash::Flash;
-use crate::web::layout::{FormErrors, Layout, render, show_time};
+use crate::web::layout::{FormErrors, Layout, render_as, show_time};
 
 /// The fields of every form of these pages, as typed.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -108,26 +108,27 @@ async fn index_page(
     let status = if errors.is_empty() { status } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut conn = state.conn().await?;
     let (filers, by_name) = crate::declarations::service::filer_choices(&mut conn, user, "").await?;
-    let mut r = render(&IndexPage {
-        layout: Layout::for_user(&state.web, "/general-authorizations", Some(user)),
-        versions: service::versions(&mut conn, user).await?,
-        reliances: service::reliances(&mut conn, user, state.now(), None).await?,
-        listed: service::listed_on(&mut conn, user, day).await?,
-        applications: service::suppliers(&mut conn, user).await?,
-        on: day.to_string(),
-        by_name,
-        filers,
-        can_work: user.may(crate::access::Action::WorkFilings),
-        can_decide: user.may(crate::access::Action::SignAuthorizations),
-        failed: failed.to_string(),
-        form,
-        errors: FormErrors(errors),
-        message,
-        message_is_error: is_error,
-        csrf_token: user.csrf_token.clone(),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &IndexPage {
+            layout: Layout::for_user(&state.web, "/general-authorizations", Some(user)),
+            versions: service::versions(&mut conn, user).await?,
+            reliances: service::reliances(&mut conn, user, state.now(), None).await?,
+            listed: service::listed_on(&mut conn, user, day).await?,
+            applications: service::suppliers(&mut conn, user).await?,
+            on: day.to_string(),
+            by_name,
+            filers,
+            can_work: user.may(crate::access::Action::WorkFilings),
+            can_decide: user.may(crate::access::Action::SignAuthorizations),
+            failed: failed.to_string(),
+            form,
+            errors: FormErrors(errors),
+            message,
+            message_is_error: is_error,
+            csrf_token: user.csrf_token.clone(),
+        },
+    )
 }
 
 /// `GET /general-authorizations`.
@@ -273,20 +274,21 @@ async fn reliance_page(
             (a, at)
         })
         .collect();
-    let mut resp = render(&ReliancePage {
-        layout: Layout::for_user(&state.web, "/general-authorizations", Some(user)),
-        r,
-        acts,
-        kinds: ActKind::RECORDED,
-        can_work: user.may(crate::access::Action::WorkFilings),
-        form,
-        errors: FormErrors(errors),
-        message,
-        message_is_error: is_error,
-        csrf_token: user.csrf_token.clone(),
-    })?;
-    *resp.status_mut() = status;
-    Ok(resp)
+    render_as(
+        status,
+        &ReliancePage {
+            layout: Layout::for_user(&state.web, "/general-authorizations", Some(user)),
+            r,
+            acts,
+            kinds: ActKind::RECORDED,
+            can_work: user.may(crate::access::Action::WorkFilings),
+            form,
+            errors: FormErrors(errors),
+            message,
+            message_is_error: is_error,
+            csrf_token: user.csrf_token.clone(),
+        },
+    )
 }
 
 /// `GET /general-authorizations/reliances/{id}`.

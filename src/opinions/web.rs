@@ -19,7 +19,7 @@ use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppPath, AppQuery};
 use crate::web::flash::Flash;
-use crate::web::layout::{FormErrors, Layout, Pager, render, show_time};
+use crate::web::layout::{FormErrors, Layout, Pager, render, render_as, show_time};
 use crate::web::list::ListQuery;
 
 /// The fields of every form of these pages, as typed.
@@ -132,18 +132,19 @@ pub async fn list(
     };
     let pager = q.pager(next, prev);
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut r = render(&ListPage {
-        layout: Layout::for_user(&state.web, "/opinions", Some(&user)),
-        q,
-        rows,
-        total,
-        pager,
-        statuses: Status::ALL,
-        errors: FormErrors(errors),
-        can_file: user.may(crate::access::Action::WorkFilings),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &ListPage {
+            layout: Layout::for_user(&state.web, "/opinions", Some(&user)),
+            q,
+            rows,
+            total,
+            pager,
+            statuses: Status::ALL,
+            errors: FormErrors(errors),
+            can_file: user.may(crate::access::Action::WorkFilings),
+        },
+    )
 }
 
 #[derive(Template)]
@@ -176,17 +177,18 @@ async fn new_page(
 ) -> Result<Response, AppError> {
     let mut conn = state.conn().await?;
     let (filers, by_name) = crate::declarations::service::filer_choices(&mut conn, user, &form.requester_id).await?;
-    let mut r = render(&NewPage {
-        layout: Layout::for_user(&state.web, "/opinions", Some(user)),
-        filers,
-        by_name,
-        items: Item::ALL,
-        form,
-        errors: FormErrors(errors),
-        csrf_token: user.csrf_token.clone(),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &NewPage {
+            layout: Layout::for_user(&state.web, "/opinions", Some(user)),
+            filers,
+            by_name,
+            items: Item::ALL,
+            form,
+            errors: FormErrors(errors),
+            csrf_token: user.csrf_token.clone(),
+        },
+    )
 }
 
 /// `GET /opinions/new`.
@@ -282,26 +284,27 @@ async fn show_page(
             (x, items.join(", "), at)
         })
         .collect();
-    let mut resp = render(&ShowPage {
-        layout: Layout::for_user(&state.web, "/opinions", Some(user)),
-        items: Item::ALL.into_iter().map(|i| (i, r.contents.get(i).to_string())).collect(),
-        missing: v.missing.iter().map(|i| i.named()).collect(),
-        acts,
-        open,
-        draft_sha256: v.draft_sha256,
-        can_work: user.may(crate::access::Action::WorkFilings),
-        can_sign: user.may(crate::access::Action::SignAuthorizations),
-        sign_refusal: service::why_not_signable(user, &r),
-        r,
-        failed: failed.to_string(),
-        form,
-        errors: FormErrors(errors),
-        message,
-        message_is_error: is_error,
-        csrf_token: user.csrf_token.clone(),
-    })?;
-    *resp.status_mut() = status;
-    Ok(resp)
+    render_as(
+        status,
+        &ShowPage {
+            layout: Layout::for_user(&state.web, "/opinions", Some(user)),
+            items: Item::ALL.into_iter().map(|i| (i, r.contents.get(i).to_string())).collect(),
+            missing: v.missing.iter().map(|i| i.named()).collect(),
+            acts,
+            open,
+            draft_sha256: v.draft_sha256,
+            can_work: user.may(crate::access::Action::WorkFilings),
+            can_sign: user.may(crate::access::Action::SignAuthorizations),
+            sign_refusal: service::why_not_signable(user, &r),
+            r,
+            failed: failed.to_string(),
+            form,
+            errors: FormErrors(errors),
+            message,
+            message_is_error: is_error,
+            csrf_token: user.csrf_token.clone(),
+        },
+    )
 }
 
 /// `GET /opinions/{id}`.

@@ -22,7 +22,7 @@ use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppMultipart, AppPath, AppQuery, FormBody};
 use crate::web::flash::Flash;
 use crate::web::layout::show_time;
-use crate::web::layout::{FormErrors, Layout, Pager, answer_form, render};
+use crate::web::layout::{FormErrors, Layout, Pager, answer_form, render, render_as};
 use crate::web::list::ListQuery;
 
 #[derive(Template)]
@@ -298,34 +298,35 @@ pub(crate) async fn show_page(
     };
     drop(conn);
     let reference = Reference::load(&state.db).await?;
-    let mut r = render(&ShowPage {
-        layout: Layout::for_user(&state.web, "/parties", Some(user)),
-        party,
-        chain,
-        evidence,
-        cases,
-        reference,
-        criteria: NexusCriterion::ALL,
-        kinds: PartyKind::ALL,
-        others,
-        can_work: user.may(crate::access::Action::WorkCases),
-        csrf_token: user.csrf_token.clone(),
-        message,
-        message_is_error: is_error,
-        hits,
-        filer_roles,
-        declarations,
-        filer_role_choices: crate::declarations::FilerRole::ALL,
-        matters,
-        can_open_matter: user.may(crate::access::Action::WorkEnforcement),
-        applications,
-        can_file_application: user.may(crate::access::Action::WorkFilings),
-        reliances,
-        opinions,
-        can_export: user.may(crate::access::Action::ExportCases),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &ShowPage {
+            layout: Layout::for_user(&state.web, "/parties", Some(user)),
+            party,
+            chain,
+            evidence,
+            cases,
+            reference,
+            criteria: NexusCriterion::ALL,
+            kinds: PartyKind::ALL,
+            others,
+            can_work: user.may(crate::access::Action::WorkCases),
+            csrf_token: user.csrf_token.clone(),
+            message,
+            message_is_error: is_error,
+            hits,
+            filer_roles,
+            declarations,
+            filer_role_choices: crate::declarations::FilerRole::ALL,
+            matters,
+            can_open_matter: user.may(crate::access::Action::WorkEnforcement),
+            applications,
+            can_file_application: user.may(crate::access::Action::WorkFilings),
+            reliances,
+            opinions,
+            can_export: user.may(crate::access::Action::ExportCases),
+        },
+    )
 }
 
 /// `GET /parties/{id}`.
@@ -572,15 +573,16 @@ async fn lists_page(
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let lists = screening_service::lists(&mut conn).await?;
-    let mut r = render(&ListsPage {
-        layout: Layout::for_user(&state.web, "/admin/screening", Some(user)),
-        lists,
-        message,
-        message_is_error: is_error,
-        csrf_token: user.csrf_token.clone(),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &ListsPage {
+            layout: Layout::for_user(&state.web, "/admin/screening", Some(user)),
+            lists,
+            message,
+            message_is_error: is_error,
+            csrf_token: user.csrf_token.clone(),
+        },
+    )
 }
 
 /// `GET /admin/screening` (administrators).

@@ -19,7 +19,7 @@ use crate::web::auth::{Authorized, SignedIn, perm};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{AppForm, AppFormKept, AppPath, FormBody};
 use crate::web::layout::answer_form;
-use crate::web::layout::{FormErrors, Layout, render};
+use crate::web::layout::{FormErrors, Layout, render_as};
 
 #[derive(Template)]
 #[template(path = "risk/assess.html")]
@@ -90,21 +90,22 @@ async fn assess_page(
         })
         .collect();
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut r = render(&AssessPage {
-        evidence,
-        confirmed_hits,
-        layout: Layout::for_user(&state.web, "/cases", Some(user)),
-        case_id: id,
-        docket: c.docket_number.clone(),
-        rubric_version: rubric.version,
-        criteria: rubric.definition.applicable(cs).cloned().collect(),
-        values,
-        narrative,
-        errors: FormErrors(errors),
-        csrf_token: user.csrf_token.clone(),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &AssessPage {
+            evidence,
+            confirmed_hits,
+            layout: Layout::for_user(&state.web, "/cases", Some(user)),
+            case_id: id,
+            docket: c.docket_number.clone(),
+            rubric_version: rubric.version,
+            criteria: rubric.definition.applicable(cs).cloned().collect(),
+            values,
+            narrative,
+            errors: FormErrors(errors),
+            csrf_token: user.csrf_token.clone(),
+        },
+    )
 }
 
 /// `GET /cases/{id}/assess`.
@@ -222,21 +223,22 @@ async fn nexus_page(
         chains.push(text);
     }
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut r = render(&NexusPage {
-        chains,
-        layout: Layout::for_user(&state.web, "/cases", Some(user)),
-        case_id: id,
-        docket: c.docket_number.clone(),
-        criteria: NexusCriterion::ALL,
-        values,
-        conclusion,
-        summary,
-        errors: FormErrors(errors),
-        csrf_token: user.csrf_token.clone(),
-        evidence,
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &NexusPage {
+            chains,
+            layout: Layout::for_user(&state.web, "/cases", Some(user)),
+            case_id: id,
+            docket: c.docket_number.clone(),
+            criteria: NexusCriterion::ALL,
+            values,
+            conclusion,
+            summary,
+            errors: FormErrors(errors),
+            csrf_token: user.csrf_token.clone(),
+            evidence,
+        },
+    )
 }
 
 /// `GET /cases/{id}/nexus`.

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
 use crate::web::extract::AppQuery;
-use crate::web::layout::{FormErrors, Layout, render};
+use crate::web::layout::{FormErrors, Layout, render_as};
 
 #[derive(Template)]
 #[template(path = "search.html")]
@@ -36,13 +36,14 @@ pub async fn page(
         Err(e) => return Err(e.into()),
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut r = render(&SearchPage {
-        layout: Layout::for_user(&state.web, "/search", Some(&user)),
-        found: sections.iter().map(|s| s.hits.len()).sum(),
-        q,
-        sections,
-        errors: FormErrors(errors),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    render_as(
+        status,
+        &SearchPage {
+            layout: Layout::for_user(&state.web, "/search", Some(&user)),
+            found: sections.iter().map(|s| s.hits.len()).sum(),
+            q,
+            sections,
+            errors: FormErrors(errors),
+        },
+    )
 }

@@ -464,6 +464,14 @@ struct ErrorPage<'a> {
     problem: &'a Problem,
 }
 
+/// Renders a page with `status`: a form's page again with its errors (422), a refusal
+/// (409), or as it is (200).
+pub fn render_as<T: Template>(status: axum::http::StatusCode, template: &T) -> Result<Response, AppError> {
+    let mut r = render(template)?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
 /// The HTML page for an error. If even that fails to render, a bare page says so.
 pub fn render_error_page(web: &WebState, problem: &Problem) -> Response {
     let page = ErrorPage { layout: Layout::new(web, ""), problem };
