@@ -7,9 +7,58 @@
 //! rules of acts on such a filing: the refusals of a stale version, an act's date, an
 //! answer to an open question.
 
-use time::Date;
+use time::{Date, OffsetDateTime};
 
+use crate::db::keyset::{self, Keyset};
 use crate::error::FieldError;
+use crate::ids::PartyId;
+
+/// What a list of filings shows: a text search, a status, one filer's, and where the page
+/// starts (by receipt, newest or oldest first).
+#[derive(Debug, Clone)]
+pub struct ListFilter<S> {
+    /// A part of the number, the filer's name or the filing's text.
+    pub q: Option<String>,
+    pub status: Option<S>,
+    /// Only this filer's (the applicant's, the requester's).
+    pub party: Option<PartyId>,
+    pub page: Keyset<OffsetDateTime>,
+}
+
+/// A list of filings' parameters as typed: `q`, `status`, the filer's (named `party.0`),
+/// `sort`, `limit`, `cursor`, `before`.
+pub struct ListParams<'a> {
+    pub q: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub party: (&'static str, Option<&'a str>),
+    pub sort: Option<&'a str>,
+    pub limit: Option<&'a str>,
+    pub cursor: Option<&'a str>,
+    pub before: Option<&'a str>,
+}
+
+impl ListParams<'_> {
+    /// The filter they name, or every bad parameter named (`status_named` reads the
+    /// filing's statuses).
+    pub fn filter<S>(
+        &self,
+        status_named: impl Fn(Option<&str>) -> Result<Option<S>, FieldError>,
+    ) -> Result<ListFilter<S>, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let status = status_named(self.status).map_err(|e| errors.push(e)).ok().flatten();
+        let (field, typed) = self.party;
+        let party = match typed.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(p) => {
+                p.parse::<PartyId>().map_err(|_| errors.push(FieldError::new(field, "must be a party's id"))).ok()
+            }
+        };
+        let ascending = keyset::oldest_first(self.sort, &mut errors);
+        let page = Keyset::from_query(ascending, (self.limit, self.cursor, self.before), &mut errors);
+        let q = keyset::search_text(self.q);
+        if errors.is_empty() { Ok(ListFilter { q, status, party, page }) } else { Err(errors) }
+    }
+}
 
 /// The date of an act on a filing whose last act was on `last_act_on`: as typed (today
 /// when empty), not in the future, not before the last act; `None` with the problem in
@@ -238,6 +287,30 @@ mod tests {
             panic!("an item past its limit")
         };
         assert_eq!(e[0].field, "first");
+    }
+
+    #[test]
+    fn a_filing_list_names_every_bad_parameter() {
+        let status = |s: Option<&str>| match s {
+            None | Some("open") => Ok(s.map(|_| 1)),
+            Some(_) => Err(FieldError::new("status", "must be open")),
+        };
+        let params = |party, sort| ListParams {
+            q: Some("  Quanta "),
+            status: Some("shut"),
+            party: ("applicant", party),
+            sort,
+            limit: Some("0"),
+            cursor: None,
+            before: None,
+        };
+        let errors = params(Some("not-an-id"), Some("sideways")).filter(status).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["status", "applicant", "sort", "limit"]);
+        let ok = ListParams { status: Some("open"), limit: None, ..params(Some(" "), Some("oldest")) };
+        let f = ok.filter(status).unwrap();
+        assert_eq!((f.q.as_deref(), f.status, f.party), (Some("Quanta"), Some(1), None));
+        assert!(f.page.reads_ascending());
     }
 
     #[test]

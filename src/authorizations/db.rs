@@ -9,7 +9,6 @@ use super::model::{
     ActKind, ActRow, Application, ApplicationStatus, Assessment, AuthorizationWork, Condition, Contents, Decision,
     Item, Outcome,
 };
-use crate::db::keyset::Keyset;
 use crate::ids::{ApplicationId, DecisionId, PartyId, UserId};
 use crate::mitigation::model::MeasureStatus;
 
@@ -256,16 +255,8 @@ pub async fn targets(conn: &mut PgConnection) -> Result<Vec<(Date, i64)>, sqlx::
         .collect())
 }
 
-/// What the application list shows: its filters, and where the page starts.
-#[derive(Debug, Clone)]
-pub struct Filter {
-    /// A part of the number, the applicant's name or the transaction.
-    pub q: Option<String>,
-    pub status: Option<ApplicationStatus>,
-    pub applicant: Option<PartyId>,
-    /// By receipt: newest first, or oldest first.
-    pub page: Keyset<OffsetDateTime>,
-}
+/// What the list shows: its filters, and where the page starts.
+pub type Filter = crate::filings::ListFilter<ApplicationStatus>;
 
 /// A page of the application list, one row more when more follow (see [`Keyset`]).
 pub async fn page(conn: &mut PgConnection, f: &Filter) -> sqlx::Result<Vec<Application>> {
@@ -279,7 +270,7 @@ pub async fn page(conn: &mut PgConnection, f: &Filter) -> sqlx::Result<Vec<Appli
                     a.received_at DESC, a.id DESC
            LIMIT $7"#,
         f.status.map(|s| s.as_str()),
-        f.applicant.map(|p| p.0),
+        f.party.map(|p| p.0),
         f.q.as_deref().map(crate::db::contains_pattern),
         f.page.key(),
         f.page.id(),
@@ -299,7 +290,7 @@ pub async fn count(conn: &mut PgConnection, f: &Filter) -> sqlx::Result<crate::d
                AND ($3::text IS NULL OR a.number ILIKE $3 OR p.legal_name ILIKE $3 OR a.summary ILIKE $3)
              LIMIT $4) x"#,
         f.status.map(|s| s.as_str()),
-        f.applicant.map(|p| p.0),
+        f.party.map(|p| p.0),
         f.q.as_deref().map(crate::db::contains_pattern),
         crate::db::Total::CAP + 1,
     )

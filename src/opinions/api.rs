@@ -9,9 +9,8 @@ use super::db::Filter;
 use super::model::{NewOpinion, PublicOpinion, Request, Status};
 use super::service::{self, Material, NewAct, NewRequest, SignRequest, View};
 use crate::app::AppState;
-use crate::db::keyset::{self, Keyset};
 use crate::error::FieldError;
-use crate::ids::{OpinionId, PartyId};
+use crate::ids::OpinionId;
 use crate::web::auth::{Authorized, perm};
 use crate::web::error::AppError;
 use crate::web::extract::{ApiJson, AppPath, AppQuery};
@@ -43,22 +42,16 @@ pub struct OpinionQuery {
 impl OpinionQuery {
     /// The filter and page asked for, naming every bad parameter.
     pub fn to_filter(&self) -> Result<Filter, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let status = service::status_named(self.status.as_deref()).map_err(|e| errors.push(e)).ok().flatten();
-        let requester = match self.requester.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(p) => {
-                p.parse::<PartyId>().map_err(|_| errors.push(FieldError::new("requester", "must be a party's id"))).ok()
-            }
-        };
-        let ascending = keyset::oldest_first(self.sort.as_deref(), &mut errors);
-        let page = Keyset::from_query(
-            ascending,
-            (self.limit.as_deref(), self.cursor.as_deref(), self.before.as_deref()),
-            &mut errors,
-        );
-        let q = keyset::search_text(self.q.as_deref());
-        if errors.is_empty() { Ok(Filter { q, status, requester, page }) } else { Err(errors) }
+        crate::filings::ListParams {
+            q: self.q.as_deref(),
+            status: self.status.as_deref(),
+            party: ("requester", self.requester.as_deref()),
+            sort: self.sort.as_deref(),
+            limit: self.limit.as_deref(),
+            cursor: self.cursor.as_deref(),
+            before: self.before.as_deref(),
+        }
+        .filter(service::status_named)
     }
 }
 

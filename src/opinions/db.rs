@@ -4,7 +4,6 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::model::{ActKind, ActRow, Conclusion, Contents, Item, OpinionWork, Request, Status};
-use crate::db::keyset::Keyset;
 use crate::ids::{OpinionId, PartyId, UserId};
 
 /// The next request number in `year`: `AO-2026-0003`.
@@ -265,16 +264,8 @@ pub async fn lock(conn: &mut PgConnection, id: OpinionId) -> sqlx::Result<Option
     Ok(select_requests!("WHERE o.id = $1 FOR UPDATE OF o", id.0).fetch_optional(conn).await?.map(Request::from))
 }
 
-/// What the request list shows: its filters, and where the page starts.
-#[derive(Debug, Clone)]
-pub struct Filter {
-    /// A part of the number, the requester's name or the question.
-    pub q: Option<String>,
-    pub status: Option<Status>,
-    pub requester: Option<PartyId>,
-    /// By receipt: newest first, or oldest first.
-    pub page: Keyset<OffsetDateTime>,
-}
+/// What the list shows: its filters, and where the page starts.
+pub type Filter = crate::filings::ListFilter<Status>;
 
 /// A page of the request list, one row more when more follow (see [`Keyset`]).
 pub async fn page(conn: &mut PgConnection, f: &Filter) -> sqlx::Result<Vec<Request>> {
@@ -288,7 +279,7 @@ pub async fn page(conn: &mut PgConnection, f: &Filter) -> sqlx::Result<Vec<Reque
                     o.received_at DESC, o.id DESC
            LIMIT $7"#,
         f.status.map(|s| s.as_str()),
-        f.requester.map(|p| p.0),
+        f.party.map(|p| p.0),
         f.q.as_deref().map(crate::db::contains_pattern),
         f.page.key(),
         f.page.id(),
@@ -308,7 +299,7 @@ pub async fn count(conn: &mut PgConnection, f: &Filter) -> sqlx::Result<crate::d
                AND ($3::text IS NULL OR o.number ILIKE $3 OR p.legal_name ILIKE $3 OR o.question ILIKE $3)
              LIMIT $4) x"#,
         f.status.map(|s| s.as_str()),
-        f.requester.map(|p| p.0),
+        f.party.map(|p| p.0),
         f.q.as_deref().map(crate::db::contains_pattern),
         crate::db::Total::CAP + 1,
     )
